@@ -1,0 +1,111 @@
+// Package virt describes the QEMU `virt` board (Arm64, GICv3) and the memory
+// layout bulkhead gives it, as data. The engine, the hypervisor, the host-side
+// tools and the tests all read the same values from here, so that a region
+// is defined exactly once.
+//
+// The package is pure Go: it only describes the machine.
+package virt
+
+// Region is a physical address range [Base, Base+Size).
+type Region struct {
+	Name string
+	Base uint64
+	Size uint64
+}
+
+// End returns the first address after r.
+func (r Region) End() uint64 { return r.Base + r.Size }
+
+// Contains reports whether [addr, addr+size) lies inside r, without overflow.
+func (r Region) Contains(addr, size uint64) bool {
+	if addr < r.Base || size > r.Size {
+		return false
+	}
+	return addr-r.Base <= r.Size-size
+}
+
+// Overlaps reports whether r and o share at least one byte.
+func (r Region) Overlaps(o Region) bool {
+	return r.Size != 0 && o.Size != 0 && r.Base < o.End() && o.Base < r.End()
+}
+
+// Page and block sizes of the 4 KiB translation granule (Arm ARM D8.2).
+const (
+	PageSize  = 4 << 10
+	BlockSize = 2 << 20
+)
+
+// Devices of QEMU `virt` (hw/arm/virt.c memory map) that bulkhead uses.
+var (
+	GICD   = Region{"gic-distributor", 0x0800_0000, 0x1_0000}
+	GICR   = Region{"gic-redistributors", 0x080A_0000, 0xF6_0000}
+	UART   = Region{"pl011", 0x0900_0000, 0x1000}
+	FwCfg  = Region{"fw-cfg", 0x0902_0000, 0x18}
+	RAM    = Region{"ram", 0x4000_0000, RAMSize}
+	Device = Region{"device-space", 0, 0x4000_0000}
+)
+
+// RAMSize is the RAM QEMU is started with (-m).
+const RAMSize = 2 << 30
+
+// Generic timer PPIs (INTIDs) on `virt`.
+const (
+	TimerSecurePPI  = 29
+	TimerPhysPPI    = 30
+	TimerVirtPPI    = 27
+	TimerHypPPI     = 26
+	MaintenancePPI  = 25
+	UARTSPI         = 33 // SPI 1
+	GICRStridePerPE = 0x2_0000
+)
+
+// The memory layout. Every region is 2 MiB aligned so that stage-2 can use
+// block mappings for it.
+//
+//	0x4000_0000  boot      QEMU's device tree for ELF boots; read-only use
+//	0x4020_0000  engine    EL2 image, its heap and stack, stage-2 table pool
+//	0x4420_0000  host      the EL1 image (the hypervisor), its heap and stack
+//	0x4C20_0000  pool      donatable memory: guest RAM comes from here
+//	0xC000_0000  end of RAM
+var (
+	Boot   = Region{"boot", 0x4000_0000, 0x20_0000}
+	Engine = Region{"engine", 0x4020_0000, 0x400_0000}
+	Host   = Region{"host", 0x4420_0000, 0x800_0000}
+	Pool   = Region{"pool", 0x4C20_0000, RAM.End() - 0x4C20_0000}
+)
+
+// ImageOffset is where an image's text starts inside its region; the space
+// below it holds the image's stage-1 translation tables and exception stack.
+const ImageOffset = 0x1_0000
+
+// EngineText and HostText are the -T link addresses of the two images.
+const (
+	EngineText = 0x4020_0000 + ImageOffset
+	HostText   = 0x4420_0000 + ImageOffset
+)
+
+// StackOffset is the distance of each image's initial stack from the end of
+// its region (TamaGo's RamStackOffset).
+const StackOffset = 0x100
+
+// Layout lists the RAM regions in address order.
+func Layout() []Region { return []Region{Boot, Engine, Host, Pool} }
+
+// HostMMIO lists the devices the host stage-2 maps for the hypervisor.
+func HostMMIO() []Region { return []Region{GICD, GICR, UART, FwCfg} }
+
+// FwCfgHostImage is the fw_cfg file that carries the EL1 image the engine
+// boots; the QEMU command line adds it with -fw_cfg name=...,file=....
+const FwCfgHostImage = "opt/bulkhead/el1"
+
+// FwCfgGuestPrefix prefixes the fw_cfg files that carry guest images.
+const FwCfgGuestPrefix = "opt/bulkhead/guest/"
+
+// QEMUMachine is the -machine argument: virtualization=on starts the CPU at
+// EL2, gic-version=3 gives the GICv3 with its virtual CPU interface.
+const QEMUMachine = "virt,virtualization=on,gic-version=3"
+
+// QEMUCPU is the -cpu argument: an Armv8.0 core with EL2 and the GICv3 CPU
+// interface, and none of the optional state (SVE, pointer authentication)
+// the engine would otherwise have to switch.
+const QEMUCPU = "cortex-a72"

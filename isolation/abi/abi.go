@@ -1,0 +1,230 @@
+// Package abi is the engine ABI, version 1: function ids, status codes, exit
+// reasons, permission bits and the PSCI subset the engine implements for
+// guests. It is the one source of these numbers for the engine, the
+// hypervisor, guests, tests and the specification (specs/ABI.md).
+//
+// Calls follow the Arm SMC Calling Convention (SMCCC 1.2, DEN0028): HVC #0
+// from EL1, function id in w0, arguments in x1..x7, results in x0..x7 with x0
+// the status as a signed 64-bit value. Registers not used for results are
+// preserved.
+//
+// This package is a leaf: it imports nothing, so that every image and every
+// host tool can share it.
+package abi
+
+// Standard vendor-specific hypervisor service queries, SMC32 fast calls
+// (SMCCC 1.2, section 6.2: owning entity 6, function numbers 0xFF00-0xFFFF).
+const (
+	CallUID  uint32 = 0x8600FF01 // x0..x3: the engine's UUID
+	Revision uint32 = 0x8600FF03 // x0 major, x1 minor
+)
+
+// Engine calls: SMC64 fast calls in the vendor-specific hypervisor range,
+// 0xC600_0000 | n.
+const (
+	Version uint32 = 0xC6000000 // x1 ABI major, x2 ABI minor
+
+	VMCreate  uint32 = 0xC6000010 // x1 vCPU count -> x1 vmid
+	VMDestroy uint32 = 0xC6000011 // x1 vmid
+	VCPUInit  uint32 = 0xC6000012 // x1 vmid, x2 vcpu, x3 entry IPA, x4 initial x0
+	VCPURun   uint32 = 0xC6000013 // x1 vmid, x2 vcpu, x3 reply -> x1 exit, x2..x7 details
+	VCPUIRQ   uint32 = 0xC6000014 // x1 vmid, x2 vcpu, x3 INTID, x4 level
+
+	MemDonate  uint32 = 0xC6000020 // x1 vmid, x2 PA, x3 IPA, x4 pages, x5 perms
+	MemShare   uint32 = 0xC6000021 // x1 vmid, x2 PA, x3 IPA, x4 pages, x5 perms
+	MemUnshare uint32 = 0xC6000022 // x1 vmid, x2 IPA, x3 pages
+	MemReclaim uint32 = 0xC6000023 // x1 PA, x2 pages
+	MemInfo    uint32 = 0xC6000024 // x1 PA -> x1 owner kind, x2 vmid, x3 shared, x4 borrower
+
+	GuestShare      uint32 = 0xC6000040 // x1 IPA, x2 pages
+	GuestUnshare    uint32 = 0xC6000041 // x1 IPA, x2 pages
+	GuestRelinquish uint32 = 0xC6000042 // x1 IPA, x2 pages
+	GuestMemInfo    uint32 = 0xC6000043 // -> x1 granule size in bytes
+)
+
+// ABI version answered by Version, and the implementation revision answered
+// by Revision.
+const (
+	VersionMajor  = 1
+	VersionMinor  = 0
+	RevisionMajor = 1
+	RevisionMinor = 0
+)
+
+// UUID is the engine's UUID, f61d5a2c-ad92-474d-9d8d-2d4c3d8e771f, in RFC 4122
+// byte order.
+var UUID = [16]byte{
+	0xf6, 0x1d, 0x5a, 0x2c, 0xad, 0x92, 0x47, 0x4d,
+	0x9d, 0x8d, 0x2d, 0x4c, 0x3d, 0x8e, 0x77, 0x1f,
+}
+
+// UIDWords returns UUID as CallUID returns it in w0..w3: SMCCC 1.2 section
+// 5.2.1 packs the 16 bytes four at a time, little-endian, into each register.
+func UIDWords() (w [4]uint32) {
+	for i := range w {
+		b := UUID[4*i : 4*i+4]
+		w[i] = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	}
+	return w
+}
+
+// Status is the signed result every call returns in x0.
+type Status int64
+
+// Status codes.
+const (
+	Success           Status = 0
+	NotSupported      Status = -1 // unknown id, or an id the caller may not use
+	InvalidParameters Status = -2 // alignment, range, overflow, bad vmid or vcpu
+	Denied            Status = -3 // the ledger forbids it: not yours, wrong state
+	NoMemory          Status = -4
+	Busy              Status = -5 // vCPU already running, VM still alive
+)
+
+// Reg is the register encoding of s, as it travels in x0.
+func (s Status) Reg() uint64 { return uint64(s) }
+
+// StatusOf decodes x0.
+func StatusOf(x0 uint64) Status { return Status(int64(x0)) }
+
+func (s Status) String() string {
+	switch s {
+	case Success:
+		return "SUCCESS"
+	case NotSupported:
+		return "NOT_SUPPORTED"
+	case InvalidParameters:
+		return "INVALID_PARAMETERS"
+	case Denied:
+		return "DENIED"
+	case NoMemory:
+		return "NO_MEMORY"
+	case Busy:
+		return "BUSY"
+	}
+	return "UNKNOWN_STATUS"
+}
+
+// Exit is the reason VCPURun returns, in x1.
+type Exit uint64
+
+// Exit reasons.
+const (
+	ExitMMIO      Exit = 1 // x2 IPA, x3 access, x4 value written
+	ExitCall      Exit = 2 // x2 function id, x3..x7 arguments
+	ExitWFI       Exit = 3
+	ExitIRQ       Exit = 4
+	ExitShutdown  Exit = 5 // x2 0 off, 1 reset
+	ExitAbort     Exit = 6 // x2 exception class
+	ExitVCPUState Exit = 7 // x2 vcpu, x3 1 on / 0 off
+)
+
+func (e Exit) String() string {
+	switch e {
+	case ExitMMIO:
+		return "MMIO"
+	case ExitCall:
+		return "CALL"
+	case ExitWFI:
+		return "WFI"
+	case ExitIRQ:
+		return "IRQ"
+	case ExitShutdown:
+		return "SHUTDOWN"
+	case ExitAbort:
+		return "ABORT"
+	case ExitVCPUState:
+		return "VCPU_STATE"
+	}
+	return "UNKNOWN_EXIT"
+}
+
+// MMIO access encoding in x3 of an ExitMMIO: bit 0 is set for a write, bits
+// 1-2 hold log2 of the access size in bytes.
+const (
+	AccessWrite     = 1 << 0
+	AccessSizeShift = 1
+	AccessSizeMask  = 3 << AccessSizeShift
+)
+
+// MMIOAccess encodes the x3 of an ExitMMIO.
+func MMIOAccess(write bool, log2Size uint) uint64 {
+	a := uint64(log2Size&3) << AccessSizeShift
+	if write {
+		a |= AccessWrite
+	}
+	return a
+}
+
+// Permission bits of MEM_DONATE and MEM_SHARE (x5).
+const (
+	PermR   = 1
+	PermW   = 2
+	PermX   = 4
+	PermAll = PermR | PermW | PermX
+)
+
+// Owner kinds answered by MEM_INFO in x1.
+const (
+	OwnerNone   = 0 // nobody: awaiting reclaim
+	OwnerEngine = 1
+	OwnerHost   = 2
+	OwnerVM     = 3
+)
+
+// Granule is the translation granule, in bytes, answered by GUEST_MEMINFO.
+const Granule = 4096
+
+// HostID is the principal id of the host in MEM_INFO's borrower field.
+const HostID = 0
+
+// PSCI 1.1 (DEN0022) functions the engine implements for guests and the
+// host. CPU_ON and AFFINITY_INFO have SMC64 forms; the engine accepts both
+// widths.
+const (
+	PSCIVersion        uint32 = 0x84000000
+	PSCICPUOff         uint32 = 0x84000002
+	PSCICPUOn32        uint32 = 0x84000003
+	PSCICPUOn64        uint32 = 0xC4000003
+	PSCIAffinityInfo32 uint32 = 0x84000004
+	PSCIAffinityInfo64 uint32 = 0xC4000004
+	PSCISystemOff      uint32 = 0x84000008
+	PSCISystemReset    uint32 = 0x84000009
+	PSCIFeatures       uint32 = 0x8400000A
+)
+
+// PSCI return codes (DEN0022, section 5.2.2) and values.
+const (
+	PSCISuccess           int64 = 0
+	PSCINotSupported      int64 = -1
+	PSCIInvalidParameters int64 = -2
+	PSCIDenied            int64 = -3
+	PSCIAlreadyOn         int64 = -4
+	PSCIOnPending         int64 = -5
+	PSCIInternalFailure   int64 = -6
+
+	PSCIVersion11 = 1<<16 | 1 // major 1, minor 1
+
+	AffinityOn        = 0
+	AffinityOff       = 1
+	AffinityOnPending = 2
+)
+
+// SMCCC function id fields (SMCCC 1.2, section 2.5).
+const (
+	smcccFast      = 1 << 31
+	smccc64        = 1 << 30
+	smcccOENShift  = 24
+	smcccOENMask   = 0x3f
+	OENVendorHyp   = 6
+	OENStandardSec = 4
+)
+
+// IsFast reports whether id is a fast call.
+func IsFast(id uint32) bool { return id&smcccFast != 0 }
+
+// Is64 reports whether id uses the SMC64 convention.
+func Is64(id uint32) bool { return id&smccc64 != 0 }
+
+// OwningEntity returns the owning entity number of id.
+func OwningEntity(id uint32) uint32 { return id >> smcccOENShift & smcccOENMask }
