@@ -2,7 +2,10 @@ module bulkhead
 
 go 1.26.0
 
-require github.com/stretchr/testify v1.11.1
+require (
+	github.com/stretchr/testify v1.11.1
+	github.com/usbarmory/tamago v1.26.0
+)
 
 require (
 	github.com/davecgh/go-spew v1.1.1 // indirect

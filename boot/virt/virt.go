@@ -39,11 +39,15 @@ const (
 var (
 	GICD   = Region{"gic-distributor", 0x0800_0000, 0x1_0000}
 	GICR   = Region{"gic-redistributors", 0x080A_0000, 0xF6_0000}
-	UART   = Region{"pl011", 0x0900_0000, 0x1000}
+	UART   = Region{"pl011", UARTBase, 0x1000}
 	FwCfg  = Region{"fw-cfg", 0x0902_0000, 0x18}
-	RAM    = Region{"ram", 0x4000_0000, RAMSize}
+	RAM    = Region{"ram", BootBase, RAMSize}
 	Device = Region{"device-space", 0, 0x4000_0000}
 )
+
+// UARTBase is the PL011's address; a constant so that assembly can print on
+// fatal paths, where no Go code may run.
+const UARTBase = 0x0900_0000
 
 // RAMSize is the RAM QEMU is started with (-m).
 const RAMSize = 2 << 30
@@ -60,29 +64,56 @@ const (
 )
 
 // The memory layout. Every region is 2 MiB aligned so that stage-2 can use
-// block mappings for it.
+// block mappings for it. The bases and sizes are constants because the
+// images' start-up code reads them before any Go code runs.
 //
-//	0x4000_0000  boot      QEMU's device tree for ELF boots; read-only use
+//	0x4000_0000  boot      QEMU's device tree for ELF boots
 //	0x4020_0000  engine    EL2 image, its heap and stack, stage-2 table pool
 //	0x4420_0000  host      the EL1 image (the hypervisor), its heap and stack
 //	0x4C20_0000  pool      donatable memory: guest RAM comes from here
 //	0xC000_0000  end of RAM
-var (
-	Boot   = Region{"boot", 0x4000_0000, 0x20_0000}
-	Engine = Region{"engine", 0x4020_0000, 0x400_0000}
-	Host   = Region{"host", 0x4420_0000, 0x800_0000}
-	Pool   = Region{"pool", 0x4C20_0000, RAM.End() - 0x4C20_0000}
+const (
+	BootBase   = 0x4000_0000
+	BootSize   = 0x20_0000
+	EngineBase = BootBase + BootSize
+	EngineSize = 0x400_0000
+	HostBase   = EngineBase + EngineSize
+	HostSize   = 0x800_0000
+	PoolBase   = HostBase + HostSize
+	PoolSize   = BootBase + RAMSize - PoolBase
 )
 
-// ImageOffset is where an image's text starts inside its region; the space
-// below it holds the image's stage-1 translation tables and exception stack.
+// The regions of the layout.
+var (
+	Boot   = Region{"boot", BootBase, BootSize}
+	Engine = Region{"engine", EngineBase, EngineSize}
+	Host   = Region{"host", HostBase, HostSize}
+	Pool   = Region{"pool", PoolBase, PoolSize}
+)
+
+// ImageOffset is where an image's text starts inside its region. The space
+// below it is the image's low memory: its stage-1 translation table and
+// scratch space that must have a fixed physical address.
 const ImageOffset = 0x1_0000
+
+// Offsets inside an image's low memory.
+const (
+	LowStage1Table = 0x0000 // level-1 identity map (4 entries used)
+	LowFwCfgDMA    = 0x1000 // fw_cfg DMA access descriptor (engine)
+)
 
 // EngineText and HostText are the -T link addresses of the two images.
 const (
-	EngineText = 0x4020_0000 + ImageOffset
-	HostText   = 0x4420_0000 + ImageOffset
+	EngineText = EngineBase + ImageOffset
+	HostText   = HostBase + ImageOffset
 )
+
+// Staging is where the engine stages the EL1 image file while it checks it,
+// before any of it is placed: the start of the pool, which nothing uses yet.
+var Staging = Region{"staging", PoolBase, MaxHostImage}
+
+// MaxHostImage bounds the EL1 image file the engine accepts.
+const MaxHostImage = 64 << 20
 
 // StackOffset is the distance of each image's initial stack from the end of
 // its region (TamaGo's RamStackOffset).
@@ -92,7 +123,9 @@ const StackOffset = 0x100
 func Layout() []Region { return []Region{Boot, Engine, Host, Pool} }
 
 // HostMMIO lists the devices the host stage-2 maps for the hypervisor.
-func HostMMIO() []Region { return []Region{GICD, GICR, UART, FwCfg} }
+// fw_cfg is not among them: its DMA interface writes to any physical
+// address, engine memory included, so only the engine drives it.
+func HostMMIO() []Region { return []Region{GICD, GICR, UART} }
 
 // FwCfgHostImage is the fw_cfg file that carries the EL1 image the engine
 // boots; the QEMU command line adds it with -fw_cfg name=...,file=....
@@ -103,7 +136,9 @@ const FwCfgGuestPrefix = "opt/bulkhead/guest/"
 
 // QEMUMachine is the -machine argument: virtualization=on starts the CPU at
 // EL2, gic-version=3 gives the GICv3 with its virtual CPU interface.
-const QEMUMachine = "virt,virtualization=on,gic-version=3"
+// its=off removes the GIC ITS, whose tables the GIC writes in memory, like
+// DMA, wherever the host would point them.
+const QEMUMachine = "virt,virtualization=on,gic-version=3,its=off"
 
 // QEMUCPU is the -cpu argument: an Armv8.0 core with EL2 and the GICv3 CPU
 // interface, and none of the optional state (SVE, pointer authentication)

@@ -43,3 +43,13 @@ func TestContainsRejectsOverflow(t *testing.T) {
 	assert.False(t, r.Contains(0xfff, 1))
 	assert.False(t, r.Contains(^uint64(0), 2))
 }
+
+func TestStagingFitsInThePool(t *testing.T) {
+	assert.True(t, Pool.Contains(Staging.Base, Staging.Size))
+}
+
+func TestFwCfgIsNotMappedForTheHost(t *testing.T) {
+	for _, d := range HostMMIO() {
+		assert.False(t, d.Overlaps(FwCfg), d.Name)
+	}
+}

@@ -1,0 +1,48 @@
+//go:build tamago && arm64
+
+package arm64
+
+// defined in cpu_arm64.s
+func Counter() uint64
+func CounterFrequency() uint64
+func CurrentEL() uint64
+func DataSyncBarrier()
+func InstructionSyncBarrier()
+func CleanInvalidateDataLine(addr uint64)
+func InvalidateInstructionCache()
+func WaitForInterrupt()
+
+// SMC issues an SMCCC fast call through the secure monitor conduit and
+// returns x0..x3 (SMCCC 1.2, section 2.6).
+func SMC(fid, a1, a2, a3 uint64) (r0, r1, r2, r3 uint64)
+
+// HVC issues an SMCCC fast call through the hypervisor conduit, with x0..x7
+// in and x0..x7 out.
+func HVC(x *[8]uint64)
+
+// CacheLine is the data cache line size assumed by range maintenance; 64
+// bytes is the line of every Armv8-A core QEMU models, and a smaller
+// CTR_EL0.DminLine would only make the loop visit each line more than once.
+const CacheLine = 64
+
+// CleanInvalidateDataRange cleans and invalidates [addr, addr+size) to the
+// point of coherency (Arm ARM D7.5.9), for memory handed between principals
+// or to devices.
+func CleanInvalidateDataRange(addr, size uint64) {
+	end := addr + size
+	for line := addr &^ (CacheLine - 1); line < end; line += CacheLine {
+		CleanInvalidateDataLine(line)
+	}
+	DataSyncBarrier()
+}
+
+// Nanotime converts the generic counter into nanoseconds since reset. It
+// keeps no state so that the runtime may call it before any initialisation
+// (TamaGo calls Nanotime before Hwinit1).
+func Nanotime() int64 {
+	c, f := Counter(), CounterFrequency()
+	if f == 0 {
+		return 0
+	}
+	return int64(c/f*1e9 + c%f*1e9/f)
+}

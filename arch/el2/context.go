@@ -1,0 +1,35 @@
+package el2
+
+// Context is an EL1 execution context as the engine switches to it: the
+// general registers, the EL1 stack pointer, the return state of the last
+// exception taken to EL2, and that exception's syndrome. The assembly reads
+// the fields through go_asm.h (Context_X, Context_SP, ...), never through
+// hand-written offsets.
+type Context struct {
+	X      [31]uint64 // x0..x30
+	SP     uint64     // SP_EL1
+	PC     uint64     // ELR_EL2: where EL1 resumes
+	PSTATE uint64     // SPSR_EL2
+	ESR    uint64     // ESR_EL2 of the exit
+	FAR    uint64     // FAR_EL2 of the exit
+	HPFAR  uint64     // HPFAR_EL2 of the exit
+	Vector uint64     // which lower-EL vector took the exit (VectorSync, ...)
+}
+
+// Lower-EL vector kinds recorded in Context.Vector (Arm ARM D1.10.2, table
+// D1-7 "Vector offsets from vector table base address").
+const (
+	VectorSync   = 0
+	VectorIRQ    = 1
+	VectorFIQ    = 2
+	VectorSError = 3
+)
+
+// PSTATE values for entering EL1 (D1.4, SPSR_EL2.M[3:0] and DAIF).
+const (
+	ModeEL0t    = 0b0000
+	ModeEL1t    = 0b0100
+	ModeEL1h    = 0b0101
+	pstateDAIF  = 0xf << 6
+	PSTATEEntry = ModeEL1h | pstateDAIF
+)

@@ -1,0 +1,108 @@
+//go:build tamago && arm64
+
+package el2
+
+import (
+	"runtime/goos"
+	_ "unsafe" // go:linkname
+
+	"bulkhead/arch/arm64"
+	"bulkhead/boot/virt"
+	"bulkhead/boot/virt/pl011"
+)
+
+// The engine's RAM as the TamaGo runtime sees it: the engine region, with
+// the stack at its top (goos.RamStart, goos.RamSize, goos.RamStackOffset).
+//
+//go:linkname ramStart runtime/goos.RamStart
+var ramStart uint = virt.EngineBase
+
+//go:linkname ramSize runtime/goos.RamSize
+var ramSize uint = virt.EngineSize
+
+//go:linkname ramStackOffset runtime/goos.RamStackOffset
+var ramStackOffset uint = virt.StackOffset
+
+// stage1Table is the physical address of the identity map cpuinit builds
+// (go_asm.h const_stage1Table).
+const stage1Table = virt.EngineBase + virt.LowStage1Table
+
+// hwinit0 has nothing left to do: cpuinit already turned the MMU and the
+// caches on, before any Go code ran, so that Go never runs on Device memory.
+//
+//go:linkname hwinit0 runtime/goos.Hwinit0
+func hwinit0() {}
+
+//go:linkname hwinit1 runtime/goos.Hwinit1
+func hwinit1() {
+	goos.Exit = powerOff
+}
+
+//go:linkname printk runtime/goos.Printk
+func printk(c byte) {
+	pl011.Tx(c)
+}
+
+//go:linkname nanotime runtime/goos.Nanotime
+func nanotime() int64 {
+	return arm64.Nanotime()
+}
+
+//go:linkname initRNG runtime/goos.InitRNG
+func initRNG() {
+	rngState = arm64.Counter() | 1
+}
+
+// rngState feeds the runtime's random numbers (hash seeds, scheduling
+// order). The engine makes no security decision from them; Armv8.0 has no
+// architected random source (RNDR is FEAT_RNG, Armv8.5).
+var rngState uint64
+
+//go:linkname getRandomData runtime/goos.GetRandomData
+func getRandomData(b []byte) {
+	for i := range b {
+		if i%8 == 0 {
+			rngState = splitmix64(rngState)
+		}
+		b[i] = byte(rngState >> (8 * (i % 8)))
+	}
+}
+
+// splitmix64 is Steele, Lea and Flood's SplitMix64 output function.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// powerOff ends the machine with PSCI SYSTEM_OFF (DEN0022 5.10), which QEMU
+// carries out at EL2 when no EL3 firmware is present. The runtime calls it
+// when main returns or after a panic; the status is on the console already.
+func powerOff(code int32) {
+	if code != 0 {
+		print("engine: exit status ", code, ", powering off\n")
+	}
+	PowerOff()
+}
+
+// PowerOff turns the machine off and does not return.
+func PowerOff() {
+	arm64.SMC(psciSystemOff, 0, 0, 0)
+	for {
+		arm64.WaitForInterrupt()
+	}
+}
+
+// Reset restarts the machine (PSCI SYSTEM_RESET) and does not return.
+func Reset() {
+	arm64.SMC(psciSystemReset, 0, 0, 0)
+	for {
+		arm64.WaitForInterrupt()
+	}
+}
+
+const (
+	psciSystemOff   = 0x84000008
+	psciSystemReset = 0x84000009
+)

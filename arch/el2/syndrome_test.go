@@ -1,0 +1,42 @@
+package el2
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+const vbar = 0x4421_0800
+
+func TestAbortEntryFromEL1hIsASameELDataAbortAtTheSPxVector(t *testing.T) {
+	esr2 := uint64(ECDataAbortLow)<<esrECShift | esrIL | esrWnR | 0x07 // translation fault L3, write
+	esr1, pc, pstate := AbortEntry(esr2, ModeEL1h|pstateDAIF, vbar)
+	assert.Equal(t, uint64(ECDataAbortSame), EC(esr1))
+	assert.True(t, IsWrite(esr1))
+	assert.Equal(t, uint64(fscSyncExternal), esr1&0x3f)
+	assert.Equal(t, uint64(vbar+vecCurrentSPx), pc)
+	assert.Equal(t, uint64(PSTATEEntry), pstate)
+}
+
+func TestAbortEntryFromEL0IsALowerELAbort(t *testing.T) {
+	esr2 := uint64(ECDataAbortLow)<<esrECShift | 0x07
+	esr1, pc, _ := AbortEntry(esr2, ModeEL0t, vbar)
+	assert.Equal(t, uint64(ECDataAbortLow), EC(esr1))
+	assert.False(t, IsWrite(esr1))
+	assert.Equal(t, uint64(vbar+vecLower64), pc)
+}
+
+func TestAbortEntryKeepsInstructionAborts(t *testing.T) {
+	esr2 := uint64(ECInstAbortLow)<<esrECShift | 0x07
+	esr1, pc, _ := AbortEntry(esr2, ModeEL1t, vbar)
+	assert.Equal(t, uint64(ECInstAbortSame), EC(esr1))
+	assert.Equal(t, uint64(vbar+vecCurrentSP0), pc)
+	esr1, pc, _ = AbortEntry(esr2, 0x10, vbar)
+	assert.Equal(t, uint64(ECInstAbortLow), EC(esr1))
+	assert.Equal(t, uint64(vbar+vecLower32), pc)
+}
+
+func TestFaultIPACombinesHPFARAndFAR(t *testing.T) {
+	hpfar := uint64(0x4200_0123) >> 12 << 4
+	assert.Equal(t, uint64(0x4200_0123), FaultIPA(hpfar, 0xffff_0000_0000_0123))
+}

@@ -1,0 +1,138 @@
+//go:build tamago
+
+#include "go_asm.h"
+#include "textflag.h"
+#include "../arm64/sysreg.h"
+
+// The EL2 vector table (Arm ARM D1.10.2, table D1-7): 16 entries of 0x80
+// bytes, 2 KiB aligned (VBAR_EL2[10:0] are RES0).
+//
+// Exceptions from EL1 and EL0 (lower EL) save the EL1 context into the
+// Context that TPIDR_EL2 points at and return from run. Exceptions taken at
+// EL2 itself mean the engine is broken: they print the syndrome and power
+// off, without running Go.
+
+#define ENGINE_FAULT \
+	MRS_X(ESR_EL2, 0); \
+	MRS_X(ELR_EL2, 1); \
+	MRS_X(FAR_EL2, 2); \
+	MOVD	$'2', R3; \
+	B	bulkhead∕arch∕arm64·Fatal(SB)
+
+#define LOWER(kind) \
+	STP.W	(R0, R1), -16(RSP); \
+	MOVD	$kind, R1; \
+	B	·lowerExit(SB)
+
+TEXT ·vectors(SB),NOSPLIT|NOFRAME,$0
+	PCALIGN	$2048
+	// Current EL with SP_EL0.
+	ENGINE_FAULT
+	PCALIGN	$128
+	ENGINE_FAULT
+	PCALIGN	$128
+	ENGINE_FAULT
+	PCALIGN	$128
+	ENGINE_FAULT
+	PCALIGN	$128
+	// Current EL with SP_ELx.
+	ENGINE_FAULT
+	PCALIGN	$128
+	ENGINE_FAULT
+	PCALIGN	$128
+	ENGINE_FAULT
+	PCALIGN	$128
+	ENGINE_FAULT
+	PCALIGN	$128
+	// Lower EL, AArch64.
+	LOWER(const_VectorSync)
+	PCALIGN	$128
+	LOWER(const_VectorIRQ)
+	PCALIGN	$128
+	LOWER(const_VectorFIQ)
+	PCALIGN	$128
+	LOWER(const_VectorSError)
+	PCALIGN	$128
+	// Lower EL, AArch32 (EL0 only: HCR_EL2.RW makes EL1 AArch64).
+	LOWER(const_VectorSync)
+	PCALIGN	$128
+	LOWER(const_VectorIRQ)
+	PCALIGN	$128
+	LOWER(const_VectorFIQ)
+	PCALIGN	$128
+	LOWER(const_VectorSError)
+
+// lowerExit saves the EL1 context (x0 and x1 are on the stack, x1 holds the
+// vector kind) and returns from run to the engine.
+TEXT ·lowerExit(SB),NOSPLIT|NOFRAME,$0
+	MRS_X(TPIDR_EL2, 0)
+	MOVD	R1, Context_Vector(R0)
+	STP	(R2, R3), (Context_X+2*8)(R0)
+	STP	(R4, R5), (Context_X+4*8)(R0)
+	STP	(R6, R7), (Context_X+6*8)(R0)
+	STP	(R8, R9), (Context_X+8*8)(R0)
+	STP	(R10, R11), (Context_X+10*8)(R0)
+	STP	(R12, R13), (Context_X+12*8)(R0)
+	STP	(R14, R15), (Context_X+14*8)(R0)
+	STP	(R16, R17), (Context_X+16*8)(R0)
+	STP	(R18_PLATFORM, R19), (Context_X+18*8)(R0)
+	STP	(R20, R21), (Context_X+20*8)(R0)
+	STP	(R22, R23), (Context_X+22*8)(R0)
+	STP	(R24, R25), (Context_X+24*8)(R0)
+	STP	(R26, R27), (Context_X+26*8)(R0)
+	STP	(g, R29), (Context_X+28*8)(R0)
+	MOVD	R30, (Context_X+30*8)(R0)
+	LDP.P	16(RSP), (R2, R3)
+	STP	(R2, R3), (Context_X+0*8)(R0)
+	MRS_X(SP_EL1, 1)
+	MRS_X(ELR_EL2, 2)
+	MOVD	R1, Context_SP(R0)
+	MOVD	R2, Context_PC(R0)
+	MRS_X(SPSR_EL2, 1)
+	MRS_X(ESR_EL2, 2)
+	MOVD	R1, Context_PSTATE(R0)
+	MOVD	R2, Context_ESR(R0)
+	MRS_X(FAR_EL2, 1)
+	MRS_X(HPFAR_EL2, 2)
+	MOVD	R1, Context_FAR(R0)
+	MOVD	R2, Context_HPFAR(R0)
+
+	MOVD	$·saved(SB), R1
+	LDP	0(R1), (R2, g)
+	MOVD	R2, RSP
+	LDP	16(R1), (R29, R30)
+	RET
+
+// func run(ctx *Context)
+TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
+	MOVD	ctx+0(FP), R0
+	MOVD	$·saved(SB), R1
+	MOVD	RSP, R2
+	STP	(R2, g), 0(R1)
+	STP	(R29, R30), 16(R1)
+	MSR_X(TPIDR_EL2, 0)
+
+	MOVD	Context_SP(R0), R1
+	MSR_X(SP_EL1, 1)
+	MOVD	Context_PC(R0), R1
+	MSR_X(ELR_EL2, 1)
+	MOVD	Context_PSTATE(R0), R1
+	MSR_X(SPSR_EL2, 1)
+
+	LDP	(Context_X+2*8)(R0), (R2, R3)
+	LDP	(Context_X+4*8)(R0), (R4, R5)
+	LDP	(Context_X+6*8)(R0), (R6, R7)
+	LDP	(Context_X+8*8)(R0), (R8, R9)
+	LDP	(Context_X+10*8)(R0), (R10, R11)
+	LDP	(Context_X+12*8)(R0), (R12, R13)
+	LDP	(Context_X+14*8)(R0), (R14, R15)
+	LDP	(Context_X+16*8)(R0), (R16, R17)
+	LDP	(Context_X+18*8)(R0), (R18_PLATFORM, R19)
+	LDP	(Context_X+20*8)(R0), (R20, R21)
+	LDP	(Context_X+22*8)(R0), (R22, R23)
+	LDP	(Context_X+24*8)(R0), (R24, R25)
+	LDP	(Context_X+26*8)(R0), (R26, R27)
+	LDP	(Context_X+28*8)(R0), (g, R29)
+	MOVD	(Context_X+30*8)(R0), R30
+	LDP	(Context_X+0*8)(R0), (R0, R1)
+	ERET
