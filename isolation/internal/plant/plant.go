@@ -1,0 +1,20 @@
+// Package plant holds switches that plant known bugs in the isolation core,
+// so that tests can show that their checks catch each one. Every switch is
+// false except inside a test that sets it and restores it.
+package plant
+
+// Planted bugs.
+var (
+	// SkipZeroOnReclaim makes MEM_RECLAIM hand pages back to the host
+	// without zeroing them.
+	SkipZeroOnReclaim bool
+	// KeepHostMappingOnDonate makes MEM_DONATE leave the pages in the host
+	// stage-2.
+	KeepHostMappingOnDonate bool
+	// SkipOwnerCheckOnDonate makes MEM_DONATE accept pages the host does not
+	// own (or has shared).
+	SkipOwnerCheckOnDonate bool
+	// ReclaimLiveVMIsDenied makes MEM_RECLAIM of a live VM's page return
+	// DENIED instead of BUSY.
+	ReclaimLiveVMIsDenied bool
+)
