@@ -13,7 +13,7 @@ import "unsafe"
 // Preconditions: the range is RAM inside the engine's identity map, and the
 // ledger says the engine may touch it.
 func PhysBytes(pa, size uint64) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(pa))), size)
+	return unsafe.Slice((*byte)(unsafe.Add(nil, pa)), size)
 }
 
 // AddressOf returns the physical address of the first byte of p.

@@ -60,6 +60,13 @@ func AbortEntry(esr2, spsr, vbar uint64) (esr1, pc, pstate uint64) {
 	return esr1, vbar + vectorOffset(spsr), PSTATEEntry
 }
 
+// UndefEntry computes what EL1 sees when the engine refuses a trapped
+// instruction it does not emulate: an Unknown-reason exception (EC 0,
+// D17.2.37), which is what the instruction raises where it is UNDEFINED.
+func UndefEntry(spsr, vbar uint64) (esr1, pc, pstate uint64) {
+	return esrIL, vbar + vectorOffset(spsr), PSTATEEntry
+}
+
 func vectorOffset(spsr uint64) uint64 {
 	switch {
 	case spsr&0x10 != 0:

@@ -40,3 +40,11 @@ func TestFaultIPACombinesHPFARAndFAR(t *testing.T) {
 	hpfar := uint64(0x4200_0123) >> 12 << 4
 	assert.Equal(t, uint64(0x4200_0123), FaultIPA(hpfar, 0xffff_0000_0000_0123))
 }
+
+func TestUndefEntryIsAnUnknownReasonException(t *testing.T) {
+	esr1, pc, pstate := UndefEntry(ModeEL1h, vbar)
+	assert.Zero(t, EC(esr1))
+	assert.NotZero(t, esr1&esrIL)
+	assert.Equal(t, uint64(vbar+vecCurrentSPx), pc)
+	assert.Equal(t, uint64(PSTATEEntry), pstate)
+}

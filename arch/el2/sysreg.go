@@ -51,6 +51,14 @@ func SetEL1Reset() {
 	writeSCTLREL1(0x30d00800)
 }
 
+// InjectUndef delivers an Unknown-reason exception for the trapped
+// instruction in ctx to EL1.
+func InjectUndef(ctx *Context) {
+	esr, pc, pstate := UndefEntry(ctx.PSTATE, readVBAREL1())
+	writeEL1Exception(esr, 0, ctx.PC, ctx.PSTATE)
+	ctx.PC, ctx.PSTATE = pc, pstate
+}
+
 // InjectAbort delivers a synchronous external abort for the exit in ctx to
 // EL1: the EL1 exception registers take what EL1 would have seen had the
 // abort been its own, and ctx resumes at EL1's vector.

@@ -127,6 +127,21 @@ func Layout() []Region { return []Region{Boot, Engine, Host, Pool} }
 // address, engine memory included, so only the engine drives it.
 func HostMMIO() []Region { return []Region{GICD, GICR, UART} }
 
+// GuestMMIO lists the device windows of the machine guests see (DESIGN.md
+// section 4): the hypervisor emulates them, so a guest access there becomes
+// an MMIO exit; anywhere else outside its memory it gets an abort.
+func GuestMMIO() []Region { return []Region{GICD, GICR, UART} }
+
+// RegionName names what lies at addr, for diagnostics.
+func RegionName(addr uint64) string {
+	for _, r := range append(Layout(), GICD, GICR, UART, FwCfg) {
+		if r.Contains(addr, 1) {
+			return r.Name
+		}
+	}
+	return "unassigned"
+}
+
 // FwCfgHostImage is the fw_cfg file that carries the EL1 image the engine
 // boots; the QEMU command line adds it with -fw_cfg name=...,file=....
 const FwCfgHostImage = "opt/bulkhead/el1"

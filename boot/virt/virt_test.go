@@ -53,3 +53,11 @@ func TestFwCfgIsNotMappedForTheHost(t *testing.T) {
 		assert.False(t, d.Overlaps(FwCfg), d.Name)
 	}
 }
+
+func TestRegionName(t *testing.T) {
+	assert.Equal(t, "engine", RegionName(EngineBase))
+	assert.Equal(t, "engine", RegionName(EngineBase+EngineSize-1))
+	assert.Equal(t, "host", RegionName(HostBase))
+	assert.Equal(t, "pl011", RegionName(UARTBase+4))
+	assert.Equal(t, "unassigned", RegionName(0x1_0000_0000))
+}

@@ -1,14 +1,84 @@
 //go:build tamago && arm64
 
+// Command engine is the bulkhead isolation engine: the EL2 image QEMU boots.
+// It takes its memory, loads the EL1 image it is given, builds the host
+// stage-2 with the isolation core, and from then on only answers the host's
+// calls and refuses what the ledger forbids.
 package main
 
 import (
 	"fmt"
 
-	"bulkhead/arch/arm64"
-	_ "bulkhead/arch/el2"
+	"bulkhead/arch/el2"
+	"bulkhead/boot/virt"
+	"bulkhead/isolation"
+	"bulkhead/isolation/abi"
+)
+
+// Host HCR_EL2 (Arm ARM D19.2.48): VM turns stage-2 on, SWIO makes set/way
+// invalidation clean too (the host must not discard lines of pages it no
+// longer owns), TSC traps SMC so PSCI reaches the engine, RW makes EL1
+// AArch64. Interrupts stay with the host (IMO, FMO, AMO clear).
+const hostHCR = 1<<0 | 1<<1 | 1<<19 | 1<<31
+
+// tablePoolSize is the number of 4 KiB stage-2 tables the core may use.
+const tablePoolSize = 4096
+
+// Limits of the VMs the engine keeps.
+const (
+	maxVMs   = 16
+	maxVCPUs = 8
 )
 
 func main() {
-	fmt.Printf("bulkhead engine: EL%d\n", arm64.CurrentEL())
+	fmt.Printf("bulkhead engine: EL2, engine ABI %d.%d, memory %#x-%#x\n",
+		abi.VersionMajor, abi.VersionMinor, virt.Engine.Base, virt.Engine.End())
+	entry, err := loadHostImage()
+	if err != nil {
+		halt("cannot boot the EL1 image: %v", err)
+	}
+	core, err := newCore()
+	if err != nil {
+		halt("cannot build the host stage-2: %v", err)
+	}
+	el2.EnterStage2(isolation.VTCR(), core.HostVTTBR(), hostHCR)
+	fmt.Printf("engine: host stage-2 built (%d tables left); entering EL1 image at %#x\n", core.FreeTables(), entry)
+	el2.SetEL1Reset()
+	host := el2.Context{PC: entry, PSTATE: el2.PSTATEEntry}
+	host.X[0] = virt.BootBase // the device tree QEMU placed for ELF boots
+	serveHost(core, &host)
+}
+
+func newCore() (*isolation.Engine, error) {
+	tables := make([]isolation.Table, tablePoolSize)
+	pool := isolation.Pool{Tables: tables, Base: isolation.PA(el2.AddressOf(&tables[0]))}
+	return isolation.New(coreConfig(), machine{}, pool)
+}
+
+func coreConfig() isolation.Config {
+	return isolation.Config{
+		RAM:       toRange(virt.RAM),
+		Engine:    []isolation.Range{toRange(virt.Engine)},
+		HostMMIO:  toRanges(virt.HostMMIO()),
+		GuestMMIO: toRanges(virt.GuestMMIO()),
+		MaxVMs:    maxVMs,
+		MaxVCPUs:  maxVCPUs,
+	}
+}
+
+func toRange(r virt.Region) isolation.Range { return isolation.Range{Base: r.Base, Size: r.Size} }
+
+func toRanges(rs []virt.Region) []isolation.Range {
+	out := make([]isolation.Range, len(rs))
+	for i, r := range rs {
+		out[i] = toRange(r)
+	}
+	return out
+}
+
+// halt reports why the engine cannot go on and powers the machine off.
+func halt(format string, args ...any) {
+	fmt.Printf("engine: "+format+"\n", args...)
+	fmt.Println("engine: powering off")
+	el2.PowerOff()
 }

@@ -1,0 +1,90 @@
+//go:build tamago && arm64
+
+package el1
+
+import (
+	"runtime/goos"
+	_ "unsafe" // go:linkname
+
+	"bulkhead/arch/arm64"
+	"bulkhead/boot/virt"
+	"bulkhead/boot/virt/pl011"
+)
+
+// The image's RAM as the TamaGo runtime sees it: the host region of the
+// layout, with the stack at its top.
+//
+//go:linkname ramStart runtime/goos.RamStart
+var ramStart uint = virt.HostBase
+
+//go:linkname ramSize runtime/goos.RamSize
+var ramSize uint = virt.HostSize
+
+//go:linkname ramStackOffset runtime/goos.RamStackOffset
+var ramStackOffset uint = virt.StackOffset
+
+// stage1Table is where cpuinit builds the identity map (go_asm.h).
+const stage1Table = virt.HostBase + virt.LowStage1Table
+
+//go:linkname hwinit0 runtime/goos.Hwinit0
+func hwinit0() {}
+
+//go:linkname hwinit1 runtime/goos.Hwinit1
+func hwinit1() {
+	goos.Exit = exit
+}
+
+//go:linkname printk runtime/goos.Printk
+func printk(c byte) {
+	pl011.Tx(c)
+}
+
+//go:linkname nanotime runtime/goos.Nanotime
+func nanotime() int64 {
+	return arm64.Nanotime()
+}
+
+//go:linkname initRNG runtime/goos.InitRNG
+func initRNG() {
+	rngState = arm64.Counter() | 1
+}
+
+// rngState feeds the runtime's random numbers (hash seeds, scheduling
+// order); nothing at EL1 draws secrets from it.
+var rngState uint64
+
+//go:linkname getRandomData runtime/goos.GetRandomData
+func getRandomData(b []byte) {
+	for i := range b {
+		if i%8 == 0 {
+			rngState = splitmix64(rngState)
+		}
+		b[i] = byte(rngState >> (8 * (i % 8)))
+	}
+}
+
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func exit(code int32) {
+	if code != 0 {
+		print("el1: exit status ", code, ", powering off\n")
+	}
+	PowerOff()
+}
+
+// PowerOff asks for PSCI SYSTEM_OFF over HVC (the engine's conduit for
+// EL1) and does not return.
+func PowerOff() {
+	x := [8]uint64{psciSystemOff}
+	arm64.HVC(&x)
+	for {
+		arm64.WaitForInterrupt()
+	}
+}
+
+const psciSystemOff = 0x84000008

@@ -1,0 +1,173 @@
+// Command bulkhead builds bulkhead's images and runs them under QEMU.
+//
+//	bulkhead build                      build the engine and the hypervisor into build/
+//	bulkhead run [-hypervisor F] [-guest F]... [-timeout D] [-icount]
+//	                                    boot the engine, an EL1 image and guests
+//	bulkhead args [same flags as run]   print the QEMU command line instead
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"bulkhead/boot/virt"
+	"bulkhead/internal/qemu"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bulkhead:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: bulkhead build | run | args (see 'go doc ./cmd/bulkhead')")
+	}
+	switch args[0] {
+	case "build":
+		_, err := buildImages()
+		return err
+	case "run", "args":
+		opts, err := parseRunFlags(args[0], args[1:])
+		if err != nil {
+			return err
+		}
+		if args[0] == "args" {
+			return printArgs(opts, stdout)
+		}
+		return boot(opts, stdin, stdout)
+	}
+	return fmt.Errorf("unknown command %q (want build, run or args)", args[0])
+}
+
+type runOpts struct {
+	engine, hypervisor string
+	guests             []string
+	timeout            time.Duration
+	icount             bool
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseRunFlags(name string, args []string) (runOpts, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var o runOpts
+	var guests listFlag
+	fs.StringVar(&o.engine, "engine", "", "engine image (default: build it)")
+	fs.StringVar(&o.hypervisor, "hypervisor", "", "EL1 image the engine boots (default: build ours)")
+	fs.Var(&guests, "guest", "guest image offered to the hypervisor (repeatable)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop QEMU after this long (0: never)")
+	fs.BoolVar(&o.icount, "icount", false, "run with -icount shift=0 (instruction-counted time)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	o.guests = guests
+	for _, f := range append([]string{o.engine, o.hypervisor}, o.guests...) {
+		if f == "" {
+			continue
+		}
+		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
+			return o, fmt.Errorf("image %q is not a readable file", f)
+		}
+	}
+	return o, nil
+}
+
+func (o runOpts) machine() (qemu.Machine, error) {
+	if o.engine == "" || o.hypervisor == "" {
+		built, err := buildImages()
+		if err != nil {
+			return qemu.Machine{}, err
+		}
+		o.engine = firstNonEmpty(o.engine, built[0])
+		o.hypervisor = firstNonEmpty(o.hypervisor, built[1])
+	}
+	m := qemu.Machine{Engine: o.engine, EL1: o.hypervisor, ICount: o.icount, Files: map[string]string{}}
+	for i, g := range o.guests {
+		m.Files[fmt.Sprintf("%s%d", virt.FwCfgGuestPrefix, i)] = g
+	}
+	return m, nil
+}
+
+func printArgs(o runOpts, stdout io.Writer) error {
+	m, err := o.machine()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, qemu.Binary, strings.Join(m.Args(), " "))
+	return nil
+}
+
+func boot(o runOpts, stdin io.Reader, stdout io.Writer) error {
+	m, err := o.machine()
+	if err != nil {
+		return err
+	}
+	timeout := o.timeout
+	if timeout == 0 {
+		timeout = 100 * 365 * 24 * time.Hour
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := qemu.Run(ctx, m, timeout, stdin, stdout)
+	if err != nil {
+		return err
+	}
+	if res.TimedOut {
+		return fmt.Errorf("stopped QEMU after %v", timeout)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("QEMU exited with status %d", res.ExitCode)
+	}
+	return nil
+}
+
+// buildImages builds the engine and the hypervisor into build/ at the
+// module root and returns their paths.
+func buildImages() ([]string, error) {
+	tamago, err := qemu.FindTamago()
+	if err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	root, err := qemu.ModuleRoot(wd)
+	if err != nil {
+		return nil, err
+	}
+	b := qemu.Builder{Tamago: tamago, Root: root, Out: filepath.Join(root, "build")}
+	var out []string
+	for _, img := range []qemu.Image{qemu.Engine, qemu.Hypervisor} {
+		path, err := b.Build(img)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, path)
+	}
+	return out, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,51 @@
+package main
+
+import "bulkhead/arch/el2"
+
+// action is what the engine does with an exception the host took to EL2.
+type action uint8
+
+const (
+	actCall        action = iota // an SMCCC call: dispatch it
+	actStage2Fault               // an access stage-2 refused: log, inject an abort
+	actUndefined                 // anything else: inject an Unknown exception
+	actIgnore                    // an asynchronous exit with nothing to do
+)
+
+// classify decides what a host exit is from its vector and syndrome (Arm
+// ARM D17.2.37, ESR_EL2.EC). The engine traps only what isolation needs:
+// HVC (the ABI), SMC (HCR_EL2.TSC, so PSCI goes through the engine) and
+// stage-2 aborts.
+func classify(vector, esr uint64) action {
+	if vector != el2.VectorSync {
+		return actIgnore
+	}
+	switch el2.EC(esr) {
+	case el2.ECHVC64, el2.ECSMC64:
+		return actCall
+	case el2.ECDataAbortLow, el2.ECInstAbortLow:
+		return actStage2Fault
+	}
+	return actUndefined
+}
+
+// resumeAfterSMC is how far ELR_EL2 must move after a trapped SMC: the
+// exception's preferred return address is the SMC itself (D1.10.4), unlike
+// HVC, whose return address already follows it.
+func resumeAfter(esr uint64) uint64 {
+	if el2.EC(esr) == el2.ECSMC64 {
+		return 4
+	}
+	return 0
+}
+
+// faultKind names a stage-2 abort for the log.
+func faultKind(esr uint64) string {
+	switch {
+	case el2.EC(esr) == el2.ECInstAbortLow:
+		return "instruction fetch"
+	case el2.IsWrite(esr):
+		return "write"
+	}
+	return "read"
+}

@@ -1,0 +1,56 @@
+//go:build tamago && arm64
+
+package main
+
+import (
+	"fmt"
+
+	"bulkhead/arch/el2"
+	"bulkhead/boot/virt"
+	"bulkhead/isolation"
+)
+
+// serveHost runs the host until it powers the machine off, handling each
+// exception it takes to EL2.
+func serveHost(core *isolation.Engine, host *el2.Context) {
+	for {
+		el2.Run(host)
+		switch classify(host.Vector, host.ESR) {
+		case actCall:
+			host.PC += resumeAfter(host.ESR)
+			hostCall(core, host)
+		case actStage2Fault:
+			reportHostFault(host)
+			el2.InjectAbort(host)
+		case actUndefined:
+			fmt.Printf("engine: host trapped with EC %#x at pc %#x; injecting an undefined-instruction exception\n",
+				el2.EC(host.ESR), host.PC)
+			el2.InjectUndef(host)
+		}
+	}
+}
+
+// hostCall answers an SMCCC call from the host through the isolation core,
+// and carries out the machine-wide effects it asks for.
+func hostCall(core *isolation.Engine, host *el2.Context) {
+	var x [8]uint64
+	copy(x[:], host.X[:8])
+	out, effect := core.Dispatch(isolation.HostCaller(), x)
+	copy(host.X[:8], out[:])
+	switch effect.Kind {
+	case isolation.EffectPowerOff:
+		fmt.Println("engine: host requested power off")
+		el2.PowerOff()
+	case isolation.EffectReset:
+		fmt.Println("engine: host requested reset")
+		el2.Reset()
+	}
+}
+
+// reportHostFault logs an access the host stage-2 refused. The host learns
+// of it only through the abort it receives.
+func reportHostFault(host *el2.Context) {
+	ipa := el2.FaultIPA(host.HPFAR, host.FAR)
+	fmt.Printf("engine: host stage-2 fault: %s of %#x (%s) at pc %#x; external abort injected\n",
+		faultKind(host.ESR), ipa, virt.RegionName(ipa), host.PC)
+}
