@@ -43,6 +43,6 @@ func call(id uint32, args ...uint64) [8]uint64 {
 // el1Engine reaches the engine and memory from EL1 on the target.
 type el1Engine struct{}
 
-func (el1Engine) Call(x *[8]uint64)                     { el1.Call(x) }
+func (el1Engine) Call(x *[8]uint64)                       { el1.Call(x) }
 func (el1Engine) Read(addr uint64) (uint64, uint64, bool) { return el1.ProbeRead(addr) }
-func (el1Engine) Write(addr, v uint64) (uint64, bool)   { return el1.ProbeWrite(addr, v) }
+func (el1Engine) Write(addr, v uint64) (uint64, bool)     { return el1.ProbeWrite(addr, v) }
