@@ -1,0 +1,75 @@
+# bulkhead: build the images, run them under QEMU, run every test.
+#
+#   make qemu                  boot the engine, the hypervisor (or HYPERVISOR=elf)
+#   make test                  every test: format, vet, unit, QEMU suites, proofs
+#   make bench                 benchmarks
+#   make proofs                check the Coq specification and proofs
+
+TAMAGO ?= $(HOME)/.cache/tamago-go/tamago-go1.26.0/bin/go
+GO ?= go
+TAMAGO_ENV := GOOS=tamago GOARCH=arm64 GOOSPKG=github.com/usbarmory/tamago
+# Packages that only exist for the target: vetted with the TamaGo compiler.
+TARGET_PKGS := ./arch/... ./boot/... ./cmd/engine ./cmd/hypervisor
+HYPERVISOR ?=
+GUEST ?=
+TIMEOUT ?= 0
+
+export TAMAGO
+
+.PHONY: all images engine hypervisor qemu test unit qemu-tests fmt-check vet \
+	lint proofs bench clean check_tamago
+
+all: images
+
+check_tamago:
+	@if [ ! -x "$(TAMAGO)" ]; then \
+		echo "No TamaGo compiler at $(TAMAGO)."; \
+		echo "Install tamago-go1.26.0 (github.com/usbarmory/tamago-go, tag tamago-go1.26.0:"; \
+		echo "  cd src && ./make.bash) to ~/.cache/tamago-go/tamago-go1.26.0, or set TAMAGO=<its bin/go>."; \
+		exit 1; \
+	fi
+
+images engine hypervisor: check_tamago
+	$(GO) run ./cmd/bulkhead build
+
+qemu: check_tamago
+	$(GO) run ./cmd/bulkhead run -timeout $(TIMEOUT) \
+		$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(if $(GUEST),-guest $(GUEST))
+
+test: fmt-check vet lint unit proofs
+
+# unit runs every Go test: host tests and the QEMU suites in tests/ (which
+# skip, saying so, without the TamaGo compiler).
+unit:
+	$(GO) test -count=1 ./...
+
+qemu-tests:
+	$(GO) test -count=1 -v ./tests/
+
+fmt-check:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt needed: $$bad"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	@if [ -x "$(TAMAGO)" ]; then \
+		echo "$(TAMAGO_ENV) tamago vet $(TARGET_PKGS)"; \
+		$(TAMAGO_ENV) $(TAMAGO) vet $(TARGET_PKGS); \
+	else echo "vet: no TamaGo compiler; target-only files not vetted"; fi
+
+# lint enforces the layout rules: unsafe only in arch/ and the board code
+# (files named *_unsafe.go), and a pure isolation core.
+lint:
+	@bad=$$(git grep -l '"unsafe"' -- '*.go' | grep -v -E '^(arch|boot)/.*_unsafe\.go$$' | grep -v -E '^arch/.*/runtime\.go$$'); \
+	if [ -n "$$bad" ]; then echo "unsafe outside arch/ and boot/ *_unsafe.go: $$bad"; exit 1; fi
+	@bad=$$(git grep -l -E '"unsafe"|usbarmory/tamago|^\s*go [a-zA-Z_(]|go func' -- 'isolation/*.go'); \
+	if [ -n "$$bad" ]; then echo "isolation/ must be pure Go (no unsafe, TamaGo or goroutines): $$bad"; exit 1; fi
+
+proofs:
+	@if [ -x proofs/check.sh ]; then proofs/check.sh; else echo "proofs: proofs/check.sh not present"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./isolation/...
+
+clean:
+	rm -rf build

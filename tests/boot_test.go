@@ -1,0 +1,71 @@
+package tests
+
+import (
+	"fmt"
+	"testing"
+
+	"bulkhead/boot/virt"
+	"bulkhead/internal/qemu"
+	"bulkhead/isolation/abi"
+)
+
+func standardMachine(t *testing.T) qemu.Machine {
+	return qemu.Machine{Engine: image(t, qemu.Engine), EL1: image(t, qemu.Hypervisor)}
+}
+
+// TestBootReachesTheHypervisorAndTheABIAnswers is the main job: the engine
+// boots at EL2, builds the host stage-2 and enters the hypervisor at EL1,
+// which reads the engine's identity over the ABI, passes its self-check and
+// powers off.
+func TestBootReachesTheHypervisorAndTheABIAnswers(t *testing.T) {
+	res := boot(t, standardMachine(t))
+	w := abi.UIDWords()
+	requireInOrder(t, res.Console,
+		"bulkhead engine: EL2",
+		"engine: host stage-2 built",
+		"bulkhead hypervisor: running at EL1",
+		fmt.Sprintf("engine uid %08x-%08x-%08x-%08x", w[0], w[1], w[2], w[3]),
+		fmt.Sprintf("engine revision %d.%d", abi.RevisionMajor, abi.RevisionMinor),
+		fmt.Sprintf("engine ABI version %d.%d (status SUCCESS)", abi.VersionMajor, abi.VersionMinor),
+		"check version: ok",
+		"check call-uid: ok",
+		"check unknown-id: ok",
+		"hypervisor: self-check passed",
+		"engine: host requested power off",
+	)
+	requireClean(t, res)
+}
+
+// TestEngineMemoryIsRefusedAndTheEngineCarriesOn probes engine memory from
+// EL1: every access must be a stage-2 fault that the engine logs and turns
+// into a synchronous external abort at EL1, after which the engine goes on
+// serving the hypervisor until it powers off.
+func TestEngineMemoryIsRefusedAndTheEngineCarriesOn(t *testing.T) {
+	res := boot(t, standardMachine(t))
+	var want []string
+	for _, addr := range []uint64{virt.Engine.Base, virt.EngineText, virt.Engine.End() - 8} {
+		want = append(want,
+			"engine: host stage-2 fault: read of "+hex(addr)+" (engine)",
+			"hypervisor: read of engine memory at "+hex(addr)+" raised an abort")
+	}
+	want = append(want, "check engine-memory-read: ok")
+	for _, addr := range []uint64{virt.Engine.Base, virt.EngineText, virt.Engine.End() - 8} {
+		want = append(want, "engine: host stage-2 fault: write of "+hex(addr)+" (engine)")
+	}
+	want = append(want, "check engine-memory-write: ok", "hypervisor: self-check passed", "engine: host requested power off")
+	requireInOrder(t, res.Console, want...)
+	requireClean(t, res)
+}
+
+// TestProbeFailsWhenEngineMemoryIsMapped is the control for the test above:
+// an engine built to leave its own memory in the host stage-2 must make the
+// hypervisor's probe fail, so the probe does detect a leaky stage-2.
+func TestProbeFailsWhenEngineMemoryIsMapped(t *testing.T) {
+	leaky := qemu.Engine
+	leaky.Name, leaky.Tags = "engine-exposed", []string{"bulkhead_expose_engine"}
+	res := boot(t, qemu.Machine{Engine: image(t, leaky), EL1: image(t, qemu.Hypervisor)})
+	requireInOrder(t, res.Console,
+		"engine: test build: engine memory left in the host stage-2",
+		"check engine-memory-read: FAIL access to engine memory at "+hex(virt.Engine.Base)+" succeeded",
+		"hypervisor: self-check FAILED")
+}
