@@ -36,7 +36,7 @@ qemu: check_tamago
 	$(GO) run ./cmd/bulkhead run -timeout $(TIMEOUT) \
 		$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(if $(GUEST),-guest $(GUEST))
 
-test: fmt-check vet lint unit proofs
+test: fmt-check vet lint proofs unit
 
 # unit runs every Go test: host tests and the QEMU suites in tests/ (which
 # skip, saying so, without the TamaGo compiler).
