@@ -44,6 +44,12 @@
 #define TLBI_IPAS2E1IS    ENC(4, 8, 0, 1)
 #define TLBI_VMALLS12E1IS ENC(4, 8, 3, 6)
 #define IC_IALLU          ENC(0, 7, 5, 0)
+#define AT_S1E1R          ENC(0, 7, 8, 0)
+
+// GICv3 CPU interface, EL2 view (D19.5 / GICv3 spec 12.4).
+#define ICC_SRE_EL2  ENC(4, 12, 9, 5)
+#define ICH_HCR_EL2  ENC(4, 12, 11, 0)
+#define ICH_VMCR_EL2 ENC(4, 12, 11, 7)
 
 // Stage-1 translation for the engine and the hypervisor: a level-1 table of
 // four 1 GiB blocks covering the 32-bit physical space as an identity map

@@ -24,6 +24,14 @@ func EC(esr uint64) uint64 { return esr >> esrECShift & 0x3f }
 // IsWrite reports whether a data abort syndrome is for a write (ISS.WnR).
 func IsWrite(esr uint64) bool { return esr&esrWnR != 0 }
 
+// IsPermissionFault reports whether a lower-EL abort syndrome is a
+// permission fault (DFSC/IFSC 0b0011xx, D17.2.40), for which HPFAR_EL2 is
+// not reported.
+func IsPermissionFault(esr uint64) bool {
+	ec := EC(esr)
+	return (ec == ECDataAbortLow || ec == ECInstAbortLow) && esr&0x3c == 0x0c
+}
+
 // FaultIPA returns the faulting IPA of a stage-2 abort: HPFAR_EL2.FIPA holds
 // IPA[47:12] in bits [39:4], FAR_EL2 the page offset (D19.2.51).
 func FaultIPA(hpfar, far uint64) uint64 {

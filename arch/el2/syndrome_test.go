@@ -48,3 +48,10 @@ func TestUndefEntryIsAnUnknownReasonException(t *testing.T) {
 	assert.Equal(t, uint64(vbar+vecCurrentSPx), pc)
 	assert.Equal(t, uint64(PSTATEEntry), pstate)
 }
+
+func TestIsPermissionFault(t *testing.T) {
+	assert.True(t, IsPermissionFault(uint64(ECDataAbortLow)<<esrECShift|0x0f))
+	assert.True(t, IsPermissionFault(uint64(ECInstAbortLow)<<esrECShift|0x0d))
+	assert.False(t, IsPermissionFault(uint64(ECDataAbortLow)<<esrECShift|0x07))
+	assert.False(t, IsPermissionFault(uint64(ECHVC64)<<esrECShift|0x0f))
+}

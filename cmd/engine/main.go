@@ -37,11 +37,13 @@ func main() {
 	if err != nil {
 		halt("cannot boot the EL1 image: %v", err)
 	}
-	core, err := newCore()
+	m := &machine{}
+	core, err := newCore(m)
 	if err != nil {
 		halt("cannot build the host stage-2: %v", err)
 	}
 	el2.EnterStage2(isolation.VTCR(), core.HostVTTBR(), hostHCR)
+	m.world.Init(hostHCR, core.HostVTTBR())
 	fmt.Printf("engine: host stage-2 built (%d tables left); entering EL1 image at %#x\n", core.FreeTables(), entry)
 	el2.SetEL1Reset()
 	host := el2.Context{PC: entry, PSTATE: el2.PSTATEEntry}
@@ -49,10 +51,10 @@ func main() {
 	serveHost(core, &host)
 }
 
-func newCore() (*isolation.Engine, error) {
+func newCore(m *machine) (*isolation.Engine, error) {
 	tables := make([]isolation.Table, tablePoolSize)
 	pool := isolation.Pool{Tables: tables, Base: isolation.PA(el2.AddressOf(&tables[0]))}
-	return isolation.New(coreConfig(), machine{}, pool)
+	return isolation.New(coreConfig(), m, pool)
 }
 
 func coreConfig() isolation.Config {

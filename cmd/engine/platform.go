@@ -10,32 +10,37 @@ import (
 )
 
 // machine carries the isolation core's decisions to the hardware: it is the
-// core's isolation.Platform on the target.
-type machine struct{}
+// core's isolation.Platform on the target. It keeps what the core leaves to
+// the arch code: each vCPU's FP/SIMD registers, and the host's side of the
+// world switch.
+type machine struct {
+	world el2.World
+	fp    [maxVMs + 1][maxVCPUs]el2.FPFile
+}
 
 // vttbrOf is the VTTBR value whose VMID field selects vmid for TLB
 // maintenance; TLBI by IPA and by VMID act on the VMID in VTTBR_EL2 (Arm
 // ARM D8.14.5), and the base address is not used by them.
 func vttbrOf(vmid isolation.VMID) uint64 { return isolation.VTTBR(0, vmid) }
 
-func (machine) InvalidateIPA(vmid isolation.VMID, ipa isolation.IPA) {
+func (m *machine) InvalidateIPA(vmid isolation.VMID, ipa isolation.IPA) {
 	el2.InvalidateIPA(vttbrOf(vmid), uint64(ipa))
 }
 
-func (machine) InvalidateVMID(vmid isolation.VMID) {
+func (m *machine) InvalidateVMID(vmid isolation.VMID) {
 	el2.InvalidateVMID(vttbrOf(vmid))
 }
 
-func (machine) ZeroPages(pa isolation.PA, n uint64) {
+func (m *machine) ZeroPages(pa isolation.PA, n uint64) {
 	clear(el2.PhysBytes(uint64(pa), n*virt.PageSize))
 }
 
-func (machine) CleanToPoC(pa isolation.PA, n uint64) {
+func (m *machine) CleanToPoC(pa isolation.PA, n uint64) {
 	arm64.CleanInvalidateDataRange(uint64(pa), n*virt.PageSize)
 	arm64.InvalidateInstructionCache()
 }
 
-func (machine) PageIsZero(pa isolation.PA) bool {
+func (m *machine) PageIsZero(pa isolation.PA) bool {
 	for _, b := range el2.PhysBytes(uint64(pa), virt.PageSize) {
 		if b != 0 {
 			return false
@@ -44,9 +49,26 @@ func (machine) PageIsZero(pa isolation.PA) bool {
 	return true
 }
 
-// EnterGuest is not wired to a world switch yet: no VM runs on the target
-// until the guest world switch lands, so the vCPU reports an SError-class
-// exit, which the core turns into an ABORT exit for the host.
-func (machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
-	return isolation.Trap{Kind: isolation.TrapSError}
+// EnterGuest runs one vCPU until it traps. The core keeps the vCPU's
+// general registers and EL1 register file in ctx; the FP/SIMD file lives
+// here. A fresh vCPU starts from the architectural reset state, and an abort
+// the core decided to inject is delivered on the guest's own registers.
+func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
+	if int(ctx.VMID) > maxVMs || int(ctx.VCPU) >= maxVCPUs {
+		return isolation.Trap{Kind: isolation.TrapSError} // outside the configuration: never entered
+	}
+	el1 := (*el2.ELFile)(ctx.EL1[:el2.ELRegs])
+	fp := &m.fp[ctx.VMID][ctx.VCPU]
+	if ctx.Fresh {
+		*el1, *fp, ctx.Fresh = el2.ResetEL1(), el2.FPFile{}, false
+	}
+	if ctx.Inject != isolation.InjectNone {
+		instruction := ctx.Inject == isolation.InjectInstructionAbort
+		ctx.PC, ctx.PState = el2.DeliverAbort(el1, ctx.PC, ctx.PState, ctx.InjectFAR, instruction)
+		ctx.Inject = isolation.InjectNone
+	}
+	regs := el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
+	m.world.EnterGuest(el2.Guest{Regs: &regs, EL1: el1, FP: fp, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
+	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
+	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
 }

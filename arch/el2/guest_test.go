@@ -1,0 +1,30 @@
+package el2
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestDeliverAbortUsesTheGuestsVectorAndState(t *testing.T) {
+	f := ResetEL1()
+	f[elVBAR] = 0x4008_0000
+	pc, pstate := DeliverAbort(&f, 0x4001_0040, ModeEL1h, 0x1234_5678, false)
+	assert.Equal(t, uint64(0x4008_0000+vecCurrentSPx), pc)
+	assert.Equal(t, uint64(PSTATEEntry), pstate)
+	assert.Equal(t, uint64(ECDataAbortSame), EC(f[elESR]))
+	assert.Equal(t, uint64(fscSyncExternal), f[elESR]&0x3f)
+	assert.Equal(t, uint64(0x1234_5678), f[elFAR])
+	assert.Equal(t, uint64(0x4001_0040), f[elELR])
+	assert.Equal(t, uint64(ModeEL1h), f[elSPSR])
+
+	pc, _ = DeliverAbort(&f, 0x10, ModeEL0t, 0x20, true)
+	assert.Equal(t, uint64(0x4008_0000+vecLower64), pc)
+	assert.Equal(t, uint64(ECInstAbortLow), EC(f[elESR]))
+}
+
+func TestResetEL1HasTheMMUOff(t *testing.T) {
+	f := ResetEL1()
+	assert.Zero(t, f[elSCTLR]&1)
+	assert.Equal(t, ELFile{elSCTLR: 0x30d00800}, f)
+}
