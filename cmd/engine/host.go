@@ -12,13 +12,13 @@ import (
 
 // serveHost runs the host until it powers the machine off, handling each
 // exception it takes to EL2.
-func serveHost(core *isolation.Engine, host *el2.Context) {
+func serveHost(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	for {
 		el2.Run(host)
 		switch classify(host.Vector, host.ESR) {
 		case actCall:
 			host.PC += resumeAfter(host.ESR)
-			hostCall(core, host)
+			hostCall(core, files, host)
 		case actStage2Fault:
 			reportHostFault(host)
 			el2.InjectAbort(host)
@@ -32,9 +32,13 @@ func serveHost(core *isolation.Engine, host *el2.Context) {
 
 // hostCall answers an SMCCC call from the host through the isolation core,
 // and carries out the machine-wide effects it asks for.
-func hostCall(core *isolation.Engine, host *el2.Context) {
+func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	var x [8]uint64
 	copy(x[:], host.X[:8])
+	if files.call(&x) {
+		copy(host.X[:8], x[:])
+		return
+	}
 	out, effect := core.Dispatch(isolation.HostCaller(), x)
 	copy(host.X[:8], out[:])
 	switch effect.Kind {

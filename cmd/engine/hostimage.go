@@ -20,7 +20,7 @@ var hostWindow = elfimage.Window{Base: virt.Host.Base, Size: virt.Host.Size}
 // checks it, places its segments, and returns its entry point. The staging
 // copy is wiped afterwards; on any error nothing has been placed.
 func loadHostImage() (entry uint64, err error) {
-	dev := fwcfg.Device{Base: virt.FwCfg.Base, DescPA: virt.EngineBase + virt.LowFwCfgDMA}
+	dev := engineFwCfg()
 	if !dev.Present() {
 		return 0, errors.New("no fw_cfg device at " + fmt.Sprintf("%#x", virt.FwCfg.Base))
 	}

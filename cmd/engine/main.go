@@ -48,7 +48,7 @@ func main() {
 	el2.SetEL1Reset()
 	host := el2.Context{PC: entry, PSTATE: el2.PSTATEEntry}
 	host.X[0] = virt.BootBase // the device tree QEMU placed for ELF boots
-	serveHost(core, &host)
+	serveHost(core, newFileServer(core), &host)
 }
 
 func newCore(m *machine) (*isolation.Engine, error) {
