@@ -60,7 +60,7 @@ func span(base, n, lo, hi uint64) bool {
 }
 
 func (m *model) ramSpan(pa, n uint64) bool { return span(pa, n, uint64(ram0), uint64(ram0)+npage*page) }
-func ipaSpan(ipa, n uint64) bool          { return span(ipa, n, 0, 1<<40) }
+func ipaSpan(ipa, n uint64) bool           { return span(ipa, n, 0, 1<<40) }
 
 func (m *model) vm(id uint64) *mVM {
 	if id == 0 || id > 2 || !m.vms[id-1].live {

@@ -22,9 +22,9 @@ type gen struct{ r *rand.Rand }
 // tables of SmallPoolTables always suffice.
 var ipaBases = []uint64{0, 0x8000_0000, 1<<40 - 8*page}
 
-func (g gen) vmid() uint64  { return []uint64{1, 1, 2, 2, 0, 3, 1 << 40}[g.r.IntN(7)] }
+func (g gen) vmid() uint64    { return []uint64{1, 1, 2, 2, 0, 3, 1 << 40}[g.r.IntN(7)] }
 func (g gen) guestID() uint64 { return []uint64{1, 1, 2, 2, 3, 255}[g.r.IntN(6)] }
-func (g gen) small() uint64 { return uint64(g.r.IntN(3)) }
+func (g gen) small() uint64   { return uint64(g.r.IntN(3)) }
 func (g gen) count() uint64 {
 	return []uint64{1, 1, 1, 2, 2, 3, 4, 0, 16, 1 << 62}[g.r.IntN(10)]
 }
