@@ -1,0 +1,150 @@
+package vmm
+
+import (
+	"fmt"
+	"time"
+
+	"bulkhead/hypervisor/vmachine"
+	"bulkhead/isolation/abi"
+)
+
+// Slice is how long a vCPU keeps the CPU before the ticker takes it back,
+// so that a guest spinning forever cannot starve the others.
+const Slice = 5 * time.Millisecond
+
+// notSupported is SMCCC NOT_SUPPORTED as a guest reads it in x0.
+var notSupported = abi.NotSupported.Reg()
+
+// Run schedules the runnable vCPUs of every VM round robin, one VCPU_RUN
+// each, until every VM has ended; each VM is destroyed and its memory taken
+// back as it ends. It returns the first teardown error.
+func (h *Hypervisor) Run() error {
+	var firstErr error
+	for len(h.VMs) > 0 {
+		ran := false
+		for _, vm := range append([]*VM(nil), h.VMs...) {
+			ran = h.runVM(vm) || ran
+			if vm.ended != "" {
+				if err := h.end(vm); err != nil && firstErr == nil {
+					firstErr = err
+				}
+			}
+		}
+		if !ran {
+			h.wakeIdle()
+		}
+	}
+	return firstErr
+}
+
+// runVM gives each runnable vCPU of vm one VCPU_RUN, reporting whether any
+// ran.
+func (h *Hypervisor) runVM(vm *VM) bool {
+	ran := false
+	for i := range vm.vcpus {
+		if vm.ended == "" && vm.vcpus[i] == vcpuRunnable {
+			h.step(vm, i)
+			ran = true
+		}
+	}
+	return ran
+}
+
+// wakeIdle makes every vCPU waiting in WFI runnable again. No virtual
+// interrupt reaches a guest yet, so a WFI only yields the CPU.
+func (h *Hypervisor) wakeIdle() {
+	for _, vm := range h.VMs {
+		for i, s := range vm.vcpus {
+			if s == vcpuIdle {
+				vm.vcpus[i] = vcpuRunnable
+			}
+		}
+	}
+}
+
+func (h *Hypervisor) step(vm *VM, i int) {
+	if vm.reply == nil {
+		vm.reply = make([]uint64, len(vm.vcpus))
+	}
+	h.Ticker.Arm(int64(Slice))
+	x, err := call(h.Engine, "VCPU_RUN", abi.VCPURun, vm.ID, uint64(i), vm.reply[i])
+	h.Ticker.Disarm()
+	vm.reply[i] = 0
+	if err != nil {
+		vm.ended = fmt.Sprintf("vCPU %d: %v", i, err)
+		return
+	}
+	vm.reply[i] = h.exit(vm, i, x)
+}
+
+// exit handles one exit record and returns the reply for the vCPU's next
+// VCPU_RUN.
+func (h *Hypervisor) exit(vm *VM, i int, x [8]uint64) uint64 {
+	switch abi.Exit(x[1]) {
+	case abi.ExitMMIO:
+		return h.mmio(vm, x[2], x[3], x[4])
+	case abi.ExitCall:
+		return notSupported
+	case abi.ExitWFI:
+		vm.vcpus[i] = vcpuIdle
+	case abi.ExitIRQ:
+	case abi.ExitShutdown:
+		vm.ended = map[uint64]string{0: "powered off", 1: "reset"}[x[2]&1]
+	case abi.ExitAbort:
+		vm.ended = fmt.Sprintf("aborted: vCPU %d took exception class %#x", i, x[2])
+	case abi.ExitVCPUState:
+		h.vcpuState(vm, x[2], x[3] == 1)
+	default:
+		vm.ended = fmt.Sprintf("unknown exit %d from vCPU %d", x[1], i)
+	}
+	return 0
+}
+
+func (h *Hypervisor) vcpuState(vm *VM, v uint64, on bool) {
+	if v >= uint64(len(vm.vcpus)) {
+		vm.ended = fmt.Sprintf("engine reported vCPU %d, which the VM does not have", v)
+		return
+	}
+	vm.vcpus[v] = vcpuOff
+	if on {
+		vm.vcpus[v] = vcpuRunnable
+	}
+	for _, s := range vm.vcpus {
+		if s != vcpuOff {
+			return
+		}
+	}
+	vm.ended = "every vCPU is off"
+}
+
+// mmio emulates one access to the machine's devices and returns the value
+// a read produces. The UART is a PL011 model; the GIC is read-as-zero,
+// write-ignored until the virtual GIC exists.
+func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
+	size := 1 << (access >> abi.AccessSizeShift & 3)
+	write := access&abi.AccessWrite != 0
+	if vmachine.UART.Contains(ipa, uint64(size)) {
+		off := ipa - vmachine.UART.Base
+		if write {
+			vm.uart.Write(off, size, value)
+			return 0
+		}
+		return vm.uart.Read(off, size)
+	}
+	return 0
+}
+
+// end reports why vm stopped and takes its memory back.
+func (h *Hypervisor) end(vm *VM) error {
+	vm.console.Flush()
+	fmt.Fprintf(h.Out, "hypervisor: vm %s (id %d) ended: %s\n", vm.Name, vm.ID, vm.ended)
+	if err := h.Destroy(vm); err != nil {
+		// The VM leaves the schedule either way; pages that failed the
+		// check stay out of the pool rather than reach another VM.
+		h.remove(vm)
+		fmt.Fprintf(h.Out, "hypervisor: vm %s: teardown FAILED: %v\n", vm.Name, err)
+		return err
+	}
+	fmt.Fprintf(h.Out, "hypervisor: vm %s: %d pages reclaimed, all zero\n", vm.Name, vm.RAM.Pages)
+	return nil
+}

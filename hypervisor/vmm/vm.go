@@ -1,0 +1,171 @@
+package vmm
+
+import (
+	"fmt"
+	"io"
+
+	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/console"
+	"bulkhead/hypervisor/guestdt"
+	"bulkhead/hypervisor/loader"
+	"bulkhead/hypervisor/vmachine"
+	"bulkhead/hypervisor/vuart"
+	"bulkhead/isolation/abi"
+)
+
+// Spec is what a VM is made from.
+type Spec struct {
+	Name     string
+	VCPUs    int
+	RAMSize  uint64 // bytes, whole 2 MiB blocks
+	Image    []byte // ELF, Linux Image or flat binary
+	Bootargs string
+}
+
+// VM is a VM the hypervisor created.
+type VM struct {
+	ID      uint64
+	Name    string
+	RAM     Span // the pages donated to it
+	vcpus   []vcpuState
+	uart    *vuart.PL011
+	console *console.Writer
+	ended   string   // why the VM stopped, once it has
+	reply   []uint64 // per vCPU: the reply for its next VCPU_RUN
+}
+
+type vcpuState uint8
+
+const (
+	vcpuOff vcpuState = iota
+	vcpuRunnable
+	vcpuIdle // waiting in WFI
+)
+
+// Hypervisor holds the VMs and the memory they come from.
+type Hypervisor struct {
+	Engine Engine
+	Memory Memory
+	Ticker Ticker
+	Pool   *Pool
+	Out    io.Writer // consoles are written here, each line prefixed
+	VMs    []*VM
+}
+
+// dtbReserve is kept at the top of guest RAM for the device tree: an ELF or
+// flat guest owns everything below it, from its load address up.
+const dtbReserve = loader.MaxDTBSize
+
+// Create builds a VM from s: it places the image and a device tree in fresh
+// pages while they are still the host's, then donates them, so the guest's
+// memory is never visible to the host once the VM exists.
+func (h *Hypervisor) Create(s Spec) (*VM, error) {
+	if s.VCPUs < 1 || s.RAMSize == 0 || s.RAMSize%virt.BlockSize != 0 || s.RAMSize <= dtbReserve {
+		return nil, fmt.Errorf("vmm: %s: bad shape (%d vCPUs, %#x bytes of RAM)", s.Name, s.VCPUs, s.RAMSize)
+	}
+	ram := loader.Region{Base: vmachine.RAMBase, Size: s.RAMSize - dtbReserve}
+	plan, err := loader.Load(s.Image, ram)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
+	}
+	span, err := h.Pool.Alloc(s.RAMSize/virt.PageSize, virt.BlockSize)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
+	}
+	vm, err := h.build(s, plan, span)
+	if err != nil {
+		h.Pool.Free(span)
+		return nil, err
+	}
+	h.VMs = append(h.VMs, vm)
+	return vm, nil
+}
+
+// build fills span, creates the VM and donates span to it. On error the
+// engine holds nothing of it and span is still the host's.
+func (h *Hypervisor) build(s Spec, plan loader.Plan, span Span) (*VM, error) {
+	mem := h.Memory.Bytes(span.PA, span.Bytes())
+	clear(mem)
+	place(mem, plan, s.Image)
+	dtbIPA := vmachine.RAMBase + s.RAMSize - dtbReserve
+	dtb, err := guestdt.Build(guestdt.Config{RAMSize: s.RAMSize, VCPUs: s.VCPUs, Bootargs: s.Bootargs})
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %s: device tree: %w", s.Name, err)
+	}
+	copy(mem[dtbIPA-vmachine.RAMBase:], dtb)
+	x, err := call(h.Engine, "VM_CREATE", abi.VMCreate, uint64(s.VCPUs))
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
+	}
+	vm := &VM{ID: x[1], Name: s.Name, RAM: span, vcpus: make([]vcpuState, s.VCPUs)}
+	vm.console = console.New(h.Out, s.Name)
+	vm.uart = vuart.New(vm.console)
+	if err := h.donateAndInit(vm, plan.Entry, dtbIPA); err != nil {
+		_, _ = call(h.Engine, "VM_DESTROY", abi.VMDestroy, vm.ID)
+		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
+	}
+	vm.vcpus[0] = vcpuRunnable
+	return vm, nil
+}
+
+// place copies each segment's file bytes to its IPA inside mem, which holds
+// guest RAM from vmachine.RAMBase and is already zero. The plan was made
+// for a window inside mem, so every range is in bounds.
+func place(mem []byte, plan loader.Plan, img []byte) {
+	for _, s := range plan.Segments {
+		off := s.IPA - vmachine.RAMBase
+		copy(mem[off:off+s.FileSize], img[s.FileOffset:s.FileOffset+s.FileSize])
+	}
+}
+
+func (h *Hypervisor) donateAndInit(vm *VM, entry, dtbIPA uint64) error {
+	if _, err := call(h.Engine, "MEM_DONATE", abi.MemDonate, vm.ID, vm.RAM.PA, vmachine.RAMBase, vm.RAM.Pages, abi.PermAll); err != nil {
+		return err
+	}
+	_, err := call(h.Engine, "VCPU_INIT", abi.VCPUInit, vm.ID, 0, entry, dtbIPA)
+	return err
+}
+
+// Destroy stops vm, takes its pages back and checks that every one of them
+// came back zeroed and the host's again, before the pages rejoin the pool.
+func (h *Hypervisor) Destroy(vm *VM) error {
+	if _, err := call(h.Engine, "VM_DESTROY", abi.VMDestroy, vm.ID); err != nil {
+		return fmt.Errorf("vmm: %s: %w", vm.Name, err)
+	}
+	if _, err := call(h.Engine, "MEM_RECLAIM", abi.MemReclaim, vm.RAM.PA, vm.RAM.Pages); err != nil {
+		return fmt.Errorf("vmm: %s: %w", vm.Name, err)
+	}
+	if err := h.checkReturned(vm.RAM); err != nil {
+		return fmt.Errorf("vmm: %s: %w", vm.Name, err)
+	}
+	vm.console.Flush()
+	h.Pool.Free(vm.RAM)
+	h.remove(vm)
+	return nil
+}
+
+// checkReturned verifies the ledger and the contents of pages a VM gave
+// back: a page the engine failed to scrub would leak the guest's data.
+func (h *Hypervisor) checkReturned(s Span) error {
+	for pa := s.PA; pa < s.End(); pa += virt.PageSize {
+		x, err := call(h.Engine, "MEM_INFO", abi.MemInfo, pa)
+		if err != nil || x[1] != abi.OwnerHost || x[3] != 0 {
+			return fmt.Errorf("page %#x is not the host's after reclaim (owner %d, shared %d, %v)", pa, x[1], x[3], err)
+		}
+	}
+	for i, b := range h.Memory.Bytes(s.PA, s.Bytes()) {
+		if b != 0 {
+			return fmt.Errorf("byte %#x of reclaimed memory is %#x, not zero", s.PA+uint64(i), b)
+		}
+	}
+	return nil
+}
+
+func (h *Hypervisor) remove(vm *VM) {
+	for i, v := range h.VMs {
+		if v == vm {
+			h.VMs = append(h.VMs[:i], h.VMs[i+1:]...)
+			return
+		}
+	}
+}

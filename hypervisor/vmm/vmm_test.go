@@ -1,0 +1,200 @@
+package vmm
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"bulkhead/hypervisor/vmachine"
+	"bulkhead/isolation"
+	"bulkhead/isolation/abi"
+)
+
+// The test machine: 64 MiB of RAM at the board's RAM base, the first page
+// the engine's, the pool above 8 MiB.
+const (
+	ramBase   = 0x4000_0000
+	ramSize   = 64 << 20
+	poolBase  = ramBase + 8<<20
+	poolPages = (ramSize - 8<<20) / 4096
+	tableBase = 0x1_0000_0000
+)
+
+// step is one scripted guest action: it may change the vCPU's registers and
+// returns the trap that ends it.
+type step func(c *isolation.Context) isolation.Trap
+
+// rig is the real isolation core on a platform whose guests follow a script
+// and whose memory is a byte slice; the hypervisor reaches both through the
+// same interfaces it uses on the target.
+type rig struct {
+	mem     []byte
+	script  map[isolation.VMID][]step
+	core    *isolation.Engine
+	out     bytes.Buffer
+	hv      *Hypervisor
+	leakOne bool // a broken engine: leave one byte unscrubbed on reclaim
+	ticks   int
+}
+
+func newRig(t *testing.T) *rig {
+	r := &rig{mem: make([]byte, ramSize), script: map[isolation.VMID][]step{}}
+	cfg := isolation.Config{
+		RAM:       isolation.Range{Base: ramBase, Size: ramSize},
+		Engine:    []isolation.Range{{Base: ramBase, Size: 4096}},
+		GuestMMIO: []isolation.Range{{Base: vmachine.UART.Base, Size: vmachine.UART.Size}},
+		MaxVMs:    4, MaxVCPUs: 2,
+	}
+	core, err := isolation.New(cfg, r, isolation.NewPool(512, tableBase))
+	require.NoError(t, err)
+	r.core = core
+	r.hv = &Hypervisor{Engine: r, Memory: r, Ticker: r, Pool: NewPool(poolBase, poolPages), Out: &r.out}
+	return r
+}
+
+func (r *rig) Call(x *[8]uint64) { *x, _ = r.core.Dispatch(isolation.HostCaller(), *x) }
+func (r *rig) Bytes(pa, size uint64) []byte {
+	return r.mem[pa-ramBase : pa-ramBase+size]
+}
+func (r *rig) Arm(int64) { r.ticks++ }
+func (r *rig) Disarm()   {}
+
+func (r *rig) InvalidateIPA(isolation.VMID, isolation.IPA) {}
+func (r *rig) InvalidateVMID(isolation.VMID)               {}
+func (r *rig) CleanToPoC(isolation.PA, uint64)             {}
+func (r *rig) ZeroPages(pa isolation.PA, n uint64) {
+	clear(r.Bytes(uint64(pa), n*4096))
+	if r.leakOne {
+		r.mem[uint64(pa)-ramBase] = 0x5a
+	}
+}
+func (r *rig) PageIsZero(pa isolation.PA) bool {
+	return !bytes.ContainsFunc(r.Bytes(uint64(pa), 4096), func(c rune) bool { return c != 0 })
+}
+func (r *rig) EnterGuest(_ uint64, c *isolation.Context) isolation.Trap {
+	s := r.script[c.VMID]
+	if len(s) == 0 {
+		return hvcTrap(c, abi.PSCISystemOff)
+	}
+	r.script[c.VMID] = s[1:]
+	return s[0](c)
+}
+
+// Trap encodings (Arm ARM D17.2.37): HVC #0, and a data abort with a valid
+// instruction syndrome (ISV) for a byte store from register rt.
+func hvcTrap(c *isolation.Context, fid uint32) isolation.Trap {
+	c.X[0] = uint64(fid)
+	return isolation.Trap{ESR: 0x16<<26 | 1<<25}
+}
+
+func putc(ch byte) step {
+	return func(c *isolation.Context) isolation.Trap {
+		const rt = 3
+		c.X[rt] = uint64(ch)
+		ipa := vmachine.UART.Base
+		return isolation.Trap{ESR: 0x24<<26 | 1<<25 | 1<<24 | rt<<16 | 1<<6 | 0x07, FAR: ipa, HPFAR: ipa >> 12 << 4}
+	}
+}
+
+func prints(s string) []step {
+	var out []step
+	for i := range s {
+		out = append(out, putc(s[i]))
+	}
+	return out
+}
+
+var flatImage = []byte{0x00, 0x00, 0x00, 0x14} // b .
+
+func TestVMLifecycleEndToEndOnTheIsolationCore(t *testing.T) {
+	r := newRig(t)
+	before := r.hv.Pool.FreePages()
+	vm, err := r.hv.Create(Spec{Name: "vm0", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.script[isolation.VMID(vm.ID)] = prints("hi from vm0\n")
+
+	// The pages are the VM's now: the ledger says so.
+	x := [8]uint64{uint64(abi.MemInfo), vm.RAM.PA}
+	r.Call(&x)
+	assert.Equal(t, uint64(abi.OwnerVM), x[1])
+
+	require.NoError(t, r.hv.Run())
+	out := r.out.String()
+	assert.Contains(t, out, "[vm0] hi from vm0")
+	assert.Contains(t, out, "hypervisor: vm vm0 (id 1) ended: powered off")
+	assert.Contains(t, out, "1024 pages reclaimed, all zero")
+	assert.Equal(t, before, r.hv.Pool.FreePages(), "every page back in the pool")
+	assert.Empty(t, r.hv.VMs)
+	require.NoError(t, r.core.Check())
+}
+
+func TestTeardownCatchesAnEngineThatDoesNotScrub(t *testing.T) {
+	r := newRig(t)
+	r.leakOne = true
+	_, err := r.hv.Create(Spec{Name: "leaky", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	err = r.hv.Run()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not zero")
+	assert.Contains(t, r.out.String(), "teardown FAILED")
+	assert.Empty(t, r.hv.VMs, "the VM leaves the schedule")
+}
+
+func TestTwoVMsShareTheCPU(t *testing.T) {
+	r := newRig(t)
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	b, err := r.hv.Create(Spec{Name: "b", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.script[isolation.VMID(a.ID)] = prints("aaaa\n")
+	r.script[isolation.VMID(b.ID)] = prints("bb\n")
+	require.NoError(t, r.hv.Run())
+	out := r.out.String()
+	assert.Contains(t, out, "[a] aaaa")
+	assert.Contains(t, out, "[b] bb")
+	assert.Less(t, strings.Index(out, "vm b (id 2) ended"), strings.Index(out, "vm a (id 1) ended"),
+		"round robin: the shorter guest finishes first")
+	assert.Greater(t, r.ticks, 8, "every VCPU_RUN is bounded by the ticker")
+}
+
+func TestAbortEndsOnlyThatVM(t *testing.T) {
+	r := newRig(t)
+	bad, err := r.hv.Create(Spec{Name: "bad", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	good, err := r.hv.Create(Spec{Name: "good", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.script[isolation.VMID(bad.ID)] = []step{func(c *isolation.Context) isolation.Trap {
+		return isolation.Trap{ESR: 0x00 << 26} // an exception class nobody emulates
+	}}
+	r.script[isolation.VMID(good.ID)] = prints("ok\n")
+	require.NoError(t, r.hv.Run())
+	out := r.out.String()
+	assert.Contains(t, out, "vm bad (id 1) ended: aborted")
+	assert.Contains(t, out, "[good] ok")
+	assert.Contains(t, out, "vm good (id 2) ended: powered off")
+}
+
+func TestCreateRejectsBadSpecsAndLeavesNothingBehind(t *testing.T) {
+	r := newRig(t)
+	before := r.hv.Pool.FreePages()
+	for _, s := range []Spec{
+		{Name: "no cpus", VCPUs: 0, RAMSize: 4 << 20, Image: flatImage},
+		{Name: "odd ram", VCPUs: 1, RAMSize: 4<<20 + 4096, Image: flatImage},
+		{Name: "tiny ram", VCPUs: 1, RAMSize: 2 << 20, Image: flatImage},
+		{Name: "too many cpus", VCPUs: 3, RAMSize: 4 << 20, Image: flatImage},
+		{Name: "bad elf", VCPUs: 1, RAMSize: 4 << 20, Image: []byte("\x7fELF junk")},
+		{Name: "too big", VCPUs: 1, RAMSize: 128 << 20, Image: flatImage},
+	} {
+		_, err := r.hv.Create(s)
+		assert.Error(t, err, s.Name)
+	}
+	assert.Equal(t, before, r.hv.Pool.FreePages())
+	assert.Empty(t, r.hv.VMs)
+	snap := r.core.Snapshot()
+	for _, v := range snap.VMs {
+		assert.False(t, v.Live, "no VM left in the engine")
+	}
+}
