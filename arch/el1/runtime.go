@@ -11,20 +11,20 @@ import (
 	"bulkhead/boot/virt/pl011"
 )
 
-// The image's RAM as the TamaGo runtime sees it: the host region of the
-// layout, with the stack at its top.
+// The image's RAM as the TamaGo runtime sees it (imageBase, imageSize from
+// layout_host.go or layout_guest.go), with the stack at its top.
 //
 //go:linkname ramStart runtime/goos.RamStart
-var ramStart uint = virt.HostBase
+var ramStart uint = imageBase
 
 //go:linkname ramSize runtime/goos.RamSize
-var ramSize uint = virt.HostSize
+var ramSize uint = imageSize
 
 //go:linkname ramStackOffset runtime/goos.RamStackOffset
 var ramStackOffset uint = virt.StackOffset
 
 // stage1Table is where cpuinit builds the identity map (go_asm.h).
-const stage1Table = virt.HostBase + virt.LowStage1Table
+const stage1Table = imageBase + virt.LowStage1Table
 
 //go:linkname hwinit0 runtime/goos.Hwinit0
 func hwinit0() {}

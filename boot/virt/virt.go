@@ -115,6 +115,18 @@ var Staging = Region{"staging", PoolBase, MaxHostImage}
 // MaxHostImage bounds the EL1 image file the engine accepts.
 const MaxHostImage = 64 << 20
 
+// Guests built with the guest SDK (EL1 images inside a VM, build tag
+// bulkhead_guest) see RAM from the board's RAM base; the hypervisor gives
+// them GuestRAMSize bytes and keeps the top GuestDTBReserve bytes for their
+// device tree, so the runtime uses what lies below.
+const (
+	GuestRAMBase    = BootBase
+	GuestRAMSize    = 64 << 20
+	GuestDTBReserve = 2 << 20
+	GuestRuntimeRAM = GuestRAMSize - GuestDTBReserve
+	GuestText       = GuestRAMBase + ImageOffset
+)
+
 // StackOffset is the distance of each image's initial stack from the end of
 // its region (TamaGo's RamStackOffset).
 const StackOffset = 0x100

@@ -20,6 +20,11 @@ func main() {
 	} else {
 		fmt.Println("hypervisor: self-check passed")
 	}
+	if runGuests() {
+		fmt.Println("hypervisor: guests done")
+	} else {
+		fmt.Println("hypervisor: guests FAILED")
+	}
 	fmt.Println("hypervisor: powering off")
 	el1.PowerOff()
 }

@@ -1,0 +1,11 @@
+//go:build tamago && arm64 && !bulkhead_guest
+
+package el1
+
+import "bulkhead/boot/virt"
+
+// The hypervisor's memory: the host region of the layout.
+const (
+	imageBase = virt.HostBase
+	imageSize = virt.HostSize
+)

@@ -1,0 +1,66 @@
+//go:build tamago && arm64
+
+package el1
+
+import (
+	"bulkhead/arch/arm64"
+	"bulkhead/boot/virt"
+)
+
+// GICv3 registers for the host's own tick (IHI 0069, chapter 12): the
+// distributor's control, the redistributor's wake-up, and the PPI
+// configuration in its SGI frame.
+const (
+	gicdCTLR         = 0x0000
+	gicdCTLRARE      = 1 << 4
+	gicdCTLRGrp1     = 1 << 1
+	gicrWAKER        = 0x0014
+	gicrProcSleep    = 1 << 1
+	gicrChildAsleep  = 1 << 2
+	gicrSGIFrame     = 0x1_0000
+	gicrIGROUPR0     = 0x0080
+	gicrISENABLER0   = 0x0100
+	gicrIPRIORITYR   = 0x0400
+	tickPriority     = 0x80
+	wakeSpin         = 1 << 20
+	physTimerIntID   = virt.TimerPhysPPI
+	cntpCTLEnable    = 1
+	cntpCTLDisarmed  = 0
+	nanosPerSecond   = 1_000_000_000
+	maxTimerInterval = 1<<31 - 1
+)
+
+// defined in tick_arm64.s
+func writeCNTP(tval, ctl uint64)
+func enableICC()
+
+// Ticker is the host's preemption tick: the EL1 physical timer (PPI 30)
+// routed through the GIC. While a guest runs the interrupt is taken to the
+// engine (HCR_EL2.IMO) and ends VCPU_RUN with an IRQ exit; the host itself
+// runs with interrupts masked and only disarms the timer afterwards.
+type Ticker struct{}
+
+// InitTicker configures the distributor, wakes CPU 0's redistributor and
+// enables the physical timer PPI as a group 1 interrupt.
+func InitTicker() Ticker {
+	arm64.Write32(virt.GICD.Base+gicdCTLR, gicdCTLRARE|gicdCTLRGrp1)
+	rd := virt.GICR.Base
+	arm64.Write32(rd+gicrWAKER, arm64.Read32(rd+gicrWAKER)&^gicrProcSleep)
+	for i := 0; i < wakeSpin && arm64.Read32(rd+gicrWAKER)&gicrChildAsleep != 0; i++ {
+	}
+	sgi := rd + gicrSGIFrame
+	arm64.Write32(sgi+gicrIGROUPR0, arm64.Read32(sgi+gicrIGROUPR0)|1<<physTimerIntID)
+	arm64.Write8(sgi+gicrIPRIORITYR+physTimerIntID, tickPriority)
+	arm64.Write32(sgi+gicrISENABLER0, 1<<physTimerIntID)
+	enableICC()
+	return Ticker{}
+}
+
+// Arm fires the tick ns nanoseconds from now.
+func (Ticker) Arm(ns int64) {
+	ticks := uint64(ns) * arm64.CounterFrequency() / nanosPerSecond
+	writeCNTP(min(max(ticks, 1), maxTimerInterval), cntpCTLEnable)
+}
+
+// Disarm stops the timer, which lowers its interrupt line.
+func (Ticker) Disarm() { writeCNTP(0, cntpCTLDisarmed) }
