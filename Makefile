@@ -12,6 +12,7 @@ TAMAGO_ENV := GOOS=tamago GOARCH=arm64 GOOSPKG=github.com/usbarmory/tamago
 TARGET_PKGS := ./arch/... ./boot/... ./cmd/engine ./cmd/hypervisor
 HYPERVISOR ?=
 GUEST ?=
+GUEST_ARGS ?=
 TIMEOUT ?= 0
 
 export TAMAGO
@@ -34,7 +35,8 @@ images engine hypervisor: check_tamago
 
 qemu: check_tamago
 	$(GO) run ./cmd/bulkhead run -timeout $(TIMEOUT) \
-		$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(if $(GUEST),-guest $(GUEST))
+		$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(foreach g,$(GUEST),-guest $(g)) \
+		$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS))
 
 test: fmt-check vet lint proofs unit
 

@@ -10,6 +10,11 @@
 // vector table and a stage-1 identity map with Normal memory for RAM, sets
 // the stack and enters the runtime.
 TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
+	// x0 is the image's boot argument (the device tree's address); keep
+	// it before anything else uses the register.
+	MOVD	$·bootArg(SB), R1
+	MOVD	R0, (R1)
+
 	MRS	CurrentEL, R0
 	LSR	$2, R0, R0
 	AND	$3, R0, R0

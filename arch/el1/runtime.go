@@ -26,6 +26,13 @@ var ramStackOffset uint = virt.StackOffset
 // stage1Table is where cpuinit builds the identity map (go_asm.h).
 const stage1Table = imageBase + virt.LowStage1Table
 
+// bootArg is x0 as the image was entered with; cpuinit stores it.
+var bootArg uint64
+
+// BootArg returns x0 at entry: the IPA of the device tree describing the
+// machine (DESIGN.md section 4).
+func BootArg() uint64 { return bootArg }
+
 //go:linkname hwinit0 runtime/goos.Hwinit0
 func hwinit0() {}
 

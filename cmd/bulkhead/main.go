@@ -53,6 +53,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 type runOpts struct {
 	engine, hypervisor string
 	guests             []string
+	guestArgs          string
 	timeout            time.Duration
 	icount             bool
 }
@@ -69,6 +70,7 @@ func parseRunFlags(name string, args []string) (runOpts, error) {
 	fs.StringVar(&o.engine, "engine", "", "engine image (default: build it)")
 	fs.StringVar(&o.hypervisor, "hypervisor", "", "EL1 image the engine boots (default: build ours)")
 	fs.Var(&guests, "guest", "guest image offered to the hypervisor (repeatable)")
+	fs.StringVar(&o.guestArgs, "guest-args", "", "file of key=value lines (vcpus, ram, bootargs) for every guest")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop QEMU after this long (0: never)")
 	fs.BoolVar(&o.icount, "icount", false, "run with -icount shift=0 (instruction-counted time)")
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +80,7 @@ func parseRunFlags(name string, args []string) (runOpts, error) {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	o.guests = guests
-	for _, f := range append([]string{o.engine, o.hypervisor}, o.guests...) {
+	for _, f := range append([]string{o.engine, o.hypervisor, o.guestArgs}, o.guests...) {
 		if f == "" {
 			continue
 		}
@@ -101,6 +103,9 @@ func (o runOpts) machine() (qemu.Machine, error) {
 	m := qemu.Machine{Engine: o.engine, EL1: o.hypervisor, ICount: o.icount, Files: map[string]string{}}
 	for i, g := range o.guests {
 		m.Files[fmt.Sprintf("%s%d", virt.FwCfgGuestPrefix, i)] = g
+		if o.guestArgs != "" {
+			m.Files[fmt.Sprintf("%s%d.args", virt.FwCfgGuestPrefix, i)] = o.guestArgs
+		}
 	}
 	return m, nil
 }

@@ -51,10 +51,15 @@ func (fs bootFiles) readRequest(index, pa, pages uint64, ownerOf owner) (fwcfg.F
 	return f, abi.Success
 }
 
-// info answers FILE_INFO.
-func (fs bootFiles) info(index uint64) (size uint64, st abi.Status) {
+// info answers FILE_INFO: the size, and the name after the guest prefix
+// packed into six registers.
+func (fs bootFiles) info(index uint64) (size uint64, name [6]uint64, st abi.Status) {
 	if index >= uint64(len(fs)) {
-		return 0, abi.InvalidParameters
+		return 0, name, abi.InvalidParameters
 	}
-	return uint64(fs[index].Size), abi.Success
+	short := strings.TrimPrefix(fs[index].Name, virt.FwCfgGuestPrefix)
+	for i := 0; i < len(short) && i < abi.FileNameBytes; i++ {
+		name[i/8] |= uint64(short[i]) << (8 * (i % 8))
+	}
+	return uint64(fs[index].Size), name, abi.Success
 }

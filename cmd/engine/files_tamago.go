@@ -29,10 +29,11 @@ func newFileServer(core *isolation.Engine) *fileServer {
 func (s *fileServer) call(x *[8]uint64) bool {
 	switch uint32(x[0]) {
 	case abi.FileInfo:
-		size, st := s.files.info(x[1])
+		size, name, st := s.files.info(x[1])
 		x[0] = st.Reg()
 		if st == abi.Success {
 			x[1] = size
+			copy(x[2:], name[:])
 		}
 	case abi.FileRead:
 		n, st := s.read(x[1], x[2], x[3])

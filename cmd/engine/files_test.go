@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,10 +36,11 @@ func TestGuestFilesAreTheGuestPrefixInNameOrder(t *testing.T) {
 	fs := guestFiles(dir)
 	assert.Len(t, fs, 2)
 	assert.Equal(t, uint16(0x21), fs[0].Selector)
-	size, st := fs.info(1)
+	size, name, st := fs.info(1)
 	assert.Equal(t, abi.Success, st)
 	assert.Equal(t, uint64(5000), size)
-	_, st = fs.info(2)
+	assert.Equal(t, [6]uint64{'1'}, name)
+	_, _, st = fs.info(2)
 	assert.Equal(t, abi.InvalidParameters, st)
 }
 
@@ -64,4 +66,13 @@ func TestReadRequestChecksEveryPageTheFileCovers(t *testing.T) {
 		_, st := fs.readRequest(c.index, c.pa, c.pages, ledger)
 		assert.Equal(t, c.want, st, c.name)
 	}
+}
+
+func TestInfoPacksTheNameLittleEndian(t *testing.T) {
+	fs := bootFiles{{Name: virt.FwCfgGuestPrefix + "0.args"}, {Name: virt.FwCfgGuestPrefix + strings.Repeat("x", 60)}}
+	_, name, _ := fs.info(0)
+	assert.Equal(t, uint64('0'|'.'<<8|'a'<<16|'r'<<24|'g'<<32|'s'<<40), name[0])
+	assert.Zero(t, name[1])
+	_, name, _ = fs.info(1)
+	assert.Equal(t, uint64(0x7878787878787878), name[5], "long names are cut at 48 bytes")
 }

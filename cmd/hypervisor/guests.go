@@ -8,6 +8,7 @@ import (
 
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/guestspec"
 	"bulkhead/hypervisor/vmm"
 	"bulkhead/isolation/abi"
 )
@@ -16,10 +17,20 @@ type el1Memory struct{}
 
 func (el1Memory) Bytes(pa, size uint64) []byte { return el1.PhysBytes(pa, size) }
 
-// runGuests makes a VM of every guest file the machine was started with,
-// runs them all to completion and reports whether every one was created and
+// bootFile is one file the engine offers (FILE_INFO).
+type bootFile struct {
+	name string
+	size uint64
+}
+
+// runGuests makes a VM of every guest the machine was started with, runs
+// them all to completion and reports whether every one was created and
 // taken back cleanly.
 func runGuests() bool {
+	files := listBootFiles()
+	if len(files) == 0 {
+		return true
+	}
 	hv := &vmm.Hypervisor{
 		Engine: el1Engine{},
 		Memory: el1Memory{},
@@ -27,17 +38,18 @@ func runGuests() bool {
 		Pool:   vmm.NewPool(virt.Pool.Base, virt.Pool.Size/virt.PageSize),
 		Out:    os.Stdout,
 	}
-	ok := true
-	for i := uint64(0); ; i++ {
-		img, staging, err := readBootFile(hv.Pool, i)
-		if err != nil {
-			break
-		}
-		ok = createGuest(hv, i, img) && ok
-		hv.Pool.Free(staging)
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.name
 	}
-	if len(hv.VMs) == 0 {
-		return ok
+	guests, err := guestspec.Group(names, func(i int) ([]byte, error) { return readInto(hv.Pool, files, i) })
+	if err != nil {
+		fmt.Println("hypervisor: guests:", err)
+		return false
+	}
+	ok := true
+	for _, g := range guests {
+		ok = createGuest(hv, files, g) && ok
 	}
 	if err := hv.Run(); err != nil {
 		fmt.Println("hypervisor: guests:", err)
@@ -46,48 +58,65 @@ func runGuests() bool {
 	return ok
 }
 
-// readBootFile has the engine copy boot file i into fresh pool pages.
-func readBootFile(pool *vmm.Pool, i uint64) ([]byte, vmm.Span, error) {
-	x := call(abi.FileInfo, i)
-	if abi.StatusOf(x[0]) != abi.Success {
-		return nil, vmm.Span{}, fmt.Errorf("no boot file %d", i)
+func listBootFiles() []bootFile {
+	var files []bootFile
+	for i := uint64(0); ; i++ {
+		x := call(abi.FileInfo, i)
+		if abi.StatusOf(x[0]) != abi.Success {
+			return files
+		}
+		var name []byte
+		for _, r := range x[2:8] {
+			for b := 0; b < 8 && byte(r>>(8*b)) != 0; b++ {
+				name = append(name, byte(r>>(8*b)))
+			}
+		}
+		files = append(files, bootFile{string(name), x[1]})
 	}
-	size := x[1]
-	span, err := pool.Alloc(max((size+virt.PageSize-1)/virt.PageSize, 1), virt.PageSize)
-	if err != nil {
-		return nil, span, err
-	}
-	if x = call(abi.FileRead, i, span.PA, span.Pages); abi.StatusOf(x[0]) != abi.Success {
-		pool.Free(span)
-		return nil, span, fmt.Errorf("FILE_READ %d: %s", i, abi.StatusOf(x[0]))
-	}
-	return el1.PhysBytes(span.PA, size), span, nil
 }
 
-func createGuest(hv *vmm.Hypervisor, i uint64, img []byte) bool {
-	name := fmt.Sprintf("vm%d", i)
-	vm, err := hv.Create(vmm.Spec{Name: name, VCPUs: 1, RAMSize: virt.GuestRAMSize, Image: img})
+// readInto has the engine copy boot file i into fresh pool pages and returns
+// a copy of its bytes; the pages go back to the pool.
+func readInto(pool *vmm.Pool, files []bootFile, i int) ([]byte, error) {
+	size := files[i].size
+	span, err := pool.Alloc(max((size+virt.PageSize-1)/virt.PageSize, 1), virt.PageSize)
 	if err != nil {
-		fmt.Printf("hypervisor: %s: %v\n", name, err)
-		return false
+		return nil, err
 	}
-	fmt.Printf("hypervisor: %s created: id %d, %d pages at %#x donated\n", name, vm.ID, vm.RAM.Pages, vm.RAM.PA)
-	return guestMemoryIsSealed(vm)
+	defer pool.Free(span)
+	if x := call(abi.FileRead, uint64(i), span.PA, span.Pages); abi.StatusOf(x[0]) != abi.Success {
+		return nil, fmt.Errorf("FILE_READ %d: %s", i, abi.StatusOf(x[0]))
+	}
+	return append([]byte(nil), el1.PhysBytes(span.PA, size)...), nil
+}
+
+func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
+	name := "vm" + g.Name
+	img, err := readInto(hv.Pool, files, g.Image)
+	if err == nil {
+		var vm *vmm.VM
+		vm, err = hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img, Bootargs: g.Bootargs})
+		if err == nil {
+			fmt.Printf("hypervisor: %s created: id %d, %d vCPUs, %d pages at %#x donated\n",
+				name, vm.ID, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)
+			return guestMemoryIsSealed(vm)
+		}
+	}
+	fmt.Printf("hypervisor: %s: %v\n", name, err)
+	return false
 }
 
 // guestMemoryIsSealed checks from EL1 that the pages just donated can no
 // longer be read or written by the hypervisor.
 func guestMemoryIsSealed(vm *vmm.VM) bool {
 	for _, pa := range []uint64{vm.RAM.PA, vm.RAM.End() - 8} {
-		if _, esr, ok := el1.ProbeRead(pa); ok {
-			fmt.Printf("hypervisor: %s: FAIL: its memory at %#x is readable after donation\n", vm.Name, pa)
+		_, esr, readable := el1.ProbeRead(pa)
+		_, writable := el1.ProbeWrite(pa, 0)
+		if readable || writable {
+			fmt.Printf("hypervisor: %s: FAIL: its memory at %#x is accessible after donation\n", vm.Name, pa)
 			return false
-		} else if _, ok := el1.ProbeWrite(pa, 0); ok {
-			fmt.Printf("hypervisor: %s: FAIL: its memory at %#x is writable after donation\n", vm.Name, pa)
-			return false
-		} else {
-			fmt.Printf("hypervisor: %s: reading its memory at %#x raised an abort (ESR %#x)\n", vm.Name, pa, esr)
 		}
+		fmt.Printf("hypervisor: %s: reading its memory at %#x raised an abort (ESR %#x)\n", vm.Name, pa, esr)
 	}
 	return true
 }

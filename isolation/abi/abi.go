@@ -42,13 +42,18 @@ const (
 	GuestMemInfo    uint32 = 0xC6000043 // -> x1 granule size in bytes
 )
 
+// FileNameBytes is how much of a boot file's name (after the guest prefix)
+// FILE_INFO returns, packed little-endian into x2..x7 and padded with zero
+// bytes.
+const FileNameBytes = 48
+
 // Extension: boot files. The machine is started with files for the host
 // (guest images, their arguments) that only the engine can read, because
 // the device that carries them (QEMU fw_cfg) can write to any physical
 // address. The engine copies a file into pages the host owns, and nowhere
 // else. Files are numbered 0.. in the order of their names.
 const (
-	FileInfo uint32 = 0xC6000080 // x1 index -> x1 size in bytes
+	FileInfo uint32 = 0xC6000080 // x1 index -> x1 size in bytes, x2..x7 name
 	FileRead uint32 = 0xC6000081 // x1 index, x2 PA, x3 pages -> x1 bytes copied
 )
 

@@ -1,0 +1,119 @@
+// Package guestspec turns the boot files a machine was started with into
+// guest descriptions. Guest n is the file named "<n>" (its image) and,
+// optionally, "<n>.args": lines of key=value that shape its VM:
+//
+//	vcpus=2          number of vCPUs (default 1)
+//	ram=128          guest RAM in MiB, whole 2 MiB blocks (default 64)
+//	bootargs=...     the rest of the line is /chosen/bootargs
+//
+// Blank lines and lines starting with # are ignored; anything else is an
+// error that names the line, so a typo never silently changes a VM.
+package guestspec
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Guest describes one guest before its VM exists.
+type Guest struct {
+	Name     string // the image file's name, e.g. "0"
+	Image    int    // boot file index of the image
+	VCPUs    int
+	RAMMiB   uint64
+	Bootargs string
+}
+
+// Defaults and limits of the argument file.
+const (
+	DefaultVCPUs  = 1
+	DefaultRAMMiB = 64
+	MaxVCPUs      = 8
+	MaxRAMMiB     = 1024
+	MaxArgsBytes  = 4096
+)
+
+// Group pairs image files with their argument files. names[i] is the name
+// of boot file i; args returns the contents of an argument file.
+func Group(names []string, args func(index int) ([]byte, error)) ([]Guest, error) {
+	argIndex := map[string]int{}
+	var guests []Guest
+	for i, n := range names {
+		if base, ok := strings.CutSuffix(n, ".args"); ok {
+			argIndex[base] = i
+			continue
+		}
+		guests = append(guests, Guest{Name: n, Image: i, VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB})
+	}
+	for i := range guests {
+		k, ok := argIndex[guests[i].Name]
+		if !ok {
+			continue
+		}
+		delete(argIndex, guests[i].Name)
+		text, err := args(k)
+		if err != nil {
+			return nil, fmt.Errorf("guest %s: %w", guests[i].Name, err)
+		}
+		if err := guests[i].apply(text); err != nil {
+			return nil, fmt.Errorf("guest %s: %w", guests[i].Name, err)
+		}
+	}
+	if len(argIndex) > 0 {
+		return nil, fmt.Errorf("argument files without an image: %v", sortedKeys(argIndex))
+	}
+	return guests, nil
+}
+
+func (g *Guest) apply(text []byte) error {
+	if len(text) > MaxArgsBytes {
+		return fmt.Errorf("argument file of %d bytes exceeds %d", len(text), MaxArgsBytes)
+	}
+	for n, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := g.set(line); err != nil {
+			return fmt.Errorf("line %d %q: %w", n+1, line, err)
+		}
+	}
+	return nil
+}
+
+func (g *Guest) set(line string) error {
+	key, value, ok := strings.Cut(line, "=")
+	if !ok {
+		return fmt.Errorf("want key=value")
+	}
+	switch key {
+	case "vcpus":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 || n > MaxVCPUs {
+			return fmt.Errorf("vcpus must be 1 to %d", MaxVCPUs)
+		}
+		g.VCPUs = n
+	case "ram":
+		n, err := strconv.ParseUint(value, 10, 64)
+		if err != nil || n < 4 || n > MaxRAMMiB || n%2 != 0 {
+			return fmt.Errorf("ram must be an even number of MiB from 4 to %d", MaxRAMMiB)
+		}
+		g.RAMMiB = n
+	case "bootargs":
+		g.Bootargs = value
+	default:
+		return fmt.Errorf("unknown key %q (want vcpus, ram or bootargs)", key)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,63 @@
+package guestspec
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func files(contents map[int]string) func(int) ([]byte, error) {
+	return func(i int) ([]byte, error) {
+		c, ok := contents[i]
+		if !ok {
+			return nil, errors.New("unreadable")
+		}
+		return []byte(c), nil
+	}
+}
+
+func TestGroupPairsImagesWithArguments(t *testing.T) {
+	names := []string{"0", "0.args", "1"}
+	guests, err := Group(names, files(map[int]string{1: "# a comment\nvcpus=2\n\nram=128\nbootargs=run=TestA|TestB console=x\n"}))
+	require.NoError(t, err)
+	require.Len(t, guests, 2)
+	assert.Equal(t, Guest{Name: "0", Image: 0, VCPUs: 2, RAMMiB: 128, Bootargs: "run=TestA|TestB console=x"}, guests[0])
+	assert.Equal(t, Guest{Name: "1", Image: 2, VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB}, guests[1])
+}
+
+func TestGroupRejectsBadArguments(t *testing.T) {
+	for args, want := range map[string]string{
+		"vcpus=0":                            "vcpus must be",
+		"vcpus=x":                            "vcpus must be",
+		"vcpus=9":                            "vcpus must be",
+		"ram=3":                              "ram must be",
+		"ram=2048":                           "ram must be",
+		"ram=63":                             "ram must be",
+		"color=blue":                         "unknown key",
+		"just words":                         "want key=value",
+		string(make([]byte, MaxArgsBytes+1)): "exceeds",
+	} {
+		_, err := Group([]string{"0", "0.args"}, files(map[int]string{1: args}))
+		assert.ErrorContains(t, err, want, args)
+	}
+	_, err := Group([]string{"0", "1.args"}, files(nil))
+	assert.ErrorContains(t, err, "without an image")
+	_, err = Group([]string{"0", "0.args"}, files(nil))
+	assert.ErrorContains(t, err, "unreadable")
+}
+
+func FuzzGroup(f *testing.F) {
+	f.Add("vcpus=2\nram=64\nbootargs=x")
+	f.Add("ram=\n=\n#")
+	f.Fuzz(func(t *testing.T, args string) {
+		guests, err := Group([]string{"0", "0.args"}, files(map[int]string{1: args}))
+		if err != nil {
+			return
+		}
+		g := guests[0]
+		assert.True(t, g.VCPUs >= 1 && g.VCPUs <= MaxVCPUs)
+		assert.True(t, g.RAMMiB >= 4 && g.RAMMiB <= MaxRAMMiB && g.RAMMiB%2 == 0)
+	})
+}
