@@ -1,0 +1,111 @@
+package guest
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"bulkhead/isolation/abi"
+)
+
+// fakeEngine records the last call and answers with reply.
+type fakeEngine struct {
+	got   [8]uint64
+	reply [8]uint64
+}
+
+func (f *fakeEngine) Call(x [8]uint64) [8]uint64 {
+	f.got = x
+	return f.reply
+}
+
+func withFake(t *testing.T, reply [8]uint64) *fakeEngine {
+	f := &fakeEngine{reply: reply}
+	prev := SetConduit(f)
+	t.Cleanup(func() { SetConduit(prev) })
+	return f
+}
+
+// TestWrappersMarshalTheirArguments checks each wrapper puts its id in x0
+// and its arguments in x1.. in the order of the ABI table.
+func TestWrappersMarshalTheirArguments(t *testing.T) {
+	cases := []struct {
+		name string
+		do   func()
+		want [8]uint64
+	}{
+		{"Version", func() { Version() }, [8]uint64{uint64(abi.Version)}},
+		{"CallUID", func() { CallUID() }, [8]uint64{uint64(abi.CallUID)}},
+		{"Revision", func() { Revision() }, [8]uint64{uint64(abi.Revision)}},
+		{"Share", func() { Share(0x4000_1000, 2) }, [8]uint64{uint64(abi.GuestShare), 0x4000_1000, 2}},
+		{"Unshare", func() { Unshare(0x4000_1000, 3) }, [8]uint64{uint64(abi.GuestUnshare), 0x4000_1000, 3}},
+		{"Relinquish", func() { Relinquish(0x4000_2000, 1) }, [8]uint64{uint64(abi.GuestRelinquish), 0x4000_2000, 1}},
+		{"MemGranule", func() { MemGranule() }, [8]uint64{uint64(abi.GuestMemInfo)}},
+		{"VMCreate", func() { VMCreate(2) }, [8]uint64{uint64(abi.VMCreate), 2}},
+		{"VMDestroy", func() { VMDestroy(3) }, [8]uint64{uint64(abi.VMDestroy), 3}},
+		{"VCPUInit", func() { VCPUInit(1, 2, 3, 4) }, [8]uint64{uint64(abi.VCPUInit), 1, 2, 3, 4}},
+		{"VCPURun", func() { VCPURun(1, 0, 9) }, [8]uint64{uint64(abi.VCPURun), 1, 0, 9}},
+		{"VCPUIRQ", func() { VCPUIRQ(1, 0, 27, 1) }, [8]uint64{uint64(abi.VCPUIRQ), 1, 0, 27, 1}},
+		{"MemDonate", func() { MemDonate(1, 2, 3, 4, 5) }, [8]uint64{uint64(abi.MemDonate), 1, 2, 3, 4, 5}},
+		{"MemShare", func() { MemShare(1, 2, 3, 4, 5) }, [8]uint64{uint64(abi.MemShare), 1, 2, 3, 4, 5}},
+		{"MemUnshare", func() { MemUnshare(1, 2, 3) }, [8]uint64{uint64(abi.MemUnshare), 1, 2, 3}},
+		{"MemReclaim", func() { MemReclaim(1, 2) }, [8]uint64{uint64(abi.MemReclaim), 1, 2}},
+		{"MemInfo", func() { MemInfo(0x4c20_0000) }, [8]uint64{uint64(abi.MemInfo), 0x4c20_0000}},
+		{"FileInfo", func() { FileInfo(1) }, [8]uint64{uint64(abi.FileInfo), 1}},
+		{"FileRead", func() { FileRead(1, 2, 3) }, [8]uint64{uint64(abi.FileRead), 1, 2, 3}},
+		{"PSCIVersion", func() { PSCIVersion() }, [8]uint64{uint64(abi.PSCIVersion)}},
+		{"PSCIFeatures", func() { PSCIFeatures(abi.PSCICPUOn64) }, [8]uint64{uint64(abi.PSCIFeatures), uint64(abi.PSCICPUOn64)}},
+		{"CPUOn", func() { CPUOn(1, 2, 3) }, [8]uint64{uint64(abi.PSCICPUOn64), 1, 2, 3}},
+		{"CPUOn32", func() { CPUOn32(1, 2, 3) }, [8]uint64{uint64(abi.PSCICPUOn32), 1, 2, 3}},
+		{"CPUOff", func() { CPUOff() }, [8]uint64{uint64(abi.PSCICPUOff)}},
+		{"AffinityInfo", func() { AffinityInfo(1, 0) }, [8]uint64{uint64(abi.PSCIAffinityInfo64), 1}},
+		{"SystemOff", func() { SystemOff() }, [8]uint64{uint64(abi.PSCISystemOff)}},
+		{"SystemReset", func() { SystemReset() }, [8]uint64{uint64(abi.PSCISystemReset)}},
+	}
+	for _, c := range cases {
+		f := withFake(t, [8]uint64{})
+		c.do()
+		assert.Equal(t, c.want, f.got, c.name)
+	}
+}
+
+func TestWrappersDecodeTheirResults(t *testing.T) {
+	withFake(t, [8]uint64{abi.Denied.Reg(), 7, 8, 9})
+	major, minor, st := Version()
+	assert.Equal(t, []uint64{7, 8}, []uint64{major, minor})
+	assert.Equal(t, abi.Denied, st)
+
+	withFake(t, [8]uint64{0, uint64(abi.ExitMMIO), 0x0900_0000, 3, 4, 5, 6, 7})
+	e, st := VCPURun(1, 0, 0)
+	assert.Equal(t, abi.Success, st)
+	assert.Equal(t, Exit{Reason: abi.ExitMMIO, Detail: [6]uint64{0x0900_0000, 3, 4, 5, 6, 7}}, e)
+
+	withFake(t, [8]uint64{0, abi.OwnerVM, 3, 1, 2})
+	info, _ := MemInfo(0)
+	assert.Equal(t, PageInfo{Owner: abi.OwnerVM, VM: 3, Shared: true, Borrower: 2}, info)
+
+	withFake(t, [8]uint64{0, 1234, 0x2e30 | 'x'<<16, 0})
+	size, name, _ := FileInfo(0)
+	assert.Equal(t, uint64(1234), size)
+	assert.Equal(t, "0.x", name)
+
+	w := abi.UIDWords()
+	withFake(t, [8]uint64{uint64(w[0]), uint64(w[1]), uint64(w[2]), uint64(w[3])})
+	assert.Equal(t, w, CallUID())
+
+	withFake(t, [8]uint64{abi.PSCIVersion11})
+	assert.Equal(t, uint64(abi.PSCIVersion11), PSCIVersion())
+	withFake(t, [8]uint64{psciReg(abi.PSCIAlreadyOn)})
+	assert.Equal(t, abi.PSCIAlreadyOn, CPUOn(0, 0, 0))
+}
+
+func TestWithoutAConduitEveryCallIsNotSupported(t *testing.T) {
+	prev := SetConduit(noConduit{})
+	defer SetConduit(prev)
+	x := Call([8]uint64{uint64(abi.VMCreate), 1, 2, 3, 4, 5, 6, 7})
+	require.Equal(t, abi.NotSupported, abi.StatusOf(x[0]))
+	assert.Equal(t, [7]uint64{1, 2, 3, 4, 5, 6, 7}, [7]uint64(x[1:]))
+}
+
+func psciReg(code int64) uint64 { return uint64(code) }

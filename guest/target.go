@@ -1,0 +1,41 @@
+//go:build tamago && arm64
+
+package guest
+
+import (
+	"fmt"
+	"os"
+
+	"bulkhead/arch/el1"
+)
+
+// hvc is the conduit of an EL1 program: HVC #0, which the engine takes at
+// EL2 (SMCCC 1.2, section 2.5.1).
+type hvc struct{}
+
+func (hvc) Call(x [8]uint64) [8]uint64 {
+	el1.Call(&x)
+	return x
+}
+
+func init() { conduit = hvc{} }
+
+// ThisMachine describes the machine from the device tree whose address the
+// program was entered with (el1.BootArg).
+func ThisMachine() (Machine, error) {
+	return ReadMachine(el1.PhysBytes, el1.BootArg())
+}
+
+// Main runs the tests of Default that /chosen/bootargs selects (run=<re>;
+// none: every test but the controls), reports them on the console in the
+// line protocol and powers off. It does not return.
+func Main() {
+	m, err := ThisMachine()
+	if err != nil {
+		fmt.Println(ErrorLine(fmt.Sprintf("cannot read the device tree at %#x: %v", el1.BootArg(), err)))
+		fmt.Println(DoneLine(0, 1))
+		el1.PowerOff()
+	}
+	Default.Run(os.Stdout, RunPattern(m.Bootargs))
+	el1.PowerOff()
+}
