@@ -70,8 +70,9 @@ lint:
 proofs:
 	@if [ -x proofs/check.sh ]; then proofs/check.sh; else echo "proofs: proofs/check.sh not present"; exit 1; fi
 
-bench:
+bench: check_tamago
 	$(GO) test -run '^$$' -bench . -benchmem ./isolation/...
+	$(GO) run ./cmd/bulkhead bench
 
 clean:
 	rm -rf build

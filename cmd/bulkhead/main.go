@@ -4,6 +4,7 @@
 //	bulkhead run [-hypervisor F] [-guest F]... [-timeout D] [-icount]
 //	                                    boot the engine, an EL1 image and guests
 //	bulkhead args [same flags as run]   print the QEMU command line instead
+//	bulkhead bench                      instruction counts of the hot paths, boot times
 package main
 
 import (
@@ -31,9 +32,11 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: bulkhead build | run | args (see 'go doc ./cmd/bulkhead')")
+		return errors.New("usage: bulkhead build | run | args | bench (see 'go doc ./cmd/bulkhead')")
 	}
 	switch args[0] {
+	case "bench":
+		return bench(stdout)
 	case "build":
 		_, err := buildImages()
 		return err
@@ -47,7 +50,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		return boot(opts, stdin, stdout)
 	}
-	return fmt.Errorf("unknown command %q (want build, run or args)", args[0])
+	return fmt.Errorf("unknown command %q (want build, run, args or bench)", args[0])
 }
 
 type runOpts struct {
@@ -143,22 +146,29 @@ func boot(o runOpts, stdin io.Reader, stdout io.Writer) error {
 	return nil
 }
 
-// buildImages builds the engine and the hypervisor into build/ at the
-// module root and returns their paths.
-func buildImages() ([]string, error) {
+// builder builds into build/ at the module root.
+func builder() (qemu.Builder, error) {
 	tamago, err := qemu.FindTamago()
 	if err != nil {
-		return nil, err
+		return qemu.Builder{}, err
 	}
 	wd, err := os.Getwd()
 	if err != nil {
-		return nil, err
+		return qemu.Builder{}, err
 	}
 	root, err := qemu.ModuleRoot(wd)
 	if err != nil {
+		return qemu.Builder{}, err
+	}
+	return qemu.Builder{Tamago: tamago, Root: root, Out: filepath.Join(root, "build")}, nil
+}
+
+// buildImages builds the engine and the hypervisor and returns their paths.
+func buildImages() ([]string, error) {
+	b, err := builder()
+	if err != nil {
 		return nil, err
 	}
-	b := qemu.Builder{Tamago: tamago, Root: root, Out: filepath.Join(root, "build")}
 	var out []string
 	for _, img := range []qemu.Image{qemu.Engine, qemu.Hypervisor} {
 		path, err := b.Build(img)

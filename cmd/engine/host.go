@@ -35,7 +35,7 @@ func serveHost(core *isolation.Engine, files *fileServer, host *el2.Context) {
 func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	var x [8]uint64
 	copy(x[:], host.X[:8])
-	if files.call(&x) {
+	if files.call(&x) || benchCall(core, &x) {
 		copy(host.X[:8], x[:])
 		return
 	}

@@ -94,3 +94,10 @@ func ModuleRoot(dir string) (string, error) {
 		dir = parent
 	}
 }
+
+// Images for benchmarks: the engine with its baseline vector table
+// (bulkhead_bench) and the EL1 image that measures against it.
+var (
+	BenchEngine = Image{Name: "engine-bench", Pkg: "./cmd/engine", Text: virt.EngineText, Tags: []string{"bulkhead_bench"}}
+	BenchHost   = Image{Name: "benchhost", Pkg: "./cmd/benchhost", Text: virt.HostText}
+)

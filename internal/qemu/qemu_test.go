@@ -62,3 +62,15 @@ func TestRunKillsAHungMachine(t *testing.T) {
 	assert.True(t, res.TimedOut)
 	assert.Less(t, time.Since(start), 10*time.Second)
 }
+
+func TestWatchFindsAMarkerSplitAcrossWrites(t *testing.T) {
+	w := &Watch{Marker: []byte("hypervisor: run"), Start: time.Now().Add(-time.Second)}
+	_, ok := w.Elapsed()
+	assert.False(t, ok)
+	for _, part := range []string{"bulkhead ", "hyper", "visor: r", "unning\n"} {
+		_, _ = w.Write([]byte(part))
+	}
+	d, ok := w.Elapsed()
+	assert.True(t, ok)
+	assert.GreaterOrEqual(t, d, time.Second)
+}

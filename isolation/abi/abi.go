@@ -42,6 +42,20 @@ const (
 	GuestMemInfo    uint32 = 0xC6000043 // -> x1 granule size in bytes
 )
 
+// Benchmark baselines, answered only by an engine built with the
+// bulkhead_bench tag (every other engine answers NOT_SUPPORTED). BENCH_ON
+// installs a second EL2 vector table, BENCH_OFF the engine's own. While the
+// second table is installed, BENCH_NULL returns at once with every register
+// unchanged (the least an HVC can cost), BENCH_SWITCH performs the state
+// save and restore of a guest round trip without entering a guest, and
+// every other call takes the engine's path as usual.
+const (
+	BenchOn     uint32 = 0xC60000F0
+	BenchOff    uint32 = 0xC60000F1
+	BenchNull   uint32 = 0xC60000F2
+	BenchSwitch uint32 = 0xC60000F3
+)
+
 // FileNameBytes is how much of a boot file's name (after the guest prefix)
 // FILE_INFO returns, packed little-endian into x2..x7 and padded with zero
 // bytes.

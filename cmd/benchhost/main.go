@@ -1,0 +1,130 @@
+//go:build tamago && arm64
+
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"bulkhead/arch/arm64"
+	"bulkhead/arch/el1"
+	"bulkhead/boot/virt"
+	"bulkhead/isolation/abi"
+)
+
+// samples per measured path (the issue asks for the median over >= 10,000).
+const samples = 10000
+
+// Each benchmark guest gets one 2 MiB block of the pool.
+const guestPages = virt.BlockSize / virt.PageSize
+
+func main() {
+	freq := arm64.CounterFrequency()
+	fmt.Printf("bulkhead bench: counter %d Hz, %d samples per path\n", freq, samples)
+	if x := call(abi.BenchOn); abi.StatusOf(x[0]) != abi.Success {
+		fail("the engine has no benchmark baselines (build it with -tags bulkhead_bench)")
+	}
+	call(abi.BenchOff)
+	fmt.Println(result{"host-null-hypercall", hostNull(), baseline(abi.BenchNull), freq, 3})
+	fmt.Println(result{"vcpu-run-round-trip", roundTrip(), baseline(abi.BenchSwitch), freq, 2})
+	m, b := guestNull()
+	fmt.Println(result{"guest-null-hypercall", m, b, freq, 3})
+	fmt.Println("bulkhead bench: done")
+	el1.PowerOff()
+}
+
+func call(id uint32, args ...uint64) [8]uint64 {
+	x := [8]uint64{uint64(id)}
+	copy(x[1:], args)
+	el1.Call(&x)
+	return x
+}
+
+func fail(msg string) {
+	fmt.Println("bulkhead bench: FAILED:", msg)
+	el1.PowerOff()
+}
+
+// timed returns n samples, each the ticks of batch calls of x.
+func timed(n int, x [8]uint64) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = el1.TimedCalls(&x, batch)
+	}
+	return out
+}
+
+func hostNull() []uint64 { return timed(samples, [8]uint64{uint64(abi.Version)}) }
+
+// baseline times id with the engine's baseline vector table installed.
+func baseline(id uint32) []uint64 {
+	call(abi.BenchOn)
+	defer call(abi.BenchOff)
+	return timed(samples, [8]uint64{uint64(id)})
+}
+
+// vm is a benchmark VM: one vCPU, one 2 MiB block holding a program.
+type vm struct{ id, pa uint64 }
+
+func newVM(slot int, program []byte) vm {
+	pa := virt.Pool.Base + uint64(slot)*virt.BlockSize
+	mem := el1.PhysBytes(pa, virt.BlockSize)
+	clear(mem)
+	copy(mem, program)
+	x := call(abi.VMCreate, 1)
+	v := vm{id: x[1], pa: pa}
+	must("VM_CREATE", x)
+	must("MEM_DONATE", call(abi.MemDonate, v.id, pa, guestBase, guestPages, abi.PermAll))
+	must("VCPU_INIT", call(abi.VCPUInit, v.id, 0, guestBase, 0))
+	return v
+}
+
+func (v vm) destroy() {
+	must("VM_DESTROY", call(abi.VMDestroy, v.id))
+	must("MEM_RECLAIM", call(abi.MemReclaim, v.pa, guestPages))
+}
+
+func must(name string, x [8]uint64) {
+	if st := abi.StatusOf(x[0]); st != abi.Success {
+		fail(fmt.Sprintf("%s: %s", name, st))
+	}
+}
+
+// runUntilCall runs v until it exits with CALL.
+func (v vm) runUntilCall() {
+	for {
+		x := call(abi.VCPURun, v.id, 0, 0)
+		must("VCPU_RUN", x)
+		switch abi.Exit(x[1]) {
+		case abi.ExitCall:
+			return
+		case abi.ExitIRQ:
+		default:
+			fail(fmt.Sprintf("unexpected exit %s (%#x)", abi.Exit(x[1]), x[2]))
+		}
+	}
+}
+
+func roundTrip() []uint64 {
+	v := newVM(0, roundTripGuest())
+	defer v.destroy()
+	return timed(samples, [8]uint64{uint64(abi.VCPURun), v.id, 0, 0})
+}
+
+// guestNull lets the self-timing guest measure GUEST_MEMINFO, then, with
+// the baseline table installed, BENCH_NULL; it reads both series from the
+// page the guest shares.
+func guestNull() (measured, base []uint64) {
+	v := newVM(1, selfTimingGuest(samples))
+	v.runUntilCall()
+	call(abi.BenchOn)
+	v.runUntilCall()
+	call(abi.BenchOff)
+	raw := el1.PhysBytes(v.pa+resultOffset, 2*8*samples)
+	all := make([]uint64, 2*samples)
+	for i := range all {
+		all[i] = binary.LittleEndian.Uint64(raw[8*i:])
+	}
+	v.destroy()
+	return all[:samples], all[samples:]
+}

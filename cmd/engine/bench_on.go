@@ -1,0 +1,24 @@
+//go:build tamago && arm64 && bulkhead_bench
+
+package main
+
+import (
+	"bulkhead/arch/el2"
+	"bulkhead/isolation"
+	"bulkhead/isolation/abi"
+)
+
+// benchCall answers BENCH_ON and BENCH_OFF in an engine built for
+// benchmarks (tag bulkhead_bench); see abi.BenchOn.
+func benchCall(core *isolation.Engine, x *[8]uint64) bool {
+	switch uint32(x[0]) {
+	case abi.BenchOn:
+		el2.InstallBaseline(hostHCR, core.HostVTTBR())
+	case abi.BenchOff:
+		el2.RemoveBaseline()
+	default:
+		return false
+	}
+	x[0] = abi.Success.Reg()
+	return true
+}

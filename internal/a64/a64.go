@@ -1,0 +1,90 @@
+// Package a64 encodes the handful of A64 instructions that bulkhead's
+// hand-made images use (benchmark guests, test EL1 images), so that small
+// programs can be written as Go data. Encodings follow the Arm ARM, chapter
+// C6 (A64 base instruction descriptions).
+package a64
+
+// Registers are numbered 0-30; 31 is XZR or SP as the instruction defines.
+type Reg = uint32
+
+// MOVZ Xd, #imm16, LSL #(16*hw) (C6.2.227).
+func MOVZ(rd Reg, imm16, hw uint32) uint32 { return 0xd2800000 | hw<<21 | (imm16&0xffff)<<5 | rd }
+
+// MOVK Xd, #imm16, LSL #(16*hw) (C6.2.226).
+func MOVK(rd Reg, imm16, hw uint32) uint32 { return 0xf2800000 | hw<<21 | (imm16&0xffff)<<5 | rd }
+
+// MOV64 loads v into rd with a MOVZ and a MOVK per further non-zero half.
+func MOV64(rd Reg, v uint64) []uint32 {
+	out := []uint32{MOVZ(rd, uint32(v&0xffff), 0)}
+	for hw := uint32(1); hw < 4; hw++ {
+		if half := uint32(v >> (16 * hw) & 0xffff); half != 0 {
+			out = append(out, MOVK(rd, half, hw))
+		}
+	}
+	return out
+}
+
+// ADD Xd, Xn, #imm12 (C6.2.4).
+func ADDImm(rd, rn Reg, imm12 uint32) uint32 { return 0x91000000 | (imm12&0xfff)<<10 | rn<<5 | rd }
+
+// SUBS Xd, Xn, #imm12 (C6.2.370).
+func SUBSImm(rd, rn Reg, imm12 uint32) uint32 { return 0xf1000000 | (imm12&0xfff)<<10 | rn<<5 | rd }
+
+// SUB Xd, Xn, Xm (C6.2.366).
+func SUB(rd, rn, rm Reg) uint32 { return 0xcb000000 | rm<<16 | rn<<5 | rd }
+
+// STRB Wt, [Xn] (C6.2.330).
+func STRB(rt, rn Reg) uint32 { return 0x39000000 | rn<<5 | rt }
+
+// STR Xt, [Xn], #imm9: post-indexed store (C6.2.327).
+func STRPost(rt, rn Reg, imm9 int32) uint32 {
+	return 0xf8000400 | (uint32(imm9)&0x1ff)<<12 | rn<<5 | rt
+}
+
+// HVC #imm16 and SMC #imm16 (C6.2.123, C6.2.294).
+func HVC(imm16 uint32) uint32 { return 0xd4000002 | (imm16&0xffff)<<5 }
+
+// SMC #imm16.
+func SMC(imm16 uint32) uint32 { return 0xd4000003 | (imm16&0xffff)<<5 }
+
+// ISB SY (C6.2.125).
+const ISB = 0xd5033fdf
+
+// MRSCNTVCT is MRS Xt, CNTVCT_EL0 (op0 3, op1 3, CRn 14, CRm 0, op2 2).
+func MRSCNTVCT(rt Reg) uint32 { return 0xd53be040 | rt }
+
+// B to an offset in instructions from this one (C6.2.26).
+func B(offset int32) uint32 { return 0x14000000 | uint32(offset)&0x3ffffff }
+
+// BNE to an offset in instructions from this one (B.cond, cond NE = 1).
+func BNE(offset int32) uint32 { return 0x54000001 | (uint32(offset)&0x7ffff)<<5 }
+
+// Program assembles instruction words in order, with labels for branches.
+type Program struct {
+	Words  []uint32
+	labels map[string]int
+}
+
+// Emit appends instructions.
+func (p *Program) Emit(words ...uint32) { p.Words = append(p.Words, words...) }
+
+// Label names the next instruction.
+func (p *Program) Label(name string) {
+	if p.labels == nil {
+		p.labels = map[string]int{}
+	}
+	p.labels[name] = len(p.Words)
+}
+
+// Offset returns the distance in instructions from the next instruction
+// to label, for a backward branch.
+func (p *Program) Offset(label string) int32 { return int32(p.labels[label] - len(p.Words)) }
+
+// Bytes returns the program as little-endian bytes.
+func (p *Program) Bytes() []byte {
+	out := make([]byte, 0, 4*len(p.Words))
+	for _, w := range p.Words {
+		out = append(out, byte(w), byte(w>>8), byte(w>>16), byte(w>>24))
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+package a64
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEncodingsAgreeWithADisassembler runs every encoder through binutils'
+// AArch64 objdump and compares the mnemonics.
+func TestEncodingsAgreeWithADisassembler(t *testing.T) {
+	objdump, err := exec.LookPath("aarch64-linux-gnu-objdump")
+	if err != nil {
+		t.Skip("aarch64-linux-gnu-objdump is not installed (Debian binutils-aarch64-linux-gnu)")
+	}
+	var p Program
+	p.Label("top")
+	want := []string{}
+	add := func(w uint32, text string) { p.Emit(w); want = append(want, text) }
+	add(MOVZ(0, 0x43, 0), "mov\tx0, #0x43")
+	add(MOVK(0, 0xc600, 1), "movk\tx0, #0xc600, lsl #16")
+	add(MOVZ(9, 0x0900, 1), "mov\tx9, #0x9000000")
+	add(ADDImm(1, 1, '0'), "add\tx1, x1, #0x30")
+	add(SUBSImm(19, 19, 1), "subs\tx19, x19, #0x1")
+	add(SUB(2, 2, 1), "sub\tx2, x2, x1")
+	add(STRB(10, 9), "strb\tw10, [x9]")
+	add(STRPost(2, 20, 8), "str\tx2, [x20], #8")
+	add(HVC(0), "hvc\t#0x0")
+	add(SMC(0), "smc\t#0x0")
+	add(ISB, "isb")
+	add(MRSCNTVCT(1), "mrs\tx1, cntvct_el0")
+	add(BNE(p.Offset("top")), "b.ne\t0")
+	add(B(0), "b\t0x")
+	path := filepath.Join(t.TempDir(), "prog.bin")
+	require.NoError(t, os.WriteFile(path, p.Bytes(), 0o644))
+	out, err := exec.Command(objdump, "-D", "-b", "binary", "-m", "aarch64", path).CombinedOutput()
+	require.NoError(t, err, string(out))
+	var got []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.SplitN(line, "\t", 3); len(f) == 3 && strings.HasSuffix(f[0], ":") {
+			got = append(got, strings.TrimSpace(f[2]))
+		}
+	}
+	require.Len(t, got, len(want), string(out))
+	for i := range want {
+		assert.True(t, strings.HasPrefix(got[i], want[i]), "instruction %d: got %q, want %q", i, got[i], want[i])
+	}
+}
+
+func TestMOV64UsesOnlyTheHalvesItNeeds(t *testing.T) {
+	assert.Equal(t, []uint32{MOVZ(3, 0, 0), MOVK(3, 0xc600, 1)}, MOV64(3, 0xc600_0000))
+	assert.Len(t, MOV64(3, 0x1234_5678_9abc_def0), 4)
+	assert.Len(t, MOV64(3, 7), 1)
+}
