@@ -114,13 +114,21 @@ func (s *Suite) Run(w io.Writer, pattern string) Summary {
 func runOne(w io.Writer, e entry) bool {
 	fmt.Fprintln(w, RunLine(e.name))
 	t := &T{name: e.name, out: w}
-	runGuarded(t, e.fn)
+	t.run(e.fn)
 	if t.Failed() {
 		fmt.Fprintln(w, FailLine(e.name, t.message()))
 		return false
 	}
 	fmt.Fprintln(w, PassLine(e.name))
 	return true
+}
+
+// run runs fn and then the cleanups it registered.
+func (t *T) run(fn func(*T)) {
+	runGuarded(t, fn)
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		runGuarded(t, func(*T) { t.cleanups[i]() })
+	}
 }
 
 func runGuarded(t *T, fn func(*T)) {

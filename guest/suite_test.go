@@ -98,7 +98,7 @@ func TestRunPatternTakesTheLastRunWord(t *testing.T) {
 // outcome runs fn as a test and returns whether it passed and its message.
 func outcome(fn func(*T)) (bool, string) {
 	t := &T{name: "x", out: &strings.Builder{}}
-	runGuarded(t, fn)
+	t.run(fn)
 	return !t.Failed(), t.message()
 }
 
@@ -122,6 +122,12 @@ func TestAssertions(t *testing.T) {
 		{"psci fails", func(t *T) { t.PSCI(abi.PSCISuccess, -2) }, false, "PSCI returned -2 (0xfffffffffffffffe), want 0 (0x0)"},
 		{"require stops", func(t *T) { t.Require(t.True(false)); t.Errorf("not reached") }, false, "condition is false"},
 		{"fail now", func(t *T) { t.FailNow() }, false, "FailNow"},
+		{"cleanup after fatal", func(t *T) {
+			t.Cleanup(func() { t.Errorf("second cleanup ran last") })
+			t.Cleanup(func() { t.Errorf("first cleanup ran first") })
+			t.Fatalf("fatal")
+		}, false, "fatal; first cleanup ran first; second cleanup ran last"},
+		{"cleanup panics", func(t *T) { t.Cleanup(func() { panic("c") }) }, false, "panic: c"},
 	}
 	for _, c := range cases {
 		pass, msg := outcome(c.fn)

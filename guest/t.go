@@ -16,6 +16,7 @@ type T struct {
 	name     string
 	failures []string
 	out      io.Writer
+	cleanups []func()
 }
 
 // failNow is the panic value FailNow unwinds a test with; the runner
@@ -52,6 +53,11 @@ func (t *T) FailNow() {
 	}
 	panic(failNow{})
 }
+
+// Cleanup registers fn to run when the test ends, failed or not, after
+// the test function returned or stopped; cleanups run last-in first-out,
+// and one that fails or panics fails the test.
+func (t *T) Cleanup(fn func()) { t.cleanups = append(t.cleanups, fn) }
 
 // Failed reports whether the test has failed.
 func (t *T) Failed() bool { return len(t.failures) > 0 }
