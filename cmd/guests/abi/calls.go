@@ -1,0 +1,180 @@
+//go:build tamago && arm64
+
+package main
+
+import (
+	"bulkhead/arch/el1"
+	"bulkhead/boot/virt"
+	"bulkhead/guest"
+	"bulkhead/isolation"
+	"bulkhead/isolation/abi"
+)
+
+func init() {
+	guest.Test("Version", testVersion)
+	guest.Test("CallUID", testCallUID)
+	guest.Test("Revision", testRevision)
+	guest.Test("MemInfoGranule", testGranule)
+	guest.Test("ShareUnshare", testShareUnshare)
+	guest.Test("UnshareOfUnshared", testUnshareOfUnshared)
+	guest.Test("ShareThenRelinquishDenied", testShareThenRelinquish)
+	guest.Test("RelinquishThenTouchAborts", testRelinquishThenTouch)
+	guest.Test("ArgumentChecks/Share", argumentChecks(guest.Share))
+	guest.Test("ArgumentChecks/Unshare", argumentChecks(guest.Unshare))
+	guest.Test("ArgumentChecks/Relinquish", argumentChecks(guest.Relinquish))
+	guest.Test("HostIDsNotSupported", testHostIDs)
+	guest.Test("UnknownIDsNotSupported", testUnknownIDs)
+}
+
+func testVersion(t *guest.T) {
+	major, minor, st := guest.Version()
+	t.Status(abi.Success, st)
+	t.Equal(uint64(abi.VersionMajor), major, "major")
+	t.Equal(uint64(abi.VersionMinor), minor, "minor")
+}
+
+func testCallUID(t *guest.T) { t.Equal(abi.UIDWords(), guest.CallUID()) }
+
+func testRevision(t *guest.T) {
+	major, minor := guest.Revision()
+	t.Equal([2]uint64{abi.RevisionMajor, abi.RevisionMinor}, [2]uint64{major, minor})
+}
+
+func testGranule(t *guest.T) {
+	g, st := guest.MemGranule()
+	t.Status(abi.Success, st)
+	t.Equal(uint64(abi.Granule), g)
+}
+
+func testShareUnshare(t *guest.T) {
+	p := pages(t, 2)
+	t.Require(t.Status(abi.Success, guest.Share(p, 2), "share"))
+	t.Status(abi.Denied, guest.Share(p, 2), "share again")
+	t.Status(abi.Denied, guest.Share(p+virt.PageSize, 1), "share a page of a shared range")
+	// A shared page is still the guest's: it reads and writes it.
+	_, okW := el1.ProbeWrite(p, 0x5a5a)
+	v, _, okR := el1.ProbeRead(p)
+	t.True(okW && okR && v == 0x5a5a, "shared page stays readable and writable (write %v, read %v %#x)", okW, okR, v)
+	t.Status(abi.Success, guest.Unshare(p, 2), "unshare")
+	t.Status(abi.Denied, guest.Unshare(p, 2), "unshare again")
+	t.Status(abi.Success, guest.Share(p, 1), "share after unshare")
+	t.Status(abi.Success, guest.Unshare(p, 1), "unshare")
+}
+
+func testUnshareOfUnshared(t *guest.T) {
+	t.Status(abi.Denied, guest.Unshare(pages(t, 1), 1))
+}
+
+func testShareThenRelinquish(t *guest.T) {
+	p := pages(t, 1)
+	t.Require(t.Status(abi.Success, guest.Share(p, 1), "share"))
+	t.Status(abi.Denied, guest.Relinquish(p, 1), "relinquish a shared page")
+	t.Status(abi.Success, guest.Unshare(p, 1), "unshare")
+}
+
+// testRelinquishThenTouch gives a page up and touches it: the engine must
+// have unmapped it, so the access is a stage-2 fault the engine reflects as
+// a synchronous external abort (Arm ARM D23.2.47, DFSC 0b010000).
+func testRelinquishThenTouch(t *guest.T) {
+	p := pages(t, 1)
+	_, ok := el1.ProbeWrite(p, 0x1234_5678)
+	t.Require(t.True(ok, "write before relinquish"))
+	t.Require(t.Status(abi.Success, guest.Relinquish(p, 1), "relinquish"))
+	_, esr, ok := el1.ProbeRead(p)
+	t.True(!ok, "read after relinquish succeeded")
+	t.True(ok || externalAbort(esr), "read after relinquish: ESR %#x is not a synchronous external abort", esr)
+	esr, ok = el1.ProbeWrite(p, 1)
+	t.True(!ok, "write after relinquish succeeded")
+	t.True(ok || externalAbort(esr), "write after relinquish: ESR %#x is not a synchronous external abort", esr)
+	t.Status(abi.Denied, guest.Relinquish(p, 1), "relinquish again")
+	t.Status(abi.Denied, guest.Share(p, 1), "share a relinquished page")
+	t.Status(abi.Denied, guest.Unshare(p, 1), "unshare a relinquished page")
+}
+
+// ESR_EL1 of a data abort taken at the same EL (EC 0x25) with DFSC
+// "synchronous external abort, not on a translation table walk" (0x10),
+// Arm ARM D23.2.47: what the engine injects for a stage-2 fault.
+const (
+	esrECShift       = 26
+	ecDataAbortSame  = 0x25
+	dfscMask         = 0x3f
+	dfscExternalSync = 0x10
+)
+
+func externalAbort(esr uint64) bool {
+	return esr>>esrECShift&0x3f == ecDataAbortSame && esr&dfscMask == dfscExternalSync
+}
+
+// argumentChecks is the shared validation of the guest memory calls
+// (bulkhead-contract: INVALID_PARAMETERS for the arguments, before any
+// ledger check; DENIED for pages the caller does not own).
+func argumentChecks(call func(ipa, pages uint64) abi.Status) func(*guest.T) {
+	return func(t *guest.T) {
+		m := machine(t)
+		p := pages(t, 1)
+		const ipaSpace = 1 << 40
+		cases := []struct {
+			what       string
+			ipa, pages uint64
+			want       abi.Status
+		}{
+			{"unaligned", p + 8, 1, abi.InvalidParameters},
+			{"zero pages", p, 0, abi.InvalidParameters},
+			{"overflowing range", ^uint64(0) &^ (virt.PageSize - 1), 2, abi.InvalidParameters},
+			{"overflowing count", p, 1 << 52, abi.InvalidParameters},
+			{"beyond the IPA space", ipaSpace, 1, abi.InvalidParameters},
+			{"across the end of the IPA space", ipaSpace - virt.PageSize, 2, abi.InvalidParameters},
+			{"unaligned and not owned", m.RAM.End() + 8, 1, abi.InvalidParameters},
+			{"past the end of RAM", m.RAM.End(), 1, abi.Denied},
+			{"across the end of RAM", m.RAM.End() - virt.PageSize, 2, abi.Denied},
+			{"the UART", virt.UART.Base, 1, abi.Denied},
+			{"IPA 0", 0, 1, abi.Denied},
+			{"the whole IPA space", 0, ipaSpace / virt.PageSize, abi.Denied},
+		}
+		for _, c := range cases {
+			t.Status(c.want, call(c.ipa, c.pages), "%s (%#x, %d pages)", c.what, c.ipa, c.pages)
+		}
+		// Nothing above may have changed the page's state.
+		t.Status(abi.Denied, guest.Unshare(p, 1), "the test page is still unshared")
+	}
+}
+
+// marked returns a call with id whose x1..x7 hold recognisable values.
+func marked(id uint32) [8]uint64 {
+	return [8]uint64{uint64(id), 0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666, 0x7777}
+}
+
+// notSupportedPreserving checks a call failed with NOT_SUPPORTED and left
+// x1..x7 as they were (SMCCC 1.2 section 2.6; bulkhead-contract).
+func notSupportedPreserving(t *guest.T, id uint32) {
+	x := marked(id)
+	r := guest.Call(x)
+	t.Status(abi.NotSupported, abi.StatusOf(r[0]), "id %#x", id)
+	t.Equal(x[1:], r[1:], "id %#x: x1..x7", id)
+}
+
+func testHostIDs(t *guest.T) {
+	for _, id := range []uint32{abi.VMCreate, abi.VMDestroy, abi.VCPUInit, abi.VCPURun, abi.VCPUIRQ,
+		abi.MemDonate, abi.MemShare, abi.MemUnshare, abi.MemReclaim, abi.MemInfo, abi.FileInfo, abi.FileRead} {
+		notSupportedPreserving(t, id)
+	}
+}
+
+// testUnknownIDs calls ids nobody implements: some the engine answers
+// itself (its own blocks, isolation.EngineOwnsID), some it forwards to the
+// hypervisor, which offers no services yet and answers NOT_SUPPORTED.
+func testUnknownIDs(t *guest.T) {
+	ids := []uint32{
+		0xC6000001, 0xC60000FF, 0xC6000044, 0x86000000, 0x8600FF02, 0x8600FFFF, // engine's blocks
+		0x84000001, 0x84000005, 0x8400001F, // PSCI block: CPU_SUSPEND, MIGRATE, last
+		0xC6000100, 0x86001234, 0x82000000, 0xC5000000, 0xC3000000, // forwarded
+	}
+	owned := 0
+	for _, id := range ids {
+		if isolation.EngineOwnsID(id) {
+			owned++
+		}
+		notSupportedPreserving(t, id)
+	}
+	t.True(owned > 0 && owned < len(ids), "the ids cover both kinds (%d of %d engine-owned)", owned, len(ids))
+}
