@@ -13,6 +13,10 @@ TARGET_PKGS := ./arch/... ./boot/... ./cmd/engine ./cmd/hypervisor
 HYPERVISOR ?=
 GUEST ?=
 GUEST_ARGS ?=
+KERNEL ?=
+INITRD ?=
+APPEND ?=
+VCPUS ?=
 TIMEOUT ?= 0
 
 export TAMAGO
@@ -36,7 +40,9 @@ images engine hypervisor: check_tamago
 qemu: check_tamago
 	$(GO) run ./cmd/bulkhead run -timeout $(TIMEOUT) \
 		$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(foreach g,$(GUEST),-guest $(g)) \
-		$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS))
+		$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS)) \
+		$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
+		$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS))
 
 test: fmt-check vet lint proofs unit
 

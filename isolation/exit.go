@@ -132,6 +132,8 @@ func FilterTrap(t Trap, x *[31]uint64, guestMMIO []Range) Decision {
 		if stage2Fault(t.ESR) {
 			return injectDecision(InjectInstructionAbort, t.FAR)
 		}
+	case ecSysReg:
+		return sysRegAccess(t.ESR, x)
 	}
 	return exitDecision(abi.ExitAbort, ec, 0, 0)
 }

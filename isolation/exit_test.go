@@ -72,8 +72,8 @@ func TestFilterTrap(t *testing.T) {
 			isolation.Decision{Disp: isolation.DispInjectAbort, Inject: isolation.InjectInstructionAbort, InjectFAR: 0x5000_0000}},
 		{"instruction abort, external", isolation.Trap{ESR: esr(ecIABT, dfscExtAbort)},
 			isolation.Decision{Exit: [7]uint64{uint64(abi.ExitAbort), ecIABT}}},
-		{"system register trap", isolation.Trap{ESR: esr(ecSysReg, 0x3ffff)},
-			isolation.Decision{Exit: [7]uint64{uint64(abi.ExitAbort), ecSysReg}}},
+		{"system register trap: read-as-zero, write-ignored", isolation.Trap{ESR: esr(ecSysReg, 0x3ffff)},
+			isolation.Decision{Disp: isolation.DispResume, PCAdvance: 4}},
 		{"unknown", isolation.Trap{ESR: 0}, isolation.Decision{Exit: [7]uint64{uint64(abi.ExitAbort)}}},
 	}
 	for _, c := range cases {

@@ -57,6 +57,9 @@ type runOpts struct {
 	engine, hypervisor string
 	guests             []string
 	guestArgs          string
+	kernel, initrd     string
+	cmdline            string
+	vcpus, ramMiB      int
 	timeout            time.Duration
 	icount             bool
 }
@@ -74,6 +77,11 @@ func parseRunFlags(name string, args []string) (runOpts, error) {
 	fs.StringVar(&o.hypervisor, "hypervisor", "", "EL1 image the engine boots (default: build ours)")
 	fs.Var(&guests, "guest", "guest image offered to the hypervisor (repeatable)")
 	fs.StringVar(&o.guestArgs, "guest-args", "", "file of key=value lines (vcpus, ram, bootargs) for every guest")
+	fs.StringVar(&o.kernel, "kernel", "", "a Linux arm64 Image to boot as a guest")
+	fs.StringVar(&o.initrd, "initrd", "", "initramfs for -kernel")
+	fs.StringVar(&o.cmdline, "append", "console=ttyAMA0", "kernel command line for -kernel")
+	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the -kernel guest")
+	fs.IntVar(&o.ramMiB, "ram", 256, "MiB of RAM of the -kernel guest")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop QEMU after this long (0: never)")
 	fs.BoolVar(&o.icount, "icount", false, "run with -icount shift=0 (instruction-counted time)")
 	if err := fs.Parse(args); err != nil {
@@ -83,7 +91,10 @@ func parseRunFlags(name string, args []string) (runOpts, error) {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	o.guests = guests
-	for _, f := range append([]string{o.engine, o.hypervisor, o.guestArgs}, o.guests...) {
+	if o.initrd != "" && o.kernel == "" {
+		return o, errors.New("-initrd needs -kernel")
+	}
+	for _, f := range append([]string{o.engine, o.hypervisor, o.guestArgs, o.kernel, o.initrd}, o.guests...) {
 		if f == "" {
 			continue
 		}
@@ -110,7 +121,33 @@ func (o runOpts) machine() (qemu.Machine, error) {
 			m.Files[fmt.Sprintf("%s%d.args", virt.FwCfgGuestPrefix, i)] = o.guestArgs
 		}
 	}
+	if o.kernel != "" {
+		if err := o.addKernel(m.Files, len(o.guests)); err != nil {
+			return m, err
+		}
+	}
 	return m, nil
+}
+
+// addKernel offers the -kernel guest as guest n, with its initramfs and an
+// argument file written next to the built images.
+func (o runOpts) addKernel(files map[string]string, n int) error {
+	name := fmt.Sprintf("%s%d", virt.FwCfgGuestPrefix, n)
+	files[name] = o.kernel
+	if o.initrd != "" {
+		files[name+".initrd"] = o.initrd
+	}
+	args := fmt.Sprintf("vcpus=%d\nram=%d\nbootargs=%s\n", o.vcpus, o.ramMiB, o.cmdline)
+	f, err := os.CreateTemp("", "bulkhead-guest-*.args")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(args); err != nil {
+		return err
+	}
+	files[name+".args"] = f.Name()
+	return nil
 }
 
 func printArgs(o runOpts, stdout io.Writer) error {

@@ -93,9 +93,14 @@ func readInto(pool *vmm.Pool, files []bootFile, i int) ([]byte, error) {
 func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
 	name := "vm" + g.Name
 	img, err := readInto(hv.Pool, files, g.Image)
+	var initrd []byte
+	if err == nil && g.Initrd >= 0 {
+		initrd, err = readInto(hv.Pool, files, g.Initrd)
+	}
 	if err == nil {
 		var vm *vmm.VM
-		vm, err = hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img, Bootargs: g.Bootargs})
+		vm, err = hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
+			Initrd: initrd, Bootargs: g.Bootargs})
 		if err == nil {
 			fmt.Printf("hypervisor: %s created: id %d, %d vCPUs, %d pages at %#x donated\n",
 				name, vm.ID, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)

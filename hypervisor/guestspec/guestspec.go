@@ -21,6 +21,7 @@ import (
 type Guest struct {
 	Name     string // the image file's name, e.g. "0"
 	Image    int    // boot file index of the image
+	Initrd   int    // boot file index of the initramfs, or -1
 	VCPUs    int
 	RAMMiB   uint64
 	Bootargs string
@@ -38,14 +39,27 @@ const (
 // Group pairs image files with their argument files. names[i] is the name
 // of boot file i; args returns the contents of an argument file.
 func Group(names []string, args func(index int) ([]byte, error)) ([]Guest, error) {
-	argIndex := map[string]int{}
+	argIndex, initrdIndex := map[string]int{}, map[string]int{}
 	var guests []Guest
 	for i, n := range names {
 		if base, ok := strings.CutSuffix(n, ".args"); ok {
 			argIndex[base] = i
 			continue
 		}
-		guests = append(guests, Guest{Name: n, Image: i, VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB})
+		if base, ok := strings.CutSuffix(n, ".initrd"); ok {
+			initrdIndex[base] = i
+			continue
+		}
+		guests = append(guests, Guest{Name: n, Image: i, Initrd: -1, VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB})
+	}
+	for i := range guests {
+		if k, ok := initrdIndex[guests[i].Name]; ok {
+			guests[i].Initrd = k
+			delete(initrdIndex, guests[i].Name)
+		}
+	}
+	if len(initrdIndex) > 0 {
+		return nil, fmt.Errorf("initramfs files without an image: %v", sortedKeys(initrdIndex))
 	}
 	for i := range guests {
 		k, ok := argIndex[guests[i].Name]

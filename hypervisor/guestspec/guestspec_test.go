@@ -19,12 +19,12 @@ func files(contents map[int]string) func(int) ([]byte, error) {
 }
 
 func TestGroupPairsImagesWithArguments(t *testing.T) {
-	names := []string{"0", "0.args", "1"}
+	names := []string{"0", "0.args", "1", "1.initrd"}
 	guests, err := Group(names, files(map[int]string{1: "# a comment\nvcpus=2\n\nram=128\nbootargs=run=TestA|TestB console=x\n"}))
 	require.NoError(t, err)
 	require.Len(t, guests, 2)
-	assert.Equal(t, Guest{Name: "0", Image: 0, VCPUs: 2, RAMMiB: 128, Bootargs: "run=TestA|TestB console=x"}, guests[0])
-	assert.Equal(t, Guest{Name: "1", Image: 2, VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB}, guests[1])
+	assert.Equal(t, Guest{Name: "0", Image: 0, Initrd: -1, VCPUs: 2, RAMMiB: 128, Bootargs: "run=TestA|TestB console=x"}, guests[0])
+	assert.Equal(t, Guest{Name: "1", Image: 2, Initrd: 3, VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB}, guests[1])
 }
 
 func TestGroupRejectsBadArguments(t *testing.T) {
@@ -44,6 +44,8 @@ func TestGroupRejectsBadArguments(t *testing.T) {
 	}
 	_, err := Group([]string{"0", "1.args"}, files(nil))
 	assert.ErrorContains(t, err, "without an image")
+	_, err = Group([]string{"0", "1.initrd"}, files(nil))
+	assert.ErrorContains(t, err, "initramfs files without an image")
 	_, err = Group([]string{"0", "0.args"}, files(nil))
 	assert.ErrorContains(t, err, "unreadable")
 }

@@ -19,6 +19,7 @@ type Spec struct {
 	VCPUs    int
 	RAMSize  uint64 // bytes, whole 2 MiB blocks
 	Image    []byte // ELF, Linux Image or flat binary
+	Initrd   []byte // an initramfs for a Linux guest, or nil
 	Bootargs string
 }
 
@@ -52,19 +53,27 @@ type Hypervisor struct {
 	VMs    []*VM
 }
 
-// dtbReserve is kept at the top of guest RAM for the device tree: an ELF or
-// flat guest owns everything below it, from its load address up.
+// dtbReserve is kept at the top of guest RAM for the device tree of an ELF
+// or flat guest, which owns everything below it from its load address up.
+// A Linux Image, or any guest given an initramfs, gets its initramfs and
+// device tree where booting.rst allows instead (loader.Place).
 const dtbReserve = loader.MaxDTBSize
 
-// Create builds a VM from s: it places the image and a device tree in fresh
-// pages while they are still the host's, then donates them, so the guest's
-// memory is never visible to the host once the VM exists.
+// layout is where a guest's pieces go in guest RAM (IPAs).
+type layout struct {
+	plan   loader.Plan
+	initrd loader.Range
+	dtb    uint64
+}
+
+// Create builds a VM from s: it places the image, the initramfs and a device
+// tree in fresh pages while they are still the host's, then donates them,
+// so the guest's memory is never visible to the host once the VM exists.
 func (h *Hypervisor) Create(s Spec) (*VM, error) {
 	if s.VCPUs < 1 || s.RAMSize == 0 || s.RAMSize%virt.BlockSize != 0 || s.RAMSize <= dtbReserve {
 		return nil, fmt.Errorf("vmm: %s: bad shape (%d vCPUs, %#x bytes of RAM)", s.Name, s.VCPUs, s.RAMSize)
 	}
-	ram := loader.Region{Base: vmachine.RAMBase, Size: s.RAMSize - dtbReserve}
-	plan, err := loader.Load(s.Image, ram)
+	lay, err := plan(s)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
@@ -72,7 +81,7 @@ func (h *Hypervisor) Create(s Spec) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
-	vm, err := h.build(s, plan, span)
+	vm, err := h.build(s, lay, span)
 	if err != nil {
 		h.Pool.Free(span)
 		return nil, err
@@ -81,18 +90,36 @@ func (h *Hypervisor) Create(s Spec) (*VM, error) {
 	return vm, nil
 }
 
+// plan decides the layout of s's guest RAM.
+func plan(s Spec) (layout, error) {
+	ram := loader.Region{Base: vmachine.RAMBase, Size: s.RAMSize}
+	if loader.Detect(s.Image) != loader.KindImage && s.Initrd == nil {
+		p, err := loader.Load(s.Image, loader.Region{Base: ram.Base, Size: ram.Size - dtbReserve})
+		return layout{plan: p, dtb: ram.End() - dtbReserve}, err
+	}
+	p, err := loader.Load(s.Image, ram)
+	if err != nil {
+		return layout{}, err
+	}
+	l, err := loader.Place(ram, p, uint64(len(s.Initrd)), loader.MaxDTBSize)
+	return layout{plan: p, initrd: l.Initrd, dtb: l.DTB.Start}, err
+}
+
 // build fills span, creates the VM and donates span to it. On error the
 // engine holds nothing of it and span is still the host's.
-func (h *Hypervisor) build(s Spec, plan loader.Plan, span Span) (*VM, error) {
+func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 	mem := h.Memory.Bytes(span.PA, span.Bytes())
 	clear(mem)
-	place(mem, plan, s.Image)
-	dtbIPA := vmachine.RAMBase + s.RAMSize - dtbReserve
-	dtb, err := guestdt.Build(guestdt.Config{RAMSize: s.RAMSize, VCPUs: s.VCPUs, Bootargs: s.Bootargs})
+	place(mem, lay.plan, s.Image)
+	if len(s.Initrd) > 0 {
+		copy(mem[lay.initrd.Start-vmachine.RAMBase:], s.Initrd)
+	}
+	dtb, err := guestdt.Build(guestdt.Config{RAMSize: s.RAMSize, VCPUs: s.VCPUs, Bootargs: s.Bootargs,
+		Initrd: guestdt.Range{Start: lay.initrd.Start, End: lay.initrd.End}})
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: device tree: %w", s.Name, err)
 	}
-	copy(mem[dtbIPA-vmachine.RAMBase:], dtb)
+	copy(mem[lay.dtb-vmachine.RAMBase:], dtb)
 	x, err := call(h.Engine, "VM_CREATE", abi.VMCreate, uint64(s.VCPUs))
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
@@ -100,7 +127,7 @@ func (h *Hypervisor) build(s Spec, plan loader.Plan, span Span) (*VM, error) {
 	vm := &VM{ID: x[1], Name: s.Name, RAM: span, vcpus: make([]vcpuState, s.VCPUs)}
 	vm.console = console.New(h.Out, s.Name)
 	vm.uart = vuart.New(vm.console)
-	if err := h.donateAndInit(vm, plan.Entry, dtbIPA); err != nil {
+	if err := h.donateAndInit(vm, lay.plan.Entry, lay.dtb); err != nil {
 		_, _ = call(h.Engine, "VM_DESTROY", abi.VMDestroy, vm.ID)
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}

@@ -1,0 +1,36 @@
+package isolation
+
+// Trapped system register accesses (Arm ARM D17.2.37, EC 0x18: MSR, MRS or
+// SYS from AArch64). A guest traps to EL2 only on the registers the engine
+// keeps from it: debug and OS lock registers (MDCR_EL2.TDA, TDOSA, TDRA),
+// the PMU (TPM, TPMCR), the host's physical timer (CNTHCTL_EL2.EL1PCEN),
+// IMPLEMENTATION DEFINED and auxiliary control registers (HCR_EL2.TIDCP,
+// TACR), data cache set/way operations (TSW) and SGI generation (IMO). The
+// engine switches none of that state, so it presents all of it as
+// read-as-zero, write-ignored: nothing a guest writes there reaches another
+// principal, and nothing it reads comes from one. Set/way maintenance is
+// meaningless to a guest whose memory the engine keeps coherent; SGIs are
+// dropped, which confines a guest to one vCPU doing useful work until the
+// engine forwards them.
+
+// ecSysReg is the exception class of a trapped MSR, MRS or SYS.
+const ecSysReg = 0x18
+
+// ISS fields of EC 0x18 (D17.2.37, "ISS encoding for an exception from
+// MSR, MRS, or System instruction execution in AArch64 state").
+const (
+	sysRegIssRead    = 1 << 0 // Direction: 1 for MRS (a read)
+	sysRegIssRtShift = 5
+	sysRegIssRtMask  = 0x1f
+)
+
+// sysRegAccess emulates a trapped access as read-as-zero, write-ignored and
+// resumes the guest after the instruction.
+func sysRegAccess(esr uint64, x *[31]uint64) Decision {
+	if esr&sysRegIssRead != 0 {
+		if rt := esr >> sysRegIssRtShift & sysRegIssRtMask; rt != xzr {
+			x[rt] = 0
+		}
+	}
+	return Decision{Disp: DispResume, PCAdvance: insnBytes}
+}

@@ -1,0 +1,41 @@
+package isolation
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// sysRegTrap builds an EC 0x18 syndrome for MDSCR_EL1 (op0 2, op1 0, CRn 0,
+// CRm 2, op2 2) with register rt, read or write.
+func sysRegTrap(rt uint64, read bool) Trap {
+	iss := uint64(2)<<20 | 2<<17 | 0<<14 | 0<<10 | rt<<5 | 2<<1
+	if read {
+		iss |= 1
+	}
+	return Trap{Kind: TrapSync, ESR: ecSysReg<<esrECShift | 1<<25 | iss}
+}
+
+func TestTrappedSystemRegisterReadsAsZero(t *testing.T) {
+	var x [31]uint64
+	for i := range x {
+		x[i] = 0xfeed
+	}
+	d := FilterTrap(sysRegTrap(7, true), &x, nil)
+	assert.Equal(t, DispResume, d.Disp)
+	assert.Equal(t, uint64(insnBytes), d.PCAdvance)
+	assert.Zero(t, x[7])
+	assert.Equal(t, uint64(0xfeed), x[6], "only the destination register changes")
+}
+
+func TestTrappedSystemRegisterWriteIsIgnored(t *testing.T) {
+	var x [31]uint64
+	x[3] = 0x1234
+	before := x
+	d := FilterTrap(sysRegTrap(3, false), &x, nil)
+	assert.Equal(t, DispResume, d.Disp)
+	assert.Equal(t, before, x)
+	d = FilterTrap(sysRegTrap(xzr, true), &x, nil)
+	assert.Equal(t, before, x, "a read into XZR changes nothing")
+}
+
