@@ -50,6 +50,11 @@
 #define ICC_SRE_EL2  ENC(4, 12, 9, 5)
 #define ICH_HCR_EL2  ENC(4, 12, 11, 0)
 #define ICH_VMCR_EL2 ENC(4, 12, 11, 7)
+#define ICH_AP1R0_EL2 ENC(4, 12, 9, 0)
+#define ICH_LR0_EL2  ENC(4, 12, 12, 0)
+#define ICH_LR1_EL2  ENC(4, 12, 12, 1)
+#define ICH_LR2_EL2  ENC(4, 12, 12, 2)
+#define ICH_LR3_EL2  ENC(4, 12, 12, 3)
 
 // Stage-1 translation for the engine and the hypervisor: a level-1 table of
 // four 1 GiB blocks covering the 32-bit physical space as an identity map

@@ -14,6 +14,8 @@ func writeCNTVOFF(val uint64)
 func readMPIDR() uint64
 func readMDCR() uint64
 func atS1E1R(va uint64) (par uint64)
+func loadVGIC(v *VGIC)
+func saveVGIC(v *VGIC)
 
 // Guest configuration (Arm ARM D19.2.48 HCR_EL2): stage-2 on (VM),
 // set/way invalidation upgraded to clean (SWIO) and set/way operations
@@ -58,6 +60,7 @@ type Guest struct {
 	Regs  *Context // general registers, PC, PSTATE; exit syndrome on return
 	EL1   *ELFile
 	FP    *FPFile
+	VGIC  *VGIC // list registers already synced with the vCPU's lines
 	VTTBR uint64
 	VCPU  uint64 // MPIDR Aff0 the guest sees
 }
@@ -71,6 +74,7 @@ func (w *World) EnterGuest(g Guest) {
 	saveEL1(&w.hostEL1)
 	loadEL1(g.EL1)
 	loadFP(g.FP)
+	loadVGIC(g.VGIC)
 	writeVMPIDR(readMPIDR()&^0xff_00ff_ffff | 1<<31 | g.VCPU&0xff)
 	writeTrapControls(GuestHCR, w.hostMDCR|guestMDCRTraps, guestCNTHCTL)
 	writeVTTBR(g.VTTBR)
@@ -84,6 +88,7 @@ func (w *World) EnterGuest(g Guest) {
 	saveEL1(g.EL1)
 	saveFP(g.FP)
 	clearFP()
+	saveVGIC(g.VGIC)
 	writeVTTBR(w.HostVTTBR)
 	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
 	loadEL1(&w.hostEL1)

@@ -152,3 +152,47 @@ TEXT ·atS1E1R(SB),NOSPLIT,$0-16
 	MSR	R2, PAR_EL1
 	MOVD	R1, par+8(FP)
 	RET
+
+// func loadVGIC(v *VGIC)
+TEXT ·loadVGIC(SB),NOSPLIT,$0-8
+	// IHI 0069 12.4: the list registers, the virtual machine control and
+	// active priorities, then ICH_HCR_EL2.En to turn the virtual CPU
+	// interface on for the guest.
+	MOVD	v+0(FP), R0
+	LDP	(VGIC_LR+0*8)(R0), (R1, R2)
+	MSR_X(ICH_LR0_EL2, 1)
+	MSR_X(ICH_LR1_EL2, 2)
+	LDP	(VGIC_LR+2*8)(R0), (R1, R2)
+	MSR_X(ICH_LR2_EL2, 1)
+	MSR_X(ICH_LR3_EL2, 2)
+	MOVD	VGIC_VMCR(R0), R1
+	MOVD	VGIC_AP1R0(R0), R2
+	MSR_X(ICH_VMCR_EL2, 1)
+	MSR_X(ICH_AP1R0_EL2, 2)
+	MOVD	$1, R1
+	MSR_X(ICH_HCR_EL2, 1)
+	ISB	$15
+	RET
+
+// func saveVGIC(v *VGIC)
+TEXT ·saveVGIC(SB),NOSPLIT,$0-8
+	MOVD	v+0(FP), R0
+	MRS_X(ICH_LR0_EL2, 1)
+	MRS_X(ICH_LR1_EL2, 2)
+	STP	(R1, R2), (VGIC_LR+0*8)(R0)
+	MRS_X(ICH_LR2_EL2, 1)
+	MRS_X(ICH_LR3_EL2, 2)
+	STP	(R1, R2), (VGIC_LR+2*8)(R0)
+	MRS_X(ICH_VMCR_EL2, 1)
+	MRS_X(ICH_AP1R0_EL2, 2)
+	MOVD	R1, VGIC_VMCR(R0)
+	MOVD	R2, VGIC_AP1R0(R0)
+	// The host has no virtual interface: En off, list registers cleared so
+	// nothing of the guest's stays in them.
+	MSR_X(ICH_HCR_EL2, 31)
+	MSR_X(ICH_LR0_EL2, 31)
+	MSR_X(ICH_LR1_EL2, 31)
+	MSR_X(ICH_LR2_EL2, 31)
+	MSR_X(ICH_LR3_EL2, 31)
+	ISB	$15
+	RET

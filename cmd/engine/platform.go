@@ -16,6 +16,7 @@ import (
 type machine struct {
 	world el2.World
 	fp    [maxVMs + 1][maxVCPUs]el2.FPFile
+	gic   [maxVMs + 1][maxVCPUs]el2.VGIC
 }
 
 // vttbrOf is the VTTBR value whose VMID field selects vmid for TLB
@@ -58,17 +59,18 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		return isolation.Trap{Kind: isolation.TrapSError} // outside the configuration: never entered
 	}
 	el1 := (*el2.ELFile)(ctx.EL1[:el2.ELRegs])
-	fp := &m.fp[ctx.VMID][ctx.VCPU]
+	fp, gic := &m.fp[ctx.VMID][ctx.VCPU], &m.gic[ctx.VMID][ctx.VCPU]
 	if ctx.Fresh {
-		*el1, *fp, ctx.Fresh = el2.ResetEL1(), el2.FPFile{}, false
+		*el1, *fp, *gic, ctx.Fresh = el2.ResetEL1(), el2.FPFile{}, el2.VGIC{}, false
 	}
+	gic.Sync(lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())})
 	if ctx.Inject != isolation.InjectNone {
 		instruction := ctx.Inject == isolation.InjectInstructionAbort
 		ctx.PC, ctx.PState = el2.DeliverAbort(el1, ctx.PC, ctx.PState, ctx.InjectFAR, instruction)
 		ctx.Inject = isolation.InjectNone
 	}
 	regs := el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
-	m.world.EnterGuest(el2.Guest{Regs: &regs, EL1: el1, FP: fp, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
+	m.world.EnterGuest(el2.Guest{Regs: &regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
 	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
 	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
 }

@@ -1,0 +1,87 @@
+package el2
+
+// The GICv3 virtual CPU interface (IHI 0069, chapter 11 and 12.4): the
+// engine presents a vCPU's asserted interrupt lines to it through list
+// registers, and the guest acknowledges and completes them through the ICV_*
+// registers without trapping. The host drives the lines (VCPU_IRQ) and
+// never sees the list registers; the engine raises the virtual timer's line
+// itself from the guest's own timer registers.
+
+// ListRegs is how many list registers the engine uses: four, the number the
+// Cortex-A72 implements (ICH_VTR_EL2.ListRegs + 1).
+const ListRegs = 4
+
+// VGIC is one vCPU's virtual CPU interface state, switched with the vCPU.
+type VGIC struct {
+	LR    [ListRegs]uint64
+	VMCR  uint64 // ICH_VMCR_EL2: the guest's ICV_PMR, ICV_IGRPEN1, BPR
+	AP1R0 uint64 // ICH_AP1R0_EL2: active priorities
+}
+
+// List register fields (IHI 0069 12.4.6, ICH_LR<n>_EL2).
+const (
+	lrStateShift = 62
+	lrStateMask  = 3
+	lrPending    = 1
+	lrGroup1     = 1 << 60
+	lrPrioShift  = 48
+	lrINTIDMask  = 0xffff_ffff
+	// lrPriority is the priority virtual interrupts are presented with;
+	// Linux's default (GICD_INT_DEF_PRI), so it masks and preempts them
+	// as it would on hardware.
+	lrPriority = 0xa0
+)
+
+// VirtualTimerINTID is the virtual timer's PPI (INTID 27).
+const VirtualTimerINTID = 27
+
+// Lines answers whether an interrupt line is asserted for the vCPU.
+type Lines interface {
+	Asserted(intid uint32) bool
+	// Each calls f once for every asserted line.
+	Each(f func(intid uint32))
+}
+
+// Sync makes the list registers present exactly the asserted lines:
+// a pending entry whose line was lowered is withdrawn, and an asserted
+// line without an entry gets a free one. An entry the guest has
+// acknowledged (active) stays until the guest completes it; a line still
+// asserted after that is presented again at the next Sync, which gives level
+// semantics. Lines that find no free register wait for a later Sync.
+func (v *VGIC) Sync(lines Lines) {
+	for i, lr := range v.LR {
+		if lrState(lr) == lrPending && !lines.Asserted(uint32(lr&lrINTIDMask)) {
+			v.LR[i] = 0
+		}
+	}
+	lines.Each(func(intid uint32) {
+		if v.presents(intid) {
+			return
+		}
+		for i, lr := range v.LR {
+			if lrState(lr) == 0 {
+				v.LR[i] = lrPending<<lrStateShift | lrGroup1 | lrPriority<<lrPrioShift | uint64(intid)
+				return
+			}
+		}
+	})
+}
+
+func (v *VGIC) presents(intid uint32) bool {
+	for _, lr := range v.LR {
+		if lrState(lr) != 0 && uint32(lr&lrINTIDMask) == intid {
+			return true
+		}
+	}
+	return false
+}
+
+func lrState(lr uint64) uint64 { return lr >> lrStateShift & lrStateMask }
+
+// TimerFires reports whether the guest's virtual timer condition holds at
+// counter value now: enabled, not masked, and the compare value reached
+// (Arm ARM D11.2.4; CNTVOFF_EL2 is zero, so the virtual count is now).
+func TimerFires(f *ELFile, now uint64) bool {
+	ctl := f[elCNTVCTL]
+	return ctl&1 != 0 && ctl&2 == 0 && now >= f[elCNTVCVAL]
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"math/bits"
+
+	"bulkhead/arch/el2"
+	"bulkhead/isolation"
+)
+
+// lines are a vCPU's interrupt lines as the engine presents them: those the
+// host drives (isolation.Context.IRQ) and the virtual timer, which the
+// engine raises from the guest's own timer registers.
+type lines struct {
+	irq   *[(isolation.IRQLines + 63) / 64]uint64
+	timer bool
+}
+
+func (l lines) hostDriven(intid uint32) bool {
+	return intid < isolation.IRQLines && l.irq[intid/64]&(1<<(intid%64)) != 0
+}
+
+func (l lines) Asserted(intid uint32) bool {
+	return l.hostDriven(intid) || intid == el2.VirtualTimerINTID && l.timer
+}
+
+func (l lines) Each(f func(intid uint32)) {
+	if l.timer && !l.hostDriven(el2.VirtualTimerINTID) {
+		f(el2.VirtualTimerINTID)
+	}
+	for w, word := range l.irq {
+		for ; word != 0; word &= word - 1 {
+			f(uint32(w*64 + bits.TrailingZeros64(word)))
+		}
+	}
+}
