@@ -82,7 +82,8 @@ type Decision struct {
 }
 
 // FilterTrap decides what a trap from a guest becomes, from the syndrome
-// registers and the guest's general registers x, which it only reads. It is
+// registers and the guest's general registers x, which it only reads except
+// to complete a trapped MRS (see sysRegAccess). It is
 // where secrets are hidden: the host learns exactly the exit record and
 // nothing else (not register numbers, not other registers, not memory).
 //
@@ -109,6 +110,8 @@ type Decision struct {
 //     or instruction: the guest touched an IPA that is neither its memory
 //     nor an emulated device, or broke a permission; the fault is
 //     reflected to the guest as a synchronous external abort at FAR.
+//   - MSR, MRS or SYS trapped to EL2 (EC 0x18): read-as-zero,
+//     write-ignored, PC += 4, the host hears nothing (sysreg.go).
 //   - Anything else (other fault types, other exception classes): exit
 //     ABORT with the EC in x2.
 func FilterTrap(t Trap, x *[31]uint64, guestMMIO []Range) Decision {

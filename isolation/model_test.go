@@ -3,6 +3,7 @@ package isolation_test
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"bulkhead/isolation"
 	"bulkhead/isolation/abi"
@@ -269,8 +270,8 @@ func (m *model) compare(s isolation.Abstract) error {
 			return fmt.Errorf("page %d: engine %+v, model %+v", i, a, want)
 		}
 	}
-	if fmt.Sprint(s.Host) != fmt.Sprint(m.hostVisible()) {
-		return fmt.Errorf("host map: engine %v, model %v", s.Host, m.hostVisible())
+	if want := m.hostVisible(); !slices.Equal(s.Host, want) {
+		return fmt.Errorf("host map: engine %v, model %v", s.Host, want)
 	}
 	for i, v := range m.vms {
 		a := s.VMs[i]

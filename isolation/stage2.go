@@ -297,17 +297,14 @@ func (e *Engine) leaves(s *stage2) leafIter {
 func (e *Engine) next(it *leafIter) (ipa uint64, d uint64, lvl int, ok bool) {
 	for it.lvl > 0 {
 		l := it.lvl
-		if it.idx[l] >= entries(l) {
+		i := e.skipInvalid(it.tbl[l], it.idx[l], entries(l))
+		if i >= entries(l) {
 			it.lvl--
 			continue
 		}
-		i := it.idx[l]
-		it.idx[l]++
+		it.idx[l] = i + 1
 		d = *e.slot(it.tbl[l], i)
 		ipa = it.ipa[l] + uint64(i)<<levelShift(l)
-		if !isValid(d) {
-			continue
-		}
 		if !isTable(d, l) {
 			return ipa, d, l, true
 		}
@@ -316,4 +313,20 @@ func (e *Engine) next(it *leafIter) (ipa uint64, d uint64, lvl int, ok bool) {
 		it.tbl[l+1], it.idx[l+1], it.ipa[l+1] = e.pool.index(descOA(d)), 0, ipa
 	}
 	return 0, 0, 0, false
+}
+
+// skipInvalid returns the index of the first valid entry of table t from i
+// on, or n if there is none. Tables are mostly empty, so this loop is where
+// walks spend their time.
+func (e *Engine) skipInvalid(t, i, n int) int {
+	for i < n {
+		tab := &e.pool.Tables[t+i/entriesPerTable]
+		for j := i % entriesPerTable; j < entriesPerTable; j++ {
+			if isValid(tab[j]) {
+				return i + j - i%entriesPerTable
+			}
+		}
+		i += entriesPerTable - i%entriesPerTable
+	}
+	return n
 }

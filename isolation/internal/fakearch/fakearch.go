@@ -90,7 +90,10 @@ func (a *Arch) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
 		return isolation.Trap{Kind: isolation.TrapIRQ}
 	}
 	s := a.Script[0]
-	a.Script = a.Script[1:]
+	// Shift rather than reslice, so that refilling the script in place
+	// does not allocate.
+	n := copy(a.Script, a.Script[1:])
+	a.Script = a.Script[:n]
 	if s.Before != nil {
 		s.Before(ctx)
 	}
