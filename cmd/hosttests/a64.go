@@ -65,3 +65,57 @@ func exerciseGuest() []uint32 {
 func offGuest() []uint32 {
 	return append(mov32(x0, abi.PSCISystemOff), hvc0, branchSelf)
 }
+
+// More encodings for the probe guest.
+const (
+	isb = 0xd5033fdf // ISB (C6.2.113)
+)
+
+// msrVBAR is MSR VBAR_EL1, Xt (C6.2.194; VBAR_EL1 is op0 3, op1 0, CRn 12,
+// CRm 0, op2 0, D19.2.158).
+func msrVBAR(rt uint32) uint32 { return 0xd518c000 | rt }
+
+// mrsESR is MRS Xt, ESR_EL1 (C6.2.193; ESR_EL1 is op0 3, op1 0, CRn 5,
+// CRm 2, op2 0, D19.2.40).
+func mrsESR(rt uint32) uint32 { return 0xd5385200 | rt }
+
+// Layout of the probe guest's page: code at 0, the vector table at
+// probeVectors (VBAR_EL1 needs 2 KiB alignment), and its entry for a
+// synchronous exception from the current EL with SP_ELx at +0x200
+// (Arm ARM D1.10.2, table D1-7).
+const (
+	probeVectors   = 0x800
+	probeSyncEntry = probeVectors + 0x200
+	// probeNoFault is what the probe guest writes to the UART when its
+	// access did not fault.
+	probeNoFault = 1
+)
+
+// probeGuest is a page of code for a VM that installs a vector table,
+// reads (or writes) the word at target, and reports on the UART with an
+// MMIO write: probeNoFault if the access went through, or ESR_EL1 of the
+// exception it took; then it powers off. A write stores target itself,
+// so the host can see it arrive in a page it shares.
+func probeGuest(base, target uint64, write bool) []uint32 {
+	const x3, x4, x5 = 3, 4, 5
+	c := append(mov32(x3, uint32(base+probeVectors)), msrVBAR(x3), isb)
+	c = append(c, mov32(x4, uint32(target))...)
+	if write {
+		c = append(c, str(x4, x4))
+	} else {
+		c = append(c, ldr(x5, x4))
+	}
+	c = append(c, movz(x1, probeNoFault, 0))
+	c = append(c, report()...)
+	page := make([]uint32, virt.PageSize/4)
+	copy(page, c)
+	copy(page[probeSyncEntry/4:], append([]uint32{mrsESR(x1)}, report()...))
+	return page
+}
+
+// report writes x1 to the UART and powers the VM off.
+func report() []uint32 {
+	c := []uint32{movz(x9, virt.UARTBase>>16, 1), str(x1, x9)}
+	c = append(c, mov32(x0, abi.PSCISystemOff)...)
+	return append(c, hvc0, branchSelf)
+}

@@ -34,3 +34,13 @@ func TestGuestsEndInAnInfiniteLoop(t *testing.T) {
 		assert.Equal(t, uint32(hvc0), g[len(g)-2])
 	}
 }
+
+func TestProbeGuestPlacesItsHandler(t *testing.T) {
+	p := probeGuest(0x4000_0000, 0x4001_0000, true)
+	assert.Len(t, p, 1024)
+	assert.Equal(t, mrsESR(1), p[probeSyncEntry/4], "the handler starts at VBAR+0x200")
+	assert.Equal(t, movz(3, 0x0800, 0), p[0], "VBAR_EL1 low half")
+	assert.Equal(t, movk(3, 0x4000, 1), p[1], "VBAR_EL1 high half")
+	assert.Contains(t, p[:16], str(4, 4), "the write")
+	assert.NotContains(t, probeGuest(0x4000_0000, 0x4001_0000, false)[:16], str(4, 4), "a read does not write")
+}

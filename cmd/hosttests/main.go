@@ -48,6 +48,7 @@ func init() {
 	guest.Test("MemInfo/Checks", testMemInfo)
 	guest.Test("MemReclaim/Checks", testReclaim)
 	guest.Test("MemReclaim/DestroyEndsHostShares", testDestroyEndsShares)
+	guest.Test("Stage2/Permissions", testPermissions)
 	guest.Test("Lifecycle/HundredVMs", testHundredVMs)
 }
 
