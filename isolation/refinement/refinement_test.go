@@ -1,0 +1,455 @@
+package refinement
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"bulkhead/isolation"
+	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/fakearch"
+	"bulkhead/isolation/internal/plant"
+)
+
+// The machine of every trace: isolation.SmallConfig.
+var (
+	small   = isolation.SmallConfig()
+	ram0    = small.RAM.Base
+	npages  = int(small.RAM.Size / isolation.PageSize)
+	pageLen = uint64(isolation.PageSize)
+)
+
+// configLine is the oracle's description of SmallConfig.
+func configLine() string {
+	w := abi.UIDWords()
+	eng := small.Engine[0]
+	return fmt.Sprintf("config %#x %d %#x %d %d %d %d %d %d %d", ram0, npages, eng.Base,
+		eng.Size/pageLen, small.MaxVMs, small.MaxVCPUs, w[0], w[1], w[2], w[3])
+}
+
+// goRun is the Go side of a trace: a fresh engine over SmallConfig.
+type goRun struct {
+	e *isolation.Engine
+	a *fakearch.Arch
+}
+
+func newGoRun(t testing.TB) *goRun {
+	a := fakearch.New()
+	a.Record = false
+	e, err := isolation.New(small, a, isolation.NewPool(isolation.SmallPoolTables, isolation.SmallPoolBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &goRun{e: e, a: a}
+}
+
+func parseWords(toks []string) ([8]uint64, error) {
+	var x [8]uint64
+	for i, s := range toks {
+		if i >= 8 {
+			break
+		}
+		v, err := strconv.ParseUint(s, 0, 64)
+		if err != nil {
+			return x, err
+		}
+		x[i] = v
+	}
+	return x, nil
+}
+
+func regsLine(r [8]uint64) string {
+	s := make([]string, 8)
+	for i, v := range r {
+		s[i] = strconv.FormatUint(v, 16)
+	}
+	return "x " + strings.Join(s, " ")
+}
+
+// do runs one op and returns the lines the oracle prints for it.
+func (g *goRun) do(op string) ([]string, error) {
+	f := strings.Fields(op)
+	switch f[0] {
+	case "host":
+		x, err := parseWords(f[1:])
+		if err != nil {
+			return nil, err
+		}
+		r, _ := g.e.Dispatch(isolation.HostCaller(), x)
+		return []string{regsLine(r), stateLine(g)}, nil
+	case "guest":
+		vm, err1 := strconv.ParseUint(f[1], 0, 16)
+		vc, err2 := strconv.ParseUint(f[2], 0, 16)
+		x, err3 := parseWords(f[3:])
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("bad op %q", op)
+		}
+		r, _ := g.e.Dispatch(isolation.GuestCaller(isolation.VMID(vm), uint16(vc)), x)
+		return []string{regsLine(r), stateLine(g)}, nil
+	case "write":
+		pa, err1 := strconv.ParseUint(f[1], 0, 64)
+		v, err2 := strconv.ParseUint(f[2], 0, 8)
+		if err1 != nil || err2 != nil || v == 0 {
+			return nil, fmt.Errorf("bad op %q", op)
+		}
+		if _, ok := g.e.Translate(isolation.HostVMID, isolation.IPA(pa)); ok && pa >= ram0 && pa < ram0+small.RAM.Size {
+			g.a.Write(isolation.PA(pa&^(pageLen-1)), byte(v))
+		}
+		return []string{stateLine(g)}, nil
+	}
+	return nil, fmt.Errorf("bad op %q", op)
+}
+
+// stateLine prints isolation.Abstract as the oracle prints the model's state.
+func stateLine(g *goRun) string {
+	a := g.e.Snapshot()
+	var b strings.Builder
+	b.WriteString("s")
+	for _, p := range a.Pages {
+		sh, z := 0, 0
+		if p.Shared {
+			sh = 1
+		}
+		if p.Zero {
+			z = 1
+		}
+		fmt.Fprintf(&b, " %x:%d:%d:%d:%d:%d", p.PFN, p.Owner, p.VM, sh, p.Borrower, z)
+	}
+	b.WriteString(" |")
+	for _, v := range a.VMs {
+		if !v.Live {
+			b.WriteString(" -")
+			continue
+		}
+		hr := 0
+		if v.HasRun {
+			hr = 1
+		}
+		fmt.Fprintf(&b, " %d,%d,", v.VCPUs, hr)
+		for _, s := range v.VCPU {
+			fmt.Fprintf(&b, "%d", s)
+		}
+		for _, m := range v.Map {
+			fmt.Fprintf(&b, ",%x=%x/%d", m.IPAPage, m.PAPage, m.Perms)
+		}
+	}
+	b.WriteString(" |")
+	for _, p := range a.Host {
+		fmt.Fprintf(&b, " %x", p)
+	}
+	return b.String()
+}
+
+// divergence runs trace through both sides and describes the first
+// difference, or returns "".
+func divergence(t testing.TB, o *oracle, trace []string) string {
+	t.Helper()
+	if _, err := o.send("reset", 1); err != nil {
+		t.Fatal(err)
+	}
+	g := newGoRun(t)
+	for i, op := range trace {
+		want, err := g.do(op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := o.send(op, len(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range want {
+			if want[k] != got[k] {
+				return fmt.Sprintf("op %d %q:\n  go:   %s\n  spec: %s\ntrace:\n%s", i, op, want[k], got[k], strings.Join(trace[:i+1], "\n"))
+			}
+		}
+	}
+	return ""
+}
+
+func newOracle(t testing.TB) *oracle {
+	o := startOracle(t)
+	if _, err := o.send(configLine(), 1); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// ---- traces ----
+
+func pa(i int) uint64 { return ram0 + uint64(i)*pageLen }
+
+func host(id uint32, args ...uint64) string {
+	s := []string{"host", fmt.Sprintf("%#x", id)}
+	for _, a := range args {
+		s = append(s, fmt.Sprintf("%#x", a))
+	}
+	return strings.Join(s, " ")
+}
+
+func guest(vm, vc uint64, id uint32, args ...uint64) string {
+	s := []string{"guest", strconv.FormatUint(vm, 10), strconv.FormatUint(vc, 10), fmt.Sprintf("%#x", id)}
+	for _, a := range args {
+		s = append(s, fmt.Sprintf("%#x", a))
+	}
+	return strings.Join(s, " ")
+}
+
+func write(i int, v byte) string { return fmt.Sprintf("write %#x %d", pa(i), v) }
+
+// gen draws operations biased towards the edges: the same few pages and
+// IPAs, adjacent and overlapping ranges, bad and destroyed VM ids, full
+// slots, bad counts and permissions.
+type gen struct{ r *rand.Rand }
+
+func (g gen) pick(xs ...uint64) uint64 { return xs[g.r.Intn(len(xs))] }
+
+func (g gen) vmid() uint64  { return g.pick(1, 1, 1, 2, 2, 0, 3, 1<<63) }
+func (g gen) vcpu() uint64  { return g.pick(0, 0, 1, 2) }
+func (g gen) count() uint64 { return g.pick(1, 1, 1, 2, 2, 3, 0, 16, 1<<52) }
+func (g gen) perms() uint64 { return g.pick(abi.PermR|abi.PermW, abi.PermAll, abi.PermR, 0, 8) }
+
+func (g gen) pa() uint64 {
+	switch g.r.Intn(12) {
+	case 0:
+		return pa(g.r.Intn(npages)) + 0x10 // unaligned
+	case 1:
+		return g.pick(ram0-pageLen, pa(npages), pa(npages-1), ^uint64(0)&^(pageLen-1))
+	}
+	return pa(g.r.Intn(5)) // the engine page and the first host pages
+}
+
+func (g gen) ipa() uint64 {
+	switch g.r.Intn(12) {
+	case 0:
+		return 0x800
+	case 1:
+		return g.pick(1<<40-pageLen, 1<<40, ^uint64(0)&^(pageLen-1))
+	}
+	return uint64(g.r.Intn(5)) * pageLen
+}
+
+func (g gen) op() string {
+	switch g.r.Intn(22) {
+	case 0, 1:
+		return host(abi.VMCreate, g.pick(1, 1, 2, 0, 3))
+	case 2:
+		return host(abi.VMDestroy, g.vmid())
+	case 3:
+		return host(abi.VCPUInit, g.vmid(), g.vcpu(), g.pick(0x4000_0000, 0x4000_0002), 7)
+	case 4:
+		return host(abi.VCPURun, g.vmid(), g.vcpu(), 5)
+	case 5:
+		return host(abi.VCPUIRQ, g.vmid(), g.vcpu(), g.pick(27, 1019, 1020), g.pick(0, 1, 2))
+	case 6, 7, 8:
+		return host(abi.MemDonate, g.vmid(), g.pa(), g.ipa(), g.count(), g.perms())
+	case 9, 10:
+		return host(abi.MemShare, g.vmid(), g.pa(), g.ipa(), g.count(), g.perms())
+	case 11:
+		return host(abi.MemUnshare, g.vmid(), g.ipa(), g.count())
+	case 12, 13:
+		return host(abi.MemReclaim, g.pa(), g.count())
+	case 14:
+		return host(abi.MemInfo, g.pick(pa(1)+5, pa(2), ram0-1, pa(npages)))
+	case 15:
+		return host(uint32(g.pick(uint64(abi.Version), uint64(abi.CallUID), uint64(abi.Revision),
+			uint64(abi.GuestShare), 0xC6000099)), 1, 2)
+	case 16:
+		return write(g.r.Intn(6), byte(1+g.r.Intn(255)))
+	case 17, 18:
+		id := []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish}[g.r.Intn(3)]
+		return guest(1+g.vmid()%3, g.vcpu(), id, g.ipa(), g.count())
+	case 19:
+		return guest(1+g.vmid()%3, g.vcpu(), uint32(g.pick(uint64(abi.GuestMemInfo), uint64(abi.Version),
+			uint64(abi.MemDonate), uint64(abi.PSCIVersion))), 0)
+	case 20:
+		id := uint32(g.pick(uint64(abi.PSCICPUOn64), uint64(abi.PSCICPUOn32), uint64(abi.PSCIAffinityInfo64)))
+		return guest(1+g.vmid()%3, g.vcpu(), id, g.pick(0, 1, 2, 0x100), 0x4000_0000, g.pick(0, 1))
+	default:
+		id := uint32(g.pick(uint64(abi.PSCICPUOff), uint64(abi.PSCISystemOff), uint64(abi.PSCISystemReset),
+			uint64(abi.PSCIFeatures)))
+		return guest(1+g.vmid()%3, g.vcpu(), id, uint64(g.pick(uint64(abi.PSCICPUOn64), 0x84000099)))
+	}
+}
+
+func (g gen) trace() []string {
+	n := 1 + g.r.Intn(30)
+	t := make([]string, 0, n+3)
+	// Most traces start with live VMs that can run, so that deep states are common.
+	if g.r.Intn(4) != 0 {
+		t = append(t, host(abi.VMCreate, 2), host(abi.VCPUInit, 1, 0, 0x4000_0000, 0))
+	}
+	for range n {
+		t = append(t, g.op())
+	}
+	return t
+}
+
+// randomTraces is how many random traces one run checks (at least 10,000).
+const randomTraces = 10000
+
+func seed() int64 {
+	if s := os.Getenv("BULKHEAD_SEED"); s != "" {
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return v
+		}
+	}
+	return time.Now().UnixNano()
+}
+
+// saveRegression keeps a divergent trace under testdata/ so that it is
+// replayed by TestRegressions from then on.
+func saveRegression(t *testing.T, trace []string) {
+	name := filepath.Join("testdata", fmt.Sprintf("divergence-%d.trace", time.Now().UnixNano()))
+	if err := os.WriteFile(name, []byte(strings.Join(trace, "\n")+"\n"), 0o644); err != nil {
+		t.Log(err)
+	} else {
+		t.Logf("kept as %s", name)
+	}
+}
+
+func TestRandomTraces(t *testing.T) {
+	o := newOracle(t)
+	s := seed()
+	g := gen{rand.New(rand.NewSource(s))}
+	start := time.Now()
+	ops := 0
+	for i := range randomTraces {
+		tr := g.trace()
+		ops += len(tr)
+		if d := divergence(t, o, tr); d != "" {
+			saveRegression(t, tr)
+			t.Fatalf("seed %d, trace %d diverges at %s", s, i, d)
+		}
+	}
+	el := time.Since(start)
+	t.Logf("%d traces, %d calls in %v: %.0f traces/s (seed %d)", randomTraces, ops, el, float64(randomTraces)/el.Seconds(), s)
+}
+
+// alphabet is the reduced set of calls of the exhaustive test: 2 VMs, 4
+// pages (the engine's and three of the host's), every call and every error
+// class (INVALID_PARAMETERS, DENIED, BUSY, NO_MEMORY with both slots used,
+// NOT_SUPPORTED).
+func alphabet() []string {
+	rw := uint64(abi.PermR | abi.PermW)
+	return []string{
+		host(abi.VMCreate, 1),
+		host(abi.VMCreate, 0),
+		host(abi.VMDestroy, 1),
+		host(abi.VCPUInit, 1, 0, 0x4000_0000, 0),
+		host(abi.VCPURun, 1, 0, 0),
+		host(abi.VCPUIRQ, 2, 0, 33, 1),
+		host(abi.MemDonate, 1, pa(1), 0, 2, rw),
+		host(abi.MemDonate, 2, pa(2), 0x1000, 1, rw),
+		host(abi.MemShare, 1, pa(3), 0x1000, 1, abi.PermR),
+		host(abi.MemUnshare, 1, 0x1000, 1),
+		host(abi.MemReclaim, pa(1), 2),
+		host(abi.MemInfo, pa(2)),
+		host(abi.GuestShare, 0),
+		write(1, 9),
+		guest(1, 0, abi.GuestShare, 0, 1),
+		guest(1, 0, abi.GuestUnshare, 0, 1),
+		guest(1, 0, abi.GuestRelinquish, 0x1000, 1),
+		guest(1, 0, abi.PSCISystemOff),
+	}
+}
+
+func TestExhaustive(t *testing.T) {
+	o := newOracle(t)
+	al := alphabet()
+	count := 0
+	var walk func(prefix []string)
+	walk = func(prefix []string) {
+		if len(prefix) > 0 {
+			count++
+			if d := divergence(t, o, prefix); d != "" {
+				saveRegression(t, prefix)
+				t.Fatalf("diverges at %s", d)
+			}
+		}
+		if len(prefix) == 4 {
+			return
+		}
+		for _, op := range al {
+			walk(append(prefix[:len(prefix):len(prefix)], op))
+		}
+	}
+	walk(nil)
+	t.Logf("%d traces of length <= 4 over %d calls", count, len(al))
+}
+
+// readTraces reads the traces of testdata: one op a line, blank lines and
+// # comments ignored, one trace per file.
+func readTraces(t *testing.T) map[string][]string {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				tr = append(tr, l)
+			}
+		}
+		out[f] = tr
+	}
+	return out
+}
+
+func TestRegressions(t *testing.T) {
+	o := newOracle(t)
+	traces := readTraces(t)
+	if len(traces) == 0 {
+		t.Fatal("no regression traces in testdata")
+	}
+	for name, tr := range traces {
+		if d := divergence(t, o, tr); d != "" {
+			t.Errorf("%s diverges at %s", name, d)
+		}
+	}
+}
+
+// TestPlantedBugsDiverge turns on each bug the core can plant and requires
+// the differential check to report a divergence: on the regression traces
+// or, failing that, on random traces.
+func TestPlantedBugsDiverge(t *testing.T) {
+	o := newOracle(t)
+	bugs := []struct {
+		name string
+		sw   *bool
+	}{
+		{"SkipZeroOnReclaim", &plant.SkipZeroOnReclaim},
+		{"KeepHostMappingOnDonate", &plant.KeepHostMappingOnDonate},
+		{"SkipOwnerCheckOnDonate", &plant.SkipOwnerCheckOnDonate},
+		{"ReclaimLiveVMIsDenied", &plant.ReclaimLiveVMIsDenied},
+	}
+	traces := readTraces(t)
+	for _, b := range bugs {
+		t.Run(b.name, func(t *testing.T) {
+			*b.sw = true
+			defer func() { *b.sw = false }()
+			for _, tr := range traces {
+				if divergence(t, o, tr) != "" {
+					return
+				}
+			}
+			g := gen{rand.New(rand.NewSource(1))}
+			for range randomTraces {
+				if divergence(t, o, g.trace()) != "" {
+					return
+				}
+			}
+			t.Fatalf("planted bug %s: no divergence found", b.name)
+		})
+	}
+}

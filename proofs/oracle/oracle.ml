@@ -1,0 +1,232 @@
+(* bulkhead-oracle: the extracted specification (Spec) run over traces.
+
+   Input, one command a line (numbers decimal or 0x hex, up to 64 bits):
+
+     config RAMBASE RAMPAGES ENGINEBASE ENGINEPAGES MAXVMS MAXVCPUS UID0 UID1 UID2 UID3
+         the machine (byte addresses, page counts); starts a trace
+     reset
+         back to the boot state of the current machine (all memory zero)
+     host X0 X1 X2 X3 X4 X5 X6 X7
+         a host call with these registers; VCPU_RUN runs the guest until
+         its first exit, which for an unscripted guest is an IRQ
+     guest VM VCPU X0 X1 X2 X3 X4 X5 X6 X7
+         a call from vCPU VCPU of VM VM (an id the engine owns)
+     write PA VALUE
+         the host stores VALUE to the page of PA, if its stage-2 maps it
+     # ...
+         a comment, echoed
+
+   Output, two lines per call:
+
+     x R0 R1 R2 R3 R4 R5 R6 R7       registers after the call, hex
+     s PAGES | VMS | HOST            the abstract state (see specs/ABI.md)
+
+   and one line `s ...` after config, reset and write. *)
+
+open Spec
+
+let granule = 4096
+let ipa_pages = 1 lsl 28
+let huge = 1 lsl 61
+
+(* Register values: the raw 64-bit value (echoed back) and the value the
+   specification sees (values from 2^61 up are all clamped to 2^61: every
+   such argument is invalid, or only stored). *)
+let parse_raw s =
+  if String.length s > 2 && String.sub s 0 2 = "0x" then Int64.of_string s
+  else Int64.of_string ("0u" ^ s)
+let to_nat (r : int64) =
+  if Int64.compare r 0L < 0 || Int64.compare r (Int64.of_int huge) >= 0 then huge else Int64.to_int r
+
+let cfg = ref None
+let st = ref None
+
+let get_cfg () = match !cfg with Some c -> c | None -> failwith "no config"
+
+let boot () = st := Some (init_state (get_cfg ()) (fun _ -> 0))
+
+let state () = match !st with Some s -> s | None -> failwith "no state"
+
+let hex (x : int64) = Printf.sprintf "%Lx" x
+
+let i64 n = Int64.of_int n
+
+(* ---- ids (isolation/abi) ---- *)
+let version = 0xC6000000 and call_uid = 0x8600FF01 and revision = 0x8600FF03
+let vm_create = 0xC6000010 and vm_destroy = 0xC6000011 and vcpu_init = 0xC6000012
+let vcpu_run = 0xC6000013 and vcpu_irq = 0xC6000014
+let mem_donate = 0xC6000020 and mem_share = 0xC6000021 and mem_unshare = 0xC6000022
+let mem_reclaim = 0xC6000023 and mem_info = 0xC6000024
+let guest_share = 0xC6000040 and guest_unshare = 0xC6000041
+let guest_relinquish = 0xC6000042 and guest_meminfo = 0xC6000043
+let psci_version = 0x84000000 and psci_cpu_off = 0x84000002
+let psci_cpu_on32 = 0x84000003 and psci_cpu_on64 = 0xC4000003
+let psci_aff32 = 0x84000004 and psci_aff64 = 0xC4000004
+let psci_off = 0x84000008 and psci_reset = 0x84000009 and psci_features = 0x8400000A
+let guest_psci = [psci_version; psci_features; psci_cpu_on32; psci_cpu_on64; psci_cpu_off;
+                  psci_aff32; psci_aff64; psci_off; psci_reset]
+
+let status_code = function
+  | SUCCESS -> 0 | NOT_SUPPORTED -> -1 | INVALID_PARAMETERS -> -2
+  | DENIED -> -3 | NO_MEMORY -> -4 | BUSY -> -5
+
+let psci_code = function
+  | PSCI_SUCCESS -> 0 | PSCI_NOT_SUPPORTED -> -1 | PSCI_INVALID_PARAMETERS -> -2
+  | PSCI_ALREADY_ON -> -4 | PSCI_VERSION_1_1 -> 0x10001
+  | PSCI_AFFINITY off -> if off then 1 else 0
+
+let exit_regs = function
+  | ExitMMIO (ipa, acc, v) -> [1; ipa; acc; v]
+  | ExitCall (fid, args) -> 2 :: fid :: args
+  | ExitWFI -> [3] | ExitIRQ -> [4]
+  | ExitShutdown r -> [5; r] | ExitAbort ec -> [6; ec]
+  | ExitVCPUState (c, on) -> [7; c; on]
+
+(* Results: start from the caller's registers, overwrite what the call defines. *)
+let results (x : int64 array) (o : output) : int64 array =
+  let r = Array.copy x in
+  let set_from i l = List.iteri (fun k v -> r.(i + k) <- i64 v) l in
+  (match o with
+   | ORet (s, l) -> r.(0) <- i64 (status_code s); if s = SUCCESS then set_from 1 l
+   | ORaw l -> set_from 0 l
+   | OPSCI (p, _) -> r.(0) <- i64 (psci_code p)
+   | OExit e -> r.(0) <- 0L; let l = exit_regs e in
+       for k = 1 to 7 do r.(k) <- 0L done; set_from 1 l
+   | ONothing -> ());
+  r
+
+let n_ (x : int64 array) i = to_nat x.(i)
+
+let decode_host (x : int64 array) : hcall =
+  let id = Int64.to_int (Int64.logand x.(0) 0xFFFFFFFFL) in
+  let a = n_ x in
+  if id = version then HVersion else if id = call_uid then HCallUID
+  else if id = revision then HRevision
+  else if id = vm_create then HVMCreate (a 1)
+  else if id = vm_destroy then HVMDestroy (a 1)
+  else if id = vcpu_init then HVCPUInit (a 1, a 2, a 3, a 4)
+  else if id = vcpu_run then HVCPURun (a 1, a 2, a 3)
+  else if id = vcpu_irq then HVCPUIRQ (a 1, a 2, a 3, a 4)
+  else if id = mem_donate then HMemDonate (a 1, a 2, a 3, a 4, a 5)
+  else if id = mem_share then HMemShare (a 1, a 2, a 3, a 4, a 5)
+  else if id = mem_unshare then HMemUnshare (a 1, a 2, a 3)
+  else if id = mem_reclaim then HMemReclaim (a 1, a 2)
+  else if id = mem_info then HMemInfo (a 1)
+  else HUnsupported
+
+let low32 (v : int64) = Int64.to_int (Int64.logand v 0xFFFFFFFFL)
+
+let decode_guest (x : int64 array) : gcall =
+  let id = Int64.to_int (Int64.logand x.(0) 0xFFFFFFFFL) in
+  let a = n_ x in
+  let a32 i = if id = psci_cpu_on32 || id = psci_aff32 then low32 x.(i) else a i in
+  if id = version then GVersion else if id = call_uid then GCallUID
+  else if id = revision then GRevision
+  else if id = guest_share then GGuestShare (a 1, a 2)
+  else if id = guest_unshare then GGuestUnshare (a 1, a 2)
+  else if id = guest_relinquish then GGuestRelinquish (a 1, a 2)
+  else if id = guest_meminfo then GGuestMemInfo
+  else if id = psci_version then GPSCIVersion
+  else if id = psci_features then GPSCIFeatures (List.mem (low32 x.(1)) guest_psci)
+  else if id = psci_cpu_on32 || id = psci_cpu_on64 then GPSCICPUOn (a32 1, a32 2, a32 3)
+  else if id = psci_cpu_off then GPSCICPUOff
+  else if id = psci_aff32 || id = psci_aff64 then GPSCIAffinityInfo (a32 1, a32 2)
+  else if id = psci_off then GPSCISystemOff
+  else if id = psci_reset then GPSCISystemReset
+  else GUnsupported
+
+(* ---- canonical abstract state, as isolation.Abstract ---- *)
+let owner_fields = function
+  | ONone -> (0, 0) | OEngine -> (1, 0) | OHost -> (2, 0) | OVM v -> (3, v)
+
+let vstate_code = function VOff -> 0 | VReady _ | VOn -> 1 | VRunning -> 2
+
+let print_state () =
+  let c = get_cfg () and s = state () in
+  let m = s.st_meta in
+  let b = Buffer.create 512 in
+  Buffer.add_string b "s";
+  for p = c.ram_base to c.ram_base + c.ram_pages - 1 do
+    let pg = m.ms_pages p in
+    let (k, v) = owner_fields pg.pg_owner in
+    let (sh, bo) = match pg.pg_share with NotShared -> (0, 0) | SharedWith x -> (1, x) in
+    Printf.bprintf b " %x:%d:%d:%d:%d:%d" p k v sh bo (if s.st_mem p = 0 then 1 else 0)
+  done;
+  Buffer.add_string b " |";
+  for v = 1 to c.max_vms do
+    let w = m.ms_vms v in
+    if not w.vm_live then Buffer.add_string b " -"
+    else begin
+      Printf.bprintf b " %d,%d," w.vm_vcpus (if w.vm_hasrun then 1 else 0);
+      for k = 0 to w.vm_vcpus - 1 do
+        Printf.bprintf b "%d" (vstate_code (w.vm_vcpu k).vc_state)
+      done;
+      let maps = ref [] in
+      for p = c.ram_base + c.ram_pages - 1 downto c.ram_base do
+        match w.vm_s2 p with
+        | Some (i, perms) -> maps := (i, p, perms) :: !maps
+        | None -> ()
+      done;
+      let maps = List.sort compare !maps in
+      List.iter (fun (i, p, perms) -> Printf.bprintf b ",%x=%x/%d" i p perms) maps
+    end
+  done;
+  Buffer.add_string b " |";
+  for p = c.ram_base to c.ram_base + c.ram_pages - 1 do
+    if m.ms_hs2 p then Printf.bprintf b " %x" p
+  done;
+  print_endline (Buffer.contents b)
+
+let apply a =
+  let (s', o) = step (get_cfg ()) (state ()) a in
+  st := Some s'; o
+
+let print_regs r =
+  print_endline ("x " ^ String.concat " " (Array.to_list (Array.map hex r)))
+
+let regs_of toks =
+  let x = Array.make 8 0L in
+  List.iteri (fun i t -> if i < 8 then x.(i) <- parse_raw t) toks; x
+
+let host toks =
+  let x = regs_of toks in
+  let c = decode_host x in
+  let o = apply (AHost c) in
+  let o = match c, o with
+    | HVCPURun (v, k, _), ORet (SUCCESS, _) ->
+        (* The unscripted guest exits at once with an IRQ. *)
+        apply (AExit (v, k, TIRQ))
+    | _ -> o in
+  print_regs (results x o); print_state ()
+
+let guest v k toks =
+  let x = regs_of toks in
+  let o = apply (AGuest (v, k, decode_guest x)) in
+  print_regs (results x o); print_state ()
+
+let line l =
+  match String.split_on_char ' ' (String.trim l) |> List.filter (( <> ) "") with
+  | [] -> ()
+  | t :: _ when t.[0] = '#' -> print_endline l
+  | ["config"; rb; rp; eb; ep; mv; mc; u0; u1; u2; u3] ->
+      let n t = to_nat (parse_raw t) in
+      cfg := Some { granule; ram_base = n rb / granule; ram_pages = n rp;
+                    engine_base = n eb / granule; engine_pages = n ep; ipa_pages;
+                    max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3] };
+      boot (); print_state ()
+  | ["reset"] -> boot (); print_state ()
+  | "host" :: toks -> host toks
+  | "guest" :: v :: k :: toks -> guest (to_nat (parse_raw v)) (to_nat (parse_raw k)) toks
+  | ["write"; pa; value] ->
+      ignore (apply (AHostWrite (to_nat (parse_raw pa) / granule, to_nat (parse_raw value))));
+      print_state ()
+  | _ -> failwith ("bad line: " ^ l)
+
+let () =
+  try
+    while true do
+      let l = input_line stdin in
+      (try line l with Failure msg -> print_endline ("error " ^ msg));
+      flush stdout
+    done
+  with End_of_file -> ()
