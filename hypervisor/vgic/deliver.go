@@ -9,10 +9,10 @@ import "math/bits"
 // gives Deliverable for every vCPU.
 //
 // The difference is a net one: an interrupt that became deliverable and
-// stopped again between two calls is not reported. The hypervisor calls
-// Changes after each MMIO exit and each line change it makes, and calls
-// Delivered only for what Changes asserted, so no edge it must present is
-// lost that way.
+// stopped again between two calls is not reported. A hypervisor that calls
+// Changes after each MMIO exit, line change and SGI it feeds the model,
+// and Delivered only for what Changes asserted, loses no edge that way.
+// The state between calls is bounded: two bitmaps per vCPU.
 func (g *GIC) Changes() []Change {
 	if !g.dirty {
 		return nil
