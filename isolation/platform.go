@@ -98,7 +98,9 @@ type Context struct {
 
 	// IRQ is the level of each virtual interrupt line, bit i%64 of word
 	// i/64 for INTID i; the arch code presents the asserted ones through
-	// the GIC virtual CPU interface.
+	// the GIC virtual CPU interface. SGIs (INTID 0-15) are edge-triggered:
+	// a raise is latched here until the arch code presents it, which then
+	// clears the bit, so each raise is delivered once.
 	IRQ [(IRQLines + 63) / 64]uint64
 
 	// Inject, when not InjectNone, is an abort the arch code delivers

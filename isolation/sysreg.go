@@ -1,5 +1,7 @@
 package isolation
 
+import "bulkhead/isolation/abi"
+
 // Trapped system register accesses (Arm ARM D17.2.37, EC 0x18: MSR, MRS or
 // SYS from AArch64). A guest traps to EL2 only on the registers the engine
 // keeps from it: debug and OS lock registers (MDCR_EL2.TDA, TDOSA, TDRA),
@@ -9,9 +11,10 @@ package isolation
 // engine switches none of that state, so it presents all of it as
 // read-as-zero, write-ignored: nothing a guest writes there reaches another
 // principal, and nothing it reads comes from one. Set/way maintenance is
-// meaningless to a guest whose memory the engine keeps coherent; SGIs are
-// dropped, which confines a guest to one vCPU doing useful work until the
-// engine forwards them.
+// meaningless to a guest whose memory the engine keeps coherent. The one
+// exception is a write of ICC_SGI1R_EL1: the guest asks for an
+// inter-processor interrupt, which the host must deliver, so it becomes an
+// SGI exit carrying the value written.
 
 // ecSysReg is the exception class of a trapped MSR, MRS or SYS.
 const ecSysReg = 0x18
@@ -24,11 +27,28 @@ const (
 	sysRegIssRtMask  = 0x1f
 )
 
+// sgi1rWrite is the ISS of a write of ICC_SGI1R_EL1 (op0 3, op1 0, CRn 12,
+// CRm 11, op2 5), without Rt.
+const (
+	sysRegIssRegMask = 0x3f_fc1f // Op0, Op2, Op1, CRn, CRm and Direction
+	sgi1rWrite       = 3<<20 | 5<<17 | 0<<14 | 12<<10 | 11<<1
+)
+
 // sysRegAccess emulates a trapped access as read-as-zero, write-ignored and
-// resumes the guest after the instruction.
+// resumes the guest after the instruction; an SGI request exits instead.
 func sysRegAccess(esr uint64, x *[31]uint64) Decision {
+	rt := esr >> sysRegIssRtShift & sysRegIssRtMask
+	if esr&sysRegIssRegMask == sgi1rWrite {
+		var value uint64
+		if rt != xzr {
+			value = x[rt]
+		}
+		d := exitDecision(abi.ExitSGI, value, 0, 0)
+		d.PCAdvance = insnBytes
+		return d
+	}
 	if esr&sysRegIssRead != 0 {
-		if rt := esr >> sysRegIssRtShift & sysRegIssRtMask; rt != xzr {
+		if rt != xzr {
 			x[rt] = 0
 		}
 	}

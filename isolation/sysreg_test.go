@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"bulkhead/isolation/abi"
 )
 
 // sysRegTrap builds an EC 0x18 syndrome for MDSCR_EL1 (op0 2, op1 0, CRn 0,
@@ -39,3 +41,15 @@ func TestTrappedSystemRegisterWriteIsIgnored(t *testing.T) {
 	assert.Equal(t, before, x, "a read into XZR changes nothing")
 }
 
+
+func TestSGIRequestBecomesAnExit(t *testing.T) {
+	var x [31]uint64
+	x[4] = 0x0001_0000_0300_0002 // INTID 3, target list 0b10, IRM 0
+	esr := uint64(ecSysReg)<<esrECShift | 1<<25 | sgi1rWrite | 4<<sysRegIssRtShift
+	d := FilterTrap(Trap{ESR: esr}, &x, nil)
+	assert.Equal(t, DispExit, d.Disp)
+	assert.Equal(t, [7]uint64{uint64(abi.ExitSGI), x[4]}, d.Exit)
+	assert.Equal(t, uint64(insnBytes), d.PCAdvance)
+	d = FilterTrap(Trap{ESR: esr | 1}, &x, nil)
+	assert.Equal(t, DispResume, d.Disp, "reading ICC_SGI1R_EL1 is not a request")
+}

@@ -146,6 +146,12 @@ const (
 	ExitShutdown  Exit = 5 // x2 0 off, 1 reset
 	ExitAbort     Exit = 6 // x2 exception class
 	ExitVCPUState Exit = 7 // x2 vcpu, x3 1 on / 0 off
+	// ExitSGI (extension) is a guest's write of ICC_SGI1R_EL1, asking for
+	// software-generated interrupts (IHI 0069 12.2.23): x2 the value
+	// written (INTID, target list, affinity, IRM). The hypervisor raises
+	// the SGI on the targets with VCPU_IRQ; SGIs are edge-triggered, so the
+	// engine delivers each raise once.
+	ExitSGI Exit = 8
 )
 
 func (e Exit) String() string {
@@ -164,6 +170,8 @@ func (e Exit) String() string {
 		return "ABORT"
 	case ExitVCPUState:
 		return "VCPU_STATE"
+	case ExitSGI:
+		return "SGI"
 	}
 	return "UNKNOWN_EXIT"
 }

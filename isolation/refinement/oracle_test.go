@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // oracleEnv names the oracle binary; without it the test looks at the path
@@ -68,9 +69,44 @@ func startOracle(t testing.TB) *oracle {
 	return o
 }
 
+// close ends the oracle: it exits at the end of its input, and is killed
+// if it does not within a second, so a test never waits on it for ever.
 func (o *oracle) close() {
 	o.in.Close()
-	o.cmd.Wait()
+	done := make(chan struct{})
+	go func() { o.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		o.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// answerTimeout bounds how long one call may take in the oracle; a call
+// that takes longer is reported with its trace instead of hanging the test.
+const answerTimeout = 20 * time.Second
+
+// readLine reads one answer line within answerTimeout; on a timeout the
+// oracle is killed, which ends the read.
+func (o *oracle) readLine() (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		l, err := o.out.ReadString('\n')
+		ch <- result{l, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.line, r.err
+	case <-time.After(answerTimeout):
+		o.cmd.Process.Kill()
+		<-ch
+		return "", fmt.Errorf("no answer within %v", answerTimeout)
+	}
 }
 
 // send writes one command and reads the n lines it answers.
@@ -80,9 +116,9 @@ func (o *oracle) send(line string, n int) ([]string, error) {
 	}
 	out := make([]string, n)
 	for i := range out {
-		l, err := o.out.ReadString('\n')
+		l, err := o.readLine()
 		if err != nil {
-			return nil, fmt.Errorf("oracle: %w", err)
+			return nil, fmt.Errorf("oracle, answering %q: %w", line, err)
 		}
 		l = strings.TrimRight(l, "\n")
 		if strings.HasPrefix(l, "error ") {
