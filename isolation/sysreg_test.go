@@ -41,7 +41,6 @@ func TestTrappedSystemRegisterWriteIsIgnored(t *testing.T) {
 	assert.Equal(t, before, x, "a read into XZR changes nothing")
 }
 
-
 func TestSGIRequestBecomesAnExit(t *testing.T) {
 	var x [31]uint64
 	x[4] = 0x0001_0000_0300_0002 // INTID 3, target list 0b10, IRM 0
