@@ -29,3 +29,18 @@ func TestTrappedRegisterAccessIsInvisibleToTheHost(t *testing.T) {
 	assert.Equal(t, uint64(0x4000_0004), pcAfter)
 	assert.Zero(t, x5)
 }
+
+// TestSGIsLatchUntilPresented: lowering an SGI does not withdraw it, while
+// lowering any other line does.
+func TestSGIsLatchUntilPresented(t *testing.T) {
+	r := newRig(t)
+	vm := uint64(r.vm(1))
+	var irq [16]uint64
+	r.script(fakearch.Step{Before: func(c *isolation.Context) { irq = c.IRQ }, Trap: isolation.Trap{Kind: isolation.TrapIRQ}})
+	for _, call := range [][2]uint64{{3, 1}, {3, 0}, {40, 1}, {40, 0}} {
+		assert.Equal(t, abi.Success, r.hostSt(abi.VCPUIRQ, vm, 0, call[0], call[1]))
+	}
+	r.host(abi.VCPURun, vm, 0, 0)
+	assert.Equal(t, uint64(1<<3), irq[0], "SGI 3 latched")
+	assert.Zero(t, irq[0]&(1<<40), "SPI 40 follows its level")
+}

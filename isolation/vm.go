@@ -124,7 +124,10 @@ func (e *Engine) VCPUInit(id, v, entry, arg uint64) abi.Status {
 }
 
 // VCPUIRQ is VCPU_IRQ: the host sets the level of interrupt line intid of
-// vCPU v of VM id (1 asserted, 0 deasserted).
+// vCPU v of VM id (1 asserted, 0 deasserted). SGIs (INTID 0-15) are
+// edge-triggered (IHI 0069 2.2.1): a raise latches until the arch code
+// presents it, and a lowering does not withdraw it, so an SGI the host
+// raised and lowered before the vCPU ran is still delivered once.
 //
 // Errors: a bad vmid or vcpu, intid >= 1020, or a level other than 0 or 1 is
 // INVALID_PARAMETERS.
@@ -134,13 +137,17 @@ func (e *Engine) VCPUIRQ(id, v, intid, level uint64) abi.Status {
 		return abi.InvalidParameters
 	}
 	bit := uint64(1) << (intid % 64)
-	if level == 1 {
+	switch {
+	case level == 1:
 		vc.ctx.IRQ[intid/64] |= bit
-	} else {
+	case intid >= sgiLines:
 		vc.ctx.IRQ[intid/64] &^= bit
 	}
 	return abi.Success
 }
+
+// sgiLines is the number of SGIs, INTIDs 0-15.
+const sgiLines = 16
 
 // VCPURun is VCPU_RUN: complete what the vCPU's last exit left pending with
 // reply, then run vCPU v of VM id until something needs the host, and

@@ -32,6 +32,9 @@ const (
 	lrPriority = 0xa0
 )
 
+// sgiINTIDs is the number of SGIs, INTIDs 0-15.
+const sgiINTIDs = 16
+
 // VirtualTimerINTID is the virtual timer's PPI (INTID 27).
 const VirtualTimerINTID = 27
 
@@ -40,17 +43,23 @@ type Lines interface {
 	Asserted(intid uint32) bool
 	// Each calls f once for every asserted line.
 	Each(f func(intid uint32))
+	// Presented tells the lines that intid now has a list register, so an
+	// edge-triggered line can drop its latch.
+	Presented(intid uint32)
 }
 
 // Sync makes the list registers present exactly the asserted lines:
-// a pending entry whose line was lowered is withdrawn, and an asserted
-// line without an entry gets a free one. An entry the guest has
+// a pending entry whose level-sensitive line was lowered is withdrawn, and
+// an asserted line without an entry gets a free one. An SGI, edge-triggered
+// by architecture (IHI 0069 2.2.1), stays pending once presented until the
+// guest takes it. An entry the guest has
 // acknowledged (active) stays until the guest completes it; a line still
 // asserted after that is presented again at the next Sync, which gives level
 // semantics. Lines that find no free register wait for a later Sync.
 func (v *VGIC) Sync(lines Lines) {
 	for i, lr := range v.LR {
-		if lrState(lr) == lrPending && !lines.Asserted(uint32(lr&lrINTIDMask)) {
+		intid := uint32(lr & lrINTIDMask)
+		if lrState(lr) == lrPending && intid >= sgiINTIDs && !lines.Asserted(intid) {
 			v.LR[i] = 0
 		}
 	}
@@ -61,6 +70,7 @@ func (v *VGIC) Sync(lines Lines) {
 		for i, lr := range v.LR {
 			if lrState(lr) == 0 {
 				v.LR[i] = lrPending<<lrStateShift | lrGroup1 | lrPriority<<lrPrioShift | uint64(intid)
+				lines.Presented(intid)
 				return
 			}
 		}

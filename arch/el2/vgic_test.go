@@ -8,6 +8,12 @@ import (
 
 type set map[uint32]bool
 
+func (s set) Presented(i uint32) {
+	if i < 16 {
+		delete(s, i) // an edge latch, as the engine's lines do for SGIs
+	}
+}
+
 func (s set) Asserted(i uint32) bool { return s[i] }
 func (s set) Each(f func(uint32)) {
 	for i := uint32(0); i < 1020; i++ {
@@ -65,4 +71,13 @@ func TestTimerFires(t *testing.T) {
 	assert.True(t, TimerFires(&f, 1000))
 	f[elCNTVCTL] = 3
 	assert.False(t, TimerFires(&f, 2000), "masked")
+}
+
+func TestSyncReportsWhatItPresents(t *testing.T) {
+	var v VGIC
+	lines := set{3: true, 33: true}
+	v.Sync(lines)
+	assert.Equal(t, set{33: true}, lines, "the SGI's latch dropped once presented")
+	v.Sync(lines)
+	assert.Equal(t, [ListRegs]uint64{pendingLR(3), pendingLR(33), 0, 0}, v.LR, "a presented SGI stays pending")
 }

@@ -23,6 +23,17 @@ func (l lines) Asserted(intid uint32) bool {
 	return l.hostDriven(intid) || intid == el2.VirtualTimerINTID && l.timer
 }
 
+// Presented drops the latch of an SGI once a list register holds it: SGIs
+// are edge-triggered, so each raise is delivered once.
+func (l lines) Presented(intid uint32) {
+	if intid < sgiLines {
+		l.irq[0] &^= 1 << intid
+	}
+}
+
+// sgiLines is the number of SGIs, INTIDs 0-15.
+const sgiLines = 16
+
 func (l lines) Each(f func(intid uint32)) {
 	if l.timer && !l.hostDriven(el2.VirtualTimerINTID) {
 		f(el2.VirtualTimerINTID)

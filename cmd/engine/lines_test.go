@@ -28,3 +28,12 @@ func TestLinesJoinHostLinesAndTheTimer(t *testing.T) {
 	l.timer = false
 	assert.False(t, l.Asserted(el2.VirtualTimerINTID))
 }
+
+func TestPresentedDropsOnlySGILatches(t *testing.T) {
+	var irq [(isolation.IRQLines + 63) / 64]uint64
+	irq[0] = 1<<3 | 1<<33
+	l := lines{irq: &irq}
+	l.Presented(3)
+	l.Presented(33)
+	assert.Equal(t, uint64(1<<33), irq[0])
+}
