@@ -5,9 +5,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
+	"bulkhead/boot/virt/pl011"
 	"bulkhead/hypervisor/guestspec"
 	"bulkhead/hypervisor/vmm"
 	"bulkhead/isolation/abi"
@@ -37,6 +39,7 @@ func runGuests() bool {
 		Ticker: el1.InitTicker(),
 		Pool:   vmm.NewPool(virt.Pool.Base, virt.Pool.Size/virt.PageSize),
 		Out:    os.Stdout,
+		Input:  pl011.Rx,
 	}
 	names := make([]string, len(files))
 	for i, f := range files {
@@ -100,7 +103,7 @@ func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
 	if err == nil {
 		var vm *vmm.VM
 		vm, err = hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
-			Initrd: initrd, Bootargs: g.Bootargs})
+			Initrd: initrd, Bootargs: g.Bootargs, Timeout: time.Duration(g.Timeout) * time.Second, Secret: g.Secret})
 		if err == nil {
 			fmt.Printf("hypervisor: %s created: id %d, %d vCPUs, %d pages at %#x donated\n",
 				name, vm.ID, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)

@@ -5,6 +5,9 @@
 //	vcpus=2          number of vCPUs (default 1)
 //	ram=128          guest RAM in MiB, whole 2 MiB blocks (default 64)
 //	bootargs=...     the rest of the line is /chosen/bootargs
+//	timeout=30       end the VM after this many seconds (default: never)
+//	secret=5ec2...   a 64-bit hex value the guest keeps to itself; the
+//	                 hypervisor reports whether it ever saw it
 //
 // Blank lines and lines starting with # are ignored; anything else is an
 // error that names the line, so a typo never silently changes a VM.
@@ -25,6 +28,8 @@ type Guest struct {
 	VCPUs    int
 	RAMMiB   uint64
 	Bootargs string
+	Timeout  int    // seconds, 0 for none
+	Secret   uint64 // 0 for none
 }
 
 // Defaults and limits of the argument file.
@@ -34,6 +39,7 @@ const (
 	MaxVCPUs      = 8
 	MaxRAMMiB     = 1024
 	MaxArgsBytes  = 4096
+	MaxTimeout    = 3600
 )
 
 // Group pairs image files with their argument files. names[i] is the name
@@ -117,8 +123,20 @@ func (g *Guest) set(line string) error {
 		g.RAMMiB = n
 	case "bootargs":
 		g.Bootargs = value
+	case "timeout":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 || n > MaxTimeout {
+			return fmt.Errorf("timeout must be 1 to %d seconds", MaxTimeout)
+		}
+		g.Timeout = n
+	case "secret":
+		n, err := strconv.ParseUint(value, 16, 64)
+		if err != nil || n == 0 {
+			return fmt.Errorf("secret must be a non-zero 64-bit hex value")
+		}
+		g.Secret = n
 	default:
-		return fmt.Errorf("unknown key %q (want vcpus, ram or bootargs)", key)
+		return fmt.Errorf("unknown key %q (want vcpus, ram, bootargs, timeout or secret)", key)
 	}
 	return nil
 }

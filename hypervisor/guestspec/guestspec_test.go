@@ -20,10 +20,11 @@ func files(contents map[int]string) func(int) ([]byte, error) {
 
 func TestGroupPairsImagesWithArguments(t *testing.T) {
 	names := []string{"0", "0.args", "1", "1.initrd"}
-	guests, err := Group(names, files(map[int]string{1: "# a comment\nvcpus=2\n\nram=128\nbootargs=run=TestA|TestB console=x\n"}))
+	guests, err := Group(names, files(map[int]string{1: "# a comment\nvcpus=2\n\nram=128\nbootargs=run=TestA|TestB console=x\ntimeout=30\nsecret=5ec2e7c0ffee1234\n"}))
 	require.NoError(t, err)
 	require.Len(t, guests, 2)
-	assert.Equal(t, Guest{Name: "0", Image: 0, Initrd: -1, VCPUs: 2, RAMMiB: 128, Bootargs: "run=TestA|TestB console=x"}, guests[0])
+	assert.Equal(t, Guest{Name: "0", Image: 0, Initrd: -1, VCPUs: 2, RAMMiB: 128, Bootargs: "run=TestA|TestB console=x",
+		Timeout: 30, Secret: 0x5ec2e7c0ffee1234}, guests[0])
 	assert.Equal(t, Guest{Name: "1", Image: 2, Initrd: 3, VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB}, guests[1])
 }
 

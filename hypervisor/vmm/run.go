@@ -21,8 +21,10 @@ var notSupported = abi.NotSupported.Reg()
 func (h *Hypervisor) Run() error {
 	var firstErr error
 	for len(h.VMs) > 0 {
+		h.pollInput()
 		ran := false
 		for _, vm := range append([]*VM(nil), h.VMs...) {
+			h.checkTimeout(vm)
 			ran = h.runVM(vm) || ran
 			if vm.ended != "" {
 				if err := h.end(vm); err != nil && firstErr == nil {
@@ -62,19 +64,42 @@ func (h *Hypervisor) wakeIdle() {
 	}
 }
 
+// step runs vCPU i for one slice: exits the hypervisor completes at once
+// (device accesses, forwarded calls, SGIs) do not give the CPU away, so a
+// guest printing beside a busy neighbour is not held to one character per
+// slice; the ticker bounds the slice either way.
 func (h *Hypervisor) step(vm *VM, i int) {
 	if vm.reply == nil {
 		vm.reply = make([]uint64, len(vm.vcpus))
 	}
-	h.Ticker.Arm(int64(Slice))
-	x, err := call(h.Engine, "VCPU_RUN", abi.VCPURun, vm.ID, uint64(i), vm.reply[i])
-	h.Ticker.Disarm()
-	vm.reply[i] = 0
-	if err != nil {
-		vm.ended = fmt.Sprintf("vCPU %d: %v", i, err)
-		return
+	end := time.Now().Add(Slice)
+	for {
+		h.Ticker.Arm(int64(time.Until(end)))
+		x, err := call(h.Engine, "VCPU_RUN", abi.VCPURun, vm.ID, uint64(i), vm.reply[i])
+		h.Ticker.Disarm()
+		vm.reply[i] = 0
+		if err != nil {
+			vm.ended = fmt.Sprintf("vCPU %d: %v", i, err)
+			return
+		}
+		h.watchExit(vm, x)
+		vm.reply[i] = h.exit(vm, i, x)
+		if !quick(abi.Exit(x[1])) || vm.ended != "" || vm.vcpus[i] != vcpuRunnable || time.Now().After(end) {
+			return
+		}
 	}
-	vm.reply[i] = h.exit(vm, i, x)
+}
+
+// quick reports whether an exit is one the hypervisor completes at once.
+func quick(e abi.Exit) bool {
+	return e == abi.ExitMMIO || e == abi.ExitCall || e == abi.ExitSGI
+}
+
+// checkTimeout ends a VM that has run longer than its Timeout.
+func (h *Hypervisor) checkTimeout(vm *VM) {
+	if vm.spec.Timeout > 0 && vm.ended == "" && time.Since(vm.started) > vm.spec.Timeout {
+		vm.ended = fmt.Sprintf("timed out after %v", vm.spec.Timeout)
+	}
 }
 
 // exit handles one exit record and returns the reply for the vCPU's next
@@ -94,6 +119,9 @@ func (h *Hypervisor) exit(vm *VM, i int, x [8]uint64) uint64 {
 		vm.ended = fmt.Sprintf("aborted: vCPU %d took exception class %#x", i, x[2])
 	case abi.ExitVCPUState:
 		h.vcpuState(vm, x[2], x[3] == 1)
+	case abi.ExitSGI:
+		vm.gic.SendSGI(i, x[2])
+		h.flushIRQs(vm)
 	default:
 		vm.ended = fmt.Sprintf("unknown exit %d from vCPU %d", x[1], i)
 	}
@@ -118,27 +146,39 @@ func (h *Hypervisor) vcpuState(vm *VM, v uint64, on bool) {
 }
 
 // mmio emulates one access to the machine's devices and returns the value
-// a read produces. The UART is a PL011 model; the GIC is read-as-zero,
-// write-ignored until the virtual GIC exists.
+// a read produces: the PL011 model, or the GICv3 distributor and
+// redistributors model. Anything else reads as zero and ignores writes.
 func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
 	size := 1 << (access >> abi.AccessSizeShift & 3)
 	write := access&abi.AccessWrite != 0
-	if vmachine.UART.Contains(ipa, uint64(size)) {
+	var read uint64
+	switch {
+	case vmachine.UART.Contains(ipa, uint64(size)):
 		off := ipa - vmachine.UART.Base
 		if write {
 			vm.uart.Write(off, size, value)
-			return 0
+		} else {
+			read = vm.uart.Read(off, size)
 		}
-		return vm.uart.Read(off, size)
+		h.updateUARTLine(vm)
+	case vm.gic.Contains(ipa):
+		if write {
+			vm.gic.Write(ipa, size, value)
+			h.flushIRQs(vm)
+		} else {
+			read = vm.gic.Read(ipa, size)
+		}
 	}
-	return 0
+	return read
 }
 
 // end reports why vm stopped and takes its memory back.
 func (h *Hypervisor) end(vm *VM) error {
 	vm.console.Flush()
 	fmt.Fprintf(h.Out, "hypervisor: vm %s (id %d) ended: %s\n", vm.Name, vm.ID, vm.ended)
-	if err := h.Destroy(vm); err != nil {
+	err := h.Destroy(vm)
+	h.reportSecret(vm)
+	if err != nil {
 		// The VM leaves the schedule either way; pages that failed the
 		// check stay out of the pool rather than reach another VM.
 		h.remove(vm)

@@ -3,11 +3,13 @@ package vmm
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"bulkhead/boot/virt"
 	"bulkhead/hypervisor/console"
 	"bulkhead/hypervisor/guestdt"
 	"bulkhead/hypervisor/loader"
+	"bulkhead/hypervisor/vgic"
 	"bulkhead/hypervisor/vmachine"
 	"bulkhead/hypervisor/vuart"
 	"bulkhead/isolation/abi"
@@ -21,6 +23,12 @@ type Spec struct {
 	Image    []byte // ELF, Linux Image or flat binary
 	Initrd   []byte // an initramfs for a Linux guest, or nil
 	Bootargs string
+	// Timeout, when not zero, ends the VM once it has run this long.
+	Timeout time.Duration
+	// Secret, when not zero, is a value the guest keeps to itself; the
+	// hypervisor watches every exit record and every page it takes back
+	// for it, and reports where it appeared.
+	Secret uint64
 }
 
 // VM is a VM the hypervisor created.
@@ -30,7 +38,12 @@ type VM struct {
 	RAM     Span // the pages donated to it
 	vcpus   []vcpuState
 	uart    *vuart.PL011
+	gic     *vgic.GIC
 	console *console.Writer
+	spec    Spec
+	started time.Time
+	exits   int      // exit records searched for the secret
+	leak    string   // where the secret appeared, if it did
 	ended   string   // why the VM stopped, once it has
 	reply   []uint64 // per vCPU: the reply for its next VCPU_RUN
 }
@@ -51,6 +64,8 @@ type Hypervisor struct {
 	Pool   *Pool
 	Out    io.Writer // consoles are written here, each line prefixed
 	VMs    []*VM
+	// Input, when set, returns a byte typed on the machine's console.
+	Input func() (byte, bool)
 }
 
 // dtbReserve is kept at the top of guest RAM for the device tree of an ELF
@@ -124,7 +139,8 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
-	vm := &VM{ID: x[1], Name: s.Name, RAM: span, vcpus: make([]vcpuState, s.VCPUs)}
+	vm := &VM{ID: x[1], Name: s.Name, RAM: span, vcpus: make([]vcpuState, s.VCPUs),
+		gic: vgic.New(s.VCPUs, guestSPIs), spec: s, started: time.Now()}
 	vm.console = console.New(h.Out, s.Name)
 	vm.uart = vuart.New(vm.console)
 	if err := h.donateAndInit(vm, lay.plan.Entry, lay.dtb); err != nil {

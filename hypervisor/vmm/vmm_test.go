@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,15 +41,19 @@ type rig struct {
 	hv      *Hypervisor
 	leakOne bool // a broken engine: leave one byte unscrubbed on reclaim
 	ticks   int
+	spin    map[isolation.VMID]bool // guests that only ever take interrupts
+	lastIRQ map[isolation.VMID][16]uint64
 }
 
 func newRig(t *testing.T) *rig {
-	r := &rig{mem: make([]byte, ramSize), script: map[isolation.VMID][]step{}}
+	r := &rig{mem: make([]byte, ramSize), script: map[isolation.VMID][]step{}, spin: map[isolation.VMID]bool{},
+		lastIRQ: map[isolation.VMID][16]uint64{}}
 	cfg := isolation.Config{
-		RAM:       isolation.Range{Base: ramBase, Size: ramSize},
-		Engine:    []isolation.Range{{Base: ramBase, Size: 4096}},
-		GuestMMIO: []isolation.Range{{Base: vmachine.UART.Base, Size: vmachine.UART.Size}},
-		MaxVMs:    4, MaxVCPUs: 2,
+		RAM:    isolation.Range{Base: ramBase, Size: ramSize},
+		Engine: []isolation.Range{{Base: ramBase, Size: 4096}},
+		GuestMMIO: []isolation.Range{{Base: vmachine.UART.Base, Size: vmachine.UART.Size},
+			{Base: vmachine.GICD.Base, Size: vmachine.GICD.Size}},
+		MaxVMs: 4, MaxVCPUs: 2,
 	}
 	core, err := isolation.New(cfg, r, isolation.NewPool(512, tableBase))
 	require.NoError(t, err)
@@ -77,6 +82,10 @@ func (r *rig) PageIsZero(pa isolation.PA) bool {
 	return !bytes.ContainsFunc(r.Bytes(uint64(pa), 4096), func(c rune) bool { return c != 0 })
 }
 func (r *rig) EnterGuest(_ uint64, c *isolation.Context) isolation.Trap {
+	r.lastIRQ[c.VMID] = c.IRQ
+	if r.spin[c.VMID] {
+		return isolation.Trap{Kind: isolation.TrapIRQ}
+	}
 	s := r.script[c.VMID]
 	if len(s) == 0 {
 		return hvcTrap(c, abi.PSCISystemOff)
@@ -145,21 +154,21 @@ func TestTeardownCatchesAnEngineThatDoesNotScrub(t *testing.T) {
 	assert.Empty(t, r.hv.VMs, "the VM leaves the schedule")
 }
 
-func TestTwoVMsShareTheCPU(t *testing.T) {
+func TestSpinningGuestDoesNotStarveOthers(t *testing.T) {
 	r := newRig(t)
-	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	spinner, err := r.hv.Create(Spec{Name: "spin", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage, Timeout: 100 * time.Millisecond})
 	require.NoError(t, err)
 	b, err := r.hv.Create(Spec{Name: "b", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
 	require.NoError(t, err)
-	r.script[isolation.VMID(a.ID)] = prints("aaaa\n")
+	r.spin[isolation.VMID(spinner.ID)] = true
 	r.script[isolation.VMID(b.ID)] = prints("bb\n")
 	require.NoError(t, r.hv.Run())
 	out := r.out.String()
-	assert.Contains(t, out, "[a] aaaa")
 	assert.Contains(t, out, "[b] bb")
-	assert.Less(t, strings.Index(out, "vm b (id 2) ended"), strings.Index(out, "vm a (id 1) ended"),
-		"round robin: the shorter guest finishes first")
-	assert.Greater(t, r.ticks, 8, "every VCPU_RUN is bounded by the ticker")
+	assert.Contains(t, out, "vm spin (id 1) ended: timed out after 100ms")
+	assert.Less(t, strings.Index(out, "vm b (id 2) ended: powered off"), strings.Index(out, "vm spin (id 1) ended"),
+		"the other guest finishes while the spinner runs")
+	assert.Greater(t, r.ticks, 2, "every VCPU_RUN is bounded by the ticker")
 }
 
 func TestAbortEndsOnlyThatVM(t *testing.T) {
@@ -242,4 +251,59 @@ func beUint(b []byte) (v uint64) {
 		v = v<<8 | uint64(c)
 	}
 	return v
+}
+
+// mmioStore is a guest's 32-bit store of register rt's value to ipa.
+func mmioStore(ipa, value uint64) step {
+	return func(c *isolation.Context) isolation.Trap {
+		const rt = 4
+		c.X[rt] = value
+		return isolation.Trap{ESR: 0x24<<26 | 1<<25 | 1<<24 | 2<<22 | rt<<16 | 1<<6 | 0x07, FAR: ipa, HPFAR: ipa >> 12 << 4}
+	}
+}
+
+// TestTypedInputRaisesTheUARTInterrupt drives the distributor and the PL011
+// the way a guest driver does, types a byte on the console, and checks the
+// engine is told to raise SPI 1 (INTID 33) once it is enabled, grouped and
+// pending.
+func TestTypedInputRaisesTheUARTInterrupt(t *testing.T) {
+	r := newRig(t)
+	vm, err := r.hv.Create(Spec{Name: "irq", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	typed := []byte("x")
+	r.hv.Input = func() (byte, bool) {
+		if len(typed) == 0 {
+			return 0, false
+		}
+		c := typed[0]
+		typed = typed[1:]
+		return c, true
+	}
+	gicd := vmachine.GICD.Base
+	r.script[isolation.VMID(vm.ID)] = []step{
+		mmioStore(gicd+0x0000, 1<<4|1<<1),             // GICD_CTLR: ARE, EnableGrp1
+		mmioStore(gicd+0x0084, 1<<1),                  // GICD_IGROUPR1: SPI 1 in group 1
+		mmioStore(gicd+0x0104, 1<<1),                  // GICD_ISENABLER1: enable SPI 1
+		mmioStore(vmachine.UART.Base+0x38, 1<<4|1<<6), // UARTIMSC: receive and receive timeout
+		func(c *isolation.Context) isolation.Trap { return isolation.Trap{Kind: isolation.TrapIRQ} },
+	}
+	require.NoError(t, r.hv.Run())
+	assert.NotZero(t, r.lastIRQ[isolation.VMID(vm.ID)][0]&(1<<33), "INTID 33 raised for the guest")
+}
+
+func TestSecretWatch(t *testing.T) {
+	const secret = 0x5ec2_e7c0_ffee_1234
+	r := newRig(t)
+	vm, err := r.hv.Create(Spec{Name: "quiet", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage, Secret: secret})
+	require.NoError(t, err)
+	r.script[isolation.VMID(vm.ID)] = prints("ok\n")
+	require.NoError(t, r.hv.Run())
+	assert.Contains(t, r.out.String(), "hypervisor: vm quiet: secret not seen in 4 exits, 1024 pages")
+
+	r = newRig(t)
+	vm, err = r.hv.Create(Spec{Name: "leaky", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage, Secret: secret})
+	require.NoError(t, err)
+	r.script[isolation.VMID(vm.ID)] = []step{mmioStore(vmachine.UART.Base, secret)}
+	require.NoError(t, r.hv.Run())
+	assert.Contains(t, r.out.String(), "hypervisor: vm leaky: SECRET SEEN in x4 of exit record 1")
 }
