@@ -9,7 +9,8 @@ TAMAGO ?= $(HOME)/.cache/tamago-go/tamago-go1.26.0/bin/go
 GO ?= go
 TAMAGO_ENV := GOOS=tamago GOARCH=arm64 GOOSPKG=github.com/usbarmory/tamago
 # Packages that only exist for the target: vetted with the TamaGo compiler.
-TARGET_PKGS := ./arch/... ./boot/... ./cmd/engine ./cmd/hypervisor
+TARGET_PKGS := ./arch/... ./boot/... ./cmd/engine ./cmd/hypervisor ./cmd/benchhost ./cmd/hosttests ./guest/...
+GUEST_PKGS := ./arch/el1 ./guest/... ./cmd/guests/...
 HYPERVISOR ?=
 GUEST ?=
 GUEST_ARGS ?=
@@ -22,7 +23,7 @@ TIMEOUT ?= 0
 export TAMAGO
 
 .PHONY: all images engine hypervisor qemu test unit qemu-tests fmt-check vet \
-	lint proofs bench clean check_tamago
+	lint proofs bench clean check_tamago guest-images
 
 all: images
 
@@ -44,7 +45,14 @@ qemu: check_tamago
 		$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
 		$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS))
 
-test: fmt-check vet lint proofs unit
+test: fmt-check vet lint proofs guest-images unit
+
+# guest-images fetches Debian's arm64 kernel and busybox (cached in
+# .cache/guest-images) for the Linux scenarios, which skip, saying so,
+# when the images cannot be had.
+guest-images:
+	@scripts/guest-images >/dev/null 2>.cache-guest-images.log || \
+		{ echo "!!! guest images unavailable (see .cache-guest-images.log): the Linux scenarios will be skipped"; }
 
 # unit runs every Go test: host tests and the QEMU suites in tests/ (which
 # skip, saying so, without the TamaGo compiler).
@@ -61,8 +69,10 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 	@if [ -x "$(TAMAGO)" ]; then \
-		echo "$(TAMAGO_ENV) tamago vet $(TARGET_PKGS)"; \
-		$(TAMAGO_ENV) $(TAMAGO) vet $(TARGET_PKGS); \
+		echo "$(TAMAGO_ENV) tamago vet $(TARGET_PKGS) $(GUEST_PKGS)"; \
+		$(TAMAGO_ENV) $(TAMAGO) vet $(TARGET_PKGS) && \
+		$(TAMAGO_ENV) $(TAMAGO) vet -tags bulkhead_bench ./arch/el2 ./cmd/engine && \
+		$(TAMAGO_ENV) $(TAMAGO) vet -tags bulkhead_guest $(GUEST_PKGS); \
 	else echo "vet: no TamaGo compiler; target-only files not vetted"; fi
 
 # lint enforces the layout rules: unsafe only in arch/ and the board code

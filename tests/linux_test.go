@@ -1,0 +1,136 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"bulkhead/boot/virt"
+	"bulkhead/internal/qemu"
+)
+
+// The Linux scenarios boot Debian's own arm64 kernel with a busybox
+// initramfs, made by scripts/guest-images into .cache/guest-images. The
+// initramfs's /init prints the marker, the interrupt table and the CPU
+// count, then powers off.
+const (
+	linuxMarker   = "BULKHEAD-USERSPACE-OK"
+	linuxCmdline  = "console=ttyAMA0"
+	linuxRAMMiB   = 256
+	linuxImageDir = ".cache/guest-images"
+)
+
+// linuxImages returns the kernel and initramfs, or skips loudly.
+func linuxImages(t *testing.T) (kernel, initrd string) {
+	wd, _ := os.Getwd()
+	root, err := qemu.ModuleRoot(wd)
+	require.NoError(t, err)
+	kernel = filepath.Join(root, linuxImageDir, "Image")
+	initrd = filepath.Join(root, linuxImageDir, "initramfs.cpio")
+	for _, f := range []string{kernel, initrd} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("LINUX SCENARIO SKIPPED: %s is missing; run scripts/guest-images to fetch Debian's kernel and busybox", f)
+		}
+	}
+	return kernel, initrd
+}
+
+// linuxMachine offers one Linux guest per entry of vcpus.
+func linuxMachine(t *testing.T, vcpus ...int) qemu.Machine {
+	kernel, initrd := linuxImages(t)
+	m := standardMachine(t)
+	m.Files = map[string]string{}
+	for i, n := range vcpus {
+		name := virt.FwCfgGuestPrefix + strconv.Itoa(i)
+		m.Files[name] = kernel
+		m.Files[name+".initrd"] = initrd
+		args := fmt.Sprintf("vcpus=%d\nram=%d\nbootargs=%s\n", n, linuxRAMMiB, linuxCmdline)
+		path := filepath.Join(t.TempDir(), strconv.Itoa(i)+".args")
+		require.NoError(t, os.WriteFile(path, []byte(args), 0o644))
+		m.Files[name+".args"] = path
+	}
+	return m
+}
+
+// vmLines returns the console lines of vm, without its prefix.
+func vmLines(console, vm string) []string {
+	var out []string
+	prefix := "[" + vm + "] "
+	for _, l := range lines(console) {
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
+}
+
+// interruptRow matches a /proc/interrupts row: "11:  268  214  GICv3 27 ...".
+var interruptRow = regexp.MustCompile(`^\s*\d+:(\s+\d+)+\s+GICv3`)
+
+// timerTicks sums the arch_timer row of /proc/interrupts as the guest
+// printed it (one column per CPU).
+func timerTicks(t *testing.T, guestLines []string) (total int) {
+	for _, l := range guestLines {
+		if !strings.HasSuffix(strings.TrimSpace(l), "arch_timer") || !interruptRow.MatchString(l) {
+			continue
+		}
+		fields := strings.Fields(l)
+		for _, f := range fields[1:] {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				break
+			}
+			total += n
+		}
+		return total
+	}
+	t.Fatalf("no arch_timer row in /proc/interrupts")
+	return 0
+}
+
+func requireLinuxUserspace(t *testing.T, console, vm string, cpus int) {
+	t.Helper()
+	got := vmLines(console, vm)
+	all := strings.Join(got, "\n")
+	require.Contains(t, all, linuxMarker)
+	require.Regexp(t, regexp.MustCompile(`GICv3: CPU0: found redistributor 0`), all)
+	require.Contains(t, all, fmt.Sprintf("BULKHEAD-CPUS %d", cpus))
+	require.Greater(t, timerTicks(t, got), 0, "the virtual timer ticked")
+	requireVMPoweredOff(t, console, "vm"+strings.TrimPrefix(vm, "vm"))
+}
+
+// TestLinuxBootsToUserspace boots Debian's kernel on one vCPU: the GIC and
+// the timer work, userspace runs, the guest powers off, and every page
+// comes back zeroed.
+func TestLinuxBootsToUserspace(t *testing.T) {
+	res := boot(t, linuxMachine(t, 1))
+	requireLinuxUserspace(t, res.Console, "vm0", 1)
+	requireInOrder(t, res.Console, "hypervisor: vm0: reading its memory at", "raised an abort")
+	requireClean(t, res)
+}
+
+// TestLinuxBootsSMP brings up a second vCPU through PSCI CPU_ON; the CPUs
+// exchange IPIs through the SGI exit.
+func TestLinuxBootsSMP(t *testing.T) {
+	res := boot(t, linuxMachine(t, 2))
+	requireLinuxUserspace(t, res.Console, "vm0", 2)
+	all := strings.Join(vmLines(res.Console, "vm0"), "\n")
+	require.Contains(t, all, "smp: Brought up 1 node, 2 CPUs")
+	require.Regexp(t, regexp.MustCompile(`IPI0:\s+\d*[1-9]\d*\s+`), all, "rescheduling IPIs arrived on CPU0")
+	requireClean(t, res)
+}
+
+// TestTwoLinuxVMsAtOnce runs two Linux guests side by side, each on its own
+// console, both to userspace.
+func TestTwoLinuxVMsAtOnce(t *testing.T) {
+	res := boot(t, linuxMachine(t, 1, 1))
+	requireLinuxUserspace(t, res.Console, "vm0", 1)
+	requireLinuxUserspace(t, res.Console, "vm1", 1)
+	requireClean(t, res)
+}
