@@ -44,7 +44,67 @@ func bench(stdout io.Writer) error {
 	if !found {
 		return fmt.Errorf("the benchmark machine printed no results:\n%s", res.Console)
 	}
-	return benchBoot(stdout, qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"]})
+	if err := benchBoot(stdout, qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"]}); err != nil {
+		return err
+	}
+	return benchLinux(stdout, b.Root, paths)
+}
+
+// benchLinux times Debian's kernel from QEMU's start to its userspace
+// marker, booted directly by QEMU (-kernel, same machine and CPU) and as a
+// bulkhead guest, median of bootRuns boots each, and prints the ratio.
+func benchLinux(stdout io.Writer, root string, paths map[string]string) error {
+	dir := filepath.Join(root, ".cache", "guest-images")
+	kernel, initrd := filepath.Join(dir, "Image"), filepath.Join(dir, "initramfs.cpio")
+	if _, err := os.Stat(kernel); err != nil {
+		fmt.Fprintln(stdout, "LINUX benchmark skipped: run scripts/guest-images first")
+		return nil
+	}
+	const marker, cmdline = "BULKHEAD-USERSPACE-OK", "console=ttyAMA0"
+	direct := qemu.Machine{Engine: kernel, Extra: []string{"-initrd", initrd, "-append", cmdline}}
+	args, err := os.CreateTemp("", "bulkhead-bench-*.args")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(args.Name())
+	fmt.Fprintf(args, "vcpus=1\nram=256\nbootargs=%s\n", cmdline)
+	args.Close()
+	guest := qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"], Files: map[string]string{
+		"opt/bulkhead/guest/0": kernel, "opt/bulkhead/guest/0.initrd": initrd, "opt/bulkhead/guest/0.args": args.Name()}}
+	d, err := timeTo(direct, marker)
+	if err != nil {
+		return err
+	}
+	g, err := timeTo(guest, marker)
+	if err != nil {
+		return err
+	}
+	ratio := float64(g) / float64(d)
+	verdict := "within"
+	if ratio > 1.25 {
+		verdict = "OVER"
+	}
+	fmt.Fprintf(stdout, "LINUX boot to userspace: directly %v, under bulkhead %v, ratio %.2f (target <= 1.25, %s; median of %d each)\n",
+		d.Round(time.Millisecond), g.Round(time.Millisecond), ratio, verdict, bootRuns)
+	return nil
+}
+
+// timeTo returns the median time from QEMU's start to marker over bootRuns
+// boots of m.
+func timeTo(m qemu.Machine, marker string) (time.Duration, error) {
+	var times []time.Duration
+	for run := 0; run < bootRuns; run++ {
+		w := &qemu.Watch{Marker: []byte(marker), Start: time.Now()}
+		if _, err := qemu.Run(context.Background(), m, 5*time.Minute, nil, w); err != nil {
+			return 0, err
+		}
+		d, ok := w.Elapsed()
+		if !ok {
+			return 0, fmt.Errorf("no %q in boot %d of %s", marker, run, m.Engine)
+		}
+		times = append(times, d)
+	}
+	return medianDuration(times), nil
 }
 
 // benchBoot times, from QEMU's start, the hypervisor's banner and the
