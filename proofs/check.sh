@@ -20,13 +20,13 @@ done
 # Every main theorem, closed under the global context.
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+mkdir -p build
 cat > build/Assumptions.v <<'V'
 From Bulkhead.Proofs Require Import Invariants.
 Print Assumptions inv_init.
 Print Assumptions vm_create_inv.
 Print Assumptions vm_destroy_inv.
 V
-mkdir -p build
 $COQ build/Assumptions.v | tee "$out"
 if [ "$(grep -c 'Closed under the global context' "$out")" -ne 3 ]; then
 	echo "check.sh: a theorem depends on an axiom" >&2

@@ -83,6 +83,9 @@ func (h *Hypervisor) step(vm *VM, i int) {
 			return
 		}
 		h.watchExit(vm, x)
+		if x[1] < uint64(len(vm.counts)) {
+			vm.counts[x[1]]++
+		}
 		vm.reply[i] = h.exit(vm, i, x)
 		if !quick(abi.Exit(x[1])) || vm.ended != "" || vm.vcpus[i] != vcpuRunnable || time.Now().After(end) {
 			return
@@ -176,6 +179,7 @@ func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
 func (h *Hypervisor) end(vm *VM) error {
 	vm.console.Flush()
 	fmt.Fprintf(h.Out, "hypervisor: vm %s (id %d) ended: %s\n", vm.Name, vm.ID, vm.ended)
+	fmt.Fprintf(h.Out, "hypervisor: vm %s exits:%s\n", vm.Name, exitCounts(vm.counts[:]))
 	err := h.Destroy(vm)
 	h.reportSecret(vm)
 	if err != nil {
@@ -187,4 +191,18 @@ func (h *Hypervisor) end(vm *VM) error {
 	}
 	fmt.Fprintf(h.Out, "hypervisor: vm %s: %d pages reclaimed, all zero\n", vm.Name, vm.RAM.Pages)
 	return nil
+}
+
+// exitCounts formats the non-zero exit counts by reason.
+func exitCounts(counts []int) string {
+	out := ""
+	for reason, n := range counts {
+		if n > 0 {
+			out += fmt.Sprintf(" %s %d", abi.Exit(reason), n)
+		}
+	}
+	if out == "" {
+		return " none"
+	}
+	return out
 }

@@ -42,10 +42,11 @@ type VM struct {
 	console *console.Writer
 	spec    Spec
 	started time.Time
-	exits   int      // exit records searched for the secret
-	leak    string   // where the secret appeared, if it did
-	ended   string   // why the VM stopped, once it has
-	reply   []uint64 // per vCPU: the reply for its next VCPU_RUN
+	exits   int                  // exit records searched for the secret
+	leak    string               // where the secret appeared, if it did
+	counts  [abi.ExitSGI + 1]int // exits by reason
+	ended   string               // why the VM stopped, once it has
+	reply   []uint64             // per vCPU: the reply for its next VCPU_RUN
 }
 
 type vcpuState uint8
