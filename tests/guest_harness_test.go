@@ -2,14 +2,11 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -74,42 +71,4 @@ func requireLine(t *testing.T, console, a, b string) {
 		}
 	}
 	require.Failf(t, "console lacks a line", "no line holds both %q and %q", a, b)
-}
-
-// runUntil boots m and stops QEMU as soon as a whole console line holds
-// stop, or after timeout; the console so far is returned either way. It is for
-// machines that never power off by themselves (a guest that spins
-// forever), which a plain boot could only end by timing out.
-func runUntil(t *testing.T, m qemu.Machine, stop string, timeout time.Duration) qemu.Result {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := &stopWatch{want: []byte(stop), stop: cancel}
-	res, err := qemu.Run(ctx, m, timeout, nil, w)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("console (timed out %v, %v):\n%s", res.TimedOut, res.Elapsed, res.Console)
-		}
-	})
-	require.False(t, res.TimedOut, "%q did not appear within %v", stop, timeout)
-	return res
-}
-
-// stopWatch calls stop once a complete line written to it contains want.
-type stopWatch struct {
-	mu   sync.Mutex
-	buf  []byte
-	want []byte
-	stop func()
-}
-
-func (w *stopWatch) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	if i := bytes.Index(w.buf, w.want); i >= 0 && bytes.IndexByte(w.buf[i:], '\n') >= 0 {
-		w.stop()
-	}
-	return len(p), nil
 }

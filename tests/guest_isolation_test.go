@@ -17,16 +17,20 @@ import (
 // the other's RAM lies and devices it does not have, and every access must
 // abort while the guest carries on. Each also fills 4 MiB and 18 registers
 // with a secret and makes a forwarded call; the secret must not show on
-// the console, and the pages that held it must come back zeroed (the
-// hypervisor checks every byte it reclaims).
+// the console, the hypervisor must never see it in an exit record or in the
+// pages it takes back (secret= in the guest's arguments), and those pages
+// must come back zeroed (the hypervisor checks every byte it reclaims).
 func TestGuestIsolation(t *testing.T) {
 	secret := randomSecret(t)
-	args := fmt.Sprintf("bootargs=secret=%016x\n", secret)
+	args := fmt.Sprintf("bootargs=secret=%016x\nsecret=%016x\n", secret, secret)
 	res := boot(t, guestMachine(t, vmGuest{isolationGuest, args}, vmGuest{isolationGuest, args}))
 	for _, vm := range []string{"vm0", "vm1"} {
 		t.Run(vm, func(t *testing.T) {
 			guesttest.Run(t, res, vm)
 			requireVMPoweredOff(t, res.Console, vm)
+			// The hypervisor watched every exit record and searched
+			// every page it took back for the secret.
+			requireLine(t, res.Console, fmt.Sprintf("hypervisor: vm %s: ", vm), "secret not seen in")
 		})
 	}
 	// The argument file is on the hypervisor's side by design; beyond it
