@@ -52,30 +52,10 @@ func nanotime() int64 {
 }
 
 //go:linkname initRNG runtime/goos.InitRNG
-func initRNG() {
-	rngState = arm64.Counter() | 1
-}
-
-// rngState feeds the runtime's random numbers (hash seeds, scheduling
-// order); nothing at EL1 draws secrets from it.
-var rngState uint64
+func initRNG() { arm64.SeedRandom() }
 
 //go:linkname getRandomData runtime/goos.GetRandomData
-func getRandomData(b []byte) {
-	for i := range b {
-		if i%8 == 0 {
-			rngState = splitmix64(rngState)
-		}
-		b[i] = byte(rngState >> (8 * (i % 8)))
-	}
-}
-
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
-}
+func getRandomData(b []byte) { arm64.RandomData(b) }
 
 func exit(code int32) {
 	if code != 0 {

@@ -3,6 +3,7 @@
 #include "go_asm.h"
 #include "textflag.h"
 #include "../arm64/sysreg.h"
+#include "vectors.h"
 
 // The baseline lower-EL synchronous entry (Arm ARM D1.10.2): compare x0
 // with BENCH_NULL, using the stack for scratch so every register is
@@ -15,18 +16,6 @@
 	LDP.P	16(RSP), (R1, R2); \
 	ERET; \
 	B	·baselineMore(SB)
-
-#define ENGINE_FAULT \
-	MRS_X(ESR_EL2, 0); \
-	MRS_X(ELR_EL2, 1); \
-	MRS_X(FAR_EL2, 2); \
-	MOVD	$'2', R3; \
-	B	bulkhead∕arch∕arm64·Fatal(SB)
-
-#define LOWER(kind) \
-	STP.W	(R0, R1), -16(RSP); \
-	MOVD	$kind, R1; \
-	B	·lowerExit(SB)
 
 TEXT ·benchVectors(SB),NOSPLIT|NOFRAME,$0
 	PCALIGN	$2048

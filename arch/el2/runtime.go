@@ -49,32 +49,10 @@ func nanotime() int64 {
 }
 
 //go:linkname initRNG runtime/goos.InitRNG
-func initRNG() {
-	rngState = arm64.Counter() | 1
-}
-
-// rngState feeds the runtime's random numbers (hash seeds, scheduling
-// order). The engine makes no security decision from them; Armv8.0 has no
-// architected random source (RNDR is FEAT_RNG, Armv8.5).
-var rngState uint64
+func initRNG() { arm64.SeedRandom() }
 
 //go:linkname getRandomData runtime/goos.GetRandomData
-func getRandomData(b []byte) {
-	for i := range b {
-		if i%8 == 0 {
-			rngState = splitmix64(rngState)
-		}
-		b[i] = byte(rngState >> (8 * (i % 8)))
-	}
-}
-
-// splitmix64 is Steele, Lea and Flood's SplitMix64 output function.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
-}
+func getRandomData(b []byte) { arm64.RandomData(b) }
 
 // powerOff ends the machine with PSCI SYSTEM_OFF (DEN0022 5.10), which QEMU
 // carries out at EL2 when no EL3 firmware is present. The runtime calls it

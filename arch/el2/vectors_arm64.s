@@ -3,6 +3,7 @@
 #include "go_asm.h"
 #include "textflag.h"
 #include "../arm64/sysreg.h"
+#include "vectors.h"
 
 // The EL2 vector table (Arm ARM D1.10.2, table D1-7): 16 entries of 0x80
 // bytes, 2 KiB aligned (VBAR_EL2[10:0] are RES0).
@@ -11,18 +12,6 @@
 // Context that TPIDR_EL2 points at and return from run. Exceptions taken at
 // EL2 itself mean the engine is broken: they print the syndrome and power
 // off, without running Go.
-
-#define ENGINE_FAULT \
-	MRS_X(ESR_EL2, 0); \
-	MRS_X(ELR_EL2, 1); \
-	MRS_X(FAR_EL2, 2); \
-	MOVD	$'2', R3; \
-	B	bulkhead∕arch∕arm64·Fatal(SB)
-
-#define LOWER(kind) \
-	STP.W	(R0, R1), -16(RSP); \
-	MOVD	$kind, R1; \
-	B	·lowerExit(SB)
 
 TEXT ·vectors(SB),NOSPLIT|NOFRAME,$0
 	PCALIGN	$2048
