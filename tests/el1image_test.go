@@ -106,10 +106,10 @@ func TestMalformedEL1ImagesAreRefusedClearly(t *testing.T) {
 		want        string
 	}{
 		{"text", "notes.txt", []byte("this is not an image\n"), "not an ELF file"},
-		{"x86-64", "other.elf", elfImage(emX86_64, virt.HostText, code), "is not AArch64"},
+		{"x86-64", "other.elf", elfImage(emX86_64, virt.HostText, code), "EM_AARCH64"},
 		{"into engine memory", "engine.elf", elfImage(emAArch64, virt.EngineText, code), "outside the allowed window"},
 		{"into the pool", "pool.elf", elfImage(emAArch64, virt.Pool.Base, code), "outside the allowed window"},
-		{"truncated", "short.elf", elfImage(emAArch64, virt.HostText, code)[:100], "outside the file"},
+		{"truncated", "short.elf", elfImage(emAArch64, virt.HostText, code)[:100], "runs past"},
 		{"oversized", "huge.elf", make([]byte, virt.MaxHostImage+1), "the engine accepts 1 to"},
 		{"missing", "", nil, "no such file"},
 	}

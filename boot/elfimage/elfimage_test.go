@@ -19,10 +19,11 @@ func build(entry uint64, segs ...seg) []byte {
 	le := binary.LittleEndian
 	b := make([]byte, headerSize+phdrSize*len(segs))
 	copy(b, "\x7fELF")
-	b[4], b[5], b[6] = elfClass64, elfData2LSB, evCurrent
-	le.PutUint16(b[16:], etExec)
-	le.PutUint16(b[18:], emAArch64)
+	b[4], b[5], b[6] = class64, data2LSB, evCurrent
+	le.PutUint16(b[16:], typeExec)
+	le.PutUint16(b[18:], machineA64)
 	le.PutUint32(b[20:], evCurrent)
+	le.PutUint16(b[52:], headerSize)
 	le.PutUint64(b[24:], entry)
 	le.PutUint64(b[32:], headerSize)
 	le.PutUint16(b[54:], phdrSize)
@@ -34,7 +35,9 @@ func build(entry uint64, segs ...seg) []byte {
 			typ = ptLoad
 		}
 		le.PutUint32(p, typ)
+		le.PutUint32(p[4:], FlagR|FlagX)
 		le.PutUint64(p[8:], uint64(len(b)))
+		le.PutUint64(p[16:], s.addr)
 		le.PutUint64(p[24:], s.addr)
 		le.PutUint64(p[32:], s.filesz)
 		le.PutUint64(p[40:], s.memsz)
@@ -71,30 +74,30 @@ func TestParseRejects(t *testing.T) {
 		mut   func(b []byte) []byte
 		error string
 	}{
-		{"empty", func(b []byte) []byte { return nil }, "shorter than an ELF header"},
+		{"empty", func(b []byte) []byte { return nil }, "shorter than its 64-byte header"},
 		{"magic", func(b []byte) []byte { b[0] = 'M'; return b }, "not an ELF file"},
-		{"class", func(b []byte) []byte { b[4] = 1; return b }, "64-bit"},
+		{"class", func(b []byte) []byte { b[4] = 1; return b }, "ELFCLASS64"},
 		{"endianness", func(b []byte) []byte { b[5] = 2; return b }, "little-endian"},
 		{"version", func(b []byte) []byte { b[6] = 0; return b }, "version"},
 		{"type", func(b []byte) []byte { b[16] = 3; return b }, "ET_EXEC"},
-		{"machine", func(b []byte) []byte { b[18] = 62; return b }, "not AArch64"},
+		{"machine", func(b []byte) []byte { b[18] = 62; return b }, "EM_AARCH64"},
 		{"phentsize", func(b []byte) []byte { b[54] = 32; return b }, "program header size"},
-		{"phnum zero", func(b []byte) []byte { b[56] = 0; return b }, "program headers"},
+		{"phnum zero", func(b []byte) []byte { b[56] = 0; return b }, "no program headers"},
 		{"phnum huge", func(b []byte) []byte { b[56] = 200; return b }, "program headers"},
-		{"phoff outside", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[32:], 1<<40); return b }, "outside the file"},
-		{"filesz > memsz", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[headerSize+32:], 9); return b }, "exceeds memory size"},
+		{"phoff outside", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[32:], 1<<40); return b }, "runs past"},
+		{"filesz > memsz", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[headerSize+32:], 9); return b }, "p_filesz"},
 		{"bytes outside file", func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[headerSize+8:], ^uint64(0)-3)
 			return b
-		}, "outside the"},
+		}, "runs past"},
 		{"address overflow", func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[headerSize+24:], ^uint64(0)-3)
 			return b
-		}, "overflows"},
+		}, "outside the allowed window"},
 		{"outside window", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[headerSize+24:], 0x4020_0000); return b }, "outside the allowed window"},
-		{"entry outside", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[24:], 0x4400_0000); return b }, "entry point"},
-		{"entry unaligned", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[24:], 0x4421_0002); return b }, "entry point"},
-		{"no load segment", func(b []byte) []byte { b[headerSize] = 4; return b }, "no loadable segment"},
+		{"entry outside", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[24:], 0x4400_0000); return b }, "outside every loadable segment"},
+		{"entry unaligned", func(b []byte) []byte { binary.LittleEndian.PutUint64(b[24:], 0x4421_0002); return b }, "not 4-byte aligned"},
+		{"no load segment", func(b []byte) []byte { b[headerSize] = 4; return b }, "no PT_LOAD"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
