@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"bulkhead/arch/arm64"
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
 	"bulkhead/boot/virt/pl011"
@@ -33,13 +34,15 @@ func runGuests() bool {
 	if len(files) == 0 {
 		return true
 	}
+	ticker := el1.InitTicker()
 	hv := &vmm.Hypervisor{
 		Engine: el1Engine{},
 		Memory: el1Memory{},
-		Ticker: el1.InitTicker(),
+		Ticker: ticker,
 		Pool:   vmm.NewPool(virt.Pool.Base, virt.Pool.Size/virt.PageSize),
 		Out:    os.Stdout,
 		Input:  pl011.Rx,
+		Idle:   func(d time.Duration) { wait(ticker, d) },
 	}
 	names := make([]string, len(files))
 	for i, f := range files {
@@ -127,4 +130,12 @@ func guestMemoryIsSealed(vm *vmm.VM) bool {
 		fmt.Printf("hypervisor: %s: reading its memory at %#x raised an abort (ESR %#x)\n", vm.Name, pa, esr)
 	}
 	return true
+}
+
+// wait sleeps the CPU for about d: WFI wakes on the timer's interrupt even
+// though the hypervisor runs with interrupts masked (Arm ARM D1.16.2).
+func wait(t el1.Ticker, d time.Duration) {
+	t.Arm(int64(d))
+	arm64.WaitForInterrupt()
+	t.Disarm()
 }

@@ -12,6 +12,11 @@ import (
 // so that a guest spinning forever cannot starve the others.
 const Slice = 5 * time.Millisecond
 
+// IdleWait is how long the hypervisor waits when every vCPU waits: a
+// guest's timer interrupt is presented when its vCPU is next entered, so
+// this bounds the timer's latency for an idle guest.
+const IdleWait = time.Millisecond
+
 // notSupported is SMCCC NOT_SUPPORTED as a guest reads it in x0.
 var notSupported = abi.NotSupported.Reg()
 
@@ -33,6 +38,9 @@ func (h *Hypervisor) Run() error {
 			}
 		}
 		if !ran {
+			if h.Idle != nil {
+				h.Idle(IdleWait)
+			}
 			h.wakeIdle()
 		}
 	}
@@ -115,6 +123,9 @@ func (h *Hypervisor) exit(vm *VM, i int, x [8]uint64) uint64 {
 		return notSupported
 	case abi.ExitWFI:
 		vm.vcpus[i] = vcpuIdle
+		// A guest that waits has said what it had to say: show a partial
+		// line (a shell's prompt) now rather than at its next newline.
+		vm.console.Flush()
 	case abi.ExitIRQ:
 	case abi.ExitShutdown:
 		vm.ended = map[uint64]string{0: "powered off", 1: "reset"}[x[2]&1]

@@ -67,6 +67,9 @@ type Hypervisor struct {
 	VMs    []*VM
 	// Input, when set, returns a byte typed on the machine's console.
 	Input func() (byte, bool)
+	// Idle, when set, waits about d or until an interrupt arrives; Run
+	// calls it when every vCPU of every VM is waiting (WFI).
+	Idle func(d time.Duration)
 }
 
 // dtbReserve is kept at the top of guest RAM for the device tree of an ELF

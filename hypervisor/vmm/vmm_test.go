@@ -307,3 +307,17 @@ func TestSecretWatch(t *testing.T) {
 	require.NoError(t, r.hv.Run())
 	assert.Contains(t, r.out.String(), "hypervisor: vm leaky: SECRET SEEN in x4 of exit record 1")
 }
+
+// TestIdleGuestsLetTheHypervisorWait: a guest that only waits (WFI) makes
+// Run call Idle between its runs instead of spinning.
+func TestIdleGuestsLetTheHypervisorWait(t *testing.T) {
+	r := newRig(t)
+	vm, err := r.hv.Create(Spec{Name: "idle", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	wfi := func(c *isolation.Context) isolation.Trap { return isolation.Trap{ESR: 0x01<<26 | 1<<25} }
+	r.script[isolation.VMID(vm.ID)] = []step{wfi, wfi, wfi}
+	var waits []time.Duration
+	r.hv.Idle = func(d time.Duration) { waits = append(waits, d) }
+	require.NoError(t, r.hv.Run())
+	assert.Equal(t, []time.Duration{IdleWait, IdleWait, IdleWait}, waits)
+}
