@@ -115,15 +115,20 @@ func TestLinuxBootsToUserspace(t *testing.T) {
 	requireClean(t, res)
 }
 
-// TestLinuxBootsSMP brings up a second vCPU through PSCI CPU_ON; the CPUs
-// exchange IPIs through the SGI exit.
+// TestLinuxBootsSMP brings up the secondary vCPUs through PSCI CPU_ON; the
+// CPUs exchange IPIs through the SGI exit.
 func TestLinuxBootsSMP(t *testing.T) {
-	res := boot(t, linuxMachine(t, 2))
-	requireLinuxUserspace(t, res.Console, "vm0", 2)
-	all := strings.Join(vmLines(res.Console, "vm0"), "\n")
-	require.Contains(t, all, "smp: Brought up 1 node, 2 CPUs")
-	require.Regexp(t, regexp.MustCompile(`IPI0:\s+\d*[1-9]\d*\s+`), all, "rescheduling IPIs arrived on CPU0")
-	requireClean(t, res)
+	for _, cpus := range []int{2, 4} {
+		t.Run(fmt.Sprintf("%d vCPUs", cpus), func(t *testing.T) {
+			res := boot(t, linuxMachine(t, cpus))
+			requireLinuxUserspace(t, res.Console, "vm0", cpus)
+			all := strings.Join(vmLines(res.Console, "vm0"), "\n")
+			require.Contains(t, all, fmt.Sprintf("smp: Brought up 1 node, %d CPUs", cpus))
+			require.Regexp(t, regexp.MustCompile(`IPI1:(\s+\d*[1-9]\d*){`+fmt.Sprint(cpus)+`}\s+Function call`), all,
+				"function-call IPIs arrived on every CPU")
+			requireClean(t, res)
+		})
+	}
 }
 
 // TestTwoLinuxVMsAtOnce runs two Linux guests side by side, each on its own

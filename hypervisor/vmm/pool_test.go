@@ -59,3 +59,10 @@ func TestPoolNeverHandsOutAPageTwice(t *testing.T) {
 		require.Equal(t, uint64(total), used+p.FreePages())
 	}
 }
+
+func TestRAMAlignmentFollowsTheLargestBlock(t *testing.T) {
+	assert.Equal(t, uint64(1<<30), ramAlignment(1<<30))
+	assert.Equal(t, uint64(1<<30), ramAlignment(2<<30))
+	assert.Equal(t, uint64(virt.BlockSize), ramAlignment(256<<20))
+	assert.Equal(t, uint64(virt.BlockSize), ramAlignment(1<<30+2<<20))
+}

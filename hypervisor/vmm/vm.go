@@ -96,7 +96,7 @@ func (h *Hypervisor) Create(s Spec) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
-	span, err := h.Pool.Alloc(s.RAMSize/virt.PageSize, virt.BlockSize)
+	span, err := h.Pool.Alloc(s.RAMSize/virt.PageSize, ramAlignment(s.RAMSize))
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
@@ -107,6 +107,21 @@ func (h *Hypervisor) Create(s Spec) (*VM, error) {
 	}
 	h.VMs = append(h.VMs, vm)
 	return vm, nil
+}
+
+// gigabyte is a level-1 block of the 4 KiB granule (Arm ARM D8.2).
+const gigabyte = 1 << 30
+
+// ramAlignment is how guest RAM of size bytes is aligned in the pool: to
+// 1 GiB when it is a whole number of GiB, so that stage-2 maps it with
+// level-1 blocks, else to 2 MiB for level-2 blocks. Guest RAM starts at a
+// 1 GiB aligned IPA, so the PA's alignment decides the block size, and
+// fewer levels make every stage-2 walk shorter.
+func ramAlignment(size uint64) uint64 {
+	if size%gigabyte == 0 {
+		return gigabyte
+	}
+	return virt.BlockSize
 }
 
 // plan decides the layout of s's guest RAM.
