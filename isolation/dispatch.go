@@ -116,6 +116,12 @@ func (e *Engine) hostCall(x [8]uint64) ([8]uint64, Effect) {
 		copy(r[1:], ex[:])
 	case abi.VCPUIRQ:
 		st = e.VCPUIRQ(x[1], x[2], x[3], x[4])
+	case abi.MMIOShadow:
+		st = e.MMIOShadow(x[1], x[2], x[3], x[4])
+	case abi.MMIOLogRead:
+		var packed [6]uint64
+		r[1], packed, st = e.MMIOLogRead(x[1])
+		copy(r[2:], packed[:])
 	case abi.MemDonate:
 		st = e.MemDonate(x[1], PA(x[2]), IPA(x[3]), x[4], x[5])
 	case abi.MemShare:

@@ -53,6 +53,7 @@ type vm struct {
 	nvcpu  int
 	s2     stage2
 	vcpus  []vcpu // MaxVCPUs entries, the first nvcpu in use
+	shadow shadowState
 }
 
 // New returns an engine for cfg that uses p for hardware effects and takes

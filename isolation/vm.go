@@ -26,7 +26,7 @@ func (e *Engine) VMCreate(n uint64) (VMID, abi.Status) {
 	if !e.newStage2(&v.s2, id) {
 		return 0, abi.NoMemory
 	}
-	v.live, v.hasRun, v.nvcpu = true, false, int(n)
+	v.live, v.hasRun, v.nvcpu, v.shadow = true, false, int(n), shadowState{}
 	for i := range v.vcpus {
 		v.vcpus[i] = vcpu{}
 		v.vcpus[i].ctx.VMID, v.vcpus[i].ctx.VCPU = id, uint16(i)
@@ -213,6 +213,9 @@ func (e *Engine) apply(m *vm, vc *vcpu, d Decision) (ex [7]uint64, done bool) {
 	vc.ctx.PC += d.PCAdvance
 	switch d.Disp {
 	case DispExit:
+		if d.Exit[0] == uint64(abi.ExitMMIO) && e.shadowMMIO(m, vc, d.Exit, d.Read, d.ReadPending) {
+			return ex, false
+		}
 		if d.ReadPending {
 			vc.pend, vc.read = pendMMIORead, d.Read
 		}

@@ -48,10 +48,14 @@ func (h *Hypervisor) setLine(vm *VM, c vgic.Change) {
 	}
 }
 
-// updateUARTLine follows the PL011's interrupt output (SPI 1).
+// updateUARTLine follows the PL011's interrupt output (SPI 1) and keeps
+// the engine's copy of its FR current.
 func (h *Hypervisor) updateUARTLine(vm *VM) {
 	vm.gic.SetLevel(vmachine.UARTIntID, 0, vm.uart.IRQ())
 	h.flushIRQs(vm)
+	if err := h.syncFR(vm); err != nil {
+		vm.ended = fmt.Sprintf("console status: %v", err)
+	}
 }
 
 // Input hands bytes typed on the machine's console to the first VM's UART,

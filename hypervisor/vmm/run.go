@@ -90,6 +90,7 @@ func (h *Hypervisor) step(vm *VM, i int) {
 			vm.ended = fmt.Sprintf("vCPU %d: %v", i, err)
 			return
 		}
+		h.drainLog(vm)
 		h.watchExit(vm, x)
 		if x[1] < uint64(len(vm.counts)) {
 			vm.counts[x[1]]++
@@ -190,7 +191,8 @@ func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
 func (h *Hypervisor) end(vm *VM) error {
 	vm.console.Flush()
 	fmt.Fprintf(h.Out, "hypervisor: vm %s (id %d) ended: %s\n", vm.Name, vm.ID, vm.ended)
-	fmt.Fprintf(h.Out, "hypervisor: vm %s exits:%s\n", vm.Name, exitCounts(vm.counts[:]))
+	fmt.Fprintf(h.Out, "hypervisor: vm %s exits:%s; console bytes without an exit: %d\n",
+		vm.Name, exitCounts(vm.counts[:]), vm.logged)
 	err := h.Destroy(vm)
 	h.reportSecret(vm)
 	if err != nil {

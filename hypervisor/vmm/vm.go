@@ -33,20 +33,22 @@ type Spec struct {
 
 // VM is a VM the hypervisor created.
 type VM struct {
-	ID      uint64
-	Name    string
-	RAM     Span // the pages donated to it
-	vcpus   []vcpuState
-	uart    *vuart.PL011
-	gic     *vgic.GIC
-	console *console.Writer
-	spec    Spec
-	started time.Time
-	exits   int                  // exit records searched for the secret
-	leak    string               // where the secret appeared, if it did
-	counts  [abi.ExitSGI + 1]int // exits by reason
-	ended   string               // why the VM stopped, once it has
-	reply   []uint64             // per vCPU: the reply for its next VCPU_RUN
+	ID       uint64
+	Name     string
+	RAM      Span // the pages donated to it
+	vcpus    []vcpuState
+	uart     *vuart.PL011
+	gic      *vgic.GIC
+	console  *console.Writer
+	spec     Spec
+	started  time.Time
+	exits    int                  // exit records searched for the secret
+	leak     string               // where the secret appeared, if it did
+	counts   [abi.ExitSGI + 1]int // exits by reason
+	frShadow uint64               // the FR value the engine answers reads with
+	logged   int                  // bytes that reached the console through the log
+	ended    string               // why the VM stopped, once it has
+	reply    []uint64             // per vCPU: the reply for its next VCPU_RUN
 }
 
 type vcpuState uint8
@@ -162,7 +164,11 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 		gic: vgic.New(s.VCPUs, guestSPIs), spec: s, started: time.Now()}
 	vm.console = console.New(h.Out, s.Name)
 	vm.uart = vuart.New(vm.console)
-	if err := h.donateAndInit(vm, lay.plan.Entry, lay.dtb); err != nil {
+	err = h.donateAndInit(vm, lay.plan.Entry, lay.dtb)
+	if err == nil {
+		err = h.shadowUART(vm)
+	}
+	if err != nil {
 		_, _ = call(h.Engine, "VM_DESTROY", abi.VMDestroy, vm.ID)
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}

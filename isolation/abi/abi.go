@@ -42,6 +42,31 @@ const (
 	GuestMemInfo    uint32 = 0xC6000043 // -> x1 granule size in bytes
 )
 
+// Extension: MMIO shadow registers, so that a guest polling an emulated
+// status register or streaming bytes to a data register (a console) does
+// not exit for every access. MMIO_SHADOW marks the 32-bit register at an
+// IPA of an emulated device window: mode ShadowRead answers the guest's
+// reads of at most 4 bytes there with value; mode ShadowLog appends the low
+// byte of the guest's writes of at most 4 bytes there to the VM's byte log;
+// ShadowOff removes the mark. A VM has ShadowSlots marks (NO_MEMORY beyond)
+// and a log of ShadowLogBytes; a write that finds the log full exits as
+// usual. MMIO_LOG_READ takes up to 48 of the oldest logged bytes: x1 the
+// count, x2..x7 the bytes packed little-endian. The host must drain the log
+// before it handles an exit of the VM, so the bytes keep their order. What
+// travels this way is what MMIO exits and replies carry anyway.
+const (
+	MMIOShadow  uint32 = 0xC6000030 // x1 vmid, x2 IPA, x3 mode, x4 value
+	MMIOLogRead uint32 = 0xC6000031 // x1 vmid -> x1 count, x2..x7 bytes
+
+	ShadowOff  = 0
+	ShadowRead = 1
+	ShadowLog  = 2
+
+	ShadowSlots    = 4
+	ShadowLogBytes = 256
+	ShadowLogBatch = 48
+)
+
 // Benchmark baselines, answered only by an engine built with the
 // bulkhead_bench tag (every other engine answers NOT_SUPPORTED). BENCH_ON
 // installs a second EL2 vector table, BENCH_OFF the engine's own. While the
