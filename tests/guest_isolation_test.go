@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"bulkhead/internal/qemu"
 	"bulkhead/tests/guesttest"
 )
 
@@ -52,4 +54,25 @@ func randomSecret(t *testing.T) uint64 {
 			return binary.LittleEndian.Uint64(b[:])
 		}
 	}
+}
+
+// TestGhostCheckOnTarget runs the ABI and isolation guests on an engine
+// built to compare its ledger with its real stage-2 tables after every host
+// call that can change them (DESIGN.md section 5): VM creation, donation,
+// runs with the guests' share, unshare and relinquish calls, destroy and
+// reclaim must all keep them in agreement.
+func TestGhostCheckOnTarget(t *testing.T) {
+	args := fmt.Sprintf("bootargs=secret=%016x\n", randomSecret(t))
+	m := guestMachine(t, vmGuest{abiGuest, abiArgs}, vmGuest{isolationGuest, args})
+	m.Engine = image(t, qemu.GhostEngine)
+	res := boot(t, m)
+	for _, vm := range []string{"vm0", "vm1"} {
+		t.Run(vm, func(t *testing.T) {
+			guesttest.Run(t, res, vm)
+			requireVMPoweredOff(t, res.Console, vm)
+		})
+	}
+	requireInOrder(t, res.Console, "engine: ghost check passed after each of")
+	require.NotContains(t, res.Console, "ghost check failed")
+	requireClean(t, res)
 }

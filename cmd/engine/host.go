@@ -41,8 +41,10 @@ func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	}
 	out, effect := core.Dispatch(isolation.HostCaller(), x)
 	copy(host.X[:8], out[:])
+	ghostCheck(core, uint32(x[0]))
 	switch effect.Kind {
 	case isolation.EffectPowerOff:
+		ghostReport()
 		fmt.Println("engine: host requested power off")
 		el2.PowerOff()
 	case isolation.EffectReset:

@@ -95,6 +95,10 @@ func ModuleRoot(dir string) (string, error) {
 	}
 }
 
+// GhostEngine checks its ledger against its page tables after every host
+// call (debug build, tag bulkhead_ghost).
+var GhostEngine = Image{Name: "engine-ghost", Pkg: "./cmd/engine", Text: virt.EngineText, Tags: []string{"bulkhead_ghost"}}
+
 // Images for benchmarks: the engine with its baseline vector table
 // (bulkhead_bench) and the EL1 image that measures against it.
 var (
