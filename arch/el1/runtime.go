@@ -7,8 +7,8 @@ import (
 	_ "unsafe" // go:linkname
 
 	"bulkhead/arch/arm64"
+	_ "bulkhead/arch/hooks" // the runtime hooks every image shares
 	"bulkhead/boot/virt"
-	"bulkhead/boot/virt/pl011"
 )
 
 // The image's RAM as the TamaGo runtime sees it (imageBase, imageSize from
@@ -33,29 +33,10 @@ var bootArg uint64
 // machine (DESIGN.md section 4).
 func BootArg() uint64 { return bootArg }
 
-//go:linkname hwinit0 runtime/goos.Hwinit0
-func hwinit0() {}
-
 //go:linkname hwinit1 runtime/goos.Hwinit1
 func hwinit1() {
 	goos.Exit = exit
 }
-
-//go:linkname printk runtime/goos.Printk
-func printk(c byte) {
-	pl011.Tx(c)
-}
-
-//go:linkname nanotime runtime/goos.Nanotime
-func nanotime() int64 {
-	return arm64.Nanotime()
-}
-
-//go:linkname initRNG runtime/goos.InitRNG
-func initRNG() { arm64.SeedRandom() }
-
-//go:linkname getRandomData runtime/goos.GetRandomData
-func getRandomData(b []byte) { arm64.RandomData(b) }
 
 func exit(code int32) {
 	if code != 0 {

@@ -7,8 +7,8 @@ import (
 	_ "unsafe" // go:linkname
 
 	"bulkhead/arch/arm64"
+	_ "bulkhead/arch/hooks" // the runtime hooks every image shares
 	"bulkhead/boot/virt"
-	"bulkhead/boot/virt/pl011"
 )
 
 // The engine's RAM as the TamaGo runtime sees it: the engine region, with
@@ -27,32 +27,10 @@ var ramStackOffset uint = virt.StackOffset
 // (go_asm.h const_stage1Table).
 const stage1Table = virt.EngineBase + virt.LowStage1Table
 
-// hwinit0 has nothing left to do: cpuinit already turned the MMU and the
-// caches on, before any Go code ran, so that Go never runs on Device memory.
-//
-//go:linkname hwinit0 runtime/goos.Hwinit0
-func hwinit0() {}
-
 //go:linkname hwinit1 runtime/goos.Hwinit1
 func hwinit1() {
 	goos.Exit = powerOff
 }
-
-//go:linkname printk runtime/goos.Printk
-func printk(c byte) {
-	pl011.Tx(c)
-}
-
-//go:linkname nanotime runtime/goos.Nanotime
-func nanotime() int64 {
-	return arm64.Nanotime()
-}
-
-//go:linkname initRNG runtime/goos.InitRNG
-func initRNG() { arm64.SeedRandom() }
-
-//go:linkname getRandomData runtime/goos.GetRandomData
-func getRandomData(b []byte) { arm64.RandomData(b) }
 
 // powerOff ends the machine with PSCI SYSTEM_OFF (DEN0022 5.10), which QEMU
 // carries out at EL2 when no EL3 firmware is present. The runtime calls it
