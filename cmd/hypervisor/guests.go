@@ -48,7 +48,7 @@ func runGuests() bool {
 	for i, f := range files {
 		names[i] = f.name
 	}
-	guests, err := guestspec.Group(names, func(i int) ([]byte, error) { return readInto(hv.Pool, files, i) })
+	guests, err := guestspec.Group(names, func(i int) ([]byte, error) { return readSmall(hv.Pool, files, i) })
 	if err != nil {
 		fmt.Println("hypervisor: guests:", err)
 		return false
@@ -81,40 +81,75 @@ func listBootFiles() []bootFile {
 	}
 }
 
-// readInto has the engine copy boot file i into fresh pool pages and returns
-// a copy of its bytes; the pages go back to the pool.
-func readInto(pool *vmm.Pool, files []bootFile, i int) ([]byte, error) {
+// readFile has the engine copy boot file i into fresh pool pages and
+// returns a view of its bytes there, and the pages, which the caller frees
+// once it is done with the bytes. Files stay in the pool, which is as large
+// as guest memory, never in the hypervisor's own heap.
+func readFile(pool *vmm.Pool, files []bootFile, i int) ([]byte, vmm.Span, error) {
 	size := files[i].size
 	span, err := pool.Alloc(max((size+virt.PageSize-1)/virt.PageSize, 1), virt.PageSize)
 	if err != nil {
+		return nil, span, fmt.Errorf("boot file %q of %d bytes: %w", files[i].name, size, err)
+	}
+	if x := call(abi.FileRead, uint64(i), span.PA, span.Pages); abi.StatusOf(x[0]) != abi.Success {
+		pool.Free(span)
+		return nil, span, fmt.Errorf("FILE_READ %d: %s", i, abi.StatusOf(x[0]))
+	}
+	return el1.PhysBytes(span.PA, size), span, nil
+}
+
+// readSmall reads an argument file into the heap; guestspec bounds what it
+// accepts, and larger files are refused before they are read.
+func readSmall(pool *vmm.Pool, files []bootFile, i int) ([]byte, error) {
+	if files[i].size > guestspec.MaxArgsBytes {
+		return nil, fmt.Errorf("argument file of %d bytes exceeds %d", files[i].size, guestspec.MaxArgsBytes)
+	}
+	b, span, err := readFile(pool, files, i)
+	if err != nil {
 		return nil, err
 	}
-	defer pool.Free(span)
-	if x := call(abi.FileRead, uint64(i), span.PA, span.Pages); abi.StatusOf(x[0]) != abi.Success {
-		return nil, fmt.Errorf("FILE_READ %d: %s", i, abi.StatusOf(x[0]))
-	}
-	return append([]byte(nil), el1.PhysBytes(span.PA, size)...), nil
+	defer release(pool, span)
+	return append([]byte(nil), b...), nil
+}
+
+// release wipes pool pages that held a boot file and returns them: the pool
+// keeps only zeroed pages, so a VM never starts with another's leftovers.
+func release(pool *vmm.Pool, span vmm.Span) {
+	clear(el1.PhysBytes(span.PA, span.Bytes()))
+	pool.Free(span)
 }
 
 func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
 	name := "vm" + g.Name
-	img, err := readInto(hv.Pool, files, g.Image)
+	if g.Err != nil {
+		fmt.Printf("hypervisor: %s: %v\n", name, g.Err)
+		return false
+	}
+	img, imgSpan, err := readFile(hv.Pool, files, g.Image)
+	if err == nil {
+		defer release(hv.Pool, imgSpan)
+	}
 	var initrd []byte
 	if err == nil && g.Initrd >= 0 {
-		initrd, err = readInto(hv.Pool, files, g.Initrd)
-	}
-	if err == nil {
-		var vm *vmm.VM
-		vm, err = hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
-			Initrd: initrd, Bootargs: g.Bootargs, Timeout: time.Duration(g.Timeout) * time.Second, Secret: g.Secret})
+		var initrdSpan vmm.Span
+		initrd, initrdSpan, err = readFile(hv.Pool, files, g.Initrd)
 		if err == nil {
-			fmt.Printf("hypervisor: %s created: id %d, %d vCPUs, %d pages at %#x donated\n",
-				name, vm.ID, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)
-			return guestMemoryIsSealed(vm)
+			defer release(hv.Pool, initrdSpan)
 		}
 	}
-	fmt.Printf("hypervisor: %s: %v\n", name, err)
-	return false
+	if err != nil {
+		fmt.Printf("hypervisor: %s: %v\n", name, err)
+		return false
+	}
+	vm, err := hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
+		Initrd: initrd, Bootargs: g.Bootargs, Timeout: time.Duration(g.Timeout) * time.Second, Secret: g.Secret})
+	if err != nil {
+		fmt.Printf("hypervisor: %v\n", err) // names the VM already
+		return false
+	}
+	fmt.Printf("hypervisor: %s created: id %d, %d vCPUs, %d pages at %#x donated\n",
+		name, vm.ID, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)
+	return guestMemoryIsSealed(vm)
 }
 
 // guestMemoryIsSealed checks from EL1 that the pages just donated can no

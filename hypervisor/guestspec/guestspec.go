@@ -30,6 +30,9 @@ type Guest struct {
 	Bootargs string
 	Timeout  int    // seconds, 0 for none
 	Secret   uint64 // 0 for none
+	// Err, when not nil, is why this guest cannot run (its argument file
+	// is unreadable or wrong); the other guests are not affected.
+	Err error
 }
 
 // Defaults and limits of the argument file.
@@ -43,7 +46,9 @@ const (
 )
 
 // Group pairs image files with their argument files. names[i] is the name
-// of boot file i; args returns the contents of an argument file.
+// of boot file i; args returns the contents of an argument file. A guest
+// whose arguments are wrong gets Err; files that belong to no image are an
+// error of the whole set.
 func Group(names []string, args func(index int) ([]byte, error)) ([]Guest, error) {
 	argIndex, initrdIndex := map[string]int{}, map[string]int{}
 	var guests []Guest
@@ -74,11 +79,11 @@ func Group(names []string, args func(index int) ([]byte, error)) ([]Guest, error
 		}
 		delete(argIndex, guests[i].Name)
 		text, err := args(k)
-		if err != nil {
-			return nil, fmt.Errorf("guest %s: %w", guests[i].Name, err)
+		if err == nil {
+			err = guests[i].apply(text)
 		}
-		if err := guests[i].apply(text); err != nil {
-			return nil, fmt.Errorf("guest %s: %w", guests[i].Name, err)
+		if err != nil {
+			guests[i].Err = fmt.Errorf("guest %s: %w", guests[i].Name, err)
 		}
 	}
 	if len(argIndex) > 0 {

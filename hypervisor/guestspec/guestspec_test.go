@@ -40,15 +40,18 @@ func TestGroupRejectsBadArguments(t *testing.T) {
 		"just words":                         "want key=value",
 		string(make([]byte, MaxArgsBytes+1)): "exceeds",
 	} {
-		_, err := Group([]string{"0", "0.args"}, files(map[int]string{1: args}))
-		assert.ErrorContains(t, err, want, args)
+		guests, err := Group([]string{"0", "0.args", "1"}, files(map[int]string{1: args}))
+		require.NoError(t, err, "one guest's arguments do not stop the others")
+		assert.ErrorContains(t, guests[0].Err, want, args)
+		assert.NoError(t, guests[1].Err)
 	}
 	_, err := Group([]string{"0", "1.args"}, files(nil))
 	assert.ErrorContains(t, err, "without an image")
 	_, err = Group([]string{"0", "1.initrd"}, files(nil))
 	assert.ErrorContains(t, err, "initramfs files without an image")
-	_, err = Group([]string{"0", "0.args"}, files(nil))
-	assert.ErrorContains(t, err, "unreadable")
+	guests, err := Group([]string{"0", "0.args"}, files(nil))
+	require.NoError(t, err)
+	assert.ErrorContains(t, guests[0].Err, "unreadable")
 }
 
 func FuzzGroup(f *testing.F) {
@@ -56,10 +59,11 @@ func FuzzGroup(f *testing.F) {
 	f.Add("ram=\n=\n#")
 	f.Fuzz(func(t *testing.T, args string) {
 		guests, err := Group([]string{"0", "0.args"}, files(map[int]string{1: args}))
-		if err != nil {
+		require.NoError(t, err)
+		g := guests[0]
+		if g.Err != nil {
 			return
 		}
-		g := guests[0]
 		assert.True(t, g.VCPUs >= 1 && g.VCPUs <= MaxVCPUs)
 		assert.True(t, g.RAMMiB >= 4 && g.RAMMiB <= MaxRAMMiB && g.RAMMiB%2 == 0)
 	})
