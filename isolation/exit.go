@@ -124,7 +124,8 @@ func FilterTrap(t Trap, x *[31]uint64, guestMMIO []Range) Decision {
 	ec := t.ESR >> esrECShift & esrECMask
 	switch ec {
 	case ecWFx:
-		d := exitDecision(abi.ExitWFI, 0, 0, 0)
+		// ISS.TI (bit 0) is 1 for WFE (Arm ARM D17.2.37).
+		d := exitDecision(abi.ExitWFI, t.ESR&1, 0, 0)
 		d.PCAdvance = insnBytes
 		return d
 	case ecHVC64, ecSMC64:

@@ -24,6 +24,7 @@ const (
 	tickPriority     = 0x80
 	wakeSpin         = 1 << 20
 	physTimerIntID   = virt.TimerPhysPPI
+	maintenanceIntID = virt.MaintenancePPI
 	cntpCTLEnable    = 1
 	cntpCTLDisarmed  = 0
 	nanosPerSecond   = 1_000_000_000
@@ -49,9 +50,14 @@ func InitTicker() Ticker {
 	for i := 0; i < wakeSpin && arm64.Read32(rd+gicrWAKER)&gicrChildAsleep != 0; i++ {
 	}
 	sgi := rd + gicrSGIFrame
-	arm64.Write32(sgi+gicrIGROUPR0, arm64.Read32(sgi+gicrIGROUPR0)|1<<physTimerIntID)
+	// The maintenance interrupt too: the engine asks for it while a vCPU
+	// has more interrupts than list registers, and it must end the
+	// guest's run like the tick does.
+	ppis := uint32(1<<physTimerIntID | 1<<maintenanceIntID)
+	arm64.Write32(sgi+gicrIGROUPR0, arm64.Read32(sgi+gicrIGROUPR0)|ppis)
 	arm64.Write8(sgi+gicrIPRIORITYR+physTimerIntID, tickPriority)
-	arm64.Write32(sgi+gicrISENABLER0, 1<<physTimerIntID)
+	arm64.Write8(sgi+gicrIPRIORITYR+maintenanceIntID, tickPriority)
+	arm64.Write32(sgi+gicrISENABLER0, ppis)
 	enableICC()
 	return Ticker{}
 }

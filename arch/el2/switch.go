@@ -23,8 +23,10 @@ func saveVGIC(v *VGIC)
 // (TWI) so an idle vCPU gives its CPU back, SMC trapped (TSC) so PSCI
 // reaches the engine, IMPLEMENTATION DEFINED and auxiliary control
 // registers trapped (TIDCP, TACR), broadcast of TLB and barrier operations
-// in the inner shareable domain (FB, BSU = 1), EL1 AArch64 (RW).
-const GuestHCR = 1<<0 | 1<<1 | 1<<3 | 1<<4 | 1<<5 | 1<<9 | 1<<10 | 1<<13 | 1<<19 | 1<<20 | 1<<21 | 1<<22 | 1<<31
+// in the inner shareable domain (FB, BSU = 1), EL1 AArch64 (RW). WFE is
+// trapped too (TWE): a vCPU spinning on a lock its holder cannot release
+// while descheduled gives the CPU back at once.
+const GuestHCR = 1<<0 | 1<<1 | 1<<3 | 1<<4 | 1<<5 | 1<<9 | 1<<10 | 1<<13 | 1<<14 | 1<<19 | 1<<20 | 1<<21 | 1<<22 | 1<<31
 
 // MDCR_EL2 traps for guests (D19.3.16): debug registers (TDA, TDOSA, TDRA)
 // and the PMU (TPM, TPMCR), whose state the engine does not switch.

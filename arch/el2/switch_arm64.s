@@ -156,8 +156,8 @@ TEXT ·atS1E1R(SB),NOSPLIT,$0-16
 // func loadVGIC(v *VGIC)
 TEXT ·loadVGIC(SB),NOSPLIT,$0-8
 	// IHI 0069 12.4: the list registers, the virtual machine control and
-	// active priorities, then ICH_HCR_EL2.En to turn the virtual CPU
-	// interface on for the guest.
+	// active priorities, then ICH_HCR_EL2 (En, and UIE when Sync asked for
+	// it) to turn the virtual CPU interface on for the guest.
 	MOVD	v+0(FP), R0
 	LDP	(VGIC_LR+0*8)(R0), (R1, R2)
 	MSR_X(ICH_LR0_EL2, 1)
@@ -169,7 +169,7 @@ TEXT ·loadVGIC(SB),NOSPLIT,$0-8
 	MOVD	VGIC_AP1R0(R0), R2
 	MSR_X(ICH_VMCR_EL2, 1)
 	MSR_X(ICH_AP1R0_EL2, 2)
-	MOVD	$1, R1
+	MOVD	VGIC_HCR(R0), R1
 	MSR_X(ICH_HCR_EL2, 1)
 	ISB	$15
 	RET

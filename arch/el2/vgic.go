@@ -16,7 +16,17 @@ type VGIC struct {
 	LR    [ListRegs]uint64
 	VMCR  uint64 // ICH_VMCR_EL2: the guest's ICV_PMR, ICV_IGRPEN1, BPR
 	AP1R0 uint64 // ICH_AP1R0_EL2: active priorities
+	HCR   uint64 // ICH_HCR_EL2 for the next entry, set by Sync
 }
+
+// ICH_HCR_EL2 bits (IHI 0069 12.4.4): En turns the virtual CPU interface
+// on; UIE raises the maintenance interrupt when at most one list register
+// is still in use, so lines waiting for a free register are presented as
+// soon as the guest has taken the others.
+const (
+	ichHCREn  = 1 << 0
+	ichHCRUIE = 1 << 1
+)
 
 // List register fields (IHI 0069 12.4.6, ICH_LR<n>_EL2).
 const (
@@ -52,11 +62,14 @@ type Lines interface {
 // a pending entry whose level-sensitive line was lowered is withdrawn, and
 // an asserted line without an entry gets a free one. An SGI, edge-triggered
 // by architecture (IHI 0069 2.2.1), stays pending once presented until the
-// guest takes it. An entry the guest has
-// acknowledged (active) stays until the guest completes it; a line still
-// asserted after that is presented again at the next Sync, which gives level
-// semantics. Lines that find no free register wait for a later Sync.
+// guest takes it. An entry the guest has acknowledged (active) stays until
+// the guest completes it; a line still asserted after that is presented
+// again at the next Sync, which gives level semantics. Lines that find no
+// free register wait for a later Sync, with underflow maintenance asked for
+// so that the vCPU exits (the maintenance interrupt, PPI 25, is routed to
+// EL2 like every physical interrupt) as soon as registers free up.
 func (v *VGIC) Sync(lines Lines) {
+	v.HCR = ichHCREn
 	for i, lr := range v.LR {
 		intid := uint32(lr & lrINTIDMask)
 		if lrState(lr) == lrPending && intid >= sgiINTIDs && !lines.Asserted(intid) {
@@ -74,6 +87,7 @@ func (v *VGIC) Sync(lines Lines) {
 				return
 			}
 		}
+		v.HCR |= ichHCRUIE
 	})
 }
 

@@ -55,8 +55,12 @@ func TestSyncKeepsActiveEntriesAndRepresentsCompletedLevels(t *testing.T) {
 
 func TestSyncLeavesWhatDoesNotFitForLater(t *testing.T) {
 	var v VGIC
+	v.Sync(set{30: true})
+	assert.Equal(t, uint64(ichHCREn), v.HCR, "everything fits: no maintenance")
+	v = VGIC{}
 	v.Sync(set{30: true, 31: true, 32: true, 33: true, 34: true})
 	assert.Equal(t, [ListRegs]uint64{pendingLR(30), pendingLR(31), pendingLR(32), pendingLR(33)}, v.LR)
+	assert.Equal(t, uint64(ichHCREn|ichHCRUIE), v.HCR, "INTID 34 waits: underflow maintenance on")
 	v.LR[1] = 0
 	v.Sync(set{30: true, 31: false, 32: true, 33: true, 34: true})
 	assert.Equal(t, pendingLR(34), v.LR[1])

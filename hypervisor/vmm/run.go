@@ -123,6 +123,9 @@ func (h *Hypervisor) exit(vm *VM, i int, x [8]uint64) uint64 {
 	case abi.ExitCall:
 		return notSupported
 	case abi.ExitWFI:
+		if x[2] == abi.WFIWaitForEvent {
+			break // WFE: stay runnable; the step ends and others run
+		}
 		vm.vcpus[i] = vcpuIdle
 		// A guest that waits has said what it had to say: show a partial
 		// line (a shell's prompt) now rather than at its next newline.

@@ -344,3 +344,18 @@ func TestConsoleFastPath(t *testing.T) {
 	assert.Contains(t, r.out.String(), "[fast] fast path")
 	assert.Contains(t, r.out.String(), "hypervisor: vm fast exits: SHUTDOWN 1", "no console access exited")
 }
+
+// TestWFEYieldsWithoutIdling: a vCPU executing WFE (a spinning lock) gives
+// the CPU to others but stays runnable, so the hypervisor does not wait.
+func TestWFEYieldsWithoutIdling(t *testing.T) {
+	r := newRig(t)
+	vm, err := r.hv.Create(Spec{Name: "wfe", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	wfe := func(c *isolation.Context) isolation.Trap { return isolation.Trap{ESR: 0x01<<26 | 1<<25 | 1} }
+	r.script[isolation.VMID(vm.ID)] = []step{wfe, wfe, wfe}
+	idles := 0
+	r.hv.Idle = func(time.Duration) { idles++ }
+	require.NoError(t, r.hv.Run())
+	assert.Zero(t, idles)
+	assert.Contains(t, r.out.String(), "exits: WFI 3")
+}

@@ -166,7 +166,7 @@ type Exit uint64
 const (
 	ExitMMIO      Exit = 1 // x2 IPA, x3 access, x4 value written
 	ExitCall      Exit = 2 // x2 function id, x3..x7 arguments
-	ExitWFI       Exit = 3
+	ExitWFI       Exit = 3 // x2 (extension) 0 for WFI, WFIWaitForEvent for WFE
 	ExitIRQ       Exit = 4
 	ExitShutdown  Exit = 5 // x2 0 off, 1 reset
 	ExitAbort     Exit = 6 // x2 exception class
@@ -200,6 +200,12 @@ func (e Exit) String() string {
 	}
 	return "UNKNOWN_EXIT"
 }
+
+// WFIWaitForEvent in x2 of an ExitWFI says the vCPU executed WFE, which
+// waits for an event another vCPU sends (a spinning lock), rather than WFI,
+// which waits for an interrupt: the hypervisor should run another vCPU, not
+// idle.
+const WFIWaitForEvent = 1
 
 // MMIO access encoding in x3 of an ExitMMIO: bit 0 is set for a write, bits
 // 1-2 hold log2 of the access size in bytes.
