@@ -44,28 +44,7 @@ Definition share_ok (pg : page) : bool :=
 Definition is_engine (pg : page) : bool := match pg_owner pg with OEngine => true | _ => false end.
 Definition is_none (pg : page) : bool := match pg_owner pg with ONone => true | _ => false end.
 
-Section Inv.
-Variable cfg : config.
-
-Record Inv (m : mstate) : Prop := {
-  (** ownership <-> mappings: a VM's stage-2 maps exactly the pages it owns
-      and the host pages shared with it *)
-  inv_s2 : forall v p, is_some (vm_s2 (ms_vms m v) p) = holds_for v (ms_pages m p);
-  (** the host stage-2 maps exactly host pages and pages a VM shared with it *)
-  inv_hs2 : forall p, ms_hs2 m p = host_sees (ms_pages m p);
-  (** the engine owns exactly its region *)
-  inv_engine : forall p, is_engine (ms_pages m p) = in_ram cfg p && in_engine cfg p;
-  (** PFNs outside RAM belong to nobody *)
-  inv_ram : forall p, in_ram cfg p = false -> is_none (ms_pages m p) = true;
-  inv_share : forall p, share_ok (ms_pages m p) = true;
-  (** a free slot maps nothing *)
-  inv_free : forall v p, vm_live (ms_vms m v) = false -> is_some (vm_s2 (ms_vms m v) p) = false
-}.
-
 (** ** Automation *)
-
-Ltac inv_rewrite I :=
-  repeat rewrite (inv_s2 _ I) in *; repeat rewrite (inv_hs2 _ I) in *.
 
 Ltac split_page m p :=
   let E := fresh "Ep" in
@@ -99,6 +78,24 @@ Ltac crush :=
       end
     | progress (simpl in *) ]);
   try solve [auto | congruence | lia].
+
+Section Inv.
+Variable cfg : config.
+
+Record Inv (m : mstate) : Prop := {
+  (** ownership <-> mappings: a VM's stage-2 maps exactly the pages it owns
+      and the host pages shared with it *)
+  inv_s2 : forall v p, is_some (vm_s2 (ms_vms m v) p) = holds_for v (ms_pages m p);
+  (** the host stage-2 maps exactly host pages and pages a VM shared with it *)
+  inv_hs2 : forall p, ms_hs2 m p = host_sees (ms_pages m p);
+  (** the engine owns exactly its region *)
+  inv_engine : forall p, is_engine (ms_pages m p) = in_ram cfg p && in_engine cfg p;
+  (** PFNs outside RAM belong to nobody *)
+  inv_ram : forall p, in_ram cfg p = false -> is_none (ms_pages m p) = true;
+  inv_share : forall p, share_ok (ms_pages m p) = true;
+  (** a free slot maps nothing *)
+  inv_free : forall v p, vm_live (ms_vms m v) = false -> is_some (vm_s2 (ms_vms m v) p) = false
+}.
 
 (** ** Boot *)
 
