@@ -167,6 +167,11 @@ func TestHypercallsDoNotAllocate(t *testing.T) {
 			call(guest, uint64(abi.PSCICPUOn64), 0, 0x4000_0000, 0)
 			call(host, uint64(abi.PSCIFeatures), uint64(abi.PSCISystemOff))
 		},
+		"MMIO_SHADOW/MMIO_LOG_READ": func() {
+			call(host, uint64(abi.MMIOShadow), 1, 0x0900_0018, abi.ShadowRead, 0x90)
+			call(host, uint64(abi.MMIOShadow), 1, 0x0900_0018, abi.ShadowOff, 0)
+			call(host, uint64(abi.MMIOLogRead), 1)
+		},
 		"ghost check": func() {
 			if err := e.Check(); err != nil {
 				t.Fatal(err)
