@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 COQ="coqc -q -Q specs Bulkhead.Spec -Q proofs Bulkhead.Proofs"
 SPECS="specs/State.v specs/Spec.v"
-PROOFS="proofs/Lemmas.v proofs/Invariants.v proofs/Scrub.v proofs/Noninterference.v"
+PROOFS="proofs/Lemmas.v proofs/Invariants.v proofs/Scrub.v proofs/Noninterference.v proofs/Integrity.v"
 # The theorems whose assumptions are printed: Module.name, one a line.
 THEOREMS="
 Invariants.inv_init
@@ -29,6 +29,10 @@ Noninterference.rel_obs_host
 Noninterference.rel_obs_vm
 Noninterference.noninterference
 Noninterference.noninterference_obs
+Integrity.integrity_mem
+Integrity.integrity_regs
+Integrity.vcpu_run_regs
+Integrity.integrity_mem_run
 "
 
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $SPECS $PROOFS \
