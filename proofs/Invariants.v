@@ -440,7 +440,7 @@ Proof.
   - unfold guest_step. destruct (negb _); simpl; auto.
     destruct g; simpl; auto; destruct (s2_access _ _ _ _ _); simpl; auto.
   - unfold guest_exit. destruct (negb _); simpl; auto with inv.
-  - unfold host_write. destruct (ms_hs2 _ _); simpl; auto.
+  - unfold host_write. repeat match goal with |- context [if ?b then _ else _] => destruct b end; auto.
 Qed.
 
 Theorem run_inv : forall tr s, Inv (st_meta s) -> Inv (st_meta (fst (run cfg s tr))).

@@ -67,6 +67,10 @@ if [ "$bad" -ne 0 ]; then
 	exit 1
 fi
 
+# Planted bugs: each must break a proof.
+echo "mutants (proofs/mutate.sh):"
+sh proofs/mutate.sh
+
 # The oracle: extract and compile.
 mkdir -p build/oracle
 $COQ specs/Extract.v

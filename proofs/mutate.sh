@@ -1,0 +1,90 @@
+#!/bin/sh
+# Plants known bugs, one at a time, in a copy of the specification
+# (build/mutants/<name>/) and checks that each one breaks a proof. Prints
+# one line per mutant, "caught" with the first proof that fails or
+# "NOT caught"; exits non-zero if a mutant is not caught, or if a mutation
+# no longer applies or no longer builds (the model changed under it).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=build/mutants
+JOBS=${JOBS:-2}
+PROOFS="Lemmas Invariants Scrub Noninterference Integrity"
+
+rm -rf "$ROOT"
+mkdir -p "$ROOT"
+
+# mutant NAME FROM TO: in specs/Spec.v, replace the first occurrence of the
+# text FROM by TO.
+mutant() {
+	d="$ROOT/$1"
+	mkdir -p "$d/specs" "$d/proofs"
+	cp specs/State.v specs/Spec.v "$d/specs/"
+	for p in $PROOFS; do cp "proofs/$p.v" "$d/proofs/"; done
+	FROM=$2 TO=$3 perl -0 -e '
+		local $/; my $s = <STDIN>;
+		my $i = index($s, $ENV{FROM});
+		if ($i < 0) { exit 3 }
+		substr($s, $i, length($ENV{FROM})) = $ENV{TO};
+		print $s;' < specs/Spec.v > "$d/specs/Spec.v" || echo "mutation does not apply" > "$d/verdict"
+}
+
+mutant reclaim-skips-zeroing \
+	'(fun p => if in_range p p0 n then 0 else st_mem s p)' \
+	'(st_mem s)'
+mutant donate-keeps-host-mapping \
+	"let hs2' := fun p => if in_range p p0 n then false else ms_hs2 m p in" \
+	"let hs2' := ms_hs2 m in"
+mutant donate-skips-owner-check \
+	'if negb (all_range (pfn pa) n (fun p => is_host_unshared (ms_pages m p))) then Some DENIED else' \
+	''
+mutant mmio-read-exit-leaks-register \
+	'(if w then regs r else 0)' \
+	'(regs r)'
+mutant call-exit-leaks-x6 \
+	'[regs 1; regs 2; regs 3; regs 4; regs 5]' \
+	'[regs 1; regs 2; regs 3; regs 4; regs 6]'
+mutant relinquish-skips-zeroing \
+	'(fun p => if mapped_in s2 i0 n p then 0 else st_mem s p)' \
+	'(st_mem s)'
+mutant destroy-keeps-host-mapping \
+	'(fun p => if owned_by v (ms_pages m p) then false else ms_hs2 m p)' \
+	'(ms_hs2 m)'
+mutant guest-share-skips-owner-check \
+	'(fun p => is_vm_unshared v (ms_pages m p))' \
+	'(fun p => negb (is_host_unshared (ms_pages m p)))'
+mutant host-store-ignores-stage2 \
+	'if ms_hs2 (st_meta s) p then (mkState' \
+	'if true then (mkState'
+
+# Build one mutant; its verdict goes to $d/verdict.
+cat > "$ROOT/run.sh" <<'RUN'
+d=$1
+[ -e "$d/verdict" ] && exit 0
+cd "$d"
+COQ="coqc -q -Q specs Bulkhead.Spec -Q proofs Bulkhead.Proofs"
+if ! $COQ specs/State.v > log 2>&1 || ! $COQ specs/Spec.v >> log 2>&1; then
+	echo "mutant does not build" > verdict; exit 0
+fi
+for p in $PROOFS; do
+	if ! $COQ "proofs/$p.v" > log 2>&1; then
+		line=$(sed -n 's/^File "[^"]*", line \([0-9]*\).*/\1/p' log | head -n 1)
+		thm=$(head -n "${line:-1}" "proofs/$p.v" | grep -oE '^(Theorem|Lemma) [A-Za-z0-9_]+' | tail -n 1 | cut -d' ' -f2)
+		echo "caught by proofs/$p.v:$line ($thm)" > verdict; exit 0
+	fi
+done
+echo "NOT caught" > verdict
+RUN
+
+ls "$ROOT" | grep -v '^run.sh$' | sed "s|^|$ROOT/|" |
+	PROOFS="$PROOFS" xargs -P "$JOBS" -n 1 sh "$ROOT/run.sh"
+
+status=0
+for d in "$ROOT"/*/; do
+	name=$(basename "$d")
+	v=$(cat "$d/verdict")
+	case $v in
+	caught*) printf 'caught      %-32s %s\n' "$name" "${v#caught }" ;;
+	*) printf 'NOT caught  %-32s %s\n' "$name" "$v"; status=1 ;;
+	esac
+done
+exit $status
