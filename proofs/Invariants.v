@@ -94,14 +94,27 @@ Record Inv (m : mstate) : Prop := {
   inv_ram : forall p, in_ram cfg p = false -> is_none (ms_pages m p) = true;
   inv_share : forall p, share_ok (ms_pages m p) = true;
   (** a free slot maps nothing *)
-  inv_free : forall v p, vm_live (ms_vms m v) = false -> is_some (vm_s2 (ms_vms m v) p) = false
+  inv_free : forall v p, vm_live (ms_vms m v) = false -> is_some (vm_s2 (ms_vms m v) p) = false;
+  (** a VM's stage-2 maps each IPA page at most once *)
+  inv_inj : forall v p q i a b, vm_s2 (ms_vms m v) p = Some (i, a) ->
+    vm_s2 (ms_vms m v) q = Some (i, b) -> p = q
 }.
+
+(** The stage-2 update of a call: each new mapping is an old one. *)
+Ltac inj_tac I :=
+  let v := fresh "v" in let p := fresh "p" in let q := fresh "q" in
+  let i := fresh "i" in let a := fresh "a" in let b := fresh "b" in
+  let Hp := fresh "Hp" in let Hq := fresh "Hq" in
+  try intros v p q i a b Hp Hq; unfold upd, set_s2, s2_of, unmap_range in *; simpl in *;
+  repeat (match goal with H : context [if ?c then _ else _] |- _ =>
+    let E := fresh "E" in destruct c eqn:E end; simpl in *);
+  eqb_subst; simpl in *; try discriminate; try solve [eapply (inv_inj _ I); eauto].
 
 (** ** Boot *)
 
 Lemma inv_init : Inv (init_meta cfg).
 Proof.
-  constructor; unfold init_meta, init_owner; simpl; intros; crush.
+  constructor; unfold init_meta, init_owner; simpl; intros; try discriminate; crush.
 Qed.
 
 (** ** Frame: calls that change neither pages, the host stage-2, liveness
@@ -185,6 +198,7 @@ Proof.
     crush.
   - crush.
   - pose proof (inv_free _ I v0 p). crush.
+  - inj_tac I.
 Qed.
 
 (** ** VM_DESTROY *)
@@ -202,6 +216,7 @@ Proof.
   - pose proof (inv_ram _ I p H). crush.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
+  - inj_tac I.
 Qed.
 
 (** ** Frame calls *)
@@ -238,6 +253,34 @@ Proof.
   - rewrite all_range_spec in E2. apply E2. apply in_range_spec. auto.
 Qed.
 
+(** The IPAs MEM_DONATE and MEM_SHARE map at are free in the VM's stage-2. *)
+Lemma lend_map_fresh : forall m v pa ipa n perms p q i b,
+  Inv m -> lend_checks cfg m v pa ipa n perms = None ->
+  in_range p (pfn cfg pa) n = true -> i = pfn cfg ipa + (p - pfn cfg pa) ->
+  vm_s2 (ms_vms m v) q = Some (i, b) -> False.
+Proof.
+  intros m v pa ipa n perms p q i b I L R Hi Hq.
+  unfold lend_checks in L. case_ifs; try discriminate.
+  apply negb_false_iff in E4.
+  pose proof (ipa_range_free_pages _ _ _ _ q E4) as F.
+  unfold mapped_in, s2_of in F. rewrite Hq in F.
+  rewrite (inv_s2_ram m v q) in F; [|auto|rewrite Hq; auto].
+  simpl in F. apply in_range_false in F. apply in_range_spec in R. lia.
+Qed.
+
+Lemma lend_inj : forall m v pa ipa n perms p q i a b,
+  Inv m -> lend_checks cfg m v pa ipa n perms = None ->
+  map_range (vm_s2 (ms_vms m v)) (pfn cfg pa) (pfn cfg ipa) n perms p = Some (i, a) ->
+  map_range (vm_s2 (ms_vms m v)) (pfn cfg pa) (pfn cfg ipa) n perms q = Some (i, b) -> p = q.
+Proof.
+  intros m v pa ipa n perms p q i a b I L Hp Hq. unfold map_range in *.
+  destruct (in_range p (pfn cfg pa) n) eqn:Rp, (in_range q (pfn cfg pa) n) eqn:Rq.
+  - inversion Hp; inversion Hq; subst. apply in_range_spec in Rp, Rq. lia.
+  - inversion Hp; subst. exfalso. eapply lend_map_fresh with (p := p) (q := q); eauto.
+  - inversion Hq; subst. exfalso. eapply lend_map_fresh with (p := q) (q := p); eauto.
+  - eapply (inv_inj _ I); eauto.
+Qed.
+
 Ltac use_range F p :=
   match goal with
   | H : in_range p _ _ = true |- _ =>
@@ -249,7 +292,7 @@ Lemma mem_donate_inv : forall s v pa ipa n perms,
 Proof.
   intros s v pa ipa n perms I. unfold mem_donate.
   destruct (lend_checks cfg (st_meta s) v pa ipa n perms) eqn:L; simpl; auto.
-  apply lend_checks_ok in L as [Lv [L0 [Lr Lh]]].
+  pose proof (lend_checks_ok _ _ _ _ _ _ L) as [Lv [L0 [Lr Lh]]].
   set (m := st_meta s) in *.
   constructor; simpl; intros; unfold upd, set_s2, s2_of, map_range.
   - pose proof (inv_s2 _ I v0 p). pose proof (inv_s2 _ I v p).
@@ -262,6 +305,7 @@ Proof.
     destruct (in_range p (pfn cfg pa) n) eqn:R; [pose proof (Lr p R)|]; crush.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
+  - inj_tac I. eapply lend_inj; eauto.
 Qed.
 
 Lemma mem_share_inv : forall s v pa ipa n perms,
@@ -269,7 +313,7 @@ Lemma mem_share_inv : forall s v pa ipa n perms,
 Proof.
   intros s v pa ipa n perms I. unfold mem_share.
   destruct (lend_checks cfg (st_meta s) v pa ipa n perms) eqn:L; simpl; auto.
-  apply lend_checks_ok in L as [Lv [L0 [Lr Lh]]].
+  pose proof (lend_checks_ok _ _ _ _ _ _ L) as [Lv [L0 [Lr Lh]]].
   set (m := st_meta s) in *.
   constructor; simpl; intros; unfold upd, set_s2, s2_of, map_range.
   - pose proof (inv_s2 _ I v0 p). pose proof (inv_s2 _ I v p).
@@ -282,6 +326,7 @@ Proof.
     destruct (in_range p (pfn cfg pa) n) eqn:R; [pose proof (Lr p R)|]; crush.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
+  - inj_tac I. eapply lend_inj; eauto.
 Qed.
 
 (** ** MEM_UNSHARE *)
@@ -309,6 +354,7 @@ Proof.
       [pose proof (mapped_in_ram _ _ _ _ _ R)|]; crush.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
+  - inj_tac I.
 Qed.
 
 (** ** MEM_RECLAIM *)
@@ -339,6 +385,7 @@ Proof.
     destruct (in_range p (pfn cfg pa) n) eqn:R; [pose proof (Fr p R) as [? ?]|]; crush.
   - pose proof (inv_share _ I p). crush.
   - apply I; auto.
+  - inj_tac I.
 Qed.
 
 (** ** Guest memory calls *)
@@ -366,6 +413,7 @@ Proof.
   - pose proof (inv_share _ I p).
     destruct (mapped_in cfg (vm_s2 (ms_vms m v)) (pfn cfg ipa) n p) eqn:R; crush.
   - apply I; auto.
+  - inj_tac I.
 Qed.
 
 Lemma guest_unshare_inv : forall s v ipa n,
@@ -391,6 +439,7 @@ Proof.
   - pose proof (inv_share _ I p).
     destruct (mapped_in cfg (vm_s2 (ms_vms m v)) (pfn cfg ipa) n p) eqn:R; crush.
   - apply I; auto.
+  - inj_tac I.
 Qed.
 
 Lemma guest_relinquish_inv : forall s v ipa n,
@@ -414,6 +463,7 @@ Proof.
   - pose proof (inv_ram _ I p H). crush.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
+  - inj_tac I.
 Qed.
 
 (** ** PSCI *)
@@ -480,6 +530,11 @@ Proof.
   intros s v p R. at_page R v p. set (m := st_meta s) in *.
   split; [intros [x Hx]|intros Ho]; crush; intuition (try congruence; eauto).
 Qed.
+
+(** 1, continued: a VM's stage-2 maps each IPA page to at most one page. *)
+Theorem inv1_ipa_once : forall s v p q i a b, reachable s ->
+  vm_s2 (ms_vms (st_meta s) v) p = Some (i, a) -> vm_s2 (ms_vms (st_meta s) v) q = Some (i, b) -> p = q.
+Proof. intros s v p q i a b R. apply (inv_inj _ (reachable_inv _ R)). Qed.
 
 (** 2: the host stage-2 maps exactly the host's pages and the pages a VM
     shared with the host; never a VM-private page, never an engine page. *)

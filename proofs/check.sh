@@ -13,6 +13,7 @@ Invariants.inv_init
 Invariants.step_inv
 Invariants.inv_reachable
 Invariants.inv1_vm_s2
+Invariants.inv1_ipa_once
 Invariants.inv2_host_s2
 Invariants.inv2_host_no_private
 Invariants.inv3_engine

@@ -37,6 +37,12 @@ mutant donate-keeps-host-mapping \
 mutant donate-skips-owner-check \
 	'if negb (all_range (pfn pa) n (fun p => is_host_unshared (ms_pages m p))) then Some DENIED else' \
 	''
+mutant donate-skips-ipa-check \
+	'if negb (ipa_range_free (s2_of m v) (pfn ipa) n) then Some DENIED else' \
+	''
+mutant reclaim-takes-live-vm-page \
+	'| OVM _ => Some BUSY' \
+	'| OVM _ => None'
 mutant mmio-read-exit-leaks-register \
 	'(if w then regs r else 0)' \
 	'(regs r)'
