@@ -170,6 +170,15 @@ Proof.
     destruct (Nat.eq_dec w v); [subst; apply D; auto|apply Rregs; auto].
 Qed.
 
+(** The two unwinding conditions, separately. *)
+Theorem ni_output_consistency : forall v s t a,
+  Inv cfg (st_meta s) -> rel v s t -> declass v s t a -> snd (step cfg s a) = snd (step cfg t a).
+Proof. intros. apply (ni_step v s t a); auto. Qed.
+
+Theorem ni_step_consistency : forall v s t a,
+  Inv cfg (st_meta s) -> rel v s t -> declass v s t a -> rel v (fst (step cfg s a)) (fst (step cfg t a)).
+Proof. intros. apply (ni_step v s t a); auto. Qed.
+
 (** Step and output consistency for an action of any other principal:
     no condition at all. *)
 Theorem ni_other : forall v s t a,

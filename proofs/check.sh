@@ -25,6 +25,8 @@ Scrub.scrub_host_view
 Scrub.scrub_relinquish
 Scrub.scrub_run
 Noninterference.ni_step
+Noninterference.ni_output_consistency
+Noninterference.ni_step_consistency
 Noninterference.ni_other
 Noninterference.rel_obs_host
 Noninterference.rel_obs_vm
