@@ -300,14 +300,17 @@ Definition vcpu_run (s : state) (v c reply : nat) : state * output :=
        ok0)
   end.
 
-(** VCPU_IRQ ([Engine.VCPUIRQ]). *)
+(** VCPU_IRQ ([Engine.VCPUIRQ]). SGIs (INTID 0-15) are edge-triggered: a
+    raise latches, and a lowering does not withdraw it (the arch code drops
+    the latch once it presents the SGI, which the model does not cover). *)
 Definition vcpu_irq (s : state) (v c intid level : nat) : state * output :=
   let m := st_meta s in
   if negb (vcpu_ok m v c) then (s, err INVALID_PARAMETERS) else
   if max_intid <=? intid then (s, err INVALID_PARAMETERS) else
   if 1 <? level then (s, err INVALID_PARAMETERS) else
   let x := vcpu_of m v c in
-  (mkState (set_vcpu m v c (mkVCPU (vc_state x) (vc_pend x) (upd (vc_irq x) intid (level =? 1))))
+  let lvl := (level =? 1) || ((intid <? 16) && vc_irq x intid) in
+  (mkState (set_vcpu m v c (mkVCPU (vc_state x) (vc_pend x) (upd (vc_irq x) intid lvl)))
            (st_mem s) (st_regs s),
    ok0).
 
