@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bulkhead/boot/virt"
+	"bulkhead/internal/a64"
 	"bulkhead/internal/qemu"
 	"bulkhead/isolation/abi"
 )
@@ -43,16 +44,15 @@ func elfImage(machine uint16, addr uint64, code []uint32) []byte {
 	return b
 }
 
-// A64 encodings (Arm ARM C6.2) for the hand-made EL1 image.
-func movz(rd, imm16, hw uint32) uint32 { return 0xd2800000 | hw<<21 | imm16<<5 | rd }
-func movk(rd, imm16, hw uint32) uint32 { return 0xf2800000 | hw<<21 | imm16<<5 | rd }
-func addImm(rd, rn, imm uint32) uint32 { return 0x91000000 | imm<<10 | rn<<5 | rd }
-func strb(rt, rn uint32) uint32        { return 0x39000000 | rn<<5 | rt }
+// A64 encodings for the hand-made EL1 image (internal/a64).
+var (
+	movz, movk   = a64.MOVZ, a64.MOVK
+	addImm, strb = a64.ADDImm, a64.STRB
+	hvc0, smc0   = a64.HVC(0), a64.SMC(0)
+)
 
 const (
-	hvc0       = 0xd4000002
-	smc0       = 0xd4000003
-	branchSelf = 0x14000000
+	branchSelf = a64.BSelf
 	emAArch64  = 183
 	emX86_64   = 62
 )

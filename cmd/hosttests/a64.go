@@ -2,30 +2,25 @@ package main
 
 import (
 	"bulkhead/boot/virt"
+	"bulkhead/internal/a64"
 	"bulkhead/isolation/abi"
 )
 
-// A64 encodings (Arm ARM C6.2) for the tiny guests this image builds in
-// memory: a VM that runs a handful of instructions needs no toolchain.
-const (
-	hvc0       = 0xd4000002 // HVC #0 (C6.2.104)
-	branchSelf = 0x14000000 // B . (C6.2.26)
+// The tiny guests this image builds in memory are A64 words (internal/a64):
+// a VM that runs a handful of instructions needs no toolchain.
+var (
+	hvc0       = a64.HVC(0)
+	branchSelf = uint32(a64.BSelf)
+	movz       = a64.MOVZ
+	str        = a64.STR
+	ldr        = a64.LDR
+	isb        = uint32(a64.ISB)
+	msrVBAR    = a64.MSRVBAREL1
+	mrsESR     = a64.MRSESREL1
 )
 
-// movz is MOVZ Xd, #imm16, LSL #(16*hw) (C6.2.191).
-func movz(rd, imm16, hw uint32) uint32 { return 0xd2800000 | hw<<21 | imm16<<5 | rd }
-
-// movk is MOVK Xd, #imm16, LSL #(16*hw) (C6.2.190).
-func movk(rd, imm16, hw uint32) uint32 { return 0xf2800000 | hw<<21 | imm16<<5 | rd }
-
-// str is STR Xt, [Xn] (C6.2.273, unsigned offset 0).
-func str(rt, rn uint32) uint32 { return 0xf9000000 | rn<<5 | rt }
-
-// ldr is LDR Xt, [Xn] (C6.2.131, unsigned offset 0).
-func ldr(rt, rn uint32) uint32 { return 0xf9400000 | rn<<5 | rt }
-
 // mov32 loads a 32-bit value into Xd with MOVZ and MOVK.
-func mov32(rd, v uint32) []uint32 { return []uint32{movz(rd, v&0xffff, 0), movk(rd, v>>16, 1)} }
+func mov32(rd, v uint32) []uint32 { return []uint32{a64.MOVZ(rd, v&0xffff, 0), a64.MOVK(rd, v>>16, 1)} }
 
 // Registers the tiny guests use.
 const (
@@ -65,19 +60,6 @@ func exerciseGuest() []uint32 {
 func offGuest() []uint32 {
 	return append(mov32(x0, abi.PSCISystemOff), hvc0, branchSelf)
 }
-
-// More encodings for the probe guest.
-const (
-	isb = 0xd5033fdf // ISB (C6.2.113)
-)
-
-// msrVBAR is MSR VBAR_EL1, Xt (C6.2.194; VBAR_EL1 is op0 3, op1 0, CRn 12,
-// CRm 0, op2 0, D19.2.158).
-func msrVBAR(rt uint32) uint32 { return 0xd518c000 | rt }
-
-// mrsESR is MRS Xt, ESR_EL1 (C6.2.193; ESR_EL1 is op0 3, op1 0, CRn 5,
-// CRm 2, op2 0, D19.2.40).
-func mrsESR(rt uint32) uint32 { return 0xd5385200 | rt }
 
 // Layout of the probe guest's page: code at 0, the vector table at
 // probeVectors (VBAR_EL1 needs 2 KiB alignment), and its entry for a

@@ -33,6 +33,12 @@ func SUBSImm(rd, rn Reg, imm12 uint32) uint32 { return 0xf1000000 | (imm12&0xfff
 // SUB Xd, Xn, Xm (C6.2.366).
 func SUB(rd, rn, rm Reg) uint32 { return 0xcb000000 | rm<<16 | rn<<5 | rd }
 
+// STR Xt, [Xn] (C6.2.327, unsigned offset 0).
+func STR(rt, rn Reg) uint32 { return 0xf9000000 | rn<<5 | rt }
+
+// LDR Xt, [Xn] (C6.2.166, unsigned offset 0).
+func LDR(rt, rn Reg) uint32 { return 0xf9400000 | rn<<5 | rt }
+
 // STRB Wt, [Xn] (C6.2.330).
 func STRB(rt, rn Reg) uint32 { return 0x39000000 | rn<<5 | rt }
 
@@ -52,6 +58,15 @@ const ISB = 0xd5033fdf
 
 // MRSCNTVCT is MRS Xt, CNTVCT_EL0 (op0 3, op1 3, CRn 14, CRm 0, op2 2).
 func MRSCNTVCT(rt Reg) uint32 { return 0xd53be040 | rt }
+
+// MSRVBAREL1 is MSR VBAR_EL1, Xt (op0 3, op1 0, CRn 12, CRm 0, op2 0).
+func MSRVBAREL1(rt Reg) uint32 { return 0xd518c000 | rt }
+
+// MRSESREL1 is MRS Xt, ESR_EL1 (op0 3, op1 0, CRn 5, CRm 2, op2 0).
+func MRSESREL1(rt Reg) uint32 { return 0xd5385200 | rt }
+
+// BSelf is B . : a branch to itself, where a program parks.
+const BSelf = 0x14000000
 
 // B to an offset in instructions from this one (C6.2.26).
 func B(offset int32) uint32 { return 0x14000000 | uint32(offset)&0x3ffffff }

@@ -29,6 +29,10 @@ func TestEncodingsAgreeWithADisassembler(t *testing.T) {
 	add(SUBSImm(19, 19, 1), "subs\tx19, x19, #0x1")
 	add(SUB(2, 2, 1), "sub\tx2, x2, x1")
 	add(STRB(10, 9), "strb\tw10, [x9]")
+	add(STR(1, 9), "str\tx1, [x9]")
+	add(LDR(2, 9), "ldr\tx2, [x9]")
+	add(MSRVBAREL1(3), "msr\tvbar_el1, x3")
+	add(MRSESREL1(1), "mrs\tx1, esr_el1")
 	add(STRPost(2, 20, 8), "str\tx2, [x20], #8")
 	add(HVC(0), "hvc\t#0x0")
 	add(SMC(0), "smc\t#0x0")
@@ -56,4 +60,22 @@ func TestMOV64UsesOnlyTheHalvesItNeeds(t *testing.T) {
 	assert.Equal(t, []uint32{MOVZ(3, 0, 0), MOVK(3, 0xc600, 1)}, MOV64(3, 0xc600_0000))
 	assert.Len(t, MOV64(3, 0x1234_5678_9abc_def0), 4)
 	assert.Len(t, MOV64(3, 7), 1)
+}
+
+// TestKnownWords pins encodings to the words an assembler produces, for
+// machines without binutils.
+func TestKnownWords(t *testing.T) {
+	for want, got := range map[uint32]uint32{
+		0xd2800860: MOVZ(0, 0x43, 0),   // mov x0, #0x43
+		0xf2b8c000: MOVK(0, 0xc600, 1), // movk x0, #0xc600, lsl #16
+		0xd2a12009: MOVZ(9, 0x0900, 1), // mov x9, #0x9000000
+		0xf9000121: STR(1, 9),          // str x1, [x9]
+		0xf9400122: LDR(2, 9),          // ldr x2, [x9]
+		0xd4000002: HVC(0),             // hvc #0
+		0x14000000: BSelf,              // b .
+		0xd518c003: MSRVBAREL1(3),      // msr vbar_el1, x3
+		0xd5385201: MRSESREL1(1),       // mrs x1, esr_el1
+	} {
+		assert.Equal(t, want, got, "%#08x", want)
+	}
 }
