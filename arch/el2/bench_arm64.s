@@ -18,38 +18,7 @@
 	B	·baselineMore(SB)
 
 TEXT ·benchVectors(SB),NOSPLIT|NOFRAME,$0
-	PCALIGN	$2048
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	BASELINE_SYNC
-	PCALIGN	$128
-	LOWER(const_VectorIRQ)
-	PCALIGN	$128
-	LOWER(const_VectorFIQ)
-	PCALIGN	$128
-	LOWER(const_VectorSError)
-	PCALIGN	$128
-	LOWER(const_VectorSync)
-	PCALIGN	$128
-	LOWER(const_VectorIRQ)
-	PCALIGN	$128
-	LOWER(const_VectorFIQ)
-	PCALIGN	$128
-	LOWER(const_VectorSError)
+	VECTOR_TABLE(BASELINE_SYNC)
 
 // baselineMore: x1, x2 are on the stack and x0 is not BENCH_NULL. It is
 // BENCH_SWITCH, or a call for the engine's own path.

@@ -5,51 +5,12 @@
 #include "../arm64/sysreg.h"
 #include "vectors.h"
 
-// The EL2 vector table (Arm ARM D1.10.2, table D1-7): 16 entries of 0x80
-// bytes, 2 KiB aligned (VBAR_EL2[10:0] are RES0).
-//
-// Exceptions from EL1 and EL0 (lower EL) save the EL1 context into the
-// Context that TPIDR_EL2 points at and return from run. Exceptions taken at
-// EL2 itself mean the engine is broken: they print the syndrome and power
-// off, without running Go.
-
+// The engine's vector table (VECTOR_TABLE in vectors.h). Exceptions from
+// EL1 and EL0 save the EL1 context into the Context that TPIDR_EL2 points
+// at and return from run; exceptions taken at EL2 itself mean the engine is
+// broken: they print the syndrome and power off, without running Go.
 TEXT ·vectors(SB),NOSPLIT|NOFRAME,$0
-	PCALIGN	$2048
-	// Current EL with SP_EL0.
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	// Current EL with SP_ELx.
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	ENGINE_FAULT
-	PCALIGN	$128
-	// Lower EL, AArch64.
-	LOWER(const_VectorSync)
-	PCALIGN	$128
-	LOWER(const_VectorIRQ)
-	PCALIGN	$128
-	LOWER(const_VectorFIQ)
-	PCALIGN	$128
-	LOWER(const_VectorSError)
-	PCALIGN	$128
-	// Lower EL, AArch32 (EL0 only: HCR_EL2.RW makes EL1 AArch64).
-	LOWER(const_VectorSync)
-	PCALIGN	$128
-	LOWER(const_VectorIRQ)
-	PCALIGN	$128
-	LOWER(const_VectorFIQ)
-	PCALIGN	$128
-	LOWER(const_VectorSError)
+	VECTOR_TABLE(LOWER(const_VectorSync))
 
 // lowerExit saves the EL1 context (x0 and x1 are on the stack, x1 holds the
 // vector kind) and returns from run to the engine.
