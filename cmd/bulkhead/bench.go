@@ -71,14 +71,15 @@ func benchLinux(stdout io.Writer, root string, paths map[string]string) error {
 	args.Close()
 	guest := qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"], Files: map[string]string{
 		"opt/bulkhead/guest/0": kernel, "opt/bulkhead/guest/0.initrd": initrd, "opt/bulkhead/guest/0.args": args.Name()}}
-	d, err := timeTo(direct, marker)
+	ds, err := timeTo(direct, marker)
 	if err != nil {
 		return err
 	}
-	g, err := timeTo(guest, marker)
+	gs, err := timeTo(guest, marker)
 	if err != nil {
 		return err
 	}
+	d, g := ds[0], gs[0]
 	ratio := float64(g) / float64(d)
 	verdict := "within"
 	if ratio > 1.25 {
@@ -89,22 +90,34 @@ func benchLinux(stdout io.Writer, root string, paths map[string]string) error {
 	return nil
 }
 
-// timeTo returns the median time from QEMU's start to marker over bootRuns
-// boots of m.
-func timeTo(m qemu.Machine, marker string) (time.Duration, error) {
-	var times []time.Duration
+// timeTo boots m bootRuns times and returns, for each marker, the median
+// time from QEMU's start to the first console line holding it.
+func timeTo(m qemu.Machine, markers ...string) ([]time.Duration, error) {
+	times := make([][]time.Duration, len(markers))
 	for run := 0; run < bootRuns; run++ {
-		w := &qemu.Watch{Marker: []byte(marker), Start: time.Now()}
-		if _, err := qemu.Run(context.Background(), m, 5*time.Minute, nil, w); err != nil {
-			return 0, err
+		start := time.Now()
+		watches := make([]*qemu.Watch, len(markers))
+		sinks := make([]io.Writer, len(markers))
+		for i, mark := range markers {
+			watches[i] = &qemu.Watch{Marker: []byte(mark), Start: start}
+			sinks[i] = watches[i]
 		}
-		d, ok := w.Elapsed()
-		if !ok {
-			return 0, fmt.Errorf("no %q in boot %d of %s", marker, run, m.Engine)
+		if _, err := qemu.Run(context.Background(), m, 5*time.Minute, nil, io.MultiWriter(sinks...)); err != nil {
+			return nil, err
 		}
-		times = append(times, d)
+		for i, w := range watches {
+			d, ok := w.Elapsed()
+			if !ok {
+				return nil, fmt.Errorf("boot %d of %s never printed %q", run, m.Engine, markers[i])
+			}
+			times[i] = append(times[i], d)
+		}
 	}
-	return medianDuration(times), nil
+	medians := make([]time.Duration, len(markers))
+	for i := range times {
+		medians[i] = medianDuration(times[i])
+	}
+	return medians, nil
 }
 
 // benchBoot times, from QEMU's start, the hypervisor's banner and the
@@ -112,29 +125,13 @@ func timeTo(m qemu.Machine, marker string) (time.Duration, error) {
 // own first line as the baseline (QEMU start-up and the engine's runtime).
 func benchBoot(stdout io.Writer, m qemu.Machine) error {
 	marks := []string{"bulkhead engine: EL2", "bulkhead hypervisor: running at EL1", "engine: host requested power off"}
-	times := make([][]time.Duration, len(marks))
-	for run := 0; run < bootRuns; run++ {
-		start := time.Now()
-		watches := make([]io.Writer, len(marks))
-		for i, mark := range marks {
-			watches[i] = &qemu.Watch{Marker: []byte(mark), Start: start}
-		}
-		if _, err := qemu.Run(context.Background(), m, time.Minute, nil, io.MultiWriter(watches...)); err != nil {
-			return err
-		}
-		for i, w := range watches {
-			d, ok := w.(*qemu.Watch).Elapsed()
-			if !ok {
-				return fmt.Errorf("boot %d never printed %q", run, marks[i])
-			}
-			times[i] = append(times[i], d)
-		}
+	medians, err := timeTo(m, marks...)
+	if err != nil {
+		return err
 	}
-	base := medianDuration(times[0])
 	for i, mark := range marks {
-		d := medianDuration(times[i])
 		fmt.Fprintf(stdout, "BOOT %q: median %v of %d boots (%.2fx the engine's first line)\n",
-			mark, d.Round(time.Millisecond), bootRuns, float64(d)/float64(base))
+			mark, medians[i].Round(time.Millisecond), bootRuns, float64(medians[i])/float64(medians[0]))
 	}
 	return imageSizes(stdout, m)
 }
