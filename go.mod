@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/stretchr/testify v1.11.1
 	github.com/usbarmory/tamago v1.26.0
+	golang.org/x/sys v0.50.0
 )
 
 require (

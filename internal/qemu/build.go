@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"bulkhead/boot/virt"
 )
@@ -61,8 +62,14 @@ type Builder struct {
 	Out    string
 }
 
-// Build compiles img and returns the path of its ELF file.
+// Build compiles img and returns the path of its ELF file. The modules
+// the images need are downloaded first: the TamaGo go command resolves
+// GOOSPKG (github.com/usbarmory/tamago) only from the module cache and does
+// not fetch it by itself, so a build never relies on a warm cache.
 func (b Builder) Build(img Image) (string, error) {
+	if err := b.Download(); err != nil {
+		return "", err
+	}
 	out := filepath.Join(b.Out, img.Name+".elf")
 	if err := os.MkdirAll(b.Out, 0o755); err != nil {
 		return "", err
@@ -72,13 +79,41 @@ func (b Builder) Build(img Image) (string, error) {
 	if len(img.Tags) > 0 {
 		args = append(args, "-tags", strings.Join(img.Tags, ","))
 	}
-	cmd := exec.Command(b.Tamago, append(args, img.Pkg)...)
-	cmd.Dir = b.Root
-	cmd.Env = append(os.Environ(), "GOOS=tamago", "GOARCH=arm64", "GOOSPKG=github.com/usbarmory/tamago")
-	if msg, err := cmd.CombinedOutput(); err != nil {
+	if msg, err := b.command(append(args, img.Pkg)...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building %s: %v\n%s", img.Name, err, msg)
 	}
 	return out, nil
+}
+
+// TargetEnv is the environment of every TamaGo command.
+var TargetEnv = []string{"GOOS=tamago", "GOARCH=arm64", "GOOSPKG=github.com/usbarmory/tamago"}
+
+func (b Builder) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(b.Tamago, args...)
+	cmd.Dir = b.Root
+	cmd.Env = append(os.Environ(), TargetEnv...)
+	return cmd
+}
+
+// downloaded records the module roots whose modules are in the cache.
+var downloaded sync.Map // module root -> *downloadOnce
+
+type downloadOnce struct {
+	once sync.Once
+	err  error
+}
+
+// Download fetches the pinned modules of go.mod into the module cache,
+// once per process and module root.
+func (b Builder) Download() error {
+	v, _ := downloaded.LoadOrStore(b.Root, &downloadOnce{})
+	d := v.(*downloadOnce)
+	d.once.Do(func() {
+		if msg, err := b.command("mod", "download").CombinedOutput(); err != nil {
+			d.err = fmt.Errorf("downloading modules: %v\n%s", err, msg)
+		}
+	})
+	return d.err
 }
 
 // ModuleRoot walks up from dir to the directory holding go.mod.

@@ -28,6 +28,37 @@ func TestArgsDescribeTheBoard(t *testing.T) {
 	assert.Contains(t, strings.Join(Machine{ICount: true}.Args(), " "), "-icount shift=0")
 }
 
+// TestArgsAreHermetic: QEMU adds nothing of its own (no default NIC, whose
+// option ROM a fresh machine lacks, no monitor, no drives) and every device
+// is named.
+func TestArgsAreHermetic(t *testing.T) {
+	args := Machine{Engine: "e.elf"}.Args()
+	assert.Equal(t, "-nodefaults", args[0])
+	joined := strings.Join(args, " ")
+	for _, bad := range []string{"-nographic", "-net ", "-nic", "-monitor stdio", "-S ", "-gdb"} {
+		assert.NotContains(t, joined, bad)
+	}
+	assert.Contains(t, joined, "-chardev stdio,id=console,signal=off -serial chardev:console")
+	assert.Contains(t, joined, "-display none")
+	gdb := strings.Join(Machine{Engine: "e.elf", GDBPort: 1234}.Args(), " ")
+	assert.Contains(t, gdb, "-S -gdb tcp:127.0.0.1:1234")
+}
+
+// TestQEMUStartsWithoutOptionROMs boots QEMU with our command line and an
+// empty firmware search path: a machine that wanted any ROM file (the
+// default NIC's efi-virtio.rom) would fail to start.
+func TestQEMUStartsWithoutOptionROMs(t *testing.T) {
+	if _, err := exec.LookPath(Binary); err != nil {
+		t.Skip("qemu-system-aarch64 is not installed")
+	}
+	spin := filepath.Join(t.TempDir(), "spin.bin")
+	require.NoError(t, os.WriteFile(spin, []byte{0x00, 0x00, 0x00, 0x14}, 0o644)) // b .
+	m := Machine{Engine: spin, Extra: []string{"-L", t.TempDir()}}
+	res, err := Run(context.Background(), m, 2*time.Second, nil, nil)
+	require.NoError(t, err)
+	assert.True(t, res.TimedOut, "QEMU ran until stopped; console: %s", res.Console)
+}
+
 func TestArgsOmitTheEL1ImageWhenNoneIsGiven(t *testing.T) {
 	assert.NotContains(t, strings.Join(Machine{Engine: "e"}.Args(), " "), "fw_cfg")
 }

@@ -9,8 +9,9 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"bulkhead/boot/virt"
 )
@@ -28,20 +29,32 @@ type Machine struct {
 	// ICount runs with -icount shift=0, so that the virtual counter
 	// advances with instructions retired (for instruction-count benchmarks).
 	ICount bool
-	Extra  []string
+	// GDBPort, when not zero, starts QEMU halted with its gdb stub
+	// listening on that port of the loopback address.
+	GDBPort int
+	Extra   []string
 }
 
-// Args returns the QEMU command line for m.
+// Args returns the QEMU command line for m: the only place one is built.
+// The machine is hermetic: -nodefaults drops every device QEMU would add
+// by itself (its default NIC, whose option ROM comes from a package we do
+// not install, the monitor, default drives, a display), and each device
+// used is named: the console on standard input and output, with QEMU's
+// own signal keys off so that Ctrl-C reaches the guest.
 func (m Machine) Args() []string {
 	cpus := m.CPUs
 	if cpus == 0 {
 		cpus = 1
 	}
 	args := []string{
+		"-nodefaults", "-display", "none", "-no-reboot",
 		"-machine", virt.QEMUMachine, "-cpu", virt.QEMUCPU,
 		"-smp", strconv.Itoa(cpus), "-m", strconv.Itoa(virt.RAMSize>>20) + "M",
-		"-nographic", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+		"-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
 		"-kernel", m.Engine,
+	}
+	if m.GDBPort != 0 {
+		args = append(args, "-S", "-gdb", fmt.Sprintf("tcp:127.0.0.1:%d", m.GDBPort))
 	}
 	if m.EL1 != "" {
 		args = append(args, "-fw_cfg", "name="+virt.FwCfgHostImage+",file="+m.EL1)
@@ -66,7 +79,10 @@ type Result struct {
 // Run boots m and waits until QEMU exits or timeout passes. QEMU runs in its
 // own process group, which is killed on timeout or when ctx ends, and is
 // always waited for, so no run leaves a process behind. Console output is
-// also copied to echo when it is not nil.
+// also copied to echo when it is not nil. QEMU reads its console input
+// from a pipe that Run fills from stdin, never from stdin itself: a
+// terminal stays with the caller, who may have put it in raw mode, and
+// QEMU, outside the terminal's foreground process group, could not read it.
 func Run(ctx context.Context, m Machine, timeout time.Duration, stdin io.Reader, echo io.Writer) (Result, error) {
 	if _, err := exec.LookPath(Binary); err != nil {
 		return Result{}, fmt.Errorf("%s not found (Debian package qemu-system-arm): %w", Binary, err)
@@ -75,23 +91,26 @@ func Run(ctx context.Context, m Machine, timeout time.Duration, stdin io.Reader,
 	defer cancel()
 	var console syncBuffer
 	cmd := exec.Command(Binary, m.Args()...)
-	cmd.Stdin = stdin
 	cmd.Stdout = sink(&console, echo)
 	cmd.Stderr = sink(&console, echo)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	input, err := cmd.StdinPipe()
+	if err != nil {
+		return Result{}, err
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return Result{}, err
 	}
+	go feed(input, stdin)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var err error
 	res := Result{}
 	select {
 	case err = <-done:
 	case <-ctx.Done():
 		res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
 		err = <-done
 	}
 	res.Elapsed = time.Since(start)
@@ -105,6 +124,16 @@ func Run(ctx context.Context, m Machine, timeout time.Duration, stdin io.Reader,
 		return res, err
 	}
 	return res, nil
+}
+
+// feed copies stdin to QEMU's console input until either ends; with no
+// stdin, QEMU's input is closed at once. A reader that never ends (a
+// terminal) leaves this goroutine blocked in Read, which holds nothing.
+func feed(input io.WriteCloser, stdin io.Reader) {
+	if stdin != nil {
+		_, _ = io.Copy(input, stdin)
+	}
+	_ = input.Close()
 }
 
 func sink(buf io.Writer, echo io.Writer) io.Writer {
