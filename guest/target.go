@@ -28,14 +28,20 @@ func ThisMachine() (Machine, error) {
 
 // Main runs the tests of Default that /chosen/bootargs selects (run=<re>;
 // none: every test but the controls), reports them on the console in the
-// line protocol and powers off. It does not return.
+// line protocol and powers off, with exit status 1 if a test failed. It
+// does not return. In a guest, os.Exit(n) writes n to the machine's
+// exit-status register and powers the VM off (arch/el1), so n is the status
+// `bulkhead run` exits with.
 func Main() {
 	m, err := ThisMachine()
 	if err != nil {
 		fmt.Println(ErrorLine(fmt.Sprintf("cannot read the device tree at %#x: %v", el1.BootArg(), err)))
 		fmt.Println(DoneLine(0, 1))
-		el1.PowerOff()
+		os.Exit(1)
 	}
-	Default.Run(os.Stdout, RunPattern(m.Bootargs))
-	el1.PowerOff()
+	if Default.Run(os.Stdout, RunPattern(m.Bootargs)).Failed > 0 {
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
+

@@ -31,9 +31,9 @@ func TestBadGuestsAreRefusedAndOthersRun(t *testing.T) {
 		virt.FwCfgGuestPrefix + "3.args": write("3.args", []byte("vcpus=many\n")),
 	}
 	res := boot(t, m)
-	requireLine(t, res.Console, "hypervisor: vmm: vm0:", "EM_AARCH64")
-	requireLine(t, res.Console, "hypervisor: vmm: vm1:", "does not fit in guest RAM")
-	requireLine(t, res.Console, "hypervisor: vm3: guest 3:", "vcpus must be")
+	requireLine(t, res.Console, "hypervisor: vm vm0 ended: refused: vmm: vm0:", "EM_AARCH64")
+	requireLine(t, res.Console, "hypervisor: vm vm1 ended: refused: vmm: vm1:", "does not fit in guest RAM")
+	requireLine(t, res.Console, "hypervisor: vm vm3 ended: refused: guest 3:", "vcpus must be")
 	requireInOrder(t, res.Console, "[vm2] hello from a guest")
 	requireVMPoweredOff(t, res.Console, "vm2")
 	requireInOrder(t, res.Console, "hypervisor: guests FAILED", "engine: host requested power off")

@@ -23,7 +23,7 @@ func TestGuestSpinnerDoesNotStarveOthers(t *testing.T) {
 	requireInOrder(t, res.Console,
 		"[vm0] spin: spinning forever",
 		"hypervisor: vm vm1 (id 2) ended: powered off",
-		fmt.Sprintf("hypervisor: vm vm0 (id 1) ended: timed out after %v", spinnerLife))
+		fmt.Sprintf("hypervisor: vm vm0 (id 1) ended: timed out: ran longer than %v", spinnerLife))
 	guesttest.Run(t, res, "vm1")
 	requireVMPoweredOff(t, res.Console, "vm1")
 	requireLine(t, res.Console, "hypervisor: vm vm0: ", "pages reclaimed, all zero")

@@ -40,8 +40,9 @@ func hwinit1() {
 
 func exit(code int32) {
 	if code != 0 {
-		print("el1: exit status ", code, ", powering off\n")
+		print("el1: exiting with code ", code, ", powering off\n")
 	}
+	reportExit(code)
 	PowerOff()
 }
 

@@ -45,6 +45,19 @@ var (
 	Device = Region{"device-space", 0, 0x4000_0000}
 )
 
+// ExitStatus is a register of the machine guests see, not of the board: a
+// guest writes its exit status there (32 bits, 0 to 63) before it powers
+// off, and `bulkhead run` exits with it. It sits in a hole of QEMU virt's
+// map (hw/arm/virt.c leaves 0x090C_0000-0x0A00_0000 unused), so an image
+// built for virt never meets it by accident. Any guest can use it without
+// a driver: Linux's /dev/mem (busybox devmem) reaches it, since no driver
+// claims it.
+var ExitStatus = Region{"exit-status", 0x0910_0000, 0x1000}
+
+// ExitStatusMax is the largest status a guest can write to ExitStatus; a
+// larger value is taken as this one, so that it still means failure.
+const ExitStatusMax = 63
+
 // UARTBase is the PL011's address; a constant so that assembly can print on
 // fatal paths, where no Go code may run.
 const UARTBase = 0x0900_0000
@@ -142,7 +155,7 @@ func HostMMIO() []Region { return []Region{GICD, GICR, UART} }
 // GuestMMIO lists the device windows of the machine guests see (DESIGN.md
 // section 4): the hypervisor emulates them, so a guest access there becomes
 // an MMIO exit; anywhere else outside its memory it gets an abort.
-func GuestMMIO() []Region { return []Region{GICD, GICR, UART} }
+func GuestMMIO() []Region { return []Region{GICD, GICR, UART, ExitStatus} }
 
 // RegionName names what lies at addr, for diagnostics.
 func RegionName(addr uint64) string {

@@ -12,6 +12,7 @@ import (
 	"bulkhead/boot/virt"
 	"bulkhead/boot/virt/pl011"
 	"bulkhead/hypervisor/guestspec"
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/vmm"
 	"bulkhead/isolation/abi"
 )
@@ -122,8 +123,7 @@ func release(pool *vmm.Pool, span vmm.Span) {
 func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
 	name := "vm" + g.Name
 	if g.Err != nil {
-		fmt.Printf("hypervisor: %s: %v\n", name, g.Err)
-		return false
+		return refuse(name, g.Err)
 	}
 	img, imgSpan, err := readFile(hv.Pool, files, g.Image)
 	if err == nil {
@@ -138,18 +138,23 @@ func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
 		}
 	}
 	if err != nil {
-		fmt.Printf("hypervisor: %s: %v\n", name, err)
-		return false
+		return refuse(name, err)
 	}
 	vm, err := hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
 		Initrd: initrd, Bootargs: g.Bootargs, Timeout: time.Duration(g.Timeout) * time.Second, Secret: g.Secret})
 	if err != nil {
-		fmt.Printf("hypervisor: %v\n", err) // names the VM already
-		return false
+		return refuse(name, err)
 	}
 	fmt.Printf("hypervisor: %s created: id %d, %d vCPUs, %d pages at %#x donated\n",
 		name, vm.ID, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)
 	return guestMemoryIsSealed(vm)
+}
+
+// refuse reports a guest the hypervisor will not run, in the line
+// `bulkhead run` reads for its exit status, and returns false.
+func refuse(name string, err error) bool {
+	fmt.Println(outcome.Guest{VM: name, Kind: outcome.Refused, Detail: err.Error()}.Line(0))
+	return false
 }
 
 // guestMemoryIsSealed checks from EL1 that the pages just donated can no

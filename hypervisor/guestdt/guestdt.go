@@ -71,6 +71,7 @@ func Build(c Config) ([]byte, error) {
 	psci(b)
 	memory(b, c.RAMSize)
 	uart(b)
+	exitStatus(b)
 	gic(b, c.VCPUs)
 	cpus(b, c.VCPUs)
 	timer(b)
@@ -143,6 +144,15 @@ func uart(b *fdt.Builder) {
 	b.PropertyU32("interrupts", irqTypeSPI, vmachine.UARTIntID-vmachine.SPIBase, irqLevelHigh)
 	b.PropertyU32("clocks", clockPhandle, clockPhandle)
 	b.PropertyStrings("clock-names", "uartclk", "apb_pclk")
+	b.EndNode()
+}
+
+// exitStatus describes the exit-status register (boot/virt.ExitStatus), so
+// that a guest can find it; no driver binds to it.
+func exitStatus(b *fdt.Builder) {
+	b.BeginNode(fmt.Sprintf("exit-status@%x", vmachine.ExitStatus.Base))
+	b.PropertyString("compatible", "bulkhead,exit-status")
+	b.PropertyU64("reg", vmachine.ExitStatus.Base, vmachine.ExitStatus.Size)
 	b.EndNode()
 }
 

@@ -92,6 +92,13 @@ func Group(names []string, args func(index int) ([]byte, error)) ([]Guest, error
 	return guests, nil
 }
 
+// Check reads an argument file as Group would and returns the first error
+// it finds, so a tool can refuse a bad file before a machine starts.
+func Check(text []byte) error {
+	g := Guest{VCPUs: DefaultVCPUs, RAMMiB: DefaultRAMMiB}
+	return g.apply(text)
+}
+
 func (g *Guest) apply(text []byte) error {
 	if len(text) > MaxArgsBytes {
 		return fmt.Errorf("argument file of %d bytes exceeds %d", len(text), MaxArgsBytes)

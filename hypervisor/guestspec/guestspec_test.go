@@ -68,3 +68,9 @@ func FuzzGroup(f *testing.F) {
 		assert.True(t, g.RAMMiB >= 4 && g.RAMMiB <= MaxRAMMiB && g.RAMMiB%2 == 0)
 	})
 }
+
+func TestCheckFindsWhatGroupWouldRefuse(t *testing.T) {
+	assert.NoError(t, Check([]byte("vcpus=2\n# a comment\nram=128\n")))
+	assert.ErrorContains(t, Check([]byte("vcpus=2\ncolour=blue\n")), `line 2 "colour=blue": unknown key "colour"`)
+	assert.ErrorContains(t, Check([]byte("timeout=soon")), "timeout must be")
+}

@@ -18,6 +18,9 @@ var (
 	UART = virt.UART
 	// GICD is the GICv3 distributor's register frame.
 	GICD = virt.GICD
+	// ExitStatus is the register a guest writes its exit status to
+	// (boot/virt.ExitStatus).
+	ExitStatus = virt.ExitStatus
 	// GICRBase is the first redistributor; vCPU n's frames start at
 	// GICRBase + n*GICRStride.
 	GICRBase = virt.GICR.Base

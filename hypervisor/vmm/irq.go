@@ -1,8 +1,7 @@
 package vmm
 
 import (
-	"fmt"
-
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/vgic"
 	"bulkhead/hypervisor/vmachine"
 	"bulkhead/isolation/abi"
@@ -34,7 +33,7 @@ func (h *Hypervisor) setLine(vm *VM, c vgic.Change) {
 		level = 1
 	}
 	if _, err := call(h.Engine, "VCPU_IRQ", abi.VCPUIRQ, vm.ID, uint64(c.VCPU), uint64(c.INTID), level); err != nil {
-		vm.ended = fmt.Sprintf("interrupt %d for vCPU %d: %v", c.INTID, c.VCPU, err)
+		vm.stop(outcome.Aborted, "interrupt %d for vCPU %d: %v", c.INTID, c.VCPU, err)
 		return
 	}
 	if !c.Level {
@@ -54,7 +53,7 @@ func (h *Hypervisor) updateUARTLine(vm *VM) {
 	vm.gic.SetLevel(vmachine.UARTIntID, 0, vm.uart.IRQ())
 	h.flushIRQs(vm)
 	if err := h.syncFR(vm); err != nil {
-		vm.ended = fmt.Sprintf("console status: %v", err)
+		vm.stop(outcome.Aborted, "console status: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package vmm
 
 import (
+	"bulkhead/hypervisor/outcome"
 	"fmt"
 	"time"
 
@@ -31,7 +32,7 @@ func (h *Hypervisor) Run() error {
 		for _, vm := range append([]*VM(nil), h.VMs...) {
 			h.checkTimeout(vm)
 			ran = h.runVM(vm) || ran
-			if vm.ended != "" {
+			if vm.done {
 				if err := h.end(vm); err != nil && firstErr == nil {
 					firstErr = err
 				}
@@ -52,7 +53,7 @@ func (h *Hypervisor) Run() error {
 func (h *Hypervisor) runVM(vm *VM) bool {
 	ran := false
 	for i := range vm.vcpus {
-		if vm.ended == "" && vm.vcpus[i] == vcpuRunnable {
+		if !vm.done && vm.vcpus[i] == vcpuRunnable {
 			h.step(vm, i)
 			ran = true
 		}
@@ -87,7 +88,7 @@ func (h *Hypervisor) step(vm *VM, i int) {
 		h.Ticker.Disarm()
 		vm.reply[i] = 0
 		if err != nil {
-			vm.ended = fmt.Sprintf("vCPU %d: %v", i, err)
+			vm.stop(outcome.Aborted, "vCPU %d: %v", i, err)
 			return
 		}
 		h.drainLog(vm)
@@ -96,7 +97,7 @@ func (h *Hypervisor) step(vm *VM, i int) {
 			vm.counts[x[1]]++
 		}
 		vm.reply[i] = h.exit(vm, i, x)
-		if !quick(abi.Exit(x[1])) || vm.ended != "" || vm.vcpus[i] != vcpuRunnable || time.Now().After(end) {
+		if !quick(abi.Exit(x[1])) || vm.done || vm.vcpus[i] != vcpuRunnable || time.Now().After(end) {
 			return
 		}
 	}
@@ -109,8 +110,8 @@ func quick(e abi.Exit) bool {
 
 // checkTimeout ends a VM that has run longer than its Timeout.
 func (h *Hypervisor) checkTimeout(vm *VM) {
-	if vm.spec.Timeout > 0 && vm.ended == "" && time.Since(vm.started) > vm.spec.Timeout {
-		vm.ended = fmt.Sprintf("timed out after %v", vm.spec.Timeout)
+	if vm.spec.Timeout > 0 && !vm.done && time.Since(vm.started) > vm.spec.Timeout {
+		vm.stop(outcome.TimedOut, "ran longer than %v", vm.spec.Timeout)
 	}
 }
 
@@ -132,23 +133,23 @@ func (h *Hypervisor) exit(vm *VM, i int, x [8]uint64) uint64 {
 		vm.console.Flush()
 	case abi.ExitIRQ:
 	case abi.ExitShutdown:
-		vm.ended = map[uint64]string{0: "powered off", 1: "reset"}[x[2]&1]
+		vm.stop(map[uint64]outcome.Kind{0: outcome.PoweredOff, 1: outcome.Reset}[x[2]&1], "")
 	case abi.ExitAbort:
-		vm.ended = fmt.Sprintf("aborted: vCPU %d took exception class %#x", i, x[2])
+		vm.stop(outcome.Aborted, "vCPU %d took exception class %#x", i, x[2])
 	case abi.ExitVCPUState:
 		h.vcpuState(vm, x[2], x[3] == 1)
 	case abi.ExitSGI:
 		vm.gic.SendSGI(i, x[2])
 		h.flushIRQs(vm)
 	default:
-		vm.ended = fmt.Sprintf("unknown exit %d from vCPU %d", x[1], i)
+		vm.stop(outcome.Aborted, "unknown exit %d from vCPU %d", x[1], i)
 	}
 	return 0
 }
 
 func (h *Hypervisor) vcpuState(vm *VM, v uint64, on bool) {
 	if v >= uint64(len(vm.vcpus)) {
-		vm.ended = fmt.Sprintf("engine reported vCPU %d, which the VM does not have", v)
+		vm.stop(outcome.Aborted, "engine reported vCPU %d, which the VM does not have", v)
 		return
 	}
 	vm.vcpus[v] = vcpuOff
@@ -160,7 +161,7 @@ func (h *Hypervisor) vcpuState(vm *VM, v uint64, on bool) {
 			return
 		}
 	}
-	vm.ended = "every vCPU is off"
+	vm.stop(outcome.Aborted, "every vCPU is off")
 }
 
 // mmio emulates one access to the machine's devices and returns the value
@@ -179,6 +180,8 @@ func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
 			read = vm.uart.Read(off, size)
 		}
 		h.updateUARTLine(vm)
+	case vmachine.ExitStatus.Contains(ipa, uint64(size)):
+		read = h.exitStatus(vm, ipa-vmachine.ExitStatus.Base, write, value)
 	case vm.gic.Contains(ipa):
 		if write {
 			vm.gic.Write(ipa, size, value)
@@ -190,10 +193,31 @@ func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
 	return read
 }
 
+// exitStatus emulates the exit-status register: a write at offset 0 of a
+// value from 0 to outcome.MaxGuestStatus is the status the VM ends with
+// when it powers off; a read returns it. A larger value becomes
+// MaxGuestStatus, with a line on the console: it still says the guest
+// failed, and it stays out of the statuses bulkhead keeps for itself.
+func (h *Hypervisor) exitStatus(vm *VM, off uint64, write bool, value uint64) uint64 {
+	if off != 0 {
+		return 0
+	}
+	if !write {
+		return uint64(vm.status)
+	}
+	if value > outcome.MaxGuestStatus {
+		fmt.Fprintf(h.Out, "hypervisor: vm %s: status %d taken as %d (a guest chooses 0 to %d)\n",
+			vm.Name, value, outcome.MaxGuestStatus, outcome.MaxGuestStatus)
+		value = outcome.MaxGuestStatus
+	}
+	vm.status = int(value)
+	return 0
+}
+
 // end reports why vm stopped and takes its memory back.
 func (h *Hypervisor) end(vm *VM) error {
 	vm.console.Flush()
-	fmt.Fprintf(h.Out, "hypervisor: vm %s (id %d) ended: %s\n", vm.Name, vm.ID, vm.ended)
+	fmt.Fprintln(h.Out, vm.outcome().Line(vm.ID))
 	fmt.Fprintf(h.Out, "hypervisor: vm %s exits:%s; console bytes without an exit: %d\n",
 		vm.Name, exitCounts(vm.counts[:]), vm.logged)
 	err := h.Destroy(vm)

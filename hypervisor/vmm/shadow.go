@@ -1,8 +1,7 @@
 package vmm
 
 import (
-	"fmt"
-
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/vmachine"
 	"bulkhead/isolation/abi"
 )
@@ -48,7 +47,7 @@ func (h *Hypervisor) drainLog(vm *VM) {
 	for {
 		x, err := call(h.Engine, "MMIO_LOG_READ", abi.MMIOLogRead, vm.ID)
 		if err != nil {
-			vm.ended = fmt.Sprintf("console log: %v", err)
+			vm.stop(outcome.Aborted, "console log: %v", err)
 			return
 		}
 		n := x[1]

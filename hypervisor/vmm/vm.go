@@ -9,6 +9,7 @@ import (
 	"bulkhead/hypervisor/console"
 	"bulkhead/hypervisor/guestdt"
 	"bulkhead/hypervisor/loader"
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/vgic"
 	"bulkhead/hypervisor/vmachine"
 	"bulkhead/hypervisor/vuart"
@@ -47,7 +48,9 @@ type VM struct {
 	counts   [abi.ExitSGI + 1]int // exits by reason
 	frShadow uint64               // the FR value the engine answers reads with
 	logged   int                  // bytes that reached the console through the log
-	ended    string               // why the VM stopped, once it has
+	done     bool                 // the VM has stopped; end says how
+	end      outcome.Guest        // how it ended, once done
+	status   int                  // what it wrote to the exit-status register
 	reply    []uint64             // per vCPU: the reply for its next VCPU_RUN
 }
 
@@ -236,4 +239,23 @@ func (h *Hypervisor) remove(vm *VM) {
 			return
 		}
 	}
+}
+
+// stop ends vm, the first time only: the first reason is the one reported.
+func (vm *VM) stop(kind outcome.Kind, format string, args ...any) {
+	if vm.done {
+		return
+	}
+	vm.done = true
+	vm.end = outcome.Guest{VM: vm.Name, Kind: kind, Detail: fmt.Sprintf(format, args...)}
+}
+
+// outcome is how vm ended; a clean power-off carries the status the guest
+// chose through the exit-status register.
+func (vm *VM) outcome() outcome.Guest {
+	g := vm.end
+	if g.Kind == outcome.PoweredOff {
+		g.Status = vm.status
+	}
+	return g
 }

@@ -52,7 +52,8 @@ func newRig(t *testing.T) *rig {
 		RAM:    isolation.Range{Base: ramBase, Size: ramSize},
 		Engine: []isolation.Range{{Base: ramBase, Size: 4096}},
 		GuestMMIO: []isolation.Range{{Base: vmachine.UART.Base, Size: vmachine.UART.Size},
-			{Base: vmachine.GICD.Base, Size: vmachine.GICD.Size}},
+			{Base: vmachine.GICD.Base, Size: vmachine.GICD.Size},
+			{Base: vmachine.ExitStatus.Base, Size: vmachine.ExitStatus.Size}},
 		MaxVMs: 4, MaxVCPUs: 2,
 	}
 	core, err := isolation.New(cfg, r, isolation.NewPool(512, tableBase))
@@ -99,6 +100,15 @@ func (r *rig) EnterGuest(_ uint64, c *isolation.Context) isolation.Trap {
 func hvcTrap(c *isolation.Context, fid uint32) isolation.Trap {
 	c.X[0] = uint64(fid)
 	return isolation.Trap{ESR: 0x16<<26 | 1<<25}
+}
+
+// store32 is a 32-bit store of v to ipa (ISS.SAS = 2).
+func store32(ipa, v uint64) step {
+	return func(c *isolation.Context) isolation.Trap {
+		const rt = 4
+		c.X[rt] = v
+		return isolation.Trap{ESR: 0x24<<26 | 1<<25 | 1<<24 | 2<<22 | rt<<16 | 1<<6 | 0x07, FAR: ipa, HPFAR: ipa >> 12 << 4}
+	}
 }
 
 func putc(ch byte) step {
@@ -165,7 +175,7 @@ func TestSpinningGuestDoesNotStarveOthers(t *testing.T) {
 	require.NoError(t, r.hv.Run())
 	out := r.out.String()
 	assert.Contains(t, out, "[b] bb")
-	assert.Contains(t, out, "vm spin (id 1) ended: timed out after 100ms")
+	assert.Contains(t, out, "vm spin (id 1) ended: timed out: ran longer than 100ms")
 	assert.Less(t, strings.Index(out, "vm b (id 2) ended: powered off"), strings.Index(out, "vm spin (id 1) ended"),
 		"the other guest finishes while the spinner runs")
 	assert.Greater(t, r.ticks, 2, "every VCPU_RUN is bounded by the ticker")
@@ -358,4 +368,24 @@ func TestWFEYieldsWithoutIdling(t *testing.T) {
 	require.NoError(t, r.hv.Run())
 	assert.Zero(t, idles)
 	assert.Contains(t, r.out.String(), "exits: WFI 3")
+}
+
+func TestGuestChoosesItsExitStatus(t *testing.T) {
+	r := newRig(t)
+	three, err := r.hv.Create(Spec{Name: "three", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	big, err := r.hv.Create(Spec{Name: "big", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	reset, err := r.hv.Create(Spec{Name: "reset", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.script[isolation.VMID(three.ID)] = []step{store32(vmachine.ExitStatus.Base, 3)}
+	r.script[isolation.VMID(big.ID)] = []step{store32(vmachine.ExitStatus.Base, 64)}
+	r.script[isolation.VMID(reset.ID)] = []step{store32(vmachine.ExitStatus.Base, 5),
+		func(c *isolation.Context) isolation.Trap { return hvcTrap(c, abi.PSCISystemReset) }}
+	require.NoError(t, r.hv.Run())
+	out := r.out.String()
+	assert.Contains(t, out, "hypervisor: vm three (id 1) ended: powered off, status 3\n")
+	assert.Contains(t, out, "hypervisor: vm big: status 64 taken as 63")
+	assert.Contains(t, out, "hypervisor: vm big (id 2) ended: powered off, status 63\n")
+	assert.Contains(t, out, "hypervisor: vm reset (id 3) ended: reset\n", "a reset wins over the chosen status")
 }
