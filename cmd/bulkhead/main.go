@@ -1,10 +1,12 @@
 // Command bulkhead builds bulkhead's images and runs them under QEMU.
 //
 //	bulkhead build                      build the engine and the hypervisor into build/
-//	bulkhead run [-hypervisor F] [-guest F]... [-timeout D] [-icount]
+//	bulkhead run [-hypervisor F] [-guest F]... [-timeout D] [-icount] [-gdb]
 //	                                    boot the engine, an EL1 image and guests
 //	bulkhead args [same flags as run]   print the QEMU command line instead
 //	bulkhead bench                      instruction counts of the hot paths, boot times
+//
+// `bulkhead run` exits with how the guests ended (see `bulkhead run -h`).
 package main
 
 import (
@@ -19,20 +21,52 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/guestspec"
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/internal/qemu"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+	err := run(os.Args[1:], os.Stdin, os.Stdout)
+	var s runStatus
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.As(err, &s) {
 		fmt.Fprintln(os.Stderr, "bulkhead:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitStatus(err))
+}
+
+// usageError is a bad command line or input file: exit status 2, and no
+// QEMU was started.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// runStatus is a run that went as far as QEMU and ended with a status
+// other than 0; the summary lines have said why.
+type runStatus int
+
+func (s runStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+func exitStatus(err error) int {
+	var u usageError
+	var s runStatus
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return outcome.StatusOK
+	case errors.As(err, &u):
+		return outcome.StatusUsage
+	case errors.As(err, &s):
+		return int(s)
+	}
+	return outcome.StatusInternal
 }
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: bulkhead build | run | args | bench (see 'go doc ./cmd/bulkhead')")
+		return usagef("usage: bulkhead build | run | args | bench (see 'go doc ./cmd/bulkhead')")
 	}
 	switch args[0] {
 	case "bench":
@@ -50,7 +84,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		return boot(opts, stdin, stdout)
 	}
-	return fmt.Errorf("unknown command %q (want build, run, args or bench)", args[0])
+	return usagef("unknown command %q (want build, run, args or bench)", args[0])
 }
 
 type runOpts struct {
@@ -62,6 +96,8 @@ type runOpts struct {
 	vcpus, ramMiB      int
 	timeout            time.Duration
 	icount             bool
+	gdb                bool
+	gdbPort            int
 }
 
 type listFlag []string
@@ -84,25 +120,94 @@ func parseRunFlags(name string, args []string) (runOpts, error) {
 	fs.IntVar(&o.ramMiB, "ram", 256, "MiB of RAM of the -kernel guest")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop QEMU after this long (0: never)")
 	fs.BoolVar(&o.icount, "icount", false, "run with -icount shift=0 (instruction-counted time)")
+	fs.BoolVar(&o.gdb, "gdb", false, "start QEMU halted with its gdb stub, and print the gdb command line")
+	fs.IntVar(&o.gdbPort, "gdb-port", 1234, "TCP port of the gdb stub on 127.0.0.1, with -gdb")
+	// A bad flag is one line (main prints it); -h prints the whole usage.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs, os.Stdout)
+			return o, err
+		}
+		return o, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return o, usagef("unexpected arguments: %v", fs.Args())
 	}
 	o.guests = guests
-	if o.initrd != "" && o.kernel == "" {
-		return o, errors.New("-initrd needs -kernel")
+	if err := o.check(); err != nil {
+		return o, usageError{err}
+	}
+	return o, nil
+}
+
+// check refuses options that cannot make a machine, before one starts.
+func (o runOpts) check() error {
+	switch {
+	case o.initrd != "" && o.kernel == "":
+		return errors.New("-initrd needs -kernel")
+	case o.timeout < 0:
+		return fmt.Errorf("-timeout %v is negative", o.timeout)
+	case o.gdbPort < 1 || o.gdbPort > 65535:
+		return fmt.Errorf("-gdb-port %d is not a TCP port", o.gdbPort)
+	case o.vcpus < 1 || o.vcpus > guestspec.MaxVCPUs:
+		return fmt.Errorf("-vcpus must be 1 to %d", guestspec.MaxVCPUs)
+	case o.ramMiB < 4 || o.ramMiB > guestspec.MaxRAMMiB || o.ramMiB%2 != 0:
+		return fmt.Errorf("-ram must be an even number of MiB from 4 to %d", guestspec.MaxRAMMiB)
 	}
 	for _, f := range append([]string{o.engine, o.hypervisor, o.guestArgs, o.kernel, o.initrd}, o.guests...) {
 		if f == "" {
 			continue
 		}
-		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
-			return o, fmt.Errorf("image %q is not a readable file", f)
+		if err := readable(f); err != nil {
+			return err
 		}
 	}
-	return o, nil
+	if o.guestArgs != "" {
+		text, err := os.ReadFile(o.guestArgs)
+		if err == nil {
+			err = guestspec.Check(text)
+		}
+		if err != nil {
+			return fmt.Errorf("guest argument file %q: %w", o.guestArgs, err)
+		}
+	}
+	return nil
+}
+
+// readable checks that f is a regular file this process can open.
+func readable(f string) error {
+	st, err := os.Stat(f)
+	if err == nil && !st.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err == nil {
+		var h *os.File
+		if h, err = os.Open(f); err == nil {
+			h.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("image %q is not a readable file: %v", f, err)
+	}
+	return nil
+}
+
+// usage is `bulkhead run -h`: the flags, then what the exit status means.
+func usage(fs *flag.FlagSet, out io.Writer) {
+	fs.SetOutput(out)
+	fmt.Fprintf(out, "usage: bulkhead %s [flags]\n\nflags:\n", fs.Name())
+	fs.PrintDefaults()
+	exitStatusHelp(out)
+}
+
+// exitStatusHelp is the exit-status table, for -h.
+func exitStatusHelp(out io.Writer) {
+	fmt.Fprintln(out, "\nexit status (the first failure's, in the order the console shows them):")
+	for _, r := range outcome.StatusTable() {
+		fmt.Fprintf(out, "  %-6s %s\n", r.Status, r.Meaning)
+	}
+	fmt.Fprintf(out, "A Linux guest sets its status with busybox: devmem %#010x 32 N; poweroff -f\n", virt.ExitStatus.Base)
 }
 
 func (o runOpts) machine() (qemu.Machine, error) {
@@ -115,6 +220,9 @@ func (o runOpts) machine() (qemu.Machine, error) {
 		o.hypervisor = firstNonEmpty(o.hypervisor, built[1])
 	}
 	m := qemu.Machine{Engine: o.engine, EL1: o.hypervisor, ICount: o.icount, Files: map[string]string{}}
+	if o.gdb {
+		m.GDBPort = o.gdbPort
+	}
 	for i, g := range o.guests {
 		m.Files[fmt.Sprintf("%s%d", virt.FwCfgGuestPrefix, i)] = g
 		if o.guestArgs != "" {
@@ -164,23 +272,77 @@ func boot(o runOpts, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.gdb {
+		fmt.Fprintln(stdout, gdbHelp(m))
+	}
 	timeout := o.timeout
 	if timeout == 0 {
 		timeout = 100 * 365 * 24 * time.Hour
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// A hang-up (the terminal closed) and a TERM end QEMU as an interrupt
+	// does: Run kills its process group on the way out.
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
 	defer stop()
-	res, err := qemu.Run(ctx, m, timeout, stdin, stdout)
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
+	input, restore, err := console(stdin, quit)
 	if err != nil {
 		return err
 	}
-	if res.TimedOut {
-		return fmt.Errorf("stopped QEMU after %v", timeout)
+	res, err := qemu.Run(ctx, m, timeout, input, stdout)
+	restore()
+	if err != nil {
+		return err
 	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("QEMU exited with status %d", res.ExitCode)
+	return report(stdout, res, ctx.Err() != nil && !res.TimedOut)
+}
+
+// console prepares the machine's console input: a terminal goes into raw
+// mode, so keys (Ctrl-C included) reach the first VM, with Ctrl-A x to quit;
+// restore puts it back, and is called on every path out of boot.
+func console(stdin io.Reader, quit func()) (io.Reader, func(), error) {
+	f, ok := stdin.(*os.File)
+	if !ok {
+		return stdin, func() {}, nil
+	}
+	term, isTerm, err := qemu.RawTerminal(f)
+	if err != nil || !isTerm {
+		return stdin, func() {}, err
+	}
+	fmt.Fprintf(os.Stderr, "bulkhead: console attached (%s)\r\n", qemu.EscapeUse)
+	return qemu.NewEscapeReader(stdin, quit), term.Restore, nil
+}
+
+// report prints one line per guest and the run's status, and returns the
+// status as an error unless it is 0.
+func report(stdout io.Writer, res qemu.Result, stopped bool) error {
+	sum := outcome.Summarize(res.Console, res.TimedOut)
+	if stopped {
+		sum.Status, sum.Reason = outcome.StatusStopped, "stopped by Ctrl-A x or a signal"
+	}
+	if res.ExitCode != 0 && !res.TimedOut && !stopped && sum.Status == outcome.StatusOK {
+		sum.Status, sum.Reason = outcome.StatusMachine, fmt.Sprintf("QEMU exited with status %d", res.ExitCode)
+	}
+	for _, l := range sum.Lines() {
+		fmt.Fprintln(stdout, l)
+	}
+	if sum.Status != outcome.StatusOK {
+		return runStatus(sum.Status)
 	}
 	return nil
+}
+
+// gdbHelp tells how to attach gdb to a machine started with -gdb: both
+// images are linked at the addresses they run at (identity-mapped), so
+// their symbols load where their ELF headers say.
+func gdbHelp(m qemu.Machine) string {
+	cmd := fmt.Sprintf("gdb-multiarch -q -ex 'set architecture aarch64' -ex 'file %s'", m.Engine)
+	if m.EL1 != "" {
+		cmd += fmt.Sprintf(" -ex 'add-symbol-file %s'", m.EL1)
+	}
+	cmd += fmt.Sprintf(" -ex 'target remote 127.0.0.1:%d'", m.GDBPort)
+	return fmt.Sprintf("bulkhead: QEMU is halted with its gdb stub on 127.0.0.1:%d; attach with\n  %s\n"+
+		"(Debian package gdb-multiarch; 'continue' starts the machine)", m.GDBPort, cmd)
 }
 
 // builder builds into build/ at the module root.

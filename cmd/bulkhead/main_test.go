@@ -8,16 +8,76 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"bulkhead/internal/qemu"
 )
 
+// TestRunRejectsBadCommandLines: each bad command line is one error that
+// names the problem and exit status 2, found before any build or QEMU (no
+// TamaGo compiler is needed to get these answers).
 func TestRunRejectsBadCommandLines(t *testing.T) {
+	t.Setenv("TAMAGO", "/nonexistent/go")
+	dir := t.TempDir()
+	badArgs := filepath.Join(dir, "bad.args")
+	require.NoError(t, os.WriteFile(badArgs, []byte("vcpus=2\ncolour=blue\n"), 0o644))
+	unreadable := filepath.Join(dir, "secret.elf")
+	require.NoError(t, os.WriteFile(unreadable, []byte("x"), 0o000))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage"},
+		{[]string{"launch"}, "unknown command"},
+		{[]string{"run", "-hypervisor", "/does/not/exist"}, "not a readable file"},
+		{[]string{"run", "-hypervisor", dir}, "not a regular file"},
+		{[]string{"run", "stray"}, "unexpected arguments"},
+		{[]string{"run", "-timeout", "soon"}, "invalid value \"soon\" for flag -timeout"},
+		{[]string{"run", "-timeout", "-1s"}, "negative"},
+		{[]string{"run", "-guest-args", badArgs}, `unknown key "colour"`},
+		{[]string{"args", "-vcpus", "0"}, "-vcpus must be"},
+		{[]string{"run", "-ram", "3"}, "-ram must be"},
+		{[]string{"run", "-initrd", badArgs}, "-initrd needs -kernel"},
+		{[]string{"run", "-gdb", "-gdb-port", "70000"}, "not a TCP port"},
+	} {
+		var out bytes.Buffer
+		err := run(c.args, nil, &out)
+		require.ErrorContains(t, err, c.want, "%v", c.args)
+		assert.Equal(t, 2, exitStatus(err), "%v", c.args)
+		assert.NotContains(t, err.Error(), "\n", "one line")
+		assert.Empty(t, out.String(), "nothing ran")
+	}
+	if os.Getuid() != 0 { // root reads any file
+		assert.ErrorContains(t, run([]string{"run", "-hypervisor", unreadable}, nil, new(bytes.Buffer)), "permission denied")
+	}
+}
+
+func TestHelpIsNotAnError(t *testing.T) {
+	assert.Equal(t, 0, exitStatus(run([]string{"run", "-h"}, nil, new(bytes.Buffer))))
+}
+
+func TestReportGivesTheFirstFailuresStatus(t *testing.T) {
+	console := "hypervisor: vm vm0 (id 1) ended: powered off, status 3\n" +
+		"hypervisor: vm vm1 (id 2) ended: reset\nengine: host requested power off\n"
 	var out bytes.Buffer
-	assert.ErrorContains(t, run(nil, nil, &out), "usage")
-	assert.ErrorContains(t, run([]string{"launch"}, nil, &out), "unknown command")
-	assert.ErrorContains(t, run([]string{"run", "-hypervisor", "/does/not/exist"}, nil, &out), "not a readable file")
-	assert.ErrorContains(t, run([]string{"run", "-hypervisor", t.TempDir()}, nil, &out), "not a readable file")
-	assert.ErrorContains(t, run([]string{"run", "stray"}, nil, &out), "unexpected arguments")
-	assert.Error(t, run([]string{"run", "-timeout", "soon"}, nil, &out))
+	err := report(&out, qemu.Result{Console: console}, false)
+	assert.Equal(t, 3, exitStatus(err))
+	assert.Contains(t, out.String(), "bulkhead: vm vm0 powered off, status 3 (exit 3)\n")
+	assert.Contains(t, out.String(), "bulkhead: vm vm1 reset (exit 64)\n")
+	assert.Contains(t, out.String(), "bulkhead: exit status 3: vm vm0")
+
+	assert.Equal(t, 70, exitStatus(report(&out, qemu.Result{Console: console}, true)), "stopped")
+	clean := "hypervisor: vm vm0 (id 1) ended: powered off\nengine: host requested power off\n"
+	assert.NoError(t, report(&out, qemu.Result{Console: clean}, false))
+	assert.Equal(t, 69, exitStatus(report(&out, qemu.Result{Console: clean, ExitCode: 1}, false)), "QEMU failed")
+	assert.Equal(t, 68, exitStatus(report(&out, qemu.Result{Console: "", TimedOut: true}, false)))
+}
+
+func TestGDBHelpLoadsBothImages(t *testing.T) {
+	h := gdbHelp(qemu.Machine{Engine: "build/engine.elf", EL1: "build/hypervisor.elf", GDBPort: 4321})
+	assert.Contains(t, h, "gdb-multiarch")
+	assert.Contains(t, h, "-ex 'file build/engine.elf'")
+	assert.Contains(t, h, "-ex 'add-symbol-file build/hypervisor.elf'")
+	assert.Contains(t, h, "-ex 'target remote 127.0.0.1:4321'")
 }
 
 func TestArgsNamesEveryImage(t *testing.T) {
