@@ -2,6 +2,8 @@
 #
 #   make qemu                  boot the engine, the hypervisor (or HYPERVISOR=elf)
 #   make test                  every test: format, vet, unit, QEMU suites, proofs
+#   make tamago                install the TamaGo compiler (TAMAGO_SRC=<checkout> offline)
+#   make qemu-gdb              make qemu, halted, with QEMU's gdb stub
 #   make bench                 benchmarks
 #   make proofs                check the Coq specification and proofs
 
@@ -22,30 +24,48 @@ TIMEOUT ?= 0
 
 export TAMAGO
 
-.PHONY: all images engine hypervisor qemu test unit qemu-tests fmt-check vet \
-	lint proofs bench clean check_tamago guest-images
+.PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
+	lint proofs bench clean check_tamago guest-images tamago mods bulkhead
 
 all: images
 
-check_tamago:
-	@if [ ! -x "$(TAMAGO)" ]; then \
-		echo "No TamaGo compiler at $(TAMAGO)."; \
-		echo "Install tamago-go1.26.0 (github.com/usbarmory/tamago-go, tag tamago-go1.26.0:"; \
-		echo "  cd src && ./make.bash) to ~/.cache/tamago-go/tamago-go1.26.0, or set TAMAGO=<its bin/go>."; \
-		exit 1; \
-	fi
+# tamago installs the TamaGo compiler into ~/.cache/tamago-go (scripts/tamago).
+tamago:
+	@scripts/tamago
 
-images engine hypervisor: check_tamago
+# check_tamago installs the compiler on first use where it can; elsewhere
+# scripts/tamago says in one line what to do.
+check_tamago:
+	@if [ ! -x "$(TAMAGO)" ]; then scripts/tamago; fi
+
+# mods downloads the pinned modules: the TamaGo go command resolves GOOSPKG
+# only from the module cache and never fetches it, so nothing that builds
+# or vets for the target may rely on a warm cache.
+mods:
+	@if [ -x "$(TAMAGO)" ]; then $(TAMAGO_ENV) $(TAMAGO) mod download; else $(GO) mod download; fi
+
+images engine hypervisor: check_tamago mods
 	$(GO) run ./cmd/bulkhead build
 
-qemu: check_tamago
-	$(GO) run ./cmd/bulkhead run -timeout $(TIMEOUT) \
-		$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(foreach g,$(GUEST),-guest $(g)) \
-		$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS)) \
-		$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
-		$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS))
+# The bulkhead command itself, so that its exit status (how the guests
+# ended; bulkhead run -h) is not replaced by go run's.
+bulkhead:
+	@mkdir -p build
+	$(GO) build -o build/bulkhead ./cmd/bulkhead
 
-test: fmt-check vet lint proofs guest-images unit
+RUN_FLAGS = -timeout $(TIMEOUT) \
+	$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(foreach g,$(GUEST),-guest $(g)) \
+	$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS)) \
+	$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
+	$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS))
+
+qemu: check_tamago mods bulkhead
+	build/bulkhead run $(RUN_FLAGS)
+
+qemu-gdb: check_tamago mods bulkhead
+	build/bulkhead run -gdb $(RUN_FLAGS)
+
+test: mods fmt-check vet lint proofs guest-images unit
 
 # guest-images fetches Debian's arm64 kernel and busybox (cached in
 # .cache/guest-images) for the Linux scenarios, which skip, saying so,
@@ -56,17 +76,17 @@ guest-images:
 
 # unit runs every Go test: host tests and the QEMU suites in tests/ (which
 # skip, saying so, without the TamaGo compiler).
-unit:
+unit: mods
 	$(GO) test -count=1 ./...
 
-qemu-tests:
+qemu-tests: mods
 	$(GO) test -count=1 -v ./tests/
 
 fmt-check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$bad" ]; then echo "gofmt needed: $$bad"; exit 1; fi
 
-vet:
+vet: mods
 	$(GO) vet ./...
 	@if [ -x "$(TAMAGO)" ]; then \
 		echo "$(TAMAGO_ENV) tamago vet $(TARGET_PKGS) $(GUEST_PKGS)"; \
@@ -87,7 +107,7 @@ lint:
 proofs:
 	@if [ -x proofs/check.sh ]; then proofs/check.sh; else echo "proofs: proofs/check.sh not present"; exit 1; fi
 
-bench: check_tamago
+bench: check_tamago mods
 	$(GO) test -run '^$$' -bench . -benchmem ./isolation/...
 	$(GO) run ./cmd/bulkhead bench
 
