@@ -207,7 +207,7 @@ func exitStatusHelp(out io.Writer) {
 	for _, r := range outcome.StatusTable() {
 		fmt.Fprintf(out, "  %-6s %s\n", r.Status, r.Meaning)
 	}
-	fmt.Fprintf(out, "A Linux guest sets its status with busybox: devmem %#010x 32 N; poweroff -f\n", virt.ExitStatus.Base)
+	fmt.Fprintf(out, "A Linux guest sets its status with busybox: devmem 0x%08x 32 N; poweroff -f\n", virt.ExitStatus.Base)
 }
 
 func (o runOpts) machine() (qemu.Machine, error) {

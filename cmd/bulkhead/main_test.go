@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/internal/qemu"
 )
 
@@ -95,4 +97,14 @@ func TestArgsNamesEveryImage(t *testing.T) {
 	assert.Contains(t, s, "name=opt/bulkhead/el1,file="+files["h.elf"])
 	assert.Contains(t, s, "name=opt/bulkhead/guest/0,file="+files["g0"])
 	assert.Contains(t, s, "name=opt/bulkhead/guest/1,file="+files["g1"])
+}
+
+// TestREADMEHasTheExitStatusTable keeps the README's table the one -h
+// prints.
+func TestREADMEHasTheExitStatusTable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	for _, r := range outcome.StatusTable() {
+		assert.Contains(t, string(readme), fmt.Sprintf("| %s | %s |\n", r.Status, r.Meaning))
+	}
 }

@@ -74,7 +74,7 @@ func StatusTable() []StatusRow {
 	n := strconv.Itoa
 	return []StatusRow{
 		{n(StatusOK), "every guest powered off cleanly with status 0, and the machine powered off"},
-		{fmt.Sprintf("1-%d", MaxGuestStatus), fmt.Sprintf("a guest powered off with that status, written to its exit-status register (IPA %#010x)", virt.ExitStatus.Base)},
+		{fmt.Sprintf("1-%d", MaxGuestStatus), fmt.Sprintf("a guest powered off with that status, written to its exit-status register (IPA 0x%08x)", virt.ExitStatus.Base)},
 		{n(StatusReset), "a guest reset (PSCI SYSTEM_RESET; a Linux panic with panic=-1)"},
 		{n(StatusAborted), "a guest aborted (a fault nobody can emulate)"},
 		{n(StatusRefused), "a guest was refused (bad image or arguments)"},
