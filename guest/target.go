@@ -44,4 +44,3 @@ func Main() {
 	}
 	os.Exit(0)
 }
-
