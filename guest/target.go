@@ -18,7 +18,33 @@ func (hvc) Call(x [8]uint64) [8]uint64 {
 	return x
 }
 
-func init() { conduit = hvc{} }
+func init() {
+	conduit = hvc{}
+	os.Args = commandLine()
+}
+
+// SDKMark is a guest program's os.Args[0], and so in every image built
+// with the SDK: `bulkhead exec` looks for it.
+var SDKMark = "bulkhead:guest-sdk"
+
+// commandLine is the program's os.Args: SDKMark, then the words of
+// /chosen/bootargs (SplitArgs), so that a Go test binary run as a guest
+// (bulkhead exec) gets its -test.* flags. A guest whose device tree cannot
+// be read, or whose bootargs do not split, gets only its name; Main and
+// the testing package report what then goes wrong.
+func commandLine() []string {
+	args := []string{SDKMark}
+	m, err := ThisMachine()
+	if err != nil {
+		return args
+	}
+	words, err := SplitArgs(m.Bootargs)
+	if err != nil {
+		fmt.Println("guest: bootargs:", err)
+		return args
+	}
+	return append(args, words...)
+}
 
 // ThisMachine describes the machine from the device tree whose address the
 // program was entered with (el1.BootArg).

@@ -24,3 +24,10 @@ func reportExit(code int32) {
 	}
 	arm64.Write32(virt.ExitStatus.Base, uint32(code))
 }
+
+// GuestLayoutMark is in every image built for the guest layout: `bulkhead
+// exec` looks for it to tell a guest program from one linked for the
+// host's layout (test binaries carry no symbol table to look in).
+var GuestLayoutMark = "bulkhead:guest-layout"
+
+func layoutMark() string { return GuestLayoutMark }

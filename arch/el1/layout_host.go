@@ -10,5 +10,12 @@ const (
 	imageSize = virt.HostSize
 )
 
-// reportExit does nothing for the host: its exit status is the machine's.
-func reportExit(int32) {}
+// reportExit says on the console that the host image failed (a Go panic
+// exits with 2); `bulkhead run` reads that line as a machine failure.
+func reportExit(code int32) {
+	if code != 0 {
+		print("el1: exiting with code ", code, ", powering off\n")
+	}
+}
+
+func layoutMark() string { return "host" }
