@@ -4,6 +4,9 @@
 //	bulkhead run [-hypervisor F] [-guest F]... [-timeout D] [-icount] [-gdb]
 //	                                    boot the engine, an EL1 image and guests
 //	bulkhead args [same flags as run]   print the QEMU command line instead
+//	bulkhead exec [flags] BINARY [ARGS] run a guest program (a Go test binary) in a VM;
+//	                                    for go test -exec
+//	bulkhead test [go test flags] PKGS  go test of guest packages, each in a VM
 //	bulkhead bench                      instruction counts of the hot paths, boot times
 //
 // `bulkhead run` exits with how the guests ended (see `bulkhead run -h`).
@@ -66,7 +69,7 @@ func exitStatus(err error) int {
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: bulkhead build | run | args | bench (see 'go doc ./cmd/bulkhead')")
+		return usagef("usage: bulkhead build | run | args | exec | test | bench (see 'go doc ./cmd/bulkhead')")
 	}
 	switch args[0] {
 	case "bench":
@@ -74,6 +77,10 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	case "build":
 		_, err := buildImages()
 		return err
+	case "exec":
+		return execGuest(args[1:], stdout)
+	case "test":
+		return testGuests(args[1:])
 	case "run", "args":
 		opts, err := parseRunFlags(args[0], args[1:])
 		if err != nil {
@@ -84,7 +91,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		return boot(opts, stdin, stdout)
 	}
-	return usagef("unknown command %q (want build, run, args or bench)", args[0])
+	return usagef("unknown command %q (want build, run, args, exec, test or bench)", args[0])
 }
 
 type runOpts struct {

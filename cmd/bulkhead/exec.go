@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	osexec "os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"bulkhead/boot/virt"
+	"bulkhead/guest"
+	"bulkhead/hypervisor/guestspec"
+	"bulkhead/hypervisor/outcome"
+	"bulkhead/internal/qemu"
+)
+
+// `bulkhead exec` runs one guest program, a Go test binary built for the
+// guest layout in particular, as the only VM of a fresh machine: the
+// shape `go test -exec` wants. Its arguments reach the guest as os.Args
+// (through /chosen/bootargs, guest.JoinArgs), its console is this
+// command's standard output, and its exit status (os.Exit inside the
+// guest, through the exit-status register) is this command's.
+
+// A program built with the guest SDK holds the string guest.SDKMark; one
+// built for the guest layout (-tags bulkhead_guest) holds
+// arch/el1.GuestLayoutMark (go test links its binaries without a symbol
+// table, so strings are what can be looked for).
+const (
+	sdkMark    = "bulkhead:guest-sdk"
+	layoutMark = "bulkhead:guest-layout"
+)
+
+// guestBuildFlags are the build flags of a guest program.
+var guestBuildFlags = []string{"-tags", "bulkhead_guest", "-ldflags", fmt.Sprintf("-T %#x -R 0x1000", virt.GuestText)}
+
+type execOpts struct {
+	engine, hypervisor string
+	ramMiB             int
+	timeout            time.Duration
+	binary             string
+	args               []string
+}
+
+func parseExecFlags(args []string) (execOpts, error) {
+	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o execOpts
+	fs.StringVar(&o.engine, "engine", "", "engine image (default: build it)")
+	fs.StringVar(&o.hypervisor, "hypervisor", "", "hypervisor image (default: build it)")
+	fs.IntVar(&o.ramMiB, "ram", 128, "MiB of RAM of the guest's VM")
+	fs.DurationVar(&o.timeout, "timeout", 0, "end the VM after this long (default: the binary's -test.timeout, else 10m, plus a minute to boot)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Println("usage: bulkhead exec [-engine F -hypervisor F] [-ram MiB] [-timeout D] BINARY [ARGS...]")
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			return o, err
+		}
+		return o, usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return o, usagef("exec: no program to run (usage: bulkhead exec [flags] BINARY [ARGS...])")
+	}
+	o.binary, o.args = fs.Arg(0), fs.Args()[1:]
+	if o.ramMiB < 4 || o.ramMiB > guestspec.MaxRAMMiB || o.ramMiB%2 != 0 {
+		return o, usagef("exec: -ram must be an even number of MiB from 4 to %d", guestspec.MaxRAMMiB)
+	}
+	if o.timeout == 0 {
+		o.timeout = testTimeout(o.args) + time.Minute
+	}
+	return o, checkGuestProgram(o.binary)
+}
+
+// testTimeout is the -test.timeout a test binary was given, or the go
+// test default.
+func testTimeout(args []string) time.Duration {
+	for i, a := range args {
+		v, ok := strings.CutPrefix(strings.TrimPrefix(a, "-"), "-test.timeout")
+		switch {
+		case !ok:
+			continue
+		case strings.HasPrefix(v, "="):
+			v = v[1:]
+		case v == "" && i+1 < len(args):
+			v = args[i+1]
+		}
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return 10 * time.Minute
+}
+
+// checkGuestProgram refuses, in one line, a file that is not a guest
+// program: not an Arm64 ELF, linked for another layout, or built without
+// the guest SDK.
+func checkGuestProgram(path string) error {
+	if err := readable(path); err != nil {
+		return usageError{err}
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return usagef("%s is not a guest image: not an ELF file", path)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_AARCH64 {
+		return usagef("%s is not a guest image: built for %v, not arm64 (GOOS=tamago GOARCH=arm64)", path, f.Machine)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usageError{err}
+	}
+	text := virt.Region{Base: virt.GuestRAMBase, Size: virt.GuestRuntimeRAM}
+	if !text.Contains(f.Entry, 4) || !bytes.Contains(data, []byte(layoutMark)) {
+		return usagef("%s is not linked for the guest layout (entry %#x): build with %s", path, f.Entry,
+			strings.Join(quoteFlags(guestBuildFlags), " "))
+	}
+	if !bytes.Contains(data, []byte(sdkMark)) {
+		return usagef("%s is built without the guest SDK: import bulkhead/guest", path)
+	}
+	return nil
+}
+
+func quoteFlags(flags []string) []string {
+	out := make([]string, len(flags))
+	for i, f := range flags {
+		out[i] = f
+		if strings.ContainsAny(f, " '\"") {
+			out[i] = "'" + f + "'"
+		}
+	}
+	return out
+}
+
+func execGuest(args []string, stdout io.Writer) error {
+	o, err := parseExecFlags(args)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "bulkhead-exec-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	argsFile := filepath.Join(dir, "0.args")
+	spec := fmt.Sprintf("ram=%d\nbootargs=%s\n", o.ramMiB, guest.JoinArgs(o.args))
+	if err := guestspec.Check([]byte(spec)); err != nil {
+		return usagef("exec: arguments: %v", err)
+	}
+	if err := os.WriteFile(argsFile, []byte(spec), 0o644); err != nil {
+		return err
+	}
+	engine, hypervisor, err := sharedImages(o.engine, o.hypervisor)
+	if err != nil {
+		return err
+	}
+	m := qemu.Machine{Engine: engine, EL1: hypervisor, Files: map[string]string{
+		virt.FwCfgGuestPrefix + "0": o.binary, virt.FwCfgGuestPrefix + "0.args": argsFile}}
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	defer stop()
+	relay := &guestRelay{out: stdout, prefix: []byte("[vm0] ")}
+	res, err := qemu.Run(ctx, m, o.timeout, nil, relay)
+	relay.flush()
+	if err != nil {
+		return err
+	}
+	return execStatus(res, ctx.Err() != nil && !res.TimedOut, relay.machine.String())
+}
+
+// execStatus is the guest's own status when it powered off; otherwise the
+// run's status, with the machine's log on standard error so that a
+// failure outside the program can be understood.
+func execStatus(res qemu.Result, stopped bool, machineLog string) error {
+	sum := outcome.Summarize(res.Console, res.TimedOut)
+	if stopped {
+		sum.Status, sum.Reason = outcome.StatusStopped, "stopped by a signal"
+	}
+	if sum.Status == outcome.StatusOK || (sum.Status <= outcome.MaxGuestStatus && len(sum.Guests) == 1) {
+		if sum.Status == outcome.StatusOK {
+			return nil
+		}
+		return runStatus(sum.Status)
+	}
+	fmt.Fprintf(os.Stderr, "bulkhead exec: %s (exit %d); the machine's log:\n%s", sum.Reason, sum.Status, machineLog)
+	return runStatus(sum.Status)
+}
+
+// guestRelay passes the first VM's console lines, without their prefix, to
+// out, and keeps every other line (the engine's and the hypervisor's) in
+// machine.
+type guestRelay struct {
+	out     io.Writer
+	prefix  []byte
+	mu      sync.Mutex
+	line    []byte
+	machine bytes.Buffer
+}
+
+func (r *guestRelay) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range p {
+		if c == '\r' {
+			continue
+		}
+		r.line = append(r.line, c)
+		if c == '\n' {
+			r.emit()
+		}
+	}
+	return len(p), nil
+}
+
+func (r *guestRelay) emit() {
+	if rest, ok := bytes.CutPrefix(r.line, r.prefix); ok {
+		_, _ = r.out.Write(rest)
+	} else {
+		r.machine.Write(r.line)
+	}
+	r.line = r.line[:0]
+}
+
+// flush passes on a last line without its newline.
+func (r *guestRelay) flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.line) > 0 {
+		r.emit()
+	}
+}
+
+// moduleLine finds the module path in a go.mod.
+var moduleLine = regexp.MustCompile(`(?m)^module\s+"?bulkhead"?\s*$`)
+
+// sourceRoot is the bulkhead source tree, set at link time by `make
+// bulkhead` (-X main.sourceRoot=...), so that `bulkhead exec` finds the
+// engine and hypervisor it boots from wherever go test runs it.
+var sourceRoot string
+
+// bulkheadRoot finds the bulkhead source tree: $BULKHEAD_ROOT, the tree
+// this command was built from, or the nearest directory above the working
+// directory whose go.mod is bulkhead's (a module of one's own may sit
+// inside a checkout, as examples/ does).
+func bulkheadRoot() (string, error) {
+	for _, r := range []string{os.Getenv("BULKHEAD_ROOT"), sourceRoot} {
+		if r != "" {
+			return r, nil
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && moduleLine.Match(b) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the bulkhead source tree: set BULKHEAD_ROOT, or build bulkhead with make bulkhead")
+		}
+		dir = parent
+	}
+}
+
+// sharedImages returns the engine and the hypervisor: the ones given, or
+// the ones in the source tree's build/, built under a lock so that the
+// several `bulkhead exec` that go test starts at once build them once.
+func sharedImages(engine, hypervisor string) (string, string, error) {
+	if engine != "" && hypervisor != "" {
+		return engine, hypervisor, nil
+	}
+	root, err := bulkheadRoot()
+	if err != nil {
+		return "", "", err
+	}
+	tamago, err := qemu.FindTamago()
+	if err != nil {
+		return "", "", err
+	}
+	b := qemu.Builder{Tamago: tamago, Root: root, Out: filepath.Join(root, "build")}
+	unlock, err := lockDir(b.Out)
+	if err != nil {
+		return "", "", err
+	}
+	defer unlock()
+	built := [2]string{engine, hypervisor}
+	for i, img := range []qemu.Image{qemu.Engine, qemu.Hypervisor} {
+		if built[i] != "" {
+			continue
+		}
+		if built[i], err = b.Build(img); err != nil {
+			return "", "", err
+		}
+	}
+	return built[0], built[1], nil
+}
+
+// lockDir takes an exclusive lock on dir/.lock.
+func lockDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := f.SyscallConn()
+	if err == nil {
+		cerr := conn.Control(func(fd uintptr) { err = unix.Flock(int(fd), unix.LOCK_EX) })
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// testGuests is `bulkhead test [go test flags] [packages]`: go test with
+// the TamaGo compiler, the guest build flags and this command as -exec, so
+// that every test binary runs in a VM under the engine.
+func testGuests(args []string) error {
+	tamago, err := qemu.FindTamago()
+	if err != nil {
+		return err
+	}
+	engine, hypervisor, err := sharedImages("", "")
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	execCmd := strings.Join(quoteFlags([]string{self, "exec", "-engine", engine, "-hypervisor", hypervisor}), " ")
+	full := []string{"test"}
+	if len(args) >= 2 && args[0] == "-C" { // go test wants -C first
+		full, args = append(full, args[:2]...), args[2:]
+	}
+	full = append(append(append(full, "-exec", execCmd), guestBuildFlags...), args...)
+	cmd := osexec.Command(tamago, full...)
+	cmd.Env = append(os.Environ(), qemu.TargetEnv...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = cmd.Run()
+	var exit *osexec.ExitError
+	if errors.As(err, &exit) {
+		return runStatus(exit.ExitCode())
+	}
+	return err
+}
