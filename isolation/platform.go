@@ -74,6 +74,10 @@ const (
 	// InjectInstructionAbort: the same for an instruction fetch (EC 0x21
 	// or 0x20, IFSC 0b010000).
 	InjectInstructionAbort
+	// InjectUndef: an Unknown-reason exception (ESR_EL1.EC 0) for the
+	// instruction at PC, as the instruction raises where it is UNDEFINED
+	// (Arm ARM D17.2.37); InjectFAR is unused.
+	InjectUndef
 )
 
 // IRQLines is the number of interrupt lines a vCPU has: every GIC INTID

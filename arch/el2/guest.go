@@ -103,3 +103,14 @@ func DeliverAbort(f *ELFile, pc, pstate, far uint64, instruction bool) (newPC, n
 	f[elESR], f[elFAR], f[elELR], f[elSPSR] = esr, far, pc, pstate
 	return vec, entry
 }
+
+// DeliverUndef enters the guest's EL1 exception vector for an
+// Unknown-reason exception at pc, what an UNDEFINED instruction raises
+// (D1.10.4, D17.2.37 EC 0b000000): from AArch32 EL0 it is taken through
+// the "lower EL using AArch32" vector. It updates ESR/ELR/SPSR_EL1 in f and
+// returns the PC and PSTATE to resume with.
+func DeliverUndef(f *ELFile, pc, pstate uint64) (newPC, newPSTATE uint64) {
+	esr, vec, entry := UndefEntry(pstate, f[elVBAR])
+	f[elESR], f[elELR], f[elSPSR] = esr, pc, pstate
+	return vec, entry
+}

@@ -131,6 +131,10 @@ func Inventory() []Item {
 		add(Item{Name: n, Rule: Switched, Home: HomeBanked, A72: true, Note: "the host's physical interface; a guest's access goes to ICV_* (ICH_VMCR_EL2, ICH_AP*R*_EL2)"})
 	}
 	add(trappedRows()...)
+	add(Item{Name: "AArch32 CP15 PMU/ID (MRC/MCR/MRRC/MCRR p15)", Rule: Disabled, A72: true,
+		Note: "AArch32 EL0 of a guest: EC 0x03/0x04 becomes UNDEF (isolation/exit.go)"},
+		Item{Name: "AArch32 CP14 debug (MRC/MCR/LDC/STC/MRRC p14)", Rule: Disabled, A72: true,
+			Note: "AArch32 EL0 of a guest: EC 0x05/0x06/0x0c becomes UNDEF"})
 	add(readOnlyRows()...)
 	add(beyondA72Rows()...)
 	return t

@@ -66,8 +66,9 @@ func (m *machine) PageIsZero(pa isolation.PA) bool {
 
 // EnterGuest runs one vCPU until it traps. The core keeps the vCPU's
 // general registers and EL1 register file in ctx; the FP/SIMD file and the
-// virtual CPU interface live here. A fresh vCPU starts from the architectural reset state, and an abort
-// the core decided to inject is delivered on the guest's own registers.
+// virtual CPU interface live here. A fresh vCPU starts from the
+// architectural reset state, and an abort or UNDEF the core decided to
+// inject is delivered on the guest's own registers.
 func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
 	if int(ctx.VMID) > maxVMs || int(ctx.VCPU) >= maxVCPUs {
 		return isolation.Trap{Kind: isolation.TrapSError} // outside the configuration: never entered
@@ -79,11 +80,14 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		ctx.Fresh = false
 	}
 	gic.Sync(lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())})
-	if ctx.Inject != isolation.InjectNone {
+	switch ctx.Inject {
+	case isolation.InjectUndef:
+		ctx.PC, ctx.PState = el2.DeliverUndef(el1, ctx.PC, ctx.PState)
+	case isolation.InjectDataAbort, isolation.InjectInstructionAbort:
 		instruction := ctx.Inject == isolation.InjectInstructionAbort
 		ctx.PC, ctx.PState = el2.DeliverAbort(el1, ctx.PC, ctx.PState, ctx.InjectFAR, instruction)
-		ctx.Inject = isolation.InjectNone
 	}
+	ctx.Inject = isolation.InjectNone
 	regs := el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
 	m.world.EnterGuest(el2.Guest{Regs: &regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
 	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
