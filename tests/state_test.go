@@ -16,10 +16,16 @@ import (
 // installations lack, and nothing here uses it.
 var stateRun = []string{"-nic", "none", "-append", "run=^State/"}
 
+// stateMachine boots the state suite on engine. It runs with -icount, so
+// that QEMU's PMU counts instructions retired (without it QEMU implements
+// only the cycle counter) and State/HostPMU can see a guest's loop in it.
+func stateMachine(t *testing.T, engine qemu.Image) qemu.Machine {
+	return qemu.Machine{Engine: image(t, engine), EL1: image(t, hostTests), Extra: stateRun, ICount: true}
+}
+
 // TestStateStaysWithItsOwner runs the state suite on the engine.
 func TestStateStaysWithItsOwner(t *testing.T) {
-	m := qemu.Machine{Engine: image(t, qemu.Engine), EL1: image(t, hostTests), Extra: stateRun}
-	res := boot(t, m)
+	res := boot(t, stateMachine(t, qemu.Engine))
 	r := guesttest.Run(t, res, "")
 	require.NotZero(t, r.Count(guesttest.Passed), "the state suite ran")
 	requireClean(t, res)
@@ -35,11 +41,12 @@ func TestStateSuiteSeesEachLeak(t *testing.T) {
 	}{
 		{"bulkhead_leak_apr", []string{"State/VMToVM", "State/NewVMInSlot"}},
 		{"bulkhead_leak_fp", []string{"State/HostFP"}},
+		{"bulkhead_leak_pmu", []string{"State/HostPMU"}},
 	} {
 		t.Run(c.tag, func(t *testing.T) {
 			leaky := qemu.Engine
 			leaky.Name, leaky.Tags = "engine-"+c.tag, []string{c.tag}
-			res := boot(t, qemu.Machine{Engine: image(t, leaky), EL1: image(t, hostTests), Extra: stateRun})
+			res := boot(t, stateMachine(t, leaky))
 			r := guesttest.Parse(res.Console)[""]
 			require.NotNil(t, r, "the state suite reported nothing")
 			for _, name := range c.fails {

@@ -23,7 +23,8 @@ type World struct {
 	HostHCR   uint64
 	HostVTTBR uint64
 	hostEL1   ELFile
-	mdcr      uint64
+	hostMDCR  uint64
+	guestMDCR uint64
 	// aprs is how many ICH_AP0R<n>_EL2 and ICH_AP1R<n>_EL2 the CPU has.
 	aprs uint64
 }
@@ -32,13 +33,19 @@ type World struct {
 // and debug logic, and denies them to the host from now on.
 func (w *World) Init(hostHCR, hostVTTBR uint64) {
 	w.HostHCR, w.HostVTTBR = hostHCR, hostVTTBR
-	w.mdcr = readMDCR()&mdcrHPMNMask | mdcrTraps
+	boot := readMDCR()
+	w.guestMDCR = boot&mdcrHPMNMask | mdcrTraps
+	w.hostMDCR = w.guestMDCR
 	w.aprs = uint64(APRs(readVTR()))
 	if leakAPR {
 		w.aprs = 0
 	}
-	quietDebugAndPMU()
-	writeTrapControls(hostHCR, w.mdcr, hostCNTHCTL)
+	if leakPMU {
+		w.hostMDCR = boot
+	} else {
+		quietDebugAndPMU()
+	}
+	writeTrapControls(hostHCR, w.hostMDCR, hostCNTHCTL)
 	writeCNTVOFF(0) // guests see the physical count as their virtual count
 }
 
@@ -79,7 +86,7 @@ type Guest struct {
 func (w *World) EnterGuest(g Guest) {
 	saveEL1(&w.hostEL1)
 	writeVMPIDR(readMPIDR()&^0xff_00ff_ffff | 1<<31 | g.VCPU&0xff)
-	writeTrapControls(GuestHCR, w.mdcr, guestCNTHCTL)
+	writeTrapControls(GuestHCR, w.guestMDCR, guestCNTHCTL)
 	writeVTTBR(g.VTTBR)
 	loadEL1(g.EL1)
 	loadVGIC(g.VGIC, w.aprs)
@@ -89,6 +96,6 @@ func (w *World) EnterGuest(g Guest) {
 	saveEL1(g.EL1)
 	saveVGIC(g.VGIC, w.aprs)
 	writeVTTBR(w.HostVTTBR)
-	writeTrapControls(w.HostHCR, w.mdcr, hostCNTHCTL)
+	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
 	loadEL1(&w.hostEL1)
 }
