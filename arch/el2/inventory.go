@@ -125,13 +125,13 @@ func Inventory() []Item {
 		Item{Name: "CPTR_EL2", Rule: Control, A72: true, Note: "TFP clear (FP/SIMD switched), TZ set (SVE disabled), TTA clear (no trace unit on QEMU)"},
 		Item{Name: "VTTBR_EL2", Rule: Control, A72: true, Note: "the principal's stage-2 root and VMID"},
 		Item{Name: "VMPIDR_EL2", Rule: Control, A72: true, Note: "guest MPIDR: Aff0 = vCPU index"},
-		Item{Name: "VPIDR_EL2", Rule: Control, A72: true, Note: "the CPU's MIDR for everyone"})
+		Item{Name: "VPIDR_EL2", Rule: Control, A72: true, Note: "the CPU's MIDR for everyone (written at boot: its reset value is UNKNOWN)"})
 	for _, n := range []string{"ICC_PMR_EL1", "ICC_BPR0_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN0_EL1", "ICC_IGRPEN1_EL1",
 		"ICC_CTLR_EL1", "ICC_AP0R0_EL1", "ICC_AP1R0_EL1"} {
 		add(Item{Name: n, Rule: Switched, Home: HomeBanked, A72: true, Note: "the host's physical interface; a guest's access goes to ICV_* (ICH_VMCR_EL2, ICH_AP*R*_EL2)"})
 	}
 	add(trappedRows()...)
-	add(Item{Name: "AArch32 CP15 PMU/ID (MRC/MCR/MRRC/MCRR p15)", Rule: Disabled, A72: true,
+	add(Item{Name: "AArch32 CP15 PMU/IMPDEF (MRC/MCR/MRRC/MCRR p15)", Rule: Disabled, A72: true,
 		Note: "AArch32 EL0 of a guest: EC 0x03/0x04 becomes UNDEF (isolation/exit.go)"},
 		Item{Name: "AArch32 CP14 debug (MRC/MCR/LDC/STC/MRRC p14)", Rule: Disabled, A72: true,
 			Note: "AArch32 EL0 of a guest: EC 0x05/0x06/0x0c becomes UNDEF"})

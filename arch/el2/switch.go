@@ -12,6 +12,7 @@ func writeVMPIDR(val uint64)
 func writeCNTVOFF(val uint64)
 func readMPIDR() uint64
 func readMDCR() uint64
+func copyMIDRToVPIDR()
 func readVTR() uint64
 func quietDebugAndPMU()
 func loadVGIC(v *VGIC, aprs uint64)
@@ -47,6 +48,7 @@ func (w *World) Init(hostHCR, hostVTTBR uint64) {
 	}
 	writeTrapControls(hostHCR, w.hostMDCR, hostCNTHCTL)
 	writeCNTVOFF(0) // guests see the physical count as their virtual count
+	copyMIDRToVPIDR()
 }
 
 // NewHost returns the host's context entering at entry with x0 = arg, in

@@ -124,6 +124,14 @@ TEXT ·readMDCR(SB),NOSPLIT,$0-8
 	MOVD	R0, ret+0(FP)
 	RET
 
+// func copyMIDRToVPIDR()
+TEXT ·copyMIDRToVPIDR(SB),NOSPLIT,$0
+	// VPIDR_EL2 (Arm ARM D19.2) is what MIDR_EL1 reads at EL1; its reset value is
+	// UNKNOWN, so the engine gives everyone the CPU's own.
+	MRS	MIDR_EL1, R0
+	MSR_X(VPIDR_EL2, 0)
+	RET
+
 // func readVTR() uint64
 TEXT ·readVTR(SB),NOSPLIT,$0-8
 	MRS_X(ICH_VTR_EL2, 0)
