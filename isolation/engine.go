@@ -141,6 +141,25 @@ func (e *Engine) RootPA() PA { return e.pool.pa(e.host.root) }
 // arch code loads it before entering the host and after every guest exit.
 func (e *Engine) HostVTTBR() uint64 { return VTTBR(e.RootPA(), HostVMID) }
 
+// VTTBROf returns the VTTBR_EL2 value of principal id's stage-2 tables
+// (their root and id's VMID), for the arch code's TLB maintenance by VMID,
+// and false while id has no tables. A VM keeps them until freeStage2 has
+// invalidated its VMID, so every InvalidateIPA and InvalidateVMID of the
+// core finds them.
+func (e *Engine) VTTBROf(id VMID) (uint64, bool) {
+	s := &e.host
+	if id != HostVMID {
+		if id == 0 || int(id) > len(e.vms) {
+			return 0, false
+		}
+		s = &e.vms[id-1].s2
+	}
+	if s.root < 0 {
+		return 0, false
+	}
+	return VTTBR(e.pool.pa(s.root), s.vmid), true
+}
+
 // Translate walks the stage-2 of principal vm (0 for the host) for ipa. It
 // returns false if vm has no stage-2 or ipa is not mapped.
 func (e *Engine) Translate(vm VMID, ipa IPA) (Mapping, bool) {

@@ -16,6 +16,16 @@ const (
 	ecIABTLow = 0x20 // Instruction Abort from a lower EL
 	ecDABTLow = 0x24 // Data Abort from a lower EL
 	ecSError  = 0x2f // SError interrupt
+	// Traps of features disabled for guests (D17.2.37): MCR/MRC and
+	// MCRR/MRRC to CP15, MCR/MRC, LDC/STC and MRRC to CP14 from AArch32
+	// EL0, pointer authentication, SVE.
+	ecCP15RT  = 0x03
+	ecCP15RRT = 0x04
+	ecCP14RT  = 0x05
+	ecCP14DT  = 0x06
+	ecCP14RRT = 0x0c
+	ecPAuth   = 0x09
+	ecSVE     = 0x19
 
 	issImm16Mask = 0xffff // HVC/SMC: the immediate
 
@@ -112,6 +122,12 @@ type Decision struct {
 //     reflected to the guest as a synchronous external abort at FAR.
 //   - MSR, MRS or SYS trapped to EL2 (EC 0x18): read-as-zero,
 //     write-ignored, PC += 4, the host hears nothing (sysreg.go).
+//   - A trap of a feature the engine disables (arch/el2/inventory.go):
+//     AArch32 EL0 coprocessor accesses (EC 0x03-0x06, 0x0c: the PMU and
+//     debug registers through CP15 and CP14, trapped by MDCR_EL2, and
+//     IMPLEMENTATION DEFINED ones by HCR_EL2.TIDCP), pointer
+//     authentication (0x09) and SVE (0x19): an UNDEF injected into the
+//     guest, as on a CPU without the feature; the host hears nothing.
 //   - Anything else (other fault types, other exception classes): exit
 //     ABORT with the EC in x2.
 func FilterTrap(t Trap, x *[31]uint64, guestMMIO []Range) Decision {
@@ -138,6 +154,8 @@ func FilterTrap(t Trap, x *[31]uint64, guestMMIO []Range) Decision {
 		}
 	case ecSysReg:
 		return sysRegAccess(t.ESR, x)
+	case ecCP15RT, ecCP15RRT, ecCP14RT, ecCP14DT, ecCP14RRT, ecPAuth, ecSVE:
+		return Decision{Disp: DispInjectAbort, Inject: InjectUndef}
 	}
 	return exitDecision(abi.ExitAbort, ec, 0, 0)
 }

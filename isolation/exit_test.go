@@ -75,6 +75,12 @@ func TestFilterTrap(t *testing.T) {
 		{"system register trap: read-as-zero, write-ignored", isolation.Trap{ESR: esr(ecSysReg, 0x3ffff)},
 			isolation.Decision{Disp: isolation.DispResume, PCAdvance: 4}},
 		{"unknown", isolation.Trap{ESR: 0}, isolation.Decision{Exit: [7]uint64{uint64(abi.ExitAbort)}}},
+		{"AArch32 EL0 MRC p15 (PMU): UNDEF in the guest", isolation.Trap{ESR: esr(0x03, 0x1)},
+			isolation.Decision{Disp: isolation.DispInjectAbort, Inject: isolation.InjectUndef}},
+		{"AArch32 EL0 MRC p14 (debug): UNDEF in the guest", isolation.Trap{ESR: esr(0x05, 0x1)},
+			isolation.Decision{Disp: isolation.DispInjectAbort, Inject: isolation.InjectUndef}},
+		{"SVE: UNDEF in the guest", isolation.Trap{ESR: esr(0x19, 0)},
+			isolation.Decision{Disp: isolation.DispInjectAbort, Inject: isolation.InjectUndef}},
 	}
 	for _, c := range cases {
 		before := x

@@ -51,8 +51,10 @@ const (
 // Trap is what the arch code records when a guest traps to EL2: the syndrome
 // registers as the hardware wrote them. The guest's registers are in the
 // Context. For a stage-2 permission fault HPFAR_EL2 is UNKNOWN (Arm ARM
-// D23.2, HPFAR_EL2), so the arch code must fill HPFAR with the IPA it
-// obtains by translating FAR with AT S1E1R, as KVM does.
+// D23.2, HPFAR_EL2); the core reads HPFAR only for translation faults (an
+// MMIO access), and reflects every other fault at FAR, so the arch code
+// need not translate FAR itself (an AT S1E1R at EL2 would walk the guest's
+// tables and could fault).
 type Trap struct {
 	Kind  TrapKind
 	ESR   uint64 // ESR_EL2
@@ -74,6 +76,10 @@ const (
 	// InjectInstructionAbort: the same for an instruction fetch (EC 0x21
 	// or 0x20, IFSC 0b010000).
 	InjectInstructionAbort
+	// InjectUndef: an Unknown-reason exception (ESR_EL1.EC 0) for the
+	// instruction at PC, as the instruction raises where it is UNDEFINED
+	// (Arm ARM D17.2.37); InjectFAR is unused.
+	InjectUndef
 )
 
 // IRQLines is the number of interrupt lines a vCPU has: every GIC INTID

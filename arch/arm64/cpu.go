@@ -11,6 +11,7 @@ func InstructionSyncBarrier()
 func CleanInvalidateDataLine(addr uint64)
 func InvalidateInstructionCache()
 func WaitForInterrupt()
+func readCTR() uint64
 
 // SMC issues an SMCCC fast call through the secure monitor conduit and
 // returns x0..x3 (SMCCC 1.2, section 2.6).
@@ -20,17 +21,19 @@ func SMC(fid, a1, a2, a3 uint64) (r0, r1, r2, r3 uint64)
 // in and x0..x7 out.
 func HVC(x *[8]uint64)
 
-// CacheLine is the data cache line size assumed by range maintenance; 64
-// bytes is the line of every Armv8-A core QEMU models, and a smaller
-// CTR_EL0.DminLine would only make the loop visit each line more than once.
-const CacheLine = 64
+// DataLine returns the smallest data cache line of any cache the CPU's
+// maintenance by VA can reach: 4 << CTR_EL0.DminLine bytes (Arm ARM D19.2.34,
+// CTR_EL0). Range maintenance must step by it: a larger step would skip
+// lines of a cache with smaller lines and leave them dirty or stale.
+func DataLine() uint64 { return DataLineOf(readCTR()) }
 
 // CleanInvalidateDataRange cleans and invalidates [addr, addr+size) to the
 // point of coherency (Arm ARM D7.5.9), for memory handed between principals
-// or to devices.
+// or to devices, one CTR_EL0.DminLine line at a time.
 func CleanInvalidateDataRange(addr, size uint64) {
+	step := DataLine()
 	end := addr + size
-	for line := addr &^ (CacheLine - 1); line < end; line += CacheLine {
+	for line := addr &^ (step - 1); line < end; line += step {
 		CleanInvalidateDataLine(line)
 	}
 	DataSyncBarrier()

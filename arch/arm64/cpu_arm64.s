@@ -81,3 +81,9 @@ TEXT ·HVC(SB),NOSPLIT,$0-8
 	STP	(R4, R5), 32(R8)
 	STP	(R6, R7), 48(R8)
 	RET
+
+// func readCTR() uint64
+TEXT ·readCTR(SB),NOSPLIT,$0-8
+	MRS	CTR_EL0, R0	// D19.2.34
+	MOVD	R0, ret+0(FP)
+	RET

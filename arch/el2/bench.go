@@ -8,12 +8,12 @@ package el2
 // same run on the same machine.
 
 // benchState is what BENCH_SWITCH saves and restores: the host's and a
-// guest's general registers and EL1 files, a guest FP file, and the
+// guest's general registers and EL1 files, the host's and a guest's FP files, and the
 // controls a switch writes, as a guest round trip does. The assembly reads
 // it through go_asm.h (benchState_host, ...).
 type benchState struct {
 	host, guest         ELFile
-	fp                  FPFile
+	fp, hostfp          FPFile
 	hostRegs, guestRegs [32]uint64
 	hcr, vttbr          uint64
 }

@@ -92,9 +92,9 @@ TEXT ·baselineMore(SB),NOSPLIT|NOFRAME,$0
 
 // baselineSwitch performs, in assembly and with no Go, the state work of a
 // guest round trip (what World.EnterGuest, run and lowerExit do): the host's
-// registers out, the guest's EL1 file, FP file and registers in, the
-// controls written, then everything back the other way and the FP
-// registers cleared; then it returns to the caller. Only the guest's own
+// registers and FP file out, the guest's EL1 file, FP file and registers
+// in, the controls written, then everything back the other way, the
+// host's FP file last; then it returns to the caller. Only the guest's own
 // instructions and the engine's decisions are missing.
 TEXT ·baselineSwitch(SB),NOSPLIT|NOFRAME,$0
 	STP.W	(g, R30), -16(RSP)
@@ -102,6 +102,7 @@ TEXT ·baselineSwitch(SB),NOSPLIT|NOFRAME,$0
 	ADD	$benchState_hostRegs, g
 	SAVE_GPRS(0)
 	SUB	$32, RSP
+	CALL1(·saveFP, benchState_hostfp)
 	CALL1(·saveEL1, benchState_host)
 	CALL1(·loadEL1, benchState_guest)
 	CALL1(·loadFP, benchState_fp)
@@ -114,9 +115,9 @@ TEXT ·baselineSwitch(SB),NOSPLIT|NOFRAME,$0
 	SAVE_GPRS(0)
 	CALL1(·saveEL1, benchState_guest)
 	CALL1(·saveFP, benchState_fp)
-	BL	·clearFP(SB)
 	WRITE_CONTROLS
 	CALL1(·loadEL1, benchState_host)
+	CALL1(·loadFP, benchState_hostfp)
 	ADD	$32, RSP
 	MOVD	$·benchWorld(SB), g
 	ADD	$benchState_hostRegs, g

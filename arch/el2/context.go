@@ -2,9 +2,9 @@ package el2
 
 // Context is an EL1 execution context as the engine switches to it: the
 // general registers, the EL1 stack pointer, the return state of the last
-// exception taken to EL2, and that exception's syndrome. The assembly reads
-// the fields through go_asm.h (Context_X, Context_SP, ...), never through
-// hand-written offsets.
+// exception taken to EL2, that exception's syndrome, and where its FP/SIMD
+// file lives. The assembly reads the fields through go_asm.h (Context_X,
+// Context_SP, ...), never through hand-written offsets.
 type Context struct {
 	X      [31]uint64 // x0..x30
 	SP     uint64     // SP_EL1
@@ -14,6 +14,10 @@ type Context struct {
 	FAR    uint64     // FAR_EL2 of the exit
 	HPFAR  uint64     // HPFAR_EL2 of the exit
 	Vector uint64     // which lower-EL vector took the exit (VectorSync, ...)
+	// FP is the context's FP/SIMD file: saved into at every exit to EL2
+	// before any Go code runs, loaded from just before every ERET. nil
+	// leaves the registers as they are (only a leak-test build does so).
+	FP *FPFile
 }
 
 // Lower-EL vector kinds recorded in Context.Vector (Arm ARM D1.10.2, table

@@ -28,3 +28,15 @@ func TestResetEL1HasTheMMUOff(t *testing.T) {
 	assert.Zero(t, f[elSCTLR]&1)
 	assert.Equal(t, ELFile{elSCTLR: 0x30d00800}, f)
 }
+
+func TestDeliverUndefFromAArch32EL0(t *testing.T) {
+	f := ResetEL1()
+	f[elVBAR] = 0x4008_0000
+	const usr32 = 0x10 // SPSR.M[4] = 1: AArch32, User mode
+	pc, pstate := DeliverUndef(&f, 0x8000, usr32)
+	assert.Equal(t, uint64(0x4008_0000+vecLower32), pc)
+	assert.Equal(t, uint64(PSTATEEntry), pstate)
+	assert.Zero(t, EC(f[elESR]), "Unknown reason")
+	assert.Equal(t, uint64(0x8000), f[elELR])
+	assert.Equal(t, uint64(usr32), f[elSPSR])
+}

@@ -7,38 +7,16 @@ func saveEL1(f *ELFile)
 func loadEL1(f *ELFile)
 func saveFP(f *FPFile)
 func loadFP(f *FPFile)
-func clearFP()
 func writeTrapControls(hcr, mdcr, cnthctl uint64)
 func writeVMPIDR(val uint64)
 func writeCNTVOFF(val uint64)
 func readMPIDR() uint64
 func readMDCR() uint64
-func atS1E1R(va uint64) (par uint64)
-func loadVGIC(v *VGIC)
-func saveVGIC(v *VGIC)
-
-// Guest configuration (Arm ARM D19.2.48 HCR_EL2): stage-2 on (VM),
-// set/way invalidation upgraded to clean (SWIO) and set/way operations
-// trapped (TSW), interrupts and SErrors to EL2 (FMO, IMO, AMO), WFI trapped
-// (TWI) so an idle vCPU gives its CPU back, SMC trapped (TSC) so PSCI
-// reaches the engine, IMPLEMENTATION DEFINED and auxiliary control
-// registers trapped (TIDCP, TACR), broadcast of TLB and barrier operations
-// in the inner shareable domain (FB, BSU = 1), EL1 AArch64 (RW). WFE is
-// trapped too (TWE): a vCPU spinning on a lock its holder cannot release
-// while descheduled gives the CPU back at once.
-const GuestHCR = 1<<0 | 1<<1 | 1<<3 | 1<<4 | 1<<5 | 1<<9 | 1<<10 | 1<<13 | 1<<14 | 1<<19 | 1<<20 | 1<<21 | 1<<22 | 1<<31
-
-// MDCR_EL2 traps for guests (D19.3.16): debug registers (TDA, TDOSA, TDRA)
-// and the PMU (TPM, TPMCR), whose state the engine does not switch.
-const guestMDCRTraps = 1<<5 | 1<<6 | 1<<9 | 1<<10 | 1<<11
-
-// CNTHCTL_EL2 (D19.12.3): the host may use the physical timer and counter
-// (EL1PCEN, EL1PCTEN); a guest reads the counter but its physical timer
-// accesses trap, since that timer is the host's.
-const (
-	hostCNTHCTL  = 1<<0 | 1<<1
-	guestCNTHCTL = 1 << 0
-)
+func copyMIDRToVPIDR()
+func readVTR() uint64
+func quietDebugAndPMU()
+func loadVGIC(v *VGIC, aprs uint64)
+func saveVGIC(v *VGIC, aprs uint64)
 
 // World is the host's side of a guest switch: what EnterGuest restores
 // when the guest exits.
@@ -47,14 +25,41 @@ type World struct {
 	HostVTTBR uint64
 	hostEL1   ELFile
 	hostMDCR  uint64
+	guestMDCR uint64
+	// aprs is how many ICH_AP0R<n>_EL2 and ICH_AP1R<n>_EL2 the CPU has.
+	aprs uint64
 }
 
-// Init records the host's configuration for later switches.
+// Init records the host's configuration for later switches, stops the PMU
+// and debug logic, and denies them to the host from now on.
 func (w *World) Init(hostHCR, hostVTTBR uint64) {
 	w.HostHCR, w.HostVTTBR = hostHCR, hostVTTBR
-	w.hostMDCR = readMDCR()
+	boot := readMDCR()
+	w.guestMDCR = boot&mdcrHPMNMask | mdcrTraps
+	w.hostMDCR = w.guestMDCR
+	w.aprs = uint64(APRs(readVTR()))
+	if leakAPR {
+		w.aprs = 0
+	}
+	if leakPMU {
+		w.hostMDCR = boot
+	} else {
+		quietDebugAndPMU()
+	}
 	writeTrapControls(hostHCR, w.hostMDCR, hostCNTHCTL)
 	writeCNTVOFF(0) // guests see the physical count as their virtual count
+	copyMIDRToVPIDR()
+}
+
+// NewHost returns the host's context entering at entry with x0 = arg, in
+// EL1h with interrupts masked, and an FP/SIMD file of zeros.
+func NewHost(entry, arg uint64) *Context {
+	host := &Context{PC: entry, PSTATE: PSTATEEntry, FP: new(FPFile)}
+	host.X[0] = arg
+	if leakFP {
+		host.FP = nil
+	}
+	return host
 }
 
 // Guest is one vCPU's state as EnterGuest switches it.
@@ -68,42 +73,31 @@ type Guest struct {
 }
 
 // EnterGuest runs g until it takes an exception to EL2, then restores the
-// host's EL1 world. The host's general registers need no saving here: they
-// are in the host Context the engine resumes. What the host can read after
-// the switch is its own: every EL1 register is reloaded and the FP/SIMD
-// registers, which the guest's values were saved from, are zeroed.
+// host's EL1 world. The host's general and FP/SIMD registers need no saving
+// here: they are in the host Context the engine resumes, saved at the
+// host's call before any Go code ran. The guest's FP/SIMD file goes in and
+// out with its general registers (run, lowerExit), every EL1 register is
+// reloaded, and the virtual CPU interface is saved and cleared.
+//
+// The guest's stage-2 (VTTBR_EL2) is installed before its EL1 translation
+// registers are loaded, and the host's before the host's are: a
+// speculative address translation at EL1 must never combine one
+// principal's stage-1 registers with another's stage-2 (Cortex-A72
+// erratum 1319367, "speculative AT instruction using out-of-context
+// translation regime"; the order KVM uses for ARM64_WORKAROUND_SPECULATIVE_AT).
 func (w *World) EnterGuest(g Guest) {
 	saveEL1(&w.hostEL1)
-	loadEL1(g.EL1)
-	loadFP(g.FP)
-	loadVGIC(g.VGIC)
 	writeVMPIDR(readMPIDR()&^0xff_00ff_ffff | 1<<31 | g.VCPU&0xff)
-	writeTrapControls(GuestHCR, w.hostMDCR|guestMDCRTraps, guestCNTHCTL)
+	writeTrapControls(GuestHCR, w.guestMDCR, guestCNTHCTL)
 	writeVTTBR(g.VTTBR)
+	loadEL1(g.EL1)
+	loadVGIC(g.VGIC, w.aprs)
 	g.Regs.SP = g.EL1[elSP1]
+	g.Regs.FP = g.FP
 	run(g.Regs)
-	if IsPermissionFault(g.Regs.ESR) {
-		if ipa, ok := TranslateFault(g.Regs.FAR); ok {
-			g.Regs.HPFAR = ipa >> 12 << 4
-		}
-	}
 	saveEL1(g.EL1)
-	saveFP(g.FP)
-	clearFP()
-	saveVGIC(g.VGIC)
+	saveVGIC(g.VGIC, w.aprs)
 	writeVTTBR(w.HostVTTBR)
 	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
 	loadEL1(&w.hostEL1)
-}
-
-// TranslateFault returns the IPA of a stage-2 permission fault, for which
-// HPFAR_EL2 is UNKNOWN (D19.2.51): the guest's stage-1 translates FAR with
-// AT S1E1R while the guest's EL1 registers are still loaded. ok is false if
-// the walk itself fails.
-func TranslateFault(far uint64) (ipa uint64, ok bool) {
-	par := atS1E1R(far)
-	if par&1 != 0 {
-		return 0, false
-	}
-	return par&0xf_ffff_ffff_f000 | far&0xfff, true
 }

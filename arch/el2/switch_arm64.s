@@ -3,10 +3,12 @@
 #include "go_asm.h"
 #include "textflag.h"
 #include "../arm64/sysreg.h"
+#include "fp.h"
 
 // The EL1 system register file, in the order of the el* constants
-// (guest.go). Every register a Linux guest programs at EL1 is here (Arm ARM
-// D19.2); the FP/SIMD state is saved separately.
+// (guest.go); the inventory (inventory.go) names each and a test checks
+// these lines against it. The FP/SIMD file is switched at every entry to
+// and exit from EL2 (vectors_arm64.s), not here.
 
 #define SAVE2(a, b, off) \
 	MRS	a, R1; \
@@ -17,6 +19,26 @@
 	LDP	(off*8)(R0), (R1, R2); \
 	MSR	R1, a; \
 	MSR	R2, b
+
+#define SAVE1(a, off) \
+	MRS	a, R1; \
+	MOVD	R1, (off*8)(R0)
+
+#define LOAD1(a, off) \
+	MOVD	(off*8)(R0), R1; \
+	MSR	R1, a
+
+// SAVE_SP and LOAD_SP move SP_EL0 and SP_EL1 (which Go's assembler does not
+// name) at off and off+1.
+#define SAVE_SP(off) \
+	MRS	SP_EL0, R1; \
+	MRS_X(SP_EL1, 2); \
+	STP	(R1, R2), (off*8)(R0)
+
+#define LOAD_SP(off) \
+	LDP	(off*8)(R0), (R1, R2); \
+	MSR	R1, SP_EL0; \
+	MSR_X(SP_EL1, 2)
 
 // func saveEL1(f *ELFile)
 TEXT ·saveEL1(SB),NOSPLIT,$0-8
@@ -30,13 +52,10 @@ TEXT ·saveEL1(SB),NOSPLIT,$0-8
 	SAVE2(ESR_EL1, FAR_EL1, const_elESR)
 	SAVE2(AFSR0_EL1, AFSR1_EL1, const_elAFSR0)
 	SAVE2(PAR_EL1, CNTKCTL_EL1, const_elPAR)
-	SAVE2(MDSCR_EL1, CSSELR_EL1, const_elMDSCR)
-	MRS	SP_EL0, R1
-	MRS_X(SP_EL1, 2)
-	STP	(R1, R2), (const_elSP0*8)(R0)
+	SAVE1(CSSELR_EL1, const_elCSSELR)
+	SAVE_SP(const_elSP0)
 	SAVE2(ELR_EL1, SPSR_EL1, const_elELR)
 	SAVE2(CNTV_CTL_EL0, CNTV_CVAL_EL0, const_elCNTVCTL)
-	SAVE2(FPCR, FPSR, const_elFPCR)
 	RET
 
 // func loadEL1(f *ELFile)
@@ -51,60 +70,23 @@ TEXT ·loadEL1(SB),NOSPLIT,$0-8
 	LOAD2(ESR_EL1, FAR_EL1, const_elESR)
 	LOAD2(AFSR0_EL1, AFSR1_EL1, const_elAFSR0)
 	LOAD2(PAR_EL1, CNTKCTL_EL1, const_elPAR)
-	LOAD2(MDSCR_EL1, CSSELR_EL1, const_elMDSCR)
-	LDP	(const_elSP0*8)(R0), (R1, R2)
-	MSR	R1, SP_EL0
-	MSR_X(SP_EL1, 2)
+	LOAD1(CSSELR_EL1, const_elCSSELR)
+	LOAD_SP(const_elSP0)
 	LOAD2(ELR_EL1, SPSR_EL1, const_elELR)
 	LOAD2(CNTV_CTL_EL0, CNTV_CVAL_EL0, const_elCNTVCTL)
-	LOAD2(FPCR, FPSR, const_elFPCR)
 	ISB	$15
 	RET
 
 // func saveFP(f *FPFile)
 TEXT ·saveFP(SB),NOSPLIT,$0-8
 	MOVD	f+0(FP), R0
-	VST1.P	[V0.D2, V1.D2, V2.D2, V3.D2], 64(R0)
-	VST1.P	[V4.D2, V5.D2, V6.D2, V7.D2], 64(R0)
-	VST1.P	[V8.D2, V9.D2, V10.D2, V11.D2], 64(R0)
-	VST1.P	[V12.D2, V13.D2, V14.D2, V15.D2], 64(R0)
-	VST1.P	[V16.D2, V17.D2, V18.D2, V19.D2], 64(R0)
-	VST1.P	[V20.D2, V21.D2, V22.D2, V23.D2], 64(R0)
-	VST1.P	[V24.D2, V25.D2, V26.D2, V27.D2], 64(R0)
-	VST1.P	[V28.D2, V29.D2, V30.D2, V31.D2], 64(R0)
+	FP_SAVE(R0, R1, R2)
 	RET
 
 // func loadFP(f *FPFile)
 TEXT ·loadFP(SB),NOSPLIT,$0-8
 	MOVD	f+0(FP), R0
-	VLD1.P	64(R0), [V0.D2, V1.D2, V2.D2, V3.D2]
-	VLD1.P	64(R0), [V4.D2, V5.D2, V6.D2, V7.D2]
-	VLD1.P	64(R0), [V8.D2, V9.D2, V10.D2, V11.D2]
-	VLD1.P	64(R0), [V12.D2, V13.D2, V14.D2, V15.D2]
-	VLD1.P	64(R0), [V16.D2, V17.D2, V18.D2, V19.D2]
-	VLD1.P	64(R0), [V20.D2, V21.D2, V22.D2, V23.D2]
-	VLD1.P	64(R0), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1.P	64(R0), [V28.D2, V29.D2, V30.D2, V31.D2]
-	RET
-
-#define ZERO4(a, b, c, d) \
-	VEOR	a.B16, a.B16, a.B16; \
-	VEOR	b.B16, b.B16, b.B16; \
-	VEOR	c.B16, c.B16, c.B16; \
-	VEOR	d.B16, d.B16, d.B16
-
-// func clearFP()
-TEXT ·clearFP(SB),NOSPLIT,$0
-	ZERO4(V0, V1, V2, V3)
-	ZERO4(V4, V5, V6, V7)
-	ZERO4(V8, V9, V10, V11)
-	ZERO4(V12, V13, V14, V15)
-	ZERO4(V16, V17, V18, V19)
-	ZERO4(V20, V21, V22, V23)
-	ZERO4(V24, V25, V26, V27)
-	ZERO4(V28, V29, V30, V31)
-	MSR	ZR, FPSR
-	MSR	ZR, FPCR
+	FP_LOAD(R0, R1, R2)
 	RET
 
 // func writeTrapControls(hcr, mdcr, cnthctl uint64)
@@ -142,23 +124,45 @@ TEXT ·readMDCR(SB),NOSPLIT,$0-8
 	MOVD	R0, ret+0(FP)
 	RET
 
-// func atS1E1R(va uint64) (par uint64)
-TEXT ·atS1E1R(SB),NOSPLIT,$0-16
-	MOVD	va+0(FP), R0
-	MRS	PAR_EL1, R2
-	SYS_X(AT_S1E1R, 0)
-	ISB	$15
-	MRS	PAR_EL1, R1
-	MSR	R2, PAR_EL1
-	MOVD	R1, par+8(FP)
+// func copyMIDRToVPIDR()
+TEXT ·copyMIDRToVPIDR(SB),NOSPLIT,$0
+	// VPIDR_EL2 (Arm ARM D19.2) is what MIDR_EL1 reads at EL1; its reset value is
+	// UNKNOWN, so the engine gives everyone the CPU's own.
+	MRS	MIDR_EL1, R0
+	MSR_X(VPIDR_EL2, 0)
 	RET
 
-// func loadVGIC(v *VGIC)
-TEXT ·loadVGIC(SB),NOSPLIT,$0-8
+// func readVTR() uint64
+TEXT ·readVTR(SB),NOSPLIT,$0-8
+	MRS_X(ICH_VTR_EL2, 0)
+	MOVD	R0, ret+0(FP)
+	RET
+
+// func quietDebugAndPMU()
+TEXT ·quietDebugAndPMU(SB),NOSPLIT,$0
+	// Arm ARM D13.3 (PMCR_EL0.E, PMCNTENCLR_EL0, PMINTENCLR_EL1,
+	// PMOVSCLR_EL0) and D2.2 (MDSCR_EL1.MDE, KDE): every counter stopped,
+	// no overflow interrupt, no breakpoint or watchpoint enabled. Nobody
+	// at EL1 or EL0 can change this afterwards (MDCR_EL2 traps), so no
+	// counter ever counts the engine, the host or a guest.
+	MOVD	$-1, R0
+	MSR	ZR, PMCR_EL0
+	MSR	R0, PMCNTENCLR_EL0
+	MSR	R0, PMINTENCLR_EL1
+	MSR	R0, PMOVSCLR_EL0
+	MSR	ZR, PMUSERENR_EL0
+	MSR	ZR, MDSCR_EL1
+	ISB	$15
+	RET
+
+// func loadVGIC(v *VGIC, aprs uint64)
+TEXT ·loadVGIC(SB),NOSPLIT,$0-16
 	// IHI 0069 12.4: the list registers, the virtual machine control and
-	// active priorities, then ICH_HCR_EL2 (En, and UIE when Sync asked for
-	// it) to turn the virtual CPU interface on for the guest.
+	// the active priorities of both groups (aprs of each, 12.4.1, 12.4.2),
+	// then ICH_HCR_EL2 (En, and UIE when Sync asked for it) to turn the
+	// virtual CPU interface on for the guest.
 	MOVD	v+0(FP), R0
+	MOVD	aprs+8(FP), R3
 	LDP	(VGIC_LR+0*8)(R0), (R1, R2)
 	MSR_X(ICH_LR0_EL2, 1)
 	MSR_X(ICH_LR1_EL2, 2)
@@ -166,17 +170,42 @@ TEXT ·loadVGIC(SB),NOSPLIT,$0-8
 	MSR_X(ICH_LR2_EL2, 1)
 	MSR_X(ICH_LR3_EL2, 2)
 	MOVD	VGIC_VMCR(R0), R1
-	MOVD	VGIC_AP1R0(R0), R2
 	MSR_X(ICH_VMCR_EL2, 1)
+	CBZ	R3, loaded
+	MOVD	(VGIC_AP0R+0*8)(R0), R1
+	MOVD	(VGIC_AP1R+0*8)(R0), R2
+	MSR_X(ICH_AP0R0_EL2, 1)
 	MSR_X(ICH_AP1R0_EL2, 2)
+	CMP	$1, R3
+	BLS	loaded
+	MOVD	(VGIC_AP0R+1*8)(R0), R1
+	MOVD	(VGIC_AP1R+1*8)(R0), R2
+	MSR_X(ICH_AP0R1_EL2, 1)
+	MSR_X(ICH_AP1R1_EL2, 2)
+	CMP	$2, R3
+	BLS	loaded
+	MOVD	(VGIC_AP0R+2*8)(R0), R1
+	MOVD	(VGIC_AP1R+2*8)(R0), R2
+	MSR_X(ICH_AP0R2_EL2, 1)
+	MSR_X(ICH_AP1R2_EL2, 2)
+	MOVD	(VGIC_AP0R+3*8)(R0), R1
+	MOVD	(VGIC_AP1R+3*8)(R0), R2
+	MSR_X(ICH_AP0R3_EL2, 1)
+	MSR_X(ICH_AP1R3_EL2, 2)
+loaded:
 	MOVD	VGIC_HCR(R0), R1
 	MSR_X(ICH_HCR_EL2, 1)
 	ISB	$15
 	RET
 
-// func saveVGIC(v *VGIC)
-TEXT ·saveVGIC(SB),NOSPLIT,$0-8
+// func saveVGIC(v *VGIC, aprs uint64)
+TEXT ·saveVGIC(SB),NOSPLIT,$0-16
 	MOVD	v+0(FP), R0
+	MOVD	aprs+8(FP), R3
+	// The host has no virtual interface: En off first, then every
+	// register saved and cleared so that nothing of the guest's stays.
+	MSR_X(ICH_HCR_EL2, 31)
+	ISB	$15
 	MRS_X(ICH_LR0_EL2, 1)
 	MRS_X(ICH_LR1_EL2, 2)
 	STP	(R1, R2), (VGIC_LR+0*8)(R0)
@@ -184,15 +213,41 @@ TEXT ·saveVGIC(SB),NOSPLIT,$0-8
 	MRS_X(ICH_LR3_EL2, 2)
 	STP	(R1, R2), (VGIC_LR+2*8)(R0)
 	MRS_X(ICH_VMCR_EL2, 1)
-	MRS_X(ICH_AP1R0_EL2, 2)
 	MOVD	R1, VGIC_VMCR(R0)
-	MOVD	R2, VGIC_AP1R0(R0)
-	// The host has no virtual interface: En off, list registers cleared so
-	// nothing of the guest's stays in them.
-	MSR_X(ICH_HCR_EL2, 31)
 	MSR_X(ICH_LR0_EL2, 31)
 	MSR_X(ICH_LR1_EL2, 31)
 	MSR_X(ICH_LR2_EL2, 31)
 	MSR_X(ICH_LR3_EL2, 31)
+	MSR_X(ICH_VMCR_EL2, 31)
+	CBZ	R3, saved
+	MRS_X(ICH_AP0R0_EL2, 1)
+	MRS_X(ICH_AP1R0_EL2, 2)
+	MOVD	R1, (VGIC_AP0R+0*8)(R0)
+	MOVD	R2, (VGIC_AP1R+0*8)(R0)
+	MSR_X(ICH_AP0R0_EL2, 31)
+	MSR_X(ICH_AP1R0_EL2, 31)
+	CMP	$1, R3
+	BLS	saved
+	MRS_X(ICH_AP0R1_EL2, 1)
+	MRS_X(ICH_AP1R1_EL2, 2)
+	MOVD	R1, (VGIC_AP0R+1*8)(R0)
+	MOVD	R2, (VGIC_AP1R+1*8)(R0)
+	MSR_X(ICH_AP0R1_EL2, 31)
+	MSR_X(ICH_AP1R1_EL2, 31)
+	CMP	$2, R3
+	BLS	saved
+	MRS_X(ICH_AP0R2_EL2, 1)
+	MRS_X(ICH_AP1R2_EL2, 2)
+	MOVD	R1, (VGIC_AP0R+2*8)(R0)
+	MOVD	R2, (VGIC_AP1R+2*8)(R0)
+	MSR_X(ICH_AP0R2_EL2, 31)
+	MSR_X(ICH_AP1R2_EL2, 31)
+	MRS_X(ICH_AP0R3_EL2, 1)
+	MRS_X(ICH_AP1R3_EL2, 2)
+	MOVD	R1, (VGIC_AP0R+3*8)(R0)
+	MOVD	R2, (VGIC_AP1R+3*8)(R0)
+	MSR_X(ICH_AP0R3_EL2, 31)
+	MSR_X(ICH_AP1R3_EL2, 31)
+saved:
 	ISB	$15
 	RET

@@ -4,6 +4,7 @@ package el2
 const (
 	ECHVC64         = 0x16
 	ECSMC64         = 0x17
+	ECSysReg        = 0x18 // MSR, MRS or SYS trapped from AArch64
 	ECInstAbortLow  = 0x20
 	ECInstAbortSame = 0x21
 	ECDataAbortLow  = 0x24
@@ -24,12 +25,24 @@ func EC(esr uint64) uint64 { return esr >> esrECShift & 0x3f }
 // IsWrite reports whether a data abort syndrome is for a write (ISS.WnR).
 func IsWrite(esr uint64) bool { return esr&esrWnR != 0 }
 
-// IsPermissionFault reports whether a lower-EL abort syndrome is a
-// permission fault (DFSC/IFSC 0b0011xx, D17.2.40), for which HPFAR_EL2 is
-// not reported.
-func IsPermissionFault(esr uint64) bool {
-	ec := EC(esr)
-	return (ec == ECDataAbortLow || ec == ECInstAbortLow) && esr&0x3c == 0x0c
+// ISS fields of EC 0x18 (D17.2.37, "ISS encoding for an exception from
+// MSR, MRS, or System instruction execution in AArch64 state").
+const (
+	sysRegIssRead    = 1 << 0
+	sysRegIssRtShift = 5
+	sysRegIssRtMask  = 0x1f
+	xzr              = 31
+)
+
+// ReadAsZero completes a trapped MSR, MRS or SYS (EC 0x18) as
+// read-as-zero, write-ignored: a read puts 0 in its target register, a
+// write or system operation has no effect. The caller resumes after the
+// instruction.
+func ReadAsZero(esr uint64, x *[31]uint64) {
+	rt := esr >> sysRegIssRtShift & sysRegIssRtMask
+	if esr&sysRegIssRead != 0 && rt != xzr {
+		x[rt] = 0
+	}
 }
 
 // FaultIPA returns the faulting IPA of a stage-2 abort: HPFAR_EL2.FIPA holds

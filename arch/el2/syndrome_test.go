@@ -49,9 +49,17 @@ func TestUndefEntryIsAnUnknownReasonException(t *testing.T) {
 	assert.Equal(t, uint64(PSTATEEntry), pstate)
 }
 
-func TestIsPermissionFault(t *testing.T) {
-	assert.True(t, IsPermissionFault(uint64(ECDataAbortLow)<<esrECShift|0x0f))
-	assert.True(t, IsPermissionFault(uint64(ECInstAbortLow)<<esrECShift|0x0d))
-	assert.False(t, IsPermissionFault(uint64(ECDataAbortLow)<<esrECShift|0x07))
-	assert.False(t, IsPermissionFault(uint64(ECHVC64)<<esrECShift|0x0f))
+func TestReadAsZero(t *testing.T) {
+	var x [31]uint64
+	for i := range x {
+		x[i] = 0x55
+	}
+	read := func(rt uint64) uint64 { return uint64(ECSysReg)<<esrECShift | rt<<5 | 1 }
+	ReadAsZero(read(7), &x)
+	assert.Zero(t, x[7], "MRS x7 reads zero")
+	ReadAsZero(read(7)&^1|8<<5, &x)
+	assert.Equal(t, uint64(0x55), x[8], "MSR x8 leaves x8")
+	before := x
+	ReadAsZero(read(31), &x)
+	assert.Equal(t, before, x, "MRS xzr changes nothing")
 }

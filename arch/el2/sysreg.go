@@ -13,6 +13,8 @@ func writeEL1Exception(esr, far, elr, spsr uint64)
 func tlbiIPA(ipa uint64)
 func tlbiVMID()
 func tlbiVMIDIPAFinish()
+func blockEL1Walks() (tcr uint64)
+func writeTCREL1(tcr uint64)
 
 // EnterStage2 installs a stage-2 translation regime: VTCR_EL2, VTTBR_EL2 and
 // then HCR_EL2, which turns it on (HCR_EL2.VM) for EL1 and EL0.
@@ -27,21 +29,31 @@ func EnterStage2(vtcr, vttbr, hcr uint64) {
 // built from the old translation (Arm ARM D8.14.5, "TLB maintenance
 // requirements and the TLB maintenance instructions": TLBI IPAS2E1IS then
 // TLBI VMALLE1IS).
+//
+// While VTTBR_EL2 holds the target VMID the EL1 registers loaded are the
+// host's: TCR_EL1.EPD0 and EPD1 stop any stage-1 walk meanwhile, so no
+// speculative translation mixes the host's stage-1 with the target's
+// stage-2 (Cortex-A72 erratum 1319367; KVM's __tlb_switch_to_guest does
+// the same).
 func InvalidateIPA(vttbr, ipa uint64) {
+	tcr := blockEL1Walks()
 	old := readVTTBR()
 	writeVTTBR(vttbr)
 	tlbiIPA(ipa)
 	tlbiVMIDIPAFinish()
 	writeVTTBR(old)
+	writeTCREL1(tcr)
 }
 
 // InvalidateVMID removes every stage-1 and stage-2 TLB entry of the VMID in
-// vttbr (TLBI VMALLS12E1IS).
+// vttbr (TLBI VMALLS12E1IS), with EL1 walks stopped as InvalidateIPA does.
 func InvalidateVMID(vttbr uint64) {
+	tcr := blockEL1Walks()
 	old := readVTTBR()
 	writeVTTBR(vttbr)
 	tlbiVMID()
 	writeVTTBR(old)
+	writeTCREL1(tcr)
 }
 
 // SetEL1Reset puts SCTLR_EL1 in the state an image expects at entry: MMU

@@ -78,3 +78,21 @@ TEXT ·tlbiVMID(SB),NOSPLIT,$0
 	DSB	$0xb
 	ISB	$15
 	RET
+
+// func blockEL1Walks() (tcr uint64)
+TEXT ·blockEL1Walks(SB),NOSPLIT,$0-8
+	// D19.2.139 TCR_EL1: EPD0 (bit 7) and EPD1 (bit 23) make a TLB miss
+	// through TTBR0_EL1 or TTBR1_EL1 fault instead of walking.
+	MRS	TCR_EL1, R0
+	MOVD	R0, tcr+0(FP)
+	ORR	$(1<<7 | 1<<23), R0, R1
+	MSR	R1, TCR_EL1
+	ISB	$15
+	RET
+
+// func writeTCREL1(tcr uint64)
+TEXT ·writeTCREL1(SB),NOSPLIT,$0-8
+	MOVD	tcr+0(FP), R0
+	MSR	R0, TCR_EL1
+	ISB	$15
+	RET

@@ -4,6 +4,7 @@
 #include "textflag.h"
 #include "../arm64/sysreg.h"
 #include "vectors.h"
+#include "fp.h"
 
 // The engine's vector table (VECTOR_TABLE in vectors.h). Exceptions from
 // EL1 and EL0 save the EL1 context into the Context that TPIDR_EL2 points
@@ -13,7 +14,9 @@ TEXT ·vectors(SB),NOSPLIT|NOFRAME,$0
 	VECTOR_TABLE(LOWER(const_VectorSync))
 
 // lowerExit saves the EL1 context (x0 and x1 are on the stack, x1 holds the
-// vector kind) and returns from run to the engine.
+// vector kind), its FP/SIMD file before any Go code can use a V register,
+// and returns from run to the engine, which runs with the default FPCR
+// (round to nearest, no flush to zero).
 TEXT ·lowerExit(SB),NOSPLIT|NOFRAME,$0
 	MRS_X(TPIDR_EL2, 0)
 	MOVD	R1, Context_Vector(R0)
@@ -46,7 +49,12 @@ TEXT ·lowerExit(SB),NOSPLIT|NOFRAME,$0
 	MRS_X(HPFAR_EL2, 2)
 	MOVD	R1, Context_FAR(R0)
 	MOVD	R2, Context_HPFAR(R0)
+	MOVD	Context_FP(R0), R3
+	CBZ	R3, fpsaved
+	FP_SAVE(R3, R4, R5)
+	MSR	ZR, FPCR
 
+fpsaved:
 	MOVD	$·saved(SB), R1
 	LDP	0(R1), (R2, g)
 	MOVD	R2, RSP
@@ -54,6 +62,9 @@ TEXT ·lowerExit(SB),NOSPLIT|NOFRAME,$0
 	RET
 
 // func run(ctx *Context)
+//
+// run loads ctx's FP/SIMD file (when it has one), its stack pointer,
+// return state and general registers, and enters it.
 TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MOVD	ctx+0(FP), R0
 	MOVD	$·saved(SB), R1
@@ -68,6 +79,18 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MSR_X(ELR_EL2, 1)
 	MOVD	Context_PSTATE(R0), R1
 	MSR_X(SPSR_EL2, 1)
+	MOVD	Context_FP(R0), R1
+	CBZ	R1, fploaded
+	FP_LOAD(R1, R2, R3)
+
+fploaded:
+	// DSB ISH: every stage-2 descriptor the engine wrote since the last
+	// entry is complete before EL1 runs again and may walk it (Arm ARM
+	// D8.13.1, "Using break-before-make when updating translation table
+	// entries", and B2.3.12: a DSB orders the table stores with the
+	// translation table walks of later instructions; ERET is context
+	// synchronizing but not a barrier for memory accesses).
+	DSB	$0xb
 
 	LDP	(Context_X+2*8)(R0), (R2, R3)
 	LDP	(Context_X+4*8)(R0), (R4, R5)

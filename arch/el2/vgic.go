@@ -11,12 +11,35 @@ package el2
 // Cortex-A72 implements (ICH_VTR_EL2.ListRegs + 1).
 const ListRegs = 4
 
+// MaxAPRs is the most active-priority registers per group the
+// architecture has: ICH_AP0R0..3_EL2 and ICH_AP1R0..3_EL2, for 7 bits of
+// preemption (GIC IHI 0069 12.4.1, 12.4.2).
+const MaxAPRs = 4
+
 // VGIC is one vCPU's virtual CPU interface state, switched with the vCPU.
 type VGIC struct {
-	LR    [ListRegs]uint64
-	VMCR  uint64 // ICH_VMCR_EL2: the guest's ICV_PMR, ICV_IGRPEN1, BPR
-	AP1R0 uint64 // ICH_AP1R0_EL2: active priorities
-	HCR   uint64 // ICH_HCR_EL2 for the next entry, set by Sync
+	LR   [ListRegs]uint64
+	VMCR uint64 // ICH_VMCR_EL2: the guest's ICV_PMR, ICV_IGRPEN0/1, BPR0/1
+	// AP0R and AP1R are ICH_AP0R<n>_EL2 and ICH_AP1R<n>_EL2, the active
+	// priorities of groups 0 and 1 (what ICV_AP0R<n>/ICV_AP1R<n>_EL1 show
+	// the guest); only the first APRs(vtr) of each exist on a CPU.
+	AP0R [MaxAPRs]uint64
+	AP1R [MaxAPRs]uint64
+	HCR  uint64 // ICH_HCR_EL2 for the next entry, set by Sync
+}
+
+// APRs is how many ICH_AP0R<n>_EL2 (and as many ICH_AP1R<n>_EL2) a CPU
+// implements, from ICH_VTR_EL2.PREbits, the number of virtual preemption
+// bits minus one (IHI 0069 12.4.8): 5 bits need one register of 32
+// priorities per group, 6 bits two, 7 bits four. The Cortex-A72 has 5.
+func APRs(vtr uint64) int {
+	switch prebits := vtr >> 26 & 7; {
+	case prebits >= 6:
+		return 4
+	case prebits == 5:
+		return 2
+	}
+	return 1
 }
 
 // ICH_HCR_EL2 bits (IHI 0069 12.4.4): En turns the virtual CPU interface

@@ -8,14 +8,17 @@ type action uint8
 const (
 	actCall        action = iota // an SMCCC call: dispatch it
 	actStage2Fault               // an access stage-2 refused: log, inject an abort
+	actSysReg                    // a trapped PMU or debug register: read as zero, write ignored
 	actUndefined                 // anything else: inject an Unknown exception
 	actIgnore                    // an asynchronous exit with nothing to do
 )
 
 // classify decides what a host exit is from its vector and syndrome (Arm
 // ARM D17.2.37, ESR_EL2.EC). The engine traps only what isolation needs:
-// HVC (the ABI), SMC (HCR_EL2.TSC, so PSCI goes through the engine) and
-// stage-2 aborts.
+// HVC (the ABI), SMC (HCR_EL2.TSC, so PSCI goes through the engine),
+// stage-2 aborts, and the PMU and debug registers (MDCR_EL2), which the
+// host reads as zero with writes ignored, as guests do (the inventory's
+// Trapped rows, arch/el2/inventory.go).
 func classify(vector, esr uint64) action {
 	if vector != el2.VectorSync {
 		return actIgnore
@@ -25,6 +28,8 @@ func classify(vector, esr uint64) action {
 		return actCall
 	case el2.ECDataAbortLow, el2.ECInstAbortLow:
 		return actStage2Fault
+	case el2.ECSysReg:
+		return actSysReg
 	}
 	return actUndefined
 }

@@ -15,7 +15,8 @@ func TestClassifyTrapsOnlyWhatIsolationNeeds(t *testing.T) {
 	assert.Equal(t, actCall, classify(el2.VectorSync, esr(el2.ECSMC64)))
 	assert.Equal(t, actStage2Fault, classify(el2.VectorSync, esr(el2.ECDataAbortLow)))
 	assert.Equal(t, actStage2Fault, classify(el2.VectorSync, esr(el2.ECInstAbortLow)))
-	assert.Equal(t, actUndefined, classify(el2.VectorSync, esr(0x18)))
+	assert.Equal(t, actSysReg, classify(el2.VectorSync, esr(el2.ECSysReg)))
+	assert.Equal(t, actUndefined, classify(el2.VectorSync, esr(0x19)), "SVE stays disabled")
 	assert.Equal(t, actIgnore, classify(el2.VectorIRQ, 0))
 	assert.Equal(t, actIgnore, classify(el2.VectorSError, esr(el2.ECHVC64)))
 }

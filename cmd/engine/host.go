@@ -22,6 +22,9 @@ func serveHost(core *isolation.Engine, files *fileServer, host *el2.Context) {
 		case actStage2Fault:
 			reportHostFault(host)
 			el2.InjectAbort(host)
+		case actSysReg:
+			el2.ReadAsZero(host.ESR, &host.X)
+			host.PC += 4 // ELR_EL2 is the trapped instruction (D1.10.4)
 		case actUndefined:
 			fmt.Printf("engine: host trapped with EC %#x at pc %#x; injecting an undefined-instruction exception\n",
 				el2.EC(host.ESR), host.PC)

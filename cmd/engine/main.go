@@ -42,13 +42,13 @@ func main() {
 	if err != nil {
 		halt("cannot build the host stage-2: %v", err)
 	}
+	m.core = core
 	el2.EnterStage2(isolation.VTCR(), core.HostVTTBR(), hostHCR)
 	m.world.Init(hostHCR, core.HostVTTBR())
 	fmt.Printf("engine: host stage-2 built (%d tables left); entering EL1 image at %#x\n", core.FreeTables(), entry)
 	el2.SetEL1Reset()
-	host := el2.Context{PC: entry, PSTATE: el2.PSTATEEntry}
-	host.X[0] = virt.BootBase // the device tree QEMU placed for ELF boots
-	serveHost(core, newFileServer(core), &host)
+	host := el2.NewHost(entry, virt.BootBase) // x0: the device tree QEMU placed for ELF boots
+	serveHost(core, newFileServer(core), host)
 }
 
 func newCore(m *machine) (*isolation.Engine, error) {

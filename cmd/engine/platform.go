@@ -14,22 +14,36 @@ import (
 // the arch code: each vCPU's FP/SIMD registers, and the host's side of the
 // world switch.
 type machine struct {
+	core  *isolation.Engine // set once the core exists
 	world el2.World
 	fp    [maxVMs + 1][maxVCPUs]el2.FPFile
 	gic   [maxVMs + 1][maxVCPUs]el2.VGIC
 }
 
-// vttbrOf is the VTTBR value whose VMID field selects vmid for TLB
-// maintenance; TLBI by IPA and by VMID act on the VMID in VTTBR_EL2 (Arm
-// ARM D8.14.5), and the base address is not used by them.
-func vttbrOf(vmid isolation.VMID) uint64 { return isolation.VTTBR(0, vmid) }
+// vttbrOf is the VTTBR_EL2 value TLB maintenance for vmid runs under: the
+// VM's real stage-2 root with its VMID. TLBI by IPA and by VMID act on the
+// VMID in VTTBR_EL2 (Arm ARM D8.14.5), but while VTTBR_EL2 holds it the
+// CPU may also walk (speculatively, for EL1 and EL0 translations) from the
+// base address it gives: a base of 0 would point such walks at whatever
+// lies at physical address 0 (Arm ARM D8.14.2, "Use of the VMID";
+// Cortex-A72 erratum 1319367). Before the core exists (it is building the
+// host stage-2) nothing has run at EL1, so no walk can start and the VMID
+// alone is enough.
+func (m *machine) vttbrOf(vmid isolation.VMID) uint64 {
+	if m.core != nil {
+		if v, ok := m.core.VTTBROf(vmid); ok {
+			return v
+		}
+	}
+	return isolation.VTTBR(0, vmid)
+}
 
 func (m *machine) InvalidateIPA(vmid isolation.VMID, ipa isolation.IPA) {
-	el2.InvalidateIPA(vttbrOf(vmid), uint64(ipa))
+	el2.InvalidateIPA(m.vttbrOf(vmid), uint64(ipa))
 }
 
 func (m *machine) InvalidateVMID(vmid isolation.VMID) {
-	el2.InvalidateVMID(vttbrOf(vmid))
+	el2.InvalidateVMID(m.vttbrOf(vmid))
 }
 
 func (m *machine) ZeroPages(pa isolation.PA, n uint64) {
@@ -51,9 +65,10 @@ func (m *machine) PageIsZero(pa isolation.PA) bool {
 }
 
 // EnterGuest runs one vCPU until it traps. The core keeps the vCPU's
-// general registers and EL1 register file in ctx; the FP/SIMD file lives
-// here. A fresh vCPU starts from the architectural reset state, and an abort
-// the core decided to inject is delivered on the guest's own registers.
+// general registers and EL1 register file in ctx; the FP/SIMD file and the
+// virtual CPU interface live here. A fresh vCPU starts from the
+// architectural reset state, and an abort or UNDEF the core decided to
+// inject is delivered on the guest's own registers.
 func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
 	if int(ctx.VMID) > maxVMs || int(ctx.VCPU) >= maxVCPUs {
 		return isolation.Trap{Kind: isolation.TrapSError} // outside the configuration: never entered
@@ -61,14 +76,18 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 	el1 := (*el2.ELFile)(ctx.EL1[:el2.ELRegs])
 	fp, gic := &m.fp[ctx.VMID][ctx.VCPU], &m.gic[ctx.VMID][ctx.VCPU]
 	if ctx.Fresh {
-		*el1, *fp, *gic, ctx.Fresh = el2.ResetEL1(), el2.FPFile{}, el2.VGIC{}, false
+		el2.ResetVCPU(el1, fp, gic)
+		ctx.Fresh = false
 	}
 	gic.Sync(lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())})
-	if ctx.Inject != isolation.InjectNone {
+	switch ctx.Inject {
+	case isolation.InjectUndef:
+		ctx.PC, ctx.PState = el2.DeliverUndef(el1, ctx.PC, ctx.PState)
+	case isolation.InjectDataAbort, isolation.InjectInstructionAbort:
 		instruction := ctx.Inject == isolation.InjectInstructionAbort
 		ctx.PC, ctx.PState = el2.DeliverAbort(el1, ctx.PC, ctx.PState, ctx.InjectFAR, instruction)
-		ctx.Inject = isolation.InjectNone
 	}
+	ctx.Inject = isolation.InjectNone
 	regs := el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
 	m.world.EnterGuest(el2.Guest{Regs: &regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
 	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE

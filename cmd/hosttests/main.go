@@ -22,8 +22,9 @@ import (
 
 func main() { guest.Main() }
 
-// The tests run in this order: queries, then VMs, then memory, and last
-// the hundred VMs in a row, after every other test has cleaned up.
+// The tests run in this order: queries, then VMs, then memory, then the
+// hundred VMs in a row, after every other test has cleaned up, and last the
+// state suite (state.go, registered by a later file).
 func init() {
 	guest.Test("Version", testVersion)
 	guest.Test("CallUID", func(t *guest.T) { t.Equal(abi.UIDWords(), guest.CallUID()) })

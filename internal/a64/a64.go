@@ -65,6 +65,33 @@ func MSRVBAREL1(rt Reg) uint32 { return 0xd518c000 | rt }
 // MRSESREL1 is MRS Xt, ESR_EL1 (op0 3, op1 0, CRn 5, CRm 2, op2 0).
 func MRSESREL1(rt Reg) uint32 { return 0xd5385200 | rt }
 
+// SysReg names a system register by its encoding fields (Arm ARM C5.3,
+// "A64 System instructions for ..."; D19 register index).
+type SysReg struct{ Op0, Op1, CRn, CRm, Op2 uint32 }
+
+func (r SysReg) fields() uint32 {
+	return (r.Op0-2)<<19 | r.Op1<<16 | r.CRn<<12 | r.CRm<<8 | r.Op2<<5
+}
+
+// MSR is MSR <reg>, Xt (C6.2.196, op0 2 or 3).
+func MSR(reg SysReg, rt Reg) uint32 { return 0xd5100000 | reg.fields() | rt }
+
+// MRS is MRS Xt, <reg> (C6.2.194).
+func MRS(rt Reg, reg SysReg) uint32 { return 0xd5300000 | reg.fields() | rt }
+
+// FMOVToD is FMOV Dd, Xn: Xn into the low 64 bits of Vd, the high bits
+// zeroed (C7.2.131, sf 1 type 01 rmode 00 opcode 111).
+func FMOVToD(vd, xn Reg) uint32 { return 0x9e670000 | xn<<5 | vd }
+
+// FMOVToHigh is FMOV Vd.D[1], Xn: Xn into the high 64 bits of Vd.
+func FMOVToHigh(vd, xn Reg) uint32 { return 0x9eaf0000 | xn<<5 | vd }
+
+// FMOVFromD is FMOV Xd, Dn: the low 64 bits of Vn.
+func FMOVFromD(xd, vn Reg) uint32 { return 0x9e660000 | vn<<5 | xd }
+
+// FMOVFromHigh is FMOV Xd, Vn.D[1]: the high 64 bits of Vn.
+func FMOVFromHigh(xd, vn Reg) uint32 { return 0x9eae0000 | vn<<5 | xd }
+
 // BSelf is B . : a branch to itself, where a program parks.
 const BSelf = 0x14000000
 

@@ -38,6 +38,14 @@ func TestEncodingsAgreeWithADisassembler(t *testing.T) {
 	add(SMC(0), "smc\t#0x0")
 	add(ISB, "isb")
 	add(MRSCNTVCT(1), "mrs\tx1, cntvct_el0")
+	add(MSR(SysReg{3, 0, 12, 8, 4}, 1), "msr\ticc_ap0r0_el1, x1")
+	add(MRS(2, SysReg{3, 0, 12, 8, 4}), "mrs\tx2, icc_ap0r0_el1")
+	add(MSR(SysReg{2, 0, 0, 2, 2}, 3), "msr\tmdscr_el1, x3")
+	add(MRS(4, SysReg{3, 3, 13, 0, 3}), "mrs\tx4, tpidrro_el0")
+	add(FMOVToD(5, 1), "fmov\td5, x1")
+	add(FMOVToHigh(5, 1), "fmov\tv5.d[1], x1")
+	add(FMOVFromD(1, 5), "fmov\tx1, d5")
+	add(FMOVFromHigh(1, 5), "fmov\tx1, v5.d[1]")
 	add(BNE(p.Offset("top")), "b.ne\t0")
 	add(B(0), "b\t0x")
 	path := filepath.Join(t.TempDir(), "prog.bin")
@@ -66,15 +74,22 @@ func TestMOV64UsesOnlyTheHalvesItNeeds(t *testing.T) {
 // machines without binutils.
 func TestKnownWords(t *testing.T) {
 	for want, got := range map[uint32]uint32{
-		0xd2800860: MOVZ(0, 0x43, 0),   // mov x0, #0x43
-		0xf2b8c000: MOVK(0, 0xc600, 1), // movk x0, #0xc600, lsl #16
-		0xd2a12009: MOVZ(9, 0x0900, 1), // mov x9, #0x9000000
-		0xf9000121: STR(1, 9),          // str x1, [x9]
-		0xf9400122: LDR(2, 9),          // ldr x2, [x9]
-		0xd4000002: HVC(0),             // hvc #0
-		0x14000000: BSelf,              // b .
-		0xd518c003: MSRVBAREL1(3),      // msr vbar_el1, x3
-		0xd5385201: MRSESREL1(1),       // mrs x1, esr_el1
+		0xd2800860: MOVZ(0, 0x43, 0),               // mov x0, #0x43
+		0xf2b8c000: MOVK(0, 0xc600, 1),             // movk x0, #0xc600, lsl #16
+		0xd2a12009: MOVZ(9, 0x0900, 1),             // mov x9, #0x9000000
+		0xf9000121: STR(1, 9),                      // str x1, [x9]
+		0xf9400122: LDR(2, 9),                      // ldr x2, [x9]
+		0xd4000002: HVC(0),                         // hvc #0
+		0x14000000: BSelf,                          // b .
+		0xd518c003: MSRVBAREL1(3),                  // msr vbar_el1, x3
+		0xd5385201: MRSESREL1(1),                   // mrs x1, esr_el1
+		0xd518c881: MSR(SysReg{3, 0, 12, 8, 4}, 1), // msr icc_ap0r0_el1, x1
+		0xd538c882: MRS(2, SysReg{3, 0, 12, 8, 4}), // mrs x2, icc_ap0r0_el1
+		0xd5100243: MSR(SysReg{2, 0, 0, 2, 2}, 3),  // msr mdscr_el1, x3
+		0x9e670025: FMOVToD(5, 1),                  // fmov d5, x1
+		0x9eaf0025: FMOVToHigh(5, 1),               // fmov v5.d[1], x1
+		0x9e6600a1: FMOVFromD(1, 5),                // fmov x1, d5
+		0x9eae00a1: FMOVFromHigh(1, 5),             // fmov x1, v5.d[1]
 	} {
 		assert.Equal(t, want, got, "%#08x", want)
 	}

@@ -1,0 +1,60 @@
+package tests
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"bulkhead/internal/qemu"
+	"bulkhead/tests/guesttest"
+)
+
+// stateRun selects the state suite of cmd/hosttests (State/...): the
+// host's FP/SIMD registers, its PMU, and every switched register a VM can
+// reach, written by one VM and read by another and the host
+// (arch/el2/inventory.go). No NIC: QEMU's default one needs a boot ROM some
+// installations lack, and nothing here uses it.
+var stateRun = []string{"-nic", "none", "-append", "run=^State/"}
+
+// stateMachine boots the state suite on engine. It runs with -icount, so
+// that QEMU's PMU counts instructions retired (without it QEMU implements
+// only the cycle counter) and State/HostPMU can see a guest's loop in it.
+func stateMachine(t *testing.T, engine qemu.Image) qemu.Machine {
+	return qemu.Machine{Engine: image(t, engine), EL1: image(t, hostTests), Extra: stateRun, ICount: true}
+}
+
+// TestStateStaysWithItsOwner runs the state suite on the engine.
+func TestStateStaysWithItsOwner(t *testing.T) {
+	res := boot(t, stateMachine(t, qemu.Engine))
+	r := guesttest.Run(t, res, "")
+	require.NotZero(t, r.Count(guesttest.Passed), "the state suite ran")
+	requireClean(t, res)
+}
+
+// TestStateSuiteSeesEachLeak is the control for the suite above: engines
+// built with one inventory item taken out of the world switch must make
+// the test that covers it fail.
+func TestStateSuiteSeesEachLeak(t *testing.T) {
+	for _, c := range []struct {
+		tag   string
+		fails []string
+	}{
+		{"bulkhead_leak_apr", []string{"State/VMToVM", "State/NewVMInSlot"}},
+		{"bulkhead_leak_fp", []string{"State/HostFP"}},
+		{"bulkhead_leak_pmu", []string{"State/HostPMU"}},
+	} {
+		t.Run(c.tag, func(t *testing.T) {
+			leaky := qemu.Engine
+			leaky.Name, leaky.Tags = "engine-"+c.tag, []string{c.tag}
+			res := boot(t, stateMachine(t, leaky))
+			r := guesttest.Parse(res.Console)[""]
+			require.NotNil(t, r, "the state suite reported nothing")
+			for _, name := range c.fails {
+				got, ok := r.Case(name)
+				require.True(t, ok, "%s did not run", name)
+				require.Equal(t, guesttest.Failed, got.Outcome, "%s on an engine built with %s", name, c.tag)
+				t.Logf("%s fails as it must: %s", name, got.Message)
+			}
+		})
+	}
+}
