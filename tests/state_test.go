@@ -12,9 +12,8 @@ import (
 // stateRun selects the state suite of cmd/hosttests (State/...): the
 // host's FP/SIMD registers, its PMU, and every switched register a VM can
 // reach, written by one VM and read by another and the host
-// (arch/el2/inventory.go). No NIC: QEMU's default one needs a boot ROM some
-// installations lack, and nothing here uses it.
-var stateRun = []string{"-nic", "none", "-append", "run=^State/"}
+// (arch/el2/inventory.go).
+var stateRun = []string{"-append", "run=^State/"}
 
 // stateMachine boots the state suite on engine. It runs with -icount, so
 // that QEMU's PMU counts instructions retired (without it QEMU implements
