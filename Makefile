@@ -4,6 +4,7 @@
 #   make test                  every test: format, vet, unit, QEMU suites, proofs
 #   make tamago                install the TamaGo compiler (TAMAGO_SRC=<checkout> offline)
 #   make qemu-gdb              make qemu, halted, with QEMU's gdb stub
+#   make guest-test PKG=dir    go test of a test-guest package, each binary in a VM
 #   make bench                 benchmarks
 #   make proofs                check the Coq specification and proofs
 
@@ -25,7 +26,7 @@ TIMEOUT ?= 0
 export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
-	lint proofs bench clean check_tamago guest-images tamago mods bulkhead
+	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test
 
 all: images
 
@@ -51,7 +52,7 @@ images engine hypervisor: check_tamago mods
 # ended; bulkhead run -h) is not replaced by go run's.
 bulkhead:
 	@mkdir -p build
-	$(GO) build -o build/bulkhead ./cmd/bulkhead
+	$(GO) build -ldflags "-X main.sourceRoot=$(CURDIR)" -o build/bulkhead ./cmd/bulkhead
 
 RUN_FLAGS = -timeout $(TIMEOUT) \
 	$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(foreach g,$(GUEST),-guest $(g)) \
@@ -64,6 +65,15 @@ qemu: check_tamago mods bulkhead
 
 qemu-gdb: check_tamago mods bulkhead
 	build/bulkhead run -gdb $(RUN_FLAGS)
+
+# guest-test runs the Go tests of the test-guest package in PKG (a
+# directory, possibly a module of its own) inside VMs: bulkhead test, that
+# is go test -exec "bulkhead exec" with the TamaGo compiler and the guest
+# build flags. GOTESTFLAGS are go test's (e.g. -v, -run X, -json).
+PKG ?= examples/firstguest
+GOTESTFLAGS ?= -v
+guest-test: check_tamago mods bulkhead
+	build/bulkhead test -C $(PKG) $(GOTESTFLAGS) .
 
 test: mods fmt-check vet lint proofs guest-images unit
 

@@ -87,7 +87,7 @@ func parseExecFlags(args []string) (execOpts, error) {
 // test default.
 func testTimeout(args []string) time.Duration {
 	for i, a := range args {
-		v, ok := strings.CutPrefix(strings.TrimPrefix(a, "-"), "-test.timeout")
+		v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "test.timeout")
 		switch {
 		case !ok:
 			continue

@@ -82,7 +82,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	case "test":
 		return testGuests(args[1:])
 	case "run", "args":
-		opts, err := parseRunFlags(args[0], args[1:])
+		opts, err := parseRunFlags(args[0], args[1:], stdout)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-func parseRunFlags(name string, args []string) (runOpts, error) {
+func parseRunFlags(name string, args []string, stdout io.Writer) (runOpts, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var o runOpts
 	var guests listFlag
@@ -133,7 +133,7 @@ func parseRunFlags(name string, args []string) (runOpts, error) {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			usage(fs, os.Stdout)
+			usage(fs, stdout)
 			return o, err
 		}
 		return o, usageError{err}

@@ -15,8 +15,11 @@ import (
 	"bulkhead/isolation/abi"
 )
 
-// failOnPurpose makes TestDeliberateFailure fail: go test ... -args -fail.
-var failOnPurpose = flag.Bool("fail", false, "make TestDeliberateFailure fail, to see a failure's report")
+// Flags to see what a failure looks like: go test ... -args -fail (or -hang).
+var (
+	failOnPurpose = flag.Bool("fail", false, "make TestDeliberateFailure fail, to see a failure's report")
+	hang          = flag.Bool("hang", false, "make TestHang wait forever, to see a timeout's report")
+)
 
 // spare hands out pages of guest RAM that the Go runtime does not use:
 // those above its 62 MiB (bulkhead exec gives the VM 128 MiB).
@@ -95,4 +98,11 @@ func vcpus(t *testing.T) int {
 		t.Fatalf("device tree: %v", err)
 	}
 	return m.CPUs
+}
+
+func TestHang(t *testing.T) {
+	if !*hang {
+		t.Skip("waits forever only with -hang")
+	}
+	select {}
 }

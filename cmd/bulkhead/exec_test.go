@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"bulkhead/boot/virt"
+)
+
+// tinyELF is an ELF64 header with one empty program header: enough for
+// debug/elf, with the machine, the entry and extra bytes chosen.
+func tinyELF(machine elf.Machine, entry uint64, extra string) []byte {
+	var b bytes.Buffer
+	h := elf.Header64{Type: uint16(elf.ET_EXEC), Machine: uint16(machine), Version: 1, Entry: entry,
+		Phoff: 64, Ehsize: 64, Phentsize: 56, Phnum: 1}
+	copy(h.Ident[:], elf.ELFMAG)
+	h.Ident[elf.EI_CLASS], h.Ident[elf.EI_DATA], h.Ident[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), 1
+	_ = binary.Write(&b, binary.LittleEndian, h)
+	_ = binary.Write(&b, binary.LittleEndian, elf.Prog64{Type: uint32(elf.PT_NULL)})
+	b.WriteString(extra)
+	return b.Bytes()
+}
+
+func TestCheckGuestProgramSaysWhatIsWrong(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, data, 0o755))
+		return p
+	}
+	marks := sdkMark + " " + layoutMark
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"script", []byte("#!/bin/sh\necho hi\n"), "not an ELF file"},
+		{"x86", tinyELF(elf.EM_X86_64, virt.GuestText, marks), "built for EM_X86_64, not arm64"},
+		{"host-layout", tinyELF(elf.EM_AARCH64, virt.HostText, marks), "not linked for the guest layout"},
+		{"no-layout-tag", tinyELF(elf.EM_AARCH64, virt.GuestText, sdkMark), "not linked for the guest layout"},
+		{"no-sdk", tinyELF(elf.EM_AARCH64, virt.GuestText, layoutMark), "without the guest SDK"},
+	} {
+		err := checkGuestProgram(write(c.name, c.data))
+		require.ErrorContains(t, err, c.want, c.name)
+		assert.Equal(t, 2, exitStatus(err), c.name)
+	}
+	assert.NoError(t, checkGuestProgram(write("good", tinyELF(elf.EM_AARCH64, virt.GuestText, marks))))
+	assert.ErrorContains(t, checkGuestProgram(filepath.Join(dir, "missing")), "not a readable file")
+}
+
+func TestExecFlagsAreCheckedBeforeAnyMachine(t *testing.T) {
+	t.Setenv("TAMAGO", "/nonexistent/go")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no program to run"},
+		{[]string{"-ram", "3", "x"}, "-ram must be"},
+		{[]string{"-timeout", "soon", "x"}, "invalid value"},
+		{[]string{"/does/not/exist", "-test.v"}, "not a readable file"},
+	} {
+		err := execGuest(c.args, new(bytes.Buffer))
+		require.ErrorContains(t, err, c.want, "%v", c.args)
+		assert.Equal(t, 2, exitStatus(err))
+	}
+}
+
+func TestTestTimeoutFollowsGoTest(t *testing.T) {
+	assert.Equal(t, 10*time.Minute, testTimeout(nil))
+	assert.Equal(t, 90*time.Second, testTimeout([]string{"-test.v", "-test.timeout=1m30s"}))
+	assert.Equal(t, 2*time.Second, testTimeout([]string{"-test.timeout", "2s"}))
+	assert.Equal(t, 10*time.Minute, testTimeout([]string{"-test.timeout=0s"}), "0 means none; keep a bound")
+}
+
+func TestGuestRelayPassesOnlyTheGuestsLines(t *testing.T) {
+	var out bytes.Buffer
+	r := &guestRelay{out: &out, prefix: []byte("[vm0] ")}
+	for _, p := range []string{"engine: up\r\n[vm0] === RUN", "   TestA\r\n[vm1] not mine\nhypervisor: x\n[vm0] --- PASS"} {
+		_, _ = r.Write([]byte(p))
+	}
+	r.flush()
+	assert.Equal(t, "=== RUN   TestA\n--- PASS", out.String())
+	assert.Equal(t, "engine: up\n[vm1] not mine\nhypervisor: x\n", r.machine.String())
+}

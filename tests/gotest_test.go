@@ -1,0 +1,114 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"bulkhead/hypervisor/outcome"
+	"bulkhead/internal/qemu"
+)
+
+// Test guests written as ordinary Go tests: examples/firstguest, a module
+// of its own that uses the SDK through a replace directive, run by
+// `bulkhead test` (go test -exec "bulkhead exec"), each test binary in a
+// VM under the engine.
+
+const exampleDir = "examples/firstguest"
+
+// goTestGuests runs `bulkhead test -C examples/firstguest args...` and
+// returns its output and exit status; its process group is killed if it
+// outlives the bound.
+func goTestGuests(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	bin := bulkheadCommand(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*bootTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.Command(bin, append([]string{"test", "-C", exampleDir}, args...)...)
+	cmd.Dir = images.builder.Root
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+		<-done
+		t.Fatalf("bulkhead test did not end:\n%s", out.String())
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bulkhead test %s:\n%s", strings.Join(args, " "), out.String())
+		}
+	})
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+func TestGoTestGuestPasses(t *testing.T) {
+	out, status := goTestGuests(t, "-count=1", "-v", ".")
+	require.Equal(t, 0, status)
+	for _, name := range []string{"TestMemoryInfo", "TestShareWithTheHostAndTakeBack", "TestGivenUpPageIsGone", "TestHostCallsAreRefused"} {
+		require.Contains(t, out, "--- PASS: "+name)
+	}
+	require.Contains(t, out, "ok  \tfirstguest")
+}
+
+// TestGoTestGuestFailureIsReported: a failing test inside the VM fails the
+// go test run with the test's name and message.
+func TestGoTestGuestFailureIsReported(t *testing.T) {
+	out, status := goTestGuests(t, "-count=1", ".", "-args", "-fail")
+	require.NotEqual(t, 0, status)
+	require.Contains(t, out, "--- FAIL: TestDeliberateFailure")
+	require.Contains(t, out, "failing on purpose: the guest saw 1 vCPU(s)")
+	require.Contains(t, out, "FAIL\tfirstguest")
+}
+
+// TestGoTestGuestJSON: go test -json reads the guest's output as it would
+// any test binary's.
+func TestGoTestGuestJSON(t *testing.T) {
+	out, status := goTestGuests(t, "-count=1", "-json", "-run", "TestMemoryInfo", ".")
+	require.Equal(t, 0, status)
+	require.Contains(t, out, `"Action":"pass","Package":"firstguest","Test":"TestMemoryInfo"`)
+}
+
+// TestGoTestGuestTimeouts: the test binary's own -test.timeout, and
+// bulkhead exec's -timeout, each end a hung guest with a failure.
+func TestGoTestGuestTimeouts(t *testing.T) {
+	out, status := goTestGuests(t, "-count=1", "-timeout", "3s", "-run", "TestHang", ".", "-args", "-hang")
+	require.NotEqual(t, 0, status)
+	require.Contains(t, out, "panic: test timed out after 3s")
+
+	binary := filepath.Join(t.TempDir(), "firstguest.test")
+	_, status = goTestGuests(t, "-c", "-o", binary, ".")
+	require.Equal(t, 0, status)
+	var buf bytes.Buffer
+	cmd := exec.Command(bulkheadCommand(t), "exec", "-engine", image(t, qemu.Engine),
+		"-hypervisor", image(t, qemu.Hypervisor), "-timeout", "5s", binary, "-test.run=TestHang", "-hang")
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	start := time.Now()
+	err := cmd.Run()
+	require.Error(t, err, buf.String())
+	require.Equal(t, outcome.StatusRunTO, cmd.ProcessState.ExitCode(), buf.String())
+	require.Less(t, time.Since(start), bootTimeout)
+}
+
+// TestGoTestExecRefusesAHostProgram: bulkhead exec of a program that is no
+// guest image is one line and status 2, and starts no QEMU.
+func TestGoTestExecRefusesAHostProgram(t *testing.T) {
+	cmd := exec.Command(bulkheadCommand(t), "exec", image(t, qemu.Hypervisor))
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Equal(t, outcome.StatusUsage, cmd.ProcessState.ExitCode())
+	require.Equal(t, 1, strings.Count(string(out), "\n"), "%s", out)
+	require.Contains(t, string(out), "not linked for the guest layout")
+}
