@@ -112,3 +112,16 @@ func TestGoTestExecRefusesAHostProgram(t *testing.T) {
 	require.Equal(t, 1, strings.Count(string(out), "\n"), "%s", out)
 	require.Contains(t, string(out), "not linked for the guest layout")
 }
+
+// TestGoTestHostPasses: a host-side test package (examples/firstguest/host)
+// runs in place of the hypervisor through bulkhead test -host.
+func TestGoTestHostPasses(t *testing.T) {
+	bin := bulkheadCommand(t)
+	cmd := exec.Command(bin, "test", "-host", "-C", exampleDir, "-count=1", "-v", "./host")
+	cmd.Dir = images.builder.Root
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "--- PASS: TestVMLifecycle")
+	require.Contains(t, string(out), "ok  \tfirstguest/host")
+	require.NotContains(t, string(out), "engine: ", "the engine's lines are the machine's, not the test's")
+}

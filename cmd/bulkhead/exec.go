@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,11 +43,16 @@ const (
 	layoutMark = "bulkhead:guest-layout"
 )
 
-// guestBuildFlags are the build flags of a guest program.
-var guestBuildFlags = []string{"-tags", "bulkhead_guest", "-ldflags", fmt.Sprintf("-T %#x -R 0x1000", virt.GuestText)}
+// guestBuildFlags are the build flags of a guest program; hostBuildFlags
+// those of a program that runs in place of the hypervisor.
+var (
+	guestBuildFlags = []string{"-tags", "bulkhead_guest", "-ldflags", fmt.Sprintf("-T %#x -R 0x1000", virt.GuestText)}
+	hostBuildFlags  = []string{"-ldflags", fmt.Sprintf("-T %#x -R 0x1000", virt.HostText)}
+)
 
 type execOpts struct {
 	engine, hypervisor string
+	host               bool
 	ramMiB             int
 	timeout            time.Duration
 	binary             string
@@ -59,11 +65,12 @@ func parseExecFlags(args []string) (execOpts, error) {
 	var o execOpts
 	fs.StringVar(&o.engine, "engine", "", "engine image (default: build it)")
 	fs.StringVar(&o.hypervisor, "hypervisor", "", "hypervisor image (default: build it)")
+	fs.BoolVar(&o.host, "host", false, "run the program in place of the hypervisor, as the host (cmd/hosttests style)")
 	fs.IntVar(&o.ramMiB, "ram", 128, "MiB of RAM of the guest's VM")
 	fs.DurationVar(&o.timeout, "timeout", 0, "end the VM after this long (default: the binary's -test.timeout, else 10m, plus a minute to boot)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Println("usage: bulkhead exec [-engine F -hypervisor F] [-ram MiB] [-timeout D] BINARY [ARGS...]")
+			fmt.Println("usage: bulkhead exec [-host] [-engine F -hypervisor F] [-ram MiB] [-timeout D] BINARY [ARGS...]")
 			fs.SetOutput(os.Stdout)
 			fs.PrintDefaults()
 			return o, err
@@ -79,6 +86,9 @@ func parseExecFlags(args []string) (execOpts, error) {
 	}
 	if o.timeout == 0 {
 		o.timeout = testTimeout(o.args) + time.Minute
+	}
+	if o.host {
+		return o, checkHostProgram(o.binary)
 	}
 	return o, checkGuestProgram(o.binary)
 }
@@ -107,25 +117,35 @@ func testTimeout(args []string) time.Duration {
 // program: not an Arm64 ELF, linked for another layout, or built without
 // the guest SDK.
 func checkGuestProgram(path string) error {
+	text := virt.Region{Base: virt.GuestRAMBase, Size: virt.GuestRuntimeRAM}
+	return checkProgram(path, "guest", text, true, guestBuildFlags)
+}
+
+// checkHostProgram is checkGuestProgram for a program that runs in place
+// of the hypervisor: linked into the host's region, without the guest tag.
+func checkHostProgram(path string) error {
+	return checkProgram(path, "host", virt.Host, false, hostBuildFlags)
+}
+
+func checkProgram(path, kind string, text virt.Region, guestLayout bool, flags []string) error {
 	if err := readable(path); err != nil {
 		return usageError{err}
 	}
 	f, err := elf.Open(path)
 	if err != nil {
-		return usagef("%s is not a guest image: not an ELF file", path)
+		return usagef("%s is not a %s image: not an ELF file", path, kind)
 	}
 	defer f.Close()
 	if f.Machine != elf.EM_AARCH64 {
-		return usagef("%s is not a guest image: built for %v, not arm64 (GOOS=tamago GOARCH=arm64)", path, f.Machine)
+		return usagef("%s is not a %s image: built for %v, not arm64 (GOOS=tamago GOARCH=arm64)", path, kind, f.Machine)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return usageError{err}
 	}
-	text := virt.Region{Base: virt.GuestRAMBase, Size: virt.GuestRuntimeRAM}
-	if !text.Contains(f.Entry, 4) || !bytes.Contains(data, []byte(layoutMark)) {
-		return usagef("%s is not linked for the guest layout (entry %#x): build with %s", path, f.Entry,
-			strings.Join(quoteFlags(guestBuildFlags), " "))
+	if !text.Contains(f.Entry, 4) || bytes.Contains(data, []byte(layoutMark)) != guestLayout {
+		return usagef("%s is not linked for the %s layout (entry %#x): build with %s", path, kind, f.Entry,
+			strings.Join(quoteFlags(flags), " "))
 	}
 	if !bytes.Contains(data, []byte(sdkMark)) {
 		return usagef("%s is built without the guest SDK: import bulkhead/guest", path)
@@ -162,22 +182,66 @@ func execGuest(args []string, stdout io.Writer) error {
 	if err := os.WriteFile(argsFile, []byte(spec), 0o644); err != nil {
 		return err
 	}
-	engine, hypervisor, err := sharedImages(o.engine, o.hypervisor)
+	m, relay, err := o.machine(argsFile, stdout)
 	if err != nil {
 		return err
 	}
-	m := qemu.Machine{Engine: engine, EL1: hypervisor, Files: map[string]string{
-		virt.FwCfgGuestPrefix + "0": o.binary, virt.FwCfgGuestPrefix + "0.args": argsFile}}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
 	defer stop()
-	relay := &guestRelay{out: stdout, prefix: []byte("[vm0] ")}
 	res, err := qemu.Run(ctx, m, o.timeout, nil, relay)
 	relay.flush()
 	if err != nil {
 		return err
 	}
-	return execStatus(res, ctx.Err() != nil && !res.TimedOut, relay.machine.String())
+	stopped := ctx.Err() != nil && !res.TimedOut
+	if o.host && !res.TimedOut && !stopped {
+		return hostStatus(res, relay.machine.String())
+	}
+	return execStatus(res, stopped, relay.machine.String())
 }
+
+// machine is the machine that runs the program: as the only guest of our
+// hypervisor, or (-host) in its place, with its arguments in the device
+// tree QEMU writes (-append).
+func (o execOpts) machine(argsFile string, stdout io.Writer) (qemu.Machine, *guestRelay, error) {
+	if o.host {
+		engine, _, err := sharedImages(o.engine, "-")
+		m := qemu.Machine{Engine: engine, EL1: o.binary}
+		if len(o.args) > 0 {
+			m.Extra = []string{"-append", guest.JoinArgs(o.args)}
+		}
+		return m, &guestRelay{out: stdout, machineLines: hostMachineLines}, err
+	}
+	engine, hypervisor, err := sharedImages(o.engine, o.hypervisor)
+	m := qemu.Machine{Engine: engine, EL1: hypervisor, Files: map[string]string{
+		virt.FwCfgGuestPrefix + "0": o.binary, virt.FwCfgGuestPrefix + "0.args": argsFile}}
+	return m, &guestRelay{out: stdout, prefix: []byte("[vm0] ")}, err
+}
+
+// hostExitLine is what an EL1 image prints when it exits with a status
+// other than 0 (arch/el1, host layout).
+var hostExitLine = regexp.MustCompile(`(?m)^el1: exiting with code (-?\d+),`)
+
+// hostStatus is a host program's own exit status: the code its exit line
+// gives, or 0 if it powered the machine off without one.
+func hostStatus(res qemu.Result, machineLog string) error {
+	if m := hostExitLine.FindStringSubmatch(strings.ReplaceAll(res.Console, "\r", "")); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		if n < 1 || n > outcome.MaxGuestStatus {
+			n = outcome.MaxGuestStatus
+		}
+		return runStatus(n)
+	}
+	if strings.Contains(res.Console, outcome.PoweredOffLine) {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "bulkhead exec: the machine did not power off; its log:\n%s", machineLog)
+	return runStatus(outcome.StatusMachine)
+}
+
+// hostMachineLines are the starts of the lines of a -host run that are the
+// machine's (the engine's), not the program's.
+var hostMachineLines = [][]byte{[]byte("engine: "), []byte("bulkhead engine: "), []byte("el1: exiting with code ")}
 
 // execStatus is the guest's own status when it powered off; otherwise the
 // run's status, with the machine's log on standard error so that a
@@ -197,15 +261,18 @@ func execStatus(res qemu.Result, stopped bool, machineLog string) error {
 	return runStatus(sum.Status)
 }
 
-// guestRelay passes the first VM's console lines, without their prefix, to
-// out, and keeps every other line (the engine's and the hypervisor's) in
-// machine.
+// guestRelay passes the program's console lines to out and keeps every
+// other line (the engine's and the hypervisor's) in machine. A guest's
+// lines are those with prefix, which is taken off; with no prefix (a -host
+// run), every line is the program's but those starting with one of
+// machineLines.
 type guestRelay struct {
-	out     io.Writer
-	prefix  []byte
-	mu      sync.Mutex
-	line    []byte
-	machine bytes.Buffer
+	out          io.Writer
+	prefix       []byte
+	machineLines [][]byte
+	mu           sync.Mutex
+	line         []byte
+	machine      bytes.Buffer
 }
 
 func (r *guestRelay) Write(p []byte) (int, error) {
@@ -224,7 +291,11 @@ func (r *guestRelay) Write(p []byte) (int, error) {
 }
 
 func (r *guestRelay) emit() {
-	if rest, ok := bytes.CutPrefix(r.line, r.prefix); ok {
+	rest, ok := bytes.CutPrefix(r.line, r.prefix)
+	for _, m := range r.machineLines {
+		ok = ok && !bytes.HasPrefix(r.line, m)
+	}
+	if ok {
 		_, _ = r.out.Write(rest)
 	} else {
 		r.machine.Write(r.line)
@@ -282,6 +353,7 @@ func sharedImages(engine, hypervisor string) (string, string, error) {
 	if engine != "" && hypervisor != "" {
 		return engine, hypervisor, nil
 	}
+	// hypervisor "-": a -host run needs only the engine.
 	root, err := bulkheadRoot()
 	if err != nil {
 		return "", "", err
@@ -296,10 +368,13 @@ func sharedImages(engine, hypervisor string) (string, string, error) {
 		return "", "", err
 	}
 	defer unlock()
-	built := [2]string{engine, hypervisor}
+	built := [2]string{engine, hypervisor} // "-": not wanted
 	for i, img := range []qemu.Image{qemu.Engine, qemu.Hypervisor} {
 		if built[i] != "" {
 			continue
+		}
+		if i == 1 && hypervisor == "-" {
+			break
 		}
 		if built[i], err = b.Build(img); err != nil {
 			return "", "", err
@@ -329,10 +404,15 @@ func lockDir(dir string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// testGuests is `bulkhead test [go test flags] [packages]`: go test with
-// the TamaGo compiler, the guest build flags and this command as -exec, so
-// that every test binary runs in a VM under the engine.
+// testGuests is `bulkhead test [-host] [go test flags] [packages]`: go test
+// with the TamaGo compiler, the guest build flags and this command as
+// -exec, so that every test binary runs in a VM under the engine (with
+// -host: in place of the hypervisor, with the host's build flags).
 func testGuests(args []string) error {
+	host := len(args) > 0 && args[0] == "-host"
+	if host {
+		args = args[1:]
+	}
 	tamago, err := qemu.FindTamago()
 	if err != nil {
 		return err
@@ -345,12 +425,16 @@ func testGuests(args []string) error {
 	if err != nil {
 		return err
 	}
-	execCmd := strings.Join(quoteFlags([]string{self, "exec", "-engine", engine, "-hypervisor", hypervisor}), " ")
+	execArgs, flags := []string{self, "exec", "-engine", engine, "-hypervisor", hypervisor}, guestBuildFlags
+	if host {
+		execArgs, flags = append(execArgs, "-host"), hostBuildFlags
+	}
+	execCmd := strings.Join(quoteFlags(execArgs), " ")
 	full := []string{"test"}
 	if len(args) >= 2 && args[0] == "-C" { // go test wants -C first
 		full, args = append(full, args[:2]...), args[2:]
 	}
-	full = append(append(append(full, "-exec", execCmd), guestBuildFlags...), args...)
+	full = append(append(append(full, "-exec", execCmd), flags...), args...)
 	cmd := osexec.Command(tamago, full...)
 	cmd.Env = append(os.Environ(), qemu.TargetEnv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

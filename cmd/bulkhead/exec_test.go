@@ -90,3 +90,24 @@ func TestGuestRelayPassesOnlyTheGuestsLines(t *testing.T) {
 	assert.Equal(t, "=== RUN   TestA\n--- PASS", out.String())
 	assert.Equal(t, "engine: up\n[vm1] not mine\nhypervisor: x\n", r.machine.String())
 }
+
+func TestCheckHostProgram(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, data, 0o755))
+		return p
+	}
+	assert.NoError(t, checkHostProgram(write("host", tinyELF(elf.EM_AARCH64, virt.HostText, sdkMark))))
+	assert.ErrorContains(t, checkHostProgram(write("guest", tinyELF(elf.EM_AARCH64, virt.HostText, sdkMark+layoutMark))),
+		"not linked for the host layout")
+	assert.ErrorContains(t, checkHostProgram(write("low", tinyELF(elf.EM_AARCH64, virt.GuestText, sdkMark))),
+		"not linked for the host layout")
+}
+
+func TestHostRelayKeepsTheEnginesLines(t *testing.T) {
+	var out bytes.Buffer
+	r := &guestRelay{out: &out, machineLines: hostMachineLines}
+	_, _ = r.Write([]byte("bulkhead engine: EL2\nengine: host stage-2 built\n=== RUN   TestA\n[vm0] hi\nel1: exiting with code 1, powering off\n"))
+	assert.Equal(t, "=== RUN   TestA\n[vm0] hi\n", out.String())
+}

@@ -1,4 +1,4 @@
-//go:build tamago && arm64
+//go:build tamago && arm64 && bulkhead_guest
 
 // Package firstguest is a test guest written as ordinary Go tests: each
 // Test function runs inside a VM under bulkhead's engine, through
