@@ -143,6 +143,14 @@ func shellRun(t *testing.T) (*ptySession, string) {
 	require.NoError(t, os.WriteFile(own, data, 0o644))
 	s := startInPTY(t, "run", "-engine", image(t, qemu.Engine), "-hypervisor", image(t, qemu.Hypervisor),
 		"-kernel", kernel, "-initrd", own, "-append", linuxCmdline+" rdinit=/bin/sh")
+	t.Cleanup(func() { // whatever happened to bulkhead, no QEMU outlives the test
+		for _, d := range qemuProcessesNaming(dir) {
+			var pid int
+			if _, err := fmt.Sscanf(d, "/proc/%d/cmdline", &pid); err == nil {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	})
 	at := s.waitFor(t, 0, "console attached", 10*time.Second)
 	at = s.waitFor(t, at, "# ", bootTimeout)
 	return s, dir

@@ -105,3 +105,42 @@ func TestWatchFindsAMarkerSplitAcrossWrites(t *testing.T) {
 	assert.True(t, ok)
 	assert.GreaterOrEqual(t, d, time.Second)
 }
+
+// TestQEMUDiesWithItsCaller: a caller killed outright (SIGKILL, nothing
+// runs after it) takes its QEMU along.
+func TestQEMUDiesWithItsCaller(t *testing.T) {
+	if os.Getenv("BULKHEAD_QEMU_CHILD") != "" {
+		spin := os.Getenv("BULKHEAD_QEMU_CHILD")
+		_, _ = Run(context.Background(), Machine{Engine: spin}, time.Minute, nil, os.Stdout)
+		return
+	}
+	if _, err := exec.LookPath(Binary); err != nil {
+		t.Skip("qemu-system-aarch64 is not installed")
+	}
+	spin := filepath.Join(t.TempDir(), "spin-dies-with-caller.bin")
+	require.NoError(t, os.WriteFile(spin, []byte{0x00, 0x00, 0x00, 0x14}, 0o644)) // b .
+	child := exec.Command(os.Args[0], "-test.run=^TestQEMUDiesWithItsCaller$")
+	child.Env = append(os.Environ(), "BULKHEAD_QEMU_CHILD="+spin)
+	require.NoError(t, child.Start())
+	running := func() bool {
+		dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, d := range dirs {
+			if b, err := os.ReadFile(d); err == nil && strings.Contains(string(b), spin) && strings.Contains(string(b), Binary) {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !running() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.True(t, running(), "QEMU started")
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+	deadline = time.Now().Add(10 * time.Second)
+	for running() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.False(t, running(), "QEMU outlived its killed caller")
+}

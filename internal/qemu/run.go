@@ -93,7 +93,10 @@ func Run(ctx context.Context, m Machine, timeout time.Duration, stdin io.Reader,
 	cmd := exec.Command(Binary, m.Args()...)
 	cmd.Stdout = sink(&console, echo)
 	cmd.Stderr = sink(&console, echo)
-	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	// Its own process group, so that a kill reaches anything QEMU starts;
+	// and killed with its parent, so that not even a SIGKILL of the caller
+	// leaves a machine running.
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true, Pdeathsig: unix.SIGKILL}
 	input, err := cmd.StdinPipe()
 	if err != nil {
 		return Result{}, err
