@@ -17,7 +17,7 @@ func TestQueriesFromHostAndGuest(t *testing.T) {
 	w := abi.UIDWords()
 	for _, c := range []isolation.Caller{isolation.HostCaller(), isolation.GuestCaller(vm, 0)} {
 		out, _ := r.e.Dispatch(c, regs(abi.Version))
-		assert.Equal(t, [8]uint64{0, 1, 0, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7}, out)
+		assert.Equal(t, [8]uint64{0, 1, 1, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7}, out)
 		out, _ = r.e.Dispatch(c, regs(abi.CallUID))
 		assert.Equal(t, [8]uint64{uint64(w[0]), uint64(w[1]), uint64(w[2]), uint64(w[3]), 0xa4, 0xa5, 0xa6, 0xa7}, out)
 		out, _ = r.e.Dispatch(c, regs(abi.Revision))
