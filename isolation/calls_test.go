@@ -46,7 +46,7 @@ func TestNotSupportedPreservesRegisters(t *testing.T) {
 	}
 	host := isolation.HostCaller()
 	for _, id := range []uint32{0, 0xC6000001, 0xC6000015, 0x8600FF00, 0xC6000100, abi.GuestShare,
-		abi.GuestUnshare, abi.GuestRelinquish, abi.GuestMemInfo, abi.PSCICPUOn64, abi.PSCICPUOff,
+		abi.GuestUnshare, abi.GuestRelinquish, abi.GuestMemInfo, abi.GuestMemState, abi.PSCICPUOn64, abi.PSCICPUOff,
 		abi.PSCIAffinityInfo64, 0xC4000001} {
 		notSup(host, id)
 	}
