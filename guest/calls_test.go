@@ -43,6 +43,8 @@ func TestWrappersMarshalTheirArguments(t *testing.T) {
 		{"Relinquish", func() { Relinquish(0x4000_2000, 1) }, [8]uint64{uint64(abi.GuestRelinquish), 0x4000_2000, 1}},
 		{"MemGranule", func() { MemGranule() }, [8]uint64{uint64(abi.GuestMemInfo)}},
 		{"VMCreate", func() { VMCreate(2) }, [8]uint64{uint64(abi.VMCreate), 2}},
+		{"VMCreateWith", func() { VMCreateWith(2, abi.VMProtected) }, [8]uint64{uint64(abi.VMCreate), 2, 1}},
+		{"MemStateRun", func() { MemStateRun(0x4000_0000, 9) }, [8]uint64{uint64(abi.GuestMemState), 0x4000_0000, 9}},
 		{"VMDestroy", func() { VMDestroy(3) }, [8]uint64{uint64(abi.VMDestroy), 3}},
 		{"VCPUInit", func() { VCPUInit(1, 2, 3, 4) }, [8]uint64{uint64(abi.VCPUInit), 1, 2, 3, 4}},
 		{"VCPURun", func() { VCPURun(1, 0, 9) }, [8]uint64{uint64(abi.VCPURun), 1, 0, 9}},

@@ -11,6 +11,14 @@ func VMCreate(vcpus uint64) (vmid uint64, st abi.Status) {
 	return x[1], abi.StatusOf(x[0])
 }
 
+// VMCreateWith creates a VM with vcpus vCPUs and VM_CREATE's flags in x2
+// (ABI v1.1): abi.VMProtected for a protected VM, which takes only donated
+// memory.
+func VMCreateWith(vcpus, flags uint64) (vmid uint64, st abi.Status) {
+	x := call(abi.VMCreate, vcpus, flags)
+	return x[1], abi.StatusOf(x[0])
+}
+
 // VMDestroy stops a VM; its pages await MemReclaim (VM_DESTROY).
 func VMDestroy(vmid uint64) abi.Status { return status(abi.VMDestroy, vmid) }
 

@@ -13,10 +13,11 @@ import (
 // Machine is what a program learns about its machine from the device tree
 // it was entered with (DESIGN.md section 4: x0 at entry is its address).
 type Machine struct {
-	RAM      virt.Region // the first /memory node's first range
-	CPUs     int         // the /cpus/cpu@N nodes: a guest's vCPU count
-	Bootargs string      // /chosen/bootargs, "" if absent
-	DTB      virt.Region // where the tree itself lies
+	RAM      virt.Region   // the first /memory node's first range
+	Memory   []virt.Region // every range of every /memory node, RAM first
+	CPUs     int           // the /cpus/cpu@N nodes: a guest's vCPU count
+	Bootargs string        // /chosen/bootargs, "" if absent
+	DTB      virt.Region   // where the tree itself lies
 }
 
 // fdtHeaderPrefix is how much of the header DTSize needs: magic and
@@ -63,6 +64,9 @@ func ParseMachine(blob []byte) (Machine, error) {
 	if m.RAM, err = memory(t); err != nil {
 		return m, err
 	}
+	if m.Memory, err = memoryRanges(t); err != nil {
+		return m, err
+	}
 	if cpus := t.Lookup("/cpus"); cpus != nil {
 		for _, c := range cpus.Children {
 			if strings.HasPrefix(c.Name, "cpu@") {
@@ -101,6 +105,27 @@ func memory(t *fdt.Tree) (virt.Region, error) {
 		return virt.Region{Name: "ram", Base: number(v[:ac]), Size: number(v[ac : ac+sc])}, nil
 	}
 	return virt.Region{}, errors.New("guest: the device tree has no memory node")
+}
+
+// memoryRanges returns every range of every memory node, in tree order
+// (DTSpec 3.4: a node's reg may list several ranges).
+func memoryRanges(t *fdt.Tree) ([]virt.Region, error) {
+	ac, sc := cells(t.Root, "#address-cells", 2), cells(t.Root, "#size-cells", 1)
+	var out []virt.Region
+	for _, n := range t.Root.Children {
+		if n.Name != "memory" && !strings.HasPrefix(n.Name, "memory@") {
+			continue
+		}
+		p, _ := n.Property("reg")
+		v, err := p.U32s()
+		if err != nil || len(v) == 0 || len(v)%(ac+sc) != 0 {
+			return nil, fmt.Errorf("guest: %s: reg is not a list of (address, size)", n.Name)
+		}
+		for ; len(v) > 0; v = v[ac+sc:] {
+			out = append(out, virt.Region{Name: "ram", Base: number(v[:ac]), Size: number(v[ac : ac+sc])})
+		}
+	}
+	return out, nil
 }
 
 func cells(n *fdt.Node, name string, def int) int {

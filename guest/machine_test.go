@@ -110,3 +110,48 @@ func TestFreeAboveStopsAtTheDeviceTree(t *testing.T) {
 	assert.Equal(t, ram.End(), elsewhere.FreeAbove(0x4400_0001).End())
 	assert.Equal(t, uint64(0x4400_1000), elsewhere.FreeAbove(0x4400_0001).Base, "rounded up to a page")
 }
+
+// TestParseMachineListsEveryMemoryRange: Memory has every range of every
+// memory node, so that CheckRAMPrivate covers all the RAM the tree gives.
+func TestParseMachineListsEveryMemoryRange(t *testing.T) {
+	ram := virt.Region{Name: "ram", Base: virt.GuestRAMBase, Size: 64 << 20}
+	m, err := ParseMachine(tree(t, ram, 1, ""))
+	require.NoError(t, err)
+	assert.Equal(t, []virt.Region{ram}, m.Memory)
+
+	b := fdt.NewBuilder()
+	b.BeginNode("")
+	b.PropertyU32("#address-cells", 2)
+	b.PropertyU32("#size-cells", 2)
+	b.BeginNode("memory@40000000")
+	b.PropertyU64("reg", 0x4000_0000, 0x100_0000, 0x8000_0000, 0x2000)
+	b.EndNode()
+	b.BeginNode("memory@c0000000")
+	b.PropertyU64("reg", 0xc000_0000, 0x1000)
+	b.EndNode()
+	b.BeginNode("memory@d0000000")
+	b.PropertyU32("reg", 1, 2, 3) // not (address, size) pairs
+	b.EndNode()
+	b.EndNode()
+	blob, err := b.Finish()
+	require.NoError(t, err)
+	_, err = ParseMachine(blob)
+	assert.ErrorContains(t, err, "memory@d0000000")
+
+	// Without the broken node.
+	b = fdt.NewBuilder()
+	b.BeginNode("")
+	b.BeginNode("memory@40000000")
+	b.PropertyU32("reg", 0, 0x4000_0000, 0x100_0000, 0, 0x8000_0000, 0x2000)
+	b.EndNode()
+	b.BeginNode("memory@c0000000")
+	b.PropertyU32("reg", 0, 0xc000_0000, 0x1000)
+	b.EndNode()
+	b.EndNode()
+	blob, err = b.Finish()
+	require.NoError(t, err)
+	m, err = ParseMachine(blob)
+	require.NoError(t, err)
+	assert.Equal(t, []virt.Region{{Name: "ram", Base: 0x4000_0000, Size: 0x100_0000},
+		{Name: "ram", Base: 0x8000_0000, Size: 0x2000}, {Name: "ram", Base: 0xc000_0000, Size: 0x1000}}, m.Memory)
+}

@@ -17,7 +17,7 @@ func TestQueriesFromHostAndGuest(t *testing.T) {
 	w := abi.UIDWords()
 	for _, c := range []isolation.Caller{isolation.HostCaller(), isolation.GuestCaller(vm, 0)} {
 		out, _ := r.e.Dispatch(c, regs(abi.Version))
-		assert.Equal(t, [8]uint64{0, 1, 0, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7}, out)
+		assert.Equal(t, [8]uint64{0, 1, 1, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7}, out)
 		out, _ = r.e.Dispatch(c, regs(abi.CallUID))
 		assert.Equal(t, [8]uint64{uint64(w[0]), uint64(w[1]), uint64(w[2]), uint64(w[3]), 0xa4, 0xa5, 0xa6, 0xa7}, out)
 		out, _ = r.e.Dispatch(c, regs(abi.Revision))
@@ -46,7 +46,7 @@ func TestNotSupportedPreservesRegisters(t *testing.T) {
 	}
 	host := isolation.HostCaller()
 	for _, id := range []uint32{0, 0xC6000001, 0xC6000015, 0x8600FF00, 0xC6000100, abi.GuestShare,
-		abi.GuestUnshare, abi.GuestRelinquish, abi.GuestMemInfo, abi.PSCICPUOn64, abi.PSCICPUOff,
+		abi.GuestUnshare, abi.GuestRelinquish, abi.GuestMemInfo, abi.GuestMemState, abi.PSCICPUOn64, abi.PSCICPUOff,
 		abi.PSCIAffinityInfo64, 0xC4000001} {
 		notSup(host, id)
 	}

@@ -104,7 +104,7 @@ func (e *Engine) hostCall(x [8]uint64) ([8]uint64, Effect) {
 		return query(id, x), Effect{}
 	case abi.VMCreate:
 		var vm VMID
-		vm, st = e.VMCreate(x[1])
+		vm, st = e.VMCreate(x[1], x[2])
 		r[1] = uint64(vm)
 	case abi.VMDestroy:
 		st = e.VMDestroy(x[1])
@@ -161,6 +161,8 @@ func (e *Engine) guestCall(c Caller, x [8]uint64) ([8]uint64, Effect) {
 		st = e.GuestRelinquish(c.VM, IPA(x[1]), x[2])
 	case abi.GuestMemInfo:
 		st, r[1] = abi.Success, abi.Granule
+	case abi.GuestMemState:
+		r[1], r[2], st = e.GuestMemState(c.VM, IPA(x[1]), x[2])
 	case abi.PSCIVersion, abi.PSCIFeatures, abi.PSCICPUOn32, abi.PSCICPUOn64, abi.PSCICPUOff,
 		abi.PSCIAffinityInfo32, abi.PSCIAffinityInfo64, abi.PSCISystemOff, abi.PSCISystemReset:
 		return e.guestPSCI(c, v, id, x)

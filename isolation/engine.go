@@ -54,6 +54,8 @@ type vm struct {
 	s2     stage2
 	vcpus  []vcpu // MaxVCPUs entries, the first nvcpu in use
 	shadow shadowState
+
+	protected bool // created with abi.VMProtected: maps only pages it owns
 }
 
 // New returns an engine for cfg that uses p for hardware effects and takes

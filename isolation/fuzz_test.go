@@ -17,6 +17,7 @@ var fuzzIDs = []uint32{
 	abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish, abi.GuestMemInfo,
 	abi.PSCIVersion, abi.PSCIFeatures, abi.PSCICPUOn32, abi.PSCICPUOn64, abi.PSCICPUOff,
 	abi.PSCIAffinityInfo32, abi.PSCIAffinityInfo64, abi.PSCISystemOff, abi.PSCISystemReset,
+	abi.GuestMemState,
 }
 
 // fuzzReader hands out the bytes of a fuzz input; past the end it gives 0.
@@ -56,6 +57,10 @@ func FuzzDispatch(f *testing.F) {
 	f.Add([]byte{0, 3, 1, 0, 5, 0, 0, 0, 8, 1, 1, 5, 4, 1, 12, 0})
 	f.Add([]byte{0, 3, 9, 0, 6, 1, 0, 0, 0, 0, 13, 4, 4, 1, 15, 4, 4, 0, 11, 5, 4})
 	f.Add([]byte{0, 3, 2, 0, 5, 0, 0, 0, 0, 5, 1, 0, 0, 1, 0, 20, 1, 0, 0, 0, 0, 6, 1, 0, 0})
+	// A protected VM (VM_CREATE x2 = 1): MEM_SHARE into it, MEM_DONATE,
+	// then its GUEST_MEMSTATE over two pages.
+	f.Add([]byte{0, 0, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0, 9, 4, 13, 2, 4, 12, 0, 0, 0, 0, 8, 4, 13, 2, 4, 12, 0, 0,
+		1, 0, 26, 0, 8, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a := fakearch.New()
 		a.Record = false

@@ -10,8 +10,8 @@ import (
 // the host's and every VM's) and compares it with the ledger, returning the
 // first disagreement. It checks:
 //
-//   - the ledger: shared pages are host pages lent to a live VM or VM pages
-//     lent to the host; VM owners are live;
+//   - the ledger: shared pages are host pages lent to a live VM that is not
+//     protected, or VM pages lent to the host; VM owners are live;
 //   - the host stage-2 is an identity map of exactly the pages the host owns
 //     (read/write/execute) or a VM shares with it (read/write), plus the
 //     host MMIO as Device; every block in it maps pages of one kind
@@ -55,7 +55,7 @@ func (e *Engine) checkLedger() error {
 		case abi.OwnerNone, abi.OwnerEngine:
 			ok = !p.shared && p.vm == 0
 		case abi.OwnerHost:
-			ok = p.vm == 0 && (!p.shared || e.liveVM(uint64(p.borrower)) != nil)
+			ok = p.vm == 0 && (!p.shared || e.lendable(uint64(p.borrower)))
 		case abi.OwnerVM:
 			ok = e.liveVM(uint64(p.vm)) != nil && (!p.shared || p.borrower == abi.HostID)
 		default:
@@ -66,6 +66,13 @@ func (e *Engine) checkLedger() error {
 		}
 	}
 	return nil
+}
+
+// lendable reports whether the host may lend pages to VM id: a live VM
+// that is not protected.
+func (e *Engine) lendable(id uint64) bool {
+	v := e.liveVM(id)
+	return v != nil && !v.protected
 }
 
 // hostAttrOf is how the host stage-2 must map a page it can see.

@@ -13,7 +13,7 @@ import (
 // 0x2000, page 3 shared with the host, and host page 4 shared with VM 1.
 func ghostEngine(t *testing.T) *Engine {
 	e, _ := newLogged(t, SmallConfig(), SmallPoolTables, SmallPoolBase)
-	id, st := e.VMCreate(1)
+	id, st := e.VMCreate(1, 0)
 	require.Equal(t, abi.Success, st)
 	require.Equal(t, abi.Success, e.MemDonate(uint64(id), 0x4000_2000, 0x2000, 2, 3))
 	require.Equal(t, abi.Success, e.GuestShare(id, 0x3000, 1))
@@ -52,6 +52,7 @@ func TestCheckFindsEachKindOfDisagreement(t *testing.T) {
 		},
 		"VM lost its page":        func(e *Engine) { e.unmapRange(&e.vms[0].s2, 0x2000, 1) },
 		"VM lost a borrowed page": func(e *Engine) { e.unmapRange(&e.vms[0].s2, 0x4000, 1) },
+		"protected VM borrows":    func(e *Engine) { e.vms[0].protected = true },
 		"ledger: shared engine page": func(e *Engine) {
 			e.pages[0].shared = true
 		},

@@ -69,7 +69,8 @@ func (e *Engine) MemDonate(id uint64, pa PA, ipa IPA, n, perms uint64) abi.Statu
 }
 
 // MemShare is MEM_SHARE: the host lets VM id map n of its pages at ipa with
-// perms, and keeps them.
+// perms, and keeps them. A protected VM takes only donated memory: once
+// every check MEM_DONATE makes has passed, MEM_SHARE into it is DENIED.
 //
 // Postconditions on success: the pages are owned by the host, shared with
 // the VM, still in the host stage-2, and mapped in the VM's.
@@ -77,6 +78,9 @@ func (e *Engine) MemShare(id uint64, pa PA, ipa IPA, n, perms uint64) abi.Status
 	v, st := e.checkTransfer(id, pa, ipa, n, perms, true)
 	if st != abi.Success {
 		return st
+	}
+	if v.protected && !plant.ShareIntoProtectedVM {
+		return abi.Denied
 	}
 	if e.mapNeed(&v.s2, ipa, pa, n) > e.pool.nfree {
 		return abi.NoMemory

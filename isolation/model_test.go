@@ -32,11 +32,12 @@ type mMapping struct {
 }
 
 type mVM struct {
-	live   bool
-	n      int
-	hasRun bool
-	vcpu   [2]isolation.VCPUState
-	m      map[uint64]mMapping // IPA page -> PA page
+	live      bool
+	n         int
+	hasRun    bool
+	protected bool
+	vcpu      [2]isolation.VCPUState
+	m         map[uint64]mMapping // IPA page -> PA page
 }
 
 const pfn0 = uint64(ram0) >> 12
@@ -72,13 +73,13 @@ func (m *model) vm(id uint64) *mVM {
 
 func (m *model) pg(pa uint64) *mPage { return &m.pages[(pa-uint64(ram0))/page] }
 
-func (m *model) create(n uint64) (abi.Status, uint64) {
+func (m *model) create(n, flags uint64) (abi.Status, uint64) {
 	if n == 0 || n > 2 {
 		return abi.InvalidParameters, 0
 	}
 	for i := range m.vms {
 		if !m.vms[i].live {
-			m.vms[i] = mVM{live: true, n: int(n), m: map[uint64]mMapping{}}
+			m.vms[i] = mVM{live: true, n: int(n), protected: flags&1 == 1, m: map[uint64]mMapping{}}
 			return abi.Success, uint64(i + 1)
 		}
 	}
@@ -144,6 +145,9 @@ func (m *model) transfer(donate bool, id, pa, ipa, n, perms uint64) abi.Status {
 		if _, ok := v.m[ipa/page+k]; ok {
 			return abi.Denied
 		}
+	}
+	if !donate && v.protected {
+		return abi.Denied
 	}
 	for k := uint64(0); k < n; k++ {
 		p := m.pg(pa + k*page)
@@ -250,6 +254,32 @@ func (m *model) guestMem(call uint32, id isolation.VMID, ipa, n uint64) abi.Stat
 	return abi.Success
 }
 
+// memState is GUEST_MEMSTATE from VM id: the state of the page at ipa and
+// the run of pages in that state, from the model's own maps.
+func (m *model) memState(id isolation.VMID, ipa, n uint64) (abi.Status, uint64, uint64) {
+	v := &m.vms[id-1]
+	if !ipaSpan(ipa, n) {
+		return abi.InvalidParameters, 0, 0
+	}
+	state := func(i uint64) uint64 {
+		mp, ok := v.m[i]
+		switch {
+		case !ok:
+			return abi.MemUnmapped
+		case m.pages[mp.pfn-pfn0].owner != abi.OwnerVM:
+			return abi.MemLent
+		case m.pages[mp.pfn-pfn0].shared:
+			return abi.MemShared
+		}
+		return abi.MemPrivate
+	}
+	first, run := state(ipa/page), uint64(1)
+	for run < min(n, abi.MemStateMaxRun) && state(ipa/page+run) == first {
+		run++
+	}
+	return abi.Success, first, run
+}
+
 // hostVisible is the set of RAM pages the host stage-2 must map.
 func (m *model) hostVisible() []uint64 {
 	var out []uint64
@@ -275,7 +305,7 @@ func (m *model) compare(s isolation.Abstract) error {
 	}
 	for i, v := range m.vms {
 		a := s.VMs[i]
-		if a.Live != v.live || a.VCPUs != v.n || a.HasRun != v.hasRun {
+		if a.Live != v.live || a.VCPUs != v.n || a.HasRun != v.hasRun || a.Protected != v.protected {
 			return fmt.Errorf("VM %d: engine %+v, model %+v", i+1, a, v)
 		}
 		for j := 0; j < v.n; j++ {
@@ -312,6 +342,9 @@ func invariants(before, s isolation.Abstract) error {
 			p := s.Pages[e.PAPage-pfn0]
 			if !(p.Owner == abi.OwnerVM && p.VM == id) && !(p.Owner == abi.OwnerHost && p.Shared && p.Borrower == id) {
 				return fmt.Errorf("inv 1: VM %d maps page %#x: %+v", id, e.PAPage, p)
+			}
+			if v.Protected && p.Owner != abi.OwnerVM {
+				return fmt.Errorf("protected VM %d maps page %#x it does not own: %+v", id, e.PAPage, p)
 			}
 			mappedBy[e.PAPage]++
 		}

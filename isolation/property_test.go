@@ -2,7 +2,9 @@ package isolation_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -115,15 +117,16 @@ func (p *prop) host(id uint32, args ...uint64) (abi.Status, [8]uint64) {
 // status and the model's.
 func (p *prop) call() (string, abi.Status, abi.Status) {
 	g := p.g
-	switch g.r.IntN(19) {
+	switch g.r.IntN(20) {
 	case 0:
 		n := g.small() + uint64(g.r.IntN(2))
-		st, out := p.host(abi.VMCreate, n)
-		want, id := p.m.create(n)
+		flags := []uint64{0, abi.VMProtected, 2, 1<<63 | abi.VMProtected}[g.r.IntN(4)]
+		st, out := p.host(abi.VMCreate, n, flags)
+		want, id := p.m.create(n, flags)
 		if st == abi.Success && out[1] != id {
-			return fmt.Sprintf("VM_CREATE(%d) id %d, model %d", n, out[1], id), st, abi.Busy
+			return fmt.Sprintf("VM_CREATE(%d,%#x) id %d, model %d", n, flags, out[1], id), st, abi.Busy
 		}
-		return fmt.Sprintf("VM_CREATE(%d)", n), st, want
+		return fmt.Sprintf("VM_CREATE(%d,%#x)", n, flags), st, want
 	case 1:
 		if g.r.IntN(4) != 0 {
 			return p.call()
@@ -172,6 +175,8 @@ func (p *prop) call() (string, abi.Status, abi.Status) {
 	case 17, 18:
 		p.write()
 		return "write", abi.Success, abi.Success
+	case 19:
+		return p.memState()
 	}
 	panic("unreachable")
 }
@@ -187,6 +192,28 @@ func (p *prop) guestMem() (string, abi.Status, abi.Status) {
 		return desc, abi.StatusOf(out[0]), abi.NotSupported
 	}
 	return desc, abi.StatusOf(out[0]), p.m.guestMem(call, isolation.VMID(id), ipa, n)
+}
+
+// memState makes a GUEST_MEMSTATE call and compares its results too.
+func (p *prop) memState() (string, abi.Status, abi.Status) {
+	g := p.g
+	id, v, ipa, n := g.guestID(), g.small(), g.ipa(), []uint64{1, 3, 16, 0, 64, 65, 1 << 62}[g.r.IntN(7)]
+	if vm := p.m.vcpu(id, v); vm != nil && len(vm.m) > 0 && g.r.IntN(4) != 0 {
+		// Mostly ask about a page the VM maps: unmapped IPAs are the
+		// common case otherwise.
+		mapped := slices.Sorted(maps.Keys(vm.m))
+		ipa = mapped[g.r.IntN(len(mapped))] * page
+	}
+	out, _ := p.e.Dispatch(isolation.GuestCaller(isolation.VMID(id), uint16(v)), regs(abi.GuestMemState, ipa, n))
+	desc := fmt.Sprintf("GUEST_MEMSTATE from %d/%d (%#x,%d)", id, v, ipa, n)
+	if p.m.vcpu(id, v) == nil {
+		return desc, abi.StatusOf(out[0]), abi.NotSupported
+	}
+	want, state, run := p.m.memState(isolation.VMID(id), ipa, n)
+	if want == abi.Success && (out[1] != state || out[2] != run) {
+		return fmt.Sprintf("%s = %d x%d, model %d x%d", desc, out[1], out[2], state, run), abi.StatusOf(out[0]), abi.Busy
+	}
+	return desc, abi.StatusOf(out[0]), want
 }
 
 // guestPSCI makes a PSCI call from a guest.
@@ -329,6 +356,8 @@ func TestPropertyCatchesPlantedBugs(t *testing.T) {
 		"KeepHostMappingOnDonate": &plant.KeepHostMappingOnDonate,
 		"SkipOwnerCheckOnDonate":  &plant.SkipOwnerCheckOnDonate,
 		"ReclaimLiveVMIsDenied":   &plant.ReclaimLiveVMIsDenied,
+		"ShareIntoProtectedVM":    &plant.ShareIntoProtectedVM,
+		"MemStateIgnoresShare":    &plant.MemStateIgnoresShare,
 	}
 	for name, sw := range bugs {
 		t.Run(name, func(t *testing.T) {

@@ -33,6 +33,8 @@ type AbstractVM struct {
 	VCPU   []VCPUState // state of each vCPU, VCPUs entries
 	// Map is the VM's stage-2, one entry per mapped page, ascending by IPA.
 	Map []AbstractMapping
+	// Protected: created with abi.VMProtected (MEM_SHARE into it is DENIED).
+	Protected bool
 }
 
 // AbstractMapping is one page of a stage-2.
@@ -77,7 +79,8 @@ func (e *Engine) snapshotVM(v *vm) AbstractVM {
 	if !v.live {
 		return AbstractVM{}
 	}
-	av := AbstractVM{Live: true, VCPUs: v.nvcpu, HasRun: v.hasRun, VCPU: make([]VCPUState, v.nvcpu)}
+	av := AbstractVM{Live: true, VCPUs: v.nvcpu, HasRun: v.hasRun, Protected: v.protected,
+		VCPU: make([]VCPUState, v.nvcpu)}
 	for j := range av.VCPU {
 		av.VCPU[j] = v.vcpus[j].state
 	}

@@ -3,11 +3,14 @@ package isolation
 import "bulkhead/isolation/abi"
 
 // VMCreate is VM_CREATE: a VM with n vCPUs, all Off, in the lowest free
-// slot, with an empty stage-2.
+// slot, with an empty stage-2. flags is x2 (ABI v1.1): with
+// abi.VMProtected set the VM is protected (MemShare into it is DENIED);
+// every other bit is ignored, so a v1 caller, which passes only x1, gets
+// v1's VM_CREATE whatever it leaves above bit 0.
 //
 // Errors: n == 0 or n > MaxVCPUs is INVALID_PARAMETERS; no free slot, or no
 // room in the pool for a stage-2 root, is NO_MEMORY.
-func (e *Engine) VMCreate(n uint64) (VMID, abi.Status) {
+func (e *Engine) VMCreate(n, flags uint64) (VMID, abi.Status) {
 	if n == 0 || n > uint64(e.cfg.MaxVCPUs) {
 		return 0, abi.InvalidParameters
 	}
@@ -27,6 +30,7 @@ func (e *Engine) VMCreate(n uint64) (VMID, abi.Status) {
 		return 0, abi.NoMemory
 	}
 	v.live, v.hasRun, v.nvcpu, v.shadow = true, false, int(n), shadowState{}
+	v.protected = flags&abi.VMProtected != 0
 	for i := range v.vcpus {
 		v.vcpus[i] = vcpu{}
 		v.vcpus[i].ctx.VMID, v.vcpus[i].ctx.VCPU = id, uint16(i)
@@ -55,7 +59,7 @@ func (e *Engine) VMDestroy(id uint64) abi.Status {
 	}
 	e.releasePages(VMID(id))
 	e.freeStage2(&v.s2)
-	v.live, v.hasRun, v.nvcpu = false, false, 0
+	v.live, v.hasRun, v.nvcpu, v.protected = false, false, 0, false
 	for i := range v.vcpus {
 		v.vcpus[i] = vcpu{}
 	}

@@ -29,7 +29,7 @@ Ltac split_step :=
 Ltac unfold_calls :=
   unfold host_call, guest_call, guest_step, guest_exit, host_write, vm_create, vm_destroy,
     vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
-    guest_share, guest_unshare, guest_relinquish, psci_cpu_on, psci_affinity_info, psci_system,
+    guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
     stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2 in *.
 
 Lemma holds_not_private : forall m v w p, Inv cfg m -> w <> v ->
@@ -82,6 +82,44 @@ Proof.
     destruct (vm_live (ms_vms m w)) eqn:Lw; congruence.
   - exfalso. eapply R; eauto.
   - exfalso. eapply R; eauto.
+Qed.
+
+(** The same for every register by name ([vreg]): the switched state of
+    the world switch, FP/SIMD, timer and GIC registers included. *)
+Theorem integrity_vregs : forall s a v c (r : vreg),
+  actor a <> Some v -> vm_live (ms_vms (st_meta s) v) = true ->
+  (forall c' reply, a <> AHost (HVCPURun v c' reply)) ->
+  st_regs (fst (step cfg s a)) v c (vreg_index r) = st_regs s v c (vreg_index r).
+Proof. intros. apply integrity_regs; auto. Qed.
+
+(** The control state of a vCPU: its lifecycle state (with the entry point
+    and x0 of a vCPU about to start) and the reply it is owed. *)
+Definition vcpu_ctl (x : vcpu) : vstate * pending := (vc_state x, vc_pend x).
+
+(** Integrity of vCPU control state: once a VM has run, nothing the host
+    or another VM does changes whether its vCPUs are on, where they start
+    or what they are owed, except running them (VCPU_RUN) or destroying the
+    VM. In particular a host VCPU_INIT after the first run, or another VM's
+    PSCI SYSTEM_OFF, CPU_ON or CPU_OFF, leaves them alone. *)
+Theorem integrity_vcpu_ctl : forall s a v c,
+  actor a <> Some v -> vm_live (ms_vms (st_meta s) v) = true ->
+  vm_hasrun (ms_vms (st_meta s) v) = true ->
+  (forall c' reply, a <> AHost (HVCPURun v c' reply)) ->
+  vm_live (ms_vms (st_meta (fst (step cfg s a))) v) = true ->
+  vcpu_ctl (vcpu_of (st_meta (fst (step cfg s a))) v c) = vcpu_ctl (vcpu_of (st_meta s) v c).
+Proof.
+  intros [m ms rs] a v c A L H R L'. simpl in *. unfold vcpu_of, vcpu_ctl in *.
+  destruct a as [cl|w c' g|w c' g|w c' tr|q x]; simpl in *; [destruct cl| destruct g | destruct g | |];
+    unfold_calls; simpl in *; split_step; simpl in *; auto; unfold upd in *;
+    repeat match goal with |- context [if ?b then _ else _] => let E := fresh "E" in destruct b eqn:E end;
+    simpl in *; eqb_subst; auto; try congruence.
+  - (* VM_CREATE takes a free slot *)
+    unfold free_slot in *. apply first_range_some in E0 as [w [_ F]].
+    destruct (vm_live (ms_vms m w)) eqn:Lw; congruence.
+  - exfalso. eapply R; eauto.
+  - exfalso. eapply R; eauto.
+  - (* VCPU_IRQ changes only the interrupt lines *)
+    unfold vcpu_of. destruct (c =? vcpu) eqn:Ec; eqb_subst; auto.
 Qed.
 
 (** What VCPU_RUN writes into the registers of the vCPU it runs. *)

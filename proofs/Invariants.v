@@ -97,7 +97,10 @@ Record Inv (m : mstate) : Prop := {
   inv_free : forall v p, vm_live (ms_vms m v) = false -> is_some (vm_s2 (ms_vms m v) p) = false;
   (** a VM's stage-2 maps each IPA page at most once *)
   inv_inj : forall v p q i a b, vm_s2 (ms_vms m v) p = Some (i, a) ->
-    vm_s2 (ms_vms m v) q = Some (i, b) -> p = q
+    vm_s2 (ms_vms m v) q = Some (i, b) -> p = q;
+  (** a protected VM borrows no host page: it holds only pages it owns *)
+  inv_protected : forall v p, vm_protected (ms_vms m v) = true ->
+    is_host_shared_with v (ms_pages m p) = false
 }.
 
 (** The stage-2 update of a call: each new mapping is an old one. *)
@@ -125,12 +128,13 @@ Lemma inv_frame : forall m m',
   (forall p, ms_hs2 m' p = ms_hs2 m p) ->
   (forall v, vm_live (ms_vms m' v) = vm_live (ms_vms m v)) ->
   (forall v p, vm_s2 (ms_vms m' v) p = vm_s2 (ms_vms m v) p) ->
+  (forall v, vm_protected (ms_vms m' v) = vm_protected (ms_vms m v)) ->
   Inv m'.
 Proof.
-  intros m m' I Hp Hh Hl Hs.
+  intros m m' I Hp Hh Hl Hs Hr.
   destruct I; constructor; intros;
     repeat rewrite Hp in *; repeat rewrite Hh in *; repeat rewrite Hl in *;
-    repeat rewrite Hs in *; eauto.
+    repeat rewrite Hs in *; repeat rewrite Hr in *; eauto.
 Qed.
 
 Lemma set_vcpu_inv : forall m v c x, Inv m -> Inv (set_vcpu m v c x).
@@ -184,21 +188,23 @@ Proof.
 Qed.
 
 (** ** VM_CREATE *)
-Lemma vm_create_inv : forall s n,
-  Inv (st_meta s) -> Inv (st_meta (fst (vm_create cfg s n))).
+Lemma vm_create_inv : forall s n f,
+  Inv (st_meta s) -> Inv (st_meta (fst (vm_create cfg s n f))).
 Proof.
-  intros s n I. unfold vm_create.
+  intros s n f I. unfold vm_create.
   destruct ((n =? 0) || (max_vcpus cfg <? n)); simpl; auto.
   destruct (free_slot cfg (st_meta s)) as [v|] eqn:F; simpl; auto.
   unfold free_slot in F. apply first_range_some in F as [w [Hw Hf]].
   destruct (vm_live (ms_vms (st_meta s) w)) eqn:L; [discriminate|]. inversion Hf; subst w.
   set (m := st_meta s) in *. unfold set_vm.
-  constructor; simpl; intros; unfold upd; try apply I.
+  constructor; simpl; intros; unfold upd; [try apply I .. | idtac].
   - pose proof (inv_s2 _ I v0 p). pose proof (inv_s2 _ I v p). pose proof (inv_free _ I v p L).
     crush.
   - crush.
   - pose proof (inv_free _ I v0 p). crush.
   - inj_tac I.
+  - pose proof (inv_protected _ I v0 p). pose proof (inv_s2 _ I v p). pose proof (inv_free _ I v p L).
+    unfold is_host_shared_with in *. crush.
 Qed.
 
 (** ** VM_DESTROY *)
@@ -217,6 +223,7 @@ Proof.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
   - inj_tac I.
+  - pose proof (inv_protected _ I v0 p). unfold is_host_shared_with in *. crush.
 Qed.
 
 (** ** Frame calls *)
@@ -306,6 +313,8 @@ Proof.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
   - inj_tac I. eapply lend_inj; eauto.
+  - pose proof (inv_protected _ I v0 p). unfold is_host_shared_with in *.
+    destruct (in_range p (pfn cfg pa) n) eqn:R; [pose proof (Lh p R); unfold is_host_unshared in *|]; crush.
 Qed.
 
 Lemma mem_share_inv : forall s v pa ipa n perms,
@@ -313,6 +322,7 @@ Lemma mem_share_inv : forall s v pa ipa n perms,
 Proof.
   intros s v pa ipa n perms I. unfold mem_share.
   destruct (lend_checks cfg (st_meta s) v pa ipa n perms) eqn:L; simpl; auto.
+  destruct (vm_protected (ms_vms (st_meta s) v)) eqn:Pv; simpl; auto.
   pose proof (lend_checks_ok _ _ _ _ _ _ L) as [Lv [L0 [Lr Lh]]].
   set (m := st_meta s) in *.
   constructor; simpl; intros; unfold upd, set_s2, s2_of, map_range.
@@ -327,6 +337,8 @@ Proof.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
   - inj_tac I. eapply lend_inj; eauto.
+  - pose proof (inv_protected _ I v0 p). unfold is_host_shared_with in *.
+    destruct (in_range p (pfn cfg pa) n) eqn:R; [pose proof (Lh p R); unfold is_host_unshared in *|]; crush.
 Qed.
 
 (** ** MEM_UNSHARE *)
@@ -355,6 +367,7 @@ Proof.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
   - inj_tac I.
+  - pose proof (inv_protected _ I v0 p). unfold is_host_shared_with in *. crush.
 Qed.
 
 (** ** MEM_RECLAIM *)
@@ -386,6 +399,7 @@ Proof.
   - pose proof (inv_share _ I p). crush.
   - apply I; auto.
   - inj_tac I.
+  - pose proof (inv_protected _ I v p). unfold is_host_shared_with in *. crush.
 Qed.
 
 (** ** Guest memory calls *)
@@ -414,6 +428,7 @@ Proof.
     destruct (mapped_in cfg (vm_s2 (ms_vms m v)) (pfn cfg ipa) n p) eqn:R; crush.
   - apply I; auto.
   - inj_tac I.
+  - pose proof (inv_protected _ I v0 p). unfold is_host_shared_with in *. crush.
 Qed.
 
 Lemma guest_unshare_inv : forall s v ipa n,
@@ -440,6 +455,7 @@ Proof.
     destruct (mapped_in cfg (vm_s2 (ms_vms m v)) (pfn cfg ipa) n p) eqn:R; crush.
   - apply I; auto.
   - inj_tac I.
+  - pose proof (inv_protected _ I v0 p). unfold is_host_shared_with in *. crush.
 Qed.
 
 Lemma guest_relinquish_inv : forall s v ipa n,
@@ -464,6 +480,7 @@ Proof.
   - pose proof (inv_share _ I p). crush.
   - pose proof (inv_free _ I v0 p). crush.
   - inj_tac I.
+  - pose proof (inv_protected _ I v0 p). unfold is_host_shared_with in *. crush.
 Qed.
 
 (** ** PSCI *)
@@ -487,6 +504,7 @@ Proof.
   - unfold guest_call. destruct (negb _); simpl; auto.
     destruct g; simpl; auto using guest_share_inv, guest_unshare_inv, guest_relinquish_inv,
       psci_cpu_on_inv, psci_affinity_info_inv with inv.
+    unfold guest_mem_state. case_ifs; auto.
   - unfold guest_step. destruct (negb _); simpl; auto.
     destruct g; simpl; auto; destruct (s2_access _ _ _ _ _); simpl; auto.
   - unfold guest_exit. destruct (negb _); simpl; auto with inv.

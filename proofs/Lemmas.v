@@ -123,3 +123,33 @@ Lemma mapped_in_ram : forall cfg s2 i n p,
 Proof.
   unfold mapped_in. intros. apply andb_true_iff in H. tauto.
 Qed.
+
+(** ** Register names
+
+    [vreg_index] gives distinct names distinct places in a register file,
+    so a statement about every register number is one about every named
+    register, and no two names share one. *)
+Definition vreg_of_index (n : nat) : option vreg := find (fun r => vreg_index r =? n) vregs.
+
+Lemma vreg_of_index_spec : forall r, vreg_of_index (vreg_index r) = Some r.
+Proof. destruct r; reflexivity. Qed.
+
+Lemma vreg_index_inj : forall r q, vreg_index r = vreg_index q -> r = q.
+Proof.
+  intros r q H. pose proof (vreg_of_index_spec r) as Hr. rewrite H, vreg_of_index_spec in Hr.
+  congruence.
+Qed.
+
+(** [vregs] lists every name. *)
+Lemma vregs_complete : forall r, In r vregs.
+Proof.
+  intros r. pose proof (vreg_of_index_spec r) as H. unfold vreg_of_index in H.
+  apply find_some in H. tauto.
+Qed.
+
+(** A vCPU starts ([boot_regs]) with every named register zero except x0
+    and its PC (ELR_EL2). *)
+Lemma boot_regs_vreg : forall e x0 r,
+  boot_regs e x0 (vreg_index r) =
+  match r with R_X0 => x0 | R_ELR_EL2 => e | _ => 0 end.
+Proof. intros e x0 r. destruct r; reflexivity. Qed.

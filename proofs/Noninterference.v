@@ -102,7 +102,7 @@ Ltac split_step :=
 Ltac unfold_calls :=
   unfold host_call, guest_call, guest_step, guest_exit, host_write, vm_create, vm_destroy,
     vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
-    guest_share, guest_unshare, guest_relinquish, psci_cpu_on, psci_affinity_info, psci_system,
+    guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
     stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2 in *.
 
 (** The checks of a call, as facts about each page. *)
@@ -254,6 +254,17 @@ Proof.
   intros tr v s t I R D. destruct (noninterference tr v s t I R D) as [O Rf].
   pose proof (run_inv cfg tr s I) as If.
   split; [auto|split; [eapply rel_obs_host; eauto|intros; eapply rel_obs_vm; eauto]].
+Qed.
+
+(** In particular every named register ([vreg]) of every other VM, the
+    switched FP/SIMD, timer and GIC state included, is the same in both. *)
+Theorem noninterference_vregs : forall tr v s t,
+  Inv cfg (st_meta s) -> rel v s t -> declass_run v s t tr ->
+  forall w c (r : vreg), w <> v ->
+  st_regs (fst (run cfg s tr)) w c (vreg_index r) = st_regs (fst (run cfg t tr)) w c (vreg_index r).
+Proof.
+  intros tr v s t I R D w c r Hw. destruct (noninterference tr v s t I R D) as [_ Rf].
+  apply (rel_regs _ _ _ Rf). auto.
 Qed.
 
 (** The boot states for two memory images related for [v]. *)

@@ -23,7 +23,7 @@ Ltac split_step :=
 Ltac unfold_calls :=
   unfold host_call, guest_call, guest_step, guest_exit, host_write, vm_create, vm_destroy,
     vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
-    guest_share, guest_unshare, guest_relinquish, psci_cpu_on, psci_affinity_info, psci_system,
+    guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
     stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2 in *.
 
 (** A page whose owner becomes the host is zero at that moment. *)

@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 COQ="coqc -q -Q specs Bulkhead.Spec -Q proofs Bulkhead.Proofs"
 SPECS="specs/State.v specs/Spec.v"
-PROOFS="proofs/Lemmas.v proofs/Invariants.v proofs/Scrub.v proofs/Noninterference.v proofs/Integrity.v"
+PROOFS="proofs/Lemmas.v proofs/Invariants.v proofs/Scrub.v proofs/Noninterference.v proofs/Integrity.v proofs/Protected.v"
 # The theorems whose assumptions are printed: Module.name, one a line.
 THEOREMS="
 Invariants.inv_init
@@ -32,10 +32,16 @@ Noninterference.rel_obs_host
 Noninterference.rel_obs_vm
 Noninterference.noninterference
 Noninterference.noninterference_obs
+Noninterference.noninterference_vregs
 Integrity.integrity_mem
 Integrity.integrity_regs
 Integrity.vcpu_run_regs
 Integrity.integrity_mem_run
+Integrity.integrity_vregs
+Integrity.integrity_vcpu_ctl
+Protected.protected_owns
+Protected.protected_host_view
+Protected.protected_host_gain
 "
 
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $SPECS $PROOFS \

@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=build/mutants
 JOBS=${JOBS:-2}
-PROOFS="Lemmas Invariants Scrub Noninterference Integrity"
+PROOFS="Lemmas Invariants Scrub Noninterference Integrity Protected"
 
 rm -rf "$ROOT"
 mkdir -p "$ROOT"
@@ -61,6 +61,15 @@ mutant guest-share-skips-owner-check \
 mutant host-store-ignores-stage2 \
 	'if ms_hs2 (st_meta s) p then (mkState' \
 	'if true then (mkState'
+mutant vcpu-init-after-run \
+	'if vm_hasrun (ms_vms m v) then (s, err DENIED) else' \
+	''
+mutant system-off-stops-vm-1 \
+	'(mkState (all_off (st_meta s) v)' \
+	'(mkState (all_off (st_meta s) 1)'
+mutant share-into-protected-vm \
+	'if vm_protected (ms_vms m v) then (s, err DENIED) else' \
+	''
 
 # Build one mutant; its verdict goes to $d/verdict.
 cat > "$ROOT/run.sh" <<'RUN'

@@ -49,7 +49,7 @@ Inductive hcall :=
 | HVersion
 | HCallUID
 | HRevision
-| HVMCreate (vcpus : nat)
+| HVMCreate (vcpus flags : nat)   (** flags: bit 0 protected, others ignored *)
 | HVMDestroy (vmid : nat)
 | HVCPUInit (vmid vcpu entry x0 : nat)
 | HVCPURun (vmid vcpu reply : nat)
@@ -73,6 +73,7 @@ Inductive gcall :=
 | GGuestUnshare (ipa pages : nat)
 | GGuestRelinquish (ipa pages : nat)
 | GGuestMemInfo
+| GGuestMemState (ipa pages : nat)
 | GPSCIVersion
 | GPSCIFeatures (implemented : bool)
 | GPSCICPUOn (mpidr entry ctx : nat)
@@ -204,7 +205,7 @@ Definition set_vm (m : mstate) (v : nat) (x : vm) : mstate :=
 
 Definition set_vcpu (m : mstate) (v c : nat) (x : vcpu) : mstate :=
   let w := ms_vms m v in
-  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (upd (vm_vcpu w) c x) (vm_s2 w)).
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (upd (vm_vcpu w) c x) (vm_s2 w)).
 
 Definition vcpu_of (m : mstate) (v c : nat) : vcpu := vm_vcpu (ms_vms m v) c.
 
@@ -214,14 +215,19 @@ Definition vcpu_of (m : mstate) (v c : nat) : vcpu := vm_vcpu (ms_vms m v) c.
 Definition free_slot (m : mstate) : option nat :=
   first_range 1 (max_vms cfg) (fun v => if vm_live (ms_vms m v) then None else Some v).
 
+(** VM_CREATE's flags (x2): bit 0 asks for a protected VM. The other bits
+    are ignored, so that an ABI v1 caller, which passes only x1, keeps v1's
+    behaviour whatever it leaves in x2 above bit 0. *)
+Definition protected_flag (flags : nat) : bool := flags mod 2 =? 1.
+
 (** VM_CREATE ([Engine.VMCreate]). *)
-Definition vm_create (s : state) (n : nat) : state * output :=
+Definition vm_create (s : state) (n flags : nat) : state * output :=
   let m := st_meta s in
   if (n =? 0) || (max_vcpus cfg <? n) then (s, err INVALID_PARAMETERS) else
   match free_slot m with
   | None => (s, err NO_MEMORY)
   | Some v =>
-      (mkState (set_vm m v (mkVM true n false (fun _ => vcpu_off) (fun _ => None)))
+      (mkState (set_vm m v (mkVM true n false (protected_flag flags) (fun _ => vcpu_off) (fun _ => None)))
                (st_mem s) (upd (st_regs s) v (fun _ _ => 0)),
        ORet SUCCESS [v])
   end.
@@ -277,7 +283,7 @@ Definition deliver (p : pending) (reply : nat) (regs : nat -> nat) : nat -> nat 
 
 Definition set_hasrun (m : mstate) (v : nat) : mstate :=
   let w := ms_vms m v in
-  set_vm m v (mkVM (vm_live w) (vm_vcpus w) true (vm_vcpu w) (vm_s2 w)).
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) true (vm_protected w) (vm_vcpu w) (vm_s2 w)).
 
 (** VCPU_RUN ([Engine.VCPURun]): enter the guest. The run ends with the
     guest's next exit ([guest_exit] or a PSCI call that stops the vCPU),
@@ -331,7 +337,7 @@ Definition map_range (s2 : nat -> option (nat * nat)) (p0 i0 n perms : nat) :=
   fun p => if in_range p p0 n then Some (i0 + (p - p0), perms) else s2 p.
 
 Definition set_s2 (m : mstate) (v : nat) (s2 : nat -> option (nat * nat)) : vm :=
-  let w := ms_vms m v in mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_vcpu w) s2.
+  let w := ms_vms m v in mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (vm_vcpu w) s2.
 
 (** MEM_DONATE ([Engine.MemDonate]): the pages leave the host stage-2
     before the VM's stage-2 maps them; the VM owns them. *)
@@ -349,12 +355,15 @@ Definition mem_donate (s : state) (v pa ipa n perms : nat) : state * output :=
        ok0)
   end.
 
-(** MEM_SHARE ([Engine.MemShare]): the host keeps ownership and access. *)
+(** MEM_SHARE ([Engine.MemShare]): the host keeps ownership and access.
+    A protected VM takes only donated memory: after the checks MEM_DONATE
+    makes, MEM_SHARE into it is DENIED. *)
 Definition mem_share (s : state) (v pa ipa n perms : nat) : state * output :=
   let m := st_meta s in
   match lend_checks m v pa ipa n perms with
   | Some e => (s, err e)
   | None =>
+      if vm_protected (ms_vms m v) then (s, err DENIED) else
       let p0 := pfn pa in
       let pages' := fun p => if in_range p p0 n then mkPage OHost (SharedWith v) else ms_pages m p in
       (mkState (mkMState pages' (ms_hs2 m)
@@ -431,6 +440,42 @@ Definition is_vm_unshared (v : nat) (pg : page) : bool :=
 Definition is_vm_shared_host (v : nat) (pg : page) : bool :=
   match pg_owner pg, pg_share pg with OVM w, SharedWith b => (w =? v) && (b =? host_id) | _, _ => false end.
 
+(** GUEST_MEMSTATE ([Engine.GuestMemState]): what the page at an IPA page
+    of VM [v] is to the guest. 0 not mapped; 1 private (the VM owns it and
+    has not shared it: donated); 2 lent (a host page MEM_SHAREd into the
+    VM, which the host can read and write); 3 shared (the VM's page that it
+    GUEST_SHAREd with the host). Only the ledger is read. *)
+Definition mem_state_at (m : mstate) (v i : nat) : nat :=
+  match s2_lookup (s2_of m v) i with
+  | None => 0
+  | Some p =>
+      match pg_owner (ms_pages m p), pg_share (ms_pages m p) with
+      | OVM _, NotShared => 1
+      | OVM _, SharedWith _ => 3
+      | _, _ => 2
+      end
+  end.
+
+(** The most pages one GUEST_MEMSTATE reports on ([abi.MemStateMaxRun]),
+    which bounds its work at EL2. *)
+Definition mem_state_max := 64.
+
+(** How many IPA pages from [i], at most [k], are in state [st]. *)
+Fixpoint mem_state_run (m : mstate) (v i k st : nat) : nat :=
+  match k with
+  | 0 => 0
+  | S k' => if mem_state_at m v i =? st then S (mem_state_run m v (S i) k' st) else 0
+  end.
+
+(** x1 IPA, x2 pages: x1 the state of the page at IPA, x2 how many pages
+    from IPA on, at most pages and at most [mem_state_max], share it. *)
+Definition guest_mem_state (s : state) (v ipa n : nat) : state * output :=
+  let m := st_meta s in
+  if negb (ipa_ok ipa n) then (s, err INVALID_PARAMETERS) else
+  let i := pfn ipa in
+  let st := mem_state_at m v i in
+  (s, ORet SUCCESS [st; mem_state_run m v i (Nat.min n mem_state_max) st]).
+
 (** GUEST_SHARE ([Engine.GuestShare]): the host may now read and write. *)
 Definition guest_share (s : state) (v ipa n : nat) : state * output :=
   let m := st_meta s in
@@ -505,7 +550,7 @@ Definition psci_affinity_info (s : state) (v mpidr level : nat) : state * output
 (** SYSTEM_OFF / SYSTEM_RESET: every vCPU of the VM off. *)
 Definition all_off (m : mstate) (v : nat) : mstate :=
   let w := ms_vms m v in
-  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w)
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w)
                    (fun c => let x := vm_vcpu w c in mkVCPU VOff PNone (vc_irq x))
                    (vm_s2 w)).
 
@@ -517,10 +562,10 @@ Definition psci_system (s : state) (v reset : nat) : state * output :=
 
 Definition host_call (s : state) (c : hcall) : state * output :=
   match c with
-  | HVersion => (s, ORet SUCCESS [1; 0])
+  | HVersion => (s, ORet SUCCESS [1; 1])
   | HCallUID => (s, ORaw (uid cfg))
   | HRevision => (s, ORaw [1; 0])
-  | HVMCreate n => vm_create s n
+  | HVMCreate n f => vm_create s n f
   | HVMDestroy v => vm_destroy s v
   | HVCPUInit v c e x0 => vcpu_init s v c e x0
   | HVCPURun v c r => vcpu_run s v c r
@@ -541,13 +586,14 @@ Definition is_running (m : mstate) (v c : nat) : bool :=
 Definition guest_call (s : state) (v c : nat) (g : gcall) : state * output :=
   if negb (vcpu_ok (st_meta s) v c) then (s, err NOT_SUPPORTED) else
   match g with
-  | GVersion => (s, ORet SUCCESS [1; 0])
+  | GVersion => (s, ORet SUCCESS [1; 1])
   | GCallUID => (s, ORaw (uid cfg))
   | GRevision => (s, ORaw [1; 0])
   | GGuestShare ipa n => guest_share s v ipa n
   | GGuestUnshare ipa n => guest_unshare s v ipa n
   | GGuestRelinquish ipa n => guest_relinquish s v ipa n
   | GGuestMemInfo => (s, ORet SUCCESS [granule cfg])
+  | GGuestMemState ipa n => guest_mem_state s v ipa n
   | GPSCIVersion => (s, OPSCI PSCI_VERSION_1_1 None)
   | GPSCIFeatures b => (s, OPSCI (if b then PSCI_SUCCESS else PSCI_NOT_SUPPORTED) None)
   | GPSCICPUOn mpidr entry ctx => psci_cpu_on s v c mpidr entry ctx

@@ -24,7 +24,7 @@ func mov32(rd, v uint32) []uint32 { return []uint32{a64.MOVZ(rd, v&0xffff, 0), a
 
 // Registers the tiny guests use.
 const (
-	x0, x1, x2, x9 = 0, 1, 2, 9
+	x0, x1, x2, x3, x9 = 0, 1, 2, 3, 9
 )
 
 // forwardedCall is a function id the engine forwards to the host: the
@@ -52,6 +52,19 @@ func exerciseGuest() []uint32 {
 		c = append(c, movz(x1+uint32(i), a, 0))
 	}
 	c = append(c, hvc0, str(x0, x9))
+	c = append(c, mov32(x0, abi.PSCISystemOff)...)
+	return append(c, hvc0, branchSelf)
+}
+
+// memStateGuest asks GUEST_MEMSTATE about pages pages from ipa, hands the
+// answer to the host in a forwarded call (x1 the state, x2 the run, x3 the
+// status: a CALL exit carries x1..x5) and powers its VM off.
+func memStateGuest(ipa uint64, pages uint32) []uint32 {
+	c := mov32(x0, abi.GuestMemState)
+	c = append(c, a64.MOV64(x1, ipa)...)
+	c = append(c, movz(x2, pages, 0), hvc0, a64.ADDImm(x3, x0, 0))
+	c = append(c, mov32(x0, forwardedCall)...)
+	c = append(c, hvc0)
 	c = append(c, mov32(x0, abi.PSCISystemOff)...)
 	return append(c, hvc0, branchSelf)
 }

@@ -14,7 +14,7 @@ func TestForwardedCallIsNotTheEngines(t *testing.T) {
 }
 
 func TestGuestsEndInAnInfiniteLoop(t *testing.T) {
-	for _, g := range [][]uint32{exerciseGuest(), offGuest()} {
+	for _, g := range [][]uint32{exerciseGuest(), offGuest(), memStateGuest(0x4000_1000, 2)} {
 		assert.Equal(t, uint32(branchSelf), g[len(g)-1])
 		assert.Equal(t, uint32(hvc0), g[len(g)-2])
 	}
@@ -28,4 +28,10 @@ func TestProbeGuestPlacesItsHandler(t *testing.T) {
 	assert.Equal(t, a64.MOVK(3, 0x4000, 1), p[1], "VBAR_EL1 high half")
 	assert.Contains(t, p[:16], str(4, 4), "the write")
 	assert.NotContains(t, probeGuest(0x4000_0000, 0x4001_0000, false)[:16], str(4, 4), "a read does not write")
+}
+
+func TestMemStateGuestHandsOverTheStatus(t *testing.T) {
+	g := memStateGuest(0x4000_1000, 2)
+	assert.Contains(t, g, uint32(0x91000003), "add x3, x0, #0 (mov x3, x0) after the first HVC")
+	assert.Contains(t, g, movz(x2, 2, 0))
 }

@@ -29,7 +29,7 @@ func notSupportedPreserving(t *guest.T, id uint32) {
 }
 
 func testGuestIDs(t *guest.T) {
-	for _, id := range []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish, abi.GuestMemInfo} {
+	for _, id := range []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish, abi.GuestMemInfo, abi.GuestMemState} {
 		notSupportedPreserving(t, id)
 	}
 }

@@ -145,8 +145,12 @@ func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
 	if err != nil {
 		return refuse(name, err)
 	}
-	fmt.Printf("hypervisor: %s created: id %d, %d vCPUs, %d pages at %#x donated\n",
-		name, vm.ID, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)
+	kind := "unprotected"
+	if vm.Protected {
+		kind = "protected"
+	}
+	fmt.Printf("hypervisor: %s created: id %d, %s, %d vCPUs, %d pages at %#x donated\n",
+		name, vm.ID, kind, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)
 	return guestMemoryIsSealed(vm)
 }
 

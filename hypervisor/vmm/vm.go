@@ -52,6 +52,12 @@ type VM struct {
 	end      outcome.Guest        // how it ended, once done
 	status   int                  // what it wrote to the exit-status register
 	reply    []uint64             // per vCPU: the reply for its next VCPU_RUN
+
+	// Protected: created with abi.VMProtected, so that the engine refuses
+	// to lend it host pages and the guest can check that all its RAM is
+	// private (GUEST_MEMSTATE). Every VM the hypervisor makes is: it only
+	// ever donates memory to its guests.
+	Protected bool
 }
 
 type vcpuState uint8
@@ -159,11 +165,11 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 		return nil, fmt.Errorf("vmm: %s: device tree: %w", s.Name, err)
 	}
 	copy(mem[lay.dtb-vmachine.RAMBase:], dtb)
-	x, err := call(h.Engine, "VM_CREATE", abi.VMCreate, uint64(s.VCPUs))
+	x, err := call(h.Engine, "VM_CREATE", abi.VMCreate, uint64(s.VCPUs), abi.VMProtected)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
-	vm := &VM{ID: x[1], Name: s.Name, RAM: span, vcpus: make([]vcpuState, s.VCPUs),
+	vm := &VM{ID: x[1], Name: s.Name, RAM: span, Protected: true, vcpus: make([]vcpuState, s.VCPUs),
 		gic: vgic.New(s.VCPUs, guestSPIs), spec: s, started: time.Now()}
 	vm.console = console.New(h.Out, s.Name)
 	vm.uart = vuart.New(vm.console)

@@ -142,6 +142,17 @@ func TestVMLifecycleEndToEndOnTheIsolationCore(t *testing.T) {
 	r.Call(&x)
 	assert.Equal(t, uint64(abi.OwnerVM), x[1])
 
+	// The VM is protected: the engine lends it no host page, and its RAM
+	// is private to it.
+	assert.True(t, vm.Protected)
+	assert.True(t, r.core.Snapshot().VMs[0].Protected)
+	x = [8]uint64{uint64(abi.MemShare), vm.ID, poolBase + (poolPages-1)*4096, 0x1000_0000, 1, abi.PermR}
+	r.Call(&x)
+	assert.Equal(t, abi.Denied, abi.StatusOf(x[0]), "MEM_SHARE into a protected VM")
+	x = [8]uint64{uint64(abi.GuestMemState), vmachine.RAMBase, 1 << 20}
+	x, _ = r.core.Dispatch(isolation.GuestCaller(isolation.VMID(vm.ID), 0), x)
+	assert.Equal(t, []uint64{0, abi.MemPrivate, abi.MemStateMaxRun}, x[:3])
+
 	require.NoError(t, r.hv.Run())
 	out := r.out.String()
 	assert.Contains(t, out, "[vm0] hi from vm0")

@@ -24,7 +24,7 @@ const (
 const (
 	Version uint32 = 0xC6000000 // x1 ABI major, x2 ABI minor
 
-	VMCreate  uint32 = 0xC6000010 // x1 vCPU count -> x1 vmid
+	VMCreate  uint32 = 0xC6000010 // x1 vCPU count, x2 flags (v1.1) -> x1 vmid
 	VMDestroy uint32 = 0xC6000011 // x1 vmid
 	VCPUInit  uint32 = 0xC6000012 // x1 vmid, x2 vcpu, x3 entry IPA, x4 initial x0
 	VCPURun   uint32 = 0xC6000013 // x1 vmid, x2 vcpu, x3 reply -> x1 exit, x2..x7 details
@@ -40,7 +40,30 @@ const (
 	GuestUnshare    uint32 = 0xC6000041 // x1 IPA, x2 pages
 	GuestRelinquish uint32 = 0xC6000042 // x1 IPA, x2 pages
 	GuestMemInfo    uint32 = 0xC6000043 // -> x1 granule size in bytes
+	GuestMemState   uint32 = 0xC6000044 // x1 IPA, x2 pages -> x1 state, x2 run (v1.1)
 )
+
+// VM_CREATE flags (x2, ABI v1.1). VMProtected asks for a protected VM: the
+// host can give it only donated memory (MEM_SHARE into it is DENIED), and
+// it shares with the host only through GUEST_SHARE. Bits other than
+// VMProtected are ignored: a v1 caller passes only x1, so whatever it
+// leaves in x2 above bit 0 must not change what VM_CREATE does.
+const VMProtected = 1 << 0
+
+// Page states answered by GUEST_MEMSTATE in x1 (ABI v1.1): what the page a
+// guest maps at an IPA is to it.
+const (
+	MemUnmapped = 0 // nothing is mapped at the IPA
+	MemPrivate  = 1 // the VM's own page, not shared: donated, nobody else maps it
+	MemLent     = 2 // a host page MEM_SHAREd into the VM: the host can read and write it
+	MemShared   = 3 // the VM's page that it GUEST_SHAREd with the host
+)
+
+// MemStateMaxRun is the most pages one GUEST_MEMSTATE reports on: x2, the
+// run of pages from the IPA in the state of x1, is at most the pages asked
+// for and at most this, which bounds the call's work at EL2 (a guest walks
+// a larger range with more calls).
+const MemStateMaxRun = 64
 
 // Extension: MMIO shadow registers, so that a guest polling an emulated
 // status register or streaming bytes to a data register (a console) does
@@ -100,7 +123,7 @@ const (
 // by Revision.
 const (
 	VersionMajor  = 1
-	VersionMinor  = 0
+	VersionMinor  = 1
 	RevisionMajor = 1
 	RevisionMinor = 0
 )

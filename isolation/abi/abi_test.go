@@ -17,7 +17,7 @@ func TestUIDWordsAreLittleEndianQuads(t *testing.T) {
 func TestEngineIDsAreVendorHypSMC64FastCalls(t *testing.T) {
 	for _, id := range []uint32{Version, VMCreate, VMDestroy, VCPUInit, VCPURun, VCPUIRQ,
 		MemDonate, MemShare, MemUnshare, MemReclaim, MemInfo,
-		GuestShare, GuestUnshare, GuestRelinquish, GuestMemInfo} {
+		GuestShare, GuestUnshare, GuestRelinquish, GuestMemInfo, GuestMemState} {
 		assert.True(t, IsFast(id), "%#x", id)
 		assert.True(t, Is64(id), "%#x", id)
 		assert.Equal(t, uint32(OENVendorHyp), OwningEntity(id), "%#x", id)

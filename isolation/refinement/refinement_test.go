@@ -126,11 +126,14 @@ func stateLine(g *goRun) string {
 			b.WriteString(" -")
 			continue
 		}
-		hr := 0
+		hr, pr := 0, 0
 		if v.HasRun {
 			hr = 1
 		}
-		fmt.Fprintf(&b, " %d,%d,", v.VCPUs, hr)
+		if v.Protected {
+			pr = 1
+		}
+		fmt.Fprintf(&b, " %d,%d,%d,", v.VCPUs, hr, pr)
 		for _, s := range v.VCPU {
 			fmt.Fprintf(&b, "%d", s)
 		}
@@ -236,7 +239,7 @@ func (g gen) ipa() uint64 {
 func (g gen) op() string {
 	switch g.r.Intn(22) {
 	case 0, 1:
-		return host(abi.VMCreate, g.pick(1, 1, 2, 0, 3))
+		return host(abi.VMCreate, g.pick(1, 1, 2, 0, 3), g.pick(0, 0, abi.VMProtected, 2, 1<<63|abi.VMProtected, ^uint64(0)))
 	case 2:
 		return host(abi.VMDestroy, g.vmid())
 	case 3:
@@ -264,6 +267,9 @@ func (g gen) op() string {
 		id := []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish}[g.r.Intn(3)]
 		return guest(1+g.vmid()%3, g.vcpu(), id, g.ipa(), g.count())
 	case 19:
+		if g.r.Intn(2) == 0 {
+			return guest(1+g.vmid()%3, g.vcpu(), abi.GuestMemState, g.ipa(), g.pick(1, 2, 5, 0, 64, 65, 1<<52))
+		}
 		return guest(1+g.vmid()%3, g.vcpu(), uint32(g.pick(uint64(abi.GuestMemInfo), uint64(abi.Version),
 			uint64(abi.MemDonate), uint64(abi.PSCIVersion))), 0)
 	case 20:
@@ -281,7 +287,7 @@ func (g gen) trace() []string {
 	t := make([]string, 0, n+3)
 	// Most traces start with live VMs that can run, so that deep states are common.
 	if g.r.Intn(4) != 0 {
-		t = append(t, host(abi.VMCreate, 2), host(abi.VCPUInit, 1, 0, 0x4000_0000, 0))
+		t = append(t, host(abi.VMCreate, 2, g.pick(0, abi.VMProtected)), host(abi.VCPUInit, 1, 0, 0x4000_0000, 0))
 	}
 	for range n {
 		t = append(t, g.op())
@@ -338,6 +344,7 @@ func alphabet() []string {
 	rw := uint64(abi.PermR | abi.PermW)
 	return []string{
 		host(abi.VMCreate, 1),
+		host(abi.VMCreate, 1, abi.VMProtected),
 		host(abi.VMCreate, 0),
 		host(abi.VMDestroy, 1),
 		host(abi.VCPUInit, 1, 0, 0x4000_0000, 0),
@@ -354,6 +361,7 @@ func alphabet() []string {
 		guest(1, 0, abi.GuestShare, 0, 1),
 		guest(1, 0, abi.GuestUnshare, 0, 1),
 		guest(1, 0, abi.GuestRelinquish, 0x1000, 1),
+		guest(1, 0, abi.GuestMemState, 0, 3),
 		guest(1, 0, abi.PSCISystemOff),
 	}
 }
@@ -432,6 +440,8 @@ func TestPlantedBugsDiverge(t *testing.T) {
 		{"KeepHostMappingOnDonate", &plant.KeepHostMappingOnDonate},
 		{"SkipOwnerCheckOnDonate", &plant.SkipOwnerCheckOnDonate},
 		{"ReclaimLiveVMIsDenied", &plant.ReclaimLiveVMIsDenied},
+		{"ShareIntoProtectedVM", &plant.ShareIntoProtectedVM},
+		{"MemStateIgnoresShare", &plant.MemStateIgnoresShare},
 	}
 	traces := readTraces(t)
 	for _, b := range bugs {

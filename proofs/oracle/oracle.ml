@@ -59,6 +59,7 @@ let mem_donate = 0xC6000020 and mem_share = 0xC6000021 and mem_unshare = 0xC6000
 let mem_reclaim = 0xC6000023 and mem_info = 0xC6000024
 let guest_share = 0xC6000040 and guest_unshare = 0xC6000041
 let guest_relinquish = 0xC6000042 and guest_meminfo = 0xC6000043
+let guest_memstate = 0xC6000044
 let psci_version = 0x84000000 and psci_cpu_off = 0x84000002
 let psci_cpu_on32 = 0x84000003 and psci_cpu_on64 = 0xC4000003
 let psci_aff32 = 0x84000004 and psci_aff64 = 0xC4000004
@@ -102,7 +103,9 @@ let decode_host (x : int64 array) : hcall =
   let a = n_ x in
   if id = version then HVersion else if id = call_uid then HCallUID
   else if id = revision then HRevision
-  else if id = vm_create then HVMCreate (a 1)
+  (* VM_CREATE's flags: only bit 0 has a meaning; the low bits are passed
+     exactly (to_nat would clamp a large x2 to an even value). *)
+  else if id = vm_create then HVMCreate (a 1, Int64.to_int (Int64.logand x.(2) 0xFFFFL))
   else if id = vm_destroy then HVMDestroy (a 1)
   else if id = vcpu_init then HVCPUInit (a 1, a 2, a 3, a 4)
   else if id = vcpu_run then HVCPURun (a 1, a 2, a 3)
@@ -126,6 +129,7 @@ let decode_guest (x : int64 array) : gcall =
   else if id = guest_unshare then GGuestUnshare (a 1, a 2)
   else if id = guest_relinquish then GGuestRelinquish (a 1, a 2)
   else if id = guest_meminfo then GGuestMemInfo
+  else if id = guest_memstate then GGuestMemState (a 1, a 2)
   else if id = psci_version then GPSCIVersion
   else if id = psci_features then GPSCIFeatures (List.mem (low32 x.(1)) guest_psci)
   else if id = psci_cpu_on32 || id = psci_cpu_on64 then GPSCICPUOn (a32 1, a32 2, a32 3)
@@ -157,7 +161,8 @@ let print_state () =
     let w = m.ms_vms v in
     if not w.vm_live then Buffer.add_string b " -"
     else begin
-      Printf.bprintf b " %d,%d," w.vm_vcpus (if w.vm_hasrun then 1 else 0);
+      Printf.bprintf b " %d,%d,%d," w.vm_vcpus (if w.vm_hasrun then 1 else 0)
+        (if w.vm_protected then 1 else 0);
       for k = 0 to w.vm_vcpus - 1 do
         Printf.bprintf b "%d" (vstate_code (w.vm_vcpu k).vc_state)
       done;

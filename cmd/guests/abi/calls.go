@@ -165,7 +165,7 @@ func testHostIDs(t *guest.T) {
 // hypervisor, which offers no services yet and answers NOT_SUPPORTED.
 func testUnknownIDs(t *guest.T) {
 	ids := []uint32{
-		0xC6000001, 0xC60000FF, 0xC6000044, 0x86000000, 0x8600FF02, 0x8600FFFF, // engine's blocks
+		0xC6000001, 0xC60000FF, 0xC6000045, 0x86000000, 0x8600FF02, 0x8600FFFF, // engine's blocks
 		0x84000001, 0x84000005, 0x8400001F, // PSCI block: CPU_SUSPEND, MIGRATE, last
 		0xC6000100, 0x86001234, 0x82000000, 0xC5000000, 0xC3000000, // forwarded
 	}

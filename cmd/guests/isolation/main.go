@@ -28,6 +28,17 @@ func init() {
 	guest.Test("UnemulatedDevices", testDevices)
 	guest.Test("KeepsRunningAfterAborts", testKeepsRunning)
 	guest.Test("SecretStaysInside", testSecret)
+	guest.Test("RAMIsPrivate", testRAMIsPrivate)
+}
+
+// testRAMIsPrivate asks the engine (GUEST_MEMSTATE) about every page of the
+// RAM the device tree describes: the hypervisor creates its VMs protected
+// and donates their RAM, so none of it may be a page the host can read.
+func testRAMIsPrivate(t *guest.T) {
+	m := machine(t)
+	if err := m.CheckRAMPrivate(); err != nil {
+		t.Errorf("%v", err)
+	}
 }
 
 func machine(t *guest.T) guest.Machine {

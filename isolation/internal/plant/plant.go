@@ -17,4 +17,9 @@ var (
 	// ReclaimLiveVMIsDenied makes MEM_RECLAIM of a live VM's page return
 	// DENIED instead of BUSY.
 	ReclaimLiveVMIsDenied bool
+	// ShareIntoProtectedVM makes MEM_SHARE accept a protected VM.
+	ShareIntoProtectedVM bool
+	// MemStateIgnoresShare makes GUEST_MEMSTATE report a page the VM has
+	// shared with the host as private.
+	MemStateIgnoresShare bool
 )
