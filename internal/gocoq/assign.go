@@ -91,8 +91,8 @@ func (f *fn) assign(s *ast.AssignStmt) {
 		}
 		f.binds = append(f.binds, fmt.Sprintf("let %s := %s in", bindPat(vals), v))
 	} else {
-		for _, r := range s.Rhs {
-			v := f.expr(r)
+		for i, r := range s.Rhs {
+			v := f.exprAs(r, f.typeOf(s.Lhs[i]))
 			if len(s.Lhs) > 1 {
 				t := f.newTmp()
 				f.binds = append(f.binds, fmt.Sprintf("let %s := %s in", t, v))

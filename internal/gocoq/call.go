@@ -23,13 +23,13 @@ func (f *fn) call(e *ast.CallExpr) string {
 		case *types.Builtin:
 			return f.builtin(o.Name(), e)
 		case *types.Func:
-			return f.bind(f.apply(f.pt.use(o, e), nil, e.Args))
+			return f.bind(f.apply(f.pt.use(o, e), nil, e.Args, o))
 		}
 	case *ast.SelectorExpr:
 		sel, ok := info.Selections[fun]
 		if !ok {
 			if o, ok := info.Uses[fun.Sel].(*types.Func); ok {
-				return f.bind(f.apply(f.pt.use(o, e), nil, e.Args))
+				return f.bind(f.apply(f.pt.use(o, e), nil, e.Args, o))
 			}
 			break
 		}
@@ -44,7 +44,7 @@ func (f *fn) call(e *ast.CallExpr) string {
 			return f.ifaceCall(fun, m, e)
 		}
 		recv := f.receiver(fun.X, m, e)
-		return f.bind(f.apply(f.pt.use(m, e), []string{recv}, e.Args))
+		return f.bind(f.apply(f.pt.use(m, e), []string{recv}, e.Args, m))
 	}
 	refuse(e, "call of %T", e.Fun)
 	return ""
@@ -61,10 +61,11 @@ func unparen(e ast.Expr) ast.Expr {
 }
 
 // apply is the application of a function to a receiver and arguments.
-func (f *fn) apply(fun string, recv []string, args []ast.Expr) string {
+func (f *fn) apply(fun string, recv []string, args []ast.Expr, callee *types.Func) string {
 	parts := append([]string{fun}, recv...)
-	for _, a := range args {
-		parts = append(parts, paren(f.expr(a)))
+	ps := callee.Type().(*types.Signature).Params()
+	for i, a := range args {
+		parts = append(parts, paren(f.exprAs(a, ps.At(i).Type())))
 	}
 	return strings.Join(parts, " ")
 }

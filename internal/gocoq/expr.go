@@ -157,6 +157,17 @@ func (f *fn) expr(e ast.Expr) string {
 	return ""
 }
 
+// exprAs translates e where a value of type t is expected, which gives an
+// untyped nil its type.
+func (f *fn) exprAs(e ast.Expr, t types.Type) string {
+	if id := ident(e); id != nil {
+		if _, isNil := f.pt.p.Info.Uses[id].(*types.Nil); isNil {
+			return f.nilOf(t, e)
+		}
+	}
+	return f.expr(e)
+}
+
 // seqValue is the value of an array or slice operand (through a pointer to
 // an array, which Go indexes implicitly).
 func (f *fn) seqValue(x ast.Expr) string {
@@ -435,7 +446,7 @@ func (f *fn) proj(t types.Type, fld *types.Var, at ast.Node) string {
 }
 
 func (f *fn) setter(t types.Type, fld *types.Var, at ast.Node) string {
-	return "set_" + f.proj(t, fld, at)
+	return prefixed("set_", f.proj(t, fld, at))
 }
 
 func (f *fn) slice(e *ast.SliceExpr) string {
@@ -469,18 +480,18 @@ func (f *fn) composite(e *ast.CompositeLit) string {
 				name := kv.Key.(*ast.Ident).Name
 				for j := 0; j < u.NumFields(); j++ {
 					if u.Field(j).Name() == name {
-						vals[j] = paren(f.expr(kv.Value))
+						vals[j] = paren(f.exprAs(kv.Value, u.Field(j).Type()))
 					}
 				}
 			} else {
-				vals[i] = paren(f.expr(el))
+				vals[i] = paren(f.exprAs(el, u.Field(i).Type()))
 			}
 		}
 		n, ok := t.(*types.Named)
 		if !ok {
 			refuse(e, "unnamed struct literal")
 		}
-		return "mk_" + f.pt.use(n.Obj(), e) + " " + strings.Join(vals, " ")
+		return prefixed("mk_", f.pt.use(n.Obj(), e)) + " " + strings.Join(vals, " ")
 	case *types.Array, *types.Slice:
 		var elem types.Type
 		n := int64(-1)

@@ -243,8 +243,12 @@ func (f *fn) ret(s *ast.ReturnStmt, c *ctx) string {
 		val = tuple(names)
 	default:
 		var vals []string
-		for _, r := range s.Results {
-			vals = append(vals, f.expr(r))
+		for i, r := range s.Results {
+			if len(s.Results) == len(f.result) {
+				vals = append(vals, f.exprAs(r, f.result[i].Type()))
+			} else {
+				vals = append(vals, f.expr(r))
+			}
 		}
 		val = tuple(vals)
 	}

@@ -48,7 +48,7 @@ type Result struct {
 	// Decls and Translated count the package's declarations (types,
 	// constants, variables, functions and methods) and those translated.
 	Decls, Translated int
-	objs  map[types.Object]string
+	objs              map[types.Object]string
 }
 
 // refusal is the panic that abandons the translation of a declaration.

@@ -172,7 +172,7 @@ func (pt *pkgTr) zero(t types.Type, at ast.Node) string {
 		if _, isIface := n.Underlying().(*types.Interface); isIface {
 			return "false"
 		}
-		return "zero_" + pt.use(n.Obj(), at)
+		return prefixed("zero_", pt.use(n.Obj(), at))
 	}
 	switch u := t.(type) {
 	case *types.Basic:
@@ -192,6 +192,13 @@ func (pt *pkgTr) zero(t types.Type, at ast.Node) string {
 	}
 	refuse(at, "zero value of %s", t)
 	return ""
+}
+
+// prefixed puts prefix before the last component of a qualified name:
+// zero_T, or Abi.zero_T for a name of another module.
+func prefixed(prefix, name string) string {
+	i := strings.LastIndex(name, ".")
+	return name[:i+1] + prefix + name[i+1:]
 }
 
 // constDecl translates a constant to its value.
