@@ -56,6 +56,9 @@ func run(root, out, prefix string, lint bool, pkgs []string) error {
 		for _, r := range res.Refusals {
 			fmt.Println(r)
 		}
+		for _, d := range res.Dropped {
+			fmt.Fprintln(os.Stderr, "left out:", d)
+		}
 		refused += len(res.Refusals)
 		fmt.Fprintf(os.Stderr, "%s: %d of %d declarations translated, %d refused, %d left out for using them\n",
 			path, res.Translated, res.Decls, len(res.Refusals), len(res.Dropped))
