@@ -46,6 +46,8 @@ CodeAbi.abi_status_injective
 CodeAbi.status_reg_roundtrip
 CodeAbi.status_reg_codes
 CodeLedger.pageRange_spec
+CodeLedger.pageAt_ok
+CodeLedger.MemInfo_no_failure
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
