@@ -23,13 +23,16 @@ func (f *fn) call(e *ast.CallExpr) string {
 		case *types.Builtin:
 			return f.builtin(o.Name(), e)
 		case *types.Func:
-			return f.bind(f.apply(f.pt.use(o, e), nil, e.Args, o))
+			return f.bind(f.apply(f.callee(o, e), nil, e.Args, o))
 		}
 	case *ast.SelectorExpr:
 		sel, ok := info.Selections[fun]
 		if !ok {
 			if o, ok := info.Uses[fun.Sel].(*types.Func); ok {
-				return f.bind(f.apply(f.pt.use(o, e), nil, e.Args, o))
+				if ext, ok := externals[o.Pkg().Path()+"."+o.Name()]; ok {
+					return f.bind(f.apply(ext, nil, e.Args, o))
+				}
+				return f.bind(f.apply(f.callee(o, e), nil, e.Args, o))
 			}
 			break
 		}
@@ -44,7 +47,7 @@ func (f *fn) call(e *ast.CallExpr) string {
 			return f.ifaceCall(fun, m, e)
 		}
 		recv := f.receiver(fun.X, m, e)
-		return f.bind(f.apply(f.pt.use(m, e), []string{recv}, e.Args, m))
+		return f.bind(f.apply(f.callee(m, e), []string{recv}, e.Args, m))
 	}
 	refuse(e, "call of %T", e.Fun)
 	return ""
@@ -58,6 +61,25 @@ func unparen(e ast.Expr) ast.Expr {
 		}
 		e = p.X
 	}
+}
+
+// externals are the functions of other packages the runtime defines.
+var externals = map[string]string{
+	"math/bits.LeadingZeros64": "bits_LeadingZeros64",
+}
+
+// callee is how a call names function o: a function of a recursive group
+// takes the depth fuel, one less inside the group.
+func (f *fn) callee(o *types.Func, at ast.Node) string {
+	name := f.pt.use(o, at)
+	g, rec := f.pt.group[o]
+	if !rec {
+		return name
+	}
+	if cur, ok := f.pt.cur.obj.(*types.Func); ok && f.pt.group[cur] == g {
+		return "@" + name + " " + f.st + " depth'"
+	}
+	return name + " rec_fuel"
 }
 
 // apply is the application of a function to a receiver and arguments.

@@ -148,7 +148,19 @@ func get() uint8 { return all.p }`,
 	{name: "address of a local", src: `type T struct{ a int }
 func g(t *T) {}
 func f() { var t T; g(&t) }`, refuse: "address of a local variable (t)"},
-	{name: "recursion", src: `func f(n int) int { if n == 0 { return 0 }; return f(n - 1) }`, refuse: "recursion: f -> f"},
+	{name: "recursion spends a depth fuel", src: `func even(n uint64) bool { if n == 0 { return true }; return odd(n - 1) }
+func odd(n uint64) bool { if n == 0 { return false }; return even(n - 1) }
+func isEven(n uint64) bool { return even(n) }`,
+		shape: []string{"Fixpoint", "even {S : Type} (depth'rec : nat)", "@odd S depth' (wrapu 64 (n - 1))", "with", "odd {S : Type}", "even rec_fuel n"},
+		coq: `Example e1 : isEven (S:=unit) 10 tt [] = Ok true tt [] := eq_refl.
+Example e2 : isEven (S:=unit) 100 tt [] = Fail OutOfFuel := eq_refl.`},
+	{name: "math/bits", src: `import "math/bits"
+func lz(x uint64) int { return bits.LeadingZeros64(x) }`,
+		shape: []string{"bits_LeadingZeros64 x"},
+		coq: `Example e1 : lz (S:=unit) 1 tt [] = Ok 63 tt [] := eq_refl.
+Example e2 : lz (S:=unit) 0 tt [] = Ok 64 tt [] := eq_refl.
+Example e3 : lz (S:=unit) 18446744073709551615 tt [] = Ok 0 tt [] := eq_refl.`},
+	{name: "recursive type", src: `type T struct{ kids []T }`, refuse: "cycle: T -> T"},
 	{name: "Platform method with results", src: platformSrc + `type E struct{ plat Platform }
 func (e *E) z(pa uint64) bool { return e.plat.PageIsZero(pa) }`, refuse: "Platform method with results (PageIsZero)"},
 	{name: "local slice", src: `func f(a [4]int) int { b := a[1:]; return b[0] }`, refuse: "local slice variable b"},

@@ -65,8 +65,13 @@ func (pt *pkgTr) funcDecl(o *types.Func) string {
 	if len(pre) != 0 {
 		body = strings.Join(pre, "\n  ") + "\n  " + body
 	}
+	where := pt.relPos(fd.Pos()).String() + " " + o.Name()
+	if pt.group[o] != 0 {
+		return fmt.Sprintf("(* Go: %s *)\n%s {S : Type} (depth'rec : nat) %s {struct depth'rec} : M S %s :=\n  match depth'rec with\n  | O => fail OutOfFuel\n  | Datatypes.S depth' =>\n  %s\n  end",
+			where, pt.names[o], strings.Join(params, " "), rt, body)
+	}
 	return fmt.Sprintf("(** Go: %s *)\nDefinition %s {S : Type} %s : M S %s :=\n  %s.\n",
-		pt.relPos(fd.Pos()).String()+" "+o.Name(), pt.names[o], strings.Join(params, " "), rt, body)
+		where, pt.names[o], strings.Join(params, " "), rt, body)
 }
 
 func (pt *pkgTr) findFunc(o *types.Func) *ast.FuncDecl {

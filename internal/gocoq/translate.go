@@ -96,13 +96,15 @@ type pkgTr struct {
 	cur    *decl
 	imps   map[string]bool // Coq modules required
 	falseV map[string]bool
+	group  map[*types.Func]int // recursive groups
 }
 
 // Translate translates p; the packages it imports must have been translated
 // first if it uses them.
 func (t *Translator) Translate(p *Package) *Result {
 	pt := &pkgTr{t: t, p: p, mod: ModuleName(p.Name), names: map[types.Object]string{},
-		taken: map[string]bool{}, imps: map[string]bool{}, falseV: map[string]bool{}}
+		taken: map[string]bool{}, imps: map[string]bool{}, falseV: map[string]bool{},
+		group: recursiveGroups(p)}
 	for _, v := range t.Opts.FalseVars {
 		pt.falseV[v] = true
 	}
@@ -251,39 +253,89 @@ func (pt *pkgTr) assemble(ds []*decl) *Result {
 			res.Refusals = append(res.Refusals, Refusal{Pos: pt.relPos(d.err.pos), Construct: d.err.what})
 		}
 	}
-	// Recursion is outside the subset: a cycle of uses is refused.
-	state := map[*decl]int{}
-	var order []*decl
-	var visit func(d *decl, stack []*decl) *decl
-	visit = func(d *decl, stack []*decl) *decl {
-		switch state[d] {
-		case 1:
-			if d.err == nil {
-				d.err = &refusal{pos: d.pos, what: "recursion: " + cycleNames(pt, stack, d)}
-				res.Refusals = append(res.Refusals, Refusal{Pos: pt.relPos(d.pos), Construct: d.err.what})
-			}
-			return d
-		case 2:
-			return nil
-		}
-		state[d] = 1
-		for _, o := range sortedObjs(d.deps) {
-			dep := byObj[o]
-			if dep == nil {
+	// A recursive group of functions is one node, emitted as one Fixpoint;
+	// any other cycle of uses (a recursive type) is refused.
+	rep := func(d *decl) *decl { return d }
+	members := map[*decl][]*decl{}
+	groupRep := map[int]*decl{}
+	for _, d := range ds {
+		if f, ok := d.obj.(*types.Func); ok {
+			if g, rec := pt.group[f]; rec {
+				if groupRep[g] == nil {
+					groupRep[g] = d
+				}
+				members[groupRep[g]] = append(members[groupRep[g]], d)
 				continue
 			}
-			visit(dep, append(stack, d))
-			if dep.err != nil && d.err == nil {
-				d.err = &refusal{pos: d.pos, what: "uses " + pt.names[o]}
-				res.Dropped = append(res.Dropped, fmt.Sprintf("%s (uses %s)", pt.names[d.obj], pt.names[o]))
+		}
+		members[d] = []*decl{d}
+	}
+	rep = func(d *decl) *decl {
+		if f, ok := d.obj.(*types.Func); ok {
+			if g, rec := pt.group[f]; rec {
+				return groupRep[g]
 			}
 		}
-		state[d] = 2
-		order = append(order, d)
-		return nil
+		return d
+	}
+	for _, ms := range members {
+		for _, m := range ms {
+			if m.err == nil {
+				continue
+			}
+			for _, o := range ms {
+				if o.err == nil {
+					o.err = &refusal{pos: o.pos, what: "in a recursive group with " + pt.names[m.obj]}
+					res.Dropped = append(res.Dropped, fmt.Sprintf("%s (recursive with %s)", pt.names[o.obj], pt.names[m.obj]))
+				}
+			}
+			break
+		}
+	}
+	state := map[*decl]int{}
+	var order []*decl
+	var visit func(r *decl, stack []*decl)
+	visit = func(r *decl, stack []*decl) {
+		switch state[r] {
+		case 1:
+			if r.err == nil {
+				r.err = &refusal{pos: r.pos, what: "cycle: " + cycleNames(pt, stack, r)}
+				res.Refusals = append(res.Refusals, Refusal{Pos: pt.relPos(r.pos), Construct: r.err.what})
+			}
+			return
+		case 2:
+			return
+		}
+		state[r] = 1
+		for _, d := range members[r] {
+			for _, o := range sortedObjs(d.deps) {
+				dep := byObj[o]
+				if dep == nil {
+					continue
+				}
+				if rep(dep) == r {
+					if _, isFunc := r.obj.(*types.Func); !isFunc && r.err == nil {
+						r.err = &refusal{pos: r.pos, what: "cycle: " + pt.names[r.obj] + " -> " + pt.names[r.obj]}
+						res.Refusals = append(res.Refusals, Refusal{Pos: pt.relPos(r.pos), Construct: r.err.what})
+					}
+					continue
+				}
+				visit(rep(dep), append(stack, r))
+				if rep(dep).err != nil && d.err == nil {
+					for _, m := range members[r] {
+						if m.err == nil {
+							m.err = &refusal{pos: m.pos, what: "uses " + pt.names[o]}
+							res.Dropped = append(res.Dropped, fmt.Sprintf("%s (uses %s)", pt.names[m.obj], pt.names[o]))
+						}
+					}
+				}
+			}
+		}
+		state[r] = 2
+		order = append(order, r)
 	}
 	for _, d := range ds {
-		visit(d, nil)
+		visit(rep(d), nil)
 	}
 	sort.SliceStable(res.Refusals, func(i, j int) bool {
 		a, b := res.Refusals[i].Pos, res.Refusals[j].Pos
@@ -293,13 +345,22 @@ func (pt *pkgTr) assemble(ds []*decl) *Result {
 		return a.Line < b.Line
 	})
 	var body strings.Builder
-	for _, d := range order {
-		if d.err != nil {
+	for _, r := range order {
+		ms := members[r]
+		if r.err != nil {
 			continue
 		}
-		res.Translated++
-		res.objs[d.obj] = pt.names[d.obj]
-		body.WriteString(d.text)
+		var texts []string
+		for _, d := range ms {
+			res.Translated++
+			res.objs[d.obj] = pt.names[d.obj]
+			texts = append(texts, d.text)
+		}
+		if f, ok := r.obj.(*types.Func); ok && pt.group[f] != 0 {
+			body.WriteString("Fixpoint " + strings.Join(texts, "\nwith ") + ".\n\n")
+			continue
+		}
+		body.WriteString(texts[0])
 		body.WriteString("\n")
 	}
 	var b strings.Builder

@@ -698,6 +698,61 @@ Definition entries {S : Type} (lvl : Z) : M S Z :=
   else
   ret entriesPerTable.
 
+Fixpoint (* Go: isolation/stage2.go:265:1 freeTables *)
+Engine_freeTables {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl : Z) {struct depth'rec} : M S unit :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let i := 0 in
+  let! t'12 := loop (X:=Empty_set) max_fuel
+  (fun i => (let! t'2 := entries lvl in ret (i <? t'2)))
+  (fun i =>
+  let! t'3 := Engine_slot e t i in
+  let! t'4 := deref t'3 in
+  let d := t'4 in
+  let! t'5 := isTable d lvl in
+  if t'5 then
+  let! t'6 := pfield e Engine_pool set_Engine_pool in
+  let! t'7 := descOA d in
+  let! t'8 := tablePool_index t'6 t'7 in
+  let child := t'8 in
+  let! t'9 := @Engine_freeTables S depth' e child (wraps 64 (lvl + 1)) in
+  let! t'10 := pfield e Engine_pool set_Engine_pool in
+  let! t'11 := tablePool_release t'10 child in
+  ret (Continue i)
+  else
+  ret (Continue i))
+  (fun i => let i := wraps 64 (i + 1) in
+  ret i)
+  i in
+  match t'12 with
+  | Fall i =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end
+  end.
+
+(** Go: isolation/stage2.go:253:1 freeStage2 *)
+Definition Engine_freeStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : M S unit :=
+  let! t'1 := deref s in
+  if (stage2_root t'1) <? 0 then
+  ret tt
+  else
+  let! t'2 := deref e in
+  let! t'3 := deref s in
+  let! t'4 := call_iface (Engine_plat t'2) "InvalidateVMID" [stage2_vmid t'3] in
+  let! t'5 := deref s in
+  let! t'6 := Engine_freeTables rec_fuel e (stage2_root t'5) S2StartLevel in
+  let! t'7 := pfield e Engine_pool set_Engine_pool in
+  let! t'8 := deref s in
+  let! t'9 := tablePool_release t'7 (stage2_root t'8) in
+  let! t'10 := pfield e Engine_pool set_Engine_pool in
+  let! t'11 := deref s in
+  let! t'12 := tablePool_release t'10 (wraps 64 ((stage2_root t'11) + 1)) in
+  let! t'13 := pfield s stage2_root set_stage2_root in
+  let! t'14 := store t'13 (-1) in
+  ret tt.
+
 (** Go: isolation/ledger.go:23:1 ownedBy *)
 Definition page_ownedBy {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
   if vm' =? HostVMID then
@@ -742,6 +797,71 @@ Definition wholeLeaf {S : Type} (base : Z) (ipa : Z) (stop : Z) (lvl : Z) (u : (
   let! t'2 := deref u in
   let! t'6 := (if (s2update_unmap t'2) then ret true else (let! t'3 := blockAllowed lvl in let! t'5 := (if t'3 then (let! t'4 := deref u in ret ((Z.land (wrapu 64 (base + (s2update_delta t'4))) (wrapu 64 (size - 1))) =? 0)) else ret false) in ret t'5)) in
   ret t'6.
+
+Fixpoint (* Go: isolation/stage2.go:162:1 need *)
+Engine_need {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (virt : Z) (lvl : Z) (ipa : Z) (end' : Z) (u : (ptr S s2update)) {struct depth'rec} : M S Z :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let n := 0 in
+  let! t'8 := loop (X:=Empty_set) max_fuel
+  (fun '(ipa, n) => ret ((ipa <? end') && (lvl <? lastLevel)))
+  (fun '(ipa, n) =>
+  let! t'1 := levelSize lvl in
+  let base := andnot ipa (wrapu 64 (t'1 - 1)) in
+  let! t'2 := levelSize lvl in
+  let stop := (Z.min end' (wrapu 64 (base + t'2))) in
+  let d := virt in
+  let! d := (if t >=? 0 then
+  let! t'3 := entryIndex ipa lvl in
+  let! t'4 := Engine_slot e t t'3 in
+  let! t'5 := deref t'4 in
+  let d := t'5 in
+  ret d
+  else
+  ret d) in
+  let! t'6 := wholeLeaf base ipa stop lvl u in
+  let! n := (if negb t'6 then
+  let! t'7 := @Engine_needBelow S depth' e d lvl ipa stop u in
+  let n := wraps 64 (n + t'7) in
+  ret n
+  else
+  ret n) in
+  let ipa := stop in
+  ret (Continue (ipa, n)))
+  (fun '(ipa, n) => ret (ipa, n))
+  (ipa, n) in
+  match t'8 with
+  | Fall (ipa, n) =>
+  ret n
+  | Jump x'j => match x'j with end
+  end
+  end
+with (* Go: isolation/stage2.go:180:1 needBelow *)
+Engine_needBelow {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (d : Z) (lvl : Z) (ipa : Z) (stop : Z) (u : (ptr S s2update)) {struct depth'rec} : M S Z :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let! t'1 := isTable d lvl in
+  if t'1 then
+  let! t'2 := pfield e Engine_pool set_Engine_pool in
+  let! t'3 := descOA d in
+  let! t'4 := tablePool_index t'2 t'3 in
+  let! t'5 := @Engine_need S depth' e t'4 0 (wraps 64 (lvl + 1)) ipa stop u in
+  ret t'5
+  else
+  let! t'6 := isValid d in
+  if negb t'6 then
+  let! t'7 := deref u in
+  if s2update_unmap t'7 then
+  ret 0
+  else
+  let! t'8 := @Engine_need S depth' e (-1) 0 (wraps 64 (lvl + 1)) ipa stop u in
+  ret (wraps 64 (1 + t'8))
+  else
+  let! t'9 := @Engine_need S depth' e (-1) descValid (wraps 64 (lvl + 1)) ipa stop u in
+  ret (wraps 64 (1 + t'9))
+  end.
 
 (** Go: isolation/stage2.go:92:1 dropTable *)
 Definition Engine_dropTable {S : Type} (e : (ptr S Engine)) (slot : (ptr S Z)) (child : Z) (base : Z) (vmid : VMID) : M S unit :=
@@ -807,6 +927,43 @@ Definition Engine_tableEmpty {S : Type} (e : (ptr S Engine)) (t : Z) : M S bool 
   ret true
   | Jump x'j => ret x'j
   end.
+
+(** Go: isolation/pool.go:87:1 alloc *)
+Definition tablePool_alloc {S : Type} (p : (ptr S tablePool)) : M S Z :=
+  let! t'1 := deref p in
+  let w := wraps 64 ((len (tablePool_free t'1)) - 1) in
+  let! t'8 := loop max_fuel
+  (fun w => ret (w >=? 0))
+  (fun w =>
+  let! t'2 := deref p in
+  let! t'3 := idx (tablePool_free t'2) w in
+  if negb (t'3 =? 0) then
+  let! t'4 := deref p in
+  let! t'5 := idx (tablePool_free t'4) w in
+  let! t'6 := bits_LeadingZeros64 t'5 in
+  let i := wraps 64 ((wraps 64 ((wraps 64 (w * 64)) + 63)) - t'6) in
+  let! t'7 := tablePool_take p i in
+  ret (Leave i)
+  else
+  ret (Continue w))
+  (fun w => let w := wraps 64 (w - 1) in
+  ret w)
+  w in
+  match t'8 with
+  | Fall w =>
+  ret (-1)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/stage2.go:149:1 mustAlloc *)
+Definition Engine_mustAlloc {S : Type} (e : (ptr S Engine)) : M S Z :=
+  let! t'1 := pfield e Engine_pool set_Engine_pool in
+  let! t'2 := tablePool_alloc t'1 in
+  let t := t'2 in
+  if t <? 0 then
+  fail (Panic "isolation: table pool exhausted inside a commit"%string)
+  else
+  ret t.
 
 Definition VCPUOn : VCPUState := 1.
 

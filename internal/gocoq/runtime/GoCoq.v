@@ -217,3 +217,16 @@ Definition mods {S} (x y : Z) : M S Z := if y =? 0 then fail DivideByZero else r
 
 (** A shift by a signed count panics when the count is negative. *)
 Definition shcount {S} (y : Z) : M S Z := if y <? 0 then fail NegativeShift else ret y.
+
+(** ** Recursion
+
+    A function of a recursive group takes a depth fuel: each call inside
+    the group spends one, a call from outside gives [rec_fuel], and a
+    recursion deeper than that is the failure [OutOfFuel]. *)
+Definition rec_fuel : nat := 64.
+
+(** ** The standard library functions the core calls *)
+
+(** math/bits.LeadingZeros64 of a 64-bit value. *)
+Definition bits_LeadingZeros64 {S} (x : Z) : M S Z :=
+  ret (if x <=? 0 then 64 else 63 - Z.log2 x).
