@@ -3,6 +3,7 @@ package gocoq
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"strings"
 )
@@ -87,6 +88,12 @@ func (f *fn) apply(fun string, recv []string, args []ast.Expr, callee *types.Fun
 	parts := append([]string{fun}, recv...)
 	ps := callee.Type().(*types.Signature).Params()
 	for i, a := range args {
+		if f.pt.byVal[ps.At(i)] {
+			if u, ok := unparen(a).(*ast.UnaryExpr); ok && u.Op == token.AND {
+				parts = append(parts, paren(f.expr(u.X)))
+				continue
+			}
+		}
 		parts = append(parts, paren(f.exprAs(a, ps.At(i).Type())))
 	}
 	return strings.Join(parts, " ")
@@ -104,7 +111,7 @@ func (f *fn) receiver(x ast.Expr, m *types.Func, at ast.Node) string {
 	case wantPtr && !isPtr:
 		return f.place(x)
 	case !wantPtr && isPtr:
-		return f.bind("deref " + paren(f.expr(x)))
+		return f.derefOf(x, f.expr(x))
 	}
 	return paren(f.expr(x))
 }

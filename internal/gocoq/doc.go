@@ -43,6 +43,13 @@
 //     Fuel never changes a result; a fuel too small only adds the OutOfFuel
 //     outcome, which a proof of absence of failure must exclude. The fuel is
 //     a positive walked bit by bit, so 2^64 costs nothing until spent.
+//   - A pointer parameter that the function only reads through, and to
+//     which every caller passes the address of one of its locals (or such a
+//     parameter of its own), is passed by value: nothing else can reach the
+//     local during the call. This is the one use the core makes of &local.
+//   - Functions that call each other in a cycle are one Fixpoint with a
+//     depth fuel: each call inside the group spends one, a call from outside
+//     gives rec_fuel (64), and a deeper recursion is OutOfFuel.
 //   - A call through the Platform interface (the one interface of the core)
 //     appends an event, its method name and integer arguments, to the
 //     trace; a nil interface value is a nil dereference.
@@ -55,9 +62,10 @@
 // labels, goto, fallthrough, type switches and assertions, generics,
 // interfaces other than Platform, Platform methods with results (they need
 // an oracle: EnterGuest, PageIsZero), allocation (make, new, &T{}, append),
-// copy, calls to packages that are not translated (errors, fmt, math/bits),
-// recursion, the address of a local or package variable, pointers inside
-// struct types, local variables and parameters of slice type (a copied
+// copy, calls to packages that are not translated (errors, fmt; of
+// math/bits only LeadingZeros64 is defined), the address of a local other
+// than for a read-only parameter, the address of a package variable,
+// pointers inside struct types, recursive types, local variables and parameters of slice type (a copied
 // slice header aliases its backing array, which lists do not model), a
 // break inside a switch, and a call inside the target of an op-assignment.
 //

@@ -132,7 +132,7 @@ func (f *fn) expr(e ast.Expr) string {
 	case *ast.UnaryExpr:
 		return f.unary(e)
 	case *ast.StarExpr:
-		return f.bind("deref " + paren(f.expr(e.X)))
+		return f.derefOf(e.X, f.expr(e.X))
 	case *ast.SelectorExpr:
 		return f.selector(e)
 	case *ast.IndexExpr:
@@ -157,6 +157,25 @@ func (f *fn) expr(e ast.Expr) string {
 	return ""
 }
 
+// byValue reports whether x is a pointer parameter passed by value.
+func (f *fn) byValue(x ast.Expr) bool {
+	id := ident(x)
+	if id == nil {
+		return false
+	}
+	v, ok := f.pt.p.Info.Uses[id].(*types.Var)
+	return ok && f.pt.byVal[v]
+}
+
+// derefOf reads what pointer x (translated to v) points to: the value
+// itself for a parameter passed by value.
+func (f *fn) derefOf(x ast.Expr, v string) string {
+	if f.byValue(x) {
+		return v
+	}
+	return f.bind("deref " + paren(v))
+}
+
 // exprAs translates e where a value of type t is expected, which gives an
 // untyped nil its type.
 func (f *fn) exprAs(e ast.Expr, t types.Type) string {
@@ -173,7 +192,7 @@ func (f *fn) exprAs(e ast.Expr, t types.Type) string {
 func (f *fn) seqValue(x ast.Expr) string {
 	if p, ok := f.typeOf(x).Underlying().(*types.Pointer); ok {
 		if _, arr := p.Elem().Underlying().(*types.Array); arr {
-			return f.bind("deref " + paren(f.expr(x)))
+			return f.derefOf(x, f.expr(x))
 		}
 	}
 	return f.expr(x)
@@ -422,9 +441,13 @@ func (f *fn) selector(e *ast.SelectorExpr) string {
 	}
 	v := f.expr(e.X)
 	t := f.typeOf(e.X)
-	for _, i := range sel.Index() {
+	for k, i := range sel.Index() {
 		if p, ok := t.Underlying().(*types.Pointer); ok {
-			v = f.bind("deref " + paren(v))
+			if k == 0 {
+				v = f.derefOf(e.X, v)
+			} else {
+				v = f.bind("deref " + paren(v))
+			}
 			t = p.Elem()
 		}
 		st := t.Underlying().(*types.Struct)

@@ -141,13 +141,20 @@ var all = A{p: 7}
 func get() uint8 { return all.p }`,
 		shape: []string{"Definition all : A := mk_A 7."}},
 
+	{name: "address of a local for a read-only parameter is the value", src: `type U struct{ d uint64; unmap bool }
+type E struct{ n uint64 }
+func shift(u *U, x uint64) uint64 { if u.unmap { return 0 }; return x + u.d }
+func twice(u *U, x uint64) uint64 { y := shift(u, x); return shift(u, y) }
+func (e *E) run(d uint64) uint64 { u := U{d: d}; e.n = twice(&u, e.n); return e.n }`,
+		shape: []string{"Definition shift {S : Type} (u : U) (x : Z)", "Definition twice {S : Type} (u : U)", "shift u x", "twice u"},
+		coq:   "Example e : E_run root 3 (mk_E 1) [] = Ok 7 (mk_E 7) [] := eq_refl."},
+	{name: "address of a local for a parameter written through", src: `type U struct{ d uint64 }
+func set(u *U) { u.d = 1 }
+func f() uint64 { var u U; set(&u); return u.d }`, refuse: "address of a local variable (u)"},
 	{name: "goroutine", src: `func f() { go f() }`, refuse: "go statement"},
 	{name: "defer", src: `func f() { defer f() }`, refuse: "defer"},
 	{name: "map", src: `func f(m map[int]int) int { return m[0] }`, refuse: "map type"},
 	{name: "closure", src: `func f() int { g := func() int { return 1 }; return g() }`, refuse: "closure"},
-	{name: "address of a local", src: `type T struct{ a int }
-func g(t *T) {}
-func f() { var t T; g(&t) }`, refuse: "address of a local variable (t)"},
 	{name: "recursion spends a depth fuel", src: `func even(n uint64) bool { if n == 0 { return true }; return odd(n - 1) }
 func odd(n uint64) bool { if n == 0 { return false }; return even(n - 1) }
 func isEven(n uint64) bool { return even(n) }`,
@@ -245,7 +252,8 @@ func TestIsolationCore(t *testing.T) {
 		}
 		if path == "bulkhead/isolation" {
 			for _, name := range []string{"Definition pageRange", "Definition Engine_setOwner", "Definition page_ownedBy",
-				"Definition Engine_MemInfo", "Definition Engine_VMCreate", "Definition Engine_VCPUInit", "Definition Engine_VCPUIRQ"} {
+				"Definition Engine_MemInfo", "Definition Engine_VMCreate", "Definition Engine_VCPUInit", "Definition Engine_VCPUIRQ",
+				"Definition Engine_VMDestroy", "Definition Engine_MemDonate", "Definition Engine_MemShare", "Definition Engine_MemReclaim"} {
 				assert.Contains(t, res.Coq, name)
 			}
 		}

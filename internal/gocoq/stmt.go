@@ -25,7 +25,11 @@ func (pt *pkgTr) funcDecl(o *types.Func) string {
 	f := newFn(pt, "S")
 	var params []string
 	param := func(v *types.Var, at ast.Node) {
-		params = append(params, fmt.Sprintf("(%s : %s)", f.local(v), pt.coqType(v.Type(), "S", at)))
+		t := v.Type()
+		if pt.byVal[v] {
+			t = t.(*types.Pointer).Elem() // read only: passed by value
+		}
+		params = append(params, fmt.Sprintf("(%s : %s)", f.local(v), pt.coqType(t, "S", at)))
 		if _, isSlice := v.Type().Underlying().(*types.Slice); isSlice {
 			refuse(at, "slice parameter %s: slice aliasing is not modelled", v.Name())
 		}

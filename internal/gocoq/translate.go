@@ -97,6 +97,7 @@ type pkgTr struct {
 	imps   map[string]bool // Coq modules required
 	falseV map[string]bool
 	group  map[*types.Func]int // recursive groups
+	byVal  map[*types.Var]bool // pointer parameters passed by value
 }
 
 // Translate translates p; the packages it imports must have been translated
@@ -104,7 +105,7 @@ type pkgTr struct {
 func (t *Translator) Translate(p *Package) *Result {
 	pt := &pkgTr{t: t, p: p, mod: ModuleName(p.Name), names: map[types.Object]string{},
 		taken: map[string]bool{}, imps: map[string]bool{}, falseV: map[string]bool{},
-		group: recursiveGroups(p)}
+		group: recursiveGroups(p), byVal: byValueParams(p)}
 	for _, v := range t.Opts.FalseVars {
 		pt.falseV[v] = true
 	}

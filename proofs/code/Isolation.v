@@ -788,18 +788,17 @@ Definition entryIndex {S : Type} (ipa : Z) (lvl : Z) : M S Z :=
   ret (Z.land (wraps 64 (shr ipa t'1)) (wraps 64 (t'2 - 1))).
 
 (** Go: isolation/stage2.go:37:1 wholeLeaf *)
-Definition wholeLeaf {S : Type} (base : Z) (ipa : Z) (stop : Z) (lvl : Z) (u : (ptr S s2update)) : M S bool :=
+Definition wholeLeaf {S : Type} (base : Z) (ipa : Z) (stop : Z) (lvl : Z) (u : s2update) : M S bool :=
   let! t'1 := levelSize lvl in
   let size := t'1 in
   if (negb (ipa =? base)) || (negb ((wrapu 64 (stop - base)) =? size)) then
   ret false
   else
-  let! t'2 := deref u in
-  let! t'6 := (if (s2update_unmap t'2) then ret true else (let! t'3 := blockAllowed lvl in let! t'5 := (if t'3 then (let! t'4 := deref u in ret ((Z.land (wrapu 64 (base + (s2update_delta t'4))) (wrapu 64 (size - 1))) =? 0)) else ret false) in ret t'5)) in
-  ret t'6.
+  let! t'3 := (if (s2update_unmap u) then ret true else (let! t'2 := blockAllowed lvl in ret (t'2 && ((Z.land (wrapu 64 (base + (s2update_delta u))) (wrapu 64 (size - 1))) =? 0)))) in
+  ret t'3.
 
 Fixpoint (* Go: isolation/stage2.go:162:1 need *)
-Engine_need {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (virt : Z) (lvl : Z) (ipa : Z) (end' : Z) (u : (ptr S s2update)) {struct depth'rec} : M S Z :=
+Engine_need {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (virt : Z) (lvl : Z) (ipa : Z) (end' : Z) (u : s2update) {struct depth'rec} : M S Z :=
   match depth'rec with
   | O => fail OutOfFuel
   | Datatypes.S depth' =>
@@ -838,7 +837,7 @@ Engine_need {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (virt : Z)
   end
   end
 with (* Go: isolation/stage2.go:180:1 needBelow *)
-Engine_needBelow {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (d : Z) (lvl : Z) (ipa : Z) (stop : Z) (u : (ptr S s2update)) {struct depth'rec} : M S Z :=
+Engine_needBelow {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (d : Z) (lvl : Z) (ipa : Z) (stop : Z) (u : s2update) {struct depth'rec} : M S Z :=
   match depth'rec with
   | O => fail OutOfFuel
   | Datatypes.S depth' =>
@@ -852,16 +851,23 @@ Engine_needBelow {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (d : Z) (lvl 
   else
   let! t'6 := isValid d in
   if negb t'6 then
-  let! t'7 := deref u in
-  if s2update_unmap t'7 then
+  if s2update_unmap u then
   ret 0
   else
-  let! t'8 := @Engine_need S depth' e (-1) 0 (wraps 64 (lvl + 1)) ipa stop u in
-  ret (wraps 64 (1 + t'8))
+  let! t'7 := @Engine_need S depth' e (-1) 0 (wraps 64 (lvl + 1)) ipa stop u in
+  ret (wraps 64 (1 + t'7))
   else
-  let! t'9 := @Engine_need S depth' e (-1) descValid (wraps 64 (lvl + 1)) ipa stop u in
-  ret (wraps 64 (1 + t'9))
+  let! t'8 := @Engine_need S depth' e (-1) descValid (wraps 64 (lvl + 1)) ipa stop u in
+  ret (wraps 64 (1 + t'8))
   end.
+
+(** Go: isolation/stage2.go:201:1 unmapNeed *)
+Definition Engine_unmapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) : M S Z :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) 0 zero_Attr true in
+  let! t'2 := deref s in
+  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret t'3.
 
 (** Go: isolation/stage2.go:92:1 dropTable *)
 Definition Engine_dropTable {S : Type} (e : (ptr S Engine)) (slot : (ptr S Z)) (child : Z) (base : Z) (vmid : VMID) : M S unit :=
@@ -964,6 +970,270 @@ Definition Engine_mustAlloc {S : Type} (e : (ptr S Engine)) : M S Z :=
   fail (Panic "isolation: table pool exhausted inside a commit"%string)
   else
   ret t.
+
+Fixpoint (* Go: isolation/stage2.go:48:1 update *)
+Engine_update {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl : Z) (ipa : Z) (end' : Z) (u : s2update) {struct depth'rec} : M S unit :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let! t'8 := loop (X:=Empty_set) max_fuel
+  (fun ipa => ret (ipa <? end'))
+  (fun ipa =>
+  let! t'1 := levelSize lvl in
+  let base := andnot ipa (wrapu 64 (t'1 - 1)) in
+  let! t'2 := levelSize lvl in
+  let stop := (Z.min end' (wrapu 64 (base + t'2))) in
+  let! t'3 := entryIndex ipa lvl in
+  let! t'4 := Engine_slot e t t'3 in
+  let slot := t'4 in
+  let! t'5 := wholeLeaf base ipa stop lvl u in
+  let! _ := (if t'5 then
+  let! t'6 := @Engine_replaceLeaf S depth' e slot lvl base u in
+  ret tt
+  else
+  let! t'7 := @Engine_descend S depth' e slot lvl base ipa stop u in
+  ret tt) in
+  let ipa := stop in
+  ret (Continue ipa))
+  (fun ipa => ret ipa)
+  ipa in
+  match t'8 with
+  | Fall ipa =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end
+  end
+with (* Go: isolation/stage2.go:66:1 replaceLeaf *)
+Engine_replaceLeaf {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (slot : (ptr S Z)) (lvl : Z) (base : Z) (u : s2update) {struct depth'rec} : M S unit :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let! t'1 := deref slot in
+  let! t'2 := isValid t'1 in
+  let! _ := (if t'2 then
+  let! t'3 := @Engine_clearEntry S depth' e slot lvl base (s2update_vmid u) in
+  ret tt
+  else
+  ret tt) in
+  if negb (s2update_unmap u) then
+  let! t'4 := leafDesc (wrapu 64 (base + (s2update_delta u))) lvl (s2update_attr u) in
+  let! t'5 := store slot t'4 in
+  ret tt
+  else
+  ret tt
+  end
+with (* Go: isolation/stage2.go:77:1 clearEntry *)
+Engine_clearEntry {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (slot : (ptr S Z)) (lvl : Z) (base : Z) (vmid : VMID) {struct depth'rec} : M S unit :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let! t'1 := deref slot in
+  let d := t'1 in
+  let! t'2 := isTable d lvl in
+  if t'2 then
+  let! t'3 := pfield e Engine_pool set_Engine_pool in
+  let! t'4 := descOA d in
+  let! t'5 := tablePool_index t'3 t'4 in
+  let child := t'5 in
+  let clear := mk_s2update vmid 0 zero_Attr true in
+  let! t'6 := levelSize lvl in
+  let! t'7 := @Engine_update S depth' e child (wraps 64 (lvl + 1)) base (wrapu 64 (base + t'6)) clear in
+  let! t'8 := Engine_dropTable e slot child base vmid in
+  ret tt
+  else
+  let! t'9 := store slot 0 in
+  let! t'10 := deref e in
+  let! t'11 := call_iface (Engine_plat t'10) "InvalidateIPA" [vmid; base] in
+  ret tt
+  end
+with (* Go: isolation/stage2.go:101:1 descend *)
+Engine_descend {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (slot : (ptr S Z)) (lvl : Z) (base : Z) (ipa : Z) (stop : Z) (u : s2update) {struct depth'rec} : M S unit :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let! t'1 := deref slot in
+  let d := t'1 in
+  let child := 0 in
+  let! t'2 := isTable d lvl in
+  let! t'21 := (if t'2 then
+  let! t'3 := pfield e Engine_pool set_Engine_pool in
+  let! t'4 := descOA d in
+  let! t'5 := tablePool_index t'3 t'4 in
+  let child := t'5 in
+  ret (Fall child)
+  else
+  let! t'6 := isValid d in
+  if negb t'6 then
+  if s2update_unmap u then
+  ret (Jump tt)
+  else
+  let! t'7 := Engine_mustAlloc e in
+  let child := t'7 in
+  let! t'8 := pfield e Engine_pool set_Engine_pool in
+  let! t'9 := tablePool_pa t'8 child in
+  let! t'10 := tableDesc t'9 in
+  let! t'11 := store slot t'10 in
+  ret (Fall child)
+  else
+  let! t'12 := Engine_mustAlloc e in
+  let child := t'12 in
+  let! t'13 := Engine_splitBlock e child d (wraps 64 (lvl + 1)) base in
+  let! t'14 := store slot 0 in
+  let! t'15 := deref e in
+  let! t'16 := call_iface (Engine_plat t'15) "InvalidateIPA" [s2update_vmid u; base] in
+  let! t'17 := pfield e Engine_pool set_Engine_pool in
+  let! t'18 := tablePool_pa t'17 child in
+  let! t'19 := tableDesc t'18 in
+  let! t'20 := store slot t'19 in
+  ret (Fall child)) in
+  match t'21 with
+  | Fall child =>
+  let! t'22 := @Engine_update S depth' e child (wraps 64 (lvl + 1)) ipa stop u in
+  let! t'24 := (if (s2update_unmap u) then (let! t'23 := Engine_tableEmpty e child in ret t'23) else ret false) in
+  if t'24 then
+  let! t'25 := Engine_dropTable e slot child base (s2update_vmid u) in
+  ret tt
+  else
+  ret tt
+  | Jump x'j => ret x'j
+  end
+  end.
+
+(** Go: isolation/stage2.go:217:1 unmapRange *)
+Definition Engine_unmapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) : M S unit :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) 0 zero_Attr true in
+  let! t'2 := deref s in
+  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret tt.
+
+(** Go: isolation/vm.go:70:1 releasePages *)
+Definition Engine_releasePages {S : Type} (e : (ptr S Engine)) (id : VMID) : M S unit :=
+  let! t'1 := deref e in
+  let n := wrapu 64 (len (Engine_pages t'1)) in
+  let i := 0 in
+  let! t'36 := loop (X:=Empty_set) max_fuel
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'2 := pfield e Engine_pages set_Engine_pages in
+  let! t'3 := pindex t'2 i in
+  let p := t'3 in
+  let! t'4 := page_ownedBy p id in
+  let! t'6 := (if (negb t'4) then ret true else (let! t'5 := page_sharedWith p HostVMID in ret (negb t'5))) in
+  if t'6 then
+  let! t'7 := page_ownedBy p id in
+  let! _ := (if t'7 then
+  let! t'8 := store p (mk_page Abi.OwnerNone 0 false 0) in
+  ret tt
+  else
+  let! t'9 := page_ownedBy p HostVMID in
+  let! t'11 := (if t'9 then (let! t'10 := page_sharedWith p id in ret t'10) else ret false) in
+  if t'11 then
+  let t'12 := false in
+  let t'13 := 0 in
+  let! t'14 := pfield p page_shared set_page_shared in
+  let! t'15 := store t'14 t'12 in
+  let! t'16 := pfield p page_borrower set_page_borrower in
+  let! t'17 := store t'16 t'13 in
+  ret tt
+  else
+  ret tt) in
+  let i := wrapu 64 (i + 1) in
+  ret (Continue i)
+  else
+  let j := i in
+  let! t'29 := loop (X:=Empty_set) max_fuel
+  (fun j => (let! t'21 := (if (j <? n) then (let! t'18 := pfield e Engine_pages set_Engine_pages in let! t'19 := pindex t'18 j in let! t'20 := page_ownedBy t'19 id in ret t'20) else ret false) in let! t'25 := (if t'21 then (let! t'22 := pfield e Engine_pages set_Engine_pages in let! t'23 := pindex t'22 j in let! t'24 := page_sharedWith t'23 HostVMID in ret t'24) else ret false) in ret t'25))
+  (fun j =>
+  let! t'26 := pfield e Engine_pages set_Engine_pages in
+  let! t'27 := pindex t'26 j in
+  let! t'28 := store t'27 (mk_page Abi.OwnerNone 0 false 0) in
+  let j := wrapu 64 (j + 1) in
+  ret (Continue j))
+  (fun j => ret j)
+  j in
+  match t'29 with
+  | Fall j =>
+  let! t'30 := deref e in
+  let pa := wrapu 64 ((Range_Base (Config_RAM (Engine_cfg t'30))) + (shl 64 false i PageShift)) in
+  let! t'31 := pfield e Engine_host set_Engine_host in
+  let! t'32 := Engine_unmapNeed e t'31 pa (wrapu 64 (j - i)) in
+  let! t'33 := deref e in
+  if t'32 >? (tablePool_nfree (Engine_pool t'33)) then
+  fail (Panic "isolation: host block mixes pages of different kinds"%string)
+  else
+  let! t'34 := pfield e Engine_host set_Engine_host in
+  let! t'35 := Engine_unmapRange e t'34 pa (wrapu 64 (j - i)) in
+  let i := j in
+  ret (Continue i)
+  | Jump x'j => match x'j with end
+  end)
+  (fun i => ret i)
+  i in
+  match t'36 with
+  | Fall i =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/vm.go:46:1 VMDestroy *)
+Definition Engine_VMDestroy {S : Type} (e : (ptr S Engine)) (id : Z) : M S Abi.Status :=
+  let! t'1 := Engine_liveVM e id in
+  let v := t'1 in
+  if is_nil v then
+  ret Abi.InvalidParameters
+  else
+  let! t'4 := deref v in
+  let! t'5 := deref v in
+  let! t'6 := subslice (vm_vcpus t'4) 0 (vm_nvcpu t'5) in
+  let t'3 := len t'6 in
+  let t'2 := 0 in
+  let! t'9 := loop t'3
+  (fun t'2 => ret (t'2 <? t'3))
+  (fun t'2 =>
+  let i := t'2 in
+  let! t'7 := deref v in
+  let! t'8 := idx (vm_vcpus t'7) i in
+  if (vcpu_state t'8) =? VCPURunning then
+  ret (Leave Abi.Busy)
+  else
+  ret (Continue t'2))
+  (fun t'2 => let t'2 := t'2 + 1 in ret t'2)
+  t'2 in
+  match t'9 with
+  | Fall t'2 =>
+  let! t'10 := Engine_releasePages e (wrapu 16 id) in
+  let! t'11 := pfield v vm_s2 set_vm_s2 in
+  let! t'12 := Engine_freeStage2 e t'11 in
+  let t'13 := false in
+  let t'14 := false in
+  let t'15 := 0 in
+  let! t'16 := pfield v vm_live set_vm_live in
+  let! t'17 := store t'16 t'13 in
+  let! t'18 := pfield v vm_hasRun set_vm_hasRun in
+  let! t'19 := store t'18 t'14 in
+  let! t'20 := pfield v vm_nvcpu set_vm_nvcpu in
+  let! t'21 := store t'20 t'15 in
+  let! t'24 := deref v in
+  let t'23 := len (vm_vcpus t'24) in
+  let t'22 := 0 in
+  let! t'28 := loop (X:=Empty_set) t'23
+  (fun t'22 => ret (t'22 <? t'23))
+  (fun t'22 =>
+  let i' := t'22 in
+  let! t'25 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'26 := pindex t'25 i' in
+  let! t'27 := store t'26 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
+  ret (Continue t'22))
+  (fun t'22 => let t'22 := t'22 + 1 in ret t'22)
+  t'22 in
+  match t'28 with
+  | Fall t'22 =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => ret x'j
+  end.
 
 Definition VCPUOn : VCPUState := 1.
 
@@ -1747,6 +2017,144 @@ Definition Engine_checkTransfer {S : Type} (e : (ptr S Engine)) (id : Z) (pa : P
   ret (v, Abi.Success)
   | Jump x'j => ret x'j
   end
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/stage2.go:194:1 mapNeed *)
+Definition Engine_mapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) : M S Z :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) zero_Attr false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret t'3.
+
+(** Go: isolation/stage2.go:209:1 mapRange *)
+Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret tt.
+
+(** Go: isolation/mem.go:54:1 MemDonate *)
+Definition Engine_MemDonate {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
+  let! t'1 := Engine_checkTransfer e id pa ipa n perms (negb false) in
+  let '(t'2, t'3) := t'1 in
+  let v := t'2 in
+  let st := t'3 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'4 := pfield e Engine_host set_Engine_host in
+  let! t'5 := Engine_unmapNeed e t'4 pa n in
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_mapNeed e t'6 ipa pa n in
+  let! t'8 := deref e in
+  if (wraps 64 (t'5 + t'7)) >? (tablePool_nfree (Engine_pool t'8)) then
+  ret Abi.NoMemory
+  else
+  let! _ := (if negb false then
+  let! t'9 := pfield e Engine_host set_Engine_host in
+  let! t'10 := Engine_unmapRange e t'9 pa n in
+  ret tt
+  else
+  ret tt) in
+  let! t'11 := deref e in
+  let! t'12 := call_iface (Engine_plat t'11) "CleanToPoC" [pa; n] in
+  let! t'13 := Engine_setOwner e pa n Abi.OwnerVM (wrapu 16 id) in
+  let! t'14 := pfield v vm_s2 set_vm_s2 in
+  let! t'15 := Engine_mapRange e t'14 ipa pa n (mk_Attr (wrapu 8 perms) false) in
+  ret Abi.Success.
+
+(** Go: isolation/mem.go:76:1 MemShare *)
+Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
+  let! t'1 := Engine_checkTransfer e id pa ipa n perms true in
+  let '(t'2, t'3) := t'1 in
+  let v := t'2 in
+  let st := t'3 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'4 := pfield v vm_s2 set_vm_s2 in
+  let! t'5 := Engine_mapNeed e t'4 ipa pa n in
+  let! t'6 := deref e in
+  if t'5 >? (tablePool_nfree (Engine_pool t'6)) then
+  ret Abi.NoMemory
+  else
+  let i := 0 in
+  let! t'16 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'7 := pfield e Engine_pages set_Engine_pages in
+  let! t'8 := Engine_pfn e pa in
+  let! t'9 := pindex t'7 (wrapu 64 (t'8 + i)) in
+  let p := t'9 in
+  let t'10 := true in
+  let t'11 := wrapu 8 id in
+  let! t'12 := pfield p page_shared set_page_shared in
+  let! t'13 := store t'12 t'10 in
+  let! t'14 := pfield p page_borrower set_page_borrower in
+  let! t'15 := store t'14 t'11 in
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'16 with
+  | Fall i =>
+  let! t'17 := pfield v vm_s2 set_vm_s2 in
+  let! t'18 := Engine_mapRange e t'17 ipa pa n (mk_Attr (wrapu 8 perms) false) in
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:179:1 MemReclaim *)
+Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
+  let! t'1 := deref e in
+  let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
+  if negb t'2 then
+  ret Abi.InvalidParameters
+  else
+  let i := 0 in
+  let! t'7 := loop (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'4 := deref e in
+  let! t'5 := Engine_pfn e pa in
+  let! t'6 := idx (Engine_pages t'4) (wrapu 64 (t'5 + i)) in
+  let t'3 := page_owner t'6 in
+  if t'3 =? Abi.OwnerNone then
+  ret (Continue i)
+  else
+  if t'3 =? Abi.OwnerVM then
+  if false then
+  ret (Leave Abi.Denied)
+  else
+  ret (Leave Abi.Busy)
+  else
+  ret (Leave Abi.Denied))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'7 with
+  | Fall i =>
+  let! t'8 := pfield e Engine_host set_Engine_host in
+  let! t'9 := Engine_mapNeed e t'8 pa pa n in
+  let! t'10 := deref e in
+  if t'9 >? (tablePool_nfree (Engine_pool t'10)) then
+  ret Abi.NoMemory
+  else
+  let! _ := (if negb false then
+  let! t'11 := deref e in
+  let! t'12 := call_iface (Engine_plat t'11) "ZeroPages" [pa; n] in
+  ret tt
+  else
+  ret tt) in
+  let! t'13 := deref e in
+  let! t'14 := call_iface (Engine_plat t'13) "CleanToPoC" [pa; n] in
+  let! t'15 := Engine_setOwner e pa n Abi.OwnerHost HostVMID in
+  let! t'16 := pfield e Engine_host set_Engine_host in
+  let! t'17 := Engine_mapRange e t'16 pa pa n hostRAM in
+  ret Abi.Success
   | Jump x'j => ret x'j
   end.
 
