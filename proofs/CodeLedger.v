@@ -12,6 +12,12 @@ Open Scope Z_scope.
 Lemma land_4095 : forall z, 0 <= z -> Z.land z 4095 = z mod 4096.
 Proof. intros z Hz. change 4095 with (Z.ones 12). rewrite Z.land_ones by lia. reflexivity. Qed.
 
+Lemma shr_small : forall x y, 0 <= y < 64 -> shr x y = Z.shiftr x y.
+Proof. intros x y Hy. unfold shr. destruct (Z.leb_spec 64 y); [lia | reflexivity]. Qed.
+
+Lemma shl_small : forall x y, 0 <= y < 64 -> shl 64 false x y = wrapu 64 (Z.shiftl x y).
+Proof. intros x y Hy. unfold shl. destruct (Z.leb_spec 64 y); [lia | reflexivity]. Qed.
+
 (** pageRange, the check every call makes of an untrusted (base, pages)
     pair, never fails and accepts exactly the non-empty, page-aligned
     ranges that do not wrap 64 bits and lie inside the limit. *)
@@ -24,8 +30,8 @@ Theorem pageRange_spec : forall {S} (st : S) tr base pages lim,
                 base + pages * 4096 <= Isolation.Range_Base lim + Isolation.Range_Size lim).
 Proof.
   intros S st tr base pages [rb rs] Hb Hp Hrb Hrs. cbn [Isolation.Range_Base Isolation.Range_Size] in *.
-  unfold Isolation.pageRange, Isolation.Range_Contains, Isolation.pageMask, Isolation.PageShift,
-    shr, shl, wrapu, bind, ret.
+  unfold Isolation.pageRange, Isolation.Range_Contains, Isolation.pageMask, Isolation.PageShift, bind, ret.
+  rewrite shr_small, shl_small by lia. unfold wrapu.
   cbn [Isolation.Range_Base Isolation.Range_Size].
   rewrite land_4095 by lia. rewrite Z.shiftr_div_pow2 by lia. rewrite Z.shiftl_mul_pow2 by lia.
   change (2 ^ 12) with 4096. change (2 ^ 64) with 18446744073709551616 in *.

@@ -55,7 +55,14 @@ Example e2 : sdiv (S:=unit) (-7) 2 tt [] = Ok (-3) tt [] := eq_refl.`},
 	{name: "signed shift count", src: `func sh(a uint64, n int) uint64 { return a << n }`,
 		shape: []string{"shcount n", "shl 64 false a"},
 		coq: `Example e1 : sh (S:=unit) 1 (-1) tt [] = Fail NegativeShift := eq_refl.
-Example e2 : sh (S:=unit) 1 64 tt [] = Ok 0 tt [] := eq_refl.`},
+Example e2 : sh (S:=unit) 1 64 tt [] = Ok 0 tt [] := eq_refl.
+Example e3 : sh (S:=unit) 3 62 tt [] = Ok 13835058055282163712 tt [] := eq_refl.`},
+	{name: "shift by a huge count", src: `func r(a, n uint64) uint64 { return a >> n }
+func sr(a int64, n uint64) int64 { return a >> n }`,
+		shape: []string{"shr a n"},
+		coq: `Example e1 : r (S:=unit) 5 9223372036854775808 tt [] = Ok 0 tt [] := eq_refl.
+Example e2 : sr (S:=unit) (-5) 9223372036854775808 tt [] = Ok (-1) tt [] := eq_refl.
+Example e3 : sr (S:=unit) (-5) 1 tt [] = Ok (-3) tt [] := eq_refl.`},
 	{name: "array index and update", src: `func get(a [4]uint64, i int) uint64 { return a[i] }
 func set(a [4]uint64, i int) [4]uint64 { a[i] = 7; return a }`,
 		shape: []string{"idx a i", "upd a i 7"},

@@ -668,8 +668,8 @@ func (f *fn) rangeStmt(s *ast.RangeStmt, rest []ast.Stmt, c *ctx) string {
 	}
 	info := f.pt.p.Info
 	t := f.typeOf(s.X).Underlying()
-	if p, ok := t.(*types.Pointer); ok {
-		t = p.Elem().Underlying()
+	if _, ok := t.(*types.Pointer); ok {
+		refuse(s, "range over a pointer to an array (its elements are read live)")
 	}
 	k := f.newTmp()
 	var n, seq string

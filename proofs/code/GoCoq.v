@@ -26,11 +26,15 @@ Definition wraps (w : Z) (z : Z) : Z :=
     in range. *)
 Definition andnot (x y : Z) : Z := Z.land x (Z.lnot y).
 
-(** [x << y] and [x >> y]: the count is a non-negative value (a negative
-    signed count panics, which the translation checks before). *)
+(** [x << y] and [x >> y] of a [w]-bit [x]: the count is non-negative (a
+    negative signed count panics, which the translation checks before); a
+    count of [w] or more shifts every bit out, which is decided first so
+    that a huge count costs nothing. *)
 Definition shl (w : Z) (signed : bool) (x y : Z) : Z :=
-  if signed then wraps w (Z.shiftl x y) else wrapu w (Z.shiftl x y).
-Definition shr (x y : Z) : Z := Z.shiftr x y.
+  if w <=? y then 0
+  else if signed then wraps w (Z.shiftl x y) else wrapu w (Z.shiftl x y).
+Definition shr (x y : Z) : Z :=
+  if 64 <=? y then (if x <? 0 then -1 else 0) else Z.shiftr x y.
 
 (** ** Outcomes and the monad *)
 Inductive failure :=
