@@ -74,7 +74,10 @@
 // The translation is trusted: a proof about proofs/code is a proof about
 // the Go only as far as gocoq and GoCoq.v are right. Beyond that it assumes
 // that no two slices the core writes share a backing array (the core only
-// makes slices in New), that an int is 64 bits (arm64, and the hosts the
+// makes slices in New) and that no slice field is replaced while a range
+// over it runs; that operands are evaluated left to right, which Go fixes
+// for calls but not for the reads of variables beside them (the core never
+// reads in one expression what a call in it writes); that an int is 64 bits (arm64, and the hosts the
 // tests run on), and that the Platform calls do not write the engine's
 // memory other than as their events say (the arch code and its assembly
 // are outside the translation).
