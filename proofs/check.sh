@@ -86,3 +86,6 @@ $COQ specs/Extract.v
 cp proofs/oracle/oracle.ml build/oracle/
 (cd build/oracle && ocamlopt -w -a spec.mli spec.ml oracle.ml -o bulkhead-oracle)
 echo "check.sh: ok, oracle at build/oracle/bulkhead-oracle"
+
+# The Go core translated to Coq by gocoq, and the proofs about that code.
+sh proofs/gocoq.sh

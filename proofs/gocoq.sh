@@ -1,0 +1,77 @@
+#!/bin/sh
+# Regenerates the Coq translation of the isolation core (proofs/code/, made
+# by cmd/gocoq, never edited by hand), fails if the committed translation
+# differs from it, then compiles it and the proofs about it.
+#
+#   proofs/gocoq.sh          check
+#   proofs/gocoq.sh -update  rewrite proofs/code/ from the Go sources
+set -eu
+cd "$(dirname "$0")/.."
+PKGS="bulkhead/isolation/abi bulkhead/isolation"
+# proofs/code is inside proofs/, so coqc warns that its -Q remaps it: the
+# warning is dropped, every other message is shown.
+COQC="coqc -q -Q specs Bulkhead.Spec -Q proofs Bulkhead.Proofs -Q proofs/code Bulkhead.Code"
+coq() {
+	if ! $COQC "$1" 2> build/coqc.err; then cat build/coqc.err >&2; exit 1; fi
+	grep -v -e 'remapped to' -e 'previously bound' -e 'overriding-logical-loadpath' -e '^Bulkhead' build/coqc.err >&2 || true
+}
+mkdir -p build
+go build -o build/gocoq ./cmd/gocoq
+if [ "${1:-}" = "-update" ]; then
+	rm -f proofs/code/*.v
+	build/gocoq -o proofs/code $PKGS > build/gocoq-refused.txt
+	echo "gocoq: proofs/code regenerated; refused constructs in build/gocoq-refused.txt"
+	exit 0
+fi
+rm -rf build/gocoq-fresh
+mkdir -p build/gocoq-fresh
+build/gocoq -o build/gocoq-fresh $PKGS > build/gocoq-refused.txt 2> build/gocoq-stats.txt
+grep -v '^left out' build/gocoq-stats.txt
+if ! diff -r -x '*.vo*' -x '*.glob' -x '.*.aux' build/gocoq-fresh proofs/code > build/gocoq.diff; then
+	echo "gocoq: proofs/code is not the translation of the Go sources (see build/gocoq.diff); run proofs/gocoq.sh -update" >&2
+	exit 1
+fi
+echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.txt) constructs refused, listed in build/gocoq-refused.txt)"
+for f in GoCoq Abi Isolation; do
+	echo "coqc proofs/code/$f.v"
+	coq "proofs/code/$f.v"
+done
+
+# The proofs about the translation, and their assumptions: none may be
+# admitted, and each theorem must be closed under the global context.
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v"
+CODE_THEOREMS="
+CodeAbi.abi_status_codes
+CodeAbi.abi_status_injective
+CodeAbi.status_reg_roundtrip
+CodeAbi.status_reg_codes
+CodeLedger.pageRange_spec
+CodeLedger.pageAt_ok
+CodeLedger.MemInfo_no_failure
+CodePlace.pindex_good
+CodeVCPU.liveVM_spec
+CodeVCPU.vcpuOf_spec
+CodeVCPU.VCPUIRQ_no_failure
+"
+if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
+	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
+	exit 1
+fi
+for f in specs/State.v specs/Spec.v $CODE_PROOFS; do
+	echo "coqc $f"
+	coq "$f"
+done
+rm -rf build/code-assumptions
+mkdir -p build/code-assumptions
+{
+	for t in $CODE_THEOREMS; do echo "From Bulkhead.Proofs Require ${t%%.*}."; done | sort -u
+	for t in $CODE_THEOREMS; do echo "Redirect \"build/code-assumptions/$t\" Print Assumptions $t."; done
+} > build/CodeAssumptions.v
+coq build/CodeAssumptions.v
+for t in $CODE_THEOREMS; do
+	if ! grep -q 'Closed under the global context' "build/code-assumptions/$t.out"; then
+		echo "gocoq: $t depends on:"; cat "build/code-assumptions/$t.out"; exit 1
+	fi
+	echo "assumptions $t: closed under the global context"
+done
+echo "gocoq: ok"
