@@ -40,6 +40,20 @@ Definition GuestRelinquish : Z := 3321888834.
 
 Definition GuestMemInfo : Z := 3321888835.
 
+Definition GuestMemState : Z := 3321888836.
+
+Definition VMProtected : Z := 1.
+
+Definition MemUnmapped : Z := 0.
+
+Definition MemPrivate : Z := 1.
+
+Definition MemLent : Z := 2.
+
+Definition MemShared : Z := 3.
+
+Definition MemStateMaxRun : Z := 64.
+
 Definition MMIOShadow : Z := 3321888816.
 
 Definition MMIOLogRead : Z := 3321888817.
@@ -72,7 +86,7 @@ Definition FileRead : Z := 3321888897.
 
 Definition VersionMajor : Z := 1.
 
-Definition VersionMinor : Z := 0.
+Definition VersionMinor : Z := 1.
 
 Definition RevisionMajor : Z := 1.
 
@@ -96,15 +110,15 @@ Definition NoMemory : Status := (-4).
 
 Definition Busy : Status := (-5).
 
-(** Go: isolation/abi/abi.go:139:1 Reg *)
+(** Go: isolation/abi/abi.go:162:1 Reg *)
 Definition Status_Reg {S : Type} (s : Status) : M S Z :=
   ret (wrapu 64 s).
 
-(** Go: isolation/abi/abi.go:142:1 StatusOf *)
+(** Go: isolation/abi/abi.go:165:1 StatusOf *)
 Definition StatusOf {S : Type} (x0 : Z) : M S Status :=
   ret (wraps 64 x0).
 
-(** Go: isolation/abi/abi.go:144:1 String *)
+(** Go: isolation/abi/abi.go:167:1 String *)
 Definition Status_String {S : Type} (s : Status) : M S string :=
   let t'1 := s in
   if t'1 =? Success then
@@ -147,7 +161,7 @@ Definition ExitVCPUState : Exit := 7.
 
 Definition ExitSGI : Exit := 8.
 
-(** Go: isolation/abi/abi.go:182:1 String *)
+(** Go: isolation/abi/abi.go:205:1 String *)
 Definition Exit_String {S : Type} (e : Exit) : M S string :=
   let t'1 := e in
   if t'1 =? ExitMMIO then
@@ -184,7 +198,7 @@ Definition AccessSizeShift : Z := 1.
 
 Definition AccessSizeMask : Z := 6.
 
-(** Go: isolation/abi/abi.go:219:1 MMIOAccess *)
+(** Go: isolation/abi/abi.go:242:1 MMIOAccess *)
 Definition MMIOAccess {S : Type} (write : bool) (log2Size : Z) : M S Z :=
   let a := shl 64 false (Z.land log2Size 3) AccessSizeShift in
   let! a := (if write then
@@ -266,15 +280,15 @@ Definition OENVendorHyp : Z := 6.
 
 Definition OENStandardSec : Z := 4.
 
-(** Go: isolation/abi/abi.go:292:1 IsFast *)
+(** Go: isolation/abi/abi.go:315:1 IsFast *)
 Definition IsFast {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smcccFast) =? 0)).
 
-(** Go: isolation/abi/abi.go:295:1 Is64 *)
+(** Go: isolation/abi/abi.go:318:1 Is64 *)
 Definition Is64 {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smccc64) =? 0)).
 
-(** Go: isolation/abi/abi.go:298:1 OwningEntity *)
+(** Go: isolation/abi/abi.go:321:1 OwningEntity *)
 Definition OwningEntity {S : Type} (id : Z) : M S Z :=
   ret (Z.land (shr id smcccOENShift) smcccOENMask).
 

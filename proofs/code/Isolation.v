@@ -417,15 +417,17 @@ Record vm := mk_vm {
   vm_nvcpu : Z;
   vm_s2 : stage2;
   vm_vcpus : (list vcpu);
-  vm_shadow : shadowState
+  vm_shadow : shadowState;
+  vm_protected : bool
 }.
-Definition set_vm_live (x : bool) (r : vm) : vm := mk_vm x (vm_hasRun r) (vm_nvcpu r) (vm_s2 r) (vm_vcpus r) (vm_shadow r).
-Definition set_vm_hasRun (x : bool) (r : vm) : vm := mk_vm (vm_live r) x (vm_nvcpu r) (vm_s2 r) (vm_vcpus r) (vm_shadow r).
-Definition set_vm_nvcpu (x : Z) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) x (vm_s2 r) (vm_vcpus r) (vm_shadow r).
-Definition set_vm_s2 (x : stage2) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) (vm_nvcpu r) x (vm_vcpus r) (vm_shadow r).
-Definition set_vm_vcpus (x : (list vcpu)) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) (vm_nvcpu r) (vm_s2 r) x (vm_shadow r).
-Definition set_vm_shadow (x : shadowState) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) (vm_nvcpu r) (vm_s2 r) (vm_vcpus r) x.
-Definition zero_vm : vm := mk_vm false false 0 zero_stage2 [] zero_shadowState.
+Definition set_vm_live (x : bool) (r : vm) : vm := mk_vm x (vm_hasRun r) (vm_nvcpu r) (vm_s2 r) (vm_vcpus r) (vm_shadow r) (vm_protected r).
+Definition set_vm_hasRun (x : bool) (r : vm) : vm := mk_vm (vm_live r) x (vm_nvcpu r) (vm_s2 r) (vm_vcpus r) (vm_shadow r) (vm_protected r).
+Definition set_vm_nvcpu (x : Z) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) x (vm_s2 r) (vm_vcpus r) (vm_shadow r) (vm_protected r).
+Definition set_vm_s2 (x : stage2) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) (vm_nvcpu r) x (vm_vcpus r) (vm_shadow r) (vm_protected r).
+Definition set_vm_vcpus (x : (list vcpu)) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) (vm_nvcpu r) (vm_s2 r) x (vm_shadow r) (vm_protected r).
+Definition set_vm_shadow (x : shadowState) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) (vm_nvcpu r) (vm_s2 r) (vm_vcpus r) x (vm_protected r).
+Definition set_vm_protected (x : bool) (r : vm) : vm := mk_vm (vm_live r) (vm_hasRun r) (vm_nvcpu r) (vm_s2 r) (vm_vcpus r) (vm_shadow r) x.
+Definition zero_vm : vm := mk_vm false false 0 zero_stage2 [] zero_shadowState false.
 
 Record page := mk_page {
   page_owner : Z;
@@ -554,8 +556,8 @@ Definition Engine_newStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2))
   let! t'7 := deref s in
   ret ((stage2_root t'7) >=? 0).
 
-(** Go: isolation/vm.go:10:1 VMCreate *)
-Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) : M S (VMID * Abi.Status) :=
+(** Go: isolation/vm.go:13:1 VMCreate *)
+Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) (flags : Z) : M S (VMID * Abi.Status) :=
   let! t'2 := (if (n =? 0) then ret true else (let! t'1 := deref e in ret (n >? (wrapu 64 (Config_MaxVCPUs (Engine_cfg t'1)))))) in
   if t'2 then
   ret (0, Abi.InvalidParameters)
@@ -603,33 +605,35 @@ Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) : M S (VMID *
   let! t'22 := store t'21 t'15 in
   let! t'23 := pfield v vm_shadow set_vm_shadow in
   let! t'24 := store t'23 t'16 in
-  let! t'27 := deref v in
-  let t'26 := len (vm_vcpus t'27) in
-  let t'25 := 0 in
-  let! t'43 := loop (X:=Empty_set) t'26
-  (fun t'25 => ret (t'25 <? t'26))
-  (fun t'25 =>
-  let i' := t'25 in
-  let! t'28 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'29 := pindex t'28 i' in
-  let! t'30 := store t'29 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
-  let t'31 := id in
-  let t'32 := wrapu 16 i' in
-  let! t'33 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'34 := pindex t'33 i' in
-  let! t'35 := pfield t'34 vcpu_ctx set_vcpu_ctx in
-  let! t'36 := pfield t'35 Context_VMID set_Context_VMID in
-  let! t'37 := store t'36 t'31 in
-  let! t'38 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'39 := pindex t'38 i' in
-  let! t'40 := pfield t'39 vcpu_ctx set_vcpu_ctx in
-  let! t'41 := pfield t'40 Context_VCPU set_Context_VCPU in
-  let! t'42 := store t'41 t'32 in
-  ret (Continue t'25))
-  (fun t'25 => let t'25 := t'25 + 1 in ret t'25)
-  t'25 in
-  match t'43 with
-  | Fall t'25 =>
+  let! t'25 := pfield v vm_protected set_vm_protected in
+  let! t'26 := store t'25 (negb ((Z.land flags Abi.VMProtected) =? 0)) in
+  let! t'29 := deref v in
+  let t'28 := len (vm_vcpus t'29) in
+  let t'27 := 0 in
+  let! t'45 := loop (X:=Empty_set) t'28
+  (fun t'27 => ret (t'27 <? t'28))
+  (fun t'27 =>
+  let i' := t'27 in
+  let! t'30 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'31 := pindex t'30 i' in
+  let! t'32 := store t'31 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
+  let t'33 := id in
+  let t'34 := wrapu 16 i' in
+  let! t'35 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'36 := pindex t'35 i' in
+  let! t'37 := pfield t'36 vcpu_ctx set_vcpu_ctx in
+  let! t'38 := pfield t'37 Context_VMID set_Context_VMID in
+  let! t'39 := store t'38 t'33 in
+  let! t'40 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'41 := pindex t'40 i' in
+  let! t'42 := pfield t'41 vcpu_ctx set_vcpu_ctx in
+  let! t'43 := pfield t'42 Context_VCPU set_Context_VCPU in
+  let! t'44 := store t'43 t'34 in
+  ret (Continue t'27))
+  (fun t'27 => let t'27 := t'27 + 1 in ret t'27)
+  t'27 in
+  match t'45 with
+  | Fall t'27 =>
   ret (id, Abi.Success)
   | Jump x'j => match x'j with end
   end
@@ -1107,7 +1111,7 @@ Definition Engine_unmapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)
   let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
   ret tt.
 
-(** Go: isolation/vm.go:70:1 releasePages *)
+(** Go: isolation/vm.go:74:1 releasePages *)
 Definition Engine_releasePages {S : Type} (e : (ptr S Engine)) (id : VMID) : M S unit :=
   let! t'1 := deref e in
   let n := wrapu 64 (len (Engine_pages t'1)) in
@@ -1176,7 +1180,7 @@ Definition Engine_releasePages {S : Type} (e : (ptr S Engine)) (id : VMID) : M S
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/vm.go:46:1 VMDestroy *)
+(** Go: isolation/vm.go:50:1 VMDestroy *)
 Definition Engine_VMDestroy {S : Type} (e : (ptr S Engine)) (id : Z) : M S Abi.Status :=
   let! t'1 := Engine_liveVM e id in
   let v := t'1 in
@@ -1208,27 +1212,30 @@ Definition Engine_VMDestroy {S : Type} (e : (ptr S Engine)) (id : Z) : M S Abi.S
   let t'13 := false in
   let t'14 := false in
   let t'15 := 0 in
-  let! t'16 := pfield v vm_live set_vm_live in
-  let! t'17 := store t'16 t'13 in
-  let! t'18 := pfield v vm_hasRun set_vm_hasRun in
-  let! t'19 := store t'18 t'14 in
-  let! t'20 := pfield v vm_nvcpu set_vm_nvcpu in
-  let! t'21 := store t'20 t'15 in
-  let! t'24 := deref v in
-  let t'23 := len (vm_vcpus t'24) in
-  let t'22 := 0 in
-  let! t'28 := loop (X:=Empty_set) t'23
-  (fun t'22 => ret (t'22 <? t'23))
-  (fun t'22 =>
-  let i' := t'22 in
-  let! t'25 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'26 := pindex t'25 i' in
-  let! t'27 := store t'26 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
-  ret (Continue t'22))
-  (fun t'22 => let t'22 := t'22 + 1 in ret t'22)
-  t'22 in
-  match t'28 with
-  | Fall t'22 =>
+  let t'16 := false in
+  let! t'17 := pfield v vm_live set_vm_live in
+  let! t'18 := store t'17 t'13 in
+  let! t'19 := pfield v vm_hasRun set_vm_hasRun in
+  let! t'20 := store t'19 t'14 in
+  let! t'21 := pfield v vm_nvcpu set_vm_nvcpu in
+  let! t'22 := store t'21 t'15 in
+  let! t'23 := pfield v vm_protected set_vm_protected in
+  let! t'24 := store t'23 t'16 in
+  let! t'27 := deref v in
+  let t'26 := len (vm_vcpus t'27) in
+  let t'25 := 0 in
+  let! t'31 := loop (X:=Empty_set) t'26
+  (fun t'25 => ret (t'25 <? t'26))
+  (fun t'25 =>
+  let i' := t'25 in
+  let! t'28 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'29 := pindex t'28 i' in
+  let! t'30 := store t'29 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
+  ret (Continue t'25))
+  (fun t'25 => let t'25 := t'25 + 1 in ret t'25)
+  t'25 in
+  match t'31 with
+  | Fall t'25 =>
   ret Abi.Success
   | Jump x'j => match x'j with end
   end
@@ -1241,7 +1248,7 @@ Definition pendNone : pendingReply := 0.
 
 Definition PStateEL1h : Z := 965.
 
-(** Go: isolation/platform.go:127:1 reset *)
+(** Go: isolation/platform.go:133:1 reset *)
 Definition Context_reset {S : Type} (c : (ptr S Context)) (vmid : VMID) (vcpu' : Z) (entry : Z) (arg : Z) : M S unit :=
   let! t'1 := deref c in
   let irq := Context_IRQ t'1 in
@@ -1251,7 +1258,7 @@ Definition Context_reset {S : Type} (c : (ptr S Context)) (vmid : VMID) (vcpu' :
   let! t'5 := store t'4 arg in
   ret tt.
 
-(** Go: isolation/vm.go:98:1 vcpuOf *)
+(** Go: isolation/vm.go:102:1 vcpuOf *)
 Definition Engine_vcpuOf {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) : M S ((ptr S vm) * (ptr S vcpu)) :=
   let! t'1 := Engine_liveVM e id in
   let m := t'1 in
@@ -1263,7 +1270,7 @@ Definition Engine_vcpuOf {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) : M S 
   let! t'5 := pindex t'4 v in
   ret (m, t'5).
 
-(** Go: isolation/vm.go:113:1 VCPUInit *)
+(** Go: isolation/vm.go:117:1 VCPUInit *)
 Definition Engine_VCPUInit {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (entry : Z) (arg : Z) : M S Abi.Status :=
   let! t'1 := Engine_vcpuOf e id v in
   let '(t'2, t'3) := t'1 in
@@ -1294,7 +1301,7 @@ Definition pendCall : pendingReply := 2.
 
 Definition xzr : Z := 31.
 
-(** Go: isolation/exit.go:231:1 sizeMask *)
+(** Go: isolation/exit.go:249:1 sizeMask *)
 Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   if log2 >=? 3 then
   ret 18446744073709551615
@@ -1302,7 +1309,7 @@ Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   let! t'1 := shcount (shl 64 true 8 log2) in
   ret (wrapu 64 ((shl 64 false 1 t'1) - 1)).
 
-(** Go: isolation/exit.go:251:1 value *)
+(** Go: isolation/exit.go:269:1 value *)
 Definition MMIORead_value {S : Type} (r : MMIORead) (reply : Z) : M S Z :=
   let! t'1 := sizeMask (MMIORead_Log2Size r) in
   let v := Z.land reply t'1 in
@@ -1319,7 +1326,7 @@ Definition MMIORead_value {S : Type} (r : MMIORead) (reply : Z) : M S Z :=
   ret v) in
   ret v.
 
-(** Go: isolation/vm.go:177:1 complete *)
+(** Go: isolation/vm.go:181:1 complete *)
 Definition vcpu_complete {S : Type} (vc : (ptr S vcpu)) (reply : Z) : M S unit :=
   let! t'2 := deref vc in
   let t'1 := vcpu_pend t'2 in
@@ -1363,7 +1370,7 @@ Definition finish {S : Type} (x : (list Z)) (r : (list Z)) (st : Abi.Status) : M
   let r := t'2 in
   ret r.
 
-(** Go: isolation/dispatch.go:178:1 callerVM *)
+(** Go: isolation/dispatch.go:180:1 callerVM *)
 Definition Engine_callerVM {S : Type} (e : (ptr S Engine)) (c : Caller) : M S (ptr S vm) :=
   let! t'1 := deref e in
   if (Caller_VM c) >? (len (Engine_vms t'1)) then
@@ -1387,7 +1394,7 @@ Definition psciBlockEnd : Z := 32.
 
 Definition funcNumMask : Z := 65535.
 
-(** Go: isolation/dispatch.go:206:1 EngineOwnsID *)
+(** Go: isolation/dispatch.go:208:1 EngineOwnsID *)
 Definition EngineOwnsID {S : Type} (id : Z) : M S bool :=
   let num := Z.land id funcNumMask in
   let! t'2 := Abi.OwningEntity id in
@@ -1444,7 +1451,7 @@ Definition Engine_translate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2))
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/mem.go:122:1 mustTranslate *)
+(** Go: isolation/mem.go:126:1 mustTranslate *)
 Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S PA :=
   let! t'1 := Engine_translate e s ipa in
   let '(t'2, t'3) := t'1 in
@@ -1473,7 +1480,7 @@ Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :
   let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
   ret t'2.
 
-(** Go: isolation/mem.go:133:1 checkMapped *)
+(** Go: isolation/mem.go:137:1 checkMapped *)
 Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
   let i := 0 in
   let! t'13 := loop (n - i)
@@ -1503,6 +1510,61 @@ Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2
   | Fall i =>
   ret Abi.Success
   | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/memstate.go:36:1 memStateAt *)
+Definition Engine_memStateAt {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S Z :=
+  let! t'1 := Engine_translate e s ipa in
+  let '(t'2, t'3) := t'1 in
+  let m := t'2 in
+  let ok := t'3 in
+  if negb ok then
+  ret Abi.MemUnmapped
+  else
+  let! t'4 := Engine_ramPage e (Mapping_PA m) in
+  if negb t'4 then
+  ret Abi.MemLent
+  else
+  let! t'5 := Engine_pageAt e (Mapping_PA m) in
+  let p := t'5 in
+  let! t'6 := deref p in
+  if negb ((page_owner t'6) =? Abi.OwnerVM) then
+  ret Abi.MemLent
+  else
+  let! t'7 := deref p in
+  if (page_shared t'7) && (negb false) then
+  ret Abi.MemShared
+  else
+  ret Abi.MemPrivate.
+
+(** Go: isolation/memstate.go:19:1 GuestMemState *)
+Definition Engine_GuestMemState {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S (Z * Z * Abi.Status) :=
+  let state := 0 in
+  let run := 0 in
+  let st := Abi.zero_Status in
+  let! t'1 := pageRange ipa n ipaSpace in
+  if negb t'1 then
+  ret (0, 0, Abi.InvalidParameters)
+  else
+  let! t'2 := pfield e Engine_vms set_Engine_vms in
+  let! t'3 := pindex t'2 (wrapu 16 (id - 1)) in
+  let! t'4 := pfield t'3 vm_s2 set_vm_s2 in
+  let s := t'4 in
+  let! t'5 := Engine_memStateAt e s ipa in
+  let state := t'5 in
+  let limit := (Z.min n Abi.MemStateMaxRun) in
+  let run := 1 in
+  let! t'8 := loop (X:=Empty_set) max_fuel
+  (fun run => (let! t'7 := (if (run <? limit) then (let! t'6 := Engine_memStateAt e s (wrapu 64 (ipa + (shl 64 false run PageShift))) in ret (t'6 =? state)) else ret false) in ret t'7))
+  (fun run =>
+  let run := wrapu 64 (run + 1) in
+  ret (Continue run))
+  (fun run => ret run)
+  run in
+  match t'8 with
+  | Fall run =>
+  ret (state, run, Abi.Success)
+  | Jump x'j => match x'j with end
   end.
 
 (** Go: isolation/psci.go:37:1 guestPSCIImplemented *)
@@ -1692,20 +1754,51 @@ Definition hostRAM : Attr := mk_Attr PermRWX false.
 
 Definition hostDevice : Attr := mk_Attr PermRW true.
 
-(** Go: isolation/engine.go:138:1 RootPA *)
+(** Go: isolation/engine.go:140:1 RootPA *)
 Definition Engine_RootPA {S : Type} (e : (ptr S Engine)) : M S PA :=
   let! t'1 := pfield e Engine_pool set_Engine_pool in
   let! t'2 := deref e in
   let! t'3 := tablePool_pa t'1 (stage2_root (Engine_host t'2)) in
   ret t'3.
 
-(** Go: isolation/engine.go:142:1 HostVTTBR *)
+(** Go: isolation/engine.go:144:1 HostVTTBR *)
 Definition Engine_HostVTTBR {S : Type} (e : (ptr S Engine)) : M S Z :=
   let! t'1 := Engine_RootPA e in
   let! t'2 := VTTBR t'1 HostVMID in
   ret t'2.
 
-(** Go: isolation/engine.go:155:1 stage2Of *)
+(** Go: isolation/engine.go:151:1 VTTBROf *)
+Definition Engine_VTTBROf {S : Type} (e : (ptr S Engine)) (id : VMID) : M S (Z * bool) :=
+  let! t'1 := pfield e Engine_host set_Engine_host in
+  let s := t'1 in
+  let! t'7 := (if negb (id =? HostVMID) then
+  let! t'3 := (if (id =? 0) then ret true else (let! t'2 := deref e in ret (id >? (len (Engine_vms t'2))))) in
+  if t'3 then
+  ret (Jump (0, false))
+  else
+  let! t'4 := pfield e Engine_vms set_Engine_vms in
+  let! t'5 := pindex t'4 (wrapu 16 (id - 1)) in
+  let! t'6 := pfield t'5 vm_s2 set_vm_s2 in
+  let s := t'6 in
+  ret (Fall s)
+  else
+  ret (Fall s)) in
+  match t'7 with
+  | Fall s =>
+  let! t'8 := deref s in
+  if (stage2_root t'8) <? 0 then
+  ret (0, false)
+  else
+  let! t'9 := pfield e Engine_pool set_Engine_pool in
+  let! t'10 := deref s in
+  let! t'11 := tablePool_pa t'9 (stage2_root t'10) in
+  let! t'12 := deref s in
+  let! t'13 := VTTBR t'11 (stage2_vmid t'12) in
+  ret (t'13, true)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/engine.go:176:1 stage2Of *)
 Definition Engine_stage2Of {S : Type} (e : (ptr S Engine)) (id : VMID) : M S (ptr S stage2) :=
   if id =? HostVMID then
   let! t'1 := pfield e Engine_host set_Engine_host in
@@ -1721,7 +1814,7 @@ Definition Engine_stage2Of {S : Type} (e : (ptr S Engine)) (id : VMID) : M S (pt
   let! t'8 := pfield t'7 vm_s2 set_vm_s2 in
   ret t'8.
 
-(** Go: isolation/engine.go:146:1 Translate *)
+(** Go: isolation/engine.go:167:1 Translate *)
 Definition Engine_Translate {S : Type} (e : (ptr S Engine)) (vm' : VMID) (ipa : IPA) : M S (Mapping * bool) :=
   let! t'1 := Engine_stage2Of e vm' in
   let s := t'1 in
@@ -1731,12 +1824,12 @@ Definition Engine_Translate {S : Type} (e : (ptr S Engine)) (vm' : VMID) (ipa : 
   let! t'2 := Engine_translate e s ipa in
   ret t'2.
 
-(** Go: isolation/engine.go:166:1 FreeTables *)
+(** Go: isolation/engine.go:187:1 FreeTables *)
 Definition Engine_FreeTables {S : Type} (e : (ptr S Engine)) : M S Z :=
   let! t'1 := deref e in
   ret (tablePool_nfree (Engine_pool t'1)).
 
-(** Go: isolation/engine.go:170:1 Config *)
+(** Go: isolation/engine.go:191:1 Config *)
 Definition Engine_Config {S : Type} (e : (ptr S Engine)) : M S Config :=
   let! t'1 := deref e in
   ret (Engine_cfg t'1).
@@ -1756,6 +1849,20 @@ Definition ecIABTLow : Z := 32.
 Definition ecDABTLow : Z := 36.
 
 Definition ecSError : Z := 47.
+
+Definition ecCP15RT : Z := 3.
+
+Definition ecCP15RRT : Z := 4.
+
+Definition ecCP14RT : Z := 5.
+
+Definition ecCP14DT : Z := 6.
+
+Definition ecCP14RRT : Z := 12.
+
+Definition ecPAuth : Z := 9.
+
+Definition ecSVE : Z := 25.
 
 Definition issImm16Mask : Z := 65535.
 
@@ -1841,15 +1948,15 @@ Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap
 Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
 Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
 
-(** Go: isolation/exit.go:146:1 exitDecision *)
+(** Go: isolation/exit.go:164:1 exitDecision *)
 Definition exitDecision {S : Type} (reason : Abi.Exit) (x2 : Z) (x3 : Z) (x4 : Z) : M S Decision :=
   ret (mk_Decision DispExit ([reason; x2; x3; x4] ++ repeat 0 3) 0 zero_MMIORead false zero_Injection 0).
 
-(** Go: isolation/exit.go:151:1 injectDecision *)
+(** Go: isolation/exit.go:169:1 injectDecision *)
 Definition injectDecision {S : Type} (kind : Injection) (far : Z) : M S Decision :=
   ret (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false kind far).
 
-(** Go: isolation/exit.go:156:1 callDecision *)
+(** Go: isolation/exit.go:174:1 callDecision *)
 Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
   let d := mk_Decision DispCall (repeat 0 7) 0 zero_MMIORead false zero_Injection 0 in
   let! d := (if negb ((Z.land esr issImm16Mask) =? 0) then
@@ -1864,7 +1971,7 @@ Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
   ret d) in
   ret d.
 
-(** Go: isolation/exit.go:170:1 stage2Fault *)
+(** Go: isolation/exit.go:188:1 stage2Fault *)
 Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
   let t'1 := Z.land esr fscTypeMask in
   if ((t'1 =? fscTranslation) || (t'1 =? fscAccessFlag)) || (t'1 =? fscPermission) then
@@ -1872,11 +1979,11 @@ Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
   else
   ret false.
 
-(** Go: isolation/exit.go:180:1 faultIPA *)
+(** Go: isolation/exit.go:198:1 faultIPA *)
 Definition faultIPA {S : Type} (t : Trap) : M S Z :=
   ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
 
-(** Go: isolation/exit.go:213:1 mmioDecision *)
+(** Go: isolation/exit.go:231:1 mmioDecision *)
 Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
   let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
   let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
@@ -1902,7 +2009,7 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
   ret d) in
   ret d.
 
-(** Go: isolation/exit.go:267:1 CallExit *)
+(** Go: isolation/exit.go:285:1 CallExit *)
 Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'1 := deref x in
   let! t'2 := idx t'1 0 in
@@ -1918,9 +2025,16 @@ Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'12 := idx t'11 5 in
   ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
 
+(** Go: isolation/ghost.go:73:1 lendable *)
+Definition Engine_lendable {S : Type} (e : (ptr S Engine)) (id : Z) : M S bool :=
+  let! t'1 := Engine_liveVM e id in
+  let v := t'1 in
+  let! t'3 := (if (negb (is_nil v)) then (let! t'2 := deref v in ret (negb (vm_protected t'2))) else ret false) in
+  ret t'3.
+
 Definition hostShared : Attr := mk_Attr PermRW false.
 
-(** Go: isolation/ghost.go:72:1 hostAttrOf *)
+(** Go: isolation/ghost.go:79:1 hostAttrOf *)
 Definition hostAttrOf {S : Type} (p : (ptr S page)) : M S Attr :=
   let! t'1 := deref p in
   if (page_owner t'1) =? Abi.OwnerHost then
@@ -1934,7 +2048,7 @@ Definition page_hostVisible {S : Type} (p : (ptr S page)) : M S bool :=
   let! t'5 := (if ((page_owner t'1) =? Abi.OwnerHost) then ret true else (let! t'2 := deref p in let! t'4 := (if ((page_owner t'2) =? Abi.OwnerVM) then (let! t'3 := page_sharedWith p HostVMID in ret t'3) else ret false) in ret t'4)) in
   ret t'5.
 
-(** Go: isolation/ghost.go:132:1 visibleTo *)
+(** Go: isolation/ghost.go:139:1 visibleTo *)
 Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
   if id =? HostVMID then
   let! t'1 := page_hostVisible p in
@@ -2066,7 +2180,7 @@ Definition Engine_MemDonate {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (
   let! t'15 := Engine_mapRange e t'14 ipa pa n (mk_Attr (wrapu 8 perms) false) in
   ret Abi.Success.
 
-(** Go: isolation/mem.go:76:1 MemShare *)
+(** Go: isolation/mem.go:77:1 MemShare *)
 Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
   let! t'1 := Engine_checkTransfer e id pa ipa n perms true in
   let '(t'2, t'3) := t'1 in
@@ -2075,39 +2189,43 @@ Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (i
   if negb (st =? Abi.Success) then
   ret st
   else
-  let! t'4 := pfield v vm_s2 set_vm_s2 in
-  let! t'5 := Engine_mapNeed e t'4 ipa pa n in
-  let! t'6 := deref e in
-  if t'5 >? (tablePool_nfree (Engine_pool t'6)) then
+  let! t'4 := deref v in
+  if (vm_protected t'4) && (negb false) then
+  ret Abi.Denied
+  else
+  let! t'5 := pfield v vm_s2 set_vm_s2 in
+  let! t'6 := Engine_mapNeed e t'5 ipa pa n in
+  let! t'7 := deref e in
+  if t'6 >? (tablePool_nfree (Engine_pool t'7)) then
   ret Abi.NoMemory
   else
   let i := 0 in
-  let! t'16 := loop (X:=Empty_set) (n - i)
+  let! t'17 := loop (X:=Empty_set) (n - i)
   (fun i => ret (i <? n))
   (fun i =>
-  let! t'7 := pfield e Engine_pages set_Engine_pages in
-  let! t'8 := Engine_pfn e pa in
-  let! t'9 := pindex t'7 (wrapu 64 (t'8 + i)) in
-  let p := t'9 in
-  let t'10 := true in
-  let t'11 := wrapu 8 id in
-  let! t'12 := pfield p page_shared set_page_shared in
-  let! t'13 := store t'12 t'10 in
-  let! t'14 := pfield p page_borrower set_page_borrower in
-  let! t'15 := store t'14 t'11 in
+  let! t'8 := pfield e Engine_pages set_Engine_pages in
+  let! t'9 := Engine_pfn e pa in
+  let! t'10 := pindex t'8 (wrapu 64 (t'9 + i)) in
+  let p := t'10 in
+  let t'11 := true in
+  let t'12 := wrapu 8 id in
+  let! t'13 := pfield p page_shared set_page_shared in
+  let! t'14 := store t'13 t'11 in
+  let! t'15 := pfield p page_borrower set_page_borrower in
+  let! t'16 := store t'15 t'12 in
   ret (Continue i))
   (fun i => let i := wrapu 64 (i + 1) in
   ret i)
   i in
-  match t'16 with
+  match t'17 with
   | Fall i =>
-  let! t'17 := pfield v vm_s2 set_vm_s2 in
-  let! t'18 := Engine_mapRange e t'17 ipa pa n (mk_Attr (wrapu 8 perms) false) in
+  let! t'18 := pfield v vm_s2 set_vm_s2 in
+  let! t'19 := Engine_mapRange e t'18 ipa pa n (mk_Attr (wrapu 8 perms) false) in
   ret Abi.Success
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:179:1 MemReclaim *)
+(** Go: isolation/mem.go:183:1 MemReclaim *)
 Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
   let! t'1 := deref e in
   let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
@@ -2170,7 +2288,7 @@ Definition set_PageInfo_Shared (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo 
 Definition set_PageInfo_Borrower (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) (PageInfo_Shared r) x.
 Definition zero_PageInfo : PageInfo := mk_PageInfo 0 0 0 0.
 
-(** Go: isolation/mem.go:216:1 MemInfo *)
+(** Go: isolation/mem.go:220:1 MemInfo *)
 Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageInfo * Abi.Status) :=
   let! t'1 := Engine_ramPage e pa in
   if negb t'1 then
@@ -2199,7 +2317,7 @@ Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageI
   ret info) in
   ret (info, Abi.Success).
 
-(** Go: isolation/mem.go:265:1 setShared *)
+(** Go: isolation/mem.go:269:1 setShared *)
 Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
   let i := 0 in
   let! t'10 := loop (X:=Empty_set) (n - i)
@@ -2241,6 +2359,8 @@ Definition InjectNone : Injection := 0.
 Definition InjectDataAbort : Injection := 1.
 
 Definition InjectInstructionAbort : Injection := 2.
+
+Definition InjectUndef : Injection := 3.
 
 Definition IRQLines : Z := 1020.
 
@@ -2426,14 +2546,16 @@ Record AbstractVM := mk_AbstractVM {
   AbstractVM_VCPUs : Z;
   AbstractVM_HasRun : bool;
   AbstractVM_VCPU : (list VCPUState);
-  AbstractVM_Map : (list AbstractMapping)
+  AbstractVM_Map : (list AbstractMapping);
+  AbstractVM_Protected : bool
 }.
-Definition set_AbstractVM_Live (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM x (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r).
-Definition set_AbstractVM_VCPUs (x : Z) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) x (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r).
-Definition set_AbstractVM_HasRun (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) x (AbstractVM_VCPU r) (AbstractVM_Map r).
-Definition set_AbstractVM_VCPU (x : (list VCPUState)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) x (AbstractVM_Map r).
-Definition set_AbstractVM_Map (x : (list AbstractMapping)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) x.
-Definition zero_AbstractVM : AbstractVM := mk_AbstractVM false 0 false [] [].
+Definition set_AbstractVM_Live (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM x (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r).
+Definition set_AbstractVM_VCPUs (x : Z) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) x (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r).
+Definition set_AbstractVM_HasRun (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) x (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r).
+Definition set_AbstractVM_VCPU (x : (list VCPUState)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) x (AbstractVM_Map r) (AbstractVM_Protected r).
+Definition set_AbstractVM_Map (x : (list AbstractMapping)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) x (AbstractVM_Protected r).
+Definition set_AbstractVM_Protected (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) x.
+Definition zero_AbstractVM : AbstractVM := mk_AbstractVM false 0 false [] [] false.
 
 Record Abstract := mk_Abstract {
   Abstract_Pages : (list AbstractPage);
@@ -2627,7 +2749,7 @@ Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decisi
 
 Definition sgiLines : Z := 16.
 
-(** Go: isolation/vm.go:134:1 VCPUIRQ *)
+(** Go: isolation/vm.go:138:1 VCPUIRQ *)
 Definition Engine_VCPUIRQ {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (intid : Z) (level : Z) : M S Abi.Status :=
   let! t'1 := Engine_vcpuOf e id v in
   let '(t'2, t'3) := t'1 in
