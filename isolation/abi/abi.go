@@ -243,6 +243,13 @@ const (
 // Granule is the translation granule, in bytes, answered by GUEST_MEMINFO.
 const Granule = 4096
 
+// GuestMaxPages is the most pages one GUEST_SHARE, GUEST_UNSHARE or
+// GUEST_RELINQUISH covers (ABI v1.1); a larger count is INVALID_PARAMETERS.
+// It bounds the work one guest trap makes the engine do with interrupts
+// masked. The guest SDK's Share, Unshare and RelinquishRange split larger
+// ranges into calls of at most this many pages.
+const GuestMaxPages = 32
+
 // HostID is the principal id of the host in MEM_INFO's borrower field.
 const HostID = 0
 

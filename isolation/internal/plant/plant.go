@@ -1,6 +1,7 @@
 // Package plant holds switches that plant known bugs in the isolation core,
 // so that tests can show that their checks catch each one. Every switch is
-// false except inside a test that sets it and restores it.
+// false except inside a test that sets it and restores it (and NoWorkBudget
+// in an image built with the bulkhead_nobudget tag).
 package plant
 
 // Planted bugs.
@@ -17,4 +18,9 @@ var (
 	// ReclaimLiveVMIsDenied makes MEM_RECLAIM of a live VM's page return
 	// DENIED instead of BUSY.
 	ReclaimLiveVMIsDenied bool
+	// NoWorkBudget removes the bounds on guest-caused work at EL2: guest
+	// memory calls of any length, and a VCPU_RUN that ends only after
+	// maxEntries handled traps, whatever they cost. It is also set for a
+	// whole image by the bulkhead_nobudget build tag.
+	NoWorkBudget = noBudgetBuild
 )
