@@ -73,12 +73,19 @@ const (
 // second table is installed, BENCH_NULL returns at once with every register
 // unchanged (the least an HVC can cost), BENCH_SWITCH performs the state
 // save and restore of a guest round trip without entering a guest, and
-// every other call takes the engine's path as usual.
+// every other call takes the engine's path as usual. BENCH_RESIDENCY
+// returns, in counter ticks, the longest single stay at EL2 that a guest's
+// trap caused (x1) and that a host call caused (x2), and the most EL2 time
+// one host call took in all, its guest traps included (x3), since the last
+// BENCH_RESIDENCY, with the ESR, x0 and vector (0 synchronous, 1 IRQ, 2
+// FIQ, 3 SError) of the trap that began the worst guest-caused stay (x4,
+// x5, x6), and starts measuring afresh.
 const (
-	BenchOn     uint32 = 0xC60000F0
-	BenchOff    uint32 = 0xC60000F1
-	BenchNull   uint32 = 0xC60000F2
-	BenchSwitch uint32 = 0xC60000F3
+	BenchOn        uint32 = 0xC60000F0
+	BenchOff       uint32 = 0xC60000F1
+	BenchNull      uint32 = 0xC60000F2
+	BenchSwitch    uint32 = 0xC60000F3
+	BenchResidency uint32 = 0xC60000F4
 )
 
 // FileNameBytes is how much of a boot file's name (after the guest prefix)
