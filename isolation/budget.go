@@ -16,8 +16,8 @@ import (
 //     cleans each page). A call covers at most abi.GuestMaxPages pages
 //     (ABI v1.1), so one guest trap does bounded work.
 //   - One VCPU_RUN handles the guest's traps in place (engine calls, PSCI,
-//     shadowed MMIO, reflected aborts, WFI with a line pending) until one
-//     needs the host. Each is charged to a work budget (guestWork): when
+//     shadowed MMIO, reflected aborts, read-as-zero system registers) until
+//     one needs the host. Each is charged to a work budget (guestWork): when
 //     runBudget units are spent, VCPU_RUN returns to the host with an IRQ
 //     exit, as if the host's timer had fired, which the ABI allows at any
 //     point of a run. maxEntries still caps the entries as before.
@@ -35,7 +35,7 @@ const (
 	runBudget = 256
 	// trapUnits is what one handled trap costs, whatever it does; a guest
 	// memory call costs one unit more per page it covers. 64 plain traps
-	// spend the budget, the cap of ABI v1.0; seven memory calls of
+	// spend the budget, the cap of ABI v1.0; thirteen memory calls of
 	// abi.GuestMaxPages pages do too.
 	trapUnits = 4
 )

@@ -167,7 +167,7 @@ Definition ipa_ok (ipa n : nat) : bool :=
 (** ABI v1.1: a guest memory call covers at most [guest_max_pages] pages
     ([abi.GuestMaxPages]), so that one guest trap does bounded work at EL2;
     a longer range is INVALID_PARAMETERS, like a bad one. *)
-Definition guest_max_pages : nat := 32.
+Definition guest_max_pages : nat := 16.
 
 Definition guest_range_ok (ipa n : nat) : bool := ipa_ok ipa n && (n <=? guest_max_pages).
 

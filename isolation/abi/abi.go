@@ -255,7 +255,7 @@ const Granule = 4096
 // It bounds the work one guest trap makes the engine do with interrupts
 // masked. The guest SDK's Share, Unshare and RelinquishRange split larger
 // ranges into calls of at most this many pages.
-const GuestMaxPages = 32
+const GuestMaxPages = 16
 
 // HostID is the principal id of the host in MEM_INFO's borrower field.
 const HostID = 0
