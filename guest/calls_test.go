@@ -111,3 +111,97 @@ func TestWithoutAConduitEveryCallIsNotSupported(t *testing.T) {
 }
 
 func psciReg(code int64) uint64 { return uint64(code) }
+
+// chunkEngine answers every call SUCCESS except the failAt-th (counting
+// from 1), which gets fail, and records every call.
+type chunkEngine struct {
+	calls  [][8]uint64
+	failAt int
+	fail   abi.Status
+}
+
+func (c *chunkEngine) Call(x [8]uint64) [8]uint64 {
+	c.calls = append(c.calls, x)
+	if len(c.calls) == c.failAt {
+		x[0] = c.fail.Reg()
+	} else {
+		x[0] = abi.Success.Reg()
+	}
+	return x
+}
+
+func withChunks(t *testing.T, failAt int, fail abi.Status) *chunkEngine {
+	c := &chunkEngine{failAt: failAt, fail: fail}
+	prev := SetConduit(c)
+	t.Cleanup(func() { SetConduit(prev) })
+	return c
+}
+
+// TestMemoryWrappersSplitRangesAtTheLimit: a range longer than
+// abi.GuestMaxPages goes out as consecutive calls of at most that many
+// pages, in address order.
+func TestMemoryWrappersSplitRangesAtTheLimit(t *testing.T) {
+	const base, lim = 0x4000_0000, abi.GuestMaxPages
+	for _, tc := range []struct {
+		id uint32
+		do func(ipa, pages uint64) abi.Status
+	}{{abi.GuestShare, Share}, {abi.GuestUnshare, Unshare}, {abi.GuestRelinquish, relinquishRange}} {
+		c := withChunks(t, 0, abi.Success)
+		require.Equal(t, abi.Success, tc.do(base, 2*lim+5))
+		require.Equal(t, [][8]uint64{
+			{uint64(tc.id), base, lim},
+			{uint64(tc.id), base + lim*abi.Granule, lim},
+			{uint64(tc.id), base + 2*lim*abi.Granule, 5},
+		}, c.calls)
+		c = withChunks(t, 0, abi.Success)
+		require.Equal(t, abi.Success, tc.do(base, lim))
+		require.Equal(t, [][8]uint64{{uint64(tc.id), base, lim}}, c.calls, "a range within the limit is one call")
+	}
+}
+
+// TestShareUndoesEarlierChunksWhenOneFails: the range ends shared whole or
+// not at all, and the failing call's status is returned.
+func TestShareUndoesEarlierChunksWhenOneFails(t *testing.T) {
+	const base, lim = 0x4000_0000, abi.GuestMaxPages
+	c := withChunks(t, 3, abi.Denied)
+	require.Equal(t, abi.Denied, Share(base, 3*lim))
+	require.Equal(t, [][8]uint64{
+		{uint64(abi.GuestShare), base, lim},
+		{uint64(abi.GuestShare), base + lim*abi.Granule, lim},
+		{uint64(abi.GuestShare), base + 2*lim*abi.Granule, lim},
+		{uint64(abi.GuestUnshare), base, lim},
+		{uint64(abi.GuestUnshare), base + lim*abi.Granule, lim},
+	}, c.calls)
+	c = withChunks(t, 1, abi.InvalidParameters)
+	require.Equal(t, abi.InvalidParameters, Unshare(base+8, 3*lim))
+	require.Len(t, c.calls, 1, "nothing to undo after a first call fails")
+	c = withChunks(t, 2, abi.Denied)
+	st, done := RelinquishRange(base, 3*lim)
+	require.Equal(t, abi.Denied, st)
+	require.Equal(t, uint64(lim), done, "a relinquish cannot be undone: the first call's pages are gone")
+	require.Len(t, c.calls, 2)
+}
+
+func relinquishRange(ipa, pages uint64) abi.Status {
+	st, _ := RelinquishRange(ipa, pages)
+	return st
+}
+
+// TestMemoryWrappersPassMalformedRangesWhole: a range the engine refuses
+// whole (unaligned, empty, wrapping) is one call, so its status is the
+// engine's and no prefix of it is acted on; Relinquish itself is always one
+// call.
+func TestMemoryWrappersPassMalformedRangesWhole(t *testing.T) {
+	const lim = abi.GuestMaxPages
+	for _, r := range [][2]uint64{{0x4000_0008, 2 * lim}, {0x43e0_5000, 1 << 52}, {^uint64(0) &^ 0xfff, 2}, {0x4000_0000, 0}} {
+		for _, do := range []func(ipa, pages uint64) abi.Status{Share, Unshare, relinquishRange} {
+			c := withChunks(t, 1, abi.InvalidParameters)
+			require.Equal(t, abi.InvalidParameters, do(r[0], r[1]))
+			require.Len(t, c.calls, 1, "%#x+%d pages", r[0], r[1])
+			require.Equal(t, [2]uint64{r[0], r[1]}, [2]uint64{c.calls[0][1], c.calls[0][2]})
+		}
+	}
+	c := withChunks(t, 0, abi.Success)
+	Relinquish(0x4000_0000, 3*lim)
+	require.Equal(t, [][8]uint64{{uint64(abi.GuestRelinquish), 0x4000_0000, 3 * lim}}, c.calls)
+}

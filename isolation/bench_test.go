@@ -41,9 +41,22 @@ func virtRig(tb testing.TB) (*isolation.Engine, *fakearch.Arch) {
 func donateAndReturn(e *isolation.Engine, pa, ipa, n uint64) bool {
 	host, guest := isolation.HostCaller(), isolation.GuestCaller(1, 0)
 	d, _ := e.Dispatch(host, [8]uint64{uint64(abi.MemDonate), 1, pa, ipa, n, abi.PermR | abi.PermW})
-	r, _ := e.Dispatch(guest, [8]uint64{uint64(abi.GuestRelinquish), ipa, n})
+	r := relinquish(e, guest, ipa, n)
 	c, _ := e.Dispatch(host, [8]uint64{uint64(abi.MemReclaim), pa, n})
-	return d[0]|r[0]|c[0] == 0
+	return d[0]|r|c[0] == 0
+}
+
+// relinquish gives up n pages at ipa as guest, in calls of at most
+// abi.GuestMaxPages pages (ABI v1.1), and returns the status register of
+// the first that failed, else 0.
+func relinquish(e *isolation.Engine, guest isolation.Caller, ipa, n uint64) uint64 {
+	for done := uint64(0); done < n; done += abi.GuestMaxPages {
+		k := min(n-done, abi.GuestMaxPages)
+		if r, _ := e.Dispatch(guest, [8]uint64{uint64(abi.GuestRelinquish), ipa + done*isolation.PageSize, k}); r[0] != 0 {
+			return r[0]
+		}
+	}
+	return 0
 }
 
 func benchDonate(b *testing.B, pa, ipa, n uint64) {
@@ -57,7 +70,7 @@ func benchDonate(b *testing.B, pa, ipa, n uint64) {
 			b.Fatal(abi.StatusOf(out[0]))
 		}
 		b.StopTimer()
-		e.Dispatch(guest, [8]uint64{uint64(abi.GuestRelinquish), ipa, n})
+		relinquish(e, guest, ipa, n)
 		e.Dispatch(host, [8]uint64{uint64(abi.MemReclaim), pa, n})
 		b.StartTimer()
 	}

@@ -237,13 +237,14 @@ func (e *Engine) MemInfo(pa PA) (PageInfo, abi.Status) {
 var hostShared = Attr{Perms: PermRW}
 
 // GuestShare is GUEST_SHARE from VM id: it lets the host read and write the
-// n pages it maps at ipa, which it must own and not share.
+// n pages it maps at ipa, which it must own and not share. Like every guest
+// memory call it covers at most abi.GuestMaxPages pages (budget.go).
 //
 // Postconditions on success: the pages are shared with the host and mapped
 // in the host stage-2 at their PA.
 func (e *Engine) GuestShare(id VMID, ipa IPA, n uint64) abi.Status {
 	v := &e.vms[id-1]
-	if !pageRange(uint64(ipa), n, ipaSpace) {
+	if !pageRange(uint64(ipa), n, ipaSpace) || !guestPagesOK(n) {
 		return abi.InvalidParameters
 	}
 	if st := e.checkMapped(&v.s2, ipa, n, id, false, 0); st != abi.Success {
@@ -280,7 +281,7 @@ func (e *Engine) setShared(pa PA, n uint64, shared bool, borrower VMID) {
 // live entry broken and invalidated) and not shared.
 func (e *Engine) GuestUnshare(id VMID, ipa IPA, n uint64) abi.Status {
 	v := &e.vms[id-1]
-	if !pageRange(uint64(ipa), n, ipaSpace) {
+	if !pageRange(uint64(ipa), n, ipaSpace) || !guestPagesOK(n) {
 		return abi.InvalidParameters
 	}
 	if st := e.checkMapped(&v.s2, ipa, n, id, true, HostVMID); st != abi.Success {
@@ -309,7 +310,7 @@ func (e *Engine) GuestUnshare(id VMID, ipa IPA, n uint64) abi.Status {
 // zeroed and cleaned, and owned by nobody until the host reclaims them.
 func (e *Engine) GuestRelinquish(id VMID, ipa IPA, n uint64) abi.Status {
 	v := &e.vms[id-1]
-	if !pageRange(uint64(ipa), n, ipaSpace) {
+	if !pageRange(uint64(ipa), n, ipaSpace) || !guestPagesOK(n) {
 		return abi.InvalidParameters
 	}
 	if st := e.checkMapped(&v.s2, ipa, n, id, false, 0); st != abi.Success {

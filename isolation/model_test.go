@@ -228,7 +228,7 @@ func (m *model) info(pa uint64) (abi.Status, [4]uint64) {
 
 func (m *model) guestMem(call uint32, id isolation.VMID, ipa, n uint64) abi.Status {
 	v := &m.vms[id-1]
-	if !ipaSpan(ipa, n) {
+	if !ipaSpan(ipa, n) || n > abi.GuestMaxPages {
 		return abi.InvalidParameters
 	}
 	borrower := -1

@@ -186,6 +186,9 @@ func (p *prop) guestMem() (string, abi.Status, abi.Status) {
 	g := p.g
 	call := []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish}[g.r.IntN(3)]
 	id, v, ipa, n := g.guestID(), g.small(), g.ipa(), g.count()
+	if g.r.IntN(8) == 0 {
+		n = abi.GuestMaxPages + uint64(g.r.IntN(2)) // the edges of ABI v1.1's limit
+	}
 	out, _ := p.e.Dispatch(isolation.GuestCaller(isolation.VMID(id), uint16(v)), regs(call, ipa, n))
 	desc := fmt.Sprintf("GUEST_%#x from %d/%d (%#x,%d)", call, id, v, ipa, n)
 	if p.m.vcpu(id, v) == nil {

@@ -193,19 +193,26 @@ func (vc *vcpu) complete(reply uint64) {
 // maxEntries bounds how many times one VCPU_RUN enters the guest for exits
 // the engine handles itself (engine calls, PSCI, reflected aborts), so that
 // the host regains the CPU even if a guest only ever makes such calls. The
-// host then sees an IRQ exit, as if its timer had fired.
+// host then sees an IRQ exit, as if its timer had fired. The work budget
+// (budget.go) usually ends the run sooner.
 const maxEntries = 64
 
-// run enters the guest until an exit needs the host.
+// run enters the guest until an exit needs the host, or the run's work
+// budget is spent.
 func (e *Engine) run(m *vm, vc *vcpu) [7]uint64 {
 	vttbr := VTTBR(e.pool.pa(m.s2.root), m.s2.vmid)
+	budget := newWorkBudget()
 	for i := 0; i < maxEntries; i++ {
 		vc.state = VCPURunning
 		t := e.plat.EnterGuest(vttbr, &vc.ctx)
 		vc.state = VCPUOn
 		d := FilterTrap(t, &vc.ctx.X, e.cfg.GuestMMIO)
+		work := guestWork(d, &vc.ctx.X)
 		if ex, done := e.apply(m, vc, d); done {
 			return ex
+		}
+		if !budget.spend(work) {
+			break
 		}
 	}
 	return [7]uint64{uint64(abi.ExitIRQ)}

@@ -408,7 +408,7 @@ Lemma guest_share_inv : forall s v ipa n,
   Inv (st_meta s) -> Inv (st_meta (fst (guest_share cfg s v ipa n))).
 Proof.
   intros s v ipa n I. unfold guest_share.
-  destruct (negb (ipa_ok cfg ipa n)); simpl; auto.
+  destruct (negb (guest_range_ok cfg ipa n)); simpl; auto.
   destruct (negb (ipa_range_ok _ _ _ _ _)) eqn:C; simpl; auto.
   apply negb_false_iff in C.
   set (m := st_meta s) in *.
@@ -435,7 +435,7 @@ Lemma guest_unshare_inv : forall s v ipa n,
   Inv (st_meta s) -> Inv (st_meta (fst (guest_unshare cfg s v ipa n))).
 Proof.
   intros s v ipa n I. unfold guest_unshare.
-  destruct (negb (ipa_ok cfg ipa n)); simpl; auto.
+  destruct (negb (guest_range_ok cfg ipa n)); simpl; auto.
   destruct (negb (ipa_range_ok _ _ _ _ _)) eqn:C; simpl; auto.
   apply negb_false_iff in C.
   set (m := st_meta s) in *.
@@ -462,7 +462,7 @@ Lemma guest_relinquish_inv : forall s v ipa n,
   Inv (st_meta s) -> Inv (st_meta (fst (guest_relinquish cfg s v ipa n))).
 Proof.
   intros s v ipa n I. unfold guest_relinquish.
-  destruct (negb (ipa_ok cfg ipa n)); simpl; auto.
+  destruct (negb (guest_range_ok cfg ipa n)); simpl; auto.
   destruct (negb (ipa_range_ok _ _ _ _ _)) eqn:C; simpl; auto.
   apply negb_false_iff in C.
   set (m := st_meta s) in *.

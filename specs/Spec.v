@@ -165,6 +165,13 @@ Definition ipa_ok (ipa n : nat) : bool :=
   negb (n =? 0) && (ipa mod granule cfg =? 0)
   && (ipa / granule cfg + n <=? ipa_pages cfg).
 
+(** ABI v1.1: a guest memory call covers at most [guest_max_pages] pages
+    ([abi.GuestMaxPages]), so that one guest trap does bounded work at EL2;
+    a longer range is INVALID_PARAMETERS, like a bad one. *)
+Definition guest_max_pages : nat := 16.
+
+Definition guest_range_ok (ipa n : nat) : bool := ipa_ok ipa n && (n <=? guest_max_pages).
+
 Definition perms_ok (perms : nat) : bool := negb (perms =? 0) && (perms <=? perms_all).
 
 Definition pfn (a : nat) : nat := a / granule cfg.
@@ -479,7 +486,7 @@ Definition guest_mem_state (s : state) (v ipa n : nat) : state * output :=
 (** GUEST_SHARE ([Engine.GuestShare]): the host may now read and write. *)
 Definition guest_share (s : state) (v ipa n : nat) : state * output :=
   let m := st_meta s in
-  if negb (ipa_ok ipa n) then (s, err INVALID_PARAMETERS) else
+  if negb (guest_range_ok ipa n) then (s, err INVALID_PARAMETERS) else
   let s2 := s2_of m v in
   let i0 := pfn ipa in
   if negb (ipa_range_ok s2 i0 n (fun p => is_vm_unshared v (ms_pages m p))) then (s, err DENIED) else
@@ -492,7 +499,7 @@ Definition guest_share (s : state) (v ipa n : nat) : state * output :=
 (** GUEST_UNSHARE ([Engine.GuestUnshare]). *)
 Definition guest_unshare (s : state) (v ipa n : nat) : state * output :=
   let m := st_meta s in
-  if negb (ipa_ok ipa n) then (s, err INVALID_PARAMETERS) else
+  if negb (guest_range_ok ipa n) then (s, err INVALID_PARAMETERS) else
   let s2 := s2_of m v in
   let i0 := pfn ipa in
   if negb (ipa_range_ok s2 i0 n (fun p => is_vm_shared_host v (ms_pages m p))) then (s, err DENIED) else
@@ -505,7 +512,7 @@ Definition guest_unshare (s : state) (v ipa n : nat) : state * output :=
 (** GUEST_RELINQUISH ([Engine.GuestRelinquish]): unmap, zero, owner none. *)
 Definition guest_relinquish (s : state) (v ipa n : nat) : state * output :=
   let m := st_meta s in
-  if negb (ipa_ok ipa n) then (s, err INVALID_PARAMETERS) else
+  if negb (guest_range_ok ipa n) then (s, err INVALID_PARAMETERS) else
   let s2 := s2_of m v in
   let i0 := pfn ipa in
   if negb (ipa_range_ok s2 i0 n (fun p => is_vm_unshared v (ms_pages m p))) then (s, err DENIED) else

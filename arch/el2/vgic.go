@@ -99,19 +99,35 @@ func (v *VGIC) Sync(lines Lines) {
 			v.LR[i] = 0
 		}
 	}
-	lines.Each(func(intid uint32) {
-		if v.presents(intid) {
+	syncing.v, syncing.lines = v, lines
+	lines.Each(offer)
+	syncing.v, syncing.lines = nil, nil
+}
+
+// syncing is what offer works on during Sync. A callback capturing them
+// would escape through the Lines interface and be allocated at every guest
+// entry, and the garbage collector would then run inside guests' stays at
+// EL2, unbounded by their work budget.
+var syncing struct {
+	v     *VGIC
+	lines Lines
+}
+
+// offer gives an asserted line a free list register unless one presents it
+// already, and asks for underflow maintenance when none is free.
+func offer(intid uint32) {
+	v, lines := syncing.v, syncing.lines
+	if v.presents(intid) {
+		return
+	}
+	for i, lr := range v.LR {
+		if lrState(lr) == 0 {
+			v.LR[i] = lrPending<<lrStateShift | lrGroup1 | lrPriority<<lrPrioShift | uint64(intid)
+			lines.Presented(intid)
 			return
 		}
-		for i, lr := range v.LR {
-			if lrState(lr) == 0 {
-				v.LR[i] = lrPending<<lrStateShift | lrGroup1 | lrPriority<<lrPrioShift | uint64(intid)
-				lines.Presented(intid)
-				return
-			}
-		}
-		v.HCR |= ichHCRUIE
-	})
+	}
+	v.HCR |= ichHCRUIE
 }
 
 func (v *VGIC) presents(intid uint32) bool {

@@ -29,6 +29,7 @@ func main() {
 	fmt.Println(result{"vcpu-run-round-trip", roundTrip(), baseline(abi.BenchSwitch), freq, 2})
 	m, b := guestNull()
 	fmt.Println(result{"guest-null-hypercall", m, b, freq, 3})
+	budgetBench(freq)
 	fmt.Println("bulkhead bench: done")
 	el1.PowerOff()
 }

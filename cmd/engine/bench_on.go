@@ -8,14 +8,16 @@ import (
 	"bulkhead/isolation/abi"
 )
 
-// benchCall answers BENCH_ON and BENCH_OFF in an engine built for
-// benchmarks (tag bulkhead_bench); see abi.BenchOn.
+// benchCall answers BENCH_ON, BENCH_OFF and BENCH_RESIDENCY in an engine
+// built for benchmarks (tag bulkhead_bench); see abi.BenchOn.
 func benchCall(core *isolation.Engine, x *[8]uint64) bool {
 	switch uint32(x[0]) {
 	case abi.BenchOn:
 		el2.InstallBaseline(hostHCR, core.HostVTTBR())
 	case abi.BenchOff:
 		el2.RemoveBaseline()
+	case abi.BenchResidency:
+		residencyCall(x)
 	default:
 		return false
 	}

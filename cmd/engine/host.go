@@ -14,7 +14,9 @@ import (
 // exception it takes to EL2.
 func serveHost(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	for {
+		stay.leave()
 		el2.Run(host)
+		stay.enterFromHost(host.ESR, host.X[0], host.Vector)
 		switch classify(host.Vector, host.ESR) {
 		case actCall:
 			host.PC += resumeAfter(host.ESR)
@@ -48,6 +50,7 @@ func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	switch effect.Kind {
 	case isolation.EffectPowerOff:
 		ghostReport()
+		residencyReport()
 		fmt.Println("engine: host requested power off")
 		el2.PowerOff()
 	case isolation.EffectReset:

@@ -18,6 +18,8 @@ type machine struct {
 	world el2.World
 	fp    [maxVMs + 1][maxVCPUs]el2.FPFile
 	gic   [maxVMs + 1][maxVCPUs]el2.VGIC
+	regs  el2.Context // the running vCPU's registers during EnterGuest
+	lines lines       // its interrupt lines, as VGIC.Sync reads them
 }
 
 // vttbrOf is the VTTBR_EL2 value TLB maintenance for vmid runs under: the
@@ -79,7 +81,11 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		el2.ResetVCPU(el1, fp, gic)
 		ctx.Fresh = false
 	}
-	gic.Sync(lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())})
+	// The lines and the register file live in m, not on the stack: both
+	// escape, and an allocation per entry would let the runtime collect
+	// garbage during a guest's stay at EL2, unbounded by its budget.
+	m.lines = lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())}
+	gic.Sync(&m.lines)
 	switch ctx.Inject {
 	case isolation.InjectUndef:
 		ctx.PC, ctx.PState = el2.DeliverUndef(el1, ctx.PC, ctx.PState)
@@ -88,8 +94,11 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		ctx.PC, ctx.PState = el2.DeliverAbort(el1, ctx.PC, ctx.PState, ctx.InjectFAR, instruction)
 	}
 	ctx.Inject = isolation.InjectNone
-	regs := el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
-	m.world.EnterGuest(el2.Guest{Regs: &regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
+	regs := &m.regs
+	*regs = el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
+	stay.leave()
+	m.world.EnterGuest(el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
+	stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
 	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
 	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
 }

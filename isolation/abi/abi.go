@@ -96,12 +96,19 @@ const (
 // second table is installed, BENCH_NULL returns at once with every register
 // unchanged (the least an HVC can cost), BENCH_SWITCH performs the state
 // save and restore of a guest round trip without entering a guest, and
-// every other call takes the engine's path as usual.
+// every other call takes the engine's path as usual. BENCH_RESIDENCY
+// returns, in counter ticks, the longest single stay at EL2 that a guest's
+// trap caused (x1) and that a host call caused (x2), and the most EL2 time
+// one host call took in all, its guest traps included (x3), since the last
+// BENCH_RESIDENCY, with the ESR, x0 and vector (0 synchronous, 1 IRQ, 2
+// FIQ, 3 SError) of the trap that began the worst guest-caused stay (x4,
+// x5, x6), and starts measuring afresh.
 const (
-	BenchOn     uint32 = 0xC60000F0
-	BenchOff    uint32 = 0xC60000F1
-	BenchNull   uint32 = 0xC60000F2
-	BenchSwitch uint32 = 0xC60000F3
+	BenchOn        uint32 = 0xC60000F0
+	BenchOff       uint32 = 0xC60000F1
+	BenchNull      uint32 = 0xC60000F2
+	BenchSwitch    uint32 = 0xC60000F3
+	BenchResidency uint32 = 0xC60000F4
 )
 
 // FileNameBytes is how much of a boot file's name (after the guest prefix)
@@ -265,6 +272,13 @@ const (
 
 // Granule is the translation granule, in bytes, answered by GUEST_MEMINFO.
 const Granule = 4096
+
+// GuestMaxPages is the most pages one GUEST_SHARE, GUEST_UNSHARE or
+// GUEST_RELINQUISH covers (ABI v1.1); a larger count is INVALID_PARAMETERS.
+// It bounds the work one guest trap makes the engine do with interrupts
+// masked. The guest SDK's Share, Unshare and RelinquishRange split larger
+// ranges into calls of at most this many pages.
+const GuestMaxPages = 16
 
 // HostID is the principal id of the host in MEM_INFO's borrower field.
 const HostID = 0

@@ -214,6 +214,16 @@ func (g gen) pick(xs ...uint64) uint64 { return xs[g.r.Intn(len(xs))] }
 func (g gen) vmid() uint64  { return g.pick(1, 1, 1, 2, 2, 0, 3, 1<<63) }
 func (g gen) vcpu() uint64  { return g.pick(0, 0, 1, 2) }
 func (g gen) count() uint64 { return g.pick(1, 1, 1, 2, 2, 3, 0, 16, 1<<52) }
+
+// guestCount is count with the edges of ABI v1.1's limit on guest memory
+// calls added.
+func (g gen) guestCount() uint64 {
+	if g.r.Intn(4) == 0 {
+		return g.pick(abi.GuestMaxPages, abi.GuestMaxPages+1)
+	}
+	return g.count()
+}
+
 func (g gen) perms() uint64 { return g.pick(abi.PermR|abi.PermW, abi.PermAll, abi.PermR, 0, 8) }
 
 func (g gen) pa() uint64 {
@@ -265,7 +275,7 @@ func (g gen) op() string {
 		return write(g.r.Intn(6), byte(1+g.r.Intn(255)))
 	case 17, 18:
 		id := []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish}[g.r.Intn(3)]
-		return guest(1+g.vmid()%3, g.vcpu(), id, g.ipa(), g.count())
+		return guest(1+g.vmid()%3, g.vcpu(), id, g.ipa(), g.guestCount())
 	case 19:
 		if g.r.Intn(2) == 0 {
 			return guest(1+g.vmid()%3, g.vcpu(), abi.GuestMemState, g.ipa(), g.pick(1, 2, 5, 0, 64, 65, 1<<52))

@@ -78,6 +78,8 @@ Definition BenchNull : Z := 3321889010.
 
 Definition BenchSwitch : Z := 3321889011.
 
+Definition BenchResidency : Z := 3321889012.
+
 Definition FileNameBytes : Z := 48.
 
 Definition FileInfo : Z := 3321888896.
@@ -110,15 +112,15 @@ Definition NoMemory : Status := (-4).
 
 Definition Busy : Status := (-5).
 
-(** Go: isolation/abi/abi.go:162:1 Reg *)
+(** Go: isolation/abi/abi.go:169:1 Reg *)
 Definition Status_Reg {S : Type} (s : Status) : M S Z :=
   ret (wrapu 64 s).
 
-(** Go: isolation/abi/abi.go:165:1 StatusOf *)
+(** Go: isolation/abi/abi.go:172:1 StatusOf *)
 Definition StatusOf {S : Type} (x0 : Z) : M S Status :=
   ret (wraps 64 x0).
 
-(** Go: isolation/abi/abi.go:167:1 String *)
+(** Go: isolation/abi/abi.go:174:1 String *)
 Definition Status_String {S : Type} (s : Status) : M S string :=
   let t'1 := s in
   if t'1 =? Success then
@@ -161,7 +163,7 @@ Definition ExitVCPUState : Exit := 7.
 
 Definition ExitSGI : Exit := 8.
 
-(** Go: isolation/abi/abi.go:205:1 String *)
+(** Go: isolation/abi/abi.go:212:1 String *)
 Definition Exit_String {S : Type} (e : Exit) : M S string :=
   let t'1 := e in
   if t'1 =? ExitMMIO then
@@ -198,7 +200,7 @@ Definition AccessSizeShift : Z := 1.
 
 Definition AccessSizeMask : Z := 6.
 
-(** Go: isolation/abi/abi.go:242:1 MMIOAccess *)
+(** Go: isolation/abi/abi.go:249:1 MMIOAccess *)
 Definition MMIOAccess {S : Type} (write : bool) (log2Size : Z) : M S Z :=
   let a := shl 64 false (Z.land log2Size 3) AccessSizeShift in
   let! a := (if write then
@@ -225,6 +227,8 @@ Definition OwnerHost : Z := 2.
 Definition OwnerVM : Z := 3.
 
 Definition Granule : Z := 4096.
+
+Definition GuestMaxPages : Z := 16.
 
 Definition HostID : Z := 0.
 
@@ -280,15 +284,15 @@ Definition OENVendorHyp : Z := 6.
 
 Definition OENStandardSec : Z := 4.
 
-(** Go: isolation/abi/abi.go:315:1 IsFast *)
+(** Go: isolation/abi/abi.go:329:1 IsFast *)
 Definition IsFast {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smcccFast) =? 0)).
 
-(** Go: isolation/abi/abi.go:318:1 Is64 *)
+(** Go: isolation/abi/abi.go:332:1 Is64 *)
 Definition Is64 {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smccc64) =? 0)).
 
-(** Go: isolation/abi/abi.go:321:1 OwningEntity *)
+(** Go: isolation/abi/abi.go:335:1 OwningEntity *)
 Definition OwningEntity {S : Type} (id : Z) : M S Z :=
   ret (Z.land (shr id smcccOENShift) smcccOENMask).
 

@@ -67,6 +67,87 @@ Definition pageRange {S : Type} (base : Z) (pages : Z) (limit : Range) : M S boo
   let! t'1 := Range_Contains limit base (shl 64 false pages PageShift) in
   ret t'1.
 
+Definition runBudget : Z := 256.
+
+Definition trapUnits : Z := 4.
+
+(** Go: type Disposition uint8 *)
+Definition Disposition : Type := Z.
+Definition zero_Disposition : Disposition := 0.
+
+Definition DispCall : Disposition := 1.
+
+Record MMIORead := mk_MMIORead {
+  MMIORead_Reg : Z;
+  MMIORead_Log2Size : Z;
+  MMIORead_SignExtend : bool;
+  MMIORead_SF : bool
+}.
+Definition set_MMIORead_Reg (x : Z) (r : MMIORead) : MMIORead := mk_MMIORead x (MMIORead_Log2Size r) (MMIORead_SignExtend r) (MMIORead_SF r).
+Definition set_MMIORead_Log2Size (x : Z) (r : MMIORead) : MMIORead := mk_MMIORead (MMIORead_Reg r) x (MMIORead_SignExtend r) (MMIORead_SF r).
+Definition set_MMIORead_SignExtend (x : bool) (r : MMIORead) : MMIORead := mk_MMIORead (MMIORead_Reg r) (MMIORead_Log2Size r) x (MMIORead_SF r).
+Definition set_MMIORead_SF (x : bool) (r : MMIORead) : MMIORead := mk_MMIORead (MMIORead_Reg r) (MMIORead_Log2Size r) (MMIORead_SignExtend r) x.
+Definition zero_MMIORead : MMIORead := mk_MMIORead 0 0 false false.
+
+(** Go: type Injection uint8 *)
+Definition Injection : Type := Z.
+Definition zero_Injection : Injection := 0.
+
+Record Decision := mk_Decision {
+  Decision_Disp : Disposition;
+  Decision_Exit : (list Z);
+  Decision_PCAdvance : Z;
+  Decision_Read : MMIORead;
+  Decision_ReadPending : bool;
+  Decision_Inject : Injection;
+  Decision_InjectFAR : Z
+}.
+Definition set_Decision_Disp (x : Disposition) (r : Decision) : Decision := mk_Decision x (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
+Definition set_Decision_Exit (x : (list Z)) (r : Decision) : Decision := mk_Decision (Decision_Disp r) x (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
+Definition set_Decision_PCAdvance (x : Z) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) x (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
+Definition set_Decision_Read (x : MMIORead) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) x (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
+Definition set_Decision_ReadPending (x : bool) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) x (Decision_Inject r) (Decision_InjectFAR r).
+Definition set_Decision_Inject (x : Injection) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) x (Decision_InjectFAR r).
+Definition set_Decision_InjectFAR (x : Z) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) x.
+Definition zero_Decision : Decision := mk_Decision zero_Disposition (repeat 0 7) 0 zero_MMIORead false zero_Injection 0.
+
+(** Go: isolation/budget.go:47:1 guestWork *)
+Definition guestWork {S : Type} (d : Decision) (x : (ptr S (list Z))) : M S Z :=
+  if negb ((Decision_Disp d) =? DispCall) then
+  ret trapUnits
+  else
+  let! t'2 := deref x in
+  let! t'3 := idx t'2 0 in
+  let t'1 := wrapu 32 t'3 in
+  if ((t'1 =? Abi.GuestShare) || (t'1 =? Abi.GuestUnshare)) || (t'1 =? Abi.GuestRelinquish) then
+  let! t'4 := deref x in
+  let! t'5 := idx t'4 2 in
+  ret (wraps 64 (trapUnits + (wraps 64 (Z.min t'5 Abi.GuestMaxPages))))
+  else
+  ret trapUnits.
+
+Record workBudget := mk_workBudget {
+  workBudget_left : Z
+}.
+Definition set_workBudget_left (x : Z) (r : workBudget) : workBudget := mk_workBudget x.
+Definition zero_workBudget : workBudget := mk_workBudget 0.
+
+(** Go: isolation/budget.go:61:1 newWorkBudget *)
+Definition newWorkBudget {S : Type}  : M S workBudget :=
+  ret (mk_workBudget runBudget).
+
+(** Go: isolation/budget.go:64:1 spend *)
+Definition workBudget_spend {S : Type} (b : (ptr S workBudget)) (units : Z) : M S bool :=
+  let! t'1 := deref b in
+  let! t'2 := pfield b workBudget_left set_workBudget_left in
+  let! t'3 := store t'2 (wraps 64 ((workBudget_left t'1) - units)) in
+  let! t'4 := deref b in
+  ret (((workBudget_left t'4) >? 0) || false).
+
+(** Go: isolation/budget.go:71:1 guestPagesOK *)
+Definition guestPagesOK {S : Type} (n : Z) : M S bool :=
+  ret ((n <=? Abi.GuestMaxPages) || false).
+
 Record Config := mk_Config {
   Config_RAM : Range;
   Config_Engine : (list Range);
@@ -328,22 +409,6 @@ Definition zero_VCPUState : VCPUState := 0.
 (** Go: type pendingReply uint8 *)
 Definition pendingReply : Type := Z.
 Definition zero_pendingReply : pendingReply := 0.
-
-Record MMIORead := mk_MMIORead {
-  MMIORead_Reg : Z;
-  MMIORead_Log2Size : Z;
-  MMIORead_SignExtend : bool;
-  MMIORead_SF : bool
-}.
-Definition set_MMIORead_Reg (x : Z) (r : MMIORead) : MMIORead := mk_MMIORead x (MMIORead_Log2Size r) (MMIORead_SignExtend r) (MMIORead_SF r).
-Definition set_MMIORead_Log2Size (x : Z) (r : MMIORead) : MMIORead := mk_MMIORead (MMIORead_Reg r) x (MMIORead_SignExtend r) (MMIORead_SF r).
-Definition set_MMIORead_SignExtend (x : bool) (r : MMIORead) : MMIORead := mk_MMIORead (MMIORead_Reg r) (MMIORead_Log2Size r) x (MMIORead_SF r).
-Definition set_MMIORead_SF (x : bool) (r : MMIORead) : MMIORead := mk_MMIORead (MMIORead_Reg r) (MMIORead_Log2Size r) (MMIORead_SignExtend r) x.
-Definition zero_MMIORead : MMIORead := mk_MMIORead 0 0 false false.
-
-(** Go: type Injection uint8 *)
-Definition Injection : Type := Z.
-Definition zero_Injection : Injection := 0.
 
 Record Context := mk_Context {
   Context_X : (list Z);
@@ -1900,37 +1965,13 @@ Definition hpfarFIPAMask : Z := 17592186044400.
 
 Definition insnBytes : Z := 4.
 
-(** Go: type Disposition uint8 *)
-Definition Disposition : Type := Z.
-Definition zero_Disposition : Disposition := 0.
-
 Definition DispExit : Disposition := 0.
-
-Definition DispCall : Disposition := 1.
 
 Definition DispResume : Disposition := 2.
 
 Definition DispCallNotSupported : Disposition := 3.
 
 Definition DispInjectAbort : Disposition := 4.
-
-Record Decision := mk_Decision {
-  Decision_Disp : Disposition;
-  Decision_Exit : (list Z);
-  Decision_PCAdvance : Z;
-  Decision_Read : MMIORead;
-  Decision_ReadPending : bool;
-  Decision_Inject : Injection;
-  Decision_InjectFAR : Z
-}.
-Definition set_Decision_Disp (x : Disposition) (r : Decision) : Decision := mk_Decision x (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
-Definition set_Decision_Exit (x : (list Z)) (r : Decision) : Decision := mk_Decision (Decision_Disp r) x (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
-Definition set_Decision_PCAdvance (x : Z) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) x (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
-Definition set_Decision_Read (x : MMIORead) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) x (Decision_ReadPending r) (Decision_Inject r) (Decision_InjectFAR r).
-Definition set_Decision_ReadPending (x : bool) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) x (Decision_Inject r) (Decision_InjectFAR r).
-Definition set_Decision_Inject (x : Injection) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) x (Decision_InjectFAR r).
-Definition set_Decision_InjectFAR (x : Z) (r : Decision) : Decision := mk_Decision (Decision_Disp r) (Decision_Exit r) (Decision_PCAdvance r) (Decision_Read r) (Decision_ReadPending r) (Decision_Inject r) x.
-Definition zero_Decision : Decision := mk_Decision zero_Disposition (repeat 0 7) 0 zero_MMIORead false zero_Injection 0.
 
 (** Go: type TrapKind uint8 *)
 Definition TrapKind : Type := Z.
@@ -2317,7 +2358,7 @@ Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageI
   ret info) in
   ret (info, Abi.Success).
 
-(** Go: isolation/mem.go:269:1 setShared *)
+(** Go: isolation/mem.go:270:1 setShared *)
 Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
   let i := 0 in
   let! t'10 := loop (X:=Empty_set) (n - i)

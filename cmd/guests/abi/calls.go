@@ -21,7 +21,8 @@ func init() {
 	guest.Test("RelinquishThenTouchAborts", testRelinquishThenTouch)
 	guest.Test("ArgumentChecks/Share", argumentChecks(guest.Share))
 	guest.Test("ArgumentChecks/Unshare", argumentChecks(guest.Unshare))
-	guest.Test("ArgumentChecks/Relinquish", argumentChecks(guest.Relinquish))
+	guest.Test("ArgumentChecks/Relinquish", argumentChecks(relinquishRange))
+	guest.Test("PageLimit", testPageLimit)
 	guest.Test("HostIDsNotSupported", testHostIDs)
 	guest.Test("UnknownIDsNotSupported", testUnknownIDs)
 }
@@ -108,6 +109,32 @@ func externalAbort(esr uint64) bool {
 // argumentChecks is the shared validation of the guest memory calls
 // (bulkhead-contract: INVALID_PARAMETERS for the arguments, before any
 // ledger check; DENIED for pages the caller does not own).
+// relinquishRange is guest.RelinquishRange with only its status: the
+// argument checks hold for it as for Share and Unshare, which split long
+// ranges the same way (guest.Relinquish, one call, refuses a range longer
+// than abi.GuestMaxPages: testPageLimit).
+func relinquishRange(ipa, pages uint64) abi.Status {
+	st, _ := guest.RelinquishRange(ipa, pages)
+	return st
+}
+
+// testPageLimit: one guest memory call covers at most abi.GuestMaxPages
+// pages (ABI v1.1); the SDK splits longer ranges.
+func testPageLimit(t *guest.T) {
+	const n = abi.GuestMaxPages + 1
+	p := pages(t, n)
+	for _, id := range []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish} {
+		x := guest.Call([8]uint64{uint64(id), p, n})
+		t.Status(abi.InvalidParameters, abi.StatusOf(x[0]), "one call %#x of %d pages", id, n)
+	}
+	t.Status(abi.InvalidParameters, guest.Relinquish(p, n), "Relinquish is one call")
+	t.Require(t.Status(abi.Success, guest.Share(p, n), "Share splits"))
+	t.Status(abi.Success, guest.Unshare(p, n), "Unshare splits")
+	st, done := guest.RelinquishRange(p, n)
+	t.Status(abi.Success, st, "RelinquishRange splits")
+	t.Equal(uint64(n), done, "pages relinquished")
+}
+
 func argumentChecks(call func(ipa, pages uint64) abi.Status) func(*guest.T) {
 	return func(t *guest.T) {
 		m := machine(t)

@@ -1,6 +1,7 @@
 // Package plant holds switches that plant known bugs in the isolation core,
 // so that tests can show that their checks catch each one. Every switch is
-// false except inside a test that sets it and restores it.
+// false except inside a test that sets it and restores it (and NoWorkBudget
+// in an image built with the bulkhead_nobudget tag).
 package plant
 
 // Planted bugs.
@@ -22,4 +23,9 @@ var (
 	// MemStateIgnoresShare makes GUEST_MEMSTATE report a page the VM has
 	// shared with the host as private.
 	MemStateIgnoresShare bool
+	// NoWorkBudget removes the bounds on guest-caused work at EL2: guest
+	// memory calls of any length, and a VCPU_RUN that ends only after
+	// maxEntries handled traps, whatever they cost. It is also set for a
+	// whole image by the bulkhead_nobudget build tag.
+	NoWorkBudget = noBudgetBuild
 )

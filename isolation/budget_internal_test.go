@@ -1,0 +1,52 @@
+package isolation
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
+)
+
+func TestGuestWorkChargesPagesOfMemoryCallsOnly(t *testing.T) {
+	call := Decision{Disp: DispCall}
+	x := func(id uint32, pages uint64) *[31]uint64 { return &[31]uint64{uint64(id), 0x4000_0000, pages} }
+	for _, id := range []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish} {
+		assert.Equal(t, trapUnits+1, guestWork(call, x(id, 1)))
+		assert.Equal(t, trapUnits+abi.GuestMaxPages, guestWork(call, x(id, abi.GuestMaxPages)))
+		assert.Equal(t, trapUnits+abi.GuestMaxPages, guestWork(call, x(id, 1<<63)), "a refused length costs at most the limit")
+	}
+	assert.Equal(t, trapUnits, guestWork(call, x(abi.GuestMemInfo, 1<<20)), "other calls ignore x2")
+	assert.Equal(t, trapUnits, guestWork(Decision{Disp: DispInjectAbort}, x(abi.GuestShare, 32)), "only a call is a memory call")
+	assert.Equal(t, trapUnits, guestWork(Decision{Disp: DispResume}, x(abi.GuestShare, 32)))
+}
+
+// TestWorkBudgetStopsOnceSpent: whatever the costs, spend says stop
+// exactly when the units charged reach runBudget (seed 10).
+func TestWorkBudgetStopsOnceSpent(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	for range 1000 {
+		b, total := newWorkBudget(), 0
+		for {
+			units := trapUnits + r.Intn(abi.GuestMaxPages+1)
+			total += units
+			if !b.spend(units) {
+				break
+			}
+			require.Less(t, total, runBudget)
+		}
+		require.GreaterOrEqual(t, total, runBudget)
+		require.Less(t, total, runBudget+trapUnits+abi.GuestMaxPages)
+	}
+}
+
+func TestNoWorkBudgetPlantRemovesBothBounds(t *testing.T) {
+	plant.NoWorkBudget = true
+	defer func() { plant.NoWorkBudget = false }()
+	b := newWorkBudget()
+	assert.True(t, b.spend(10*runBudget))
+	assert.True(t, guestPagesOK(1<<20))
+}

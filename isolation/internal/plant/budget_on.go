@@ -1,0 +1,6 @@
+//go:build !bulkhead_nobudget
+
+package plant
+
+// noBudgetBuild is false in every build but the bulkhead_nobudget one.
+const noBudgetBuild = false
