@@ -29,13 +29,18 @@ func tinyELF(machine elf.Machine, entry uint64, extra string) []byte {
 	return b.Bytes()
 }
 
-func TestCheckGuestProgramSaysWhatIsWrong(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
+// writer returns a function that writes files into a fresh directory.
+func writer(t *testing.T) (dir string, write func(name string, data []byte) string) {
+	dir = t.TempDir()
+	return dir, func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(p, data, 0o755))
 		return p
 	}
+}
+
+func TestCheckGuestProgramSaysWhatIsWrong(t *testing.T) {
+	dir, write := writer(t)
 	marks := sdkMark + " " + layoutMark
 	for _, c := range []struct {
 		name string
@@ -92,12 +97,7 @@ func TestGuestRelayPassesOnlyTheGuestsLines(t *testing.T) {
 }
 
 func TestCheckHostProgram(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, data, 0o755))
-		return p
-	}
+	_, write := writer(t)
 	assert.NoError(t, checkHostProgram(write("host", tinyELF(elf.EM_AARCH64, virt.HostText, sdkMark))))
 	assert.ErrorContains(t, checkHostProgram(write("guest", tinyELF(elf.EM_AARCH64, virt.HostText, sdkMark+layoutMark))),
 		"not linked for the host layout")
