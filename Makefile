@@ -87,7 +87,7 @@ guest-images:
 # unit runs every Go test: host tests and the QEMU suites in tests/ (which
 # skip, saying so, without the TamaGo compiler).
 unit: mods
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 qemu-tests: mods
 	$(GO) test -count=1 -v ./tests/
