@@ -42,6 +42,20 @@ TEXT ·CleanInvalidateDataLine(SB),NOSPLIT,$0-8
 	DC	CIVAC, R0
 	RET
 
+// func cleanInvalidateDataLines(start, end, step uint64)
+TEXT ·cleanInvalidateDataLines(SB),NOSPLIT,$0-24
+	MOVD	start+0(FP), R0
+	MOVD	end+8(FP), R1
+	MOVD	step+16(FP), R2
+lines:
+	CMP	R1, R0
+	BHS	linesDone	// start >= end, unsigned
+	DC	CIVAC, R0
+	ADD	R2, R0, R0
+	B	lines
+linesDone:
+	RET
+
 // func InvalidateInstructionCache()
 TEXT ·InvalidateInstructionCache(SB),NOSPLIT,$0
 	SYS_X(IC_IALLU, 31)	// ic iallu
