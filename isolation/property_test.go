@@ -322,9 +322,11 @@ func (p *prop) write() {
 		}
 		return
 	}
+	// The mappings in IPA order, not the map's: a run must depend on its
+	// seed alone to be reproducible.
 	v := &p.m.vms[g.r.IntN(2)]
-	for _, mp := range v.m {
-		if mp.perms&isolation.PermW != 0 {
+	for _, ipa := range slices.Sorted(maps.Keys(v.m)) {
+		if mp := v.m[ipa]; mp.perms&isolation.PermW != 0 {
 			p.a.Write(isolation.PA(mp.pfn<<12), 0xff)
 			p.m.pages[mp.pfn-pfn0].zero = false
 			return

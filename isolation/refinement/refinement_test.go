@@ -1,6 +1,7 @@
 package refinement
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -308,24 +309,35 @@ func (g gen) trace() []string {
 // randomTraces is how many random traces one run checks (at least 10,000).
 const randomTraces = 10000
 
+// defaultSeed is the random traces' seed unless BULKHEAD_SEED names
+// another: fixed, so that every run checks the same traces and a result
+// (a planted bug caught, or missed) is the same from one run to the next.
+const defaultSeed = 20261201
+
 func seed() int64 {
 	if s := os.Getenv("BULKHEAD_SEED"); s != "" {
 		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return v
 		}
 	}
-	return time.Now().UnixNano()
+	return defaultSeed
 }
 
-// saveRegression keeps a divergent trace under testdata/ so that it is
-// replayed by TestRegressions from then on.
+// saveRegression writes a divergent trace outside the source tree, and
+// says how to keep it: a trace copied into testdata/ is replayed by
+// TestRegressions from then on. Writing into testdata/ itself would make
+// the next run fail on the same trace before anyone looked at it.
 func saveRegression(t *testing.T, trace []string) {
-	name := filepath.Join("testdata", fmt.Sprintf("divergence-%d.trace", time.Now().UnixNano()))
-	if err := os.WriteFile(name, []byte(strings.Join(trace, "\n")+"\n"), 0o644); err != nil {
-		t.Log(err)
-	} else {
-		t.Logf("kept as %s", name)
+	f, err := os.CreateTemp("", "bulkhead-divergence-*.trace")
+	if err == nil {
+		_, err = f.WriteString(strings.Join(trace, "\n") + "\n")
+		err = errors.Join(err, f.Close())
 	}
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	t.Logf("divergent trace in %s; copy it into %s to replay it in TestRegressions", f.Name(), filepath.Join("isolation", "refinement", "testdata"))
 }
 
 func TestRandomTraces(t *testing.T) {
