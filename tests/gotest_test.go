@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"bulkhead/hypervisor/outcome"
 	"bulkhead/internal/qemu"
@@ -24,34 +22,12 @@ import (
 const exampleDir = "examples/firstguest"
 
 // goTestGuests runs `bulkhead test -C examples/firstguest args...` and
-// returns its output and exit status; its process group is killed if it
-// outlives the bound.
+// returns its output and exit status.
 func goTestGuests(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	bin := bulkheadCommand(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*bootTimeout)
-	defer cancel()
-	var out bytes.Buffer
-	cmd := exec.Command(bin, append([]string{"test", "-C", exampleDir}, args...)...)
+	cmd := exec.Command(bulkheadCommand(t), append([]string{"test", "-C", exampleDir}, args...)...)
 	cmd.Dir = images.builder.Root
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
-		<-done
-		t.Fatalf("bulkhead test did not end:\n%s", out.String())
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bulkhead test %s:\n%s", strings.Join(args, " "), out.String())
-		}
-	})
-	return out.String(), cmd.ProcessState.ExitCode()
+	return runBounded(t, cmd, 3*bootTimeout)
 }
 
 func TestGoTestGuestPasses(t *testing.T) {

@@ -46,32 +46,37 @@ func bulkheadCommand(t *testing.T) string {
 }
 
 // runBulkhead runs `bulkhead run` with the engine and hypervisor already
-// built and returns its output and exit status. The command runs in its own
-// process group, which is killed if it outlives bootTimeout, so neither it
-// nor its QEMU outlives the test.
+// built and returns its output and exit status.
 func runBulkhead(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	bin := bulkheadCommand(t)
 	full := append([]string{"run", "-engine", image(t, qemu.Engine), "-hypervisor", image(t, qemu.Hypervisor)}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	return runBounded(t, exec.Command(bulkheadCommand(t), full...), bootTimeout)
+}
+
+// runBounded runs cmd in its own process group, killed if it outlives
+// limit, so that neither it nor a QEMU it started outlives the test, and
+// returns its output and exit status; the output is logged if the test
+// fails.
+func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var out bytes.Buffer
-	cmd := exec.Command(bin, full...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
 	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
 		<-done
-		t.Fatalf("bulkhead run did not end within %v:\n%s", bootTimeout, out.String())
+		t.Fatalf("%s did not end within %v:\n%s", strings.Join(cmd.Args, " "), limit, out.String())
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("bulkhead %s:\n%s", strings.Join(full, " "), out.String())
+			t.Logf("%s:\n%s", strings.Join(cmd.Args, " "), out.String())
 		}
 	})
 	return out.String(), cmd.ProcessState.ExitCode()

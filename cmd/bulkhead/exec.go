@@ -251,13 +251,12 @@ func execStatus(res qemu.Result, stopped bool, machineLog string) error {
 	if stopped {
 		sum.Status, sum.Reason = outcome.StatusStopped, "stopped by a signal"
 	}
-	if sum.Status == outcome.StatusOK || (sum.Status <= outcome.MaxGuestStatus && len(sum.Guests) == 1) {
-		if sum.Status == outcome.StatusOK {
-			return nil
-		}
-		return runStatus(sum.Status)
+	if sum.Status == outcome.StatusOK {
+		return nil
 	}
-	fmt.Fprintf(os.Stderr, "bulkhead exec: %s (exit %d); the machine's log:\n%s", sum.Reason, sum.Status, machineLog)
+	if sum.Status > outcome.MaxGuestStatus || len(sum.Guests) != 1 { // not the program's own status
+		fmt.Fprintf(os.Stderr, "bulkhead exec: %s (exit %d); the machine's log:\n%s", sum.Reason, sum.Status, machineLog)
+	}
 	return runStatus(sum.Status)
 }
 
