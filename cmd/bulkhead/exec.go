@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ var (
 type execOpts struct {
 	engine, hypervisor string
 	host               bool
-	ramMiB             int
+	ramMiB, vcpus      int
 	timeout            time.Duration
 	binary             string
 	args               []string
@@ -67,10 +68,11 @@ func parseExecFlags(args []string) (execOpts, error) {
 	fs.StringVar(&o.hypervisor, "hypervisor", "", "hypervisor image (default: build it)")
 	fs.BoolVar(&o.host, "host", false, "run the program in place of the hypervisor, as the host (cmd/hosttests style)")
 	fs.IntVar(&o.ramMiB, "ram", 128, "MiB of RAM of the guest's VM")
+	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the guest's VM")
 	fs.DurationVar(&o.timeout, "timeout", 0, "end the VM after this long (default: the binary's -test.timeout, else 10m, plus a minute to boot)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Println("usage: bulkhead exec [-host] [-engine F -hypervisor F] [-ram MiB] [-timeout D] BINARY [ARGS...]")
+			fmt.Println("usage: bulkhead exec [-host] [-engine F -hypervisor F] [-ram MiB] [-vcpus N] [-timeout D] BINARY [ARGS...]")
 			fs.SetOutput(os.Stdout)
 			fs.PrintDefaults()
 			return o, err
@@ -81,8 +83,8 @@ func parseExecFlags(args []string) (execOpts, error) {
 		return o, usagef("exec: no program to run (usage: bulkhead exec [flags] BINARY [ARGS...])")
 	}
 	o.binary, o.args = fs.Arg(0), fs.Args()[1:]
-	if o.ramMiB < 4 || o.ramMiB > guestspec.MaxRAMMiB || o.ramMiB%2 != 0 {
-		return o, usagef("exec: -ram must be an even number of MiB from 4 to %d", guestspec.MaxRAMMiB)
+	if err := o.checkLimits(); err != nil {
+		return o, err
 	}
 	if o.timeout == 0 {
 		o.timeout = testTimeout(o.args) + time.Minute
@@ -91,6 +93,17 @@ func parseExecFlags(args []string) (execOpts, error) {
 		return o, checkHostProgram(o.binary)
 	}
 	return o, checkGuestProgram(o.binary)
+}
+
+// checkLimits refuses a VM the hypervisor would refuse.
+func (o execOpts) checkLimits() error {
+	if o.ramMiB < 4 || o.ramMiB > guestspec.MaxRAMMiB || o.ramMiB%2 != 0 {
+		return usagef("-ram must be an even number of MiB from 4 to %d", guestspec.MaxRAMMiB)
+	}
+	if o.vcpus < 1 || o.vcpus > guestspec.MaxVCPUs {
+		return usagef("-vcpus must be 1 to %d", guestspec.MaxVCPUs)
+	}
+	return nil
 }
 
 // testTimeout is the -test.timeout a test binary was given, or the go
@@ -175,7 +188,7 @@ func execGuest(args []string, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	argsFile := filepath.Join(dir, "0.args")
-	spec := fmt.Sprintf("ram=%d\nbootargs=%s\n", o.ramMiB, guest.JoinArgs(o.args))
+	spec := fmt.Sprintf("vcpus=%d\nram=%d\nbootargs=%s\n", o.vcpus, o.ramMiB, guest.JoinArgs(o.args))
 	if err := guestspec.Check([]byte(spec)); err != nil {
 		return usagef("exec: arguments: %v", err)
 	}
@@ -403,15 +416,17 @@ func lockDir(dir string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// testGuests is `bulkhead test [-host] [go test flags] [packages]`: go test
-// with the TamaGo compiler, the guest build flags and this command as
-// -exec, so that every test binary runs in a VM under the engine (with
-// -host: in place of the hypervisor, with the host's build flags).
+// testGuests is `bulkhead test [-host] [-vcpus N] [-ram MiB] [go test
+// flags] [packages]`: go test with the TamaGo compiler, the guest build
+// flags and this command as -exec (given -vcpus and -ram), so that every
+// test binary runs in a VM under the engine (with -host: in place of the
+// hypervisor, with the host's build flags).
 func testGuests(args []string) error {
-	host := len(args) > 0 && args[0] == "-host"
-	if host {
-		args = args[1:]
+	execFlags, args, err := testExecFlags(args)
+	if err != nil {
+		return err
 	}
+	host := slices.Contains(execFlags, "-host")
 	tamago, err := qemu.FindTamago()
 	if err != nil {
 		return err
@@ -424,9 +439,9 @@ func testGuests(args []string) error {
 	if err != nil {
 		return err
 	}
-	execArgs, flags := []string{self, "exec", "-engine", engine, "-hypervisor", hypervisor}, guestBuildFlags
+	execArgs, flags := append([]string{self, "exec", "-engine", engine, "-hypervisor", hypervisor}, execFlags...), guestBuildFlags
 	if host {
-		execArgs, flags = append(execArgs, "-host"), hostBuildFlags
+		flags = hostBuildFlags
 	}
 	execCmd := strings.Join(quoteFlags(execArgs), " ")
 	full := []string{"test"}
@@ -443,4 +458,41 @@ func testGuests(args []string) error {
 		return runStatus(exit.ExitCode())
 	}
 	return err
+}
+
+// testExecFlags takes bulkhead test's own leading flags (-host, -vcpus N,
+// -ram MiB) off args, checked as bulkhead exec checks them, and returns
+// them as exec arguments; the rest is go test's.
+func testExecFlags(args []string) (execFlags, rest []string, err error) {
+	n := 0
+	for n < len(args) {
+		name, _, hasValue := strings.Cut(args[n], "=")
+		switch {
+		case name == "-host":
+			n++
+		case (name == "-vcpus" || name == "-ram") && hasValue:
+			n++
+		case name == "-vcpus" || name == "-ram":
+			n = min(n+2, len(args))
+		default:
+			return checkedExecFlags(args[:n], args[n:])
+		}
+	}
+	return checkedExecFlags(args, nil)
+}
+
+func checkedExecFlags(execFlags, rest []string) ([]string, []string, error) {
+	if len(execFlags) == 0 {
+		return nil, rest, nil
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o execOpts
+	fs.Bool("host", false, "")
+	fs.IntVar(&o.ramMiB, "ram", 128, "")
+	fs.IntVar(&o.vcpus, "vcpus", 1, "")
+	if err := fs.Parse(execFlags); err != nil || fs.NArg() > 0 {
+		return nil, nil, usagef("test: bad flags %q (usage: bulkhead test [-host] [-vcpus N] [-ram MiB] [go test flags] [packages])", execFlags)
+	}
+	return execFlags, rest, o.checkLimits()
 }

@@ -69,11 +69,45 @@ func TestExecFlagsAreCheckedBeforeAnyMachine(t *testing.T) {
 	}{
 		{nil, "no program to run"},
 		{[]string{"-ram", "3", "x"}, "-ram must be"},
+		{[]string{"-vcpus", "0", "x"}, "-vcpus must be"},
+		{[]string{"-vcpus", "9", "x"}, "-vcpus must be"},
 		{[]string{"-timeout", "soon", "x"}, "invalid value"},
 		{[]string{"/does/not/exist", "-test.v"}, "not a readable file"},
 	} {
 		err := execGuest(c.args, new(bytes.Buffer))
 		require.ErrorContains(t, err, c.want, "%v", c.args)
+		assert.Equal(t, 2, exitStatus(err))
+	}
+}
+
+// TestTestFlagsSplit: bulkhead test's own flags are taken off the front
+// and checked; everything from the first other argument is go test's.
+func TestTestFlagsSplit(t *testing.T) {
+	for _, c := range []struct {
+		args, exec, rest []string
+	}{
+		{nil, nil, nil},
+		{[]string{"-count=1", "./x"}, nil, []string{"-count=1", "./x"}},
+		{[]string{"-host", "-vcpus", "2", "-ram=66", "-C", "d", "-v", "."}, []string{"-host", "-vcpus", "2", "-ram=66"}, []string{"-C", "d", "-v", "."}},
+		{[]string{"-vcpus=4"}, []string{"-vcpus=4"}, nil},
+		{[]string{"-v", "-vcpus", "2"}, nil, []string{"-v", "-vcpus", "2"}},
+	} {
+		exec, rest, err := testExecFlags(c.args)
+		require.NoError(t, err, "%q", c.args)
+		assert.Equal(t, c.exec, exec, "%q", c.args)
+		assert.Equal(t, c.rest, rest, "%q", c.args)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-vcpus", "0", "."}, "-vcpus must be"},
+		{[]string{"-vcpus", "two", "."}, "bad flags"},
+		{[]string{"-ram", "3"}, "-ram must be"},
+		{[]string{"-vcpus"}, "bad flags"},
+	} {
+		_, _, err := testExecFlags(c.args)
+		require.ErrorContains(t, err, c.want, "%q", c.args)
 		assert.Equal(t, 2, exitStatus(err))
 	}
 }

@@ -6,7 +6,8 @@
 //	bulkhead args [same flags as run]   print the QEMU command line instead
 //	bulkhead exec [flags] BINARY [ARGS] run a guest program (a Go test binary) in a VM;
 //	                                    for go test -exec
-//	bulkhead test [go test flags] PKGS  go test of guest packages, each in a VM
+//	bulkhead test [-host] [-vcpus N] [-ram MiB] [go test flags] PKGS
+//	                                    go test of guest packages, each in a VM
 //	bulkhead bench                      instruction counts of the hot paths, boot times
 //
 // `bulkhead run` exits with how the guests ended (see `bulkhead run -h`).
