@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"bulkhead/guest/internal/describe"
 	"bulkhead/isolation/abi"
 )
 
@@ -65,32 +66,6 @@ func (t *T) Failed() bool { return len(t.failures) > 0 }
 // message is the one-line summary of the test's failures.
 func (t *T) message() string { return strings.Join(t.failures, "; ") }
 
-// describe renders the optional description of an assertion: a format and
-// its arguments, or nothing.
-func describe(what []any) string {
-	if len(what) == 0 {
-		return ""
-	}
-	if f, ok := what[0].(string); ok {
-		return fmt.Sprintf(f, what[1:]...) + ": "
-	}
-	return fmt.Sprint(what...) + ": "
-}
-
-// show prints a value for a failure message: integers in decimal and hex,
-// since addresses and statuses are read both ways.
-func show(v any) string {
-	switch x := v.(type) {
-	case abi.Status:
-		return fmt.Sprintf("%s (%d)", x, int64(x))
-	case abi.Exit:
-		return fmt.Sprintf("%s (%d)", x, uint64(x))
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr:
-		return fmt.Sprintf("%d (%#x)", x, x)
-	}
-	return fmt.Sprintf("%#v", v)
-}
-
 // Equal records a failure unless want and got are deeply equal and of the
 // same type; what optionally describes the value (a format and its
 // arguments). It reports whether they were equal.
@@ -98,7 +73,7 @@ func (t *T) Equal(want, got any, what ...any) bool {
 	if reflect.DeepEqual(want, got) {
 		return true
 	}
-	t.Errorf("%sgot %s, want %s", describe(what), show(got), show(want))
+	t.Errorf("%sgot %s, want %s", describe.What(what), describe.Value(got), describe.Value(want))
 	return false
 }
 
@@ -107,14 +82,14 @@ func (t *T) NotEqual(bad, got any, what ...any) bool {
 	if !reflect.DeepEqual(bad, got) {
 		return true
 	}
-	t.Errorf("%sgot %s, want anything else", describe(what), show(got))
+	t.Errorf("%sgot %s, want anything else", describe.What(what), describe.Value(got))
 	return false
 }
 
 // True records a failure unless cond holds.
 func (t *T) True(cond bool, what ...any) bool {
 	if !cond {
-		t.Errorf("%scondition is false", describe(what))
+		t.Errorf("%scondition is false", describe.What(what))
 	}
 	return cond
 }
@@ -124,7 +99,7 @@ func (t *T) Status(want, got abi.Status, what ...any) bool {
 	if want == got {
 		return true
 	}
-	t.Errorf("%sstatus %s, want %s", describe(what), show(got), show(want))
+	t.Errorf("%sstatus %s, want %s", describe.What(what), describe.Value(got), describe.Value(want))
 	return false
 }
 
@@ -134,7 +109,7 @@ func (t *T) PSCI(want, got int64, what ...any) bool {
 	if want == got {
 		return true
 	}
-	t.Errorf("%sPSCI returned %d (%#x), want %d (%#x)", describe(what), got, uint64(got), want, uint64(want))
+	t.Errorf("%sPSCI returned %d (%#x), want %d (%#x)", describe.What(what), got, uint64(got), want, uint64(want))
 	return false
 }
 
