@@ -47,6 +47,7 @@ type Image struct {
 	Pkg  string // import path relative to the module root, e.g. ./cmd/engine
 	Text uint64
 	Tags []string
+	Test bool // the package's test binary (go test -c), not its program
 }
 
 // Engine and Hypervisor are the two images of a bulkhead machine.
@@ -76,6 +77,9 @@ func (b Builder) Build(img Image) (string, error) {
 	}
 	args := []string{"build", "-trimpath", "-o", out,
 		"-ldflags", fmt.Sprintf("-T %#x -R 0x1000", img.Text)}
+	if img.Test {
+		args = append([]string{"test", "-c"}, args[1:]...)
+	}
 	if len(img.Tags) > 0 {
 		args = append(args, "-tags", strings.Join(img.Tags, ","))
 	}

@@ -23,10 +23,11 @@ const (
 	Unfinished Outcome = iota // RUN without PASS or FAIL: the guest crashed or hung in it
 	Passed
 	Failed
+	Skipped // go test's SKIP
 )
 
 func (o Outcome) String() string {
-	return [...]string{"unfinished", "passed", "failed"}[o]
+	return [...]string{"unfinished", "passed", "failed", "skipped"}[o]
 }
 
 // Case is one guest test as the console reported it.
