@@ -101,3 +101,23 @@ func TestGoTestHostPasses(t *testing.T) {
 	require.Contains(t, string(out), "ok  \tfirstguest/host")
 	require.NotContains(t, string(out), "engine: ", "the engine's lines are the machine's, not the test's")
 }
+
+// TestGoTestRunsOurConformanceGuest: the ABI conformance guest is an
+// ordinary test package, run as its documentation says (bulkhead test
+// -vcpus 2); its PSCI tests need the second vCPU the flag gives, and fail
+// without it.
+func TestGoTestRunsOurConformanceGuest(t *testing.T) {
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(bulkheadCommand(t), append([]string{"test"}, args...)...)
+		cmd.Dir = images.builder.Root
+		return runBounded(t, cmd, 3*bootTimeout)
+	}
+	out, status := run("-vcpus", "2", "-count=1", "-v", "./tests/guests/abi")
+	require.Equal(t, 0, status, out)
+	require.Contains(t, out, "--- PASS: TestPSCI/CPUOnSecondary")
+	require.Contains(t, out, "ok  \tbulkhead/tests/guests/abi")
+
+	out, status = run("-count=1", "-run", "TestPSCI/AffinityInfo", "./tests/guests/abi")
+	require.NotEqual(t, 0, status, out)
+	require.Contains(t, out, "the VM has 1 vCPUs; give it vcpus=2 (bulkhead test -vcpus 2)")
+}

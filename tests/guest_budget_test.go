@@ -65,7 +65,7 @@ func TestGuestCannotHoldEL2PastTheBound(t *testing.T) {
 		"[vm0] storm: done",
 		"engine: EL2 residency:")
 	requireLine(t, res.Console, "[vm0] storm: round 0:", fmt.Sprintf("pairs of %d pages: SUCCESS", abi.GuestMaxPages))
-	guesttest.Run(t, res, "vm1")
+	guesttest.RunGoTest(t, res, "vm1")
 	requireVMPoweredOff(t, res.Console, "vm0")
 	requireVMPoweredOff(t, res.Console, "vm1")
 	guestStay, hostStay, call := worstStays(t, res.Console)

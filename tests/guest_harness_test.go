@@ -6,19 +6,21 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/internal/qemu"
 )
 
 // Images built with the guest SDK: guests (bulkhead_guest layout) and the
 // host-side conformance image the engine boots in place of the hypervisor.
 var (
-	abiGuest       = guestImage("abi")
-	isolationGuest = guestImage("isolation")
+	abiGuest       = goTestGuest("abi")
+	isolationGuest = goTestGuest("isolation")
 	spinGuest      = guestImage("spin")
 	hostTests      = qemu.Image{Name: "hosttests", Pkg: "./cmd/hosttests", Text: virt.HostText}
 )
@@ -27,9 +29,23 @@ func guestImage(name string) qemu.Image {
 	return qemu.Image{Name: "guest-" + name, Pkg: "./cmd/guests/" + name, Text: virt.GuestText, Tags: []string{"bulkhead_guest"}}
 }
 
+// goTestGuest is the test binary of tests/guests/<name>: a guest whose
+// tests are ordinary Go tests, run with -test.v (goTestArgs) so that
+// guesttest.RunGoTest reads each one's outcome off the console.
+func goTestGuest(name string) qemu.Image {
+	return qemu.Image{Name: "guest-test-" + name, Pkg: "./tests/guests/" + name, Text: virt.GuestText,
+		Tags: []string{"bulkhead_guest"}, Test: true}
+}
+
+// goTestArgs is the argument file line that runs a guest test binary
+// verbosely, with more arguments if given.
+func goTestArgs(args ...string) string {
+	return "bootargs=" + strings.Join(append([]string{"-test.v"}, args...), " ") + "\n"
+}
+
 // abiArgs gives the ABI guest what its tests need: a second vCPU for
 // CPU_ON, and RAM beyond the runtime's for pages to share and relinquish.
-const abiArgs = "vcpus=2\nram=128\n"
+var abiArgs = "vcpus=2\nram=128\n" + goTestArgs()
 
 // vmGuest is one guest of a machine: an image and its argument file.
 type vmGuest struct {
@@ -60,6 +76,20 @@ func requireVMPoweredOff(t *testing.T, console, vm string) {
 	t.Helper()
 	requireLine(t, console, fmt.Sprintf("hypervisor: vm %s (id", vm), "ended: powered off")
 	requireLine(t, console, fmt.Sprintf("hypervisor: vm %s: ", vm), "pages reclaimed, all zero")
+}
+
+// requireExitStatus checks that vm powered off with status want (os.Exit
+// inside the guest; a test binary exits 1 when a test failed).
+func requireExitStatus(t *testing.T, console, vm string, want int) {
+	t.Helper()
+	for _, l := range lines(console) {
+		if g, ok := outcome.ParseLine(l); ok && g.VM == vm {
+			require.Equal(t, outcome.PoweredOff, g.Kind, "%s: %s", vm, l)
+			require.Equal(t, want, g.Status, "%s: %s", vm, l)
+			return
+		}
+	}
+	require.Failf(t, "no end line", "the console has no line saying how %s ended", vm)
 }
 
 // requireLine checks that some line holds both fragments.

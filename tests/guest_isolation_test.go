@@ -24,11 +24,11 @@ import (
 // must come back zeroed (the hypervisor checks every byte it reclaims).
 func TestGuestIsolation(t *testing.T) {
 	secret := randomSecret(t)
-	args := fmt.Sprintf("bootargs=secret=%016x\nsecret=%016x\n", secret, secret)
+	args := goTestArgs(fmt.Sprintf("-secret=%016x", secret)) + fmt.Sprintf("secret=%016x\n", secret)
 	res := boot(t, guestMachine(t, vmGuest{isolationGuest, args}, vmGuest{isolationGuest, args}))
 	for _, vm := range []string{"vm0", "vm1"} {
 		t.Run(vm, func(t *testing.T) {
-			guesttest.Run(t, res, vm)
+			guesttest.RunGoTest(t, res, vm)
 			requireVMPoweredOff(t, res.Console, vm)
 			// The hypervisor watched every exit record and searched
 			// every page it took back for the secret.
@@ -62,13 +62,13 @@ func randomSecret(t *testing.T) uint64 {
 // runs with the guests' share, unshare and relinquish calls, destroy and
 // reclaim must all keep them in agreement.
 func TestGhostCheckOnTarget(t *testing.T) {
-	args := fmt.Sprintf("bootargs=secret=%016x\n", randomSecret(t))
+	args := goTestArgs(fmt.Sprintf("-secret=%016x", randomSecret(t)))
 	m := guestMachine(t, vmGuest{abiGuest, abiArgs}, vmGuest{isolationGuest, args})
 	m.Engine = image(t, qemu.GhostEngine)
 	res := boot(t, m)
 	for _, vm := range []string{"vm0", "vm1"} {
 		t.Run(vm, func(t *testing.T) {
-			guesttest.Run(t, res, vm)
+			guesttest.RunGoTest(t, res, vm)
 			requireVMPoweredOff(t, res.Console, vm)
 		})
 	}

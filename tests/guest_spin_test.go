@@ -24,7 +24,7 @@ func TestGuestSpinnerDoesNotStarveOthers(t *testing.T) {
 		"[vm0] spin: spinning forever",
 		"hypervisor: vm vm1 (id 2) ended: powered off",
 		fmt.Sprintf("hypervisor: vm vm0 (id 1) ended: timed out: ran longer than %v", spinnerLife))
-	guesttest.Run(t, res, "vm1")
+	guesttest.RunGoTest(t, res, "vm1")
 	requireVMPoweredOff(t, res.Console, "vm1")
 	requireLine(t, res.Console, "hypervisor: vm vm0: ", "pages reclaimed, all zero")
 	requireClean(t, res)

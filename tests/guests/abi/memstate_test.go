@@ -1,23 +1,26 @@
-//go:build tamago && arm64
+//go:build tamago && arm64 && bulkhead_guest
 
-package main
+package abi
 
 import (
+	"testing"
+
 	"bulkhead/boot/virt"
 	"bulkhead/guest"
+	"bulkhead/guest/check"
 	"bulkhead/isolation/abi"
 )
 
-func init() {
-	guest.Test("MemState/SharedAndUnshared", testMemStateShare)
-	guest.Test("MemState/CheckPrivateSeesAShare", testCheckPrivateSeesShare)
-	guest.Test("MemState/Unmapped", testMemStateUnmapped)
-	guest.Test("ArgumentChecks/MemState", testMemStateArguments)
+// TestMemState: GUEST_MEMSTATE reports each page as the ledger holds it.
+func TestMemState(t *testing.T) {
+	t.Run("SharedAndUnshared", testMemStateShare)
+	t.Run("CheckPrivateSeesAShare", testCheckPrivateSeesShare)
+	t.Run("Unmapped", testMemStateUnmapped)
 }
 
 // testMemStateArguments: a range GUEST_MEMSTATE cannot take is
 // INVALID_PARAMETERS; the ledger never refuses a query.
-func testMemStateArguments(t *guest.T) {
+func testMemStateArguments(t *testing.T) {
 	p := pages(t, 1)
 	const ipaSpace = 1 << 40
 	for _, c := range []struct {
@@ -32,48 +35,48 @@ func testMemStateArguments(t *guest.T) {
 		{"across the end of the IPA space", ipaSpace - virt.PageSize, 2},
 	} {
 		_, _, st := guest.MemStateRun(c.ipa, c.pages)
-		t.Status(abi.InvalidParameters, st, "%s (%#x, %d pages)", c.what, c.ipa, c.pages)
+		check.Status(t, abi.InvalidParameters, st, "%s (%#x, %d pages)", c.what, c.ipa, c.pages)
 	}
 	memState(t, 0, ipaSpace/virt.PageSize, abi.MemUnmapped, abi.MemStateMaxRun)
 }
 
 // memState fails t unless the page at ipa is in state want, with a run of
 // wantRun pages when asked about n.
-func memState(t *guest.T, ipa, n uint64, want guest.MemState, wantRun uint64) {
+func memState(t *testing.T, ipa, n uint64, want guest.MemState, wantRun uint64) {
 	state, run, st := guest.MemStateRun(ipa, n)
-	t.Status(abi.Success, st, "GUEST_MEMSTATE(%#x, %d)", ipa, n)
-	t.Equal(want, state, "state of %#x", ipa)
-	t.Equal(wantRun, run, "run from %#x", ipa)
+	check.Status(t, abi.Success, st, "GUEST_MEMSTATE(%#x, %d)", ipa, n)
+	check.Equal(t, want, state, "state of %#x", ipa)
+	check.Equal(t, wantRun, run, "run from %#x", ipa)
 }
 
-func testMemStateShare(t *guest.T) {
+func testMemStateShare(t *testing.T) {
 	p := pages(t, 3)
 	memState(t, p, 3, abi.MemPrivate, 3)
-	t.Require(t.Status(abi.Success, guest.Share(p+virt.PageSize, 1), "share"))
+	require(t, check.Status(t, abi.Success, guest.Share(p+virt.PageSize, 1), "share"))
 	memState(t, p, 3, abi.MemPrivate, 1)
 	memState(t, p+virt.PageSize, 3, abi.MemShared, 1)
 	memState(t, p+2*virt.PageSize, 1, abi.MemPrivate, 1)
-	t.Require(t.Status(abi.Success, guest.Unshare(p+virt.PageSize, 1), "unshare"))
+	require(t, check.Status(t, abi.Success, guest.Unshare(p+virt.PageSize, 1), "unshare"))
 	memState(t, p, 3, abi.MemPrivate, 3)
-	t.Require(t.Status(abi.Success, guest.Relinquish(p+2*virt.PageSize, 1), "relinquish"))
+	require(t, check.Status(t, abi.Success, guest.Relinquish(p+2*virt.PageSize, 1), "relinquish"))
 	memState(t, p+2*virt.PageSize, 1, abi.MemUnmapped, 1)
 }
 
 // testCheckPrivateSeesAShare shows the SDK's check can fail on target: a
 // page the guest shares with the host is not private.
-func testCheckPrivateSeesShare(t *guest.T) {
+func testCheckPrivateSeesShare(t *testing.T) {
 	p := pages(t, 2)
 	r := []virt.Region{{Name: "spare", Base: p, Size: 2 * virt.PageSize}}
-	t.True(guest.CheckPrivate(r) == nil, "fresh spare pages are private")
-	t.Require(t.Status(abi.Success, guest.Share(p+virt.PageSize, 1), "share"))
+	check.True(t, guest.CheckPrivate(r) == nil, "fresh spare pages are private")
+	require(t, check.Status(t, abi.Success, guest.Share(p+virt.PageSize, 1), "share"))
 	err := guest.CheckPrivate(r)
-	t.True(err != nil, "CheckPrivate with a shared page: %v", err)
-	t.Require(t.Status(abi.Success, guest.Unshare(p+virt.PageSize, 1), "unshare"))
-	t.True(guest.CheckPrivate(r) == nil, "private again after unshare")
+	check.True(t, err != nil, "CheckPrivate with a shared page: %v", err)
+	require(t, check.Status(t, abi.Success, guest.Unshare(p+virt.PageSize, 1), "unshare"))
+	check.True(t, guest.CheckPrivate(r) == nil, "private again after unshare")
 }
 
 // testMemStateUnmapped: device windows and IPAs beyond RAM map no page.
-func testMemStateUnmapped(t *guest.T) {
+func testMemStateUnmapped(t *testing.T) {
 	m := machine(t)
 	memState(t, virt.UART.Base, 1, abi.MemUnmapped, 1)
 	memState(t, m.RAM.End(), 1000, abi.MemUnmapped, abi.MemStateMaxRun)

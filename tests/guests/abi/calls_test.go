@@ -1,95 +1,90 @@
-//go:build tamago && arm64
+//go:build tamago && arm64 && bulkhead_guest
 
-package main
+package abi
 
 import (
+	"testing"
+
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
 	"bulkhead/guest"
+	"bulkhead/guest/check"
 	"bulkhead/isolation"
 	"bulkhead/isolation/abi"
 )
 
-func init() {
-	guest.Test("Version", testVersion)
-	guest.Test("CallUID", testCallUID)
-	guest.Test("Revision", testRevision)
-	guest.Test("MemInfoGranule", testGranule)
-	guest.Test("ShareUnshare", testShareUnshare)
-	guest.Test("UnshareOfUnshared", testUnshareOfUnshared)
-	guest.Test("ShareThenRelinquishDenied", testShareThenRelinquish)
-	guest.Test("RelinquishThenTouchAborts", testRelinquishThenTouch)
-	guest.Test("ArgumentChecks/Share", argumentChecks(guest.Share))
-	guest.Test("ArgumentChecks/Unshare", argumentChecks(guest.Unshare))
-	guest.Test("ArgumentChecks/Relinquish", argumentChecks(relinquishRange))
-	guest.Test("PageLimit", testPageLimit)
-	guest.Test("HostIDsNotSupported", testHostIDs)
-	guest.Test("UnknownIDsNotSupported", testUnknownIDs)
+// TestArgumentChecks: the guest memory calls and GUEST_MEMSTATE refuse
+// arguments they cannot take.
+func TestArgumentChecks(t *testing.T) {
+	t.Run("Share", argumentChecks(guest.Share))
+	t.Run("Unshare", argumentChecks(guest.Unshare))
+	t.Run("Relinquish", argumentChecks(relinquishRange))
+	t.Run("MemState", testMemStateArguments)
 }
 
-func testVersion(t *guest.T) {
+func TestVersion(t *testing.T) {
 	major, minor, st := guest.Version()
-	t.Status(abi.Success, st)
-	t.Equal(uint64(abi.VersionMajor), major, "major")
-	t.Equal(uint64(abi.VersionMinor), minor, "minor")
+	check.Status(t, abi.Success, st)
+	check.Equal(t, uint64(abi.VersionMajor), major, "major")
+	check.Equal(t, uint64(abi.VersionMinor), minor, "minor")
 }
 
-func testCallUID(t *guest.T) { t.Equal(abi.UIDWords(), guest.CallUID()) }
+func TestCallUID(t *testing.T) { check.Equal(t, abi.UIDWords(), guest.CallUID()) }
 
-func testRevision(t *guest.T) {
+func TestRevision(t *testing.T) {
 	major, minor := guest.Revision()
-	t.Equal([2]uint64{abi.RevisionMajor, abi.RevisionMinor}, [2]uint64{major, minor})
+	check.Equal(t, [2]uint64{abi.RevisionMajor, abi.RevisionMinor}, [2]uint64{major, minor})
 }
 
-func testGranule(t *guest.T) {
+func TestMemInfoGranule(t *testing.T) {
 	g, st := guest.MemGranule()
-	t.Status(abi.Success, st)
-	t.Equal(uint64(abi.Granule), g)
+	check.Status(t, abi.Success, st)
+	check.Equal(t, uint64(abi.Granule), g)
 }
 
-func testShareUnshare(t *guest.T) {
+func TestShareUnshare(t *testing.T) {
 	p := pages(t, 2)
-	t.Require(t.Status(abi.Success, guest.Share(p, 2), "share"))
-	t.Status(abi.Denied, guest.Share(p, 2), "share again")
-	t.Status(abi.Denied, guest.Share(p+virt.PageSize, 1), "share a page of a shared range")
+	require(t, check.Status(t, abi.Success, guest.Share(p, 2), "share"))
+	check.Status(t, abi.Denied, guest.Share(p, 2), "share again")
+	check.Status(t, abi.Denied, guest.Share(p+virt.PageSize, 1), "share a page of a shared range")
 	// A shared page is still the guest's: it reads and writes it.
 	_, okW := el1.ProbeWrite(p, 0x5a5a)
 	v, _, okR := el1.ProbeRead(p)
-	t.True(okW && okR && v == 0x5a5a, "shared page stays readable and writable (write %v, read %v %#x)", okW, okR, v)
-	t.Status(abi.Success, guest.Unshare(p, 2), "unshare")
-	t.Status(abi.Denied, guest.Unshare(p, 2), "unshare again")
-	t.Status(abi.Success, guest.Share(p, 1), "share after unshare")
-	t.Status(abi.Success, guest.Unshare(p, 1), "unshare")
+	check.True(t, okW && okR && v == 0x5a5a, "shared page stays readable and writable (write %v, read %v %#x)", okW, okR, v)
+	check.Status(t, abi.Success, guest.Unshare(p, 2), "unshare")
+	check.Status(t, abi.Denied, guest.Unshare(p, 2), "unshare again")
+	check.Status(t, abi.Success, guest.Share(p, 1), "share after unshare")
+	check.Status(t, abi.Success, guest.Unshare(p, 1), "unshare")
 }
 
-func testUnshareOfUnshared(t *guest.T) {
-	t.Status(abi.Denied, guest.Unshare(pages(t, 1), 1))
+func TestUnshareOfUnshared(t *testing.T) {
+	check.Status(t, abi.Denied, guest.Unshare(pages(t, 1), 1))
 }
 
-func testShareThenRelinquish(t *guest.T) {
+func TestShareThenRelinquishDenied(t *testing.T) {
 	p := pages(t, 1)
-	t.Require(t.Status(abi.Success, guest.Share(p, 1), "share"))
-	t.Status(abi.Denied, guest.Relinquish(p, 1), "relinquish a shared page")
-	t.Status(abi.Success, guest.Unshare(p, 1), "unshare")
+	require(t, check.Status(t, abi.Success, guest.Share(p, 1), "share"))
+	check.Status(t, abi.Denied, guest.Relinquish(p, 1), "relinquish a shared page")
+	check.Status(t, abi.Success, guest.Unshare(p, 1), "unshare")
 }
 
 // testRelinquishThenTouch gives a page up and touches it: the engine must
 // have unmapped it, so the access is a stage-2 fault the engine reflects as
 // a synchronous external abort (Arm ARM D23.2.47, DFSC 0b010000).
-func testRelinquishThenTouch(t *guest.T) {
+func TestRelinquishThenTouchAborts(t *testing.T) {
 	p := pages(t, 1)
 	_, ok := el1.ProbeWrite(p, 0x1234_5678)
-	t.Require(t.True(ok, "write before relinquish"))
-	t.Require(t.Status(abi.Success, guest.Relinquish(p, 1), "relinquish"))
+	require(t, check.True(t, ok, "write before relinquish"))
+	require(t, check.Status(t, abi.Success, guest.Relinquish(p, 1), "relinquish"))
 	_, esr, ok := el1.ProbeRead(p)
-	t.True(!ok, "read after relinquish succeeded")
-	t.True(ok || externalAbort(esr), "read after relinquish: ESR %#x is not a synchronous external abort", esr)
+	check.True(t, !ok, "read after relinquish succeeded")
+	check.True(t, ok || externalAbort(esr), "read after relinquish: ESR %#x is not a synchronous external abort", esr)
 	esr, ok = el1.ProbeWrite(p, 1)
-	t.True(!ok, "write after relinquish succeeded")
-	t.True(ok || externalAbort(esr), "write after relinquish: ESR %#x is not a synchronous external abort", esr)
-	t.Status(abi.Denied, guest.Relinquish(p, 1), "relinquish again")
-	t.Status(abi.Denied, guest.Share(p, 1), "share a relinquished page")
-	t.Status(abi.Denied, guest.Unshare(p, 1), "unshare a relinquished page")
+	check.True(t, !ok, "write after relinquish succeeded")
+	check.True(t, ok || externalAbort(esr), "write after relinquish: ESR %#x is not a synchronous external abort", esr)
+	check.Status(t, abi.Denied, guest.Relinquish(p, 1), "relinquish again")
+	check.Status(t, abi.Denied, guest.Share(p, 1), "share a relinquished page")
+	check.Status(t, abi.Denied, guest.Unshare(p, 1), "unshare a relinquished page")
 }
 
 // ESR_EL1 of a data abort taken at the same EL (EC 0x25) with DFSC
@@ -120,23 +115,23 @@ func relinquishRange(ipa, pages uint64) abi.Status {
 
 // testPageLimit: one guest memory call covers at most abi.GuestMaxPages
 // pages (ABI v1.1); the SDK splits longer ranges.
-func testPageLimit(t *guest.T) {
+func TestPageLimit(t *testing.T) {
 	const n = abi.GuestMaxPages + 1
 	p := pages(t, n)
 	for _, id := range []uint32{abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish} {
 		x := guest.Call([8]uint64{uint64(id), p, n})
-		t.Status(abi.InvalidParameters, abi.StatusOf(x[0]), "one call %#x of %d pages", id, n)
+		check.Status(t, abi.InvalidParameters, abi.StatusOf(x[0]), "one call %#x of %d pages", id, n)
 	}
-	t.Status(abi.InvalidParameters, guest.Relinquish(p, n), "Relinquish is one call")
-	t.Require(t.Status(abi.Success, guest.Share(p, n), "Share splits"))
-	t.Status(abi.Success, guest.Unshare(p, n), "Unshare splits")
+	check.Status(t, abi.InvalidParameters, guest.Relinquish(p, n), "Relinquish is one call")
+	require(t, check.Status(t, abi.Success, guest.Share(p, n), "Share splits"))
+	check.Status(t, abi.Success, guest.Unshare(p, n), "Unshare splits")
 	st, done := guest.RelinquishRange(p, n)
-	t.Status(abi.Success, st, "RelinquishRange splits")
-	t.Equal(uint64(n), done, "pages relinquished")
+	check.Status(t, abi.Success, st, "RelinquishRange splits")
+	check.Equal(t, uint64(n), done, "pages relinquished")
 }
 
-func argumentChecks(call func(ipa, pages uint64) abi.Status) func(*guest.T) {
-	return func(t *guest.T) {
+func argumentChecks(call func(ipa, pages uint64) abi.Status) func(*testing.T) {
+	return func(t *testing.T) {
 		m := machine(t)
 		p := pages(t, 1)
 		const ipaSpace = 1 << 40
@@ -159,10 +154,10 @@ func argumentChecks(call func(ipa, pages uint64) abi.Status) func(*guest.T) {
 			{"the whole IPA space", 0, ipaSpace / virt.PageSize, abi.Denied},
 		}
 		for _, c := range cases {
-			t.Status(c.want, call(c.ipa, c.pages), "%s (%#x, %d pages)", c.what, c.ipa, c.pages)
+			check.Status(t, c.want, call(c.ipa, c.pages), "%s (%#x, %d pages)", c.what, c.ipa, c.pages)
 		}
 		// Nothing above may have changed the page's state.
-		t.Status(abi.Denied, guest.Unshare(p, 1), "the test page is still unshared")
+		check.Status(t, abi.Denied, guest.Unshare(p, 1), "the test page is still unshared")
 	}
 }
 
@@ -173,14 +168,14 @@ func marked(id uint32) [8]uint64 {
 
 // notSupportedPreserving checks a call failed with NOT_SUPPORTED and left
 // x1..x7 as they were (SMCCC 1.2 section 2.6; bulkhead-contract).
-func notSupportedPreserving(t *guest.T, id uint32) {
+func notSupportedPreserving(t *testing.T, id uint32) {
 	x := marked(id)
 	r := guest.Call(x)
-	t.Status(abi.NotSupported, abi.StatusOf(r[0]), "id %#x", id)
-	t.Equal(x[1:], r[1:], "id %#x: x1..x7", id)
+	check.Status(t, abi.NotSupported, abi.StatusOf(r[0]), "id %#x", id)
+	check.Equal(t, x[1:], r[1:], "id %#x: x1..x7", id)
 }
 
-func testHostIDs(t *guest.T) {
+func TestHostIDsNotSupported(t *testing.T) {
 	for _, id := range []uint32{abi.VMCreate, abi.VMDestroy, abi.VCPUInit, abi.VCPURun, abi.VCPUIRQ,
 		abi.MemDonate, abi.MemShare, abi.MemUnshare, abi.MemReclaim, abi.MemInfo, abi.FileInfo, abi.FileRead} {
 		notSupportedPreserving(t, id)
@@ -190,7 +185,7 @@ func testHostIDs(t *guest.T) {
 // testUnknownIDs calls ids nobody implements: some the engine answers
 // itself (its own blocks, isolation.EngineOwnsID), some it forwards to the
 // hypervisor, which offers no services yet and answers NOT_SUPPORTED.
-func testUnknownIDs(t *guest.T) {
+func TestUnknownIDsNotSupported(t *testing.T) {
 	ids := []uint32{
 		0xC6000001, 0xC60000FF, 0xC6000045, 0x86000000, 0x8600FF02, 0x8600FFFF, // engine's blocks
 		0x84000001, 0x84000005, 0x8400001F, // PSCI block: CPU_SUSPEND, MIGRATE, last
@@ -203,5 +198,5 @@ func testUnknownIDs(t *guest.T) {
 		}
 		notSupportedPreserving(t, id)
 	}
-	t.True(owned > 0 && owned < len(ids), "the ids cover both kinds (%d of %d engine-owned)", owned, len(ids))
+	check.True(t, owned > 0 && owned < len(ids), "the ids cover both kinds (%d of %d engine-owned)", owned, len(ids))
 }

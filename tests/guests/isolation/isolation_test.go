@@ -1,47 +1,35 @@
-//go:build tamago && arm64
+//go:build tamago && arm64 && bulkhead_guest
 
-// Command isolation is a guest that tries to reach memory that is not its
-// own: beyond its RAM, where the engine's and the hypervisor's memory lie
-// in physical space, where other VMs' RAM comes from, and devices the
-// machine does not emulate. Every access must abort, and the guest must
-// keep running. It also leaves a secret in its memory and registers and
-// makes a forwarded call, so that the host can check the secret never
-// reaches the hypervisor (bootargs secret=<hex>).
-package main
+package isolation
 
 import (
+	"flag"
 	"strconv"
-	"strings"
+	"testing"
 
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
 	"bulkhead/guest"
+	"bulkhead/guest/check"
 	"bulkhead/isolation/abi"
 )
 
-func main() { guest.Main() }
+// secretFlag is the value TestSecretStaysInside leaves in the guest's
+// memory and registers; the host gives the hypervisor the same value to
+// look for.
+var secretFlag = flag.String("secret", "", "64-bit secret in hex, for TestSecretStaysInside")
 
-func init() {
-	guest.Test("BeyondRAM", testBeyondRAM)
-	guest.Test("EngineAndHostMemory", testEngineAndHost)
-	guest.Test("OtherVMsMemory", testOtherVMs)
-	guest.Test("UnemulatedDevices", testDevices)
-	guest.Test("KeepsRunningAfterAborts", testKeepsRunning)
-	guest.Test("SecretStaysInside", testSecret)
-	guest.Test("RAMIsPrivate", testRAMIsPrivate)
-}
-
-// testRAMIsPrivate asks the engine (GUEST_MEMSTATE) about every page of the
+// TestRAMIsPrivate asks the engine (GUEST_MEMSTATE) about every page of the
 // RAM the device tree describes: the hypervisor creates its VMs protected
 // and donates their RAM, so none of it may be a page the host can read.
-func testRAMIsPrivate(t *guest.T) {
+func TestRAMIsPrivate(t *testing.T) {
 	m := machine(t)
 	if err := m.CheckRAMPrivate(); err != nil {
 		t.Errorf("%v", err)
 	}
 }
 
-func machine(t *guest.T) guest.Machine {
+func machine(t *testing.T) guest.Machine {
 	m, err := guest.ThisMachine()
 	if err != nil {
 		t.Fatalf("device tree: %v", err)
@@ -62,7 +50,7 @@ const (
 
 // probeRefused reads and writes the word at ipa and fails t unless both
 // abort with the engine's external abort.
-func probeRefused(t *guest.T, what string, ipa uint64) {
+func probeRefused(t *testing.T, what string, ipa uint64) {
 	val, esr, ok := el1.ProbeRead(ipa)
 	if ok {
 		t.Errorf("%s: read of %#x succeeded (%#x)", what, ipa, val)
@@ -83,7 +71,7 @@ func external(esr uint64) bool {
 
 // probeOutside probes each address that lies outside the guest's RAM; it
 // fails t if none does, so that a layout change cannot empty the test.
-func probeOutside(t *guest.T, what string, addrs ...uint64) {
+func probeOutside(t *testing.T, what string, addrs ...uint64) {
 	ram := machine(t).RAM
 	n := 0
 	for _, a := range addrs {
@@ -93,10 +81,10 @@ func probeOutside(t *guest.T, what string, addrs ...uint64) {
 		probeRefused(t, what, a)
 		n++
 	}
-	t.True(n > 0, "%s: every address lies in the guest's own RAM %#x-%#x", what, ram.Base, ram.End())
+	check.True(t, n > 0, "%s: every address lies in the guest's own RAM %#x-%#x", what, ram.Base, ram.End())
 }
 
-func testBeyondRAM(t *guest.T) {
+func TestBeyondRAM(t *testing.T) {
 	end := machine(t).RAM.End()
 	probeOutside(t, "beyond RAM", end, end+virt.PageSize-8, end+virt.BlockSize, end+64<<20)
 }
@@ -104,7 +92,7 @@ func testBeyondRAM(t *guest.T) {
 // testEngineAndHost probes the physical addresses of the engine's and the
 // hypervisor's memory, as IPAs: where they fall outside the guest's RAM
 // they must reach nothing.
-func testEngineAndHost(t *guest.T) {
+func TestEngineAndHostMemory(t *testing.T) {
 	probeOutside(t, "engine memory",
 		virt.Engine.Base, virt.EngineText, virt.Engine.End()-virt.PageSize, virt.Engine.End()-8)
 	probeOutside(t, "hypervisor memory", virt.Host.Base, virt.HostText, virt.Host.End()-8)
@@ -112,7 +100,7 @@ func testEngineAndHost(t *guest.T) {
 
 // testOtherVMs probes where the hypervisor takes VMs' RAM from (the pool),
 // at the starts of successive VM-sized spans and at the pool's end.
-func testOtherVMs(t *guest.T) {
+func TestOtherVMsMemory(t *testing.T) {
 	size := machine(t).RAM.Size
 	var addrs []uint64
 	for a := virt.Pool.Base; a < virt.Pool.End() && len(addrs) < 8; a += size {
@@ -124,7 +112,7 @@ func testOtherVMs(t *guest.T) {
 // testDevices probes board devices the guest machine does not have: the
 // flash at 0, the RTC, fw_cfg (whose DMA could write anywhere), virtio-mmio
 // and the GIC ITS frame (hw/arm/virt.c memory map).
-func testDevices(t *guest.T) {
+func TestUnemulatedDevices(t *testing.T) {
 	for _, a := range []uint64{0, 0x0901_0000, virt.FwCfg.Base, 0x0A00_0000, 0x0808_0000} {
 		probeRefused(t, "device "+virt.RegionName(a), a)
 	}
@@ -132,13 +120,13 @@ func testDevices(t *guest.T) {
 
 // testKeepsRunning: after a burst of refused accesses the guest still
 // calls the engine and uses its memory.
-func testKeepsRunning(t *guest.T) {
+func TestKeepsRunningAfterAborts(t *testing.T) {
 	end := machine(t).RAM.End()
 	for i := uint64(0); i < 64; i++ {
 		el1.ProbeRead(end + i*virt.PageSize)
 	}
 	_, _, st := guest.Version()
-	t.Status(abi.Success, st, "VERSION after 64 aborts")
+	check.Status(t, abi.Success, st, "VERSION after 64 aborts")
 	buf := make([]uint64, 512)
 	for i := range buf {
 		buf[i] = uint64(i) * 0x9e37_79b9
@@ -163,32 +151,23 @@ var secretMemory []uint64
 // nothing secret is given to the hypervisor on purpose.
 const forwardedCall = 0xC600_0100
 
-// defined in secret_arm64.s
-func callKeepingSecret(id, secret uint64) (x0, changed uint64)
-
-func testSecret(t *guest.T) {
+func TestSecretStaysInside(t *testing.T) {
 	s := secret(t)
 	secretMemory = make([]uint64, secretWords)
 	for i := range secretMemory {
 		secretMemory[i] = s
 	}
 	x0, changed := callKeepingSecret(forwardedCall, s)
-	t.Status(abi.NotSupported, abi.StatusOf(x0), "the hypervisor offers no service %#x", forwardedCall)
-	t.Equal(uint64(0), changed, "registers x8-x17 and d0-d7 that lost the secret across the call")
+	check.Status(t, abi.NotSupported, abi.StatusOf(x0), "the hypervisor offers no service %#x", forwardedCall)
+	check.Equal(t, uint64(0), changed, "registers x8-x17 and d0-d7 that lost the secret across the call")
 	t.Logf("secret in %d bytes of memory and 18 registers", 8*len(secretMemory))
 }
 
-// secret reads secret=<hex> from the boot arguments.
-func secret(t *guest.T) uint64 {
-	for _, w := range strings.Fields(machine(t).Bootargs) {
-		if v, ok := strings.CutPrefix(w, "secret="); ok {
-			s, err := strconv.ParseUint(v, 16, 64)
-			if err != nil || s == 0 {
-				t.Fatalf("bad secret=%s: %v", v, err)
-			}
-			return s
-		}
+// secret is the -secret flag's value.
+func secret(t *testing.T) uint64 {
+	s, err := strconv.ParseUint(*secretFlag, 16, 64)
+	if err != nil || s == 0 {
+		t.Fatalf("bad -secret=%q (want a non-zero hex value): %v", *secretFlag, err)
 	}
-	t.Fatalf("no secret=<hex> in the boot arguments %q", machine(t).Bootargs)
-	return 0
+	return s
 }
