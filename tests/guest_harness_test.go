@@ -22,7 +22,7 @@ var (
 	abiGuest       = goTestGuest("abi")
 	isolationGuest = goTestGuest("isolation")
 	spinGuest      = guestImage("spin")
-	hostTests      = qemu.Image{Name: "hosttests", Pkg: "./cmd/hosttests", Text: virt.HostText}
+	hostTests      = qemu.Image{Name: "hosttests", Pkg: "./tests/hosttests", Text: virt.HostText, Test: true}
 )
 
 func guestImage(name string) qemu.Image {

@@ -9,15 +9,15 @@ import (
 	"bulkhead/tests/guesttest"
 )
 
-// stateRun selects the state suite of cmd/hosttests (State/...): the
+// stateRun selects the state suite of tests/hosttests (TestState): the
 // host's FP/SIMD registers, its PMU, and every switched register a VM can
 // reach, written by one VM and read by another and the host
 // (arch/el2/inventory.go).
-var stateRun = []string{"-append", "run=^State/"}
+var stateRun = []string{"-append", "-test.v -test.run=^TestState$"}
 
 // stateMachine boots the state suite on engine. It runs with -icount, so
 // that QEMU's PMU counts instructions retired (without it QEMU implements
-// only the cycle counter) and State/HostPMU can see a guest's loop in it.
+// only the cycle counter) and TestState/HostPMU can see a guest's loop in it.
 func stateMachine(t *testing.T, engine qemu.Image) qemu.Machine {
 	return qemu.Machine{Engine: image(t, engine), EL1: image(t, hostTests), Extra: stateRun, ICount: true}
 }
@@ -25,8 +25,9 @@ func stateMachine(t *testing.T, engine qemu.Image) qemu.Machine {
 // TestStateStaysWithItsOwner runs the state suite on the engine.
 func TestStateStaysWithItsOwner(t *testing.T) {
 	res := boot(t, stateMachine(t, qemu.Engine))
-	r := guesttest.Run(t, res, "")
-	require.NotZero(t, r.Count(guesttest.Passed), "the state suite ran")
+	r := guesttest.RunGoTest(t, res, "")
+	require.Equal(t, "PASS", r.Result)
+	require.Len(t, r.Cases, 5, "TestState and its four subtests ran")
 	requireClean(t, res)
 }
 
@@ -38,15 +39,15 @@ func TestStateSuiteSeesEachLeak(t *testing.T) {
 		tag   string
 		fails []string
 	}{
-		{"bulkhead_leak_apr", []string{"State/VMToVM", "State/NewVMInSlot"}},
-		{"bulkhead_leak_fp", []string{"State/HostFP"}},
-		{"bulkhead_leak_pmu", []string{"State/HostPMU"}},
+		{"bulkhead_leak_apr", []string{"TestState/VMToVM", "TestState/NewVMInSlot"}},
+		{"bulkhead_leak_fp", []string{"TestState/HostFP"}},
+		{"bulkhead_leak_pmu", []string{"TestState/HostPMU"}},
 	} {
 		t.Run(c.tag, func(t *testing.T) {
 			leaky := qemu.Engine
 			leaky.Name, leaky.Tags = "engine-"+c.tag, []string{c.tag}
 			res := boot(t, stateMachine(t, leaky))
-			r := guesttest.Parse(res.Console)[""]
+			r := guesttest.ParseGoTest(res.Console)[""]
 			require.NotNil(t, r, "the state suite reported nothing")
 			for _, name := range c.fails {
 				got, ok := r.Case(name)

@@ -66,7 +66,7 @@ func parseExecFlags(args []string) (execOpts, error) {
 	var o execOpts
 	fs.StringVar(&o.engine, "engine", "", "engine image (default: build it)")
 	fs.StringVar(&o.hypervisor, "hypervisor", "", "hypervisor image (default: build it)")
-	fs.BoolVar(&o.host, "host", false, "run the program in place of the hypervisor, as the host (cmd/hosttests style)")
+	fs.BoolVar(&o.host, "host", false, "run the program in place of the hypervisor, as the host (tests/hosttests style)")
 	fs.IntVar(&o.ramMiB, "ram", 128, "MiB of RAM of the guest's VM")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the guest's VM")
 	fs.DurationVar(&o.timeout, "timeout", 0, "end the VM after this long (default: the binary's -test.timeout, else 10m, plus a minute to boot)")

@@ -84,6 +84,14 @@ func (r *GoTestReport) line(line, current string) string {
 	return current
 }
 
+// Case returns the test named name.
+func (r *GoTestReport) Case(name string) (Case, bool) {
+	if c := r.find(name); c != nil {
+		return *c, true
+	}
+	return Case{}, false
+}
+
 // find returns the last case named name.
 func (r *GoTestReport) find(name string) *Case {
 	for i := len(r.Cases) - 1; i >= 0; i-- {

@@ -1,56 +1,27 @@
 //go:build tamago && arm64
 
-// Command hosttests is the engine ABI conformance suite as the host sees
-// it: an EL1 image the engine boots in place of the hypervisor, which makes
-// every host call with good and bad arguments, runs tiny VMs it writes in
-// memory instruction by instruction, and creates and tears down VMs in a
-// row without losing a page. It reports in the guest SDK's line protocol.
-//
-// The image owns the pool region of the memory layout (virt.Pool) and takes
-// its pages from there, above the part that staged the image at boot.
-package main
+package hosttests
 
 import (
+	"testing"
+
 	"encoding/binary"
 
 	"bulkhead/arch/arm64"
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
 	"bulkhead/guest"
+	"bulkhead/guest/check"
 	"bulkhead/isolation/abi"
 )
 
-func main() { guest.Main() }
-
-// The tests run in this order: queries, then VMs, then memory, then the
-// hundred VMs in a row, after every other test has cleaned up, and last the
-// state suite (state.go, registered by a later file).
-func init() {
-	guest.Test("Version", testVersion)
-	guest.Test("CallUID", func(t *guest.T) { t.Equal(abi.UIDWords(), guest.CallUID()) })
-	guest.Test("Revision", testRevision)
-	guest.Test("GuestIDsNotSupported", testGuestIDs)
-	guest.Test("UnknownIDsNotSupported", testUnknownIDs)
-	guest.Test("PSCI/Version", func(t *guest.T) { t.Equal(uint64(abi.PSCIVersion11), guest.PSCIVersion()) })
-	guest.Test("PSCI/Features", testPSCIFeatures)
-	guest.Test("VMCreate/Limits", testVMCreateLimits)
-	guest.Test("VMDestroy/BadVMID", testVMDestroyBad)
-	guest.Test("VCPUInit/Checks", testVCPUInit)
-	guest.Test("VCPUInit/AfterRunDenied", testVCPUInitAfterRun)
-	guest.Test("VCPURun/Checks", testVCPURunChecks)
-	guest.Test("VCPURun/Exits", testVCPURunExits)
-	guest.Test("VCPURun/Destroyed", testVCPURunDestroyed)
-	guest.Test("VCPUIRQ/Checks", testVCPUIRQ)
-	guest.Test("MemDonate/Arguments", memArguments(guest.MemDonate))
-	guest.Test("MemShare/Arguments", memArguments(guest.MemShare))
-	guest.Test("MemDonate/Ledger", testDonateLedger)
-	guest.Test("MemShare/Ledger", testShareLedger)
-	guest.Test("MemUnshare/Checks", testUnshare)
-	guest.Test("MemInfo/Checks", testMemInfo)
-	guest.Test("MemReclaim/Checks", testReclaim)
-	guest.Test("MemReclaim/DestroyEndsHostShares", testDestroyEndsShares)
-	guest.Test("Stage2/Permissions", testPermissions)
-	guest.Test("Lifecycle/HundredVMs", testHundredVMs)
+// require ends the test if ok is false: require(t, check.Status(...))
+// makes an assertion fatal.
+func require(t *testing.T, ok bool) {
+	t.Helper()
+	if !ok {
+		t.FailNow()
+	}
 }
 
 // free hands out pool pages; the staging area at the pool's start held
@@ -62,7 +33,7 @@ var free = guest.NewPages(virt.Region{
 })
 
 // pages returns n fresh host pages.
-func pages(t *guest.T, n uint64) uint64 {
+func pages(t *testing.T, n uint64) uint64 {
 	pa, ok := free.Take(n)
 	if !ok {
 		t.Fatalf("the pool has no %d pages left", n)
@@ -82,9 +53,9 @@ type testVM struct {
 }
 
 // newVM creates a VM with vcpus vCPUs and registers its teardown.
-func newVM(t *guest.T, vcpus uint64) *testVM {
+func newVM(t *testing.T, vcpus uint64) *testVM {
 	id, st := guest.VMCreate(vcpus)
-	t.Require(t.Status(abi.Success, st, "VM_CREATE(%d)", vcpus))
+	require(t, check.Status(t, abi.Success, st, "VM_CREATE(%d)", vcpus))
 	v := &testVM{id: id}
 	t.Cleanup(func() { v.teardown() })
 	return v
@@ -100,18 +71,18 @@ func (v *testVM) teardown() {
 }
 
 // donate gives n host pages at pa to the VM at ipa.
-func (v *testVM) donate(t *guest.T, pa, ipa, n uint64) {
-	t.Require(t.Status(abi.Success, guest.MemDonate(v.id, pa, ipa, n, abi.PermAll), "MEM_DONATE(%#x -> %#x, %d)", pa, ipa, n))
+func (v *testVM) donate(t *testing.T, pa, ipa, n uint64) {
+	require(t, check.Status(t, abi.Success, guest.MemDonate(v.id, pa, ipa, n, abi.PermAll), "MEM_DONATE(%#x -> %#x, %d)", pa, ipa, n))
 	v.donated = append(v.donated, [2]uint64{pa, n})
 }
 
 // load writes code into a fresh page, donates it at guestIPA and makes
 // vCPU 0 start there. It returns the page's PA.
-func (v *testVM) load(t *guest.T, code []uint32) uint64 {
+func (v *testVM) load(t *testing.T, code []uint32) uint64 {
 	pa := pages(t, 1)
 	writeCode(pa, code)
 	v.donate(t, pa, guestIPA, 1)
-	t.Require(t.Status(abi.Success, guest.VCPUInit(v.id, 0, guestIPA, 0), "VCPU_INIT"))
+	require(t, check.Status(t, abi.Success, guest.VCPUInit(v.id, 0, guestIPA, 0), "VCPU_INIT"))
 	return pa
 }
 
@@ -131,10 +102,10 @@ func writeCode(pa uint64, code []uint32) {
 const maxIRQExits = 1000
 
 // run runs vCPU 0 until an exit other than IRQ and returns it.
-func (v *testVM) run(t *guest.T, reply uint64) guest.Exit {
+func (v *testVM) run(t *testing.T, reply uint64) guest.Exit {
 	for i := 0; i < maxIRQExits; i++ {
 		e, st := guest.VCPURun(v.id, 0, reply)
-		t.Require(t.Status(abi.Success, st, "VCPU_RUN"))
+		require(t, check.Status(t, abi.Success, st, "VCPU_RUN"))
 		if e.Reason != abi.ExitIRQ {
 			return e
 		}

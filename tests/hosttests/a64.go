@@ -1,4 +1,4 @@
-package main
+package hosttests
 
 import (
 	"bulkhead/boot/virt"

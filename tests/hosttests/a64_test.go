@@ -1,4 +1,6 @@
-package main
+//go:build !tamago
+
+package hosttests
 
 import (
 	"testing"

@@ -1,40 +1,17 @@
 //go:build tamago && arm64
 
-package main
+package hosttests
 
 import (
+	"testing"
+
 	"fmt"
 
 	"bulkhead/boot/virt"
-	"bulkhead/guest"
+	"bulkhead/guest/check"
 	"bulkhead/internal/a64"
 	"bulkhead/isolation/abi"
 )
-
-// hostEL1Names are the host EL1 registers readHostEL1 reads, in order:
-// registers a guest can write that the host does not change by itself
-// between two reads.
-var hostEL1Names = [...]string{
-	"TPIDRRO_EL0", "CONTEXTIDR_EL1", "TPIDR_EL0", "AFSR0_EL1", "AFSR1_EL1", "PAR_EL1",
-	"CNTV_CVAL_EL0", "CNTV_CTL_EL0", "CSSELR_EL1", "AMAIR_EL1", "MAIR_EL1", "TCR_EL1",
-	"TTBR0_EL1", "TTBR1_EL1", "VBAR_EL1", "CNTKCTL_EL1", "TPIDR_EL1", "SCTLR_EL1", "CPACR_EL1",
-}
-
-// hostEL1 holds the host's values of hostEL1Names.
-type hostEL1 [len(hostEL1Names)]uint64
-
-// fpFile is V0..V31 (V[2n] the low half of Vn), FPCR and FPSR.
-type fpFile struct {
-	V    [64]uint64
-	FPCR uint64
-	FPSR uint64
-}
-
-// defined in state_arm64.s
-func readHostEL1(out *hostEL1)
-func fpCall(x *[8]uint64, in, out *fpFile)
-func pmuStart()
-func pmuRead() (cycles, event0 uint64)
 
 // hostPattern is the FP/SIMD state the host holds across its calls: a
 // value per half register, round toward zero with flush to zero and
@@ -82,7 +59,7 @@ const wfi = 0xd503207f
 
 // fpCheck makes the call x with the host pattern loaded and checks that
 // the host gets exactly its pattern back. It returns x0..x7.
-func fpCheck(t *guest.T, what string, x [8]uint64) [8]uint64 {
+func fpCheck(t *testing.T, what string, x [8]uint64) [8]uint64 {
 	in := hostPattern()
 	var out fpFile
 	fpCall(&x, &in, &out)
@@ -92,8 +69,8 @@ func fpCheck(t *guest.T, what string, x [8]uint64) [8]uint64 {
 			break
 		}
 	}
-	t.Equal(in.FPCR, out.FPCR, "%s: FPCR", what)
-	t.Equal(in.FPSR, out.FPSR, "%s: FPSR", what)
+	check.Equal(t, in.FPCR, out.FPCR, "%s: FPCR", what)
+	check.Equal(t, in.FPSR, out.FPSR, "%s: FPSR", what)
 	return x
 }
 
@@ -101,19 +78,19 @@ func fpCheck(t *guest.T, what string, x [8]uint64) [8]uint64 {
 // VM and memory call, refusals, and a VCPU_RUN ending in each kind of exit
 // of a guest that filled its own V registers (SMCCC 1.2 section 2.6: the
 // callee preserves them).
-func testStateHostFP(t *guest.T) {
+func testStateHostFP(t *testing.T) {
 	fpCheck(t, "VERSION", [8]uint64{uint64(abi.Version)})
 	fpCheck(t, "CALL_UID", [8]uint64{0x8600ff01})
 	fpCheck(t, "unknown id", [8]uint64{0xc600_00ff})
 	fpCheck(t, "MEM_INFO", [8]uint64{uint64(abi.MemInfo), virt.Pool.Base})
 	r := fpCheck(t, "VM_CREATE", [8]uint64{uint64(abi.VMCreate), 1})
-	t.Require(t.Status(abi.Success, abi.Status(int64(r[0])), "VM_CREATE"))
+	require(t, check.Status(t, abi.Success, abi.Status(int64(r[0])), "VM_CREATE"))
 	v := &testVM{id: r[1]}
 	t.Cleanup(v.teardown)
 	pa := pages(t, 1)
 	writeCode(pa, fpGuest())
 	r = fpCheck(t, "MEM_DONATE", [8]uint64{uint64(abi.MemDonate), v.id, pa, guestIPA, 1, abi.PermAll})
-	t.Require(t.Status(abi.Success, abi.Status(int64(r[0])), "MEM_DONATE"))
+	require(t, check.Status(t, abi.Success, abi.Status(int64(r[0])), "MEM_DONATE"))
 	v.donated = append(v.donated, [2]uint64{pa, 1})
 	fpCheck(t, "VCPU_INIT", [8]uint64{uint64(abi.VCPUInit), v.id, 0, guestIPA, 0})
 	fpCheck(t, "VCPU_IRQ", [8]uint64{uint64(abi.VCPUIRQ), v.id, 0, 40, 0})
@@ -125,7 +102,7 @@ func testStateHostFP(t *guest.T) {
 				break
 			}
 		}
-		t.Equal(uint64(want), r[1], "exit")
+		check.Equal(t, uint64(want), r[1], "exit")
 	}
 	fpCheck(t, "VCPU_RUN refused", [8]uint64{uint64(abi.VCPURun), v.id, 0, 0})
 	fpCheck(t, "VM_DESTROY", [8]uint64{uint64(abi.VMDestroy), v.id})
@@ -145,15 +122,15 @@ func loopGuest(n uint64) []uint32 {
 // instructions retired at EL1 and runs a guest loop; no counter it can
 // read may advance across the VCPU_RUN, or the host could read the guest's
 // control flow from it. (The engine denies the PMU: reads are zero.)
-func testStateHostPMU(t *guest.T) {
+func testStateHostPMU(t *testing.T) {
 	v := newVM(t, 1)
 	v.load(t, loopGuest(100_000))
 	pmuStart()
 	c0, e0 := pmuRead()
 	e := v.run(t, 0)
 	c1, e1 := pmuRead()
-	t.Equal(abi.ExitShutdown, e.Reason, "the loop ends")
+	check.Equal(t, abi.ExitShutdown, e.Reason, "the loop ends")
 	t.Logf("cycle counter %d -> %d, instructions retired %d -> %d", c0, c1, e0, e1)
-	t.Equal(c0, c1, "the host's cycle counter advanced across the guest's run")
-	t.Equal(e0, e1, "the host's instruction counter advanced across the guest's run")
+	check.Equal(t, c0, c1, "the host's cycle counter advanced across the guest's run")
+	check.Equal(t, e0, e1, "the host's instruction counter advanced across the guest's run")
 }

@@ -1,28 +1,17 @@
 //go:build tamago && arm64
 
-package main
+package hosttests
 
 import (
+	"testing"
+
 	"fmt"
 
 	"bulkhead/boot/virt"
-	"bulkhead/guest"
+	"bulkhead/guest/check"
 	"bulkhead/internal/a64"
 	"bulkhead/isolation/abi"
 )
-
-// The state suite: every switched register of the inventory
-// (arch/el2/inventory.go) that EL1 can reach stays with its owner. A VM
-// writes a distinct value into each, another VM and the host read theirs
-// and must not see it, and the first VM gets its own back; the host's
-// FP/SIMD registers survive every kind of call and exit; the host's PMU
-// counts nothing while a guest runs.
-func init() {
-	guest.Test("State/VMToVM", testStateVMToVM)
-	guest.Test("State/NewVMInSlot", testStateNewVMInSlot)
-	guest.Test("State/HostFP", testStateHostFP)
-	guest.Test("State/HostPMU", testStateHostPMU)
-}
 
 // stateItem is a register the state guest writes and reads.
 type stateItem struct {
@@ -137,7 +126,7 @@ func readItem(it stateItem) uint32 {
 }
 
 // collect runs v until it has reported n values with 8-byte MMIO writes.
-func collect(t *guest.T, v *testVM, n int) []uint64 {
+func collect(t *testing.T, v *testVM, n int) []uint64 {
 	out := make([]uint64, 0, n)
 	for len(out) < n {
 		e := v.run(t, 0)
@@ -150,15 +139,15 @@ func collect(t *guest.T, v *testVM, n int) []uint64 {
 }
 
 // expectMarker runs v to its marker write.
-func expectMarker(t *guest.T, v *testVM) {
+func expectMarker(t *testing.T, v *testVM) {
 	got := collect(t, v, 1)
-	t.Require(t.Equal(uint64(stateMarker), got[0], "VM %d's marker", v.id))
+	require(t, check.Equal(t, uint64(stateMarker), got[0], "VM %d's marker", v.id))
 }
 
 // compareNotSeen checks, item by item, that other (what another context
 // read) is not mine (what the writer read back after writing), and that
 // the writer's value took at all.
-func compareNotSeen(t *guest.T, items []stateItem, mine, other []uint64, who string) {
+func compareNotSeen(t *testing.T, items []stateItem, mine, other []uint64, who string) {
 	for i, it := range items {
 		if mine[i] != other[i] {
 			continue
@@ -173,7 +162,7 @@ func compareNotSeen(t *guest.T, items []stateItem, mine, other []uint64, who str
 
 // testStateVMToVM: VM A writes every item and parks; VM B, alive beside
 // it, and the host read theirs; A then gets its own back.
-func testStateVMToVM(t *guest.T) {
+func testStateVMToVM(t *testing.T) {
 	items := stateItems()
 	a := newVM(t, 1)
 	a.load(t, stateGuest(items, true))
@@ -188,31 +177,31 @@ func testStateVMToVM(t *guest.T) {
 	readHostEL1(&hostAfter)
 	compareNotSeen(t, items, a1, b1, "VM B")
 	for i, name := range hostEL1Names {
-		t.Equal(hostBefore[i], hostAfter[i], "the host's %s after VM A wrote its own", name)
+		check.Equal(t, hostBefore[i], hostAfter[i], "the host's %s after VM A wrote its own", name)
 	}
 
 	a2 := collect(t, a, len(items))
 	for i, it := range items {
-		t.Equal(a1[i], a2[i], "VM A's %s after VM B and the host ran", it.name)
+		check.Equal(t, a1[i], a2[i], "VM A's %s after VM B and the host ran", it.name)
 	}
-	t.Equal(abi.ExitShutdown, a.run(t, 0).Reason, "VM A powers off")
+	check.Equal(t, abi.ExitShutdown, a.run(t, 0).Reason, "VM A powers off")
 }
 
 // testStateNewVMInSlot: VM A writes every item and powers off; a new VM
 // created in its slot (same vmid, same vCPU storage) starts from reset
 // values, not A's.
-func testStateNewVMInSlot(t *guest.T) {
+func testStateNewVMInSlot(t *testing.T) {
 	items := stateItems()
 	a := newVM(t, 1)
 	a.load(t, stateGuest(items, true))
 	a1 := collect(t, a, len(items))
 	expectMarker(t, a)
 	collect(t, a, len(items))
-	t.Require(t.Equal(abi.ExitShutdown, a.run(t, 0).Reason, "VM A powers off"))
+	require(t, check.Equal(t, abi.ExitShutdown, a.run(t, 0).Reason, "VM A powers off"))
 	a.teardown()
 
 	c := newVM(t, 1)
-	t.Require(t.Equal(a.id, c.id, "the new VM takes VM A's slot"))
+	require(t, check.Equal(t, a.id, c.id, "the new VM takes VM A's slot"))
 	c.load(t, stateGuest(items, false))
 	c1 := collect(t, c, len(items))
 	compareNotSeen(t, items, a1, c1, "the new VM in A's slot")

@@ -1,14 +1,17 @@
 //go:build tamago && arm64
 
-package main
+package hosttests
 
 import (
+	"testing"
+
 	"encoding/binary"
 
 	"bulkhead/arch/arm64"
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
 	"bulkhead/guest"
+	"bulkhead/guest/check"
 	"bulkhead/isolation/abi"
 )
 
@@ -31,7 +34,7 @@ const (
 type permCase struct {
 	name  string
 	write bool
-	setup func(t *guest.T, v *testVM, pa uint64) // maps pa at targetIPA, or not
+	setup func(t *testing.T, v *testVM, pa uint64) // maps pa at targetIPA, or not
 	fault bool
 }
 
@@ -42,38 +45,38 @@ var permCases = []permCase{
 	{"write to a donated page without W", true, donate(abi.PermR | abi.PermX), true},
 	{"read of a donated page", false, donate(abi.PermR), false},
 	{"read after unshare", false, shareThenUnshare, true},
-	{"read of an unmapped IPA", false, func(*guest.T, *testVM, uint64) {}, true},
+	{"read of an unmapped IPA", false, func(*testing.T, *testVM, uint64) {}, true},
 }
 
-func share(perms uint64) func(*guest.T, *testVM, uint64) {
-	return func(t *guest.T, v *testVM, pa uint64) {
-		t.Require(t.Status(abi.Success, guest.MemShare(v.id, pa, targetIPA, 1, perms), "MEM_SHARE perms %#x", perms))
+func share(perms uint64) func(*testing.T, *testVM, uint64) {
+	return func(t *testing.T, v *testVM, pa uint64) {
+		require(t, check.Status(t, abi.Success, guest.MemShare(v.id, pa, targetIPA, 1, perms), "MEM_SHARE perms %#x", perms))
 	}
 }
 
-func donate(perms uint64) func(*guest.T, *testVM, uint64) {
-	return func(t *guest.T, v *testVM, pa uint64) {
-		t.Require(t.Status(abi.Success, guest.MemDonate(v.id, pa, targetIPA, 1, perms), "MEM_DONATE perms %#x", perms))
+func donate(perms uint64) func(*testing.T, *testVM, uint64) {
+	return func(t *testing.T, v *testVM, pa uint64) {
+		require(t, check.Status(t, abi.Success, guest.MemDonate(v.id, pa, targetIPA, 1, perms), "MEM_DONATE perms %#x", perms))
 		v.donated = append(v.donated, [2]uint64{pa, 1})
 	}
 }
 
-func shareThenUnshare(t *guest.T, v *testVM, pa uint64) {
+func shareThenUnshare(t *testing.T, v *testVM, pa uint64) {
 	share(abi.PermR|abi.PermW)(t, v, pa)
-	t.Require(t.Status(abi.Success, guest.MemUnshare(v.id, targetIPA, 1), "MEM_UNSHARE"))
+	require(t, check.Status(t, abi.Success, guest.MemUnshare(v.id, targetIPA, 1), "MEM_UNSHARE"))
 }
 
 // testPermissions runs the probe guest against each way of mapping its
 // target: stage-2 must enforce the permissions the host gave (Arm ARM
 // D8.4.3, S2AP and XN), and a refused access reaches the guest as an
 // abort it can handle, not as an exit.
-func testPermissions(t *guest.T) {
+func testPermissions(t *testing.T) {
 	for _, c := range permCases {
 		probe(t, c)
 	}
 }
 
-func probe(t *guest.T, c permCase) {
+func probe(t *testing.T, c permCase) {
 	v := newVM(t, 1)
 	v.load(t, probeGuest(guestIPA, targetIPA, c.write))
 	pa := pages(t, 1)
@@ -81,20 +84,20 @@ func probe(t *guest.T, c permCase) {
 	arm64.CleanInvalidateDataRange(pa, virt.PageSize)
 	c.setup(t, v, pa)
 	e := v.run(t, 0)
-	if !t.Equal(abi.ExitMMIO, e.Reason, "%s: exit", c.name) {
+	if !check.Equal(t, abi.ExitMMIO, e.Reason, "%s: exit", c.name) {
 		return
 	}
 	got := e.Detail[2]
 	if c.fault {
-		t.True(got>>esrECShift&0x3f == ecDataAbortSame && got&dfscMask == dfscExternalSync,
+		check.True(t, got>>esrECShift&0x3f == ecDataAbortSame && got&dfscMask == dfscExternalSync,
 			"%s: the guest reported %#x, not an external abort's ESR", c.name, got)
 	} else {
-		t.Equal(uint64(probeNoFault), got, "%s: the access faulted", c.name)
+		check.Equal(t, uint64(probeNoFault), got, "%s: the access faulted", c.name)
 	}
-	t.Equal(abi.ExitShutdown, v.run(t, 0).Reason, "%s: then SYSTEM_OFF", c.name)
+	check.Equal(t, abi.ExitShutdown, v.run(t, 0).Reason, "%s: then SYSTEM_OFF", c.name)
 	if c.write && !c.fault && !v.donatedHas(pa) {
 		arm64.CleanInvalidateDataRange(pa, 8)
-		t.Equal(uint64(targetIPA), binary.LittleEndian.Uint64(el1.PhysBytes(pa, 8)), "%s: the host sees the guest's write", c.name)
+		check.Equal(t, uint64(targetIPA), binary.LittleEndian.Uint64(el1.PhysBytes(pa, 8)), "%s: the host sees the guest's write", c.name)
 	}
 }
 
