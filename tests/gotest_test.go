@@ -121,3 +121,16 @@ func TestGoTestRunsOurConformanceGuest(t *testing.T) {
 	require.NotEqual(t, 0, status, out)
 	require.Contains(t, out, "the VM has 1 vCPUs; give it vcpus=2 (bulkhead test -vcpus 2)")
 }
+
+// TestGoTestRunsOurHostSuite: the host-side conformance suite, whose tests
+// create and run many VMs each, runs through bulkhead test -host as its
+// documentation says.
+func TestGoTestRunsOurHostSuite(t *testing.T) {
+	cmd := exec.Command(bulkheadCommand(t), "test", "-host", "-count=1", "-v", "-run", "TestVCPURun|TestLifecycle", "./tests/hosttests")
+	cmd.Dir = images.builder.Root
+	out, status := runBounded(t, cmd, 3*bootTimeout)
+	require.Equal(t, 0, status, out)
+	require.Contains(t, out, "--- PASS: TestLifecycle/HundredVMs")
+	require.Contains(t, out, "--- PASS: TestVCPURun/Exits")
+	require.Contains(t, out, "ok  \tbulkhead/tests/hosttests")
+}
