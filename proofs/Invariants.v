@@ -603,30 +603,8 @@ Proof.
   crush; intuition congruence.
 Qed.
 
-(** 4: page conservation. Owners are a total function of the PFN, so every
-    page has exactly one owner class; counted over RAM the classes add up
-    to the number of RAM pages. *)
-Fixpoint count_range (lo n : nat) (f : nat -> bool) : nat :=
-  match n with 0 => 0 | S k => (if f lo then 1 else 0) + count_range (S lo) k f end.
-
-Definition owner_is_host (pg : page) : bool := match pg_owner pg with OHost => true | _ => false end.
-Definition owner_is_vm (pg : page) : bool := match pg_owner pg with OVM _ => true | _ => false end.
-
-Lemma count_partition : forall n lo (f1 f2 f3 f4 : nat -> bool),
-  (forall p, (if f1 p then 1 else 0) + (if f2 p then 1 else 0) + (if f3 p then 1 else 0)
-             + (if f4 p then 1 else 0) = 1) ->
-  count_range lo n f1 + count_range lo n f2 + count_range lo n f3 + count_range lo n f4 = n.
-Proof.
-  induction n; intros lo f1 f2 f3 f4 H; simpl; auto.
-  specialize (IHn (S lo) f1 f2 f3 f4 H). specialize (H lo). lia.
-Qed.
-
-Theorem inv4_conservation : forall (m : mstate),
-  let c f := count_range (ram_base cfg) (ram_pages cfg) (fun p => f (ms_pages m p)) in
-  c is_none + c is_engine + c owner_is_host + c owner_is_vm = ram_pages cfg.
-Proof.
-  intros. apply count_partition. intros p.
-  unfold is_none, is_engine, owner_is_host, owner_is_vm. destruct (pg_owner _); auto.
-Qed.
+(** 4: page conservation is a property of each transition, not of a
+    state (ownership is a total function of the PFN, so any state has each
+    page in exactly one owner class): see [Scrub.inv4_conservation]. *)
 
 End Inv.

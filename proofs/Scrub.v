@@ -75,16 +75,99 @@ Proof.
   destruct (mapped_in _ _ _ _ p); simpl in *; congruence.
 Qed.
 
-(** Over a whole trace: whenever the host stage-2 gains a page, the page
-    is zero or its owner VM has just shared it. *)
-Theorem scrub_run : forall tr s a,
-  let s1 := fst (run cfg s tr) in
-  let s2 := fst (step cfg s1 a) in
-  forall p, ms_hs2 (st_meta s1) p = false -> ms_hs2 (st_meta s2) p = true ->
-  st_mem s2 p = 0 \/ exists v c ipa n, a = AGuest v c (GGuestShare ipa n).
+(** Over a whole run, by induction on the trace: if the host stage-2 does
+    not map a page at the start and maps it at the end, then there is a
+    step of the run where it gained the page, and at that step the page
+    was zero or the action was a guest's GUEST_SHARE of a page it owns.
+    So whatever the host reads at the end of any run from a page it could
+    not read at its start was written after that moment (by the host or by
+    the sharing VM), never left over from before. *)
+Theorem scrub_run : forall tr s p,
+  ms_hs2 (st_meta s) p = false ->
+  ms_hs2 (st_meta (fst (run cfg s tr))) p = true ->
+  exists (tr1 : list action) (a : action) (tr2 : list action),
+    tr = tr1 ++ a :: tr2 /\
+    (let s1 := fst (run cfg s tr1) in
+     let s2 := fst (step cfg s1 a) in
+     ms_hs2 (st_meta s1) p = false /\ ms_hs2 (st_meta s2) p = true /\
+     (st_mem s2 p = 0 \/ exists v c ipa n, a = AGuest v c (GGuestShare ipa n) /\
+        pg_owner (ms_pages (st_meta s2) p) = OVM v)).
 Proof.
-  intros tr s a s1 s2 p H0 H1.
-  destruct (scrub_host_view s1 a p H0 H1) as [H|[v [c [ipa [n [H _]]]]]]; [left; auto|right; exists v, c, ipa, n; auto].
+  induction tr as [|a tr IH]; intros s p H0 H1; simpl in *.
+  - congruence.
+  - destruct (step cfg s a) as [s1 o] eqn:ES. simpl in *.
+    destruct (run cfg s1 tr) as [s2 os] eqn:ER. simpl in *.
+    destruct (ms_hs2 (st_meta s1) p) eqn:H1'.
+    + (* gained at this step *)
+      exists [], a, tr. simpl. rewrite ES. simpl.
+      pose proof (scrub_host_view s a p H0) as G. rewrite ES in G. simpl in G.
+      repeat split; auto.
+    + (* gained later in the run *)
+      assert (Hr : ms_hs2 (st_meta (fst (run cfg s1 tr))) p = true) by (rewrite ER; auto).
+      destruct (IH s1 p H1' Hr) as [tr1 [a' [tr2 [Heq Hrest]]]].
+      exists (a :: tr1), a', tr2. simpl. rewrite ES. simpl.
+      split; [congruence|].
+      destruct (run cfg s1 tr1) as [s3 os3] eqn:E3. exact Hrest.
+Qed.
+
+(** A page changes owner only along the ledger's flow: from the host to a
+    VM (MEM_DONATE), from a VM to nobody (VM_DESTROY, GUEST_RELINQUISH), and
+    from nobody back to the host (MEM_RECLAIM). So no step moves a page from
+    one VM to another, creates or takes an engine page, or gives the host a
+    VM's page without passing through reclaim; with ownership a total
+    function of the PFN, pages are neither created nor lost. This holds for
+    every state, reachable or not: the checks of each call ensure it. *)
+Definition owner_flow (o0 o1 : owner) : Prop :=
+  o1 = o0 \/
+  (o0 = OHost /\ exists v, o1 = OVM v) \/
+  ((exists v, o0 = OVM v) /\ o1 = ONone) \/
+  (o0 = ONone /\ o1 = OHost).
+
+(** Closes a goal [owner_flow o0 o1] once [o0] and [o1] are constructors. *)
+Ltac flow :=
+  simpl; first
+  [ left; reflexivity
+  | right; left; split; [reflexivity|eauto]
+  | right; right; left; split; [eauto|reflexivity]
+  | right; right; right; split; reflexivity ].
+
+(** From a check [Ch] on the page before the step, the page's owner then;
+    then [flow]. *)
+Ltac owner_from Ch :=
+  cbv beta in Ch;
+  unfold is_host_unshared, is_host_shared_with, is_vm_unshared, is_vm_shared_host in Ch;
+  match type of Ch with context [ms_pages ?m ?q] => destruct (ms_pages m q) as [[| | |w] [|b]] end;
+  simpl in Ch; try discriminate;
+  repeat match goal with
+  | H : _ && _ = true |- _ => apply andb_true_iff in H as [? ?]
+  | H : (_ =? _) = true |- _ => apply Nat.eqb_eq in H; subst
+  end; flow.
+
+Theorem inv4_conservation : forall s a p,
+  owner_flow (pg_owner (ms_pages (st_meta s) p))
+             (pg_owner (ms_pages (st_meta (fst (step cfg s a))) p)).
+Proof.
+  intros s a p. unfold owner_flow.
+  destruct a as [c|v c g|v c g|v c t|q x]; simpl in *; [destruct c| |destruct g| |];
+    unfold_calls; split_step; simpl in *; auto.
+  all: repeat match goal with |- context [if ?c then _ else _] => let E := fresh "I" in destruct c eqn:E end;
+    simpl; auto.
+  (* What each call's checks say of the page's owner before the step. *)
+  - (* VM_DESTROY *) unfold destroy_page.
+    destruct (ms_pages (st_meta s) p) as [[| | |w] [|b]]; simpl;
+      repeat match goal with |- context [if ?c then _ else _] => destruct c end; flow.
+  - (* MEM_DONATE *) apply lend_checks_ok in E as [_ [_ [_ Ch]]]. specialize (Ch p I). owner_from Ch.
+  - (* MEM_SHARE *) apply lend_checks_ok in E as [_ [_ [_ Ch]]]. specialize (Ch p I). owner_from Ch.
+  - (* MEM_UNSHARE *) apply negb_false_iff in E1. pose proof (ipa_range_ok_pages _ _ _ _ _ p E1 I) as Ch.
+    owner_from Ch.
+  - (* MEM_RECLAIM *) apply in_range_spec in I. pose proof (first_range_none _ _ _ _ E0 p I) as Ch.
+    unfold reclaim_check, owner_of in Ch. owner_from Ch.
+  - (* GUEST_SHARE *) apply negb_false_iff in E2. pose proof (ipa_range_ok_pages _ _ _ _ _ p E2 I) as Ch.
+    owner_from Ch.
+  - (* GUEST_UNSHARE *) apply negb_false_iff in E2. pose proof (ipa_range_ok_pages _ _ _ _ _ p E2 I) as Ch.
+    owner_from Ch.
+  - (* GUEST_RELINQUISH *) apply negb_false_iff in E2. pose proof (ipa_range_ok_pages _ _ _ _ _ p E2 I) as Ch.
+    owner_from Ch.
 Qed.
 
 End Scrub.

@@ -17,7 +17,7 @@ Invariants.inv1_ipa_once
 Invariants.inv2_host_s2
 Invariants.inv2_host_no_private
 Invariants.inv3_engine
-Invariants.inv4_conservation
+Scrub.inv4_conservation
 Invariants.inv5_none_unmapped
 Invariants.inv7_live
 Scrub.scrub_owner

@@ -52,6 +52,9 @@ mutant call-exit-leaks-x6 \
 mutant relinquish-skips-zeroing \
 	'(fun p => if mapped_in s2 i0 n p then 0 else st_mem s p)' \
 	'(st_mem s)'
+mutant destroy-hands-pages-to-host \
+	'| OVM w, _ => if w =? v then mkPage ONone NotShared else pg' \
+	'| OVM w, _ => if w =? v then mkPage OHost NotShared else pg'
 mutant destroy-keeps-host-mapping \
 	'(fun p => if owned_by v (ms_pages m p) then false else ms_hs2 m p)' \
 	'(ms_hs2 m)'
