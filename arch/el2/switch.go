@@ -18,6 +18,26 @@ func quietDebugAndPMU()
 func loadVGIC(v *VGIC, aprs uint64)
 func saveVGIC(v *VGIC, aprs uint64)
 
+// SwitchCounts counts the world switches of a benchmark engine (profiling):
+// Full switches of the EL1 world (the host's EL1 file out and a guest's
+// EL1 file, vGIC and controls in, or back), Fast re-entries of a vCPU
+// whose world stayed loaded, and the writes of VTTBR_EL2 that changed it,
+// TLB maintenance's included. A real engine counts nothing.
+type SwitchCounts struct {
+	Full, Fast, VTTBRChanges uint64
+}
+
+// Switches is what the benchmark engine has counted since boot.
+var Switches SwitchCounts
+
+// setVTTBR installs a stage-2 root and, when profiling, counts the change.
+func setVTTBR(v uint64) {
+	if profiling && readVTTBR() != v {
+		Switches.VTTBRChanges++
+	}
+	writeVTTBR(v)
+}
+
 // World is the host's side of a guest switch: what EnterGuest restores
 // when the guest exits.
 type World struct {
@@ -86,10 +106,13 @@ type Guest struct {
 // erratum 1319367, "speculative AT instruction using out-of-context
 // translation regime"; the order KVM uses for ARM64_WORKAROUND_SPECULATIVE_AT).
 func (w *World) EnterGuest(g Guest) {
+	if profiling {
+		Switches.Full += 2 // in, and back out below
+	}
 	saveEL1(&w.hostEL1)
 	writeVMPIDR(readMPIDR()&^0xff_00ff_ffff | 1<<31 | g.VCPU&0xff)
 	writeTrapControls(GuestHCR, w.guestMDCR, guestCNTHCTL)
-	writeVTTBR(g.VTTBR)
+	setVTTBR(g.VTTBR)
 	loadEL1(g.EL1)
 	loadVGIC(g.VGIC, w.aprs)
 	g.Regs.SP = g.EL1[elSP1]
@@ -97,7 +120,7 @@ func (w *World) EnterGuest(g Guest) {
 	run(g.Regs)
 	saveEL1(g.EL1)
 	saveVGIC(g.VGIC, w.aprs)
-	writeVTTBR(w.HostVTTBR)
+	setVTTBR(w.HostVTTBR)
 	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
 	loadEL1(&w.hostEL1)
 }

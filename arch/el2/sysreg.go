@@ -38,10 +38,10 @@ func EnterStage2(vtcr, vttbr, hcr uint64) {
 func InvalidateIPA(vttbr, ipa uint64) {
 	tcr := blockEL1Walks()
 	old := readVTTBR()
-	writeVTTBR(vttbr)
+	setVTTBR(vttbr)
 	tlbiIPA(ipa)
 	tlbiVMIDIPAFinish()
-	writeVTTBR(old)
+	setVTTBR(old)
 	writeTCREL1(tcr)
 }
 
@@ -50,9 +50,9 @@ func InvalidateIPA(vttbr, ipa uint64) {
 func InvalidateVMID(vttbr uint64) {
 	tcr := blockEL1Walks()
 	old := readVTTBR()
-	writeVTTBR(vttbr)
+	setVTTBR(vttbr)
 	tlbiVMID()
-	writeVTTBR(old)
+	setVTTBR(old)
 	writeTCREL1(tcr)
 }
 

@@ -46,11 +46,13 @@ func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	}
 	out, effect := core.Dispatch(isolation.HostCaller(), x)
 	copy(host.X[:8], out[:])
+	profileExit(x, out)
 	ghostCheck(core, uint32(x[0]))
 	switch effect.Kind {
 	case isolation.EffectPowerOff:
 		ghostReport()
 		residencyReport()
+		profileReport()
 		fmt.Println("engine: host requested power off")
 		el2.PowerOff()
 	case isolation.EffectReset:

@@ -1,0 +1,169 @@
+//go:build tamago && arm64 && bulkhead_bench
+
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"bulkhead/arch/arm64"
+	"bulkhead/arch/el2"
+	"bulkhead/isolation/abi"
+)
+
+// prof is the profile a benchmark engine keeps of a whole boot and prints
+// when the host powers the machine off (bulkhead bench -profile): entries
+// to EL2 by who trapped and why, exits to the host by reason, and where
+// the time went.
+//
+// Time is counted in CNTPCT_EL0 ticks between the transitions the engine
+// sees (an entry to EL2 from the host or a guest, a return to EL1). Under
+// QEMU's -icount shift=0 every instruction is one nanosecond of virtual
+// time, so a tick of the 62.5 MHz counter is 16 instructions: each
+// transition rounds to a tick, and the three totals add up to the boot's
+// virtual time exactly. Virtual time is instructions except while the
+// CPU waits in WFI, when QEMU advances it to the next timer event: only
+// the host waits so (a guest's WFI traps), so the host's share includes
+// its idle time. The EL2 share includes the residency probe's and this
+// profile's own work (some 100 instructions a stay).
+var prof profile
+
+// Principals an entry to EL2 comes from, and a time slot for EL2 itself.
+const (
+	fromHost = iota
+	fromGuest
+	atEL2
+)
+
+// profCalls is how many distinct call ids the profile tells apart per
+// principal; further ids are counted together.
+const profCalls = 32
+
+type profile struct {
+	last  uint64    // counter at the latest transition
+	ticks [3]uint64 // host, guest, EL2
+	// byVector counts asynchronous entries (IRQ, FIQ, SError) and byEC
+	// synchronous ones by exception class (Arm ARM D17.2.37).
+	byVector [2][4]uint64
+	byEC     [2][64]uint64
+	calls    [2][profCalls]struct {
+		id uint32
+		n  uint64
+	}
+	otherCalls [2]uint64
+	exits      [abi.ExitSGI + 2]uint64 // by VCPU_RUN exit reason; the last counts unknown ones
+}
+
+// enter records an entry to EL2 from principal who (fromHost, fromGuest),
+// which was running since the last transition.
+func (p *profile) enter(who int, esr, x0, vector uint64) {
+	now := arm64.Counter()
+	if p.last != 0 {
+		p.ticks[who] += now - p.last
+	}
+	p.last = now
+	if vector != el2.VectorSync {
+		p.byVector[who][vector&3]++
+		return
+	}
+	ec := el2.EC(esr)
+	p.byEC[who][ec&63]++
+	if ec == el2.ECHVC64 || ec == el2.ECSMC64 {
+		p.call(who, uint32(x0))
+	}
+}
+
+func (p *profile) call(who int, id uint32) {
+	for i := range p.calls[who] {
+		c := &p.calls[who][i]
+		if c.id == id || c.n == 0 {
+			c.id = id
+			c.n++
+			return
+		}
+	}
+	p.otherCalls[who]++
+}
+
+// leave records a return to EL1.
+func (p *profile) leave() {
+	now := arm64.Counter()
+	if p.last != 0 {
+		p.ticks[atEL2] += now - p.last
+	}
+	p.last = now
+}
+
+// profileExit counts the exit reason of a VCPU_RUN the host made.
+func profileExit(x [8]uint64, out [8]uint64) {
+	if uint32(x[0]) != abi.VCPURun || abi.StatusOf(out[0]) != abi.Success {
+		return
+	}
+	prof.exits[min(out[1], uint64(len(prof.exits)-1))]++
+}
+
+// profileReport prints the profile; bulkhead bench -profile reads the
+// lines that begin with "engine: profile:".
+func profileReport() {
+	p, f := &prof, arm64.CounterFrequency()
+	insns := func(t uint64) uint64 { return t * 1_000_000_000 / f }
+	fmt.Printf("engine: profile: instructions (counter ticks at %d Hz x 10^9/Hz under -icount shift=0; the host's include its WFI idle time): host %d, guest %d, EL2 %d\n",
+		f, insns(p.ticks[fromHost]), insns(p.ticks[fromGuest]), insns(p.ticks[atEL2]))
+	for who, name := range []string{"host", "guest"} {
+		fmt.Printf("engine: profile: %s entries to EL2: %s\n", name, p.entries(who))
+	}
+	var exits []string
+	for r, n := range p.exits {
+		if n != 0 {
+			exits = append(exits, fmt.Sprintf("%s %d", abi.Exit(r), n))
+		}
+	}
+	fmt.Printf("engine: profile: exits to the host: %s\n", strings.Join(exits, ", "))
+	fmt.Printf("engine: profile: world switches: %d full (host to guest or back), %d re-entries of a loaded vCPU, VTTBR_EL2 changed %d times\n",
+		el2.Switches.Full, el2.Switches.Fast, el2.Switches.VTTBRChanges)
+}
+
+// entries lists principal who's entries to EL2 by vector, exception class
+// and call id.
+func (p *profile) entries(who int) string {
+	var out []string
+	for v, n := range p.byVector[who] {
+		if n != 0 {
+			out = append(out, fmt.Sprintf("%s %d", []string{"sync", "IRQ", "FIQ", "SError"}[v], n))
+		}
+	}
+	for ec, n := range p.byEC[who] {
+		if n != 0 {
+			out = append(out, fmt.Sprintf("%s %d", ecName(uint64(ec)), n))
+		}
+	}
+	for _, c := range p.calls[who] {
+		if c.n != 0 {
+			out = append(out, fmt.Sprintf("call %#x %d", c.id, c.n))
+		}
+	}
+	if n := p.otherCalls[who]; n != 0 {
+		out = append(out, fmt.Sprintf("other calls %d", n))
+	}
+	return strings.Join(out, ", ")
+}
+
+// ecName names the exception classes a profile usually shows (Arm ARM
+// D17.2.37).
+func ecName(ec uint64) string {
+	switch ec {
+	case 0x01:
+		return "WFx"
+	case el2.ECHVC64:
+		return "HVC64"
+	case el2.ECSMC64:
+		return "SMC64"
+	case el2.ECSysReg:
+		return "sysreg"
+	case el2.ECInstAbortLow:
+		return "IABT"
+	case el2.ECDataAbortLow:
+		return "DABT"
+	}
+	return fmt.Sprintf("EC %#x", ec)
+}
