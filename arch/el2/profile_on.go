@@ -1,7 +1,7 @@
-//go:build bulkhead_bench
+//go:build bulkhead_profile
 
 package el2
 
-// profiling: a benchmark engine (tag bulkhead_bench) counts its world
-// switches (see SwitchCounts).
+// profiling: a profiling engine (tag bulkhead_profile, with
+// bulkhead_bench) counts its world switches (see SwitchCounts).
 const profiling = true

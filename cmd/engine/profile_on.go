@@ -1,4 +1,4 @@
-//go:build tamago && arm64 && bulkhead_bench
+//go:build tamago && arm64 && bulkhead_bench && bulkhead_profile
 
 package main
 
@@ -11,8 +11,9 @@ import (
 	"bulkhead/isolation/abi"
 )
 
-// prof is the profile a benchmark engine keeps of a whole boot and prints
-// when the host powers the machine off (bulkhead bench -profile): entries
+// prof is the profile a profiling engine (tags bulkhead_bench and
+// bulkhead_profile, which bulkhead bench -profile builds) keeps of a whole
+// boot and prints when the host powers the machine off: entries
 // to EL2 by who trapped and why, exits to the host by reason, and where
 // the time went.
 //
