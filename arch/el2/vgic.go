@@ -130,6 +130,10 @@ func offer(intid uint32) {
 	v.HCR |= ichHCRUIE
 }
 
+// Waiting reports whether the last Sync left an asserted line without a
+// list register (and asked for underflow maintenance).
+func (v *VGIC) Waiting() bool { return v.HCR&ichHCRUIE != 0 }
+
 func (v *VGIC) presents(intid uint32) bool {
 	for _, lr := range v.LR {
 		if lrState(lr) != 0 && uint32(lr&lrINTIDMask) == intid {

@@ -48,7 +48,7 @@ func main() {
 	fmt.Printf("engine: host stage-2 built (%d tables left); entering EL1 image at %#x\n", core.FreeTables(), entry)
 	el2.SetEL1Reset()
 	host := el2.NewHost(entry, virt.BootBase) // x0: the device tree QEMU placed for ELF boots
-	serveHost(core, newFileServer(core), host)
+	serveHost(core, newFileServer(core), &m.world, host)
 }
 
 func newCore(m *machine) (*isolation.Engine, error) {
