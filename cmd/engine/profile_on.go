@@ -120,6 +120,13 @@ func profileReport() {
 		}
 	}
 	fmt.Printf("engine: profile: exits to the host: %s\n", strings.Join(exits, ", "))
+	var fast []string
+	for _, a := range el2.FastAnswers() {
+		if a.Hits != 0 {
+			fast = append(fast, fmt.Sprintf("%s call %#x %d", []string{"", "host", "guest"}[a.Key>>32&3], uint32(a.Key), a.Hits))
+		}
+	}
+	fmt.Printf("engine: profile: calls the vector answered in place (not in the entries above): %s\n", strings.Join(fast, ", "))
 	fmt.Printf("engine: profile: world switches: %d full (host to guest or back), %d re-entries of a loaded vCPU, VTTBR_EL2 changed %d times\n",
 		el2.Switches.Full, el2.Switches.Fast, el2.Switches.VTTBRChanges)
 }
