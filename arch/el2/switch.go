@@ -119,7 +119,9 @@ type Guest struct {
 // switched out with SwitchToHost.
 func (w *World) EnterGuest(g Guest) {
 	if w.loaded != g.EL1 {
-		w.SwitchToHost()
+		if w.loaded != nil {
+			w.SwitchToHost()
+		}
 		w.switchIn(g)
 		g.Regs.SP = g.EL1[elSP1]
 	} else {
@@ -182,7 +184,6 @@ func (w *World) SwitchToHost() {
 // condition holds now, read from the CPU's CNTV_CTL_EL0 and CNTV_CVAL_EL0
 // (see TimerFires).
 func (w *World) LoadedTimerFires(now uint64) bool {
-	var f ELFile
-	f[elCNTVCTL], f[elCNTVCVAL] = readVirtualTimer()
-	return TimerFires(&f, now)
+	ctl, cval := readVirtualTimer()
+	return timerFires(ctl, cval, now)
 }

@@ -149,6 +149,11 @@ func lrState(lr uint64) uint64 { return lr >> lrStateShift & lrStateMask }
 // counter value now: enabled, not masked, and the compare value reached
 // (Arm ARM D11.2.4; CNTVOFF_EL2 is zero, so the virtual count is now).
 func TimerFires(f *ELFile, now uint64) bool {
-	ctl := f[elCNTVCTL]
-	return ctl&1 != 0 && ctl&2 == 0 && now >= f[elCNTVCVAL]
+	return timerFires(f[elCNTVCTL], f[elCNTVCVAL], now)
+}
+
+// timerFires is TimerFires on the two timer registers: ENABLE set, IMASK
+// clear, the compare value reached.
+func timerFires(ctl, cval, now uint64) bool {
+	return ctl&1 != 0 && ctl&2 == 0 && now >= cval
 }

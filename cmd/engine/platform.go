@@ -90,8 +90,10 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		m.world.SwitchToHost()
 		m.prepareEntry(el1, fp, gic, ctx)
 	}
+	// Only what the entry reads: EnterGuest sets SP and FP, and the exit
+	// overwrites the syndrome and the vector.
 	regs := &m.regs
-	*regs = el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
+	regs.X, regs.PC, regs.PSTATE = ctx.X, ctx.PC, ctx.PState
 	stay.leave()
 	m.world.EnterGuest(el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
 	stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
