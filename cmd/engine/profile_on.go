@@ -44,15 +44,25 @@ type profile struct {
 	last  uint64    // counter at the latest transition
 	ticks [3]uint64 // host, guest, EL2
 	// byVector counts asynchronous entries (IRQ, FIQ, SError) and byEC
-	// synchronous ones by exception class (Arm ARM D17.2.37).
-	byVector [2][4]uint64
-	byEC     [2][64]uint64
-	calls    [2][profCalls]struct {
-		id uint32
-		n  uint64
-	}
-	otherCalls [2]uint64
+	// synchronous ones by exception class (Arm ARM D17.2.37); calls, the
+	// HVCs and SMCs by function id. Each also sums the EL2 time of the
+	// stays its entries began.
+	byVector   [2][4]count
+	byEC       [2][64]count
+	calls      [2][profCalls]callCount
+	otherCalls [2]count
 	exits      [abi.ExitSGI + 2]uint64 // by VCPU_RUN exit reason; the last counts unknown ones
+	// stay are the counts whose EL2 time the current stay adds to.
+	stay [2]*count
+}
+
+// count is how many entries to EL2 had one cause, and the EL2 ticks of
+// the stays they began.
+type count struct{ n, el2 uint64 }
+
+type callCount struct {
+	id uint32
+	count
 }
 
 // enter records an entry to EL2 from principal who (fromHost, fromGuest),
@@ -63,36 +73,50 @@ func (p *profile) enter(who int, esr, x0, vector uint64) {
 		p.ticks[who] += now - p.last
 	}
 	p.last = now
+	p.stay = [2]*count{}
 	if vector != el2.VectorSync {
-		p.byVector[who][vector&3]++
+		p.begin(0, &p.byVector[who][vector&3])
 		return
 	}
 	ec := el2.EC(esr)
-	p.byEC[who][ec&63]++
+	p.begin(0, &p.byEC[who][ec&63])
 	if ec == el2.ECHVC64 || ec == el2.ECSMC64 {
-		p.call(who, uint32(x0))
+		p.begin(1, p.call(who, uint32(x0)))
 	}
 }
 
-func (p *profile) call(who int, id uint32) {
+// begin counts an entry of cause c, whose stay's EL2 time goes to c too.
+func (p *profile) begin(slot int, c *count) {
+	c.n++
+	p.stay[slot] = c
+}
+
+// call returns the count of function id for principal who.
+func (p *profile) call(who int, id uint32) *count {
 	for i := range p.calls[who] {
 		c := &p.calls[who][i]
 		if c.id == id || c.n == 0 {
 			c.id = id
-			c.n++
-			return
+			return &c.count
 		}
 	}
-	p.otherCalls[who]++
+	return &p.otherCalls[who]
 }
 
 // leave records a return to EL1.
 func (p *profile) leave() {
 	now := arm64.Counter()
 	if p.last != 0 {
-		p.ticks[atEL2] += now - p.last
+		d := now - p.last
+		p.ticks[atEL2] += d
+		for _, c := range p.stay {
+			if c != nil {
+				c.el2 += d
+			}
+		}
 	}
 	p.last = now
+	p.stay = [2]*count{}
 }
 
 // profileExit counts the exit reason of a VCPU_RUN the host made.
@@ -111,7 +135,7 @@ func profileReport() {
 	fmt.Printf("engine: profile: instructions (counter ticks at %d Hz x 10^9/Hz under -icount shift=0; the host's include its WFI idle time): host %d, guest %d, EL2 %d\n",
 		f, insns(p.ticks[fromHost]), insns(p.ticks[fromGuest]), insns(p.ticks[atEL2]))
 	for who, name := range []string{"host", "guest"} {
-		fmt.Printf("engine: profile: %s entries to EL2: %s\n", name, p.entries(who))
+		fmt.Printf("engine: profile: %s entries to EL2, with the EL2 instructions of the stays they began: %s\n", name, p.entries(who, insns))
 	}
 	var exits []string
 	for r, n := range p.exits {
@@ -132,27 +156,24 @@ func profileReport() {
 }
 
 // entries lists principal who's entries to EL2 by vector, exception class
-// and call id.
-func (p *profile) entries(who int) string {
+// and call id, each with the EL2 instructions of the stays they began.
+func (p *profile) entries(who int, insns func(uint64) uint64) string {
 	var out []string
-	for v, n := range p.byVector[who] {
-		if n != 0 {
-			out = append(out, fmt.Sprintf("%s %d", []string{"sync", "IRQ", "FIQ", "SError"}[v], n))
+	add := func(name string, c count) {
+		if c.n != 0 {
+			out = append(out, fmt.Sprintf("%s %d (EL2 %d)", name, c.n, insns(c.el2)))
 		}
 	}
-	for ec, n := range p.byEC[who] {
-		if n != 0 {
-			out = append(out, fmt.Sprintf("%s %d", ecName(uint64(ec)), n))
-		}
+	for v, c := range p.byVector[who] {
+		add([]string{"sync", "IRQ", "FIQ", "SError"}[v], c)
+	}
+	for ec, c := range p.byEC[who] {
+		add(ecName(uint64(ec)), c)
 	}
 	for _, c := range p.calls[who] {
-		if c.n != 0 {
-			out = append(out, fmt.Sprintf("call %#x %d", c.id, c.n))
-		}
+		add(fmt.Sprintf("call %#x", c.id), c.count)
 	}
-	if n := p.otherCalls[who]; n != 0 {
-		out = append(out, fmt.Sprintf("other calls %d", n))
-	}
+	add("other calls", p.otherCalls[who])
 	return strings.Join(out, ", ")
 }
 
