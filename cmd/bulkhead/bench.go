@@ -143,15 +143,19 @@ func benchLinux(stdout io.Writer, root string, paths map[string]string) error {
 		return nil
 	}
 	defer remove()
-	ds, err := timeTo(direct, marker)
+	// The kernel's first console line splits each boot into what comes
+	// before it (QEMU; under bulkhead also the engine, the hypervisor,
+	// loading the kernel and donating its memory) and Linux's own boot.
+	const first = "Booting Linux on physical CPU"
+	ds, err := timeTo(direct, first, marker)
 	if err != nil {
 		return err
 	}
-	gs, err := timeTo(guest, marker)
+	gs, err := timeTo(guest, first, marker)
 	if err != nil {
 		return err
 	}
-	d, g := ds[0], gs[0]
+	d, g := ds[1], gs[1]
 	ratio := float64(g) / float64(d)
 	verdict := "within"
 	if ratio > 1.25 {
@@ -159,6 +163,10 @@ func benchLinux(stdout io.Writer, root string, paths map[string]string) error {
 	}
 	fmt.Fprintf(stdout, "LINUX boot to userspace: directly %v, under bulkhead %v, ratio %.2f (target <= 1.25, %s; median of %d each)\n",
 		d.Round(time.Millisecond), g.Round(time.Millisecond), ratio, verdict, bootRuns)
+	fmt.Fprintf(stdout, "LINUX from the kernel's first console line to userspace: directly %v, under bulkhead %v, ratio %.2f; "+
+		"before that line: directly %v, under bulkhead %v\n",
+		(ds[1] - ds[0]).Round(time.Millisecond), (gs[1] - gs[0]).Round(time.Millisecond), float64(gs[1]-gs[0])/float64(ds[1]-ds[0]),
+		ds[0].Round(time.Millisecond), gs[0].Round(time.Millisecond))
 	return nil
 }
 
