@@ -102,6 +102,7 @@ vet: mods
 		echo "$(TAMAGO_ENV) tamago vet $(TARGET_PKGS) $(GUEST_PKGS)"; \
 		$(TAMAGO_ENV) $(TAMAGO) vet $(TARGET_PKGS) && \
 		$(TAMAGO_ENV) $(TAMAGO) vet -tags bulkhead_bench ./arch/el2 ./cmd/engine && \
+		$(TAMAGO_ENV) $(TAMAGO) vet -tags bulkhead_bench,bulkhead_profile ./arch/el2 ./cmd/engine && \
 		$(TAMAGO_ENV) $(TAMAGO) vet -tags bulkhead_ghost ./cmd/engine && \
 		$(TAMAGO_ENV) $(TAMAGO) vet -tags bulkhead_guest $(GUEST_PKGS); \
 	else echo "vet: no TamaGo compiler; target-only files not vetted"; fi

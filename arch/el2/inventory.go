@@ -22,7 +22,11 @@ type Rule uint8
 const (
 	// Switched: each principal (the host, every vCPU) has its own value,
 	// saved when it leaves the CPU and restored when it comes back; a vCPU
-	// starts from the row's reset value.
+	// starts from the row's reset value. Work the engine does at EL2 for
+	// the principal that trapped does not make it leave: a vCPU's EL1
+	// file, virtual CPU interface and EL2 controls stay loaded while the
+	// engine completes its trap, and are switched before the host or
+	// another vCPU runs (World.EnterGuest, SwitchToHost).
 	Switched Rule = iota + 1
 	// Trapped: accesses from EL1 and EL0 trap to EL2 and are emulated as
 	// read-as-zero, write-ignored (isolation/sysreg.go for guests,
@@ -33,7 +37,8 @@ const (
 	// feature.
 	Disabled
 	// Control: an EL2 register EL1 cannot access; the engine writes the
-	// host's or the guest configuration into it at every switch.
+	// host's or the guest configuration into it at every switch between
+	// principals.
 	Control
 	// ReadOnly: readable, not writable: identification (the same for
 	// every principal), the free-running counter, or a value the CPU
@@ -108,10 +113,10 @@ func Inventory() []Item {
 		Item{Name: "FPSR", Rule: Switched, Home: HomeFP, A72: true})
 	for i := 0; i < ListRegs; i++ {
 		add(Item{Name: fmt.Sprintf("ICH_LR%d_EL2", i), Rule: Switched, Home: HomeVGIC, A72: true,
-			Note: "written by Sync from the vCPU's lines; the host's are cleared"})
+			Note: "written by Sync from the vCPU's lines at every full entry; the host's are cleared"})
 	}
 	add(Item{Name: "ICH_VMCR_EL2", Rule: Switched, Home: HomeVGIC, A72: true, Note: "ICV_PMR/BPR0/BPR1/IGRPEN0/IGRPEN1_EL1"},
-		Item{Name: "ICH_HCR_EL2", Rule: Switched, Home: HomeVGIC, A72: true, Reset: 0, Note: "En (and UIE) recomputed by Sync at every entry; 0 for the host"})
+		Item{Name: "ICH_HCR_EL2", Rule: Switched, Home: HomeVGIC, A72: true, Reset: 0, Note: "En (and UIE) recomputed by Sync at every full entry (a loaded vCPU is re-entered without one only when Sync would change nothing); 0 for the host"})
 	for _, group := range []string{"ICH_AP0R", "ICH_AP1R"} {
 		for i := 0; i < MaxAPRs; i++ {
 			add(Item{Name: fmt.Sprintf("%s%d_EL2", group, i), Rule: Switched, Home: HomeVGIC, A72: i == 0,

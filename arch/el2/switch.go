@@ -17,9 +17,30 @@ func readVTR() uint64
 func quietDebugAndPMU()
 func loadVGIC(v *VGIC, aprs uint64)
 func saveVGIC(v *VGIC, aprs uint64)
+func readVirtualTimer() (ctl, cval uint64)
 
-// World is the host's side of a guest switch: what EnterGuest restores
-// when the guest exits.
+// SwitchCounts counts the world switches of a benchmark engine (profiling):
+// Full switches of the EL1 world (the host's EL1 file out and a guest's
+// EL1 file, vGIC and controls in, or back), Fast re-entries of a vCPU
+// whose world stayed loaded, and the writes of VTTBR_EL2 that changed it,
+// TLB maintenance's included. A real engine counts nothing.
+type SwitchCounts struct {
+	Full, Fast, VTTBRChanges uint64
+}
+
+// Switches is what the benchmark engine has counted since boot.
+var Switches SwitchCounts
+
+// setVTTBR installs a stage-2 root and, when profiling, counts the change.
+func setVTTBR(v uint64) {
+	if profiling && readVTTBR() != v {
+		Switches.VTTBRChanges++
+	}
+	writeVTTBR(v)
+}
+
+// World is the host's side of a guest switch, what SwitchToHost restores,
+// and which vCPU's EL1 world is loaded.
 type World struct {
 	HostHCR   uint64
 	HostVTTBR uint64
@@ -28,6 +49,12 @@ type World struct {
 	guestMDCR uint64
 	// aprs is how many ICH_AP0R<n>_EL2 and ICH_AP1R<n>_EL2 the CPU has.
 	aprs uint64
+	// loaded and loadedGIC are the files of the vCPU whose EL1 world is
+	// in the CPU, nil while the host's is; guestSP is its SP_EL1 as its
+	// latest exit left it.
+	loaded    *ELFile
+	loadedGIC *VGIC
+	guestSP   uint64
 }
 
 // Init records the host's configuration for later switches, stops the PMU
@@ -72,32 +99,91 @@ type Guest struct {
 	VCPU  uint64 // MPIDR Aff0 the guest sees
 }
 
-// EnterGuest runs g until it takes an exception to EL2, then restores the
-// host's EL1 world. The host's general and FP/SIMD registers need no saving
-// here: they are in the host Context the engine resumes, saved at the
-// host's call before any Go code ran. The guest's FP/SIMD file goes in and
-// out with its general registers (run, lowerExit), every EL1 register is
-// reloaded, and the virtual CPU interface is saved and cleared.
+// EnterGuest runs g until it takes an exception to EL2, and leaves g's EL1
+// world loaded: its EL1 system registers, its virtual CPU interface, the
+// guest trap controls and its stage-2. The engine's own work at EL2 uses
+// none of them, so a trap the engine completes itself re-enters g through
+// EnterGuest at the cost of the general registers alone; SwitchToHost
+// puts the host's EL1 world back before the host runs again, and
+// EnterGuest does it first when another vCPU was loaded.
+//
+// The host's general and FP/SIMD registers need no saving here: they are
+// in the host Context the engine resumes, saved at the host's call before
+// any Go code ran. The guest's FP/SIMD file goes in and out with its
+// general registers (run, lowerExit) at every entry and exit.
+//
+// The caller re-enters a loaded g only when nothing it keeps in memory for
+// g changed since g was loaded: g.EL1 and g.VGIC are stale while g is
+// loaded (the CPU holds the live values), so a vCPU that must be reset,
+// be given an exception, or have its list registers re-synced is first
+// switched out with SwitchToHost.
+func (w *World) EnterGuest(g Guest) {
+	if w.loaded != g.EL1 {
+		if w.loaded != nil {
+			w.SwitchToHost()
+		}
+		w.switchIn(g)
+		g.Regs.SP = g.EL1[elSP1]
+	} else {
+		if profiling {
+			Switches.Fast++
+		}
+		g.Regs.SP = w.guestSP
+	}
+	g.Regs.FP = g.FP
+	run(g.Regs)
+	w.guestSP = g.Regs.SP
+}
+
+// Loaded reports whether el1, a vCPU's EL1 file, is the one whose world is
+// loaded: the CPU, not the file, holds its values.
+func (w *World) Loaded(el1 *ELFile) bool { return el1 != nil && w.loaded == el1 }
+
+// switchIn saves the host's EL1 world and loads g's.
 //
 // The guest's stage-2 (VTTBR_EL2) is installed before its EL1 translation
-// registers are loaded, and the host's before the host's are: a
-// speculative address translation at EL1 must never combine one
-// principal's stage-1 registers with another's stage-2 (Cortex-A72
-// erratum 1319367, "speculative AT instruction using out-of-context
-// translation regime"; the order KVM uses for ARM64_WORKAROUND_SPECULATIVE_AT).
-func (w *World) EnterGuest(g Guest) {
+// registers are loaded, and the host's before the host's are (in
+// SwitchToHost): a speculative address translation at EL1 must never
+// combine one principal's stage-1 registers with another's stage-2
+// (Cortex-A72 erratum 1319367, "speculative AT instruction using
+// out-of-context translation regime"; the order KVM uses for
+// ARM64_WORKAROUND_SPECULATIVE_AT).
+func (w *World) switchIn(g Guest) {
+	if profiling {
+		Switches.Full++
+	}
 	saveEL1(&w.hostEL1)
 	writeVMPIDR(readMPIDR()&^0xff_00ff_ffff | 1<<31 | g.VCPU&0xff)
 	writeTrapControls(GuestHCR, w.guestMDCR, guestCNTHCTL)
-	writeVTTBR(g.VTTBR)
+	setVTTBR(g.VTTBR)
 	loadEL1(g.EL1)
 	loadVGIC(g.VGIC, w.aprs)
-	g.Regs.SP = g.EL1[elSP1]
-	g.Regs.FP = g.FP
-	run(g.Regs)
-	saveEL1(g.EL1)
-	saveVGIC(g.VGIC, w.aprs)
-	writeVTTBR(w.HostVTTBR)
+	w.loaded, w.loadedGIC = g.EL1, g.VGIC
+}
+
+// SwitchToHost saves the loaded vCPU's EL1 file and virtual CPU interface
+// (clearing the interface) and restores the host's EL1 world; with no
+// vCPU loaded it does nothing. The engine calls it before every return
+// to the host.
+func (w *World) SwitchToHost() {
+	if w.loaded == nil {
+		return
+	}
+	if profiling {
+		Switches.Full++
+	}
+	saveEL1(w.loaded)
+	saveVGIC(w.loadedGIC, w.aprs)
+	setVTTBR(w.HostVTTBR)
 	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
 	loadEL1(&w.hostEL1)
+	w.loaded, w.loadedGIC = nil, nil
+}
+
+// LoadedTimerFires reports whether the loaded vCPU's virtual timer
+// condition holds now, read from the CPU's CNTV_CTL_EL0 and CNTV_CVAL_EL0
+// (see TimerFires).
+func (w *World) LoadedTimerFires(now uint64) bool {
+	ctl, cval := readVirtualTimer()
+	return timerFires(ctl, cval, now)
 }

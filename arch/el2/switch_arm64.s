@@ -89,6 +89,14 @@ TEXT ·loadFP(SB),NOSPLIT,$0-8
 	FP_LOAD(R0, R1, R2)
 	RET
 
+// func readVirtualTimer() (ctl, cval uint64)
+TEXT ·readVirtualTimer(SB),NOSPLIT,$0-16
+	MRS	CNTV_CTL_EL0, R0
+	MRS	CNTV_CVAL_EL0, R1
+	MOVD	R0, ctl+0(FP)
+	MOVD	R1, cval+8(FP)
+	RET
+
 // func writeTrapControls(hcr, mdcr, cnthctl uint64)
 TEXT ·writeTrapControls(SB),NOSPLIT,$0-24
 	MOVD	hcr+0(FP), R0

@@ -63,3 +63,21 @@ func TestReadAsZero(t *testing.T) {
 	ReadAsZero(read(31), &x)
 	assert.Equal(t, before, x, "MRS xzr changes nothing")
 }
+
+// The vector answers HVC #0 from AArch64 alone: EC 0x16, IL 1, ISS 0.
+func TestFastHVCIsHVCZero(t *testing.T) {
+	assert.Equal(t, uint64(0x5a00_0000), uint64(FastHVC))
+	assert.Equal(t, uint64(ECHVC64), EC(FastHVC))
+}
+
+// Two answers in one slot, or a key of zero, are refused.
+func TestPlaceFastAnswersRefusesCollisions(t *testing.T) {
+	a := FastAnswer{Key: FastKey(0xC600_0000, FastHost)}
+	_, err := PlaceFastAnswers([]FastAnswer{a, a})
+	assert.Error(t, err)
+	_, err = PlaceFastAnswers([]FastAnswer{{}})
+	assert.Error(t, err)
+	table, err := PlaceFastAnswers([]FastAnswer{a})
+	assert.NoError(t, err)
+	assert.Equal(t, a, table[FastSlot(a.Key)])
+}

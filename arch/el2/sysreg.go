@@ -31,17 +31,18 @@ func EnterStage2(vtcr, vttbr, hcr uint64) {
 // TLBI VMALLE1IS).
 //
 // While VTTBR_EL2 holds the target VMID the EL1 registers loaded are the
-// host's: TCR_EL1.EPD0 and EPD1 stop any stage-1 walk meanwhile, so no
-// speculative translation mixes the host's stage-1 with the target's
-// stage-2 (Cortex-A72 erratum 1319367; KVM's __tlb_switch_to_guest does
+// host's, or those of the vCPU whose trap the engine is handling (World
+// keeps its world loaded): TCR_EL1.EPD0 and EPD1 stop any stage-1 walk
+// meanwhile, so no speculative translation mixes one principal's stage-1
+// with another's stage-2 (Cortex-A72 erratum 1319367; KVM's __tlb_switch_to_guest does
 // the same).
 func InvalidateIPA(vttbr, ipa uint64) {
 	tcr := blockEL1Walks()
 	old := readVTTBR()
-	writeVTTBR(vttbr)
+	setVTTBR(vttbr)
 	tlbiIPA(ipa)
 	tlbiVMIDIPAFinish()
-	writeVTTBR(old)
+	setVTTBR(old)
 	writeTCREL1(tcr)
 }
 
@@ -50,9 +51,9 @@ func InvalidateIPA(vttbr, ipa uint64) {
 func InvalidateVMID(vttbr uint64) {
 	tcr := blockEL1Walks()
 	old := readVTTBR()
-	writeVTTBR(vttbr)
+	setVTTBR(vttbr)
 	tlbiVMID()
-	writeVTTBR(old)
+	setVTTBR(old)
 	writeTCREL1(tcr)
 }
 

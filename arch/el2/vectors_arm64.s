@@ -8,10 +8,87 @@
 
 // The engine's vector table (VECTOR_TABLE in vectors.h). Exceptions from
 // EL1 and EL0 save the EL1 context into the Context that TPIDR_EL2 points
-// at and return from run; exceptions taken at EL2 itself mean the engine is
-// broken: they print the syndrome and power off, without running Go.
+// at and return from run, except the calls fastSync answers in place;
+// exceptions taken at EL2 itself mean the engine is broken: they print the
+// syndrome and power off, without running Go.
+
+// FAST_SYNC: a synchronous exception from AArch64 EL1 or EL0: save x0 and
+// x1 on the engine's stack and try fastSync.
+#define FAST_SYNC \
+	STP.W	(R0, R1), -16(RSP); \
+	B	·fastSync(SB)
+
 TEXT ·vectors(SB),NOSPLIT|NOFRAME,$0
-	VECTOR_TABLE(LOWER(const_VectorSync))
+	VECTOR_TABLE(FAST_SYNC)
+
+// fastSync answers an HVC #0 whose function id and caller kind have an
+// entry in fastTable (fast.go) from that entry, and returns to the caller
+// with only the entry's result registers changed; anything else leaves
+// through lowerExit. x0 and x1 are on the stack; it saves x2 and x3 too,
+// and uses only those four.
+TEXT ·fastSync(SB),NOSPLIT|NOFRAME,$0
+	MRS_X(ESR_EL2, 1)
+	MOVD	$const_FastHVC, R0
+	CMP	R0, R1
+	BNE	full
+	STP.W	(R2, R3), -16(RSP)
+	// The key: w0 and the caller kind, FastGuest while HCR_EL2.IMO (bit
+	// 4) is set, as only GuestHCR sets it, else FastHost.
+	MRS_X(HCR_EL2, 1)
+	UBFX	$4, R1, $1, R1
+	ADD	$const_FastHost, R1
+	MOVWU	16(RSP), R0
+	ORR	R1<<32, R0, R0
+	// The slot, as FastSlot computes it: (key ^ key>>8 ^ key>>29) & 15.
+	// Addresses are formed in the saved registers themselves: a load from
+	// a symbol would use R27 (REGTMP), the caller's x27.
+	EOR	R0>>8, R0, R1
+	EOR	R0>>29, R1, R1
+	AND	$(const_FastSlots-1), R1
+	MOVD	$·fastTable(SB), R2
+	MOVD	$FastAnswer__size, R3
+	MADD	R1, R2, R3, R2
+	MOVD	FastAnswer_Key(R2), R1
+	CMP	R1, R0
+	BNE	miss
+
+hit:
+	// Stack: x2, x3, x0, x1. Each result the entry writes replaces the
+	// caller's value in its slot, then all four come back.
+	MOVD	FastAnswer_Hits(R2), R1
+	ADD	$1, R1
+	MOVD	R1, FastAnswer_Hits(R2)
+	MOVD	FastAnswer_Write(R2), R3
+	TBZ	$0, R3, keep0
+	MOVD	(FastAnswer_X+0*8)(R2), R1
+	MOVD	R1, 16(RSP)
+
+keep0:
+	TBZ	$1, R3, keep1
+	MOVD	(FastAnswer_X+1*8)(R2), R1
+	MOVD	R1, 24(RSP)
+
+keep1:
+	TBZ	$2, R3, keep2
+	MOVD	(FastAnswer_X+2*8)(R2), R1
+	MOVD	R1, 0(RSP)
+
+keep2:
+	TBZ	$3, R3, keep3
+	MOVD	(FastAnswer_X+3*8)(R2), R1
+	MOVD	R1, 8(RSP)
+
+keep3:
+	LDP.P	16(RSP), (R2, R3)
+	LDP.P	16(RSP), (R0, R1)
+	ERET
+
+miss:
+	LDP.P	16(RSP), (R2, R3)
+
+full:
+	MOVD	$const_VectorSync, R1
+	B	·lowerExit(SB)
 
 // lowerExit saves the EL1 context (x0 and x1 are on the stack, x1 holds the
 // vector kind), its FP/SIMD file before any Go code can use a V register,

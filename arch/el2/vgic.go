@@ -130,6 +130,10 @@ func offer(intid uint32) {
 	v.HCR |= ichHCRUIE
 }
 
+// Waiting reports whether the last Sync left an asserted line without a
+// list register (and asked for underflow maintenance).
+func (v *VGIC) Waiting() bool { return v.HCR&ichHCRUIE != 0 }
+
 func (v *VGIC) presents(intid uint32) bool {
 	for _, lr := range v.LR {
 		if lrState(lr) != 0 && uint32(lr&lrINTIDMask) == intid {
@@ -145,6 +149,11 @@ func lrState(lr uint64) uint64 { return lr >> lrStateShift & lrStateMask }
 // counter value now: enabled, not masked, and the compare value reached
 // (Arm ARM D11.2.4; CNTVOFF_EL2 is zero, so the virtual count is now).
 func TimerFires(f *ELFile, now uint64) bool {
-	ctl := f[elCNTVCTL]
-	return ctl&1 != 0 && ctl&2 == 0 && now >= f[elCNTVCVAL]
+	return timerFires(f[elCNTVCTL], f[elCNTVCVAL], now)
+}
+
+// timerFires is TimerFires on the two timer registers: ENABLE set, IMASK
+// clear, the compare value reached.
+func timerFires(ctl, cval, now uint64) bool {
+	return ctl&1 != 0 && ctl&2 == 0 && now >= cval
 }

@@ -27,8 +27,9 @@ func main() {
 	call(abi.BenchOff)
 	fmt.Println(result{"host-null-hypercall", hostNull(), baseline(abi.BenchNull), freq, 3})
 	fmt.Println(result{"vcpu-run-round-trip", roundTrip(), baseline(abi.BenchSwitch), freq, 2})
-	m, b := guestNull()
+	m, full, b := guestNull()
 	fmt.Println(result{"guest-null-hypercall", m, b, freq, 3})
+	fmt.Println(result{"guest-engine-call-full-path", full, b, freq, 50})
 	budgetBench(freq)
 	fmt.Println("bulkhead bench: done")
 	el1.PowerOff()
@@ -112,20 +113,20 @@ func roundTrip() []uint64 {
 	return timed(samples, [8]uint64{uint64(abi.VCPURun), v.id, 0, 0})
 }
 
-// guestNull lets the self-timing guest measure GUEST_MEMINFO, then, with
-// the baseline table installed, BENCH_NULL; it reads both series from the
-// page the guest shares.
-func guestNull() (measured, base []uint64) {
+// guestNull lets the self-timing guest measure GUEST_MEMINFO and
+// PSCI_FEATURES, then, with the baseline table installed, BENCH_NULL; it
+// reads the three series from the pages the guest shares.
+func guestNull() (measured, fullPath, base []uint64) {
 	v := newVM(1, selfTimingGuest(samples))
 	v.runUntilCall()
 	call(abi.BenchOn)
 	v.runUntilCall()
 	call(abi.BenchOff)
-	raw := el1.PhysBytes(v.pa+resultOffset, 2*8*samples)
-	all := make([]uint64, 2*samples)
+	raw := el1.PhysBytes(v.pa+resultOffset, guestPhases*8*samples)
+	all := make([]uint64, guestPhases*samples)
 	for i := range all {
 		all[i] = binary.LittleEndian.Uint64(raw[8*i:])
 	}
 	v.destroy()
-	return all[:samples], all[samples:]
+	return all[:samples], all[samples : 2*samples], all[2*samples:]
 }

@@ -2,8 +2,11 @@
 // instructions, each next to a hand-written assembly baseline measured in
 // the same run: a host null hypercall (VERSION) against an HVC that returns
 // at once, a VCPU_RUN round trip against the same state switch done in
-// assembly, and a guest null hypercall (GUEST_MEMINFO) against an HVC that
-// returns at once; then the worst stay at EL2 that adversarial guests cause
+// assembly, a guest null hypercall (GUEST_MEMINFO, which the engine's
+// vector answers in place) and a guest call the engine answers through its
+// full path (PSCI_FEATURES), each against an HVC that returns at once (a
+// target of 50 times it is the 600 instructions asked of an engine-handled
+// guest call); then the worst stay at EL2 that adversarial guests cause
 // and the cost per page of the host's largest calls (budget.go, storms.go).
 // It needs an engine built with the bulkhead_bench tag and
 // QEMU's -icount shift=0, under which one instruction is one nanosecond of
@@ -36,15 +39,19 @@ func roundTripGuest() []byte {
 	return p.Bytes()
 }
 
-// selfTimingGuest times n calls of GUEST_MEMINFO, exits with a forwarded
-// call, times n calls of BENCH_NULL (the host installs the baseline table
-// before it resumes the guest), shares the results with the host and exits
-// again. Each sample is the virtual-counter difference around one HVC,
-// stored from resultOffset on.
+// selfTimingGuest times n calls of GUEST_MEMINFO (which the engine's
+// vector answers in place), then n calls of PSCI_FEATURES (which the
+// engine answers through its full path: registers saved, the isolation
+// core's dispatcher, the VCPU_RUN loop), exits with a forwarded call,
+// times n calls of BENCH_NULL (the host installs the baseline table
+// before it resumes the guest), shares the results with the host and
+// exits again. Each sample is the virtual-counter difference around one
+// HVC, stored from resultOffset on.
 func selfTimingGuest(n uint32) []byte {
 	var p a64.Program
 	p.Emit(a64.MOV64(20, guestBase+resultOffset)...)
 	timeLoop(&p, "memInfo", n, abi.GuestMemInfo)
+	timeLoop(&p, "features", n, abi.PSCIFeatures)
 	exit(&p)
 	timeLoop(&p, "null", n, abi.BenchNull)
 	// One GUEST_SHARE covers at most abi.GuestMaxPages pages (ABI v1.1).
@@ -87,5 +94,8 @@ func exit(p *a64.Program) {
 	p.Emit(a64.HVC(0))
 }
 
-// resultPages is how many pages hold the samples of both phases.
-func resultPages(n uint32) uint32 { return (2*8*n + 4095) / 4096 }
+// guestPhases is how many series of samples the self-timing guest takes.
+const guestPhases = 3
+
+// resultPages is how many pages hold the samples of every phase.
+func resultPages(n uint32) uint32 { return (guestPhases*8*n + 4095) / 4096 }

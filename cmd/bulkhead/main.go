@@ -8,7 +8,8 @@
 //	                                    for go test -exec
 //	bulkhead test [-host] [-vcpus N] [-ram MiB] [go test flags] PKGS
 //	                                    go test of guest packages, each in a VM
-//	bulkhead bench                      instruction counts of the hot paths, boot times
+//	bulkhead bench [-profile]           instruction counts of the hot paths, boot times,
+//	                                    and where a Linux boot's instructions and exits go
 //
 // `bulkhead run` exits with how the guests ended (see `bulkhead run -h`).
 package main
@@ -74,7 +75,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	switch args[0] {
 	case "bench":
-		return bench(stdout)
+		return bench(args[1:], stdout)
 	case "build":
 		_, err := buildImages()
 		return err

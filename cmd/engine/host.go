@@ -11,9 +11,11 @@ import (
 )
 
 // serveHost runs the host until it powers the machine off, handling each
-// exception it takes to EL2.
-func serveHost(core *isolation.Engine, files *fileServer, host *el2.Context) {
+// exception it takes to EL2. A VCPU_RUN leaves its vCPU's EL1 world
+// loaded (machine.EnterGuest); the host's comes back before the host runs.
+func serveHost(core *isolation.Engine, files *fileServer, world *el2.World, host *el2.Context) {
 	for {
+		world.SwitchToHost()
 		stay.leave()
 		el2.Run(host)
 		stay.enterFromHost(host.ESR, host.X[0], host.Vector)
@@ -46,11 +48,13 @@ func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
 	}
 	out, effect := core.Dispatch(isolation.HostCaller(), x)
 	copy(host.X[:8], out[:])
+	profileExit(x, out)
 	ghostCheck(core, uint32(x[0]))
 	switch effect.Kind {
 	case isolation.EffectPowerOff:
 		ghostReport()
 		residencyReport()
+		profileReport()
 		fmt.Println("engine: host requested power off")
 		el2.PowerOff()
 	case isolation.EffectReset:

@@ -46,9 +46,12 @@ func main() {
 	el2.EnterStage2(isolation.VTCR(), core.HostVTTBR(), hostHCR)
 	m.world.Init(hostHCR, core.HostVTTBR())
 	fmt.Printf("engine: host stage-2 built (%d tables left); entering EL1 image at %#x\n", core.FreeTables(), entry)
+	if err := el2.InstallFastAnswers(fastAnswers()); err != nil {
+		halt("cannot install the vector's answers: %v", err)
+	}
 	el2.SetEL1Reset()
 	host := el2.NewHost(entry, virt.BootBase) // x0: the device tree QEMU placed for ELF boots
-	serveHost(core, newFileServer(core), host)
+	serveHost(core, newFileServer(core), &m.world, host)
 }
 
 func newCore(m *machine) (*isolation.Engine, error) {

@@ -20,6 +20,8 @@ type machine struct {
 	gic   [maxVMs + 1][maxVCPUs]el2.VGIC
 	regs  el2.Context // the running vCPU's registers during EnterGuest
 	lines lines       // its interrupt lines, as VGIC.Sync reads them
+	// quiet: no line of the loaded vCPU was asserted at its full entry.
+	quiet bool
 }
 
 // vttbrOf is the VTTBR_EL2 value TLB maintenance for vmid runs under: the
@@ -71,12 +73,39 @@ func (m *machine) PageIsZero(pa isolation.PA) bool {
 // virtual CPU interface live here. A fresh vCPU starts from the
 // architectural reset state, and an abort or UNDEF the core decided to
 // inject is delivered on the guest's own registers.
+//
+// The vCPU's EL1 world stays loaded after it traps (el2.World.EnterGuest),
+// and serveHost switches back before the host runs. When the same vCPU is
+// entered again for a trap the engine completed itself, it is re-entered
+// at once if that is all a full entry would do (canReenter); otherwise it
+// is first switched out, so that its files in memory are current, and
+// entered in full.
 func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
 	if int(ctx.VMID) > maxVMs || int(ctx.VCPU) >= maxVCPUs {
 		return isolation.Trap{Kind: isolation.TrapSError} // outside the configuration: never entered
 	}
 	el1 := (*el2.ELFile)(ctx.EL1[:el2.ELRegs])
 	fp, gic := &m.fp[ctx.VMID][ctx.VCPU], &m.gic[ctx.VMID][ctx.VCPU]
+	if !m.canReenter(el1, ctx) {
+		m.world.SwitchToHost()
+		m.prepareEntry(el1, fp, gic, ctx)
+	}
+	// Only what the entry reads: EnterGuest sets SP and FP, and the exit
+	// overwrites the syndrome and the vector.
+	regs := &m.regs
+	regs.X, regs.PC, regs.PSTATE = ctx.X, ctx.PC, ctx.PState
+	stay.leave()
+	m.world.EnterGuest(el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
+	stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
+	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
+	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
+}
+
+// prepareEntry brings a vCPU's files up to date for a full entry: reset
+// if the core (re)started it, its list registers synced with its lines,
+// and the exception the core decided to inject delivered. It notes
+// whether the vCPU's lines were all quiet (see canReenter).
+func (m *machine) prepareEntry(el1 *el2.ELFile, fp *el2.FPFile, gic *el2.VGIC, ctx *isolation.Context) {
 	if ctx.Fresh {
 		el2.ResetVCPU(el1, fp, gic)
 		ctx.Fresh = false
@@ -86,6 +115,7 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 	// garbage during a guest's stay at EL2, unbounded by its budget.
 	m.lines = lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())}
 	gic.Sync(&m.lines)
+	m.quiet = !m.lines.timer && noLines(&ctx.IRQ) && !gic.Waiting()
 	switch ctx.Inject {
 	case isolation.InjectUndef:
 		ctx.PC, ctx.PState = el2.DeliverUndef(el1, ctx.PC, ctx.PState)
@@ -94,11 +124,28 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		ctx.PC, ctx.PState = el2.DeliverAbort(el1, ctx.PC, ctx.PState, ctx.InjectFAR, instruction)
 	}
 	ctx.Inject = isolation.InjectNone
-	regs := &m.regs
-	*regs = el2.Context{X: ctx.X, PC: ctx.PC, PSTATE: ctx.PState}
-	stay.leave()
-	m.world.EnterGuest(el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
-	stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
-	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
-	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
+}
+
+// canReenter reports whether the vCPU whose world is loaded can be entered
+// again without a full entry, because a full one would change nothing:
+// the core neither restarted it nor asks for an exception (both write its
+// EL1 file), and Sync would leave its list registers as they are. That
+// holds when no line was asserted at its full entry (so the list
+// registers hold no pending entry of a line that could since have
+// dropped, and none waits for a free register) and none is asserted now.
+// Its host-driven lines change only by VCPU_IRQ, outside this VCPU_RUN,
+// and its virtual timer's line is read from the CPU's timer registers.
+func (m *machine) canReenter(el1 *el2.ELFile, ctx *isolation.Context) bool {
+	return m.world.Loaded(el1) && !ctx.Fresh && ctx.Inject == isolation.InjectNone &&
+		m.quiet && noLines(&ctx.IRQ) && !m.world.LoadedTimerFires(arm64.Counter())
+}
+
+// noLines reports whether no interrupt line of a vCPU is asserted.
+func noLines(irq *[(isolation.IRQLines + 63) / 64]uint64) bool {
+	for _, w := range irq {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
 }

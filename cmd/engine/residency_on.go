@@ -39,16 +39,19 @@ type residencyWorst struct {
 
 // enterFromHost starts a stay caused by a host call, and a new call.
 func (r *residency) enterFromHost(esr, x0, vector uint64) {
+	prof.enter(fromHost, esr, x0, vector)
 	r.since, r.fromGuest, r.cause, r.call = arm64.Counter(), false, cause{esr, x0, vector}, 0
 }
 
 // enterFromGuest starts a stay caused by a guest's trap.
 func (r *residency) enterFromGuest(esr, x0, vector uint64) {
+	prof.enter(fromGuest, esr, x0, vector)
 	r.since, r.fromGuest, r.cause = arm64.Counter(), true, cause{esr, x0, vector}
 }
 
 // leave ends the current stay: the engine is about to return to EL1.
 func (r *residency) leave() {
+	prof.leave()
 	if r.since == 0 {
 		return
 	}
