@@ -61,14 +61,23 @@ func newTestDisk(t *testing.T, name string, sectors int) testDisk {
 // virtioMachine offers one Linux guest with the given argument lines and
 // files (relative names such as "0.disk0"), and a fresh entropy seed.
 func virtioMachine(t *testing.T, args string, files map[string]string) qemu.Machine {
+	return virtioGuests(t, []string{"bootargs=" + virtioCmdline + "\n" + args}, files)
+}
+
+// virtioGuests offers one Linux guest per argument text.
+func virtioGuests(t *testing.T, args []string, files map[string]string) qemu.Machine {
 	kernel, initrd := virtioImages(t)
 	m := standardMachine(t)
 	dir := t.TempDir()
 	p := virt.FwCfgGuestPrefix
-	m.Files = map[string]string{p + "0": kernel, p + "0.initrd": initrd}
-	argsPath := filepath.Join(dir, "0.args")
-	require.NoError(t, os.WriteFile(argsPath, []byte(fmt.Sprintf("ram=%d\nbootargs=%s\n%s", linuxRAMMiB, virtioCmdline, args)), 0o644))
-	m.Files[p+"0.args"] = argsPath
+	m.Files = map[string]string{}
+	for i, a := range args {
+		n := fmt.Sprint(i)
+		m.Files[p+n], m.Files[p+n+".initrd"] = kernel, initrd
+		argsPath := filepath.Join(dir, n+".args")
+		require.NoError(t, os.WriteFile(argsPath, []byte(fmt.Sprintf("ram=%d\n%s", linuxRAMMiB, a)), 0o644))
+		m.Files[p+n+".args"] = argsPath
+	}
 	seed := make([]byte, 32)
 	_, err := rand.Read(seed)
 	require.NoError(t, err)
@@ -98,12 +107,17 @@ func bootWithin(t *testing.T, m qemu.Machine, d time.Duration) qemu.Result {
 // that starts with it.
 func guestValue(t *testing.T, console, prefix string) string {
 	t.Helper()
-	for _, l := range vmLines(console, "vm0") {
+	return vmValue(t, console, "vm0", prefix)
+}
+
+func vmValue(t *testing.T, console, vm, prefix string) string {
+	t.Helper()
+	for _, l := range vmLines(console, vm) {
 		if rest, ok := strings.CutPrefix(l, prefix); ok {
 			return strings.TrimSpace(rest)
 		}
 	}
-	t.Fatalf("the guest printed no %q line", prefix)
+	t.Fatalf("%s printed no %q line", vm, prefix)
 	return ""
 }
 
@@ -173,4 +187,36 @@ func TestVirtioDisksNeedASharedMemoryVM(t *testing.T) {
 	res := bootWithin(t, virtioMachine(t, "memory=protected\n", map[string]string{"0.disk0": d.path}), bootTimeout)
 	requireLine(t, res.Console, "vm0", "disks need memory=shared")
 	require.NotContains(t, res.Console, "[vm0]")
+}
+
+// TestVirtioHostileDriverLeavesOthersRunning runs two shared-memory VMs:
+// vm0 drives its entropy device's registers as a hostile driver would
+// (busybox devmem: bad queue sizes, rings outside RAM or across its end,
+// misaligned rings, a queue that does not exist, features without
+// VERSION_1), and each bad ring must be refused; then it loads the
+// drivers, which reset the device, and must read random bytes all the
+// same. vm1 uses its entropy device and a disk meanwhile, untouched.
+func TestVirtioHostileDriverLeavesOthersRunning(t *testing.T) {
+	d := newTestDisk(t, "disk0", 256)
+	m := virtioGuests(t, []string{
+		"memory=shared\nbootargs=" + virtioCmdline + " bulkhead.virtio-attack\n",
+		"memory=shared\nbootargs=" + virtioCmdline + "\n",
+	}, map[string]string{"1.disk0": d.path})
+	res := bootWithin(t, m, virtioTimeout)
+
+	assert.Equal(t, "failed 0", vmValue(t, res.Console, "vm0", "VIRTIO-ATTACK-DONE"))
+	refused := 0
+	for _, l := range lines(res.Console) {
+		if strings.HasPrefix(l, "hypervisor: vm vm0: virtio-rng: device needs reset:") {
+			refused++
+		}
+	}
+	assert.Equal(t, 4, refused, "one line per refused ring")
+	require.NotContains(t, res.Console, "hypervisor: vm vm1: virtio")
+	for _, vm := range []string{"vm0", "vm1"} {
+		assert.Equal(t, "failed 0", vmValue(t, res.Console, vm, "VIRTIO-CHECK-DONE"), vm)
+		requireLine(t, res.Console, "hypervisor: vm "+vm+" (id", "ended: powered off")
+	}
+	assert.Equal(t, d.sha, vmValue(t, res.Console, "vm1", "VIRTIO-BLK vda sha256"))
+	requireClean(t, res)
 }
