@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/virtio"
 	"bulkhead/internal/qemu"
 )
 
@@ -212,11 +213,44 @@ func TestVirtioHostileDriverLeavesOthersRunning(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 4, refused, "one line per refused ring")
-	require.NotContains(t, res.Console, "hypervisor: vm vm1: virtio")
+	require.NotContains(t, res.Console, "hypervisor: vm vm1: virtio-rng: device needs reset")
 	for _, vm := range []string{"vm0", "vm1"} {
 		assert.Equal(t, "failed 0", vmValue(t, res.Console, vm, "VIRTIO-CHECK-DONE"), vm)
 		requireLine(t, res.Console, "hypervisor: vm "+vm+" (id", "ended: powered off")
 	}
 	assert.Equal(t, d.sha, vmValue(t, res.Console, "vm1", "VIRTIO-BLK vda sha256"))
+	requireClean(t, res)
+}
+
+// TestVirtioNetBetweenTwoVMs runs two shared-memory VMs on the run's
+// switch: vm1 pings vm0 and sends it a random word over TCP, which vm0
+// prints. Each sees the MAC address derived from its name.
+func TestVirtioNetBetweenTwoVMs(t *testing.T) {
+	word := make([]byte, 12)
+	_, err := rand.Read(word)
+	require.NoError(t, err)
+	send := hexenc.EncodeToString(word)
+	m := virtioGuests(t, []string{
+		"memory=shared\ntimeout=240\nbootargs=" + virtioCmdline + " bulkhead.ip=10.0.2.1\n",
+		"memory=shared\ntimeout=240\nbootargs=" + virtioCmdline + " bulkhead.ip=10.0.2.2 bulkhead.peer=10.0.2.1 bulkhead.send=" + send + "\n",
+	}, nil)
+	res := bootWithin(t, m, virtioTimeout)
+
+	for i, vm := range []string{"vm0", "vm1"} {
+		mac := virtio.NetMAC(vm)
+		want := fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x 10.0.2.%d", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], i+1)
+		assert.Equal(t, want, vmValue(t, res.Console, vm, "VIRTIO-NET eth0"), vm)
+		assert.Equal(t, "failed 0", vmValue(t, res.Console, vm, "VIRTIO-CHECK-DONE"), vm)
+		requireLine(t, res.Console, "hypervisor: vm "+vm+" (id", "ended: powered off")
+		requireLine(t, res.Console, "hypervisor: vm "+vm+": virtio-net", "frames sent")
+	}
+	for _, l := range lines(res.Console) {
+		if strings.Contains(l, ": virtio-net ") {
+			t.Log(l)
+		}
+	}
+	assert.Equal(t, "3", vmValue(t, res.Console, "vm1", "VIRTIO-NET ping"), "three echo replies")
+	assert.Equal(t, send, vmValue(t, res.Console, "vm0", "VIRTIO-NET got"))
+	require.NotContains(t, res.Console, "device needs reset")
 	requireClean(t, res)
 }

@@ -30,15 +30,28 @@ func FuzzQueue(f *testing.F) {
 	f.Add(validRNGSeed(), byte(0))
 	f.Add(validRNGSeed(), byte(1))
 	f.Add(make([]byte, 64), byte(1))
+	f.Add(validRNGSeed(), byte(2))
 	f.Fuzz(func(t *testing.T, data []byte, which byte) {
 		mem := &fuzzMemory{t: t, flatMemory: flatMemory{base: memBase, b: make([]byte, 16*4096)}}
 		regs, image := split(data)
 		copy(mem.b, image)
 		var dev Device = &RNG{Fill: counting}
-		if which&1 == 1 {
+		switch which % 4 {
+		case 1, 3:
 			dev, _ = NewBlock(make([]byte, 8*SectorSize), which&2 != 0, "fuzz")
+		case 2:
+			// A network device whose peer on the switch has the
+			// same driver: what one sends, the other receives.
+			sw := &Switch{}
+			a, b := NewNet(NetMAC("a")), NewNet(NetMAC("b"))
+			a.Attach(New(a, mem, func(string) {}), sw)
+			b.Attach(New(b, mem, func(string) {}), sw)
+			dev = a
 		}
 		tr := New(dev, mem, func(string) {})
+		if n, ok := dev.(*Net); ok {
+			tr = n.t
+		}
 		for i := 0; i+6 <= len(regs); i += 6 {
 			off := uint64(binary.LittleEndian.Uint16(regs[i:])) % (regConfig + 16)
 			tr.Write(off&^3, 4, uint64(binary.LittleEndian.Uint32(regs[i+2:])))

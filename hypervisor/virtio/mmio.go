@@ -34,6 +34,15 @@ type Device interface {
 	Handle(q int, c Chain) (written uint32, err error)
 }
 
+// Producer is a device whose queue holds buffers for data the device
+// produces when it has some, such as a network device's receive queue: a
+// notification of such a queue calls Kick, and the device fills buffers
+// with Offer, instead of the transport serving them at once.
+type Producer interface {
+	Produces(q int) bool
+	Kick(q int)
+}
+
 // Register offsets of virtio-mmio version 2 (virtio 1.2, 4.2.2).
 const (
 	regMagic          = 0x000
@@ -297,6 +306,10 @@ func (t *Transport) notify(n uint32) {
 	if t.status&StatusDriverOK == 0 || t.Broken != "" || n >= uint32(len(t.queues)) || !t.queues[n].Ready {
 		return
 	}
+	if p, ok := t.dev.(Producer); ok && p.Produces(int(n)) {
+		p.Kick(int(n))
+		return
+	}
 	q := &t.queues[n]
 	pending, err := q.Pending(t.mem)
 	served := 0
@@ -321,6 +334,35 @@ func (t *Transport) serve(n int, q *Queue) error {
 		return err
 	}
 	return q.Put(t.mem, c.Head, written)
+}
+
+// Offer fills the next chain the driver made available on queue n with
+// fill, returns it to the driver and raises the used-buffer interrupt. It
+// reports false when the device is not running or the driver has made no
+// chain available; a malformed ring breaks the device, as for a
+// notification.
+func (t *Transport) Offer(n int, fill func(Chain) uint32) bool {
+	if t.status&StatusDriverOK == 0 || t.Broken != "" || n < 0 || n >= len(t.queues) || !t.queues[n].Ready {
+		return false
+	}
+	q := &t.queues[n]
+	pending, err := q.Pending(t.mem)
+	if err == nil && pending == 0 {
+		return false
+	}
+	var c Chain
+	if err == nil {
+		c, err = q.Next(t.mem)
+	}
+	if err == nil {
+		err = q.Put(t.mem, c.Head, fill(c))
+	}
+	if err != nil {
+		t.fail(err)
+		return false
+	}
+	t.intStatus |= IntUsedBuffer
+	return true
 }
 
 // fail marks the device as needing a reset and tells the driver (2.1.2).

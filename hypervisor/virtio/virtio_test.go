@@ -39,9 +39,13 @@ type driver struct {
 	mem   *flatMemory
 	tr    *Transport
 	logs  []string
-	avail uint16
-	next  uint16 // next free descriptor
+	q     int    // the queue submit, desc, makeAvailable and used work on
+	avail uint16 // of queue q
+	next  uint16 // next free descriptor of queue q
 }
+
+// queueBase is where queue q's rings are: 64 KiB apart.
+func queueBase(q int) uint64 { return uint64(q) * 0x1_0000 }
 
 func newDriver(t *testing.T, dev Device) *driver {
 	d := &driver{t: t, mem: &flatMemory{base: memBase, b: make([]byte, 1<<20)}}
@@ -50,7 +54,7 @@ func newDriver(t *testing.T, dev Device) *driver {
 }
 
 func (d *driver) w(off uint64, v uint32) { d.tr.Write(off, 4, uint64(v)) }
-func (d *driver) r(off uint64) uint32   { return uint32(d.tr.Read(off, 4)) }
+func (d *driver) r(off uint64) uint32    { return uint32(d.tr.Read(off, 4)) }
 
 // start negotiates features and sets up queue 0 (3.1.1).
 func (d *driver) start(features uint64) {
@@ -64,14 +68,16 @@ func (d *driver) start(features uint64) {
 	d.w(regDriverFeatures, uint32(features>>32))
 	d.w(regStatus, StatusAcknowledge|StatusDriver|StatusFeaturesOK)
 	require.NotZero(d.t, d.r(regStatus)&StatusFeaturesOK, "features accepted")
-	d.w(regQueueSel, 0)
-	require.Equal(d.t, uint32(MaxQueueSize), d.r(regQueueNumMax))
-	d.w(regQueueNum, qSize)
-	d.w(regQueueDescLow, descIPA)
-	d.w(regQueueAvailLow, availIPA)
-	d.w(regQueueUsedLow, usedIPA)
-	d.w(regQueueReady, 1)
-	require.Equal(d.t, uint32(1), d.r(regQueueReady), "queue accepted: %v", d.logs)
+	for q := 0; q < d.tr.dev.Queues(); q++ {
+		d.w(regQueueSel, uint32(q))
+		require.Equal(d.t, uint32(MaxQueueSize), d.r(regQueueNumMax))
+		d.w(regQueueNum, qSize)
+		d.w(regQueueDescLow, uint32(descIPA+queueBase(q)))
+		d.w(regQueueAvailLow, uint32(availIPA+queueBase(q)))
+		d.w(regQueueUsedLow, uint32(usedIPA+queueBase(q)))
+		d.w(regQueueReady, 1)
+		require.Equal(d.t, uint32(1), d.r(regQueueReady), "queue accepted: %v", d.logs)
+	}
 	d.w(regStatus, StatusAcknowledge|StatusDriver|StatusFeaturesOK|StatusDriverOK)
 }
 
@@ -99,12 +105,12 @@ func (d *driver) submit(bufs ...buf) uint16 {
 		d.desc(idx, b.ipa, b.n, flags, d.next)
 	}
 	d.makeAvailable(head)
-	d.w(regQueueNotify, 0)
+	d.w(regQueueNotify, uint32(d.q))
 	return head
 }
 
 func (d *driver) desc(idx uint16, ipa uint64, n uint32, flags, next uint16) {
-	e, _ := d.mem.Slice(descIPA+uint64(idx)*descSize, descSize)
+	e, _ := d.mem.Slice(descIPA+queueBase(d.q)+uint64(idx)*descSize, descSize)
 	binary.LittleEndian.PutUint64(e, ipa)
 	binary.LittleEndian.PutUint32(e[8:], n)
 	binary.LittleEndian.PutUint16(e[12:], flags)
@@ -112,7 +118,7 @@ func (d *driver) desc(idx uint16, ipa uint64, n uint32, flags, next uint16) {
 }
 
 func (d *driver) makeAvailable(head uint16) {
-	a, _ := d.mem.Slice(availIPA, 4+2*qSize)
+	a, _ := d.mem.Slice(availIPA+queueBase(d.q), 4+2*qSize)
 	binary.LittleEndian.PutUint16(a[4+2*(d.avail%qSize):], head)
 	d.avail++
 	binary.LittleEndian.PutUint16(a[2:], d.avail)
@@ -120,7 +126,7 @@ func (d *driver) makeAvailable(head uint16) {
 
 // used returns the used ring's index and its entry for position i.
 func (d *driver) used(i uint16) (idx uint16, id, n uint32) {
-	u, _ := d.mem.Slice(usedIPA, 4+usedElemSize*qSize)
+	u, _ := d.mem.Slice(usedIPA+queueBase(d.q), 4+usedElemSize*qSize)
 	e := u[4+usedElemSize*(i%qSize):]
 	return binary.LittleEndian.Uint16(u[2:]), binary.LittleEndian.Uint32(e), binary.LittleEndian.Uint32(e[4:])
 }

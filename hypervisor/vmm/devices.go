@@ -48,9 +48,18 @@ type device struct {
 	t    *virtio.Transport
 }
 
+// Slots of the virtio window: the entropy device, the network device,
+// then the disks.
+const (
+	slotRNG   = 0
+	slotNet   = 1
+	slotDisk0 = 2
+)
+
 // attachDevices makes s's virtio devices for a shared-memory VM and
-// returns their slots for the device tree: the entropy device in slot 0
-// when the machine has a seed, then one block device per disk.
+// returns their slots for the device tree: the entropy device when the
+// machine has a seed, a network device on the run's switch, and one block
+// device per disk.
 func (h *Hypervisor) attachDevices(vm *VM, s Spec) ([]int, error) {
 	if !vm.Shared {
 		if len(s.Disks) > 0 {
@@ -61,20 +70,49 @@ func (h *Hypervisor) attachDevices(vm *VM, s Spec) ([]int, error) {
 	mem := guestRAM(h.Memory.Bytes(vm.RAM.PA, vm.RAM.Bytes()))
 	logf := func(line string) { fmt.Fprintf(h.Out, "hypervisor: vm %s: %s\n", vm.Name, line) }
 	if len(s.Seed) == SeedSize {
-		vm.devices = append(vm.devices, device{0, virtio.New(&virtio.RNG{Fill: chacha(s.Seed, s.Name)}, mem, logf)})
+		vm.devices = append(vm.devices, device{slotRNG, virtio.New(&virtio.RNG{Fill: chacha(s.Seed, s.Name)}, mem, logf)})
 	}
+	nic := virtio.NewNet(virtio.NetMAC(s.Name))
+	nicT := virtio.New(nic, mem, logf)
+	vm.devices = append(vm.devices, device{slotNet, nicT})
+	vm.nic = nic
 	for i, d := range s.Disks {
 		blk, err := virtio.NewBlock(h.Memory.Bytes(d.Span.PA, d.Size), d.ReadOnly, fmt.Sprintf("bulkhead-%s-disk%d", s.Name, i))
 		if err != nil {
 			return nil, fmt.Errorf("disk %d: %w", i, err)
 		}
-		vm.devices = append(vm.devices, device{1 + i, virtio.New(blk, mem, logf)})
+		vm.devices = append(vm.devices, device{slotDisk0 + i, virtio.New(blk, mem, logf)})
 	}
 	var slots []int
 	for _, d := range vm.devices {
 		slots = append(slots, d.slot)
 	}
 	return slots, nil
+}
+
+// plugNIC puts vm's network device on the run's switch, once the VM
+// exists: a frame from another VM raises vm's interrupt line.
+func (h *Hypervisor) plugNIC(vm *VM) {
+	if vm.nic == nil {
+		return
+	}
+	if h.Switch == nil {
+		h.Switch = &virtio.Switch{}
+	}
+	for _, d := range vm.devices {
+		if d.slot == slotNet {
+			vm.nic.Changed = func() { h.updateVirtioLine(vm, d) }
+			vm.nic.Attach(d.t, h.Switch)
+		}
+	}
+}
+
+// unplugNIC takes vm's network device off the switch before its memory is
+// wiped: nothing reaches those pages afterwards.
+func (vm *VM) unplugNIC() {
+	if vm.nic != nil {
+		vm.nic.Detach()
+	}
 }
 
 // chacha returns a source of random bytes for one VM: ChaCha8, a
@@ -126,11 +164,16 @@ func (h *Hypervisor) virtioAccess(vm *VM, ipa uint64, size int, write bool, valu
 		} else {
 			read = d.t.Read(off%vmachine.VirtioStride, size)
 		}
-		vm.gic.SetLevel(vmachine.VirtioIntID(slot), 0, d.t.IRQ())
-		h.flushIRQs(vm)
+		h.updateVirtioLine(vm, d)
 		return read
 	}
 	return 0 // an empty slot: reads as zero, so its magic value is wrong
+}
+
+// updateVirtioLine follows a device's interrupt output.
+func (h *Hypervisor) updateVirtioLine(vm *VM, d device) {
+	vm.gic.SetLevel(vmachine.VirtioIntID(d.slot), 0, d.t.IRQ())
+	h.flushIRQs(vm)
 }
 
 // releaseDisks wipes the pages that held vm's disks and returns them to

@@ -222,6 +222,9 @@ func (h *Hypervisor) end(vm *VM) error {
 	fmt.Fprintln(h.Out, vm.outcome().Line(vm.ID))
 	fmt.Fprintf(h.Out, "hypervisor: vm %s exits:%s; console bytes without an exit: %d\n",
 		vm.Name, exitCounts(vm.counts[:]), vm.logged)
+	if vm.nic != nil {
+		fmt.Fprintf(h.Out, "hypervisor: vm %s: %s\n", vm.Name, vm.nic.Stats())
+	}
 	err := h.Destroy(vm)
 	h.reportSecret(vm)
 	if err != nil {

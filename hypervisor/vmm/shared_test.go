@@ -48,14 +48,17 @@ func TestSharedVMKeepsItsRAMTheHostsAndGetsDevices(t *testing.T) {
 	// The host sees what it placed: the image at the start of RAM.
 	assert.Equal(t, flatImage, r.Bytes(vm.RAM.PA, 4))
 
-	// Two devices, in slots 0 (entropy) and 1 (the disk), answering with
-	// the virtio-mmio magic; slot 2 is empty.
+	// Three devices, in slots 0 (entropy), 1 (network) and 2 (the disk),
+	// answering with the virtio-mmio magic; slot 3 is empty.
 	read32 := abi.MMIOAccess(false, 2)
-	assert.Equal(t, uint64(0x74726976), r.hv.mmio(vm, vmachine.Virtio.Base, read32, 0))
-	assert.Equal(t, uint64(4), r.hv.mmio(vm, vmachine.Virtio.Base+8, read32, 0), "entropy device id")
-	assert.Equal(t, uint64(2), r.hv.mmio(vm, vmachine.Virtio.Base+vmachine.VirtioStride+8, read32, 0), "block device id")
-	assert.Equal(t, uint64(2), r.hv.mmio(vm, vmachine.Virtio.Base+vmachine.VirtioStride+0x100, abi.MMIOAccess(false, 3), 0), "capacity")
-	assert.Zero(t, r.hv.mmio(vm, vmachine.Virtio.Base+2*vmachine.VirtioStride, read32, 0))
+	slot := func(n uint64) uint64 { return vmachine.Virtio.Base + n*vmachine.VirtioStride }
+	assert.Equal(t, uint64(0x74726976), r.hv.mmio(vm, slot(0), read32, 0))
+	assert.Equal(t, uint64(4), r.hv.mmio(vm, slot(0)+8, read32, 0), "entropy device id")
+	assert.Equal(t, uint64(1), r.hv.mmio(vm, slot(1)+8, read32, 0), "network device id")
+	assert.Equal(t, uint64(2), r.hv.mmio(vm, slot(2)+8, read32, 0), "block device id")
+	assert.Equal(t, uint64(2), r.hv.mmio(vm, slot(2)+0x100, abi.MMIOAccess(false, 3), 0), "capacity")
+	assert.Zero(t, r.hv.mmio(vm, slot(3), read32, 0))
+	assert.Contains(t, vm.DescribeDevices(), "virtio-net at 0x9200200")
 	assert.Contains(t, vm.DescribeDevices(), "virtio-rng at 0x9200000")
 
 	// A guest writing its RAM is seen by the host; at the end the host
@@ -64,6 +67,7 @@ func TestSharedVMKeepsItsRAMTheHostsAndGetsDevices(t *testing.T) {
 	binary.LittleEndian.PutUint64(r.Bytes(vm.RAM.PA+4096, 8), 0x5ec2e7)
 	require.NoError(t, r.hv.Run())
 	assert.Contains(t, r.out.String(), "vm vm0 (id 1) ended: powered off")
+	assert.Contains(t, r.out.String(), "hypervisor: vm vm0: virtio-net ")
 	x := memInfo(r, vm.RAM.PA+4096)
 	assert.Equal(t, uint64(abi.OwnerHost), x[1])
 	assert.Zero(t, x[3])

@@ -11,6 +11,7 @@ import (
 	"bulkhead/hypervisor/loader"
 	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/vgic"
+	"bulkhead/hypervisor/virtio"
 	"bulkhead/hypervisor/vmachine"
 	"bulkhead/hypervisor/vuart"
 	"bulkhead/isolation/abi"
@@ -73,7 +74,8 @@ type VM struct {
 	// Shared: a shared-memory VM, whose RAM the host lent (MEM_SHARE) and
 	// keeps mapped. Exactly one of Protected and Shared holds.
 	Shared  bool
-	devices []device // its virtio devices, shared-memory VMs only
+	devices []device    // its virtio devices, shared-memory VMs only
+	nic     *virtio.Net // its network device, among devices
 }
 
 // Kind names the VM's memory kind for the log.
@@ -99,6 +101,8 @@ type Hypervisor struct {
 	Ticker Ticker
 	Pool   *Pool
 	Out    io.Writer // consoles are written here, each line prefixed
+	// Switch joins the network devices of the shared-memory VMs.
+	Switch *virtio.Switch
 	VMs    []*VM
 	// Input, when set, returns a byte typed on the machine's console.
 	Input func() (byte, bool)
@@ -228,6 +232,7 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
 	vm.vcpus[0] = vcpuRunnable
+	h.plugNIC(vm)
 	return vm, nil
 }
 
@@ -261,6 +266,7 @@ func (h *Hypervisor) giveMemoryAndInit(vm *VM, entry, dtbIPA uint64) error {
 // shared-memory VM's never left the host, which wipes them itself once
 // VM_DESTROY has ended the loan.
 func (h *Hypervisor) Destroy(vm *VM) error {
+	vm.unplugNIC()
 	h.releaseDisks(vm)
 	if _, err := call(h.Engine, "VM_DESTROY", abi.VMDestroy, vm.ID); err != nil {
 		return fmt.Errorf("vmm: %s: %w", vm.Name, err)
