@@ -176,12 +176,11 @@ func (h *Hypervisor) updateVirtioLine(vm *VM, d device) {
 	h.flushIRQs(vm)
 }
 
-// releaseDisks wipes the pages that held vm's disks and returns them to
-// the pool.
-func (h *Hypervisor) releaseDisks(vm *VM) {
-	for _, d := range vm.spec.Disks {
+// releaseDisks wipes the pages that held disks and returns them to the
+// pool.
+func (h *Hypervisor) releaseDisks(disks []Disk) {
+	for _, d := range disks {
 		clear(h.Memory.Bytes(d.Span.PA, d.Span.Bytes()))
 		h.Pool.Free(d.Span)
 	}
-	vm.spec.Disks = nil
 }

@@ -90,6 +90,10 @@ func TestProtectedVMIsTheDefaultAndGetsNoDevices(t *testing.T) {
 		Disks: []Disk{diskSpan(t, r, make([]byte, 512))}})
 	assert.ErrorContains(t, err, "shared-memory")
 	assert.Equal(t, before, r.hv.Pool.FreePages(), "the refused VM's disk pages are back")
+	_, err = r.hv.Create(Spec{Name: "vm2", VCPUs: 0, RAMSize: 4 << 20, Image: flatImage, Shared: true,
+		Disks: []Disk{diskSpan(t, r, make([]byte, 512))}})
+	assert.ErrorContains(t, err, "bad shape")
+	assert.Equal(t, before, r.hv.Pool.FreePages(), "so are those of a VM of a bad shape")
 }
 
 func TestEntropyStreamsDifferPerVMAndSeed(t *testing.T) {

@@ -126,14 +126,17 @@ type layout struct {
 
 // Create builds a VM from s: it places the image, the initramfs and a device
 // tree in fresh pages while they are still the host's, then donates them,
-// so the guest's memory is never visible to the host once the VM exists.
+// so that a protected guest's memory is never visible to the host once the
+// VM exists, or lends them to a shared-memory VM. On failure s's disk
+// pages are back in the pool.
 func (h *Hypervisor) Create(s Spec) (*VM, error) {
-	if s.VCPUs < 1 || s.RAMSize == 0 || s.RAMSize%virt.BlockSize != 0 || s.RAMSize <= dtbReserve {
-		return nil, fmt.Errorf("vmm: %s: bad shape (%d vCPUs, %#x bytes of RAM)", s.Name, s.VCPUs, s.RAMSize)
+	var vm *VM
+	err := fmt.Errorf("vmm: %s: bad shape (%d vCPUs, %#x bytes of RAM)", s.Name, s.VCPUs, s.RAMSize)
+	if s.VCPUs >= 1 && s.RAMSize != 0 && s.RAMSize%virt.BlockSize == 0 && s.RAMSize > dtbReserve {
+		vm, err = h.create(s)
 	}
-	vm, err := h.create(s)
 	if err != nil {
-		(&VM{spec: s}).freeDisks(h)
+		h.releaseDisks(s.Disks)
 		return nil, err
 	}
 	h.VMs = append(h.VMs, vm)
@@ -157,9 +160,6 @@ func (h *Hypervisor) create(s Spec) (*VM, error) {
 	}
 	return vm, nil
 }
-
-// freeDisks hands the VM's disk pages back to the pool, wiped.
-func (vm *VM) freeDisks(h *Hypervisor) { h.releaseDisks(vm) }
 
 // gigabyte is a level-1 block of the 4 KiB granule (Arm ARM D8.2).
 const gigabyte = 1 << 30
@@ -267,7 +267,8 @@ func (h *Hypervisor) giveMemoryAndInit(vm *VM, entry, dtbIPA uint64) error {
 // VM_DESTROY has ended the loan.
 func (h *Hypervisor) Destroy(vm *VM) error {
 	vm.unplugNIC()
-	h.releaseDisks(vm)
+	h.releaseDisks(vm.spec.Disks)
+	vm.spec.Disks = nil
 	if _, err := call(h.Engine, "VM_DESTROY", abi.VMDestroy, vm.ID); err != nil {
 		return fmt.Errorf("vmm: %s: %w", vm.Name, err)
 	}
