@@ -54,6 +54,21 @@ var (
 // claims it.
 var ExitStatus = Region{"exit-status", 0x0910_0000, 0x1000}
 
+// Virtio is the window of the virtio-mmio transports of the machine guests
+// see. Like ExitStatus it sits in the hole of QEMU virt's map, not at the
+// board's own virtio-mmio address (0x0A00_0000), which stays a device
+// guests do not have; guests find it in their device tree. A device in
+// slot n is at Virtio.Base + n*VirtioStride and interrupts on INTID
+// VirtioSPIBase+n (SPI 16+n, the SPIs QEMU virt gives its transports).
+var Virtio = Region{"virtio-mmio", 0x0920_0000, VirtioSlots * VirtioStride}
+
+// The virtio-mmio slots: their number, size and first interrupt (INTID).
+const (
+	VirtioSlots   = 32
+	VirtioStride  = 0x200
+	VirtioSPIBase = 48 // SPI 16
+)
+
 // ExitStatusMax is the largest status a guest can write to ExitStatus; a
 // larger value is taken as this one, so that it still means failure.
 const ExitStatusMax = 63
@@ -155,7 +170,7 @@ func HostMMIO() []Region { return []Region{GICD, GICR, UART} }
 // GuestMMIO lists the device windows of the machine guests see (DESIGN.md
 // section 4): the hypervisor emulates them, so a guest access there becomes
 // an MMIO exit; anywhere else outside its memory it gets an abort.
-func GuestMMIO() []Region { return []Region{GICD, GICR, UART, ExitStatus} }
+func GuestMMIO() []Region { return []Region{GICD, GICR, UART, ExitStatus, Virtio} }
 
 // RegionName names what lies at addr, for diagnostics.
 func RegionName(addr uint64) string {

@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -101,6 +102,8 @@ type runOpts struct {
 	guests             []string
 	guestArgs          string
 	kernel, initrd     string
+	disks              []string // -disk FILE[,ro], for the -kernel guest
+	shared             bool
 	cmdline            string
 	vcpus, ramMiB      int
 	timeout            time.Duration
@@ -117,13 +120,15 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func parseRunFlags(name string, args []string, stdout io.Writer) (runOpts, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var o runOpts
-	var guests listFlag
+	var guests, disks listFlag
 	fs.StringVar(&o.engine, "engine", "", "engine image (default: build it)")
 	fs.StringVar(&o.hypervisor, "hypervisor", "", "EL1 image the engine boots (default: build ours)")
 	fs.Var(&guests, "guest", "guest image offered to the hypervisor (repeatable)")
 	fs.StringVar(&o.guestArgs, "guest-args", "", "file of key=value lines (vcpus, ram, bootargs) for every guest")
 	fs.StringVar(&o.kernel, "kernel", "", "a Linux arm64 Image to boot as a guest")
 	fs.StringVar(&o.initrd, "initrd", "", "initramfs for -kernel")
+	fs.Var(&disks, "disk", "disk image FILE[,ro] of the -kernel guest, a virtio block device (repeatable; needs -shared): writes stay in memory, or fail with ,ro")
+	fs.BoolVar(&o.shared, "shared", false, "make the -kernel guest a shared-memory VM (memory=shared), which gets virtio devices")
 	fs.StringVar(&o.cmdline, "append", "console=ttyAMA0", "kernel command line for -kernel")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the -kernel guest")
 	fs.IntVar(&o.ramMiB, "ram", 256, "MiB of RAM of the -kernel guest")
@@ -143,7 +148,7 @@ func parseRunFlags(name string, args []string, stdout io.Writer) (runOpts, error
 	if fs.NArg() > 0 {
 		return o, usagef("unexpected arguments: %v", fs.Args())
 	}
-	o.guests = guests
+	o.guests, o.disks = guests, disks
 	if err := o.check(); err != nil {
 		return o, usageError{err}
 	}
@@ -155,6 +160,12 @@ func (o runOpts) check() error {
 	switch {
 	case o.initrd != "" && o.kernel == "":
 		return errors.New("-initrd needs -kernel")
+	case (len(o.disks) > 0 || o.shared) && o.kernel == "":
+		return errors.New("-disk and -shared need -kernel")
+	case len(o.disks) > 0 && !o.shared:
+		return errors.New("-disk needs -shared: a protected VM's memory is closed to the devices")
+	case len(o.disks) > guestspec.MaxDisks:
+		return fmt.Errorf("at most %d -disk", guestspec.MaxDisks)
 	case o.timeout < 0:
 		return fmt.Errorf("-timeout %v is negative", o.timeout)
 	case o.gdbPort < 1 || o.gdbPort > 65535:
@@ -169,6 +180,11 @@ func (o runOpts) check() error {
 			continue
 		}
 		if err := readable(f); err != nil {
+			return err
+		}
+	}
+	for _, d := range o.disks {
+		if err := checkDisk(d); err != nil {
 			return err
 		}
 	}
@@ -200,6 +216,30 @@ func readable(f string) error {
 		return fmt.Errorf("image %q is not a readable file: %v", f, err)
 	}
 	return nil
+}
+
+// maxDisk bounds a disk image: it is read whole into the machine's memory.
+const maxDisk = 1 << 30
+
+// checkDisk refuses a -disk argument that cannot be a block device.
+func checkDisk(arg string) error {
+	f, _ := diskArg(arg)
+	if err := readable(f); err != nil {
+		return err
+	}
+	st, _ := os.Stat(f)
+	if st.Size() == 0 || st.Size()%512 != 0 || st.Size() > maxDisk {
+		return fmt.Errorf("disk %q: %d bytes, want a whole number of 512-byte sectors, at most %d", f, st.Size(), maxDisk)
+	}
+	return nil
+}
+
+// diskArg splits FILE[,ro].
+func diskArg(arg string) (file string, readOnly bool) {
+	if f, ok := strings.CutSuffix(arg, ",ro"); ok {
+		return f, true
+	}
+	return arg, false
 }
 
 // usage is `bulkhead run -h`: the flags, then what the exit status means.
@@ -243,7 +283,30 @@ func (o runOpts) machine() (qemu.Machine, error) {
 			return m, err
 		}
 	}
+	if len(m.Files) > 0 {
+		seed, err := entropyFile()
+		if err != nil {
+			return m, err
+		}
+		m.Files[virt.FwCfgGuestPrefix+guestspec.EntropyFile] = seed
+	}
 	return m, nil
+}
+
+// entropyFile writes 32 bytes from the host's random source for the
+// hypervisor's virtio entropy devices: a fresh seed for every run.
+func entropyFile() (string, error) {
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "bulkhead-entropy-*")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.Write(seed)
+	return f.Name(), err
 }
 
 // addKernel offers the -kernel guest as guest n, with its initramfs and an
@@ -254,7 +317,18 @@ func (o runOpts) addKernel(files map[string]string, n int) error {
 	if o.initrd != "" {
 		files[name+".initrd"] = o.initrd
 	}
+	for i, d := range o.disks {
+		file, ro := diskArg(d)
+		key := fmt.Sprintf("%s.disk%d", name, i)
+		if ro {
+			key += ".ro"
+		}
+		files[key] = file
+	}
 	args := fmt.Sprintf("vcpus=%d\nram=%d\nbootargs=%s\n", o.vcpus, o.ramMiB, o.cmdline)
+	if o.shared {
+		args += "memory=shared\n"
+	}
 	f, err := os.CreateTemp("", "bulkhead-guest-*.args")
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,6 +41,10 @@ func TestRunRejectsBadCommandLines(t *testing.T) {
 		{[]string{"run", "-ram", "3"}, "-ram must be"},
 		{[]string{"run", "-initrd", badArgs}, "-initrd needs -kernel"},
 		{[]string{"run", "-gdb", "-gdb-port", "70000"}, "not a TCP port"},
+		{[]string{"run", "-disk", badArgs}, "need -kernel"},
+		{[]string{"run", "-kernel", badArgs, "-disk", badArgs}, "-disk needs -shared"},
+		{[]string{"run", "-kernel", badArgs, "-shared", "-disk", badArgs}, "512-byte sectors"},
+		{[]string{"run", "-kernel", badArgs, "-shared", "-disk", "/does/not/exist,ro"}, "not a readable file"},
 	} {
 		var out bytes.Buffer
 		err := run(c.args, nil, &out)
@@ -107,4 +112,25 @@ func TestREADMEHasTheExitStatusTable(t *testing.T) {
 	for _, r := range outcome.StatusTable() {
 		assert.Contains(t, string(readme), fmt.Sprintf("| %s | %s |\n", r.Status, r.Meaning))
 	}
+}
+
+func TestArgsOfASharedKernelWithDisks(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{}
+	for n, size := range map[string]int{"e.elf": 1, "h.elf": 1, "Image": 1, "a.img": 1024, "b.img": 512} {
+		files[n] = filepath.Join(dir, n)
+		require.NoError(t, os.WriteFile(files[n], make([]byte, size), 0o644))
+	}
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"args", "-engine", files["e.elf"], "-hypervisor", files["h.elf"],
+		"-kernel", files["Image"], "-shared", "-disk", files["a.img"], "-disk", files["b.img"] + ",ro"}, nil, &out))
+	s := out.String()
+	assert.Contains(t, s, "name=opt/bulkhead/guest/0.disk0,file="+files["a.img"])
+	assert.Contains(t, s, "name=opt/bulkhead/guest/0.disk1.ro,file="+files["b.img"])
+	assert.Contains(t, s, "name=opt/bulkhead/guest/entropy,file=")
+	args := regexp.MustCompile(`name=opt/bulkhead/guest/0\.args,file=(\S+)`).FindStringSubmatch(s)
+	require.Len(t, args, 2)
+	text, err := os.ReadFile(args[1])
+	require.NoError(t, err)
+	assert.Contains(t, string(text), "memory=shared\n")
 }

@@ -54,9 +54,10 @@ func runGuests() bool {
 		fmt.Println("hypervisor: guests:", err)
 		return false
 	}
+	seed := entropySeed(hv.Pool, files)
 	ok := true
 	for _, g := range guests {
-		ok = createGuest(hv, files, g) && ok
+		ok = createGuest(hv, files, g, seed) && ok
 	}
 	if err := hv.Run(); err != nil {
 		fmt.Println("hypervisor: guests:", err)
@@ -120,10 +121,52 @@ func release(pool *vmm.Pool, span vmm.Span) {
 	pool.Free(span)
 }
 
-func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
+// entropySeed reads the machine's entropy file, the seed of every
+// shared-memory VM's virtio entropy device; without one (or with one of
+// the wrong size) no VM gets that device, rather than a weak one.
+func entropySeed(pool *vmm.Pool, files []bootFile) []byte {
+	for i, f := range files {
+		if f.name != guestspec.EntropyFile {
+			continue
+		}
+		if f.size != vmm.SeedSize {
+			fmt.Printf("hypervisor: entropy file of %d bytes, want %d: no entropy devices\n", f.size, vmm.SeedSize)
+			return nil
+		}
+		seed, err := readSmall(pool, files, i)
+		if err != nil {
+			fmt.Println("hypervisor: entropy file:", err, "(no entropy devices)")
+			return nil
+		}
+		return seed
+	}
+	return nil
+}
+
+// readDisks reads g's disk images into pool pages, which the VM then
+// holds until it ends.
+func readDisks(pool *vmm.Pool, files []bootFile, g guestspec.Guest) ([]vmm.Disk, error) {
+	var disks []vmm.Disk
+	for _, d := range g.Disks {
+		_, span, err := readFile(pool, files, d.File)
+		if err != nil {
+			for _, done := range disks {
+				release(pool, done.Span)
+			}
+			return nil, err
+		}
+		disks = append(disks, vmm.Disk{Span: span, Size: files[d.File].size, ReadOnly: d.ReadOnly})
+	}
+	return disks, nil
+}
+
+func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest, seed []byte) bool {
 	name := "vm" + g.Name
 	if g.Err != nil {
 		return refuse(name, g.Err)
+	}
+	if !g.Shared && len(g.Disks) > 0 {
+		return refuse(name, fmt.Errorf("disks need memory=shared: a protected VM's queues are in memory the hypervisor cannot read"))
 	}
 	img, imgSpan, err := readFile(hv.Pool, files, g.Image)
 	if err == nil {
@@ -137,21 +180,49 @@ func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest) bool {
 			defer release(hv.Pool, initrdSpan)
 		}
 	}
+	var disks []vmm.Disk
+	if err == nil {
+		disks, err = readDisks(hv.Pool, files, g)
+	}
 	if err != nil {
 		return refuse(name, err)
 	}
-	vm, err := hv.Create(vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
-		Initrd: initrd, Bootargs: g.Bootargs, Timeout: time.Duration(g.Timeout) * time.Second, Secret: g.Secret})
+	spec := vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
+		Initrd: initrd, Bootargs: g.Bootargs, Timeout: time.Duration(g.Timeout) * time.Second, Secret: g.Secret,
+		Shared: g.Shared, Disks: disks}
+	if g.Shared {
+		spec.Seed = seed
+	}
+	vm, err := hv.Create(spec)
 	if err != nil {
 		return refuse(name, err)
 	}
-	kind := "unprotected"
-	if vm.Protected {
-		kind = "protected"
+	how := "donated"
+	if vm.Shared {
+		how = "lent, the host keeps them mapped"
 	}
-	fmt.Printf("hypervisor: %s created: id %d, %s, %d vCPUs, %d pages at %#x donated\n",
-		name, vm.ID, kind, g.VCPUs, vm.RAM.Pages, vm.RAM.PA)
+	fmt.Printf("hypervisor: %s created: id %d, %s, %d vCPUs, %d pages at %#x %s\n",
+		name, vm.ID, vm.Kind(), g.VCPUs, vm.RAM.Pages, vm.RAM.PA, how)
+	fmt.Printf("hypervisor: %s: %s\n", name, vm.DescribeDevices())
+	if vm.Shared {
+		return guestMemoryIsShared(vm)
+	}
 	return guestMemoryIsSealed(vm)
+}
+
+// guestMemoryIsShared checks from EL1 that a shared-memory VM's RAM is
+// still the host's to read: its first word is the one the hypervisor
+// placed there (the start of the image).
+func guestMemoryIsShared(vm *vmm.VM) bool {
+	for _, pa := range []uint64{vm.RAM.PA, vm.RAM.End() - 8} {
+		v, esr, readable := el1.ProbeRead(pa)
+		if !readable {
+			fmt.Printf("hypervisor: %s: FAIL: its shared memory at %#x raised an abort (ESR %#x)\n", vm.Name, pa, esr)
+			return false
+		}
+		fmt.Printf("hypervisor: %s: its memory at %#x is readable by the host (%#x)\n", vm.Name, pa, v)
+	}
+	return true
 }
 
 // refuse reports a guest the hypervisor will not run, in the line

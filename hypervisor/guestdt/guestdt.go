@@ -31,6 +31,10 @@ type Config struct {
 	// Initrd, when its End is above its Start, is the IPA range of the
 	// initramfs, /chosen/linux,initrd-start and linux,initrd-end.
 	Initrd Range
+	// Virtio lists the virtio-mmio slots that hold a device, each described
+	// by a node (virtio/mmio.yaml) in the order given, which is the order
+	// Linux probes them (the first block device is vda).
+	Virtio []int
 }
 
 // Range is the IPA range [Start, End).
@@ -72,6 +76,9 @@ func Build(c Config) ([]byte, error) {
 	memory(b, c.RAMSize)
 	uart(b)
 	exitStatus(b)
+	for _, slot := range c.Virtio {
+		virtioMMIO(b, slot)
+	}
 	gic(b, c.VCPUs)
 	cpus(b, c.VCPUs)
 	timer(b)
@@ -92,6 +99,11 @@ func (c Config) check() error {
 		return fmt.Errorf("guestdt: %d vCPUs, want 1 to %d", c.VCPUs, vmachine.MaxVCPUs)
 	case strings.IndexByte(c.Bootargs, 0) >= 0:
 		return errors.New("guestdt: bootargs contain a NUL byte")
+	}
+	for _, slot := range c.Virtio {
+		if slot < 0 || slot >= vmachine.VirtioSlots {
+			return fmt.Errorf("guestdt: virtio slot %d, want 0 to %d", slot, vmachine.VirtioSlots-1)
+		}
 	}
 	return c.checkInitrd()
 }
@@ -153,6 +165,20 @@ func exitStatus(b *fdt.Builder) {
 	b.BeginNode(fmt.Sprintf("exit-status@%x", vmachine.ExitStatus.Base))
 	b.PropertyString("compatible", "bulkhead,exit-status")
 	b.PropertyU64("reg", vmachine.ExitStatus.Base, vmachine.ExitStatus.Size)
+	b.EndNode()
+}
+
+// virtioMMIO describes one virtio-mmio transport (virtio/mmio.yaml): its
+// register window and level-triggered SPI. dma-coherent, as QEMU writes
+// it: the device reaches guest memory through the caches, so the guest
+// need not clean them around each request.
+func virtioMMIO(b *fdt.Builder, slot int) {
+	base := vmachine.Virtio.Base + uint64(slot)*vmachine.VirtioStride
+	b.BeginNode(fmt.Sprintf("virtio_mmio@%x", base))
+	b.PropertyString("compatible", "virtio,mmio")
+	b.PropertyU64("reg", base, vmachine.VirtioStride)
+	b.PropertyU32("interrupts", irqTypeSPI, uint32(vmachine.VirtioIntID(slot)-vmachine.SPIBase), irqLevelHigh)
+	b.PropertyEmpty("dma-coherent")
 	b.EndNode()
 }
 

@@ -265,3 +265,21 @@ func TestMatchesQEMU(t *testing.T) {
 	wpsci := strs(t, want.Lookup("/psci"), "compatible")
 	assert.Equal(t, wpsci[:2], strs(t, got.Lookup("/psci"), "compatible"))
 }
+
+func TestVirtioNodes(t *testing.T) {
+	c := linuxConfig
+	c.Virtio = []int{0, 3}
+	tree := parse(t, c)
+	for _, slot := range c.Virtio {
+		base := vmachine.Virtio.Base + uint64(slot)*vmachine.VirtioStride
+		n := tree.Lookup(fmt.Sprintf("/virtio_mmio@%x", base))
+		require.NotNil(t, n, "slot %d", slot)
+		assert.Equal(t, []string{"virtio,mmio"}, strs(t, n, "compatible"))
+		assert.Equal(t, append(split64(base), split64(vmachine.VirtioStride)...), cells(t, n, "reg"))
+		assert.Equal(t, []uint32{irqTypeSPI, uint32(16 + slot), irqLevelHigh}, cells(t, n, "interrupts"))
+	}
+	assert.Nil(t, parse(t, linuxConfig).Lookup(fmt.Sprintf("/virtio_mmio@%x", vmachine.Virtio.Base)), "none unless asked")
+	c.Virtio = []int{vmachine.VirtioSlots}
+	_, err := Build(c)
+	assert.ErrorContains(t, err, "virtio slot")
+}

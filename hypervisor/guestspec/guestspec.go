@@ -8,6 +8,14 @@
 //	timeout=30       end the VM after this many seconds (default: never)
 //	secret=5ec2...   a 64-bit hex value the guest keeps to itself; the
 //	                 hypervisor reports whether it ever saw it
+//	memory=shared    a shared-memory VM, whose RAM the host keeps mapped,
+//	                 so that it can have virtio devices; memory=protected
+//	                 (the default) donates its RAM, which the host then
+//	                 cannot read
+//
+// A guest's disks are the files "<n>.disk<k>" (k from 0, the order the
+// guest sees them in), or "<n>.disk<k>.ro" for a read-only one. The file
+// named EntropyFile is not a guest: it seeds the machine's entropy devices.
 //
 // Blank lines and lines starting with # are ignored; anything else is an
 // error that names the line, so a typo never silently changes a VM.
@@ -30,10 +38,25 @@ type Guest struct {
 	Bootargs string
 	Timeout  int    // seconds, 0 for none
 	Secret   uint64 // 0 for none
+	Shared   bool   // memory=shared
+	Disks    []Disk // in the order the guest sees them
 	// Err, when not nil, is why this guest cannot run (its argument file
 	// is unreadable or wrong); the other guests are not affected.
 	Err error
 }
+
+// Disk is one disk image of a guest.
+type Disk struct {
+	File     int // boot file index
+	ReadOnly bool
+}
+
+// EntropyFile names the boot file of random bytes that seeds the virtio
+// entropy devices of every shared-memory VM.
+const EntropyFile = "entropy"
+
+// MaxDisks bounds the disks of one guest.
+const MaxDisks = 8
 
 // Defaults and limits of the argument file.
 const (
@@ -51,8 +74,19 @@ const (
 // error of the whole set.
 func Group(names []string, args func(index int) ([]byte, error)) ([]Guest, error) {
 	argIndex, initrdIndex := map[string]int{}, map[string]int{}
+	disks := map[string][]diskFile{}
 	var guests []Guest
 	for i, n := range names {
+		if n == EntropyFile {
+			continue
+		}
+		if base, d, ok, err := parseDisk(n, i); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			disks[base] = append(disks[base], d)
+			continue
+		}
 		if base, ok := strings.CutSuffix(n, ".args"); ok {
 			argIndex[base] = i
 			continue
@@ -71,6 +105,9 @@ func Group(names []string, args func(index int) ([]byte, error)) ([]Guest, error
 	}
 	if len(initrdIndex) > 0 {
 		return nil, fmt.Errorf("initramfs files without an image: %v", sortedKeys(initrdIndex))
+	}
+	if err := attachDisks(guests, disks); err != nil {
+		return nil, err
 	}
 	for i := range guests {
 		k, ok := argIndex[guests[i].Name]
@@ -112,6 +149,11 @@ func (g *Guest) apply(text []byte) error {
 			return fmt.Errorf("line %d %q: %w", n+1, line, err)
 		}
 	}
+	if g.Shared && g.Secret != 0 {
+		// The host reads a shared-memory VM's RAM by design: watching
+		// it for a secret would prove nothing.
+		return fmt.Errorf("secret= needs a protected VM, not memory=shared")
+	}
 	return nil
 }
 
@@ -141,6 +183,13 @@ func (g *Guest) set(line string) error {
 			return fmt.Errorf("timeout must be 1 to %d seconds", MaxTimeout)
 		}
 		g.Timeout = n
+	case "memory":
+		switch value {
+		case "shared", "protected":
+			g.Shared = value == "shared"
+		default:
+			return fmt.Errorf("memory must be shared or protected")
+		}
 	case "secret":
 		n, err := strconv.ParseUint(value, 16, 64)
 		if err != nil || n == 0 {
@@ -148,7 +197,7 @@ func (g *Guest) set(line string) error {
 		}
 		g.Secret = n
 	default:
-		return fmt.Errorf("unknown key %q (want vcpus, ram, bootargs, timeout or secret)", key)
+		return fmt.Errorf("unknown key %q (want vcpus, ram, bootargs, timeout, secret or memory)", key)
 	}
 	return nil
 }
@@ -160,4 +209,49 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// diskFile is a disk file found among the boot files.
+type diskFile struct {
+	k int // its position among the guest's disks
+	Disk
+}
+
+// parseDisk recognises "<n>.disk<k>" and "<n>.disk<k>.ro".
+func parseDisk(name string, index int) (base string, d diskFile, ok bool, err error) {
+	base, rest, found := strings.Cut(name, ".disk")
+	if !found || base == "" {
+		return "", d, false, nil
+	}
+	num, ro := strings.CutSuffix(rest, ".ro")
+	k, convErr := strconv.Atoi(num)
+	if convErr != nil || k < 0 || k >= MaxDisks || strconv.Itoa(k) != num {
+		return "", d, false, fmt.Errorf("disk file %q: want <guest>.disk<k>[.ro] with k from 0 to %d", name, MaxDisks-1)
+	}
+	return base, diskFile{k, Disk{File: index, ReadOnly: ro}}, true, nil
+}
+
+// attachDisks gives each guest its disks in order; the positions of one
+// guest's disks must be 0, 1, ... without gaps or repeats.
+func attachDisks(guests []Guest, disks map[string][]diskFile) error {
+	for i := range guests {
+		ds := disks[guests[i].Name]
+		delete(disks, guests[i].Name)
+		sort.Slice(ds, func(a, b int) bool { return ds[a].k < ds[b].k })
+		for j, d := range ds {
+			if d.k != j {
+				return fmt.Errorf("guest %s: disks are not numbered 0 to %d without gaps or repeats", guests[i].Name, len(ds)-1)
+			}
+			guests[i].Disks = append(guests[i].Disks, d.Disk)
+		}
+	}
+	if len(disks) > 0 {
+		var names []string
+		for n := range disks {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("disk files without an image: %v", names)
+	}
+	return nil
 }

@@ -74,3 +74,33 @@ func TestCheckFindsWhatGroupWouldRefuse(t *testing.T) {
 	assert.ErrorContains(t, Check([]byte("vcpus=2\ncolour=blue\n")), `line 2 "colour=blue": unknown key "colour"`)
 	assert.ErrorContains(t, Check([]byte("timeout=soon")), "timeout must be")
 }
+
+func TestGroupAttachesDisksAndSkipsTheEntropyFile(t *testing.T) {
+	names := []string{"0", "0.args", "0.disk1.ro", "0.disk0", EntropyFile, "1"}
+	guests, err := Group(names, files(map[int]string{1: "memory=shared\n"}))
+	require.NoError(t, err)
+	require.Len(t, guests, 2)
+	assert.True(t, guests[0].Shared)
+	assert.Equal(t, []Disk{{File: 3}, {File: 2, ReadOnly: true}}, guests[0].Disks)
+	assert.False(t, guests[1].Shared, "protected is the default")
+	assert.Empty(t, guests[1].Disks)
+}
+
+func TestGroupRejectsBadDisks(t *testing.T) {
+	for names, want := range map[string][]string{
+		"gap":        {"0", "0.disk1"},
+		"repeat":     {"0", "0.disk0", "0.disk0.ro"},
+		"no image":   {"0", "1.disk0"},
+		"bad number": {"0", "0.disk01"},
+		"too many":   {"0", "0.disk8"},
+	} {
+		_, err := Group(want, files(nil))
+		assert.Error(t, err, names)
+	}
+	assert.ErrorContains(t, Check([]byte("memory=private")), "memory must be")
+}
+
+func TestSecretNeedsAProtectedVM(t *testing.T) {
+	assert.ErrorContains(t, Check([]byte("memory=shared\nsecret=5ec2\n")), "protected")
+	assert.NoError(t, Check([]byte("memory=protected\nsecret=5ec2\n")))
+}

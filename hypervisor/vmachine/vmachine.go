@@ -21,6 +21,9 @@ var (
 	// ExitStatus is the register a guest writes its exit status to
 	// (boot/virt.ExitStatus).
 	ExitStatus = virt.ExitStatus
+	// Virtio is the window of the virtio-mmio transports: slot n at
+	// Virtio.Base + n*VirtioStride, interrupting on VirtioIntID(n).
+	Virtio = virt.Virtio
 	// GICRBase is the first redistributor; vCPU n's frames start at
 	// GICRBase + n*GICRStride.
 	GICRBase = virt.GICR.Base
@@ -31,6 +34,15 @@ var (
 // GICRStride is one redistributor: the RD_base and SGI_base 64 KiB frames
 // (GICv3 architecture specification, IHI 0069, 12.10).
 const GICRStride = virt.GICRStridePerPE
+
+// VirtioStride is one virtio-mmio transport's window.
+const VirtioStride = virt.VirtioStride
+
+// VirtioSlots is how many virtio-mmio transports the window holds.
+const VirtioSlots = virt.VirtioSlots
+
+// VirtioIntID is the interrupt of virtio-mmio slot n.
+func VirtioIntID(n int) int { return virt.VirtioSPIBase + n }
 
 // MaxRAMSize bounds guest RAM so that it ends below the IPA where QEMU virt
 // places its high MMIO regions (256 GiB, hw/arm/virt.c).

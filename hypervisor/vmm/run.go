@@ -165,8 +165,8 @@ func (h *Hypervisor) vcpuState(vm *VM, v uint64, on bool) {
 }
 
 // mmio emulates one access to the machine's devices and returns the value
-// a read produces: the PL011 model, or the GICv3 distributor and
-// redistributors model. Anything else reads as zero and ignores writes.
+// a read produces: the PL011 model, the exit-status register, the virtio
+// devices, or the GICv3 distributor and redistributors model. Anything else reads as zero and ignores writes.
 func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
 	size := 1 << (access >> abi.AccessSizeShift & 3)
 	write := access&abi.AccessWrite != 0
@@ -182,6 +182,8 @@ func (h *Hypervisor) mmio(vm *VM, ipa, access, value uint64) uint64 {
 		h.updateUARTLine(vm)
 	case vmachine.ExitStatus.Contains(ipa, uint64(size)):
 		read = h.exitStatus(vm, ipa-vmachine.ExitStatus.Base, write, value)
+	case vmachine.Virtio.Contains(ipa, uint64(size)):
+		read = h.virtioAccess(vm, ipa, size, write, value)
 	case vm.gic.Contains(ipa):
 		if write {
 			vm.gic.Write(ipa, size, value)
@@ -220,6 +222,9 @@ func (h *Hypervisor) end(vm *VM) error {
 	fmt.Fprintln(h.Out, vm.outcome().Line(vm.ID))
 	fmt.Fprintf(h.Out, "hypervisor: vm %s exits:%s; console bytes without an exit: %d\n",
 		vm.Name, exitCounts(vm.counts[:]), vm.logged)
+	if vm.nic != nil {
+		fmt.Fprintf(h.Out, "hypervisor: vm %s: %s\n", vm.Name, vm.nic.Stats())
+	}
 	err := h.Destroy(vm)
 	h.reportSecret(vm)
 	if err != nil {
@@ -229,7 +234,11 @@ func (h *Hypervisor) end(vm *VM) error {
 		fmt.Fprintf(h.Out, "hypervisor: vm %s: teardown FAILED: %v\n", vm.Name, err)
 		return err
 	}
-	fmt.Fprintf(h.Out, "hypervisor: vm %s: %d pages reclaimed, all zero\n", vm.Name, vm.RAM.Pages)
+	how := "reclaimed"
+	if vm.Shared {
+		how = "unshared and wiped"
+	}
+	fmt.Fprintf(h.Out, "hypervisor: vm %s: %d pages %s, all zero\n", vm.Name, vm.RAM.Pages, how)
 	return nil
 }
 

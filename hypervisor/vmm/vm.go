@@ -11,6 +11,7 @@ import (
 	"bulkhead/hypervisor/loader"
 	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/vgic"
+	"bulkhead/hypervisor/virtio"
 	"bulkhead/hypervisor/vmachine"
 	"bulkhead/hypervisor/vuart"
 	"bulkhead/isolation/abi"
@@ -30,6 +31,18 @@ type Spec struct {
 	// hypervisor watches every exit record and every page it takes back
 	// for it, and reports where it appeared.
 	Secret uint64
+	// Shared makes a shared-memory VM: its RAM stays the host's, lent to
+	// it with MEM_SHARE, so that its virtio devices can reach their
+	// queues; other VMs and the engine still cannot. Otherwise the VM is
+	// protected: its RAM is donated and the host can read none of it.
+	Shared bool
+	// Disks are the VM's block devices (shared-memory VMs only). The VM
+	// takes the pages: they are wiped and freed when it ends, or when
+	// Create fails.
+	Disks []Disk
+	// Seed, SeedSize random bytes from the machine's entropy file, gives
+	// a shared-memory VM a virtio entropy device; nil gives it none.
+	Seed []byte
 }
 
 // VM is a VM the hypervisor created.
@@ -55,9 +68,22 @@ type VM struct {
 
 	// Protected: created with abi.VMProtected, so that the engine refuses
 	// to lend it host pages and the guest can check that all its RAM is
-	// private (GUEST_MEMSTATE). Every VM the hypervisor makes is: it only
-	// ever donates memory to its guests.
+	// private (GUEST_MEMSTATE). Every VM is protected unless its Spec asks
+	// for shared memory.
 	Protected bool
+	// Shared: a shared-memory VM, whose RAM the host lent (MEM_SHARE) and
+	// keeps mapped. Exactly one of Protected and Shared holds.
+	Shared  bool
+	devices []device    // its virtio devices, shared-memory VMs only
+	nic     *virtio.Net // its network device, among devices
+}
+
+// Kind names the VM's memory kind for the log.
+func (vm *VM) Kind() string {
+	if vm.Shared {
+		return "shared-memory"
+	}
+	return "protected"
 }
 
 type vcpuState uint8
@@ -75,6 +101,8 @@ type Hypervisor struct {
 	Ticker Ticker
 	Pool   *Pool
 	Out    io.Writer // consoles are written here, each line prefixed
+	// Switch joins the network devices of the shared-memory VMs.
+	Switch *virtio.Switch
 	VMs    []*VM
 	// Input, when set, returns a byte typed on the machine's console.
 	Input func() (byte, bool)
@@ -98,11 +126,24 @@ type layout struct {
 
 // Create builds a VM from s: it places the image, the initramfs and a device
 // tree in fresh pages while they are still the host's, then donates them,
-// so the guest's memory is never visible to the host once the VM exists.
+// so that a protected guest's memory is never visible to the host once the
+// VM exists, or lends them to a shared-memory VM. On failure s's disk
+// pages are back in the pool.
 func (h *Hypervisor) Create(s Spec) (*VM, error) {
-	if s.VCPUs < 1 || s.RAMSize == 0 || s.RAMSize%virt.BlockSize != 0 || s.RAMSize <= dtbReserve {
-		return nil, fmt.Errorf("vmm: %s: bad shape (%d vCPUs, %#x bytes of RAM)", s.Name, s.VCPUs, s.RAMSize)
+	var vm *VM
+	err := fmt.Errorf("vmm: %s: bad shape (%d vCPUs, %#x bytes of RAM)", s.Name, s.VCPUs, s.RAMSize)
+	if s.VCPUs >= 1 && s.RAMSize != 0 && s.RAMSize%virt.BlockSize == 0 && s.RAMSize > dtbReserve {
+		vm, err = h.create(s)
 	}
+	if err != nil {
+		h.releaseDisks(s.Disks)
+		return nil, err
+	}
+	h.VMs = append(h.VMs, vm)
+	return vm, nil
+}
+
+func (h *Hypervisor) create(s Spec) (*VM, error) {
 	lay, err := plan(s)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
@@ -113,10 +154,10 @@ func (h *Hypervisor) Create(s Spec) (*VM, error) {
 	}
 	vm, err := h.build(s, lay, span)
 	if err != nil {
+		clear(h.Memory.Bytes(span.PA, span.Bytes()))
 		h.Pool.Free(span)
 		return nil, err
 	}
-	h.VMs = append(h.VMs, vm)
 	return vm, nil
 }
 
@@ -159,21 +200,30 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 	if len(s.Initrd) > 0 {
 		copy(mem[lay.initrd.Start-vmachine.RAMBase:], s.Initrd)
 	}
+	vm := &VM{Name: s.Name, RAM: span, Protected: !s.Shared, Shared: s.Shared, vcpus: make([]vcpuState, s.VCPUs),
+		gic: vgic.New(s.VCPUs, guestSPIs), spec: s}
+	slots, err := h.attachDevices(vm, s)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
+	}
 	dtb, err := guestdt.Build(guestdt.Config{RAMSize: s.RAMSize, VCPUs: s.VCPUs, Bootargs: s.Bootargs,
-		Initrd: guestdt.Range{Start: lay.initrd.Start, End: lay.initrd.End}})
+		Initrd: guestdt.Range{Start: lay.initrd.Start, End: lay.initrd.End}, Virtio: slots})
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: device tree: %w", s.Name, err)
 	}
 	copy(mem[lay.dtb-vmachine.RAMBase:], dtb)
-	x, err := call(h.Engine, "VM_CREATE", abi.VMCreate, uint64(s.VCPUs), abi.VMProtected)
+	flags := uint64(abi.VMProtected)
+	if vm.Shared {
+		flags = 0
+	}
+	x, err := call(h.Engine, "VM_CREATE", abi.VMCreate, uint64(s.VCPUs), flags)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
-	vm := &VM{ID: x[1], Name: s.Name, RAM: span, Protected: true, vcpus: make([]vcpuState, s.VCPUs),
-		gic: vgic.New(s.VCPUs, guestSPIs), spec: s, started: time.Now()}
+	vm.ID, vm.started = x[1], time.Now()
 	vm.console = console.New(h.Out, s.Name)
 	vm.uart = vuart.New(vm.console)
-	err = h.donateAndInit(vm, lay.plan.Entry, lay.dtb)
+	err = h.giveMemoryAndInit(vm, lay.plan.Entry, lay.dtb)
 	if err == nil {
 		err = h.shadowUART(vm)
 	}
@@ -182,6 +232,7 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)
 	}
 	vm.vcpus[0] = vcpuRunnable
+	h.plugNIC(vm)
 	return vm, nil
 }
 
@@ -195,8 +246,14 @@ func place(mem []byte, plan loader.Plan, img []byte) {
 	}
 }
 
-func (h *Hypervisor) donateAndInit(vm *VM, entry, dtbIPA uint64) error {
-	if _, err := call(h.Engine, "MEM_DONATE", abi.MemDonate, vm.ID, vm.RAM.PA, vmachine.RAMBase, vm.RAM.Pages, abi.PermAll); err != nil {
+// giveMemoryAndInit donates vm's RAM to a protected VM, or lends it to a
+// shared-memory one (the host keeps it mapped), and sets the entry point.
+func (h *Hypervisor) giveMemoryAndInit(vm *VM, entry, dtbIPA uint64) error {
+	name, id := "MEM_DONATE", abi.MemDonate
+	if vm.Shared {
+		name, id = "MEM_SHARE", abi.MemShare
+	}
+	if _, err := call(h.Engine, name, id, vm.ID, vm.RAM.PA, vmachine.RAMBase, vm.RAM.Pages, abi.PermAll); err != nil {
 		return err
 	}
 	_, err := call(h.Engine, "VCPU_INIT", abi.VCPUInit, vm.ID, 0, entry, dtbIPA)
@@ -205,11 +262,19 @@ func (h *Hypervisor) donateAndInit(vm *VM, entry, dtbIPA uint64) error {
 
 // Destroy stops vm, takes its pages back and checks that every one of them
 // came back zeroed and the host's again, before the pages rejoin the pool.
+// A protected VM's pages are zeroed by the engine (MEM_RECLAIM); a
+// shared-memory VM's never left the host, which wipes them itself once
+// VM_DESTROY has ended the loan.
 func (h *Hypervisor) Destroy(vm *VM) error {
+	vm.unplugNIC()
+	h.releaseDisks(vm.spec.Disks)
+	vm.spec.Disks = nil
 	if _, err := call(h.Engine, "VM_DESTROY", abi.VMDestroy, vm.ID); err != nil {
 		return fmt.Errorf("vmm: %s: %w", vm.Name, err)
 	}
-	if _, err := call(h.Engine, "MEM_RECLAIM", abi.MemReclaim, vm.RAM.PA, vm.RAM.Pages); err != nil {
+	if vm.Shared {
+		clear(h.Memory.Bytes(vm.RAM.PA, vm.RAM.Bytes()))
+	} else if _, err := call(h.Engine, "MEM_RECLAIM", abi.MemReclaim, vm.RAM.PA, vm.RAM.Pages); err != nil {
 		return fmt.Errorf("vmm: %s: %w", vm.Name, err)
 	}
 	if err := h.checkReturned(vm.RAM); err != nil {

@@ -1,0 +1,285 @@
+package tests
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	hexenc "encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/virtio"
+	"bulkhead/internal/qemu"
+)
+
+// The virtio scenarios boot Debian's kernel with the initramfs of
+// scripts/guest-images, whose /virtio-check (run when the command line
+// says bulkhead.virtio) loads the kernel package's virtio modules and
+// prints what it finds on the entropy and block devices.
+
+// virtioTimeout bounds a virtio scenario: a Linux boot plus module loading
+// and disk reads, on a machine other tests load too.
+const virtioTimeout = 300 * time.Second
+
+const virtioCmdline = "console=ttyAMA0 bulkhead.virtio panic=-1"
+
+// virtioImages returns the kernel and an initramfs that has /virtio-check,
+// or skips loudly.
+func virtioImages(t *testing.T) (kernel, initrd string) {
+	kernel, initrd = linuxImages(t)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(initrd), "virtio-check")); err != nil {
+		t.Skipf("LINUX SCENARIO SKIPPED: the initramfs has no /virtio-check; rerun scripts/guest-images")
+	}
+	return kernel, initrd
+}
+
+// testDisk is a disk image of random sectors, with a marker at the start.
+type testDisk struct {
+	path, marker, sha string
+}
+
+func newTestDisk(t *testing.T, name string, sectors int) testDisk {
+	data := make([]byte, sectors*512)
+	_, err := rand.Read(data)
+	require.NoError(t, err)
+	marker := "BULKHEAD-" + strings.ToUpper(name) + "-" + hexenc.EncodeToString(data[:8])
+	copy(data, marker)
+	data[len(marker)] = '\n'
+	path := filepath.Join(t.TempDir(), name+".img")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	sum := sha256.Sum256(data)
+	return testDisk{path, marker, hexenc.EncodeToString(sum[:])}
+}
+
+// virtioMachine offers one Linux guest with the given argument lines and
+// files (relative names such as "0.disk0"), and a fresh entropy seed.
+func virtioMachine(t *testing.T, args string, files map[string]string) qemu.Machine {
+	return virtioGuests(t, []string{"bootargs=" + virtioCmdline + "\n" + args}, files)
+}
+
+// virtioGuests offers one Linux guest per argument text.
+func virtioGuests(t *testing.T, args []string, files map[string]string) qemu.Machine {
+	kernel, initrd := virtioImages(t)
+	m := standardMachine(t)
+	dir := t.TempDir()
+	p := virt.FwCfgGuestPrefix
+	m.Files = map[string]string{}
+	for i, a := range args {
+		n := fmt.Sprint(i)
+		m.Files[p+n], m.Files[p+n+".initrd"] = kernel, initrd
+		argsPath := filepath.Join(dir, n+".args")
+		require.NoError(t, os.WriteFile(argsPath, []byte(fmt.Sprintf("ram=%d\n%s", linuxRAMMiB, a)), 0o644))
+		m.Files[p+n+".args"] = argsPath
+	}
+	seed := make([]byte, 32)
+	_, err := rand.Read(seed)
+	require.NoError(t, err)
+	seedPath := filepath.Join(dir, "entropy")
+	require.NoError(t, os.WriteFile(seedPath, seed, 0o644))
+	m.Files[p+"entropy"] = seedPath
+	for name, path := range files {
+		m.Files[p+name] = path
+	}
+	return m
+}
+
+func bootWithin(t *testing.T, m qemu.Machine, d time.Duration) qemu.Result {
+	t.Helper()
+	res, err := qemu.Run(context.Background(), m, d, nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("console (exit %d, timed out %v, %v):\n%s", res.ExitCode, res.TimedOut, res.Elapsed, res.Console)
+		}
+	})
+	require.False(t, res.TimedOut, "QEMU did not power off within %v", d)
+	return res
+}
+
+// guestValue returns what follows prefix on the first VM console line
+// that starts with it.
+func guestValue(t *testing.T, console, prefix string) string {
+	t.Helper()
+	return vmValue(t, console, "vm0", prefix)
+}
+
+func vmValue(t *testing.T, console, vm, prefix string) string {
+	t.Helper()
+	for _, l := range vmLines(console, vm) {
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	t.Fatalf("%s printed no %q line", vm, prefix)
+	return ""
+}
+
+// TestVirtioOnASharedMemoryVM boots Debian's unmodified kernel as a
+// shared-memory VM with the entropy device and two disks, one writable in
+// memory and one read-only: the guest reads random bytes from /dev/hwrng,
+// reads both disks whole (their SHA-256 is the host file's), writes a
+// sector of the first and reads it back; the host's files do not change.
+func TestVirtioOnASharedMemoryVM(t *testing.T) {
+	rw, ro := newTestDisk(t, "disk0", 2048), newTestDisk(t, "disk1", 128)
+	m := virtioMachine(t, "memory=shared\n", map[string]string{"0.disk0": rw.path, "0.disk1.ro": ro.path})
+	res := bootWithin(t, m, virtioTimeout)
+
+	requireInOrder(t, res.Console,
+		"hypervisor: vm0 created: id 1, shared-memory",
+		"hypervisor: vm0: virtio-mmio: virtio-rng at 0x9200000",
+		"hypervisor: vm0: its memory at", // readable by the host
+	)
+	require.Contains(t, res.Console, "is readable by the host")
+	assert.Equal(t, "virtio_rng.0", guestValue(t, res.Console, "VIRTIO-RNG-CURRENT"))
+	rng := guestValue(t, res.Console, "VIRTIO-RNG-BYTES")
+	require.Len(t, rng, 64, "32 bytes in hex")
+	assert.NotEqual(t, strings.Repeat("0", 64), rng)
+
+	assert.Equal(t, "2048 ro 0", guestValue(t, res.Console, "VIRTIO-BLK vda sectors"))
+	assert.Equal(t, rw.marker, guestValue(t, res.Console, "VIRTIO-BLK vda sector0"))
+	assert.Equal(t, rw.sha, guestValue(t, res.Console, "VIRTIO-BLK vda sha256"))
+	assert.Equal(t, "BULKHEAD-WRITTEN-vda", guestValue(t, res.Console, "VIRTIO-BLK vda sector1"))
+	assert.Equal(t, "128 ro 1", guestValue(t, res.Console, "VIRTIO-BLK vdb sectors"))
+	assert.Equal(t, ro.sha, guestValue(t, res.Console, "VIRTIO-BLK vdb sha256"))
+	assert.Equal(t, "failed 0", guestValue(t, res.Console, "VIRTIO-CHECK-DONE"))
+
+	requireLine(t, res.Console, "hypervisor: vm vm0 (id 1)", "ended: powered off")
+	requireLine(t, res.Console, "hypervisor: vm vm0: ", "pages unshared and wiped, all zero")
+	require.NotContains(t, res.Console, "device needs reset")
+	for _, d := range []testDisk{rw, ro} {
+		data, err := os.ReadFile(d.path)
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		assert.Equal(t, d.sha, hexenc.EncodeToString(sum[:]), "the host's disk file is unchanged")
+	}
+	requireClean(t, res)
+}
+
+// TestVirtioProtectedVMGetsNoDevices is the same guest as a protected VM
+// (the default): its memory is unreadable to the host, it gets no virtio
+// device, and the guest's own check fails, with the status it counts.
+func TestVirtioProtectedVMGetsNoDevices(t *testing.T) {
+	res := bootWithin(t, virtioMachine(t, "", nil), virtioTimeout)
+	requireInOrder(t, res.Console,
+		"hypervisor: vm0 created: id 1, protected",
+		"hypervisor: vm0: no virtio devices",
+		"hypervisor: vm0: reading its memory at",
+	)
+	requireLine(t, res.Console, "hypervisor: vm0: reading its memory at", "raised an abort")
+	assert.Contains(t, guestValue(t, res.Console, "VIRTIO-FAIL"), "no virtio entropy device")
+	assert.Equal(t, "failed 1", guestValue(t, res.Console, "VIRTIO-CHECK-DONE"))
+	require.NotContains(t, res.Console, "VIRTIO-BLK")
+	requireLine(t, res.Console, "hypervisor: vm vm0 (id 1)", "ended: powered off, status 1")
+	requireLine(t, res.Console, "hypervisor: vm vm0: ", "pages reclaimed, all zero")
+}
+
+// TestVirtioDisksNeedASharedMemoryVM: the hypervisor refuses a protected
+// guest given a disk, before it creates the VM.
+func TestVirtioDisksNeedASharedMemoryVM(t *testing.T) {
+	d := newTestDisk(t, "disk0", 8)
+	res := bootWithin(t, virtioMachine(t, "memory=protected\n", map[string]string{"0.disk0": d.path}), bootTimeout)
+	requireLine(t, res.Console, "vm0", "disks need memory=shared")
+	require.NotContains(t, res.Console, "[vm0]")
+}
+
+// TestVirtioHostileDriverLeavesOthersRunning runs two shared-memory VMs:
+// vm0 drives its entropy device's registers as a hostile driver would
+// (busybox devmem: bad queue sizes, rings outside RAM or across its end,
+// misaligned rings, a queue that does not exist, features without
+// VERSION_1), and each bad ring must be refused; then it loads the
+// drivers, which reset the device, and must read random bytes all the
+// same. vm1 uses its entropy device and a disk meanwhile, untouched.
+func TestVirtioHostileDriverLeavesOthersRunning(t *testing.T) {
+	d := newTestDisk(t, "disk0", 256)
+	m := virtioGuests(t, []string{
+		"memory=shared\nbootargs=" + virtioCmdline + " bulkhead.virtio-attack\n",
+		"memory=shared\nbootargs=" + virtioCmdline + "\n",
+	}, map[string]string{"1.disk0": d.path})
+	res := bootWithin(t, m, virtioTimeout)
+
+	assert.Equal(t, "failed 0", vmValue(t, res.Console, "vm0", "VIRTIO-ATTACK-DONE"))
+	refused := 0
+	for _, l := range lines(res.Console) {
+		if strings.HasPrefix(l, "hypervisor: vm vm0: virtio-rng: device needs reset:") {
+			refused++
+		}
+	}
+	assert.Equal(t, 4, refused, "one line per refused ring")
+	require.NotContains(t, res.Console, "hypervisor: vm vm1: virtio-rng: device needs reset")
+	for _, vm := range []string{"vm0", "vm1"} {
+		assert.Equal(t, "failed 0", vmValue(t, res.Console, vm, "VIRTIO-CHECK-DONE"), vm)
+		requireLine(t, res.Console, "hypervisor: vm "+vm+" (id", "ended: powered off")
+	}
+	assert.Equal(t, d.sha, vmValue(t, res.Console, "vm1", "VIRTIO-BLK vda sha256"))
+	requireClean(t, res)
+}
+
+// TestVirtioNetBetweenTwoVMs runs two shared-memory VMs on the run's
+// switch: vm1 pings vm0 and sends it a random word over TCP, which vm0
+// prints. Each sees the MAC address derived from its name.
+func TestVirtioNetBetweenTwoVMs(t *testing.T) {
+	word := make([]byte, 12)
+	_, err := rand.Read(word)
+	require.NoError(t, err)
+	send := hexenc.EncodeToString(word)
+	m := virtioGuests(t, []string{
+		"memory=shared\ntimeout=240\nbootargs=" + virtioCmdline + " bulkhead.ip=10.0.2.1\n",
+		"memory=shared\ntimeout=240\nbootargs=" + virtioCmdline + " bulkhead.ip=10.0.2.2 bulkhead.peer=10.0.2.1 bulkhead.send=" + send + "\n",
+	}, nil)
+	res := bootWithin(t, m, virtioTimeout)
+
+	for i, vm := range []string{"vm0", "vm1"} {
+		mac := virtio.NetMAC(vm)
+		want := fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x 10.0.2.%d", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], i+1)
+		assert.Equal(t, want, vmValue(t, res.Console, vm, "VIRTIO-NET eth0"), vm)
+		assert.Equal(t, "failed 0", vmValue(t, res.Console, vm, "VIRTIO-CHECK-DONE"), vm)
+		requireLine(t, res.Console, "hypervisor: vm "+vm+" (id", "ended: powered off")
+		requireLine(t, res.Console, "hypervisor: vm "+vm+": virtio-net", "frames sent")
+	}
+	for _, l := range lines(res.Console) {
+		if strings.Contains(l, ": virtio-net ") {
+			t.Log(l)
+		}
+	}
+	assert.Equal(t, "3", vmValue(t, res.Console, "vm1", "VIRTIO-NET ping"), "three echo replies")
+	assert.Equal(t, send, vmValue(t, res.Console, "vm0", "VIRTIO-NET got"))
+	require.NotContains(t, res.Console, "device needs reset")
+	requireClean(t, res)
+}
+
+// TestVirtioRootOnDisk boots Debian's kernel with root=/dev/vda on the
+// ext4 image of scripts/guest-images: the initramfs loads the virtio
+// modules and switches to the disk, whose own init runs a script from the
+// disk that writes a file and reads it back past the page cache. The
+// image on the host is not changed.
+func TestVirtioRootOnDisk(t *testing.T) {
+	kernel, _ := virtioImages(t)
+	rootfs := filepath.Join(filepath.Dir(kernel), "rootfs.ext4")
+	before, err := os.ReadFile(rootfs)
+	if err != nil {
+		t.Skipf("LINUX SCENARIO SKIPPED: %s is missing; rerun scripts/guest-images", rootfs)
+	}
+	m := virtioGuests(t, []string{"memory=shared\ntimeout=240\nbootargs=console=ttyAMA0 root=/dev/vda bulkhead.check panic=-1\n"},
+		map[string]string{"0.disk0": rootfs})
+	res := bootWithin(t, m, virtioTimeout)
+
+	assert.True(t, strings.HasPrefix(guestValue(t, res.Console, "BULKHEAD-ROOTFS "), "/dev/vda / ext4 rw"), "root is the disk")
+	words := strings.Fields(guestValue(t, res.Console, "BULKHEAD-ROOTFS-READBACK"))
+	require.Len(t, words, 4, "wrote W read R")
+	assert.Len(t, words[1], 32)
+	assert.Equal(t, words[1], words[3], "the file read back is the one written")
+	assert.Equal(t, "status 0", guestValue(t, res.Console, "BULKHEAD-ROOTFS-CHECK"))
+	requireLine(t, res.Console, "hypervisor: vm vm0 (id", "ended: powered off")
+	after, err := os.ReadFile(rootfs)
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(before), sha256.Sum256(after), "the image on the host is unchanged")
+	requireClean(t, res)
+}
