@@ -1516,7 +1516,7 @@ Definition Engine_translate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2))
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/mem.go:126:1 mustTranslate *)
+(** Go: isolation/mem.go:116:1 mustTranslate *)
 Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S PA :=
   let! t'1 := Engine_translate e s ipa in
   let '(t'2, t'3) := t'1 in
@@ -1526,6 +1526,32 @@ Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stag
   fail (Panic "isolation: checked page is not mapped"%string)
   else
   ret (Mapping_PA m).
+
+(** Go: isolation/mem.go:101:1 nextRun *)
+Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (k : Z) : M S (IPA * PA * Z) :=
+  let first := wrapu 64 (ipa + (shl 64 false k PageShift)) in
+  let! t'1 := Engine_mustTranslate e s first in
+  let pa := t'1 in
+  let cnt := 1 in
+  let! t'5 := loop (X:=Empty_set) max_fuel
+  (fun cnt => ret ((wrapu 64 (k + cnt)) <? n))
+  (fun cnt =>
+  let! t'2 := Engine_translate e s (wrapu 64 (first + (shl 64 false cnt PageShift))) in
+  let '(t'3, t'4) := t'2 in
+  let m := t'3 in
+  let ok := t'4 in
+  if (negb ok) || (negb ((Mapping_PA m) =? (wrapu 64 (pa + (shl 64 false cnt PageShift))))) then
+  ret (Break cnt)
+  else
+  let cnt := wrapu 64 (cnt + 1) in
+  ret (Continue cnt))
+  (fun cnt => ret cnt)
+  cnt in
+  match t'5 with
+  | Fall cnt =>
+  ret (first, pa, cnt)
+  | Jump x'j => match x'j with end
+  end.
 
 (** Go: isolation/ledger.go:16:1 pfn *)
 Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
@@ -1545,7 +1571,7 @@ Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :
   let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
   ret t'2.
 
-(** Go: isolation/mem.go:137:1 checkMapped *)
+(** Go: isolation/mem.go:127:1 checkMapped *)
 Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
   let i := 0 in
   let! t'13 := loop (n - i)
@@ -1575,6 +1601,264 @@ Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2
   | Fall i =>
   ret Abi.Success
   | Jump x'j => ret x'j
+  end.
+
+Definition hostShared : Attr := mk_Attr PermRW false.
+
+(** Go: isolation/mem.go:263:1 setShared *)
+Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
+  let i := 0 in
+  let! t'10 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
+  let p := t'3 in
+  let t'4 := shared in
+  let t'5 := wrapu 8 borrower in
+  let! t'6 := pfield p page_shared set_page_shared in
+  let! t'7 := store t'6 t'4 in
+  let! t'8 := pfield p page_borrower set_page_borrower in
+  let! t'9 := store t'8 t'5 in
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'10 with
+  | Fall i =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/stage2.go:194:1 mapNeed *)
+Definition Engine_mapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) : M S Z :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) zero_Attr false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret t'3.
+
+(** Go: isolation/stage2.go:209:1 mapRange *)
+Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret tt.
+
+(** Go: isolation/mem.go:236:1 GuestShare *)
+Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := pfield e Engine_vms set_Engine_vms in
+  let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
+  let v := t'2 in
+  let! t'3 := pageRange ipa n ipaSpace in
+  let! t'5 := (if (negb t'3) then ret true else (let! t'4 := guestPagesOK n in ret (negb t'4))) in
+  if t'5 then
+  ret Abi.InvalidParameters
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_checkMapped e t'6 ipa n id false 0 in
+  let st := t'7 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let need := 0 in
+  let k := 0 in
+  let! t'15 := loop (X:=Empty_set) max_fuel
+  (fun '(need, k) => ret (k <? n))
+  (fun '(need, k) =>
+  let! t'8 := pfield v vm_s2 set_vm_s2 in
+  let! t'9 := Engine_nextRun e t'8 ipa n k in
+  let '(t'10, t'11, t'12) := t'9 in
+  let pa := t'11 in
+  let cnt := t'12 in
+  let! t'13 := pfield e Engine_host set_Engine_host in
+  let! t'14 := Engine_mapNeed e t'13 pa pa cnt in
+  let need := wraps 64 (need + t'14) in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue (need, k)))
+  (fun '(need, k) => ret (need, k))
+  (need, k) in
+  match t'15 with
+  | Fall (need, k) =>
+  let! t'16 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  ret Abi.NoMemory
+  else
+  let k' := 0 in
+  let! t'25 := loop (X:=Empty_set) max_fuel
+  (fun k' => ret (k' <? n))
+  (fun k' =>
+  let! t'17 := pfield v vm_s2 set_vm_s2 in
+  let! t'18 := Engine_nextRun e t'17 ipa n k' in
+  let '(t'19, t'20, t'21) := t'18 in
+  let pa' := t'20 in
+  let cnt' := t'21 in
+  let! t'22 := Engine_setShared e pa' cnt' true HostVMID in
+  let! t'23 := pfield e Engine_host set_Engine_host in
+  let! t'24 := Engine_mapRange e t'23 pa' pa' cnt' hostShared in
+  let k' := wrapu 64 (k' + cnt') in
+  ret (Continue k'))
+  (fun k' => ret k')
+  k' in
+  match t'25 with
+  | Fall k' =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:275:1 GuestUnshare *)
+Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := pfield e Engine_vms set_Engine_vms in
+  let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
+  let v := t'2 in
+  let! t'3 := pageRange ipa n ipaSpace in
+  let! t'5 := (if (negb t'3) then ret true else (let! t'4 := guestPagesOK n in ret (negb t'4))) in
+  if t'5 then
+  ret Abi.InvalidParameters
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_checkMapped e t'6 ipa n id true HostVMID in
+  let st := t'7 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let need := 0 in
+  let k := 0 in
+  let! t'15 := loop (X:=Empty_set) max_fuel
+  (fun '(need, k) => ret (k <? n))
+  (fun '(need, k) =>
+  let! t'8 := pfield v vm_s2 set_vm_s2 in
+  let! t'9 := Engine_nextRun e t'8 ipa n k in
+  let '(t'10, t'11, t'12) := t'9 in
+  let pa := t'11 in
+  let cnt := t'12 in
+  let! t'13 := pfield e Engine_host set_Engine_host in
+  let! t'14 := Engine_unmapNeed e t'13 pa cnt in
+  let need := wraps 64 (need + t'14) in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue (need, k)))
+  (fun '(need, k) => ret (need, k))
+  (need, k) in
+  match t'15 with
+  | Fall (need, k) =>
+  let! t'16 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  ret Abi.NoMemory
+  else
+  let k' := 0 in
+  let! t'25 := loop (X:=Empty_set) max_fuel
+  (fun k' => ret (k' <? n))
+  (fun k' =>
+  let! t'17 := pfield v vm_s2 set_vm_s2 in
+  let! t'18 := Engine_nextRun e t'17 ipa n k' in
+  let '(t'19, t'20, t'21) := t'18 in
+  let pa' := t'20 in
+  let cnt' := t'21 in
+  let! t'22 := pfield e Engine_host set_Engine_host in
+  let! t'23 := Engine_unmapRange e t'22 pa' cnt' in
+  let! t'24 := Engine_setShared e pa' cnt' false HostVMID in
+  let k' := wrapu 64 (k' + cnt') in
+  ret (Continue k'))
+  (fun k' => ret k')
+  k' in
+  match t'25 with
+  | Fall k' =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/ledger.go:41:1 setOwner *)
+Definition Engine_setOwner {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (owner : Z) (vm' : VMID) : M S unit :=
+  let i := 0 in
+  let! t'5 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
+  let! t'4 := store t'3 (mk_page owner (wrapu 8 vm') false 0) in
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'5 with
+  | Fall i =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:306:1 GuestRelinquish *)
+Definition Engine_GuestRelinquish {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := pfield e Engine_vms set_Engine_vms in
+  let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
+  let v := t'2 in
+  let! t'3 := pageRange ipa n ipaSpace in
+  let! t'5 := (if (negb t'3) then ret true else (let! t'4 := guestPagesOK n in ret (negb t'4))) in
+  if t'5 then
+  ret Abi.InvalidParameters
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_checkMapped e t'6 ipa n id false 0 in
+  let st := t'7 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let need := 0 in
+  let k := 0 in
+  let! t'15 := loop (X:=Empty_set) max_fuel
+  (fun '(need, k) => ret (k <? n))
+  (fun '(need, k) =>
+  let! t'8 := pfield v vm_s2 set_vm_s2 in
+  let! t'9 := Engine_nextRun e t'8 ipa n k in
+  let '(t'10, t'11, t'12) := t'9 in
+  let rIPA := t'10 in
+  let cnt := t'12 in
+  let! t'13 := pfield v vm_s2 set_vm_s2 in
+  let! t'14 := Engine_unmapNeed e t'13 rIPA cnt in
+  let need := wraps 64 (need + t'14) in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue (need, k)))
+  (fun '(need, k) => ret (need, k))
+  (need, k) in
+  match t'15 with
+  | Fall (need, k) =>
+  let! t'16 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  ret Abi.NoMemory
+  else
+  let k' := 0 in
+  let! t'29 := loop (X:=Empty_set) max_fuel
+  (fun k' => ret (k' <? n))
+  (fun k' =>
+  let! t'17 := pfield v vm_s2 set_vm_s2 in
+  let! t'18 := Engine_nextRun e t'17 ipa n k' in
+  let '(t'19, t'20, t'21) := t'18 in
+  let rIPA' := t'19 in
+  let pa := t'20 in
+  let cnt' := t'21 in
+  let! t'22 := pfield v vm_s2 set_vm_s2 in
+  let! t'23 := Engine_unmapRange e t'22 rIPA' cnt' in
+  let! t'24 := deref e in
+  let! t'25 := call_iface (Engine_plat t'24) "ZeroPages" [pa; cnt'] in
+  let! t'26 := deref e in
+  let! t'27 := call_iface (Engine_plat t'26) "CleanToPoC" [pa; cnt'] in
+  let! t'28 := Engine_setOwner e pa cnt' Abi.OwnerNone HostVMID in
+  let k' := wrapu 64 (k' + cnt') in
+  ret (Continue k'))
+  (fun k' => ret k')
+  k' in
+  match t'29 with
+  | Fall k' =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
   end.
 
 (** Go: isolation/memstate.go:36:1 memStateAt *)
@@ -2073,8 +2357,6 @@ Definition Engine_lendable {S : Type} (e : (ptr S Engine)) (id : Z) : M S bool :
   let! t'3 := (if (negb (is_nil v)) then (let! t'2 := deref v in ret (negb (vm_protected t'2))) else ret false) in
   ret t'3.
 
-Definition hostShared : Attr := mk_Attr PermRW false.
-
 (** Go: isolation/ghost.go:79:1 hostAttrOf *)
 Definition hostAttrOf {S : Type} (p : (ptr S page)) : M S Attr :=
   let! t'1 := deref p in
@@ -2098,26 +2380,6 @@ Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
   let! t'2 := page_ownedBy p id in
   let! t'6 := (if t'2 then ret true else (let! t'3 := page_ownedBy p HostVMID in let! t'5 := (if t'3 then (let! t'4 := page_sharedWith p id in ret t'4) else ret false) in ret t'5)) in
   ret t'6.
-
-(** Go: isolation/ledger.go:41:1 setOwner *)
-Definition Engine_setOwner {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (owner : Z) (vm' : VMID) : M S unit :=
-  let i := 0 in
-  let! t'5 := loop (X:=Empty_set) (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
-  let! t'4 := store t'3 (mk_page owner (wrapu 8 vm') false 0) in
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'5 with
-  | Fall i =>
-  ret tt
-  | Jump x'j => match x'j with end
-  end.
 
 (** Go: isolation/mem.go:21:1 validPerms *)
 Definition validPerms {S : Type} (perms : Z) : M S bool :=
@@ -2174,22 +2436,6 @@ Definition Engine_checkTransfer {S : Type} (e : (ptr S Engine)) (id : Z) (pa : P
   end
   | Jump x'j => ret x'j
   end.
-
-(** Go: isolation/stage2.go:194:1 mapNeed *)
-Definition Engine_mapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) : M S Z :=
-  let! t'1 := deref s in
-  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) zero_Attr false in
-  let! t'2 := deref s in
-  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
-  ret t'3.
-
-(** Go: isolation/stage2.go:209:1 mapRange *)
-Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
-  let! t'1 := deref s in
-  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
-  let! t'2 := deref s in
-  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
-  ret tt.
 
 (** Go: isolation/mem.go:54:1 MemDonate *)
 Definition Engine_MemDonate {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
@@ -2266,7 +2512,50 @@ Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (i
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:183:1 MemReclaim *)
+(** Go: isolation/mem.go:146:1 MemUnshare *)
+Definition Engine_MemUnshare {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := Engine_liveVM e id in
+  let v := t'1 in
+  let! t'3 := (if (is_nil v) then ret true else (let! t'2 := pageRange ipa n ipaSpace in ret (negb t'2))) in
+  if t'3 then
+  ret Abi.InvalidParameters
+  else
+  let! t'4 := pfield v vm_s2 set_vm_s2 in
+  let! t'5 := Engine_checkMapped e t'4 ipa n HostVMID true (wrapu 16 id) in
+  let st := t'5 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_unmapNeed e t'6 ipa n in
+  let! t'8 := deref e in
+  if t'7 >? (tablePool_nfree (Engine_pool t'8)) then
+  ret Abi.NoMemory
+  else
+  let k := 0 in
+  let! t'17 := loop (X:=Empty_set) max_fuel
+  (fun k => ret (k <? n))
+  (fun k =>
+  let! t'9 := pfield v vm_s2 set_vm_s2 in
+  let! t'10 := Engine_nextRun e t'9 ipa n k in
+  let '(t'11, t'12, t'13) := t'10 in
+  let rIPA := t'11 in
+  let pa := t'12 in
+  let cnt := t'13 in
+  let! t'14 := pfield v vm_s2 set_vm_s2 in
+  let! t'15 := Engine_unmapRange e t'14 rIPA cnt in
+  let! t'16 := Engine_setOwner e pa cnt Abi.OwnerHost HostVMID in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue k))
+  (fun k => ret k)
+  k in
+  match t'17 with
+  | Fall k =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:174:1 MemReclaim *)
 Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
   let! t'1 := deref e in
   let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
@@ -2329,7 +2618,7 @@ Definition set_PageInfo_Shared (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo 
 Definition set_PageInfo_Borrower (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) (PageInfo_Shared r) x.
 Definition zero_PageInfo : PageInfo := mk_PageInfo 0 0 0 0.
 
-(** Go: isolation/mem.go:220:1 MemInfo *)
+(** Go: isolation/mem.go:211:1 MemInfo *)
 Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageInfo * Abi.Status) :=
   let! t'1 := Engine_ramPage e pa in
   if negb t'1 then
@@ -2357,32 +2646,6 @@ Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageI
   else
   ret info) in
   ret (info, Abi.Success).
-
-(** Go: isolation/mem.go:270:1 setShared *)
-Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
-  let i := 0 in
-  let! t'10 := loop (X:=Empty_set) (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
-  let p := t'3 in
-  let t'4 := shared in
-  let t'5 := wrapu 8 borrower in
-  let! t'6 := pfield p page_shared set_page_shared in
-  let! t'7 := store t'6 t'4 in
-  let! t'8 := pfield p page_borrower set_page_borrower in
-  let! t'9 := store t'8 t'5 in
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'10 with
-  | Fall i =>
-  ret tt
-  | Jump x'j => match x'j with end
-  end.
 
 (** Go: interface Platform. A call of CleanToPoC, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace. *)
 Definition Platform : Type := iface.
