@@ -190,6 +190,8 @@ func (f *fn) builtin(name string, e *ast.CallExpr) string {
 		return v
 	case "panic":
 		refuse(e, "panic inside an expression")
+	case "copy":
+		refuse(e, "copy used as a value (its count)")
 	}
 	refuse(e, "builtin %s", name)
 	return ""

@@ -47,6 +47,13 @@
 //     which every caller passes the address of one of its locals (or such a
 //     parameter of its own), is passed by value: nothing else can reach the
 //     local during the call. This is the one use the core makes of &local.
+//   - A slice parameter that the function only reads (indexes for a value,
+//     ranges over, takes the length of, or passes on to such a parameter)
+//     is a list passed by value.
+//   - copy(a[lo:hi], src) as a statement, where a is an array (a local or
+//     one reached through a pointer), checks the window as a slice
+//     expression does and replaces its first min(hi-lo, len src) elements
+//     with src's (copy_into); its count is not translated.
 //   - Functions that call each other in a cycle are one Fixpoint with a
 //     depth fuel: each call inside the group spends one, a call from outside
 //     gives rec_fuel (64), and a deeper recursion is OutOfFuel.
@@ -62,20 +69,24 @@
 // labels, goto, fallthrough, type switches and assertions, generics,
 // interfaces other than Platform, Platform methods with results (they need
 // an oracle: EnterGuest, PageIsZero), allocation (make, new, &T{}, append),
-// copy, calls to packages that are not translated (errors, fmt; of
-// math/bits only LeadingZeros64 is defined), the address of a local other
-// than for a read-only parameter, the address of a package variable,
-// pointers inside struct types, recursive types, local variables and parameters of slice type (a copied
-// slice header aliases its backing array, which lists do not model), a
-// break inside a switch, and a call inside the target of an op-assignment.
+// copy other than into a window of an array or used for its count, calls to
+// packages that are not translated (errors, fmt; of math/bits only
+// LeadingZeros64 is defined), the address of a local other than for a read-
+// only parameter, the address of a package variable, pointers inside struct
+// types, recursive types, local variables of slice type and slice parameters
+// written through, reassigned or escaping (a copied slice header aliases its
+// backing array, which lists do not model), a break inside a switch, and a
+// call inside the target of an op-assignment.
 //
 // # What the translation assumes
 //
 // The translation is trusted: a proof about proofs/code is a proof about
 // the Go only as far as gocoq and GoCoq.v are right. Beyond that it assumes
 // that no two slices the core writes share a backing array (the core only
-// makes slices in New) and that no slice field is replaced while a range
-// over it runs; that operands are evaluated left to right, which Go fixes
+// makes slices in New), that no slice field is replaced while a range
+// over it runs, and that nothing writes the backing array of a read-only
+// slice parameter during the call (the core passes only its configuration's
+// ranges); that operands are evaluated left to right, which Go fixes
 // for calls but not for the reads of variables beside them (the core never
 // reads in one expression what a call in it writes); that an int is 64 bits (arm64, and the hosts the
 // tests run on), and that the Platform calls do not write the engine's

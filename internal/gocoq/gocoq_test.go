@@ -158,6 +158,41 @@ func (e *E) run(d uint64) uint64 { u := U{d: d}; e.n = twice(&u, e.n); return e.
 	{name: "address of a local for a parameter written through", src: `type U struct{ d uint64 }
 func set(u *U) { u.d = 1 }
 func f() uint64 { var u U; set(&u); return u.d }`, refuse: "address of a local variable (u)"},
+	{name: "read-only slice parameter is a list", src: `type R struct{ lo, hi uint64 }
+func inR(a uint64, rs []R) bool {
+	for _, r := range rs { if r.lo <= a && a < r.hi { return true } }
+	return false
+}
+func first(rs []R) uint64 { if len(rs) == 0 { return 0 }; return rs[0].lo }
+type C struct{ rs []R }
+func (c *C) has(a uint64) bool { return inR(a, c.rs) }`,
+		shape: []string{"Definition inR {S : Type} (a : Z) (rs : (list R)) : M S bool :=",
+			"Definition C_has {S : Type} (c : (ptr S C)) (a : Z) : M S bool :="},
+		coq: `Example e1 : inR (S:=unit) 5 [mk_R 1 2; mk_R 4 6] tt [] = Ok true tt [] := eq_refl.
+Example e2 : inR (S:=unit) 6 [mk_R 1 2; mk_R 4 6] tt [] = Ok false tt [] := eq_refl.
+Example e3 : first (S:=unit) [] tt [] = Ok 0 tt [] := eq_refl.
+Example e4 : C_has root 1 (mk_C [mk_R 1 2]) [] = Ok true (mk_C [mk_R 1 2]) [] := eq_refl.`},
+	{name: "slice parameter written through", src: `func set(xs []uint64) { xs[0] = 1 }`,
+		refuse: "slice parameter xs written, reassigned or escaping"},
+	{name: "slice parameter escaping", src: `func keep(xs []uint64) []uint64 { return xs }`,
+		refuse: "slice parameter xs written, reassigned or escaping"},
+	{name: "slice parameter passed on to one written through", src: `func pass(ys []uint64) { set(ys) }
+func set(xs []uint64) { xs[0] = 1 }`,
+		refuse: "slice parameter ys written, reassigned or escaping"},
+	{name: "copy into a window of an array", src: `func put(x [4]uint64, y [2]uint64, i int) [4]uint64 { copy(x[i:], y[:]); return x }
+func some(c bool, x [2]uint64, y [3]uint64) [2]uint64 { if c { copy(x[1:], y[:]) }; return x }
+type T struct{ a [3]uint64 }
+func (t *T) head(y [4]uint64) { copy(t.a[:2], y[:]) }`,
+		shape: []string{"subslice", "copy_into", "store"},
+		coq: `Example e1 : put (S:=unit) [1;2;3;4] [7;8] 1 tt [] = Ok [1;7;8;4] tt [] := eq_refl.
+Example e2 : put (S:=unit) [1;2;3;4] [7;8] 3 tt [] = Ok [1;2;3;7] tt [] := eq_refl.
+Example e3 : put (S:=unit) [1;2;3;4] [7;8] 5 tt [] = Fail IndexOutOfRange := eq_refl.
+Example e4 : some (S:=unit) true [1;2] [7;8;9] tt [] = Ok [1;7] tt [] := eq_refl.
+Example e5 : some (S:=unit) false [1;2] [7;8;9] tt [] = Ok [1;2] tt [] := eq_refl.
+Example e6 : T_head root [7;8;9;10] (mk_T [1;2;3]) [] = Ok tt (mk_T [7;8;3]) [] := eq_refl.`},
+	{name: "copy into a slice", src: `type T struct{ s []uint64 }
+func (t *T) f(y [2]uint64) { copy(t.s[:], y[:]) }`, refuse: "copy into a slice of []uint64, not of an array"},
+	{name: "copy's count", src: `func f(x [2]uint64, y [2]uint64) int { return copy(x[:], y[:]) }`, refuse: "copy used as a value"},
 	{name: "goroutine", src: `func f() { go f() }`, refuse: "go statement"},
 	{name: "defer", src: `func f() { defer f() }`, refuse: "defer"},
 	{name: "map", src: `func f(m map[int]int) int { return m[0] }`, refuse: "map type"},
@@ -260,7 +295,9 @@ func TestIsolationCore(t *testing.T) {
 		if path == "bulkhead/isolation" {
 			for _, name := range []string{"Definition pageRange", "Definition Engine_setOwner", "Definition page_ownedBy",
 				"Definition Engine_MemInfo", "Definition Engine_VMCreate", "Definition Engine_VCPUInit", "Definition Engine_VCPUIRQ",
-				"Definition Engine_VMDestroy", "Definition Engine_MemDonate", "Definition Engine_MemShare", "Definition Engine_MemReclaim"} {
+				"Definition Engine_VMDestroy", "Definition Engine_MemDonate", "Definition Engine_MemShare", "Definition Engine_MemReclaim",
+				"Definition Engine_MemUnshare", "Definition Engine_GuestShare", "Definition Engine_GuestUnshare",
+				"Definition Engine_GuestRelinquish", "Definition FilterTrap", "Definition Engine_MMIOShadow"} {
 				assert.Contains(t, res.Coq, name)
 			}
 		}

@@ -98,6 +98,14 @@ Definition subslice {S A} (xs : list A) (lo hi : Z) : M S (list A) :=
   if (lo <? 0) || (hi <? lo) || (len xs <? hi) then fail IndexOutOfRange
   else ret (firstn (Z.to_nat (hi - lo)) (skipn (Z.to_nat lo) xs)).
 
+(** [copy(xs[lo:hi], src)], once the window is checked as [subslice]
+    checks it: the first [min (hi - lo) (len src)] elements of the window
+    become those of [src], and the list keeps its length. [src] is a value,
+    read before the copy, as Go's copy allows its operands to overlap. *)
+Definition copy_into {A} (xs : list A) (lo hi : Z) (src : list A) : list A :=
+  let n := Z.to_nat (Z.min (hi - lo) (len src)) in
+  firstn (Z.to_nat lo) xs ++ firstn n src ++ skipn (Z.to_nat lo + n) xs.
+
 (** ** Pointers
 
     A pointer is nil or a place in the memory [S]: how to read and write

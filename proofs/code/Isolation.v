@@ -402,6 +402,18 @@ Definition set_Effect_On (x : bool) (r : Effect) : Effect := mk_Effect (Effect_K
 Definition set_Effect_Reset (x : bool) (r : Effect) : Effect := mk_Effect (Effect_Kind r) (Effect_VCPU r) (Effect_On r) x.
 Definition zero_Effect : Effect := mk_Effect zero_EffectKind 0 false false.
 
+(** Go: isolation/dispatch.go:75:1 finish *)
+Definition finish {S : Type} (x : (list Z)) (r : (list Z)) (st : Abi.Status) : M S (list Z) :=
+  let! r := (if negb (st =? Abi.Success) then
+  let r := x in
+  ret r
+  else
+  ret r) in
+  let! t'1 := Abi.Status_Reg st in
+  let! t'2 := upd r 0 t'1 in
+  let r := t'2 in
+  ret r.
+
 (** Go: type VCPUState uint8 *)
 Definition VCPUState : Type := Z.
 Definition zero_VCPUState : VCPUState := 0.
@@ -548,164 +560,42 @@ Definition set_Engine_vms (x : (list vm)) (r : Engine) : Engine := mk_Engine (En
 Definition set_Engine_marks (x : (list Z)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) x.
 Definition zero_Engine : Engine := mk_Engine zero_Config false zero_tablePool [] zero_stage2 [] [].
 
-(** Go: isolation/pool.go:53:1 pa *)
-Definition tablePool_pa {S : Type} (p : (ptr S tablePool)) (i : Z) : M S PA :=
-  let! t'1 := deref p in
-  ret (wrapu 64 ((Pool_Base (tablePool_Pool t'1)) + (shl 64 false (wrapu 64 i) PageShift))).
+(** Go: isolation/ledger.go:16:1 pfn *)
+Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
+  let! t'1 := deref e in
+  ret (shr (wrapu 64 (pa - (Range_Base (Config_RAM (Engine_cfg t'1))))) PageShift).
 
-(** Go: isolation/pool.go:66:1 isFree *)
-Definition tablePool_isFree {S : Type} (p : (ptr S tablePool)) (i : Z) : M S bool :=
-  let! t'1 := deref p in
-  let! t'2 := divs 64 i 64 in
-  let! t'3 := idx (tablePool_free t'1) t'2 in
-  let! t'4 := mods i 64 in
-  let! t'5 := shcount t'4 in
-  ret (negb ((Z.land t'3 (shl 64 false 1 t'5)) =? 0)).
-
-(** Go: isolation/pool.go:69:1 take *)
-Definition tablePool_take {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
-  let! t'1 := mods i 64 in
-  let! t'2 := shcount t'1 in
-  let! t'3 := deref p in
-  let! t'4 := divs 64 i 64 in
-  let! t'5 := idx (tablePool_free t'3) t'4 in
-  let! t'6 := pfield p tablePool_free set_tablePool_free in
-  let! t'7 := divs 64 i 64 in
-  let! t'8 := pindex t'6 t'7 in
-  let! t'9 := store t'8 (andnot t'5 (shl 64 false 1 t'2)) in
-  let! t'10 := deref p in
-  let! t'11 := pfield p tablePool_nfree set_tablePool_nfree in
-  let! t'12 := store t'11 (wraps 64 ((tablePool_nfree t'10) - 1)) in
-  let! t'13 := deref p in
-  let! t'14 := pfield p tablePool_allocs set_tablePool_allocs in
-  let! t'15 := store t'14 (wrapu 64 ((tablePool_allocs t'13) + 1)) in
-  let! t'16 := pfield p tablePool_Pool set_tablePool_Pool in
-  let! t'17 := pfield t'16 Pool_Tables set_Pool_Tables in
-  let! t'18 := pindex t'17 i in
-  let! t'19 := store t'18 ([] ++ repeat 0 512) in
-  ret tt.
-
-(** Go: isolation/pool.go:100:1 allocRoot *)
-Definition tablePool_allocRoot {S : Type} (p : (ptr S tablePool)) : M S Z :=
+(** Go: isolation/ledger.go:41:1 setOwner *)
+Definition Engine_setOwner {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (owner : Z) (vm' : VMID) : M S unit :=
   let i := 0 in
-  let! t'10 := loop max_fuel
-  (fun i => (let! t'1 := deref p in ret ((wraps 64 (i + 1)) <? (len (Pool_Tables (tablePool_Pool t'1))))))
+  let! t'5 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
   (fun i =>
-  let! t'2 := tablePool_pa p i in
-  let! t'3 := modu t'2 S2RootAlign in
-  let! t'5 := (if (t'3 =? 0) then (let! t'4 := tablePool_isFree p i in ret t'4) else ret false) in
-  let! t'7 := (if t'5 then (let! t'6 := tablePool_isFree p (wraps 64 (i + 1)) in ret t'6) else ret false) in
-  if t'7 then
-  let! t'8 := tablePool_take p i in
-  let! t'9 := tablePool_take p (wraps 64 (i + 1)) in
-  ret (Leave i)
-  else
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
+  let! t'4 := store t'3 (mk_page owner (wrapu 8 vm') false 0) in
   ret (Continue i))
-  (fun i => let i := wraps 64 (i + 1) in
+  (fun i => let i := wrapu 64 (i + 1) in
   ret i)
   i in
-  match t'10 with
+  match t'5 with
   | Fall i =>
-  ret (-1)
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/stage2.go:244:1 newStage2 *)
-Definition Engine_newStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (vmid : VMID) : M S bool :=
-  let! t'1 := pfield s stage2_vmid set_stage2_vmid in
-  let! t'2 := store t'1 vmid in
-  let! t'3 := pfield e Engine_pool set_Engine_pool in
-  let! t'4 := tablePool_allocRoot t'3 in
-  let! t'5 := pfield s stage2_root set_stage2_root in
-  let! t'6 := store t'5 t'4 in
-  let! t'7 := deref s in
-  ret ((stage2_root t'7) >=? 0).
-
-(** Go: isolation/vm.go:13:1 VMCreate *)
-Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) (flags : Z) : M S (VMID * Abi.Status) :=
-  let! t'2 := (if (n =? 0) then ret true else (let! t'1 := deref e in ret (n >? (wrapu 64 (Config_MaxVCPUs (Engine_cfg t'1)))))) in
-  if t'2 then
-  ret (0, Abi.InvalidParameters)
-  else
-  let slot := (-1) in
-  let! t'5 := deref e in
-  let t'4 := len (Engine_vms t'5) in
-  let t'3 := 0 in
-  let! t'8 := loop (X:=Empty_set) t'4
-  (fun '(t'3, slot) => ret (t'3 <? t'4))
-  (fun '(t'3, slot) =>
-  let i := t'3 in
-  let! t'6 := deref e in
-  let! t'7 := idx (Engine_vms t'6) i in
-  if negb (vm_live t'7) then
-  let slot := i in
-  ret (Break (t'3, slot))
-  else
-  ret (Continue (t'3, slot)))
-  (fun '(t'3, slot) => let t'3 := t'3 + 1 in ret (t'3, slot))
-  (t'3, slot) in
-  match t'8 with
-  | Fall (t'3, slot) =>
-  if slot <? 0 then
-  ret (0, Abi.NoMemory)
-  else
-  let id := wrapu 16 (wraps 64 (slot + 1)) in
-  let! t'9 := pfield e Engine_vms set_Engine_vms in
-  let! t'10 := pindex t'9 slot in
-  let v := t'10 in
-  let! t'11 := pfield v vm_s2 set_vm_s2 in
-  let! t'12 := Engine_newStage2 e t'11 id in
-  if negb t'12 then
-  ret (0, Abi.NoMemory)
-  else
-  let t'13 := true in
-  let t'14 := false in
-  let t'15 := wraps 64 n in
-  let t'16 := mk_shadowState (repeat zero_shadowReg 4) (repeat 0 256) 0 0 in
-  let! t'17 := pfield v vm_live set_vm_live in
-  let! t'18 := store t'17 t'13 in
-  let! t'19 := pfield v vm_hasRun set_vm_hasRun in
-  let! t'20 := store t'19 t'14 in
-  let! t'21 := pfield v vm_nvcpu set_vm_nvcpu in
-  let! t'22 := store t'21 t'15 in
-  let! t'23 := pfield v vm_shadow set_vm_shadow in
-  let! t'24 := store t'23 t'16 in
-  let! t'25 := pfield v vm_protected set_vm_protected in
-  let! t'26 := store t'25 (negb ((Z.land flags Abi.VMProtected) =? 0)) in
-  let! t'29 := deref v in
-  let t'28 := len (vm_vcpus t'29) in
-  let t'27 := 0 in
-  let! t'45 := loop (X:=Empty_set) t'28
-  (fun t'27 => ret (t'27 <? t'28))
-  (fun t'27 =>
-  let i' := t'27 in
-  let! t'30 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'31 := pindex t'30 i' in
-  let! t'32 := store t'31 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
-  let t'33 := id in
-  let t'34 := wrapu 16 i' in
-  let! t'35 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'36 := pindex t'35 i' in
-  let! t'37 := pfield t'36 vcpu_ctx set_vcpu_ctx in
-  let! t'38 := pfield t'37 Context_VMID set_Context_VMID in
-  let! t'39 := store t'38 t'33 in
-  let! t'40 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'41 := pindex t'40 i' in
-  let! t'42 := pfield t'41 vcpu_ctx set_vcpu_ctx in
-  let! t'43 := pfield t'42 Context_VCPU set_Context_VCPU in
-  let! t'44 := store t'43 t'34 in
-  ret (Continue t'27))
-  (fun t'27 => let t'27 := t'27 + 1 in ret t'27)
-  t'27 in
-  match t'45 with
-  | Fall t'27 =>
-  ret (id, Abi.Success)
-  | Jump x'j => match x'j with end
-  end
+  ret tt
   | Jump x'j => match x'j with end
   end.
 
-Definition VCPURunning : VCPUState := 2.
+(** Go: isolation/ledger.go:23:1 ownedBy *)
+Definition page_ownedBy {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
+  if vm' =? HostVMID then
+  let! t'1 := deref p in
+  ret ((page_owner t'1) =? Abi.OwnerHost)
+  else
+  let! t'2 := deref p in
+  let! t'4 := (if ((page_owner t'2) =? Abi.OwnerVM) then (let! t'3 := deref p in ret ((page_vm t'3) =? vm')) else ret false) in
+  ret t'4.
+
+Definition ipaSpace : Range := mk_Range 0 ipaLimit.
 
 (** Go: isolation/mem.go:13:1 liveVM *)
 Definition Engine_liveVM {S : Type} (e : (ptr S Engine)) (id : Z) : M S (ptr S vm) :=
@@ -718,25 +608,9 @@ Definition Engine_liveVM {S : Type} (e : (ptr S Engine)) (id : Z) : M S (ptr S v
   let! t'7 := pindex t'6 (wrapu 64 (id - 1)) in
   ret t'7.
 
-(** Go: isolation/pool.go:78:1 release *)
-Definition tablePool_release {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
-  let! t'1 := tablePool_isFree p i in
-  if t'1 then
-  fail (Panic "isolation: table released twice"%string)
-  else
-  let! t'2 := mods i 64 in
-  let! t'3 := shcount t'2 in
-  let! t'4 := deref p in
-  let! t'5 := divs 64 i 64 in
-  let! t'6 := idx (tablePool_free t'4) t'5 in
-  let! t'7 := pfield p tablePool_free set_tablePool_free in
-  let! t'8 := divs 64 i 64 in
-  let! t'9 := pindex t'7 t'8 in
-  let! t'10 := store t'9 (Z.lor t'6 (shl 64 false 1 t'3)) in
-  let! t'11 := deref p in
-  let! t'12 := pfield p tablePool_nfree set_tablePool_nfree in
-  let! t'13 := store t'12 (wraps 64 ((tablePool_nfree t'11) + 1)) in
-  ret tt.
+(** Go: isolation/mem.go:21:1 validPerms *)
+Definition validPerms {S : Type} (perms : Z) : M S bool :=
+  ret ((negb (perms =? 0)) && ((andnot perms 7) =? 0)).
 
 (** Go: isolation/pool.go:57:1 index *)
 Definition tablePool_index {S : Type} (p : (ptr S tablePool)) (pa : PA) : M S Z :=
@@ -767,76 +641,105 @@ Definition entries {S : Type} (lvl : Z) : M S Z :=
   else
   ret entriesPerTable.
 
-Fixpoint (* Go: isolation/stage2.go:265:1 freeTables *)
-Engine_freeTables {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl : Z) {struct depth'rec} : M S unit :=
-  match depth'rec with
-  | O => fail OutOfFuel
-  | Datatypes.S depth' =>
-  let i := 0 in
-  let! t'12 := loop (X:=Empty_set) max_fuel
-  (fun i => (let! t'2 := entries lvl in ret (i <? t'2)))
-  (fun i =>
-  let! t'3 := Engine_slot e t i in
-  let! t'4 := deref t'3 in
-  let d := t'4 in
-  let! t'5 := isTable d lvl in
-  if t'5 then
-  let! t'6 := pfield e Engine_pool set_Engine_pool in
-  let! t'7 := descOA d in
-  let! t'8 := tablePool_index t'6 t'7 in
-  let child := t'8 in
-  let! t'9 := @Engine_freeTables S depth' e child (wraps 64 (lvl + 1)) in
-  let! t'10 := pfield e Engine_pool set_Engine_pool in
-  let! t'11 := tablePool_release t'10 child in
-  ret (Continue i)
+(** Go: isolation/stage2.go:33:1 entryIndex *)
+Definition entryIndex {S : Type} (ipa : Z) (lvl : Z) : M S Z :=
+  let! t'1 := levelShift lvl in
+  let! t'2 := entries lvl in
+  ret (Z.land (wraps 64 (shr ipa t'1)) (wraps 64 (t'2 - 1))).
+
+(** Go: isolation/stage2.go:223:1 translate *)
+Definition Engine_translate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S (Mapping * bool) :=
+  let! t'1 := deref s in
+  if ((stage2_root t'1) <? 0) || (ipa >=? ipaLimit) then
+  ret (mk_Mapping zero_PA zero_Attr 0, false)
   else
-  ret (Continue i))
-  (fun i => let i := wraps 64 (i + 1) in
-  ret i)
-  i in
-  match t'12 with
-  | Fall i =>
-  ret tt
-  | Jump x'j => match x'j with end
-  end
+  let! t'2 := deref s in
+  let t := stage2_root t'2 in
+  let lvl := S2StartLevel in
+  let! t'14 := loop (lastLevel - lvl + 1)
+  (fun '(t, lvl) => ret (lvl <=? lastLevel))
+  (fun '(t, lvl) =>
+  let! t'3 := entryIndex ipa lvl in
+  let! t'4 := Engine_slot e t t'3 in
+  let! t'5 := deref t'4 in
+  let d := t'5 in
+  let! t'6 := isValid d in
+  if negb t'6 then
+  ret (Leave (mk_Mapping zero_PA zero_Attr 0, false))
+  else
+  let! t'7 := isTable d lvl in
+  if negb t'7 then
+  let! t'8 := levelSize lvl in
+  let off := Z.land ipa (wrapu 64 (t'8 - 1)) in
+  let! t'9 := descOA d in
+  let! t'10 := leafAttr d in
+  ret (Leave (mk_Mapping (wrapu 64 (t'9 + off)) t'10 lvl, true))
+  else
+  let! t'11 := pfield e Engine_pool set_Engine_pool in
+  let! t'12 := descOA d in
+  let! t'13 := tablePool_index t'11 t'12 in
+  let t := t'13 in
+  ret (Continue (t, lvl)))
+  (fun '(t, lvl) => let lvl := wraps 64 (lvl + 1) in
+  ret (t, lvl))
+  (t, lvl) in
+  match t'14 with
+  | Fall (t, lvl) =>
+  fail (Panic "isolation: stage-2 walk past level 3"%string)
+  | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/stage2.go:253:1 freeStage2 *)
-Definition Engine_freeStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : M S unit :=
-  let! t'1 := deref s in
-  if (stage2_root t'1) <? 0 then
-  ret tt
+(** Go: isolation/mem.go:27:1 checkTransfer *)
+Definition Engine_checkTransfer {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) (ownerCheck : bool) : M S ((ptr S vm) * Abi.Status) :=
+  let! t'1 := Engine_liveVM e id in
+  let v := t'1 in
+  let! t'4 := (if (is_nil v) then ret true else (let! t'2 := deref e in let! t'3 := pageRange pa n (Config_RAM (Engine_cfg t'2)) in ret (negb t'3))) in
+  let! t'6 := (if t'4 then ret true else (let! t'5 := pageRange ipa n ipaSpace in ret (negb t'5))) in
+  let! t'8 := (if t'6 then ret true else (let! t'7 := validPerms perms in ret (negb t'7))) in
+  if t'8 then
+  ret (Nil, Abi.InvalidParameters)
   else
-  let! t'2 := deref e in
-  let! t'3 := deref s in
-  let! t'4 := call_iface (Engine_plat t'2) "InvalidateVMID" [stage2_vmid t'3] in
-  let! t'5 := deref s in
-  let! t'6 := Engine_freeTables rec_fuel e (stage2_root t'5) S2StartLevel in
-  let! t'7 := pfield e Engine_pool set_Engine_pool in
-  let! t'8 := deref s in
-  let! t'9 := tablePool_release t'7 (stage2_root t'8) in
-  let! t'10 := pfield e Engine_pool set_Engine_pool in
-  let! t'11 := deref s in
-  let! t'12 := tablePool_release t'10 (wraps 64 ((stage2_root t'11) + 1)) in
-  let! t'13 := pfield s stage2_root set_stage2_root in
-  let! t'14 := store t'13 (-1) in
-  ret tt.
-
-(** Go: isolation/ledger.go:23:1 ownedBy *)
-Definition page_ownedBy {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
-  if vm' =? HostVMID then
-  let! t'1 := deref p in
-  ret ((page_owner t'1) =? Abi.OwnerHost)
+  let i := 0 in
+  let! t'15 := loop max_fuel
+  (fun i => ret (ownerCheck && (i <? n)))
+  (fun i =>
+  let! t'9 := pfield e Engine_pages set_Engine_pages in
+  let! t'10 := Engine_pfn e pa in
+  let! t'11 := pindex t'9 (wrapu 64 (t'10 + i)) in
+  let p := t'11 in
+  let! t'12 := page_ownedBy p HostVMID in
+  let! t'14 := (if (negb t'12) then ret true else (let! t'13 := deref p in ret (page_shared t'13))) in
+  if t'14 then
+  ret (Leave (Nil, Abi.Denied))
   else
-  let! t'2 := deref p in
-  let! t'4 := (if ((page_owner t'2) =? Abi.OwnerVM) then (let! t'3 := deref p in ret ((page_vm t'3) =? vm')) else ret false) in
-  ret t'4.
-
-(** Go: isolation/ledger.go:31:1 sharedWith *)
-Definition page_sharedWith {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
-  let! t'1 := deref p in
-  let! t'3 := (if (page_shared t'1) then (let! t'2 := deref p in ret ((page_borrower t'2) =? vm')) else ret false) in
-  ret t'3.
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'15 with
+  | Fall i =>
+  let i' := 0 in
+  let! t'20 := loop (n - i')
+  (fun i' => ret (i' <? n))
+  (fun i' =>
+  let! t'16 := pfield v vm_s2 set_vm_s2 in
+  let! t'17 := Engine_translate e t'16 (wrapu 64 (ipa + (shl 64 false i' PageShift))) in
+  let '(t'18, t'19) := t'17 in
+  let mapped := t'19 in
+  if mapped then
+  ret (Leave (Nil, Abi.Denied))
+  else
+  ret (Continue i'))
+  (fun i' => let i' := wrapu 64 (i' + 1) in
+  ret i')
+  i' in
+  match t'20 with
+  | Fall i' =>
+  ret (v, Abi.Success)
+  | Jump x'j => ret x'j
+  end
+  | Jump x'j => ret x'j
+  end.
 
 Record s2update := mk_s2update {
   s2update_vmid : VMID;
@@ -849,12 +752,6 @@ Definition set_s2update_delta (x : Z) (r : s2update) : s2update := mk_s2update (
 Definition set_s2update_attr (x : Attr) (r : s2update) : s2update := mk_s2update (s2update_vmid r) (s2update_delta r) x (s2update_unmap r).
 Definition set_s2update_unmap (x : bool) (r : s2update) : s2update := mk_s2update (s2update_vmid r) (s2update_delta r) (s2update_attr r) x.
 Definition zero_s2update : s2update := mk_s2update zero_VMID 0 zero_Attr false.
-
-(** Go: isolation/stage2.go:33:1 entryIndex *)
-Definition entryIndex {S : Type} (ipa : Z) (lvl : Z) : M S Z :=
-  let! t'1 := levelShift lvl in
-  let! t'2 := entries lvl in
-  ret (Z.land (wraps 64 (shr ipa t'1)) (wraps 64 (t'2 - 1))).
 
 (** Go: isolation/stage2.go:37:1 wholeLeaf *)
 Definition wholeLeaf {S : Type} (base : Z) (ipa : Z) (stop : Z) (lvl : Z) (u : s2update) : M S bool :=
@@ -930,6 +827,14 @@ Engine_needBelow {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (d : Z) (lvl 
   ret (wraps 64 (1 + t'8))
   end.
 
+(** Go: isolation/stage2.go:194:1 mapNeed *)
+Definition Engine_mapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) : M S Z :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) zero_Attr false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret t'3.
+
 (** Go: isolation/stage2.go:201:1 unmapNeed *)
 Definition Engine_unmapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) : M S Z :=
   let! t'1 := deref s in
@@ -937,6 +842,35 @@ Definition Engine_unmapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2))
   let! t'2 := deref s in
   let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
   ret t'3.
+
+(** Go: isolation/pool.go:66:1 isFree *)
+Definition tablePool_isFree {S : Type} (p : (ptr S tablePool)) (i : Z) : M S bool :=
+  let! t'1 := deref p in
+  let! t'2 := divs 64 i 64 in
+  let! t'3 := idx (tablePool_free t'1) t'2 in
+  let! t'4 := mods i 64 in
+  let! t'5 := shcount t'4 in
+  ret (negb ((Z.land t'3 (shl 64 false 1 t'5)) =? 0)).
+
+(** Go: isolation/pool.go:78:1 release *)
+Definition tablePool_release {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
+  let! t'1 := tablePool_isFree p i in
+  if t'1 then
+  fail (Panic "isolation: table released twice"%string)
+  else
+  let! t'2 := mods i 64 in
+  let! t'3 := shcount t'2 in
+  let! t'4 := deref p in
+  let! t'5 := divs 64 i 64 in
+  let! t'6 := idx (tablePool_free t'4) t'5 in
+  let! t'7 := pfield p tablePool_free set_tablePool_free in
+  let! t'8 := divs 64 i 64 in
+  let! t'9 := pindex t'7 t'8 in
+  let! t'10 := store t'9 (Z.lor t'6 (shl 64 false 1 t'3)) in
+  let! t'11 := deref p in
+  let! t'12 := pfield p tablePool_nfree set_tablePool_nfree in
+  let! t'13 := store t'12 (wraps 64 ((tablePool_nfree t'11) + 1)) in
+  ret tt.
 
 (** Go: isolation/stage2.go:92:1 dropTable *)
 Definition Engine_dropTable {S : Type} (e : (ptr S Engine)) (slot : (ptr S Z)) (child : Z) (base : Z) (vmid : VMID) : M S unit :=
@@ -946,6 +880,11 @@ Definition Engine_dropTable {S : Type} (e : (ptr S Engine)) (slot : (ptr S Z)) (
   let! t'4 := pfield e Engine_pool set_Engine_pool in
   let! t'5 := tablePool_release t'4 child in
   ret tt.
+
+(** Go: isolation/pool.go:53:1 pa *)
+Definition tablePool_pa {S : Type} (p : (ptr S tablePool)) (i : Z) : M S PA :=
+  let! t'1 := deref p in
+  ret (wrapu 64 ((Pool_Base (tablePool_Pool t'1)) + (shl 64 false (wrapu 64 i) PageShift))).
 
 (** Go: isolation/stage2.go:128:1 splitBlock *)
 Definition Engine_splitBlock {S : Type} (e : (ptr S Engine)) (t : Z) (b : Z) (lvl : Z) (base : Z) : M S unit :=
@@ -1002,6 +941,29 @@ Definition Engine_tableEmpty {S : Type} (e : (ptr S Engine)) (t : Z) : M S bool 
   ret true
   | Jump x'j => ret x'j
   end.
+
+(** Go: isolation/pool.go:69:1 take *)
+Definition tablePool_take {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
+  let! t'1 := mods i 64 in
+  let! t'2 := shcount t'1 in
+  let! t'3 := deref p in
+  let! t'4 := divs 64 i 64 in
+  let! t'5 := idx (tablePool_free t'3) t'4 in
+  let! t'6 := pfield p tablePool_free set_tablePool_free in
+  let! t'7 := divs 64 i 64 in
+  let! t'8 := pindex t'6 t'7 in
+  let! t'9 := store t'8 (andnot t'5 (shl 64 false 1 t'2)) in
+  let! t'10 := deref p in
+  let! t'11 := pfield p tablePool_nfree set_tablePool_nfree in
+  let! t'12 := store t'11 (wraps 64 ((tablePool_nfree t'10) - 1)) in
+  let! t'13 := deref p in
+  let! t'14 := pfield p tablePool_allocs set_tablePool_allocs in
+  let! t'15 := store t'14 (wrapu 64 ((tablePool_allocs t'13) + 1)) in
+  let! t'16 := pfield p tablePool_Pool set_tablePool_Pool in
+  let! t'17 := pfield t'16 Pool_Tables set_Pool_Tables in
+  let! t'18 := pindex t'17 i in
+  let! t'19 := store t'18 ([] ++ repeat 0 512) in
+  ret tt.
 
 (** Go: isolation/pool.go:87:1 alloc *)
 Definition tablePool_alloc {S : Type} (p : (ptr S tablePool)) : M S Z :=
@@ -1168,6 +1130,14 @@ Engine_descend {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (slot : (ptr S 
   end
   end.
 
+(** Go: isolation/stage2.go:209:1 mapRange *)
+Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret tt.
+
 (** Go: isolation/stage2.go:217:1 unmapRange *)
 Definition Engine_unmapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) : M S unit :=
   let! t'1 := deref s in
@@ -1175,6 +1145,658 @@ Definition Engine_unmapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)
   let! t'2 := deref s in
   let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
   ret tt.
+
+(** Go: isolation/mem.go:54:1 MemDonate *)
+Definition Engine_MemDonate {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
+  let! t'1 := Engine_checkTransfer e id pa ipa n perms (negb false) in
+  let '(t'2, t'3) := t'1 in
+  let v := t'2 in
+  let st := t'3 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'4 := pfield e Engine_host set_Engine_host in
+  let! t'5 := Engine_unmapNeed e t'4 pa n in
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_mapNeed e t'6 ipa pa n in
+  let! t'8 := deref e in
+  if (wraps 64 (t'5 + t'7)) >? (tablePool_nfree (Engine_pool t'8)) then
+  ret Abi.NoMemory
+  else
+  let! _ := (if negb false then
+  let! t'9 := pfield e Engine_host set_Engine_host in
+  let! t'10 := Engine_unmapRange e t'9 pa n in
+  ret tt
+  else
+  ret tt) in
+  let! t'11 := deref e in
+  let! t'12 := call_iface (Engine_plat t'11) "CleanToPoC" [pa; n] in
+  let! t'13 := Engine_setOwner e pa n Abi.OwnerVM (wrapu 16 id) in
+  let! t'14 := pfield v vm_s2 set_vm_s2 in
+  let! t'15 := Engine_mapRange e t'14 ipa pa n (mk_Attr (wrapu 8 perms) false) in
+  ret Abi.Success.
+
+(** Go: isolation/mem.go:77:1 MemShare *)
+Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
+  let! t'1 := Engine_checkTransfer e id pa ipa n perms true in
+  let '(t'2, t'3) := t'1 in
+  let v := t'2 in
+  let st := t'3 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'4 := deref v in
+  if (vm_protected t'4) && (negb false) then
+  ret Abi.Denied
+  else
+  let! t'5 := pfield v vm_s2 set_vm_s2 in
+  let! t'6 := Engine_mapNeed e t'5 ipa pa n in
+  let! t'7 := deref e in
+  if t'6 >? (tablePool_nfree (Engine_pool t'7)) then
+  ret Abi.NoMemory
+  else
+  let i := 0 in
+  let! t'17 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'8 := pfield e Engine_pages set_Engine_pages in
+  let! t'9 := Engine_pfn e pa in
+  let! t'10 := pindex t'8 (wrapu 64 (t'9 + i)) in
+  let p := t'10 in
+  let t'11 := true in
+  let t'12 := wrapu 8 id in
+  let! t'13 := pfield p page_shared set_page_shared in
+  let! t'14 := store t'13 t'11 in
+  let! t'15 := pfield p page_borrower set_page_borrower in
+  let! t'16 := store t'15 t'12 in
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'17 with
+  | Fall i =>
+  let! t'18 := pfield v vm_s2 set_vm_s2 in
+  let! t'19 := Engine_mapRange e t'18 ipa pa n (mk_Attr (wrapu 8 perms) false) in
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:116:1 mustTranslate *)
+Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S PA :=
+  let! t'1 := Engine_translate e s ipa in
+  let '(t'2, t'3) := t'1 in
+  let m := t'2 in
+  let ok := t'3 in
+  if negb ok then
+  fail (Panic "isolation: checked page is not mapped"%string)
+  else
+  ret (Mapping_PA m).
+
+(** Go: isolation/mem.go:101:1 nextRun *)
+Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (k : Z) : M S (IPA * PA * Z) :=
+  let first := wrapu 64 (ipa + (shl 64 false k PageShift)) in
+  let! t'1 := Engine_mustTranslate e s first in
+  let pa := t'1 in
+  let cnt := 1 in
+  let! t'5 := loop (X:=Empty_set) max_fuel
+  (fun cnt => ret ((wrapu 64 (k + cnt)) <? n))
+  (fun cnt =>
+  let! t'2 := Engine_translate e s (wrapu 64 (first + (shl 64 false cnt PageShift))) in
+  let '(t'3, t'4) := t'2 in
+  let m := t'3 in
+  let ok := t'4 in
+  if (negb ok) || (negb ((Mapping_PA m) =? (wrapu 64 (pa + (shl 64 false cnt PageShift))))) then
+  ret (Break cnt)
+  else
+  let cnt := wrapu 64 (cnt + 1) in
+  ret (Continue cnt))
+  (fun cnt => ret cnt)
+  cnt in
+  match t'5 with
+  | Fall cnt =>
+  ret (first, pa, cnt)
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/ledger.go:20:1 pageAt *)
+Definition Engine_pageAt {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (ptr S page) :=
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 t'2 in
+  ret t'3.
+
+(** Go: isolation/ledger.go:48:1 ramPage *)
+Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :=
+  let! t'1 := deref e in
+  let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
+  ret t'2.
+
+(** Go: isolation/mem.go:127:1 checkMapped *)
+Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
+  let i := 0 in
+  let! t'13 := loop (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'1 := Engine_translate e s (wrapu 64 (ipa + (shl 64 false i PageShift))) in
+  let '(t'2, t'3) := t'1 in
+  let m := t'2 in
+  let ok := t'3 in
+  let! t'5 := (if (negb ok) then ret true else (let! t'4 := Engine_ramPage e (Mapping_PA m) in ret (negb t'4))) in
+  if t'5 then
+  ret (Leave Abi.Denied)
+  else
+  let! t'6 := Engine_pageAt e (Mapping_PA m) in
+  let p := t'6 in
+  let! t'7 := page_ownedBy p owner in
+  let! t'9 := (if (negb t'7) then ret true else (let! t'8 := deref p in ret (negb (Bool.eqb (page_shared t'8) shared)))) in
+  let! t'12 := (if t'9 then ret true else (let! t'11 := (if shared then (let! t'10 := deref p in ret (negb ((page_borrower t'10) =? borrower))) else ret false) in ret t'11)) in
+  if t'12 then
+  ret (Leave Abi.Denied)
+  else
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'13 with
+  | Fall i =>
+  ret Abi.Success
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/mem.go:146:1 MemUnshare *)
+Definition Engine_MemUnshare {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := Engine_liveVM e id in
+  let v := t'1 in
+  let! t'3 := (if (is_nil v) then ret true else (let! t'2 := pageRange ipa n ipaSpace in ret (negb t'2))) in
+  if t'3 then
+  ret Abi.InvalidParameters
+  else
+  let! t'4 := pfield v vm_s2 set_vm_s2 in
+  let! t'5 := Engine_checkMapped e t'4 ipa n HostVMID true (wrapu 16 id) in
+  let st := t'5 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_unmapNeed e t'6 ipa n in
+  let! t'8 := deref e in
+  if t'7 >? (tablePool_nfree (Engine_pool t'8)) then
+  ret Abi.NoMemory
+  else
+  let k := 0 in
+  let! t'17 := loop (X:=Empty_set) max_fuel
+  (fun k => ret (k <? n))
+  (fun k =>
+  let! t'9 := pfield v vm_s2 set_vm_s2 in
+  let! t'10 := Engine_nextRun e t'9 ipa n k in
+  let '(t'11, t'12, t'13) := t'10 in
+  let rIPA := t'11 in
+  let pa := t'12 in
+  let cnt := t'13 in
+  let! t'14 := pfield v vm_s2 set_vm_s2 in
+  let! t'15 := Engine_unmapRange e t'14 rIPA cnt in
+  let! t'16 := Engine_setOwner e pa cnt Abi.OwnerHost HostVMID in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue k))
+  (fun k => ret k)
+  k in
+  match t'17 with
+  | Fall k =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end.
+
+Definition hostRAM : Attr := mk_Attr PermRWX false.
+
+(** Go: isolation/mem.go:174:1 MemReclaim *)
+Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
+  let! t'1 := deref e in
+  let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
+  if negb t'2 then
+  ret Abi.InvalidParameters
+  else
+  let i := 0 in
+  let! t'7 := loop (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'4 := deref e in
+  let! t'5 := Engine_pfn e pa in
+  let! t'6 := idx (Engine_pages t'4) (wrapu 64 (t'5 + i)) in
+  let t'3 := page_owner t'6 in
+  if t'3 =? Abi.OwnerNone then
+  ret (Continue i)
+  else
+  if t'3 =? Abi.OwnerVM then
+  if false then
+  ret (Leave Abi.Denied)
+  else
+  ret (Leave Abi.Busy)
+  else
+  ret (Leave Abi.Denied))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'7 with
+  | Fall i =>
+  let! t'8 := pfield e Engine_host set_Engine_host in
+  let! t'9 := Engine_mapNeed e t'8 pa pa n in
+  let! t'10 := deref e in
+  if t'9 >? (tablePool_nfree (Engine_pool t'10)) then
+  ret Abi.NoMemory
+  else
+  let! _ := (if negb false then
+  let! t'11 := deref e in
+  let! t'12 := call_iface (Engine_plat t'11) "ZeroPages" [pa; n] in
+  ret tt
+  else
+  ret tt) in
+  let! t'13 := deref e in
+  let! t'14 := call_iface (Engine_plat t'13) "CleanToPoC" [pa; n] in
+  let! t'15 := Engine_setOwner e pa n Abi.OwnerHost HostVMID in
+  let! t'16 := pfield e Engine_host set_Engine_host in
+  let! t'17 := Engine_mapRange e t'16 pa pa n hostRAM in
+  ret Abi.Success
+  | Jump x'j => ret x'j
+  end.
+
+Record PageInfo := mk_PageInfo {
+  PageInfo_Owner : Z;
+  PageInfo_VM : Z;
+  PageInfo_Shared : Z;
+  PageInfo_Borrower : Z
+}.
+Definition set_PageInfo_Owner (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo x (PageInfo_VM r) (PageInfo_Shared r) (PageInfo_Borrower r).
+Definition set_PageInfo_VM (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) x (PageInfo_Shared r) (PageInfo_Borrower r).
+Definition set_PageInfo_Shared (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) x (PageInfo_Borrower r).
+Definition set_PageInfo_Borrower (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) (PageInfo_Shared r) x.
+Definition zero_PageInfo : PageInfo := mk_PageInfo 0 0 0 0.
+
+(** Go: isolation/mem.go:211:1 MemInfo *)
+Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageInfo * Abi.Status) :=
+  let! t'1 := Engine_ramPage e pa in
+  if negb t'1 then
+  ret (mk_PageInfo 0 0 0 0, Abi.InvalidParameters)
+  else
+  let! t'2 := Engine_pageAt e (andnot pa pageMask) in
+  let p := t'2 in
+  let! t'3 := deref p in
+  let info := mk_PageInfo (page_owner t'3) 0 0 0 in
+  let! t'4 := deref p in
+  let! info := (if (page_owner t'4) =? Abi.OwnerVM then
+  let! t'5 := deref p in
+  let info := set_PageInfo_VM (page_vm t'5) info in
+  ret info
+  else
+  ret info) in
+  let! t'6 := deref p in
+  let! info := (if page_shared t'6 then
+  let t'7 := 1 in
+  let! t'8 := deref p in
+  let t'9 := page_borrower t'8 in
+  let info := set_PageInfo_Shared t'7 info in
+  let info := set_PageInfo_Borrower t'9 info in
+  ret info
+  else
+  ret info) in
+  ret (info, Abi.Success).
+
+(** Go: isolation/psci.go:28:1 hostPSCIImplemented *)
+Definition hostPSCIImplemented {S : Type} (fid : Z) : M S bool :=
+  let t'1 := fid in
+  if (((t'1 =? Abi.PSCIVersion) || (t'1 =? Abi.PSCIFeatures)) || (t'1 =? Abi.PSCISystemOff)) || (t'1 =? Abi.PSCISystemReset) then
+  ret true
+  else
+  ret false.
+
+(** Go: isolation/psci.go:140:1 psciReg *)
+Definition psciReg {S : Type} (code : Z) : M S Z :=
+  ret (wrapu 64 code).
+
+(** Go: isolation/psci.go:47:1 psciFeature *)
+Definition psciFeature {S : Type} (ok : bool) : M S Z :=
+  if ok then
+  let! t'1 := psciReg Abi.PSCISuccess in
+  ret t'1
+  else
+  let! t'2 := psciReg Abi.PSCINotSupported in
+  ret t'2.
+
+(** Go: isolation/psci.go:8:1 hostPSCI *)
+Definition hostPSCI {S : Type} (id : Z) (x : (list Z)) : M S ((list Z) * Effect) :=
+  let r := x in
+  let! t'1 := psciReg Abi.PSCISuccess in
+  let! t'2 := upd r 0 t'1 in
+  let r := t'2 in
+  let t'3 := id in
+  let! t'9 := (if t'3 =? Abi.PSCIVersion then
+  let! t'4 := upd r 0 Abi.PSCIVersion11 in
+  let r := t'4 in
+  ret (Fall r)
+  else
+  if t'3 =? Abi.PSCIFeatures then
+  let! t'5 := idx x 1 in
+  let! t'6 := hostPSCIImplemented (wrapu 32 t'5) in
+  let! t'7 := psciFeature t'6 in
+  let! t'8 := upd r 0 t'7 in
+  let r := t'8 in
+  ret (Fall r)
+  else
+  if t'3 =? Abi.PSCISystemOff then
+  ret (Jump (r, mk_Effect EffectPowerOff 0 false false))
+  else
+  ret (Jump (r, mk_Effect EffectReset 0 false false))) in
+  match t'9 with
+  | Fall r =>
+  ret (r, mk_Effect zero_EffectKind 0 false false)
+  | Jump x'j => ret x'j
+  end.
+
+Definition shadowAccessMax : Z := 4.
+
+(** Go: isolation/shadow.go:117:1 inRanges *)
+Definition inRanges {S : Type} (addr : Z) (rs : (list Range)) : M S bool :=
+  let t'2 := len rs in
+  let t'1 := 0 in
+  let! t'5 := loop t'2
+  (fun t'1 => ret (t'1 <? t'2))
+  (fun t'1 =>
+  let! t'3 := idx rs t'1 in
+  let r := t'3 in
+  let! t'4 := Range_Contains r addr 1 in
+  if t'4 then
+  ret (Leave true)
+  else
+  ret (Continue t'1))
+  (fun t'1 => let t'1 := t'1 + 1 in ret t'1)
+  t'1 in
+  match t'5 with
+  | Fall t'1 =>
+  ret false
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/shadow.go:35:1 MMIOShadow *)
+Definition Engine_MMIOShadow {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : Z) (mode : Z) (value : Z) : M S Abi.Status :=
+  let! t'1 := Engine_liveVM e id in
+  let m := t'1 in
+  let! t'3 := (if (is_nil m) then ret true else (let! t'2 := modu ipa shadowAccessMax in ret (negb (t'2 =? 0)))) in
+  let! t'6 := (if t'3 then ret true else (let! t'4 := deref e in let! t'5 := inRanges ipa (Config_GuestMMIO (Engine_cfg t'4)) in ret (negb t'5))) in
+  if t'6 || (mode >? Abi.ShadowLog) then
+  ret Abi.InvalidParameters
+  else
+  let t'7 := (-1) in
+  let t'8 := (-1) in
+  let slot := t'7 in
+  let free := t'8 in
+  let! t'11 := deref m in
+  let t'10 := shadowState_regs (vm_shadow t'11) in
+  let t'9 := 0 in
+  let! t'13 := loop (X:=Empty_set) 4
+  (fun '(t'9, slot, free) => ret (t'9 <? 4))
+  (fun '(t'9, slot, free) =>
+  let i := t'9 in
+  let! t'12 := idx t'10 t'9 in
+  let r := t'12 in
+  if (negb ((shadowReg_mode r) =? Abi.ShadowOff)) && ((shadowReg_ipa r) =? ipa) then
+  let slot := i in
+  ret (Continue (t'9, slot, free))
+  else
+  if ((shadowReg_mode r) =? Abi.ShadowOff) && (free <? 0) then
+  let free := i in
+  ret (Continue (t'9, slot, free))
+  else
+  ret (Continue (t'9, slot, free)))
+  (fun '(t'9, slot, free) => let t'9 := t'9 + 1 in ret (t'9, slot, free))
+  (t'9, slot, free) in
+  match t'13 with
+  | Fall (t'9, slot, free) =>
+  let! t'14 := (if slot >=? 0 then
+  ret (Fall slot)
+  else
+  if mode =? Abi.ShadowOff then
+  ret (Jump Abi.Success)
+  else
+  if free <? 0 then
+  ret (Jump Abi.NoMemory)
+  else
+  let slot := free in
+  ret (Fall slot)) in
+  match t'14 with
+  | Fall slot =>
+  let! t'15 := pfield m vm_shadow set_vm_shadow in
+  let! t'16 := pfield t'15 shadowState_regs set_shadowState_regs in
+  let! t'17 := pindex t'16 slot in
+  let! t'18 := store t'17 (mk_shadowReg ipa mode value) in
+  ret Abi.Success
+  | Jump x'j => ret x'j
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/shadow.go:65:1 MMIOLogRead *)
+Definition Engine_MMIOLogRead {S : Type} (e : (ptr S Engine)) (id : Z) : M S (Z * (list Z) * Abi.Status) :=
+  let n := 0 in
+  let packed := (repeat 0 6) in
+  let st := Abi.zero_Status in
+  let! t'1 := Engine_liveVM e id in
+  let m := t'1 in
+  if is_nil m then
+  ret (0, packed, Abi.InvalidParameters)
+  else
+  let! t'2 := pfield m vm_shadow set_vm_shadow in
+  let s := t'2 in
+  let n := 0 in
+  let! t'20 := loop (X:=Empty_set) max_fuel
+  (fun '(n, packed) => (let! t'4 := (if (n <? Abi.ShadowLogBatch) then (let! t'3 := deref s in ret ((shadowState_count t'3) >? 0)) else ret false) in ret t'4))
+  (fun '(n, packed) =>
+  let! t'5 := deref s in
+  let! t'6 := deref s in
+  let! t'7 := idx (shadowState_log t'5) (shadowState_head t'6) in
+  let! t'8 := modu n 8 in
+  let! t'9 := divu n 8 in
+  let! t'10 := idx packed t'9 in
+  let! t'11 := divu n 8 in
+  let! t'12 := upd packed t'11 (Z.lor t'10 (shl 64 false t'7 (wrapu 64 (8 * t'8)))) in
+  let packed := t'12 in
+  let! t'13 := deref s in
+  let! t'14 := mods (wraps 64 ((shadowState_head t'13) + 1)) 256 in
+  let! t'15 := pfield s shadowState_head set_shadowState_head in
+  let! t'16 := store t'15 t'14 in
+  let! t'17 := deref s in
+  let! t'18 := pfield s shadowState_count set_shadowState_count in
+  let! t'19 := store t'18 (wraps 64 ((shadowState_count t'17) - 1)) in
+  ret (Continue (n, packed)))
+  (fun '(n, packed) => let n := wrapu 64 (n + 1) in
+  ret (n, packed))
+  (n, packed) in
+  match t'20 with
+  | Fall (n, packed) =>
+  ret (n, packed, Abi.Success)
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/pool.go:100:1 allocRoot *)
+Definition tablePool_allocRoot {S : Type} (p : (ptr S tablePool)) : M S Z :=
+  let i := 0 in
+  let! t'10 := loop max_fuel
+  (fun i => (let! t'1 := deref p in ret ((wraps 64 (i + 1)) <? (len (Pool_Tables (tablePool_Pool t'1))))))
+  (fun i =>
+  let! t'2 := tablePool_pa p i in
+  let! t'3 := modu t'2 S2RootAlign in
+  let! t'5 := (if (t'3 =? 0) then (let! t'4 := tablePool_isFree p i in ret t'4) else ret false) in
+  let! t'7 := (if t'5 then (let! t'6 := tablePool_isFree p (wraps 64 (i + 1)) in ret t'6) else ret false) in
+  if t'7 then
+  let! t'8 := tablePool_take p i in
+  let! t'9 := tablePool_take p (wraps 64 (i + 1)) in
+  ret (Leave i)
+  else
+  ret (Continue i))
+  (fun i => let i := wraps 64 (i + 1) in
+  ret i)
+  i in
+  match t'10 with
+  | Fall i =>
+  ret (-1)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/stage2.go:244:1 newStage2 *)
+Definition Engine_newStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (vmid : VMID) : M S bool :=
+  let! t'1 := pfield s stage2_vmid set_stage2_vmid in
+  let! t'2 := store t'1 vmid in
+  let! t'3 := pfield e Engine_pool set_Engine_pool in
+  let! t'4 := tablePool_allocRoot t'3 in
+  let! t'5 := pfield s stage2_root set_stage2_root in
+  let! t'6 := store t'5 t'4 in
+  let! t'7 := deref s in
+  ret ((stage2_root t'7) >=? 0).
+
+(** Go: isolation/vm.go:13:1 VMCreate *)
+Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) (flags : Z) : M S (VMID * Abi.Status) :=
+  let! t'2 := (if (n =? 0) then ret true else (let! t'1 := deref e in ret (n >? (wrapu 64 (Config_MaxVCPUs (Engine_cfg t'1)))))) in
+  if t'2 then
+  ret (0, Abi.InvalidParameters)
+  else
+  let slot := (-1) in
+  let! t'5 := deref e in
+  let t'4 := len (Engine_vms t'5) in
+  let t'3 := 0 in
+  let! t'8 := loop (X:=Empty_set) t'4
+  (fun '(t'3, slot) => ret (t'3 <? t'4))
+  (fun '(t'3, slot) =>
+  let i := t'3 in
+  let! t'6 := deref e in
+  let! t'7 := idx (Engine_vms t'6) i in
+  if negb (vm_live t'7) then
+  let slot := i in
+  ret (Break (t'3, slot))
+  else
+  ret (Continue (t'3, slot)))
+  (fun '(t'3, slot) => let t'3 := t'3 + 1 in ret (t'3, slot))
+  (t'3, slot) in
+  match t'8 with
+  | Fall (t'3, slot) =>
+  if slot <? 0 then
+  ret (0, Abi.NoMemory)
+  else
+  let id := wrapu 16 (wraps 64 (slot + 1)) in
+  let! t'9 := pfield e Engine_vms set_Engine_vms in
+  let! t'10 := pindex t'9 slot in
+  let v := t'10 in
+  let! t'11 := pfield v vm_s2 set_vm_s2 in
+  let! t'12 := Engine_newStage2 e t'11 id in
+  if negb t'12 then
+  ret (0, Abi.NoMemory)
+  else
+  let t'13 := true in
+  let t'14 := false in
+  let t'15 := wraps 64 n in
+  let t'16 := mk_shadowState (repeat zero_shadowReg 4) (repeat 0 256) 0 0 in
+  let! t'17 := pfield v vm_live set_vm_live in
+  let! t'18 := store t'17 t'13 in
+  let! t'19 := pfield v vm_hasRun set_vm_hasRun in
+  let! t'20 := store t'19 t'14 in
+  let! t'21 := pfield v vm_nvcpu set_vm_nvcpu in
+  let! t'22 := store t'21 t'15 in
+  let! t'23 := pfield v vm_shadow set_vm_shadow in
+  let! t'24 := store t'23 t'16 in
+  let! t'25 := pfield v vm_protected set_vm_protected in
+  let! t'26 := store t'25 (negb ((Z.land flags Abi.VMProtected) =? 0)) in
+  let! t'29 := deref v in
+  let t'28 := len (vm_vcpus t'29) in
+  let t'27 := 0 in
+  let! t'45 := loop (X:=Empty_set) t'28
+  (fun t'27 => ret (t'27 <? t'28))
+  (fun t'27 =>
+  let i' := t'27 in
+  let! t'30 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'31 := pindex t'30 i' in
+  let! t'32 := store t'31 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
+  let t'33 := id in
+  let t'34 := wrapu 16 i' in
+  let! t'35 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'36 := pindex t'35 i' in
+  let! t'37 := pfield t'36 vcpu_ctx set_vcpu_ctx in
+  let! t'38 := pfield t'37 Context_VMID set_Context_VMID in
+  let! t'39 := store t'38 t'33 in
+  let! t'40 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'41 := pindex t'40 i' in
+  let! t'42 := pfield t'41 vcpu_ctx set_vcpu_ctx in
+  let! t'43 := pfield t'42 Context_VCPU set_Context_VCPU in
+  let! t'44 := store t'43 t'34 in
+  ret (Continue t'27))
+  (fun t'27 => let t'27 := t'27 + 1 in ret t'27)
+  t'27 in
+  match t'45 with
+  | Fall t'27 =>
+  ret (id, Abi.Success)
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+Definition VCPURunning : VCPUState := 2.
+
+Fixpoint (* Go: isolation/stage2.go:265:1 freeTables *)
+Engine_freeTables {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl : Z) {struct depth'rec} : M S unit :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let i := 0 in
+  let! t'12 := loop (X:=Empty_set) max_fuel
+  (fun i => (let! t'2 := entries lvl in ret (i <? t'2)))
+  (fun i =>
+  let! t'3 := Engine_slot e t i in
+  let! t'4 := deref t'3 in
+  let d := t'4 in
+  let! t'5 := isTable d lvl in
+  if t'5 then
+  let! t'6 := pfield e Engine_pool set_Engine_pool in
+  let! t'7 := descOA d in
+  let! t'8 := tablePool_index t'6 t'7 in
+  let child := t'8 in
+  let! t'9 := @Engine_freeTables S depth' e child (wraps 64 (lvl + 1)) in
+  let! t'10 := pfield e Engine_pool set_Engine_pool in
+  let! t'11 := tablePool_release t'10 child in
+  ret (Continue i)
+  else
+  ret (Continue i))
+  (fun i => let i := wraps 64 (i + 1) in
+  ret i)
+  i in
+  match t'12 with
+  | Fall i =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end
+  end.
+
+(** Go: isolation/stage2.go:253:1 freeStage2 *)
+Definition Engine_freeStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : M S unit :=
+  let! t'1 := deref s in
+  if (stage2_root t'1) <? 0 then
+  ret tt
+  else
+  let! t'2 := deref e in
+  let! t'3 := deref s in
+  let! t'4 := call_iface (Engine_plat t'2) "InvalidateVMID" [stage2_vmid t'3] in
+  let! t'5 := deref s in
+  let! t'6 := Engine_freeTables rec_fuel e (stage2_root t'5) S2StartLevel in
+  let! t'7 := pfield e Engine_pool set_Engine_pool in
+  let! t'8 := deref s in
+  let! t'9 := tablePool_release t'7 (stage2_root t'8) in
+  let! t'10 := pfield e Engine_pool set_Engine_pool in
+  let! t'11 := deref s in
+  let! t'12 := tablePool_release t'10 (wraps 64 ((stage2_root t'11) + 1)) in
+  let! t'13 := pfield s stage2_root set_stage2_root in
+  let! t'14 := store t'13 (-1) in
+  ret tt.
+
+(** Go: isolation/ledger.go:31:1 sharedWith *)
+Definition page_sharedWith {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
+  let! t'1 := deref p in
+  let! t'3 := (if (page_shared t'1) then (let! t'2 := deref p in ret ((page_borrower t'2) =? vm')) else ret false) in
+  ret t'3.
 
 (** Go: isolation/vm.go:74:1 releasePages *)
 Definition Engine_releasePages {S : Type} (e : (ptr S Engine)) (id : VMID) : M S unit :=
@@ -1358,6 +1980,45 @@ Definition Engine_VCPUInit {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (ent
   let! t'12 := store t'11 t'8 in
   ret Abi.Success.
 
+Definition IRQLines : Z := 1020.
+
+Definition sgiLines : Z := 16.
+
+(** Go: isolation/vm.go:138:1 VCPUIRQ *)
+Definition Engine_VCPUIRQ {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (intid : Z) (level : Z) : M S Abi.Status :=
+  let! t'1 := Engine_vcpuOf e id v in
+  let '(t'2, t'3) := t'1 in
+  let vc := t'3 in
+  if ((is_nil vc) || (intid >=? IRQLines)) || (level >? 1) then
+  ret Abi.InvalidParameters
+  else
+  let! t'4 := modu intid 64 in
+  let bit := shl 64 false 1 t'4 in
+  let! _ := (if level =? 1 then
+  let! t'5 := deref vc in
+  let! t'6 := divu intid 64 in
+  let! t'7 := idx (Context_IRQ (vcpu_ctx t'5)) t'6 in
+  let! t'8 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'9 := pfield t'8 Context_IRQ set_Context_IRQ in
+  let! t'10 := divu intid 64 in
+  let! t'11 := pindex t'9 t'10 in
+  let! t'12 := store t'11 (Z.lor t'7 bit) in
+  ret tt
+  else
+  if intid >=? sgiLines then
+  let! t'13 := deref vc in
+  let! t'14 := divu intid 64 in
+  let! t'15 := idx (Context_IRQ (vcpu_ctx t'13)) t'14 in
+  let! t'16 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'17 := pfield t'16 Context_IRQ set_Context_IRQ in
+  let! t'18 := divu intid 64 in
+  let! t'19 := pindex t'17 t'18 in
+  let! t'20 := store t'19 (andnot t'15 bit) in
+  ret tt
+  else
+  ret tt) in
+  ret Abi.Success.
+
 Definition VCPUOff : VCPUState := 0.
 
 Definition pendMMIORead : pendingReply := 1.
@@ -1423,18 +2084,6 @@ Definition vcpu_complete {S : Type} (vc : (ptr S vcpu)) (reply : Z) : M S unit :
 
 Definition maxEntries : Z := 64.
 
-(** Go: isolation/dispatch.go:75:1 finish *)
-Definition finish {S : Type} (x : (list Z)) (r : (list Z)) (st : Abi.Status) : M S (list Z) :=
-  let! r := (if negb (st =? Abi.Success) then
-  let r := x in
-  ret r
-  else
-  ret r) in
-  let! t'1 := Abi.Status_Reg st in
-  let! t'2 := upd r 0 t'1 in
-  let r := t'2 in
-  ret r.
-
 (** Go: isolation/dispatch.go:180:1 callerVM *)
 Definition Engine_callerVM {S : Type} (e : (ptr S Engine)) (c : Caller) : M S (ptr S vm) :=
   let! t'1 := deref e in
@@ -1472,137 +2121,6 @@ Definition EngineOwnsID {S : Type} (id : Z) : M S bool :=
   else
   ret false.
 
-Definition ipaSpace : Range := mk_Range 0 ipaLimit.
-
-(** Go: isolation/stage2.go:223:1 translate *)
-Definition Engine_translate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S (Mapping * bool) :=
-  let! t'1 := deref s in
-  if ((stage2_root t'1) <? 0) || (ipa >=? ipaLimit) then
-  ret (mk_Mapping zero_PA zero_Attr 0, false)
-  else
-  let! t'2 := deref s in
-  let t := stage2_root t'2 in
-  let lvl := S2StartLevel in
-  let! t'14 := loop (lastLevel - lvl + 1)
-  (fun '(t, lvl) => ret (lvl <=? lastLevel))
-  (fun '(t, lvl) =>
-  let! t'3 := entryIndex ipa lvl in
-  let! t'4 := Engine_slot e t t'3 in
-  let! t'5 := deref t'4 in
-  let d := t'5 in
-  let! t'6 := isValid d in
-  if negb t'6 then
-  ret (Leave (mk_Mapping zero_PA zero_Attr 0, false))
-  else
-  let! t'7 := isTable d lvl in
-  if negb t'7 then
-  let! t'8 := levelSize lvl in
-  let off := Z.land ipa (wrapu 64 (t'8 - 1)) in
-  let! t'9 := descOA d in
-  let! t'10 := leafAttr d in
-  ret (Leave (mk_Mapping (wrapu 64 (t'9 + off)) t'10 lvl, true))
-  else
-  let! t'11 := pfield e Engine_pool set_Engine_pool in
-  let! t'12 := descOA d in
-  let! t'13 := tablePool_index t'11 t'12 in
-  let t := t'13 in
-  ret (Continue (t, lvl)))
-  (fun '(t, lvl) => let lvl := wraps 64 (lvl + 1) in
-  ret (t, lvl))
-  (t, lvl) in
-  match t'14 with
-  | Fall (t, lvl) =>
-  fail (Panic "isolation: stage-2 walk past level 3"%string)
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/mem.go:116:1 mustTranslate *)
-Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S PA :=
-  let! t'1 := Engine_translate e s ipa in
-  let '(t'2, t'3) := t'1 in
-  let m := t'2 in
-  let ok := t'3 in
-  if negb ok then
-  fail (Panic "isolation: checked page is not mapped"%string)
-  else
-  ret (Mapping_PA m).
-
-(** Go: isolation/mem.go:101:1 nextRun *)
-Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (k : Z) : M S (IPA * PA * Z) :=
-  let first := wrapu 64 (ipa + (shl 64 false k PageShift)) in
-  let! t'1 := Engine_mustTranslate e s first in
-  let pa := t'1 in
-  let cnt := 1 in
-  let! t'5 := loop (X:=Empty_set) max_fuel
-  (fun cnt => ret ((wrapu 64 (k + cnt)) <? n))
-  (fun cnt =>
-  let! t'2 := Engine_translate e s (wrapu 64 (first + (shl 64 false cnt PageShift))) in
-  let '(t'3, t'4) := t'2 in
-  let m := t'3 in
-  let ok := t'4 in
-  if (negb ok) || (negb ((Mapping_PA m) =? (wrapu 64 (pa + (shl 64 false cnt PageShift))))) then
-  ret (Break cnt)
-  else
-  let cnt := wrapu 64 (cnt + 1) in
-  ret (Continue cnt))
-  (fun cnt => ret cnt)
-  cnt in
-  match t'5 with
-  | Fall cnt =>
-  ret (first, pa, cnt)
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: isolation/ledger.go:16:1 pfn *)
-Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
-  let! t'1 := deref e in
-  ret (shr (wrapu 64 (pa - (Range_Base (Config_RAM (Engine_cfg t'1))))) PageShift).
-
-(** Go: isolation/ledger.go:20:1 pageAt *)
-Definition Engine_pageAt {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (ptr S page) :=
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 t'2 in
-  ret t'3.
-
-(** Go: isolation/ledger.go:48:1 ramPage *)
-Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :=
-  let! t'1 := deref e in
-  let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
-  ret t'2.
-
-(** Go: isolation/mem.go:127:1 checkMapped *)
-Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
-  let i := 0 in
-  let! t'13 := loop (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'1 := Engine_translate e s (wrapu 64 (ipa + (shl 64 false i PageShift))) in
-  let '(t'2, t'3) := t'1 in
-  let m := t'2 in
-  let ok := t'3 in
-  let! t'5 := (if (negb ok) then ret true else (let! t'4 := Engine_ramPage e (Mapping_PA m) in ret (negb t'4))) in
-  if t'5 then
-  ret (Leave Abi.Denied)
-  else
-  let! t'6 := Engine_pageAt e (Mapping_PA m) in
-  let p := t'6 in
-  let! t'7 := page_ownedBy p owner in
-  let! t'9 := (if (negb t'7) then ret true else (let! t'8 := deref p in ret (negb (Bool.eqb (page_shared t'8) shared)))) in
-  let! t'12 := (if t'9 then ret true else (let! t'11 := (if shared then (let! t'10 := deref p in ret (negb ((page_borrower t'10) =? borrower))) else ret false) in ret t'11)) in
-  if t'12 then
-  ret (Leave Abi.Denied)
-  else
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'13 with
-  | Fall i =>
-  ret Abi.Success
-  | Jump x'j => ret x'j
-  end.
-
 Definition hostShared : Attr := mk_Attr PermRW false.
 
 (** Go: isolation/mem.go:263:1 setShared *)
@@ -1630,22 +2148,6 @@ Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (s
   ret tt
   | Jump x'j => match x'j with end
   end.
-
-(** Go: isolation/stage2.go:194:1 mapNeed *)
-Definition Engine_mapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) : M S Z :=
-  let! t'1 := deref s in
-  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) zero_Attr false in
-  let! t'2 := deref s in
-  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
-  ret t'3.
-
-(** Go: isolation/stage2.go:209:1 mapRange *)
-Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
-  let! t'1 := deref s in
-  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
-  let! t'2 := deref s in
-  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
-  ret tt.
 
 (** Go: isolation/mem.go:236:1 GuestShare *)
 Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
@@ -1770,26 +2272,6 @@ Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa 
   ret Abi.Success
   | Jump x'j => match x'j with end
   end
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: isolation/ledger.go:41:1 setOwner *)
-Definition Engine_setOwner {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (owner : Z) (vm' : VMID) : M S unit :=
-  let i := 0 in
-  let! t'5 := loop (X:=Empty_set) (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
-  let! t'4 := store t'3 (mk_page owner (wrapu 8 vm') false 0) in
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'5 with
-  | Fall i =>
-  ret tt
   | Jump x'j => match x'j with end
   end.
 
@@ -1923,19 +2405,6 @@ Definition guestPSCIImplemented {S : Type} (fid : Z) : M S bool :=
   ret true
   else
   ret false.
-
-(** Go: isolation/psci.go:140:1 psciReg *)
-Definition psciReg {S : Type} (code : Z) : M S Z :=
-  ret (wrapu 64 code).
-
-(** Go: isolation/psci.go:47:1 psciFeature *)
-Definition psciFeature {S : Type} (ok : bool) : M S Z :=
-  if ok then
-  let! t'1 := psciReg Abi.PSCISuccess in
-  ret t'1
-  else
-  let! t'2 := psciReg Abi.PSCINotSupported in
-  ret t'2.
 
 (** Go: isolation/psci.go:56:1 psci32 *)
 Definition psci32 {S : Type} (id : Z) (a : Z) : M S Z :=
@@ -2099,8 +2568,6 @@ Definition Engine_guestPSCI {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (p
   | Jump x'j => ret x'j
   end.
 
-Definition hostRAM : Attr := mk_Attr PermRWX false.
-
 Definition hostDevice : Attr := mk_Attr PermRW true.
 
 (** Go: isolation/engine.go:140:1 RootPA *)
@@ -2257,22 +2724,6 @@ Definition DispCallNotSupported : Disposition := 3.
 
 Definition DispInjectAbort : Disposition := 4.
 
-(** Go: type TrapKind uint8 *)
-Definition TrapKind : Type := Z.
-Definition zero_TrapKind : TrapKind := 0.
-
-Record Trap := mk_Trap {
-  Trap_Kind : TrapKind;
-  Trap_ESR : Z;
-  Trap_FAR : Z;
-  Trap_HPFAR : Z
-}.
-Definition set_Trap_Kind (x : TrapKind) (r : Trap) : Trap := mk_Trap x (Trap_ESR r) (Trap_FAR r) (Trap_HPFAR r).
-Definition set_Trap_ESR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) x (Trap_FAR r) (Trap_HPFAR r).
-Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) x (Trap_HPFAR r).
-Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
-Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
-
 (** Go: isolation/exit.go:164:1 exitDecision *)
 Definition exitDecision {S : Type} (reason : Abi.Exit) (x2 : Z) (x3 : Z) (x4 : Z) : M S Decision :=
   ret (mk_Decision DispExit ([reason; x2; x3; x4] ++ repeat 0 3) 0 zero_MMIORead false zero_Injection 0).
@@ -2304,9 +2755,47 @@ Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
   else
   ret false.
 
+(** Go: type TrapKind uint8 *)
+Definition TrapKind : Type := Z.
+Definition zero_TrapKind : TrapKind := 0.
+
+Record Trap := mk_Trap {
+  Trap_Kind : TrapKind;
+  Trap_ESR : Z;
+  Trap_FAR : Z;
+  Trap_HPFAR : Z
+}.
+Definition set_Trap_Kind (x : TrapKind) (r : Trap) : Trap := mk_Trap x (Trap_ESR r) (Trap_FAR r) (Trap_HPFAR r).
+Definition set_Trap_ESR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) x (Trap_FAR r) (Trap_HPFAR r).
+Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) x (Trap_HPFAR r).
+Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
+Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
+
 (** Go: isolation/exit.go:198:1 faultIPA *)
 Definition faultIPA {S : Type} (t : Trap) : M S Z :=
   ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
+
+(** Go: isolation/exit.go:203:1 inWindows *)
+Definition inWindows {S : Type} (ipa : Z) (w : (list Range)) : M S bool :=
+  let t'2 := len w in
+  let t'1 := 0 in
+  let! t'5 := loop t'2
+  (fun t'1 => ret (t'1 <? t'2))
+  (fun t'1 =>
+  let! t'3 := idx w t'1 in
+  let r := t'3 in
+  let! t'4 := Range_Contains r ipa 1 in
+  if t'4 then
+  ret (Leave true)
+  else
+  ret (Continue t'1))
+  (fun t'1 => let t'1 := t'1 + 1 in ret t'1)
+  t'1 in
+  match t'5 with
+  | Fall t'1 =>
+  ret false
+  | Jump x'j => ret x'j
+  end.
 
 (** Go: isolation/exit.go:231:1 mmioDecision *)
 Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
@@ -2333,6 +2822,134 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
   else
   ret d) in
   ret d.
+
+Definition InjectDataAbort : Injection := 1.
+
+(** Go: isolation/exit.go:213:1 dataAbort *)
+Definition dataAbort {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
+  let esr := Trap_ESR t in
+  let! t'1 := faultIPA t in
+  let ipa := t'1 in
+  let! t'3 := (if (((Z.land esr fscTypeMask) =? fscTranslation) && ((Z.land esr issS1PTW) =? 0)) then (let! t'2 := inWindows ipa guestMMIO in ret t'2) else ret false) in
+  let mmio := t'3 in
+  if mmio && (negb ((Z.land esr issCM) =? 0)) then
+  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0)
+  else
+  if mmio && ((Z.land esr issISV) =? 0) then
+  let! t'4 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
+  ret t'4
+  else
+  if mmio then
+  let! t'5 := mmioDecision esr ipa x in
+  ret t'5
+  else
+  let! t'6 := stage2Fault esr in
+  if t'6 then
+  let! t'7 := injectDecision InjectDataAbort (Trap_FAR t) in
+  ret t'7
+  else
+  let! t'8 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
+  ret t'8.
+
+Definition TrapIRQ : TrapKind := 1.
+
+Definition TrapFIQ : TrapKind := 2.
+
+Definition TrapSError : TrapKind := 3.
+
+Definition InjectInstructionAbort : Injection := 2.
+
+Definition InjectUndef : Injection := 3.
+
+Definition ecSysReg : Z := 24.
+
+Definition sysRegIssRead : Z := 1.
+
+Definition sysRegIssRtShift : Z := 5.
+
+Definition sysRegIssRtMask : Z := 31.
+
+Definition sysRegIssRegMask : Z := 4193311.
+
+Definition sgi1rWrite : Z := 3813398.
+
+(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
+Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
+  let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
+  if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
+  let value := 0 in
+  let! value := (if negb (rt =? xzr) then
+  let! t'1 := deref x in
+  let! t'2 := idx t'1 rt in
+  let value := t'2 in
+  ret value
+  else
+  ret value) in
+  let! t'3 := exitDecision Abi.ExitSGI value 0 0 in
+  let d := t'3 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  let! _ := (if negb ((Z.land esr sysRegIssRead) =? 0) then
+  if negb (rt =? xzr) then
+  let! t'4 := pindex x rt in
+  let! t'5 := store t'4 0 in
+  ret tt
+  else
+  ret tt
+  else
+  ret tt) in
+  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0).
+
+(** Go: isolation/exit.go:133:1 FilterTrap *)
+Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
+  let t'1 := Trap_Kind t in
+  if (t'1 =? TrapIRQ) || (t'1 =? TrapFIQ) then
+  let! t'2 := exitDecision Abi.ExitIRQ 0 0 0 in
+  ret t'2
+  else
+  if t'1 =? TrapSError then
+  let! t'3 := exitDecision Abi.ExitAbort ecSError 0 0 in
+  ret t'3
+  else
+  let ec := Z.land (shr (Trap_ESR t) esrECShift) esrECMask in
+  let t'4 := ec in
+  if t'4 =? ecWFx then
+  let! t'5 := exitDecision Abi.ExitWFI (Z.land (Trap_ESR t) 1) 0 0 in
+  let d := t'5 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  if (t'4 =? ecHVC64) || (t'4 =? ecSMC64) then
+  let! t'6 := callDecision (Trap_ESR t) ec in
+  ret t'6
+  else
+  if t'4 =? ecDABTLow then
+  let! t'7 := dataAbort t x guestMMIO in
+  ret t'7
+  else
+  let! t'11 := (if t'4 =? ecIABTLow then
+  let! t'8 := stage2Fault (Trap_ESR t) in
+  if t'8 then
+  let! t'9 := injectDecision InjectInstructionAbort (Trap_FAR t) in
+  ret (Jump t'9)
+  else
+  ret (Fall tt)
+  else
+  if t'4 =? ecSysReg then
+  let! t'10 := sysRegAccess (Trap_ESR t) x in
+  ret (Jump t'10)
+  else
+  if ((((((t'4 =? ecCP15RT) || (t'4 =? ecCP15RRT)) || (t'4 =? ecCP14RT)) || (t'4 =? ecCP14DT)) || (t'4 =? ecCP14RRT)) || (t'4 =? ecPAuth)) || (t'4 =? ecSVE) then
+  ret (Jump (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false InjectUndef 0))
+  else
+  ret (Fall tt)) in
+  match t'11 with
+  | Fall _ =>
+  let! t'12 := exitDecision Abi.ExitAbort ec 0 0 in
+  ret t'12
+  | Jump x'j => ret x'j
+  end.
 
 (** Go: isolation/exit.go:285:1 CallExit *)
 Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
@@ -2381,376 +2998,14 @@ Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
   let! t'6 := (if t'2 then ret true else (let! t'3 := page_ownedBy p HostVMID in let! t'5 := (if t'3 then (let! t'4 := page_sharedWith p id in ret t'4) else ret false) in ret t'5)) in
   ret t'6.
 
-(** Go: isolation/mem.go:21:1 validPerms *)
-Definition validPerms {S : Type} (perms : Z) : M S bool :=
-  ret ((negb (perms =? 0)) && ((andnot perms 7) =? 0)).
-
-(** Go: isolation/mem.go:27:1 checkTransfer *)
-Definition Engine_checkTransfer {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) (ownerCheck : bool) : M S ((ptr S vm) * Abi.Status) :=
-  let! t'1 := Engine_liveVM e id in
-  let v := t'1 in
-  let! t'4 := (if (is_nil v) then ret true else (let! t'2 := deref e in let! t'3 := pageRange pa n (Config_RAM (Engine_cfg t'2)) in ret (negb t'3))) in
-  let! t'6 := (if t'4 then ret true else (let! t'5 := pageRange ipa n ipaSpace in ret (negb t'5))) in
-  let! t'8 := (if t'6 then ret true else (let! t'7 := validPerms perms in ret (negb t'7))) in
-  if t'8 then
-  ret (Nil, Abi.InvalidParameters)
-  else
-  let i := 0 in
-  let! t'15 := loop max_fuel
-  (fun i => ret (ownerCheck && (i <? n)))
-  (fun i =>
-  let! t'9 := pfield e Engine_pages set_Engine_pages in
-  let! t'10 := Engine_pfn e pa in
-  let! t'11 := pindex t'9 (wrapu 64 (t'10 + i)) in
-  let p := t'11 in
-  let! t'12 := page_ownedBy p HostVMID in
-  let! t'14 := (if (negb t'12) then ret true else (let! t'13 := deref p in ret (page_shared t'13))) in
-  if t'14 then
-  ret (Leave (Nil, Abi.Denied))
-  else
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'15 with
-  | Fall i =>
-  let i' := 0 in
-  let! t'20 := loop (n - i')
-  (fun i' => ret (i' <? n))
-  (fun i' =>
-  let! t'16 := pfield v vm_s2 set_vm_s2 in
-  let! t'17 := Engine_translate e t'16 (wrapu 64 (ipa + (shl 64 false i' PageShift))) in
-  let '(t'18, t'19) := t'17 in
-  let mapped := t'19 in
-  if mapped then
-  ret (Leave (Nil, Abi.Denied))
-  else
-  ret (Continue i'))
-  (fun i' => let i' := wrapu 64 (i' + 1) in
-  ret i')
-  i' in
-  match t'20 with
-  | Fall i' =>
-  ret (v, Abi.Success)
-  | Jump x'j => ret x'j
-  end
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/mem.go:54:1 MemDonate *)
-Definition Engine_MemDonate {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
-  let! t'1 := Engine_checkTransfer e id pa ipa n perms (negb false) in
-  let '(t'2, t'3) := t'1 in
-  let v := t'2 in
-  let st := t'3 in
-  if negb (st =? Abi.Success) then
-  ret st
-  else
-  let! t'4 := pfield e Engine_host set_Engine_host in
-  let! t'5 := Engine_unmapNeed e t'4 pa n in
-  let! t'6 := pfield v vm_s2 set_vm_s2 in
-  let! t'7 := Engine_mapNeed e t'6 ipa pa n in
-  let! t'8 := deref e in
-  if (wraps 64 (t'5 + t'7)) >? (tablePool_nfree (Engine_pool t'8)) then
-  ret Abi.NoMemory
-  else
-  let! _ := (if negb false then
-  let! t'9 := pfield e Engine_host set_Engine_host in
-  let! t'10 := Engine_unmapRange e t'9 pa n in
-  ret tt
-  else
-  ret tt) in
-  let! t'11 := deref e in
-  let! t'12 := call_iface (Engine_plat t'11) "CleanToPoC" [pa; n] in
-  let! t'13 := Engine_setOwner e pa n Abi.OwnerVM (wrapu 16 id) in
-  let! t'14 := pfield v vm_s2 set_vm_s2 in
-  let! t'15 := Engine_mapRange e t'14 ipa pa n (mk_Attr (wrapu 8 perms) false) in
-  ret Abi.Success.
-
-(** Go: isolation/mem.go:77:1 MemShare *)
-Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
-  let! t'1 := Engine_checkTransfer e id pa ipa n perms true in
-  let '(t'2, t'3) := t'1 in
-  let v := t'2 in
-  let st := t'3 in
-  if negb (st =? Abi.Success) then
-  ret st
-  else
-  let! t'4 := deref v in
-  if (vm_protected t'4) && (negb false) then
-  ret Abi.Denied
-  else
-  let! t'5 := pfield v vm_s2 set_vm_s2 in
-  let! t'6 := Engine_mapNeed e t'5 ipa pa n in
-  let! t'7 := deref e in
-  if t'6 >? (tablePool_nfree (Engine_pool t'7)) then
-  ret Abi.NoMemory
-  else
-  let i := 0 in
-  let! t'17 := loop (X:=Empty_set) (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'8 := pfield e Engine_pages set_Engine_pages in
-  let! t'9 := Engine_pfn e pa in
-  let! t'10 := pindex t'8 (wrapu 64 (t'9 + i)) in
-  let p := t'10 in
-  let t'11 := true in
-  let t'12 := wrapu 8 id in
-  let! t'13 := pfield p page_shared set_page_shared in
-  let! t'14 := store t'13 t'11 in
-  let! t'15 := pfield p page_borrower set_page_borrower in
-  let! t'16 := store t'15 t'12 in
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'17 with
-  | Fall i =>
-  let! t'18 := pfield v vm_s2 set_vm_s2 in
-  let! t'19 := Engine_mapRange e t'18 ipa pa n (mk_Attr (wrapu 8 perms) false) in
-  ret Abi.Success
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: isolation/mem.go:146:1 MemUnshare *)
-Definition Engine_MemUnshare {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : IPA) (n : Z) : M S Abi.Status :=
-  let! t'1 := Engine_liveVM e id in
-  let v := t'1 in
-  let! t'3 := (if (is_nil v) then ret true else (let! t'2 := pageRange ipa n ipaSpace in ret (negb t'2))) in
-  if t'3 then
-  ret Abi.InvalidParameters
-  else
-  let! t'4 := pfield v vm_s2 set_vm_s2 in
-  let! t'5 := Engine_checkMapped e t'4 ipa n HostVMID true (wrapu 16 id) in
-  let st := t'5 in
-  if negb (st =? Abi.Success) then
-  ret st
-  else
-  let! t'6 := pfield v vm_s2 set_vm_s2 in
-  let! t'7 := Engine_unmapNeed e t'6 ipa n in
-  let! t'8 := deref e in
-  if t'7 >? (tablePool_nfree (Engine_pool t'8)) then
-  ret Abi.NoMemory
-  else
-  let k := 0 in
-  let! t'17 := loop (X:=Empty_set) max_fuel
-  (fun k => ret (k <? n))
-  (fun k =>
-  let! t'9 := pfield v vm_s2 set_vm_s2 in
-  let! t'10 := Engine_nextRun e t'9 ipa n k in
-  let '(t'11, t'12, t'13) := t'10 in
-  let rIPA := t'11 in
-  let pa := t'12 in
-  let cnt := t'13 in
-  let! t'14 := pfield v vm_s2 set_vm_s2 in
-  let! t'15 := Engine_unmapRange e t'14 rIPA cnt in
-  let! t'16 := Engine_setOwner e pa cnt Abi.OwnerHost HostVMID in
-  let k := wrapu 64 (k + cnt) in
-  ret (Continue k))
-  (fun k => ret k)
-  k in
-  match t'17 with
-  | Fall k =>
-  ret Abi.Success
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: isolation/mem.go:174:1 MemReclaim *)
-Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
-  let! t'1 := deref e in
-  let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
-  if negb t'2 then
-  ret Abi.InvalidParameters
-  else
-  let i := 0 in
-  let! t'7 := loop (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'4 := deref e in
-  let! t'5 := Engine_pfn e pa in
-  let! t'6 := idx (Engine_pages t'4) (wrapu 64 (t'5 + i)) in
-  let t'3 := page_owner t'6 in
-  if t'3 =? Abi.OwnerNone then
-  ret (Continue i)
-  else
-  if t'3 =? Abi.OwnerVM then
-  if false then
-  ret (Leave Abi.Denied)
-  else
-  ret (Leave Abi.Busy)
-  else
-  ret (Leave Abi.Denied))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'7 with
-  | Fall i =>
-  let! t'8 := pfield e Engine_host set_Engine_host in
-  let! t'9 := Engine_mapNeed e t'8 pa pa n in
-  let! t'10 := deref e in
-  if t'9 >? (tablePool_nfree (Engine_pool t'10)) then
-  ret Abi.NoMemory
-  else
-  let! _ := (if negb false then
-  let! t'11 := deref e in
-  let! t'12 := call_iface (Engine_plat t'11) "ZeroPages" [pa; n] in
-  ret tt
-  else
-  ret tt) in
-  let! t'13 := deref e in
-  let! t'14 := call_iface (Engine_plat t'13) "CleanToPoC" [pa; n] in
-  let! t'15 := Engine_setOwner e pa n Abi.OwnerHost HostVMID in
-  let! t'16 := pfield e Engine_host set_Engine_host in
-  let! t'17 := Engine_mapRange e t'16 pa pa n hostRAM in
-  ret Abi.Success
-  | Jump x'j => ret x'j
-  end.
-
-Record PageInfo := mk_PageInfo {
-  PageInfo_Owner : Z;
-  PageInfo_VM : Z;
-  PageInfo_Shared : Z;
-  PageInfo_Borrower : Z
-}.
-Definition set_PageInfo_Owner (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo x (PageInfo_VM r) (PageInfo_Shared r) (PageInfo_Borrower r).
-Definition set_PageInfo_VM (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) x (PageInfo_Shared r) (PageInfo_Borrower r).
-Definition set_PageInfo_Shared (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) x (PageInfo_Borrower r).
-Definition set_PageInfo_Borrower (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) (PageInfo_Shared r) x.
-Definition zero_PageInfo : PageInfo := mk_PageInfo 0 0 0 0.
-
-(** Go: isolation/mem.go:211:1 MemInfo *)
-Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageInfo * Abi.Status) :=
-  let! t'1 := Engine_ramPage e pa in
-  if negb t'1 then
-  ret (mk_PageInfo 0 0 0 0, Abi.InvalidParameters)
-  else
-  let! t'2 := Engine_pageAt e (andnot pa pageMask) in
-  let p := t'2 in
-  let! t'3 := deref p in
-  let info := mk_PageInfo (page_owner t'3) 0 0 0 in
-  let! t'4 := deref p in
-  let! info := (if (page_owner t'4) =? Abi.OwnerVM then
-  let! t'5 := deref p in
-  let info := set_PageInfo_VM (page_vm t'5) info in
-  ret info
-  else
-  ret info) in
-  let! t'6 := deref p in
-  let! info := (if page_shared t'6 then
-  let t'7 := 1 in
-  let! t'8 := deref p in
-  let t'9 := page_borrower t'8 in
-  let info := set_PageInfo_Shared t'7 info in
-  let info := set_PageInfo_Borrower t'9 info in
-  ret info
-  else
-  ret info) in
-  ret (info, Abi.Success).
-
 (** Go: interface Platform. A call of CleanToPoC, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace. *)
 Definition Platform : Type := iface.
 
 Definition TrapSync : TrapKind := 0.
 
-Definition TrapIRQ : TrapKind := 1.
-
-Definition TrapFIQ : TrapKind := 2.
-
-Definition TrapSError : TrapKind := 3.
-
 Definition InjectNone : Injection := 0.
 
-Definition InjectDataAbort : Injection := 1.
-
-Definition InjectInstructionAbort : Injection := 2.
-
-Definition InjectUndef : Injection := 3.
-
-Definition IRQLines : Z := 1020.
-
 Definition EL1Regs : Z := 32.
-
-(** Go: isolation/psci.go:28:1 hostPSCIImplemented *)
-Definition hostPSCIImplemented {S : Type} (fid : Z) : M S bool :=
-  let t'1 := fid in
-  if (((t'1 =? Abi.PSCIVersion) || (t'1 =? Abi.PSCIFeatures)) || (t'1 =? Abi.PSCISystemOff)) || (t'1 =? Abi.PSCISystemReset) then
-  ret true
-  else
-  ret false.
-
-(** Go: isolation/psci.go:8:1 hostPSCI *)
-Definition hostPSCI {S : Type} (id : Z) (x : (list Z)) : M S ((list Z) * Effect) :=
-  let r := x in
-  let! t'1 := psciReg Abi.PSCISuccess in
-  let! t'2 := upd r 0 t'1 in
-  let r := t'2 in
-  let t'3 := id in
-  let! t'9 := (if t'3 =? Abi.PSCIVersion then
-  let! t'4 := upd r 0 Abi.PSCIVersion11 in
-  let r := t'4 in
-  ret (Fall r)
-  else
-  if t'3 =? Abi.PSCIFeatures then
-  let! t'5 := idx x 1 in
-  let! t'6 := hostPSCIImplemented (wrapu 32 t'5) in
-  let! t'7 := psciFeature t'6 in
-  let! t'8 := upd r 0 t'7 in
-  let r := t'8 in
-  ret (Fall r)
-  else
-  if t'3 =? Abi.PSCISystemOff then
-  ret (Jump (r, mk_Effect EffectPowerOff 0 false false))
-  else
-  ret (Jump (r, mk_Effect EffectReset 0 false false))) in
-  match t'9 with
-  | Fall r =>
-  ret (r, mk_Effect zero_EffectKind 0 false false)
-  | Jump x'j => ret x'j
-  end.
-
-Definition shadowAccessMax : Z := 4.
-
-(** Go: isolation/shadow.go:65:1 MMIOLogRead *)
-Definition Engine_MMIOLogRead {S : Type} (e : (ptr S Engine)) (id : Z) : M S (Z * (list Z) * Abi.Status) :=
-  let n := 0 in
-  let packed := (repeat 0 6) in
-  let st := Abi.zero_Status in
-  let! t'1 := Engine_liveVM e id in
-  let m := t'1 in
-  if is_nil m then
-  ret (0, packed, Abi.InvalidParameters)
-  else
-  let! t'2 := pfield m vm_shadow set_vm_shadow in
-  let s := t'2 in
-  let n := 0 in
-  let! t'20 := loop (X:=Empty_set) max_fuel
-  (fun '(n, packed) => (let! t'4 := (if (n <? Abi.ShadowLogBatch) then (let! t'3 := deref s in ret ((shadowState_count t'3) >? 0)) else ret false) in ret t'4))
-  (fun '(n, packed) =>
-  let! t'5 := deref s in
-  let! t'6 := deref s in
-  let! t'7 := idx (shadowState_log t'5) (shadowState_head t'6) in
-  let! t'8 := modu n 8 in
-  let! t'9 := divu n 8 in
-  let! t'10 := idx packed t'9 in
-  let! t'11 := divu n 8 in
-  let! t'12 := upd packed t'11 (Z.lor t'10 (shl 64 false t'7 (wrapu 64 (8 * t'8)))) in
-  let packed := t'12 in
-  let! t'13 := deref s in
-  let! t'14 := mods (wraps 64 ((shadowState_head t'13) + 1)) 256 in
-  let! t'15 := pfield s shadowState_head set_shadowState_head in
-  let! t'16 := store t'15 t'14 in
-  let! t'17 := deref s in
-  let! t'18 := pfield s shadowState_count set_shadowState_count in
-  let! t'19 := store t'18 (wraps 64 ((shadowState_count t'17) - 1)) in
-  ret (Continue (n, packed)))
-  (fun '(n, packed) => let n := wrapu 64 (n + 1) in
-  ret (n, packed))
-  (n, packed) in
-  match t'20 with
-  | Fall (n, packed) =>
-  ret (n, packed, Abi.Success)
-  | Jump x'j => match x'j with end
-  end.
 
 (** Go: isolation/shadow.go:107:1 append *)
 Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S bool :=
@@ -3010,81 +3265,4 @@ Definition Engine_next {S : Type} (e : (ptr S Engine)) (it : (ptr S leafIter)) :
   ret (0, 0, 0, false)
   | Jump x'j => ret x'j
   end.
-
-Definition ecSysReg : Z := 24.
-
-Definition sysRegIssRead : Z := 1.
-
-Definition sysRegIssRtShift : Z := 5.
-
-Definition sysRegIssRtMask : Z := 31.
-
-Definition sysRegIssRegMask : Z := 4193311.
-
-Definition sgi1rWrite : Z := 3813398.
-
-(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
-Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
-  let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
-  if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
-  let value := 0 in
-  let! value := (if negb (rt =? xzr) then
-  let! t'1 := deref x in
-  let! t'2 := idx t'1 rt in
-  let value := t'2 in
-  ret value
-  else
-  ret value) in
-  let! t'3 := exitDecision Abi.ExitSGI value 0 0 in
-  let d := t'3 in
-  let d := set_Decision_PCAdvance insnBytes d in
-  ret d
-  else
-  let! _ := (if negb ((Z.land esr sysRegIssRead) =? 0) then
-  if negb (rt =? xzr) then
-  let! t'4 := pindex x rt in
-  let! t'5 := store t'4 0 in
-  ret tt
-  else
-  ret tt
-  else
-  ret tt) in
-  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0).
-
-Definition sgiLines : Z := 16.
-
-(** Go: isolation/vm.go:138:1 VCPUIRQ *)
-Definition Engine_VCPUIRQ {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (intid : Z) (level : Z) : M S Abi.Status :=
-  let! t'1 := Engine_vcpuOf e id v in
-  let '(t'2, t'3) := t'1 in
-  let vc := t'3 in
-  if ((is_nil vc) || (intid >=? IRQLines)) || (level >? 1) then
-  ret Abi.InvalidParameters
-  else
-  let! t'4 := modu intid 64 in
-  let bit := shl 64 false 1 t'4 in
-  let! _ := (if level =? 1 then
-  let! t'5 := deref vc in
-  let! t'6 := divu intid 64 in
-  let! t'7 := idx (Context_IRQ (vcpu_ctx t'5)) t'6 in
-  let! t'8 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'9 := pfield t'8 Context_IRQ set_Context_IRQ in
-  let! t'10 := divu intid 64 in
-  let! t'11 := pindex t'9 t'10 in
-  let! t'12 := store t'11 (Z.lor t'7 bit) in
-  ret tt
-  else
-  if intid >=? sgiLines then
-  let! t'13 := deref vc in
-  let! t'14 := divu intid 64 in
-  let! t'15 := idx (Context_IRQ (vcpu_ctx t'13)) t'14 in
-  let! t'16 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'17 := pfield t'16 Context_IRQ set_Context_IRQ in
-  let! t'18 := divu intid 64 in
-  let! t'19 := pindex t'17 t'18 in
-  let! t'20 := store t'19 (andnot t'15 bit) in
-  ret tt
-  else
-  ret tt) in
-  ret Abi.Success.
 
