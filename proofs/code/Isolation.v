@@ -414,6 +414,53 @@ Definition finish {S : Type} (x : (list Z)) (r : (list Z)) (st : Abi.Status) : M
   let r := t'2 in
   ret r.
 
+(** Go: isolation/dispatch.go:84:1 query *)
+Definition query {S : Type} (id : Z) (x : (list Z)) : M S (list Z) :=
+  let r := x in
+  let t'1 := id in
+  let! r := (if t'1 =? Abi.Version then
+  let! t'2 := Abi.Status_Reg Abi.Success in
+  let t'3 := t'2 in
+  let t'4 := Abi.VersionMajor in
+  let t'5 := Abi.VersionMinor in
+  let! t'6 := upd r 0 t'3 in
+  let r := t'6 in
+  let! t'7 := upd r 1 t'4 in
+  let r := t'7 in
+  let! t'8 := upd r 2 t'5 in
+  let r := t'8 in
+  ret r
+  else
+  if t'1 =? Abi.CallUID then
+  let! t'9 := Abi.UIDWords in
+  let w := t'9 in
+  let! t'10 := idx w 0 in
+  let t'11 := t'10 in
+  let! t'12 := idx w 1 in
+  let t'13 := t'12 in
+  let! t'14 := idx w 2 in
+  let t'15 := t'14 in
+  let! t'16 := idx w 3 in
+  let t'17 := t'16 in
+  let! t'18 := upd r 0 t'11 in
+  let r := t'18 in
+  let! t'19 := upd r 1 t'13 in
+  let r := t'19 in
+  let! t'20 := upd r 2 t'15 in
+  let r := t'20 in
+  let! t'21 := upd r 3 t'17 in
+  let r := t'21 in
+  ret r
+  else
+  let t'22 := Abi.RevisionMajor in
+  let t'23 := Abi.RevisionMinor in
+  let! t'24 := upd r 0 t'22 in
+  let r := t'24 in
+  let! t'25 := upd r 1 t'23 in
+  let r := t'25 in
+  ret r) in
+  ret r.
+
 (** Go: type VCPUState uint8 *)
 Definition VCPUState : Type := Z.
 Definition zero_VCPUState : VCPUState := 0.
@@ -2568,6 +2615,81 @@ Definition Engine_guestPSCI {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (p
   | Jump x'j => ret x'j
   end.
 
+(** Go: isolation/dispatch.go:146:1 guestCall *)
+Definition Engine_guestCall {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
+  let r := x in
+  let! t'1 := Engine_callerVM e c in
+  let v := t'1 in
+  if is_nil v then
+  let! t'2 := finish x r Abi.NotSupported in
+  ret (t'2, mk_Effect zero_EffectKind 0 false false)
+  else
+  let st := Abi.zero_Status in
+  let! t'3 := idx x 0 in
+  let id := wrapu 32 t'3 in
+  let t'4 := id in
+  if ((t'4 =? Abi.Version) || (t'4 =? Abi.CallUID)) || (t'4 =? Abi.Revision) then
+  let! t'5 := query id x in
+  ret (t'5, mk_Effect zero_EffectKind 0 false false)
+  else
+  let! t'28 := (if t'4 =? Abi.GuestShare then
+  let! t'6 := idx x 1 in
+  let! t'7 := idx x 2 in
+  let! t'8 := Engine_GuestShare e (Caller_VM c) t'6 t'7 in
+  let st := t'8 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestUnshare then
+  let! t'9 := idx x 1 in
+  let! t'10 := idx x 2 in
+  let! t'11 := Engine_GuestUnshare e (Caller_VM c) t'9 t'10 in
+  let st := t'11 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestRelinquish then
+  let! t'12 := idx x 1 in
+  let! t'13 := idx x 2 in
+  let! t'14 := Engine_GuestRelinquish e (Caller_VM c) t'12 t'13 in
+  let st := t'14 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestMemInfo then
+  let t'15 := Abi.Success in
+  let t'16 := Abi.Granule in
+  let st := t'15 in
+  let! t'17 := upd r 1 t'16 in
+  let r := t'17 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestMemState then
+  let! t'18 := idx x 1 in
+  let! t'19 := idx x 2 in
+  let! t'20 := Engine_GuestMemState e (Caller_VM c) t'18 t'19 in
+  let '(t'21, t'22, t'23) := t'20 in
+  let! t'24 := upd r 1 t'21 in
+  let r := t'24 in
+  let! t'25 := upd r 2 t'22 in
+  let r := t'25 in
+  let st := t'23 in
+  ret (Fall (r, st))
+  else
+  if ((((((((t'4 =? Abi.PSCIVersion) || (t'4 =? Abi.PSCIFeatures)) || (t'4 =? Abi.PSCICPUOn32)) || (t'4 =? Abi.PSCICPUOn64)) || (t'4 =? Abi.PSCICPUOff)) || (t'4 =? Abi.PSCIAffinityInfo32)) || (t'4 =? Abi.PSCIAffinityInfo64)) || (t'4 =? Abi.PSCISystemOff)) || (t'4 =? Abi.PSCISystemReset) then
+  let! t'26 := Engine_guestPSCI e c v id x in
+  ret (Jump t'26)
+  else
+  let! t'27 := EngineOwnsID id in
+  if negb t'27 then
+  ret (Jump (x, mk_Effect EffectForward 0 false false))
+  else
+  let st := Abi.NotSupported in
+  ret (Fall (r, st))) in
+  match t'28 with
+  | Fall (r, st) =>
+  let! t'29 := finish x r st in
+  ret (t'29, mk_Effect zero_EffectKind 0 false false)
+  | Jump x'j => ret x'j
+  end.
+
 Definition hostDevice : Attr := mk_Attr PermRW true.
 
 (** Go: isolation/engine.go:140:1 RootPA *)
@@ -3265,4 +3387,108 @@ Definition Engine_next {S : Type} (e : (ptr S Engine)) (it : (ptr S leafIter)) :
   ret (0, 0, 0, false)
   | Jump x'j => ret x'j
   end.
+
+(** Go: isolation/vm.go:246:1 guestTrapCall *)
+Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
+  let x := (repeat 0 8) in
+  let t'1 := x in
+  let! t'2 := subslice t'1 0 (len t'1) in
+  let! t'3 := deref vc in
+  let! t'4 := subslice (Context_X (vcpu_ctx t'3)) 0 8 in
+  let x := copy_into t'1 0 (len t'1) t'4 in
+  let! t'5 := deref vc in
+  let! t'6 := deref vc in
+  let! t'7 := GuestCaller (Context_VMID (vcpu_ctx t'5)) (Context_VCPU (vcpu_ctx t'6)) in
+  let! t'8 := Engine_guestCall e t'7 x in
+  let '(t'9, t'10) := t'8 in
+  let r := t'9 in
+  let eff := t'10 in
+  let! t'12 := deref vc in
+  let t'11 := Context_X (vcpu_ctx t'12) in
+  let! t'13 := subslice t'11 0 8 in
+  let! t'14 := subslice r 0 (len r) in
+  let! t'15 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'16 := pfield t'15 Context_X set_Context_X in
+  let! t'17 := store t'16 (copy_into t'11 0 8 t'14) in
+  let t'18 := Effect_Kind eff in
+  if t'18 =? EffectForward then
+  let! t'19 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'20 := store t'19 pendCall in
+  let! t'21 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'22 := pfield t'21 Context_X set_Context_X in
+  let! t'23 := CallExit t'22 in
+  ret (t'23, true)
+  else
+  if t'18 =? EffectVCPUState then
+  let on := 0 in
+  let! on := (if Effect_On eff then
+  let on := 1 in
+  ret on
+  else
+  ret on) in
+  ret (([7; Effect_VCPU eff; on] ++ repeat 0 4), true)
+  else
+  if t'18 =? EffectShutdown then
+  let reset := 0 in
+  let! reset := (if Effect_Reset eff then
+  let reset := 1 in
+  ret reset
+  else
+  ret reset) in
+  ret (([5; reset] ++ repeat 0 5), true)
+  else
+  ret (([] ++ repeat 0 7), false).
+
+(** Go: isolation/vm.go:223:1 apply *)
+Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (d : Decision) : M S ((list Z) * bool) :=
+  let ex := (repeat 0 7) in
+  let done := false in
+  let! t'1 := deref vc in
+  let! t'2 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'3 := pfield t'2 Context_PC set_Context_PC in
+  let! t'4 := store t'3 (wrapu 64 ((Context_PC (vcpu_ctx t'1)) + (Decision_PCAdvance d))) in
+  let t'5 := Decision_Disp d in
+  if t'5 =? DispExit then
+  let! t'6 := idx (Decision_Exit d) 0 in
+  let! t'8 := (if (t'6 =? 1) then (let! t'7 := Engine_shadowMMIO e m vc (Decision_Exit d) (Decision_Read d) (Decision_ReadPending d) in ret t'7) else ret false) in
+  if t'8 then
+  ret (ex, false)
+  else
+  let! _ := (if Decision_ReadPending d then
+  let t'9 := pendMMIORead in
+  let t'10 := Decision_Read d in
+  let! t'11 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'12 := store t'11 t'9 in
+  let! t'13 := pfield vc vcpu_read set_vcpu_read in
+  let! t'14 := store t'13 t'10 in
+  ret tt
+  else
+  ret tt) in
+  ret (Decision_Exit d, true)
+  else
+  if t'5 =? DispCall then
+  let! t'15 := Engine_guestTrapCall e vc in
+  ret t'15
+  else
+  let! _ := (if t'5 =? DispCallNotSupported then
+  let! t'16 := Abi.Status_Reg Abi.NotSupported in
+  let! t'17 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'18 := pfield t'17 Context_X set_Context_X in
+  let! t'19 := pindex t'18 0 in
+  let! t'20 := store t'19 t'16 in
+  ret tt
+  else
+  if t'5 =? DispInjectAbort then
+  let t'21 := Decision_Inject d in
+  let t'22 := Decision_InjectFAR d in
+  let! t'23 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'24 := pfield t'23 Context_Inject set_Context_Inject in
+  let! t'25 := store t'24 t'21 in
+  let! t'26 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'27 := pfield t'26 Context_InjectFAR set_Context_InjectFAR in
+  let! t'28 := store t'27 t'22 in
+  ret tt
+  else
+  ret tt) in
+  ret (ex, false).
 
