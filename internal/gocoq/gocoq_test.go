@@ -134,9 +134,32 @@ func (e *E) isLive(i int) bool { return e.live(i) != nil }`,
 		coq:   "Example e : E_isLive root 1 (mk_E [mk_V false; mk_V true]) [] = Ok true (mk_E [mk_V false; mk_V true]) [] := eq_refl."},
 	{name: "Platform calls are events", src: platformSrc + `type E struct{ plat Platform }
 func (e *E) zero(pa uint64) { e.plat.ZeroPages(pa, 1) }`,
-		shape: []string{"Definition Platform : Type := iface.", `call_iface (E_plat t'1) "ZeroPages" [pa; 1]`},
-		coq: `Example e1 : E_zero root 4096 (mk_E true) [] = Ok tt (mk_E true) [mkEvent "ZeroPages" [4096; 1]] := eq_refl.
-Example e2 : E_zero root 4096 (mk_E false) [] = Fail NilDereference := eq_refl.`},
+		shape: []string{"Record Platform := mk_Platform {", "Platform_PageIsZero : list event -> Z -> bool",
+			"E_plat : (iface Platform)", `call_iface (E_plat t'1) "ZeroPages" [pa; 1]`},
+		coq: `Definition p := mk_Platform (fun _ _ => true).
+Example e1 : E_zero root 4096 (mk_E (Some p)) [] = Ok tt (mk_E (Some p)) [mkEvent "ZeroPages" [4096; 1]] := eq_refl.
+Example e2 : E_zero root 4096 (mk_E None) [] = Fail NilDereference := eq_refl.`},
+	{name: "Platform method with results is the platform's answer", src: `type Platform interface {
+	Probe(pa uint64) bool
+	Fill(n uint64, x *[2]uint64) uint64
+}
+type E struct{ plat Platform; regs [2]uint64 }
+func (e *E) zero(pa uint64) bool { return e.plat.Probe(pa) }
+func (e *E) fill(n uint64) uint64 { return e.plat.Fill(n, &e.regs) + e.regs[1] }`,
+		shape: []string{"Platform_Fill : list event -> Z -> (list Z) -> Z * (list Z);", "Platform_Probe : list event -> Z -> bool",
+			"get_platform", "trace_now", "Platform_Probe", `emit "Probe" [pa]`,
+			"deref", "Platform_Fill", "store", `emit "Fill" [n]`},
+		coq: `(* The methods in the order go/types lists them: by name. *)
+Definition p := mk_Platform (fun tr n x => (n, [n; n + len tr]))
+  (fun tr pa => Nat.eqb (List.length tr) 0 && (pa =? 4096)).
+Example e1 : E_zero root 4096 (mk_E (Some p) [0; 0]) [] = Ok true (mk_E (Some p) [0; 0]) [mkEvent "Probe" [4096]] := eq_refl.
+Example e2 : E_zero root 4096 (mk_E (Some p) [0; 0]) [mkEvent "Probe" [1]] =
+  Ok false (mk_E (Some p) [0; 0]) [mkEvent "Probe" [4096]; mkEvent "Probe" [1]] := eq_refl.
+Example e3 : E_fill root 5 (mk_E (Some p) [0; 0]) [mkEvent "Probe" [1]] =
+  Ok 11 (mk_E (Some p) [5; 6]) [mkEvent "Fill" [5]; mkEvent "Probe" [1]] := eq_refl.
+Example e4 : E_zero root 4096 (mk_E None [0; 0]) [] = Fail NilDereference := eq_refl.`},
+	{name: "Platform method with two results", src: `type Platform interface{ Two() (uint64, bool) }`,
+		refuse: "Platform method Two with 2 results"},
 	{name: "panic is a failure", src: `func must(ok bool) uint64 { if !ok { panic("broken") }; return 1 }`,
 		shape: []string{`fail (Panic "broken"%string)`},
 		coq:   `Example e : must (S:=unit) false tt [] = Fail (Panic "broken") := eq_refl.`},
@@ -210,8 +233,6 @@ func lz(x uint64) int { return bits.LeadingZeros64(x) }`,
 Example e2 : lz (S:=unit) 0 tt [] = Ok 64 tt [] := eq_refl.
 Example e3 : lz (S:=unit) 18446744073709551615 tt [] = Ok 0 tt [] := eq_refl.`},
 	{name: "recursive type", src: `type T struct{ kids []T }`, refuse: "cycle: T -> T"},
-	{name: "Platform method with results", src: platformSrc + `type E struct{ plat Platform }
-func (e *E) z(pa uint64) bool { return e.plat.PageIsZero(pa) }`, refuse: "Platform method with results (PageIsZero)"},
 	{name: "local slice", src: `func f(a [4]int) int { b := a[1:]; return b[0] }`, refuse: "local slice variable b"},
 	{name: "other interface", src: `type I interface{ M() }`, refuse: "interface I"},
 	{name: "break in a switch", src: `func f(x int) { for { switch x { case 1: break }; return } }`, refuse: "break inside a switch"},

@@ -429,7 +429,7 @@ func init() {
 		Definition Record Inductive Fixpoint Theorem Lemma Proof Qed Require Import Export From
 		S O nat bool true false Z N list string unit tt pair fst snd option Some None
 		ret bind fail emit M ptr Nil Place root deref store pfield pindex idx upd subslice copy_into len
-		loop rep join Fall Jump step Continue Break Leave max_fuel iface call_iface wrapu wraps
+		loop rep join Fall Jump step Continue Break Leave max_fuel iface is_set get_platform trace_now call_iface wrapu wraps
 		andnot shl shr divu modu divs mods shcount is_nil failure outcome Ok Fail event
 		Panic OutOfFuel IndexOutOfRange NilDereference DivideByZero NegativeShift repeat length
 		negb andb orb xorb min max`) {

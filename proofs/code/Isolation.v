@@ -565,6 +565,29 @@ Definition set_page_shared (x : bool) (r : page) : page := mk_page (page_owner r
 Definition set_page_borrower (x : Z) (r : page) : page := mk_page (page_owner r) (page_vm r) (page_shared r) x.
 Definition zero_page : page := mk_page 0 0 false 0.
 
+(** Go: type TrapKind uint8 *)
+Definition TrapKind : Type := Z.
+Definition zero_TrapKind : TrapKind := 0.
+
+Record Trap := mk_Trap {
+  Trap_Kind : TrapKind;
+  Trap_ESR : Z;
+  Trap_FAR : Z;
+  Trap_HPFAR : Z
+}.
+Definition set_Trap_Kind (x : TrapKind) (r : Trap) : Trap := mk_Trap x (Trap_ESR r) (Trap_FAR r) (Trap_HPFAR r).
+Definition set_Trap_ESR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) x (Trap_FAR r) (Trap_HPFAR r).
+Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) x (Trap_HPFAR r).
+Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
+Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
+
+(** Go: interface Platform. A call of CleanToPoC, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace; the
+    platform answers the calls with results. *)
+Record Platform := mk_Platform {
+  Platform_EnterGuest : list event -> Z -> Context -> Trap * Context;
+  Platform_PageIsZero : list event -> PA -> bool
+}.
+
 (** Go: type Table [512]uint64 *)
 Definition Table : Type := (list Z).
 Definition zero_Table : Table := (repeat 0 512).
@@ -591,7 +614,7 @@ Definition zero_tablePool : tablePool := mk_tablePool zero_Pool [] 0 0.
 
 Record Engine := mk_Engine {
   Engine_cfg : Config;
-  Engine_plat : iface;
+  Engine_plat : (iface Platform);
   Engine_pool : tablePool;
   Engine_pages : (list page);
   Engine_host : stage2;
@@ -599,13 +622,13 @@ Record Engine := mk_Engine {
   Engine_marks : (list Z)
 }.
 Definition set_Engine_cfg (x : Config) (r : Engine) : Engine := mk_Engine x (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
-Definition set_Engine_plat (x : iface) (r : Engine) : Engine := mk_Engine (Engine_cfg r) x (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
+Definition set_Engine_plat (x : (iface Platform)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) x (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
 Definition set_Engine_pool (x : tablePool) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) x (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
 Definition set_Engine_pages (x : (list page)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) x (Engine_host r) (Engine_vms r) (Engine_marks r).
 Definition set_Engine_host (x : stage2) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) x (Engine_vms r) (Engine_marks r).
 Definition set_Engine_vms (x : (list vm)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) x (Engine_marks r).
 Definition set_Engine_marks (x : (list Z)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) x.
-Definition zero_Engine : Engine := mk_Engine zero_Config false zero_tablePool [] zero_stage2 [] [].
+Definition zero_Engine : Engine := mk_Engine zero_Config None zero_tablePool [] zero_stage2 [] [].
 
 (** Go: isolation/ledger.go:16:1 pfn *)
 Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
@@ -2129,7 +2152,357 @@ Definition vcpu_complete {S : Type} (vc : (ptr S vcpu)) (reply : Z) : M S unit :
   let! t'16 := store t'15 pendNone in
   ret tt.
 
+Definition esrECShift : Z := 26.
+
+Definition esrECMask : Z := 63.
+
+Definition ecWFx : Z := 1.
+
+Definition ecHVC64 : Z := 22.
+
+Definition ecSMC64 : Z := 23.
+
+Definition ecIABTLow : Z := 32.
+
+Definition ecDABTLow : Z := 36.
+
+Definition ecSError : Z := 47.
+
+Definition ecCP15RT : Z := 3.
+
+Definition ecCP15RRT : Z := 4.
+
+Definition ecCP14RT : Z := 5.
+
+Definition ecCP14DT : Z := 6.
+
+Definition ecCP14RRT : Z := 12.
+
+Definition ecPAuth : Z := 9.
+
+Definition ecSVE : Z := 25.
+
+Definition insnBytes : Z := 4.
+
+Definition DispInjectAbort : Disposition := 4.
+
+Definition DispExit : Disposition := 0.
+
+(** Go: isolation/exit.go:164:1 exitDecision *)
+Definition exitDecision {S : Type} (reason : Abi.Exit) (x2 : Z) (x3 : Z) (x4 : Z) : M S Decision :=
+  ret (mk_Decision DispExit ([reason; x2; x3; x4] ++ repeat 0 3) 0 zero_MMIORead false zero_Injection 0).
+
+(** Go: isolation/exit.go:169:1 injectDecision *)
+Definition injectDecision {S : Type} (kind : Injection) (far : Z) : M S Decision :=
+  ret (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false kind far).
+
+Definition issImm16Mask : Z := 65535.
+
+Definition DispCallNotSupported : Disposition := 3.
+
+(** Go: isolation/exit.go:174:1 callDecision *)
+Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
+  let d := mk_Decision DispCall (repeat 0 7) 0 zero_MMIORead false zero_Injection 0 in
+  let! d := (if negb ((Z.land esr issImm16Mask) =? 0) then
+  let d := set_Decision_Disp DispCallNotSupported d in
+  ret d
+  else
+  ret d) in
+  let! d := (if ec =? ecSMC64 then
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  ret d) in
+  ret d.
+
+Definition fscTypeMask : Z := 60.
+
+Definition fscTranslation : Z := 4.
+
+Definition fscAccessFlag : Z := 8.
+
+Definition fscPermission : Z := 12.
+
+(** Go: isolation/exit.go:188:1 stage2Fault *)
+Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
+  let t'1 := Z.land esr fscTypeMask in
+  if ((t'1 =? fscTranslation) || (t'1 =? fscAccessFlag)) || (t'1 =? fscPermission) then
+  ret true
+  else
+  ret false.
+
+Definition issISV : Z := 16777216.
+
+Definition issCM : Z := 256.
+
+Definition issS1PTW : Z := 128.
+
+Definition DispResume : Disposition := 2.
+
+Definition hpfarFIPAMask : Z := 17592186044400.
+
+(** Go: isolation/exit.go:198:1 faultIPA *)
+Definition faultIPA {S : Type} (t : Trap) : M S Z :=
+  ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
+
+(** Go: isolation/exit.go:203:1 inWindows *)
+Definition inWindows {S : Type} (ipa : Z) (w : (list Range)) : M S bool :=
+  let t'2 := len w in
+  let t'1 := 0 in
+  let! t'5 := loop t'2
+  (fun t'1 => ret (t'1 <? t'2))
+  (fun t'1 =>
+  let! t'3 := idx w t'1 in
+  let r := t'3 in
+  let! t'4 := Range_Contains r ipa 1 in
+  if t'4 then
+  ret (Leave true)
+  else
+  ret (Continue t'1))
+  (fun t'1 => let t'1 := t'1 + 1 in ret t'1)
+  t'1 in
+  match t'5 with
+  | Fall t'1 =>
+  ret false
+  | Jump x'j => ret x'j
+  end.
+
+Definition issSASShift : Z := 22.
+
+Definition issSASMask : Z := 3.
+
+Definition issSSE : Z := 2097152.
+
+Definition issSRTShift : Z := 16.
+
+Definition issSRTMask : Z := 31.
+
+Definition issSF : Z := 32768.
+
+Definition issWnR : Z := 64.
+
+(** Go: isolation/exit.go:231:1 mmioDecision *)
+Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
+  let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
+  let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
+  let write := negb ((Z.land esr issWnR) =? 0) in
+  let value := 0 in
+  let! value := (if write && (negb (reg =? xzr)) then
+  let! t'1 := deref x in
+  let! t'2 := idx t'1 reg in
+  let! t'3 := sizeMask sas in
+  let value := Z.land t'2 t'3 in
+  ret value
+  else
+  ret value) in
+  let! t'4 := Abi.MMIOAccess write sas in
+  let! t'5 := exitDecision Abi.ExitMMIO ipa t'4 value in
+  let d := t'5 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  let! d := (if negb write then
+  let d := set_Decision_Read (mk_MMIORead reg sas (negb ((Z.land esr issSSE) =? 0)) (negb ((Z.land esr issSF) =? 0))) d in
+  let d := set_Decision_ReadPending true d in
+  ret d
+  else
+  ret d) in
+  ret d.
+
+Definition InjectDataAbort : Injection := 1.
+
+(** Go: isolation/exit.go:213:1 dataAbort *)
+Definition dataAbort {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
+  let esr := Trap_ESR t in
+  let! t'1 := faultIPA t in
+  let ipa := t'1 in
+  let! t'3 := (if (((Z.land esr fscTypeMask) =? fscTranslation) && ((Z.land esr issS1PTW) =? 0)) then (let! t'2 := inWindows ipa guestMMIO in ret t'2) else ret false) in
+  let mmio := t'3 in
+  if mmio && (negb ((Z.land esr issCM) =? 0)) then
+  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0)
+  else
+  if mmio && ((Z.land esr issISV) =? 0) then
+  let! t'4 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
+  ret t'4
+  else
+  if mmio then
+  let! t'5 := mmioDecision esr ipa x in
+  ret t'5
+  else
+  let! t'6 := stage2Fault esr in
+  if t'6 then
+  let! t'7 := injectDecision InjectDataAbort (Trap_FAR t) in
+  ret t'7
+  else
+  let! t'8 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
+  ret t'8.
+
+Definition TrapIRQ : TrapKind := 1.
+
+Definition TrapFIQ : TrapKind := 2.
+
+Definition TrapSError : TrapKind := 3.
+
+Definition InjectInstructionAbort : Injection := 2.
+
+Definition InjectUndef : Injection := 3.
+
+Definition ecSysReg : Z := 24.
+
+Definition sysRegIssRead : Z := 1.
+
+Definition sysRegIssRtShift : Z := 5.
+
+Definition sysRegIssRtMask : Z := 31.
+
+Definition sysRegIssRegMask : Z := 4193311.
+
+Definition sgi1rWrite : Z := 3813398.
+
+(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
+Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
+  let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
+  if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
+  let value := 0 in
+  let! value := (if negb (rt =? xzr) then
+  let! t'1 := deref x in
+  let! t'2 := idx t'1 rt in
+  let value := t'2 in
+  ret value
+  else
+  ret value) in
+  let! t'3 := exitDecision Abi.ExitSGI value 0 0 in
+  let d := t'3 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  let! _ := (if negb ((Z.land esr sysRegIssRead) =? 0) then
+  if negb (rt =? xzr) then
+  let! t'4 := pindex x rt in
+  let! t'5 := store t'4 0 in
+  ret tt
+  else
+  ret tt
+  else
+  ret tt) in
+  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0).
+
+(** Go: isolation/exit.go:133:1 FilterTrap *)
+Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
+  let t'1 := Trap_Kind t in
+  if (t'1 =? TrapIRQ) || (t'1 =? TrapFIQ) then
+  let! t'2 := exitDecision Abi.ExitIRQ 0 0 0 in
+  ret t'2
+  else
+  if t'1 =? TrapSError then
+  let! t'3 := exitDecision Abi.ExitAbort ecSError 0 0 in
+  ret t'3
+  else
+  let ec := Z.land (shr (Trap_ESR t) esrECShift) esrECMask in
+  let t'4 := ec in
+  if t'4 =? ecWFx then
+  let! t'5 := exitDecision Abi.ExitWFI (Z.land (Trap_ESR t) 1) 0 0 in
+  let d := t'5 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  if (t'4 =? ecHVC64) || (t'4 =? ecSMC64) then
+  let! t'6 := callDecision (Trap_ESR t) ec in
+  ret t'6
+  else
+  if t'4 =? ecDABTLow then
+  let! t'7 := dataAbort t x guestMMIO in
+  ret t'7
+  else
+  let! t'11 := (if t'4 =? ecIABTLow then
+  let! t'8 := stage2Fault (Trap_ESR t) in
+  if t'8 then
+  let! t'9 := injectDecision InjectInstructionAbort (Trap_FAR t) in
+  ret (Jump t'9)
+  else
+  ret (Fall tt)
+  else
+  if t'4 =? ecSysReg then
+  let! t'10 := sysRegAccess (Trap_ESR t) x in
+  ret (Jump t'10)
+  else
+  if ((((((t'4 =? ecCP15RT) || (t'4 =? ecCP15RRT)) || (t'4 =? ecCP14RT)) || (t'4 =? ecCP14DT)) || (t'4 =? ecCP14RRT)) || (t'4 =? ecPAuth)) || (t'4 =? ecSVE) then
+  ret (Jump (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false InjectUndef 0))
+  else
+  ret (Fall tt)) in
+  match t'11 with
+  | Fall _ =>
+  let! t'12 := exitDecision Abi.ExitAbort ec 0 0 in
+  ret t'12
+  | Jump x'j => ret x'j
+  end.
+
 Definition maxEntries : Z := 64.
+
+(** Go: isolation/shadow.go:107:1 append *)
+Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S bool :=
+  let! t'1 := deref s in
+  if (shadowState_count t'1) =? 256 then
+  ret false
+  else
+  let! t'2 := pfield s shadowState_log set_shadowState_log in
+  let! t'3 := deref s in
+  let! t'4 := deref s in
+  let! t'5 := mods (wraps 64 ((shadowState_head t'3) + (shadowState_count t'4))) 256 in
+  let! t'6 := pindex t'2 t'5 in
+  let! t'7 := store t'6 b in
+  let! t'8 := deref s in
+  let! t'9 := pfield s shadowState_count set_shadowState_count in
+  let! t'10 := store t'9 (wraps 64 ((shadowState_count t'8) + 1)) in
+  ret true.
+
+(** Go: isolation/shadow.go:82:1 shadowMMIO *)
+Definition Engine_shadowMMIO {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (ex : (list Z)) (read : MMIORead) (isRead : bool) : M S bool :=
+  let! t'1 := idx ex 1 in
+  let t'2 := t'1 in
+  let! t'3 := idx ex 2 in
+  let t'4 := t'3 in
+  let ipa := t'2 in
+  let access := t'4 in
+  let size := shl 64 false 1 (Z.land (shr access Abi.AccessSizeShift) 3) in
+  if size >? shadowAccessMax then
+  ret false
+  else
+  let! t'7 := deref m in
+  let t'6 := shadowState_regs (vm_shadow t'7) in
+  let t'5 := 0 in
+  let! t'17 := loop 4
+  (fun t'5 => ret (t'5 <? 4))
+  (fun t'5 =>
+  let! t'8 := idx t'6 t'5 in
+  let r := t'8 in
+  if (((shadowReg_mode r) =? Abi.ShadowOff) || (ipa <? (shadowReg_ipa r))) || ((wrapu 64 (ipa - (shadowReg_ipa r))) >=? shadowAccessMax) then
+  ret (Continue t'5)
+  else
+  if isRead && ((shadowReg_mode r) =? Abi.ShadowRead) then
+  let! _ := (if negb ((MMIORead_Reg read) =? xzr) then
+  let! t'9 := MMIORead_value read (shr (shadowReg_value r) (wrapu 64 (8 * (wrapu 64 (ipa - (shadowReg_ipa r)))))) in
+  let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'11 := pfield t'10 Context_X set_Context_X in
+  let! t'12 := pindex t'11 (MMIORead_Reg read) in
+  let! t'13 := store t'12 t'9 in
+  ret tt
+  else
+  ret tt) in
+  ret (Leave true)
+  else
+  if ((negb isRead) && ((shadowReg_mode r) =? Abi.ShadowLog)) && (ipa =? (shadowReg_ipa r)) then
+  let! t'14 := pfield m vm_shadow set_vm_shadow in
+  let! t'15 := idx ex 3 in
+  let! t'16 := shadowState_append t'14 (wrapu 8 t'15) in
+  ret (Leave t'16)
+  else
+  ret (Leave false))
+  (fun t'5 => let t'5 := t'5 + 1 in ret t'5)
+  t'5 in
+  match t'17 with
+  | Fall t'5 =>
+  ret false
+  | Jump x'j => ret x'j
+  end.
 
 (** Go: isolation/dispatch.go:180:1 callerVM *)
 Definition Engine_callerVM {S : Type} (e : (ptr S Engine)) (c : Caller) : M S (ptr S vm) :=
@@ -2690,6 +3063,126 @@ Definition Engine_guestCall {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (l
   | Jump x'j => ret x'j
   end.
 
+(** Go: isolation/exit.go:285:1 CallExit *)
+Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
+  let! t'1 := deref x in
+  let! t'2 := idx t'1 0 in
+  let! t'3 := deref x in
+  let! t'4 := idx t'3 1 in
+  let! t'5 := deref x in
+  let! t'6 := idx t'5 2 in
+  let! t'7 := deref x in
+  let! t'8 := idx t'7 3 in
+  let! t'9 := deref x in
+  let! t'10 := idx t'9 4 in
+  let! t'11 := deref x in
+  let! t'12 := idx t'11 5 in
+  ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
+
+(** Go: isolation/vm.go:246:1 guestTrapCall *)
+Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
+  let x := (repeat 0 8) in
+  let t'1 := x in
+  let! t'2 := subslice t'1 0 (len t'1) in
+  let! t'3 := deref vc in
+  let! t'4 := subslice (Context_X (vcpu_ctx t'3)) 0 8 in
+  let x := copy_into t'1 0 (len t'1) t'4 in
+  let! t'5 := deref vc in
+  let! t'6 := deref vc in
+  let! t'7 := GuestCaller (Context_VMID (vcpu_ctx t'5)) (Context_VCPU (vcpu_ctx t'6)) in
+  let! t'8 := Engine_guestCall e t'7 x in
+  let '(t'9, t'10) := t'8 in
+  let r := t'9 in
+  let eff := t'10 in
+  let! t'12 := deref vc in
+  let t'11 := Context_X (vcpu_ctx t'12) in
+  let! t'13 := subslice t'11 0 8 in
+  let! t'14 := subslice r 0 (len r) in
+  let! t'15 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'16 := pfield t'15 Context_X set_Context_X in
+  let! t'17 := store t'16 (copy_into t'11 0 8 t'14) in
+  let t'18 := Effect_Kind eff in
+  if t'18 =? EffectForward then
+  let! t'19 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'20 := store t'19 pendCall in
+  let! t'21 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'22 := pfield t'21 Context_X set_Context_X in
+  let! t'23 := CallExit t'22 in
+  ret (t'23, true)
+  else
+  if t'18 =? EffectVCPUState then
+  let on := 0 in
+  let! on := (if Effect_On eff then
+  let on := 1 in
+  ret on
+  else
+  ret on) in
+  ret (([7; Effect_VCPU eff; on] ++ repeat 0 4), true)
+  else
+  if t'18 =? EffectShutdown then
+  let reset := 0 in
+  let! reset := (if Effect_Reset eff then
+  let reset := 1 in
+  ret reset
+  else
+  ret reset) in
+  ret (([5; reset] ++ repeat 0 5), true)
+  else
+  ret (([] ++ repeat 0 7), false).
+
+(** Go: isolation/vm.go:223:1 apply *)
+Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (d : Decision) : M S ((list Z) * bool) :=
+  let ex := (repeat 0 7) in
+  let done := false in
+  let! t'1 := deref vc in
+  let! t'2 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'3 := pfield t'2 Context_PC set_Context_PC in
+  let! t'4 := store t'3 (wrapu 64 ((Context_PC (vcpu_ctx t'1)) + (Decision_PCAdvance d))) in
+  let t'5 := Decision_Disp d in
+  if t'5 =? DispExit then
+  let! t'6 := idx (Decision_Exit d) 0 in
+  let! t'8 := (if (t'6 =? 1) then (let! t'7 := Engine_shadowMMIO e m vc (Decision_Exit d) (Decision_Read d) (Decision_ReadPending d) in ret t'7) else ret false) in
+  if t'8 then
+  ret (ex, false)
+  else
+  let! _ := (if Decision_ReadPending d then
+  let t'9 := pendMMIORead in
+  let t'10 := Decision_Read d in
+  let! t'11 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'12 := store t'11 t'9 in
+  let! t'13 := pfield vc vcpu_read set_vcpu_read in
+  let! t'14 := store t'13 t'10 in
+  ret tt
+  else
+  ret tt) in
+  ret (Decision_Exit d, true)
+  else
+  if t'5 =? DispCall then
+  let! t'15 := Engine_guestTrapCall e vc in
+  ret t'15
+  else
+  let! _ := (if t'5 =? DispCallNotSupported then
+  let! t'16 := Abi.Status_Reg Abi.NotSupported in
+  let! t'17 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'18 := pfield t'17 Context_X set_Context_X in
+  let! t'19 := pindex t'18 0 in
+  let! t'20 := store t'19 t'16 in
+  ret tt
+  else
+  if t'5 =? DispInjectAbort then
+  let t'21 := Decision_Inject d in
+  let t'22 := Decision_InjectFAR d in
+  let! t'23 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'24 := pfield t'23 Context_Inject set_Context_Inject in
+  let! t'25 := store t'24 t'21 in
+  let! t'26 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'27 := pfield t'26 Context_InjectFAR set_Context_InjectFAR in
+  let! t'28 := store t'27 t'22 in
+  ret tt
+  else
+  ret tt) in
+  ret (ex, false).
+
 Definition hostDevice : Attr := mk_Attr PermRW true.
 
 (** Go: isolation/engine.go:140:1 RootPA *)
@@ -2772,322 +3265,7 @@ Definition Engine_Config {S : Type} (e : (ptr S Engine)) : M S Config :=
   let! t'1 := deref e in
   ret (Engine_cfg t'1).
 
-Definition esrECShift : Z := 26.
-
-Definition esrECMask : Z := 63.
-
-Definition ecWFx : Z := 1.
-
-Definition ecHVC64 : Z := 22.
-
-Definition ecSMC64 : Z := 23.
-
-Definition ecIABTLow : Z := 32.
-
-Definition ecDABTLow : Z := 36.
-
-Definition ecSError : Z := 47.
-
-Definition ecCP15RT : Z := 3.
-
-Definition ecCP15RRT : Z := 4.
-
-Definition ecCP14RT : Z := 5.
-
-Definition ecCP14DT : Z := 6.
-
-Definition ecCP14RRT : Z := 12.
-
-Definition ecPAuth : Z := 9.
-
-Definition ecSVE : Z := 25.
-
-Definition issImm16Mask : Z := 65535.
-
-Definition issISV : Z := 16777216.
-
-Definition issSASShift : Z := 22.
-
-Definition issSASMask : Z := 3.
-
-Definition issSSE : Z := 2097152.
-
-Definition issSRTShift : Z := 16.
-
-Definition issSRTMask : Z := 31.
-
-Definition issSF : Z := 32768.
-
-Definition issCM : Z := 256.
-
-Definition issS1PTW : Z := 128.
-
-Definition issWnR : Z := 64.
-
-Definition fscTypeMask : Z := 60.
-
-Definition fscTranslation : Z := 4.
-
-Definition fscAccessFlag : Z := 8.
-
-Definition fscPermission : Z := 12.
-
 Definition hpfarFIPAShift : Z := 4.
-
-Definition hpfarFIPAMask : Z := 17592186044400.
-
-Definition insnBytes : Z := 4.
-
-Definition DispExit : Disposition := 0.
-
-Definition DispResume : Disposition := 2.
-
-Definition DispCallNotSupported : Disposition := 3.
-
-Definition DispInjectAbort : Disposition := 4.
-
-(** Go: isolation/exit.go:164:1 exitDecision *)
-Definition exitDecision {S : Type} (reason : Abi.Exit) (x2 : Z) (x3 : Z) (x4 : Z) : M S Decision :=
-  ret (mk_Decision DispExit ([reason; x2; x3; x4] ++ repeat 0 3) 0 zero_MMIORead false zero_Injection 0).
-
-(** Go: isolation/exit.go:169:1 injectDecision *)
-Definition injectDecision {S : Type} (kind : Injection) (far : Z) : M S Decision :=
-  ret (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false kind far).
-
-(** Go: isolation/exit.go:174:1 callDecision *)
-Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
-  let d := mk_Decision DispCall (repeat 0 7) 0 zero_MMIORead false zero_Injection 0 in
-  let! d := (if negb ((Z.land esr issImm16Mask) =? 0) then
-  let d := set_Decision_Disp DispCallNotSupported d in
-  ret d
-  else
-  ret d) in
-  let! d := (if ec =? ecSMC64 then
-  let d := set_Decision_PCAdvance insnBytes d in
-  ret d
-  else
-  ret d) in
-  ret d.
-
-(** Go: isolation/exit.go:188:1 stage2Fault *)
-Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
-  let t'1 := Z.land esr fscTypeMask in
-  if ((t'1 =? fscTranslation) || (t'1 =? fscAccessFlag)) || (t'1 =? fscPermission) then
-  ret true
-  else
-  ret false.
-
-(** Go: type TrapKind uint8 *)
-Definition TrapKind : Type := Z.
-Definition zero_TrapKind : TrapKind := 0.
-
-Record Trap := mk_Trap {
-  Trap_Kind : TrapKind;
-  Trap_ESR : Z;
-  Trap_FAR : Z;
-  Trap_HPFAR : Z
-}.
-Definition set_Trap_Kind (x : TrapKind) (r : Trap) : Trap := mk_Trap x (Trap_ESR r) (Trap_FAR r) (Trap_HPFAR r).
-Definition set_Trap_ESR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) x (Trap_FAR r) (Trap_HPFAR r).
-Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) x (Trap_HPFAR r).
-Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
-Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
-
-(** Go: isolation/exit.go:198:1 faultIPA *)
-Definition faultIPA {S : Type} (t : Trap) : M S Z :=
-  ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
-
-(** Go: isolation/exit.go:203:1 inWindows *)
-Definition inWindows {S : Type} (ipa : Z) (w : (list Range)) : M S bool :=
-  let t'2 := len w in
-  let t'1 := 0 in
-  let! t'5 := loop t'2
-  (fun t'1 => ret (t'1 <? t'2))
-  (fun t'1 =>
-  let! t'3 := idx w t'1 in
-  let r := t'3 in
-  let! t'4 := Range_Contains r ipa 1 in
-  if t'4 then
-  ret (Leave true)
-  else
-  ret (Continue t'1))
-  (fun t'1 => let t'1 := t'1 + 1 in ret t'1)
-  t'1 in
-  match t'5 with
-  | Fall t'1 =>
-  ret false
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/exit.go:231:1 mmioDecision *)
-Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
-  let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
-  let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
-  let write := negb ((Z.land esr issWnR) =? 0) in
-  let value := 0 in
-  let! value := (if write && (negb (reg =? xzr)) then
-  let! t'1 := deref x in
-  let! t'2 := idx t'1 reg in
-  let! t'3 := sizeMask sas in
-  let value := Z.land t'2 t'3 in
-  ret value
-  else
-  ret value) in
-  let! t'4 := Abi.MMIOAccess write sas in
-  let! t'5 := exitDecision Abi.ExitMMIO ipa t'4 value in
-  let d := t'5 in
-  let d := set_Decision_PCAdvance insnBytes d in
-  let! d := (if negb write then
-  let d := set_Decision_Read (mk_MMIORead reg sas (negb ((Z.land esr issSSE) =? 0)) (negb ((Z.land esr issSF) =? 0))) d in
-  let d := set_Decision_ReadPending true d in
-  ret d
-  else
-  ret d) in
-  ret d.
-
-Definition InjectDataAbort : Injection := 1.
-
-(** Go: isolation/exit.go:213:1 dataAbort *)
-Definition dataAbort {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
-  let esr := Trap_ESR t in
-  let! t'1 := faultIPA t in
-  let ipa := t'1 in
-  let! t'3 := (if (((Z.land esr fscTypeMask) =? fscTranslation) && ((Z.land esr issS1PTW) =? 0)) then (let! t'2 := inWindows ipa guestMMIO in ret t'2) else ret false) in
-  let mmio := t'3 in
-  if mmio && (negb ((Z.land esr issCM) =? 0)) then
-  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0)
-  else
-  if mmio && ((Z.land esr issISV) =? 0) then
-  let! t'4 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
-  ret t'4
-  else
-  if mmio then
-  let! t'5 := mmioDecision esr ipa x in
-  ret t'5
-  else
-  let! t'6 := stage2Fault esr in
-  if t'6 then
-  let! t'7 := injectDecision InjectDataAbort (Trap_FAR t) in
-  ret t'7
-  else
-  let! t'8 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
-  ret t'8.
-
-Definition TrapIRQ : TrapKind := 1.
-
-Definition TrapFIQ : TrapKind := 2.
-
-Definition TrapSError : TrapKind := 3.
-
-Definition InjectInstructionAbort : Injection := 2.
-
-Definition InjectUndef : Injection := 3.
-
-Definition ecSysReg : Z := 24.
-
-Definition sysRegIssRead : Z := 1.
-
-Definition sysRegIssRtShift : Z := 5.
-
-Definition sysRegIssRtMask : Z := 31.
-
-Definition sysRegIssRegMask : Z := 4193311.
-
-Definition sgi1rWrite : Z := 3813398.
-
-(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
-Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
-  let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
-  if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
-  let value := 0 in
-  let! value := (if negb (rt =? xzr) then
-  let! t'1 := deref x in
-  let! t'2 := idx t'1 rt in
-  let value := t'2 in
-  ret value
-  else
-  ret value) in
-  let! t'3 := exitDecision Abi.ExitSGI value 0 0 in
-  let d := t'3 in
-  let d := set_Decision_PCAdvance insnBytes d in
-  ret d
-  else
-  let! _ := (if negb ((Z.land esr sysRegIssRead) =? 0) then
-  if negb (rt =? xzr) then
-  let! t'4 := pindex x rt in
-  let! t'5 := store t'4 0 in
-  ret tt
-  else
-  ret tt
-  else
-  ret tt) in
-  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0).
-
-(** Go: isolation/exit.go:133:1 FilterTrap *)
-Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
-  let t'1 := Trap_Kind t in
-  if (t'1 =? TrapIRQ) || (t'1 =? TrapFIQ) then
-  let! t'2 := exitDecision Abi.ExitIRQ 0 0 0 in
-  ret t'2
-  else
-  if t'1 =? TrapSError then
-  let! t'3 := exitDecision Abi.ExitAbort ecSError 0 0 in
-  ret t'3
-  else
-  let ec := Z.land (shr (Trap_ESR t) esrECShift) esrECMask in
-  let t'4 := ec in
-  if t'4 =? ecWFx then
-  let! t'5 := exitDecision Abi.ExitWFI (Z.land (Trap_ESR t) 1) 0 0 in
-  let d := t'5 in
-  let d := set_Decision_PCAdvance insnBytes d in
-  ret d
-  else
-  if (t'4 =? ecHVC64) || (t'4 =? ecSMC64) then
-  let! t'6 := callDecision (Trap_ESR t) ec in
-  ret t'6
-  else
-  if t'4 =? ecDABTLow then
-  let! t'7 := dataAbort t x guestMMIO in
-  ret t'7
-  else
-  let! t'11 := (if t'4 =? ecIABTLow then
-  let! t'8 := stage2Fault (Trap_ESR t) in
-  if t'8 then
-  let! t'9 := injectDecision InjectInstructionAbort (Trap_FAR t) in
-  ret (Jump t'9)
-  else
-  ret (Fall tt)
-  else
-  if t'4 =? ecSysReg then
-  let! t'10 := sysRegAccess (Trap_ESR t) x in
-  ret (Jump t'10)
-  else
-  if ((((((t'4 =? ecCP15RT) || (t'4 =? ecCP15RRT)) || (t'4 =? ecCP14RT)) || (t'4 =? ecCP14DT)) || (t'4 =? ecCP14RRT)) || (t'4 =? ecPAuth)) || (t'4 =? ecSVE) then
-  ret (Jump (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false InjectUndef 0))
-  else
-  ret (Fall tt)) in
-  match t'11 with
-  | Fall _ =>
-  let! t'12 := exitDecision Abi.ExitAbort ec 0 0 in
-  ret t'12
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/exit.go:285:1 CallExit *)
-Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
-  let! t'1 := deref x in
-  let! t'2 := idx t'1 0 in
-  let! t'3 := deref x in
-  let! t'4 := idx t'3 1 in
-  let! t'5 := deref x in
-  let! t'6 := idx t'5 2 in
-  let! t'7 := deref x in
-  let! t'8 := idx t'7 3 in
-  let! t'9 := deref x in
-  let! t'10 := idx t'9 4 in
-  let! t'11 := deref x in
-  let! t'12 := idx t'11 5 in
-  ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
 
 (** Go: isolation/ghost.go:73:1 lendable *)
 Definition Engine_lendable {S : Type} (e : (ptr S Engine)) (id : Z) : M S bool :=
@@ -3120,81 +3298,11 @@ Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
   let! t'6 := (if t'2 then ret true else (let! t'3 := page_ownedBy p HostVMID in let! t'5 := (if t'3 then (let! t'4 := page_sharedWith p id in ret t'4) else ret false) in ret t'5)) in
   ret t'6.
 
-(** Go: interface Platform. A call of CleanToPoC, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace. *)
-Definition Platform : Type := iface.
-
 Definition TrapSync : TrapKind := 0.
 
 Definition InjectNone : Injection := 0.
 
 Definition EL1Regs : Z := 32.
-
-(** Go: isolation/shadow.go:107:1 append *)
-Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S bool :=
-  let! t'1 := deref s in
-  if (shadowState_count t'1) =? 256 then
-  ret false
-  else
-  let! t'2 := pfield s shadowState_log set_shadowState_log in
-  let! t'3 := deref s in
-  let! t'4 := deref s in
-  let! t'5 := mods (wraps 64 ((shadowState_head t'3) + (shadowState_count t'4))) 256 in
-  let! t'6 := pindex t'2 t'5 in
-  let! t'7 := store t'6 b in
-  let! t'8 := deref s in
-  let! t'9 := pfield s shadowState_count set_shadowState_count in
-  let! t'10 := store t'9 (wraps 64 ((shadowState_count t'8) + 1)) in
-  ret true.
-
-(** Go: isolation/shadow.go:82:1 shadowMMIO *)
-Definition Engine_shadowMMIO {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (ex : (list Z)) (read : MMIORead) (isRead : bool) : M S bool :=
-  let! t'1 := idx ex 1 in
-  let t'2 := t'1 in
-  let! t'3 := idx ex 2 in
-  let t'4 := t'3 in
-  let ipa := t'2 in
-  let access := t'4 in
-  let size := shl 64 false 1 (Z.land (shr access Abi.AccessSizeShift) 3) in
-  if size >? shadowAccessMax then
-  ret false
-  else
-  let! t'7 := deref m in
-  let t'6 := shadowState_regs (vm_shadow t'7) in
-  let t'5 := 0 in
-  let! t'17 := loop 4
-  (fun t'5 => ret (t'5 <? 4))
-  (fun t'5 =>
-  let! t'8 := idx t'6 t'5 in
-  let r := t'8 in
-  if (((shadowReg_mode r) =? Abi.ShadowOff) || (ipa <? (shadowReg_ipa r))) || ((wrapu 64 (ipa - (shadowReg_ipa r))) >=? shadowAccessMax) then
-  ret (Continue t'5)
-  else
-  if isRead && ((shadowReg_mode r) =? Abi.ShadowRead) then
-  let! _ := (if negb ((MMIORead_Reg read) =? xzr) then
-  let! t'9 := MMIORead_value read (shr (shadowReg_value r) (wrapu 64 (8 * (wrapu 64 (ipa - (shadowReg_ipa r)))))) in
-  let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'11 := pfield t'10 Context_X set_Context_X in
-  let! t'12 := pindex t'11 (MMIORead_Reg read) in
-  let! t'13 := store t'12 t'9 in
-  ret tt
-  else
-  ret tt) in
-  ret (Leave true)
-  else
-  if ((negb isRead) && ((shadowReg_mode r) =? Abi.ShadowLog)) && (ipa =? (shadowReg_ipa r)) then
-  let! t'14 := pfield m vm_shadow set_vm_shadow in
-  let! t'15 := idx ex 3 in
-  let! t'16 := shadowState_append t'14 (wrapu 8 t'15) in
-  ret (Leave t'16)
-  else
-  ret (Leave false))
-  (fun t'5 => let t'5 := t'5 + 1 in ret t'5)
-  t'5 in
-  match t'17 with
-  | Fall t'5 =>
-  ret false
-  | Jump x'j => ret x'j
-  end.
 
 Record AbstractPage := mk_AbstractPage {
   AbstractPage_PFN : Z;
@@ -3387,108 +3495,4 @@ Definition Engine_next {S : Type} (e : (ptr S Engine)) (it : (ptr S leafIter)) :
   ret (0, 0, 0, false)
   | Jump x'j => ret x'j
   end.
-
-(** Go: isolation/vm.go:246:1 guestTrapCall *)
-Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
-  let x := (repeat 0 8) in
-  let t'1 := x in
-  let! t'2 := subslice t'1 0 (len t'1) in
-  let! t'3 := deref vc in
-  let! t'4 := subslice (Context_X (vcpu_ctx t'3)) 0 8 in
-  let x := copy_into t'1 0 (len t'1) t'4 in
-  let! t'5 := deref vc in
-  let! t'6 := deref vc in
-  let! t'7 := GuestCaller (Context_VMID (vcpu_ctx t'5)) (Context_VCPU (vcpu_ctx t'6)) in
-  let! t'8 := Engine_guestCall e t'7 x in
-  let '(t'9, t'10) := t'8 in
-  let r := t'9 in
-  let eff := t'10 in
-  let! t'12 := deref vc in
-  let t'11 := Context_X (vcpu_ctx t'12) in
-  let! t'13 := subslice t'11 0 8 in
-  let! t'14 := subslice r 0 (len r) in
-  let! t'15 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'16 := pfield t'15 Context_X set_Context_X in
-  let! t'17 := store t'16 (copy_into t'11 0 8 t'14) in
-  let t'18 := Effect_Kind eff in
-  if t'18 =? EffectForward then
-  let! t'19 := pfield vc vcpu_pend set_vcpu_pend in
-  let! t'20 := store t'19 pendCall in
-  let! t'21 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'22 := pfield t'21 Context_X set_Context_X in
-  let! t'23 := CallExit t'22 in
-  ret (t'23, true)
-  else
-  if t'18 =? EffectVCPUState then
-  let on := 0 in
-  let! on := (if Effect_On eff then
-  let on := 1 in
-  ret on
-  else
-  ret on) in
-  ret (([7; Effect_VCPU eff; on] ++ repeat 0 4), true)
-  else
-  if t'18 =? EffectShutdown then
-  let reset := 0 in
-  let! reset := (if Effect_Reset eff then
-  let reset := 1 in
-  ret reset
-  else
-  ret reset) in
-  ret (([5; reset] ++ repeat 0 5), true)
-  else
-  ret (([] ++ repeat 0 7), false).
-
-(** Go: isolation/vm.go:223:1 apply *)
-Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (d : Decision) : M S ((list Z) * bool) :=
-  let ex := (repeat 0 7) in
-  let done := false in
-  let! t'1 := deref vc in
-  let! t'2 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'3 := pfield t'2 Context_PC set_Context_PC in
-  let! t'4 := store t'3 (wrapu 64 ((Context_PC (vcpu_ctx t'1)) + (Decision_PCAdvance d))) in
-  let t'5 := Decision_Disp d in
-  if t'5 =? DispExit then
-  let! t'6 := idx (Decision_Exit d) 0 in
-  let! t'8 := (if (t'6 =? 1) then (let! t'7 := Engine_shadowMMIO e m vc (Decision_Exit d) (Decision_Read d) (Decision_ReadPending d) in ret t'7) else ret false) in
-  if t'8 then
-  ret (ex, false)
-  else
-  let! _ := (if Decision_ReadPending d then
-  let t'9 := pendMMIORead in
-  let t'10 := Decision_Read d in
-  let! t'11 := pfield vc vcpu_pend set_vcpu_pend in
-  let! t'12 := store t'11 t'9 in
-  let! t'13 := pfield vc vcpu_read set_vcpu_read in
-  let! t'14 := store t'13 t'10 in
-  ret tt
-  else
-  ret tt) in
-  ret (Decision_Exit d, true)
-  else
-  if t'5 =? DispCall then
-  let! t'15 := Engine_guestTrapCall e vc in
-  ret t'15
-  else
-  let! _ := (if t'5 =? DispCallNotSupported then
-  let! t'16 := Abi.Status_Reg Abi.NotSupported in
-  let! t'17 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'18 := pfield t'17 Context_X set_Context_X in
-  let! t'19 := pindex t'18 0 in
-  let! t'20 := store t'19 t'16 in
-  ret tt
-  else
-  if t'5 =? DispInjectAbort then
-  let t'21 := Decision_Inject d in
-  let t'22 := Decision_InjectFAR d in
-  let! t'23 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'24 := pfield t'23 Context_Inject set_Context_Inject in
-  let! t'25 := store t'24 t'21 in
-  let! t'26 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'27 := pfield t'26 Context_InjectFAR set_Context_InjectFAR in
-  let! t'28 := store t'27 t'22 in
-  ret tt
-  else
-  ret tt) in
-  ret (ex, false).
 
