@@ -136,15 +136,12 @@ Definition zero_workBudget : workBudget := mk_workBudget 0.
 Definition newWorkBudget {S : Type}  : M S workBudget :=
   ret (mk_workBudget runBudget).
 
-(** Go: isolation/budget.go:64:1 spend *)
-Definition workBudget_spend {S : Type} (b : (ptr S workBudget)) (units : Z) : M S bool :=
-  let! t'1 := deref b in
-  let! t'2 := pfield b workBudget_left set_workBudget_left in
-  let! t'3 := store t'2 (wraps 64 ((workBudget_left t'1) - units)) in
-  let! t'4 := deref b in
-  ret (((workBudget_left t'4) >? 0) || false).
+(** Go: isolation/budget.go:65:1 spend *)
+Definition workBudget_spend {S : Type} (b : workBudget) (units : Z) : M S (workBudget * bool) :=
+  let b := set_workBudget_left (wraps 64 ((workBudget_left b) - units)) b in
+  ret (b, ((workBudget_left b) >? 0) || false).
 
-(** Go: isolation/budget.go:71:1 guestPagesOK *)
+(** Go: isolation/budget.go:72:1 guestPagesOK *)
 Definition guestPagesOK {S : Type} (n : Z) : M S bool :=
   ret ((n <=? Abi.GuestMaxPages) || false).
 
@@ -3079,7 +3076,7 @@ Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'12 := idx t'11 5 in
   ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
 
-(** Go: isolation/vm.go:246:1 guestTrapCall *)
+(** Go: isolation/vm.go:247:1 guestTrapCall *)
 Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
   let x := (repeat 0 8) in
   let t'1 := x in
@@ -3130,7 +3127,7 @@ Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcp
   else
   ret (([] ++ repeat 0 7), false).
 
-(** Go: isolation/vm.go:223:1 apply *)
+(** Go: isolation/vm.go:224:1 apply *)
 Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (d : Decision) : M S ((list Z) * bool) :=
   let ex := (repeat 0 7) in
   let done := false in
@@ -3182,6 +3179,254 @@ Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (
   else
   ret tt) in
   ret (ex, false).
+
+(** Go: isolation/vm.go:202:1 run *)
+Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) : M S (list Z) :=
+  let! t'1 := pfield e Engine_pool set_Engine_pool in
+  let! t'2 := deref m in
+  let! t'3 := tablePool_pa t'1 (stage2_root (vm_s2 t'2)) in
+  let! t'4 := deref m in
+  let! t'5 := VTTBR t'3 (stage2_vmid (vm_s2 t'4)) in
+  let vttbr := t'5 in
+  let! t'6 := newWorkBudget in
+  let budget := t'6 in
+  let i := 0 in
+  let! t'33 := loop (maxEntries - i)
+  (fun '(budget, i) => ret (i <? maxEntries))
+  (fun '(budget, i) =>
+  let! t'7 := pfield vc vcpu_state set_vcpu_state in
+  let! t'8 := store t'7 VCPURunning in
+  let! t'9 := deref e in
+  let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'11 := get_platform (Engine_plat t'9) in
+  let! t'12 := trace_now in
+  let! t'13 := deref t'10 in
+  let '(t'14, t'15) := Platform_EnterGuest t'11 t'12 vttbr t'13 in
+  let! t'16 := store t'10 t'15 in
+  let! t'17 := emit "EnterGuest" [vttbr] in
+  let t := t'14 in
+  let! t'18 := pfield vc vcpu_state set_vcpu_state in
+  let! t'19 := store t'18 VCPUOn in
+  let! t'20 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'21 := pfield t'20 Context_X set_Context_X in
+  let! t'22 := deref e in
+  let! t'23 := FilterTrap t t'21 (Config_GuestMMIO (Engine_cfg t'22)) in
+  let d := t'23 in
+  let! t'24 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'25 := pfield t'24 Context_X set_Context_X in
+  let! t'26 := guestWork d t'25 in
+  let work := t'26 in
+  let! t'27 := Engine_apply e m vc d in
+  let '(t'28, t'29) := t'27 in
+  let ex := t'28 in
+  let done := t'29 in
+  if done then
+  ret (Leave ex)
+  else
+  let more := false in
+  let! t'30 := workBudget_spend budget work in
+  let '(t'31, t'32) := t'30 in
+  let budget := t'31 in
+  let more := t'32 in
+  if negb more then
+  ret (Break (budget, i))
+  else
+  ret (Continue (budget, i)))
+  (fun '(budget, i) => let i := wraps 64 (i + 1) in
+  ret (budget, i))
+  (budget, i) in
+  match t'33 with
+  | Fall (budget, i) =>
+  ret ([4] ++ repeat 0 6)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/vm.go:163:1 VCPURun *)
+Definition Engine_VCPURun {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (reply : Z) : M S (Abi.Status * (list Z)) :=
+  let! t'1 := Engine_vcpuOf e id v in
+  let '(t'2, t'3) := t'1 in
+  let m := t'2 in
+  let vc := t'3 in
+  if is_nil vc then
+  ret (Abi.InvalidParameters, ([] ++ repeat 0 7))
+  else
+  let! t'4 := deref vc in
+  if (vcpu_state t'4) =? VCPURunning then
+  ret (Abi.Busy, ([] ++ repeat 0 7))
+  else
+  let! t'5 := deref vc in
+  if (vcpu_state t'5) =? VCPUOff then
+  ret (Abi.Denied, ([] ++ repeat 0 7))
+  else
+  let! t'6 := vcpu_complete vc reply in
+  let! t'7 := pfield m vm_hasRun set_vm_hasRun in
+  let! t'8 := store t'7 true in
+  let! t'9 := Engine_run e m vc in
+  ret (Abi.Success, t'9).
+
+(** Go: isolation/dispatch.go:99:1 hostCall *)
+Definition Engine_hostCall {S : Type} (e : (ptr S Engine)) (x : (list Z)) : M S ((list Z) * Effect) :=
+  let r := x in
+  let st := Abi.zero_Status in
+  let! t'1 := idx x 0 in
+  let id := wrapu 32 t'1 in
+  let t'2 := id in
+  if ((t'2 =? Abi.Version) || (t'2 =? Abi.CallUID)) || (t'2 =? Abi.Revision) then
+  let! t'3 := query id x in
+  ret (t'3, mk_Effect zero_EffectKind 0 false false)
+  else
+  let! t'77 := (if t'2 =? Abi.VMCreate then
+  let vm' := zero_VMID in
+  let! t'4 := idx x 1 in
+  let! t'5 := idx x 2 in
+  let! t'6 := Engine_VMCreate e t'4 t'5 in
+  let '(t'7, t'8) := t'6 in
+  let vm' := t'7 in
+  let st := t'8 in
+  let! t'9 := upd r 1 vm' in
+  let r := t'9 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VMDestroy then
+  let! t'10 := idx x 1 in
+  let! t'11 := Engine_VMDestroy e t'10 in
+  let st := t'11 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VCPUInit then
+  let! t'12 := idx x 1 in
+  let! t'13 := idx x 2 in
+  let! t'14 := idx x 3 in
+  let! t'15 := idx x 4 in
+  let! t'16 := Engine_VCPUInit e t'12 t'13 t'14 t'15 in
+  let st := t'16 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VCPURun then
+  let ex := (repeat 0 7) in
+  let! t'17 := idx x 1 in
+  let! t'18 := idx x 2 in
+  let! t'19 := idx x 3 in
+  let! t'20 := Engine_VCPURun e t'17 t'18 t'19 in
+  let '(t'21, t'22) := t'20 in
+  let st := t'21 in
+  let ex := t'22 in
+  let t'23 := r in
+  let! t'24 := subslice t'23 1 (len t'23) in
+  let! t'25 := subslice ex 0 (len ex) in
+  let r := copy_into t'23 1 (len t'23) t'25 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VCPUIRQ then
+  let! t'26 := idx x 1 in
+  let! t'27 := idx x 2 in
+  let! t'28 := idx x 3 in
+  let! t'29 := idx x 4 in
+  let! t'30 := Engine_VCPUIRQ e t'26 t'27 t'28 t'29 in
+  let st := t'30 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MMIOShadow then
+  let! t'31 := idx x 1 in
+  let! t'32 := idx x 2 in
+  let! t'33 := idx x 3 in
+  let! t'34 := idx x 4 in
+  let! t'35 := Engine_MMIOShadow e t'31 t'32 t'33 t'34 in
+  let st := t'35 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MMIOLogRead then
+  let packed := (repeat 0 6) in
+  let! t'36 := idx x 1 in
+  let! t'37 := Engine_MMIOLogRead e t'36 in
+  let '(t'38, t'39, t'40) := t'37 in
+  let! t'41 := upd r 1 t'38 in
+  let r := t'41 in
+  let packed := t'39 in
+  let st := t'40 in
+  let t'42 := r in
+  let! t'43 := subslice t'42 2 (len t'42) in
+  let! t'44 := subslice packed 0 (len packed) in
+  let r := copy_into t'42 2 (len t'42) t'44 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemDonate then
+  let! t'45 := idx x 1 in
+  let! t'46 := idx x 2 in
+  let! t'47 := idx x 3 in
+  let! t'48 := idx x 4 in
+  let! t'49 := idx x 5 in
+  let! t'50 := Engine_MemDonate e t'45 t'46 t'47 t'48 t'49 in
+  let st := t'50 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemShare then
+  let! t'51 := idx x 1 in
+  let! t'52 := idx x 2 in
+  let! t'53 := idx x 3 in
+  let! t'54 := idx x 4 in
+  let! t'55 := idx x 5 in
+  let! t'56 := Engine_MemShare e t'51 t'52 t'53 t'54 t'55 in
+  let st := t'56 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemUnshare then
+  let! t'57 := idx x 1 in
+  let! t'58 := idx x 2 in
+  let! t'59 := idx x 3 in
+  let! t'60 := Engine_MemUnshare e t'57 t'58 t'59 in
+  let st := t'60 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemReclaim then
+  let! t'61 := idx x 1 in
+  let! t'62 := idx x 2 in
+  let! t'63 := Engine_MemReclaim e t'61 t'62 in
+  let st := t'63 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemInfo then
+  let info := zero_PageInfo in
+  let! t'64 := idx x 1 in
+  let! t'65 := Engine_MemInfo e t'64 in
+  let '(t'66, t'67) := t'65 in
+  let info := t'66 in
+  let st := t'67 in
+  let t'68 := PageInfo_Owner info in
+  let t'69 := PageInfo_VM info in
+  let t'70 := PageInfo_Shared info in
+  let t'71 := PageInfo_Borrower info in
+  let! t'72 := upd r 1 t'68 in
+  let r := t'72 in
+  let! t'73 := upd r 2 t'69 in
+  let r := t'73 in
+  let! t'74 := upd r 3 t'70 in
+  let r := t'74 in
+  let! t'75 := upd r 4 t'71 in
+  let r := t'75 in
+  ret (Fall (r, st))
+  else
+  if (((t'2 =? Abi.PSCIVersion) || (t'2 =? Abi.PSCIFeatures)) || (t'2 =? Abi.PSCISystemOff)) || (t'2 =? Abi.PSCISystemReset) then
+  let! t'76 := hostPSCI id x in
+  ret (Jump t'76)
+  else
+  let st := Abi.NotSupported in
+  ret (Fall (r, st))) in
+  match t'77 with
+  | Fall (r, st) =>
+  let! t'78 := finish x r st in
+  ret (t'78, mk_Effect zero_EffectKind 0 false false)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/dispatch.go:66:1 Dispatch *)
+Definition Engine_Dispatch {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
+  if (Caller_VM c) =? HostVMID then
+  let! t'1 := Engine_hostCall e x in
+  ret t'1
+  else
+  let! t'2 := Engine_guestCall e c x in
+  ret t'2.
 
 Definition hostDevice : Attr := mk_Attr PermRW true.
 
