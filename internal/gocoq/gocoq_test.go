@@ -318,7 +318,8 @@ func TestIsolationCore(t *testing.T) {
 				"Definition Engine_MemInfo", "Definition Engine_VMCreate", "Definition Engine_VCPUInit", "Definition Engine_VCPUIRQ",
 				"Definition Engine_VMDestroy", "Definition Engine_MemDonate", "Definition Engine_MemShare", "Definition Engine_MemReclaim",
 				"Definition Engine_MemUnshare", "Definition Engine_GuestShare", "Definition Engine_GuestUnshare",
-				"Definition Engine_GuestRelinquish", "Definition FilterTrap", "Definition Engine_MMIOShadow"} {
+				"Definition Engine_GuestRelinquish", "Definition FilterTrap", "Definition Engine_MMIOShadow",
+				"Definition Engine_VCPURun", "Definition Engine_Dispatch"} {
 				assert.Contains(t, res.Coq, name)
 			}
 		}
