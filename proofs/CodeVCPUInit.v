@@ -107,6 +107,11 @@ Proof.
   - rewrite nth_replace_nth_other in Hk by exact Hne. apply Hall. eapply nth_error_In. exact Hk.
 Qed.
 
+(** [e'] is [e], or [e] with one vCPU of one VM slot replaced: all a call
+    that only writes a vCPU can do. *)
+Definition vcpu_store (e e' : Isolation.Engine) : Prop :=
+  e' = e \/ exists i m j c, nth_error (Isolation.Engine_vms e) i = Some m /\ e' = put_vcpu e i m j c.
+
 (** The context VCPU_INIT leaves: registers zero but x0 = arg, at entry in
     EL1h, fresh, with the interrupt lines it had. *)
 Definition reset_ctx (ctx : Isolation.Context) vmid vcpu entry arg : Isolation.Context :=
@@ -139,18 +144,18 @@ Qed.
     platform call, and leaves an engine with the same property. *)
 Theorem VCPUInit_no_failure : forall e tr id v entry arg,
   vcpus_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ vcpus_ok e'.
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ vcpus_ok e' /\ vcpu_store e e'.
 Proof.
   intros e tr id v entry arg Hok Hid Hv.
   destruct (vcpuOf_tracks e tr id v Hok Hid Hv)
     as (pm & vc & Hvc & [-> | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht)]);
     unfold Isolation.Engine_VCPUInit, bind at 1; rewrite Hvc; cbv beta iota.
-  - cbn [is_nil orb]. unfold ret. eauto.
+  - cbn [is_nil orb]. unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity].
   - assert (Hnil : is_nil vc = false) by (destruct Ht as (ld & st & -> & _); reflexivity).
     rewrite Hnil. cbn [orb].
-    destruct (negb (Z.land entry 3 =? 0)); [unfold ret; eauto|].
+    destruct (negb (Z.land entry 3 =? 0)); [unfold ret; eexists _, _; split; [reflexivity|]; split; [exact Hok|left; reflexivity]|].
     unfold bind at 1. rewrite Hpm. cbv beta iota.
-    destruct (Isolation.vm_hasRun m); [unfold ret; eauto|].
+    destruct (Isolation.vm_hasRun m); [unfold ret; eexists _, _; split; [reflexivity|]; split; [exact Hok|left; reflexivity]|].
     set (put := put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v)) in *.
     destruct (pfield_tracks vc Isolation.vcpu_ctx Isolation.set_vcpu_ctx e c put tr Ht ltac:(field_laws))
       as (q & Hq & Htq).
@@ -168,10 +173,11 @@ Proof.
       as (qp & Hqp & Htp).
     unfold bind at 1. rewrite Hqp. cbv beta iota.
     unfold bind at 1. rewrite (store_tracks _ _ _ _ _ _ Htp). cbv beta iota.
-    unfold ret. eexists _, _. split; [reflexivity|].
-    unfold put, put_vcpu. apply vcpus_ok_put_vm; [exact Hok|]. apply vm_ok_put_vcpu; [exact Hm|].
-    destruct Hm as (_ & _ & Hall). rewrite Forall_forall in Hall.
-    exact (Hall c (nth_error_In _ _ Hc)).
+    unfold ret. eexists _, _. split; [reflexivity|]. split.
+    + unfold put, put_vcpu. apply vcpus_ok_put_vm; [exact Hok|]. apply vm_ok_put_vcpu; [exact Hm|].
+      destruct Hm as (_ & _ & Hall). rewrite Forall_forall in Hall.
+      exact (Hall c (nth_error_In _ _ Hc)).
+    + right. do 4 eexists. split; [exact Hn|reflexivity].
 Qed.
 
 (** Setting a line of a tracked vCPU in place: what each branch of
@@ -209,20 +215,20 @@ Qed.
     [CodeVCPU.VCPUIRQ_no_failure]). *)
 Theorem VCPUIRQ_inv : forall e tr id v intid level,
   vcpus_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ vcpus_ok e'.
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ vcpus_ok e' /\ vcpu_store e e'.
 Proof.
   intros e tr id v intid level Hok Hid Hv Hi.
   destruct (vcpuOf_tracks e tr id v Hok Hid Hv)
     as (pm & vc & Hvc & [-> | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht)]);
     unfold Isolation.Engine_VCPUIRQ, bind at 1; rewrite Hvc; cbv beta iota.
-  - cbn [is_nil orb]. unfold ret. eauto.
+  - cbn [is_nil orb]. unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity].
   - assert (Hnil : is_nil vc = false) by (destruct Ht as (ld & st & -> & _); reflexivity).
     rewrite Hnil. cbn [orb].
     unfold Isolation.IRQLines.
     destruct (intid >=? 1020) eqn:Hc1; cbn [orb].
-    { unfold ret. eauto. }
+    { unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity]. }
     destruct (level >? 1); cbn [orb].
-    { unfold ret. eauto. }
+    { unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity]. }
     rewrite Z.geb_leb, Z.leb_gt in Hc1.
     assert (Hirq : len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16).
     { destruct Hm as (_ & _ & Hall). rewrite Forall_forall in Hall. exact (Hall c (nth_error_In _ _ Hc)). }
@@ -232,9 +238,11 @@ Proof.
     unfold bind at 1. rewrite modu64. cbv beta iota.
     destruct (level =? 1).
     + destruct (set_line_tracks e tr vc c _ intid (fun w => Z.lor w (shl 64 false 1 (intid mod 64))) Ht Hirq ltac:(lia))
-        as (c' & He & Hc'). unfold bind at 1. rewrite He. unfold ret. eauto.
+        as (c' & He & Hc'). unfold bind at 1. rewrite He. unfold ret. eexists _, _. split; [reflexivity|].
+      split; [exact (Hfin c' Hc')|right; do 4 eexists; split; [exact Hn|reflexivity]].
     + destruct (intid >=? Isolation.sgiLines).
       * destruct (set_line_tracks e tr vc c _ intid (fun w => andnot w (shl 64 false 1 (intid mod 64))) Ht Hirq ltac:(lia))
-          as (c' & He & Hc'). unfold bind at 1. rewrite He. unfold ret. eauto.
-      * unfold bind, ret. eauto.
+          as (c' & He & Hc'). unfold bind at 1. rewrite He. unfold ret. eexists _, _. split; [reflexivity|].
+      split; [exact (Hfin c' Hc')|right; do 4 eexists; split; [exact Hn|reflexivity]].
+      * unfold bind, ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity].
 Qed.

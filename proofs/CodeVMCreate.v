@@ -519,3 +519,34 @@ Proof.
     + rewrite fuel_nat by lia. lia.
   - rewrite Hl. destruct Hq as (Hcj & -> & Hj). destruct j as [l|[]]. eauto.
 Qed.
+
+(** ** VCPU_INIT and VCPU_IRQ keep [create_ok] *)
+
+Lemma create_ok_vcpu_store : forall e e', create_ok e -> vcpus_ok e' -> vcpu_store e e' -> create_ok e'.
+Proof.
+  intros e e' Hc Hv' [->|(i & m & j & c & Hn & ->)]; [exact Hc|].
+  destruct Hc as (_ & Hp & Hm & Hall). split; [exact Hv'|].
+  unfold put_vcpu, put_vm. destruct e; cbn in *. split; [exact Hp|]. split; [exact Hm|].
+  apply Forall_replace; [exact Hall|]. cbn. rewrite len_replace.
+  rewrite Forall_forall in Hall. apply Hall. eapply nth_error_In. exact Hn.
+Qed.
+
+(** VCPU_INIT has no failure outcome and keeps [create_ok]. *)
+Theorem VCPUInit_create_ok : forall e tr id v entry arg,
+  create_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ create_ok e'.
+Proof.
+  intros e tr id v entry arg Hc Hid Hv.
+  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hc) Hid Hv) as (st & e' & H & Hv' & Hs).
+  exists st, e'. split; [exact H|]. eapply create_ok_vcpu_store; eassumption.
+Qed.
+
+(** VCPU_IRQ has no failure outcome and keeps [create_ok]. *)
+Theorem VCPUIRQ_create_ok : forall e tr id v intid level,
+  create_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ create_ok e'.
+Proof.
+  intros e tr id v intid level Hc Hid Hv Hi.
+  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hc) Hid Hv Hi) as (st & e' & H & Hv' & Hs).
+  exists st, e'. split; [exact H|]. eapply create_ok_vcpu_store; eassumption.
+Qed.

@@ -60,6 +60,8 @@ CodeLoop.loop_spec
 CodeLens.pindex_lens
 CodeVMCreate.allocRoot_ok
 CodeVMCreate.VMCreate_no_failure
+CodeVMCreate.VCPUInit_create_ok
+CodeVMCreate.VCPUIRQ_create_ok
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
