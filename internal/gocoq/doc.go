@@ -66,6 +66,9 @@
 //     argument, which is stored there (EnterGuest returns the trap and the
 //     guest's registers). A proof about such a call holds for every
 //     platform, which is how the arch code and the guest stay untrusted.
+//     An answer is any value of its Coq type, so a list may have another
+//     length than the Go array it stands for: a proof that needs the
+//     lengths says so of the platform.
 //   - Variables of the internal/plant package are its planted-bug switches,
 //     false in every image: they are read as false.
 //
