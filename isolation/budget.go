@@ -60,10 +60,11 @@ type workBudget struct{ left int }
 
 func newWorkBudget() workBudget { return workBudget{left: runBudget} }
 
-// spend charges units and reports whether the run may go on.
-func (b *workBudget) spend(units int) bool {
+// spend charges units: it returns what is left and whether the run may go
+// on. The budget is a value, so that a run keeps it in a plain local.
+func (b workBudget) spend(units int) (workBudget, bool) {
 	b.left -= units
-	return b.left > 0 || plant.NoWorkBudget
+	return b, b.left > 0 || plant.NoWorkBudget
 }
 
 // guestPagesOK reports whether a guest memory call of n pages is within

@@ -33,7 +33,8 @@ func TestWorkBudgetStopsOnceSpent(t *testing.T) {
 		for {
 			units := trapUnits + r.Intn(abi.GuestMaxPages+1)
 			total += units
-			if !b.spend(units) {
+			var more bool
+			if b, more = b.spend(units); !more {
 				break
 			}
 			require.Less(t, total, runBudget)
@@ -46,7 +47,7 @@ func TestWorkBudgetStopsOnceSpent(t *testing.T) {
 func TestNoWorkBudgetPlantRemovesBothBounds(t *testing.T) {
 	plant.NoWorkBudget = true
 	defer func() { plant.NoWorkBudget = false }()
-	b := newWorkBudget()
-	assert.True(t, b.spend(10*runBudget))
+	_, more := newWorkBudget().spend(10 * runBudget)
+	assert.True(t, more)
 	assert.True(t, guestPagesOK(1<<20))
 }

@@ -93,33 +93,23 @@ func (e *Engine) MemShare(id uint64, pa PA, ipa IPA, n, perms uint64) abi.Status
 	return abi.Success
 }
 
-// runIter walks a mapped IPA range of a stage-2 as runs of pages whose
-// output addresses are contiguous.
-type runIter struct {
-	s   *stage2
-	ipa IPA
-	n   uint64
-	k   uint64
-}
-
-// nextRun returns the next run: its first IPA, first PA and length.
-// Precondition: every page of the range is mapped.
-func (e *Engine) nextRun(it *runIter) (IPA, PA, uint64, bool) {
-	if it.k >= it.n {
-		return 0, 0, 0, false
-	}
-	ipa := it.ipa + IPA(it.k<<PageShift)
-	first := e.mustTranslate(it.s, ipa)
+// nextRun returns the run of the mapped IPA range (ipa, n pages) of s that
+// starts k pages in: its first IPA, first PA and length, the longest whose
+// output addresses are contiguous. The caller walks the range by adding each
+// length to k until it reaches n.
+// Precondition: k < n and every page of the range is mapped.
+func (e *Engine) nextRun(s *stage2, ipa IPA, n, k uint64) (IPA, PA, uint64) {
+	first := ipa + IPA(k<<PageShift)
+	pa := e.mustTranslate(s, first)
 	cnt := uint64(1)
-	for it.k+cnt < it.n {
-		m, ok := e.translate(it.s, ipa+IPA(cnt<<PageShift))
-		if !ok || m.PA != first+PA(cnt<<PageShift) {
+	for k+cnt < n {
+		m, ok := e.translate(s, first+IPA(cnt<<PageShift))
+		if !ok || m.PA != pa+PA(cnt<<PageShift) {
 			break
 		}
 		cnt++
 	}
-	it.k += cnt
-	return ipa, first, cnt, true
+	return first, pa, cnt
 }
 
 // mustTranslate returns the PA ipa maps to, which the caller checked.
@@ -164,10 +154,11 @@ func (e *Engine) MemUnshare(id uint64, ipa IPA, n uint64) abi.Status {
 	if e.unmapNeed(&v.s2, ipa, n) > e.pool.nfree {
 		return abi.NoMemory
 	}
-	it := runIter{s: &v.s2, ipa: ipa, n: n}
-	for rIPA, pa, cnt, ok := e.nextRun(&it); ok; rIPA, pa, cnt, ok = e.nextRun(&it) {
+	for k := uint64(0); k < n; {
+		rIPA, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
 		e.unmapRange(&v.s2, rIPA, cnt)
 		e.setOwner(pa, cnt, abi.OwnerHost, HostVMID)
+		k += cnt
 	}
 	return abi.Success
 }
@@ -251,17 +242,19 @@ func (e *Engine) GuestShare(id VMID, ipa IPA, n uint64) abi.Status {
 		return st
 	}
 	need := 0
-	it := runIter{s: &v.s2, ipa: ipa, n: n}
-	for _, pa, cnt, ok := e.nextRun(&it); ok; _, pa, cnt, ok = e.nextRun(&it) {
+	for k := uint64(0); k < n; {
+		_, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
 		need += e.mapNeed(&e.host, IPA(pa), pa, cnt)
+		k += cnt
 	}
 	if need > e.pool.nfree {
 		return abi.NoMemory
 	}
-	it = runIter{s: &v.s2, ipa: ipa, n: n}
-	for _, pa, cnt, ok := e.nextRun(&it); ok; _, pa, cnt, ok = e.nextRun(&it) {
+	for k := uint64(0); k < n; {
+		_, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
 		e.setShared(pa, cnt, true, HostVMID)
 		e.mapRange(&e.host, IPA(pa), pa, cnt, hostShared)
+		k += cnt
 	}
 	return abi.Success
 }
@@ -288,17 +281,19 @@ func (e *Engine) GuestUnshare(id VMID, ipa IPA, n uint64) abi.Status {
 		return st
 	}
 	need := 0
-	it := runIter{s: &v.s2, ipa: ipa, n: n}
-	for _, pa, cnt, ok := e.nextRun(&it); ok; _, pa, cnt, ok = e.nextRun(&it) {
+	for k := uint64(0); k < n; {
+		_, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
 		need += e.unmapNeed(&e.host, IPA(pa), cnt)
+		k += cnt
 	}
 	if need > e.pool.nfree {
 		return abi.NoMemory
 	}
-	it = runIter{s: &v.s2, ipa: ipa, n: n}
-	for _, pa, cnt, ok := e.nextRun(&it); ok; _, pa, cnt, ok = e.nextRun(&it) {
+	for k := uint64(0); k < n; {
+		_, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
 		e.unmapRange(&e.host, IPA(pa), cnt)
 		e.setShared(pa, cnt, false, HostVMID)
+		k += cnt
 	}
 	return abi.Success
 }
@@ -317,19 +312,21 @@ func (e *Engine) GuestRelinquish(id VMID, ipa IPA, n uint64) abi.Status {
 		return st
 	}
 	need := 0
-	it := runIter{s: &v.s2, ipa: ipa, n: n}
-	for rIPA, _, cnt, ok := e.nextRun(&it); ok; rIPA, _, cnt, ok = e.nextRun(&it) {
+	for k := uint64(0); k < n; {
+		rIPA, _, cnt := e.nextRun(&v.s2, ipa, n, k)
 		need += e.unmapNeed(&v.s2, rIPA, cnt)
+		k += cnt
 	}
 	if need > e.pool.nfree {
 		return abi.NoMemory
 	}
-	it = runIter{s: &v.s2, ipa: ipa, n: n}
-	for rIPA, pa, cnt, ok := e.nextRun(&it); ok; rIPA, pa, cnt, ok = e.nextRun(&it) {
+	for k := uint64(0); k < n; {
+		rIPA, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
 		e.unmapRange(&v.s2, rIPA, cnt)
 		e.plat.ZeroPages(pa, cnt)
 		e.plat.CleanToPoC(pa, cnt)
 		e.setOwner(pa, cnt, abi.OwnerNone, HostVMID)
+		k += cnt
 	}
 	return abi.Success
 }

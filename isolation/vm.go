@@ -211,7 +211,8 @@ func (e *Engine) run(m *vm, vc *vcpu) [7]uint64 {
 		if ex, done := e.apply(m, vc, d); done {
 			return ex
 		}
-		if !budget.spend(work) {
+		var more bool
+		if budget, more = budget.spend(work); !more {
 			break
 		}
 	}

@@ -39,7 +39,7 @@ done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -52,6 +52,18 @@ CodePlace.pindex_good
 CodeVCPU.liveVM_spec
 CodeVCPU.vcpuOf_spec
 CodeVCPU.VCPUIRQ_no_failure
+CodeTrack.pfield_tracks
+CodeTrack.pindex_tracks
+CodeVCPUInit.VCPUInit_no_failure
+CodeVCPUInit.VCPUIRQ_inv
+CodeLoop.loop_spec
+CodeLens.pindex_lens
+CodeVMCreate.allocRoot_ok
+CodeVMCreate.VMCreate_no_failure
+CodeVMCreate.VCPUInit_create_ok
+CodeVMCreate.VCPUIRQ_create_ok
+CodeDispatch.host_call_uid
+CodeDispatch.host_version
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2

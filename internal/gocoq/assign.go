@@ -47,6 +47,10 @@ func (f *fn) simple(s ast.Stmt) {
 			f.opAssign(s.Lhs[0], opOf[s.Tok], paren(f.expr(s.Rhs[0])), s)
 		}
 	case *ast.ExprStmt:
+		if call, ok := unparen(s.X).(*ast.CallExpr); ok && f.isBuiltin(call, "copy") {
+			f.copyStmt(call)
+			return
+		}
 		f.expr(s.X)
 	default:
 		refuse(s, "statement %T", s)
@@ -216,4 +220,45 @@ func (f *fn) update(e ast.Expr, v string) string {
 	}
 	refuse(e, "assignment to %T", e)
 	return ""
+}
+
+// isBuiltin reports whether call calls the builtin name.
+func (f *fn) isBuiltin(call *ast.CallExpr, name string) bool {
+	id, ok := unparen(call.Fun).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	b, ok := f.pt.p.Info.Uses[id].(*types.Builtin)
+	return ok && b.Name() == name
+}
+
+// copyStmt translates copy(a[lo:hi], src) as a statement, where a is an
+// array (a local path or one reached through a pointer): the window is
+// checked as a slice expression checks it, then src, evaluated to a value,
+// replaces its first elements and a is stored back. Copying into a slice
+// would write a backing array other slices may share, which lists do not
+// model.
+func (f *fn) copyStmt(call *ast.CallExpr) {
+	dst, ok := unparen(call.Args[0]).(*ast.SliceExpr)
+	if !ok || dst.Slice3 {
+		refuse(call, "copy into something other than a slice expression of an array")
+	}
+	if _, arr := f.typeOf(dst.X).Underlying().(*types.Array); !arr {
+		refuse(call, "copy into a slice of %s, not of an array", f.typeOf(dst.X))
+	}
+	if isString(f.typeOf(call.Args[1])) {
+		refuse(call, "copy from a string")
+	}
+	cur := f.newTmp()
+	f.binds = append(f.binds, fmt.Sprintf("let %s := %s in", cur, f.expr(dst.X)))
+	lo, hi := "0", "(len "+cur+")"
+	if dst.Low != nil {
+		lo = paren(f.expr(dst.Low))
+	}
+	if dst.High != nil {
+		hi = paren(f.expr(dst.High))
+	}
+	f.bind(fmt.Sprintf("subslice %s %s %s", cur, lo, hi))
+	src := paren(f.expr(call.Args[1]))
+	f.store(dst.X, fmt.Sprintf("copy_into %s %s %s %s", cur, lo, hi, src))
 }

@@ -124,7 +124,7 @@ func (f *fn) ifaceCall(fun *ast.SelectorExpr, m *types.Func, e *ast.CallExpr) st
 	}
 	sig := m.Type().(*types.Signature)
 	if sig.Results().Len() != 0 {
-		refuse(e, "Platform method with results (%s): needs an oracle", m.Name())
+		return f.platformAnswer(fun, n, m, e)
 	}
 	iv := paren(f.expr(fun.X))
 	var args []string
@@ -135,6 +135,52 @@ func (f *fn) ifaceCall(fun *ast.SelectorExpr, m *types.Func, e *ast.CallExpr) st
 		args = append(args, f.expr(a))
 	}
 	return f.bind(fmt.Sprintf("call_iface %s %q [%s]", iv, m.Name(), strings.Join(args, "; ")))
+}
+
+// platformAnswer translates a call of a Platform method with results: the
+// arguments are evaluated, the platform's answer to the trace so far and
+// the arguments (a pointer argument by the value it points to) gives the
+// result and the new value behind each pointer argument, which is stored
+// there, and the call is an event with the integer arguments.
+func (f *fn) platformAnswer(fun *ast.SelectorExpr, iface *types.Named, m *types.Func, e *ast.CallExpr) string {
+	sig := m.Type().(*types.Signature)
+	iv := paren(f.expr(fun.X))
+	var ints, vals, ptrs []string
+	for i, a := range e.Args {
+		if _, ok := sig.Params().At(i).Type().Underlying().(*types.Pointer); ok {
+			ptrs = append(ptrs, paren(f.expr(a)))
+			continue
+		}
+		if _, _, ok := intInfo(f.typeOf(a)); !ok {
+			refuse(a, "Platform method %s with a non-integer argument", m.Name())
+		}
+		v := f.expr(a)
+		ints = append(ints, v)
+		vals = append(vals, paren(v))
+	}
+	o := f.bind("get_platform " + iv)
+	tr := f.bind("trace_now")
+	var args []string
+	k := 0
+	for i := range e.Args {
+		if _, ok := sig.Params().At(i).Type().Underlying().(*types.Pointer); ok {
+			args = append(args, f.bind("deref "+ptrs[k]))
+			k++
+			continue
+		}
+		args = append(args, vals[i-k])
+	}
+	res := []string{f.newTmp()}
+	for range ptrs {
+		res = append(res, f.newTmp())
+	}
+	answer := fmt.Sprintf("%s_%s %s %s %s", f.pt.use(iface.Obj(), e), m.Name(), o, tr, strings.Join(args, " "))
+	f.binds = append(f.binds, fmt.Sprintf("let %s := %s in", bindPat(res), answer))
+	for k, p := range ptrs {
+		f.bind(fmt.Sprintf("store %s %s", p, res[k+1]))
+	}
+	f.bind(fmt.Sprintf("emit %q [%s]", m.Name(), strings.Join(ints, "; ")))
+	return res[0]
 }
 
 // conversion translates T(x) between integer types (wrapping when the
@@ -190,6 +236,8 @@ func (f *fn) builtin(name string, e *ast.CallExpr) string {
 		return v
 	case "panic":
 		refuse(e, "panic inside an expression")
+	case "copy":
+		refuse(e, "copy used as a value (its count)")
 	}
 	refuse(e, "builtin %s", name)
 	return ""

@@ -47,12 +47,28 @@
 //     which every caller passes the address of one of its locals (or such a
 //     parameter of its own), is passed by value: nothing else can reach the
 //     local during the call. This is the one use the core makes of &local.
+//   - A slice parameter that the function only reads (indexes for a value,
+//     ranges over, takes the length of, or passes on to such a parameter)
+//     is a list passed by value.
+//   - copy(a[lo:hi], src) as a statement, where a is an array (a local or
+//     one reached through a pointer), checks the window as a slice
+//     expression does and replaces its first min(hi-lo, len src) elements
+//     with src's (copy_into); its count is not translated.
 //   - Functions that call each other in a cycle are one Fixpoint with a
 //     depth fuel: each call inside the group spends one, a call from outside
 //     gives rec_fuel (64), and a deeper recursion is OutOfFuel.
 //   - A call through the Platform interface (the one interface of the core)
 //     appends an event, its method name and integer arguments, to the
-//     trace; a nil interface value is a nil dereference.
+//     trace; a nil interface value (None) is a nil dereference. A non-nil
+//     value is a platform, a record that holds for each method with a
+//     result the platform's answer, a function of the trace so far and the
+//     arguments: it gives the result and the new value behind each pointer
+//     argument, which is stored there (EnterGuest returns the trap and the
+//     guest's registers). A proof about such a call holds for every
+//     platform, which is how the arch code and the guest stay untrusted.
+//     An answer is any value of its Coq type, so a list may have another
+//     length than the Go array it stands for: a proof that needs the
+//     lengths says so of the platform.
 //   - Variables of the internal/plant package are its planted-bug switches,
 //     false in every image: they are read as false.
 //
@@ -60,25 +76,30 @@
 //
 // Goroutines, defer, select, channels, maps, closures and function values,
 // labels, goto, fallthrough, type switches and assertions, generics,
-// interfaces other than Platform, Platform methods with results (they need
-// an oracle: EnterGuest, PageIsZero), allocation (make, new, &T{}, append),
-// copy, calls to packages that are not translated (errors, fmt; of
+// interfaces other than Platform, Platform methods with more than one result
+// or with arguments neither integers nor pointers, allocation (make, new,
+// &T{}, append), copy into anything but a window of an array, or used for
+// its count, calls to packages that are not translated (errors, fmt; of
 // math/bits only LeadingZeros64 is defined), the address of a local other
 // than for a read-only parameter, the address of a package variable,
-// pointers inside struct types, recursive types, local variables and parameters of slice type (a copied
-// slice header aliases its backing array, which lists do not model), a
-// break inside a switch, and a call inside the target of an op-assignment.
+// pointers inside struct types, recursive types, local variables of slice
+// type and slice parameters written through, reassigned or escaping (a
+// copied slice header aliases its backing array, which lists do not model),
+// a break inside a switch, and a call inside the target of an op-assignment.
 //
 // # What the translation assumes
 //
 // The translation is trusted: a proof about proofs/code is a proof about
 // the Go only as far as gocoq and GoCoq.v are right. Beyond that it assumes
 // that no two slices the core writes share a backing array (the core only
-// makes slices in New) and that no slice field is replaced while a range
-// over it runs; that operands are evaluated left to right, which Go fixes
+// makes slices in New), that no slice field is replaced while a range
+// over it runs, and that nothing writes the backing array of a read-only
+// slice parameter during the call (the core passes only its configuration's
+// ranges); that operands are evaluated left to right, which Go fixes
 // for calls but not for the reads of variables beside them (the core never
 // reads in one expression what a call in it writes); that an int is 64 bits (arm64, and the hosts the
 // tests run on), and that the Platform calls do not write the engine's
-// memory other than as their events say (the arch code and its assembly
-// are outside the translation).
+// memory other than through their pointer arguments (EnterGuest: the
+// vCPU's Context), whose new values any platform may choose (the arch code
+// and its assembly are outside the translation).
 package gocoq

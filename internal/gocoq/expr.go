@@ -250,7 +250,7 @@ func (f *fn) nilOf(t types.Type, at ast.Node) string {
 	case *types.Slice:
 		return "[]"
 	case *types.Interface:
-		return "false"
+		return "None"
 	}
 	refuse(at, "nil of type %s", t)
 	return ""
@@ -374,7 +374,7 @@ func (f *fn) isNil(x ast.Expr) string {
 	case *types.Slice:
 		return "(len " + v + " =? 0)"
 	case *types.Interface:
-		return "negb " + v
+		return "negb (is_set " + v + ")"
 	}
 	refuse(x, "comparison with nil")
 	return ""

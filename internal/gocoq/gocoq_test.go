@@ -134,9 +134,32 @@ func (e *E) isLive(i int) bool { return e.live(i) != nil }`,
 		coq:   "Example e : E_isLive root 1 (mk_E [mk_V false; mk_V true]) [] = Ok true (mk_E [mk_V false; mk_V true]) [] := eq_refl."},
 	{name: "Platform calls are events", src: platformSrc + `type E struct{ plat Platform }
 func (e *E) zero(pa uint64) { e.plat.ZeroPages(pa, 1) }`,
-		shape: []string{"Definition Platform : Type := iface.", `call_iface (E_plat t'1) "ZeroPages" [pa; 1]`},
-		coq: `Example e1 : E_zero root 4096 (mk_E true) [] = Ok tt (mk_E true) [mkEvent "ZeroPages" [4096; 1]] := eq_refl.
-Example e2 : E_zero root 4096 (mk_E false) [] = Fail NilDereference := eq_refl.`},
+		shape: []string{"Record Platform := mk_Platform {", "Platform_PageIsZero : list event -> Z -> bool",
+			"E_plat : (iface Platform)", `call_iface (E_plat t'1) "ZeroPages" [pa; 1]`},
+		coq: `Definition p := mk_Platform (fun _ _ => true).
+Example e1 : E_zero root 4096 (mk_E (Some p)) [] = Ok tt (mk_E (Some p)) [mkEvent "ZeroPages" [4096; 1]] := eq_refl.
+Example e2 : E_zero root 4096 (mk_E None) [] = Fail NilDereference := eq_refl.`},
+	{name: "Platform method with results is the platform's answer", src: `type Platform interface {
+	Probe(pa uint64) bool
+	Fill(n uint64, x *[2]uint64) uint64
+}
+type E struct{ plat Platform; regs [2]uint64 }
+func (e *E) zero(pa uint64) bool { return e.plat.Probe(pa) }
+func (e *E) fill(n uint64) uint64 { return e.plat.Fill(n, &e.regs) + e.regs[1] }`,
+		shape: []string{"Platform_Fill : list event -> Z -> (list Z) -> Z * (list Z);", "Platform_Probe : list event -> Z -> bool",
+			"get_platform", "trace_now", "Platform_Probe", `emit "Probe" [pa]`,
+			"deref", "Platform_Fill", "store", `emit "Fill" [n]`},
+		coq: `(* The methods in the order go/types lists them: by name. *)
+Definition p := mk_Platform (fun tr n x => (n, [n; n + len tr]))
+  (fun tr pa => Nat.eqb (List.length tr) 0 && (pa =? 4096)).
+Example e1 : E_zero root 4096 (mk_E (Some p) [0; 0]) [] = Ok true (mk_E (Some p) [0; 0]) [mkEvent "Probe" [4096]] := eq_refl.
+Example e2 : E_zero root 4096 (mk_E (Some p) [0; 0]) [mkEvent "Probe" [1]] =
+  Ok false (mk_E (Some p) [0; 0]) [mkEvent "Probe" [4096]; mkEvent "Probe" [1]] := eq_refl.
+Example e3 : E_fill root 5 (mk_E (Some p) [0; 0]) [mkEvent "Probe" [1]] =
+  Ok 11 (mk_E (Some p) [5; 6]) [mkEvent "Fill" [5]; mkEvent "Probe" [1]] := eq_refl.
+Example e4 : E_zero root 4096 (mk_E None [0; 0]) [] = Fail NilDereference := eq_refl.`},
+	{name: "Platform method with two results", src: `type Platform interface{ Two() (uint64, bool) }`,
+		refuse: "Platform method Two with 2 results"},
 	{name: "panic is a failure", src: `func must(ok bool) uint64 { if !ok { panic("broken") }; return 1 }`,
 		shape: []string{`fail (Panic "broken"%string)`},
 		coq:   `Example e : must (S:=unit) false tt [] = Fail (Panic "broken") := eq_refl.`},
@@ -158,6 +181,41 @@ func (e *E) run(d uint64) uint64 { u := U{d: d}; e.n = twice(&u, e.n); return e.
 	{name: "address of a local for a parameter written through", src: `type U struct{ d uint64 }
 func set(u *U) { u.d = 1 }
 func f() uint64 { var u U; set(&u); return u.d }`, refuse: "address of a local variable (u)"},
+	{name: "read-only slice parameter is a list", src: `type R struct{ lo, hi uint64 }
+func inR(a uint64, rs []R) bool {
+	for _, r := range rs { if r.lo <= a && a < r.hi { return true } }
+	return false
+}
+func first(rs []R) uint64 { if len(rs) == 0 { return 0 }; return rs[0].lo }
+type C struct{ rs []R }
+func (c *C) has(a uint64) bool { return inR(a, c.rs) }`,
+		shape: []string{"Definition inR {S : Type} (a : Z) (rs : (list R)) : M S bool :=",
+			"Definition C_has {S : Type} (c : (ptr S C)) (a : Z) : M S bool :="},
+		coq: `Example e1 : inR (S:=unit) 5 [mk_R 1 2; mk_R 4 6] tt [] = Ok true tt [] := eq_refl.
+Example e2 : inR (S:=unit) 6 [mk_R 1 2; mk_R 4 6] tt [] = Ok false tt [] := eq_refl.
+Example e3 : first (S:=unit) [] tt [] = Ok 0 tt [] := eq_refl.
+Example e4 : C_has root 1 (mk_C [mk_R 1 2]) [] = Ok true (mk_C [mk_R 1 2]) [] := eq_refl.`},
+	{name: "slice parameter written through", src: `func set(xs []uint64) { xs[0] = 1 }`,
+		refuse: "slice parameter xs written, reassigned or escaping"},
+	{name: "slice parameter escaping", src: `func keep(xs []uint64) []uint64 { return xs }`,
+		refuse: "slice parameter xs written, reassigned or escaping"},
+	{name: "slice parameter passed on to one written through", src: `func pass(ys []uint64) { set(ys) }
+func set(xs []uint64) { xs[0] = 1 }`,
+		refuse: "slice parameter ys written, reassigned or escaping"},
+	{name: "copy into a window of an array", src: `func put(x [4]uint64, y [2]uint64, i int) [4]uint64 { copy(x[i:], y[:]); return x }
+func some(c bool, x [2]uint64, y [3]uint64) [2]uint64 { if c { copy(x[1:], y[:]) }; return x }
+type T struct{ a [3]uint64 }
+func (t *T) head(y [4]uint64) { copy(t.a[:2], y[:]) }`,
+		shape: []string{"subslice", "copy_into", "store"},
+		coq: `Example e1 : put (S:=unit) [1;2;3;4] [7;8] 1 tt [] = Ok [1;7;8;4] tt [] := eq_refl.
+Example e2 : put (S:=unit) [1;2;3;4] [7;8] 3 tt [] = Ok [1;2;3;7] tt [] := eq_refl.
+Example e3 : put (S:=unit) [1;2;3;4] [7;8] 5 tt [] = Fail IndexOutOfRange := eq_refl.
+Example e4 : some (S:=unit) true [1;2] [7;8;9] tt [] = Ok [1;7] tt [] := eq_refl.
+Example e5 : some (S:=unit) false [1;2] [7;8;9] tt [] = Ok [1;2] tt [] := eq_refl.
+Example e6 : T_head root [7;8;9;10] (mk_T [1;2;3]) [] = Ok tt (mk_T [7;8;3]) [] := eq_refl.`},
+	{name: "copy into a slice", src: `type T struct{ s []uint64 }
+func (t *T) f(y [2]uint64) { copy(t.s[:], y[:]) }`, refuse: "copy into a slice of []uint64, not of an array"},
+	{name: "copy's count", src: `func f(x [2]uint64, y [2]uint64) int { return copy(x[:], y[:]) }`, refuse: "copy used as a value"},
 	{name: "goroutine", src: `func f() { go f() }`, refuse: "go statement"},
 	{name: "defer", src: `func f() { defer f() }`, refuse: "defer"},
 	{name: "map", src: `func f(m map[int]int) int { return m[0] }`, refuse: "map type"},
@@ -175,8 +233,6 @@ func lz(x uint64) int { return bits.LeadingZeros64(x) }`,
 Example e2 : lz (S:=unit) 0 tt [] = Ok 64 tt [] := eq_refl.
 Example e3 : lz (S:=unit) 18446744073709551615 tt [] = Ok 0 tt [] := eq_refl.`},
 	{name: "recursive type", src: `type T struct{ kids []T }`, refuse: "cycle: T -> T"},
-	{name: "Platform method with results", src: platformSrc + `type E struct{ plat Platform }
-func (e *E) z(pa uint64) bool { return e.plat.PageIsZero(pa) }`, refuse: "Platform method with results (PageIsZero)"},
 	{name: "local slice", src: `func f(a [4]int) int { b := a[1:]; return b[0] }`, refuse: "local slice variable b"},
 	{name: "other interface", src: `type I interface{ M() }`, refuse: "interface I"},
 	{name: "break in a switch", src: `func f(x int) { for { switch x { case 1: break }; return } }`, refuse: "break inside a switch"},
@@ -260,7 +316,10 @@ func TestIsolationCore(t *testing.T) {
 		if path == "bulkhead/isolation" {
 			for _, name := range []string{"Definition pageRange", "Definition Engine_setOwner", "Definition page_ownedBy",
 				"Definition Engine_MemInfo", "Definition Engine_VMCreate", "Definition Engine_VCPUInit", "Definition Engine_VCPUIRQ",
-				"Definition Engine_VMDestroy", "Definition Engine_MemDonate", "Definition Engine_MemShare", "Definition Engine_MemReclaim"} {
+				"Definition Engine_VMDestroy", "Definition Engine_MemDonate", "Definition Engine_MemShare", "Definition Engine_MemReclaim",
+				"Definition Engine_MemUnshare", "Definition Engine_GuestShare", "Definition Engine_GuestUnshare",
+				"Definition Engine_GuestRelinquish", "Definition FilterTrap", "Definition Engine_MMIOShadow",
+				"Definition Engine_VCPURun", "Definition Engine_Dispatch"} {
 				assert.Contains(t, res.Coq, name)
 			}
 		}

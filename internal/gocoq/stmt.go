@@ -30,8 +30,8 @@ func (pt *pkgTr) funcDecl(o *types.Func) string {
 			t = t.(*types.Pointer).Elem() // read only: passed by value
 		}
 		params = append(params, fmt.Sprintf("(%s : %s)", f.local(v), pt.coqType(t, "S", at)))
-		if _, isSlice := v.Type().Underlying().(*types.Slice); isSlice {
-			refuse(at, "slice parameter %s: slice aliasing is not modelled", v.Name())
+		if _, isSlice := v.Type().Underlying().(*types.Slice); isSlice && !pt.roSlice[v] {
+			refuse(at, "slice parameter %s written, reassigned or escaping: slice aliasing is not modelled", v.Name())
 		}
 	}
 	if r := sig.Recv(); r != nil {
@@ -183,7 +183,7 @@ func (f *fn) block(stmts []ast.Stmt, c *ctx) string {
 		if call, ok := s.X.(*ast.CallExpr); ok && isPanic(f.pt.p.Info, call) {
 			return f.panicStmt(call)
 		}
-		pre, _ := f.sub(func() string { return f.expr(s.X) })
+		pre, _ := f.sub(func() string { f.simple(s); return "" })
 		return joinLines(pre, f.block(rest, c))
 	case *ast.AssignStmt, *ast.IncDecStmt, *ast.DeclStmt:
 		pre, _ := f.sub(func() string { f.simple(s); return "" })
@@ -375,6 +375,12 @@ func (f *fn) assigned(nodes []ast.Node, from, to token.Pos) []string {
 				}
 			case *ast.IncDecStmt:
 				note(f.lvalueRoot(n.X))
+			case *ast.CallExpr:
+				if f.isBuiltin(n, "copy") {
+					if dst, ok := unparen(n.Args[0]).(*ast.SliceExpr); ok {
+						note(f.lvalueRoot(dst.X))
+					}
+				}
 			case *ast.RangeStmt:
 				if n.Tok == token.ASSIGN {
 					if n.Key != nil {

@@ -88,16 +88,17 @@ type decl struct {
 
 // pkgTr is the translation of one package in progress.
 type pkgTr struct {
-	t      *Translator
-	p      *Package
-	mod    string
-	names  map[types.Object]string // Coq names of this package's top-level objects
-	taken  map[string]bool
-	cur    *decl
-	imps   map[string]bool // Coq modules required
-	falseV map[string]bool
-	group  map[*types.Func]int // recursive groups
-	byVal  map[*types.Var]bool // pointer parameters passed by value
+	t       *Translator
+	p       *Package
+	mod     string
+	names   map[types.Object]string // Coq names of this package's top-level objects
+	taken   map[string]bool
+	cur     *decl
+	imps    map[string]bool // Coq modules required
+	falseV  map[string]bool
+	group   map[*types.Func]int // recursive groups
+	byVal   map[*types.Var]bool // pointer parameters passed by value
+	roSlice map[*types.Var]bool // slice parameters only read, passed by value
 }
 
 // Translate translates p; the packages it imports must have been translated
@@ -105,7 +106,7 @@ type pkgTr struct {
 func (t *Translator) Translate(p *Package) *Result {
 	pt := &pkgTr{t: t, p: p, mod: ModuleName(p.Name), names: map[types.Object]string{},
 		taken: map[string]bool{}, imps: map[string]bool{}, falseV: map[string]bool{},
-		group: recursiveGroups(p), byVal: byValueParams(p)}
+		group: recursiveGroups(p), byVal: byValueParams(p), roSlice: readOnlySliceParams(p)}
 	for _, v := range t.Opts.FalseVars {
 		pt.falseV[v] = true
 	}
@@ -427,8 +428,8 @@ func init() {
 		mod open Prop return Set SProp then Type using where with struct is
 		Definition Record Inductive Fixpoint Theorem Lemma Proof Qed Require Import Export From
 		S O nat bool true false Z N list string unit tt pair fst snd option Some None
-		ret bind fail emit M ptr Nil Place root deref store pfield pindex idx upd subslice len
-		loop rep join Fall Jump step Continue Break Leave max_fuel iface call_iface wrapu wraps
+		ret bind fail emit M ptr Nil Place root deref store pfield pindex idx upd subslice copy_into len
+		loop rep join Fall Jump step Continue Break Leave max_fuel iface is_set get_platform trace_now call_iface wrapu wraps
 		andnot shl shr divu modu divs mods shcount is_nil failure outcome Ok Fail event
 		Panic OutOfFuel IndexOutOfRange NilDereference DivideByZero NegativeShift repeat length
 		negb andb orb xorb min max`) {

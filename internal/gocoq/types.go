@@ -56,7 +56,7 @@ func (pt *pkgTr) coqType(t types.Type, st string, at ast.Node) string {
 			if !pt.isPlatform(n) {
 				refuse(at, "interface %s", n.Obj().Name())
 			}
-			return "iface"
+			return "(iface " + pt.use(n.Obj(), at) + ")"
 		}
 		return pt.use(n.Obj(), at)
 	}
@@ -127,15 +127,45 @@ func (pt *pkgTr) typeDecl(o *types.TypeName) string {
 		o.Name(), n.Underlying(), name, ct, name, name, pt.zero(n.Underlying(), nil))
 }
 
-// platformDecl checks the Platform interface: its methods become events.
+// platformDecl declares the platform of the Platform interface: a record
+// with, for each method with results, its answer as a function of the
+// trace so far and the arguments (a pointer argument by the value it
+// points to), giving the results and then the new value behind each
+// pointer argument. A method without results is only an event.
 func (pt *pkgTr) platformDecl(name string, u *types.Interface) string {
-	var ms []string
+	var events, fields []string
 	for i := 0; i < u.NumMethods(); i++ {
 		m := u.Method(i)
-		ms = append(ms, m.Name())
+		events = append(events, m.Name())
+		sig := m.Type().(*types.Signature)
+		if sig.Results().Len() == 0 {
+			continue
+		}
+		if sig.Results().Len() != 1 {
+			refuse(nil, "Platform method %s with %d results", m.Name(), sig.Results().Len())
+		}
+		ty := []string{"list event"}
+		out := []string{pt.coqType(sig.Results().At(0).Type(), "", nil)}
+		for k := 0; k < sig.Params().Len(); k++ {
+			t := sig.Params().At(k).Type()
+			if p, ok := t.Underlying().(*types.Pointer); ok {
+				ct := pt.coqType(p.Elem(), "", nil)
+				ty = append(ty, ct)
+				out = append(out, ct)
+				continue
+			}
+			if _, _, ok := intInfo(t); !ok {
+				refuse(nil, "Platform method %s with a parameter of type %s", m.Name(), t)
+			}
+			ty = append(ty, pt.coqType(t, "", nil))
+		}
+		fields = append(fields, fmt.Sprintf("  %s_%s : %s -> %s", name, m.Name(), strings.Join(ty, " -> "), strings.Join(out, " * ")))
 	}
-	return fmt.Sprintf("(** Go: interface %s. A call of %s is an event of the trace. *)\nDefinition %s : Type := iface.\n",
-		name, strings.Join(ms, ", "), name)
+	doc := fmt.Sprintf("(** Go: interface %s. A call of %s is an event of the trace; the\n    platform answers the calls with results. *)\n", name, strings.Join(events, ", "))
+	if len(fields) == 0 {
+		return doc + fmt.Sprintf("Inductive %s := mk_%s.\n", name, name)
+	}
+	return doc + fmt.Sprintf("Record %s := mk_%s {\n%s\n}.\n", name, name, strings.Join(fields, ";\n"))
 }
 
 func (pt *pkgTr) fieldName(rec string, f *types.Var) string { return rec + "_" + f.Name() }
@@ -170,7 +200,7 @@ func (pt *pkgTr) recordDecl(name string, s *types.Struct) string {
 func (pt *pkgTr) zero(t types.Type, at ast.Node) string {
 	if n, ok := t.(*types.Named); ok {
 		if _, isIface := n.Underlying().(*types.Interface); isIface {
-			return "false"
+			return "None"
 		}
 		return prefixed("zero_", pt.use(n.Obj(), at))
 	}

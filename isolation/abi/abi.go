@@ -146,8 +146,7 @@ var UUID = [16]byte{
 // 5.2.1 packs the 16 bytes four at a time, little-endian, into each register.
 func UIDWords() (w [4]uint32) {
 	for i := range w {
-		b := UUID[4*i : 4*i+4]
-		w[i] = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+		w[i] = uint32(UUID[4*i]) | uint32(UUID[4*i+1])<<8 | uint32(UUID[4*i+2])<<16 | uint32(UUID[4*i+3])<<24
 	}
 	return w
 }

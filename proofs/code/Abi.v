@@ -96,6 +96,30 @@ Definition RevisionMinor : Z := 0.
 
 Definition UUID : (list Z) := [246; 29; 90; 44; 173; 146; 71; 77; 157; 141; 45; 76; 61; 142; 119; 31].
 
+(** Go: isolation/abi/abi.go:147:1 UIDWords *)
+Definition UIDWords {S : Type}  : M S (list Z) :=
+  let w := (repeat 0 4) in
+  let t'2 := w in
+  let t'1 := 0 in
+  let! t'8 := loop (X:=Empty_set) 4
+  (fun '(t'1, w) => ret (t'1 <? 4))
+  (fun '(t'1, w) =>
+  let i := t'1 in
+  let! t'3 := idx UUID (wraps 64 (4 * i)) in
+  let! t'4 := idx UUID (wraps 64 ((wraps 64 (4 * i)) + 1)) in
+  let! t'5 := idx UUID (wraps 64 ((wraps 64 (4 * i)) + 2)) in
+  let! t'6 := idx UUID (wraps 64 ((wraps 64 (4 * i)) + 3)) in
+  let! t'7 := upd w i (Z.lor (Z.lor (Z.lor t'3 (shl 32 false t'4 8)) (shl 32 false t'5 16)) (shl 32 false t'6 24)) in
+  let w := t'7 in
+  ret (Continue (t'1, w)))
+  (fun '(t'1, w) => let t'1 := t'1 + 1 in ret (t'1, w))
+  (t'1, w) in
+  match t'8 with
+  | Fall (t'1, w) =>
+  ret w
+  | Jump x'j => match x'j with end
+  end.
+
 (** Go: type Status int64 *)
 Definition Status : Type := Z.
 Definition zero_Status : Status := 0.
@@ -112,15 +136,15 @@ Definition NoMemory : Status := (-4).
 
 Definition Busy : Status := (-5).
 
-(** Go: isolation/abi/abi.go:169:1 Reg *)
+(** Go: isolation/abi/abi.go:168:1 Reg *)
 Definition Status_Reg {S : Type} (s : Status) : M S Z :=
   ret (wrapu 64 s).
 
-(** Go: isolation/abi/abi.go:172:1 StatusOf *)
+(** Go: isolation/abi/abi.go:171:1 StatusOf *)
 Definition StatusOf {S : Type} (x0 : Z) : M S Status :=
   ret (wraps 64 x0).
 
-(** Go: isolation/abi/abi.go:174:1 String *)
+(** Go: isolation/abi/abi.go:173:1 String *)
 Definition Status_String {S : Type} (s : Status) : M S string :=
   let t'1 := s in
   if t'1 =? Success then
@@ -163,7 +187,7 @@ Definition ExitVCPUState : Exit := 7.
 
 Definition ExitSGI : Exit := 8.
 
-(** Go: isolation/abi/abi.go:212:1 String *)
+(** Go: isolation/abi/abi.go:211:1 String *)
 Definition Exit_String {S : Type} (e : Exit) : M S string :=
   let t'1 := e in
   if t'1 =? ExitMMIO then
@@ -200,7 +224,7 @@ Definition AccessSizeShift : Z := 1.
 
 Definition AccessSizeMask : Z := 6.
 
-(** Go: isolation/abi/abi.go:249:1 MMIOAccess *)
+(** Go: isolation/abi/abi.go:248:1 MMIOAccess *)
 Definition MMIOAccess {S : Type} (write : bool) (log2Size : Z) : M S Z :=
   let a := shl 64 false (Z.land log2Size 3) AccessSizeShift in
   let! a := (if write then
@@ -284,15 +308,15 @@ Definition OENVendorHyp : Z := 6.
 
 Definition OENStandardSec : Z := 4.
 
-(** Go: isolation/abi/abi.go:329:1 IsFast *)
+(** Go: isolation/abi/abi.go:328:1 IsFast *)
 Definition IsFast {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smcccFast) =? 0)).
 
-(** Go: isolation/abi/abi.go:332:1 Is64 *)
+(** Go: isolation/abi/abi.go:331:1 Is64 *)
 Definition Is64 {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smccc64) =? 0)).
 
-(** Go: isolation/abi/abi.go:335:1 OwningEntity *)
+(** Go: isolation/abi/abi.go:334:1 OwningEntity *)
 Definition OwningEntity {S : Type} (id : Z) : M S Z :=
   ret (Z.land (shr id smcccOENShift) smcccOENMask).
 

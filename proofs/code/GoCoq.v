@@ -98,6 +98,14 @@ Definition subslice {S A} (xs : list A) (lo hi : Z) : M S (list A) :=
   if (lo <? 0) || (hi <? lo) || (len xs <? hi) then fail IndexOutOfRange
   else ret (firstn (Z.to_nat (hi - lo)) (skipn (Z.to_nat lo) xs)).
 
+(** [copy(xs[lo:hi], src)], once the window is checked as [subslice]
+    checks it: the first [min (hi - lo) (len src)] elements of the window
+    become those of [src], and the list keeps its length. [src] is a value,
+    read before the copy, as Go's copy allows its operands to overlap. *)
+Definition copy_into {A} (xs : list A) (lo hi : Z) (src : list A) : list A :=
+  let n := Z.to_nat (Z.min (hi - lo) (len src)) in
+  firstn (Z.to_nat lo) xs ++ firstn n src ++ skipn (Z.to_nat lo + n) xs.
+
 (** ** Pointers
 
     A pointer is nil or a place in the memory [S]: how to read and write
@@ -204,12 +212,25 @@ Definition max_fuel : Z := 2 ^ 64.
 
 (** ** Interfaces
 
-    The only interface of the core is the Platform seam; its value is
-    modelled by whether it is nil, and a call through it is an event. *)
-Definition iface := bool.
+    The only interface of the core is the Platform seam. Its value is nil
+    ([None]) or a platform ([Some o]): the record [o] the translation
+    declares holds, for each method with results, the platform's answer as
+    a function of the trace so far and the arguments. A call of a method
+    without results is an event; a call of one with results is an event
+    too, and its results, and the values it leaves behind its pointer
+    arguments, are the answer. *)
+Definition iface (O : Type) := option O.
 
-Definition call_iface {S} (p : iface) (m : string) (args : list Z) : M S unit :=
-  if p then emit m args else fail NilDereference.
+Definition is_set {O} (p : iface O) : bool := match p with Some _ => true | None => false end.
+
+Definition call_iface {S O} (p : iface O) (m : string) (args : list Z) : M S unit :=
+  if is_set p then emit m args else fail NilDereference.
+
+Definition get_platform {S O} (p : iface O) : M S O :=
+  match p with Some o => ret o | None => fail NilDereference end.
+
+(** The trace so far, for an answer of the platform. *)
+Definition trace_now {S} : M S (list event) := fun s t => Ok t s t.
 
 (** ** Division *)
 Definition divu {S} (x y : Z) : M S Z := if y =? 0 then fail DivideByZero else ret (x / y).

@@ -136,15 +136,12 @@ Definition zero_workBudget : workBudget := mk_workBudget 0.
 Definition newWorkBudget {S : Type}  : M S workBudget :=
   ret (mk_workBudget runBudget).
 
-(** Go: isolation/budget.go:64:1 spend *)
-Definition workBudget_spend {S : Type} (b : (ptr S workBudget)) (units : Z) : M S bool :=
-  let! t'1 := deref b in
-  let! t'2 := pfield b workBudget_left set_workBudget_left in
-  let! t'3 := store t'2 (wraps 64 ((workBudget_left t'1) - units)) in
-  let! t'4 := deref b in
-  ret (((workBudget_left t'4) >? 0) || false).
+(** Go: isolation/budget.go:65:1 spend *)
+Definition workBudget_spend {S : Type} (b : workBudget) (units : Z) : M S (workBudget * bool) :=
+  let b := set_workBudget_left (wraps 64 ((workBudget_left b) - units)) b in
+  ret (b, ((workBudget_left b) >? 0) || false).
 
-(** Go: isolation/budget.go:71:1 guestPagesOK *)
+(** Go: isolation/budget.go:72:1 guestPagesOK *)
 Definition guestPagesOK {S : Type} (n : Z) : M S bool :=
   ret ((n <=? Abi.GuestMaxPages) || false).
 
@@ -402,6 +399,65 @@ Definition set_Effect_On (x : bool) (r : Effect) : Effect := mk_Effect (Effect_K
 Definition set_Effect_Reset (x : bool) (r : Effect) : Effect := mk_Effect (Effect_Kind r) (Effect_VCPU r) (Effect_On r) x.
 Definition zero_Effect : Effect := mk_Effect zero_EffectKind 0 false false.
 
+(** Go: isolation/dispatch.go:75:1 finish *)
+Definition finish {S : Type} (x : (list Z)) (r : (list Z)) (st : Abi.Status) : M S (list Z) :=
+  let! r := (if negb (st =? Abi.Success) then
+  let r := x in
+  ret r
+  else
+  ret r) in
+  let! t'1 := Abi.Status_Reg st in
+  let! t'2 := upd r 0 t'1 in
+  let r := t'2 in
+  ret r.
+
+(** Go: isolation/dispatch.go:84:1 query *)
+Definition query {S : Type} (id : Z) (x : (list Z)) : M S (list Z) :=
+  let r := x in
+  let t'1 := id in
+  let! r := (if t'1 =? Abi.Version then
+  let! t'2 := Abi.Status_Reg Abi.Success in
+  let t'3 := t'2 in
+  let t'4 := Abi.VersionMajor in
+  let t'5 := Abi.VersionMinor in
+  let! t'6 := upd r 0 t'3 in
+  let r := t'6 in
+  let! t'7 := upd r 1 t'4 in
+  let r := t'7 in
+  let! t'8 := upd r 2 t'5 in
+  let r := t'8 in
+  ret r
+  else
+  if t'1 =? Abi.CallUID then
+  let! t'9 := Abi.UIDWords in
+  let w := t'9 in
+  let! t'10 := idx w 0 in
+  let t'11 := t'10 in
+  let! t'12 := idx w 1 in
+  let t'13 := t'12 in
+  let! t'14 := idx w 2 in
+  let t'15 := t'14 in
+  let! t'16 := idx w 3 in
+  let t'17 := t'16 in
+  let! t'18 := upd r 0 t'11 in
+  let r := t'18 in
+  let! t'19 := upd r 1 t'13 in
+  let r := t'19 in
+  let! t'20 := upd r 2 t'15 in
+  let r := t'20 in
+  let! t'21 := upd r 3 t'17 in
+  let r := t'21 in
+  ret r
+  else
+  let t'22 := Abi.RevisionMajor in
+  let t'23 := Abi.RevisionMinor in
+  let! t'24 := upd r 0 t'22 in
+  let r := t'24 in
+  let! t'25 := upd r 1 t'23 in
+  let r := t'25 in
+  ret r) in
+  ret r.
+
 (** Go: type VCPUState uint8 *)
 Definition VCPUState : Type := Z.
 Definition zero_VCPUState : VCPUState := 0.
@@ -506,6 +562,29 @@ Definition set_page_shared (x : bool) (r : page) : page := mk_page (page_owner r
 Definition set_page_borrower (x : Z) (r : page) : page := mk_page (page_owner r) (page_vm r) (page_shared r) x.
 Definition zero_page : page := mk_page 0 0 false 0.
 
+(** Go: type TrapKind uint8 *)
+Definition TrapKind : Type := Z.
+Definition zero_TrapKind : TrapKind := 0.
+
+Record Trap := mk_Trap {
+  Trap_Kind : TrapKind;
+  Trap_ESR : Z;
+  Trap_FAR : Z;
+  Trap_HPFAR : Z
+}.
+Definition set_Trap_Kind (x : TrapKind) (r : Trap) : Trap := mk_Trap x (Trap_ESR r) (Trap_FAR r) (Trap_HPFAR r).
+Definition set_Trap_ESR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) x (Trap_FAR r) (Trap_HPFAR r).
+Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) x (Trap_HPFAR r).
+Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
+Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
+
+(** Go: interface Platform. A call of CleanToPoC, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace; the
+    platform answers the calls with results. *)
+Record Platform := mk_Platform {
+  Platform_EnterGuest : list event -> Z -> Context -> Trap * Context;
+  Platform_PageIsZero : list event -> PA -> bool
+}.
+
 (** Go: type Table [512]uint64 *)
 Definition Table : Type := (list Z).
 Definition zero_Table : Table := (repeat 0 512).
@@ -532,7 +611,7 @@ Definition zero_tablePool : tablePool := mk_tablePool zero_Pool [] 0 0.
 
 Record Engine := mk_Engine {
   Engine_cfg : Config;
-  Engine_plat : iface;
+  Engine_plat : (iface Platform);
   Engine_pool : tablePool;
   Engine_pages : (list page);
   Engine_host : stage2;
@@ -540,172 +619,50 @@ Record Engine := mk_Engine {
   Engine_marks : (list Z)
 }.
 Definition set_Engine_cfg (x : Config) (r : Engine) : Engine := mk_Engine x (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
-Definition set_Engine_plat (x : iface) (r : Engine) : Engine := mk_Engine (Engine_cfg r) x (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
+Definition set_Engine_plat (x : (iface Platform)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) x (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
 Definition set_Engine_pool (x : tablePool) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) x (Engine_pages r) (Engine_host r) (Engine_vms r) (Engine_marks r).
 Definition set_Engine_pages (x : (list page)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) x (Engine_host r) (Engine_vms r) (Engine_marks r).
 Definition set_Engine_host (x : stage2) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) x (Engine_vms r) (Engine_marks r).
 Definition set_Engine_vms (x : (list vm)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) x (Engine_marks r).
 Definition set_Engine_marks (x : (list Z)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) x.
-Definition zero_Engine : Engine := mk_Engine zero_Config false zero_tablePool [] zero_stage2 [] [].
+Definition zero_Engine : Engine := mk_Engine zero_Config None zero_tablePool [] zero_stage2 [] [].
 
-(** Go: isolation/pool.go:53:1 pa *)
-Definition tablePool_pa {S : Type} (p : (ptr S tablePool)) (i : Z) : M S PA :=
-  let! t'1 := deref p in
-  ret (wrapu 64 ((Pool_Base (tablePool_Pool t'1)) + (shl 64 false (wrapu 64 i) PageShift))).
+(** Go: isolation/ledger.go:16:1 pfn *)
+Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
+  let! t'1 := deref e in
+  ret (shr (wrapu 64 (pa - (Range_Base (Config_RAM (Engine_cfg t'1))))) PageShift).
 
-(** Go: isolation/pool.go:66:1 isFree *)
-Definition tablePool_isFree {S : Type} (p : (ptr S tablePool)) (i : Z) : M S bool :=
-  let! t'1 := deref p in
-  let! t'2 := divs 64 i 64 in
-  let! t'3 := idx (tablePool_free t'1) t'2 in
-  let! t'4 := mods i 64 in
-  let! t'5 := shcount t'4 in
-  ret (negb ((Z.land t'3 (shl 64 false 1 t'5)) =? 0)).
-
-(** Go: isolation/pool.go:69:1 take *)
-Definition tablePool_take {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
-  let! t'1 := mods i 64 in
-  let! t'2 := shcount t'1 in
-  let! t'3 := deref p in
-  let! t'4 := divs 64 i 64 in
-  let! t'5 := idx (tablePool_free t'3) t'4 in
-  let! t'6 := pfield p tablePool_free set_tablePool_free in
-  let! t'7 := divs 64 i 64 in
-  let! t'8 := pindex t'6 t'7 in
-  let! t'9 := store t'8 (andnot t'5 (shl 64 false 1 t'2)) in
-  let! t'10 := deref p in
-  let! t'11 := pfield p tablePool_nfree set_tablePool_nfree in
-  let! t'12 := store t'11 (wraps 64 ((tablePool_nfree t'10) - 1)) in
-  let! t'13 := deref p in
-  let! t'14 := pfield p tablePool_allocs set_tablePool_allocs in
-  let! t'15 := store t'14 (wrapu 64 ((tablePool_allocs t'13) + 1)) in
-  let! t'16 := pfield p tablePool_Pool set_tablePool_Pool in
-  let! t'17 := pfield t'16 Pool_Tables set_Pool_Tables in
-  let! t'18 := pindex t'17 i in
-  let! t'19 := store t'18 ([] ++ repeat 0 512) in
-  ret tt.
-
-(** Go: isolation/pool.go:100:1 allocRoot *)
-Definition tablePool_allocRoot {S : Type} (p : (ptr S tablePool)) : M S Z :=
+(** Go: isolation/ledger.go:41:1 setOwner *)
+Definition Engine_setOwner {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (owner : Z) (vm' : VMID) : M S unit :=
   let i := 0 in
-  let! t'10 := loop max_fuel
-  (fun i => (let! t'1 := deref p in ret ((wraps 64 (i + 1)) <? (len (Pool_Tables (tablePool_Pool t'1))))))
+  let! t'5 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
   (fun i =>
-  let! t'2 := tablePool_pa p i in
-  let! t'3 := modu t'2 S2RootAlign in
-  let! t'5 := (if (t'3 =? 0) then (let! t'4 := tablePool_isFree p i in ret t'4) else ret false) in
-  let! t'7 := (if t'5 then (let! t'6 := tablePool_isFree p (wraps 64 (i + 1)) in ret t'6) else ret false) in
-  if t'7 then
-  let! t'8 := tablePool_take p i in
-  let! t'9 := tablePool_take p (wraps 64 (i + 1)) in
-  ret (Leave i)
-  else
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
+  let! t'4 := store t'3 (mk_page owner (wrapu 8 vm') false 0) in
   ret (Continue i))
-  (fun i => let i := wraps 64 (i + 1) in
+  (fun i => let i := wrapu 64 (i + 1) in
   ret i)
   i in
-  match t'10 with
+  match t'5 with
   | Fall i =>
-  ret (-1)
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/stage2.go:244:1 newStage2 *)
-Definition Engine_newStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (vmid : VMID) : M S bool :=
-  let! t'1 := pfield s stage2_vmid set_stage2_vmid in
-  let! t'2 := store t'1 vmid in
-  let! t'3 := pfield e Engine_pool set_Engine_pool in
-  let! t'4 := tablePool_allocRoot t'3 in
-  let! t'5 := pfield s stage2_root set_stage2_root in
-  let! t'6 := store t'5 t'4 in
-  let! t'7 := deref s in
-  ret ((stage2_root t'7) >=? 0).
-
-(** Go: isolation/vm.go:13:1 VMCreate *)
-Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) (flags : Z) : M S (VMID * Abi.Status) :=
-  let! t'2 := (if (n =? 0) then ret true else (let! t'1 := deref e in ret (n >? (wrapu 64 (Config_MaxVCPUs (Engine_cfg t'1)))))) in
-  if t'2 then
-  ret (0, Abi.InvalidParameters)
-  else
-  let slot := (-1) in
-  let! t'5 := deref e in
-  let t'4 := len (Engine_vms t'5) in
-  let t'3 := 0 in
-  let! t'8 := loop (X:=Empty_set) t'4
-  (fun '(t'3, slot) => ret (t'3 <? t'4))
-  (fun '(t'3, slot) =>
-  let i := t'3 in
-  let! t'6 := deref e in
-  let! t'7 := idx (Engine_vms t'6) i in
-  if negb (vm_live t'7) then
-  let slot := i in
-  ret (Break (t'3, slot))
-  else
-  ret (Continue (t'3, slot)))
-  (fun '(t'3, slot) => let t'3 := t'3 + 1 in ret (t'3, slot))
-  (t'3, slot) in
-  match t'8 with
-  | Fall (t'3, slot) =>
-  if slot <? 0 then
-  ret (0, Abi.NoMemory)
-  else
-  let id := wrapu 16 (wraps 64 (slot + 1)) in
-  let! t'9 := pfield e Engine_vms set_Engine_vms in
-  let! t'10 := pindex t'9 slot in
-  let v := t'10 in
-  let! t'11 := pfield v vm_s2 set_vm_s2 in
-  let! t'12 := Engine_newStage2 e t'11 id in
-  if negb t'12 then
-  ret (0, Abi.NoMemory)
-  else
-  let t'13 := true in
-  let t'14 := false in
-  let t'15 := wraps 64 n in
-  let t'16 := mk_shadowState (repeat zero_shadowReg 4) (repeat 0 256) 0 0 in
-  let! t'17 := pfield v vm_live set_vm_live in
-  let! t'18 := store t'17 t'13 in
-  let! t'19 := pfield v vm_hasRun set_vm_hasRun in
-  let! t'20 := store t'19 t'14 in
-  let! t'21 := pfield v vm_nvcpu set_vm_nvcpu in
-  let! t'22 := store t'21 t'15 in
-  let! t'23 := pfield v vm_shadow set_vm_shadow in
-  let! t'24 := store t'23 t'16 in
-  let! t'25 := pfield v vm_protected set_vm_protected in
-  let! t'26 := store t'25 (negb ((Z.land flags Abi.VMProtected) =? 0)) in
-  let! t'29 := deref v in
-  let t'28 := len (vm_vcpus t'29) in
-  let t'27 := 0 in
-  let! t'45 := loop (X:=Empty_set) t'28
-  (fun t'27 => ret (t'27 <? t'28))
-  (fun t'27 =>
-  let i' := t'27 in
-  let! t'30 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'31 := pindex t'30 i' in
-  let! t'32 := store t'31 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
-  let t'33 := id in
-  let t'34 := wrapu 16 i' in
-  let! t'35 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'36 := pindex t'35 i' in
-  let! t'37 := pfield t'36 vcpu_ctx set_vcpu_ctx in
-  let! t'38 := pfield t'37 Context_VMID set_Context_VMID in
-  let! t'39 := store t'38 t'33 in
-  let! t'40 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'41 := pindex t'40 i' in
-  let! t'42 := pfield t'41 vcpu_ctx set_vcpu_ctx in
-  let! t'43 := pfield t'42 Context_VCPU set_Context_VCPU in
-  let! t'44 := store t'43 t'34 in
-  ret (Continue t'27))
-  (fun t'27 => let t'27 := t'27 + 1 in ret t'27)
-  t'27 in
-  match t'45 with
-  | Fall t'27 =>
-  ret (id, Abi.Success)
-  | Jump x'j => match x'j with end
-  end
+  ret tt
   | Jump x'j => match x'j with end
   end.
 
-Definition VCPURunning : VCPUState := 2.
+(** Go: isolation/ledger.go:23:1 ownedBy *)
+Definition page_ownedBy {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
+  if vm' =? HostVMID then
+  let! t'1 := deref p in
+  ret ((page_owner t'1) =? Abi.OwnerHost)
+  else
+  let! t'2 := deref p in
+  let! t'4 := (if ((page_owner t'2) =? Abi.OwnerVM) then (let! t'3 := deref p in ret ((page_vm t'3) =? vm')) else ret false) in
+  ret t'4.
+
+Definition ipaSpace : Range := mk_Range 0 ipaLimit.
 
 (** Go: isolation/mem.go:13:1 liveVM *)
 Definition Engine_liveVM {S : Type} (e : (ptr S Engine)) (id : Z) : M S (ptr S vm) :=
@@ -718,25 +675,9 @@ Definition Engine_liveVM {S : Type} (e : (ptr S Engine)) (id : Z) : M S (ptr S v
   let! t'7 := pindex t'6 (wrapu 64 (id - 1)) in
   ret t'7.
 
-(** Go: isolation/pool.go:78:1 release *)
-Definition tablePool_release {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
-  let! t'1 := tablePool_isFree p i in
-  if t'1 then
-  fail (Panic "isolation: table released twice"%string)
-  else
-  let! t'2 := mods i 64 in
-  let! t'3 := shcount t'2 in
-  let! t'4 := deref p in
-  let! t'5 := divs 64 i 64 in
-  let! t'6 := idx (tablePool_free t'4) t'5 in
-  let! t'7 := pfield p tablePool_free set_tablePool_free in
-  let! t'8 := divs 64 i 64 in
-  let! t'9 := pindex t'7 t'8 in
-  let! t'10 := store t'9 (Z.lor t'6 (shl 64 false 1 t'3)) in
-  let! t'11 := deref p in
-  let! t'12 := pfield p tablePool_nfree set_tablePool_nfree in
-  let! t'13 := store t'12 (wraps 64 ((tablePool_nfree t'11) + 1)) in
-  ret tt.
+(** Go: isolation/mem.go:21:1 validPerms *)
+Definition validPerms {S : Type} (perms : Z) : M S bool :=
+  ret ((negb (perms =? 0)) && ((andnot perms 7) =? 0)).
 
 (** Go: isolation/pool.go:57:1 index *)
 Definition tablePool_index {S : Type} (p : (ptr S tablePool)) (pa : PA) : M S Z :=
@@ -767,76 +708,105 @@ Definition entries {S : Type} (lvl : Z) : M S Z :=
   else
   ret entriesPerTable.
 
-Fixpoint (* Go: isolation/stage2.go:265:1 freeTables *)
-Engine_freeTables {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl : Z) {struct depth'rec} : M S unit :=
-  match depth'rec with
-  | O => fail OutOfFuel
-  | Datatypes.S depth' =>
-  let i := 0 in
-  let! t'12 := loop (X:=Empty_set) max_fuel
-  (fun i => (let! t'2 := entries lvl in ret (i <? t'2)))
-  (fun i =>
-  let! t'3 := Engine_slot e t i in
-  let! t'4 := deref t'3 in
-  let d := t'4 in
-  let! t'5 := isTable d lvl in
-  if t'5 then
-  let! t'6 := pfield e Engine_pool set_Engine_pool in
-  let! t'7 := descOA d in
-  let! t'8 := tablePool_index t'6 t'7 in
-  let child := t'8 in
-  let! t'9 := @Engine_freeTables S depth' e child (wraps 64 (lvl + 1)) in
-  let! t'10 := pfield e Engine_pool set_Engine_pool in
-  let! t'11 := tablePool_release t'10 child in
-  ret (Continue i)
+(** Go: isolation/stage2.go:33:1 entryIndex *)
+Definition entryIndex {S : Type} (ipa : Z) (lvl : Z) : M S Z :=
+  let! t'1 := levelShift lvl in
+  let! t'2 := entries lvl in
+  ret (Z.land (wraps 64 (shr ipa t'1)) (wraps 64 (t'2 - 1))).
+
+(** Go: isolation/stage2.go:223:1 translate *)
+Definition Engine_translate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S (Mapping * bool) :=
+  let! t'1 := deref s in
+  if ((stage2_root t'1) <? 0) || (ipa >=? ipaLimit) then
+  ret (mk_Mapping zero_PA zero_Attr 0, false)
   else
-  ret (Continue i))
-  (fun i => let i := wraps 64 (i + 1) in
-  ret i)
-  i in
-  match t'12 with
-  | Fall i =>
-  ret tt
-  | Jump x'j => match x'j with end
-  end
+  let! t'2 := deref s in
+  let t := stage2_root t'2 in
+  let lvl := S2StartLevel in
+  let! t'14 := loop (lastLevel - lvl + 1)
+  (fun '(t, lvl) => ret (lvl <=? lastLevel))
+  (fun '(t, lvl) =>
+  let! t'3 := entryIndex ipa lvl in
+  let! t'4 := Engine_slot e t t'3 in
+  let! t'5 := deref t'4 in
+  let d := t'5 in
+  let! t'6 := isValid d in
+  if negb t'6 then
+  ret (Leave (mk_Mapping zero_PA zero_Attr 0, false))
+  else
+  let! t'7 := isTable d lvl in
+  if negb t'7 then
+  let! t'8 := levelSize lvl in
+  let off := Z.land ipa (wrapu 64 (t'8 - 1)) in
+  let! t'9 := descOA d in
+  let! t'10 := leafAttr d in
+  ret (Leave (mk_Mapping (wrapu 64 (t'9 + off)) t'10 lvl, true))
+  else
+  let! t'11 := pfield e Engine_pool set_Engine_pool in
+  let! t'12 := descOA d in
+  let! t'13 := tablePool_index t'11 t'12 in
+  let t := t'13 in
+  ret (Continue (t, lvl)))
+  (fun '(t, lvl) => let lvl := wraps 64 (lvl + 1) in
+  ret (t, lvl))
+  (t, lvl) in
+  match t'14 with
+  | Fall (t, lvl) =>
+  fail (Panic "isolation: stage-2 walk past level 3"%string)
+  | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/stage2.go:253:1 freeStage2 *)
-Definition Engine_freeStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : M S unit :=
-  let! t'1 := deref s in
-  if (stage2_root t'1) <? 0 then
-  ret tt
+(** Go: isolation/mem.go:27:1 checkTransfer *)
+Definition Engine_checkTransfer {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) (ownerCheck : bool) : M S ((ptr S vm) * Abi.Status) :=
+  let! t'1 := Engine_liveVM e id in
+  let v := t'1 in
+  let! t'4 := (if (is_nil v) then ret true else (let! t'2 := deref e in let! t'3 := pageRange pa n (Config_RAM (Engine_cfg t'2)) in ret (negb t'3))) in
+  let! t'6 := (if t'4 then ret true else (let! t'5 := pageRange ipa n ipaSpace in ret (negb t'5))) in
+  let! t'8 := (if t'6 then ret true else (let! t'7 := validPerms perms in ret (negb t'7))) in
+  if t'8 then
+  ret (Nil, Abi.InvalidParameters)
   else
-  let! t'2 := deref e in
-  let! t'3 := deref s in
-  let! t'4 := call_iface (Engine_plat t'2) "InvalidateVMID" [stage2_vmid t'3] in
-  let! t'5 := deref s in
-  let! t'6 := Engine_freeTables rec_fuel e (stage2_root t'5) S2StartLevel in
-  let! t'7 := pfield e Engine_pool set_Engine_pool in
-  let! t'8 := deref s in
-  let! t'9 := tablePool_release t'7 (stage2_root t'8) in
-  let! t'10 := pfield e Engine_pool set_Engine_pool in
-  let! t'11 := deref s in
-  let! t'12 := tablePool_release t'10 (wraps 64 ((stage2_root t'11) + 1)) in
-  let! t'13 := pfield s stage2_root set_stage2_root in
-  let! t'14 := store t'13 (-1) in
-  ret tt.
-
-(** Go: isolation/ledger.go:23:1 ownedBy *)
-Definition page_ownedBy {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
-  if vm' =? HostVMID then
-  let! t'1 := deref p in
-  ret ((page_owner t'1) =? Abi.OwnerHost)
+  let i := 0 in
+  let! t'15 := loop max_fuel
+  (fun i => ret (ownerCheck && (i <? n)))
+  (fun i =>
+  let! t'9 := pfield e Engine_pages set_Engine_pages in
+  let! t'10 := Engine_pfn e pa in
+  let! t'11 := pindex t'9 (wrapu 64 (t'10 + i)) in
+  let p := t'11 in
+  let! t'12 := page_ownedBy p HostVMID in
+  let! t'14 := (if (negb t'12) then ret true else (let! t'13 := deref p in ret (page_shared t'13))) in
+  if t'14 then
+  ret (Leave (Nil, Abi.Denied))
   else
-  let! t'2 := deref p in
-  let! t'4 := (if ((page_owner t'2) =? Abi.OwnerVM) then (let! t'3 := deref p in ret ((page_vm t'3) =? vm')) else ret false) in
-  ret t'4.
-
-(** Go: isolation/ledger.go:31:1 sharedWith *)
-Definition page_sharedWith {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
-  let! t'1 := deref p in
-  let! t'3 := (if (page_shared t'1) then (let! t'2 := deref p in ret ((page_borrower t'2) =? vm')) else ret false) in
-  ret t'3.
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'15 with
+  | Fall i =>
+  let i' := 0 in
+  let! t'20 := loop (n - i')
+  (fun i' => ret (i' <? n))
+  (fun i' =>
+  let! t'16 := pfield v vm_s2 set_vm_s2 in
+  let! t'17 := Engine_translate e t'16 (wrapu 64 (ipa + (shl 64 false i' PageShift))) in
+  let '(t'18, t'19) := t'17 in
+  let mapped := t'19 in
+  if mapped then
+  ret (Leave (Nil, Abi.Denied))
+  else
+  ret (Continue i'))
+  (fun i' => let i' := wrapu 64 (i' + 1) in
+  ret i')
+  i' in
+  match t'20 with
+  | Fall i' =>
+  ret (v, Abi.Success)
+  | Jump x'j => ret x'j
+  end
+  | Jump x'j => ret x'j
+  end.
 
 Record s2update := mk_s2update {
   s2update_vmid : VMID;
@@ -849,12 +819,6 @@ Definition set_s2update_delta (x : Z) (r : s2update) : s2update := mk_s2update (
 Definition set_s2update_attr (x : Attr) (r : s2update) : s2update := mk_s2update (s2update_vmid r) (s2update_delta r) x (s2update_unmap r).
 Definition set_s2update_unmap (x : bool) (r : s2update) : s2update := mk_s2update (s2update_vmid r) (s2update_delta r) (s2update_attr r) x.
 Definition zero_s2update : s2update := mk_s2update zero_VMID 0 zero_Attr false.
-
-(** Go: isolation/stage2.go:33:1 entryIndex *)
-Definition entryIndex {S : Type} (ipa : Z) (lvl : Z) : M S Z :=
-  let! t'1 := levelShift lvl in
-  let! t'2 := entries lvl in
-  ret (Z.land (wraps 64 (shr ipa t'1)) (wraps 64 (t'2 - 1))).
 
 (** Go: isolation/stage2.go:37:1 wholeLeaf *)
 Definition wholeLeaf {S : Type} (base : Z) (ipa : Z) (stop : Z) (lvl : Z) (u : s2update) : M S bool :=
@@ -930,6 +894,14 @@ Engine_needBelow {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (d : Z) (lvl 
   ret (wraps 64 (1 + t'8))
   end.
 
+(** Go: isolation/stage2.go:194:1 mapNeed *)
+Definition Engine_mapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) : M S Z :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) zero_Attr false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret t'3.
+
 (** Go: isolation/stage2.go:201:1 unmapNeed *)
 Definition Engine_unmapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) : M S Z :=
   let! t'1 := deref s in
@@ -937,6 +909,35 @@ Definition Engine_unmapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2))
   let! t'2 := deref s in
   let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
   ret t'3.
+
+(** Go: isolation/pool.go:66:1 isFree *)
+Definition tablePool_isFree {S : Type} (p : (ptr S tablePool)) (i : Z) : M S bool :=
+  let! t'1 := deref p in
+  let! t'2 := divs 64 i 64 in
+  let! t'3 := idx (tablePool_free t'1) t'2 in
+  let! t'4 := mods i 64 in
+  let! t'5 := shcount t'4 in
+  ret (negb ((Z.land t'3 (shl 64 false 1 t'5)) =? 0)).
+
+(** Go: isolation/pool.go:78:1 release *)
+Definition tablePool_release {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
+  let! t'1 := tablePool_isFree p i in
+  if t'1 then
+  fail (Panic "isolation: table released twice"%string)
+  else
+  let! t'2 := mods i 64 in
+  let! t'3 := shcount t'2 in
+  let! t'4 := deref p in
+  let! t'5 := divs 64 i 64 in
+  let! t'6 := idx (tablePool_free t'4) t'5 in
+  let! t'7 := pfield p tablePool_free set_tablePool_free in
+  let! t'8 := divs 64 i 64 in
+  let! t'9 := pindex t'7 t'8 in
+  let! t'10 := store t'9 (Z.lor t'6 (shl 64 false 1 t'3)) in
+  let! t'11 := deref p in
+  let! t'12 := pfield p tablePool_nfree set_tablePool_nfree in
+  let! t'13 := store t'12 (wraps 64 ((tablePool_nfree t'11) + 1)) in
+  ret tt.
 
 (** Go: isolation/stage2.go:92:1 dropTable *)
 Definition Engine_dropTable {S : Type} (e : (ptr S Engine)) (slot : (ptr S Z)) (child : Z) (base : Z) (vmid : VMID) : M S unit :=
@@ -946,6 +947,11 @@ Definition Engine_dropTable {S : Type} (e : (ptr S Engine)) (slot : (ptr S Z)) (
   let! t'4 := pfield e Engine_pool set_Engine_pool in
   let! t'5 := tablePool_release t'4 child in
   ret tt.
+
+(** Go: isolation/pool.go:53:1 pa *)
+Definition tablePool_pa {S : Type} (p : (ptr S tablePool)) (i : Z) : M S PA :=
+  let! t'1 := deref p in
+  ret (wrapu 64 ((Pool_Base (tablePool_Pool t'1)) + (shl 64 false (wrapu 64 i) PageShift))).
 
 (** Go: isolation/stage2.go:128:1 splitBlock *)
 Definition Engine_splitBlock {S : Type} (e : (ptr S Engine)) (t : Z) (b : Z) (lvl : Z) (base : Z) : M S unit :=
@@ -1002,6 +1008,29 @@ Definition Engine_tableEmpty {S : Type} (e : (ptr S Engine)) (t : Z) : M S bool 
   ret true
   | Jump x'j => ret x'j
   end.
+
+(** Go: isolation/pool.go:69:1 take *)
+Definition tablePool_take {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
+  let! t'1 := mods i 64 in
+  let! t'2 := shcount t'1 in
+  let! t'3 := deref p in
+  let! t'4 := divs 64 i 64 in
+  let! t'5 := idx (tablePool_free t'3) t'4 in
+  let! t'6 := pfield p tablePool_free set_tablePool_free in
+  let! t'7 := divs 64 i 64 in
+  let! t'8 := pindex t'6 t'7 in
+  let! t'9 := store t'8 (andnot t'5 (shl 64 false 1 t'2)) in
+  let! t'10 := deref p in
+  let! t'11 := pfield p tablePool_nfree set_tablePool_nfree in
+  let! t'12 := store t'11 (wraps 64 ((tablePool_nfree t'10) - 1)) in
+  let! t'13 := deref p in
+  let! t'14 := pfield p tablePool_allocs set_tablePool_allocs in
+  let! t'15 := store t'14 (wrapu 64 ((tablePool_allocs t'13) + 1)) in
+  let! t'16 := pfield p tablePool_Pool set_tablePool_Pool in
+  let! t'17 := pfield t'16 Pool_Tables set_Pool_Tables in
+  let! t'18 := pindex t'17 i in
+  let! t'19 := store t'18 ([] ++ repeat 0 512) in
+  ret tt.
 
 (** Go: isolation/pool.go:87:1 alloc *)
 Definition tablePool_alloc {S : Type} (p : (ptr S tablePool)) : M S Z :=
@@ -1168,6 +1197,14 @@ Engine_descend {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (slot : (ptr S 
   end
   end.
 
+(** Go: isolation/stage2.go:209:1 mapRange *)
+Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
+  let! t'1 := deref s in
+  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
+  let! t'2 := deref s in
+  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
+  ret tt.
+
 (** Go: isolation/stage2.go:217:1 unmapRange *)
 Definition Engine_unmapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) : M S unit :=
   let! t'1 := deref s in
@@ -1175,6 +1212,658 @@ Definition Engine_unmapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)
   let! t'2 := deref s in
   let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
   ret tt.
+
+(** Go: isolation/mem.go:54:1 MemDonate *)
+Definition Engine_MemDonate {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
+  let! t'1 := Engine_checkTransfer e id pa ipa n perms (negb false) in
+  let '(t'2, t'3) := t'1 in
+  let v := t'2 in
+  let st := t'3 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'4 := pfield e Engine_host set_Engine_host in
+  let! t'5 := Engine_unmapNeed e t'4 pa n in
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_mapNeed e t'6 ipa pa n in
+  let! t'8 := deref e in
+  if (wraps 64 (t'5 + t'7)) >? (tablePool_nfree (Engine_pool t'8)) then
+  ret Abi.NoMemory
+  else
+  let! _ := (if negb false then
+  let! t'9 := pfield e Engine_host set_Engine_host in
+  let! t'10 := Engine_unmapRange e t'9 pa n in
+  ret tt
+  else
+  ret tt) in
+  let! t'11 := deref e in
+  let! t'12 := call_iface (Engine_plat t'11) "CleanToPoC" [pa; n] in
+  let! t'13 := Engine_setOwner e pa n Abi.OwnerVM (wrapu 16 id) in
+  let! t'14 := pfield v vm_s2 set_vm_s2 in
+  let! t'15 := Engine_mapRange e t'14 ipa pa n (mk_Attr (wrapu 8 perms) false) in
+  ret Abi.Success.
+
+(** Go: isolation/mem.go:77:1 MemShare *)
+Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
+  let! t'1 := Engine_checkTransfer e id pa ipa n perms true in
+  let '(t'2, t'3) := t'1 in
+  let v := t'2 in
+  let st := t'3 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'4 := deref v in
+  if (vm_protected t'4) && (negb false) then
+  ret Abi.Denied
+  else
+  let! t'5 := pfield v vm_s2 set_vm_s2 in
+  let! t'6 := Engine_mapNeed e t'5 ipa pa n in
+  let! t'7 := deref e in
+  if t'6 >? (tablePool_nfree (Engine_pool t'7)) then
+  ret Abi.NoMemory
+  else
+  let i := 0 in
+  let! t'17 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'8 := pfield e Engine_pages set_Engine_pages in
+  let! t'9 := Engine_pfn e pa in
+  let! t'10 := pindex t'8 (wrapu 64 (t'9 + i)) in
+  let p := t'10 in
+  let t'11 := true in
+  let t'12 := wrapu 8 id in
+  let! t'13 := pfield p page_shared set_page_shared in
+  let! t'14 := store t'13 t'11 in
+  let! t'15 := pfield p page_borrower set_page_borrower in
+  let! t'16 := store t'15 t'12 in
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'17 with
+  | Fall i =>
+  let! t'18 := pfield v vm_s2 set_vm_s2 in
+  let! t'19 := Engine_mapRange e t'18 ipa pa n (mk_Attr (wrapu 8 perms) false) in
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:116:1 mustTranslate *)
+Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S PA :=
+  let! t'1 := Engine_translate e s ipa in
+  let '(t'2, t'3) := t'1 in
+  let m := t'2 in
+  let ok := t'3 in
+  if negb ok then
+  fail (Panic "isolation: checked page is not mapped"%string)
+  else
+  ret (Mapping_PA m).
+
+(** Go: isolation/mem.go:101:1 nextRun *)
+Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (k : Z) : M S (IPA * PA * Z) :=
+  let first := wrapu 64 (ipa + (shl 64 false k PageShift)) in
+  let! t'1 := Engine_mustTranslate e s first in
+  let pa := t'1 in
+  let cnt := 1 in
+  let! t'5 := loop (X:=Empty_set) max_fuel
+  (fun cnt => ret ((wrapu 64 (k + cnt)) <? n))
+  (fun cnt =>
+  let! t'2 := Engine_translate e s (wrapu 64 (first + (shl 64 false cnt PageShift))) in
+  let '(t'3, t'4) := t'2 in
+  let m := t'3 in
+  let ok := t'4 in
+  if (negb ok) || (negb ((Mapping_PA m) =? (wrapu 64 (pa + (shl 64 false cnt PageShift))))) then
+  ret (Break cnt)
+  else
+  let cnt := wrapu 64 (cnt + 1) in
+  ret (Continue cnt))
+  (fun cnt => ret cnt)
+  cnt in
+  match t'5 with
+  | Fall cnt =>
+  ret (first, pa, cnt)
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/ledger.go:20:1 pageAt *)
+Definition Engine_pageAt {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (ptr S page) :=
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 t'2 in
+  ret t'3.
+
+(** Go: isolation/ledger.go:48:1 ramPage *)
+Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :=
+  let! t'1 := deref e in
+  let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
+  ret t'2.
+
+(** Go: isolation/mem.go:127:1 checkMapped *)
+Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
+  let i := 0 in
+  let! t'13 := loop (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'1 := Engine_translate e s (wrapu 64 (ipa + (shl 64 false i PageShift))) in
+  let '(t'2, t'3) := t'1 in
+  let m := t'2 in
+  let ok := t'3 in
+  let! t'5 := (if (negb ok) then ret true else (let! t'4 := Engine_ramPage e (Mapping_PA m) in ret (negb t'4))) in
+  if t'5 then
+  ret (Leave Abi.Denied)
+  else
+  let! t'6 := Engine_pageAt e (Mapping_PA m) in
+  let p := t'6 in
+  let! t'7 := page_ownedBy p owner in
+  let! t'9 := (if (negb t'7) then ret true else (let! t'8 := deref p in ret (negb (Bool.eqb (page_shared t'8) shared)))) in
+  let! t'12 := (if t'9 then ret true else (let! t'11 := (if shared then (let! t'10 := deref p in ret (negb ((page_borrower t'10) =? borrower))) else ret false) in ret t'11)) in
+  if t'12 then
+  ret (Leave Abi.Denied)
+  else
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'13 with
+  | Fall i =>
+  ret Abi.Success
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/mem.go:146:1 MemUnshare *)
+Definition Engine_MemUnshare {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := Engine_liveVM e id in
+  let v := t'1 in
+  let! t'3 := (if (is_nil v) then ret true else (let! t'2 := pageRange ipa n ipaSpace in ret (negb t'2))) in
+  if t'3 then
+  ret Abi.InvalidParameters
+  else
+  let! t'4 := pfield v vm_s2 set_vm_s2 in
+  let! t'5 := Engine_checkMapped e t'4 ipa n HostVMID true (wrapu 16 id) in
+  let st := t'5 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_unmapNeed e t'6 ipa n in
+  let! t'8 := deref e in
+  if t'7 >? (tablePool_nfree (Engine_pool t'8)) then
+  ret Abi.NoMemory
+  else
+  let k := 0 in
+  let! t'17 := loop (X:=Empty_set) max_fuel
+  (fun k => ret (k <? n))
+  (fun k =>
+  let! t'9 := pfield v vm_s2 set_vm_s2 in
+  let! t'10 := Engine_nextRun e t'9 ipa n k in
+  let '(t'11, t'12, t'13) := t'10 in
+  let rIPA := t'11 in
+  let pa := t'12 in
+  let cnt := t'13 in
+  let! t'14 := pfield v vm_s2 set_vm_s2 in
+  let! t'15 := Engine_unmapRange e t'14 rIPA cnt in
+  let! t'16 := Engine_setOwner e pa cnt Abi.OwnerHost HostVMID in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue k))
+  (fun k => ret k)
+  k in
+  match t'17 with
+  | Fall k =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end.
+
+Definition hostRAM : Attr := mk_Attr PermRWX false.
+
+(** Go: isolation/mem.go:174:1 MemReclaim *)
+Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
+  let! t'1 := deref e in
+  let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
+  if negb t'2 then
+  ret Abi.InvalidParameters
+  else
+  let i := 0 in
+  let! t'7 := loop (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
+  let! t'4 := deref e in
+  let! t'5 := Engine_pfn e pa in
+  let! t'6 := idx (Engine_pages t'4) (wrapu 64 (t'5 + i)) in
+  let t'3 := page_owner t'6 in
+  if t'3 =? Abi.OwnerNone then
+  ret (Continue i)
+  else
+  if t'3 =? Abi.OwnerVM then
+  if false then
+  ret (Leave Abi.Denied)
+  else
+  ret (Leave Abi.Busy)
+  else
+  ret (Leave Abi.Denied))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'7 with
+  | Fall i =>
+  let! t'8 := pfield e Engine_host set_Engine_host in
+  let! t'9 := Engine_mapNeed e t'8 pa pa n in
+  let! t'10 := deref e in
+  if t'9 >? (tablePool_nfree (Engine_pool t'10)) then
+  ret Abi.NoMemory
+  else
+  let! _ := (if negb false then
+  let! t'11 := deref e in
+  let! t'12 := call_iface (Engine_plat t'11) "ZeroPages" [pa; n] in
+  ret tt
+  else
+  ret tt) in
+  let! t'13 := deref e in
+  let! t'14 := call_iface (Engine_plat t'13) "CleanToPoC" [pa; n] in
+  let! t'15 := Engine_setOwner e pa n Abi.OwnerHost HostVMID in
+  let! t'16 := pfield e Engine_host set_Engine_host in
+  let! t'17 := Engine_mapRange e t'16 pa pa n hostRAM in
+  ret Abi.Success
+  | Jump x'j => ret x'j
+  end.
+
+Record PageInfo := mk_PageInfo {
+  PageInfo_Owner : Z;
+  PageInfo_VM : Z;
+  PageInfo_Shared : Z;
+  PageInfo_Borrower : Z
+}.
+Definition set_PageInfo_Owner (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo x (PageInfo_VM r) (PageInfo_Shared r) (PageInfo_Borrower r).
+Definition set_PageInfo_VM (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) x (PageInfo_Shared r) (PageInfo_Borrower r).
+Definition set_PageInfo_Shared (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) x (PageInfo_Borrower r).
+Definition set_PageInfo_Borrower (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) (PageInfo_Shared r) x.
+Definition zero_PageInfo : PageInfo := mk_PageInfo 0 0 0 0.
+
+(** Go: isolation/mem.go:211:1 MemInfo *)
+Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageInfo * Abi.Status) :=
+  let! t'1 := Engine_ramPage e pa in
+  if negb t'1 then
+  ret (mk_PageInfo 0 0 0 0, Abi.InvalidParameters)
+  else
+  let! t'2 := Engine_pageAt e (andnot pa pageMask) in
+  let p := t'2 in
+  let! t'3 := deref p in
+  let info := mk_PageInfo (page_owner t'3) 0 0 0 in
+  let! t'4 := deref p in
+  let! info := (if (page_owner t'4) =? Abi.OwnerVM then
+  let! t'5 := deref p in
+  let info := set_PageInfo_VM (page_vm t'5) info in
+  ret info
+  else
+  ret info) in
+  let! t'6 := deref p in
+  let! info := (if page_shared t'6 then
+  let t'7 := 1 in
+  let! t'8 := deref p in
+  let t'9 := page_borrower t'8 in
+  let info := set_PageInfo_Shared t'7 info in
+  let info := set_PageInfo_Borrower t'9 info in
+  ret info
+  else
+  ret info) in
+  ret (info, Abi.Success).
+
+(** Go: isolation/psci.go:28:1 hostPSCIImplemented *)
+Definition hostPSCIImplemented {S : Type} (fid : Z) : M S bool :=
+  let t'1 := fid in
+  if (((t'1 =? Abi.PSCIVersion) || (t'1 =? Abi.PSCIFeatures)) || (t'1 =? Abi.PSCISystemOff)) || (t'1 =? Abi.PSCISystemReset) then
+  ret true
+  else
+  ret false.
+
+(** Go: isolation/psci.go:140:1 psciReg *)
+Definition psciReg {S : Type} (code : Z) : M S Z :=
+  ret (wrapu 64 code).
+
+(** Go: isolation/psci.go:47:1 psciFeature *)
+Definition psciFeature {S : Type} (ok : bool) : M S Z :=
+  if ok then
+  let! t'1 := psciReg Abi.PSCISuccess in
+  ret t'1
+  else
+  let! t'2 := psciReg Abi.PSCINotSupported in
+  ret t'2.
+
+(** Go: isolation/psci.go:8:1 hostPSCI *)
+Definition hostPSCI {S : Type} (id : Z) (x : (list Z)) : M S ((list Z) * Effect) :=
+  let r := x in
+  let! t'1 := psciReg Abi.PSCISuccess in
+  let! t'2 := upd r 0 t'1 in
+  let r := t'2 in
+  let t'3 := id in
+  let! t'9 := (if t'3 =? Abi.PSCIVersion then
+  let! t'4 := upd r 0 Abi.PSCIVersion11 in
+  let r := t'4 in
+  ret (Fall r)
+  else
+  if t'3 =? Abi.PSCIFeatures then
+  let! t'5 := idx x 1 in
+  let! t'6 := hostPSCIImplemented (wrapu 32 t'5) in
+  let! t'7 := psciFeature t'6 in
+  let! t'8 := upd r 0 t'7 in
+  let r := t'8 in
+  ret (Fall r)
+  else
+  if t'3 =? Abi.PSCISystemOff then
+  ret (Jump (r, mk_Effect EffectPowerOff 0 false false))
+  else
+  ret (Jump (r, mk_Effect EffectReset 0 false false))) in
+  match t'9 with
+  | Fall r =>
+  ret (r, mk_Effect zero_EffectKind 0 false false)
+  | Jump x'j => ret x'j
+  end.
+
+Definition shadowAccessMax : Z := 4.
+
+(** Go: isolation/shadow.go:117:1 inRanges *)
+Definition inRanges {S : Type} (addr : Z) (rs : (list Range)) : M S bool :=
+  let t'2 := len rs in
+  let t'1 := 0 in
+  let! t'5 := loop t'2
+  (fun t'1 => ret (t'1 <? t'2))
+  (fun t'1 =>
+  let! t'3 := idx rs t'1 in
+  let r := t'3 in
+  let! t'4 := Range_Contains r addr 1 in
+  if t'4 then
+  ret (Leave true)
+  else
+  ret (Continue t'1))
+  (fun t'1 => let t'1 := t'1 + 1 in ret t'1)
+  t'1 in
+  match t'5 with
+  | Fall t'1 =>
+  ret false
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/shadow.go:35:1 MMIOShadow *)
+Definition Engine_MMIOShadow {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : Z) (mode : Z) (value : Z) : M S Abi.Status :=
+  let! t'1 := Engine_liveVM e id in
+  let m := t'1 in
+  let! t'3 := (if (is_nil m) then ret true else (let! t'2 := modu ipa shadowAccessMax in ret (negb (t'2 =? 0)))) in
+  let! t'6 := (if t'3 then ret true else (let! t'4 := deref e in let! t'5 := inRanges ipa (Config_GuestMMIO (Engine_cfg t'4)) in ret (negb t'5))) in
+  if t'6 || (mode >? Abi.ShadowLog) then
+  ret Abi.InvalidParameters
+  else
+  let t'7 := (-1) in
+  let t'8 := (-1) in
+  let slot := t'7 in
+  let free := t'8 in
+  let! t'11 := deref m in
+  let t'10 := shadowState_regs (vm_shadow t'11) in
+  let t'9 := 0 in
+  let! t'13 := loop (X:=Empty_set) 4
+  (fun '(t'9, slot, free) => ret (t'9 <? 4))
+  (fun '(t'9, slot, free) =>
+  let i := t'9 in
+  let! t'12 := idx t'10 t'9 in
+  let r := t'12 in
+  if (negb ((shadowReg_mode r) =? Abi.ShadowOff)) && ((shadowReg_ipa r) =? ipa) then
+  let slot := i in
+  ret (Continue (t'9, slot, free))
+  else
+  if ((shadowReg_mode r) =? Abi.ShadowOff) && (free <? 0) then
+  let free := i in
+  ret (Continue (t'9, slot, free))
+  else
+  ret (Continue (t'9, slot, free)))
+  (fun '(t'9, slot, free) => let t'9 := t'9 + 1 in ret (t'9, slot, free))
+  (t'9, slot, free) in
+  match t'13 with
+  | Fall (t'9, slot, free) =>
+  let! t'14 := (if slot >=? 0 then
+  ret (Fall slot)
+  else
+  if mode =? Abi.ShadowOff then
+  ret (Jump Abi.Success)
+  else
+  if free <? 0 then
+  ret (Jump Abi.NoMemory)
+  else
+  let slot := free in
+  ret (Fall slot)) in
+  match t'14 with
+  | Fall slot =>
+  let! t'15 := pfield m vm_shadow set_vm_shadow in
+  let! t'16 := pfield t'15 shadowState_regs set_shadowState_regs in
+  let! t'17 := pindex t'16 slot in
+  let! t'18 := store t'17 (mk_shadowReg ipa mode value) in
+  ret Abi.Success
+  | Jump x'j => ret x'j
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/shadow.go:65:1 MMIOLogRead *)
+Definition Engine_MMIOLogRead {S : Type} (e : (ptr S Engine)) (id : Z) : M S (Z * (list Z) * Abi.Status) :=
+  let n := 0 in
+  let packed := (repeat 0 6) in
+  let st := Abi.zero_Status in
+  let! t'1 := Engine_liveVM e id in
+  let m := t'1 in
+  if is_nil m then
+  ret (0, packed, Abi.InvalidParameters)
+  else
+  let! t'2 := pfield m vm_shadow set_vm_shadow in
+  let s := t'2 in
+  let n := 0 in
+  let! t'20 := loop (X:=Empty_set) max_fuel
+  (fun '(n, packed) => (let! t'4 := (if (n <? Abi.ShadowLogBatch) then (let! t'3 := deref s in ret ((shadowState_count t'3) >? 0)) else ret false) in ret t'4))
+  (fun '(n, packed) =>
+  let! t'5 := deref s in
+  let! t'6 := deref s in
+  let! t'7 := idx (shadowState_log t'5) (shadowState_head t'6) in
+  let! t'8 := modu n 8 in
+  let! t'9 := divu n 8 in
+  let! t'10 := idx packed t'9 in
+  let! t'11 := divu n 8 in
+  let! t'12 := upd packed t'11 (Z.lor t'10 (shl 64 false t'7 (wrapu 64 (8 * t'8)))) in
+  let packed := t'12 in
+  let! t'13 := deref s in
+  let! t'14 := mods (wraps 64 ((shadowState_head t'13) + 1)) 256 in
+  let! t'15 := pfield s shadowState_head set_shadowState_head in
+  let! t'16 := store t'15 t'14 in
+  let! t'17 := deref s in
+  let! t'18 := pfield s shadowState_count set_shadowState_count in
+  let! t'19 := store t'18 (wraps 64 ((shadowState_count t'17) - 1)) in
+  ret (Continue (n, packed)))
+  (fun '(n, packed) => let n := wrapu 64 (n + 1) in
+  ret (n, packed))
+  (n, packed) in
+  match t'20 with
+  | Fall (n, packed) =>
+  ret (n, packed, Abi.Success)
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/pool.go:100:1 allocRoot *)
+Definition tablePool_allocRoot {S : Type} (p : (ptr S tablePool)) : M S Z :=
+  let i := 0 in
+  let! t'10 := loop max_fuel
+  (fun i => (let! t'1 := deref p in ret ((wraps 64 (i + 1)) <? (len (Pool_Tables (tablePool_Pool t'1))))))
+  (fun i =>
+  let! t'2 := tablePool_pa p i in
+  let! t'3 := modu t'2 S2RootAlign in
+  let! t'5 := (if (t'3 =? 0) then (let! t'4 := tablePool_isFree p i in ret t'4) else ret false) in
+  let! t'7 := (if t'5 then (let! t'6 := tablePool_isFree p (wraps 64 (i + 1)) in ret t'6) else ret false) in
+  if t'7 then
+  let! t'8 := tablePool_take p i in
+  let! t'9 := tablePool_take p (wraps 64 (i + 1)) in
+  ret (Leave i)
+  else
+  ret (Continue i))
+  (fun i => let i := wraps 64 (i + 1) in
+  ret i)
+  i in
+  match t'10 with
+  | Fall i =>
+  ret (-1)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/stage2.go:244:1 newStage2 *)
+Definition Engine_newStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (vmid : VMID) : M S bool :=
+  let! t'1 := pfield s stage2_vmid set_stage2_vmid in
+  let! t'2 := store t'1 vmid in
+  let! t'3 := pfield e Engine_pool set_Engine_pool in
+  let! t'4 := tablePool_allocRoot t'3 in
+  let! t'5 := pfield s stage2_root set_stage2_root in
+  let! t'6 := store t'5 t'4 in
+  let! t'7 := deref s in
+  ret ((stage2_root t'7) >=? 0).
+
+(** Go: isolation/vm.go:13:1 VMCreate *)
+Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) (flags : Z) : M S (VMID * Abi.Status) :=
+  let! t'2 := (if (n =? 0) then ret true else (let! t'1 := deref e in ret (n >? (wrapu 64 (Config_MaxVCPUs (Engine_cfg t'1)))))) in
+  if t'2 then
+  ret (0, Abi.InvalidParameters)
+  else
+  let slot := (-1) in
+  let! t'5 := deref e in
+  let t'4 := len (Engine_vms t'5) in
+  let t'3 := 0 in
+  let! t'8 := loop (X:=Empty_set) t'4
+  (fun '(t'3, slot) => ret (t'3 <? t'4))
+  (fun '(t'3, slot) =>
+  let i := t'3 in
+  let! t'6 := deref e in
+  let! t'7 := idx (Engine_vms t'6) i in
+  if negb (vm_live t'7) then
+  let slot := i in
+  ret (Break (t'3, slot))
+  else
+  ret (Continue (t'3, slot)))
+  (fun '(t'3, slot) => let t'3 := t'3 + 1 in ret (t'3, slot))
+  (t'3, slot) in
+  match t'8 with
+  | Fall (t'3, slot) =>
+  if slot <? 0 then
+  ret (0, Abi.NoMemory)
+  else
+  let id := wrapu 16 (wraps 64 (slot + 1)) in
+  let! t'9 := pfield e Engine_vms set_Engine_vms in
+  let! t'10 := pindex t'9 slot in
+  let v := t'10 in
+  let! t'11 := pfield v vm_s2 set_vm_s2 in
+  let! t'12 := Engine_newStage2 e t'11 id in
+  if negb t'12 then
+  ret (0, Abi.NoMemory)
+  else
+  let t'13 := true in
+  let t'14 := false in
+  let t'15 := wraps 64 n in
+  let t'16 := mk_shadowState (repeat zero_shadowReg 4) (repeat 0 256) 0 0 in
+  let! t'17 := pfield v vm_live set_vm_live in
+  let! t'18 := store t'17 t'13 in
+  let! t'19 := pfield v vm_hasRun set_vm_hasRun in
+  let! t'20 := store t'19 t'14 in
+  let! t'21 := pfield v vm_nvcpu set_vm_nvcpu in
+  let! t'22 := store t'21 t'15 in
+  let! t'23 := pfield v vm_shadow set_vm_shadow in
+  let! t'24 := store t'23 t'16 in
+  let! t'25 := pfield v vm_protected set_vm_protected in
+  let! t'26 := store t'25 (negb ((Z.land flags Abi.VMProtected) =? 0)) in
+  let! t'29 := deref v in
+  let t'28 := len (vm_vcpus t'29) in
+  let t'27 := 0 in
+  let! t'45 := loop (X:=Empty_set) t'28
+  (fun t'27 => ret (t'27 <? t'28))
+  (fun t'27 =>
+  let i' := t'27 in
+  let! t'30 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'31 := pindex t'30 i' in
+  let! t'32 := store t'31 (mk_vcpu zero_VCPUState zero_pendingReply zero_MMIORead zero_Context) in
+  let t'33 := id in
+  let t'34 := wrapu 16 i' in
+  let! t'35 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'36 := pindex t'35 i' in
+  let! t'37 := pfield t'36 vcpu_ctx set_vcpu_ctx in
+  let! t'38 := pfield t'37 Context_VMID set_Context_VMID in
+  let! t'39 := store t'38 t'33 in
+  let! t'40 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'41 := pindex t'40 i' in
+  let! t'42 := pfield t'41 vcpu_ctx set_vcpu_ctx in
+  let! t'43 := pfield t'42 Context_VCPU set_Context_VCPU in
+  let! t'44 := store t'43 t'34 in
+  ret (Continue t'27))
+  (fun t'27 => let t'27 := t'27 + 1 in ret t'27)
+  t'27 in
+  match t'45 with
+  | Fall t'27 =>
+  ret (id, Abi.Success)
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+Definition VCPURunning : VCPUState := 2.
+
+Fixpoint (* Go: isolation/stage2.go:265:1 freeTables *)
+Engine_freeTables {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl : Z) {struct depth'rec} : M S unit :=
+  match depth'rec with
+  | O => fail OutOfFuel
+  | Datatypes.S depth' =>
+  let i := 0 in
+  let! t'12 := loop (X:=Empty_set) max_fuel
+  (fun i => (let! t'2 := entries lvl in ret (i <? t'2)))
+  (fun i =>
+  let! t'3 := Engine_slot e t i in
+  let! t'4 := deref t'3 in
+  let d := t'4 in
+  let! t'5 := isTable d lvl in
+  if t'5 then
+  let! t'6 := pfield e Engine_pool set_Engine_pool in
+  let! t'7 := descOA d in
+  let! t'8 := tablePool_index t'6 t'7 in
+  let child := t'8 in
+  let! t'9 := @Engine_freeTables S depth' e child (wraps 64 (lvl + 1)) in
+  let! t'10 := pfield e Engine_pool set_Engine_pool in
+  let! t'11 := tablePool_release t'10 child in
+  ret (Continue i)
+  else
+  ret (Continue i))
+  (fun i => let i := wraps 64 (i + 1) in
+  ret i)
+  i in
+  match t'12 with
+  | Fall i =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end
+  end.
+
+(** Go: isolation/stage2.go:253:1 freeStage2 *)
+Definition Engine_freeStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : M S unit :=
+  let! t'1 := deref s in
+  if (stage2_root t'1) <? 0 then
+  ret tt
+  else
+  let! t'2 := deref e in
+  let! t'3 := deref s in
+  let! t'4 := call_iface (Engine_plat t'2) "InvalidateVMID" [stage2_vmid t'3] in
+  let! t'5 := deref s in
+  let! t'6 := Engine_freeTables rec_fuel e (stage2_root t'5) S2StartLevel in
+  let! t'7 := pfield e Engine_pool set_Engine_pool in
+  let! t'8 := deref s in
+  let! t'9 := tablePool_release t'7 (stage2_root t'8) in
+  let! t'10 := pfield e Engine_pool set_Engine_pool in
+  let! t'11 := deref s in
+  let! t'12 := tablePool_release t'10 (wraps 64 ((stage2_root t'11) + 1)) in
+  let! t'13 := pfield s stage2_root set_stage2_root in
+  let! t'14 := store t'13 (-1) in
+  ret tt.
+
+(** Go: isolation/ledger.go:31:1 sharedWith *)
+Definition page_sharedWith {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool :=
+  let! t'1 := deref p in
+  let! t'3 := (if (page_shared t'1) then (let! t'2 := deref p in ret ((page_borrower t'2) =? vm')) else ret false) in
+  ret t'3.
 
 (** Go: isolation/vm.go:74:1 releasePages *)
 Definition Engine_releasePages {S : Type} (e : (ptr S Engine)) (id : VMID) : M S unit :=
@@ -1358,6 +2047,45 @@ Definition Engine_VCPUInit {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (ent
   let! t'12 := store t'11 t'8 in
   ret Abi.Success.
 
+Definition IRQLines : Z := 1020.
+
+Definition sgiLines : Z := 16.
+
+(** Go: isolation/vm.go:138:1 VCPUIRQ *)
+Definition Engine_VCPUIRQ {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (intid : Z) (level : Z) : M S Abi.Status :=
+  let! t'1 := Engine_vcpuOf e id v in
+  let '(t'2, t'3) := t'1 in
+  let vc := t'3 in
+  if ((is_nil vc) || (intid >=? IRQLines)) || (level >? 1) then
+  ret Abi.InvalidParameters
+  else
+  let! t'4 := modu intid 64 in
+  let bit := shl 64 false 1 t'4 in
+  let! _ := (if level =? 1 then
+  let! t'5 := deref vc in
+  let! t'6 := divu intid 64 in
+  let! t'7 := idx (Context_IRQ (vcpu_ctx t'5)) t'6 in
+  let! t'8 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'9 := pfield t'8 Context_IRQ set_Context_IRQ in
+  let! t'10 := divu intid 64 in
+  let! t'11 := pindex t'9 t'10 in
+  let! t'12 := store t'11 (Z.lor t'7 bit) in
+  ret tt
+  else
+  if intid >=? sgiLines then
+  let! t'13 := deref vc in
+  let! t'14 := divu intid 64 in
+  let! t'15 := idx (Context_IRQ (vcpu_ctx t'13)) t'14 in
+  let! t'16 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'17 := pfield t'16 Context_IRQ set_Context_IRQ in
+  let! t'18 := divu intid 64 in
+  let! t'19 := pindex t'17 t'18 in
+  let! t'20 := store t'19 (andnot t'15 bit) in
+  ret tt
+  else
+  ret tt) in
+  ret Abi.Success.
+
 Definition VCPUOff : VCPUState := 0.
 
 Definition pendMMIORead : pendingReply := 1.
@@ -1421,19 +2149,357 @@ Definition vcpu_complete {S : Type} (vc : (ptr S vcpu)) (reply : Z) : M S unit :
   let! t'16 := store t'15 pendNone in
   ret tt.
 
+Definition esrECShift : Z := 26.
+
+Definition esrECMask : Z := 63.
+
+Definition ecWFx : Z := 1.
+
+Definition ecHVC64 : Z := 22.
+
+Definition ecSMC64 : Z := 23.
+
+Definition ecIABTLow : Z := 32.
+
+Definition ecDABTLow : Z := 36.
+
+Definition ecSError : Z := 47.
+
+Definition ecCP15RT : Z := 3.
+
+Definition ecCP15RRT : Z := 4.
+
+Definition ecCP14RT : Z := 5.
+
+Definition ecCP14DT : Z := 6.
+
+Definition ecCP14RRT : Z := 12.
+
+Definition ecPAuth : Z := 9.
+
+Definition ecSVE : Z := 25.
+
+Definition insnBytes : Z := 4.
+
+Definition DispInjectAbort : Disposition := 4.
+
+Definition DispExit : Disposition := 0.
+
+(** Go: isolation/exit.go:164:1 exitDecision *)
+Definition exitDecision {S : Type} (reason : Abi.Exit) (x2 : Z) (x3 : Z) (x4 : Z) : M S Decision :=
+  ret (mk_Decision DispExit ([reason; x2; x3; x4] ++ repeat 0 3) 0 zero_MMIORead false zero_Injection 0).
+
+(** Go: isolation/exit.go:169:1 injectDecision *)
+Definition injectDecision {S : Type} (kind : Injection) (far : Z) : M S Decision :=
+  ret (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false kind far).
+
+Definition issImm16Mask : Z := 65535.
+
+Definition DispCallNotSupported : Disposition := 3.
+
+(** Go: isolation/exit.go:174:1 callDecision *)
+Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
+  let d := mk_Decision DispCall (repeat 0 7) 0 zero_MMIORead false zero_Injection 0 in
+  let! d := (if negb ((Z.land esr issImm16Mask) =? 0) then
+  let d := set_Decision_Disp DispCallNotSupported d in
+  ret d
+  else
+  ret d) in
+  let! d := (if ec =? ecSMC64 then
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  ret d) in
+  ret d.
+
+Definition fscTypeMask : Z := 60.
+
+Definition fscTranslation : Z := 4.
+
+Definition fscAccessFlag : Z := 8.
+
+Definition fscPermission : Z := 12.
+
+(** Go: isolation/exit.go:188:1 stage2Fault *)
+Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
+  let t'1 := Z.land esr fscTypeMask in
+  if ((t'1 =? fscTranslation) || (t'1 =? fscAccessFlag)) || (t'1 =? fscPermission) then
+  ret true
+  else
+  ret false.
+
+Definition issISV : Z := 16777216.
+
+Definition issCM : Z := 256.
+
+Definition issS1PTW : Z := 128.
+
+Definition DispResume : Disposition := 2.
+
+Definition hpfarFIPAMask : Z := 17592186044400.
+
+(** Go: isolation/exit.go:198:1 faultIPA *)
+Definition faultIPA {S : Type} (t : Trap) : M S Z :=
+  ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
+
+(** Go: isolation/exit.go:203:1 inWindows *)
+Definition inWindows {S : Type} (ipa : Z) (w : (list Range)) : M S bool :=
+  let t'2 := len w in
+  let t'1 := 0 in
+  let! t'5 := loop t'2
+  (fun t'1 => ret (t'1 <? t'2))
+  (fun t'1 =>
+  let! t'3 := idx w t'1 in
+  let r := t'3 in
+  let! t'4 := Range_Contains r ipa 1 in
+  if t'4 then
+  ret (Leave true)
+  else
+  ret (Continue t'1))
+  (fun t'1 => let t'1 := t'1 + 1 in ret t'1)
+  t'1 in
+  match t'5 with
+  | Fall t'1 =>
+  ret false
+  | Jump x'j => ret x'j
+  end.
+
+Definition issSASShift : Z := 22.
+
+Definition issSASMask : Z := 3.
+
+Definition issSSE : Z := 2097152.
+
+Definition issSRTShift : Z := 16.
+
+Definition issSRTMask : Z := 31.
+
+Definition issSF : Z := 32768.
+
+Definition issWnR : Z := 64.
+
+(** Go: isolation/exit.go:231:1 mmioDecision *)
+Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
+  let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
+  let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
+  let write := negb ((Z.land esr issWnR) =? 0) in
+  let value := 0 in
+  let! value := (if write && (negb (reg =? xzr)) then
+  let! t'1 := deref x in
+  let! t'2 := idx t'1 reg in
+  let! t'3 := sizeMask sas in
+  let value := Z.land t'2 t'3 in
+  ret value
+  else
+  ret value) in
+  let! t'4 := Abi.MMIOAccess write sas in
+  let! t'5 := exitDecision Abi.ExitMMIO ipa t'4 value in
+  let d := t'5 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  let! d := (if negb write then
+  let d := set_Decision_Read (mk_MMIORead reg sas (negb ((Z.land esr issSSE) =? 0)) (negb ((Z.land esr issSF) =? 0))) d in
+  let d := set_Decision_ReadPending true d in
+  ret d
+  else
+  ret d) in
+  ret d.
+
+Definition InjectDataAbort : Injection := 1.
+
+(** Go: isolation/exit.go:213:1 dataAbort *)
+Definition dataAbort {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
+  let esr := Trap_ESR t in
+  let! t'1 := faultIPA t in
+  let ipa := t'1 in
+  let! t'3 := (if (((Z.land esr fscTypeMask) =? fscTranslation) && ((Z.land esr issS1PTW) =? 0)) then (let! t'2 := inWindows ipa guestMMIO in ret t'2) else ret false) in
+  let mmio := t'3 in
+  if mmio && (negb ((Z.land esr issCM) =? 0)) then
+  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0)
+  else
+  if mmio && ((Z.land esr issISV) =? 0) then
+  let! t'4 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
+  ret t'4
+  else
+  if mmio then
+  let! t'5 := mmioDecision esr ipa x in
+  ret t'5
+  else
+  let! t'6 := stage2Fault esr in
+  if t'6 then
+  let! t'7 := injectDecision InjectDataAbort (Trap_FAR t) in
+  ret t'7
+  else
+  let! t'8 := exitDecision Abi.ExitAbort ecDABTLow 0 0 in
+  ret t'8.
+
+Definition TrapIRQ : TrapKind := 1.
+
+Definition TrapFIQ : TrapKind := 2.
+
+Definition TrapSError : TrapKind := 3.
+
+Definition InjectInstructionAbort : Injection := 2.
+
+Definition InjectUndef : Injection := 3.
+
+Definition ecSysReg : Z := 24.
+
+Definition sysRegIssRead : Z := 1.
+
+Definition sysRegIssRtShift : Z := 5.
+
+Definition sysRegIssRtMask : Z := 31.
+
+Definition sysRegIssRegMask : Z := 4193311.
+
+Definition sgi1rWrite : Z := 3813398.
+
+(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
+Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
+  let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
+  if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
+  let value := 0 in
+  let! value := (if negb (rt =? xzr) then
+  let! t'1 := deref x in
+  let! t'2 := idx t'1 rt in
+  let value := t'2 in
+  ret value
+  else
+  ret value) in
+  let! t'3 := exitDecision Abi.ExitSGI value 0 0 in
+  let d := t'3 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  let! _ := (if negb ((Z.land esr sysRegIssRead) =? 0) then
+  if negb (rt =? xzr) then
+  let! t'4 := pindex x rt in
+  let! t'5 := store t'4 0 in
+  ret tt
+  else
+  ret tt
+  else
+  ret tt) in
+  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0).
+
+(** Go: isolation/exit.go:133:1 FilterTrap *)
+Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
+  let t'1 := Trap_Kind t in
+  if (t'1 =? TrapIRQ) || (t'1 =? TrapFIQ) then
+  let! t'2 := exitDecision Abi.ExitIRQ 0 0 0 in
+  ret t'2
+  else
+  if t'1 =? TrapSError then
+  let! t'3 := exitDecision Abi.ExitAbort ecSError 0 0 in
+  ret t'3
+  else
+  let ec := Z.land (shr (Trap_ESR t) esrECShift) esrECMask in
+  let t'4 := ec in
+  if t'4 =? ecWFx then
+  let! t'5 := exitDecision Abi.ExitWFI (Z.land (Trap_ESR t) 1) 0 0 in
+  let d := t'5 in
+  let d := set_Decision_PCAdvance insnBytes d in
+  ret d
+  else
+  if (t'4 =? ecHVC64) || (t'4 =? ecSMC64) then
+  let! t'6 := callDecision (Trap_ESR t) ec in
+  ret t'6
+  else
+  if t'4 =? ecDABTLow then
+  let! t'7 := dataAbort t x guestMMIO in
+  ret t'7
+  else
+  let! t'11 := (if t'4 =? ecIABTLow then
+  let! t'8 := stage2Fault (Trap_ESR t) in
+  if t'8 then
+  let! t'9 := injectDecision InjectInstructionAbort (Trap_FAR t) in
+  ret (Jump t'9)
+  else
+  ret (Fall tt)
+  else
+  if t'4 =? ecSysReg then
+  let! t'10 := sysRegAccess (Trap_ESR t) x in
+  ret (Jump t'10)
+  else
+  if ((((((t'4 =? ecCP15RT) || (t'4 =? ecCP15RRT)) || (t'4 =? ecCP14RT)) || (t'4 =? ecCP14DT)) || (t'4 =? ecCP14RRT)) || (t'4 =? ecPAuth)) || (t'4 =? ecSVE) then
+  ret (Jump (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false InjectUndef 0))
+  else
+  ret (Fall tt)) in
+  match t'11 with
+  | Fall _ =>
+  let! t'12 := exitDecision Abi.ExitAbort ec 0 0 in
+  ret t'12
+  | Jump x'j => ret x'j
+  end.
+
 Definition maxEntries : Z := 64.
 
-(** Go: isolation/dispatch.go:75:1 finish *)
-Definition finish {S : Type} (x : (list Z)) (r : (list Z)) (st : Abi.Status) : M S (list Z) :=
-  let! r := (if negb (st =? Abi.Success) then
-  let r := x in
-  ret r
+(** Go: isolation/shadow.go:107:1 append *)
+Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S bool :=
+  let! t'1 := deref s in
+  if (shadowState_count t'1) =? 256 then
+  ret false
   else
-  ret r) in
-  let! t'1 := Abi.Status_Reg st in
-  let! t'2 := upd r 0 t'1 in
-  let r := t'2 in
-  ret r.
+  let! t'2 := pfield s shadowState_log set_shadowState_log in
+  let! t'3 := deref s in
+  let! t'4 := deref s in
+  let! t'5 := mods (wraps 64 ((shadowState_head t'3) + (shadowState_count t'4))) 256 in
+  let! t'6 := pindex t'2 t'5 in
+  let! t'7 := store t'6 b in
+  let! t'8 := deref s in
+  let! t'9 := pfield s shadowState_count set_shadowState_count in
+  let! t'10 := store t'9 (wraps 64 ((shadowState_count t'8) + 1)) in
+  ret true.
+
+(** Go: isolation/shadow.go:82:1 shadowMMIO *)
+Definition Engine_shadowMMIO {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (ex : (list Z)) (read : MMIORead) (isRead : bool) : M S bool :=
+  let! t'1 := idx ex 1 in
+  let t'2 := t'1 in
+  let! t'3 := idx ex 2 in
+  let t'4 := t'3 in
+  let ipa := t'2 in
+  let access := t'4 in
+  let size := shl 64 false 1 (Z.land (shr access Abi.AccessSizeShift) 3) in
+  if size >? shadowAccessMax then
+  ret false
+  else
+  let! t'7 := deref m in
+  let t'6 := shadowState_regs (vm_shadow t'7) in
+  let t'5 := 0 in
+  let! t'17 := loop 4
+  (fun t'5 => ret (t'5 <? 4))
+  (fun t'5 =>
+  let! t'8 := idx t'6 t'5 in
+  let r := t'8 in
+  if (((shadowReg_mode r) =? Abi.ShadowOff) || (ipa <? (shadowReg_ipa r))) || ((wrapu 64 (ipa - (shadowReg_ipa r))) >=? shadowAccessMax) then
+  ret (Continue t'5)
+  else
+  if isRead && ((shadowReg_mode r) =? Abi.ShadowRead) then
+  let! _ := (if negb ((MMIORead_Reg read) =? xzr) then
+  let! t'9 := MMIORead_value read (shr (shadowReg_value r) (wrapu 64 (8 * (wrapu 64 (ipa - (shadowReg_ipa r)))))) in
+  let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'11 := pfield t'10 Context_X set_Context_X in
+  let! t'12 := pindex t'11 (MMIORead_Reg read) in
+  let! t'13 := store t'12 t'9 in
+  ret tt
+  else
+  ret tt) in
+  ret (Leave true)
+  else
+  if ((negb isRead) && ((shadowReg_mode r) =? Abi.ShadowLog)) && (ipa =? (shadowReg_ipa r)) then
+  let! t'14 := pfield m vm_shadow set_vm_shadow in
+  let! t'15 := idx ex 3 in
+  let! t'16 := shadowState_append t'14 (wrapu 8 t'15) in
+  ret (Leave t'16)
+  else
+  ret (Leave false))
+  (fun t'5 => let t'5 := t'5 + 1 in ret t'5)
+  t'5 in
+  match t'17 with
+  | Fall t'5 =>
+  ret false
+  | Jump x'j => ret x'j
+  end.
 
 (** Go: isolation/dispatch.go:180:1 callerVM *)
 Definition Engine_callerVM {S : Type} (e : (ptr S Engine)) (c : Caller) : M S (ptr S vm) :=
@@ -1472,109 +2538,226 @@ Definition EngineOwnsID {S : Type} (id : Z) : M S bool :=
   else
   ret false.
 
-Definition ipaSpace : Range := mk_Range 0 ipaLimit.
+Definition hostShared : Attr := mk_Attr PermRW false.
 
-(** Go: isolation/stage2.go:223:1 translate *)
-Definition Engine_translate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S (Mapping * bool) :=
-  let! t'1 := deref s in
-  if ((stage2_root t'1) <? 0) || (ipa >=? ipaLimit) then
-  ret (mk_Mapping zero_PA zero_Attr 0, false)
-  else
-  let! t'2 := deref s in
-  let t := stage2_root t'2 in
-  let lvl := S2StartLevel in
-  let! t'14 := loop (lastLevel - lvl + 1)
-  (fun '(t, lvl) => ret (lvl <=? lastLevel))
-  (fun '(t, lvl) =>
-  let! t'3 := entryIndex ipa lvl in
-  let! t'4 := Engine_slot e t t'3 in
-  let! t'5 := deref t'4 in
-  let d := t'5 in
-  let! t'6 := isValid d in
-  if negb t'6 then
-  ret (Leave (mk_Mapping zero_PA zero_Attr 0, false))
-  else
-  let! t'7 := isTable d lvl in
-  if negb t'7 then
-  let! t'8 := levelSize lvl in
-  let off := Z.land ipa (wrapu 64 (t'8 - 1)) in
-  let! t'9 := descOA d in
-  let! t'10 := leafAttr d in
-  ret (Leave (mk_Mapping (wrapu 64 (t'9 + off)) t'10 lvl, true))
-  else
-  let! t'11 := pfield e Engine_pool set_Engine_pool in
-  let! t'12 := descOA d in
-  let! t'13 := tablePool_index t'11 t'12 in
-  let t := t'13 in
-  ret (Continue (t, lvl)))
-  (fun '(t, lvl) => let lvl := wraps 64 (lvl + 1) in
-  ret (t, lvl))
-  (t, lvl) in
-  match t'14 with
-  | Fall (t, lvl) =>
-  fail (Panic "isolation: stage-2 walk past level 3"%string)
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/mem.go:126:1 mustTranslate *)
-Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S PA :=
-  let! t'1 := Engine_translate e s ipa in
-  let '(t'2, t'3) := t'1 in
-  let m := t'2 in
-  let ok := t'3 in
-  if negb ok then
-  fail (Panic "isolation: checked page is not mapped"%string)
-  else
-  ret (Mapping_PA m).
-
-(** Go: isolation/ledger.go:16:1 pfn *)
-Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
-  let! t'1 := deref e in
-  ret (shr (wrapu 64 (pa - (Range_Base (Config_RAM (Engine_cfg t'1))))) PageShift).
-
-(** Go: isolation/ledger.go:20:1 pageAt *)
-Definition Engine_pageAt {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (ptr S page) :=
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 t'2 in
-  ret t'3.
-
-(** Go: isolation/ledger.go:48:1 ramPage *)
-Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :=
-  let! t'1 := deref e in
-  let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
-  ret t'2.
-
-(** Go: isolation/mem.go:137:1 checkMapped *)
-Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
+(** Go: isolation/mem.go:263:1 setShared *)
+Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
   let i := 0 in
-  let! t'13 := loop (n - i)
+  let! t'10 := loop (X:=Empty_set) (n - i)
   (fun i => ret (i <? n))
   (fun i =>
-  let! t'1 := Engine_translate e s (wrapu 64 (ipa + (shl 64 false i PageShift))) in
-  let '(t'2, t'3) := t'1 in
-  let m := t'2 in
-  let ok := t'3 in
-  let! t'5 := (if (negb ok) then ret true else (let! t'4 := Engine_ramPage e (Mapping_PA m) in ret (negb t'4))) in
-  if t'5 then
-  ret (Leave Abi.Denied)
-  else
-  let! t'6 := Engine_pageAt e (Mapping_PA m) in
-  let p := t'6 in
-  let! t'7 := page_ownedBy p owner in
-  let! t'9 := (if (negb t'7) then ret true else (let! t'8 := deref p in ret (negb (Bool.eqb (page_shared t'8) shared)))) in
-  let! t'12 := (if t'9 then ret true else (let! t'11 := (if shared then (let! t'10 := deref p in ret (negb ((page_borrower t'10) =? borrower))) else ret false) in ret t'11)) in
-  if t'12 then
-  ret (Leave Abi.Denied)
-  else
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
+  let p := t'3 in
+  let t'4 := shared in
+  let t'5 := wrapu 8 borrower in
+  let! t'6 := pfield p page_shared set_page_shared in
+  let! t'7 := store t'6 t'4 in
+  let! t'8 := pfield p page_borrower set_page_borrower in
+  let! t'9 := store t'8 t'5 in
   ret (Continue i))
   (fun i => let i := wrapu 64 (i + 1) in
   ret i)
   i in
-  match t'13 with
+  match t'10 with
   | Fall i =>
+  ret tt
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:236:1 GuestShare *)
+Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := pfield e Engine_vms set_Engine_vms in
+  let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
+  let v := t'2 in
+  let! t'3 := pageRange ipa n ipaSpace in
+  let! t'5 := (if (negb t'3) then ret true else (let! t'4 := guestPagesOK n in ret (negb t'4))) in
+  if t'5 then
+  ret Abi.InvalidParameters
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_checkMapped e t'6 ipa n id false 0 in
+  let st := t'7 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let need := 0 in
+  let k := 0 in
+  let! t'15 := loop (X:=Empty_set) max_fuel
+  (fun '(need, k) => ret (k <? n))
+  (fun '(need, k) =>
+  let! t'8 := pfield v vm_s2 set_vm_s2 in
+  let! t'9 := Engine_nextRun e t'8 ipa n k in
+  let '(t'10, t'11, t'12) := t'9 in
+  let pa := t'11 in
+  let cnt := t'12 in
+  let! t'13 := pfield e Engine_host set_Engine_host in
+  let! t'14 := Engine_mapNeed e t'13 pa pa cnt in
+  let need := wraps 64 (need + t'14) in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue (need, k)))
+  (fun '(need, k) => ret (need, k))
+  (need, k) in
+  match t'15 with
+  | Fall (need, k) =>
+  let! t'16 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  ret Abi.NoMemory
+  else
+  let k' := 0 in
+  let! t'25 := loop (X:=Empty_set) max_fuel
+  (fun k' => ret (k' <? n))
+  (fun k' =>
+  let! t'17 := pfield v vm_s2 set_vm_s2 in
+  let! t'18 := Engine_nextRun e t'17 ipa n k' in
+  let '(t'19, t'20, t'21) := t'18 in
+  let pa' := t'20 in
+  let cnt' := t'21 in
+  let! t'22 := Engine_setShared e pa' cnt' true HostVMID in
+  let! t'23 := pfield e Engine_host set_Engine_host in
+  let! t'24 := Engine_mapRange e t'23 pa' pa' cnt' hostShared in
+  let k' := wrapu 64 (k' + cnt') in
+  ret (Continue k'))
+  (fun k' => ret k')
+  k' in
+  match t'25 with
+  | Fall k' =>
   ret Abi.Success
-  | Jump x'j => ret x'j
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:275:1 GuestUnshare *)
+Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := pfield e Engine_vms set_Engine_vms in
+  let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
+  let v := t'2 in
+  let! t'3 := pageRange ipa n ipaSpace in
+  let! t'5 := (if (negb t'3) then ret true else (let! t'4 := guestPagesOK n in ret (negb t'4))) in
+  if t'5 then
+  ret Abi.InvalidParameters
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_checkMapped e t'6 ipa n id true HostVMID in
+  let st := t'7 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let need := 0 in
+  let k := 0 in
+  let! t'15 := loop (X:=Empty_set) max_fuel
+  (fun '(need, k) => ret (k <? n))
+  (fun '(need, k) =>
+  let! t'8 := pfield v vm_s2 set_vm_s2 in
+  let! t'9 := Engine_nextRun e t'8 ipa n k in
+  let '(t'10, t'11, t'12) := t'9 in
+  let pa := t'11 in
+  let cnt := t'12 in
+  let! t'13 := pfield e Engine_host set_Engine_host in
+  let! t'14 := Engine_unmapNeed e t'13 pa cnt in
+  let need := wraps 64 (need + t'14) in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue (need, k)))
+  (fun '(need, k) => ret (need, k))
+  (need, k) in
+  match t'15 with
+  | Fall (need, k) =>
+  let! t'16 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  ret Abi.NoMemory
+  else
+  let k' := 0 in
+  let! t'25 := loop (X:=Empty_set) max_fuel
+  (fun k' => ret (k' <? n))
+  (fun k' =>
+  let! t'17 := pfield v vm_s2 set_vm_s2 in
+  let! t'18 := Engine_nextRun e t'17 ipa n k' in
+  let '(t'19, t'20, t'21) := t'18 in
+  let pa' := t'20 in
+  let cnt' := t'21 in
+  let! t'22 := pfield e Engine_host set_Engine_host in
+  let! t'23 := Engine_unmapRange e t'22 pa' cnt' in
+  let! t'24 := Engine_setShared e pa' cnt' false HostVMID in
+  let k' := wrapu 64 (k' + cnt') in
+  ret (Continue k'))
+  (fun k' => ret k')
+  k' in
+  match t'25 with
+  | Fall k' =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/mem.go:306:1 GuestRelinquish *)
+Definition Engine_GuestRelinquish {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
+  let! t'1 := pfield e Engine_vms set_Engine_vms in
+  let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
+  let v := t'2 in
+  let! t'3 := pageRange ipa n ipaSpace in
+  let! t'5 := (if (negb t'3) then ret true else (let! t'4 := guestPagesOK n in ret (negb t'4))) in
+  if t'5 then
+  ret Abi.InvalidParameters
+  else
+  let! t'6 := pfield v vm_s2 set_vm_s2 in
+  let! t'7 := Engine_checkMapped e t'6 ipa n id false 0 in
+  let st := t'7 in
+  if negb (st =? Abi.Success) then
+  ret st
+  else
+  let need := 0 in
+  let k := 0 in
+  let! t'15 := loop (X:=Empty_set) max_fuel
+  (fun '(need, k) => ret (k <? n))
+  (fun '(need, k) =>
+  let! t'8 := pfield v vm_s2 set_vm_s2 in
+  let! t'9 := Engine_nextRun e t'8 ipa n k in
+  let '(t'10, t'11, t'12) := t'9 in
+  let rIPA := t'10 in
+  let cnt := t'12 in
+  let! t'13 := pfield v vm_s2 set_vm_s2 in
+  let! t'14 := Engine_unmapNeed e t'13 rIPA cnt in
+  let need := wraps 64 (need + t'14) in
+  let k := wrapu 64 (k + cnt) in
+  ret (Continue (need, k)))
+  (fun '(need, k) => ret (need, k))
+  (need, k) in
+  match t'15 with
+  | Fall (need, k) =>
+  let! t'16 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  ret Abi.NoMemory
+  else
+  let k' := 0 in
+  let! t'29 := loop (X:=Empty_set) max_fuel
+  (fun k' => ret (k' <? n))
+  (fun k' =>
+  let! t'17 := pfield v vm_s2 set_vm_s2 in
+  let! t'18 := Engine_nextRun e t'17 ipa n k' in
+  let '(t'19, t'20, t'21) := t'18 in
+  let rIPA' := t'19 in
+  let pa := t'20 in
+  let cnt' := t'21 in
+  let! t'22 := pfield v vm_s2 set_vm_s2 in
+  let! t'23 := Engine_unmapRange e t'22 rIPA' cnt' in
+  let! t'24 := deref e in
+  let! t'25 := call_iface (Engine_plat t'24) "ZeroPages" [pa; cnt'] in
+  let! t'26 := deref e in
+  let! t'27 := call_iface (Engine_plat t'26) "CleanToPoC" [pa; cnt'] in
+  let! t'28 := Engine_setOwner e pa cnt' Abi.OwnerNone HostVMID in
+  let k' := wrapu 64 (k' + cnt') in
+  ret (Continue k'))
+  (fun k' => ret k')
+  k' in
+  match t'29 with
+  | Fall k' =>
+  ret Abi.Success
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
   end.
 
 (** Go: isolation/memstate.go:36:1 memStateAt *)
@@ -1639,19 +2822,6 @@ Definition guestPSCIImplemented {S : Type} (fid : Z) : M S bool :=
   ret true
   else
   ret false.
-
-(** Go: isolation/psci.go:140:1 psciReg *)
-Definition psciReg {S : Type} (code : Z) : M S Z :=
-  ret (wrapu 64 code).
-
-(** Go: isolation/psci.go:47:1 psciFeature *)
-Definition psciFeature {S : Type} (ok : bool) : M S Z :=
-  if ok then
-  let! t'1 := psciReg Abi.PSCISuccess in
-  ret t'1
-  else
-  let! t'2 := psciReg Abi.PSCINotSupported in
-  ret t'2.
 
 (** Go: isolation/psci.go:56:1 psci32 *)
 Definition psci32 {S : Type} (id : Z) (a : Z) : M S Z :=
@@ -1815,7 +2985,448 @@ Definition Engine_guestPSCI {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (p
   | Jump x'j => ret x'j
   end.
 
-Definition hostRAM : Attr := mk_Attr PermRWX false.
+(** Go: isolation/dispatch.go:146:1 guestCall *)
+Definition Engine_guestCall {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
+  let r := x in
+  let! t'1 := Engine_callerVM e c in
+  let v := t'1 in
+  if is_nil v then
+  let! t'2 := finish x r Abi.NotSupported in
+  ret (t'2, mk_Effect zero_EffectKind 0 false false)
+  else
+  let st := Abi.zero_Status in
+  let! t'3 := idx x 0 in
+  let id := wrapu 32 t'3 in
+  let t'4 := id in
+  if ((t'4 =? Abi.Version) || (t'4 =? Abi.CallUID)) || (t'4 =? Abi.Revision) then
+  let! t'5 := query id x in
+  ret (t'5, mk_Effect zero_EffectKind 0 false false)
+  else
+  let! t'28 := (if t'4 =? Abi.GuestShare then
+  let! t'6 := idx x 1 in
+  let! t'7 := idx x 2 in
+  let! t'8 := Engine_GuestShare e (Caller_VM c) t'6 t'7 in
+  let st := t'8 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestUnshare then
+  let! t'9 := idx x 1 in
+  let! t'10 := idx x 2 in
+  let! t'11 := Engine_GuestUnshare e (Caller_VM c) t'9 t'10 in
+  let st := t'11 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestRelinquish then
+  let! t'12 := idx x 1 in
+  let! t'13 := idx x 2 in
+  let! t'14 := Engine_GuestRelinquish e (Caller_VM c) t'12 t'13 in
+  let st := t'14 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestMemInfo then
+  let t'15 := Abi.Success in
+  let t'16 := Abi.Granule in
+  let st := t'15 in
+  let! t'17 := upd r 1 t'16 in
+  let r := t'17 in
+  ret (Fall (r, st))
+  else
+  if t'4 =? Abi.GuestMemState then
+  let! t'18 := idx x 1 in
+  let! t'19 := idx x 2 in
+  let! t'20 := Engine_GuestMemState e (Caller_VM c) t'18 t'19 in
+  let '(t'21, t'22, t'23) := t'20 in
+  let! t'24 := upd r 1 t'21 in
+  let r := t'24 in
+  let! t'25 := upd r 2 t'22 in
+  let r := t'25 in
+  let st := t'23 in
+  ret (Fall (r, st))
+  else
+  if ((((((((t'4 =? Abi.PSCIVersion) || (t'4 =? Abi.PSCIFeatures)) || (t'4 =? Abi.PSCICPUOn32)) || (t'4 =? Abi.PSCICPUOn64)) || (t'4 =? Abi.PSCICPUOff)) || (t'4 =? Abi.PSCIAffinityInfo32)) || (t'4 =? Abi.PSCIAffinityInfo64)) || (t'4 =? Abi.PSCISystemOff)) || (t'4 =? Abi.PSCISystemReset) then
+  let! t'26 := Engine_guestPSCI e c v id x in
+  ret (Jump t'26)
+  else
+  let! t'27 := EngineOwnsID id in
+  if negb t'27 then
+  ret (Jump (x, mk_Effect EffectForward 0 false false))
+  else
+  let st := Abi.NotSupported in
+  ret (Fall (r, st))) in
+  match t'28 with
+  | Fall (r, st) =>
+  let! t'29 := finish x r st in
+  ret (t'29, mk_Effect zero_EffectKind 0 false false)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/exit.go:285:1 CallExit *)
+Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
+  let! t'1 := deref x in
+  let! t'2 := idx t'1 0 in
+  let! t'3 := deref x in
+  let! t'4 := idx t'3 1 in
+  let! t'5 := deref x in
+  let! t'6 := idx t'5 2 in
+  let! t'7 := deref x in
+  let! t'8 := idx t'7 3 in
+  let! t'9 := deref x in
+  let! t'10 := idx t'9 4 in
+  let! t'11 := deref x in
+  let! t'12 := idx t'11 5 in
+  ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
+
+(** Go: isolation/vm.go:247:1 guestTrapCall *)
+Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
+  let x := (repeat 0 8) in
+  let t'1 := x in
+  let! t'2 := subslice t'1 0 (len t'1) in
+  let! t'3 := deref vc in
+  let! t'4 := subslice (Context_X (vcpu_ctx t'3)) 0 8 in
+  let x := copy_into t'1 0 (len t'1) t'4 in
+  let! t'5 := deref vc in
+  let! t'6 := deref vc in
+  let! t'7 := GuestCaller (Context_VMID (vcpu_ctx t'5)) (Context_VCPU (vcpu_ctx t'6)) in
+  let! t'8 := Engine_guestCall e t'7 x in
+  let '(t'9, t'10) := t'8 in
+  let r := t'9 in
+  let eff := t'10 in
+  let! t'12 := deref vc in
+  let t'11 := Context_X (vcpu_ctx t'12) in
+  let! t'13 := subslice t'11 0 8 in
+  let! t'14 := subslice r 0 (len r) in
+  let! t'15 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'16 := pfield t'15 Context_X set_Context_X in
+  let! t'17 := store t'16 (copy_into t'11 0 8 t'14) in
+  let t'18 := Effect_Kind eff in
+  if t'18 =? EffectForward then
+  let! t'19 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'20 := store t'19 pendCall in
+  let! t'21 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'22 := pfield t'21 Context_X set_Context_X in
+  let! t'23 := CallExit t'22 in
+  ret (t'23, true)
+  else
+  if t'18 =? EffectVCPUState then
+  let on := 0 in
+  let! on := (if Effect_On eff then
+  let on := 1 in
+  ret on
+  else
+  ret on) in
+  ret (([7; Effect_VCPU eff; on] ++ repeat 0 4), true)
+  else
+  if t'18 =? EffectShutdown then
+  let reset := 0 in
+  let! reset := (if Effect_Reset eff then
+  let reset := 1 in
+  ret reset
+  else
+  ret reset) in
+  ret (([5; reset] ++ repeat 0 5), true)
+  else
+  ret (([] ++ repeat 0 7), false).
+
+(** Go: isolation/vm.go:224:1 apply *)
+Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (d : Decision) : M S ((list Z) * bool) :=
+  let ex := (repeat 0 7) in
+  let done := false in
+  let! t'1 := deref vc in
+  let! t'2 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'3 := pfield t'2 Context_PC set_Context_PC in
+  let! t'4 := store t'3 (wrapu 64 ((Context_PC (vcpu_ctx t'1)) + (Decision_PCAdvance d))) in
+  let t'5 := Decision_Disp d in
+  if t'5 =? DispExit then
+  let! t'6 := idx (Decision_Exit d) 0 in
+  let! t'8 := (if (t'6 =? 1) then (let! t'7 := Engine_shadowMMIO e m vc (Decision_Exit d) (Decision_Read d) (Decision_ReadPending d) in ret t'7) else ret false) in
+  if t'8 then
+  ret (ex, false)
+  else
+  let! _ := (if Decision_ReadPending d then
+  let t'9 := pendMMIORead in
+  let t'10 := Decision_Read d in
+  let! t'11 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'12 := store t'11 t'9 in
+  let! t'13 := pfield vc vcpu_read set_vcpu_read in
+  let! t'14 := store t'13 t'10 in
+  ret tt
+  else
+  ret tt) in
+  ret (Decision_Exit d, true)
+  else
+  if t'5 =? DispCall then
+  let! t'15 := Engine_guestTrapCall e vc in
+  ret t'15
+  else
+  let! _ := (if t'5 =? DispCallNotSupported then
+  let! t'16 := Abi.Status_Reg Abi.NotSupported in
+  let! t'17 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'18 := pfield t'17 Context_X set_Context_X in
+  let! t'19 := pindex t'18 0 in
+  let! t'20 := store t'19 t'16 in
+  ret tt
+  else
+  if t'5 =? DispInjectAbort then
+  let t'21 := Decision_Inject d in
+  let t'22 := Decision_InjectFAR d in
+  let! t'23 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'24 := pfield t'23 Context_Inject set_Context_Inject in
+  let! t'25 := store t'24 t'21 in
+  let! t'26 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'27 := pfield t'26 Context_InjectFAR set_Context_InjectFAR in
+  let! t'28 := store t'27 t'22 in
+  ret tt
+  else
+  ret tt) in
+  ret (ex, false).
+
+(** Go: isolation/vm.go:202:1 run *)
+Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) : M S (list Z) :=
+  let! t'1 := pfield e Engine_pool set_Engine_pool in
+  let! t'2 := deref m in
+  let! t'3 := tablePool_pa t'1 (stage2_root (vm_s2 t'2)) in
+  let! t'4 := deref m in
+  let! t'5 := VTTBR t'3 (stage2_vmid (vm_s2 t'4)) in
+  let vttbr := t'5 in
+  let! t'6 := newWorkBudget in
+  let budget := t'6 in
+  let i := 0 in
+  let! t'33 := loop (maxEntries - i)
+  (fun '(budget, i) => ret (i <? maxEntries))
+  (fun '(budget, i) =>
+  let! t'7 := pfield vc vcpu_state set_vcpu_state in
+  let! t'8 := store t'7 VCPURunning in
+  let! t'9 := deref e in
+  let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'11 := get_platform (Engine_plat t'9) in
+  let! t'12 := trace_now in
+  let! t'13 := deref t'10 in
+  let '(t'14, t'15) := Platform_EnterGuest t'11 t'12 vttbr t'13 in
+  let! t'16 := store t'10 t'15 in
+  let! t'17 := emit "EnterGuest" [vttbr] in
+  let t := t'14 in
+  let! t'18 := pfield vc vcpu_state set_vcpu_state in
+  let! t'19 := store t'18 VCPUOn in
+  let! t'20 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'21 := pfield t'20 Context_X set_Context_X in
+  let! t'22 := deref e in
+  let! t'23 := FilterTrap t t'21 (Config_GuestMMIO (Engine_cfg t'22)) in
+  let d := t'23 in
+  let! t'24 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'25 := pfield t'24 Context_X set_Context_X in
+  let! t'26 := guestWork d t'25 in
+  let work := t'26 in
+  let! t'27 := Engine_apply e m vc d in
+  let '(t'28, t'29) := t'27 in
+  let ex := t'28 in
+  let done := t'29 in
+  if done then
+  ret (Leave ex)
+  else
+  let more := false in
+  let! t'30 := workBudget_spend budget work in
+  let '(t'31, t'32) := t'30 in
+  let budget := t'31 in
+  let more := t'32 in
+  if negb more then
+  ret (Break (budget, i))
+  else
+  ret (Continue (budget, i)))
+  (fun '(budget, i) => let i := wraps 64 (i + 1) in
+  ret (budget, i))
+  (budget, i) in
+  match t'33 with
+  | Fall (budget, i) =>
+  ret ([4] ++ repeat 0 6)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/vm.go:163:1 VCPURun *)
+Definition Engine_VCPURun {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (reply : Z) : M S (Abi.Status * (list Z)) :=
+  let! t'1 := Engine_vcpuOf e id v in
+  let '(t'2, t'3) := t'1 in
+  let m := t'2 in
+  let vc := t'3 in
+  if is_nil vc then
+  ret (Abi.InvalidParameters, ([] ++ repeat 0 7))
+  else
+  let! t'4 := deref vc in
+  if (vcpu_state t'4) =? VCPURunning then
+  ret (Abi.Busy, ([] ++ repeat 0 7))
+  else
+  let! t'5 := deref vc in
+  if (vcpu_state t'5) =? VCPUOff then
+  ret (Abi.Denied, ([] ++ repeat 0 7))
+  else
+  let! t'6 := vcpu_complete vc reply in
+  let! t'7 := pfield m vm_hasRun set_vm_hasRun in
+  let! t'8 := store t'7 true in
+  let! t'9 := Engine_run e m vc in
+  ret (Abi.Success, t'9).
+
+(** Go: isolation/dispatch.go:99:1 hostCall *)
+Definition Engine_hostCall {S : Type} (e : (ptr S Engine)) (x : (list Z)) : M S ((list Z) * Effect) :=
+  let r := x in
+  let st := Abi.zero_Status in
+  let! t'1 := idx x 0 in
+  let id := wrapu 32 t'1 in
+  let t'2 := id in
+  if ((t'2 =? Abi.Version) || (t'2 =? Abi.CallUID)) || (t'2 =? Abi.Revision) then
+  let! t'3 := query id x in
+  ret (t'3, mk_Effect zero_EffectKind 0 false false)
+  else
+  let! t'77 := (if t'2 =? Abi.VMCreate then
+  let vm' := zero_VMID in
+  let! t'4 := idx x 1 in
+  let! t'5 := idx x 2 in
+  let! t'6 := Engine_VMCreate e t'4 t'5 in
+  let '(t'7, t'8) := t'6 in
+  let vm' := t'7 in
+  let st := t'8 in
+  let! t'9 := upd r 1 vm' in
+  let r := t'9 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VMDestroy then
+  let! t'10 := idx x 1 in
+  let! t'11 := Engine_VMDestroy e t'10 in
+  let st := t'11 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VCPUInit then
+  let! t'12 := idx x 1 in
+  let! t'13 := idx x 2 in
+  let! t'14 := idx x 3 in
+  let! t'15 := idx x 4 in
+  let! t'16 := Engine_VCPUInit e t'12 t'13 t'14 t'15 in
+  let st := t'16 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VCPURun then
+  let ex := (repeat 0 7) in
+  let! t'17 := idx x 1 in
+  let! t'18 := idx x 2 in
+  let! t'19 := idx x 3 in
+  let! t'20 := Engine_VCPURun e t'17 t'18 t'19 in
+  let '(t'21, t'22) := t'20 in
+  let st := t'21 in
+  let ex := t'22 in
+  let t'23 := r in
+  let! t'24 := subslice t'23 1 (len t'23) in
+  let! t'25 := subslice ex 0 (len ex) in
+  let r := copy_into t'23 1 (len t'23) t'25 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.VCPUIRQ then
+  let! t'26 := idx x 1 in
+  let! t'27 := idx x 2 in
+  let! t'28 := idx x 3 in
+  let! t'29 := idx x 4 in
+  let! t'30 := Engine_VCPUIRQ e t'26 t'27 t'28 t'29 in
+  let st := t'30 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MMIOShadow then
+  let! t'31 := idx x 1 in
+  let! t'32 := idx x 2 in
+  let! t'33 := idx x 3 in
+  let! t'34 := idx x 4 in
+  let! t'35 := Engine_MMIOShadow e t'31 t'32 t'33 t'34 in
+  let st := t'35 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MMIOLogRead then
+  let packed := (repeat 0 6) in
+  let! t'36 := idx x 1 in
+  let! t'37 := Engine_MMIOLogRead e t'36 in
+  let '(t'38, t'39, t'40) := t'37 in
+  let! t'41 := upd r 1 t'38 in
+  let r := t'41 in
+  let packed := t'39 in
+  let st := t'40 in
+  let t'42 := r in
+  let! t'43 := subslice t'42 2 (len t'42) in
+  let! t'44 := subslice packed 0 (len packed) in
+  let r := copy_into t'42 2 (len t'42) t'44 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemDonate then
+  let! t'45 := idx x 1 in
+  let! t'46 := idx x 2 in
+  let! t'47 := idx x 3 in
+  let! t'48 := idx x 4 in
+  let! t'49 := idx x 5 in
+  let! t'50 := Engine_MemDonate e t'45 t'46 t'47 t'48 t'49 in
+  let st := t'50 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemShare then
+  let! t'51 := idx x 1 in
+  let! t'52 := idx x 2 in
+  let! t'53 := idx x 3 in
+  let! t'54 := idx x 4 in
+  let! t'55 := idx x 5 in
+  let! t'56 := Engine_MemShare e t'51 t'52 t'53 t'54 t'55 in
+  let st := t'56 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemUnshare then
+  let! t'57 := idx x 1 in
+  let! t'58 := idx x 2 in
+  let! t'59 := idx x 3 in
+  let! t'60 := Engine_MemUnshare e t'57 t'58 t'59 in
+  let st := t'60 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemReclaim then
+  let! t'61 := idx x 1 in
+  let! t'62 := idx x 2 in
+  let! t'63 := Engine_MemReclaim e t'61 t'62 in
+  let st := t'63 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.MemInfo then
+  let info := zero_PageInfo in
+  let! t'64 := idx x 1 in
+  let! t'65 := Engine_MemInfo e t'64 in
+  let '(t'66, t'67) := t'65 in
+  let info := t'66 in
+  let st := t'67 in
+  let t'68 := PageInfo_Owner info in
+  let t'69 := PageInfo_VM info in
+  let t'70 := PageInfo_Shared info in
+  let t'71 := PageInfo_Borrower info in
+  let! t'72 := upd r 1 t'68 in
+  let r := t'72 in
+  let! t'73 := upd r 2 t'69 in
+  let r := t'73 in
+  let! t'74 := upd r 3 t'70 in
+  let r := t'74 in
+  let! t'75 := upd r 4 t'71 in
+  let r := t'75 in
+  ret (Fall (r, st))
+  else
+  if (((t'2 =? Abi.PSCIVersion) || (t'2 =? Abi.PSCIFeatures)) || (t'2 =? Abi.PSCISystemOff)) || (t'2 =? Abi.PSCISystemReset) then
+  let! t'76 := hostPSCI id x in
+  ret (Jump t'76)
+  else
+  let st := Abi.NotSupported in
+  ret (Fall (r, st))) in
+  match t'77 with
+  | Fall (r, st) =>
+  let! t'78 := finish x r st in
+  ret (t'78, mk_Effect zero_EffectKind 0 false false)
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/dispatch.go:66:1 Dispatch *)
+Definition Engine_Dispatch {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
+  if (Caller_VM c) =? HostVMID then
+  let! t'1 := Engine_hostCall e x in
+  ret t'1
+  else
+  let! t'2 := Engine_guestCall e c x in
+  ret t'2.
 
 Definition hostDevice : Attr := mk_Attr PermRW true.
 
@@ -1899,172 +3510,7 @@ Definition Engine_Config {S : Type} (e : (ptr S Engine)) : M S Config :=
   let! t'1 := deref e in
   ret (Engine_cfg t'1).
 
-Definition esrECShift : Z := 26.
-
-Definition esrECMask : Z := 63.
-
-Definition ecWFx : Z := 1.
-
-Definition ecHVC64 : Z := 22.
-
-Definition ecSMC64 : Z := 23.
-
-Definition ecIABTLow : Z := 32.
-
-Definition ecDABTLow : Z := 36.
-
-Definition ecSError : Z := 47.
-
-Definition ecCP15RT : Z := 3.
-
-Definition ecCP15RRT : Z := 4.
-
-Definition ecCP14RT : Z := 5.
-
-Definition ecCP14DT : Z := 6.
-
-Definition ecCP14RRT : Z := 12.
-
-Definition ecPAuth : Z := 9.
-
-Definition ecSVE : Z := 25.
-
-Definition issImm16Mask : Z := 65535.
-
-Definition issISV : Z := 16777216.
-
-Definition issSASShift : Z := 22.
-
-Definition issSASMask : Z := 3.
-
-Definition issSSE : Z := 2097152.
-
-Definition issSRTShift : Z := 16.
-
-Definition issSRTMask : Z := 31.
-
-Definition issSF : Z := 32768.
-
-Definition issCM : Z := 256.
-
-Definition issS1PTW : Z := 128.
-
-Definition issWnR : Z := 64.
-
-Definition fscTypeMask : Z := 60.
-
-Definition fscTranslation : Z := 4.
-
-Definition fscAccessFlag : Z := 8.
-
-Definition fscPermission : Z := 12.
-
 Definition hpfarFIPAShift : Z := 4.
-
-Definition hpfarFIPAMask : Z := 17592186044400.
-
-Definition insnBytes : Z := 4.
-
-Definition DispExit : Disposition := 0.
-
-Definition DispResume : Disposition := 2.
-
-Definition DispCallNotSupported : Disposition := 3.
-
-Definition DispInjectAbort : Disposition := 4.
-
-(** Go: type TrapKind uint8 *)
-Definition TrapKind : Type := Z.
-Definition zero_TrapKind : TrapKind := 0.
-
-Record Trap := mk_Trap {
-  Trap_Kind : TrapKind;
-  Trap_ESR : Z;
-  Trap_FAR : Z;
-  Trap_HPFAR : Z
-}.
-Definition set_Trap_Kind (x : TrapKind) (r : Trap) : Trap := mk_Trap x (Trap_ESR r) (Trap_FAR r) (Trap_HPFAR r).
-Definition set_Trap_ESR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) x (Trap_FAR r) (Trap_HPFAR r).
-Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) x (Trap_HPFAR r).
-Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
-Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
-
-(** Go: isolation/exit.go:164:1 exitDecision *)
-Definition exitDecision {S : Type} (reason : Abi.Exit) (x2 : Z) (x3 : Z) (x4 : Z) : M S Decision :=
-  ret (mk_Decision DispExit ([reason; x2; x3; x4] ++ repeat 0 3) 0 zero_MMIORead false zero_Injection 0).
-
-(** Go: isolation/exit.go:169:1 injectDecision *)
-Definition injectDecision {S : Type} (kind : Injection) (far : Z) : M S Decision :=
-  ret (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false kind far).
-
-(** Go: isolation/exit.go:174:1 callDecision *)
-Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
-  let d := mk_Decision DispCall (repeat 0 7) 0 zero_MMIORead false zero_Injection 0 in
-  let! d := (if negb ((Z.land esr issImm16Mask) =? 0) then
-  let d := set_Decision_Disp DispCallNotSupported d in
-  ret d
-  else
-  ret d) in
-  let! d := (if ec =? ecSMC64 then
-  let d := set_Decision_PCAdvance insnBytes d in
-  ret d
-  else
-  ret d) in
-  ret d.
-
-(** Go: isolation/exit.go:188:1 stage2Fault *)
-Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
-  let t'1 := Z.land esr fscTypeMask in
-  if ((t'1 =? fscTranslation) || (t'1 =? fscAccessFlag)) || (t'1 =? fscPermission) then
-  ret true
-  else
-  ret false.
-
-(** Go: isolation/exit.go:198:1 faultIPA *)
-Definition faultIPA {S : Type} (t : Trap) : M S Z :=
-  ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
-
-(** Go: isolation/exit.go:231:1 mmioDecision *)
-Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
-  let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
-  let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
-  let write := negb ((Z.land esr issWnR) =? 0) in
-  let value := 0 in
-  let! value := (if write && (negb (reg =? xzr)) then
-  let! t'1 := deref x in
-  let! t'2 := idx t'1 reg in
-  let! t'3 := sizeMask sas in
-  let value := Z.land t'2 t'3 in
-  ret value
-  else
-  ret value) in
-  let! t'4 := Abi.MMIOAccess write sas in
-  let! t'5 := exitDecision Abi.ExitMMIO ipa t'4 value in
-  let d := t'5 in
-  let d := set_Decision_PCAdvance insnBytes d in
-  let! d := (if negb write then
-  let d := set_Decision_Read (mk_MMIORead reg sas (negb ((Z.land esr issSSE) =? 0)) (negb ((Z.land esr issSF) =? 0))) d in
-  let d := set_Decision_ReadPending true d in
-  ret d
-  else
-  ret d) in
-  ret d.
-
-(** Go: isolation/exit.go:285:1 CallExit *)
-Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
-  let! t'1 := deref x in
-  let! t'2 := idx t'1 0 in
-  let! t'3 := deref x in
-  let! t'4 := idx t'3 1 in
-  let! t'5 := deref x in
-  let! t'6 := idx t'5 2 in
-  let! t'7 := deref x in
-  let! t'8 := idx t'7 3 in
-  let! t'9 := deref x in
-  let! t'10 := idx t'9 4 in
-  let! t'11 := deref x in
-  let! t'12 := idx t'11 5 in
-  ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
 
 (** Go: isolation/ghost.go:73:1 lendable *)
 Definition Engine_lendable {S : Type} (e : (ptr S Engine)) (id : Z) : M S bool :=
@@ -2072,8 +3518,6 @@ Definition Engine_lendable {S : Type} (e : (ptr S Engine)) (id : Z) : M S bool :
   let v := t'1 in
   let! t'3 := (if (negb (is_nil v)) then (let! t'2 := deref v in ret (negb (vm_protected t'2))) else ret false) in
   ret t'3.
-
-Definition hostShared : Attr := mk_Attr PermRW false.
 
 (** Go: isolation/ghost.go:79:1 hostAttrOf *)
 Definition hostAttrOf {S : Type} (p : (ptr S page)) : M S Attr :=
@@ -2099,462 +3543,11 @@ Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
   let! t'6 := (if t'2 then ret true else (let! t'3 := page_ownedBy p HostVMID in let! t'5 := (if t'3 then (let! t'4 := page_sharedWith p id in ret t'4) else ret false) in ret t'5)) in
   ret t'6.
 
-(** Go: isolation/ledger.go:41:1 setOwner *)
-Definition Engine_setOwner {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (owner : Z) (vm' : VMID) : M S unit :=
-  let i := 0 in
-  let! t'5 := loop (X:=Empty_set) (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
-  let! t'4 := store t'3 (mk_page owner (wrapu 8 vm') false 0) in
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'5 with
-  | Fall i =>
-  ret tt
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: isolation/mem.go:21:1 validPerms *)
-Definition validPerms {S : Type} (perms : Z) : M S bool :=
-  ret ((negb (perms =? 0)) && ((andnot perms 7) =? 0)).
-
-(** Go: isolation/mem.go:27:1 checkTransfer *)
-Definition Engine_checkTransfer {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) (ownerCheck : bool) : M S ((ptr S vm) * Abi.Status) :=
-  let! t'1 := Engine_liveVM e id in
-  let v := t'1 in
-  let! t'4 := (if (is_nil v) then ret true else (let! t'2 := deref e in let! t'3 := pageRange pa n (Config_RAM (Engine_cfg t'2)) in ret (negb t'3))) in
-  let! t'6 := (if t'4 then ret true else (let! t'5 := pageRange ipa n ipaSpace in ret (negb t'5))) in
-  let! t'8 := (if t'6 then ret true else (let! t'7 := validPerms perms in ret (negb t'7))) in
-  if t'8 then
-  ret (Nil, Abi.InvalidParameters)
-  else
-  let i := 0 in
-  let! t'15 := loop max_fuel
-  (fun i => ret (ownerCheck && (i <? n)))
-  (fun i =>
-  let! t'9 := pfield e Engine_pages set_Engine_pages in
-  let! t'10 := Engine_pfn e pa in
-  let! t'11 := pindex t'9 (wrapu 64 (t'10 + i)) in
-  let p := t'11 in
-  let! t'12 := page_ownedBy p HostVMID in
-  let! t'14 := (if (negb t'12) then ret true else (let! t'13 := deref p in ret (page_shared t'13))) in
-  if t'14 then
-  ret (Leave (Nil, Abi.Denied))
-  else
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'15 with
-  | Fall i =>
-  let i' := 0 in
-  let! t'20 := loop (n - i')
-  (fun i' => ret (i' <? n))
-  (fun i' =>
-  let! t'16 := pfield v vm_s2 set_vm_s2 in
-  let! t'17 := Engine_translate e t'16 (wrapu 64 (ipa + (shl 64 false i' PageShift))) in
-  let '(t'18, t'19) := t'17 in
-  let mapped := t'19 in
-  if mapped then
-  ret (Leave (Nil, Abi.Denied))
-  else
-  ret (Continue i'))
-  (fun i' => let i' := wrapu 64 (i' + 1) in
-  ret i')
-  i' in
-  match t'20 with
-  | Fall i' =>
-  ret (v, Abi.Success)
-  | Jump x'j => ret x'j
-  end
-  | Jump x'j => ret x'j
-  end.
-
-(** Go: isolation/stage2.go:194:1 mapNeed *)
-Definition Engine_mapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) : M S Z :=
-  let! t'1 := deref s in
-  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) zero_Attr false in
-  let! t'2 := deref s in
-  let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
-  ret t'3.
-
-(** Go: isolation/stage2.go:209:1 mapRange *)
-Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
-  let! t'1 := deref s in
-  let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
-  let! t'2 := deref s in
-  let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
-  ret tt.
-
-(** Go: isolation/mem.go:54:1 MemDonate *)
-Definition Engine_MemDonate {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
-  let! t'1 := Engine_checkTransfer e id pa ipa n perms (negb false) in
-  let '(t'2, t'3) := t'1 in
-  let v := t'2 in
-  let st := t'3 in
-  if negb (st =? Abi.Success) then
-  ret st
-  else
-  let! t'4 := pfield e Engine_host set_Engine_host in
-  let! t'5 := Engine_unmapNeed e t'4 pa n in
-  let! t'6 := pfield v vm_s2 set_vm_s2 in
-  let! t'7 := Engine_mapNeed e t'6 ipa pa n in
-  let! t'8 := deref e in
-  if (wraps 64 (t'5 + t'7)) >? (tablePool_nfree (Engine_pool t'8)) then
-  ret Abi.NoMemory
-  else
-  let! _ := (if negb false then
-  let! t'9 := pfield e Engine_host set_Engine_host in
-  let! t'10 := Engine_unmapRange e t'9 pa n in
-  ret tt
-  else
-  ret tt) in
-  let! t'11 := deref e in
-  let! t'12 := call_iface (Engine_plat t'11) "CleanToPoC" [pa; n] in
-  let! t'13 := Engine_setOwner e pa n Abi.OwnerVM (wrapu 16 id) in
-  let! t'14 := pfield v vm_s2 set_vm_s2 in
-  let! t'15 := Engine_mapRange e t'14 ipa pa n (mk_Attr (wrapu 8 perms) false) in
-  ret Abi.Success.
-
-(** Go: isolation/mem.go:77:1 MemShare *)
-Definition Engine_MemShare {S : Type} (e : (ptr S Engine)) (id : Z) (pa : PA) (ipa : IPA) (n : Z) (perms : Z) : M S Abi.Status :=
-  let! t'1 := Engine_checkTransfer e id pa ipa n perms true in
-  let '(t'2, t'3) := t'1 in
-  let v := t'2 in
-  let st := t'3 in
-  if negb (st =? Abi.Success) then
-  ret st
-  else
-  let! t'4 := deref v in
-  if (vm_protected t'4) && (negb false) then
-  ret Abi.Denied
-  else
-  let! t'5 := pfield v vm_s2 set_vm_s2 in
-  let! t'6 := Engine_mapNeed e t'5 ipa pa n in
-  let! t'7 := deref e in
-  if t'6 >? (tablePool_nfree (Engine_pool t'7)) then
-  ret Abi.NoMemory
-  else
-  let i := 0 in
-  let! t'17 := loop (X:=Empty_set) (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'8 := pfield e Engine_pages set_Engine_pages in
-  let! t'9 := Engine_pfn e pa in
-  let! t'10 := pindex t'8 (wrapu 64 (t'9 + i)) in
-  let p := t'10 in
-  let t'11 := true in
-  let t'12 := wrapu 8 id in
-  let! t'13 := pfield p page_shared set_page_shared in
-  let! t'14 := store t'13 t'11 in
-  let! t'15 := pfield p page_borrower set_page_borrower in
-  let! t'16 := store t'15 t'12 in
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'17 with
-  | Fall i =>
-  let! t'18 := pfield v vm_s2 set_vm_s2 in
-  let! t'19 := Engine_mapRange e t'18 ipa pa n (mk_Attr (wrapu 8 perms) false) in
-  ret Abi.Success
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: isolation/mem.go:183:1 MemReclaim *)
-Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
-  let! t'1 := deref e in
-  let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
-  if negb t'2 then
-  ret Abi.InvalidParameters
-  else
-  let i := 0 in
-  let! t'7 := loop (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'4 := deref e in
-  let! t'5 := Engine_pfn e pa in
-  let! t'6 := idx (Engine_pages t'4) (wrapu 64 (t'5 + i)) in
-  let t'3 := page_owner t'6 in
-  if t'3 =? Abi.OwnerNone then
-  ret (Continue i)
-  else
-  if t'3 =? Abi.OwnerVM then
-  if false then
-  ret (Leave Abi.Denied)
-  else
-  ret (Leave Abi.Busy)
-  else
-  ret (Leave Abi.Denied))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'7 with
-  | Fall i =>
-  let! t'8 := pfield e Engine_host set_Engine_host in
-  let! t'9 := Engine_mapNeed e t'8 pa pa n in
-  let! t'10 := deref e in
-  if t'9 >? (tablePool_nfree (Engine_pool t'10)) then
-  ret Abi.NoMemory
-  else
-  let! _ := (if negb false then
-  let! t'11 := deref e in
-  let! t'12 := call_iface (Engine_plat t'11) "ZeroPages" [pa; n] in
-  ret tt
-  else
-  ret tt) in
-  let! t'13 := deref e in
-  let! t'14 := call_iface (Engine_plat t'13) "CleanToPoC" [pa; n] in
-  let! t'15 := Engine_setOwner e pa n Abi.OwnerHost HostVMID in
-  let! t'16 := pfield e Engine_host set_Engine_host in
-  let! t'17 := Engine_mapRange e t'16 pa pa n hostRAM in
-  ret Abi.Success
-  | Jump x'j => ret x'j
-  end.
-
-Record PageInfo := mk_PageInfo {
-  PageInfo_Owner : Z;
-  PageInfo_VM : Z;
-  PageInfo_Shared : Z;
-  PageInfo_Borrower : Z
-}.
-Definition set_PageInfo_Owner (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo x (PageInfo_VM r) (PageInfo_Shared r) (PageInfo_Borrower r).
-Definition set_PageInfo_VM (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) x (PageInfo_Shared r) (PageInfo_Borrower r).
-Definition set_PageInfo_Shared (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) x (PageInfo_Borrower r).
-Definition set_PageInfo_Borrower (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) (PageInfo_Shared r) x.
-Definition zero_PageInfo : PageInfo := mk_PageInfo 0 0 0 0.
-
-(** Go: isolation/mem.go:220:1 MemInfo *)
-Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageInfo * Abi.Status) :=
-  let! t'1 := Engine_ramPage e pa in
-  if negb t'1 then
-  ret (mk_PageInfo 0 0 0 0, Abi.InvalidParameters)
-  else
-  let! t'2 := Engine_pageAt e (andnot pa pageMask) in
-  let p := t'2 in
-  let! t'3 := deref p in
-  let info := mk_PageInfo (page_owner t'3) 0 0 0 in
-  let! t'4 := deref p in
-  let! info := (if (page_owner t'4) =? Abi.OwnerVM then
-  let! t'5 := deref p in
-  let info := set_PageInfo_VM (page_vm t'5) info in
-  ret info
-  else
-  ret info) in
-  let! t'6 := deref p in
-  let! info := (if page_shared t'6 then
-  let t'7 := 1 in
-  let! t'8 := deref p in
-  let t'9 := page_borrower t'8 in
-  let info := set_PageInfo_Shared t'7 info in
-  let info := set_PageInfo_Borrower t'9 info in
-  ret info
-  else
-  ret info) in
-  ret (info, Abi.Success).
-
-(** Go: isolation/mem.go:270:1 setShared *)
-Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
-  let i := 0 in
-  let! t'10 := loop (X:=Empty_set) (n - i)
-  (fun i => ret (i <? n))
-  (fun i =>
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 (wrapu 64 (t'2 + i)) in
-  let p := t'3 in
-  let t'4 := shared in
-  let t'5 := wrapu 8 borrower in
-  let! t'6 := pfield p page_shared set_page_shared in
-  let! t'7 := store t'6 t'4 in
-  let! t'8 := pfield p page_borrower set_page_borrower in
-  let! t'9 := store t'8 t'5 in
-  ret (Continue i))
-  (fun i => let i := wrapu 64 (i + 1) in
-  ret i)
-  i in
-  match t'10 with
-  | Fall i =>
-  ret tt
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: interface Platform. A call of CleanToPoC, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace. *)
-Definition Platform : Type := iface.
-
 Definition TrapSync : TrapKind := 0.
-
-Definition TrapIRQ : TrapKind := 1.
-
-Definition TrapFIQ : TrapKind := 2.
-
-Definition TrapSError : TrapKind := 3.
 
 Definition InjectNone : Injection := 0.
 
-Definition InjectDataAbort : Injection := 1.
-
-Definition InjectInstructionAbort : Injection := 2.
-
-Definition InjectUndef : Injection := 3.
-
-Definition IRQLines : Z := 1020.
-
 Definition EL1Regs : Z := 32.
-
-(** Go: isolation/psci.go:28:1 hostPSCIImplemented *)
-Definition hostPSCIImplemented {S : Type} (fid : Z) : M S bool :=
-  let t'1 := fid in
-  if (((t'1 =? Abi.PSCIVersion) || (t'1 =? Abi.PSCIFeatures)) || (t'1 =? Abi.PSCISystemOff)) || (t'1 =? Abi.PSCISystemReset) then
-  ret true
-  else
-  ret false.
-
-(** Go: isolation/psci.go:8:1 hostPSCI *)
-Definition hostPSCI {S : Type} (id : Z) (x : (list Z)) : M S ((list Z) * Effect) :=
-  let r := x in
-  let! t'1 := psciReg Abi.PSCISuccess in
-  let! t'2 := upd r 0 t'1 in
-  let r := t'2 in
-  let t'3 := id in
-  let! t'9 := (if t'3 =? Abi.PSCIVersion then
-  let! t'4 := upd r 0 Abi.PSCIVersion11 in
-  let r := t'4 in
-  ret (Fall r)
-  else
-  if t'3 =? Abi.PSCIFeatures then
-  let! t'5 := idx x 1 in
-  let! t'6 := hostPSCIImplemented (wrapu 32 t'5) in
-  let! t'7 := psciFeature t'6 in
-  let! t'8 := upd r 0 t'7 in
-  let r := t'8 in
-  ret (Fall r)
-  else
-  if t'3 =? Abi.PSCISystemOff then
-  ret (Jump (r, mk_Effect EffectPowerOff 0 false false))
-  else
-  ret (Jump (r, mk_Effect EffectReset 0 false false))) in
-  match t'9 with
-  | Fall r =>
-  ret (r, mk_Effect zero_EffectKind 0 false false)
-  | Jump x'j => ret x'j
-  end.
-
-Definition shadowAccessMax : Z := 4.
-
-(** Go: isolation/shadow.go:65:1 MMIOLogRead *)
-Definition Engine_MMIOLogRead {S : Type} (e : (ptr S Engine)) (id : Z) : M S (Z * (list Z) * Abi.Status) :=
-  let n := 0 in
-  let packed := (repeat 0 6) in
-  let st := Abi.zero_Status in
-  let! t'1 := Engine_liveVM e id in
-  let m := t'1 in
-  if is_nil m then
-  ret (0, packed, Abi.InvalidParameters)
-  else
-  let! t'2 := pfield m vm_shadow set_vm_shadow in
-  let s := t'2 in
-  let n := 0 in
-  let! t'20 := loop (X:=Empty_set) max_fuel
-  (fun '(n, packed) => (let! t'4 := (if (n <? Abi.ShadowLogBatch) then (let! t'3 := deref s in ret ((shadowState_count t'3) >? 0)) else ret false) in ret t'4))
-  (fun '(n, packed) =>
-  let! t'5 := deref s in
-  let! t'6 := deref s in
-  let! t'7 := idx (shadowState_log t'5) (shadowState_head t'6) in
-  let! t'8 := modu n 8 in
-  let! t'9 := divu n 8 in
-  let! t'10 := idx packed t'9 in
-  let! t'11 := divu n 8 in
-  let! t'12 := upd packed t'11 (Z.lor t'10 (shl 64 false t'7 (wrapu 64 (8 * t'8)))) in
-  let packed := t'12 in
-  let! t'13 := deref s in
-  let! t'14 := mods (wraps 64 ((shadowState_head t'13) + 1)) 256 in
-  let! t'15 := pfield s shadowState_head set_shadowState_head in
-  let! t'16 := store t'15 t'14 in
-  let! t'17 := deref s in
-  let! t'18 := pfield s shadowState_count set_shadowState_count in
-  let! t'19 := store t'18 (wraps 64 ((shadowState_count t'17) - 1)) in
-  ret (Continue (n, packed)))
-  (fun '(n, packed) => let n := wrapu 64 (n + 1) in
-  ret (n, packed))
-  (n, packed) in
-  match t'20 with
-  | Fall (n, packed) =>
-  ret (n, packed, Abi.Success)
-  | Jump x'j => match x'j with end
-  end.
-
-(** Go: isolation/shadow.go:107:1 append *)
-Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S bool :=
-  let! t'1 := deref s in
-  if (shadowState_count t'1) =? 256 then
-  ret false
-  else
-  let! t'2 := pfield s shadowState_log set_shadowState_log in
-  let! t'3 := deref s in
-  let! t'4 := deref s in
-  let! t'5 := mods (wraps 64 ((shadowState_head t'3) + (shadowState_count t'4))) 256 in
-  let! t'6 := pindex t'2 t'5 in
-  let! t'7 := store t'6 b in
-  let! t'8 := deref s in
-  let! t'9 := pfield s shadowState_count set_shadowState_count in
-  let! t'10 := store t'9 (wraps 64 ((shadowState_count t'8) + 1)) in
-  ret true.
-
-(** Go: isolation/shadow.go:82:1 shadowMMIO *)
-Definition Engine_shadowMMIO {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (ex : (list Z)) (read : MMIORead) (isRead : bool) : M S bool :=
-  let! t'1 := idx ex 1 in
-  let t'2 := t'1 in
-  let! t'3 := idx ex 2 in
-  let t'4 := t'3 in
-  let ipa := t'2 in
-  let access := t'4 in
-  let size := shl 64 false 1 (Z.land (shr access Abi.AccessSizeShift) 3) in
-  if size >? shadowAccessMax then
-  ret false
-  else
-  let! t'7 := deref m in
-  let t'6 := shadowState_regs (vm_shadow t'7) in
-  let t'5 := 0 in
-  let! t'17 := loop 4
-  (fun t'5 => ret (t'5 <? 4))
-  (fun t'5 =>
-  let! t'8 := idx t'6 t'5 in
-  let r := t'8 in
-  if (((shadowReg_mode r) =? Abi.ShadowOff) || (ipa <? (shadowReg_ipa r))) || ((wrapu 64 (ipa - (shadowReg_ipa r))) >=? shadowAccessMax) then
-  ret (Continue t'5)
-  else
-  if isRead && ((shadowReg_mode r) =? Abi.ShadowRead) then
-  let! _ := (if negb ((MMIORead_Reg read) =? xzr) then
-  let! t'9 := MMIORead_value read (shr (shadowReg_value r) (wrapu 64 (8 * (wrapu 64 (ipa - (shadowReg_ipa r)))))) in
-  let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'11 := pfield t'10 Context_X set_Context_X in
-  let! t'12 := pindex t'11 (MMIORead_Reg read) in
-  let! t'13 := store t'12 t'9 in
-  ret tt
-  else
-  ret tt) in
-  ret (Leave true)
-  else
-  if ((negb isRead) && ((shadowReg_mode r) =? Abi.ShadowLog)) && (ipa =? (shadowReg_ipa r)) then
-  let! t'14 := pfield m vm_shadow set_vm_shadow in
-  let! t'15 := idx ex 3 in
-  let! t'16 := shadowState_append t'14 (wrapu 8 t'15) in
-  ret (Leave t'16)
-  else
-  ret (Leave false))
-  (fun t'5 => let t'5 := t'5 + 1 in ret t'5)
-  t'5 in
-  match t'17 with
-  | Fall t'5 =>
-  ret false
-  | Jump x'j => ret x'j
-  end.
 
 Record AbstractPage := mk_AbstractPage {
   AbstractPage_PFN : Z;
@@ -2747,81 +3740,4 @@ Definition Engine_next {S : Type} (e : (ptr S Engine)) (it : (ptr S leafIter)) :
   ret (0, 0, 0, false)
   | Jump x'j => ret x'j
   end.
-
-Definition ecSysReg : Z := 24.
-
-Definition sysRegIssRead : Z := 1.
-
-Definition sysRegIssRtShift : Z := 5.
-
-Definition sysRegIssRtMask : Z := 31.
-
-Definition sysRegIssRegMask : Z := 4193311.
-
-Definition sgi1rWrite : Z := 3813398.
-
-(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
-Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
-  let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
-  if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
-  let value := 0 in
-  let! value := (if negb (rt =? xzr) then
-  let! t'1 := deref x in
-  let! t'2 := idx t'1 rt in
-  let value := t'2 in
-  ret value
-  else
-  ret value) in
-  let! t'3 := exitDecision Abi.ExitSGI value 0 0 in
-  let d := t'3 in
-  let d := set_Decision_PCAdvance insnBytes d in
-  ret d
-  else
-  let! _ := (if negb ((Z.land esr sysRegIssRead) =? 0) then
-  if negb (rt =? xzr) then
-  let! t'4 := pindex x rt in
-  let! t'5 := store t'4 0 in
-  ret tt
-  else
-  ret tt
-  else
-  ret tt) in
-  ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0).
-
-Definition sgiLines : Z := 16.
-
-(** Go: isolation/vm.go:138:1 VCPUIRQ *)
-Definition Engine_VCPUIRQ {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (intid : Z) (level : Z) : M S Abi.Status :=
-  let! t'1 := Engine_vcpuOf e id v in
-  let '(t'2, t'3) := t'1 in
-  let vc := t'3 in
-  if ((is_nil vc) || (intid >=? IRQLines)) || (level >? 1) then
-  ret Abi.InvalidParameters
-  else
-  let! t'4 := modu intid 64 in
-  let bit := shl 64 false 1 t'4 in
-  let! _ := (if level =? 1 then
-  let! t'5 := deref vc in
-  let! t'6 := divu intid 64 in
-  let! t'7 := idx (Context_IRQ (vcpu_ctx t'5)) t'6 in
-  let! t'8 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'9 := pfield t'8 Context_IRQ set_Context_IRQ in
-  let! t'10 := divu intid 64 in
-  let! t'11 := pindex t'9 t'10 in
-  let! t'12 := store t'11 (Z.lor t'7 bit) in
-  ret tt
-  else
-  if intid >=? sgiLines then
-  let! t'13 := deref vc in
-  let! t'14 := divu intid 64 in
-  let! t'15 := idx (Context_IRQ (vcpu_ctx t'13)) t'14 in
-  let! t'16 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'17 := pfield t'16 Context_IRQ set_Context_IRQ in
-  let! t'18 := divu intid 64 in
-  let! t'19 := pindex t'17 t'18 in
-  let! t'20 := store t'19 (andnot t'15 bit) in
-  ret tt
-  else
-  ret tt) in
-  ret Abi.Success.
 
