@@ -14,6 +14,16 @@ import (
 // VirtualTimerINTID is the interrupt the loop waits for.
 const VirtualTimerINTID = 27
 
+// The loop's parameters, the same wherever it runs: Rounds interrupts per
+// way of waiting, the timer armed Delta counter ticks ahead (100 µs of
+// the 62.5 MHz counter of QEMU's virt machine), and a wait abandoned
+// Limit ticks (one second) past its deadline.
+const (
+	Rounds = 200
+	Delta  = 6250
+	Limit  = 62_500_000
+)
+
 // Stats summarises a series of latencies in counter ticks.
 type Stats struct {
 	N                 int
