@@ -180,7 +180,9 @@ func (w *World) SwitchToHost() {
 	setVTTBR(w.HostVTTBR)
 	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
 	loadEL1(&w.hostEL1)
-	unlinkTimer(w.loadedGIC)
+	if w.timerLinked {
+		unlinkTimer(w.loadedGIC)
+	}
 	w.loaded, w.loadedGIC, w.timerLinked = nil, nil, false
 }
 

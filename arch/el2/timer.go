@@ -104,7 +104,8 @@ func (w *World) DeliverTimer(now uint64) bool {
 
 // unlinkTimer turns the saved list registers of the vCPU switched out
 // into ordinary entries and deactivates PPI 27 if an entry still held it
-// active. Called with the host's EL1 world loaded, so the host's own
+// active. Called, when DeliverTimer linked an entry since the vCPU was
+// loaded (only then can one be linked), with the host's EL1 world loaded, so the host's own
 // virtual timer, not the guest's, drives the line from then on.
 func unlinkTimer(v *VGIC) {
 	active := false
