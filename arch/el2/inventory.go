@@ -113,7 +113,7 @@ func Inventory() []Item {
 		Item{Name: "FPSR", Rule: Switched, Home: HomeFP, A72: true})
 	for i := 0; i < ListRegs; i++ {
 		add(Item{Name: fmt.Sprintf("ICH_LR%d_EL2", i), Rule: Switched, Home: HomeVGIC, A72: true,
-			Note: "written by Sync from the vCPU's lines at every full entry; the host's are cleared"})
+			Note: "written by Sync from the vCPU's lines at every full entry, and by DeliverTimer while the vCPU is loaded: the virtual timer's entry linked to the physical PPI 27 (HW, pINTID 27), unlinked at every switch out; the host's are cleared"})
 	}
 	add(Item{Name: "ICH_VMCR_EL2", Rule: Switched, Home: HomeVGIC, A72: true, Note: "ICV_PMR/BPR0/BPR1/IGRPEN0/IGRPEN1_EL1"},
 		Item{Name: "ICH_HCR_EL2", Rule: Switched, Home: HomeVGIC, A72: true, Reset: 0, Note: "En (and UIE) recomputed by Sync at every full entry (a loaded vCPU is re-entered without one only when Sync would change nothing); 0 for the host"})
@@ -135,6 +135,12 @@ func Inventory() []Item {
 		"ICC_CTLR_EL1", "ICC_AP0R0_EL1", "ICC_AP1R0_EL1"} {
 		add(Item{Name: n, Rule: Switched, Home: HomeBanked, A72: true, Note: "the host's physical interface; a guest's access goes to ICV_* (ICH_VMCR_EL2, ICH_AP*R*_EL2)"})
 	}
+	add(Item{Name: "ICC_IAR1_EL1, ICC_EOIR1_EL1, ICC_DIR_EL1, ICC_HPPIR1_EL1", Rule: Switched, Home: HomeBanked, A72: true,
+		Note: "the host's physical interface; a guest's access goes to ICV_*. At EL2 the engine acknowledges only the physical PPI 27 of a loaded vCPU's timer (DeliverTimer), drops its priority at once and leaves it active until the guest deactivates it through the linked list register or the switch out deactivates it: the host never finds an interrupt acknowledged or a priority raised by the engine"},
+		Item{Name: "ICC_CTLR_EL1.EOImode", Rule: Switched, Home: HomeBanked, A72: true,
+			Note: "the host's; set for the few instructions of the engine's priority drop or deactivation of PPI 27 at EL2 and restored before anything else runs"},
+		Item{Name: "GICR PPI 27 (IGROUPR0, IPRIORITYR, ISENABLER0 of the boot CPU)", Rule: Control, A72: true,
+			Note: "the engine enables the virtual timer's physical PPI as group 1 at boot, below the host's tick in priority, so a loaded vCPU's timer reaches EL2; GICR is host MMIO, so a host that disables it only loses the fast delivery"})
 	add(trappedRows()...)
 	add(Item{Name: "AArch32 CP15 PMU/IMPDEF (MRC/MCR/MRRC/MCRR p15)", Rule: Disabled, A72: true,
 		Note: "AArch32 EL0 of a guest: EC 0x03/0x04 becomes UNDEF (isolation/exit.go)"},
@@ -154,7 +160,7 @@ func elReset(i int) uint64 {
 // elNotes explains the EL1 file rows that need it.
 var elNotes = map[string]string{
 	"SCTLR_EL1":    "reset: MMU and caches off, RES1 bits",
-	"CNTV_CTL_EL0": "virtual timer; the engine raises PPI 27 from it",
+	"CNTV_CTL_EL0": "virtual timer; the engine raises PPI 27 from it at a full entry, and presents it while the vCPU runs when the physical PPI 27 it drives reaches EL2 (DeliverTimer); never written by the engine",
 	"CNTKCTL_EL1":  "EL0 access to the counter and virtual timer",
 }
 

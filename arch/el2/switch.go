@@ -55,6 +55,9 @@ type World struct {
 	loaded    *ELFile
 	loadedGIC *VGIC
 	guestSP   uint64
+	// timerLinked: DeliverTimer linked a list register of the loaded
+	// vCPU to PPI 27 since it was loaded.
+	timerLinked bool
 }
 
 // Init records the host's configuration for later switches, stops the PMU
@@ -177,7 +180,10 @@ func (w *World) SwitchToHost() {
 	setVTTBR(w.HostVTTBR)
 	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
 	loadEL1(&w.hostEL1)
-	w.loaded, w.loadedGIC = nil, nil
+	if w.timerLinked {
+		unlinkTimer(w.loadedGIC)
+	}
+	w.loaded, w.loadedGIC, w.timerLinked = nil, nil, false
 }
 
 // LoadedTimerFires reports whether the loaded vCPU's virtual timer

@@ -157,3 +157,62 @@ func TimerFires(f *ELFile, now uint64) bool {
 func timerFires(ctl, cval, now uint64) bool {
 	return ctl&1 != 0 && ctl&2 == 0 && now >= cval
 }
+
+// List register fields for an entry linked to a physical interrupt (IHI
+// 0069 12.4.6): with HW set, the guest's deactivation of the virtual
+// interrupt also deactivates physical interrupt pINTID (bits 41:32), so a
+// level-sensitive source that still holds its line is taken again.
+const (
+	lrHW          = 1 << 61
+	lrPINTIDShift = 32
+	lrPINTIDMask  = 0x3ff << lrPINTIDShift
+	lrActive      = 2
+)
+
+// TimerSlot chooses the list register the virtual timer's interrupt goes
+// in while the physical PPI 27 it drives is active: the entry that
+// presents INTID 27 already (Sync made it at the vCPU's full entry) if it
+// is pending or active, else the first free one. ok is false when no
+// register can take it: every one is in use, or 27's entry is pending and
+// active, a state an entry linked to a physical interrupt cannot hold
+// (IHI 0069 4.4.1); the engine then leaves the interrupt to the host's
+// exit, as it did before.
+func TimerSlot(lrs [ListRegs]uint64) (slot int, ok bool) {
+	free := -1
+	for i, lr := range lrs {
+		switch {
+		case lrState(lr) != 0 && uint32(lr&lrINTIDMask) == VirtualTimerINTID:
+			return i, lrState(lr) != lrPending|lrActive
+		case lrState(lr) == 0 && free < 0:
+			free = i
+		}
+	}
+	return free, free >= 0
+}
+
+// LinkTimer is the list register presenting the virtual timer's INTID 27
+// linked to the physical PPI 27: in lr's state if lr presents it already
+// (pending, or active while the guest handles it), else pending.
+func LinkTimer(lr uint64) uint64 {
+	state := uint64(lrPending)
+	if lrState(lr) != 0 && uint32(lr&lrINTIDMask) == VirtualTimerINTID {
+		state = lrState(lr)
+	}
+	return state<<lrStateShift | lrHW | lrGroup1 | lrPriority<<lrPrioShift |
+		VirtualTimerINTID<<lrPINTIDShift | VirtualTimerINTID
+}
+
+// Unlink removes a list register's link to a physical interrupt, as the
+// switch out does: the entry keeps its virtual state, as an ordinary one
+// (a Sync then treats it like every other), and linked reports whether
+// the physical interrupt is still active and must be deactivated by the
+// engine (the guest has not deactivated the virtual one yet).
+func Unlink(lr uint64) (plain uint64, linked bool) {
+	if lr&lrHW == 0 {
+		return lr, false
+	}
+	if lrState(lr) == 0 {
+		return 0, false
+	}
+	return lr &^ (lrHW | lrPINTIDMask), true
+}

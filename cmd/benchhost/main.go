@@ -31,6 +31,7 @@ func main() {
 	fmt.Println(result{"guest-null-hypercall", m, b, freq, 3})
 	fmt.Println(result{"guest-engine-call-full-path", full, b, freq, 50})
 	budgetBench(freq)
+	timerDirect()
 	fmt.Println("bulkhead bench: done")
 	el1.PowerOff()
 }

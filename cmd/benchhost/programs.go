@@ -7,7 +7,9 @@
 // full path (PSCI_FEATURES), each against an HVC that returns at once (a
 // target of 50 times it is the 600 instructions asked of an engine-handled
 // guest call); then the worst stay at EL2 that adversarial guests cause
-// and the cost per page of the host's largest calls (budget.go, storms.go).
+// and the cost per page of the host's largest calls (budget.go, storms.go);
+// last, the timer guest's wake-up loop run here directly (timer.go), which
+// make bench sets beside the same loop in a VM.
 // It needs an engine built with the bulkhead_bench tag and
 // QEMU's -icount shift=0, under which one instruction is one nanosecond of
 // virtual time.

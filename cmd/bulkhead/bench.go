@@ -21,6 +21,17 @@ import (
 var profileEngine = qemu.Image{Name: "engine-profile", Pkg: "./cmd/engine", Text: virt.EngineText,
 	Tags: []string{"bulkhead_bench", "bulkhead_profile"}}
 
+// timerGuest is the guest that measures its timer interrupts' wake-up
+// latency (cmd/guests/timer), and slowTimerEngine the engine without the
+// timer's fast delivery (the timer suite's control), for the figure
+// before it.
+var (
+	timerGuest = qemu.Image{Name: "guest-timer", Pkg: "./cmd/guests/timer", Text: virt.GuestText,
+		Tags: []string{"bulkhead_guest"}}
+	slowTimerEngine = qemu.Image{Name: "engine-slow-timer", Pkg: "./cmd/engine", Text: virt.EngineText,
+		Tags: []string{"bulkhead_slow_timer"}}
+)
+
 // bootRuns is how many boots each boot-time figure is the median of.
 const bootRuns = 5
 
@@ -42,7 +53,8 @@ func bench(args []string, stdout io.Writer) error {
 		return err
 	}
 	paths := map[string]string{}
-	for _, img := range []qemu.Image{qemu.Engine, qemu.Hypervisor, qemu.BenchEngine, qemu.BenchHost, profileEngine} {
+	for _, img := range []qemu.Image{qemu.Engine, qemu.Hypervisor, qemu.BenchEngine, qemu.BenchHost, profileEngine,
+		timerGuest, slowTimerEngine} {
 		if paths[img.Name], err = b.Build(img); err != nil {
 			return err
 		}
@@ -64,6 +76,9 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	if !found {
 		return fmt.Errorf("the benchmark machine printed no results:\n%s", res.Console)
+	}
+	if err := benchTimer(stdout, res.Console, paths); err != nil {
+		return err
 	}
 	if err := benchBoot(stdout, qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"]}); err != nil {
 		return err

@@ -50,6 +50,7 @@ func main() {
 		halt("cannot install the vector's answers: %v", err)
 	}
 	el2.SetEL1Reset()
+	el2.EnableTimerPPI()
 	host := el2.NewHost(entry, virt.BootBase) // x0: the device tree QEMU placed for ELF boots
 	serveHost(core, newFileServer(core), &m.world, host)
 }

@@ -94,9 +94,18 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 	// overwrites the syndrome and the vector.
 	regs := &m.regs
 	regs.X, regs.PC, regs.PSTATE = ctx.X, ctx.PC, ctx.PState
-	stay.leave()
-	m.world.EnterGuest(el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)})
-	stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
+	g := el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)}
+	for {
+		stay.leave()
+		m.world.EnterGuest(g)
+		stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
+		// The vCPU's own timer interrupt is presented to it at once,
+		// without the core or the host (el2.World.DeliverTimer): the
+		// exit left regs as they were, so it resumes where it was.
+		if regs.Vector != el2.VectorIRQ || !m.world.DeliverTimer(arm64.Counter()) {
+			break
+		}
+	}
 	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
 	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
 }
@@ -134,10 +143,14 @@ func (m *machine) prepareEntry(el1 *el2.ELFile, fp *el2.FPFile, gic *el2.VGIC, c
 // registers hold no pending entry of a line that could since have
 // dropped, and none waits for a free register) and none is asserted now.
 // Its host-driven lines change only by VCPU_IRQ, outside this VCPU_RUN,
-// and its virtual timer's line is read from the CPU's timer registers.
+// and its virtual timer's line is read from the CPU's timer registers. A
+// timer interrupt DeliverTimer presented since and the guest has not
+// taken yet also asks for a full entry, whose Sync withdraws it if the
+// timer stopped firing meanwhile.
 func (m *machine) canReenter(el1 *el2.ELFile, ctx *isolation.Context) bool {
 	return m.world.Loaded(el1) && !ctx.Fresh && ctx.Inject == isolation.InjectNone &&
-		m.quiet && noLines(&ctx.IRQ) && !m.world.LoadedTimerFires(arm64.Counter())
+		m.quiet && noLines(&ctx.IRQ) && !m.world.LoadedTimerFires(arm64.Counter()) &&
+		!m.world.LinkedTimerPending()
 }
 
 // noLines reports whether no interrupt line of a vCPU is asserted.

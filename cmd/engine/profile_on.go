@@ -151,6 +151,7 @@ func profileReport() {
 		}
 	}
 	fmt.Printf("engine: profile: calls the vector answered in place (not in the entries above): %s\n", strings.Join(fast, ", "))
+	fmt.Printf("engine: profile: guest timer interrupts presented at EL2 without an exit: %d\n", el2.TimerCounts.Delivered)
 	fmt.Printf("engine: profile: world switches: %d full (host to guest or back), %d re-entries of a loaded vCPU, VTTBR_EL2 changed %d times\n",
 		el2.Switches.Full, el2.Switches.Fast, el2.Switches.VTTBRChanges)
 }
