@@ -13,6 +13,12 @@ import (
 // so that a guest spinning forever cannot starve the others.
 const Slice = 5 * time.Millisecond
 
+// LoneSlice bounds the slice of a vCPU that runs alone (no other vCPU of
+// any VM is runnable or waiting): nobody needs the CPU, so the ticker does
+// not take it back every Slice; it still does now and then, because the
+// hypervisor polls console input and checks timeouts between runs.
+const LoneSlice = 100 * time.Millisecond
+
 // IdleWait is how long the hypervisor waits when every vCPU waits: a
 // guest's timer interrupt is presented when its vCPU is next entered, so
 // this bounds the timer's latency for an idle guest.
@@ -81,7 +87,7 @@ func (h *Hypervisor) step(vm *VM, i int) {
 	if vm.reply == nil {
 		vm.reply = make([]uint64, len(vm.vcpus))
 	}
-	end := time.Now().Add(Slice)
+	end := time.Now().Add(h.slice(vm, i))
 	for {
 		h.Ticker.Arm(int64(time.Until(end)))
 		x, err := call(h.Engine, "VCPU_RUN", abi.VCPURun, vm.ID, uint64(i), vm.reply[i])
@@ -101,6 +107,33 @@ func (h *Hypervisor) step(vm *VM, i int) {
 			return
 		}
 	}
+}
+
+// slice is how long vCPU i of vm may run before the ticker takes the CPU
+// back: Slice when another vCPU could use it, else LoneSlice, and never
+// past the VM's timeout.
+func (h *Hypervisor) slice(vm *VM, i int) time.Duration {
+	d := LoneSlice
+	if h.othersWant(vm, i) {
+		d = Slice
+	}
+	if vm.spec.Timeout > 0 {
+		d = min(d, max(vm.spec.Timeout-time.Since(vm.started), 0))
+	}
+	return d
+}
+
+// othersWant reports whether any vCPU but vCPU i of vm is runnable or
+// waiting in WFI (a waiting one is made runnable when nobody runs).
+func (h *Hypervisor) othersWant(vm *VM, i int) bool {
+	for _, w := range h.VMs {
+		for j, s := range w.vcpus {
+			if (w != vm || j != i) && (s == vcpuRunnable || s == vcpuIdle) && !w.done {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // quick reports whether an exit is one the hypervisor completes at once.

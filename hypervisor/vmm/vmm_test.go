@@ -41,6 +41,7 @@ type rig struct {
 	hv      *Hypervisor
 	leakOne bool // a broken engine: leave one byte unscrubbed on reclaim
 	ticks   int
+	armed   []int64 // each Arm's duration, in ns
 	spin    map[isolation.VMID]bool // guests that only ever take interrupts
 	lastIRQ map[isolation.VMID][16]uint64
 }
@@ -67,7 +68,7 @@ func (r *rig) Call(x *[8]uint64) { *x, _ = r.core.Dispatch(isolation.HostCaller(
 func (r *rig) Bytes(pa, size uint64) []byte {
 	return r.mem[pa-ramBase : pa-ramBase+size]
 }
-func (r *rig) Arm(int64) { r.ticks++ }
+func (r *rig) Arm(ns int64) { r.ticks++; r.armed = append(r.armed, ns) }
 func (r *rig) Disarm()   {}
 
 func (r *rig) InvalidateIPA(isolation.VMID, isolation.IPA) {}
@@ -399,4 +400,31 @@ func TestGuestChoosesItsExitStatus(t *testing.T) {
 	assert.Contains(t, out, "hypervisor: vm big: status 64 taken as 63")
 	assert.Contains(t, out, "hypervisor: vm big (id 2) ended: powered off, status 63\n")
 	assert.Contains(t, out, "hypervisor: vm reset (id 3) ended: reset\n", "a reset wins over the chosen status")
+}
+
+// TestLoneVCPUKeepsTheCPU: a vCPU that runs alone is not preempted every
+// Slice (its ticker is armed for LoneSlice, or up to its VM's timeout);
+// once another vCPU could run, the ticker bounds it to Slice again.
+func TestLoneVCPUKeepsTheCPU(t *testing.T) {
+	r := newRig(t)
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.spin[isolation.VMID(a.ID)] = true
+	lastArm := func() time.Duration { require.NotEmpty(t, r.armed); return time.Duration(r.armed[len(r.armed)-1]) }
+
+	r.hv.step(a, 0)
+	assert.Greater(t, lastArm(), Slice, "alone: no Slice preemption")
+	assert.LessOrEqual(t, lastArm(), LoneSlice)
+
+	b, err := r.hv.Create(Spec{Name: "b", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage, Timeout: time.Hour})
+	require.NoError(t, err)
+	r.spin[isolation.VMID(b.ID)] = true
+	r.hv.step(a, 0)
+	assert.LessOrEqual(t, lastArm(), Slice, "with a neighbour: Slice")
+
+	a.vcpus[0] = vcpuOff
+	b.spec.Timeout = 30 * time.Millisecond
+	r.hv.step(b, 0)
+	assert.LessOrEqual(t, lastArm(), 30*time.Millisecond, "never past the VM's timeout")
+	assert.Greater(t, lastArm(), Slice)
 }
