@@ -25,31 +25,32 @@
 
 open Spec
 
+module N = Nat64
+
 let granule = 4096
 let ipa_pages = 1 lsl 28
-let huge = 1 lsl 61
+let nat = N.of_int
+let int = N.to_int
 
 (* Register values: the raw 64-bit value (echoed back) and the value the
-   specification sees (values from 2^61 up are all clamped to 2^61: every
-   such argument is invalid, or only stored). *)
+   specification sees, the same number exactly (nat64.ml). *)
 let parse_raw s =
   if String.length s > 2 && String.sub s 0 2 = "0x" then Int64.of_string s
   else Int64.of_string ("0u" ^ s)
-let to_nat (r : int64) =
-  if Int64.compare r 0L < 0 || Int64.compare r (Int64.of_int huge) >= 0 then huge else Int64.to_int r
+let to_nat (r : int64) = N.of_int64 r
 
 let cfg = ref None
 let st = ref None
 
 let get_cfg () = match !cfg with Some c -> c | None -> failwith "no config"
 
-let boot () = st := Some (init_state (get_cfg ()) (fun _ -> 0))
+let boot () = st := Some (init_state (get_cfg ()) (fun _ -> N.zero))
 
 let state () = match !st with Some s -> s | None -> failwith "no state"
 
 let hex (x : int64) = Printf.sprintf "%Lx" x
 
-let i64 n = Int64.of_int n
+let i64 n = N.to_int64 n
 
 (* ---- ids (isolation/abi) ---- *)
 let version = 0xC6000000 and call_uid = 0x8600FF01 and revision = 0x8600FF03
@@ -77,20 +78,20 @@ let psci_code = function
   | PSCI_AFFINITY off -> if off then 1 else 0
 
 let exit_regs = function
-  | ExitMMIO (ipa, acc, v) -> [1; ipa; acc; v]
-  | ExitCall (fid, args) -> 2 :: fid :: args
-  | ExitWFI -> [3] | ExitIRQ -> [4]
-  | ExitShutdown r -> [5; r] | ExitAbort ec -> [6; ec]
-  | ExitVCPUState (c, on) -> [7; c; on]
+  | ExitMMIO (ipa, acc, v) -> [nat 1; ipa; acc; v]
+  | ExitCall (fid, args) -> nat 2 :: fid :: args
+  | ExitWFI -> [nat 3] | ExitIRQ -> [nat 4]
+  | ExitShutdown r -> [nat 5; r] | ExitAbort ec -> [nat 6; ec]
+  | ExitVCPUState (c, on) -> [nat 7; c; on]
 
 (* Results: start from the caller's registers, overwrite what the call defines. *)
 let results (x : int64 array) (o : output) : int64 array =
   let r = Array.copy x in
   let set_from i l = List.iteri (fun k v -> r.(i + k) <- i64 v) l in
   (match o with
-   | ORet (s, l) -> r.(0) <- i64 (status_code s); if s = SUCCESS then set_from 1 l
+   | ORet (s, l) -> r.(0) <- Int64.of_int (status_code s); if s = SUCCESS then set_from 1 l
    | ORaw l -> set_from 0 l
-   | OPSCI (p, _) -> r.(0) <- i64 (psci_code p)
+   | OPSCI (p, _) -> r.(0) <- Int64.of_int (psci_code p)
    | OExit e -> r.(0) <- 0L; let l = exit_regs e in
        for k = 1 to 7 do r.(k) <- 0L done; set_from 1 l
    | ONothing -> ());
@@ -103,9 +104,7 @@ let decode_host (x : int64 array) : hcall =
   let a = n_ x in
   if id = version then HVersion else if id = call_uid then HCallUID
   else if id = revision then HRevision
-  (* VM_CREATE's flags: only bit 0 has a meaning; the low bits are passed
-     exactly (to_nat would clamp a large x2 to an even value). *)
-  else if id = vm_create then HVMCreate (a 1, Int64.to_int (Int64.logand x.(2) 0xFFFFL))
+  else if id = vm_create then HVMCreate (a 1, a 2)
   else if id = vm_destroy then HVMDestroy (a 1)
   else if id = vcpu_init then HVCPUInit (a 1, a 2, a 3, a 4)
   else if id = vcpu_run then HVCPURun (a 1, a 2, a 3)
@@ -118,11 +117,14 @@ let decode_host (x : int64 array) : hcall =
   else HUnsupported
 
 let low32 (v : int64) = Int64.to_int (Int64.logand v 0xFFFFFFFFL)
+let nlow32 (v : int64) = nat (low32 v)
 
 let decode_guest (x : int64 array) : gcall =
   let id = Int64.to_int (Int64.logand x.(0) 0xFFFFFFFFL) in
   let a = n_ x in
-  let a32 i = if id = psci_cpu_on32 || id = psci_aff32 then low32 x.(i) else a i in
+  (* SMC32 calls take their arguments from the W registers (SMCCC 1.2,
+     2.6): the low 32 bits, as the engine reads them. *)
+  let a32 i = if id = psci_cpu_on32 || id = psci_aff32 then nlow32 x.(i) else a i in
   if id = version then GVersion else if id = call_uid then GCallUID
   else if id = revision then GRevision
   else if id = guest_share then GGuestShare (a 1, a 2)
@@ -141,35 +143,36 @@ let decode_guest (x : int64 array) : gcall =
 
 (* ---- canonical abstract state, as isolation.Abstract ---- *)
 let owner_fields = function
-  | ONone -> (0, 0) | OEngine -> (1, 0) | OHost -> (2, 0) | OVM v -> (3, v)
+  | ONone -> (0, 0) | OEngine -> (1, 0) | OHost -> (2, 0) | OVM v -> (3, int v)
 
 let vstate_code = function VOff -> 0 | VReady _ | VOn -> 1 | VRunning -> 2
 
 let print_state () =
   let c = get_cfg () and s = state () in
   let m = s.st_meta in
+  let rb = int c.ram_base and rp = int c.ram_pages in
   let b = Buffer.create 512 in
   Buffer.add_string b "s";
-  for p = c.ram_base to c.ram_base + c.ram_pages - 1 do
-    let pg = m.ms_pages p in
+  for p = rb to rb + rp - 1 do
+    let pg = m.ms_pages (nat p) in
     let (k, v) = owner_fields pg.pg_owner in
-    let (sh, bo) = match pg.pg_share with NotShared -> (0, 0) | SharedWith x -> (1, x) in
-    Printf.bprintf b " %x:%d:%d:%d:%d:%d" p k v sh bo (if s.st_mem p = 0 then 1 else 0)
+    let (sh, bo) = match pg.pg_share with NotShared -> (0, 0) | SharedWith x -> (1, int x) in
+    Printf.bprintf b " %x:%d:%d:%d:%d:%d" p k v sh bo (if s.st_mem (nat p) = N.zero then 1 else 0)
   done;
   Buffer.add_string b " |";
-  for v = 1 to c.max_vms do
-    let w = m.ms_vms v in
+  for v = 1 to int c.max_vms do
+    let w = m.ms_vms (nat v) in
     if not w.vm_live then Buffer.add_string b " -"
     else begin
-      Printf.bprintf b " %d,%d,%d," w.vm_vcpus (if w.vm_hasrun then 1 else 0)
+      Printf.bprintf b " %d,%d,%d," (int w.vm_vcpus) (if w.vm_hasrun then 1 else 0)
         (if w.vm_protected then 1 else 0);
-      for k = 0 to w.vm_vcpus - 1 do
-        Printf.bprintf b "%d" (vstate_code (w.vm_vcpu k).vc_state)
+      for k = 0 to int w.vm_vcpus - 1 do
+        Printf.bprintf b "%d" (vstate_code (w.vm_vcpu (nat k)).vc_state)
       done;
       let maps = ref [] in
-      for p = c.ram_base + c.ram_pages - 1 downto c.ram_base do
-        match w.vm_s2 p with
-        | Some (i, perms) -> maps := (i, p, perms) :: !maps
+      for p = rb + rp - 1 downto rb do
+        match w.vm_s2 (nat p) with
+        | Some (i, perms) -> maps := (int i, p, int perms) :: !maps
         | None -> ()
       done;
       let maps = List.sort compare !maps in
@@ -177,8 +180,8 @@ let print_state () =
     end
   done;
   Buffer.add_string b " |";
-  for p = c.ram_base to c.ram_base + c.ram_pages - 1 do
-    if m.ms_hs2 p then Printf.bprintf b " %x" p
+  for p = rb to rb + rp - 1 do
+    if m.ms_hs2 (nat p) then Printf.bprintf b " %x" p
   done;
   print_endline (Buffer.contents b)
 
@@ -214,16 +217,16 @@ let line l =
   | [] -> ()
   | t :: _ when t.[0] = '#' -> print_endline l
   | ["config"; rb; rp; eb; ep; mv; mc; u0; u1; u2; u3] ->
-      let n t = to_nat (parse_raw t) in
-      cfg := Some { granule; ram_base = n rb / granule; ram_pages = n rp;
-                    engine_base = n eb / granule; engine_pages = n ep; ipa_pages;
+      let n t = to_nat (parse_raw t) and g = nat granule in
+      cfg := Some { granule = g; ram_base = N.div (n rb) g; ram_pages = n rp;
+                    engine_base = N.div (n eb) g; engine_pages = n ep; ipa_pages = nat ipa_pages;
                     max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3] };
       boot (); print_state ()
   | ["reset"] -> boot (); print_state ()
   | "host" :: toks -> host toks
   | "guest" :: v :: k :: toks -> guest (to_nat (parse_raw v)) (to_nat (parse_raw k)) toks
   | ["write"; pa; value] ->
-      ignore (apply (AHostWrite (to_nat (parse_raw pa) / granule, to_nat (parse_raw value))));
+      ignore (apply (AHostWrite (N.div (to_nat (parse_raw pa)) (nat granule), to_nat (parse_raw value))));
       print_state ()
   | _ -> failwith ("bad line: " ^ l)
 
@@ -231,7 +234,7 @@ let () =
   try
     while true do
       let l = input_line stdin in
-      (try line l with Failure msg -> print_endline ("error " ^ msg));
+      (try line l with Failure msg | Invalid_argument msg -> print_endline ("error " ^ msg));
       flush stdout
     done
   with End_of_file -> ()
