@@ -153,23 +153,28 @@ func stateLine(g *goRun) string {
 // difference, or returns "".
 func divergence(t testing.TB, o *oracle, trace []string) string {
 	t.Helper()
-	if _, err := o.send("reset", 1); err != nil {
+	g := newGoRun(t)
+	want := make([][]string, len(trace))
+	n := 1 // reset's state line
+	for i, op := range trace {
+		w, err := g.do(op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = w
+		n += len(w)
+	}
+	got, err := o.batch(append([]string{"reset"}, trace...), n)
+	if err != nil {
 		t.Fatal(err)
 	}
-	g := newGoRun(t)
+	k := 1
 	for i, op := range trace {
-		want, err := g.do(op)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := o.send(op, len(want))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k := range want {
-			if want[k] != got[k] {
-				return fmt.Sprintf("op %d %q:\n  go:   %s\n  spec: %s\ntrace:\n%s", i, op, want[k], got[k], strings.Join(trace[:i+1], "\n"))
+		for _, w := range want[i] {
+			if w != got[k] {
+				return fmt.Sprintf("op %d %q:\n  go:   %s\n  spec: %s\ntrace:\n%s", i, op, w, got[k], strings.Join(trace[:i+1], "\n"))
 			}
+			k++
 		}
 	}
 	return ""

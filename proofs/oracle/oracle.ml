@@ -44,7 +44,90 @@ let st = ref None
 
 let get_cfg () = match !cfg with Some c -> c | None -> failwith "no config"
 
-let boot () = st := Some (init_state (get_cfg ()) (fun _ -> N.zero))
+(* ---- states as data ----
+
+   The extracted model keeps every map of the state (page metadata, the
+   host stage-2, VM slots, vCPUs, interrupt lines, stage-2 maps, page
+   contents, registers) as an OCaml closure, and each step wraps the
+   previous closures in new ones (upd, map_range, unmap_range). A lookup
+   then walks back through every earlier step, and unmap_range looks up
+   the previous map twice: the oracle would slow down with the length of
+   a trace, exponentially for repeated unmaps. So after each step the
+   glue tabulates every map that changed over its finite domain (RAM
+   pages, VM slots 0..max_vms, vCPUs, INTIDs, register numbers) and
+   replaces it by an array lookup that falls back to the original closure
+   outside that domain. The new state is extensionally equal to the old
+   one at every argument, and the model only ever applies these
+   functions, so every later step computes exactly what it would have:
+   the model and its proofs are untouched; only the representation at
+   the extraction boundary changes. Maps that a step left physically the
+   same are not retabulated, so a step costs what it changed. *)
+
+let reg_slots = 128   (* register numbers: vreg_index is below 102 *)
+let max_intid_n = int max_intid
+
+let tab lo n (f : N.t -> 'a) : N.t -> 'a =
+  let a = Array.init n (fun i -> f (nat (lo + i))) in
+  fun k -> match N.to_small k with
+    | Some i when i >= lo && i < lo + n -> a.(i - lo)
+    | _ -> f k
+
+(* f tabulated unless it is prev itself (unchanged by the step). *)
+let retab lo n f prev = if f == prev then f else tab lo n f
+
+let norm_vcpu (x : vcpu) (px : vcpu) : vcpu =
+  if x == px then x
+  else { x with vc_irq = retab 0 max_intid_n x.vc_irq px.vc_irq }
+
+let norm_vm c (w : vm) (pw : vm) : vm =
+  if w == pw then w
+  else
+    let mc = int c.max_vcpus in
+    let vcpus = if w.vm_vcpu == pw.vm_vcpu then w.vm_vcpu
+      else tab 0 mc (fun k -> norm_vcpu (w.vm_vcpu k) (pw.vm_vcpu k)) in
+    { w with vm_vcpu = vcpus; vm_s2 = retab (int c.ram_base) (int c.ram_pages) w.vm_s2 pw.vm_s2 }
+
+let norm_regs c f pf =
+  if f == pf then f
+  else tab 0 (int c.max_vms + 1) (fun v ->
+    let g = f v and pg = pf v in
+    if g == pg then g
+    else tab 0 (int c.max_vcpus) (fun k ->
+      let h = g k and ph = pg k in
+      if h == ph then h else tab 0 reg_slots h))
+
+(* normalize s prev: s with its changed maps as tables; prev is the
+   previous normalized state (None at boot: everything is tabulated). *)
+let normalize c (s : state) (prev : state option) : state =
+  (* At boot, compare with fresh closures, equal to nothing in s. *)
+  let fresh_vcpu = { vcpu_off with vc_irq = (fun _ -> false) } in
+  let fresh_vm = { vm_free with vm_vcpu = (fun _ -> fresh_vcpu); vm_s2 = (fun _ -> None) } in
+  let fresh = { st_meta = { ms_pages = (fun _ -> assert false); ms_hs2 = (fun _ -> false);
+                            ms_vms = (fun _ -> fresh_vm) };
+                st_mem = (fun _ -> N.zero); st_regs = (fun _ _ _ -> N.zero) } in
+  let p = match prev with Some p -> p | None -> fresh in
+  let rb = int c.ram_base and rp = int c.ram_pages in
+  let m = s.st_meta and pm = p.st_meta in
+  let vms = if m.ms_vms == pm.ms_vms then m.ms_vms
+    else tab 0 (int c.max_vms + 1) (fun v ->
+      let w = m.ms_vms v in
+      norm_vm c w (pm.ms_vms v)) in
+  { st_meta = { ms_pages = retab rb rp m.ms_pages pm.ms_pages;
+                ms_hs2 = retab rb rp m.ms_hs2 pm.ms_hs2;
+                ms_vms = vms };
+    st_mem = retab rb rp s.st_mem p.st_mem;
+    st_regs = norm_regs c s.st_regs p.st_regs }
+
+(* The boot state of the current machine, normalized once: states are
+   immutable, so every reset starts from the same value. *)
+let boot_state = ref None
+
+let boot () =
+  let c = get_cfg () in
+  (match !boot_state with
+   | Some _ -> ()
+   | None -> boot_state := Some (normalize c (init_state c (fun _ -> N.zero)) None));
+  st := !boot_state
 
 let state () = match !st with Some s -> s | None -> failwith "no state"
 
@@ -186,8 +269,9 @@ let print_state () =
   print_endline (Buffer.contents b)
 
 let apply a =
-  let (s', o) = step (get_cfg ()) (state ()) a in
-  st := Some s'; o
+  let c = get_cfg () and s = state () in
+  let (s', o) = step c s a in
+  st := Some (normalize c s' (Some s)); o
 
 let print_regs r =
   print_endline ("x " ^ String.concat " " (Array.to_list (Array.map hex r)))
@@ -221,7 +305,7 @@ let line l =
       cfg := Some { granule = g; ram_base = N.div (n rb) g; ram_pages = n rp;
                     engine_base = N.div (n eb) g; engine_pages = n ep; ipa_pages = nat ipa_pages;
                     max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3] };
-      boot (); print_state ()
+      boot_state := None; boot (); print_state ()
   | ["reset"] -> boot (); print_state ()
   | "host" :: toks -> host toks
   | "guest" :: v :: k :: toks -> guest (to_nat (parse_raw v)) (to_nat (parse_raw k)) toks
