@@ -24,6 +24,7 @@ Extract Constant Coq.Init.Nat.leb => "Nat64.leb".
 Extract Constant Coq.Init.Nat.ltb => "Nat64.ltb".
 Extract Constant Coq.Init.Nat.div => "Nat64.div".
 Extract Constant Coq.Init.Nat.modulo => "Nat64.modulo".
+Extract Constant Coq.Init.Nat.pow => "Nat64.pow".
 Extract Constant PeanoNat.Nat.add => "Nat64.add".
 Extract Constant PeanoNat.Nat.sub => "Nat64.sub".
 Extract Constant PeanoNat.Nat.mul => "Nat64.mul".
@@ -35,5 +36,6 @@ Extract Constant PeanoNat.Nat.leb => "Nat64.leb".
 Extract Constant PeanoNat.Nat.ltb => "Nat64.ltb".
 Extract Constant PeanoNat.Nat.div => "Nat64.div".
 Extract Constant PeanoNat.Nat.modulo => "Nat64.modulo".
+Extract Constant PeanoNat.Nat.pow => "Nat64.pow".
 
 Extraction "build/oracle/spec.ml" step init_state mkConfig vm_vcpus vm_live.

@@ -94,6 +94,14 @@ let divmod a b =
 let div a b = fst (divmod a b)
 let modulo a b = snd (divmod a b)
 
+(* a^b, by squaring (a is squared only while a higher bit of b needs it). *)
+let pow a b =
+  let rec go acc a b =
+    let acc = if is_odd b then mul acc a else acc in
+    let b = half b in
+    if b = zero then acc else go acc (mul a a) b in
+  if b = zero then one else go one a b
+
 (* The nat case analysis of the extraction. *)
 let case f0 fs n = if n = zero then f0 () else fs (pred n)
 

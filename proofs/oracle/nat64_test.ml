@@ -39,6 +39,9 @@ let () =
   List.iter (fun a -> List.iter (fun b -> pair a b) edges) edges;
   Random.init 1;
   for _ = 1 to 20000 do pair (Random.int64 Int64.max_int) (Int64.neg (Random.int64 Int64.max_int)) done;
+  check "pow" (N.to_int64 (N.pow (N.of_int64 2L) (N.of_int64 63L)) = Int64.min_int
+               && N.eqb (N.pow (N.of_int64 2L) (N.of_int64 64L)) (N.succ (N.of_int64 (-1L)))
+               && N.eqb (N.pow (N.of_int64 7L) N.zero) N.one);
   check "succ/pred" (N.eqb (N.pred (N.succ (N.of_int64 (-1L)))) (N.of_int64 (-1L)));
   check "2^64 is no register" (try ignore (N.to_int64 (N.succ (N.of_int64 (-1L)))); false with Failure _ -> true);
   if !fails > 0 then (Printf.printf "nat64_test: %d failures\n" !fails; exit 1)
