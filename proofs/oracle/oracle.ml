@@ -11,12 +11,14 @@
          its first exit, which for an unscripted guest is an IRQ
      guest VM VCPU X0 X1 X2 X3 X4 X5 X6 X7
          a call from vCPU VCPU of VM VM (an id the engine owns)
+     run VM VCPU REPLY ; ACTION ; ...
+         VCPU_RUN with a scripted guest (see "scripted guests" below)
      write PA VALUE
          the host stores VALUE to the page of PA, if its stage-2 maps it
      # ...
          a comment, echoed
 
-   Output, two lines per call:
+   Every number is taken exactly (nat64.ml). Output, two lines per call:
 
      x R0 R1 R2 R3 R4 R5 R6 R7       registers after the call, hex
      s PAGES | VMS | HOST            the abstract state (see specs/ABI.md)
@@ -296,10 +298,96 @@ let guest v k toks =
   let o = apply (AGuest (v, k, decode_guest x)) in
   print_regs (results x o); print_state ()
 
+(* ---- scripted guests ----
+
+   run VM VCPU REPLY ; ACTION ; ACTION ...
+
+   VCPU_RUN with REPLY, then the guest's behaviour in that run, in order:
+
+     set R V            the guest sets xR := V             (AStep GSetReg)
+     load IPA R         xR := the page at IPA, if readable  (AStep GLoad)
+     store IPA R        the page at IPA := xR, if writable  (AStep GStore)
+     mmio IPA W LOG2 R  an MMIO access (W 1 write), ends the run (TMMIO)
+     hvc                an SMCCC call with the guest's x0..x7: a call the
+                        engine implements is carried out (AGuest) and its
+                        result registers are the guest's x0..x7 (the SMCCC
+                        return convention), and the run goes on unless the
+                        call stopped the vCPU; any other id ends the run
+                        with a CALL exit (TCall)
+     wfi | irq | serror a WFI, an interrupt, an SError (TAbort 0x2f)
+     host X0 .. X7      a host call made while the vCPU runs (from another
+                        CPU): its registers are printed, one x line, before
+                        VCPU_RUN's
+
+   A run whose actions end without an exit ends with an IRQ. Actions after
+   the exit are not run. Prints VCPU_RUN's registers and the state. *)
+
+let oen id = (id lsr 24) land 0x3F
+let engine_owns id =
+  let num = id land 0xFFFF in
+  match oen id with 6 -> num < 0x100 || num >= 0xFF00 | 4 -> num < 0x20 | _ -> false
+
+let vcpu_regs v k =
+  let s = state () in
+  Array.init 8 (fun i -> N.to_int64 (s.st_regs v k (nat i)))
+
+let guest_set v k r value = ignore (apply (AStep (v, k, GSetReg (nat r, value))))
+
+let run_guest v k actions =
+  let finish = ref None in
+  let exit t = match apply (AExit (v, k, t)) with OExit e -> finish := Some (OExit e) | _ -> () in
+  let act a =
+    match String.split_on_char ' ' (String.trim a) |> List.filter (( <> ) "") with
+    | [] -> ()
+    | ["set"; r; value] -> guest_set v k (int_of_string r) (to_nat (parse_raw value))
+    | ["load"; ipa; r] -> ignore (apply (AStep (v, k, GLoad (to_nat (parse_raw ipa), nat (int_of_string r)))))
+    | ["store"; ipa; r] -> ignore (apply (AStep (v, k, GStore (to_nat (parse_raw ipa), nat (int_of_string r)))))
+    | ["mmio"; ipa; w; log2; r] ->
+        exit (TMMIO (to_nat (parse_raw ipa), w = "1", nat (int_of_string log2), nat (int_of_string r)))
+    | ["hvc"] ->
+        let x = vcpu_regs v k in
+        let id = low32 x.(0) in
+        let g = decode_guest x in
+        if g = GUnsupported && not (engine_owns id) then exit (TCall (nat id))
+        else begin
+          (* The call does not read the registers: its outcome on the
+             state before the results are written is its outcome. *)
+          let (_, o) = step (get_cfg ()) (state ()) (AGuest (v, k, g)) in
+          let r = results x o in
+          Array.iteri (fun i value -> guest_set v k i (N.of_int64 value)) r;
+          match apply (AGuest (v, k, g)) with
+          | OPSCI (_, Some e) -> finish := Some (OExit e)
+          | _ -> ()
+        end
+    | "host" :: toks ->
+        let x = regs_of toks in
+        print_regs (results x (apply (AHost (decode_host x))))
+    | ["wfi"] -> exit TWFI
+    | ["irq"] -> exit TIRQ
+    | ["serror"] -> exit (TAbort (nat 0x2f))
+    | _ -> failwith ("bad guest action: " ^ a) in
+  List.iter (fun a -> if !finish = None then act a) actions;
+  if !finish = None then exit TIRQ;
+  match !finish with Some o -> o | None -> failwith "run without an exit"
+
+let run_cmd v k reply actions =
+  let x = Array.make 8 0L in
+  x.(0) <- Int64.of_int vcpu_run; x.(1) <- parse_raw v; x.(2) <- parse_raw k; x.(3) <- parse_raw reply;
+  let c = decode_host x in
+  let o = apply (AHost c) in
+  let o = match c, o with
+    | HVCPURun (v, k, _), ORet (SUCCESS, _) -> run_guest v k actions
+    | _ -> o in
+  print_regs (results x o); print_state ()
+
 let line l =
   match String.split_on_char ' ' (String.trim l) |> List.filter (( <> ) "") with
   | [] -> ()
   | t :: _ when t.[0] = '#' -> print_endline l
+  | "run" :: v :: k :: reply :: _ ->
+      (match String.split_on_char ';' l with
+       | _ :: actions -> run_cmd v k reply actions
+       | [] -> failwith "bad run")
   | ["config"; rb; rp; eb; ep; mv; mc; u0; u1; u2; u3] ->
       let n t = to_nat (parse_raw t) and g = nat granule in
       cfg := Some { granule = g; ram_base = N.div (n rb) g; ram_pages = n rp;
