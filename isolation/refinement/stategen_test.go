@@ -483,7 +483,9 @@ func (s *sgen) build(t testing.TB, n, tables int) ([]string, [][]string) {
 		}
 		if len(w) >= 2 {
 			for _, l := range w[:len(w)-2] {
-				s.record("host "+nestedCall(op), hexWords(l))
+				if l != "x -" {
+					s.record("host "+nestedCall(op), hexWords(l))
+				}
 			}
 			x := hexWords(w[len(w)-2])
 			s.record(op, x)

@@ -317,7 +317,7 @@ let guest v k toks =
      wfi | irq | serror a WFI, an interrupt, an SError (TAbort 0x2f)
      host X0 .. X7      a host call made while the vCPU runs (from another
                         CPU): its registers are printed, one x line, before
-                        VCPU_RUN's
+                        VCPU_RUN's ("x -" if the run ended before it)
 
    A run whose actions end without an exit ends with an IRQ. Actions after
    the exit are not run. Prints VCPU_RUN's registers and the state. *)
@@ -332,6 +332,10 @@ let vcpu_regs v k =
   Array.init 8 (fun i -> N.to_int64 (s.st_regs v k (nat i)))
 
 let guest_set v k r value = ignore (apply (AStep (v, k, GSetReg (nat r, value))))
+
+let is_host_action a =
+  match String.split_on_char ' ' (String.trim a) |> List.filter (( <> ) "") with
+  | "host" :: _ -> true | _ -> false
 
 let run_guest v k actions =
   let finish = ref None in
@@ -366,8 +370,12 @@ let run_guest v k actions =
     | ["irq"] -> exit TIRQ
     | ["serror"] -> exit (TAbort (nat 0x2f))
     | _ -> failwith ("bad guest action: " ^ a) in
-  List.iter (fun a -> if !finish = None then act a) actions;
+  let ran = ref 0 in
+  List.iter (fun a -> if !finish = None then (act a; incr ran)) actions;
   if !finish = None then exit TIRQ;
+  (* A host action the run did not reach prints "x -", so that every run
+     line answers as many lines as it has host actions. *)
+  List.iteri (fun i a -> if i >= !ran && is_host_action a then print_endline "x -") actions;
   match !finish with Some o -> o | None -> failwith "run without an exit"
 
 let run_cmd v k reply actions =
@@ -377,7 +385,7 @@ let run_cmd v k reply actions =
   let o = apply (AHost c) in
   let o = match c, o with
     | HVCPURun (v, k, _), ORet (SUCCESS, _) -> run_guest v k actions
-    | _ -> o in
+    | _ -> List.iter (fun a -> if is_host_action a then print_endline "x -") actions; o in
   print_regs (results x o); print_state ()
 
 let line l =
