@@ -3,6 +3,7 @@ package refinement
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -206,16 +207,24 @@ func (s sgen) hostOp() string {
 		p, n := s.paRun(hostUnshared)
 		return host(abi.MemShare, vm, p, s.ipaFree(), n, s.perms())
 	case 9, 10:
+		// Mostly a VM that borrows a host page.
 		vm := s.vmid()
+		if c := s.pagesWhere(hostShared); len(c) > 0 && !s.chance(4) {
+			vm = uint64(s.a.Pages[c[s.r.Intn(len(c))]].Borrower)
+		}
 		ipa, n := s.ipaWhere(vm, hostShared)
 		return host(abi.MemUnshare, vm, ipa, n)
-	case 11, 12:
+	case 11:
 		p, n := s.paRun(nobodys)
+		return host(abi.MemReclaim, p, n)
+	case 12:
+		// Pages awaiting reclaim, or a live VM's (BUSY).
+		p, n := s.paRun(func(p isolation.AbstractPage) bool { return p.Owner == abi.OwnerNone || p.Owner == abi.OwnerVM })
 		return host(abi.MemReclaim, p, n)
 	case 13:
 		p, _ := s.paRun(func(isolation.AbstractPage) bool { return true })
 		return host(abi.MemInfo, p+s.pick(0, 0, 5))
-	case 14:
+	case 14, 17:
 		return host(uint32(s.pick(uint64(abi.Version), uint64(abi.CallUID), uint64(abi.Revision), uint64(abi.GuestShare), 0xC6000099, 0x86000123)), s.r.Uint64())
 	case 15, 16:
 		p, _ := s.paRun(func(p isolation.AbstractPage) bool { return p.Owner == abi.OwnerHost || p.Shared })
@@ -242,7 +251,9 @@ func (s sgen) revive() string {
 // guestCallRegs is a guest call: x0..x3 as "set" actions or as a guest
 // line's registers.
 func (s sgen) guestCallRegs(vm uint64) []uint64 {
-	switch s.r.Intn(14) {
+	switch s.r.Intn(16) {
+	case 13, 14:
+		return []uint64{uint64(s.pick(uint64(abi.GuestMemInfo), uint64(abi.Version), uint64(abi.CallUID), uint64(abi.Revision), uint64(abi.PSCIVersion), uint64(abi.MemDonate), 0xC60000F0))}
 	case 0, 1:
 		ipa, n := s.ipaWhere(vm, vmPrivate)
 		return []uint64{uint64(abi.GuestShare), ipa, n}
@@ -266,9 +277,6 @@ func (s sgen) guestCallRegs(vm uint64) []uint64 {
 	case 11:
 		return []uint64{uint64(abi.PSCICPUOff)}
 	case 12:
-		if s.chance(2) {
-			return []uint64{uint64(abi.PSCIVersion)}
-		}
 		return []uint64{uint64(s.pick(uint64(abi.PSCISystemOff), uint64(abi.PSCISystemReset)))}
 	}
 	// Not the engine's: forwarded to the host.
@@ -350,9 +358,14 @@ func (s sgen) runOp() string {
 		}
 		acts = append(acts, h)
 	}
-	switch s.r.Intn(8) {
+	switch s.r.Intn(9) {
 	case 0, 1, 2:
 		acts = append(acts, fmt.Sprintf("mmio %#x %d %d %d", 0x10_0000+uint64(s.r.Intn(64))*8, s.r.Intn(2), s.r.Intn(4), s.r.Intn(32)))
+	case 8:
+		// A call the engine forwards: a CALL exit, answered on the next run.
+		acts = append(acts, fmt.Sprintf("set 0 %#x", s.pick(0x86000123, 0x84000099, 0xC2000001)), fmt.Sprintf("set 5 %#x", s.r.Uint64()), "hvc")
+	case 7:
+		acts = append(acts, fmt.Sprintf("set 0 %#x", s.pick(uint64(abi.PSCISystemOff), uint64(abi.PSCISystemReset), uint64(abi.PSCICPUOff))), "hvc")
 	case 3:
 		for i, v := range s.runCallRegs(vm) {
 			acts = append(acts, fmt.Sprintf("set %d %#x", i, v))
@@ -562,7 +575,7 @@ func (s *stats) table() string {
 
 // stateTraces and stateTraceLen: how much the state-aware test runs.
 const (
-	stateTraces   = 400
+	stateTraces   = 500
 	stateTraceLen = 400
 )
 
@@ -590,4 +603,44 @@ func TestStateAwareTraces(t *testing.T) {
 	el := time.Since(start)
 	t.Logf("seed %d: %d calls in %v (%.0f calls/s), %d distinct abstract states\n%s", seed, s.st.ops, el.Round(time.Millisecond),
 		float64(s.st.ops)/el.Seconds(), len(s.st.states), s.st.table())
+	for _, low := range s.st.below(minReached) {
+		t.Errorf("reached fewer than %d times: %s", minReached, low)
+	}
+}
+
+// minReached is how often every ABI call, every status and every exit must
+// be reached in one run of TestStateAwareTraces: a generator that stops
+// reaching one (after a change to the ABI or to the generator) fails.
+const minReached = 1000
+
+// below lists the calls (host and guest, whatever their status), statuses
+// (over all calls) and exits reached fewer than n times.
+func (s *stats) below(n int) []string {
+	total := map[string]int{}
+	for c, m := range s.calls {
+		for st, k := range m {
+			total["call "+strings.TrimPrefix(c, "guest ")] += k
+			if !strings.HasPrefix(c, "guest PSCI") && st != "-" {
+				total["status "+st] += k
+			}
+		}
+	}
+	var out []string
+	for _, name := range callNames {
+		if total["call "+name] < n {
+			out = append(out, fmt.Sprintf("call %s (%d)", name, total["call "+name]))
+		}
+	}
+	for _, st := range statusNames {
+		if total["status "+st] < n {
+			out = append(out, fmt.Sprintf("status %s (%d)", st, total["status "+st]))
+		}
+	}
+	for _, e := range exitNames {
+		if s.exits[e] < n {
+			out = append(out, fmt.Sprintf("exit %s (%d)", e, s.exits[e]))
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
