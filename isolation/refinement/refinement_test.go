@@ -17,13 +17,21 @@ import (
 	"bulkhead/isolation/internal/plant"
 )
 
-// The machine of every trace: isolation.SmallConfig.
+// The machine of the traces: isolation.SmallConfig, except while
+// withMachine runs a test on another.
 var (
 	small   = isolation.SmallConfig()
 	ram0    = small.RAM.Base
 	npages  = int(small.RAM.Size / isolation.PageSize)
 	pageLen = uint64(isolation.PageSize)
 )
+
+// withMachine makes c the machine of the traces until the test ends.
+func withMachine(t testing.TB, c isolation.Config) {
+	old := small
+	small, ram0, npages = c, c.RAM.Base, int(c.RAM.Size/isolation.PageSize)
+	t.Cleanup(func() { small, ram0, npages = old, old.RAM.Base, int(old.RAM.Size/isolation.PageSize) })
+}
 
 // configLine is the oracle's description of SmallConfig.
 func configLine() string {

@@ -644,3 +644,56 @@ func (s *stats) below(n int) []string {
 	sort.Strings(out)
 	return slices.Compact(out)
 }
+
+// blockMachine is SmallConfig with 2 MiB more RAM: the host stage-2 maps
+// the first 2 MiB, aligned and all the host's, with one level-2 block, which
+// the first donation, share or unshare of a page in it splits (and which,
+// with a small pool, may find no table to split into).
+func blockMachine() isolation.Config {
+	c := isolation.SmallConfig()
+	c.RAM = isolation.Range{Base: 0x4000_0000, Size: 2<<20 + 16*isolation.PageSize}
+	c.Engine = []isolation.Range{{Base: 0x4020_0000 + 15*isolation.PageSize, Size: isolation.PageSize}}
+	return c
+}
+
+// hostBlock reports whether the host stage-2 maps the first RAM page with
+// a block.
+func hostBlock(g *goRun) bool {
+	m, ok := g.e.Translate(isolation.HostVMID, isolation.IPA(ram0))
+	return ok && m.Level < 3
+}
+
+// TestStateAwareBlocks: state-aware traces on blockMachine, half of them
+// with a small pool; each must split the host's 2 MiB block, and the
+// model must agree throughout (a NO_MEMORY when the split finds no table
+// leaves the state unchanged).
+func TestStateAwareBlocks(t *testing.T) {
+	withMachine(t, blockMachine())
+	o := newOracle(t)
+	seed := seed()
+	s := &sgen{r: rand.New(rand.NewSource(seed)), st: newStats()}
+	const traces, length = 16, 200
+	splits := 0
+	for i := range traces {
+		tables := isolation.SmallPoolTables
+		if i%2 == 1 {
+			tables = 8 + s.r.Intn(6)
+		}
+		tr, want := s.build(t, length, tables)
+		if !hostBlock(s.g) {
+			splits++
+		}
+		if d := compare(t, o, tr, want); d != "" {
+			saveRegression(t, tr)
+			t.Fatalf("seed %d, trace %d diverges at %s", seed, i, d)
+		}
+	}
+	if g := newGoRun(t); !hostBlock(g) {
+		t.Fatal("the host stage-2 maps blockMachine's first 2 MiB without a block: nothing here splits one")
+	}
+	t.Logf("seed %d: %d calls, %d of %d traces split the host's block, %d distinct states\n%s", seed, s.st.ops, splits, traces,
+		len(s.st.states), s.st.table())
+	if splits < traces/2 {
+		t.Errorf("only %d of %d traces split the host's block", splits, traces)
+	}
+}
