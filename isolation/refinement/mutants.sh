@@ -40,15 +40,16 @@ fi
 
 # verdict LOG: "by TEST, N calls" from a failing go test log.
 verdict() {
-	local test op
+	local test op tr
 	test=$(grep -o -m1 -- '--- FAIL: Test[A-Za-z]*' "$1" | sed 's/--- FAIL: //' || true)
 	if grep -q '^panic: ' "$1"; then
 		echo "by ${test:-a test} (the Go core panicked: $(grep -m1 '^panic: ' "$1" | cut -c8-80))"
 		return
 	fi
 	op=$(grep -o -m1 'diverges at op [0-9]*' "$1" | grep -o '[0-9]*$' || true)
+	tr=$(grep -o -m1 'trace [0-9]* diverges' "$1" | grep -o '[0-9][0-9]*' || true)
 	if [ -n "$op" ]; then
-		echo "by $test, trace prefix of $((op + 1)) calls"
+		echo "by $test, trace prefix of $((op + 1)) calls${tr:+ (trace $tr of the run)}"
 	else
 		echo "by $test: $(grep -m1 -E '(Error|Fatal|NO_MEMORY|\.go:[0-9]+:)' "$1" | sed 's/^ *//' | cut -c1-100)"
 	fi
