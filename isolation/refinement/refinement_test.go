@@ -524,15 +524,14 @@ func TestRegressions(t *testing.T) {
 	}
 }
 
-// TestPlantedBugsDiverge turns on each bug the core can plant and requires
-// the differential check to report a divergence: on the regression traces
-// or, failing that, on random traces.
-func TestPlantedBugsDiverge(t *testing.T) {
-	o := newOracle(t)
-	bugs := []struct {
-		name string
-		sw   *bool
-	}{
+// plantedBug is a switch of isolation/internal/plant.
+type plantedBug struct {
+	name string
+	sw   *bool
+}
+
+func plantedBugs() []plantedBug {
+	return []plantedBug{
 		{"SkipZeroOnReclaim", &plant.SkipZeroOnReclaim},
 		{"KeepHostMappingOnDonate", &plant.KeepHostMappingOnDonate},
 		{"SkipOwnerCheckOnDonate", &plant.SkipOwnerCheckOnDonate},
@@ -540,8 +539,15 @@ func TestPlantedBugsDiverge(t *testing.T) {
 		{"ShareIntoProtectedVM", &plant.ShareIntoProtectedVM},
 		{"MemStateIgnoresShare", &plant.MemStateIgnoresShare},
 	}
+}
+
+// TestPlantedBugsDiverge turns on each bug the core can plant and requires
+// the differential check to report a divergence: on the regression traces
+// or, failing that, on random traces.
+func TestPlantedBugsDiverge(t *testing.T) {
+	o := newOracle(t)
 	traces := readTraces(t)
-	for _, b := range bugs {
+	for _, b := range plantedBugs() {
 		t.Run(b.name, func(t *testing.T) {
 			*b.sw = true
 			defer func() { *b.sw = false }()

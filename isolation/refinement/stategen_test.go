@@ -697,3 +697,29 @@ func TestStateAwareBlocks(t *testing.T) {
 		t.Errorf("only %d of %d traces split the host's block", splits, traces)
 	}
 }
+
+// TestPlantedBugsStateAware: each bug the core can plant is found by the
+// state-aware traces alone (no regression trace), within stateTraces
+// traces; the log gives the trace and call that showed it.
+func TestPlantedBugsStateAware(t *testing.T) {
+	o := newOracle(t)
+	for _, b := range plantedBugs() {
+		t.Run(b.name, func(t *testing.T) {
+			*b.sw = true
+			defer func() { *b.sw = false }()
+			s := &sgen{r: rand.New(rand.NewSource(seed())), st: newStats()}
+			for i := range stateTraces {
+				tables := isolation.SmallPoolTables
+				if i%4 == 3 {
+					tables = 8 + s.r.Intn(6)
+				}
+				tr, want := s.build(t, stateTraceLen, tables)
+				if d := compare(t, o, tr, want); d != "" {
+					t.Logf("trace %d: %s", i, d[:strings.Index(d, "\ntrace:")])
+					return
+				}
+			}
+			t.Fatalf("planted bug %s: no divergence in %d traces", b.name, stateTraces)
+		})
+	}
+}
