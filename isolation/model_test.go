@@ -2,6 +2,7 @@ package isolation_test
 
 import (
 	"fmt"
+	"maps"
 	"math/bits"
 	"slices"
 
@@ -41,6 +42,15 @@ type mVM struct {
 }
 
 const pfn0 = uint64(ram0) >> 12
+
+// clone returns a copy of m that shares nothing with it.
+func (m *model) clone() *model {
+	c := *m
+	for i := range c.vms {
+		c.vms[i].m = maps.Clone(m.vms[i].m)
+	}
+	return &c
+}
 
 func newModel() *model {
 	m := &model{}

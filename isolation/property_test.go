@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -60,19 +61,34 @@ type prop struct {
 	m      *model
 	before isolation.Abstract
 	calls  int
+	// noMemory counts the calls that ran out of tables.
+	noMemory int
 }
 
 // runProperty runs n random calls from seed and returns the first failure:
 // a status or state that differs from the model, a broken invariant, a
 // ghost-check error, or a panic.
-func runProperty(seed uint64, n int) (err error) {
+//
+// tables is the size of the table pool. Below isolation.SmallPoolTables
+// calls run out of tables, which the model does not describe: a call the
+// engine refuses with NO_MEMORY where the model would not must leave the
+// engine's abstract state unchanged, and the model then forgets the call.
+func runProperty(seed uint64, n, tables int) (err error) {
+	_, err = runPropertyCount(seed, n, tables)
+	return err
+}
+
+// runPropertyCount is runProperty that also returns how many calls ran out
+// of tables.
+func runPropertyCount(seed uint64, n, tables int) (noMemory int, err error) {
 	a := fakearch.New()
 	a.Record = false
-	e, err := isolation.New(isolation.SmallConfig(), a, isolation.NewPool(isolation.SmallPoolTables, isolation.SmallPoolBase))
+	e, err := isolation.New(isolation.SmallConfig(), a, isolation.NewPool(tables, isolation.SmallPoolBase))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	p := &prop{g: gen{rand.New(rand.NewPCG(seed, 0x5eed))}, e: e, a: a, m: newModel()}
+	defer func() { noMemory = p.noMemory }()
 	p.before = e.Snapshot()
 	defer func() {
 		if r := recover(); r != nil {
@@ -81,15 +97,25 @@ func runProperty(seed uint64, n int) (err error) {
 	}()
 	for p.calls = 0; p.calls < n; p.calls++ {
 		if err := p.step(); err != nil {
-			return fmt.Errorf("seed %d call %d: %w", seed, p.calls, err)
+			return 0, fmt.Errorf("seed %d call %d: %w", seed, p.calls, err)
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 // step makes one call and checks everything after it.
 func (p *prop) step() error {
+	saved := p.m.clone()
 	desc, got, want := p.call()
+	if got == abi.NoMemory && want != abi.NoMemory {
+		// Out of tables: nothing may have changed.
+		if s := p.e.Snapshot(); !reflect.DeepEqual(s, p.before) {
+			return fmt.Errorf("%s: NO_MEMORY changed the state", desc)
+		}
+		p.m = saved
+		p.noMemory++
+		return nil
+	}
 	if got != want {
 		return fmt.Errorf("%s: status %v, model %v", desc, got, want)
 	}
@@ -348,9 +374,24 @@ func TestProperty(t *testing.T) {
 	for seed := uint64(1); seed <= seeds; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel() // each seed has its own engine; no planted bug is on
-			require.NoError(t, runProperty(seed, total/seeds))
+			require.NoError(t, runProperty(seed, total/seeds, isolation.SmallPoolTables))
 		})
 	}
+}
+
+// TestPropertySmallPools runs the property test with pools of 8 to 13
+// tables, so that calls run out of tables at every point of the stage-2
+// code; a NO_MEMORY must leave the state unchanged (runProperty), and some
+// must happen.
+func TestPropertySmallPools(t *testing.T) {
+	noMemory := 0
+	for tables := 8; tables <= 13; tables++ {
+		n, err := runPropertyCount(uint64(100+tables), 5_000, tables)
+		require.NoError(t, err, "pool of %d tables", tables)
+		noMemory += n
+	}
+	t.Logf("%d calls ran out of tables", noMemory)
+	require.NotZero(t, noMemory, "no call ran out of tables: the pools are not small")
 }
 
 // TestPropertyCatchesPlantedBugs shows that the property test fails for each
@@ -368,7 +409,7 @@ func TestPropertyCatchesPlantedBugs(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			*sw = true
 			defer func() { *sw = false }()
-			err := runProperty(1, 20_000)
+			err := runProperty(1, 20_000, isolation.SmallPoolTables)
 			require.Error(t, err)
 			t.Log(err)
 		})

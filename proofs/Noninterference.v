@@ -78,7 +78,7 @@ Lemma exit_of_released : forall t f g,
   (forall r, In r (released t) -> f r = g r) -> exit_of t f = exit_of t g.
 Proof.
   intros t f g H. destruct t as [ipa [|] sz r|fid| | |ec]; simpl in *; auto;
-    repeat rewrite H by tauto; auto.
+    unfold mmio_write_value; repeat rewrite H by tauto; auto.
 Qed.
 
 Lemma s2_not_hidden : forall m v w p x, Inv cfg m -> w <> v ->

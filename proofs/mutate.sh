@@ -44,7 +44,7 @@ mutant reclaim-takes-live-vm-page \
 	'| OVM _ => Some BUSY' \
 	'| OVM _ => None'
 mutant mmio-read-exit-leaks-register \
-	'(if w then regs r else 0)' \
+	'(if w then mmio_write_value regs sz r else 0)' \
 	'(regs r)'
 mutant call-exit-leaks-x6 \
 	'[regs 1; regs 2; regs 3; regs 4; regs 5]' \

@@ -122,9 +122,18 @@ Definition err (s : status) := ORet s [].
 Definition mmio_access (write : bool) (log2size : nat) : nat :=
   (if write then 1 else 0) + 2 * (log2size mod 4).
 
+(** The value of an MMIO write, as the host sees it: the source register
+    masked to the access size (1, 2, 4 or 8 bytes: Arm ARM C6.2, STRB,
+    STRH, STR of a W or X register); register 31 is XZR, which reads as
+    zero ([isolation.mmioDecision]). *)
+Definition xzr := 31.
+
+Definition mmio_write_value (regs : nat -> nat) (log2size r : nat) : nat :=
+  if r =? xzr then 0 else regs r mod 2 ^ (8 * 2 ^ (log2size mod 4)).
+
 Definition exit_of (t : trap) (regs : nat -> nat) : exit :=
   match t with
-  | TMMIO ipa w sz r => ExitMMIO ipa (mmio_access w sz) (if w then regs r else 0)
+  | TMMIO ipa w sz r => ExitMMIO ipa (mmio_access w sz) (if w then mmio_write_value regs sz r else 0)
   | TCall fid => ExitCall fid [regs 1; regs 2; regs 3; regs 4; regs 5]
   | TWFI => ExitWFI
   | TIRQ => ExitIRQ

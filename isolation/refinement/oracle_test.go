@@ -22,9 +22,11 @@ const (
 // oracle is one running bulkhead-oracle process. Traces are batched through
 // it: each starts with a reset line.
 type oracle struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Reader
+	lines chan line
+	timer *time.Timer
 }
 
 // findOracle returns the oracle's path, or skips (fails under CI) with how
@@ -64,7 +66,8 @@ func startOracle(t testing.TB) *oracle {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	o := &oracle{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16)}
+	o := &oracle{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16), lines: make(chan line, 1024)}
+	go o.readLines()
 	t.Cleanup(o.close)
 	return o
 }
@@ -87,24 +90,42 @@ func (o *oracle) close() {
 // that takes longer is reported with its trace instead of hanging the test.
 const answerTimeout = 20 * time.Second
 
-// readLine reads one answer line within answerTimeout; on a timeout the
-// oracle is killed, which ends the read.
-func (o *oracle) readLine() (string, error) {
-	type result struct {
-		line string
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
+// line is one line the oracle printed, or the error that ended its output.
+type line struct {
+	text string
+	err  error
+}
+
+// readLines reads the oracle's output for as long as it runs, one line at a
+// time into o.lines.
+func (o *oracle) readLines() {
+	for {
 		l, err := o.out.ReadString('\n')
-		ch <- result{l, err}
-	}()
+		o.lines <- line{l, err}
+		if err != nil {
+			close(o.lines)
+			return
+		}
+	}
+}
+
+// readLine returns the next line within answerTimeout; on a timeout the
+// oracle is killed, which ends its output.
+func (o *oracle) readLine() (string, error) {
+	if o.timer == nil {
+		o.timer = time.NewTimer(answerTimeout)
+	} else {
+		o.timer.Reset(answerTimeout)
+	}
 	select {
-	case r := <-ch:
-		return r.line, r.err
-	case <-time.After(answerTimeout):
+	case r, ok := <-o.lines:
+		o.timer.Stop()
+		if !ok {
+			return "", io.EOF
+		}
+		return r.text, r.err
+	case <-o.timer.C:
 		o.cmd.Process.Kill()
-		<-ch
 		return "", fmt.Errorf("no answer within %v", answerTimeout)
 	}
 }
@@ -127,4 +148,28 @@ func (o *oracle) send(line string, n int) ([]string, error) {
 		out[i] = l
 	}
 	return out, nil
+}
+
+// batch writes every line at once (from a goroutine, so that a long trace
+// cannot fill both pipes) and reads the n lines they answer: a trace costs
+// one round trip instead of one per call.
+func (o *oracle) batch(lines []string, n int) ([]string, error) {
+	werr := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(o.in, strings.Join(lines, "\n")+"\n")
+		werr <- err
+	}()
+	out := make([]string, n)
+	for i := range out {
+		l, err := o.readLine()
+		if err != nil {
+			return nil, fmt.Errorf("oracle, answering line %d of a batch of %d: %w", i, len(lines), err)
+		}
+		l = strings.TrimRight(l, "\n")
+		if strings.HasPrefix(l, "error ") {
+			return nil, fmt.Errorf("oracle rejected a line of the batch: %s", l)
+		}
+		out[i] = l
+	}
+	return out, <-werr
 }

@@ -17,13 +17,21 @@ import (
 	"bulkhead/isolation/internal/plant"
 )
 
-// The machine of every trace: isolation.SmallConfig.
+// The machine of the traces: isolation.SmallConfig, except while
+// withMachine runs a test on another.
 var (
 	small   = isolation.SmallConfig()
 	ram0    = small.RAM.Base
 	npages  = int(small.RAM.Size / isolation.PageSize)
 	pageLen = uint64(isolation.PageSize)
 )
+
+// withMachine makes c the machine of the traces until the test ends.
+func withMachine(t testing.TB, c isolation.Config) {
+	old := small
+	small, ram0, npages = c, c.RAM.Base, int(c.RAM.Size/isolation.PageSize)
+	t.Cleanup(func() { small, ram0, npages = old, old.RAM.Base, int(old.RAM.Size/isolation.PageSize) })
+}
 
 // configLine is the oracle's description of SmallConfig.
 func configLine() string {
@@ -37,12 +45,32 @@ func configLine() string {
 type goRun struct {
 	e *isolation.Engine
 	a *fakearch.Arch
+	// nested: the register lines of host calls made during a run.
+	nested []string
 }
 
+// spare is a table pool whose engine is no longer used: the next goRun
+// clears and reuses its memory instead of allocating 64 tables per trace.
+// So only the latest goRun of a test may be used.
+var spare *isolation.Pool
+
 func newGoRun(t testing.TB) *goRun {
+	return newGoRunPool(t, isolation.SmallPoolTables)
+}
+
+// newGoRunPool is newGoRun with a pool of n tables.
+func newGoRunPool(t testing.TB, n int) *goRun {
 	a := fakearch.New()
 	a.Record = false
-	e, err := isolation.New(small, a, isolation.NewPool(isolation.SmallPoolTables, isolation.SmallPoolBase))
+	var p isolation.Pool
+	if spare != nil && len(spare.Tables) == n {
+		p = *spare
+		clear(p.Tables)
+	} else {
+		p = isolation.NewPool(n, isolation.SmallPoolBase)
+	}
+	spare = &p
+	e, err := isolation.New(small, a, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +115,17 @@ func (g *goRun) do(op string) ([]string, error) {
 		vm, err1 := strconv.ParseUint(f[1], 0, 16)
 		vc, err2 := strconv.ParseUint(f[2], 0, 16)
 		x, err3 := parseWords(f[3:])
-		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("bad op %q", op)
+		if err1 != nil || err2 != nil || err3 != nil || vm == 0 {
+			return nil, fmt.Errorf("bad op %q (VM 0 is the host)", op)
 		}
 		r, _ := g.e.Dispatch(isolation.GuestCaller(isolation.VMID(vm), uint16(vc)), x)
 		return []string{regsLine(r), stateLine(g)}, nil
+	case "run":
+		r, err := g.run(op)
+		if err != nil {
+			return nil, err
+		}
+		return append(append([]string(nil), g.nested...), regsLine(r), stateLine(g)), nil
 	case "write":
 		pa, err1 := strconv.ParseUint(f[1], 0, 64)
 		v, err2 := strconv.ParseUint(f[2], 0, 8)
@@ -99,7 +133,7 @@ func (g *goRun) do(op string) ([]string, error) {
 			return nil, fmt.Errorf("bad op %q", op)
 		}
 		if _, ok := g.e.Translate(isolation.HostVMID, isolation.IPA(pa)); ok && pa >= ram0 && pa < ram0+small.RAM.Size {
-			g.a.Write(isolation.PA(pa&^(pageLen-1)), byte(v))
+			setPageValue(g.a, isolation.PA(pa&^(pageLen-1)), v)
 		}
 		return []string{stateLine(g)}, nil
 	}
@@ -153,27 +187,55 @@ func stateLine(g *goRun) string {
 // difference, or returns "".
 func divergence(t testing.TB, o *oracle, trace []string) string {
 	t.Helper()
-	if _, err := o.send("reset", 1); err != nil {
+	_, d := divergences(t, o, [][]string{trace})
+	return d
+}
+
+// divergences runs every trace through the engine, then all of them
+// through the oracle in one exchange (a round trip to another process
+// costs more than a short trace), and returns the index of the first trace
+// that diverges and where, or -1 and "".
+func divergences(t testing.TB, o *oracle, traces [][]string) (int, string) {
+	t.Helper()
+	var lines []string
+	var want [][][]string
+	n := 0
+	for _, trace := range traces {
+		g := newGoRun(t)
+		w := make([][]string, len(trace))
+		for i, op := range trace {
+			l, err := g.do(op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w[i] = l
+			n += len(l)
+		}
+		want = append(want, w)
+		lines = append(append(lines, "reset"), trace...)
+		n++
+	}
+	got, err := o.batch(lines, n)
+	if err != nil {
 		t.Fatal(err)
 	}
-	g := newGoRun(t)
-	for i, op := range trace {
-		want, err := g.do(op)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := o.send(op, len(want))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k := range want {
-			if want[k] != got[k] {
-				return fmt.Sprintf("op %d %q:\n  go:   %s\n  spec: %s\ntrace:\n%s", i, op, want[k], got[k], strings.Join(trace[:i+1], "\n"))
+	k := 0
+	for ti, trace := range traces {
+		k++ // reset's state line
+		for i, op := range trace {
+			for _, w := range want[ti][i] {
+				if w != got[k] {
+					return ti, fmt.Sprintf("op %d %q:\n  go:   %s\n  spec: %s\ntrace:\n%s", i, op, w, got[k], strings.Join(trace[:i+1], "\n"))
+				}
+				k++
 			}
 		}
 	}
-	return ""
+	return -1, ""
 }
+
+// batchTraces is how many traces go to the oracle in one exchange.
+const batchTraces = 500
 
 func newOracle(t testing.TB) *oracle {
 	o := startOracle(t)
@@ -346,12 +408,16 @@ func TestRandomTraces(t *testing.T) {
 	g := gen{rand.New(rand.NewSource(s))}
 	start := time.Now()
 	ops := 0
-	for i := range randomTraces {
-		tr := g.trace()
-		ops += len(tr)
-		if d := divergence(t, o, tr); d != "" {
-			saveRegression(t, tr)
-			t.Fatalf("seed %d, trace %d diverges at %s", s, i, d)
+	for i := 0; i < randomTraces; i += batchTraces {
+		var trs [][]string
+		for range batchTraces {
+			tr := g.trace()
+			ops += len(tr)
+			trs = append(trs, tr)
+		}
+		if k, d := divergences(t, o, trs); d != "" {
+			saveRegression(t, trs[k])
+			t.Fatalf("seed %d, trace %d diverges at %s", s, i+k, d)
 		}
 	}
 	el := time.Since(start)
@@ -392,13 +458,21 @@ func TestExhaustive(t *testing.T) {
 	o := newOracle(t)
 	al := alphabet()
 	count := 0
+	var pending [][]string
+	flush := func() {
+		if k, d := divergences(t, o, pending); d != "" {
+			saveRegression(t, pending[k])
+			t.Fatalf("diverges at %s", d)
+		}
+		pending = pending[:0]
+	}
 	var walk func(prefix []string)
 	walk = func(prefix []string) {
 		if len(prefix) > 0 {
 			count++
-			if d := divergence(t, o, prefix); d != "" {
-				saveRegression(t, prefix)
-				t.Fatalf("diverges at %s", d)
+			pending = append(pending, prefix)
+			if len(pending) == batchTraces {
+				flush()
 			}
 		}
 		if len(prefix) == 4 {
@@ -409,6 +483,7 @@ func TestExhaustive(t *testing.T) {
 		}
 	}
 	walk(nil)
+	flush()
 	t.Logf("%d traces of length <= 4 over %d calls", count, len(al))
 }
 
@@ -449,15 +524,14 @@ func TestRegressions(t *testing.T) {
 	}
 }
 
-// TestPlantedBugsDiverge turns on each bug the core can plant and requires
-// the differential check to report a divergence: on the regression traces
-// or, failing that, on random traces.
-func TestPlantedBugsDiverge(t *testing.T) {
-	o := newOracle(t)
-	bugs := []struct {
-		name string
-		sw   *bool
-	}{
+// plantedBug is a switch of isolation/internal/plant.
+type plantedBug struct {
+	name string
+	sw   *bool
+}
+
+func plantedBugs() []plantedBug {
+	return []plantedBug{
 		{"SkipZeroOnReclaim", &plant.SkipZeroOnReclaim},
 		{"KeepHostMappingOnDonate", &plant.KeepHostMappingOnDonate},
 		{"SkipOwnerCheckOnDonate", &plant.SkipOwnerCheckOnDonate},
@@ -465,8 +539,15 @@ func TestPlantedBugsDiverge(t *testing.T) {
 		{"ShareIntoProtectedVM", &plant.ShareIntoProtectedVM},
 		{"MemStateIgnoresShare", &plant.MemStateIgnoresShare},
 	}
+}
+
+// TestPlantedBugsDiverge turns on each bug the core can plant and requires
+// the differential check to report a divergence: on the regression traces
+// or, failing that, on random traces.
+func TestPlantedBugsDiverge(t *testing.T) {
+	o := newOracle(t)
 	traces := readTraces(t)
-	for _, b := range bugs {
+	for _, b := range plantedBugs() {
 		t.Run(b.name, func(t *testing.T) {
 			*b.sw = true
 			defer func() { *b.sw = false }()
@@ -476,8 +557,12 @@ func TestPlantedBugsDiverge(t *testing.T) {
 				}
 			}
 			g := gen{rand.New(rand.NewSource(1))}
-			for range randomTraces {
-				if divergence(t, o, g.trace()) != "" {
+			for i := 0; i < randomTraces; i += batchTraces {
+				var trs [][]string
+				for range batchTraces {
+					trs = append(trs, g.trace())
+				}
+				if _, d := divergences(t, o, trs); d != "" {
 					return
 				}
 			}

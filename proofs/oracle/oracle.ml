@@ -11,12 +11,14 @@
          its first exit, which for an unscripted guest is an IRQ
      guest VM VCPU X0 X1 X2 X3 X4 X5 X6 X7
          a call from vCPU VCPU of VM VM (an id the engine owns)
+     run VM VCPU REPLY ; ACTION ; ...
+         VCPU_RUN with a scripted guest (see "scripted guests" below)
      write PA VALUE
          the host stores VALUE to the page of PA, if its stage-2 maps it
      # ...
          a comment, echoed
 
-   Output, two lines per call:
+   Every number is taken exactly (nat64.ml). Output, two lines per call:
 
      x R0 R1 R2 R3 R4 R5 R6 R7       registers after the call, hex
      s PAGES | VMS | HOST            the abstract state (see specs/ABI.md)
@@ -25,31 +27,115 @@
 
 open Spec
 
+module N = Nat64
+
 let granule = 4096
 let ipa_pages = 1 lsl 28
-let huge = 1 lsl 61
+let nat = N.of_int
+let int = N.to_int
 
 (* Register values: the raw 64-bit value (echoed back) and the value the
-   specification sees (values from 2^61 up are all clamped to 2^61: every
-   such argument is invalid, or only stored). *)
+   specification sees, the same number exactly (nat64.ml). *)
 let parse_raw s =
   if String.length s > 2 && String.sub s 0 2 = "0x" then Int64.of_string s
   else Int64.of_string ("0u" ^ s)
-let to_nat (r : int64) =
-  if Int64.compare r 0L < 0 || Int64.compare r (Int64.of_int huge) >= 0 then huge else Int64.to_int r
+let to_nat (r : int64) = N.of_int64 r
 
 let cfg = ref None
 let st = ref None
 
 let get_cfg () = match !cfg with Some c -> c | None -> failwith "no config"
 
-let boot () = st := Some (init_state (get_cfg ()) (fun _ -> 0))
+(* ---- states as data ----
+
+   The extracted model keeps every map of the state (page metadata, the
+   host stage-2, VM slots, vCPUs, interrupt lines, stage-2 maps, page
+   contents, registers) as an OCaml closure, and each step wraps the
+   previous closures in new ones (upd, map_range, unmap_range). A lookup
+   then walks back through every earlier step, and unmap_range looks up
+   the previous map twice: the oracle would slow down with the length of
+   a trace, exponentially for repeated unmaps. So after each step the
+   glue tabulates every map that changed over its finite domain (RAM
+   pages, VM slots 0..max_vms, vCPUs, INTIDs, register numbers) and
+   replaces it by an array lookup that falls back to the original closure
+   outside that domain. The new state is extensionally equal to the old
+   one at every argument, and the model only ever applies these
+   functions, so every later step computes exactly what it would have:
+   the model and its proofs are untouched; only the representation at
+   the extraction boundary changes. Maps that a step left physically the
+   same are not retabulated, so a step costs what it changed. *)
+
+let reg_slots = 128   (* register numbers: vreg_index is below 102 *)
+let max_intid_n = int max_intid
+
+let tab lo n (f : N.t -> 'a) : N.t -> 'a =
+  let a = Array.init n (fun i -> f (nat (lo + i))) in
+  fun k -> match N.to_small k with
+    | Some i when i >= lo && i < lo + n -> a.(i - lo)
+    | _ -> f k
+
+(* f tabulated unless it is prev itself (unchanged by the step). *)
+let retab lo n f prev = if f == prev then f else tab lo n f
+
+let norm_vcpu (x : vcpu) (px : vcpu) : vcpu =
+  if x == px then x
+  else { x with vc_irq = retab 0 max_intid_n x.vc_irq px.vc_irq }
+
+let norm_vm c (w : vm) (pw : vm) : vm =
+  if w == pw then w
+  else
+    let mc = int c.max_vcpus in
+    let vcpus = if w.vm_vcpu == pw.vm_vcpu then w.vm_vcpu
+      else tab 0 mc (fun k -> norm_vcpu (w.vm_vcpu k) (pw.vm_vcpu k)) in
+    { w with vm_vcpu = vcpus; vm_s2 = retab (int c.ram_base) (int c.ram_pages) w.vm_s2 pw.vm_s2 }
+
+let norm_regs c f pf =
+  if f == pf then f
+  else tab 0 (int c.max_vms + 1) (fun v ->
+    let g = f v and pg = pf v in
+    if g == pg then g
+    else tab 0 (int c.max_vcpus) (fun k ->
+      let h = g k and ph = pg k in
+      if h == ph then h else tab 0 reg_slots h))
+
+(* normalize s prev: s with its changed maps as tables; prev is the
+   previous normalized state (None at boot: everything is tabulated). *)
+let normalize c (s : state) (prev : state option) : state =
+  (* At boot, compare with fresh closures, equal to nothing in s. *)
+  let fresh_vcpu = { vcpu_off with vc_irq = (fun _ -> false) } in
+  let fresh_vm = { vm_free with vm_vcpu = (fun _ -> fresh_vcpu); vm_s2 = (fun _ -> None) } in
+  let fresh = { st_meta = { ms_pages = (fun _ -> assert false); ms_hs2 = (fun _ -> false);
+                            ms_vms = (fun _ -> fresh_vm) };
+                st_mem = (fun _ -> N.zero); st_regs = (fun _ _ _ -> N.zero) } in
+  let p = match prev with Some p -> p | None -> fresh in
+  let rb = int c.ram_base and rp = int c.ram_pages in
+  let m = s.st_meta and pm = p.st_meta in
+  let vms = if m.ms_vms == pm.ms_vms then m.ms_vms
+    else tab 0 (int c.max_vms + 1) (fun v ->
+      let w = m.ms_vms v in
+      norm_vm c w (pm.ms_vms v)) in
+  { st_meta = { ms_pages = retab rb rp m.ms_pages pm.ms_pages;
+                ms_hs2 = retab rb rp m.ms_hs2 pm.ms_hs2;
+                ms_vms = vms };
+    st_mem = retab rb rp s.st_mem p.st_mem;
+    st_regs = norm_regs c s.st_regs p.st_regs }
+
+(* The boot state of the current machine, normalized once: states are
+   immutable, so every reset starts from the same value. *)
+let boot_state = ref None
+
+let boot () =
+  let c = get_cfg () in
+  (match !boot_state with
+   | Some _ -> ()
+   | None -> boot_state := Some (normalize c (init_state c (fun _ -> N.zero)) None));
+  st := !boot_state
 
 let state () = match !st with Some s -> s | None -> failwith "no state"
 
 let hex (x : int64) = Printf.sprintf "%Lx" x
 
-let i64 n = Int64.of_int n
+let i64 n = N.to_int64 n
 
 (* ---- ids (isolation/abi) ---- *)
 let version = 0xC6000000 and call_uid = 0x8600FF01 and revision = 0x8600FF03
@@ -77,20 +163,20 @@ let psci_code = function
   | PSCI_AFFINITY off -> if off then 1 else 0
 
 let exit_regs = function
-  | ExitMMIO (ipa, acc, v) -> [1; ipa; acc; v]
-  | ExitCall (fid, args) -> 2 :: fid :: args
-  | ExitWFI -> [3] | ExitIRQ -> [4]
-  | ExitShutdown r -> [5; r] | ExitAbort ec -> [6; ec]
-  | ExitVCPUState (c, on) -> [7; c; on]
+  | ExitMMIO (ipa, acc, v) -> [nat 1; ipa; acc; v]
+  | ExitCall (fid, args) -> nat 2 :: fid :: args
+  | ExitWFI -> [nat 3] | ExitIRQ -> [nat 4]
+  | ExitShutdown r -> [nat 5; r] | ExitAbort ec -> [nat 6; ec]
+  | ExitVCPUState (c, on) -> [nat 7; c; on]
 
 (* Results: start from the caller's registers, overwrite what the call defines. *)
 let results (x : int64 array) (o : output) : int64 array =
   let r = Array.copy x in
   let set_from i l = List.iteri (fun k v -> r.(i + k) <- i64 v) l in
   (match o with
-   | ORet (s, l) -> r.(0) <- i64 (status_code s); if s = SUCCESS then set_from 1 l
+   | ORet (s, l) -> r.(0) <- Int64.of_int (status_code s); if s = SUCCESS then set_from 1 l
    | ORaw l -> set_from 0 l
-   | OPSCI (p, _) -> r.(0) <- i64 (psci_code p)
+   | OPSCI (p, _) -> r.(0) <- Int64.of_int (psci_code p)
    | OExit e -> r.(0) <- 0L; let l = exit_regs e in
        for k = 1 to 7 do r.(k) <- 0L done; set_from 1 l
    | ONothing -> ());
@@ -103,9 +189,7 @@ let decode_host (x : int64 array) : hcall =
   let a = n_ x in
   if id = version then HVersion else if id = call_uid then HCallUID
   else if id = revision then HRevision
-  (* VM_CREATE's flags: only bit 0 has a meaning; the low bits are passed
-     exactly (to_nat would clamp a large x2 to an even value). *)
-  else if id = vm_create then HVMCreate (a 1, Int64.to_int (Int64.logand x.(2) 0xFFFFL))
+  else if id = vm_create then HVMCreate (a 1, a 2)
   else if id = vm_destroy then HVMDestroy (a 1)
   else if id = vcpu_init then HVCPUInit (a 1, a 2, a 3, a 4)
   else if id = vcpu_run then HVCPURun (a 1, a 2, a 3)
@@ -118,11 +202,14 @@ let decode_host (x : int64 array) : hcall =
   else HUnsupported
 
 let low32 (v : int64) = Int64.to_int (Int64.logand v 0xFFFFFFFFL)
+let nlow32 (v : int64) = nat (low32 v)
 
 let decode_guest (x : int64 array) : gcall =
   let id = Int64.to_int (Int64.logand x.(0) 0xFFFFFFFFL) in
   let a = n_ x in
-  let a32 i = if id = psci_cpu_on32 || id = psci_aff32 then low32 x.(i) else a i in
+  (* SMC32 calls take their arguments from the W registers (SMCCC 1.2,
+     2.6): the low 32 bits, as the engine reads them. *)
+  let a32 i = if id = psci_cpu_on32 || id = psci_aff32 then nlow32 x.(i) else a i in
   if id = version then GVersion else if id = call_uid then GCallUID
   else if id = revision then GRevision
   else if id = guest_share then GGuestShare (a 1, a 2)
@@ -141,35 +228,36 @@ let decode_guest (x : int64 array) : gcall =
 
 (* ---- canonical abstract state, as isolation.Abstract ---- *)
 let owner_fields = function
-  | ONone -> (0, 0) | OEngine -> (1, 0) | OHost -> (2, 0) | OVM v -> (3, v)
+  | ONone -> (0, 0) | OEngine -> (1, 0) | OHost -> (2, 0) | OVM v -> (3, int v)
 
 let vstate_code = function VOff -> 0 | VReady _ | VOn -> 1 | VRunning -> 2
 
 let print_state () =
   let c = get_cfg () and s = state () in
   let m = s.st_meta in
+  let rb = int c.ram_base and rp = int c.ram_pages in
   let b = Buffer.create 512 in
   Buffer.add_string b "s";
-  for p = c.ram_base to c.ram_base + c.ram_pages - 1 do
-    let pg = m.ms_pages p in
+  for p = rb to rb + rp - 1 do
+    let pg = m.ms_pages (nat p) in
     let (k, v) = owner_fields pg.pg_owner in
-    let (sh, bo) = match pg.pg_share with NotShared -> (0, 0) | SharedWith x -> (1, x) in
-    Printf.bprintf b " %x:%d:%d:%d:%d:%d" p k v sh bo (if s.st_mem p = 0 then 1 else 0)
+    let (sh, bo) = match pg.pg_share with NotShared -> (0, 0) | SharedWith x -> (1, int x) in
+    Printf.bprintf b " %x:%d:%d:%d:%d:%d" p k v sh bo (if s.st_mem (nat p) = N.zero then 1 else 0)
   done;
   Buffer.add_string b " |";
-  for v = 1 to c.max_vms do
-    let w = m.ms_vms v in
+  for v = 1 to int c.max_vms do
+    let w = m.ms_vms (nat v) in
     if not w.vm_live then Buffer.add_string b " -"
     else begin
-      Printf.bprintf b " %d,%d,%d," w.vm_vcpus (if w.vm_hasrun then 1 else 0)
+      Printf.bprintf b " %d,%d,%d," (int w.vm_vcpus) (if w.vm_hasrun then 1 else 0)
         (if w.vm_protected then 1 else 0);
-      for k = 0 to w.vm_vcpus - 1 do
-        Printf.bprintf b "%d" (vstate_code (w.vm_vcpu k).vc_state)
+      for k = 0 to int w.vm_vcpus - 1 do
+        Printf.bprintf b "%d" (vstate_code (w.vm_vcpu (nat k)).vc_state)
       done;
       let maps = ref [] in
-      for p = c.ram_base + c.ram_pages - 1 downto c.ram_base do
-        match w.vm_s2 p with
-        | Some (i, perms) -> maps := (i, p, perms) :: !maps
+      for p = rb + rp - 1 downto rb do
+        match w.vm_s2 (nat p) with
+        | Some (i, perms) -> maps := (int i, p, int perms) :: !maps
         | None -> ()
       done;
       let maps = List.sort compare !maps in
@@ -177,14 +265,15 @@ let print_state () =
     end
   done;
   Buffer.add_string b " |";
-  for p = c.ram_base to c.ram_base + c.ram_pages - 1 do
-    if m.ms_hs2 p then Printf.bprintf b " %x" p
+  for p = rb to rb + rp - 1 do
+    if m.ms_hs2 (nat p) then Printf.bprintf b " %x" p
   done;
   print_endline (Buffer.contents b)
 
 let apply a =
-  let (s', o) = step (get_cfg ()) (state ()) a in
-  st := Some s'; o
+  let c = get_cfg () and s = state () in
+  let (s', o) = step c s a in
+  st := Some (normalize c s' (Some s)); o
 
 let print_regs r =
   print_endline ("x " ^ String.concat " " (Array.to_list (Array.map hex r)))
@@ -209,21 +298,115 @@ let guest v k toks =
   let o = apply (AGuest (v, k, decode_guest x)) in
   print_regs (results x o); print_state ()
 
+(* ---- scripted guests ----
+
+   run VM VCPU REPLY ; ACTION ; ACTION ...
+
+   VCPU_RUN with REPLY, then the guest's behaviour in that run, in order:
+
+     set R V            the guest sets xR := V             (AStep GSetReg)
+     load IPA R         xR := the page at IPA, if readable  (AStep GLoad)
+     store IPA R        the page at IPA := xR, if writable  (AStep GStore)
+     mmio IPA W LOG2 R  an MMIO access (W 1 write), ends the run (TMMIO)
+     hvc                an SMCCC call with the guest's x0..x7: a call the
+                        engine implements is carried out (AGuest) and its
+                        result registers are the guest's x0..x7 (the SMCCC
+                        return convention), and the run goes on unless the
+                        call stopped the vCPU; any other id ends the run
+                        with a CALL exit (TCall)
+     wfi | irq | serror a WFI, an interrupt, an SError (TAbort 0x2f)
+     host X0 .. X7      a host call made while the vCPU runs (from another
+                        CPU): its registers are printed, one x line, before
+                        VCPU_RUN's ("x -" if the run ended before it)
+
+   A run whose actions end without an exit ends with an IRQ. Actions after
+   the exit are not run. Prints VCPU_RUN's registers and the state. *)
+
+let oen id = (id lsr 24) land 0x3F
+let engine_owns id =
+  let num = id land 0xFFFF in
+  match oen id with 6 -> num < 0x100 || num >= 0xFF00 | 4 -> num < 0x20 | _ -> false
+
+let vcpu_regs v k =
+  let s = state () in
+  Array.init 8 (fun i -> N.to_int64 (s.st_regs v k (nat i)))
+
+let guest_set v k r value = ignore (apply (AStep (v, k, GSetReg (nat r, value))))
+
+let is_host_action a =
+  match String.split_on_char ' ' (String.trim a) |> List.filter (( <> ) "") with
+  | "host" :: _ -> true | _ -> false
+
+let run_guest v k actions =
+  let finish = ref None in
+  let exit t = match apply (AExit (v, k, t)) with OExit e -> finish := Some (OExit e) | _ -> () in
+  let act a =
+    match String.split_on_char ' ' (String.trim a) |> List.filter (( <> ) "") with
+    | [] -> ()
+    | ["set"; r; value] -> guest_set v k (int_of_string r) (to_nat (parse_raw value))
+    | ["load"; ipa; r] -> ignore (apply (AStep (v, k, GLoad (to_nat (parse_raw ipa), nat (int_of_string r)))))
+    | ["store"; ipa; r] -> ignore (apply (AStep (v, k, GStore (to_nat (parse_raw ipa), nat (int_of_string r)))))
+    | ["mmio"; ipa; w; log2; r] ->
+        exit (TMMIO (to_nat (parse_raw ipa), w = "1", nat (int_of_string log2), nat (int_of_string r)))
+    | ["hvc"] ->
+        let x = vcpu_regs v k in
+        let id = low32 x.(0) in
+        let g = decode_guest x in
+        if g = GUnsupported && not (engine_owns id) then exit (TCall (nat id))
+        else begin
+          (* The call does not read the registers: its outcome on the
+             state before the results are written is its outcome. *)
+          let (_, o) = step (get_cfg ()) (state ()) (AGuest (v, k, g)) in
+          let r = results x o in
+          Array.iteri (fun i value -> guest_set v k i (N.of_int64 value)) r;
+          match apply (AGuest (v, k, g)) with
+          | OPSCI (_, Some e) -> finish := Some (OExit e)
+          | _ -> ()
+        end
+    | "host" :: toks ->
+        let x = regs_of toks in
+        print_regs (results x (apply (AHost (decode_host x))))
+    | ["wfi"] -> exit TWFI
+    | ["irq"] -> exit TIRQ
+    | ["serror"] -> exit (TAbort (nat 0x2f))
+    | _ -> failwith ("bad guest action: " ^ a) in
+  let ran = ref 0 in
+  List.iter (fun a -> if !finish = None then (act a; incr ran)) actions;
+  if !finish = None then exit TIRQ;
+  (* A host action the run did not reach prints "x -", so that every run
+     line answers as many lines as it has host actions. *)
+  List.iteri (fun i a -> if i >= !ran && is_host_action a then print_endline "x -") actions;
+  match !finish with Some o -> o | None -> failwith "run without an exit"
+
+let run_cmd v k reply actions =
+  let x = Array.make 8 0L in
+  x.(0) <- Int64.of_int vcpu_run; x.(1) <- parse_raw v; x.(2) <- parse_raw k; x.(3) <- parse_raw reply;
+  let c = decode_host x in
+  let o = apply (AHost c) in
+  let o = match c, o with
+    | HVCPURun (v, k, _), ORet (SUCCESS, _) -> run_guest v k actions
+    | _ -> List.iter (fun a -> if is_host_action a then print_endline "x -") actions; o in
+  print_regs (results x o); print_state ()
+
 let line l =
   match String.split_on_char ' ' (String.trim l) |> List.filter (( <> ) "") with
   | [] -> ()
   | t :: _ when t.[0] = '#' -> print_endline l
+  | "run" :: v :: k :: reply :: _ ->
+      (match String.split_on_char ';' l with
+       | _ :: actions -> run_cmd v k reply actions
+       | [] -> failwith "bad run")
   | ["config"; rb; rp; eb; ep; mv; mc; u0; u1; u2; u3] ->
-      let n t = to_nat (parse_raw t) in
-      cfg := Some { granule; ram_base = n rb / granule; ram_pages = n rp;
-                    engine_base = n eb / granule; engine_pages = n ep; ipa_pages;
+      let n t = to_nat (parse_raw t) and g = nat granule in
+      cfg := Some { granule = g; ram_base = N.div (n rb) g; ram_pages = n rp;
+                    engine_base = N.div (n eb) g; engine_pages = n ep; ipa_pages = nat ipa_pages;
                     max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3] };
-      boot (); print_state ()
+      boot_state := None; boot (); print_state ()
   | ["reset"] -> boot (); print_state ()
   | "host" :: toks -> host toks
   | "guest" :: v :: k :: toks -> guest (to_nat (parse_raw v)) (to_nat (parse_raw k)) toks
   | ["write"; pa; value] ->
-      ignore (apply (AHostWrite (to_nat (parse_raw pa) / granule, to_nat (parse_raw value))));
+      ignore (apply (AHostWrite (N.div (to_nat (parse_raw pa)) (nat granule), to_nat (parse_raw value))));
       print_state ()
   | _ -> failwith ("bad line: " ^ l)
 
@@ -231,7 +414,7 @@ let () =
   try
     while true do
       let l = input_line stdin in
-      (try line l with Failure msg -> print_endline ("error " ^ msg));
+      (try line l with Failure msg | Invalid_argument msg -> print_endline ("error " ^ msg));
       flush stdout
     done
   with End_of_file -> ()

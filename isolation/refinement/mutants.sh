@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# mutants.sh: how much the refinement test alone catches. Each mutant below
+# is a bug a reviewer could write into the Go core; it is applied to a
+# temporary copy of the working tree (never to the tree itself), whose
+# checked-in regression traces (testdata/*.trace) are removed, and the
+# refinement tests are run on that copy: first the state-aware traces, then,
+# if they pass, the others. One line per mutant: caught, by which test, and
+# the length of the trace prefix that diverged (the failing call's index
+# + 1), or NOT caught. Exits non-zero if a mutant is not caught or no
+# longer applies.
+#
+#   isolation/refinement/mutants.sh            all mutants
+#   isolation/refinement/mutants.sh NAME...    some of them
+#
+# BULKHEAD_ORACLE names the oracle (default build/oracle/bulkhead-oracle,
+# which make proofs builds); BULKHEAD_SEED the random tests' seed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+oracle=${BULKHEAD_ORACLE:-$root/build/oracle/bulkhead-oracle}
+[ -x "$oracle" ] || { echo "mutants.sh: no oracle at $oracle (make proofs)" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/src"
+(cd "$root" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$tmp/src"
+rm -f "$tmp/src"/isolation/refinement/testdata/*.trace
+
+# MUTANT_TESTS replaces both runs by one of the tests it names (a go test
+# -run pattern), e.g. to see what the random traces alone catch.
+first=${MUTANT_TESTS:-'^TestStateAwareTraces$'}
+rest=${MUTANT_TESTS:+'^$'}
+rest=${rest:-'^(TestBoundaryValues|TestScriptedGuest|TestLongRandom|TestLongShareUnshare|TestRandomTraces|TestExhaustive)$'}
+bad=0
+
+# The unmutated copy must pass, or no verdict below means anything.
+if ! (cd "$tmp/src" && BULKHEAD_ORACLE=$oracle go test -count=1 -run "$first" ./isolation/refinement/ >"$tmp/log" 2>&1); then
+	echo "mutants.sh: the refinement test fails without a mutant:" >&2
+	tail -20 "$tmp/log" >&2
+	exit 2
+fi
+
+# verdict LOG: "by TEST, N calls" from a failing go test log.
+verdict() {
+	local test op tr
+	test=$(grep -o -m1 -- '--- FAIL: Test[A-Za-z]*' "$1" | sed 's/--- FAIL: //' || true)
+	if grep -q '^panic: ' "$1"; then
+		echo "by ${test:-a test} (the Go core panicked: $(grep -m1 '^panic: ' "$1" | cut -c8-80))"
+		return
+	fi
+	op=$(grep -o -m1 'diverges at op [0-9]*' "$1" | grep -o '[0-9]*$' || true)
+	tr=$(grep -o -m1 'trace [0-9]* diverges' "$1" | grep -o '[0-9][0-9]*' || true)
+	if [ -n "$op" ]; then
+		echo "by $test, trace prefix of $((op + 1)) calls${tr:+ (trace $tr of the run)}"
+	else
+		echo "by $test: $(grep -m1 -E '(Error|Fatal|NO_MEMORY|\.go:[0-9]+:)' "$1" | sed 's/^ *//' | cut -c1-100)"
+	fi
+}
+
+# mutant NAME FILE FROM TO: replace the first FROM in FILE by TO.
+mutant() {
+	local name=$1 file=$tmp/src/$2
+	if [ $# -gt 4 ]; then shift 4; fi
+	case " ${SELECTED:-} " in "  ") ;; *" $name "*) ;; *) return 0 ;; esac
+	cp "$file" "$tmp/orig"
+	if ! FROM=$3 TO=$4 perl -0 -e '
+		local $/; my $s = <STDIN>;
+		my $i = index($s, $ENV{FROM});
+		if ($i < 0) { exit 3 }
+		substr($s, $i, length($ENV{FROM})) = $ENV{TO};
+		print $s;' < "$tmp/orig" > "$file"; then
+		printf '%-34s does not apply (the code changed)\n' "$name"
+		cp "$tmp/orig" "$file"; bad=1; return 0
+	fi
+	local log=$tmp/log
+	if (cd "$tmp/src" && BULKHEAD_ORACLE=$oracle go test -count=1 -run "$first" ./isolation/refinement/ >"$log" 2>&1); then
+		if (cd "$tmp/src" && BULKHEAD_ORACLE=$oracle go test -count=1 -failfast -run "$rest" ./isolation/refinement/ >"$log" 2>&1); then
+			printf '%-34s NOT caught\n' "$name"; bad=1
+		else
+			printf '%-34s caught %s\n' "$name" "$(verdict "$log")"
+		fi
+	else
+		printf '%-34s caught %s\n' "$name" "$(verdict "$log")"
+	fi
+	cp "$tmp/orig" "$file"
+}
+
+SELECTED="$*"
+
+mutant relinquish-skips-zeroing isolation/mem.go \
+	'		e.plat.ZeroPages(pa, cnt)
+		e.plat.CleanToPoC(pa, cnt)
+		e.setOwner(pa, cnt, abi.OwnerNone, HostVMID)' \
+	'		e.plat.CleanToPoC(pa, cnt)
+		e.setOwner(pa, cnt, abi.OwnerNone, HostVMID)'
+mutant relinquish-keeps-vm-mapping isolation/mem.go \
+	'		e.unmapRange(&v.s2, rIPA, cnt)
+		e.plat.ZeroPages(pa, cnt)' \
+	'		_ = rIPA
+		e.plat.ZeroPages(pa, cnt)'
+mutant guest-unshare-keeps-host-mapping isolation/mem.go \
+	'		e.unmapRange(&e.host, IPA(pa), cnt)
+		e.setShared(pa, cnt, false, HostVMID)' \
+	'		e.setShared(pa, cnt, false, HostVMID)'
+mutant lend-skips-shared-check isolation/mem.go \
+	'if !p.ownedBy(HostVMID) || p.shared {' \
+	'if !p.ownedBy(HostVMID) {'
+mutant range-one-page-past-the-end isolation/addr.go \
+	'return limit.Contains(base, pages<<PageShift)' \
+	'return limit.Contains(base, (pages-1)<<PageShift)'
+mutant call-reply-to-x1 isolation/vm.go \
+	'	case pendCall:
+		vc.ctx.X[0] = reply' \
+	'	case pendCall:
+		vc.ctx.X[1] = reply'
+mutant call-exit-leaks-x6 isolation/exit.go \
+	'x[1], x[2], x[3], x[4], x[5]}' \
+	'x[1], x[2], x[3], x[4], x[6]}'
+mutant mmio-write-mask-32-as-64 isolation/exit.go \
+	'	if log2 >= 3 {
+		return ^uint64(0)' \
+	'	if log2 >= 2 {
+		return ^uint64(0)'
+mutant need-skips-new-tables isolation/stage2.go \
+	'return 1 + e.need(-1, 0, lvl+1, ipa, stop, u)' \
+	'return e.need(-1, 0, lvl+1, ipa, stop, u)'
+mutant destroy-keeps-lent-pages-shared isolation/vm.go \
+	'			} else if p.ownedBy(HostVMID) && p.sharedWith(id) {
+				p.shared, p.borrower = false, 0' \
+	'			} else if p.ownedBy(HostVMID) && p.sharedWith(id) {'
+mutant run-starts-off-vcpu isolation/vm.go \
+	'	case vc.state == VCPUOff:
+		return abi.Denied, [7]uint64{}' \
+	''
+mutant irq-accepts-intid-1020 isolation/vm.go \
+	'intid >= IRQLines' \
+	'intid > IRQLines'
+
+exit $bad
