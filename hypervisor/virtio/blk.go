@@ -67,18 +67,19 @@ func (b *Block) Features() uint64 {
 
 // Handle serves one request: a 16-byte header the device reads, data, and
 // a status byte the device writes last. A chain without room for the
-// status cannot be answered, so it breaks the device; any other bad
-// request is answered with IOERR or UNSUPP.
+// status, or whose status byte the VM did not share, cannot be answered,
+// so it breaks the device; any other bad request, one with a buffer the
+// VM did not share among them, is answered with IOERR or UNSUPP.
 func (b *Block) Handle(_ int, c Chain) (uint32, error) {
 	in := flatten(c.Readable)
 	out := c.Writable
 	if len(out) == 0 || len(out[len(out)-1]) == 0 {
-		return 0, broken("virtio-blk: request %d has no writable status byte", c.Head)
+		return 0, broken("virtio-blk: request %d has no writable status byte the device can reach", c.Head)
 	}
 	last := out[len(out)-1]
 	status := &last[len(last)-1]
 	data := append(append([][]byte(nil), out[:len(out)-1]...), last[:len(last)-1])
-	if in.len() < blkHeaderSize {
+	if in.len() < blkHeaderSize || c.Withheld > 0 {
 		*status = blkIOErr
 		return 1, nil
 	}
