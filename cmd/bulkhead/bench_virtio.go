@@ -24,7 +24,7 @@ const blockRuns = 3
 // blockReads is how many times each boot reads the whole disk per way of
 // reading: the guest's clock (/proc/uptime) counts hundredths of a
 // second, and one read of the image takes a few tenths.
-const blockReads = 4
+const blockReads = 16
 
 // blockCommands is what the benchmark types into the shell on the root
 // disk: read the whole disk blockReads times with dd, through the page
