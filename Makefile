@@ -1,6 +1,8 @@
 # bulkhead: build the images, run them under QEMU, run every test.
 #
 #   make qemu                  boot the engine, the hypervisor (or HYPERVISOR=elf)
+#                              and guests: GUEST=..., or KERNEL= INITRD= APPEND=
+#                              with DISK="a.img b.img,ro" (implies SHARED=1)
 #   make test                  every test: format, vet, unit, QEMU suites, proofs
 #   make tamago                install the TamaGo compiler (TAMAGO_SRC=<checkout> offline)
 #   make qemu-gdb              make qemu, halted, with QEMU's gdb stub
@@ -20,6 +22,12 @@ GUEST_ARGS ?=
 KERNEL ?=
 INITRD ?=
 APPEND ?=
+# DISK: disk images of the KERNEL guest, space-separated, each FILE or
+# FILE,ro (bulkhead run -disk); SHARED=1 makes that guest a shared-memory
+# VM (-shared), which DISK implies: an unmodified Linux drives virtio only
+# in memory the host can read.
+DISK ?=
+SHARED ?=
 VCPUS ?=
 TIMEOUT ?= 0
 
@@ -58,7 +66,8 @@ RUN_FLAGS = -timeout $(TIMEOUT) \
 	$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(foreach g,$(GUEST),-guest $(g)) \
 	$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS)) \
 	$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
-	$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS))
+	$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS)) \
+	$(if $(or $(SHARED),$(DISK)),-shared) $(foreach d,$(DISK),-disk $(d))
 
 qemu: check_tamago mods bulkhead
 	build/bulkhead run $(RUN_FLAGS)

@@ -86,6 +86,7 @@ func bench(args []string, stdout io.Writer) error {
 	if err := benchLinux(stdout, b.Root, paths); err != nil {
 		return err
 	}
+	benchVirtioBlock(stdout, b.Root, paths)
 	return benchProfile(stdout, b.Root, paths)
 }
 

@@ -165,8 +165,8 @@ func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest, seed [
 	if g.Err != nil {
 		return refuse(name, g.Err)
 	}
-	if !g.Shared && len(g.Disks) > 0 {
-		return refuse(name, fmt.Errorf("disks need memory=shared: a protected VM's queues are in memory the hypervisor cannot read"))
+	if !g.Virtio && len(g.Disks) > 0 {
+		return refuse(name, fmt.Errorf("disks need memory=shared, or virtio=on for a protected VM that shares its buffers itself: a protected VM's memory is closed to the devices"))
 	}
 	img, imgSpan, err := readFile(hv.Pool, files, g.Image)
 	if err == nil {
@@ -189,8 +189,8 @@ func createGuest(hv *vmm.Hypervisor, files []bootFile, g guestspec.Guest, seed [
 	}
 	spec := vmm.Spec{Name: name, VCPUs: g.VCPUs, RAMSize: g.RAMMiB << 20, Image: img,
 		Initrd: initrd, Bootargs: g.Bootargs, Timeout: time.Duration(g.Timeout) * time.Second, Secret: g.Secret,
-		Shared: g.Shared, Disks: disks}
-	if g.Shared {
+		Shared: g.Shared, Virtio: g.Virtio, Disks: disks}
+	if g.Virtio {
 		spec.Seed = seed
 	}
 	vm, err := hv.Create(spec)

@@ -12,6 +12,10 @@
 //	                 so that it can have virtio devices; memory=protected
 //	                 (the default) donates its RAM, which the host then
 //	                 cannot read
+//	virtio=on        virtio devices for a protected VM too: its guest
+//	                 shares its queues and buffers itself (GUEST_SHARE),
+//	                 and the devices reach those pages only (a
+//	                 shared-memory VM always has them)
 //
 // A guest's disks are the files "<n>.disk<k>" (k from 0, the order the
 // guest sees them in), or "<n>.disk<k>.ro" for a read-only one. The file
@@ -39,6 +43,8 @@ type Guest struct {
 	Timeout  int    // seconds, 0 for none
 	Secret   uint64 // 0 for none
 	Shared   bool   // memory=shared
+	Virtio   bool   // virtio=on, or memory=shared: the VM has virtio devices
+	noVirtio bool   // virtio=off
 	Disks    []Disk // in the order the guest sees them
 	// Err, when not nil, is why this guest cannot run (its argument file
 	// is unreadable or wrong); the other guests are not affected.
@@ -154,6 +160,10 @@ func (g *Guest) apply(text []byte) error {
 		// it for a secret would prove nothing.
 		return fmt.Errorf("secret= needs a protected VM, not memory=shared")
 	}
+	if g.Shared && g.noVirtio {
+		return fmt.Errorf("virtio=off: a shared-memory VM always has its virtio devices")
+	}
+	g.Virtio = g.Virtio || g.Shared
 	return nil
 }
 
@@ -190,6 +200,13 @@ func (g *Guest) set(line string) error {
 		default:
 			return fmt.Errorf("memory must be shared or protected")
 		}
+	case "virtio":
+		switch value {
+		case "on", "off":
+			g.Virtio, g.noVirtio = value == "on", value == "off"
+		default:
+			return fmt.Errorf("virtio must be on or off")
+		}
 	case "secret":
 		n, err := strconv.ParseUint(value, 16, 64)
 		if err != nil || n == 0 {
@@ -197,7 +214,7 @@ func (g *Guest) set(line string) error {
 		}
 		g.Secret = n
 	default:
-		return fmt.Errorf("unknown key %q (want vcpus, ram, bootargs, timeout, secret or memory)", key)
+		return fmt.Errorf("unknown key %q (want vcpus, ram, bootargs, timeout, secret, memory or virtio)", key)
 	}
 	return nil
 }

@@ -104,3 +104,16 @@ func TestSecretNeedsAProtectedVM(t *testing.T) {
 	assert.ErrorContains(t, Check([]byte("memory=shared\nsecret=5ec2\n")), "protected")
 	assert.NoError(t, Check([]byte("memory=protected\nsecret=5ec2\n")))
 }
+
+func TestVirtioIsAskedForByProtectedVMsAndImpliedByShared(t *testing.T) {
+	guests, err := Group([]string{"0", "0.args", "1", "1.args", "2"},
+		files(map[int]string{1: "virtio=on\n", 3: "memory=shared\n"}))
+	require.NoError(t, err)
+	assert.True(t, guests[0].Virtio)
+	assert.False(t, guests[0].Shared, "still protected")
+	assert.True(t, guests[1].Virtio, "a shared-memory VM always has its devices")
+	assert.False(t, guests[2].Virtio, "a protected VM has none unless it asks")
+	assert.ErrorContains(t, Check([]byte("virtio=yes")), "virtio must be")
+	assert.ErrorContains(t, Check([]byte("memory=shared\nvirtio=off\n")), "always has")
+	assert.NoError(t, Check([]byte("virtio=off\n")))
+}

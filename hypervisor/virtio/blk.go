@@ -13,7 +13,7 @@ type Block struct {
 	ReadOnly bool
 	// Serial answers VIRTIO_BLK_T_GET_ID (20 bytes at most).
 	Serial string
-	config [8]byte
+	config [16]byte // capacity (u64), size_max (u32, not offered), seg_max (u32)
 }
 
 // DeviceBlock is the block device's ID (5).
@@ -23,7 +23,18 @@ const DeviceBlock = 2
 const SectorSize = 512
 
 // Block feature bits (5.2.3).
-const featureBlkRO = 1 << 5
+const (
+	featureBlkSegMax = 1 << 2
+	featureBlkRO     = 1 << 5
+)
+
+// blkSegMax is seg_max, the most data buffers in one request. Without it
+// a driver assumes one (Linux then sends every 4 KiB page of an O_DIRECT
+// read as its own request, each an exit and an interrupt). Without
+// indirect descriptors a request's buffers, header and status share the
+// ring, so it stays two below the smallest queue a driver is likely to
+// choose, 128, as QEMU's own device does.
+const blkSegMax = 126
 
 // Request types and statuses (5.2.6).
 const (
@@ -50,35 +61,37 @@ func NewBlock(disk []byte, readOnly bool, serial string) (*Block, error) {
 	}
 	b := &Block{Disk: disk, ReadOnly: readOnly, Serial: serial}
 	binary.LittleEndian.PutUint64(b.config[:], uint64(len(disk)/SectorSize))
+	binary.LittleEndian.PutUint32(b.config[12:], blkSegMax)
 	return b, nil
 }
 
 func (*Block) ID() uint32       { return DeviceBlock }
 func (*Block) Name() string     { return "virtio-blk" }
 func (*Block) Queues() int      { return 1 }
-func (b *Block) Config() []byte { return b.config[:] } // capacity, in sectors
+func (b *Block) Config() []byte { return b.config[:] } // capacity in sectors, seg_max
 
 func (b *Block) Features() uint64 {
 	if b.ReadOnly {
-		return featureBlkRO
+		return featureBlkSegMax | featureBlkRO
 	}
-	return 0
+	return featureBlkSegMax
 }
 
 // Handle serves one request: a 16-byte header the device reads, data, and
 // a status byte the device writes last. A chain without room for the
-// status cannot be answered, so it breaks the device; any other bad
-// request is answered with IOERR or UNSUPP.
+// status, or whose status byte the VM did not share, cannot be answered,
+// so it breaks the device; any other bad request, one with a buffer the
+// VM did not share among them, is answered with IOERR or UNSUPP.
 func (b *Block) Handle(_ int, c Chain) (uint32, error) {
 	in := flatten(c.Readable)
 	out := c.Writable
 	if len(out) == 0 || len(out[len(out)-1]) == 0 {
-		return 0, broken("virtio-blk: request %d has no writable status byte", c.Head)
+		return 0, broken("virtio-blk: request %d has no writable status byte the device can reach", c.Head)
 	}
 	last := out[len(out)-1]
 	status := &last[len(last)-1]
 	data := append(append([][]byte(nil), out[:len(out)-1]...), last[:len(last)-1])
-	if in.len() < blkHeaderSize {
+	if in.len() < blkHeaderSize || c.Withheld > 0 {
 		*status = blkIOErr
 		return 1, nil
 	}

@@ -23,6 +23,19 @@ func (m *fuzzMemory) Slice(ipa, n uint64) ([]byte, bool) {
 	return b, ok
 }
 
+// withholdingFuzzMemory is fuzzMemory whose hole is a page of the VM's
+// that it did not share (Withholder), as in a protected VM: a buffer there
+// is answered with an error instead of breaking the device.
+type withholdingFuzzMemory struct {
+	*fuzzMemory
+}
+
+func (m withholdingFuzzMemory) Withheld(ipa, n uint64) bool {
+	_, inRAM := m.flatMemory.Slice(ipa, n)
+	_, reachable := m.Slice(ipa, n)
+	return inRAM && !reachable
+}
+
 // FuzzQueue drives a device through register writes and a guest memory
 // image, both from the input: whatever the driver writes, the hypervisor
 // must not panic, loop or write outside the views Memory gave it.
@@ -31,10 +44,15 @@ func FuzzQueue(f *testing.F) {
 	f.Add(validRNGSeed(), byte(1))
 	f.Add(make([]byte, 64), byte(1))
 	f.Add(validRNGSeed(), byte(2))
+	f.Add(validRNGSeed(), byte(5))
 	f.Fuzz(func(t *testing.T, data []byte, which byte) {
-		mem := &fuzzMemory{flatMemory: flatMemory{base: memBase, b: make([]byte, 16*4096)}}
+		flat := &fuzzMemory{flatMemory: flatMemory{base: memBase, b: make([]byte, 16*4096)}}
+		var mem Memory = flat
+		if which&4 != 0 {
+			mem = withholdingFuzzMemory{flat}
+		}
 		regs, image := split(data)
-		copy(mem.b, image)
+		copy(flat.b, image)
 		var dev Device = &RNG{Fill: counting}
 		switch which % 4 {
 		case 1, 3:

@@ -3,7 +3,10 @@
 // (2.7), and the entropy (5.4) and block (5.2) devices.
 //
 // A device reaches a VM's memory only through Memory, which answers with
-// views of pages the ledger lets the host map, and nothing else. Every
+// views of pages the ledger lets the host map, and nothing else: all of a
+// shared-memory VM's RAM, or the pages a protected VM shared with the host
+// (GUEST_SHARE), of which a buffer outside is answered with the device's
+// error status (Withholder). Every
 // index, length and address the driver writes is checked; a malformed ring
 // marks the device DEVICE_NEEDS_RESET and raises a configuration-change
 // interrupt, and a malformed request gets the device's error status. None

@@ -101,7 +101,8 @@ func (n *Net) Detach() {
 }
 
 // Handle transmits one chain of the transmit queue: a header, then the
-// frame, both device-readable. A frame too short or too long is dropped
+// frame, both device-readable. A frame too short or too long, or in
+// memory the VM did not share, is dropped
 // and counted; the driver gets its buffer back either way.
 func (n *Net) Handle(q int, c Chain) (uint32, error) {
 	if q != netTX {
@@ -109,7 +110,7 @@ func (n *Net) Handle(q int, c Chain) (uint32, error) {
 	}
 	in := flatten(c.Readable)
 	size := in.len() - netHdrSize
-	if size < minFrame || size > maxFrame {
+	if size < minFrame || size > maxFrame || c.Withheld > 0 {
 		n.Dropped++
 		return 0, nil
 	}
@@ -149,10 +150,11 @@ func (n *Net) drain() {
 }
 
 // fill writes a zero header with num_buffers 1 (5.1.6.4) and the frame;
-// a chain too small for both gets nothing, and the frame is dropped.
+// a chain too small for both, or with a buffer the VM did not share, gets
+// nothing, and the frame is dropped.
 func (n *Net) fill(frame []byte) func(Chain) uint32 {
 	return func(c Chain) uint32 {
-		if c.WritableLen() < uint64(netHdrSize+len(frame)) {
+		if c.WritableLen() < uint64(netHdrSize+len(frame)) || c.Withheld > 0 {
 			n.Dropped++
 			return 0
 		}

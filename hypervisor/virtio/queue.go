@@ -13,6 +13,31 @@ type Memory interface {
 	Slice(ipa, n uint64) ([]byte, bool)
 }
 
+// Withholder is a Memory with pages the VM has but the host may not map:
+// a protected VM's RAM, of which the devices reach only the pages the VM
+// shared with the host (GUEST_SHARE). Withheld reports that [ipa, ipa+n)
+// lies in the VM's RAM, so that a request naming such a range is the
+// driver's mistake about what it shared, which the device answers with an
+// error, not a ring it broke.
+type Withholder interface {
+	Withheld(ipa, n uint64) bool
+}
+
+// withheld asks mem, when it can tell, whether [ipa, ipa+n) is the VM's
+// memory but not shared with the host.
+func withheld(mem Memory, ipa, n uint64) bool {
+	w, ok := mem.(Withholder)
+	return ok && w.Withheld(ipa, n)
+}
+
+// outside names why a range is out of a device's reach, for the log.
+func outside(mem Memory, ipa, n uint64) string {
+	if withheld(mem, ipa, n) {
+		return "not shared with the host"
+	}
+	return "outside the VM's memory"
+}
+
 // MaxQueueSize is QueueNumMax: the most descriptors a queue may have. It
 // bounds the work of one notification and the length of a chain.
 const MaxQueueSize = 256
@@ -46,11 +71,15 @@ type Queue struct {
 }
 
 // Chain is one request: the views of its device-readable buffers, then of
-// its device-writable ones, in chain order.
+// its device-writable ones, in chain order. A buffer in memory the VM did
+// not share with the host (Withholder) has a nil view and is counted in
+// Withheld: the device must answer such a request with its error status
+// and touch none of it.
 type Chain struct {
 	Head     uint16
 	Readable [][]byte
 	Writable [][]byte
+	Withheld int
 }
 
 // WritableLen is the total size of c's device-writable buffers.
@@ -83,14 +112,13 @@ func (q *Queue) check(mem Memory) error {
 	case q.Desc%16 != 0 || q.Avail%2 != 0 || q.Used%4 != 0:
 		return broken("rings misaligned (descriptors %#x, available %#x, used %#x)", q.Desc, q.Avail, q.Used)
 	}
-	if _, ok := mem.Slice(q.Desc, n*descSize); !ok {
-		return broken("descriptor table at %#x is outside the VM's memory", q.Desc)
-	}
-	if _, ok := mem.Slice(q.Avail, 6+2*n); !ok {
-		return broken("available ring at %#x is outside the VM's memory", q.Avail)
-	}
-	if _, ok := mem.Slice(q.Used, 6+usedElemSize*n); !ok {
-		return broken("used ring at %#x is outside the VM's memory", q.Used)
+	for _, r := range []struct {
+		what    string
+		ipa, sz uint64
+	}{{"descriptor table", q.Desc, n * descSize}, {"available ring", q.Avail, 6 + 2*n}, {"used ring", q.Used, 6 + usedElemSize*n}} {
+		if _, ok := mem.Slice(r.ipa, r.sz); !ok {
+			return broken("%s at %#x is %s", r.what, r.ipa, outside(mem, r.ipa, r.sz))
+		}
 	}
 	return nil
 }
@@ -102,7 +130,7 @@ func (q *Queue) reset() { *q = Queue{} }
 func ring(mem Memory, ipa, n uint64) ([]byte, error) {
 	b, ok := mem.Slice(ipa, n)
 	if !ok {
-		return nil, broken("ring at %#x is no longer in the VM's memory", ipa)
+		return nil, broken("ring at %#x is no longer in the device's reach (%s)", ipa, outside(mem, ipa, n))
 	}
 	return b, nil
 }
@@ -177,7 +205,9 @@ func (q *Queue) addBuffer(c *Chain, mem Memory, idx uint16, addr, length uint64,
 		return broken("descriptor %d: %#x bytes at %#x wrap the address space", idx, length, addr)
 	}
 	buf, ok := mem.Slice(addr, length)
-	if !ok {
+	if !ok && withheld(mem, addr, length) {
+		c.Withheld++ // buf stays nil: the device answers with an error
+	} else if !ok {
 		return broken("descriptor %d: %#x bytes at %#x are outside the VM's memory", idx, length, addr)
 	}
 	if flags&descWrite == 0 {

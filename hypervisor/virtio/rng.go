@@ -24,7 +24,12 @@ const maxRNGChain = 64 << 10
 
 // Handle fills the chain's writable buffers, up to maxRNGChain bytes.
 // Device-readable buffers carry nothing for this device and are ignored.
+// A chain with a buffer the VM did not share gets nothing: the entropy
+// device has no error status, and zero bytes written is its refusal.
 func (r *RNG) Handle(_ int, c Chain) (uint32, error) {
+	if c.Withheld > 0 {
+		return 0, nil
+	}
 	written := 0
 	for _, b := range c.Writable {
 		n := min(len(b), maxRNGChain-written)

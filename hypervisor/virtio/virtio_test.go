@@ -204,6 +204,8 @@ func TestBlockReadsWritesAndAnswersErrors(t *testing.T) {
 	d := newDriver(t, dev)
 	d.start(FeatureVersion1)
 	assert.Equal(t, uint64(8), d.tr.Read(regConfig, 8), "capacity")
+	assert.Equal(t, uint64(blkSegMax), d.tr.Read(regConfig+12, 4), "seg_max")
+	assert.NotZero(t, d.tr.features()&featureBlkSegMax, "seg_max offered")
 
 	d.submit(blkHeader(d, hdrIPA, blkIn, 3), buf{bufferIPA, 1024, true}, buf{statusIPA, 1, true})
 	_, _, n := d.used(0)
@@ -238,7 +240,7 @@ func TestBlockReadsWritesAndAnswersErrors(t *testing.T) {
 func TestReadOnlyBlockRefusesWrites(t *testing.T) {
 	dev, disk := newDisk(t, 4, true)
 	d := newDriver(t, dev)
-	d.start(FeatureVersion1 | featureBlkRO)
+	d.start(FeatureVersion1 | featureBlkSegMax | featureBlkRO)
 	d.submit(blkHeader(d, hdrIPA, blkOut, 0), buf{bufferIPA, 512, false}, buf{statusIPA, 1, true})
 	assert.Equal(t, byte(blkIOErr), d.bytes(statusIPA, 1)[0])
 	assert.Equal(t, byte(0), disk[0])
@@ -329,4 +331,22 @@ func TestNewBlockRefusesPartialSectors(t *testing.T) {
 	assert.ErrorContains(t, err, "sectors")
 	_, err = NewBlock(nil, false, "")
 	assert.Error(t, err)
+}
+
+// A read scattered over several buffers (seg_max) fills them in order.
+func TestBlockReadScattersAcrossBuffers(t *testing.T) {
+	dev, _ := newDisk(t, 8, false)
+	d := newDriver(t, dev)
+	d.start(FeatureVersion1 | featureBlkSegMax)
+	bufs := []buf{blkHeader(d, hdrIPA, blkIn, 2)}
+	for i := uint64(0); i < 4; i++ {
+		bufs = append(bufs, buf{bufferIPA + i*0x1000, SectorSize, true})
+	}
+	d.submit(append(bufs, buf{statusIPA, 1, true})...)
+	_, _, n := d.used(0)
+	assert.Equal(t, uint32(4*SectorSize+1), n)
+	assert.Equal(t, byte(blkOK), d.bytes(statusIPA, 1)[0])
+	for i := uint64(0); i < 4; i++ {
+		assert.Equal(t, byte(2+i), d.bytes(bufferIPA+i*0x1000, SectorSize)[SectorSize-1], "buffer %d holds sector %d", i, 2+i)
+	}
 }

@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"bulkhead/boot/virt"
 	"bulkhead/hypervisor/virtio"
 	"bulkhead/hypervisor/vmachine"
+	"bulkhead/isolation/abi"
 )
 
-// Virtio devices are offered to shared-memory VMs only: their queues live
-// in guest RAM, which the hypervisor may map only when the host kept it
-// (MEM_SHARE). A protected VM's RAM is donated and unreadable, so it gets
-// no device whose buffers it did not share itself.
+// Virtio devices are offered to every shared-memory VM, and to a
+// protected VM that asks for them (Spec.Virtio). Their queues live in
+// guest RAM: a shared-memory VM's stays the host's (MEM_SHARE), so its
+// devices reach all of it; a protected VM's is donated, so its devices
+// reach only the pages it shared with the host itself (GUEST_SHARE), which
+// the hypervisor asks the ledger about before every view (sharedPages).
 
 // Disk is a disk image a VM sees as a virtio block device. Its bytes stay
 // in pool pages the host owns for the VM's life; writes change them only,
@@ -42,6 +46,56 @@ func (g guestRAM) Slice(ipa, n uint64) ([]byte, bool) {
 	return g[off : off+n : off+n], true
 }
 
+// sharedPages is a protected VM's RAM as its devices see it: a view of a
+// range is given only when the ledger says every page of it is the VM's
+// and shared with the host (MEM_INFO), so the hypervisor never touches a
+// page that would abort at stage 2. The answer holds while the device
+// uses the view: devices run inside the hypervisor's handling of an exit
+// or of its own loop, while no vCPU of the VM runs and so none can
+// GUEST_UNSHARE the page meanwhile.
+type sharedPages struct {
+	h   *Hypervisor
+	vm  *VM
+	ram guestRAM // the host's mapping of the VM's RAM, bounds only
+}
+
+func (p sharedPages) Slice(ipa, n uint64) ([]byte, bool) {
+	b, ok := p.ram.Slice(ipa, n)
+	if !ok || !uncheckedVirtio && !p.allShared(ipa, n) {
+		return nil, false
+	}
+	return b, true
+}
+
+// Withheld: the range is the VM's RAM, but not all of it is shared.
+func (p sharedPages) Withheld(ipa, n uint64) bool {
+	_, inRAM := p.ram.Slice(ipa, n)
+	return inRAM && !p.allShared(ipa, n)
+}
+
+// allShared asks the ledger about every page of [ipa, ipa+n), which lies
+// in the VM's RAM: owned by this VM and shared with the host, not lent to
+// another VM.
+func (p sharedPages) allShared(ipa, n uint64) bool {
+	first := (ipa - vmachine.RAMBase) &^ (virt.PageSize - 1)
+	for off := first; off < ipa-vmachine.RAMBase+n || off == first; off += virt.PageSize {
+		x, err := call(p.h.Engine, "MEM_INFO", abi.MemInfo, p.vm.RAM.PA+off)
+		if err != nil || x[1] != abi.OwnerVM || x[2] != p.vm.ID || x[3] != 1 || x[4] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// memoryFor is what vm's devices may reach of its RAM.
+func (h *Hypervisor) memoryFor(vm *VM) virtio.Memory {
+	ram := guestRAM(h.Memory.Bytes(vm.RAM.PA, vm.RAM.Bytes()))
+	if vm.Shared {
+		return ram
+	}
+	return sharedPages{h, vm, ram}
+}
+
 // device is a virtio transport in a slot of the VM's virtio window.
 type device struct {
 	slot int
@@ -56,18 +110,18 @@ const (
 	slotDisk0 = 2
 )
 
-// attachDevices makes s's virtio devices for a shared-memory VM and
-// returns their slots for the device tree: the entropy device when the
-// machine has a seed, a network device on the run's switch, and one block
-// device per disk.
+// attachDevices makes s's virtio devices for a shared-memory VM, or a
+// protected one that asked for them, and returns their slots for the
+// device tree: the entropy device when the machine has a seed, a network
+// device on the run's switch, and one block device per disk.
 func (h *Hypervisor) attachDevices(vm *VM, s Spec) ([]int, error) {
-	if !vm.Shared {
+	if !vm.Shared && !s.Virtio {
 		if len(s.Disks) > 0 {
-			return nil, fmt.Errorf("disks need a shared-memory VM (memory=shared): a protected VM's queues are in memory the hypervisor cannot read")
+			return nil, fmt.Errorf("disks need a shared-memory VM (memory=shared), or a protected VM that shares its buffers (virtio=on)")
 		}
 		return nil, nil
 	}
-	mem := guestRAM(h.Memory.Bytes(vm.RAM.PA, vm.RAM.Bytes()))
+	mem := h.memoryFor(vm)
 	logf := func(line string) { fmt.Fprintf(h.Out, "hypervisor: vm %s: %s\n", vm.Name, line) }
 	if len(s.Seed) == SeedSize {
 		vm.devices = append(vm.devices, device{slotRNG, virtio.New(&virtio.RNG{Fill: chacha(s.Seed, s.Name)}, mem, logf)})

@@ -36,12 +36,18 @@ type Spec struct {
 	// queues; other VMs and the engine still cannot. Otherwise the VM is
 	// protected: its RAM is donated and the host can read none of it.
 	Shared bool
-	// Disks are the VM's block devices (shared-memory VMs only). The VM
+	// Virtio gives a protected VM virtio devices too: a guest that
+	// shares its queues and buffers with the host itself (GUEST_SHARE);
+	// the devices reach those pages and no others. A shared-memory VM
+	// always has them.
+	Virtio bool
+	// Disks are the VM's block devices (shared-memory VMs, or protected
+	// ones with Virtio). The VM
 	// takes the pages: they are wiped and freed when it ends, or when
 	// Create fails.
 	Disks []Disk
 	// Seed, SeedSize random bytes from the machine's entropy file, gives
-	// a shared-memory VM a virtio entropy device; nil gives it none.
+	// a VM with virtio devices an entropy device; nil gives it none.
 	Seed []byte
 }
 
@@ -74,7 +80,7 @@ type VM struct {
 	// Shared: a shared-memory VM, whose RAM the host lent (MEM_SHARE) and
 	// keeps mapped. Exactly one of Protected and Shared holds.
 	Shared  bool
-	devices []device    // its virtio devices, shared-memory VMs only
+	devices []device    // its virtio devices: shared-memory VMs, or Spec.Virtio
 	nic     *virtio.Net // its network device, among devices
 }
 
