@@ -41,7 +41,7 @@ type rig struct {
 	hv      *Hypervisor
 	leakOne bool // a broken engine: leave one byte unscrubbed on reclaim
 	ticks   int
-	armed   []int64 // each Arm's duration, in ns
+	armed   []int64                 // each Arm's duration, in ns
 	spin    map[isolation.VMID]bool // guests that only ever take interrupts
 	lastIRQ map[isolation.VMID][16]uint64
 }
@@ -69,7 +69,7 @@ func (r *rig) Bytes(pa, size uint64) []byte {
 	return r.mem[pa-ramBase : pa-ramBase+size]
 }
 func (r *rig) Arm(ns int64) { r.ticks++; r.armed = append(r.armed, ns) }
-func (r *rig) Disarm()   {}
+func (r *rig) Disarm()      {}
 
 func (r *rig) InvalidateIPA(isolation.VMID, isolation.IPA) {}
 func (r *rig) InvalidateVMID(isolation.VMID)               {}
