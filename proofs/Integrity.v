@@ -21,17 +21,6 @@ Definition private_to (v : nat) (m : mstate) (p : nat) : bool :=
 Section Integrity.
 Variable cfg : config.
 
-Ltac split_step :=
-  repeat match goal with
-  | |- context [match ?x with _ => _ end] => let E := fresh "E" in destruct x eqn:E
-  end.
-
-Ltac unfold_calls :=
-  unfold host_call, guest_call, guest_step, guest_exit, host_write, vm_create, vm_destroy,
-    vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
-    guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
-    stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2 in *.
-
 Lemma holds_not_private : forall m v w p, Inv cfg m -> w <> v ->
   is_some (vm_s2 (ms_vms m w) p) = true -> private_to v m p = false.
 Proof.
@@ -45,7 +34,7 @@ Theorem integrity_mem : forall s a v p,
 Proof.
   intros [m ms rs] a v p I A P. simpl in *.
   destruct a as [c|w c g|w c g|w c tr|q x]; simpl in *; [destruct c| destruct g | destruct g | |];
-    unfold_calls; simpl; split_step; simpl; auto.
+    unfold_calls; simpl; split_goal; simpl; auto.
   - (* MEM_RECLAIM: pages nobody owns *)
     destruct (in_range p (pfn cfg pa) pages) eqn:R; auto.
     apply in_range_spec in R. pose proof (first_range_none _ _ _ _ E0 p R) as N.
@@ -74,7 +63,7 @@ Theorem integrity_regs : forall s a v c r,
 Proof.
   intros [m ms rs] a v c r A L R. simpl in *.
   destruct a as [cl|w c' g|w c' g|w c' tr|q x]; simpl in *; [destruct cl| destruct g | destruct g | |];
-    unfold_calls; simpl; split_step; simpl; auto; unfold upd;
+    unfold_calls; simpl; split_goal; simpl; auto; unfold upd;
     repeat match goal with |- context [if ?b then _ else _] => let E := fresh "E" in destruct b eqn:E end;
     eqb_subst; auto; try congruence.
   - (* VM_CREATE takes a free slot *)
@@ -110,7 +99,7 @@ Theorem integrity_vcpu_ctl : forall s a v c,
 Proof.
   intros [m ms rs] a v c A L H R L'. simpl in *. unfold vcpu_of, vcpu_ctl in *.
   destruct a as [cl|w c' g|w c' g|w c' tr|q x]; simpl in *; [destruct cl| destruct g | destruct g | |];
-    unfold_calls; simpl in *; split_step; simpl in *; auto; unfold upd in *;
+    unfold_calls; simpl in *; split_goal; simpl in *; auto; unfold upd in *;
     repeat match goal with |- context [if ?b then _ else _] => let E := fresh "E" in destruct b eqn:E end;
     simpl in *; eqb_subst; auto; try congruence.
   - (* VM_CREATE takes a free slot *)
@@ -132,7 +121,7 @@ Theorem vcpu_run_regs : forall s v c reply c' r,
    (vc_pend x = PMMIORead r \/ (vc_pend x = PCall /\ r = 0))).
 Proof.
   intros [m ms rs] v c reply c' r x s'. subst x s'. simpl.
-  unfold vcpu_run. simpl. split_step; simpl; auto; unfold upd; rewrite Nat.eqb_refl;
+  unfold vcpu_run. simpl. split_goal; simpl; auto; unfold upd; rewrite Nat.eqb_refl;
     destruct (c' =? c) eqn:Ec; eqb_subst; auto.
   - right; left. split; auto. exists entry, x0. rewrite Nat.eqb_refl. auto.
   - rewrite Nat.eqb_refl. unfold deliver. destruct (vc_pend _) eqn:P; auto; unfold upd;

@@ -71,6 +71,26 @@ Ltac case_ifs :=
 
 Ltac unfold_upd := unfold upd in *.
 
+(** Case analysis of one step: [split_goal] splits on every [match] in the
+    goal, [split_step] on every [match] in the goal and the hypotheses, and
+    [unfold_calls] unfolds every call of the model into its definition. *)
+Ltac split_goal :=
+  repeat match goal with
+  | |- context [match ?x with _ => _ end] => let E := fresh "E" in destruct x eqn:E
+  end.
+
+Ltac split_step :=
+  repeat match goal with
+  | |- context [match ?x with _ => _ end] => let E := fresh "E" in destruct x eqn:E
+  | H : context [match ?x with _ => _ end] |- _ => let E := fresh "E" in destruct x eqn:E
+  end.
+
+Ltac unfold_calls :=
+  unfold host_call, guest_call, guest_step, guest_exit, host_write, vm_create, vm_destroy,
+    vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
+    guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
+    stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2 in *.
+
 Lemma s2_lookup_some : forall cfg s2 i p,
   s2_lookup cfg s2 i = Some p -> exists perms, s2 p = Some (i, perms) /\ in_ram cfg p = true.
 Proof.

@@ -94,17 +94,6 @@ Proof.
   intros. apply s2_access_some in H1 as [x H1]. eapply s2_not_hidden; eauto.
 Qed.
 
-Ltac split_step :=
-  repeat match goal with
-  | |- context [match ?x with _ => _ end] => let E := fresh "E" in destruct x eqn:E
-  end.
-
-Ltac unfold_calls :=
-  unfold host_call, guest_call, guest_step, guest_exit, host_write, vm_create, vm_destroy,
-    vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
-    guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
-    stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2 in *.
-
 (** The checks of a call, as facts about each page. *)
 Ltac check_facts :=
   repeat match goal with
@@ -140,7 +129,7 @@ Theorem ni_step : forall v s t a,
 Proof.
   intros v [m ms rs] [m' mt rt] a I [Rm Rmem Rregs] D. simpl in *. subst m'.
   destruct a as [c|w c g|w c g|w c tr|q x]; simpl in *; [destruct c| destruct g | destruct g | |];
-    unfold_calls; simpl; split_step; check_facts; simpl in *;
+    unfold_calls; simpl; split_goal; check_facts; simpl in *;
     (split; [constructor; simpl; [reflexivity| intros p Hp | intros w' c' r' Hw] |]);
     try reflexivity; try (apply Rregs; assumption);
     try (apply Rmem; unfold hidden in *; simpl in Hp; exact Hp).

@@ -19,18 +19,6 @@ From Bulkhead.Proofs Require Import Lemmas Invariants.
 Section Protected.
 Variable cfg : config.
 
-Ltac split_step :=
-  repeat match goal with
-  | |- context [match ?x with _ => _ end] => let E := fresh "E" in destruct x eqn:E
-  | H : context [match ?x with _ => _ end] |- _ => let E := fresh "E" in destruct x eqn:E
-  end.
-
-Ltac unfold_calls :=
-  unfold host_call, guest_call, guest_step, guest_exit, host_write, vm_create, vm_destroy,
-    vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
-    guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
-    stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2 in *.
-
 (** Under the invariant, a page a protected VM maps is its own. *)
 Lemma protected_owner : forall m v p x, Inv cfg m ->
   vm_protected (ms_vms m v) = true -> vm_s2 (ms_vms m v) p = Some x ->
