@@ -16,24 +16,10 @@ import (
 // the greatest set closed under these rules.
 func byValueParams(p *Package) map[*types.Var]bool {
 	info := p.Info
-	set := map[*types.Var]bool{}
-	bodies := map[*types.Func]*ast.FuncDecl{}
-	for _, file := range p.Files {
-		for _, d := range file.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Body == nil {
-				continue
-			}
-			fn := info.Defs[fd.Name].(*types.Func)
-			bodies[fn] = fd
-			params := fn.Type().(*types.Signature).Params()
-			for i := 0; i < params.Len(); i++ {
-				if _, ok := params.At(i).Type().(*types.Pointer); ok {
-					set[params.At(i)] = true
-				}
-			}
-		}
-	}
+	bodies, set := candidateParams(p, func(t types.Type) bool {
+		_, ok := t.(*types.Pointer)
+		return ok
+	})
 	for changed := true; changed; {
 		changed = false
 		drop := func(v *types.Var) {
@@ -196,4 +182,28 @@ func isValueMethodCall(info *types.Info, x *ast.SelectorExpr, stack []ast.Node, 
 	}
 	_, ptrRecv := sel.Obj().Type().(*types.Signature).Recv().Type().(*types.Pointer)
 	return !ptrRecv
+}
+
+// candidateParams returns p's functions that have a body, in source order,
+// and the parameters of theirs whose type satisfies candidate: the start
+// of an analysis that then drops the parameters its rules refute.
+func candidateParams(p *Package, candidate func(types.Type) bool) ([]*ast.FuncDecl, map[*types.Var]bool) {
+	var bodies []*ast.FuncDecl
+	set := map[*types.Var]bool{}
+	for _, file := range p.Files {
+		for _, d := range file.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			bodies = append(bodies, fd)
+			params := p.Info.Defs[fd.Name].(*types.Func).Type().(*types.Signature).Params()
+			for i := 0; i < params.Len(); i++ {
+				if candidate(params.At(i).Type()) {
+					set[params.At(i)] = true
+				}
+			}
+		}
+	}
+	return bodies, set
 }

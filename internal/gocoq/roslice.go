@@ -16,23 +16,10 @@ import (
 // is the greatest set closed under these rules.
 func readOnlySliceParams(p *Package) map[*types.Var]bool {
 	info := p.Info
-	set := map[*types.Var]bool{}
-	var bodies []*ast.FuncDecl
-	for _, file := range p.Files {
-		for _, d := range file.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Body == nil {
-				continue
-			}
-			bodies = append(bodies, fd)
-			params := info.Defs[fd.Name].(*types.Func).Type().(*types.Signature).Params()
-			for i := 0; i < params.Len(); i++ {
-				if _, ok := params.At(i).Type().Underlying().(*types.Slice); ok {
-					set[params.At(i)] = true
-				}
-			}
-		}
-	}
+	bodies, set := candidateParams(p, func(t types.Type) bool {
+		_, ok := t.Underlying().(*types.Slice)
+		return ok
+	})
 	for changed := true; changed; {
 		changed = false
 		for _, fd := range bodies {
