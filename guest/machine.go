@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"bulkhead/boot/virt"
-	"bulkhead/hypervisor/fdt"
+	"bulkhead/boot/fdt"
 )
 
 // Machine is what a program learns about its machine from the device tree

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bulkhead/boot/virt"
-	"bulkhead/hypervisor/fdt"
+	"bulkhead/boot/fdt"
 )
 
 // tree builds a device tree like the one guests get: memory, cpus and

@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"strings"
 
-	"bulkhead/hypervisor/fdt"
+	"bulkhead/boot/fdt"
 	"bulkhead/hypervisor/vmachine"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bulkhead/boot/virt"
-	"bulkhead/hypervisor/fdt"
+	"bulkhead/boot/fdt"
 	"bulkhead/hypervisor/vmachine"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"bulkhead/hypervisor/fdt"
+	"bulkhead/boot/fdt"
 	"bulkhead/hypervisor/vmachine"
 	"bulkhead/isolation"
 	"bulkhead/isolation/abi"
