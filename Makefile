@@ -66,7 +66,7 @@ RUN_FLAGS = -timeout $(TIMEOUT) \
 	$(if $(HYPERVISOR),-hypervisor $(HYPERVISOR)) $(foreach g,$(GUEST),-guest $(g)) \
 	$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS)) \
 	$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
-	$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS)) \
+	$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS)) $(if $(CPUS),-cpus $(CPUS)) \
 	$(if $(or $(SHARED),$(DISK)),-shared) $(foreach d,$(DISK),-disk $(d))
 
 qemu: check_tamago mods bulkhead

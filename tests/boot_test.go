@@ -22,6 +22,7 @@ func TestBootReachesTheHypervisorAndTheABIAnswers(t *testing.T) {
 	w := abi.UIDWords()
 	requireInOrder(t, res.Console,
 		"bulkhead engine: EL2",
+		"engine: 1 CPU up; the host runs on the boot CPU",
 		"engine: host stage-2 built",
 		"bulkhead hypervisor: running at EL1",
 		fmt.Sprintf("engine uid %08x-%08x-%08x-%08x", w[0], w[1], w[2], w[3]),
@@ -34,6 +35,29 @@ func TestBootReachesTheHypervisorAndTheABIAnswers(t *testing.T) {
 		"engine: host requested power off",
 	)
 	requireClean(t, res)
+}
+
+// TestEngineStartsEveryCPU: on a board with several CPUs the engine
+// starts each one the device tree lists (StartCPU fails unless the CPU
+// reports in from EL2 with its own affinity, so the count is of CPUs that
+// ran the engine's entry), and the hypervisor boots and passes its
+// self-check, engine-memory probes included, as on one CPU.
+func TestEngineStartsEveryCPU(t *testing.T) {
+	for _, n := range []int{2, 4} {
+		t.Run(fmt.Sprintf("%d CPUs", n), func(t *testing.T) {
+			m := standardMachine(t)
+			m.CPUs = n
+			res := boot(t, m)
+			requireInOrder(t, res.Console,
+				"bulkhead engine: EL2",
+				fmt.Sprintf("engine: %d CPUs up; the host runs on the boot CPU", n),
+				"engine: host stage-2 built",
+				"check engine-memory-read: ok",
+				"hypervisor: self-check passed",
+				"engine: host requested power off")
+			requireClean(t, res)
+		})
+	}
 }
 
 // TestEngineMemoryIsRefusedAndTheEngineCarriesOn probes engine memory from

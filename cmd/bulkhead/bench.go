@@ -83,6 +83,9 @@ func bench(args []string, stdout io.Writer) error {
 	if err := benchBoot(stdout, qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"]}); err != nil {
 		return err
 	}
+	if err := benchCPUs(stdout, qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"]}); err != nil {
+		return err
+	}
 	if err := benchLinux(stdout, b.Root, paths); err != nil {
 		return err
 	}
@@ -230,6 +233,28 @@ func benchBoot(stdout io.Writer, m qemu.Machine) error {
 			mark, medians[i].Round(time.Millisecond), bootRuns, float64(medians[i])/float64(medians[0]))
 	}
 	return imageSizes(stdout, m)
+}
+
+// benchCPUs times the same boot on QEMU with 1 and with 4 host CPUs,
+// median of bootRuns boots each, and prints the ratio: starting the other
+// CPUs at EL2 should cost the boot little (target: within 1.2x).
+func benchCPUs(stdout io.Writer, m qemu.Machine) error {
+	marks := []string{"bulkhead hypervisor: running at EL1", "engine: host requested power off"}
+	m.CPUs = 1
+	one, err := timeTo(m, marks...)
+	if err != nil {
+		return err
+	}
+	m.CPUs = 4
+	four, err := timeTo(m, marks...)
+	if err != nil {
+		return err
+	}
+	for i, mark := range marks {
+		fmt.Fprintf(stdout, "CPUS %q: 4 CPUs %v, 1 CPU %v, median of %d boots each (%.2fx; target 1.2x)\n",
+			mark, four[i].Round(time.Millisecond), one[i].Round(time.Millisecond), bootRuns, float64(four[i])/float64(one[i]))
+	}
+	return nil
 }
 
 func medianDuration(d []time.Duration) time.Duration {

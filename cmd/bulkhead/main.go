@@ -1,7 +1,7 @@
 // Command bulkhead builds bulkhead's images and runs them under QEMU.
 //
 //	bulkhead build                      build the engine and the hypervisor into build/
-//	bulkhead run [-hypervisor F] [-guest F]... [-timeout D] [-icount] [-gdb]
+//	bulkhead run [-hypervisor F] [-guest F]... [-cpus N] [-timeout D] [-icount] [-gdb]
 //	                                    boot the engine, an EL1 image and guests
 //	bulkhead args [same flags as run]   print the QEMU command line instead
 //	bulkhead exec [flags] BINARY [ARGS] run a guest program (a Go test binary) in a VM;
@@ -106,6 +106,7 @@ type runOpts struct {
 	shared             bool
 	cmdline            string
 	vcpus, ramMiB      int
+	cpus               int
 	timeout            time.Duration
 	icount             bool
 	gdb                bool
@@ -132,6 +133,7 @@ func parseRunFlags(name string, args []string, stdout io.Writer) (runOpts, error
 	fs.StringVar(&o.cmdline, "append", "console=ttyAMA0", "kernel command line for -kernel")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the -kernel guest")
 	fs.IntVar(&o.ramMiB, "ram", 256, "MiB of RAM of the -kernel guest")
+	fs.IntVar(&o.cpus, "cpus", 1, "host CPUs of the machine (QEMU -smp)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop QEMU after this long (0: never)")
 	fs.BoolVar(&o.icount, "icount", false, "run with -icount shift=0 (instruction-counted time)")
 	fs.BoolVar(&o.gdb, "gdb", false, "start QEMU halted with its gdb stub, and print the gdb command line")
@@ -172,6 +174,8 @@ func (o runOpts) check() error {
 		return fmt.Errorf("-gdb-port %d is not a TCP port", o.gdbPort)
 	case o.vcpus < 1 || o.vcpus > guestspec.MaxVCPUs:
 		return fmt.Errorf("-vcpus must be 1 to %d", guestspec.MaxVCPUs)
+	case o.cpus < 1 || o.cpus > virt.MaxCPUs:
+		return fmt.Errorf("-cpus must be 1 to %d", virt.MaxCPUs)
 	case o.ramMiB < 4 || o.ramMiB > guestspec.MaxRAMMiB || o.ramMiB%2 != 0:
 		return fmt.Errorf("-ram must be an even number of MiB from 4 to %d", guestspec.MaxRAMMiB)
 	}
@@ -268,7 +272,7 @@ func (o runOpts) machine() (qemu.Machine, error) {
 		o.engine = firstNonEmpty(o.engine, built[0])
 		o.hypervisor = firstNonEmpty(o.hypervisor, built[1])
 	}
-	m := qemu.Machine{Engine: o.engine, EL1: o.hypervisor, ICount: o.icount, Files: map[string]string{}}
+	m := qemu.Machine{Engine: o.engine, EL1: o.hypervisor, CPUs: o.cpus, ICount: o.icount, Files: map[string]string{}}
 	if o.gdb {
 		m.GDBPort = o.gdbPort
 	}

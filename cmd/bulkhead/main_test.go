@@ -39,6 +39,9 @@ func TestRunRejectsBadCommandLines(t *testing.T) {
 		{[]string{"run", "-guest-args", badArgs}, `unknown key "colour"`},
 		{[]string{"args", "-vcpus", "0"}, "-vcpus must be"},
 		{[]string{"run", "-ram", "3"}, "-ram must be"},
+		{[]string{"run", "-cpus", "0"}, "-cpus must be 1 to 8"},
+		{[]string{"args", "-cpus", "9"}, "-cpus must be 1 to 8"},
+		{[]string{"run", "-cpus", "two"}, "invalid value \"two\" for flag -cpus"},
 		{[]string{"run", "-initrd", badArgs}, "-initrd needs -kernel"},
 		{[]string{"run", "-gdb", "-gdb-port", "70000"}, "not a TCP port"},
 		{[]string{"run", "-disk", badArgs}, "need -kernel"},
@@ -99,9 +102,19 @@ func TestArgsNamesEveryImage(t *testing.T) {
 		"-guest", files["g0"], "-guest", files["g1"]}, nil, &out))
 	s := out.String()
 	assert.Contains(t, s, "-kernel "+files["e.elf"])
+	assert.Contains(t, s, "-smp 1 ", "one host CPU unless asked")
 	assert.Contains(t, s, "name=opt/bulkhead/el1,file="+files["h.elf"])
 	assert.Contains(t, s, "name=opt/bulkhead/guest/0,file="+files["g0"])
 	assert.Contains(t, s, "name=opt/bulkhead/guest/1,file="+files["g1"])
+}
+
+func TestArgsGivesQEMUTheHostCPUs(t *testing.T) {
+	dir := t.TempDir()
+	engine := filepath.Join(dir, "e.elf")
+	require.NoError(t, os.WriteFile(engine, []byte("x"), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"args", "-engine", engine, "-hypervisor", engine, "-cpus", "4"}, nil, &out))
+	assert.Contains(t, out.String(), "-smp 4 ")
 }
 
 // TestREADMEHasTheExitStatusTable keeps the README's table the one -h

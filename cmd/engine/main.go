@@ -33,6 +33,7 @@ const (
 func main() {
 	fmt.Printf("bulkhead engine: EL2, engine ABI %d.%d, memory %#x-%#x\n",
 		abi.VersionMajor, abi.VersionMinor, virt.Engine.Base, virt.Engine.End())
+	fmt.Printf("engine: %s up; the host runs on the boot CPU\n", plural(startCPUs(), "CPU"))
 	entry, err := loadHostImage()
 	if err != nil {
 		halt("cannot boot the EL1 image: %v", err)
@@ -92,4 +93,12 @@ func halt(format string, args ...any) {
 	fmt.Printf("engine: "+format+"\n", args...)
 	fmt.Println("engine: powering off")
 	el2.PowerOff()
+}
+
+// plural is "1 CPU" or "4 CPUs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

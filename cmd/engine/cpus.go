@@ -1,0 +1,55 @@
+//go:build tamago && arm64
+
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"bulkhead/arch/el2"
+	"bulkhead/boot/fdt"
+	"bulkhead/boot/virt"
+)
+
+// startCPUs powers on every CPU of the board's device tree other than the
+// boot CPU and returns how many CPUs run, the boot CPU included. A CPU
+// that does not start is reported and left out; the machine runs on the
+// others. The started CPUs wait at EL2: the host runs on the boot CPU
+// alone.
+func startCPUs() int {
+	ids, err := boardCPUs()
+	if err != nil {
+		fmt.Printf("engine: cannot list the CPUs (%v); using the boot CPU alone\n", err)
+		return 1
+	}
+	self, up := el2.ThisCPU(), 1
+	slot := 0
+	for _, id := range ids {
+		if id == self {
+			continue
+		}
+		slot++
+		if err := el2.StartCPU(slot, id); err != nil {
+			fmt.Printf("engine: %v\n", err)
+			continue
+		}
+		up++
+	}
+	return up
+}
+
+// boardCPUs lists the CPUs of the device tree QEMU places at the start of
+// RAM for an ELF boot, which the engine reads before the host may change
+// it. Its header's size is checked before the blob is read.
+func boardCPUs() ([]uint64, error) {
+	head := el2.PhysBytes(virt.BootBase, 8)
+	if binary.BigEndian.Uint32(head) != fdt.Magic {
+		return nil, errors.New("no device tree at the start of RAM")
+	}
+	size := uint64(binary.BigEndian.Uint32(head[4:]))
+	if size > virt.BootSize || size > fdt.MaxSize {
+		return nil, fmt.Errorf("device tree of %d bytes does not fit the boot region", size)
+	}
+	return virt.CPUs(el2.PhysBytes(virt.BootBase, size))
+}
