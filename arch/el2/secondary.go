@@ -22,6 +22,8 @@ type cpuStart struct {
 	// Up is written by the CPU once its MMU is on: its MPIDR affinity
 	// with bit 63 set, so that CPU 0 (affinity 0) is not read as absent.
 	Up uint64
+	// Slot is the CPU's start-up slot, its name for the baton.
+	Slot uint64
 }
 
 // cpuUp marks a start-up record the CPU has filled in.
@@ -61,15 +63,14 @@ func ThisCPU() uint64 { return readMPIDR() & virt.MPIDRAffinity }
 // StartCPU powers on the CPU whose MPIDR affinity is mpidr through the
 // board's PSCI (QEMU's, over SMC at EL2), as secondary slot (1 to
 // virt.MaxCPUs-1), and waits until it runs at EL2 with the engine's vector
-// table and stage-1 identity map. The CPU then waits at EL2 for
-// interrupts, running nothing: the engine serves the host from the boot
-// CPU alone.
+// table and stage-1 identity map. The CPU then waits at EL2 for the baton
+// (RunGoOn), running nothing.
 func StartCPU(slot int, mpidr uint64) error {
 	if slot < 1 || slot >= len(secondaries) {
 		return fmt.Errorf("CPU %#x: no start-up slot %d", mpidr, slot)
 	}
 	s := &secondaries[slot]
-	s.start = cpuStart{Stack: stackTop(&s.stack)}
+	s.start = cpuStart{Stack: stackTop(&s.stack), Slot: uint64(slot)}
 	st, _, _, _ := arm64.SMC(psciCPUOn64, mpidr, secondaryEntryAddr(), AddressOf(&s.start))
 	if code := int64(st); code != psciSuccess {
 		return fmt.Errorf("CPU %#x: PSCI CPU_ON: %s", mpidr, psciStatus(code))

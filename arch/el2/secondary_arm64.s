@@ -14,7 +14,7 @@
 // affinity with bit 63 set into the record's Up with release semantics
 // (the record is read only with the MMU on, through the same cacheable
 // mapping as the boot CPU's, so no cache maintenance is needed). Then it
-// waits for interrupts; it runs no Go.
+// waits for the baton, running no Go until it is handed the runtime.
 TEXT ·secondaryEntry(SB),NOSPLIT|NOFRAME,$0
 	MSR	$0xf, DAIFSet
 
@@ -51,9 +51,9 @@ TEXT ·secondaryEntry(SB),NOSPLIT|NOFRAME,$0
 	ADD	$cpuStart_Up, R0, R2
 	STLR	R1, (R2)
 
-wait:
-	WFI
-	B	wait
+	// Wait for the engine's Go runtime to be handed to this CPU (baton.go).
+	MOVD	cpuStart_Slot(R0), R4
+	B	·batonWait(SB)
 
 // func secondaryEntryAddr() uint64
 TEXT ·secondaryEntryAddr(SB),NOSPLIT,$0-8

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"bulkhead/arch/el2"
 	"bulkhead/boot/fdt"
@@ -14,9 +15,9 @@ import (
 
 // startCPUs powers on every CPU of the board's device tree other than the
 // boot CPU and returns how many CPUs run, the boot CPU included. A CPU
-// that does not start is reported and left out; the machine runs on the
-// others. The started CPUs wait at EL2: the host runs on the boot CPU
-// alone.
+// that does not start, or on which the engine's Go runtime does not run,
+// is reported and left out; the machine runs on the others. The started
+// CPUs then wait at EL2: the host runs on the boot CPU alone.
 func startCPUs() int {
 	ids, err := boardCPUs()
 	if err != nil {
@@ -30,13 +31,36 @@ func startCPUs() int {
 			continue
 		}
 		slot++
-		if err := el2.StartCPU(slot, id); err != nil {
+		if err := startCPU(slot, id); err != nil {
 			fmt.Printf("engine: %v\n", err)
 			continue
 		}
 		up++
 	}
 	return up
+}
+
+// startCPU starts the CPU and hands it the engine's Go runtime once: the
+// CPU must run Go as itself, allocate, and collect garbage, which shows
+// the runtime's one thread can move to it (el2.RunGoOn).
+func startCPU(slot int, id uint64) error {
+	if err := el2.StartCPU(slot, id); err != nil {
+		return err
+	}
+	var ranOn uint64
+	var heap []byte
+	err := el2.RunGoOn(slot, func() {
+		ranOn = el2.ThisCPU()
+		heap = make([]byte, 64<<10)
+		runtime.GC()
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("CPU %#x: %v", id, err)
+	case ranOn != id || len(heap) == 0:
+		return fmt.Errorf("CPU %#x: handed the runtime, but Go ran on CPU %#x", id, ranOn)
+	}
+	return nil
 }
 
 // boardCPUs lists the CPUs of the device tree QEMU places at the start of

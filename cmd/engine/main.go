@@ -33,7 +33,7 @@ const (
 func main() {
 	fmt.Printf("bulkhead engine: EL2, engine ABI %d.%d, memory %#x-%#x\n",
 		abi.VersionMajor, abi.VersionMinor, virt.Engine.Base, virt.Engine.End())
-	fmt.Printf("engine: %s up; the host runs on the boot CPU\n", plural(startCPUs(), "CPU"))
+	fmt.Printf("engine: %s up (the engine's Go runtime ran on each); the host runs on the boot CPU\n", plural(startCPUs(), "CPU"))
 	entry, err := loadHostImage()
 	if err != nil {
 		halt("cannot boot the EL1 image: %v", err)

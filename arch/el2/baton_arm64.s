@@ -1,0 +1,68 @@
+//go:build tamago
+
+#include "go_asm.h"
+#include "textflag.h"
+
+// func handoff(to, me uint64)
+//
+// handoff gives the runtime's thread to the CPU in slot to and waits until
+// some CPU gives it back to slot me; the call then returns on this CPU with
+// the frame of that CPU's handoff call, so Go continues where the giver
+// left it.
+TEXT ·handoff(SB),NOSPLIT|NOFRAME,$0-16
+	MOVD	to+0(FP), R0
+	MOVD	me+8(FP), R4
+	MOVD	R30, R3
+	BL	batonGive<>(SB)
+	B	·batonWait(SB)
+
+// func handoffAndPark(to uint64)
+//
+// handoffAndPark gives the runtime's thread to the CPU in slot to and
+// waits for interrupts for good, with them masked.
+TEXT ·handoffAndPark(SB),NOSPLIT|NOFRAME,$0-8
+	MOVD	to+0(FP), R0
+	MOVD	R30, R3
+	BL	batonGive<>(SB)
+
+park:
+	WFI
+	B	park
+
+// batonGive saves the frame of the handoff call (SP, g, R29 and the call's
+// return address, which the caller moved from R30 to R3 before its BL) and makes R0 the
+// owner with a store-release, then signals an event so that a CPU in
+// batonWait looks again (Arm ARM D1.16.1: SEV wakes WFE on every CPU).
+// Clobbers R1-R3; leaves R2 = &theBaton.Owner.
+TEXT batonGive<>(SB),NOSPLIT|NOFRAME,$0
+	MOVD	$·theBaton(SB), R1
+	MOVD	RSP, R2
+	MOVD	R2, baton_SP(R1)
+	MOVD	g, baton_G(R1)
+	MOVD	R29, baton_FP(R1)
+	MOVD	R3, baton_LR(R1)
+	ADD	$baton_Owner, R1, R2
+	STLR	R0, (R2)
+	SEV
+	RET
+
+// batonWait waits until the owner is R4, then loads the frame saved by the
+// giver and returns from the giver's handoff call on this CPU. The wait is
+// WFE: each SEV of a giver ends it, and SEVL first makes the first WFE fall
+// through, so a handover before the first look is not missed.
+TEXT ·batonWait(SB),NOSPLIT|NOFRAME,$0
+	MOVD	$·theBaton(SB), R1
+	ADD	$baton_Owner, R1, R2
+	SEVL
+
+wait:
+	WFE
+	LDAR	(R2), R0
+	CMP	R0, R4
+	BNE	wait
+	MOVD	baton_SP(R1), R0
+	MOVD	R0, RSP
+	MOVD	baton_G(R1), g
+	MOVD	baton_FP(R1), R29
+	MOVD	baton_LR(R1), R30
+	RET
