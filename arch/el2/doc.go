@@ -3,6 +3,23 @@
 // table), the TamaGo runtime hooks, the switch into an EL1 context and back,
 // stage-2 programming and TLB maintenance, and abort injection into EL1.
 //
+// # Several CPUs
+//
+// The engine starts every CPU the board's device tree lists (StartCPU): each
+// gets its own EL2 stack, the engine's vector table and stage-1 identity
+// map, and reports in with its affinity. The engine's Go runtime stays one
+// thread of execution, which the baton (baton.go) moves from CPU to CPU;
+// at boot the engine hands it to each CPU once and checks that Go,
+// allocation and garbage collection run there. The engine does not use
+// TamaGo's goos.Task, which would give the runtime one M per CPU: an M
+// whose CPU runs an EL1 context cannot be preempted by the runtime (TamaGo
+// has no sysmon and no preemption signal), so a stop-the-world would wait
+// until that CPU happened to trap, and TamaGo never has more Ms than CPUs
+// to take over the work of one that is away at EL1. With one thread, every
+// engine call is atomic by construction (the engine lock is the baton).
+// Today the other CPUs then wait at EL2 and the host runs on the boot CPU
+// alone.
+//
 // The hardware parts are compiled only for GOOS=tamago GOARCH=arm64; the
 // pure computations (exception syndromes, vector offsets) build everywhere so
 // that they are tested on the host.

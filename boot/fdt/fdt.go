@@ -2,9 +2,10 @@
 // the Devicetree Specification v0.4 (DTSpec), chapter 5.
 //
 // The hypervisor builds one tree per guest (see package guestdt) and hands
-// its IPA to the guest in x0. The reader exists so that the hypervisor and
-// its tests can check a blob's structure without trusting the writer; it is
-// strict, bounded and never panics on malformed input.
+// its IPA to the guest in x0. The reader lets the engine list the board's
+// CPUs from the tree QEMU gives it (virt.CPUs), guests read theirs, and the
+// hypervisor's tests check a blob's structure without trusting the writer;
+// it is strict, bounded and never panics on malformed input.
 //
 // The package is pure Go: no unsafe, no hardware, no files.
 package fdt
