@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"bulkhead/boot/virt"
 	"bulkhead/boot/fdt"
+	"bulkhead/boot/virt"
 )
 
 // Machine is what a program learns about its machine from the device tree

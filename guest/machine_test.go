@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"bulkhead/boot/virt"
 	"bulkhead/boot/fdt"
+	"bulkhead/boot/virt"
 )
 
 // tree builds a device tree like the one guests get: memory, cpus and

@@ -72,8 +72,8 @@ func TestCPUsRefusesMalformedTrees(t *testing.T) {
 		nine[i] = psciCPU("cpu@"+string(rune('0'+i)), uint32(i))
 	}
 	cases := map[string][]byte{
-		"no #address-cells":    cpusTree(t, 0, psciCPU("cpu@0", 0)),
-		"three address cells":  cpusTree(t, 3, psciCPU("cpu@0", 0, 0, 0)),
+		"no #address-cells":     cpusTree(t, 0, psciCPU("cpu@0", 0)),
+		"three address cells":   cpusTree(t, 3, psciCPU("cpu@0", 0, 0, 0)),
 		"reg of the wrong size": cpusTree(t, 2, psciCPU("cpu@0", 0)),
 		"no reg":                cpusTree(t, 1, cpuNode{name: "cpu@0", deviceType: "cpu", method: "psci"}),
 		"spin-table":            cpusTree(t, 1, cpuNode{name: "cpu@0", deviceType: "cpu", method: "spin-table", reg: []uint32{0}}),

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"bulkhead/boot/virt"
 	"bulkhead/boot/fdt"
+	"bulkhead/boot/virt"
 	"bulkhead/hypervisor/vmachine"
 )
 
