@@ -22,7 +22,7 @@ func TestBootReachesTheHypervisorAndTheABIAnswers(t *testing.T) {
 	w := abi.UIDWords()
 	requireInOrder(t, res.Console,
 		"bulkhead engine: EL2",
-		"engine: 1 CPU up (the engine's Go runtime ran on each); the host runs on the boot CPU",
+		"engine: 1 CPU (the engine's Go runtime ran on each); the host starts on the boot CPU",
 		"engine: host stage-2 built",
 		"bulkhead hypervisor: running at EL1",
 		fmt.Sprintf("engine uid %08x-%08x-%08x-%08x", w[0], w[1], w[2], w[3]),
@@ -50,7 +50,7 @@ func TestEngineStartsEveryCPU(t *testing.T) {
 			res := boot(t, m)
 			requireInOrder(t, res.Console,
 				"bulkhead engine: EL2",
-				fmt.Sprintf("engine: %d CPUs up (the engine's Go runtime ran on each); the host runs on the boot CPU", n),
+				fmt.Sprintf("engine: %d CPUs (the engine's Go runtime ran on each); the host starts on the boot CPU", n),
 				"engine: host stage-2 built",
 				"check engine-memory-read: ok",
 				"hypervisor: self-check passed",
@@ -69,7 +69,7 @@ func TestEngineNoticesGoThatStayedOnTheBootCPU(t *testing.T) {
 	res := boot(t, qemu.Machine{Engine: image(t, stay), EL1: image(t, qemu.Hypervisor), CPUs: 2})
 	requireInOrder(t, res.Console,
 		"engine: CPU 0x1: handed the runtime, but Go ran on CPU 0x0",
-		"engine: 1 CPU up",
+		"engine: 1 CPU (the engine's Go runtime ran on each)",
 		"hypervisor: self-check passed")
 }
 

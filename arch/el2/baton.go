@@ -17,14 +17,16 @@ import "fmt"
 
 // defined in baton_arm64.s
 func handoff(to, me uint64)
-func handoffAndPark(to uint64)
+func handoffAndPowerOff(to uint64)
+func releaseAndPowerOff()
+func runReleasing(ctx *Context)
 
 // baton is where the runtime's thread continues, and which CPU may take
 // it (go_asm.h offsets baton_Owner, baton_SP, ...).
 type baton struct {
 	// Owner is the start-up slot of the CPU that runs Go (0: the boot
-	// CPU). It is written with release semantics after the frame, and read
-	// with acquire semantics before it.
+	// CPU), or batonFree. It is written with release semantics after the
+	// frame, and read with acquire semantics before it.
 	Owner uint64
 	SP    uint64
 	G     uint64
@@ -34,10 +36,14 @@ type baton struct {
 
 var theBaton baton
 
+// batonFree is the Owner of a baton no CPU holds: the thread waits in an
+// idle CPU's runReleasing for the next CPU that takes an exception.
+const batonFree = 0xff
+
 // RunGoOn runs f on the secondary CPU in slot, which must have been
 // started by StartCPU and be waiting, and returns on the boot CPU, which
-// waits meanwhile. Afterwards the secondary CPU waits for interrupts for
-// good. The engine uses it once per CPU at boot to check that its Go
+// waits meanwhile. Afterwards the secondary CPU is off (PSCI CPU_OFF), so
+// that it can be started again. The engine uses it once per CPU at boot to check that its Go
 // runtime, allocation and garbage collection included, runs on every CPU
 // it started.
 func RunGoOn(slot int, f func()) error {
@@ -50,6 +56,6 @@ func RunGoOn(slot int, f func()) error {
 	}
 	handoff(uint64(slot), 0)
 	f()
-	handoffAndPark(0)
+	handoffAndPowerOff(0)
 	return nil
 }

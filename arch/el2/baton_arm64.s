@@ -16,14 +16,32 @@ TEXT ·handoff(SB),NOSPLIT|NOFRAME,$0-16
 	BL	batonGive<>(SB)
 	B	·batonWait(SB)
 
-// func handoffAndPark(to uint64)
+// func handoffAndPowerOff(to uint64)
 //
-// handoffAndPark gives the runtime's thread to the CPU in slot to and
-// waits for interrupts for good, with them masked.
-TEXT ·handoffAndPark(SB),NOSPLIT|NOFRAME,$0-8
+// handoffAndPowerOff gives the runtime's thread to the CPU in slot to and
+// turns this CPU off.
+TEXT ·handoffAndPowerOff(SB),NOSPLIT|NOFRAME,$0-8
 	MOVD	to+0(FP), R0
 	MOVD	R30, R3
 	BL	batonGive<>(SB)
+	B	powerOffCPU<>(SB)
+
+// func releaseAndPowerOff()
+//
+// releaseAndPowerOff leaves its frame in theBaton, frees the baton for the
+// next CPU that takes it (takeBaton), and turns this CPU off.
+TEXT ·releaseAndPowerOff(SB),NOSPLIT|NOFRAME,$0-0
+	MOVD	$const_batonFree, R0
+	MOVD	R30, R3
+	BL	batonGive<>(SB)
+	B	powerOffCPU<>(SB)
+
+// powerOffCPU calls PSCI CPU_OFF (DEN0022 5.1.3), which does not return
+// when it succeeds; the CPU comes back only through a new CPU_ON, at its
+// entry. Should it return, the CPU waits for interrupts for good.
+TEXT powerOffCPU<>(SB),NOSPLIT|NOFRAME,$0
+	MOVW	$0x84000002, R0
+	SMC	$0
 
 park:
 	WFI

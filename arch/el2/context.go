@@ -18,6 +18,11 @@ type Context struct {
 	// before any Go code runs, loaded from just before every ERET. nil
 	// leaves the registers as they are (only a leak-test build does so).
 	FP *FPFile
+	// CPU is the start-up slot of the CPU the context runs on (0: the
+	// boot CPU), and Stack the top of that CPU's EL2 exception stack; the
+	// engine sets both before each entry.
+	CPU   uint64
+	Stack uint64
 }
 
 // Lower-EL vector kinds recorded in Context.Vector (Arm ARM D1.10.2, table
@@ -27,6 +32,9 @@ const (
 	VectorIRQ    = 1
 	VectorFIQ    = 2
 	VectorSError = 3
+	// VectorStart is no exception: a CPU the engine started reports in
+	// through its context with it (secondaryEntry).
+	VectorStart = 4
 )
 
 // PSTATE values for entering EL1 (D1.4, SPSR_EL2.M[3:0] and DAIF).

@@ -24,16 +24,22 @@ type cpuStart struct {
 	Up uint64
 	// Slot is the CPU's start-up slot, its name for the baton.
 	Slot uint64
+	// Join is 0 for the boot-time check (wait until the baton is handed
+	// to Slot, RunGoOn) and 1 for a CPU the host starts: it takes the
+	// baton when free, with Ctx (a *Context) as its exit.
+	Join uint64
+	Ctx  uint64
 }
 
 // cpuUp marks a start-up record the CPU has filled in.
 const cpuUp = 1 << 63
 
-// secondaryStackSize is each secondary CPU's EL2 stack. A waiting CPU uses
-// none of it; an exception taken at EL2 prints its syndrome on it.
+// secondaryStackSize is each CPU's EL2 exception stack (Context.Stack;
+// slot 0 is the boot CPU's): the vectors push two registers on it, and an
+// exception taken at EL2 prints its syndrome on it.
 const secondaryStackSize = 8 << 10
 
-// secondary is the start-up record and stack of one secondary CPU. They
+// secondary is the start-up record and exception stack of one CPU. They
 // live in the engine image's data, which the host stage-2 never maps.
 type secondary struct {
 	start cpuStart

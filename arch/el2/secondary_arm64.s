@@ -51,7 +51,17 @@ TEXT ·secondaryEntry(SB),NOSPLIT|NOFRAME,$0
 	ADD	$cpuStart_Up, R0, R2
 	STLR	R1, (R2)
 
-	// Wait for the engine's Go runtime to be handed to this CPU (baton.go).
+	// A CPU the host starts takes the baton as soon as it is free, with
+	// its start context as its exit (takeBaton, Vector VectorStart).
+	MOVD	cpuStart_Join(R0), R1
+	CBZ	R1, check
+	MOVD	cpuStart_Ctx(R0), R0
+	MSR_X(TPIDR_EL2, 0)
+	B	·takeBaton(SB)
+
+check:
+	// The boot-time check: wait for the engine's Go runtime to be handed
+	// to this CPU (baton.go).
 	MOVD	cpuStart_Slot(R0), R4
 	B	·batonWait(SB)
 

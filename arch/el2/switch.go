@@ -134,7 +134,7 @@ func (w *World) EnterGuest(g Guest) {
 		g.Regs.SP = w.guestSP
 	}
 	g.Regs.FP = g.FP
-	run(g.Regs)
+	here.Enter(g.Regs)
 	w.guestSP = g.Regs.SP
 }
 

@@ -46,18 +46,46 @@ const (
 	spuriousINTIDBase = 1020
 )
 
-// EnableTimerPPI routes the virtual timer's physical PPI 27 of the boot
-// CPU to the CPU interface as group 1. The GICR is host MMIO: a host that
+// EnableTimerPPI routes the virtual timer's physical PPI 27 of the CPU
+// whose affinity is mpidr (the caller's) to its CPU interface as group 1. The GICR is host MMIO: a host that
 // disables the PPI again only loses the fast delivery (its vCPUs' timers
 // are then presented at their next full entry, as before).
-func EnableTimerPPI() {
+func EnableTimerPPI(mpidr uint64) {
 	if !fastTimer {
 		return
 	}
-	sgi := virt.GICR.Base + gicrSGIFrame
+	rd, ok := redistributor(mpidr)
+	if !ok {
+		return // no frame of its own: its timers wait for full entries
+	}
+	sgi := rd + gicrSGIFrame
 	arm64.Write8(sgi+gicrIPRIORITYR+VirtualTimerINTID, timerPPIPriority)
 	arm64.Write32(sgi+gicrIGROUPR0, arm64.Read32(sgi+gicrIGROUPR0)|1<<VirtualTimerINTID)
 	arm64.Write32(sgi+gicrISENABLER0, 1<<VirtualTimerINTID)
+}
+
+// Redistributor frames (IHI 0069 9.1 and 12.10): two 64 KiB frames per
+// CPU, laid out one after the other; GICR_TYPER gives each one's affinity
+// (bits 63:32, Aff3.Aff2.Aff1.Aff0) and marks the last (bit 4).
+const (
+	gicrStride   = 0x2_0000
+	gicrTYPER    = 0x0008
+	gicrTYPELast = 1 << 4
+)
+
+// redistributor finds the frame of the CPU whose MPIDR affinity is mpidr.
+func redistributor(mpidr uint64) (uint64, bool) {
+	want := (mpidr>>32&0xff)<<24 | mpidr&0xff_ffff
+	for rd := virt.GICR.Base; virt.GICR.Contains(rd, gicrStride); rd += gicrStride {
+		typer := arm64.Read64(rd + gicrTYPER)
+		if typer>>32 == want {
+			return rd, true
+		}
+		if typer&gicrTYPELast != 0 {
+			break
+		}
+	}
+	return 0, false
 }
 
 // DeliverTimer handles a physical IRQ a loaded vCPU took to EL2 when it is

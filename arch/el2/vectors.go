@@ -10,12 +10,13 @@ var saved [4]uint64
 func vectors()
 func run(ctx *Context)
 
-// Run enters EL1 with ctx and returns when EL1 takes an exception to EL2;
-// ctx then holds the EL1 state at that exception and its syndrome.
+// Run enters EL1 with ctx on the CPU the caller serves and returns when
+// that CPU takes an exception to EL2; ctx then holds the EL1 state at that
+// exception and its syndrome (CPU.Enter).
 //
-// The engine has no interrupts of its own and one CPU, so nothing else runs
-// at EL2 while ctx does: run saves only what Go needs back (SP, g, FP, LR),
-// in the manner of a function call that returns when the exception arrives.
+// The engine has no interrupts of its own: run saves only what Go needs
+// back (SP, g, FP, LR), in the manner of a function call that returns when
+// the exception arrives.
 func Run(ctx *Context) {
-	run(ctx)
+	here.Enter(ctx)
 }

@@ -132,23 +132,86 @@ TEXT ·lowerExit(SB),NOSPLIT|NOFRAME,$0
 	MSR	ZR, FPCR
 
 fpsaved:
+	B	·takeBaton(SB)
+
+// takeBaton returns to Go on this CPU, whose context R0 holds its exit: a
+// CPU that entered EL1 through run kept the baton (baton.go), and returns
+// from run with the frame it left in saved; otherwise it waits until the
+// baton is free, takes it (Context_CPU is its slot), and returns from the
+// call that released it with the frame left in theBaton (an idle CPU's
+// runReleasing). The exclusive load arms the monitor, so a release by
+// another CPU ends the WFE (Arm ARM D1.16.1, the global monitor event).
+TEXT ·takeBaton(SB),NOSPLIT|NOFRAME,$0
+	MOVD	Context_CPU(R0), R4
+	MOVD	$·theBaton(SB), R1
+	ADD	$baton_Owner, R1, R2
+	LDAR	(R2), R3
+	CMP	R3, R4
+	BNE	wait
 	MOVD	$·saved(SB), R1
 	LDP	0(R1), (R2, g)
 	MOVD	R2, RSP
 	LDP	16(R1), (R29, R30)
 	RET
 
+wait:
+	MOVD	$const_batonFree, R5
+
+look:
+	LDAXR	(R2), R3
+	CMP	R3, R5
+	BEQ	claim
+	WFE
+	B	look
+
+claim:
+	STXR	R4, (R2), R3
+	CBNZ	R3, look
+	LDP	baton_SP(R1), (R2, g)
+	MOVD	R2, RSP
+	LDP	baton_FP(R1), (R29, R30)
+	RET
+
 // func run(ctx *Context)
 //
-// run loads ctx's FP/SIMD file (when it has one), its stack pointer,
-// return state and general registers, and enters it.
+// run keeps the baton and enters ctx (enter); it returns when this CPU
+// takes an exception to EL2.
 TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 	MOVD	ctx+0(FP), R0
 	MOVD	$·saved(SB), R1
 	MOVD	RSP, R2
 	STP	(R2, g), 0(R1)
 	STP	(R29, R30), 16(R1)
+	B	enter<>(SB)
+
+// func runReleasing(ctx *Context)
+//
+// runReleasing leaves its frame in theBaton, frees the baton, and enters
+// ctx (enter). The call returns on whichever CPU next takes the baton
+// (takeBaton), with that CPU's exit in the context its TPIDR_EL2 names.
+// enter uses no stack, so another CPU may run Go on this frame's stack as
+// soon as the baton is free.
+TEXT ·runReleasing(SB),NOSPLIT|NOFRAME,$0-8
+	MOVD	ctx+0(FP), R0
+	MOVD	$·theBaton(SB), R1
+	MOVD	RSP, R2
+	STP	(R2, g), baton_SP(R1)
+	STP	(R29, R30), baton_FP(R1)
+	MOVD	$const_batonFree, R3
+	ADD	$baton_Owner, R1, R2
+	STLR	R3, (R2)
+	SEV
+	B	enter<>(SB)
+
+// enter loads ctx (R0): TPIDR_EL2 names it for lowerExit, the stack
+// pointer becomes the CPU's own exception stack (Context_Stack: the
+// vectors push x0 and x1 there, never on a Go stack another CPU may be
+// using), then its FP/SIMD file (when it has one), its stack pointer,
+// return state and general registers, and ERET.
+TEXT enter<>(SB),NOSPLIT|NOFRAME,$0
 	MSR_X(TPIDR_EL2, 0)
+	MOVD	Context_Stack(R0), R1
+	MOVD	R1, RSP
 
 	MOVD	Context_SP(R0), R1
 	MSR_X(SP_EL1, 1)

@@ -55,6 +55,7 @@ type execOpts struct {
 	engine, hypervisor string
 	host               bool
 	ramMiB, vcpus      int
+	cpus               int
 	timeout            time.Duration
 	binary             string
 	args               []string
@@ -69,10 +70,11 @@ func parseExecFlags(args []string) (execOpts, error) {
 	fs.BoolVar(&o.host, "host", false, "run the program in place of the hypervisor, as the host (tests/hosttests style)")
 	fs.IntVar(&o.ramMiB, "ram", 128, "MiB of RAM of the guest's VM")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the guest's VM")
+	fs.IntVar(&o.cpus, "cpus", 1, "host CPUs of the machine (QEMU -smp)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "end the VM after this long (default: the binary's -test.timeout, else 10m, plus a minute to boot)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Println("usage: bulkhead exec [-host] [-engine F -hypervisor F] [-ram MiB] [-vcpus N] [-timeout D] BINARY [ARGS...]")
+			fmt.Println("usage: bulkhead exec [-host] [-engine F -hypervisor F] [-ram MiB] [-vcpus N] [-cpus N] [-timeout D] BINARY [ARGS...]")
 			fs.SetOutput(os.Stdout)
 			fs.PrintDefaults()
 			return o, err
@@ -102,6 +104,9 @@ func (o execOpts) checkLimits() error {
 	}
 	if o.vcpus < 1 || o.vcpus > guestspec.MaxVCPUs {
 		return usagef("-vcpus must be 1 to %d", guestspec.MaxVCPUs)
+	}
+	if o.cpus < 1 || o.cpus > virt.MaxCPUs {
+		return usagef("-cpus must be 1 to %d", virt.MaxCPUs)
 	}
 	return nil
 }
@@ -219,14 +224,14 @@ func execGuest(args []string, stdout io.Writer) error {
 func (o execOpts) machine(argsFile string, stdout io.Writer) (qemu.Machine, *guestRelay, error) {
 	if o.host {
 		engine, _, err := sharedImages(o.engine, "-")
-		m := qemu.Machine{Engine: engine, EL1: o.binary}
+		m := qemu.Machine{Engine: engine, EL1: o.binary, CPUs: o.cpus}
 		if len(o.args) > 0 {
 			m.Extra = []string{"-append", guest.JoinArgs(o.args)}
 		}
 		return m, &guestRelay{out: stdout, machineLines: hostMachineLines}, err
 	}
 	engine, hypervisor, err := sharedImages(o.engine, o.hypervisor)
-	m := qemu.Machine{Engine: engine, EL1: hypervisor, Files: map[string]string{
+	m := qemu.Machine{Engine: engine, EL1: hypervisor, CPUs: o.cpus, Files: map[string]string{
 		virt.FwCfgGuestPrefix + "0": o.binary, virt.FwCfgGuestPrefix + "0.args": argsFile}}
 	return m, &guestRelay{out: stdout, prefix: []byte("[vm0] ")}, err
 }
@@ -416,7 +421,7 @@ func lockDir(dir string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// testGuests is `bulkhead test [-host] [-vcpus N] [-ram MiB] [go test
+// testGuests is `bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [go test
 // flags] [packages]`: go test with the TamaGo compiler, the guest build
 // flags and this command as -exec (given -vcpus and -ram), so that every
 // test binary runs in a VM under the engine (with -host: in place of the
@@ -461,7 +466,7 @@ func testGuests(args []string) error {
 }
 
 // testExecFlags takes bulkhead test's own leading flags (-host, -vcpus N,
-// -ram MiB) off args, checked as bulkhead exec checks them, and returns
+// -cpus N, -ram MiB) off args, checked as bulkhead exec checks them, and returns
 // them as exec arguments; the rest is go test's.
 func testExecFlags(args []string) (execFlags, rest []string, err error) {
 	n := 0
@@ -470,9 +475,9 @@ func testExecFlags(args []string) (execFlags, rest []string, err error) {
 		switch {
 		case name == "-host":
 			n++
-		case (name == "-vcpus" || name == "-ram") && hasValue:
+		case (name == "-vcpus" || name == "-ram" || name == "-cpus") && hasValue:
 			n++
-		case name == "-vcpus" || name == "-ram":
+		case name == "-vcpus" || name == "-ram" || name == "-cpus":
 			n = min(n+2, len(args))
 		default:
 			return checkedExecFlags(args[:n], args[n:])
@@ -491,8 +496,9 @@ func checkedExecFlags(execFlags, rest []string) ([]string, []string, error) {
 	fs.Bool("host", false, "")
 	fs.IntVar(&o.ramMiB, "ram", 128, "")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "")
+	fs.IntVar(&o.cpus, "cpus", 1, "")
 	if err := fs.Parse(execFlags); err != nil || fs.NArg() > 0 {
-		return nil, nil, usagef("test: bad flags %q (usage: bulkhead test [-host] [-vcpus N] [-ram MiB] [go test flags] [packages])", execFlags)
+		return nil, nil, usagef("test: bad flags %q (usage: bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [go test flags] [packages])", execFlags)
 	}
 	return execFlags, rest, o.checkLimits()
 }

@@ -13,36 +13,33 @@ import (
 	"bulkhead/boot/virt"
 )
 
-// startCPUs powers on every CPU of the board's device tree other than the
-// boot CPU and returns how many CPUs run, the boot CPU included. A CPU
-// that does not start, or on which the engine's Go runtime does not run,
-// is reported and left out; the machine runs on the others. The started
-// CPUs then wait at EL2: the host runs on the boot CPU alone.
-func startCPUs() int {
+// checkCPUs starts every CPU of the board's device tree other than the
+// boot CPU once, hands it the engine's Go runtime and turns it off again,
+// and returns the CPUs that passed, the boot CPU first: the host may start
+// those. A CPU that does not start, or on which the engine's Go runtime
+// does not run, is reported and left out; the machine runs on the others.
+func checkCPUs() []*el2.CPU {
 	ids, err := boardCPUs()
 	if err != nil {
 		fmt.Printf("engine: cannot list the CPUs (%v); using the boot CPU alone\n", err)
-		return 1
+		ids = nil
 	}
-	self, up := el2.ThisCPU(), 1
-	slot := 0
-	for _, id := range ids {
-		if id == self {
-			continue
-		}
-		slot++
-		if err := startCPU(slot, id); err != nil {
+	all := el2.SetCPUs(ids)
+	usable := all[:1]
+	for _, c := range all[1:] {
+		if err := startCPU(c.Slot, c.MPIDR); err != nil {
 			fmt.Printf("engine: %v\n", err)
 			continue
 		}
-		up++
+		usable = append(usable, c)
 	}
-	return up
+	return usable
 }
 
 // startCPU starts the CPU and hands it the engine's Go runtime once: the
 // CPU must run Go as itself, allocate, and collect garbage, which shows
-// the runtime's one thread can move to it (el2.RunGoOn).
+// the runtime's one thread can move to it (el2.RunGoOn). The CPU is off
+// again afterwards.
 func startCPU(slot int, id uint64) error {
 	if err := el2.StartCPU(slot, id); err != nil {
 		return err

@@ -10,19 +10,23 @@ import (
 	"bulkhead/isolation"
 )
 
-// serveHost runs the host until it powers the machine off, handling each
-// exception it takes to EL2. A VCPU_RUN leaves its vCPU's EL1 world
-// loaded (machine.EnterGuest); the host's comes back before the host runs.
-func serveHost(core *isolation.Engine, files *fileServer, world *el2.World, host *el2.Context) {
+// serveHost runs the host on h's CPU, the caller's, handling each
+// exception it takes to EL2, until the host turns the CPU off. A VCPU_RUN
+// leaves its vCPU's EL1 world loaded (machine.EnterGuest); the host's
+// comes back before the host runs.
+func serveHost(m *machine, h *hart) {
+	host := h.host
 	for {
-		world.SwitchToHost()
+		h.world.SwitchToHost()
 		stay.leave()
-		el2.Run(host)
+		h.cpu.Enter(host)
 		stay.enterFromHost(host.ESR, host.X[0], host.Vector)
 		switch classify(host.Vector, host.ESR) {
 		case actCall:
 			host.PC += resumeAfter(host.ESR)
-			hostCall(core, files, host)
+			if !m.hostCall(h) {
+				return
+			}
 		case actStage2Fault:
 			reportHostFault(host)
 			el2.InjectAbort(host)
@@ -37,14 +41,21 @@ func serveHost(core *isolation.Engine, files *fileServer, world *el2.World, host
 	}
 }
 
-// hostCall answers an SMCCC call from the host through the isolation core,
-// and carries out the machine-wide effects it asks for.
-func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
+// hostCall answers an SMCCC call from the host on h's CPU through the
+// isolation core, or the machine layer for the calls it owns (boot files,
+// benchmarks, the host's CPUs), and carries out the machine-wide effects
+// it asks for. It returns false when the host turned the CPU off.
+func (m *machine) hostCall(h *hart) bool {
+	core, host := m.core, h.host
 	var x [8]uint64
 	copy(x[:], host.X[:8])
-	if files.call(&x) || benchCall(core, &x) {
+	if m.files.call(&x) || benchCall(core, &x) {
 		copy(host.X[:8], x[:])
-		return
+		return true
+	}
+	if r, act, ok := hostPower(uint32(x[0]), x, m.boardCPUs(), m.indexOf(h.cpu), m.hostOwns); ok {
+		host.X[0] = m.carryOut(r, act)
+		return act.Kind != actStop
 	}
 	out, effect := core.Dispatch(isolation.HostCaller(), x)
 	copy(host.X[:8], out[:])
@@ -61,6 +72,7 @@ func hostCall(core *isolation.Engine, files *fileServer, host *el2.Context) {
 		fmt.Println("engine: host requested reset")
 		el2.Reset()
 	}
+	return true
 }
 
 // reportHostFault logs an access the host stage-2 refused. The host learns

@@ -33,27 +33,43 @@ const (
 func main() {
 	fmt.Printf("bulkhead engine: EL2, engine ABI %d.%d, memory %#x-%#x\n",
 		abi.VersionMajor, abi.VersionMinor, virt.Engine.Base, virt.Engine.End())
-	fmt.Printf("engine: %s up (the engine's Go runtime ran on each); the host runs on the boot CPU\n", plural(startCPUs(), "CPU"))
+	cpus := checkCPUs()
+	fmt.Printf("engine: %s (the engine's Go runtime ran on each); the host starts on the boot CPU\n", plural(len(cpus), "CPU"))
 	entry, err := loadHostImage()
 	if err != nil {
 		halt("cannot boot the EL1 image: %v", err)
 	}
-	m := &machine{}
+	m := &machine{cpus: cpus}
 	core, err := newCore(m)
 	if err != nil {
 		halt("cannot build the host stage-2: %v", err)
 	}
 	m.core = core
-	el2.EnterStage2(isolation.VTCR(), core.HostVTTBR(), hostHCR)
-	m.world.Init(hostHCR, core.HostVTTBR())
+	m.files = newFileServer(core)
 	fmt.Printf("engine: host stage-2 built (%d tables left); entering EL1 image at %#x\n", core.FreeTables(), entry)
 	if err := el2.InstallFastAnswers(fastAnswers()); err != nil {
 		halt("cannot install the vector's answers: %v", err)
 	}
+	boot := &m.harts[0]
+	boot.cpu = cpus[0]
+	boot.cpu.Serve()
+	boot.host = el2.NewHost(entry, virt.BootBase) // x0: the device tree QEMU placed for ELF boots
+	for {
+		m.initHart(boot)
+		serveHost(m, boot)
+		boot.cpu.Off()
+		boot.cpu.WaitStart()
+	}
+}
+
+// initHart makes the CPU the caller runs on ready to run the host: the
+// host stage-2 and its trap controls, the EL1 reset state, and the
+// virtual timer's PPI. Every CPU does it when it starts.
+func (m *machine) initHart(h *hart) {
+	el2.EnterStage2(isolation.VTCR(), m.core.HostVTTBR(), hostHCR)
+	h.world.Init(hostHCR, m.core.HostVTTBR())
 	el2.SetEL1Reset()
-	el2.EnableTimerPPI()
-	host := el2.NewHost(entry, virt.BootBase) // x0: the device tree QEMU placed for ELF boots
-	serveHost(core, newFileServer(core), &m.world, host)
+	el2.EnableTimerPPI(h.cpu.MPIDR)
 }
 
 func newCore(m *machine) (*isolation.Engine, error) {

@@ -15,14 +15,27 @@ import (
 // world switch.
 type machine struct {
 	core  *isolation.Engine // set once the core exists
-	world el2.World
+	files *fileServer
+	cpus  []*el2.CPU // the CPUs the host may run on, the boot CPU first
 	fp    [maxVMs + 1][maxVCPUs]el2.FPFile
 	gic   [maxVMs + 1][maxVCPUs]el2.VGIC
+	harts [virt.MaxCPUs]hart
+}
+
+// hart is what the engine keeps per CPU: the host's context there, the
+// CPU's side of the world switch, and the vCPU it runs.
+type hart struct {
+	cpu   *el2.CPU
+	host  *el2.Context
+	world el2.World
 	regs  el2.Context // the running vCPU's registers during EnterGuest
 	lines lines       // its interrupt lines, as VGIC.Sync reads them
 	// quiet: no line of the loaded vCPU was asserted at its full entry.
 	quiet bool
 }
+
+// here is the hart of the CPU the engine runs on.
+func (m *machine) here() *hart { return &m.harts[el2.Here().Slot] }
 
 // vttbrOf is the VTTBR_EL2 value TLB maintenance for vmid runs under: the
 // VM's real stage-2 root with its VMID. TLBI by IPA and by VMID act on the
@@ -86,23 +99,24 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 	}
 	el1 := (*el2.ELFile)(ctx.EL1[:el2.ELRegs])
 	fp, gic := &m.fp[ctx.VMID][ctx.VCPU], &m.gic[ctx.VMID][ctx.VCPU]
-	if !m.canReenter(el1, ctx) {
-		m.world.SwitchToHost()
-		m.prepareEntry(el1, fp, gic, ctx)
+	h := m.here()
+	if !h.canReenter(el1, ctx) {
+		h.world.SwitchToHost()
+		h.prepareEntry(el1, fp, gic, ctx)
 	}
 	// Only what the entry reads: EnterGuest sets SP and FP, and the exit
 	// overwrites the syndrome and the vector.
-	regs := &m.regs
+	regs := &h.regs
 	regs.X, regs.PC, regs.PSTATE = ctx.X, ctx.PC, ctx.PState
 	g := el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)}
 	for {
 		stay.leave()
-		m.world.EnterGuest(g)
+		h.world.EnterGuest(g)
 		stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
 		// The vCPU's own timer interrupt is presented to it at once,
 		// without the core or the host (el2.World.DeliverTimer): the
 		// exit left regs as they were, so it resumes where it was.
-		if regs.Vector != el2.VectorIRQ || !m.world.DeliverTimer(arm64.Counter()) {
+		if regs.Vector != el2.VectorIRQ || !h.world.DeliverTimer(arm64.Counter()) {
 			break
 		}
 	}
@@ -114,17 +128,17 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 // if the core (re)started it, its list registers synced with its lines,
 // and the exception the core decided to inject delivered. It notes
 // whether the vCPU's lines were all quiet (see canReenter).
-func (m *machine) prepareEntry(el1 *el2.ELFile, fp *el2.FPFile, gic *el2.VGIC, ctx *isolation.Context) {
+func (h *hart) prepareEntry(el1 *el2.ELFile, fp *el2.FPFile, gic *el2.VGIC, ctx *isolation.Context) {
 	if ctx.Fresh {
 		el2.ResetVCPU(el1, fp, gic)
 		ctx.Fresh = false
 	}
-	// The lines and the register file live in m, not on the stack: both
+	// The lines and the register file live in h, not on the stack: both
 	// escape, and an allocation per entry would let the runtime collect
 	// garbage during a guest's stay at EL2, unbounded by its budget.
-	m.lines = lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())}
-	gic.Sync(&m.lines)
-	m.quiet = !m.lines.timer && noLines(&ctx.IRQ) && !gic.Waiting()
+	h.lines = lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())}
+	gic.Sync(&h.lines)
+	h.quiet = !h.lines.timer && noLines(&ctx.IRQ) && !gic.Waiting()
 	switch ctx.Inject {
 	case isolation.InjectUndef:
 		ctx.PC, ctx.PState = el2.DeliverUndef(el1, ctx.PC, ctx.PState)
@@ -142,15 +156,17 @@ func (m *machine) prepareEntry(el1 *el2.ELFile, fp *el2.FPFile, gic *el2.VGIC, c
 // holds when no line was asserted at its full entry (so the list
 // registers hold no pending entry of a line that could since have
 // dropped, and none waits for a free register) and none is asserted now.
-// Its host-driven lines change only by VCPU_IRQ, outside this VCPU_RUN,
-// and its virtual timer's line is read from the CPU's timer registers. A
+// Its host-driven lines change only by VCPU_IRQ: outside this VCPU_RUN, or
+// on another CPU during it, and then the line waits for the vCPU's next
+// full entry. Its virtual timer's line is read from the CPU's timer
+// registers. A
 // timer interrupt DeliverTimer presented since and the guest has not
 // taken yet also asks for a full entry, whose Sync withdraws it if the
 // timer stopped firing meanwhile.
-func (m *machine) canReenter(el1 *el2.ELFile, ctx *isolation.Context) bool {
-	return m.world.Loaded(el1) && !ctx.Fresh && ctx.Inject == isolation.InjectNone &&
-		m.quiet && noLines(&ctx.IRQ) && !m.world.LoadedTimerFires(arm64.Counter()) &&
-		!m.world.LinkedTimerPending()
+func (h *hart) canReenter(el1 *el2.ELFile, ctx *isolation.Context) bool {
+	return h.world.Loaded(el1) && !ctx.Fresh && ctx.Inject == isolation.InjectNone &&
+		h.quiet && noLines(&ctx.IRQ) && !h.world.LoadedTimerFires(arm64.Counter()) &&
+		!h.world.LinkedTimerPending()
 }
 
 // noLines reports whether no interrupt line of a vCPU is asserted.

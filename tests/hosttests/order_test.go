@@ -29,6 +29,8 @@ func TestPSCI(t *testing.T) {
 	t.Run("Features", testPSCIFeatures)
 }
 
+func TestHostCPUs(t *testing.T) { testHostCPUs(t) }
+
 func TestVMCreate(t *testing.T) {
 	t.Run("Limits", testVMCreateLimits)
 }
