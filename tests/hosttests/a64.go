@@ -114,3 +114,53 @@ func report() []uint32 {
 	c = append(c, mov32(x0, abi.PSCISystemOff)...)
 	return append(c, hvc0, branchSelf)
 }
+
+// hammerBlock is the layout of the block hammerCode works on: 8-byte
+// words at these offsets: the VM, the page and the IPA to share it at
+// (written by the host before CPU_ON), the rounds made and the shares and
+// unshares that succeeded (written by the code after each round), the
+// stop flag (written by the host) and the done flag (written by the code).
+const (
+	hammerVM, hammerPA, hammerIPA             = 0, 8, 16
+	hammerRounds, hammerShared, hammerUnshared = 24, 32, 40
+	hammerStop, hammerDone                     = 48, 56
+)
+
+// hammerCode is a host CPU's whole program, run with its MMU off and x0
+// the address of a hammer block: until the stop flag is set, MEM_SHARE the
+// page with the VM read-write and MEM_UNSHARE it, counting rounds and the
+// calls that succeed in the block; then set the done flag and call PSCI
+// CPU_OFF. With the MMU off its accesses to the block are Device-nGnRnE,
+// so they reach memory in program order (Arm ARM B2.7.2).
+func hammerCode() []uint32 {
+	const blk, rounds, shared, unshared, tmp, flag, xzr = 19, 20, 21, 22, 9, 10, 31
+	load := func(rt, off uint32) []uint32 { return []uint32{a64.ADDImm(tmp, blk, off), a64.LDR(rt, tmp)} }
+	store := func(rt, off uint32) []uint32 { return []uint32{a64.ADDImm(tmp, blk, off), str(rt, tmp)} }
+	countSuccess := func(counter uint32) []uint32 {
+		return []uint32{a64.SUBSImm(xzr, x0, 0), a64.BNE(2), a64.ADDImm(counter, counter, 1)}
+	}
+	c := []uint32{a64.ADDImm(blk, x0, 0), movz(rounds, 0, 0), movz(shared, 0, 0), movz(unshared, 0, 0)}
+	loop := len(c)
+	c = append(c, mov32(x0, abi.MemShare)...)
+	c = append(c, load(x1, hammerVM)...)
+	c = append(c, load(x2, hammerPA)...)
+	c = append(c, load(x3, hammerIPA)...)
+	c = append(c, movz(4, 1, 0), movz(5, abi.PermR|abi.PermW, 0), hvc0)
+	c = append(c, countSuccess(shared)...)
+	c = append(c, mov32(x0, abi.MemUnshare)...)
+	c = append(c, load(x1, hammerVM)...)
+	c = append(c, load(x2, hammerIPA)...)
+	c = append(c, movz(x3, 1, 0), hvc0)
+	c = append(c, countSuccess(unshared)...)
+	c = append(c, a64.ADDImm(rounds, rounds, 1))
+	c = append(c, store(rounds, hammerRounds)...)
+	c = append(c, store(shared, hammerShared)...)
+	c = append(c, store(unshared, hammerUnshared)...)
+	c = append(c, load(flag, hammerStop)...)
+	c = append(c, a64.SUBSImm(xzr, flag, 0), a64.BNE(2))
+	c = append(c, a64.B(int32(loop-len(c))))
+	c = append(c, movz(flag, 1, 0))
+	c = append(c, store(flag, hammerDone)...)
+	c = append(c, mov32(x0, abi.PSCICPUOff)...)
+	return append(c, hvc0, branchSelf)
+}

@@ -62,6 +62,7 @@ func testHostCPUs(t *testing.T) {
 		}
 	})
 	t.Run("StartAgain32", func(t *testing.T) { startAndStop(t, 1, guest.CPUOn32) })
+	t.Run("Hammer", testHammer)
 	t.Run("BadTargets", func(t *testing.T) { testBadHostTargets(t, uint64(n)) })
 	t.Run("BadEntries", testBadHostEntries)
 	t.Run("LastCPUStaysOn", func(t *testing.T) {
@@ -90,6 +91,82 @@ func startAndStop(t *testing.T, c uint64, on func(mpidr, entry, context uint64) 
 	check.Equal(t, c, aff0, "MPIDR_EL1.Aff0 of the started CPU")
 	off := within(func() bool { return guest.AffinityInfo(c, 0) == abi.AffinityOff })
 	check.True(t, off, "CPU %d still on %v after it called CPU_OFF", c, cpuWait)
+}
+
+// hammerGoal is how many times each CPU must have had the page before
+// the test stops CPU 1, and hammerWait how long it may take (an engine
+// built with bulkhead_ghost checks all its tables after every call).
+const (
+	hammerGoal = 5
+	hammerWait = time.Minute
+)
+
+// testHammer: CPU 1 shares a page with VM A and unshares it, over and
+// over (hammerCode), while CPU 0 donates the same page to a VM B, destroys
+// B and reclaims the page, over and over, until each CPU had the page
+// hammerGoal times. The engine serves both CPUs at once; whatever the
+// interleaving, a share succeeds only while the page is the host's and
+// unshared, so every successful share is followed by a successful unshare,
+// and in the end the page is the host's, shared with nobody. An engine
+// built with bulkhead_ghost also checks the ledger against the stage-2
+// tables after every call of either CPU.
+func testHammer(t *testing.T) {
+	a := newVM(t, 1)
+	page, code, blk := pages(t, 1), pages(t, 1), pages(t, 1)
+	writeCode(code, hammerCode())
+	b := el1.PhysBytes(blk, virt.PageSize)
+	clear(b)
+	for off, v := range map[int]uint64{hammerVM: a.id, hammerPA: page, hammerIPA: guestIPA} {
+		binary.LittleEndian.PutUint64(b[off:], v)
+	}
+	arm64.CleanInvalidateDataRange(blk, virt.PageSize)
+	require(t, check.PSCI(t, abi.PSCISuccess, guest.CPUOn(1, code, blk), "CPU_ON(1) at the hammer"))
+	donations := 0
+	for deadline := time.Now().Add(hammerWait); time.Now().Before(deadline); {
+		donations += donateAndReclaim(t, page)
+		if donations >= hammerGoal && hammerWord(blk, hammerShared) >= hammerGoal {
+			break
+		}
+	}
+	setHammerWord(blk, hammerStop, 1)
+	done := within(func() bool { return hammerWord(blk, hammerDone) == 1 })
+	rounds, shared, unshared := hammerWord(blk, hammerRounds), hammerWord(blk, hammerShared), hammerWord(blk, hammerUnshared)
+	t.Logf("CPU 1: %d of %d shares succeeded; CPU 0: %d donations", shared, rounds, donations)
+	require(t, check.True(t, done, "CPU 1 did not stop within %v", cpuWait))
+	check.Equal(t, shared, unshared, "successful unshares after successful shares")
+	check.True(t, shared >= hammerGoal && donations >= hammerGoal,
+		"each CPU had the page %d times within %v (shares %d, donations %d)", hammerGoal, hammerWait, shared, donations)
+	info, st := guest.MemInfo(page)
+	check.Status(t, abi.Success, st, "MEM_INFO")
+	check.Equal(t, uint64(abi.OwnerHost), info.Owner, "owner of the page afterwards")
+	check.True(t, !info.Shared, "the page is shared with nobody afterwards")
+	check.True(t, within(func() bool { return guest.AffinityInfo(1, 0) == abi.AffinityOff }), "CPU 1 turned itself off")
+}
+
+// donateAndReclaim tries once to give the page to a fresh VM, and takes
+// it back; it returns 1 if the page was donated.
+func donateAndReclaim(t *testing.T, page uint64) int {
+	id, st := guest.VMCreate(1)
+	require(t, check.Status(t, abi.Success, st, "VM_CREATE"))
+	donated := guest.MemDonate(id, page, guestIPA, 1, abi.PermAll) == abi.Success
+	require(t, check.Status(t, abi.Success, guest.VMDestroy(id), "VM_DESTROY"))
+	if !donated {
+		return 0
+	}
+	require(t, check.Status(t, abi.Success, guest.MemReclaim(page, 1), "MEM_RECLAIM of the donated page"))
+	return 1
+}
+
+// hammerWord reads a word of the hammer block as memory holds it.
+func hammerWord(blk uint64, off int) uint64 {
+	arm64.CleanInvalidateDataRange(blk+uint64(off), 8)
+	return binary.LittleEndian.Uint64(el1.PhysBytes(blk+uint64(off), 8))
+}
+
+// setHammerWord writes a word of the hammer block through to memory.
+func setHammerWord(blk uint64, off int, v uint64) {
+	binary.LittleEndian.PutUint64(el1.PhysBytes(blk+uint64(off), 8), v)
+	arm64.CleanInvalidateDataRange(blk+uint64(off), 8)
 }
 
 func testBadHostTargets(t *testing.T, n uint64) {
