@@ -121,7 +121,7 @@ func report() []uint32 {
 // unshares that succeeded (written by the code after each round), the
 // stop flag (written by the host) and the done flag (written by the code).
 const (
-	hammerVM, hammerPA, hammerIPA             = 0, 8, 16
+	hammerVM, hammerPA, hammerIPA              = 0, 8, 16
 	hammerRounds, hammerShared, hammerUnshared = 24, 32, 40
 	hammerStop, hammerDone                     = 48, 56
 )
