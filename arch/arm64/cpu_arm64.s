@@ -57,8 +57,11 @@ linesDone:
 	RET
 
 // func InvalidateInstructionCache()
+//
+// IC IALLUIS: every CPU of the Inner Shareable domain, since a CPU other
+// than the one that wrote the code may fetch it next (Arm ARM D7.5.9).
 TEXT ·InvalidateInstructionCache(SB),NOSPLIT,$0
-	SYS_X(IC_IALLU, 31)	// ic iallu
+	SYS_X(IC_IALLUIS, 31)	// ic ialluis
 	DSB	$0xb		// DSB ISH
 	ISB	$15
 	RET

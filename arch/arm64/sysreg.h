@@ -38,12 +38,13 @@
 #define VPIDR_EL2    ENC(4, 0, 0, 0)
 #define VMPIDR_EL2   ENC(4, 0, 0, 5)
 
-// TLB maintenance (C5.5) and IC IALLU (C5.3.11) as SYS operations.
+// TLB maintenance (C5.5) and IC IALLUIS (C5.3.12) as SYS
+// operations.
 #define TLBI_ALLE2        ENC(4, 8, 7, 0)
 #define TLBI_ALLE2IS      ENC(4, 8, 3, 0)
 #define TLBI_IPAS2E1IS    ENC(4, 8, 0, 1)
 #define TLBI_VMALLS12E1IS ENC(4, 8, 3, 6)
-#define IC_IALLU          ENC(0, 7, 5, 0)
+#define IC_IALLUIS        ENC(0, 7, 1, 0)
 
 // GICv3 CPU interface, EL2 view (D19.5 / GICv3 spec 12.4).
 #define ICC_SRE_EL2  ENC(4, 12, 9, 5)

@@ -17,8 +17,15 @@
 // until that CPU happened to trap, and TamaGo never has more Ms than CPUs
 // to take over the work of one that is away at EL1. With one thread, every
 // engine call is atomic by construction (the engine lock is the baton).
-// Today the other CPUs then wait at EL2 and the host runs on the boot CPU
-// alone.
+// After the check the CPUs are off, until the host starts them (PSCI
+// CPU_ON). From then on each CPU has a goroutine that serves it (CPU) and
+// runs Go only on it: it asks to enter its EL1 context and sleeps; once
+// no goroutine is ready the runtime calls goos.Idle on the CPU holding
+// the thread, which enters that CPU's context and frees the baton
+// (runReleasing); the next CPU to take an exception takes the baton,
+// returns from that call, and wakes its own goroutine (runtime.Wake).
+// While only the boot CPU runs, entries keep the baton (run), which costs
+// nothing over one CPU.
 //
 // The hardware parts are compiled only for GOOS=tamago GOARCH=arm64; the
 // pure computations (exception syndromes, vector offsets) build everywhere so
