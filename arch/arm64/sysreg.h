@@ -1,5 +1,5 @@
 // System register and instruction encodings that Go's arm64 assembler does
-// not know (the EL2 registers, IC IALLU, the stage-2 TLBI forms), built from
+// not know (the EL2 registers, IC IALLUIS, the stage-2 TLBI forms), built from
 // their (op1, CRn, CRm, op2) fields so each line can be checked against the
 // Arm ARM register index (chapter D19/D23, "AArch64 System Register
 // Encodings").

@@ -21,20 +21,31 @@ func handoffAndPowerOff(to uint64)
 func releaseAndPowerOff()
 func runReleasing(ctx *Context)
 
+// batonRelease takes its arguments in registers (see baton_arm64.s): only
+// assembly calls it.
+func batonRelease()
+
 // baton is where the runtime's thread continues, and which CPU may take
 // it (go_asm.h offsets baton_Owner, baton_SP, ...).
 type baton struct {
 	// Owner is the start-up slot of the CPU that runs Go (0: the boot
-	// CPU), or batonFree. It is written with release semantics after the
-	// frame, and read with acquire semantics before it.
+	// CPU), or batonFree. A handoff to a given CPU (the boot-time check)
+	// writes it with release semantics after the frame.
 	Owner uint64
 	SP    uint64
 	G     uint64
 	FP    uint64
 	LR    uint64
+	// Ticket and Serving queue the CPUs that wait for a free baton, first
+	// come first served (a ticket lock): a CPU takes the next Ticket and
+	// runs Go when Serving reaches it; freeing the baton advances Serving
+	// with release semantics after the frame. The boot CPU holds ticket 0
+	// from the start, so Ticket starts at 1.
+	Ticket  uint64
+	Serving uint64
 }
 
-var theBaton baton
+var theBaton = baton{Ticket: 1}
 
 // batonFree is the Owner of a baton no CPU holds: the thread waits in an
 // idle CPU's runReleasing for the next CPU that takes an exception.

@@ -29,11 +29,10 @@ TEXT ·handoffAndPowerOff(SB),NOSPLIT|NOFRAME,$0-8
 // func releaseAndPowerOff()
 //
 // releaseAndPowerOff leaves its frame in theBaton, frees the baton for the
-// next CPU that takes it (takeBaton), and turns this CPU off.
+// next CPU in the queue (takeBaton), and turns this CPU off.
 TEXT ·releaseAndPowerOff(SB),NOSPLIT|NOFRAME,$0-0
-	MOVD	$const_batonFree, R0
 	MOVD	R30, R3
-	BL	batonGive<>(SB)
+	BL	·batonRelease(SB)
 	B	powerOffCPU<>(SB)
 
 // powerOffCPU calls PSCI CPU_OFF (DEN0022 5.1.3), which does not return
@@ -61,6 +60,27 @@ TEXT batonGive<>(SB),NOSPLIT|NOFRAME,$0
 	MOVD	R3, baton_LR(R1)
 	ADD	$baton_Owner, R1, R2
 	STLR	R0, (R2)
+	SEV
+	RET
+
+// batonRelease saves the frame of the calling function (as batonGive,
+// return address in R3), marks the baton free and serves the next ticket
+// with a store-release, which also ends the WFE of a CPU waiting for it
+// (its exclusive load armed the monitor: Arm ARM D1.16.1). Only the
+// holder writes Serving. Clobbers R0-R3, R5.
+TEXT ·batonRelease(SB),NOSPLIT|NOFRAME,$0
+	MOVD	$·theBaton(SB), R1
+	MOVD	RSP, R2
+	MOVD	R2, baton_SP(R1)
+	MOVD	g, baton_G(R1)
+	MOVD	R29, baton_FP(R1)
+	MOVD	R3, baton_LR(R1)
+	MOVD	$const_batonFree, R0
+	MOVD	R0, baton_Owner(R1)
+	MOVD	baton_Serving(R1), R5
+	ADD	$1, R5
+	ADD	$baton_Serving, R1, R2
+	STLR	R5, (R2)
 	SEV
 	RET
 

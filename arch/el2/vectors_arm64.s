@@ -136,37 +136,43 @@ fpsaved:
 
 // takeBaton returns to Go on this CPU, whose context R0 holds its exit: a
 // CPU that entered EL1 through run kept the baton (baton.go), and returns
-// from run with the frame it left in saved; otherwise it waits until the
-// baton is free, takes it (Context_CPU is its slot), and returns from the
-// call that released it with the frame left in theBaton (an idle CPU's
-// runReleasing). The exclusive load arms the monitor, so a release by
-// another CPU ends the WFE (Arm ARM D1.16.1, the global monitor event).
+// from run with the frame it left in saved; otherwise it takes a ticket,
+// waits until the baton serves it, becomes the owner (Context_CPU is its
+// slot), and returns from the call that freed the baton with the frame
+// left in theBaton (an idle CPU's runReleasing). The exclusive load of
+// Serving arms the monitor, so the release by another CPU ends the WFE
+// (Arm ARM D1.16.1, the global monitor event); SEVL makes the first WFE
+// fall through.
 TEXT ·takeBaton(SB),NOSPLIT|NOFRAME,$0
 	MOVD	Context_CPU(R0), R4
 	MOVD	$·theBaton(SB), R1
 	ADD	$baton_Owner, R1, R2
 	LDAR	(R2), R3
 	CMP	R3, R4
-	BNE	wait
+	BNE	queue
 	MOVD	$·saved(SB), R1
 	LDP	0(R1), (R2, g)
 	MOVD	R2, RSP
 	LDP	16(R1), (R29, R30)
 	RET
 
-wait:
-	MOVD	$const_batonFree, R5
+queue:
+	ADD	$baton_Ticket, R1, R2
 
-look:
+ticket:
 	LDAXR	(R2), R3
-	CMP	R3, R5
-	BEQ	claim
-	WFE
-	B	look
+	ADD	$1, R3, R5
+	STXR	R5, (R2), R6
+	CBNZ	R6, ticket
+	ADD	$baton_Serving, R1, R2
+	SEVL
 
-claim:
-	STXR	R4, (R2), R3
-	CBNZ	R3, look
+wait:
+	WFE
+	LDAXR	(R2), R5
+	CMP	R5, R3
+	BNE	wait
+	MOVD	R4, baton_Owner(R1)
 	LDP	baton_SP(R1), (R2, g)
 	MOVD	R2, RSP
 	LDP	baton_FP(R1), (R29, R30)
@@ -186,21 +192,18 @@ TEXT ·run(SB),NOSPLIT|NOFRAME,$0-8
 
 // func runReleasing(ctx *Context)
 //
-// runReleasing leaves its frame in theBaton, frees the baton, and enters
-// ctx (enter). The call returns on whichever CPU next takes the baton
-// (takeBaton), with that CPU's exit in the context its TPIDR_EL2 names.
-// enter uses no stack, so another CPU may run Go on this frame's stack as
-// soon as the baton is free.
+// runReleasing leaves its frame in theBaton, frees the baton for the next
+// CPU in the queue (batonRelease), and enters ctx (enter). The call
+// returns on whichever CPU the baton serves next (takeBaton), with that
+// CPU's exit in the context its TPIDR_EL2 names. enter uses no stack, so
+// another CPU may run Go on this frame's stack as soon as the baton is
+// free.
 TEXT ·runReleasing(SB),NOSPLIT|NOFRAME,$0-8
 	MOVD	ctx+0(FP), R0
-	MOVD	$·theBaton(SB), R1
-	MOVD	RSP, R2
-	STP	(R2, g), baton_SP(R1)
-	STP	(R29, R30), baton_FP(R1)
-	MOVD	$const_batonFree, R3
-	ADD	$baton_Owner, R1, R2
-	STLR	R3, (R2)
-	SEV
+	MOVD	R0, R7
+	MOVD	R30, R3
+	BL	·batonRelease(SB)
+	MOVD	R7, R0
 	B	enter<>(SB)
 
 // enter loads ctx (R0): TPIDR_EL2 names it for lowerExit, the stack

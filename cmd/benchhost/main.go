@@ -32,8 +32,29 @@ func main() {
 	fmt.Println(result{"guest-engine-call-full-path", full, b, freq, 50})
 	budgetBench(freq)
 	timerDirect()
+	severalCPUs(freq)
 	fmt.Println("bulkhead bench: done")
 	el1.PowerOff()
+}
+
+// severalCPUs times the host's null call and the VCPU_RUN round trip again
+// once the host has started a second CPU (and that CPU has stopped): from
+// then on every entry to EL1 hands the engine's thread over (arch/el2,
+// "Several CPUs"). On a board with one CPU it prints nothing.
+func severalCPUs(freq uint64) {
+	if int64(call(abi.PSCIFeatures, uint64(abi.PSCICPUOn64))[0]) != abi.PSCISuccess {
+		return
+	}
+	mb := virt.Pool.Base + 8*virt.BlockSize
+	clear(el1.PhysBytes(mb, el1.MailboxSize))
+	arm64.CleanInvalidateDataRange(mb, el1.MailboxSize)
+	if int64(call(abi.PSCICPUOn64, 1, el1.SecondaryEntry(), mb)[0]) != abi.PSCISuccess {
+		fail("CPU_ON(1)")
+	}
+	for int64(call(abi.PSCIAffinityInfo64, 1, 0)[0]) != abi.AffinityOff {
+	}
+	fmt.Println(result{"host-null-hypercall-several-cpus", hostNull(), baseline(abi.BenchNull), freq, 3})
+	fmt.Println(result{"vcpu-run-round-trip-several-cpus", roundTrip(), baseline(abi.BenchSwitch), freq, 2})
 }
 
 func call(id uint32, args ...uint64) [8]uint64 {

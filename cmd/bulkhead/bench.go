@@ -62,7 +62,8 @@ func bench(args []string, stdout io.Writer) error {
 	if *profileOnly {
 		return benchProfile(stdout, b.Root, paths)
 	}
-	m := qemu.Machine{Engine: paths["engine-bench"], EL1: paths["benchhost"], ICount: true}
+	// Two CPUs: the host starts the second for the -several-cpus rows.
+	m := qemu.Machine{Engine: paths["engine-bench"], EL1: paths["benchhost"], ICount: true, CPUs: 2}
 	res, err := qemu.Run(context.Background(), m, 10*time.Minute, nil, nil)
 	if err != nil {
 		return err
