@@ -16,8 +16,10 @@ import (
 // pKVM releases its locks while a vCPU runs. So the core runs one call at a
 // time, as the specification assumes (each call, each guest call and each
 // trap is one atomic step of specs/Spec.v), and a call from another CPU can
-// come in only while some vCPU is inside EnterGuest. There is one lock and
-// so no lock order.
+// come in only while some vCPU is inside EnterGuest. There is one engine
+// lock. A Platform may have locks of its own: they come after the engine
+// lock (the core calls the Platform with it held, EnterGuest without it),
+// and a Platform never calls back into Serial.
 //
 // What a call may do to a vCPU that is in the guest on another CPU, whose
 // Context that CPU owns until EnterGuest returns:
@@ -42,6 +44,10 @@ import (
 //     InvalidateIPA and InvalidateVMID are broadcast (TLBI ...IS) and
 //     complete (DSB ISH) before they return, so the other CPU stops using
 //     an old translation before the call goes on (Arm ARM D8.13.1).
+//   - A vCPU that is Off and still in the guest exists only after such a
+//     SYSTEM_OFF, when every vCPU of the VM is Off and none can start
+//     again (VCPU_INIT is DENIED once the VM has run, and CPU_ON needs a
+//     caller that runs), so only VM_DESTROY and VCPU_IRQ can reach it.
 //   - Check and Snapshot read the ledger, the tables and vCPU states, never
 //     a Context, so they are exact while vCPUs run. (A page's Zero flag in
 //     a Snapshot is a moment's reading of memory a running guest may be
