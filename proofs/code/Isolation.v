@@ -2002,7 +2002,7 @@ Definition pendNone : pendingReply := 0.
 
 Definition PStateEL1h : Z := 965.
 
-(** Go: isolation/platform.go:133:1 reset *)
+(** Go: isolation/platform.go:136:1 reset *)
 Definition Context_reset {S : Type} (c : (ptr S Context)) (vmid : VMID) (vcpu' : Z) (entry : Z) (arg : Z) : M S unit :=
   let! t'1 := deref c in
   let irq := Context_IRQ t'1 in
