@@ -113,6 +113,8 @@ func (s *Serial) Snapshot() Abstract {
 // a vCPU it names is in the guest, and reports whether it did. Arguments
 // that are bad anyway are left to the core, which rejects them before it
 // touches any vCPU.
+//
+// Preconditions: the engine lock is held.
 func (s *Serial) hostCallInGuest(x [8]uint64) ([8]uint64, bool) {
 	switch uint32(x[0]) {
 	case abi.VCPUIRQ:
@@ -133,6 +135,8 @@ func (s *Serial) hostCallInGuest(x [8]uint64) ([8]uint64, bool) {
 
 // vcpuInGuest returns the index of vCPU v of VM id (untrusted) and whether
 // it is in the guest.
+//
+// Preconditions: the engine lock is held.
 func (s *Serial) vcpuInGuest(id, v uint64) (int, bool) {
 	if id == 0 || id > uint64(len(s.inGuest)/s.stride) || v >= uint64(s.stride) {
 		return 0, false
@@ -142,6 +146,8 @@ func (s *Serial) vcpuInGuest(id, v uint64) (int, bool) {
 }
 
 // vmInGuest reports whether some vCPU of VM id (untrusted) is in the guest.
+//
+// Preconditions: the engine lock is held.
 func (s *Serial) vmInGuest(id uint64) bool {
 	for v := 0; v < s.stride; v++ {
 		if _, in := s.vcpuInGuest(id, uint64(v)); in {
@@ -152,7 +158,9 @@ func (s *Serial) vmInGuest(id uint64) bool {
 }
 
 // enterGuest is the core's EnterGuest: the one place a call releases the
-// engine lock. It runs with the lock held, and returns with it held.
+// engine lock.
+//
+// Preconditions: the engine lock is held; it is held again on return.
 func (s *Serial) enterGuest(vttbr uint64, ctx *Context) Trap {
 	id, v := ctx.VMID, ctx.VCPU
 	k := int(id-1)*s.stride + int(v)
@@ -165,12 +173,14 @@ func (s *Serial) enterGuest(vttbr uint64, ctx *Context) Trap {
 	return t
 }
 
+// lock takes the engine lock.
 func (s *Serial) lock() {
 	if !plant.SerialNoLock {
 		s.mu.Lock()
 	}
 }
 
+// unlock releases the engine lock.
 func (s *Serial) unlock() {
 	if !plant.SerialNoLock {
 		s.mu.Unlock()
@@ -211,6 +221,8 @@ func (l *irqLog) record(intid, level uint64) {
 }
 
 // replay applies the recorded calls to vCPU v of VM id and empties l.
+//
+// Preconditions: the engine lock is held, and the vCPU has left the guest.
 func (l *irqLog) replay(e *Engine, id VMID, v uint16) {
 	replayLines(e, id, v, &l.raised, 1)
 	replayLines(e, id, v, &l.lowered, 0)

@@ -3619,7 +3619,7 @@ Definition set_irqLog_raised (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog x
 Definition set_irqLog_lowered (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog (irqLog_raised r) x.
 Definition zero_irqLog : irqLog := mk_irqLog (repeat 0 16) (repeat 0 16).
 
-(** Go: isolation/serial.go:203:1 record *)
+(** Go: isolation/serial.go:213:1 record *)
 Definition irqLog_record {S : Type} (l : (ptr S irqLog)) (intid : Z) (level : Z) : M S unit :=
   let! t'1 := divu intid 64 in
   let t'2 := t'1 in
