@@ -4,6 +4,7 @@
 #                              and guests: GUEST=..., or KERNEL= INITRD= APPEND=
 #                              with DISK="a.img b.img,ro" (implies SHARED=1)
 #   make test                  every test: format, vet, unit, QEMU suites, proofs
+#   make race                  the core driven from several goroutines under -race
 #   make tamago                install the TamaGo compiler (TAMAGO_SRC=<checkout> offline)
 #   make qemu-gdb              make qemu, halted, with QEMU's gdb stub
 #   make guest-test PKG=dir    go test of a test-guest package, each binary in a VM
@@ -34,7 +35,7 @@ TIMEOUT ?= 0
 export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
-	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test
+	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race
 
 all: images
 
@@ -84,7 +85,7 @@ GOTESTFLAGS ?= -v
 guest-test: check_tamago mods bulkhead
 	build/bulkhead test -C $(PKG) $(GOTESTFLAGS) .
 
-test: mods fmt-check vet lint proofs guest-images unit
+test: mods fmt-check vet lint proofs race guest-images unit
 
 # guest-images fetches Debian's arm64 kernel and busybox (cached in
 # .cache/guest-images) for the Linux scenarios, which skip, saying so,
@@ -97,6 +98,27 @@ guest-images:
 # skip, saying so, without the TamaGo compiler).
 unit: mods
 	$(GO) test -count=1 -timeout 30m ./...
+
+# race runs the tests of isolation.Serial, the core behind the engine lock,
+# under the race detector (go test -race, which needs cgo and a C
+# compiler), then shows that the stress test catches a Serial that takes no
+# lock and one that lets VCPU_IRQ write the context of a vCPU in the guest:
+# built with each planted bug's tag it must fail, with a race report or a
+# ghost violation.
+RACE_PLANTS := bulkhead_plant_serial_nolock bulkhead_plant_serial_irq
+race: mods
+	$(GO) test -race -count=1 -run 'TestSerial' ./isolation/
+	$(GO) test -race -count=1 ./isolation/internal/fakearch/
+	@mkdir -p build
+	@for tag in $(RACE_PLANTS); do \
+		log=build/race-$$tag.log; \
+		if $(GO) test -race -count=1 -tags $$tag -run 'TestSerialStress$$' ./isolation/ > $$log 2>&1; then \
+			echo "race: TestSerialStress passed with the planted bug $$tag ($$log)"; exit 1; fi; \
+		races=$$(grep -c 'WARNING: DATA RACE' $$log); ghosts=$$(grep -c 'ghost check after' $$log); \
+		if [ "$$races$$ghosts" = 00 ]; then \
+			echo "race: TestSerialStress failed with $$tag, but with neither a race nor a ghost violation ($$log)"; exit 1; fi; \
+		echo "race: the planted bug $$tag is caught: $$races race reports, $$ghosts ghost violations ($$log)"; \
+	done
 
 qemu-tests: mods
 	$(GO) test -count=1 -v ./tests/

@@ -25,10 +25,17 @@
 //
 // # Concurrency
 //
-// An Engine is not safe for concurrent use. The engine runs on one physical
-// CPU, and the arch code serialises calls into Dispatch (there is one lock,
-// taken and released by the arch's single entry path). The transition code
-// keeps to a verifiable subset of Go: no goroutines, closures, maps, defer
-// or interfaces other than the Platform seam, and no allocation on any
-// hypercall path.
+// An Engine is not safe for concurrent use: its calls assume that they run
+// one at a time, each whole, as the specification's actions do (in
+// specs/Spec.v every host call, guest call, guest step and trap is one
+// atomic step of a trace, in any interleaving of the host and the running
+// vCPUs). Serial makes that true on several CPUs: one engine lock held by
+// every call from start to end and released only while a vCPU is inside
+// Platform.EnterGuest, with the rules, in serial.go and specs/ABI.md
+// ("Several CPUs"), for the calls that meet a vCPU in the guest. The engine
+// image still runs on one CPU and calls the Engine from its single entry
+// path. The transition code keeps to a verifiable subset of Go: no
+// goroutines, closures, maps, defer or interfaces other than the Platform
+// seam, and no allocation on any hypercall path (Serial, which locks, is
+// outside the translated subset).
 package isolation

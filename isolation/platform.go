@@ -28,7 +28,10 @@ type Platform interface {
 	CleanToPoC(pa PA, n uint64)
 	// EnterGuest loads ctx into the CPU, switches to the stage-2 described
 	// by vttbr, enters the guest at EL1 and returns when the guest traps
-	// to EL2, with ctx holding the guest's registers at the trap.
+	// to EL2, with ctx holding the guest's registers at the trap. Under
+	// Serial it runs without the engine lock, on several CPUs at once for
+	// different vCPUs and alongside the other methods; ctx is the CPU's
+	// until it returns.
 	EnterGuest(vttbr uint64, ctx *Context) Trap
 	// PageIsZero reports whether the page at pa reads as all zeros. Only
 	// Snapshot and checks use it, never a hypercall path.

@@ -1,6 +1,9 @@
 package isolation
 
-import "bulkhead/isolation/abi"
+import (
+	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
+)
 
 // VMCreate is VM_CREATE: a VM with n vCPUs, all Off, in the lowest free
 // slot, with an empty stage-2. flags is x2 (ABI v1.1): with
@@ -205,6 +208,9 @@ func (e *Engine) run(m *vm, vc *vcpu) [7]uint64 {
 	for i := 0; i < maxEntries; i++ {
 		vc.state = VCPURunning
 		t := e.plat.EnterGuest(vttbr, &vc.ctx)
+		if vc.state != VCPURunning && !plant.RunIgnoresStop {
+			return stoppedExit(vc)
+		}
 		vc.state = VCPUOn
 		d := FilterTrap(t, &vc.ctx.X, e.cfg.GuestMMIO)
 		work := guestWork(d, &vc.ctx.X)
@@ -217,6 +223,18 @@ func (e *Engine) run(m *vm, vc *vcpu) [7]uint64 {
 		}
 	}
 	return [7]uint64{uint64(abi.ExitIRQ)}
+}
+
+// stoppedExit ends the run of a vCPU that another vCPU of its VM stopped
+// while it was in the guest: with several CPUs, a vCPU's SYSTEM_OFF or
+// SYSTEM_RESET (guestPSCI) turns every vCPU of the VM Off, including one
+// that is inside EnterGuest on another CPU. That vCPU stays Off, as the
+// specification's all_off leaves it (its later steps and trap change
+// nothing there): the trap it came back with is dropped, not handled, and
+// the run ends with VCPU_STATE(vcpu, off). On one CPU no vCPU is in the
+// guest while another makes a call, and this never happens.
+func stoppedExit(vc *vcpu) [7]uint64 {
+	return [7]uint64{uint64(abi.ExitVCPUState), uint64(vc.ctx.VCPU), 0}
 }
 
 // apply carries out the decision d about one trap of vc and returns the exit

@@ -10,7 +10,7 @@ import (
 
 // benchCall answers BENCH_ON, BENCH_OFF and BENCH_RESIDENCY in an engine
 // built for benchmarks (tag bulkhead_bench); see abi.BenchOn.
-func benchCall(core *isolation.Engine, x *[8]uint64) bool {
+func benchCall(core *isolation.Serial, x *[8]uint64) bool {
 	switch uint32(x[0]) {
 	case abi.BenchOn:
 		el2.InstallBaseline(hostHCR, core.HostVTTBR())

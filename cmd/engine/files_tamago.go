@@ -14,10 +14,10 @@ import (
 type fileServer struct {
 	dev   fwcfg.Device
 	files bootFiles
-	core  *isolation.Engine
+	core  *isolation.Serial
 }
 
-func newFileServer(core *isolation.Engine) *fileServer {
+func newFileServer(core *isolation.Serial) *fileServer {
 	s := &fileServer{dev: engineFwCfg(), core: core}
 	if dir, err := s.dev.Directory(); err == nil {
 		s.files = guestFiles(dir)

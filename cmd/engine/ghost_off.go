@@ -5,6 +5,6 @@ package main
 import "bulkhead/isolation"
 
 // ghostCheck does nothing in a normal build; see ghost_on.go.
-func ghostCheck(*isolation.Engine, uint32) {}
+func ghostCheck(*isolation.Serial, uint32) {}
 
 func ghostReport() {}

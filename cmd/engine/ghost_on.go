@@ -17,7 +17,7 @@ var ghostChecks int
 // a host call that can change them or the ledger, and compares the two
 // (isolation.Engine.Check); a disagreement stops the machine with the first
 // difference. Queries change neither, so they are not followed by a check.
-func ghostCheck(core *isolation.Engine, id uint32) {
+func ghostCheck(core *isolation.Serial, id uint32) {
 	switch id {
 	case abi.VMCreate, abi.VMDestroy, abi.VCPURun, abi.MemDonate, abi.MemShare, abi.MemUnshare, abi.MemReclaim:
 	default:

@@ -72,10 +72,10 @@ func (m *machine) initHart(h *hart) {
 	el2.EnableTimerPPI(h.cpu.MPIDR)
 }
 
-func newCore(m *machine) (*isolation.Engine, error) {
+func newCore(m *machine) (*isolation.Serial, error) {
 	tables := make([]isolation.Table, tablePoolSize)
 	pool := isolation.Pool{Tables: tables, Base: isolation.PA(el2.AddressOf(&tables[0]))}
-	return isolation.New(coreConfig(), m, pool)
+	return isolation.NewSerial(coreConfig(), m, pool)
 }
 
 func coreConfig() isolation.Config {

@@ -14,7 +14,7 @@ import (
 // the arch code: each vCPU's FP/SIMD registers, and the host's side of the
 // world switch.
 type machine struct {
-	core  *isolation.Engine // set once the core exists
+	core  *isolation.Serial // set once the core exists
 	files *fileServer
 	cpus  []*el2.CPU // the CPUs the host may run on, the boot CPU first
 	fp    [maxVMs + 1][maxVCPUs]el2.FPFile
@@ -48,7 +48,7 @@ func (m *machine) here() *hart { return &m.harts[el2.Here().Slot] }
 // alone is enough.
 func (m *machine) vttbrOf(vmid isolation.VMID) uint64 {
 	if m.core != nil {
-		if v, ok := m.core.VTTBROf(vmid); ok {
+		if v, ok := m.core.Engine().VTTBROf(vmid); ok {
 			return v
 		}
 	}

@@ -1718,7 +1718,7 @@ Definition Engine_newStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2))
   let! t'7 := deref s in
   ret ((stage2_root t'7) >=? 0).
 
-(** Go: isolation/vm.go:13:1 VMCreate *)
+(** Go: isolation/vm.go:16:1 VMCreate *)
 Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) (flags : Z) : M S (VMID * Abi.Status) :=
   let! t'2 := (if (n =? 0) then ret true else (let! t'1 := deref e in ret (n >? (wrapu 64 (Config_MaxVCPUs (Engine_cfg t'1)))))) in
   if t'2 then
@@ -1865,7 +1865,7 @@ Definition page_sharedWith {S : Type} (p : (ptr S page)) (vm' : VMID) : M S bool
   let! t'3 := (if (page_shared t'1) then (let! t'2 := deref p in ret ((page_borrower t'2) =? vm')) else ret false) in
   ret t'3.
 
-(** Go: isolation/vm.go:74:1 releasePages *)
+(** Go: isolation/vm.go:77:1 releasePages *)
 Definition Engine_releasePages {S : Type} (e : (ptr S Engine)) (id : VMID) : M S unit :=
   let! t'1 := deref e in
   let n := wrapu 64 (len (Engine_pages t'1)) in
@@ -1934,7 +1934,7 @@ Definition Engine_releasePages {S : Type} (e : (ptr S Engine)) (id : VMID) : M S
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/vm.go:50:1 VMDestroy *)
+(** Go: isolation/vm.go:53:1 VMDestroy *)
 Definition Engine_VMDestroy {S : Type} (e : (ptr S Engine)) (id : Z) : M S Abi.Status :=
   let! t'1 := Engine_liveVM e id in
   let v := t'1 in
@@ -2002,7 +2002,7 @@ Definition pendNone : pendingReply := 0.
 
 Definition PStateEL1h : Z := 965.
 
-(** Go: isolation/platform.go:133:1 reset *)
+(** Go: isolation/platform.go:136:1 reset *)
 Definition Context_reset {S : Type} (c : (ptr S Context)) (vmid : VMID) (vcpu' : Z) (entry : Z) (arg : Z) : M S unit :=
   let! t'1 := deref c in
   let irq := Context_IRQ t'1 in
@@ -2012,7 +2012,7 @@ Definition Context_reset {S : Type} (c : (ptr S Context)) (vmid : VMID) (vcpu' :
   let! t'5 := store t'4 arg in
   ret tt.
 
-(** Go: isolation/vm.go:102:1 vcpuOf *)
+(** Go: isolation/vm.go:105:1 vcpuOf *)
 Definition Engine_vcpuOf {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) : M S ((ptr S vm) * (ptr S vcpu)) :=
   let! t'1 := Engine_liveVM e id in
   let m := t'1 in
@@ -2024,7 +2024,7 @@ Definition Engine_vcpuOf {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) : M S 
   let! t'5 := pindex t'4 v in
   ret (m, t'5).
 
-(** Go: isolation/vm.go:117:1 VCPUInit *)
+(** Go: isolation/vm.go:120:1 VCPUInit *)
 Definition Engine_VCPUInit {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (entry : Z) (arg : Z) : M S Abi.Status :=
   let! t'1 := Engine_vcpuOf e id v in
   let '(t'2, t'3) := t'1 in
@@ -2051,7 +2051,7 @@ Definition IRQLines : Z := 1020.
 
 Definition sgiLines : Z := 16.
 
-(** Go: isolation/vm.go:138:1 VCPUIRQ *)
+(** Go: isolation/vm.go:141:1 VCPUIRQ *)
 Definition Engine_VCPUIRQ {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (intid : Z) (level : Z) : M S Abi.Status :=
   let! t'1 := Engine_vcpuOf e id v in
   let '(t'2, t'3) := t'1 in
@@ -2119,7 +2119,7 @@ Definition MMIORead_value {S : Type} (r : MMIORead) (reply : Z) : M S Z :=
   ret v) in
   ret v.
 
-(** Go: isolation/vm.go:181:1 complete *)
+(** Go: isolation/vm.go:184:1 complete *)
 Definition vcpu_complete {S : Type} (vc : (ptr S vcpu)) (reply : Z) : M S unit :=
   let! t'2 := deref vc in
   let t'1 := vcpu_pend t'2 in
@@ -2433,6 +2433,11 @@ Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : 
   end.
 
 Definition maxEntries : Z := 64.
+
+(** Go: isolation/vm.go:236:1 stoppedExit *)
+Definition stoppedExit {S : Type} (vc : (ptr S vcpu)) : M S (list Z) :=
+  let! t'1 := deref vc in
+  ret ([7; Context_VCPU (vcpu_ctx t'1); 0] ++ repeat 0 4).
 
 (** Go: isolation/shadow.go:107:1 append *)
 Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S bool :=
@@ -3076,7 +3081,7 @@ Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'12 := idx t'11 5 in
   ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
 
-(** Go: isolation/vm.go:247:1 guestTrapCall *)
+(** Go: isolation/vm.go:265:1 guestTrapCall *)
 Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
   let x := (repeat 0 8) in
   let t'1 := x in
@@ -3127,7 +3132,7 @@ Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcp
   else
   ret (([] ++ repeat 0 7), false).
 
-(** Go: isolation/vm.go:224:1 apply *)
+(** Go: isolation/vm.go:242:1 apply *)
 Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (d : Decision) : M S ((list Z) * bool) :=
   let ex := (repeat 0 7) in
   let done := false in
@@ -3180,7 +3185,7 @@ Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (
   ret tt) in
   ret (ex, false).
 
-(** Go: isolation/vm.go:202:1 run *)
+(** Go: isolation/vm.go:205:1 run *)
 Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) : M S (list Z) :=
   let! t'1 := pfield e Engine_pool set_Engine_pool in
   let! t'2 := deref m in
@@ -3191,7 +3196,7 @@ Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (pt
   let! t'6 := newWorkBudget in
   let budget := t'6 in
   let i := 0 in
-  let! t'33 := loop (maxEntries - i)
+  let! t'35 := loop (maxEntries - i)
   (fun '(budget, i) => ret (i <? maxEntries))
   (fun '(budget, i) =>
   let! t'7 := pfield vc vcpu_state set_vcpu_state in
@@ -3205,29 +3210,34 @@ Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (pt
   let! t'16 := store t'10 t'15 in
   let! t'17 := emit "EnterGuest" [vttbr] in
   let t := t'14 in
-  let! t'18 := pfield vc vcpu_state set_vcpu_state in
-  let! t'19 := store t'18 VCPUOn in
-  let! t'20 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'21 := pfield t'20 Context_X set_Context_X in
-  let! t'22 := deref e in
-  let! t'23 := FilterTrap t t'21 (Config_GuestMMIO (Engine_cfg t'22)) in
-  let d := t'23 in
-  let! t'24 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'25 := pfield t'24 Context_X set_Context_X in
-  let! t'26 := guestWork d t'25 in
-  let work := t'26 in
-  let! t'27 := Engine_apply e m vc d in
-  let '(t'28, t'29) := t'27 in
-  let ex := t'28 in
-  let done := t'29 in
+  let! t'18 := deref vc in
+  if (negb ((vcpu_state t'18) =? VCPURunning)) && (negb false) then
+  let! t'19 := stoppedExit vc in
+  ret (Leave t'19)
+  else
+  let! t'20 := pfield vc vcpu_state set_vcpu_state in
+  let! t'21 := store t'20 VCPUOn in
+  let! t'22 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'23 := pfield t'22 Context_X set_Context_X in
+  let! t'24 := deref e in
+  let! t'25 := FilterTrap t t'23 (Config_GuestMMIO (Engine_cfg t'24)) in
+  let d := t'25 in
+  let! t'26 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'27 := pfield t'26 Context_X set_Context_X in
+  let! t'28 := guestWork d t'27 in
+  let work := t'28 in
+  let! t'29 := Engine_apply e m vc d in
+  let '(t'30, t'31) := t'29 in
+  let ex := t'30 in
+  let done := t'31 in
   if done then
   ret (Leave ex)
   else
   let more := false in
-  let! t'30 := workBudget_spend budget work in
-  let '(t'31, t'32) := t'30 in
-  let budget := t'31 in
-  let more := t'32 in
+  let! t'32 := workBudget_spend budget work in
+  let '(t'33, t'34) := t'32 in
+  let budget := t'33 in
+  let more := t'34 in
   if negb more then
   ret (Break (budget, i))
   else
@@ -3235,13 +3245,13 @@ Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (pt
   (fun '(budget, i) => let i := wraps 64 (i + 1) in
   ret (budget, i))
   (budget, i) in
-  match t'33 with
+  match t'35 with
   | Fall (budget, i) =>
   ret ([4] ++ repeat 0 6)
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/vm.go:163:1 VCPURun *)
+(** Go: isolation/vm.go:166:1 VCPURun *)
 Definition Engine_VCPURun {S : Type} (e : (ptr S Engine)) (id : Z) (v : Z) (reply : Z) : M S (Abi.Status * (list Z)) :=
   let! t'1 := Engine_vcpuOf e id v in
   let '(t'2, t'3) := t'1 in
@@ -3600,6 +3610,42 @@ Definition set_Abstract_Pages (x : (list AbstractPage)) (r : Abstract) : Abstrac
 Definition set_Abstract_VMs (x : (list AbstractVM)) (r : Abstract) : Abstract := mk_Abstract (Abstract_Pages r) x (Abstract_Host r).
 Definition set_Abstract_Host (x : (list Z)) (r : Abstract) : Abstract := mk_Abstract (Abstract_Pages r) (Abstract_VMs r) x.
 Definition zero_Abstract : Abstract := mk_Abstract [] [] [].
+
+Record irqLog := mk_irqLog {
+  irqLog_raised : (list Z);
+  irqLog_lowered : (list Z)
+}.
+Definition set_irqLog_raised (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog x (irqLog_lowered r).
+Definition set_irqLog_lowered (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog (irqLog_raised r) x.
+Definition zero_irqLog : irqLog := mk_irqLog (repeat 0 16) (repeat 0 16).
+
+(** Go: isolation/serial.go:213:1 record *)
+Definition irqLog_record {S : Type} (l : (ptr S irqLog)) (intid : Z) (level : Z) : M S unit :=
+  let! t'1 := divu intid 64 in
+  let t'2 := t'1 in
+  let! t'3 := modu intid 64 in
+  let t'4 := shl 64 false 1 t'3 in
+  let w := t'2 in
+  let bit := t'4 in
+  if level =? 1 then
+  let! t'5 := deref l in
+  let! t'6 := idx (irqLog_raised t'5) w in
+  let! t'7 := pfield l irqLog_raised set_irqLog_raised in
+  let! t'8 := pindex t'7 w in
+  let! t'9 := store t'8 (Z.lor t'6 bit) in
+  let! t'10 := deref l in
+  let! t'11 := idx (irqLog_lowered t'10) w in
+  let! t'12 := pfield l irqLog_lowered set_irqLog_lowered in
+  let! t'13 := pindex t'12 w in
+  let! t'14 := store t'13 (andnot t'11 bit) in
+  ret tt
+  else
+  let! t'15 := deref l in
+  let! t'16 := idx (irqLog_lowered t'15) w in
+  let! t'17 := pfield l irqLog_lowered set_irqLog_lowered in
+  let! t'18 := pindex t'17 w in
+  let! t'19 := store t'18 (Z.lor t'16 bit) in
+  ret tt.
 
 Record leafIter := mk_leafIter {
   leafIter_tbl : (list Z);

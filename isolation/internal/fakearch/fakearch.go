@@ -1,9 +1,19 @@
 // Package fakearch is the Platform of the isolation core for tests: it
 // records TLB maintenance, keeps sparse page contents so that tests can see
 // zeroing, and plays back scripted guest traps.
+//
+// An Arch may be used from several goroutines at once, as an
+// isolation.Serial uses it: EnterGuest of different vCPUs concurrently with
+// each other and with the other methods. Its own fields are then read
+// through its methods only; tests that read them directly (Invals,
+// counters, LastCtx) do so from one goroutine.
 package fakearch
 
-import "bulkhead/isolation"
+import (
+	"sync"
+
+	"bulkhead/isolation"
+)
 
 // Inval is one recorded TLB invalidation.
 type Inval struct {
@@ -15,7 +25,8 @@ type Inval struct {
 // Step is one scripted guest exit: Before, if set, changes the vCPU's
 // registers as the guest would have before trapping; During, if set, runs
 // while the vCPU is inside EnterGuest (standing for another physical CPU);
-// Trap is what EnterGuest returns.
+// Trap is what EnterGuest returns. Before and During run without the
+// Arch's lock, as guest code runs on its CPU.
 type Step struct {
 	Before func(c *isolation.Context)
 	During func()
@@ -32,14 +43,23 @@ type Arch struct {
 	InvalCount, ZeroCount, CleanCount, EnterCount int
 	// Cleaned lists every page cleaned to PoC, when Record is set.
 	Cleaned []isolation.PA
-	// Script is played back by EnterGuest, one Step per entry; once it is
-	// empty, every entry exits with an IRQ, like a timer tick.
+	// Script is played back by EnterGuest, one Step per entry, for every
+	// vCPU without a script of its own (SetScript); once it is empty, every
+	// entry exits with an IRQ, like a timer tick.
 	Script []Step
 	// LastVTTBR and LastCtx are what the latest EnterGuest was given.
 	LastVTTBR uint64
 	LastCtx   isolation.Context
 
-	mem map[isolation.PA]*[isolation.PageSize]byte
+	mu      sync.Mutex
+	mem     map[isolation.PA]*[isolation.PageSize]byte
+	scripts map[vcpuKey][]Step
+}
+
+// vcpuKey names one vCPU.
+type vcpuKey struct {
+	vm   isolation.VMID
+	vcpu uint16
 }
 
 // New returns an Arch that records invalidations.
@@ -47,6 +67,8 @@ func New() *Arch { return &Arch{Record: true} }
 
 // InvalidateIPA records a TLB invalidation by IPA.
 func (a *Arch) InvalidateIPA(vmid isolation.VMID, ipa isolation.IPA) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.InvalCount++
 	if a.Record {
 		a.Invals = append(a.Invals, Inval{VMID: vmid, IPA: ipa})
@@ -55,6 +77,8 @@ func (a *Arch) InvalidateIPA(vmid isolation.VMID, ipa isolation.IPA) {
 
 // InvalidateVMID records a TLB invalidation of a whole VMID.
 func (a *Arch) InvalidateVMID(vmid isolation.VMID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.InvalCount++
 	if a.Record {
 		a.Invals = append(a.Invals, Inval{VMID: vmid, All: true})
@@ -63,6 +87,8 @@ func (a *Arch) InvalidateVMID(vmid isolation.VMID) {
 
 // ZeroPages drops the contents of the pages, which then read as zero.
 func (a *Arch) ZeroPages(pa isolation.PA, n uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.ZeroCount++
 	for i := uint64(0); i < n; i++ {
 		delete(a.mem, pa+isolation.PA(i*isolation.PageSize))
@@ -71,6 +97,8 @@ func (a *Arch) ZeroPages(pa isolation.PA, n uint64) {
 
 // CleanToPoC records the clean.
 func (a *Arch) CleanToPoC(pa isolation.PA, n uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.CleanCount++
 	if a.Record {
 		for i := uint64(0); i < n; i++ {
@@ -79,21 +107,35 @@ func (a *Arch) CleanToPoC(pa isolation.PA, n uint64) {
 	}
 }
 
-// EnterGuest plays the next Step of the script.
+// SetScript gives vCPU vcpu of VM vm a script of its own, played back by
+// its entries instead of Script (and, once empty, exiting with an IRQ);
+// nil returns it to Script.
+func (a *Arch) SetScript(vm isolation.VMID, vcpu uint16, steps []Step) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := vcpuKey{vm, vcpu}
+	if steps == nil {
+		delete(a.scripts, k)
+		return
+	}
+	if a.scripts == nil {
+		a.scripts = make(map[vcpuKey][]Step)
+	}
+	a.scripts[k] = steps
+}
+
+// EnterGuest plays the next Step of the vCPU's script. It reads and writes
+// ctx, which belongs to the CPU running the vCPU, without the Arch's lock,
+// so that the race detector sees any access to it that the caller does not
+// order with the run.
 func (a *Arch) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
-	a.EnterCount++
-	a.LastVTTBR = vttbr
-	a.LastCtx = *ctx
+	loaded := *ctx
+	s, ok := a.nextStep(vttbr, &loaded)
 	ctx.Fresh = false
 	ctx.Inject = isolation.InjectNone
-	if len(a.Script) == 0 {
+	if !ok {
 		return isolation.Trap{Kind: isolation.TrapIRQ}
 	}
-	s := a.Script[0]
-	// Shift rather than reslice, so that refilling the script in place
-	// does not allocate.
-	n := copy(a.Script, a.Script[1:])
-	a.Script = a.Script[:n]
 	if s.Before != nil {
 		s.Before(ctx)
 	}
@@ -103,8 +145,38 @@ func (a *Arch) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Trap {
 	return s.Trap
 }
 
+// nextStep records an entry with the context loaded and takes the next
+// Step of that vCPU's script, if there is one.
+func (a *Arch) nextStep(vttbr uint64, loaded *isolation.Context) (Step, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.EnterCount++
+	a.LastVTTBR = vttbr
+	a.LastCtx = *loaded
+	k := vcpuKey{loaded.VMID, loaded.VCPU}
+	script, own := a.scripts[k]
+	if !own {
+		script = a.Script
+	}
+	if len(script) == 0 {
+		return Step{}, false
+	}
+	s := script[0]
+	// Shift rather than reslice, so that refilling the script in place
+	// does not allocate.
+	script = script[:copy(script, script[1:])]
+	if own {
+		a.scripts[k] = script
+	} else {
+		a.Script = script
+	}
+	return s, true
+}
+
 // PageIsZero reports whether the page at pa reads as zero.
 func (a *Arch) PageIsZero(pa isolation.PA) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	p := a.mem[pa&^(isolation.PageSize-1)]
 	if p == nil {
 		return true
@@ -119,6 +191,8 @@ func (a *Arch) PageIsZero(pa isolation.PA) bool {
 
 // Write stores b at pa, as a principal with access to the page would.
 func (a *Arch) Write(pa isolation.PA, b byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.mem == nil {
 		a.mem = make(map[isolation.PA]*[isolation.PageSize]byte)
 	}
@@ -133,6 +207,8 @@ func (a *Arch) Write(pa isolation.PA, b byte) {
 
 // Read returns the byte at pa.
 func (a *Arch) Read(pa isolation.PA) byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	base := pa &^ (isolation.PageSize - 1)
 	if p := a.mem[base]; p != nil {
 		return p[pa-base]
@@ -142,6 +218,8 @@ func (a *Arch) Read(pa isolation.PA) byte {
 
 // Reset forgets the recorded invalidations and cleans.
 func (a *Arch) Reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.Invals = a.Invals[:0]
 	a.Cleaned = a.Cleaned[:0]
 }

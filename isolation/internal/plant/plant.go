@@ -1,7 +1,8 @@
 // Package plant holds switches that plant known bugs in the isolation core,
 // so that tests can show that their checks catch each one. Every switch is
 // false except inside a test that sets it and restores it (and NoWorkBudget
-// in an image built with the bulkhead_nobudget tag).
+// in an image built with the bulkhead_nobudget tag, SerialNoLock and
+// SerialIRQIntoGuest in a test binary built with their tags).
 package plant
 
 // Planted bugs.
@@ -28,4 +29,20 @@ var (
 	// maxEntries handled traps, whatever they cost. It is also set for a
 	// whole image by the bulkhead_nobudget build tag.
 	NoWorkBudget = noBudgetBuild
+	// RunIgnoresStop makes a run whose vCPU another vCPU's SYSTEM_OFF
+	// stopped while it was in the guest carry on as if it were still
+	// running: the vCPU comes back On and its trap is handled.
+	RunIgnoresStop bool
+	// SerialNoLock makes Serial take no lock: calls from several CPUs
+	// interleave inside the core. Set by the bulkhead_plant_serial_nolock
+	// build tag.
+	SerialNoLock = serialNoLockBuild
+	// SerialIRQIntoGuest makes Serial pass a VCPU_IRQ of a vCPU that is in
+	// the guest straight to the core, which writes the context the CPU
+	// running the vCPU owns. Set by the bulkhead_plant_serial_irq build
+	// tag.
+	SerialIRQIntoGuest = serialIRQBuild
+	// SerialDestroyInGuest makes Serial let VM_DESTROY through while a
+	// vCPU of the VM that a SYSTEM_OFF stopped is still in the guest.
+	SerialDestroyInGuest bool
 )
