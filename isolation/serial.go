@@ -207,10 +207,15 @@ func (p serialPlatform) EnterGuest(vttbr uint64, ctx *Context) Trap {
 // call raised it (a lowering does not withdraw an SGI).
 type irqLog struct {
 	raised, lowered [(IRQLines + 63) / 64]uint64
+	// any: something was recorded, so that the return from every entry
+	// of a vCPU nobody signalled skips the replay (a guest call the
+	// engine answers in place pays it at each re-entry).
+	any bool
 }
 
 // record notes VCPU_IRQ(intid, level); both are valid.
 func (l *irqLog) record(intid, level uint64) {
+	l.any = true
 	w, bit := intid/64, uint64(1)<<(intid%64)
 	if level == 1 {
 		l.raised[w] |= bit
@@ -224,6 +229,9 @@ func (l *irqLog) record(intid, level uint64) {
 //
 // Preconditions: the engine lock is held, and the vCPU has left the guest.
 func (l *irqLog) replay(e *Engine, id VMID, v uint16) {
+	if !l.any {
+		return
+	}
 	replayLines(e, id, v, &l.raised, 1)
 	replayLines(e, id, v, &l.lowered, 0)
 	*l = irqLog{}

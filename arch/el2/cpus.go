@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"runtime/goos"
 	"time"
 
 	"bulkhead/arch/arm64"
@@ -18,15 +17,14 @@ import (
 type CPU struct {
 	Slot  int
 	MPIDR uint64
-	// g is the serving goroutine (runtime.GetG), which Enter puts to
-	// sleep while the CPU runs at EL1 and idle wakes (runtime.Wake).
+	// stack is the top of the CPU's EL2 exception stack (Context.Stack).
+	stack uint64
+	// g is the serving goroutine (runtime.GetG), which sleeps while
+	// another CPU's exit has the engine's thread (comeBack).
 	g uint
-	// next is the context Enter asks idle to run on this CPU; back is
-	// set when the CPU took the baton with an exit (or its start).
-	next *Context
+	// back is set when the CPU took the baton with an exit (or its
+	// start) that its goroutine, asleep, has yet to see.
 	back bool
-	// leaving asks idle to turn the CPU off once no goroutine is ready.
-	leaving bool
 	// online: Start made the CPU run (or start), and it has not turned
 	// off since; started: it has taken the baton since Start.
 	online, started bool
@@ -45,17 +43,21 @@ var (
 	releasing bool
 )
 
+// The boot CPU can enter EL1 before SetCPUs: its exception stack is set
+// up front.
+func init() { cpus[0].stack = stackTop(&secondaries[0].stack) }
+
 // SetCPUs records the board's CPUs (virt.CPUs): the boot CPU gets slot 0,
 // the others 1, 2, ... in the order given. It returns the slots' CPUs.
 func SetCPUs(ids []uint64) []*CPU {
 	self := ThisCPU()
-	cpus[0] = CPU{Slot: 0, MPIDR: self, online: true, started: true}
+	cpus[0] = CPU{Slot: 0, MPIDR: self, online: true, started: true, stack: stackTop(&secondaries[0].stack)}
 	ncpus = 1
 	for _, id := range ids {
 		if id == self || ncpus == len(cpus) {
 			continue
 		}
-		cpus[ncpus] = CPU{Slot: ncpus, MPIDR: id}
+		cpus[ncpus] = CPU{Slot: ncpus, MPIDR: id, stack: stackTop(&secondaries[ncpus].stack)}
 		ncpus++
 	}
 	list := make([]*CPU, ncpus)
@@ -100,27 +102,50 @@ func (c *CPU) Power() Power {
 }
 
 // Serve makes the calling goroutine the one that serves c: the boot CPU's
-// at boot, a started CPU's before PowerOn.
+// at boot, a started CPU's before Start.
 func (c *CPU) Serve() {
 	c.g, _ = runtime.GetG()
 }
 
 // Enter runs ctx on this CPU, the serving goroutine's, until it takes an
 // exception to EL2, as run does. Once several CPUs may run EL1 contexts
-// the engine's thread must not wait for this one: the goroutine sleeps,
-// idle frees the baton and enters ctx, and the CPU's next exit (on
-// whichever CPU the thread then is) wakes the goroutine on this CPU.
+// the engine's thread must not wait for this one: Enter frees the baton
+// and enters ctx (runReleasing), and the call returns on whichever CPU
+// the baton serves next. When that is this CPU, its exit is the caller's
+// and Enter returns at once, which is the common case and costs little
+// more than run. Otherwise the exit is another CPU's: Enter wakes that
+// CPU's goroutine (asleep since its own CPU went to EL1 this way) and
+// sleeps until a later call on some CPU finds this CPU's exit and wakes
+// it in turn (comeBack).
 func (c *CPU) Enter(ctx *Context) {
-	ctx.CPU, ctx.Stack = uint64(c.Slot), stackTop(&secondaries[c.Slot].stack)
+	ctx.CPU, ctx.Stack = uint64(c.Slot), c.stack
 	if !releasing {
 		run(ctx)
 		return
 	}
-	c.next, c.back = ctx, false
+	c.back = false
+	runReleasing(ctx)
+	c.comeBack()
+}
+
+// comeBack runs after the baton was freed by c's goroutine, the caller, on
+// the CPU that took it: if that is not c, the exit there belongs to its
+// own goroutine, which is woken while the caller sleeps until c is back.
+func (c *CPU) comeBack() {
+	x := arrivedAt()
+	if x == c {
+		return
+	}
+	// A goroutine asleep wakes now; one that has not gone to sleep yet
+	// (a CPU's first start: its goroutine was just created) sees back
+	// when it runs, and does not sleep.
+	x.back = true
+	runtime.Wake(x.g)
 	c.sleepUntilBack()
 }
 
-// sleepUntilBack waits, asleep, until idle reports the CPU back.
+// sleepUntilBack waits, asleep, until another goroutine finds the CPU back
+// (comeBack).
 func (c *CPU) sleepUntilBack() {
 	for !c.back {
 		time.Sleep(math.MaxInt64)
@@ -136,10 +161,7 @@ func (c *CPU) sleepUntilBack() {
 // will serve it must call Serve and then WaitStart. From the first Start
 // on, every Enter frees the baton.
 func (c *CPU) Start() int64 {
-	if !releasing {
-		releasing = true
-		goos.Idle = idle
-	}
+	releasing = true
 	s := &secondaries[c.Slot]
 	c.start = Context{CPU: uint64(c.Slot), Stack: stackTop(&s.stack), Vector: VectorStart}
 	s.start = cpuStart{Stack: c.start.Stack, Slot: uint64(c.Slot), Join: 1, Ctx: AddressOf(&c.start)}
@@ -155,42 +177,22 @@ func (c *CPU) Start() int64 {
 // caller then runs on c.
 func (c *CPU) WaitStart() { c.sleepUntilBack() }
 
-// Off turns c off once its serving goroutine, the caller, has returned and
-// no other goroutine is ready: the engine's thread moves on to the next
-// CPU that takes an exception.
+// Off turns c, the caller's CPU, off (PSCI CPU_OFF through the board's
+// firmware), freeing the baton; the caller returns when the host has
+// started c again (Start) and c has taken the baton.
 func (c *CPU) Off() {
-	c.leaving, c.back = true, false
+	c.online, c.started, c.back = false, false, false
+	releaseAndPowerOff()
+	c.comeBack()
 }
 
-// idle is the runtime's goos.Idle once several CPUs run: the engine's
-// thread has nothing ready, so the CPU it runs on enters the context its
-// goroutine asked for (or turns off), freeing the baton; the call returns
-// on the CPU that takes the baton next, whose goroutine it wakes.
-func idle(int64) {
-	c := here
-	switch {
-	case c.next != nil:
-		ctx := c.next
-		c.next = nil
-		runReleasing(ctx)
-	case c.leaving:
-		c.leaving, c.online, c.started = false, false, false
-		releaseAndPowerOff()
-	default:
-		panic(fmt.Sprintf("engine: CPU %d is idle with nothing to run", c.Slot))
-	}
-	arrived()
-}
-
-// arrived runs on the CPU that just took the baton: it becomes here, and
-// its goroutine wakes.
-func arrived() {
+// arrivedAt runs on the CPU that just took the baton: it becomes here,
+// and its start (if it was starting) is over.
+func arrivedAt() *CPU {
 	x := CPUOf(ThisCPU())
 	if x == nil {
 		panic(fmt.Sprintf("engine: CPU %#x took the baton, but is not the board's", ThisCPU()))
 	}
-	here, x.back, x.started = x, true, true
-	if !runtime.Wake(x.g) {
-		panic(fmt.Sprintf("engine: CPU %d is back, but its goroutine is not asleep", x.Slot))
-	}
+	here, x.started = x, true
+	return x
 }
