@@ -164,6 +164,55 @@ func TestVirtioOnASharedMemoryVM(t *testing.T) {
 	requireClean(t, res)
 }
 
+// rngCheckImages returns the kernel and an initramfs that has /rng-check,
+// or skips loudly.
+func rngCheckImages(t *testing.T) {
+	_, initrd := virtioImages(t)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(initrd), "rng-check")); err != nil {
+		t.Skipf("LINUX SCENARIO SKIPPED: the initramfs has no /rng-check; rerun scripts/guest-images")
+	}
+}
+
+// rngCheckGuest is a shared-memory Linux VM whose /init runs /rng-check
+// first: the CRNG must not be ready when userspace starts, and loading
+// the entropy drivers alone must make it ready (the kernel's hardware RNG
+// thread reads virtio-rng and credits what it read). The guest powers off
+// with the number of failed checks.
+const rngCheckGuest = "memory=shared\ntimeout=120\nbootargs=console=ttyAMA0 bulkhead.rng-check panic=-1\n"
+
+// TestVirtioRNGFeedsTheCRNGBeforeItIsReady: the guest reads virtio-rng
+// (through the kernel's hardware RNG core) before its CRNG is ready, and
+// the CRNG becomes ready from it, with nothing in userspace having read
+// the kernel's random numbers.
+func TestVirtioRNGFeedsTheCRNGBeforeItIsReady(t *testing.T) {
+	rngCheckImages(t)
+	res := bootWithin(t, virtioGuests(t, []string{rngCheckGuest}, nil), virtioTimeout)
+	requireLine(t, res.Console, "hypervisor: vm0: virtio-mmio:", "virtio-rng at 0x9200000")
+	requireInOrder(t, res.Console, "[vm0] RNG-CRNG-NOT-READY", "[vm0] RNG-CURRENT virtio_rng.0", "[vm0] RNG-CRNG-READY")
+	assert.Equal(t, "failed 0", guestValue(t, res.Console, "RNG-CHECK-DONE"))
+	requireExitStatus(t, res.Console, "vm0", 0)
+	requireClean(t, res)
+}
+
+// TestVirtioRNGControlWithoutTheDevice is its control: the same guest on
+// a machine given no entropy seed, so that the hypervisor offers no
+// virtio-rng; the CRNG is still not ready when the wait ends, and the
+// check fails. So the test above does depend on the device.
+func TestVirtioRNGControlWithoutTheDevice(t *testing.T) {
+	rngCheckImages(t)
+	m := virtioGuests(t, []string{rngCheckGuest}, nil)
+	delete(m.Files, virt.FwCfgGuestPrefix+"entropy")
+	res := bootWithin(t, m, virtioTimeout)
+	require.NotContains(t, res.Console, "virtio-rng at")
+	requireLine(t, res.Console, "[vm0] RNG-CRNG-NOT-READY", "entropy_avail")
+	assert.Equal(t, "none", guestValue(t, res.Console, "RNG-CURRENT"))
+	failure := guestValue(t, res.Console, "RNG-FAIL")
+	t.Log(failure)
+	assert.Contains(t, failure, "the CRNG is not ready 30 s after")
+	assert.Equal(t, "failed 1", guestValue(t, res.Console, "RNG-CHECK-DONE"))
+	requireExitStatus(t, res.Console, "vm0", 1)
+}
+
 // TestVirtioProtectedVMGetsNoDevices is the same guest as a protected VM
 // (the default): its memory is unreadable to the host, it gets no virtio
 // device, and the guest's own check fails, with the status it counts.
