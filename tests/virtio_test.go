@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/virtio"
 	"bulkhead/internal/qemu"
 	"bulkhead/tests/guesttest"
@@ -426,4 +427,27 @@ func TestVirtioProtectedGuestControlUncheckedHypervisor(t *testing.T) {
 	r := guesttest.ParseGoTest(res.Console)["vm0"]
 	require.NotNil(t, r, "no report from vm0")
 	assert.NotEqual(t, "PASS", r.Result)
+}
+
+// TestRunVirtioFlagGivesAProtectedKernelItsDisk runs the SDK guest of
+// tests/guests/virtio through the bulkhead command, as -kernel with
+// -virtio and -disk: the VM is protected, has its devices and its disk,
+// reads the sector it was told through pages it shares, and the run's
+// status is the guest's 0. (Without -virtio the same command line is
+// refused before QEMU starts: cmd/bulkhead's unit tests.)
+func TestRunVirtioFlagGivesAProtectedKernelItsDisk(t *testing.T) {
+	d := newTestDisk(t, "disk0", 16)
+	data, err := os.ReadFile(d.path)
+	require.NoError(t, err)
+	sum := sha256.Sum256(data[5*512 : 6*512])
+	out, status := runBulkhead(t, "-kernel", image(t, virtioGuest), "-virtio", "-ram", "128", "-disk", d.path+",ro",
+		"-append", "-test.v -test.run=^TestBlockReadsASectorThroughSharedPages$ -sector=5 -sha256="+hexenc.EncodeToString(sum[:]))
+	requireInOrder(t, out,
+		"hypervisor: vm0 created: id 1, protected",
+		"hypervisor: vm0: virtio-mmio: virtio-rng at 0x9200000",
+		"hypervisor: vm0: reading its memory at",
+		"[vm0] --- PASS: TestBlockReadsASectorThroughSharedPages",
+	)
+	requireLine(t, out, "hypervisor: vm0: virtio-mmio:", "virtio-blk at 0x9200400 (INTID 50) 16 sectors read-only")
+	require.Equal(t, outcome.StatusOK, status)
 }
