@@ -7,6 +7,7 @@ import (
 	hexenc "encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -450,4 +451,31 @@ func TestRunVirtioFlagGivesAProtectedKernelItsDisk(t *testing.T) {
 	)
 	requireLine(t, out, "hypervisor: vm0: virtio-mmio:", "virtio-blk at 0x9200400 (INTID 50) 16 sectors read-only")
 	require.Equal(t, outcome.StatusOK, status)
+}
+
+// TestGoTestGuestWithADisk runs the guest package tests/guests/virtio with
+// bulkhead test -disk: go test builds it, bulkhead exec boots each test
+// binary as a protected VM with virtio=on and the disk, and the test that
+// reads a sector through shared pages passes. Its control is the same
+// command without -disk: the VM has no devices and the test fails.
+func TestGoTestGuestWithADisk(t *testing.T) {
+	d := newTestDisk(t, "disk0", 16)
+	data, err := os.ReadFile(d.path)
+	require.NoError(t, err)
+	sum := sha256.Sum256(data[7*512 : 8*512])
+	goTest := func(flags ...string) (string, int) {
+		args := append(append([]string{"test"}, flags...), "-count=1", "-v", "-run", "^TestBlockReadsASectorThroughSharedPages$",
+			"./tests/guests/virtio", "-args", "-sector=7", "-sha256="+hexenc.EncodeToString(sum[:]))
+		cmd := exec.Command(bulkheadCommand(t), args...)
+		cmd.Dir = images.builder.Root
+		return runBounded(t, cmd, 3*bootTimeout)
+	}
+	out, status := goTest("-disk", d.path+",ro")
+	require.Contains(t, out, "--- PASS: TestBlockReadsASectorThroughSharedPages")
+	require.Equal(t, 0, status)
+
+	out, status = goTest()
+	require.Contains(t, out, "--- FAIL: TestBlockReadsASectorThroughSharedPages")
+	require.Contains(t, out, "no virtio device 2")
+	require.NotEqual(t, 0, status)
 }

@@ -7,7 +7,7 @@
 //	bulkhead args [same flags as run]   print the QEMU command line instead
 //	bulkhead exec [flags] BINARY [ARGS] run a guest program (a Go test binary) in a VM;
 //	                                    for go test -exec
-//	bulkhead test [-host] [-vcpus N] [-ram MiB] [go test flags] PKGS
+//	bulkhead test [-host] [-vcpus N] [-ram MiB] [-virtio] [-disk F[,ro]]... [go test flags] PKGS
 //	                                    go test of guest packages, each in a VM
 //	bulkhead bench [-profile | -virtio] instruction counts of the hot paths, boot times,
 //	                                    virtio throughput, and where a Linux boot's
