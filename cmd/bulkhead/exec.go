@@ -463,9 +463,8 @@ func lockDir(dir string) (func(), error) {
 // testGuests is `bulkhead test [-host] [-vcpus N] [-ram MiB] [-virtio]
 // [-disk FILE[,ro]]... [go test flags] [packages]`: go test with the
 // TamaGo compiler, the guest build flags and this command as -exec (given
-// those flags), so that every
-// test binary runs in a VM under the engine (with -host: in place of the
-// hypervisor, with the host's build flags).
+// those flags), so that every test binary runs in a VM under the engine
+// (with -host: in place of the hypervisor, with the host's build flags).
 func testGuests(args []string) error {
 	execFlags, args, err := testExecFlags(args)
 	if err != nil {
