@@ -40,7 +40,16 @@ var netArgs = [2]string{
 var (
 	netSent     = regexp.MustCompile(`NET-BENCH sent (\d+) MiB from uptime ([0-9.]+) to ([0-9.]+)`)
 	netReceived = regexp.MustCompile(`NET-BENCH received (\d+) bytes`)
+	// netCPU is the sender's /proc/stat cpu line before and after: user,
+	// nice, system, idle, iowait, irq and softirq, in 10 ms ticks.
+	netCPU = regexp.MustCompile(`NET-BENCH cpu (before|after) cpu +(\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)`)
 )
+
+// netRun is one transfer: how long it took, and how much of that the
+// sender's CPU was busy (user, system, interrupts), both in seconds.
+type netRun struct {
+	secs, busy float64
+}
 
 // benchVirtioNet measures TCP throughput between two Linux VMs: Debian's
 // kernel with the initramfs of scripts/guest-images, as two shared-memory
@@ -59,8 +68,8 @@ func benchNet(stdout io.Writer, root string, paths map[string]string) error {
 	dir := filepath.Join(root, ".cache", "guest-images")
 	kernel, initrd := filepath.Join(dir, "Image"), filepath.Join(dir, "initramfs.cpio")
 	check, err := os.ReadFile(filepath.Join(dir, "virtio-check"))
-	if err != nil || !bytes.Contains(check, []byte("bulkhead.netbench")) {
-		fmt.Fprintln(stdout, "NET benchmark skipped: run scripts/guest-images first (its /virtio-check needs bulkhead.netbench)")
+	if err != nil || !bytes.Contains(check, []byte("NET-BENCH cpu")) {
+		fmt.Fprintln(stdout, "NET benchmark skipped: run scripts/guest-images first (its /virtio-check needs bulkhead.netbench and the NET-BENCH cpu lines)")
 		return nil
 	}
 	tmp, err := os.MkdirTemp("", "bulkhead-bench-net-")
@@ -72,23 +81,24 @@ func benchNet(stdout io.Writer, root string, paths map[string]string) error {
 	if err != nil {
 		return err
 	}
-	var g, d []float64
+	var g, d [2][]float64 // seconds taken and seconds the sender was busy
 	for run := 0; run < netRuns; run++ {
-		secs, err := netDirectSeconds(tmp, kernel, initrd)
+		r, err := netDirect(tmp, kernel, initrd)
 		if err != nil {
 			return err
 		}
-		d = append(d, secs)
-		if secs, err = netSeconds(guests); err != nil {
+		d[0], d[1] = append(d[0], r.secs), append(d[1], r.busy)
+		if r, err = netBulkhead(guests); err != nil {
 			return err
 		}
-		g = append(g, secs)
+		g[0], g[1] = append(g[0], r.secs), append(g[1], r.busy)
 	}
 	mb := float64(netMiB<<20) / 1e6
-	dm, gm := mb/medianFloat(d), mb/medianFloat(g)
+	dm, gm := mb/medianFloat(d[0]), mb/medianFloat(g[0])
 	fmt.Fprintf(stdout, "NET TCP transfer of %d MiB between two VMs with busybox nc: directly (two QEMUs, virtio-net-device) %.2f MB/s, "+
-		"under bulkhead (virtio-net, the hypervisor's switch) %.2f MB/s, ratio %.2f (median of %d runs each)\n",
-		netMiB, dm, gm, gm/dm, netRuns)
+		"under bulkhead (virtio-net, the hypervisor's switch) %.2f MB/s, ratio %.2f (median of %d runs each); "+
+		"the sender's CPU busy %.2f s directly, %.2f s under bulkhead\n",
+		netMiB, dm, gm, gm/dm, netRuns, medianFloat(d[1]), medianFloat(g[1]))
 	return nil
 }
 
@@ -114,25 +124,24 @@ func netGuests(tmp, kernel, initrd string, paths map[string]string) (qemu.Machin
 	return m, os.WriteFile(m.Files[p+"entropy"], seed, 0o644)
 }
 
-// netSeconds runs the bulkhead machine once and returns how long the
-// sender took.
-func netSeconds(m qemu.Machine) (float64, error) {
+// netBulkhead runs the bulkhead machine once.
+func netBulkhead(m qemu.Machine) (netRun, error) {
 	res, err := qemu.Run(context.Background(), m, 5*time.Minute, nil, nil)
 	if err != nil {
-		return 0, err
+		return netRun{}, err
 	}
-	secs, err := parseNet(res.Console, res.Console)
+	r, err := parseNet(res.Console, res.Console)
 	if err != nil {
-		return 0, fmt.Errorf("under bulkhead: %w (timed out %v):\n%s", err, res.TimedOut, res.Console)
+		return r, fmt.Errorf("under bulkhead: %w (timed out %v):\n%s", err, res.TimedOut, res.Console)
 	}
-	return secs, nil
+	return r, nil
 }
 
-// netDirectSeconds runs the pair directly under QEMU once: the receiver
+// netDirect runs the pair directly under QEMU once: the receiver
 // listens on a Unix stream socket for its network, the sender connects to
 // it once it exists. Both have QEMU's virtio-rng-device too, as the VMs
 // under bulkhead have the hypervisor's.
-func netDirectSeconds(tmp, kernel, initrd string) (float64, error) {
+func netDirect(tmp, kernel, initrd string) (netRun, error) {
 	sock := filepath.Join(tmp, "net.sock")
 	_ = os.Remove(sock)
 	machine := func(i int, server string) qemu.Machine {
@@ -155,18 +164,18 @@ func netDirectSeconds(tmp, kernel, initrd string) (float64, error) {
 	if err := waitForSocket(sock, 30*time.Second); err != nil {
 		cancel()
 		r := <-receiver
-		return 0, fmt.Errorf("directly: %w (%v):\n%s", err, r.err, r.res.Console)
+		return netRun{}, fmt.Errorf("directly: %w (%v):\n%s", err, r.err, r.res.Console)
 	}
 	sender, err := qemu.Run(ctx, machine(1, "off"), 5*time.Minute, nil, nil)
 	r := <-receiver
 	if err = errors.Join(err, r.err); err != nil {
-		return 0, err
+		return netRun{}, err
 	}
-	secs, err := parseNet(sender.Console, r.res.Console)
+	run, err := parseNet(sender.Console, r.res.Console)
 	if err != nil {
-		return 0, fmt.Errorf("directly: %w:\nsender:\n%s\nreceiver:\n%s", err, sender.Console, r.res.Console)
+		return run, fmt.Errorf("directly: %w:\nsender:\n%s\nreceiver:\n%s", err, sender.Console, r.res.Console)
 	}
-	return secs, nil
+	return run, nil
 }
 
 // waitForSocket waits until QEMU has made its listening socket.
@@ -179,25 +188,50 @@ func waitForSocket(path string, limit time.Duration) error {
 	return fmt.Errorf("QEMU made no socket %s in %v", path, limit)
 }
 
-// parseNet returns the seconds the sender took, from the sender's console,
-// after checking on the receiver's that every byte arrived.
-func parseNet(sender, receiver string) (float64, error) {
+// parseNet reads the sender's console for how long the transfer took and
+// how busy its CPU was, after checking on the receiver's that every byte
+// arrived.
+func parseNet(sender, receiver string) (netRun, error) {
 	s := netSent.FindStringSubmatch(sender)
 	if s == nil {
-		return 0, errors.New("no NET-BENCH sent line")
+		return netRun{}, errors.New("no NET-BENCH sent line")
 	}
 	a, errA := strconv.ParseFloat(s[2], 64)
 	b, errB := strconv.ParseFloat(s[3], 64)
 	if errA != nil || errB != nil || b <= a {
-		return 0, fmt.Errorf("the transfer ran from uptime %s to %s", s[2], s[3])
+		return netRun{}, fmt.Errorf("the transfer ran from uptime %s to %s", s[2], s[3])
 	}
 	r := netReceived.FindStringSubmatch(receiver)
 	if r == nil {
-		return 0, errors.New("no NET-BENCH received line")
+		return netRun{}, errors.New("no NET-BENCH received line")
 	}
 	mib, _ := strconv.Atoi(s[1])
 	if got, _ := strconv.Atoi(r[1]); got != mib<<20 {
-		return 0, fmt.Errorf("%d MiB sent, %s bytes received", mib, r[1])
+		return netRun{}, fmt.Errorf("%d MiB sent, %s bytes received", mib, r[1])
 	}
-	return b - a, nil
+	busy, err := busyTicks(sender)
+	if err != nil {
+		return netRun{}, err
+	}
+	return netRun{secs: b - a, busy: float64(busy) / 100}, nil
+}
+
+// busyTicks is how many 10 ms ticks the sender's CPU spent in user,
+// nice, system, irq and softirq time between its two cpu lines.
+func busyTicks(sender string) (uint64, error) {
+	var ticks [2]uint64
+	seen := 0
+	for _, m := range netCPU.FindAllStringSubmatch(sender, -1) {
+		i := map[string]int{"before": 0, "after": 1}[m[1]]
+		ticks[i] = 0
+		for _, f := range []int{2, 3, 4, 7, 8} { // user nice system irq softirq
+			n, _ := strconv.ParseUint(m[f], 10, 64)
+			ticks[i] += n
+		}
+		seen |= 1 << i
+	}
+	if seen != 3 || ticks[1] < ticks[0] {
+		return 0, errors.New("no NET-BENCH cpu lines before and after, in order")
+	}
+	return ticks[1] - ticks[0], nil
 }
