@@ -167,7 +167,15 @@ func netDirect(tmp, kernel, initrd string) (netRun, error) {
 		return netRun{}, fmt.Errorf("directly: %w (%v):\n%s", err, r.err, r.res.Console)
 	}
 	sender, err := qemu.Run(ctx, machine(1, "off"), 5*time.Minute, nil, nil)
-	r := <-receiver
+	// The receiver powers off once the sender's connection closes; one
+	// that waits on (the sender failed) is stopped rather than waited for.
+	var r result
+	select {
+	case r = <-receiver:
+	case <-time.After(time.Minute):
+		cancel()
+		r = <-receiver
+	}
 	if err = errors.Join(err, r.err); err != nil {
 		return netRun{}, err
 	}
