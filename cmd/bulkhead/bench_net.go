@@ -21,10 +21,11 @@ import (
 // the median of.
 const netRuns = 3
 
-// netMiB is how much one VM sends the other per boot. busybox nc copies
-// 1 KiB at a time, so the transfer is bound by the cost of each segment
-// (exits and interrupts under bulkhead), which is what is compared; 4 MiB
-// take a few seconds on either side.
+// netMiB is how much one VM sends the other per boot. busybox nc writes
+// small chunks (frames of about 1.2 KB), so the transfer is bound by the
+// cost of each segment (exits and interrupts under bulkhead), which is
+// what is compared; 4 MiB take a few seconds directly, and up to about
+// twenty under bulkhead.
 const netMiB = 4
 
 // netArgs are the kernel command lines of the receiving and the sending
