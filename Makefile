@@ -2,7 +2,8 @@
 #
 #   make qemu                  boot the engine, the hypervisor (or HYPERVISOR=elf)
 #                              and guests: GUEST=..., or KERNEL= INITRD= APPEND=
-#                              with DISK="a.img b.img,ro" (implies SHARED=1)
+#                              with DISK="a.img b.img,ro" (implies SHARED=1
+#                              unless VIRTIO=1)
 #   make test                  every test: format, vet, unit, QEMU suites, proofs
 #   make race                  the core driven from several goroutines under -race
 #   make tamago                install the TamaGo compiler (TAMAGO_SRC=<checkout> offline)
@@ -26,9 +27,11 @@ APPEND ?=
 # DISK: disk images of the KERNEL guest, space-separated, each FILE or
 # FILE,ro (bulkhead run -disk); SHARED=1 makes that guest a shared-memory
 # VM (-shared), which DISK implies: an unmodified Linux drives virtio only
-# in memory the host can read.
+# in memory the host can read. VIRTIO=1 instead keeps it protected with
+# its virtio devices (-virtio), for a kernel that shares its own buffers.
 DISK ?=
 SHARED ?=
+VIRTIO ?=
 VCPUS ?=
 TIMEOUT ?= 0
 
@@ -68,7 +71,8 @@ RUN_FLAGS = -timeout $(TIMEOUT) \
 	$(if $(GUEST_ARGS),-guest-args $(GUEST_ARGS)) \
 	$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
 	$(if $(APPEND),-append "$(APPEND)") $(if $(VCPUS),-vcpus $(VCPUS)) $(if $(CPUS),-cpus $(CPUS)) \
-	$(if $(or $(SHARED),$(DISK)),-shared) $(foreach d,$(DISK),-disk $(d))
+	$(if $(SHARED),-shared) $(if $(VIRTIO),-virtio) \
+	$(if $(and $(DISK),$(if $(or $(SHARED),$(VIRTIO)),,y)),-shared) $(foreach d,$(DISK),-disk $(d))
 
 qemu: check_tamago mods bulkhead
 	build/bulkhead run $(RUN_FLAGS)

@@ -7,6 +7,7 @@ import (
 	hexenc "encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bulkhead/boot/virt"
+	"bulkhead/hypervisor/outcome"
 	"bulkhead/hypervisor/virtio"
 	"bulkhead/internal/qemu"
 	"bulkhead/tests/guesttest"
@@ -162,6 +164,55 @@ func TestVirtioOnASharedMemoryVM(t *testing.T) {
 		assert.Equal(t, d.sha, hexenc.EncodeToString(sum[:]), "the host's disk file is unchanged")
 	}
 	requireClean(t, res)
+}
+
+// rngCheckImages returns the kernel and an initramfs that has /rng-check,
+// or skips loudly.
+func rngCheckImages(t *testing.T) {
+	_, initrd := virtioImages(t)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(initrd), "rng-check")); err != nil {
+		t.Skipf("LINUX SCENARIO SKIPPED: the initramfs has no /rng-check; rerun scripts/guest-images")
+	}
+}
+
+// rngCheckGuest is a shared-memory Linux VM whose /init runs /rng-check
+// first: the CRNG must not be ready when userspace starts, and loading
+// the entropy drivers alone must make it ready (the kernel's hardware RNG
+// thread reads virtio-rng and credits what it read). The guest powers off
+// with the number of failed checks.
+const rngCheckGuest = "memory=shared\ntimeout=120\nbootargs=console=ttyAMA0 bulkhead.rng-check panic=-1\n"
+
+// TestVirtioRNGFeedsTheCRNGBeforeItIsReady: the guest reads virtio-rng
+// (through the kernel's hardware RNG core) before its CRNG is ready, and
+// the CRNG becomes ready from it, with nothing in userspace having read
+// the kernel's random numbers.
+func TestVirtioRNGFeedsTheCRNGBeforeItIsReady(t *testing.T) {
+	rngCheckImages(t)
+	res := bootWithin(t, virtioGuests(t, []string{rngCheckGuest}, nil), virtioTimeout)
+	requireLine(t, res.Console, "hypervisor: vm0: virtio-mmio:", "virtio-rng at 0x9200000")
+	requireInOrder(t, res.Console, "[vm0] RNG-CRNG-NOT-READY", "[vm0] RNG-CURRENT virtio_rng.0", "[vm0] RNG-CRNG-READY")
+	assert.Equal(t, "failed 0", guestValue(t, res.Console, "RNG-CHECK-DONE"))
+	requireExitStatus(t, res.Console, "vm0", 0)
+	requireClean(t, res)
+}
+
+// TestVirtioRNGControlWithoutTheDevice is its control: the same guest on
+// a machine given no entropy seed, so that the hypervisor offers no
+// virtio-rng; the CRNG is still not ready when the wait ends, and the
+// check fails. So the test above does depend on the device.
+func TestVirtioRNGControlWithoutTheDevice(t *testing.T) {
+	rngCheckImages(t)
+	m := virtioGuests(t, []string{rngCheckGuest}, nil)
+	delete(m.Files, virt.FwCfgGuestPrefix+"entropy")
+	res := bootWithin(t, m, virtioTimeout)
+	require.NotContains(t, res.Console, "virtio-rng at")
+	requireLine(t, res.Console, "[vm0] RNG-CRNG-NOT-READY", "entropy_avail")
+	assert.Equal(t, "none", guestValue(t, res.Console, "RNG-CURRENT"))
+	failure := guestValue(t, res.Console, "RNG-FAIL")
+	t.Log(failure)
+	assert.Contains(t, failure, "the CRNG is not ready 30 s after")
+	assert.Equal(t, "failed 1", guestValue(t, res.Console, "RNG-CHECK-DONE"))
+	requireExitStatus(t, res.Console, "vm0", 1)
 }
 
 // TestVirtioProtectedVMGetsNoDevices is the same guest as a protected VM
@@ -377,4 +428,54 @@ func TestVirtioProtectedGuestControlUncheckedHypervisor(t *testing.T) {
 	r := guesttest.ParseGoTest(res.Console)["vm0"]
 	require.NotNil(t, r, "no report from vm0")
 	assert.NotEqual(t, "PASS", r.Result)
+}
+
+// TestRunVirtioFlagGivesAProtectedKernelItsDisk runs the SDK guest of
+// tests/guests/virtio through the bulkhead command, as -kernel with
+// -virtio and -disk: the VM is protected, has its devices and its disk,
+// reads the sector it was told through pages it shares, and the run's
+// status is the guest's 0. (Without -virtio the same command line is
+// refused before QEMU starts: cmd/bulkhead's unit tests.)
+func TestRunVirtioFlagGivesAProtectedKernelItsDisk(t *testing.T) {
+	d := newTestDisk(t, "disk0", 16)
+	data, err := os.ReadFile(d.path)
+	require.NoError(t, err)
+	sum := sha256.Sum256(data[5*512 : 6*512])
+	out, status := runBulkhead(t, "-kernel", image(t, virtioGuest), "-virtio", "-ram", "128", "-disk", d.path+",ro",
+		"-append", "-test.v -test.run=^TestBlockReadsASectorThroughSharedPages$ -sector=5 -sha256="+hexenc.EncodeToString(sum[:]))
+	requireInOrder(t, out,
+		"hypervisor: vm0 created: id 1, protected",
+		"hypervisor: vm0: virtio-mmio: virtio-rng at 0x9200000",
+		"hypervisor: vm0: reading its memory at",
+		"[vm0] --- PASS: TestBlockReadsASectorThroughSharedPages",
+	)
+	requireLine(t, out, "hypervisor: vm0: virtio-mmio:", "virtio-blk at 0x9200400 (INTID 50) 16 sectors read-only")
+	require.Equal(t, outcome.StatusOK, status)
+}
+
+// TestGoTestGuestWithADisk runs the guest package tests/guests/virtio with
+// bulkhead test -disk: go test builds it, bulkhead exec boots each test
+// binary as a protected VM with virtio=on and the disk, and the test that
+// reads a sector through shared pages passes. Its control is the same
+// command without -disk: the VM has no devices and the test fails.
+func TestGoTestGuestWithADisk(t *testing.T) {
+	d := newTestDisk(t, "disk0", 16)
+	data, err := os.ReadFile(d.path)
+	require.NoError(t, err)
+	sum := sha256.Sum256(data[7*512 : 8*512])
+	goTest := func(flags ...string) (string, int) {
+		args := append(append([]string{"test"}, flags...), "-count=1", "-v", "-run", "^TestBlockReadsASectorThroughSharedPages$",
+			"./tests/guests/virtio", "-args", "-sector=7", "-sha256="+hexenc.EncodeToString(sum[:]))
+		cmd := exec.Command(bulkheadCommand(t), args...)
+		cmd.Dir = images.builder.Root
+		return runBounded(t, cmd, 3*bootTimeout)
+	}
+	out, status := goTest("-disk", d.path+",ro")
+	require.Contains(t, out, "--- PASS: TestBlockReadsASectorThroughSharedPages")
+	require.Equal(t, 0, status)
+
+	out, status = goTest()
+	require.Contains(t, out, "--- FAIL: TestBlockReadsASectorThroughSharedPages")
+	require.Contains(t, out, "no virtio device 2")
+	require.NotEqual(t, 0, status)
 }

@@ -42,6 +42,7 @@ func bench(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	profileOnly := fs.Bool("profile", false, "only profile one Linux boot: entries to EL2, exits, instructions by level, world switches")
+	virtioOnly := fs.Bool("virtio", false, "only the throughput of the virtio devices: block (dd) and network (nc between two VMs)")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
 	}
@@ -59,8 +60,15 @@ func bench(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	if *profileOnly {
+	switch {
+	case *profileOnly && *virtioOnly:
+		return usagef("bench: -profile and -virtio each ask for one part only")
+	case *profileOnly:
 		return benchProfile(stdout, b.Root, paths)
+	case *virtioOnly:
+		benchVirtioBlock(stdout, b.Root, paths)
+		benchVirtioNet(stdout, b.Root, paths)
+		return nil
 	}
 	// Two CPUs: the host starts the second for the -several-cpus rows.
 	m := qemu.Machine{Engine: paths["engine-bench"], EL1: paths["benchhost"], ICount: true, CPUs: 2}
@@ -91,6 +99,7 @@ func bench(args []string, stdout io.Writer) error {
 		return err
 	}
 	benchVirtioBlock(stdout, b.Root, paths)
+	benchVirtioNet(stdout, b.Root, paths)
 	return benchProfile(stdout, b.Root, paths)
 }
 

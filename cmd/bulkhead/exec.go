@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"debug/elf"
 	"errors"
 	"flag"
@@ -56,6 +57,8 @@ type execOpts struct {
 	host               bool
 	ramMiB, vcpus      int
 	cpus               int
+	disks              []string // -disk FILE[,ro]
+	virtio             bool     // -virtio, or any -disk: virtio=on
 	timeout            time.Duration
 	binary             string
 	args               []string
@@ -65,16 +68,19 @@ func parseExecFlags(args []string) (execOpts, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o execOpts
+	var disks listFlag
 	fs.StringVar(&o.engine, "engine", "", "engine image (default: build it)")
 	fs.StringVar(&o.hypervisor, "hypervisor", "", "hypervisor image (default: build it)")
 	fs.BoolVar(&o.host, "host", false, "run the program in place of the hypervisor, as the host (tests/hosttests style)")
 	fs.IntVar(&o.ramMiB, "ram", 128, "MiB of RAM of the guest's VM")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the guest's VM")
+	fs.Var(&disks, "disk", "disk image FILE[,ro] of the guest's VM, a virtio block device (repeatable; implies -virtio)")
+	fs.BoolVar(&o.virtio, "virtio", false, "give the guest's VM, protected, virtio devices (virtio=on): it shares its own rings and buffers")
 	fs.IntVar(&o.cpus, "cpus", 1, "host CPUs of the machine (QEMU -smp)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "end the VM after this long (default: the binary's -test.timeout, else 10m, plus a minute to boot)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Println("usage: bulkhead exec [-host] [-engine F -hypervisor F] [-ram MiB] [-vcpus N] [-cpus N] [-timeout D] BINARY [ARGS...]")
+			fmt.Println("usage: bulkhead exec [-host] [-engine F -hypervisor F] [-ram MiB] [-vcpus N] [-cpus N] [-virtio] [-disk F[,ro]]... [-timeout D] BINARY [ARGS...]")
 			fs.SetOutput(os.Stdout)
 			fs.PrintDefaults()
 			return o, err
@@ -84,7 +90,8 @@ func parseExecFlags(args []string) (execOpts, error) {
 	if fs.NArg() == 0 {
 		return o, usagef("exec: no program to run (usage: bulkhead exec [flags] BINARY [ARGS...])")
 	}
-	o.binary, o.args = fs.Arg(0), fs.Args()[1:]
+	o.binary, o.args, o.disks = fs.Arg(0), fs.Args()[1:], disks
+	o.virtio = o.virtio || len(o.disks) > 0
 	if err := o.checkLimits(); err != nil {
 		return o, err
 	}
@@ -97,7 +104,8 @@ func parseExecFlags(args []string) (execOpts, error) {
 	return o, checkGuestProgram(o.binary)
 }
 
-// checkLimits refuses a VM the hypervisor would refuse.
+// checkLimits refuses a VM the hypervisor would refuse, and disks that
+// cannot be block devices.
 func (o execOpts) checkLimits() error {
 	if o.ramMiB < 4 || o.ramMiB > guestspec.MaxRAMMiB || o.ramMiB%2 != 0 {
 		return usagef("-ram must be an even number of MiB from 4 to %d", guestspec.MaxRAMMiB)
@@ -107,6 +115,17 @@ func (o execOpts) checkLimits() error {
 	}
 	if o.cpus < 1 || o.cpus > virt.MaxCPUs {
 		return usagef("-cpus must be 1 to %d", virt.MaxCPUs)
+	}
+	if o.host && (o.virtio || len(o.disks) > 0) {
+		return usagef("-disk and -virtio are for a guest's VM; -host runs the program in place of the hypervisor, which has no devices to give it")
+	}
+	if len(o.disks) > guestspec.MaxDisks {
+		return usagef("at most %d -disk", guestspec.MaxDisks)
+	}
+	for _, d := range o.disks {
+		if err := checkDisk(d); err != nil {
+			return usageError{err}
+		}
 	}
 	return nil
 }
@@ -194,6 +213,9 @@ func execGuest(args []string, stdout io.Writer) error {
 	defer os.RemoveAll(dir)
 	argsFile := filepath.Join(dir, "0.args")
 	spec := fmt.Sprintf("vcpus=%d\nram=%d\nbootargs=%s\n", o.vcpus, o.ramMiB, guest.JoinArgs(o.args))
+	if o.virtio {
+		spec += "virtio=on\n"
+	}
 	if err := guestspec.Check([]byte(spec)); err != nil {
 		return usagef("exec: arguments: %v", err)
 	}
@@ -233,7 +255,29 @@ func (o execOpts) machine(argsFile string, stdout io.Writer) (qemu.Machine, *gue
 	engine, hypervisor, err := sharedImages(o.engine, o.hypervisor)
 	m := qemu.Machine{Engine: engine, EL1: hypervisor, CPUs: o.cpus, Files: map[string]string{
 		virt.FwCfgGuestPrefix + "0": o.binary, virt.FwCfgGuestPrefix + "0.args": argsFile}}
+	if err == nil && o.virtio {
+		err = o.addDevices(m.Files, filepath.Dir(argsFile))
+	}
 	return m, &guestRelay{out: stdout, prefix: []byte("[vm0] ")}, err
+}
+
+// addDevices offers the VM's disks and a fresh entropy seed (written in
+// dir) for its virtio devices.
+func (o execOpts) addDevices(files map[string]string, dir string) error {
+	for i, d := range o.disks {
+		file, ro := diskArg(d)
+		key := fmt.Sprintf("%s0.disk%d", virt.FwCfgGuestPrefix, i)
+		if ro {
+			key += ".ro"
+		}
+		files[key] = file
+	}
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return err
+	}
+	files[virt.FwCfgGuestPrefix+guestspec.EntropyFile] = filepath.Join(dir, guestspec.EntropyFile)
+	return os.WriteFile(files[virt.FwCfgGuestPrefix+guestspec.EntropyFile], seed, 0o600)
 }
 
 // hostExitLine is what an EL1 image prints when it exits with a status
@@ -421,17 +465,17 @@ func lockDir(dir string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// testGuests is `bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [go test
-// flags] [packages]`: go test with the TamaGo compiler, the guest build
-// flags and this command as -exec (given -vcpus and -ram), so that every
-// test binary runs in a VM under the engine (with -host: in place of the
-// hypervisor, with the host's build flags).
+// testGuests is `bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [-virtio]
+// [-disk FILE[,ro]]... [go test flags] [packages]`: go test with the
+// TamaGo compiler, the guest build flags and this command as -exec (given
+// those flags), so that every test binary runs in a VM under the engine
+// (with -host: in place of the hypervisor, with the host's build flags).
 func testGuests(args []string) error {
 	execFlags, args, err := testExecFlags(args)
 	if err != nil {
 		return err
 	}
-	host := slices.Contains(execFlags, "-host")
+	host := slices.Contains(execFlags, "-host=true")
 	tamago, err := qemu.FindTamago()
 	if err != nil {
 		return err
@@ -466,18 +510,20 @@ func testGuests(args []string) error {
 }
 
 // testExecFlags takes bulkhead test's own leading flags (-host, -vcpus N,
-// -cpus N, -ram MiB) off args, checked as bulkhead exec checks them, and returns
-// them as exec arguments; the rest is go test's.
+// -cpus N, -ram MiB, -virtio, -disk FILE[,ro]) off args, checked as bulkhead exec
+// checks them, and returns them as exec arguments; the rest is go test's.
+// A disk's path becomes absolute: go test runs exec in each package's
+// directory.
 func testExecFlags(args []string) (execFlags, rest []string, err error) {
 	n := 0
 	for n < len(args) {
 		name, _, hasValue := strings.Cut(args[n], "=")
 		switch {
-		case name == "-host":
+		case name == "-host" || name == "-virtio":
 			n++
-		case (name == "-vcpus" || name == "-ram" || name == "-cpus") && hasValue:
+		case (name == "-vcpus" || name == "-ram" || name == "-cpus" || name == "-disk") && hasValue:
 			n++
-		case name == "-vcpus" || name == "-ram" || name == "-cpus":
+		case name == "-vcpus" || name == "-ram" || name == "-cpus" || name == "-disk":
 			n = min(n+2, len(args))
 		default:
 			return checkedExecFlags(args[:n], args[n:])
@@ -486,6 +532,8 @@ func testExecFlags(args []string) (execFlags, rest []string, err error) {
 	return checkedExecFlags(args, nil)
 }
 
+const testUsage = "usage: bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [-virtio] [-disk FILE[,ro]]... [go test flags] [packages]"
+
 func checkedExecFlags(execFlags, rest []string) ([]string, []string, error) {
 	if len(execFlags) == 0 {
 		return nil, rest, nil
@@ -493,12 +541,37 @@ func checkedExecFlags(execFlags, rest []string) ([]string, []string, error) {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o execOpts
-	fs.Bool("host", false, "")
+	var disks listFlag
+	fs.BoolVar(&o.host, "host", false, "")
 	fs.IntVar(&o.ramMiB, "ram", 128, "")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "")
 	fs.IntVar(&o.cpus, "cpus", 1, "")
+	fs.BoolVar(&o.virtio, "virtio", false, "")
+	fs.Var(&disks, "disk", "")
 	if err := fs.Parse(execFlags); err != nil || fs.NArg() > 0 {
-		return nil, nil, usagef("test: bad flags %q (usage: bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [go test flags] [packages])", execFlags)
+		return nil, nil, usagef("test: bad flags %q (%s)", execFlags, testUsage)
 	}
-	return execFlags, rest, o.checkLimits()
+	o.disks = disks
+	if err := o.checkLimits(); err != nil {
+		return nil, nil, err
+	}
+	// The flags again, as exec will read them, with absolute disk paths.
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "disk" {
+			out = append(out, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	for _, d := range disks {
+		file, ro := diskArg(d)
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		if ro {
+			abs += ",ro"
+		}
+		out = append(out, "-disk="+abs)
+	}
+	return out, rest, nil
 }

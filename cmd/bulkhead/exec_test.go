@@ -88,8 +88,9 @@ func TestTestFlagsSplit(t *testing.T) {
 	}{
 		{nil, nil, nil},
 		{[]string{"-count=1", "./x"}, nil, []string{"-count=1", "./x"}},
-		{[]string{"-host", "-vcpus", "2", "-ram=66", "-C", "d", "-v", "."}, []string{"-host", "-vcpus", "2", "-ram=66"}, []string{"-C", "d", "-v", "."}},
+		{[]string{"-host", "-vcpus", "2", "-ram=66", "-C", "d", "-v", "."}, []string{"-host=true", "-ram=66", "-vcpus=2"}, []string{"-C", "d", "-v", "."}},
 		{[]string{"-vcpus=4"}, []string{"-vcpus=4"}, nil},
+		{[]string{"-virtio", "-run", "X"}, []string{"-virtio=true"}, []string{"-run", "X"}},
 		{[]string{"-v", "-vcpus", "2"}, nil, []string{"-v", "-vcpus", "2"}},
 	} {
 		exec, rest, err := testExecFlags(c.args)
@@ -105,6 +106,8 @@ func TestTestFlagsSplit(t *testing.T) {
 		{[]string{"-vcpus", "two", "."}, "bad flags"},
 		{[]string{"-ram", "3"}, "-ram must be"},
 		{[]string{"-vcpus"}, "bad flags"},
+		{[]string{"-disk", "/does/not/exist", "."}, "not a readable file"},
+		{[]string{"-host", "-virtio", "."}, "-host runs the program in place of the hypervisor"},
 	} {
 		_, _, err := testExecFlags(c.args)
 		require.ErrorContains(t, err, c.want, "%q", c.args)
@@ -144,4 +147,56 @@ func TestHostRelayKeepsTheEnginesLines(t *testing.T) {
 	r := &guestRelay{out: &out, machineLines: hostMachineLines}
 	_, _ = r.Write([]byte("bulkhead engine: EL2\nengine: host stage-2 built\n=== RUN   TestA\n[vm0] hi\nel1: exiting with code 1, powering off\n"))
 	assert.Equal(t, "=== RUN   TestA\n[vm0] hi\n", out.String())
+}
+
+// TestTestDisksAreCheckedAndMadeAbsolute: bulkhead test checks each -disk
+// as exec does, and passes it on with an absolute path, since go test
+// runs exec in the package's directory.
+func TestTestDisksAreCheckedAndMadeAbsolute(t *testing.T) {
+	dir, write := writer(t)
+	write("a.img", make([]byte, 1024))
+	write("odd.img", make([]byte, 1000))
+	t.Chdir(dir)
+	exec, rest, err := testExecFlags([]string{"-disk", "a.img,ro", "-disk=a.img", "-v", "."})
+	require.NoError(t, err)
+	abs := filepath.Join(dir, "a.img")
+	assert.Equal(t, []string{"-disk=" + abs + ",ro", "-disk=" + abs}, exec)
+	assert.Equal(t, []string{"-v", "."}, rest)
+
+	_, _, err = testExecFlags([]string{"-disk", "odd.img", "."})
+	assert.ErrorContains(t, err, "whole number of 512-byte sectors")
+	assert.Equal(t, 2, exitStatus(err))
+	many := []string{}
+	for range 9 {
+		many = append(many, "-disk", "a.img")
+	}
+	_, _, err = testExecFlags(many)
+	assert.ErrorContains(t, err, "at most 8 -disk")
+}
+
+// TestExecDisksGiveTheVMVirtio: a disk makes the VM's argument file ask
+// for virtio=on, and the machine offers the disk and an entropy seed.
+func TestExecDisksGiveTheVMVirtio(t *testing.T) {
+	dir, write := writer(t)
+	img := write("a.img", make([]byte, 1024))
+	o := execOpts{engine: "e", hypervisor: "h", ramMiB: 128, vcpus: 1, cpus: 1, disks: []string{img + ",ro"}, virtio: true}
+	require.NoError(t, o.checkLimits())
+	m, _, err := o.machine(filepath.Join(dir, "0.args"), new(bytes.Buffer))
+	require.NoError(t, err)
+	assert.Equal(t, img, m.Files[virt.FwCfgGuestPrefix+"0.disk0.ro"])
+	seed, err := os.ReadFile(m.Files[virt.FwCfgGuestPrefix+"entropy"])
+	require.NoError(t, err)
+	assert.Len(t, seed, 32)
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-host", "-disk", img, "x"}, "-host runs the program in place of the hypervisor"},
+		{[]string{"-disk", filepath.Join(dir, "missing.img"), "x"}, "not a readable file"},
+	} {
+		_, err := parseExecFlags(c.args)
+		require.ErrorContains(t, err, c.want, "%v", c.args)
+		assert.Equal(t, 2, exitStatus(err))
+	}
 }

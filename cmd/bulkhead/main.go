@@ -2,14 +2,16 @@
 //
 //	bulkhead build                      build the engine and the hypervisor into build/
 //	bulkhead run [-hypervisor F] [-guest F]... [-cpus N] [-timeout D] [-icount] [-gdb]
+//	             [-kernel F [-initrd F] [-shared | -virtio] [-disk F[,ro]]...]
 //	                                    boot the engine, an EL1 image and guests
 //	bulkhead args [same flags as run]   print the QEMU command line instead
 //	bulkhead exec [flags] BINARY [ARGS] run a guest program (a Go test binary) in a VM;
 //	                                    for go test -exec
-//	bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [go test flags] PKGS
+//	bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [-virtio] [-disk F[,ro]]... [go test flags] PKGS
 //	                                    go test of guest packages, each in a VM
-//	bulkhead bench [-profile]           instruction counts of the hot paths, boot times,
-//	                                    and where a Linux boot's instructions and exits go
+//	bulkhead bench [-profile | -virtio] instruction counts of the hot paths, boot times,
+//	                                    virtio throughput, and where a Linux boot's
+//	                                    instructions and exits go
 //
 // `bulkhead run` exits with how the guests ended (see `bulkhead run -h`).
 package main
@@ -103,7 +105,8 @@ type runOpts struct {
 	guestArgs          string
 	kernel, initrd     string
 	disks              []string // -disk FILE[,ro], for the -kernel guest
-	shared             bool
+	shared             bool     // -shared: memory=shared
+	virtio             bool     // -virtio: a protected VM with virtio=on
 	cmdline            string
 	vcpus, ramMiB      int
 	cpus               int
@@ -128,8 +131,9 @@ func parseRunFlags(name string, args []string, stdout io.Writer) (runOpts, error
 	fs.StringVar(&o.guestArgs, "guest-args", "", "file of key=value lines (vcpus, ram, bootargs) for every guest")
 	fs.StringVar(&o.kernel, "kernel", "", "a Linux arm64 Image to boot as a guest")
 	fs.StringVar(&o.initrd, "initrd", "", "initramfs for -kernel")
-	fs.Var(&disks, "disk", "disk image FILE[,ro] of the -kernel guest, a virtio block device (repeatable; needs -shared): writes stay in memory, or fail with ,ro")
+	fs.Var(&disks, "disk", "disk image FILE[,ro] of the -kernel guest, a virtio block device (repeatable; needs -shared or -virtio): writes stay in memory, or fail with ,ro")
 	fs.BoolVar(&o.shared, "shared", false, "make the -kernel guest a shared-memory VM (memory=shared), which gets virtio devices")
+	fs.BoolVar(&o.virtio, "virtio", false, "give the -kernel guest virtio devices as a protected VM (virtio=on): only for a kernel that shares its own rings and DMA buffers")
 	fs.StringVar(&o.cmdline, "append", "console=ttyAMA0", "kernel command line for -kernel")
 	fs.IntVar(&o.vcpus, "vcpus", 1, "vCPUs of the -kernel guest")
 	fs.IntVar(&o.ramMiB, "ram", 256, "MiB of RAM of the -kernel guest")
@@ -162,10 +166,12 @@ func (o runOpts) check() error {
 	switch {
 	case o.initrd != "" && o.kernel == "":
 		return errors.New("-initrd needs -kernel")
-	case (len(o.disks) > 0 || o.shared) && o.kernel == "":
-		return errors.New("-disk and -shared need -kernel")
-	case len(o.disks) > 0 && !o.shared:
-		return errors.New("-disk needs -shared: a protected VM's memory is closed to the devices")
+	case (len(o.disks) > 0 || o.shared || o.virtio) && o.kernel == "":
+		return errors.New("-disk, -shared and -virtio need -kernel")
+	case o.shared && o.virtio:
+		return errors.New("-shared and -virtio contradict: -virtio is for a protected VM, and a -shared one always has its virtio devices")
+	case len(o.disks) > 0 && !o.shared && !o.virtio:
+		return errors.New("-disk needs -shared (an unmodified Linux) or -virtio (a protected VM whose kernel shares its own DMA buffers): a protected VM's memory is closed to the devices")
 	case len(o.disks) > guestspec.MaxDisks:
 		return fmt.Errorf("at most %d -disk", guestspec.MaxDisks)
 	case o.timeout < 0:
@@ -332,6 +338,9 @@ func (o runOpts) addKernel(files map[string]string, n int) error {
 	args := fmt.Sprintf("vcpus=%d\nram=%d\nbootargs=%s\n", o.vcpus, o.ramMiB, o.cmdline)
 	if o.shared {
 		args += "memory=shared\n"
+	}
+	if o.virtio {
+		args += "virtio=on\n"
 	}
 	f, err := os.CreateTemp("", "bulkhead-guest-*.args")
 	if err != nil {

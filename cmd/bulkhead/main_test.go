@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"bulkhead/hypervisor/guestspec"
 	"bulkhead/hypervisor/outcome"
 	"bulkhead/internal/qemu"
 )
@@ -45,7 +46,10 @@ func TestRunRejectsBadCommandLines(t *testing.T) {
 		{[]string{"run", "-initrd", badArgs}, "-initrd needs -kernel"},
 		{[]string{"run", "-gdb", "-gdb-port", "70000"}, "not a TCP port"},
 		{[]string{"run", "-disk", badArgs}, "need -kernel"},
-		{[]string{"run", "-kernel", badArgs, "-disk", badArgs}, "-disk needs -shared"},
+		{[]string{"run", "-virtio"}, "need -kernel"},
+		{[]string{"run", "-kernel", badArgs, "-disk", badArgs}, "-disk needs -shared (an unmodified Linux) or -virtio"},
+		{[]string{"run", "-kernel", badArgs, "-shared", "-virtio"}, "-shared and -virtio contradict"},
+		{[]string{"run", "-kernel", badArgs, "-virtio", "-disk", badArgs}, "512-byte sectors"},
 		{[]string{"run", "-kernel", badArgs, "-shared", "-disk", badArgs}, "512-byte sectors"},
 		{[]string{"run", "-kernel", badArgs, "-shared", "-disk", "/does/not/exist,ro"}, "not a readable file"},
 	} {
@@ -127,7 +131,9 @@ func TestREADMEHasTheExitStatusTable(t *testing.T) {
 	}
 }
 
-func TestArgsOfASharedKernelWithDisks(t *testing.T) {
+// kernelArgs runs bulkhead args with a kernel and two disks and the flags
+// given, and returns the QEMU command line and the kernel's argument file.
+func kernelArgs(t *testing.T, flags ...string) (cmdline, argsFile string) {
 	dir := t.TempDir()
 	files := map[string]string{}
 	for n, size := range map[string]int{"e.elf": 1, "h.elf": 1, "Image": 1, "a.img": 1024, "b.img": 512} {
@@ -135,15 +141,31 @@ func TestArgsOfASharedKernelWithDisks(t *testing.T) {
 		require.NoError(t, os.WriteFile(files[n], make([]byte, size), 0o644))
 	}
 	var out bytes.Buffer
-	require.NoError(t, run([]string{"args", "-engine", files["e.elf"], "-hypervisor", files["h.elf"],
-		"-kernel", files["Image"], "-shared", "-disk", files["a.img"], "-disk", files["b.img"] + ",ro"}, nil, &out))
+	args := append([]string{"args", "-engine", files["e.elf"], "-hypervisor", files["h.elf"], "-kernel", files["Image"],
+		"-disk", files["a.img"], "-disk", files["b.img"] + ",ro"}, flags...)
+	require.NoError(t, run(args, nil, &out))
 	s := out.String()
 	assert.Contains(t, s, "name=opt/bulkhead/guest/0.disk0,file="+files["a.img"])
 	assert.Contains(t, s, "name=opt/bulkhead/guest/0.disk1.ro,file="+files["b.img"])
 	assert.Contains(t, s, "name=opt/bulkhead/guest/entropy,file=")
-	args := regexp.MustCompile(`name=opt/bulkhead/guest/0\.args,file=(\S+)`).FindStringSubmatch(s)
-	require.Len(t, args, 2)
-	text, err := os.ReadFile(args[1])
+	m := regexp.MustCompile(`name=opt/bulkhead/guest/0\.args,file=(\S+)`).FindStringSubmatch(s)
+	require.Len(t, m, 2)
+	text, err := os.ReadFile(m[1])
 	require.NoError(t, err)
-	assert.Contains(t, string(text), "memory=shared\n")
+	return s, string(text)
+}
+
+func TestArgsOfASharedKernelWithDisks(t *testing.T) {
+	_, text := kernelArgs(t, "-shared")
+	assert.Contains(t, text, "memory=shared\n")
+	assert.NotContains(t, text, "virtio=")
+}
+
+// TestArgsOfAProtectedKernelWithVirtio: -virtio keeps the VM protected
+// (no memory= line: the default) and asks for its devices.
+func TestArgsOfAProtectedKernelWithVirtio(t *testing.T) {
+	_, text := kernelArgs(t, "-virtio")
+	assert.Contains(t, text, "virtio=on\n")
+	assert.NotContains(t, text, "memory=")
+	require.NoError(t, guestspec.Check([]byte(text)), "the hypervisor takes it")
 }

@@ -319,7 +319,7 @@ func (t *Transport) notify(n uint32) {
 	for ; err == nil && served < pending; served++ {
 		err = t.serve(int(n), q)
 	}
-	if served > 0 {
+	if served > 0 && q.WantsInterrupt(t.mem) {
 		t.intStatus |= IntUsedBuffer
 	}
 	if err != nil {
@@ -340,7 +340,8 @@ func (t *Transport) serve(n int, q *Queue) error {
 }
 
 // Offer fills the next chain the driver made available on queue n with
-// fill, returns it to the driver and raises the used-buffer interrupt. It
+// fill, returns it to the driver and raises the used-buffer interrupt
+// unless the driver asked for none (Queue.WantsInterrupt). It
 // reports false when the device is not running or the driver has made no
 // chain available; a malformed ring breaks the device, as for a
 // notification.
@@ -364,7 +365,9 @@ func (t *Transport) Offer(n int, fill func(Chain) uint32) bool {
 		t.fail(err)
 		return false
 	}
-	t.intStatus |= IntUsedBuffer
+	if q.WantsInterrupt(t.mem) {
+		t.intStatus |= IntUsedBuffer
+	}
 	return true
 }
 

@@ -49,6 +49,11 @@ const (
 	descIndirect = 4
 )
 
+// availNoInterrupt is VIRTQ_AVAIL_F_NO_INTERRUPT in the available ring's
+// flags (virtio 1.2, 2.7.7): the driver asks not to be interrupted for
+// the buffers the device uses, as Linux does while it polls a queue.
+const availNoInterrupt = 1
+
 // Sizes of the split virtqueue's parts (virtio 1.2, 2.7): a descriptor is
 // 16 bytes; the available ring is flags, idx, ring[size] of u16 and
 // used_event; the used ring is flags, idx, ring[size] of {id u32, len u32}
@@ -149,6 +154,17 @@ func (q *Queue) Pending(mem Memory) (int, error) {
 		return 0, broken("available index %d is %d entries past the device's %d, in a queue of %d", idx, n, q.lastAvail, q.Size)
 	}
 	return int(n), nil
+}
+
+// WantsInterrupt reports whether the driver wants an interrupt for the
+// buffers used now: without VIRTIO_F_EVENT_IDX, unless the available
+// ring's flags say VIRTQ_AVAIL_F_NO_INTERRUPT (2.7.7.2: the device should
+// not send one then). A driver that clears the flag again checks the used
+// ring itself (2.7.7.1), so a buffer used meanwhile is not lost. A ring
+// out of reach wants one: the caller meets the error on its next step.
+func (q *Queue) WantsInterrupt(mem Memory) bool {
+	avail, err := ring(mem, q.Avail, 2)
+	return err != nil || binary.LittleEndian.Uint16(avail)&availNoInterrupt == 0
 }
 
 // Next takes the next available chain. The caller has seen Pending > 0.

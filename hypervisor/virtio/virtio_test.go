@@ -350,3 +350,46 @@ func TestBlockReadScattersAcrossBuffers(t *testing.T) {
 		assert.Equal(t, byte(2+i), d.bytes(bufferIPA+i*0x1000, SectorSize)[SectorSize-1], "buffer %d holds sector %d", i, 2+i)
 	}
 }
+
+// setAvailFlags writes the available ring's flags of queue d.q.
+func (d *driver) setAvailFlags(flags uint16) {
+	a, _ := d.mem.Slice(availIPA+queueBase(d.q), 2)
+	binary.LittleEndian.PutUint16(a, flags)
+}
+
+// TestNoInterruptWhileTheDriverPolls: with VIRTQ_AVAIL_F_NO_INTERRUPT set
+// (2.7.7) the device uses the buffer and raises no interrupt; once the
+// driver clears the flag, the next buffer used interrupts again.
+func TestNoInterruptWhileTheDriverPolls(t *testing.T) {
+	d := newDriver(t, &RNG{Fill: counting})
+	d.start(FeatureVersion1)
+	d.setAvailFlags(availNoInterrupt)
+	d.submit(buf{bufferIPA, 16, true})
+	idx, _, n := d.used(0)
+	assert.Equal(t, uint16(1), idx, "the buffer was used")
+	assert.Equal(t, uint32(16), n)
+	assert.False(t, d.tr.IRQ(), "no interrupt asked for")
+	assert.Zero(t, d.r(regInterruptState))
+
+	d.setAvailFlags(0)
+	d.submit(buf{bufferIPA, 16, true})
+	assert.True(t, d.tr.IRQ())
+	assert.Equal(t, uint32(IntUsedBuffer), d.r(regInterruptState))
+}
+
+// TestNoInterruptForAFrameWhileTheReceiverPolls: a frame delivered into a
+// receive queue whose driver polls it raises no interrupt either.
+func TestNoInterruptForAFrameWhileTheReceiverPolls(t *testing.T) {
+	sw := &Switch{}
+	a, b := newNIC(t, sw, "vm0"), newNIC(t, sw, "vm1")
+	b.postRX(0, 2048)
+	b.setAvailFlags(availNoInterrupt)
+	a.send(frameTo(b.dev.MAC, a.dev.MAC, "polled"))
+	assert.Equal(t, []byte("polled"), b.received(0)[14:])
+	assert.False(t, b.tr.IRQ(), "the receiver polls")
+	b.postRX(1, 2048)
+	b.setAvailFlags(0)
+	a.send(frameTo(b.dev.MAC, a.dev.MAC, "again"))
+	assert.Equal(t, []byte("again"), b.received(1)[14:])
+	assert.True(t, b.tr.IRQ())
+}
