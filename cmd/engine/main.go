@@ -58,7 +58,6 @@ func main() {
 		m.initHart(boot)
 		serveHost(m, boot)
 		boot.cpu.Off()
-		boot.cpu.WaitStart()
 	}
 }
 

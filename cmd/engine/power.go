@@ -64,8 +64,8 @@ func (m *machine) carryOut(r uint64, act cpuAction) uint64 {
 // time the host starts it, until the host turns it off.
 func (m *machine) serveSecondary(h *hart) {
 	h.cpu.Serve()
+	h.cpu.WaitStart()
 	for {
-		h.cpu.WaitStart()
 		m.initHart(h)
 		serveHost(m, h)
 		h.cpu.Off()
