@@ -8,6 +8,7 @@ import (
 	"bulkhead/arch/el2"
 	"bulkhead/boot/virt"
 	"bulkhead/isolation"
+	"bulkhead/isolation/abi"
 )
 
 // serveHost runs the host on h's CPU, the caller's, handling each
@@ -53,9 +54,14 @@ func (m *machine) hostCall(h *hart) bool {
 		copy(host.X[:8], x[:])
 		return true
 	}
-	if r, act, ok := hostPower(uint32(x[0]), x, m.boardCPUs(), m.indexOf(h.cpu), m.hostOwns); ok {
-		host.X[0] = m.carryOut(r, act)
-		return act.Kind != actStop
+	// Only the PSCI calls about CPUs, and on a board with several: the
+	// view of the CPUs is built for them alone.
+	if id := uint32(x[0]); (id == abi.PSCIFeatures || hostPowerCall(id)) && len(m.cpus) > 1 {
+		r, act, ok := hostPower(id, x, m.boardCPUs(), m.indexOf(h.cpu), m.hostOwns)
+		if ok {
+			host.X[0] = m.carryOut(r, act)
+			return act.Kind != actStop
+		}
 	}
 	out, effect := core.Dispatch(isolation.HostCaller(), x)
 	copy(host.X[:8], out[:])
