@@ -301,9 +301,7 @@ func divergence(t testing.TB, o *oracle, trace []string) string {
 // that diverges and where, or -1 and "".
 func divergences(t testing.TB, o *oracle, traces [][]string) (int, string) {
 	t.Helper()
-	var lines []string
 	var want [][][]string
-	n := 0
 	for _, trace := range traces {
 		g := newGoRun(t)
 		w := make([][]string, len(trace))
@@ -313,11 +311,28 @@ func divergences(t testing.TB, o *oracle, traces [][]string) (int, string) {
 				t.Fatal(err)
 			}
 			w[i] = l
-			n += len(l)
 		}
 		want = append(want, w)
+	}
+	return compareBatch(t, o, traces, want)
+}
+
+// compareBatch sends the traces to the oracle in one exchange and returns
+// the index of the first whose lines differ from want (the engine's), and
+// where, or -1 and "".
+func compareBatch(t testing.TB, o *oracle, traces [][]string, want [][][]string) (int, string) {
+	t.Helper()
+	var lines []string
+	n := 0
+	for ti, trace := range traces {
+		for _, w := range want[ti] {
+			n += len(w)
+		}
 		lines = append(append(lines, "reset"), trace...)
 		n++
+	}
+	if len(lines) == 0 {
+		return -1, ""
 	}
 	got, err := o.batch(lines, n)
 	if err != nil {
