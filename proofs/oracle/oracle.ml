@@ -15,6 +15,12 @@
          VCPU_RUN with a scripted guest (see "scripted guests" below)
      write PA VALUE
          the host stores VALUE to the page of PA, if its stage-2 maps it
+     check
+         from now on, check each step against the statements of the main
+         theorems (statements.ml); answers "check on"
+     violations
+         prints the first statement a checked step violated, or
+         "violations 0 in N steps"
      # ...
          a comment, echoed
 
@@ -333,9 +339,14 @@ let print_state () =
   done;
   print_endline (Buffer.contents b)
 
+(* With "check", every step is also checked against the statements of the
+   main theorems (statements.ml). *)
+let checking = ref false
+
 let apply a =
   let c = get_cfg () and s = state () in
   let (s', o) = step c s a in
+  if !checking then Statements.check c s a (s', o);
   st := Some (normalize c s' (Some s)); o
 
 let print_regs r =
@@ -466,6 +477,8 @@ let line l =
                     max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3] };
       boot_state := None; boot (); print_state ()
   | ["reset"] -> boot (); print_state ()
+  | ["check"] -> checking := true; print_endline "check on"
+  | ["violations"] -> print_endline (Statements.report ())
   | "host" :: toks -> host toks
   | "guest" :: v :: k :: toks -> guest (to_nat (parse_raw v)) (to_nat (parse_raw k)) toks
   | ["write"; pa; value] ->
