@@ -41,6 +41,12 @@ fi
 # verdict LOG: "by TEST, N calls" from a failing go test log.
 verdict() {
 	local test op tr
+	if grep -q 'fork/exec' "$1"; then
+		# The oracle did not start (replaced while the run went on, say):
+		# no verdict.
+		echo "INCONCLUSIVE: $(grep -m1 'fork/exec' "$1" | sed 's/^ *//' | cut -c1-100)"
+		return
+	fi
 	test=$(grep -o -m1 -- '--- FAIL: Test[A-Za-z]*' "$1" | sed 's/--- FAIL: //' || true)
 	if grep -q '^panic: ' "$1"; then
 		echo "by ${test:-a test} (the Go core panicked: $(grep -m1 '^panic: ' "$1" | cut -c8-80))"
@@ -53,6 +59,16 @@ verdict() {
 	else
 		echo "by $test: $(grep -m1 -E '(Error|Fatal|NO_MEMORY|\.go:[0-9]+:)' "$1" | sed 's/^ *//' | cut -c1-100)"
 	fi
+}
+
+# report NAME LOG: the line of a mutant whose tests failed.
+report() {
+	local v
+	v=$(verdict "$2")
+	case $v in
+	INCONCLUSIVE*) printf '%-34s %s\n' "$1" "$v"; bad=1 ;;
+	*) printf '%-34s caught %s\n' "$1" "$v" ;;
+	esac
 }
 
 # mutant NAME FILE FROM TO: replace the first FROM in FILE by TO.
@@ -75,10 +91,10 @@ mutant() {
 		if (cd "$tmp/src" && BULKHEAD_ORACLE=$oracle go test -count=1 -failfast -run "$rest" ./isolation/refinement/ >"$log" 2>&1); then
 			printf '%-34s NOT caught\n' "$name"; bad=1
 		else
-			printf '%-34s caught %s\n' "$name" "$(verdict "$log")"
+			report "$name" "$log"
 		fi
 	else
-		printf '%-34s caught %s\n' "$name" "$(verdict "$log")"
+		report "$name" "$log"
 	fi
 	cp "$tmp/orig" "$file"
 }
