@@ -35,7 +35,40 @@ type AbstractVM struct {
 	Map []AbstractMapping
 	// Protected: created with abi.VMProtected (MEM_SHARE into it is DENIED).
 	Protected bool
+	// Ctx is what each vCPU holds for its guest, VCPUs entries.
+	Ctx []AbstractVCPU
 }
+
+// AbstractVCPU is the part of a vCPU the guest or the host can observe
+// that the specification also keeps: the general registers, where a vCPU
+// not yet entered starts, the reply its next VCPU_RUN owes, its interrupt
+// lines. The PC of a vCPU that has run, PSTATE and the EL1 registers are
+// left out: the specification does not model the PC's advance past an
+// emulated instruction, and the EL1 registers live in the arch code's
+// layout (Context.EL1).
+type AbstractVCPU struct {
+	X [31]uint64 // x0..x30
+	// Ready: On and not entered since VCPU_INIT or PSCI CPU_ON; it starts
+	// at Entry with X as VCPU_INIT or CPU_ON left them.
+	Ready bool
+	Entry uint64
+	// Reply is what the next VCPU_RUN's reply completes; ReadReg is the
+	// destination register of a pending MMIO read (31: discarded).
+	Reply   AbstractReply
+	ReadReg uint8
+	// IRQ is the level of each interrupt line, as Context.IRQ.
+	IRQ [(IRQLines + 63) / 64]uint64
+}
+
+// AbstractReply is what a vCPU's next VCPU_RUN completes with its reply.
+type AbstractReply uint8
+
+// Pending replies of an AbstractVCPU.
+const (
+	ReplyNone     AbstractReply = iota // the reply is ignored
+	ReplyMMIORead                      // it goes into register ReadReg
+	ReplyCall                          // it becomes x0 (a forwarded call)
+)
 
 // AbstractMapping is one page of a stage-2.
 type AbstractMapping struct {
@@ -81,8 +114,11 @@ func (e *Engine) snapshotVM(v *vm) AbstractVM {
 	}
 	av := AbstractVM{Live: true, VCPUs: v.nvcpu, HasRun: v.hasRun, Protected: v.protected,
 		VCPU: make([]VCPUState, v.nvcpu)}
+	av.Ctx = make([]AbstractVCPU, v.nvcpu)
 	for j := range av.VCPU {
-		av.VCPU[j] = v.vcpus[j].state
+		vc := &v.vcpus[j]
+		av.VCPU[j] = vc.state
+		av.Ctx[j] = snapshotVCPU(vc)
 	}
 	av.Map = e.snapshotMap(&v.s2)
 	return av
@@ -100,4 +136,19 @@ func (e *Engine) snapshotMap(s *stage2) []AbstractMapping {
 		}
 	}
 	return out
+}
+
+// snapshotVCPU returns the abstract context of one vCPU.
+func snapshotVCPU(vc *vcpu) AbstractVCPU {
+	a := AbstractVCPU{X: vc.ctx.X, IRQ: vc.ctx.IRQ}
+	if vc.state == VCPUOn && vc.ctx.Fresh {
+		a.Ready, a.Entry = true, vc.ctx.PC
+	}
+	switch vc.pend {
+	case pendMMIORead:
+		a.Reply, a.ReadReg = ReplyMMIORead, vc.read.Reg
+	case pendCall:
+		a.Reply = ReplyCall
+	}
+	return a
 }

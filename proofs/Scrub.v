@@ -103,21 +103,28 @@ Qed.
     from nobody back to the host (MEM_RECLAIM). So no step moves a page from
     one VM to another, creates or takes an engine page, or gives the host a
     VM's page without passing through reclaim; with ownership a total
-    function of the PFN, pages are neither created nor lost. This holds for
-    every state, reachable or not: the checks of each call ensure it. *)
-Definition owner_flow (o0 o1 : owner) : Prop :=
+    function of the PFN, pages are neither created nor lost. Each move names
+    the action that makes it, so a step that moves a page any other way
+    (a VM's GUEST_SHARE taking a page the host lent it, say) breaks the
+    statement, not only its proof. This holds for every state, reachable or
+    not: the checks of each call ensure it. *)
+Definition owner_flow (a : action) (o0 o1 : owner) : Prop :=
   o1 = o0 \/
-  (o0 = OHost /\ exists v, o1 = OVM v) \/
-  ((exists v, o0 = OVM v) /\ o1 = ONone) \/
-  (o0 = ONone /\ o1 = OHost).
+  (o0 = OHost /\ exists v pa ipa n perms, o1 = OVM v /\ a = AHost (HMemDonate v pa ipa n perms)) \/
+  ((exists v, o0 = OVM v /\
+      (a = AHost (HVMDestroy v) \/ exists c ipa n, a = AGuest v c (GGuestRelinquish ipa n))) /\
+   o1 = ONone) \/
+  (o0 = ONone /\ o1 = OHost /\ exists pa n, a = AHost (HMemReclaim pa n)).
 
-(** Closes a goal [owner_flow o0 o1] once [o0] and [o1] are constructors. *)
+(** Closes a goal [owner_flow a o0 o1] once [a], [o0] and [o1] are
+    constructors. *)
 Ltac flow :=
   simpl; first
   [ left; reflexivity
-  | right; left; split; [reflexivity|eauto]
-  | right; right; left; split; [eauto|reflexivity]
-  | right; right; right; split; reflexivity ].
+  | right; left; split; [reflexivity|do 5 eexists; split; reflexivity]
+  | right; right; left; split; [eexists; split; [reflexivity|left; reflexivity]|reflexivity]
+  | right; right; left; split; [eexists; split; [reflexivity|right; do 3 eexists; reflexivity]|reflexivity]
+  | right; right; right; split; [reflexivity|split; [reflexivity|do 2 eexists; reflexivity]] ].
 
 (** From a check [Ch] on the page before the step, the page's owner then;
     then [flow]. *)
@@ -132,7 +139,7 @@ Ltac owner_from Ch :=
   end; flow.
 
 Theorem inv4_conservation : forall s a p,
-  owner_flow (pg_owner (ms_pages (st_meta s) p))
+  owner_flow a (pg_owner (ms_pages (st_meta s) p))
              (pg_owner (ms_pages (st_meta (fst (step cfg s a))) p)).
 Proof.
   intros s a p. unfold owner_flow.
@@ -143,7 +150,8 @@ Proof.
   (* What each call's checks say of the page's owner before the step. *)
   - (* VM_DESTROY *) unfold destroy_page.
     destruct (ms_pages (st_meta s) p) as [[| | |w] [|b]]; simpl;
-      repeat match goal with |- context [if ?c then _ else _] => destruct c end; flow.
+      repeat match goal with |- context [if ?c then _ else _] => let E := fresh "D" in destruct c eqn:E end;
+      repeat match goal with H : (_ =? _) = true |- _ => apply Nat.eqb_eq in H; subst end; flow.
   - (* MEM_DONATE *) apply lend_checks_ok in E as [_ [_ [_ Ch]]]. specialize (Ch p I). owner_from Ch.
   - (* MEM_SHARE *) apply lend_checks_ok in E as [_ [_ [_ Ch]]]. specialize (Ch p I). owner_from Ch.
   - (* MEM_UNSHARE *) apply negb_false_iff in E1. pose proof (ipa_range_ok_pages _ _ _ _ _ p E1 I) as Ch.

@@ -84,10 +84,10 @@ sh proofs/mutate.sh
 mkdir -p build/oracle
 $COQ specs/Extract.v
 cp proofs/oracle/oracle.ml build/oracle/
-cp proofs/oracle/nat64.ml proofs/oracle/nat64_test.ml build/oracle/
+cp proofs/oracle/nat64.ml proofs/oracle/nat64_test.ml proofs/oracle/statements.ml build/oracle/
 # The exact naturals the extraction uses, against 64-bit arithmetic.
 (cd build/oracle && ocamlopt -w -a nat64.ml nat64_test.ml -o nat64_test && ./nat64_test)
-(cd build/oracle && ocamlopt -w -a nat64.ml spec.mli spec.ml oracle.ml -o bulkhead-oracle)
+(cd build/oracle && ocamlopt -w -a nat64.ml spec.mli spec.ml statements.ml oracle.ml -o bulkhead-oracle)
 echo "check.sh: ok, oracle at build/oracle/bulkhead-oracle"
 
 # The Go core translated to Coq by gocoq, and the proofs about that code.

@@ -1,9 +1,16 @@
 #!/bin/sh
 # Plants known bugs, one at a time, in a copy of the specification
-# (build/mutants/<name>/) and checks that each one breaks a proof. Prints
-# one line per mutant, "caught" with the first proof that fails or
-# "NOT caught"; exits non-zero if a mutant is not caught, or if a mutation
-# no longer applies or no longer builds (the model changed under it).
+# (build/mutants/<name>/). A mutant is caught when the model it makes
+# violates the statement of a main theorem on a concrete trace: the
+# oracle built from the mutated model, with its statement checks on
+# (proofs/oracle/statements.ml), runs the state-aware traces of
+# isolation/refinement (TestStatementsHold) until a step violates one. A
+# proof that merely breaks is not enough (an equivalent rewrite of the
+# model can break a proof script); which proof breaks is printed too.
+# Prints one line per mutant, "caught" with the statement violated and
+# the first proof that fails, or "NOT caught"; exits non-zero if a mutant
+# is not caught, or if a mutation no longer applies or no longer builds
+# (the model changed under it).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=build/mutants
@@ -13,12 +20,18 @@ PROOFS="Lemmas Invariants Scrub Noninterference Integrity Protected"
 rm -rf "$ROOT"
 mkdir -p "$ROOT"
 
+# "sh proofs/mutate.sh NAME..." runs only the mutants named.
+SELECTED=" $* "
+
 # mutant NAME FROM TO: in specs/Spec.v, replace the first occurrence of the
 # text FROM by TO.
 mutant() {
+	case "$SELECTED" in "  ") ;; *" $1 "*) ;; *) return 0 ;; esac
 	d="$ROOT/$1"
 	mkdir -p "$d/specs" "$d/proofs"
-	cp specs/State.v specs/Spec.v "$d/specs/"
+	cp specs/State.v specs/Spec.v specs/Extract.v "$d/specs/"
+	mkdir -p "$d/oracle"
+	cp proofs/oracle/*.ml "$d/oracle/"
 	for p in $PROOFS; do cp "proofs/$p.v" "$d/proofs/"; done
 	FROM=$2 TO=$3 perl -0 -e '
 		local $/; my $s = <STDIN>;
@@ -74,34 +87,73 @@ mutant share-into-protected-vm \
 	'if vm_protected (ms_vms m v) then (s, err DENIED) else' \
 	''
 
+# equivalent NAME FROM TO: a rewrite that changes no behaviour, which must
+# not be counted as caught whether or not a proof script breaks on it.
+equivalent() {
+	mutant "$@"
+	if [ -d "$ROOT/$1" ]; then touch "$ROOT/$1/equivalent"; fi
+}
+
+equivalent host-write-rewritten \
+	'if ms_hs2 (st_meta s) p then (mkState (st_meta s) (upd (st_mem s) p x) (st_regs s), ONothing)
+  else (s, ONothing).' \
+	'(if negb (ms_hs2 (st_meta s) p) then s else mkState (st_meta s) (upd (st_mem s) p x) (st_regs s),
+   ONothing).'
+
 # Build one mutant; its verdict goes to $d/verdict.
 cat > "$ROOT/run.sh" <<'RUN'
 d=$1
 [ -e "$d/verdict" ] && exit 0
 cd "$d"
 COQ="coqc -q -Q specs Bulkhead.Spec -Q proofs Bulkhead.Proofs"
+PWD_MUTANT=$(pwd)
 if ! $COQ specs/State.v > log 2>&1 || ! $COQ specs/Spec.v >> log 2>&1; then
 	echo "mutant does not build" > verdict; exit 0
 fi
+proof="no proof breaks"
 for p in $PROOFS; do
 	if ! $COQ "proofs/$p.v" > log 2>&1; then
 		line=$(sed -n 's/^File "[^"]*", line \([0-9]*\).*/\1/p' log | head -n 1)
 		thm=$(head -n "${line:-1}" "proofs/$p.v" | grep -oE '^(Theorem|Lemma) [A-Za-z0-9_]+' | tail -n 1 | cut -d' ' -f2)
-		echo "caught by proofs/$p.v:$line ($thm)" > verdict; exit 0
+		proof="proof breaks at proofs/$p.v:$line ($thm)"
+		break
 	fi
 done
-echo "NOT caught" > verdict
+# The mutated model's oracle, and the statements on concrete traces.
+mkdir -p build/oracle
+if ! $COQ specs/Extract.v > olog 2>&1 || ! cp oracle/*.ml build/oracle/ ||
+	! (cd build/oracle && ocamlopt -w -a nat64.ml spec.mli spec.ml statements.ml oracle.ml -o bulkhead-oracle) >> olog 2>&1; then
+	echo "its oracle does not build; $proof" > verdict; exit 0
+fi
+(cd "$REPO" && BULKHEAD_ORACLE=$PWD_MUTANT/build/oracle/bulkhead-oracle \
+	go test -count=1 -run '^TestStatementsHold$' ./isolation/refinement/) > tlog 2>&1
+v=$(grep -o -m1 'the model: violation after [0-9]* steps: [^:]*' tlog | sed 's/the model: violation after \([0-9]*\) steps: /\1 /')
+if [ -n "$v" ]; then
+	echo "caught: violates ${v#* } (after ${v%% *} steps); $proof" > verdict
+elif grep -q '^ok' tlog; then
+	echo "NOT caught: no trace violates a statement; $proof" > verdict
+else
+	echo "NOT caught: the statement test failed otherwise ($(grep -m1 -E 'Error|error|FAIL|panic' tlog | cut -c1-80)); $proof" > verdict
+fi
 RUN
 
 ls "$ROOT" | grep -v '^run.sh$' | sed "s|^|$ROOT/|" |
-	PROOFS="$PROOFS" xargs -P "$JOBS" -n 1 sh "$ROOT/run.sh"
+	REPO=$(pwd) PROOFS="$PROOFS" xargs -P "$JOBS" -n 1 sh "$ROOT/run.sh"
 
 status=0
 for d in "$ROOT"/*/; do
 	name=$(basename "$d")
 	v=$(cat "$d/verdict")
+	if [ -e "$d/equivalent" ]; then
+		case $v in
+		caught*) printf 'WRONG       %-32s an equivalent rewrite counted as caught: %s\n' "$name" "${v#caught: }"; status=1 ;;
+		"NOT caught: no trace"*) printf 'equivalent  %-32s not counted (%s)\n' "$name" "${v#*; }" ;;
+		*) printf 'NOT caught  %-32s %s\n' "$name" "$v"; status=1 ;;
+		esac
+		continue
+	fi
 	case $v in
-	caught*) printf 'caught      %-32s %s\n' "$name" "${v#caught }" ;;
+	caught*) printf 'caught      %-32s %s\n' "$name" "${v#caught: }" ;;
 	*) printf 'NOT caught  %-32s %s\n' "$name" "$v"; status=1 ;;
 	esac
 done

@@ -1,8 +1,12 @@
 package refinement
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math/bits"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -140,42 +144,142 @@ func (g *goRun) do(op string) ([]string, error) {
 	return nil, fmt.Errorf("bad op %q", op)
 }
 
-// stateLine prints isolation.Abstract as the oracle prints the model's state.
-func stateLine(g *goRun) string {
-	a := g.e.Snapshot()
+// stateLine prints the engine's state as the oracle prints the model's:
+// "s PAGES | VMS | HOST | VCPUS" (specs/ABI.md, the oracle's state line).
+// What it leaves out, because the model does not keep it: the host
+// stage-2's permissions are in the line but the oracle derives them from
+// the ledger by the ABI's rule (the model keeps only the set of host
+// pages); the PC of a vCPU that has run (the model does not advance it
+// past an emulated instruction), PSTATE and the EL1, FP/SIMD, timer and
+// GIC registers (the arch code's, outside the fake platform); a pending
+// MMIO read's width (the model delivers the whole reply; the traces'
+// replies fit); page bytes beyond the first 8 are only required to be
+// zero (writeContents).
+func stateLine(g *goRun) string { return stateLineOf(g, g.e.Snapshot()) }
+
+// stateLineOf is stateLine of a, the engine's current Snapshot.
+func stateLineOf(g *goRun, a isolation.Abstract) string {
 	var b strings.Builder
 	b.WriteString("s")
 	for _, p := range a.Pages {
-		sh, z := 0, 0
-		if p.Shared {
-			sh = 1
-		}
-		if p.Zero {
-			z = 1
-		}
-		fmt.Fprintf(&b, " %x:%d:%d:%d:%d:%d", p.PFN, p.Owner, p.VM, sh, p.Borrower, z)
+		fmt.Fprintf(&b, " %x:%d:%d:%d:%d:", p.PFN, p.Owner, p.VM, bit(p.Shared), p.Borrower)
+		writeContents(&b, g, isolation.PA(p.PFN<<isolation.PageShift), p.Zero)
 	}
 	b.WriteString(" |")
+	writeVMs(&b, a)
+	b.WriteString(" |")
+	for _, p := range a.Host {
+		m, _ := g.e.Translate(isolation.HostVMID, isolation.IPA(p<<isolation.PageShift))
+		fmt.Fprintf(&b, " %x/%d", p, m.Attr.Perms)
+	}
+	b.WriteString(" |")
+	for i, v := range a.VMs {
+		for k, c := range v.Ctx {
+			fmt.Fprintf(&b, " %d.%d:", i+1, k)
+			writeVCPU(&b, c, v.VCPU[k] == isolation.VCPUOff)
+		}
+	}
+	return b.String()
+}
+
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// writeVMs prints the VMS part of a state line: the ledger of each slot.
+func writeVMs(b *strings.Builder, a isolation.Abstract) {
 	for _, v := range a.VMs {
 		if !v.Live {
 			b.WriteString(" -")
 			continue
 		}
-		hr, pr := 0, 0
-		if v.HasRun {
-			hr = 1
-		}
-		if v.Protected {
-			pr = 1
-		}
-		fmt.Fprintf(&b, " %d,%d,%d,", v.VCPUs, hr, pr)
+		fmt.Fprintf(b, " %d,%d,%d,", v.VCPUs, bit(v.HasRun), bit(v.Protected))
 		for _, s := range v.VCPU {
-			fmt.Fprintf(&b, "%d", s)
+			fmt.Fprintf(b, "%d", s)
 		}
 		for _, m := range v.Map {
-			fmt.Fprintf(&b, ",%x=%x/%d", m.IPAPage, m.PAPage, m.Perms)
+			fmt.Fprintf(b, ",%x=%x/%d", m.IPAPage, m.PAPage, m.Perms)
 		}
 	}
+}
+
+// writeVCPU prints one vCPU of the VCPUS part: REPLY:IRQS:ENTRY:REGS, with
+// REPLY "-" (none), "c" (a forwarded call's) or "mR" (an MMIO read's into
+// xR), IRQS the asserted INTIDs, ENTRY "@pc" for a vCPU that has not run
+// since VCPU_INIT or CPU_ON, REGS the non-zero x registers as "r=v". The
+// registers of a vCPU that is Off are left out: nothing reads them before
+// VCPU_INIT or CPU_ON sets them all, and the model keeps there whatever
+// the vCPU held when it last ran, where the engine has loaded the values
+// of a VCPU_INIT or CPU_ON whose vCPU never ran.
+func writeVCPU(b *strings.Builder, c isolation.AbstractVCPU, off bool) {
+	switch c.Reply {
+	case isolation.ReplyMMIORead:
+		fmt.Fprintf(b, "m%d", c.ReadReg)
+	case isolation.ReplyCall:
+		b.WriteString("c")
+	default:
+		b.WriteString("-")
+	}
+	b.WriteString(":")
+	sep := ""
+	for w, word := range c.IRQ {
+		for ; word != 0; word &= word - 1 {
+			fmt.Fprintf(b, "%s%x", sep, w*64+bits.TrailingZeros64(word))
+			sep = ","
+		}
+	}
+	b.WriteString(":")
+	if c.Ready {
+		fmt.Fprintf(b, "@%x", c.Entry)
+	}
+	b.WriteString(":")
+	if off {
+		return
+	}
+	sep = ""
+	for r, v := range c.X {
+		if v != 0 {
+			fmt.Fprintf(b, "%s%d=%x", sep, r, v)
+			sep = ","
+		}
+	}
+}
+
+// writeContents prints a page's contents as the model keeps them: one
+// number, which the fake memory holds in the page's first 8 bytes
+// (pageValue). Anything else in the page is printed after a "+" (a hash
+// of the page), which the model cannot print: a byte the engine wrote
+// elsewhere in a page diverges.
+func writeContents(b *strings.Builder, g *goRun, p isolation.PA, zero bool) {
+	mem := g.a.Page(p)
+	if zero || mem == nil {
+		b.WriteString("0")
+		return
+	}
+	b.WriteString(strconv.FormatUint(binary.LittleEndian.Uint64(mem[:8]), 16))
+	if !bytes.Equal(mem[8:], zeroPage[8:]) {
+		h := fnv.New64a()
+		h.Write(mem[:])
+		fmt.Fprintf(b, "+%x", h.Sum64())
+	}
+}
+
+var zeroPage [isolation.PageSize]byte
+
+// ledgerLine is the ledger part of a state (pages with their contents as
+// zero or not, VMs, host map), whose distinct values the tests count: the
+// whole state line, with register values and page contents, is different
+// after nearly every call.
+func ledgerLine(a isolation.Abstract) string {
+	var b strings.Builder
+	for _, p := range a.Pages {
+		fmt.Fprintf(&b, " %d:%d:%d:%d:%d", p.Owner, p.VM, bit(p.Shared), p.Borrower, bit(p.Zero))
+	}
+	b.WriteString(" |")
+	writeVMs(&b, a)
 	b.WriteString(" |")
 	for _, p := range a.Host {
 		fmt.Fprintf(&b, " %x", p)
@@ -197,9 +301,7 @@ func divergence(t testing.TB, o *oracle, trace []string) string {
 // that diverges and where, or -1 and "".
 func divergences(t testing.TB, o *oracle, traces [][]string) (int, string) {
 	t.Helper()
-	var lines []string
 	var want [][][]string
-	n := 0
 	for _, trace := range traces {
 		g := newGoRun(t)
 		w := make([][]string, len(trace))
@@ -209,11 +311,28 @@ func divergences(t testing.TB, o *oracle, traces [][]string) (int, string) {
 				t.Fatal(err)
 			}
 			w[i] = l
-			n += len(l)
 		}
 		want = append(want, w)
+	}
+	return compareBatch(t, o, traces, want)
+}
+
+// compareBatch sends the traces to the oracle in one exchange and returns
+// the index of the first whose lines differ from want (the engine's), and
+// where, or -1 and "".
+func compareBatch(t testing.TB, o *oracle, traces [][]string, want [][][]string) (int, string) {
+	t.Helper()
+	var lines []string
+	n := 0
+	for ti, trace := range traces {
+		for _, w := range want[ti] {
+			n += len(w)
+		}
 		lines = append(append(lines, "reset"), trace...)
 		n++
+	}
+	if len(lines) == 0 {
+		return -1, ""
 	}
 	got, err := o.batch(lines, n)
 	if err != nil {

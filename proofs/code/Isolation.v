@@ -3575,6 +3575,26 @@ Definition set_AbstractPage_Borrower (x : VMID) (r : AbstractPage) : AbstractPag
 Definition set_AbstractPage_Zero (x : bool) (r : AbstractPage) : AbstractPage := mk_AbstractPage (AbstractPage_PFN r) (AbstractPage_Owner r) (AbstractPage_VM r) (AbstractPage_Shared r) (AbstractPage_Borrower r) x.
 Definition zero_AbstractPage : AbstractPage := mk_AbstractPage 0 0 zero_VMID false zero_VMID false.
 
+(** Go: type AbstractReply uint8 *)
+Definition AbstractReply : Type := Z.
+Definition zero_AbstractReply : AbstractReply := 0.
+
+Record AbstractVCPU := mk_AbstractVCPU {
+  AbstractVCPU_X : (list Z);
+  AbstractVCPU_Ready : bool;
+  AbstractVCPU_Entry : Z;
+  AbstractVCPU_Reply : AbstractReply;
+  AbstractVCPU_ReadReg : Z;
+  AbstractVCPU_IRQ : (list Z)
+}.
+Definition set_AbstractVCPU_X (x : (list Z)) (r : AbstractVCPU) : AbstractVCPU := mk_AbstractVCPU x (AbstractVCPU_Ready r) (AbstractVCPU_Entry r) (AbstractVCPU_Reply r) (AbstractVCPU_ReadReg r) (AbstractVCPU_IRQ r).
+Definition set_AbstractVCPU_Ready (x : bool) (r : AbstractVCPU) : AbstractVCPU := mk_AbstractVCPU (AbstractVCPU_X r) x (AbstractVCPU_Entry r) (AbstractVCPU_Reply r) (AbstractVCPU_ReadReg r) (AbstractVCPU_IRQ r).
+Definition set_AbstractVCPU_Entry (x : Z) (r : AbstractVCPU) : AbstractVCPU := mk_AbstractVCPU (AbstractVCPU_X r) (AbstractVCPU_Ready r) x (AbstractVCPU_Reply r) (AbstractVCPU_ReadReg r) (AbstractVCPU_IRQ r).
+Definition set_AbstractVCPU_Reply (x : AbstractReply) (r : AbstractVCPU) : AbstractVCPU := mk_AbstractVCPU (AbstractVCPU_X r) (AbstractVCPU_Ready r) (AbstractVCPU_Entry r) x (AbstractVCPU_ReadReg r) (AbstractVCPU_IRQ r).
+Definition set_AbstractVCPU_ReadReg (x : Z) (r : AbstractVCPU) : AbstractVCPU := mk_AbstractVCPU (AbstractVCPU_X r) (AbstractVCPU_Ready r) (AbstractVCPU_Entry r) (AbstractVCPU_Reply r) x (AbstractVCPU_IRQ r).
+Definition set_AbstractVCPU_IRQ (x : (list Z)) (r : AbstractVCPU) : AbstractVCPU := mk_AbstractVCPU (AbstractVCPU_X r) (AbstractVCPU_Ready r) (AbstractVCPU_Entry r) (AbstractVCPU_Reply r) (AbstractVCPU_ReadReg r) x.
+Definition zero_AbstractVCPU : AbstractVCPU := mk_AbstractVCPU (repeat 0 31) false 0 zero_AbstractReply 0 (repeat 0 16).
+
 Record AbstractMapping := mk_AbstractMapping {
   AbstractMapping_IPAPage : Z;
   AbstractMapping_PAPage : Z;
@@ -3591,15 +3611,17 @@ Record AbstractVM := mk_AbstractVM {
   AbstractVM_HasRun : bool;
   AbstractVM_VCPU : (list VCPUState);
   AbstractVM_Map : (list AbstractMapping);
-  AbstractVM_Protected : bool
+  AbstractVM_Protected : bool;
+  AbstractVM_Ctx : (list AbstractVCPU)
 }.
-Definition set_AbstractVM_Live (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM x (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r).
-Definition set_AbstractVM_VCPUs (x : Z) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) x (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r).
-Definition set_AbstractVM_HasRun (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) x (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r).
-Definition set_AbstractVM_VCPU (x : (list VCPUState)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) x (AbstractVM_Map r) (AbstractVM_Protected r).
-Definition set_AbstractVM_Map (x : (list AbstractMapping)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) x (AbstractVM_Protected r).
-Definition set_AbstractVM_Protected (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) x.
-Definition zero_AbstractVM : AbstractVM := mk_AbstractVM false 0 false [] [] false.
+Definition set_AbstractVM_Live (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM x (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
+Definition set_AbstractVM_VCPUs (x : Z) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) x (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
+Definition set_AbstractVM_HasRun (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) x (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
+Definition set_AbstractVM_VCPU (x : (list VCPUState)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) x (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
+Definition set_AbstractVM_Map (x : (list AbstractMapping)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) x (AbstractVM_Protected r) (AbstractVM_Ctx r).
+Definition set_AbstractVM_Protected (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) x (AbstractVM_Ctx r).
+Definition set_AbstractVM_Ctx (x : (list AbstractVCPU)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) x.
+Definition zero_AbstractVM : AbstractVM := mk_AbstractVM false 0 false [] [] false [].
 
 Record Abstract := mk_Abstract {
   Abstract_Pages : (list AbstractPage);
@@ -3650,6 +3672,45 @@ Definition irqLog_record {S : Type} (l : (ptr S irqLog)) (intid : Z) (level : Z)
   let! t'20 := pindex t'19 w in
   let! t'21 := store t'20 (Z.lor t'18 bit) in
   ret tt.
+
+Definition ReplyNone : AbstractReply := 0.
+
+Definition ReplyMMIORead : AbstractReply := 1.
+
+Definition ReplyCall : AbstractReply := 2.
+
+(** Go: isolation/snapshot.go:142:1 snapshotVCPU *)
+Definition snapshotVCPU {S : Type} (vc : (ptr S vcpu)) : M S AbstractVCPU :=
+  let! t'1 := deref vc in
+  let! t'2 := deref vc in
+  let a := mk_AbstractVCPU (Context_X (vcpu_ctx t'1)) false 0 zero_AbstractReply 0 (Context_IRQ (vcpu_ctx t'2)) in
+  let! t'3 := deref vc in
+  let! t'5 := (if ((vcpu_state t'3) =? VCPUOn) then (let! t'4 := deref vc in ret (Context_Fresh (vcpu_ctx t'4))) else ret false) in
+  let! a := (if t'5 then
+  let t'6 := true in
+  let! t'7 := deref vc in
+  let t'8 := Context_PC (vcpu_ctx t'7) in
+  let a := set_AbstractVCPU_Ready t'6 a in
+  let a := set_AbstractVCPU_Entry t'8 a in
+  ret a
+  else
+  ret a) in
+  let! t'10 := deref vc in
+  let t'9 := vcpu_pend t'10 in
+  let! a := (if t'9 =? pendMMIORead then
+  let t'11 := ReplyMMIORead in
+  let! t'12 := deref vc in
+  let t'13 := MMIORead_Reg (vcpu_read t'12) in
+  let a := set_AbstractVCPU_Reply t'11 a in
+  let a := set_AbstractVCPU_ReadReg t'13 a in
+  ret a
+  else
+  if t'9 =? pendCall then
+  let a := set_AbstractVCPU_Reply ReplyCall a in
+  ret a
+  else
+  ret a) in
+  ret a.
 
 Record leafIter := mk_leafIter {
   leafIter_tbl : (list Z);

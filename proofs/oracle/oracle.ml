@@ -15,13 +15,19 @@
          VCPU_RUN with a scripted guest (see "scripted guests" below)
      write PA VALUE
          the host stores VALUE to the page of PA, if its stage-2 maps it
+     check
+         from now on, check each step against the statements of the main
+         theorems (statements.ml); answers "check on"
+     violations
+         prints the first statement a checked step violated, or
+         "violations 0 in N steps"
      # ...
          a comment, echoed
 
    Every number is taken exactly (nat64.ml). Output, two lines per call:
 
      x R0 R1 R2 R3 R4 R5 R6 R7       registers after the call, hex
-     s PAGES | VMS | HOST            the abstract state (see specs/ABI.md)
+     s PAGES | VMS | HOST | VCPUS    the abstract state (see specs/ABI.md)
 
    and one line `s ...` after config, reset and write. *)
 
@@ -232,6 +238,60 @@ let owner_fields = function
 
 let vstate_code = function VOff -> 0 | VReady _ | VOn -> 1 | VRunning -> 2
 
+(* The host stage-2's permissions are not in the model (ms_hs2 is a set of
+   pages): the glue prints the ABI's rule (DESIGN.md, GUEST_SHARE: the
+   host reads and writes what a VM shares with it), RWX for the host's own
+   pages and RW for a page a VM shared with it, so that the comparison
+   checks the engine's permissions against that rule, not against a
+   theorem. *)
+let host_perms = function OHost -> 7 | _ -> 3
+
+(* The VCPUS part, REPLY:IRQS:ENTRY:REGS for each vCPU of a live VM
+   (see isolation/refinement stateLine). A vCPU in VReady starts with the
+   registers boot_regs gives it (x0 and the PC), which VCPU_RUN loads; the
+   model keeps no other PC (it does not advance the PC past an emulated
+   instruction), and no register but x0..x30 changes in a trace. An Off
+   vCPU's registers are not printed: VCPU_INIT and CPU_ON set them all
+   before anything reads them. The
+   strings of the interrupt lines and the registers are kept by vCPU and
+   reused while the map is physically the same (normalize keeps unchanged
+   maps), since printing 1020 lines each call would cost more than the
+   step. *)
+let irq_cache : (int * int, (N.t -> bool) * string) Hashtbl.t = Hashtbl.create 16
+let regs_cache : (int * int, (N.t -> N.t) * string) Hashtbl.t = Hashtbl.create 16
+
+let cached tbl key f print =
+  match Hashtbl.find_opt tbl key with
+  | Some (g, str) when g == f -> str
+  | _ -> let str = print f in Hashtbl.replace tbl key (f, str); str
+
+let irq_string (f : N.t -> bool) =
+  let l = ref [] in
+  for i = max_intid_n - 1 downto 0 do if f (nat i) then l := Printf.sprintf "%x" i :: !l done;
+  String.concat "," !l
+
+let regs_string (f : N.t -> N.t) =
+  let l = ref [] in
+  for r = 30 downto 0 do
+    let v = f (nat r) in
+    if v <> N.zero then l := Printf.sprintf "%d=%s" r (N.to_hex v) :: !l
+  done;
+  String.concat "," !l
+
+let print_vcpu b s v k (x : vcpu) =
+  Buffer.add_string b (match x.vc_pend with
+    | PNone -> "-" | PCall -> "c" | PMMIORead r -> Printf.sprintf "m%d" (int r));
+  Buffer.add_char b ':';
+  Buffer.add_string b (cached irq_cache (v, k) x.vc_irq irq_string);
+  Buffer.add_char b ':';
+  (match x.vc_state with
+   | VReady (entry, x0) ->
+       Printf.bprintf b "@%s:%s" (N.to_hex entry) (if x0 = N.zero then "" else "0=" ^ N.to_hex x0)
+   | VOff -> Buffer.add_char b ':'
+   | _ ->
+       Buffer.add_char b ':';
+       Buffer.add_string b (cached regs_cache (v, k) (s.st_regs (nat v) (nat k)) regs_string))
+
 let print_state () =
   let c = get_cfg () and s = state () in
   let m = s.st_meta in
@@ -242,7 +302,7 @@ let print_state () =
     let pg = m.ms_pages (nat p) in
     let (k, v) = owner_fields pg.pg_owner in
     let (sh, bo) = match pg.pg_share with NotShared -> (0, 0) | SharedWith x -> (1, int x) in
-    Printf.bprintf b " %x:%d:%d:%d:%d:%d" p k v sh bo (if s.st_mem (nat p) = N.zero then 1 else 0)
+    Printf.bprintf b " %x:%d:%d:%d:%d:%s" p k v sh bo (N.to_hex (s.st_mem (nat p)))
   done;
   Buffer.add_string b " |";
   for v = 1 to int c.max_vms do
@@ -266,13 +326,27 @@ let print_state () =
   done;
   Buffer.add_string b " |";
   for p = rb to rb + rp - 1 do
-    if m.ms_hs2 (nat p) then Printf.bprintf b " %x" p
+    if m.ms_hs2 (nat p) then Printf.bprintf b " %x/%d" p (host_perms (m.ms_pages (nat p)).pg_owner)
+  done;
+  Buffer.add_string b " |";
+  for v = 1 to int c.max_vms do
+    let w = m.ms_vms (nat v) in
+    if w.vm_live then
+      for k = 0 to int w.vm_vcpus - 1 do
+        Printf.bprintf b " %d.%d:" v k;
+        print_vcpu b s v k (w.vm_vcpu (nat k))
+      done
   done;
   print_endline (Buffer.contents b)
+
+(* With "check", every step is also checked against the statements of the
+   main theorems (statements.ml). *)
+let checking = ref false
 
 let apply a =
   let c = get_cfg () and s = state () in
   let (s', o) = step c s a in
+  if !checking then Statements.check c s a (s', o);
   st := Some (normalize c s' (Some s)); o
 
 let print_regs r =
@@ -403,6 +477,8 @@ let line l =
                     max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3] };
       boot_state := None; boot (); print_state ()
   | ["reset"] -> boot (); print_state ()
+  | ["check"] -> checking := true; print_endline "check on"
+  | ["violations"] -> print_endline (Statements.report ())
   | "host" :: toks -> host toks
   | "guest" :: v :: k :: toks -> guest (to_nat (parse_raw v)) (to_nat (parse_raw k)) toks
   | ["write"; pa; value] ->

@@ -189,6 +189,13 @@ func (a *Arch) PageIsZero(pa isolation.PA) bool {
 	return true
 }
 
+// Page returns the contents of the page at pa, or nil if it reads as zero
+// and was never written since it was last zeroed. The caller must not
+// write to it.
+func (a *Arch) Page(pa isolation.PA) *[isolation.PageSize]byte {
+	return a.mem[pa&^(isolation.PageSize-1)]
+}
+
 // Write stores b at pa, as a principal with access to the page would.
 func (a *Arch) Write(pa isolation.PA, b byte) {
 	a.mu.Lock()
