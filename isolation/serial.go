@@ -48,9 +48,11 @@ import (
 //     SYSTEM_OFF, when every vCPU of the VM is Off and none can start
 //     again (VCPU_INIT is DENIED once the VM has run, and CPU_ON needs a
 //     caller that runs), so only VM_DESTROY and VCPU_IRQ can reach it.
-//   - Check and Snapshot read the ledger, the tables and vCPU states, never
-//     a Context, so they are exact while vCPUs run. (A page's Zero flag in
-//     a Snapshot is a moment's reading of memory a running guest may be
+//   - Check reads the ledger, the tables and vCPU states, never a
+//     Context, so it is exact while vCPUs run. Snapshot also reads each
+//     vCPU's registers, pending reply and lines from its Context: call it
+//     only while no vCPU is in the guest. (A page's Zero flag in a
+//     Snapshot is a moment's reading of memory a running guest may be
 //     writing.)
 //
 // The Platform must allow EnterGuest of different vCPUs on several CPUs at
