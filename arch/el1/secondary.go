@@ -2,6 +2,12 @@
 
 package el1
 
+import (
+	"encoding/binary"
+
+	"bulkhead/arch/arm64"
+)
+
 // defined in secondary_arm64.s
 func secondaryEntry()
 func secondaryEntryAddr() uint64
@@ -28,3 +34,19 @@ const (
 // Device-nGnRnE, Arm ARM D8.2.12), so the reader must invalidate the lines
 // before looking.
 func SecondaryEntry() uint64 { return secondaryEntryAddr() }
+
+// ClearMailbox zeroes the mailbox at mb and takes its lines out of the
+// caches, so that no later eviction overwrites what the stub writes with
+// its MMU off.
+func ClearMailbox(mb uint64) {
+	clear(PhysBytes(mb, MailboxSize))
+	arm64.CleanInvalidateDataRange(mb, MailboxSize)
+}
+
+// ReadMailbox returns the mailbox's context and Aff0 words as memory holds
+// them (the lines are invalidated first).
+func ReadMailbox(mb uint64) (context, aff0 uint64) {
+	arm64.CleanInvalidateDataRange(mb, MailboxSize)
+	b := PhysBytes(mb, MailboxSize)
+	return binary.LittleEndian.Uint64(b[MailboxContext:]), binary.LittleEndian.Uint64(b[MailboxAff0:])
+}

@@ -3,6 +3,17 @@
 #include "go_asm.h"
 #include "textflag.h"
 
+// SAVE_FRAME leaves in theBaton (R1 = its address afterwards) the frame
+// the runtime's thread continues from: SP, g, R29, and the return address
+// the caller of a handoff moved from R30 to R3.
+#define SAVE_FRAME \
+	MOVD	$·theBaton(SB), R1; \
+	MOVD	RSP, R2; \
+	MOVD	R2, baton_SP(R1); \
+	MOVD	g, baton_G(R1); \
+	MOVD	R29, baton_FP(R1); \
+	MOVD	R3, baton_LR(R1)
+
 // func handoff(to, me uint64)
 //
 // handoff gives the runtime's thread to the CPU in slot to and waits until
@@ -52,12 +63,7 @@ park:
 // batonWait looks again (Arm ARM D1.16.1: SEV wakes WFE on every CPU).
 // Clobbers R1-R3; leaves R2 = &theBaton.Owner.
 TEXT batonGive<>(SB),NOSPLIT|NOFRAME,$0
-	MOVD	$·theBaton(SB), R1
-	MOVD	RSP, R2
-	MOVD	R2, baton_SP(R1)
-	MOVD	g, baton_G(R1)
-	MOVD	R29, baton_FP(R1)
-	MOVD	R3, baton_LR(R1)
+	SAVE_FRAME
 	ADD	$baton_Owner, R1, R2
 	STLR	R0, (R2)
 	SEV
@@ -69,12 +75,7 @@ TEXT batonGive<>(SB),NOSPLIT|NOFRAME,$0
 // (its exclusive load armed the monitor: Arm ARM D1.16.1). Only the
 // holder writes Serving. Clobbers R0-R3, R5.
 TEXT ·batonRelease(SB),NOSPLIT|NOFRAME,$0
-	MOVD	$·theBaton(SB), R1
-	MOVD	RSP, R2
-	MOVD	R2, baton_SP(R1)
-	MOVD	g, baton_G(R1)
-	MOVD	R29, baton_FP(R1)
-	MOVD	R3, baton_LR(R1)
+	SAVE_FRAME
 	MOVD	$const_batonFree, R0
 	MOVD	R0, baton_Owner(R1)
 	MOVD	baton_Serving(R1), R5

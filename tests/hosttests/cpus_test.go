@@ -85,8 +85,8 @@ func testOneHostCPU(t *testing.T) {
 func startAndStop(t *testing.T, c uint64, on func(mpidr, entry, context uint64) int64) {
 	mb := hostMailbox(t)
 	require(t, check.PSCI(t, abi.PSCISuccess, on(c, el1.SecondaryEntry(), mb), "CPU_ON(%d)", c))
-	ran := within(func() bool { got, _ := readHostMailbox(mb); return got == mb })
-	got, aff0 := readHostMailbox(mb)
+	ran := within(func() bool { got, _ := el1.ReadMailbox(mb); return got == mb })
+	got, aff0 := el1.ReadMailbox(mb)
 	require(t, check.True(t, ran, "CPU %d did not write its context within %v (mailbox %#x holds %#x)", c, cpuWait, mb, got))
 	check.Equal(t, c, aff0, "MPIDR_EL1.Aff0 of the started CPU")
 	off := within(func() bool { return guest.AffinityInfo(c, 0) == abi.AffinityOff })
@@ -175,7 +175,7 @@ func testBadHostTargets(t *testing.T, n uint64) {
 		check.PSCI(t, abi.PSCIInvalidParameters, guest.CPUOn(mpidr, el1.SecondaryEntry(), mb), "CPU_ON(%#x)", mpidr)
 	}
 	check.PSCI(t, abi.PSCIAlreadyOn, guest.CPUOn(0, el1.SecondaryEntry(), mb), "CPU_ON of the calling CPU")
-	got, _ := readHostMailbox(mb)
+	got, _ := el1.ReadMailbox(mb)
 	check.Equal(t, uint64(0), got, "no CPU ran the stub")
 }
 
@@ -196,28 +196,18 @@ func testBadHostEntries(t *testing.T) {
 		check.PSCI(t, psciInvalidAddress, guest.CPUOn(1, entry, mb), "CPU_ON(1) at %s (%#x)", name, entry)
 	}
 	check.PSCI(t, abi.AffinityOff, guest.AffinityInfo(1, 0), "CPU 1 after refused starts")
-	got, _ := readHostMailbox(mb)
+	got, _ := el1.ReadMailbox(mb)
 	check.Equal(t, uint64(0), got, "no CPU ran the stub")
 }
 
 // psciInvalidAddress is PSCI's INVALID_ADDRESS (DEN0022 5.2.2).
 const psciInvalidAddress int64 = -9
 
-// hostMailbox is a fresh mailbox for el1.SecondaryEntry, zero and out of
-// the caches: the stub writes it with its MMU off.
+// hostMailbox is a fresh mailbox for el1.SecondaryEntry (el1.ClearMailbox).
 func hostMailbox(t *testing.T) uint64 {
 	mb := pages(t, 1)
-	clear(el1.PhysBytes(mb, el1.MailboxSize))
-	arm64.CleanInvalidateDataRange(mb, el1.MailboxSize)
+	el1.ClearMailbox(mb)
 	return mb
-}
-
-// readHostMailbox returns the mailbox's context and Aff0 as memory holds
-// them.
-func readHostMailbox(mb uint64) (context, aff0 uint64) {
-	arm64.CleanInvalidateDataRange(mb, el1.MailboxSize)
-	b := el1.PhysBytes(mb, el1.MailboxSize)
-	return binary.LittleEndian.Uint64(b[el1.MailboxContext:]), binary.LittleEndian.Uint64(b[el1.MailboxAff0:])
 }
 
 // within polls cond until it holds or cpuWait passes.

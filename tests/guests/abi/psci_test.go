@@ -5,10 +5,8 @@ package abi
 import (
 	"testing"
 
-	"encoding/binary"
 	"time"
 
-	"bulkhead/arch/arm64"
 	"bulkhead/arch/el1"
 	"bulkhead/guest"
 	"bulkhead/guest/check"
@@ -58,22 +56,11 @@ func testAffinityInfo(t *testing.T) {
 	check.PSCI(t, abi.PSCIInvalidParameters, guest.AffinityInfo(0, 1), "level 1")
 }
 
-// mailbox returns a fresh mailbox for el1.SecondaryEntry, zero and with no
-// line of it in the caches, so that no later eviction overwrites what the
-// secondary vCPU writes with its MMU off.
+// mailbox returns a fresh mailbox for el1.SecondaryEntry (el1.ClearMailbox).
 func mailbox(t *testing.T) uint64 {
 	mb := pages(t, 1)
-	clear(el1.PhysBytes(mb, el1.MailboxSize))
-	arm64.CleanInvalidateDataRange(mb, el1.MailboxSize)
+	el1.ClearMailbox(mb)
 	return mb
-}
-
-// readMailbox returns the mailbox's context and Aff0 words as memory holds
-// them (the lines are invalidated first).
-func readMailbox(mb uint64) (context, aff0 uint64) {
-	arm64.CleanInvalidateDataRange(mb, el1.MailboxSize)
-	b := el1.PhysBytes(mb, el1.MailboxSize)
-	return binary.LittleEndian.Uint64(b[el1.MailboxContext:]), binary.LittleEndian.Uint64(b[el1.MailboxAff0:])
 }
 
 // until polls cond until it holds or waitFor passes.
@@ -96,8 +83,8 @@ func cpuOnSecondary(on func(mpidr, entry, context uint64) int64) func(*testing.T
 		require(t, check.PSCI(t, abi.AffinityOff, guest.AffinityInfo(1, 0), "vCPU 1 before CPU_ON"))
 		mb := mailbox(t)
 		require(t, check.PSCI(t, abi.PSCISuccess, on(1, el1.SecondaryEntry(), mb), "CPU_ON(1)"))
-		ran := until(func() bool { c, _ := readMailbox(mb); return c == mb })
-		c, aff0 := readMailbox(mb)
+		ran := until(func() bool { c, _ := el1.ReadMailbox(mb); return c == mb })
+		c, aff0 := el1.ReadMailbox(mb)
 		require(t, check.True(t, ran, "vCPU 1 did not write its context within %v (mailbox %#x holds %#x)", waitFor, mb, c))
 		check.Equal(t, uint64(1), aff0, "MPIDR_EL1.Aff0 of the started vCPU")
 		off := until(func() bool { return guest.AffinityInfo(1, 0) == abi.AffinityOff })
@@ -111,7 +98,7 @@ func testCPUOnBadTarget(t *testing.T) {
 	for _, mpidr := range []uint64{n, 0xff, 1 << 8, 1<<8 | 1, 1 << 16, 1 << 32} {
 		check.PSCI(t, abi.PSCIInvalidParameters, guest.CPUOn(mpidr, el1.SecondaryEntry(), mb), "CPU_ON(%#x)", mpidr)
 	}
-	c, _ := readMailbox(mb)
+	c, _ := el1.ReadMailbox(mb)
 	check.Equal(t, uint64(0), c, "no vCPU ran the stub")
 }
 
@@ -121,6 +108,6 @@ func testCPUOnAlreadyOn(t *testing.T) {
 	mb := mailbox(t)
 	check.PSCI(t, abi.PSCIAlreadyOn, guest.CPUOn(0, el1.SecondaryEntry(), mb), "CPU_ON of the caller")
 	check.PSCI(t, abi.PSCIAlreadyOn, guest.CPUOn32(0, el1.SecondaryEntry(), mb), "CPU_ON (SMC32) of the caller")
-	c, _ := readMailbox(mb)
+	c, _ := el1.ReadMailbox(mb)
 	check.Equal(t, uint64(0), c, "the stub did not run")
 }
