@@ -94,3 +94,42 @@ func TestFeaturesAnswersForTheHostCPUCalls(t *testing.T) {
 	_, _, handled = hostPower(abi.PSCIFeatures, call(abi.PSCIFeatures, uint64(abi.PSCISystemOff)), twoCPUs(cpuOff), 0, hostRAM)
 	assert.False(t, handled, "the core answers for the rest")
 }
+
+// FuzzHostPower: whatever the call and the CPUs' states, hostPower never
+// panics, leaves one-CPU boards to the core, starts only an off CPU of the
+// board at an aligned entry the host owns, and stops only a caller that
+// is not the last CPU on.
+func FuzzHostPower(f *testing.F) {
+	f.Add(uint32(abi.PSCICPUOn64), uint64(1), uint64(0x4430_0000), uint64(7), uint8(0b0110), uint8(3), uint8(0))
+	f.Add(uint32(abi.PSCICPUOff), uint64(0), uint64(0), uint64(0), uint8(0b1010), uint8(2), uint8(1))
+	f.Add(uint32(abi.PSCIAffinityInfo32), uint64(1<<32|1), uint64(0), uint64(0), uint8(0b0010), uint8(2), uint8(0))
+	f.Fuzz(func(t *testing.T, id uint32, x1, x2, x3 uint64, powers, n, caller uint8) {
+		cpus := make([]boardCPU, int(n%5))
+		for i := range cpus {
+			cpus[i] = boardCPU{MPIDR: uint64(i), Power: cpuPower(powers >> (2 * i) % 3)}
+		}
+		if len(cpus) == 0 {
+			return
+		}
+		c := int(caller) % len(cpus)
+		cpus[c].Power = cpuOn // the caller runs
+		_, act, handled := hostPower(id, call(id, x1, x2, x3), cpus, c, hostRAM)
+		if len(cpus) < 2 {
+			require.False(t, handled)
+		}
+		switch act.Kind {
+		case actStart:
+			require.Equal(t, cpuOff, cpus[act.Slot].Power)
+			require.Zero(t, act.Entry&3)
+			require.True(t, hostRAM(act.Entry))
+		case actStop:
+			others := 0
+			for i, cpu := range cpus {
+				if i != c && cpu.Power != cpuOff {
+					others++
+				}
+			}
+			require.Positive(t, others, "the last CPU on never stops")
+		}
+	})
+}
