@@ -114,7 +114,7 @@ func asmBody(t *testing.T, file, name string) []string {
 	in := false
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, "TEXT ") {
-			in = strings.HasPrefix(l, "TEXT ·"+name+"(SB)")
+			in = strings.HasPrefix(l, "TEXT ·"+name+"(SB)") || strings.HasPrefix(l, "TEXT "+name+"<>(SB)")
 			continue
 		}
 		if in {
@@ -193,12 +193,15 @@ func TestFPFileCoversTheFPRows(t *testing.T) {
 		assert.Contains(t, text, "FPCR", macro)
 		assert.Contains(t, text, "FPSR", macro)
 	}
-	for _, fn := range []string{"lowerExit", "run"} {
+	for _, fn := range []string{"lowerExit", "enter"} {
 		body := strings.Join(asmBody(t, "vectors_arm64.s", fn), "\n")
 		assert.Contains(t, body, "Context_FP(R0)", "%s reaches the context's FP file", fn)
 	}
 	assert.Contains(t, strings.Join(asmBody(t, "vectors_arm64.s", "lowerExit"), "\n"), "FP_SAVE")
-	assert.Contains(t, strings.Join(asmBody(t, "vectors_arm64.s", "run"), "\n"), "FP_LOAD")
+	assert.Contains(t, strings.Join(asmBody(t, "vectors_arm64.s", "enter"), "\n"), "FP_LOAD")
+	for _, fn := range []string{"run", "runReleasing"} {
+		assert.Contains(t, asmBody(t, "vectors_arm64.s", fn), "B\tenter<>(SB)", "%s enters through enter", fn)
+	}
 }
 
 // TestVGICSwitchCoversTheVGICRows: every VGIC row is loaded for the guest,
