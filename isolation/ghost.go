@@ -127,12 +127,25 @@ func (e *Engine) checkHostLeaf(pa uint64, a Attr, n uint64) (uint64, error) {
 		if !p.hostVisible() || a != hostAttrOf(p) {
 			return 0, fmt.Errorf("ghost: host maps %#x with %+v, ledger says %+v", pa+k<<PageShift, a, *p)
 		}
-		if *p != *first {
+		if hostBlockKind(p) != hostBlockKind(first) {
 			return 0, fmt.Errorf("ghost: host block at %#x mixes pages of different kinds", pa)
 		}
 		e.marks[e.pfn(PA(pa))+k] = 1
 	}
 	return 0, nil
+}
+
+// hostBlockKind is what the pages under one host block must share: a
+// block is made by one call over pages of one kind, and a call that
+// changes the host's view of a page splits it (VM_DESTROY's releasePages
+// relies on it for a VM's pages shared with the host). The host's own
+// pages are one kind whether or not it shares them with a VM: MEM_SHARE
+// and MEM_UNSHARE leave the host's mapping as it is.
+func hostBlockKind(p *page) page {
+	if p.owner == abi.OwnerHost {
+		return page{owner: abi.OwnerHost}
+	}
+	return *p
 }
 
 // visibleTo reports whether principal id's stage-2 must map p.

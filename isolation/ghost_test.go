@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"bulkhead/boot/virt"
 	"bulkhead/isolation/abi"
 )
 
@@ -96,4 +97,24 @@ func TestCommitInvariantViolationsPanic(t *testing.T) {
 	for e.pool.alloc() >= 0 {
 	}
 	assert.Panics(t, func() { e.mustAlloc() })
+}
+
+// TestHostSharesInsideABlock: MEM_SHARE and MEM_UNSHARE of one host page
+// inside a host block leave the host's mapping as it is (the host keeps
+// its access), and the ghost check accepts the block, whose pages are all
+// the host's.
+func TestHostSharesInsideABlock(t *testing.T) {
+	e, _ := newLogged(t, virtConfig(), 64, virtPoolBase)
+	id, st := e.VMCreate(1, 0)
+	require.Equal(t, abi.Success, st)
+	pa := PA(virt.Pool.Base + 0x20_0000 + 0x3000)
+	before, ok := e.Translate(HostVMID, IPA(pa))
+	require.True(t, ok)
+	require.Less(t, before.Level, 3, "the page lies under a host block")
+	require.Equal(t, abi.Success, e.MemShare(uint64(id), pa, 0x4000_0000, 1, 3))
+	after, _ := e.Translate(HostVMID, IPA(pa))
+	assert.Equal(t, before.Level, after.Level, "the host's block stays")
+	require.NoError(t, e.Check())
+	require.Equal(t, abi.Success, e.MemUnshare(uint64(id), 0x4000_0000, 1))
+	require.NoError(t, e.Check())
 }

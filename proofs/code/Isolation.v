@@ -3537,13 +3537,22 @@ Definition hostAttrOf {S : Type} (p : (ptr S page)) : M S Attr :=
   else
   ret hostShared.
 
+(** Go: isolation/ghost.go:144:1 hostBlockKind *)
+Definition hostBlockKind {S : Type} (p : (ptr S page)) : M S page :=
+  let! t'1 := deref p in
+  if (page_owner t'1) =? Abi.OwnerHost then
+  ret (mk_page Abi.OwnerHost 0 false 0)
+  else
+  let! t'2 := deref p in
+  ret t'2.
+
 (** Go: isolation/ledger.go:35:1 hostVisible *)
 Definition page_hostVisible {S : Type} (p : (ptr S page)) : M S bool :=
   let! t'1 := deref p in
   let! t'5 := (if ((page_owner t'1) =? Abi.OwnerHost) then ret true else (let! t'2 := deref p in let! t'4 := (if ((page_owner t'2) =? Abi.OwnerVM) then (let! t'3 := page_sharedWith p HostVMID in ret t'3) else ret false) in ret t'4)) in
   ret t'5.
 
-(** Go: isolation/ghost.go:139:1 visibleTo *)
+(** Go: isolation/ghost.go:152:1 visibleTo *)
 Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
   if id =? HostVMID then
   let! t'1 := page_hostVisible p in
