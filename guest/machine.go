@@ -1,7 +1,6 @@
 package guest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,32 +19,15 @@ type Machine struct {
 	DTB      virt.Region   // where the tree itself lies
 }
 
-// fdtHeaderPrefix is how much of the header DTSize needs: magic and
-// totalsize (DTSpec 5.2).
-const fdtHeaderPrefix = 8
-
 // DTSize returns the totalsize of the device tree whose header starts with
-// head, refusing a bad magic or a size beyond fdt.MaxSize, so that a
-// program never maps an unbounded range on the word of a corrupt header.
-func DTSize(head []byte) (uint64, error) {
-	if len(head) < fdtHeaderPrefix {
-		return 0, errors.New("guest: device tree header too short")
-	}
-	if m := binary.BigEndian.Uint32(head); m != fdt.Magic {
-		return 0, fmt.Errorf("guest: no device tree (magic %#x, want %#x)", m, uint32(fdt.Magic))
-	}
-	size := uint64(binary.BigEndian.Uint32(head[4:]))
-	if size < fdt.HeaderSize || size > fdt.MaxSize {
-		return 0, fmt.Errorf("guest: device tree totalsize %d outside [%d, %d]", size, fdt.HeaderSize, fdt.MaxSize)
-	}
-	return size, nil
-}
+// head (fdt.TotalSize, which refuses a bad magic or an unbounded size).
+func DTSize(head []byte) (uint64, error) { return fdt.TotalSize(head) }
 
 // ReadMachine reads the device tree at addr through mem, which returns the
 // bytes [addr, addr+size) of the program's memory, and describes the
 // machine.
 func ReadMachine(mem func(addr, size uint64) []byte, addr uint64) (Machine, error) {
-	size, err := DTSize(mem(addr, fdtHeaderPrefix))
+	size, err := DTSize(mem(addr, fdt.SizePrefix))
 	if err != nil {
 		return Machine{}, err
 	}

@@ -20,6 +20,28 @@ const (
 	MaxReservations = 64
 )
 
+// SizePrefix is how much of a header TotalSize needs: magic and totalsize
+// (DTSpec 5.2).
+const SizePrefix = 8
+
+// TotalSize returns the totalsize of the device tree whose header starts
+// with head, refusing a bad magic or a size outside [HeaderSize, MaxSize],
+// so that a program never maps an unbounded range on the word of a
+// corrupt header.
+func TotalSize(head []byte) (uint64, error) {
+	if len(head) < SizePrefix {
+		return 0, errors.New("fdt: header too short")
+	}
+	if m := binary.BigEndian.Uint32(head); m != Magic {
+		return 0, fmt.Errorf("fdt: no device tree (magic %#x, want %#x)", m, uint32(Magic))
+	}
+	size := uint64(binary.BigEndian.Uint32(head[4:]))
+	if size < HeaderSize || size > MaxSize {
+		return 0, fmt.Errorf("fdt: totalsize %d outside [%d, %d]", size, HeaderSize, MaxSize)
+	}
+	return size, nil
+}
+
 // Tree is a parsed device tree.
 type Tree struct {
 	Root         *Node

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"runtime"
 
@@ -64,12 +62,11 @@ func startCPU(slot int, id uint64) error {
 // RAM for an ELF boot, which the engine reads before the host may change
 // it. Its header's size is checked before the blob is read.
 func boardCPUs() ([]uint64, error) {
-	head := el2.PhysBytes(virt.BootBase, 8)
-	if binary.BigEndian.Uint32(head) != fdt.Magic {
-		return nil, errors.New("no device tree at the start of RAM")
+	size, err := fdt.TotalSize(el2.PhysBytes(virt.BootBase, fdt.SizePrefix))
+	if err != nil {
+		return nil, err
 	}
-	size := uint64(binary.BigEndian.Uint32(head[4:]))
-	if size > virt.BootSize || size > fdt.MaxSize {
+	if size > virt.BootSize {
 		return nil, fmt.Errorf("device tree of %d bytes does not fit the boot region", size)
 	}
 	return virt.CPUs(el2.PhysBytes(virt.BootBase, size))

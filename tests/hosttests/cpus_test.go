@@ -18,12 +18,9 @@ import (
 // boardCPUs is how many CPUs the board's device tree lists (QEMU -smp):
 // the tree QEMU placed at the start of RAM, which the engine reads too.
 func boardCPUs(t *testing.T) int {
-	head := el1.PhysBytes(virt.BootBase, 8)
-	size := uint64(binary.BigEndian.Uint32(head[4:]))
-	require(t, check.True(t, size <= virt.BootSize, "device tree of %d bytes", size))
-	ids, err := virt.CPUs(el1.PhysBytes(virt.BootBase, size))
+	m, err := guest.ReadMachine(el1.PhysBytes, virt.BootBase)
 	require(t, check.True(t, err == nil, "device tree: %v", err))
-	return len(ids)
+	return m.CPUs
 }
 
 // hostCPUCalls are the PSCI calls about the host's CPUs.
