@@ -14,10 +14,13 @@ import (
 func (m *machine) boardCPUs() []boardCPU {
 	list := make([]boardCPU, len(m.cpus))
 	for i, c := range m.cpus {
-		list[i] = boardCPU{MPIDR: c.MPIDR, Power: cpuPower(c.Power())}
+		list[i] = boardCPU{MPIDR: c.MPIDR, Power: powerOf[c.Power()]}
 	}
 	return list
 }
+
+// powerOf is the host's view of each el2 power state.
+var powerOf = map[el2.Power]cpuPower{el2.CPUOff: cpuOff, el2.CPUStarting: cpuStarting, el2.CPUOn: cpuOn}
 
 // indexOf is c's index in m.cpus.
 func (m *machine) indexOf(c *el2.CPU) int {
