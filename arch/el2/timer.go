@@ -54,7 +54,7 @@ func EnableTimerPPI(mpidr uint64) {
 	if !fastTimer {
 		return
 	}
-	rd, ok := redistributor(mpidr)
+	rd, ok := virt.Redistributor(mpidr, arm64.Read64)
 	if !ok {
 		return // no frame of its own: its timers wait for full entries
 	}
@@ -62,30 +62,6 @@ func EnableTimerPPI(mpidr uint64) {
 	arm64.Write8(sgi+gicrIPRIORITYR+VirtualTimerINTID, timerPPIPriority)
 	arm64.Write32(sgi+gicrIGROUPR0, arm64.Read32(sgi+gicrIGROUPR0)|1<<VirtualTimerINTID)
 	arm64.Write32(sgi+gicrISENABLER0, 1<<VirtualTimerINTID)
-}
-
-// Redistributor frames (IHI 0069 9.1 and 12.10): two 64 KiB frames per
-// CPU, laid out one after the other; GICR_TYPER gives each one's affinity
-// (bits 63:32, Aff3.Aff2.Aff1.Aff0) and marks the last (bit 4).
-const (
-	gicrStride   = 0x2_0000
-	gicrTYPER    = 0x0008
-	gicrTYPELast = 1 << 4
-)
-
-// redistributor finds the frame of the CPU whose MPIDR affinity is mpidr.
-func redistributor(mpidr uint64) (uint64, bool) {
-	want := (mpidr>>32&0xff)<<24 | mpidr&0xff_ffff
-	for rd := virt.GICR.Base; virt.GICR.Contains(rd, gicrStride); rd += gicrStride {
-		typer := arm64.Read64(rd + gicrTYPER)
-		if typer>>32 == want {
-			return rd, true
-		}
-		if typer&gicrTYPELast != 0 {
-			break
-		}
-	}
-	return 0, false
 }
 
 // DeliverTimer handles a physical IRQ a loaded vCPU took to EL2 when it is
