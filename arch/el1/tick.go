@@ -3,6 +3,8 @@
 package el1
 
 import (
+	"fmt"
+
 	"bulkhead/arch/arm64"
 	"bulkhead/boot/virt"
 )
@@ -38,14 +40,27 @@ func enableICC()
 // Ticker is the host's preemption tick: the EL1 physical timer (PPI 30)
 // routed through the GIC. While a guest runs the interrupt is taken to the
 // engine (HCR_EL2.IMO) and ends VCPU_RUN with an IRQ exit; the host itself
-// runs with interrupts masked and only disarms the timer afterwards.
+// runs with interrupts masked and only disarms the timer afterwards. Each
+// CPU has its own timer: Arm and Disarm act on the caller's.
 type Ticker struct{}
 
-// InitTicker configures the distributor, wakes CPU 0's redistributor and
-// enables the physical timer PPI as a group 1 interrupt.
+// InitTicker configures the distributor and the boot CPU's interrupts
+// (initCPUInterrupts).
 func InitTicker() Ticker {
 	arm64.Write32(virt.GICD.Base+gicdCTLR, gicdCTLRARE|gicdCTLRGrp1)
-	rd := virt.GICR.Base
+	initCPUInterrupts()
+	return Ticker{}
+}
+
+// initCPUInterrupts wakes the calling CPU's redistributor and enables, as
+// group 1, its physical timer PPI (the tick), the maintenance PPI and
+// KickSGI, then its CPU interface. Each CPU does it for itself: the PPIs
+// and SGIs are banked per CPU (IHI 0069 2.2.1), and so is ICC_*.
+func initCPUInterrupts() {
+	rd, ok := virt.Redistributor(thisCPU(), arm64.Read64)
+	if !ok {
+		panic(fmt.Sprintf("el1: CPU %#x has no redistributor frame", thisCPU()))
+	}
 	arm64.Write32(rd+gicrWAKER, arm64.Read32(rd+gicrWAKER)&^gicrProcSleep)
 	for i := 0; i < wakeSpin && arm64.Read32(rd+gicrWAKER)&gicrChildAsleep != 0; i++ {
 	}
@@ -53,13 +68,13 @@ func InitTicker() Ticker {
 	// The maintenance interrupt too: the engine asks for it while a vCPU
 	// has more interrupts than list registers, and it must end the
 	// guest's run like the tick does.
-	ppis := uint32(1<<physTimerIntID | 1<<maintenanceIntID)
-	arm64.Write32(sgi+gicrIGROUPR0, arm64.Read32(sgi+gicrIGROUPR0)|ppis)
-	arm64.Write8(sgi+gicrIPRIORITYR+physTimerIntID, tickPriority)
-	arm64.Write8(sgi+gicrIPRIORITYR+maintenanceIntID, tickPriority)
-	arm64.Write32(sgi+gicrISENABLER0, ppis)
+	ints := uint32(1<<physTimerIntID | 1<<maintenanceIntID | 1<<KickSGI)
+	arm64.Write32(sgi+gicrIGROUPR0, arm64.Read32(sgi+gicrIGROUPR0)|ints)
+	for _, id := range []uint64{physTimerIntID, maintenanceIntID, KickSGI} {
+		arm64.Write8(sgi+gicrIPRIORITYR+id, tickPriority)
+	}
+	arm64.Write32(sgi+gicrISENABLER0, ints)
 	enableICC()
-	return Ticker{}
 }
 
 // Arm fires the tick ns nanoseconds from now.
