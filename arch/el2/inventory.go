@@ -129,7 +129,7 @@ func Inventory() []Item {
 		Item{Name: "CNTHCTL_EL2", Rule: Control, A72: true, Note: "physical timer and counter: host yes, guest counter only"},
 		Item{Name: "CPTR_EL2", Rule: Control, A72: true, Note: "TFP clear (FP/SIMD switched), TZ set (SVE disabled), TTA clear (no trace unit on QEMU)"},
 		Item{Name: "VTTBR_EL2", Rule: Control, A72: true, Note: "the principal's stage-2 root and VMID"},
-		Item{Name: "VMPIDR_EL2", Rule: Control, A72: true, Note: "guest MPIDR: Aff0 = vCPU index"},
+		Item{Name: "VMPIDR_EL2", Rule: Control, A72: true, Note: "guest MPIDR: Aff0 = vCPU index; the host's is its CPU's MPIDR_EL1, written back at every switch to the host"},
 		Item{Name: "VPIDR_EL2", Rule: Control, A72: true, Note: "the CPU's MIDR for everyone (written at boot: its reset value is UNKNOWN)"})
 	for _, n := range []string{"ICC_PMR_EL1", "ICC_BPR0_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN0_EL1", "ICC_IGRPEN1_EL1",
 		"ICC_CTLR_EL1", "ICC_AP0R0_EL1", "ICC_AP1R0_EL1"} {

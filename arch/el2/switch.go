@@ -179,6 +179,9 @@ func (w *World) SwitchToHost() {
 	saveVGIC(w.loadedGIC, w.aprs)
 	setVTTBR(w.HostVTTBR)
 	writeTrapControls(w.HostHCR, w.hostMDCR, hostCNTHCTL)
+	// The host's MPIDR_EL1 reads VMPIDR_EL2 too (D19.2.100): its own
+	// CPU's, not the last vCPU's, which would tell it the wrong CPU.
+	writeVMPIDR(readMPIDR())
 	loadEL1(&w.hostEL1)
 	if w.timerLinked {
 		unlinkTimer(w.loadedGIC)

@@ -48,6 +48,7 @@ func TestVCPURun(t *testing.T) {
 	t.Run("Checks", testVCPURunChecks)
 	t.Run("Exits", testVCPURunExits)
 	t.Run("Destroyed", testVCPURunDestroyed)
+	t.Run("HostKeepsItsMPIDR", testHostKeepsItsMPIDR)
 }
 
 func TestVCPUIRQ(t *testing.T) {

@@ -5,6 +5,7 @@ package hosttests
 import (
 	"testing"
 
+	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
 	"bulkhead/guest"
 	"bulkhead/guest/check"
@@ -146,4 +147,24 @@ func testVCPUIRQ(t *testing.T) {
 		check.Status(t, abi.Success, guest.VCPUIRQ(v.id, 0, intid, 1), "assert INTID %d", intid)
 		check.Status(t, abi.Success, guest.VCPUIRQ(v.id, 0, intid, 0), "deassert INTID %d", intid)
 	}
+}
+
+// testHostKeepsItsMPIDR: after vCPU 1 of a VM ran on it (a vCPU reads
+// Aff0 = its index in MPIDR_EL1), the host reads its own CPU's MPIDR_EL1
+// again: a host that drives several CPUs tells them apart by it.
+func testHostKeepsItsMPIDR(t *testing.T) {
+	before := el1.ThisCPU()
+	v := newVM(t, 2)
+	pa := pages(t, 1)
+	writeCode(pa, offGuest())
+	v.donate(t, pa, guestIPA, 1)
+	require(t, check.Status(t, abi.Success, guest.VCPUInit(v.id, 1, guestIPA, 0), "VCPU_INIT of vCPU 1"))
+	for i := 0; i < maxIRQExits; i++ {
+		e, st := guest.VCPURun(v.id, 1, 0)
+		require(t, check.Status(t, abi.Success, st, "VCPU_RUN of vCPU 1"))
+		if e.Reason != abi.ExitIRQ {
+			break
+		}
+	}
+	check.Equal(t, before, el1.ThisCPU(), "the host's MPIDR_EL1 after vCPU 1 ran")
 }
