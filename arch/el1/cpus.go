@@ -116,14 +116,13 @@ func CPUs() int { return ncpus }
 func Here() int { return here }
 
 // CallAway issues the engine call x on this CPU with the tick armed for
-// tick (none when zero), and returns the slot of the next CPU back; its
-// call's registers are Result(slot).
+// tick (at once when it is not positive: a slice that is over still ends),
+// and returns the slot of the next CPU back; its call's registers are
+// Result(slot).
 func CallAway(x [8]uint64, tick time.Duration) int {
 	c := &cpus[here]
 	c.regs = x
-	if tick > 0 {
-		Ticker{}.Arm(int64(tick))
-	}
+	Ticker{}.Arm(int64(tick))
 	if !sharing {
 		arm64.HVC(&c.regs)
 		return back()

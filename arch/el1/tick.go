@@ -31,6 +31,7 @@ const (
 	cntpCTLDisarmed  = 0
 	nanosPerSecond   = 1_000_000_000
 	maxTimerInterval = 1<<31 - 1
+	maxArmNanos      = 10 * nanosPerSecond
 )
 
 // defined in tick_arm64.s
@@ -77,8 +78,11 @@ func initCPUInterrupts() {
 	enableICC()
 }
 
-// Arm fires the tick ns nanoseconds from now.
+// Arm fires the tick ns nanoseconds from now (at once if ns is not
+// positive; at most 10 s ahead).
 func (Ticker) Arm(ns int64) {
+	// Not positive: at once. Bounded, so that the product cannot wrap.
+	ns = min(max(ns, 0), maxArmNanos)
 	ticks := uint64(ns) * arm64.CounterFrequency() / nanosPerSecond
 	writeCNTP(min(max(ticks, 1), maxTimerInterval), cntpCTLEnable)
 }
