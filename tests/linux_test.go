@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -129,6 +130,39 @@ func TestLinuxBootsSMP(t *testing.T) {
 			requireClean(t, res)
 		})
 	}
+}
+
+// hostCPURuns matches the hypervisor's count of VCPU_RUN calls per host
+// CPU for vm0.
+var hostCPURuns = regexp.MustCompile(`hypervisor: vm vm0 ran on host CPUs \(VCPU_RUN calls on each\):((?: \d+)+)`)
+
+// smpBootTimeout bounds a boot on a board with more CPUs than the machine
+// running QEMU has cores: QEMU's threads then take turns, and a vCPU that
+// waits for another (an IPI, a lock) waits for its thread too.
+const smpBootTimeout = 5 * time.Minute
+
+// TestLinuxOnEveryHostCPU boots Linux on 4 vCPUs on a 4-CPU board: the
+// hypervisor runs vCPUs on every host CPU, every vCPU takes interrupts
+// (function-call IPIs and timer ticks on each), and the guest reaches
+// userspace and powers off cleanly.
+func TestLinuxOnEveryHostCPU(t *testing.T) {
+	const cpus = 4
+	m := linuxMachine(t, cpus)
+	m.CPUs = cpus
+	res := bootWithin(t, m, smpBootTimeout)
+	requireLinuxUserspace(t, res.Console, "vm0", cpus)
+	require.Contains(t, res.Console, fmt.Sprintf("hypervisor: %d host CPUs run vCPUs", cpus))
+	all := strings.Join(vmLines(res.Console, "vm0"), "\n")
+	require.Regexp(t, regexp.MustCompile(`IPI1:(\s+\d*[1-9]\d*){`+fmt.Sprint(cpus)+`}\s+Function call`), all,
+		"function-call IPIs arrived on every vCPU")
+	got := hostCPURuns.FindStringSubmatch(res.Console)
+	require.NotNil(t, got, "the hypervisor's runs per host CPU")
+	runs := strings.Fields(got[1])
+	require.Len(t, runs, cpus)
+	for c, n := range runs {
+		require.NotEqual(t, "0", n, "host CPU %d ran no vCPU (runs per CPU:%s)", c, got[1])
+	}
+	requireClean(t, res)
 }
 
 // TestTwoLinuxVMsAtOnce runs two Linux guests side by side, each on its own

@@ -209,7 +209,7 @@ func trappedRows() []Item {
 		"ACTLR_EL1", "CPUACTLR_EL1", "CPUECTLR_EL1", "CPUMERRSR_EL1", "L2CTLR_EL1", "L2ECTLR_EL1", "L2MERRSR_EL1")
 	trap("physical timer (CNTHCTL_EL2.EL1PCEN): guests; the host's own", "CNTP_CTL_EL0", "CNTP_CVAL_EL0", "CNTP_TVAL_EL0")
 	trap("set/way cache maintenance (HCR_EL2.TSW): guests; the host's are upgraded to clean+invalidate (SWIO)", "DC ISW", "DC CSW", "DC CISW")
-	trap("SGI generation (HCR_EL2.IMO): a guest's write becomes an SGI exit, reads are zero", "ICC_SGI1R_EL1", "ICC_ASGI1R_EL1", "ICC_SGI0R_EL1")
+	trap("SGI generation (HCR_EL2.IMO): a guest's write becomes an SGI exit, reads are zero; the host's reach the physical GIC (its hypervisor kicks its own CPUs with SGI 1)", "ICC_SGI1R_EL1", "ICC_ASGI1R_EL1", "ICC_SGI0R_EL1")
 	return t
 }
 

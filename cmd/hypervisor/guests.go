@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"bulkhead/arch/arm64"
 	"bulkhead/arch/el1"
 	"bulkhead/boot/virt"
 	"bulkhead/boot/virt/pl011"
@@ -43,7 +42,7 @@ func runGuests() bool {
 		Pool:   vmm.NewPool(virt.Pool.Base, virt.Pool.Size/virt.PageSize),
 		Out:    os.Stdout,
 		Input:  pl011.Rx,
-		Idle:   func(d time.Duration) { wait(ticker, d) },
+		Host:   startHostCPUs(),
 	}
 	names := make([]string, len(files))
 	for i, f := range files {
@@ -245,12 +244,4 @@ func guestMemoryIsSealed(vm *vmm.VM) bool {
 		fmt.Printf("hypervisor: %s: reading its memory at %#x raised an abort (ESR %#x)\n", vm.Name, pa, esr)
 	}
 	return true
-}
-
-// wait sleeps the CPU for about d: WFI wakes on the timer's interrupt even
-// though the hypervisor runs with interrupts masked (Arm ARM D1.16.2).
-func wait(t el1.Ticker, d time.Duration) {
-	t.Arm(int64(d))
-	arm64.WaitForInterrupt()
-	t.Disarm()
 }

@@ -42,8 +42,10 @@ func (h *Hypervisor) setLine(vm *VM, c vgic.Change) {
 	if c.INTID < sgis {
 		vm.gic.Delivered(c.VCPU, c.INTID)
 	}
+	h.interrupted(vm, c.VCPU)
 	if vm.vcpus[c.VCPU] == vcpuIdle {
 		vm.vcpus[c.VCPU] = vcpuRunnable
+		h.madeRunnable(vm, c.VCPU)
 	}
 }
 

@@ -27,48 +27,229 @@ const IdleWait = time.Millisecond
 // notSupported is SMCCC NOT_SUPPORTED as a guest reads it in x0.
 var notSupported = abi.NotSupported.Reg()
 
-// Run schedules the runnable vCPUs of every VM round robin, one VCPU_RUN
-// each, until every VM has ended; each VM is destroyed and its memory taken
-// back as it ends. It returns the first teardown error.
+// trip is what the loop last gave a host CPU to do.
+type trip struct {
+	kind tripKind
+	vm   *VM // run: the vCPU's VM and index
+	vcpu int
+	end  time.Time // run: the end of its slice; rest: of the rest
+	// again: the run ended with an exit the loop completed at once, the
+	// slice is not over, and the same vCPU goes on on the same CPU.
+	again bool
+}
+
+type tripKind uint8
+
+const (
+	tripNone     tripKind = iota // in the loop (CPU 0 at the start)
+	tripStarting                 // started; comes back once with nothing done
+	tripRun
+	tripRest
+	tripLeft // turned off
+)
+
+// Run drives every host CPU from one loop until every VM has ended: each
+// CPU that comes back brings what its trip did (a vCPU's exit, the end of
+// a rest), the loop handles it and sends that CPU on its next trip — the
+// next runnable vCPU that no CPU runs, round robin over the VMs, or a
+// rest when there is none — and continues on the next CPU back. Each VM
+// is destroyed and its memory taken back once it has ended and none of
+// its vCPUs is on a CPU. The other CPUs are turned off at the end. It
+// returns the first teardown error.
 func (h *Hypervisor) Run() error {
-	var firstErr error
-	for len(h.VMs) > 0 {
+	host := h.host()
+	h.trips = make([]trip, host.CPUs())
+	for i := range h.trips[1:] {
+		h.trips[i+1].kind = tripStarting
+	}
+	h.firstErr = nil
+	cpu := 0
+	for {
+		h.cpu = cpu
+		h.arrive(host, cpu)
 		h.pollInput()
-		ran := false
-		for _, vm := range append([]*VM(nil), h.VMs...) {
-			h.checkTimeout(vm)
-			ran = h.runVM(vm) || ran
-			if vm.done {
-				if err := h.end(vm); err != nil && firstErr == nil {
-					firstErr = err
-				}
-			}
+		h.endStopped(host)
+		if len(h.VMs) == 0 && h.gathered(cpu) {
+			return h.firstErr
 		}
-		if !ran {
-			if h.Idle != nil {
-				h.Idle(IdleWait)
-			}
+		cpu = h.depart(host, cpu)
+	}
+}
+
+// host is the Host the loop drives: Host, or the one CPU of Engine.
+func (h *Hypervisor) host() Host {
+	if h.Host != nil {
+		return h.Host
+	}
+	return soloHost{h}
+}
+
+// arrive handles what cpu's trip brought back: a vCPU's exit record, or
+// the end of a rest, after which every vCPU waiting in WFI is made
+// runnable again (a guest's timer interrupt is presented when its vCPU is
+// next entered, unless the engine delivers it while the vCPU runs).
+func (h *Hypervisor) arrive(host Host, cpu int) {
+	t := &h.trips[cpu]
+	switch t.kind {
+	case tripRun:
+		h.handleRun(t, host.Result(cpu))
+	case tripRest:
+		// With several CPUs resting, once per IdleWait is enough.
+		if len(h.trips) == 1 || !time.Now().Before(h.nextWake) {
 			h.wakeIdle()
+			h.nextWake = time.Now().Add(IdleWait)
 		}
 	}
-	return firstErr
+	t.kind = tripNone
 }
 
-// runVM gives each runnable vCPU of vm one VCPU_RUN, reporting whether any
-// ran.
-func (h *Hypervisor) runVM(vm *VM) bool {
-	ran := false
-	for i := range vm.vcpus {
-		if !vm.done && vm.vcpus[i] == vcpuRunnable {
-			h.step(vm, i)
-			ran = true
+// handleRun handles the exit record x of the vCPU t ran.
+func (h *Hypervisor) handleRun(t *trip, x [8]uint64) {
+	vm, i := t.vm, t.vcpu
+	t.again = false
+	if st := abi.StatusOf(x[0]); st != abi.Success {
+		vm.where[i] = -1
+		vm.stop(outcome.Aborted, "vCPU %d: %v", i, &StatusError{"VCPU_RUN", st})
+		return
+	}
+	h.drainLog(vm)
+	h.watchExit(vm, x)
+	if x[1] < uint64(len(vm.counts)) {
+		vm.counts[x[1]]++
+	}
+	vm.reply[i] = h.exit(vm, i, x)
+	t.again = quick(abi.Exit(x[1])) && !vm.done && vm.vcpus[i] == vcpuRunnable && time.Now().Before(t.end)
+	if !t.again {
+		vm.where[i] = -1
+	}
+}
+
+// depart sends cpu on its next trip and returns the next CPU back. A vCPU
+// whose exit was completed at once goes on where it was: device accesses,
+// forwarded calls and SGIs do not give the CPU away, so a guest printing
+// beside a busy neighbour is not held to one character per slice.
+func (h *Hypervisor) depart(host Host, cpu int) int {
+	t := &h.trips[cpu]
+	if len(h.VMs) == 0 {
+		return h.gather(host, cpu)
+	}
+	if t.again {
+		return h.runTrip(host, cpu, t.vm, t.vcpu, t.end)
+	}
+	if vm, i, ok := h.pick(); ok {
+		return h.runTrip(host, cpu, vm, i, time.Now().Add(h.slice(vm, i)))
+	}
+	*t = trip{kind: tripRest, end: time.Now().Add(IdleWait)}
+	return host.Rest(IdleWait)
+}
+
+// runTrip runs vCPU i of vm on cpu until end at the latest.
+func (h *Hypervisor) runTrip(host Host, cpu int, vm *VM, i int, end time.Time) int {
+	h.trips[cpu] = trip{kind: tripRun, vm: vm, vcpu: i, end: end}
+	vm.where[i] = cpu
+	if len(vm.runsOn) != len(h.trips) {
+		vm.runsOn = make([]int, len(h.trips))
+	}
+	vm.runsOn[cpu]++
+	x := [8]uint64{uint64(abi.VCPURun), vm.ID, uint64(i), vm.reply[i]}
+	vm.reply[i] = 0
+	return host.Run(x, max(time.Until(end), 0))
+}
+
+// pick returns the next runnable vCPU no CPU runs, round robin over every
+// VM's vCPUs.
+func (h *Hypervisor) pick() (*VM, int, bool) {
+	n := 0
+	for _, vm := range h.VMs {
+		n += len(vm.vcpus)
+	}
+	for k := range n {
+		vm, i := h.nth((h.cursor + 1 + k) % n)
+		if !vm.done && vm.vcpus[i] == vcpuRunnable && vm.where[i] < 0 {
+			h.cursor = (h.cursor + 1 + k) % n
+			return vm, i, true
 		}
 	}
-	return ran
+	return nil, 0, false
 }
 
-// wakeIdle makes every vCPU waiting in WFI runnable again. No virtual
-// interrupt reaches a guest yet, so a WFI only yields the CPU.
+// nth is the k-th vCPU over the VMs in order.
+func (h *Hypervisor) nth(k int) (*VM, int) {
+	for _, vm := range h.VMs {
+		if k < len(vm.vcpus) {
+			return vm, k
+		}
+		k -= len(vm.vcpus)
+	}
+	panic("vmm: vCPU index out of range")
+}
+
+// gather ends the loop's CPUs once every VM has ended: a CPU other than 0
+// turns off; CPU 0 brings the others back (Kick) and rests until they
+// have.
+func (h *Hypervisor) gather(host Host, cpu int) int {
+	if cpu != 0 {
+		h.trips[cpu] = trip{kind: tripLeft}
+		return host.Leave()
+	}
+	for c := range h.trips[1:] {
+		if h.trips[c+1].kind != tripLeft {
+			host.Kick(c + 1)
+		}
+	}
+	h.trips[0] = trip{kind: tripRest, end: time.Now().Add(IdleWait)}
+	return host.Rest(IdleWait)
+}
+
+// gathered reports whether the loop, on cpu, is on CPU 0 with every other
+// CPU off.
+func (h *Hypervisor) gathered(cpu int) bool {
+	if cpu != 0 {
+		return false
+	}
+	for _, t := range h.trips[1:] {
+		if t.kind != tripLeft {
+			return false
+		}
+	}
+	return true
+}
+
+// endStopped ends each VM that ran past its timeout or stopped, once none
+// of its vCPUs is on a CPU: those that are are brought back (Kick).
+func (h *Hypervisor) endStopped(host Host) {
+	for _, vm := range append([]*VM(nil), h.VMs...) {
+		h.checkTimeout(vm)
+		if !vm.done {
+			continue
+		}
+		if h.kickRunning(host, vm) {
+			continue
+		}
+		if err := h.end(vm); err != nil && h.firstErr == nil {
+			h.firstErr = err
+		}
+	}
+}
+
+// kickRunning kicks, once, every CPU that runs a vCPU of vm, and reports
+// whether there was one.
+func (h *Hypervisor) kickRunning(host Host, vm *VM) bool {
+	running := false
+	for _, c := range vm.where {
+		if c >= 0 {
+			running = true
+			if !vm.kicked {
+				host.Kick(c)
+			}
+		}
+	}
+	vm.kicked = running
+	return running
+}
+
+// wakeIdle makes every vCPU waiting in WFI runnable again, so that it is
+// entered and sees its timer's interrupt.
 func (h *Hypervisor) wakeIdle() {
 	for _, vm := range h.VMs {
 		for i, s := range vm.vcpus {
@@ -79,33 +260,27 @@ func (h *Hypervisor) wakeIdle() {
 	}
 }
 
-// step runs vCPU i for one slice: exits the hypervisor completes at once
-// (device accesses, forwarded calls, SGIs) do not give the CPU away, so a
-// guest printing beside a busy neighbour is not held to one character per
-// slice; the ticker bounds the slice either way.
-func (h *Hypervisor) step(vm *VM, i int) {
-	if vm.reply == nil {
-		vm.reply = make([]uint64, len(vm.vcpus))
+// madeRunnable follows vCPU i of vm becoming runnable (an interrupt for a
+// vCPU in WFI, a CPU_ON): a CPU that rests is brought back to run it.
+func (h *Hypervisor) madeRunnable(vm *VM, i int) {
+	if vm.where[i] >= 0 {
+		return
 	}
-	end := time.Now().Add(h.slice(vm, i))
-	for {
-		h.Ticker.Arm(int64(time.Until(end)))
-		x, err := call(h.Engine, "VCPU_RUN", abi.VCPURun, vm.ID, uint64(i), vm.reply[i])
-		h.Ticker.Disarm()
-		vm.reply[i] = 0
-		if err != nil {
-			vm.stop(outcome.Aborted, "vCPU %d: %v", i, err)
+	for c, t := range h.trips {
+		if t.kind == tripRest {
+			h.host().Kick(c)
 			return
 		}
-		h.drainLog(vm)
-		h.watchExit(vm, x)
-		if x[1] < uint64(len(vm.counts)) {
-			vm.counts[x[1]]++
-		}
-		vm.reply[i] = h.exit(vm, i, x)
-		if !quick(abi.Exit(x[1])) || vm.done || vm.vcpus[i] != vcpuRunnable || time.Now().After(end) {
-			return
-		}
+	}
+}
+
+// interrupted follows an interrupt raised for vCPU i of vm: if another CPU
+// runs it, that CPU is kicked so that the vCPU comes back and is entered
+// again with the interrupt (the engine replays a VCPU_IRQ that meets a
+// running vCPU when it comes back).
+func (h *Hypervisor) interrupted(vm *VM, i int) {
+	if c := vm.where[i]; c >= 0 && c != h.cpu {
+		h.host().Kick(c)
 	}
 }
 
@@ -124,11 +299,17 @@ func (h *Hypervisor) slice(vm *VM, i int) time.Duration {
 }
 
 // othersWant reports whether any vCPU but vCPU i of vm is runnable or
-// waiting in WFI (a waiting one is made runnable when nobody runs).
+// waiting in WFI (a waiting one is made runnable when a CPU rests) and
+// on no CPU, while no CPU rests that could take it.
 func (h *Hypervisor) othersWant(vm *VM, i int) bool {
+	for _, t := range h.trips {
+		if t.kind == tripRest {
+			return false
+		}
+	}
 	for _, w := range h.VMs {
 		for j, s := range w.vcpus {
-			if (w != vm || j != i) && (s == vcpuRunnable || s == vcpuIdle) && !w.done {
+			if (w != vm || j != i) && (s == vcpuRunnable || s == vcpuIdle) && !w.done && w.where[j] < 0 {
 				return true
 			}
 		}
@@ -188,6 +369,7 @@ func (h *Hypervisor) vcpuState(vm *VM, v uint64, on bool) {
 	vm.vcpus[v] = vcpuOff
 	if on {
 		vm.vcpus[v] = vcpuRunnable
+		h.madeRunnable(vm, int(v))
 	}
 	for _, s := range vm.vcpus {
 		if s != vcpuOff {
@@ -255,6 +437,9 @@ func (h *Hypervisor) end(vm *VM) error {
 	fmt.Fprintln(h.Out, vm.outcome().Line(vm.ID))
 	fmt.Fprintf(h.Out, "hypervisor: vm %s exits:%s; console bytes without an exit: %d\n",
 		vm.Name, exitCounts(vm.counts[:]), vm.logged)
+	if len(vm.runsOn) > 1 {
+		fmt.Fprintf(h.Out, "hypervisor: vm %s ran on host CPUs (VCPU_RUN calls on each):%s\n", vm.Name, counts(vm.runsOn))
+	}
 	if vm.nic != nil {
 		fmt.Fprintf(h.Out, "hypervisor: vm %s: %s\n", vm.Name, vm.nic.Stats())
 	}
@@ -273,6 +458,15 @@ func (h *Hypervisor) end(vm *VM) error {
 	}
 	fmt.Fprintf(h.Out, "hypervisor: vm %s: %d pages %s, all zero\n", vm.Name, vm.RAM.Pages, how)
 	return nil
+}
+
+// counts formats n as " a b c".
+func counts(n []int) string {
+	out := ""
+	for _, k := range n {
+		out += fmt.Sprintf(" %d", k)
+	}
+	return out
 }
 
 // exitCounts formats the non-zero exit counts by reason.

@@ -71,6 +71,9 @@ type VM struct {
 	end      outcome.Guest        // how it ended, once done
 	status   int                  // what it wrote to the exit-status register
 	reply    []uint64             // per vCPU: the reply for its next VCPU_RUN
+	where    []int                // per vCPU: the host CPU that runs it, or -1
+	kicked   bool                 // it stopped, and the CPUs that ran it were kicked
+	runsOn   []int                // VCPU_RUN calls per host CPU
 
 	// Protected: created with abi.VMProtected, so that the engine refuses
 	// to lend it host pages and the guest can check that all its RAM is
@@ -113,8 +116,19 @@ type Hypervisor struct {
 	// Input, when set, returns a byte typed on the machine's console.
 	Input func() (byte, bool)
 	// Idle, when set, waits about d or until an interrupt arrives; Run
-	// calls it when every vCPU of every VM is waiting (WFI).
+	// calls it when every vCPU of every VM is waiting (WFI). Only with
+	// Host nil.
 	Idle func(d time.Duration)
+	// Host, when set, is the host CPUs Run drives; nil is one CPU, driven
+	// through Engine, Ticker and Idle.
+	Host Host
+
+	trips      []trip    // per host CPU: its current trip (Run)
+	cpu        int       // the host CPU the loop runs on
+	cursor     int       // the vCPU picked last, round robin
+	firstErr   error     // Run's first teardown error
+	nextWake   time.Time // when a rest next makes the vCPUs in WFI runnable
+	soloResult [8]uint64 // the exit record of soloHost's last Run
 }
 
 // dtbReserve is kept at the top of guest RAM for the device tree of an ELF
@@ -207,7 +221,10 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 		copy(mem[lay.initrd.Start-vmachine.RAMBase:], s.Initrd)
 	}
 	vm := &VM{Name: s.Name, RAM: span, Protected: !s.Shared, Shared: s.Shared, vcpus: make([]vcpuState, s.VCPUs),
-		gic: vgic.New(s.VCPUs, guestSPIs), spec: s}
+		gic: vgic.New(s.VCPUs, guestSPIs), spec: s, reply: make([]uint64, s.VCPUs), where: make([]int, s.VCPUs)}
+	for i := range vm.where {
+		vm.where[i] = -1
+	}
 	slots, err := h.attachDevices(vm, s)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", s.Name, err)

@@ -411,20 +411,26 @@ func TestLoneVCPUKeepsTheCPU(t *testing.T) {
 	require.NoError(t, err)
 	r.spin[isolation.VMID(a.ID)] = true
 	lastArm := func() time.Duration { require.NotEmpty(t, r.armed); return time.Duration(r.armed[len(r.armed)-1]) }
+	host := soloHost{r.hv}
+	r.hv.trips = make([]trip, 1)
+	runOnce := func(vm *VM) {
+		r.hv.runTrip(host, 0, vm, 0, time.Now().Add(r.hv.slice(vm, 0)))
+		r.hv.arrive(host, 0)
+	}
 
-	r.hv.step(a, 0)
+	runOnce(a)
 	assert.Greater(t, lastArm(), Slice, "alone: no Slice preemption")
 	assert.LessOrEqual(t, lastArm(), LoneSlice)
 
 	b, err := r.hv.Create(Spec{Name: "b", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage, Timeout: time.Hour})
 	require.NoError(t, err)
 	r.spin[isolation.VMID(b.ID)] = true
-	r.hv.step(a, 0)
+	runOnce(a)
 	assert.LessOrEqual(t, lastArm(), Slice, "with a neighbour: Slice")
 
 	a.vcpus[0] = vcpuOff
 	b.spec.Timeout = 30 * time.Millisecond
-	r.hv.step(b, 0)
+	runOnce(b)
 	assert.LessOrEqual(t, lastArm(), 30*time.Millisecond, "never past the VM's timeout")
 	assert.Greater(t, lastArm(), Slice)
 }
