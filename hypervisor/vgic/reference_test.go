@@ -505,8 +505,12 @@ func (r *refGIC) delivered(v, intid int) {
 // sendSGI is a write of x to ICC_SGI1R_EL1 by vCPU from (IHI 0069
 // 12.2.23): INTID [27:24], TargetList [15:0], Aff1 [23:16], Aff2 [39:32],
 // IRM [40], RS [47:44], Aff3 [55:48]. Every vCPU has affinity 0.0.0.v.
-// With one Security state the SGI is forwarded to a target only if the
-// target has it in Group 1.
+// With one Security state (GICD_CTLR.DS == 1) a write to ICC_SGI1R_EL1
+// is forwarded whatever group the target has the SGI in: the register
+// "can generate Group 0 interrupts" under that condition (IHI 0069,
+// ICC_SGI1R_EL1, and the table "Forwarding an SGI to a target PE"). A
+// Group 0 SGI so made pending is not deliverable, but ISPENDR0 shows it
+// and it becomes deliverable if the guest moves it to Group 1.
 func (r *refGIC) sendSGI(from int, x uint64) {
 	if from < 0 || from >= r.vcpus {
 		return
@@ -527,7 +531,7 @@ func (r *refGIC) sendSGI(from int, x uint64) {
 		}
 	}
 	for _, v := range targets {
-		if q := r.irq(v, intid); q != nil && q.group1 {
+		if q := r.irq(v, intid); q != nil {
 			q.latched = true
 		}
 	}
