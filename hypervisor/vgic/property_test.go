@@ -149,7 +149,8 @@ var others = []reg{
 // registers and values that matter, so that random input reaches
 // deliverable interrupts often, and still produces arbitrary accesses.
 func decodeOp(r *refGIC, op []byte) gicOp {
-	if op[0] == 0xFF && op[1] == 0xFF {
+	if op[0] == 0xFF && op[1] < 16 { // one operation in 4096
+
 		return gicOp{kind: opReset}
 	}
 	kind, sel, idx := op[0]%8, int(op[1]), int(binary.LittleEndian.Uint16(op[2:]))
@@ -205,7 +206,12 @@ func aim(r *refGIC, vcpu, idx int, mode byte) (uint64, int) {
 		list = others
 	}
 	t := list[idx%len(list)]
-	off := t.off + t.stride*uint64(idx/len(list)%t.count)
+	n := idx / len(list) % t.count
+	if t.off == GICDIROUTER {
+		// The reserved IROUTER31, every SPI's and the one past them.
+		n = SPIBase - 1 + n%(r.spis+2)
+	}
+	off := t.off + t.stride*uint64(n)
 	size := t.size
 	switch mode % 16 {
 	case 11:
@@ -234,11 +240,11 @@ func shape(r *refGIC, ipa uint64, size int, value uint64) uint64 {
 	}
 	route := value % uint64(r.vcpus+1)
 	switch value >> 60 {
-	case 15:
+	case 15, 14, 13, 12:
 		route |= RouteIRM
-	case 14:
+	case 11:
 		route |= 1 << 8
-	case 13:
+	case 10:
 		route |= 1 << 16
 	}
 	return route
@@ -427,21 +433,28 @@ func replay(vcpus, spis int, ops []gicOp) (int, error) {
 	return -1, nil
 }
 
-// shrink removes operations from a failing sequence while it still fails,
-// for at most budget, and returns the shorter sequence.
+// shrink removes runs of operations from a failing sequence while it
+// still fails, halving the run length down to single operations, for at
+// most budget, and returns the shorter sequence.
 func shrink(vcpus, spis int, ops []gicOp, budget time.Duration) []gicOp {
 	deadline := time.Now().Add(budget)
 	if at, _ := replay(vcpus, spis, ops); at >= 0 {
 		ops = ops[:at+1]
 	}
-	for changed := true; changed && time.Now().Before(deadline); {
-		changed = false
-		for i := len(ops) - 1; i >= 0 && time.Now().Before(deadline); i-- {
-			try := slices.Delete(slices.Clone(ops), i, i+1)
+	for chunk := max(len(ops)/2, 1); time.Now().Before(deadline); {
+		changed := false
+		for i := len(ops) - chunk; i >= 0 && time.Now().Before(deadline); i -= chunk {
+			try := slices.Delete(slices.Clone(ops), i, i+chunk)
 			if at, _ := replay(vcpus, spis, try); at >= 0 {
 				ops, changed = try[:at+1], true
 				i = min(i, len(ops))
 			}
+		}
+		switch {
+		case chunk > 1:
+			chunk = max(chunk/2, 1)
+		case !changed:
+			return ops
 		}
 	}
 	return ops
@@ -450,7 +463,7 @@ func shrink(vcpus, spis int, ops []gicOp, budget time.Duration) []gicOp {
 // describe is the report of a failing sequence: the difference, and the
 // operations (shrunk) as Go statements.
 func describe(vcpus, spis int, ops []gicOp) string {
-	small := shrink(vcpus, spis, ops, 5*time.Second)
+	small := shrink(vcpus, spis, ops, 10*time.Second)
 	_, err := replay(vcpus, spis, small)
 	var b strings.Builder
 	fmt.Fprintf(&b, "the GIC and the reference differ: %v\n", err)
