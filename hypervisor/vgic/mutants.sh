@@ -3,7 +3,8 @@
 # below is a bug a reviewer could write into hypervisor/vgic; it is applied
 # to a temporary copy of the tree (never to the tree itself) and the test
 # is run on that copy. One line per mutant: caught, with the length of the
-# shrunk operation sequence that shows it, or NOT caught. Exits non-zero if
+# shrunk operation sequence that shows it (shrinking has a time budget, so
+# under load a sequence may be left longer), or NOT caught. Exits non-zero if
 # a mutant is not caught or no longer applies.
 #
 #   hypervisor/vgic/mutants.sh            all mutants
@@ -133,6 +134,9 @@ mutant ack-clears-level-line lines.go \
 	'	b, bit := g.bankOf(vcpu, intid)
 	b.latch &^= bit
 	b.line &^= bit'
+mutant edge-relatch-on-high-level gic.go \
+	'b.latch |= mask &^ b.line & b.edge' \
+	'b.latch |= mask & b.edge'
 mutant pulse-ignores-trigger lines.go \
 	'b.latch |= bit & b.edge' \
 	'b.latch |= bit'
