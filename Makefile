@@ -38,7 +38,8 @@ TIMEOUT ?= 0
 export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
-	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race
+	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race \
+	vgic-mutants
 
 all: images
 
@@ -89,7 +90,7 @@ GOTESTFLAGS ?= -v
 guest-test: check_tamago mods bulkhead
 	build/bulkhead test -C $(PKG) $(GOTESTFLAGS) .
 
-test: mods fmt-check vet lint proofs race guest-images unit
+test: mods fmt-check vet lint proofs race vgic-mutants guest-images unit
 
 # guest-images fetches Debian's arm64 kernel and busybox (cached in
 # .cache/guest-images) for the Linux scenarios, which skip, saying so,
@@ -123,6 +124,11 @@ race: mods
 			echo "race: TestSerialStress failed with $$tag, but with neither a race nor a ghost violation ($$log)"; exit 1; fi; \
 		echo "race: the planted bug $$tag is caught: $$races race reports, $$ghosts ghost violations ($$log)"; \
 	done
+
+# vgic-mutants applies bugs to a copy of hypervisor/vgic and shows that the
+# reference-model test (TestReferenceModel) catches each one.
+vgic-mutants: mods
+	GO=$(GO) hypervisor/vgic/mutants.sh
 
 qemu-tests: mods
 	$(GO) test -count=1 -v ./tests/

@@ -288,7 +288,9 @@ func TestSGIs(t *testing.T) {
 }
 
 // TestSGIEdgeAndGroup checks that an SGI is edge-triggered (delivery
-// clears it) and is not forwarded to a target that has it in Group 0.
+// clears it), and that one a target has in Group 0 is made pending there
+// (with GICD_CTLR.DS == 1, ICC_SGI1R_EL1 generates Group 0 SGIs too) but
+// is not deliverable until the guest moves it to Group 1.
 func TestSGIEdgeAndGroup(t *testing.T) {
 	g := New(2, 0)
 	setup(g, 1, 3)
@@ -300,9 +302,13 @@ func TestSGIEdgeAndGroup(t *testing.T) {
 
 	g.Write(rd(1, GICRIGROUPR0), 4, 0)
 	g.SendSGI(0, 3<<24|0b10)
-	assert.False(t, pendingBit(g, 1, 3), "Group 0 SGIs are not forwarded by ICC_SGI1R_EL1")
-
+	assert.True(t, pendingBit(g, 1, 3), "ICC_SGI1R_EL1 makes a Group 0 SGI pending")
+	assert.Empty(t, g.Changes(), "a Group 0 SGI is not deliverable")
 	g.Write(rd(1, GICRIGROUPR0), 4, 1<<3)
+	assert.Equal(t, []Change{on(1, 3)}, g.Changes(), "moved to Group 1, it is")
+	g.Delivered(1, 3)
+	assert.Equal(t, []Change{off(1, 3)}, g.Changes())
+
 	g.Write(rd(1, GICRISPENDR0), 4, 1<<3)
 	assert.Equal(t, []Change{on(1, 3)}, g.Changes(), "GICR_ISPENDR0 sets an SGI pending")
 }
@@ -358,4 +364,16 @@ func TestChangesOrderAndNet(t *testing.T) {
 	g.SetLevel(16, 1, true)
 	g.SetLevel(27, 0, false)
 	assert.Equal(t, []Change{off(0, 27)}, g.Changes(), "a fall and a rise in between cancel")
+}
+
+// TestGroup0SGIPending is the sequence by which the reference model
+// (seed 20261201, run 2) found that SendSGI dropped SGIs the target has in
+// Group 0: GICR_ISPENDR0 must show SGI 15 pending on vCPU 0 after vCPU 1
+// writes this value (IRM set: every vCPU but the sender) to ICC_SGI1R_EL1.
+func TestGroup0SGIPending(t *testing.T) {
+	g := New(2, 64)
+	g.SendSGI(1, 0x97d7f5959fba1ef6)
+	assert.Equal(t, uint64(1<<15), g.Read(rd(0, GICRISPENDR0), 4))
+	assert.Zero(t, g.Read(rd(1, GICRISPENDR0), 4), "not the sender")
+	assert.Empty(t, g.Changes(), "Group 0: pending, not deliverable")
 }

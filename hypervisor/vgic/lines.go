@@ -91,9 +91,15 @@ func (g *GIC) Delivered(vcpu, intid int) {
 // Aff3.Aff2.Aff1.(RS*16+n) for each bit n of TargetList. Every vCPU has
 // Aff3 = Aff2 = Aff1 = 0, so any other value there targets nobody.
 //
-// An SGI is forwarded only to targets where it is configured as Group 1:
-// ICC_SGI1R_EL1 generates Group 1 SGIs, and with one Security state a
-// Group 0 SGI is not forwarded by it. A sender the VM lacks sends nothing.
+// The SGI is made pending on every target whatever group the target has
+// it in: with one Security state (GICD_CTLR.DS == 1) a write to
+// ICC_SGI1R_EL1 by Non-secure EL1 also generates the SGIs configured as
+// Group 0 (IHI 0069, ICC_SGI1R_EL1: "under certain conditions a write to
+// ICC_SGI1R_EL1 can generate Group 0 interrupts", and the table
+// "Forwarding an SGI to a target PE"). Such an SGI is not deliverable
+// (Group 0 never is), but GICR_ISPENDR0 shows it pending and it becomes
+// deliverable if the guest moves it to Group 1. A sender the VM lacks
+// sends nothing.
 func (g *GIC) SendSGI(from int, value uint64) {
 	if from < 0 || from >= g.vcpus {
 		return
@@ -118,11 +124,8 @@ func (g *GIC) SendSGI(from int, value uint64) {
 	}
 }
 
-// raiseSGI latches SGI bit pending on vCPU v if v has it in Group 1.
+// raiseSGI latches SGI bit pending on vCPU v.
 func (g *GIC) raiseSGI(v int, bit uint32) {
-	b := &g.priv[v]
-	if b.group&bit != 0 {
-		b.latch |= bit
-		g.dirty = true
-	}
+	g.priv[v].latch |= bit
+	g.dirty = true
 }
