@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -81,10 +82,31 @@ func setupBuilder() {
 	images.paths = map[string]string{}
 }
 
+// cpusVar names the environment variable that gives the board's CPU count
+// to every scenario that does not choose its own (1 to 8; default 1):
+// `make smp` runs the hypervisor's scenarios with 2 and with 4.
+const cpusVar = "BULKHEAD_TEST_CPUS"
+
+// boardCPUs is chosen, or else the count cpusVar gives.
+func boardCPUs(t *testing.T, chosen int) int {
+	if chosen != 0 {
+		return chosen
+	}
+	v := os.Getenv(cpusVar)
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	require.NoError(t, err, "%s=%q", cpusVar, v)
+	require.True(t, n >= 1 && n <= 8, "%s=%d: a board has 1 to 8 CPUs", cpusVar, n)
+	return n
+}
+
 // boot runs m on a fresh QEMU and returns what it printed; the console is
 // logged when the test fails.
 func boot(t *testing.T, m qemu.Machine) qemu.Result {
 	t.Helper()
+	m.CPUs = boardCPUs(t, m.CPUs)
 	res, err := qemu.Run(context.Background(), m, bootTimeout, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -96,6 +96,7 @@ func virtioGuests(t *testing.T, args []string, files map[string]string) qemu.Mac
 
 func bootWithin(t *testing.T, m qemu.Machine, d time.Duration) qemu.Result {
 	t.Helper()
+	m.CPUs = boardCPUs(t, m.CPUs)
 	res, err := qemu.Run(context.Background(), m, d, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
