@@ -98,16 +98,19 @@ func bench(args []string, stdout io.Writer) error {
 	if err := benchLinux(stdout, b.Root, paths); err != nil {
 		return err
 	}
+	if err := benchLinuxSMP(stdout, b.Root, paths); err != nil {
+		return err
+	}
 	benchVirtioBlock(stdout, b.Root, paths)
 	benchVirtioNet(stdout, b.Root, paths)
 	return benchProfile(stdout, b.Root, paths)
 }
 
 // linuxGuest is the Linux benchmark's guest on engine, Debian's kernel and
-// busybox initramfs with cmdline, one vCPU and 256 MiB, or ok == false
+// busybox initramfs with cmdline, vcpus vCPUs and 256 MiB, or ok == false
 // when scripts/guest-images has not fetched them. remove deletes the
 // temporary file of the guest's arguments.
-func linuxGuest(root, engine, hypervisor, cmdline string) (guest, direct qemu.Machine, remove func(), ok bool, err error) {
+func linuxGuest(root, engine, hypervisor, cmdline string, vcpus int) (guest, direct qemu.Machine, remove func(), ok bool, err error) {
 	dir := filepath.Join(root, ".cache", "guest-images")
 	kernel, initrd := filepath.Join(dir, "Image"), filepath.Join(dir, "initramfs.cpio")
 	if _, err := os.Stat(kernel); err != nil {
@@ -118,7 +121,7 @@ func linuxGuest(root, engine, hypervisor, cmdline string) (guest, direct qemu.Ma
 	if err != nil {
 		return guest, direct, nil, false, err
 	}
-	fmt.Fprintf(args, "vcpus=1\nram=256\nbootargs=%s\n", cmdline)
+	fmt.Fprintf(args, "vcpus=%d\nram=256\nbootargs=%s\n", vcpus, cmdline)
 	args.Close()
 	guest = qemu.Machine{Engine: engine, EL1: hypervisor, Files: map[string]string{
 		"opt/bulkhead/guest/0": kernel, "opt/bulkhead/guest/0.initrd": initrd, "opt/bulkhead/guest/0.args": args.Name()}}
@@ -131,7 +134,7 @@ func linuxGuest(root, engine, hypervisor, cmdline string) (guest, direct qemu.Ma
 // host by reason, instructions in the host, the guest and at EL2, and
 // world switches.
 func benchProfile(stdout io.Writer, root string, paths map[string]string) error {
-	guest, _, remove, ok, err := linuxGuest(root, paths[profileEngine.Name], paths["hypervisor"], "console=ttyAMA0")
+	guest, _, remove, ok, err := linuxGuest(root, paths[profileEngine.Name], paths["hypervisor"], "console=ttyAMA0", 1)
 	if err != nil {
 		return err
 	}
@@ -163,7 +166,7 @@ func benchProfile(stdout io.Writer, root string, paths map[string]string) error 
 // bulkhead guest, median of bootRuns boots each, and prints the ratio.
 func benchLinux(stdout io.Writer, root string, paths map[string]string) error {
 	const marker = "BULKHEAD-USERSPACE-OK"
-	guest, direct, remove, ok, err := linuxGuest(root, paths["engine"], paths["hypervisor"], "console=ttyAMA0")
+	guest, direct, remove, ok, err := linuxGuest(root, paths["engine"], paths["hypervisor"], "console=ttyAMA0", 1)
 	if err != nil {
 		return err
 	}
@@ -196,6 +199,52 @@ func benchLinux(stdout io.Writer, root string, paths map[string]string) error {
 		"before that line: directly %v, under bulkhead %v\n",
 		(ds[1] - ds[0]).Round(time.Millisecond), (gs[1] - gs[0]).Round(time.Millisecond), float64(gs[1]-gs[0])/float64(ds[1]-ds[0]),
 		ds[0].Round(time.Millisecond), gs[0].Round(time.Millisecond))
+	return nil
+}
+
+// smpVCPUs is the vCPU count of the several-CPU Linux benchmark.
+const smpVCPUs = 4
+
+// benchLinuxSMP boots Debian's kernel on smpVCPUs vCPUs with the parallel
+// workload (bulkhead.parallel: one busy loop per CPU) three ways: under
+// bulkhead on a board with smpVCPUs CPUs, under bulkhead on one CPU, and
+// directly under QEMU with -smp smpVCPUs; median of bootRuns boots each.
+// It prints the time to userspace and the workload's time, and the
+// speed-up of the several-CPU board over one CPU and its ratio to QEMU.
+func benchLinuxSMP(stdout io.Writer, root string, paths map[string]string) error {
+	guest, direct, remove, ok, err := linuxGuest(root, paths["engine"], paths["hypervisor"], "console=ttyAMA0 bulkhead.parallel", smpVCPUs)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fmt.Fprintln(stdout, "LINUX-SMP benchmark skipped: run scripts/guest-images first")
+		return nil
+	}
+	defer remove()
+	marks := []string{"BULKHEAD-USERSPACE-OK", "BULKHEAD-PARALLEL-START", "BULKHEAD-PARALLEL-DONE"}
+	direct.CPUs = smpVCPUs
+	d, err := timeTo(direct, marks...)
+	if err != nil {
+		return err
+	}
+	guest.CPUs = smpVCPUs
+	many, err := timeTo(guest, marks...)
+	if err != nil {
+		return err
+	}
+	guest.CPUs = 1
+	one, err := timeTo(guest, marks...)
+	if err != nil {
+		return err
+	}
+	work := func(t []time.Duration) time.Duration { return t[2] - t[1] }
+	row := func(what string, many, one, direct time.Duration) {
+		fmt.Fprintf(stdout, "LINUX-SMP %d vCPUs, %s: bulkhead on %d CPUs %v, on 1 CPU %v (speed-up %.2fx); QEMU directly with -smp %d %v (ratio %.2f; median of %d each)\n",
+			smpVCPUs, what, smpVCPUs, many.Round(time.Millisecond), one.Round(time.Millisecond), float64(one)/float64(many),
+			smpVCPUs, direct.Round(time.Millisecond), float64(many)/float64(direct), bootRuns)
+	}
+	row("boot to userspace", many[0], one[0], d[0])
+	row(fmt.Sprintf("%d busy loops", smpVCPUs), work(many), work(one), work(d))
 	return nil
 }
 
