@@ -28,7 +28,7 @@ type hart struct {
 	cpu   *el2.CPU
 	host  *el2.Context
 	world el2.World
-	regs  el2.Context // the running vCPU's registers during EnterGuest
+	regs  el2.Context // the running vCPU's entry and exit during EnterGuest (its X unused: Regs is the core's)
 	lines lines       // its interrupt lines, as VGIC.Sync reads them
 	// quiet: no line of the loaded vCPU was asserted at its full entry.
 	quiet bool
@@ -104,15 +104,16 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		h.world.SwitchToHost()
 		h.prepareEntry(el1, fp, gic, ctx)
 	}
-	// Only what the entry reads: EnterGuest sets SP and FP, and the exit
-	// overwrites the syndrome and the vector.
+	// Only what the entry reads: EnterGuest sets SP and FP, the exit
+	// overwrites the syndrome and the vector, and the general registers
+	// are entered from and saved to the core's context itself.
 	regs := &h.regs
-	regs.X, regs.PC, regs.PSTATE = ctx.X, ctx.PC, ctx.PState
+	regs.Regs, regs.PC, regs.PSTATE = &ctx.X, ctx.PC, ctx.PState
 	g := el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)}
 	for {
 		stay.leave()
 		h.world.EnterGuest(g)
-		stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
+		stay.enterFromGuest(regs.ESR, ctx.X[0], regs.Vector)
 		// The vCPU's own timer interrupt is presented to it at once,
 		// without the core or the host (el2.World.DeliverTimer): the
 		// exit left regs as they were, so it resumes where it was.
@@ -120,7 +121,7 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 			break
 		}
 	}
-	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
+	ctx.PC, ctx.PState = regs.PC, regs.PSTATE
 	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
 }
 
