@@ -110,8 +110,8 @@ func (v *VGIC) Sync(lines Lines) {
 // entry stays, and nothing waits for a register.
 func (v *VGIC) SyncNone() {
 	v.HCR = ichHCREn
-	for i, lr := range v.LR {
-		if lrState(lr) == lrPending && uint32(lr&lrINTIDMask) >= sgiINTIDs {
+	for i := range v.LR {
+		if lr := v.LR[i]; lrState(lr) == lrPending && uint32(lr&lrINTIDMask) >= sgiINTIDs {
 			v.LR[i] = 0
 		}
 	}

@@ -139,13 +139,14 @@ func (h *hart) prepareEntry(el1 *el2.ELFile, fp *el2.FPFile, gic *el2.VGIC, ctx 
 	// garbage during a guest's stay at EL2, unbounded by its budget.
 	// With no line asserted, the common case, Sync only withdraws
 	// entries (VGIC.SyncNone), without a walk of the lines.
-	h.lines = lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())}
-	if !h.lines.timer && noLines(&ctx.IRQ) {
+	timer := el2.TimerFires(el1, arm64.Counter())
+	if !timer && noLines(&ctx.IRQ) {
 		gic.SyncNone()
 		h.quiet = true
 	} else {
+		h.lines = lines{irq: &ctx.IRQ, timer: timer}
 		gic.Sync(&h.lines)
-		h.quiet = !h.lines.timer && noLines(&ctx.IRQ) && !gic.Waiting()
+		h.quiet = !timer && noLines(&ctx.IRQ) && !gic.Waiting()
 	}
 	switch ctx.Inject {
 	case isolation.InjectUndef:
