@@ -3,17 +3,22 @@ package el2
 // Context is an EL1 execution context as the engine switches to it: the
 // general registers, the EL1 stack pointer, the return state of the last
 // exception taken to EL2, that exception's syndrome, and where its FP/SIMD
-// file lives. The assembly reads the fields through go_asm.h (Context_X,
+// file lives. The assembly reads the fields through go_asm.h (Context_Regs,
 // Context_SP, ...), never through hand-written offsets.
 type Context struct {
-	X      [31]uint64 // x0..x30
-	SP     uint64     // SP_EL1
-	PC     uint64     // ELR_EL2: where EL1 resumes
-	PSTATE uint64     // SPSR_EL2
-	ESR    uint64     // ESR_EL2 of the exit
-	FAR    uint64     // FAR_EL2 of the exit
-	HPFAR  uint64     // HPFAR_EL2 of the exit
-	Vector uint64     // which lower-EL vector took the exit (VectorSync, ...)
+	// X are x0..x30 of a context that keeps its own (the host's), and
+	// Regs where the vectors save and load a context's: &X, or for a
+	// vCPU the core's copy of its registers (isolation.Context.X), which
+	// an exit and an entry then need not copy.
+	X      [31]uint64
+	Regs   *[31]uint64
+	SP     uint64 // SP_EL1
+	PC     uint64 // ELR_EL2: where EL1 resumes
+	PSTATE uint64 // SPSR_EL2
+	ESR    uint64 // ESR_EL2 of the exit
+	FAR    uint64 // FAR_EL2 of the exit
+	HPFAR  uint64 // HPFAR_EL2 of the exit
+	Vector uint64 // which lower-EL vector took the exit (VectorSync, ...)
 	// FP is the context's FP/SIMD file: saved into at every exit to EL2
 	// before any Go code runs, loaded from just before every ERET. nil
 	// leaves the registers as they are (only a leak-test build does so).

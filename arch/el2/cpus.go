@@ -38,9 +38,9 @@ var (
 	// here is the CPU the engine's thread runs on: the boot CPU until the
 	// thread first moves, then whichever CPU took the baton last.
 	here = &cpus[0]
-	// releasing is set once a second CPU may run EL1 contexts: from then
-	// on every entry frees the baton (Enter) instead of keeping it.
-	releasing bool
+	// onlineCPUs counts the CPUs whose online is set (setOnline), so
+	// that Enter asks one question whatever the number of CPUs.
+	onlineCPUs = 1
 )
 
 // The boot CPU can enter EL1 before SetCPUs: its exception stack is set
@@ -52,7 +52,7 @@ func init() { cpus[0].stack = stackTop(&secondaries[0].stack) }
 func SetCPUs(ids []uint64) []*CPU {
 	self := ThisCPU()
 	cpus[0] = CPU{Slot: 0, MPIDR: self, online: true, started: true, stack: stackTop(&secondaries[0].stack)}
-	ncpus = 1
+	ncpus, onlineCPUs = 1, 1
 	for _, id := range ids {
 		if id == self || ncpus == len(cpus) {
 			continue
@@ -117,15 +117,31 @@ func (c *CPU) Serve() {
 // CPU's goroutine (asleep since its own CPU went to EL1 this way) and
 // sleeps until a later call on some CPU finds this CPU's exit and wakes
 // it in turn (comeBack).
+//
+// While no other CPU is on (or starting), none can take an exception to
+// EL2, so none can want the baton: Enter keeps it (run), as on a board
+// with one CPU. Another CPU comes on only through Start, which runs in Go
+// on the baton's holder, so never while this CPU is at EL1 keeping it.
 func (c *CPU) Enter(ctx *Context) {
 	ctx.CPU, ctx.Stack = uint64(c.Slot), c.stack
-	if !releasing {
+	if onlineCPUs == 1 { // c alone: the caller runs on c
 		run(ctx)
 		return
 	}
 	c.back = false
 	runReleasing(ctx)
 	c.comeBack()
+}
+
+// setOnline sets c.online and keeps onlineCPUs its count.
+func (c *CPU) setOnline(on bool) {
+	switch {
+	case on && !c.online:
+		onlineCPUs++
+	case !on && c.online:
+		onlineCPUs--
+	}
+	c.online = on
 }
 
 // comeBack runs after the baton was freed by c's goroutine, the caller, on
@@ -158,17 +174,17 @@ func (c *CPU) sleepUntilBack() {
 // Start starts c (PSCI CPU_ON through the board's firmware) and returns
 // the PSCI status. The CPU sets up EL2 as the boot CPU did and takes the
 // baton with c's start context (Vector VectorStart); the goroutine that
-// will serve it must call Serve and then WaitStart. From the first Start
-// on, every Enter frees the baton.
+// will serve it must call Serve and then WaitStart. While c is on, every
+// Enter frees the baton.
 func (c *CPU) Start() int64 {
-	releasing = true
 	s := &secondaries[c.Slot]
 	c.start = Context{CPU: uint64(c.Slot), Stack: stackTop(&s.stack), Vector: VectorStart}
 	s.start = cpuStart{Stack: c.start.Stack, Slot: uint64(c.Slot), Join: 1, Ctx: AddressOf(&c.start)}
-	c.back, c.online, c.started = false, true, false
+	c.back, c.started = false, false
+	c.setOnline(true)
 	st, _, _, _ := arm64.SMC(psciCPUOn64, c.MPIDR, secondaryEntryAddr(), AddressOf(&s.start))
 	if int64(st) != psciSuccess {
-		c.online = false
+		c.setOnline(false)
 	}
 	return int64(st)
 }
@@ -181,18 +197,22 @@ func (c *CPU) WaitStart() { c.sleepUntilBack() }
 // firmware), freeing the baton; the caller returns when the host has
 // started c again (Start) and c has taken the baton.
 func (c *CPU) Off() {
-	c.online, c.started, c.back = false, false, false
+	c.started, c.back = false, false
+	c.setOnline(false)
 	releaseAndPowerOff()
 	c.comeBack()
 }
 
 // arrivedAt runs on the CPU that just took the baton: it becomes here,
-// and its start (if it was starting) is over.
+// and its start (if it was starting) is over. The CPU is the baton's
+// owner, the slot takeBaton wrote from its context (Context.CPU); its
+// affinity is checked against the CPU's own.
 func arrivedAt() *CPU {
-	x := CPUOf(ThisCPU())
-	if x == nil {
-		panic(fmt.Sprintf("engine: CPU %#x took the baton, but is not the board's", ThisCPU()))
+	slot := theBaton.Owner
+	if slot >= uint64(ncpus) || cpus[slot].MPIDR != ThisCPU() {
+		panic(fmt.Sprintf("engine: CPU %#x took the baton as slot %d, which is not its own", ThisCPU(), slot))
 	}
+	x := &cpus[slot]
 	here, x.started = x, true
 	return x
 }

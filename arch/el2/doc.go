@@ -24,8 +24,9 @@
 // the thread, which enters that CPU's context and frees the baton
 // (runReleasing); the next CPU to take an exception takes the baton,
 // returns from that call, and wakes its own goroutine (runtime.Wake).
-// While only the boot CPU runs, entries keep the baton (run), which costs
-// nothing over one CPU.
+// While only one CPU is on (the host has started no other, or they all
+// turned off again), entries keep the baton (run), which costs nothing
+// over one CPU.
 //
 // The hardware parts are compiled only for GOOS=tamago GOARCH=arm64; the
 // pure computations (exception syndromes, vector offsets) build everywhere so

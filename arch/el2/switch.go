@@ -85,6 +85,7 @@ func (w *World) Init(hostHCR, hostVTTBR uint64) {
 // EL1h with interrupts masked, and an FP/SIMD file of zeros.
 func NewHost(entry, arg uint64) *Context {
 	host := &Context{PC: entry, PSTATE: PSTATEEntry, FP: new(FPFile)}
+	host.Regs = &host.X
 	host.X[0] = arg
 	if leakFP {
 		host.FP = nil

@@ -91,29 +91,30 @@ full:
 	B	·lowerExit(SB)
 
 // lowerExit saves the EL1 context (x0 and x1 are on the stack, x1 holds the
-// vector kind), its FP/SIMD file before any Go code can use a V register,
+// vector kind): its general registers where Context_Regs points, its FP/SIMD file before any Go code can use a V register,
 // and returns from run to the engine, which runs with the default FPCR
 // (round to nearest, no flush to zero).
 TEXT ·lowerExit(SB),NOSPLIT|NOFRAME,$0
 	MRS_X(TPIDR_EL2, 0)
 	MOVD	R1, Context_Vector(R0)
-	STP	(R2, R3), (Context_X+2*8)(R0)
-	STP	(R4, R5), (Context_X+4*8)(R0)
-	STP	(R6, R7), (Context_X+6*8)(R0)
-	STP	(R8, R9), (Context_X+8*8)(R0)
-	STP	(R10, R11), (Context_X+10*8)(R0)
-	STP	(R12, R13), (Context_X+12*8)(R0)
-	STP	(R14, R15), (Context_X+14*8)(R0)
-	STP	(R16, R17), (Context_X+16*8)(R0)
-	STP	(R18_PLATFORM, R19), (Context_X+18*8)(R0)
-	STP	(R20, R21), (Context_X+20*8)(R0)
-	STP	(R22, R23), (Context_X+22*8)(R0)
-	STP	(R24, R25), (Context_X+24*8)(R0)
-	STP	(R26, R27), (Context_X+26*8)(R0)
-	STP	(g, R29), (Context_X+28*8)(R0)
-	MOVD	R30, (Context_X+30*8)(R0)
+	MOVD	Context_Regs(R0), R1
+	STP	(R2, R3), (2*8)(R1)
+	STP	(R4, R5), (4*8)(R1)
+	STP	(R6, R7), (6*8)(R1)
+	STP	(R8, R9), (8*8)(R1)
+	STP	(R10, R11), (10*8)(R1)
+	STP	(R12, R13), (12*8)(R1)
+	STP	(R14, R15), (14*8)(R1)
+	STP	(R16, R17), (16*8)(R1)
+	STP	(R18_PLATFORM, R19), (18*8)(R1)
+	STP	(R20, R21), (20*8)(R1)
+	STP	(R22, R23), (22*8)(R1)
+	STP	(R24, R25), (24*8)(R1)
+	STP	(R26, R27), (26*8)(R1)
+	STP	(g, R29), (28*8)(R1)
+	MOVD	R30, (30*8)(R1)
 	LDP.P	16(RSP), (R2, R3)
-	STP	(R2, R3), (Context_X+0*8)(R0)
+	STP	(R2, R3), (0*8)(R1)
 	MRS_X(SP_EL1, 1)
 	MRS_X(ELR_EL2, 2)
 	MOVD	R1, Context_SP(R0)
@@ -210,7 +211,8 @@ TEXT ·runReleasing(SB),NOSPLIT|NOFRAME,$0-8
 // pointer becomes the CPU's own exception stack (Context_Stack: the
 // vectors push x0 and x1 there, never on a Go stack another CPU may be
 // using), then its FP/SIMD file (when it has one), its stack pointer,
-// return state and general registers, and ERET.
+// return state and general registers (from where Context_Regs points),
+// and ERET.
 TEXT enter<>(SB),NOSPLIT|NOFRAME,$0
 	MSR_X(TPIDR_EL2, 0)
 	MOVD	Context_Stack(R0), R1
@@ -235,20 +237,21 @@ fploaded:
 	// synchronizing but not a barrier for memory accesses).
 	DSB	$0xb
 
-	LDP	(Context_X+2*8)(R0), (R2, R3)
-	LDP	(Context_X+4*8)(R0), (R4, R5)
-	LDP	(Context_X+6*8)(R0), (R6, R7)
-	LDP	(Context_X+8*8)(R0), (R8, R9)
-	LDP	(Context_X+10*8)(R0), (R10, R11)
-	LDP	(Context_X+12*8)(R0), (R12, R13)
-	LDP	(Context_X+14*8)(R0), (R14, R15)
-	LDP	(Context_X+16*8)(R0), (R16, R17)
-	LDP	(Context_X+18*8)(R0), (R18_PLATFORM, R19)
-	LDP	(Context_X+20*8)(R0), (R20, R21)
-	LDP	(Context_X+22*8)(R0), (R22, R23)
-	LDP	(Context_X+24*8)(R0), (R24, R25)
-	LDP	(Context_X+26*8)(R0), (R26, R27)
-	LDP	(Context_X+28*8)(R0), (g, R29)
-	MOVD	(Context_X+30*8)(R0), R30
-	LDP	(Context_X+0*8)(R0), (R0, R1)
+	MOVD	Context_Regs(R0), R0
+	LDP	(2*8)(R0), (R2, R3)
+	LDP	(4*8)(R0), (R4, R5)
+	LDP	(6*8)(R0), (R6, R7)
+	LDP	(8*8)(R0), (R8, R9)
+	LDP	(10*8)(R0), (R10, R11)
+	LDP	(12*8)(R0), (R12, R13)
+	LDP	(14*8)(R0), (R14, R15)
+	LDP	(16*8)(R0), (R16, R17)
+	LDP	(18*8)(R0), (R18_PLATFORM, R19)
+	LDP	(20*8)(R0), (R20, R21)
+	LDP	(22*8)(R0), (R22, R23)
+	LDP	(24*8)(R0), (R24, R25)
+	LDP	(26*8)(R0), (R26, R27)
+	LDP	(28*8)(R0), (g, R29)
+	MOVD	(30*8)(R0), R30
+	LDP	(0*8)(R0), (R0, R1)
 	ERET

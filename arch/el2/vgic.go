@@ -104,6 +104,19 @@ func (v *VGIC) Sync(lines Lines) {
 	syncing.v, syncing.lines = nil, nil
 }
 
+// SyncNone is Sync when no line is asserted, the common case of a vCPU's
+// entry, without going through Lines for each register and each line: the
+// pending entries of lines other than SGIs are withdrawn, every other
+// entry stays, and nothing waits for a register.
+func (v *VGIC) SyncNone() {
+	v.HCR = ichHCREn
+	for i := range v.LR {
+		if lr := v.LR[i]; lrState(lr) == lrPending && uint32(lr&lrINTIDMask) >= sgiINTIDs {
+			v.LR[i] = 0
+		}
+	}
+}
+
 // syncing is what offer works on during Sync. A callback capturing them
 // would escape through the Lines interface and be allocated at every guest
 // entry, and the garbage collector would then run inside guests' stays at

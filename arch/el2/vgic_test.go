@@ -1,6 +1,7 @@
 package el2
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,4 +85,27 @@ func TestSyncReportsWhatItPresents(t *testing.T) {
 	assert.Equal(t, set{33: true}, lines, "the SGI's latch dropped once presented")
 	v.Sync(lines)
 	assert.Equal(t, [ListRegs]uint64{pendingLR(3), pendingLR(33), 0, 0}, v.LR, "a presented SGI stays pending")
+}
+
+// TestSyncNoneIsSyncWithoutLines compares SyncNone with Sync given no
+// asserted line, on list registers in every state, SGIs and linked timer
+// entries among them (seeded, so a failure replays).
+func TestSyncNoneIsSyncWithoutLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	intids := []uint64{0, 7, 15, 16, 27, 33, 1019}
+	for range 5000 {
+		var v VGIC
+		for i := range v.LR {
+			lr := uint64(rng.IntN(4))<<lrStateShift | lrGroup1 | lrPriority<<lrPrioShift | intids[rng.IntN(len(intids))]
+			if rng.IntN(4) == 0 {
+				lr |= lrHW | VirtualTimerINTID<<lrPINTIDShift
+			}
+			v.LR[i] = lr
+		}
+		v.VMCR, v.HCR = rng.Uint64(), rng.Uint64()
+		want, got := v, v
+		want.Sync(set{})
+		got.SyncNone()
+		assert.Equal(t, want, got, "list registers %#x", v.LR)
+	}
 }

@@ -43,6 +43,7 @@ func bench(args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	profileOnly := fs.Bool("profile", false, "only profile one Linux boot: entries to EL2, exits, instructions by level, world switches")
 	virtioOnly := fs.Bool("virtio", false, "only the throughput of the virtio devices: block (dd) and network (nc between two VMs)")
+	hotOnly := fs.Bool("hot", false, "only the instruction counts of the engine's hot paths against their assembly floors")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
 	}
@@ -61,8 +62,8 @@ func bench(args []string, stdout io.Writer) error {
 		}
 	}
 	switch {
-	case *profileOnly && *virtioOnly:
-		return usagef("bench: -profile and -virtio each ask for one part only")
+	case btoi(*profileOnly)+btoi(*virtioOnly)+btoi(*hotOnly) > 1:
+		return usagef("bench: -profile, -virtio and -hot each ask for one part only")
 	case *profileOnly:
 		return benchProfile(stdout, b.Root, paths)
 	case *virtioOnly:
@@ -85,6 +86,9 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	if !found {
 		return fmt.Errorf("the benchmark machine printed no results:\n%s", res.Console)
+	}
+	if *hotOnly {
+		return nil
 	}
 	if err := benchTimer(stdout, res.Console, paths); err != nil {
 		return err
@@ -331,4 +335,12 @@ func imageSizes(stdout io.Writer, m qemu.Machine) error {
 		fmt.Fprintf(stdout, "SIZE %s: %d bytes\n", filepath.Base(p), st.Size())
 	}
 	return nil
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

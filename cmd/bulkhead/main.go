@@ -9,7 +9,7 @@
 //	                                    for go test -exec
 //	bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [-virtio] [-disk F[,ro]]... [go test flags] PKGS
 //	                                    go test of guest packages, each in a VM
-//	bulkhead bench [-profile | -virtio] instruction counts of the hot paths, boot times,
+//	bulkhead bench [-profile | -virtio | -hot] instruction counts of the hot paths, boot times,
 //	                                    virtio throughput, and where a Linux boot's
 //	                                    instructions and exits go
 //

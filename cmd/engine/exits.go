@@ -1,6 +1,9 @@
 package main
 
-import "bulkhead/arch/el2"
+import (
+	"bulkhead/arch/el2"
+	"bulkhead/isolation/abi"
+)
 
 // action is what the engine does with an exception the host took to EL2.
 type action uint8
@@ -54,3 +57,12 @@ func faultKind(esr uint64) string {
 	}
 	return "read"
 }
+
+// machineBlock is the block of function ids of the calls the machine
+// layer answers itself (boot files, benchmarks: specs/ABI.md's
+// extensions), 0xC6000080 to 0xC60000FF; every other host call skips
+// their lookups (machineCall).
+const machineBlock = abi.FileInfo
+
+// machineCall reports whether id is in machineBlock.
+func machineCall(id uint32) bool { return id&^0x7f == machineBlock }

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"bulkhead/arch/el2"
+	"bulkhead/isolation/abi"
 )
 
 func esr(ec uint64) uint64 { return ec << 26 }
@@ -30,4 +31,15 @@ func TestFaultKind(t *testing.T) {
 	assert.Equal(t, "write", faultKind(esr(el2.ECDataAbortLow)|1<<6))
 	assert.Equal(t, "read", faultKind(esr(el2.ECDataAbortLow)))
 	assert.Equal(t, "instruction fetch", faultKind(esr(el2.ECInstAbortLow)))
+}
+
+func TestMachineCallsAreInTheirBlock(t *testing.T) {
+	for _, id := range []uint32{abi.FileInfo, abi.FileRead, abi.BenchOn, abi.BenchOff, abi.BenchNull,
+		abi.BenchSwitch, abi.BenchResidency} {
+		assert.True(t, machineCall(id), "%#x", id)
+	}
+	for _, id := range []uint32{abi.Version, abi.VMCreate, abi.VCPURun, abi.MemDonate, abi.MemInfo,
+		abi.MMIOShadow, abi.GuestMemState, abi.PSCIFeatures, abi.PSCICPUOn64, abi.FileInfo - 1, abi.FileInfo + 0x80} {
+		assert.False(t, machineCall(id), "%#x", id)
+	}
 }

@@ -50,7 +50,7 @@ func (m *machine) hostCall(h *hart) bool {
 	core, host := m.core, h.host
 	var x [8]uint64
 	copy(x[:], host.X[:8])
-	if m.files.call(&x) || benchCall(core, &x) {
+	if machineCall(uint32(x[0])) && (m.files.call(&x) || benchCall(core, &x)) {
 		copy(host.X[:8], x[:])
 		return true
 	}

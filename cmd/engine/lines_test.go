@@ -37,3 +37,13 @@ func TestPresentedDropsOnlySGILatches(t *testing.T) {
 	l.Presented(33)
 	assert.Equal(t, uint64(1<<33), irq[0])
 }
+
+func TestNoLinesSeesEveryLine(t *testing.T) {
+	var irq [(isolation.IRQLines + 63) / 64]uint64
+	assert.True(t, noLines(&irq))
+	for intid := range isolation.IRQLines {
+		irq[intid/64] = 1 << (intid % 64)
+		assert.False(t, noLines(&irq), "INTID %d", intid)
+		irq[intid/64] = 0
+	}
+}

@@ -28,7 +28,7 @@ type hart struct {
 	cpu   *el2.CPU
 	host  *el2.Context
 	world el2.World
-	regs  el2.Context // the running vCPU's registers during EnterGuest
+	regs  el2.Context // the running vCPU's entry and exit during EnterGuest (its X unused: Regs is the core's)
 	lines lines       // its interrupt lines, as VGIC.Sync reads them
 	// quiet: no line of the loaded vCPU was asserted at its full entry.
 	quiet bool
@@ -104,15 +104,16 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 		h.world.SwitchToHost()
 		h.prepareEntry(el1, fp, gic, ctx)
 	}
-	// Only what the entry reads: EnterGuest sets SP and FP, and the exit
-	// overwrites the syndrome and the vector.
+	// Only what the entry reads: EnterGuest sets SP and FP, the exit
+	// overwrites the syndrome and the vector, and the general registers
+	// are entered from and saved to the core's context itself.
 	regs := &h.regs
-	regs.X, regs.PC, regs.PSTATE = ctx.X, ctx.PC, ctx.PState
+	regs.Regs, regs.PC, regs.PSTATE = &ctx.X, ctx.PC, ctx.PState
 	g := el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)}
 	for {
 		stay.leave()
 		h.world.EnterGuest(g)
-		stay.enterFromGuest(regs.ESR, regs.X[0], regs.Vector)
+		stay.enterFromGuest(regs.ESR, ctx.X[0], regs.Vector)
 		// The vCPU's own timer interrupt is presented to it at once,
 		// without the core or the host (el2.World.DeliverTimer): the
 		// exit left regs as they were, so it resumes where it was.
@@ -120,7 +121,7 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 			break
 		}
 	}
-	ctx.X, ctx.PC, ctx.PState = regs.X, regs.PC, regs.PSTATE
+	ctx.PC, ctx.PState = regs.PC, regs.PSTATE
 	return isolation.Trap{Kind: isolation.TrapKind(regs.Vector), ESR: regs.ESR, FAR: regs.FAR, HPFAR: regs.HPFAR}
 }
 
@@ -136,9 +137,17 @@ func (h *hart) prepareEntry(el1 *el2.ELFile, fp *el2.FPFile, gic *el2.VGIC, ctx 
 	// The lines and the register file live in h, not on the stack: both
 	// escape, and an allocation per entry would let the runtime collect
 	// garbage during a guest's stay at EL2, unbounded by its budget.
-	h.lines = lines{irq: &ctx.IRQ, timer: el2.TimerFires(el1, arm64.Counter())}
-	gic.Sync(&h.lines)
-	h.quiet = !h.lines.timer && noLines(&ctx.IRQ) && !gic.Waiting()
+	// With no line asserted, the common case, Sync only withdraws
+	// entries (VGIC.SyncNone), without a walk of the lines.
+	timer := el2.TimerFires(el1, arm64.Counter())
+	if !timer && noLines(&ctx.IRQ) {
+		gic.SyncNone()
+		h.quiet = true
+	} else {
+		h.lines = lines{irq: &ctx.IRQ, timer: timer}
+		gic.Sync(&h.lines)
+		h.quiet = !timer && noLines(&ctx.IRQ) && !gic.Waiting()
+	}
 	switch ctx.Inject {
 	case isolation.InjectUndef:
 		ctx.PC, ctx.PState = el2.DeliverUndef(el1, ctx.PC, ctx.PState)
@@ -167,14 +176,4 @@ func (h *hart) canReenter(el1 *el2.ELFile, ctx *isolation.Context) bool {
 	return h.world.Loaded(el1) && !ctx.Fresh && ctx.Inject == isolation.InjectNone &&
 		h.quiet && noLines(&ctx.IRQ) && !h.world.LoadedTimerFires(arm64.Counter()) &&
 		!h.world.LinkedTimerPending()
-}
-
-// noLines reports whether no interrupt line of a vCPU is asserted.
-func noLines(irq *[(isolation.IRQLines + 63) / 64]uint64) bool {
-	for _, w := range irq {
-		if w != 0 {
-			return false
-		}
-	}
-	return true
 }
