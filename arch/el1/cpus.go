@@ -44,6 +44,13 @@ type baton struct {
 
 var theBaton = baton{Ticket: 1}
 
+// batonSpins is how many times a CPU waiting for the baton looks before
+// it naps; batonNap is a nap's length in counter ticks, set for about
+// 20 µs by StartCPUs (cpus_arm64.s).
+const batonSpins = 64
+
+var batonNap uint64 = 1
+
 // maxCPUs is the most CPUs a board's device tree may list (virt.CPUs).
 const maxCPUs = 8
 
@@ -55,8 +62,8 @@ type hostCPU struct {
 	regs [8]uint64
 	// kick is set by Kick and read by the CPU while it rests.
 	kick uint32
-	// ready: the CPU took the baton since it was started, and set up its
-	// CPU interface.
+	// ready: the CPU took the baton since it was started (kicks reach
+	// it: its entry enabled its CPU interface).
 	ready bool
 }
 
@@ -88,11 +95,13 @@ func BoardCPUs() ([]uint64, error) {
 func StartCPUs(ids []uint64) []error {
 	self := ThisCPU()
 	cpus[0] = hostCPU{mpidr: self, ready: true}
+	batonNap = max(arm64.CounterFrequency()/50_000, 1)
 	var errs []error
 	for _, id := range ids {
 		if id == self || ncpus == maxCPUs {
 			continue
 		}
+		initRedistributor(id)
 		x := [8]uint64{uint64(abi.PSCICPUOn64), id, secondaryGoEntryAddr(), 0}
 		arm64.HVC(&x)
 		if st := int64(x[0]); st != abi.PSCISuccess {
@@ -170,19 +179,15 @@ func Kick(slot int) {
 	}
 }
 
-// back runs on the CPU that took the baton: it becomes here, sets up its
-// interrupts the first time, and settles what its last trip left: the
-// tick disarmed, kicks acknowledged.
+// back runs on the CPU that took the baton: it becomes here, and settles
+// what its last trip left: the tick disarmed, kicks acknowledged.
 func back() int {
 	mpidr := ThisCPU()
 	for i := range cpus[:ncpus] {
 		if cpus[i].mpidr == mpidr {
 			here = i
 			c := &cpus[i]
-			if !c.ready {
-				initCPUInterrupts()
-				c.ready = true
-			}
+			c.ready = true
 			Ticker{}.Disarm()
 			endKicks()
 			atomic.StoreUint32(&c.kick, 0)

@@ -26,8 +26,9 @@
 // secondaryGoEntry is where a host CPU the hypervisor starts with PSCI
 // CPU_ON begins: EL1h, MMU and caches off (DEN0022 6.4.3). It sets up EL1
 // as cpuinit did on the boot CPU, with the identity map the boot CPU
-// built, and queues for the baton; it runs no Go, and needs no stack of
-// its own, until it has it. Interrupts stay masked, as on the boot CPU.
+// built, enables its GIC CPU interface, and queues for the baton; it runs
+// no Go, and needs no stack of its own, until it has it. Interrupts stay
+// masked, as on the boot CPU.
 TEXT ·secondaryGoEntry(SB),NOSPLIT|NOFRAME,$0
 	MSR	$0xf, DAIFSet
 
@@ -56,6 +57,9 @@ TEXT ·secondaryGoEntry(SB),NOSPLIT|NOFRAME,$0
 	MSR	R0, SCTLR_EL1
 	ISB	$15
 
+	// Its CPU interface (StartCPUs set up its redistributor): a nap's
+	// timer must reach it. enableICC uses no stack.
+	BL	·enableICC(SB)
 	B	batonTake<>(SB)
 
 // func secondaryGoEntryAddr() uint64
@@ -80,7 +84,12 @@ TEXT batonRelease<>(SB),NOSPLIT|NOFRAME,$0
 // batonTake takes the next ticket (an exclusive load and store pair: the
 // Cortex-A72 has no LSE atomics), waits until it is served, loads the
 // frame the last holder saved and returns from that holder's call on this
-// CPU. Uses no stack.
+// CPU. Uses no stack. The wait spins on WFE a while, then naps: a holder
+// may run Go for long (a VM's creation or teardown), and a spinning CPU
+// would take time from it wherever CPUs share cores (QEMU's threads). A
+// nap is WFI with this CPU's EL1 physical timer armed for batonNap ticks
+// (the tick, which back disarms); WFI wakes on it with interrupts masked
+// (Arm ARM D1.16.2).
 TEXT batonTake<>(SB),NOSPLIT|NOFRAME,$0
 	MOVD	$·theBaton(SB), R1
 	ADD	$baton_Ticket, R1, R2
@@ -91,11 +100,26 @@ ticket:
 	CBNZ	R6, ticket
 	ADD	$baton_Serving, R1, R2
 	SEVL
+spin:
+	MOVD	$const_batonSpins, R7
 wait:
 	WFE
 	LDAXR	(R2), R0
 	CMP	R0, R4
+	BEQ	taken
+	SUBS	$1, R7, R7
 	BNE	wait
+	MOVD	·batonNap(SB), R0
+	MSR	R0, CNTP_TVAL_EL0
+	MOVD	$1, R0
+	MSR	R0, CNTP_CTL_EL0
+	ISB	$15
+	LDAR	(R2), R0
+	CMP	R0, R4
+	BEQ	taken
+	WFI
+	B	spin
+taken:
 	MOVD	baton_SP(R1), R0
 	MOVD	R0, RSP
 	MOVD	baton_G(R1), g

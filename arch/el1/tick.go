@@ -46,21 +46,24 @@ func enableICC()
 type Ticker struct{}
 
 // InitTicker configures the distributor and the boot CPU's interrupts
-// (initCPUInterrupts).
+// (initRedistributor, enableICC).
 func InitTicker() Ticker {
 	arm64.Write32(virt.GICD.Base+gicdCTLR, gicdCTLRARE|gicdCTLRGrp1)
-	initCPUInterrupts()
+	initRedistributor(ThisCPU())
+	enableICC()
 	return Ticker{}
 }
 
-// initCPUInterrupts wakes the calling CPU's redistributor and enables, as
-// group 1, its physical timer PPI (the tick), the maintenance PPI and
-// KickSGI, then its CPU interface. Each CPU does it for itself: the PPIs
-// and SGIs are banked per CPU (IHI 0069 2.2.1), and so is ICC_*.
-func initCPUInterrupts() {
-	rd, ok := virt.Redistributor(thisCPU(), arm64.Read64)
+// initRedistributor wakes the redistributor of the CPU whose affinity is
+// mpidr and enables, as group 1, its physical timer PPI (the tick), the
+// maintenance PPI and KickSGI: the PPIs and SGIs are banked per CPU (IHI
+// 0069 2.2.1), and any CPU may program another's frame, which StartCPUs
+// does before the CPU starts, so that its first wait for the baton can
+// nap on its timer. Each CPU enables its own CPU interface (enableICC).
+func initRedistributor(mpidr uint64) {
+	rd, ok := virt.Redistributor(mpidr, arm64.Read64)
 	if !ok {
-		panic(fmt.Sprintf("el1: CPU %#x has no redistributor frame", thisCPU()))
+		panic(fmt.Sprintf("el1: CPU %#x has no redistributor frame", mpidr))
 	}
 	arm64.Write32(rd+gicrWAKER, arm64.Read32(rd+gicrWAKER)&^gicrProcSleep)
 	for i := 0; i < wakeSpin && arm64.Read32(rd+gicrWAKER)&gicrChildAsleep != 0; i++ {
@@ -75,7 +78,6 @@ func initCPUInterrupts() {
 		arm64.Write8(sgi+gicrIPRIORITYR+id, tickPriority)
 	}
 	arm64.Write32(sgi+gicrISENABLER0, ints)
-	enableICC()
 }
 
 // Arm fires the tick ns nanoseconds from now (at once if ns is not
