@@ -1,0 +1,169 @@
+(** * The ledger's abstraction, and MEM_INFO against the specification
+
+    The abstraction function from the concrete ledger (one [page] record
+    per page of RAM, [Engine.pages]) to the model's page metadata
+    ([ms_pages] of specs/State.v): owner kinds map to [owner], a VM
+    owner's id to [OVM], the share flag and borrower to [share]. Pages
+    outside RAM have no ledger entry; the model keeps them owned by nobody
+    and no call changes them.
+
+    With it, MEM_INFO's translated code computes the model's step: the
+    status and the four words of the result are those of [Spec.mem_info]
+    applied to the abstraction, and neither changes the state. *)
+From Coq Require Import ZArith Lia List Bool Arith.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeLedger CodeAbi.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** The abstraction function *)
+
+Definition abs_owner (pg : Isolation.page) : owner :=
+  if Isolation.page_owner pg =? Abi.OwnerEngine then OEngine
+  else if Isolation.page_owner pg =? Abi.OwnerHost then OHost
+  else if Isolation.page_owner pg =? Abi.OwnerVM then OVM (Z.to_nat (Isolation.page_vm pg))
+  else ONone.
+
+Definition abs_share (pg : Isolation.page) : share :=
+  if Isolation.page_shared pg then SharedWith (Z.to_nat (Isolation.page_borrower pg)) else NotShared.
+
+Definition abs_page (pg : Isolation.page) : page := mkPage (abs_owner pg) (abs_share pg).
+
+(** The board the model is configured for is the engine's: 4 KiB pages,
+    and RAM at the same page frames. *)
+Definition cfg_rel (c : config) (e : Isolation.Engine) : Prop :=
+  granule c = 4096%nat /\
+  Z.of_nat (ram_base c) * 4096 = Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) /\
+  Z.of_nat (ram_pages c) * 4096 = Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)).
+
+(** The model's metadata of page frame [p]: the abstraction of its ledger
+    entry inside RAM, owned by nobody and not shared outside. *)
+Definition abs_pages (c : config) (e : Isolation.Engine) (p : nat) : page :=
+  if in_ram c p then abs_page (nth (p - ram_base c) (Isolation.Engine_pages e) Isolation.zero_page)
+  else mkPage ONone NotShared.
+
+(** Every ledger entry's owner is one of the four kinds. *)
+Definition owners_ok (e : Isolation.Engine) : Prop :=
+  Forall (fun pg => 0 <= Isolation.page_owner pg <= 3) (Isolation.Engine_pages e).
+
+(** ** MEM_INFO *)
+
+Lemma pageAt_nth : forall (e : Isolation.Engine) tr pa,
+  ledger_ok e -> 0 <= pa < 2 ^ 64 ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= pa <
+    Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) ->
+  exists p, Isolation.Engine_pageAt root (andnot pa 4095) e tr = Ok p e tr /\
+    forall tr', deref p e tr' = Ok (nth (Z.to_nat (pa / 4096 -
+      Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) / 4096)) (Isolation.Engine_pages e) Isolation.zero_page) e tr'.
+Proof.
+  intros e tr pa Hinv Hpa Hin.
+  destruct e as [cfg plat pool pages host vms marks]. destruct cfg as [[base size] eng hm gm mv mc].
+  unfold ledger_ok in Hinv. cbn in Hinv, Hin. destruct Hinv as (Hb & Hs & Hbs & Hal & Hlen). cbn [Isolation.Engine_cfg Isolation.Config_RAM Isolation.Range_Base Isolation.Engine_pages].
+  rewrite andnot_4095 by lia.
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Hdm.
+  pose proof (Z.mod_pos_bound pa 4096 ltac:(lia)) as Hmb.
+  pose proof (Z.div_mod base 4096 ltac:(lia)) as Hdb.
+  set (q := pa / 4096) in *. set (r := pa mod 4096) in *. set (b := base / 4096) in *.
+  assert (Hi : (pa - r - base) mod 2 ^ 64 / 4096 = q - b).
+  { rewrite Z.mod_small by lia. replace (pa - r - base) with ((q - b) * 4096) by lia.
+    apply Z.div_mul. lia. }
+  assert (Hlt : q - b < len pages) by lia.
+  destruct (nth_error pages (Z.to_nat (q - b))) as [pg|] eqn:Hnth.
+  2:{ apply nth_error_None in Hnth. unfold len in Hlt. lia. }
+  eexists. split.
+  - unfold Isolation.Engine_pageAt, Isolation.Engine_pfn, Isolation.PageShift, shr, wrapu, bind, ret.
+    cbn -[Z.pow Z.modulo Z.div Z.shiftr len].
+    rewrite Z.shiftr_div_pow2 by lia. change (2 ^ 12) with 4096. rewrite Hi.
+    destruct ((q - b <? 0) || (len pages <=? q - b)) eqn:Hc.
+    { apply orb_true_iff in Hc. rewrite Z.ltb_lt, Z.leb_le in Hc. lia. }
+    reflexivity.
+  - intros tr'. cbn. rewrite Hnth. rewrite (nth_error_nth _ _ _ Hnth). reflexivity.
+Qed.
+
+Lemma in_ram_iff : forall c e pa, cfg_rel c e -> 0 <= pa ->
+  in_ram c (pfn c (Z.to_nat pa)) = true <->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= pa <
+    Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)).
+Proof.
+  intros c e pa (Hg & Hb & Hs) Hpa. rewrite <- Hb, <- Hs.
+  unfold in_ram, in_range, pfn. rewrite Hg. rewrite andb_true_iff, Nat.leb_le, Nat.ltb_lt.
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Hdm.
+  pose proof (Z.mod_pos_bound pa 4096 ltac:(lia)) as Hmb.
+  assert (Hq : Z.of_nat (Z.to_nat pa / 4096) = pa / 4096).
+  { rewrite Nat2Z.inj_div, Z2Nat.id by lia. reflexivity. }
+  split.
+  - intros [H1 H2]. apply Nat2Z.inj_le in H1. apply Nat2Z.inj_lt in H2.
+    rewrite Nat2Z.inj_add, Hq in *. lia.
+  - intros [H1 H2]. split; [apply Nat2Z.inj_le|apply Nat2Z.inj_lt]; rewrite ?Nat2Z.inj_add, Hq; lia.
+Qed.
+
+(** The four words MEM_INFO returns beside the status. *)
+Definition info_words (i : Isolation.PageInfo) : list nat :=
+  [Z.to_nat (Isolation.PageInfo_Owner i); Z.to_nat (Isolation.PageInfo_VM i);
+   Z.to_nat (Isolation.PageInfo_Shared i); Z.to_nat (Isolation.PageInfo_Borrower i)].
+
+(** MEM_INFO refines the model: from an engine whose ledger covers RAM and
+    holds owners of the four kinds, and a model state whose page metadata
+    is the ledger's abstraction on the same board, for any 64-bit pa, the
+    translated code returns without touching memory or trace, its status
+    is the model's, and on success its four words are the model's. *)
+Theorem MemInfo_refines : forall c e s tr pa,
+  ledger_ok e -> owners_ok e -> cfg_rel c e -> ms_pages (st_meta s) = abs_pages c e -> 0 <= pa < 2 ^ 64 ->
+  exists info st out, Isolation.Engine_MemInfo root pa e tr = Ok (info, st) e tr /\
+    mem_info c s (Z.to_nat pa) = (s, out) /\
+    match out with
+    | ORet sst ws => go_status sst = st /\ ws = (if st =? Abi.Success then info_words info else [])
+    | _ => False
+    end.
+Proof.
+  intros c e s tr pa Hinv Hown Hcfg Habs Hpa.
+  pose proof (in_ram_iff c e pa Hcfg ltac:(lia)) as Hram.
+  unfold Isolation.Engine_MemInfo, Isolation.Engine_ramPage, Isolation.Range_Contains,
+    Isolation.pageMask, bind at 1, bind at 1.
+  cbn [deref root]. unfold ret at 1 2.
+  set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+  set (size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+  assert (Hinv' := Hinv). destruct Hinv' as (Hb & Hs & Hbs & Hal & Hlen). fold base size in Hb, Hs, Hbs, Hal, Hlen.
+  unfold mem_info. cbv zeta.
+  destruct ((pa <? base) || (1 >? size)) eqn:Hc; cbn [negb].
+  { assert (Hr : in_ram c (pfn c (Z.to_nat pa)) = false).
+    { apply not_true_is_false. intros E.
+      apply Hram in E. apply orb_true_iff in Hc. rewrite Z.ltb_lt, Z.gtb_ltb, Z.ltb_lt in Hc. lia. }
+    rewrite Hr. unfold ret. do 3 eexists. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity. }
+  apply orb_false_iff in Hc. destruct Hc as [Hc1 Hc2]. rewrite Z.ltb_ge in Hc1. rewrite Z.gtb_ltb, Z.ltb_ge in Hc2.
+  unfold wrapu. rewrite (Z.mod_small (pa - base)) by lia. rewrite (Z.mod_small (size - 1)) by lia.
+  destruct (Z.leb_spec (pa - base) (size - 1)) as [Hle | Hgt]; cbn [negb].
+  2:{ assert (Hr : in_ram c (pfn c (Z.to_nat pa)) = false).
+      { apply not_true_is_false. intros E. apply Hram in E. lia. }
+      rewrite Hr. unfold ret. do 3 eexists. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity. }
+  assert (Hr : in_ram c (pfn c (Z.to_nat pa)) = true) by (apply Hram; lia).
+  rewrite Hr. rewrite Habs. unfold abs_pages. rewrite Hr.
+  destruct (pageAt_nth e tr pa Hinv Hpa ltac:(fold base size; lia)) as (p & Hp & Hd). fold base in Hd.
+  set (pg := nth _ (Isolation.Engine_pages e) Isolation.zero_page) in Hd.
+  (* The model's index of the page is the ledger's. *)
+  destruct Hcfg as (Hg & Hrb & Hrs). fold base in Hrb.
+  assert (Hix : (pfn c (Z.to_nat pa) - ram_base c)%nat = Z.to_nat (pa / 4096 - base / 4096)).
+  { unfold pfn. rewrite Hg. rewrite <- Hrb, Z.div_mul by lia.
+    apply Nat2Z.inj. rewrite Z2Nat.id.
+    2:{ apply Zle_minus_le_0, Z.div_le_lower_bound; lia. }
+    rewrite Nat2Z.inj_sub.
+    - rewrite Nat2Z.inj_div, Z2Nat.id by lia. reflexivity.
+    - apply Nat2Z.inj_le. rewrite Nat2Z.inj_div, Z2Nat.id by lia. apply Z.div_le_lower_bound; lia. }
+  rewrite Hix. fold pg.
+  assert (Hpg : 0 <= Isolation.page_owner pg <= 3).
+  { unfold owners_ok in Hown. rewrite Forall_forall in Hown. apply Hown. unfold pg. apply nth_In.
+    pose proof (Z.div_mod pa 4096 ltac:(lia)). pose proof (Z.mod_pos_bound pa 4096 ltac:(lia)).
+    pose proof (Z.div_mod base 4096 ltac:(lia)). unfold len in Hlen. lia. }
+  unfold bind, ret. cbv beta iota delta [negb]. rewrite Hp. rewrite !Hd.
+  destruct pg as [o vm sh bor]. cbn [Isolation.page_owner Isolation.page_vm Isolation.page_shared Isolation.page_borrower] in *.
+  assert (Ho : o = 0 \/ o = 1 \/ o = 2 \/ o = 3) by lia.
+  unfold Abi.OwnerVM.
+  destruct Ho as [-> | [-> | [-> | ->]]]; cbn [Z.eqb Pos.eqb]; cbv beta iota;
+    destruct sh; cbv beta iota;
+    repeat (rewrite Hd; cbn [Isolation.page_shared Isolation.page_owner Isolation.page_borrower Isolation.page_vm]; cbv beta iota);
+    do 3 eexists; (split; [reflexivity|]); (split; [reflexivity|]); split; reflexivity.
+Qed.
