@@ -201,3 +201,182 @@ Proof.
   - cbn [fst snd]. unfold Isolation.lastLevel, Isolation.S2StartLevel. cbn. lia.
   - unfold bind at 1. rewrite Hl. destruct Hq as (-> & -> & x & ->). unfold ret. eexists. reflexivity.
 Qed.
+
+(** ** The reservation count *)
+
+Lemma andnot_ones : forall z n, 0 <= n -> andnot z (Z.ones n) = z / 2 ^ n * 2 ^ n.
+Proof.
+  intros z n Hn. unfold andnot. rewrite <- Z.ldiff_land, Z.ldiff_ones_r by lia.
+  rewrite Z.shiftl_mul_pow2, Z.shiftr_div_pow2 by lia. reflexivity.
+Qed.
+
+(** The size of an entry at a level, and the mask of its offset. *)
+Lemma levelSize_ok : forall {S} (s : S) tr lvl, 1 <= lvl <= 3 ->
+  Isolation.levelSize lvl s tr = Ok (2 ^ (12 + 9 * (3 - lvl))) s tr /\
+  wrapu 64 (2 ^ (12 + 9 * (3 - lvl)) - 1) = Z.ones (12 + 9 * (3 - lvl)).
+Proof.
+  intros S s tr lvl Hl. assert (Hc : lvl = 1 \/ lvl = 2 \/ lvl = 3) by lia.
+  destruct Hc as [ -> | [ -> | -> ] ]; split; reflexivity.
+Qed.
+
+Lemma wholeLeaf_ok : forall {S} (s : S) tr base ipa stop lvl u,
+  exists b, Isolation.wholeLeaf base ipa stop lvl u s tr = Ok b s tr.
+Proof.
+  intros. unfold Isolation.wholeLeaf, Isolation.levelSize, Isolation.levelShift, Isolation.blockAllowed, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; eexists; reflexivity.
+Qed.
+
+(** [need] and [needBelow], the count of tables a stage-2 update may take,
+    have no failure outcome: at level [3 - k], with the depth fuel the
+    [k] levels below take, from a table of a tree of the pool or from a
+    table not made yet ([t < 0], standing for empty or block entries), for
+    any range below 2^40. *)
+Theorem need_ok : forall k fuel e tr t virt ipa end' u,
+  (k <= 2)%nat -> (2 * k + 1 <= fuel)%nat -> tables_ok e ->
+  (t < 0 -> virt = 0 \/ virt = 1) ->
+  (0 <= t -> tree_ok (tables e) (pool_base e) k t (if 3 - Z.of_nat k =? 1 then 1024 else 512)) ->
+  0 <= ipa -> end' <= 2 ^ 40 ->
+  exists n, Isolation.Engine_need fuel root t virt (3 - Z.of_nat k) ipa end' u e tr = Ok n e tr.
+Proof.
+  induction k as [|k IH]; intros fuel e tr t virt ipa end' u Hk Hf Hok Hv Ht Hipa Hend;
+    (destruct fuel as [|fuel]; [lia|]); cbn [Isolation.Engine_need].
+  - match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
+    destruct (loop_spec f c b p
+      (fun l st tr' => st = e /\ tr' = tr)
+      (fun j st tr' => st = e /\ tr' = tr /\ exists l, j = Fall l)
+      (fun _ => 0%nat)) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+    + intros [i n] st tr' (-> & ->). eexists. split; [reflexivity|].
+      rewrite andb_false_r. split; [discriminate|]. intros _. eauto.
+    + intros [i n] st tr' _ Hc. injection Hc as Hc.
+      replace (3 - Z.of_nat 0 <? Isolation.lastLevel) with false in Hc by reflexivity.
+      rewrite andb_false_r in Hc. discriminate.
+    + auto.
+    + lia.
+    + unfold bind at 1. rewrite Hl. destruct Hq as (-> & -> & [i n] & ->). unfold ret. eexists. reflexivity.
+  - set (lvl := 3 - Z.of_nat (S k)) in *.
+    assert (Hlvl : 1 <= lvl <= 2) by (unfold lvl; lia).
+    set (sh := 12 + 9 * (3 - lvl)).
+    destruct (levelSize_ok e tr lvl ltac:(lia)) as [Hsz Hmask]. fold sh in Hsz, Hmask.
+    assert (Hsh : 21 <= sh <= 30) by (unfold sh; lia).
+    assert (Hpow : 2 ^ 21 <= 2 ^ sh <= 2 ^ 30) by (split; apply Z.pow_le_mono_r; lia).
+    match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
+    destruct (loop_spec f c b p
+      (fun l st tr' => st = e /\ tr' = tr /\ 0 <= fst l)
+      (fun j st tr' => st = e /\ tr' = tr /\ exists l, j = Fall l)
+      (fun l => Z.to_nat (end' - fst l))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+    + intros [i n] st tr' (-> & -> & Hi). cbn [fst] in *. eexists. split; [reflexivity|]. split.
+      * intros Hc. apply andb_true_iff in Hc as [Hc _]. apply Z.ltb_lt in Hc. lia.
+      * intros _. eauto.
+    + intros [i n] st tr' (-> & -> & Hi) Hc. cbn [fst] in *.
+      injection Hc as Hc. apply andb_true_iff in Hc as [Hc _]. apply Z.ltb_lt in Hc.
+      set (base := andnot i (Z.ones sh)).
+      assert (Hbase : base = i / 2 ^ sh * 2 ^ sh) by (apply andnot_ones; lia).
+      assert (Hb1 : base <= i < base + 2 ^ sh).
+      { rewrite Hbase. pose proof (Z.div_mod i (2 ^ sh) ltac:(lia)). pose proof (Z.mod_pos_bound i (2 ^ sh) ltac:(lia)). lia. }
+      assert (Hb0 : 0 <= base) by (rewrite Hbase; apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia).
+      set (stop := Z.min end' (base + 2 ^ sh)).
+      assert (Hstop : i < stop <= end') by (unfold stop; lia).
+      (* the slot's descriptor, or the stand-in [virt] *)
+      assert (Hd : exists d, (if t >=? 0 then
+          (let! t'3 := Isolation.entryIndex i lvl in
+           let! t'4 := Isolation.Engine_slot root t t'3 in
+           let! t'5 := deref t'4 in ret t'5) else ret virt) e tr = Ok d e tr /\
+          ((t < 0 /\ d = virt) \/ (0 <= t /\ exists idx, 0 <= idx < (if lvl =? 1 then 1024 else 512) /\ d = ent (tables e) t idx))).
+      { destruct (Z.geb_spec t 0) as [Ht0|Ht0].
+        - specialize (Ht ltac:(lia)). destruct (tree_ok_range _ _ _ _ _ Ht) as (_ & Htl).
+          destruct (entryIndex_ok e tr i lvl ltac:(lia)) as (idx & Hidx & Hib).
+          assert (Hkl : t + idx / 512 < len (tables e)).
+          { eapply Z.le_lt_trans; [|exact Htl]. apply Z.add_le_mono_l, Z.div_le_mono; unfold lvl in *; lia. }
+          destruct (slot_ok e tr t idx Hok ltac:(lia) ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp).
+          eexists. unfold bind. rewrite Hidx, Hp, (deref_good _ _ _ _ Gp). split; [reflexivity|].
+          right. split; [lia|]. eauto.
+        - eexists. split; [reflexivity|]. left. split; [lia|reflexivity]. }
+      destruct Hd as (d & Hd & Hdk).
+      destruct (wholeLeaf_ok e tr base i stop lvl u) as (wl & Hwl).
+      (* the count below the entry *)
+      assert (Hnb : exists nb, Isolation.Engine_needBelow fuel root d lvl i stop u e tr = Ok nb e tr).
+      { destruct fuel as [|fuel]; [lia|]. cbn [Isolation.Engine_needBelow].
+        assert (Hl1 : wraps 64 (lvl + 1) = 3 - Z.of_nat k) by (rewrite wraps_small; unfold lvl; lia).
+        unfold Isolation.isTable, Isolation.isValid, bind at 1, ret at 1. cbv beta iota.
+        destruct ((lvl <? Isolation.lastLevel) && (Z.land d 3 =? 3)) eqn:Htab.
+        - apply andb_true_iff in Htab as [_ H3]. apply Z.eqb_eq in H3.
+          destruct Hdk as [(Htn & ->) | (Ht0 & idx & Hib & ->)].
+          { destruct (Hv Htn) as [-> | ->]; discriminate. }
+          specialize (Ht Ht0). cbn [tree_ok] in Ht. destruct Ht as (_ & _ & Hch).
+          destruct (Hch idx Hib H3) as (Hle & Hclt & Hct).
+          unfold bind at 1. rewrite pfield_pool_root. cbv beta iota.
+          unfold Isolation.descOA, bind at 1, ret at 1. cbv beta iota.
+          unfold bind at 1. rewrite (index_ok e tr _ Hok Hle Hclt). cbv beta iota.
+          rewrite Hl1.
+          destruct (IH fuel e tr (child (pool_base e) (ent (tables e) t idx)) 0 i stop u ltac:(lia) ltac:(lia) Hok
+            ltac:(intros; lia) ltac:(intros _; replace (3 - Z.of_nat k =? 1) with false by (symmetry; apply Z.eqb_neq; lia); exact Hct)
+            ltac:(lia) ltac:(lia)) as (n1 & Hn1).
+          unfold bind. rewrite Hn1. unfold ret. eauto.
+        - unfold bind at 1. cbv beta iota delta [ret].
+          destruct (negb (Z.land d Isolation.descValid =? 0)); cbv beta iota delta [negb].
+          + rewrite Hl1.
+            destruct (IH fuel e tr (-1) Isolation.descValid i stop u ltac:(lia) ltac:(lia) Hok
+              ltac:(intros; right; reflexivity) ltac:(intros; lia) ltac:(lia) ltac:(lia)) as (n1 & Hn1).
+            unfold bind. rewrite Hn1. eauto.
+          + destruct (Isolation.s2update_unmap u); cbv beta iota; [eauto|].
+            rewrite Hl1.
+            destruct (IH fuel e tr (-1) 0 i stop u ltac:(lia) ltac:(lia) Hok
+              ltac:(intros; left; reflexivity) ltac:(intros; lia) ltac:(lia) ltac:(lia)) as (n1 & Hn1).
+            unfold bind. rewrite Hn1. eauto. }
+      destruct Hnb as (nb & Hnb).
+      unfold bind at 1. rewrite Hsz. cbv beta iota. rewrite Hmask. fold base.
+      unfold bind at 1. rewrite Hsz. cbv beta iota.
+      rewrite (wrapu_small (base + 2 ^ sh)) by lia. fold stop.
+      unfold bind at 1. rewrite Hd. cbv beta iota.
+      unfold bind at 1. rewrite Hwl. cbv beta iota.
+      destruct wl; cbn [negb].
+      * unfold ret. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+        cbn [fst]. split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
+      * unfold bind. rewrite Hnb. unfold ret. cbv beta iota.
+        eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+        cbn [fst]. split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
+    + cbn [fst]. repeat split; lia.
+    + cbn [fst]. rewrite max_fuel_nat. unfold max_fuel; lia.
+    + unfold bind at 1. rewrite Hl. destruct Hq as (-> & -> & [i n] & ->). unfold ret. eexists. reflexivity.
+Qed.
+
+Lemma shl12 : forall n, 0 <= n -> n * 4096 < 2 ^ 64 -> shl 64 false n Isolation.PageShift = n * 4096.
+Proof.
+  intros n Hn Hs. unfold Isolation.PageShift. rewrite shl_small by lia.
+  rewrite Z.shiftl_mul_pow2 by lia. apply wrapu_small. change (2 ^ 12) with 4096. lia.
+Qed.
+
+(** The reservations of MEM_DONATE, MEM_SHARE, MEM_UNSHARE, MEM_RECLAIM
+    and VM_DESTROY ([mapNeed], [unmapNeed]) have no failure outcome on a
+    stage-2 that is [s2_ok], for a range inside the IPA space. *)
+Theorem mapNeed_ok : forall e tr s s2 ipa pa n, tables_ok e -> s2_ok e s2 -> good s e s2 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 ->
+  exists k, Isolation.Engine_mapNeed root s ipa pa n e tr = Ok k e tr.
+Proof.
+  intros e tr s s2 ipa pa n Hok Hs2 Hg Hipa Hn Hr.
+  unfold Isolation.Engine_mapNeed, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  replace Isolation.S2StartLevel with (3 - Z.of_nat 2) by reflexivity.
+  destruct (need_ok 2 rec_fuel e tr (Isolation.stage2_root s2) 0 ipa (ipa + n * 4096)
+    (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) Isolation.zero_Attr false)
+    ltac:(lia) ltac:(cbv; lia) Hok ltac:(intros; left; reflexivity)
+    ltac:(intros H0; destruct Hs2 as [Hneg|Htree]; [lia|exact Htree]) Hipa ltac:(lia)) as (k & Hk).
+  unfold bind. rewrite Hk. unfold ret. eauto.
+Qed.
+
+Theorem unmapNeed_ok : forall e tr s s2 ipa n, tables_ok e -> s2_ok e s2 -> good s e s2 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 ->
+  exists k, Isolation.Engine_unmapNeed root s ipa n e tr = Ok k e tr.
+Proof.
+  intros e tr s s2 ipa n Hok Hs2 Hg Hipa Hn Hr.
+  unfold Isolation.Engine_unmapNeed, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  replace Isolation.S2StartLevel with (3 - Z.of_nat 2) by reflexivity.
+  destruct (need_ok 2 rec_fuel e tr (Isolation.stage2_root s2) 0 ipa (ipa + n * 4096)
+    (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true)
+    ltac:(lia) ltac:(cbv; lia) Hok ltac:(intros; left; reflexivity)
+    ltac:(intros H0; destruct Hs2 as [Hneg|Htree]; [lia|exact Htree]) Hipa ltac:(lia)) as (k & Hk).
+  unfold bind. rewrite Hk. unfold ret. eauto.
+Qed.

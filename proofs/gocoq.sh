@@ -65,6 +65,9 @@ CodeVMCreate.VCPUIRQ_create_ok
 CodeDispatch.host_call_uid
 CodeDispatch.host_version
 CodeStage2.translate_ok
+CodeStage2.need_ok
+CodeStage2.mapNeed_ok
+CodeStage2.unmapNeed_ok
 CodeTransfer.checkTransfer_no_failure
 CodeAbsLedger.MemInfo_refines
 "
