@@ -14,7 +14,7 @@ From Coq Require Import ZArith Lia List Bool Arith.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodePlace CodeLedger CodeAbi.
+From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeAbi CodeVMCreate.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -167,3 +167,161 @@ Proof.
     repeat (rewrite Hd; cbn [Isolation.page_shared Isolation.page_owner Isolation.page_borrower Isolation.page_vm]; cbv beta iota);
     do 3 eexists; (split; [reflexivity|]); (split; [reflexivity|]); split; reflexivity.
 Qed.
+
+(** ** The ledger's commit: [setOwner]
+
+    MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM and GUEST_RELINQUISH commit their
+    ledger change through [setOwner]: [n] pages from [pa] get one owner,
+    not shared. Its effect on the abstraction is the model's: inside the
+    range, the abstraction of the new entry; outside, as before. *)
+
+Lemma nth_replace_any : forall {A} m (a : A) xs j d, (m < length xs)%nat ->
+  nth j (replace_nth m a xs) d = if Nat.eqb j m then a else nth j xs d.
+Proof.
+  induction m; intros a [|x xs] [|j] d H; cbn in *; try lia; try reflexivity.
+  apply IHm. lia.
+Qed.
+
+Lemma set_pages_twice : forall a b e, Isolation.set_Engine_pages a (Isolation.set_Engine_pages b e) = Isolation.set_Engine_pages a e.
+Proof. intros a b []. reflexivity. Qed.
+
+Lemma cfg_set_pages : forall a e, Isolation.Engine_cfg (Isolation.set_Engine_pages a e) = Isolation.Engine_cfg e.
+Proof. intros a []. reflexivity. Qed.
+
+Lemma pfn_pages : forall (e : Isolation.Engine) ps tr pa,
+  0 <= Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= pa -> pa < 2 ^ 64 ->
+  Isolation.Engine_pfn root pa (Isolation.set_Engine_pages ps e) tr =
+  Ok ((pa - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) / 4096) (Isolation.set_Engine_pages ps e) tr.
+Proof.
+  intros e ps tr pa Hb Hpa. unfold Isolation.Engine_pfn, bind, ret. cbn [deref root]. rewrite cfg_set_pages.
+  unfold wrapu. rewrite Z.mod_small by lia. unfold Isolation.PageShift. rewrite shr_small by lia.
+  rewrite Z.shiftr_div_pow2 by lia. reflexivity.
+Qed.
+
+(** [setOwner] over [n] ledger entries from the one of [pa] has no failure
+    outcome, records no platform call, changes only the ledger, and leaves
+    exactly those entries [page{owner, vm}]. *)
+Theorem setOwner_pages : forall e tr pa n o v,
+  let base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) in
+  let k0 := (pa - base) / 4096 in
+  let pages := Isolation.Engine_pages e in
+  0 <= base <= pa -> pa < 2 ^ 64 -> 1 <= n -> k0 + n <= len pages -> len pages < 2 ^ 64 ->
+  exists ps, Isolation.Engine_setOwner root pa n o v e tr = Ok tt (Isolation.set_Engine_pages ps e) tr /\
+    len ps = len pages /\
+    forall j, nth j ps Isolation.zero_page =
+      if (Z.to_nat k0 <=? j)%nat && (j <? Z.to_nat k0 + Z.to_nat n)%nat
+      then Isolation.mk_page o (wrapu 8 v) false 0 else nth j pages Isolation.zero_page.
+Proof.
+  intros e tr pa n o v base k0 pages Hb Hpa Hn Hk Hl64.
+  assert (Hk0 : 0 <= k0) by (apply Z.div_pos; lia).
+  assert (Hlen : 0 <= len pages) by (unfold len; lia).
+  set (newpg := Isolation.mk_page o (wrapu 8 v) false 0).
+  destruct (pfield_lens root _ _ _ Isolation.Engine_pages Isolation.set_Engine_pages lens_root ltac:(field_laws))
+    as (q0 & Hq0 & L0).
+  unfold Isolation.Engine_setOwner. cbv zeta.
+  match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
+  destruct (loop_spec f c b p
+    (fun i st tr' => tr' = tr /\ 0 <= i <= n /\ exists ps, st = Isolation.set_Engine_pages ps e /\
+       len ps = len pages /\ forall j, nth j ps Isolation.zero_page =
+         if (Z.to_nat k0 <=? j)%nat && (j <? Z.to_nat k0 + Z.to_nat i)%nat then newpg else nth j pages Isolation.zero_page)
+    (fun j st tr' => tr' = tr /\ (exists l, j = Fall l) /\ exists ps, st = Isolation.set_Engine_pages ps e /\
+       len ps = len pages /\ forall j, nth j ps Isolation.zero_page =
+         if (Z.to_nat k0 <=? j)%nat && (j <? Z.to_nat k0 + Z.to_nat n)%nat then newpg else nth j pages Isolation.zero_page)
+    (fun i => Z.to_nat (n - i))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros i st tr' (-> & Hi & ps & -> & Hps & Hnth). eexists. split; [reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [eauto|].
+      exists ps. split; [reflexivity|]. split; [exact Hps|]. intros j. rewrite Hnth.
+      replace i with n by lia. reflexivity.
+  - intros i st tr' (-> & Hi & ps & -> & Hps & Hnth) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    destruct (pindex_lens q0 _ _ _ (k0 + i) Isolation.zero_page L0) as (q & Hq & Lq).
+    assert (Hv : True /\ 0 <= k0 + i < len (Isolation.Engine_pages (Isolation.set_Engine_pages ps e)))
+      by (split; [exact I|]; destruct e; cbn in *; lia).
+    unfold bind at 1. rewrite Hq0. cbv beta iota.
+    unfold bind at 1. rewrite pfn_pages by (unfold base in Hb; lia). fold base k0. cbv beta iota.
+    rewrite wrapu_small by (unfold len in *; lia).
+    unfold bind at 1. rewrite Hq by (exact I || exact (proj2 Hv)). cbv beta iota.
+    unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr Lq Hv). cbv beta iota. fold newpg.
+    unfold ret. eexists _, _, _. split; [reflexivity|].
+    eexists. split; [reflexivity|]. rewrite wrapu_small by lia. split; [|apply Z2Nat.inj_lt; lia].
+    split; [reflexivity|]. split; [lia|].
+    eexists. split.
+    { destruct e; reflexivity. }
+    assert (Hps' : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
+    rewrite Hps'. split; [unfold len in *; rewrite replace_nth_length; exact Hps|].
+    intros j. rewrite nth_replace_any by (unfold len in *; lia). rewrite Hnth.
+    destruct (Nat.eqb_spec j (Z.to_nat (k0 + i))) as [Ej|Ej].
+    + subst j. replace ((Z.to_nat k0 <=? Z.to_nat (k0 + i))%nat && (Z.to_nat (k0 + i) <? Z.to_nat k0 + Z.to_nat (i + 1))%nat) with true.
+      * reflexivity.
+      * symmetry. apply andb_true_iff. rewrite Nat.leb_le, Nat.ltb_lt. lia.
+    + destruct (Nat.leb_spec (Z.to_nat k0) j); destruct (Nat.ltb_spec j (Z.to_nat k0 + Z.to_nat i));
+        destruct (Nat.ltb_spec j (Z.to_nat k0 + Z.to_nat (i + 1))); cbn [andb]; try reflexivity; lia.
+  - split; [reflexivity|]. split; [lia|]. exists (Isolation.Engine_pages e). split; [destruct e; reflexivity|].
+    split; [reflexivity|]. intros j. change (Z.to_nat 0) with 0%nat. rewrite Nat.add_0_r.
+    destruct (Nat.leb_spec (Z.to_nat k0) j); destruct (Nat.ltb_spec j (Z.to_nat k0)); cbn [andb]; try reflexivity; lia.
+  - rewrite Z.sub_0_r, fuel_nat by lia. lia.
+  - unfold bind at 1. rewrite Hl. destruct Hq as (-> & (l & ->) & ps & -> & Hps & Hnth).
+    unfold ret. exists ps. split; [reflexivity|]. split; [exact Hps|]. exact Hnth.
+Qed.
+
+(** The effect on the abstraction: from an engine and a board as above,
+    for a range of [n] pages of RAM from a page-aligned [pa] (what
+    [pageRange] accepted), [setOwner] leaves an engine whose abstraction
+    is the old one with the range's pages replaced by the abstraction of
+    [page{owner, vm}], as the model's MEM_DONATE ([mkPage (OVM v)
+    NotShared]) and MEM_UNSHARE and MEM_RECLAIM ([mkPage OHost NotShared])
+    replace them. *)
+Theorem setOwner_abs : forall c e tr pa n o v,
+  let base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) in
+  let size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) in
+  ledger_ok e -> cfg_rel c e -> 0 <= pa < 2 ^ 64 -> pa mod 4096 = 0 -> 1 <= n ->
+  base <= pa -> pa + n * 4096 <= base + size ->
+  exists e', Isolation.Engine_setOwner root pa n o v e tr = Ok tt e' tr /\
+    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+    forall p, abs_pages c e' p =
+      if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)
+      then abs_page (Isolation.mk_page o (wrapu 8 v) false 0) else abs_pages c e p.
+Proof.
+  intros c e tr pa n o v base size Hl Hcfg Hpa Hal Hn Hlo Hhi.
+  pose proof Hl as Hl'. unfold ledger_ok in Hl'. cbv zeta in Hl'. fold base size in Hl'.
+  destruct Hl' as (Hb0 & Hs0 & Hbs & Hbal & Hlen).
+  destruct Hcfg as (Hg & Hrb & Hrs). fold base in Hrb. fold size in Hrs.
+  set (k0 := (pa - base) / 4096).
+  assert (Hk0 : k0 = pa / 4096 - Z.of_nat (ram_base c)).
+  { unfold k0. rewrite <- Hrb. replace (pa - Z.of_nat (ram_base c) * 4096) with (pa + (- Z.of_nat (ram_base c)) * 4096) by lia.
+    rewrite Z.div_add by lia. lia. }
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Hdm. rewrite Hal in Hdm.
+  assert (Hkn : k0 + n <= len (Isolation.Engine_pages e)) by lia.
+  destruct (setOwner_pages e tr pa n o v ltac:(fold base; lia) ltac:(lia) Hn ltac:(fold base k0; exact Hkn) ltac:(lia))
+    as (ps & Hso & Hps & Hnth). fold base k0 in Hnth.
+  exists (Isolation.set_Engine_pages ps e). split; [exact Hso|].
+  split.
+  { unfold ledger_ok. rewrite cfg_set_pages. fold base size.
+    assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
+    rewrite E. repeat split; lia. }
+  split; [apply cfg_set_pages|].
+  assert (Hp0 : Z.of_nat (pfn c (Z.to_nat pa)) = pa / 4096).
+  { unfold pfn. rewrite Hg, Nat2Z.inj_div, Z2Nat.id by lia. reflexivity. }
+  intros p. unfold abs_pages.
+  assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
+  rewrite E. unfold in_range, in_ram, in_range.
+  assert (Hrp : Z.of_nat (ram_pages c) = len (Isolation.Engine_pages e)) by lia.
+  destruct (Nat.leb_spec (ram_base c) p) as [H1|H1]; destruct (Nat.ltb_spec p (ram_base c + ram_pages c)) as [H2|H2];
+    destruct (Nat.leb_spec (pfn c (Z.to_nat pa)) p) as [H3|H3];
+    destruct (Nat.ltb_spec p (pfn c (Z.to_nat pa) + Z.to_nat n)) as [H4|H4]; cbn [andb];
+    try reflexivity; try lia; rewrite Hnth;
+    destruct (Nat.leb_spec (Z.to_nat k0) (p - ram_base c)) as [H5|H5];
+    destruct (Nat.ltb_spec (p - ram_base c) (Z.to_nat k0 + Z.to_nat n)) as [H6|H6]; cbn [andb];
+    try reflexivity; lia.
+Qed.
+
+(** The new entries' abstraction, for the owners [setOwner] is given. *)
+Lemma abs_page_vm : forall id, 0 <= id < 256 ->
+  abs_page (Isolation.mk_page Abi.OwnerVM (wrapu 8 id) false 0) = mkPage (OVM (Z.to_nat id)) NotShared.
+Proof. intros id Hid. unfold abs_page, abs_owner, abs_share, wrapu. cbn. rewrite Z.mod_small by lia. reflexivity. Qed.
+
+Lemma abs_page_host : forall v, abs_page (Isolation.mk_page Abi.OwnerHost v false 0) = mkPage OHost NotShared.
+Proof. reflexivity. Qed.
+
+Lemma abs_page_none : forall v, abs_page (Isolation.mk_page Abi.OwnerNone v false 0) = mkPage ONone NotShared.
+Proof. reflexivity. Qed.
