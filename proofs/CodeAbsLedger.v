@@ -325,3 +325,142 @@ Proof. reflexivity. Qed.
 
 Lemma abs_page_none : forall v, abs_page (Isolation.mk_page Abi.OwnerNone v false 0) = mkPage ONone NotShared.
 Proof. reflexivity. Qed.
+
+(** ** The share flag: [setShared]
+
+    GUEST_SHARE and GUEST_UNSHARE commit, run by run, through [setShared]:
+    [n] pages from [pa] get a share flag and a borrower, and keep their
+    owner. *)
+
+Definition with_share (sh : bool) (b : Z) (pg : Isolation.page) : Isolation.page :=
+  Isolation.set_page_borrower (wrapu 8 b) (Isolation.set_page_shared sh pg).
+
+Theorem setShared_pages : forall e tr pa n sh bw,
+  let base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) in
+  let k0 := (pa - base) / 4096 in
+  let pages := Isolation.Engine_pages e in
+  0 <= base <= pa -> pa < 2 ^ 64 -> 1 <= n -> k0 + n <= len pages -> len pages < 2 ^ 64 ->
+  exists ps, Isolation.Engine_setShared root pa n sh bw e tr = Ok tt (Isolation.set_Engine_pages ps e) tr /\
+    len ps = len pages /\
+    forall j, nth j ps Isolation.zero_page =
+      if (Z.to_nat k0 <=? j)%nat && (j <? Z.to_nat k0 + Z.to_nat n)%nat
+      then with_share sh bw (nth j pages Isolation.zero_page) else nth j pages Isolation.zero_page.
+Proof.
+  intros e tr pa n sh bw base k0 pages Hb Hpa Hn Hk Hl64.
+  assert (Hk0 : 0 <= k0) by (apply Z.div_pos; lia).
+  assert (Hlen : 0 <= len pages) by (unfold len; lia).
+  destruct (pfield_lens root _ _ _ Isolation.Engine_pages Isolation.set_Engine_pages lens_root ltac:(field_laws))
+    as (q0 & Hq0 & L0).
+  unfold Isolation.Engine_setShared. cbv zeta.
+  match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
+  destruct (loop_spec f c b p
+    (fun i st tr' => tr' = tr /\ 0 <= i <= n /\ exists ps, st = Isolation.set_Engine_pages ps e /\
+       len ps = len pages /\ forall j, nth j ps Isolation.zero_page =
+         if (Z.to_nat k0 <=? j)%nat && (j <? Z.to_nat k0 + Z.to_nat i)%nat
+         then with_share sh bw (nth j pages Isolation.zero_page) else nth j pages Isolation.zero_page)
+    (fun j st tr' => tr' = tr /\ (exists l, j = Fall l) /\ exists ps, st = Isolation.set_Engine_pages ps e /\
+       len ps = len pages /\ forall j, nth j ps Isolation.zero_page =
+         if (Z.to_nat k0 <=? j)%nat && (j <? Z.to_nat k0 + Z.to_nat n)%nat
+         then with_share sh bw (nth j pages Isolation.zero_page) else nth j pages Isolation.zero_page)
+    (fun i => Z.to_nat (n - i))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros i st tr' (-> & Hi & ps & -> & Hps & Hnth). eexists. split; [reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [eauto|].
+      exists ps. split; [reflexivity|]. split; [exact Hps|]. intros j. rewrite Hnth.
+      replace i with n by lia. reflexivity.
+  - intros i st tr' (-> & Hi & ps & -> & Hps & Hnth) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    set (k := Z.to_nat (k0 + i)).
+    destruct (pindex_lens q0 _ _ _ (k0 + i) Isolation.zero_page L0) as (q & Hq & Lq).
+    destruct (pfield_lens q _ _ _ Isolation.page_shared Isolation.set_page_shared Lq ltac:(field_laws)) as (qs & Hqs & Ls).
+    destruct (pfield_lens q _ _ _ Isolation.page_borrower Isolation.set_page_borrower Lq ltac:(field_laws)) as (qb & Hqb & Lb).
+    assert (Hv : True /\ 0 <= k0 + i < len (Isolation.Engine_pages (Isolation.set_Engine_pages ps e)))
+      by (split; [exact I|]; destruct e; cbn in *; lia).
+    unfold bind at 1. rewrite Hq0. cbv beta iota.
+    unfold bind at 1. rewrite pfn_pages by (unfold base in Hb; lia). fold base k0. cbv beta iota.
+    rewrite wrapu_small by (unfold len in *; lia).
+    unfold bind at 1. rewrite Hq by (exact I || exact (proj2 Hv)). cbv beta iota.
+    unfold bind at 1. rewrite Hqs. cbv beta iota.
+    unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr Ls Hv). cbv beta iota.
+    pose proof (lens_valid _ _ _ _ _ sh Ls Hv) as Hv1. cbv beta in Hv1.
+    unfold bind at 1. rewrite Hqb. cbv beta iota.
+    unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr Lb Hv1). cbv beta iota.
+    unfold ret. eexists _, _, _. split; [reflexivity|].
+    eexists. split; [reflexivity|]. rewrite wrapu_small by lia. split; [|apply Z2Nat.inj_lt; lia].
+    split; [reflexivity|]. split; [lia|].
+    assert (Hps' : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
+    eexists. split.
+    { rewrite Hps'. rewrite !set_pages_twice. destruct e; reflexivity. }
+    rewrite ?Hps'. fold k.
+    assert (Hkl : (k < length ps)%nat) by (unfold k, len in *; lia).
+    split.
+    { destruct e; cbn. unfold len in *. rewrite !replace_nth_length. exact Hps. }
+    intros j.
+    assert (Hpg : forall ps', Isolation.Engine_pages (Isolation.set_Engine_pages ps' e) = ps') by (destruct e; reflexivity).
+    rewrite Hpg, nth_replace_any by (rewrite ?replace_nth_length; lia).
+    rewrite !nth_replace_any by lia. rewrite Nat.eqb_refl.
+    destruct (Nat.eqb_spec j k) as [Ej|Ej].
+    + subst j. rewrite Hnth.
+      replace ((Z.to_nat k0 <=? k)%nat && (k <? Z.to_nat k0 + Z.to_nat i)%nat) with false
+        by (symmetry; apply andb_false_iff; right; apply Nat.ltb_ge; unfold k; lia).
+      replace ((Z.to_nat k0 <=? k)%nat && (k <? Z.to_nat k0 + Z.to_nat (i + 1))%nat) with true
+        by (symmetry; apply andb_true_iff; rewrite Nat.leb_le, Nat.ltb_lt; unfold k; lia).
+      reflexivity.
+    + rewrite Hnth.
+      destruct (Nat.leb_spec (Z.to_nat k0) j); destruct (Nat.ltb_spec j (Z.to_nat k0 + Z.to_nat i));
+        destruct (Nat.ltb_spec j (Z.to_nat k0 + Z.to_nat (i + 1))); cbn [andb]; try reflexivity; unfold k in *; lia.
+  - split; [reflexivity|]. split; [lia|]. exists (Isolation.Engine_pages e). split; [destruct e; reflexivity|].
+    split; [reflexivity|]. intros j. change (Z.to_nat 0) with 0%nat. rewrite Nat.add_0_r.
+    destruct (Nat.leb_spec (Z.to_nat k0) j); destruct (Nat.ltb_spec j (Z.to_nat k0)); cbn [andb]; try reflexivity; lia.
+  - rewrite Z.sub_0_r, fuel_nat by lia. lia.
+  - unfold bind at 1. rewrite Hl. destruct Hq as (-> & (l & ->) & ps & -> & Hps & Hnth).
+    unfold ret. exists ps. split; [reflexivity|]. split; [exact Hps|]. exact Hnth.
+Qed.
+
+(** The effect on the abstraction: inside the range each page keeps its
+    owner and gets the new share state, as the model's GUEST_SHARE
+    ([SharedWith host_id]) and GUEST_UNSHARE ([NotShared]) set it; outside,
+    nothing changes. *)
+Theorem setShared_abs : forall c e tr pa n sh bw,
+  let base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) in
+  let size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) in
+  ledger_ok e -> cfg_rel c e -> 0 <= pa < 2 ^ 64 -> pa mod 4096 = 0 -> 1 <= n ->
+  base <= pa -> pa + n * 4096 <= base + size ->
+  exists e', Isolation.Engine_setShared root pa n sh bw e tr = Ok tt e' tr /\
+    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+    forall p, abs_pages c e' p =
+      if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)
+      then mkPage (pg_owner (abs_pages c e p)) (if sh then SharedWith (Z.to_nat (wrapu 8 bw)) else NotShared)
+      else abs_pages c e p.
+Proof.
+  intros c e tr pa n sh bw base size Hl Hcfg Hpa Hal Hn Hlo Hhi.
+  pose proof Hl as Hl'. unfold ledger_ok in Hl'. cbv zeta in Hl'. fold base size in Hl'.
+  destruct Hl' as (Hb0 & Hs0 & Hbs & Hbal & Hlen).
+  destruct Hcfg as (Hg & Hrb & Hrs). fold base in Hrb. fold size in Hrs.
+  set (k0 := (pa - base) / 4096).
+  assert (Hk0 : k0 = pa / 4096 - Z.of_nat (ram_base c)).
+  { unfold k0. rewrite <- Hrb. replace (pa - Z.of_nat (ram_base c) * 4096) with (pa + (- Z.of_nat (ram_base c)) * 4096) by lia.
+    rewrite Z.div_add by lia. lia. }
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Hdm. rewrite Hal in Hdm.
+  assert (Hkn : k0 + n <= len (Isolation.Engine_pages e)) by lia.
+  destruct (setShared_pages e tr pa n sh bw ltac:(fold base; lia) ltac:(lia) Hn ltac:(fold base k0; exact Hkn) ltac:(lia))
+    as (ps & Hso & Hps & Hnth). fold base k0 in Hnth.
+  exists (Isolation.set_Engine_pages ps e). split; [exact Hso|].
+  split.
+  { unfold ledger_ok. rewrite cfg_set_pages. fold base size.
+    assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
+    rewrite E. repeat split; lia. }
+  split; [apply cfg_set_pages|].
+  assert (Hp0 : Z.of_nat (pfn c (Z.to_nat pa)) = pa / 4096).
+  { unfold pfn. rewrite Hg, Nat2Z.inj_div, Z2Nat.id by lia. reflexivity. }
+  intros p. unfold abs_pages.
+  assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
+  rewrite E. unfold in_range, in_ram, in_range.
+  assert (Hrp : Z.of_nat (ram_pages c) = len (Isolation.Engine_pages e)) by lia.
+  destruct (Nat.leb_spec (ram_base c) p) as [H1|H1]; destruct (Nat.ltb_spec p (ram_base c + ram_pages c)) as [H2|H2];
+    destruct (Nat.leb_spec (pfn c (Z.to_nat pa)) p) as [H3|H3];
+    destruct (Nat.ltb_spec p (pfn c (Z.to_nat pa) + Z.to_nat n)) as [H4|H4]; cbn [andb];
+    try reflexivity; try lia; rewrite Hnth;
+    destruct (Nat.leb_spec (Z.to_nat k0) (p - ram_base c)) as [H5|H5];
+    destruct (Nat.ltb_spec (p - ram_base c) (Z.to_nat k0 + Z.to_nat n)) as [H6|H6]; cbn [andb];
+    try reflexivity; lia.
+Qed.

@@ -72,6 +72,8 @@ CodeTransfer.checkTransfer_no_failure
 CodeAbsLedger.MemInfo_refines
 CodeAbsLedger.setOwner_pages
 CodeAbsLedger.setOwner_abs
+CodeAbsLedger.setShared_pages
+CodeAbsLedger.setShared_abs
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
