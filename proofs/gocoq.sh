@@ -39,7 +39,7 @@ done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -64,6 +64,16 @@ CodeVMCreate.VCPUInit_create_ok
 CodeVMCreate.VCPUIRQ_create_ok
 CodeDispatch.host_call_uid
 CodeDispatch.host_version
+CodeStage2.translate_ok
+CodeStage2.need_ok
+CodeStage2.mapNeed_ok
+CodeStage2.unmapNeed_ok
+CodeTransfer.checkTransfer_no_failure
+CodeAbsLedger.MemInfo_refines
+CodeAbsLedger.setOwner_pages
+CodeAbsLedger.setOwner_abs
+CodeAbsLedger.setShared_pages
+CodeAbsLedger.setShared_abs
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
