@@ -7,7 +7,9 @@
     zeroes before anybody may see them), and the same registers for every
     other VM. What [v] chooses to release is the only declassification
     ([declass]): the registers a trap names (the value of an MMIO write, x1..x5
-    of a forwarded call), a register it stores to a page others may read,
+    of a forwarded call), the fields of the SGI it asks for (the target
+    list, affinity, INTID, IRM and RS of its ICC_SGI1R_EL1 write, the SGI
+    exit of the extension), a register it stores to a page others may read,
     and the pages it shares with GUEST_SHARE.
 
     - [ni_step]: step consistency and output consistency in one: from
@@ -39,6 +41,29 @@ Definition released (t : trap) : list nat :=
   | _ => []
   end.
 
+(** What an SGI exit releases to the host: the fields of the value the
+    guest writes to ICC_SGI1R_EL1 (GIC IHI 0069, 12.11.27), as (first bit,
+    width), written down independently of [sgi_fields]; the register's
+    RES0 bits are not released. *)
+Definition sgi_released : list (nat * nat) :=
+  [ (0, 16)    (* TargetList: the vCPUs of the affinity group to interrupt *)
+  ; (16, 8)    (* Aff1 *)
+  ; (24, 4)    (* INTID: which SGI, 0-15 *)
+  ; (32, 8)    (* Aff2 *)
+  ; (40, 1)    (* IRM: every PE but the sender *)
+  ; (44, 4)    (* RS: range selector of TargetList *)
+  ; (48, 8)    (* Aff3 *)
+  ].
+
+(** The released fields of register [r] agree in [f] and [g]. *)
+Definition sgi_agree (r : nat) (f g : nat -> nat) : Prop :=
+  r <> xzr -> forall b, In b sgi_released -> field (f r) (fst b) (snd b) = field (g r) (fst b) (snd b).
+
+(** Everything a trap releases agrees in the register files [f] and [g]. *)
+Definition trap_agree (t : trap) (f g : nat -> nat) : Prop :=
+  (forall r, In r (released t) -> f r = g r) /\
+  match t with TSGI r => sgi_agree r f g | _ => True end.
+
 (** The principal that takes an action: [None] for the host. *)
 Definition actor (a : action) : option nat :=
   match a with
@@ -58,7 +83,7 @@ Record rel (v : nat) (s t : state) : Prop := {
 (** What [v] may release by action [a]: the two states agree on it. *)
 Definition declass (v : nat) (s t : state) (a : action) : Prop :=
   match a with
-  | AExit w c tr => w = v -> forall r, In r (released tr) -> st_regs s w c r = st_regs t w c r
+  | AExit w c tr => w = v -> trap_agree tr (st_regs s w c) (st_regs t w c)
   | AStep w c (GStore ipa r) => w = v ->
       forall p, s2_access cfg (st_meta s) w ipa 2 = Some p -> hidden v (st_meta s) p = false ->
       st_regs s w c r = st_regs t w c r
@@ -74,11 +99,29 @@ Proof.
     simpl; auto; intro E; subst; congruence.
 Qed.
 
-Lemma exit_of_released : forall t f g,
-  (forall r, In r (released t) -> f r = g r) -> exit_of t f = exit_of t g.
+Lemma fields_value_agree : forall l x y,
+  (forall b, In b l -> field x (fst b) (snd b) = field y (fst b) (snd b)) ->
+  fields_value l x = fields_value l y.
 Proof.
-  intros t f g H. destruct t as [ipa [|] sz r|fid| | |ec]; simpl in *; auto;
-    unfold mmio_write_value; repeat rewrite H by tauto; auto.
+  induction l as [|b l IH]; intros x y H; unfold fields_value in *; simpl; auto.
+  rewrite (H b) by (left; auto). f_equal. apply IH. intros b' Hb. apply H. right. auto.
+Qed.
+
+(** The released fields are the fields the exit carries. *)
+Lemma sgi_released_fields : sgi_released = sgi_fields.
+Proof. reflexivity. Qed.
+
+Lemma exit_of_released : forall t f g, trap_agree t f g -> exit_of t f = exit_of t g.
+Proof.
+  intros t f g [H S]. destruct t as [ipa [|] sz r|fid| | |ec|r]; simpl in *; auto;
+    unfold mmio_write_value, sgi_value; repeat rewrite H by tauto; auto.
+  destruct (r =? xzr) eqn:E; auto. apply Nat.eqb_neq in E. f_equal.
+  apply fields_value_agree. rewrite <- sgi_released_fields. auto.
+Qed.
+
+Lemma trap_agree_all : forall t f g, (forall r, f r = g r) -> trap_agree t f g.
+Proof.
+  intros t f g H. split; [auto|]. destruct t; auto. intros _ b _. rewrite H. auto.
 Qed.
 
 Lemma s2_not_hidden : forall m v w p x, Inv cfg m -> w <> v ->
@@ -155,8 +198,8 @@ Proof.
     destruct (Nat.eq_dec w v); [|apply Rregs; auto]. subst.
     eapply D; eauto.
   - (* a trap *)
-    f_equal. apply exit_of_released. intros r Hr.
-    destruct (Nat.eq_dec w v); [subst; apply D; auto|apply Rregs; auto].
+    f_equal. apply exit_of_released.
+    destruct (Nat.eq_dec w v); [subst; apply D; auto|apply trap_agree_all; intros; apply Rregs; auto].
 Qed.
 
 (** The two unwinding conditions, separately. *)

@@ -40,7 +40,8 @@ Inductive exit :=
 | ExitIRQ
 | ExitShutdown (reset : nat)
 | ExitAbort (ec : nat)
-| ExitVCPUState (vcpu on : nat).
+| ExitVCPUState (vcpu on : nat)
+| ExitSGI (value : nat).    (** extension: the fields of an ICC_SGI1R_EL1 write *)
 
 (** Host calls ([abi] ids 0xC600_00xx and the vendor-hyp queries). Arguments
     are the raw register values. [HUnsupported] is any id the host may not
@@ -96,7 +97,8 @@ Inductive trap :=
 | TCall (fid : nat)           (** arguments in x1..x5 *)
 | TWFI
 | TIRQ
-| TAbort (ec : nat).
+| TAbort (ec : nat)
+| TSGI (reg : nat).           (** a write of ICC_SGI1R_EL1 from xreg (31: XZR) *)
 
 Inductive action :=
 | AHost (c : hcall)
@@ -118,7 +120,8 @@ Definition err (s : status) := ORet s [].
 (** ** Exit filtering: what the host learns of a trap.
     MMIO: the IPA, the access (bit 0 write, bits 1-2 log2 size) and, for a
     write only, the value written. Forwarded call: the function id and
-    x1..x5. Never a register number, never another register. *)
+    x1..x5. SGI: the fields of the value written to ICC_SGI1R_EL1 ([sgi_value]).
+    Never a register number, never another register. *)
 Definition mmio_access (write : bool) (log2size : nat) : nat :=
   (if write then 1 else 0) + 2 * (log2size mod 4).
 
@@ -131,6 +134,23 @@ Definition xzr := 31.
 Definition mmio_write_value (regs : nat -> nat) (log2size r : nat) : nat :=
   if r =? xzr then 0 else regs r mod 2 ^ (8 * 2 ^ (log2size mod 4)).
 
+(** The SGI exit (an extension, specs/ABI.md): a guest's write of
+    ICC_SGI1R_EL1 asks the host to raise an SGI. The host learns the fields
+    of the value written (GIC IHI 0069, 12.11.27), each as (first bit,
+    width): TargetList, Aff1, INTID, Aff2, IRM, RS, Aff3. The register's
+    other bits are RES0 and stay in the guest ([isolation.sgi1rFields]). *)
+Definition sgi_fields : list (nat * nat) :=
+  [(0, 16); (16, 8); (24, 4); (32, 8); (40, 1); (44, 4); (48, 8)].
+
+(** Bits [lo, lo + w) of [x]. *)
+Definition field (x lo w : nat) : nat := x / 2 ^ lo mod 2 ^ w.
+
+Definition fields_value (l : list (nat * nat)) (x : nat) : nat :=
+  fold_right (fun f acc => field x (fst f) (snd f) * 2 ^ fst f + acc) 0 l.
+
+Definition sgi_value (regs : nat -> nat) (r : nat) : nat :=
+  if r =? xzr then 0 else fields_value sgi_fields (regs r).
+
 Definition exit_of (t : trap) (regs : nat -> nat) : exit :=
   match t with
   | TMMIO ipa w sz r => ExitMMIO ipa (mmio_access w sz) (if w then mmio_write_value regs sz r else 0)
@@ -138,6 +158,7 @@ Definition exit_of (t : trap) (regs : nat -> nat) : exit :=
   | TWFI => ExitWFI
   | TIRQ => ExitIRQ
   | TAbort ec => ExitAbort ec
+  | TSGI r => ExitSGI (sgi_value regs r)
   end.
 
 (** The reply the next VCPU_RUN owes the guest after a trap. *)

@@ -10,7 +10,8 @@ import (
 // TestScriptedGuest: one trace through every kind of guest behaviour the
 // fake platform plays: register and memory effects, MMIO reads and writes
 // of each size with the reply delivered on the next run, forwarded calls,
-// engine calls and PSCI from inside a run, WFI, SError, interrupts.
+// engine calls and PSCI from inside a run, WFI, SError, SGI requests,
+// interrupts.
 func TestScriptedGuest(t *testing.T) {
 	o := newOracle(t)
 	rw := uint64(abi.PermR | abi.PermW)
@@ -32,6 +33,9 @@ func TestScriptedGuest(t *testing.T) {
 		runOp(1, 0, 0, fmt.Sprintf("set 0 %#x", abi.PSCICPUOn64), "set 1 1", "set 2 0x40001000", "set 3 5", "hvc", "wfi"),
 		runOp(1, 1, 0, "mmio 0x100020 1 3 0"),
 		runOp(1, 0, 0, "serror"),
+		runOp(1, 0, 0, "set 9 0xffffffffffffffff", "sgi 9"),
+		runOp(1, 0, 0, "set 2 0x0001000003000002", "sgi 2"),
+		runOp(1, 0, 0, "sgi 31"),
 		runOp(1, 1, 0, "irq"),
 		runOp(1, 1, 0, fmt.Sprintf("set 0 %#x", abi.PSCICPUOff), "hvc", "wfi"),
 		runOp(1, 0, 0, fmt.Sprintf("set 0 %#x", abi.PSCISystemOff), "hvc"),

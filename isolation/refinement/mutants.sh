@@ -180,4 +180,14 @@ mutant mmio-read-to-x30-dropped isolation/vm.go \
 	'if vc.read.Reg != xzr {' \
 	'if vc.read.Reg < 30 {'
 
+# Mutants of the SGI exit, which the model covers since the refinement
+# test's guests request SGIs (the "sgi R" action): before, no trace
+# trapped on ICC_SGI1R_EL1 and both passed every refinement test.
+mutant sgi-exit-leaks-res0-bits isolation/sysreg.go \
+	'value = x[rt] & sgi1rFields' \
+	'value = x[rt]'
+mutant sgi-exit-reports-x0 isolation/sysreg.go \
+	'value = x[rt] & sgi1rFields' \
+	'value = x[0] & sgi1rFields'
+
 exit $bad

@@ -358,7 +358,7 @@ func (s sgen) runOp() string {
 		}
 		acts = append(acts, h)
 	}
-	switch s.r.Intn(9) {
+	switch s.r.Intn(10) {
 	case 0, 1, 2:
 		acts = append(acts, fmt.Sprintf("mmio %#x %d %d %d", 0x10_0000+uint64(s.r.Intn(64))*8, s.r.Intn(2), s.r.Intn(4), s.r.Intn(32)))
 	case 8:
@@ -377,6 +377,14 @@ func (s sgen) runOp() string {
 		acts = append(acts, "serror")
 	case 6:
 		acts = append(acts, "irq")
+	case 9:
+		// An SGI request: a register with every bit drawn (the RES0
+		// bits of ICC_SGI1R_EL1 included), or XZR.
+		r := s.r.Intn(32)
+		if r != 31 && s.r.Intn(3) != 0 {
+			acts = append(acts, fmt.Sprintf("set %d %#x", r, s.r.Uint64()))
+		}
+		acts = append(acts, fmt.Sprintf("sgi %d", r))
 	}
 	return runOp(vm, vc, reply, acts...)
 }
@@ -409,7 +417,8 @@ var callNames = map[uint32]string{
 var statusNames = map[int64]string{0: "SUCCESS", -1: "NOT_SUPPORTED", -2: "INVALID_PARAMETERS", -3: "DENIED", -4: "NO_MEMORY", -5: "BUSY"}
 
 var exitNames = map[uint64]string{uint64(abi.ExitMMIO): "MMIO", uint64(abi.ExitCall): "CALL", uint64(abi.ExitWFI): "WFI",
-	uint64(abi.ExitIRQ): "IRQ", uint64(abi.ExitShutdown): "SHUTDOWN", uint64(abi.ExitAbort): "ABORT", uint64(abi.ExitVCPUState): "VCPU_STATE"}
+	uint64(abi.ExitIRQ): "IRQ", uint64(abi.ExitShutdown): "SHUTDOWN", uint64(abi.ExitAbort): "ABORT", uint64(abi.ExitVCPUState): "VCPU_STATE",
+	uint64(abi.ExitSGI): "SGI"}
 
 // record counts the outcome of op (whose registers are r) and notes the
 // MMIO read it may have left pending.

@@ -2354,7 +2354,9 @@ Definition sysRegIssRegMask : Z := 4193311.
 
 Definition sgi1rWrite : Z := 3813398.
 
-(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
+Definition sgi1rFields : Z := 72042196848607231.
+
+(** Go: isolation/sysreg.go:47:1 sysRegAccess *)
 Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
   let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
   if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
@@ -2362,7 +2364,7 @@ Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decisi
   let! value := (if negb (rt =? xzr) then
   let! t'1 := deref x in
   let! t'2 := idx t'1 rt in
-  let value := t'2 in
+  let value := Z.land t'2 sgi1rFields in
   ret value
   else
   ret value) in

@@ -174,6 +174,7 @@ let exit_regs = function
   | ExitWFI -> [nat 3] | ExitIRQ -> [nat 4]
   | ExitShutdown r -> [nat 5; r] | ExitAbort ec -> [nat 6; ec]
   | ExitVCPUState (c, on) -> [nat 7; c; on]
+  | ExitSGI v -> [nat 8; v]
 
 (* Results: start from the caller's registers, overwrite what the call defines. *)
 let results (x : int64 array) (o : output) : int64 array =
@@ -388,6 +389,8 @@ let guest v k toks =
                         return convention), and the run goes on unless the
                         call stopped the vCPU; any other id ends the run
                         with a CALL exit (TCall)
+     sgi R              a write of ICC_SGI1R_EL1 from xR (31: XZR): ends
+                        the run with an SGI exit (TSGI)
      wfi | irq | serror a WFI, an interrupt, an SError (TAbort 0x2f)
      host X0 .. X7      a host call made while the vCPU runs (from another
                         CPU): its registers are printed, one x line, before
@@ -440,6 +443,7 @@ let run_guest v k actions =
     | "host" :: toks ->
         let x = regs_of toks in
         print_regs (results x (apply (AHost (decode_host x))))
+    | ["sgi"; r] -> exit (TSGI (nat (int_of_string r)))
     | ["wfi"] -> exit TWFI
     | ["irq"] -> exit TIRQ
     | ["serror"] -> exit (TAbort (nat 0x2f))

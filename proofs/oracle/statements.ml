@@ -175,6 +175,11 @@ let check_integrity c inv s a s' =
 
 let flip (x : N.t) = N.of_int64 (Int64.logxor (N.to_int64 x) 0x5A5A5A5A5A5A5A5AL)
 
+(* An SGI exit releases only the fields of ICC_SGI1R_EL1 (sgi_released in
+   Noninterference.v): the other bits of the register are flipped. *)
+let sgi_res0 = Int64.lognot 0x00FFF1FF0FFFFFFFL
+let flip_res0 (x : N.t) = N.of_int64 (Int64.logxor (N.to_int64 x) (Int64.logand 0x5A5A5A5A5A5A5A5AL sgi_res0))
+
 let released = function
   | TMMIO (_, true, _, r) -> [r]
   | TCall _ -> List.map nat [1; 2; 3; 4; 5]
@@ -209,6 +214,9 @@ let check_ni c s a (s', o) =
       | AExit (w, kk, t) -> is w v && is kk k && List.exists (fun x -> is x r) (released t)
       | AStep (w, kk, GStore (_, rr)) -> is w v && is kk k && is rr r
       | _ -> false in
+    let sgi_reg k r = match a with
+      | AExit (w, kk, TSGI rr) -> is w v && is kk k && is rr r
+      | _ -> false in
     let keep_page p = match a with
       | AGuest (w, _, GGuestShare (ipa, n)) when is w v ->
           mapped_in c (m.ms_vms w).vm_s2 (pfn c ipa) n (nat p)
@@ -220,6 +228,7 @@ let check_ni c s a (s', o) =
         | _ -> x);
       st_regs = (fun w k r -> let x = s.st_regs w k r in
         match N.to_small w, N.to_small k, N.to_small r with
+        | Some w', Some k', Some r' when w' = v && sgi_reg k' r' -> flip_res0 x
         | Some w', Some k', Some r' when w' = v && not (keep_reg k' r') -> flip x
         | _ -> x) } in
     let (t', o') = step c t a in
