@@ -10,7 +10,13 @@
     of a forwarded call), the fields of the SGI it asks for (the target
     list, affinity, INTID, IRM and RS of its ICC_SGI1R_EL1 write, the SGI
     exit of the extension), a register it stores to a page others may read,
-    and the pages it shares with GUEST_SHARE.
+    and the pages it shares with GUEST_SHARE. The MMIO shadow extension
+    adds no release: a write a mark logs appends the low byte of the value
+    the MMIO exit would have carried ([log_byte], from the register the
+    trap releases), which the host reads with MMIO_LOG_READ, and which
+    marks exist and how full the log is are the host's own doing and the
+    ledger's ([vm_marks], [vm_log] are in [st_meta]: [rel] requires them
+    equal, and [ni_step] shows they stay equal).
 
     - [ni_step]: step consistency and output consistency in one: from
       related states, any action (under [declass] if it is [v]'s) gives
@@ -32,8 +38,8 @@ Definition hidden (v : nat) (m : mstate) (p : nat) : bool :=
   | _, _ => false
   end.
 
-(** The registers a trap releases to the host: exactly what [exit_of] may
-    read, written down independently of it. *)
+(** The registers a trap releases to the host: exactly what [exit_of] and
+    [log_byte] may read, written down independently of them. *)
 Definition released (t : trap) : list nat :=
   match t with
   | TMMIO _ true _ r => [r]
@@ -124,6 +130,22 @@ Proof.
   intros t f g H. split; [auto|]. destruct t; auto. intros _ b _. rewrite H. auto.
 Qed.
 
+(** The byte a shadowed MMIO write logs is part of what the trap releases:
+    the low byte of the written value ([log_byte]). *)
+Lemma log_byte_agree : forall t f g, trap_agree t f g -> log_byte f t = log_byte g t.
+Proof.
+  intros t f g [H _]. destruct t as [ipa [|] sz r| | | | |]; simpl in *; auto.
+  unfold mmio_write_value. rewrite H by tauto. auto.
+Qed.
+
+Lemma log_byte_rel : forall v w c tr (rs rt : nat -> nat -> nat -> nat),
+  (forall w c r, w <> v -> rs w c r = rt w c r) ->
+  (w = v -> trap_agree tr (rs w c) (rt w c)) -> log_byte (rs w c) tr = log_byte (rt w c) tr.
+Proof.
+  intros v w c tr rs rt R D. apply log_byte_agree.
+  destruct (Nat.eq_dec w v); [auto|apply trap_agree_all; intros; apply R; auto].
+Qed.
+
 Lemma s2_not_hidden : forall m v w p x, Inv cfg m -> w <> v ->
   vm_s2 (ms_vms m w) p = Some x -> hidden v m p = false.
 Proof.
@@ -172,7 +194,14 @@ Theorem ni_step : forall v s t a,
 Proof.
   intros v [m ms rs] [m' mt rt] a I [Rm Rmem Rregs] D. simpl in *. subst m'.
   destruct a as [c|w c g|w c g|w c tr|q x]; simpl in *; [destruct c| destruct g | destruct g | |];
-    unfold_calls; simpl; split_goal; check_facts; simpl in *;
+    unfold_calls; simpl; split_goal;
+    (* a shadowed MMIO write: the byte it logs is released *)
+    try match goal with
+      | D : ?w = ?v -> trap_agree ?tr (?rs ?w ?c) (?rt ?w ?c),
+        R : forall w c r, w <> ?v -> ?rs w c r = ?rt w c r |- _ =>
+          rewrite (log_byte_rel v w c tr rs rt R D)
+      end;
+    check_facts; simpl in *;
     (split; [constructor; simpl; [reflexivity| intros p Hp | intros w' c' r' Hw] |]);
     try reflexivity; try (apply Rregs; assumption);
     try (apply Rmem; unfold hidden in *; simpl in Hp; exact Hp).

@@ -60,6 +60,8 @@ Inductive hcall :=
 | HMemUnshare (vmid ipa pages : nat)
 | HMemReclaim (pa pages : nat)
 | HMemInfo (pa : nat)
+| HMMIOShadow (vmid ipa mode value : nat)   (** extension *)
+| HMMIOLogRead (vmid : nat)                 (** extension *)
 | HUnsupported.
 
 (** Calls a guest vCPU makes that the engine handles itself. [GUnsupported]
@@ -242,7 +244,8 @@ Definition set_vm (m : mstate) (v : nat) (x : vm) : mstate :=
 
 Definition set_vcpu (m : mstate) (v c : nat) (x : vcpu) : mstate :=
   let w := ms_vms m v in
-  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (upd (vm_vcpu w) c x) (vm_s2 w)).
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (upd (vm_vcpu w) c x) (vm_s2 w)
+                   (vm_marks w) (vm_log w)).
 
 Definition vcpu_of (m : mstate) (v c : nat) : vcpu := vm_vcpu (ms_vms m v) c.
 
@@ -264,7 +267,7 @@ Definition vm_create (s : state) (n flags : nat) : state * output :=
   match free_slot m with
   | None => (s, err NO_MEMORY)
   | Some v =>
-      (mkState (set_vm m v (mkVM true n false (protected_flag flags) (fun _ => vcpu_off) (fun _ => None)))
+      (mkState (set_vm m v (mkVM true n false (protected_flag flags) (fun _ => vcpu_off) (fun _ => None) [] []))
                (st_mem s) (upd (st_regs s) v (fun _ _ => 0)),
        ORet SUCCESS [v])
   end.
@@ -320,7 +323,7 @@ Definition deliver (p : pending) (reply : nat) (regs : nat -> nat) : nat -> nat 
 
 Definition set_hasrun (m : mstate) (v : nat) : mstate :=
   let w := ms_vms m v in
-  set_vm m v (mkVM (vm_live w) (vm_vcpus w) true (vm_protected w) (vm_vcpu w) (vm_s2 w)).
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) true (vm_protected w) (vm_vcpu w) (vm_s2 w) (vm_marks w) (vm_log w)).
 
 (** VCPU_RUN ([Engine.VCPURun]): enter the guest. The run ends with the
     guest's next exit ([guest_exit] or a PSCI call that stops the vCPU),
@@ -374,7 +377,8 @@ Definition map_range (s2 : nat -> option (nat * nat)) (p0 i0 n perms : nat) :=
   fun p => if in_range p p0 n then Some (i0 + (p - p0), perms) else s2 p.
 
 Definition set_s2 (m : mstate) (v : nat) (s2 : nat -> option (nat * nat)) : vm :=
-  let w := ms_vms m v in mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (vm_vcpu w) s2.
+  let w := ms_vms m v in mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (vm_vcpu w) s2
+                              (vm_marks w) (vm_log w).
 
 (** MEM_DONATE ([Engine.MemDonate]): the pages leave the host stage-2
     before the VM's stage-2 maps them; the VM owns them. *)
@@ -589,11 +593,113 @@ Definition all_off (m : mstate) (v : nat) : mstate :=
   let w := ms_vms m v in
   set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w)
                    (fun c => let x := vm_vcpu w c in mkVCPU VOff PNone (vc_irq x))
-                   (vm_s2 w)).
+                   (vm_s2 w) (vm_marks w) (vm_log w)).
 
 Definition psci_system (s : state) (v reset : nat) : state * output :=
   (mkState (all_off (st_meta s) v) (st_mem s) (st_regs s),
    OPSCI PSCI_SUCCESS (Some (ExitShutdown reset))).
+
+(** ** MMIO shadow registers (an extension, specs/ABI.md)
+
+    The engine completes a guest's access to a marked register of an
+    emulated device itself: a read of at most 4 bytes from a value the
+    host keeps current, a write of at most 4 bytes at the register by
+    appending its low byte to the VM's log, which the host drains. What
+    travels this way is what an MMIO exit and its reply carry anyway: the
+    log's bytes come from the values of MMIO writes the guest makes, which
+    [exit_of] would give the host ([Noninterference.released] releases the
+    register an MMIO write names); the values reads return come from the
+    host. Names follow [isolation/shadow.go]. *)
+
+Definition shadow_slots := 4.         (** [abi.ShadowSlots] *)
+Definition shadow_log_bytes := 256.   (** [abi.ShadowLogBytes] *)
+Definition shadow_log_batch := 48.    (** [abi.ShadowLogBatch]: bytes per MMIO_LOG_READ *)
+Definition shadow_access_max := 4.    (** the widest access a mark completes, in bytes *)
+Definition mode_read := 1.
+Definition mode_log := 2.
+
+Definition in_windows (ipa : nat) : bool :=
+  existsb (fun w => in_range ipa (fst w) (snd w)) (mmio_windows cfg).
+
+(** The marks after MMIO_SHADOW(ipa, mode, value): a mark at ipa is
+    replaced, or removed by mode 0 (off); a new one takes a free slot;
+    [None] when every slot is taken (NO_MEMORY). *)
+Definition shadow_marks (ms : list mark) (ipa mode value : nat) : option (list mark) :=
+  let others := filter (fun k => negb (mk_ipa k =? ipa)) ms in
+  let mk := mkMark ipa mode value in
+  if existsb (fun k => mk_ipa k =? ipa) ms then
+    Some (if mode =? 0 then others else mk :: others)
+  else if mode =? 0 then Some ms
+  else if shadow_slots <=? length ms then None
+  else Some (mk :: ms).
+
+Definition set_shadow (m : mstate) (v : nat) (ms : list mark) (log : list nat) : mstate :=
+  let w := ms_vms m v in
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (vm_vcpu w) (vm_s2 w) ms log).
+
+(** MMIO_SHADOW ([Engine.MMIOShadow]). *)
+Definition mmio_shadow (s : state) (v ipa mode value : nat) : state * output :=
+  let m := st_meta s in
+  if negb (vmid_ok m v) || negb (ipa mod shadow_access_max =? 0) || negb (in_windows ipa) || (2 <? mode)
+  then (s, err INVALID_PARAMETERS) else
+  let w := ms_vms m v in
+  match shadow_marks (vm_marks w) ipa mode value with
+  | None => (s, err NO_MEMORY)
+  | Some ms => (mkState (set_shadow m v ms (vm_log w)) (st_mem s) (st_regs s), ok0)
+  end.
+
+(** Bytes as a little-endian number. *)
+Definition pack_bytes (l : list nat) : nat := fold_right (fun b acc => b + 256 * acc) 0 l.
+
+(** MMIO_LOG_READ's results: x1 the count, x2..x7 the bytes, 8 a register. *)
+Definition log_batch (log : list nat) : list nat :=
+  let b := firstn shadow_log_batch log in
+  length b :: map (fun i => pack_bytes (firstn 8 (skipn (8 * i) b))) (seq 0 6).
+
+(** MMIO_LOG_READ ([Engine.MMIOLogRead]): the oldest bytes leave the log. *)
+Definition mmio_log_read (s : state) (v : nat) : state * output :=
+  let m := st_meta s in
+  if negb (vmid_ok m v) then (s, err INVALID_PARAMETERS) else
+  let w := ms_vms m v in
+  (mkState (set_shadow m v (vm_marks w) (skipn shadow_log_batch (vm_log w))) (st_mem s) (st_regs s),
+   ORet SUCCESS (log_batch (vm_log w))).
+
+(** What a mark does with a trap of VM [w]'s vCPU ([isolation.shadowMMIO]):
+    nothing, a read completed into a register with a value, or a write
+    logged. The mark covering an access of at most 4 bytes decides: a read
+    of a read mark returns the mark's value from the access's byte offset,
+    masked to its size; a write at a log mark's own IPA is logged unless
+    the log is full. *)
+Inductive shadow_hit :=
+| SNone
+| SRead (reg value : nat)
+| SLog.
+
+Definition shadow_read_value (k : mark) (ipa log2size : nat) : nat :=
+  mk_value k / 2 ^ (8 * (ipa - mk_ipa k)) mod 2 ^ (8 * 2 ^ (log2size mod 4)).
+
+Definition shadow_of (w : vm) (t : trap) : shadow_hit :=
+  match t with
+  | TMMIO ipa write sz r =>
+      if 2 <? sz mod 4 then SNone else
+      match find (fun k => (mk_ipa k <=? ipa) && (ipa <? mk_ipa k + shadow_access_max)) (vm_marks w) with
+      | None => SNone
+      | Some k =>
+          if negb write && (mk_mode k =? mode_read) then SRead r (shadow_read_value k ipa sz)
+          else if write && (mk_mode k =? mode_log) && (ipa =? mk_ipa k)
+                  && (length (vm_log w) <? shadow_log_bytes) then SLog
+          else SNone
+      end
+  | _ => SNone
+  end.
+
+(** The byte a logged write appends: the low byte of the value an MMIO
+    exit would carry. *)
+Definition log_byte (regs : nat -> nat) (t : trap) : nat :=
+  match t with
+  | TMMIO _ true sz r => mmio_write_value regs sz r mod 256
+  | _ => 0
+  end.
 
 (** ** Dispatch *)
 
@@ -612,6 +718,8 @@ Definition host_call (s : state) (c : hcall) : state * output :=
   | HMemUnshare v ipa n => mem_unshare s v ipa n
   | HMemReclaim pa n => mem_reclaim s pa n
   | HMemInfo pa => mem_info s pa
+  | HMMIOShadow v ipa mode x => mmio_shadow s v ipa mode x
+  | HMMIOLogRead v => mmio_log_read s v
   | HUnsupported => (s, err NOT_SUPPORTED)
   end.
 
@@ -678,13 +786,24 @@ Definition guest_step (s : state) (v c : nat) (g : gstep) : state * output :=
   end.
 
 (** The end of a run: the vCPU stops running, owes nothing or a reply, and
-    VCPU_RUN returns the filtered exit record. *)
+    VCPU_RUN returns the filtered exit record; unless a mark completes the
+    access ([shadow_of]), and the run goes on. *)
 Definition guest_exit (s : state) (v c : nat) (t : trap) : state * output :=
   let m := st_meta s in
   if negb (is_running m v c) then (s, ONothing) else
-  let x := vcpu_of m v c in
-  (mkState (set_vcpu m v c (mkVCPU VOn (pending_of t) (vc_irq x))) (st_mem s) (st_regs s),
-   OExit (exit_of t (st_regs s v c))).
+  let w := ms_vms m v in
+  match shadow_of w t with
+  | SRead r x =>
+      if r =? xzr then (s, ONothing) else
+      (mkState m (st_mem s) (upd (st_regs s) v (upd (st_regs s v) c (upd (st_regs s v c) r x))), ONothing)
+  | SLog =>
+      (mkState (set_shadow m v (vm_marks w) (vm_log w ++ [log_byte (st_regs s v c) t])) (st_mem s) (st_regs s),
+       ONothing)
+  | SNone =>
+      let x := vcpu_of m v c in
+      (mkState (set_vcpu m v c (mkVCPU VOn (pending_of t) (vc_irq x))) (st_mem s) (st_regs s),
+       OExit (exit_of t (st_regs s v c)))
+  end.
 
 (** The host writes a page through its stage-2 (nothing if unmapped). *)
 Definition host_write (s : state) (p x : nat) : state * output :=

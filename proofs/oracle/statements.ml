@@ -204,7 +204,10 @@ let meta_key c (m : mstate) =
       for i = 0 to int max_intid - 1 do if x.vc_irq (nat i) then Printf.bprintf b "%x." i done) (vcpus c);
     List.iter (fun p -> match s2 m v p with
       | Some (i, pe) -> Printf.bprintf b ",%x=%s/%s" p (N.to_hex i) (N.to_hex pe)
-      | None -> ()) (ram c)) (vms c);
+      | None -> ()) (ram c);
+    List.iter (fun k -> Printf.bprintf b ",!%s:%s:%s" (N.to_hex k.mk_ipa) (N.to_hex k.mk_mode) (N.to_hex k.mk_value))
+      w.vm_marks;
+    List.iter (fun x -> Printf.bprintf b ",L%s" (N.to_hex x)) w.vm_log) (vms c);
   Buffer.contents b
 
 let check_ni c s a (s', o) =
