@@ -8,7 +8,8 @@
 
     Guest execution is abstract: a guest step may only set a register, load
     from or store to a page its stage-2 maps, and trap to the engine; what
-    the host learns of a trap is computed by [exit_of]. *)
+    the host learns of a trap is computed by [exit_of], unless an MMIO
+    shadow register completes the access ([shadow_of]). *)
 
 From Coq Require Import Arith Bool List.
 Import ListNotations.

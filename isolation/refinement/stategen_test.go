@@ -232,12 +232,12 @@ func (s sgen) hostOp() string {
 	case 15, 16:
 		p, _ := s.paRun(func(p isolation.AbstractPage) bool { return p.Owner == abi.OwnerHost || p.Shared })
 		return fmt.Sprintf("write %#x %d", p, 1+s.r.Intn(255))
-	case 18, 19:
+	case 18, 19, 21:
 		ipa := s.shadowIPA()
 		if s.chance(8) {
 			ipa = s.pick(ipa+2, 0x4000_0000, 1<<63)
 		}
-		return host(abi.MMIOShadow, s.vmid(), ipa, s.pick(0, 1, 1, 2, 2, 2, 3), s.pick(s.r.Uint64(), uint64(s.r.Intn(256))))
+		return host(abi.MMIOShadow, s.vmid(), ipa, s.pick(0, 1, 1, 1, 2, 2, 2, 2, 3), s.pick(s.r.Uint64(), uint64(s.r.Intn(256))))
 	case 20:
 		if !s.hoard || s.chance(32) {
 			return host(abi.MMIOLogRead, s.vmid())

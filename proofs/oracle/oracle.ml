@@ -399,6 +399,7 @@ let guest v k toks =
      load IPA R         xR := the page at IPA, if readable  (AStep GLoad)
      store IPA R        the page at IPA := xR, if writable  (AStep GStore)
      mmio IPA W LOG2 R  an MMIO access (W 1 write), ends the run (TMMIO)
+                        unless a shadow register of the VM completes it
      hvc                an SMCCC call with the guest's x0..x7: a call the
                         engine implements is carried out (AGuest) and its
                         result registers are the guest's x0..x7 (the SMCCC
