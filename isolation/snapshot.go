@@ -1,6 +1,10 @@
 package isolation
 
-import "bulkhead/isolation/abi"
+import (
+	"slices"
+
+	"bulkhead/isolation/abi"
+)
 
 // Abstract is the engine's state as the specification sees it, as plain data
 // with a deterministic order, so that it can be compared with the state of
@@ -37,6 +41,19 @@ type AbstractVM struct {
 	Protected bool
 	// Ctx is what each vCPU holds for its guest, VCPUs entries.
 	Ctx []AbstractVCPU
+	// Marks are the VM's MMIO shadow registers (abi.MMIOShadow) that are
+	// not off, ascending by IPA: which slot holds a mark is not
+	// observable, since marks are 4-byte aligned and distinct, so at most
+	// one covers an access.
+	Marks []AbstractMark
+	// Log is the VM's MMIO shadow log, oldest byte first.
+	Log []byte
+}
+
+// AbstractMark is one MMIO shadow register: its IPA, mode (abi.ShadowRead
+// or abi.ShadowLog) and value.
+type AbstractMark struct {
+	IPA, Mode, Value uint64
 }
 
 // AbstractVCPU is the part of a vCPU the guest or the host can observe
@@ -121,7 +138,29 @@ func (e *Engine) snapshotVM(v *vm) AbstractVM {
 		av.Ctx[j] = snapshotVCPU(vc)
 	}
 	av.Map = e.snapshotMap(&v.s2)
+	av.Marks, av.Log = v.shadow.snapshot()
 	return av
+}
+
+// snapshot returns the marks that are not off, ascending by IPA, and the
+// log, oldest byte first.
+func (s *shadowState) snapshot() ([]AbstractMark, []byte) {
+	var marks []AbstractMark
+	for _, r := range s.regs {
+		if r.mode == abi.ShadowOff {
+			continue
+		}
+		i := len(marks)
+		for i > 0 && marks[i-1].IPA > r.ipa {
+			i--
+		}
+		marks = slices.Insert(marks, i, AbstractMark{IPA: r.ipa, Mode: r.mode, Value: r.value})
+	}
+	log := make([]byte, s.count)
+	for i := range log {
+		log[i] = s.log[(s.head+i)%len(s.log)]
+	}
+	return marks, log
 }
 
 // snapshotMap lists every page s maps, ascending by IPA (the leaf walk is in

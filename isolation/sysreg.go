@@ -14,7 +14,9 @@ import "bulkhead/isolation/abi"
 // meaningless to a guest whose memory the engine keeps coherent. The one
 // exception is a write of ICC_SGI1R_EL1: the guest asks for an
 // inter-processor interrupt, which the host must deliver, so it becomes an
-// SGI exit carrying the value written.
+// SGI exit carrying the fields of the value written (sgi1rFields): the
+// register's RES0 bits are whatever the guest's register held and are not
+// part of the request, so they stay in the guest.
 
 // ecSysReg is the exception class of a trapped MSR, MRS or SYS.
 const ecSysReg = 0x18
@@ -34,6 +36,12 @@ const (
 	sgi1rWrite       = 3<<20 | 5<<17 | 0<<14 | 12<<10 | 11<<1
 )
 
+// sgi1rFields are the fields of ICC_SGI1R_EL1 (GIC IHI 0069, 12.11.27):
+// TargetList [15:0], Aff1 [23:16], INTID [27:24], Aff2 [39:32], IRM [40],
+// RS [47:44], Aff3 [55:48]. The other bits are RES0. The specification's
+// sgi_fields lists the same fields.
+const sgi1rFields = 0x00ff_f1ff_0fff_ffff
+
 // sysRegAccess emulates a trapped access as read-as-zero, write-ignored and
 // resumes the guest after the instruction; an SGI request exits instead.
 func sysRegAccess(esr uint64, x *[31]uint64) Decision {
@@ -41,7 +49,7 @@ func sysRegAccess(esr uint64, x *[31]uint64) Decision {
 	if esr&sysRegIssRegMask == sgi1rWrite {
 		var value uint64
 		if rt != xzr {
-			value = x[rt]
+			value = x[rt] & sgi1rFields
 		}
 		d := exitDecision(abi.ExitSGI, value, 0, 0)
 		d.PCAdvance = insnBytes

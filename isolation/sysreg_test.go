@@ -49,6 +49,12 @@ func TestSGIRequestBecomesAnExit(t *testing.T) {
 	assert.Equal(t, DispExit, d.Disp)
 	assert.Equal(t, [7]uint64{uint64(abi.ExitSGI), x[4]}, d.Exit)
 	assert.Equal(t, uint64(insnBytes), d.PCAdvance)
+	x[4] = ^uint64(0)
+	d = FilterTrap(Trap{ESR: esr}, &x, nil)
+	assert.Equal(t, [7]uint64{uint64(abi.ExitSGI), 0x00ff_f1ff_0fff_ffff}, d.Exit,
+		"only the fields of ICC_SGI1R_EL1 leave, not its RES0 bits")
+	d = FilterTrap(Trap{ESR: esr&^(sysRegIssRtMask<<sysRegIssRtShift) | xzr<<sysRegIssRtShift}, &x, nil)
+	assert.Equal(t, [7]uint64{uint64(abi.ExitSGI), 0}, d.Exit, "XZR writes zero")
 	d = FilterTrap(Trap{ESR: esr | 1}, &x, nil)
 	assert.Equal(t, DispResume, d.Disp, "reading ICC_SGI1R_EL1 is not a request")
 }

@@ -158,7 +158,12 @@ Proof. intros. unfold stop_vcpu. apply set_vcpu_inv; auto. Qed.
 Lemma leave_run_inv : forall m v c, Inv m -> Inv (leave_run m v c).
 Proof. intros. unfold leave_run. destruct (vc_state _); auto using stop_vcpu_inv. Qed.
 
-#[local] Hint Resolve set_vcpu_inv set_hasrun_inv all_off_inv stop_vcpu_inv leave_run_inv : inv.
+Lemma set_shadow_inv : forall m v ms log, Inv m -> Inv (set_shadow m v ms log).
+Proof.
+  intros. apply inv_frame with m; auto; intros; unfold set_shadow, set_vm, upd; simpl; case_ifs; auto.
+Qed.
+
+#[local] Hint Resolve set_vcpu_inv set_hasrun_inv all_off_inv stop_vcpu_inv leave_run_inv set_shadow_inv : inv.
 
 Lemma vmid_ok_live : forall m v, vmid_ok cfg m v = true -> vm_live (ms_vms m v) = true /\ v <> 0.
 Proof.
@@ -500,7 +505,9 @@ Proof.
   intros s a I. destruct a as [c|v c g|v c g|v c t|p x]; simpl.
   - destruct c; simpl; auto using vm_create_inv, vm_destroy_inv, vcpu_init_inv, vcpu_run_inv,
       vcpu_irq_inv, mem_donate_inv, mem_share_inv, mem_unshare_inv, mem_reclaim_inv.
-    unfold mem_info. case_ifs; auto.
+    + unfold mem_info. case_ifs; auto.
+    + unfold mmio_shadow. case_ifs; auto. destruct (shadow_marks _ _ _ _); simpl; auto with inv.
+    + unfold mmio_log_read. case_ifs; simpl; auto with inv.
   - unfold guest_call. destruct (negb _); simpl; auto.
     destruct g; simpl; auto using guest_share_inv, guest_unshare_inv, guest_relinquish_inv,
       psci_cpu_on_inv, psci_affinity_info_inv with inv.
@@ -508,6 +515,7 @@ Proof.
   - unfold guest_step. destruct (negb _); simpl; auto.
     destruct g; simpl; auto; destruct (s2_access _ _ _ _ _); simpl; auto.
   - unfold guest_exit. destruct (negb _); simpl; auto with inv.
+    destruct (shadow_of _ _); simpl; auto with inv. case_ifs; simpl; auto.
   - unfold host_write. repeat match goal with |- context [if ?b then _ else _] => destruct b end; auto.
 Qed.
 

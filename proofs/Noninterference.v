@@ -7,8 +7,16 @@
     zeroes before anybody may see them), and the same registers for every
     other VM. What [v] chooses to release is the only declassification
     ([declass]): the registers a trap names (the value of an MMIO write, x1..x5
-    of a forwarded call), a register it stores to a page others may read,
-    and the pages it shares with GUEST_SHARE.
+    of a forwarded call), the fields of the SGI it asks for (the target
+    list, affinity, INTID, IRM and RS of its ICC_SGI1R_EL1 write, the SGI
+    exit of the extension), a register it stores to a page others may read,
+    and the pages it shares with GUEST_SHARE. The MMIO shadow extension
+    adds no release: a write a mark logs appends the low byte of the value
+    the MMIO exit would have carried ([log_byte], from the register the
+    trap releases), which the host reads with MMIO_LOG_READ, and which
+    marks exist and how full the log is are the host's own doing and the
+    ledger's ([vm_marks], [vm_log] are in [st_meta]: [rel] requires them
+    equal, and [ni_step] shows they stay equal).
 
     - [ni_step]: step consistency and output consistency in one: from
       related states, any action (under [declass] if it is [v]'s) gives
@@ -30,14 +38,37 @@ Definition hidden (v : nat) (m : mstate) (p : nat) : bool :=
   | _, _ => false
   end.
 
-(** The registers a trap releases to the host: exactly what [exit_of] may
-    read, written down independently of it. *)
+(** The registers a trap releases to the host: exactly what [exit_of] and
+    [log_byte] may read, written down independently of them. *)
 Definition released (t : trap) : list nat :=
   match t with
   | TMMIO _ true _ r => [r]
   | TCall _ => [1; 2; 3; 4; 5]
   | _ => []
   end.
+
+(** What an SGI exit releases to the host: the fields of the value the
+    guest writes to ICC_SGI1R_EL1 (GIC IHI 0069, 12.11.27), as (first bit,
+    width), written down independently of [sgi_fields]; the register's
+    RES0 bits are not released. *)
+Definition sgi_released : list (nat * nat) :=
+  [ (0, 16)    (* TargetList: the vCPUs of the affinity group to interrupt *)
+  ; (16, 8)    (* Aff1 *)
+  ; (24, 4)    (* INTID: which SGI, 0-15 *)
+  ; (32, 8)    (* Aff2 *)
+  ; (40, 1)    (* IRM: every PE but the sender *)
+  ; (44, 4)    (* RS: range selector of TargetList *)
+  ; (48, 8)    (* Aff3 *)
+  ].
+
+(** The released fields of register [r] agree in [f] and [g]. *)
+Definition sgi_agree (r : nat) (f g : nat -> nat) : Prop :=
+  r <> xzr -> forall b, In b sgi_released -> field (f r) (fst b) (snd b) = field (g r) (fst b) (snd b).
+
+(** Everything a trap releases agrees in the register files [f] and [g]. *)
+Definition trap_agree (t : trap) (f g : nat -> nat) : Prop :=
+  (forall r, In r (released t) -> f r = g r) /\
+  match t with TSGI r => sgi_agree r f g | _ => True end.
 
 (** The principal that takes an action: [None] for the host. *)
 Definition actor (a : action) : option nat :=
@@ -58,7 +89,7 @@ Record rel (v : nat) (s t : state) : Prop := {
 (** What [v] may release by action [a]: the two states agree on it. *)
 Definition declass (v : nat) (s t : state) (a : action) : Prop :=
   match a with
-  | AExit w c tr => w = v -> forall r, In r (released tr) -> st_regs s w c r = st_regs t w c r
+  | AExit w c tr => w = v -> trap_agree tr (st_regs s w c) (st_regs t w c)
   | AStep w c (GStore ipa r) => w = v ->
       forall p, s2_access cfg (st_meta s) w ipa 2 = Some p -> hidden v (st_meta s) p = false ->
       st_regs s w c r = st_regs t w c r
@@ -74,11 +105,45 @@ Proof.
     simpl; auto; intro E; subst; congruence.
 Qed.
 
-Lemma exit_of_released : forall t f g,
-  (forall r, In r (released t) -> f r = g r) -> exit_of t f = exit_of t g.
+Lemma fields_value_agree : forall l x y,
+  (forall b, In b l -> field x (fst b) (snd b) = field y (fst b) (snd b)) ->
+  fields_value l x = fields_value l y.
 Proof.
-  intros t f g H. destruct t as [ipa [|] sz r|fid| | |ec]; simpl in *; auto;
-    unfold mmio_write_value; repeat rewrite H by tauto; auto.
+  induction l as [|b l IH]; intros x y H; unfold fields_value in *; simpl; auto.
+  rewrite (H b) by (left; auto). f_equal. apply IH. intros b' Hb. apply H. right. auto.
+Qed.
+
+(** The released fields are the fields the exit carries. *)
+Lemma sgi_released_fields : sgi_released = sgi_fields.
+Proof. reflexivity. Qed.
+
+Lemma exit_of_released : forall t f g, trap_agree t f g -> exit_of t f = exit_of t g.
+Proof.
+  intros t f g [H S]. destruct t as [ipa [|] sz r|fid| | |ec|r]; simpl in *; auto;
+    unfold mmio_write_value, sgi_value; repeat rewrite H by tauto; auto.
+  destruct (r =? xzr) eqn:E; auto. apply Nat.eqb_neq in E. f_equal.
+  apply fields_value_agree. rewrite <- sgi_released_fields. auto.
+Qed.
+
+Lemma trap_agree_all : forall t f g, (forall r, f r = g r) -> trap_agree t f g.
+Proof.
+  intros t f g H. split; [auto|]. destruct t; auto. intros _ b _. rewrite H. auto.
+Qed.
+
+(** The byte a shadowed MMIO write logs is part of what the trap releases:
+    the low byte of the written value ([log_byte]). *)
+Lemma log_byte_agree : forall t f g, trap_agree t f g -> log_byte f t = log_byte g t.
+Proof.
+  intros t f g [H _]. destruct t as [ipa [|] sz r| | | | |]; simpl in *; auto.
+  unfold mmio_write_value. rewrite H by tauto. auto.
+Qed.
+
+Lemma log_byte_rel : forall v w c tr (rs rt : nat -> nat -> nat -> nat),
+  (forall w c r, w <> v -> rs w c r = rt w c r) ->
+  (w = v -> trap_agree tr (rs w c) (rt w c)) -> log_byte (rs w c) tr = log_byte (rt w c) tr.
+Proof.
+  intros v w c tr rs rt R D. apply log_byte_agree.
+  destruct (Nat.eq_dec w v); [auto|apply trap_agree_all; intros; apply R; auto].
 Qed.
 
 Lemma s2_not_hidden : forall m v w p x, Inv cfg m -> w <> v ->
@@ -129,7 +194,14 @@ Theorem ni_step : forall v s t a,
 Proof.
   intros v [m ms rs] [m' mt rt] a I [Rm Rmem Rregs] D. simpl in *. subst m'.
   destruct a as [c|w c g|w c g|w c tr|q x]; simpl in *; [destruct c| destruct g | destruct g | |];
-    unfold_calls; simpl; split_goal; check_facts; simpl in *;
+    unfold_calls; simpl; split_goal;
+    (* a shadowed MMIO write: the byte it logs is released *)
+    try match goal with
+      | D : ?w = ?v -> trap_agree ?tr (?rs ?w ?c) (?rt ?w ?c),
+        R : forall w c r, w <> ?v -> ?rs w c r = ?rt w c r |- _ =>
+          rewrite (log_byte_rel v w c tr rs rt R D)
+      end;
+    check_facts; simpl in *;
     (split; [constructor; simpl; [reflexivity| intros p Hp | intros w' c' r' Hw] |]);
     try reflexivity; try (apply Rregs; assumption);
     try (apply Rmem; unfold hidden in *; simpl in Hp; exact Hp).
@@ -155,8 +227,8 @@ Proof.
     destruct (Nat.eq_dec w v); [|apply Rregs; auto]. subst.
     eapply D; eauto.
   - (* a trap *)
-    f_equal. apply exit_of_released. intros r Hr.
-    destruct (Nat.eq_dec w v); [subst; apply D; auto|apply Rregs; auto].
+    f_equal. apply exit_of_released.
+    destruct (Nat.eq_dec w v); [subst; apply D; auto|apply trap_agree_all; intros; apply Rregs; auto].
 Qed.
 
 (** The two unwinding conditions, separately. *)

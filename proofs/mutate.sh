@@ -62,6 +62,12 @@ mutant mmio-read-exit-leaks-register \
 mutant call-exit-leaks-x6 \
 	'[regs 1; regs 2; regs 3; regs 4; regs 5]' \
 	'[regs 1; regs 2; regs 3; regs 4; regs 6]'
+mutant sgi-exit-leaks-register \
+	'if r =? xzr then 0 else fields_value sgi_fields (regs r)' \
+	'if r =? xzr then 0 else regs r'
+mutant shadow-logs-next-register \
+	'| TMMIO _ true sz r => mmio_write_value regs sz r mod 256' \
+	'| TMMIO _ true sz r => regs (S r) mod 256'
 mutant relinquish-skips-zeroing \
 	'(fun p => if mapped_in s2 i0 n p then 0 else st_mem s p)' \
 	'(st_mem s)'

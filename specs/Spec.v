@@ -8,7 +8,8 @@
 
     Guest execution is abstract: a guest step may only set a register, load
     from or store to a page its stage-2 maps, and trap to the engine; what
-    the host learns of a trap is computed by [exit_of]. *)
+    the host learns of a trap is computed by [exit_of], unless an MMIO
+    shadow register completes the access ([shadow_of]). *)
 
 From Coq Require Import Arith Bool List.
 Import ListNotations.
@@ -40,7 +41,8 @@ Inductive exit :=
 | ExitIRQ
 | ExitShutdown (reset : nat)
 | ExitAbort (ec : nat)
-| ExitVCPUState (vcpu on : nat).
+| ExitVCPUState (vcpu on : nat)
+| ExitSGI (value : nat).    (** extension: the fields of an ICC_SGI1R_EL1 write *)
 
 (** Host calls ([abi] ids 0xC600_00xx and the vendor-hyp queries). Arguments
     are the raw register values. [HUnsupported] is any id the host may not
@@ -59,6 +61,8 @@ Inductive hcall :=
 | HMemUnshare (vmid ipa pages : nat)
 | HMemReclaim (pa pages : nat)
 | HMemInfo (pa : nat)
+| HMMIOShadow (vmid ipa mode value : nat)   (** extension *)
+| HMMIOLogRead (vmid : nat)                 (** extension *)
 | HUnsupported.
 
 (** Calls a guest vCPU makes that the engine handles itself. [GUnsupported]
@@ -96,7 +100,8 @@ Inductive trap :=
 | TCall (fid : nat)           (** arguments in x1..x5 *)
 | TWFI
 | TIRQ
-| TAbort (ec : nat).
+| TAbort (ec : nat)
+| TSGI (reg : nat).           (** a write of ICC_SGI1R_EL1 from xreg (31: XZR) *)
 
 Inductive action :=
 | AHost (c : hcall)
@@ -118,7 +123,8 @@ Definition err (s : status) := ORet s [].
 (** ** Exit filtering: what the host learns of a trap.
     MMIO: the IPA, the access (bit 0 write, bits 1-2 log2 size) and, for a
     write only, the value written. Forwarded call: the function id and
-    x1..x5. Never a register number, never another register. *)
+    x1..x5. SGI: the fields of the value written to ICC_SGI1R_EL1 ([sgi_value]).
+    Never a register number, never another register. *)
 Definition mmio_access (write : bool) (log2size : nat) : nat :=
   (if write then 1 else 0) + 2 * (log2size mod 4).
 
@@ -131,6 +137,23 @@ Definition xzr := 31.
 Definition mmio_write_value (regs : nat -> nat) (log2size r : nat) : nat :=
   if r =? xzr then 0 else regs r mod 2 ^ (8 * 2 ^ (log2size mod 4)).
 
+(** The SGI exit (an extension, specs/ABI.md): a guest's write of
+    ICC_SGI1R_EL1 asks the host to raise an SGI. The host learns the fields
+    of the value written (GIC IHI 0069, 12.11.27), each as (first bit,
+    width): TargetList, Aff1, INTID, Aff2, IRM, RS, Aff3. The register's
+    other bits are RES0 and stay in the guest ([isolation.sgi1rFields]). *)
+Definition sgi_fields : list (nat * nat) :=
+  [(0, 16); (16, 8); (24, 4); (32, 8); (40, 1); (44, 4); (48, 8)].
+
+(** Bits [lo, lo + w) of [x]. *)
+Definition field (x lo w : nat) : nat := x / 2 ^ lo mod 2 ^ w.
+
+Definition fields_value (l : list (nat * nat)) (x : nat) : nat :=
+  fold_right (fun f acc => field x (fst f) (snd f) * 2 ^ fst f + acc) 0 l.
+
+Definition sgi_value (regs : nat -> nat) (r : nat) : nat :=
+  if r =? xzr then 0 else fields_value sgi_fields (regs r).
+
 Definition exit_of (t : trap) (regs : nat -> nat) : exit :=
   match t with
   | TMMIO ipa w sz r => ExitMMIO ipa (mmio_access w sz) (if w then mmio_write_value regs sz r else 0)
@@ -138,6 +161,7 @@ Definition exit_of (t : trap) (regs : nat -> nat) : exit :=
   | TWFI => ExitWFI
   | TIRQ => ExitIRQ
   | TAbort ec => ExitAbort ec
+  | TSGI r => ExitSGI (sgi_value regs r)
   end.
 
 (** The reply the next VCPU_RUN owes the guest after a trap. *)
@@ -221,7 +245,8 @@ Definition set_vm (m : mstate) (v : nat) (x : vm) : mstate :=
 
 Definition set_vcpu (m : mstate) (v c : nat) (x : vcpu) : mstate :=
   let w := ms_vms m v in
-  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (upd (vm_vcpu w) c x) (vm_s2 w)).
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (upd (vm_vcpu w) c x) (vm_s2 w)
+                   (vm_marks w) (vm_log w)).
 
 Definition vcpu_of (m : mstate) (v c : nat) : vcpu := vm_vcpu (ms_vms m v) c.
 
@@ -243,7 +268,7 @@ Definition vm_create (s : state) (n flags : nat) : state * output :=
   match free_slot m with
   | None => (s, err NO_MEMORY)
   | Some v =>
-      (mkState (set_vm m v (mkVM true n false (protected_flag flags) (fun _ => vcpu_off) (fun _ => None)))
+      (mkState (set_vm m v (mkVM true n false (protected_flag flags) (fun _ => vcpu_off) (fun _ => None) [] []))
                (st_mem s) (upd (st_regs s) v (fun _ _ => 0)),
        ORet SUCCESS [v])
   end.
@@ -299,7 +324,7 @@ Definition deliver (p : pending) (reply : nat) (regs : nat -> nat) : nat -> nat 
 
 Definition set_hasrun (m : mstate) (v : nat) : mstate :=
   let w := ms_vms m v in
-  set_vm m v (mkVM (vm_live w) (vm_vcpus w) true (vm_protected w) (vm_vcpu w) (vm_s2 w)).
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) true (vm_protected w) (vm_vcpu w) (vm_s2 w) (vm_marks w) (vm_log w)).
 
 (** VCPU_RUN ([Engine.VCPURun]): enter the guest. The run ends with the
     guest's next exit ([guest_exit] or a PSCI call that stops the vCPU),
@@ -353,7 +378,8 @@ Definition map_range (s2 : nat -> option (nat * nat)) (p0 i0 n perms : nat) :=
   fun p => if in_range p p0 n then Some (i0 + (p - p0), perms) else s2 p.
 
 Definition set_s2 (m : mstate) (v : nat) (s2 : nat -> option (nat * nat)) : vm :=
-  let w := ms_vms m v in mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (vm_vcpu w) s2.
+  let w := ms_vms m v in mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (vm_vcpu w) s2
+                              (vm_marks w) (vm_log w).
 
 (** MEM_DONATE ([Engine.MemDonate]): the pages leave the host stage-2
     before the VM's stage-2 maps them; the VM owns them. *)
@@ -568,11 +594,113 @@ Definition all_off (m : mstate) (v : nat) : mstate :=
   let w := ms_vms m v in
   set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w)
                    (fun c => let x := vm_vcpu w c in mkVCPU VOff PNone (vc_irq x))
-                   (vm_s2 w)).
+                   (vm_s2 w) (vm_marks w) (vm_log w)).
 
 Definition psci_system (s : state) (v reset : nat) : state * output :=
   (mkState (all_off (st_meta s) v) (st_mem s) (st_regs s),
    OPSCI PSCI_SUCCESS (Some (ExitShutdown reset))).
+
+(** ** MMIO shadow registers (an extension, specs/ABI.md)
+
+    The engine completes a guest's access to a marked register of an
+    emulated device itself: a read of at most 4 bytes from a value the
+    host keeps current, a write of at most 4 bytes at the register by
+    appending its low byte to the VM's log, which the host drains. What
+    travels this way is what an MMIO exit and its reply carry anyway: the
+    log's bytes come from the values of MMIO writes the guest makes, which
+    [exit_of] would give the host ([Noninterference.released] releases the
+    register an MMIO write names); the values reads return come from the
+    host. Names follow [isolation/shadow.go]. *)
+
+Definition shadow_slots := 4.         (** [abi.ShadowSlots] *)
+Definition shadow_log_bytes := 256.   (** [abi.ShadowLogBytes] *)
+Definition shadow_log_batch := 48.    (** [abi.ShadowLogBatch]: bytes per MMIO_LOG_READ *)
+Definition shadow_access_max := 4.    (** the widest access a mark completes, in bytes *)
+Definition mode_read := 1.
+Definition mode_log := 2.
+
+Definition in_windows (ipa : nat) : bool :=
+  existsb (fun w => in_range ipa (fst w) (snd w)) (mmio_windows cfg).
+
+(** The marks after MMIO_SHADOW(ipa, mode, value): a mark at ipa is
+    replaced, or removed by mode 0 (off); a new one takes a free slot;
+    [None] when every slot is taken (NO_MEMORY). *)
+Definition shadow_marks (ms : list mark) (ipa mode value : nat) : option (list mark) :=
+  let others := filter (fun k => negb (mk_ipa k =? ipa)) ms in
+  let mk := mkMark ipa mode value in
+  if existsb (fun k => mk_ipa k =? ipa) ms then
+    Some (if mode =? 0 then others else mk :: others)
+  else if mode =? 0 then Some ms
+  else if shadow_slots <=? length ms then None
+  else Some (mk :: ms).
+
+Definition set_shadow (m : mstate) (v : nat) (ms : list mark) (log : list nat) : mstate :=
+  let w := ms_vms m v in
+  set_vm m v (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) (vm_vcpu w) (vm_s2 w) ms log).
+
+(** MMIO_SHADOW ([Engine.MMIOShadow]). *)
+Definition mmio_shadow (s : state) (v ipa mode value : nat) : state * output :=
+  let m := st_meta s in
+  if negb (vmid_ok m v) || negb (ipa mod shadow_access_max =? 0) || negb (in_windows ipa) || (2 <? mode)
+  then (s, err INVALID_PARAMETERS) else
+  let w := ms_vms m v in
+  match shadow_marks (vm_marks w) ipa mode value with
+  | None => (s, err NO_MEMORY)
+  | Some ms => (mkState (set_shadow m v ms (vm_log w)) (st_mem s) (st_regs s), ok0)
+  end.
+
+(** Bytes as a little-endian number. *)
+Definition pack_bytes (l : list nat) : nat := fold_right (fun b acc => b + 256 * acc) 0 l.
+
+(** MMIO_LOG_READ's results: x1 the count, x2..x7 the bytes, 8 a register. *)
+Definition log_batch (log : list nat) : list nat :=
+  let b := firstn shadow_log_batch log in
+  length b :: map (fun i => pack_bytes (firstn 8 (skipn (8 * i) b))) (seq 0 6).
+
+(** MMIO_LOG_READ ([Engine.MMIOLogRead]): the oldest bytes leave the log. *)
+Definition mmio_log_read (s : state) (v : nat) : state * output :=
+  let m := st_meta s in
+  if negb (vmid_ok m v) then (s, err INVALID_PARAMETERS) else
+  let w := ms_vms m v in
+  (mkState (set_shadow m v (vm_marks w) (skipn shadow_log_batch (vm_log w))) (st_mem s) (st_regs s),
+   ORet SUCCESS (log_batch (vm_log w))).
+
+(** What a mark does with a trap of VM [w]'s vCPU ([isolation.shadowMMIO]):
+    nothing, a read completed into a register with a value, or a write
+    logged. The mark covering an access of at most 4 bytes decides: a read
+    of a read mark returns the mark's value from the access's byte offset,
+    masked to its size; a write at a log mark's own IPA is logged unless
+    the log is full. *)
+Inductive shadow_hit :=
+| SNone
+| SRead (reg value : nat)
+| SLog.
+
+Definition shadow_read_value (k : mark) (ipa log2size : nat) : nat :=
+  mk_value k / 2 ^ (8 * (ipa - mk_ipa k)) mod 2 ^ (8 * 2 ^ (log2size mod 4)).
+
+Definition shadow_of (w : vm) (t : trap) : shadow_hit :=
+  match t with
+  | TMMIO ipa write sz r =>
+      if 2 <? sz mod 4 then SNone else
+      match find (fun k => (mk_ipa k <=? ipa) && (ipa <? mk_ipa k + shadow_access_max)) (vm_marks w) with
+      | None => SNone
+      | Some k =>
+          if negb write && (mk_mode k =? mode_read) then SRead r (shadow_read_value k ipa sz)
+          else if write && (mk_mode k =? mode_log) && (ipa =? mk_ipa k)
+                  && (length (vm_log w) <? shadow_log_bytes) then SLog
+          else SNone
+      end
+  | _ => SNone
+  end.
+
+(** The byte a logged write appends: the low byte of the value an MMIO
+    exit would carry. *)
+Definition log_byte (regs : nat -> nat) (t : trap) : nat :=
+  match t with
+  | TMMIO _ true sz r => mmio_write_value regs sz r mod 256
+  | _ => 0
+  end.
 
 (** ** Dispatch *)
 
@@ -591,6 +719,8 @@ Definition host_call (s : state) (c : hcall) : state * output :=
   | HMemUnshare v ipa n => mem_unshare s v ipa n
   | HMemReclaim pa n => mem_reclaim s pa n
   | HMemInfo pa => mem_info s pa
+  | HMMIOShadow v ipa mode x => mmio_shadow s v ipa mode x
+  | HMMIOLogRead v => mmio_log_read s v
   | HUnsupported => (s, err NOT_SUPPORTED)
   end.
 
@@ -657,13 +787,24 @@ Definition guest_step (s : state) (v c : nat) (g : gstep) : state * output :=
   end.
 
 (** The end of a run: the vCPU stops running, owes nothing or a reply, and
-    VCPU_RUN returns the filtered exit record. *)
+    VCPU_RUN returns the filtered exit record; unless a mark completes the
+    access ([shadow_of]), and the run goes on. *)
 Definition guest_exit (s : state) (v c : nat) (t : trap) : state * output :=
   let m := st_meta s in
   if negb (is_running m v c) then (s, ONothing) else
-  let x := vcpu_of m v c in
-  (mkState (set_vcpu m v c (mkVCPU VOn (pending_of t) (vc_irq x))) (st_mem s) (st_regs s),
-   OExit (exit_of t (st_regs s v c))).
+  let w := ms_vms m v in
+  match shadow_of w t with
+  | SRead r x =>
+      if r =? xzr then (s, ONothing) else
+      (mkState m (st_mem s) (upd (st_regs s) v (upd (st_regs s v) c (upd (st_regs s v c) r x))), ONothing)
+  | SLog =>
+      (mkState (set_shadow m v (vm_marks w) (vm_log w ++ [log_byte (st_regs s v c) t])) (st_mem s) (st_regs s),
+       ONothing)
+  | SNone =>
+      let x := vcpu_of m v c in
+      (mkState (set_vcpu m v c (mkVCPU VOn (pending_of t) (vc_irq x))) (st_mem s) (st_regs s),
+       OExit (exit_of t (st_regs s v c)))
+  end.
 
 (** The host writes a page through its stage-2 (nothing if unmapped). *)
 Definition host_write (s : state) (p x : nat) : state * output :=

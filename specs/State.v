@@ -29,7 +29,9 @@ Record config := mkConfig {
   ipa_pages : nat;     (** size of the IPA space, in pages (2^40 / granule) *)
   max_vms : nat;       (** VM slots are 1 .. max_vms *)
   max_vcpus : nat;     (** vCPUs per VM: 1 .. max_vcpus *)
-  uid : list nat       (** CALL_UID words w0..w3 *)
+  uid : list nat;      (** CALL_UID words w0..w3 *)
+  mmio_windows : list (nat * nat)  (** the guests' emulated device windows:
+                                       (base IPA, size), in bytes *)
 }.
 
 (** Owner of a page ([isolation.Owner]). *)
@@ -73,15 +75,30 @@ Record vcpu := mkVCPU {
   vc_irq : nat -> bool      (** virtual interrupt line levels, by INTID *)
 }.
 
+(** An MMIO shadow register (the MMIO_SHADOW extension): the IPA of a
+    register of an emulated device, its mode (1 read, 2 log) and the value
+    reads return. *)
+Record mark := mkMark {
+  mk_ipa : nat;
+  mk_mode : nat;
+  mk_value : nat
+}.
+
 (** A VM slot. [vm_s2] is the VM's stage-2 map, indexed by PFN: a PFN maps
-    at most at one IPA page of a VM, with permissions (R=1, W=2, X=4). *)
+    at most at one IPA page of a VM, with permissions (R=1, W=2, X=4).
+    [vm_marks] and [vm_log] are the MMIO shadow extension's: the marked
+    registers (at most one covers an access: they are 4-byte aligned and
+    distinct, so their order does not matter) and the byte log the host
+    drains with MMIO_LOG_READ, oldest byte first. *)
 Record vm := mkVM {
   vm_live : bool;
   vm_vcpus : nat;
   vm_hasrun : bool;
   vm_protected : bool;      (** VM_CREATE's protected flag: only donated memory *)
   vm_vcpu : nat -> vcpu;
-  vm_s2 : nat -> option (nat * nat)
+  vm_s2 : nat -> option (nat * nat);
+  vm_marks : list mark;
+  vm_log : list nat
 }.
 
 (** The ledger. *)
@@ -365,7 +382,7 @@ Definition in_ram (p : nat) : bool := in_range p (ram_base cfg) (ram_pages cfg).
 Definition in_engine (p : nat) : bool := in_range p (engine_base cfg) (engine_pages cfg).
 
 Definition vcpu_off : vcpu := mkVCPU VOff PNone (fun _ => false).
-Definition vm_free : vm := mkVM false 0 false false (fun _ => vcpu_off) (fun _ => None).
+Definition vm_free : vm := mkVM false 0 false false (fun _ => vcpu_off) (fun _ => None) [] [].
 
 (** Boot: the engine owns its region, the host every other RAM page and
     maps it; PFNs outside RAM belong to nobody and are never reclaimable

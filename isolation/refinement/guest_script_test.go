@@ -10,7 +10,8 @@ import (
 // TestScriptedGuest: one trace through every kind of guest behaviour the
 // fake platform plays: register and memory effects, MMIO reads and writes
 // of each size with the reply delivered on the next run, forwarded calls,
-// engine calls and PSCI from inside a run, WFI, SError, interrupts.
+// engine calls and PSCI from inside a run, WFI, SError, SGI requests,
+// interrupts, MMIO shadow registers and their log.
 func TestScriptedGuest(t *testing.T) {
 	o := newOracle(t)
 	rw := uint64(abi.PermR | abi.PermW)
@@ -32,6 +33,9 @@ func TestScriptedGuest(t *testing.T) {
 		runOp(1, 0, 0, fmt.Sprintf("set 0 %#x", abi.PSCICPUOn64), "set 1 1", "set 2 0x40001000", "set 3 5", "hvc", "wfi"),
 		runOp(1, 1, 0, "mmio 0x100020 1 3 0"),
 		runOp(1, 0, 0, "serror"),
+		runOp(1, 0, 0, "set 9 0xffffffffffffffff", "sgi 9"),
+		runOp(1, 0, 0, "set 2 0x0001000003000002", "sgi 2"),
+		runOp(1, 0, 0, "sgi 31"),
 		runOp(1, 1, 0, "irq"),
 		runOp(1, 1, 0, fmt.Sprintf("set 0 %#x", abi.PSCICPUOff), "hvc", "wfi"),
 		runOp(1, 0, 0, fmt.Sprintf("set 0 %#x", abi.PSCISystemOff), "hvc"),
@@ -42,6 +46,24 @@ func TestScriptedGuest(t *testing.T) {
 	for sz := 0; sz < 4; sz++ {
 		tr = append(tr, runOp(2, 0, 0, "set 7 0x8182838485868788", fmt.Sprintf("mmio 0x200000 1 %d 7", sz)))
 	}
+	// MMIO shadow registers: a read register answered at each offset and
+	// size, a log register filled past its end, drained by the host.
+	tr = append(tr,
+		host(abi.MMIOShadow, 2, 0x100000, abi.ShadowRead, 0x8877665544332211),
+		host(abi.MMIOShadow, 2, 0x100008, abi.ShadowLog, 0),
+		host(abi.MMIOShadow, 2, 0x100002, abi.ShadowLog, 0),
+		runOp(2, 0, 0, "mmio 0x100000 0 2 3", "mmio 0x100001 0 0 4", "mmio 0x100002 0 1 5", "mmio 0x100000 0 3 6"),
+		runOp(2, 0, 0x1234, "set 7 0x1ff", "mmio 0x100008 1 2 7", "mmio 0x100008 1 0 31", "mmio 0x10000a 1 0 7"),
+		host(abi.MMIOLogRead, 2))
+	var burst []string
+	for i := 0; i < 40; i++ {
+		burst = append(burst, fmt.Sprintf("set 9 %d", i), "mmio 0x100008 1 0 9")
+	}
+	for i := 0; i < 7; i++ {
+		tr = append(tr, runOp(2, 0, 0, burst...))
+	}
+	tr = append(tr, host(abi.MMIOLogRead, 2), host(abi.MMIOShadow, 2, 0x100008, abi.ShadowOff, 0),
+		runOp(2, 0, 0, "mmio 0x100008 1 0 9"), host(abi.MMIOLogRead, 2), host(abi.MMIOLogRead, 3))
 	if d := divergence(t, o, tr); d != "" {
 		t.Fatalf("diverges at %s", d)
 	}

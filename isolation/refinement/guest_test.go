@@ -23,6 +23,7 @@ const (
 	esrEC      = 26
 	ecWFx      = 0x01
 	ecHVC64    = 0x16
+	ecSysReg   = 0x18
 	ecDABTLow  = 0x24
 	issISV     = 1 << 24
 	issSAS     = 22
@@ -30,6 +31,10 @@ const (
 	issSF      = 1 << 15
 	issWnR     = 1 << 6
 	dfscTrans3 = 0x07 // translation fault, level 3
+	// A write of ICC_SGI1R_EL1 (EC 0x18: op0 3, op2 5, op1 0, CRn 12,
+	// CRm 11, direction write), Rt at bit 5 (D17.2.37).
+	issSGI1RWrite = 3<<20 | 5<<17 | 0<<14 | 12<<10 | 11<<1
+	issRt         = 5
 )
 
 // pageValue is where a page's model value lives in the fake memory: the
@@ -106,6 +111,9 @@ func (g *goRun) guestAction(vm isolation.VMID, f []string) (before func(*isolati
 		}, nil, perr
 	case f[0] == "hvc" && len(f) == 1:
 		return nil, &isolation.Trap{Kind: isolation.TrapSync, ESR: ecHVC64 << esrEC}, nil
+	case f[0] == "sgi" && len(f) == 2:
+		r := num(1)
+		return nil, &isolation.Trap{Kind: isolation.TrapSync, ESR: ecSysReg<<esrEC | issSGI1RWrite | r<<issRt}, err
 	case f[0] == "wfi" && len(f) == 1:
 		return nil, &isolation.Trap{Kind: isolation.TrapSync, ESR: ecWFx << esrEC}, nil
 	case f[0] == "irq" && len(f) == 1:

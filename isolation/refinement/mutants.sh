@@ -180,4 +180,39 @@ mutant mmio-read-to-x30-dropped isolation/vm.go \
 	'if vc.read.Reg != xzr {' \
 	'if vc.read.Reg < 30 {'
 
+# Mutants of the SGI exit, which the model covers since the refinement
+# test's guests request SGIs (the "sgi R" action): before, no trace
+# trapped on ICC_SGI1R_EL1 and both passed every refinement test.
+mutant sgi-exit-leaks-res0-bits isolation/sysreg.go \
+	'value = x[rt] & sgi1rFields' \
+	'value = x[rt]'
+mutant sgi-exit-reports-x0 isolation/sysreg.go \
+	'value = x[rt] & sgi1rFields' \
+	'value = x[0] & sgi1rFields'
+
+# Mutants of the MMIO shadow, which the model covers since the traces mark
+# registers (MMIO_SHADOW), drain the log (MMIO_LOG_READ) and access the
+# marked registers: before, no trace made either call, and each passed
+# every refinement test.
+mutant shadow-read-ignores-offset isolation/shadow.go \
+	'read.value(r.value >> (8 * (ipa - r.ipa)))' \
+	'read.value(r.value)'
+mutant shadow-logs-any-offset isolation/shadow.go \
+	'!isRead && r.mode == abi.ShadowLog && ipa == r.ipa' \
+	'!isRead && r.mode == abi.ShadowLog'
+mutant shadow-log-read-keeps-bytes isolation/shadow.go \
+	'		s.head = (s.head + 1) % len(s.log)
+		s.count--' \
+	'		s.head = (s.head + 1) % len(s.log)'
+mutant shadow-unmark-takes-a-slot isolation/shadow.go \
+	'	case mode == abi.ShadowOff:
+		return abi.Success' \
+	''
+mutant shadow-log-one-byte-short isolation/shadow.go \
+	'if s.count == len(s.log) {' \
+	'if s.count == len(s.log)-1 {'
+mutant vm-create-keeps-shadow isolation/vm.go \
+	'v.live, v.hasRun, v.nvcpu, v.shadow = true, false, int(n), shadowState{}' \
+	'v.live, v.hasRun, v.nvcpu = true, false, int(n)'
+
 exit $bad

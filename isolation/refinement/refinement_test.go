@@ -41,8 +41,12 @@ func withMachine(t testing.TB, c isolation.Config) {
 func configLine() string {
 	w := abi.UIDWords()
 	eng := small.Engine[0]
-	return fmt.Sprintf("config %#x %d %#x %d %d %d %d %d %d %d", ram0, npages, eng.Base,
+	l := fmt.Sprintf("config %#x %d %#x %d %d %d %d %d %d %d", ram0, npages, eng.Base,
 		eng.Size/pageLen, small.MaxVMs, small.MaxVCPUs, w[0], w[1], w[2], w[3])
+	for _, r := range small.GuestMMIO {
+		l += fmt.Sprintf(" %#x %#x", r.Base, r.Size)
+	}
+	return l
 }
 
 // goRun is the Go side of a trace: a fresh engine over SmallConfig.
@@ -203,6 +207,19 @@ func writeVMs(b *strings.Builder, a isolation.Abstract) {
 		for _, m := range v.Map {
 			fmt.Fprintf(b, ",%x=%x/%d", m.IPAPage, m.PAPage, m.Perms)
 		}
+		writeShadow(b, v)
+	}
+}
+
+// writeShadow prints a live VM's MMIO shadow after its mappings:
+// ",!ipa:mode:value" for each mark, ascending by IPA, then ",L" and the
+// log's bytes, two hex digits each, oldest first, if it is not empty.
+func writeShadow(b *strings.Builder, v isolation.AbstractVM) {
+	for _, k := range v.Marks {
+		fmt.Fprintf(b, ",!%x:%x:%x", k.IPA, k.Mode, k.Value)
+	}
+	if len(v.Log) > 0 {
+		fmt.Fprintf(b, ",L%x", v.Log)
 	}
 }
 

@@ -30,6 +30,9 @@ type sgen struct {
 	readSize map[[2]uint64]uint64
 	// small: the engine has a small table pool (see build).
 	small bool
+	// hoard: the host seldom drains the MMIO shadow logs (MMIO_LOG_READ),
+	// so that they fill up.
+	hoard bool
 }
 
 // stats counts outcomes over a run of the generator.
@@ -229,8 +232,50 @@ func (s sgen) hostOp() string {
 	case 15, 16:
 		p, _ := s.paRun(func(p isolation.AbstractPage) bool { return p.Owner == abi.OwnerHost || p.Shared })
 		return fmt.Sprintf("write %#x %d", p, 1+s.r.Intn(255))
+	case 18, 19, 21:
+		ipa := s.shadowIPA()
+		if s.chance(8) {
+			ipa = s.pick(ipa+2, 0x4000_0000, 1<<63)
+		}
+		return host(abi.MMIOShadow, s.vmid(), ipa, s.pick(0, 1, 1, 1, 2, 2, 2, 2, 3), s.pick(s.r.Uint64(), uint64(s.r.Intn(256))))
+	case 20:
+		if !s.hoard || s.chance(32) {
+			return host(abi.MMIOLogRead, s.vmid())
+		}
 	}
 	return s.runOp()
+}
+
+// shadowIPA is one of eight device registers, twice as many as a VM has
+// shadow slots, so that MMIO_SHADOW runs out of them.
+func (s sgen) shadowIPA() uint64 { return 0x10_0000 + 4*uint64(s.r.Intn(8)) }
+
+// logMark returns the IPA of a log register vm has marked, if any.
+func (s sgen) logMark(vm uint64) (uint64, bool) {
+	if vm < 1 || vm > uint64(len(s.a.VMs)) {
+		return 0, false
+	}
+	for _, k := range s.a.VMs[vm-1].Marks {
+		if k.Mode == abi.ShadowLog {
+			return k.IPA, true
+		}
+	}
+	return 0, false
+}
+
+// shadowAccess is a guest access near the shadow registers, mostly at a
+// register vm has marked: of any size, at an offset inside the register
+// aligned to the size.
+func (s sgen) shadowAccess(vm uint64) string {
+	ipa := s.shadowIPA()
+	if vm >= 1 && vm <= uint64(len(s.a.VMs)) {
+		if ks := s.a.VMs[vm-1].Marks; len(ks) > 0 && !s.chance(4) {
+			ipa = ks[s.r.Intn(len(ks))].IPA
+		}
+	}
+	sz := s.r.Intn(4)
+	off := uint64(s.r.Intn(4)) &^ (1<<sz - 1)
+	return fmt.Sprintf("mmio %#x %d %d %d", ipa+off, s.r.Intn(2), sz, s.r.Intn(32))
 }
 
 // revive brings back a vCPU that can run when none can: every vCPU is off
@@ -327,7 +372,7 @@ func (s sgen) runOp() string {
 	}
 	var acts []string
 	for range s.r.Intn(4) {
-		switch s.r.Intn(5) {
+		switch s.r.Intn(6) {
 		case 0, 1:
 			acts = append(acts, fmt.Sprintf("set %d %#x", s.r.Intn(31), s.pick(s.r.Uint64(), uint64(s.r.Intn(256)), 0)))
 		case 2:
@@ -341,6 +386,17 @@ func (s sgen) runOp() string {
 				acts = append(acts, fmt.Sprintf("set %d %#x", i, v))
 			}
 			acts = append(acts, "hvc")
+		case 5:
+			// Completed by a shadow register, or an MMIO exit.
+			acts = append(acts, s.shadowAccess(vm))
+		}
+	}
+	if ipa, ok := s.logMark(vm); ok && s.chance(4) {
+		// A burst of writes to a log register, so that logs fill up:
+		// with the rest of the run, fewer traps than one run's work
+		// budget allows (64).
+		for range 30 + s.r.Intn(16) {
+			acts = append(acts, fmt.Sprintf("mmio %#x 1 %d %d", ipa, s.r.Intn(3), s.r.Intn(32)))
 		}
 	}
 	if !s.small && s.chance(5) {
@@ -358,7 +414,7 @@ func (s sgen) runOp() string {
 		}
 		acts = append(acts, h)
 	}
-	switch s.r.Intn(9) {
+	switch s.r.Intn(10) {
 	case 0, 1, 2:
 		acts = append(acts, fmt.Sprintf("mmio %#x %d %d %d", 0x10_0000+uint64(s.r.Intn(64))*8, s.r.Intn(2), s.r.Intn(4), s.r.Intn(32)))
 	case 8:
@@ -377,6 +433,14 @@ func (s sgen) runOp() string {
 		acts = append(acts, "serror")
 	case 6:
 		acts = append(acts, "irq")
+	case 9:
+		// An SGI request: a register with every bit drawn (the RES0
+		// bits of ICC_SGI1R_EL1 included), or XZR.
+		r := s.r.Intn(32)
+		if r != 31 && s.r.Intn(3) != 0 {
+			acts = append(acts, fmt.Sprintf("set %d %#x", r, s.r.Uint64()))
+		}
+		acts = append(acts, fmt.Sprintf("sgi %d", r))
 	}
 	return runOp(vm, vc, reply, acts...)
 }
@@ -403,13 +467,14 @@ var callNames = map[uint32]string{
 	abi.PSCIFeatures: "PSCI_FEATURES", abi.PSCICPUOn64: "PSCI_CPU_ON", abi.PSCICPUOn32: "PSCI_CPU_ON",
 	abi.PSCICPUOff: "PSCI_CPU_OFF", abi.PSCIAffinityInfo64: "PSCI_AFFINITY_INFO",
 	abi.PSCIAffinityInfo32: "PSCI_AFFINITY_INFO", abi.PSCISystemOff: "PSCI_SYSTEM_OFF",
-	abi.PSCISystemReset: "PSCI_SYSTEM_RESET",
+	abi.PSCISystemReset: "PSCI_SYSTEM_RESET", abi.MMIOShadow: "MMIO_SHADOW", abi.MMIOLogRead: "MMIO_LOG_READ",
 }
 
 var statusNames = map[int64]string{0: "SUCCESS", -1: "NOT_SUPPORTED", -2: "INVALID_PARAMETERS", -3: "DENIED", -4: "NO_MEMORY", -5: "BUSY"}
 
 var exitNames = map[uint64]string{uint64(abi.ExitMMIO): "MMIO", uint64(abi.ExitCall): "CALL", uint64(abi.ExitWFI): "WFI",
-	uint64(abi.ExitIRQ): "IRQ", uint64(abi.ExitShutdown): "SHUTDOWN", uint64(abi.ExitAbort): "ABORT", uint64(abi.ExitVCPUState): "VCPU_STATE"}
+	uint64(abi.ExitIRQ): "IRQ", uint64(abi.ExitShutdown): "SHUTDOWN", uint64(abi.ExitAbort): "ABORT", uint64(abi.ExitVCPUState): "VCPU_STATE",
+	uint64(abi.ExitSGI): "SGI"}
 
 // record counts the outcome of op (whose registers are r) and notes the
 // MMIO read it may have left pending.
@@ -484,6 +549,7 @@ func nestedCall(op string) string {
 func (s *sgen) build(t testing.TB, n, tables int) ([]string, [][]string) {
 	s.g = newGoRunPool(t, tables)
 	s.small = tables < isolation.SmallPoolTables
+	s.hoard = s.chance(2)
 	s.readSize = map[[2]uint64]uint64{}
 	var tr []string
 	var want [][]string

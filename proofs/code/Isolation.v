@@ -2354,7 +2354,9 @@ Definition sysRegIssRegMask : Z := 4193311.
 
 Definition sgi1rWrite : Z := 3813398.
 
-(** Go: isolation/sysreg.go:39:1 sysRegAccess *)
+Definition sgi1rFields : Z := 72042196848607231.
+
+(** Go: isolation/sysreg.go:47:1 sysRegAccess *)
 Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
   let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
   if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
@@ -2362,7 +2364,7 @@ Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decisi
   let! value := (if negb (rt =? xzr) then
   let! t'1 := deref x in
   let! t'2 := idx t'1 rt in
-  let value := t'2 in
+  let value := Z.land t'2 sgi1rFields in
   ret value
   else
   ret value) in
@@ -3584,6 +3586,16 @@ Definition set_AbstractPage_Borrower (x : VMID) (r : AbstractPage) : AbstractPag
 Definition set_AbstractPage_Zero (x : bool) (r : AbstractPage) : AbstractPage := mk_AbstractPage (AbstractPage_PFN r) (AbstractPage_Owner r) (AbstractPage_VM r) (AbstractPage_Shared r) (AbstractPage_Borrower r) x.
 Definition zero_AbstractPage : AbstractPage := mk_AbstractPage 0 0 zero_VMID false zero_VMID false.
 
+Record AbstractMark := mk_AbstractMark {
+  AbstractMark_IPA : Z;
+  AbstractMark_Mode : Z;
+  AbstractMark_Value : Z
+}.
+Definition set_AbstractMark_IPA (x : Z) (r : AbstractMark) : AbstractMark := mk_AbstractMark x (AbstractMark_Mode r) (AbstractMark_Value r).
+Definition set_AbstractMark_Mode (x : Z) (r : AbstractMark) : AbstractMark := mk_AbstractMark (AbstractMark_IPA r) x (AbstractMark_Value r).
+Definition set_AbstractMark_Value (x : Z) (r : AbstractMark) : AbstractMark := mk_AbstractMark (AbstractMark_IPA r) (AbstractMark_Mode r) x.
+Definition zero_AbstractMark : AbstractMark := mk_AbstractMark 0 0 0.
+
 (** Go: type AbstractReply uint8 *)
 Definition AbstractReply : Type := Z.
 Definition zero_AbstractReply : AbstractReply := 0.
@@ -3621,16 +3633,20 @@ Record AbstractVM := mk_AbstractVM {
   AbstractVM_VCPU : (list VCPUState);
   AbstractVM_Map : (list AbstractMapping);
   AbstractVM_Protected : bool;
-  AbstractVM_Ctx : (list AbstractVCPU)
+  AbstractVM_Ctx : (list AbstractVCPU);
+  AbstractVM_Marks : (list AbstractMark);
+  AbstractVM_Log : (list Z)
 }.
-Definition set_AbstractVM_Live (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM x (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
-Definition set_AbstractVM_VCPUs (x : Z) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) x (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
-Definition set_AbstractVM_HasRun (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) x (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
-Definition set_AbstractVM_VCPU (x : (list VCPUState)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) x (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r).
-Definition set_AbstractVM_Map (x : (list AbstractMapping)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) x (AbstractVM_Protected r) (AbstractVM_Ctx r).
-Definition set_AbstractVM_Protected (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) x (AbstractVM_Ctx r).
-Definition set_AbstractVM_Ctx (x : (list AbstractVCPU)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) x.
-Definition zero_AbstractVM : AbstractVM := mk_AbstractVM false 0 false [] [] false [].
+Definition set_AbstractVM_Live (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM x (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r) (AbstractVM_Marks r) (AbstractVM_Log r).
+Definition set_AbstractVM_VCPUs (x : Z) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) x (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r) (AbstractVM_Marks r) (AbstractVM_Log r).
+Definition set_AbstractVM_HasRun (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) x (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r) (AbstractVM_Marks r) (AbstractVM_Log r).
+Definition set_AbstractVM_VCPU (x : (list VCPUState)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) x (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r) (AbstractVM_Marks r) (AbstractVM_Log r).
+Definition set_AbstractVM_Map (x : (list AbstractMapping)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) x (AbstractVM_Protected r) (AbstractVM_Ctx r) (AbstractVM_Marks r) (AbstractVM_Log r).
+Definition set_AbstractVM_Protected (x : bool) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) x (AbstractVM_Ctx r) (AbstractVM_Marks r) (AbstractVM_Log r).
+Definition set_AbstractVM_Ctx (x : (list AbstractVCPU)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) x (AbstractVM_Marks r) (AbstractVM_Log r).
+Definition set_AbstractVM_Marks (x : (list AbstractMark)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r) x (AbstractVM_Log r).
+Definition set_AbstractVM_Log (x : (list Z)) (r : AbstractVM) : AbstractVM := mk_AbstractVM (AbstractVM_Live r) (AbstractVM_VCPUs r) (AbstractVM_HasRun r) (AbstractVM_VCPU r) (AbstractVM_Map r) (AbstractVM_Protected r) (AbstractVM_Ctx r) (AbstractVM_Marks r) x.
+Definition zero_AbstractVM : AbstractVM := mk_AbstractVM false 0 false [] [] false [] [] [].
 
 Record Abstract := mk_Abstract {
   Abstract_Pages : (list AbstractPage);
@@ -3688,7 +3704,7 @@ Definition ReplyMMIORead : AbstractReply := 1.
 
 Definition ReplyCall : AbstractReply := 2.
 
-(** Go: isolation/snapshot.go:142:1 snapshotVCPU *)
+(** Go: isolation/snapshot.go:181:1 snapshotVCPU *)
 Definition snapshotVCPU {S : Type} (vc : (ptr S vcpu)) : M S AbstractVCPU :=
   let! t'1 := deref vc in
   let! t'2 := deref vc in

@@ -2,8 +2,9 @@
 
    Input, one command a line (numbers decimal or 0x hex, up to 64 bits):
 
-     config RAMBASE RAMPAGES ENGINEBASE ENGINEPAGES MAXVMS MAXVCPUS UID0 UID1 UID2 UID3
-         the machine (byte addresses, page counts); starts a trace
+     config RAMBASE RAMPAGES ENGINEBASE ENGINEPAGES MAXVMS MAXVCPUS UID0 UID1 UID2 UID3 [MMIOBASE MMIOSIZE]...
+         the machine (byte addresses, page counts, the guests' emulated
+         device windows); starts a trace
      reset
          back to the boot state of the current machine (all memory zero)
      host X0 X1 X2 X3 X4 X5 X6 X7
@@ -149,6 +150,7 @@ let vm_create = 0xC6000010 and vm_destroy = 0xC6000011 and vcpu_init = 0xC600001
 let vcpu_run = 0xC6000013 and vcpu_irq = 0xC6000014
 let mem_donate = 0xC6000020 and mem_share = 0xC6000021 and mem_unshare = 0xC6000022
 let mem_reclaim = 0xC6000023 and mem_info = 0xC6000024
+let mmio_shadow = 0xC6000030 and mmio_log_read = 0xC6000031
 let guest_share = 0xC6000040 and guest_unshare = 0xC6000041
 let guest_relinquish = 0xC6000042 and guest_meminfo = 0xC6000043
 let guest_memstate = 0xC6000044
@@ -174,6 +176,7 @@ let exit_regs = function
   | ExitWFI -> [nat 3] | ExitIRQ -> [nat 4]
   | ExitShutdown r -> [nat 5; r] | ExitAbort ec -> [nat 6; ec]
   | ExitVCPUState (c, on) -> [nat 7; c; on]
+  | ExitSGI v -> [nat 8; v]
 
 (* Results: start from the caller's registers, overwrite what the call defines. *)
 let results (x : int64 array) (o : output) : int64 array =
@@ -205,6 +208,8 @@ let decode_host (x : int64 array) : hcall =
   else if id = mem_unshare then HMemUnshare (a 1, a 2, a 3)
   else if id = mem_reclaim then HMemReclaim (a 1, a 2)
   else if id = mem_info then HMemInfo (a 1)
+  else if id = mmio_shadow then HMMIOShadow (a 1, a 2, a 3, a 4)
+  else if id = mmio_log_read then HMMIOLogRead (a 1)
   else HUnsupported
 
 let low32 (v : int64) = Int64.to_int (Int64.logand v 0xFFFFFFFFL)
@@ -292,6 +297,17 @@ let print_vcpu b s v k (x : vcpu) =
        Buffer.add_char b ':';
        Buffer.add_string b (cached regs_cache (v, k) (s.st_regs (nat v) (nat k)) regs_string))
 
+(* The MMIO shadow of a live VM, after its mappings: ",!ipa:mode:value"
+   for each mark, ascending by IPA, and ",L" and the log's bytes (two hex
+   digits each, oldest first) if it is not empty. *)
+let print_shadow b (w : vm) =
+  let marks = List.sort (fun x y -> N.compare x.mk_ipa y.mk_ipa) w.vm_marks in
+  List.iter (fun k -> Printf.bprintf b ",!%s:%s:%s" (N.to_hex k.mk_ipa) (N.to_hex k.mk_mode) (N.to_hex k.mk_value)) marks;
+  if w.vm_log <> [] then begin
+    Buffer.add_string b ",L";
+    List.iter (fun x -> Printf.bprintf b "%02x" (int x)) w.vm_log
+  end
+
 let print_state () =
   let c = get_cfg () and s = state () in
   let m = s.st_meta in
@@ -321,7 +337,8 @@ let print_state () =
         | None -> ()
       done;
       let maps = List.sort compare !maps in
-      List.iter (fun (i, p, perms) -> Printf.bprintf b ",%x=%x/%d" i p perms) maps
+      List.iter (fun (i, p, perms) -> Printf.bprintf b ",%x=%x/%d" i p perms) maps;
+      print_shadow b w
     end
   done;
   Buffer.add_string b " |";
@@ -382,12 +399,15 @@ let guest v k toks =
      load IPA R         xR := the page at IPA, if readable  (AStep GLoad)
      store IPA R        the page at IPA := xR, if writable  (AStep GStore)
      mmio IPA W LOG2 R  an MMIO access (W 1 write), ends the run (TMMIO)
+                        unless a shadow register of the VM completes it
      hvc                an SMCCC call with the guest's x0..x7: a call the
                         engine implements is carried out (AGuest) and its
                         result registers are the guest's x0..x7 (the SMCCC
                         return convention), and the run goes on unless the
                         call stopped the vCPU; any other id ends the run
                         with a CALL exit (TCall)
+     sgi R              a write of ICC_SGI1R_EL1 from xR (31: XZR): ends
+                        the run with an SGI exit (TSGI)
      wfi | irq | serror a WFI, an interrupt, an SError (TAbort 0x2f)
      host X0 .. X7      a host call made while the vCPU runs (from another
                         CPU): its registers are printed, one x line, before
@@ -440,6 +460,7 @@ let run_guest v k actions =
     | "host" :: toks ->
         let x = regs_of toks in
         print_regs (results x (apply (AHost (decode_host x))))
+    | ["sgi"; r] -> exit (TSGI (nat (int_of_string r)))
     | ["wfi"] -> exit TWFI
     | ["irq"] -> exit TIRQ
     | ["serror"] -> exit (TAbort (nat 0x2f))
@@ -470,11 +491,16 @@ let line l =
       (match String.split_on_char ';' l with
        | _ :: actions -> run_cmd v k reply actions
        | [] -> failwith "bad run")
-  | ["config"; rb; rp; eb; ep; mv; mc; u0; u1; u2; u3] ->
+  | "config" :: rb :: rp :: eb :: ep :: mv :: mc :: u0 :: u1 :: u2 :: u3 :: windows ->
       let n t = to_nat (parse_raw t) and g = nat granule in
+      let rec pairs = function
+        | b :: sz :: l -> (n b, n sz) :: pairs l
+        | [] -> []
+        | _ -> failwith "config: a window without its size" in
       cfg := Some { granule = g; ram_base = N.div (n rb) g; ram_pages = n rp;
                     engine_base = N.div (n eb) g; engine_pages = n ep; ipa_pages = nat ipa_pages;
-                    max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3] };
+                    max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3];
+                    mmio_windows = pairs windows };
       boot_state := None; boot (); print_state ()
   | ["reset"] -> boot (); print_state ()
   | ["check"] -> checking := true; print_endline "check on"

@@ -175,6 +175,11 @@ let check_integrity c inv s a s' =
 
 let flip (x : N.t) = N.of_int64 (Int64.logxor (N.to_int64 x) 0x5A5A5A5A5A5A5A5AL)
 
+(* An SGI exit releases only the fields of ICC_SGI1R_EL1 (sgi_released in
+   Noninterference.v): the other bits of the register are flipped. *)
+let sgi_res0 = Int64.lognot 0x00FFF1FF0FFFFFFFL
+let flip_res0 (x : N.t) = N.of_int64 (Int64.logxor (N.to_int64 x) (Int64.logand 0x5A5A5A5A5A5A5A5AL sgi_res0))
+
 let released = function
   | TMMIO (_, true, _, r) -> [r]
   | TCall _ -> List.map nat [1; 2; 3; 4; 5]
@@ -199,7 +204,10 @@ let meta_key c (m : mstate) =
       for i = 0 to int max_intid - 1 do if x.vc_irq (nat i) then Printf.bprintf b "%x." i done) (vcpus c);
     List.iter (fun p -> match s2 m v p with
       | Some (i, pe) -> Printf.bprintf b ",%x=%s/%s" p (N.to_hex i) (N.to_hex pe)
-      | None -> ()) (ram c)) (vms c);
+      | None -> ()) (ram c);
+    List.iter (fun k -> Printf.bprintf b ",!%s:%s:%s" (N.to_hex k.mk_ipa) (N.to_hex k.mk_mode) (N.to_hex k.mk_value))
+      w.vm_marks;
+    List.iter (fun x -> Printf.bprintf b ",L%s" (N.to_hex x)) w.vm_log) (vms c);
   Buffer.contents b
 
 let check_ni c s a (s', o) =
@@ -208,6 +216,9 @@ let check_ni c s a (s', o) =
     let keep_reg k r = match a with
       | AExit (w, kk, t) -> is w v && is kk k && List.exists (fun x -> is x r) (released t)
       | AStep (w, kk, GStore (_, rr)) -> is w v && is kk k && is rr r
+      | _ -> false in
+    let sgi_reg k r = match a with
+      | AExit (w, kk, TSGI rr) -> is w v && is kk k && is rr r
       | _ -> false in
     let keep_page p = match a with
       | AGuest (w, _, GGuestShare (ipa, n)) when is w v ->
@@ -220,6 +231,7 @@ let check_ni c s a (s', o) =
         | _ -> x);
       st_regs = (fun w k r -> let x = s.st_regs w k r in
         match N.to_small w, N.to_small k, N.to_small r with
+        | Some w', Some k', Some r' when w' = v && sgi_reg k' r' -> flip_res0 x
         | Some w', Some k', Some r' when w' = v && not (keep_reg k' r') -> flip x
         | _ -> x) } in
     let (t', o') = step c t a in
