@@ -6,6 +6,7 @@
 #                              unless VIRTIO=1)
 #   make test                  every test: format, vet, unit, QEMU suites, proofs
 #   make race                  the core driven from several goroutines under -race
+#   make smp                   the scheduling scenarios again on a board with 2 CPUs
 #   make tamago                install the TamaGo compiler (TAMAGO_SRC=<checkout> offline)
 #   make qemu-gdb              make qemu, halted, with QEMU's gdb stub
 #   make guest-test PKG=dir    go test of a test-guest package, each binary in a VM
@@ -39,7 +40,7 @@ export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
 	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race \
-	vgic-mutants
+	vgic-mutants smp
 
 all: images
 
@@ -90,7 +91,7 @@ GOTESTFLAGS ?= -v
 guest-test: check_tamago mods bulkhead
 	build/bulkhead test -C $(PKG) $(GOTESTFLAGS) .
 
-test: mods fmt-check vet lint proofs race vgic-mutants guest-images unit
+test: mods fmt-check vet lint proofs race vgic-mutants guest-images unit smp
 
 # guest-images fetches Debian's arm64 kernel and busybox (cached in
 # .cache/guest-images) for the Linux scenarios, which skip, saying so,
@@ -103,6 +104,15 @@ guest-images:
 # skip, saying so, without the TamaGo compiler).
 unit: mods
 	$(GO) test -count=1 -timeout 30m ./...
+
+# smp runs the hypervisor's scenarios that exercise its scheduling again on
+# a board with two CPUs (BULKHEAD_TEST_CPUS, tests/harness_test.go): SDK
+# guests on two vCPUs, a spinner beside another VM, Linux on 2 and 4 vCPUs
+# and two Linux VMs at once. Linux on 4 vCPUs on 4 CPUs runs in unit
+# (TestLinuxOnEveryHostCPU).
+SMP_TESTS := TestGuestABI$$|TestGuestSpinnerDoesNotStarveOthers|TestLinuxBootsSMP|TestTwoLinuxVMsAtOnce
+smp: mods
+	BULKHEAD_TEST_CPUS=2 $(GO) test -count=1 -timeout 20m -run '$(SMP_TESTS)' ./tests/
 
 # race runs the tests of isolation.Serial, the core behind the engine lock,
 # under the race detector (go test -race, which needs cgo and a C

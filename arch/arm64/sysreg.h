@@ -93,3 +93,22 @@
 	MOVD	$(S1_NORMAL_BLOCK | 0x80000000), R1; \
 	MOVD	R1, 16(R0); \
 	MOVD	ZR, 24(R0)
+
+// EL1_STAGE1_ON points EL1's stage-1 at the identity map in table (MAIR,
+// TCR, TTBR0), drops stale TLB entries and turns the MMU and caches on
+// (SCTLR_EL1, D19.2.118: RES1 bits, M, C, I; A and SA clear). Clobbers R0.
+#define EL1_STAGE1_ON(table) \
+	MOVD	$MAIR_VALUE, R0; \
+	MSR	R0, MAIR_EL1; \
+	MOVD	$TCR_VALUE, R0; \
+	MSR	R0, TCR_EL1; \
+	MOVD	$(table), R0; \
+	MSR	R0, TTBR0_EL1; \
+	DSB	$0xf; \
+	ISB	$15; \
+	TLBI	VMALLE1; \
+	DSB	$0xf; \
+	ISB	$15; \
+	MOVD	$(0x30d00800 | 1<<0 | 1<<2 | 1<<12), R0; \
+	MSR	R0, SCTLR_EL1; \
+	ISB	$15

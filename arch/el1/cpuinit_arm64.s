@@ -32,22 +32,7 @@ TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
 	MSR	R0, VBAR_EL1
 
 	BUILD_IDMAP(const_stage1Table)
-	MOVD	$MAIR_VALUE, R0
-	MSR	R0, MAIR_EL1
-	MOVD	$TCR_VALUE, R0
-	MSR	R0, TCR_EL1
-	MOVD	$const_stage1Table, R0
-	MSR	R0, TTBR0_EL1
-	DSB	$0xf
-	ISB	$15
-	TLBI	VMALLE1
-	DSB	$0xf
-	ISB	$15
-
-	// D19.2.118 SCTLR_EL1: RES1 bits, M, C, I; A and SA clear.
-	MOVD	$(0x30d00800 | 1<<0 | 1<<2 | 1<<12), R0
-	MSR	R0, SCTLR_EL1
-	ISB	$15
+	EL1_STAGE1_ON(const_stage1Table)
 
 	MOVD	runtime∕goos·RamStart(SB), R1
 	MOVD	R1, RSP

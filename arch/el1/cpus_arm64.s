@@ -40,22 +40,7 @@ TEXT ·secondaryGoEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVD	$·vectors(SB), R0
 	MSR	R0, VBAR_EL1
 
-	MOVD	$MAIR_VALUE, R0
-	MSR	R0, MAIR_EL1
-	MOVD	$TCR_VALUE, R0
-	MSR	R0, TCR_EL1
-	MOVD	$const_stage1Table, R0
-	MSR	R0, TTBR0_EL1
-	DSB	$0xf
-	ISB	$15
-	TLBI	VMALLE1
-	DSB	$0xf
-	ISB	$15
-
-	// D19.2.118 SCTLR_EL1: as cpuinit sets it.
-	MOVD	$(0x30d00800 | 1<<0 | 1<<2 | 1<<12), R0
-	MSR	R0, SCTLR_EL1
-	ISB	$15
+	EL1_STAGE1_ON(const_stage1Table)
 
 	// Its CPU interface (StartCPUs set up its redistributor): a nap's
 	// timer must reach it. enableICC uses no stack.
