@@ -57,12 +57,7 @@ mutant() {
 	local name=$1 file=$tmp/src/hypervisor/vgic/$2 v
 	case " ${SELECTED:-} " in "  ") ;; *" $name "*) ;; *) return 0 ;; esac
 	cp "$file" "$tmp/orig"
-	if ! FROM=$3 TO=$4 perl -0 -e '
-		local $/; my $s = <STDIN>;
-		my $i = index($s, $ENV{FROM});
-		if ($i < 0) { exit 3 }
-		substr($s, $i, length($ENV{FROM})) = $ENV{TO};
-		print $s;' <"$tmp/orig" >"$file"; then
+	if ! "$root/scripts/replace-first" "$file" "$3" "$4"; then
 		printf '%-30s does not apply (the code changed)\n' "$name"
 		cp "$tmp/orig" "$file"
 		bad=1

@@ -77,12 +77,7 @@ mutant() {
 	if [ $# -gt 4 ]; then shift 4; fi
 	case " ${SELECTED:-} " in "  ") ;; *" $name "*) ;; *) return 0 ;; esac
 	cp "$file" "$tmp/orig"
-	if ! FROM=$3 TO=$4 perl -0 -e '
-		local $/; my $s = <STDIN>;
-		my $i = index($s, $ENV{FROM});
-		if ($i < 0) { exit 3 }
-		substr($s, $i, length($ENV{FROM})) = $ENV{TO};
-		print $s;' < "$tmp/orig" > "$file"; then
+	if ! "$root/scripts/replace-first" "$file" "$3" "$4"; then
 		printf '%-34s does not apply (the code changed)\n' "$name"
 		cp "$tmp/orig" "$file"; bad=1; return 0
 	fi
