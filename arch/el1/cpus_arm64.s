@@ -2,6 +2,7 @@
 
 #include "go_asm.h"
 #include "textflag.h"
+#include "../arm64/baton.h"
 #include "../arm64/sysreg.h"
 
 // The hypervisor's Go runtime has one thread, which moves between the host
@@ -11,17 +12,6 @@
 // g, R29 and the return address: Go assembly functions are called with
 // every other register caller-saved); the next CPU to take it returns from
 // that call. The waiting is a ticket lock, first come first served.
-
-// SAVE_FRAME saves into theBaton (R1 = its address afterwards) the frame
-// the thread continues from: SP, g, R29, and the return address the
-// caller moved from R30 to R3.
-#define SAVE_FRAME \
-	MOVD	$·theBaton(SB), R1; \
-	MOVD	RSP, R2; \
-	MOVD	R2, baton_SP(R1); \
-	MOVD	g, baton_G(R1); \
-	MOVD	R29, baton_FP(R1); \
-	MOVD	R3, baton_LR(R1)
 
 // secondaryGoEntry is where a host CPU the hypervisor starts with PSCI
 // CPU_ON begins: EL1h, MMU and caches off (DEN0022 6.4.3). It sets up EL1

@@ -2,17 +2,7 @@
 
 #include "go_asm.h"
 #include "textflag.h"
-
-// SAVE_FRAME leaves in theBaton (R1 = its address afterwards) the frame
-// the runtime's thread continues from: SP, g, R29, and the return address
-// the caller of a handoff moved from R30 to R3.
-#define SAVE_FRAME \
-	MOVD	$·theBaton(SB), R1; \
-	MOVD	RSP, R2; \
-	MOVD	R2, baton_SP(R1); \
-	MOVD	g, baton_G(R1); \
-	MOVD	R29, baton_FP(R1); \
-	MOVD	R3, baton_LR(R1)
+#include "../arm64/baton.h"
 
 // func handoff(to, me uint64)
 //
