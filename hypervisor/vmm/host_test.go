@@ -177,3 +177,37 @@ func TestInterruptForAVCPUOnAnotherCPUKicksIt(t *testing.T) {
 	h.exit(vm, 0, sgiTo1(5))
 	assert.Empty(t, f.kicks, "vCPU 1 is on the loop's own CPU: nothing to kick")
 }
+
+// TestInterruptDuringARunOutlivesItsWFI: an SGI raised for vCPU 1 while
+// CPU 2 runs it may meet it after its WFI trapped (the engine keeps the
+// interrupt for its next entry); that WFI exit must leave vCPU 1
+// runnable, not waiting for a wake that will not come.
+func TestInterruptDuringARunOutlivesItsWFI(t *testing.T) {
+	r := newRig(t)
+	vm, err := r.hv.Create(Spec{Name: "pair", VCPUs: 2, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	f := newFakeHost(t, r, 4, 1)
+	r.hv.Host = f
+	r.hv.trips = make([]trip, 4)
+	vm.gic.Write(vmachine.GICD.Base, 4, vgic.CtlrEnableGrp1|vgic.CtlrARE)
+	for v := range 2 {
+		rd := vmachine.GICRBase + uint64(v)*vmachine.GICRStride
+		vm.gic.Write(rd+vgic.GICRIGROUPR0, 4, 0xffff)
+		vm.gic.Write(rd+vgic.GICRISENABLER0, 4, 0xffff)
+	}
+	h := r.hv
+	h.flushIRQs(vm)
+	vm.vcpus[0], vm.vcpus[1] = vcpuRunnable, vcpuRunnable
+	h.cpu, vm.where[0], vm.where[1] = 0, 0, 2
+	h.trips[2] = trip{kind: tripRun, vm: vm, vcpu: 1, end: time.Now().Add(Slice)}
+	h.exit(vm, 0, [8]uint64{0, uint64(abi.ExitSGI), 3<<24 | 1<<1})
+	require.Equal(t, []int{2}, f.kicks, "CPU 2 runs vCPU 1")
+
+	h.handleRun(&h.trips[2], [8]uint64{0, uint64(abi.ExitWFI)})
+	assert.Equal(t, vcpuRunnable, vm.vcpus[1], "the SGI came during the run that ended in WFI")
+	assert.Equal(t, -1, vm.where[1])
+
+	h.runTrip(f, 2, vm, 1, time.Now().Add(Slice))
+	h.handleRun(&h.trips[2], [8]uint64{0, uint64(abi.ExitWFI)})
+	assert.Equal(t, vcpuIdle, vm.vcpus[1], "the next run had no interrupt raised: its WFI waits")
+}

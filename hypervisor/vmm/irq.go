@@ -42,6 +42,9 @@ func (h *Hypervisor) setLine(vm *VM, c vgic.Change) {
 	if c.INTID < sgis {
 		vm.gic.Delivered(c.VCPU, c.INTID)
 	}
+	if vm.where[c.VCPU] >= 0 {
+		vm.raised[c.VCPU] = true
+	}
 	h.interrupted(vm, c.VCPU)
 	if vm.vcpus[c.VCPU] == vcpuIdle {
 		vm.vcpus[c.VCPU] = vcpuRunnable

@@ -85,22 +85,24 @@ func (h *Hypervisor) host() Host {
 }
 
 // arrive handles what cpu's trip brought back: a vCPU's exit record, or
-// the end of a rest, after which every vCPU waiting in WFI is made
-// runnable again (a guest's timer interrupt is presented when its vCPU is
-// next entered, unless the engine delivers it while the vCPU runs).
+// the end of a rest. Every vCPU waiting in WFI is made runnable again
+// after a rest on one CPU, and once per IdleWait whatever the CPUs do: a
+// guest's timer interrupt is presented when its vCPU is next entered
+// (unless the engine delivers it while the vCPU runs), and the hypervisor
+// cannot read when the timer fires. Were the wakes tied to rests, vCPUs
+// that spin waiting for a sleeping one (Linux's stop_machine) would keep
+// every CPU busy and it asleep for good.
 func (h *Hypervisor) arrive(host Host, cpu int) {
 	t := &h.trips[cpu]
-	switch t.kind {
-	case tripRun:
+	rested := t.kind == tripRest
+	if t.kind == tripRun {
 		h.handleRun(t, host.Result(cpu))
-	case tripRest:
-		// With several CPUs resting, once per IdleWait is enough.
-		if len(h.trips) == 1 || !time.Now().Before(h.nextWake) {
-			h.wakeIdle()
-			h.nextWake = time.Now().Add(IdleWait)
-		}
 	}
 	t.kind = tripNone
+	if rested && len(h.trips) == 1 || !time.Now().Before(h.nextWake) {
+		h.wakeIdle()
+		h.nextWake = time.Now().Add(IdleWait)
+	}
 }
 
 // handleRun handles the exit record x of the vCPU t ran.
@@ -147,6 +149,7 @@ func (h *Hypervisor) depart(host Host, cpu int) int {
 func (h *Hypervisor) runTrip(host Host, cpu int, vm *VM, i int, end time.Time) int {
 	h.trips[cpu] = trip{kind: tripRun, vm: vm, vcpu: i, end: end}
 	vm.where[i] = cpu
+	vm.raised[i] = false
 	if len(vm.runsOn) != len(h.trips) {
 		vm.runsOn = make([]int, len(h.trips))
 	}
@@ -340,6 +343,11 @@ func (h *Hypervisor) exit(vm *VM, i int, x [8]uint64) uint64 {
 	case abi.ExitWFI:
 		if x[2] == abi.WFIWaitForEvent {
 			break // WFE: stay runnable; the step ends and others run
+		}
+		if vm.raised[i] {
+			// An interrupt came while it ran, perhaps after its WFI
+			// trapped: the engine presents it at the next entry.
+			break
 		}
 		vm.vcpus[i] = vcpuIdle
 		// A guest that waits has said what it had to say: show a partial

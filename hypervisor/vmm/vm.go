@@ -74,6 +74,10 @@ type VM struct {
 	where    []int                // per vCPU: the host CPU that runs it, or -1
 	kicked   bool                 // it stopped, and the CPUs that ran it were kicked
 	runsOn   []int                // VCPU_RUN calls per host CPU
+	// raised, per vCPU: an interrupt was raised for it while it was on a
+	// CPU since it was last entered. The engine presents it at the next
+	// entry, so a WFI that trip ends with must not leave it waiting.
+	raised []bool
 
 	// Protected: created with abi.VMProtected, so that the engine refuses
 	// to lend it host pages and the guest can check that all its RAM is
@@ -221,7 +225,8 @@ func (h *Hypervisor) build(s Spec, lay layout, span Span) (*VM, error) {
 		copy(mem[lay.initrd.Start-vmachine.RAMBase:], s.Initrd)
 	}
 	vm := &VM{Name: s.Name, RAM: span, Protected: !s.Shared, Shared: s.Shared, vcpus: make([]vcpuState, s.VCPUs),
-		gic: vgic.New(s.VCPUs, guestSPIs), spec: s, reply: make([]uint64, s.VCPUs), where: make([]int, s.VCPUs)}
+		gic: vgic.New(s.VCPUs, guestSPIs), spec: s, reply: make([]uint64, s.VCPUs), where: make([]int, s.VCPUs),
+		raised: make([]bool, s.VCPUs)}
 	for i := range vm.where {
 		vm.where[i] = -1
 	}

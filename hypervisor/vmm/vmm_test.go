@@ -3,6 +3,7 @@ package vmm
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,44 @@ func TestSpinningGuestDoesNotStarveOthers(t *testing.T) {
 	assert.Less(t, strings.Index(out, "vm b (id 2) ended: powered off"), strings.Index(out, "vm spin (id 1) ended"),
 		"the other guest finishes while the spinner runs")
 	assert.Greater(t, r.ticks, 2, "every VCPU_RUN is bounded by the ticker")
+}
+
+// TestSleepingGuestWakesBesideASpinner: a guest waiting in WFI (for its
+// timer, which the hypervisor cannot read) is entered again within about
+// IdleWait although the only CPU never rests, a spinner keeping it busy.
+func TestSleepingGuestWakesBesideASpinner(t *testing.T) {
+	for _, cpus := range []int{1, 2} {
+		t.Run(fmt.Sprint(cpus, " CPUs"), func(t *testing.T) {
+			r := newRig(t)
+			var spinners []*VM
+			for i := range cpus {
+				vm, err := r.hv.Create(Spec{Name: fmt.Sprint("spin", i), VCPUs: 1, RAMSize: 4 << 20, Image: flatImage,
+					Timeout: 500 * time.Millisecond})
+				require.NoError(t, err)
+				r.spin[isolation.VMID(vm.ID)] = true
+				spinners = append(spinners, vm)
+			}
+			sleeper, err := r.hv.Create(Spec{Name: "sleeper", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+			require.NoError(t, err)
+			wfi := func(c *isolation.Context) isolation.Trap { return isolation.Trap{ESR: 0x01<<26 | 1<<25} }
+			r.script[isolation.VMID(sleeper.ID)] = append([]step{wfi}, prints("awake\n")...)
+			if cpus > 1 {
+				r.hv.Host = newFakeHost(t, r, cpus, 7)
+			}
+			require.NoError(t, r.hv.Run())
+			out := r.out.String()
+			assert.Contains(t, out, "[sleeper] awake")
+			woke := strings.Index(out, "vm sleeper (id 3) ended: powered off")
+			if cpus == 1 {
+				woke = strings.Index(out, "vm sleeper (id 2) ended: powered off")
+			}
+			require.GreaterOrEqual(t, woke, 0, out)
+			for _, s := range spinners {
+				assert.Less(t, woke, strings.Index(out, fmt.Sprintf("vm %s (id %d) ended: timed out", s.Name, s.ID)),
+					"the sleeper ends while the spinners still run")
+			}
+		})
+	}
 }
 
 func TestAbortEndsOnlyThatVM(t *testing.T) {
