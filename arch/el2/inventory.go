@@ -139,8 +139,8 @@ func Inventory() []Item {
 		Note: "the host's physical interface; a guest's access goes to ICV_*. At EL2 the engine acknowledges only the physical PPI 27 of a loaded vCPU's timer (DeliverTimer), drops its priority at once and leaves it active until the guest deactivates it through the linked list register or the switch out deactivates it: the host never finds an interrupt acknowledged or a priority raised by the engine"},
 		Item{Name: "ICC_CTLR_EL1.EOImode", Rule: Switched, Home: HomeBanked, A72: true,
 			Note: "the host's; set for the few instructions of the engine's priority drop or deactivation of PPI 27 at EL2 and restored before anything else runs"},
-		Item{Name: "GICR PPI 27 (IGROUPR0, IPRIORITYR, ISENABLER0 of the boot CPU)", Rule: Control, A72: true,
-			Note: "the engine enables the virtual timer's physical PPI as group 1 at boot, below the host's tick in priority, so a loaded vCPU's timer reaches EL2; GICR is host MMIO, so a host that disables it only loses the fast delivery"})
+		Item{Name: "GICR PPI 27 (IGROUPR0, IPRIORITYR, ISENABLER0 of each CPU)", Rule: Control, A72: true,
+			Note: "the engine enables the virtual timer's physical PPI as group 1 when each CPU starts (initHart), below the host's tick in priority, so a loaded vCPU's timer reaches EL2; GICR is host MMIO, so a host that disables it only loses the fast delivery"})
 	add(trappedRows()...)
 	add(Item{Name: "AArch32 CP15 PMU/IMPDEF (MRC/MCR/MRRC/MCRR p15)", Rule: Disabled, A72: true,
 		Note: "AArch32 EL0 of a guest: EC 0x03/0x04 becomes UNDEF (isolation/exit.go)"},
