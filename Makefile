@@ -7,6 +7,7 @@
 #   make test                  every test: format, vet, unit, QEMU suites, proofs
 #   make race                  the core driven from several goroutines under -race
 #   make smp                   the scheduling scenarios again on a board with 2 CPUs
+#   make smp-all               the whole QEMU suite on boards with 2 and 4 CPUs (long)
 #   make tamago                install the TamaGo compiler (TAMAGO_SRC=<checkout> offline)
 #   make qemu-gdb              make qemu, halted, with QEMU's gdb stub
 #   make guest-test PKG=dir    go test of a test-guest package, each binary in a VM
@@ -40,7 +41,7 @@ export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
 	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race \
-	vgic-mutants smp
+	vgic-mutants smp smp-all
 
 all: images
 
@@ -115,6 +116,17 @@ unit: mods
 SMP_TESTS := TestGuestABI$$|TestGuestSpinnerDoesNotStarveOthers|TestLinuxBootsSMP|TestTwoLinuxVMsAtOnce
 smp: mods
 	BULKHEAD_TEST_CPUS=2 $(GO) test -count=1 -timeout 20m -run '$(SMP_TESTS)' ./tests/
+
+# smp-all runs the whole QEMU suite (tests/) again on boards with 2 and 4
+# CPUs, every scenario that does not choose its own. It is not part of
+# test: on two cores it takes longer than CI allows (README, Known
+# limitations).
+SMP_ALL_CPUS := 2 4
+smp-all: mods guest-images
+	@for n in $(SMP_ALL_CPUS); do \
+		echo "== the QEMU suite on $$n CPUs"; \
+		BULKHEAD_TEST_CPUS=$$n $(GO) test -count=1 -timeout 60m ./tests/ || exit 1; \
+	done
 
 # race runs the tests of isolation.Serial, the core behind the engine lock,
 # under the race detector (go test -race, which needs cgo and a C
