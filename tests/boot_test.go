@@ -13,6 +13,15 @@ func standardMachine(t *testing.T) qemu.Machine {
 	return qemu.Machine{Engine: image(t, qemu.Engine), EL1: image(t, qemu.Hypervisor)}
 }
 
+// engineCPUsLine is the engine's banner line for a board with n CPUs.
+func engineCPUsLine(n int) string {
+	cpus := "1 CPU"
+	if n != 1 {
+		cpus = fmt.Sprintf("%d CPUs", n)
+	}
+	return "engine: " + cpus + " (the engine's Go runtime ran on each); the host starts on the boot CPU"
+}
+
 // TestBootReachesTheHypervisorAndTheABIAnswers is the main job: the engine
 // boots at EL2, builds the host stage-2 and enters the hypervisor at EL1,
 // which reads the engine's identity over the ABI, passes its self-check and
@@ -22,7 +31,7 @@ func TestBootReachesTheHypervisorAndTheABIAnswers(t *testing.T) {
 	w := abi.UIDWords()
 	requireInOrder(t, res.Console,
 		"bulkhead engine: EL2",
-		"engine: 1 CPU (the engine's Go runtime ran on each); the host starts on the boot CPU",
+		engineCPUsLine(boardCPUs(t, 0)),
 		"engine: host stage-2 built",
 		"bulkhead hypervisor: running at EL1",
 		fmt.Sprintf("engine uid %08x-%08x-%08x-%08x", w[0], w[1], w[2], w[3]),
@@ -50,7 +59,7 @@ func TestEngineStartsEveryCPU(t *testing.T) {
 			res := boot(t, m)
 			requireInOrder(t, res.Console,
 				"bulkhead engine: EL2",
-				fmt.Sprintf("engine: %d CPUs (the engine's Go runtime ran on each); the host starts on the boot CPU", n),
+				engineCPUsLine(n),
 				"engine: host stage-2 built",
 				"check engine-memory-read: ok",
 				"hypervisor: self-check passed",
