@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,15 +107,26 @@ func boardCPUs(t *testing.T, chosen int) int {
 // logged when the test fails.
 func boot(t *testing.T, m qemu.Machine) qemu.Result {
 	t.Helper()
+	return bootWithin(t, m, bootTimeout)
+}
+
+// bootWithin is boot with its own bound d, which grows to smpBootTimeout
+// on a board with more CPUs than the machine running QEMU has cores: its
+// threads then take turns (make smp-all runs the suite on 4 CPUs).
+func bootWithin(t *testing.T, m qemu.Machine, d time.Duration) qemu.Result {
+	t.Helper()
 	m.CPUs = boardCPUs(t, m.CPUs)
-	res, err := qemu.Run(context.Background(), m, bootTimeout, nil, nil)
+	if m.CPUs > runtime.NumCPU() {
+		d = max(d, smpBootTimeout)
+	}
+	res, err := qemu.Run(context.Background(), m, d, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("console (exit %d, timed out %v, %v):\n%s", res.ExitCode, res.TimedOut, res.Elapsed, res.Console)
 		}
 	})
-	require.False(t, res.TimedOut, "QEMU did not power off within %v", bootTimeout)
+	require.False(t, res.TimedOut, "QEMU did not power off within %v", d)
 	return res
 }
 

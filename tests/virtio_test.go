@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	hexenc "encoding/hex"
@@ -92,20 +91,6 @@ func virtioGuests(t *testing.T, args []string, files map[string]string) qemu.Mac
 		m.Files[p+name] = path
 	}
 	return m
-}
-
-func bootWithin(t *testing.T, m qemu.Machine, d time.Duration) qemu.Result {
-	t.Helper()
-	m.CPUs = boardCPUs(t, m.CPUs)
-	res, err := qemu.Run(context.Background(), m, d, nil, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("console (exit %d, timed out %v, %v):\n%s", res.ExitCode, res.TimedOut, res.Elapsed, res.Console)
-		}
-	})
-	require.False(t, res.TimedOut, "QEMU did not power off within %v", d)
-	return res
 }
 
 // guestValue returns what follows prefix on the first VM console line
