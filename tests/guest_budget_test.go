@@ -31,11 +31,14 @@ var stormGuest = guestImage("storm")
 const stormArgs = "ram=256\n"
 
 // stormMachine runs the storm beside the ABI guest on engine under
-// -icount shift=0.
+// -icount shift=0, on one CPU whatever BULKHEAD_TEST_CPUS says: QEMU then
+// runs a board's CPUs in turn on one thread, and the counter a stay is
+// measured with would count the other CPUs' instructions too.
 func stormMachine(t *testing.T, engine qemu.Image) qemu.Machine {
 	m := guestMachine(t, vmGuest{stormGuest, stormArgs}, vmGuest{abiGuest, abiArgs})
 	m.Engine = image(t, engine)
 	m.ICount = true
+	m.CPUs = 1
 	return m
 }
 
