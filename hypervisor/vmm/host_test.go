@@ -140,10 +140,9 @@ func TestRunDrivesSeveralCPUs(t *testing.T) {
 	}
 }
 
-// TestInterruptForAVCPUOnAnotherCPUKicksIt: an SGI from vCPU 0 to vCPU 1
-// while CPU 2 runs vCPU 1 kicks CPU 2; to a vCPU in WFI on no CPU, it
-// kicks a resting CPU instead.
-func TestInterruptForAVCPUOnAnotherCPUKicksIt(t *testing.T) {
+// pairOnFakeHost is a 2-vCPU VM on a fake host of 4 CPUs, with every SGI
+// and PPI enabled in its group 1 for both vCPUs.
+func pairOnFakeHost(t *testing.T) (*Hypervisor, *VM, *fakeHost) {
 	r := newRig(t)
 	vm, err := r.hv.Create(Spec{Name: "pair", VCPUs: 2, RAMSize: 4 << 20, Image: flatImage})
 	require.NoError(t, err)
@@ -158,6 +157,14 @@ func TestInterruptForAVCPUOnAnotherCPUKicksIt(t *testing.T) {
 	}
 	h := r.hv
 	h.flushIRQs(vm)
+	return h, vm, f
+}
+
+// TestInterruptForAVCPUOnAnotherCPUKicksIt: an SGI from vCPU 0 to vCPU 1
+// while CPU 2 runs vCPU 1 kicks CPU 2; to a vCPU in WFI on no CPU, it
+// kicks a resting CPU instead.
+func TestInterruptForAVCPUOnAnotherCPUKicksIt(t *testing.T) {
+	h, vm, f := pairOnFakeHost(t)
 	sgiTo1 := func(intid uint64) [8]uint64 { return [8]uint64{0, uint64(abi.ExitSGI), intid<<24 | 1<<1} }
 
 	h.cpu, vm.where[0], vm.where[1] = 0, 0, 2
@@ -183,20 +190,7 @@ func TestInterruptForAVCPUOnAnotherCPUKicksIt(t *testing.T) {
 // interrupt for its next entry); that WFI exit must leave vCPU 1
 // runnable, not waiting for a wake that will not come.
 func TestInterruptDuringARunOutlivesItsWFI(t *testing.T) {
-	r := newRig(t)
-	vm, err := r.hv.Create(Spec{Name: "pair", VCPUs: 2, RAMSize: 4 << 20, Image: flatImage})
-	require.NoError(t, err)
-	f := newFakeHost(t, r, 4, 1)
-	r.hv.Host = f
-	r.hv.trips = make([]trip, 4)
-	vm.gic.Write(vmachine.GICD.Base, 4, vgic.CtlrEnableGrp1|vgic.CtlrARE)
-	for v := range 2 {
-		rd := vmachine.GICRBase + uint64(v)*vmachine.GICRStride
-		vm.gic.Write(rd+vgic.GICRIGROUPR0, 4, 0xffff)
-		vm.gic.Write(rd+vgic.GICRISENABLER0, 4, 0xffff)
-	}
-	h := r.hv
-	h.flushIRQs(vm)
+	h, vm, f := pairOnFakeHost(t)
 	vm.vcpus[0], vm.vcpus[1] = vcpuRunnable, vcpuRunnable
 	h.cpu, vm.where[0], vm.where[1] = 0, 0, 2
 	h.trips[2] = trip{kind: tripRun, vm: vm, vcpu: 1, end: time.Now().Add(Slice)}
