@@ -119,8 +119,8 @@ smp: mods
 
 # smp-all runs the whole QEMU suite (tests/) again on boards with 2 and 4
 # CPUs, every scenario that does not choose its own. It is not part of
-# test: on two cores it takes longer than CI allows (README, Known
-# limitations).
+# test: on two cores it takes longer than CI allows (README, How we
+# know it works).
 SMP_ALL_CPUS := 2 4
 smp-all: mods guest-images
 	@for n in $(SMP_ALL_CPUS); do \
