@@ -27,6 +27,9 @@ type Config struct {
 	// MaxVCPUs is the most vCPUs a VM may have, 1..256 (each vCPU's index
 	// is its MPIDR Aff0).
 	MaxVCPUs int
+	// Files lists the boot files the host may read (FILE_INFO, FILE_READ),
+	// numbered from 0; Platform.CopyFile copies them.
+	Files []BootFile
 }
 
 // Limits of Config.
@@ -63,9 +66,15 @@ func (c Config) validate() (Config, error) {
 		}
 		mmio[i] = w
 	}
+	for i, f := range c.Files {
+		if f.Size > MaxFileSize {
+			return c, fmt.Errorf("%w: boot file %d of %d bytes (at most %d)", errConfig, i, f.Size, uint64(MaxFileSize))
+		}
+	}
 	c.HostMMIO = mmio
 	c.Engine = append([]Range(nil), c.Engine...)
 	c.GuestMMIO = append([]Range(nil), c.GuestMMIO...)
+	c.Files = append([]BootFile(nil), c.Files...)
 	return c, nil
 }
 

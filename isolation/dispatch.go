@@ -134,6 +134,13 @@ func (e *Engine) hostCall(x [8]uint64) ([8]uint64, Effect) {
 		var info PageInfo
 		info, st = e.MemInfo(PA(x[1]))
 		r[1], r[2], r[3], r[4] = info.Owner, info.VM, info.Shared, info.Borrower
+	case abi.FileInfo:
+		var f BootFile
+		f, st = e.FileInfo(x[1])
+		r[1] = f.Size
+		copy(r[2:], f.Name[:])
+	case abi.FileRead:
+		r[1], st = e.FileRead(x[1], PA(x[2]), x[3])
 	case abi.PSCIVersion, abi.PSCIFeatures, abi.PSCISystemOff, abi.PSCISystemReset:
 		return hostPSCI(id, x)
 	default:

@@ -34,6 +34,7 @@ func (l *tlbLog) ZeroPages(PA, uint64)             {}
 func (l *tlbLog) CleanToPoC(PA, uint64)            {}
 func (l *tlbLog) EnterGuest(uint64, *Context) Trap { return Trap{Kind: TrapIRQ} }
 func (l *tlbLog) PageIsZero(PA) bool               { return true }
+func (l *tlbLog) CopyFile(uint64, PA) bool         { return false }
 
 // virtConfig is the engine configuration of the QEMU virt board as boot/virt
 // describes it.

@@ -33,6 +33,11 @@ type Platform interface {
 	// different vCPUs and alongside the other methods; ctx is the CPU's
 	// until it returns.
 	EnterGuest(vttbr uint64, ctx *Context) Trap
+	// CopyFile copies boot file index (Config.Files) to the pages starting
+	// at pa, which the core has checked the host owns, and cleans them to
+	// the point of coherency. It reports false if the device failed; the
+	// pages may then hold part of the file. Only FILE_READ calls it.
+	CopyFile(index uint64, pa PA) bool
 	// PageIsZero reports whether the page at pa reads as all zeros. Only
 	// Snapshot and checks use it, never a hypercall path.
 	PageIsZero(pa PA) bool

@@ -20,6 +20,7 @@ func (noPlatform) InvalidateVMID(isolation.VMID)                        {}
 func (noPlatform) ZeroPages(isolation.PA, uint64)                       {}
 func (noPlatform) CleanToPoC(isolation.PA, uint64)                      {}
 func (noPlatform) PageIsZero(isolation.PA) bool                         { return true }
+func (noPlatform) CopyFile(uint64, isolation.PA) bool                   { return false }
 func (noPlatform) EnterGuest(uint64, *isolation.Context) isolation.Trap { return isolation.Trap{} }
 
 // coreWithVM is an isolation core on the engine's board with one VM, and

@@ -43,14 +43,14 @@ func serveHost(m *machine, h *hart) {
 }
 
 // hostCall answers an SMCCC call from the host on h's CPU through the
-// isolation core, or the machine layer for the calls it owns (boot files,
-// benchmarks, the host's CPUs), and carries out the machine-wide effects
+// isolation core, or the machine layer for the calls it owns (benchmarks,
+// the host's CPUs), and carries out the machine-wide effects
 // it asks for. It returns false when the host turned the CPU off.
 func (m *machine) hostCall(h *hart) bool {
 	core, host := m.core, h.host
 	var x [8]uint64
 	copy(x[:], host.X[:8])
-	if machineCall(uint32(x[0])) && (m.files.call(&x) || benchCall(core, &x)) {
+	if machineCall(uint32(x[0])) && benchCall(core, &x) {
 		copy(host.X[:8], x[:])
 		return true
 	}

@@ -39,13 +39,12 @@ func main() {
 	if err != nil {
 		halt("cannot boot the EL1 image: %v", err)
 	}
-	m := &machine{cpus: cpus}
+	m := &machine{cpus: cpus, files: newFileServer()}
 	core, err := newCore(m)
 	if err != nil {
 		halt("cannot build the host stage-2: %v", err)
 	}
 	m.core = core
-	m.files = newFileServer(core)
 	fmt.Printf("engine: host stage-2 built (%d tables left); entering EL1 image at %#x\n", core.FreeTables(), entry)
 	if err := el2.InstallFastAnswers(fastAnswers()); err != nil {
 		halt("cannot install the vector's answers: %v", err)
@@ -74,10 +73,10 @@ func (m *machine) initHart(h *hart) {
 func newCore(m *machine) (*isolation.Serial, error) {
 	tables := make([]isolation.Table, tablePoolSize)
 	pool := isolation.Pool{Tables: tables, Base: isolation.PA(el2.AddressOf(&tables[0]))}
-	return isolation.NewSerial(coreConfig(), m, pool)
+	return isolation.NewSerial(coreConfig(m.files.files), m, pool)
 }
 
-func coreConfig() isolation.Config {
+func coreConfig(files bootFiles) isolation.Config {
 	cfg := isolation.Config{
 		RAM:       toRange(virt.RAM),
 		Engine:    []isolation.Range{toRange(virt.Engine)},
@@ -85,6 +84,7 @@ func coreConfig() isolation.Config {
 		GuestMMIO: toRanges(virt.GuestMMIO()),
 		MaxVMs:    maxVMs,
 		MaxVCPUs:  maxVCPUs,
+		Files:     files.table(),
 	}
 	if exposeEngine {
 		fmt.Println("engine: test build: engine memory left in the host stage-2")

@@ -75,6 +75,7 @@ func (r *rig) Disarm()      {}
 func (r *rig) InvalidateIPA(isolation.VMID, isolation.IPA) {}
 func (r *rig) InvalidateVMID(isolation.VMID)               {}
 func (r *rig) CleanToPoC(isolation.PA, uint64)             {}
+func (r *rig) CopyFile(uint64, isolation.PA) bool          { return false }
 func (r *rig) ZeroPages(pa isolation.PA, n uint64) {
 	clear(r.Bytes(uint64(pa), n*4096))
 	if r.leakOne {

@@ -145,29 +145,39 @@ Definition workBudget_spend {S : Type} (b : workBudget) (units : Z) : M S (workB
 Definition guestPagesOK {S : Type} (n : Z) : M S bool :=
   ret ((n <=? Abi.GuestMaxPages) || false).
 
+Record BootFile := mk_BootFile {
+  BootFile_Size : Z;
+  BootFile_Name : (list Z)
+}.
+Definition set_BootFile_Size (x : Z) (r : BootFile) : BootFile := mk_BootFile x (BootFile_Name r).
+Definition set_BootFile_Name (x : (list Z)) (r : BootFile) : BootFile := mk_BootFile (BootFile_Size r) x.
+Definition zero_BootFile : BootFile := mk_BootFile 0 (repeat 0 6).
+
 Record Config := mk_Config {
   Config_RAM : Range;
   Config_Engine : (list Range);
   Config_HostMMIO : (list Range);
   Config_GuestMMIO : (list Range);
   Config_MaxVMs : Z;
-  Config_MaxVCPUs : Z
+  Config_MaxVCPUs : Z;
+  Config_Files : (list BootFile)
 }.
-Definition set_Config_RAM (x : Range) (r : Config) : Config := mk_Config x (Config_Engine r) (Config_HostMMIO r) (Config_GuestMMIO r) (Config_MaxVMs r) (Config_MaxVCPUs r).
-Definition set_Config_Engine (x : (list Range)) (r : Config) : Config := mk_Config (Config_RAM r) x (Config_HostMMIO r) (Config_GuestMMIO r) (Config_MaxVMs r) (Config_MaxVCPUs r).
-Definition set_Config_HostMMIO (x : (list Range)) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) x (Config_GuestMMIO r) (Config_MaxVMs r) (Config_MaxVCPUs r).
-Definition set_Config_GuestMMIO (x : (list Range)) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) (Config_HostMMIO r) x (Config_MaxVMs r) (Config_MaxVCPUs r).
-Definition set_Config_MaxVMs (x : Z) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) (Config_HostMMIO r) (Config_GuestMMIO r) x (Config_MaxVCPUs r).
-Definition set_Config_MaxVCPUs (x : Z) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) (Config_HostMMIO r) (Config_GuestMMIO r) (Config_MaxVMs r) x.
-Definition zero_Config : Config := mk_Config zero_Range [] [] [] 0 0.
+Definition set_Config_RAM (x : Range) (r : Config) : Config := mk_Config x (Config_Engine r) (Config_HostMMIO r) (Config_GuestMMIO r) (Config_MaxVMs r) (Config_MaxVCPUs r) (Config_Files r).
+Definition set_Config_Engine (x : (list Range)) (r : Config) : Config := mk_Config (Config_RAM r) x (Config_HostMMIO r) (Config_GuestMMIO r) (Config_MaxVMs r) (Config_MaxVCPUs r) (Config_Files r).
+Definition set_Config_HostMMIO (x : (list Range)) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) x (Config_GuestMMIO r) (Config_MaxVMs r) (Config_MaxVCPUs r) (Config_Files r).
+Definition set_Config_GuestMMIO (x : (list Range)) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) (Config_HostMMIO r) x (Config_MaxVMs r) (Config_MaxVCPUs r) (Config_Files r).
+Definition set_Config_MaxVMs (x : Z) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) (Config_HostMMIO r) (Config_GuestMMIO r) x (Config_MaxVCPUs r) (Config_Files r).
+Definition set_Config_MaxVCPUs (x : Z) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) (Config_HostMMIO r) (Config_GuestMMIO r) (Config_MaxVMs r) x (Config_Files r).
+Definition set_Config_Files (x : (list BootFile)) (r : Config) : Config := mk_Config (Config_RAM r) (Config_Engine r) (Config_HostMMIO r) (Config_GuestMMIO r) (Config_MaxVMs r) (Config_MaxVCPUs r) x.
+Definition zero_Config : Config := mk_Config zero_Range [] [] [] 0 0 [].
 
 Definition MaxVMsLimit : Z := 255.
 
 Definition MaxVCPUsLimit : Z := 256.
 
-(** Go: isolation/config.go:91:1 SmallConfig *)
+(** Go: isolation/config.go:100:1 SmallConfig *)
 Definition SmallConfig {S : Type}  : M S Config :=
-  ret (mk_Config (mk_Range 1073741824 65536) ([mk_Range 1073741824 PageSize]) ([mk_Range 150994944 PageSize]) ([mk_Range 0 1073741824]) 2 2).
+  ret (mk_Config (mk_Range 1073741824 65536) ([mk_Range 1073741824 PageSize]) ([mk_Range 150994944 PageSize]) ([mk_Range 0 1073741824]) 2 2 []).
 
 Definition SmallPoolTables : Z := 64.
 
@@ -578,9 +588,10 @@ Definition set_Trap_FAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap
 Definition set_Trap_HPFAR (x : Z) (r : Trap) : Trap := mk_Trap (Trap_Kind r) (Trap_ESR r) (Trap_FAR r) x.
 Definition zero_Trap : Trap := mk_Trap zero_TrapKind 0 0 0.
 
-(** Go: interface Platform. A call of CleanToPoC, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace; the
+(** Go: interface Platform. A call of CleanToPoC, CopyFile, EnterGuest, InvalidateIPA, InvalidateVMID, PageIsZero, ZeroPages is an event of the trace; the
     platform answers the calls with results. *)
 Record Platform := mk_Platform {
+  Platform_CopyFile : list event -> Z -> PA -> bool;
   Platform_EnterGuest : list event -> Z -> Context -> Trap * Context;
   Platform_PageIsZero : list event -> PA -> bool
 }.
@@ -627,10 +638,70 @@ Definition set_Engine_vms (x : (list vm)) (r : Engine) : Engine := mk_Engine (En
 Definition set_Engine_marks (x : (list Z)) (r : Engine) : Engine := mk_Engine (Engine_cfg r) (Engine_plat r) (Engine_pool r) (Engine_pages r) (Engine_host r) (Engine_vms r) x.
 Definition zero_Engine : Engine := mk_Engine zero_Config None zero_tablePool [] zero_stage2 [] [].
 
+(** Go: isolation/files.go:31:1 FileInfo *)
+Definition Engine_FileInfo {S : Type} (e : (ptr S Engine)) (index : Z) : M S (BootFile * Abi.Status) :=
+  let! t'1 := deref e in
+  if index >=? (wrapu 64 (len (Config_Files (Engine_cfg t'1)))) then
+  ret (mk_BootFile 0 (repeat 0 6), Abi.InvalidParameters)
+  else
+  let! t'2 := deref e in
+  let! t'3 := idx (Config_Files (Engine_cfg t'2)) index in
+  ret (t'3, Abi.Success).
+
+(** Go: isolation/files.go:28:1 filePages *)
+Definition filePages {S : Type} (size : Z) : M S Z :=
+  ret (shr (wrapu 64 (size + pageMask)) PageShift).
+
 (** Go: isolation/ledger.go:16:1 pfn *)
 Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
   let! t'1 := deref e in
   ret (shr (wrapu 64 (pa - (Range_Base (Config_RAM (Engine_cfg t'1))))) PageShift).
+
+(** Go: isolation/files.go:43:1 FileRead *)
+Definition Engine_FileRead {S : Type} (e : (ptr S Engine)) (index : Z) (pa : PA) (pages : Z) : M S (Z * Abi.Status) :=
+  let! t'1 := deref e in
+  if (index >=? (wrapu 64 (len (Config_Files (Engine_cfg t'1))))) || (negb ((Z.land pa pageMask) =? 0)) then
+  ret (0, Abi.InvalidParameters)
+  else
+  let! t'2 := deref e in
+  let! t'3 := idx (Config_Files (Engine_cfg t'2)) index in
+  let size := BootFile_Size t'3 in
+  let! t'4 := filePages size in
+  let need := t'4 in
+  if need =? 0 then
+  ret (0, Abi.Success)
+  else
+  let! t'7 := (if (pages <? need) then ret true else (let! t'5 := deref e in let! t'6 := pageRange pa need (Config_RAM (Engine_cfg t'5)) in ret (negb t'6))) in
+  if t'7 then
+  ret (0, Abi.InvalidParameters)
+  else
+  let i := 0 in
+  let! t'11 := loop (need - i)
+  (fun i => ret (i <? need))
+  (fun i =>
+  let! t'8 := deref e in
+  let! t'9 := Engine_pfn e pa in
+  let! t'10 := idx (Engine_pages t'8) (wrapu 64 (t'9 + i)) in
+  if negb ((page_owner t'10) =? Abi.OwnerHost) then
+  ret (Leave (0, Abi.Denied))
+  else
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'11 with
+  | Fall i =>
+  let! t'12 := deref e in
+  let! t'13 := get_platform (Engine_plat t'12) in
+  let! t'14 := trace_now in
+  let t'15 := Platform_CopyFile t'13 t'14 index pa in
+  let! t'16 := emit "CopyFile" [index; pa] in
+  if negb t'15 then
+  ret (0, Abi.NoMemory)
+  else
+  ret (size, Abi.Success)
+  | Jump x'j => ret x'j
+  end.
 
 (** Go: isolation/ledger.go:41:1 setOwner *)
 Definition Engine_setOwner {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (owner : Z) (vm' : VMID) : M S unit :=
@@ -2002,7 +2073,7 @@ Definition pendNone : pendingReply := 0.
 
 Definition PStateEL1h : Z := 965.
 
-(** Go: isolation/platform.go:136:1 reset *)
+(** Go: isolation/platform.go:141:1 reset *)
 Definition Context_reset {S : Type} (c : (ptr S Context)) (vmid : VMID) (vcpu' : Z) (entry : Z) (arg : Z) : M S unit :=
   let! t'1 := deref c in
   let irq := Context_IRQ t'1 in
@@ -2508,7 +2579,7 @@ Definition Engine_shadowMMIO {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (v
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/dispatch.go:180:1 callerVM *)
+(** Go: isolation/dispatch.go:187:1 callerVM *)
 Definition Engine_callerVM {S : Type} (e : (ptr S Engine)) (c : Caller) : M S (ptr S vm) :=
   let! t'1 := deref e in
   if (Caller_VM c) >? (len (Engine_vms t'1)) then
@@ -2532,7 +2603,7 @@ Definition psciBlockEnd : Z := 32.
 
 Definition funcNumMask : Z := 65535.
 
-(** Go: isolation/dispatch.go:208:1 EngineOwnsID *)
+(** Go: isolation/dispatch.go:215:1 EngineOwnsID *)
 Definition EngineOwnsID {S : Type} (id : Z) : M S bool :=
   let num := Z.land id funcNumMask in
   let! t'2 := Abi.OwningEntity id in
@@ -2992,7 +3063,7 @@ Definition Engine_guestPSCI {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (p
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/dispatch.go:146:1 guestCall *)
+(** Go: isolation/dispatch.go:153:1 guestCall *)
 Definition Engine_guestCall {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
   let r := x in
   let! t'1 := Engine_callerVM e c in
@@ -3287,7 +3358,7 @@ Definition Engine_hostCall {S : Type} (e : (ptr S Engine)) (x : (list Z)) : M S 
   let! t'3 := query id x in
   ret (t'3, mk_Effect zero_EffectKind 0 false false)
   else
-  let! t'77 := (if t'2 =? Abi.VMCreate then
+  let! t'92 := (if t'2 =? Abi.VMCreate then
   let vm' := zero_VMID in
   let! t'4 := idx x 1 in
   let! t'5 := idx x 2 in
@@ -3418,16 +3489,42 @@ Definition Engine_hostCall {S : Type} (e : (ptr S Engine)) (x : (list Z)) : M S 
   let r := t'75 in
   ret (Fall (r, st))
   else
+  if t'2 =? Abi.FileInfo then
+  let f := zero_BootFile in
+  let! t'76 := idx x 1 in
+  let! t'77 := Engine_FileInfo e t'76 in
+  let '(t'78, t'79) := t'77 in
+  let f := t'78 in
+  let st := t'79 in
+  let! t'80 := upd r 1 (BootFile_Size f) in
+  let r := t'80 in
+  let t'81 := r in
+  let! t'82 := subslice t'81 2 (len t'81) in
+  let! t'83 := subslice (BootFile_Name f) 0 (len (BootFile_Name f)) in
+  let r := copy_into t'81 2 (len t'81) t'83 in
+  ret (Fall (r, st))
+  else
+  if t'2 =? Abi.FileRead then
+  let! t'84 := idx x 1 in
+  let! t'85 := idx x 2 in
+  let! t'86 := idx x 3 in
+  let! t'87 := Engine_FileRead e t'84 t'85 t'86 in
+  let '(t'88, t'89) := t'87 in
+  let! t'90 := upd r 1 t'88 in
+  let r := t'90 in
+  let st := t'89 in
+  ret (Fall (r, st))
+  else
   if (((t'2 =? Abi.PSCIVersion) || (t'2 =? Abi.PSCIFeatures)) || (t'2 =? Abi.PSCISystemOff)) || (t'2 =? Abi.PSCISystemReset) then
-  let! t'76 := hostPSCI id x in
-  ret (Jump t'76)
+  let! t'91 := hostPSCI id x in
+  ret (Jump t'91)
   else
   let st := Abi.NotSupported in
   ret (Fall (r, st))) in
-  match t'77 with
+  match t'92 with
   | Fall (r, st) =>
-  let! t'78 := finish x r st in
-  ret (t'78, mk_Effect zero_EffectKind 0 false false)
+  let! t'93 := finish x r st in
+  ret (t'93, mk_Effect zero_EffectKind 0 false false)
   | Jump x'j => ret x'j
   end.
 
@@ -3523,6 +3620,8 @@ Definition Engine_Config {S : Type} (e : (ptr S Engine)) : M S Config :=
   ret (Engine_cfg t'1).
 
 Definition hpfarFIPAShift : Z := 4.
+
+Definition MaxFileSize : Z := 1099511627776.
 
 (** Go: isolation/ghost.go:73:1 lendable *)
 Definition Engine_lendable {S : Type} (e : (ptr S Engine)) (id : Z) : M S bool :=

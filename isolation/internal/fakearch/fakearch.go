@@ -47,6 +47,11 @@ type Arch struct {
 	// vCPU without a script of its own (SetScript); once it is empty, every
 	// entry exits with an IRQ, like a timer tick.
 	Script []Step
+	// Files are the boot files' contents, by index, that CopyFile copies;
+	// CopyFile reports a device failure for an index with no contents.
+	Files [][]byte
+	// CopyCount counts the copies CopyFile made.
+	CopyCount int
 	// LastVTTBR and LastCtx are what the latest EnterGuest was given.
 	LastVTTBR uint64
 	LastCtx   isolation.Context
@@ -196,10 +201,30 @@ func (a *Arch) Page(pa isolation.PA) *[isolation.PageSize]byte {
 	return a.mem[pa&^(isolation.PageSize-1)]
 }
 
+// CopyFile writes boot file index's bytes from pa on, as the device
+// would, leaving the rest of its last page as it was.
+func (a *Arch) CopyFile(index uint64, pa isolation.PA) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if index >= uint64(len(a.Files)) {
+		return false
+	}
+	a.CopyCount++
+	for i, b := range a.Files[index] {
+		a.store(pa+isolation.PA(i), b)
+	}
+	return true
+}
+
 // Write stores b at pa, as a principal with access to the page would.
 func (a *Arch) Write(pa isolation.PA, b byte) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.store(pa, b)
+}
+
+// store is Write with the lock held.
+func (a *Arch) store(pa isolation.PA, b byte) {
 	if a.mem == nil {
 		a.mem = make(map[isolation.PA]*[isolation.PageSize]byte)
 	}
