@@ -28,6 +28,19 @@ Proof.
   unfold private_to. crush.
 Qed.
 
+(** FILE_READ writes only pages the host owns. *)
+Lemma file_read_keeps_private : forall m v p lo k x (ms : nat -> nat),
+  first_range lo k (file_check cfg m) = None ->
+  private_to v m p = true ->
+  (if in_range p lo k then x else ms p) = ms p.
+Proof.
+  intros m v p lo k x ms H P. destruct (in_range p lo k) eqn:R; auto.
+  apply in_range_spec in R. pose proof (first_range_none _ _ _ _ H p R) as O.
+  unfold file_check, host_owned, private_to in *.
+  destruct (negb _); [discriminate|].
+  destruct (pg_owner (ms_pages m p)); destruct (pg_share (ms_pages m p)); discriminate.
+Qed.
+
 Theorem integrity_mem : forall s a v p,
   Inv cfg (st_meta s) -> actor a <> Some v -> private_to v (st_meta s) p = true ->
   st_mem (fst (step cfg s a)) p = st_mem s p.
@@ -35,6 +48,7 @@ Proof.
   intros [m ms rs] a v p I A P. simpl in *.
   destruct a as [c|w c g|w c g|w c tr|q x]; simpl in *; [destruct c| destruct g | destruct g | |];
     unfold_calls; simpl; split_goal; simpl; auto.
+  all: try solve [eapply file_read_keeps_private; eauto].
   - (* MEM_RECLAIM: pages nobody owns *)
     destruct (in_range p (pfn cfg pa) pages) eqn:R; auto.
     apply in_range_spec in R. pose proof (first_range_none _ _ _ _ E0 p R) as N.

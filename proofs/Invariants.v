@@ -508,6 +508,9 @@ Proof.
     + unfold mem_info. case_ifs; auto.
     + unfold mmio_shadow. case_ifs; auto. destruct (shadow_marks _ _ _ _); simpl; auto with inv.
     + unfold mmio_log_read. case_ifs; simpl; auto with inv.
+    + unfold file_info. destruct (nth_error _ _); simpl; auto.
+    + unfold file_read. destruct (nth_error _ _); simpl; auto. case_ifs; simpl; auto.
+      destruct (first_range _ _ _); simpl; auto.
   - unfold guest_call. destruct (negb _); simpl; auto.
     destruct g; simpl; auto using guest_share_inv, guest_unshare_inv, guest_relinquish_inv,
       psci_cpu_on_inv, psci_affinity_info_inv with inv.

@@ -90,7 +90,7 @@ Ltac unfold_calls :=
     vcpu_init, vcpu_run, vcpu_irq, mem_donate, mem_share, mem_unshare, mem_reclaim, mem_info,
     guest_share, guest_unshare, guest_relinquish, guest_mem_state, psci_cpu_on, psci_affinity_info, psci_system,
     stop_vcpu, leave_run, all_off, set_vcpu, set_vm, set_hasrun, set_s2,
-    mmio_shadow, mmio_log_read, set_shadow in *.
+    mmio_shadow, mmio_log_read, set_shadow, file_info, file_read in *.
 
 Lemma s2_lookup_some : forall cfg s2 i p,
   s2_lookup cfg s2 i = Some p -> exists perms, s2 p = Some (i, perms) /\ in_ram cfg p = true.

@@ -41,6 +41,9 @@ mutant() {
 		print $s;' < specs/Spec.v > "$d/specs/Spec.v" || echo "mutation does not apply" > "$d/verdict"
 }
 
+mutant file-read-any-owner \
+	'else if host_owned (ms_pages m p) then None else Some DENIED.' \
+	'else None.'
 mutant reclaim-skips-zeroing \
 	'(fun p => if in_range p p0 n then 0 else st_mem s p)' \
 	'(st_mem s)'

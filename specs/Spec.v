@@ -63,6 +63,8 @@ Inductive hcall :=
 | HMemInfo (pa : nat)
 | HMMIOShadow (vmid ipa mode value : nat)   (** extension *)
 | HMMIOLogRead (vmid : nat)                 (** extension *)
+| HFileInfo (index : nat)                  (** extension *)
+| HFileRead (index pa pages : nat)         (** extension *)
 | HUnsupported.
 
 (** Calls a guest vCPU makes that the engine handles itself. [GUnsupported]
@@ -474,6 +476,51 @@ Definition mem_info (s : state) (pa : nat) : state * output :=
                     match pg_share pg with NotShared => 0 | SharedWith _ => 1 end;
                     match pg_share pg with NotShared => 0 | SharedWith b => b end]).
 
+(** ** Boot files (an extension: [Engine.FileInfo], [Engine.FileRead])
+
+    The host reads the board's boot files into pages it owns. What it learns
+    (a file's size, name and contents) is part of the configuration, the
+    same in any two states, and the statuses read only the ledger, which
+    the host sees anyway (MEM_INFO): these calls release nothing. *)
+
+(** The pages a file covers: its size in bytes rounded up to pages. *)
+Definition file_pages (f : bootfile) : nat := (f_size f + granule cfg - 1) / granule cfg.
+
+Definition file_info (s : state) (i : nat) : state * output :=
+  match nth_error (files cfg) i with
+  | None => (s, err INVALID_PARAMETERS)
+  | Some f => (s, ORet SUCCESS (f_size f :: f_name f))
+  end.
+
+Definition host_owned (pg : page) : bool :=
+  match pg_owner pg with OHost => true | _ => false end.
+
+(** What FILE_READ requires of each page the file covers, in order. *)
+Definition file_check (m : mstate) (p : nat) : option status :=
+  if negb (in_ram cfg p) then Some INVALID_PARAMETERS
+  else if host_owned (ms_pages m p) then None else Some DENIED.
+
+(** FILE_READ: every page the file covers must be RAM the host owns (shared
+    or not: the host may write it anyway); those pages take the file's
+    contents, and no other page changes. A file of no bytes needs no page.
+    (The bytes of the last page past the file's end keep what they held,
+    which a page's one number does not describe.) *)
+Definition file_read (s : state) (i pa n : nat) : state * output :=
+  let m := st_meta s in
+  match nth_error (files cfg) i with
+  | None => (s, err INVALID_PARAMETERS)
+  | Some f =>
+      let k := file_pages f in
+      if negb (pa mod granule cfg =? 0) || (n <? k) then (s, err INVALID_PARAMETERS) else
+      match first_range (pfn pa) k (file_check m) with
+      | Some e => (s, err e)
+      | None =>
+          (mkState m (fun p => if in_range p (pfn pa) k then nth (p - pfn pa) (f_pages f) 0 else st_mem s p)
+                   (st_regs s),
+           ORet SUCCESS [f_size f])
+      end
+  end.
+
 (** ** Guest memory calls (from VM [v]) *)
 
 Definition is_vm_unshared (v : nat) (pg : page) : bool :=
@@ -721,6 +768,8 @@ Definition host_call (s : state) (c : hcall) : state * output :=
   | HMemInfo pa => mem_info s pa
   | HMMIOShadow v ipa mode x => mmio_shadow s v ipa mode x
   | HMMIOLogRead v => mmio_log_read s v
+  | HFileInfo i => file_info s i
+  | HFileRead i pa n => file_read s i pa n
   | HUnsupported => (s, err NOT_SUPPORTED)
   end.
 

@@ -20,6 +20,17 @@ Import ListNotations.
     pages; [granule] is the page size in bytes. The overflow check of the ABI
     ([base + pages * granule] wraps 64 bits) is subsumed by the range check
     in pages: a range that wraps cannot end inside RAM or the IPA space. *)
+(** A boot file the host may read (FILE_INFO and FILE_READ, an extension
+    carried out by the core: [isolation/files.go]): its size in bytes, its
+    name as FILE_INFO returns it (six words), and the contents of each page
+    it covers, as the model keeps a page's contents (one number). The files
+    are the board's, fixed for a run, and no principal's secret. *)
+Record bootfile := mkFile {
+  f_size : nat;
+  f_name : list nat;
+  f_pages : list nat
+}.
+
 Record config := mkConfig {
   granule : nat;       (** bytes per page: 4096 *)
   ram_base : nat;      (** PFN of the first RAM page *)
@@ -30,8 +41,9 @@ Record config := mkConfig {
   max_vms : nat;       (** VM slots are 1 .. max_vms *)
   max_vcpus : nat;     (** vCPUs per VM: 1 .. max_vcpus *)
   uid : list nat;      (** CALL_UID words w0..w3 *)
-  mmio_windows : list (nat * nat)  (** the guests' emulated device windows:
+  mmio_windows : list (nat * nat); (** the guests' emulated device windows:
                                        (base IPA, size), in bytes *)
+  files : list bootfile             (** the boot files, numbered from 0 *)
 }.
 
 (** Owner of a page ([isolation.Owner]). *)

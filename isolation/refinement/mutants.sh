@@ -210,4 +210,22 @@ mutant vm-create-keeps-shadow isolation/vm.go \
 	'v.live, v.hasRun, v.nvcpu, v.shadow = true, false, int(n), shadowState{}' \
 	'v.live, v.hasRun, v.nvcpu = true, false, int(n)'
 
+# Mutants of the boot files, which the model covers since FILE_INFO and
+# FILE_READ moved from the engine's machine layer into the core.
+mutant file-read-any-owner isolation/files.go \
+	'if e.pageAt(p).owner != abi.OwnerHost {' \
+	'if e.pageAt(p).owner == abi.OwnerEngine {'
+mutant file-read-last-page-unchecked isolation/files.go \
+	'for i := uint64(0); i < need; i++ {' \
+	'for i := uint64(0); i+1 < need; i++ {'
+mutant file-read-too-few-pages isolation/files.go \
+	'if pages < need {' \
+	'if pages+1 < need {'
+mutant file-read-reports-pages isolation/files.go \
+	'return size, abi.Success' \
+	'return need, abi.Success'
+mutant file-info-index-off-by-one isolation/files.go \
+	'return e.cfg.Files[index], abi.Success' \
+	'return e.cfg.Files[(index+1)%uint64(len(e.cfg.Files))], abi.Success'
+
 exit $bad

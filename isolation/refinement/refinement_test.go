@@ -21,20 +21,62 @@ import (
 	"bulkhead/isolation/internal/plant"
 )
 
-// The machine of the traces: isolation.SmallConfig, except while
-// withMachine runs a test on another.
+// The machine of the traces: isolation.SmallConfig with traceFiles,
+// except while withMachine runs a test on another.
 var (
-	small   = isolation.SmallConfig()
+	small   = withFiles(isolation.SmallConfig())
 	ram0    = small.RAM.Base
 	npages  = int(small.RAM.Size / isolation.PageSize)
 	pageLen = uint64(isolation.PageSize)
 )
 
-// withMachine makes c the machine of the traces until the test ends.
+// withMachine makes c, with traceFiles, the machine of the traces until
+// the test ends.
 func withMachine(t testing.TB, c isolation.Config) {
 	old := small
-	small, ram0, npages = c, c.RAM.Base, int(c.RAM.Size/isolation.PageSize)
+	small, ram0, npages = withFiles(c), c.RAM.Base, int(c.RAM.Size/isolation.PageSize)
 	t.Cleanup(func() { small, ram0, npages = old, old.RAM.Base, int(old.RAM.Size/isolation.PageSize) })
+}
+
+// traceFiles are the boot files of the traces' machines: one page, two
+// (the second in part), three, and an empty file.
+var traceFiles = []isolation.BootFile{
+	{Size: isolation.PageSize, Name: packName("Image")},
+	{Size: isolation.PageSize + 904, Name: packName("initramfs.cpio")},
+	{Size: 3 * isolation.PageSize, Name: packName(strings.Repeat("long-name.", 6))},
+	{Size: 0, Name: packName("empty.args")},
+}
+
+func withFiles(c isolation.Config) isolation.Config {
+	c.Files = traceFiles
+	return c
+}
+
+// packName packs a name as FILE_INFO returns it: its first 48 bytes,
+// little-endian, zero padded.
+func packName(s string) (w [6]uint64) {
+	for i := 0; i < len(s) && i < abi.FileNameBytes; i++ {
+		w[i/8] |= uint64(s[i]) << (8 * (i % 8))
+	}
+	return w
+}
+
+// fileValue is the model's value of page k of boot file i: the first 8
+// bytes of the page, little-endian (pageValue); the rest of the page's
+// part of the file is zero, so that a copy's whole effect is what the
+// model keeps of a page. Every file's last page holds at least 8 bytes.
+func fileValue(i, k int) uint64 { return 0xf11e_0000_0000 | uint64(i)<<16 | uint64(k+1) }
+
+// fileContents are the bytes of the boot files of c.
+func fileContents(c isolation.Config) [][]byte {
+	out := make([][]byte, len(c.Files))
+	for i, f := range c.Files {
+		out[i] = make([]byte, f.Size)
+		for k := 0; uint64(k)*pageLen < f.Size; k++ {
+			binary.LittleEndian.PutUint64(out[i][uint64(k)*pageLen:], fileValue(i, k))
+		}
+	}
+	return out
 }
 
 // configLine is the oracle's description of SmallConfig.
@@ -45,6 +87,15 @@ func configLine() string {
 		eng.Size/pageLen, small.MaxVMs, small.MaxVCPUs, w[0], w[1], w[2], w[3])
 	for _, r := range small.GuestMMIO {
 		l += fmt.Sprintf(" %#x %#x", r.Base, r.Size)
+	}
+	for i, f := range small.Files {
+		l += fmt.Sprintf(" file %d", f.Size)
+		for _, w := range f.Name {
+			l += fmt.Sprintf(" %#x", w)
+		}
+		for k := 0; uint64(k)*pageLen < f.Size; k++ {
+			l += fmt.Sprintf(" %#x", fileValue(i, k))
+		}
 	}
 	return l
 }
@@ -70,6 +121,7 @@ func newGoRun(t testing.TB) *goRun {
 func newGoRunPool(t testing.TB, n int) *goRun {
 	a := fakearch.New()
 	a.Record = false
+	a.Files = fileContents(small)
 	var p isolation.Pool
 	if spare != nil && len(spare.Tables) == n {
 		p = *spare

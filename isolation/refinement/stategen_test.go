@@ -186,7 +186,7 @@ func (s sgen) hostOp() string {
 	if _, _, on := s.vcpuWhere(func(_ isolation.AbstractVM, st isolation.VCPUState) bool { return st != isolation.VCPUOff }); !on && s.chance(2) {
 		return s.revive()
 	}
-	switch s.r.Intn(24) {
+	switch s.r.Intn(26) {
 	case 0:
 		return host(abi.VMCreate, s.pick(1, 2, 2, 0, 3, ^uint64(0)), s.pick(0, 0, abi.VMProtected, 1<<63|abi.VMProtected))
 	case 1:
@@ -242,8 +242,34 @@ func (s sgen) hostOp() string {
 		if !s.hoard || s.chance(32) {
 			return host(abi.MMIOLogRead, s.vmid())
 		}
+	case 24, 25:
+		return s.fileOp()
 	}
 	return s.runOp()
+}
+
+// fileOp is FILE_INFO or, mostly, FILE_READ: of a file, or an index past
+// the last; into pages the host owns (shared or not), or any, with as
+// many pages as the file needs, or one more or fewer, or an edge count;
+// rarely at an unaligned address.
+func (s sgen) fileOp() string {
+	index := s.pick(0, 1, 1, 2, 2, 3, uint64(len(small.Files)), ^uint64(0))
+	if s.chance(4) {
+		return host(abi.FileInfo, index)
+	}
+	owned := func(p isolation.AbstractPage) bool { return p.Owner == abi.OwnerHost }
+	if s.chance(4) {
+		owned = func(isolation.AbstractPage) bool { return true }
+	}
+	p, _ := s.paRun(owned)
+	if s.chance(16) {
+		p += s.pick(8, 0x800)
+	}
+	need := uint64(2)
+	if index < uint64(len(small.Files)) {
+		need = (small.Files[index].Size + pageLen - 1) / pageLen
+	}
+	return host(abi.FileRead, index, p, s.pick(need, need, need, need+1, need-1, 0, ^uint64(0)))
 }
 
 // shadowIPA is one of eight device registers, twice as many as a VM has
@@ -468,6 +494,7 @@ var callNames = map[uint32]string{
 	abi.PSCICPUOff: "PSCI_CPU_OFF", abi.PSCIAffinityInfo64: "PSCI_AFFINITY_INFO",
 	abi.PSCIAffinityInfo32: "PSCI_AFFINITY_INFO", abi.PSCISystemOff: "PSCI_SYSTEM_OFF",
 	abi.PSCISystemReset: "PSCI_SYSTEM_RESET", abi.MMIOShadow: "MMIO_SHADOW", abi.MMIOLogRead: "MMIO_LOG_READ",
+	abi.FileInfo: "FILE_INFO", abi.FileRead: "FILE_READ",
 }
 
 var statusNames = map[int64]string{0: "SUCCESS", -1: "NOT_SUPPORTED", -2: "INVALID_PARAMETERS", -3: "DENIED", -4: "NO_MEMORY", -5: "BUSY"}

@@ -3,8 +3,10 @@
    Input, one command a line (numbers decimal or 0x hex, up to 64 bits):
 
      config RAMBASE RAMPAGES ENGINEBASE ENGINEPAGES MAXVMS MAXVCPUS UID0 UID1 UID2 UID3 [MMIOBASE MMIOSIZE]...
+            [file SIZE NAME0 .. NAME5 [PAGEVALUE]...]...
          the machine (byte addresses, page counts, the guests' emulated
-         device windows); starts a trace
+         device windows, the boot files: size in bytes, FILE_INFO's name
+         words, the value of each page); starts a trace
      reset
          back to the boot state of the current machine (all memory zero)
      host X0 X1 X2 X3 X4 X5 X6 X7
@@ -151,6 +153,7 @@ let vcpu_run = 0xC6000013 and vcpu_irq = 0xC6000014
 let mem_donate = 0xC6000020 and mem_share = 0xC6000021 and mem_unshare = 0xC6000022
 let mem_reclaim = 0xC6000023 and mem_info = 0xC6000024
 let mmio_shadow = 0xC6000030 and mmio_log_read = 0xC6000031
+let file_info = 0xC6000080 and file_read = 0xC6000081
 let guest_share = 0xC6000040 and guest_unshare = 0xC6000041
 let guest_relinquish = 0xC6000042 and guest_meminfo = 0xC6000043
 let guest_memstate = 0xC6000044
@@ -210,6 +213,8 @@ let decode_host (x : int64 array) : hcall =
   else if id = mem_info then HMemInfo (a 1)
   else if id = mmio_shadow then HMMIOShadow (a 1, a 2, a 3, a 4)
   else if id = mmio_log_read then HMMIOLogRead (a 1)
+  else if id = file_info then HFileInfo (a 1)
+  else if id = file_read then HFileRead (a 1, a 2, a 3)
   else HUnsupported
 
 let low32 (v : int64) = Int64.to_int (Int64.logand v 0xFFFFFFFFL)
@@ -491,16 +496,30 @@ let line l =
       (match String.split_on_char ';' l with
        | _ :: actions -> run_cmd v k reply actions
        | [] -> failwith "bad run")
-  | "config" :: rb :: rp :: eb :: ep :: mv :: mc :: u0 :: u1 :: u2 :: u3 :: windows ->
+  | "config" :: rb :: rp :: eb :: ep :: mv :: mc :: u0 :: u1 :: u2 :: u3 :: rest ->
       let n t = to_nat (parse_raw t) and g = nat granule in
+      (* Windows are pairs up to the first "file"; each "file SIZE N0..N5
+         V.." is a boot file: its size, name words and page values. *)
       let rec pairs = function
-        | b :: sz :: l -> (n b, n sz) :: pairs l
-        | [] -> []
-        | _ -> failwith "config: a window without its size" in
+        | "file" :: l -> ([], boot_files l)
+        | b :: sz :: l -> let (w, f) = pairs l in ((n b, n sz) :: w, f)
+        | [] -> ([], [])
+        | _ -> failwith "config: a window without its size"
+      and boot_files l =
+        let rec upto acc = function
+          | "file" :: l -> (List.rev acc, boot_files l)
+          | t :: l -> upto (t :: acc) l
+          | [] -> (List.rev acc, []) in
+        match upto [] l with
+        | (size :: n0 :: n1 :: n2 :: n3 :: n4 :: n5 :: pages, more) ->
+            { f_size = n size; f_name = List.map n [n0; n1; n2; n3; n4; n5];
+              f_pages = List.map n pages } :: more
+        | _ -> failwith "config: a file without its size and name" in
+      let (windows, files) = pairs rest in
       cfg := Some { granule = g; ram_base = N.div (n rb) g; ram_pages = n rp;
                     engine_base = N.div (n eb) g; engine_pages = n ep; ipa_pages = nat ipa_pages;
                     max_vms = n mv; max_vcpus = n mc; uid = [n u0; n u1; n u2; n u3];
-                    mmio_windows = pairs windows };
+                    mmio_windows = windows; files = files };
       boot_state := None; boot (); print_state ()
   | ["reset"] -> boot (); print_state ()
   | ["check"] -> checking := true; print_endline "check on"
