@@ -328,6 +328,29 @@ Proof.
   apply (rel_regs _ _ _ Rf). auto.
 Qed.
 
+(** The boot files release nothing of [v]: [declass] asks nothing of a
+    host call, so FILE_INFO and FILE_READ answer the same in any two
+    related states, and leave them related. What the host learns from
+    them is the configuration's ([files]), which both states share:
+    FILE_INFO's size and name, and the pages FILE_READ wrote
+    ([file_read_contents]). *)
+Theorem ni_boot_files : forall v s t i pa n c,
+  Inv cfg (st_meta s) -> rel v s t -> c = HFileInfo i \/ c = HFileRead i pa n ->
+  rel v (fst (step cfg s (AHost c))) (fst (step cfg t (AHost c))) /\
+  snd (step cfg s (AHost c)) = snd (step cfg t (AHost c)).
+Proof. intros v s t i pa n c Hi R _. apply ni_step; auto. exact I. Qed.
+
+Theorem file_read_contents : forall s i pa n f p,
+  nth_error (files cfg) i = Some f ->
+  snd (step cfg s (AHost (HFileRead i pa n))) = ORet SUCCESS [f_size f] ->
+  in_range p (pfn cfg pa) (file_pages cfg f) = true ->
+  st_mem (fst (step cfg s (AHost (HFileRead i pa n)))) p = nth (p - pfn cfg pa) (f_pages f) 0.
+Proof.
+  intros s i pa n f p F O R. simpl in *. unfold file_read in *. rewrite F in *.
+  destruct (negb _ || _); [discriminate|].
+  destruct (first_range _ _ _); [discriminate|]. simpl. rewrite R. reflexivity.
+Qed.
+
 (** The boot states for two memory images related for [v]. *)
 Lemma rel_init : forall v mem1 mem2,
   (forall p, hidden v (init_meta cfg) p = false -> mem1 p = mem2 p) ->

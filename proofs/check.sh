@@ -33,6 +33,8 @@ Noninterference.rel_obs_vm
 Noninterference.noninterference
 Noninterference.noninterference_obs
 Noninterference.noninterference_vregs
+Noninterference.ni_boot_files
+Noninterference.file_read_contents
 Integrity.integrity_mem
 Integrity.integrity_regs
 Integrity.vcpu_run_regs
