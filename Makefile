@@ -41,7 +41,7 @@ export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
 	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race \
-	vgic-mutants smp smp-all
+	vgic-mutants refinement-mutants smp smp-all
 
 all: images
 
@@ -92,7 +92,7 @@ GOTESTFLAGS ?= -v
 guest-test: check_tamago mods bulkhead
 	build/bulkhead test -C $(PKG) $(GOTESTFLAGS) .
 
-test: mods fmt-check vet lint proofs race vgic-mutants guest-images unit smp
+test: mods fmt-check vet lint proofs race vgic-mutants refinement-mutants guest-images unit smp
 
 # guest-images fetches Debian's arm64 kernel and busybox (cached in
 # .cache/guest-images) for the Linux scenarios, which skip, saying so,
@@ -153,6 +153,13 @@ race: mods
 # reference-model test (TestReferenceModel) catches each one.
 vgic-mutants: mods
 	GO=$(GO) hypervisor/vgic/mutants.sh
+
+# refinement-mutants applies bugs to a copy of the Go core and shows that
+# the refinement test alone, without the checked-in traces, catches each
+# one. It needs the oracle that make proofs builds (make test runs proofs
+# first).
+refinement-mutants: mods
+	isolation/refinement/mutants.sh
 
 qemu-tests: mods
 	$(GO) test -count=1 -v ./tests/
