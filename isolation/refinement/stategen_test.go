@@ -230,7 +230,13 @@ func (s sgen) hostOp() string {
 	case 14, 17:
 		return host(uint32(s.pick(uint64(abi.Version), uint64(abi.CallUID), uint64(abi.Revision), uint64(abi.GuestShare), 0xC6000099, 0x86000123)), s.r.Uint64())
 	case 15, 16:
-		p, _ := s.paRun(func(p isolation.AbstractPage) bool { return p.Owner == abi.OwnerHost || p.Shared })
+		// Mostly a page the host may write, else any page: a store the
+		// host stage-2 must stop.
+		ok := func(p isolation.AbstractPage) bool { return p.Owner == abi.OwnerHost || p.Shared }
+		if s.chance(4) {
+			ok = func(isolation.AbstractPage) bool { return true }
+		}
+		p, _ := s.paRun(ok)
 		return fmt.Sprintf("write %#x %d", p, 1+s.r.Intn(255))
 	case 18, 19, 21:
 		ipa := s.shadowIPA()
