@@ -657,7 +657,20 @@ Definition Engine_pfn {S : Type} (e : (ptr S Engine)) (pa : PA) : M S Z :=
   let! t'1 := deref e in
   ret (shr (wrapu 64 (pa - (Range_Base (Config_RAM (Engine_cfg t'1))))) PageShift).
 
-(** Go: isolation/files.go:43:1 FileRead *)
+(** Go: isolation/ledger.go:20:1 pageAt *)
+Definition Engine_pageAt {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (ptr S page) :=
+  let! t'1 := pfield e Engine_pages set_Engine_pages in
+  let! t'2 := Engine_pfn e pa in
+  let! t'3 := pindex t'1 t'2 in
+  ret t'3.
+
+(** Go: isolation/ledger.go:48:1 ramPage *)
+Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :=
+  let! t'1 := deref e in
+  let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
+  ret t'2.
+
+(** Go: isolation/files.go:45:1 FileRead *)
 Definition Engine_FileRead {S : Type} (e : (ptr S Engine)) (index : Z) (pa : PA) (pages : Z) : M S (Z * Abi.Status) :=
   let! t'1 := deref e in
   if (index >=? (wrapu 64 (len (Config_Files (Engine_cfg t'1))))) || (negb ((Z.land pa pageMask) =? 0)) then
@@ -668,35 +681,38 @@ Definition Engine_FileRead {S : Type} (e : (ptr S Engine)) (index : Z) (pa : PA)
   let size := BootFile_Size t'3 in
   let! t'4 := filePages size in
   let need := t'4 in
+  if pages <? need then
+  ret (0, Abi.InvalidParameters)
+  else
   if need =? 0 then
   ret (0, Abi.Success)
   else
-  let! t'7 := (if (pages <? need) then ret true else (let! t'5 := deref e in let! t'6 := pageRange pa need (Config_RAM (Engine_cfg t'5)) in ret (negb t'6))) in
-  if t'7 then
-  ret (0, Abi.InvalidParameters)
-  else
   let i := 0 in
-  let! t'11 := loop (need - i)
+  let! t'8 := loop (need - i)
   (fun i => ret (i <? need))
   (fun i =>
-  let! t'8 := deref e in
-  let! t'9 := Engine_pfn e pa in
-  let! t'10 := idx (Engine_pages t'8) (wrapu 64 (t'9 + i)) in
-  if negb ((page_owner t'10) =? Abi.OwnerHost) then
+  let p := wrapu 64 (pa + (shl 64 false i PageShift)) in
+  let! t'5 := Engine_ramPage e p in
+  if negb t'5 then
+  ret (Leave (0, Abi.InvalidParameters))
+  else
+  let! t'6 := Engine_pageAt e p in
+  let! t'7 := deref t'6 in
+  if negb ((page_owner t'7) =? Abi.OwnerHost) then
   ret (Leave (0, Abi.Denied))
   else
   ret (Continue i))
   (fun i => let i := wrapu 64 (i + 1) in
   ret i)
   i in
-  match t'11 with
+  match t'8 with
   | Fall i =>
-  let! t'12 := deref e in
-  let! t'13 := get_platform (Engine_plat t'12) in
-  let! t'14 := trace_now in
-  let t'15 := Platform_CopyFile t'13 t'14 index pa in
-  let! t'16 := emit "CopyFile" [index; pa] in
-  if negb t'15 then
+  let! t'9 := deref e in
+  let! t'10 := get_platform (Engine_plat t'9) in
+  let! t'11 := trace_now in
+  let t'12 := Platform_CopyFile t'10 t'11 index pa in
+  let! t'13 := emit "CopyFile" [index; pa] in
+  if negb t'12 then
   ret (0, Abi.NoMemory)
   else
   ret (size, Abi.Success)
@@ -1395,19 +1411,6 @@ Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (
   ret (first, pa, cnt)
   | Jump x'j => match x'j with end
   end.
-
-(** Go: isolation/ledger.go:20:1 pageAt *)
-Definition Engine_pageAt {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (ptr S page) :=
-  let! t'1 := pfield e Engine_pages set_Engine_pages in
-  let! t'2 := Engine_pfn e pa in
-  let! t'3 := pindex t'1 t'2 in
-  ret t'3.
-
-(** Go: isolation/ledger.go:48:1 ramPage *)
-Definition Engine_ramPage {S : Type} (e : (ptr S Engine)) (pa : PA) : M S bool :=
-  let! t'1 := deref e in
-  let! t'2 := Range_Contains (Config_RAM (Engine_cfg t'1)) pa 1 in
-  ret t'2.
 
 (** Go: isolation/mem.go:127:1 checkMapped *)
 Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
