@@ -423,10 +423,11 @@ func (s sgen) runOp() string {
 			acts = append(acts, s.shadowAccess(vm))
 		}
 	}
-	if ipa, ok := s.logMark(vm); ok && s.chance(4) {
-		// A burst of writes to a log register, so that logs fill up:
-		// with the rest of the run, fewer traps than one run's work
-		// budget allows (64).
+	if ipa, ok := s.logMark(vm); ok && (s.chance(4) || s.hoard && s.chance(3)) {
+		// A burst of writes to a log register, so that logs fill up
+		// (more often while the host hoards, so that a log reaches its
+		// last byte): with the rest of the run, fewer traps than one
+		// run's work budget allows (64).
 		for range 30 + s.r.Intn(16) {
 			acts = append(acts, fmt.Sprintf("mmio %#x 1 %d %d", ipa, s.r.Intn(3), s.r.Intn(32)))
 		}
