@@ -44,6 +44,7 @@ func bench(args []string, stdout io.Writer) error {
 	profileOnly := fs.Bool("profile", false, "only profile one Linux boot: entries to EL2, exits, instructions by level, world switches")
 	virtioOnly := fs.Bool("virtio", false, "only the throughput of the virtio devices: block (dd) and network (nc between two VMs)")
 	hotOnly := fs.Bool("hot", false, "only the instruction counts of the engine's hot paths against their assembly floors")
+	whereOnly := fs.Bool("where", false, "only where the hot paths' engine instructions go, by function (QEMU single-steps and logs every instruction: several minutes)")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
 	}
@@ -62,8 +63,14 @@ func bench(args []string, stdout io.Writer) error {
 		}
 	}
 	switch {
-	case btoi(*profileOnly)+btoi(*virtioOnly)+btoi(*hotOnly) > 1:
-		return usagef("bench: -profile, -virtio and -hot each ask for one part only")
+	case btoi(*profileOnly)+btoi(*virtioOnly)+btoi(*hotOnly)+btoi(*whereOnly) > 1:
+		return usagef("bench: -profile, -virtio, -hot and -where each ask for one part only")
+	case *whereOnly:
+		host, err := b.Build(whereHost)
+		if err != nil {
+			return err
+		}
+		return benchWhere(stdout, paths["engine-bench"], host)
 	case *profileOnly:
 		return benchProfile(stdout, b.Root, paths)
 	case *virtioOnly:

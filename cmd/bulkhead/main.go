@@ -9,9 +9,11 @@
 //	                                    for go test -exec
 //	bulkhead test [-host] [-vcpus N] [-cpus N] [-ram MiB] [-virtio] [-disk F[,ro]]... [go test flags] PKGS
 //	                                    go test of guest packages, each in a VM
-//	bulkhead bench [-profile | -virtio | -hot] instruction counts of the hot paths, boot times,
+//	bulkhead bench [-profile | -virtio | -hot | -where]
+//	                                    instruction counts of the hot paths, boot times,
 //	                                    virtio throughput, and where a Linux boot's
-//	                                    instructions and exits go
+//	                                    instructions and exits go; -where: the hot
+//	                                    paths' engine instructions by function
 //
 // `bulkhead run` exits with how the guests ended (see `bulkhead run -h`).
 package main
