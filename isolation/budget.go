@@ -48,6 +48,11 @@ func guestWork(d Decision, x *[31]uint64) int {
 	if d.Disp != DispCall {
 		return trapUnits
 	}
+	return callWork(x)
+}
+
+// callWork is guestWork of a call with registers x.
+func callWork(x *[31]uint64) int {
 	switch uint32(x[0]) {
 	case abi.GuestShare, abi.GuestUnshare, abi.GuestRelinquish:
 		return trapUnits + int(min(x[2], abi.GuestMaxPages))

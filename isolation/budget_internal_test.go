@@ -51,3 +51,31 @@ func TestNoWorkBudgetPlantRemovesBothBounds(t *testing.T) {
 	assert.True(t, more)
 	assert.True(t, guestPagesOK(1<<20))
 }
+
+// TestHVCShortcutIsFilterTrapsDecision: the traps run hands straight to
+// the call (hvcCall) are exactly those FilterTrap decides are a call with
+// no PC advance, and the work charged is the same; seeded syndromes of
+// every exception class, immediates and trap kinds.
+func TestHVCShortcutIsFilterTrapsDecision(t *testing.T) {
+	r := rand.New(rand.NewSource(20261202))
+	x := &[31]uint64{uint64(abi.GuestShare), 0, 9}
+	for i := 0; i < 20000; i++ {
+		esr := uint64(r.Intn(64))<<esrECShift | 1<<25
+		if r.Intn(2) == 0 {
+			esr |= uint64(r.Intn(1 << 16))
+		}
+		if r.Intn(4) == 0 {
+			esr = ecHVC64<<esrECShift | 1<<25
+		}
+		tr := Trap{Kind: TrapKind(r.Intn(4)), ESR: esr}
+		if r.Intn(2) == 0 {
+			tr.Kind = TrapSync
+		}
+		d := FilterTrap(tr, &[31]uint64{}, nil)
+		want := d.Disp == DispCall && d.PCAdvance == 0 && esr>>esrECShift == ecHVC64
+		require.Equal(t, want, hvcCall(tr), "kind %d esr %#x", tr.Kind, esr)
+		if want {
+			require.Equal(t, guestWork(d, x), callWork(x))
+		}
+	}
+}

@@ -170,6 +170,12 @@ func injectDecision(kind Injection, far uint64) Decision {
 	return Decision{Disp: DispInjectAbort, Inject: kind, InjectFAR: far}
 }
 
+// hvcCall reports whether t is HVC #0 from AArch64, the trap FilterTrap
+// turns into DispCall with no PC advance (callDecision).
+func hvcCall(t Trap) bool {
+	return t.Kind == TrapSync && t.ESR>>esrECShift&esrECMask == ecHVC64 && t.ESR&issImm16Mask == 0
+}
+
 // callDecision handles HVC and SMC.
 func callDecision(esr, ec uint64) Decision {
 	d := Decision{Disp: DispCall}

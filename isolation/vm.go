@@ -212,10 +212,21 @@ func (e *Engine) run(m *vm, vc *vcpu) [7]uint64 {
 			return stoppedExit(vc)
 		}
 		vc.state = VCPUOn
-		d := FilterTrap(t, &vc.ctx.X, e.cfg.GuestMMIO)
-		work := guestWork(d, &vc.ctx.X)
-		if ex, done := e.apply(m, vc, d); done {
-			return ex
+		var work int
+		if hvcCall(t) {
+			// The common trap, an SMCCC call by HVC #0, straight to the
+			// call: what FilterTrap and apply would do with its
+			// Decision (DispCall, no PC advance), without building it.
+			work = callWork(&vc.ctx.X)
+			if ex, done := e.guestTrapCall(vc); done {
+				return ex
+			}
+		} else {
+			d := FilterTrap(t, &vc.ctx.X, e.cfg.GuestMMIO)
+			work = guestWork(d, &vc.ctx.X)
+			if ex, done := e.apply(m, vc, d); done {
+				return ex
+			}
 		}
 		var more bool
 		if budget, more = budget.spend(work); !more {

@@ -71,6 +71,18 @@ Definition runBudget : Z := 256.
 
 Definition trapUnits : Z := 4.
 
+(** Go: isolation/budget.go:55:1 callWork *)
+Definition callWork {S : Type} (x : (ptr S (list Z))) : M S Z :=
+  let! t'2 := deref x in
+  let! t'3 := idx t'2 0 in
+  let t'1 := wrapu 32 t'3 in
+  if ((t'1 =? Abi.GuestShare) || (t'1 =? Abi.GuestUnshare)) || (t'1 =? Abi.GuestRelinquish) then
+  let! t'4 := deref x in
+  let! t'5 := idx t'4 2 in
+  ret (wraps 64 (trapUnits + (wraps 64 (Z.min t'5 Abi.GuestMaxPages))))
+  else
+  ret trapUnits.
+
 (** Go: type Disposition uint8 *)
 Definition Disposition : Type := Z.
 Definition zero_Disposition : Disposition := 0.
@@ -116,15 +128,8 @@ Definition guestWork {S : Type} (d : Decision) (x : (ptr S (list Z))) : M S Z :=
   if negb ((Decision_Disp d) =? DispCall) then
   ret trapUnits
   else
-  let! t'2 := deref x in
-  let! t'3 := idx t'2 0 in
-  let t'1 := wrapu 32 t'3 in
-  if ((t'1 =? Abi.GuestShare) || (t'1 =? Abi.GuestUnshare)) || (t'1 =? Abi.GuestRelinquish) then
-  let! t'4 := deref x in
-  let! t'5 := idx t'4 2 in
-  ret (wraps 64 (trapUnits + (wraps 64 (Z.min t'5 Abi.GuestMaxPages))))
-  else
-  ret trapUnits.
+  let! t'1 := callWork x in
+  ret t'1.
 
 Record workBudget := mk_workBudget {
   workBudget_left : Z
@@ -132,16 +137,16 @@ Record workBudget := mk_workBudget {
 Definition set_workBudget_left (x : Z) (r : workBudget) : workBudget := mk_workBudget x.
 Definition zero_workBudget : workBudget := mk_workBudget 0.
 
-(** Go: isolation/budget.go:61:1 newWorkBudget *)
+(** Go: isolation/budget.go:66:1 newWorkBudget *)
 Definition newWorkBudget {S : Type}  : M S workBudget :=
   ret (mk_workBudget runBudget).
 
-(** Go: isolation/budget.go:65:1 spend *)
+(** Go: isolation/budget.go:70:1 spend *)
 Definition workBudget_spend {S : Type} (b : workBudget) (units : Z) : M S (workBudget * bool) :=
   let b := set_workBudget_left (wraps 64 ((workBudget_left b) - units)) b in
   ret (b, ((workBudget_left b) >? 0) || false).
 
-(** Go: isolation/budget.go:72:1 guestPagesOK *)
+(** Go: isolation/budget.go:77:1 guestPagesOK *)
 Definition guestPagesOK {S : Type} (n : Z) : M S bool :=
   ret ((n <=? Abi.GuestMaxPages) || false).
 
@@ -2168,7 +2173,7 @@ Definition pendCall : pendingReply := 2.
 
 Definition xzr : Z := 31.
 
-(** Go: isolation/exit.go:249:1 sizeMask *)
+(** Go: isolation/exit.go:255:1 sizeMask *)
 Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   if log2 >=? 3 then
   ret 18446744073709551615
@@ -2176,7 +2181,7 @@ Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   let! t'1 := shcount (shl 64 true 8 log2) in
   ret (wrapu 64 ((shl 64 false 1 t'1) - 1)).
 
-(** Go: isolation/exit.go:269:1 value *)
+(** Go: isolation/exit.go:275:1 value *)
 Definition MMIORead_value {S : Type} (r : MMIORead) (reply : Z) : M S Z :=
   let! t'1 := sizeMask (MMIORead_Log2Size r) in
   let v := Z.land reply t'1 in
@@ -2271,7 +2276,7 @@ Definition issImm16Mask : Z := 65535.
 
 Definition DispCallNotSupported : Disposition := 3.
 
-(** Go: isolation/exit.go:174:1 callDecision *)
+(** Go: isolation/exit.go:180:1 callDecision *)
 Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
   let d := mk_Decision DispCall (repeat 0 7) 0 zero_MMIORead false zero_Injection 0 in
   let! d := (if negb ((Z.land esr issImm16Mask) =? 0) then
@@ -2294,7 +2299,7 @@ Definition fscAccessFlag : Z := 8.
 
 Definition fscPermission : Z := 12.
 
-(** Go: isolation/exit.go:188:1 stage2Fault *)
+(** Go: isolation/exit.go:194:1 stage2Fault *)
 Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
   let t'1 := Z.land esr fscTypeMask in
   if ((t'1 =? fscTranslation) || (t'1 =? fscAccessFlag)) || (t'1 =? fscPermission) then
@@ -2312,11 +2317,11 @@ Definition DispResume : Disposition := 2.
 
 Definition hpfarFIPAMask : Z := 17592186044400.
 
-(** Go: isolation/exit.go:198:1 faultIPA *)
+(** Go: isolation/exit.go:204:1 faultIPA *)
 Definition faultIPA {S : Type} (t : Trap) : M S Z :=
   ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
 
-(** Go: isolation/exit.go:203:1 inWindows *)
+(** Go: isolation/exit.go:209:1 inWindows *)
 Definition inWindows {S : Type} (ipa : Z) (w : (list Range)) : M S bool :=
   let t'2 := len w in
   let t'1 := 0 in
@@ -2352,7 +2357,7 @@ Definition issSF : Z := 32768.
 
 Definition issWnR : Z := 64.
 
-(** Go: isolation/exit.go:231:1 mmioDecision *)
+(** Go: isolation/exit.go:237:1 mmioDecision *)
 Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
   let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
   let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
@@ -2380,7 +2385,7 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
 
 Definition InjectDataAbort : Injection := 1.
 
-(** Go: isolation/exit.go:213:1 dataAbort *)
+(** Go: isolation/exit.go:219:1 dataAbort *)
 Definition dataAbort {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
   let esr := Trap_ESR t in
   let! t'1 := faultIPA t in
@@ -2508,9 +2513,15 @@ Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : 
   | Jump x'j => ret x'j
   end.
 
+Definition TrapSync : TrapKind := 0.
+
+(** Go: isolation/exit.go:175:1 hvcCall *)
+Definition hvcCall {S : Type} (t : Trap) : M S bool :=
+  ret ((((Trap_Kind t) =? TrapSync) && ((Z.land (shr (Trap_ESR t) esrECShift) esrECMask) =? ecHVC64)) && ((Z.land (Trap_ESR t) issImm16Mask) =? 0)).
+
 Definition maxEntries : Z := 64.
 
-(** Go: isolation/vm.go:236:1 stoppedExit *)
+(** Go: isolation/vm.go:247:1 stoppedExit *)
 Definition stoppedExit {S : Type} (vc : (ptr S vcpu)) : M S (list Z) :=
   let! t'1 := deref vc in
   ret ([7; Context_VCPU (vcpu_ctx t'1); 0] ++ repeat 0 4).
@@ -3141,7 +3152,7 @@ Definition Engine_guestCall {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (l
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/exit.go:285:1 CallExit *)
+(** Go: isolation/exit.go:291:1 CallExit *)
 Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'1 := deref x in
   let! t'2 := idx t'1 0 in
@@ -3157,7 +3168,7 @@ Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'12 := idx t'11 5 in
   ret ([2; Z.land t'2 4294967295; t'4; t'6; t'8; t'10; t'12]).
 
-(** Go: isolation/vm.go:265:1 guestTrapCall *)
+(** Go: isolation/vm.go:276:1 guestTrapCall *)
 Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
   let x := (repeat 0 8) in
   let t'1 := x in
@@ -3208,7 +3219,7 @@ Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcp
   else
   ret (([] ++ repeat 0 7), false).
 
-(** Go: isolation/vm.go:242:1 apply *)
+(** Go: isolation/vm.go:253:1 apply *)
 Definition Engine_apply {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (d : Decision) : M S ((list Z) * bool) :=
   let ex := (repeat 0 7) in
   let done := false in
@@ -3272,7 +3283,7 @@ Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (pt
   let! t'6 := newWorkBudget in
   let budget := t'6 in
   let i := 0 in
-  let! t'35 := loop (maxEntries - i)
+  let! t'43 := loop (maxEntries - i)
   (fun '(budget, i) => ret (i <? maxEntries))
   (fun '(budget, i) =>
   let! t'7 := pfield vc vcpu_state set_vcpu_state in
@@ -3293,35 +3304,56 @@ Definition Engine_run {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (pt
   else
   let! t'20 := pfield vc vcpu_state set_vcpu_state in
   let! t'21 := store t'20 VCPUOn in
-  let! t'22 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'23 := pfield t'22 Context_X set_Context_X in
-  let! t'24 := deref e in
-  let! t'25 := FilterTrap t t'23 (Config_GuestMMIO (Engine_cfg t'24)) in
-  let d := t'25 in
-  let! t'26 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'27 := pfield t'26 Context_X set_Context_X in
-  let! t'28 := guestWork d t'27 in
-  let work := t'28 in
-  let! t'29 := Engine_apply e m vc d in
-  let '(t'30, t'31) := t'29 in
-  let ex := t'30 in
-  let done := t'31 in
+  let work := 0 in
+  let! t'22 := hvcCall t in
+  let! t'39 := (if t'22 then
+  let! t'23 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'24 := pfield t'23 Context_X set_Context_X in
+  let! t'25 := callWork t'24 in
+  let work := t'25 in
+  let! t'26 := Engine_guestTrapCall e vc in
+  let '(t'27, t'28) := t'26 in
+  let ex := t'27 in
+  let done := t'28 in
   if done then
-  ret (Leave ex)
+  ret (Jump (Leave ex))
   else
+  ret (Fall work)
+  else
+  let! t'29 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'30 := pfield t'29 Context_X set_Context_X in
+  let! t'31 := deref e in
+  let! t'32 := FilterTrap t t'30 (Config_GuestMMIO (Engine_cfg t'31)) in
+  let d := t'32 in
+  let! t'33 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'34 := pfield t'33 Context_X set_Context_X in
+  let! t'35 := guestWork d t'34 in
+  let work := t'35 in
+  let! t'36 := Engine_apply e m vc d in
+  let '(t'37, t'38) := t'36 in
+  let ex' := t'37 in
+  let done' := t'38 in
+  if done' then
+  ret (Jump (Leave ex'))
+  else
+  ret (Fall work)) in
+  match t'39 with
+  | Fall work =>
   let more := false in
-  let! t'32 := workBudget_spend budget work in
-  let '(t'33, t'34) := t'32 in
-  let budget := t'33 in
-  let more := t'34 in
+  let! t'40 := workBudget_spend budget work in
+  let '(t'41, t'42) := t'40 in
+  let budget := t'41 in
+  let more := t'42 in
   if negb more then
   ret (Break (budget, i))
   else
-  ret (Continue (budget, i)))
+  ret (Continue (budget, i))
+  | Jump x'j => ret x'j
+  end)
   (fun '(budget, i) => let i := wraps 64 (i + 1) in
   ret (budget, i))
   (budget, i) in
-  match t'35 with
+  match t'43 with
   | Fall (budget, i) =>
   ret ([4] ++ repeat 0 6)
   | Jump x'j => ret x'j
@@ -3665,8 +3697,6 @@ Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
   let! t'2 := page_ownedBy p id in
   let! t'6 := (if t'2 then ret true else (let! t'3 := page_ownedBy p HostVMID in let! t'5 := (if t'3 then (let! t'4 := page_sharedWith p id in ret t'4) else ret false) in ret t'5)) in
   ret t'6.
-
-Definition TrapSync : TrapKind := 0.
 
 Definition InjectNone : Injection := 0.
 
