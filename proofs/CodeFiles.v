@@ -222,12 +222,10 @@ Qed.
 
 (** ** FILE_READ: the scan of the pages *)
 
-(** The result of FILE_READ's loop over the [need] pages from [pa]: it
-    never fails, touches nothing, and falls through when every page passes
-    [checkZ], or leaves with the status of the first one that does not. *)
-Lemma FileRead_scan : forall e tr pa need,
-  reclaim_ok e -> 0 <= pa < 2 ^ 64 -> pa mod 4096 = 0 -> 0 < need <= 2 ^ 28 ->
-  exists j, loop (need - 0)
+(** FILE_READ's loop over the pages from [pa], as the translation of
+    [Engine.FileRead] writes it. *)
+Definition file_scan (pa need : Z) :=
+  loop (need - 0)
     (fun i => ret (i <? need))
     (fun i =>
        let p := wrapu 64 (pa + shl 64 false i Isolation.PageShift) in
@@ -237,14 +235,21 @@ Lemma FileRead_scan : forall e tr pa need,
        let! t'7 := deref t'6 in
        if negb (Isolation.page_owner t'7 =? Abi.OwnerHost) then ret (Leave (0, Abi.Denied))
        else ret (Continue i))
-    (fun i => let i := wrapu 64 (i + 1) in ret i) 0 e tr = Ok j e tr /\
+    (fun i => let i := wrapu 64 (i + 1) in ret i) 0.
+
+(** The result of FILE_READ's loop over the [need] pages from [pa]: it
+    never fails, touches nothing, and falls through when every page passes
+    [checkZ], or leaves with the status of the first one that does not. *)
+Lemma FileRead_scan : forall e tr pa need,
+  reclaim_ok e -> 0 <= pa < 2 ^ 64 -> pa mod 4096 = 0 -> 0 < need <= 2 ^ 28 ->
+  exists j, file_scan pa need e tr = Ok j e tr /\
   match j with
   | Fall _ => forall i, 0 <= i < need -> checkZ e (pa + i * 4096) = None
   | Jump x => exists i sst, 0 <= i < need /\ (forall i', 0 <= i' < i -> checkZ e (pa + i' * 4096) = None) /\
       checkZ e (pa + i * 4096) = Some sst /\ x = (0, go_status sst)
   end.
 Proof.
-  intros e tr pa need (Hl & Hend) Hpa Hal Hneed.
+  intros e tr pa need (Hl & Hend) Hpa Hal Hneed. unfold file_scan.
   pose proof Hl as (Hb & Hs & Hbs & Hbal & Hlen).
   set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   set (size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
@@ -391,17 +396,7 @@ Proof.
   assert (Hcode : forall k, Isolation.Engine_FileRead root index pa pages e tr = k <->
     (if pages <? need then ret (0, Abi.InvalidParameters) else
      if need =? 0 then ret (0, Abi.Success) else
-     let! t'8 := loop (need - 0)
-       (fun i => ret (i <? need))
-       (fun i =>
-          let p := wrapu 64 (pa + shl 64 false i Isolation.PageShift) in
-          let! t'5 := Isolation.Engine_ramPage root p in
-          if negb t'5 then ret (Leave (0, Abi.InvalidParameters)) else
-          let! t'6 := Isolation.Engine_pageAt root p in
-          let! t'7 := deref t'6 in
-          if negb (Isolation.page_owner t'7 =? Abi.OwnerHost) then ret (Leave (0, Abi.Denied))
-          else ret (Continue i))
-       (fun i => let i := wrapu 64 (i + 1) in ret i) 0 in
+     let! t'8 := file_scan pa need in
      match t'8 with
      | Fall i =>
          let! t'9 := deref root in
@@ -464,7 +459,7 @@ Proof.
     destruct (Isolation.Engine_plat e) as [o|] eqn:Ho; [|contradiction].
     exists o. split; [reflexivity|].
     apply Hcode. destruct (Z.ltb_spec pages need); [lia|]. destruct (Z.eqb_spec need 0); [lia|].
-    unfold bind at 1. match goal with |- context [loop ?a ?b0 ?c0 ?d ?l e tr] => replace (loop a b0 c0 d l e tr) with (Ok (Fall i) e tr : outcome Isolation.Engine (join Z (Z * Abi.Status))) by (symmetry; exact Hj) end. cbv beta iota.
+    unfold bind at 1. rewrite Hj. cbv beta iota.
     unfold bind at 1. rewrite deref_root. cbv beta iota. rewrite Ho.
     unfold get_platform, trace_now, emit, bind, ret. cbv beta iota zeta.
     destruct (Isolation.Platform_CopyFile o tr index pa); reflexivity.
@@ -475,7 +470,7 @@ Proof.
       destruct (ownerZ e (pa + i * 4096) =? Abi.OwnerHost); [discriminate|]. injection Hsst as <-; discriminate. }
     split.
     + apply Hcode. destruct (Z.ltb_spec pages need); [lia|]. destruct (Z.eqb_spec need 0); [lia|].
-      unfold bind at 1. match goal with |- context [loop ?a ?b0 ?c0 ?d ?l e tr] => replace (loop a b0 c0 d l e tr) with (Ok (Jump (0, go_status sst)) e tr : outcome Isolation.Engine (join Z (Z * Abi.Status))) by (symmetry; exact Hj) end. reflexivity.
+      unfold bind at 1. rewrite Hj. reflexivity.
     + rewrite Hmodel. destruct (Z.ltb_spec pages need); [lia|].
       rewrite (first_range_at (Z.to_nat need) _ _ (Z.to_nat i)).
       * rewrite Hchk, Hsst by lia. reflexivity.
