@@ -271,7 +271,11 @@ func exitStatusHelp(out io.Writer) {
 	fmt.Fprintf(out, "A Linux guest sets its status with busybox: devmem 0x%08x 32 N; poweroff -f\n", virt.ExitStatus.Base)
 }
 
-func (o runOpts) machine() (qemu.Machine, error) {
+// machine makes the QEMU machine of o. The files it writes (the entropy
+// seed and the -kernel guest's argument file) go into dir, which the
+// caller owns: boot removes it when QEMU has ended, args leaves it for
+// the command line it prints.
+func (o runOpts) machine(dir string) (qemu.Machine, error) {
 	if o.engine == "" || o.hypervisor == "" {
 		built, err := buildImages()
 		if err != nil {
@@ -291,12 +295,12 @@ func (o runOpts) machine() (qemu.Machine, error) {
 		}
 	}
 	if o.kernel != "" {
-		if err := o.addKernel(m.Files, len(o.guests)); err != nil {
+		if err := o.addKernel(m.Files, len(o.guests), dir); err != nil {
 			return m, err
 		}
 	}
 	if len(m.Files) > 0 {
-		seed, err := entropyFile()
+		seed, err := entropyFile(dir)
 		if err != nil {
 			return m, err
 		}
@@ -305,25 +309,20 @@ func (o runOpts) machine() (qemu.Machine, error) {
 	return m, nil
 }
 
-// entropyFile writes 32 bytes from the host's random source for the
-// hypervisor's virtio entropy devices: a fresh seed for every run.
-func entropyFile() (string, error) {
+// entropyFile writes 32 bytes from the host's random source into dir for
+// the hypervisor's virtio entropy devices: a fresh seed for every run.
+func entropyFile(dir string) (string, error) {
 	seed := make([]byte, 32)
 	if _, err := rand.Read(seed); err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp("", "bulkhead-entropy-*")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	_, err = f.Write(seed)
-	return f.Name(), err
+	name := filepath.Join(dir, "entropy")
+	return name, os.WriteFile(name, seed, 0o600)
 }
 
 // addKernel offers the -kernel guest as guest n, with its initramfs and an
-// argument file written next to the built images.
-func (o runOpts) addKernel(files map[string]string, n int) error {
+// argument file written into dir.
+func (o runOpts) addKernel(files map[string]string, n int, dir string) error {
 	name := fmt.Sprintf("%s%d", virt.FwCfgGuestPrefix, n)
 	files[name] = o.kernel
 	if o.initrd != "" {
@@ -344,29 +343,42 @@ func (o runOpts) addKernel(files map[string]string, n int) error {
 	if o.virtio {
 		args += "virtio=on\n"
 	}
-	f, err := os.CreateTemp("", "bulkhead-guest-*.args")
-	if err != nil {
+	argsFile := filepath.Join(dir, fmt.Sprintf("guest%d.args", n))
+	if err := os.WriteFile(argsFile, []byte(args), 0o600); err != nil {
 		return err
 	}
-	defer f.Close()
-	if _, err := f.WriteString(args); err != nil {
-		return err
-	}
-	files[name+".args"] = f.Name()
+	files[name+".args"] = argsFile
 	return nil
 }
 
+// printArgs prints the QEMU command line of o. The files the machine
+// needs beside the images stay, for that command, in a directory of their
+// own under the system's temporary directory.
 func printArgs(o runOpts, stdout io.Writer) error {
-	m, err := o.machine()
+	dir, err := os.MkdirTemp("", "bulkhead-args-")
 	if err != nil {
 		return err
+	}
+	m, err := o.machine(dir)
+	if err != nil {
+		return errors.Join(err, os.RemoveAll(dir))
 	}
 	fmt.Fprintln(stdout, qemu.Binary, strings.Join(m.Args(), " "))
 	return nil
 }
 
+// runQEMU runs a machine; tests replace it.
+var runQEMU = qemu.Run
+
+// boot runs the machine of o to its end, with the files it writes in a
+// directory removed on every way out.
 func boot(o runOpts, stdin io.Reader, stdout io.Writer) error {
-	m, err := o.machine()
+	dir, err := os.MkdirTemp("", "bulkhead-run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	m, err := o.machine(dir)
 	if err != nil {
 		return err
 	}
@@ -387,7 +399,7 @@ func boot(o runOpts, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := qemu.Run(ctx, m, timeout, input, stdout)
+	res, err := runQEMU(ctx, m, timeout, input, stdout)
 	restore()
 	if err != nil {
 		return err

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -168,4 +171,59 @@ func TestArgsOfAProtectedKernelWithVirtio(t *testing.T) {
 	assert.Contains(t, text, "virtio=on\n")
 	assert.NotContains(t, text, "memory=")
 	require.NoError(t, guestspec.Check([]byte(text)), "the hypervisor takes it")
+}
+
+// fakeImages writes stand-ins for the engine, the hypervisor and a kernel.
+func fakeImages(t *testing.T) (engine, el1, kernel string) {
+	dir := t.TempDir()
+	engine, el1, kernel = filepath.Join(dir, "e.elf"), filepath.Join(dir, "h.elf"), filepath.Join(dir, "Image")
+	for _, f := range []string{engine, el1, kernel} {
+		require.NoError(t, os.WriteFile(f, []byte("x"), 0o644))
+	}
+	return engine, el1, kernel
+}
+
+// TestRunLeavesNoFilesBehind: the entropy seed and the kernel's argument
+// file exist while QEMU runs and are gone when run returns, whether QEMU
+// ended or failed to start.
+func TestRunLeavesNoFilesBehind(t *testing.T) {
+	engine, el1, kernel := fakeImages(t)
+	for _, qemuErr := range []error{nil, fmt.Errorf("no QEMU")} {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		var seen []string
+		runQEMU = func(_ context.Context, m qemu.Machine, _ time.Duration, _ io.Reader, _ io.Writer) (qemu.Result, error) {
+			for _, f := range []string{"opt/bulkhead/guest/entropy", "opt/bulkhead/guest/0.args"} {
+				_, err := os.Stat(m.Files[f])
+				assert.NoError(t, err, "%s exists while QEMU runs", f)
+				seen = append(seen, m.Files[f])
+			}
+			return qemu.Result{}, qemuErr
+		}
+		t.Cleanup(func() { runQEMU = qemu.Run })
+		_ = run([]string{"run", "-engine", engine, "-hypervisor", el1, "-kernel", kernel}, bytes.NewReader(nil), new(bytes.Buffer))
+		require.Len(t, seen, 2)
+		left, err := os.ReadDir(tmp)
+		require.NoError(t, err)
+		assert.Empty(t, left, "run leaves nothing in the temporary directory (QEMU error: %v)", qemuErr)
+	}
+}
+
+// TestArgsKeepsItsFilesInOneDirectory: the printed command's files stay,
+// all in one directory.
+func TestArgsKeepsItsFilesInOneDirectory(t *testing.T) {
+	engine, el1, kernel := fakeImages(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"args", "-engine", engine, "-hypervisor", el1, "-kernel", kernel}, nil, &out))
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+	dir := filepath.Join(tmp, left[0].Name())
+	for _, f := range []string{"entropy", "guest0.args"} {
+		assert.Contains(t, out.String(), "file="+filepath.Join(dir, f))
+		_, err := os.Stat(filepath.Join(dir, f))
+		assert.NoError(t, err)
+	}
 }

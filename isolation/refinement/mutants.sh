@@ -20,7 +20,10 @@ oracle=${BULKHEAD_ORACLE:-$root/build/oracle/bulkhead-oracle}
 [ -x "$oracle" ] || { echo "mutants.sh: no oracle at $oracle (make proofs)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/src"
+# Every mutant's divergent trace (saveRegression) goes under $tmp, removed
+# with it, not into the system's temporary directory.
+mkdir -p "$tmp/src" "$tmp/tmp"
+export TMPDIR=$tmp/tmp
 (cd "$root" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$tmp/src"
 rm -f "$tmp/src"/isolation/refinement/testdata/*.trace
 
