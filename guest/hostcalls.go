@@ -44,6 +44,17 @@ func VCPURun(vmid, vcpu, reply uint64) (Exit, abi.Status) {
 	return e, abi.StatusOf(x[0])
 }
 
+// VCPURunAlone is VCPURun for a vCPU that has its CPU to itself: its WFI
+// waits in the guest, woken by its own timer or by one of the host's
+// interrupts, instead of exiting (VCPU_RUN_ALONE, specs/ABI.md). The
+// caller's tick must be armed: only an interrupt ends such a wait.
+func VCPURunAlone(vmid, vcpu, reply uint64) (Exit, abi.Status) {
+	x := call(abi.VCPURunAlone, vmid, vcpu, reply)
+	e := Exit{Reason: abi.Exit(x[1])}
+	copy(e.Detail[:], x[2:])
+	return e, abi.StatusOf(x[0])
+}
+
 // VCPUIRQ sets the level of a virtual interrupt line of a vCPU (VCPU_IRQ).
 func VCPUIRQ(vmid, vcpu, intid, level uint64) abi.Status {
 	return status(abi.VCPUIRQ, vmid, vcpu, intid, level)

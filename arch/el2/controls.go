@@ -13,6 +13,20 @@ package el2
 // while descheduled gives the CPU back at once.
 const GuestHCR = 1<<0 | 1<<1 | 1<<3 | 1<<4 | 1<<5 | 1<<9 | 1<<10 | 1<<13 | 1<<14 | 1<<19 | 1<<20 | 1<<21 | 1<<22 | 1<<31
 
+// hcrTWI is HCR_EL2.TWI (D19.2.48, bit 13).
+const hcrTWI = 1 << 13
+
+// guestHCR is the HCR_EL2 a guest runs under: GuestHCR, without TWI when
+// the host asked that its WFI wait in the guest (VCPU_RUN_ALONE). Every
+// other trap stays: WFE too, so a vCPU spinning on a lock still gives
+// the CPU back.
+func guestHCR(wfiInGuest bool) uint64 {
+	if wfiInGuest {
+		return GuestHCR &^ hcrTWI
+	}
+	return GuestHCR
+}
+
 // MDCR_EL2 (D19.3.16) for the host and guests alike: the PMU (TPM, TPMCR)
 // and the debug registers (TDA, TDOSA, TDRA) trap, and the engine reads
 // them as zero and ignores writes (the inventory's Trapped rows): a counter

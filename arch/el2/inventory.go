@@ -124,7 +124,7 @@ func Inventory() []Item {
 		}
 	}
 	add(Item{Name: "CNTVOFF_EL2", Rule: Control, A72: true, Note: "0 for everyone: a guest's virtual count is the physical count"},
-		Item{Name: "HCR_EL2", Rule: Control, A72: true, Note: "host: VM, SWIO, TSC, RW; guest: GuestHCR"},
+		Item{Name: "HCR_EL2", Rule: Control, A72: true, Note: "host: VM, SWIO, TSC, RW; guest: GuestHCR, without TWI during VCPU_RUN_ALONE (guestHCR)"},
 		Item{Name: "MDCR_EL2", Rule: Control, A72: true, Note: "TPM, TPMCR, TDA, TDOSA, TDRA for the host and guests; HPMN kept, HPME clear"},
 		Item{Name: "CNTHCTL_EL2", Rule: Control, A72: true, Note: "physical timer and counter: host yes, guest counter only"},
 		Item{Name: "CPTR_EL2", Rule: Control, A72: true, Note: "TFP clear (FP/SIMD switched), TZ set (SVE disabled), TTA clear (no trace unit on QEMU)"},

@@ -323,3 +323,15 @@ func TestTrappedRowsAreTrappedForTheHostToo(t *testing.T) {
 	assert.Equal(t, Trapped, find(t, "MDSCR_EL1").Rule)
 	assert.Zero(t, GuestHCR&(1<<40|1<<41), "HCR_EL2.APK and API stay clear: PAuth traps")
 }
+
+// TestGuestHCRDropsOnlyTWI: the trap controls of a VCPU_RUN_ALONE differ
+// from every other guest entry's in TWI alone: WFE, SMC, the IMPLEMENTATION
+// DEFINED registers and the interrupts' routing stay as they were.
+func TestGuestHCRDropsOnlyTWI(t *testing.T) {
+	const twi, twe = 1 << 13, 1 << 14
+	assert.Equal(t, uint64(GuestHCR), guestHCR(false))
+	assert.NotZero(t, guestHCR(false)&twi, "WFI traps on every entry but VCPU_RUN_ALONE's")
+	assert.Zero(t, guestHCR(true)&twi)
+	assert.Equal(t, uint64(twi), guestHCR(false)^guestHCR(true))
+	assert.NotZero(t, guestHCR(true)&twe, "WFE still traps")
+}

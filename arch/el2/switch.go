@@ -101,6 +101,10 @@ type Guest struct {
 	VGIC  *VGIC // list registers already synced with the vCPU's lines
 	VTTBR uint64
 	VCPU  uint64 // MPIDR Aff0 the guest sees
+	// WFIInGuest: the guest's WFI waits in the guest instead of trapping
+	// (guestHCR), for the whole of its stay: a loaded vCPU is re-entered
+	// under the trap controls of its full entry.
+	WFIInGuest bool
 }
 
 // EnterGuest runs g until it takes an exception to EL2, and leaves g's EL1
@@ -158,7 +162,7 @@ func (w *World) switchIn(g Guest) {
 	}
 	saveEL1(&w.hostEL1)
 	writeVMPIDR(readMPIDR()&^0xff_00ff_ffff | 1<<31 | g.VCPU&0xff)
-	writeTrapControls(GuestHCR, w.guestMDCR, guestCNTHCTL)
+	writeTrapControls(guestHCR(g.WFIInGuest), w.guestMDCR, guestCNTHCTL)
 	setVTTBR(g.VTTBR)
 	loadEL1(g.EL1)
 	loadVGIC(g.VGIC, w.aprs)

@@ -67,3 +67,15 @@ const machineBlock = abi.BenchOn &^ 0x7f
 
 // machineCall reports whether id is in machineBlock.
 func machineCall(id uint32) bool { return id&^0x7f == machineBlock }
+
+// runAlone turns a VCPU_RUN_ALONE in x into the VCPU_RUN the core carries
+// out, and reports whether it was one: the machine layer's part of the
+// call is only the trap controls of the vCPU's entries (hart.wfiInGuest),
+// so the core, the model and the refinement test see a VCPU_RUN.
+func runAlone(x *[8]uint64) bool {
+	if uint32(x[0]) != abi.VCPURunAlone {
+		return false
+	}
+	x[0] = uint64(abi.VCPURun)
+	return true
+}

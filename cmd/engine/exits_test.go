@@ -34,12 +34,28 @@ func TestFaultKind(t *testing.T) {
 }
 
 func TestMachineCallsAreInTheirBlock(t *testing.T) {
-	for _, id := range []uint32{abi.FileInfo, abi.FileRead, abi.BenchOn, abi.BenchOff, abi.BenchNull,
+	for _, id := range []uint32{abi.FileInfo, abi.FileRead, abi.VCPURunAlone, abi.BenchOn, abi.BenchOff, abi.BenchNull,
 		abi.BenchSwitch, abi.BenchResidency} {
 		assert.True(t, machineCall(id), "%#x", id)
 	}
 	for _, id := range []uint32{abi.Version, abi.VMCreate, abi.VCPURun, abi.MemDonate, abi.MemInfo,
 		abi.MMIOShadow, abi.GuestMemState, abi.PSCIFeatures, abi.PSCICPUOn64, abi.FileInfo - 1, abi.FileInfo + 0x80} {
 		assert.False(t, machineCall(id), "%#x", id)
+	}
+}
+
+// TestRunAloneIsAVCPURun: VCPU_RUN_ALONE reaches the core as a VCPU_RUN
+// with the same arguments, whatever the upper half of w0 held; every
+// other call passes unchanged.
+func TestRunAloneIsAVCPURun(t *testing.T) {
+	for _, hi := range []uint64{0, 0xffff_ffff << 32} {
+		x := [8]uint64{hi | uint64(abi.VCPURunAlone), 1, 2, 3, 4, 5, 6, 7}
+		assert.True(t, runAlone(&x))
+		assert.Equal(t, [8]uint64{uint64(abi.VCPURun), 1, 2, 3, 4, 5, 6, 7}, x)
+	}
+	for _, id := range []uint32{abi.VCPURun, abi.VCPURunAlone + 1, abi.VCPURunAlone - 1, abi.FileRead} {
+		x := [8]uint64{uint64(id), 1}
+		assert.False(t, runAlone(&x), "%#x", id)
+		assert.Equal(t, [8]uint64{uint64(id), 1}, x)
 	}
 }

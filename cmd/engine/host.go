@@ -63,7 +63,10 @@ func (m *machine) hostCall(h *hart) bool {
 			return act.Kind != actStop
 		}
 	}
+	// VCPU_RUN_ALONE: a VCPU_RUN whose entries leave WFI in the guest.
+	h.wfiInGuest = runAlone(&x)
 	out, effect := core.Dispatch(isolation.HostCaller(), x)
+	h.wfiInGuest = false
 	copy(host.X[:8], out[:])
 	profileExit(x, out)
 	ghostCheck(core, uint32(x[0]))

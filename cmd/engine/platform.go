@@ -32,6 +32,9 @@ type hart struct {
 	lines lines       // its interrupt lines, as VGIC.Sync reads them
 	// quiet: no line of the loaded vCPU was asserted at its full entry.
 	quiet bool
+	// wfiInGuest: the host call being served is a VCPU_RUN_ALONE, whose
+	// entries leave the guest's WFI untrapped (el2.Guest.WFIInGuest).
+	wfiInGuest bool
 }
 
 // here is the hart of the CPU the engine runs on.
@@ -109,7 +112,7 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 	// are entered from and saved to the core's context itself.
 	regs := &h.regs
 	regs.Regs, regs.PC, regs.PSTATE = &ctx.X, ctx.PC, ctx.PState
-	g := el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU)}
+	g := el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU), WFIInGuest: h.wfiInGuest}
 	for {
 		stay.leave()
 		h.world.EnterGuest(g)

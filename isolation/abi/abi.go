@@ -126,6 +126,17 @@ const (
 	FileRead uint32 = 0xC6000081 // x1 index, x2 PA, x3 pages -> x1 bytes copied
 )
 
+// Extension: VCPU_RUN_ALONE takes VCPU_RUN's arguments and returns its
+// results, with one difference: while it runs the vCPU, the guest's WFI
+// does not trap (HCR_EL2.TWI clear, Arm ARM D19.2.48), so it waits in the
+// guest until an interrupt: its own timer's, which the engine presents
+// without the host, or one of the host's (its tick, a kick), which ends
+// the run with an IRQ exit as usual. It makes no WFI exit. A host uses it
+// for a vCPU that has its CPU to itself, with its tick armed: nothing else
+// wants the CPU, and the guest's timer then wakes it at once instead of
+// at the host's next look. Engines without it answer NOT_SUPPORTED.
+const VCPURunAlone uint32 = 0xC6000090 // as VCPU_RUN
+
 // ABI version answered by Version, and the implementation revision answered
 // by Revision.
 const (

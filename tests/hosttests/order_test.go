@@ -51,6 +51,13 @@ func TestVCPURun(t *testing.T) {
 	t.Run("HostKeepsItsMPIDR", testHostKeepsItsMPIDR)
 }
 
+func TestVCPURunAlone(t *testing.T) {
+	t.Run("Checks", testRunAloneChecks)
+	t.Run("StillExitsOnWFIUnderVCPURun", testVCPURunStillExitsOnWFI)
+	t.Run("TickEndsTheWait", testRunAloneTickEndsTheWait)
+	t.Run("OwnTimerWakes", testRunAloneOwnTimerWakes)
+}
+
 func TestVCPUIRQ(t *testing.T) {
 	t.Run("Checks", testVCPUIRQ)
 }

@@ -177,7 +177,7 @@ func notSupportedPreserving(t *testing.T, id uint32) {
 
 func TestHostIDsNotSupported(t *testing.T) {
 	for _, id := range []uint32{abi.VMCreate, abi.VMDestroy, abi.VCPUInit, abi.VCPURun, abi.VCPUIRQ,
-		abi.MemDonate, abi.MemShare, abi.MemUnshare, abi.MemReclaim, abi.MemInfo, abi.FileInfo, abi.FileRead} {
+		abi.MemDonate, abi.MemShare, abi.MemUnshare, abi.MemReclaim, abi.MemInfo, abi.FileInfo, abi.FileRead, abi.VCPURunAlone} {
 		notSupportedPreserving(t, id)
 	}
 }
