@@ -44,6 +44,8 @@ func bench(args []string, stdout io.Writer) error {
 	profileOnly := fs.Bool("profile", false, "only profile one Linux boot: entries to EL2, exits, instructions by level, world switches")
 	virtioOnly := fs.Bool("virtio", false, "only the throughput of the virtio devices: block (dd) and network (nc between two VMs)")
 	hotOnly := fs.Bool("hot", false, "only the instruction counts of the engine's hot paths against their assembly floors")
+	linuxOnly := fs.Bool("linux", false, "only the 1-vCPU Linux boot to userspace, directly and under bulkhead")
+	timerOnly := fs.Bool("timer", false, "only the hot paths and the timer's wake-up latency, directly and under bulkhead")
 	whereOnly := fs.Bool("where", false, "only where the hot paths' engine instructions go, by function (QEMU single-steps and logs every instruction: several minutes)")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
@@ -63,8 +65,8 @@ func bench(args []string, stdout io.Writer) error {
 		}
 	}
 	switch {
-	case btoi(*profileOnly)+btoi(*virtioOnly)+btoi(*hotOnly)+btoi(*whereOnly) > 1:
-		return usagef("bench: -profile, -virtio, -hot and -where each ask for one part only")
+	case btoi(*profileOnly)+btoi(*virtioOnly)+btoi(*hotOnly)+btoi(*whereOnly)+btoi(*timerOnly)+btoi(*linuxOnly) > 1:
+		return usagef("bench: -profile, -virtio, -hot, -timer, -linux and -where each ask for one part only")
 	case *whereOnly:
 		host, err := b.Build(whereHost)
 		if err != nil {
@@ -73,6 +75,8 @@ func bench(args []string, stdout io.Writer) error {
 		return benchWhere(stdout, paths["engine-bench"], host)
 	case *profileOnly:
 		return benchProfile(stdout, b.Root, paths)
+	case *linuxOnly:
+		return benchLinux(stdout, b.Root, paths)
 	case *virtioOnly:
 		benchVirtioBlock(stdout, b.Root, paths)
 		benchVirtioNet(stdout, b.Root, paths)
@@ -97,7 +101,7 @@ func bench(args []string, stdout io.Writer) error {
 	if *hotOnly {
 		return nil
 	}
-	if err := benchTimer(stdout, res.Console, paths); err != nil {
+	if err := benchTimer(stdout, res.Console, paths); err != nil || *timerOnly {
 		return err
 	}
 	if err := benchBoot(stdout, qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"]}); err != nil {

@@ -227,3 +227,18 @@ func TestArgsKeepsItsFilesInOneDirectory(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+// TestMain gives the tests a temporary directory of their own, removed
+// at the end: bulkhead args leaves its files for the command it prints,
+// and the tests that run it must not leave them in the system's.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bulkhead-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

@@ -34,6 +34,8 @@ type Writer struct {
 	// pendingCR: the last byte was "\r"; the next byte decides whether
 	// it ended the line alone or with "\n".
 	pendingCR bool
+	// count is how many bytes were written through w.
+	count uint64
 }
 
 // New returns a Writer that writes to out, prefixing lines with "[name] ".
@@ -52,6 +54,7 @@ func New(out io.Writer, name string) *Writer {
 // before the failed write together with that error; the failed line is
 // dropped.
 func (w *Writer) Write(p []byte) (int, error) {
+	w.count += uint64(len(p))
 	for i, c := range p {
 		if err := w.put(c); err != nil {
 			return i, err
@@ -119,6 +122,10 @@ func (w *Writer) emit() error {
 	_, err := w.out.Write(w.line)
 	return err
 }
+
+// Count is how many bytes were written through w: a caller that sees it
+// unchanged over a while knows the VM was silent.
+func (w *Writer) Count() uint64 { return w.count }
 
 // Flush writes the buffered part of the current line, with the prefix if
 // it is the line's first part. The rest of the line follows without one.

@@ -120,3 +120,17 @@ func TestErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.ErrorContains(t, w.Flush(), "port gone")
 }
+
+// TestCountIsEveryByteWritten: Count grows by every byte written, whether
+// it completed a line, waits in the buffer or was flushed.
+func TestCountIsEveryByteWritten(t *testing.T) {
+	var out bytes.Buffer
+	w := New(&out, "vm")
+	assert.Zero(t, w.Count())
+	_, _ = w.Write([]byte("line\n/ # "))
+	assert.Equal(t, uint64(9), w.Count())
+	require.NoError(t, w.Flush())
+	assert.Equal(t, uint64(9), w.Count(), "a flush writes no byte of the VM's")
+	_, _ = w.Write([]byte("x"))
+	assert.Equal(t, uint64(10), w.Count())
+}

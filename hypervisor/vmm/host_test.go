@@ -201,7 +201,7 @@ func TestInterruptDuringARunOutlivesItsWFI(t *testing.T) {
 	assert.Equal(t, vcpuRunnable, vm.vcpus[1], "the SGI came during the run that ended in WFI")
 	assert.Equal(t, -1, vm.where[1])
 
-	h.runTrip(f, 2, vm, 1, time.Now().Add(Slice))
+	h.runTrip(f, 2, vm, 1, time.Now().Add(Slice), false)
 	h.handleRun(&h.trips[2], [8]uint64{0, uint64(abi.ExitWFI)})
 	assert.Equal(t, vcpuIdle, vm.vcpus[1], "the next run had no interrupt raised: its WFI waits")
 }

@@ -15,9 +15,11 @@ const Slice = 5 * time.Millisecond
 
 // LoneSlice bounds the slice of a vCPU that runs alone (no other vCPU of
 // any VM is runnable or waiting): nobody needs the CPU, so the ticker does
-// not take it back every Slice; it still does now and then, because the
-// hypervisor polls console input and checks timeouts between runs.
-const LoneSlice = 100 * time.Millisecond
+// not take it back every Slice. Such a vCPU runs with VCPU_RUN_ALONE: its
+// WFI waits in the guest, where its own timer wakes it at once, instead of
+// giving the CPU back; so the tick is also how often the hypervisor polls
+// console input and checks timeouts while the guest idles.
+const LoneSlice = 10 * time.Millisecond
 
 // IdleWait is how long the hypervisor waits when every vCPU waits: a
 // guest's timer interrupt is presented when its vCPU is next entered, so
@@ -36,6 +38,12 @@ type trip struct {
 	// again: the run ended with an exit the loop completed at once, the
 	// slice is not over, and the same vCPU goes on on the same CPU.
 	again bool
+	// alone: the run is a VCPU_RUN_ALONE; reply is what it passed, given
+	// back to a VCPU_RUN if the engine does not know the call.
+	alone bool
+	reply uint64
+	// said is the VM's console count when the run began (quietRun).
+	said uint64
 }
 
 type tripKind uint8
@@ -109,7 +117,14 @@ func (h *Hypervisor) arrive(host Host, cpu int) {
 func (h *Hypervisor) handleRun(t *trip, x [8]uint64) {
 	vm, i := t.vm, t.vcpu
 	t.again = false
-	if st := abi.StatusOf(x[0]); st != abi.Success {
+	st := abi.StatusOf(x[0])
+	if st == abi.NotSupported && t.alone {
+		// An engine without VCPU_RUN_ALONE: the vCPU did not run, and
+		// runs with VCPU_RUN from now on.
+		h.noAlone, vm.reply[i], vm.where[i] = true, t.reply, -1
+		return
+	}
+	if st != abi.Success {
 		vm.where[i] = -1
 		vm.stop(outcome.Aborted, "vCPU %d: %v", i, &StatusError{"VCPU_RUN", st})
 		return
@@ -120,6 +135,12 @@ func (h *Hypervisor) handleRun(t *trip, x [8]uint64) {
 		vm.counts[x[1]]++
 	}
 	vm.reply[i] = h.exit(vm, i, x)
+	if h.quietRun(t, vm, x) {
+		// A guest waiting in WFI in the guest makes no WFI exit, where a
+		// partial line (a shell's prompt) is shown otherwise: a run the
+		// tick ended without a byte of console output shows it instead.
+		vm.console.Flush()
+	}
 	t.again = quick(abi.Exit(x[1])) && !vm.done && vm.vcpus[i] == vcpuRunnable && time.Now().Before(t.end)
 	if !t.again {
 		vm.where[i] = -1
@@ -136,25 +157,30 @@ func (h *Hypervisor) depart(host Host, cpu int) int {
 		return h.gather(host, cpu)
 	}
 	if t.again {
-		return h.runTrip(host, cpu, t.vm, t.vcpu, t.end)
+		return h.runTrip(host, cpu, t.vm, t.vcpu, t.end, t.alone && h.alone(t.vm, t.vcpu))
 	}
 	if vm, i, ok := h.pick(); ok {
-		return h.runTrip(host, cpu, vm, i, time.Now().Add(h.slice(vm, i)))
+		return h.runTrip(host, cpu, vm, i, time.Now().Add(h.slice(vm, i)), h.alone(vm, i))
 	}
 	*t = trip{kind: tripRest, end: time.Now().Add(IdleWait)}
 	return host.Rest(IdleWait)
 }
 
-// runTrip runs vCPU i of vm on cpu until end at the latest.
-func (h *Hypervisor) runTrip(host Host, cpu int, vm *VM, i int, end time.Time) int {
-	h.trips[cpu] = trip{kind: tripRun, vm: vm, vcpu: i, end: end}
+// runTrip runs vCPU i of vm on cpu until end at the latest, with
+// VCPU_RUN_ALONE if alone.
+func (h *Hypervisor) runTrip(host Host, cpu int, vm *VM, i int, end time.Time, alone bool) int {
+	h.trips[cpu] = trip{kind: tripRun, vm: vm, vcpu: i, end: end, alone: alone, reply: vm.reply[i], said: vm.console.Count()}
 	vm.where[i] = cpu
 	vm.raised[i] = false
 	if len(vm.runsOn) != len(h.trips) {
 		vm.runsOn = make([]int, len(h.trips))
 	}
 	vm.runsOn[cpu]++
-	x := [8]uint64{uint64(abi.VCPURun), vm.ID, uint64(i), vm.reply[i]}
+	id := abi.VCPURun
+	if alone {
+		id = abi.VCPURunAlone
+	}
+	x := [8]uint64{uint64(id), vm.ID, uint64(i), vm.reply[i]}
 	vm.reply[i] = 0
 	return host.Run(x, max(time.Until(end), 0))
 }
@@ -300,6 +326,19 @@ func (h *Hypervisor) slice(vm *VM, i int) time.Duration {
 	}
 	return d
 }
+
+// quietRun reports whether the run t made, which ended with exit record x,
+// was a VCPU_RUN_ALONE that the host's interrupt ended and in which the VM
+// wrote nothing to its console.
+func (h *Hypervisor) quietRun(t *trip, vm *VM, x [8]uint64) bool {
+	return t.alone && abi.Exit(x[1]) == abi.ExitIRQ && vm.console.Count() == t.said
+}
+
+// alone reports whether vCPU i of vm runs with VCPU_RUN_ALONE: no other
+// vCPU wants a CPU (othersWant), and the engine knows the call. A vCPU
+// that waits in WFI then waits in the guest: nothing else could use the
+// CPU, and its own timer wakes it without the hypervisor.
+func (h *Hypervisor) alone(vm *VM, i int) bool { return !h.noAlone && !h.othersWant(vm, i) }
 
 // othersWant reports whether any vCPU but vCPU i of vm is runnable or
 // waiting in WFI (a waiting one is made runnable when a CPU rests) and

@@ -133,6 +133,7 @@ type Hypervisor struct {
 	firstErr   error     // Run's first teardown error
 	nextWake   time.Time // when a rest next makes the vCPUs in WFI runnable
 	soloResult [8]uint64 // the exit record of soloHost's last Run
+	noAlone    bool      // the engine answered VCPU_RUN_ALONE with NOT_SUPPORTED
 }
 
 // dtbReserve is kept at the top of guest RAM for the device tree of an ELF

@@ -45,6 +45,10 @@ type rig struct {
 	armed   []int64                 // each Arm's duration, in ns
 	spin    map[isolation.VMID]bool // guests that only ever take interrupts
 	lastIRQ map[isolation.VMID][16]uint64
+	// runs counts the VCPU_RUN and VCPU_RUN_ALONE calls; an engine
+	// without the second (noAlone) answers it NOT_SUPPORTED.
+	runs    map[uint32]int
+	noAlone bool
 }
 
 func newRig(t *testing.T) *rig {
@@ -65,7 +69,25 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func (r *rig) Call(x *[8]uint64) { *x, _ = r.core.Dispatch(isolation.HostCaller(), *x) }
+// Call is the engine: VCPU_RUN_ALONE reaches the core as a VCPU_RUN, as
+// the machine layer passes it on (the trap controls are not modelled here).
+func (r *rig) Call(x *[8]uint64) {
+	id := uint32(x[0])
+	if id == abi.VCPURun || id == abi.VCPURunAlone {
+		if r.runs == nil {
+			r.runs = map[uint32]int{}
+		}
+		r.runs[id]++
+	}
+	if id == abi.VCPURunAlone {
+		if r.noAlone {
+			x[0] = abi.NotSupported.Reg()
+			return
+		}
+		x[0] = uint64(abi.VCPURun)
+	}
+	*x, _ = r.core.Dispatch(isolation.HostCaller(), *x)
+}
 func (r *rig) Bytes(pa, size uint64) []byte {
 	return r.mem[pa-ramBase : pa-ramBase+size]
 }
@@ -454,7 +476,7 @@ func TestLoneVCPUKeepsTheCPU(t *testing.T) {
 	host := soloHost{r.hv}
 	r.hv.trips = make([]trip, 1)
 	runOnce := func(vm *VM) {
-		r.hv.runTrip(host, 0, vm, 0, time.Now().Add(r.hv.slice(vm, 0)))
+		r.hv.runTrip(host, 0, vm, 0, time.Now().Add(r.hv.slice(vm, 0)), r.hv.alone(vm, 0))
 		r.hv.arrive(host, 0)
 	}
 
@@ -473,4 +495,80 @@ func TestLoneVCPUKeepsTheCPU(t *testing.T) {
 	runOnce(b)
 	assert.LessOrEqual(t, lastArm(), 30*time.Millisecond, "never past the VM's timeout")
 	assert.Greater(t, lastArm(), Slice)
+}
+
+// TestLoneVCPURunsAlone: a vCPU nothing else wants the CPU beside runs
+// with VCPU_RUN_ALONE, and with VCPU_RUN once another vCPU could run.
+func TestLoneVCPURunsAlone(t *testing.T) {
+	r := newRig(t)
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.spin[isolation.VMID(a.ID)] = true
+	host := soloHost{r.hv}
+	r.hv.trips = make([]trip, 1)
+	depart := func() {
+		r.hv.depart(host, 0)
+		r.hv.arrive(host, 0)
+	}
+	depart()
+	assert.Equal(t, map[uint32]int{abi.VCPURunAlone: 1}, r.runs, "alone")
+
+	b, err := r.hv.Create(Spec{Name: "b", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.spin[isolation.VMID(b.ID)] = true
+	r.runs = nil
+	depart()
+	depart()
+	assert.Equal(t, map[uint32]int{abi.VCPURun: 2}, r.runs, "two VMs take turns: neither is alone")
+}
+
+// TestRunAloneFallsBackToVCPURun: on an engine that answers
+// VCPU_RUN_ALONE with NOT_SUPPORTED the vCPU is not stopped: it runs with
+// VCPU_RUN, with the reply it was owed, and the hypervisor does not ask
+// again.
+func TestRunAloneFallsBackToVCPURun(t *testing.T) {
+	r := newRig(t)
+	r.noAlone = true
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	r.spin[isolation.VMID(a.ID)] = true
+	host := soloHost{r.hv}
+	r.hv.trips = make([]trip, 1)
+	a.reply[0] = 0x1234
+	r.hv.depart(host, 0)
+	r.hv.arrive(host, 0)
+	assert.Equal(t, uint64(0x1234), a.reply[0], "the owed reply is kept for the VCPU_RUN")
+	for range 2 {
+		r.hv.depart(host, 0)
+		r.hv.arrive(host, 0)
+	}
+	assert.False(t, a.done, "the VM runs on")
+	assert.Equal(t, map[uint32]int{abi.VCPURunAlone: 1, abi.VCPURun: 2}, r.runs)
+}
+
+// TestQuietRunAloneShowsThePrompt: a guest that runs alone waits in WFI in
+// the guest and makes no WFI exit, where a partial line is shown; a run
+// that the tick ends without console output shows it instead, and a run
+// with output does not cut the line. (The rig's guests write the UART's
+// data register through the engine's MMIO log: each step below that
+// writes is no exit of its own.)
+func TestQuietRunAloneShowsThePrompt(t *testing.T) {
+	r := newRig(t)
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	irq := func(*isolation.Context) isolation.Trap { return isolation.Trap{Kind: isolation.TrapIRQ} }
+	r.script[isolation.VMID(a.ID)] = []step{putc('/'), irq, putc(' '), putc('#'), putc(' '), irq, irq}
+	host := soloHost{r.hv}
+	r.hv.trips = make([]trip, 1)
+	trip := func() {
+		r.hv.depart(host, 0)
+		r.hv.arrive(host, 0)
+	}
+	trip()
+	assert.NotContains(t, r.out.String(), "[a] /", "the tick ended a run with output: the line goes on")
+	trip()
+	assert.NotContains(t, r.out.String(), "[a] /")
+	trip()
+	assert.Contains(t, r.out.String(), "[a] / # ", "a quiet run shows the prompt")
+	assert.Equal(t, map[uint32]int{abi.VCPURunAlone: 3}, r.runs)
 }
