@@ -329,9 +329,13 @@ func (h *Hypervisor) slice(vm *VM, i int) time.Duration {
 
 // quietRun reports whether the run t made, which ended with exit record x,
 // was a VCPU_RUN_ALONE that the host's interrupt ended and in which the VM
-// wrote nothing to its console.
+// wrote nothing to its console, and the VM is the only one. A run can be
+// quiet in the middle of a line (an interrupt pending at its entry ends
+// it at once), and with several VMs on one output a line cut there would
+// let the others' lines in; with one, the rest of the line follows
+// without a prefix.
 func (h *Hypervisor) quietRun(t *trip, vm *VM, x [8]uint64) bool {
-	return t.alone && abi.Exit(x[1]) == abi.ExitIRQ && vm.console.Count() == t.said
+	return t.alone && abi.Exit(x[1]) == abi.ExitIRQ && vm.console.Count() == t.said && len(h.VMs) == 1
 }
 
 // alone reports whether vCPU i of vm runs with VCPU_RUN_ALONE: no other

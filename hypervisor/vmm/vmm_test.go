@@ -572,3 +572,22 @@ func TestQuietRunAloneShowsThePrompt(t *testing.T) {
 	assert.Contains(t, r.out.String(), "[a] / # ", "a quiet run shows the prompt")
 	assert.Equal(t, map[uint32]int{abi.VCPURunAlone: 3}, r.runs)
 }
+
+// TestQuietRunKeepsLinesWholeBesideAnotherVM: with two VMs on one output
+// a quiet run does not cut a line short, since the other VM's lines could
+// come between its parts.
+func TestQuietRunKeepsLinesWholeBesideAnotherVM(t *testing.T) {
+	r := newRig(t)
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	irqExit := [8]uint64{0, uint64(abi.ExitIRQ)}
+	quiet := trip{kind: tripRun, vm: a, alone: true, said: a.console.Count()}
+	assert.True(t, r.hv.quietRun(&quiet, a, irqExit), "alone, silent, ended by an interrupt")
+	assert.False(t, r.hv.quietRun(&quiet, a, [8]uint64{0, uint64(abi.ExitMMIO)}), "ended by the guest")
+	notAlone := quiet
+	notAlone.alone = false
+	assert.False(t, r.hv.quietRun(&notAlone, a, irqExit), "under VCPU_RUN a waiting guest exits in WFI")
+	_, err = r.hv.Create(Spec{Name: "b", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	assert.False(t, r.hv.quietRun(&quiet, a, irqExit), "two VMs")
+}
