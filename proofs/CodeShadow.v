@@ -3,7 +3,9 @@
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/shadow.go. Both calls touch one VM's [shadowState] only: its
-    four marked registers and its 256-byte ring log. *)
+    four marked registers and its 256-byte ring log. The same holds of the
+    shadow path of VCPU_RUN ([shadowMMIO], which completes a guest's MMIO
+    access from a mark), and VCPU_INIT and VCPU_IRQ keep [shadow_inv]. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -319,4 +321,190 @@ Proof.
     + step_by Hj. destruct j as [[n' packed']|[]]. destruct Hnp as [Hn' Hp'].
       eexists _, _, _, _. split; [reflexivity|]. split; [unfold Abi.ShadowLogBatch; lia|]. split; [exact Hp'|].
       split; [apply shadow_inv_put; assumption|]. right. do 3 eexists. split; [exact Hn|reflexivity].
+Qed.
+
+(** ** The shadow path of VCPU_RUN *)
+
+(** The ring after byte [b] is added at its tail. *)
+Lemma shadow_ok_append : forall sh b, shadow_ok sh -> Isolation.shadowState_count sh < 256 ->
+  let sh1 := Isolation.set_shadowState_log (replace_nth (Z.to_nat (Z.rem (wraps 64
+               (Isolation.shadowState_head sh + Isolation.shadowState_count sh)) 256)) b
+               (Isolation.shadowState_log sh)) sh in
+  shadow_ok (Isolation.set_shadowState_count (wraps 64 (Isolation.shadowState_count sh1 + 1)) sh1).
+Proof.
+  intros [regs log head count] b (A & B & C & D) Hc. cbn in *. unfold shadow_ok; cbn.
+  rewrite len_replace. rewrite wraps_small by lia. lia.
+Qed.
+
+(** append never fails on a well-formed ring, and leaves one. *)
+Lemma append_tracks : forall (e : Isolation.Engine) tr s sh put b,
+  tracks s e sh put -> shadow_ok sh ->
+  exists ok sh', Isolation.shadowState_append s b e tr = Ok ok (put sh') tr /\ shadow_ok sh'
+    \/ Isolation.shadowState_append s b e tr = Ok ok e tr.
+Proof.
+  intros e tr s sh put b Ht Hok. pose proof Hok as (Hr & Hl & Hh & Hc).
+  unfold Isolation.shadowState_append. step_by (deref_tracks _ _ _ _ tr Ht).
+  destruct (Z.eqb_spec (Isolation.shadowState_count sh) 256) as [E|E].
+  { exists false, sh. right. reflexivity. }
+  destruct (pfield_tracks s Isolation.shadowState_log Isolation.set_shadowState_log _ _ _ tr Ht ltac:(field_laws))
+    as (ql & Hql & Htl).
+  step_by Hql. step_by (deref_tracks _ _ _ _ tr Ht). step_by (deref_tracks _ _ _ _ tr Ht). step.
+  rewrite wraps_small by lia.
+  pose proof (Z.rem_bound_pos_pos (Isolation.shadowState_head sh + Isolation.shadowState_count sh) 256
+                ltac:(lia) ltac:(lia)) as Hrem.
+  destruct (pindex_tracks ql e _ _ (Z.rem (Isolation.shadowState_head sh + Isolation.shadowState_count sh) 256) tr Htl
+              ltac:(lia)) as (qi & x & Hqi & _ & Hti).
+  step_by Hqi. step_by (store_tracks _ _ _ _ b tr Hti).
+  set (sh1 := Isolation.set_shadowState_log _ sh).
+  pose proof (tracks_put s _ _ put sh1 Ht) as Ht1.
+  step_by (deref_tracks _ _ _ _ tr Ht1).
+  destruct (pfield_tracks s Isolation.shadowState_count Isolation.set_shadowState_count _ _ _ tr Ht1 ltac:(field_laws))
+    as (qc & Hqc & Htc).
+  step_by Hqc. step_by (store_tracks _ _ _ _ (wraps 64 (Isolation.shadowState_count sh1 + 1)) tr Htc).
+  eexists _, _. left. split; [reflexivity|].
+  pose proof (shadow_ok_append sh b Hok ltac:(lia)) as H. cbv zeta in H.
+  rewrite (wraps_small (Isolation.shadowState_head sh + Isolation.shadowState_count sh)) in H by lia. exact H.
+Qed.
+
+Ltac split_ifs := repeat match goal with |- context [if ?b then _ else _] => destruct b end.
+
+Lemma sizeMask_ok : forall {S} (s : S) tr log2, exists w, Isolation.sizeMask log2 s tr = Ok w s tr.
+Proof.
+  intros S s tr log2. unfold Isolation.sizeMask.
+  destruct (Z.geb_spec log2 3) as [H3|H3]; [eexists; reflexivity|].
+  destruct (Z.ltb_spec log2 0) as [Hn|Hn].
+  - assert (Hs : shl 64 true 8 log2 = 8 / 2 ^ (- log2)).
+    { unfold shl. destruct (Z.leb_spec 64 log2); [lia|].
+      rewrite <- Z.shiftr_opp_r, Z.shiftr_div_pow2 by lia. apply wraps_small.
+      assert (0 <= 8 / 2 ^ (- log2) <= 8) by (split; [apply Z.div_pos|apply Z.div_le_upper_bound]; lia). lia. }
+    rewrite Hs. unfold shcount. destruct (Z.ltb_spec (8 / 2 ^ (- log2)) 0).
+    + assert (0 <= 8 / 2 ^ (- log2)) by (apply Z.div_pos; lia). lia.
+    + eexists; reflexivity.
+  - assert (log2 = 0 \/ log2 = 1 \/ log2 = 2) as [-> | [-> | ->]] by lia; eexists; reflexivity.
+Qed.
+
+(** The value a read completes never fails to compute. *)
+Lemma MMIORead_value_ok : forall {S} (s : S) tr r v, exists w, Isolation.MMIORead_value r v s tr = Ok w s tr.
+Proof.
+  intros S s tr r v. unfold Isolation.MMIORead_value.
+  destruct (sizeMask_ok s tr (Isolation.MMIORead_Log2Size r)) as (w & Hw).
+  step_by Hw. split_ifs; eexists; reflexivity.
+Qed.
+
+(** A VM slot whose vCPU [j] is replaced by one with 16 words of interrupt
+    lines keeps [shadow_inv]: its shadow state is untouched. *)
+Lemma shadow_inv_put_vcpu : forall e i m j c', shadow_inv e -> nth_error (Isolation.Engine_vms e) i = Some m ->
+  len (Isolation.Context_IRQ (Isolation.vcpu_ctx c')) = 16 -> shadow_inv (put_vcpu e i m j c').
+Proof.
+  intros e i m j c' [Hv Hall] Hn Hc. split.
+  - apply vcpus_ok_put_vm; [exact Hv|]. apply vm_ok_put_vcpu; [|exact Hc].
+    destruct Hv as [_ Hvm]. rewrite Forall_forall in Hvm. exact (Hvm m (nth_error_In _ _ Hn)).
+  - unfold put_vcpu, put_vm. destruct e; cbn in *. apply Forall_replace; [exact Hall|].
+    rewrite Forall_forall in Hall. destruct m; exact (Hall _ (nth_error_In _ _ Hn)).
+Qed.
+
+(** The MMIO shadow path of VCPU_RUN never fails and keeps [shadow_inv]:
+    for an MMIO exit of vCPU [vc] of the VM slot [pm] (both places the
+    caller found, as [vcpuOf] finds them), with an exit record of seven
+    words and a read's target register a general register or xzr,
+    Engine.shadowMMIO returns, and changes at most the target register of
+    that vCPU (a read completed from a mark) or that VM's shadow state (a
+    byte logged). *)
+Theorem shadowMMIO_no_failure : forall e tr i m j c pm vc ex read isRead,
+  shadow_inv e -> nth_error (Isolation.Engine_vms e) i = Some m ->
+  nth_error (Isolation.vm_vcpus m) j = Some c ->
+  tracks pm e m (put_vm e i) -> tracks vc e c (put_vcpu e i m j) ->
+  len (Isolation.Context_X (Isolation.vcpu_ctx c)) = 31 -> 0 <= Isolation.MMIORead_Reg read <= 31 -> len ex = 7 ->
+  exists b e', Isolation.Engine_shadowMMIO root pm vc ex read isRead e tr = Ok b e' tr /\
+    shadow_inv e' /\ (shadow_store e e' \/ vcpu_store e e').
+Proof.
+  intros e tr i m j c pm vc ex read isRead Hinv Hn Hc Hpm Hvc HX Hreg Hex.
+  assert (Hsame : shadow_inv e /\ (shadow_store e e \/ vcpu_store e e)) by (split; [exact Hinv|left; left; reflexivity]).
+  pose proof (shadow_of e i m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _).
+  assert (Hirq : len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16).
+  { destruct Hinv as [[_ Hvm] _]. rewrite Forall_forall in Hvm.
+    destruct (Hvm m (nth_error_In _ _ Hn)) as (_ & _ & Hall). rewrite Forall_forall in Hall.
+    exact (Hall c (nth_error_In _ _ Hc)). }
+  destruct (idx_in_range ex 1 e tr ltac:(lia)) as (ipa & Hipa).
+  destruct (idx_in_range ex 2 e tr ltac:(lia)) as (access & Hacc).
+  destruct (idx_in_range ex 3 e tr ltac:(lia)) as (byte & Hbyte).
+  unfold Isolation.Engine_shadowMMIO. step_by Hipa. step_by Hacc.
+  destruct (_ >? Isolation.shadowAccessMax).
+  { eexists _, _. split; [reflexivity|exact Hsame]. }
+  step_by (deref_tracks _ _ _ _ tr Hpm).
+  match goal with |- context [loop 4 ?cnd ?b ?po 0] =>
+  destruct (loop_spec 4 cnd b po
+    (fun k st tr' => st = e /\ tr' = tr /\ 0 <= k <= 4)
+    (fun _ st tr' => tr' = tr /\ shadow_inv st /\ (shadow_store e st \/ vcpu_store e st))
+    (fun k => Z.to_nat (4 - k))) with (l := 0) (s := e) (tr := tr) as (jr & s' & tr' & Hj & -> & Hq) end.
+  - intros k st tr' (-> & -> & Hk). exists (k <? 4). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros _. split; [reflexivity|exact Hsame].
+  - intros k st tr' (-> & -> & Hk) Hcnd. injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
+    destruct (idx_in_range (Isolation.shadowState_regs (Isolation.vm_shadow m)) k e tr ltac:(lia)) as (r & Hr).
+    step_by Hr.
+    destruct (_ || _ || _).
+    { eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia. }
+    destruct (isRead && _).
+    + destruct (Z.eqb_spec (Isolation.MMIORead_Reg read) Isolation.xzr) as [Ex|Ex]; cbn [negb].
+      * step. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
+      * unfold Isolation.xzr in Ex.
+        destruct (MMIORead_value_ok e tr read (shr (Isolation.shadowReg_value r)
+                    (wrapu 64 (8 * wrapu 64 (ipa - Isolation.shadowReg_ipa r))))) as (w & Hw).
+        destruct (pfield_tracks vc Isolation.vcpu_ctx Isolation.set_vcpu_ctx e c _ tr Hvc ltac:(field_laws))
+          as (q1 & Hq1 & Ht1).
+        destruct (pfield_tracks q1 Isolation.Context_X Isolation.set_Context_X e _ _ tr Ht1 ltac:(field_laws))
+          as (q2 & Hq2 & Ht2).
+        destruct (pindex_tracks q2 e _ _ (Isolation.MMIORead_Reg read) tr Ht2 ltac:(lia)) as (q3 & x & Hq3 & _ & Ht3).
+        erewrite bind_ok; [|step_by Hw; step_by Hq1; step_by Hq2; step_by Hq3; step_by (store_tracks _ _ _ _ w tr Ht3); reflexivity].
+        cbv beta iota zeta.
+        eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
+        -- apply shadow_inv_put_vcpu; [exact Hinv|exact Hn|]. exact Hirq.
+        -- right. right. do 4 eexists. split; [exact Hn|reflexivity].
+    + destruct (_ && _ && _).
+      * destruct (pfield_tracks pm Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Hpm ltac:(field_laws))
+          as (qs & Hqs & Hts).
+        step_by Hqs. step_by Hbyte.
+        destruct (append_tracks e tr qs _ _ (wrapu 8 byte) Hts Hsh) as (ok & sh' & [[Ha Hok'] | Ha]).
+        -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
+           ++ apply shadow_inv_put with (i := i); [exact Hinv|exact Hn|exact Hok'].
+           ++ left. right. do 3 eexists. split; [exact Hn|reflexivity].
+        -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
+      * eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
+  - repeat split; lia.
+  - cbn. lia.
+  - step_by Hj. destruct jr; eexists _, _; (split; [reflexivity|exact Hq]).
+Qed.
+
+(** ** The other calls that write a VM slot keep [shadow_inv] *)
+
+Lemma shadow_inv_vcpu_store : forall e e', shadow_inv e -> vcpus_ok e' -> vcpu_store e e' -> shadow_inv e'.
+Proof.
+  intros e e' [Hv Hall] Hv' [-> | (i & m & j & c & Hn & ->)]; [split; assumption|].
+  split; [exact Hv'|]. unfold put_vcpu, put_vm. destruct e; cbn in *. apply Forall_replace; [exact Hall|].
+  rewrite Forall_forall in Hall. destruct m; exact (Hall _ (nth_error_In _ _ Hn)).
+Qed.
+
+(** VCPU_INIT keeps [shadow_inv] (and has no failure outcome,
+    [CodeVCPUInit.VCPUInit_no_failure]): Engine.VCPUInit writes a vCPU,
+    never a VM's shadow state. *)
+Theorem VCPUInit_shadow_inv : forall e tr id v entry arg,
+  shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ shadow_inv e'.
+Proof.
+  intros e tr id v entry arg Hinv Hid Hv.
+  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hinv) Hid Hv) as (st & e' & H & Hv' & Hs).
+  exists st, e'. split; [exact H|]. exact (shadow_inv_vcpu_store e e' Hinv Hv' Hs).
+Qed.
+
+(** VCPU_IRQ keeps [shadow_inv] (and has no failure outcome,
+    [CodeVCPU.VCPUIRQ_no_failure]). *)
+Theorem VCPUIRQ_shadow_inv : forall e tr id v intid level,
+  shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ shadow_inv e'.
+Proof.
+  intros e tr id v intid level Hinv Hid Hv Hi.
+  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hinv) Hid Hv Hi) as (st & e' & H & Hv' & Hs).
+  exists st, e'. split; [exact H|]. exact (shadow_inv_vcpu_store e e' Hinv Hv' Hs).
 Qed.

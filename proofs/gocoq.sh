@@ -91,6 +91,10 @@ CodeTransferRefine.MemShare_checks_refine
 CodeShadow.inRanges_ok
 CodeShadow.MMIOShadow_no_failure
 CodeShadow.MMIOLogRead_no_failure
+CodeShadow.append_tracks
+CodeShadow.shadowMMIO_no_failure
+CodeShadow.VCPUInit_shadow_inv
+CodeShadow.VCPUIRQ_shadow_inv
 CodeMemState.memStateAt_ok
 CodeMemState.GuestMemState_no_failure
 "
