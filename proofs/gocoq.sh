@@ -39,7 +39,7 @@ done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -108,6 +108,8 @@ CodeFree.reach_nonneg
 CodeFree.freeTables_ok
 CodeFree.freeStage2_no_failure
 CodeRelease.releasePages_unshared
+CodeVMDestroy.liveVM_lens
+CodeVMDestroy.VMDestroy_unshared_no_failure
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
