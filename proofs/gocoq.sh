@@ -110,6 +110,7 @@ CodeFree.freeStage2_no_failure
 CodeRelease.releasePages_unshared
 CodeVMDestroy.liveVM_lens
 CodeVMDestroy.VMDestroy_unshared_no_failure
+CodeVMDestroy.VMDestroy_unshared_inv
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
