@@ -39,7 +39,7 @@ done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -88,6 +88,36 @@ CodeTransferRefine.liveVM_at
 CodeTransferRefine.checkTransfer_refine
 CodeTransferRefine.MemDonate_checks_refine
 CodeTransferRefine.MemShare_checks_refine
+CodeShadow.inRanges_ok
+CodeShadow.MMIOShadow_no_failure
+CodeShadow.MMIOLogRead_no_failure
+CodeShadow.append_tracks
+CodeShadow.shadowMMIO_no_failure
+CodeShadow.VCPUInit_shadow_inv
+CodeShadow.VCPUIRQ_shadow_inv
+CodeMemState.memStateAt_ok
+CodeMemState.GuestMemState_no_failure
+CodeMapped.checkMapped_no_failure
+CodeMapped.nextRun_no_failure
+CodePool.isFree_spec
+CodePool.release_twice
+CodePool.release_ok
+CodePool.alloc_ok
+CodePool.mustAlloc_ok
+CodeFree.reach_nonneg
+CodeFree.freeTables_ok
+CodeFree.freeStage2_no_failure
+CodeRelease.releasePages_unshared
+CodeVMDestroy.liveVM_lens
+CodeVMDestroy.VMDestroy_unshared_no_failure
+CodeVMDestroy.VMDestroy_unshared_inv
+CodeEngineOk.MMIOShadow_engine_ok
+CodeEngineOk.MMIOLogRead_engine_ok
+CodeEngineOk.VCPUInit_engine_ok
+CodeEngineOk.VCPUIRQ_engine_ok
+CodeEngineOk.shadowMMIO_engine_ok
+CodeEngineOk.GuestMemState_engine_ok
+CodeEngineOk.VMDestroy_engine_ok
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2

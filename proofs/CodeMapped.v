@@ -1,0 +1,127 @@
+(** * The checks MEM_UNSHARE and the guest memory calls share: no failure
+
+    Lemmas about proofs/code/Isolation.v, the translation of isolation/mem.go.
+    MEM_UNSHARE, GUEST_SHARE, GUEST_UNSHARE and GUEST_RELINQUISH first check
+    each page of their IPA range with [checkMapped] (walk the VM's stage-2,
+    read the ledger entry of the page found), then walk the range run by
+    run with [nextRun], whose [mustTranslate] panics on a page that is not
+    mapped. Both never fail on an engine meeting [mem_ok] (CodeTransfer),
+    and [nextRun] never fails on a range [checkMapped] accepted. *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeStage2 CodeTransfer
+  CodeShadow CodeMemState.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** The page [i] pages into the range at [ipa] is mapped in the stage-2 at
+    [s]: the walk [checkMapped] and [nextRun] make finds a leaf. *)
+Definition mapped_at (e : Isolation.Engine) tr (s : ptr Isolation.Engine Isolation.stage2) ipa i : Prop :=
+  exists m, Isolation.Engine_translate root s (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) e tr = Ok (m, true) e tr.
+
+Lemma page_ownedBy_ok : forall e tr p pg vm', good p e pg ->
+  exists b, Isolation.page_ownedBy (S := Isolation.Engine) p vm' e tr = Ok b e tr.
+Proof.
+  intros e tr p pg vm' Hg. unfold Isolation.page_ownedBy.
+  destruct (vm' =? Isolation.HostVMID); unfold bind, ret; rewrite (deref_good _ _ _ tr Hg);
+    [|destruct (Isolation.page_owner pg =? Abi.OwnerVM); [rewrite (deref_good _ _ _ tr Hg)|]];
+    eexists; reflexivity.
+Qed.
+
+(** checkMapped never fails: on an engine meeting [mem_ok], for a stage-2
+    that is [s2_ok] and any 64-bit IPA and count, it returns a status and
+    changes nothing, and when it returns SUCCESS every page of the range is
+    mapped. *)
+Theorem checkMapped_no_failure : forall e tr s s2 ipa n owner shared borrower,
+  mem_ok e -> s2_ok e s2 -> good s e s2 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st, Isolation.Engine_checkMapped root s ipa n owner shared borrower e tr = Ok st e tr /\
+    (st = Abi.Success -> forall i, 0 <= i < n -> mapped_at e tr s ipa i).
+Proof.
+  intros e tr s s2 ipa n owner shared borrower (Hl & _ & _ & _ & Ht & _) Hs2 Hg Hipa Hn.
+  unfold Isolation.Engine_checkMapped. cbv zeta. rewrite Z.sub_0_r.
+  match goal with |- context [loop n ?c ?b ?po 0] =>
+  destruct (loop_spec n c b po
+    (fun i st tr' => st = e /\ tr' = tr /\ 0 <= i <= n /\ forall i', 0 <= i' < i -> mapped_at e tr s ipa i')
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with
+       | Fall _ => forall i', 0 <= i' < n -> mapped_at e tr s ipa i'
+       | Jump x => x = Abi.Denied end)
+    (fun i => Z.to_nat (n - i))) with (l := 0) (s := e) (tr := tr) as (j & s' & tr' & Hj & -> & -> & Hq) end.
+  - intros i st tr' (-> & -> & Hi & Hm). exists (i <? n). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. split; [reflexivity|].
+      intros i' Hi'. apply Hm. lia.
+  - intros i st tr' (-> & -> & Hi & Hm) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    destruct (translate_ok e tr s s2 _ Ht Hs2 Hg (wrapu_range (ipa + shl 64 false i Isolation.PageShift)))
+      as ([m ok] & Htr).
+    step_by Htr.
+    (* A page that fails its check: the loop leaves with DENIED. *)
+    Local Ltac denied := eexists _, _, _; split; [reflexivity|]; repeat split.
+    destruct ok; cbn [negb].
+    2:{ step. denied. }
+    destruct (ramPage_any e tr (Isolation.Mapping_PA m) Hl) as (b & Hb & Hin).
+    erewrite bind_ok by (step_by Hb; reflexivity). cbv beta iota zeta.
+    destruct b; cbn [negb].
+    2:{ denied. }
+    destruct (Hin eq_refl) as (H1 & H2 & H3).
+    destruct (pageAt_in e tr _ Hl H1 H2 H3) as (p & pg & Hp & Hgp).
+    step_by Hp.
+    (* The ledger entry's owner, sharing and borrower. *)
+    destruct (page_ownedBy_ok e tr p pg owner Hgp) as (b1 & Hb1). step_by Hb1.
+    assert (Hd : forall A (f : Isolation.page -> A), (let! x := deref p in ret (f x)) e tr = Ok (f pg) e tr)
+      by (intros; step_by (deref_good _ _ _ tr Hgp); reflexivity).
+    destruct (negb b1); [step; step; denied|].
+    erewrite bind_ok by apply Hd. cbv beta iota zeta.
+    destruct (negb (Bool.eqb (Isolation.page_shared pg) shared)); [step; denied|].
+    (* The page passes: the loop goes on, with one more page known mapped. *)
+    Local Ltac next i m Htr Hm :=
+      eexists _, _, _; split; [reflexivity|]; eexists; split; [reflexivity|];
+      rewrite wrapu_small by lia; split; [|apply Z2Nat.inj_lt; lia];
+      split; [reflexivity|]; split; [reflexivity|]; split; [lia|];
+      let i' := fresh "i'" in let Hi' := fresh "Hi'" in
+      intros i' Hi'; destruct (Z.eq_dec i' i) as [->|?]; [exists m; exact Htr|apply Hm; lia].
+    destruct shared.
+    * erewrite bind_ok by (erewrite bind_ok by apply Hd; reflexivity). cbv beta iota zeta.
+      destruct (negb _); [denied|next i m Htr Hm].
+    * step. next i m Htr Hm.
+  - repeat split; lia.
+  - destruct (Z.eq_dec n 0) as [->|Hn0]; [cbn; lia|]. rewrite fuel_nat by lia. lia.
+  - step_by Hj. destruct j as [i|x].
+    + eexists. split; [reflexivity|]. intros _. exact Hq.
+    + subst x. eexists. split; [reflexivity|]. discriminate.
+Qed.
+
+(** nextRun never fails on a range whose pages are all mapped: from [k]
+    pages in, it returns a run of at least one page that ends inside the
+    range, and changes nothing. *)
+Theorem nextRun_no_failure : forall e tr s s2 ipa n k,
+  tables_ok e -> s2_ok e s2 -> good s e s2 -> 0 <= k < n -> n < 2 ^ 64 ->
+  (forall i, 0 <= i < n -> mapped_at e tr s ipa i) ->
+  exists first pa cnt, Isolation.Engine_nextRun root s ipa n k e tr = Ok (first, pa, cnt) e tr /\
+    1 <= cnt /\ k + cnt <= n.
+Proof.
+  intros e tr s s2 ipa n k Ht Hs2 Hg Hk Hn Hmapped.
+  unfold Isolation.Engine_nextRun. cbv zeta.
+  destruct (Hmapped k Hk) as (m & Hm).
+  unfold Isolation.Engine_mustTranslate. erewrite bind_ok by (step_by Hm; reflexivity). cbv beta iota zeta.
+  match goal with |- context [loop max_fuel ?c ?b ?po 1] =>
+  destruct (loop_spec max_fuel c b po
+    (fun cnt st tr' => st = e /\ tr' = tr /\ 1 <= cnt /\ k + cnt <= n)
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with Fall cnt => 1 <= cnt /\ k + cnt <= n | Jump _ => True end)
+    (fun cnt => Z.to_nat (n - k - cnt))) with (l := 1) (s := e) (tr := tr) as (j & s' & tr' & Hj & -> & -> & Hq) end.
+  - intros cnt st tr' (-> & -> & Hc). exists (k + cnt <? n). rewrite wrapu_small by lia. split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros _. repeat split; lia.
+  - intros cnt st tr' (-> & -> & Hc) Hcnd. cbv beta in Hcnd. rewrite wrapu_small in Hcnd by lia.
+    injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
+    destruct (translate_ok e tr s s2 _ Ht Hs2 Hg (wrapu_range (wrapu 64 (ipa + shl 64 false k Isolation.PageShift) +
+                shl 64 false cnt Isolation.PageShift))) as ([m2 ok] & Htr).
+    step_by Htr. destruct (_ || _).
+    + eexists _, _, _. split; [reflexivity|]. repeat split; lia.
+    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      rewrite wrapu_small by lia. split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
+  - repeat split; lia.
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hj. destruct j as [cnt|[]]. destruct Hq as [H1 H2].
+    eexists _, _, _. split; [reflexivity|]. split; assumption.
+Qed.
