@@ -44,6 +44,7 @@ func bench(args []string, stdout io.Writer) error {
 	profileOnly := fs.Bool("profile", false, "only profile one Linux boot: entries to EL2, exits, instructions by level, world switches")
 	virtioOnly := fs.Bool("virtio", false, "only the throughput of the virtio devices: block (dd) and network (nc between two VMs)")
 	hotOnly := fs.Bool("hot", false, "only the instruction counts of the engine's hot paths against their assembly floors")
+	smpOnly := fs.Bool("smp", false, "only the several-CPU rows: the engine's boot on 4 CPUs against 1, and Linux on 4 vCPUs on 4 CPUs, on 1 and directly")
 	linuxOnly := fs.Bool("linux", false, "only the 1-vCPU Linux boot to userspace, directly and under bulkhead")
 	timerOnly := fs.Bool("timer", false, "only the hot paths and the timer's wake-up latency, directly and under bulkhead")
 	whereOnly := fs.Bool("where", false, "only where the hot paths' engine instructions go, by function (QEMU single-steps and logs every instruction: several minutes)")
@@ -65,8 +66,8 @@ func bench(args []string, stdout io.Writer) error {
 		}
 	}
 	switch {
-	case btoi(*profileOnly)+btoi(*virtioOnly)+btoi(*hotOnly)+btoi(*whereOnly)+btoi(*timerOnly)+btoi(*linuxOnly) > 1:
-		return usagef("bench: -profile, -virtio, -hot, -timer, -linux and -where each ask for one part only")
+	case btoi(*profileOnly)+btoi(*virtioOnly)+btoi(*hotOnly)+btoi(*whereOnly)+btoi(*timerOnly)+btoi(*linuxOnly)+btoi(*smpOnly) > 1:
+		return usagef("bench: -profile, -virtio, -hot, -timer, -linux, -smp and -where each ask for one part only")
 	case *whereOnly:
 		host, err := b.Build(whereHost)
 		if err != nil {
@@ -77,6 +78,11 @@ func bench(args []string, stdout io.Writer) error {
 		return benchProfile(stdout, b.Root, paths)
 	case *linuxOnly:
 		return benchLinux(stdout, b.Root, paths)
+	case *smpOnly:
+		if err := benchCPUs(stdout, qemu.Machine{Engine: paths["engine"], EL1: paths["hypervisor"]}); err != nil {
+			return err
+		}
+		return benchLinuxSMP(stdout, b.Root, paths)
 	case *virtioOnly:
 		benchVirtioBlock(stdout, b.Root, paths)
 		benchVirtioNet(stdout, b.Root, paths)
