@@ -497,6 +497,17 @@ func TestLoneVCPUKeepsTheCPU(t *testing.T) {
 	assert.Greater(t, lastArm(), Slice)
 }
 
+// soloTrips gives the rig's hypervisor one CPU and returns a function that
+// sends it on its next trip and handles what the trip brought back.
+func (r *rig) soloTrips() func() {
+	host := soloHost{r.hv}
+	r.hv.trips = make([]trip, 1)
+	return func() {
+		r.hv.depart(host, 0)
+		r.hv.arrive(host, 0)
+	}
+}
+
 // TestLoneVCPURunsAlone: a vCPU nothing else wants the CPU beside runs
 // with VCPU_RUN_ALONE, and with VCPU_RUN once another vCPU could run.
 func TestLoneVCPURunsAlone(t *testing.T) {
@@ -504,12 +515,7 @@ func TestLoneVCPURunsAlone(t *testing.T) {
 	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
 	require.NoError(t, err)
 	r.spin[isolation.VMID(a.ID)] = true
-	host := soloHost{r.hv}
-	r.hv.trips = make([]trip, 1)
-	depart := func() {
-		r.hv.depart(host, 0)
-		r.hv.arrive(host, 0)
-	}
+	depart := r.soloTrips()
 	depart()
 	assert.Equal(t, map[uint32]int{abi.VCPURunAlone: 1}, r.runs, "alone")
 
@@ -532,16 +538,12 @@ func TestRunAloneFallsBackToVCPURun(t *testing.T) {
 	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
 	require.NoError(t, err)
 	r.spin[isolation.VMID(a.ID)] = true
-	host := soloHost{r.hv}
-	r.hv.trips = make([]trip, 1)
+	depart := r.soloTrips()
 	a.reply[0] = 0x1234
-	r.hv.depart(host, 0)
-	r.hv.arrive(host, 0)
+	depart()
 	assert.Equal(t, uint64(0x1234), a.reply[0], "the owed reply is kept for the VCPU_RUN")
-	for range 2 {
-		r.hv.depart(host, 0)
-		r.hv.arrive(host, 0)
-	}
+	depart()
+	depart()
 	assert.False(t, a.done, "the VM runs on")
 	assert.Equal(t, map[uint32]int{abi.VCPURunAlone: 1, abi.VCPURun: 2}, r.runs)
 }
@@ -558,12 +560,7 @@ func TestQuietRunAloneShowsThePrompt(t *testing.T) {
 	require.NoError(t, err)
 	irq := func(*isolation.Context) isolation.Trap { return isolation.Trap{Kind: isolation.TrapIRQ} }
 	r.script[isolation.VMID(a.ID)] = []step{putc('/'), irq, putc(' '), putc('#'), putc(' '), irq, irq}
-	host := soloHost{r.hv}
-	r.hv.trips = make([]trip, 1)
-	trip := func() {
-		r.hv.depart(host, 0)
-		r.hv.arrive(host, 0)
-	}
+	trip := r.soloTrips()
 	trip()
 	assert.NotContains(t, r.out.String(), "[a] /", "the tick ended a run with output: the line goes on")
 	trip()
