@@ -258,6 +258,19 @@ func (s *Serial) MemInfo(pa PA) (PageInfo, abi.Status) {
 	return s.e.MemInfo(pa)
 }
 
+// HostAllows reports whether the host stage-2, as it is once no call is
+// changing it (under the engine lock), maps ipa with every permission in
+// need. The machine layer asks it of a host stage-2 fault: a call on
+// another CPU may have had the entry invalid for a moment (break-before-
+// make), and an access that the tables allow now is to be retried, not
+// refused.
+func (s *Serial) HostAllows(ipa IPA, need Perms) bool {
+	s.lock()
+	defer s.unlock()
+	m, ok := s.e.Translate(HostVMID, ipa)
+	return ok && m.Attr.Perms&need == need
+}
+
 // FreeTables is Engine.FreeTables under the engine lock.
 func (s *Serial) FreeTables() int {
 	s.lock()

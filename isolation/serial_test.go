@@ -249,3 +249,20 @@ func TestSerialSystemOffCatchesPlantedBugs(t *testing.T) {
 		})
 	}
 }
+
+// TestSerialHostAllows: the permissions the host stage-2 gives the host
+// now, as the machine layer reads them to tell a fault during another
+// CPU's break-before-make (retried) from a refused access.
+func TestSerialHostAllows(t *testing.T) {
+	r := newSerialRig(t)
+	const page = 0x4000_0000 + 4*isolation.PageSize
+	engine := isolation.IPA(0x4000_0000)
+	assert.True(t, r.s.HostAllows(page, isolation.PermRWX), "a page of the host's")
+	assert.False(t, r.s.HostAllows(engine, isolation.PermR), "the engine's page")
+	assert.True(t, r.s.HostAllows(0x0900_0000, isolation.PermRW), "the host's device")
+	assert.False(t, r.s.HostAllows(0x0900_0000, isolation.PermX), "a device is never executable")
+	vm := r.vm(t, 1)
+	r.want(abi.Success, abi.MemDonate, uint64(vm), page, 0x8000_0000, 1, abi.PermAll)
+	assert.False(t, r.s.HostAllows(page, isolation.PermR), "donated")
+	assert.Empty(t, r.errs)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bulkhead/arch/el2"
+	"bulkhead/isolation"
 	"bulkhead/isolation/abi"
 )
 
@@ -57,6 +58,24 @@ func faultKind(esr uint64) string {
 	}
 	return "read"
 }
+
+// hostAccess is the permission the host's access that took the stage-2
+// abort esr needed: execute for an instruction fetch, write for a write
+// (ISS.WnR), read otherwise, a stage-1 table walk's (ISS.S1PTW) included
+// (Arm ARM D17.2.37: the Armv8.0 walk only reads).
+func hostAccess(esr uint64) isolation.Perms {
+	switch {
+	case el2.EC(esr) == el2.ECInstAbortLow:
+		return isolation.PermX
+	case esr&issS1PTW == 0 && el2.IsWrite(esr):
+		return isolation.PermW
+	}
+	return isolation.PermR
+}
+
+// issS1PTW is ISS bit 7 of a data abort: the fault was on the stage-1
+// table walk.
+const issS1PTW = 1 << 7
 
 // machineBlock is the block of function ids that holds the calls the
 // machine layer answers itself (the benchmarks, specs/ABI.md's

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"bulkhead/arch/el2"
+	"bulkhead/isolation"
 	"bulkhead/isolation/abi"
 )
 
@@ -58,4 +59,14 @@ func TestRunAloneIsAVCPURun(t *testing.T) {
 		assert.False(t, runAlone(&x), "%#x", id)
 		assert.Equal(t, [8]uint64{uint64(id), 1}, x)
 	}
+}
+
+// TestHostAccessOfAStage2Abort: the permission a host access needed, from
+// its syndrome.
+func TestHostAccessOfAStage2Abort(t *testing.T) {
+	const wnr = 1 << 6
+	assert.Equal(t, isolation.PermX, hostAccess(esr(el2.ECInstAbortLow)))
+	assert.Equal(t, isolation.PermR, hostAccess(esr(el2.ECDataAbortLow)))
+	assert.Equal(t, isolation.PermW, hostAccess(esr(el2.ECDataAbortLow)|wnr))
+	assert.Equal(t, isolation.PermR, hostAccess(esr(el2.ECDataAbortLow)|wnr|issS1PTW), "a table walk reads")
 }

@@ -29,6 +29,12 @@ func serveHost(m *machine, h *hart) {
 				return
 			}
 		case actStage2Fault:
+			if m.core.HostAllows(isolation.IPA(el2.FaultIPA(host.HPFAR, host.FAR)), hostAccess(host.ESR)) {
+				// A call on another CPU changed the tables under this
+				// access (break-before-make); it is allowed now, and the
+				// host retries it.
+				break
+			}
 			reportHostFault(host)
 			el2.InjectAbort(host)
 		case actSysReg:
@@ -84,9 +90,24 @@ func (m *machine) hostCall(h *hart) bool {
 	return true
 }
 
+// maxHostFaultReports bounds the faults reportHostFault logs: a host
+// whose abort handler faults again (one with no vector table, say) would
+// otherwise fill the console for as long as it runs.
+const maxHostFaultReports = 256
+
+// hostFaultReports counts the faults logged, on every CPU (the count is
+// only a bound on logging: a lost update logs one line more or less).
+var hostFaultReports int
+
 // reportHostFault logs an access the host stage-2 refused. The host learns
 // of it only through the abort it receives.
 func reportHostFault(host *el2.Context) {
+	if hostFaultReports++; hostFaultReports > maxHostFaultReports {
+		if hostFaultReports == maxHostFaultReports+1 {
+			fmt.Printf("engine: more than %d host stage-2 faults; no more are logged\n", maxHostFaultReports)
+		}
+		return
+	}
 	ipa := el2.FaultIPA(host.HPFAR, host.FAR)
 	fmt.Printf("engine: host stage-2 fault: %s of %#x (%s) at pc %#x; external abort injected\n",
 		faultKind(host.ESR), ipa, virt.RegionName(ipa), host.PC)
