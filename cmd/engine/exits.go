@@ -77,6 +77,16 @@ func hostAccess(esr uint64) isolation.Perms {
 // table walk.
 const issS1PTW = 1 << 7
 
+// translationFault reports whether the abort esr is a translation, access
+// flag or permission fault (fault status 0b0001LL, 0b0010LL or 0b0011LL,
+// Arm ARM D17.2.37): the kinds a change of the tables causes, and for
+// which HPFAR_EL2 holds the faulting IPA. Any other abort is never
+// retried.
+func translationFault(esr uint64) bool {
+	fsc := esr & 0x3f
+	return fsc >= 0x04 && fsc <= 0x0f
+}
+
 // machineBlock is the block of function ids that holds the calls the
 // machine layer answers itself (the benchmarks, specs/ABI.md's
 // extensions), 0xC6000080 to 0xC60000FF; every other host call skips

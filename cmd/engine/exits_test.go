@@ -70,3 +70,15 @@ func TestHostAccessOfAStage2Abort(t *testing.T) {
 	assert.Equal(t, isolation.PermW, hostAccess(esr(el2.ECDataAbortLow)|wnr))
 	assert.Equal(t, isolation.PermR, hostAccess(esr(el2.ECDataAbortLow)|wnr|issS1PTW), "a table walk reads")
 }
+
+// TestOnlyTranslationFaultsAreRetried: translation (levels 0-3), access
+// flag and permission faults may be retried; an external abort, a TLB
+// conflict or an alignment fault never is.
+func TestOnlyTranslationFaultsAreRetried(t *testing.T) {
+	for fsc := uint64(0x04); fsc <= 0x0f; fsc++ {
+		assert.True(t, translationFault(esr(el2.ECDataAbortLow)|fsc), "%#x", fsc)
+	}
+	for _, fsc := range []uint64{0x00, 0x10, 0x14, 0x18, 0x21, 0x30, 0x3f} {
+		assert.False(t, translationFault(esr(el2.ECDataAbortLow)|fsc), "%#x", fsc)
+	}
+}

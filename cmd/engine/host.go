@@ -29,7 +29,7 @@ func serveHost(m *machine, h *hart) {
 				return
 			}
 		case actStage2Fault:
-			if m.core.HostAllows(isolation.IPA(el2.FaultIPA(host.HPFAR, host.FAR)), hostAccess(host.ESR)) {
+			if translationFault(host.ESR) && m.core.HostAllows(isolation.IPA(el2.FaultIPA(host.HPFAR, host.FAR)), hostAccess(host.ESR)) {
 				// A call on another CPU changed the tables under this
 				// access (break-before-make); it is allowed now, and the
 				// host retries it.
