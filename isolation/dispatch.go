@@ -151,35 +151,54 @@ func (e *Engine) hostCall(x [8]uint64) ([8]uint64, Effect) {
 
 // guestCall is Dispatch for a vCPU of a VM.
 func (e *Engine) guestCall(c Caller, x [8]uint64) ([8]uint64, Effect) {
-	r := x
+	var eff Effect
+	x[0], x[1], x[2], x[3], eff = e.guestCallRegs(c, x[0], x[1], x[2], x[3])
+	return x, eff
+}
+
+// guestCallRegs performs the call made by c whose x0 (the function id) and
+// x1..x3 (the arguments) are given, and returns x0..x3 as the caller sees
+// them after the call: the status in x0, on success the results the call
+// defines, and each other register as it was. A guest call reads and
+// writes no register beyond x3, so a trapped call is performed on the
+// vCPU's registers without copying its register file.
+func (e *Engine) guestCallRegs(c Caller, x0, x1, x2, x3 uint64) (uint64, uint64, uint64, uint64, Effect) {
 	v := e.callerVM(c)
 	if v == nil {
-		return finish(x, r, abi.NotSupported), Effect{}
+		return abi.NotSupported.Reg(), x1, x2, x3, Effect{}
 	}
 	var st abi.Status
-	switch id := uint32(x[0]); id {
+	switch id := uint32(x0); id {
 	case abi.Version, abi.CallUID, abi.Revision:
-		return query(id, x), Effect{}
+		var q [8]uint64
+		q[0], q[1], q[2], q[3] = x0, x1, x2, x3
+		q = query(id, q)
+		return q[0], q[1], q[2], q[3], Effect{}
 	case abi.GuestShare:
-		st = e.GuestShare(c.VM, IPA(x[1]), x[2])
+		st = e.GuestShare(c.VM, IPA(x1), x2)
 	case abi.GuestUnshare:
-		st = e.GuestUnshare(c.VM, IPA(x[1]), x[2])
+		st = e.GuestUnshare(c.VM, IPA(x1), x2)
 	case abi.GuestRelinquish:
-		st = e.GuestRelinquish(c.VM, IPA(x[1]), x[2])
+		st = e.GuestRelinquish(c.VM, IPA(x1), x2)
 	case abi.GuestMemInfo:
-		st, r[1] = abi.Success, abi.Granule
+		return abi.Success.Reg(), abi.Granule, x2, x3, Effect{}
 	case abi.GuestMemState:
-		r[1], r[2], st = e.GuestMemState(c.VM, IPA(x[1]), x[2])
+		state, run, st := e.GuestMemState(c.VM, IPA(x1), x2)
+		if st == abi.Success {
+			return st.Reg(), state, run, x3, Effect{}
+		}
+		return st.Reg(), x1, x2, x3, Effect{}
 	case abi.PSCIVersion, abi.PSCIFeatures, abi.PSCICPUOn32, abi.PSCICPUOn64, abi.PSCICPUOff,
 		abi.PSCIAffinityInfo32, abi.PSCIAffinityInfo64, abi.PSCISystemOff, abi.PSCISystemReset:
-		return e.guestPSCI(c, v, id, x)
+		r0, eff := e.guestPSCI(c, v, id, x1, x2, x3)
+		return r0, x1, x2, x3, eff
 	default:
 		if !EngineOwnsID(id) {
-			return x, Effect{Kind: EffectForward}
+			return x0, x1, x2, x3, Effect{Kind: EffectForward}
 		}
 		st = abi.NotSupported
 	}
-	return finish(x, r, st), Effect{}
+	return st.Reg(), x1, x2, x3, Effect{}
 }
 
 // callerVM returns the VM of a guest caller, or nil if c is not a vCPU of

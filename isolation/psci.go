@@ -77,50 +77,44 @@ func psciTarget(v *vm, mpidr uint64) (int, bool) {
 
 // guestPSCI is the PSCI 1.1 implementation for guests (DEN0022): the engine,
 // not the host, starts and stops a running VM's vCPUs, so the host never
-// chooses where a running guest executes.
-func (e *Engine) guestPSCI(c Caller, v *vm, id uint32, x [8]uint64) ([8]uint64, Effect) {
-	r := x
-	r[0] = psciReg(abi.PSCISuccess)
+// chooses where a running guest executes. x1..x3 are the call's arguments;
+// it returns x0, the only register a PSCI function writes.
+func (e *Engine) guestPSCI(c Caller, v *vm, id uint32, x1, x2, x3 uint64) (uint64, Effect) {
 	switch id {
 	case abi.PSCIVersion:
-		r[0] = abi.PSCIVersion11
+		return abi.PSCIVersion11, Effect{}
 	case abi.PSCIFeatures:
-		r[0] = psciFeature(guestPSCIImplemented(uint32(x[1])))
+		return psciFeature(guestPSCIImplemented(uint32(x1))), Effect{}
 	case abi.PSCICPUOn32, abi.PSCICPUOn64:
-		return e.cpuOn(c, v, x, psci32(id, x[1]), psci32(id, x[2]), psci32(id, x[3]))
+		return e.cpuOn(c, v, psci32(id, x1), psci32(id, x2), psci32(id, x3))
 	case abi.PSCICPUOff:
 		vc := &v.vcpus[c.VCPU]
 		vc.state, vc.pend = VCPUOff, pendNone
-		return r, Effect{Kind: EffectVCPUState, VCPU: c.VCPU}
+		return psciReg(abi.PSCISuccess), Effect{Kind: EffectVCPUState, VCPU: c.VCPU}
 	case abi.PSCIAffinityInfo32, abi.PSCIAffinityInfo64:
-		r[0] = affinityInfo(v, psci32(id, x[1]), psci32(id, x[2]))
+		return affinityInfo(v, psci32(id, x1), psci32(id, x2)), Effect{}
 	default: // abi.PSCISystemOff, abi.PSCISystemReset
 		for i := range v.vcpus[:v.nvcpu] {
 			v.vcpus[i].state, v.vcpus[i].pend = VCPUOff, pendNone
 		}
-		return r, Effect{Kind: EffectShutdown, Reset: id == abi.PSCISystemReset}
+		return psciReg(abi.PSCISuccess), Effect{Kind: EffectShutdown, Reset: id == abi.PSCISystemReset}
 	}
-	return r, Effect{}
 }
 
 // cpuOn is PSCI CPU_ON(target, entry, context): the target vCPU, which must
-// be Off, starts at entry with x0 = context.
-func (e *Engine) cpuOn(c Caller, v *vm, x [8]uint64, mpidr, entry, arg uint64) ([8]uint64, Effect) {
-	r := x
+// be Off, starts at entry with x0 = context. It returns the caller's x0.
+func (e *Engine) cpuOn(c Caller, v *vm, mpidr, entry, arg uint64) (uint64, Effect) {
 	t, ok := psciTarget(v, mpidr)
 	switch {
 	case !ok:
-		r[0] = psciReg(abi.PSCIInvalidParameters)
+		return psciReg(abi.PSCIInvalidParameters), Effect{}
 	case v.vcpus[t].state != VCPUOff:
-		r[0] = psciReg(abi.PSCIAlreadyOn)
-	default:
-		vc := &v.vcpus[t]
-		vc.ctx.reset(c.VM, uint16(t), entry, arg)
-		vc.state, vc.pend = VCPUOn, pendNone
-		r[0] = psciReg(abi.PSCISuccess)
-		return r, Effect{Kind: EffectVCPUState, VCPU: uint16(t), On: true}
+		return psciReg(abi.PSCIAlreadyOn), Effect{}
 	}
-	return r, Effect{}
+	vc := &v.vcpus[t]
+	vc.ctx.reset(c.VM, uint16(t), entry, arg)
+	vc.state, vc.pend = VCPUOn, pendNone
+	return psciReg(abi.PSCISuccess), Effect{Kind: EffectVCPUState, VCPU: uint16(t), On: true}
 }
 
 // affinityInfo is PSCI AFFINITY_INFO(target, lowest level): 0 on, 1 off.

@@ -274,10 +274,9 @@ func (e *Engine) apply(m *vm, vc *vcpu, d Decision) (ex [7]uint64, done bool) {
 // guestTrapCall performs the SMCCC call a vCPU trapped with: the engine's
 // own calls are answered in place, the rest go to the host as CALL exits.
 func (e *Engine) guestTrapCall(vc *vcpu) ([7]uint64, bool) {
-	var x [8]uint64
-	copy(x[:], vc.ctx.X[:8])
-	r, eff := e.guestCall(GuestCaller(vc.ctx.VMID, vc.ctx.VCPU), x)
-	copy(vc.ctx.X[:8], r[:])
+	var eff Effect
+	vc.ctx.X[0], vc.ctx.X[1], vc.ctx.X[2], vc.ctx.X[3], eff = e.guestCallRegs(GuestCaller(vc.ctx.VMID, vc.ctx.VCPU),
+		vc.ctx.X[0], vc.ctx.X[1], vc.ctx.X[2], vc.ctx.X[3])
 	switch eff.Kind {
 	case EffectForward:
 		vc.pend = pendCall

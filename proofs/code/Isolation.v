@@ -1594,7 +1594,7 @@ Definition hostPSCIImplemented {S : Type} (fid : Z) : M S bool :=
   else
   ret false.
 
-(** Go: isolation/psci.go:140:1 psciReg *)
+(** Go: isolation/psci.go:134:1 psciReg *)
 Definition psciReg {S : Type} (code : Z) : M S Z :=
   ret (wrapu 64 code).
 
@@ -2593,7 +2593,7 @@ Definition Engine_shadowMMIO {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (v
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/dispatch.go:187:1 callerVM *)
+(** Go: isolation/dispatch.go:206:1 callerVM *)
 Definition Engine_callerVM {S : Type} (e : (ptr S Engine)) (c : Caller) : M S (ptr S vm) :=
   let! t'1 := deref e in
   if (Caller_VM c) >? (len (Engine_vms t'1)) then
@@ -2617,7 +2617,7 @@ Definition psciBlockEnd : Z := 32.
 
 Definition funcNumMask : Z := 65535.
 
-(** Go: isolation/dispatch.go:215:1 EngineOwnsID *)
+(** Go: isolation/dispatch.go:234:1 EngineOwnsID *)
 Definition EngineOwnsID {S : Type} (id : Z) : M S bool :=
   let num := Z.land id funcNumMask in
   let! t'2 := Abi.OwningEntity id in
@@ -2933,49 +2933,37 @@ Definition psciTarget {S : Type} (v : (ptr S vm)) (mpidr : Z) : M S (Z * bool) :
   else
   ret (wraps 64 mpidr, true).
 
-(** Go: isolation/psci.go:108:1 cpuOn *)
-Definition Engine_cpuOn {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S vm)) (x : (list Z)) (mpidr : Z) (entry : Z) (arg : Z) : M S ((list Z) * Effect) :=
-  let r := x in
+(** Go: isolation/psci.go:106:1 cpuOn *)
+Definition Engine_cpuOn {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S vm)) (mpidr : Z) (entry : Z) (arg : Z) : M S (Z * Effect) :=
   let! t'1 := psciTarget v mpidr in
   let '(t'2, t'3) := t'1 in
   let t := t'2 in
   let ok := t'3 in
-  let! t'22 := (if negb ok then
+  if negb ok then
   let! t'4 := psciReg Abi.PSCIInvalidParameters in
-  let! t'5 := upd r 0 t'4 in
-  let r := t'5 in
-  ret (Fall r)
+  ret (t'4, mk_Effect zero_EffectKind 0 false false)
   else
-  let! t'6 := deref v in
-  let! t'7 := idx (vm_vcpus t'6) t in
-  if negb ((vcpu_state t'7) =? VCPUOff) then
-  let! t'8 := psciReg Abi.PSCIAlreadyOn in
-  let! t'9 := upd r 0 t'8 in
-  let r := t'9 in
-  ret (Fall r)
+  let! t'5 := deref v in
+  let! t'6 := idx (vm_vcpus t'5) t in
+  if negb ((vcpu_state t'6) =? VCPUOff) then
+  let! t'7 := psciReg Abi.PSCIAlreadyOn in
+  ret (t'7, mk_Effect zero_EffectKind 0 false false)
   else
-  let! t'10 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'11 := pindex t'10 t in
-  let vc := t'11 in
-  let! t'12 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'13 := Context_reset t'12 (Caller_VM c) (wrapu 16 t) entry arg in
-  let t'14 := VCPUOn in
-  let t'15 := pendNone in
-  let! t'16 := pfield vc vcpu_state set_vcpu_state in
-  let! t'17 := store t'16 t'14 in
-  let! t'18 := pfield vc vcpu_pend set_vcpu_pend in
-  let! t'19 := store t'18 t'15 in
-  let! t'20 := psciReg Abi.PSCISuccess in
-  let! t'21 := upd r 0 t'20 in
-  let r := t'21 in
-  ret (Jump (r, mk_Effect EffectVCPUState (wrapu 16 t) true false))) in
-  match t'22 with
-  | Fall r =>
-  ret (r, mk_Effect zero_EffectKind 0 false false)
-  | Jump x'j => ret x'j
-  end.
+  let! t'8 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'9 := pindex t'8 t in
+  let vc := t'9 in
+  let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'11 := Context_reset t'10 (Caller_VM c) (wrapu 16 t) entry arg in
+  let t'12 := VCPUOn in
+  let t'13 := pendNone in
+  let! t'14 := pfield vc vcpu_state set_vcpu_state in
+  let! t'15 := store t'14 t'12 in
+  let! t'16 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'17 := store t'16 t'13 in
+  let! t'18 := psciReg Abi.PSCISuccess in
+  ret (t'18, mk_Effect EffectVCPUState (wrapu 16 t) true false).
 
-(** Go: isolation/psci.go:128:1 affinityInfo *)
+(** Go: isolation/psci.go:122:1 affinityInfo *)
 Definition affinityInfo {S : Type} (v : (ptr S vm)) (mpidr : Z) (level : Z) : M S Z :=
   let! t'1 := psciTarget v mpidr in
   let '(t'2, t'3) := t'1 in
@@ -2992,163 +2980,154 @@ Definition affinityInfo {S : Type} (v : (ptr S vm)) (mpidr : Z) (level : Z) : M 
   else
   ret Abi.AffinityOn.
 
-(** Go: isolation/psci.go:81:1 guestPSCI *)
-Definition Engine_guestPSCI {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S vm)) (id : Z) (x : (list Z)) : M S ((list Z) * Effect) :=
-  let r := x in
-  let! t'1 := psciReg Abi.PSCISuccess in
-  let! t'2 := upd r 0 t'1 in
-  let r := t'2 in
-  let t'3 := id in
-  let! t'46 := (if t'3 =? Abi.PSCIVersion then
-  let! t'4 := upd r 0 Abi.PSCIVersion11 in
-  let r := t'4 in
-  ret (Fall r)
+(** Go: isolation/psci.go:82:1 guestPSCI *)
+Definition Engine_guestPSCI {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S vm)) (id : Z) (x1 : Z) (x2 : Z) (x3 : Z) : M S (Z * Effect) :=
+  let t'1 := id in
+  if t'1 =? Abi.PSCIVersion then
+  ret (Abi.PSCIVersion11, mk_Effect zero_EffectKind 0 false false)
   else
-  if t'3 =? Abi.PSCIFeatures then
-  let! t'5 := idx x 1 in
-  let! t'6 := guestPSCIImplemented (wrapu 32 t'5) in
-  let! t'7 := psciFeature t'6 in
-  let! t'8 := upd r 0 t'7 in
-  let r := t'8 in
-  ret (Fall r)
+  if t'1 =? Abi.PSCIFeatures then
+  let! t'2 := guestPSCIImplemented (wrapu 32 x1) in
+  let! t'3 := psciFeature t'2 in
+  ret (t'3, mk_Effect zero_EffectKind 0 false false)
   else
-  if (t'3 =? Abi.PSCICPUOn32) || (t'3 =? Abi.PSCICPUOn64) then
-  let! t'9 := idx x 1 in
-  let! t'10 := psci32 id t'9 in
-  let! t'11 := idx x 2 in
-  let! t'12 := psci32 id t'11 in
-  let! t'13 := idx x 3 in
-  let! t'14 := psci32 id t'13 in
-  let! t'15 := Engine_cpuOn e c v x t'10 t'12 t'14 in
-  ret (Jump t'15)
+  if (t'1 =? Abi.PSCICPUOn32) || (t'1 =? Abi.PSCICPUOn64) then
+  let! t'4 := psci32 id x1 in
+  let! t'5 := psci32 id x2 in
+  let! t'6 := psci32 id x3 in
+  let! t'7 := Engine_cpuOn e c v t'4 t'5 t'6 in
+  ret t'7
   else
-  if t'3 =? Abi.PSCICPUOff then
-  let! t'16 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'17 := pindex t'16 (Caller_VCPU c) in
-  let vc := t'17 in
-  let t'18 := VCPUOff in
-  let t'19 := pendNone in
-  let! t'20 := pfield vc vcpu_state set_vcpu_state in
-  let! t'21 := store t'20 t'18 in
-  let! t'22 := pfield vc vcpu_pend set_vcpu_pend in
-  let! t'23 := store t'22 t'19 in
-  ret (Jump (r, mk_Effect EffectVCPUState (Caller_VCPU c) false false))
+  if t'1 =? Abi.PSCICPUOff then
+  let! t'8 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'9 := pindex t'8 (Caller_VCPU c) in
+  let vc := t'9 in
+  let t'10 := VCPUOff in
+  let t'11 := pendNone in
+  let! t'12 := pfield vc vcpu_state set_vcpu_state in
+  let! t'13 := store t'12 t'10 in
+  let! t'14 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'15 := store t'14 t'11 in
+  let! t'16 := psciReg Abi.PSCISuccess in
+  ret (t'16, mk_Effect EffectVCPUState (Caller_VCPU c) false false)
   else
-  if (t'3 =? Abi.PSCIAffinityInfo32) || (t'3 =? Abi.PSCIAffinityInfo64) then
-  let! t'24 := idx x 1 in
-  let! t'25 := psci32 id t'24 in
-  let! t'26 := idx x 2 in
-  let! t'27 := psci32 id t'26 in
-  let! t'28 := affinityInfo v t'25 t'27 in
-  let! t'29 := upd r 0 t'28 in
-  let r := t'29 in
-  ret (Fall r)
+  if (t'1 =? Abi.PSCIAffinityInfo32) || (t'1 =? Abi.PSCIAffinityInfo64) then
+  let! t'17 := psci32 id x1 in
+  let! t'18 := psci32 id x2 in
+  let! t'19 := affinityInfo v t'17 t'18 in
+  ret (t'19, mk_Effect zero_EffectKind 0 false false)
   else
-  let! t'32 := deref v in
-  let! t'33 := deref v in
-  let! t'34 := subslice (vm_vcpus t'32) 0 (vm_nvcpu t'33) in
-  let t'31 := len t'34 in
-  let t'30 := 0 in
-  let! t'45 := loop (X:=Empty_set) t'31
-  (fun t'30 => ret (t'30 <? t'31))
-  (fun t'30 =>
-  let i := t'30 in
-  let t'35 := VCPUOff in
-  let t'36 := pendNone in
-  let! t'37 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'38 := pindex t'37 i in
-  let! t'39 := pfield t'38 vcpu_state set_vcpu_state in
-  let! t'40 := store t'39 t'35 in
-  let! t'41 := pfield v vm_vcpus set_vm_vcpus in
-  let! t'42 := pindex t'41 i in
-  let! t'43 := pfield t'42 vcpu_pend set_vcpu_pend in
-  let! t'44 := store t'43 t'36 in
-  ret (Continue t'30))
-  (fun t'30 => let t'30 := t'30 + 1 in ret t'30)
-  t'30 in
-  match t'45 with
-  | Fall t'30 =>
-  ret (Jump (r, mk_Effect EffectShutdown 0 false (id =? Abi.PSCISystemReset)))
+  let! t'22 := deref v in
+  let! t'23 := deref v in
+  let! t'24 := subslice (vm_vcpus t'22) 0 (vm_nvcpu t'23) in
+  let t'21 := len t'24 in
+  let t'20 := 0 in
+  let! t'35 := loop (X:=Empty_set) t'21
+  (fun t'20 => ret (t'20 <? t'21))
+  (fun t'20 =>
+  let i := t'20 in
+  let t'25 := VCPUOff in
+  let t'26 := pendNone in
+  let! t'27 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'28 := pindex t'27 i in
+  let! t'29 := pfield t'28 vcpu_state set_vcpu_state in
+  let! t'30 := store t'29 t'25 in
+  let! t'31 := pfield v vm_vcpus set_vm_vcpus in
+  let! t'32 := pindex t'31 i in
+  let! t'33 := pfield t'32 vcpu_pend set_vcpu_pend in
+  let! t'34 := store t'33 t'26 in
+  ret (Continue t'20))
+  (fun t'20 => let t'20 := t'20 + 1 in ret t'20)
+  t'20 in
+  match t'35 with
+  | Fall t'20 =>
+  let! t'36 := psciReg Abi.PSCISuccess in
+  ret (t'36, mk_Effect EffectShutdown 0 false (id =? Abi.PSCISystemReset))
   | Jump x'j => match x'j with end
-  end) in
-  match t'46 with
-  | Fall r =>
-  ret (r, mk_Effect zero_EffectKind 0 false false)
-  | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/dispatch.go:153:1 guestCall *)
-Definition Engine_guestCall {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
-  let r := x in
+(** Go: isolation/dispatch.go:165:1 guestCallRegs *)
+Definition Engine_guestCallRegs {S : Type} (e : (ptr S Engine)) (c : Caller) (x0 : Z) (x1 : Z) (x2 : Z) (x3 : Z) : M S (Z * Z * Z * Z * Effect) :=
   let! t'1 := Engine_callerVM e c in
   let v := t'1 in
   if is_nil v then
-  let! t'2 := finish x r Abi.NotSupported in
-  ret (t'2, mk_Effect zero_EffectKind 0 false false)
+  let! t'2 := Abi.Status_Reg Abi.NotSupported in
+  ret (t'2, x1, x2, x3, mk_Effect zero_EffectKind 0 false false)
   else
   let st := Abi.zero_Status in
-  let! t'3 := idx x 0 in
-  let id := wrapu 32 t'3 in
-  let t'4 := id in
-  if ((t'4 =? Abi.Version) || (t'4 =? Abi.CallUID)) || (t'4 =? Abi.Revision) then
-  let! t'5 := query id x in
-  ret (t'5, mk_Effect zero_EffectKind 0 false false)
+  let id := wrapu 32 x0 in
+  let t'3 := id in
+  if ((t'3 =? Abi.Version) || (t'3 =? Abi.CallUID)) || (t'3 =? Abi.Revision) then
+  let q := (repeat 0 8) in
+  let t'4 := x0 in
+  let t'5 := x1 in
+  let t'6 := x2 in
+  let t'7 := x3 in
+  let! t'8 := upd q 0 t'4 in
+  let q := t'8 in
+  let! t'9 := upd q 1 t'5 in
+  let q := t'9 in
+  let! t'10 := upd q 2 t'6 in
+  let q := t'10 in
+  let! t'11 := upd q 3 t'7 in
+  let q := t'11 in
+  let! t'12 := query id q in
+  let q := t'12 in
+  let! t'13 := idx q 0 in
+  let! t'14 := idx q 1 in
+  let! t'15 := idx q 2 in
+  let! t'16 := idx q 3 in
+  ret (t'13, t'14, t'15, t'16, mk_Effect zero_EffectKind 0 false false)
   else
-  let! t'28 := (if t'4 =? Abi.GuestShare then
-  let! t'6 := idx x 1 in
-  let! t'7 := idx x 2 in
-  let! t'8 := Engine_GuestShare e (Caller_VM c) t'6 t'7 in
-  let st := t'8 in
-  ret (Fall (r, st))
+  let! t'31 := (if t'3 =? Abi.GuestShare then
+  let! t'17 := Engine_GuestShare e (Caller_VM c) x1 x2 in
+  let st := t'17 in
+  ret (Fall st)
   else
-  if t'4 =? Abi.GuestUnshare then
-  let! t'9 := idx x 1 in
-  let! t'10 := idx x 2 in
-  let! t'11 := Engine_GuestUnshare e (Caller_VM c) t'9 t'10 in
-  let st := t'11 in
-  ret (Fall (r, st))
+  if t'3 =? Abi.GuestUnshare then
+  let! t'18 := Engine_GuestUnshare e (Caller_VM c) x1 x2 in
+  let st := t'18 in
+  ret (Fall st)
   else
-  if t'4 =? Abi.GuestRelinquish then
-  let! t'12 := idx x 1 in
-  let! t'13 := idx x 2 in
-  let! t'14 := Engine_GuestRelinquish e (Caller_VM c) t'12 t'13 in
-  let st := t'14 in
-  ret (Fall (r, st))
+  if t'3 =? Abi.GuestRelinquish then
+  let! t'19 := Engine_GuestRelinquish e (Caller_VM c) x1 x2 in
+  let st := t'19 in
+  ret (Fall st)
   else
-  if t'4 =? Abi.GuestMemInfo then
-  let t'15 := Abi.Success in
-  let t'16 := Abi.Granule in
-  let st := t'15 in
-  let! t'17 := upd r 1 t'16 in
-  let r := t'17 in
-  ret (Fall (r, st))
+  if t'3 =? Abi.GuestMemInfo then
+  let! t'20 := Abi.Status_Reg Abi.Success in
+  ret (Jump (t'20, Abi.Granule, x2, x3, mk_Effect zero_EffectKind 0 false false))
   else
-  if t'4 =? Abi.GuestMemState then
-  let! t'18 := idx x 1 in
-  let! t'19 := idx x 2 in
-  let! t'20 := Engine_GuestMemState e (Caller_VM c) t'18 t'19 in
-  let '(t'21, t'22, t'23) := t'20 in
-  let! t'24 := upd r 1 t'21 in
-  let r := t'24 in
-  let! t'25 := upd r 2 t'22 in
-  let r := t'25 in
-  let st := t'23 in
-  ret (Fall (r, st))
+  if t'3 =? Abi.GuestMemState then
+  let! t'21 := Engine_GuestMemState e (Caller_VM c) x1 x2 in
+  let '(t'22, t'23, t'24) := t'21 in
+  let state := t'22 in
+  let run := t'23 in
+  let st' := t'24 in
+  if st' =? Abi.Success then
+  let! t'25 := Abi.Status_Reg st' in
+  ret (Jump (t'25, state, run, x3, mk_Effect zero_EffectKind 0 false false))
   else
-  if ((((((((t'4 =? Abi.PSCIVersion) || (t'4 =? Abi.PSCIFeatures)) || (t'4 =? Abi.PSCICPUOn32)) || (t'4 =? Abi.PSCICPUOn64)) || (t'4 =? Abi.PSCICPUOff)) || (t'4 =? Abi.PSCIAffinityInfo32)) || (t'4 =? Abi.PSCIAffinityInfo64)) || (t'4 =? Abi.PSCISystemOff)) || (t'4 =? Abi.PSCISystemReset) then
-  let! t'26 := Engine_guestPSCI e c v id x in
-  ret (Jump t'26)
+  let! t'26 := Abi.Status_Reg st' in
+  ret (Jump (t'26, x1, x2, x3, mk_Effect zero_EffectKind 0 false false))
   else
-  let! t'27 := EngineOwnsID id in
-  if negb t'27 then
-  ret (Jump (x, mk_Effect EffectForward 0 false false))
+  if ((((((((t'3 =? Abi.PSCIVersion) || (t'3 =? Abi.PSCIFeatures)) || (t'3 =? Abi.PSCICPUOn32)) || (t'3 =? Abi.PSCICPUOn64)) || (t'3 =? Abi.PSCICPUOff)) || (t'3 =? Abi.PSCIAffinityInfo32)) || (t'3 =? Abi.PSCIAffinityInfo64)) || (t'3 =? Abi.PSCISystemOff)) || (t'3 =? Abi.PSCISystemReset) then
+  let! t'27 := Engine_guestPSCI e c v id x1 x2 x3 in
+  let '(t'28, t'29) := t'27 in
+  let r0 := t'28 in
+  let eff := t'29 in
+  ret (Jump (r0, x1, x2, x3, eff))
+  else
+  let! t'30 := EngineOwnsID id in
+  if negb t'30 then
+  ret (Jump (x0, x1, x2, x3, mk_Effect EffectForward 0 false false))
   else
   let st := Abi.NotSupported in
-  ret (Fall (r, st))) in
-  match t'28 with
-  | Fall (r, st) =>
-  let! t'29 := finish x r st in
-  ret (t'29, mk_Effect zero_EffectKind 0 false false)
+  ret (Fall st)) in
+  match t'31 with
+  | Fall st =>
+  let! t'32 := Abi.Status_Reg st in
+  ret (t'32, x1, x2, x3, mk_Effect zero_EffectKind 0 false false)
   | Jump x'j => ret x'j
   end.
 
@@ -3170,36 +3149,47 @@ Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
 
 (** Go: isolation/vm.go:276:1 guestTrapCall *)
 Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcpu)) : M S ((list Z) * bool) :=
-  let x := (repeat 0 8) in
-  let t'1 := x in
-  let! t'2 := subslice t'1 0 (len t'1) in
-  let! t'3 := deref vc in
-  let! t'4 := subslice (Context_X (vcpu_ctx t'3)) 0 8 in
-  let x := copy_into t'1 0 (len t'1) t'4 in
-  let! t'5 := deref vc in
+  let eff := zero_Effect in
+  let! t'1 := deref vc in
+  let! t'2 := deref vc in
+  let! t'3 := GuestCaller (Context_VMID (vcpu_ctx t'1)) (Context_VCPU (vcpu_ctx t'2)) in
+  let! t'4 := deref vc in
+  let! t'5 := idx (Context_X (vcpu_ctx t'4)) 0 in
   let! t'6 := deref vc in
-  let! t'7 := GuestCaller (Context_VMID (vcpu_ctx t'5)) (Context_VCPU (vcpu_ctx t'6)) in
-  let! t'8 := Engine_guestCall e t'7 x in
-  let '(t'9, t'10) := t'8 in
-  let r := t'9 in
-  let eff := t'10 in
-  let! t'12 := deref vc in
-  let t'11 := Context_X (vcpu_ctx t'12) in
-  let! t'13 := subslice t'11 0 8 in
-  let! t'14 := subslice r 0 (len r) in
-  let! t'15 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'16 := pfield t'15 Context_X set_Context_X in
-  let! t'17 := store t'16 (copy_into t'11 0 8 t'14) in
-  let t'18 := Effect_Kind eff in
-  if t'18 =? EffectForward then
-  let! t'19 := pfield vc vcpu_pend set_vcpu_pend in
-  let! t'20 := store t'19 pendCall in
-  let! t'21 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'22 := pfield t'21 Context_X set_Context_X in
-  let! t'23 := CallExit t'22 in
-  ret (t'23, true)
+  let! t'7 := idx (Context_X (vcpu_ctx t'6)) 1 in
+  let! t'8 := deref vc in
+  let! t'9 := idx (Context_X (vcpu_ctx t'8)) 2 in
+  let! t'10 := deref vc in
+  let! t'11 := idx (Context_X (vcpu_ctx t'10)) 3 in
+  let! t'12 := Engine_guestCallRegs e t'3 t'5 t'7 t'9 t'11 in
+  let '(t'13, t'14, t'15, t'16, t'17) := t'12 in
+  let! t'18 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'19 := pfield t'18 Context_X set_Context_X in
+  let! t'20 := pindex t'19 0 in
+  let! t'21 := store t'20 t'13 in
+  let! t'22 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'23 := pfield t'22 Context_X set_Context_X in
+  let! t'24 := pindex t'23 1 in
+  let! t'25 := store t'24 t'14 in
+  let! t'26 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'27 := pfield t'26 Context_X set_Context_X in
+  let! t'28 := pindex t'27 2 in
+  let! t'29 := store t'28 t'15 in
+  let! t'30 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'31 := pfield t'30 Context_X set_Context_X in
+  let! t'32 := pindex t'31 3 in
+  let! t'33 := store t'32 t'16 in
+  let eff := t'17 in
+  let t'34 := Effect_Kind eff in
+  if t'34 =? EffectForward then
+  let! t'35 := pfield vc vcpu_pend set_vcpu_pend in
+  let! t'36 := store t'35 pendCall in
+  let! t'37 := pfield vc vcpu_ctx set_vcpu_ctx in
+  let! t'38 := pfield t'37 Context_X set_Context_X in
+  let! t'39 := CallExit t'38 in
+  ret (t'39, true)
   else
-  if t'18 =? EffectVCPUState then
+  if t'34 =? EffectVCPUState then
   let on := 0 in
   let! on := (if Effect_On eff then
   let on := 1 in
@@ -3208,7 +3198,7 @@ Definition Engine_guestTrapCall {S : Type} (e : (ptr S Engine)) (vc : (ptr S vcp
   ret on) in
   ret (([7; Effect_VCPU eff; on] ++ repeat 0 4), true)
   else
-  if t'18 =? EffectShutdown then
+  if t'34 =? EffectShutdown then
   let reset := 0 in
   let! reset := (if Effect_Reset eff then
   let reset := 1 in
@@ -3562,6 +3552,26 @@ Definition Engine_hostCall {S : Type} (e : (ptr S Engine)) (x : (list Z)) : M S 
   ret (t'93, mk_Effect zero_EffectKind 0 false false)
   | Jump x'j => ret x'j
   end.
+
+(** Go: isolation/dispatch.go:153:1 guestCall *)
+Definition Engine_guestCall {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
+  let eff := zero_Effect in
+  let! t'1 := idx x 0 in
+  let! t'2 := idx x 1 in
+  let! t'3 := idx x 2 in
+  let! t'4 := idx x 3 in
+  let! t'5 := Engine_guestCallRegs e c t'1 t'2 t'3 t'4 in
+  let '(t'6, t'7, t'8, t'9, t'10) := t'5 in
+  let! t'11 := upd x 0 t'6 in
+  let x := t'11 in
+  let! t'12 := upd x 1 t'7 in
+  let x := t'12 in
+  let! t'13 := upd x 2 t'8 in
+  let x := t'13 in
+  let! t'14 := upd x 3 t'9 in
+  let x := t'14 in
+  let eff := t'10 in
+  ret (x, eff).
 
 (** Go: isolation/dispatch.go:66:1 Dispatch *)
 Definition Engine_Dispatch {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (list Z)) : M S ((list Z) * Effect) :=
