@@ -8,7 +8,7 @@ import (
 	"bulkhead/isolation/abi"
 )
 
-// benchCall answers BENCH_ON, BENCH_OFF and BENCH_RESIDENCY in an engine
+// benchCall answers BENCH_ON, BENCH_OFF, BENCH_RESIDENCY and BENCH_PROBE in an engine
 // built for benchmarks (tag bulkhead_bench); see abi.BenchOn.
 func benchCall(core *isolation.Serial, x *[8]uint64) bool {
 	switch uint32(x[0]) {
@@ -18,6 +18,12 @@ func benchCall(core *isolation.Serial, x *[8]uint64) bool {
 		el2.RemoveBaseline()
 	case abi.BenchResidency:
 		residencyCall(x)
+	case abi.BenchProbe:
+		if x[1] > 1 {
+			x[0] = abi.InvalidParameters.Reg()
+			return true
+		}
+		stay.off = x[1] == 0
 	default:
 		return false
 	}

@@ -36,7 +36,7 @@ func TestFaultKind(t *testing.T) {
 
 func TestMachineCallsAreInTheirBlock(t *testing.T) {
 	for _, id := range []uint32{abi.FileInfo, abi.FileRead, abi.VCPURunAlone, abi.BenchOn, abi.BenchOff, abi.BenchNull,
-		abi.BenchSwitch, abi.BenchResidency} {
+		abi.BenchSwitch, abi.BenchResidency, abi.BenchProbe} {
 		assert.True(t, machineCall(id), "%#x", id)
 	}
 	for _, id := range []uint32{abi.Version, abi.VMCreate, abi.VCPURun, abi.MemDonate, abi.MemInfo,

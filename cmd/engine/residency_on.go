@@ -24,6 +24,9 @@ type residency struct {
 	cause     cause  // what began it
 	call      uint64 // EL2 ticks of the current host call so far
 	worst     residencyWorst
+	// off: BENCH_PROBE stopped the measurement, so that the hot paths
+	// are timed as a real engine runs them.
+	off bool
 }
 
 // cause is what began a stay: the syndrome of the exception and x0 (the
@@ -37,26 +40,49 @@ type residencyWorst struct {
 	guestWhy, hostWhy cause
 }
 
-// enterFromHost starts a stay caused by a host call, and a new call.
+// enterFromHost starts a stay caused by a host call, and a new call. The
+// methods the engine calls are small enough to be inlined, so that a
+// stopped probe costs a test at each entry and exit.
 func (r *residency) enterFromHost(esr, x0, vector uint64) {
 	prof.enter(fromHost, esr, x0, vector)
-	r.since, r.fromGuest, r.cause, r.call = arm64.Counter(), false, cause{esr, x0, vector}, 0
+	if !r.off {
+		r.begin(false, esr, x0, vector)
+		r.call = 0
+	}
 }
 
 // enterFromGuest starts a stay caused by a guest's trap.
 func (r *residency) enterFromGuest(esr, x0, vector uint64) {
 	prof.enter(fromGuest, esr, x0, vector)
-	r.since, r.fromGuest, r.cause = arm64.Counter(), true, cause{esr, x0, vector}
+	if !r.off {
+		r.begin(true, esr, x0, vector)
+	}
+}
+
+// begin starts a stay now. It is kept out of line so that the methods
+// the engine calls stay small enough to inline.
+//
+//go:noinline
+func (r *residency) begin(fromGuest bool, esr, x0, vector uint64) {
+	r.since, r.fromGuest, r.cause = arm64.Counter(), fromGuest, cause{esr, x0, vector}
 }
 
 // leave ends the current stay: the engine is about to return to EL1.
 func (r *residency) leave() {
 	prof.leave()
-	if r.since == 0 {
-		return
+	if r.since != 0 {
+		r.end()
 	}
+}
+
+// end ends the current stay, which began at r.since, and keeps the worst.
+// A stay BENCH_PROBE stopped is dropped.
+func (r *residency) end() {
 	d := arm64.Counter() - r.since
 	r.since = 0
+	if r.off {
+		return
+	}
 	r.call += d
 	switch {
 	case r.fromGuest && d > r.worst.guest:

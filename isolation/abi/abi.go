@@ -102,13 +102,17 @@ const (
 // one host call took in all, its guest traps included (x3), since the last
 // BENCH_RESIDENCY, with the ESR, x0 and vector (0 synchronous, 1 IRQ, 2
 // FIQ, 3 SError) of the trap that began the worst guest-caused stay (x4,
-// x5, x6), and starts measuring afresh.
+// x5, x6), and starts measuring afresh. BENCH_PROBE with x1 = 0 stops the
+// measurement that BENCH_RESIDENCY reads (and the power-off report), and
+// with x1 = 1 starts it again (it is on from boot): the engine's hot paths
+// are timed without it, as an engine not built for benchmarks runs them.
 const (
 	BenchOn        uint32 = 0xC60000F0
 	BenchOff       uint32 = 0xC60000F1
 	BenchNull      uint32 = 0xC60000F2
 	BenchSwitch    uint32 = 0xC60000F3
 	BenchResidency uint32 = 0xC60000F4
+	BenchProbe     uint32 = 0xC60000F5
 )
 
 // FileNameBytes is how much of a boot file's name (after the guest prefix)

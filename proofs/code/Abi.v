@@ -80,6 +80,8 @@ Definition BenchSwitch : Z := 3321889011.
 
 Definition BenchResidency : Z := 3321889012.
 
+Definition BenchProbe : Z := 3321889013.
+
 Definition FileNameBytes : Z := 48.
 
 Definition FileInfo : Z := 3321888896.
@@ -98,7 +100,7 @@ Definition RevisionMinor : Z := 0.
 
 Definition UUID : (list Z) := [246; 29; 90; 44; 173; 146; 71; 77; 157; 141; 45; 76; 61; 142; 119; 31].
 
-(** Go: isolation/abi/abi.go:158:1 UIDWords *)
+(** Go: isolation/abi/abi.go:162:1 UIDWords *)
 Definition UIDWords {S : Type}  : M S (list Z) :=
   let w := (repeat 0 4) in
   let t'2 := w in
@@ -138,15 +140,15 @@ Definition NoMemory : Status := (-4).
 
 Definition Busy : Status := (-5).
 
-(** Go: isolation/abi/abi.go:179:1 Reg *)
+(** Go: isolation/abi/abi.go:183:1 Reg *)
 Definition Status_Reg {S : Type} (s : Status) : M S Z :=
   ret (wrapu 64 s).
 
-(** Go: isolation/abi/abi.go:182:1 StatusOf *)
+(** Go: isolation/abi/abi.go:186:1 StatusOf *)
 Definition StatusOf {S : Type} (x0 : Z) : M S Status :=
   ret (wraps 64 x0).
 
-(** Go: isolation/abi/abi.go:184:1 String *)
+(** Go: isolation/abi/abi.go:188:1 String *)
 Definition Status_String {S : Type} (s : Status) : M S string :=
   let t'1 := s in
   if t'1 =? Success then
@@ -189,7 +191,7 @@ Definition ExitVCPUState : Exit := 7.
 
 Definition ExitSGI : Exit := 8.
 
-(** Go: isolation/abi/abi.go:222:1 String *)
+(** Go: isolation/abi/abi.go:226:1 String *)
 Definition Exit_String {S : Type} (e : Exit) : M S string :=
   let t'1 := e in
   if t'1 =? ExitMMIO then
@@ -226,7 +228,7 @@ Definition AccessSizeShift : Z := 1.
 
 Definition AccessSizeMask : Z := 6.
 
-(** Go: isolation/abi/abi.go:259:1 MMIOAccess *)
+(** Go: isolation/abi/abi.go:263:1 MMIOAccess *)
 Definition MMIOAccess {S : Type} (write : bool) (log2Size : Z) : M S Z :=
   let a := shl 64 false (Z.land log2Size 3) AccessSizeShift in
   let! a := (if write then
@@ -310,15 +312,15 @@ Definition OENVendorHyp : Z := 6.
 
 Definition OENStandardSec : Z := 4.
 
-(** Go: isolation/abi/abi.go:339:1 IsFast *)
+(** Go: isolation/abi/abi.go:343:1 IsFast *)
 Definition IsFast {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smcccFast) =? 0)).
 
-(** Go: isolation/abi/abi.go:342:1 Is64 *)
+(** Go: isolation/abi/abi.go:346:1 Is64 *)
 Definition Is64 {S : Type} (id : Z) : M S bool :=
   ret (negb ((Z.land id smccc64) =? 0)).
 
-(** Go: isolation/abi/abi.go:345:1 OwningEntity *)
+(** Go: isolation/abi/abi.go:349:1 OwningEntity *)
 Definition OwningEntity {S : Type} (id : Z) : M S Z :=
   ret (Z.land (shr id smcccOENShift) smcccOENMask).
 
