@@ -89,12 +89,25 @@ TEXT ·loadFP(SB),NOSPLIT,$0-8
 	FP_LOAD(R0, R1, R2)
 	RET
 
-// func readVirtualTimer() (ctl, cval uint64)
-TEXT ·readVirtualTimer(SB),NOSPLIT,$0-16
+// func loadedTimerFires(now uint64) bool
+//
+// timerFires of the CPU's CNTV_CTL_EL0 and CNTV_CVAL_EL0 (Arm ARM
+// D11.2.4): ENABLE (bit 0) set, IMASK (bit 1) clear, and now at or past
+// the compare value.
+TEXT ·loadedTimerFires(SB),NOSPLIT,$0-9
+	MOVD	now+0(FP), R2
 	MRS	CNTV_CTL_EL0, R0
 	MRS	CNTV_CVAL_EL0, R1
-	MOVD	R0, ctl+0(FP)
-	MOVD	R1, cval+8(FP)
+	AND	$3, R0, R0
+	CMP	$1, R0
+	BNE	quiet
+	CMP	R1, R2
+	CSET	HS, R0
+	MOVB	R0, ret+8(FP)
+	RET
+
+quiet:
+	MOVB	ZR, ret+8(FP)
 	RET
 
 // func writeTrapControls(hcr, mdcr, cnthctl uint64)

@@ -12,6 +12,8 @@ func readHPPIR1() uint64
 func acknowledge1() uint64
 func dropPriority1(intid uint64)
 func deactivate(intid uint64)
+
+//go:noescape
 func readLRs(lrs *[ListRegs]uint64)
 func writeLR(i int, v uint64)
 
@@ -127,10 +129,12 @@ func unlinkTimer(v *VGIC) {
 // linked to PPI 27 whose interrupt it has not taken yet. A full entry's
 // Sync would withdraw it if the timer stopped firing meanwhile, so the
 // engine re-enters such a vCPU only in full (cmd/engine canReenter).
-func (w *World) LinkedTimerPending() bool {
-	if !w.timerLinked {
-		return false
-	}
+// Its test of timerLinked is inlined: a vCPU the timer has not
+// interrupted since it was loaded pays no call.
+func (w *World) LinkedTimerPending() bool { return w.timerLinked && linkedTimerPending() }
+
+// linkedTimerPending is LinkedTimerPending's walk of the list registers.
+func linkedTimerPending() bool {
 	var lrs [ListRegs]uint64
 	readLRs(&lrs)
 	for _, lr := range lrs {

@@ -111,7 +111,10 @@ func (m *machine) EnterGuest(vttbr uint64, ctx *isolation.Context) isolation.Tra
 	// overwrites the syndrome and the vector, and the general registers
 	// are entered from and saved to the core's context itself.
 	regs := &h.regs
-	regs.Regs, regs.PC, regs.PSTATE = &ctx.X, ctx.PC, ctx.PState
+	if regs.Regs != &ctx.X { // a pointer store costs a write barrier while the collector marks
+		regs.Regs = &ctx.X
+	}
+	regs.PC, regs.PSTATE = ctx.PC, ctx.PState
 	g := el2.Guest{Regs: regs, EL1: el1, FP: fp, VGIC: gic, VTTBR: vttbr, VCPU: uint64(ctx.VCPU), WFIInGuest: h.wfiInGuest}
 	for {
 		stay.leave()
