@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,4 +193,37 @@ func TestTerminalEscapeQuitsAndRestoresTheTerminal(t *testing.T) {
 	require.NoError(t, err)
 	require.NotZero(t, tio.Lflag&unix.ICANON, "canonical mode restored")
 	require.NotZero(t, tio.Lflag&unix.ECHO, "echo restored")
+}
+
+// irqExits is the count of IRQ exits in the hypervisor's report of how a
+// VM's vCPUs exited.
+var irqExits = regexp.MustCompile(`hypervisor: vm \S+ exits:.* IRQ (\d+)`)
+
+// TestIdleLoneGuestIsSeldomInterrupted: a guest whose vCPU runs alone and
+// waits at its shell for idleFor makes few more IRQ exits than one that
+// powers off as soon as its shell is up: the host's tick backs off while
+// the guest is silent (vmm.MaxLoneSlice), where a tick every 10 ms would
+// add about a hundred a second. Each boot's own IRQ exits (about 300,
+// from start-up) vary by tens between boots.
+func TestIdleLoneGuestIsSeldomInterrupted(t *testing.T) {
+	const idleFor = 8 * time.Second
+	busy := shellIRQExits(t, 0)
+	idle := shellIRQExits(t, idleFor)
+	t.Logf("IRQ exits: %d powering off at once, %d after %v at the prompt", busy, idle, idleFor)
+	require.Less(t, idle-busy, 200, "a tick every 10 ms would add about %d", int(idleFor/(10*time.Millisecond)))
+}
+
+// shellIRQExits boots the shell, leaves it idle for d, powers it off and
+// returns the VM's IRQ exits.
+func shellIRQExits(t *testing.T, d time.Duration) int {
+	s, _ := shellRun(t)
+	time.Sleep(d)
+	_, err := io.WriteString(s.master, "/bin/busybox poweroff -f\r")
+	require.NoError(t, err)
+	require.Equal(t, outcome.StatusOK, s.exitStatus(t))
+	m := irqExits.FindStringSubmatch(s.text())
+	require.NotNil(t, m, "the hypervisor's exit report: %s", s.text())
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	return n
 }

@@ -23,6 +23,10 @@ const (
 	gicrIGROUPR0     = 0x0080
 	gicrISENABLER0   = 0x0100
 	gicrIPRIORITYR   = 0x0400
+	gicdIGROUPR      = 0x0080
+	gicdISENABLER    = 0x0100
+	gicdIPRIORITYR   = 0x0400
+	gicdIROUTER      = 0x6000
 	tickPriority     = 0x80
 	wakeSpin         = 1 << 20
 	physTimerIntID   = virt.TimerPhysPPI
@@ -91,3 +95,18 @@ func (Ticker) Arm(ns int64) {
 
 // Disarm stops the timer, which lowers its interrupt line.
 func (Ticker) Disarm() { writeCNTP(0, cntpCTLDisarmed) }
+
+// RouteSPIHere makes the shared peripheral interrupt intid (32 and up) a
+// host interrupt of the calling CPU: group 1, the tick's priority, routed
+// to this CPU (GICD_IROUTER<n>, affinity routing being on: IHI 0069
+// 12.9.22) and enabled. Like the tick, it ends a guest's run on that CPU
+// with an IRQ exit, and the host, which runs with interrupts masked, does
+// not take it: it removes the cause (and so lowers a level-sensitive
+// line) or masks the source.
+func RouteSPIHere(intid uint64) {
+	word, bit := intid/32*4, uint32(1)<<(intid%32)
+	arm64.Write32(virt.GICD.Base+gicdIGROUPR+word, arm64.Read32(virt.GICD.Base+gicdIGROUPR+word)|bit)
+	arm64.Write8(virt.GICD.Base+gicdIPRIORITYR+intid, tickPriority)
+	arm64.Write64(virt.GICD.Base+gicdIROUTER+8*intid, ThisCPU()) // Aff3..Aff0 where MPIDR_EL1 has them, IRM 0
+	arm64.Write32(virt.GICD.Base+gicdISENABLER+word, bit)
+}

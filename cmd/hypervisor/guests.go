@@ -35,14 +35,21 @@ func runGuests() bool {
 		return true
 	}
 	ticker := el1.InitTicker()
+	// Console input is a host interrupt of the boot CPU: a byte typed
+	// ends the run of a vCPU that has the CPU to itself, without waiting
+	// for its tick (the hypervisor keeps it masked while the guest's UART
+	// has no room).
+	pl011.SetRxInterrupt(false)
+	el1.RouteSPIHere(virt.UARTSPI)
 	hv := &vmm.Hypervisor{
-		Engine: el1Engine{},
-		Memory: el1Memory{},
-		Ticker: ticker,
-		Pool:   vmm.NewPool(virt.Pool.Base, virt.Pool.Size/virt.PageSize),
-		Out:    os.Stdout,
-		Input:  pl011.Rx,
-		Host:   startHostCPUs(),
+		Engine:         el1Engine{},
+		Memory:         el1Memory{},
+		Ticker:         ticker,
+		Pool:           vmm.NewPool(virt.Pool.Base, virt.Pool.Size/virt.PageSize),
+		Out:            os.Stdout,
+		Input:          pl011.Rx,
+		InputInterrupt: pl011.SetRxInterrupt,
+		Host:           startHostCPUs(),
 	}
 	names := make([]string, len(files))
 	for i, f := range files {

@@ -62,10 +62,14 @@ func (h *Hypervisor) updateUARTLine(vm *VM) {
 	}
 }
 
-// Input hands bytes typed on the machine's console to the first VM's UART,
-// as many as its receive FIFO takes; the rest wait for the next call.
+// pollInput hands bytes typed on the machine's console to the first VM's
+// UART, as many as its receive FIFO takes; the rest wait for the next
+// call, with the console's receive interrupt off until the FIFO has room.
+// A VM given input runs its next slice alone from LoneSlice again: it
+// is about to answer.
 func (h *Hypervisor) pollInput() {
 	if h.Input == nil || len(h.VMs) == 0 {
+		h.setInputInterrupt(false)
 		return
 	}
 	vm := h.VMs[0]
@@ -75,6 +79,17 @@ func (h *Hypervisor) pollInput() {
 			break
 		}
 		vm.uart.Receive([]byte{c})
+		vm.lone = LoneSlice
 	}
+	h.setInputInterrupt(vm.uart.RXSpace() > 0 && !vm.done)
 	h.updateUARTLine(vm)
+}
+
+// setInputInterrupt turns the console's receive interrupt on or off, if
+// the machine has one and it changes.
+func (h *Hypervisor) setInputInterrupt(on bool) {
+	if h.InputInterrupt != nil && on != h.inputOn {
+		h.InputInterrupt(on)
+		h.inputOn = on
+	}
 }

@@ -14,12 +14,21 @@ import (
 const Slice = 5 * time.Millisecond
 
 // LoneSlice bounds the slice of a vCPU that runs alone (no other vCPU of
-// any VM is runnable or waiting): nobody needs the CPU, so the ticker does
-// not take it back every Slice. Such a vCPU runs with VCPU_RUN_ALONE: its
-// WFI waits in the guest, where its own timer wakes it at once, instead of
-// giving the CPU back; so the tick is also how often the hypervisor polls
-// console input and checks timeouts while the guest idles.
+// any VM is runnable or waiting) after it last wrote to its console or was
+// given input: nobody needs the CPU, so the ticker does not take it back
+// every Slice. Such a vCPU runs with VCPU_RUN_ALONE: its WFI waits in the
+// guest, where its own timer wakes it at once, instead of giving the CPU
+// back. Its console output waits in the engine's log until its run ends,
+// so while it writes the tick comes every LoneSlice and the output
+// follows within that. Each run alone the tick ends in silence doubles
+// the next slice, up to MaxLoneSlice: an idle guest is interrupted a few
+// times a second at most. Console input does not wait for the tick: the
+// console's receive interrupt ends the run (Hypervisor.InputInterrupt).
 const LoneSlice = 10 * time.Millisecond
+
+// MaxLoneSlice is the longest slice of a vCPU that runs alone; a VM's
+// timeout ends it sooner.
+const MaxLoneSlice = 500 * time.Millisecond
 
 // IdleWait is how long the hypervisor waits when every vCPU waits: a
 // guest's timer interrupt is presented when its vCPU is next entered, so
@@ -140,6 +149,9 @@ func (h *Hypervisor) handleRun(t *trip, x [8]uint64) {
 		// partial line (a shell's prompt) is shown otherwise: a run the
 		// tick ended without a byte of console output shows it instead.
 		vm.console.Flush()
+	}
+	if t.alone {
+		vm.lone = nextLoneSlice(vm.lone, abi.Exit(x[1]) == abi.ExitIRQ && vm.console.Count() == t.said)
 	}
 	t.again = quick(abi.Exit(x[1])) && !vm.done && vm.vcpus[i] == vcpuRunnable && time.Now().Before(t.end)
 	if !t.again {
@@ -317,7 +329,7 @@ func (h *Hypervisor) interrupted(vm *VM, i int) {
 // back: Slice when another vCPU could use it, else LoneSlice, and never
 // past the VM's timeout.
 func (h *Hypervisor) slice(vm *VM, i int) time.Duration {
-	d := LoneSlice
+	d := max(vm.lone, LoneSlice) // zero before its first run alone
 	if h.othersWant(vm, i) {
 		d = Slice
 	}
@@ -325,6 +337,17 @@ func (h *Hypervisor) slice(vm *VM, i int) time.Duration {
 		d = min(d, max(vm.spec.Timeout-time.Since(vm.started), 0))
 	}
 	return d
+}
+
+// nextLoneSlice is the slice of a vCPU's next run alone after a run alone
+// whose slice was d: doubled, up to MaxLoneSlice, when an interrupt ended
+// it and the guest wrote nothing (it waits, and nothing waits for it);
+// LoneSlice after any other.
+func nextLoneSlice(d time.Duration, silent bool) time.Duration {
+	if !silent {
+		return LoneSlice
+	}
+	return min(max(d, LoneSlice)*2, MaxLoneSlice)
 }
 
 // quietRun reports whether the run t made, which ended with exit record x,

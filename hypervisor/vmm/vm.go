@@ -74,6 +74,9 @@ type VM struct {
 	where    []int                // per vCPU: the host CPU that runs it, or -1
 	kicked   bool                 // it stopped, and the CPUs that ran it were kicked
 	runsOn   []int                // VCPU_RUN calls per host CPU
+	// lone is the slice of its next run alone (loneSlice): LoneSlice,
+	// doubled by each run alone that the tick ended in silence.
+	lone time.Duration
 	// raised, per vCPU: an interrupt was raised for it while it was on a
 	// CPU since it was last entered. The engine presents it at the next
 	// entry, so a WFI that trip ends with must not leave it waiting.
@@ -119,6 +122,12 @@ type Hypervisor struct {
 	VMs    []*VM
 	// Input, when set, returns a byte typed on the machine's console.
 	Input func() (byte, bool)
+	// InputInterrupt, when set, turns the console's receive interrupt on
+	// or off: on while the first VM's UART has room for input, so that a
+	// byte typed ends the run of a vCPU that runs alone at once (it is
+	// a host interrupt), and off while it has none, or every run would
+	// end at once while the byte waits.
+	InputInterrupt func(on bool)
 	// Idle, when set, waits about d or until an interrupt arrives; Run
 	// calls it when every vCPU of every VM is waiting (WFI). Only with
 	// Host nil.
@@ -134,6 +143,7 @@ type Hypervisor struct {
 	nextWake   time.Time // when a rest next makes the vCPUs in WFI runnable
 	soloResult [8]uint64 // the exit record of soloHost's last Run
 	noAlone    bool      // the engine answered VCPU_RUN_ALONE with NOT_SUPPORTED
+	inputOn    bool      // InputInterrupt(true) was the last call
 }
 
 // dtbReserve is kept at the top of guest RAM for the device tree of an ELF

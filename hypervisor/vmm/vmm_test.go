@@ -588,3 +588,80 @@ func TestQuietRunKeepsLinesWholeBesideAnotherVM(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, r.hv.quietRun(&quiet, a, irqExit), "two VMs")
 }
+
+// TestLoneSliceGrowsWhileTheGuestIsSilent: each run alone that an
+// interrupt ends without console output doubles the next slice, up to
+// MaxLoneSlice, so an idle guest is seldom preempted; a run with output
+// brings it back to LoneSlice, so what a guest writes is not held back
+// long.
+func TestLoneSliceGrowsWhileTheGuestIsSilent(t *testing.T) {
+	r := newRig(t)
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	irq := func(*isolation.Context) isolation.Trap { return isolation.Trap{Kind: isolation.TrapIRQ} }
+	const silent = 7
+	var script []step
+	for range silent {
+		script = append(script, irq)
+	}
+	r.script[isolation.VMID(a.ID)] = append(script, putc('x'), irq, irq)
+	trip := r.soloTrips()
+	assert.Equal(t, LoneSlice, r.hv.slice(a, 0), "before its first run")
+	want := LoneSlice
+	for k := range silent {
+		trip()
+		want = min(2*want, MaxLoneSlice)
+		assert.Equal(t, want, r.hv.slice(a, 0), "after %d silent runs", k+1)
+	}
+	assert.Equal(t, MaxLoneSlice, want, "the script reaches the bound")
+	trip()
+	assert.Equal(t, LoneSlice, r.hv.slice(a, 0), "the guest wrote")
+	trip()
+	assert.Equal(t, 2*LoneSlice, r.hv.slice(a, 0))
+	assert.Equal(t, map[uint32]int{abi.VCPURunAlone: silent + 2}, r.runs)
+}
+
+// TestInputInterruptOnlyWhileTheUARTHasRoom: the console's receive
+// interrupt is on while the first VM's UART can take a byte, off while
+// a typed byte waits for room (or every run would end at once), and a VM
+// given input gets its short slice back.
+func TestInputInterruptOnlyWhileTheUARTHasRoom(t *testing.T) {
+	r := newRig(t)
+	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
+	require.NoError(t, err)
+	var typed []byte
+	r.hv.Input = func() (byte, bool) {
+		if len(typed) == 0 {
+			return 0, false
+		}
+		c := typed[0]
+		typed = typed[1:]
+		return c, true
+	}
+	var calls []bool
+	r.hv.InputInterrupt = func(on bool) { calls = append(calls, on) }
+	readDR := func() byte { return byte(a.uart.Read(0, 4)) }
+
+	r.hv.pollInput()
+	assert.Equal(t, []bool{true}, calls, "room and nothing typed: on")
+	r.hv.pollInput()
+	assert.Equal(t, []bool{true}, calls, "no change, no call")
+
+	typed = []byte("ab")
+	a.lone = MaxLoneSlice
+	r.hv.pollInput()
+	require.Zero(t, a.uart.RXSpace(), "the UART's one-byte holding register (FIFO off) is full")
+	assert.Equal(t, []bool{true, false}, calls, "a byte waits: off")
+	assert.Equal(t, LoneSlice, r.hv.slice(a, 0), "input shortens the slice")
+
+	assert.Equal(t, byte('a'), readDR())
+	r.hv.pollInput()
+	assert.Equal(t, []bool{true, false}, calls, "b took the room: still off")
+	assert.Equal(t, byte('b'), readDR())
+	r.hv.pollInput()
+	assert.Equal(t, []bool{true, false, true}, calls, "room again: on")
+
+	a.done = true
+	r.hv.pollInput()
+	assert.Equal(t, []bool{true, false, true, false}, calls, "the VM ended: off")
+}

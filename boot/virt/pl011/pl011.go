@@ -11,6 +11,9 @@ import (
 const (
 	regDR   = 0x00
 	regFR   = 0x18
+	regIMSC = 0x38
+	imscRX  = 1 << 4 // receive interrupt
+	imscRT  = 1 << 6 // receive timeout interrupt
 	frTXFF  = 1 << 5 // transmit FIFO full
 	frRXFE  = 1 << 4 // receive FIFO empty
 	maxSpin = 1 << 20
@@ -34,4 +37,16 @@ func Rx() (byte, bool) {
 		return 0, false
 	}
 	return byte(arm64.Read32(virt.UART.Base + regDR)), true
+}
+
+// SetRxInterrupt unmasks (on) or masks the receive and receive-timeout
+// interrupts (UARTIMSC RXIM and RTIM, DDI 0183 3.3.10), which leaves the
+// UART's interrupt line (SPI 1 on QEMU virt) asserted while a received
+// byte waits; every other source stays masked.
+func SetRxInterrupt(on bool) {
+	var imsc uint32
+	if on {
+		imsc = imscRX | imscRT
+	}
+	arm64.Write32(virt.UART.Base+regIMSC, imsc)
 }
