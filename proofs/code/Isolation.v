@@ -3712,6 +3712,46 @@ Definition InjectNone : Injection := 0.
 
 Definition EL1Regs : Z := 32.
 
+Record irqLog := mk_irqLog {
+  irqLog_raised : (list Z);
+  irqLog_lowered : (list Z);
+  irqLog_any : bool
+}.
+Definition set_irqLog_raised (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog x (irqLog_lowered r) (irqLog_any r).
+Definition set_irqLog_lowered (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog (irqLog_raised r) x (irqLog_any r).
+Definition set_irqLog_any (x : bool) (r : irqLog) : irqLog := mk_irqLog (irqLog_raised r) (irqLog_lowered r) x.
+Definition zero_irqLog : irqLog := mk_irqLog (repeat 0 16) (repeat 0 16) false.
+
+(** Go: isolation/serial.go:224:1 record *)
+Definition irqLog_record {S : Type} (l : (ptr S irqLog)) (intid : Z) (level : Z) : M S unit :=
+  let! t'1 := pfield l irqLog_any set_irqLog_any in
+  let! t'2 := store t'1 true in
+  let! t'3 := divu intid 64 in
+  let t'4 := t'3 in
+  let! t'5 := modu intid 64 in
+  let t'6 := shl 64 false 1 t'5 in
+  let w := t'4 in
+  let bit := t'6 in
+  if level =? 1 then
+  let! t'7 := deref l in
+  let! t'8 := idx (irqLog_raised t'7) w in
+  let! t'9 := pfield l irqLog_raised set_irqLog_raised in
+  let! t'10 := pindex t'9 w in
+  let! t'11 := store t'10 (Z.lor t'8 bit) in
+  let! t'12 := deref l in
+  let! t'13 := idx (irqLog_lowered t'12) w in
+  let! t'14 := pfield l irqLog_lowered set_irqLog_lowered in
+  let! t'15 := pindex t'14 w in
+  let! t'16 := store t'15 (andnot t'13 bit) in
+  ret tt
+  else
+  let! t'17 := deref l in
+  let! t'18 := idx (irqLog_lowered t'17) w in
+  let! t'19 := pfield l irqLog_lowered set_irqLog_lowered in
+  let! t'20 := pindex t'19 w in
+  let! t'21 := store t'20 (Z.lor t'18 bit) in
+  ret tt.
+
 Record AbstractPage := mk_AbstractPage {
   AbstractPage_PFN : Z;
   AbstractPage_Owner : Z;
@@ -3799,46 +3839,6 @@ Definition set_Abstract_Pages (x : (list AbstractPage)) (r : Abstract) : Abstrac
 Definition set_Abstract_VMs (x : (list AbstractVM)) (r : Abstract) : Abstract := mk_Abstract (Abstract_Pages r) x (Abstract_Host r).
 Definition set_Abstract_Host (x : (list Z)) (r : Abstract) : Abstract := mk_Abstract (Abstract_Pages r) (Abstract_VMs r) x.
 Definition zero_Abstract : Abstract := mk_Abstract [] [] [].
-
-Record irqLog := mk_irqLog {
-  irqLog_raised : (list Z);
-  irqLog_lowered : (list Z);
-  irqLog_any : bool
-}.
-Definition set_irqLog_raised (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog x (irqLog_lowered r) (irqLog_any r).
-Definition set_irqLog_lowered (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog (irqLog_raised r) x (irqLog_any r).
-Definition set_irqLog_any (x : bool) (r : irqLog) : irqLog := mk_irqLog (irqLog_raised r) (irqLog_lowered r) x.
-Definition zero_irqLog : irqLog := mk_irqLog (repeat 0 16) (repeat 0 16) false.
-
-(** Go: isolation/serial.go:219:1 record *)
-Definition irqLog_record {S : Type} (l : (ptr S irqLog)) (intid : Z) (level : Z) : M S unit :=
-  let! t'1 := pfield l irqLog_any set_irqLog_any in
-  let! t'2 := store t'1 true in
-  let! t'3 := divu intid 64 in
-  let t'4 := t'3 in
-  let! t'5 := modu intid 64 in
-  let t'6 := shl 64 false 1 t'5 in
-  let w := t'4 in
-  let bit := t'6 in
-  if level =? 1 then
-  let! t'7 := deref l in
-  let! t'8 := idx (irqLog_raised t'7) w in
-  let! t'9 := pfield l irqLog_raised set_irqLog_raised in
-  let! t'10 := pindex t'9 w in
-  let! t'11 := store t'10 (Z.lor t'8 bit) in
-  let! t'12 := deref l in
-  let! t'13 := idx (irqLog_lowered t'12) w in
-  let! t'14 := pfield l irqLog_lowered set_irqLog_lowered in
-  let! t'15 := pindex t'14 w in
-  let! t'16 := store t'15 (andnot t'13 bit) in
-  ret tt
-  else
-  let! t'17 := deref l in
-  let! t'18 := idx (irqLog_lowered t'17) w in
-  let! t'19 := pfield l irqLog_lowered set_irqLog_lowered in
-  let! t'20 := pindex t'19 w in
-  let! t'21 := store t'20 (Z.lor t'18 bit) in
-  ret tt.
 
 Definition ReplyNone : AbstractReply := 0.
 
