@@ -1,6 +1,6 @@
 (** * MEM_RECLAIM zeroes what it hands back
 
-    A lemma about proofs/code/Isolation.v, the translation of
+    A theorem about proofs/code/Isolation.v, the translation of
     isolation/mem.go. MEM_RECLAIM gives the host pages a VM owned; the
     host must never read what the VM left in them, so the engine asks the
     platform to zero them (an event of the trace, [ZeroPages pa n]) before

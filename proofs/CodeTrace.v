@@ -10,7 +10,12 @@
     here of the stage-2 update ([Engine.update] and the functions it calls),
     [mapRange], [unmapRange] and [setOwner], which a call runs after it has
     asked the platform to zero or clean its pages: what the call asked for
-    stays in the trace it returns. *)
+    stays in the trace it returns. Then the tools to take a returned
+    outcome apart: [unbind] splits [bind m f s t = Ok ...] into the
+    outcomes of [m] and of the rest, [split_match] cases on what a returned
+    computation matches on, [loop_jump] says a loop leaves only with what
+    its body left with, and [in_order] finds two events, in order, in a
+    trace built by [grows]. *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
