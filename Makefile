@@ -41,7 +41,7 @@ export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
 	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race \
-	vgic-mutants refinement-mutants smp smp-all
+	vgic-mutants refinement-mutants code-mutants smp smp-all
 
 all: images
 
@@ -170,6 +170,13 @@ vgic-mutants: mods
 # first).
 refinement-mutants: mods
 	isolation/refinement/mutants.sh
+
+# code-mutants plants each bug of isolation/internal/plant, one at a time,
+# in the Coq translation of the core (gocoq -plant) and shows that a proof
+# about the translated code fails on it, naming the theorem
+# (proofs/codemutate.sh; needs go and coqc, and proofs/code up to date).
+code-mutants:
+	sh proofs/codemutate.sh
 
 qemu-tests: mods
 	$(GO) test -count=1 -v ./tests/

@@ -128,3 +128,79 @@ Proof.
   - step_by Hj. destruct j as [run|[]].
     eexists _, _, _. split; [reflexivity|]. intros _. unfold Abi.MemStateMaxRun. unfold limit in Hrun. lia.
 Qed.
+
+(** ** What [memStateAt] reports
+
+    The state of a page a VM maps, as GUEST_MEMSTATE defines it: a page of
+    RAM the VM owns is shared if the VM shares it with the host, private
+    otherwise; a RAM page someone else owns, or an address outside RAM, is
+    lent; an unmapped IPA is unmapped. RAM is tested with Go's 64-bit
+    arithmetic, as [ramPage] does. *)
+Definition page_state (pg : Isolation.page) : Z :=
+  if negb (Isolation.page_owner pg =? Abi.OwnerVM) then Abi.MemLent
+  else if Isolation.page_shared pg then Abi.MemShared
+  else Abi.MemPrivate.
+
+Definition in_ram (e : Isolation.Engine) (pa : Z) : bool :=
+  (ram_base e <=? pa) && (wrapu 64 (pa - ram_base e) <? ram_size e).
+
+Definition mem_state (e : Isolation.Engine) (m : Isolation.Mapping) (ok : bool) : Z :=
+  if negb ok then Abi.MemUnmapped
+  else let pa := Isolation.Mapping_PA m in
+  if in_ram e pa
+  then page_state (nth (Z.to_nat (wrapu 64 (pa - ram_base e) / 4096)) (Isolation.Engine_pages e) Isolation.zero_page)
+  else Abi.MemLent.
+
+Lemma ramPage_spec : forall e tr pa, ledger_ok e ->
+  Isolation.Engine_ramPage root pa e tr = Ok (in_ram e pa) e tr.
+Proof.
+  intros e tr pa Hl. pose proof Hl as (Hb & Hs & Hbs & Hal & Hlen).
+  unfold Isolation.Engine_ramPage, Isolation.Range_Contains, in_ram. step.
+  fold (ram_base e) (ram_size e) in *.
+  pose proof (Z.mod_pos_bound (pa - ram_base e) (2 ^ 64) ltac:(lia)) as Hw. fold (wrapu 64 (pa - ram_base e)) in Hw.
+  destruct (Z.ltb_spec pa (ram_base e)) as [H1|H1]; cbn [orb].
+  { destruct (Z.leb_spec (ram_base e) pa); [lia|reflexivity]. }
+  destruct (Z.leb_spec (ram_base e) pa) as [_|]; [|lia]. cbn [andb].
+  destruct (Z.gtb_spec 1 (ram_size e)) as [H2|H2].
+  { replace (wrapu 64 (pa - ram_base e) <? ram_size e) with false by (symmetry; apply Z.ltb_ge; lia). reflexivity. }
+  rewrite (wrapu_small (ram_size e - 1)) by (unfold ram_base, ram_size in *; lia).
+  replace (wrapu 64 (pa - ram_base e) <? ram_size e) with (wrapu 64 (pa - ram_base e) <=? ram_size e - 1); [reflexivity|].
+  destruct (Z.leb_spec (wrapu 64 (pa - ram_base e)) (ram_size e - 1));
+    symmetry; [apply Z.ltb_lt|apply Z.ltb_ge]; lia.
+Qed.
+
+(** [memStateAt] reports [mem_state] of what [translate] finds: on an
+    engine whose ledger covers RAM and whose pool is [tables_ok], for a
+    stage-2 that is [s2_ok] and any 64-bit IPA. In particular a page of
+    RAM the VM owns and shares with the host is reported shared. *)
+Theorem memStateAt_shared : forall e tr s s2 ipa, ledger_ok e -> tables_ok e -> s2_ok e s2 -> good s e s2 ->
+  0 <= ipa < 2 ^ 64 ->
+  exists m ok, Isolation.Engine_translate root s ipa e tr = Ok (m, ok) e tr /\
+    Isolation.Engine_memStateAt root s ipa e tr = Ok (mem_state e m ok) e tr.
+Proof.
+  intros e tr s s2 ipa Hl Ht Hs2 Hg Hipa.
+  destruct (translate_ok e tr s s2 ipa Ht Hs2 Hg Hipa) as ([m ok] & Htr).
+  exists m, ok. split; [exact Htr|].
+  unfold Isolation.Engine_memStateAt, mem_state. step_by Htr.
+  destruct ok; cbn [negb]; [|reflexivity].
+  step_by (ramPage_spec e tr (Isolation.Mapping_PA m) Hl).
+  destruct (in_ram e (Isolation.Mapping_PA m)) eqn:Hin; cbn [negb]; [|reflexivity].
+  unfold in_ram in Hin. apply andb_true_iff in Hin as [H1 H3]. apply Z.leb_le in H1. apply Z.ltb_lt in H3.
+  pose proof Hl as (Hb & Hs & Hbs & Hal & Hlen). fold (ram_base e) (ram_size e) in *.
+  pose proof (Z.mod_pos_bound (Isolation.Mapping_PA m - ram_base e) (2 ^ 64) ltac:(lia)) as Hw.
+  fold (wrapu 64 (Isolation.Mapping_PA m - ram_base e)) in Hw.
+  assert (Hk : 0 <= wrapu 64 (Isolation.Mapping_PA m - ram_base e) / 4096 < len (Isolation.Engine_pages e)).
+  { split; [apply Z.div_pos; lia|]. apply Z.div_lt_upper_bound; lia. }
+  destruct (pfield_good root Isolation.Engine_pages Isolation.set_Engine_pages e e tr (good_root e)) as (q0 & Hq0 & Hg0).
+  destruct (pindex_good q0 e _ _ tr Hg0 Hk) as (q & pg & Hq & Hnth & Hgq).
+  assert (Hpa : Isolation.Engine_pageAt root (Isolation.Mapping_PA m) e tr = Ok q e tr).
+  { unfold Isolation.Engine_pageAt. step_by Hq0.
+    unfold Isolation.Engine_pfn. step.
+    unfold Isolation.PageShift. rewrite shr_small by lia. rewrite Z.shiftr_div_pow2 by lia.
+    change (2 ^ 12) with 4096. fold (ram_base e). step_by Hq. reflexivity. }
+  step_by Hpa. step_by (deref_good _ _ _ tr Hgq).
+  rewrite (nth_error_nth _ _ _ Hnth). unfold page_state.
+  destruct (negb _); [reflexivity|].
+  step_by (deref_good _ _ _ tr Hgq). cbn [negb]. rewrite andb_true_r.
+  destruct (Isolation.page_shared pg); reflexivity.
+Qed.

@@ -39,7 +39,7 @@ done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -97,6 +97,7 @@ CodeShadow.VCPUInit_shadow_inv
 CodeShadow.VCPUIRQ_shadow_inv
 CodeMemState.memStateAt_ok
 CodeMemState.GuestMemState_no_failure
+CodeMemState.memStateAt_shared
 CodeMapped.checkMapped_no_failure
 CodeMapped.nextRun_no_failure
 CodePool.isFree_spec
@@ -118,6 +119,10 @@ CodeEngineOk.VCPUIRQ_engine_ok
 CodeEngineOk.shadowMMIO_engine_ok
 CodeEngineOk.GuestMemState_engine_ok
 CodeEngineOk.VMDestroy_engine_ok
+CodeReclaim.MemReclaim_zeroes
+CodeDonate.MemDonate_unmaps_host
+CodeBudget.guestPagesOK_bound
+CodeBudget.spend_stops
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2

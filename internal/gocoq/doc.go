@@ -70,7 +70,9 @@
 //     length than the Go array it stands for: a proof that needs the
 //     lengths says so of the platform.
 //   - Variables of the internal/plant package are its planted-bug switches,
-//     false in every image: they are read as false.
+//     false in every image: they are read as false, except the one switch
+//     Options.TrueVars turns on (gocoq -plant Name), read as true, which
+//     translates the core with that bug planted.
 //
 // # What is refused
 //

@@ -238,6 +238,9 @@ func (f *fn) ident(e *ast.Ident) string {
 
 func (f *fn) pkgVar(o *types.Var, at ast.Node) string {
 	if f.pt.falseV[o.Pkg().Path()] && isBool(o.Type()) {
+		if f.pt.trueV[o.Pkg().Path()+"."+o.Name()] {
+			return "true"
+		}
 		return "false"
 	}
 	return f.pt.use(o, at)

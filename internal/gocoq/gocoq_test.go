@@ -272,6 +272,39 @@ func TestConstructs(t *testing.T) {
 	}
 }
 
+// TestPlantedSwitch checks that the bool variables of a FalseVars package
+// are read as false, and the one TrueVars names as true, in the package
+// that uses them, and that the package's other variables are unaffected.
+func TestPlantedSwitch(t *testing.T) {
+	const use = `package user
+import "example/plant"
+var limit uint64
+func zero() bool { return !plant.SkipZero }
+func owner() bool { return plant.SkipOwner || limit > 0 }
+`
+	translate := func(on []string) string {
+		l := NewLoader(t.TempDir(), "example")
+		_, err := l.LoadSource("example/plant", map[string]string{"plant.go": "package plant\nvar SkipZero, SkipOwner bool\n"})
+		require.NoError(t, err)
+		p, err := l.LoadSource("example/user", map[string]string{"user.go": use})
+		require.NoError(t, err)
+		res := NewTranslator(l, Options{Prefix: "T", FalseVars: []string{"example/plant"}, TrueVars: on}).Translate(p)
+		require.Empty(t, res.Refusals)
+		return res.Coq
+	}
+	off := translate(nil)
+	assert.Contains(t, off, "ret (negb false)")
+	assert.Contains(t, off, "ret (false || (limit >? 0))")
+	assert.NotContains(t, off, "SkipZero")
+	on := translate([]string{"example/plant.SkipZero"})
+	assert.Contains(t, on, "ret (negb true)")
+	assert.Contains(t, on, "ret (false || (limit >? 0))", "only the named switch is on")
+	other := translate([]string{"example/plant.SkipOwner"})
+	assert.Contains(t, other, "ret (negb false)")
+	assert.Contains(t, other, "ret (true || (limit >? 0))")
+	assert.Contains(t, other, "Definition limit : Z := 0.", "a variable of another package is translated as itself")
+}
+
 // TestConstructsCompile checks every translation above, and the examples
 // that compute it, with coqc.
 func TestConstructsCompile(t *testing.T) {

@@ -25,6 +25,10 @@ type Options struct {
 	// FalseVars lists packages whose package-level bool variables are read
 	// as false: switches that only tests set (isolation/internal/plant).
 	FalseVars []string
+	// TrueVars names package-level bool variables of those packages, as
+	// path.Name, that are read as true instead: one planted bug switched
+	// on, to show that a proof about the translation catches it.
+	TrueVars []string
 }
 
 // Refusal is a construct outside the subset, at a position.
@@ -96,6 +100,7 @@ type pkgTr struct {
 	cur     *decl
 	imps    map[string]bool // Coq modules required
 	falseV  map[string]bool
+	trueV   map[string]bool     // path.Name of the FalseVars read as true
 	group   map[*types.Func]int // recursive groups
 	byVal   map[*types.Var]bool // pointer parameters passed by value
 	roSlice map[*types.Var]bool // slice parameters only read, passed by value
@@ -105,10 +110,13 @@ type pkgTr struct {
 // first if it uses them.
 func (t *Translator) Translate(p *Package) *Result {
 	pt := &pkgTr{t: t, p: p, mod: ModuleName(p.Name), names: map[types.Object]string{},
-		taken: map[string]bool{}, imps: map[string]bool{}, falseV: map[string]bool{},
+		taken: map[string]bool{}, imps: map[string]bool{}, falseV: map[string]bool{}, trueV: map[string]bool{},
 		group: recursiveGroups(p), byVal: byValueParams(p), roSlice: readOnlySliceParams(p)}
 	for _, v := range t.Opts.FalseVars {
 		pt.falseV[v] = true
+	}
+	for _, v := range t.Opts.TrueVars {
+		pt.trueV[v] = true
 	}
 	for n := range reserved {
 		pt.taken[n] = true

@@ -1,0 +1,197 @@
+#!/bin/sh
+# Plants the bugs of isolation/internal/plant, one at a time, in the Coq
+# translation of the isolation core, and shows that a proof about the
+# translated Go fails on each. For every switch of plant.go, gocoq
+# translates the core with that switch read as true (gocoq -plant NAME)
+# into build/codemutants/NAME/, which then compiles the translation and the
+# proofs about it (proofs/Code*.v, as listed in CODE_PROOFS of
+# proofs/gocoq.sh) in order until one fails. The mutant is caught by the
+# theorem or lemma whose proof (or statement) fails to compile there.
+#
+# Each switch below is either expected to be caught by a named theorem,
+# or is outside the translated code, with the reason; a switch of
+# plant.go listed in neither, a switch listed as outside whose translation
+# changes, or a switch listed as caught whose translation does not, is an
+# error. Only the proof files the expected theorem's file needs, and that
+# file, are compiled for a mutant (a mutant caught by a file before it is
+# reported with that file); if none of them fails, the rest of the proofs
+# are compiled too, to report whichever catches it. ALL=1 compiles every
+# proof file for every mutant, to report the first that fails in
+# CODE_PROOFS order.
+#
+# Prints one line per switch: "caught by File.theorem", "NOT caught",
+# "outside the translated code: reason" or "not observable in the
+# translated code: reason"; exits non-zero if a switch
+# expected to be caught is not caught by its theorem.
+#
+#   sh proofs/codemutate.sh            every switch
+#   sh proofs/codemutate.sh NAME...    only the switches named
+#   JOBS=2 sh proofs/codemutate.sh     two mutants at a time (default 1)
+#
+# Switches and the theorem that catches each (isolation/internal/plant):
+#
+#   SkipZeroOnReclaim        CodeReclaim.MemReclaim_zeroes
+#   KeepHostMappingOnDonate  CodeDonate.MemDonate_unmaps_host
+#   SkipOwnerCheckOnDonate   CodeTransferRefine.MemDonate_checks_refine
+#   ReclaimLiveVMIsDenied    CodeMemCall.MemReclaim_checks_refine
+#   ShareIntoProtectedVM     CodeTransferRefine.MemShare_checks_refine
+#   MemStateIgnoresShare     CodeMemState.memStateAt_shared
+#   NoWorkBudget             CodeBudget.guestPagesOK_bound
+#   RunIgnoresStop           not observable sequentially: its test sees a
+#                            state only another CPU changes (see EXPECT)
+#   SerialNoLock, SerialIRQIntoGuest, SerialDestroyInGuest: outside the
+#   translated code (Serial's methods are left out by gocoq).
+#
+# The translation must match the Go sources first (sh proofs/gocoq.sh).
+# Run time: about 7 minutes with JOBS=1 (416 s measured on 2 cores). The
+# translation compiles in about 3 s; the time goes to the proof files
+# MemReclaim_checks_refine and the transfer refinements need (CodeAbsLedger
+# alone takes over a minute), compiled again for each of their three
+# mutants; the other four need under a minute each.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=build/codemutants
+JOBS=${JOBS:-1}
+ALL=${ALL:-0}
+PKGS="bulkhead/isolation/abi bulkhead/isolation"
+CODE_PROOFS=$(sed -n 's/^CODE_PROOFS="\(.*\)"$/\1/p' proofs/gocoq.sh)
+[ -n "$CODE_PROOFS" ] || { echo "codemutate: no CODE_PROOFS in proofs/gocoq.sh" >&2; exit 1; }
+
+# The expected outcome of each switch: "caught FILE.THEOREM"; "outside
+# REASON" for a switch only code left out of the translation reads;
+# "sequential REASON" for one whose translation changes but whose effect
+# needs another CPU, which the translation's sequential semantics has not.
+EXPECT="
+SkipZeroOnReclaim caught CodeReclaim.MemReclaim_zeroes
+KeepHostMappingOnDonate caught CodeDonate.MemDonate_unmaps_host
+SkipOwnerCheckOnDonate caught CodeTransferRefine.MemDonate_checks_refine
+ReclaimLiveVMIsDenied caught CodeMemCall.MemReclaim_checks_refine
+ShareIntoProtectedVM caught CodeTransferRefine.MemShare_checks_refine
+MemStateIgnoresShare caught CodeMemState.memStateAt_shared
+NoWorkBudget caught CodeBudget.guestPagesOK_bound
+RunIgnoresStop sequential its test reads the state of the vCPU the run itself set to Running just before EnterGuest, which only another CPU's SYSTEM_OFF (under Serial, left out) can change; in the translation's sequential semantics the test is always false, so the mutant behaves as the code does. Checked by TestSerialSystemOffCatchesPlantedBugs (isolation/serial_test.go)
+SerialNoLock outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by make race's planted build (bulkhead_plant_serial_nolock)
+SerialIRQIntoGuest outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by TestSerialIRQCatchesPlantedBug and make race's planted build
+SerialDestroyInGuest outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by TestSerialSystemOffCatchesPlantedBugs
+"
+
+SELECTED=" $* "
+SWITCHES=$(sed -n 's/^	\([A-Z][A-Za-z0-9]*\) [b=].*/\1/p' isolation/internal/plant/plant.go)
+[ -n "$SWITCHES" ] || { echo "codemutate: no switch found in isolation/internal/plant/plant.go" >&2; exit 1; }
+
+rm -rf "$ROOT"
+mkdir -p "$ROOT/base/specs" "$ROOT/base/proofs/code"
+go build -o build/gocoq ./cmd/gocoq
+COQC="coqc -q -Q specs Bulkhead.Spec -Q proofs Bulkhead.Proofs -Q proofs/code Bulkhead.Code"
+
+# The translation without a planted bug, and what every mutant shares:
+# the runtime, the ABI package and the specification, compiled once.
+build/gocoq -o "$ROOT/base/proofs/code" $PKGS > /dev/null 2>&1
+if ! diff -r -x '*.vo*' -x '*.glob' -x '.*.aux' "$ROOT/base/proofs/code" proofs/code > /dev/null; then
+	echo "codemutate: proofs/code is not the translation of the Go sources; run proofs/gocoq.sh first" >&2
+	exit 1
+fi
+cp specs/State.v specs/Spec.v "$ROOT/base/specs/"
+for f in proofs/code/GoCoq.v proofs/code/Abi.v specs/State.v specs/Spec.v; do
+	if ! (cd "$ROOT/base" && $COQC "$f") > "$ROOT/base/log" 2>&1; then
+		cat "$ROOT/base/log" >&2; exit 1
+	fi
+done
+
+status=0
+: > "$ROOT/list"
+for s in $SWITCHES; do
+	case "$SELECTED" in "  ") ;; *" $s "*) ;; *) continue ;; esac
+	e=$(printf '%s\n' "$EXPECT" | sed -n "s/^$s //p")
+	if [ -z "$e" ]; then
+		printf '%-24s  no expectation in proofs/codemutate.sh for this switch of plant.go\n' "$s"
+		status=1; continue
+	fi
+	d=$ROOT/$s
+	mkdir -p "$d/specs" "$d/proofs/code"
+	build/gocoq -plant "$s" -o "$d/proofs/code" $PKGS > /dev/null 2>&1
+	changed=yes
+	if diff -r -x '*.vo*' -x '*.glob' -x '.*.aux' "$ROOT/base/proofs/code" "$d/proofs/code" > "$d/diff" 2>&1; then
+		changed=no
+	fi
+	case "$e" in
+	outside*)
+		if [ $changed = yes ]; then
+			printf '%-24s  listed as outside the translated code, but its translation changes (%s)\n' "$s" "$d/diff"
+			status=1
+		else
+			printf '%-24s  outside the translated code: %s\n' "$s" "${e#outside }"
+		fi
+		rm -rf "$d"; continue ;;
+	sequential*)
+		if [ $changed = no ]; then
+			printf '%-24s  listed as changing the translation, but it does not\n' "$s"
+			status=1
+		else
+			printf '%-24s  not observable in the translated code: %s\n' "$s" "${e#sequential }"
+		fi
+		rm -rf "$d"; continue ;;
+	esac
+	if [ $changed = no ]; then
+		printf '%-24s  its translation does not change: the switch is outside the translated code\n' "$s"
+		status=1; rm -rf "$d"; continue
+	fi
+	cp "$ROOT"/base/specs/* "$d/specs/"
+	cp "$ROOT"/base/proofs/code/GoCoq.* "$ROOT"/base/proofs/code/.GoCoq.aux "$d/proofs/code/" 2>/dev/null || true
+	cmp -s "$ROOT/base/proofs/code/Abi.v" "$d/proofs/code/Abi.v" &&
+		cp "$ROOT"/base/proofs/code/Abi.* "$d/proofs/code/"
+	for f in $CODE_PROOFS; do cp "$f" "$d/proofs/"; done
+	echo "$s ${e#caught }" >> "$ROOT/list"
+done
+
+# Builds one mutant; its verdict goes to $d/verdict.
+cat > "$ROOT/run.sh" <<'RUN'
+s=$1 want=$2
+d=$ROOT/$s
+cd "$d"
+# deps FILE: the proof files FILE requires, transitively, then FILE.
+deps() {
+	for r in $(perl -0 -ne 'while (/From Bulkhead\.Proofs Require(?: Import)?\s+([^.]*)\./g) { print "$1\n" }' "proofs/$1.v"); do
+		deps "$r"
+	done
+	echo "$1"
+}
+if [ "$ALL" = 1 ]; then
+	first=$(for f in $CODE_PROOFS; do basename "$f" .v; done)
+else
+	first=$(deps "${want%%.*}" | awk '!seen[$0]++')
+fi
+rest=$(for f in $CODE_PROOFS; do b=$(basename "$f" .v); printf '%s\n' "$first" | grep -qx "$b" || echo "$b"; done)
+for f in GoCoq Abi Isolation; do
+	[ -e "proofs/code/$f.vo" ] && continue
+	if ! $COQC "proofs/code/$f.v" > log 2>&1; then
+		echo "the translation does not compile: $(grep -m1 Error log)" > verdict; exit 0
+	fi
+done
+# The files in CODE_PROOFS order.
+ordered() { for f in $CODE_PROOFS; do b=$(basename "$f" .v); printf '%s\n' "$@" | grep -qx "$b" && echo "$b"; done; true; }
+for p in $(ordered $first) $(ordered $rest); do
+	if ! $COQC "proofs/$p.v" > log 2>&1; then
+		line=$(sed -n 's/^File "[^"]*", line \([0-9]*\).*/\1/p' log | head -n 1)
+		thm=$(head -n "${line:-1}" "proofs/$p.v" | grep -oE '^(Theorem|Lemma|Corollary|Definition|Fixpoint) [A-Za-z0-9_'"'"']+' | tail -n 1 | cut -d' ' -f2)
+		echo "caught by $p.$thm (proofs/$p.v:$line)" > verdict
+		exit 0
+	fi
+done
+echo "NOT caught: every proof about the code compiles" > verdict
+RUN
+
+start=$(date +%s)
+if [ -s "$ROOT/list" ]; then
+	ROOT=$ROOT ALL=$ALL COQC=$COQC CODE_PROOFS=$CODE_PROOFS xargs -P "$JOBS" -L 1 sh "$ROOT/run.sh" < "$ROOT/list"
+fi
+while read -r s want; do
+	v=$(cat "$ROOT/$s/verdict")
+	case $v in
+	"caught by $want "*) printf '%-24s  %s\n' "$s" "$v" ;;
+	caught*) printf '%-24s  %s, expected %s\n' "$s" "$v" "$want" ;;
+	*) printf '%-24s  %s, expected to be caught by %s\n' "$s" "$v" "$want"; status=1 ;;
+	esac
+done < "$ROOT/list"
+echo "codemutate: $(wc -l < "$ROOT/list") mutants built in $(($(date +%s) - start)) s"
+exit $status
