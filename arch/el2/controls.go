@@ -20,6 +20,11 @@ const hcrTWI = 1 << 13
 // the host asked that its WFI wait in the guest (VCPU_RUN_ALONE). Every
 // other trap stays: WFE too, so a vCPU spinning on a lock still gives
 // the CPU back.
+//
+// A guest waiting in the guest is woken by its timer only if the engine
+// presents the timer's interrupt in place (DeliverTimer); DeliversTimer
+// says whether this build does, and an engine that does not offers no
+// VCPU_RUN_ALONE.
 func guestHCR(wfiInGuest bool) uint64 {
 	if wfiInGuest {
 		return GuestHCR &^ hcrTWI
@@ -45,3 +50,8 @@ const (
 	hostCNTHCTL  = 1<<0 | 1<<1
 	guestCNTHCTL = 1 << 0
 )
+
+// DeliversTimer reports whether this engine presents a loaded vCPU's
+// virtual timer interrupt without an exit (fastTimer; off only in the
+// bulkhead_slow_timer test build).
+const DeliversTimer = fastTimer
