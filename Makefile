@@ -13,6 +13,8 @@
 #   make guest-test PKG=dir    go test of a test-guest package, each binary in a VM
 #   make bench                 benchmarks
 #   make proofs                check the Coq specification and proofs
+#   make code-mutants          plant each bug of isolation/internal/plant in the
+#                              translated code and name the theorem that fails
 
 TAMAGO ?= $(HOME)/.cache/tamago-go/tamago-go1.26.0/bin/go
 GO ?= go
