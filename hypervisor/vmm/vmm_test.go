@@ -355,14 +355,7 @@ func TestTypedInputRaisesTheUARTInterrupt(t *testing.T) {
 	vm, err := r.hv.Create(Spec{Name: "irq", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
 	require.NoError(t, err)
 	typed := []byte("x")
-	r.hv.Input = func() (byte, bool) {
-		if len(typed) == 0 {
-			return 0, false
-		}
-		c := typed[0]
-		typed = typed[1:]
-		return c, true
-	}
+	r.hv.Input = inputFrom(&typed)
 	gicd := vmachine.GICD.Base
 	r.script[isolation.VMID(vm.ID)] = []step{
 		mmioStore(gicd+0x0000, 1<<4|1<<1),             // GICD_CTLR: ARE, EnableGrp1
@@ -630,14 +623,7 @@ func TestInputInterruptOnlyWhileTheUARTHasRoom(t *testing.T) {
 	a, err := r.hv.Create(Spec{Name: "a", VCPUs: 1, RAMSize: 4 << 20, Image: flatImage})
 	require.NoError(t, err)
 	var typed []byte
-	r.hv.Input = func() (byte, bool) {
-		if len(typed) == 0 {
-			return 0, false
-		}
-		c := typed[0]
-		typed = typed[1:]
-		return c, true
-	}
+	r.hv.Input = inputFrom(&typed)
 	var calls []bool
 	r.hv.InputInterrupt = func(on bool) { calls = append(calls, on) }
 	readDR := func() byte { return byte(a.uart.Read(0, 4)) }
@@ -664,4 +650,17 @@ func TestInputInterruptOnlyWhileTheUARTHasRoom(t *testing.T) {
 	a.done = true
 	r.hv.pollInput()
 	assert.Equal(t, []bool{true, false, true, false}, calls, "the VM ended: off")
+}
+
+// inputFrom is a console's Input that hands out the bytes in *typed, one
+// a call, until there are none.
+func inputFrom(typed *[]byte) func() (byte, bool) {
+	return func() (byte, bool) {
+		if len(*typed) == 0 {
+			return 0, false
+		}
+		c := (*typed)[0]
+		*typed = (*typed)[1:]
+		return c, true
+	}
 }
