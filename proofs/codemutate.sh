@@ -37,8 +37,10 @@
 #   ShareIntoProtectedVM     CodeTransferRefine.MemShare_checks_refine
 #   MemStateIgnoresShare     CodeMemState.memStateAt_shared
 #   NoWorkBudget             CodeBudget.guestPagesOK_bound
-#   RunIgnoresStop           not observable sequentially: its test sees a
-#                            state only another CPU changes (see EXPECT)
+#   RunIgnoresStop           not observable sequentially: the mutant's run
+#                            is proved to behave as the code's
+#                            (CodeRunStop.Engine_run_stop_dead); its test
+#                            sees a state only another CPU changes
 #   SerialNoLock, SerialIRQIntoGuest, SerialDestroyInGuest: outside the
 #   translated code (Serial's methods are left out by gocoq).
 #
@@ -69,7 +71,7 @@ ReclaimLiveVMIsDenied caught CodeMemCall.MemReclaim_checks_refine
 ShareIntoProtectedVM caught CodeTransferRefine.MemShare_checks_refine
 MemStateIgnoresShare caught CodeMemState.memStateAt_shared
 NoWorkBudget caught CodeBudget.guestPagesOK_bound
-RunIgnoresStop sequential its test reads the state of the vCPU the run itself set to Running just before EnterGuest, which only another CPU's SYSTEM_OFF (under Serial, left out) can change; in the translation's sequential semantics the test is always false, so the mutant behaves as the code does. Checked by TestSerialSystemOffCatchesPlantedBugs (isolation/serial_test.go)
+RunIgnoresStop sequential its test reads the state of the vCPU the run itself set to Running just before EnterGuest; CodeRunStop.Engine_run_stop_dead proves that the run with the switch on (Engine_run_with true, the mutant's translation) gives the same outcome as the code's (the same exit, memory and trace, or the same failure) from every memory and trace, so only another CPU's SYSTEM_OFF (under Serial, left out) can tell them apart. Checked by TestSerialSystemOffCatchesPlantedBugs (isolation/serial_test.go)
 SerialNoLock outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by make race's planted build (bulkhead_plant_serial_nolock)
 SerialIRQIntoGuest outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by TestSerialIRQCatchesPlantedBug and make race's planted build
 SerialDestroyInGuest outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by TestSerialSystemOffCatchesPlantedBugs
