@@ -91,11 +91,9 @@ func NewSerial(cfg Config, p Platform, pool Pool) (*Serial, error) {
 // (its fuzz and property tests), and a panic at EL2 ends the engine.
 func (s *Serial) Dispatch(c Caller, x [8]uint64) ([8]uint64, Effect) {
 	s.lock()
-	if c.VM == HostVMID && (uint32(x[0]) == abi.VCPUIRQ || uint32(x[0]) == abi.VMDestroy) {
-		if r, done := s.hostCallInGuest(x); done {
-			s.unlock()
-			return r, Effect{}
-		}
+	if c.VM == HostVMID && s.hostCallInGuest(&x) {
+		s.unlock()
+		return x, Effect{}
 	}
 	r, eff := s.e.Dispatch(c, x)
 	s.unlock()
@@ -116,28 +114,32 @@ func (s *Serial) Snapshot() Abstract {
 	return s.e.Snapshot()
 }
 
-// hostCallInGuest answers a host call that must not reach the core because
-// a vCPU it names is in the guest, and reports whether it did. Arguments
+// hostCallInGuest answers, in x, a host call that must not reach the core
+// because a vCPU it names is in the guest, and reports whether it did; x
+// is a pointer so that the common case, any other call, copies nothing.
+// Arguments
 // that are bad anyway are left to the core, which rejects them before it
 // touches any vCPU.
 //
 // Preconditions: the engine lock is held.
-func (s *Serial) hostCallInGuest(x [8]uint64) ([8]uint64, bool) {
+func (s *Serial) hostCallInGuest(x *[8]uint64) bool {
 	switch uint32(x[0]) {
 	case abi.VCPUIRQ:
 		k, in := s.vcpuInGuest(x[1], x[2])
 		if !in || x[3] >= IRQLines || x[4] > 1 || plant.SerialIRQIntoGuest {
-			return x, false
+			return false
 		}
 		s.irqs[k].record(x[3], x[4])
-		return finish(x, x, abi.Success), true
+		x[0] = abi.Success.Reg()
+		return true
 	case abi.VMDestroy:
 		if !s.vmInGuest(x[1]) || plant.SerialDestroyInGuest {
-			return x, false
+			return false
 		}
-		return finish(x, x, abi.Busy), true
+		x[0] = abi.Busy.Reg()
+		return true
 	}
-	return x, false
+	return false
 }
 
 // vcpuInGuest returns the index of vCPU v of VM id (untrusted) and whether

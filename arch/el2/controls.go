@@ -20,11 +20,6 @@ const hcrTWI = 1 << 13
 // the host asked that its WFI wait in the guest (VCPU_RUN_ALONE). Every
 // other trap stays: WFE too, so a vCPU spinning on a lock still gives
 // the CPU back.
-//
-// A guest waiting in the guest is woken by its timer only if the engine
-// presents the timer's interrupt in place (DeliverTimer); DeliversTimer
-// says whether this build does, and an engine that does not offers no
-// VCPU_RUN_ALONE.
 func guestHCR(wfiInGuest bool) uint64 {
 	if wfiInGuest {
 		return GuestHCR &^ hcrTWI
@@ -53,5 +48,7 @@ const (
 
 // DeliversTimer reports whether this engine presents a loaded vCPU's
 // virtual timer interrupt without an exit (fastTimer; off only in the
-// bulkhead_slow_timer test build).
+// bulkhead_slow_timer test build). A guest whose WFI waits in the guest
+// is woken by its timer only then, so an engine without it offers no
+// VCPU_RUN_ALONE (cmd/engine runAlone).
 const DeliversTimer = fastTimer

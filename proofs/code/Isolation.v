@@ -3722,7 +3722,7 @@ Definition set_irqLog_lowered (x : (list Z)) (r : irqLog) : irqLog := mk_irqLog 
 Definition set_irqLog_any (x : bool) (r : irqLog) : irqLog := mk_irqLog (irqLog_raised r) (irqLog_lowered r) x.
 Definition zero_irqLog : irqLog := mk_irqLog (repeat 0 16) (repeat 0 16) false.
 
-(** Go: isolation/serial.go:224:1 record *)
+(** Go: isolation/serial.go:226:1 record *)
 Definition irqLog_record {S : Type} (l : (ptr S irqLog)) (intid : Z) (level : Z) : M S unit :=
   let! t'1 := pfield l irqLog_any set_irqLog_any in
   let! t'2 := store t'1 true in
