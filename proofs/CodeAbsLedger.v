@@ -201,6 +201,17 @@ Qed.
 (** [setOwner] over [n] ledger entries from the one of [pa] has no failure
     outcome, records no platform call, changes only the ledger, and leaves
     exactly those entries [page{owner, vm}]. *)
+(** The pages [k, k + n) of RAM, counted from its first page [rb]: a page
+    is in that range iff it is in RAM and its index in RAM is in [k, k + n). *)
+Lemma range_shift : forall rb rp k n p, (k + n <= rp)%nat ->
+  ((rb + k <=? p) && (p <? rb + k + n))%nat = ((rb <=? p) && (p <? rb + rp) && ((k <=? p - rb) && (p - rb <? k + n)))%nat.
+Proof.
+  intros rb rp k n p H.
+  destruct (Nat.leb_spec rb p); destruct (Nat.ltb_spec p (rb + rp)); destruct (Nat.leb_spec k (p - rb));
+    destruct (Nat.ltb_spec (p - rb) (k + n)); destruct (Nat.leb_spec (rb + k) p);
+    destruct (Nat.ltb_spec p (rb + k + n)); cbn [andb]; reflexivity || lia.
+Qed.
+
 Theorem setOwner_pages : forall e tr pa n o v,
   let base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) in
   let k0 := (pa - base) / 4096 in
@@ -305,14 +316,11 @@ Proof.
   intros p. unfold abs_pages.
   assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
   rewrite E. unfold in_range, in_ram, in_range.
-  assert (Hrp : Z.of_nat (ram_pages c) = len (Isolation.Engine_pages e)) by lia.
-  destruct (Nat.leb_spec (ram_base c) p) as [H1|H1]; destruct (Nat.ltb_spec p (ram_base c + ram_pages c)) as [H2|H2];
-    destruct (Nat.leb_spec (pfn c (Z.to_nat pa)) p) as [H3|H3];
-    destruct (Nat.ltb_spec p (pfn c (Z.to_nat pa) + Z.to_nat n)) as [H4|H4]; cbn [andb];
-    try reflexivity; try lia; rewrite Hnth;
-    destruct (Nat.leb_spec (Z.to_nat k0) (p - ram_base c)) as [H5|H5];
-    destruct (Nat.ltb_spec (p - ram_base c) (Z.to_nat k0 + Z.to_nat n)) as [H6|H6]; cbn [andb];
-    try reflexivity; lia.
+  assert (HP : pfn c (Z.to_nat pa) = (ram_base c + Z.to_nat k0)%nat) by lia.
+  assert (HN : (Z.to_nat k0 + Z.to_nat n <= ram_pages c)%nat) by lia.
+  rewrite HP, (range_shift _ _ _ _ _ HN).
+  destruct ((ram_base c <=? p) && (p <? ram_base c + ram_pages c))%nat; cbn [andb]; [|reflexivity].
+  rewrite Hnth. destruct ((Z.to_nat k0 <=? p - ram_base c) && (p - ram_base c <? Z.to_nat k0 + Z.to_nat n))%nat; reflexivity.
 Qed.
 
 (** The new entries' abstraction, for the owners [setOwner] is given. *)
@@ -455,12 +463,9 @@ Proof.
   intros p. unfold abs_pages.
   assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
   rewrite E. unfold in_range, in_ram, in_range.
-  assert (Hrp : Z.of_nat (ram_pages c) = len (Isolation.Engine_pages e)) by lia.
-  destruct (Nat.leb_spec (ram_base c) p) as [H1|H1]; destruct (Nat.ltb_spec p (ram_base c + ram_pages c)) as [H2|H2];
-    destruct (Nat.leb_spec (pfn c (Z.to_nat pa)) p) as [H3|H3];
-    destruct (Nat.ltb_spec p (pfn c (Z.to_nat pa) + Z.to_nat n)) as [H4|H4]; cbn [andb];
-    try reflexivity; try lia; rewrite Hnth;
-    destruct (Nat.leb_spec (Z.to_nat k0) (p - ram_base c)) as [H5|H5];
-    destruct (Nat.ltb_spec (p - ram_base c) (Z.to_nat k0 + Z.to_nat n)) as [H6|H6]; cbn [andb];
-    try reflexivity; lia.
+  assert (HP : pfn c (Z.to_nat pa) = (ram_base c + Z.to_nat k0)%nat) by lia.
+  assert (HN : (Z.to_nat k0 + Z.to_nat n <= ram_pages c)%nat) by lia.
+  rewrite HP, (range_shift _ _ _ _ _ HN).
+  destruct ((ram_base c <=? p) && (p <? ram_base c + ram_pages c))%nat; cbn [andb]; [|reflexivity].
+  rewrite Hnth. destruct ((Z.to_nat k0 <=? p - ram_base c) && (p - ram_base c <? Z.to_nat k0 + Z.to_nat n))%nat; reflexivity.
 Qed.

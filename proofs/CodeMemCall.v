@@ -79,22 +79,25 @@ Proof.
   set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   set (size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   unfold pa_ok. rewrite Hg.
-  rewrite !andb_true_iff, negb_true_iff, Nat.eqb_neq, Nat.eqb_eq, !Nat.leb_le.
   pose proof (Z.div_mod pa 4096 ltac:(lia)). pose proof (Z.mod_pos_bound pa 4096 ltac:(lia)).
   assert (Hd : Z.of_nat (Z.to_nat pa / 4096) = pa / 4096) by (rewrite Nat2Z.inj_div, Z2Nat.id by lia; reflexivity).
   assert (Hm : Z.of_nat (Z.to_nat pa mod 4096) = pa mod 4096) by (rewrite Nat2Z.inj_mod, Z2Nat.id by lia; reflexivity).
+  (* The booleans are taken apart one by one: rewriting the goal's iff
+     with the reflection lemmas takes seconds each. *)
   split.
-  - intros (((H1 & H2) & H3) & H4).
+  - intros Hb. apply andb_prop in Hb as [Hb H4]. apply andb_prop in Hb as [Hb H3]. apply andb_prop in Hb as [H1 H2].
+    apply negb_true_iff, Nat.eqb_neq in H1. apply Nat.eqb_eq in H2. apply Nat.leb_le in H3. apply Nat.leb_le in H4.
     apply (f_equal Z.of_nat) in H2. rewrite Hm in H2.
     apply Nat2Z.inj_le in H3. apply Nat2Z.inj_le in H4. rewrite Nat2Z.inj_add in H4, H3 || rewrite Nat2Z.inj_add in H4.
     rewrite Hd in H3, H4. rewrite Nat2Z.inj_add, Z2Nat.id in H4 by lia.
     assert (n <> 0) by (intros ->; apply H1; reflexivity).
     cbn in H2. lia.
-  - intros (H1 & H2 & H3 & H4 & H5). split; [split; [split|]|].
-    + lia.
-    + apply Nat2Z.inj. rewrite Hm. exact H2.
-    + apply Nat2Z.inj_le. rewrite Hd. lia.
-    + apply Nat2Z.inj_le. rewrite !Nat2Z.inj_add, Hd, Z2Nat.id by lia. lia.
+  - intros (H1 & H2 & H3 & H4 & H5).
+    apply andb_true_intro; split; [apply andb_true_intro; split; [apply andb_true_intro; split|]|].
+    + apply negb_true_iff, Nat.eqb_neq. lia.
+    + apply Nat.eqb_eq. apply Nat2Z.inj. rewrite Hm. exact H2.
+    + apply Nat.leb_le. apply Nat2Z.inj_le. rewrite Hd. lia.
+    + apply Nat.leb_le. apply Nat2Z.inj_le. rewrite !Nat2Z.inj_add, Hd, Z2Nat.id by lia. lia.
 Qed.
 
 (** The model's verdict on the [i]-th page of a range of RAM is read off

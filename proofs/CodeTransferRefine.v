@@ -86,19 +86,20 @@ Lemma ipa_ok_iff : forall c ipa n,
    n <> 0 /\ ipa mod 4096 = 0 /\ ipa + n * 4096 < 2 ^ 64 /\ 0 <= ipa /\ ipa + n * 4096 <= 0 + Isolation.ipaLimit).
 Proof.
   intros c ipa n Hg Hp Hipa Hn. unfold Isolation.ipaLimit in Hp. unfold ipa_ok. rewrite Hg.
-  rewrite !andb_true_iff, negb_true_iff, Nat.eqb_neq, Nat.eqb_eq, Nat.leb_le.
   pose proof (Z.div_mod ipa 4096 ltac:(lia)). pose proof (Z.mod_pos_bound ipa 4096 ltac:(lia)).
   assert (Hd : Z.of_nat (Z.to_nat ipa / 4096) = ipa / 4096) by (rewrite Nat2Z.inj_div, Z2Nat.id by lia; reflexivity).
   assert (Hm : Z.of_nat (Z.to_nat ipa mod 4096) = ipa mod 4096) by (rewrite Nat2Z.inj_mod, Z2Nat.id by lia; reflexivity).
+  (* The booleans are taken apart one by one, as in CodeMemCall.pa_ok_iff. *)
   unfold Isolation.ipaLimit. split.
-  - intros ((H1 & H2) & H3).
+  - intros Hb. apply andb_prop in Hb as [Hb H3]. apply andb_prop in Hb as [H1 H2].
+    apply negb_true_iff, Nat.eqb_neq in H1. apply Nat.eqb_eq in H2. apply Nat.leb_le in H3.
     apply (f_equal Z.of_nat) in H2. rewrite Hm in H2. apply Nat2Z.inj_le in H3.
     rewrite Nat2Z.inj_add, Hd, Z2Nat.id in H3 by lia.
     assert (n <> 0) by (intros ->; apply H1; reflexivity). cbn in H2. lia.
-  - intros (H1 & H2 & H3 & H4 & H5). split; [split|].
-    + lia.
-    + apply Nat2Z.inj. rewrite Hm. exact H2.
-    + apply Nat2Z.inj_le. rewrite Nat2Z.inj_add, Hd, Z2Nat.id by lia. lia.
+  - intros (H1 & H2 & H3 & H4 & H5). apply andb_true_intro; split; [apply andb_true_intro; split|].
+    + apply negb_true_iff, Nat.eqb_neq. lia.
+    + apply Nat.eqb_eq. apply Nat2Z.inj. rewrite Hm. exact H2.
+    + apply Nat.leb_le. apply Nat2Z.inj_le. rewrite Nat2Z.inj_add, Hd, Z2Nat.id by lia. lia.
 Qed.
 
 (** [validPerms] is the model's [perms_ok]. *)
