@@ -302,6 +302,20 @@ Proof.
   destruct (vmid_ok c m id); [|discriminate H]. destruct (pa_ok c pa n); [|discriminate H]. auto.
 Qed.
 
+Lemma deref_root_inv : forall {S} (s : S) t a s' t', deref root s t = Ok a s' t' -> a = s /\ s' = s /\ t' = t.
+Proof. intros S s t a s' t' H. cbn in H. injection H as <- <- <-. auto. Qed.
+
+(** Replaces, in the outcomes [unbind] leaves, the memory a step that
+    changes nothing returns by the one it was given. *)
+Ltac settle := repeat match goal with
+  | Hx : deref root ?s _ = Ok ?a ?s' ?t' |- _ => apply deref_root_inv in Hx as (? & ? & ?); subst a s' t'
+  | Hx : deref _ ?s _ = Ok _ ?s' _ |- _ => apply (frame_eq _ _ _ _ _ _ _ (frame_deref eq _)) in Hx; subst s'
+  | Hx : pfield _ _ _ ?s _ = Ok _ ?s' _ |- _ => apply (frame_eq _ _ _ _ _ _ _ (frame_pfield eq _ _ _)) in Hx; subst s'
+  | Hx : Isolation.Engine_mapNeed _ _ _ _ _ ?s _ = Ok _ ?s' _ |- _ => apply mapNeed_same in Hx; subst s'
+  | Hx : Isolation.Engine_unmapNeed _ _ _ _ ?s _ = Ok _ ?s' _ |- _ => apply unmapNeed_same in Hx; subst s'
+  | Hx : call_iface _ _ _ ?s _ = Ok _ ?s' _ |- _ => apply call_iface_same in Hx as [Hx _]; subst s'
+  end.
+
 (* The proofs below take the calls apart: none of the functions they call
    needs unfolding, and checking them must not evaluate them. *)
 Opaque Isolation.Engine_unmapNeed Isolation.Engine_mapNeed Isolation.Engine_unmapRange Isolation.Engine_mapRange
@@ -360,4 +374,127 @@ Proof.
     rewrite abs_page_vm by lia. reflexivity.
   - apply ledger_ok_pool. exact Hl2.
   - rewrite cfg_pool, Hc2, cfg_pool. reflexivity.
+Qed.
+
+Lemma bind_ok : forall {S A B} (m : M S A) (f : A -> M S B) s t a s1 t1 b s2 t2,
+  m s t = Ok a s1 t1 -> f a s1 t1 = Ok b s2 t2 -> bind m f s t = Ok b s2 t2.
+Proof. intros S A B m f s t a s1 t1 b s2 t2 Hm Hf. unfold bind. rewrite Hm. exact Hf. Qed.
+
+Lemma lend_checks_host : forall c m id pa ipa n perms,
+  lend_checks c m id pa ipa n perms = None ->
+  forall p, in_range p (pfn c pa) n = true -> pg_owner (ms_pages m p) = OHost.
+Proof.
+  intros c m id pa ipa n perms H p Hp. unfold lend_checks in H.
+  destruct (vmid_ok c m id); [|discriminate H]. destruct (pa_ok c pa n); [|discriminate H].
+  destruct (ipa_ok c ipa n); [|discriminate H]. destruct (perms_ok perms); [|discriminate H].
+  cbn [negb] in H. destruct (all_range (pfn c pa) n (fun p => is_host_unshared (ms_pages m p))) eqn:E; [|discriminate H].
+  rewrite all_range_iff in E. unfold in_range in Hp. apply andb_true_iff in Hp as [H1 H2].
+  apply Nat.leb_le in H1. apply Nat.ltb_lt in H2. specialize (E p ltac:(lia)).
+  unfold is_host_unshared in E. destruct (pg_owner (ms_pages m p)); try discriminate E. reflexivity.
+Qed.
+
+Theorem MemShare_ledger_refine : forall c e s tr id pa ipa n perms e' tr',
+  mem_ok e -> reclaim_ok e -> cfg_rel c e -> ms_pages (st_meta s) = abs_pages c e ->
+  vms_rel c e (st_meta s) -> s2_rel c e (st_meta s) -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  exists s', mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms) = (s', ok0) /\
+    (forall p, ms_pages (st_meta s') p = abs_pages c e' p) /\
+    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e.
+Proof.
+  intros c e s tr id pa ipa n perms e' tr' Hm Hrok Hcfg Habs Hvr Hsr Hvms Hid Hpa Hipa Hn Hperms H.
+  destruct (MemShare_checks_refine c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms)
+    as [(st & sst & Hrun & _ & Hst & Hns) | (v & mv & Hct & Gm & Hnth & Hlive & Hprot & Hlc & Hmprot)].
+  { rewrite Hrun in H. apply (f_equal (fun o => match o with Ok a _ _ => a | Fail _ => 0 end)) in H.
+    cbn in H. pose proof (status_not_success sst Hns) as E. rewrite Hst, H in E. discriminate E. }
+  unfold mem_share. rewrite Hlc, Hmprot. eexists. split; [reflexivity|]. cbn [st_meta ms_pages].
+  unfold Isolation.Engine_MemShare in H.
+  apply bind_inv in H as ([v' st] & s0 & t0 & Hc & H). cbv beta iota in H.
+  rewrite Hct in Hc. injection Hc as <- <- <- <-.
+  rewrite Z.eqb_refl in H. cbn [negb] in H.
+  unbind H.
+  rewrite (deref_good _ _ _ _ Gm) in Hm0. injection Hm0 as <- <- <-.
+  rewrite Hprot in H. cbn [andb] in H.
+  unbind H.
+  apply (frame_eq _ _ _ _ _ _ _ (frame_pfield eq _ _ _)) in Hm0. subst x0.
+  apply (frame_eq _ _ _ _ _ _ _ (frame_mapNeed _ _ _ _ _ _)) in Hm1. subst x3.
+  apply (frame_eq _ _ _ _ _ _ _ (frame_deref eq _)) in Hm2. subst x6.
+  split_match H; [exfalso; revert H; apply status_ne; discriminate|].
+  unbind H. split_match H; [|match goal with y : Empty_set |- _ => destruct y end].
+  (* The loop is [setShared]'s with the share flag set and [id] as the borrower. *)
+  match goal with Hl : loop _ _ _ _ _ e ?t0 = Ok _ ?s1 ?t1 |- _ =>
+    assert (Hss : Isolation.Engine_setShared root pa n true id e t0 = Ok tt s1 t1)
+      by (unfold Isolation.Engine_setShared; cbv beta zeta; eapply bind_ok; [exact Hl|]; reflexivity);
+    clear Hl end.
+  (* The loop is [setShared]'s with the share flag set and [id] as the borrower. *)
+  destruct (lend_checks_ok _ _ _ _ _ _ _ Hlc) as [Hvid Hpaok].
+  pose proof Hm as (Hl & _). pose proof Hrok as (_ & Hend).
+  apply (pa_ok_iff c e pa n Hcfg Hl ltac:(lia) Hpa Hn) in Hpaok as (Hn0 & Hal & Hw & Hlo & Hhi).
+  assert (Hid8 : 1 <= id <= 255).
+  { destruct Hvr as (Hmax & _). unfold vmid_ok in Hvid.
+    apply andb_true_iff in Hvid as [Hvid _]. apply andb_true_iff in Hvid as [H0 H1].
+    apply negb_true_iff, Nat.eqb_neq in H0. apply Nat.leb_le in H1. lia. }
+  destruct (setShared_abs c e x7 pa n true id Hl Hcfg Hpa Hal ltac:(lia) Hlo Hhi) as (e2 & Hso & Hl2 & Hc2 & Ha2).
+  rewrite Hso in Hss. injection Hss as <- <-.
+  unbind H.
+  apply (frame_eq _ _ _ _ _ _ _ (frame_pfield eq _ _ _)) in Hm0. subst.
+  apply (frame_pool any) in Hm1 as [q2 ->]; [|apply frame_mapRange].
+  apply ret_inv in H as (_ & <- & _).
+  split; [|split].
+  - intros p. rewrite abs_pages_pool, Ha2.
+    destruct (in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)) eqn:Hr; [|rewrite Habs; reflexivity].
+    rewrite <- Habs, (lend_checks_host _ _ _ _ _ _ _ Hlc p Hr).
+    replace (wrapu 8 id) with id by (unfold wrapu; rewrite Z.mod_small; lia). reflexivity.
+  - apply ledger_ok_pool. exact Hl2.
+  - rewrite cfg_pool, Hc2. reflexivity.
+Qed.
+
+Theorem MemReclaim_ledger_refine : forall c e s tr pa n e' tr',
+  reclaim_ok e -> owners_ok e -> cfg_rel c e -> ms_pages (st_meta s) = abs_pages c e ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok Abi.Success e' tr' ->
+  exists s', mem_reclaim c s (Z.to_nat pa) (Z.to_nat n) = (s', ok0) /\
+    (forall p, ms_pages (st_meta s') p = abs_pages c e' p) /\
+    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e.
+Proof.
+  intros c e s tr pa n e' tr' Hok Hown Hcfg Habs Hpa Hn H.
+  destruct (MemReclaim_checks_refine c e s tr pa n Hok Hown Hcfg Habs Hpa Hn)
+    as [(st & sst & Hrun & _ & Hst & Hns) | (Hrange & Hnone & Hpaok & Hfirst)].
+  { rewrite Hrun in H. apply (f_equal (fun o => match o with Ok a _ _ => a | Fail _ => 0 end)) in H.
+    cbn in H. pose proof (status_not_success sst Hns) as E. rewrite Hst, H in E. discriminate E. }
+  unfold mem_reclaim. rewrite Hpaok, Hfirst. cbn [negb]. eexists. split; [reflexivity|]. cbn [st_meta ms_pages].
+  pose proof Hok as (Hl & Hend).
+  destruct Hrange as (Hn0 & Hal & Hw & Hlo & Hhi).
+  unfold Isolation.Engine_MemReclaim in H.
+  unbind H.
+  settle.
+  destruct (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn) as (b & Hb & Hbs);
+    [destruct Hl as (? & ? & ? & _); lia..|].
+  rewrite Hb in Hm0. injection Hm0 as <- <- <-.
+  replace b with true in H by (symmetry; apply Hbs; repeat split; lia). cbn [negb] in H.
+  unbind H.
+  apply (frame_eq any) in Hm as Es; [|framed]. subst.
+  split_match H.
+  2:{ exfalso. apply (loop_jump _ _ _ _ _ (fun x => x <> Abi.Success)) in Hm; [exact (Hm (proj1 (ret_inv _ _ _ _ _ _ H)))|].
+    clear. intros l s t x s' t' H. unbind H.
+    repeat match type of H with
+    | (if ?b then _ else _) _ _ = _ => destruct b
+    | ret _ _ _ = Ok _ _ _ => apply ret_inv in H as (E & _); first [discriminate E | injection E as <-; discriminate]
+    end. }
+  unbind H. settle.
+  split_match H; [exfalso; revert H; apply status_ne; discriminate|].
+  unbind H.
+  match goal with Hz : bind (deref root) _ _ _ = Ok _ _ _ |- _ =>
+    unbind Hz; apply ret_inv in Hz as (_ & <- & <-) end.
+  settle.
+  destruct (setOwner_abs c e x12 pa n Abi.OwnerHost Isolation.HostVMID Hl Hcfg Hpa Hal ltac:(lia) Hlo Hhi)
+    as (e2 & Hso & Hl2 & Hc2 & Ha2).
+  rewrite Hso in Hm3. injection Hm3 as <- <- <-.
+  apply (frame_pool any) in Hm5 as [q2 ->]; [|apply frame_mapRange].
+  apply ret_inv in H as (_ & <- & _).
+  split; [|split].
+  - intros p. rewrite abs_pages_pool, Ha2, <- Habs.
+    destruct (in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)); reflexivity.
+  - apply ledger_ok_pool. exact Hl2.
+  - rewrite cfg_pool, Hc2. reflexivity.
 Qed.

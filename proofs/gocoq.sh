@@ -136,6 +136,8 @@ CodeLedgerRefine.mapNeed_same
 CodeLedgerRefine.unmapNeed_same
 CodeLedgerRefine.call_iface_same
 CodeLedgerRefine.MemDonate_ledger_refine
+CodeLedgerRefine.MemShare_ledger_refine
+CodeLedgerRefine.MemReclaim_ledger_refine
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
