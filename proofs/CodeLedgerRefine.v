@@ -1,6 +1,62 @@
 (** * The ledger after MEM_DONATE, MEM_SHARE and MEM_RECLAIM
 
-    HEADER *)
+    Functional correctness of three host memory calls, for the ledger, as
+    partial correctness. Whenever the translated call (proofs/code/
+    Isolation.v, the translation of isolation/mem.go) returns SUCCESS, the
+    model's step ([Spec.mem_donate], [Spec.mem_share], [Spec.mem_reclaim])
+    succeeds too, from a model state whose page metadata ([ms_pages]) is
+    the ledger's abstraction ([CodeAbsLedger.abs_pages]) of the engine the
+    call was given, and the page metadata of the state it returns is, page
+    by page, the abstraction of the engine the call returned; that engine
+    keeps its configuration and a ledger covering RAM ([ledger_ok]).
+
+    First what a computation may change. [frame R P m] says that whenever
+    [m] returns, its result satisfies [P] and the memory it returns is
+    [R]-related to the one it was given. Every construct of the runtime
+    keeps any preorder [R], but a store, which keeps it when made through
+    a place whose stores keep [R] ([ptr_in]); [framed] proves [frame] of
+    a function by taking it apart, as [CodeTrace.grow] proves [grows], and
+    keeps with every pointer it binds the fact that stores through it keep
+    [R]. The stage-2 update
+    stores through the [slot] pointers [Engine.slot] makes into the table
+    pool, which [update] passes to [replaceLeaf], [clearEntry] and
+    [descend]: the property lifted through their fixpoint holds of these
+    for a [slot] whose stores change the pool alone. So [Engine.update],
+    at any depth, from the root, changes nothing but [Engine_pool]
+    ([update_pool]), nor do [mapRange] and [unmapRange] of any stage-2
+    place, which they only read ([mapRange_pool], [unmapRange_pool]);
+    [need], [mapNeed] and [unmapNeed] change nothing, in any memory
+    ([need_same], [mapNeed_same], [unmapNeed_same]), and a call through
+    the Platform interface changes only the trace ([call_iface_same]). The
+    ledger's abstraction does not read the pool.
+
+    Then the calls, taken apart from their checks on: MEM_DONATE's checks
+    ([CodeTransferRefine.MemDonate_checks_refine]), the reservation (reads
+    only), the host stage-2's [unmapRange] (the pool only), the clean (the
+    trace only), the ledger's commit ([CodeAbsLedger.setOwner_abs]), the
+    VM's [mapRange] (the pool only). MEM_SHARE writes the share flag and
+    the borrower in a loop of its own, which is [setShared]'s loop with the
+    flag set and the VM as the borrower ([CodeAbsLedger.setShared_abs]);
+    the checks passed, so each page was the host's and stays so. MEM_RECLAIM
+    is taken apart the same way from [CodeMemCall.MemReclaim_checks_refine],
+    with [setOwner] to the host.
+
+    What is assumed: the hypotheses of the theorems about the checks
+    ([mem_ok], [reclaim_ok], [owners_ok], [cfg_rel], the page metadata as
+    the abstraction, and, standing for the VM part of the abstraction that
+    is not defined yet, [vms_rel] and [s2_rel]), and, for MEM_DONATE and
+    MEM_SHARE, one more: the engine has at most 255 VM slots, as
+    [Config.validate] requires (MaxVMsLimit: VMIDs are 8 bits). The ledger
+    keeps a VM id in 8 bits ([uint8]), so the code's owner or borrower is
+    the model's VM only below 256; no existing invariant bounds the slots.
+
+    Not covered: the other components of the model's state (the host
+    stage-2 [ms_hs2], the VM's stage-2, memory contents); MEM_UNSHARE, whose
+    commit walks the VM's stage-2 run by run ([nextRun]) while [unmapRange]
+    changes it, so its proof needs what [unmapRange] does to a stage-2's
+    translation and an abstraction of the VM stage-2 that says which page
+    an IPA maps to, which [s2_rel] does not; and that the calls reach
+    SUCCESS at all. *)
 From Coq Require Import ZArith Lia List Bool Arith String RelationClasses.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
@@ -101,9 +157,6 @@ Proof.
   intros O [o|] s t b s' t' H; cbn in H; [injection H as _ <- _; split; [exact I|reflexivity]|discriminate H].
 Qed.
 
-Lemma frame_weaken : forall {A} (P Q : A -> Prop) m, frame R P m -> (forall a, P a -> Q a) -> frame R Q m.
-Proof. intros A P Q m Hm HPQ s t a s' t' H. destruct (Hm _ _ _ _ _ H). auto. Qed.
-
 Lemma frame_rep : forall {L X} p (f : L -> M S (L + X)), (forall l, frame R any (f l)) -> forall l, frame R any (rep p f l).
 Proof.
   intros L X p f Hf. induction p as [p IH|p IH|]; intros l; cbn [rep].
@@ -198,8 +251,6 @@ Proof.
     Isolation.Engine_replaceLeaf Isolation.Engine_clearEntry Isolation.Engine_descend]; framed.
 Qed.
 
-Definition e_rel := @eq Isolation.Engine.
-
 (** [Engine.update] at any depth changes nothing but the table pool. *)
 Theorem update_pool : forall d t lvl ipa end' u e tr x e' tr',
   @Isolation.Engine_update Isolation.Engine d root t lvl ipa end' u e tr = Ok x e' tr' ->
@@ -273,6 +324,8 @@ Qed.
 
 #[export] Hint Resolve frame_mapRange frame_unmapRange frame_mapNeed frame_unmapNeed : frame.
 
+(** ** Taking a call apart *)
+
 Lemma frame_eq : forall {S A} (P : A -> Prop) (m : M S A) s t a s' t', frame eq P m -> m s t = Ok a s' t' -> s' = s.
 Proof. intros S A P m s t a s' t' Hf H. symmetry. exact (proj2 (Hf _ _ _ _ _ H)). Qed.
 
@@ -316,11 +369,34 @@ Ltac settle := repeat match goal with
   | Hx : call_iface _ _ _ ?s _ = Ok _ ?s' _ |- _ => apply call_iface_same in Hx as [Hx _]; subst s'
   end.
 
+Lemma bind_ok : forall {S A B} (m : M S A) (f : A -> M S B) s t a s1 t1 b s2 t2,
+  m s t = Ok a s1 t1 -> f a s1 t1 = Ok b s2 t2 -> bind m f s t = Ok b s2 t2.
+Proof. intros S A B m f s t a s1 t1 b s2 t2 Hm Hf. unfold bind. rewrite Hm. exact Hf. Qed.
+
+Lemma lend_checks_host : forall c m id pa ipa n perms,
+  lend_checks c m id pa ipa n perms = None ->
+  forall p, in_range p (pfn c pa) n = true -> pg_owner (ms_pages m p) = OHost.
+Proof.
+  intros c m id pa ipa n perms H p Hp. unfold lend_checks in H.
+  destruct (vmid_ok c m id); [|discriminate H]. destruct (pa_ok c pa n); [|discriminate H].
+  destruct (ipa_ok c ipa n); [|discriminate H]. destruct (perms_ok perms); [|discriminate H].
+  cbn [negb] in H. destruct (all_range (pfn c pa) n (fun p => is_host_unshared (ms_pages m p))) eqn:E; [|discriminate H].
+  rewrite all_range_iff in E. unfold in_range in Hp. apply andb_true_iff in Hp as [H1 H2].
+  apply Nat.leb_le in H1. apply Nat.ltb_lt in H2. specialize (E p ltac:(lia)).
+  unfold is_host_unshared in E. destruct (pg_owner (ms_pages m p)); try discriminate E. reflexivity.
+Qed.
+
 (* The proofs below take the calls apart: none of the functions they call
    needs unfolding, and checking them must not evaluate them. *)
 Opaque Isolation.Engine_unmapNeed Isolation.Engine_mapNeed Isolation.Engine_unmapRange Isolation.Engine_mapRange
   Isolation.Engine_setOwner Isolation.Engine_checkTransfer.
 
+(** ** MEM_DONATE *)
+
+(** Under the hypotheses of [MemDonate_checks_refine], and at most 255 VM
+    slots, a MEM_DONATE that returns SUCCESS leaves a ledger whose
+    abstraction is the page metadata [Spec.mem_donate] leaves, and the
+    model's step succeeds. *)
 Theorem MemDonate_ledger_refine : forall c e s tr id pa ipa n perms e' tr',
   mem_ok e -> reclaim_ok e -> cfg_rel c e -> ms_pages (st_meta s) = abs_pages c e ->
   vms_rel c e (st_meta s) -> s2_rel c e (st_meta s) -> len (Isolation.Engine_vms e) <= 255 ->
@@ -376,23 +452,12 @@ Proof.
   - rewrite cfg_pool, Hc2, cfg_pool. reflexivity.
 Qed.
 
-Lemma bind_ok : forall {S A B} (m : M S A) (f : A -> M S B) s t a s1 t1 b s2 t2,
-  m s t = Ok a s1 t1 -> f a s1 t1 = Ok b s2 t2 -> bind m f s t = Ok b s2 t2.
-Proof. intros S A B m f s t a s1 t1 b s2 t2 Hm Hf. unfold bind. rewrite Hm. exact Hf. Qed.
+(** ** MEM_SHARE *)
 
-Lemma lend_checks_host : forall c m id pa ipa n perms,
-  lend_checks c m id pa ipa n perms = None ->
-  forall p, in_range p (pfn c pa) n = true -> pg_owner (ms_pages m p) = OHost.
-Proof.
-  intros c m id pa ipa n perms H p Hp. unfold lend_checks in H.
-  destruct (vmid_ok c m id); [|discriminate H]. destruct (pa_ok c pa n); [|discriminate H].
-  destruct (ipa_ok c ipa n); [|discriminate H]. destruct (perms_ok perms); [|discriminate H].
-  cbn [negb] in H. destruct (all_range (pfn c pa) n (fun p => is_host_unshared (ms_pages m p))) eqn:E; [|discriminate H].
-  rewrite all_range_iff in E. unfold in_range in Hp. apply andb_true_iff in Hp as [H1 H2].
-  apply Nat.leb_le in H1. apply Nat.ltb_lt in H2. specialize (E p ltac:(lia)).
-  unfold is_host_unshared in E. destruct (pg_owner (ms_pages m p)); try discriminate E. reflexivity.
-Qed.
-
+(** Under the hypotheses of [MemShare_checks_refine], and at most 255 VM
+    slots, a MEM_SHARE that returns SUCCESS leaves a ledger whose
+    abstraction is the page metadata [Spec.mem_share] leaves, and the
+    model's step succeeds. *)
 Theorem MemShare_ledger_refine : forall c e s tr id pa ipa n perms e' tr',
   mem_ok e -> reclaim_ok e -> cfg_rel c e -> ms_pages (st_meta s) = abs_pages c e ->
   vms_rel c e (st_meta s) -> s2_rel c e (st_meta s) -> len (Isolation.Engine_vms e) <= 255 ->
@@ -449,6 +514,11 @@ Proof.
   - rewrite cfg_pool, Hc2. reflexivity.
 Qed.
 
+(** ** MEM_RECLAIM *)
+
+(** Under the hypotheses of [MemReclaim_checks_refine], a MEM_RECLAIM that
+    returns SUCCESS leaves a ledger whose abstraction is the page metadata
+    [Spec.mem_reclaim] leaves, and the model's step succeeds. *)
 Theorem MemReclaim_ledger_refine : forall c e s tr pa n e' tr',
   reclaim_ok e -> owners_ok e -> cfg_rel c e -> ms_pages (st_meta s) = abs_pages c e ->
   0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
