@@ -26,14 +26,16 @@
     engine keeps of every live VM's stage-2 ([s2_sane]): the walk maps
     IPA pages to RAM pages only, and no two IPA pages to the same page.
     [MemDonate_checks_abs] and [MemShare_checks_abs] state the checks'
-    refinement against the abstraction itself. That every call keeps
+    refinement against the abstraction itself, and [MemDonate_ledger_abs]
+    and [MemShare_ledger_abs] CodeLedgerRefine's theorems (the ledger after
+    a call that answers SUCCESS is the model's). That every call keeps
     [s2_sane] is not proved here. *)
 From Coq Require Import ZArith Lia List Bool Arith.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeLedger CodeAbsLedger CodeStage2 CodeTransfer CodeMemCall
-  CodeTransferRefine CodeAbi Lemmas.
+  CodeTransferRefine CodeAbi CodeLedgerRefine Lemmas.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -380,4 +382,41 @@ Proof.
   - reflexivity.
   - apply vms_rel_abs; assumption.
   - apply s2_rel_abs; assumption.
+Qed.
+
+(** ** The ledger after MEM_DONATE and MEM_SHARE, against the abstraction *)
+
+(** CodeLedgerRefine's theorems with the VM part of the abstraction
+    defined: a MEM_DONATE or MEM_SHARE that answers SUCCESS is a successful
+    step of the model from the abstraction of the engine it was given,
+    whose ledger is, page by page, the abstraction's of the engine it
+    returns. *)
+Theorem MemDonate_ledger_abs : forall c e mem regs tr id pa ipa n perms e' tr',
+  mem_ok e -> reclaim_ok e -> cfg_abs c e -> free_slots_clear e -> vms_sane c e ->
+  len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  exists s', mem_donate c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n)
+      (Z.to_nat perms) = (s', ok0) /\
+    forall p, ms_pages (st_meta s') p = ms_pages (abs_ms c e') p.
+Proof.
+  intros c e mem regs tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms H.
+  destruct (MemDonate_ledger_refine c e (abs_state c e mem regs) tr id pa ipa n perms e' tr' Hm Hr (proj1 Hc)
+    eq_refl (vms_rel_abs c e Hc Hf) (s2_rel_abs c e Hc Hs) Hvms Hid Hpa Hipa Hn Hperms H) as (s' & Hstep & Hp & _).
+  exists s'. split; [exact Hstep|exact Hp].
+Qed.
+
+Theorem MemShare_ledger_abs : forall c e mem regs tr id pa ipa n perms e' tr',
+  mem_ok e -> reclaim_ok e -> cfg_abs c e -> free_slots_clear e -> vms_sane c e ->
+  len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  exists s', mem_share c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n)
+      (Z.to_nat perms) = (s', ok0) /\
+    forall p, ms_pages (st_meta s') p = ms_pages (abs_ms c e') p.
+Proof.
+  intros c e mem regs tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms H.
+  destruct (MemShare_ledger_refine c e (abs_state c e mem regs) tr id pa ipa n perms e' tr' Hm Hr (proj1 Hc)
+    eq_refl (vms_rel_abs c e Hc Hf) (s2_rel_abs c e Hc Hs) Hvms Hid Hpa Hipa Hn Hperms H) as (s' & Hstep & Hp & _).
+  exists s'. split; [exact Hstep|exact Hp].
 Qed.
