@@ -1,0 +1,285 @@
+(** * The stage-2 update of the translated code: no failure outcome
+
+    Lemmas about proofs/code/Isolation.v, the translation of
+    isolation/stage2.go. Every memory call that changes a stage-2 ends in
+    [update] (through [mapRange] or [unmapRange]): it walks the range one
+    entry at a time, replaces whole entries by a leaf ([replaceLeaf], which
+    first breaks a live entry with [clearEntry]) and goes down a level for
+    the others ([descend]). Its failure outcomes are a descriptor pointing
+    outside the pool, a table released twice, the pool exhausted, an index
+    out of range and running out of depth fuel.
+
+    Proved here:
+    - a slot of the pool is a place that reads and writes one entry of one
+      table ([slot_lens]), and [entryIndex] is the entry's index;
+    - [replaceLeaf] on a slot holding a non-table entry never fails: it
+      breaks a live entry (writes it invalid and records InvalidateIPA for
+      its address) and then writes the leaf for the update, or leaves it
+      invalid for an unmap ([replaceLeaf_leaf_ok]);
+    - [tableEmpty] of a table of the pool never fails and says whether its
+      512 entries are all invalid ([tableEmpty_ok]); [splitBlock] of a
+      table of the pool never fails and fills it with the 512 leaves the
+      block mapped ([splitBlock_ok]); [dropTable] of a table in use never
+      fails: it writes the slot invalid, records InvalidateIPA and releases
+      the table ([dropTable_ok]);
+    - at the last level (3), [update] of a page-aligned range inside the
+      2 MiB span of a table of the pool, for an update whose output offset
+      is page aligned, never fails, takes no table, changes only the
+      entries of that table in the range (each becomes the page leaf of
+      the update, or invalid for an unmap) and records one InvalidateIPA,
+      in address order, for every entry of the range that was valid
+      ([update_last_ok]). *)
+From Coq Require Import ZArith Lia List Bool String.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
+  CodeStage2 CodeShadow CodePool CodeFree.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** Entries of the pool's tables *)
+
+(** Entry [j] of table [x] of [T]. *)
+Definition tent (T : list Isolation.Table) (x j : Z) : Z :=
+  nth (Z.to_nat j) (nth (Z.to_nat x) T Isolation.zero_Table) 0.
+
+(** [T] with entry [j] of table [x] replaced by [v]. *)
+Definition put_ent (T : list Isolation.Table) (x j v : Z) : list Isolation.Table :=
+  replace_nth (Z.to_nat x) (replace_nth (Z.to_nat j) v (nth (Z.to_nat x) T Isolation.zero_Table)) T.
+
+(** The engine [e] with the tables [T]. *)
+Definition set_tables (e : Isolation.Engine) (T : list Isolation.Table) : Isolation.Engine :=
+  Isolation.set_Engine_pool (Isolation.set_tablePool_Pool
+    (Isolation.set_Pool_Tables T (Isolation.tablePool_Pool (Isolation.Engine_pool e))) (Isolation.Engine_pool e)) e.
+
+(** The tables are whole: 512 entries each. *)
+Definition whole (T : list Isolation.Table) : Prop := Forall (fun tb => len tb = 512) T.
+
+Lemma tables_set_tables : forall e T, tables (set_tables e T) = T.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T. reflexivity. Qed.
+
+Lemma base_set_tables : forall e T, pool_base (set_tables e T) = pool_base e.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T. reflexivity. Qed.
+
+Lemma plat_set_tables : forall e T, Isolation.Engine_plat (set_tables e T) = Isolation.Engine_plat e.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T. reflexivity. Qed.
+
+Lemma set_tables_twice : forall e T1 T2, set_tables (set_tables e T1) T2 = set_tables e T2.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T1 T2. reflexivity. Qed.
+
+Lemma set_tables_same : forall e, set_tables e (tables e) = e.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?]. reflexivity. Qed.
+
+(** Only the tables change: the bitmap, the count of free tables and the
+    rest of the engine stay. *)
+Lemma free_set_tables : forall e T,
+  Isolation.tablePool_free (Isolation.Engine_pool (set_tables e T)) = Isolation.tablePool_free (Isolation.Engine_pool e) /\
+  Isolation.tablePool_nfree (Isolation.Engine_pool (set_tables e T)) = Isolation.tablePool_nfree (Isolation.Engine_pool e).
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T. split; reflexivity. Qed.
+
+Lemma nth_whole : forall T x, whole T -> 0 <= x < len T -> len (nth (Z.to_nat x) T Isolation.zero_Table) = 512.
+Proof.
+  intros T x H Hx. unfold whole in H. rewrite Forall_forall in H. apply H. apply nth_In. unfold len in Hx. lia.
+Qed.
+
+Lemma len_put_ent : forall T x j v, len (put_ent T x j v) = len T.
+Proof. intros. unfold put_ent. apply len_replace. Qed.
+
+Lemma whole_put_ent : forall T x j v, whole T -> 0 <= x < len T -> whole (put_ent T x j v).
+Proof.
+  intros T x j v H Hx. unfold put_ent, whole. apply Forall_replace; [exact H|].
+  rewrite len_replace. apply nth_whole; assumption.
+Qed.
+
+Lemma tent_put_ent : forall T x j v x' j', whole T -> 0 <= x < len T -> 0 <= j < 512 -> 0 <= x' -> 0 <= j' ->
+  tent (put_ent T x j v) x' j' = if (x' =? x) && (j' =? j) then v else tent T x' j'.
+Proof.
+  intros T x j v x' j' H Hx Hj Hx' Hj'. unfold tent, put_ent.
+  pose proof (nth_whole T x H Hx) as Hl.
+  destruct (Z.eqb_spec x' x) as [->|Hne]; cbn [andb].
+  - rewrite nth_replace by (unfold len in Hx; lia).
+    destruct (Z.eqb_spec j' j) as [->|Hne'].
+    + apply nth_replace. unfold len in Hl. lia.
+    + apply nth_replace_other. lia.
+  - rewrite nth_replace_other by lia. reflexivity.
+Qed.
+
+Lemma put_ent_same : forall T x j, 0 <= x < len T -> 0 <= j < len (nth (Z.to_nat x) T Isolation.zero_Table) ->
+  put_ent T x j (tent T x j) = T.
+Proof.
+  intros T x j Hx Hj. unfold put_ent, tent.
+  destruct (nth_error (nth (Z.to_nat x) T Isolation.zero_Table) (Z.to_nat j)) as [a|] eqn:Ha.
+  2:{ apply nth_error_None in Ha. unfold len in Hj. lia. }
+  rewrite (nth_error_nth _ _ _ Ha). rewrite (replace_nth_same _ _ _ Ha).
+  apply replace_nth_same. apply nth_error_nth'. unfold len in Hx. lia.
+Qed.
+
+Lemma put_ent_twice : forall T x j a b, put_ent (put_ent T x j a) x j b = put_ent T x j b.
+Proof.
+  intros T x j a b. unfold put_ent.
+  destruct (Nat.lt_ge_cases (Z.to_nat x) (List.length T)) as [Hx|Hx].
+  - rewrite nth_replace by exact Hx. rewrite replace_nth_twice, replace_nth_twice. reflexivity.
+  - assert (E : forall (c : Isolation.Table), replace_nth (Z.to_nat x) c T = T).
+    { intros c. clear - Hx. revert T Hx. induction (Z.to_nat x) as [|n IH]; intros [|y T] H; cbn in *; auto; try lia.
+      f_equal. apply IH. lia. }
+    rewrite !E. reflexivity.
+Qed.
+
+Lemma ent_tent : forall T t k, 0 <= k < 512 -> ent T t k = tent T t k.
+Proof.
+  intros T t k Hk. unfold ent, tent. rewrite Z.mod_small, Z.div_small by lia. rewrite Z.add_0_r. reflexivity.
+Qed.
+
+(** ** Slots *)
+
+(** The slot of entry [i] of the table at [t] (a root's entries run on into
+    the next table) reads and writes that entry in every memory whose
+    tables are whole and reach that far. *)
+Definition slot_valid (x : Z) (s : Isolation.Engine) : Prop := x < len (tables s) /\ whole (tables s).
+
+Lemma slot_lens : forall t i, 0 <= t -> 0 <= i < 1024 -> t + i / 512 < 2 ^ 62 ->
+  exists p, (forall s tr, slot_valid (t + i / 512) s -> Isolation.Engine_slot root t i s tr = Ok p s tr) /\
+    lens p (slot_valid (t + i / 512)) (fun s => tent (tables s) (t + i / 512) (i mod 512))
+      (fun v s => set_tables s (put_ent (tables s) (t + i / 512) (i mod 512) v)).
+Proof.
+  intros t i Ht Hi Hs.
+  assert (Hq : 0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+  pose proof (Z.mod_pos_bound i 512 ltac:(lia)) as Hm.
+  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws)) as (q1 & H1 & L1).
+  destruct (pfield_lens q1 _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool L1 ltac:(field_laws)) as (q2 & H2 & L2).
+  destruct (pfield_lens q2 _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables L2 ltac:(field_laws)) as (q3 & H3 & L3).
+  destruct (pindex_lens q3 _ _ _ (t + i / 512) Isolation.zero_Table L3) as (q4 & H4 & L4).
+  destruct (pindex_lens q4 _ _ _ (i mod 512) 0 L4) as (q5 & H5 & L5).
+  cbv beta in L5.
+  exists q5. split.
+  - intros s tr [Hx Hw]. unfold Isolation.Engine_slot.
+    step_by (H1 s tr). step_by (H2 s tr). step_by (H3 s tr). step_by (divs512 s tr i).
+    rewrite Z.quot_div_nonneg by lia. rewrite (wraps_small (i / 512)), (wraps_small (t + i / 512)) by lia.
+    step_by (H4 s tr I ltac:(unfold tables in Hx; lia)). step_by (mods512 s tr i).
+    rewrite Z.rem_mod_nonneg by lia.
+    step_by (H5 s tr ltac:(split; [exact I|unfold tables in Hx; lia])
+      ltac:(pose proof (nth_whole (tables s) (t + i / 512) Hw ltac:(lia)) as E; unfold tables in E; lia)).
+    reflexivity.
+  - eapply lens_weaken; [exact L5| |].
+    + intros s [Hx Hw]. split; [split; [exact I|unfold tables in Hx; lia]|].
+      pose proof (nth_whole (tables s) (t + i / 512) Hw ltac:(lia)) as E; unfold tables in E; lia.
+    + intros s v [Hx Hw]. change (set_tables s (put_ent (tables s) (t + i / 512) (i mod 512) v)) with
+        (set_tables s (put_ent (tables s) (t + i / 512) (i mod 512) v)).
+      unfold slot_valid. rewrite tables_set_tables. split; [rewrite len_put_ent; exact Hx|].
+      apply whole_put_ent; [exact Hw|lia].
+Qed.
+
+(** The index [entryIndex] computes: the entry of the level's table that
+    translates [ipa]. *)
+Lemma entryIndex_val : forall {S} (s : S) tr ipa lvl, 1 <= lvl <= 3 -> 0 <= ipa < 2 ^ 64 ->
+  Isolation.entryIndex ipa lvl s tr = Ok ((ipa / 2 ^ (12 + 9 * (3 - lvl))) mod nentries lvl) s tr.
+Proof.
+  intros S s tr ipa lvl Hl Hipa.
+  assert (Hd : forall k, 12 <= k -> 0 <= ipa / 2 ^ k < 2 ^ 52).
+  { intros k Hk. split; [apply Z.div_pos; lia|]. apply Z.div_lt_upper_bound; [lia|].
+    apply Z.lt_le_trans with (2 ^ 64); [lia|]. replace (2 ^ 64) with (2 ^ 12 * 2 ^ 52) by reflexivity.
+    apply Z.mul_le_mono_nonneg_r; [lia|]. apply Z.pow_le_mono_r; lia. }
+  assert (Hc : lvl = 1 \/ lvl = 2 \/ lvl = 3) by lia.
+  unfold Isolation.entryIndex, Isolation.levelShift, Isolation.entries, nentries, bind, ret.
+  destruct Hc as [ -> | [ -> | -> ] ]; cbv beta iota;
+    (match goal with |- context [shr ipa ?k] => let v := eval vm_compute in k in change k with v end);
+    (match goal with |- context [if ?c then _ else _] => let v := eval vm_compute in c in change c with v end);
+    cbv beta iota; cbn [Z.sub Z.add Z.mul Z.pos_sub Pos.add Pos.mul];
+    rewrite shr_small by lia; rewrite Z.shiftr_div_pow2 by lia;
+    (match goal with |- context [wraps 64 (ipa / 2 ^ ?k)] =>
+       rewrite (wraps_small (ipa / 2 ^ k)) by (pose proof (Hd k ltac:(lia)); lia) end);
+    [change (wraps 64 (Isolation.rootEntries - 1)) with (Z.ones 10)|change (wraps 64 (Isolation.entriesPerTable - 1)) with (Z.ones 9)..];
+    rewrite Z.land_ones by lia; reflexivity.
+Qed.
+
+(** ** Descriptors *)
+
+Definition valid_d (d : Z) : bool := negb (Z.land d Isolation.descValid =? 0).
+
+(** The leaf descriptor [leafDesc] builds, as a value. *)
+Definition leaf_val (pa lvl : Z) (a : Isolation.Attr) : Z :=
+  match Isolation.leafDesc (S:=unit) pa lvl a tt [] with Ok d _ _ => d | Fail _ => 0 end.
+
+Lemma leafDesc_ok : forall {S} (s : S) tr pa lvl a, Isolation.leafDesc pa lvl a s tr = Ok (leaf_val pa lvl a) s tr.
+Proof.
+  intros S s tr pa lvl a. unfold leaf_val, Isolation.leafDesc, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
+Qed.
+
+(** What [replaceLeaf] leaves in an entry holding [old] that starts at
+    [base]: the leaf of the update, or for an unmap an invalid entry (0 if
+    it was valid, else unchanged). *)
+Definition new_ent (u : Isolation.s2update) (lvl base old : Z) : Z :=
+  if Isolation.s2update_unmap u then (if valid_d old then 0 else old)
+  else leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u).
+
+Definition inval (vmid a : Z) : event := mkEvent "InvalidateIPA" [vmid; a].
+
+(** ** replaceLeaf on a non-table entry *)
+
+(** [clearEntry] of a live non-table entry writes it invalid (0) and
+    records InvalidateIPA for its address. *)
+Lemma clearEntry_leaf_ok : forall d p valid get set s tr lvl base vmid,
+  lens p valid get set -> valid s -> Isolation.Engine_plat s <> None ->
+  (forall s b, valid s -> Isolation.Engine_plat (set b s) = Isolation.Engine_plat s) ->
+  (lvl <? Isolation.lastLevel) && (Z.land (get s) 3 =? 3) = false ->
+  Isolation.Engine_clearEntry (S d) root p lvl base vmid s tr = Ok tt (set 0 s) (inval vmid base :: tr).
+Proof.
+  intros d p valid get set s tr lvl base vmid L Hv Hpl Hps Hnt.
+  cbn [Isolation.Engine_clearEntry].
+  step_by (deref_lens _ _ _ _ s tr L Hv). unfold Isolation.isTable. step. rewrite Hnt.
+  step_by (store_lens _ _ _ _ s 0 tr L Hv). step_by (deref_root (set 0 s) tr).
+  rewrite (Hps s 0 Hv). destruct (Isolation.Engine_plat s) as [o|]; [|contradiction].
+  unfold call_iface. cbn [is_set]. step. reflexivity.
+Qed.
+
+(** [replaceLeaf] on a slot [p] (a place that reads [get] and writes [set],
+    as [slot_lens] gives) holding a non-table entry never fails: a live
+    entry is first written invalid and its InvalidateIPA recorded, then the
+    slot holds [new_ent]. *)
+Lemma replaceLeaf_leaf_ok : forall d p valid get set s tr lvl base u,
+  lens p valid get set -> valid s -> Isolation.Engine_plat s <> None ->
+  (forall s b, valid s -> Isolation.Engine_plat (set b s) = Isolation.Engine_plat s) ->
+  (forall s a b, valid s -> set b (set a s) = set b s) ->
+  (forall s, valid s -> set (get s) s = s) ->
+  (lvl <? Isolation.lastLevel) && (Z.land (get s) 3 =? 3) = false ->
+  Isolation.Engine_replaceLeaf (S (S d)) root p lvl base u s tr =
+  Ok tt (set (new_ent u lvl base (get s)) s)
+    (if valid_d (get s) then inval (Isolation.s2update_vmid u) base :: tr else tr).
+Proof.
+  intros d p valid get set s tr lvl base u L Hv Hpl Hps Htw Hsg Hnt.
+  cbn [Isolation.Engine_replaceLeaf].
+  step_by (deref_lens _ _ _ _ s tr L Hv). unfold Isolation.isValid. step.
+  unfold new_ent. fold (valid_d (get s)).
+  destruct (valid_d (get s)) eqn:Hval.
+  - assert (Hc : (let! _ := Isolation.Engine_clearEntry (S d) root p lvl base (Isolation.s2update_vmid u) in ret tt) s tr
+                 = Ok tt (set 0 s) (inval (Isolation.s2update_vmid u) base :: tr)).
+    { step_by (clearEntry_leaf_ok d p valid get set s tr lvl base (Isolation.s2update_vmid u) L Hv Hpl Hps Hnt). reflexivity. }
+    step_by Hc.
+    destruct (Isolation.s2update_unmap u); cbn [negb].
+    + reflexivity.
+    + step_by (leafDesc_ok (set 0 s) (inval (Isolation.s2update_vmid u) base :: tr)
+        (wrapu 64 (base + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u)).
+      step_by (store_lens _ _ _ _ (set 0 s) (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) lvl
+        (Isolation.s2update_attr u)) (inval (Isolation.s2update_vmid u) base :: tr) L (lens_valid _ _ _ _ s 0 L Hv)).
+      rewrite Htw by exact Hv. reflexivity.
+  - step. destruct (Isolation.s2update_unmap u); cbn [negb].
+    + rewrite Hsg by exact Hv. reflexivity.
+    + step_by (leafDesc_ok s tr (wrapu 64 (base + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u)).
+      step_by (store_lens _ _ _ _ s (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) lvl
+        (Isolation.s2update_attr u)) tr L Hv). reflexivity.
+Qed.
+(** The laws [replaceLeaf_leaf_ok] needs of a slot. *)
+Lemma slot_laws : forall x j, 0 <= x -> 0 <= j < 512 ->
+  (forall s b, slot_valid x s -> Isolation.Engine_plat (set_tables s (put_ent (tables s) x j b)) = Isolation.Engine_plat s) /\
+  (forall s a b, slot_valid x s ->
+     set_tables (set_tables s (put_ent (tables s) x j a)) (put_ent (tables (set_tables s (put_ent (tables s) x j a))) x j b)
+     = set_tables s (put_ent (tables s) x j b)) /\
+  (forall s, slot_valid x s -> set_tables s (put_ent (tables s) x j (tent (tables s) x j)) = s).
+Proof.
+  intros x j Hx Hj. split; [|split].
+  - intros s b _. apply plat_set_tables.
+  - intros s a b _. rewrite set_tables_twice, tables_set_tables, put_ent_twice. reflexivity.
+  - intros s [Hl Hw]. rewrite put_ent_same; [apply set_tables_same|lia|].
+    rewrite (nth_whole (tables s) x Hw ltac:(lia)). lia.
+Qed.
