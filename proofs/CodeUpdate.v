@@ -29,7 +29,7 @@
       the update, or invalid for an unmap) and records one InvalidateIPA,
       in address order, for every entry of the range that was valid
       ([update_last_ok]). *)
-From Coq Require Import ZArith Lia List Bool String.
+From Coq Require Import ZArith Lia List Bool String Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
@@ -282,4 +282,170 @@ Proof.
   - intros s a b _. rewrite set_tables_twice, tables_set_tables, put_ent_twice. reflexivity.
   - intros s [Hl Hw]. rewrite put_ent_same; [apply set_tables_same|lia|].
     rewrite (nth_whole (tables s) x Hw ltac:(lia)). lia.
+Qed.
+
+(** ** update at the last level *)
+
+Lemma slot_lens_table : forall t j, 0 <= t < 2 ^ 62 -> 0 <= j < 512 ->
+  exists p, (forall s tr, slot_valid t s -> Isolation.Engine_slot root t j s tr = Ok p s tr) /\
+    lens p (slot_valid t) (fun s => tent (tables s) t j) (fun v s => set_tables s (put_ent (tables s) t j v)).
+Proof.
+  intros t j Ht Hj. destruct (slot_lens t j ltac:(lia) ltac:(lia) ltac:(rewrite Z.div_small by lia; lia)) as (p & Hp & Lp).
+  rewrite Z.div_small, Z.add_0_r in Hp by lia. rewrite Z.div_small, Z.add_0_r, Z.mod_small in Lp by lia.
+  exists p. split; assumption.
+Qed.
+
+Lemma div4096 : forall a, a mod 4096 = 0 -> a = 4096 * (a / 4096).
+Proof. intros a H. pose proof (Z.div_mod a 4096 ltac:(lia)). lia. Qed.
+
+Lemma div_aligned : forall a b, a mod 4096 = 0 -> b mod 4096 = 0 -> (a - b) / 4096 = a / 4096 - b / 4096.
+Proof.
+  intros a b Ha Hb. rewrite (div4096 a Ha) at 1. rewrite (div4096 b Hb) at 1.
+  replace (4096 * (a / 4096) - 4096 * (b / 4096)) with ((a / 4096 - b / 4096) * 4096) by ring.
+  apply Z.div_mul. lia.
+Qed.
+
+(** The page [cur] of the 2 MiB span at [S0] is entry [j] of its level-3
+    table. *)
+Lemma page_index : forall S0 cur, S0 mod 2 ^ 21 = 0 -> cur mod 4096 = 0 -> S0 <= cur < S0 + 2 ^ 21 ->
+  cur = S0 + 4096 * ((cur - S0) / 4096) /\ 0 <= (cur - S0) / 4096 < 512 /\ (cur / 2 ^ 12) mod 512 = (cur - S0) / 4096.
+Proof.
+  intros S0 cur HS Hc Hr.
+  pose proof (Z.div_mod S0 (2 ^ 21) ltac:(lia)) as ES. rewrite HS, Z.add_0_r in ES.
+  pose proof (div4096 cur Hc) as Ec.
+  set (q := S0 / 2 ^ 21) in *. set (c := cur / 4096) in *.
+  assert (Ej : (cur - S0) / 4096 = c - 512 * q).
+  { replace (cur - S0) with ((c - 512 * q) * 4096) by lia. apply Z.div_mul. lia. }
+  rewrite Ej. change (2 ^ 12) with 4096. fold c.
+  split; [lia|]. split; [lia|].
+  replace c with ((c - 512 * q) + q * 512) at 1 by ring. rewrite Z.mod_add by lia. apply Z.mod_small. lia.
+Qed.
+
+Lemma wholeLeaf_last : forall {S} (s : S) tr cur u, 0 <= cur -> cur mod 4096 = 0 -> cur + 4096 < 2 ^ 64 ->
+  Isolation.s2update_delta u mod 4096 = 0 ->
+  Isolation.wholeLeaf cur cur (cur + 4096) 3 u s tr = Ok true s tr.
+Proof.
+  intros S s tr cur u H0 Hc Hb Hd.
+  unfold Isolation.wholeLeaf, Isolation.levelSize, Isolation.levelShift, Isolation.blockAllowed, bind, ret.
+  cbv beta iota.
+  match goal with |- context [shl 64 false 1 ?k] => let v := eval vm_compute in (shl 64 false 1 k) in change (shl 64 false 1 k) with v end.
+  rewrite Z.eqb_refl. replace (wrapu 64 (cur + 4096 - cur)) with 4096 by (rewrite wrapu_small; lia).
+  cbn [negb orb Z.eqb Pos.eqb].
+  change (wrapu 64 (4096 - 1)) with 4095. rewrite land_4095 by (apply Z.mod_pos_bound; lia).
+  unfold wrapu. rewrite <- Zmod_div_mod by (try lia; exists (2 ^ 52); reflexivity).
+  rewrite Z.add_mod, Hc, Hd by lia. cbn.
+  destruct (Isolation.s2update_unmap u); reflexivity.
+Qed.
+
+(** The InvalidateIPA events of the first [n] pages from [a0] whose
+    entries in table [t] (of the 2 MiB span at [S0]) are valid in [T],
+    newest first. *)
+Fixpoint invs (T : list Isolation.Table) (t vmid S0 a0 : Z) (n : nat) : list event :=
+  match n with
+  | O => []
+  | S n' => let a := a0 + 4096 * Z.of_nat n' in
+      (if valid_d (tent T t ((a - S0) / 4096)) then [inval vmid a] else []) ++ invs T t vmid S0 a0 n'
+  end.
+
+(** After the pages [ipa, cur): the engine has other tables only, each
+    entry of table [t] for a page in the range holds [new_ent], and the
+    trace has the events [invs]. *)
+Definition last_done (e : Isolation.Engine) (t S0 ipa : Z) (u : Isolation.s2update) (tr : list event)
+    (cur : Z) (st : Isolation.Engine) (tr' : list event) : Prop :=
+  exists T', st = set_tables e T' /\
+    tr' = invs (tables e) t (Isolation.s2update_vmid u) S0 ipa (Z.to_nat ((cur - ipa) / 4096)) ++ tr /\
+    len T' = len (tables e) /\ whole T' /\
+    forall x j, 0 <= x -> 0 <= j < 512 -> tent T' x j =
+      if (x =? t) && (ipa <=? S0 + 4096 * j) && (S0 + 4096 * j <? cur)
+      then new_ent u 3 (S0 + 4096 * j) (tent (tables e) x j) else tent (tables e) x j.
+
+Ltac bcases := repeat match goal with
+  | |- context [?a =? ?b] => destruct (Z.eqb_spec a b)
+  | |- context [?a <=? ?b] => destruct (Z.leb_spec a b)
+  | |- context [?a <? ?b] => destruct (Z.ltb_spec a b)
+  end; cbn [andb].
+
+(** update at the last level never fails: for a table [t] of the pool, a
+    page-aligned range [ipa, end') inside the 2 MiB span at [S0] it
+    translates, and an update whose output offset is page aligned, it
+    returns with no table taken or freed (only the tables change), the
+    entries of [t] for the pages of the range replaced by [new_ent] and
+    every other entry kept, and one InvalidateIPA per page whose entry
+    was valid, in address order. *)
+Theorem update_last_ok : forall fuel e tr t S0 ipa end' u,
+  (3 <= fuel)%nat -> tables_ok e -> 0 <= t < len (tables e) -> Isolation.Engine_plat e <> None ->
+  0 <= S0 -> S0 mod 2 ^ 21 = 0 -> S0 <= ipa <= end' -> end' <= S0 + 2 ^ 21 -> end' < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_update fuel root t 3 ipa end' u e tr = Ok tt st tr' /\
+    last_done e t S0 ipa u tr end' st tr'.
+Proof.
+  intros fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HS Hr Hend Hend64 Hia Hea Hd.
+  pose proof Hok as (Hwh & Hsmall & _). fold (whole (tables e)) in Hwh.
+  destruct fuel as [|[|[|d]]]; try lia. cbn [Isolation.Engine_update].
+  match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
+  destruct (loop_spec f c b p
+    (fun cur st tr' => ipa <= cur <= end' /\ cur mod 4096 = 0 /\ last_done e t S0 ipa u tr cur st tr')
+    (fun _ st tr' => last_done e t S0 ipa u tr end' st tr')
+    (fun cur => Z.to_nat (end' - cur))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros cur st tr' (Hc & Hca & Hdone). exists (cur <? end'). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. replace end' with cur by lia. exact Hdone.
+  - intros cur st tr' (Hc & Hca & T' & -> & -> & HTl & HTw & HTp) Hcond.
+    injection Hcond as Hcond. apply Z.ltb_lt in Hcond.
+    set (trc := invs (tables e) t (Isolation.s2update_vmid u) S0 ipa (Z.to_nat ((cur - ipa) / 4096)) ++ tr).
+    assert (Hcur4 : cur + 4096 <= end').
+    { pose proof (div4096 cur Hca). pose proof (div4096 end' Hea). lia. }
+    destruct (page_index S0 cur HS Hca ltac:(lia)) as (Ecur & Hj & Eidx).
+    set (jj := (cur - S0) / 4096) in *.
+    set (st := set_tables e T').
+    destruct (levelSize_ok st (trc) 3 ltac:(lia)) as [Hsz Hmask].
+    change (2 ^ (12 + 9 * (3 - 3))) with 4096 in Hsz, Hmask. change (12 + 9 * (3 - 3)) with 12 in Hmask.
+    step_by Hsz. rewrite Hmask, andnot_ones by lia.
+    replace (cur / 2 ^ 12 * 2 ^ 12) with cur by (pose proof (div4096 cur Hca); change (2 ^ 12) with 4096; lia).
+    step_by Hsz. rewrite (wrapu_small (cur + 4096)) by lia. replace (Z.min end' (cur + 4096)) with (cur + 4096) by lia.
+    step_by (entryIndex_val st (trc) cur 3 ltac:(lia) ltac:(lia)).
+    change (2 ^ (12 + 9 * (3 - 3))) with (2 ^ 12). change (nentries 3) with 512. rewrite Eidx.
+    destruct (slot_lens_table t jj ltac:(lia) Hj) as (p & Hp & Lp).
+    assert (Hsv : slot_valid t st) by (unfold slot_valid, st; rewrite tables_set_tables; split; [lia|exact HTw]).
+    step_by (Hp st trc Hsv).
+    step_by (wholeLeaf_last st (trc) cur u ltac:(lia) Hca ltac:(lia) Hd).
+    destruct (slot_laws t jj ltac:(lia) Hj) as (L1 & L2 & L3).
+    pose proof (replaceLeaf_leaf_ok d p _ _ _ st (trc) 3 cur u
+      Lp Hsv ltac:(unfold st; rewrite plat_set_tables; exact Hpl) L1 L2 L3 eq_refl) as Hrl.
+    cbv beta in Hrl. unfold st in Hrl. rewrite set_tables_twice, tables_set_tables in Hrl.
+    assert (Hold : tent T' t jj = tent (tables e) t jj).
+    { rewrite HTp by lia. rewrite Z.eqb_refl. replace (S0 + 4096 * jj <? cur) with false by (symmetry; apply Z.ltb_ge; lia).
+      rewrite andb_false_r. reflexivity. }
+    rewrite Hold in Hrl.
+    assert (Hr' : (let! _ := Isolation.Engine_replaceLeaf (S (S d)) root p 3 cur u in ret tt) st
+        (trc) = Ok tt
+        (set_tables e (put_ent T' t jj (new_ent u 3 cur (tent (tables e) t jj))))
+        (if valid_d (tent (tables e) t jj) then inval (Isolation.s2update_vmid u) cur :: trc
+         else trc)).
+    { step_by Hrl. reflexivity. }
+    step_by Hr'.
+    eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+    split; [|apply Z2Nat.inj_lt; lia].
+    split; [lia|]. split; [rewrite Z.add_mod, Hca by lia; reflexivity|].
+    exists (put_ent T' t jj (new_ent u 3 cur (tent (tables e) t jj))). split; [reflexivity|]. split.
+    + unfold trc. rewrite (div_aligned (cur + 4096) ipa) by (try assumption; rewrite Z.add_mod, Hca by lia; reflexivity).
+      rewrite (div_aligned cur ipa Hca Hia).
+      replace ((cur + 4096) / 4096) with (cur / 4096 + 1) by
+        (replace (cur + 4096) with (1 * 4096 + cur) by ring; rewrite Z.div_add_l by lia; ring).
+      assert (Hci : ipa / 4096 <= cur / 4096) by (apply Z.div_le_mono; lia).
+      replace (Z.to_nat (cur / 4096 + 1 - ipa / 4096)) with (S (Z.to_nat (cur / 4096 - ipa / 4096))) by lia.
+      cbn [invs]. rewrite Z2Nat.id by lia.
+      replace (ipa + 4096 * (cur / 4096 - ipa / 4096)) with cur
+        by (pose proof (div4096 cur Hca); pose proof (div4096 ipa Hia); lia).
+      fold jj. destruct (valid_d (tent (tables e) t jj)); reflexivity.
+    + split; [rewrite len_put_ent; exact HTl|]. split; [apply whole_put_ent; [exact HTw|lia]|].
+      intros x j' Hx Hj'. rewrite tent_put_ent by (try exact HTw; lia).
+      rewrite HTp by assumption.
+      bcases; try lia; try reflexivity.
+      all: replace x with t by lia; replace j' with jj by lia; rewrite <- Ecur; reflexivity.
+  - split; [lia|]. split; [exact Hia|]. exists (tables e). split; [symmetry; apply set_tables_same|].
+    split; [rewrite Z.sub_diag; reflexivity|]. split; [reflexivity|]. split; [exact Hwh|].
+    intros x j Hx Hj. bcases; try lia; reflexivity.
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hl. destruct j as [cur|[]]. eexists _, _. split; [reflexivity|exact Hq].
 Qed.
