@@ -449,3 +449,94 @@ Proof.
   - rewrite max_fuel_nat. unfold max_fuel. lia.
   - step_by Hl. destruct j as [cur|[]]. eexists _, _. split; [reflexivity|exact Hq].
 Qed.
+
+(** ** tableEmpty, dropTable, splitBlock *)
+
+Lemma nth_error_table : forall T x, whole T -> 0 <= x < len T ->
+  nth_error T (Z.to_nat x) = Some (nth (Z.to_nat x) T Isolation.zero_Table) /\ len (nth (Z.to_nat x) T Isolation.zero_Table) = 512.
+Proof.
+  intros T x H Hx. split; [apply nth_error_nth'; unfold len in Hx; lia|apply nth_whole; assumption].
+Qed.
+
+Lemma nth_error_ent : forall tb j, len tb = 512 -> 0 <= j < 512 -> nth_error tb (Z.to_nat j) = Some (nth (Z.to_nat j) tb 0).
+Proof. intros tb j H Hj. apply nth_error_nth'. unfold len in H. lia. Qed.
+
+(** tableEmpty of a table of the pool never fails, changes nothing, and
+    says whether all 512 entries of the table are invalid. *)
+Theorem tableEmpty_ok : forall s tr t, 0 <= t < len (tables s) -> whole (tables s) ->
+  exists b, Isolation.Engine_tableEmpty root t s tr = Ok b s tr /\
+    (b = true <-> forall j, 0 <= j < 512 -> valid_d (tent (tables s) t j) = false).
+Proof.
+  intros s tr t Ht Hw. destruct (nth_error_table _ _ Hw Ht) as (Hn & Hl).
+  set (tb := nth (Z.to_nat t) (tables s) Isolation.zero_Table) in *.
+  unfold Isolation.Engine_tableEmpty. step_by (deref_root s tr).
+  step_by (idx_nth (tables s) t tb s tr ltac:(lia) Hn).
+  match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
+  destruct (loop_spec f c b p
+    (fun i st tr' => st = s /\ tr' = tr /\ 0 <= i <= 512 /\ forall j, 0 <= j < i -> valid_d (tent (tables s) t j) = false)
+    (fun r st tr' => st = s /\ tr' = tr /\ match r with
+       | Fall _ => forall j, 0 <= j < 512 -> valid_d (tent (tables s) t j) = false
+       | Jump bb => bb = false /\ exists j, 0 <= j < 512 /\ valid_d (tent (tables s) t j) = true end)
+    (fun i => Z.to_nat (512 - i))) with (l := l0) (s := s) (tr := tr) as (r & s' & tr' & Hr & Hq) end.
+  - intros i st tr' (-> & -> & Hi & Hb). exists (i <? 512). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. split; [reflexivity|]. intros j Hj. apply Hb. lia.
+  - intros i st tr' (-> & -> & Hi & Hb) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    step_by (idx_nth tb i _ s tr ltac:(lia) (nth_error_ent tb i Hl ltac:(lia))).
+    unfold Isolation.isValid. step. fold (valid_d (nth (Z.to_nat i) tb 0)).
+    destruct (valid_d (nth (Z.to_nat i) tb 0)) eqn:Hv.
+    + eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+      exists i. split; [lia|exact Hv].
+    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|].
+      intros j Hj. destruct (Z.eq_dec j i) as [->|Hne]; [exact Hv|apply Hb; lia].
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros j Hj. lia.
+  - cbn. lia.
+  - step_by Hr. destruct Hq as (-> & -> & Hq). destruct r as [i|b].
+    + eexists. split; [reflexivity|]. split; [intros _; exact Hq|reflexivity].
+    + destruct Hq as (-> & j & Hj & Hv). eexists. split; [reflexivity|]. split; [discriminate|].
+      intros H. rewrite (H j Hj) in Hv. discriminate.
+Qed.
+
+Lemma free_bit_set_tables : forall s T x, free_bit (Isolation.Engine_pool (set_tables s T)) x = free_bit (Isolation.Engine_pool s) x.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T x. reflexivity. Qed.
+
+Lemma pool_ok_set_tables : forall s T, len T = len (tables s) -> pool_ok (Isolation.Engine_pool s) -> pool_ok (Isolation.Engine_pool (set_tables s T)).
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T E H. unfold pool_ok, tables in *. cbn in *. rewrite E. exact H. Qed.
+
+Lemma ntables_set_tables : forall s T, ntables (Isolation.Engine_pool (set_tables s T)) = len T.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T. reflexivity. Qed.
+
+(** dropTable of a table in use never fails: the slot is written invalid,
+    InvalidateIPA is recorded for its address, and the table is released
+    (its bit set, no other, one more free table). *)
+Theorem dropTable_ok : forall p x j s tr child base vmid,
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  slot_valid x s -> Isolation.Engine_plat s <> None -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= child < len (tables s) -> free_bit (Isolation.Engine_pool s) child = false ->
+  exists q, Isolation.Engine_dropTable root p child base vmid s tr =
+    Ok tt (Isolation.set_Engine_pool q (set_tables s (put_ent (tables s) x j 0))) (inval vmid base :: tr) /\
+    Isolation.tablePool_Pool q = Isolation.tablePool_Pool (Isolation.Engine_pool (set_tables s (put_ent (tables s) x j 0))) /\
+    same_shape (Isolation.Engine_pool s) q /\
+    Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool s) + 1) /\
+    free_bit q child = true /\
+    (forall y, 0 <= y -> y <> child -> free_bit q y = free_bit (Isolation.Engine_pool s) y).
+Proof.
+  intros p x j s tr child base vmid L Hv Hpl Hok Hc Hfree.
+  set (s0 := set_tables s (put_ent (tables s) x j 0)).
+  unfold Isolation.Engine_dropTable. step_by (store_lens _ _ _ _ s 0 tr L Hv). fold s0.
+  step_by (deref_root s0 tr). unfold s0 at 1. rewrite plat_set_tables.
+  destruct (Isolation.Engine_plat s) as [o|]; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root s0 (inval vmid base :: tr)). fold pool_place.
+  assert (Hl0 : len (put_ent (tables s) x j 0) = len (tables s)) by apply len_put_ent.
+  destruct (release_ok pool_place s0 child (inval vmid base :: tr) pool_place_lens
+    ltac:(unfold s0; apply pool_ok_set_tables; assumption)
+    ltac:(unfold s0; rewrite ntables_set_tables; lia)
+    ltac:(unfold s0; rewrite free_bit_set_tables; exact Hfree))
+    as (q & Hrel & Hsh & HP & Hnf & Hb & Hout).
+  step_by Hrel. exists q. split; [reflexivity|]. split; [exact HP|].
+  unfold s0 in Hsh, Hnf, Hout. split.
+  - destruct s as [? ? [[] ? ? ?] ? ? ? ?]. unfold same_shape in *. cbn in *. unfold tables in Hl0. cbn in Hl0. lia.
+  - split; [rewrite Hnf; destruct s as [? ? [[] ? ? ?] ? ? ? ?]; reflexivity|]. split; [exact Hb|].
+    intros y Hy Hne. rewrite (Hout y Hy Hne). apply free_bit_set_tables.
+Qed.

@@ -133,6 +133,8 @@ CodeUpdate.entryIndex_val
 CodeUpdate.clearEntry_leaf_ok
 CodeUpdate.replaceLeaf_leaf_ok
 CodeUpdate.update_last_ok
+CodeUpdate.tableEmpty_ok
+CodeUpdate.dropTable_ok
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
