@@ -540,3 +540,93 @@ Proof.
   - split; [rewrite Hnf; destruct s as [? ? [[] ? ? ?] ? ? ? ?]; reflexivity|]. split; [exact Hb|].
     intros y Hy Hne. rewrite (Hout y Hy Hne). apply free_bit_set_tables.
 Qed.
+
+(** The places of a table's entries, as [splitBlock] selects them. *)
+Lemma tab_places : exists q1 q2 q3,
+  (forall s tr, pfield root Isolation.Engine_pool Isolation.set_Engine_pool s tr = Ok q1 s tr) /\
+  (forall s tr, pfield q1 Isolation.tablePool_Pool Isolation.set_tablePool_Pool s tr = Ok q2 s tr) /\
+  (forall s tr, pfield q2 Isolation.Pool_Tables Isolation.set_Pool_Tables s tr = Ok q3 s tr) /\
+  forall t j, 0 <= t -> 0 <= j < 512 -> exists q4 q5,
+    (forall s tr, slot_valid t s -> pindex q3 t s tr = Ok q4 s tr) /\
+    (forall s tr, slot_valid t s -> pindex q4 j s tr = Ok q5 s tr) /\
+    lens q5 (slot_valid t) (fun s => tent (tables s) t j) (fun v s => set_tables s (put_ent (tables s) t j v)).
+Proof.
+  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws)) as (q1 & H1 & L1).
+  destruct (pfield_lens q1 _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool L1 ltac:(field_laws)) as (q2 & H2 & L2).
+  destruct (pfield_lens q2 _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables L2 ltac:(field_laws)) as (q3 & H3 & L3).
+  exists q1, q2, q3. split; [exact H1|]. split; [exact H2|]. split; [exact H3|].
+  intros t j Ht Hj.
+  destruct (pindex_lens q3 _ _ _ t Isolation.zero_Table L3) as (q4 & H4 & L4).
+  destruct (pindex_lens q4 _ _ _ j 0 L4) as (q5 & H5 & L5).
+  cbv beta in L5. exists q4, q5. split; [|split].
+  - intros s tr [Hx Hw]. apply H4; [exact I|unfold tables in Hx; lia].
+  - intros s tr [Hx Hw]. apply H5; [split; [exact I|unfold tables in Hx; lia]|].
+    pose proof (nth_whole (tables s) t Hw ltac:(lia)) as E; unfold tables in E; lia.
+  - eapply lens_weaken; [exact L5| |].
+    + intros s [Hx Hw]. split; [split; [exact I|unfold tables in Hx; lia]|].
+      pose proof (nth_whole (tables s) t Hw ltac:(lia)) as E; unfold tables in E; lia.
+    + intros s v [Hx Hw]. change (slot_valid t (set_tables s (put_ent (tables s) t j v))).
+      unfold slot_valid. rewrite tables_set_tables. split; [rewrite len_put_ent; exact Hx|].
+      apply whole_put_ent; [exact Hw|lia].
+Qed.
+
+(** The attributes [leafAttr] reads, as a value. *)
+Definition attr_val (d : Z) : Isolation.Attr :=
+  match Isolation.leafAttr (S:=unit) d tt [] with Ok a _ _ => a | Fail _ => Isolation.zero_Attr end.
+
+Lemma leafAttr_val : forall {S} (s : S) tr d, Isolation.leafAttr d s tr = Ok (attr_val d) s tr.
+Proof.
+  intros S s tr d. unfold attr_val, Isolation.leafAttr, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
+Qed.
+
+(** The [j]-th leaf of the split of block [b] at level [lvl]. *)
+Definition split_leaf (b lvl j : Z) : Z :=
+  leaf_val (wrapu 64 (Z.land b Isolation.descOAMask + wrapu 64 (j * 2 ^ (12 + 9 * (3 - lvl))))) lvl (attr_val b).
+
+(** splitBlock of a table of the pool never fails: it fills the table
+    with the 512 leaves that map what the block mapped, with its
+    attributes, and changes nothing else. *)
+Theorem splitBlock_ok : forall s tr t b lvl base, 1 <= lvl <= 3 -> 0 <= t < len (tables s) -> whole (tables s) ->
+  exists T', Isolation.Engine_splitBlock root t b lvl base s tr = Ok tt (set_tables s T') tr /\
+    len T' = len (tables s) /\ whole T' /\
+    forall x j, 0 <= x -> 0 <= j < 512 -> tent T' x j = if x =? t then split_leaf b lvl j else tent (tables s) x j.
+Proof.
+  intros s tr t b lvl base Hl Ht Hw.
+  destruct tab_places as (q1 & q2 & q3 & H1 & H2 & H3 & Hq).
+  destruct (nth_error_table _ _ Hw Ht) as (Hn & Hlt).
+  destruct (levelSize_ok s tr lvl Hl) as [Hsz _].
+  unfold Isolation.Engine_splitBlock. step_by (leafAttr_val s tr b). unfold Isolation.descOA. step.
+  step_by Hsz. step_by (deref_root s tr). step_by (idx_nth (tables s) t _ s tr ltac:(lia) Hn).
+  match goal with |- context [loop ?f ?c ?bd ?p ?l0] =>
+  destruct (loop_spec f c bd p
+    (fun i st tr' => tr' = tr /\ 0 <= i <= 512 /\ exists T', st = set_tables s T' /\ len T' = len (tables s) /\ whole T' /\
+       forall x j, 0 <= x -> 0 <= j < 512 -> tent T' x j =
+         if (x =? t) && (j <? i) then split_leaf b lvl j else tent (tables s) x j)
+    (fun _ st tr' => tr' = tr /\ exists T', st = set_tables s T' /\ len T' = len (tables s) /\ whole T' /\
+       forall x j, 0 <= x -> 0 <= j < 512 -> tent T' x j =
+         if (x =? t) && (j <? 512) then split_leaf b lvl j else tent (tables s) x j)
+    (fun i => Z.to_nat (512 - i))) with (l := l0) (s := s) (tr := tr) as (r & s' & tr' & Hr & Hq') end.
+  - intros i st tr' (-> & Hi & Hrest). exists (i <? 512). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. replace i with 512 in Hrest by lia. exact Hrest.
+  - intros i st tr' (-> & Hi & T' & -> & HTl & HTw & HTp) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    destruct (Hq t i ltac:(lia) ltac:(lia)) as (q4 & q5 & H4 & H5 & L5).
+    assert (Hv : slot_valid t (set_tables s T')) by (unfold slot_valid; rewrite tables_set_tables; split; [lia|exact HTw]).
+    step_by (leafDesc_ok (set_tables s T') tr (wrapu 64 (Z.land b Isolation.descOAMask + wrapu 64 (wrapu 64 i * 2 ^ (12 + 9 * (3 - lvl))))) lvl (attr_val b)).
+    step_by (H1 (set_tables s T') tr). step_by (H2 (set_tables s T') tr). step_by (H3 (set_tables s T') tr).
+    step_by (H4 _ tr Hv). step_by (H5 _ tr Hv). step_by (store_lens _ _ _ _ _ (leaf_val (wrapu 64 (Z.land b Isolation.descOAMask + wrapu 64 (wrapu 64 i * 2 ^ (12 + 9 * (3 - lvl))))) lvl (attr_val b)) tr L5 Hv).
+    rewrite set_tables_twice, tables_set_tables.
+    eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. split; [|apply Z2Nat.inj_lt; lia].
+    split; [reflexivity|]. split; [lia|]. eexists. split; [reflexivity|].
+    split; [rewrite len_put_ent; exact HTl|]. split; [apply whole_put_ent; [exact HTw|lia]|].
+    intros x j Hx Hj. rewrite tent_put_ent by (try exact HTw; lia). rewrite HTp by assumption.
+    rewrite (wrapu_small i) by lia.
+    bcases; try lia; try reflexivity. replace j with i by lia. reflexivity.
+  - split; [reflexivity|]. split; [lia|]. exists (tables s). split; [symmetry; apply set_tables_same|].
+    split; [reflexivity|]. split; [exact Hw|]. intros x j Hx Hj. bcases; try lia; reflexivity.
+  - cbn. lia.
+  - step_by Hr. destruct r as [i|[]]. destruct Hq' as (-> & T' & -> & HTl & HTw & HTp).
+    exists T'. split; [reflexivity|]. split; [exact HTl|]. split; [exact HTw|].
+    intros x j Hx Hj. rewrite HTp by assumption. bcases; try lia; reflexivity.
+Qed.

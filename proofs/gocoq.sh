@@ -135,6 +135,7 @@ CodeUpdate.replaceLeaf_leaf_ok
 CodeUpdate.update_last_ok
 CodeUpdate.tableEmpty_ok
 CodeUpdate.dropTable_ok
+CodeUpdate.splitBlock_ok
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
