@@ -22,6 +22,12 @@
       block mapped ([splitBlock_ok]); [dropTable] of a table in use never
       fails: it writes the slot invalid, records InvalidateIPA and releases
       the table ([dropTable_ok]);
+    - the pool's [nfree] counts the free tables ([count_ok], a count of
+      the bitmap's bits over the pool's tables): [release] of a table in
+      use and [take] of a free one keep it so, adding and removing one
+      ([release_count], [take_count]); a positive count means some table
+      is free ([count_some_free]), and then [mustAlloc] takes one, zeroed,
+      with only its bit cleared ([mustAlloc_spec]);
     - at the last level (3), [update] of a page-aligned range inside the
       2 MiB span of a table of the pool, for an update whose output offset
       is page aligned, never fails, takes no table, changes only the
@@ -629,4 +635,232 @@ Proof.
   - step_by Hr. destruct r as [i|[]]. destruct Hq' as (-> & T' & -> & HTl & HTw & HTp).
     exists T'. split; [reflexivity|]. split; [exact HTl|]. split; [exact HTw|].
     intros x j Hx Hj. rewrite HTp by assumption. bcases; try lia; reflexivity.
+Qed.
+
+(** ** The count of free tables *)
+
+(** The free tables of the pool, counted from its bitmap. *)
+Definition count_free (p : Isolation.tablePool) : Z :=
+  Z.of_nat (List.length (filter (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p))))).
+
+(** [nfree] counts the free tables. *)
+Definition count_ok (p : Isolation.tablePool) : Prop := Isolation.tablePool_nfree p = count_free p.
+
+Lemma testbit_andnot_pow2 : forall w r k, 0 <= r -> 0 <= k ->
+  Z.testbit (andnot w (2 ^ r)) k = Z.testbit w k && negb (r =? k).
+Proof. intros w r k Hr Hk. unfold andnot. rewrite Z.land_spec, Z.lnot_spec, Z.pow2_bits_eqb by lia. reflexivity. Qed.
+
+(** take of a table of the pool never fails: it clears the table's bit
+    and no other, counts one free table less, and zeroes the table. *)
+Lemma take_spec : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) ->
+  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    same_shape (Isolation.Engine_pool s) q /\
+    Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool s) - 1) /\
+    free_bit q i = false /\
+    (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit (Isolation.Engine_pool s) j) /\
+    Isolation.Pool_Base (Isolation.tablePool_Pool q) = Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool s)) /\
+    Isolation.Pool_Tables (Isolation.tablePool_Pool q) =
+      replace_nth (Z.to_nat i) (repeat 0 512) (Isolation.Pool_Tables (Isolation.tablePool_Pool (Isolation.Engine_pool s))).
+Proof.
+  intros pp s i tr Hpp Hok Hi. pose proof (word_in _ i Hok Hi) as Hk.
+  destruct s as [cfg plat [[T base] free nfree allocs] pages host vms marks].
+  unfold pool_ok, ntables in *. cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.Pool_Tables Isolation.tablePool_free] in *.
+  destruct Hok as [Hf Hsmall].
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
+  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
+  destruct (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
+  destruct (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
+  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
+  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
+  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
+  unfold Isolation.tablePool_take.
+  step_by (mods64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i).
+  rewrite Z.rem_mod_nonneg by lia. step_by (shcount_ok (S:=Isolation.Engine) (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr (i mod 64) ltac:(lia)).
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta.
+  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
+  cbn [Isolation.Engine_pool Isolation.tablePool_free].
+  step_by (idx_nth free (i / 64) w (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr ltac:(apply Z.div_pos; lia) Hw).
+  unfold bind at 1; rewrite Hqf; cbv beta iota zeta.
+  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
+  unfold bind at 1; rewrite Hqfi by (cbn; lia); cbv beta iota zeta.
+  unfold bind at 1; rewrite (store_lens _ _ _ _ _ (andnot w (shl 64 false 1 (i mod 64))) tr Lfi) by (cbn; lia); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqn; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr Ln I); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqa; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr La I); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite HqP; cbv beta iota zeta. unfold bind at 1; rewrite HqT; cbv beta iota zeta. unfold bind at 1; rewrite HqTi by (cbn; lia); cbv beta iota zeta.
+  unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr LTi) by (cbn; lia); cbv beta iota zeta. cbn.
+  eexists. split; [reflexivity|]. cbn.
+  split; [split; cbn; apply len_replace|]. split; [reflexivity|].
+  rewrite shl_bit by lia.
+  unfold free_bit; cbn. split; [|split; [|split; reflexivity]].
+  - rewrite nth_replace by (unfold len in Hk; lia). rewrite testbit_andnot_pow2 by lia.
+    rewrite Z.eqb_refl. apply andb_false_r.
+  - intros j Hj Hne.
+    destruct (Nat.eq_dec (Z.to_nat (j / 64)) (Z.to_nat (i / 64))) as [E|E].
+    + rewrite E, nth_replace by (unfold len in Hk; lia). rewrite <- E.
+      rewrite testbit_andnot_pow2 by (try apply Z.mod_pos_bound; lia).
+      rewrite <- (nth_error_nth _ _ 0 Hw) in *. rewrite E.
+      pose proof (same_word i j ltac:(lia) Hj Hne E) as Hm.
+      replace (i mod 64 =? j mod 64) with false by (symmetry; apply Z.eqb_neq; lia). apply andb_true_r.
+    + rewrite nth_replace_other by (intros H; apply E; symmetry; exact H). reflexivity.
+Qed.
+
+(** What [take] of table [i] makes of the pool [p]. *)
+Definition taken (p q : Isolation.tablePool) (i : Z) : Prop :=
+  same_shape p q /\
+  Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree p - 1) /\
+  free_bit q i = false /\
+  (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) /\
+  Isolation.Pool_Base (Isolation.tablePool_Pool q) = Isolation.Pool_Base (Isolation.tablePool_Pool p) /\
+  Isolation.Pool_Tables (Isolation.tablePool_Pool q) = replace_nth (Z.to_nat i) (repeat 0 512) (Isolation.Pool_Tables (Isolation.tablePool_Pool p)).
+
+(** alloc, as [alloc_ok] (CodePool), with what it does to the pool: the
+    table it takes is [taken]. *)
+Lemma alloc_spec : forall pp s tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) -> bits_ok (Isolation.Engine_pool s) ->
+  exists i s', Isolation.tablePool_alloc pp s tr = Ok i s' tr /\
+    ((i = -1 /\ s' = s /\ ~ some_free (Isolation.Engine_pool s)) \/
+     (0 <= i < ntables (Isolation.Engine_pool s) /\ free_bit (Isolation.Engine_pool s) i = true /\
+      exists q, s' = Isolation.set_Engine_pool q s /\ taken (Isolation.Engine_pool s) q i)).
+Proof.
+  intros pp s tr Hpp Hok (Hwords & Hsmall & Hin).
+  set (free := Isolation.tablePool_free (Isolation.Engine_pool s)) in *.
+  assert (Hl0 : 0 <= len free) by (unfold len; lia).
+  unfold Isolation.tablePool_alloc. step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
+  rewrite wraps_small by lia.
+  match goal with |- context [loop max_fuel ?c ?b ?po _] =>
+  destruct (loop_spec max_fuel c b po
+    (fun w st tr' => st = s /\ tr' = tr /\ -1 <= w < len free /\
+       forall w', w < w' < len free -> nth (Z.to_nat w') free 0 = 0)
+    (fun j st tr' => tr' = tr /\ match j with
+       | Fall _ => st = s /\ ~ some_free (Isolation.Engine_pool s)
+       | Jump i => 0 <= i < ntables (Isolation.Engine_pool s) /\ free_bit (Isolation.Engine_pool s) i = true /\
+           exists q, st = Isolation.set_Engine_pool q s /\ taken (Isolation.Engine_pool s) q i end)
+    (fun w => Z.to_nat (w + 1))) with (l := len free - 1) (s := s) (tr := tr)
+    as (j & s' & tr' & Hj & -> & Hq) end.
+  - intros w st tr' (-> & -> & Hw & Habove). exists (w >=? 0). split; [reflexivity|]. split.
+    + intros H. apply Z.geb_le in H. lia.
+    + intros H. rewrite Z.geb_leb in H. apply Z.leb_gt in H. split; [reflexivity|]. split; [reflexivity|].
+      intros (w' & Hw' & Hnz). fold free in Hw', Hnz. apply Hnz. apply Habove. lia.
+  - intros w st tr' (-> & -> & Hw & Habove) Hc. injection Hc as Hc. rewrite Z.geb_leb in Hc. apply Z.leb_le in Hc.
+    destruct (nth_error free (Z.to_nat w)) as [x|] eqn:Hx.
+    2:{ apply nth_error_None in Hx. unfold len in Hw. lia. }
+    assert (Hxr : 0 <= x < 2 ^ 64).
+    { rewrite Forall_forall in Hwords. apply Hwords. eapply nth_error_In. exact Hx. }
+    step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
+    step_by (idx_nth free w x s tr Hc Hx).
+    destruct (Z.eqb_spec x 0) as [E|E]; cbn [negb].
+    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      rewrite wraps_small by lia. split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|].
+      intros w' Hw'. destruct (Z.eq_dec w' w) as [->|Hne].
+      * rewrite (nth_error_nth _ _ 0 Hx). exact E.
+      * apply Habove. lia.
+    + step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
+      step_by (idx_nth free w x s tr Hc Hx). step.
+      destruct (alloc_index w x Hc ltac:(unfold len in *; lia) ltac:(lia)) as (Hi & Hdiv & Hmod & Hlog).
+      rewrite Hi.
+      assert (Hbit : free_bit (Isolation.Engine_pool s) (w * 64 + Z.log2 x) = true).
+      { unfold free_bit. rewrite Hdiv, Hmod. fold free. rewrite (nth_error_nth _ _ 0 Hx). apply Z.bit_log2. lia. }
+      assert (Hlt : w * 64 + Z.log2 x < ntables (Isolation.Engine_pool s)) by (apply Hin; [lia|exact Hbit]).
+      destruct (take_spec pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk).
+      step_by Ht. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|].
+      split; [lia|]. split; [exact Hbit|]. exists q. split; [reflexivity|exact Htk].
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros w' Hw'. lia.
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hj. destruct j as [w|i].
+    + destruct Hq as [-> Hnf]. eexists _, _. split; [reflexivity|]. left. split; [reflexivity|]. split; [reflexivity|exact Hnf].
+    + eexists _, _. split; [reflexivity|]. right. exact Hq.
+Qed.
+
+(** mustAlloc, as [mustAlloc_ok] (CodePool), with what it does to the
+    pool: when some table is free it takes one, which is [taken]. *)
+Theorem mustAlloc_spec : forall s tr, pool_ok (Isolation.Engine_pool s) -> bits_ok (Isolation.Engine_pool s) ->
+  some_free (Isolation.Engine_pool s) ->
+  exists i q, Isolation.Engine_mustAlloc root s tr = Ok i (Isolation.set_Engine_pool q s) tr /\
+    0 <= i < ntables (Isolation.Engine_pool s) /\ free_bit (Isolation.Engine_pool s) i = true /\
+    taken (Isolation.Engine_pool s) q i.
+Proof.
+  intros s tr Hok Hbits Hsome.
+  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
+    as (qp & Hqp & Lp).
+  destruct (alloc_spec qp s tr Lp Hok Hbits) as (i & s' & Ha & [(-> & -> & Hn) | (Hi & Hb & q & -> & Hsh)]).
+  - contradiction.
+  - unfold Isolation.Engine_mustAlloc. step_by (Hqp s tr). step_by Ha.
+    destruct (Z.ltb_spec i 0); [lia|].
+    eexists _, _. split; [reflexivity|]. split; [exact Hi|]. split; [exact Hb|exact Hsh].
+Qed.
+
+(** Flipping one bit changes the count by one. *)
+Lemma filter_flip : forall (f g : nat -> bool) n l, NoDup l -> In n l -> (forall m, In m l -> m <> n -> g m = f m) ->
+  Z.of_nat (List.length (filter g l)) = Z.of_nat (List.length (filter f l)) + (Z.b2z (g n) - Z.b2z (f n)).
+Proof.
+  intros f g n l Hnd Hin Hag. induction l as [|a l IH]; [destruct Hin|].
+  inversion Hnd as [|? ? Ha Hnd']; subst. cbn [filter].
+  destruct (Nat.eq_dec a n) as [->|Hne].
+  - rewrite (filter_ext_in g f l) by (intros m Hm; apply Hag; [right; exact Hm|intros ->; contradiction]).
+    destruct (g n), (f n); cbn [List.length Z.b2z]; lia.
+  - destruct Hin as [->|Hin]; [contradiction|].
+    rewrite (Hag a ltac:(left; reflexivity) Hne).
+    specialize (IH Hnd' Hin ltac:(intros m Hm; apply Hag; right; exact Hm)).
+    destruct (f a); cbn [List.length]; lia.
+Qed.
+
+Lemma count_flip : forall p q i, ntables q = ntables p -> 0 <= i < ntables p ->
+  (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) ->
+  count_free q = count_free p + (Z.b2z (free_bit q i) - Z.b2z (free_bit p i)).
+Proof.
+  intros p q i En Hi Hag. unfold count_free. rewrite En.
+  pose proof (filter_flip (fun n => free_bit p (Z.of_nat n)) (fun n => free_bit q (Z.of_nat n)) (Z.to_nat i)
+    (seq 0 (Z.to_nat (ntables p))) (seq_NoDup _ _) ltac:(apply in_seq; lia)
+    ltac:(intros m Hm Hne; apply in_seq in Hm; apply Hag; lia)) as H.
+  cbv beta in H. rewrite Z2Nat.id in H by lia. exact H.
+Qed.
+
+Lemma filter_len : forall {A} (f : A -> bool) l, (List.length (filter f l) <= List.length l)%nat.
+Proof. intros A f l. induction l as [|a l IH]; cbn; [lia|]. destruct (f a); cbn; lia. Qed.
+
+Lemma count_bound : forall p, 0 <= count_free p <= ntables p.
+Proof.
+  intros p. unfold count_free. split; [lia|].
+  pose proof (filter_len (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p)))) as H.
+  rewrite seq_length in H. unfold ntables, len in *. lia.
+Qed.
+
+(** release of a table in use keeps [nfree] the count of free tables. *)
+Theorem release_count : forall p q i, pool_ok p -> count_ok p -> 0 <= i < ntables p -> free_bit p i = false ->
+  same_shape p q -> Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree p + 1) ->
+  free_bit q i = true -> (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) ->
+  count_ok q /\ count_free q = count_free p + 1.
+Proof.
+  intros p q i [_ Hsmall] Hc Hi Hb [Esh _] Hn Hbq Hag.
+  assert (E : count_free q = count_free p + 1).
+  { rewrite (count_flip p q i) by (unfold ntables; auto). rewrite Hb, Hbq. reflexivity. }
+  split; [|exact E]. unfold count_ok in *. rewrite Hn, Hc, E.
+  pose proof (count_bound p). apply wraps_small. unfold ntables in *. lia.
+Qed.
+
+(** take of a free table keeps [nfree] the count of free tables. *)
+Theorem take_count : forall p q i, pool_ok p -> count_ok p -> 0 <= i < ntables p -> free_bit p i = true ->
+  taken p q i -> count_ok q /\ count_free q = count_free p - 1.
+Proof.
+  intros p q i [_ Hsmall] Hc Hi Hb ([Esh _] & Hn & Hbq & Hag & _).
+  assert (E : count_free q = count_free p - 1).
+  { rewrite (count_flip p q i) by (unfold ntables; auto). rewrite Hb, Hbq. reflexivity. }
+  split; [|exact E]. unfold count_ok in *. rewrite Hn, Hc, E.
+  pose proof (count_bound p). apply wraps_small. unfold ntables in *. lia.
+Qed.
+
+(** A pool whose count of free tables is positive has a free table, so
+    [mustAlloc] takes one ([mustAlloc_spec]). *)
+Theorem count_some_free : forall p, pool_ok p -> 0 < count_free p -> some_free p.
+Proof.
+  intros p [Hf _] Hpos. unfold count_free in Hpos.
+  destruct (filter (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p)))) as [|n l] eqn:E; [cbn in Hpos; lia|].
+  assert (Hn : In n (filter (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p))))) by (rewrite E; left; reflexivity).
+  apply filter_In in Hn as [Hs Hb]. apply in_seq in Hs.
+  exists (Z.of_nat n / 64). split; [split; [apply Z.div_pos; lia|apply Z.div_lt_upper_bound; unfold ntables in Hs; lia]|].
+  intros H0. unfold free_bit in Hb. rewrite H0, Z.bits_0 in Hb. discriminate.
 Qed.

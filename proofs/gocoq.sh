@@ -136,6 +136,10 @@ CodeUpdate.update_last_ok
 CodeUpdate.tableEmpty_ok
 CodeUpdate.dropTable_ok
 CodeUpdate.splitBlock_ok
+CodeUpdate.mustAlloc_spec
+CodeUpdate.release_count
+CodeUpdate.take_count
+CodeUpdate.count_some_free
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
