@@ -864,3 +864,97 @@ Proof.
   exists (Z.of_nat n / 64). split; [split; [apply Z.div_pos; lia|apply Z.div_lt_upper_bound; unfold ntables in Hs; lia]|].
   intros H0. unfold free_bit in Hb. rewrite H0, Z.bits_0 in Hb. discriminate.
 Qed.
+
+(** ** One entry of a level-2 table *)
+
+(** The update that [clearEntry] passes down: unmap, for [vmid]. *)
+Definition clear_u (vmid : Z) : Isolation.s2update := Isolation.mk_s2update vmid 0 Isolation.zero_Attr true.
+
+(** A level-2 entry [i] of table [t] that holds a table descriptor whose
+    level-3 table is a table of the pool, in use, other than [t]. *)
+Definition l2_table_entry (e : Isolation.Engine) (t i : Z) : Prop :=
+  Z.land (tent (tables e) t i) 3 = 3 /\
+  pool_base e <= Z.land (tent (tables e) t i) Isolation.descOAMask /\
+  child (pool_base e) (tent (tables e) t i) < len (tables e) /\
+  child (pool_base e) (tent (tables e) t i) <> t /\
+  free_bit (Isolation.Engine_pool e) (child (pool_base e) (tent (tables e) t i)) = false.
+
+Lemma same_shape_set_tables : forall e T q, len T = len (tables e) ->
+  same_shape (Isolation.Engine_pool (set_tables e T)) q -> same_shape (Isolation.Engine_pool e) q.
+Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T q E [H1 H2]. unfold same_shape, tables in *. cbn in *. split; congruence. Qed.
+
+Lemma align_page : forall a, a mod 2 ^ 21 = 0 -> a mod 4096 = 0.
+Proof.
+  intros a H. pose proof (Z.div_mod a (2 ^ 21) ltac:(lia)) as E. rewrite H, Z.add_0_r in E. rewrite E.
+  replace (2 ^ 21 * (a / 2 ^ 21)) with ((512 * (a / 2 ^ 21)) * 4096) by (change (2 ^ 21) with (512 * 4096); ring).
+  apply Z.mod_mul. lia.
+Qed.
+
+Lemma child_nonneg : forall e d, pool_base e <= Z.land d Isolation.descOAMask -> 0 <= child (pool_base e) d.
+Proof. intros e d H. unfold child. apply Z.div_pos; lia. Qed.
+
+(** clearEntry of a level-2 entry holding a level-3 table of the pool in
+    use never fails: it unmaps the whole 2 MiB span of the table (every
+    valid entry written 0, with its InvalidateIPA, in order), then writes
+    the entry invalid, records InvalidateIPA for the span and releases the
+    table. *)
+Theorem clearEntry_table_last : forall fuel e tr t i p base vmid,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists T1 q, let c := child (pool_base e) (tent (tables e) t i) in
+    Isolation.Engine_clearEntry fuel root p 2 base vmid e tr =
+      Ok tt (Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0)))
+        (inval vmid base :: invs (tables e) c vmid base base 512 ++ tr) /\
+    len T1 = len (tables e) /\ whole T1 /\
+    (forall x j, 0 <= x -> 0 <= j < 512 -> tent T1 x j =
+       if x =? c then (if valid_d (tent (tables e) x j) then 0 else tent (tables e) x j) else tent (tables e) x j) /\
+    Isolation.tablePool_Pool q = Isolation.tablePool_Pool (Isolation.Engine_pool (set_tables e (put_ent T1 t i 0))) /\
+    same_shape (Isolation.Engine_pool e) q /\
+    Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e) + 1) /\
+    free_bit q c = true /\
+    (forall y, 0 <= y -> y <> c -> free_bit q y = free_bit (Isolation.Engine_pool e) y).
+Proof.
+  intros fuel e tr t i p base vmid Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe.
+  destruct Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  rewrite wrapu_small by lia.
+  destruct (update_last_ok f e tr c base base (base + 2 ^ 21) (clear_u vmid) ltac:(lia) Hok
+    ltac:(lia) Hpl Hb0 Hba ltac:(lia) ltac:(lia) Hbe
+    ltac:(apply align_page; exact Hba) ltac:(apply align_page; rewrite <- Z.add_mod_idemp_l, Hba by lia; reflexivity)
+    eq_refl) as (st & tr1 & Hup & T1 & -> & -> & HTl & HTw & HTp).
+  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
+  step_by Hup.
+  assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+  assert (Hti : tent T1 t i = dd).
+  { rewrite HTp by lia. replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity. }
+  destruct (dropTable_ok p t i (set_tables e T1) (invs (tables e) c (Isolation.s2update_vmid (clear_u vmid)) base base (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) ++ tr) c base vmid L Hv1
+    ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
+    ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
+    as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+  rewrite (proj2 (free_set_tables e T1)) in Hnf.
+  rewrite tables_set_tables in Hdrop, HP. rewrite set_tables_twice in Hdrop, HP.
+  step_by Hdrop.
+  exists T1, q. cbv zeta. fold dd. fold c.
+  replace (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) with 512%nat in * by (replace (base + 2 ^ 21 - base) with (512 * 4096) by ring; rewrite Z.div_mul by lia; reflexivity).
+  split; [reflexivity|]. split; [exact HTl|]. split; [exact HTw|]. split.
+  - intros x j Hx Hj. rewrite HTp by assumption. unfold new_ent. cbn [clear_u Isolation.s2update_unmap].
+    destruct (Z.eqb_spec x c) as [->|]; cbn [andb]; [|reflexivity].
+    replace (base <=? base + 4096 * j) with true by (symmetry; apply Z.leb_le; lia).
+    replace (base + 4096 * j <? base + 2 ^ 21) with true by (symmetry; apply Z.ltb_lt; lia). reflexivity.
+  - split; [exact HP|]. split.
+    + exact (same_shape_set_tables e T1 q HTl Hsh).
+    + split; [exact Hnf|]. split; [exact Hbc|].
+      intros y Hy Hyc. rewrite (Hout y Hy Hyc). apply free_bit_set_tables.
+Qed.
