@@ -958,3 +958,66 @@ Proof.
     + split; [exact Hnf|]. split; [exact Hbc|].
       intros y Hy Hyc. rewrite (Hout y Hy Hyc). apply free_bit_set_tables.
 Qed.
+
+(** descend into a level-2 entry holding a level-3 table of the pool in
+    use never fails: it applies the update to the part [ipa, stop) of the
+    table's span ([update_last_ok]); for an unmap that leaves every entry
+    of the table invalid it then writes the entry invalid, records
+    InvalidateIPA for the span and releases the table. *)
+Theorem descend_table_last : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 ->
+  base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    let c := child (pool_base e) (tent (tables e) t i) in
+    exists st1 tr1, last_done e c base ipa u tr stop st1 tr1 /\
+    ((st = st1 /\ tr' = tr1) \/
+     (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables st1) c j) = false) /\
+      exists q, st = Isolation.set_Engine_pool q (set_tables st1 (put_ent (tables st1) t i 0)) /\
+        tr' = inval (Isolation.s2update_vmid u) base :: tr1 /\
+        same_shape (Isolation.Engine_pool e) q /\
+        Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e) + 1) /\
+        free_bit q c = true /\
+        (forall y, 0 <= y -> y <> c -> free_bit q y = free_bit (Isolation.Engine_pool e) y))).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  destruct Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      destruct (dropTable_ok p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+        ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
+        ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
+        as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+      rewrite (proj2 (free_set_tables e T1)) in Hnf.
+      step_by Hdrop. eexists _, _. split; [reflexivity|]. cbv zeta. fold dd. fold c.
+      exists (set_tables e T1), tr1. split; [exact Hdone|]. right. split; [reflexivity|].
+      split; [apply Hbiff; reflexivity|]. exists q. split; [reflexivity|]. split; [reflexivity|].
+      split; [exact (same_shape_set_tables e T1 q HTl Hsh)|]. split; [exact Hnf|]. split; [exact Hbc|].
+      intros y Hy Hyc. rewrite (Hout y Hy Hyc). apply free_bit_set_tables.
+    + eexists _, _. split; [reflexivity|]. cbv zeta. fold dd. fold c.
+      exists (set_tables e T1), tr1. split; [exact Hdone|]. left. split; reflexivity.
+  - step. eexists _, _. split; [reflexivity|]. cbv zeta. fold dd. fold c.
+    exists (set_tables e T1), tr1. split; [exact Hdone|]. left. split; reflexivity.
+Qed.
