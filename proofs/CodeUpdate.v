@@ -34,7 +34,19 @@
       entries of that table in the range (each becomes the page leaf of
       the update, or invalid for an unmap) and records one InvalidateIPA,
       in address order, for every entry of the range that was valid
-      ([update_last_ok]). *)
+      ([update_last_ok]);
+    - one entry of a level-2 table, the steps of [update] at level 2 that
+      reach level 3: [clearEntry] of an entry holding a level-3 table in
+      use unmaps the table's span and releases it
+      ([clearEntry_table_last]); [descend] into such an entry updates the
+      part of the span and, for an unmap that leaves the table empty,
+      unhooks and releases it ([descend_table_last]); [descend] into an
+      invalid entry for a map takes a free table, hooks it and updates
+      it ([descend_new_last]).
+
+    Depth fuel: the lemmas take the fuel as a variable ([S f]), never as
+    a numeral, so that the kernel never unfolds [update]'s loop (whose
+    fuel is 2^64) when it checks a proof. *)
 From Coq Require Import ZArith Lia List Bool String Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -1020,4 +1032,88 @@ Proof.
       exists (set_tables e T1), tr1. split; [exact Hdone|]. left. split; reflexivity.
   - step. eexists _, _. split; [reflexivity|]. cbv zeta. fold dd. fold c.
     exists (set_tables e T1), tr1. split; [exact Hdone|]. left. split; reflexivity.
+Qed.
+
+(** The table descriptor [descend] writes for the table at index [c] of a
+    pool based at [base]. *)
+Definition tdesc (base c : Z) : Z :=
+  Z.lor (Z.lor (Z.land (wrapu 64 (base + shl 64 false (wrapu 64 c) Isolation.PageShift)) Isolation.descOAMask)
+    Isolation.descValid) Isolation.descTable.
+
+Lemma invalid_not_table : forall d, valid_d d = false -> Z.land d 3 <> 3.
+Proof.
+  intros d H E. unfold valid_d in H. apply negb_false_iff, Z.eqb_eq in H.
+  change Isolation.descValid with (Z.land 3 1) in H. rewrite Z.land_assoc, E in H. discriminate.
+Qed.
+
+Lemma tables_set_pool_taken : forall e q c, taken (Isolation.Engine_pool e) q c ->
+  tables (Isolation.set_Engine_pool q e) = replace_nth (Z.to_nat c) (repeat 0 512) (tables e) /\
+  pool_base (Isolation.set_Engine_pool q e) = pool_base e.
+Proof.
+  intros e q c (_ & _ & _ & _ & Hb & HT). unfold tables, pool_base. rewrite get_set_pool. split; assumption.
+Qed.
+
+(** descend into an invalid level-2 entry, for an update that maps,
+    never fails when some table is free: it takes a free table [c] (other
+    than [t], which is in use), zeroed, hooks it into the entry with a
+    table descriptor, and applies the update to the part [ipa, stop) of
+    its span ([update_last_ok], from the engine with the table hooked). *)
+Theorem descend_new_last : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = false ->
+  Isolation.s2update_unmap u = false ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists c q st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    0 <= c < len (tables e) /\ c <> t /\ free_bit (Isolation.Engine_pool e) c = true /\
+    taken (Isolation.Engine_pool e) q c /\
+    last_done (set_tables (Isolation.set_Engine_pool q e)
+                 (put_ent (tables (Isolation.set_Engine_pool q e)) t i (tdesc (pool_base e) c)))
+      c base ipa u tr stop st tr'.
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hinv Hun Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land (tent (tables e) t i) 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) t i)). rewrite Hinv. cbn [negb].
+  rewrite Hun.
+  destruct (mustAlloc_spec e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  step_by (pfield_pool_root e1 tr). fold pool_place.
+  assert (Hd1 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e1)) = pool_base e)
+    by (rewrite <- HB1; reflexivity).
+  assert (Hpa : Isolation.tablePool_pa pool_place c e1 tr =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e1 tr).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e1 tr pool_place_lens I). rewrite Hd1. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv1 : slot_valid t e1) by (split; [lia|exact Hw1]).
+  step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
+  unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  set (e2 := set_tables e1 (put_ent (tables e1) t i (tdesc (pool_base e) c))).
+  assert (Hok2 : tables_ok e2).
+  { unfold e2. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact Hw1|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  destruct (update_last_ok f e2 tr c base ipa stop u ltac:(lia) Hok2
+    ltac:(unfold e2; rewrite tables_set_tables, len_put_ent; lia)
+    ltac:(unfold e2, e1; rewrite plat_set_tables; exact Hpl) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st & tr' & Hup & Hdone).
+  step_by Hup. step.
+  exists c, q, st, tr'. split; [reflexivity|]. split; [lia|]. split; [exact Hct|]. split; [exact Hcf|].
+  split; [exact Htk|exact Hdone].
 Qed.
