@@ -42,11 +42,14 @@
       part of the span and, for an unmap that leaves the table empty,
       unhooks and releases it ([descend_table_last]); [descend] into an
       invalid entry for a map takes a free table, hooks it and updates
-      it ([descend_new_last]).
+      it ([descend_new_last]); [descend] into a block entry takes a free
+      table, splits the block into it, breaks the entry, hooks the table,
+      updates it and, for an unmap that leaves it empty, releases it again
+      ([descend_split_last]).
 
-    Depth fuel: the lemmas take the fuel as a variable ([S f]), never as
-    a numeral, so that the kernel never unfolds [update]'s loop (whose
-    fuel is 2^64) when it checks a proof. *)
+    Depth fuel: the proofs keep the depth fuel of every inner call of
+    [update] a variable, never a successor, so that the kernel never
+    unfolds [update]'s loop (whose fuel is 2^64) when it checks them. *)
 From Coq Require Import ZArith Lia List Bool String Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -1040,6 +1043,9 @@ Definition tdesc (base c : Z) : Z :=
   Z.lor (Z.lor (Z.land (wrapu 64 (base + shl 64 false (wrapu 64 c) Isolation.PageShift)) Isolation.descOAMask)
     Isolation.descValid) Isolation.descTable.
 
+Lemma plat_set_pool : forall q e, Isolation.Engine_plat (Isolation.set_Engine_pool q e) = Isolation.Engine_plat e.
+Proof. intros q []. reflexivity. Qed.
+
 Lemma invalid_not_table : forall d, valid_d d = false -> Z.land d 3 <> 3.
 Proof.
   intros d H E. unfold valid_d in H. apply negb_false_iff, Z.eqb_eq in H.
@@ -1116,4 +1122,144 @@ Proof.
   step_by Hup. step.
   exists c, q, st, tr'. split; [reflexivity|]. split; [lia|]. split; [exact Hct|]. split; [exact Hcf|].
   split; [exact Htk|exact Hdone].
+Qed.
+
+(** descend into a level-2 block entry (valid, not a table) never fails
+    when some table is free: it takes a free table [c] (other than [t]),
+    fills it with the 512 page leaves of the block ([splitBlock_ok]),
+    breaks the entry (writes it invalid and records InvalidateIPA for
+    the span), hooks the table with a table descriptor and applies the
+    update to the part [ipa, stop) of the span ([update_last_ok]); for an
+    unmap that leaves every entry of the table invalid it then unhooks
+    the table and releases it. *)
+Theorem descend_split_last : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = true ->
+  Z.land (tent (tables e) t i) 3 <> 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists c q Ts st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    0 <= c < len (tables e) /\ c <> t /\ free_bit (Isolation.Engine_pool e) c = true /\
+    taken (Isolation.Engine_pool e) q c /\
+    len Ts = len (tables e) /\ whole Ts /\
+    (forall x j, 0 <= x -> 0 <= j < 512 -> tent Ts x j =
+       if x =? c then split_leaf (tent (tables e) t i) 3 j else tent (tables (Isolation.set_Engine_pool q e)) x j) /\
+    let e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t i (tdesc (pool_base e) c)) in
+    exists st1 tr1, last_done e3 c base ipa u (inval (Isolation.s2update_vmid u) base :: tr) stop st1 tr1 /\
+    ((st = st1 /\ tr' = tr1) \/
+     (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables st1) c j) = false) /\
+      exists q', st = Isolation.set_Engine_pool q' (set_tables st1 (put_ent (tables st1) t i 0)) /\
+        tr' = inval (Isolation.s2update_vmid u) base :: tr1 /\
+        same_shape (Isolation.Engine_pool e3) q' /\
+        Isolation.tablePool_nfree q' = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e3) + 1) /\
+        free_bit q' c = true /\
+        (forall y, 0 <= y -> y <> c -> free_bit q' y = free_bit (Isolation.Engine_pool e3) y))).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) t i) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
+  destruct (mustAlloc_spec e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  step_by Hsp.
+  set (e2 := set_tables e1 Ts).
+  assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
+  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
+  unfold e2. rewrite set_tables_twice, tables_set_tables.
+  set (e4 := set_tables e1 (put_ent Ts t i 0)).
+  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
+  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
+  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
+  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts t i 0)). reflexivity. }
+  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
+    rewrite Hd4. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv4 : slot_valid t e4).
+  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
+  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
+  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
+  unfold ret. cbv beta iota.
+  set (e3 := set_tables e1 (put_ent Ts t i (tdesc (pool_base e) c))).
+  assert (Hok3 : tables_ok e3).
+  { unfold e3. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact HTsw|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
+  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+    ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  assert (Hpok3 : pool_ok (Isolation.Engine_pool e3)).
+  { unfold e3. apply pool_ok_set_tables; [rewrite len_put_ent; exact HTsl|]. unfold e1. rewrite get_set_pool.
+    eapply same_shape_ok; [exact Hpok|exact (proj1 Htk)]. }
+  assert (Hcf3 : free_bit (Isolation.Engine_pool e3) c = false).
+  { unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. exact (proj1 (proj2 (proj2 Htk))). }
+  assert (Hgoal : forall st tr', (st = set_tables e3 T1 /\ tr' = tr1) \/
+     (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables (set_tables e3 T1)) c j) = false) /\
+      exists q', st = Isolation.set_Engine_pool q' (set_tables (set_tables e3 T1) (put_ent (tables (set_tables e3 T1)) t i 0)) /\
+        tr' = inval (Isolation.s2update_vmid u) base :: tr1 /\
+        same_shape (Isolation.Engine_pool e3) q' /\
+        Isolation.tablePool_nfree q' = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e3) + 1) /\
+        free_bit q' c = true /\
+        (forall y, 0 <= y -> y <> c -> free_bit q' y = free_bit (Isolation.Engine_pool e3) y)) ->
+     exists c0 q0 Ts0 st0 tr0, Ok tt st tr' = Ok tt st0 tr0 /\
+       0 <= c0 < len (tables e) /\ c0 <> t /\ free_bit (Isolation.Engine_pool e) c0 = true /\
+       taken (Isolation.Engine_pool e) q0 c0 /\ len Ts0 = len (tables e) /\ whole Ts0 /\
+       (forall x j, 0 <= x -> 0 <= j < 512 -> tent Ts0 x j =
+          if x =? c0 then split_leaf dd 3 j else tent (tables (Isolation.set_Engine_pool q0 e)) x j) /\
+       let e5 := set_tables (Isolation.set_Engine_pool q0 e) (put_ent Ts0 t i (tdesc (pool_base e) c0)) in
+       exists st5 tr5, last_done e5 c0 base ipa u (inval (Isolation.s2update_vmid u) base :: tr) stop st5 tr5 /\
+       ((st0 = st5 /\ tr0 = tr5) \/
+        (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables st5) c0 j) = false) /\
+         exists q', st0 = Isolation.set_Engine_pool q' (set_tables st5 (put_ent (tables st5) t i 0)) /\
+           tr0 = inval (Isolation.s2update_vmid u) base :: tr5 /\
+           same_shape (Isolation.Engine_pool e5) q' /\
+           Isolation.tablePool_nfree q' = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e5) + 1) /\
+           free_bit q' c0 = true /\
+           (forall y, 0 <= y -> y <> c0 -> free_bit q' y = free_bit (Isolation.Engine_pool e5) y)))).
+  { intros st tr' H. exists c, q, Ts, st, tr'. split; [reflexivity|]. split; [lia|]. split; [exact Hct|].
+    split; [exact Hcf|]. split; [exact Htk|]. split; [lia|]. split; [exact HTsw|]. split.
+    - intros x j Hx Hj. rewrite HTsp by assumption. reflexivity.
+    - cbv zeta. fold e1. fold e3. exists (set_tables e3 T1), tr1. split; [exact Hdone|exact H]. }
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e3 T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e3 T1) tr1 = Ok b (set_tables e3 T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv5 : slot_valid t (set_tables e3 T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      destruct (dropTable_ok p t i (set_tables e3 T1) tr1 c base (Isolation.s2update_vmid u) L Hv5
+        ltac:(unfold e3, e1; rewrite !plat_set_tables, plat_set_pool, Epl; discriminate)
+        ltac:(apply pool_ok_set_tables; [lia|exact Hpok3])
+        ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hcf3))
+        as (q5 & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+      rewrite (proj2 (free_set_tables e3 T1)) in Hnf.
+      step_by Hdrop. apply Hgoal. right. split; [reflexivity|]. split; [apply Hbiff; reflexivity|].
+      exists q5. split; [reflexivity|]. split; [reflexivity|].
+      split; [exact (same_shape_set_tables e3 T1 q5 ltac:(lia) Hsh)|]. split; [exact Hnf|]. split; [exact Hbc|].
+      intros y Hy Hyc. rewrite (Hout y Hy Hyc). apply free_bit_set_tables.
+    + apply Hgoal. left. split; reflexivity.
+  - step. apply Hgoal. left. split; reflexivity.
 Qed.

@@ -143,6 +143,7 @@ CodeUpdate.count_some_free
 CodeUpdate.clearEntry_table_last
 CodeUpdate.descend_table_last
 CodeUpdate.descend_new_last
+CodeUpdate.descend_split_last
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
