@@ -38,7 +38,8 @@
     - one entry of a level-2 table, the steps of [update] at level 2 that
       reach level 3: [clearEntry] of an entry holding a level-3 table in
       use unmaps the table's span and releases it
-      ([clearEntry_table_last]); [descend] into such an entry updates the
+      ([clearEntry_table_last]), and [replaceLeaf] of such an entry does
+      so and then writes the block leaf of a map ([replaceLeaf_table_last]); [descend] into such an entry updates the
       part of the span and, for an unmap that leaves the table empty,
       unhooks and releases it ([descend_table_last]); [descend] into an
       invalid entry for a map takes a free table, hooks it and updates
@@ -1262,4 +1263,54 @@ Proof.
       intros y Hy Hyc. rewrite (Hout y Hy Hyc). apply free_bit_set_tables.
     + apply Hgoal. left. split; reflexivity.
   - step. apply Hgoal. left. split; reflexivity.
+Qed.
+
+Lemma table_valid : forall d, Z.land d 3 = 3 -> valid_d d = true.
+Proof.
+  intros d E. unfold valid_d. change Isolation.descValid with (Z.land 3 1). rewrite Z.land_assoc, E. reflexivity.
+Qed.
+
+Lemma tables_set_pool_eq : forall q s, tables (Isolation.set_Engine_pool q s) = Isolation.Pool_Tables (Isolation.tablePool_Pool q).
+Proof. intros q []. reflexivity. Qed.
+
+(** replaceLeaf of a level-2 entry holding a level-3 table in use (a
+    whole 2 MiB entry replaced, by a block leaf or by nothing) never
+    fails: it clears the entry as [clearEntry_table_last] says, then, for
+    a map, writes the block leaf of the update into it. *)
+Theorem replaceLeaf_table_last : forall fuel e tr t i p base u,
+  (5 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 2 base u e tr = Ok tt st tr' /\
+    exists st1, Isolation.Engine_clearEntry (pred fuel) root p 2 base (Isolation.s2update_vmid u) e tr = Ok tt st1 tr' /\
+    st = if Isolation.s2update_unmap u then st1
+         else set_tables st1 (put_ent (tables st1) t i
+                (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u))).
+Proof.
+  intros fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  pose proof (table_valid _ (proj1 Hent)) as Hval.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_replaceLeaf pred].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold (valid_d (tent (tables e) t i)).
+  rewrite Hval.
+  destruct (clearEntry_table_last f e tr t i p base (Isolation.s2update_vmid u) ltac:(lia) Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+    as (T1 & q & Hce & HTl & HTw & _ & HP & _).
+  set (st1 := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))) in *.
+  set (tr1 := inval (Isolation.s2update_vmid u) base :: invs (tables e) (child (pool_base e) (tent (tables e) t i))
+    (Isolation.s2update_vmid u) base base 512 ++ tr) in *.
+  assert (Hc' : (let! _ := Isolation.Engine_clearEntry f root p 2 base (Isolation.s2update_vmid u) in ret tt) e tr = Ok tt st1 tr1)
+    by (step_by Hce; reflexivity).
+  step_by Hc'.
+  destruct (Isolation.s2update_unmap u); cbn [negb].
+  - eexists _, _. split; [reflexivity|]. exists st1. split; [exact Hce|reflexivity].
+  - assert (Hv1 : slot_valid t st1).
+    { unfold st1. unfold slot_valid. rewrite tables_set_pool_eq, HP.
+      change (Isolation.Pool_Tables (Isolation.tablePool_Pool (Isolation.Engine_pool (set_tables e (put_ent T1 t i 0)))))
+        with (tables (set_tables e (put_ent T1 t i 0))).
+      rewrite tables_set_tables. split; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTw|lia]]. }
+    step_by (leafDesc_ok st1 tr1 (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u)).
+    step_by (store_lens _ _ _ _ st1 (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u)) tr1 L Hv1).
+    eexists _, _. split; [reflexivity|]. exists st1. split; [exact Hce|reflexivity].
 Qed.

@@ -144,6 +144,7 @@ CodeUpdate.clearEntry_table_last
 CodeUpdate.descend_table_last
 CodeUpdate.descend_new_last
 CodeUpdate.descend_split_last
+CodeUpdate.replaceLeaf_table_last
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
