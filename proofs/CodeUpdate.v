@@ -46,7 +46,12 @@
       it ([descend_new_last]); [descend] into a block entry takes a free
       table, splits the block into it, breaks the entry, hooks the table,
       updates it and, for an unmap that leaves it empty, releases it again
-      ([descend_split_last]).
+      ([descend_split_last]);
+    - so [update] at level 2 of a page-aligned range inside one 2 MiB
+      entry of a level-2 table in use never fails, whatever the entry
+      holds (a level-3 table of the pool in use, a block, or nothing),
+      given a free table where the update takes one
+      ([update_l2_entry_no_failure]).
 
     Depth fuel: the proofs keep the depth fuel of every inner call of
     [update] a variable, never a successor, so that the kernel never
@@ -1313,4 +1318,112 @@ Proof.
     step_by (leafDesc_ok st1 tr1 (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u)).
     step_by (store_lens _ _ _ _ st1 (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u)) tr1 L Hv1).
     eexists _, _. split; [reflexivity|]. exists st1. split; [exact Hce|reflexivity].
+Qed.
+
+(** descend into an invalid entry for an unmap does nothing. *)
+Lemma descend_invalid_unmap : forall f s tr p valid get set lvl base ipa stop u,
+  lens p valid get set -> valid s -> valid_d (get s) = false -> Isolation.s2update_unmap u = true ->
+  Isolation.Engine_descend (S f) root p lvl base ipa stop u s tr = Ok tt s tr.
+Proof.
+  intros f s tr p valid get set lvl base ipa stop u L Hv Hinv Hun. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ s tr L Hv). unfold Isolation.isTable. step.
+  replace ((lvl <? Isolation.lastLevel) && (Z.land (get s) 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (get s)). rewrite Hinv. cbn [negb].
+  rewrite Hun. reflexivity.
+Qed.
+
+(** update at level 2 of a page-aligned range inside one 2 MiB entry of a
+    level-2 table [t] of the pool in use never fails, whatever the entry
+    holds: a level-3 table of the pool in use ([l2_table_entry]), a
+    block, or nothing, provided some table is free when the entry is not
+    a table and the update needs one there (a map, or a block to split). *)
+Theorem update_l2_entry_no_failure : forall fuel e tr t ipa end' u,
+  (6 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  Isolation.Engine_plat e <> None -> 0 <= t < len (tables e) -> free_bit (Isolation.Engine_pool e) t = false ->
+  0 <= ipa < end' -> end' <= ipa / 2 ^ 21 * 2 ^ 21 + 2 ^ 21 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  let d := tent (tables e) t ((ipa / 2 ^ 21) mod 512) in
+  (Z.land d 3 = 3 -> l2_table_entry e t ((ipa / 2 ^ 21) mod 512)) ->
+  (Z.land d 3 <> 3 -> valid_d d = true \/ Isolation.s2update_unmap u = false -> some_free (Isolation.Engine_pool e)) ->
+  exists st tr', Isolation.Engine_update fuel root t 2 ipa end' u e tr = Ok tt st tr'.
+Proof.
+  intros fuel e tr t ipa end' u Hf Hok Hpok Hbits Hpl Ht Htu Hr Hend H40 Hia Hea Hd dd Htab Hfree.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_update].
+  set (base := ipa / 2 ^ 21 * 2 ^ 21) in *.
+  assert (Hb : 0 <= base <= ipa).
+  { unfold base. split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|].
+    pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base; apply Z.mod_mul; lia).
+  set (j := (ipa / 2 ^ 21) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun cur st tr' => (cur = ipa /\ st = e /\ tr' = tr) \/ cur = end')
+    (fun _ _ _ => True)
+    (fun cur => Z.to_nat (end' - cur))) with (l := l0) (s := e) (tr := tr) as (r & s' & tr' & Hl & _) end.
+  - intros cur st tr' H. exists (cur <? end'). split; [destruct H as [(_ & -> & ->)| ->]; reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros _. exact I.
+  - intros cur st tr' [(-> & -> & ->)| ->] Hc; [|injection Hc as Hc; rewrite Z.ltb_irrefl in Hc; discriminate].
+    destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+    change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
+    step_by Hsz. rewrite Hmask, andnot_ones by lia. fold base.
+    step_by Hsz. rewrite (wrapu_small (base + 2 ^ 21)) by lia. replace (Z.min end' (base + 2 ^ 21)) with end' by lia.
+    step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
+    change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
+    destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+    assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+    step_by (Hp e tr Hv).
+    destruct (wholeLeaf_ok e tr base ipa end' 2 u) as (wl & Hwl). step_by Hwl.
+    assert (Hcont : forall st tr1, exists r s' tr', (let ipa := end' in ret (S:=Isolation.Engine) (Continue (X:=Empty_set) ipa)) st tr1 = Ok r s' tr' /\
+      match r with Continue l' => exists l'', ret l' s' tr' = Ok l'' s' tr' /\
+        ((l'' = ipa /\ s' = e /\ tr' = tr) \/ l'' = end') /\ (Z.to_nat (end' - l'') < Z.to_nat (end' - ipa))%nat
+      | Break l' => True | Leave x => True end).
+    { intros st tr1. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. split; [right; reflexivity|]. lia. }
+    destruct wl.
+    + (* a whole entry: replaceLeaf *)
+      destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+      * destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Htab E3)
+          ltac:(lia) Hba ltac:(lia)) as (st & tr1 & Hrl & _).
+        assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 2 base u in ret tt) e tr = Ok tt st tr1)
+          by (step_by Hrl; reflexivity).
+        step_by H. apply Hcont.
+      * destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+        destruct f as [|[|f']]; [lia|lia|].
+        pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+          ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
+        assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 2 base u in ret tt) e tr = Ok tt
+          ((fun v s => set_tables s (put_ent (tables s) t j v)) (new_ent u 2 base ((fun s => tent (tables s) t j) e)) e)
+          (if valid_d ((fun s => tent (tables s) t j) e) then inval (Isolation.s2update_vmid u) base :: tr else tr))
+          by (step_by Hrl; reflexivity).
+        step_by H. apply Hcont.
+    + (* part of an entry: descend *)
+      assert (Hal : forall st tr1, Isolation.Engine_descend f root p 2 base ipa end' u e tr = Ok tt st tr1 ->
+        exists r s' tr', (let! _ := (let! t'7 := Isolation.Engine_descend f root p 2 base ipa end' u in ret tt) in let ipa := end' in ret (Continue (X:=Empty_set) ipa)) e tr = Ok r s' tr' /\
+        match r with Continue l' => exists l'', ret l' s' tr' = Ok l'' s' tr' /\
+          ((l'' = ipa /\ s' = e /\ tr' = tr) \/ l'' = end') /\ (Z.to_nat (end' - l'') < Z.to_nat (end' - ipa))%nat
+        | Break l' => True | Leave x => True end).
+      { intros st tr1 H. assert (H' : (let! t'7 := Isolation.Engine_descend f root p 2 base ipa end' u in ret tt) e tr = Ok tt st tr1)
+          by (step_by H; reflexivity). step_by H'. apply Hcont. }
+      destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+      * destruct (descend_table_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hpl Ht Hj L (Htab E3)
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hea Hd) as (st & tr1 & Hde & _).
+        exact (Hal st tr1 Hde).
+      * destruct (valid_d dd) eqn:Hval.
+        -- destruct (descend_split_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hbits
+             (Hfree E3 (or_introl eq_refl)) Hpl Ht Hj L Htu Hval E3 ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia)
+             Hia Hea Hd) as (c & q & Ts & st & tr1 & Hde & _).
+           exact (Hal st tr1 Hde).
+        -- destruct (Isolation.s2update_unmap u) eqn:Hun.
+           ++ destruct f as [|f']; [lia|].
+              exact (Hal e tr (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa end' u L Hv Hval Hun)).
+           ++ destruct (descend_new_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hbits
+                (Hfree E3 (or_intror eq_refl)) Hpl Ht Hj L Htu Hval Hun ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia)
+                Hia Hea Hd) as (c & q & st & tr1 & Hde & _).
+              exact (Hal st tr1 Hde).
+  - left. split; [reflexivity|]. split; reflexivity.
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hl. destruct r as [cur|[]]. eexists _, _. reflexivity.
 Qed.

@@ -145,6 +145,7 @@ CodeUpdate.descend_table_last
 CodeUpdate.descend_new_last
 CodeUpdate.descend_split_last
 CodeUpdate.replaceLeaf_table_last
+CodeUpdate.update_l2_entry_no_failure
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
