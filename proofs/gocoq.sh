@@ -7,6 +7,7 @@
 #   proofs/gocoq.sh -update  rewrite proofs/code/ from the Go sources
 set -eu
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 PKGS="bulkhead/isolation/abi bulkhead/isolation"
 # proofs/code is inside proofs/, so coqc warns that its -Q remaps it: the
 # warning is dropped, every other message is shown.
@@ -189,4 +190,4 @@ for t in $CODE_THEOREMS; do
 	fi
 	echo "assumptions $t: closed under the global context"
 done
-echo "gocoq: ok"
+echo "gocoq: ok: $(echo $CODE_THEOREMS | wc -w) theorems about the translated code, each closed, in $(($(date +%s) - start)) s"
