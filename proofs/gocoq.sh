@@ -39,7 +39,7 @@ done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeVMCreateRefine.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -149,6 +149,9 @@ CodeAbs.MemDonate_checks_abs
 CodeAbs.MemShare_checks_abs
 CodeAbs.MemDonate_ledger_abs
 CodeAbs.MemShare_ledger_abs
+CodeVMCreateRefine.take_spec
+CodeVMCreateRefine.allocRoot_spec
+CodeVMCreateRefine.newStage2_spec
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
