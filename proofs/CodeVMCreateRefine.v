@@ -265,3 +265,258 @@ Proof.
     destruct Hsh as (Hr & _). cbn [Isolation.set_vm_s2 Isolation.vm_s2 Isolation.set_stage2_root Isolation.stage2_root].
     replace (r >=? 0) with true by (symmetry; apply Z.geb_le; lia). unfold ret, X1. reflexivity.
 Qed.
+
+(** ** VM_CREATE *)
+
+Definition live_at (e : Isolation.Engine) (k : Z) : bool :=
+  Isolation.vm_live (nth (Z.to_nat k) (Isolation.Engine_vms e) Isolation.zero_vm).
+
+(** Slot [i] is the lowest free one. *)
+Definition first_free (e : Isolation.Engine) (i : Z) : Prop :=
+  0 <= i < len (Isolation.Engine_vms e) /\ live_at e i = false /\ forall k, 0 <= k < i -> live_at e k = true.
+
+Definition all_live (e : Isolation.Engine) : Prop :=
+  forall k, 0 <= k < len (Isolation.Engine_vms e) -> live_at e k = true.
+
+(** The slot search reads only: it ends at the lowest free slot, or at -1
+    when every slot is live. *)
+Lemma slot_search_spec : forall e tr,
+  exists j, loop (X:=Empty_set) (len (Isolation.Engine_vms e))
+  (fun '(t'3, slot) => ret (t'3 <? len (Isolation.Engine_vms e)))
+  (fun '(t'3, slot) =>
+  let i := t'3 in
+  let! t'6 := deref root in
+  let! t'7 := idx (Isolation.Engine_vms t'6) i in
+  if negb (Isolation.vm_live t'7) then
+  let slot := i in
+  ret (Break (t'3, slot))
+  else
+  ret (Continue (t'3, slot)))
+  (fun '(t'3, slot) => let t'3 := t'3 + 1 in ret (t'3, slot))
+  (0, -1) e tr = Ok (Fall j) e tr /\ ((snd j = -1 /\ all_live e) \/ first_free e (snd j)).
+Proof.
+  intros e tr. set (n := len (Isolation.Engine_vms e)).
+  assert (Hn : 0 <= n) by (unfold n, len; lia).
+  match goal with |- context [loop _ ?c ?b ?p] =>
+  destruct (loop_spec n c b p
+    (fun l st tr' => st = e /\ tr' = tr /\ 0 <= fst l <= n /\ snd l = -1 /\
+       forall k, 0 <= k < fst l -> live_at e k = true)
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with
+       | Fall l => (snd l = -1 /\ all_live e) \/ first_free e (snd l) | Jump x => False end)
+    (fun l => Z.to_nat (n - fst l))) with (l := (0, -1)) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros [k sl] st tr' (-> & -> & Hk & Hsl & Hall). cbn [fst snd] in *. eexists. split; [reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [reflexivity|]. left. split; [exact Hsl|].
+      intros k' Hk'. apply Hall. fold n in Hk'. lia.
+  - intros [k sl] st tr' (-> & -> & Hk & Hsl & Hall) Hc. cbn [fst snd] in *.
+    unfold ret in Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    destruct (nth_error (Isolation.Engine_vms e) (Z.to_nat k)) as [m|] eqn:Hm.
+    2:{ apply nth_error_None in Hm. unfold n, len in Hc. lia. }
+    unfold bind. cbn [deref root]. rewrite (idx_nth _ k m e tr ltac:(lia) Hm). cbv beta iota.
+    assert (Hlk : live_at e k = Isolation.vm_live m) by (unfold live_at; rewrite (nth_error_nth _ _ _ Hm); reflexivity).
+    destruct (Isolation.vm_live m) eqn:Hlm; cbn [negb]; unfold ret.
+    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. cbn [fst snd].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [exact Hsl|].
+      intros k' Hk'. destruct (Z.eq_dec k' k) as [->|Hne]; [exact Hlk|apply Hall; lia].
+    + eexists _, _, _. split; [reflexivity|]. cbn [snd]. split; [reflexivity|]. split; [reflexivity|].
+      right. split; [fold n; lia|]. split; [exact Hlk|exact Hall].
+  - cbn. split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [reflexivity|]. intros; lia.
+  - cbn [fst]. destruct (Z.eq_dec n 0) as [E|E].
+    + rewrite E. cbn. lia.
+    + rewrite fuel_nat by lia. lia.
+  - destruct Hq as (-> & -> & Hj). destruct j as [l|[]]. exists l. split; [exact Hl|exact Hj].
+Qed.
+
+(** A vCPU as VM_CREATE leaves it: the zero vCPU with its VMID and
+    number in its context. *)
+Definition new_vcpu (id k : Z) : Isolation.vcpu :=
+  Isolation.set_vcpu_ctx (Isolation.set_Context_VCPU (wrapu 16 k) (Isolation.set_Context_VMID id Isolation.zero_Context))
+    Isolation.zero_vcpu.
+
+Definition fresh_vcpus (id : Z) (old vcs : list Isolation.vcpu) : Prop :=
+  length vcs = length old /\ forall k, (k < length vcs)%nat -> nth k vcs Isolation.zero_vcpu = new_vcpu id (Z.of_nat k).
+
+(** The VM VM_CREATE puts in the slot. *)
+Definition new_vm (n flags id r : Z) (vcs : list Isolation.vcpu) : Isolation.vm :=
+  Isolation.mk_vm true false n (Isolation.mk_stage2 r id) vcs Isolation.zero_shadowState
+    (negb (Z.land flags Abi.VMProtected =? 0)).
+
+Ltac slot_rw tac := repeat first [rewrite vms_at_slot by tac | rewrite at_slot_twice].
+
+(** VM_CREATE from an engine with [create_ok]: an invalid count changes
+    nothing; with every slot live, NO_MEMORY and nothing changed; else
+    with the lowest free slot [slot], either NO_MEMORY with only the
+    slot's stage-2 record changed (root -1, the vmid) when the pool has no
+    free root, or SUCCESS with vmid [slot + 1], the pool changed as
+    allocRoot takes a root [rt], and the slot holding [new_vm] with fresh
+    vCPUs. *)
+Theorem VMCreate_spec : forall e tr n flags,
+  create_ok e -> 0 <= n < 2 ^ 64 ->
+  exists r e', Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr /\ create_ok e' /\
+  (((n = 0 \/ Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) < n) /\ r = (0, Abi.InvalidParameters) /\ e' = e) \/
+   (0 < n <= Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) /\ all_live e /\ r = (0, Abi.NoMemory) /\ e' = e) \/
+   (exists slot, 0 < n <= Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) /\ first_free e slot /\
+     let m := nth (Z.to_nat slot) (Isolation.Engine_vms e) Isolation.zero_vm in
+     let id := wrapu 16 (wraps 64 (slot + 1)) in
+     ((r = (0, Abi.NoMemory) /\ e' = at_slot e (Z.to_nat slot) (Isolation.set_vm_s2 (Isolation.mk_stage2 (-1) id) m)) \/
+      exists rt q vcs, r = (id, Abi.Success) /\ root_taken (Isolation.Engine_pool e) q rt /\
+        e' = at_slot (Isolation.set_Engine_pool q e) (Z.to_nat slot) (new_vm n flags id rt vcs) /\
+        fresh_vcpus id (Isolation.vm_vcpus m) vcs))).
+Proof.
+  intros e tr n flags Hc Hn. pose proof Hc as (Hvo & Hpo & Hmax & Hroom).
+  pose proof (slot_search_spec e tr) as Hs. cbv beta iota zeta delta [bind ret] in Hs.
+  unfold Isolation.Engine_VMCreate. cbv beta iota zeta delta [bind ret].
+  destruct (Z.eqb_spec n 0) as [H0|H0].
+  { eexists _, _. split; [reflexivity|]. split; [exact Hc|]. left. auto. }
+  rewrite deref_root. rewrite wrapu_small by lia.
+  destruct (Z.gtb_spec n (Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e))) as [Hg|Hg].
+  { eexists _, _. split; [reflexivity|]. split; [exact Hc|]. left. auto. }
+  rewrite deref_root.
+  destruct Hs as ([k0 slot] & Hs & Hslot). cbn [snd] in Hslot.
+  rewrite Hs.
+  destruct (Z.ltb_spec slot 0) as [Hneg|Hpos].
+  { destruct Hslot as [[_ Hall]|(Hf & _)]; [|lia].
+    eexists _, _. split; [reflexivity|]. split; [exact Hc|]. right. left. split; [lia|]. auto. }
+  destruct Hslot as [[Hm1 _]|Hff]; [lia|].
+  pose proof Hff as (Hslot & _ & _).
+  assert (Hsl : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (unfold len in Hslot; lia).
+  destruct (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
+    as (qv0 & Hqv0 & Lv0).
+  destruct (pindex_lens qv0 _ _ _ slot Isolation.zero_vm Lv0) as (v & Hv & Lv).
+  change (lens v (slot_valid slot) (fun s => nth (Z.to_nat slot) (Isolation.Engine_vms s) Isolation.zero_vm)
+    (fun b s => Isolation.set_Engine_vms (replace_nth (Z.to_nat slot) b (Isolation.Engine_vms s)) s)) in Lv.
+  destruct (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
+  assert (Hv0 : slot_valid slot e) by (split; [exact I|exact Hslot]).
+  rewrite Hqv0. rewrite Hv by (exact I || exact Hslot). rewrite Hqs.
+  set (id := wrapu 16 (wraps 64 (slot + 1))) in *.
+  set (m := nth (Z.to_nat slot) (Isolation.Engine_vms e) Isolation.zero_vm).
+  pose proof (newStage2_spec slot qs id e tr Ls Hc Hv0) as Hn2. cbv zeta in Hn2. fold m in Hn2.
+  destruct Hn2 as [Hn2|(rt & q & Hn2 & Hrt)].
+  { rewrite Hn2. cbn [negb]. eexists _, _. split; [reflexivity|]. split.
+    - exact (create_ok_vm_field e slot (fun m => Isolation.set_vm_s2 (Isolation.mk_stage2 (-1) id) m) Hc Hslot
+        (fun _ => eq_refl) (fun _ => eq_refl)).
+    - right. right. exists slot. split; [lia|]. split; [exact Hff|]. left. auto. }
+  rewrite Hn2. cbn [negb].
+  set (E := Isolation.set_Engine_pool q e) in *.
+  assert (HsE : (Z.to_nat slot < length (Isolation.Engine_vms E))%nat) by (unfold E; rewrite vms_set_pool; exact Hsl).
+  pose proof Hrt as (_ & _ & _ & _ & Hshape & _).
+  pose proof (create_ok_set_pool e q Hc Hshape) as HcE. fold E in HcE.
+  set (X1 := Isolation.set_vm_s2 (Isolation.mk_stage2 rt id) m).
+  set (s1_ := at_slot E (Z.to_nat slot) X1).
+  assert (Hc_s1_ : create_ok s1_)
+    by exact (create_ok_vm_field E slot (fun m => Isolation.set_vm_s2 (Isolation.mk_stage2 rt id) m) HcE
+                ltac:(unfold E; rewrite vms_set_pool; exact Hslot) (fun _ => eq_refl) (fun _ => eq_refl)).
+  assert (Hv_s1_ : slot_valid slot s1_)
+    by (split; [exact I|]; unfold s1_, len; rewrite len_vms_at_slot; unfold E; rewrite vms_set_pool; exact Hslot).
+  assert (Hcfg_s1_ : Isolation.Engine_cfg s1_ = Isolation.Engine_cfg e) by (unfold s1_, E; destruct e; reflexivity).
+  destruct (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q_s2_ & Hq_s2_ & L_s2_).
+  rewrite Hq_s2_. rewrite (store_lens _ _ _ _ _ _ tr L_s2_ Hv_s1_). cbv beta iota.
+  pose proof (lens_valid _ _ _ _ _ (true) L_s2_ Hv_s1_) as Hv_s2_. cbv beta in Hv_s2_.
+  pose proof (create_ok_vm_field s1_ slot (fun m => Isolation.set_vm_live (true) m) Hc_s1_ (proj2 Hv_s1_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s2_. cbv beta in Hc_s2_.
+  match type of Hc_s2_ with create_ok ?x => set (s2_ := x) in * end.
+  assert (Hcfg_s2_ : Isolation.Engine_cfg s2_ = Isolation.Engine_cfg e) by (unfold s2_; rewrite cfg_vm_put; exact Hcfg_s1_).
+  destruct (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q_s3_ & Hq_s3_ & L_s3_).
+  rewrite Hq_s3_. rewrite (store_lens _ _ _ _ _ _ tr L_s3_ Hv_s2_). cbv beta iota.
+  pose proof (lens_valid _ _ _ _ _ (false) L_s3_ Hv_s2_) as Hv_s3_. cbv beta in Hv_s3_.
+  pose proof (create_ok_vm_field s2_ slot (fun m => Isolation.set_vm_hasRun (false) m) Hc_s2_ (proj2 Hv_s2_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s3_. cbv beta in Hc_s3_.
+  match type of Hc_s3_ with create_ok ?x => set (s3_ := x) in * end.
+  assert (Hcfg_s3_ : Isolation.Engine_cfg s3_ = Isolation.Engine_cfg e) by (unfold s3_; rewrite cfg_vm_put; exact Hcfg_s2_).
+  destruct (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q_s4_ & Hq_s4_ & L_s4_).
+  rewrite Hq_s4_. rewrite (store_lens _ _ _ _ _ _ tr L_s4_ Hv_s3_). cbv beta iota.
+  pose proof (lens_valid _ _ _ _ _ (wraps 64 n) L_s4_ Hv_s3_) as Hv_s4_. cbv beta in Hv_s4_.
+  pose proof (create_ok_nvcpu s3_ slot (wraps 64 n) Hc_s3_ (proj2 Hv_s3_) ltac:(rewrite Hcfg_s3_, wraps_small by lia; lia)) as Hc_s4_. cbv beta in Hc_s4_.
+  match type of Hc_s4_ with create_ok ?x => set (s4_ := x) in * end.
+  assert (Hcfg_s4_ : Isolation.Engine_cfg s4_ = Isolation.Engine_cfg e) by (unfold s4_; rewrite cfg_vm_put; exact Hcfg_s3_).
+  destruct (pfield_lens v _ _ _ Isolation.vm_shadow Isolation.set_vm_shadow Lv ltac:(field_laws)) as (q_s5_ & Hq_s5_ & L_s5_).
+  rewrite Hq_s5_. rewrite (store_lens _ _ _ _ _ _ tr L_s5_ Hv_s4_). cbv beta iota.
+  pose proof (lens_valid _ _ _ _ _ (Isolation.mk_shadowState (repeat Isolation.zero_shadowReg 4) (repeat 0 256) 0 0) L_s5_ Hv_s4_) as Hv_s5_. cbv beta in Hv_s5_.
+  pose proof (create_ok_vm_field s4_ slot (fun m => Isolation.set_vm_shadow (Isolation.mk_shadowState (repeat Isolation.zero_shadowReg 4) (repeat 0 256) 0 0) m) Hc_s4_ (proj2 Hv_s4_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s5_. cbv beta in Hc_s5_.
+  match type of Hc_s5_ with create_ok ?x => set (s5_ := x) in * end.
+  assert (Hcfg_s5_ : Isolation.Engine_cfg s5_ = Isolation.Engine_cfg e) by (unfold s5_; rewrite cfg_vm_put; exact Hcfg_s4_).
+  destruct (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q_s6_ & Hq_s6_ & L_s6_).
+  rewrite Hq_s6_. rewrite (store_lens _ _ _ _ _ _ tr L_s6_ Hv_s5_). cbv beta iota.
+  pose proof (lens_valid _ _ _ _ _ (negb (Z.land flags Abi.VMProtected =? 0)) L_s6_ Hv_s5_) as Hv_s6_. cbv beta in Hv_s6_.
+  pose proof (create_ok_vm_field s5_ slot (fun m => Isolation.set_vm_protected (negb (Z.land flags Abi.VMProtected =? 0)) m) Hc_s5_ (proj2 Hv_s5_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s6_. cbv beta in Hc_s6_.
+  match type of Hc_s6_ with create_ok ?x => set (s6_ := x) in * end.
+  set (X6 := new_vm (wraps 64 n) flags id rt (Isolation.vm_vcpus m)).
+  assert (E6 : s6_ = at_slot E (Z.to_nat slot) X6).
+  { unfold s6_, s5_, s4_, s3_, s2_, s1_. slot_rw ltac:(rewrite ?len_vms_at_slot; exact HsE). reflexivity. }
+  rewrite (deref_lens _ _ _ _ _ tr Lv Hv_s6_). cbv beta iota.
+  destruct (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qvc & Hqvc & Lvc).
+  set (L := len (Isolation.vm_vcpus (nth (Z.to_nat slot) (Isolation.Engine_vms s6_) Isolation.zero_vm))) in *.
+  assert (HL : 0 <= L) by (unfold L, len; lia).
+  assert (HLm : L = len (Isolation.vm_vcpus m)) by (unfold L; rewrite E6, vms_at_slot by exact HsE; reflexivity).
+  match goal with |- context [loop _ ?c ?b ?p 0] =>
+  destruct (loop_spec L c b p
+    (fun k st tr' => create_ok st /\ slot_valid slot st /\
+       len (Isolation.vm_vcpus (nth (Z.to_nat slot) (Isolation.Engine_vms st) Isolation.zero_vm)) = L /\
+       0 <= k <= L /\ tr' = tr /\
+       exists vcs, st = at_slot E (Z.to_nat slot) (Isolation.set_vm_vcpus vcs X6) /\
+         length vcs = length (Isolation.vm_vcpus m) /\
+         forall j, (j < Z.to_nat k)%nat -> nth j vcs Isolation.zero_vcpu = new_vcpu id (Z.of_nat j))
+    (fun j st tr' => create_ok st /\ tr' = tr /\ match j with Fall _ => True | Jump _ => False end /\
+       exists vcs, st = at_slot E (Z.to_nat slot) (Isolation.set_vm_vcpus vcs X6) /\ fresh_vcpus id (Isolation.vm_vcpus m) vcs)
+    (fun k => Z.to_nat (L - k))) with (l := 0) (s := s6_) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros k st tr' (Hck & Hvk & HLk & Hk & -> & vcs & Est & Hlen & Hpre). eexists. split; [reflexivity|]. split.
+    + intros Hc'. apply Z.ltb_lt in Hc'. lia.
+    + intros Hc'. apply Z.ltb_ge in Hc'. split; [exact Hck|]. split; [reflexivity|]. split; [exact I|].
+      exists vcs. split; [exact Est|]. split; [exact Hlen|].
+      intros j Hj. apply Hpre. unfold len in HLm. lia.
+  - intros k st tr' (Hck & Hvk & HLk & Hk & -> & vcs & Est & Hlen & Hpre) Hc'. injection Hc' as Hc'. apply Z.ltb_lt in Hc'.
+    destruct (pindex_lens qvc _ _ _ k Isolation.zero_vcpu Lvc) as (qi & Hqi & Li).
+    destruct (pfield_lens qi _ _ _ Isolation.vcpu_ctx Isolation.set_vcpu_ctx Li ltac:(field_laws)) as (qc & Hqc & Lc).
+    destruct (pfield_lens qc _ _ _ Isolation.Context_VMID Isolation.set_Context_VMID Lc ltac:(field_laws)) as (qid & Hqid & Lid).
+    destruct (pfield_lens qc _ _ _ Isolation.Context_VCPU Isolation.set_Context_VCPU Lc ltac:(field_laws)) as (qvp & Hqvp & Lvp).
+    assert (Hvi : slot_valid slot st /\ 0 <= k < len (Isolation.vm_vcpus (nth (Z.to_nat slot) (Isolation.Engine_vms st) Isolation.zero_vm)))
+      by (split; [exact Hvk|lia]).
+    rewrite Hqvc. rewrite Hqi by (exact Hvk || lia). cbv beta iota.
+    rewrite (store_lens _ _ _ _ _ _ tr Li Hvi). cbv beta iota.
+    pose proof (lens_valid _ _ _ _ _ (Isolation.mk_vcpu Isolation.zero_VCPUState Isolation.zero_pendingReply
+      Isolation.zero_MMIORead Isolation.zero_Context) Li Hvi) as Hvi1. cbv beta in Hvi1.
+    pose proof (create_ok_vcpu st slot k (fun _ => Isolation.mk_vcpu Isolation.zero_VCPUState Isolation.zero_pendingReply
+      Isolation.zero_MMIORead Isolation.zero_Context) Hck (proj2 Hvk) (proj2 Hvi) (fun _ _ => eq_refl)) as Hc1.
+    cbv beta zeta in Hc1.
+    match type of Hc1 with create_ok ?x => set (st1 := x) in * end.
+    rewrite Hqvc. rewrite Hqi by (exact (proj1 Hvi1) || exact (proj2 Hvi1)). cbv beta iota.
+    rewrite Hqc. rewrite Hqid. rewrite (store_lens _ _ _ _ _ _ tr Lid Hvi1). cbv beta iota.
+    pose proof (lens_valid _ _ _ _ _ id Lid Hvi1) as Hvi2. cbv beta in Hvi2.
+    pose proof (create_ok_vcpu st1 slot k (fun c => Isolation.set_vcpu_ctx (Isolation.set_Context_VMID id (Isolation.vcpu_ctx c)) c)
+      Hc1 (proj2 (proj1 Hvi1)) (proj2 Hvi1) (fun _ H => H)) as Hc2.
+    cbv beta zeta in Hc2.
+    match type of Hc2 with create_ok ?x => set (st2 := x) in * end.
+    rewrite Hqvc. rewrite Hqi by (exact (proj1 Hvi2) || exact (proj2 Hvi2)). cbv beta iota.
+    rewrite Hqc. rewrite Hqvp. rewrite (store_lens _ _ _ _ _ _ tr Lvp Hvi2). cbv beta iota.
+    pose proof (lens_valid _ _ _ _ _ (wrapu 16 k) Lvp Hvi2) as Hvi3. cbv beta in Hvi3.
+    pose proof (create_ok_vcpu st2 slot k (fun c => Isolation.set_vcpu_ctx (Isolation.set_Context_VCPU (wrapu 16 k) (Isolation.vcpu_ctx c)) c)
+      Hc2 (proj2 (proj1 Hvi2)) (proj2 Hvi2) (fun _ H => H)) as Hc3.
+    cbv beta zeta in Hc3.
+    match type of Hc3 with create_ok ?x => set (st3 := x) in * end.
+    assert (Hkv : (Z.to_nat k < length vcs)%nat) by (unfold len in HLm; lia).
+    assert (Est3 : st3 = at_slot E (Z.to_nat slot) (Isolation.set_vm_vcpus (replace_nth (Z.to_nat k) (new_vcpu id k) vcs) X6)).
+    { unfold st3, st2, st1. subst st. slot_rw ltac:(rewrite ?len_vms_at_slot; exact HsE).
+      f_equal. cbv beta iota delta [Isolation.set_vm_vcpus Isolation.vm_vcpus]. f_equal.
+      rewrite !nth_replace_nth_same by (rewrite ?replace_nth_length; exact Hkv).
+      rewrite !replace_replace. reflexivity. }
+    eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+    split; [split; [exact Hc3|]|].
+    + split; [exact (proj1 Hvi3)|]. split; [|split; [lia|split; [reflexivity|]]].
+      * unfold st3. rewrite len_vcpus_put by exact (proj2 (proj1 Hvi2)).
+        unfold st2. rewrite len_vcpus_put by exact (proj2 (proj1 Hvi1)).
+        unfold st1. rewrite len_vcpus_put by exact (proj2 Hvk). exact HLk.
+      * exists (replace_nth (Z.to_nat k) (new_vcpu id k) vcs). split; [exact Est3|].
+        split; [rewrite replace_nth_length; exact Hlen|].
+        intros j Hj. destruct (Nat.eq_dec j (Z.to_nat k)) as [->|Hne].
+        -- rewrite nth_replace_nth_same by exact Hkv. rewrite Z2Nat.id by lia. reflexivity.
+        -- rewrite nth_replace_nth_other' by congruence. apply Hpre. lia.
+    + apply Z2Nat.inj_lt; lia.
+  - split; [exact Hc_s6_|]. split; [exact Hv_s6_|]. split; [reflexivity|]. split; [lia|]. split; [reflexivity|].
+    exists (Isolation.vm_vcpus m). split; [exact E6|]. split; [reflexivity|]. intros j Hj. lia.
+  - destruct (Z.eq_dec L 0) as [E0|E0].
+    + rewrite E0. cbn. lia.
+    + rewrite fuel_nat by lia. lia.
+  - rewrite Hl. destruct Hq as (Hcj & -> & Hj & vcs & Es' & Hfr). destruct j as [l|[]].
+    eexists _, _. split; [reflexivity|]. split; [exact Hcj|]. right. right. exists slot.
+    split; [lia|]. split; [exact Hff|]. right. exists rt, q, vcs. split; [reflexivity|]. split; [exact Hrt|].
+    split; [|exact Hfr]. rewrite Es'. unfold X6. rewrite wraps_small by lia. reflexivity.
+Qed.

@@ -152,6 +152,8 @@ CodeAbs.MemShare_ledger_abs
 CodeVMCreateRefine.take_spec
 CodeVMCreateRefine.allocRoot_spec
 CodeVMCreateRefine.newStage2_spec
+CodeVMCreateRefine.slot_search_spec
+CodeVMCreateRefine.VMCreate_spec
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
