@@ -520,3 +520,111 @@ Proof.
     split; [lia|]. split; [exact Hff|]. right. exists rt, q, vcs. split; [reflexivity|]. split; [exact Hrt|].
     split; [|exact Hfr]. rewrite Es'. unfold X6. rewrite wraps_small by lia. reflexivity.
 Qed.
+
+(** ** The walk of a stage-2 as a function of its tables *)
+
+(** The value of a computation that reads no state. *)
+Definition pv {A} (m : M unit A) (d : A) : A := match m tt [] with Ok a _ _ => a | Fail _ => d end.
+
+Definition eidx (ipa lvl : Z) : Z := pv (Isolation.entryIndex ipa lvl) 0.
+Definition lattr (d : Z) : Isolation.Attr := pv (Isolation.leafAttr d) Isolation.zero_Attr.
+Definition lsize (lvl : Z) : Z := pv (Isolation.levelSize lvl) 0.
+
+Lemma eidx_ok : forall {S} (s : S) tr ipa lvl, Isolation.entryIndex ipa lvl s tr = Ok (eidx ipa lvl) s tr.
+Proof.
+  intros. unfold eidx, pv, Isolation.entryIndex, Isolation.entries, Isolation.levelShift, bind, ret.
+  destruct (lvl =? Isolation.S2StartLevel); reflexivity.
+Qed.
+
+Lemma lattr_ok : forall {S} (s : S) tr d, Isolation.leafAttr d s tr = Ok (lattr d) s tr.
+Proof.
+  intros. unfold lattr, pv, Isolation.leafAttr, bind, ret.
+  repeat match goal with |- context [if ?b then _ else _] => destruct b end; reflexivity.
+Qed.
+
+Lemma lsize_ok : forall {S} (s : S) tr lvl, Isolation.levelSize lvl s tr = Ok (lsize lvl) s tr.
+Proof. intros. reflexivity. Qed.
+
+Lemma eidx_bound : forall ipa lvl, 1 <= lvl <= 3 -> 0 <= eidx ipa lvl < (if lvl =? 1 then 1024 else 512).
+Proof.
+  intros ipa lvl Hl. destruct (entryIndex_ok tt [] ipa lvl Hl) as (k & Hk & Hb).
+  rewrite eidx_ok in Hk. injection Hk as ->. exact Hb.
+Qed.
+
+(** The walk from table [t] at level [lvl], in at most [n] levels. *)
+Fixpoint pw (T : list Isolation.Table) (base ipa : Z) (n : nat) (t lvl : Z) : Isolation.Mapping * bool :=
+  match n with
+  | O => (Isolation.mk_Mapping Isolation.zero_PA Isolation.zero_Attr 0, false)
+  | S n' =>
+    if Z.land (ent T t (eidx ipa lvl)) Isolation.descValid =? 0
+    then (Isolation.mk_Mapping Isolation.zero_PA Isolation.zero_Attr 0, false)
+    else if (lvl <? Isolation.lastLevel) && (Z.land (ent T t (eidx ipa lvl)) 3 =? 3)
+    then pw T base ipa n' (child base (ent T t (eidx ipa lvl))) (lvl + 1)
+    else (Isolation.mk_Mapping (wrapu 64 (Z.land (ent T t (eidx ipa lvl)) Isolation.descOAMask +
+            Z.land ipa (wrapu 64 (lsize lvl - 1)))) (lattr (ent T t (eidx ipa lvl))) lvl, true)
+  end.
+
+(** [translate] of a stage-2 on a tree of tables is [pw] of the tables. *)
+Lemma translate_pw : forall e tr s s2 ipa, tables_ok e -> good s e s2 -> 0 <= Isolation.stage2_root s2 ->
+  tree_ok (tables e) (pool_base e) 2 (Isolation.stage2_root s2) 1024 -> 0 <= ipa < Isolation.ipaLimit ->
+  Isolation.Engine_translate root s ipa e tr = Ok (pw (tables e) (pool_base e) ipa 3 (Isolation.stage2_root s2) 1) e tr.
+Proof.
+  intros e tr s s2 ipa Hok Hg Hr Htree Hipa.
+  unfold Isolation.Engine_translate.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  replace ((Isolation.stage2_root s2 <? 0) || (ipa >=? Isolation.ipaLimit)) with false
+    by (symmetry; apply orb_false_iff; split; [apply Z.ltb_ge; lia|]; rewrite Z.geb_leb; apply Z.leb_gt; lia).
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  set (T := tables e) in *. set (base := pool_base e) in *.
+  set (W := pw T base ipa 3 (Isolation.stage2_root s2) 1).
+  match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
+  destruct (loop_spec f c b p
+    (fun l st tr' => st = e /\ tr' = tr /\ 1 <= snd l <= 3 /\
+       tree_ok T base (Z.to_nat (3 - snd l)) (fst l) (if snd l =? 1 then 1024 else 512) /\
+       pw T base ipa (Z.to_nat (4 - snd l)) (fst l) (snd l) = W)
+    (fun j st tr' => st = e /\ tr' = tr /\ j = Jump W)
+    (fun l => Z.to_nat (4 - snd l))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros [t lvl] st tr' (-> & -> & Hlvl & Ht & Hw). cbn [fst snd] in *.
+    eexists. split; [reflexivity|]. split.
+    + intros _. lia.
+    + intros Hf. unfold Isolation.lastLevel in Hf. apply Z.leb_gt in Hf. lia.
+  - intros [t lvl] st tr' (-> & -> & Hlvl & Ht & Hw) _. cbn [fst snd] in *.
+    pose proof (eidx_bound ipa lvl Hlvl) as Hkb. set (k := eidx ipa lvl) in *.
+    replace (Z.to_nat (4 - lvl)) with (S (Z.to_nat (3 - lvl))) in Hw by lia. cbn [pw] in Hw. fold k in Hw.
+    destruct (tree_ok_range _ _ _ _ _ Ht) as (Ht0 & Htl).
+    assert (Hkl : t + k / 512 < len T) by
+      (apply Z.le_lt_trans with (t + ((if lvl =? 1 then 1024 else 512) - 1) / 512); [|exact Htl];
+       apply Z.add_le_mono_l, Z.div_le_mono; lia).
+    destruct (slot_ok e tr t k Hok Ht0 ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp). fold T in Gp.
+    unfold bind at 1. rewrite eidx_ok. cbv beta iota. fold k.
+    unfold bind at 1. rewrite Hp. cbv beta iota.
+    unfold bind at 1. rewrite (deref_good _ _ _ _ Gp). cbv beta iota.
+    unfold Isolation.isValid, Isolation.isTable, bind at 1, ret at 1; cbv beta iota.
+    destruct (Z.land (ent T t k) Isolation.descValid =? 0) eqn:Hvd; cbn [negb]; cbv beta iota in Hw.
+    { unfold ret. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+      rewrite <- Hw. reflexivity. }
+    unfold bind at 1, ret at 1; cbv beta iota.
+    destruct ((lvl <? Isolation.lastLevel) && (Z.land (ent T t k) 3 =? 3)) eqn:Htab; cbn [negb];
+      cbv beta iota in Hw.
+    2:{ unfold bind at 1. rewrite lsize_ok. cbv beta iota zeta.
+        unfold bind at 1, Isolation.descOA, ret at 1. cbv beta iota.
+        unfold bind at 1. rewrite lattr_ok. cbv beta iota. unfold ret.
+        eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+        rewrite <- Hw. reflexivity. }
+    apply andb_true_iff in Htab as [Hlt H3]. unfold Isolation.lastLevel in Hlt. apply Z.ltb_lt in Hlt. apply Z.eqb_eq in H3.
+    replace (Z.to_nat (3 - lvl)) with (S (Z.to_nat (3 - (lvl + 1)))) in Ht by lia.
+    destruct Ht as (_ & _ & Hch). destruct (Hch k ltac:(destruct (lvl =? 1); lia) H3) as (Hle & Hclt & Hct).
+    unfold bind at 1; rewrite pfield_pool_root; cbv beta iota.
+    unfold Isolation.descOA, bind at 1, ret at 1; cbv beta iota.
+    unfold bind at 1; rewrite (index_ok e tr (ent T t k) Hok Hle Hclt); cbv beta iota.
+    unfold ret; eexists _, _, _; split; [reflexivity|].
+    eexists; split; [reflexivity|]; cbn [fst snd].
+    rewrite wraps_small by lia.
+    split; [split; [reflexivity|split; [reflexivity|split; [lia|]]]|lia].
+    replace (lvl + 1 =? 1) with false by (symmetry; apply Z.eqb_neq; lia). split; [exact Hct|].
+    replace (Z.to_nat (4 - (lvl + 1))) with (Z.to_nat (3 - lvl)) by lia. exact Hw.
+  - cbn [fst snd]. split; [reflexivity|]. split; [reflexivity|]. split; [unfold Isolation.S2StartLevel; lia|].
+    split; [exact Htree|]. reflexivity.
+  - cbn [fst snd]. unfold Isolation.lastLevel, Isolation.S2StartLevel. cbn. lia.
+  - unfold bind at 1. rewrite Hl. destruct Hq as (-> & -> & ->). unfold ret. reflexivity.
+Qed.
