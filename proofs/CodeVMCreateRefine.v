@@ -565,16 +565,17 @@ Fixpoint pw (T : list Isolation.Table) (base ipa : Z) (n : nat) (t lvl : Z) : Is
   end.
 
 (** [translate] of a stage-2 on a tree of tables is [pw] of the tables. *)
-Lemma translate_pw : forall e tr s s2 ipa, tables_ok e -> good s e s2 -> 0 <= Isolation.stage2_root s2 ->
+Lemma translate_pw : forall e tr s s2 ipa, tables_ok e -> (forall tr', deref s e tr' = Ok s2 e tr') ->
+  0 <= Isolation.stage2_root s2 ->
   tree_ok (tables e) (pool_base e) 2 (Isolation.stage2_root s2) 1024 -> 0 <= ipa < Isolation.ipaLimit ->
   Isolation.Engine_translate root s ipa e tr = Ok (pw (tables e) (pool_base e) ipa 3 (Isolation.stage2_root s2) 1) e tr.
 Proof.
   intros e tr s s2 ipa Hok Hg Hr Htree Hipa.
   unfold Isolation.Engine_translate.
-  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  unfold bind at 1. rewrite Hg. cbv beta iota.
   replace ((Isolation.stage2_root s2 <? 0) || (ipa >=? Isolation.ipaLimit)) with false
     by (symmetry; apply orb_false_iff; split; [apply Z.ltb_ge; lia|]; rewrite Z.geb_leb; apply Z.leb_gt; lia).
-  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite Hg. cbv beta iota zeta.
   set (T := tables e) in *. set (base := pool_base e) in *.
   set (W := pw T base ipa 3 (Isolation.stage2_root s2) 1).
   match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
@@ -627,4 +628,138 @@ Proof.
     split; [exact Htree|]. reflexivity.
   - cbn [fst snd]. unfold Isolation.lastLevel, Isolation.S2StartLevel. cbn. lia.
   - unfold bind at 1. rewrite Hl. destruct Hq as (-> & -> & ->). unfold ret. reflexivity.
+Qed.
+
+Lemma from_in : forall f i n x, 0 <= i < n -> In x (f i) -> In x (from f 0 n).
+Proof.
+  intros f i n x Hi Hx. rewrite (from_split f i n) by lia. rewrite (from_step f i n) by lia.
+  apply in_or_app. right. apply in_or_app. left. exact Hx.
+Qed.
+
+(** Two lists of tables agree on the tables [xs]. *)
+Definition agree (T1 T2 : list Isolation.Table) (xs : list Z) : Prop :=
+  forall x, In x xs -> nth (Z.to_nat x) T1 Isolation.zero_Table = nth (Z.to_nat x) T2 Isolation.zero_Table.
+
+Lemma agree_child : forall T1 T2 base k t nent i, 0 <= i < nent -> Z.land (ent T1 t i) 3 = 3 ->
+  agree T1 T2 (reach T1 base (S k) t nent) ->
+  agree T1 T2 (reach T1 base k (child base (ent T1 t i)) 512) /\
+  (forall j, 0 <= j < 512 -> ent T1 (child base (ent T1 t i)) j = ent T2 (child base (ent T1 t i)) j).
+Proof.
+  intros T1 T2 base k t nent i Hi H3 Ha. cbn [reach] in Ha.
+  assert (Hin : forall x, In x (reach T1 base k (child base (ent T1 t i)) 512 ++ [child base (ent T1 t i)]) -> 
+    nth (Z.to_nat x) T1 Isolation.zero_Table = nth (Z.to_nat x) T2 Isolation.zero_Table).
+  { intros x Hx. apply Ha. apply (from_in _ i nent x Hi). rewrite H3, Z.eqb_refl. exact Hx. }
+  split.
+  - intros x Hx. apply Hin. apply in_or_app. left. exact Hx.
+  - intros j Hj. set (c := child base (ent T1 t i)) in *. unfold ent. rewrite (Z.div_small j 512) by lia. rewrite Z.add_0_r.
+    rewrite (Hin c) by (apply in_or_app; right; left; reflexivity). reflexivity.
+Qed.
+
+(** The walk reads only the tables it reaches. *)
+Lemma pw_frame : forall k T1 T2 base ipa t lvl nent,
+  1 <= lvl <= 3 -> (if lvl =? 1 then 1024 else 512) <= nent ->
+  tree_ok T1 base k t nent ->
+  (forall i, 0 <= i < nent -> ent T1 t i = ent T2 t i) ->
+  agree T1 T2 (reach T1 base k t nent) ->
+  pw T1 base ipa (S k) t lvl = pw T2 base ipa (S k) t lvl.
+Proof.
+  induction k as [|k IH]; intros T1 T2 base ipa t lvl nent Hl Hn Ht He Ha.
+  - pose proof (eidx_bound ipa lvl Hl) as Hb. cbn [pw]. rewrite <- (He (eidx ipa lvl)) by (destruct (lvl =? 1); lia).
+    reflexivity.
+  - pose proof (eidx_bound ipa lvl Hl) as Hb. cbn [pw] in *. set (i := eidx ipa lvl) in *.
+    assert (Hi : 0 <= i < nent) by (destruct (lvl =? 1); lia).
+    rewrite <- (He i Hi).
+    destruct (Z.land (ent T1 t i) Isolation.descValid =? 0); [reflexivity|].
+    destruct ((lvl <? Isolation.lastLevel) && (Z.land (ent T1 t i) 3 =? 3)) eqn:Htab; [|reflexivity].
+    apply andb_true_iff in Htab as [Hlt H3]. unfold Isolation.lastLevel in Hlt. apply Z.ltb_lt in Hlt. apply Z.eqb_eq in H3.
+    destruct Ht as (_ & _ & Hch). destruct (Hch i Hi H3) as (_ & _ & Hct).
+    destruct (agree_child T1 T2 base k t nent i Hi H3 Ha) as (Ha' & He').
+    apply (IH T1 T2 base ipa _ (lvl + 1) 512); try assumption; [lia|].
+    replace (lvl + 1 =? 1) with false by (symmetry; apply Z.eqb_neq; lia). lia.
+Qed.
+
+Lemma tree_ok_frame : forall k T1 T2 base t nent, len T2 = len T1 ->
+  tree_ok T1 base k t nent ->
+  (forall i, 0 <= i < nent -> ent T1 t i = ent T2 t i) ->
+  agree T1 T2 (reach T1 base k t nent) ->
+  tree_ok T2 base k t nent.
+Proof.
+  induction k as [|k IH]; intros T1 T2 base t nent Hlen Ht He Ha.
+  - cbn [tree_ok] in *. rewrite Hlen. exact Ht.
+  - cbn [tree_ok] in Ht |- *. destruct Ht as (H0 & H1 & Hch). rewrite Hlen. split; [exact H0|]. split; [exact H1|].
+    intros i Hi H3. rewrite <- (He i Hi) in H3 |- *. destruct (Hch i Hi H3) as (A & B & C).
+    split; [exact A|]. split; [exact B|].
+    destruct (agree_child T1 T2 base k t nent i Hi H3 Ha) as (Ha' & He').
+    exact (IH T1 T2 base _ 512 Hlen C He' Ha').
+Qed.
+
+Lemma ent_root_agree : forall T1 T2 r, 0 <= r ->
+  agree T1 T2 [r; r + 1] -> forall i, 0 <= i < 1024 -> ent T1 r i = ent T2 r i.
+Proof.
+  intros T1 T2 r Hr Ha i Hi. unfold ent.
+  assert (Hq : i / 512 = 0 \/ i / 512 = 1) by (assert (0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia); lia).
+  rewrite (Ha (r + i / 512)); [reflexivity|]. destruct Hq as [-> | ->]; [left; lia|right; left; reflexivity].
+Qed.
+
+Lemma deref_ro : forall (s2 : Isolation.stage2) (e : Isolation.Engine) tr, deref (ro s2) e tr = Ok s2 e tr.
+Proof. reflexivity. Qed.
+
+Lemma translate_early : forall (e : Isolation.Engine) s2 ipa,
+  (Isolation.stage2_root s2 <? 0) || (ipa >=? Isolation.ipaLimit) = true ->
+  Isolation.Engine_translate root (ro s2) ipa e [] =
+    Ok (Isolation.mk_Mapping Isolation.zero_PA Isolation.zero_Attr 0, false) e [].
+Proof.
+  intros e s2 ipa H. unfold Isolation.Engine_translate, bind at 1. rewrite deref_ro. cbv beta iota. rewrite H. reflexivity.
+Qed.
+
+(** The walk of a stage-2 that is absent or on a tree of tables depends
+    only on the tables it reaches ([s2_tables]): two engines whose pools
+    have the same base and size and agree on those tables walk it alike. *)
+Theorem walk_frame : forall e1 e2 s2 k, tables_ok e1 -> tables_ok e2 ->
+  pool_base e2 = pool_base e1 -> len (tables e2) = len (tables e1) ->
+  (Isolation.stage2_root s2 < 0 \/ tree_ok (tables e1) (pool_base e1) 2 (Isolation.stage2_root s2) 1024) ->
+  agree (tables e1) (tables e2) (s2_tables e1 (Isolation.stage2_root s2)) ->
+  walk e1 s2 k = walk e2 s2 k.
+Proof.
+  intros e1 e2 s2 k Hok1 Hok2 Hb Hlen Ht Ha. unfold walk.
+  destruct ((Isolation.stage2_root s2 <? 0) || (Z.of_nat k * 4096 >=? Isolation.ipaLimit)) eqn:Hc.
+  { rewrite !translate_early by exact Hc. reflexivity. }
+  apply orb_false_iff in Hc as [Hr Hk]. apply Z.ltb_ge in Hr. rewrite Z.geb_leb in Hk. apply Z.leb_gt in Hk.
+  destruct Ht as [Ht|Ht]; [lia|].
+  set (r := Isolation.stage2_root s2) in *.
+  unfold s2_tables in Ha. fold r in Ha.
+  assert (He : forall i, 0 <= i < 1024 -> ent (tables e1) r i = ent (tables e2) r i).
+  { apply ent_root_agree; [lia|]. intros x Hx. apply Ha. destruct Hx as [<-|[<-|[]]]; [left|right; left]; reflexivity. }
+  assert (Har : agree (tables e1) (tables e2) (reach (tables e1) (pool_base e1) 2 r 1024))
+    by (intros x Hx; apply Ha; right; right; exact Hx).
+  assert (Ht2 : tree_ok (tables e2) (pool_base e2) 2 r 1024)
+    by (rewrite Hb; exact (tree_ok_frame 2 _ _ _ r 1024 Hlen Ht He Har)).
+  rewrite (translate_pw e1 [] (ro s2) s2 (Z.of_nat k * 4096) Hok1 (deref_ro s2 e1) Hr Ht ltac:(lia)).
+  rewrite (translate_pw e2 [] (ro s2) s2 (Z.of_nat k * 4096) Hok2 (deref_ro s2 e2) Hr Ht2 ltac:(lia)).
+  fold r. rewrite Hb. rewrite (pw_frame 2 (tables e1) (tables e2) (pool_base e1) _ r 1 1024);
+    [reflexivity|..]; first [assumption | cbn; lia].
+Qed.
+
+(** A stage-2 whose two root tables are zero maps nothing. *)
+Theorem walk_zero_root : forall e r id k, tables_ok e -> 0 <= r -> r + 1 < len (tables e) ->
+  nth (Z.to_nat r) (tables e) Isolation.zero_Table = repeat 0 512 ->
+  nth (Z.to_nat (r + 1)) (tables e) Isolation.zero_Table = repeat 0 512 ->
+  walk e (Isolation.mk_stage2 r id) k = None.
+Proof.
+  intros e r id k Hok Hr Hlen Z0 Z1.
+  assert (He : forall i, 0 <= i < 1024 -> ent (tables e) r i = 0).
+  { intros i Hi. unfold ent.
+    assert (Hq : i / 512 = 0 \/ i / 512 = 1) by (assert (0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia); lia).
+    destruct Hq as [-> | ->]; rewrite ?Z.add_0_r; [rewrite Z0|rewrite Z1]; apply nth_repeat. }
+  assert (Ht : tree_ok (tables e) (pool_base e) 2 r 1024).
+  { cbn [tree_ok]. split; [lia|]. split; [replace ((1024 - 1) / 512) with 1 by reflexivity; lia|].
+    intros i Hi H3. rewrite (He i Hi) in H3. discriminate H3. }
+  unfold walk.
+  destruct (Z.leb_spec Isolation.ipaLimit (Z.of_nat k * 4096)) as [Hk|Hk].
+  { rewrite translate_early; [reflexivity|].
+    replace (Z.of_nat k * 4096 >=? Isolation.ipaLimit) with true by (symmetry; rewrite Z.geb_leb; apply Z.leb_le; lia).
+    apply orb_true_r. }
+  rewrite (translate_pw e [] (ro (Isolation.mk_stage2 r id)) (Isolation.mk_stage2 r id) (Z.of_nat k * 4096) Hok (deref_ro _ e) Hr Ht ltac:(lia)).
+  cbn [pw Isolation.stage2_root]. pose proof (eidx_bound (Z.of_nat k * 4096) 1 ltac:(lia)) as Hb.
+  cbn in Hb. rewrite (He (eidx (Z.of_nat k * 4096) 1) Hb). reflexivity.
 Qed.

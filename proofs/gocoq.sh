@@ -154,6 +154,11 @@ CodeVMCreateRefine.allocRoot_spec
 CodeVMCreateRefine.newStage2_spec
 CodeVMCreateRefine.slot_search_spec
 CodeVMCreateRefine.VMCreate_spec
+CodeVMCreateRefine.translate_pw
+CodeVMCreateRefine.pw_frame
+CodeVMCreateRefine.tree_ok_frame
+CodeVMCreateRefine.walk_frame
+CodeVMCreateRefine.walk_zero_root
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
