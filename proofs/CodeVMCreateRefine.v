@@ -22,7 +22,7 @@ From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeVCPU CodeVMCreate CodeShadow
-  CodeStage2 CodePool CodeFree CodeAbsLedger CodeAbs.
+  CodeStage2 CodePool CodeFree CodeAbsLedger CodeAbs CodeMemCall Lemmas CodeAbi.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -762,4 +762,148 @@ Proof.
   rewrite (translate_pw e [] (ro (Isolation.mk_stage2 r id)) (Isolation.mk_stage2 r id) (Z.of_nat k * 4096) Hok (deref_ro _ e) Hr Ht ltac:(lia)).
   cbn [pw Isolation.stage2_root]. pose proof (eidx_bound (Z.of_nat k * 4096) 1 ltac:(lia)) as Hb.
   cbn in Hb. rewrite (He (eidx (Z.of_nat k * 4096) 1) Hb). reflexivity.
+Qed.
+
+(** ** VM_CREATE against the model *)
+
+(** Equality of the model's metadata, field by field and point by point. *)
+Definition vcpu_eq (a b : vcpu) : Prop :=
+  vc_state a = vc_state b /\ vc_pend a = vc_pend b /\ forall i, vc_irq a i = vc_irq b i.
+
+Definition vm_eq (a b : vm) : Prop :=
+  vm_live a = vm_live b /\ vm_vcpus a = vm_vcpus b /\ vm_hasrun a = vm_hasrun b /\
+  vm_protected a = vm_protected b /\ (forall j, vcpu_eq (vm_vcpu a j) (vm_vcpu b j)) /\
+  (forall p, vm_s2 a p = vm_s2 b p) /\ vm_marks a = vm_marks b /\ vm_log a = vm_log b.
+
+Definition ms_eq (m1 m2 : mstate) : Prop :=
+  (forall p, ms_pages m1 p = ms_pages m2 p) /\ (forall p, ms_hs2 m1 p = ms_hs2 m2 p) /\
+  forall v, vm_eq (ms_vms m1 v) (ms_vms m2 v).
+
+Lemma vm_eq_refl : forall a, vm_eq a a.
+Proof.
+  intros a. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+  split; [intros j; split; [reflexivity|split; [reflexivity|intros; reflexivity]]|].
+  split; [intros; reflexivity|]. split; reflexivity.
+Qed.
+
+Lemma ms_eq_refl : forall m, ms_eq m m.
+Proof. intros m. split; [intros; reflexivity|]. split; [intros; reflexivity|]. intros; apply vm_eq_refl. Qed.
+
+Lemma first_range_ext : forall {A} n lo (f g : nat -> option A), (forall k, f k = g k) ->
+  first_range lo n f = first_range lo n g.
+Proof.
+  induction n as [|n IH]; intros lo f g H; cbn [first_range]; [reflexivity|].
+  rewrite H. destruct (g lo); [reflexivity|]. apply IH. exact H.
+Qed.
+
+(** A VM slot's abstraction reads the engine only through its walk. *)
+Lemma abs_vm_frame : forall c e1 e2 X,
+  (Isolation.vm_live X = true -> forall k, walk e1 (Isolation.vm_s2 X) k = walk e2 (Isolation.vm_s2 X) k) ->
+  vm_eq (abs_vm c e1 X) (abs_vm c e2 X).
+Proof.
+  intros c e1 e2 X H. unfold abs_vm. destruct (Isolation.vm_live X); [|apply vm_eq_refl].
+  specialize (H eq_refl).
+  unfold vm_eq; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
+  split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+  split; [intros j; split; [reflexivity|split; [reflexivity|intros; reflexivity]]|].
+  split; [|split; reflexivity].
+  intros p. unfold abs_s2. apply first_range_ext. intros k. unfold abs_s2_at. rewrite H. reflexivity.
+Qed.
+
+Lemma abs_vm_live : forall c e X, vm_live (abs_vm c e X) = Isolation.vm_live X.
+Proof. intros c e X. unfold abs_vm. destruct (Isolation.vm_live X); reflexivity. Qed.
+
+Lemma abs_pages_at_slot : forall c E i X p, abs_pages c (at_slot E i X) p = abs_pages c E p.
+Proof. intros c [] i X p. reflexivity. Qed.
+
+(** The tables allocRoot takes are in no tree that owns its tables. *)
+Lemma taken_agree : forall e q rt r', root_taken (Isolation.Engine_pool e) q rt -> owns_tables e r' ->
+  agree (tables e) (Isolation.Pool_Tables (Isolation.tablePool_Pool q)) (s2_tables e r').
+Proof.
+  intros e q rt r' Hrt (Ht & _ & Hfree) x Hx.
+  destruct Hrt as (Hr & _ & Hb1 & Hb2 & _ & _ & HT & _).
+  assert (Hx0 : 0 <= x).
+  { pose proof (tree_ok_range _ _ _ _ _ Ht) as [H0 _].
+    unfold s2_tables in Hx. destruct Hx as [<-|[<-|Hx]]; [lia|lia|exact (reach_nonneg 2 _ _ _ _ x Ht Hx)]. }
+  pose proof (Hfree x Hx) as Hfx.
+  assert (x <> rt) by (intros ->; congruence). assert (x <> rt + 1) by (intros ->; congruence).
+  rewrite HT. rewrite !nth_replace_nth_other' by lia. reflexivity.
+Qed.
+
+Lemma tables_ok_taken : forall e q rt, tables_ok e -> root_taken (Isolation.Engine_pool e) q rt ->
+  forall i X, tables_ok (at_slot (Isolation.set_Engine_pool q e) i X).
+Proof.
+  intros e q rt (Hall & Hsmall & Hb) (_ & _ & _ & _ & [Hl _] & HB & HT & _) i X.
+  unfold tables_ok, tables, pool_base in *. destruct e. cbn in *. rewrite HB, HT.
+  split; [|split; [|exact Hb]].
+  - apply Forall_replace; [apply Forall_replace; [exact Hall|]|]; reflexivity.
+  - rewrite !len_replace. exact Hsmall.
+Qed.
+
+Lemma walk_after : forall e q rt i X s2 k, tables_ok e -> root_taken (Isolation.Engine_pool e) q rt ->
+  owns_tables e (Isolation.stage2_root s2) ->
+  walk (at_slot (Isolation.set_Engine_pool q e) i X) s2 k = walk e s2 k.
+Proof.
+  intros e q rt i X s2 k Hok Hrt Hown. symmetry.
+  pose proof Hrt as (_ & _ & _ & _ & [Hl _] & HB & _).
+  apply walk_frame.
+  - exact Hok.
+  - exact (tables_ok_taken e q rt Hok Hrt i X).
+  - unfold pool_base. destruct e. exact HB.
+  - unfold tables. destruct e. exact Hl.
+  - right. exact (proj1 Hown).
+  - replace (tables (at_slot (Isolation.set_Engine_pool q e) i X)) with (Isolation.Pool_Tables (Isolation.tablePool_Pool q))
+      by (destruct e; reflexivity).
+    exact (taken_agree e q rt _ Hrt Hown).
+Qed.
+
+Lemma walk_slot : forall e i X s2 k, tables_ok e -> owns_tables e (Isolation.stage2_root s2) ->
+  walk (at_slot e i X) s2 k = walk e s2 k.
+Proof.
+  intros e i X s2 k Hok Hown. symmetry. apply walk_frame.
+  - exact Hok.
+  - destruct e; exact Hok.
+  - destruct e; reflexivity.
+  - destruct e; reflexivity.
+  - right. exact (proj1 Hown).
+  - intros x _. destruct e; reflexivity.
+Qed.
+
+Lemma prot_flag : forall flags, negb (Z.land (Z.of_nat flags) Abi.VMProtected =? 0) = protected_flag flags.
+Proof.
+  intros flags. unfold Abi.VMProtected, protected_flag.
+  change 1 with (Z.ones 1). rewrite Z.land_ones by lia. change (2 ^ 1) with (Z.of_nat 2).
+  rewrite <- Nat2Z.inj_mod.
+  pose proof (Nat.mod_upper_bound flags 2 ltac:(lia)) as Hb.
+  destruct (flags mod 2)%nat as [|[|k]] eqn:E; cbn; [reflexivity|reflexivity|lia].
+Qed.
+
+Lemma abs_new_vcpu : forall id k, vcpu_eq vcpu_off (abs_vcpu (new_vcpu id k)).
+Proof.
+  intros id k. split; [reflexivity|]. split; [reflexivity|].
+  intros i. unfold abs_vcpu, abs_irq, new_vcpu. cbn [vc_irq vcpu_off].
+  unfold Isolation.zero_Context. cbn [Isolation.vcpu_ctx Isolation.set_vcpu_ctx Isolation.Context_IRQ
+    Isolation.set_Context_VCPU Isolation.set_Context_VMID].
+  rewrite nth_repeat. rewrite Z.bits_0. reflexivity.
+Qed.
+
+(** The abstraction of the VM VM_CREATE puts in its slot is the model's. *)
+Lemma abs_new_vm : forall c e' n flags id rt vcs,
+  (forall k, walk e' (Isolation.mk_stage2 rt id) k = None) ->
+  (n <= length vcs)%nat ->
+  (forall k, (k < length vcs)%nat -> nth k vcs Isolation.zero_vcpu = new_vcpu id (Z.of_nat k)) ->
+  vm_eq (mkVM true n false (protected_flag flags) (fun _ => vcpu_off) (fun _ => None) [] [])
+    (abs_vm c e' (new_vm (Z.of_nat n) (Z.of_nat flags) id rt vcs)).
+Proof.
+  intros c e' n flags id rt vcs Hw Hn Hv. unfold abs_vm, new_vm.
+  cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_hasRun Isolation.vm_protected Isolation.vm_vcpus
+    Isolation.vm_s2 Isolation.vm_shadow].
+  unfold vm_eq; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
+  split; [reflexivity|]. split; [rewrite Nat2Z.id; reflexivity|]. split; [reflexivity|].
+  split; [symmetry; apply prot_flag|].
+  split; [|split; [|split; reflexivity]].
+  - intros j. rewrite Nat2Z.id. destruct (Nat.ltb_spec j n) as [Hj|Hj].
+    + rewrite (Hv j) by lia. apply abs_new_vcpu.
+    + split; [reflexivity|]. split; [reflexivity|]. intros; reflexivity.
+  - intros p. unfold abs_s2. symmetry. apply first_range_all_none. intros k _. unfold abs_s2_at. rewrite Hw. reflexivity.
 Qed.
