@@ -14,9 +14,20 @@
       a fresh shadow, the new root and vmid [slot + 1], and vCPUs that are
       the zero vCPU with their VMID and number, and changes the pool only
       as allocRoot does.
-    - The walk of a stage-2 ([walk_pw], [walk_frame], [walk_zero_root]):
-      it is a function of the tables the stage-2 reaches, and a stage-2
-      whose two root tables are zero maps nothing. *)
+    - The walk of a stage-2 ([translate_pw], [walk_frame],
+      [walk_zero_root]): on a tree of tables it is a function ([pw]) of
+      the tables it reaches, so two engines whose pools have the same base
+      and size and agree on those tables walk it alike; a stage-2 whose
+      two root tables are zero maps nothing.
+    - The refinement ([VMCreate_refines]): from an engine with
+      [create_ok], whose model is configured for it and whose host and
+      live VMs own their stage-2 tables, VM_CREATE answers as the model's
+      [vm_create] on the abstraction, and the abstraction of the engine it
+      returns equals the model's metadata after the call ([ms_eq]: field
+      by field, point by point). The one exception is the table pool,
+      which the model does not have: with a free slot but no free
+      stage-2 root, the code answers NO_MEMORY where the model succeeds,
+      and the abstraction is unchanged. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
@@ -906,4 +917,149 @@ Proof.
     + rewrite (Hv j) by lia. apply abs_new_vcpu.
     + split; [reflexivity|]. split; [reflexivity|]. intros; reflexivity.
   - intros p. unfold abs_s2. symmetry. apply first_range_all_none. intros k _. unfold abs_s2_at. rewrite Hw. reflexivity.
+Qed.
+
+Lemma host_at_slot : forall E i X, Isolation.Engine_host (at_slot E i X) = Isolation.Engine_host E.
+Proof. intros [] i X. reflexivity. Qed.
+
+Lemma host_set_pool : forall E q, Isolation.Engine_host (Isolation.set_Engine_pool q E) = Isolation.Engine_host E.
+Proof. intros [] q. reflexivity. Qed.
+
+Lemma nth_vms_at_slot_other : forall E i j X, i <> j ->
+  nth j (Isolation.Engine_vms (at_slot E i X)) Isolation.zero_vm = nth j (Isolation.Engine_vms E) Isolation.zero_vm.
+Proof. intros [] i j X H. cbn. apply nth_replace_nth_other'. exact H. Qed.
+
+Lemma nth_error_at_slot : forall E i X, (i < length (Isolation.Engine_vms E))%nat ->
+  nth_error (Isolation.Engine_vms (at_slot E i X)) i = Some X.
+Proof.
+  intros E i X H. rewrite (nth_error_nth' _ Isolation.zero_vm) by (rewrite len_vms_at_slot; exact H).
+  rewrite vms_at_slot by exact H. reflexivity.
+Qed.
+
+Lemma abs_pages_set_pool : forall c E q p, abs_pages c (Isolation.set_Engine_pool q E) p = abs_pages c E p.
+Proof. intros c [] q p. reflexivity. Qed.
+
+(** VM_CREATE refines the model's [vm_create] through the abstraction:
+    from an engine with [create_ok], a pool of whole tables, the model
+    configured for it (with its vCPU limit), fewer than 2^15 VM slots, and
+    the host's and every live VM's stage-2 owning its tables, for any
+    count below 2^64 and any flags, VM_CREATE returns a vmid and a status
+    and either
+    - the status is the model's, the vmid the one the model returns on
+      success (0 on an error), and the abstraction of the engine it
+      returns is the model's metadata after the call; or
+    - the pool has no free stage-2 root: the code answers NO_MEMORY
+      where the model, which has no table pool, succeeds, and the
+      abstraction is unchanged. *)
+Theorem VMCreate_refines : forall c e tr mem regs n flags,
+  create_ok e -> tables_ok e -> cfg_abs c e ->
+  Z.of_nat (max_vcpus c) = Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) ->
+  len (Isolation.Engine_vms e) < 2 ^ 15 ->
+  owns_tables e (Isolation.stage2_root (Isolation.Engine_host e)) ->
+  (forall mv, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
+     owns_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))) ->
+  Z.of_nat n < 2 ^ 64 ->
+  exists id st e', Isolation.Engine_VMCreate root (Z.of_nat n) (Z.of_nat flags) e tr = Ok (id, st) e' tr /\
+  let r := vm_create c (abs_state c e mem regs) n flags in
+  ((exists sst vs, snd r = ORet sst vs /\ go_status sst = st /\
+      (sst = SUCCESS -> vs = [Z.to_nat id]) /\ (sst <> SUCCESS -> id = 0) /\ ms_eq (st_meta (fst r)) (abs_ms c e'))
+   \/
+   (st = Abi.NoMemory /\ id = 0 /\ (exists vs, snd r = ORet SUCCESS vs) /\ ms_eq (abs_ms c e') (abs_ms c e))).
+Proof.
+  intros c e tr mem regs n flags Hc Hok Hcfg HM Hlen Hhost Hlive Hn.
+  pose proof Hc as (_ & _ & Hmax & Hroom).
+  pose proof Hcfg as (_ & Hmv & _).
+  destruct (VMCreate_spec e tr (Z.of_nat n) (Z.of_nat flags) Hc ltac:(lia)) as ([id st] & e' & Hrun & _ & Hcase).
+  exists id, st, e'. split; [exact Hrun|]. cbv zeta.
+  unfold vm_create, abs_state. cbn [st_meta st_mem st_regs].
+  rewrite <- HM in Hcase.
+  destruct Hcase as [(Hinv & E1 & ->) | [(Hn' & Hall & E1 & ->) | (slot & Hn' & Hff & Hsub)]].
+  - injection E1 as -> ->.
+    replace ((n =? 0)%nat || (max_vcpus c <? n)%nat) with true
+      by (symmetry; apply orb_true_iff; destruct Hinv as [H|H]; [left; apply Nat.eqb_eq; lia|right; apply Nat.ltb_lt; lia]).
+    left. exists INVALID_PARAMETERS, []. split; [reflexivity|]. split; [reflexivity|].
+    split; [discriminate|]. split; [reflexivity|]. apply ms_eq_refl.
+  - injection E1 as -> ->.
+    replace ((n =? 0)%nat || (max_vcpus c <? n)%nat) with false
+      by (symmetry; apply orb_false_iff; split; [apply Nat.eqb_neq; lia|apply Nat.ltb_ge; lia]).
+    assert (Hfs : free_slot c (abs_ms c e) = None).
+    { unfold free_slot. apply first_range_all_none. intros i Hi. replace (1 + i)%nat with (S i) by lia.
+      assert (Hi' : (i < length (Isolation.Engine_vms e))%nat) by (unfold len in Hmv; lia).
+      rewrite (abs_slot c e i _ (nth_error_nth' _ Isolation.zero_vm Hi')), abs_vm_live.
+      pose proof (Hall (Z.of_nat i) ltac:(unfold len; lia)) as Hl. unfold live_at in Hl. rewrite Nat2Z.id in Hl.
+      rewrite Hl. reflexivity. }
+    rewrite Hfs. left. exists NO_MEMORY, []. split; [reflexivity|]. split; [reflexivity|].
+    split; [discriminate|]. split; [reflexivity|]. apply ms_eq_refl.
+  - cbv zeta in Hsub. pose proof Hff as (Hsr & Hfree & Hbelow).
+    assert (Hsl : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (unfold len in Hsr; lia).
+    replace ((n =? 0)%nat || (max_vcpus c <? n)%nat) with false
+      by (symmetry; apply orb_false_iff; split; [apply Nat.eqb_neq; lia|apply Nat.ltb_ge; lia]).
+    assert (Hfs : free_slot c (abs_ms c e) = Some (S (Z.to_nat slot))).
+    { unfold free_slot.
+      assert (Hat : (if vm_live (ms_vms (abs_ms c e) (1 + Z.to_nat slot)%nat) then None else Some (1 + Z.to_nat slot)%nat)
+                    = Some (S (Z.to_nat slot))).
+      { replace (1 + Z.to_nat slot)%nat with (S (Z.to_nat slot)) by lia.
+        rewrite (abs_slot c e _ _ (nth_error_nth' _ Isolation.zero_vm Hsl)), abs_vm_live.
+        unfold live_at in Hfree. rewrite Hfree. reflexivity. }
+      rewrite (first_range_at (max_vms c) 1 _ (Z.to_nat slot)).
+      - exact Hat.
+      - lia.
+      - intros i' Hi'. replace (1 + i')%nat with (S i') by lia.
+        assert (Hi'' : (i' < length (Isolation.Engine_vms e))%nat) by lia.
+        rewrite (abs_slot c e i' _ (nth_error_nth' _ Isolation.zero_vm Hi'')), abs_vm_live.
+        pose proof (Hbelow (Z.of_nat i') ltac:(lia)) as Hl. unfold live_at in Hl. rewrite Nat2Z.id in Hl.
+        rewrite Hl. reflexivity.
+      - rewrite Hat. discriminate. }
+    rewrite Hfs. cbn [fst snd st_meta].
+    set (m := nth (Z.to_nat slot) (Isolation.Engine_vms e) Isolation.zero_vm) in *.
+    assert (Hml : Isolation.vm_live m = false) by exact Hfree.
+    assert (Hown : forall v, (1 <= v <= length (Isolation.Engine_vms e))%nat ->
+      Isolation.vm_live (nth (v - 1) (Isolation.Engine_vms e) Isolation.zero_vm) = true ->
+      owns_tables e (Isolation.stage2_root (Isolation.vm_s2 (nth (v - 1) (Isolation.Engine_vms e) Isolation.zero_vm)))).
+    { intros v Hv Hl. apply Hlive; [apply nth_In; lia|exact Hl]. }
+    destruct Hsub as [(E & ->)|(rt & q & vcs & E & Hrt & -> & Hfr)]; injection E as -> ->.
+    + right. split; [reflexivity|]. split; [reflexivity|]. split; [eexists; reflexivity|].
+      split; [intros p; apply abs_pages_at_slot|]. split.
+      * intros p. cbn [ms_hs2 abs_ms]. unfold abs_hs2. rewrite host_at_slot, walk_slot by assumption. reflexivity.
+      * intros v. cbn [ms_vms abs_ms]. rewrite len_vms_at_slot.
+        destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hv; [|apply vm_eq_refl].
+        apply andb_true_iff in Hv as [Hv1 Hv2]. apply Nat.leb_le in Hv1, Hv2.
+        destruct (Nat.eq_dec (v - 1) (Z.to_nat slot)) as [Ev|Ev].
+        -- rewrite Ev, vms_at_slot by exact Hsl. fold m. unfold abs_vm. cbn [Isolation.vm_live Isolation.set_vm_s2].
+           rewrite Hml. apply vm_eq_refl.
+        -- rewrite nth_vms_at_slot_other by (intros H; apply Ev; symmetry; exact H).
+           apply abs_vm_frame. intros Hl k. apply walk_slot; [exact Hok|]. apply Hown; [lia|exact Hl].
+    + left. exists SUCCESS, [S (Z.to_nat slot)]. split; [reflexivity|]. split; [reflexivity|].
+      split.
+      { intros _. f_equal. rewrite wraps_small by lia. unfold wrapu. rewrite Z.mod_small by lia. lia. }
+      split; [intros H; exfalso; apply H; reflexivity|].
+      set (E := Isolation.set_Engine_pool q e) in *.
+      assert (HsE : (Z.to_nat slot < length (Isolation.Engine_vms E))%nat) by (unfold E; rewrite vms_set_pool; exact Hsl).
+      split; [intros p; cbn [ms_pages set_vm abs_ms]; rewrite abs_pages_at_slot; unfold E; rewrite abs_pages_set_pool; reflexivity|].
+      split.
+      * intros p. cbn [ms_hs2 set_vm abs_ms]. unfold abs_hs2. rewrite host_at_slot. unfold E. rewrite host_set_pool.
+        rewrite walk_after with (rt := rt) by assumption. reflexivity.
+      * intros v. cbn [ms_vms set_vm]. unfold State.upd. destruct (Nat.eqb_spec v (S (Z.to_nat slot))) as [->|Hne].
+        -- rewrite (abs_slot c _ (Z.to_nat slot) _ (nth_error_at_slot E _ _ HsE)).
+           apply abs_new_vm.
+           ++ intros k. pose proof Hrt as (Hr0 & Hrl & _ & _ & [Hl _] & _ & HT & _).
+              unfold ntables in Hrl.
+              assert (HT' : tables (at_slot E (Z.to_nat slot) (new_vm (Z.of_nat n) (Z.of_nat flags)
+                              (wrapu 16 (wraps 64 (slot + 1))) rt vcs)) = Isolation.Pool_Tables (Isolation.tablePool_Pool q))
+                by (unfold E; destruct e; reflexivity).
+              apply walk_zero_root.
+              ** exact (tables_ok_taken e q rt Hok Hrt _ _).
+              ** exact Hr0.
+              ** rewrite HT', Hl. exact Hrl.
+              ** rewrite HT', HT. rewrite nth_replace_nth_other' by lia. apply nth_replace_nth_same. unfold len in Hrl. lia.
+              ** rewrite HT', HT. apply nth_replace_nth_same. rewrite replace_nth_length. unfold len in Hrl. lia.
+           ++ destruct Hfr as [Hfl _]. rewrite Hfl. rewrite Forall_forall in Hroom.
+              pose proof (Hroom m (nth_In _ _ Hsl)) as Hr. unfold len in Hr. lia.
+           ++ exact (proj2 Hfr).
+        -- cbn [abs_ms ms_vms]. rewrite len_vms_at_slot. unfold E. rewrite vms_set_pool.
+           destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hv; [|apply vm_eq_refl].
+           apply andb_true_iff in Hv as [Hv1 Hv2]. apply Nat.leb_le in Hv1, Hv2.
+           fold E. rewrite nth_vms_at_slot_other by lia. unfold E. rewrite vms_set_pool.
+           apply abs_vm_frame. intros Hl k. symmetry. apply walk_after with (rt := rt); [exact Hok|exact Hrt|].
+           apply Hown; [lia|exact Hl].
 Qed.

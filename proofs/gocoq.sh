@@ -159,6 +159,10 @@ CodeVMCreateRefine.pw_frame
 CodeVMCreateRefine.tree_ok_frame
 CodeVMCreateRefine.walk_frame
 CodeVMCreateRefine.walk_zero_root
+CodeVMCreateRefine.taken_agree
+CodeVMCreateRefine.walk_after
+CodeVMCreateRefine.abs_new_vm
+CodeVMCreateRefine.VMCreate_refines
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
