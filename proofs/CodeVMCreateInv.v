@@ -23,7 +23,12 @@
     - A free slot stays unprotected ([VMCreate_free_slots_clear]) and
       every live VM's stage-2 still walks into RAM, injectively
       ([VMCreate_vms_sane]): the new VM maps nothing, the others walk as
-      before. *)
+      before.
+    - VM_CREATE keeps the configuration and the number of slots
+      ([VMCreate_shape]); together ([VMCreate_keeps]) every outcome, the
+      errors included, keeps all of the above (disjointness when it held
+      before), so another call can follow
+      it under the same assumptions. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
@@ -383,4 +388,52 @@ Proof.
       split.
       * intros k pa w _ Hk. rewrite Hw in Hk. discriminate Hk.
       * intros k1 k2 pa1 pa2 w1 w2 _ _ Hk. rewrite Hw in Hk. discriminate Hk.
+Qed.
+
+(** ** Chaining *)
+
+(** VM_CREATE keeps the configuration and the number of VM slots, hence
+    the model's configuration for the engine. *)
+Theorem VMCreate_shape : forall c e tr n flags r e' tr', create_ok e -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr' ->
+  Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+  length (Isolation.Engine_vms e') = length (Isolation.Engine_vms e) /\
+  (cfg_abs c e -> cfg_abs c e').
+Proof.
+  intros c e tr n flags r e' tr' Hc Hn Hrun.
+  assert (H : Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+              length (Isolation.Engine_vms e') = length (Isolation.Engine_vms e)).
+  { destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
+      as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & _ & _ & ->)]].
+    - split; reflexivity.
+    - rewrite len_vms_at_slot. split; [destruct e; reflexivity|reflexivity].
+    - rewrite len_vms_at_slot, vms_set_pool. split; [destruct e; reflexivity|reflexivity]. }
+  destruct H as [Hcfg Hlen]. split; [exact Hcfg|]. split; [exact Hlen|].
+  intros ((Hg & Hb & Hs) & Hm & Hipa). unfold cfg_abs, cfg_rel, len in *. rewrite Hcfg, Hlen.
+  split; [split; [exact Hg|split; [exact Hb|exact Hs]]|]. split; [exact Hm|exact Hipa].
+Qed.
+
+(** What an engine keeps for VM_CREATE to be chained with the other
+    calls. *)
+Definition create_inv (c : config) (e : Isolation.Engine) : Prop :=
+  create_ok e /\ tables_ok e /\ cfg_abs c e /\
+  owns_tables e (Isolation.stage2_root (Isolation.Engine_host e)) /\ vms_own e /\
+  free_slots_clear e /\ vms_sane c e.
+
+(** Every outcome of VM_CREATE, the errors included, keeps [create_inv],
+    and keeps the disjointness of the stage-2s' tables when it held. *)
+Theorem VMCreate_keeps : forall c e tr n flags, create_inv c e -> 0 <= n < 2 ^ 64 ->
+  exists r e', Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr /\ create_inv c e' /\
+    (tables_disjoint e -> tables_disjoint e').
+Proof.
+  intros c e tr n flags (Hc & Hok & Hcfg & Hhost & Hvms & Hfree & Hsane) Hn.
+  destruct (VMCreate_spec e tr n flags Hc Hn) as (r & e' & Hrun & Hc' & _).
+  exists r, e'. split; [exact Hrun|]. split.
+  - destruct (VMCreate_owns e tr n flags r e' tr Hc Hn Hhost Hvms Hrun) as [Hh' Hv'].
+    split; [exact Hc'|]. split; [exact (VMCreate_tables_ok e tr n flags r e' tr Hc Hok Hn Hrun)|].
+    split; [exact (proj2 (proj2 (VMCreate_shape c e tr n flags r e' tr Hc Hn Hrun)) Hcfg)|].
+    split; [exact Hh'|]. split; [exact Hv'|].
+    split; [exact (VMCreate_free_slots_clear e tr n flags r e' tr Hc Hn Hfree Hrun)|].
+    exact (VMCreate_vms_sane c e tr n flags r e' tr Hc Hn Hok Hvms Hsane Hrun).
+  - intros Hd. exact (VMCreate_disjoint e tr n flags r e' tr Hc Hn Hhost Hvms Hd Hrun).
 Qed.

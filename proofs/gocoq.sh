@@ -189,6 +189,8 @@ CodeVMCreateInv.VMCreate_owns
 CodeVMCreateInv.VMCreate_disjoint
 CodeVMCreateInv.VMCreate_free_slots_clear
 CodeVMCreateInv.VMCreate_vms_sane
+CodeVMCreateInv.VMCreate_shape
+CodeVMCreateInv.VMCreate_keeps
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
