@@ -27,8 +27,7 @@
     - VM_CREATE keeps the configuration and the number of slots
       ([VMCreate_shape]); together ([VMCreate_keeps]) every outcome, the
       errors included, keeps all of the above (disjointness when it held
-      before), so another call can follow
-      it under the same assumptions. *)
+      before), so another call can follow it under the same assumptions. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
