@@ -306,3 +306,196 @@ Proof.
   exists i, q. split; [exact Hm|]. split; [exact Hi|]. split; [exact Hb|]. split; [apply Htk|].
   exact (taken_bits _ _ i Hbits Hi Htk).
 Qed.
+
+(** ** The loop of update at level 2 *)
+
+(** One iteration of [update]'s loop at level 2 in table [t], from [ipa]:
+    the entry of [ipa] is replaced by a leaf or updated through the level
+    below, and the loop goes on from the end of the entry's part of the
+    range. *)
+Definition l2_step (f : nat) (t end' : Z) (u : Isolation.s2update) (ipa : Z) : M Isolation.Engine (step Z Empty_set) :=
+  let! t'1 := Isolation.levelSize 2 in
+  let base := andnot ipa (wrapu 64 (t'1 - 1)) in
+  let! t'2 := Isolation.levelSize 2 in
+  let stop := (Z.min end' (wrapu 64 (base + t'2))) in
+  let! t'3 := Isolation.entryIndex ipa 2 in
+  let! t'4 := Isolation.Engine_slot root t t'3 in
+  let slot := t'4 in
+  let! t'5 := Isolation.wholeLeaf base ipa stop 2 u in
+  let! _ := (if t'5 then
+    let! t'6 := Isolation.Engine_replaceLeaf f root slot 2 base u in ret tt
+  else
+    let! t'7 := Isolation.Engine_descend f root slot 2 base ipa stop u in ret tt) in
+  let ipa := stop in
+  ret (Continue ipa).
+
+(** update at level 2 over [ipa, end') is its iterations: an invariant
+    [I] of the position and the state that every iteration from inside
+    the range keeps, moving forward without passing [end'], holds at the
+    end, and update never fails. *)
+Theorem update_l2_loop : forall f t ipa end' u (I : Z -> Isolation.Engine -> list event -> Prop) e tr,
+  ipa <= end' -> end' - ipa <= 2 ^ 64 -> I ipa e tr ->
+  (forall cur st tr1, ipa <= cur < end' -> I cur st tr1 ->
+     exists nxt st' tr', l2_step f t end' u cur st tr1 = Ok (Continue nxt) st' tr' /\ cur < nxt <= end' /\ I nxt st' tr') ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\ I end' st tr'.
+Proof.
+  intros f t ipa end' u I e tr Hr Hfuel HI Hstep. cbn [Isolation.Engine_update].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun cur st tr1 => ipa <= cur <= end' /\ I cur st tr1)
+    (fun j st tr1 => match j with Fall _ => I end' st tr1 | Jump _ => True end)
+    (fun cur => Z.to_nat (end' - cur))) with (l := l0) (s := e) (tr := tr) as (r & s' & tr' & Hl & HQ) end.
+  - intros cur st tr1 [Hc HIc]. exists (cur <? end'). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. replace end' with cur by lia. exact HIc.
+  - intros cur st tr1 [Hc HIc] Hlt. injection Hlt as Hlt. apply Z.ltb_lt in Hlt.
+    destruct (Hstep cur st tr1 ltac:(lia) HIc) as (nxt & st' & tr' & Hs & Hn & HIn).
+    exists (Continue nxt), st', tr'. split; [exact Hs|].
+    exists nxt. split; [reflexivity|]. split; [split; [lia|exact HIn]|]. lia.
+  - split; [lia|exact HI].
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hl. destruct r as [cur|[]]. exists s', tr'. split; [reflexivity|exact HQ].
+Qed.
+
+(** ** dropTable and clearEntry keep the bitmap *)
+
+(** Writing the tables keeps the bitmap [bits_ok] when their number stays. *)
+Lemma bits_ok_set_tables : forall s T, len T = len (tables s) -> bits_ok (Isolation.Engine_pool s) ->
+  bits_ok (Isolation.Engine_pool (set_tables s T)).
+Proof.
+  intros s T Hl (B1 & B2 & B3). split; [|split].
+  - rewrite (proj1 (free_set_tables s _)). exact B1.
+  - rewrite (proj1 (free_set_tables s _)). exact B2.
+  - intros y Hy Hb. rewrite free_bit_set_tables in Hb. rewrite ntables_set_tables, Hl. apply B3; assumption.
+Qed.
+
+(** dropTable of a table in use, as [dropTable_ok] (CodeUpdate), keeps
+    the bitmap [bits_ok]. *)
+Theorem dropTable_bits : forall p x j s tr child base vmid,
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  slot_valid x s -> Isolation.Engine_plat s <> None -> pool_ok (Isolation.Engine_pool s) ->
+  bits_ok (Isolation.Engine_pool s) ->
+  0 <= child < len (tables s) -> free_bit (Isolation.Engine_pool s) child = false ->
+  exists q, Isolation.Engine_dropTable root p child base vmid s tr =
+    Ok tt (Isolation.set_Engine_pool q (set_tables s (put_ent (tables s) x j 0))) (inval vmid base :: tr) /\
+    bits_ok q.
+Proof.
+  intros p x j s tr child base vmid L Hv Hpl Hok Hbits Hc Hfree.
+  set (s0 := set_tables s (put_ent (tables s) x j 0)).
+  unfold Isolation.Engine_dropTable. step_by (store_lens _ _ _ _ s 0 tr L Hv). fold s0.
+  step_by (deref_root s0 tr). unfold s0 at 1. rewrite plat_set_tables.
+  destruct (Isolation.Engine_plat s) as [o|]; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root s0 (inval vmid base :: tr)). fold pool_place.
+  assert (Hl0 : len (put_ent (tables s) x j 0) = len (tables s)) by apply len_put_ent.
+  assert (Hb0 : bits_ok (Isolation.Engine_pool s0)) by (unfold s0; apply bits_ok_set_tables; assumption).
+  destruct (release_bits pool_place s0 child (inval vmid base :: tr) pool_place_lens
+    ltac:(unfold s0; apply pool_ok_set_tables; assumption) Hb0
+    ltac:(unfold s0; rewrite ntables_set_tables; lia)
+    ltac:(unfold s0; rewrite free_bit_set_tables; exact Hfree))
+    as (q & Hrel & _ & Hq).
+  step_by Hrel. exists q. split; [reflexivity|exact Hq].
+Qed.
+
+(** clearEntry of a level-2 entry holding a level-3 table of the pool in
+    use, as [clearEntry_table_last] (CodeUpdate), keeps the bitmap
+    [bits_ok]. *)
+Theorem clearEntry_table_bits : forall fuel e tr t i p base vmid,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_clearEntry fuel root p 2 base vmid e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base vmid Hf Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe.
+  destruct Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  rewrite wrapu_small by lia.
+  destruct (update_last_ok f e tr c base base (base + 2 ^ 21) (clear_u vmid) ltac:(lia) Hok
+    ltac:(lia) Hpl Hb0 Hba ltac:(lia) ltac:(lia) Hbe
+    ltac:(apply align_page; exact Hba) ltac:(apply align_page; rewrite <- Z.add_mod_idemp_l, Hba by lia; reflexivity)
+    eq_refl) as (st & tr1 & Hup & T1 & -> & -> & HTl & HTw & HTp).
+  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
+  step_by Hup.
+  assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+  destruct (dropTable_bits p t i (set_tables e T1) (invs (tables e) c (Isolation.s2update_vmid (clear_u vmid)) base base (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) ++ tr) c base vmid L Hv1
+    ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
+    ltac:(apply bits_ok_set_tables; assumption)
+    ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
+    as (q & Hdrop & Hq).
+  step_by Hdrop. eexists _, _. split; [reflexivity|]. rewrite get_set_pool. exact Hq.
+Qed.
+
+(** ** descend keeps the bitmap *)
+
+(** descend into an invalid level-2 entry for a map, as
+    [descend_new_last] (CodeUpdate), keeps the bitmap [bits_ok]. *)
+Theorem descend_new_bits : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = false ->
+  Isolation.s2update_unmap u = false ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hinv Hun Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land (tent (tables e) t i) 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) t i)). rewrite Hinv. cbn [negb].
+  rewrite Hun.
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  step_by (pfield_pool_root e1 tr). fold pool_place.
+  assert (Hd1 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e1)) = pool_base e)
+    by (rewrite <- HB1; reflexivity).
+  assert (Hpa : Isolation.tablePool_pa pool_place c e1 tr =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e1 tr).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e1 tr pool_place_lens I). rewrite Hd1. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv1 : slot_valid t e1) by (split; [lia|exact Hw1]).
+  step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
+  unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  set (e2 := set_tables e1 (put_ent (tables e1) t i (tdesc (pool_base e) c))).
+  assert (Hok2 : tables_ok e2).
+  { unfold e2. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact Hw1|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  destruct (update_last_ok f e2 tr c base ipa stop u ltac:(lia) Hok2
+    ltac:(unfold e2; rewrite tables_set_tables, len_put_ent; lia)
+    ltac:(unfold e2, e1; rewrite plat_set_tables; exact Hpl) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st & tr' & Hup & Hdone).
+  step_by Hup. step.
+  exists st, tr'. split; [reflexivity|].
+  destruct Hdone as (T' & -> & _ & HT'l & _).
+  apply bits_ok_set_tables; [exact HT'l|]. unfold e2. apply bits_ok_set_tables.
+  - rewrite len_put_ent. reflexivity.
+  - unfold e1. rewrite get_set_pool. exact Hqb.
+Qed.
