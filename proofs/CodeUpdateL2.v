@@ -499,3 +499,164 @@ Proof.
   - rewrite len_put_ent. reflexivity.
   - unfold e1. rewrite get_set_pool. exact Hqb.
 Qed.
+
+(** descend into a level-2 entry holding a level-3 table of the pool in
+    use, as [descend_table_last] (CodeUpdate), keeps the bitmap
+    [bits_ok]. *)
+Theorem descend_table_bits : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 ->
+  base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  destruct Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      destruct (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+        ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
+        ltac:(apply bits_ok_set_tables; assumption)
+        ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
+        as (q & Hdrop & Hq).
+      step_by Hdrop. eexists _, _. split; [reflexivity|]. rewrite get_set_pool. exact Hq.
+    + eexists _, _. split; [reflexivity|]. apply bits_ok_set_tables; assumption.
+  - step. eexists _, _. split; [reflexivity|]. apply bits_ok_set_tables; assumption.
+Qed.
+
+(** descend into a level-2 block entry, as [descend_split_last]
+    (CodeUpdate), keeps the bitmap [bits_ok]. *)
+Theorem descend_split_bits : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = true ->
+  Z.land (tent (tables e) t i) 3 <> 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) t i) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  step_by Hsp.
+  set (e2 := set_tables e1 Ts).
+  assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
+  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
+  unfold e2. rewrite set_tables_twice, tables_set_tables.
+  set (e4 := set_tables e1 (put_ent Ts t i 0)).
+  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
+  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
+  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
+  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts t i 0)). reflexivity. }
+  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
+    rewrite Hd4. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv4 : slot_valid t e4).
+  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
+  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
+  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
+  unfold ret. cbv beta iota.
+  set (e3 := set_tables e1 (put_ent Ts t i (tdesc (pool_base e) c))).
+  assert (Hok3 : tables_ok e3).
+  { unfold e3. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact HTsw|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
+  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+    ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  assert (Hpok3 : pool_ok (Isolation.Engine_pool e3)).
+  { unfold e3. apply pool_ok_set_tables; [rewrite len_put_ent; exact HTsl|]. unfold e1. rewrite get_set_pool.
+    eapply same_shape_ok; [exact Hpok|exact (proj1 Htk)]. }
+  assert (Hcf3 : free_bit (Isolation.Engine_pool e3) c = false).
+  { unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. exact (proj1 (proj2 (proj2 Htk))). }
+  assert (Hb3 : bits_ok (Isolation.Engine_pool e3)).
+  { unfold e3. apply bits_ok_set_tables; [rewrite len_put_ent; exact HTsl|]. unfold e1. rewrite get_set_pool. exact Hqb. }
+  assert (Hb4 : bits_ok (Isolation.Engine_pool (set_tables e3 T1))) by (apply bits_ok_set_tables; assumption).
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e3 T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e3 T1) tr1 = Ok b (set_tables e3 T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv5 : slot_valid t (set_tables e3 T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      destruct (dropTable_bits p t i (set_tables e3 T1) tr1 c base (Isolation.s2update_vmid u) L Hv5
+        ltac:(unfold e3, e1; rewrite !plat_set_tables, plat_set_pool, Epl; discriminate)
+        ltac:(apply pool_ok_set_tables; [lia|exact Hpok3]) Hb4
+        ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hcf3))
+        as (q5 & Hdrop & Hq5).
+      step_by Hdrop. eexists _, _. split; [reflexivity|]. rewrite get_set_pool. exact Hq5.
+    + eexists _, _. split; [reflexivity|exact Hb4].
+  - step. eexists _, _. split; [reflexivity|exact Hb4].
+Qed.
+
+(** replaceLeaf of a level-2 entry holding a level-3 table of the pool in
+    use, as [replaceLeaf_table_last] (CodeUpdate), keeps the bitmap
+    [bits_ok]. *)
+Theorem replaceLeaf_table_bits : forall fuel e tr t i p base u,
+  (5 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 2 base u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base u Hf Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe.
+  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+    as (st & tr' & Hrl & st1 & Hce & Est).
+  destruct (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+    Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe) as (st2 & tr2 & Hce2 & Hb2).
+  rewrite Hce in Hce2. injection Hce2 as <- <-.
+  exists st, tr'. split; [exact Hrl|]. rewrite Est. destruct (Isolation.s2update_unmap u); [exact Hb2|].
+  apply bits_ok_set_tables; [apply len_put_ent|exact Hb2].
+Qed.

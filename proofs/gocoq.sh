@@ -171,6 +171,13 @@ CodeUpdateL2.release_bits
 CodeUpdateL2.take_spec_w
 CodeUpdateL2.mustAlloc_word
 CodeUpdateL2.mustAlloc_bits
+CodeUpdateL2.update_l2_loop
+CodeUpdateL2.dropTable_bits
+CodeUpdateL2.clearEntry_table_bits
+CodeUpdateL2.replaceLeaf_table_bits
+CodeUpdateL2.descend_table_bits
+CodeUpdateL2.descend_new_bits
+CodeUpdateL2.descend_split_bits
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
