@@ -660,3 +660,59 @@ Proof.
   exists st, tr'. split; [exact Hrl|]. rewrite Est. destruct (Isolation.s2update_unmap u); [exact Hb2|].
   apply bits_ok_set_tables; [apply len_put_ent|exact Hb2].
 Qed.
+
+(** ** The invariant of a level-2 table *)
+
+(** The level-2 table [t] of [e]: [t] is a table of the pool in use, the
+    table descriptors among its entries point at tables of the pool in
+    use other than [t] ([l2_table_entry]), no two at the same table, and
+    the pool and its bitmap are sound: [tables_ok], [pool_ok], [bits_ok],
+    [count_ok]. *)
+Definition l2_inv (e : Isolation.Engine) (t : Z) : Prop :=
+  tables_ok e /\ pool_ok (Isolation.Engine_pool e) /\ bits_ok (Isolation.Engine_pool e) /\
+  count_ok (Isolation.Engine_pool e) /\ Isolation.Engine_plat e <> None /\
+  0 <= t < len (tables e) /\ free_bit (Isolation.Engine_pool e) t = false /\
+  (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> l2_table_entry e t j) /\
+  (forall j j', 0 <= j < 512 -> 0 <= j' < 512 -> j <> j' ->
+     Z.land (tent (tables e) t j) 3 = 3 -> Z.land (tent (tables e) t j') 3 = 3 ->
+     child (pool_base e) (tent (tables e) t j) <> child (pool_base e) (tent (tables e) t j')).
+
+(** The frame of one step: a step of [update] at entry [j] of [t] that
+    keeps the pool sound, keeps the other entries of [t], flips at most
+    the bit of one table [c] (not [t], and no child of another entry),
+    and leaves in entry [j] either no table descriptor or one for [c] in
+    use, keeps [l2_inv]. *)
+Lemma l2_inv_step : forall e e' t j c,
+  l2_inv e t -> 0 <= j < 512 ->
+  tables_ok e' -> pool_ok (Isolation.Engine_pool e') -> bits_ok (Isolation.Engine_pool e') ->
+  count_ok (Isolation.Engine_pool e') -> Isolation.Engine_plat e' <> None ->
+  len (tables e') = len (tables e) -> pool_base e' = pool_base e ->
+  (forall j', 0 <= j' < 512 -> j' <> j -> tent (tables e') t j' = tent (tables e) t j') ->
+  c <> t ->
+  (forall j', 0 <= j' < 512 -> j' <> j -> Z.land (tent (tables e) t j') 3 = 3 ->
+     child (pool_base e) (tent (tables e) t j') <> c) ->
+  (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool e') y = free_bit (Isolation.Engine_pool e) y) ->
+  (Z.land (tent (tables e') t j) 3 = 3 ->
+     l2_table_entry e' t j /\ child (pool_base e') (tent (tables e') t j) = c) ->
+  l2_inv e' t.
+Proof.
+  intros e e' t j c (Hok & Hpok & Hb & Hc & Hpl & Ht & Htu & Hent & Hdis) Hj
+    Hok' Hpok' Hb' Hc' Hpl' Hlen Hbase Hother Hct Hcnot Hbits Hjent.
+  unfold l2_inv. split; [exact Hok'|]. split; [exact Hpok'|]. split; [exact Hb'|]. split; [exact Hc'|].
+  split; [exact Hpl'|]. split; [lia|].
+  split; [rewrite Hbits by lia; exact Htu|]. split.
+  - intros j' Hj' H3. destruct (Z.eq_dec j' j) as [->|Hne]; [apply Hjent; exact H3|].
+    rewrite Hother in H3 by assumption.
+    destruct (Hent j' Hj' H3) as (_ & Hle & Hlt & Hnt & Hfr).
+    assert (Hcc : child (pool_base e) (tent (tables e) t j') <> c) by (apply Hcnot; assumption).
+    unfold l2_table_entry. rewrite Hother by assumption. rewrite Hbase, Hlen.
+    split; [exact H3|]. split; [exact Hle|]. split; [exact Hlt|]. split; [exact Hnt|].
+    rewrite Hbits; [exact Hfr|unfold child; apply Z.div_pos; lia|exact Hcc].
+  - intros a b Ha Hb2 Hab Ha3 Hb3. rewrite Hbase.
+    destruct (Z.eq_dec a j) as [->|Hna]; destruct (Z.eq_dec b j) as [->|Hnb]; try contradiction.
+    + destruct (Hjent Ha3) as [_ E]. rewrite Hbase in E. rewrite E.
+      rewrite Hother in Hb3 |- * by assumption. intros H. apply (Hcnot b Hb2 Hnb Hb3). symmetry. exact H.
+    + destruct (Hjent Hb3) as [_ E]. rewrite Hbase in E. rewrite E.
+      rewrite Hother in Ha3 |- * by assumption. apply (Hcnot a Ha Hna Ha3).
+    + rewrite !Hother in * by assumption. apply Hdis; assumption.
+Qed.
