@@ -716,3 +716,64 @@ Proof.
       rewrite Hother in Ha3 |- * by assumption. apply (Hcnot a Ha Hna Ha3).
     + rewrite !Hother in * by assumption. apply Hdis; assumption.
 Qed.
+
+(** ** The table descriptor of a new table *)
+
+Lemma oa_bits : forall n, 0 <= n -> Z.testbit Isolation.descOAMask n = (12 <=? n) && (n <? 48).
+Proof.
+  intros n Hn. change Isolation.descOAMask with (Z.shiftl (Z.ones 36) 12).
+  destruct (Z.ltb_spec n 12).
+  - rewrite Z.shiftl_spec_low by lia. destruct (Z.leb_spec 12 n); [lia|reflexivity].
+  - rewrite Z.shiftl_spec_high by lia. rewrite Z.testbit_ones_nonneg by lia.
+    destruct (Z.leb_spec 12 n); [|lia]. cbn [andb].
+    destruct (Z.ltb_spec (n - 12) 36), (Z.ltb_spec n 48); reflexivity || lia.
+Qed.
+
+Lemma page_low_bits : forall x n, x mod 4096 = 0 -> 0 <= n < 12 -> Z.testbit x n = false.
+Proof.
+  intros x n Hx Hn. pose proof (Z.div_mod x 4096 ltac:(lia)) as E. rewrite Hx, Z.add_0_r in E.
+  rewrite E. change 4096 with (2 ^ 12). rewrite Z.mul_comm. apply Z.mul_pow2_bits_low. lia.
+Qed.
+
+Lemma small_high_bits : forall x n, 0 <= x < 2 ^ 48 -> 48 <= n -> Z.testbit x n = false.
+Proof.
+  intros x n Hx Hn. rewrite <- (Z.mod_small x (2 ^ 48)) by lia. apply Z.mod_pow2_bits_high. lia.
+Qed.
+
+Lemma low_bits_1_2_3 : forall n, 2 <= n -> Z.testbit 1 n = false /\ Z.testbit 2 n = false /\ Z.testbit 3 n = false.
+Proof.
+  intros n Hn. split; [|split]; apply Z.bits_above_log2; cbn; lia.
+Qed.
+
+(** The table descriptor [descend] writes for a table [c] of a pool at a
+    page-aligned [base], below 2^48, is a table descriptor that names [c]. *)
+Lemma tdesc_spec : forall base c, 0 <= base -> base mod 4096 = 0 -> 0 <= c -> base + 4096 * c < 2 ^ 48 ->
+  Z.land (tdesc base c) 3 = 3 /\ Z.land (tdesc base c) Isolation.descOAMask = base + 4096 * c /\
+  child base (tdesc base c) = c.
+Proof.
+  intros base c Hb Hba Hc Hlt.
+  assert (Ex : wrapu 64 (base + shl 64 false (wrapu 64 c) Isolation.PageShift) = base + 4096 * c).
+  { unfold wrapu, shl. rewrite (Z.mod_small c) by lia. change Isolation.PageShift with 12.
+    replace (64 <=? 12) with false by reflexivity. rewrite Z.shiftl_mul_pow2 by lia.
+    unfold wrapu. rewrite (Z.mod_small (c * 2 ^ 12)) by lia. rewrite Z.mod_small by lia. lia. }
+  assert (Hxa : (base + 4096 * c) mod 4096 = 0) by (rewrite Z.mul_comm, Z.mod_add by lia; exact Hba).
+  unfold tdesc. rewrite Ex. set (x := base + 4096 * c) in *.
+  assert (Eoa : Z.land (Z.lor (Z.lor (Z.land x Isolation.descOAMask) Isolation.descValid) Isolation.descTable)
+    Isolation.descOAMask = x).
+  { apply Z.bits_inj'. intros n Hn. rewrite !Z.land_spec, !Z.lor_spec, Z.land_spec, oa_bits by lia.
+    change Isolation.descValid with 1. change Isolation.descTable with 2.
+    destruct (Z.ltb_spec n 12).
+    - rewrite page_low_bits by (auto; lia). destruct (Z.leb_spec 12 n); [lia|]. cbn [andb]. apply andb_false_r.
+    - destruct (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & _). rewrite E1, E2, !orb_false_r.
+      destruct (Z.ltb_spec n 48).
+      + destruct (Z.leb_spec 12 n); [|lia]. cbn [andb]. rewrite !andb_true_r. reflexivity.
+      + rewrite small_high_bits by lia. rewrite !andb_false_r. reflexivity. }
+  split; [|split; [exact Eoa|]].
+  - apply Z.bits_inj'. intros n Hn. rewrite Z.land_spec, !Z.lor_spec.
+    change Isolation.descValid with 1. change Isolation.descTable with 2.
+    destruct (Z.ltb_spec n 2).
+    + assert (n = 0 \/ n = 1) as [->| ->] by lia; cbn; rewrite ?orb_true_r; reflexivity.
+    + destruct (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & E3). rewrite E3. apply andb_false_r.
+  - unfold child. rewrite Eoa. unfold x. replace (base + 4096 * c - base) with (c * 4096) by ring.
+    apply Z.div_mul. lia.
+Qed.
