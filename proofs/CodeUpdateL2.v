@@ -777,3 +777,101 @@ Proof.
   - unfold child. rewrite Eoa. unfold x. replace (base + 4096 * c - base) with (c * 4096) by ring.
     apply Z.div_mul. lia.
 Qed.
+
+(** ** A new table for an invalid entry keeps the invariant *)
+
+Lemma count_set_tables : forall s T, len T = len (tables s) ->
+  count_free (Isolation.Engine_pool (set_tables s T)) = count_free (Isolation.Engine_pool s).
+Proof.
+  intros s T Hl. unfold count_free. rewrite ntables_set_tables, Hl.
+  erewrite filter_ext; [reflexivity|]. intros n. cbv beta. apply free_bit_set_tables.
+Qed.
+
+Lemma count_ok_set_tables : forall s T, len T = len (tables s) -> count_ok (Isolation.Engine_pool s) ->
+  count_ok (Isolation.Engine_pool (set_tables s T)).
+Proof.
+  intros s T Hl H. unfold count_ok in *. rewrite count_set_tables by exact Hl.
+  rewrite (proj2 (free_set_tables s T)). exact H.
+Qed.
+
+Lemma tent_replace_other : forall T c X x j, 0 <= c -> 0 <= x -> x <> c ->
+  tent (replace_nth (Z.to_nat c) X T) x j = tent T x j.
+Proof.
+  intros T c X x j Hc Hx Hne. unfold tent. rewrite nth_replace_other by lia. reflexivity.
+Qed.
+
+(** descend into an invalid entry [i] of a level-2 table [t] for a map,
+    from a state with [l2_inv] and a free table, keeps [l2_inv], takes one
+    table (the count of free tables goes down by one), and keeps the other
+    entries of [t], the base and the number of tables. The pool must be
+    page aligned and below 2^48, as [tablePool.init] checks. *)
+Theorem descend_new_inv : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> l2_inv e t -> 0 < count_free (Isolation.Engine_pool e) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  valid_d (tent (tables e) t i) = false -> Isolation.s2update_unmap u = false ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool e) - 1 /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hinv Hcnt Hal Hbelow Hi L Hval Hun Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hent & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; assumption).
+  destruct (descend_new_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+    Hb0 Hba Hr Hs Hs64 Hia Hsa Hd) as (c & q & st & tr' & Hde & Hc & Hct & Hcf & Htk & Hdone).
+  destruct (descend_new_bits fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+    Hb0 Hba Hr Hs Hs64 Hia Hsa Hd) as (st2 & tr2 & Hde2 & Hb2).
+  rewrite Hde in Hde2. injection Hde2 as <- <-.
+  exists st, tr'. split; [exact Hde|].
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof Htk as ([Esh1 Esh2] & Hnf & Hqc & Hqo & _ & _).
+  destruct (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
+  set (e1 := Isolation.set_Engine_pool q e) in *.
+  set (e2 := set_tables e1 (put_ent (tables e1) t i (tdesc (pool_base e) c))) in *.
+  destruct Hdone as (T' & -> & _ & HT'l & HT'w & HT'p).
+  assert (Hl1 : len (tables e1) = len (tables e)) by (rewrite HT1; apply len_replace).
+  assert (Hw1 : whole (tables e1)) by (rewrite HT1; apply Forall_replace; [exact Hwh|reflexivity]).
+  assert (Hl2 : len (tables e2) = len (tables e)) by (unfold e2; rewrite tables_set_tables, len_put_ent; exact Hl1).
+  assert (Hb2' : pool_base e2 = pool_base e) by (unfold e2; rewrite base_set_tables; exact HB1).
+  assert (Hlen : len (tables (set_tables e2 T')) = len (tables e)) by (rewrite tables_set_tables; lia).
+  assert (Hbase' : pool_base (set_tables e2 T') = pool_base e) by (rewrite base_set_tables; exact Hb2').
+  assert (Hfb : forall y, free_bit (Isolation.Engine_pool (set_tables e2 T')) y = free_bit q y).
+  { intros y. rewrite free_bit_set_tables. unfold e2. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. reflexivity. }
+  assert (Ht2 : forall x j, 0 <= x -> 0 <= j < 512 -> x <> c -> tent (tables (set_tables e2 T')) x j = tent (tables e2) x j).
+  { intros x j Hx Hj Hxc. rewrite tables_set_tables, HT'p by assumption.
+    replace (x =? c) with false by (symmetry; apply Z.eqb_neq; exact Hxc). reflexivity. }
+  assert (He2 : forall j, 0 <= j < 512 -> tent (tables e2) t j = if j =? i then tdesc (pool_base e) c else tent (tables e) t j).
+  { intros j Hj. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    rewrite Z.eqb_refl. cbn [andb]. destruct (Z.eqb_spec j i); [reflexivity|].
+    rewrite HT1. apply tent_replace_other; lia. }
+  assert (Hc0 : 0 <= c) by lia.
+  unfold ntables in Hc. fold (tables e) in Hc.
+  destruct (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
+  assert (Hcount : count_free (Isolation.Engine_pool (set_tables e2 T')) = count_free (Isolation.Engine_pool e) - 1).
+  { rewrite count_set_tables by lia. unfold e2. rewrite count_set_tables by (rewrite len_put_ent; reflexivity).
+    unfold e1. rewrite get_set_pool. exact Ecq. }
+  split; [|split; [exact Hcount|split; [exact Hbase'|split; [exact Hlen|]]]].
+  2:{ intros j Hj Hne. rewrite Ht2 by lia. rewrite He2 by lia. replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity. }
+  apply (l2_inv_step e (set_tables e2 T') t i c Hinv Hi).
+  - split; [rewrite tables_set_tables; exact HT'w|]. split; [lia|]. rewrite Hbase'. exact Hbase.
+  - apply pool_ok_set_tables; [lia|]. unfold e2. apply pool_ok_set_tables; [rewrite len_put_ent; reflexivity|].
+    unfold e1. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact (proj1 Htk)].
+  - exact Hb2.
+  - apply count_ok_set_tables; [lia|]. unfold e2. apply count_ok_set_tables; [rewrite len_put_ent; reflexivity|].
+    unfold e1. rewrite get_set_pool. exact Hcq.
+  - rewrite plat_set_tables. unfold e2. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool. exact Hpl.
+  - exact Hlen.
+  - exact Hbase'.
+  - intros j' Hj' Hne. rewrite Ht2 by lia. rewrite He2 by lia. replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+  - exact Hct.
+  - intros j' Hj' Hne H3 E. destruct (Hent j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E, Hcf in Hfr. discriminate.
+  - intros y Hy Hne. rewrite Hfb. apply Hqo; assumption.
+  - intros _. rewrite Ht2 by lia. rewrite He2 by lia. rewrite Z.eqb_refl. rewrite Hbase'.
+    unfold l2_table_entry. rewrite Hlen, Hbase'. rewrite Ht2 by lia. rewrite He2 by lia. rewrite Z.eqb_refl.
+    rewrite Tdc, Tdoa. split; [split; [exact Td3|]|reflexivity].
+    split; [lia|]. split; [lia|]. split; [exact Hct|]. rewrite Hfb. exact Hqc.
+Qed.
