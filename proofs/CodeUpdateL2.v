@@ -875,3 +875,127 @@ Proof.
     rewrite Tdc, Tdoa. split; [split; [exact Td3|]|reflexivity].
     split; [lia|]. split; [lia|]. split; [exact Hct|]. rewrite Hfb. exact Hqc.
 Qed.
+
+(** ** An entry holding a table keeps the invariant *)
+
+(** Writing the tables, keeping their number, their shape and the
+    entries of [t] outside the table [c] a table descriptor of [t] at
+    [i] names, keeps [l2_inv]. *)
+Lemma l2_inv_tables : forall e t i T, l2_inv e t -> 0 <= i < 512 -> l2_table_entry e t i ->
+  len T = len (tables e) -> whole T ->
+  (forall j, 0 <= j < 512 -> tent T t j = tent (tables e) t j) ->
+  l2_inv (set_tables e T) t.
+Proof.
+  intros e t i T Hinv Hi Hent Hl Hw HT.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  apply (l2_inv_step e (set_tables e T) t i (child (pool_base e) (tent (tables e) t i)) Hinv Hi).
+  - split; [rewrite tables_set_tables; exact Hw|]. rewrite tables_set_tables, base_set_tables, Hl.
+    split; [apply Hok|apply Hok].
+  - apply pool_ok_set_tables; assumption.
+  - apply bits_ok_set_tables; assumption.
+  - apply count_ok_set_tables; assumption.
+  - rewrite plat_set_tables. exact Hpl.
+  - rewrite tables_set_tables. exact Hl.
+  - apply base_set_tables.
+  - intros j' Hj' _. rewrite tables_set_tables. apply HT. exact Hj'.
+  - exact Hne.
+  - intros j' Hj' Hne' H3'. apply Hdis; assumption.
+  - intros y _ _. apply free_bit_set_tables.
+  - intros _. unfold l2_table_entry. rewrite tables_set_tables, base_set_tables, free_bit_set_tables, HT, Hl by exact Hi.
+    repeat split; assumption.
+Qed.
+
+(** descend into an entry [i] of a level-2 table [t] that holds a table
+    descriptor, from a state with [l2_inv], keeps [l2_inv], takes no
+    table (the count of free tables does not go down), and keeps the
+    other entries of [t], the base and the number of tables. *)
+Theorem descend_table_inv : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> l2_inv e t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables e) t i) 3 = 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) <= count_free (Isolation.Engine_pool st) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hinv Hi L H3i Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof (Hents i Hi H3i) as Hent.
+  pose proof Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  assert (HTt : forall j, 0 <= j < 512 -> tent T1 t j = tent (tables e) t j).
+  { intros j Hj. rewrite HTp by lia. replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity. }
+  assert (Hinv1 : l2_inv (set_tables e T1) t) by (apply (l2_inv_tables e t i T1); assumption).
+  assert (Hkeep : l2_inv (set_tables e T1) t /\ count_free (Isolation.Engine_pool e) <= count_free (Isolation.Engine_pool (set_tables e T1)) /\
+    pool_base (set_tables e T1) = pool_base e /\ len (tables (set_tables e T1)) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables (set_tables e T1)) t j = tent (tables e) t j)).
+  { split; [exact Hinv1|]. rewrite count_set_tables by exact HTl. split; [lia|].
+    split; [apply base_set_tables|]. rewrite tables_set_tables. split; [exact HTl|]. intros j Hj _. apply HTt. exact Hj. }
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      assert (Hpok1 : pool_ok (Isolation.Engine_pool (set_tables e T1))) by (apply pool_ok_set_tables; assumption).
+      assert (Hfree1 : free_bit (Isolation.Engine_pool (set_tables e T1)) c = false) by (rewrite free_bit_set_tables; exact Hfree).
+      destruct (dropTable_ok p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+        ltac:(rewrite plat_set_tables; exact Hpl) Hpok1
+        ltac:(rewrite tables_set_tables; lia) Hfree1)
+        as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+      destruct (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+        ltac:(rewrite plat_set_tables; exact Hpl) Hpok1 ltac:(apply bits_ok_set_tables; assumption)
+        ltac:(rewrite tables_set_tables; lia) Hfree1)
+        as (q2 & Hdrop2 & Hq2).
+      rewrite Hdrop in Hdrop2. injection Hdrop2 as Eq. subst q2.
+      step_by Hdrop. rewrite tables_set_tables, set_tables_twice in *.
+      set (ef := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))).
+      assert (HTf : tables ef = put_ent T1 t i 0).
+      { unfold ef, tables. rewrite get_set_pool. rewrite HP. exact (tables_set_tables e (put_ent T1 t i 0)). }
+      assert (HBf : pool_base ef = pool_base e).
+      { unfold ef, pool_base. rewrite get_set_pool. rewrite HP. exact (base_set_tables e (put_ent T1 t i 0)). }
+      assert (Hcnt1 := Hinv1). destruct Hcnt1 as (_ & _ & _ & Hcok1 & _).
+      destruct (release_count _ q c Hpok1 Hcok1 ltac:(rewrite ntables_set_tables; lia) Hfree1 Hsh Hnf Hbc Hout)
+        as (Hcq & Ecq).
+      assert (HTl' : len (put_ent T1 t i 0) = len (tables e)) by (rewrite len_put_ent; exact HTl).
+      eexists _, _. split; [reflexivity|]. fold ef.
+      assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables e) t j).
+      { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+        replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). apply HTt. exact Hj. }
+      split; [|split; [|split; [exact HBf|split; [rewrite HTf; exact HTl'|exact Hoth]]]].
+      * apply (l2_inv_step (set_tables e T1) ef t i c Hinv1 Hi).
+        -- split; [rewrite HTf; apply whole_put_ent; [exact HTw|lia]|]. rewrite HTf, HBf, HTl'. split; assumption.
+        -- unfold ef. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok1|exact Hsh].
+        -- unfold ef. rewrite get_set_pool. exact Hq2.
+        -- unfold ef. rewrite get_set_pool. exact Hcq.
+        -- unfold ef. rewrite plat_set_pool, plat_set_tables. exact Hpl.
+        -- rewrite HTf, tables_set_tables. apply len_put_ent.
+        -- rewrite HBf, base_set_tables. reflexivity.
+        -- intros j' Hj' Hji. rewrite HTf, tables_set_tables, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+           replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). reflexivity.
+        -- exact Hne.
+        -- intros j' Hj' Hji H3'. rewrite tables_set_tables, base_set_tables in *. rewrite HTt in * by exact Hj'.
+           intros E. apply (Hdis j' i Hj' Hi Hji H3' H3). exact E.
+        -- intros y Hy Hyc. unfold ef. rewrite get_set_pool. apply Hout; assumption.
+        -- intros H0. exfalso. rewrite HTf, tent_put_ent in H0 by (auto; lia). rewrite !Z.eqb_refl in H0. discriminate.
+      * unfold ef. rewrite get_set_pool, Ecq, count_set_tables by exact HTl. lia.
+    + eexists _, _. split; [reflexivity|exact Hkeep].
+  - step. eexists _, _. split; [reflexivity|exact Hkeep].
+Qed.

@@ -181,6 +181,7 @@ CodeUpdateL2.descend_split_bits
 CodeUpdateL2.l2_inv_step
 CodeUpdateL2.tdesc_spec
 CodeUpdateL2.descend_new_inv
+CodeUpdateL2.descend_table_inv
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
