@@ -999,3 +999,83 @@ Proof.
     + eexists _, _. split; [reflexivity|exact Hkeep].
   - step. eexists _, _. split; [reflexivity|exact Hkeep].
 Qed.
+
+(** ** A leaf or nothing in an entry keeps the invariant *)
+
+(** A block leaf at level 2 has bit 1 clear: it is no table descriptor. *)
+Lemma leaf2_not_table : forall pa a, Z.land (leaf_val pa 2 a) 3 <> 3.
+Proof.
+  intros pa a E. assert (H : Z.testbit (leaf_val pa 2 a) 1 = false).
+  { unfold leaf_val, Isolation.leafDesc. cbn [bind ret Isolation.lastLevel Z.eqb Pos.eqb].
+    repeat match goal with |- context [if ?c then _ else _] => destruct c end;
+    cbn [bind ret]; rewrite ?Z.lor_spec, Z.land_spec, oa_bits by lia;
+    replace ((12 <=? 1) && (1 <? 48)) with false by reflexivity; rewrite andb_false_r; reflexivity. }
+  assert (H1 : Z.testbit (Z.land (leaf_val pa 2 a) 3) 1 = true) by (rewrite E; reflexivity).
+  rewrite Z.land_spec, H in H1. discriminate.
+Qed.
+
+(** What replaceLeaf leaves in a level-2 entry that held no table
+    descriptor is no table descriptor. *)
+Lemma new_ent2_not_table : forall u base old, Z.land old 3 <> 3 -> Z.land (new_ent u 2 base old) 3 <> 3.
+Proof.
+  intros u base old H. unfold new_ent. destruct (Isolation.s2update_unmap u).
+  - destruct (valid_d old); [cbn; discriminate|exact H].
+  - apply leaf2_not_table.
+Qed.
+
+(** Writing entry [j] of [t] with no table descriptor, where it held
+    none, keeps [l2_inv] and the count of free tables. *)
+Lemma l2_inv_put_leaf : forall e t j v, l2_inv e t -> 0 <= j < 512 ->
+  Z.land (tent (tables e) t j) 3 <> 3 -> Z.land v 3 <> 3 ->
+  l2_inv (set_tables e (put_ent (tables e) t j v)) t /\
+  count_free (Isolation.Engine_pool (set_tables e (put_ent (tables e) t j v))) = count_free (Isolation.Engine_pool e).
+Proof.
+  intros e t j v Hinv Hj Hold Hv.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hl : len (put_ent (tables e) t j v) = len (tables e)) by apply len_put_ent.
+  split; [|apply count_set_tables; exact Hl].
+  apply (l2_inv_step e _ t j (-1) Hinv Hj).
+  - split; [rewrite tables_set_tables; apply whole_put_ent; [exact Hwh|lia]|].
+    rewrite tables_set_tables, base_set_tables, Hl. split; assumption.
+  - apply pool_ok_set_tables; assumption.
+  - apply bits_ok_set_tables; assumption.
+  - apply count_ok_set_tables; assumption.
+  - rewrite plat_set_tables. exact Hpl.
+  - rewrite tables_set_tables. exact Hl.
+  - apply base_set_tables.
+  - intros j' Hj' Hne. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j' =? j) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+  - lia.
+  - intros j' Hj' _ H3. destruct (Hents j' Hj' H3) as (_ & Hle & _). pose proof (child_nonneg e _ Hle). lia.
+  - intros y _ _. apply free_bit_set_tables.
+  - intros H3. exfalso. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia). rewrite !Z.eqb_refl in H3.
+    exact (Hv H3).
+Qed.
+
+(** replaceLeaf of an entry [i] of a level-2 table [t] that holds no
+    table descriptor, from a state with [l2_inv], keeps [l2_inv], the
+    count of free tables, the other entries of [t], the base and the
+    number of tables. *)
+Theorem replaceLeaf_leaf_inv : forall f e tr t i p base u, l2_inv e t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables e) t i) 3 <> 3 ->
+  exists st tr', Isolation.Engine_replaceLeaf (S (S f)) root p 2 base u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool e) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros f e tr t i p base u Hinv Hi L H3.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct (slot_laws t i ltac:(lia) Hi) as (L1 & L2 & L3).
+  pose proof (replaceLeaf_leaf_ok f p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+    ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact H3)) as Hrl.
+  eexists _, _. split; [exact Hrl|]. cbv beta.
+  destruct (l2_inv_put_leaf e t i _ Hinv Hi H3 (new_ent2_not_table u base _ H3)) as [Hi2 Hc2].
+  split; [exact Hi2|]. split; [exact Hc2|]. split; [apply base_set_tables|].
+  rewrite tables_set_tables. split; [apply len_put_ent|].
+  intros j Hj Hne. rewrite tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+  replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+Qed.

@@ -182,6 +182,10 @@ CodeUpdateL2.l2_inv_step
 CodeUpdateL2.tdesc_spec
 CodeUpdateL2.descend_new_inv
 CodeUpdateL2.descend_table_inv
+CodeUpdateL2.l2_inv_tables
+CodeUpdateL2.leaf2_not_table
+CodeUpdateL2.l2_inv_put_leaf
+CodeUpdateL2.replaceLeaf_leaf_inv
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
