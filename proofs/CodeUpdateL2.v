@@ -1079,3 +1079,74 @@ Proof.
   intros j Hj Hne. rewrite tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
   replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
 Qed.
+
+(** replaceLeaf of an entry [i] of a level-2 table [t] that holds a table
+    descriptor, from a state with [l2_inv], keeps [l2_inv]: the table
+    below is cleared and released (one more free table), then the entry
+    holds the block leaf of a map, or nothing for an unmap; the other
+    entries of [t], the base and the number of tables stay. *)
+Theorem replaceLeaf_table_inv : forall fuel e tr t i p base u,
+  (5 <= fuel)%nat -> l2_inv e t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables e) t i) 3 = 3 -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 2 base u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool e) + 1 /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base u Hf Hinv Hi L H3i Hb0 Hba Hbe.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof (Hents i Hi H3i) as Hent.
+  pose proof Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+    as (st & tr' & Hrl & st1 & Hce & Est).
+  destruct (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+    Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe) as (T1 & q & Hce1 & HTl & HTw & HTp & HP & Hsh & Hnf & Hbc & Hout).
+  destruct (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+    Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe) as (st2 & tr2 & Hce2 & Hb2).
+  rewrite Hce in Hce1. injection Hce1 as Est1 _. subst st1.
+  rewrite Hce in Hce2. injection Hce2 as Est2 _. subst st2.
+  set (c := child (pool_base e) (tent (tables e) t i)) in *.
+  set (ef := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (HTt : forall j, 0 <= j < 512 -> tent T1 t j = tent (tables e) t j).
+  { intros j Hj. rewrite HTp by lia. replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity. }
+  assert (HTf : tables ef = put_ent T1 t i 0).
+  { unfold ef, tables. rewrite get_set_pool. rewrite HP. exact (tables_set_tables e (put_ent T1 t i 0)). }
+  assert (HBf : pool_base ef = pool_base e).
+  { unfold ef, pool_base. rewrite get_set_pool. rewrite HP. exact (base_set_tables e (put_ent T1 t i 0)). }
+  assert (HTl' : len (put_ent T1 t i 0) = len (tables e)) by (rewrite len_put_ent; exact HTl).
+  unfold ef in Hb2. rewrite get_set_pool in Hb2.
+  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables e); lia) Hfree Hsh Hnf Hbc Hout)
+    as (Hcq & Ecq).
+  assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables e) t j).
+  { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). apply HTt. exact Hj. }
+  assert (Hi0 : tent (tables ef) t i = 0).
+  { rewrite HTf, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  assert (Hinvf : l2_inv ef t).
+  { apply (l2_inv_step e ef t i c Hinv Hi).
+    - split; [rewrite HTf; apply whole_put_ent; [exact HTw|lia]|]. rewrite HTf, HBf, HTl'. split; assumption.
+    - unfold ef. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact Hsh].
+    - unfold ef. rewrite get_set_pool. exact Hb2.
+    - unfold ef. rewrite get_set_pool. exact Hcq.
+    - unfold ef. rewrite plat_set_pool, plat_set_tables. exact Hpl.
+    - rewrite HTf. exact HTl'.
+    - exact HBf.
+    - exact Hoth.
+    - exact Hne.
+    - intros j' Hj' Hji H3'. apply Hdis; assumption.
+    - intros y Hy Hyc. unfold ef. rewrite get_set_pool. apply Hout; assumption.
+    - intros H0. exfalso. rewrite Hi0 in H0. discriminate. }
+  assert (Hcf : count_free (Isolation.Engine_pool ef) = count_free (Isolation.Engine_pool e) + 1)
+    by (unfold ef; rewrite get_set_pool; exact Ecq).
+  exists st, tr'. split; [exact Hrl|]. rewrite Est. destruct (Isolation.s2update_unmap u).
+  - split; [exact Hinvf|]. split; [exact Hcf|]. split; [exact HBf|]. split; [rewrite HTf; exact HTl'|exact Hoth].
+  - destruct (l2_inv_put_leaf ef t i (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u))
+      Hinvf Hi ltac:(rewrite Hi0; cbn; discriminate) (leaf2_not_table _ _)) as [Hi2 Hc2].
+    split; [exact Hi2|]. split; [rewrite Hc2; exact Hcf|]. split; [rewrite base_set_tables; exact HBf|].
+    rewrite tables_set_tables. split; [rewrite len_put_ent, HTf; exact HTl'|].
+    intros j Hj Hji. rewrite tent_put_ent by (try apply Hinvf; auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). apply Hoth; assumption.
+Qed.
