@@ -1150,3 +1150,54 @@ Proof.
     intros j Hj Hji. rewrite tent_put_ent by (try apply Hinvf; auto; lia). rewrite Z.eqb_refl. cbn [andb].
     replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). apply Hoth; assumption.
 Qed.
+
+(** ** A block split into a new table keeps the invariant *)
+
+(** dropTable of the table an entry [i] of [t] names, from a state with
+    [l2_inv], keeps [l2_inv]: one more free table, the other entries of
+    [t], the base and the number of tables stay. *)
+Lemma l2_inv_drop : forall E t i p tr c base vmid, l2_inv E t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables E) t i) 3 = 3 -> c = child (pool_base E) (tent (tables E) t i) ->
+  exists st, Isolation.Engine_dropTable root p c base vmid E tr = Ok tt st (inval vmid base :: tr) /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool E) + 1 /\
+    pool_base st = pool_base E /\ len (tables st) = len (tables E) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables E) t j).
+Proof.
+  intros E t i p tr c base vmid Hinv Hi L H3i Ec.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof (Hents i Hi H3i) as (H3 & Hle & Hlt & Hne & Hfree). rewrite <- Ec in Hlt, Hne, Hfree.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables E)) in Hwh.
+  assert (Hv : slot_valid t E) by (split; [lia|exact Hwh]).
+  assert (Hc0 : 0 <= c) by (rewrite Ec; apply child_nonneg; exact Hle).
+  destruct (dropTable_ok p t i E tr c base vmid L Hv Hpl Hpok ltac:(lia) Hfree)
+    as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+  destruct (dropTable_bits p t i E tr c base vmid L Hv Hpl Hpok Hbits ltac:(lia) Hfree) as (q2 & Hdrop2 & Hq2).
+  rewrite Hdrop in Hdrop2. injection Hdrop2 as Eq. subst q2.
+  set (ef := Isolation.set_Engine_pool q (set_tables E (put_ent (tables E) t i 0))) in *.
+  assert (HTf : tables ef = put_ent (tables E) t i 0).
+  { unfold ef, tables at 1. rewrite get_set_pool. rewrite HP. exact (tables_set_tables E (put_ent (tables E) t i 0)). }
+  assert (HBf : pool_base ef = pool_base E).
+  { unfold ef, pool_base at 1. rewrite get_set_pool. rewrite HP. exact (base_set_tables E (put_ent (tables E) t i 0)). }
+  assert (HTl' : len (put_ent (tables E) t i 0) = len (tables E)) by apply len_put_ent.
+  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables E); lia) Hfree Hsh Hnf Hbc Hout)
+    as (Hcq & Ecq).
+  assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables E) t j).
+  { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). reflexivity. }
+  exists ef. split; [exact Hdrop|].
+  split; [|split; [unfold ef; rewrite get_set_pool; exact Ecq|split; [exact HBf|split; [rewrite HTf; exact HTl'|exact Hoth]]]].
+  apply (l2_inv_step E ef t i c Hinv Hi).
+  - split; [rewrite HTf; apply whole_put_ent; [exact Hwh|lia]|]. rewrite HTf, HBf, HTl'. split; assumption.
+  - unfold ef. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact Hsh].
+  - unfold ef. rewrite get_set_pool. exact Hq2.
+  - unfold ef. rewrite get_set_pool. exact Hcq.
+  - unfold ef. rewrite plat_set_pool, plat_set_tables. exact Hpl.
+  - rewrite HTf. exact HTl'.
+  - exact HBf.
+  - exact Hoth.
+  - exact Hne.
+  - intros j' Hj' Hji H3'. rewrite Ec. apply Hdis; assumption.
+  - intros y Hy Hyc. unfold ef. rewrite get_set_pool. apply Hout; assumption.
+  - intros H0. exfalso. rewrite HTf, tent_put_ent in H0 by (auto; lia). rewrite !Z.eqb_refl in H0. discriminate.
+Qed.
