@@ -1201,3 +1201,139 @@ Proof.
   - intros y Hy Hyc. unfold ef. rewrite get_set_pool. apply Hout; assumption.
   - intros H0. exfalso. rewrite HTf, tent_put_ent in H0 by (auto; lia). rewrite !Z.eqb_refl in H0. discriminate.
 Qed.
+
+(** descend into a block entry [i] of a level-2 table [t], from a state
+    with [l2_inv] and a free table, keeps [l2_inv]: it takes a table,
+    splits the block into it, hooks it and updates it, and for an unmap
+    that empties it releases it again, so the count of free tables goes
+    down by at most one; the other entries of [t], the base and the
+    number of tables stay. The pool must be page aligned and below 2^48. *)
+Theorem descend_split_inv : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> l2_inv e t -> 0 < count_free (Isolation.Engine_pool e) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  valid_d (tent (tables e) t i) = true -> Z.land (tent (tables e) t i) 3 <> 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) - 1 <= count_free (Isolation.Engine_pool st) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hinv Hcnt Hal Hbelow Hi L Hval Hnt Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; assumption).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) t i) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  destruct (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
+  pose proof Htk as (Hsh1 & _ & Hqc & Hqo & _ & _).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  step_by Hsp.
+  set (e2 := set_tables e1 Ts).
+  assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
+  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
+  unfold e2. rewrite set_tables_twice, tables_set_tables.
+  set (e4 := set_tables e1 (put_ent Ts t i 0)).
+  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
+  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
+  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
+  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts t i 0)). reflexivity. }
+  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
+    rewrite Hd4. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv4 : slot_valid t e4).
+  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
+  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
+  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
+  unfold ret. cbv beta iota.
+  set (e3 := set_tables e1 (put_ent Ts t i (tdesc (pool_base e) c))).
+  assert (Hok3 : tables_ok e3).
+  { unfold e3. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact HTsw|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
+  assert (HB3 : pool_base e3 = pool_base e) by (unfold e3; rewrite base_set_tables; unfold e1; exact HB1).
+  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+    ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  set (E := set_tables e3 T1).
+  assert (HTE : forall j, 0 <= j < 512 -> tent (tables E) t j = if j =? i then tdesc (pool_base e) c else tent (tables e) t j).
+  { intros j Hj. unfold E. rewrite tables_set_tables, HTp by lia.
+    replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). cbn [andb].
+    unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    destruct (Z.eqb_spec j i); [reflexivity|]. rewrite HTsp by lia.
+    replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia).
+    unfold e1. rewrite HT1. apply tent_replace_other; lia. }
+  assert (HlE : len (tables E) = len (tables e)) by (unfold E; rewrite tables_set_tables; lia).
+  assert (HBE : pool_base E = pool_base e) by (unfold E; rewrite base_set_tables; exact HB3).
+  assert (HpE : Isolation.Engine_pool E = Isolation.set_tablePool_Pool (Isolation.set_Pool_Tables T1
+      (Isolation.tablePool_Pool (Isolation.Engine_pool e3))) (Isolation.Engine_pool e3)) by reflexivity.
+  assert (HfE : forall y, free_bit (Isolation.Engine_pool E) y = free_bit q y).
+  { intros y. unfold E. rewrite free_bit_set_tables. unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. reflexivity. }
+  assert (Hc0 : 0 <= c) by lia.
+  destruct (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
+  assert (HcE : count_free (Isolation.Engine_pool E) = count_free (Isolation.Engine_pool e) - 1).
+  { unfold E. rewrite count_set_tables by lia. unfold e3. rewrite count_set_tables by (rewrite len_put_ent; lia).
+    unfold e1. rewrite get_set_pool. exact Ecq. }
+  assert (HinvE : l2_inv E t).
+  { apply (l2_inv_step e E t i c Hinv Hi).
+    - split; [unfold E; rewrite tables_set_tables; exact HTw|]. rewrite HlE, HBE. split; assumption.
+    - unfold E. apply pool_ok_set_tables; [lia|]. unfold e3. apply pool_ok_set_tables; [rewrite len_put_ent; lia|].
+      unfold e1. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact Hsh1].
+    - unfold E. apply bits_ok_set_tables; [lia|]. unfold e3. apply bits_ok_set_tables; [rewrite len_put_ent; lia|].
+      unfold e1. rewrite get_set_pool. exact Hqb.
+    - unfold E. apply count_ok_set_tables; [lia|]. unfold e3. apply count_ok_set_tables; [rewrite len_put_ent; lia|].
+      unfold e1. rewrite get_set_pool. exact Hcq.
+    - unfold E, e3, e1. rewrite !plat_set_tables, plat_set_pool, Epl. discriminate.
+    - exact HlE.
+    - exact HBE.
+    - intros j' Hj' Hne. rewrite HTE by lia. replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+    - exact Hct.
+    - intros j' Hj' Hne H3 E'. destruct (Hents j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E', Hcf in Hfr. discriminate.
+    - intros y Hy Hne. rewrite HfE. apply Hqo; assumption.
+    - intros _. unfold l2_table_entry. rewrite HTE by lia. rewrite Z.eqb_refl, HBE, HlE, Tdc, Tdoa, HfE.
+      split; [|reflexivity]. split; [exact Td3|]. split; [lia|]. split; [lia|]. split; [exact Hct|exact Hqc]. }
+  assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables E) t j = tent (tables e) t j).
+  { intros j Hj Hne. rewrite HTE by lia. replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity. }
+  assert (Hkeep : l2_inv E t /\ count_free (Isolation.Engine_pool e) - 1 <= count_free (Isolation.Engine_pool E) /\
+    pool_base E = pool_base e /\ len (tables E) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables E) t j = tent (tables e) t j)).
+  { split; [exact HinvE|]. split; [lia|]. split; [exact HBE|]. split; [exact HlE|exact Hoth]. }
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok E tr1 c ltac:(lia) ltac:(unfold E; rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) E tr1 = Ok b E tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (H3E : Z.land (tent (tables E) t i) 3 = 3) by (rewrite HTE by lia; rewrite Z.eqb_refl; exact Td3).
+      assert (EcE : c = child (pool_base E) (tent (tables E) t i)) by (rewrite HTE by lia; rewrite Z.eqb_refl, HBE, Tdc; reflexivity).
+      destruct (l2_inv_drop E t i p tr1 c base (Isolation.s2update_vmid u) HinvE Hi L H3E EcE)
+        as (ef & Hdrop & Hinvf & Hcf' & HBf & Hlf & Hothf).
+      step_by Hdrop. eexists _, _. split; [reflexivity|].
+      split; [exact Hinvf|]. split; [lia|]. split; [congruence|]. split; [congruence|].
+      intros j Hj Hne. rewrite Hothf by assumption. apply Hoth; assumption.
+    + eexists _, _. split; [reflexivity|exact Hkeep].
+  - step. eexists _, _. split; [reflexivity|exact Hkeep].
+Qed.

@@ -187,6 +187,8 @@ CodeUpdateL2.leaf2_not_table
 CodeUpdateL2.l2_inv_put_leaf
 CodeUpdateL2.replaceLeaf_leaf_inv
 CodeUpdateL2.replaceLeaf_table_inv
+CodeUpdateL2.l2_inv_drop
+CodeUpdateL2.descend_split_inv
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
