@@ -1337,3 +1337,120 @@ Proof.
     + eexists _, _. split; [reflexivity|exact Hkeep].
   - step. eexists _, _. split; [reflexivity|exact Hkeep].
 Qed.
+
+(** ** One iteration of the loop at level 2 *)
+
+(** The value [wholeLeaf] returns at level 2. *)
+Definition whole_l2 (base ipa stop : Z) (u : Isolation.s2update) : bool :=
+  match Isolation.wholeLeaf (S:=unit) base ipa stop 2 u tt [] with Ok b _ _ => b | Fail _ => false end.
+
+Lemma wholeLeaf_val : forall {S} (s : S) tr base ipa stop u,
+  Isolation.wholeLeaf base ipa stop 2 u s tr = Ok (whole_l2 base ipa stop u) s tr.
+Proof.
+  intros. unfold whole_l2, Isolation.wholeLeaf, Isolation.levelSize, Isolation.levelShift, Isolation.blockAllowed, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
+Qed.
+
+(** The start of the level-2 entry of [ipa], and the end of its part of
+    [ipa, end'). *)
+Definition l2_base (ipa : Z) : Z := ipa / 2 ^ 21 * 2 ^ 21.
+Definition l2_stop (ipa end' : Z) : Z := Z.min end' (l2_base ipa + 2 ^ 21).
+
+(** The tables the iteration from [ipa] takes at most: one when it goes
+    down into an entry of [t] in [T] that holds no table descriptor and
+    is valid (a block to split) or is invalid for a map. *)
+Definition need_at (T : list Isolation.Table) (t ipa end' : Z) (u : Isolation.s2update) : Z :=
+  let d := tent T t ((ipa / 2 ^ 21) mod 512) in
+  if whole_l2 (l2_base ipa) ipa (l2_stop ipa end') u then 0
+  else if Z.land d 3 =? 3 then 0
+  else if valid_d d then 1
+  else if Isolation.s2update_unmap u then 0 else 1.
+
+(** One iteration of [update]'s loop at level 2 from a page-aligned [ipa]
+    below [end'], from a state with [l2_inv] and at least [need_at] free
+    tables, never fails: it goes on at [l2_stop ipa end'], keeps [l2_inv],
+    takes at most [need_at] tables, and keeps every other entry of [t],
+    the base and the number of tables. The pool must be page aligned and
+    below 2^48. *)
+Theorem l2_step_inv : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= 2 ^ 40 -> ipa mod 4096 = 0 -> end' mod 4096 = 0 ->
+  Isolation.s2update_delta u mod 4096 = 0 ->
+  need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) - need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool st) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> (ipa / 2 ^ 21) mod 512 -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  unfold need_at in *. fold (l2_base ipa) in *. fold (l2_stop ipa end') in *.
+  set (base := l2_base ipa) in *. set (stop := l2_stop ipa end') in *.
+  assert (Hb : 0 <= base <= ipa).
+  { unfold base, l2_base. split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|].
+    pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hb2 : ipa < base + 2 ^ 21).
+  { unfold base, l2_base. pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base, l2_base; apply Z.mod_mul; lia).
+  assert (Hst : ipa < stop <= base + 2 ^ 21 /\ stop <= end') by (unfold stop, l2_stop; fold base; lia).
+  assert (Hsa : stop mod 4096 = 0).
+  { unfold stop, l2_stop. fold base. destruct (Z.min_spec end' (base + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+    apply align_page. rewrite <- Z.add_mod_idemp_l, Hba by lia. reflexivity. }
+  set (j := (ipa / 2 ^ 21) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  unfold l2_step.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
+  step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa). fold base.
+  step_by Hsz. rewrite (wrapu_small (base + 2 ^ 21)) by lia.
+  change (Z.min end' (base + 2 ^ 21)) with (l2_stop ipa end'). fold stop.
+  step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
+  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  step_by (Hp e tr Hv).
+  step_by (wholeLeaf_val e tr base ipa stop u).
+  set (dd := tent (tables e) t j) in *.
+  destruct (whole_l2 base ipa stop u) eqn:Hwl.
+  - (* a whole entry: replaceLeaf *)
+    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (replaceLeaf_table_inv f e tr t j p base u Hf Hinv Hj L E3 ltac:(lia) Hba ltac:(lia))
+        as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+      split; [exact Hl2|exact Ho2].
+    + destruct f as [|[|f']]; [lia|lia|].
+      destruct (replaceLeaf_leaf_inv f' e tr t j p base u Hinv Hj L E3) as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+      split; [exact Hl2|exact Ho2].
+  - (* part of an entry: descend *)
+    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + rewrite (proj2 (Z.eqb_eq _ _) E3).
+      destruct (descend_table_inv f e tr t j p base ipa stop u ltac:(lia) Hinv Hj L E3 ltac:(lia) Hba ltac:(lia)
+        ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+      split; [exact Hl2|exact Ho2].
+    + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
+      destruct (valid_d dd) eqn:Hval.
+      * destruct (descend_split_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval E3
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+        assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+        split; [exact Hl2|exact Ho2].
+      * destruct (Isolation.s2update_unmap u) eqn:Hun.
+        -- destruct f as [|f']; [lia|].
+           assert (H : (let! t'7 := Isolation.Engine_descend (S f') root p 2 base ipa stop u in ret tt) e tr = Ok tt e tr)
+             by (step_by (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun); reflexivity).
+           step_by H.
+           eexists _, _. split; [reflexivity|]. split; [exact Hinv|]. split; [lia|]. split; [reflexivity|].
+           split; [reflexivity|]. intros; reflexivity.
+        -- destruct (descend_new_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval Hun
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+           assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+           split; [exact Hl2|exact Ho2].
+Qed.

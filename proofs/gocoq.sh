@@ -189,6 +189,7 @@ CodeUpdateL2.replaceLeaf_leaf_inv
 CodeUpdateL2.replaceLeaf_table_inv
 CodeUpdateL2.l2_inv_drop
 CodeUpdateL2.descend_split_inv
+CodeUpdateL2.l2_step_inv
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
