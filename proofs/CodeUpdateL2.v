@@ -1454,3 +1454,128 @@ Proof.
       step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
            split; [exact Hl2|exact Ho2].
 Qed.
+
+(** ** update at level 2 over several entries *)
+
+(** The tables the iterations from [ipa] to [end'] take at most, read
+    from the tables [T] as they are before the update, with a fuel [n]
+    of at least the bytes left (each iteration covers at least one). *)
+Fixpoint need_l2 (n : nat) (T : list Isolation.Table) (t ipa end' : Z) (u : Isolation.s2update) : Z :=
+  match n with
+  | O => 0
+  | S n' => if ipa <? end' then need_at T t ipa end' u + need_l2 n' T t (l2_stop ipa end') end' u else 0
+  end.
+
+Lemma need_at_nonneg : forall T t ipa end' u, 0 <= need_at T t ipa end' u.
+Proof.
+  intros. unfold need_at.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; lia.
+Qed.
+
+Lemma need_l2_nonneg : forall n T t ipa end' u, 0 <= need_l2 n T t ipa end' u.
+Proof.
+  induction n as [|n IH]; intros; cbn [need_l2]; [lia|].
+  destruct (ipa <? end'); [|lia]. pose proof (need_at_nonneg T t ipa end' u). specialize (IH T t (l2_stop ipa end') end' u). lia.
+Qed.
+
+Lemma l2_stop_gt : forall ipa end', 0 <= ipa < end' -> ipa < l2_stop ipa end' <= end'.
+Proof.
+  intros ipa end' H. unfold l2_stop, l2_base.
+  pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia.
+Qed.
+
+Lemma need_l2_fuel : forall n m T t cur end' u, 0 <= cur ->
+  (Z.to_nat (end' - cur) <= n)%nat -> (Z.to_nat (end' - cur) <= m)%nat ->
+  need_l2 n T t cur end' u = need_l2 m T t cur end' u.
+Proof.
+  induction n as [|n IH]; intros m T t cur end' u Hc Hn Hm.
+  - destruct m as [|m]; [reflexivity|]. cbn. destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+  - destruct m as [|m]; cbn.
+    + destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+    + destruct (Z.ltb_spec cur end') as [Hlt|]; [|reflexivity]. f_equal.
+      pose proof (l2_stop_gt cur end' ltac:(lia)). apply IH; lia.
+Qed.
+
+(** [need_at] reads only the entry of [ipa]. *)
+Lemma need_at_ent : forall T T' t ipa end' u,
+  tent T' t ((ipa / 2 ^ 21) mod 512) = tent T t ((ipa / 2 ^ 21) mod 512) ->
+  need_at T' t ipa end' u = need_at T t ipa end' u.
+Proof. intros T T' t ipa end' u E. unfold need_at. rewrite E. reflexivity. Qed.
+
+(** Inside one 1 GiB span, the entry after the one of [cur] is the next. *)
+Lemma idx_next : forall K cur end', K * 2 ^ 30 <= cur -> end' <= K * 2 ^ 30 + 2 ^ 30 -> 0 <= cur ->
+  l2_stop cur end' < end' ->
+  (l2_stop cur end' / 2 ^ 21) mod 512 = (cur / 2 ^ 21) mod 512 + 1.
+Proof.
+  intros K cur end' HK He Hc Hs. unfold l2_stop, l2_base in *.
+  assert (Es : Z.min end' (cur / 2 ^ 21 * 2 ^ 21 + 2 ^ 21) = (cur / 2 ^ 21 + 1) * 2 ^ 21) by lia.
+  rewrite Es in *. rewrite Z.div_mul by lia.
+  set (k := cur / 2 ^ 21) in *.
+  assert (Hk : K * 512 <= k < K * 512 + 511).
+  { pose proof (Z.div_mod cur (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound cur (2 ^ 21) ltac:(lia)). fold k in H. lia. }
+  replace k with ((k - K * 512) + K * 512) by ring. replace (k - K * 512 + K * 512 + 1) with ((k - K * 512 + 1) + K * 512) by ring.
+  rewrite !Z.mod_add by lia. rewrite !Z.mod_small by lia. reflexivity.
+Qed.
+
+Lemma idx_le : forall K cur x, K * 2 ^ 30 <= cur <= x -> x < K * 2 ^ 30 + 2 ^ 30 ->
+  (cur / 2 ^ 21) mod 512 <= (x / 2 ^ 21) mod 512.
+Proof.
+  intros K cur x H1 H2.
+  assert (Hc : K * 512 <= cur / 2 ^ 21 <= x / 2 ^ 21 /\ x / 2 ^ 21 < K * 512 + 512).
+  { pose proof (Z.div_mod cur (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound cur (2 ^ 21) ltac:(lia)).
+    pose proof (Z.div_mod x (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound x (2 ^ 21) ltac:(lia)).
+    split; [split|]; [|apply Z.div_le_mono; lia|]; nia. }
+  replace (cur / 2 ^ 21) with ((cur / 2 ^ 21 - K * 512) + K * 512) by ring.
+  replace (x / 2 ^ 21) with ((x / 2 ^ 21 - K * 512) + K * 512) by ring.
+  rewrite !Z.mod_add by lia. rewrite !Z.mod_small by lia. lia.
+Qed.
+
+(** update at level 2 of a page-aligned range [ipa, end') inside the
+    1 GiB span of a level-2 table [t], from a state with [l2_inv] and at
+    least [need_l2] free tables, never fails, and leaves [l2_inv] (for the
+    next caller), the base and the number of tables. The pool must be page
+    aligned and below 2^48; the update's output offset page aligned. *)
+Theorem update_l2_no_failure : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
+  set (K := ipa / 2 ^ 30).
+  assert (HK : K * 2 ^ 30 <= ipa).
+  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  fold K in Hspan.
+  destruct (update_l2_loop f t ipa end' u
+    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
+       need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u <= count_free (Isolation.Engine_pool st)) e tr
+    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
+  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
+    split; [intros; reflexivity|exact Hneed].
+  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1).
+    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
+      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
+      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
+      apply need_l2_fuel; lia. }
+    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
+    { apply need_at_ent. apply Hent1; [lia|]. split; [lia|apply Z.mod_pos_bound; lia]. }
+    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
+    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    destruct (l2_step_inv f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
+    split; [exact Hi2|]. split; [lia|]. split.
+    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
+    split; [congruence|]. split; [congruence|]. split.
+    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
+      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
+    + rewrite Ena in Hc2. lia.
+  - destruct Hfin as (Hi & _ & _ & HB & Hl & _). exists st, tr'. split; [exact Hup|]. split; [exact Hi|]. split; assumption.
+Qed.

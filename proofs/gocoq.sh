@@ -190,6 +190,8 @@ CodeUpdateL2.replaceLeaf_table_inv
 CodeUpdateL2.l2_inv_drop
 CodeUpdateL2.descend_split_inv
 CodeUpdateL2.l2_step_inv
+CodeUpdateL2.need_l2_fuel
+CodeUpdateL2.update_l2_no_failure
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
