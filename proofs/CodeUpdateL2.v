@@ -1,19 +1,50 @@
-(** * The stage-2 update at level 2: the free bitmap
+(** * The stage-2 update at level 2: several entries
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/pool.go and isolation/stage2.go, that carry on from
-    CodeUpdate.v.
+    CodeUpdate.v, which proves that [update] never fails at level 3 and
+    for one entry at level 2.
 
     The free bitmap is [bits_ok] (CodePool) when its words are 64-bit, it
-    is small and a set bit names a table of the pool. [alloc] needs it.
+    is small and a set bit names a table of the pool; [alloc] needs it.
     Proved here:
     - [release] of a table in use writes into the table's word that word
-      with the table's bit set ([release_word]), so it keeps [bits_ok]
-      ([release_bits]);
-    - [take] writes into the table's word that word with the table's bit
-      cleared ([take_word]); [alloc] and [mustAlloc] take a table that way
-      ([mustAlloc_word]), so [mustAlloc] keeps [bits_ok]
-      ([mustAlloc_bits]). *)
+      with the table's bit set, and keeps [bits_ok] ([release_bits]);
+      [take] writes that word with the bit cleared ([take_word]), and
+      [mustAlloc] keeps [bits_ok] ([mustAlloc_word], [mustAlloc_bits]);
+    - so do [dropTable], [clearEntry], [replaceLeaf] and [descend] at
+      level 2 ([dropTable_bits], [clearEntry_table_bits],
+      [replaceLeaf_table_bits], [descend_table_bits], [descend_new_bits],
+      [descend_split_bits]);
+    - [update]'s loop at level 2 is its iterations ([l2_step]): an
+      invariant every iteration keeps holds at the end ([update_l2_loop]);
+    - [l2_inv e t] says what [update] at level 2 needs of its table [t]
+      and the pool: [t] is a table of the pool in use, the table
+      descriptors among its entries name distinct tables of the pool in
+      use other than [t], and the pool, its bitmap and its count of free
+      tables are sound. A step that changes one entry and the bit of at
+      most one table, not [t] and named by no other entry, keeps it
+      ([l2_inv_step]). The descriptor [descend] writes for a new table
+      names it ([tdesc_spec]), and a level-2 block leaf is no table
+      descriptor ([leaf2_not_table]);
+    - each step at one entry keeps [l2_inv], the other entries of [t], the
+      base and the number of tables: [replaceLeaf] of an entry holding no
+      table ([replaceLeaf_leaf_inv]) or a table ([replaceLeaf_table_inv],
+      one more free table), [descend] into a table ([descend_table_inv]),
+      into an invalid entry for a map ([descend_new_inv], one table taken)
+      and into a block ([descend_split_inv], at most one table taken);
+    - one iteration of the loop, from [l2_inv] and at least [need_at] free
+      tables (one when it goes down into a block, or into an invalid entry
+      for a map), never fails and keeps [l2_inv] ([l2_step_inv]);
+    - so [update] at level 2 of a page-aligned range inside the 1 GiB span
+      of a level-2 table with [l2_inv], given at least [need_l2] free
+      tables (the sum of [need_at] over the range, read from the tables
+      before the update), never fails and leaves [l2_inv] for the next
+      caller ([update_l2_no_failure]).
+
+    The pool is assumed page aligned and below 2^48, as [tablePool.init]
+    checks. The depth fuel of every inner call of [update] stays a
+    variable, as in CodeUpdate.v. *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
