@@ -40,7 +40,7 @@ done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateL2.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -191,6 +191,31 @@ CodeVMCreateInv.VMCreate_free_slots_clear
 CodeVMCreateInv.VMCreate_vms_sane
 CodeVMCreateInv.VMCreate_shape
 CodeVMCreateInv.VMCreate_keeps
+CodeUpdateL2.release_bits
+CodeUpdateL2.take_spec_w
+CodeUpdateL2.mustAlloc_word
+CodeUpdateL2.mustAlloc_bits
+CodeUpdateL2.update_l2_loop
+CodeUpdateL2.dropTable_bits
+CodeUpdateL2.clearEntry_table_bits
+CodeUpdateL2.replaceLeaf_table_bits
+CodeUpdateL2.descend_table_bits
+CodeUpdateL2.descend_new_bits
+CodeUpdateL2.descend_split_bits
+CodeUpdateL2.l2_inv_step
+CodeUpdateL2.tdesc_spec
+CodeUpdateL2.descend_new_inv
+CodeUpdateL2.descend_table_inv
+CodeUpdateL2.l2_inv_tables
+CodeUpdateL2.leaf2_not_table
+CodeUpdateL2.l2_inv_put_leaf
+CodeUpdateL2.replaceLeaf_leaf_inv
+CodeUpdateL2.replaceLeaf_table_inv
+CodeUpdateL2.l2_inv_drop
+CodeUpdateL2.descend_split_inv
+CodeUpdateL2.l2_step_inv
+CodeUpdateL2.need_l2_fuel
+CodeUpdateL2.update_l2_no_failure
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2

@@ -1,0 +1,1612 @@
+(** * The stage-2 update at level 2: several entries
+
+    Lemmas about proofs/code/Isolation.v, the translation of
+    isolation/pool.go and isolation/stage2.go, that carry on from
+    CodeUpdate.v, which proves that [update] never fails at level 3 and
+    for one entry at level 2.
+
+    The free bitmap is [bits_ok] (CodePool) when its words are 64-bit, it
+    is small and a set bit names a table of the pool; [alloc] needs it.
+    Proved here:
+    - [release] of a table in use writes into the table's word that word
+      with the table's bit set, and keeps [bits_ok] ([release_bits]);
+      [take] writes that word with the bit cleared ([take_word]), and
+      [mustAlloc] keeps [bits_ok] ([mustAlloc_word], [mustAlloc_bits]);
+    - so do [dropTable], [clearEntry], [replaceLeaf] and [descend] at
+      level 2 ([dropTable_bits], [clearEntry_table_bits],
+      [replaceLeaf_table_bits], [descend_table_bits], [descend_new_bits],
+      [descend_split_bits]);
+    - [update]'s loop at level 2 is its iterations ([l2_step]): an
+      invariant every iteration keeps holds at the end ([update_l2_loop]);
+    - [l2_inv e t] says what [update] at level 2 needs of its table [t]
+      and the pool: [t] is a table of the pool in use, the table
+      descriptors among its entries name distinct tables of the pool in
+      use other than [t], and the pool, its bitmap and its count of free
+      tables are sound. A step that changes one entry and the bit of at
+      most one table, not [t] and named by no other entry, keeps it
+      ([l2_inv_step]). The descriptor [descend] writes for a new table
+      names it ([tdesc_spec]), and a level-2 block leaf is no table
+      descriptor ([leaf2_not_table]);
+    - each step at one entry keeps [l2_inv], the other entries of [t], the
+      base and the number of tables: [replaceLeaf] of an entry holding no
+      table ([replaceLeaf_leaf_inv]) or a table ([replaceLeaf_table_inv],
+      one more free table), [descend] into a table ([descend_table_inv]),
+      into an invalid entry for a map ([descend_new_inv], one table taken)
+      and into a block ([descend_split_inv], at most one table taken);
+    - one iteration of the loop, from [l2_inv] and at least [need_at] free
+      tables (one when it goes down into a block, or into an invalid entry
+      for a map), never fails and keeps [l2_inv] ([l2_step_inv]);
+    - so [update] at level 2 of a page-aligned range inside the 1 GiB span
+      of a level-2 table with [l2_inv], given at least [need_l2] free
+      tables (the sum of [need_at] over the range, read from the tables
+      before the update), never fails and leaves [l2_inv] for the next
+      caller ([update_l2_no_failure]).
+
+    The pool is assumed page aligned and below 2^48, as [tablePool.init]
+    checks. The depth fuel of every inner call of [update] stays a
+    variable, as in CodeUpdate.v. *)
+From Coq Require Import ZArith Lia List Bool String.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
+  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** Words of the bitmap *)
+
+(** A number whose bits from 64 up are clear is a 64-bit word. *)
+Lemma word_of_bits : forall x, (forall k, 64 <= k -> Z.testbit x k = false) -> 0 <= x < 2 ^ 64.
+Proof.
+  intros x H. assert (E : x = x mod 2 ^ 64).
+  { apply Z.bits_inj'. intros n Hn. destruct (Z.ltb_spec n 64).
+    - rewrite Z.mod_pow2_bits_low by lia. reflexivity.
+    - rewrite Z.mod_pow2_bits_high by lia. apply H. lia. }
+  rewrite E. apply Z.mod_pos_bound. lia.
+Qed.
+
+Lemma word_high : forall w k, 0 <= w < 2 ^ 64 -> 64 <= k -> Z.testbit w k = false.
+Proof.
+  intros w k Hw Hk. rewrite <- (Z.mod_small w (2 ^ 64)) by lia. apply Z.mod_pow2_bits_high. lia.
+Qed.
+
+Lemma word_lor : forall w r, 0 <= w < 2 ^ 64 -> 0 <= r < 64 -> 0 <= Z.lor w (2 ^ r) < 2 ^ 64.
+Proof.
+  intros w r Hw Hr. apply word_of_bits. intros k Hk. rewrite testbit_lor_pow2 by lia.
+  rewrite word_high by lia. apply Z.eqb_neq. lia.
+Qed.
+
+Lemma word_andnot : forall w r, 0 <= w < 2 ^ 64 -> 0 <= r < 64 -> 0 <= andnot w (2 ^ r) < 2 ^ 64.
+Proof.
+  intros w r Hw Hr. apply word_of_bits. intros k Hk. rewrite testbit_andnot_pow2 by lia.
+  rewrite word_high by lia. reflexivity.
+Qed.
+
+Lemma Forall_replace : forall {A} (P : A -> Prop) n a xs, Forall P xs -> P a -> Forall P (replace_nth n a xs).
+Proof.
+  intros A P n. induction n as [|n IH]; intros a [|x xs] H Ha; cbn; auto.
+  - inversion H; subst. constructor; assumption.
+  - inversion H; subst. constructor; [assumption|apply IH; assumption].
+Qed.
+
+Lemma Forall_nth_Z : forall (P : Z -> Prop) xs n, Forall P xs -> P 0 -> P (nth n xs 0).
+Proof.
+  intros P xs n H H0. destruct (Nat.lt_ge_cases n (List.length xs)).
+  - rewrite Forall_forall in H. apply H. apply nth_In. exact H1.
+  - rewrite nth_overflow by exact H1. exact H0.
+Qed.
+
+(** One word of the bitmap written with one bit changed, and that bit
+    naming a table of the pool: the bitmap stays [bits_ok]. *)
+Lemma bits_ok_word : forall p q i w', bits_ok p -> 0 <= i < ntables p -> ntables q = ntables p ->
+  Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64)) w' (Isolation.tablePool_free p) ->
+  0 <= w' < 2 ^ 64 ->
+  (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) ->
+  bits_ok q.
+Proof.
+  intros p q i w' (Hw & Hs & Hin) Hi En Hq Hw' Hag. unfold bits_ok. rewrite Hq, len_replace.
+  split; [apply Forall_replace; assumption|]. split; [exact Hs|].
+  intros j Hj Hb. rewrite En. destruct (Z.eq_dec j i) as [->|Hne]; [lia|].
+  apply Hin; [exact Hj|]. rewrite <- (Hag j Hj Hne). exact Hb.
+Qed.
+
+(** ** release *)
+
+Lemma pool_of_set : forall q1 q2 (s : Isolation.Engine), Isolation.set_Engine_pool q1 s = Isolation.set_Engine_pool q2 s -> q1 = q2.
+Proof. intros q1 q2 s H. apply (f_equal Isolation.Engine_pool) in H. rewrite !get_set_pool in H. exact H. Qed.
+
+(** release of a table [i] in use writes into word [i / 64] of the bitmap
+    that word with bit [i mod 64] set. *)
+Lemma release_word : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) -> free_bit (Isolation.Engine_pool s) i = false ->
+  exists q, Isolation.tablePool_release pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
+      (Z.lor (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free (Isolation.Engine_pool s)) 0) (2 ^ (i mod 64)))
+      (Isolation.tablePool_free (Isolation.Engine_pool s)).
+Proof.
+  intros pp s i tr Hpp Hok Hi Hb. pose proof Hok as [_ Hsmall]. unfold ntables in Hi.
+  pose proof (word_in _ i Hok Hi) as Hk.
+  unfold Isolation.tablePool_release.
+  step_by (isFree_spec pp s i tr Hpp Hok Hi). rewrite Hb.
+  destruct s as [cfg plat [P free nfree allocs] pages host vms marks].
+  cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.tablePool_free Isolation.tablePool_nfree] in *.
+  set (s := Isolation.mk_Engine cfg plat (Isolation.mk_tablePool P free nfree allocs) pages host vms marks).
+  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
+  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
+  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
+  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
+  step_by (mods64 s tr i). rewrite Z.rem_mod_nonneg by lia.
+  step_by (shcount_ok s tr (i mod 64) ltac:(lia)).
+  step_by (deref_lens _ _ _ _ s tr Hpp I).
+  step_by (divs64 s tr i). rewrite quot64 by lia.
+  step_by (idx_nth _ (i / 64) w s tr ltac:(apply Z.div_pos; lia) Hw).
+  step_by (Hqf s tr).
+  step_by (divs64 s tr i). rewrite quot64 by lia.
+  step_by (Hqfi s tr I ltac:(cbn; lia)).
+  step_by (store_lens _ _ _ _ s (Z.lor w (shl 64 false 1 (i mod 64))) tr Lfi ltac:(cbn; lia)).
+  cbn.
+  set (free' := replace_nth (Z.to_nat (i / 64)) (Z.lor w (shl 64 false 1 (i mod 64))) free).
+  set (s1 := Isolation.mk_Engine cfg plat (Isolation.mk_tablePool P free' nfree allocs) pages host vms marks).
+  step_by (deref_lens _ _ _ _ s1 tr Hpp I).
+  step_by (Hqn s1 tr).
+  step_by (store_lens _ _ _ _ s1 (wraps 64 (nfree + 1)) tr Ln I). cbn.
+  eexists. split; [reflexivity|]. cbn. unfold free'. rewrite shl_bit by lia.
+  rewrite (nth_error_nth _ _ 0 Hw). reflexivity.
+Qed.
+
+(** release of a table in use keeps the bitmap [bits_ok]. *)
+Theorem release_bits : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  bits_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) -> free_bit (Isolation.Engine_pool s) i = false ->
+  exists q, Isolation.tablePool_release pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
+      (Z.lor (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free (Isolation.Engine_pool s)) 0) (2 ^ (i mod 64)))
+      (Isolation.tablePool_free (Isolation.Engine_pool s)) /\
+    bits_ok q.
+Proof.
+  intros pp s i tr Hpp Hok Hbits Hi Hb.
+  destruct (release_word pp s i tr Hpp Hok Hi Hb) as (q & Hr & Hw).
+  destruct (release_ok pp s i tr Hpp Hok Hi Hb) as (q' & Hr' & [Esh _] & _ & _ & _ & Hag).
+  rewrite Hr in Hr'. injection Hr' as Hr'. subst q'.
+  exists q. split; [exact Hr|]. split; [exact Hw|].
+  apply (bits_ok_word _ _ i _ Hbits Hi Esh Hw); [|exact Hag].
+  apply word_lor; [|apply Z.mod_pos_bound; lia].
+  apply Forall_nth_Z; [apply Hbits|lia].
+Qed.
+
+(** ** take, alloc and mustAlloc *)
+
+(** take of table [i] writes into word [i / 64] of the bitmap that word
+    with bit [i mod 64] cleared. *)
+Lemma take_word : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) ->
+  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
+      (andnot (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free (Isolation.Engine_pool s)) 0) (2 ^ (i mod 64)))
+      (Isolation.tablePool_free (Isolation.Engine_pool s)).
+Proof.
+  intros pp s i tr Hpp Hok Hi. pose proof (word_in _ i Hok Hi) as Hk.
+  destruct s as [cfg plat [[T base] free nfree allocs] pages host vms marks].
+  unfold pool_ok, ntables in *. cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.Pool_Tables Isolation.tablePool_free] in *.
+  destruct Hok as [Hf Hsmall].
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
+  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
+  destruct (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
+  destruct (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
+  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
+  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
+  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
+  unfold Isolation.tablePool_take.
+  step_by (mods64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i).
+  rewrite Z.rem_mod_nonneg by lia. step_by (shcount_ok (S:=Isolation.Engine) (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr (i mod 64) ltac:(lia)).
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta.
+  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
+  cbn [Isolation.Engine_pool Isolation.tablePool_free].
+  step_by (idx_nth free (i / 64) w (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr ltac:(apply Z.div_pos; lia) Hw).
+  unfold bind at 1; rewrite Hqf; cbv beta iota zeta.
+  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
+  unfold bind at 1; rewrite Hqfi by (cbn; lia); cbv beta iota zeta.
+  unfold bind at 1; rewrite (store_lens _ _ _ _ _ (andnot w (shl 64 false 1 (i mod 64))) tr Lfi) by (cbn; lia); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqn; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr Ln I); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqa; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr La I); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite HqP; cbv beta iota zeta. unfold bind at 1; rewrite HqT; cbv beta iota zeta. unfold bind at 1; rewrite HqTi by (cbn; lia); cbv beta iota zeta.
+  unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr LTi) by (cbn; lia); cbv beta iota zeta. cbn.
+  eexists. split; [reflexivity|]. cbn.
+  rewrite shl_bit by lia. rewrite (nth_error_nth _ _ 0 Hw). reflexivity.
+Qed.
+
+(** What [take] of table [i] makes of the pool [p], with the word it
+    writes into the bitmap. *)
+Definition taken_w (p q : Isolation.tablePool) (i : Z) : Prop :=
+  taken p q i /\
+  Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
+    (andnot (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free p) 0) (2 ^ (i mod 64)))
+    (Isolation.tablePool_free p).
+
+Lemma take_spec_w : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) ->
+  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    taken_w (Isolation.Engine_pool s) q i.
+Proof.
+  intros pp s i tr Hpp Hok Hi.
+  destruct (take_word pp s i tr Hpp Hok Hi) as (q & Ht & Hw).
+  destruct (take_spec pp s i tr Hpp Hok Hi) as (q' & Ht' & Htk).
+  rewrite Ht in Ht'. injection Ht' as Ht'. subst q'.
+  exists q. split; [exact Ht|]. split; [exact Htk|exact Hw].
+Qed.
+
+(** A table [take] takes keeps the bitmap [bits_ok]. *)
+Lemma taken_bits : forall p q i, bits_ok p -> 0 <= i < ntables p -> taken_w p q i -> bits_ok q.
+Proof.
+  intros p q i Hbits Hi (([Esh _] & _ & _ & Hag & _) & Hw).
+  apply (bits_ok_word _ _ i _ Hbits Hi Esh Hw); [|exact Hag].
+  apply word_andnot; [|apply Z.mod_pos_bound; lia].
+  apply Forall_nth_Z; [apply Hbits|lia].
+Qed.
+
+(** alloc, as [alloc_spec] (CodeUpdate), with the word it writes. *)
+Lemma alloc_spec_w : forall pp s tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) -> bits_ok (Isolation.Engine_pool s) ->
+  exists i s', Isolation.tablePool_alloc pp s tr = Ok i s' tr /\
+    ((i = -1 /\ s' = s /\ ~ some_free (Isolation.Engine_pool s)) \/
+     (0 <= i < ntables (Isolation.Engine_pool s) /\ free_bit (Isolation.Engine_pool s) i = true /\
+      exists q, s' = Isolation.set_Engine_pool q s /\ taken_w (Isolation.Engine_pool s) q i)).
+Proof.
+  intros pp s tr Hpp Hok (Hwords & Hsmall & Hin).
+  set (free := Isolation.tablePool_free (Isolation.Engine_pool s)) in *.
+  assert (Hl0 : 0 <= len free) by (unfold len; lia).
+  unfold Isolation.tablePool_alloc. step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
+  rewrite wraps_small by lia.
+  match goal with |- context [loop max_fuel ?c ?b ?po _] =>
+  destruct (loop_spec max_fuel c b po
+    (fun w st tr' => st = s /\ tr' = tr /\ -1 <= w < len free /\
+       forall w', w < w' < len free -> nth (Z.to_nat w') free 0 = 0)
+    (fun j st tr' => tr' = tr /\ match j with
+       | Fall _ => st = s /\ ~ some_free (Isolation.Engine_pool s)
+       | Jump i => 0 <= i < ntables (Isolation.Engine_pool s) /\ free_bit (Isolation.Engine_pool s) i = true /\
+           exists q, st = Isolation.set_Engine_pool q s /\ taken_w (Isolation.Engine_pool s) q i end)
+    (fun w => Z.to_nat (w + 1))) with (l := len free - 1) (s := s) (tr := tr)
+    as (j & s' & tr' & Hj & -> & Hq) end.
+  - intros w st tr' (-> & -> & Hw & Habove). exists (w >=? 0). split; [reflexivity|]. split.
+    + intros H. apply Z.geb_le in H. lia.
+    + intros H. rewrite Z.geb_leb in H. apply Z.leb_gt in H. split; [reflexivity|]. split; [reflexivity|].
+      intros (w' & Hw' & Hnz). fold free in Hw', Hnz. apply Hnz. apply Habove. lia.
+  - intros w st tr' (-> & -> & Hw & Habove) Hc. injection Hc as Hc. rewrite Z.geb_leb in Hc. apply Z.leb_le in Hc.
+    destruct (nth_error free (Z.to_nat w)) as [x|] eqn:Hx.
+    2:{ apply nth_error_None in Hx. unfold len in Hw. lia. }
+    assert (Hxr : 0 <= x < 2 ^ 64).
+    { rewrite Forall_forall in Hwords. apply Hwords. eapply nth_error_In. exact Hx. }
+    step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
+    step_by (idx_nth free w x s tr Hc Hx).
+    destruct (Z.eqb_spec x 0) as [E|E]; cbn [negb].
+    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      rewrite wraps_small by lia. split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|].
+      intros w' Hw'. destruct (Z.eq_dec w' w) as [->|Hne].
+      * rewrite (nth_error_nth _ _ 0 Hx). exact E.
+      * apply Habove. lia.
+    + step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
+      step_by (idx_nth free w x s tr Hc Hx). step.
+      destruct (alloc_index w x Hc ltac:(unfold len in *; lia) ltac:(lia)) as (Hi & Hdiv & Hmod & Hlog).
+      rewrite Hi.
+      assert (Hbit : free_bit (Isolation.Engine_pool s) (w * 64 + Z.log2 x) = true).
+      { unfold free_bit. rewrite Hdiv, Hmod. fold free. rewrite (nth_error_nth _ _ 0 Hx). apply Z.bit_log2. lia. }
+      assert (Hlt : w * 64 + Z.log2 x < ntables (Isolation.Engine_pool s)) by (apply Hin; [lia|exact Hbit]).
+      destruct (take_spec_w pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk).
+      step_by Ht. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|].
+      split; [lia|]. split; [exact Hbit|]. exists q. split; [reflexivity|exact Htk].
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros w' Hw'. lia.
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hj. destruct j as [w|i].
+    + destruct Hq as [-> Hnf]. eexists _, _. split; [reflexivity|]. left. split; [reflexivity|]. split; [reflexivity|exact Hnf].
+    + eexists _, _. split; [reflexivity|]. right. exact Hq.
+Qed.
+
+(** mustAlloc, as [mustAlloc_spec] (CodeUpdate), with the word it writes
+    into the bitmap. *)
+Theorem mustAlloc_word : forall s tr, pool_ok (Isolation.Engine_pool s) -> bits_ok (Isolation.Engine_pool s) ->
+  some_free (Isolation.Engine_pool s) ->
+  exists i q, Isolation.Engine_mustAlloc root s tr = Ok i (Isolation.set_Engine_pool q s) tr /\
+    0 <= i < ntables (Isolation.Engine_pool s) /\ free_bit (Isolation.Engine_pool s) i = true /\
+    taken_w (Isolation.Engine_pool s) q i.
+Proof.
+  intros s tr Hok Hbits Hsome.
+  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
+    as (qp & Hqp & Lp).
+  destruct (alloc_spec_w qp s tr Lp Hok Hbits) as (i & s' & Ha & [(-> & -> & Hn) | (Hi & Hb & q & -> & Hsh)]).
+  - contradiction.
+  - unfold Isolation.Engine_mustAlloc. step_by (Hqp s tr). step_by Ha.
+    destruct (Z.ltb_spec i 0); [lia|].
+    eexists _, _. split; [reflexivity|]. split; [exact Hi|]. split; [exact Hb|exact Hsh].
+Qed.
+
+(** mustAlloc keeps the bitmap [bits_ok]: when some table is free it
+    takes one ([taken], CodeUpdate) and the bitmap stays [bits_ok]. *)
+Theorem mustAlloc_bits : forall s tr, pool_ok (Isolation.Engine_pool s) -> bits_ok (Isolation.Engine_pool s) ->
+  some_free (Isolation.Engine_pool s) ->
+  exists i q, Isolation.Engine_mustAlloc root s tr = Ok i (Isolation.set_Engine_pool q s) tr /\
+    0 <= i < ntables (Isolation.Engine_pool s) /\ free_bit (Isolation.Engine_pool s) i = true /\
+    taken (Isolation.Engine_pool s) q i /\ bits_ok q.
+Proof.
+  intros s tr Hok Hbits Hsome.
+  destruct (mustAlloc_word s tr Hok Hbits Hsome) as (i & q & Hm & Hi & Hb & Htk).
+  exists i, q. split; [exact Hm|]. split; [exact Hi|]. split; [exact Hb|]. split; [apply Htk|].
+  exact (taken_bits _ _ i Hbits Hi Htk).
+Qed.
+
+(** ** The loop of update at level 2 *)
+
+(** One iteration of [update]'s loop at level 2 in table [t], from [ipa]:
+    the entry of [ipa] is replaced by a leaf or updated through the level
+    below, and the loop goes on from the end of the entry's part of the
+    range. *)
+Definition l2_step (f : nat) (t end' : Z) (u : Isolation.s2update) (ipa : Z) : M Isolation.Engine (step Z Empty_set) :=
+  let! t'1 := Isolation.levelSize 2 in
+  let base := andnot ipa (wrapu 64 (t'1 - 1)) in
+  let! t'2 := Isolation.levelSize 2 in
+  let stop := (Z.min end' (wrapu 64 (base + t'2))) in
+  let! t'3 := Isolation.entryIndex ipa 2 in
+  let! t'4 := Isolation.Engine_slot root t t'3 in
+  let slot := t'4 in
+  let! t'5 := Isolation.wholeLeaf base ipa stop 2 u in
+  let! _ := (if t'5 then
+    let! t'6 := Isolation.Engine_replaceLeaf f root slot 2 base u in ret tt
+  else
+    let! t'7 := Isolation.Engine_descend f root slot 2 base ipa stop u in ret tt) in
+  let ipa := stop in
+  ret (Continue ipa).
+
+(** update at level 2 over [ipa, end') is its iterations: an invariant
+    [I] of the position and the state that every iteration from inside
+    the range keeps, moving forward without passing [end'], holds at the
+    end, and update never fails. *)
+Theorem update_l2_loop : forall f t ipa end' u (I : Z -> Isolation.Engine -> list event -> Prop) e tr,
+  ipa <= end' -> end' - ipa <= 2 ^ 64 -> I ipa e tr ->
+  (forall cur st tr1, ipa <= cur < end' -> I cur st tr1 ->
+     exists nxt st' tr', l2_step f t end' u cur st tr1 = Ok (Continue nxt) st' tr' /\ cur < nxt <= end' /\ I nxt st' tr') ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\ I end' st tr'.
+Proof.
+  intros f t ipa end' u I e tr Hr Hfuel HI Hstep. cbn [Isolation.Engine_update].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun cur st tr1 => ipa <= cur <= end' /\ I cur st tr1)
+    (fun j st tr1 => match j with Fall _ => I end' st tr1 | Jump _ => True end)
+    (fun cur => Z.to_nat (end' - cur))) with (l := l0) (s := e) (tr := tr) as (r & s' & tr' & Hl & HQ) end.
+  - intros cur st tr1 [Hc HIc]. exists (cur <? end'). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. replace end' with cur by lia. exact HIc.
+  - intros cur st tr1 [Hc HIc] Hlt. injection Hlt as Hlt. apply Z.ltb_lt in Hlt.
+    destruct (Hstep cur st tr1 ltac:(lia) HIc) as (nxt & st' & tr' & Hs & Hn & HIn).
+    exists (Continue nxt), st', tr'. split; [exact Hs|].
+    exists nxt. split; [reflexivity|]. split; [split; [lia|exact HIn]|]. lia.
+  - split; [lia|exact HI].
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hl. destruct r as [cur|[]]. exists s', tr'. split; [reflexivity|exact HQ].
+Qed.
+
+(** ** dropTable and clearEntry keep the bitmap *)
+
+(** Writing the tables keeps the bitmap [bits_ok] when their number stays. *)
+Lemma bits_ok_set_tables : forall s T, len T = len (tables s) -> bits_ok (Isolation.Engine_pool s) ->
+  bits_ok (Isolation.Engine_pool (set_tables s T)).
+Proof.
+  intros s T Hl (B1 & B2 & B3). split; [|split].
+  - rewrite (proj1 (free_set_tables s _)). exact B1.
+  - rewrite (proj1 (free_set_tables s _)). exact B2.
+  - intros y Hy Hb. rewrite free_bit_set_tables in Hb. rewrite ntables_set_tables, Hl. apply B3; assumption.
+Qed.
+
+(** dropTable of a table in use, as [dropTable_ok] (CodeUpdate), keeps
+    the bitmap [bits_ok]. *)
+Theorem dropTable_bits : forall p x j s tr child base vmid,
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  slot_valid x s -> Isolation.Engine_plat s <> None -> pool_ok (Isolation.Engine_pool s) ->
+  bits_ok (Isolation.Engine_pool s) ->
+  0 <= child < len (tables s) -> free_bit (Isolation.Engine_pool s) child = false ->
+  exists q, Isolation.Engine_dropTable root p child base vmid s tr =
+    Ok tt (Isolation.set_Engine_pool q (set_tables s (put_ent (tables s) x j 0))) (inval vmid base :: tr) /\
+    bits_ok q.
+Proof.
+  intros p x j s tr child base vmid L Hv Hpl Hok Hbits Hc Hfree.
+  set (s0 := set_tables s (put_ent (tables s) x j 0)).
+  unfold Isolation.Engine_dropTable. step_by (store_lens _ _ _ _ s 0 tr L Hv). fold s0.
+  step_by (deref_root s0 tr). unfold s0 at 1. rewrite plat_set_tables.
+  destruct (Isolation.Engine_plat s) as [o|]; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root s0 (inval vmid base :: tr)). fold pool_place.
+  assert (Hl0 : len (put_ent (tables s) x j 0) = len (tables s)) by apply len_put_ent.
+  assert (Hb0 : bits_ok (Isolation.Engine_pool s0)) by (unfold s0; apply bits_ok_set_tables; assumption).
+  destruct (release_bits pool_place s0 child (inval vmid base :: tr) pool_place_lens
+    ltac:(unfold s0; apply pool_ok_set_tables; assumption) Hb0
+    ltac:(unfold s0; rewrite ntables_set_tables; lia)
+    ltac:(unfold s0; rewrite free_bit_set_tables; exact Hfree))
+    as (q & Hrel & _ & Hq).
+  step_by Hrel. exists q. split; [reflexivity|exact Hq].
+Qed.
+
+(** clearEntry of a level-2 entry holding a level-3 table of the pool in
+    use, as [clearEntry_table_last] (CodeUpdate), keeps the bitmap
+    [bits_ok]. *)
+Theorem clearEntry_table_bits : forall fuel e tr t i p base vmid,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_clearEntry fuel root p 2 base vmid e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base vmid Hf Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe.
+  destruct Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  rewrite wrapu_small by lia.
+  destruct (update_last_ok f e tr c base base (base + 2 ^ 21) (clear_u vmid) ltac:(lia) Hok
+    ltac:(lia) Hpl Hb0 Hba ltac:(lia) ltac:(lia) Hbe
+    ltac:(apply align_page; exact Hba) ltac:(apply align_page; rewrite <- Z.add_mod_idemp_l, Hba by lia; reflexivity)
+    eq_refl) as (st & tr1 & Hup & T1 & -> & -> & HTl & HTw & HTp).
+  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
+  step_by Hup.
+  assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+  destruct (dropTable_bits p t i (set_tables e T1) (invs (tables e) c (Isolation.s2update_vmid (clear_u vmid)) base base (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) ++ tr) c base vmid L Hv1
+    ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
+    ltac:(apply bits_ok_set_tables; assumption)
+    ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
+    as (q & Hdrop & Hq).
+  step_by Hdrop. eexists _, _. split; [reflexivity|]. rewrite get_set_pool. exact Hq.
+Qed.
+
+(** ** descend keeps the bitmap *)
+
+(** descend into an invalid level-2 entry for a map, as
+    [descend_new_last] (CodeUpdate), keeps the bitmap [bits_ok]. *)
+Theorem descend_new_bits : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = false ->
+  Isolation.s2update_unmap u = false ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hinv Hun Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land (tent (tables e) t i) 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) t i)). rewrite Hinv. cbn [negb].
+  rewrite Hun.
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  step_by (pfield_pool_root e1 tr). fold pool_place.
+  assert (Hd1 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e1)) = pool_base e)
+    by (rewrite <- HB1; reflexivity).
+  assert (Hpa : Isolation.tablePool_pa pool_place c e1 tr =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e1 tr).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e1 tr pool_place_lens I). rewrite Hd1. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv1 : slot_valid t e1) by (split; [lia|exact Hw1]).
+  step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
+  unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  set (e2 := set_tables e1 (put_ent (tables e1) t i (tdesc (pool_base e) c))).
+  assert (Hok2 : tables_ok e2).
+  { unfold e2. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact Hw1|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  destruct (update_last_ok f e2 tr c base ipa stop u ltac:(lia) Hok2
+    ltac:(unfold e2; rewrite tables_set_tables, len_put_ent; lia)
+    ltac:(unfold e2, e1; rewrite plat_set_tables; exact Hpl) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st & tr' & Hup & Hdone).
+  step_by Hup. step.
+  exists st, tr'. split; [reflexivity|].
+  destruct Hdone as (T' & -> & _ & HT'l & _).
+  apply bits_ok_set_tables; [exact HT'l|]. unfold e2. apply bits_ok_set_tables.
+  - rewrite len_put_ent. reflexivity.
+  - unfold e1. rewrite get_set_pool. exact Hqb.
+Qed.
+
+(** descend into a level-2 entry holding a level-3 table of the pool in
+    use, as [descend_table_last] (CodeUpdate), keeps the bitmap
+    [bits_ok]. *)
+Theorem descend_table_bits : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 ->
+  base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  destruct Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      destruct (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+        ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
+        ltac:(apply bits_ok_set_tables; assumption)
+        ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
+        as (q & Hdrop & Hq).
+      step_by Hdrop. eexists _, _. split; [reflexivity|]. rewrite get_set_pool. exact Hq.
+    + eexists _, _. split; [reflexivity|]. apply bits_ok_set_tables; assumption.
+  - step. eexists _, _. split; [reflexivity|]. apply bits_ok_set_tables; assumption.
+Qed.
+
+(** descend into a level-2 block entry, as [descend_split_last]
+    (CodeUpdate), keeps the bitmap [bits_ok]. *)
+Theorem descend_split_bits : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = true ->
+  Z.land (tent (tables e) t i) 3 <> 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) t i) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  step_by Hsp.
+  set (e2 := set_tables e1 Ts).
+  assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
+  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
+  unfold e2. rewrite set_tables_twice, tables_set_tables.
+  set (e4 := set_tables e1 (put_ent Ts t i 0)).
+  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
+  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
+  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
+  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts t i 0)). reflexivity. }
+  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
+    rewrite Hd4. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv4 : slot_valid t e4).
+  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
+  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
+  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
+  unfold ret. cbv beta iota.
+  set (e3 := set_tables e1 (put_ent Ts t i (tdesc (pool_base e) c))).
+  assert (Hok3 : tables_ok e3).
+  { unfold e3. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact HTsw|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
+  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+    ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  assert (Hpok3 : pool_ok (Isolation.Engine_pool e3)).
+  { unfold e3. apply pool_ok_set_tables; [rewrite len_put_ent; exact HTsl|]. unfold e1. rewrite get_set_pool.
+    eapply same_shape_ok; [exact Hpok|exact (proj1 Htk)]. }
+  assert (Hcf3 : free_bit (Isolation.Engine_pool e3) c = false).
+  { unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. exact (proj1 (proj2 (proj2 Htk))). }
+  assert (Hb3 : bits_ok (Isolation.Engine_pool e3)).
+  { unfold e3. apply bits_ok_set_tables; [rewrite len_put_ent; exact HTsl|]. unfold e1. rewrite get_set_pool. exact Hqb. }
+  assert (Hb4 : bits_ok (Isolation.Engine_pool (set_tables e3 T1))) by (apply bits_ok_set_tables; assumption).
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e3 T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e3 T1) tr1 = Ok b (set_tables e3 T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv5 : slot_valid t (set_tables e3 T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      destruct (dropTable_bits p t i (set_tables e3 T1) tr1 c base (Isolation.s2update_vmid u) L Hv5
+        ltac:(unfold e3, e1; rewrite !plat_set_tables, plat_set_pool, Epl; discriminate)
+        ltac:(apply pool_ok_set_tables; [lia|exact Hpok3]) Hb4
+        ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hcf3))
+        as (q5 & Hdrop & Hq5).
+      step_by Hdrop. eexists _, _. split; [reflexivity|]. rewrite get_set_pool. exact Hq5.
+    + eexists _, _. split; [reflexivity|exact Hb4].
+  - step. eexists _, _. split; [reflexivity|exact Hb4].
+Qed.
+
+(** replaceLeaf of a level-2 entry holding a level-3 table of the pool in
+    use, as [replaceLeaf_table_last] (CodeUpdate), keeps the bitmap
+    [bits_ok]. *)
+Theorem replaceLeaf_table_bits : forall fuel e tr t i p base u,
+  (5 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 2 base u e tr = Ok tt st tr' /\
+    bits_ok (Isolation.Engine_pool st).
+Proof.
+  intros fuel e tr t i p base u Hf Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe.
+  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+    as (st & tr' & Hrl & st1 & Hce & Est).
+  destruct (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+    Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe) as (st2 & tr2 & Hce2 & Hb2).
+  rewrite Hce in Hce2. injection Hce2 as <- <-.
+  exists st, tr'. split; [exact Hrl|]. rewrite Est. destruct (Isolation.s2update_unmap u); [exact Hb2|].
+  apply bits_ok_set_tables; [apply len_put_ent|exact Hb2].
+Qed.
+
+(** ** The invariant of a level-2 table *)
+
+(** The level-2 table [t] of [e]: [t] is a table of the pool in use, the
+    table descriptors among its entries point at tables of the pool in
+    use other than [t] ([l2_table_entry]), no two at the same table, and
+    the pool and its bitmap are sound: [tables_ok], [pool_ok], [bits_ok],
+    [count_ok]. *)
+Definition l2_inv (e : Isolation.Engine) (t : Z) : Prop :=
+  tables_ok e /\ pool_ok (Isolation.Engine_pool e) /\ bits_ok (Isolation.Engine_pool e) /\
+  count_ok (Isolation.Engine_pool e) /\ Isolation.Engine_plat e <> None /\
+  0 <= t < len (tables e) /\ free_bit (Isolation.Engine_pool e) t = false /\
+  (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> l2_table_entry e t j) /\
+  (forall j j', 0 <= j < 512 -> 0 <= j' < 512 -> j <> j' ->
+     Z.land (tent (tables e) t j) 3 = 3 -> Z.land (tent (tables e) t j') 3 = 3 ->
+     child (pool_base e) (tent (tables e) t j) <> child (pool_base e) (tent (tables e) t j')).
+
+(** The frame of one step: a step of [update] at entry [j] of [t] that
+    keeps the pool sound, keeps the other entries of [t], flips at most
+    the bit of one table [c] (not [t], and no child of another entry),
+    and leaves in entry [j] either no table descriptor or one for [c] in
+    use, keeps [l2_inv]. *)
+Lemma l2_inv_step : forall e e' t j c,
+  l2_inv e t -> 0 <= j < 512 ->
+  tables_ok e' -> pool_ok (Isolation.Engine_pool e') -> bits_ok (Isolation.Engine_pool e') ->
+  count_ok (Isolation.Engine_pool e') -> Isolation.Engine_plat e' <> None ->
+  len (tables e') = len (tables e) -> pool_base e' = pool_base e ->
+  (forall j', 0 <= j' < 512 -> j' <> j -> tent (tables e') t j' = tent (tables e) t j') ->
+  c <> t ->
+  (forall j', 0 <= j' < 512 -> j' <> j -> Z.land (tent (tables e) t j') 3 = 3 ->
+     child (pool_base e) (tent (tables e) t j') <> c) ->
+  (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool e') y = free_bit (Isolation.Engine_pool e) y) ->
+  (Z.land (tent (tables e') t j) 3 = 3 ->
+     l2_table_entry e' t j /\ child (pool_base e') (tent (tables e') t j) = c) ->
+  l2_inv e' t.
+Proof.
+  intros e e' t j c (Hok & Hpok & Hb & Hc & Hpl & Ht & Htu & Hent & Hdis) Hj
+    Hok' Hpok' Hb' Hc' Hpl' Hlen Hbase Hother Hct Hcnot Hbits Hjent.
+  unfold l2_inv. split; [exact Hok'|]. split; [exact Hpok'|]. split; [exact Hb'|]. split; [exact Hc'|].
+  split; [exact Hpl'|]. split; [lia|].
+  split; [rewrite Hbits by lia; exact Htu|]. split.
+  - intros j' Hj' H3. destruct (Z.eq_dec j' j) as [->|Hne]; [apply Hjent; exact H3|].
+    rewrite Hother in H3 by assumption.
+    destruct (Hent j' Hj' H3) as (_ & Hle & Hlt & Hnt & Hfr).
+    assert (Hcc : child (pool_base e) (tent (tables e) t j') <> c) by (apply Hcnot; assumption).
+    unfold l2_table_entry. rewrite Hother by assumption. rewrite Hbase, Hlen.
+    split; [exact H3|]. split; [exact Hle|]. split; [exact Hlt|]. split; [exact Hnt|].
+    rewrite Hbits; [exact Hfr|unfold child; apply Z.div_pos; lia|exact Hcc].
+  - intros a b Ha Hb2 Hab Ha3 Hb3. rewrite Hbase.
+    destruct (Z.eq_dec a j) as [->|Hna]; destruct (Z.eq_dec b j) as [->|Hnb]; try contradiction.
+    + destruct (Hjent Ha3) as [_ E]. rewrite Hbase in E. rewrite E.
+      rewrite Hother in Hb3 |- * by assumption. intros H. apply (Hcnot b Hb2 Hnb Hb3). symmetry. exact H.
+    + destruct (Hjent Hb3) as [_ E]. rewrite Hbase in E. rewrite E.
+      rewrite Hother in Ha3 |- * by assumption. apply (Hcnot a Ha Hna Ha3).
+    + rewrite !Hother in * by assumption. apply Hdis; assumption.
+Qed.
+
+(** ** The table descriptor of a new table *)
+
+Lemma oa_bits : forall n, 0 <= n -> Z.testbit Isolation.descOAMask n = (12 <=? n) && (n <? 48).
+Proof.
+  intros n Hn. change Isolation.descOAMask with (Z.shiftl (Z.ones 36) 12).
+  destruct (Z.ltb_spec n 12).
+  - rewrite Z.shiftl_spec_low by lia. destruct (Z.leb_spec 12 n); [lia|reflexivity].
+  - rewrite Z.shiftl_spec_high by lia. rewrite Z.testbit_ones_nonneg by lia.
+    destruct (Z.leb_spec 12 n); [|lia]. cbn [andb].
+    destruct (Z.ltb_spec (n - 12) 36), (Z.ltb_spec n 48); reflexivity || lia.
+Qed.
+
+Lemma page_low_bits : forall x n, x mod 4096 = 0 -> 0 <= n < 12 -> Z.testbit x n = false.
+Proof.
+  intros x n Hx Hn. pose proof (Z.div_mod x 4096 ltac:(lia)) as E. rewrite Hx, Z.add_0_r in E.
+  rewrite E. change 4096 with (2 ^ 12). rewrite Z.mul_comm. apply Z.mul_pow2_bits_low. lia.
+Qed.
+
+Lemma small_high_bits : forall x n, 0 <= x < 2 ^ 48 -> 48 <= n -> Z.testbit x n = false.
+Proof.
+  intros x n Hx Hn. rewrite <- (Z.mod_small x (2 ^ 48)) by lia. apply Z.mod_pow2_bits_high. lia.
+Qed.
+
+Lemma low_bits_1_2_3 : forall n, 2 <= n -> Z.testbit 1 n = false /\ Z.testbit 2 n = false /\ Z.testbit 3 n = false.
+Proof.
+  intros n Hn. split; [|split]; apply Z.bits_above_log2; cbn; lia.
+Qed.
+
+(** The table descriptor [descend] writes for a table [c] of a pool at a
+    page-aligned [base], below 2^48, is a table descriptor that names [c]. *)
+Lemma tdesc_spec : forall base c, 0 <= base -> base mod 4096 = 0 -> 0 <= c -> base + 4096 * c < 2 ^ 48 ->
+  Z.land (tdesc base c) 3 = 3 /\ Z.land (tdesc base c) Isolation.descOAMask = base + 4096 * c /\
+  child base (tdesc base c) = c.
+Proof.
+  intros base c Hb Hba Hc Hlt.
+  assert (Ex : wrapu 64 (base + shl 64 false (wrapu 64 c) Isolation.PageShift) = base + 4096 * c).
+  { unfold wrapu, shl. rewrite (Z.mod_small c) by lia. change Isolation.PageShift with 12.
+    replace (64 <=? 12) with false by reflexivity. rewrite Z.shiftl_mul_pow2 by lia.
+    unfold wrapu. rewrite (Z.mod_small (c * 2 ^ 12)) by lia. rewrite Z.mod_small by lia. lia. }
+  assert (Hxa : (base + 4096 * c) mod 4096 = 0) by (rewrite Z.mul_comm, Z.mod_add by lia; exact Hba).
+  unfold tdesc. rewrite Ex. set (x := base + 4096 * c) in *.
+  assert (Eoa : Z.land (Z.lor (Z.lor (Z.land x Isolation.descOAMask) Isolation.descValid) Isolation.descTable)
+    Isolation.descOAMask = x).
+  { apply Z.bits_inj'. intros n Hn. rewrite !Z.land_spec, !Z.lor_spec, Z.land_spec, oa_bits by lia.
+    change Isolation.descValid with 1. change Isolation.descTable with 2.
+    destruct (Z.ltb_spec n 12).
+    - rewrite page_low_bits by (auto; lia). destruct (Z.leb_spec 12 n); [lia|]. cbn [andb]. apply andb_false_r.
+    - destruct (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & _). rewrite E1, E2, !orb_false_r.
+      destruct (Z.ltb_spec n 48).
+      + destruct (Z.leb_spec 12 n); [|lia]. cbn [andb]. rewrite !andb_true_r. reflexivity.
+      + rewrite small_high_bits by lia. rewrite !andb_false_r. reflexivity. }
+  split; [|split; [exact Eoa|]].
+  - apply Z.bits_inj'. intros n Hn. rewrite Z.land_spec, !Z.lor_spec.
+    change Isolation.descValid with 1. change Isolation.descTable with 2.
+    destruct (Z.ltb_spec n 2).
+    + assert (n = 0 \/ n = 1) as [->| ->] by lia; cbn; rewrite ?orb_true_r; reflexivity.
+    + destruct (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & E3). rewrite E3. apply andb_false_r.
+  - unfold child. rewrite Eoa. unfold x. replace (base + 4096 * c - base) with (c * 4096) by ring.
+    apply Z.div_mul. lia.
+Qed.
+
+(** ** A new table for an invalid entry keeps the invariant *)
+
+Lemma count_set_tables : forall s T, len T = len (tables s) ->
+  count_free (Isolation.Engine_pool (set_tables s T)) = count_free (Isolation.Engine_pool s).
+Proof.
+  intros s T Hl. unfold count_free. rewrite ntables_set_tables, Hl.
+  erewrite filter_ext; [reflexivity|]. intros n. cbv beta. apply free_bit_set_tables.
+Qed.
+
+Lemma count_ok_set_tables : forall s T, len T = len (tables s) -> count_ok (Isolation.Engine_pool s) ->
+  count_ok (Isolation.Engine_pool (set_tables s T)).
+Proof.
+  intros s T Hl H. unfold count_ok in *. rewrite count_set_tables by exact Hl.
+  rewrite (proj2 (free_set_tables s T)). exact H.
+Qed.
+
+Lemma tent_replace_other : forall T c X x j, 0 <= c -> 0 <= x -> x <> c ->
+  tent (replace_nth (Z.to_nat c) X T) x j = tent T x j.
+Proof.
+  intros T c X x j Hc Hx Hne. unfold tent. rewrite nth_replace_other by lia. reflexivity.
+Qed.
+
+(** descend into an invalid entry [i] of a level-2 table [t] for a map,
+    from a state with [l2_inv] and a free table, keeps [l2_inv], takes one
+    table (the count of free tables goes down by one), and keeps the other
+    entries of [t], the base and the number of tables. The pool must be
+    page aligned and below 2^48, as [tablePool.init] checks. *)
+Theorem descend_new_inv : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> l2_inv e t -> 0 < count_free (Isolation.Engine_pool e) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  valid_d (tent (tables e) t i) = false -> Isolation.s2update_unmap u = false ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool e) - 1 /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hinv Hcnt Hal Hbelow Hi L Hval Hun Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hent & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; assumption).
+  destruct (descend_new_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+    Hb0 Hba Hr Hs Hs64 Hia Hsa Hd) as (c & q & st & tr' & Hde & Hc & Hct & Hcf & Htk & Hdone).
+  destruct (descend_new_bits fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+    Hb0 Hba Hr Hs Hs64 Hia Hsa Hd) as (st2 & tr2 & Hde2 & Hb2).
+  rewrite Hde in Hde2. injection Hde2 as <- <-.
+  exists st, tr'. split; [exact Hde|].
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof Htk as ([Esh1 Esh2] & Hnf & Hqc & Hqo & _ & _).
+  destruct (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
+  set (e1 := Isolation.set_Engine_pool q e) in *.
+  set (e2 := set_tables e1 (put_ent (tables e1) t i (tdesc (pool_base e) c))) in *.
+  destruct Hdone as (T' & -> & _ & HT'l & HT'w & HT'p).
+  assert (Hl1 : len (tables e1) = len (tables e)) by (rewrite HT1; apply len_replace).
+  assert (Hw1 : whole (tables e1)) by (rewrite HT1; apply Forall_replace; [exact Hwh|reflexivity]).
+  assert (Hl2 : len (tables e2) = len (tables e)) by (unfold e2; rewrite tables_set_tables, len_put_ent; exact Hl1).
+  assert (Hb2' : pool_base e2 = pool_base e) by (unfold e2; rewrite base_set_tables; exact HB1).
+  assert (Hlen : len (tables (set_tables e2 T')) = len (tables e)) by (rewrite tables_set_tables; lia).
+  assert (Hbase' : pool_base (set_tables e2 T') = pool_base e) by (rewrite base_set_tables; exact Hb2').
+  assert (Hfb : forall y, free_bit (Isolation.Engine_pool (set_tables e2 T')) y = free_bit q y).
+  { intros y. rewrite free_bit_set_tables. unfold e2. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. reflexivity. }
+  assert (Ht2 : forall x j, 0 <= x -> 0 <= j < 512 -> x <> c -> tent (tables (set_tables e2 T')) x j = tent (tables e2) x j).
+  { intros x j Hx Hj Hxc. rewrite tables_set_tables, HT'p by assumption.
+    replace (x =? c) with false by (symmetry; apply Z.eqb_neq; exact Hxc). reflexivity. }
+  assert (He2 : forall j, 0 <= j < 512 -> tent (tables e2) t j = if j =? i then tdesc (pool_base e) c else tent (tables e) t j).
+  { intros j Hj. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    rewrite Z.eqb_refl. cbn [andb]. destruct (Z.eqb_spec j i); [reflexivity|].
+    rewrite HT1. apply tent_replace_other; lia. }
+  assert (Hc0 : 0 <= c) by lia.
+  unfold ntables in Hc. fold (tables e) in Hc.
+  destruct (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
+  assert (Hcount : count_free (Isolation.Engine_pool (set_tables e2 T')) = count_free (Isolation.Engine_pool e) - 1).
+  { rewrite count_set_tables by lia. unfold e2. rewrite count_set_tables by (rewrite len_put_ent; reflexivity).
+    unfold e1. rewrite get_set_pool. exact Ecq. }
+  split; [|split; [exact Hcount|split; [exact Hbase'|split; [exact Hlen|]]]].
+  2:{ intros j Hj Hne. rewrite Ht2 by lia. rewrite He2 by lia. replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity. }
+  apply (l2_inv_step e (set_tables e2 T') t i c Hinv Hi).
+  - split; [rewrite tables_set_tables; exact HT'w|]. split; [lia|]. rewrite Hbase'. exact Hbase.
+  - apply pool_ok_set_tables; [lia|]. unfold e2. apply pool_ok_set_tables; [rewrite len_put_ent; reflexivity|].
+    unfold e1. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact (proj1 Htk)].
+  - exact Hb2.
+  - apply count_ok_set_tables; [lia|]. unfold e2. apply count_ok_set_tables; [rewrite len_put_ent; reflexivity|].
+    unfold e1. rewrite get_set_pool. exact Hcq.
+  - rewrite plat_set_tables. unfold e2. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool. exact Hpl.
+  - exact Hlen.
+  - exact Hbase'.
+  - intros j' Hj' Hne. rewrite Ht2 by lia. rewrite He2 by lia. replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+  - exact Hct.
+  - intros j' Hj' Hne H3 E. destruct (Hent j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E, Hcf in Hfr. discriminate.
+  - intros y Hy Hne. rewrite Hfb. apply Hqo; assumption.
+  - intros _. rewrite Ht2 by lia. rewrite He2 by lia. rewrite Z.eqb_refl. rewrite Hbase'.
+    unfold l2_table_entry. rewrite Hlen, Hbase'. rewrite Ht2 by lia. rewrite He2 by lia. rewrite Z.eqb_refl.
+    rewrite Tdc, Tdoa. split; [split; [exact Td3|]|reflexivity].
+    split; [lia|]. split; [lia|]. split; [exact Hct|]. rewrite Hfb. exact Hqc.
+Qed.
+
+(** ** An entry holding a table keeps the invariant *)
+
+(** Writing the tables, keeping their number, their shape and the
+    entries of [t] outside the table [c] a table descriptor of [t] at
+    [i] names, keeps [l2_inv]. *)
+Lemma l2_inv_tables : forall e t i T, l2_inv e t -> 0 <= i < 512 -> l2_table_entry e t i ->
+  len T = len (tables e) -> whole T ->
+  (forall j, 0 <= j < 512 -> tent T t j = tent (tables e) t j) ->
+  l2_inv (set_tables e T) t.
+Proof.
+  intros e t i T Hinv Hi Hent Hl Hw HT.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  apply (l2_inv_step e (set_tables e T) t i (child (pool_base e) (tent (tables e) t i)) Hinv Hi).
+  - split; [rewrite tables_set_tables; exact Hw|]. rewrite tables_set_tables, base_set_tables, Hl.
+    split; [apply Hok|apply Hok].
+  - apply pool_ok_set_tables; assumption.
+  - apply bits_ok_set_tables; assumption.
+  - apply count_ok_set_tables; assumption.
+  - rewrite plat_set_tables. exact Hpl.
+  - rewrite tables_set_tables. exact Hl.
+  - apply base_set_tables.
+  - intros j' Hj' _. rewrite tables_set_tables. apply HT. exact Hj'.
+  - exact Hne.
+  - intros j' Hj' Hne' H3'. apply Hdis; assumption.
+  - intros y _ _. apply free_bit_set_tables.
+  - intros _. unfold l2_table_entry. rewrite tables_set_tables, base_set_tables, free_bit_set_tables, HT, Hl by exact Hi.
+    repeat split; assumption.
+Qed.
+
+(** descend into an entry [i] of a level-2 table [t] that holds a table
+    descriptor, from a state with [l2_inv], keeps [l2_inv], takes no
+    table (the count of free tables does not go down), and keeps the
+    other entries of [t], the base and the number of tables. *)
+Theorem descend_table_inv : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> l2_inv e t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables e) t i) 3 = 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) <= count_free (Isolation.Engine_pool st) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hinv Hi L H3i Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof (Hents i Hi H3i) as Hent.
+  pose proof Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) t i) in *. set (c := child (pool_base e) dd) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  assert (HTt : forall j, 0 <= j < 512 -> tent T1 t j = tent (tables e) t j).
+  { intros j Hj. rewrite HTp by lia. replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity. }
+  assert (Hinv1 : l2_inv (set_tables e T1) t) by (apply (l2_inv_tables e t i T1); assumption).
+  assert (Hkeep : l2_inv (set_tables e T1) t /\ count_free (Isolation.Engine_pool e) <= count_free (Isolation.Engine_pool (set_tables e T1)) /\
+    pool_base (set_tables e T1) = pool_base e /\ len (tables (set_tables e T1)) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables (set_tables e T1)) t j = tent (tables e) t j)).
+  { split; [exact Hinv1|]. rewrite count_set_tables by exact HTl. split; [lia|].
+    split; [apply base_set_tables|]. rewrite tables_set_tables. split; [exact HTl|]. intros j Hj _. apply HTt. exact Hj. }
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
+      assert (Hpok1 : pool_ok (Isolation.Engine_pool (set_tables e T1))) by (apply pool_ok_set_tables; assumption).
+      assert (Hfree1 : free_bit (Isolation.Engine_pool (set_tables e T1)) c = false) by (rewrite free_bit_set_tables; exact Hfree).
+      destruct (dropTable_ok p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+        ltac:(rewrite plat_set_tables; exact Hpl) Hpok1
+        ltac:(rewrite tables_set_tables; lia) Hfree1)
+        as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+      destruct (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+        ltac:(rewrite plat_set_tables; exact Hpl) Hpok1 ltac:(apply bits_ok_set_tables; assumption)
+        ltac:(rewrite tables_set_tables; lia) Hfree1)
+        as (q2 & Hdrop2 & Hq2).
+      rewrite Hdrop in Hdrop2. injection Hdrop2 as Eq. subst q2.
+      step_by Hdrop. rewrite tables_set_tables, set_tables_twice in *.
+      set (ef := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))).
+      assert (HTf : tables ef = put_ent T1 t i 0).
+      { unfold ef, tables. rewrite get_set_pool. rewrite HP. exact (tables_set_tables e (put_ent T1 t i 0)). }
+      assert (HBf : pool_base ef = pool_base e).
+      { unfold ef, pool_base. rewrite get_set_pool. rewrite HP. exact (base_set_tables e (put_ent T1 t i 0)). }
+      assert (Hcnt1 := Hinv1). destruct Hcnt1 as (_ & _ & _ & Hcok1 & _).
+      destruct (release_count _ q c Hpok1 Hcok1 ltac:(rewrite ntables_set_tables; lia) Hfree1 Hsh Hnf Hbc Hout)
+        as (Hcq & Ecq).
+      assert (HTl' : len (put_ent T1 t i 0) = len (tables e)) by (rewrite len_put_ent; exact HTl).
+      eexists _, _. split; [reflexivity|]. fold ef.
+      assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables e) t j).
+      { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+        replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). apply HTt. exact Hj. }
+      split; [|split; [|split; [exact HBf|split; [rewrite HTf; exact HTl'|exact Hoth]]]].
+      * apply (l2_inv_step (set_tables e T1) ef t i c Hinv1 Hi).
+        -- split; [rewrite HTf; apply whole_put_ent; [exact HTw|lia]|]. rewrite HTf, HBf, HTl'. split; assumption.
+        -- unfold ef. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok1|exact Hsh].
+        -- unfold ef. rewrite get_set_pool. exact Hq2.
+        -- unfold ef. rewrite get_set_pool. exact Hcq.
+        -- unfold ef. rewrite plat_set_pool, plat_set_tables. exact Hpl.
+        -- rewrite HTf, tables_set_tables. apply len_put_ent.
+        -- rewrite HBf, base_set_tables. reflexivity.
+        -- intros j' Hj' Hji. rewrite HTf, tables_set_tables, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+           replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). reflexivity.
+        -- exact Hne.
+        -- intros j' Hj' Hji H3'. rewrite tables_set_tables, base_set_tables in *. rewrite HTt in * by exact Hj'.
+           intros E. apply (Hdis j' i Hj' Hi Hji H3' H3). exact E.
+        -- intros y Hy Hyc. unfold ef. rewrite get_set_pool. apply Hout; assumption.
+        -- intros H0. exfalso. rewrite HTf, tent_put_ent in H0 by (auto; lia). rewrite !Z.eqb_refl in H0. discriminate.
+      * unfold ef. rewrite get_set_pool, Ecq, count_set_tables by exact HTl. lia.
+    + eexists _, _. split; [reflexivity|exact Hkeep].
+  - step. eexists _, _. split; [reflexivity|exact Hkeep].
+Qed.
+
+(** ** A leaf or nothing in an entry keeps the invariant *)
+
+(** A block leaf at level 2 has bit 1 clear: it is no table descriptor. *)
+Lemma leaf2_not_table : forall pa a, Z.land (leaf_val pa 2 a) 3 <> 3.
+Proof.
+  intros pa a E. assert (H : Z.testbit (leaf_val pa 2 a) 1 = false).
+  { unfold leaf_val, Isolation.leafDesc. cbn [bind ret Isolation.lastLevel Z.eqb Pos.eqb].
+    repeat match goal with |- context [if ?c then _ else _] => destruct c end;
+    cbn [bind ret]; rewrite ?Z.lor_spec, Z.land_spec, oa_bits by lia;
+    replace ((12 <=? 1) && (1 <? 48)) with false by reflexivity; rewrite andb_false_r; reflexivity. }
+  assert (H1 : Z.testbit (Z.land (leaf_val pa 2 a) 3) 1 = true) by (rewrite E; reflexivity).
+  rewrite Z.land_spec, H in H1. discriminate.
+Qed.
+
+(** What replaceLeaf leaves in a level-2 entry that held no table
+    descriptor is no table descriptor. *)
+Lemma new_ent2_not_table : forall u base old, Z.land old 3 <> 3 -> Z.land (new_ent u 2 base old) 3 <> 3.
+Proof.
+  intros u base old H. unfold new_ent. destruct (Isolation.s2update_unmap u).
+  - destruct (valid_d old); [cbn; discriminate|exact H].
+  - apply leaf2_not_table.
+Qed.
+
+(** Writing entry [j] of [t] with no table descriptor, where it held
+    none, keeps [l2_inv] and the count of free tables. *)
+Lemma l2_inv_put_leaf : forall e t j v, l2_inv e t -> 0 <= j < 512 ->
+  Z.land (tent (tables e) t j) 3 <> 3 -> Z.land v 3 <> 3 ->
+  l2_inv (set_tables e (put_ent (tables e) t j v)) t /\
+  count_free (Isolation.Engine_pool (set_tables e (put_ent (tables e) t j v))) = count_free (Isolation.Engine_pool e).
+Proof.
+  intros e t j v Hinv Hj Hold Hv.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hl : len (put_ent (tables e) t j v) = len (tables e)) by apply len_put_ent.
+  split; [|apply count_set_tables; exact Hl].
+  apply (l2_inv_step e _ t j (-1) Hinv Hj).
+  - split; [rewrite tables_set_tables; apply whole_put_ent; [exact Hwh|lia]|].
+    rewrite tables_set_tables, base_set_tables, Hl. split; assumption.
+  - apply pool_ok_set_tables; assumption.
+  - apply bits_ok_set_tables; assumption.
+  - apply count_ok_set_tables; assumption.
+  - rewrite plat_set_tables. exact Hpl.
+  - rewrite tables_set_tables. exact Hl.
+  - apply base_set_tables.
+  - intros j' Hj' Hne. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j' =? j) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+  - lia.
+  - intros j' Hj' _ H3. destruct (Hents j' Hj' H3) as (_ & Hle & _). pose proof (child_nonneg e _ Hle). lia.
+  - intros y _ _. apply free_bit_set_tables.
+  - intros H3. exfalso. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia). rewrite !Z.eqb_refl in H3.
+    exact (Hv H3).
+Qed.
+
+(** replaceLeaf of an entry [i] of a level-2 table [t] that holds no
+    table descriptor, from a state with [l2_inv], keeps [l2_inv], the
+    count of free tables, the other entries of [t], the base and the
+    number of tables. *)
+Theorem replaceLeaf_leaf_inv : forall f e tr t i p base u, l2_inv e t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables e) t i) 3 <> 3 ->
+  exists st tr', Isolation.Engine_replaceLeaf (S (S f)) root p 2 base u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool e) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros f e tr t i p base u Hinv Hi L H3.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  destruct (slot_laws t i ltac:(lia) Hi) as (L1 & L2 & L3).
+  pose proof (replaceLeaf_leaf_ok f p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+    ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact H3)) as Hrl.
+  eexists _, _. split; [exact Hrl|]. cbv beta.
+  destruct (l2_inv_put_leaf e t i _ Hinv Hi H3 (new_ent2_not_table u base _ H3)) as [Hi2 Hc2].
+  split; [exact Hi2|]. split; [exact Hc2|]. split; [apply base_set_tables|].
+  rewrite tables_set_tables. split; [apply len_put_ent|].
+  intros j Hj Hne. rewrite tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+  replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+Qed.
+
+(** replaceLeaf of an entry [i] of a level-2 table [t] that holds a table
+    descriptor, from a state with [l2_inv], keeps [l2_inv]: the table
+    below is cleared and released (one more free table), then the entry
+    holds the block leaf of a map, or nothing for an unmap; the other
+    entries of [t], the base and the number of tables stay. *)
+Theorem replaceLeaf_table_inv : forall fuel e tr t i p base u,
+  (5 <= fuel)%nat -> l2_inv e t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables e) t i) 3 = 3 -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 2 base u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool e) + 1 /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base u Hf Hinv Hi L H3i Hb0 Hba Hbe.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof (Hents i Hi H3i) as Hent.
+  pose proof Hent as (H3 & Hle & Hlt & Hne & Hfree).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+    as (st & tr' & Hrl & st1 & Hce & Est).
+  destruct (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+    Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe) as (T1 & q & Hce1 & HTl & HTw & HTp & HP & Hsh & Hnf & Hbc & Hout).
+  destruct (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+    Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe) as (st2 & tr2 & Hce2 & Hb2).
+  rewrite Hce in Hce1. injection Hce1 as Est1 _. subst st1.
+  rewrite Hce in Hce2. injection Hce2 as Est2 _. subst st2.
+  set (c := child (pool_base e) (tent (tables e) t i)) in *.
+  set (ef := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))) in *.
+  assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+  assert (HTt : forall j, 0 <= j < 512 -> tent T1 t j = tent (tables e) t j).
+  { intros j Hj. rewrite HTp by lia. replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity. }
+  assert (HTf : tables ef = put_ent T1 t i 0).
+  { unfold ef, tables. rewrite get_set_pool. rewrite HP. exact (tables_set_tables e (put_ent T1 t i 0)). }
+  assert (HBf : pool_base ef = pool_base e).
+  { unfold ef, pool_base. rewrite get_set_pool. rewrite HP. exact (base_set_tables e (put_ent T1 t i 0)). }
+  assert (HTl' : len (put_ent T1 t i 0) = len (tables e)) by (rewrite len_put_ent; exact HTl).
+  unfold ef in Hb2. rewrite get_set_pool in Hb2.
+  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables e); lia) Hfree Hsh Hnf Hbc Hout)
+    as (Hcq & Ecq).
+  assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables e) t j).
+  { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). apply HTt. exact Hj. }
+  assert (Hi0 : tent (tables ef) t i = 0).
+  { rewrite HTf, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  assert (Hinvf : l2_inv ef t).
+  { apply (l2_inv_step e ef t i c Hinv Hi).
+    - split; [rewrite HTf; apply whole_put_ent; [exact HTw|lia]|]. rewrite HTf, HBf, HTl'. split; assumption.
+    - unfold ef. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact Hsh].
+    - unfold ef. rewrite get_set_pool. exact Hb2.
+    - unfold ef. rewrite get_set_pool. exact Hcq.
+    - unfold ef. rewrite plat_set_pool, plat_set_tables. exact Hpl.
+    - rewrite HTf. exact HTl'.
+    - exact HBf.
+    - exact Hoth.
+    - exact Hne.
+    - intros j' Hj' Hji H3'. apply Hdis; assumption.
+    - intros y Hy Hyc. unfold ef. rewrite get_set_pool. apply Hout; assumption.
+    - intros H0. exfalso. rewrite Hi0 in H0. discriminate. }
+  assert (Hcf : count_free (Isolation.Engine_pool ef) = count_free (Isolation.Engine_pool e) + 1)
+    by (unfold ef; rewrite get_set_pool; exact Ecq).
+  exists st, tr'. split; [exact Hrl|]. rewrite Est. destruct (Isolation.s2update_unmap u).
+  - split; [exact Hinvf|]. split; [exact Hcf|]. split; [exact HBf|]. split; [rewrite HTf; exact HTl'|exact Hoth].
+  - destruct (l2_inv_put_leaf ef t i (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u))
+      Hinvf Hi ltac:(rewrite Hi0; cbn; discriminate) (leaf2_not_table _ _)) as [Hi2 Hc2].
+    split; [exact Hi2|]. split; [rewrite Hc2; exact Hcf|]. split; [rewrite base_set_tables; exact HBf|].
+    rewrite tables_set_tables. split; [rewrite len_put_ent, HTf; exact HTl'|].
+    intros j Hj Hji. rewrite tent_put_ent by (try apply Hinvf; auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). apply Hoth; assumption.
+Qed.
+
+(** ** A block split into a new table keeps the invariant *)
+
+(** dropTable of the table an entry [i] of [t] names, from a state with
+    [l2_inv], keeps [l2_inv]: one more free table, the other entries of
+    [t], the base and the number of tables stay. *)
+Lemma l2_inv_drop : forall E t i p tr c base vmid, l2_inv E t -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  Z.land (tent (tables E) t i) 3 = 3 -> c = child (pool_base E) (tent (tables E) t i) ->
+  exists st, Isolation.Engine_dropTable root p c base vmid E tr = Ok tt st (inval vmid base :: tr) /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool E) + 1 /\
+    pool_base st = pool_base E /\ len (tables st) = len (tables E) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables E) t j).
+Proof.
+  intros E t i p tr c base vmid Hinv Hi L H3i Ec.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof (Hents i Hi H3i) as (H3 & Hle & Hlt & Hne & Hfree). rewrite <- Ec in Hlt, Hne, Hfree.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables E)) in Hwh.
+  assert (Hv : slot_valid t E) by (split; [lia|exact Hwh]).
+  assert (Hc0 : 0 <= c) by (rewrite Ec; apply child_nonneg; exact Hle).
+  destruct (dropTable_ok p t i E tr c base vmid L Hv Hpl Hpok ltac:(lia) Hfree)
+    as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+  destruct (dropTable_bits p t i E tr c base vmid L Hv Hpl Hpok Hbits ltac:(lia) Hfree) as (q2 & Hdrop2 & Hq2).
+  rewrite Hdrop in Hdrop2. injection Hdrop2 as Eq. subst q2.
+  set (ef := Isolation.set_Engine_pool q (set_tables E (put_ent (tables E) t i 0))) in *.
+  assert (HTf : tables ef = put_ent (tables E) t i 0).
+  { unfold ef, tables at 1. rewrite get_set_pool. rewrite HP. exact (tables_set_tables E (put_ent (tables E) t i 0)). }
+  assert (HBf : pool_base ef = pool_base E).
+  { unfold ef, pool_base at 1. rewrite get_set_pool. rewrite HP. exact (base_set_tables E (put_ent (tables E) t i 0)). }
+  assert (HTl' : len (put_ent (tables E) t i 0) = len (tables E)) by apply len_put_ent.
+  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables E); lia) Hfree Hsh Hnf Hbc Hout)
+    as (Hcq & Ecq).
+  assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables E) t j).
+  { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hji). reflexivity. }
+  exists ef. split; [exact Hdrop|].
+  split; [|split; [unfold ef; rewrite get_set_pool; exact Ecq|split; [exact HBf|split; [rewrite HTf; exact HTl'|exact Hoth]]]].
+  apply (l2_inv_step E ef t i c Hinv Hi).
+  - split; [rewrite HTf; apply whole_put_ent; [exact Hwh|lia]|]. rewrite HTf, HBf, HTl'. split; assumption.
+  - unfold ef. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact Hsh].
+  - unfold ef. rewrite get_set_pool. exact Hq2.
+  - unfold ef. rewrite get_set_pool. exact Hcq.
+  - unfold ef. rewrite plat_set_pool, plat_set_tables. exact Hpl.
+  - rewrite HTf. exact HTl'.
+  - exact HBf.
+  - exact Hoth.
+  - exact Hne.
+  - intros j' Hj' Hji H3'. rewrite Ec. apply Hdis; assumption.
+  - intros y Hy Hyc. unfold ef. rewrite get_set_pool. apply Hout; assumption.
+  - intros H0. exfalso. rewrite HTf, tent_put_ent in H0 by (auto; lia). rewrite !Z.eqb_refl in H0. discriminate.
+Qed.
+
+(** descend into a block entry [i] of a level-2 table [t], from a state
+    with [l2_inv] and a free table, keeps [l2_inv]: it takes a table,
+    splits the block into it, hooks it and updates it, and for an unmap
+    that empties it releases it again, so the count of free tables goes
+    down by at most one; the other entries of [t], the base and the
+    number of tables stay. The pool must be page aligned and below 2^48. *)
+Theorem descend_split_inv : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> l2_inv e t -> 0 < count_free (Isolation.Engine_pool e) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  valid_d (tent (tables e) t i) = true -> Z.land (tent (tables e) t i) 3 <> 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) - 1 <= count_free (Isolation.Engine_pool st) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hinv Hcnt Hal Hbelow Hi L Hval Hnt Hb0 Hba Hr Hs Hs64 Hia Hsa Hd.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; assumption).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) t i) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
+  destruct (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
+  pose proof Htk as (Hsh1 & _ & Hqc & Hqo & _ & _).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  step_by Hsp.
+  set (e2 := set_tables e1 Ts).
+  assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
+  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
+  unfold e2. rewrite set_tables_twice, tables_set_tables.
+  set (e4 := set_tables e1 (put_ent Ts t i 0)).
+  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
+  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
+  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
+  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts t i 0)). reflexivity. }
+  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
+    rewrite Hd4. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv4 : slot_valid t e4).
+  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
+  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
+  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
+  unfold ret. cbv beta iota.
+  set (e3 := set_tables e1 (put_ent Ts t i (tdesc (pool_base e) c))).
+  assert (Hok3 : tables_ok e3).
+  { unfold e3. split; [|split].
+    - rewrite tables_set_tables. apply whole_put_ent; [exact HTsw|lia].
+    - rewrite tables_set_tables, len_put_ent. lia.
+    - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
+  assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
+  assert (HB3 : pool_base e3 = pool_base e) by (unfold e3; rewrite base_set_tables; unfold e1; exact HB1).
+  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+    ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st1 & tr1 & Hup & Hdone).
+  step_by Hup.
+  pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
+  set (E := set_tables e3 T1).
+  assert (HTE : forall j, 0 <= j < 512 -> tent (tables E) t j = if j =? i then tdesc (pool_base e) c else tent (tables e) t j).
+  { intros j Hj. unfold E. rewrite tables_set_tables, HTp by lia.
+    replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). cbn [andb].
+    unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
+    destruct (Z.eqb_spec j i); [reflexivity|]. rewrite HTsp by lia.
+    replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia).
+    unfold e1. rewrite HT1. apply tent_replace_other; lia. }
+  assert (HlE : len (tables E) = len (tables e)) by (unfold E; rewrite tables_set_tables; lia).
+  assert (HBE : pool_base E = pool_base e) by (unfold E; rewrite base_set_tables; exact HB3).
+  assert (HpE : Isolation.Engine_pool E = Isolation.set_tablePool_Pool (Isolation.set_Pool_Tables T1
+      (Isolation.tablePool_Pool (Isolation.Engine_pool e3))) (Isolation.Engine_pool e3)) by reflexivity.
+  assert (HfE : forall y, free_bit (Isolation.Engine_pool E) y = free_bit q y).
+  { intros y. unfold E. rewrite free_bit_set_tables. unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. reflexivity. }
+  assert (Hc0 : 0 <= c) by lia.
+  destruct (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
+  assert (HcE : count_free (Isolation.Engine_pool E) = count_free (Isolation.Engine_pool e) - 1).
+  { unfold E. rewrite count_set_tables by lia. unfold e3. rewrite count_set_tables by (rewrite len_put_ent; lia).
+    unfold e1. rewrite get_set_pool. exact Ecq. }
+  assert (HinvE : l2_inv E t).
+  { apply (l2_inv_step e E t i c Hinv Hi).
+    - split; [unfold E; rewrite tables_set_tables; exact HTw|]. rewrite HlE, HBE. split; assumption.
+    - unfold E. apply pool_ok_set_tables; [lia|]. unfold e3. apply pool_ok_set_tables; [rewrite len_put_ent; lia|].
+      unfold e1. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact Hsh1].
+    - unfold E. apply bits_ok_set_tables; [lia|]. unfold e3. apply bits_ok_set_tables; [rewrite len_put_ent; lia|].
+      unfold e1. rewrite get_set_pool. exact Hqb.
+    - unfold E. apply count_ok_set_tables; [lia|]. unfold e3. apply count_ok_set_tables; [rewrite len_put_ent; lia|].
+      unfold e1. rewrite get_set_pool. exact Hcq.
+    - unfold E, e3, e1. rewrite !plat_set_tables, plat_set_pool, Epl. discriminate.
+    - exact HlE.
+    - exact HBE.
+    - intros j' Hj' Hne. rewrite HTE by lia. replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
+    - exact Hct.
+    - intros j' Hj' Hne H3 E'. destruct (Hents j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E', Hcf in Hfr. discriminate.
+    - intros y Hy Hne. rewrite HfE. apply Hqo; assumption.
+    - intros _. unfold l2_table_entry. rewrite HTE by lia. rewrite Z.eqb_refl, HBE, HlE, Tdc, Tdoa, HfE.
+      split; [|reflexivity]. split; [exact Td3|]. split; [lia|]. split; [lia|]. split; [exact Hct|exact Hqc]. }
+  assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables E) t j = tent (tables e) t j).
+  { intros j Hj Hne. rewrite HTE by lia. replace (j =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity. }
+  assert (Hkeep : l2_inv E t /\ count_free (Isolation.Engine_pool e) - 1 <= count_free (Isolation.Engine_pool E) /\
+    pool_base E = pool_base e /\ len (tables E) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> i -> tent (tables E) t j = tent (tables e) t j)).
+  { split; [exact HinvE|]. split; [lia|]. split; [exact HBE|]. split; [exact HlE|exact Hoth]. }
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok E tr1 c ltac:(lia) ltac:(unfold E; rewrite tables_set_tables; exact HTw))
+      as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) E tr1 = Ok b E tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (H3E : Z.land (tent (tables E) t i) 3 = 3) by (rewrite HTE by lia; rewrite Z.eqb_refl; exact Td3).
+      assert (EcE : c = child (pool_base E) (tent (tables E) t i)) by (rewrite HTE by lia; rewrite Z.eqb_refl, HBE, Tdc; reflexivity).
+      destruct (l2_inv_drop E t i p tr1 c base (Isolation.s2update_vmid u) HinvE Hi L H3E EcE)
+        as (ef & Hdrop & Hinvf & Hcf' & HBf & Hlf & Hothf).
+      step_by Hdrop. eexists _, _. split; [reflexivity|].
+      split; [exact Hinvf|]. split; [lia|]. split; [congruence|]. split; [congruence|].
+      intros j Hj Hne. rewrite Hothf by assumption. apply Hoth; assumption.
+    + eexists _, _. split; [reflexivity|exact Hkeep].
+  - step. eexists _, _. split; [reflexivity|exact Hkeep].
+Qed.
+
+(** ** One iteration of the loop at level 2 *)
+
+(** The value [wholeLeaf] returns at level 2. *)
+Definition whole_l2 (base ipa stop : Z) (u : Isolation.s2update) : bool :=
+  match Isolation.wholeLeaf (S:=unit) base ipa stop 2 u tt [] with Ok b _ _ => b | Fail _ => false end.
+
+Lemma wholeLeaf_val : forall {S} (s : S) tr base ipa stop u,
+  Isolation.wholeLeaf base ipa stop 2 u s tr = Ok (whole_l2 base ipa stop u) s tr.
+Proof.
+  intros. unfold whole_l2, Isolation.wholeLeaf, Isolation.levelSize, Isolation.levelShift, Isolation.blockAllowed, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
+Qed.
+
+(** The start of the level-2 entry of [ipa], and the end of its part of
+    [ipa, end'). *)
+Definition l2_base (ipa : Z) : Z := ipa / 2 ^ 21 * 2 ^ 21.
+Definition l2_stop (ipa end' : Z) : Z := Z.min end' (l2_base ipa + 2 ^ 21).
+
+(** The tables the iteration from [ipa] takes at most: one when it goes
+    down into an entry of [t] in [T] that holds no table descriptor and
+    is valid (a block to split) or is invalid for a map. *)
+Definition need_at (T : list Isolation.Table) (t ipa end' : Z) (u : Isolation.s2update) : Z :=
+  let d := tent T t ((ipa / 2 ^ 21) mod 512) in
+  if whole_l2 (l2_base ipa) ipa (l2_stop ipa end') u then 0
+  else if Z.land d 3 =? 3 then 0
+  else if valid_d d then 1
+  else if Isolation.s2update_unmap u then 0 else 1.
+
+(** One iteration of [update]'s loop at level 2 from a page-aligned [ipa]
+    below [end'], from a state with [l2_inv] and at least [need_at] free
+    tables, never fails: it goes on at [l2_stop ipa end'], keeps [l2_inv],
+    takes at most [need_at] tables, and keeps every other entry of [t],
+    the base and the number of tables. The pool must be page aligned and
+    below 2^48. *)
+Theorem l2_step_inv : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= 2 ^ 40 -> ipa mod 4096 = 0 -> end' mod 4096 = 0 ->
+  Isolation.s2update_delta u mod 4096 = 0 ->
+  need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) - need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool st) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> (ipa / 2 ^ 21) mod 512 -> tent (tables st) t j = tent (tables e) t j).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  unfold need_at in *. fold (l2_base ipa) in *. fold (l2_stop ipa end') in *.
+  set (base := l2_base ipa) in *. set (stop := l2_stop ipa end') in *.
+  assert (Hb : 0 <= base <= ipa).
+  { unfold base, l2_base. split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|].
+    pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hb2 : ipa < base + 2 ^ 21).
+  { unfold base, l2_base. pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base, l2_base; apply Z.mod_mul; lia).
+  assert (Hst : ipa < stop <= base + 2 ^ 21 /\ stop <= end') by (unfold stop, l2_stop; fold base; lia).
+  assert (Hsa : stop mod 4096 = 0).
+  { unfold stop, l2_stop. fold base. destruct (Z.min_spec end' (base + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+    apply align_page. rewrite <- Z.add_mod_idemp_l, Hba by lia. reflexivity. }
+  set (j := (ipa / 2 ^ 21) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  unfold l2_step.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
+  step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa). fold base.
+  step_by Hsz. rewrite (wrapu_small (base + 2 ^ 21)) by lia.
+  change (Z.min end' (base + 2 ^ 21)) with (l2_stop ipa end'). fold stop.
+  step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
+  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  step_by (Hp e tr Hv).
+  step_by (wholeLeaf_val e tr base ipa stop u).
+  set (dd := tent (tables e) t j) in *.
+  destruct (whole_l2 base ipa stop u) eqn:Hwl.
+  - (* a whole entry: replaceLeaf *)
+    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (replaceLeaf_table_inv f e tr t j p base u Hf Hinv Hj L E3 ltac:(lia) Hba ltac:(lia))
+        as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+      split; [exact Hl2|exact Ho2].
+    + destruct f as [|[|f']]; [lia|lia|].
+      destruct (replaceLeaf_leaf_inv f' e tr t j p base u Hinv Hj L E3) as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+      split; [exact Hl2|exact Ho2].
+  - (* part of an entry: descend *)
+    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + rewrite (proj2 (Z.eqb_eq _ _) E3).
+      destruct (descend_table_inv f e tr t j p base ipa stop u ltac:(lia) Hinv Hj L E3 ltac:(lia) Hba ltac:(lia)
+        ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+      split; [exact Hl2|exact Ho2].
+    + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
+      destruct (valid_d dd) eqn:Hval.
+      * destruct (descend_split_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval E3
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+        assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+        split; [exact Hl2|exact Ho2].
+      * destruct (Isolation.s2update_unmap u) eqn:Hun.
+        -- destruct f as [|f']; [lia|].
+           assert (H : (let! t'7 := Isolation.Engine_descend (S f') root p 2 base ipa stop u in ret tt) e tr = Ok tt e tr)
+             by (step_by (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun); reflexivity).
+           step_by H.
+           eexists _, _. split; [reflexivity|]. split; [exact Hinv|]. split; [lia|]. split; [reflexivity|].
+           split; [reflexivity|]. intros; reflexivity.
+        -- destruct (descend_new_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval Hun
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+           assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
+           split; [exact Hl2|exact Ho2].
+Qed.
+
+(** ** update at level 2 over several entries *)
+
+(** The tables the iterations from [ipa] to [end'] take at most, read
+    from the tables [T] as they are before the update, with a fuel [n]
+    of at least the bytes left (each iteration covers at least one). *)
+Fixpoint need_l2 (n : nat) (T : list Isolation.Table) (t ipa end' : Z) (u : Isolation.s2update) : Z :=
+  match n with
+  | O => 0
+  | S n' => if ipa <? end' then need_at T t ipa end' u + need_l2 n' T t (l2_stop ipa end') end' u else 0
+  end.
+
+Lemma need_at_nonneg : forall T t ipa end' u, 0 <= need_at T t ipa end' u.
+Proof.
+  intros. unfold need_at.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; lia.
+Qed.
+
+Lemma need_l2_nonneg : forall n T t ipa end' u, 0 <= need_l2 n T t ipa end' u.
+Proof.
+  induction n as [|n IH]; intros; cbn [need_l2]; [lia|].
+  destruct (ipa <? end'); [|lia]. pose proof (need_at_nonneg T t ipa end' u). specialize (IH T t (l2_stop ipa end') end' u). lia.
+Qed.
+
+Lemma l2_stop_gt : forall ipa end', 0 <= ipa < end' -> ipa < l2_stop ipa end' <= end'.
+Proof.
+  intros ipa end' H. unfold l2_stop, l2_base.
+  pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia.
+Qed.
+
+Lemma need_l2_fuel : forall n m T t cur end' u, 0 <= cur ->
+  (Z.to_nat (end' - cur) <= n)%nat -> (Z.to_nat (end' - cur) <= m)%nat ->
+  need_l2 n T t cur end' u = need_l2 m T t cur end' u.
+Proof.
+  induction n as [|n IH]; intros m T t cur end' u Hc Hn Hm.
+  - destruct m as [|m]; [reflexivity|]. cbn. destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+  - destruct m as [|m]; cbn.
+    + destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+    + destruct (Z.ltb_spec cur end') as [Hlt|]; [|reflexivity]. f_equal.
+      pose proof (l2_stop_gt cur end' ltac:(lia)). apply IH; lia.
+Qed.
+
+(** [need_at] reads only the entry of [ipa]. *)
+Lemma need_at_ent : forall T T' t ipa end' u,
+  tent T' t ((ipa / 2 ^ 21) mod 512) = tent T t ((ipa / 2 ^ 21) mod 512) ->
+  need_at T' t ipa end' u = need_at T t ipa end' u.
+Proof. intros T T' t ipa end' u E. unfold need_at. rewrite E. reflexivity. Qed.
+
+(** Inside one 1 GiB span, the entry after the one of [cur] is the next. *)
+Lemma idx_next : forall K cur end', K * 2 ^ 30 <= cur -> end' <= K * 2 ^ 30 + 2 ^ 30 -> 0 <= cur ->
+  l2_stop cur end' < end' ->
+  (l2_stop cur end' / 2 ^ 21) mod 512 = (cur / 2 ^ 21) mod 512 + 1.
+Proof.
+  intros K cur end' HK He Hc Hs. unfold l2_stop, l2_base in *.
+  assert (Es : Z.min end' (cur / 2 ^ 21 * 2 ^ 21 + 2 ^ 21) = (cur / 2 ^ 21 + 1) * 2 ^ 21) by lia.
+  rewrite Es in *. rewrite Z.div_mul by lia.
+  set (k := cur / 2 ^ 21) in *.
+  assert (Hk : K * 512 <= k < K * 512 + 511).
+  { pose proof (Z.div_mod cur (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound cur (2 ^ 21) ltac:(lia)). fold k in H. lia. }
+  replace k with ((k - K * 512) + K * 512) by ring. replace (k - K * 512 + K * 512 + 1) with ((k - K * 512 + 1) + K * 512) by ring.
+  rewrite !Z.mod_add by lia. rewrite !Z.mod_small by lia. reflexivity.
+Qed.
+
+Lemma idx_le : forall K cur x, K * 2 ^ 30 <= cur <= x -> x < K * 2 ^ 30 + 2 ^ 30 ->
+  (cur / 2 ^ 21) mod 512 <= (x / 2 ^ 21) mod 512.
+Proof.
+  intros K cur x H1 H2.
+  assert (Hc : K * 512 <= cur / 2 ^ 21 <= x / 2 ^ 21 /\ x / 2 ^ 21 < K * 512 + 512).
+  { pose proof (Z.div_mod cur (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound cur (2 ^ 21) ltac:(lia)).
+    pose proof (Z.div_mod x (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound x (2 ^ 21) ltac:(lia)).
+    split; [split|]; [|apply Z.div_le_mono; lia|]; nia. }
+  replace (cur / 2 ^ 21) with ((cur / 2 ^ 21 - K * 512) + K * 512) by ring.
+  replace (x / 2 ^ 21) with ((x / 2 ^ 21 - K * 512) + K * 512) by ring.
+  rewrite !Z.mod_add by lia. rewrite !Z.mod_small by lia. lia.
+Qed.
+
+(** update at level 2 of a page-aligned range [ipa, end') inside the
+    1 GiB span of a level-2 table [t], from a state with [l2_inv] and at
+    least [need_l2] free tables, never fails, and leaves [l2_inv] (for the
+    next caller), the base and the number of tables. The pool must be page
+    aligned and below 2^48; the update's output offset page aligned. *)
+Theorem update_l2_no_failure : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
+  set (K := ipa / 2 ^ 30).
+  assert (HK : K * 2 ^ 30 <= ipa).
+  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  fold K in Hspan.
+  destruct (update_l2_loop f t ipa end' u
+    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
+       need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u <= count_free (Isolation.Engine_pool st)) e tr
+    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
+  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
+    split; [intros; reflexivity|exact Hneed].
+  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1).
+    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
+      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
+      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
+      apply need_l2_fuel; lia. }
+    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
+    { apply need_at_ent. apply Hent1; [lia|]. split; [lia|apply Z.mod_pos_bound; lia]. }
+    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
+    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    destruct (l2_step_inv f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
+    split; [exact Hi2|]. split; [lia|]. split.
+    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
+    split; [congruence|]. split; [congruence|]. split.
+    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
+      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
+    + rewrite Ena in Hc2. lia.
+  - destruct Hfin as (Hi & _ & _ & HB & Hl & _). exists st, tr'. split; [exact Hup|]. split; [exact Hi|]. split; assumption.
+Qed.
