@@ -12,7 +12,12 @@
 #   make qemu-gdb              make qemu, halted, with QEMU's gdb stub
 #   make guest-test PKG=dir    go test of a test-guest package, each binary in a VM
 #   make bench                 benchmarks
-#   make proofs                check the Coq specification and proofs
+#   make proofs                check the Coq model, the translation of the Go
+#                              core and every proof about either, and that
+#                              planted bugs break them (the parts below)
+#   make model-proofs          the model and its proofs only
+#   make code-proofs           the translated Go core and its proofs only
+#   make model-mutants         plant bugs in the model; each must break a theorem
 #   make code-mutants          plant each bug of isolation/internal/plant in the
 #                              translated code and name the theorem that fails
 
@@ -43,7 +48,8 @@ export TAMAGO
 
 .PHONY: all images engine hypervisor qemu qemu-gdb test unit qemu-tests fmt-check vet \
 	lint proofs bench clean check_tamago guest-images tamago mods bulkhead guest-test race \
-	vgic-mutants refinement-mutants code-mutants smp smp-all
+	vgic-mutants refinement-mutants code-mutants smp smp-all oracle model-proofs code-proofs \
+	model-mutants
 
 all: images
 
@@ -98,12 +104,12 @@ guest-test: check_tamago mods bulkhead
 # proofs beside the QEMU suite on boards of 2 and 4 CPUs (smp-all), the
 # unit tests and the mutants once the proofs have built the oracle the
 # refinement tests use. Each part's output is printed whole when it ends.
-TEST_PARTS := fmt-check vet lint proofs race vgic-mutants refinement-mutants guest-images unit smp-all
+TEST_PARTS := fmt-check vet lint oracle proofs race vgic-mutants refinement-mutants guest-images unit smp-all
 test: mods
 	$(MAKE) -j2 --output-sync=target IN_TEST=1 $(TEST_PARTS)
 
 ifeq ($(IN_TEST),1)
-unit refinement-mutants: proofs
+unit refinement-mutants: oracle
 unit smp-all: guest-images
 endif
 
@@ -168,8 +174,7 @@ vgic-mutants: mods
 
 # refinement-mutants applies bugs to a copy of the Go core and shows that
 # the refinement test alone, without the checked-in traces, catches each
-# one. It needs the oracle that make proofs builds (make test runs proofs
-# first).
+# one. It needs the oracle (make oracle; make test builds it first).
 refinement-mutants: mods
 	isolation/refinement/mutants.sh
 
@@ -179,6 +184,12 @@ refinement-mutants: mods
 # (proofs/codemutate.sh; needs go and coqc, and proofs/code up to date).
 code-mutants:
 	sh proofs/codemutate.sh
+
+# model-mutants plants bugs in a copy of the model and shows that the
+# oracle built from each breaks a theorem's statement on a concrete trace
+# (proofs/mutate.sh).
+model-mutants: mods
+	sh proofs/mutate.sh
 
 qemu-tests: mods
 	$(GO) test -count=1 -v ./tests/
@@ -206,8 +217,29 @@ lint:
 	@bad=$$(git grep -l -E '"unsafe"|usbarmory/tamago|^\s*go [a-zA-Z_(]|go func' -- 'isolation/*.go' ':!*_test.go' ':!isolation/refinement/*'); \
 	if [ -n "$$bad" ]; then echo "isolation/ must be pure Go (no unsafe, TamaGo or goroutines): $$bad"; exit 1; fi
 
-proofs:
-	@if [ -x proofs/check.sh ]; then proofs/check.sh; else echo "proofs: proofs/check.sh not present"; exit 1; fi
+# proofs checks everything Coq, two parts at a time (make test's two jobs,
+# or two of its own): the model and its proofs (model-proofs,
+# proofs/check.sh), the translation of the Go core and the proofs about it
+# (code-proofs, proofs/gocoq.sh, after the model, whose files it shares),
+# and that planted bugs break both (model-mutants, code-mutants); first it
+# builds the oracle (proofs/oracle.sh), which the unit tests need.
+PROOF_PARTS := model-proofs code-proofs model-mutants code-mutants
+proofs: oracle
+	+@$(MAKE) --no-print-directory $(if $(IN_TEST),,-j2 --output-sync=target) IN_PROOFS=1 $(PROOF_PARTS)
+	@echo "proofs: ok"
+
+ifeq ($(IN_PROOFS),1)
+code-proofs: model-proofs
+endif
+
+oracle:
+	sh proofs/oracle.sh
+
+model-proofs:
+	+sh proofs/check.sh
+
+code-proofs:
+	+sh proofs/gocoq.sh
 
 bench: check_tamago mods
 	$(GO) test -run '^$$' -bench . -benchmem ./isolation/...

@@ -33,10 +33,6 @@ if ! diff -r -x '*.vo*' -x '*.glob' -x '.*.aux' build/gocoq-fresh proofs/code > 
 	exit 1
 fi
 echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.txt) constructs refused, listed in build/gocoq-refused.txt)"
-for f in GoCoq Abi Isolation; do
-	echo "coqc proofs/code/$f.v"
-	coq "proofs/code/$f.v"
-done
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
@@ -221,10 +217,8 @@ if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
 	exit 1
 fi
-for f in specs/State.v specs/Spec.v $CODE_PROOFS; do
-	echo "coqc $f"
-	coq "$f"
-done
+# The translation and the proofs, in dependency order, two at a time.
+sh proofs/coqmake.sh $(for f in $CODE_PROOFS; do echo "${f%.v}.vo"; done)
 rm -rf build/code-assumptions
 mkdir -p build/code-assumptions
 {

@@ -13,11 +13,11 @@
 #   isolation/refinement/mutants.sh NAME...    some of them
 #
 # BULKHEAD_ORACLE names the oracle (default build/oracle/bulkhead-oracle,
-# which make proofs builds); BULKHEAD_SEED the random tests' seed.
+# which make oracle builds); BULKHEAD_SEED the random tests' seed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 oracle=${BULKHEAD_ORACLE:-$root/build/oracle/bulkhead-oracle}
-[ -x "$oracle" ] || { echo "mutants.sh: no oracle at $oracle (make proofs)" >&2; exit 2; }
+[ -x "$oracle" ] || { echo "mutants.sh: no oracle at $oracle (make oracle)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Every mutant's divergent trace (saveRegression) goes under $tmp, removed

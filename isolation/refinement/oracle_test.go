@@ -42,7 +42,7 @@ func findOracle(t testing.TB) string {
 	}
 	p := filepath.Join(wd, "..", "..", oraclePath)
 	if _, err := os.Stat(p); err != nil {
-		msg := fmt.Sprintf("no oracle at %s: build it with `make proofs` (runs proofs/check.sh), or set %s", p, oracleEnv)
+		msg := fmt.Sprintf("no oracle at %s: build it with `make oracle` (proofs/oracle.sh), or set %s", p, oracleEnv)
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg)
 		}
