@@ -1,0 +1,492 @@
+(** * The reservation count of the stage-2 update
+
+    Lemmas about proofs/code/Isolation.v, the translation of
+    isolation/stage2.go, that carry on from CodeUpdateL2.v. Before a
+    stage-2 update, the callers reserve [need] tables: [need] walks the
+    range as [update] does, and for an entry it goes down into (not
+    replaced whole by a leaf) counts through [needBelow] one table for a
+    block to split or an invalid entry of a map, plus what the level below
+    needs, reading a table not made yet as [virt] in every entry (0 for a
+    new empty table, a valid leaf for a split block).
+    Proved here:
+    - at level 3 [need] counts nothing ([need_l3]), and at level 2
+      [needBelow] of one entry is what [need_at] (CodeUpdateL2) counts for
+      it ([needBelow_l2]);
+    - so [need] at level 2 over a range of a level-2 table [t] with
+      [l2_inv] is [need_l2] (CodeUpdateL2), the count [update_l2_no_failure]
+      asks for ([need_l2_spec]); over a table not made yet it is the same
+      count read from [virt] in every entry ([need_l2_virt]);
+    - at the root (level 1, 1,024 entries over two tables), on a stage-2
+      that is a tree of tables of the pool ([tree_ok], CodeStage2), [need]
+      is the sum over the root entries of the range of [need_root_at]: for
+      an entry holding a table, [need_l2] of that table over the entry's
+      part of the range; for a block to split or an invalid entry of a map,
+      one table plus the count of the table that will be made
+      ([need_root_spec]).
+
+    The depth fuel stays a variable, as in CodeUpdate.v. *)
+From Coq Require Import ZArith Lia List Bool String.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
+  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate CodeUpdateL2.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** Level 3 *)
+
+(** [need] at the last level counts nothing: its loop stops at once. *)
+Theorem need_l3 : forall f e tr t virt ipa end' u,
+  Isolation.Engine_need (S f) root t virt 3 ipa end' u e tr = Ok 0 e tr.
+Proof.
+  intros f e tr t virt ipa end' u. cbn [Isolation.Engine_need].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun l st tr' => st = e /\ tr' = tr /\ snd l = 0)
+    (fun j st tr' => st = e /\ tr' = tr /\ exists i, j = Fall (i, 0))
+    (fun _ => 0%nat)) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros [i n] st tr' (-> & -> & Hn). cbn [snd] in Hn. subst n. eexists. split; [reflexivity|].
+    change (3 <? Isolation.lastLevel) with false. rewrite andb_false_r. split; [discriminate|]. intros _. eauto.
+  - intros [i n] st tr' _ Hc. injection Hc as Hc. change (3 <? Isolation.lastLevel) with false in Hc.
+    rewrite andb_false_r in Hc. discriminate.
+  - cbn. auto.
+  - lia.
+  - unfold bind at 1. rewrite Hl. destruct Hq as (-> & -> & i & ->). reflexivity.
+Qed.
+
+(** ** One entry at level 2 *)
+
+(** The tables [needBelow] counts for an entry [d] of a level-2 table:
+    none for a table (level 3 takes none), one for a block to split or an
+    invalid entry of a map, none for an invalid entry of an unmap. *)
+Definition below2 (d : Z) (u : Isolation.s2update) : Z :=
+  if Z.land d 3 =? 3 then 0 else if valid_d d then 1 else if Isolation.s2update_unmap u then 0 else 1.
+
+Lemma below2_bound : forall d u, 0 <= below2 d u <= 1.
+Proof.
+  intros d u. unfold below2.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; lia.
+Qed.
+
+(** needBelow of a level-2 entry never fails and counts [below2]; an entry
+    holding a table descriptor must point into the pool. *)
+Theorem needBelow_l2 : forall f e tr d ipa stop u, (1 <= f)%nat -> tables_ok e ->
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e)) ->
+  Isolation.Engine_needBelow (S f) root d 2 ipa stop u e tr = Ok (below2 d u) e tr.
+Proof.
+  intros f e tr d ipa stop u Hf Hok Hd. cbn [Isolation.Engine_needBelow]. destruct f as [|f]; [lia|].
+  unfold Isolation.isTable, Isolation.isValid, bind at 1, ret at 1. cbv beta iota.
+  change (2 <? Isolation.lastLevel) with true. cbn [andb]. unfold below2.
+  destruct (Z.eqb_spec (Z.land d 3) 3) as [H3|H3].
+  - destruct (Hd H3) as [Hle Hlt].
+    step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+    step_by (index_ok e tr d Hok Hle Hlt). replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+    step_by (need_l3 f e tr (child (pool_base e) d) 0 ipa stop u). reflexivity.
+  - unfold bind at 1. cbv beta iota delta [ret]. unfold valid_d.
+    destruct (Z.land d Isolation.descValid =? 0); cbn [negb].
+    + destruct (Isolation.s2update_unmap u); [reflexivity|].
+      replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+      step_by (need_l3 f e tr (-1) 0 ipa stop u). reflexivity.
+    + replace (wraps 64 (2 + 1)) with 3 by reflexivity.
+      step_by (need_l3 f e tr (-1) Isolation.descValid ipa stop u). reflexivity.
+Qed.
+
+(** ** A range at level 2 *)
+
+(** [need_at] and [need_l2] (CodeUpdateL2) with the entries read through
+    [get]: entry [j] of the table is [get j]. *)
+Definition need_atg (get : Z -> Z) (ipa end' : Z) (u : Isolation.s2update) : Z :=
+  if whole_l2 (l2_base ipa) ipa (l2_stop ipa end') u then 0 else below2 (get ((ipa / 2 ^ 21) mod 512)) u.
+
+Fixpoint need_l2g (n : nat) (get : Z -> Z) (ipa end' : Z) (u : Isolation.s2update) : Z :=
+  match n with
+  | O => 0
+  | S n' => if ipa <? end' then need_atg get ipa end' u + need_l2g n' get (l2_stop ipa end') end' u else 0
+  end.
+
+Lemma need_l2_g : forall n T t ipa end' u, need_l2 n T t ipa end' u = need_l2g n (tent T t) ipa end' u.
+Proof.
+  induction n as [|n IH]; intros T t ipa end' u; cbn [need_l2 need_l2g]; [reflexivity|].
+  rewrite IH. reflexivity.
+Qed.
+
+Lemma need_atg_bound : forall get ipa end' u, 0 <= need_atg get ipa end' u <= 1.
+Proof.
+  intros. unfold need_atg. destruct (whole_l2 _ _ _ _); [lia|apply below2_bound].
+Qed.
+
+(** The count is at most the fuel, one table per entry. *)
+Lemma need_l2g_bound : forall n get ipa end' u, 0 <= need_l2g n get ipa end' u <= Z.of_nat n.
+Proof.
+  induction n as [|n IH]; intros; cbn [need_l2g]; [lia|].
+  destruct (ipa <? end'); [|lia]. pose proof (need_atg_bound get ipa end' u).
+  specialize (IH get (l2_stop ipa end') end' u). lia.
+Qed.
+
+Lemma need_l2g_done : forall n get ipa end' u, end' <= ipa -> need_l2g n get ipa end' u = 0.
+Proof.
+  intros [|n] get ipa end' u H; cbn [need_l2g]; [reflexivity|]. destruct (Z.ltb_spec ipa end'); [lia|reflexivity].
+Qed.
+
+Lemma need_l2g_fuel : forall n m get cur end' u, 0 <= cur ->
+  (Z.to_nat (end' - cur) <= n)%nat -> (Z.to_nat (end' - cur) <= m)%nat ->
+  need_l2g n get cur end' u = need_l2g m get cur end' u.
+Proof.
+  induction n as [|n IH]; intros m get cur end' u Hc Hn Hm.
+  - destruct m as [|m]; [reflexivity|]. cbn. destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+  - destruct m as [|m]; cbn.
+    + destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+    + destruct (Z.ltb_spec cur end') as [Hlt|]; [|reflexivity]. f_equal.
+      pose proof (l2_stop_gt cur end' ltac:(lia)). apply IH; lia.
+Qed.
+
+Lemma need_l2g_step : forall get cur end' u, 0 <= cur < end' ->
+  need_l2g (Z.to_nat (end' - cur)) get cur end' u =
+  need_atg get cur end' u + need_l2g (Z.to_nat (end' - l2_stop cur end')) get (l2_stop cur end') end' u.
+Proof.
+  intros get cur end' u Hc.
+  destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2g].
+  destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
+  apply need_l2g_fuel; lia.
+Qed.
+
+Lemma l2_base_bound : forall ipa, 0 <= ipa -> 0 <= l2_base ipa <= ipa.
+Proof.
+  intros ipa H. unfold l2_base. split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|].
+  pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia.
+Qed.
+
+(** [need] at level 2 over [ipa, end') never fails and counts
+    [need_l2g], with [get] the entries it reads: those of the table [t]
+    of the pool, or [virt] for a table not made yet ([t < 0]). Entries
+    holding a table descriptor must point into the pool. *)
+Theorem need_l2_get : forall f e tr t virt ipa end' u get,
+  (2 <= f)%nat -> tables_ok e -> 0 <= ipa <= end' -> end' <= 2 ^ 40 ->
+  (0 <= t -> t < len (tables e) /\ forall j, 0 <= j < 512 -> get j = tent (tables e) t j) ->
+  (t < 0 -> forall j, 0 <= j < 512 -> get j = virt) ->
+  (forall j, 0 <= j < 512 -> Z.land (get j) 3 = 3 ->
+     pool_base e <= Z.land (get j) Isolation.descOAMask /\ child (pool_base e) (get j) < len (tables e)) ->
+  Isolation.Engine_need (S f) root t virt 2 ipa end' u e tr =
+    Ok (need_l2g (Z.to_nat (end' - ipa)) get ipa end' u) e tr.
+Proof.
+  intros f e tr t virt ipa end' u get Hf Hok Hr H40 Ht Hv Hget.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  set (total := need_l2g (Z.to_nat (end' - ipa)) get ipa end' u).
+  assert (Htot : 0 <= total <= end' - ipa) by (pose proof (need_l2g_bound (Z.to_nat (end' - ipa)) get ipa end' u); unfold total; lia).
+  cbn [Isolation.Engine_need]. destruct f as [|f]; [lia|].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun l st tr' => st = e /\ tr' = tr /\ ipa <= fst l <= end' /\ 0 <= snd l /\
+       snd l + need_l2g (Z.to_nat (end' - fst l)) get (fst l) end' u = total)
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with Fall l => snd l = total | Jump _ => True end)
+    (fun l => Z.to_nat (end' - fst l))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros [cur acc] st tr' (-> & -> & Hc & Ha & Hsum). cbn [fst snd] in *. eexists. split; [reflexivity|].
+    change (2 <? Isolation.lastLevel) with true. rewrite andb_true_r. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. split; [reflexivity|]. cbn [snd].
+      rewrite need_l2g_done in Hsum by lia. lia.
+  - intros [cur acc] st tr' (-> & -> & Hc & Ha & Hsum) Hcond. cbn [fst snd] in *.
+    injection Hcond as Hcond. change (2 <? Isolation.lastLevel) with true in Hcond. rewrite andb_true_r in Hcond.
+    apply Z.ltb_lt in Hcond.
+    pose proof (l2_base_bound cur ltac:(lia)) as Hb.
+    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
+    cbv beta iota.
+    destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+    change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
+    step_by Hsz. rewrite Hmask, andnot_ones by lia. change (cur / 2 ^ 21 * 2 ^ 21) with (l2_base cur).
+    step_by Hsz. rewrite (wrapu_small (l2_base cur + 2 ^ 21)) by lia.
+    change (Z.min end' (l2_base cur + 2 ^ 21)) with (l2_stop cur end').
+    set (j := (cur / 2 ^ 21) mod 512).
+    assert (Hj : 0 <= j < 512) by (apply Z.mod_pos_bound; lia).
+    match goal with |- context [bind (if t >=? 0 then ?a else ?b) _ e tr] =>
+      assert (Hd : (if t >=? 0 then a else b) e tr = Ok (get j) e tr) end.
+    { destruct (Z.geb_spec t 0) as [Ht0|Ht0].
+      - destruct (Ht ltac:(lia)) as [Htl Hgt].
+        step_by (entryIndex_val e tr cur 2 ltac:(lia) ltac:(lia)).
+        change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
+        destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+        assert (Hsv : slot_valid t e) by (split; [lia|exact Hwh]).
+        step_by (Hp e tr Hsv). step_by (deref_lens _ _ _ _ e tr L Hsv).
+        rewrite (Hgt j Hj). reflexivity.
+      - rewrite (Hv ltac:(lia) j Hj). reflexivity. }
+    step_by Hd.
+    step_by (wholeLeaf_val e tr (l2_base cur) cur (l2_stop cur end') u).
+    pose proof (need_l2g_step get cur end' u ltac:(lia)) as Hn.
+    unfold need_atg in Hn. fold j in Hn.
+    pose proof (need_l2g_bound (Z.to_nat (end' - l2_stop cur end')) get (l2_stop cur end') end' u).
+    destruct (whole_l2 (l2_base cur) cur (l2_stop cur end') u); cbn [negb].
+    + step. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. cbn [fst snd].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. lia.
+    + assert (Hnb : (let! t'7 := Isolation.Engine_needBelow (S f) root (get j) 2 cur (l2_stop cur end') u in
+          ret (wraps 64 (acc + t'7))) e tr = Ok (acc + below2 (get j) u) e tr).
+      { step_by (needBelow_l2 f e tr (get j) cur (l2_stop cur end') u ltac:(lia) Hok (Hget j Hj)).
+        pose proof (below2_bound (get j) u). rewrite wraps_small by lia. reflexivity. }
+      pose proof (below2_bound (get j) u).
+      step_by Hnb.
+      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. cbn [fst snd].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. lia.
+  - cbn [fst snd]. split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. lia.
+  - cbn [fst]. rewrite max_fuel_nat. unfold max_fuel. lia.
+  - unfold bind at 1. rewrite Hl. destruct j as [[cur acc]|[]]. destruct Hq as (-> & -> & Hacc).
+    cbn [snd] in Hacc. subst acc. reflexivity.
+Qed.
+
+(** [need] at level 2 over a range of a level-2 table [t] with [l2_inv]
+    (CodeUpdateL2) is [need_l2], the count [update_l2_no_failure] asks
+    for free tables. *)
+Theorem need_l2_spec : forall f e tr t ipa end' u, (2 <= f)%nat -> l2_inv e t -> 0 <= ipa <= end' -> end' <= 2 ^ 40 ->
+  Isolation.Engine_need (S f) root t 0 2 ipa end' u e tr =
+    Ok (need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u) e tr.
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hr H40.
+  pose proof Hinv as (Hok & _ & _ & _ & _ & Ht & _ & Hents & _).
+  rewrite need_l2_g. apply need_l2_get; [exact Hf|exact Hok|exact Hr|exact H40| | |].
+  - intros _. split; [lia|]. intros; reflexivity.
+  - intros H. lia.
+  - intros j Hj H3. destruct (Hents j Hj H3) as (_ & Hle & Hlt & _). split; assumption.
+Qed.
+
+(** Over a table not made yet, [need] at level 2 reads [virt] in every
+    entry: 0 for a new empty table, [descValid] for a block to split. *)
+Theorem need_l2_virt : forall f e tr virt ipa end' u, (2 <= f)%nat -> tables_ok e -> virt = 0 \/ virt = Isolation.descValid ->
+  0 <= ipa <= end' -> end' <= 2 ^ 40 ->
+  Isolation.Engine_need (S f) root (-1) virt 2 ipa end' u e tr =
+    Ok (need_l2g (Z.to_nat (end' - ipa)) (fun _ => virt) ipa end' u) e tr.
+Proof.
+  intros f e tr virt ipa end' u Hf Hok Hv Hr H40.
+  apply need_l2_get; [exact Hf|exact Hok|exact Hr|exact H40| | |].
+  - intros H. lia.
+  - intros _ j _. reflexivity.
+  - intros j _ H3. exfalso. destruct Hv as [-> | ->]; discriminate.
+Qed.
+
+(** A level-2 table of a tree of the pool ([tree_ok], CodeStage2): [need]
+    at level 2 over it is [need_l2]. *)
+Lemma need_l2_tree : forall f e tr c ipa end' u, (2 <= f)%nat -> tables_ok e -> tree_ok (tables e) (pool_base e) 1 c 512 ->
+  0 <= ipa <= end' -> end' <= 2 ^ 40 ->
+  Isolation.Engine_need (S f) root c 0 2 ipa end' u e tr =
+    Ok (need_l2 (Z.to_nat (end' - ipa)) (tables e) c ipa end' u) e tr.
+Proof.
+  intros f e tr c ipa end' u Hf Hok Htree Hr H40.
+  destruct Htree as (Hc0 & Hcl & Hch). change ((512 - 1) / 512) with 0 in Hcl.
+  rewrite need_l2_g. apply need_l2_get; [exact Hf|exact Hok|exact Hr|exact H40| | |].
+  - intros _. split; [lia|]. intros; reflexivity.
+  - intros H. lia.
+  - intros j Hj H3. rewrite <- ent_tent in H3 |- * by exact Hj.
+    destruct (Hch j Hj H3) as (Hle & Hlt & _). split; assumption.
+Qed.
+
+(** ** The root *)
+
+(** The value [wholeLeaf] returns at level 1. *)
+Definition whole_l1 (base ipa stop : Z) (u : Isolation.s2update) : bool :=
+  match Isolation.wholeLeaf (S:=unit) base ipa stop 1 u tt [] with Ok b _ _ => b | Fail _ => false end.
+
+Lemma wholeLeaf_val1 : forall {S} (s : S) tr base ipa stop u,
+  Isolation.wholeLeaf base ipa stop 1 u s tr = Ok (whole_l1 base ipa stop u) s tr.
+Proof.
+  intros. unfold whole_l1, Isolation.wholeLeaf, Isolation.levelSize, Isolation.levelShift, Isolation.blockAllowed, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
+Qed.
+
+(** The start of the root entry of [ipa], and the end of its part of
+    [ipa, end'). *)
+Definition l1_base (ipa : Z) : Z := ipa / 2 ^ 30 * 2 ^ 30.
+Definition l1_stop (ipa end' : Z) : Z := Z.min end' (l1_base ipa + 2 ^ 30).
+
+Lemma l1_base_bound : forall ipa, 0 <= ipa -> 0 <= l1_base ipa <= ipa /\ ipa < l1_base ipa + 2 ^ 30.
+Proof.
+  intros ipa H. unfold l1_base. split; [split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|]|];
+  pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)); pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)); lia.
+Qed.
+
+Lemma l1_stop_gt : forall ipa end', 0 <= ipa < end' -> ipa < l1_stop ipa end' <= end'.
+Proof. intros ipa end' H. pose proof (l1_base_bound ipa ltac:(lia)). unfold l1_stop. lia. Qed.
+
+(** The tables [needBelow] counts for a root entry [d] over [ipa, stop):
+    for a table, [need_l2] of it; for a block to split, one table and the
+    count of the level-2 table of blocks it becomes; for an invalid entry
+    of a map, one table and the count of a new empty table; nothing for
+    an invalid entry of an unmap. *)
+Definition below1 (T : list Isolation.Table) (base d ipa stop : Z) (u : Isolation.s2update) : Z :=
+  if Z.land d 3 =? 3 then need_l2 (Z.to_nat (stop - ipa)) T (child base d) ipa stop u
+  else if valid_d d then 1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u
+  else if Isolation.s2update_unmap u then 0
+  else 1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u.
+
+Lemma below1_bound : forall T base d ipa stop u, ipa <= stop -> 0 <= below1 T base d ipa stop u <= 1 + (stop - ipa).
+Proof.
+  intros T base d ipa stop u H. unfold below1. rewrite need_l2_g.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (tent T (child base d)) ipa stop u).
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; lia.
+Qed.
+
+(** needBelow of a root entry never fails and counts [below1]; an entry
+    holding a table descriptor must point at a level-2 table of a tree of
+    the pool. *)
+Theorem needBelow_l1 : forall f e tr d ipa stop u, (3 <= f)%nat -> tables_ok e -> 0 <= ipa <= stop -> stop <= 2 ^ 40 ->
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e) /\
+     tree_ok (tables e) (pool_base e) 1 (child (pool_base e) d) 512) ->
+  Isolation.Engine_needBelow (S f) root d 1 ipa stop u e tr =
+    Ok (below1 (tables e) (pool_base e) d ipa stop u) e tr.
+Proof.
+  intros f e tr d ipa stop u Hf Hok Hr H40 Hd. cbn [Isolation.Engine_needBelow]. destruct f as [|f]; [lia|].
+  unfold Isolation.isTable, Isolation.isValid, bind at 1, ret at 1. cbv beta iota.
+  change (1 <? Isolation.lastLevel) with true. cbn [andb]. unfold below1.
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct (Z.eqb_spec (Z.land d 3) 3) as [H3|H3].
+  - destruct (Hd H3) as (Hle & Hlt & Htree).
+    step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+    step_by (index_ok e tr d Hok Hle Hlt).
+    step_by (need_l2_tree f e tr (child (pool_base e) d) ipa stop u ltac:(lia) Hok Htree Hr H40). reflexivity.
+  - unfold bind at 1. cbv beta iota delta [ret]. unfold valid_d.
+    destruct (Z.land d Isolation.descValid =? 0); cbn [negb].
+    + destruct (Isolation.s2update_unmap u); [reflexivity|].
+      step_by (need_l2_virt f e tr 0 ipa stop u ltac:(lia) Hok ltac:(left; reflexivity) Hr H40).
+      pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+      rewrite wraps_small by lia. reflexivity.
+    + step_by (need_l2_virt f e tr Isolation.descValid ipa stop u ltac:(lia) Hok ltac:(right; reflexivity) Hr H40).
+      pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
+      rewrite wraps_small by lia. reflexivity.
+Qed.
+
+(** The tables [need] counts at the root entry of [ipa] of the root [t]. *)
+Definition need_root_at (T : list Isolation.Table) (base t ipa end' : Z) (u : Isolation.s2update) : Z :=
+  if whole_l1 (l1_base ipa) ipa (l1_stop ipa end') u then 0
+  else below1 T base (ent T t ((ipa / 2 ^ 30) mod 1024)) ipa (l1_stop ipa end') u.
+
+(** The tables [need] counts over [ipa, end') at the root [t], with a
+    fuel [n] of at least the bytes left. *)
+Fixpoint need_root (n : nat) (T : list Isolation.Table) (base t ipa end' : Z) (u : Isolation.s2update) : Z :=
+  match n with
+  | O => 0
+  | S n' => if ipa <? end' then need_root_at T base t ipa end' u + need_root n' T base t (l1_stop ipa end') end' u else 0
+  end.
+
+Lemma need_root_at_bound : forall T base t ipa end' u, 0 <= ipa < end' ->
+  0 <= need_root_at T base t ipa end' u <= 1 + (l1_stop ipa end' - ipa).
+Proof.
+  intros T base t ipa end' u H. pose proof (l1_stop_gt ipa end' H). unfold need_root_at.
+  destruct (whole_l1 _ _ _ _); [lia|]. apply below1_bound. lia.
+Qed.
+
+(** The count is at most twice the bytes of the range: it never wraps. *)
+Lemma need_root_bound : forall n T base t cur end' u, 0 <= cur <= end' ->
+  0 <= need_root n T base t cur end' u <= 2 * (end' - cur).
+Proof.
+  induction n as [|n IH]; intros T base t cur end' u Hc; cbn [need_root]; [lia|].
+  destruct (Z.ltb_spec cur end'); [|lia].
+  pose proof (l1_stop_gt cur end' ltac:(lia)).
+  pose proof (need_root_at_bound T base t cur end' u ltac:(lia)).
+  specialize (IH T base t (l1_stop cur end') end' u ltac:(lia)). lia.
+Qed.
+
+Lemma need_root_done : forall n T base t ipa end' u, end' <= ipa -> need_root n T base t ipa end' u = 0.
+Proof.
+  intros [|n] T base t ipa end' u H; cbn [need_root]; [reflexivity|]. destruct (Z.ltb_spec ipa end'); [lia|reflexivity].
+Qed.
+
+Lemma need_root_fuel : forall n m T base t cur end' u, 0 <= cur ->
+  (Z.to_nat (end' - cur) <= n)%nat -> (Z.to_nat (end' - cur) <= m)%nat ->
+  need_root n T base t cur end' u = need_root m T base t cur end' u.
+Proof.
+  induction n as [|n IH]; intros m T base t cur end' u Hc Hn Hm.
+  - destruct m as [|m]; [reflexivity|]. cbn. destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+  - destruct m as [|m]; cbn.
+    + destruct (Z.ltb_spec cur end'); [lia|reflexivity].
+    + destruct (Z.ltb_spec cur end') as [Hlt|]; [|reflexivity]. f_equal.
+      pose proof (l1_stop_gt cur end' ltac:(lia)). apply IH; lia.
+Qed.
+
+Lemma need_root_step : forall T base t cur end' u, 0 <= cur < end' ->
+  need_root (Z.to_nat (end' - cur)) T base t cur end' u =
+  need_root_at T base t cur end' u + need_root (Z.to_nat (end' - l1_stop cur end')) T base t (l1_stop cur end') end' u.
+Proof.
+  intros T base t cur end' u Hc.
+  destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_root].
+  destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l1_stop_gt cur end' ltac:(lia)).
+  apply need_root_fuel; lia.
+Qed.
+
+(** [need] at the root [t] of a stage-2 that is a tree of tables of the
+    pool ([tree_ok], CodeStage2), over a range below 2^40, never fails and
+    counts [need_root]: over the root entries of the range, [need_l2] of
+    the level-2 table an entry holds, or one table and the count of the
+    table that will be made for a block to split or an invalid entry of a
+    map. *)
+Theorem need_root_spec : forall f e tr t ipa end' u, (4 <= f)%nat ->
+  tables_ok e -> tree_ok (tables e) (pool_base e) 2 t 1024 -> 0 <= ipa <= end' -> end' <= 2 ^ 40 ->
+  Isolation.Engine_need (S f) root t 0 1 ipa end' u e tr =
+    Ok (need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u) e tr.
+Proof.
+  intros f e tr t ipa end' u Hf Hok Htree Hr H40.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  pose proof Htree as (Ht0 & Htl & Hch). change ((1024 - 1) / 512) with 1 in Htl.
+  set (total := need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u).
+  assert (Htot : 0 <= total <= 2 * (end' - ipa)) by (apply need_root_bound; lia).
+  cbn [Isolation.Engine_need]. destruct f as [|f]; [lia|].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun l st tr' => st = e /\ tr' = tr /\ ipa <= fst l <= end' /\ 0 <= snd l /\
+       snd l + need_root (Z.to_nat (end' - fst l)) (tables e) (pool_base e) t (fst l) end' u = total)
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with Fall l => snd l = total | Jump _ => True end)
+    (fun l => Z.to_nat (end' - fst l))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
+  - intros [cur acc] st tr' (-> & -> & Hc & Ha & Hsum). cbn [fst snd] in *. eexists. split; [reflexivity|].
+    change (1 <? Isolation.lastLevel) with true. rewrite andb_true_r. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. split; [reflexivity|]. cbn [snd].
+      rewrite need_root_done in Hsum by lia. lia.
+  - intros [cur acc] st tr' (-> & -> & Hc & Ha & Hsum) Hcond. cbn [fst snd] in *.
+    injection Hcond as Hcond. change (1 <? Isolation.lastLevel) with true in Hcond. rewrite andb_true_r in Hcond.
+    apply Z.ltb_lt in Hcond.
+    pose proof (l1_base_bound cur ltac:(lia)) as Hb.
+    pose proof (l1_stop_gt cur end' ltac:(lia)) as Hsg.
+    cbv beta iota.
+    destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
+    change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
+    step_by Hsz. rewrite Hmask, andnot_ones by lia. change (cur / 2 ^ 30 * 2 ^ 30) with (l1_base cur).
+    step_by Hsz. rewrite (wrapu_small (l1_base cur + 2 ^ 30)) by lia.
+    change (Z.min end' (l1_base cur + 2 ^ 30)) with (l1_stop cur end').
+    set (i := (cur / 2 ^ 30) mod 1024).
+    assert (Hi : 0 <= i < 1024) by (apply Z.mod_pos_bound; lia).
+    assert (Hq : 0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+    match goal with |- context [bind (if t >=? 0 then ?a else ?b) _ e tr] =>
+      assert (Hd : (if t >=? 0 then a else b) e tr = Ok (ent (tables e) t i) e tr) end.
+    { destruct (Z.geb_spec t 0) as [_|Ht']; [|lia].
+      step_by (entryIndex_val e tr cur 1 ltac:(lia) ltac:(lia)).
+      change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
+      destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L).
+      assert (Hsv : slot_valid (t + i / 512) e) by (split; [lia|exact Hwh]).
+      step_by (Hp e tr Hsv). step_by (deref_lens _ _ _ _ e tr L Hsv). reflexivity. }
+    step_by Hd.
+    step_by (wholeLeaf_val1 e tr (l1_base cur) cur (l1_stop cur end') u).
+    pose proof (need_root_step (tables e) (pool_base e) t cur end' u ltac:(lia)) as Hn.
+    unfold need_root_at in Hn. fold i in Hn.
+    pose proof (need_root_bound (Z.to_nat (end' - l1_stop cur end')) (tables e) (pool_base e) t (l1_stop cur end') end' u
+      ltac:(lia)).
+    destruct (whole_l1 (l1_base cur) cur (l1_stop cur end') u); cbn [negb].
+    + step. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. cbn [fst snd].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. lia.
+    + assert (Hent : Z.land (ent (tables e) t i) 3 = 3 -> pool_base e <= Z.land (ent (tables e) t i) Isolation.descOAMask /\
+          child (pool_base e) (ent (tables e) t i) < len (tables e) /\
+          tree_ok (tables e) (pool_base e) 1 (child (pool_base e) (ent (tables e) t i)) 512)
+        by (intros H3; exact (Hch i Hi H3)).
+      pose proof (below1_bound (tables e) (pool_base e) (ent (tables e) t i) cur (l1_stop cur end') u ltac:(lia)).
+      assert (Hnb : (let! t'7 := Isolation.Engine_needBelow (S f) root (ent (tables e) t i) 1 cur (l1_stop cur end') u in
+          ret (wraps 64 (acc + t'7))) e tr = Ok (acc + below1 (tables e) (pool_base e) (ent (tables e) t i) cur (l1_stop cur end') u) e tr).
+      { step_by (needBelow_l1 f e tr (ent (tables e) t i) cur (l1_stop cur end') u ltac:(lia) Hok ltac:(lia) ltac:(lia) Hent).
+        rewrite wraps_small by lia. reflexivity. }
+      step_by Hnb.
+      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. cbn [fst snd].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. lia.
+  - cbn [fst snd]. split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. lia.
+  - cbn [fst]. rewrite max_fuel_nat. unfold max_fuel. lia.
+  - unfold bind at 1. rewrite Hl. destruct j as [[cur acc]|[]]. destruct Hq as (-> & -> & Hacc).
+    cbn [snd] in Hacc. subst acc. reflexivity.
+Qed.
