@@ -22,9 +22,18 @@
       an entry holding a table, [need_l2] of that table over the entry's
       part of the range; for a block to split or an invalid entry of a map,
       one table plus the count of the table that will be made
-      ([need_root_spec]).
+      ([need_root_spec]); so are the reservations [mapNeed] and
+      [unmapNeed] before [mapRange] and [unmapRange] ([mapNeed_spec],
+      [unmapNeed_spec]);
+    - the table the root's update makes where [need] read [virt] counts
+      for [need_l2] what [need] counted: a level-2 table a block is split
+      into ([need_l2_split]), a new zeroed table ([need_l2_new]).
 
-    The depth fuel stays a variable, as in CodeUpdate.v. *)
+    The depth fuel of every inner call stays a variable when a call is
+    unfolded ([cbn]), as in CodeUpdate.v: a lemma about a call at fuel
+    [S f] unfolds it, then destructs [f]. Unfolding a call at [S (S f)]
+    leaves the kernel an inner call at a successor, which it unfolds
+    into [loop]'s 2^64 fuel when checking the proof. *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -489,4 +498,90 @@ Proof.
   - cbn [fst]. rewrite max_fuel_nat. unfold max_fuel. lia.
   - unfold bind at 1. rewrite Hl. destruct j as [[cur acc]|[]]. destruct Hq as (-> & -> & Hacc).
     cbn [snd] in Hacc. subst acc. reflexivity.
+Qed.
+
+(** ** The reservations of mapRange and unmapRange *)
+
+(** [mapNeed], the reservation before [mapRange], on a stage-2 whose root
+    is a tree of tables of the pool and a range inside the IPA space, is
+    [need_root] for the update [mapRange] makes. *)
+Theorem mapNeed_spec : forall e tr s s2 ipa pa n, tables_ok e -> 0 <= Isolation.stage2_root s2 ->
+  tree_ok (tables e) (pool_base e) 2 (Isolation.stage2_root s2) 1024 -> good s e s2 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 ->
+  Isolation.Engine_mapNeed root s ipa pa n e tr =
+    Ok (need_root (Z.to_nat (n * 4096)) (tables e) (pool_base e) (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+          (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) Isolation.zero_Attr false)) e tr.
+Proof.
+  intros e tr s s2 ipa pa n Hok Hr Htree Hg Hipa Hn H40.
+  unfold Isolation.Engine_mapNeed, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+  step_by (need_root_spec 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+    (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) Isolation.zero_Attr false)
+    ltac:(lia) Hok Htree ltac:(lia) H40).
+  replace (ipa + n * 4096 - ipa) with (n * 4096) by ring. reflexivity.
+Qed.
+
+(** [unmapNeed], the reservation before [unmapRange], likewise. *)
+Theorem unmapNeed_spec : forall e tr s s2 ipa n, tables_ok e -> 0 <= Isolation.stage2_root s2 ->
+  tree_ok (tables e) (pool_base e) 2 (Isolation.stage2_root s2) 1024 -> good s e s2 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 ->
+  Isolation.Engine_unmapNeed root s ipa n e tr =
+    Ok (need_root (Z.to_nat (n * 4096)) (tables e) (pool_base e) (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+          (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true)) e tr.
+Proof.
+  intros e tr s s2 ipa n Hok Hr Htree Hg Hipa Hn H40.
+  unfold Isolation.Engine_unmapNeed, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+  step_by (need_root_spec 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+    (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true)
+    ltac:(lia) Hok Htree ltac:(lia) H40).
+  replace (ipa + n * 4096 - ipa) with (n * 4096) by ring. reflexivity.
+Qed.
+
+(** ** The tables the root's update makes *)
+
+(** [need_l2g] reads only what [below2] makes of each entry. *)
+Lemma need_l2g_ext : forall n g1 g2 ipa end' u, (forall j, 0 <= j < 512 -> below2 (g1 j) u = below2 (g2 j) u) ->
+  need_l2g n g1 ipa end' u = need_l2g n g2 ipa end' u.
+Proof.
+  induction n as [|n IH]; intros g1 g2 ipa end' u H; cbn [need_l2g]; [reflexivity|].
+  destruct (ipa <? end'); [|reflexivity]. rewrite (IH g1 g2 _ end' u H). f_equal.
+  unfold need_atg. destruct (whole_l2 _ _ _ _); [reflexivity|]. apply H. apply Z.mod_pos_bound. lia.
+Qed.
+
+(** A level-2 block leaf is valid. *)
+Lemma leaf2_valid : forall pa a, valid_d (leaf_val pa 2 a) = true.
+Proof.
+  intros pa a. assert (H : Z.testbit (leaf_val pa 2 a) 0 = true).
+  { unfold leaf_val, Isolation.leafDesc. cbn [bind ret Isolation.lastLevel Z.eqb Pos.eqb].
+    repeat match goal with |- context [if ?c then _ else _] => destruct c end;
+    cbn [bind ret]; rewrite ?Z.lor_spec, Z.land_spec, oa_bits by lia;
+    replace ((12 <=? 0) && (0 <? 48)) with false by reflexivity; rewrite andb_false_r; reflexivity. }
+  unfold valid_d. destruct (Z.eqb_spec (Z.land (leaf_val pa 2 a) Isolation.descValid) 0) as [E|E]; [|reflexivity].
+  assert (H1 : Z.testbit (Z.land (leaf_val pa 2 a) Isolation.descValid) 0 = true)
+    by (rewrite Z.land_spec, H; reflexivity).
+  rewrite E in H1. discriminate.
+Qed.
+
+(** The level-2 table a root block is split into ([splitBlock_ok],
+    CodeUpdate) counts, for [need_l2], what [need] counts for it before it
+    exists: a valid leaf in every entry. *)
+Theorem need_l2_split : forall n T c b ipa end' u, (forall j, 0 <= j < 512 -> tent T c j = split_leaf b 2 j) ->
+  need_l2 n T c ipa end' u = need_l2g n (fun _ => Isolation.descValid) ipa end' u.
+Proof.
+  intros n T c b ipa end' u H. rewrite need_l2_g. apply need_l2g_ext. intros j Hj.
+  rewrite (H j Hj). unfold below2, split_leaf.
+  rewrite (proj2 (Z.eqb_neq _ _) (leaf2_not_table _ _)), leaf2_valid. reflexivity.
+Qed.
+
+(** A new table, zeroed by [take], counts for [need_l2] what [need]
+    counts for it before it exists: 0 in every entry. *)
+Theorem need_l2_new : forall n T c ipa end' u, (forall j, 0 <= j < 512 -> tent T c j = 0) ->
+  need_l2 n T c ipa end' u = need_l2g n (fun _ => 0) ipa end' u.
+Proof.
+  intros n T c ipa end' u H. rewrite need_l2_g. apply need_l2g_ext. intros j Hj. rewrite (H j Hj). reflexivity.
 Qed.

@@ -223,6 +223,10 @@ CodeUpdateRoot.need_l2_spec
 CodeUpdateRoot.need_l2_virt
 CodeUpdateRoot.needBelow_l1
 CodeUpdateRoot.need_root_spec
+CodeUpdateRoot.mapNeed_spec
+CodeUpdateRoot.unmapNeed_spec
+CodeUpdateRoot.need_l2_split
+CodeUpdateRoot.need_l2_new
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
