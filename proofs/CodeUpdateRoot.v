@@ -585,3 +585,64 @@ Theorem need_l2_new : forall n T c ipa end' u, (forall j, 0 <= j < 512 -> tent T
 Proof.
   intros n T c ipa end' u H. rewrite need_l2_g. apply need_l2g_ext. intros j Hj. rewrite (H j Hj). reflexivity.
 Qed.
+
+(** ** One root entry holding a level-2 table *)
+
+Lemma l1_base_of : forall base ipa, base mod 2 ^ 30 = 0 -> base <= ipa < base + 2 ^ 30 -> ipa / 2 ^ 30 * 2 ^ 30 = base.
+Proof.
+  intros base ipa Hba Hr. pose proof (Z.div_mod base (2 ^ 30) ltac:(lia)) as E. rewrite Hba, Z.add_0_r in E.
+  assert (Q : ipa / 2 ^ 30 = base / 2 ^ 30).
+  { symmetry. apply Z.div_unique with (ipa - base); [left; lia|lia]. }
+  rewrite Q. lia.
+Qed.
+
+(** descend into a root entry (entry [j] of the root's table [x]) that
+    holds a table descriptor of a level-2 table [c] of the pool with
+    [l2_inv] (CodeUpdateL2) never fails, given at least [need_l2] free
+    tables for the part [ipa, stop) of the entry's 1 GiB span: it updates
+    [c] ([update_l2_no_failure]) and, for an unmap that leaves [c] empty,
+    unhooks and releases it. The pool must be page aligned and below
+    2^48. *)
+Theorem descend_table_root : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) ->
+  let d := tent (tables e) x j in
+  Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask -> child (pool_base e) d < len (tables e) ->
+  l2_inv e (child (pool_base e) d) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (stop - ipa)) (tables e) (child (pool_base e) d) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr'.
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hj L Hx dd H3 Hle Hlt Hinv Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hinv as (Hok & Hpok & _ & _ & Hpl & _). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  set (c := child (pool_base e) dd) in *.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct f as [|f]; [lia|].
+  destruct (update_l2_no_failure f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia)
+    ltac:(rewrite (l1_base_of base ipa Hba ltac:(lia)); lia) H40 Hia Hsa Hd Hneed)
+    as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1).
+  step_by Hup.
+  pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
+  pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
+  destruct (Isolation.s2update_unmap u).
+  - destruct (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & _).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
+      destruct (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
+        as (q & Hdrop & _).
+      step_by Hdrop. eexists _, _. reflexivity.
+    + eexists _, _. reflexivity.
+  - step. eexists _, _. reflexivity.
+Qed.

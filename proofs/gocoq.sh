@@ -227,6 +227,7 @@ CodeUpdateRoot.mapNeed_spec
 CodeUpdateRoot.unmapNeed_spec
 CodeUpdateRoot.need_l2_split
 CodeUpdateRoot.need_l2_new
+CodeUpdateRoot.descend_table_root
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
