@@ -646,3 +646,227 @@ Proof.
     + eexists _, _. reflexivity.
   - step. eexists _, _. reflexivity.
 Qed.
+
+(** An unmap of whole 2 MiB entries at level 2 takes no table. *)
+Lemma whole_l2_unmap : forall cur u, Isolation.s2update_unmap u = true -> 0 <= cur -> cur + 2 ^ 21 < 2 ^ 64 ->
+  whole_l2 cur cur (cur + 2 ^ 21) u = true.
+Proof.
+  intros cur u Hu H0 Hb.
+  unfold whole_l2, Isolation.wholeLeaf, Isolation.levelSize, Isolation.levelShift, bind, ret. cbv beta iota.
+  match goal with |- context [shl 64 false 1 ?k] => let v := eval vm_compute in (shl 64 false 1 k) in change (shl 64 false 1 k) with v end.
+  rewrite Z.eqb_refl. replace (wrapu 64 (cur + 2 ^ 21 - cur)) with 2097152 by (rewrite wrapu_small; lia).
+  rewrite Z.eqb_refl. cbn [negb orb]. rewrite Hu. reflexivity.
+Qed.
+
+Lemma need_l2_clear : forall n T c cur end' u, Isolation.s2update_unmap u = true -> 0 <= cur ->
+  cur mod 2 ^ 21 = 0 -> end' mod 2 ^ 21 = 0 -> end' <= 2 ^ 40 -> need_l2 n T c cur end' u = 0.
+Proof.
+  induction n as [|n IH]; intros T c cur end' u Hu H0 Hc He H40; cbn [need_l2]; [reflexivity|].
+  destruct (Z.ltb_spec cur end') as [Hlt|]; [|reflexivity].
+  pose proof (Z.div_mod cur (2 ^ 21) ltac:(lia)). pose proof (Z.div_mod end' (2 ^ 21) ltac:(lia)).
+  assert (Eb : l2_base cur = cur) by (unfold l2_base; lia).
+  assert (Es : l2_stop cur end' = cur + 2 ^ 21) by (unfold l2_stop; rewrite Eb; lia).
+  unfold need_at. rewrite Eb, Es, whole_l2_unmap by (auto; lia).
+  rewrite IH by (auto; try lia; rewrite Z.add_mod, Hc by lia; reflexivity). reflexivity.
+Qed.
+
+(** clearEntry of a root entry holding a table descriptor of a level-2
+    table [c] with [l2_inv] never fails: it unmaps the whole 1 GiB span
+    of [c] ([update_l2_no_failure], which takes no table for it), writes
+    the entry invalid, records InvalidateIPA and releases [c]. *)
+Theorem clearEntry_table_root : forall fuel e tr x j p base vmid,
+  (7 <= fuel)%nat -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) ->
+  let d := tent (tables e) x j in
+  Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask -> child (pool_base e) d < len (tables e) ->
+  l2_inv e (child (pool_base e) d) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
+  exists st tr', Isolation.Engine_clearEntry fuel root p 1 base vmid e tr = Ok tt st tr' /\ slot_valid x st.
+Proof.
+  intros fuel e tr x j p base vmid Hf Hj L Hx dd H3 Hle Hlt Hinv Hal Hbelow Hb0 Hba H40.
+  pose proof Hinv as (Hok & Hpok & _ & _ & Hpl & _). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  set (c := child (pool_base e) dd) in *.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
+  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  rewrite wrapu_small by lia.
+  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
+  destruct f as [|f]; [lia|].
+  assert (H21 : base mod 2 ^ 21 = 0).
+  { pose proof (Z.div_mod base (2 ^ 30) ltac:(lia)) as E. rewrite Hba, Z.add_0_r in E.
+    apply Z.mod_divide; [lia|]. exists (512 * (base / 2 ^ 30)). lia. }
+  pose proof (align_page base H21) as Hba'.
+  assert (H21' : (base + 2 ^ 30) mod 2 ^ 21 = 0).
+  { rewrite Z.add_mod, H21 by lia. reflexivity. }
+  destruct (update_l2_no_failure f e tr c base (base + 2 ^ 30) (clear_u vmid) ltac:(lia) Hinv Hal Hbelow ltac:(lia)
+    ltac:(rewrite (l1_base_of base base Hba ltac:(lia)); lia) H40 Hba'
+    ltac:(rewrite Z.add_mod, Hba' by lia; reflexivity) eq_refl
+    ltac:(rewrite need_l2_clear by (first [reflexivity|lia|exact H21|exact H21']); pose proof (count_bound (Isolation.Engine_pool e)); lia))
+    as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1).
+  step_by Hup.
+  pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
+  pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
+  assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
+  destruct (dropTable_ok p x j st1 tr1 c base vmid L Hv1 Hpl1 Hpok1 Hc1 Hcu1) as (q & Hdrop & HP & _).
+  step_by Hdrop. eexists _, _. split; [reflexivity|].
+  unfold slot_valid, tables. rewrite get_set_pool, HP. fold (tables (set_tables st1 (put_ent (tables st1) x j 0))).
+  rewrite tables_set_tables. split; [rewrite len_put_ent; lia|apply whole_put_ent; [exact Hwh1|lia]].
+Qed.
+
+(** replaceLeaf of a root entry holding a table descriptor of a level-2
+    table with [l2_inv] never fails: it clears the entry as
+    [clearEntry_table_root] says, then, for a map, writes the 1 GiB block
+    leaf of the update. *)
+Theorem replaceLeaf_table_root : forall fuel e tr x j p base u,
+  (8 <= fuel)%nat -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) ->
+  let d := tent (tables e) x j in
+  Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask -> child (pool_base e) d < len (tables e) ->
+  l2_inv e (child (pool_base e) d) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 1 base u e tr = Ok tt st tr'.
+Proof.
+  intros fuel e tr x j p base u Hf Hj L Hx dd H3 Hle Hlt Hinv Hal Hbelow Hb0 Hba H40.
+  pose proof Hinv as (Hok & _). pose proof Hok as (Hwh & _). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_replaceLeaf].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold dd.
+  fold (valid_d dd). rewrite (table_valid dd H3).
+  destruct (clearEntry_table_root f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hx H3 Hle Hlt Hinv
+    Hal Hbelow Hb0 Hba H40) as (st1 & tr1 & Hce & Hv1).
+  assert (Hc' : (let! _ := Isolation.Engine_clearEntry f root p 1 base (Isolation.s2update_vmid u) in ret tt) e tr = Ok tt st1 tr1)
+    by (step_by Hce; reflexivity).
+  step_by Hc'.
+  destruct (Isolation.s2update_unmap u); cbn [negb].
+  - eexists _, _. reflexivity.
+  - step_by (leafDesc_ok st1 tr1 (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)).
+    step_by (store_lens _ _ _ _ st1 (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)) tr1 L Hv1).
+    eexists _, _. reflexivity.
+Qed.
+
+(** The pool and its bitmap are sound: the part of [l2_inv] (CodeUpdateL2)
+    that is about the pool. *)
+Definition pool_inv (e : Isolation.Engine) : Prop :=
+  tables_ok e /\ pool_ok (Isolation.Engine_pool e) /\ bits_ok (Isolation.Engine_pool e) /\
+  count_ok (Isolation.Engine_pool e) /\ Isolation.Engine_plat e <> None.
+
+Lemma tent_zeroed : forall (T : list Isolation.Table) c j, 0 <= c < len T -> 0 <= j < 512 -> tent (replace_nth (Z.to_nat c) (repeat 0 512) T) c j = 0.
+Proof.
+  intros T c j Hc Hj. unfold tent. rewrite nth_replace by (unfold len in Hc; lia). apply nth_repeat.
+Qed.
+
+(** A table [c] that [take] has just taken, hooked by a table descriptor
+    into entry [j] of another table [x], has [l2_inv] when its entries
+    [v j'] hold no table descriptor. *)
+Lemma l2_inv_new : forall e q c x j v T, pool_inv e -> 0 <= c < len (tables e) -> free_bit (Isolation.Engine_pool e) c = true ->
+  taken (Isolation.Engine_pool e) q c -> bits_ok q -> 0 <= x < len (tables e) -> x <> c -> 0 <= j < 512 ->
+  len T = len (tables e) -> whole T ->
+  (forall j', 0 <= j' < 512 -> tent T c j' = v j') -> (forall j', 0 <= j' < 512 -> Z.land (v j') 3 <> 3) ->
+  l2_inv (set_tables (Isolation.set_Engine_pool q e) (put_ent T x j (tdesc (pool_base e) c))) c /\
+  count_free (Isolation.Engine_pool (set_tables (Isolation.set_Engine_pool q e) (put_ent T x j (tdesc (pool_base e) c))))
+    = count_free (Isolation.Engine_pool e) - 1 /\
+  pool_base (set_tables (Isolation.set_Engine_pool q e) (put_ent T x j (tdesc (pool_base e) c))) = pool_base e.
+Proof.
+  intros e q c x j v T (Hok & Hpok & Hbits & Hcok & Hpl) Hc Hcf Htk Hqb Hx Hxc Hj HTl HTw HTc Hv.
+  pose proof Hok as (Hwh & Hsmall & Hbase).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  destruct (take_count _ _ c Hpok Hcok ltac:(unfold ntables; fold (tables e); lia) Hcf Htk) as (Hcq & Ecq).
+  pose proof Htk as (Hsh & _ & Hqc & _ & _ & _).
+  set (e1 := Isolation.set_Engine_pool q e) in *.
+  set (e2 := set_tables e1 (put_ent T x j (tdesc (pool_base e) c))).
+  assert (Hl2 : len (tables e2) = len (tables e)) by (unfold e2; rewrite tables_set_tables, len_put_ent; exact HTl).
+  assert (Hl1 : len (tables e1) = len (tables e)) by (rewrite HT1; apply len_replace).
+  assert (HB2 : pool_base e2 = pool_base e) by (unfold e2; rewrite base_set_tables; exact HB1).
+  assert (Hent : forall j', 0 <= j' < 512 -> tent (tables e2) c j' = v j').
+  { intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
+  assert (Hc2 : count_free (Isolation.Engine_pool e2) = count_free (Isolation.Engine_pool e) - 1).
+  { unfold e2. rewrite count_set_tables by (rewrite len_put_ent; lia). unfold e1. rewrite get_set_pool. exact Ecq. }
+  split; [|split; [exact Hc2|exact HB2]].
+  unfold l2_inv. split; [|split; [|split; [|split; [|split; [|split; [|split]]]]]].
+  - split; [unfold e2; rewrite tables_set_tables; apply whole_put_ent; [exact HTw|lia]|]. rewrite Hl2, HB2. split; assumption.
+  - unfold e2. apply pool_ok_set_tables; [rewrite len_put_ent; lia|]. unfold e1. rewrite get_set_pool.
+    eapply same_shape_ok; [exact Hpok|exact Hsh].
+  - unfold e2. apply bits_ok_set_tables; [rewrite len_put_ent; lia|]. unfold e1. rewrite get_set_pool. exact Hqb.
+  - unfold e2. apply count_ok_set_tables; [rewrite len_put_ent; lia|]. unfold e1. rewrite get_set_pool. exact Hcq.
+  - unfold e2, e1. rewrite plat_set_tables, plat_set_pool. exact Hpl.
+  - lia.
+  - unfold e2. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. exact Hqc.
+  - split.
+    + intros j' Hj' H3. rewrite Hent in H3 by exact Hj'. exfalso. exact (Hv j' Hj' H3).
+    + intros a b Ha Hb _ H3. rewrite Hent in H3 by exact Ha. exfalso. exact (Hv a Ha H3).
+Qed.
+
+(** descend into an invalid root entry (entry [j] of the root's table
+    [x], in use) for a map never fails, given at least one table for the
+    new level-2 table and what [need] counts for it (a zeroed table) free:
+    it takes a table, hooks it and updates it ([update_l2_no_failure]). *)
+Theorem descend_new_root : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  valid_d (tent (tables e) x j) = false -> Isolation.s2update_unmap u = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr'.
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hinv Hun Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land (tent (tables e) x j) 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) x j)). rewrite Hinv. cbn [negb].
+  rewrite Hun.
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  step_by (pfield_pool_root e1 tr). fold pool_place.
+  assert (Hd1 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e1)) = pool_base e)
+    by (rewrite <- HB1; reflexivity).
+  assert (Hpa : Isolation.tablePool_pa pool_place c e1 tr =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e1 tr).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e1 tr pool_place_lens I). rewrite Hd1. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv1 : slot_valid x e1) by (split; [lia|exact Hw1]).
+  step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
+  unfold ret. cbv beta iota.
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct (l2_inv_new e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
+    ltac:(intros j' Hj'; unfold e1; rewrite HT1; apply tent_zeroed; lia) ltac:(intros; discriminate))
+    as (Hinv2 & Hc2 & HB2).
+  fold e1 in Hinv2, Hc2, HB2.
+  set (e2 := set_tables e1 (put_ent (tables e1) x j (tdesc (pool_base e) c))) in *.
+  assert (Hl2 : len (tables e2) = len (tables e)) by (unfold e2; rewrite tables_set_tables, len_put_ent; exact Hl1).
+  assert (Hn2 : need_l2 (Z.to_nat (stop - ipa)) (tables e2) c ipa stop u = need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+  { apply need_l2_new. intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). unfold e1. rewrite HT1. apply tent_zeroed; lia. }
+  destruct f as [|f]; [lia|].
+  destruct (update_l2_no_failure f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
+    ltac:(rewrite HB2, Hl2; exact Hbelow) ltac:(lia)
+    ltac:(rewrite (l1_base_of base ipa Hba ltac:(lia)); lia) H40 Hia Hsa Hd ltac:(rewrite Hn2, Hc2; lia))
+    as (st1 & tr1 & Hup & _).
+  step_by Hup. step. eexists _, _. reflexivity.
+Qed.

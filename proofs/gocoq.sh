@@ -228,6 +228,11 @@ CodeUpdateRoot.unmapNeed_spec
 CodeUpdateRoot.need_l2_split
 CodeUpdateRoot.need_l2_new
 CodeUpdateRoot.descend_table_root
+CodeUpdateRoot.need_l2_clear
+CodeUpdateRoot.clearEntry_table_root
+CodeUpdateRoot.replaceLeaf_table_root
+CodeUpdateRoot.l2_inv_new
+CodeUpdateRoot.descend_new_root
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
