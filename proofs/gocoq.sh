@@ -233,6 +233,7 @@ CodeUpdateRoot.clearEntry_table_root
 CodeUpdateRoot.replaceLeaf_table_root
 CodeUpdateRoot.l2_inv_new
 CodeUpdateRoot.descend_new_root
+CodeUpdateRoot.descend_split_root
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
