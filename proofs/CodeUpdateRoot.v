@@ -963,3 +963,113 @@ Proof.
     + eexists _, _. reflexivity.
   - step. eexists _, _. reflexivity.
 Qed.
+
+(** ** One root entry *)
+
+(** update at the root (level 1) of a page-aligned range inside one 1 GiB
+    entry of the root [t] (two tables of the pool, the entry's one in use)
+    never fails, whatever the entry holds: a level-2 table of the pool
+    with [l2_inv], a block, or nothing, given at least [need_root_at] free
+    tables, the count [need] makes for the entry ([need_root_spec]). The
+    pool must be page aligned and below 2^48. *)
+Theorem update_root_entry_no_failure : forall f e tr t ipa end' u,
+  (8 <= f)%nat -> pool_inv e -> 0 <= t -> t + 1 < len (tables e) ->
+  free_bit (Isolation.Engine_pool e) (t + ((ipa / 2 ^ 30) mod 1024) / 512) = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= l1_base ipa + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  let d := ent (tables e) t ((ipa / 2 ^ 30) mod 1024) in
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e) /\
+     l2_inv e (child (pool_base e) d)) ->
+  need_root_at (tables e) (pool_base e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr'.
+Proof.
+  intros f e tr t ipa end' u Hf Hpi Ht Htl Hxu Hal Hbelow Hr Hend H40 Hia Hea Hd dd Htab Hneed.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (l1_base_bound ipa ltac:(lia)) as Hb.
+  set (base := l1_base ipa) in *.
+  assert (Hba : base mod 2 ^ 30 = 0) by (unfold base, l1_base; apply Z.mod_mul; lia).
+  assert (Hb40 : base + 2 ^ 30 <= 2 ^ 40).
+  { unfold base, l1_base in *. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  assert (Hstop : l1_stop ipa end' = end') by (unfold l1_stop; fold base; lia).
+  set (i := (ipa / 2 ^ 30) mod 1024) in *.
+  assert (Hi : 0 <= i < 1024) by (apply Z.mod_pos_bound; lia).
+  assert (Hq : 0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+  set (x := t + i / 512) in *. set (j := i mod 512).
+  assert (Hj : 0 <= j < 512) by (apply Z.mod_pos_bound; lia).
+  assert (Edd : dd = tent (tables e) x j) by reflexivity.
+  unfold need_root_at in Hneed. fold base in Hneed. rewrite Hstop in Hneed. fold i in Hneed. fold dd in Hneed.
+  cbn [Isolation.Engine_update].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun cur st tr' => (cur = ipa /\ st = e /\ tr' = tr) \/ cur = end')
+    (fun _ _ _ => True)
+    (fun cur => Z.to_nat (end' - cur))) with (l := l0) (s := e) (tr := tr) as (r & s' & tr' & Hl & _) end.
+  - intros cur st tr' H. exists (cur <? end'). split; [destruct H as [(_ & -> & ->)| ->]; reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros _. exact I.
+  - intros cur st tr' [(-> & -> & ->)| ->] Hc; [|injection Hc as Hc; rewrite Z.ltb_irrefl in Hc; discriminate].
+    destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
+    change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
+    step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 30 * 2 ^ 30) with (l1_base ipa). fold base.
+    step_by Hsz. rewrite (wrapu_small (base + 2 ^ 30)) by lia. replace (Z.min end' (base + 2 ^ 30)) with end' by lia.
+    step_by (entryIndex_val e tr ipa 1 ltac:(lia) ltac:(lia)).
+    change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
+    destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
+    assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+    step_by (Hp e tr Hv).
+    step_by (wholeLeaf_val1 e tr base ipa end' u).
+    assert (Hcont : forall st tr1, exists r s' tr', (let ipa := end' in ret (S:=Isolation.Engine) (Continue (X:=Empty_set) ipa)) st tr1 = Ok r s' tr' /\
+      match r with Continue l' => exists l'', ret l' s' tr' = Ok l'' s' tr' /\
+        ((l'' = ipa /\ s' = e /\ tr' = tr) \/ l'' = end') /\ (Z.to_nat (end' - l'') < Z.to_nat (end' - ipa))%nat
+      | Break l' => True | Leave x => True end).
+    { intros st tr1. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. split; [right; reflexivity|]. lia. }
+    destruct (whole_l1 base ipa end' u).
+    + (* a whole entry: replaceLeaf *)
+      destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+      * destruct (Htab E3) as (Hle & Hlt & Hinv).
+        destruct (replaceLeaf_table_root f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
+          ltac:(lia) Hba Hb40) as (st & tr1 & Hrl).
+        assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
+          by (step_by Hrl; reflexivity).
+        step_by H. apply Hcont.
+      * destruct (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
+        destruct f as [|[|f']]; [lia|lia|].
+        pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 1 base u L Hv Hpl L1 L2 L3
+          ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
+        assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 1 base u in ret tt) e tr = Ok tt
+          ((fun v s => set_tables s (put_ent (tables s) x j v)) (new_ent u 1 base ((fun s => tent (tables s) x j) e)) e)
+          (if valid_d ((fun s => tent (tables s) x j) e) then inval (Isolation.s2update_vmid u) base :: tr else tr))
+          by (step_by Hrl; reflexivity).
+        step_by H. apply Hcont.
+    + (* part of an entry: descend *)
+      assert (Hal' : forall st tr1, Isolation.Engine_descend f root p 1 base ipa end' u e tr = Ok tt st tr1 ->
+        exists r s' tr', (let! _ := (let! t'7 := Isolation.Engine_descend f root p 1 base ipa end' u in ret tt) in let ipa := end' in ret (Continue (X:=Empty_set) ipa)) e tr = Ok r s' tr' /\
+        match r with Continue l' => exists l'', ret l' s' tr' = Ok l'' s' tr' /\
+          ((l'' = ipa /\ s' = e /\ tr' = tr) \/ l'' = end') /\ (Z.to_nat (end' - l'') < Z.to_nat (end' - ipa))%nat
+        | Break l' => True | Leave x => True end).
+      { intros st tr1 H. assert (H' : (let! t'7 := Isolation.Engine_descend f root p 1 base ipa end' u in ret tt) e tr = Ok tt st tr1)
+          by (step_by H; reflexivity). step_by H'. apply Hcont. }
+      unfold below1 in Hneed.
+      destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+      * rewrite (proj2 (Z.eqb_eq _ _) E3) in Hneed.
+        destruct (Htab E3) as (Hle & Hlt & Hinv).
+        destruct (descend_table_root f e tr x j p base ipa end' u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde).
+        exact (Hal' st tr1 Hde).
+      * replace (Z.land dd 3 =? 3) with false in Hneed by (symmetry; apply Z.eqb_neq; exact E3).
+        destruct (valid_d dd) eqn:Hval.
+        -- destruct (descend_split_root f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde).
+           exact (Hal' st tr1 Hde).
+        -- destruct (Isolation.s2update_unmap u) eqn:Hun.
+           ++ destruct f as [|f']; [lia|].
+              exact (Hal' e tr (descend_invalid_unmap f' e tr p _ _ _ 1 base ipa end' u L Hv Hval Hun)).
+           ++ destruct (descend_new_root f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
+                ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde).
+              exact (Hal' st tr1 Hde).
+  - left. split; [reflexivity|]. split; reflexivity.
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hl. destruct r as [cur|[]]. eexists _, _. reflexivity.
+Qed.

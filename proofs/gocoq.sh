@@ -234,6 +234,7 @@ CodeUpdateRoot.replaceLeaf_table_root
 CodeUpdateRoot.l2_inv_new
 CodeUpdateRoot.descend_new_root
 CodeUpdateRoot.descend_split_root
+CodeUpdateRoot.update_root_entry_no_failure
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
