@@ -40,7 +40,10 @@
       sound ([pool_inv]) and [need_root_at] free tables, the count [need]
       makes for that entry ([update_root_entry_no_failure]);
     - [update] at level 2 leaves at most [need_l2] fewer free tables
-      ([update_l2_count]), so the reservation bounds what it takes there.
+      ([update_l2_count]), so the reservation bounds what it takes there:
+      when [need] counts at most the free tables, [update] over the same
+      range never fails, keeps [l2_inv] and takes at most that count
+      ([update_l2_reserved]).
 
     The depth fuel of every inner call stays a variable when a call is
     unfolded ([cbn]), as in CodeUpdate.v: a lemma about a call at fuel
@@ -1141,4 +1144,23 @@ Proof.
     + rewrite Ena in Hc2. lia.
   - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & Hc). exists st, tr'. split; [exact Hup|]. split; [exact Hi|].
     split; [exact HB|]. split; [exact Hl|]. rewrite Z.sub_diag in Hc. cbn in Hc. lia.
+Qed.
+
+(** The reservation at level 2 suffices: when [need] over a level-2 table
+    with [l2_inv] counts at most the free tables, [update] over the same
+    range never fails, keeps [l2_inv] and takes at most that count. *)
+Theorem update_l2_reserved : forall f e tr t ipa end' u n,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  Isolation.Engine_need (S f) root t 0 2 ipa end' u e tr = Ok n e tr -> n <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) - n <= count_free (Isolation.Engine_pool st).
+Proof.
+  intros f e tr t ipa end' u n Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hn Hle.
+  rewrite (need_l2_spec f e tr t ipa end' u ltac:(lia) Hinv Hr H40) in Hn. injection Hn as <-.
+  destruct (update_l2_count f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hle)
+    as (st & tr' & Hup & Hi & _ & _ & Hc).
+  exists st, tr'. split; [exact Hup|]. split; [exact Hi|exact Hc].
 Qed.

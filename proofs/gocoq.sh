@@ -236,6 +236,7 @@ CodeUpdateRoot.descend_new_root
 CodeUpdateRoot.descend_split_root
 CodeUpdateRoot.update_root_entry_no_failure
 CodeUpdateRoot.update_l2_count
+CodeUpdateRoot.update_l2_reserved
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
