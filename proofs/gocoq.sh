@@ -36,7 +36,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 
 # The proofs about the translation, and their assumptions: none may be
 # admitted, and each theorem must be closed under the global context.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateL2.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -212,6 +212,27 @@ CodeUpdateL2.descend_split_inv
 CodeUpdateL2.l2_step_inv
 CodeUpdateL2.need_l2_fuel
 CodeUpdateL2.update_l2_no_failure
+CodeUpdateRoot.need_l3
+CodeUpdateRoot.needBelow_l2
+CodeUpdateRoot.need_l2_get
+CodeUpdateRoot.need_l2_spec
+CodeUpdateRoot.need_l2_virt
+CodeUpdateRoot.needBelow_l1
+CodeUpdateRoot.need_root_spec
+CodeUpdateRoot.mapNeed_spec
+CodeUpdateRoot.unmapNeed_spec
+CodeUpdateRoot.need_l2_split
+CodeUpdateRoot.need_l2_new
+CodeUpdateRoot.descend_table_root
+CodeUpdateRoot.need_l2_clear
+CodeUpdateRoot.clearEntry_table_root
+CodeUpdateRoot.replaceLeaf_table_root
+CodeUpdateRoot.l2_inv_new
+CodeUpdateRoot.descend_new_root
+CodeUpdateRoot.descend_split_root
+CodeUpdateRoot.update_root_entry_no_failure
+CodeUpdateRoot.update_l2_count
+CodeUpdateRoot.update_l2_reserved
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS; then
 	echo "gocoq: Admitted, admit or an axiom in the proofs about the code" >&2
