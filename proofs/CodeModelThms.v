@@ -1,9 +1,9 @@
 (** * The model's theorems as theorems about the Go calls
 
     What the refinements proved so far carry over from the model
-    (specs/Spec.v, proofs/Invariants.v, proofs/Scrub.v) to the translated
-    Go code (proofs/code/Isolation.v), through the abstraction function
-    [CodeAbs.abs_ms] from the engine to the model's metadata.
+    (specs/Spec.v, proofs/Invariants.v, Scrub.v, Protected.v) to the
+    translated Go code (proofs/code/Isolation.v), through the abstraction
+    function [CodeAbs.abs_ms] from the engine to the model's metadata.
     - Transport ([Inv_ms_eq]): the invariant [Inv] respects [ms_eq], the
       pointwise equality [VMCreate_refines] gives; no extensionality.
     - VM_CREATE ([VMCreate_Inv]): under [VMCreate_refines]' hypotheses,
@@ -12,7 +12,8 @@
       empty table pool included). With [VMCreate_keeps], which keeps
       those hypotheses ([create_hyps]), VM_CREATE chains
       ([VMCreate_keeps_Inv]), so any sequence of VM_CREATEs keeps [Inv]
-      ([VMCreates_Inv]).
+      ([VMCreates_Inv]); after them a protected VM maps only pages it
+      owns ([VMCreates_protected_owns], from [Protected.protected_owner]).
     - Integrity of VM_CREATE at the level of metadata
       ([VMCreate_integrity]): it changes no page's owner or share state,
       not the host stage-2, and no VM slot but the one it returns on
@@ -52,7 +53,7 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeLedger CodeAbsLedger CodeStage2 CodeFree CodeTransfer CodeMemCall
   CodeFiles CodeTransferRefine CodeAbi CodeLedgerRefine CodeAbs CodeVMCreate CodeVMCreateRefine CodeVMCreateInv Lemmas.
 From Bulkhead.Proofs Require Import Invariants.
-From Bulkhead.Proofs Require Scrub.
+From Bulkhead.Proofs Require Scrub Protected.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -449,4 +450,20 @@ Proof.
   - intros I. apply (pages_inv_ext c (st_meta s')); [exact Hp'|]. apply Inv_pages_inv.
     replace s' with (fst (mem_reclaim c s (Z.to_nat pa) (Z.to_nat n))) by (rewrite Hstep; reflexivity).
     apply Invariants.mem_reclaim_inv. exact I.
+Qed.
+
+(** ** Protected VMs after VM_CREATEs *)
+
+(** [Protected.protected_owner] of the abstraction: after any sequence of
+    VM_CREATEs from an engine whose abstraction satisfies [Inv], a
+    protected VM's stage-2 maps only pages that VM owns. *)
+Theorem VMCreates_protected_owns : forall c calls e tr,
+  create_hyps c e -> Inv c (abs_ms c e) -> Forall (fun nf => Z.of_nat (fst nf) < 2 ^ 64) calls ->
+  exists e', vm_creates calls e tr = Some e' /\
+    forall v p x, vm_protected (ms_vms (abs_ms c e') v) = true -> vm_s2 (ms_vms (abs_ms c e') v) p = Some x ->
+      pg_owner (ms_pages (abs_ms c e') p) = OVM v.
+Proof.
+  intros c calls e tr H I Hb.
+  destruct (VMCreates_Inv c calls e tr H I Hb) as (e' & Hrun & _ & I').
+  exists e'. split; [exact Hrun|]. intros v p x. apply (Protected.protected_owner c). exact I'.
 Qed.
