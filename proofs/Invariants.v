@@ -81,6 +81,9 @@ Ltac crush :=
 
 Section Inv.
 Variable cfg : config.
+(* Each proof uses the section variables its statement names, so that
+   coqc -vos can skip the proofs (proofs/mutate.sh). *)
+Set Default Proof Using "Type".
 
 Record Inv (m : mstate) : Prop := {
   (** ownership <-> mappings: a VM's stage-2 maps exactly the pages it owns

@@ -79,6 +79,9 @@ Definition actor (a : action) : option nat :=
 
 Section NI.
 Variable cfg : config.
+(* Each proof uses the section variables its statement names, so that
+   coqc -vos can skip the proofs (proofs/mutate.sh). *)
+Set Default Proof Using "Type".
 
 Record rel (v : nat) (s t : state) : Prop := {
   rel_meta : st_meta s = st_meta t;
