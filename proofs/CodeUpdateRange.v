@@ -16,7 +16,12 @@
       tables [need] counts for the entry ([update_root_entry_l1]), and
       over a range of one root entry the reservation [need_root] is that
       count ([need_root_one]), so [need_root] free tables are enough
-      there ([update_root_one_no_failure]). *)
+      there ([update_root_one_no_failure]);
+    - the first parts of the frame of the update at level 2: update at
+      level 3 over a table writes no other table and no bit of the pool
+      ([update_last_frame]), and descend into an invalid level-2 entry
+      for a map writes only the table it takes and that entry, and only
+      that table's bit ([descend_new_frame]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -135,4 +140,87 @@ Proof.
   intros f e tr t ipa end' u Hf Hl Hal Hbelow Hr Hend H40 Hia Hea Hd Hneed.
   rewrite need_root_one in Hneed by lia.
   exact (update_root_entry_l1 f e tr t ipa end' u Hf Hl Hal Hbelow Hr Hend H40 Hia Hea Hd Hneed).
+Qed.
+
+(** ** The frame of the last level *)
+
+(** What [update] at level 3 over table [t] leaves ([last_done],
+    CodeUpdate): the base, the number of tables, every free bit, the
+    count of free tables and every entry of every table other than [t]. *)
+Lemma last_done_frame : forall e t S0 ipa u tr cur st tr', last_done e t S0 ipa u tr cur st tr' ->
+  pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+  Isolation.tablePool_nfree (Isolation.Engine_pool st) = Isolation.tablePool_nfree (Isolation.Engine_pool e) /\
+  (forall y, free_bit (Isolation.Engine_pool st) y = free_bit (Isolation.Engine_pool e) y) /\
+  (forall x j, 0 <= x -> x <> t -> 0 <= j < 512 -> tent (tables st) x j = tent (tables e) x j).
+Proof.
+  intros e t S0 ipa u tr cur st tr' (T' & -> & _ & HL & _ & HT).
+  rewrite base_set_tables, tables_set_tables. split; [reflexivity|]. split; [exact HL|].
+  split; [apply free_set_tables|]. split; [intros y; apply free_bit_set_tables|].
+  intros x j Hx Hxt Hj. rewrite HT by assumption.
+  destruct (Z.eqb_spec x t); [contradiction|reflexivity].
+Qed.
+
+(** [update_last_ok] (CodeUpdate) with its frame: update at level 3 over
+    a table [t] of the pool writes no other table and no bit of the
+    pool. *)
+Theorem update_last_frame : forall fuel e tr t S0 ipa end' u,
+  (3 <= fuel)%nat -> tables_ok e -> 0 <= t < len (tables e) -> Isolation.Engine_plat e <> None ->
+  0 <= S0 -> S0 mod 2 ^ 21 = 0 -> S0 <= ipa <= end' -> end' <= S0 + 2 ^ 21 -> end' < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_update fuel root t 3 ipa end' u e tr = Ok tt st tr' /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    Isolation.tablePool_nfree (Isolation.Engine_pool st) = Isolation.tablePool_nfree (Isolation.Engine_pool e) /\
+    (forall y, free_bit (Isolation.Engine_pool st) y = free_bit (Isolation.Engine_pool e) y) /\
+    (forall x j, 0 <= x -> x <> t -> 0 <= j < 512 -> tent (tables st) x j = tent (tables e) x j).
+Proof.
+  intros fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HSa Hr Hend H64 Hia Hea Hd.
+  destruct (update_last_ok fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HSa Hr Hend H64 Hia Hea Hd)
+    as (st & tr' & Hup & Hdone).
+  exists st, tr'. split; [exact Hup|]. exact (last_done_frame e t S0 ipa u tr end' st tr' Hdone).
+Qed.
+
+Lemma tent_put_ent_frame : forall T x j v x' j', 0 <= x < len T -> 0 <= x' -> 0 <= j -> 0 <= j' ->
+  (x' <> x \/ j' <> j) -> tent (put_ent T x j v) x' j' = tent T x' j'.
+Proof.
+  intros T x j v x' j' Hx Hx' Hj Hj' Hne. unfold tent, put_ent.
+  destruct (Z.eq_dec x' x) as [->|Hxx].
+  - rewrite nth_replace by (unfold len in Hx; lia).
+    apply nth_replace_other. lia.
+  - rewrite nth_replace_other by lia. reflexivity.
+Qed.
+
+(** descend into an invalid level-2 entry [i] of [t] for a map
+    ([descend_new_last], CodeUpdate) with its frame: it takes one free
+    table [c] and writes no table but [c] and entry [i] of [t], and no
+    bit of the pool but [c]'s. *)
+Theorem descend_new_frame : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = false ->
+  Isolation.s2update_unmap u = false ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists c st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    0 <= c < len (tables e) /\ c <> t /\ free_bit (Isolation.Engine_pool e) c = true /\
+    free_bit (Isolation.Engine_pool st) c = false /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool st) y = free_bit (Isolation.Engine_pool e) y) /\
+    (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun Hb Hba Hr Hs Hs64 Hia Hsa Hd.
+  destruct (descend_new_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+    Hb Hba Hr Hs Hs64 Hia Hsa Hd) as (c & q & st & tr' & Hde & Hc & Hct & Hfree & Htk & Hdone).
+  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
+  destruct (tables_set_pool_taken e q c Htk) as [HTq HBq].
+  pose proof Htk as (_ & _ & Hqc & Hqo & _ & _).
+  rewrite base_set_tables, HBq in HB. rewrite tables_set_tables, len_put_ent, HTq, len_replace in HL.
+  exists c, st, tr'. split; [exact Hde|]. split; [exact Hc|]. split; [exact Hct|]. split; [exact Hfree|].
+  split; [rewrite Hfb, free_bit_set_tables, get_set_pool; exact Hqc|].
+  split; [exact HB|]. split; [exact HL|]. split.
+  - intros y Hy Hyc. rewrite Hfb, free_bit_set_tables, get_set_pool. apply Hqo; assumption.
+  - intros x j Hx Hxc Hj Hne. rewrite Hte by assumption. rewrite tables_set_tables.
+    rewrite tent_put_ent_frame by (try rewrite HTq, len_replace; lia).
+    rewrite HTq. apply tent_replace_other; lia.
 Qed.

@@ -244,6 +244,8 @@ CodeUpdateRange.need_root_l1
 CodeUpdateRange.update_root_entry_l1
 CodeUpdateRange.need_root_one
 CodeUpdateRange.update_root_one_no_failure
+CodeUpdateRange.update_last_frame
+CodeUpdateRange.descend_new_frame
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
