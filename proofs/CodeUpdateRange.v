@@ -21,7 +21,10 @@
       level 3 over a table writes no other table and no bit of the pool
       ([update_last_frame]), and descend into an invalid level-2 entry
       for a map writes only the table it takes and that entry, and only
-      that table's bit ([descend_new_frame]). *)
+      that table's bit ([descend_new_frame]); descend into an entry
+      holding a level-3 table writes only that table and the entry, and
+      only that table's bit ([descend_table_frame]; [descend_table_last],
+      CodeUpdate, now states the pool it leaves when it frees the table). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -223,4 +226,42 @@ Proof.
   - intros x j Hx Hxc Hj Hne. rewrite Hte by assumption. rewrite tables_set_tables.
     rewrite tent_put_ent_frame by (try rewrite HTq, len_replace; lia).
     rewrite HTq. apply tent_replace_other; lia.
+Qed.
+
+(** descend into a level-2 entry [i] of [t] holding a level-3 table [c]
+    of the pool in use ([descend_table_last], CodeUpdate) with its frame:
+    it writes no table but [c] and entry [i] of [t], and no bit of the
+    pool but [c]'s. *)
+Theorem descend_table_frame : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 ->
+  base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    let c := child (pool_base e) (tent (tables e) t i) in
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool st) y = free_bit (Isolation.Engine_pool e) y) /\
+    (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hr Hs Hs64 Hia Hsa Hd.
+  destruct (descend_table_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hr Hs Hs64 Hia Hsa Hd)
+    as (st & tr' & Hde & Hrest).
+  exists st, tr'. split; [exact Hde|]. cbv zeta in Hrest |- *.
+  set (c := child (pool_base e) (tent (tables e) t i)) in *.
+  destruct Hrest as (st1 & tr1 & Hdone & Hcase).
+  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
+  destruct Hcase as [[-> _]|(_ & _ & q & -> & _ & HP & _ & _ & _ & Hout)].
+  - split; [exact HB|]. split; [exact HL|]. split.
+    + intros y _ _. apply Hfb.
+    + intros x j Hx Hxc Hj _. apply Hte; assumption.
+  - assert (ET : tables (Isolation.set_Engine_pool q (set_tables st1 (put_ent (tables st1) t i 0))) =
+      put_ent (tables st1) t i 0).
+    { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables st1 _). }
+    assert (EB : pool_base (Isolation.set_Engine_pool q (set_tables st1 (put_ent (tables st1) t i 0))) = pool_base st1).
+    { unfold pool_base at 1. rewrite get_set_pool, HP. exact (base_set_tables st1 (put_ent (tables st1) t i 0)). }
+    rewrite ET, EB. split; [exact HB|]. split; [rewrite len_put_ent; exact HL|]. split.
+    + intros y Hy Hyc. rewrite get_set_pool. apply Hout; assumption.
+    + intros x j Hx Hxc Hj Hne. rewrite tent_put_ent_frame by lia. apply Hte; assumption.
 Qed.

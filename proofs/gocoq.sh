@@ -246,6 +246,7 @@ CodeUpdateRange.need_root_one
 CodeUpdateRange.update_root_one_no_failure
 CodeUpdateRange.update_last_frame
 CodeUpdateRange.descend_new_frame
+CodeUpdateRange.descend_table_frame
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
