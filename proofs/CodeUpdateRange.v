@@ -265,3 +265,44 @@ Proof.
     + intros y Hy Hyc. rewrite get_set_pool. apply Hout; assumption.
     + intros x j Hx Hxc Hj Hne. rewrite tent_put_ent_frame by lia. apply Hte; assumption.
 Qed.
+
+(** replaceLeaf of a level-2 entry [i] of [t] holding a level-3 table [c]
+    of the pool in use ([replaceLeaf_table_last], [clearEntry_table_last],
+    CodeUpdate) with its frame: it writes no table but [c] and entry [i]
+    of [t], and no bit of the pool but [c]'s. *)
+Theorem replaceLeaf_table_frame : forall fuel e tr t i p base u,
+  (5 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  l2_table_entry e t i -> 0 <= base -> base mod 2 ^ 21 = 0 -> base + 2 ^ 21 < 2 ^ 64 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 2 base u e tr = Ok tt st tr' /\
+    let c := child (pool_base e) (tent (tables e) t i) in
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool st) y = free_bit (Isolation.Engine_pool e) y) /\
+    (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
+Proof.
+  intros fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64.
+  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64)
+    as (st & tr' & Hrl & st1 & Hce & Hst).
+  destruct (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+    Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64) as (T1 & q & Hce' & HL1 & _ & HT1 & HP & _ & _ & _ & Hout).
+  cbv zeta in Hce', HT1, Hout. set (c := child (pool_base e) (tent (tables e) t i)) in *.
+  rewrite Hce in Hce'. injection Hce' as E1 _. subst st1.
+  exists st, tr'. split; [exact Hrl|]. cbv zeta. fold c.
+  set (st1 := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))) in *.
+  assert (ET : tables st1 = put_ent T1 t i 0).
+  { unfold st1, tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables e (put_ent T1 t i 0)). }
+  assert (EB : pool_base st1 = pool_base e).
+  { unfold st1, pool_base at 1. rewrite get_set_pool, HP. exact (base_set_tables e (put_ent T1 t i 0)). }
+  assert (EL : len (tables st1) = len (tables e)) by (rewrite ET, len_put_ent; exact HL1).
+  assert (EF : forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool st1) y = free_bit (Isolation.Engine_pool e) y).
+  { intros y Hy Hyc. unfold st1. rewrite get_set_pool. apply Hout; assumption. }
+  assert (EE : forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st1) x j = tent (tables e) x j).
+  { intros x j Hx Hxc Hj Hne. rewrite ET, tent_put_ent_frame by lia. rewrite HT1 by assumption.
+    destruct (Z.eqb_spec x c); [contradiction|reflexivity]. }
+  destruct (Isolation.s2update_unmap u); subst st.
+  - split; [exact EB|]. split; [exact EL|]. split; assumption.
+  - rewrite base_set_tables, tables_set_tables, len_put_ent. split; [exact EB|]. split; [exact EL|]. split.
+    + intros y Hy Hyc. rewrite free_bit_set_tables. apply EF; assumption.
+    + intros x j Hx Hxc Hj Hne. rewrite tent_put_ent_frame by lia. apply EE; assumption.
+Qed.

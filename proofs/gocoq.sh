@@ -247,6 +247,7 @@ CodeUpdateRange.update_root_one_no_failure
 CodeUpdateRange.update_last_frame
 CodeUpdateRange.descend_new_frame
 CodeUpdateRange.descend_table_frame
+CodeUpdateRange.replaceLeaf_table_frame
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
