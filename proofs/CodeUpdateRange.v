@@ -23,8 +23,11 @@
       for a map writes only the table it takes and that entry, and only
       that table's bit ([descend_new_frame]); descend into an entry
       holding a level-3 table writes only that table and the entry, and
-      only that table's bit ([descend_table_frame]; [descend_table_last],
-      CodeUpdate, now states the pool it leaves when it frees the table). *)
+      only that table's bit ([descend_table_frame]), and so do replaceLeaf
+      of such an entry ([replaceLeaf_table_frame]) and descend into a
+      block, with the table it takes ([descend_split_frame]);
+      [descend_table_last] and [descend_split_last] (CodeUpdate) now state
+      the pool they leave when they free the level-3 table. *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -305,4 +308,53 @@ Proof.
   - rewrite base_set_tables, tables_set_tables, len_put_ent. split; [exact EB|]. split; [exact EL|]. split.
     + intros y Hy Hyc. rewrite free_bit_set_tables. apply EF; assumption.
     + intros x j Hx Hxc Hj Hne. rewrite tent_put_ent_frame by lia. apply EE; assumption.
+Qed.
+
+(** descend into a level-2 block entry [i] of [t] ([descend_split_last],
+    CodeUpdate) with its frame: it takes one free table [c] and writes no
+    table but [c] and entry [i] of [t], and no bit of the pool but [c]'s. *)
+Theorem descend_split_frame : forall fuel e tr t i p base ipa stop u,
+  (4 <= fuel)%nat -> tables_ok e -> pool_ok (Isolation.Engine_pool e) -> bits_ok (Isolation.Engine_pool e) ->
+  some_free (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  0 <= t < len (tables e) -> 0 <= i < 512 ->
+  lens p (slot_valid t) (fun s => tent (tables s) t i) (fun v s => set_tables s (put_ent (tables s) t i v)) ->
+  free_bit (Isolation.Engine_pool e) t = false -> valid_d (tent (tables e) t i) = true ->
+  Z.land (tent (tables e) t i) 3 <> 3 ->
+  0 <= base -> base mod 2 ^ 21 = 0 -> base <= ipa <= stop -> stop <= base + 2 ^ 21 -> stop < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  exists c st tr', Isolation.Engine_descend fuel root p 2 base ipa stop u e tr = Ok tt st tr' /\
+    0 <= c < len (tables e) /\ c <> t /\ free_bit (Isolation.Engine_pool e) c = true /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool st) y = free_bit (Isolation.Engine_pool e) y) /\
+    (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
+Proof.
+  intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt Hb Hba Hr Hs Hs64 Hia Hsa Hd.
+  destruct (descend_split_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt
+    Hb Hba Hr Hs Hs64 Hia Hsa Hd) as (c & q & Ts & st & tr' & Hde & Hc & Hct & Hfree & Htk & HTsl & _ & HTs & Hrest).
+  cbv zeta in Hrest.
+  set (e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t i (tdesc (pool_base e) c))) in *.
+  destruct Hrest as (st1 & tr1 & Hdone & Hcase).
+  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
+  destruct (tables_set_pool_taken e q c Htk) as [HTq HBq].
+  pose proof Htk as (_ & _ & _ & Hqo & _ & _).
+  assert (HB3 : pool_base e3 = pool_base e) by (unfold e3; rewrite base_set_tables; exact HBq).
+  assert (HL3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; exact HTsl).
+  assert (HF3 : forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool e3) y = free_bit (Isolation.Engine_pool e) y).
+  { intros y Hy Hyc. unfold e3. rewrite free_bit_set_tables, get_set_pool. apply Hqo; assumption. }
+  assert (HE3 : forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables e3) x j = tent (tables e) x j).
+  { intros x j Hx Hxc Hj Hne. unfold e3. rewrite tables_set_tables, tent_put_ent_frame by lia.
+    rewrite HTs by assumption. destruct (Z.eqb_spec x c); [contradiction|]. rewrite HTq. apply tent_replace_other; lia. }
+  exists c, st, tr'. split; [exact Hde|]. split; [exact Hc|]. split; [exact Hct|]. split; [exact Hfree|].
+  destruct Hcase as [[-> _]|(_ & _ & q' & -> & _ & HP & _ & _ & _ & Hout)].
+  - split; [congruence|]. split; [congruence|]. split.
+    + intros y Hy Hyc. rewrite Hfb. apply HF3; assumption.
+    + intros x j Hx Hxc Hj Hne. rewrite Hte by assumption. apply HE3; assumption.
+  - assert (ET : tables (Isolation.set_Engine_pool q' (set_tables st1 (put_ent (tables st1) t i 0))) =
+      put_ent (tables st1) t i 0).
+    { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables st1 (put_ent (tables st1) t i 0)). }
+    assert (EB : pool_base (Isolation.set_Engine_pool q' (set_tables st1 (put_ent (tables st1) t i 0))) = pool_base st1).
+    { unfold pool_base at 1. rewrite get_set_pool, HP. exact (base_set_tables st1 (put_ent (tables st1) t i 0)). }
+    rewrite ET, EB. split; [congruence|]. split; [rewrite len_put_ent; congruence|]. split.
+    + intros y Hy Hyc. rewrite get_set_pool, Hout by assumption. apply HF3; assumption.
+    + intros x j Hx Hxc Hj Hne. rewrite tent_put_ent_frame by lia. rewrite Hte by assumption. apply HE3; assumption.
 Qed.

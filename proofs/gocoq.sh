@@ -248,6 +248,7 @@ CodeUpdateRange.update_last_frame
 CodeUpdateRange.descend_new_frame
 CodeUpdateRange.descend_table_frame
 CodeUpdateRange.replaceLeaf_table_frame
+CodeUpdateRange.descend_split_frame
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
