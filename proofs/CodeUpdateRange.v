@@ -27,7 +27,13 @@
       of such an entry ([replaceLeaf_table_frame]) and descend into a
       block, with the table it takes ([descend_split_frame]);
       [descend_table_last] and [descend_split_last] (CodeUpdate) now state
-      the pool they leave when they free the level-3 table. *)
+      the pool they leave when they free the level-3 table;
+    - so one iteration of [update]'s loop at level 2 at entry [j] of [t]
+      writes no table in use but [t] and the table entry [j] holds
+      ([l2_step_frame]), and [update] at level 2 over a range of [t]
+      ([update_l2_no_failure], CodeUpdateL2) leaves every table in use
+      other than [t] and the tables its entries hold as it was, and in
+      use ([update_l2_frame]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -357,4 +363,178 @@ Proof.
     rewrite ET, EB. split; [congruence|]. split; [rewrite len_put_ent; congruence|]. split.
     + intros y Hy Hyc. rewrite get_set_pool, Hout by assumption. apply HF3; assumption.
     + intros x j Hx Hxc Hj Hne. rewrite tent_put_ent_frame by lia. rewrite Hte by assumption. apply HE3; assumption.
+Qed.
+
+
+(** ** The frame of one iteration at level 2 *)
+
+(** The tables one iteration of [update]'s loop at level 2 ([l2_step])
+    at entry [j] of [t] may write: [t], the table entry [j] holds, and a
+    table that was free. Every other table in use keeps its entries and
+    stays in use. *)
+Definition l2_frame (e st : Isolation.Engine) (t j : Z) : Prop :=
+  forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
+    (Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
+    free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j).
+
+(** [l2_step_inv] (CodeUpdateL2) with its frame. *)
+Theorem l2_step_frame : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= 2 ^ 40 -> ipa mod 4096 = 0 -> end' mod 4096 = 0 ->
+  Isolation.s2update_delta u mod 4096 = 0 ->
+  need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
+    l2_frame e st t ((ipa / 2 ^ 21) mod 512).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  unfold need_at in *. fold (l2_base ipa) in *. fold (l2_stop ipa end') in *.
+  set (base := l2_base ipa) in *. set (stop := l2_stop ipa end') in *.
+  assert (Hb : 0 <= base <= ipa).
+  { unfold base, l2_base. split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|].
+    pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hb2 : ipa < base + 2 ^ 21).
+  { unfold base, l2_base. pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base, l2_base; apply Z.mod_mul; lia).
+  assert (Hst : ipa < stop <= base + 2 ^ 21 /\ stop <= end') by (unfold stop, l2_stop; fold base; lia).
+  assert (Hsa : stop mod 4096 = 0).
+  { unfold stop, l2_stop. fold base. destruct (Z.min_spec end' (base + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+    apply align_page. rewrite <- Z.add_mod_idemp_l, Hba by lia. reflexivity. }
+  set (j := (ipa / 2 ^ 21) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  unfold l2_step.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
+  step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa). fold base.
+  step_by Hsz. rewrite (wrapu_small (base + 2 ^ 21)) by lia.
+  change (Z.min end' (base + 2 ^ 21)) with (l2_stop ipa end'). fold stop.
+  step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
+  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  step_by (Hp e tr Hv).
+  step_by (wholeLeaf_val e tr base ipa stop u).
+  set (dd := tent (tables e) t j) in *.
+  assert (Hy : forall y c, 0 <= y -> free_bit (Isolation.Engine_pool e) y = false ->
+    free_bit (Isolation.Engine_pool e) c = true -> y <> c) by (intros y c _ H1 H2 E; subst; congruence).
+  destruct (whole_l2 base ipa stop u) eqn:Hwl.
+  - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (replaceLeaf_table_frame f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+        as (st & tr1 & Hrl & HB2 & HL2 & HF2 & HE2).
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      intros y Hy0 Hyt Hyu Hyc. specialize (Hyc E3). split.
+      * rewrite HF2 by auto. exact Hyu.
+      * intros j' Hj'. apply HE2; auto.
+    + destruct f as [|[|f']]; [lia|lia|].
+      destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+        ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 2 base u in ret tt) e tr = Ok tt
+        ((fun v s => set_tables s (put_ent (tables s) t j v)) (new_ent u 2 base ((fun s => tent (tables s) t j) e)) e)
+        (if valid_d ((fun s => tent (tables s) t j) e) then inval (Isolation.s2update_vmid u) base :: tr else tr))
+        by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      intros y Hy0 Hyt Hyu Hyc. cbv beta. split.
+      * rewrite free_bit_set_tables. exact Hyu.
+      * intros j' Hj'. rewrite tables_set_tables, tent_put_ent_frame by lia. reflexivity.
+  - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (descend_table_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
+        ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & HB2 & HL2 & HF2 & HE2).
+      assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      intros y Hy0 Hyt Hyu Hyc. specialize (Hyc E3). split.
+      * rewrite HF2 by auto. exact Hyu.
+      * intros j' Hj'. apply HE2; auto.
+    + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
+      destruct (valid_d dd) eqn:Hval.
+      * destruct (descend_split_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+          ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval E3
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & st & tr1 & Hde & Hc & Hct & Hcf & HB2 & HL2 & HF2 & HE2).
+        assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+        step_by H. eexists _, _. split; [reflexivity|].
+        intros y Hy0 Hyt Hyu Hyc. pose proof (Hy y c Hy0 Hyu Hcf). split.
+        -- rewrite HF2 by auto. exact Hyu.
+        -- intros j' Hj'. apply HE2; auto.
+      * destruct (Isolation.s2update_unmap u) eqn:Hun.
+        -- destruct f as [|f']; [lia|].
+           assert (H : (let! t'7 := Isolation.Engine_descend (S f') root p 2 base ipa stop u in ret tt) e tr = Ok tt e tr)
+             by (step_by (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun); reflexivity).
+           step_by H. eexists _, _. split; [reflexivity|].
+           intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
+        -- destruct (descend_new_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+             ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval Hun
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & st & tr1 & Hde & Hc & Hct & Hcf & _ & HB2 & HL2 & HF2 & HE2).
+           assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+           step_by H. eexists _, _. split; [reflexivity|].
+           intros y Hy0 Hyt Hyu Hyc. pose proof (Hy y c Hy0 Hyu Hcf). split.
+           ++ rewrite HF2 by auto. exact Hyu.
+           ++ intros j' Hj'. apply HE2; auto.
+Qed.
+
+(** ** The frame of update at level 2 *)
+
+(** [update_l2_no_failure] (CodeUpdateL2) with its frame: every table in
+    use other than [t] and the tables its entries hold keeps its entries
+    and stays in use. *)
+Theorem update_l2_frame : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
+       (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
+       free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
+  set (K := ipa / 2 ^ 30).
+  assert (HK : K * 2 ^ 30 <= ipa).
+  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  fold K in Hspan.
+  destruct (update_l2_loop f t ipa end' u
+    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
+       need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u <= count_free (Isolation.Engine_pool st) /\
+       (forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
+          (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
+          free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j))) e tr
+    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
+  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
+    split; [intros; reflexivity|]. split; [exact Hneed|]. intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
+  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Hfr1).
+    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
+      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
+      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
+      apply need_l2_fuel; lia. }
+    assert (Hjr : 0 <= (cur / 2 ^ 21) mod 512 < 512) by (apply Z.mod_pos_bound; lia).
+    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
+    { apply need_at_ent. apply Hent1; lia. }
+    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
+    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    destruct (l2_step_inv f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+    destruct (l2_step_frame f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st'' & tr'' & Hs' & Hfr).
+    rewrite Hs in Hs'. injection Hs' as <- <-.
+    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
+    split; [exact Hi2|]. split; [lia|]. split.
+    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
+    split; [congruence|]. split; [congruence|]. split; [|split].
+    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
+      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
+    + rewrite Ena in Hc2. lia.
+    + intros y Hy0 Hyt Hyu Hyc. destruct (Hfr1 y Hy0 Hyt Hyu Hyc) as (Hyu1 & Hye1).
+      destruct (Hfr y Hy0 Hyt Hyu1) as (Hyu2 & Hye2).
+      { rewrite HB1, (Hent1 ltac:(lia) ((cur / 2 ^ 21) mod 512) ltac:(lia)). apply Hyc; exact Hjr. }
+      split; [exact Hyu2|]. intros j Hj. rewrite Hye2 by exact Hj. apply Hye1; exact Hj.
+  - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & _ & Hfr). exists st, tr'. split; [exact Hup|].
+    split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|exact Hfr].
 Qed.

@@ -249,6 +249,8 @@ CodeUpdateRange.descend_new_frame
 CodeUpdateRange.descend_table_frame
 CodeUpdateRange.replaceLeaf_table_frame
 CodeUpdateRange.descend_split_frame
+CodeUpdateRange.l2_step_frame
+CodeUpdateRange.update_l2_frame
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
