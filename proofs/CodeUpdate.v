@@ -999,6 +999,7 @@ Theorem descend_table_last : forall fuel e tr t i p base ipa stop u,
      (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables st1) c j) = false) /\
       exists q, st = Isolation.set_Engine_pool q (set_tables st1 (put_ent (tables st1) t i 0)) /\
         tr' = inval (Isolation.s2update_vmid u) base :: tr1 /\
+        Isolation.tablePool_Pool q = Isolation.tablePool_Pool (Isolation.Engine_pool (set_tables st1 (put_ent (tables st1) t i 0))) /\
         same_shape (Isolation.Engine_pool e) q /\
         Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e) + 1) /\
         free_bit q c = true /\
@@ -1035,7 +1036,7 @@ Proof.
       step_by Hdrop. eexists _, _. split; [reflexivity|]. cbv zeta. fold dd. fold c.
       exists (set_tables e T1), tr1. split; [exact Hdone|]. right. split; [reflexivity|].
       split; [apply Hbiff; reflexivity|]. exists q. split; [reflexivity|]. split; [reflexivity|].
-      split; [exact (same_shape_set_tables e T1 q HTl Hsh)|]. split; [exact Hnf|]. split; [exact Hbc|].
+      split; [exact HP|]. split; [exact (same_shape_set_tables e T1 q HTl Hsh)|]. split; [exact Hnf|]. split; [exact Hbc|].
       intros y Hy Hyc. rewrite (Hout y Hy Hyc). apply free_bit_set_tables.
     + eexists _, _. split; [reflexivity|]. cbv zeta. fold dd. fold c.
       exists (set_tables e T1), tr1. split; [exact Hdone|]. left. split; reflexivity.
@@ -1159,6 +1160,7 @@ Theorem descend_split_last : forall fuel e tr t i p base ipa stop u,
      (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables st1) c j) = false) /\
       exists q', st = Isolation.set_Engine_pool q' (set_tables st1 (put_ent (tables st1) t i 0)) /\
         tr' = inval (Isolation.s2update_vmid u) base :: tr1 /\
+        Isolation.tablePool_Pool q' = Isolation.tablePool_Pool (Isolation.Engine_pool (set_tables st1 (put_ent (tables st1) t i 0))) /\
         same_shape (Isolation.Engine_pool e3) q' /\
         Isolation.tablePool_nfree q' = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e3) + 1) /\
         free_bit q' c = true /\
@@ -1226,6 +1228,7 @@ Proof.
      (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables (set_tables e3 T1)) c j) = false) /\
       exists q', st = Isolation.set_Engine_pool q' (set_tables (set_tables e3 T1) (put_ent (tables (set_tables e3 T1)) t i 0)) /\
         tr' = inval (Isolation.s2update_vmid u) base :: tr1 /\
+        Isolation.tablePool_Pool q' = Isolation.tablePool_Pool (Isolation.Engine_pool (set_tables (set_tables e3 T1) (put_ent (tables (set_tables e3 T1)) t i 0))) /\
         same_shape (Isolation.Engine_pool e3) q' /\
         Isolation.tablePool_nfree q' = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e3) + 1) /\
         free_bit q' c = true /\
@@ -1241,6 +1244,7 @@ Proof.
         (Isolation.s2update_unmap u = true /\ (forall j, 0 <= j < 512 -> valid_d (tent (tables st5) c0 j) = false) /\
          exists q', st0 = Isolation.set_Engine_pool q' (set_tables st5 (put_ent (tables st5) t i 0)) /\
            tr0 = inval (Isolation.s2update_vmid u) base :: tr5 /\
+           Isolation.tablePool_Pool q' = Isolation.tablePool_Pool (Isolation.Engine_pool (set_tables st5 (put_ent (tables st5) t i 0))) /\
            same_shape (Isolation.Engine_pool e5) q' /\
            Isolation.tablePool_nfree q' = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool e5) + 1) /\
            free_bit q' c0 = true /\
@@ -1263,7 +1267,7 @@ Proof.
         as (q5 & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
       rewrite (proj2 (free_set_tables e3 T1)) in Hnf.
       step_by Hdrop. apply Hgoal. right. split; [reflexivity|]. split; [apply Hbiff; reflexivity|].
-      exists q5. split; [reflexivity|]. split; [reflexivity|].
+      exists q5. split; [reflexivity|]. split; [reflexivity|]. split; [exact HP|].
       split; [exact (same_shape_set_tables e3 T1 q5 ltac:(lia) Hsh)|]. split; [exact Hnf|]. split; [exact Hbc|].
       intros y Hy Hyc. rewrite (Hout y Hy Hyc). apply free_bit_set_tables.
     + apply Hgoal. left. split; reflexivity.
