@@ -35,12 +35,17 @@
       and into a block ([descend_split_inv], at most one table taken);
     - one iteration of the loop, from [l2_inv] and at least [need_at] free
       tables (one when it goes down into a block, or into an invalid entry
-      for a map), never fails and keeps [l2_inv] ([l2_step_inv]);
+      for a map), never fails, keeps [l2_inv] and writes no table in use
+      but [t] and the one its entry holds ([l2_step_inv], [l2_frame]; the
+      frames of the steps are in CodeUpdateFrame.v);
     - so [update] at level 2 of a page-aligned range inside the 1 GiB span
       of a level-2 table with [l2_inv], given at least [need_l2] free
       tables (the sum of [need_at] over the range, read from the tables
-      before the update), never fails and leaves [l2_inv] for the next
-      caller ([update_l2_no_failure]).
+      before the update), never fails, leaves [l2_inv] for the next caller,
+      takes at most [need_l2] tables, and leaves every table in use other
+      than [t] and the tables its entries hold as it was, and in use
+      ([update_l2_keeps]; [update_l2_no_failure] and [update_l2_frame]
+      state parts of it).
 
     The pool is assumed page aligned and below 2^48, as [tablePool.init]
     checks. The depth fuel of every inner call of [update] stays a
@@ -49,7 +54,7 @@ From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
-  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate.
+  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate CodeUpdateFrame.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -825,12 +830,6 @@ Proof.
   rewrite (proj2 (free_set_tables s T)). exact H.
 Qed.
 
-Lemma tent_replace_other : forall T c X x j, 0 <= c -> 0 <= x -> x <> c ->
-  tent (replace_nth (Z.to_nat c) X T) x j = tent T x j.
-Proof.
-  intros T c X x j Hc Hx Hne. unfold tent. rewrite nth_replace_other by lia. reflexivity.
-Qed.
-
 (** descend into an invalid entry [i] of a level-2 table [t] for a map,
     from a state with [l2_inv] and a free table, keeps [l2_inv], takes one
     table (the count of free tables goes down by one), and keeps the other
@@ -1397,12 +1396,28 @@ Definition need_at (T : list Isolation.Table) (t ipa end' : Z) (u : Isolation.s2
   else if valid_d d then 1
   else if Isolation.s2update_unmap u then 0 else 1.
 
+(** The tables one iteration of [update]'s loop at level 2 ([l2_step])
+    at entry [j] of [t] may write: [t], the table entry [j] holds, and a
+    table that was free. Every other table in use keeps its entries and
+    stays in use. *)
+Definition l2_frame (e st : Isolation.Engine) (t j : Z) : Prop :=
+  forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
+    (Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
+    free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j).
+
+(** The end of each case of [l2_step_inv]: the iteration's result and
+    the facts the case lemma gives; the frame is left. *)
+Ltac l2_step_done Hi2 HB2 Hl2 Ho2 :=
+  eexists _, _; split; [reflexivity|]; split; [exact Hi2|]; split; [lia|]; split; [exact HB2|];
+  split; [exact Hl2|]; split; [exact Ho2|].
+
 (** One iteration of [update]'s loop at level 2 from a page-aligned [ipa]
     below [end'], from a state with [l2_inv] and at least [need_at] free
     tables, never fails: it goes on at [l2_stop ipa end'], keeps [l2_inv],
     takes at most [need_at] tables, and keeps every other entry of [t],
-    the base and the number of tables. The pool must be page aligned and
-    below 2^48. *)
+    the base and the number of tables, and every table in use but [t] and
+    the one its entry holds ([l2_frame]). The pool must be page aligned
+    and below 2^48. *)
 Theorem l2_step_inv : forall f e tr t ipa end' u,
   (5 <= f)%nat -> l2_inv e t ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
@@ -1412,7 +1427,8 @@ Theorem l2_step_inv : forall f e tr t ipa end' u,
   exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
     l2_inv st t /\ count_free (Isolation.Engine_pool e) - need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool st) /\
     pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
-    (forall j, 0 <= j < 512 -> j <> (ipa / 2 ^ 21) mod 512 -> tent (tables st) t j = tent (tables e) t j).
+    (forall j, 0 <= j < 512 -> j <> (ipa / 2 ^ 21) mod 512 -> tent (tables st) t j = tent (tables e) t j) /\
+    l2_frame e st t ((ipa / 2 ^ 21) mod 512).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed.
   pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
@@ -1444,46 +1460,70 @@ Proof.
   step_by (Hp e tr Hv).
   step_by (wholeLeaf_val e tr base ipa stop u).
   set (dd := tent (tables e) t j) in *.
+  assert (Hy : forall y c, 0 <= y -> free_bit (Isolation.Engine_pool e) y = false ->
+    free_bit (Isolation.Engine_pool e) c = true -> y <> c) by (intros y c _ H1 H2 E; subst; congruence).
   destruct (whole_l2 base ipa stop u) eqn:Hwl.
   - (* a whole entry: replaceLeaf *)
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
     + destruct (replaceLeaf_table_inv f e tr t j p base u Hf Hinv Hj L E3 ltac:(lia) Hba ltac:(lia))
         as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      destruct (replaceLeaf_table_frame f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+        as (st' & tr1' & Hrl' & _ & _ & HF2 & HE2).
+      rewrite Hrl in Hrl'. injection Hrl' as <- <-.
       assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
-      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
-      split; [exact Hl2|exact Ho2].
+      step_by H. l2_step_done Hi2 HB2 Hl2 Ho2.
+      intros y Hy0 Hyt Hyu Hyc. specialize (Hyc E3). split; [rewrite HF2 by auto; exact Hyu|intros j' Hj'; apply HE2; auto].
     + destruct f as [|[|f']]; [lia|lia|].
       destruct (replaceLeaf_leaf_inv f' e tr t j p base u Hinv Hj L E3) as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
-      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
-      split; [exact Hl2|exact Ho2].
+      destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+        ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl'.
+      rewrite Hrl in Hrl'. injection Hrl' as -> _.
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt _ tr1) by (step_by Hrl; reflexivity).
+      step_by H. l2_step_done Hi2 HB2 Hl2 Ho2.
+      intros y Hy0 Hyt Hyu Hyc. cbv beta. split.
+      * rewrite free_bit_set_tables. exact Hyu.
+      * intros j' Hj'. rewrite tables_set_tables, tent_put_ent_frame by lia. reflexivity.
   - (* part of an entry: descend *)
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
     + rewrite (proj2 (Z.eqb_eq _ _) E3).
       destruct (descend_table_inv f e tr t j p base ipa stop u ltac:(lia) Hinv Hj L E3 ltac:(lia) Hba ltac:(lia)
         ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      destruct (descend_table_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
+        ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st' & tr1' & Hde' & _ & _ & HF2 & HE2).
+      rewrite Hde in Hde'. injection Hde' as <- <-.
       assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
-      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
-      split; [exact Hl2|exact Ho2].
+      step_by H. l2_step_done Hi2 HB2 Hl2 Ho2.
+      intros y Hy0 Hyt Hyu Hyc. specialize (Hyc E3). split; [rewrite HF2 by auto; exact Hyu|intros j' Hj'; apply HE2; auto].
     + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
       destruct (valid_d dd) eqn:Hval.
       * destruct (descend_split_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval E3
           ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+        destruct (descend_split_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+          ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval E3
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & st' & tr1' & Hde' & _ & _ & Hcf & _ & _ & HF2 & HE2).
+        rewrite Hde in Hde'. injection Hde' as <- <-.
         assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
-      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
-        split; [exact Hl2|exact Ho2].
+        step_by H. l2_step_done Hi2 HB2 Hl2 Ho2.
+        intros y Hy0 Hyt Hyu Hyc. pose proof (Hy y c Hy0 Hyu Hcf).
+        split; [rewrite HF2 by auto; exact Hyu|intros j' Hj'; apply HE2; auto].
       * destruct (Isolation.s2update_unmap u) eqn:Hun.
         -- destruct f as [|f']; [lia|].
            assert (H : (let! t'7 := Isolation.Engine_descend (S f') root p 2 base ipa stop u in ret tt) e tr = Ok tt e tr)
              by (step_by (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun); reflexivity).
            step_by H.
            eexists _, _. split; [reflexivity|]. split; [exact Hinv|]. split; [lia|]. split; [reflexivity|].
-           split; [reflexivity|]. intros; reflexivity.
+           split; [reflexivity|]. split; [intros; reflexivity|]. intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
         -- destruct (descend_new_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval Hun
              ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+           destruct (descend_new_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+             ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval Hun
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & st' & tr1' & Hde' & _ & _ & Hcf & _ & _ & _ & HF2 & HE2).
+           rewrite Hde in Hde'. injection Hde' as <- <-.
            assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
-      step_by H. eexists _, _. split; [reflexivity|]. split; [exact Hi2|]. split; [lia|]. split; [exact HB2|].
-           split; [exact Hl2|exact Ho2].
+           step_by H. l2_step_done Hi2 HB2 Hl2 Ho2.
+           intros y Hy0 Hyt Hyu Hyc. pose proof (Hy y c Hy0 Hyu Hcf).
+           split; [rewrite HF2 by auto; exact Hyu|intros j' Hj'; apply HE2; auto].
 Qed.
 
 (** ** update at level 2 over several entries *)
@@ -1563,9 +1603,75 @@ Qed.
 
 (** update at level 2 of a page-aligned range [ipa, end') inside the
     1 GiB span of a level-2 table [t], from a state with [l2_inv] and at
-    least [need_l2] free tables, never fails, and leaves [l2_inv] (for the
-    next caller), the base and the number of tables. The pool must be page
+    least [need_l2] free tables, never fails, and keeps: [l2_inv] (for the
+    next caller), the base and the number of tables; at most [need_l2]
+    fewer free tables; every table in use other than [t] and the tables
+    its entries hold, with its entries, in use. The pool must be page
     aligned and below 2^48; the update's output offset page aligned. *)
+Theorem update_l2_keeps : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u
+      <= count_free (Isolation.Engine_pool st) /\
+    (forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
+       (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
+       free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
+  set (N := need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u) in *.
+  set (K := ipa / 2 ^ 30).
+  assert (HK : K * 2 ^ 30 <= ipa).
+  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  fold K in Hspan.
+  destruct (update_l2_loop f t ipa end' u
+    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
+       count_free (Isolation.Engine_pool e) - (N - need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u)
+         <= count_free (Isolation.Engine_pool st) /\
+       (forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
+          (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
+          free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j))) e tr
+    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
+  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
+    split; [intros; reflexivity|]. split; [fold N; lia|]. intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
+  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Hfr1).
+    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
+      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
+      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
+      apply need_l2_fuel; lia. }
+    assert (Hjr : 0 <= (cur / 2 ^ 21) mod 512 < 512) by (apply Z.mod_pos_bound; lia).
+    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
+    { apply need_at_ent. apply Hent1; lia. }
+    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
+    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    pose proof (need_l2_nonneg (Z.to_nat (end' - cur)) (tables e) t cur end' u).
+    destruct (l2_step_inv f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2 & Hfr).
+    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
+    split; [exact Hi2|]. split; [lia|]. split.
+    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
+    split; [congruence|]. split; [congruence|]. split; [|split].
+    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
+      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
+    + rewrite Ena in Hc2. lia.
+    + intros y Hy0 Hyt Hyu Hyc. destruct (Hfr1 y Hy0 Hyt Hyu Hyc) as (Hyu1 & Hye1).
+      destruct (Hfr y Hy0 Hyt Hyu1) as (Hyu2 & Hye2).
+      { rewrite HB1, (Hent1 ltac:(lia) ((cur / 2 ^ 21) mod 512) ltac:(lia)). apply Hyc; exact Hjr. }
+      split; [exact Hyu2|]. intros j Hj. rewrite Hye2 by exact Hj. apply Hye1; exact Hj.
+  - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & Hc & Hfr). exists st, tr'. split; [exact Hup|].
+    split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|]. split; [|exact Hfr].
+    rewrite Z.sub_diag in Hc. cbn in Hc. lia.
+Qed.
+
+(** [update_l2_keeps] without what it keeps outside [t]. *)
 Theorem update_l2_no_failure : forall f e tr t ipa end' u,
   (5 <= f)%nat -> l2_inv e t ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
@@ -1576,37 +1682,25 @@ Theorem update_l2_no_failure : forall f e tr t ipa end' u,
     l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
-  set (K := ipa / 2 ^ 30).
-  assert (HK : K * 2 ^ 30 <= ipa).
-  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
-  fold K in Hspan.
-  destruct (update_l2_loop f t ipa end' u
-    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
-       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
-       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
-       need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u <= count_free (Isolation.Engine_pool st)) e tr
-    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
-  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
-    split; [intros; reflexivity|exact Hneed].
-  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1).
-    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
-      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
-    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
-      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
-      apply need_l2_fuel; lia. }
-    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
-    { apply need_at_ent. apply Hent1; [lia|]. split; [lia|apply Z.mod_pos_bound; lia]. }
-    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
-    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
-    destruct (l2_step_inv f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
-      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
-    split; [exact Hi2|]. split; [lia|]. split.
-    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
-      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
-    split; [congruence|]. split; [congruence|]. split.
-    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
-      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
-    + rewrite Ena in Hc2. lia.
-  - destruct Hfin as (Hi & _ & _ & HB & Hl & _). exists st, tr'. split; [exact Hup|]. split; [exact Hi|]. split; assumption.
+  destruct (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
+    as (st & tr' & Hup & Hi & HB & Hl & _). exists st, tr'. auto.
+Qed.
+
+(** [update_l2_keeps] with its frame: every table in use other than [t]
+    and the tables its entries hold keeps its entries and stays in use. *)
+Theorem update_l2_frame : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
+       (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
+       free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
+  destruct (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
+    as (st & tr' & Hup & Hi & HB & Hl & _ & Hfr). exists st, tr'. auto.
 Qed.

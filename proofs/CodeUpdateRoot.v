@@ -54,7 +54,7 @@ From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
-  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate CodeUpdateL2.
+  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate CodeUpdateFrame CodeUpdateL2.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -1108,42 +1108,8 @@ Theorem update_l2_count : forall f e tr t ipa end' u,
       <= count_free (Isolation.Engine_pool st).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
-  set (N := need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u) in *.
-  set (K := ipa / 2 ^ 30).
-  assert (HK : K * 2 ^ 30 <= ipa).
-  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
-  fold K in Hspan.
-  destruct (update_l2_loop f t ipa end' u
-    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
-       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
-       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
-       count_free (Isolation.Engine_pool e) - (N - need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u)
-         <= count_free (Isolation.Engine_pool st)) e tr
-    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
-  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
-    split; [intros; reflexivity|]. fold N. lia.
-  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1).
-    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
-      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
-    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
-      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
-      apply need_l2_fuel; lia. }
-    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
-    { apply need_at_ent. apply Hent1; [lia|]. split; [lia|apply Z.mod_pos_bound; lia]. }
-    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
-    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
-    destruct (l2_step_inv f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
-      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
-    split; [exact Hi2|]. split; [lia|]. split.
-    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
-      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
-    split; [congruence|]. split; [congruence|]. split.
-    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
-      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
-    + rewrite Ena in Hc2. lia.
-  - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & Hc). exists st, tr'. split; [exact Hup|]. split; [exact Hi|].
-    split; [exact HB|]. split; [exact Hl|]. rewrite Z.sub_diag in Hc. cbn in Hc. lia.
+  destruct (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
+    as (st & tr' & Hup & Hi & HB & Hl & Hc & _). exists st, tr'. auto.
 Qed.
 
 (** The reservation at level 2 suffices: when [need] over a level-2 table

@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -191,6 +191,11 @@ CodeVMCreateInv.VMCreate_free_slots_clear
 CodeVMCreateInv.VMCreate_vms_sane
 CodeVMCreateInv.VMCreate_shape
 CodeVMCreateInv.VMCreate_keeps
+CodeUpdateFrame.update_last_frame
+CodeUpdateFrame.descend_new_frame
+CodeUpdateFrame.descend_table_frame
+CodeUpdateFrame.replaceLeaf_table_frame
+CodeUpdateFrame.descend_split_frame
 CodeUpdateL2.release_bits
 CodeUpdateL2.take_spec_w
 CodeUpdateL2.mustAlloc_word
@@ -215,7 +220,9 @@ CodeUpdateL2.l2_inv_drop
 CodeUpdateL2.descend_split_inv
 CodeUpdateL2.l2_step_inv
 CodeUpdateL2.need_l2_fuel
+CodeUpdateL2.update_l2_keeps
 CodeUpdateL2.update_l2_no_failure
+CodeUpdateL2.update_l2_frame
 CodeUpdateRoot.need_l3
 CodeUpdateRoot.needBelow_l2
 CodeUpdateRoot.need_l2_get
@@ -244,13 +251,6 @@ CodeUpdateRange.need_root_l1
 CodeUpdateRange.update_root_entry_l1
 CodeUpdateRange.need_root_one
 CodeUpdateRange.update_root_one_no_failure
-CodeUpdateRange.update_last_frame
-CodeUpdateRange.descend_new_frame
-CodeUpdateRange.descend_table_frame
-CodeUpdateRange.replaceLeaf_table_frame
-CodeUpdateRange.descend_split_frame
-CodeUpdateRange.l2_step_frame
-CodeUpdateRange.update_l2_frame
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
