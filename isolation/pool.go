@@ -33,12 +33,19 @@ type tablePool struct {
 }
 
 // errPool reports an unusable Pool.
-var errPool = errors.New("isolation: table pool must be non-empty, page aligned and inside the address space")
+var errPool = errors.New("isolation: table pool must be non-empty, page aligned and below 2^48")
+
+// oaLimit is the first physical address a table descriptor cannot name: with
+// the 4 KiB granule and no FEAT_LPA, a descriptor holds output address bits
+// [47:12] (Arm ARM D8.3.1, "Table descriptor format"). A table above it would
+// be hooked under a truncated address, which the MMU and index would follow
+// elsewhere.
+const oaLimit = descOAMask + PageSize
 
 // init prepares p over pool with every table free.
 func (p *tablePool) init(pool Pool) error {
 	n := uint64(len(pool.Tables))
-	if n == 0 || uint64(pool.Base)&pageMask != 0 || !pageRange(uint64(pool.Base), n, Range{0, 1 << 52}) {
+	if n == 0 || uint64(pool.Base)&pageMask != 0 || !pageRange(uint64(pool.Base), n, Range{0, oaLimit}) {
 		return errPool
 	}
 	p.Pool = pool

@@ -771,7 +771,7 @@ Definition Engine_liveVM {S : Type} (e : (ptr S Engine)) (id : Z) : M S (ptr S v
 Definition validPerms {S : Type} (perms : Z) : M S bool :=
   ret ((negb (perms =? 0)) && ((andnot perms 7) =? 0)).
 
-(** Go: isolation/pool.go:57:1 index *)
+(** Go: isolation/pool.go:64:1 index *)
 Definition tablePool_index {S : Type} (p : (ptr S tablePool)) (pa : PA) : M S Z :=
   let! t'1 := deref p in
   let off := wrapu 64 (pa - (Pool_Base (tablePool_Pool t'1))) in
@@ -1002,7 +1002,7 @@ Definition Engine_unmapNeed {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2))
   let! t'3 := Engine_need rec_fuel e (stage2_root t'2) 0 S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
   ret t'3.
 
-(** Go: isolation/pool.go:66:1 isFree *)
+(** Go: isolation/pool.go:73:1 isFree *)
 Definition tablePool_isFree {S : Type} (p : (ptr S tablePool)) (i : Z) : M S bool :=
   let! t'1 := deref p in
   let! t'2 := divs 64 i 64 in
@@ -1011,7 +1011,7 @@ Definition tablePool_isFree {S : Type} (p : (ptr S tablePool)) (i : Z) : M S boo
   let! t'5 := shcount t'4 in
   ret (negb ((Z.land t'3 (shl 64 false 1 t'5)) =? 0)).
 
-(** Go: isolation/pool.go:78:1 release *)
+(** Go: isolation/pool.go:85:1 release *)
 Definition tablePool_release {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
   let! t'1 := tablePool_isFree p i in
   if t'1 then
@@ -1040,7 +1040,7 @@ Definition Engine_dropTable {S : Type} (e : (ptr S Engine)) (slot : (ptr S Z)) (
   let! t'5 := tablePool_release t'4 child in
   ret tt.
 
-(** Go: isolation/pool.go:53:1 pa *)
+(** Go: isolation/pool.go:60:1 pa *)
 Definition tablePool_pa {S : Type} (p : (ptr S tablePool)) (i : Z) : M S PA :=
   let! t'1 := deref p in
   ret (wrapu 64 ((Pool_Base (tablePool_Pool t'1)) + (shl 64 false (wrapu 64 i) PageShift))).
@@ -1101,7 +1101,7 @@ Definition Engine_tableEmpty {S : Type} (e : (ptr S Engine)) (t : Z) : M S bool 
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/pool.go:69:1 take *)
+(** Go: isolation/pool.go:76:1 take *)
 Definition tablePool_take {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit :=
   let! t'1 := mods i 64 in
   let! t'2 := shcount t'1 in
@@ -1124,7 +1124,7 @@ Definition tablePool_take {S : Type} (p : (ptr S tablePool)) (i : Z) : M S unit 
   let! t'19 := store t'18 ([] ++ repeat 0 512) in
   ret tt.
 
-(** Go: isolation/pool.go:87:1 alloc *)
+(** Go: isolation/pool.go:94:1 alloc *)
 Definition tablePool_alloc {S : Type} (p : (ptr S tablePool)) : M S Z :=
   let! t'1 := deref p in
   let w := wraps 64 ((len (tablePool_free t'1)) - 1) in
@@ -1761,7 +1761,7 @@ Definition Engine_MMIOLogRead {S : Type} (e : (ptr S Engine)) (id : Z) : M S (Z 
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/pool.go:100:1 allocRoot *)
+(** Go: isolation/pool.go:107:1 allocRoot *)
 Definition tablePool_allocRoot {S : Type} (p : (ptr S tablePool)) : M S Z :=
   let i := 0 in
   let! t'10 := loop max_fuel
@@ -3711,6 +3711,8 @@ Definition visibleTo {S : Type} (p : (ptr S page)) (id : VMID) : M S bool :=
 Definition InjectNone : Injection := 0.
 
 Definition EL1Regs : Z := 32.
+
+Definition oaLimit : Z := 281474976710656.
 
 Record irqLog := mk_irqLog {
   irqLog_raised : (list Z);
