@@ -1,0 +1,130 @@
+(** * A stage-2 that owns its tables has the root's invariant
+
+    Lemmas about proofs/code/Isolation.v, the translation of
+    isolation/stage2.go, that tie two invariants of a stage-2 together:
+    [owns_tables] (CodeFree: a tree of tables of the pool, its root's two
+    tables and every table it reaches distinct and in use), which
+    VM_CREATE keeps (CodeVMCreateInv) and freeStage2 needs, and [l1_inv]
+    (CodeUpdateRange: what the stage-2 update at the root needs of the
+    root and the level-2 tables its entries hold).
+    Proved here:
+    - in the list [from f 0 n] with no duplicate, an element of [f i] is
+      in no other [f i'] ([from_nodup_unique]), and each [f i] has no
+      duplicate ([from_nodup_part]);
+    - the tables a root entry holding a table reaches are the level-3
+      tables of that table, then the table ([below_root_table]); those of
+      a level-2 entry, its table ([below_l2_table]);
+    - so, with a sound pool ([pool_inv]), a stage-2 that owns its tables
+      has [l1_inv] at its root ([owns_l1_inv]). *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodeStage2 CodePool CodeFree CodeVMCreateRefine CodeUpdate CodeUpdateL2
+  CodeUpdateRoot CodeUpdateRange.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** Lists of the tables below *)
+
+Lemma from_in_at : forall f lo i n x, 0 <= lo <= i -> i < n -> In x (f i) -> In x (from f lo n).
+Proof.
+  intros f lo i n x Hlo Hn Hx. unfold from. apply in_flat_map. exists i. split; [|exact Hx].
+  apply in_map_iff. exists (Z.to_nat i). split; [lia|]. apply in_seq. lia.
+Qed.
+
+Lemma from_nodup_before : forall f n i i' x, NoDup (from f 0 n) -> 0 <= i < i' -> i' < n ->
+  In x (f i) -> In x (f i') -> False.
+Proof.
+  intros f n i i' x Hnd Hi Hi' Hx Hx'.
+  rewrite (from_split f (i + 1) n) in Hnd by lia.
+  apply (NoDup_app_disj _ _ x Hnd).
+  - apply (from_in f i (i + 1)); [lia|exact Hx].
+  - apply (from_in_at f (i + 1) i' n); [lia|lia|exact Hx'].
+Qed.
+
+(** No element is in two parts of a list with no duplicate. *)
+Lemma from_nodup_unique : forall f n i i' x, NoDup (from f 0 n) -> 0 <= i < n -> 0 <= i' < n ->
+  In x (f i) -> In x (f i') -> i = i'.
+Proof.
+  intros f n i i' x Hnd Hi Hi' Hx Hx'.
+  destruct (Z.lt_trichotomy i i') as [Hlt|[E|Hgt]]; [exfalso|exact E|exfalso].
+  - exact (from_nodup_before f n i i' x Hnd ltac:(lia) ltac:(lia) Hx Hx').
+  - exact (from_nodup_before f n i' i x Hnd ltac:(lia) ltac:(lia) Hx' Hx).
+Qed.
+
+Lemma from_nodup_part : forall f n i, NoDup (from f 0 n) -> 0 <= i < n -> NoDup (f i).
+Proof.
+  intros f n i Hnd Hi. rewrite (from_split f i n), (from_step f i n) in Hnd by lia.
+  exact (NoDup_app_l _ _ (NoDup_app_r _ _ Hnd)).
+Qed.
+
+Lemma below_root_table : forall T base r i, Z.land (ent T r i) 3 = 3 ->
+  below T base 2 r i = reach T base 1 (child base (ent T r i)) 512 ++ [child base (ent T r i)].
+Proof. intros T base r i H. unfold below. rewrite H. reflexivity. Qed.
+
+Lemma below_l2_table : forall T base c j, Z.land (ent T c j) 3 = 3 ->
+  below T base 1 c j = [child base (ent T c j)].
+Proof. intros T base c j H. unfold below. rewrite H. reflexivity. Qed.
+
+(** ** From [owns_tables] to [l1_inv] *)
+
+(** A level-2 table [c] a root entry holds, in a stage-2 that owns its
+    tables, has [l2_inv]: its level-3 tables are tables of the pool in
+    use, other than [c] and than each other, because the list of the
+    stage-2's tables has no duplicate. *)
+Lemma owns_l2_inv : forall e r i, pool_inv e -> owns_tables e r -> 0 <= i < 1024 ->
+  Z.land (ent (tables e) r i) 3 = 3 -> l2_inv e (child (pool_base e) (ent (tables e) r i)).
+Proof.
+  intros e r i Hp (Htree & Hnd & Hused) Hi H3.
+  pose proof Hp as (Hok & Hpok & Hbits & Hcok & Hpl).
+  pose proof Htree as (_ & _ & Hch). destruct (Hch i Hi H3) as (Hle & Hlt & Hsub).
+  set (c := child (pool_base e) (ent (tables e) r i)) in *.
+  set (K := reach (tables e) (pool_base e) 1 c 512).
+  unfold s2_tables in Hnd, Hused. apply NoDup_cons_iff in Hnd as [_ Hnd]. apply NoDup_cons_iff in Hnd as [_ Hnd].
+  rewrite reach_below in Hnd, Hused.
+  assert (Hbi : below (tables e) (pool_base e) 2 r i = K ++ [c]) by (apply below_root_table; exact H3).
+  assert (Hin : forall x, In x (K ++ [c]) -> free_bit (Isolation.Engine_pool e) x = false).
+  { intros x Hx. apply Hused. right. right. apply (from_in _ i 1024); [exact Hi|]. rewrite Hbi. exact Hx. }
+  pose proof (from_nodup_part _ 1024 i Hnd Hi) as Hndi. rewrite Hbi in Hndi.
+  pose proof (NoDup_app_l _ _ Hndi) as HndK. unfold K in HndK. rewrite reach_below in HndK.
+  pose proof Hsub as (_ & _ & Hch2).
+  assert (HinK : forall j, 0 <= j < 512 -> Z.land (ent (tables e) c j) 3 = 3 -> In (child (pool_base e) (ent (tables e) c j)) K).
+  { intros j Hj Hj3. unfold K. rewrite reach_below. apply (from_in _ j 512); [exact Hj|].
+    rewrite below_l2_table by exact Hj3. left. reflexivity. }
+  unfold l2_inv. split; [exact Hok|]. split; [exact Hpok|]. split; [exact Hbits|]. split; [exact Hcok|].
+  split; [exact Hpl|]. split; [split; [apply child_nonneg; exact Hle|exact Hlt]|].
+  split; [apply Hin; apply in_or_app; right; left; reflexivity|]. split.
+  - intros j Hj Hj3. rewrite <- ent_tent in Hj3 by exact Hj. unfold l2_table_entry. rewrite <- !ent_tent by exact Hj.
+    destruct (Hch2 j Hj Hj3) as (Hle' & Hlt' & _).
+    split; [exact Hj3|]. split; [exact Hle'|]. split; [exact Hlt'|]. split.
+    + intros E. apply (NoDup_app_disj _ _ c Hndi); [rewrite <- E at 1; exact (HinK j Hj Hj3)|left; reflexivity].
+    + apply Hin. apply in_or_app. left. exact (HinK j Hj Hj3).
+  - intros j j' Hj Hj' Hne Hj3 Hj3' E.
+    rewrite <- (ent_tent _ _ j) in Hj3, E by exact Hj. rewrite <- (ent_tent _ _ j') in Hj3', E by exact Hj'.
+    apply Hne. apply (from_nodup_unique _ 512 j j' (child (pool_base e) (ent (tables e) c j)) HndK Hj Hj').
+    + rewrite below_l2_table by exact Hj3. left. reflexivity.
+    + rewrite below_l2_table by exact Hj3'. left. symmetry. exact E.
+Qed.
+
+(** A stage-2 that owns its tables, with a sound pool, has [l1_inv] at
+    its root. *)
+Theorem owns_l1_inv : forall e r, pool_inv e -> owns_tables e r -> l1_inv e r.
+Proof.
+  intros e r Hp Hown. pose proof Hown as (Htree & Hnd & Hused).
+  pose proof Htree as (Hr0 & Hrl & Hch). change ((1024 - 1) / 512) with 1 in Hrl.
+  unfold s2_tables in Hnd, Hused.
+  apply NoDup_cons_iff in Hnd as [Hr Hnd]. apply NoDup_cons_iff in Hnd as [Hr1 Hnd].
+  rewrite reach_below in Hnd, Hr, Hr1.
+  assert (Hc : forall i, 0 <= i < 1024 -> Z.land (ent (tables e) r i) 3 = 3 ->
+    In (child (pool_base e) (ent (tables e) r i)) (below (tables e) (pool_base e) 2 r i)).
+  { intros i Hi H3. rewrite below_root_table by exact H3. apply in_or_app. right. left. reflexivity. }
+  unfold l1_inv. split; [exact Hp|]. split; [exact Hr0|]. split; [lia|].
+  split; [apply Hused; left; reflexivity|]. split; [apply Hused; right; left; reflexivity|]. split.
+  - intros i Hi H3. destruct (Hch i Hi H3) as (Hle & Hlt & _).
+    split; [exact Hle|]. split; [exact Hlt|]. split; [exact (owns_l2_inv e r i Hp Hown Hi H3)|].
+    pose proof (from_in _ i 1024 _ Hi (Hc i Hi H3)) as Hin.
+    split; intros E; rewrite E in Hin; [apply Hr; right|apply Hr1]; exact Hin.
+  - intros i i' Hi Hi' Hne H3 H3' E. apply Hne.
+    apply (from_nodup_unique _ 1024 i i' (child (pool_base e) (ent (tables e) r i)) Hnd Hi Hi' (Hc i Hi H3)).
+    rewrite E. exact (Hc i' Hi' H3').
+Qed.
