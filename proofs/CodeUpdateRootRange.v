@@ -159,3 +159,141 @@ Proof.
   - intros i1 i2 Hi1 Hi2 H12 H31 H32 E. apply (Hdis' i1 i2 _ Hi1 Hi2 H12 (sub_top st t i1 H31)).
     rewrite E. exact (sub_top st t i2 H32).
 Qed.
+
+(** ** What one iteration at level 2 hooks *)
+
+Lemma land0_not_table : Z.land 0 3 = 3 -> False.
+Proof. intros H. change (Z.land 0 3) with 0 in H. discriminate. Qed.
+
+(** One iteration of [update]'s loop at level 2 at entry [j] of [t]
+    ([l2_step], CodeUpdateL2) leaves in entry [j] no table descriptor,
+    the entry it held, or a table descriptor of a table that was free. *)
+Theorem l2_step_own : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= 2 ^ 40 -> ipa mod 4096 = 0 -> end' mod 4096 = 0 ->
+  Isolation.s2update_delta u mod 4096 = 0 ->
+  need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
+    (Z.land (tent (tables st) t ((ipa / 2 ^ 21) mod 512)) 3 = 3 ->
+       tent (tables st) t ((ipa / 2 ^ 21) mod 512) = tent (tables e) t ((ipa / 2 ^ 21) mod 512) \/
+       free_bit (Isolation.Engine_pool e) (child (pool_base e) (tent (tables st) t ((ipa / 2 ^ 21) mod 512))) = true).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  unfold need_at in *. fold (l2_base ipa) in *. fold (l2_stop ipa end') in *.
+  set (base := l2_base ipa) in *. set (stop := l2_stop ipa end') in *.
+  assert (Hb : 0 <= base <= ipa).
+  { unfold base, l2_base. split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|].
+    pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hb2 : ipa < base + 2 ^ 21).
+  { unfold base, l2_base. pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
+  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base, l2_base; apply Z.mod_mul; lia).
+  assert (Hst : ipa < stop <= base + 2 ^ 21 /\ stop <= end') by (unfold stop, l2_stop; fold base; lia).
+  assert (Hsa : stop mod 4096 = 0).
+  { unfold stop, l2_stop. fold base. destruct (Z.min_spec end' (base + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+    apply align_page. rewrite <- Z.add_mod_idemp_l, Hba by lia. reflexivity. }
+  set (j := (ipa / 2 ^ 21) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  unfold l2_step.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
+  step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa). fold base.
+  step_by Hsz. rewrite (wrapu_small (base + 2 ^ 21)) by lia.
+  change (Z.min end' (base + 2 ^ 21)) with (l2_stop ipa end'). fold stop.
+  step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
+  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  step_by (Hp e tr Hv).
+  step_by (wholeLeaf_val e tr base ipa stop u).
+  set (dd := tent (tables e) t j) in *.
+  destruct (whole_l2 base ipa stop u) eqn:Hwl.
+  - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+        as (st & tr1 & Hrl & st1 & Hce & Hst').
+      destruct (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia)
+        Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia)) as (T1 & q & Hce' & HL1 & HW1 & _ & HP & _).
+      cbv zeta in Hce'. rewrite Hce in Hce'. injection Hce' as E1 _. subst st1.
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      intros H3. exfalso.
+      assert (ET : tables (Isolation.set_Engine_pool q (set_tables e (put_ent T1 t j 0))) = put_ent T1 t j 0).
+      { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables e (put_ent T1 t j 0)). }
+      destruct (Isolation.s2update_unmap u); cbv iota in Hst'; subst st.
+      * rewrite ET, tent_put_ent in H3 by (auto; lia). rewrite !Z.eqb_refl in H3. cbn [andb] in H3.
+        exact (land0_not_table H3).
+      * rewrite tables_set_tables, ET, put_ent_twice, tent_put_ent in H3 by (auto; lia).
+        rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (leaf2_not_table _ _ H3).
+    + destruct f as [|[|f']]; [lia|lia|].
+      destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+        ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 2 base u in ret tt) e tr = Ok tt
+        ((fun v s => set_tables s (put_ent (tables s) t j v)) (new_ent u 2 base ((fun s => tent (tables s) t j) e)) e)
+        (if valid_d ((fun s => tent (tables s) t j) e) then inval (Isolation.s2update_vmid u) base :: tr else tr))
+        by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      intros H3. exfalso. cbv beta in H3. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia).
+      rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (new_ent2_not_table u base dd E3 H3).
+  - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (descend_table_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
+        ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hrest).
+      assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      cbv zeta in Hrest. destruct Hrest as (st1 & tr2 & Hdone & Hcase).
+      pose proof (Hents j Hj E3) as (_ & _ & _ & Hct & _).
+      pose proof Hdone as (T' & Est1 & _ & HLT & HWT & _).
+      destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+      intros H3. destruct Hcase as [[-> _]|(_ & _ & q & -> & _ & HP & _)].
+      * left. apply Hte; [lia| |exact Hj]. intros E. apply Hct. exact (eq_sym E).
+      * exfalso.
+        assert (ET : tables (Isolation.set_Engine_pool q (set_tables st1 (put_ent (tables st1) t j 0))) = put_ent (tables st1) t j 0).
+        { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables st1 _). }
+        rewrite ET in H3. subst st1. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia).
+        rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (land0_not_table H3).
+    + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
+      destruct (valid_d dd) eqn:Hval.
+      * destruct (descend_split_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+          ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval E3
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd)
+          as (c & q & Ts & st & tr1 & Hde & Hc & Hct & Hcf & Htk & HTsl & HTsw & HTs & Hrest).
+        assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+        step_by H. eexists _, _. split; [reflexivity|].
+        cbv zeta in Hrest. destruct Hrest as (st1 & tr2 & Hdone & Hcase).
+        set (e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t j (tdesc (pool_base e) c))) in *.
+        assert (HL3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; exact HTsl).
+        pose proof Hdone as (T' & Est1 & _ & HLT & HWT & _).
+        destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+        assert (Hlt48 : pool_base e + 4096 * c < 2 ^ 48) by lia.
+        destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
+        intros H3. destruct Hcase as [[-> _]|(_ & _ & q' & -> & _ & HP & _)].
+        -- right. rewrite Hte by lia. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+           rewrite !Z.eqb_refl. cbn [andb]. rewrite Hch. exact Hcf.
+        -- exfalso.
+           assert (ET : tables (Isolation.set_Engine_pool q' (set_tables st1 (put_ent (tables st1) t j 0))) = put_ent (tables st1) t j 0).
+           { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables st1 _). }
+           rewrite ET in H3. subst st1. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia).
+           rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (land0_not_table H3).
+      * destruct (Isolation.s2update_unmap u) eqn:Hun.
+        -- destruct f as [|f']; [lia|].
+           assert (H : (let! t'7 := Isolation.Engine_descend (S f') root p 2 base ipa stop u in ret tt) e tr = Ok tt e tr)
+             by (step_by (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun); reflexivity).
+           step_by H. eexists _, _. split; [reflexivity|].
+           intros _. left. reflexivity.
+        -- destruct (descend_new_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+             ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval Hun
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & q & st & tr1 & Hde & Hc & Hct & Hcf & Htk & Hdone).
+           assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+           step_by H. eexists _, _. split; [reflexivity|].
+           destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+           destruct (tables_set_pool_taken e q c Htk) as [HTq HBq].
+           assert (Hlt48 : pool_base e + 4096 * c < 2 ^ 48) by lia.
+           destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
+           assert (HWq : whole (tables (Isolation.set_Engine_pool q e))).
+           { rewrite HTq. apply Forall_replace; [exact Hwh|reflexivity]. }
+           assert (HLq : len (tables (Isolation.set_Engine_pool q e)) = len (tables e)) by (rewrite HTq; apply len_replace).
+           intros H3. right. rewrite Hte by lia. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+           rewrite !Z.eqb_refl. cbn [andb]. rewrite Hch. exact Hcf.
+Qed.

@@ -254,6 +254,7 @@ CodeUpdateRange.update_l2_frame
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
 CodeUpdateRootRange.root_inv_keep
+CodeUpdateRootRange.l2_step_own
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
