@@ -297,3 +297,123 @@ Proof.
            intros H3. right. rewrite Hte by lia. rewrite tables_set_tables, tent_put_ent by (auto; lia).
            rewrite !Z.eqb_refl. cbn [andb]. rewrite Hch. exact Hcf.
 Qed.
+
+(** ** Update at level 2 with all it leaves *)
+
+(** Over the entries of a table, a decidable property holds at some
+    entry or at none. *)
+Lemma find_entry : forall (P : Z -> Prop), (forall j, P j \/ ~ P j) -> forall n : nat,
+  (exists j, 0 <= j < Z.of_nat n /\ P j) \/ (forall j, 0 <= j < Z.of_nat n -> ~ P j).
+Proof.
+  intros P HP. induction n as [|n [(j & Hj & Pj)|IH]].
+  - right. intros j Hj. lia.
+  - left. exists j. split; [lia|exact Pj].
+  - destruct (HP (Z.of_nat n)) as [Pn|Pn].
+    + left. exists (Z.of_nat n). split; [lia|exact Pn].
+    + right. intros j Hj. destruct (Z.eq_dec j (Z.of_nat n)) as [->|Hne]; [exact Pn|]. apply IH. lia.
+Qed.
+
+(** The tables of the pool the level-3 entries of [c] in [st] hold were
+    held by entries of [c] in [e], or were free in [e]. *)
+Definition l2_own (e st : Isolation.Engine) (c : Z) : Prop :=
+  forall j, 0 <= j < 512 -> Z.land (tent (tables st) c j) 3 = 3 ->
+    (exists j', 0 <= j' < 512 /\ Z.land (tent (tables e) c j') 3 = 3 /\
+       child (pool_base e) (tent (tables st) c j) = child (pool_base e) (tent (tables e) c j')) \/
+    free_bit (Isolation.Engine_pool e) (child (pool_base e) (tent (tables st) c j)) = true.
+
+(** [update_l2_count] (CodeUpdateRoot) and [update_l2_frame]
+    (CodeUpdateRange) at once, with what the update hooks: update at
+    level 2 over a range of [c] never fails, keeps [l2_inv], takes at most
+    [need_l2] tables, keeps every other table in use outside [c]'s
+    entries, and leaves in [c] only tables its entries held or tables
+    that were free ([l2_own]). *)
+Theorem update_l2_all : forall f e tr c ipa end' u,
+  (5 <= f)%nat -> l2_inv e c ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) c ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root c 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st c /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - need_l2 (Z.to_nat (end' - ipa)) (tables e) c ipa end' u
+      <= count_free (Isolation.Engine_pool st) /\
+    (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool e) y = false ->
+       (forall j, 0 <= j < 512 -> Z.land (tent (tables e) c j) 3 = 3 -> child (pool_base e) (tent (tables e) c j) <> y) ->
+       free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)) /\
+    l2_own e st c.
+Proof.
+  intros f e tr c ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
+  set (N := need_l2 (Z.to_nat (end' - ipa)) (tables e) c ipa end' u) in *.
+  set (K := ipa / 2 ^ 30).
+  assert (HK : K * 2 ^ 30 <= ipa).
+  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  fold K in Hspan.
+  destruct (update_l2_loop f c ipa end' u
+    (fun cur st _ => l2_inv st c /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) c j = tent (tables e) c j) /\
+       count_free (Isolation.Engine_pool e) - (N - need_l2 (Z.to_nat (end' - cur)) (tables e) c cur end' u)
+         <= count_free (Isolation.Engine_pool st) /\
+       (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool e) y = false ->
+          (forall j, 0 <= j < 512 -> Z.land (tent (tables e) c j) 3 = 3 -> child (pool_base e) (tent (tables e) c j) <> y) ->
+          free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)) /\
+       l2_own e st c) e tr
+    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
+  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
+    split; [intros; reflexivity|]. split; [fold N; lia|]. split.
+    + intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
+    + intros j Hj H3. left. exists j. split; [exact Hj|]. split; [exact H3|reflexivity].
+  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Hfr1 & How1).
+    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) c cur end' u =
+      need_at (tables e) c cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) c (l2_stop cur end') end' u).
+    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
+      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
+      apply need_l2_fuel; lia. }
+    assert (Hjr : 0 <= (cur / 2 ^ 21) mod 512 < 512) by (apply Z.mod_pos_bound; lia).
+    assert (Ena : need_at (tables st) c cur end' u = need_at (tables e) c cur end' u).
+    { apply need_at_ent. apply Hent1; lia. }
+    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
+    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) c (l2_stop cur end') end' u).
+    destruct (l2_step_inv f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+    destruct (l2_step_frame f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st'' & tr'' & Hs' & Hfr).
+    rewrite Hs in Hs'. injection Hs' as <- <-.
+    destruct (l2_step_own f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st'' & tr'' & Hs' & How).
+    rewrite Hs in Hs'. injection Hs' as <- <-.
+    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
+    split; [exact Hi2|]. split; [lia|]. split.
+    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
+    split; [congruence|]. split; [congruence|]. split; [|split; [|split]].
+    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
+      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
+    + rewrite Ena in Hc2. lia.
+    + intros y Hy0 Hyt Hyu Hyc. destruct (Hfr1 y Hy0 Hyt Hyu Hyc) as (Hyu1 & Hye1).
+      destruct (Hfr y Hy0 Hyt Hyu1) as (Hyu2 & Hye2).
+      { rewrite HB1, (Hent1 ltac:(lia) ((cur / 2 ^ 21) mod 512) ltac:(lia)). apply Hyc; exact Hjr. }
+      split; [exact Hyu2|]. intros j Hj. rewrite Hye2 by exact Hj. apply Hye1; exact Hj.
+    + intros j Hj H3. destruct (Z.eq_dec j ((cur / 2 ^ 21) mod 512)) as [->|Hne].
+      * destruct (How H3) as [E|Hfree].
+        -- rewrite E. apply How1; [exact Hjr|]. rewrite <- E. exact H3.
+        -- rewrite HB1 in Hfree.
+           set (y := child (pool_base e) (tent (tables st') c ((cur / 2 ^ 21) mod 512))) in *.
+           pose proof Hi2 as (_ & _ & _ & _ & _ & _ & _ & Hents2 & _).
+           destruct (Hents2 _ Hjr H3) as (_ & Hle2 & _ & _ & _).
+           assert (Hy0 : 0 <= y) by (unfold y; apply (child_nonneg e); rewrite <- HB1, <- HB2; exact Hle2).
+           pose proof Hi1 as (_ & _ & _ & _ & _ & _ & Hcu1 & _).
+           assert (Hyc : y <> c) by (intros E; rewrite E in Hfree; congruence).
+           destruct (find_entry (fun j' => Z.land (tent (tables e) c j') 3 = 3 /\ child (pool_base e) (tent (tables e) c j') = y)
+             ltac:(intros j'; destruct (Z.eq_dec (Z.land (tent (tables e) c j') 3) 3);
+                   [destruct (Z.eq_dec (child (pool_base e) (tent (tables e) c j')) y); [left; split; assumption|]|];
+                   right; intros (? & ?); contradiction) 512%nat) as [(j' & Hj' & H3' & Ey)|Hnone].
+           ++ left. exists j'. split; [lia|]. split; [exact H3'|]. symmetry. exact Ey.
+           ++ destruct (free_bit (Isolation.Engine_pool e) y) eqn:Hfy; [right; reflexivity|].
+              exfalso. destruct (Hfr1 y Hy0 Hyc Hfy) as (Hu1 & _); [|congruence].
+              intros j'' Hj'' H3'' E. exact (Hnone j'' ltac:(lia) (conj H3'' E)).
+      * rewrite Ho2 in H3 |- * by (try exact Hj; exact Hne). apply How1; assumption.
+  - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & Hc & Hfr & How). exists st, tr'. split; [exact Hup|].
+    split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|]. split; [|split; [exact Hfr|exact How]].
+    rewrite Z.sub_diag in Hc. cbn in Hc. fold N. lia.
+Qed.

@@ -255,6 +255,7 @@ CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
 CodeUpdateRootRange.root_inv_keep
 CodeUpdateRootRange.l2_step_own
+CodeUpdateRootRange.update_l2_all
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
