@@ -417,3 +417,139 @@ Proof.
     split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|]. split; [|split; [exact Hfr|exact How]].
     rewrite Z.sub_diag in Hc. cbn in Hc. fold N. lia.
 Qed.
+
+(** ** What a change of one root entry leaves *)
+
+(** The pool stays sound when an entry is written. *)
+Lemma pool_inv_put : forall e x j v, pool_inv e -> 0 <= x < len (tables e) ->
+  pool_inv (set_tables e (put_ent (tables e) x j v)).
+Proof.
+  intros e x j v (Hok & Hpok & Hbits & Hcok & Hpl) Hx. pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  assert (HL : len (put_ent (tables e) x j v) = len (tables e)) by apply len_put_ent.
+  split; [|split; [|split; [|split]]].
+  - split; [rewrite tables_set_tables; apply whole_put_ent; assumption|].
+    rewrite tables_set_tables, base_set_tables, HL. split; assumption.
+  - apply pool_ok_set_tables; assumption.
+  - apply bits_ok_set_tables; assumption.
+  - apply count_ok_set_tables; assumption.
+  - rewrite plat_set_tables. exact Hpl.
+Qed.
+
+(** dropTable of a table [c] in use hooked at entry [j] of [x], from a
+    sound pool: the entry is written 0 and [c] is released, the pool stays
+    sound with one more free table. *)
+Lemma drop_pool : forall p x j s tr c base vmid,
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  pool_inv s -> 0 <= x < len (tables s) -> 0 <= c < len (tables s) -> free_bit (Isolation.Engine_pool s) c = false ->
+  exists st, Isolation.Engine_dropTable root p c base vmid s tr = Ok tt st (inval vmid base :: tr) /\
+    pool_inv st /\ pool_base st = pool_base s /\ tables st = put_ent (tables s) x j 0 /\
+    count_free (Isolation.Engine_pool st) = count_free (Isolation.Engine_pool s) + 1 /\
+    free_bit (Isolation.Engine_pool st) c = true /\
+    (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool st) y = free_bit (Isolation.Engine_pool s) y).
+Proof.
+  intros p x j s tr c base vmid L (Hok & Hpok & Hbits & Hcok & Hpl) Hx Hc Hfree.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables s)) in Hwh.
+  assert (Hv : slot_valid x s) by (split; [lia|exact Hwh]).
+  destruct (dropTable_ok p x j s tr c base vmid L Hv Hpl Hpok Hc Hfree) as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+  destruct (dropTable_bits p x j s tr c base vmid L Hv Hpl Hpok Hbits Hc Hfree) as (q2 & Hdrop2 & Hq2).
+  rewrite Hdrop in Hdrop2. injection Hdrop2 as Eq. subst q2.
+  set (ef := Isolation.set_Engine_pool q (set_tables s (put_ent (tables s) x j 0))) in *.
+  assert (HTf : tables ef = put_ent (tables s) x j 0).
+  { unfold ef, tables at 1. rewrite get_set_pool. rewrite HP. exact (tables_set_tables s (put_ent (tables s) x j 0)). }
+  assert (HBf : pool_base ef = pool_base s).
+  { unfold ef, pool_base at 1. rewrite get_set_pool. rewrite HP. exact (base_set_tables s (put_ent (tables s) x j 0)). }
+  assert (HTl' : len (put_ent (tables s) x j 0) = len (tables s)) by apply len_put_ent.
+  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables s); lia) Hfree Hsh Hnf Hbc Hout)
+    as (Hcq & Ecq).
+  exists ef. split; [exact Hdrop|]. split; [|split; [exact HBf|split; [exact HTf|]]].
+  - split; [|split; [|split; [|split]]].
+    + split; [rewrite HTf; apply whole_put_ent; [exact Hwh|lia]|]. rewrite HTf, HBf, HTl'. split; assumption.
+    + unfold ef. rewrite get_set_pool. eapply same_shape_ok; [exact Hpok|exact Hsh].
+    + unfold ef. rewrite get_set_pool. exact Hq2.
+    + unfold ef. rewrite get_set_pool. exact Hcq.
+    + unfold ef. rewrite plat_set_pool, plat_set_tables. exact Hpl.
+  - unfold ef. rewrite get_set_pool. split; [exact Ecq|]. split; [exact Hbc|]. exact Hout.
+Qed.
+
+(** [y] is a table of the subtree of entry [j] of table [x]: [sub] for
+    the entry of a root's table. *)
+Definition subx (e : Isolation.Engine) (x j y : Z) : Prop :=
+  Z.land (tent (tables e) x j) 3 = 3 /\
+  (y = child (pool_base e) (tent (tables e) x j) \/
+   exists j', 0 <= j' < 512 /\ Z.land (tent (tables e) (child (pool_base e) (tent (tables e) x j)) j') 3 = 3 /\
+     y = child (pool_base e) (tent (tables e) (child (pool_base e) (tent (tables e) x j)) j')).
+
+Lemma sub_subx : forall e t i y, sub e t i y <-> subx e (t + i / 512) (i mod 512) y.
+Proof. intros. reflexivity. Qed.
+
+(** What a change of entry [j] of table [x] leaves, from [e] to [st]:
+    the pool sound, the base and the number of tables, at most [N] fewer
+    free tables, every table in use outside the old subtree of the entry
+    in use with its entries (but entry [j] of [x]), in the entry either
+    no table descriptor or one for a level-2 table of the pool with
+    [l2_inv], whose subtree holds tables of the old subtree or tables
+    that were free. *)
+Definition step_post (e st : Isolation.Engine) (x j N : Z) : Prop :=
+  pool_inv st /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+  count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st) /\
+  (forall y, 0 <= y -> free_bit (Isolation.Engine_pool e) y = false -> ~ subx e x j y ->
+     free_bit (Isolation.Engine_pool st) y = false /\
+     (forall j', 0 <= j' < 512 -> (y <> x \/ j' <> j) -> tent (tables st) y j' = tent (tables e) y j')) /\
+  (Z.land (tent (tables st) x j) 3 = 3 ->
+     pool_base st <= Z.land (tent (tables st) x j) Isolation.descOAMask /\
+     child (pool_base st) (tent (tables st) x j) < len (tables st) /\
+     l2_inv st (child (pool_base st) (tent (tables st) x j))) /\
+  (forall y, subx st x j y -> subx e x j y \/ free_bit (Isolation.Engine_pool e) y = true).
+
+(** Whether a table is in the subtree of an entry is decidable. *)
+Lemma subx_dec : forall e x j y, subx e x j y \/ ~ subx e x j y.
+Proof.
+  intros e x j y. destruct (Z.eq_dec (Z.land (tent (tables e) x j) 3) 3) as [H3|H3];
+    [|right; intros (H & _); contradiction].
+  set (c := child (pool_base e) (tent (tables e) x j)).
+  destruct (Z.eq_dec y c) as [E|Hne]; [left; split; [exact H3|left; exact E]|].
+  destruct (find_entry (fun j' => Z.land (tent (tables e) c j') 3 = 3 /\ y = child (pool_base e) (tent (tables e) c j'))
+    ltac:(intros j'; destruct (Z.eq_dec (Z.land (tent (tables e) c j') 3) 3);
+          [destruct (Z.eq_dec y (child (pool_base e) (tent (tables e) c j'))); [left; split; assumption|]|];
+          right; intros (? & ?); contradiction) 512%nat) as [(j' & Hj' & H3' & E)|Hnone].
+  - left. split; [exact H3|right]. exists j'. split; [lia|]. split; assumption.
+  - right. intros (_ & [E|(j' & Hj' & H3' & E)]); [contradiction|]. exact (Hnone j' ltac:(lia) (conj H3' E)).
+Qed.
+
+(** The tables of the subtree of an entry holding a level-2 table with
+    [l2_inv] lie in the pool. *)
+Lemma subx_nonneg : forall st x j y,
+  (Z.land (tent (tables st) x j) 3 = 3 ->
+     pool_base st <= Z.land (tent (tables st) x j) Isolation.descOAMask /\
+     child (pool_base st) (tent (tables st) x j) < len (tables st) /\
+     l2_inv st (child (pool_base st) (tent (tables st) x j))) ->
+  subx st x j y -> 0 <= y.
+Proof.
+  intros st x j y Hent (H3 & Hy). destruct (Hent H3) as (Hle & _ & Hinv).
+  destruct Hy as [->|(j' & Hj' & H3' & ->)]; [apply (child_nonneg st); exact Hle|].
+  pose proof Hinv as (_ & _ & _ & _ & _ & _ & _ & Hc3 & _).
+  destruct (Hc3 j' Hj' H3') as (_ & Hle' & _). apply (child_nonneg st). exact Hle'.
+Qed.
+
+(** Two changes of the same entry make one. *)
+Lemma step_post_trans : forall e e3 st x j N1 N2, step_post e e3 x j N1 -> step_post e3 st x j N2 ->
+  step_post e st x j (N1 + N2).
+Proof.
+  intros e e3 st x j N1 N2 (Hpi1 & HB1 & HL1 & Hc1 & Hfr1 & Hent1 & How1) (Hpi2 & HB2 & HL2 & Hc2 & Hfr2 & Hent2 & How2).
+  (* a table free after the first change was free before it or in the old subtree *)
+  assert (Hback : forall y, 0 <= y -> free_bit (Isolation.Engine_pool e3) y = true ->
+    free_bit (Isolation.Engine_pool e) y = true \/ subx e x j y).
+  { intros y Hy Hf. destruct (free_bit (Isolation.Engine_pool e) y) eqn:Hfe; [left; reflexivity|].
+    right. destruct (subx_dec e x j y) as [H|H]; [exact H|].
+    destruct (Hfr1 y Hy Hfe H) as (Hu & _). congruence. }
+  split; [exact Hpi2|]. split; [congruence|]. split; [congruence|]. split; [lia|]. split; [|split; [exact Hent2|]].
+  - intros y Hy Hyu Hns. destruct (Hfr1 y Hy Hyu Hns) as (Hu3 & He3).
+    assert (Hns3 : ~ subx e3 x j y).
+    { intros Hs. destruct (How1 y Hs) as [Hs'|Hf]; [exact (Hns Hs')|congruence]. }
+    destruct (Hfr2 y Hy Hu3 Hns3) as (Hu & He). split; [exact Hu|].
+    intros j' Hj' Hne. rewrite He by assumption. apply He3; assumption.
+  - intros y Hs. destruct (How2 y Hs) as [Hs3|Hf3].
+    + exact (How1 y Hs3).
+    + destruct (Hback y (subx_nonneg st x j y Hent2 Hs) Hf3) as [Hf|Hs']; [right; exact Hf|left; exact Hs'].
+Qed.
