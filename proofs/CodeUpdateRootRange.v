@@ -553,3 +553,83 @@ Proof.
     + exact (How1 y Hs3).
     + destruct (Hback y (subx_nonneg st x j y Hent2 Hs) Hf3) as [Hf|Hs']; [right; exact Hf|left; exact Hs'].
 Qed.
+
+(** ** The end of descend at the root *)
+
+(** What descend at the root does once entry [j] of [x] holds a level-2
+    table [c] with [l2_inv]: update [c] ([update_l2_all]) and, for an
+    unmap that leaves it empty, release it. It leaves [step_post] with
+    at most [need_l2] fewer free tables. The root's table [x] must not be
+    in the subtree of its entry. *)
+Lemma root_tail : forall f e3 tr x j p base ipa stop u,
+  (5 <= f)%nat ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  pool_inv e3 -> 0 <= x < len (tables e3) -> 0 <= j < 512 -> free_bit (Isolation.Engine_pool e3) x = false ->
+  Z.land (tent (tables e3) x j) 3 = 3 -> pool_base e3 <= Z.land (tent (tables e3) x j) Isolation.descOAMask ->
+  child (pool_base e3) (tent (tables e3) x j) < len (tables e3) ->
+  l2_inv e3 (child (pool_base e3) (tent (tables e3) x j)) -> ~ subx e3 x j x ->
+  pool_base e3 mod 4096 = 0 -> pool_base e3 + 4096 * len (tables e3) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (stop - ipa)) (tables e3) (child (pool_base e3) (tent (tables e3) x j)) ipa stop u
+    <= count_free (Isolation.Engine_pool e3) ->
+  exists st tr',
+    (let! _ := Isolation.Engine_update (S f) root (child (pool_base e3) (tent (tables e3) x j)) 2 ipa stop u in
+     let! t'24 := (if Isolation.s2update_unmap u
+                   then (let! t'23 := Isolation.Engine_tableEmpty root (child (pool_base e3) (tent (tables e3) x j)) in ret t'23)
+                   else ret false) in
+     if t'24 then
+       let! _ := Isolation.Engine_dropTable root p (child (pool_base e3) (tent (tables e3) x j)) base (Isolation.s2update_vmid u) in
+       ret tt
+     else ret tt) e3 tr = Ok tt st tr' /\
+    step_post e3 st x j (need_l2 (Z.to_nat (stop - ipa)) (tables e3) (child (pool_base e3) (tent (tables e3) x j)) ipa stop u).
+Proof.
+  intros f e3 tr x j p base ipa stop u Hf L Hpi Hx Hj Hxu H3 Hle Hlt Hinv Hxs Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  set (c := child (pool_base e3) (tent (tables e3) x j)) in *.
+  set (N := need_l2 (Z.to_nat (stop - ipa)) (tables e3) c ipa stop u) in *.
+  destruct (update_l2_all f e3 tr c ipa stop u Hf Hinv Hal Hbelow ltac:(lia)
+    ltac:(rewrite (l1_base_of base ipa Hba ltac:(lia)); lia) H40 Hia Hsa Hd Hneed)
+    as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1 & Hc1 & Hfr & Hown).
+  fold N in Hc1. step_by Hup.
+  pose proof Hinv1 as (Hok1 & Hpok1 & Hbits1 & Hcok1 & Hpl1 & Hcr1 & Hcu1 & _).
+  pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
+  assert (Hpi1 : pool_inv st1) by (split; [exact Hok1|split; [exact Hpok1|split; [exact Hbits1|split; assumption]]]).
+  (* the tables outside the subtree of the entry stay *)
+  assert (Hfr' : forall y, 0 <= y -> free_bit (Isolation.Engine_pool e3) y = false -> ~ subx e3 x j y ->
+    free_bit (Isolation.Engine_pool st1) y = false /\ (forall j', 0 <= j' < 512 -> tent (tables st1) y j' = tent (tables e3) y j')).
+  { intros y Hy Hyu Hns. apply (Hfr y Hy).
+    - intros E. apply Hns. split; [exact H3|left; exact E].
+    - exact Hyu.
+    - intros j' Hj' H3' E. apply Hns. split; [exact H3|right]. exists j'. split; [exact Hj'|]. split; [exact H3'|]. symmetry. exact E. }
+  destruct (Hfr' x ltac:(lia) Hxu Hxs) as (Hxu1 & Hxe1).
+  (* the state without the drop *)
+  assert (Hkeep : step_post e3 st1 x j N).
+  { split; [exact Hpi1|]. split; [exact HB1|]. split; [exact Hl1|]. split; [exact Hc1|]. split; [|split].
+    - intros y Hy Hyu Hns. destruct (Hfr' y Hy Hyu Hns) as (Hu & He). split; [exact Hu|]. intros j' Hj' _. apply He. exact Hj'.
+    - intros _. rewrite Hxe1, HB1, Hl1 by exact Hj. fold c. split; [exact Hle|]. split; [exact Hlt|exact Hinv1].
+    - intros y (H3' & Hy). rewrite Hxe1, HB1 in Hy by exact Hj. fold c in Hy.
+      destruct Hy as [E|(j' & Hj' & Hj3 & E)]; [left; split; [exact H3|left; exact E]|].
+      destruct (Hown j' Hj' Hj3) as [(j'' & Hj'' & H3'' & Ec)|Hff].
+      + left. split; [exact H3|right]. exists j''. split; [exact Hj''|]. split; [exact H3''|]. rewrite E. exact Ec.
+      + right. rewrite E. exact Hff. }
+  destruct (Isolation.s2update_unmap u).
+  - destruct (tableEmpty_ok st1 tr1 c Hcr1 Hwh1) as (b & Hb & _).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + destruct (drop_pool p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hpi1 ltac:(lia) Hcr1 Hcu1)
+        as (st & Hdrop & Hpi2 & HB2 & HT2 & Hc2 & Hcf2 & Hout2).
+      step_by Hdrop. eexists _, _. split; [reflexivity|].
+      split; [exact Hpi2|]. split; [congruence|]. split; [rewrite HT2, len_put_ent; exact Hl1|].
+      split; [lia|]. split; [|split].
+      * intros y Hy Hyu Hns. destruct (Hfr' y Hy Hyu Hns) as (Hu & He).
+        assert (Hyc : y <> c) by (intros E; apply Hns; split; [exact H3|left; exact E]).
+        split; [rewrite Hout2 by assumption; exact Hu|].
+        intros j' Hj' Hne. rewrite HT2, tent_put_ent_frame by lia. apply He. exact Hj'.
+      * intros H3'. exfalso. rewrite HT2, tent_put_ent in H3' by (auto; lia).
+        rewrite !Z.eqb_refl in H3'. cbn [andb] in H3'. exact (land0_not_table H3').
+      * intros y (H3' & _). exfalso. rewrite HT2, tent_put_ent in H3' by (auto; lia).
+        rewrite !Z.eqb_refl in H3'. cbn [andb] in H3'. exact (land0_not_table H3').
+    + eexists _, _. split; [reflexivity|exact Hkeep].
+  - step. eexists _, _. split; [reflexivity|exact Hkeep].
+Qed.
