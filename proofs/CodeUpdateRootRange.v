@@ -633,3 +633,39 @@ Proof.
     + eexists _, _. split; [reflexivity|exact Hkeep].
   - step. eexists _, _. split; [reflexivity|exact Hkeep].
 Qed.
+
+(** descend into a root entry (entry [j] of the root's table [x]) that
+    holds a level-2 table [c] with [l2_inv] ([descend_table_root],
+    CodeUpdateRoot) leaves [step_post] with at most [need_l2] fewer free
+    tables. *)
+Theorem descend_table_post : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  pool_inv e -> 0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  Z.land (tent (tables e) x j) 3 = 3 -> pool_base e <= Z.land (tent (tables e) x j) Isolation.descOAMask ->
+  child (pool_base e) (tent (tables e) x j) < len (tables e) ->
+  l2_inv e (child (pool_base e) (tent (tables e) x j)) -> ~ subx e x j x ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (stop - ipa)) (tables e) (child (pool_base e) (tent (tables e) x j)) ipa stop u
+    <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr' /\
+    step_post e st x j (need_l2 (Z.to_nat (stop - ipa)) (tables e) (child (pool_base e) (tent (tables e) x j)) ipa stop u).
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hj L Hpi Hx Hxu H3 Hle Hlt Hinv Hxs Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hpi as (Hok & _). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) x j) in *.
+  set (c := child (pool_base e) dd) in *.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct f as [|f]; [lia|].
+  exact (root_tail f e tr x j p base ipa stop u ltac:(lia) L Hpi Hx Hj Hxu H3 Hle Hlt Hinv Hxs Hal Hbelow
+    Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed).
+Qed.
