@@ -669,3 +669,38 @@ Proof.
   exact (root_tail f e tr x j p base ipa stop u ltac:(lia) L Hpi Hx Hj Hxu H3 Hle Hlt Hinv Hxs Hal Hbelow
     Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed).
 Qed.
+
+(** Hooking a table [c] just taken (its entries [v j'], no table
+    descriptor) into entry [j] of [x] leaves [step_post] with one table
+    fewer. *)
+Lemma hook_post : forall e q c x j v T, pool_inv e -> 0 <= c < len (tables e) -> free_bit (Isolation.Engine_pool e) c = true ->
+  taken (Isolation.Engine_pool e) q c -> bits_ok q -> 0 <= x < len (tables e) -> x <> c -> 0 <= j < 512 ->
+  len T = len (tables e) -> whole T ->
+  (forall j', 0 <= j' < 512 -> tent T c j' = v j') -> (forall j', 0 <= j' < 512 -> Z.land (v j') 3 <> 3) ->
+  (forall y j', 0 <= y -> y <> c -> 0 <= j' < 512 -> tent T y j' = tent (tables e) y j') ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  step_post e (set_tables (Isolation.set_Engine_pool q e) (put_ent T x j (tdesc (pool_base e) c))) x j 1.
+Proof.
+  intros e q c x j v T Hpi Hc Hcf Htk Hqb Hx Hxc Hj HTl HTw HTc Hv HTo Hal Hbelow.
+  destruct (l2_inv_new e q c x j v T Hpi Hc Hcf Htk Hqb Hx Hxc Hj HTl HTw HTc Hv) as (Hinv2 & Hc2 & HB2).
+  pose proof Hpi as (Hok & _). pose proof Hok as (_ & _ & Hbase).
+  pose proof Htk as (_ & _ & _ & Hqo & _ & _).
+  set (e2 := set_tables (Isolation.set_Engine_pool q e) (put_ent T x j (tdesc (pool_base e) c))) in *.
+  assert (Hl2 : len (tables e2) = len (tables e)) by (unfold e2; rewrite tables_set_tables, len_put_ent; exact HTl).
+  assert (Hxj : tent (tables e2) x j = tdesc (pool_base e) c).
+  { unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
+  assert (Hc2' : forall j', 0 <= j' < 512 -> tent (tables e2) c j' = v j').
+  { intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
+  pose proof Hinv2 as (Hok2 & Hpok2 & Hbits2 & Hcok2 & Hpl2 & _).
+  split; [split; [exact Hok2|split; [exact Hpok2|split; [exact Hbits2|split; assumption]]]|].
+  split; [exact HB2|]. split; [exact Hl2|]. split; [lia|]. split; [|split].
+  - intros y Hy Hyu Hns. assert (Hyc : y <> c) by (intros ->; congruence). split.
+    + unfold e2. rewrite free_bit_set_tables, get_set_pool, Hqo by assumption. exact Hyu.
+    + intros j' Hj' Hne. unfold e2. rewrite tables_set_tables, tent_put_ent_frame by lia. apply HTo; assumption.
+  - intros _. rewrite Hxj, HB2, Hl2, Hoa, Hch. split; [lia|]. split; [lia|]. exact Hinv2.
+  - intros y (_ & Hy). rewrite Hxj, HB2, Hch in Hy. destruct Hy as [->|(j' & Hj' & H3' & _)].
+    + right. exact Hcf.
+    + exfalso. rewrite Hc2' in H3' by exact Hj'. exact (Hv j' Hj' H3').
+Qed.
