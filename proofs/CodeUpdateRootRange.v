@@ -704,3 +704,81 @@ Proof.
     + right. exact Hcf.
     + exfalso. rewrite Hc2' in H3' by exact Hj'. exact (Hv j' Hj' H3').
 Qed.
+
+(** descend into an invalid root entry for a map ([descend_new_root],
+    CodeUpdateRoot) leaves [step_post] with at most one table and what
+    [need] counts for a zeroed table fewer. *)
+Theorem descend_new_post : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  valid_d (tent (tables e) x j) = false -> Isolation.s2update_unmap u = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr' /\
+    step_post e st x j (1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hinv Hun Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land (tent (tables e) x j) 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) x j)). rewrite Hinv. cbn [negb].
+  rewrite Hun.
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  step_by (pfield_pool_root e1 tr). fold pool_place.
+  assert (Hd1 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e1)) = pool_base e)
+    by (rewrite <- HB1; reflexivity).
+  assert (Hpa : Isolation.tablePool_pa pool_place c e1 tr =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e1 tr).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e1 tr pool_place_lens I). rewrite Hd1. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv1 : slot_valid x e1) by (split; [lia|exact Hw1]).
+  step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
+  unfold ret. cbv beta iota.
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  pose proof (hook_post e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
+    ltac:(intros j' Hj'; unfold e1; rewrite HT1; apply tent_zeroed; lia) ltac:(intros; discriminate)
+    ltac:(intros y j' Hy Hyc Hj'; unfold e1; rewrite HT1; apply tent_replace_other; lia) Hal Hbelow) as Hhook.
+  fold e1 in Hhook.
+  set (e2 := set_tables e1 (put_ent (tables e1) x j (tdesc (pool_base e) c))) in *.
+  pose proof Hhook as (Hpi2 & HB2 & Hl2 & Hc2 & _ & Hent2 & _).
+  pose proof Hbase as Hbase'.
+  destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
+  assert (Hxj : tent (tables e2) x j = tdesc (pool_base e) c).
+  { unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  assert (Ec : child (pool_base e2) (tent (tables e2) x j) = c) by (rewrite Hxj, HB2; exact Hch).
+  assert (H3 : Z.land (tent (tables e2) x j) 3 = 3) by (rewrite Hxj; exact Ht3).
+  destruct (Hent2 H3) as (Hle2 & Hlt2 & Hinv2).
+  assert (Hcz : forall j', 0 <= j' < 512 -> tent (tables e2) c j' = 0).
+  { intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). unfold e1. rewrite HT1. apply tent_zeroed; lia. }
+  assert (Hxs : ~ subx e2 x j x).
+  { intros (_ & [E|(j' & Hj' & H3' & _)]); [rewrite Ec in E; exact (Hxc E)|].
+    rewrite Ec, Hcz in H3' by exact Hj'. exact (land0_not_table H3'). }
+  assert (Hn2 : need_l2 (Z.to_nat (stop - ipa)) (tables e2) (child (pool_base e2) (tent (tables e2) x j)) ipa stop u =
+    need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u) by (rewrite Ec; apply need_l2_new; exact Hcz).
+  destruct f as [|f]; [lia|].
+  destruct (root_tail f e2 tr x j p base ipa stop u ltac:(lia) L Hpi2 ltac:(lia) Hj
+    ltac:(unfold e2; rewrite free_bit_set_tables; unfold e1; rewrite get_set_pool; pose proof Htk as (_ & _ & _ & Hqo & _);
+          rewrite Hqo by lia; exact Hxu)
+    H3 Hle2 Hlt2 Hinv2 Hxs ltac:(rewrite HB2; exact Hal) ltac:(rewrite HB2, Hl2; exact Hbelow)
+    Hb0 Hba Hr Hs H40 Hia Hsa Hd ltac:(rewrite Hn2; lia)) as (st & tr' & Htail & Hpost).
+  rewrite Ec, Hun in Htail. rewrite Hn2 in Hpost.
+  exists st, tr'. split; [exact Htail|]. exact (step_post_trans e e2 st x j 1 _ Hhook Hpost).
+Qed.
