@@ -782,3 +782,95 @@ Proof.
   rewrite Ec, Hun in Htail. rewrite Hn2 in Hpost.
   exists st, tr'. split; [exact Htail|]. exact (step_post_trans e e2 st x j 1 _ Hhook Hpost).
 Qed.
+
+(** descend into a root block entry ([descend_split_root],
+    CodeUpdateRoot) leaves [step_post] with at most one table and what
+    [need] counts for a table of valid leaves fewer. *)
+Theorem descend_split_post : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  valid_d (tent (tables e) x j) = true -> Z.land (tent (tables e) x j) 3 <> 3 ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr' /\
+    step_post e st x j (1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hval Hnt Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) x j) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct (splitBlock_ok e1 tr c dd 2 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  step_by Hsp.
+  set (e2 := set_tables e1 Ts).
+  assert (Hv2 : slot_valid x e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
+  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
+  unfold e2. rewrite set_tables_twice, tables_set_tables.
+  set (e4 := set_tables e1 (put_ent Ts x j 0)).
+  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
+  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
+  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
+  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts x j 0)). reflexivity. }
+  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
+    rewrite Hd4. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv4 : slot_valid x e4).
+  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
+  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
+  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
+  unfold ret. cbv beta iota.
+  assert (HTc : forall j', 0 <= j' < 512 -> tent Ts c j' = split_leaf dd 2 j') by (intros j' Hj'; rewrite HTsp by lia; rewrite Z.eqb_refl; reflexivity).
+  pose proof (hook_post e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
+    ltac:(intros j' _; apply leaf2_not_table)
+    ltac:(intros y j' Hy Hyc Hj'; rewrite HTsp by lia; replace (y =? c) with false by (symmetry; apply Z.eqb_neq; exact Hyc);
+          unfold e1; rewrite HT1; apply tent_replace_other; lia) Hal Hbelow) as Hhook.
+  fold e1 in Hhook.
+  set (e3 := set_tables e1 (put_ent Ts x j (tdesc (pool_base e) c))) in *.
+  pose proof Hhook as (Hpi3 & HB3 & Hl3 & Hc3 & _ & Hent3 & _).
+  destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
+  assert (Hxj : tent (tables e3) x j = tdesc (pool_base e) c).
+  { unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  assert (Ec : child (pool_base e3) (tent (tables e3) x j) = c) by (rewrite Hxj, HB3; exact Hch).
+  assert (H3 : Z.land (tent (tables e3) x j) 3 = 3) by (rewrite Hxj; exact Ht3).
+  destruct (Hent3 H3) as (Hle3 & Hlt3 & Hinv3).
+  assert (Hcs : forall j', 0 <= j' < 512 -> tent (tables e3) c j' = split_leaf dd 2 j').
+  { intros j' Hj'. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
+  assert (Hxs : ~ subx e3 x j x).
+  { intros (_ & [E|(j' & Hj' & H3' & _)]); [rewrite Ec in E; exact (Hxc E)|].
+    rewrite Ec, Hcs in H3' by exact Hj'. exact (leaf2_not_table _ _ H3'). }
+  assert (Hn3 : need_l2 (Z.to_nat (stop - ipa)) (tables e3) (child (pool_base e3) (tent (tables e3) x j)) ipa stop u =
+    need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u)
+    by (rewrite Ec; apply (need_l2_split _ _ _ dd); exact Hcs).
+  destruct f as [|f]; [lia|].
+  destruct (root_tail f e3 (inval (Isolation.s2update_vmid u) base :: tr) x j p base ipa stop u ltac:(lia) L Hpi3 ltac:(lia) Hj
+    ltac:(unfold e3; rewrite free_bit_set_tables; unfold e1; rewrite get_set_pool; pose proof Htk as (_ & _ & _ & Hqo & _);
+          rewrite Hqo by lia; exact Hxu)
+    H3 Hle3 Hlt3 Hinv3 Hxs ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow)
+    Hb0 Hba Hr Hs H40 Hia Hsa Hd ltac:(rewrite Hn3; lia)) as (st & tr' & Htail & Hpost).
+  rewrite Ec in Htail. rewrite Hn3 in Hpost.
+  exists st, tr'. split; [exact Htail|]. exact (step_post_trans e e3 st x j 1 _ Hhook Hpost).
+Qed.
