@@ -874,3 +874,55 @@ Proof.
   rewrite Ec in Htail. rewrite Hn3 in Hpost.
   exists st, tr'. split; [exact Htail|]. exact (step_post_trans e e3 st x j 1 _ Hhook Hpost).
 Qed.
+
+(** ** replaceLeaf at the root *)
+
+Lemma leaf1_not_table : forall pa a, Z.land (leaf_val pa 1 a) 3 <> 3.
+Proof.
+  intros pa a E. assert (H : Z.testbit (leaf_val pa 1 a) 1 = false).
+  { unfold leaf_val, Isolation.leafDesc. cbn [bind ret Isolation.lastLevel Z.eqb Pos.eqb].
+    repeat match goal with |- context [if ?c then _ else _] => destruct c end;
+    cbn [bind ret]; rewrite ?Z.lor_spec, Z.land_spec, oa_bits by lia;
+    replace ((12 <=? 1) && (1 <? 48)) with false by reflexivity; rewrite andb_false_r; reflexivity. }
+  assert (H1 : Z.testbit (Z.land (leaf_val pa 1 a) 3) 1 = true) by (rewrite E; reflexivity).
+  rewrite Z.land_spec, H in H1. discriminate.
+Qed.
+
+Lemma new_ent1_not_table : forall u base old, Z.land old 3 <> 3 -> Z.land (new_ent u 1 base old) 3 <> 3.
+Proof.
+  intros u base old H. unfold new_ent. destruct (Isolation.s2update_unmap u).
+  - destruct (valid_d old); [cbn; discriminate|exact H].
+  - apply leaf1_not_table.
+Qed.
+
+(** No change: [step_post] of a state with itself. *)
+Lemma step_post_refl : forall e x j, pool_inv e ->
+  (Z.land (tent (tables e) x j) 3 = 3 ->
+     pool_base e <= Z.land (tent (tables e) x j) Isolation.descOAMask /\
+     child (pool_base e) (tent (tables e) x j) < len (tables e) /\
+     l2_inv e (child (pool_base e) (tent (tables e) x j))) ->
+  step_post e e x j 0.
+Proof.
+  intros e x j Hpi Hent. split; [exact Hpi|]. split; [reflexivity|]. split; [reflexivity|]. split; [lia|].
+  split; [|split; [exact Hent|]].
+  - intros y _ Hyu _. split; [exact Hyu|]. intros; reflexivity.
+  - intros y Hs. left. exact Hs.
+Qed.
+
+(** Writing no table descriptor into the entry after a change keeps
+    [step_post]. *)
+Lemma step_post_put : forall e s x j N v, step_post e s x j N -> 0 <= x < len (tables s) -> 0 <= j < 512 ->
+  Z.land v 3 <> 3 -> step_post e (set_tables s (put_ent (tables s) x j v)) x j N.
+Proof.
+  intros e s x j N v (Hpi & HB & HL & Hc & Hfr & _ & _) Hx Hj Hv.
+  pose proof Hpi as (Hok & _). pose proof Hok as (Hwh & _). fold (whole (tables s)) in Hwh.
+  assert (Hxj : tent (tables (set_tables s (put_ent (tables s) x j v))) x j = v).
+  { rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  split; [apply pool_inv_put; assumption|]. split; [rewrite base_set_tables; exact HB|].
+  split; [rewrite tables_set_tables, len_put_ent; exact HL|].
+  split; [rewrite count_set_tables by (rewrite len_put_ent; reflexivity); exact Hc|]. split; [|split].
+  - intros y Hy Hyu Hns. destruct (Hfr y Hy Hyu Hns) as (Hu & He). split; [rewrite free_bit_set_tables; exact Hu|].
+    intros j' Hj' Hne. rewrite tables_set_tables, tent_put_ent_frame by lia. apply He; assumption.
+  - intros H3. exfalso. rewrite Hxj in H3. exact (Hv H3).
+  - intros y (H3 & _). exfalso. rewrite Hxj in H3. exact (Hv H3).
+Qed.
