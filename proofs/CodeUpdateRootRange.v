@@ -926,3 +926,110 @@ Proof.
   - intros H3. exfalso. rewrite Hxj in H3. exact (Hv H3).
   - intros y (H3 & _). exfalso. rewrite Hxj in H3. exact (Hv H3).
 Qed.
+
+(** clearEntry of a root entry holding a level-2 table [c] with [l2_inv]
+    ([clearEntry_table_root], CodeUpdateRoot) leaves [step_post] with no
+    table fewer and the entry 0. *)
+Theorem clearEntry_table_post : forall fuel e tr x j p base vmid,
+  (7 <= fuel)%nat -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  pool_inv e -> 0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  Z.land (tent (tables e) x j) 3 = 3 -> pool_base e <= Z.land (tent (tables e) x j) Isolation.descOAMask ->
+  child (pool_base e) (tent (tables e) x j) < len (tables e) ->
+  l2_inv e (child (pool_base e) (tent (tables e) x j)) -> ~ subx e x j x ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
+  exists st tr', Isolation.Engine_clearEntry fuel root p 1 base vmid e tr = Ok tt st tr' /\
+    step_post e st x j 0 /\ slot_valid x st.
+Proof.
+  intros fuel e tr x j p base vmid Hf Hj L Hpi Hx Hxu H3 Hle Hlt Hinv Hxs Hal Hbelow Hb0 Hba H40.
+  pose proof Hpi as (Hok & _). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  set (dd := tent (tables e) x j) in *.
+  set (c := child (pool_base e) dd) in *.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
+  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  rewrite wrapu_small by lia.
+  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
+  destruct f as [|f]; [lia|].
+  assert (H21 : base mod 2 ^ 21 = 0).
+  { pose proof (Z.div_mod base (2 ^ 30) ltac:(lia)) as E. rewrite Hba, Z.add_0_r in E.
+    apply Z.mod_divide; [lia|]. exists (512 * (base / 2 ^ 30)). lia. }
+  pose proof (align_page base H21) as Hba'.
+  assert (H21' : (base + 2 ^ 30) mod 2 ^ 21 = 0).
+  { rewrite Z.add_mod, H21 by lia. reflexivity. }
+  assert (Hn0 : need_l2 (Z.to_nat (base + 2 ^ 30 - base)) (tables e) c base (base + 2 ^ 30) (clear_u vmid) = 0)
+    by (apply need_l2_clear; first [reflexivity|lia|exact H21|exact H21']).
+  destruct (update_l2_all f e tr c base (base + 2 ^ 30) (clear_u vmid) ltac:(lia) Hinv Hal Hbelow ltac:(lia)
+    ltac:(rewrite (l1_base_of base base Hba ltac:(lia)); lia) H40 Hba'
+    ltac:(rewrite Z.add_mod, Hba' by lia; reflexivity) eq_refl
+    ltac:(rewrite Hn0; pose proof (count_bound (Isolation.Engine_pool e)); lia))
+    as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1 & Hc1 & Hfr & _).
+  rewrite Hn0 in Hc1.
+  step_by Hup.
+  pose proof Hinv1 as (Hok1 & Hpok1 & Hbits1 & Hcok1 & Hpl1 & Hcr1 & Hcu1 & _).
+  pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
+  assert (Hpi1 : pool_inv st1) by (split; [exact Hok1|split; [exact Hpok1|split; [exact Hbits1|split; assumption]]]).
+  assert (Hfr' : forall y, 0 <= y -> free_bit (Isolation.Engine_pool e) y = false -> ~ subx e x j y ->
+    free_bit (Isolation.Engine_pool st1) y = false /\ (forall j', 0 <= j' < 512 -> tent (tables st1) y j' = tent (tables e) y j')).
+  { intros y Hy Hyu Hns. apply (Hfr y Hy).
+    - intros E. apply Hns. split; [exact H3|left; exact E].
+    - exact Hyu.
+    - intros j' Hj' H3' E. apply Hns. split; [exact H3|right]. exists j'. split; [exact Hj'|]. split; [exact H3'|]. symmetry. exact E. }
+  destruct (drop_pool p x j st1 tr1 c base vmid L Hpi1 ltac:(lia) Hcr1 Hcu1)
+    as (st & Hdrop & Hpi2 & HB2 & HT2 & Hc2 & Hcf2 & Hout2).
+  step_by Hdrop. eexists _, _. split; [reflexivity|].
+  pose proof Hpi2 as (Hok2 & _). pose proof Hok2 as (Hwh2 & _). fold (whole (tables st)) in Hwh2.
+  split; [|split; [rewrite HT2, len_put_ent; lia|exact Hwh2]].
+  split; [exact Hpi2|]. split; [congruence|]. split; [rewrite HT2, len_put_ent; exact Hl1|].
+  split; [lia|]. split; [|split].
+  - intros y Hy Hyu Hns. destruct (Hfr' y Hy Hyu Hns) as (Hu & He).
+    assert (Hyc : y <> c) by (intros E; apply Hns; split; [exact H3|left; exact E]).
+    split; [rewrite Hout2 by assumption; exact Hu|].
+    intros j' Hj' Hne. rewrite HT2, tent_put_ent_frame by lia. apply He. exact Hj'.
+  - intros H3'. exfalso. rewrite HT2, tent_put_ent in H3' by (auto; lia).
+    rewrite !Z.eqb_refl in H3'. cbn [andb] in H3'. exact (land0_not_table H3').
+  - intros y (H3' & _). exfalso. rewrite HT2, tent_put_ent in H3' by (auto; lia).
+    rewrite !Z.eqb_refl in H3'. cbn [andb] in H3'. exact (land0_not_table H3').
+Qed.
+
+(** replaceLeaf of a root entry holding a level-2 table [c] with
+    [l2_inv] ([replaceLeaf_table_root], CodeUpdateRoot) leaves
+    [step_post] with no table fewer and no table descriptor in the
+    entry. *)
+Theorem replaceLeaf_table_post : forall fuel e tr x j p base u,
+  (8 <= fuel)%nat -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  pool_inv e -> 0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  Z.land (tent (tables e) x j) 3 = 3 -> pool_base e <= Z.land (tent (tables e) x j) Isolation.descOAMask ->
+  child (pool_base e) (tent (tables e) x j) < len (tables e) ->
+  l2_inv e (child (pool_base e) (tent (tables e) x j)) -> ~ subx e x j x ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 1 base u e tr = Ok tt st tr' /\ step_post e st x j 0.
+Proof.
+  intros fuel e tr x j p base u Hf Hj L Hpi Hx Hxu H3 Hle Hlt Hinv Hxs Hal Hbelow Hb0 Hba H40.
+  pose proof Hpi as (Hok & _). pose proof Hok as (Hwh & _). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) x j) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_replaceLeaf].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold dd.
+  fold (valid_d dd). rewrite (table_valid dd H3).
+  destruct (clearEntry_table_post f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hpi Hx Hxu H3 Hle Hlt Hinv Hxs
+    Hal Hbelow Hb0 Hba H40) as (st1 & tr1 & Hce & Hpost & Hv1).
+  assert (Hc' : (let! _ := Isolation.Engine_clearEntry f root p 1 base (Isolation.s2update_vmid u) in ret tt) e tr = Ok tt st1 tr1)
+    by (step_by Hce; reflexivity).
+  step_by Hc'.
+  destruct (Isolation.s2update_unmap u); cbn [negb].
+  - eexists _, _. split; [reflexivity|exact Hpost].
+  - step_by (leafDesc_ok st1 tr1 (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)).
+    step_by (store_lens _ _ _ _ st1 (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)) tr1 L Hv1).
+    eexists _, _. split; [reflexivity|].
+    apply step_post_put; [exact Hpost|destruct Hv1; lia|exact Hj|apply leaf1_not_table].
+Qed.
