@@ -1033,3 +1033,83 @@ Proof.
     eexists _, _. split; [reflexivity|].
     apply step_post_put; [exact Hpost|destruct Hv1; lia|exact Hj|apply leaf1_not_table].
 Qed.
+
+(** ** One iteration at the root *)
+
+(** [step_post] of a change of root entry [i] keeps [root_inv] and the
+    other root entries. *)
+Lemma root_inv_of_post : forall e st t i N, root_inv e t -> 0 <= i < 1024 ->
+  step_post e st (t + i / 512) (i mod 512) N ->
+  root_inv st t /\ (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i').
+Proof.
+  intros e st t i N Hr Hi (Hpi & HB & HL & _ & Hfr & Hent & How).
+  pose proof Hr as (Hl & Hne & _). pose proof Hl as (_ & Ht & Htl & Htu & Ht1u & _).
+  assert (Hq : forall k, 0 <= k < 1024 -> k / 512 = 0 \/ k / 512 = 1).
+  { intros k Hk. assert (0 <= k / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia). lia. }
+  assert (Hns : forall y, y = t \/ y = t + 1 -> ~ subx e (t + i / 512) (i mod 512) y).
+  { intros y Hy Hs. destruct (Hne i y Hi Hs). lia. }
+  assert (Hroot : forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i').
+  { intros i' Hi' Hii. change (tent (tables st) (t + i' / 512) (i' mod 512) = tent (tables e) (t + i' / 512) (i' mod 512)).
+    assert (Hu : free_bit (Isolation.Engine_pool e) (t + i' / 512) = false) by (apply (l1_inv_slot_used e t i' Hl Hi')).
+    destruct (Hfr (t + i' / 512) ltac:(pose proof (Hq i' Hi'); lia) Hu ltac:(apply Hns; pose proof (Hq i' Hi'); lia))
+      as (_ & He).
+    apply He; [apply Z.mod_pos_bound; lia|].
+    destruct (Z.eq_dec (t + i' / 512) (t + i / 512)) as [E|E]; [right|left; exact E].
+    intros Em. apply Hii. rewrite (Z.div_mod i' 512), (Z.div_mod i 512) by lia. rewrite Em. f_equal. f_equal. lia. }
+  split; [|exact Hroot].
+  apply (root_inv_keep e st t i Hr Hi Hpi HB HL).
+  - destruct (Hfr t ltac:(lia) Htu ltac:(apply Hns; left; reflexivity)) as (Hu & _). exact Hu.
+  - destruct (Hfr (t + 1) ltac:(lia) Ht1u ltac:(apply Hns; right; reflexivity)) as (Hu & _). exact Hu.
+  - exact Hroot.
+  - intros y Hy Hyt Hyt1 Hyu Hys. destruct (Hfr y Hy Hyu Hys) as (Hu & He). split; [exact Hu|].
+    intros j' Hj'. apply He; [exact Hj'|]. left. pose proof (Hq i Hi). lia.
+  - exact Hent.
+  - exact How.
+Qed.
+
+(** One iteration of [update]'s loop at the root [t], from [ipa]: the
+    entry of [ipa] is replaced by a leaf or updated through the level
+    below, and the loop goes on from the end of the entry's part of the
+    range. *)
+Definition l1_step (f : nat) (t end' : Z) (u : Isolation.s2update) (ipa : Z) : M Isolation.Engine (step Z Empty_set) :=
+  let! t'1 := Isolation.levelSize 1 in
+  let base := andnot ipa (wrapu 64 (t'1 - 1)) in
+  let! t'2 := Isolation.levelSize 1 in
+  let stop := (Z.min end' (wrapu 64 (base + t'2))) in
+  let! t'3 := Isolation.entryIndex ipa 1 in
+  let! t'4 := Isolation.Engine_slot root t t'3 in
+  let slot := t'4 in
+  let! t'5 := Isolation.wholeLeaf base ipa stop 1 u in
+  let! _ := (if t'5 then
+    let! t'6 := Isolation.Engine_replaceLeaf f root slot 1 base u in ret tt
+  else
+    let! t'7 := Isolation.Engine_descend f root slot 1 base ipa stop u in ret tt) in
+  let ipa := stop in
+  ret (Continue ipa).
+
+(** update at the root over [ipa, end') is its iterations: an invariant
+    [I] that every iteration from inside the range keeps, moving forward
+    without passing [end'], holds at the end, and update never fails. *)
+Theorem update_root_loop : forall f t ipa end' u (I : Z -> Isolation.Engine -> list event -> Prop) e tr,
+  ipa <= end' -> end' - ipa <= 2 ^ 64 -> I ipa e tr ->
+  (forall cur st tr1, ipa <= cur < end' -> I cur st tr1 ->
+     exists nxt st' tr', l1_step f t end' u cur st tr1 = Ok (Continue nxt) st' tr' /\ cur < nxt <= end' /\ I nxt st' tr') ->
+  exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr' /\ I end' st tr'.
+Proof.
+  intros f t ipa end' u I e tr Hr Hfuel HI Hstep. cbn [Isolation.Engine_update].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun cur st tr1 => ipa <= cur <= end' /\ I cur st tr1)
+    (fun j st tr1 => match j with Fall _ => I end' st tr1 | Jump _ => True end)
+    (fun cur => Z.to_nat (end' - cur))) with (l := l0) (s := e) (tr := tr) as (r & s' & tr' & Hl & HQ) end.
+  - intros cur st tr1 [Hc HIc]. exists (cur <? end'). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. replace end' with cur by lia. exact HIc.
+  - intros cur st tr1 [Hc HIc] Hlt. injection Hlt as Hlt. apply Z.ltb_lt in Hlt.
+    destruct (Hstep cur st tr1 ltac:(lia) HIc) as (nxt & st' & tr' & Hs & Hn & HIn).
+    exists (Continue nxt), st', tr'. split; [exact Hs|].
+    exists nxt. split; [reflexivity|]. split; [split; [lia|exact HIn]|]. lia.
+  - split; [lia|exact HI].
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hl. destruct r as [cur|[]]. exists s', tr'. split; [reflexivity|exact HQ].
+Qed.
