@@ -1036,14 +1036,21 @@ Qed.
 
 (** ** One iteration at the root *)
 
-(** [step_post] of a change of root entry [i] keeps [root_inv] and the
-    other root entries. *)
+(** The level-2 tables the root entries other than [i] hold keep their
+    entries. *)
+Definition subs_kept (e st : Isolation.Engine) (t i : Z) : Prop :=
+  forall i', 0 <= i' < 1024 -> i' <> i -> Z.land (ent (tables e) t i') 3 = 3 -> forall j', 0 <= j' < 512 ->
+    tent (tables st) (child (pool_base e) (ent (tables e) t i')) j' = tent (tables e) (child (pool_base e) (ent (tables e) t i')) j'.
+
+(** [step_post] of a change of root entry [i] keeps [root_inv], the
+    other root entries and the level-2 tables they hold. *)
 Lemma root_inv_of_post : forall e st t i N, root_inv e t -> 0 <= i < 1024 ->
   step_post e st (t + i / 512) (i mod 512) N ->
-  root_inv st t /\ (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i').
+  root_inv st t /\ (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i') /\
+  subs_kept e st t i.
 Proof.
   intros e st t i N Hr Hi (Hpi & HB & HL & _ & Hfr & Hent & How).
-  pose proof Hr as (Hl & Hne & _). pose proof Hl as (_ & Ht & Htl & Htu & Ht1u & _).
+  pose proof Hr as (Hl & Hne & Hdis). pose proof Hl as (_ & Ht & Htl & Htu & Ht1u & _).
   assert (Hq : forall k, 0 <= k < 1024 -> k / 512 = 0 \/ k / 512 = 1).
   { intros k Hk. assert (0 <= k / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia). lia. }
   assert (Hns : forall y, y = t \/ y = t + 1 -> ~ subx e (t + i / 512) (i mod 512) y).
@@ -1056,7 +1063,13 @@ Proof.
     apply He; [apply Z.mod_pos_bound; lia|].
     destruct (Z.eq_dec (t + i' / 512) (t + i / 512)) as [E|E]; [right|left; exact E].
     intros Em. apply Hii. rewrite (Z.div_mod i' 512), (Z.div_mod i 512) by lia. rewrite Em. f_equal. f_equal. lia. }
-  split; [|exact Hroot].
+  split; [|split; [exact Hroot|]].
+  2:{ intros i' Hi' Hii H3 j' Hj'. set (y := child (pool_base e) (ent (tables e) t i')).
+      pose proof (sub_top e t i' H3) as Hs. fold y in Hs.
+      destruct (sub_used e t i' y Hl Hi' Hs) as (Hy0 & _ & Hyu).
+      destruct (Hne i' y Hi' Hs) as (Hyt & Hyt1).
+      destruct (Hfr y Hy0 Hyu ltac:(intros Hs'; exact (Hdis i' i y Hi' Hi Hii Hs Hs'))) as (_ & He).
+      apply He; [exact Hj'|]. left. pose proof (Hq i Hi). lia. }
   apply (root_inv_keep e st t i Hr Hi Hpi HB HL).
   - destruct (Hfr t ltac:(lia) Htu ltac:(apply Hns; left; reflexivity)) as (Hu & _). exact Hu.
   - destruct (Hfr (t + 1) ltac:(lia) Ht1u ltac:(apply Hns; right; reflexivity)) as (Hu & _). exact Hu.
@@ -1130,7 +1143,8 @@ Theorem update_root_step : forall f e tr t ipa end' u,
     root_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     (forall i', 0 <= i' < 1024 -> i' <> (ipa / 2 ^ 30) mod 1024 -> ent (tables st) t i' = ent (tables e) t i') /\
     count_free (Isolation.Engine_pool e) - need_root_at (tables e) (pool_base e) t ipa end' u
-      <= count_free (Isolation.Engine_pool st).
+      <= count_free (Isolation.Engine_pool st) /\
+    subs_kept e st t ((ipa / 2 ^ 30) mod 1024).
 Proof.
   intros f e tr t ipa end' u Hf Hr Hal Hbelow Hrange H40 Hia Hea Hd Hneed.
   pose proof Hr as (Hl & Hne & _).
@@ -1163,10 +1177,10 @@ Proof.
   assert (Hfin : forall st M, step_post e st x j M -> M <= N ->
     root_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i') /\
-    count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st)).
-  { intros st M Hpost HM. destruct (root_inv_of_post e st t i M Hr Hi Hpost) as (Hr' & Hoth).
+    count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st) /\ subs_kept e st t i).
+  { intros st M Hpost HM. destruct (root_inv_of_post e st t i M Hr Hi Hpost) as (Hr' & Hoth & Hsk).
     pose proof Hpost as (_ & HB & HL & Hc & _). split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
-    split; [exact Hoth|]. lia. }
+    split; [exact Hoth|]. split; [lia|exact Hsk]. }
   unfold l1_step.
   destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
   change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
@@ -1207,7 +1221,7 @@ Proof.
         let ipa := stop in ret (Continue (X:=Empty_set) ipa)) e tr = Ok (Continue stop) st' tr' /\
       root_inv st' t /\ pool_base st' = pool_base e /\ len (tables st') = len (tables e) /\
       (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st') t i' = ent (tables e) t i') /\
-      count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st')).
+      count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st') /\ subs_kept e st' t i).
     { intros st tr1 M H Hpost HM.
       assert (H' : (let! t'7 := Isolation.Engine_descend f root p 1 base ipa stop u in ret tt) e tr = Ok tt st tr1)
         by (step_by H; reflexivity).
