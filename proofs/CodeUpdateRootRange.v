@@ -1249,3 +1249,95 @@ Proof.
              ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd ltac:(rewrite <- EN; exact Hneed)) as (st & tr1 & Hde & Hpost).
            exact (Hdesc st tr1 _ Hde Hpost ltac:(rewrite EN; lia)).
 Qed.
+
+(** ** Update at the root over several root entries *)
+
+(** [need_root_at] reads only the root entry of [cur] and the entries of
+    the level-2 table it holds. *)
+Lemma need_root_at_same : forall T T' base t cur end' u,
+  ent T' t ((cur / 2 ^ 30) mod 1024) = ent T t ((cur / 2 ^ 30) mod 1024) ->
+  (Z.land (ent T t ((cur / 2 ^ 30) mod 1024)) 3 = 3 -> forall j, 0 <= j < 512 ->
+     tent T' (child base (ent T t ((cur / 2 ^ 30) mod 1024))) j = tent T (child base (ent T t ((cur / 2 ^ 30) mod 1024))) j) ->
+  need_root_at T' base t cur end' u = need_root_at T base t cur end' u.
+Proof.
+  intros T T' base t cur end' u He Hc. unfold need_root_at, below1. rewrite He.
+  destruct (whole_l1 _ _ _ _); [reflexivity|].
+  destruct (Z.eqb_spec (Z.land (ent T t ((cur / 2 ^ 30) mod 1024)) 3) 3) as [E3|]; [|reflexivity].
+  rewrite !need_l2_g. apply need_l2g_ext. intros j Hj. rewrite (Hc E3 j Hj). reflexivity.
+Qed.
+
+Lemma l1_stop_next : forall cur end', 0 <= cur -> l1_stop cur end' < end' ->
+  l1_stop cur end' = l1_base cur + 2 ^ 30 /\ l1_stop cur end' / 2 ^ 30 = cur / 2 ^ 30 + 1.
+Proof.
+  intros cur end' H0 Hlt. unfold l1_stop in *.
+  assert (E : Z.min end' (l1_base cur + 2 ^ 30) = l1_base cur + 2 ^ 30) by lia.
+  rewrite E. split; [reflexivity|]. unfold l1_base.
+  replace (cur / 2 ^ 30 * 2 ^ 30 + 2 ^ 30) with ((cur / 2 ^ 30 + 1) * 2 ^ 30) by ring.
+  apply Z.div_mul. lia.
+Qed.
+
+Lemma l1_stop_page : forall cur end', end' mod 4096 = 0 -> l1_stop cur end' mod 4096 = 0.
+Proof.
+  intros cur end' Hea. unfold l1_stop. destruct (Z.min_spec end' (l1_base cur + 2 ^ 30)) as [[_ ->]|[_ ->]]; [exact Hea|].
+  unfold l1_base. replace (cur / 2 ^ 30 * 2 ^ 30 + 2 ^ 30) with ((cur / 2 ^ 30 + 1) * 2 ^ 18 * 4096) by ring.
+  apply Z.mod_mul. lia.
+Qed.
+
+(** update at the root [t] of a stage-2 with [root_inv] over a
+    page-aligned range below 2^40, whatever root entries it spans, never
+    fails given the [need_root] free tables [need] counts for it
+    ([need_root_spec], CodeUpdateRoot); it keeps [root_inv], the base and
+    the number of tables, and takes at most [need_root] tables. The pool
+    must be page aligned and below 2^48. *)
+Theorem update_root_no_failure : forall f e tr t ipa end' u,
+  (8 <= f)%nat -> root_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr' /\
+    root_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u
+      <= count_free (Isolation.Engine_pool st).
+Proof.
+  intros f e tr t ipa end' u Hf Hr Hal Hbelow Hrange H40 Hia Hea Hd Hneed.
+  set (NT := need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u) in *.
+  destruct (update_root_loop f t ipa end' u
+    (fun cur st _ => root_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+       (cur < end' -> forall k, cur / 2 ^ 30 <= k < 1024 -> ent (tables st) t k = ent (tables e) t k /\
+          (Z.land (ent (tables e) t k) 3 = 3 -> forall j, 0 <= j < 512 ->
+             tent (tables st) (child (pool_base e) (ent (tables e) t k)) j = tent (tables e) (child (pool_base e) (ent (tables e) t k)) j)) /\
+       count_free (Isolation.Engine_pool e) - (NT - need_root (Z.to_nat (end' - cur)) (tables e) (pool_base e) t cur end' u)
+         <= count_free (Isolation.Engine_pool st)) e tr
+    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
+  - split; [exact Hr|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
+    split; [intros _ k _; split; [reflexivity|intros; reflexivity]|]. fold NT. lia.
+  - intros cur st tr1 Hc (Hr1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1).
+    assert (Hk0 : 0 <= cur / 2 ^ 30 < 1024) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+    assert (Ei : (cur / 2 ^ 30) mod 1024 = cur / 2 ^ 30) by (apply Z.mod_small; lia).
+    destruct (Hent1 ltac:(lia) (cur / 2 ^ 30) ltac:(lia)) as (Hek & Hck).
+    assert (Ena : need_root_at (tables st) (pool_base st) t cur end' u = need_root_at (tables e) (pool_base e) t cur end' u).
+    { rewrite HB1. apply need_root_at_same; rewrite Ei; [exact Hek|exact Hck]. }
+    pose proof (need_root_step (tables e) (pool_base e) t cur end' u ltac:(lia)) as Hn.
+    pose proof (l1_stop_gt cur end' ltac:(lia)) as Hsg.
+    pose proof (need_root_bound (Z.to_nat (end' - l1_stop cur end')) (tables e) (pool_base e) t (l1_stop cur end') end' u
+      ltac:(lia)) as Hnb.
+    pose proof (need_root_at_bound (tables e) (pool_base e) t cur end' u ltac:(lia)) as Hab.
+    destruct (update_root_step f st tr1 t cur end' u Hf Hr1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2).
+    exists (l1_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
+    split; [exact Hr2|]. split; [lia|]. split; [apply l1_stop_page; exact Hea|].
+    split; [congruence|]. split; [congruence|]. split.
+    + intros Hlt k Hk. destruct (l1_stop_next cur end' ltac:(lia) Hlt) as (_ & Ediv).
+      rewrite Ediv in Hk. rewrite Ei in Ho2, Hsk2.
+      destruct (Hent1 ltac:(lia) k ltac:(lia)) as (Hek' & Hck').
+      split; [rewrite Ho2 by lia; exact Hek'|].
+      intros H3 j Hj. rewrite <- Hck' by assumption.
+      pose proof (Hsk2 k ltac:(lia) ltac:(lia) ltac:(rewrite Hek'; exact H3) j Hj) as E.
+      rewrite Hek', HB1 in E. exact E.
+    + rewrite Ena in Hc2. lia.
+  - destruct Hfin as (Hr' & _ & _ & HB & Hl & _ & Hc). exists st, tr'. split; [exact Hup|].
+    split; [exact Hr'|]. split; [exact HB|]. split; [exact Hl|].
+    rewrite Z.sub_diag in Hc. cbn in Hc. fold NT. lia.
+Qed.
