@@ -1341,3 +1341,86 @@ Proof.
     split; [exact Hr'|]. split; [exact HB|]. split; [exact Hl|].
     rewrite Z.sub_diag in Hc. cbn in Hc. fold NT. lia.
 Qed.
+
+(** ** mapRange and unmapRange *)
+
+(** The counts of [need] read of the update only whether it unmaps and
+    its output offset. *)
+Lemma whole_l1_u : forall base ipa stop u u', Isolation.s2update_unmap u = Isolation.s2update_unmap u' ->
+  Isolation.s2update_delta u = Isolation.s2update_delta u' -> whole_l1 base ipa stop u = whole_l1 base ipa stop u'.
+Proof. intros base ipa stop u u' Hu Hd. unfold whole_l1, Isolation.wholeLeaf. rewrite Hu, Hd. reflexivity. Qed.
+
+Lemma whole_l2_u : forall base ipa stop u u', Isolation.s2update_unmap u = Isolation.s2update_unmap u' ->
+  Isolation.s2update_delta u = Isolation.s2update_delta u' -> whole_l2 base ipa stop u = whole_l2 base ipa stop u'.
+Proof. intros base ipa stop u u' Hu Hd. unfold whole_l2, Isolation.wholeLeaf. rewrite Hu, Hd. reflexivity. Qed.
+
+Lemma need_l2g_u : forall n get ipa end' u u', Isolation.s2update_unmap u = Isolation.s2update_unmap u' ->
+  Isolation.s2update_delta u = Isolation.s2update_delta u' -> need_l2g n get ipa end' u = need_l2g n get ipa end' u'.
+Proof.
+  induction n as [|n IH]; intros get ipa end' u u' Hu Hd; cbn [need_l2g]; [reflexivity|].
+  destruct (ipa <? end'); [|reflexivity]. rewrite (IH get _ end' u u' Hu Hd). f_equal.
+  unfold need_atg, below2. rewrite (whole_l2_u _ _ _ u u' Hu Hd), Hu. reflexivity.
+Qed.
+
+Lemma need_root_u : forall n T base t ipa end' u u', Isolation.s2update_unmap u = Isolation.s2update_unmap u' ->
+  Isolation.s2update_delta u = Isolation.s2update_delta u' -> need_root n T base t ipa end' u = need_root n T base t ipa end' u'.
+Proof.
+  induction n as [|n IH]; intros T base t ipa end' u u' Hu Hd; cbn [need_root]; [reflexivity|].
+  destruct (ipa <? end'); [|reflexivity]. rewrite (IH T base t _ end' u u' Hu Hd). f_equal.
+  unfold need_root_at, below1. rewrite (whole_l1_u _ _ _ u u' Hu Hd), !need_l2_g, !(need_l2g_u _ _ _ _ u u' Hu Hd), Hu.
+  reflexivity.
+Qed.
+
+(** mapRange of [n] pages at [ipa] on a stage-2 whose root has
+    [root_inv], with at least the tables its reservation [mapNeed] counts
+    free, never fails and keeps [root_inv]. The range must lie below
+    2^40 and be page aligned, the offset to [pa] too; the pool must be
+    page aligned and below 2^48. *)
+Theorem mapRange_no_failure : forall e tr s s2 ipa pa n a k,
+  good s e s2 -> root_inv e (Isolation.stage2_root s2) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 -> wrapu 64 (pa - ipa) mod 4096 = 0 ->
+  Isolation.Engine_mapNeed root s ipa pa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_mapRange root s ipa pa n a e tr = Ok tt st tr' /\ root_inv st (Isolation.stage2_root s2).
+Proof.
+  intros e tr s s2 ipa pa n a k Hg Hr Hal Hbelow Hipa Hn H40 Hia Hd Hk Hle.
+  pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
+  rewrite (mapNeed_spec e tr s s2 ipa pa n Hok Ht (l1_inv_tree e _ Hl) Hg Hipa Hn H40) in Hk.
+  injection Hk as <-.
+  unfold Isolation.Engine_mapRange, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+  destruct (update_root_no_failure 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+    (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) a false)
+    ltac:(lia) Hr Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) Hd
+    ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; erewrite need_root_u; [exact Hle|reflexivity|reflexivity]))
+    as (st & tr' & Hup & Hr' & _).
+  step_by Hup. exists st, tr'. split; [reflexivity|exact Hr'].
+Qed.
+
+(** unmapRange of [n] pages at [ipa] on a stage-2 whose root has
+    [root_inv], with at least the tables its reservation [unmapNeed]
+    counts free, never fails and keeps [root_inv]. *)
+Theorem unmapRange_no_failure : forall e tr s s2 ipa n k,
+  good s e s2 -> root_inv e (Isolation.stage2_root s2) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 ->
+  Isolation.Engine_unmapNeed root s ipa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\ root_inv st (Isolation.stage2_root s2).
+Proof.
+  intros e tr s s2 ipa n k Hg Hr Hal Hbelow Hipa Hn H40 Hia Hk Hle.
+  pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
+  rewrite (unmapNeed_spec e tr s s2 ipa n Hok Ht (l1_inv_tree e _ Hl) Hg Hipa Hn H40) in Hk.
+  injection Hk as <-.
+  unfold Isolation.Engine_unmapRange, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+  destruct (update_root_no_failure 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+    (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true)
+    ltac:(lia) Hr Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) eq_refl
+    ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; exact Hle))
+    as (st & tr' & Hup & Hr' & _).
+  step_by Hup. exists st, tr'. split; [reflexivity|exact Hr'].
+Qed.

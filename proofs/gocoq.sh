@@ -268,6 +268,9 @@ CodeUpdateRootRange.root_inv_of_post
 CodeUpdateRootRange.update_root_loop
 CodeUpdateRootRange.update_root_step
 CodeUpdateRootRange.update_root_no_failure
+CodeUpdateRootRange.need_root_u
+CodeUpdateRootRange.mapRange_no_failure
+CodeUpdateRootRange.unmapRange_no_failure
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
