@@ -12,13 +12,48 @@
     - [l2_inv] (CodeUpdateL2) of a level-2 table carries over to a state
       whose pool is sound when the base and the number of tables stay,
       the table and its level-3 tables stay in use and its entries stay
-      ([l2_inv_transfer]);
-    - so [root_inv] is kept by a change of one root entry [i] that keeps
-      the pool sound, the other root entries, and every table in use
-      outside the subtree of [i] (in use, with its entries), and leaves in
-      entry [i] either no table descriptor or one for a level-2 table of
-      the pool with [l2_inv] whose subtree holds only tables of the old
-      subtree of [i] or tables that were free ([root_inv_keep]). *)
+      ([l2_inv_transfer]); so [root_inv] is kept by a change of one root
+      entry that keeps the pool sound, the other root entries and every
+      table in use outside the entry's subtree, and leaves in the entry no
+      table descriptor or one for a level-2 table with [l2_inv] whose
+      subtree holds tables of the old subtree or tables that were free
+      ([root_inv_keep]);
+    - one iteration of [update]'s loop at level 2 hooks in its entry the
+      table that was there or a table that was free ([l2_step_own]); so
+      [update] at level 2 over a range of a table [c] with [l2_inv] never
+      fails, keeps [l2_inv], takes at most [need_l2] tables, keeps every
+      other table in use outside [c]'s entries, and leaves in [c] only
+      tables its entries held or that were free ([update_l2_all]);
+    - [step_post]: what a change of one entry of a root's table leaves
+      (the pool sound, at most [N] tables taken, the tables in use outside
+      the entry's old subtree kept, the entry no table descriptor or one
+      with [l2_inv], the new subtree made of old or free tables); two
+      changes make one ([step_post_trans]), as do no change
+      ([step_post_refl]) and a write of no table descriptor
+      ([step_post_put]);
+    - each step of [update] at a root entry leaves [step_post]: [descend]
+      into an entry holding a level-2 table ([descend_table_post]; its end
+      [root_tail]), into an invalid entry for a map ([descend_new_post])
+      and into a block ([descend_split_post]), taking the count [need]
+      makes for it; [clearEntry] and [replaceLeaf] of an entry holding a
+      table, taking none ([clearEntry_table_post],
+      [replaceLeaf_table_post]); the table just taken and hooked
+      ([hook_post]);
+    - so one iteration of [update]'s loop at the root ([l1_step]) from
+      [root_inv] with [need_root_at] free tables never fails, keeps
+      [root_inv], the other root entries and the level-2 tables they
+      hold, and takes at most [need_root_at] tables ([update_root_step],
+      through [root_inv_of_post]);
+    - and [update] at the root over a page-aligned range below 2^40,
+      across any number of root entries ([update_root_loop]), never fails
+      from [root_inv] given the [need_root] free tables [need] counts
+      ([need_root_spec], CodeUpdateRoot), keeps [root_inv] and takes at
+      most [need_root] tables ([update_root_no_failure]);
+    - [need] reads of the update only whether it unmaps and its output
+      offset ([need_root_u]), so from [root_inv] and as many free tables
+      as the reservations [mapNeed] and [unmapNeed] count, [mapRange] and
+      [unmapRange] never fail and keep [root_inv]
+      ([mapRange_no_failure], [unmapRange_no_failure]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
