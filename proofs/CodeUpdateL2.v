@@ -37,15 +37,17 @@
       tables (one when it goes down into a block, or into an invalid entry
       for a map), never fails, keeps [l2_inv] and writes no table in use
       but [t] and the one its entry holds ([l2_step_inv], [l2_frame]; the
-      frames of the steps are in CodeUpdateFrame.v);
+      frames of the steps are in CodeUpdateFrame.v), and leaves in its
+      entry the table that was there or one that was free ([l2_step_own]);
     - so [update] at level 2 of a page-aligned range inside the 1 GiB span
       of a level-2 table with [l2_inv], given at least [need_l2] free
       tables (the sum of [need_at] over the range, read from the tables
       before the update), never fails, leaves [l2_inv] for the next caller,
-      takes at most [need_l2] tables, and leaves every table in use other
-      than [t] and the tables its entries hold as it was, and in use
-      ([update_l2_keeps]; [update_l2_no_failure] and [update_l2_frame]
-      state parts of it).
+      takes at most [need_l2] tables, leaves every table in use other
+      than [t] and the tables its entries hold as it was, and in use, and
+      leaves in [t] only tables its entries held or that were free
+      ([update_l2_keeps], [l2_own]; [update_l2_no_failure] and
+      [update_l2_frame] state parts of it).
 
     The pool is assumed page aligned and below 2^48, as [tablePool.init]
     checks. The depth fuel of every inner call of [update] stays a
@@ -1405,6 +1407,42 @@ Definition l2_frame (e st : Isolation.Engine) (t j : Z) : Prop :=
     (Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
     free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j).
 
+(** The start of a proof about one iteration at level 2 from the
+    hypotheses [Hinv] ([l2_inv e t]), [Hr], [H40], [Hia], [Hea]: the facts
+    of [l2_inv] and of the span of the entry [j] of [ipa] (from [base] to
+    [stop]), and [l2_step] run up to the choice between [replaceLeaf] and
+    [descend] at [j], whose entry is [dd]. *)
+Ltac l2_step_open e tr t ipa end' u Hinv Hea :=
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis);
+  pose proof Hok as (Hwh & Hsmall & Hbase); fold (whole (tables e)) in Hwh;
+  unfold need_at in *; fold (l2_base ipa) in *; fold (l2_stop ipa end') in *;
+  set (base := l2_base ipa) in *; set (stop := l2_stop ipa end') in *;
+  assert (Hb : 0 <= base <= ipa) by
+    (unfold base, l2_base; split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|];
+     pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)); pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)); lia);
+  assert (Hb2 : ipa < base + 2 ^ 21) by
+    (unfold base, l2_base; pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)); pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)); lia);
+  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base, l2_base; apply Z.mod_mul; lia);
+  assert (Hst : ipa < stop <= base + 2 ^ 21 /\ stop <= end') by (unfold stop, l2_stop; fold base; lia);
+  assert (Hsa : stop mod 4096 = 0) by
+    (unfold stop, l2_stop; fold base; destruct (Z.min_spec end' (base + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|];
+     apply align_page; rewrite <- Z.add_mod_idemp_l, Hba by lia; reflexivity);
+  set (j := (ipa / 2 ^ 21) mod 512) in *;
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia);
+  unfold l2_step;
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask];
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask; change (12 + 9 * (3 - 2)) with 21 in Hmask;
+  step_by Hsz; rewrite Hmask, andnot_ones by lia; change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa); fold base;
+  step_by Hsz; rewrite (wrapu_small (base + 2 ^ 21)) by lia;
+  change (Z.min end' (base + 2 ^ 21)) with (l2_stop ipa end'); fold stop;
+  step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia));
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21); change (nentries 2) with 512; fold j;
+  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L);
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]);
+  step_by (Hp e tr Hv);
+  step_by (wholeLeaf_val e tr base ipa stop u);
+  set (dd := tent (tables e) t j) in *.
+
 (** The end of each case of [l2_step_inv]: the iteration's result and
     the facts the case lemma gives; the frame is left. *)
 Ltac l2_step_done Hi2 HB2 Hl2 Ho2 :=
@@ -1431,35 +1469,7 @@ Theorem l2_step_inv : forall f e tr t ipa end' u,
     l2_frame e st t ((ipa / 2 ^ 21) mod 512).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed.
-  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
-  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
-  unfold need_at in *. fold (l2_base ipa) in *. fold (l2_stop ipa end') in *.
-  set (base := l2_base ipa) in *. set (stop := l2_stop ipa end') in *.
-  assert (Hb : 0 <= base <= ipa).
-  { unfold base, l2_base. split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]; lia|].
-    pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
-  assert (Hb2 : ipa < base + 2 ^ 21).
-  { unfold base, l2_base. pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). lia. }
-  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base, l2_base; apply Z.mod_mul; lia).
-  assert (Hst : ipa < stop <= base + 2 ^ 21 /\ stop <= end') by (unfold stop, l2_stop; fold base; lia).
-  assert (Hsa : stop mod 4096 = 0).
-  { unfold stop, l2_stop. fold base. destruct (Z.min_spec end' (base + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
-    apply align_page. rewrite <- Z.add_mod_idemp_l, Hba by lia. reflexivity. }
-  set (j := (ipa / 2 ^ 21) mod 512) in *.
-  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
-  unfold l2_step.
-  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
-  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
-  step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa). fold base.
-  step_by Hsz. rewrite (wrapu_small (base + 2 ^ 21)) by lia.
-  change (Z.min end' (base + 2 ^ 21)) with (l2_stop ipa end'). fold stop.
-  step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
-  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
-  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
-  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
-  step_by (Hp e tr Hv).
-  step_by (wholeLeaf_val e tr base ipa stop u).
-  set (dd := tent (tables e) t j) in *.
+  l2_step_open e tr t ipa end' u Hinv Hea.
   assert (Hy : forall y c, 0 <= y -> free_bit (Isolation.Engine_pool e) y = false ->
     free_bit (Isolation.Engine_pool e) c = true -> y <> c) by (intros y c _ H1 H2 E; subst; congruence).
   destruct (whole_l2 base ipa stop u) eqn:Hwl.
@@ -1524,6 +1534,114 @@ Proof.
            step_by H. l2_step_done Hi2 HB2 Hl2 Ho2.
            intros y Hy0 Hyt Hyu Hyc. pose proof (Hy y c Hy0 Hyu Hcf).
            split; [rewrite HF2 by auto; exact Hyu|intros j' Hj'; apply HE2; auto].
+Qed.
+
+Lemma land0_not_table : Z.land 0 3 = 3 -> False.
+Proof. intros H. change (Z.land 0 3) with 0 in H. discriminate. Qed.
+
+(** One iteration of [update]'s loop at level 2 at entry [j] of [t]
+    ([l2_step], CodeUpdateL2) leaves in entry [j] no table descriptor,
+    the entry it held, or a table descriptor of a table that was free. *)
+Theorem l2_step_own : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= 2 ^ 40 -> ipa mod 4096 = 0 -> end' mod 4096 = 0 ->
+  Isolation.s2update_delta u mod 4096 = 0 ->
+  need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
+    (Z.land (tent (tables st) t ((ipa / 2 ^ 21) mod 512)) 3 = 3 ->
+       tent (tables st) t ((ipa / 2 ^ 21) mod 512) = tent (tables e) t ((ipa / 2 ^ 21) mod 512) \/
+       free_bit (Isolation.Engine_pool e) (child (pool_base e) (tent (tables st) t ((ipa / 2 ^ 21) mod 512))) = true).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed.
+  l2_step_open e tr t ipa end' u Hinv Hea.
+  destruct (whole_l2 base ipa stop u) eqn:Hwl.
+  - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+        as (st & tr1 & Hrl & st1 & Hce & Hst').
+      destruct (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia)
+        Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia)) as (T1 & q & Hce' & HL1 & HW1 & _ & HP & _).
+      cbv zeta in Hce'. rewrite Hce in Hce'. injection Hce' as E1 _. subst st1.
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      intros H3. exfalso.
+      assert (ET : tables (Isolation.set_Engine_pool q (set_tables e (put_ent T1 t j 0))) = put_ent T1 t j 0).
+      { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables e (put_ent T1 t j 0)). }
+      destruct (Isolation.s2update_unmap u); cbv iota in Hst'; subst st.
+      * rewrite ET, tent_put_ent in H3 by (auto; lia). rewrite !Z.eqb_refl in H3. cbn [andb] in H3.
+        exact (land0_not_table H3).
+      * rewrite tables_set_tables, ET, put_ent_twice, tent_put_ent in H3 by (auto; lia).
+        rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (leaf2_not_table _ _ H3).
+    + destruct f as [|[|f']]; [lia|lia|].
+      destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+        ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
+      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 2 base u in ret tt) e tr = Ok tt
+        ((fun v s => set_tables s (put_ent (tables s) t j v)) (new_ent u 2 base ((fun s => tent (tables s) t j) e)) e)
+        (if valid_d ((fun s => tent (tables s) t j) e) then inval (Isolation.s2update_vmid u) base :: tr else tr))
+        by (step_by Hrl; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      intros H3. exfalso. cbv beta in H3. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia).
+      rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (new_ent2_not_table u base dd E3 H3).
+  - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (descend_table_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
+        ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hrest).
+      assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+      step_by H. eexists _, _. split; [reflexivity|].
+      cbv zeta in Hrest. destruct Hrest as (st1 & tr2 & Hdone & Hcase).
+      pose proof (Hents j Hj E3) as (_ & _ & _ & Hct & _).
+      pose proof Hdone as (T' & Est1 & _ & HLT & HWT & _).
+      destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+      intros H3. destruct Hcase as [[-> _]|(_ & _ & q & -> & _ & HP & _)].
+      * left. apply Hte; [lia| |exact Hj]. intros E. apply Hct. exact (eq_sym E).
+      * exfalso.
+        assert (ET : tables (Isolation.set_Engine_pool q (set_tables st1 (put_ent (tables st1) t j 0))) = put_ent (tables st1) t j 0).
+        { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables st1 _). }
+        rewrite ET in H3. subst st1. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia).
+        rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (land0_not_table H3).
+    + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
+      destruct (valid_d dd) eqn:Hval.
+      * destruct (descend_split_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+          ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval E3
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd)
+          as (c & q & Ts & st & tr1 & Hde & Hc & Hct & Hcf & Htk & HTsl & HTsw & HTs & Hrest).
+        assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+        step_by H. eexists _, _. split; [reflexivity|].
+        cbv zeta in Hrest. destruct Hrest as (st1 & tr2 & Hdone & Hcase).
+        set (e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t j (tdesc (pool_base e) c))) in *.
+        assert (HL3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; exact HTsl).
+        pose proof Hdone as (T' & Est1 & _ & HLT & HWT & _).
+        destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+        assert (Hlt48 : pool_base e + 4096 * c < 2 ^ 48) by lia.
+        destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
+        intros H3. destruct Hcase as [[-> _]|(_ & _ & q' & -> & _ & HP & _)].
+        -- right. rewrite Hte by lia. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+           rewrite !Z.eqb_refl. cbn [andb]. rewrite Hch. exact Hcf.
+        -- exfalso.
+           assert (ET : tables (Isolation.set_Engine_pool q' (set_tables st1 (put_ent (tables st1) t j 0))) = put_ent (tables st1) t j 0).
+           { unfold tables at 1. rewrite get_set_pool, HP. exact (tables_set_tables st1 _). }
+           rewrite ET in H3. subst st1. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia).
+           rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (land0_not_table H3).
+      * destruct (Isolation.s2update_unmap u) eqn:Hun.
+        -- destruct f as [|f']; [lia|].
+           assert (H : (let! t'7 := Isolation.Engine_descend (S f') root p 2 base ipa stop u in ret tt) e tr = Ok tt e tr)
+             by (step_by (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun); reflexivity).
+           step_by H. eexists _, _. split; [reflexivity|].
+           intros _. left. reflexivity.
+        -- destruct (descend_new_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+             ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval Hun
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & q & st & tr1 & Hde & Hc & Hct & Hcf & Htk & Hdone).
+           assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
+           step_by H. eexists _, _. split; [reflexivity|].
+           destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+           destruct (tables_set_pool_taken e q c Htk) as [HTq HBq].
+           assert (Hlt48 : pool_base e + 4096 * c < 2 ^ 48) by lia.
+           destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
+           assert (HWq : whole (tables (Isolation.set_Engine_pool q e))).
+           { rewrite HTq. apply Forall_replace; [exact Hwh|reflexivity]. }
+           assert (HLq : len (tables (Isolation.set_Engine_pool q e)) = len (tables e)) by (rewrite HTq; apply len_replace).
+           intros H3. right. rewrite Hte by lia. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+           rewrite !Z.eqb_refl. cbn [andb]. rewrite Hch. exact Hcf.
 Qed.
 
 (** ** update at level 2 over several entries *)
@@ -1601,64 +1719,93 @@ Proof.
   rewrite !Z.mod_add by lia. rewrite !Z.mod_small by lia. lia.
 Qed.
 
+(** Over the entries of a table, a decidable property holds at some
+    entry or at none. *)
+Lemma find_entry : forall (P : Z -> Prop), (forall j, P j \/ ~ P j) -> forall n : nat,
+  (exists j, 0 <= j < Z.of_nat n /\ P j) \/ (forall j, 0 <= j < Z.of_nat n -> ~ P j).
+Proof.
+  intros P HP. induction n as [|n [(j & Hj & Pj)|IH]].
+  - right. intros j Hj. lia.
+  - left. exists j. split; [lia|exact Pj].
+  - destruct (HP (Z.of_nat n)) as [Pn|Pn].
+    + left. exists (Z.of_nat n). split; [lia|exact Pn].
+    + right. intros j Hj. destruct (Z.eq_dec j (Z.of_nat n)) as [->|Hne]; [exact Pn|]. apply IH. lia.
+Qed.
+
+(** The tables of the pool the level-3 entries of [c] in [st] hold were
+    held by entries of [c] in [e], or were free in [e]. *)
+Definition l2_own (e st : Isolation.Engine) (c : Z) : Prop :=
+  forall j, 0 <= j < 512 -> Z.land (tent (tables st) c j) 3 = 3 ->
+    (exists j', 0 <= j' < 512 /\ Z.land (tent (tables e) c j') 3 = 3 /\
+       child (pool_base e) (tent (tables st) c j) = child (pool_base e) (tent (tables e) c j')) \/
+    free_bit (Isolation.Engine_pool e) (child (pool_base e) (tent (tables st) c j)) = true.
+
 (** update at level 2 of a page-aligned range [ipa, end') inside the
-    1 GiB span of a level-2 table [t], from a state with [l2_inv] and at
+    1 GiB span of a level-2 table [c], from a state with [l2_inv] and at
     least [need_l2] free tables, never fails, and keeps: [l2_inv] (for the
     next caller), the base and the number of tables; at most [need_l2]
-    fewer free tables; every table in use other than [t] and the tables
-    its entries hold, with its entries, in use. The pool must be page
-    aligned and below 2^48; the update's output offset page aligned. *)
-Theorem update_l2_keeps : forall f e tr t ipa end' u,
-  (5 <= f)%nat -> l2_inv e t ->
+    fewer free tables; every table in use other than [c] and the tables
+    its entries hold, with its entries, in use; and it leaves in [c] only
+    tables its entries held or that were free ([l2_own]). The pool must be
+    page aligned and below 2^48; the update's output offset page
+    aligned. *)
+Theorem update_l2_keeps : forall f e tr c ipa end' u,
+  (5 <= f)%nat -> l2_inv e c ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
   ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
-  need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
-  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
-    l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
-    count_free (Isolation.Engine_pool e) - need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) c ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_update (S f) root c 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st c /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - need_l2 (Z.to_nat (end' - ipa)) (tables e) c ipa end' u
       <= count_free (Isolation.Engine_pool st) /\
-    (forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
-       (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
-       free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)).
+    (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool e) y = false ->
+       (forall j, 0 <= j < 512 -> Z.land (tent (tables e) c j) 3 = 3 -> child (pool_base e) (tent (tables e) c j) <> y) ->
+       free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)) /\
+    l2_own e st c.
 Proof.
-  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
-  set (N := need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u) in *.
+  intros f e tr c ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
+  set (N := need_l2 (Z.to_nat (end' - ipa)) (tables e) c ipa end' u) in *.
   set (K := ipa / 2 ^ 30).
   assert (HK : K * 2 ^ 30 <= ipa).
   { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
   fold K in Hspan.
-  destruct (update_l2_loop f t ipa end' u
-    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+  destruct (update_l2_loop f c ipa end' u
+    (fun cur st _ => l2_inv st c /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
        pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
-       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
-       count_free (Isolation.Engine_pool e) - (N - need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u)
+       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) c j = tent (tables e) c j) /\
+       count_free (Isolation.Engine_pool e) - (N - need_l2 (Z.to_nat (end' - cur)) (tables e) c cur end' u)
          <= count_free (Isolation.Engine_pool st) /\
-       (forall y, 0 <= y -> y <> t -> free_bit (Isolation.Engine_pool e) y = false ->
-          (forall j, 0 <= j < 512 -> Z.land (tent (tables e) t j) 3 = 3 -> child (pool_base e) (tent (tables e) t j) <> y) ->
-          free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j))) e tr
+       (forall y, 0 <= y -> y <> c -> free_bit (Isolation.Engine_pool e) y = false ->
+          (forall j, 0 <= j < 512 -> Z.land (tent (tables e) c j) 3 = 3 -> child (pool_base e) (tent (tables e) c j) <> y) ->
+          free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)) /\
+       l2_own e st c) e tr
     ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
   - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
-    split; [intros; reflexivity|]. split; [fold N; lia|]. intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
-  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Hfr1).
-    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
-      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    split; [intros; reflexivity|]. split; [fold N; lia|]. split.
+    + intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
+    + intros j Hj H3. left. exists j. split; [exact Hj|]. split; [exact H3|reflexivity].
+  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Hfr1 & How1).
+    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) c cur end' u =
+      need_at (tables e) c cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) c (l2_stop cur end') end' u).
     { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
       destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
       apply need_l2_fuel; lia. }
     assert (Hjr : 0 <= (cur / 2 ^ 21) mod 512 < 512) by (apply Z.mod_pos_bound; lia).
-    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
+    assert (Ena : need_at (tables st) c cur end' u = need_at (tables e) c cur end' u).
     { apply need_at_ent. apply Hent1; lia. }
     pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
-    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
-    pose proof (need_l2_nonneg (Z.to_nat (end' - cur)) (tables e) t cur end' u).
-    destruct (l2_step_inv f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) c (l2_stop cur end') end' u).
+    destruct (l2_step_inv f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
       ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2 & Hfr).
+    destruct (l2_step_own f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st'' & tr'' & Hs' & How).
+    rewrite Hs in Hs'. injection Hs' as <- <-.
     exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
     split; [exact Hi2|]. split; [lia|]. split.
     { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
       apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
-    split; [congruence|]. split; [congruence|]. split; [|split].
+    split; [congruence|]. split; [congruence|]. split; [|split; [|split]].
     + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
       pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
     + rewrite Ena in Hc2. lia.
@@ -1666,9 +1813,28 @@ Proof.
       destruct (Hfr y Hy0 Hyt Hyu1) as (Hyu2 & Hye2).
       { rewrite HB1, (Hent1 ltac:(lia) ((cur / 2 ^ 21) mod 512) ltac:(lia)). apply Hyc; exact Hjr. }
       split; [exact Hyu2|]. intros j Hj. rewrite Hye2 by exact Hj. apply Hye1; exact Hj.
-  - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & Hc & Hfr). exists st, tr'. split; [exact Hup|].
-    split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|]. split; [|exact Hfr].
-    rewrite Z.sub_diag in Hc. cbn in Hc. lia.
+    + intros j Hj H3. destruct (Z.eq_dec j ((cur / 2 ^ 21) mod 512)) as [->|Hne].
+      * destruct (How H3) as [E|Hfree].
+        -- rewrite E. apply How1; [exact Hjr|]. rewrite <- E. exact H3.
+        -- rewrite HB1 in Hfree.
+           set (y := child (pool_base e) (tent (tables st') c ((cur / 2 ^ 21) mod 512))) in *.
+           pose proof Hi2 as (_ & _ & _ & _ & _ & _ & _ & Hents2 & _).
+           destruct (Hents2 _ Hjr H3) as (_ & Hle2 & _ & _ & _).
+           assert (Hy0 : 0 <= y) by (unfold y; apply (child_nonneg e); rewrite <- HB1, <- HB2; exact Hle2).
+           pose proof Hi1 as (_ & _ & _ & _ & _ & _ & Hcu1 & _).
+           assert (Hyc : y <> c) by (intros E; rewrite E in Hfree; congruence).
+           destruct (find_entry (fun j' => Z.land (tent (tables e) c j') 3 = 3 /\ child (pool_base e) (tent (tables e) c j') = y)
+             ltac:(intros j'; destruct (Z.eq_dec (Z.land (tent (tables e) c j') 3) 3);
+                   [destruct (Z.eq_dec (child (pool_base e) (tent (tables e) c j')) y); [left; split; assumption|]|];
+                   right; intros (? & ?); contradiction) 512%nat) as [(j' & Hj' & H3' & Ey)|Hnone].
+           ++ left. exists j'. split; [lia|]. split; [exact H3'|]. symmetry. exact Ey.
+           ++ destruct (free_bit (Isolation.Engine_pool e) y) eqn:Hfy; [right; reflexivity|].
+              exfalso. destruct (Hfr1 y Hy0 Hyc Hfy) as (Hu1 & _); [|congruence].
+              intros j'' Hj'' H3'' E. exact (Hnone j'' ltac:(lia) (conj H3'' E)).
+      * rewrite Ho2 in H3 |- * by (try exact Hj; exact Hne). apply How1; assumption.
+  - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & Hc & Hfr & How). exists st, tr'. split; [exact Hup|].
+    split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|]. split; [|split; [exact Hfr|exact How]].
+    rewrite Z.sub_diag in Hc. cbn in Hc. fold N. lia.
 Qed.
 
 (** [update_l2_keeps] without what it keeps outside [t]. *)
@@ -1702,5 +1868,5 @@ Theorem update_l2_frame : forall f e tr t ipa end' u,
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
   destruct (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
-    as (st & tr' & Hup & Hi & HB & Hl & _ & Hfr). exists st, tr'. auto.
+    as (st & tr' & Hup & Hi & HB & Hl & _ & Hfr & _). exists st, tr'. auto.
 Qed.

@@ -221,6 +221,7 @@ CodeUpdateL2.replaceLeaf_table_inv
 CodeUpdateL2.l2_inv_drop
 CodeUpdateL2.descend_split_inv
 CodeUpdateL2.l2_step_inv
+CodeUpdateL2.l2_step_own
 CodeUpdateL2.need_l2_fuel
 CodeUpdateL2.update_l2_keeps
 CodeUpdateL2.update_l2_no_failure
@@ -259,8 +260,6 @@ CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
 CodeUpdateRootRange.root_inv_keep
-CodeUpdateRootRange.l2_step_own
-CodeUpdateRootRange.update_l2_all
 CodeUpdateRootRange.step_post_trans
 CodeUpdateRootRange.root_tail
 CodeUpdateRootRange.hook_post
