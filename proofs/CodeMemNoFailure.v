@@ -9,13 +9,26 @@
       ([delta_page]);
     - MEM_SHARE never reaches a failure outcome, for any 64-bit
       arguments, from [mem_ok] with the pool page aligned and below 2^48
-      and the stage-2 of every live VM with [root_inv]; when it answers
-      SUCCESS the VM's stage-2 keeps [root_inv] ([MemShare_no_failure]). *)
-From Coq Require Import ZArith Lia List Bool Znumtheory.
+      ([pool_placed]) and the stage-2 of every live VM with [root_inv]
+      ([vms_root_inv]); when it answers SUCCESS the VM's stage-2 keeps
+      [root_inv] ([MemShare_no_failure]);
+    - [root_inv] of a root and [need] at it read only the pool's
+      soundness and the tables of its tree ([in_tree]): they carry over
+      to a state that keeps those tables in use with their entries
+      ([tree_kept], [root_inv_frame], [need_root_kept]), as the update of
+      another stage-2 whose tree shares no table with it does
+      ([tree_kept_of_frame], from [tree_frame], CodeUpdateRootRange);
+    - so MEM_DONATE never reaches a failure outcome either, for any
+      64-bit arguments, when moreover the host stage-2 has [root_inv], no
+      live VM's tree shares a table with the host's ([host_apart]) and RAM
+      lies in the IPA space: the host's unmap keeps the VM's stage-2 and
+      its reservation, and the ledger commit changes no table
+      ([MemDonate_no_failure]). *)
+From Coq Require Import ZArith Lia List Bool String Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeStage2 CodeTransfer CodeTrace CodeMemShare CodeUpdate
-  CodeUpdateL2 CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange.
+From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeLedger CodeStage2 CodePool CodeTransfer CodeTrace CodeMemShare CodeUpdate
+  CodeUpdateL2 CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeDonate CodeLedgerRefine CodeAbsLedger.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -59,8 +72,170 @@ Proof.
     exact (mapNeed_spec e1 tr _ _ ipa pa n Hok Ht0 (l1_inv_tree e _ Hl) Hg1 ltac:(lia) ltac:(lia) H40). }
   destruct (mapRange_no_failure e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
     (Isolation.mk_Attr (wrapu 8 perms) false) N Hg1 Hr1 Hal Hbelow ltac:(lia) ltac:(lia) H40 Hial
-    (delta_page pa ipa Hpal Hial) HN1 ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr').
+    (delta_page pa ipa Hpal Hial) HN1 ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & _).
   exists Abi.Success, st, tr'. split.
   - rewrite Hcall. fold e1. unfold bind. rewrite Hmr. reflexivity.
   - intros _. exists m. split; [exact Hnth|exact Hr'].
+Qed.
+
+(** ** Another stage-2's tables *)
+
+(** Every table of the tree of [r] in [e] is in use in [e'] with the
+    same entries. *)
+Definition tree_kept (e e' : Isolation.Engine) (r : Z) : Prop :=
+  forall y, in_tree e r y ->
+    free_bit (Isolation.Engine_pool e') y = false /\ forall j, 0 <= j < 512 -> tent (tables e') y j = tent (tables e) y j.
+
+Lemma ent_kept : forall e e' r i, 0 <= i < 1024 -> tree_kept e e' r -> ent (tables e') r i = ent (tables e) r i.
+Proof.
+  intros e e' r i Hi Hk.
+  assert (Hq : i / 512 = 0 \/ i / 512 = 1).
+  { assert (0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia). lia. }
+  assert (Hin : in_tree e r (r + i / 512)) by (destruct Hq as [-> | ->]; [left; ring|right; left; reflexivity]).
+  destruct (Hk _ Hin) as (_ & He). exact (He (i mod 512) (Z.mod_pos_bound i 512 ltac:(lia))).
+Qed.
+
+Lemma sub_kept : forall e e' r i y, 0 <= i < 1024 -> tree_kept e e' r -> pool_base e' = pool_base e ->
+  sub e' r i y <-> sub e r i y.
+Proof.
+  intros e e' r i y Hi Hk HB. unfold sub. rewrite (ent_kept e e' r i Hi Hk), HB.
+  split; intros (H3 & Hy); split; try exact H3;
+    (destruct Hy as [Ey|(j & Hj & H3j & Ey)]; [left; exact Ey|right; exists j; split; [exact Hj|]]);
+    assert (Hc : in_tree e r (child (pool_base e) (ent (tables e) r i)))
+      by (right; right; exists i; split; [exact Hi|apply sub_top; exact H3]);
+    destruct (Hk _ Hc) as (_ & He); [rewrite He in H3j, Ey by exact Hj|rewrite He by exact Hj]; split; assumption.
+Qed.
+
+(** [root_inv] reads only the pool's soundness and the tables of the
+    tree: it holds of [r] in [e'] when it held in [e] and every table of
+    the tree is kept. *)
+Lemma root_inv_frame : forall e e' r, root_inv e r -> pool_inv e' ->
+  pool_base e' = pool_base e -> len (tables e') = len (tables e) -> tree_kept e e' r -> root_inv e' r.
+Proof.
+  intros e e' r (Hl & Hne & Hdis) Hp' HB HL Hk.
+  pose proof Hl as (_ & Hr0 & Hrl & _ & _ & Hents & Hdist).
+  split; [|split].
+  - unfold l1_inv. split; [exact Hp'|]. split; [exact Hr0|]. split; [lia|].
+    split; [apply (Hk r); left; reflexivity|]. split; [apply (Hk (r + 1)); right; left; reflexivity|]. split.
+    + intros i Hi H3. rewrite (ent_kept e e' r i Hi Hk) in H3 |- *. rewrite HB, HL.
+      destruct (Hents i Hi H3) as (Hle & Hlt & Hinv & Hc0 & Hc1).
+      split; [exact Hle|]. split; [exact Hlt|]. split; [|split; assumption].
+      assert (Hc : in_tree e r (child (pool_base e) (ent (tables e) r i)))
+        by (right; right; exists i; split; [exact Hi|apply sub_top; exact H3]).
+      destruct (Hk _ Hc) as (Hcu & He).
+      apply (l2_inv_transfer e e' _ Hinv Hp' HB HL Hcu He).
+      intros j Hj Hj3. apply (Hk _ (or_intror (or_intror (ex_intro _ i (conj Hi (conj H3 (or_intror
+        (ex_intro _ j (conj Hj (conj Hj3 eq_refl)))))))))).
+    + intros i i' Hi Hi' Hii H3 H3'. rewrite (ent_kept e e' r i Hi Hk), (ent_kept e e' r i' Hi' Hk), HB in *.
+      exact (Hdist i i' Hi Hi' Hii H3 H3').
+  - intros i y Hi Hs. apply (Hne i y Hi). apply (sub_kept e e' r i y Hi Hk HB). exact Hs.
+  - intros i i' y Hi Hi' Hii Hs Hs'.
+    exact (Hdis i i' y Hi Hi' Hii (proj1 (sub_kept e e' r i y Hi Hk HB) Hs) (proj1 (sub_kept e e' r i' y Hi' Hk HB) Hs')).
+Qed.
+
+(** [need] at a root counts the same over the same tree. *)
+Lemma need_root_kept : forall nf e e' r ipa end' u, tree_kept e e' r -> pool_base e' = pool_base e -> 0 <= ipa ->
+  need_root nf (tables e') (pool_base e') r ipa end' u = need_root nf (tables e) (pool_base e) r ipa end' u.
+Proof.
+  induction nf as [|nf IH]; intros e e' r ipa end' u Hk HB H0; cbn [need_root]; [reflexivity|].
+  destruct (ipa <? end') eqn:Hlt; [|reflexivity]. apply Z.ltb_lt in Hlt.
+  pose proof (l1_stop_gt ipa end' ltac:(lia)). rewrite (IH e e' r) by (auto; lia). f_equal.
+  rewrite HB. assert (Hi : 0 <= (ipa / 2 ^ 30) mod 1024 < 1024) by (apply Z.mod_pos_bound; lia).
+  apply need_root_at_same; [exact (ent_kept e e' r _ Hi Hk)|].
+  intros H3 j Hj.
+  assert (Hc : in_tree e r (child (pool_base e) (ent (tables e) r ((ipa / 2 ^ 30) mod 1024))))
+    by (right; right; exists ((ipa / 2 ^ 30) mod 1024); split; [exact Hi|apply sub_top; exact H3]).
+  exact (proj2 (Hk _ Hc) j Hj).
+Qed.
+
+(** A tree in use that shares no table with the tree of [t] is kept by
+    what keeps the tables outside the tree of [t]. *)
+Lemma tree_kept_of_frame : forall e e' t r, tree_frame e e' t -> root_inv e r ->
+  (forall y, in_tree e r y -> ~ in_tree e t y) -> tree_kept e e' r.
+Proof.
+  intros e e' t r Hf Hr Hap y Hy.
+  assert (Hu : 0 <= y /\ free_bit (Isolation.Engine_pool e) y = false).
+  { pose proof (root_inv_l1 e r Hr) as Hl. pose proof Hl as (_ & Hr0 & _ & Hu0 & Hu1 & _).
+    destruct Hy as [->|[->|(i & Hi & Hs)]]; [split; [lia|exact Hu0]|split; [lia|exact Hu1]|].
+    destruct (sub_used e r i y Hl Hi Hs) as (H0 & _ & Hu). split; assumption. }
+  destruct (Hf y (proj1 Hu) (proj2 Hu) (Hap y Hy)) as (Hu' & He & _). split; assumption.
+Qed.
+
+(** ** MEM_DONATE *)
+
+(** The tree of every live VM's stage-2 shares no table with the host's. *)
+Definition host_apart (e : Isolation.Engine) : Prop :=
+  forall i m, nth_error (Isolation.Engine_vms e) i = Some m -> Isolation.vm_live m = true ->
+    forall y, in_tree e (Isolation.stage2_root (Isolation.vm_s2 m)) y ->
+      ~ in_tree e (Isolation.stage2_root (Isolation.Engine_host e)) y.
+
+Theorem MemDonate_no_failure : forall e tr id pa ipa n perms,
+  mem_ok e -> pool_placed e -> vms_root_inv e -> root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) ->
+  host_apart e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr'.
+Proof.
+  intros e tr id pa ipa n perms Hm (Hal & Hbelow) Hroots Hhr Hapart Hram Hid Hpa Hipa Hn.
+  pose proof Hm as (Hl & _ & _ & _ & Ht & _).
+  pose proof (root_inv_l1 e _ Hhr) as Hhl. pose proof Hhl as ((Hok & _ & _ & Hcok & _) & Hh0 & _).
+  destruct (MemDonate_reaches_unmap e tr id pa ipa n perms Hm (or_intror (l1_inv_tree e _ Hhl)) Hram Hid Hpa Hipa Hn)
+    as [(st & Hcall & _)|(Nh & Nv & Hpass & HNh & HNv & Hle & Hcall)]; [exists st, e, tr; exact Hcall|].
+  destruct Hpass as (_ & Hid1 & (m & Hnth & Hlive) & Hn1 & Hpal & Hial & Hplo & Hphi & H40).
+  pose proof (Hroots _ m Hnth Hlive) as Hr. pose proof (root_inv_l1 e _ Hr) as Hvl.
+  pose proof Hvl as (_ & Hv0 & _).
+  pose proof Hl as Hl'. unfold ledger_ok in Hl'. cbv zeta in Hl'. destruct Hl' as (Hb0 & Hs0 & Hbs & Hbal & Hlen).
+  set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+  (* the two reservations, exactly *)
+  set (uh := Isolation.mk_s2update (Isolation.stage2_vmid (Isolation.Engine_host e)) 0 Isolation.zero_Attr true).
+  set (uv := Isolation.mk_s2update (Isolation.stage2_vmid (Isolation.vm_s2 m)) (wrapu 64 (pa - ipa)) Isolation.zero_Attr false).
+  assert (ENh : Nh = need_root (Z.to_nat (n * 4096)) (tables e) (pool_base e) (Isolation.stage2_root (Isolation.Engine_host e))
+                       pa (pa + n * 4096) uh).
+  { rewrite (unmapNeed_spec e tr host_place _ pa n Hok Hh0 (l1_inv_tree e _ Hhl) (host_place_good e) ltac:(lia) ltac:(lia)
+      ltac:(lia)) in HNh. injection HNh as <-. reflexivity. }
+  assert (ENv : Nv = need_root (Z.to_nat (n * 4096)) (tables e) (pool_base e) (Isolation.stage2_root (Isolation.vm_s2 m))
+                       ipa (ipa + n * 4096) uv).
+  { rewrite (mapNeed_spec e tr (s2_place (id - 1)) _ ipa pa n Hok Hv0 (l1_inv_tree e _ Hvl)
+      (s2_place_good e (id - 1) m ltac:(lia) Hnth) ltac:(lia) ltac:(lia) H40) in HNv. injection HNv as <-. reflexivity. }
+  pose proof (need_root_bound (Z.to_nat (n * 4096)) (tables e) (pool_base e) (Isolation.stage2_root (Isolation.Engine_host e))
+    pa (pa + n * 4096) uh ltac:(lia)) as HbNh.
+  pose proof (need_root_bound (Z.to_nat (n * 4096)) (tables e) (pool_base e) (Isolation.stage2_root (Isolation.vm_s2 m))
+    ipa (ipa + n * 4096) uv ltac:(lia)) as HbNv.
+  rewrite wraps_small in Hle by lia. unfold count_ok in Hcok.
+  (* the host's unmap *)
+  destruct (unmapRange_no_failure e tr host_place (Isolation.Engine_host e) pa n Nh (host_place_good e) Hhr Hal Hbelow
+    ltac:(lia) ltac:(lia) ltac:(lia) Hpal HNh ltac:(lia)) as (e2 & tr2 & Hun & Hhr2 & HB2 & HL2 & Hc2 & Htf2).
+  destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hun) as (q & Eq).
+  pose proof (root_inv_l1 e2 _ Hhr2) as ((Hok2 & Hpok2 & Hbits2 & Hcok2 & Hpl2) & _).
+  assert (Hk : tree_kept e e2 (Isolation.stage2_root (Isolation.vm_s2 m)))
+    by (apply (tree_kept_of_frame e e2 _ _ Htf2 Hr); exact (Hapart _ m Hnth Hlive)).
+  assert (Hr2 : root_inv e2 (Isolation.stage2_root (Isolation.vm_s2 m)))
+    by exact (root_inv_frame e e2 _ Hr (conj Hok2 (conj Hpok2 (conj Hbits2 (conj Hcok2 Hpl2)))) HB2 HL2 Hk).
+  (* the ledger commit *)
+  subst e2.
+  assert (Hk0 : (pa - base) / 4096 + n <= len (Isolation.Engine_pages e)).
+  { assert (Hm0 : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpal, Hbal; reflexivity).
+    pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
+  set (e2 := Isolation.set_Engine_pool q e) in *.
+  destruct (setOwner_pages e2 (mkEvent "CleanToPoC" [pa; n] :: tr2) pa n Abi.OwnerVM (wrapu 16 id)
+    ltac:(unfold e2; cbn; fold base; lia) ltac:(lia) Hn1 Hk0 ltac:(unfold e2, len in *; cbn; lia)) as (ps & Hso & _).
+  set (e3 := Isolation.set_Engine_pages ps e2) in *.
+  assert (Hg3 : good (s2_place (id - 1)) e3 (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
+  assert (HN3 : Isolation.Engine_mapNeed root (s2_place (id - 1)) ipa pa n e3 (mkEvent "CleanToPoC" [pa; n] :: tr2) =
+                Ok Nv e3 (mkEvent "CleanToPoC" [pa; n] :: tr2)).
+  { pose proof (root_inv_l1 e2 _ Hr2) as Hvl2.
+    rewrite (mapNeed_spec e3 _ (s2_place (id - 1)) _ ipa pa n Hok2 Hv0 (l1_inv_tree e2 _ Hvl2) Hg3 ltac:(lia) ltac:(lia) H40).
+    rewrite ENv. f_equal. exact (need_root_kept _ e e2 _ ipa (ipa + n * 4096) uv Hk HB2 ltac:(lia)). }
+  destruct (mapRange_no_failure e3 (mkEvent "CleanToPoC" [pa; n] :: tr2) (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
+    (Isolation.mk_Attr (wrapu 8 perms) false) Nv Hg3 Hr2 ltac:(change (pool_base e3) with (pool_base e2); rewrite HB2; exact Hal)
+    ltac:(change (pool_base e3 + 4096 * len (tables e3)) with (pool_base e2 + 4096 * len (tables e2)); rewrite HB2, HL2; exact Hbelow) ltac:(lia) ltac:(lia) H40 Hial (delta_page pa ipa Hpal Hial) HN3
+    ltac:(change (count_free (Isolation.Engine_pool e3)) with (count_free (Isolation.Engine_pool e2)); lia)) as (e4 & tr4 & Hmr & _).
+  exists Abi.Success, e4, tr4. rewrite Hcall. unfold bind at 1. rewrite Hun. cbv beta iota.
+  unfold donate_commit. unfold bind at 1. rewrite deref_root. cbv beta iota.
+  unfold bind at 1. unfold call_iface, is_set. destruct (Isolation.Engine_plat e2) eqn:Hp; [|contradiction].
+  cbv beta iota. unfold emit. cbv beta iota.
+  rewrite (CodeShadow.bind_ok _ _ _ _ _ _ _ Hso). cbv beta iota. fold e3.
+  unfold bind at 1. rewrite pfield_s2_place. cbv beta iota.
+  unfold bind at 1. rewrite Hmr. reflexivity.
 Qed.

@@ -42,7 +42,9 @@
       across any number of root entries ([update_root_loop]), never fails
       from [root_inv] given the [need_root] free tables [need] counts
       ([need_root_spec], CodeUpdateRoot), keeps [root_inv] and takes at
-      most [need_root] tables ([update_root_no_failure]);
+      most [need_root] tables ([update_root_no_failure]), and every table
+      in use outside the tree of [t] stays in use, with its entries, and
+      outside the tree ([tree_frame], [step_tree_frame]);
     - [need] reads of the update only whether it unmaps and its output
       offset ([need_root_u]), so from [root_inv] and as many free tables
       as the reservations [mapNeed] and [unmapNeed] count, [mapRange] and
@@ -898,6 +900,59 @@ Proof.
   - step_by Hl. destruct r as [cur|[]]. exists s', tr'. split; [reflexivity|exact HQ].
 Qed.
 
+(** ** What the update at the root leaves outside its tree *)
+
+(** The tables of the tree of root [t]: its two tables and the subtrees
+    of its entries. *)
+Definition in_tree (e : Isolation.Engine) (t y : Z) : Prop :=
+  y = t \/ y = t + 1 \/ exists i, 0 <= i < 1024 /\ sub e t i y.
+
+(** Every table in use outside the tree of [t] stays in use, with its
+    entries, and outside the tree. *)
+Definition tree_frame (e st : Isolation.Engine) (t : Z) : Prop :=
+  forall y, 0 <= y -> free_bit (Isolation.Engine_pool e) y = false -> ~ in_tree e t y ->
+    free_bit (Isolation.Engine_pool st) y = false /\
+    (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j) /\ ~ in_tree st t y.
+
+Lemma tree_frame_refl : forall e t, tree_frame e e t.
+Proof. intros e t y _ Hu Hn. split; [exact Hu|]. split; [reflexivity|exact Hn]. Qed.
+
+Lemma tree_frame_trans : forall e s st t, tree_frame e s t -> tree_frame s st t -> tree_frame e st t.
+Proof.
+  intros e s st t H1 H2 y Hy Hu Hn. destruct (H1 y Hy Hu Hn) as (Hu1 & He1 & Hn1).
+  destruct (H2 y Hy Hu1 Hn1) as (Hu2 & He2 & Hn2). split; [exact Hu2|]. split; [|exact Hn2].
+  intros j Hj. rewrite He2 by exact Hj. apply He1. exact Hj.
+Qed.
+
+(** A change of root entry [i] that leaves [step_post], the other root
+    entries and the level-2 tables they hold keeps every table in use
+    outside the tree as it was, and outside the tree: the new subtree is
+    made of old or free tables. *)
+Lemma step_tree_frame : forall e st t i M, 0 <= t -> 0 <= i < 1024 ->
+  step_post e st (t + i / 512) (i mod 512) M ->
+  (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i') ->
+  subs_kept e st t i -> tree_frame e st t.
+Proof.
+  intros e st t i M Ht Hi Hpost Hoth Hsk y Hy Hu Hn.
+  pose proof Hpost as (_ & HB & _ & _ & Hkeep & _ & Hown).
+  assert (Hq : i / 512 = 0 \/ i / 512 = 1).
+  { assert (0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia). lia. }
+  assert (Hns : ~ subx e (t + i / 512) (i mod 512) y).
+  { intros Hs. apply Hn. right. right. exists i. split; [exact Hi|]. apply sub_subx. exact Hs. }
+  destruct (Hkeep y Hy Hu Hns) as (Hu' & He').
+  assert (Hyx : y <> t + i / 512).
+  { intros E. apply Hn. destruct Hq as [Q|Q]; rewrite Q in E; [left|right; left]; lia. }
+  split; [exact Hu'|]. split; [intros j Hj; apply He'; [exact Hj|left; exact Hyx]|].
+  intros [E|[E|(i' & Hi' & Hs)]]; [apply Hn; left; exact E|apply Hn; right; left; exact E|].
+  destruct (Z.eq_dec i' i) as [->|Hne].
+  - apply sub_subx in Hs. destruct (Hown y Hs) as [Hs0|Hf]; [exact (Hns Hs0)|congruence].
+  - apply Hn. right. right. exists i'. split; [exact Hi'|].
+    unfold sub in Hs |- *. rewrite (Hoth i' Hi' Hne), HB in Hs.
+    destruct Hs as (H3 & [Ey|(j' & Hj' & H3' & Ey)]); (split; [exact H3|]); [left; exact Ey|].
+    right. exists j'. split; [exact Hj'|].
+    rewrite (Hsk i' Hi' Hne H3 j' Hj') in H3', Ey. split; [exact H3'|exact Ey].
+Qed.
+
 (** One iteration of [update]'s loop at the root [t], at root entry
     [i = (ipa / 2^30) mod 1024], from [root_inv] with the [need_root_at]
     free tables [need] counts for the entry, never fails, goes on from
@@ -915,7 +970,7 @@ Theorem update_root_step : forall f e tr t ipa end' u,
     (forall i', 0 <= i' < 1024 -> i' <> (ipa / 2 ^ 30) mod 1024 -> ent (tables st) t i' = ent (tables e) t i') /\
     count_free (Isolation.Engine_pool e) - need_root_at (tables e) (pool_base e) t ipa end' u
       <= count_free (Isolation.Engine_pool st) /\
-    subs_kept e st t ((ipa / 2 ^ 30) mod 1024).
+    subs_kept e st t ((ipa / 2 ^ 30) mod 1024) /\ tree_frame e st t.
 Proof.
   intros f e tr t ipa end' u Hf Hr Hal Hbelow Hrange H40 Hia Hea Hd Hneed.
   pose proof Hr as (Hl & Hne & _).
@@ -948,10 +1003,11 @@ Proof.
   assert (Hfin : forall st M, step_post e st x j M -> M <= N ->
     root_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i') /\
-    count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st) /\ subs_kept e st t i).
+    count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st) /\ subs_kept e st t i /\
+    tree_frame e st t).
   { intros st M Hpost HM. destruct (root_inv_of_post e st t i M Hr Hi Hpost) as (Hr' & Hoth & Hsk).
     pose proof Hpost as (_ & HB & HL & Hc & _). split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
-    split; [exact Hoth|]. split; [lia|exact Hsk]. }
+    split; [exact Hoth|]. split; [lia|]. split; [exact Hsk|]. exact (step_tree_frame e st t i M Ht Hi Hpost Hoth Hsk). }
   unfold l1_step.
   destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
   change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
@@ -992,7 +1048,8 @@ Proof.
         let ipa := stop in ret (Continue (X:=Empty_set) ipa)) e tr = Ok (Continue stop) st' tr' /\
       root_inv st' t /\ pool_base st' = pool_base e /\ len (tables st') = len (tables e) /\
       (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st') t i' = ent (tables e) t i') /\
-      count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st') /\ subs_kept e st' t i).
+      count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st') /\ subs_kept e st' t i /\
+      tree_frame e st' t).
     { intros st tr1 M H Hpost HM.
       assert (H' : (let! t'7 := Isolation.Engine_descend f root p 1 base ipa stop u in ret tt) e tr = Ok tt st tr1)
         by (step_by H; reflexivity).
@@ -1069,7 +1126,7 @@ Theorem update_root_no_failure : forall f e tr t ipa end' u,
   exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr' /\
     root_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     count_free (Isolation.Engine_pool e) - need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u
-      <= count_free (Isolation.Engine_pool st).
+      <= count_free (Isolation.Engine_pool st) /\ tree_frame e st t.
 Proof.
   intros f e tr t ipa end' u Hf Hr Hal Hbelow Hrange H40 Hia Hea Hd Hneed.
   set (NT := need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u) in *.
@@ -1080,11 +1137,11 @@ Proof.
           (Z.land (ent (tables e) t k) 3 = 3 -> forall j, 0 <= j < 512 ->
              tent (tables st) (child (pool_base e) (ent (tables e) t k)) j = tent (tables e) (child (pool_base e) (ent (tables e) t k)) j)) /\
        count_free (Isolation.Engine_pool e) - (NT - need_root (Z.to_nat (end' - cur)) (tables e) (pool_base e) t cur end' u)
-         <= count_free (Isolation.Engine_pool st)) e tr
+         <= count_free (Isolation.Engine_pool st) /\ tree_frame e st t) e tr
     ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
   - split; [exact Hr|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
-    split; [intros _ k _; split; [reflexivity|intros; reflexivity]|]. fold NT. lia.
-  - intros cur st tr1 Hc (Hr1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1).
+    split; [intros _ k _; split; [reflexivity|intros; reflexivity]|]. split; [fold NT; lia|]. apply tree_frame_refl.
+  - intros cur st tr1 Hc (Hr1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Htf1).
     assert (Hk0 : 0 <= cur / 2 ^ 30 < 1024) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
     assert (Ei : (cur / 2 ^ 30) mod 1024 = cur / 2 ^ 30) by (apply Z.mod_small; lia).
     destruct (Hent1 ltac:(lia) (cur / 2 ^ 30) ltac:(lia)) as (Hek & Hck).
@@ -1096,10 +1153,10 @@ Proof.
       ltac:(lia)) as Hnb.
     pose proof (need_root_at_bound (tables e) (pool_base e) t cur end' u ltac:(lia)) as Hab.
     destruct (update_root_step f st tr1 t cur end' u Hf Hr1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
-      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2).
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2 & Htf2).
     exists (l1_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
     split; [exact Hr2|]. split; [lia|]. split; [apply l1_stop_page; exact Hea|].
-    split; [congruence|]. split; [congruence|]. split.
+    split; [congruence|]. split; [congruence|]. split; [|split].
     + intros Hlt k Hk. destruct (l1_stop_next cur end' ltac:(lia) Hlt) as (_ & Ediv).
       rewrite Ediv in Hk. rewrite Ei in Ho2, Hsk2.
       destruct (Hent1 ltac:(lia) k ltac:(lia)) as (Hek' & Hck').
@@ -1108,8 +1165,9 @@ Proof.
       pose proof (Hsk2 k ltac:(lia) ltac:(lia) ltac:(rewrite Hek'; exact H3) j Hj) as E.
       rewrite Hek', HB1 in E. exact E.
     + rewrite Ena in Hc2. lia.
-  - destruct Hfin as (Hr' & _ & _ & HB & Hl & _ & Hc). exists st, tr'. split; [exact Hup|].
-    split; [exact Hr'|]. split; [exact HB|]. split; [exact Hl|].
+    + exact (tree_frame_trans e st st' t Htf1 Htf2).
+  - destruct Hfin as (Hr' & _ & _ & HB & Hl & _ & Hc & Htf). exists st, tr'. split; [exact Hup|].
+    split; [exact Hr'|]. split; [exact HB|]. split; [exact Hl|]. split; [|exact Htf].
     rewrite Z.sub_diag in Hc. cbn in Hc. fold NT. lia.
 Qed.
 
@@ -1152,7 +1210,10 @@ Theorem mapRange_no_failure : forall e tr s s2 ipa pa n a k,
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 -> wrapu 64 (pa - ipa) mod 4096 = 0 ->
   Isolation.Engine_mapNeed root s ipa pa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
-  exists st tr', Isolation.Engine_mapRange root s ipa pa n a e tr = Ok tt st tr' /\ root_inv st (Isolation.stage2_root s2).
+  exists st tr', Isolation.Engine_mapRange root s ipa pa n a e tr = Ok tt st tr' /\ root_inv st (Isolation.stage2_root s2) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - k <= count_free (Isolation.Engine_pool st) /\
+    tree_frame e st (Isolation.stage2_root s2).
 Proof.
   intros e tr s s2 ipa pa n a k Hg Hr Hal Hbelow Hipa Hn H40 Hia Hd Hk Hle.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
@@ -1166,8 +1227,12 @@ Proof.
     (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) a false)
     ltac:(lia) Hr Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) Hd
     ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; erewrite need_root_u; [exact Hle|reflexivity|reflexivity]))
-    as (st & tr' & Hup & Hr' & _).
-  step_by Hup. exists st, tr'. split; [reflexivity|exact Hr'].
+    as (st & tr' & Hup & Hr' & HB & HL & Hc & Htf).
+  replace (ipa + n * 4096 - ipa) with (n * 4096) in Hc by ring.
+  rewrite (need_root_u _ _ _ _ _ _ _ (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) Isolation.zero_Attr false))
+    in Hc by reflexivity.
+  step_by Hup. exists st, tr'. split; [reflexivity|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
+  split; [exact Hc|exact Htf].
 Qed.
 
 (** unmapRange of [n] pages at [ipa] on a stage-2 whose root has
@@ -1178,7 +1243,10 @@ Theorem unmapRange_no_failure : forall e tr s s2 ipa n k,
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 ->
   Isolation.Engine_unmapNeed root s ipa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
-  exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\ root_inv st (Isolation.stage2_root s2).
+  exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\ root_inv st (Isolation.stage2_root s2) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - k <= count_free (Isolation.Engine_pool st) /\
+    tree_frame e st (Isolation.stage2_root s2).
 Proof.
   intros e tr s s2 ipa n k Hg Hr Hal Hbelow Hipa Hn H40 Hia Hk Hle.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
@@ -1192,6 +1260,8 @@ Proof.
     (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true)
     ltac:(lia) Hr Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) eq_refl
     ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; exact Hle))
-    as (st & tr' & Hup & Hr' & _).
-  step_by Hup. exists st, tr'. split; [reflexivity|exact Hr'].
+    as (st & tr' & Hup & Hr' & HB & HL & Hc & Htf).
+  replace (ipa + n * 4096 - ipa) with (n * 4096) in Hc by ring.
+  step_by Hup. exists st, tr'. split; [reflexivity|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
+  split; [exact Hc|exact Htf].
 Qed.

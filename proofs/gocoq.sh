@@ -276,6 +276,9 @@ CodeUpdateRootRange.need_root_u
 CodeUpdateRootRange.mapRange_no_failure
 CodeUpdateRootRange.unmapRange_no_failure
 CodeMemNoFailure.MemShare_no_failure
+CodeMemNoFailure.root_inv_frame
+CodeMemNoFailure.need_root_kept
+CodeMemNoFailure.MemDonate_no_failure
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
