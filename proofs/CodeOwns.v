@@ -15,12 +15,22 @@
       tables of that table, then the table ([below_root_table]); those of
       a level-2 entry, its table ([below_l2_table]);
     - so, with a sound pool ([pool_inv]), a stage-2 that owns its tables
-      has [l1_inv] at its root ([owns_l1_inv]). *)
+      has [l1_inv] at its root ([owns_l1_inv]), and [root_inv]
+      (CodeUpdateRootRange) too: the subtrees of its root entries are in
+      the list of its tables ([sub_below], [in_tree_s2_tables]), which has
+      no duplicate ([owns_root_inv]); stage-2s with disjoint lists of
+      tables ([tables_disjoint]) have disjoint trees
+      ([disjoint_host_apart]);
+    - so MEM_SHARE and MEM_DONATE never fail from [mem_ok] and [s2_owned]:
+      a sound pool placed as [tablePool.init] checks, the host and every
+      live VM owning their tables, as VM_CREATE keeps, with disjoint
+      lists of tables ([MemShare_no_failure_owned],
+      [MemDonate_no_failure_owned]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeStage2 CodePool CodeFree CodeVMCreateRefine CodeUpdate CodeUpdateL2
-  CodeUpdateRoot CodeUpdateRange.
+  CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeVMCreateInv CodeTransfer CodeMemNoFailure.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -127,4 +137,90 @@ Proof.
   - intros i i' Hi Hi' Hne H3 H3' E. apply Hne.
     apply (from_nodup_unique _ 1024 i i' (child (pool_base e) (ent (tables e) r i)) Hnd Hi Hi' (Hc i Hi H3)).
     rewrite E. exact (Hc i' Hi' H3').
+Qed.
+
+(** ** From [owns_tables] to [root_inv] *)
+
+(** A table of the tree of root [r] ([in_tree], CodeUpdateRootRange) is
+    in the list of the stage-2's tables. *)
+Lemma sub_below : forall e r i y, 0 <= i < 1024 -> sub e r i y -> In y (below (tables e) (pool_base e) 2 r i).
+Proof.
+  intros e r i y Hi (H3 & Hy). rewrite below_root_table by exact H3. apply in_or_app.
+  destruct Hy as [->|(j & Hj & Hj3 & ->)]; [right; left; reflexivity|left].
+  rewrite reach_below. apply (from_in _ j 512); [exact Hj|].
+  rewrite below_l2_table by (rewrite (ent_tent _ _ j Hj); exact Hj3).
+  rewrite (ent_tent _ _ j Hj). left. reflexivity.
+Qed.
+
+Lemma in_tree_s2_tables : forall e r y, in_tree e r y -> In y (s2_tables e r).
+Proof.
+  intros e r y [->|[->|(i & Hi & Hs)]]; [left; reflexivity|right; left; reflexivity|].
+  right. right. rewrite reach_below. exact (from_in _ i 1024 _ Hi (sub_below e r i y Hi Hs)).
+Qed.
+
+(** With a sound pool, a stage-2 that owns its tables has [root_inv]: the
+    subtrees of its root entries are parts of a list with no duplicate. *)
+Theorem owns_root_inv : forall e r, pool_inv e -> owns_tables e r -> root_inv e r.
+Proof.
+  intros e r Hp Hown. pose proof Hown as (_ & Hnd & _).
+  unfold s2_tables in Hnd. apply NoDup_cons_iff in Hnd as [Hr Hnd]. apply NoDup_cons_iff in Hnd as [Hr1 Hnd].
+  rewrite reach_below in Hnd, Hr, Hr1.
+  split; [exact (owns_l1_inv e r Hp Hown)|split].
+  - intros i y Hi Hs. pose proof (from_in _ i 1024 _ Hi (sub_below e r i y Hi Hs)) as Hin.
+    split; intros E; subst y; [apply Hr; right|apply Hr1]; exact Hin.
+  - intros i i' y Hi Hi' Hne Hs Hs'. apply Hne.
+    exact (from_nodup_unique _ 1024 i i' y Hnd Hi Hi' (sub_below e r i y Hi Hs) (sub_below e r i' y Hi' Hs')).
+Qed.
+
+(** Stage-2s whose lists of tables are disjoint ([tables_disjoint],
+    CodeVMCreateInv) have disjoint trees: the host's and each live VM's
+    ([host_apart], CodeMemNoFailure). *)
+Theorem disjoint_host_apart : forall e, tables_disjoint e -> host_apart e.
+Proof.
+  intros e (Hhost & _) i m Hn Hlive y Hy Hh.
+  assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  assert (Hm : vm_at e i = m) by (unfold vm_at; apply nth_error_nth; exact Hn).
+  apply (Hhost i Hi ltac:(rewrite Hm; exact Hlive) y (in_tree_s2_tables e _ y Hh)).
+  unfold root_at. rewrite Hm. exact (in_tree_s2_tables e _ y Hy).
+Qed.
+
+(** ** The memory calls from the invariant VM_CREATE keeps *)
+
+(** The stage-2 part of the engine's invariant: a sound pool placed as
+    [tablePool.init] checks, the host and every live VM owning their
+    tables ([owns_tables], [vms_own]: what VM_CREATE keeps,
+    CodeVMCreateInv.VMCreate_keeps), their lists of tables disjoint. *)
+Definition s2_owned (e : Isolation.Engine) : Prop :=
+  pool_inv e /\ pool_placed e /\ owns_tables e (Isolation.stage2_root (Isolation.Engine_host e)) /\
+  vms_own e /\ tables_disjoint e.
+
+Lemma s2_owned_roots : forall e, s2_owned e -> vms_root_inv e.
+Proof.
+  intros e (Hp & _ & _ & Hv & _) i m Hn Hl. apply owns_root_inv; [exact Hp|].
+  apply Hv; [eapply nth_error_In; exact Hn|exact Hl].
+Qed.
+
+(** MEM_SHARE never fails from [mem_ok] and [s2_owned]. *)
+Corollary MemShare_no_failure_owned : forall e tr id pa ipa n perms,
+  mem_ok e -> s2_owned e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr'.
+Proof.
+  intros e tr id pa ipa n perms Hm Ho Hid Hpa Hipa Hn. pose proof Ho as (_ & Hpl & _).
+  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+    as (st & e' & tr' & H & _). exists st, e', tr'. exact H.
+Qed.
+
+(** MEM_DONATE never fails from [mem_ok] and [s2_owned], with RAM in the
+    IPA space as [Config.validate] checks. *)
+Corollary MemDonate_no_failure_owned : forall e tr id pa ipa n perms,
+  mem_ok e -> s2_owned e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr'.
+Proof.
+  intros e tr id pa ipa n perms Hm Ho Hram Hid Hpa Hipa Hn. pose proof Ho as (Hp & Hpl & Hh & _ & Hd).
+  exact (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
+    (disjoint_host_apart e Hd) Hram Hid Hpa Hipa Hn).
 Qed.

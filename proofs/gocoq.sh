@@ -256,6 +256,10 @@ CodeUpdateRange.need_root_one
 CodeUpdateRange.update_root_one_no_failure
 CodeOwns.owns_l2_inv
 CodeOwns.owns_l1_inv
+CodeOwns.owns_root_inv
+CodeOwns.disjoint_host_apart
+CodeOwns.MemShare_no_failure_owned
+CodeOwns.MemDonate_no_failure_owned
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
