@@ -224,3 +224,87 @@ Proof.
   exact (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
     (disjoint_host_apart e Hd) Hram Hid Hpa Hipa Hn).
 Qed.
+
+(** ** From [root_inv] back to [owns_tables] *)
+
+Lemma NoDup_app_disjoint : forall (l1 l2 : list Z), NoDup l1 -> NoDup l2 -> (forall x, In x l1 -> ~ In x l2) ->
+  NoDup (l1 ++ l2).
+Proof.
+  induction l1 as [|a l1 IH]; intros l2 H1 H2 Hd; [exact H2|].
+  apply NoDup_cons_iff in H1 as [Ha H1]. cbn. constructor.
+  - intros Hin. apply in_app_or in Hin as [Hin|Hin]; [exact (Ha Hin)|exact (Hd a (or_introl eq_refl) Hin)].
+  - apply IH; [exact H1|exact H2|]. intros x Hx. apply Hd. right. exact Hx.
+Qed.
+
+Lemma nodup_from_nat : forall f (k : nat), (forall i, 0 <= i < Z.of_nat k -> NoDup (f i)) ->
+  (forall i i' y, 0 <= i < Z.of_nat k -> 0 <= i' < Z.of_nat k -> i <> i' -> In y (f i) -> In y (f i') -> False) ->
+  NoDup (from f 0 (Z.of_nat k)).
+Proof.
+  intros f k. induction k as [|k IH]; intros Hp Hd.
+  - rewrite from_end by lia. constructor.
+  - rewrite Nat2Z.inj_succ, <- Z.add_1_r, from_snoc by lia. apply NoDup_app_disjoint.
+    + apply IH; intros; [apply Hp; lia|apply (Hd i i' y); first [lia|assumption]].
+    + apply Hp. lia.
+    + intros x Hx Hx'. apply in_from in Hx as (i & Hi & Hxi); [|lia].
+      exact (Hd i (Z.of_nat k) x ltac:(lia) ltac:(lia) ltac:(lia) Hxi Hx').
+Qed.
+
+(** A list of parts with no duplicate inside a part and no element in
+    two parts has no duplicate. *)
+Lemma nodup_from : forall f n, 0 <= n -> (forall i, 0 <= i < n -> NoDup (f i)) ->
+  (forall i i' y, 0 <= i < n -> 0 <= i' < n -> i <> i' -> In y (f i) -> In y (f i') -> False) ->
+  NoDup (from f 0 n).
+Proof.
+  intros f n Hn Hp Hd. rewrite <- (Z2Nat.id n Hn). apply nodup_from_nat.
+  - intros i Hi. apply Hp. lia.
+  - intros i i' y Hi Hi'. apply Hd; lia.
+Qed.
+
+Lemma below_sub : forall e r i y, In y (below (tables e) (pool_base e) 2 r i) -> sub e r i y.
+Proof.
+  intros e r i y Hy. unfold below in Hy.
+  destruct (Z.eqb_spec (Z.land (ent (tables e) r i) 3) 3) as [H3|H3]; [|destruct Hy].
+  split; [exact H3|]. apply in_app_or in Hy as [Hy|[E|[]]]; [|left; symmetry; exact E].
+  right. rewrite reach_below in Hy. apply in_from in Hy as (j & Hj & Hyj); [|lia].
+  unfold below in Hyj.
+  destruct (Z.eqb_spec (Z.land (ent (tables e) (child (pool_base e) (ent (tables e) r i)) j) 3) 3) as [Hj3|Hj3];
+    [|destruct Hyj].
+  destruct Hyj as [E|[]]. exists j. rewrite <- (ent_tent _ _ j Hj).
+  split; [exact Hj|]. split; [exact Hj3|symmetry; exact E].
+Qed.
+
+(** With [root_inv] at its root, a stage-2 owns its tables: the converse
+    of [owns_root_inv]. *)
+Theorem root_inv_owns : forall e r, root_inv e r -> owns_tables e r.
+Proof.
+  intros e r Hr. pose proof Hr as (Hl & Hne & Hdis).
+  pose proof Hl as (_ & Hr0 & Hrl & Hu0 & Hu1 & Hents & Hdist).
+  assert (Hin : forall y, In y (reach (tables e) (pool_base e) 2 r 1024) -> exists i, 0 <= i < 1024 /\ sub e r i y).
+  { intros y Hy. rewrite reach_below in Hy. apply in_from in Hy as (i & Hi & Hyi); [|lia].
+    exists i. split; [exact Hi|exact (below_sub e r i y Hyi)]. }
+  split; [exact (l1_inv_tree e r Hl)|split].
+  - unfold s2_tables. constructor; [|constructor].
+    + intros [E|Hy]; [lia|]. destruct (Hin r Hy) as (i & Hi & Hs). exact (proj1 (Hne i r Hi Hs) eq_refl).
+    + intros Hy. destruct (Hin (r + 1) Hy) as (i & Hi & Hs). exact (proj2 (Hne i (r + 1) Hi Hs) eq_refl).
+    + rewrite reach_below. apply nodup_from; [lia| |].
+      * intros i Hi. unfold below.
+        destruct (Z.eqb_spec (Z.land (ent (tables e) r i) 3) 3) as [H3|_]; [|constructor].
+        destruct (Hents i Hi H3) as (_ & _ & Hinv & _). set (c := child (pool_base e) (ent (tables e) r i)) in *.
+        pose proof Hinv as (_ & _ & _ & _ & _ & _ & _ & Hcents & Hcdis).
+        apply NoDup_app_disjoint; [| constructor; [intros []|constructor] |].
+        -- rewrite reach_below. apply nodup_from; [lia| |].
+           ++ intros j Hj. unfold below. destruct (_ =? 3); constructor; [intros []|constructor].
+           ++ intros j j' y Hj Hj' Hne' Hy Hy'. unfold below in Hy, Hy'.
+              destruct (Z.eqb_spec (Z.land (ent (tables e) c j) 3) 3) as [Hj3|]; [|destruct Hy].
+              destruct (Z.eqb_spec (Z.land (ent (tables e) c j') 3) 3) as [Hj3'|]; [|destruct Hy'].
+              destruct Hy as [E|[]]. destruct Hy' as [E'|[]].
+              rewrite (ent_tent _ _ j Hj) in Hj3, E. rewrite (ent_tent _ _ j' Hj') in Hj3', E'.
+              exact (Hcdis j j' Hj Hj' Hne' Hj3 Hj3' (eq_trans E (eq_sym E'))).
+        -- intros x Hx [E|[]]. subst x. rewrite reach_below in Hx. apply in_from in Hx as (j & Hj & Hxj); [|lia].
+           unfold below in Hxj. destruct (Z.eqb_spec (Z.land (ent (tables e) c j) 3) 3) as [Hj3|]; [|destruct Hxj].
+           destruct Hxj as [E|[]]. rewrite (ent_tent _ _ j Hj) in Hj3, E.
+           destruct (Hcents j Hj Hj3) as (_ & _ & _ & Hne2 & _). exact (Hne2 E).
+      * intros i i' y Hi Hi' Hii Hy Hy'. exact (Hdis i i' y Hi Hi' Hii (below_sub e r i y Hy) (below_sub e r i' y Hy')).
+  - intros x Hx. unfold s2_tables in Hx. destruct Hx as [<-|[<-|Hx]]; [exact Hu0|exact Hu1|].
+    destruct (Hin x Hx) as (i & Hi & Hs). exact (proj2 (proj2 (sub_used e r i x Hl Hi Hs))).
+Qed.
