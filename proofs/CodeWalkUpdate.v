@@ -1,0 +1,324 @@
+(** * What the stage-2 update does to the walk
+
+    Lemmas about proofs/code/Isolation.v, the translation of
+    isolation/stage2.go and isolation/desc.go, that carry on from
+    CodeUpdate.v and CodeUpdateL2.v (what [update] writes) and
+    CodeVMCreateRefine.v ([pw], the walk of a tree of tables, which is
+    [translate], [translate_pw]). They compare walks by what the
+    abstraction reads of them ([view]; [walk], CodeAbs): whether the walk
+    maps, the PA and the permissions, not the level of the leaf.
+    Proved here:
+    - a leaf: the leaf [replaceLeaf] writes ([new_ent], CodeUpdate) at
+      level 2 or 3 for a map walks, at every address of its span, to
+      that address plus the update's offset, with the update's
+      permissions ([u_map]), when the leaf's output address is aligned to
+      its size and below 2^48; for an unmap it maps nothing
+      ([new_ent_view]);
+    - a split: each of the 512 page leaves [splitBlock] makes of a level-2
+      block walks, at every address of its page, as the block did, when
+      the block's output address is 2 MiB aligned ([split_leaf_view]);
+    - level 3: after [update] of [ipa, end') in a level-3 table (what
+      [update_last_ok] gives, [last_done]), the walk from the table of an
+      address of its 2 MiB span is the update's mapping inside
+      [ipa, end') and as before outside ([last_done_walk],
+      [update_last_walk]);
+    - level 2: each iteration of [update]'s loop at level 2 ([l2_step],
+      CodeUpdateL2) changes the walk from the level-2 table only inside
+      its entry's part of the range, where it is the update's mapping
+      ([l2_step_walk]); so after [update] of [ipa, end') in a level-2
+      table with [l2_inv], the walk from it of an address of its 1 GiB
+      span is the update's mapping inside [ipa, end') and as before
+      outside ([update_l2_walk]). The blocks of the table must be 2 MiB
+      aligned ([blocks_ok]) and the update's output addresses below 2^48
+      ([pa_below]).
+
+    The depth fuel of every inner call of [update] stays a variable, as in
+    CodeUpdate.v. *)
+From Coq Require Import ZArith Lia List Bool String.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodeVMCreateRefine.
+From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
+  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate CodeUpdateFrame CodeUpdateL2.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** What the abstraction reads of a walk *)
+
+(** Whether a walk's result maps, and then its PA and permissions. *)
+Definition view (r : Isolation.Mapping * bool) : option (Z * Z) :=
+  if snd r then Some (Isolation.Mapping_PA (fst r), Isolation.Attr_Perms (Isolation.Mapping_Attr (fst r))) else None.
+
+(** The mapping the update [u] gives the address [x]: none for an unmap,
+    else [x] plus the offset, with the permission bits of its attributes
+    that a leaf holds. *)
+Definition u_map (u : Isolation.s2update) (x : Z) : option (Z * Z) :=
+  if Isolation.s2update_unmap u then None
+  else Some (wrapu 64 (x + Isolation.s2update_delta u), Z.land (Isolation.Attr_Perms (Isolation.s2update_attr u)) 7).
+
+(** What the walk reads of a leaf entry [d] at level [lvl] for [x]. *)
+Definition leaf_view (d lvl x : Z) : option (Z * Z) :=
+  if valid_d d then Some (wrapu 64 (Z.land d Isolation.descOAMask + Z.land x (wrapu 64 (lsize lvl - 1))),
+    Isolation.Attr_Perms (lattr d)) else None.
+
+(** The output addresses of a map of [ipa, end') lie below 2^48. *)
+Definition pa_below (u : Isolation.s2update) (ipa end' : Z) : Prop :=
+  Isolation.s2update_unmap u = false -> forall x, ipa <= x < end' -> wrapu 64 (x + Isolation.s2update_delta u) < 2 ^ 48.
+
+Lemma eidx_val : forall x lvl, 1 <= lvl <= 3 -> 0 <= x < 2 ^ 64 ->
+  eidx x lvl = (x / 2 ^ (12 + 9 * (3 - lvl))) mod nentries lvl.
+Proof. intros x lvl Hl Hx. unfold eidx, pv. rewrite (entryIndex_val tt [] x lvl Hl Hx). reflexivity. Qed.
+
+Lemma lsize3 : wrapu 64 (lsize 3 - 1) = Z.ones 12.
+Proof. reflexivity. Qed.
+
+Lemma lsize2 : wrapu 64 (lsize 2 - 1) = Z.ones 21.
+Proof. reflexivity. Qed.
+
+(** The walk from a level-3 table reads the entry of [x]. *)
+Lemma view_pw3 : forall T base x c, view (pw T base x 1 c 3) = leaf_view (ent T c (eidx x 3)) 3 x.
+Proof.
+  intros T base x c. cbn [pw]. unfold leaf_view, valid_d.
+  destruct (Z.land (ent T c (eidx x 3)) Isolation.descValid =? 0); reflexivity.
+Qed.
+
+(** The walk from a level-2 table reads the entry of [x] and, for a table
+    descriptor, the entry of [x] in the table it names. *)
+Lemma pw_S : forall T base ipa n t lvl, pw T base ipa (S n) t lvl =
+    if Z.land (ent T t (eidx ipa lvl)) Isolation.descValid =? 0
+    then (Isolation.mk_Mapping Isolation.zero_PA Isolation.zero_Attr 0, false)
+    else if (lvl <? Isolation.lastLevel) && (Z.land (ent T t (eidx ipa lvl)) 3 =? 3)
+    then pw T base ipa n (child base (ent T t (eidx ipa lvl))) (lvl + 1)
+    else (Isolation.mk_Mapping (wrapu 64 (Z.land (ent T t (eidx ipa lvl)) Isolation.descOAMask +
+            Z.land ipa (wrapu 64 (lsize lvl - 1)))) (lattr (ent T t (eidx ipa lvl))) lvl, true).
+Proof. reflexivity. Qed.
+
+Lemma view_pw2 : forall T base x t, view (pw T base x 2 t 2) =
+  let d := ent T t (eidx x 2) in
+  if valid_d d then (if Z.land d 3 =? 3 then leaf_view (ent T (child base d) (eidx x 3)) 3 x else leaf_view d 2 x)
+  else None.
+Proof.
+  intros T base x t. rewrite pw_S. cbv zeta. unfold valid_d at 1.
+  destruct (Z.land (ent T t (eidx x 2)) Isolation.descValid =? 0) eqn:Hv; [reflexivity|]. cbn [negb].
+  change (2 <? Isolation.lastLevel) with true. cbn [andb].
+  destruct (Z.land (ent T t (eidx x 2)) 3 =? 3).
+  - apply view_pw3.
+  - unfold leaf_view, valid_d. rewrite Hv. reflexivity.
+Qed.
+
+(** ** Leaves *)
+
+(** A leaf is its output address and flags that depend only on the level
+    and the attributes. *)
+Lemma leaf_val_split : forall pa lvl a, leaf_val pa lvl a = Z.lor (Z.land pa Isolation.descOAMask) (leaf_val 0 lvl a).
+Proof.
+  intros pa lvl a. unfold leaf_val, Isolation.leafDesc, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end;
+  rewrite ?Z.land_0_l, ?Z.lor_0_l; repeat rewrite <- Z.lor_assoc; reflexivity.
+Qed.
+
+(** The flags of a leaf, as a function of the level's test and the
+    attributes' bits. *)
+Definition flags (last dev r w x : bool) : Z :=
+  Z.lor (Z.lor (Z.lor (Z.lor (Z.lor (Z.lor 1 Isolation.descAF) (if last then Isolation.descTable else 0))
+    (if dev then 4 else 828)) (if r then 64 else 0)) (if w then 128 else 0)) (if x then Isolation.descXN else 0).
+
+Lemma leaf_flags : forall lvl a, leaf_val 0 lvl a =
+  flags (lvl =? Isolation.lastLevel) (Isolation.Attr_Device a)
+    (negb (Z.land (Isolation.Attr_Perms a) Isolation.PermR =? 0))
+    (negb (Z.land (Isolation.Attr_Perms a) Isolation.PermW =? 0))
+    (Z.land (Isolation.Attr_Perms a) Isolation.PermX =? 0).
+Proof.
+  intros lvl a. unfold leaf_val, Isolation.leafDesc, bind, ret, flags.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
+Qed.
+
+Lemma land_oa_0 : forall d m, Z.land Isolation.descOAMask m = 0 -> Z.land (Z.land d Isolation.descOAMask) m = 0.
+Proof. intros d m H. rewrite <- Z.land_assoc, H. apply Z.land_0_r. Qed.
+
+Lemma leaf_land : forall pa lvl a m, Z.land Isolation.descOAMask m = 0 ->
+  Z.land (leaf_val pa lvl a) m = Z.land (leaf_val 0 lvl a) m.
+Proof.
+  intros pa lvl a m H. rewrite leaf_val_split, Z.land_lor_distr_l, land_oa_0 by exact H. apply Z.lor_0_l.
+Qed.
+
+Lemma flags_oa : forall l d r w x, Z.land (flags l d r w x) Isolation.descOAMask = 0.
+Proof. intros [] [] [] [] []; reflexivity. Qed.
+
+Lemma flags_valid : forall l d r w x, Z.land (flags l d r w x) Isolation.descValid = 1.
+Proof. intros [] [] [] [] []; reflexivity. Qed.
+
+Lemma leaf_oa : forall pa lvl a, Z.land (leaf_val pa lvl a) Isolation.descOAMask = Z.land pa Isolation.descOAMask.
+Proof.
+  intros pa lvl a. rewrite leaf_val_split, Z.land_lor_distr_l, <- Z.land_assoc, Z.land_diag.
+  rewrite leaf_flags, flags_oa. apply Z.lor_0_r.
+Qed.
+
+Lemma leaf_valid : forall pa lvl a, valid_d (leaf_val pa lvl a) = true.
+Proof.
+  intros pa lvl a. unfold valid_d. rewrite leaf_land by reflexivity. rewrite leaf_flags, flags_valid. reflexivity.
+Qed.
+
+Lemma lattr_bits : forall d d', Z.land d Isolation.descS2APMask = Z.land d' Isolation.descS2APMask ->
+  Z.land d Isolation.descXN = Z.land d' Isolation.descXN ->
+  Z.land d Isolation.descMemAttrMask = Z.land d' Isolation.descMemAttrMask -> lattr d = lattr d'.
+Proof.
+  intros d d' H1 H2 H3. unfold lattr, pv, Isolation.leafAttr, bind, ret. rewrite H1, H2, H3. reflexivity.
+Qed.
+
+Lemma land_perm_bits : forall p k, Z.land 7 k = k -> Z.land p k = Z.land (Z.land p 7) k.
+Proof. intros p k H. rewrite <- Z.land_assoc, H. reflexivity. Qed.
+
+(** A leaf carries the permission bits of its attributes. *)
+Lemma leaf_perms : forall pa lvl a,
+  Isolation.Attr_Perms (lattr (leaf_val pa lvl a)) = Z.land (Isolation.Attr_Perms a) 7.
+Proof.
+  intros pa lvl a.
+  rewrite (lattr_bits (leaf_val pa lvl a) (leaf_val 0 lvl a)) by (apply leaf_land; reflexivity).
+  rewrite leaf_flags. unfold Isolation.PermR, Isolation.PermW, Isolation.PermX.
+  rewrite (land_perm_bits _ 1), (land_perm_bits _ 2), (land_perm_bits _ 4) by reflexivity.
+  assert (Hr : 0 <= Z.land (Isolation.Attr_Perms a) 7 < 8)
+    by (change 7 with (Z.ones 3); rewrite Z.land_ones by lia; apply Z.mod_pos_bound; lia).
+  destruct (Z.land (Isolation.Attr_Perms a) 7) as [|r|r] eqn:E; [|do 3 (try destruct r as [r|r|]); try lia|lia];
+    destruct (_ =? _), (Isolation.Attr_Device a); reflexivity.
+Qed.
+
+(** The output address of a leaf whose address is page aligned and below
+    2^48 is that address. *)
+Lemma oa_exact : forall pa, 0 <= pa < 2 ^ 48 -> pa mod 4096 = 0 -> Z.land pa Isolation.descOAMask = pa.
+Proof.
+  intros pa Hp Ha. apply Z.bits_inj'. intros n Hn. rewrite Z.land_spec, oa_bits by lia.
+  destruct (Z.ltb_spec n 12).
+  - rewrite page_low_bits by (auto; lia). reflexivity.
+  - destruct (Z.ltb_spec n 48).
+    + destruct (Z.leb_spec 12 n); [|lia]. apply andb_true_r.
+    + rewrite small_high_bits by lia. reflexivity.
+Qed.
+
+Lemma oa_range : forall d, 0 <= Z.land d Isolation.descOAMask < 2 ^ 48 /\ Z.land d Isolation.descOAMask mod 4096 = 0.
+Proof.
+  intros d. split.
+  - replace (Z.land d Isolation.descOAMask) with (Z.land (Z.land d Isolation.descOAMask) (Z.ones 48))
+      by (rewrite <- Z.land_assoc; reflexivity).
+    rewrite Z.land_ones by lia. apply Z.mod_pos_bound. lia.
+  - change 4096 with (2 ^ 12). rewrite <- Z.land_ones by lia. rewrite <- Z.land_assoc.
+    change (Z.land Isolation.descOAMask (Z.ones 12)) with 0. apply Z.land_0_r.
+Qed.
+
+Lemma wrapu_add_mod : forall a b, wrapu 64 (wrapu 64 a + b) = wrapu 64 (a + b).
+Proof. intros a b. unfold wrapu. rewrite Z.add_mod_idemp_l by lia. reflexivity. Qed.
+
+(** The size of the span of an entry at level 2 or 3. *)
+Definition span (lvl : Z) : Z := 2 ^ (12 + 9 * (3 - lvl)).
+
+Lemma leaf_mask : forall lvl x, lvl = 2 \/ lvl = 3 -> Z.land x (wrapu 64 (lsize lvl - 1)) = x mod span lvl.
+Proof.
+  intros lvl x [-> | ->]; [rewrite lsize2|rewrite lsize3]; rewrite Z.land_ones by lia; reflexivity.
+Qed.
+
+(** A leaf for [pa] (aligned to its level's span, below 2^48) walks, at an
+    address [x] of the span at [b], to [pa] plus the offset of [x]. *)
+Lemma leaf_val_view : forall pa lvl a b x, lvl = 2 \/ lvl = 3 -> 0 <= pa < 2 ^ 48 -> pa mod span lvl = 0 ->
+  b mod span lvl = 0 -> b <= x < b + span lvl ->
+  leaf_view (leaf_val pa lvl a) lvl x = Some (wrapu 64 (pa + (x - b)), Z.land (Isolation.Attr_Perms a) 7).
+Proof.
+  intros pa lvl a b x Hl Hp Hpa Hb Hx. unfold leaf_view. rewrite leaf_valid, leaf_oa, leaf_perms, leaf_mask by exact Hl.
+  assert (Hs : span lvl = 2 ^ 12 * 2 ^ (9 * (3 - lvl))) by (unfold span; rewrite <- Z.pow_add_r by lia; reflexivity).
+  assert (Hs1 : 0 < 2 ^ (9 * (3 - lvl))) by (apply Z.pow_pos_nonneg; lia).
+  rewrite oa_exact; [|exact Hp|].
+  - replace (x mod span lvl) with (x - b); [reflexivity|].
+    rewrite (Z.div_mod b (span lvl)) in Hx |- * by lia. rewrite Hb, Z.add_0_r in *.
+    replace x with ((x - span lvl * (b / span lvl)) + (b / span lvl) * span lvl) at 2 by ring.
+    rewrite Z.mod_add by lia. rewrite Z.mod_small by lia. ring.
+  - rewrite (Z.div_mod pa (span lvl)) by lia. rewrite Hpa, Z.add_0_r, Hs.
+    replace (2 ^ 12 * 2 ^ (9 * (3 - lvl)) * (pa / (2 ^ 12 * 2 ^ (9 * (3 - lvl)))))
+      with ((2 ^ (9 * (3 - lvl)) * (pa / (2 ^ 12 * 2 ^ (9 * (3 - lvl))))) * 4096) by (change (2 ^ 12) with 4096; ring).
+    apply Z.mod_mul. lia.
+Qed.
+
+(** The leaf [replaceLeaf] writes at level 2 or 3 for the entry at [b]
+    walks, at an address [x] of the entry's span, as the update maps [x]:
+    for a map whose output address for [b] is aligned to the span and
+    below 2^48, to [x] plus the offset with the update's permissions; for
+    an unmap, nowhere. *)
+Theorem new_ent_view : forall u lvl b old x, lvl = 2 \/ lvl = 3 -> 0 <= b -> b mod span lvl = 0 -> b <= x < b + span lvl ->
+  (Isolation.s2update_unmap u = false ->
+     wrapu 64 (b + Isolation.s2update_delta u) mod span lvl = 0 /\ wrapu 64 (b + Isolation.s2update_delta u) < 2 ^ 48) ->
+  leaf_view (new_ent u lvl b old) lvl x = u_map u x.
+Proof.
+  intros u lvl b old x Hl Hb0 Hb Hx Hmap. unfold new_ent, u_map.
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - unfold leaf_view. destruct (valid_d old) eqn:Hv; [reflexivity|]. rewrite Hv. reflexivity.
+  - destruct (Hmap eq_refl) as [Ha Hlt].
+    assert (H0 : 0 <= wrapu 64 (b + Isolation.s2update_delta u)) by (unfold wrapu; apply Z.mod_pos_bound; lia).
+    rewrite (leaf_val_view (wrapu 64 (b + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u) b x Hl ltac:(lia) Ha Hb Hx). rewrite wrapu_add_mod.
+    replace (b + Isolation.s2update_delta u + (x - b)) with (x + Isolation.s2update_delta u) by ring. reflexivity.
+Qed.
+
+(** ** Split blocks *)
+
+(** [j] is the page of [x] in the 2 MiB span at [B]. *)
+Lemma page_of : forall B x, B mod 2 ^ 21 = 0 -> 0 <= B <= x -> x < B + 2 ^ 21 ->
+  (x / 4096) mod 512 = (x - B) / 4096 /\ x mod 2 ^ 21 = 4096 * ((x / 4096) mod 512) + x mod 4096 /\
+  B + 4096 * ((x / 4096) mod 512) <= x < B + 4096 * ((x / 4096) mod 512) + 4096.
+Proof.
+  intros B x HB Hb Hx.
+  pose proof (Z.div_mod B (2 ^ 21) ltac:(lia)) as EB. rewrite HB, Z.add_0_r in EB.
+  set (q := B / 2 ^ 21) in *.
+  set (r := x - B).
+  assert (Hr : 0 <= r < 2 ^ 21) by (unfold r; lia).
+  assert (Ex : x = r + (q * 512) * 4096) by (unfold r; lia).
+  assert (Ed : x / 4096 = r / 4096 + q * 512) by (rewrite Ex; apply Z.div_add; lia).
+  assert (Hrd : 0 <= r / 4096 < 512) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+  assert (Em : (x / 4096) mod 512 = r / 4096) by (rewrite Ed, Z.mod_add, Z.mod_small by lia; reflexivity).
+  rewrite Em. split; [reflexivity|].
+  pose proof (Z.div_mod r 4096 ltac:(lia)). pose proof (Z.mod_pos_bound r 4096 ltac:(lia)).
+  assert (Exm : x mod 4096 = r mod 4096) by (rewrite Ex; replace (r + q * 512 * 4096) with (r + (q * 512) * 4096) by ring;
+    apply Z.mod_add; lia).
+  assert (Ex2 : x mod 2 ^ 21 = r) by (rewrite Ex; replace (r + q * 512 * 4096) with (r + q * 2 ^ 21) by ring;
+    rewrite Z.mod_add, Z.mod_small by lia; reflexivity).
+  rewrite Exm, Ex2. split; lia.
+Qed.
+
+Lemma lattr_attr_val : forall d, attr_val d = lattr d.
+Proof. reflexivity. Qed.
+
+Lemma perms_of_lattr : forall d, Z.land (Isolation.Attr_Perms (lattr d)) 7 = Isolation.Attr_Perms (lattr d).
+Proof.
+  intros d. unfold lattr, pv, Isolation.leafAttr, bind, ret.
+  repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
+Qed.
+
+(** The page leaf [j] that [splitBlock] makes of a level-2 block [d] whose
+    output address is 2 MiB aligned walks, at an address [x] of its page
+    (the 2 MiB span at [B]), as the block does. *)
+Theorem split_leaf_view : forall d B x, valid_d d = true -> Z.land d Isolation.descOAMask mod 2 ^ 21 = 0 ->
+  B mod 2 ^ 21 = 0 -> 0 <= B <= x -> x < B + 2 ^ 21 ->
+  leaf_view (split_leaf d 3 ((x / 4096) mod 512)) 3 x = leaf_view d 2 x.
+Proof.
+  intros d B x Hv Hal HB Hb Hx.
+  destruct (page_of B x HB Hb Hx) as (_ & Ex2 & Hpg).
+  set (j := (x / 4096) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  destruct (oa_range d) as [Hoa Hoa4].
+  set (oa := Z.land d Isolation.descOAMask) in *.
+  assert (Hoa2 : oa + 2 ^ 21 <= 2 ^ 48).
+  { pose proof (Z.div_mod oa (2 ^ 21) ltac:(lia)) as E. rewrite Hal, Z.add_0_r in E.
+    assert (oa / 2 ^ 21 < 2 ^ 27) by (apply Z.div_lt_upper_bound; lia). lia. }
+  unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 3))) with 4096.
+  rewrite (wrapu_small (j * 4096)) by lia. rewrite (wrapu_small (oa + j * 4096)) by lia.
+  assert (HBa : B mod 4096 = 0) by (apply align_page; exact HB).
+  rewrite (leaf_val_view (oa + j * 4096) 3 (attr_val d) (B + 4096 * j) x); [|right; reflexivity|lia|..].
+  2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. rewrite Z.add_mod, Hoa4, Z.mod_mul by lia. reflexivity. }
+  2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. rewrite Z.add_mod, HBa, (Z.mul_comm 4096 j), Z.mod_mul by lia.
+      reflexivity. }
+  2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. lia. }
+  unfold leaf_view. rewrite Hv, leaf_mask by (left; reflexivity). fold oa.
+  rewrite lattr_attr_val, perms_of_lattr. change (span 2) with (2 ^ 21). rewrite Ex2.
+  idtac.
+  assert (Em : x mod 4096 = x - (B + 4096 * j)).
+  { pose proof (Z.div_mod B 4096 ltac:(lia)) as EB. rewrite HBa, Z.add_0_r in EB.
+    replace x with ((x - (B + 4096 * j)) + (B / 4096 + j) * 4096) at 1 by lia.
+    rewrite Z.mod_add, Z.mod_small by lia. reflexivity. }
+  rewrite Em. replace (oa + j * 4096 + (x - (B + 4096 * j))) with (oa + (4096 * j + (x - (B + 4096 * j)))) by ring. reflexivity.
+Qed.
