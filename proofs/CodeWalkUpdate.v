@@ -34,7 +34,7 @@
 
     The depth fuel of every inner call of [update] stays a variable, as in
     CodeUpdate.v. *)
-From Coq Require Import ZArith Lia List Bool String.
+From Coq Require Import ZArith Lia List Bool String Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreateRefine.
@@ -321,4 +321,78 @@ Proof.
     replace x with ((x - (B + 4096 * j)) + (B / 4096 + j) * 4096) at 1 by lia.
     rewrite Z.mod_add, Z.mod_small by lia. reflexivity. }
   rewrite Em. replace (oa + j * 4096 + (x - (B + 4096 * j))) with (oa + (4096 * j + (x - (B + 4096 * j)))) by ring. reflexivity.
+Qed.
+
+(** ** Level 3 *)
+
+Lemma wrapu_align : forall a k, 0 <= k <= 64 -> a mod 2 ^ k = 0 -> wrapu 64 a mod 2 ^ k = 0.
+Proof.
+  intros a k Hk H. unfold wrapu. rewrite <- Zmod_div_mod; [exact H|lia|lia|].
+  exists (2 ^ (64 - k)). rewrite <- Z.pow_add_r by lia. f_equal. lia.
+Qed.
+
+(** The page of [x] in [ipa, cur) when both ends are page aligned. *)
+Lemma page_in : forall ipa cur P x, ipa mod 4096 = 0 -> cur mod 4096 = 0 -> P mod 4096 = 0 -> P <= x < P + 4096 ->
+  (ipa <=? P) && (P <? cur) = (ipa <=? x) && (x <? cur).
+Proof.
+  intros ipa cur P x Ha Hc HP Hx.
+  pose proof (Z.div_mod ipa 4096 ltac:(lia)). pose proof (Z.div_mod cur 4096 ltac:(lia)).
+  pose proof (Z.div_mod P 4096 ltac:(lia)).
+  destruct (Z.leb_spec ipa P), (Z.leb_spec ipa x), (Z.ltb_spec P cur), (Z.ltb_spec x cur); cbn; lia.
+Qed.
+
+(** After [update] at level 3 of [ipa, cur) in table [t] (the 2 MiB span
+    at [S0]), as [update_last_ok] leaves it ([last_done]), the walk from
+    [t] of an address of its span is the update's mapping inside
+    [ipa, cur) and as before outside. *)
+Theorem last_done_walk : forall e t S0 ipa u tr cur st tr' base,
+  last_done e t S0 ipa u tr cur st tr' -> 0 <= t -> 0 <= S0 -> S0 mod 2 ^ 21 = 0 -> S0 + 2 ^ 21 <= 2 ^ 64 ->
+  S0 <= ipa <= cur -> cur <= S0 + 2 ^ 21 -> ipa mod 4096 = 0 -> cur mod 4096 = 0 ->
+  Isolation.s2update_delta u mod 4096 = 0 -> pa_below u ipa cur ->
+  forall x, S0 <= x < S0 + 2 ^ 21 ->
+  view (pw (tables st) base x 1 t 3) =
+    if (ipa <=? x) && (x <? cur) then u_map u x else view (pw (tables e) base x 1 t 3).
+Proof.
+  intros e t S0 ipa u tr cur st tr' base (T' & -> & _ & _ & _ & HT) Ht HS0 HS HS64 Hr Hc Hia Hca Hd Hpa x Hx.
+  rewrite !view_pw3, tables_set_tables. rewrite eidx_val by lia. change (nentries 3) with 512.
+  change (2 ^ (12 + 9 * (3 - 3))) with 4096.
+  destruct (page_of S0 x HS ltac:(lia) ltac:(lia)) as (_ & _ & Hpg).
+  set (j := (x / 4096) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  rewrite !ent_tent by exact Hj. rewrite HT by lia. rewrite Z.eqb_refl. cbn [andb].
+  assert (HPa : (S0 + 4096 * j) mod 4096 = 0)
+    by (rewrite Z.add_mod, (align_page S0 HS), (Z.mul_comm 4096 j), Z.mod_mul by lia; reflexivity).
+  rewrite (page_in ipa cur (S0 + 4096 * j) x Hia Hca HPa Hpg).
+  destruct ((ipa <=? x) && (x <? cur)) eqn:Hin; [|reflexivity].
+  apply andb_true_iff in Hin as [H1 H2]. apply Z.leb_le in H1. apply Z.ltb_lt in H2.
+  apply new_ent_view; [right; reflexivity|lia|change (span 3) with 4096; exact HPa|change (span 3) with 4096; lia|].
+  intros Hun. unfold span. change (2 ^ (12 + 9 * (3 - 3))) with (2 ^ 12). split.
+  - apply wrapu_align; [lia|]. change (2 ^ 12) with 4096. rewrite Z.add_mod, HPa, Hd by lia. reflexivity.
+  - apply (Hpa Hun).
+    pose proof (Z.div_mod ipa 4096 ltac:(lia)). pose proof (Z.div_mod cur 4096 ltac:(lia)).
+    pose proof (Z.div_mod (S0 + 4096 * j) 4096 ltac:(lia)). lia.
+Qed.
+
+(** [update_last_ok] (CodeUpdate) with the walk: update at level 3 of a
+    page-aligned range [ipa, end') inside the 2 MiB span at [S0] of a
+    table [t] of the pool makes the walk from [t] of an address of the
+    span the update's mapping inside the range and leaves it as it was
+    outside. *)
+Theorem update_last_walk : forall fuel e tr t S0 ipa end' u,
+  (3 <= fuel)%nat -> tables_ok e -> 0 <= t < len (tables e) -> Isolation.Engine_plat e <> None ->
+  0 <= S0 -> S0 mod 2 ^ 21 = 0 -> S0 <= ipa <= end' -> end' <= S0 + 2 ^ 21 -> S0 + 2 ^ 21 < 2 ^ 64 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 -> pa_below u ipa end' ->
+  exists st tr', Isolation.Engine_update fuel root t 3 ipa end' u e tr = Ok tt st tr' /\
+    pool_base st = pool_base e /\
+    forall x, S0 <= x < S0 + 2 ^ 21 ->
+      view (pw (tables st) (pool_base st) x 1 t 3) =
+        if (ipa <=? x) && (x <? end') then u_map u x else view (pw (tables e) (pool_base e) x 1 t 3).
+Proof.
+  intros fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HS Hr He He64 Hia Hea Hd Hpa.
+  destruct (update_last_ok fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HS Hr He ltac:(lia) Hia Hea Hd)
+    as (st & tr' & Hup & Hdone).
+  exists st, tr'. split; [exact Hup|].
+  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & _). split; [exact HB|].
+  intros x Hx. rewrite HB. exact (last_done_walk e t S0 ipa u tr end' st tr' (pool_base e) Hdone ltac:(lia) HS0 HS
+    ltac:(lia) Hr He Hia Hea Hd Hpa x Hx).
 Qed.

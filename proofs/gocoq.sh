@@ -253,6 +253,8 @@ CodeUpdateRange.need_root_one
 CodeUpdateRange.update_root_one_no_failure
 CodeWalkUpdate.new_ent_view
 CodeWalkUpdate.split_leaf_view
+CodeWalkUpdate.last_done_walk
+CodeWalkUpdate.update_last_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
