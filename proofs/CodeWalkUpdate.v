@@ -396,3 +396,118 @@ Proof.
   intros x Hx. rewrite HB. exact (last_done_walk e t S0 ipa u tr end' st tr' (pool_base e) Hdone ltac:(lia) HS0 HS
     ltac:(lia) Hr He Hia Hea Hd Hpa x Hx).
 Qed.
+
+(** ** Level 2 *)
+
+Lemma div21 : forall base x, base mod 2 ^ 21 = 0 -> base <= x < base + 2 ^ 21 -> x / 2 ^ 21 = base / 2 ^ 21.
+Proof.
+  intros base x Hb Hx. symmetry. apply Z.div_unique_pos with (x - base); [lia|].
+  pose proof (Z.div_mod base (2 ^ 21) ltac:(lia)). lia.
+Qed.
+
+Lemma walk3_entry : forall T bs x c, 0 <= x < 2 ^ 64 ->
+  view (pw T bs x 1 c 3) = leaf_view (tent T c ((x / 4096) mod 512)) 3 x.
+Proof.
+  intros T bs x c Hx. rewrite view_pw3, eidx_val by lia. change (nentries 3) with 512.
+  change (2 ^ (12 + 9 * (3 - 3))) with 4096. rewrite ent_tent by (apply Z.mod_pos_bound; lia). reflexivity.
+Qed.
+
+(** The walk from a level-2 table reads the entry of [x] and, for a table
+    descriptor, the entry of [x] in the table it names. *)
+Lemma walk2_entry : forall T bs x t, 0 <= x < 2 ^ 64 ->
+  view (pw T bs x 2 t 2) =
+    let d := tent T t ((x / 2 ^ 21) mod 512) in
+    if valid_d d then (if Z.land d 3 =? 3 then leaf_view (tent T (child bs d) ((x / 4096) mod 512)) 3 x
+                       else leaf_view d 2 x) else None.
+Proof.
+  intros T bs x t Hx. rewrite view_pw2, !eidx_val by lia. change (nentries 2) with 512. change (nentries 3) with 512.
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (2 ^ (12 + 9 * (3 - 3))) with 4096.
+  cbv zeta. rewrite !ent_tent by (apply Z.mod_pos_bound; lia). reflexivity.
+Qed.
+
+Lemma entry_leaf : forall d (A : option (Z * Z)) x, Z.land d 3 <> 3 ->
+  (if valid_d d then (if Z.land d 3 =? 3 then A else leaf_view d 2 x) else None) = leaf_view d 2 x.
+Proof.
+  intros d A x H. destruct (valid_d d) eqn:Hv.
+  - replace (Z.land d 3 =? 3) with false by (symmetry; apply Z.eqb_neq; exact H). reflexivity.
+  - unfold leaf_view. rewrite Hv. reflexivity.
+Qed.
+
+Lemma entry_table : forall d (A B : option (Z * Z)), Z.land d 3 = 3 ->
+  (if valid_d d then (if Z.land d 3 =? 3 then A else B) else None) = A.
+Proof. intros d A B H. rewrite table_valid, H by exact H. reflexivity. Qed.
+
+Lemma leaf_view_invalid : forall d lvl x, valid_d d = false -> leaf_view d lvl x = None.
+Proof. intros d lvl x H. unfold leaf_view. rewrite H. reflexivity. Qed.
+
+Lemma zero_invalid : valid_d 0 = false.
+Proof. reflexivity. Qed.
+
+Lemma zero_not_table : Z.land 0 3 <> 3.
+Proof. discriminate. Qed.
+
+(** The leaf of a map. *)
+Lemma map_leaf_view : forall u lvl b x, Isolation.s2update_unmap u = false -> lvl = 2 \/ lvl = 3 -> 0 <= b ->
+  b mod span lvl = 0 -> b <= x < b + span lvl ->
+  wrapu 64 (b + Isolation.s2update_delta u) mod span lvl = 0 -> wrapu 64 (b + Isolation.s2update_delta u) < 2 ^ 48 ->
+  leaf_view (leaf_val (wrapu 64 (b + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u)) lvl x = u_map u x.
+Proof.
+  intros u lvl b x Hun Hl Hb0 Hb Hx Ha Hlt.
+  rewrite <- (new_ent_view u lvl b 0 x Hl Hb0 Hb Hx ltac:(intros _; split; assumption)).
+  unfold new_ent. rewrite Hun. reflexivity.
+Qed.
+
+(** What a [wholeLeaf] answer of true at level 2 says. *)
+Lemma whole_l2_spec : forall base ipa stop u, 0 <= base <= ipa -> ipa <= stop <= base + 2 ^ 21 ->
+  whole_l2 base ipa stop u = true ->
+  ipa = base /\ stop = base + 2 ^ 21 /\
+  (Isolation.s2update_unmap u = false -> wrapu 64 (base + Isolation.s2update_delta u) mod 2 ^ 21 = 0).
+Proof.
+  intros base ipa stop u Hb Hs H. unfold whole_l2, Isolation.wholeLeaf in H.
+  destruct (levelSize_ok (S:=unit) tt [] 2 ltac:(lia)) as [Hsz Hm].
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hm. change (12 + 9 * (3 - 2)) with 21 in Hm.
+  unfold bind at 1 in H. rewrite Hsz in H. cbv beta iota in H.
+  destruct (Z.eqb_spec ipa base) as [->|]; [|discriminate H].
+  rewrite (wrapu_small (stop - base)) in H by lia.
+  destruct (Z.eqb_spec (stop - base) (2 ^ 21)) as [Es|]; [|discriminate H].
+  split; [reflexivity|]. split; [lia|]. intros Hun. rewrite Hun in H.
+  unfold Isolation.blockAllowed, bind, ret in H. cbn [negb orb andb] in H. rewrite Hm in H.
+  change (Isolation.S2StartLevel <=? 2) with true in H. change (2 <=? Isolation.lastLevel) with true in H.
+  cbn [andb] in H. rewrite Z.land_ones in H by lia. apply Z.eqb_eq in H. exact H.
+Qed.
+
+Lemma l2_base_bound' : forall ipa, 0 <= ipa -> 0 <= l2_base ipa <= ipa /\ ipa < l2_base ipa + 2 ^ 21.
+Proof.
+  intros ipa H. unfold l2_base. pose proof (Z.div_mod ipa (2 ^ 21) ltac:(lia)).
+  pose proof (Z.mod_pos_bound ipa (2 ^ 21) ltac:(lia)). split; [split; [apply Z.mul_nonneg_nonneg; [apply Z.div_pos|]|]|]; lia.
+Qed.
+
+(** One iteration of [update]'s loop at level 2 is replaceLeaf or
+    descend at the entry of [ipa], through its slot. *)
+Lemma l2_step_eq : forall f e tr t ipa end' u p, tables_ok e -> 0 <= t < len (tables e) ->
+  0 <= ipa < end' -> end' <= 2 ^ 40 ->
+  (forall s tr, slot_valid t s -> Isolation.Engine_slot root t ((ipa / 2 ^ 21) mod 512) s tr = Ok p s tr) ->
+  l2_step f t end' u ipa e tr =
+    match (if whole_l2 (l2_base ipa) ipa (l2_stop ipa end') u
+           then Isolation.Engine_replaceLeaf f root p 2 (l2_base ipa) u e tr
+           else Isolation.Engine_descend f root p 2 (l2_base ipa) ipa (l2_stop ipa end') u e tr) with
+    | Ok _ st tr' => Ok (Continue (l2_stop ipa end')) st tr'
+    | Fail x => Fail x end.
+Proof.
+  intros f e tr t ipa end' u p Hok Ht Hr H40 Hp.
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  pose proof (l2_base_bound' ipa ltac:(lia)) as Hb.
+  unfold l2_step.
+  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
+  step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa).
+  step_by Hsz. rewrite (wrapu_small (l2_base ipa + 2 ^ 21)) by lia.
+  change (Z.min end' (l2_base ipa + 2 ^ 21)) with (l2_stop ipa end').
+  step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
+  change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512.
+  step_by (Hp e tr ltac:(split; [lia|exact Hwh])).
+  step_by (wholeLeaf_val e tr (l2_base ipa) ipa (l2_stop ipa end') u).
+  destruct (whole_l2 (l2_base ipa) ipa (l2_stop ipa end') u); unfold bind.
+  - destruct (Isolation.Engine_replaceLeaf f root p 2 (l2_base ipa) u e tr) as [? ? ?|?]; reflexivity.
+  - destruct (Isolation.Engine_descend f root p 2 (l2_base ipa) ipa (l2_stop ipa end') u e tr) as [? ? ?|?]; reflexivity.
+Qed.
