@@ -511,3 +511,205 @@ Proof.
   - destruct (Isolation.Engine_replaceLeaf f root p 2 (l2_base ipa) u e tr) as [? ? ?|?]; reflexivity.
   - destruct (Isolation.Engine_descend f root p 2 (l2_base ipa) ipa (l2_stop ipa end') u e tr) as [? ? ?|?]; reflexivity.
 Qed.
+
+Lemma ok_state : forall {S A} (a a' : A) (s s' : S) t t', Ok a s t = Ok a' s' t' -> s = s'.
+Proof. intros S A a a' s s' t t' H. injection H as _ E _. exact E. Qed.
+
+Lemma pa_below_sub : forall u ipa end' stop, stop <= end' -> pa_below u ipa end' -> pa_below u ipa stop.
+Proof. intros u ipa end' stop H P Hun x Hx. apply (P Hun). lia. Qed.
+
+Lemma tables_pool_same : forall q X, Isolation.tablePool_Pool q = Isolation.tablePool_Pool (Isolation.Engine_pool X) ->
+  tables (Isolation.set_Engine_pool q X) = tables X /\ pool_base (Isolation.set_Engine_pool q X) = pool_base X.
+Proof. intros q X H. unfold tables, pool_base. rewrite get_set_pool, H. split; reflexivity. Qed.
+
+Lemma tent_zeroed' : forall (T : list Isolation.Table) c j, 0 <= c < len T -> 0 <= j < 512 ->
+  tent (replace_nth (Z.to_nat c) (repeat 0 512) T) c j = 0.
+Proof.
+  intros T c j Hc Hj. unfold tent. rewrite nth_replace by (unfold len in Hc; lia). apply nth_repeat.
+Qed.
+
+(** The block at an entry of [t] has an output address aligned to its
+    2 MiB span, as [leafDesc] asks. *)
+Definition block_ok (d : Z) : Prop :=
+  valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 21 = 0.
+
+(** One iteration of [update]'s loop at level 2, as [l2_step_inv]
+    (CodeUpdateL2) says, with the walk: the walk from [t] of an address
+    [x] of the entry's 2 MiB span becomes the update's mapping inside
+    [ipa, l2_stop ipa end') and stays as it was outside, when the entry
+    holds no block or a block aligned to its span, and the update's
+    output addresses lie below 2^48. *)
+Theorem l2_step_walk : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= 2 ^ 40 -> ipa mod 4096 = 0 -> end' mod 4096 = 0 ->
+  Isolation.s2update_delta u mod 4096 = 0 ->
+  need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  block_ok (tent (tables e) t ((ipa / 2 ^ 21) mod 512)) -> pa_below u ipa end' ->
+  exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
+    l2_inv st t /\ count_free (Isolation.Engine_pool e) - need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool st) /\
+    pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    (forall j, 0 <= j < 512 -> j <> (ipa / 2 ^ 21) mod 512 -> tent (tables st) t j = tent (tables e) t j) /\
+    l2_frame e st t ((ipa / 2 ^ 21) mod 512) /\
+    forall x, l2_base ipa <= x < l2_base ipa + 2 ^ 21 ->
+      view (pw (tables st) (pool_base st) x 2 t 2) =
+        if (ipa <=? x) && (x <? l2_stop ipa end') then u_map u x else view (pw (tables e) (pool_base e) x 2 t 2).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed Hblk Hpa.
+  destruct (l2_step_inv f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed)
+    as (st & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2 & Hfr).
+  exists st, tr'. split; [exact Hs|]. split; [exact Hi2|]. split; [exact Hc2|]. split; [exact HB2|].
+  split; [exact Hl2|]. split; [exact Ho2|]. split; [exact Hfr|].
+  intros x Hx. rewrite HB2.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
+  pose proof (l2_base_bound' ipa ltac:(lia)) as Hb.
+  set (base := l2_base ipa) in *. set (stop := l2_stop ipa end') in *.
+  assert (Hba : base mod 2 ^ 21 = 0) by (unfold base, l2_base; apply Z.mod_mul; lia).
+  assert (Hst : ipa < stop <= base + 2 ^ 21 /\ stop <= end') by (unfold stop, l2_stop; fold base; lia).
+  assert (Hsa : stop mod 4096 = 0).
+  { unfold stop, l2_stop. fold base. destruct (Z.min_spec end' (base + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+    apply align_page. rewrite <- Z.add_mod_idemp_l, Hba by lia. reflexivity. }
+  set (j := (ipa / 2 ^ 21) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  assert (Exj : (x / 2 ^ 21) mod 512 = j).
+  { unfold j. rewrite (div21 base x Hba Hx). rewrite (div21 base ipa Hba) by lia. reflexivity. }
+  assert (Hx64 : 0 <= x < 2 ^ 64) by lia.
+  assert (Hpa' : pa_below u ipa stop) by exact (pa_below_sub u ipa end' stop ltac:(lia) Hpa).
+  set (pg := (x / 4096) mod 512).
+  assert (Hpg : 0 <= pg < 512) by (unfold pg; apply Z.mod_pos_bound; lia).
+  rewrite !walk2_entry by exact Hx64. cbv zeta. rewrite Exj. fold pg.
+  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+  assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
+  pose proof (l2_step_eq f e tr t ipa end' u p Hok Ht Hr H40 Hp) as Heq. fold base stop in Heq. rewrite Hs in Heq.
+  set (dd := tent (tables e) t j) in *.
+  destruct (whole_l2 base ipa stop u) eqn:Hwl.
+  - (* a whole entry: replaceLeaf *)
+    destruct (whole_l2_spec base ipa stop u ltac:(lia) ltac:(lia) Hwl) as (Eib & Es & Hwa).
+    replace ((ipa <=? x) && (x <? stop)) with true by (symmetry; apply andb_true_iff; split; [apply Z.leb_le|apply Z.ltb_lt]; lia).
+    assert (Hmapv : forall v, (Isolation.s2update_unmap u = true /\ v = 0) \/
+        (Isolation.s2update_unmap u = false /\ v = leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u)) ->
+        (if valid_d v then (if Z.land v 3 =? 3 then leaf_view (tent (tables st) (child (pool_base e) v) pg) 3 x else leaf_view v 2 x) else None)
+        = u_map u x).
+    { intros v [[Hun ->]|[Hun ->]].
+      - rewrite zero_invalid. unfold u_map. rewrite Hun. reflexivity.
+      - rewrite entry_leaf by apply leaf2_not_table.
+        apply map_leaf_view; [exact Hun|left; reflexivity|lia|exact Hba|change (span 2) with (2 ^ 21); lia|exact (Hwa Hun)|].
+        apply (Hpa Hun). lia. }
+    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+        as (st1 & tr1 & Hrl & st0 & Hce & Est1).
+      rewrite Hrl in Heq. apply ok_state in Heq. subst st1.
+      destruct (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia) Hok Hpok Hpl Ht Hj L
+        (Hents j Hj E3) ltac:(lia) Hba ltac:(lia)) as (T1 & q & Hce' & HT1l & HT1w & _ & HP & _).
+      rewrite Hce in Hce'. apply ok_state in Hce'. subst st0.
+      destruct (tables_pool_same _ _ HP) as [ET _]. rewrite tables_set_tables in ET.
+      apply Hmapv. destruct (Isolation.s2update_unmap u) eqn:Hun; rewrite Est1.
+      * left. split; [reflexivity|]. rewrite ET. rewrite tent_put_ent by (try exact HT1w; lia). rewrite !Z.eqb_refl. reflexivity.
+      * right. split; [reflexivity|]. rewrite tables_set_tables, ET.
+        rewrite tent_put_ent by (try (apply whole_put_ent; [exact HT1w|lia]); try rewrite len_put_ent; lia).
+        rewrite !Z.eqb_refl. reflexivity.
+    + destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      destruct f as [|[|f']]; [lia|lia|].
+      pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
+        ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl. cbv beta in Hrl. fold dd in Hrl.
+      rewrite Hrl in Heq. apply ok_state in Heq. rewrite Heq.
+      rewrite tables_set_tables, tent_put_ent by (try exact Hwh; lia). rewrite !Z.eqb_refl. cbn [andb].
+      rewrite entry_leaf by (apply new_ent2_not_table; exact E3).
+      apply new_ent_view; [left; reflexivity|lia|exact Hba|change (span 2) with (2 ^ 21); lia|].
+      intros Hun. change (span 2) with (2 ^ 21). split; [exact (Hwa Hun)|]. apply (Hpa Hun). lia.
+  - (* part of an entry: descend *)
+    assert (Hw1 : forall st1 : Isolation.Engine, (exists T', st1 = set_tables e T' /\ len T' = len (tables e) /\ whole T') ->
+      whole (tables st1) /\ len (tables st1) = len (tables e)).
+    { intros st1 (T' & -> & Hl' & Hw'). rewrite tables_set_tables. split; assumption. }
+    assert (Hneed1 : need_at (tables e) t ipa end' u =
+      if Z.land dd 3 =? 3 then 0 else if valid_d dd then 1 else if Isolation.s2update_unmap u then 0 else 1).
+    { unfold need_at. cbv zeta. change (l2_base ipa) with base. change (l2_stop ipa end') with stop. rewrite Hwl. reflexivity. }
+    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+    + pose proof (Hents j Hj E3) as Hent. pose proof Hent as (_ & Hle & Hclt & Hct & _).
+      fold dd in Hle, Hclt, Hct.
+      set (c := child (pool_base e) dd) in *.
+      assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
+      rewrite (entry_table dd) by exact E3.
+      destruct (descend_table_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L Hent
+        ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st1' & tr1' & Hde & st1 & tr1 & Hdone & Hcase).
+      fold dd c in Hdone, Hcase.
+      rewrite Hde in Heq. apply ok_state in Heq.
+      pose proof (last_done_walk e c base ipa u tr stop st1 tr1 (pool_base e) Hdone Hc0 ltac:(lia) Hba ltac:(lia)
+        ltac:(lia) ltac:(lia) Hia Hsa Hd Hpa' x Hx) as Hw3.
+      rewrite !walk3_entry in Hw3 by exact Hx64. fold pg in Hw3.
+      destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
+      destruct Hcase as [[Est _]|(Hun & Hall & q & Est & _ & HP & _)].
+      * rewrite Heq, Est. rewrite (HF1 t j) by lia. fold dd. rewrite (entry_table dd) by exact E3. exact Hw3.
+      * rewrite Heq, Est. destruct (tables_pool_same _ _ HP) as [ET _]. rewrite ET, tables_set_tables.
+        destruct (Hw1 st1 ltac:(destruct Hdone as (T' & E' & _ & Hl' & Hw' & _); exists T'; auto)) as [HW1 HL1].
+        rewrite tent_put_ent by (try exact HW1; lia). rewrite !Z.eqb_refl. cbn [andb]. rewrite zero_invalid.
+        destruct ((ipa <=? x) && (x <? stop)) eqn:Hin.
+        -- unfold u_map. rewrite Hun. reflexivity.
+        -- rewrite <- Hw3. rewrite leaf_view_invalid by (apply Hall; exact Hpg). reflexivity.
+    + rewrite (entry_leaf dd) by exact E3.
+      rewrite (proj2 (Z.eqb_neq _ _) E3) in Hneed1.
+      destruct (valid_d dd) eqn:Hval.
+      * assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+        destruct (descend_split_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits Hsome Hpl Ht Hj L Htu Hval E3
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd)
+          as (c & q & Ts & st1' & tr1' & Hde & Hc & Hct & Hcf & Htk & HTsl & HTsw & HTsp & st1 & tr1 & Hdone & Hcase).
+        rewrite Hde in Heq. apply ok_state in Heq.
+        destruct (tables_set_pool_taken e q c Htk) as (HTq & HBq).
+        set (e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t j (tdesc (pool_base e) c))) in *.
+        assert (HB3 : pool_base e3 = pool_base e) by (unfold e3; rewrite base_set_tables; exact HBq).
+        assert (HT3 : tables e3 = put_ent Ts t j (tdesc (pool_base e) c)) by (unfold e3; apply tables_set_tables).
+        assert (Hc3 : tent (tables e3) c pg = split_leaf dd 3 pg).
+        { rewrite HT3, tent_put_ent by (try exact HTsw; lia). replace (c =? t) with false by (symmetry; apply Z.eqb_neq; exact Hct).
+          cbn [andb]. rewrite HTsp by lia. rewrite Z.eqb_refl. reflexivity. }
+        assert (Ht3 : tent (tables e3) t j = tdesc (pool_base e) c).
+        { rewrite HT3, tent_put_ent by (try exact HTsw; lia). rewrite !Z.eqb_refl. reflexivity. }
+        pose proof (last_done_walk e3 c base ipa u _ stop st1 tr1 (pool_base e) Hdone ltac:(lia) ltac:(lia) Hba ltac:(lia)
+          ltac:(lia) ltac:(lia) Hia Hsa Hd Hpa' x Hx) as Hw3.
+        rewrite !walk3_entry in Hw3 by exact Hx64. fold pg in Hw3. rewrite Hc3 in Hw3.
+        pose proof (split_leaf_view dd base x Hval (Hblk Hval E3) Hba ltac:(lia) ltac:(lia)) as Hsv. fold pg in Hsv. rewrite Hsv in Hw3.
+        destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
+        destruct Hcase as [[Est _]|(Hun & Hall & q' & Est & _ & HP & _)].
+        -- rewrite Heq, Est. rewrite (HF1 t j) by lia. rewrite Ht3.
+           destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+           rewrite (entry_table _) by exact Td3. rewrite Tdc. exact Hw3.
+        -- rewrite Heq, Est. destruct (tables_pool_same _ _ HP) as [ET _]. rewrite ET, tables_set_tables.
+           assert (HW1 : whole (tables st1) /\ len (tables st1) = len (tables e)) by
+             (destruct Hdone as (T' & E' & _ & Hl' & Hw' & _); rewrite E', tables_set_tables; split; [exact Hw'|];
+              rewrite Hl'; unfold e3; rewrite tables_set_tables, len_put_ent; exact HTsl).
+           destruct HW1 as [HW1 HL1].
+           rewrite tent_put_ent by (try exact HW1; lia). rewrite !Z.eqb_refl. cbn [andb]. rewrite zero_invalid.
+           destruct ((ipa <=? x) && (x <? stop)) eqn:Hin.
+           ++ unfold u_map. rewrite Hun. reflexivity.
+           ++ rewrite leaf_view_invalid in Hw3 by (apply Hall; exact Hpg).
+              unfold leaf_view in Hw3. rewrite Hval in Hw3. discriminate Hw3.
+      * destruct (Isolation.s2update_unmap u) eqn:Hun.
+        -- destruct f as [|f']; [lia|].
+           pose proof (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun) as Hde.
+           rewrite Hde in Heq. apply ok_state in Heq. rewrite Heq. fold dd. rewrite (entry_leaf dd) by exact E3.
+           rewrite leaf_view_invalid by exact Hval. destruct (_ && _); [unfold u_map; rewrite Hun|]; reflexivity.
+        -- assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+           destruct (descend_new_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits Hsome Hpl Ht Hj L Htu Hval Hun
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & q & st1 & tr1 & Hde & Hc & Hct & Hcf & Htk & Hdone).
+           rewrite Hde in Heq. apply ok_state in Heq. rewrite Heq.
+           destruct (tables_set_pool_taken e q c Htk) as (HTq & HBq).
+           set (e2 := set_tables (Isolation.set_Engine_pool q e) (put_ent (tables (Isolation.set_Engine_pool q e)) t j
+             (tdesc (pool_base e) c))) in *.
+           assert (Hw2 : whole (tables (Isolation.set_Engine_pool q e))) by (rewrite HTq; apply Forall_replace; [exact Hwh|reflexivity]).
+           assert (Hl2' : len (tables (Isolation.set_Engine_pool q e)) = len (tables e)) by (rewrite HTq; apply len_replace).
+           assert (HB2' : pool_base e2 = pool_base e) by (unfold e2; rewrite base_set_tables; exact HBq).
+           assert (Hc2' : tent (tables e2) c pg = 0).
+           { unfold e2. rewrite tables_set_tables, tent_put_ent by (try exact Hw2; lia).
+             replace (c =? t) with false by (symmetry; apply Z.eqb_neq; exact Hct). cbn [andb].
+             rewrite HTq. apply tent_zeroed'; lia. }
+           assert (Ht2' : tent (tables e2) t j = tdesc (pool_base e) c).
+           { unfold e2. rewrite tables_set_tables, tent_put_ent by (try exact Hw2; lia). rewrite !Z.eqb_refl. reflexivity. }
+           pose proof (last_done_walk e2 c base ipa u tr stop st1 tr1 (pool_base e) Hdone ltac:(lia) ltac:(lia) Hba ltac:(lia)
+             ltac:(lia) ltac:(lia) Hia Hsa Hd Hpa' x Hx) as Hw3.
+           rewrite !walk3_entry in Hw3 by exact Hx64. fold pg in Hw3. rewrite Hc2', (leaf_view_invalid 0 3 x zero_invalid) in Hw3.
+           destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
+           rewrite (HF1 t j) by lia. rewrite Ht2'.
+           destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+           rewrite (entry_table _) by exact Td3. rewrite Tdc, Hw3.
+           rewrite leaf_view_invalid by exact Hval. reflexivity.
+Qed.

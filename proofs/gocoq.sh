@@ -255,6 +255,7 @@ CodeWalkUpdate.new_ent_view
 CodeWalkUpdate.split_leaf_view
 CodeWalkUpdate.last_done_walk
 CodeWalkUpdate.update_last_walk
+CodeWalkUpdate.l2_step_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
