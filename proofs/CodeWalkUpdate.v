@@ -512,6 +512,9 @@ Proof.
   - destruct (Isolation.Engine_descend f root p 2 (l2_base ipa) ipa (l2_stop ipa end') u e tr) as [? ? ?|?]; reflexivity.
 Qed.
 
+Lemma pa_below_sub' : forall u ipa cur end', ipa <= cur -> pa_below u ipa end' -> pa_below u cur end'.
+Proof. intros u ipa cur end' H P Hun x Hx. apply (P Hun). lia. Qed.
+
 Lemma ok_state : forall {S A} (a a' : A) (s s' : S) t t', Ok a s t = Ok a' s' t' -> s = s'.
 Proof. intros S A a a' s s' t t' H. injection H as _ E _. exact E. Qed.
 
@@ -712,4 +715,126 @@ Proof.
            destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
            rewrite (entry_table _) by exact Td3. rewrite Tdc, Hw3.
            rewrite leaf_view_invalid by exact Hval. reflexivity.
+Qed.
+
+(** An iteration at entry [j] of a level-2 table leaves the walk of an
+    address of another entry as it was: it reads only that entry, kept,
+    and the table that entry names, kept by the iteration's frame. *)
+Lemma walk2_frame : forall e st t j x, l2_inv e t -> 0 <= j < 512 -> pool_base st = pool_base e -> 0 <= x < 2 ^ 64 ->
+  (x / 2 ^ 21) mod 512 <> j ->
+  (forall j', 0 <= j' < 512 -> j' <> j -> tent (tables st) t j' = tent (tables e) t j') -> l2_frame e st t j ->
+  view (pw (tables st) (pool_base st) x 2 t 2) = view (pw (tables e) (pool_base e) x 2 t 2).
+Proof.
+  intros e st t j x Hinv Hj HB Hx Hne Ho Hfr.
+  pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
+  rewrite HB, !walk2_entry by exact Hx. cbv zeta.
+  set (j' := (x / 2 ^ 21) mod 512) in *.
+  assert (Hj' : 0 <= j' < 512) by (unfold j'; apply Z.mod_pos_bound; lia).
+  rewrite (Ho j' Hj' Hne).
+  destruct (valid_d (tent (tables e) t j')); [|reflexivity].
+  destruct (Z.land (tent (tables e) t j') 3 =? 3) eqn:E3; [|reflexivity].
+  apply Z.eqb_eq in E3. destruct (Hents j' Hj' E3) as (_ & Hle & Hlt & Hnt & Hfree).
+  destruct (Hfr (child (pool_base e) (tent (tables e) t j')) (child_nonneg e _ Hle) Hnt Hfree) as [_ Hsame].
+  - intros H3. apply Hdis; auto.
+  - rewrite Hsame by (apply Z.mod_pos_bound; lia). reflexivity.
+Qed.
+
+(** Two addresses of one 1 GiB span in different 2 MiB entries have
+    different indices at level 2. *)
+Lemma idx_ne : forall K a b, K * 2 ^ 30 <= a < K * 2 ^ 30 + 2 ^ 30 -> K * 2 ^ 30 <= b < K * 2 ^ 30 + 2 ^ 30 ->
+  a / 2 ^ 21 <> b / 2 ^ 21 -> (a / 2 ^ 21) mod 512 <> (b / 2 ^ 21) mod 512.
+Proof.
+  intros K a b Ha Hb Hne.
+  assert (Hqa : K * 512 <= a / 2 ^ 21 < K * 512 + 512)
+    by (split; [apply Z.div_le_lower_bound|apply Z.div_lt_upper_bound]; lia).
+  assert (Hqb : K * 512 <= b / 2 ^ 21 < K * 512 + 512)
+    by (split; [apply Z.div_le_lower_bound|apply Z.div_lt_upper_bound]; lia).
+  replace (a / 2 ^ 21) with ((a / 2 ^ 21 - K * 512) + K * 512) by ring.
+  replace (b / 2 ^ 21) with ((b / 2 ^ 21 - K * 512) + K * 512) by ring.
+  rewrite !Z.mod_add, !Z.mod_small by lia. lia.
+Qed.
+
+(** The blocks of a level-2 table have output addresses aligned to
+    their span. *)
+Definition blocks_ok (e : Isolation.Engine) (t : Z) : Prop :=
+  forall j, 0 <= j < 512 -> block_ok (tent (tables e) t j).
+
+(** update at level 2 of a page-aligned range [ipa, end') inside the
+    1 GiB span of a level-2 table [t], from a state with [l2_inv] and at
+    least [need_l2] free tables ([update_l2_keeps], CodeUpdateL2), whose
+    blocks are aligned ([blocks_ok]) and whose output addresses lie below
+    2^48: the walk from [t] of an address of its span is afterwards the
+    update's mapping inside [ipa, end') and as it was outside. *)
+Theorem update_l2_walk : forall f e tr t ipa end' u,
+  (5 <= f)%nat -> l2_inv e t ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  blocks_ok e t -> pa_below u ipa end' ->
+  exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
+    l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    forall x, ipa / 2 ^ 30 * 2 ^ 30 <= x < ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 ->
+      view (pw (tables st) (pool_base st) x 2 t 2) =
+        if (ipa <=? x) && (x <? end') then u_map u x else view (pw (tables e) (pool_base e) x 2 t 2).
+Proof.
+  intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed Hblk Hpa.
+  set (N := need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u) in *.
+  set (K := ipa / 2 ^ 30).
+  assert (HK : K * 2 ^ 30 <= ipa).
+  { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  fold K in Hspan |- *.
+  destruct (update_l2_loop f t ipa end' u
+    (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
+       pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+       (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
+       count_free (Isolation.Engine_pool e) - (N - need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u)
+         <= count_free (Isolation.Engine_pool st) /\
+       (forall x, K * 2 ^ 30 <= x < K * 2 ^ 30 + 2 ^ 30 ->
+          view (pw (tables st) (pool_base st) x 2 t 2) =
+            if (ipa <=? x) && (x <? cur) then u_map u x else view (pw (tables e) (pool_base e) x 2 t 2))) e tr
+    ltac:(lia) ltac:(lia)) as (st & tr' & Hup & Hfin).
+  - split; [exact Hinv|]. split; [lia|]. split; [exact Hia|]. split; [reflexivity|]. split; [reflexivity|].
+    split; [intros; reflexivity|]. split; [fold N; lia|].
+    intros x Hx. destruct (Z.ltb_spec x ipa); rewrite ?andb_false_r;
+      [rewrite (proj2 (Z.leb_gt ipa x)) by lia; reflexivity|reflexivity].
+  - intros cur st tr1 Hc (Hi1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Hw1).
+    assert (Hn : need_l2 (Z.to_nat (end' - cur)) (tables e) t cur end' u =
+      need_at (tables e) t cur end' u + need_l2 (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    { destruct (Z.to_nat (end' - cur)) as [|n] eqn:En; [lia|]. cbn [need_l2].
+      destruct (Z.ltb_spec cur end'); [|lia]. f_equal. pose proof (l2_stop_gt cur end' ltac:(lia)).
+      apply need_l2_fuel; lia. }
+    assert (Hjr : 0 <= (cur / 2 ^ 21) mod 512 < 512) by (apply Z.mod_pos_bound; lia).
+    assert (Ena : need_at (tables st) t cur end' u = need_at (tables e) t cur end' u).
+    { apply need_at_ent. apply Hent1; lia. }
+    pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
+    pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
+    pose proof (need_l2_nonneg (Z.to_nat (end' - cur)) (tables e) t cur end' u).
+    assert (Hblk1 : block_ok (tent (tables st) t ((cur / 2 ^ 21) mod 512))).
+    { rewrite Hent1 by lia. apply Hblk. exact Hjr. }
+    destruct (l2_step_walk f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia) Hblk1 (pa_below_sub' u ipa cur end' ltac:(lia) Hpa))
+      as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2 & Hfr & Hw2).
+    exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
+    split; [exact Hi2|]. split; [lia|]. split.
+    { unfold l2_stop. fold (l2_base cur). destruct (Z.min_spec end' (l2_base cur + 2 ^ 21)) as [[_ ->]|[_ ->]]; [exact Hea|].
+      apply align_page. unfold l2_base. rewrite Z.add_mod by lia. rewrite Z.mod_mul by lia. reflexivity. }
+    split; [congruence|]. split; [congruence|]. split; [|split].
+    + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
+      pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
+    + rewrite Ena in Hc2. lia.
+    + intros x Hx. pose proof (l2_base_bound' cur ltac:(lia)) as Hbc.
+      assert (Hstop : l2_stop cur end' <= l2_base cur + 2 ^ 21) by (unfold l2_stop; lia).
+      destruct (Z_lt_le_dec x (l2_base cur)) as [Hxl|Hxl];
+        [|destruct (Z_lt_le_dec x (l2_base cur + 2 ^ 21)) as [Hxh|Hxh]].
+      2:{ rewrite (Hw2 x ltac:(lia)), (Hw1 x Hx).
+          destruct (Z.leb_spec ipa x), (Z.ltb_spec x cur), (Z.leb_spec cur x), (Z.ltb_spec x (l2_stop cur end'));
+            cbn [andb]; try reflexivity; lia. }
+      all: assert (Hne : (x / 2 ^ 21) mod 512 <> (cur / 2 ^ 21) mod 512) by
+        (apply (idx_ne K); [lia|lia|]; intros E; pose proof (Z.div_mod x (2 ^ 21) ltac:(lia));
+         pose proof (Z.mod_pos_bound x (2 ^ 21) ltac:(lia)); unfold l2_base in *; lia).
+      all: rewrite (walk2_frame st st' t ((cur / 2 ^ 21) mod 512) x Hi1 Hjr HB2 ltac:(lia) Hne Ho2 Hfr), (Hw1 x Hx).
+      all: destruct (Z.leb_spec ipa x), (Z.ltb_spec x cur), (Z.ltb_spec x (l2_stop cur end')); cbn [andb]; try reflexivity; lia.
+  - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & _ & Hw). exists st, tr'. split; [exact Hup|].
+    split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|]. exact Hw.
 Qed.

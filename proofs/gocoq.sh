@@ -256,6 +256,8 @@ CodeWalkUpdate.split_leaf_view
 CodeWalkUpdate.last_done_walk
 CodeWalkUpdate.update_last_walk
 CodeWalkUpdate.l2_step_walk
+CodeWalkUpdate.walk2_frame
+CodeWalkUpdate.update_l2_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
