@@ -39,7 +39,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreateRefine.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVMCreate
-  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate CodeUpdateFrame CodeUpdateL2.
+  CodeStage2 CodeShadow CodePool CodeFree CodeUpdate CodeUpdateFrame CodeUpdateL2 CodeUpdateRoot.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -837,4 +837,103 @@ Proof.
       all: destruct (Z.leb_spec ipa x), (Z.ltb_spec x cur), (Z.ltb_spec x (l2_stop cur end')); cbn [andb]; try reflexivity; lia.
   - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & _ & Hw). exists st, tr'. split; [exact Hup|].
     split; [exact Hi|]. split; [exact HB|]. split; [exact Hl|]. exact Hw.
+Qed.
+
+(** ** One root entry holding a level-2 table *)
+
+(** What the walk from the root reads after the root entry [d] for [x]:
+    the walk from the level-2 table it names, or the 1 GiB block. *)
+Definition root_view (T : list Isolation.Table) (bs d x : Z) : option (Z * Z) :=
+  if valid_d d then (if Z.land d 3 =? 3 then view (pw T bs x 2 (child bs d) 2) else leaf_view d 1 x) else None.
+
+(** The walk from a root [r] is [root_view] of the root entry of [x]. *)
+Lemma view_pw1 : forall T bs x r, view (pw T bs x 3 r 1) = root_view T bs (ent T r (eidx x 1)) x.
+Proof.
+  intros T bs x r. rewrite pw_S. unfold root_view, valid_d at 1.
+  destruct (Z.land (ent T r (eidx x 1)) Isolation.descValid =? 0) eqn:Hv; [reflexivity|]. cbn [negb].
+  change (1 <? Isolation.lastLevel) with true. cbn [andb].
+  destruct (Z.land (ent T r (eidx x 1)) 3 =? 3); [reflexivity|].
+  unfold leaf_view, valid_d. rewrite Hv. reflexivity.
+Qed.
+
+(** descend into a root entry (entry [j] of the root's table [x]) that
+    holds a table descriptor of a level-2 table [c] with [l2_inv] and
+    aligned blocks ([descend_table_root], CodeUpdateRoot), where [x] is a
+    table in use that is neither [c] nor named by an entry of [c]: the
+    walk from the root of an address of the entry's 1 GiB span becomes
+    the update's mapping inside [ipa, stop) and stays as it was outside,
+    whether [c] stays or an unmap leaves it empty and it is released. *)
+Theorem descend_table_root_walk : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) ->
+  let d := tent (tables e) x j in
+  Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask -> child (pool_base e) d < len (tables e) ->
+  l2_inv e (child (pool_base e) d) ->
+  x <> child (pool_base e) d -> free_bit (Isolation.Engine_pool e) x = false ->
+  (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
+     child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> x) ->
+  blocks_ok e (child (pool_base e) d) -> pa_below u ipa stop ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  need_l2 (Z.to_nat (stop - ipa)) (tables e) (child (pool_base e) d) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr' /\
+    pool_base st = pool_base e /\
+    forall y, base <= y < base + 2 ^ 30 ->
+      root_view (tables st) (pool_base st) (tent (tables st) x j) y =
+        if (ipa <=? y) && (y <? stop) then u_map u y else root_view (tables e) (pool_base e) d y.
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hj L Hx dd H3 Hle Hlt Hinv Hxc Hxu Hxch Hblk Hpa Hal Hbelow
+    Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hinv as (Hok & Hpok & _ & _ & Hpl & _). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  set (c := child (pool_base e) dd) in *.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  assert (EK : ipa / 2 ^ 30 * 2 ^ 30 = base) by (apply l1_base_of; [exact Hba|lia]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
+  unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct f as [|f]; [lia|].
+  destruct (update_l2_walk f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia) ltac:(rewrite EK; lia) H40 Hia Hsa Hd
+    Hneed Hblk Hpa) as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1 & Hw).
+  destruct (update_l2_keeps f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia) ltac:(rewrite EK; lia) H40 Hia Hsa Hd
+    Hneed) as (st1' & tr1' & Hup' & _ & _ & _ & _ & Hfr).
+  rewrite Hup in Hup'. apply ok_state in Hup'. subst st1'.
+  rewrite EK in Hw.
+  step_by Hup.
+  destruct (Hfr x ltac:(lia) Hxc Hxu Hxch) as [Hxu1 Hxe1].
+  assert (Hroot : tent (tables st1) x j = dd) by (apply Hxe1; exact Hj).
+  assert (Hsame : forall y, base <= y < base + 2 ^ 30 ->
+    root_view (tables st1) (pool_base st1) (tent (tables st1) x j) y =
+      if (ipa <=? y) && (y <? stop) then u_map u y else root_view (tables e) (pool_base e) dd y).
+  { intros y Hy. pose proof (Hw y Hy) as Hwy. rewrite HB1 in Hwy.
+    rewrite Hroot, HB1. unfold root_view. rewrite table_valid, H3 by exact H3. cbn [Z.eqb Pos.eqb].
+    fold c. exact Hwy. }
+  pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
+  pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
+      destruct (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
+        as (q & Hdrop & HP & _).
+      step_by Hdrop. eexists _, _. split; [reflexivity|].
+      destruct (tables_pool_same _ _ HP) as [ET EB]. rewrite ET, EB, base_set_tables, tables_set_tables.
+      split; [exact HB1|].
+      intros y Hy. rewrite tent_put_ent by (try exact Hwh1; lia). rewrite !Z.eqb_refl. cbn [andb].
+      unfold root_view at 1. rewrite zero_invalid.
+      destruct ((ipa <=? y) && (y <? stop)) eqn:Hin.
+      * unfold u_map. rewrite Hun. reflexivity.
+      * specialize (Hsame y Hy). rewrite Hin in Hsame. rewrite <- Hsame.
+        rewrite Hroot. unfold root_view. rewrite table_valid, H3 by exact H3. cbn [Z.eqb Pos.eqb].
+        rewrite HB1. fold c. rewrite walk2_entry by lia. cbv zeta.
+        rewrite (proj1 Hbiff eq_refl) by (apply Z.mod_pos_bound; lia). reflexivity.
+    + eexists _, _. split; [reflexivity|]. split; [exact HB1|exact Hsame].
+  - step. eexists _, _. split; [reflexivity|]. split; [exact HB1|exact Hsame].
 Qed.
