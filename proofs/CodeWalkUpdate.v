@@ -937,3 +937,95 @@ Proof.
     + eexists _, _. split; [reflexivity|]. split; [exact HB1|exact Hsame].
   - step. eexists _, _. split; [reflexivity|]. split; [exact HB1|exact Hsame].
 Qed.
+
+(** descend into an invalid root entry for a map ([descend_new_root],
+    CodeUpdateRoot): the walk from the root of an address of the entry's
+    1 GiB span becomes the update's mapping inside [ipa, stop) and maps
+    nothing outside, as before. *)
+Theorem descend_new_root_walk : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  valid_d (tent (tables e) x j) = false -> Isolation.s2update_unmap u = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  pa_below u ipa stop ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr' /\
+    pool_base st = pool_base e /\
+    forall y, base <= y < base + 2 ^ 30 ->
+      root_view (tables st) (pool_base st) (tent (tables st) x j) y =
+        if (ipa <=? y) && (y <? stop) then u_map u y else root_view (tables e) (pool_base e) (tent (tables e) x j) y.
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hinv Hun Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed Hpb.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land (tent (tables e) x j) 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) x j)). rewrite Hinv. cbn [negb].
+  rewrite Hun.
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  step_by (pfield_pool_root e1 tr). fold pool_place.
+  assert (Hd1 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e1)) = pool_base e)
+    by (rewrite <- HB1; reflexivity).
+  assert (Hpa : Isolation.tablePool_pa pool_place c e1 tr =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e1 tr).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e1 tr pool_place_lens I). rewrite Hd1. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv1 : slot_valid x e1) by (split; [lia|exact Hw1]).
+  step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
+  unfold ret. cbv beta iota.
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct (l2_inv_new e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
+    ltac:(intros j' Hj'; unfold e1; rewrite HT1; apply tent_zeroed; lia) ltac:(intros; discriminate))
+    as (Hinv2 & Hc2 & HB2).
+  fold e1 in Hinv2, Hc2, HB2.
+  set (e2 := set_tables e1 (put_ent (tables e1) x j (tdesc (pool_base e) c))) in *.
+  assert (Hl2 : len (tables e2) = len (tables e)) by (unfold e2; rewrite tables_set_tables, len_put_ent; exact Hl1).
+  assert (Hn2 : need_l2 (Z.to_nat (stop - ipa)) (tables e2) c ipa stop u = need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+  { apply need_l2_new. intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). unfold e1. rewrite HT1. apply tent_zeroed; lia. }
+  destruct f as [|f]; [lia|].
+  assert (Hz2 : forall j', 0 <= j' < 512 -> tent (tables e2) c j' = 0).
+  { intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). unfold e1. rewrite HT1. apply tent_zeroed; lia. }
+  assert (EK : ipa / 2 ^ 30 * 2 ^ 30 = base) by (apply l1_base_of; [exact Hba|lia]).
+  destruct (update_l2_walk f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
+    ltac:(rewrite HB2, Hl2; exact Hbelow) ltac:(lia)
+    ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn2, Hc2; lia)
+    ltac:(intros j' Hj' Hvj; rewrite Hz2 in Hvj by exact Hj'; discriminate Hvj) Hpb)
+    as (st1 & tr1 & Hup & Hinvs & HBs & Hls & Hw).
+  destruct (update_l2_keeps f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
+    ltac:(rewrite HB2, Hl2; exact Hbelow) ltac:(lia)
+    ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn2, Hc2; lia))
+    as (st1' & tr1' & Hup' & _ & _ & _ & _ & Hfr).
+  rewrite Hup in Hup'. apply ok_state in Hup'. subst st1'.
+  rewrite EK in Hw.
+  step_by Hup. step. eexists _, _. split; [reflexivity|]. rewrite HBs, HB2. split; [reflexivity|].
+  assert (Hxu2 : free_bit (Isolation.Engine_pool e2) x = false).
+  { unfold e2. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool.
+    destruct Htk as (_ & _ & _ & Hout & _). rewrite Hout by lia. exact Hxu. }
+  destruct (Hfr x ltac:(lia) Hxc Hxu2 ltac:(intros j' Hj' H3; rewrite Hz2 in H3 by exact Hj'; discriminate H3)) as [_ Hxe].
+  assert (Hx2 : tent (tables e2) x j = tdesc (pool_base e) c).
+  { unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+  intros y Hy. rewrite (Hxe j Hj), Hx2. unfold root_view at 1. rewrite table_valid, Td3 by exact Td3.
+  cbn [Z.eqb Pos.eqb]. rewrite Tdc. rewrite <- HB2, <- HBs. rewrite (Hw y Hy).
+  unfold root_view. rewrite Hinv. rewrite HB2. rewrite walk2_entry by lia. cbv zeta.
+  rewrite Hz2 by (apply Z.mod_pos_bound; lia). rewrite zero_invalid. reflexivity.
+Qed.
+

@@ -260,6 +260,7 @@ CodeWalkUpdate.walk2_frame
 CodeWalkUpdate.update_l2_walk
 CodeWalkUpdate.view_pw1
 CodeWalkUpdate.descend_table_root_walk
+CodeWalkUpdate.descend_new_root_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
