@@ -211,14 +211,18 @@ Proof. intros a b. unfold wrapu. rewrite Z.add_mod_idemp_l by lia. reflexivity. 
 (** The size of the span of an entry at level 2 or 3. *)
 Definition span (lvl : Z) : Z := 2 ^ (12 + 9 * (3 - lvl)).
 
-Lemma leaf_mask : forall lvl x, lvl = 2 \/ lvl = 3 -> Z.land x (wrapu 64 (lsize lvl - 1)) = x mod span lvl.
+Lemma lsize1 : wrapu 64 (lsize 1 - 1) = Z.ones 30.
+Proof. reflexivity. Qed.
+
+Lemma leaf_mask : forall lvl x, 1 <= lvl <= 3 -> Z.land x (wrapu 64 (lsize lvl - 1)) = x mod span lvl.
 Proof.
-  intros lvl x [-> | ->]; [rewrite lsize2|rewrite lsize3]; rewrite Z.land_ones by lia; reflexivity.
+  intros lvl x Hl. assert (E : lvl = 1 \/ lvl = 2 \/ lvl = 3) by lia.
+  destruct E as [-> | [-> | ->]]; [rewrite lsize1|rewrite lsize2|rewrite lsize3]; rewrite Z.land_ones by lia; reflexivity.
 Qed.
 
 (** A leaf for [pa] (aligned to its level's span, below 2^48) walks, at an
     address [x] of the span at [b], to [pa] plus the offset of [x]. *)
-Lemma leaf_val_view : forall pa lvl a b x, lvl = 2 \/ lvl = 3 -> 0 <= pa < 2 ^ 48 -> pa mod span lvl = 0 ->
+Lemma leaf_val_view : forall pa lvl a b x, 1 <= lvl <= 3 -> 0 <= pa < 2 ^ 48 -> pa mod span lvl = 0 ->
   b mod span lvl = 0 -> b <= x < b + span lvl ->
   leaf_view (leaf_val pa lvl a) lvl x = Some (wrapu 64 (pa + (x - b)), Z.land (Isolation.Attr_Perms a) 7).
 Proof.
@@ -241,7 +245,7 @@ Qed.
     for a map whose output address for [b] is aligned to the span and
     below 2^48, to [x] plus the offset with the update's permissions; for
     an unmap, nowhere. *)
-Theorem new_ent_view : forall u lvl b old x, lvl = 2 \/ lvl = 3 -> 0 <= b -> b mod span lvl = 0 -> b <= x < b + span lvl ->
+Theorem new_ent_view : forall u lvl b old x, 1 <= lvl <= 3 -> 0 <= b -> b mod span lvl = 0 -> b <= x < b + span lvl ->
   (Isolation.s2update_unmap u = false ->
      wrapu 64 (b + Isolation.s2update_delta u) mod span lvl = 0 /\ wrapu 64 (b + Isolation.s2update_delta u) < 2 ^ 48) ->
   leaf_view (new_ent u lvl b old) lvl x = u_map u x.
@@ -308,12 +312,12 @@ Proof.
   unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 3))) with 4096.
   rewrite (wrapu_small (j * 4096)) by lia. rewrite (wrapu_small (oa + j * 4096)) by lia.
   assert (HBa : B mod 4096 = 0) by (apply align_page; exact HB).
-  rewrite (leaf_val_view (oa + j * 4096) 3 (attr_val d) (B + 4096 * j) x); [|right; reflexivity|lia|..].
+  rewrite (leaf_val_view (oa + j * 4096) 3 (attr_val d) (B + 4096 * j) x); [|lia|lia|..].
   2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. rewrite Z.add_mod, Hoa4, Z.mod_mul by lia. reflexivity. }
   2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. rewrite Z.add_mod, HBa, (Z.mul_comm 4096 j), Z.mod_mul by lia.
       reflexivity. }
   2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. lia. }
-  unfold leaf_view. rewrite Hv, leaf_mask by (left; reflexivity). fold oa.
+  unfold leaf_view. rewrite Hv, leaf_mask by lia. fold oa.
   rewrite lattr_attr_val, perms_of_lattr. change (span 2) with (2 ^ 21). rewrite Ex2.
   idtac.
   assert (Em : x mod 4096 = x - (B + 4096 * j)).
@@ -365,7 +369,7 @@ Proof.
   rewrite (page_in ipa cur (S0 + 4096 * j) x Hia Hca HPa Hpg).
   destruct ((ipa <=? x) && (x <? cur)) eqn:Hin; [|reflexivity].
   apply andb_true_iff in Hin as [H1 H2]. apply Z.leb_le in H1. apply Z.ltb_lt in H2.
-  apply new_ent_view; [right; reflexivity|lia|change (span 3) with 4096; exact HPa|change (span 3) with 4096; lia|].
+  apply new_ent_view; [lia|lia|change (span 3) with 4096; exact HPa|change (span 3) with 4096; lia|].
   intros Hun. unfold span. change (2 ^ (12 + 9 * (3 - 3))) with (2 ^ 12). split.
   - apply wrapu_align; [lia|]. change (2 ^ 12) with 4096. rewrite Z.add_mod, HPa, Hd by lia. reflexivity.
   - apply (Hpa Hun).
@@ -447,7 +451,7 @@ Lemma zero_not_table : Z.land 0 3 <> 3.
 Proof. discriminate. Qed.
 
 (** The leaf of a map. *)
-Lemma map_leaf_view : forall u lvl b x, Isolation.s2update_unmap u = false -> lvl = 2 \/ lvl = 3 -> 0 <= b ->
+Lemma map_leaf_view : forall u lvl b x, Isolation.s2update_unmap u = false -> 1 <= lvl <= 3 -> 0 <= b ->
   b mod span lvl = 0 -> b <= x < b + span lvl ->
   wrapu 64 (b + Isolation.s2update_delta u) mod span lvl = 0 -> wrapu 64 (b + Isolation.s2update_delta u) < 2 ^ 48 ->
   leaf_view (leaf_val (wrapu 64 (b + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u)) lvl x = u_map u x.
@@ -597,7 +601,7 @@ Proof.
     { intros v [[Hun ->]|[Hun ->]].
       - rewrite zero_invalid. unfold u_map. rewrite Hun. reflexivity.
       - rewrite entry_leaf by apply leaf2_not_table.
-        apply map_leaf_view; [exact Hun|left; reflexivity|lia|exact Hba|change (span 2) with (2 ^ 21); lia|exact (Hwa Hun)|].
+        apply map_leaf_view; [exact Hun|lia|lia|exact Hba|change (span 2) with (2 ^ 21); lia|exact (Hwa Hun)|].
         apply (Hpa Hun). lia. }
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
     + destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
@@ -619,7 +623,7 @@ Proof.
       rewrite Hrl in Heq. apply ok_state in Heq. rewrite Heq.
       rewrite tables_set_tables, tent_put_ent by (try exact Hwh; lia). rewrite !Z.eqb_refl. cbn [andb].
       rewrite entry_leaf by (apply new_ent2_not_table; exact E3).
-      apply new_ent_view; [left; reflexivity|lia|exact Hba|change (span 2) with (2 ^ 21); lia|].
+      apply new_ent_view; [lia|lia|exact Hba|change (span 2) with (2 ^ 21); lia|].
       intros Hun. change (span 2) with (2 ^ 21). split; [exact (Hwa Hun)|]. apply (Hpa Hun). lia.
   - (* part of an entry: descend *)
     assert (Hw1 : forall st1 : Isolation.Engine, (exists T', st1 = set_tables e T' /\ len T' = len (tables e) /\ whole T') ->
