@@ -1033,3 +1033,83 @@ Proof.
   rewrite Hz2 by (apply Z.mod_pos_bound; lia). rewrite zero_invalid. reflexivity.
 Qed.
 
+
+(** ** Split root blocks *)
+
+Lemma align21 : forall a, a mod 2 ^ 30 = 0 -> a mod 2 ^ 21 = 0.
+Proof.
+  intros a H. pose proof (Z.div_mod a (2 ^ 30) ltac:(lia)) as E. rewrite H, Z.add_0_r in E. rewrite E.
+  replace (2 ^ 30 * (a / 2 ^ 30)) with ((512 * (a / 2 ^ 30)) * 2 ^ 21) by ring. apply Z.mod_mul. lia.
+Qed.
+
+(** [j] is the 2 MiB entry of [x] in the 1 GiB span at [B]. *)
+Lemma entry_of : forall B x, B mod 2 ^ 30 = 0 -> 0 <= B <= x -> x < B + 2 ^ 30 ->
+  x mod 2 ^ 30 = 2 ^ 21 * ((x / 2 ^ 21) mod 512) + x mod 2 ^ 21 /\
+  B + 2 ^ 21 * ((x / 2 ^ 21) mod 512) <= x < B + 2 ^ 21 * ((x / 2 ^ 21) mod 512) + 2 ^ 21.
+Proof.
+  intros B x HB Hb Hx.
+  pose proof (Z.div_mod B (2 ^ 30) ltac:(lia)) as EB. rewrite HB, Z.add_0_r in EB.
+  set (q := B / 2 ^ 30) in *. set (r := x - B).
+  assert (Hr : 0 <= r < 2 ^ 30) by (unfold r; lia).
+  assert (Ex : x = r + (q * 512) * 2 ^ 21) by (unfold r; lia).
+  assert (Ed : x / 2 ^ 21 = r / 2 ^ 21 + q * 512) by (rewrite Ex; apply Z.div_add; lia).
+  assert (Hrd : 0 <= r / 2 ^ 21 < 512) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+  assert (Em : (x / 2 ^ 21) mod 512 = r / 2 ^ 21) by (rewrite Ed, Z.mod_add, Z.mod_small by lia; reflexivity).
+  rewrite Em.
+  pose proof (Z.div_mod r (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound r (2 ^ 21) ltac:(lia)).
+  assert (Exm : x mod 2 ^ 21 = r mod 2 ^ 21) by (rewrite Ex; apply Z.mod_add; lia).
+  assert (Ex2 : x mod 2 ^ 30 = r) by (rewrite Ex; replace (r + q * 512 * 2 ^ 21) with (r + q * 2 ^ 30) by ring;
+    rewrite Z.mod_add, Z.mod_small by lia; reflexivity).
+  rewrite Exm, Ex2. split; lia.
+Qed.
+
+(** The level-2 leaf [j] that [splitBlock] makes of a root block [d]
+    whose output address is 1 GiB aligned walks, at an address [x] of its
+    2 MiB span (the 1 GiB span at [B]), as the block does. *)
+Theorem split_leaf1_view : forall d B x, valid_d d = true -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0 ->
+  B mod 2 ^ 30 = 0 -> 0 <= B <= x -> x < B + 2 ^ 30 ->
+  leaf_view (split_leaf d 2 ((x / 2 ^ 21) mod 512)) 2 x = leaf_view d 1 x.
+Proof.
+  intros d B x Hv Hal HB Hb Hx.
+  destruct (entry_of B x HB Hb Hx) as (Ex2 & Hpg).
+  set (j := (x / 2 ^ 21) mod 512) in *.
+  assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
+  destruct (oa_range d) as [Hoa _].
+  set (oa := Z.land d Isolation.descOAMask) in *.
+  assert (Hoa21 : oa mod 2 ^ 21 = 0) by (apply align21; exact Hal).
+  assert (Hoa2 : oa + 2 ^ 30 <= 2 ^ 48).
+  { pose proof (Z.div_mod oa (2 ^ 30) ltac:(lia)) as E. rewrite Hal, Z.add_0_r in E.
+    assert (oa / 2 ^ 30 < 2 ^ 18) by (apply Z.div_lt_upper_bound; lia). lia. }
+  unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21).
+  rewrite (wrapu_small (j * 2 ^ 21)) by lia. rewrite (wrapu_small (oa + j * 2 ^ 21)) by lia.
+  assert (HBa : B mod 2 ^ 21 = 0) by (apply align21; exact HB).
+  rewrite (leaf_val_view (oa + j * 2 ^ 21) 2 (attr_val d) (B + 2 ^ 21 * j) x); [|lia|lia|..].
+  2:{ change (span 2) with (2 ^ 21). rewrite Z.add_mod, Hoa21, Z.mod_mul by lia. reflexivity. }
+  2:{ change (span 2) with (2 ^ 21). rewrite Z.add_mod, HBa, (Z.mul_comm (2 ^ 21) j), Z.mod_mul by lia.
+      reflexivity. }
+  2:{ change (span 2) with (2 ^ 21). lia. }
+  unfold leaf_view. rewrite Hv, leaf_mask by lia. fold oa.
+  rewrite lattr_attr_val, perms_of_lattr. change (span 1) with (2 ^ 30). rewrite Ex2.
+  assert (Em : x mod 2 ^ 21 = x - (B + 2 ^ 21 * j)).
+  { pose proof (Z.div_mod B (2 ^ 21) ltac:(lia)) as EB. rewrite HBa, Z.add_0_r in EB.
+    replace x with ((x - (B + 2 ^ 21 * j)) + (B / 2 ^ 21 + j) * 2 ^ 21) at 1 by lia.
+    rewrite Z.mod_add, Z.mod_small by lia. reflexivity. }
+  rewrite Em. replace (oa + j * 2 ^ 21 + (x - (B + 2 ^ 21 * j))) with (oa + (2 ^ 21 * j + (x - (B + 2 ^ 21 * j)))) by ring.
+  reflexivity.
+Qed.
+
+(** The level-2 leaves of a split root block aligned to 1 GiB are aligned
+    to 2 MiB. *)
+Lemma split_leaf1_ok : forall d j, Z.land d Isolation.descOAMask mod 2 ^ 30 = 0 -> 0 <= j < 512 ->
+  block_ok (split_leaf d 2 j).
+Proof.
+  intros d j Hal Hj _ _. destruct (oa_range d) as [Hoa _].
+  set (oa := Z.land d Isolation.descOAMask) in *.
+  assert (Hoa2 : oa + 2 ^ 30 <= 2 ^ 48).
+  { pose proof (Z.div_mod oa (2 ^ 30) ltac:(lia)) as E. rewrite Hal, Z.add_0_r in E.
+    assert (oa / 2 ^ 30 < 2 ^ 18) by (apply Z.div_lt_upper_bound; lia). lia. }
+  unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21).
+  rewrite (wrapu_small (j * 2 ^ 21)) by lia. rewrite (wrapu_small (oa + j * 2 ^ 21)) by lia.
+  assert (H21 : (oa + j * 2 ^ 21) mod 2 ^ 21 = 0) by (rewrite Z.add_mod, (align21 oa Hal), Z.mod_mul by lia; reflexivity).
+  rewrite leaf_oa, oa_exact by (first [lia|apply align_page; exact H21]). exact H21.
+Qed.
