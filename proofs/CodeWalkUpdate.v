@@ -1113,3 +1113,141 @@ Proof.
   assert (H21 : (oa + j * 2 ^ 21) mod 2 ^ 21 = 0) by (rewrite Z.add_mod, (align21 oa Hal), Z.mod_mul by lia; reflexivity).
   rewrite leaf_oa, oa_exact by (first [lia|apply align_page; exact H21]). exact H21.
 Qed.
+
+(** descend into a root block entry aligned to 1 GiB ([descend_split_root],
+    CodeUpdateRoot): the walk from the root of an address of the entry's
+    1 GiB span becomes the update's mapping inside [ipa, stop) and stays
+    the block's outside, whether the table the block is split into stays
+    or an unmap leaves it empty and it is released. *)
+Theorem descend_split_root_walk : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  valid_d (tent (tables e) x j) = true -> Z.land (tent (tables e) x j) 3 <> 3 ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  Z.land (tent (tables e) x j) Isolation.descOAMask mod 2 ^ 30 = 0 -> pa_below u ipa stop ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr' /\
+    pool_base st = pool_base e /\
+    forall y, base <= y < base + 2 ^ 30 ->
+      root_view (tables st) (pool_base st) (tent (tables st) x j) y =
+        if (ipa <=? y) && (y <? stop) then u_map u y else root_view (tables e) (pool_base e) (tent (tables e) x j) y.
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hval Hnt Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed Hbal Hpb.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  set (dd := tent (tables e) x j) in *.
+  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
+    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
+  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
+  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  step_by Hma.
+  assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
+  set (e1 := Isolation.set_Engine_pool q e).
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  unfold ntables in Hc. fold (tables e) in Hc.
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
+  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  destruct (splitBlock_ok e1 tr c dd 2 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  step_by Hsp.
+  set (e2 := set_tables e1 Ts).
+  assert (Hv2 : slot_valid x e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
+  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
+  unfold e2. rewrite set_tables_twice, tables_set_tables.
+  set (e4 := set_tables e1 (put_ent Ts x j 0)).
+  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
+  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
+  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
+  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
+  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts x j 0)). reflexivity. }
+  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
+    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
+  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
+    rewrite Hd4. reflexivity. }
+  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
+  assert (Hv4 : slot_valid x e4).
+  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
+  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
+  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
+  unfold ret. cbv beta iota.
+  assert (HTc : forall j', 0 <= j' < 512 -> tent Ts c j' = split_leaf dd 2 j') by (intros j' Hj'; rewrite HTsp by lia; rewrite Z.eqb_refl; reflexivity).
+  destruct (l2_inv_new e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
+    ltac:(intros j' _; apply leaf2_not_table)) as (Hinv3 & Hc3 & HB3).
+  fold e1 in Hinv3, Hc3, HB3.
+  set (e3 := set_tables e1 (put_ent Ts x j (tdesc (pool_base e) c))) in *.
+  assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
+  assert (Hn3 : need_l2 (Z.to_nat (stop - ipa)) (tables e3) c ipa stop u =
+    need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
+  { apply (need_l2_split _ _ _ dd). intros j' Hj'. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
+  destruct f as [|f]; [lia|].
+  assert (HTc3 : forall j', 0 <= j' < 512 -> tent (tables e3) c j' = split_leaf dd 2 j').
+  { intros j' Hj'. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
+    replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
+  assert (EK : ipa / 2 ^ 30 * 2 ^ 30 = base) by (apply l1_base_of; [exact Hba|lia]).
+  destruct (update_l2_walk f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
+    ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow) ltac:(lia)
+    ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn3, Hc3; lia)
+    ltac:(intros j' Hj'; rewrite HTc3 by exact Hj'; apply split_leaf1_ok; [exact Hbal|exact Hj']) Hpb)
+    as (st1 & tr1 & Hup & Hinv1 & HBs & Hls & Hw).
+  destruct (update_l2_keeps f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
+    ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow) ltac:(lia)
+    ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn3, Hc3; lia))
+    as (st1' & tr1' & Hup' & _ & _ & _ & _ & Hfr).
+  rewrite Hup in Hup'. apply ok_state in Hup'. subst st1'.
+  rewrite EK in Hw.
+  step_by Hup.
+  pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
+  pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
+  assert (Hxu3 : free_bit (Isolation.Engine_pool e3) x = false).
+  { unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool.
+    destruct Htk as (_ & _ & _ & Hout & _). rewrite Hout by lia. exact Hxu. }
+  destruct (Hfr x ltac:(lia) Hxc Hxu3 ltac:(intros j' Hj' H3; rewrite HTc3 in H3 by exact Hj'; exfalso; exact (leaf2_not_table _ _ H3)))
+    as [_ Hxe].
+  assert (Hx3 : tent (tables e3) x j = tdesc (pool_base e) c).
+  { unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
+  destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+  (* the walk of the level-2 table as it was: the block's *)
+  assert (Hold : forall y, base <= y < base + 2 ^ 30 -> view (pw (tables e3) (pool_base e3) y 2 c 2) = leaf_view dd 1 y).
+  { intros y Hy. rewrite walk2_entry by lia. cbv zeta. rewrite HTc3 by (apply Z.mod_pos_bound; lia).
+    rewrite entry_leaf by apply leaf2_not_table. apply (split_leaf1_view dd base y Hval Hbal Hba); lia. }
+  assert (Hre : root_view (tables e) (pool_base e) dd = fun y => leaf_view dd 1 y).
+  { unfold root_view. rewrite Hval. replace (Z.land dd 3 =? 3) with false by (symmetry; apply Z.eqb_neq; exact Hnt).
+    reflexivity. }
+  assert (Hkeep : forall y, base <= y < base + 2 ^ 30 ->
+    root_view (tables st1) (pool_base st1) (tent (tables st1) x j) y =
+      if (ipa <=? y) && (y <? stop) then u_map u y else root_view (tables e) (pool_base e) dd y).
+  { intros y Hy. pose proof (Hw y Hy) as Hwy. pose proof (Hold y Hy) as Hoy. rewrite Hoy in Hwy. rewrite HBs, HB3 in Hwy.
+    rewrite (Hxe j Hj), Hx3. unfold root_view at 1. rewrite table_valid, Td3 by exact Td3.
+    cbn [Z.eqb Pos.eqb]. rewrite HBs, HB3, Tdc. rewrite Hwy, Hre. reflexivity. }
+  destruct (Isolation.s2update_unmap u) eqn:Hun.
+  - destruct (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & Hbiff).
+    assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
+      by (step_by Hb; reflexivity).
+    step_by Hte. destruct b.
+    + assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
+      destruct (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
+        as (q' & Hdrop & HP & _).
+      step_by Hdrop. eexists _, _. split; [reflexivity|].
+      destruct (tables_pool_same _ _ HP) as [ET EB]. rewrite ET, EB, base_set_tables, tables_set_tables.
+      split; [rewrite HBs, HB3; reflexivity|].
+      intros y Hy. rewrite tent_put_ent by (try exact Hwh1; lia). rewrite !Z.eqb_refl. cbn [andb].
+      unfold root_view at 1. rewrite zero_invalid.
+      destruct ((ipa <=? y) && (y <? stop)) eqn:Hin.
+      * unfold u_map. rewrite Hun. reflexivity.
+      * exfalso. specialize (Hw y Hy). rewrite Hin, (Hold y Hy) in Hw. revert Hw.
+        rewrite walk2_entry by lia. cbv zeta. rewrite (proj1 Hbiff eq_refl) by (apply Z.mod_pos_bound; lia).
+        unfold leaf_view. rewrite Hval. discriminate.
+    + eexists _, _. split; [reflexivity|]. split; [rewrite HBs, HB3; reflexivity|exact Hkeep].
+  - step. eexists _, _. split; [reflexivity|]. split; [rewrite HBs, HB3; reflexivity|exact Hkeep].
+Qed.
+

@@ -261,6 +261,8 @@ CodeWalkUpdate.update_l2_walk
 CodeWalkUpdate.view_pw1
 CodeWalkUpdate.descend_table_root_walk
 CodeWalkUpdate.descend_new_root_walk
+CodeWalkUpdate.split_leaf1_view
+CodeWalkUpdate.descend_split_root_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
