@@ -1342,3 +1342,185 @@ Proof.
     rewrite tent_put_ent by (try exact Hw1; lia). rewrite !Z.eqb_refl. reflexivity.
 Qed.
 
+
+(** ** One root entry *)
+
+Lemma ent_tent' : forall T t i, ent T t i = tent T (t + i / 512) (i mod 512).
+Proof. reflexivity. Qed.
+
+Lemma flags_not_table : forall d r w x, Z.land (flags false d r w x) 3 = 1.
+Proof. intros [] [] [] []; reflexivity. Qed.
+
+Lemma leaf1_not_table : forall pa a, Z.land (leaf_val pa 1 a) 3 <> 3.
+Proof. intros pa a. rewrite leaf_land by reflexivity. rewrite leaf_flags. rewrite flags_not_table. discriminate. Qed.
+
+Lemma new_ent1_not_table : forall u base old, Z.land old 3 <> 3 -> Z.land (new_ent u 1 base old) 3 <> 3.
+Proof.
+  intros u base old H. unfold new_ent. destruct (Isolation.s2update_unmap u).
+  - destruct (valid_d old); [cbn; discriminate|exact H].
+  - apply leaf1_not_table.
+Qed.
+
+(** What a [wholeLeaf] answer of true at level 1 says. *)
+Lemma whole_l1_spec : forall base ipa stop u, 0 <= base <= ipa -> ipa <= stop <= base + 2 ^ 30 ->
+  whole_l1 base ipa stop u = true ->
+  ipa = base /\ stop = base + 2 ^ 30 /\
+  (Isolation.s2update_unmap u = false -> wrapu 64 (base + Isolation.s2update_delta u) mod 2 ^ 30 = 0).
+Proof.
+  intros base ipa stop u Hb Hs H. unfold whole_l1, Isolation.wholeLeaf in H.
+  destruct (levelSize_ok (S:=unit) tt [] 1 ltac:(lia)) as [Hsz Hm].
+  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hm. change (12 + 9 * (3 - 1)) with 30 in Hm.
+  unfold bind at 1 in H. rewrite Hsz in H. cbv beta iota in H.
+  destruct (Z.eqb_spec ipa base) as [->|]; [|discriminate H].
+  rewrite (wrapu_small (stop - base)) in H by lia.
+  destruct (Z.eqb_spec (stop - base) (2 ^ 30)) as [Es|]; [|discriminate H].
+  split; [reflexivity|]. split; [lia|]. intros Hun. rewrite Hun in H.
+  unfold Isolation.blockAllowed, bind, ret in H. cbn [negb orb andb] in H. rewrite Hm in H.
+  change (Isolation.S2StartLevel <=? 1) with true in H. change (1 <=? Isolation.lastLevel) with true in H.
+  cbn [andb] in H. rewrite Z.land_ones in H by lia. apply Z.eqb_eq in H. exact H.
+Qed.
+
+(** update at the root (level 1) of a page-aligned range [ipa, end')
+    inside one 1 GiB root entry ([update_root_entry_no_failure],
+    CodeUpdateRoot), where the entry holds a level-2 table with [l2_inv]
+    and aligned blocks that does not name the root's table, a block
+    aligned to 1 GiB, or nothing: the walk from the root of an address of
+    the entry's span is afterwards the update's mapping inside
+    [ipa, end') and as it was outside. *)
+Theorem update_root_entry_walk : forall f e tr t ipa end' u,
+  (8 <= f)%nat -> pool_inv e -> 0 <= t -> t + 1 < len (tables e) ->
+  free_bit (Isolation.Engine_pool e) (t + ((ipa / 2 ^ 30) mod 1024) / 512) = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= l1_base ipa + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  let d := ent (tables e) t ((ipa / 2 ^ 30) mod 1024) in
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e) /\
+     l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
+     (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
+        child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
+     blocks_ok e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+  need_root_at (tables e) (pool_base e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  pa_below u ipa end' ->
+  exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr' /\
+    forall y, l1_base ipa <= y < l1_base ipa + 2 ^ 30 ->
+      root_view (tables st) (pool_base st) (ent (tables st) t ((ipa / 2 ^ 30) mod 1024)) y =
+        if (ipa <=? y) && (y <? end') then u_map u y else root_view (tables e) (pool_base e) d y.
+Proof.
+  intros f e tr t ipa end' u Hf Hpi Ht Htl Hxu Hal Hbelow Hr Hend H40 Hia Hea Hd dd Htab Hblk Hneed Hpa.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (l1_base_bound ipa ltac:(lia)) as Hb.
+  set (base := l1_base ipa) in *.
+  assert (Hba : base mod 2 ^ 30 = 0) by (unfold base, l1_base; apply Z.mod_mul; lia).
+  assert (Hb40 : base + 2 ^ 30 <= 2 ^ 40).
+  { unfold base, l1_base in *. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  assert (Hstop : l1_stop ipa end' = end') by (unfold l1_stop; fold base; lia).
+  set (i := (ipa / 2 ^ 30) mod 1024) in *.
+  assert (Hi : 0 <= i < 1024) by (apply Z.mod_pos_bound; lia).
+  assert (Hq : 0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+  set (x := t + i / 512) in *. set (j := i mod 512).
+  assert (Hj : 0 <= j < 512) by (apply Z.mod_pos_bound; lia).
+  assert (Edd : dd = tent (tables e) x j) by reflexivity.
+  set (PW := fun st : Isolation.Engine => forall y, base <= y < base + 2 ^ 30 ->
+    root_view (tables st) (pool_base st) (tent (tables st) x j) y =
+      if (ipa <=? y) && (y <? end') then u_map u y else root_view (tables e) (pool_base e) dd y).
+  unfold need_root_at in Hneed. fold base in Hneed. rewrite Hstop in Hneed. fold i in Hneed. fold dd in Hneed.
+  cbn [Isolation.Engine_update].
+  match goal with |- context [loop ?fu ?c ?b ?p ?l0] =>
+  destruct (loop_spec fu c b p
+    (fun cur st tr' => (cur = ipa /\ st = e /\ tr' = tr) \/ (cur = end' /\ PW st))
+    (fun _ st _ => PW st)
+    (fun cur => Z.to_nat (end' - cur))) with (l := l0) (s := e) (tr := tr) as (r & s' & tr' & Hl & Hfin) end.
+  - intros cur st tr' H. exists (cur <? end'). split; [destruct H as [(_ & -> & ->)|(-> & _)]; reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros Hc. apply Z.ltb_ge in Hc. destruct H as [(-> & _ & _)|(_ & HP)]; [lia|exact HP].
+  - intros cur st tr' [(-> & -> & ->)|(-> & _)] Hc; [|injection Hc as Hc; rewrite Z.ltb_irrefl in Hc; discriminate].
+    destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
+    change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
+    step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 30 * 2 ^ 30) with (l1_base ipa). fold base.
+    step_by Hsz. rewrite (wrapu_small (base + 2 ^ 30)) by lia. replace (Z.min end' (base + 2 ^ 30)) with end' by lia.
+    step_by (entryIndex_val e tr ipa 1 ltac:(lia) ltac:(lia)).
+    change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
+    destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
+    assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+    step_by (Hp e tr Hv).
+    step_by (wholeLeaf_val1 e tr base ipa end' u).
+    assert (Hcont : forall st tr1, PW st -> exists r s' tr', (let ipa := end' in ret (S:=Isolation.Engine) (Continue (X:=Empty_set) ipa)) st tr1 = Ok r s' tr' /\
+      match r with Continue l' => exists l'', ret l' s' tr' = Ok l'' s' tr' /\
+        ((l'' = ipa /\ s' = e /\ tr' = tr) \/ (l'' = end' /\ PW s')) /\ (Z.to_nat (end' - l'') < Z.to_nat (end' - ipa))%nat
+      | Break l' => PW s' | Leave x => PW s' end).
+    { intros st tr1 HP. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|]. split; [right; split; [reflexivity|exact HP]|]. lia. }
+    assert (Hin1 : forall y, base <= y < base + 2 ^ 30 -> ipa = base -> end' = base + 2 ^ 30 -> (ipa <=? y) && (y <? end') = true).
+    { intros y Hy E1 E2. apply andb_true_iff. split; [apply Z.leb_le|apply Z.ltb_lt]; lia. }
+    destruct (whole_l1 base ipa end' u) eqn:Hwl.
+    + (* a whole entry: replaceLeaf *)
+      destruct (whole_l1_spec base ipa end' u ltac:(lia) ltac:(lia) Hwl) as (Eib & Eend & Hwa).
+      assert (Hwhole : forall (st0 : Isolation.Engine) y v, base <= y < base + 2 ^ 30 ->
+        (Isolation.s2update_unmap u = true /\ v = 0) \/
+        (Isolation.s2update_unmap u = false /\ v = leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)) ->
+        root_view (tables st0) (pool_base st0) v y = u_map u y).
+      { intros st0 y v Hy [[Hun ->]|[Hun ->]].
+        - unfold root_view. rewrite zero_invalid. unfold u_map. rewrite Hun. reflexivity.
+        - unfold root_view. rewrite leaf_valid. replace (Z.land _ 3 =? 3) with false by (symmetry; apply Z.eqb_neq; apply leaf1_not_table).
+          apply map_leaf_view; [exact Hun|lia|lia|change (span 1) with (2 ^ 30); exact Hba|change (span 1) with (2 ^ 30); lia|
+            change (span 1) with (2 ^ 30); exact (Hwa Hun)|]. apply (Hpa Hun). lia. }
+      destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+      * destruct (Htab E3) as (Hle & Hlt & Hinv & _).
+        destruct (replaceLeaf_table_root_ent f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
+          ltac:(lia) Hba Hb40) as (st & tr1 & Hrl & Hent).
+        assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
+          by (step_by Hrl; reflexivity).
+        step_by H. apply Hcont. intros y Hy. rewrite (Hin1 y Hy Eib Eend). rewrite Hent.
+        apply Hwhole; [exact Hy|]. destruct (Isolation.s2update_unmap u) eqn:Hun; [left|right]; auto.
+      * destruct (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
+        destruct f as [|[|f']]; [lia|lia|].
+        pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 1 base u L Hv Hpl L1 L2 L3
+          ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
+        assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 1 base u in ret tt) e tr = Ok tt
+          ((fun v s => set_tables s (put_ent (tables s) x j v)) (new_ent u 1 base ((fun s => tent (tables s) x j) e)) e)
+          (if valid_d ((fun s => tent (tables s) x j) e) then inval (Isolation.s2update_vmid u) base :: tr else tr))
+          by (step_by Hrl; reflexivity).
+        step_by H. apply Hcont. intros y Hy. rewrite (Hin1 y Hy Eib Eend). cbv beta.
+        rewrite tables_set_tables, tent_put_ent by (try exact Hwh; lia). rewrite !Z.eqb_refl. cbn [andb].
+        rewrite <- Edd. unfold root_view. replace (Z.land (new_ent u 1 base dd) 3 =? 3) with false
+          by (symmetry; apply Z.eqb_neq; apply new_ent1_not_table; exact E3).
+        rewrite <- (new_ent_view u 1 base dd y ltac:(lia) ltac:(lia) ltac:(change (span 1) with (2 ^ 30); exact Hba)
+          ltac:(change (span 1) with (2 ^ 30); lia)
+          ltac:(intros Hun; change (span 1) with (2 ^ 30); split; [exact (Hwa Hun)|apply (Hpa Hun); lia])).
+        unfold leaf_view. destruct (valid_d (new_ent u 1 base dd)); reflexivity.
+    + (* part of an entry: descend *)
+      assert (Hal' : forall st tr1, Isolation.Engine_descend f root p 1 base ipa end' u e tr = Ok tt st tr1 -> PW st ->
+        exists r s' tr', (let! _ := (let! t'7 := Isolation.Engine_descend f root p 1 base ipa end' u in ret tt) in let ipa := end' in ret (Continue (X:=Empty_set) ipa)) e tr = Ok r s' tr' /\
+        match r with Continue l' => exists l'', ret l' s' tr' = Ok l'' s' tr' /\
+          ((l'' = ipa /\ s' = e /\ tr' = tr) \/ (l'' = end' /\ PW s')) /\ (Z.to_nat (end' - l'') < Z.to_nat (end' - ipa))%nat
+        | Break l' => PW s' | Leave x => PW s' end).
+      { intros st tr1 H HP. assert (H' : (let! t'7 := Isolation.Engine_descend f root p 1 base ipa end' u in ret tt) e tr = Ok tt st tr1)
+          by (step_by H; reflexivity). step_by H'. apply Hcont. exact HP. }
+      unfold below1 in Hneed.
+      destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
+      * rewrite (proj2 (Z.eqb_eq _ _) E3) in Hneed.
+        destruct (Htab E3) as (Hle & Hlt & Hinv & Hxc & Hxch & Hbl).
+        destruct (descend_table_root_walk f e tr x j p base ipa end' u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv
+          Hxc Hxu Hxch Hbl Hpa Hal Hbelow
+          ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde & HBs & Hw).
+        apply (Hal' st tr1 Hde). exact Hw.
+      * replace (Z.land dd 3 =? 3) with false in Hneed by (symmetry; apply Z.eqb_neq; exact E3).
+        destruct (valid_d dd) eqn:Hval.
+        -- destruct (descend_split_root_walk f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
+             ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed (Hblk eq_refl E3) Hpa) as (st & tr1 & Hde & HBs & Hw).
+           apply (Hal' st tr1 Hde). exact Hw.
+        -- destruct (Isolation.s2update_unmap u) eqn:Hun.
+           ++ destruct f as [|f']; [lia|].
+              apply (Hal' e tr (descend_invalid_unmap f' e tr p _ _ _ 1 base ipa end' u L Hv Hval Hun)).
+              intros y Hy. rewrite <- Edd. unfold root_view. rewrite Hval.
+              destruct (_ && _); [unfold u_map; rewrite Hun|]; reflexivity.
+           ++ destruct (descend_new_root_walk f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
+                ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed Hpa) as (st & tr1 & Hde & HBs & Hw).
+              apply (Hal' st tr1 Hde). exact Hw.
+  - left. split; [reflexivity|]. split; reflexivity.
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - step_by Hl. destruct r as [cur|[]]. eexists _, _. split; [reflexivity|].
+    intros y Hy. rewrite ent_tent'. exact (Hfin y Hy).
+Qed.
+

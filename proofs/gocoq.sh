@@ -263,6 +263,9 @@ CodeWalkUpdate.descend_table_root_walk
 CodeWalkUpdate.descend_new_root_walk
 CodeWalkUpdate.split_leaf1_view
 CodeWalkUpdate.descend_split_root_walk
+CodeWalkUpdate.clearEntry_table_root_ent
+CodeWalkUpdate.replaceLeaf_table_root_ent
+CodeWalkUpdate.update_root_entry_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
