@@ -1524,3 +1524,38 @@ Proof.
     intros y Hy. rewrite ent_tent'. exact (Hfin y Hy).
 Qed.
 
+
+(** [update_root_entry_walk] on the walk from the root itself ([pw],
+    which is [translate] on a tree of tables, [translate_pw]). *)
+Theorem update_root_entry_pw : forall f e tr t ipa end' u,
+  (8 <= f)%nat -> pool_inv e -> 0 <= t -> t + 1 < len (tables e) ->
+  free_bit (Isolation.Engine_pool e) (t + ((ipa / 2 ^ 30) mod 1024) / 512) = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa < end' -> end' <= l1_base ipa + 2 ^ 30 -> end' <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  let d := ent (tables e) t ((ipa / 2 ^ 30) mod 1024) in
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e) /\
+     l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
+     (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
+        child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
+     blocks_ok e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+  need_root_at (tables e) (pool_base e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
+  pa_below u ipa end' ->
+  exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr' /\
+    forall y, l1_base ipa <= y < l1_base ipa + 2 ^ 30 ->
+      view (pw (tables st) (pool_base st) y 3 t 1) =
+        if (ipa <=? y) && (y <? end') then u_map u y else view (pw (tables e) (pool_base e) y 3 t 1).
+Proof.
+  intros f e tr t ipa end' u Hf Hpi Ht Htl Hxu Hal Hbelow Hr Hend H40 Hia Hea Hd dd Htab Hblk Hneed Hpa.
+  destruct (update_root_entry_walk f e tr t ipa end' u Hf Hpi Ht Htl Hxu Hal Hbelow Hr Hend H40 Hia Hea Hd Htab Hblk Hneed Hpa)
+    as (st & tr' & Hup & Hw).
+  exists st, tr'. split; [exact Hup|]. intros y Hy.
+  pose proof (l1_base_bound ipa ltac:(lia)) as Hb.
+  assert (Hb40 : l1_base ipa + 2 ^ 30 <= 2 ^ 40).
+  { unfold l1_base in *. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+  assert (Ey : y / 2 ^ 30 = ipa / 2 ^ 30).
+  { unfold l1_base in *. symmetry. apply Z.div_unique_pos with (y - ipa / 2 ^ 30 * 2 ^ 30); lia. }
+  rewrite !view_pw1, !eidx_val by lia. change (nentries 1) with 1024. change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30).
+  rewrite Ey. apply Hw. exact Hy.
+Qed.

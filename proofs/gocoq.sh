@@ -266,6 +266,7 @@ CodeWalkUpdate.descend_split_root_walk
 CodeWalkUpdate.clearEntry_table_root_ent
 CodeWalkUpdate.replaceLeaf_table_root_ent
 CodeWalkUpdate.update_root_entry_walk
+CodeWalkUpdate.update_root_entry_pw
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
