@@ -1559,3 +1559,95 @@ Proof.
   rewrite !view_pw1, !eidx_val by lia. change (nentries 1) with 1024. change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30).
   rewrite Ey. apply Hw. exact Hy.
 Qed.
+
+(** ** mapRange and unmapRange inside one root entry *)
+
+(** The update [mapRange] makes of [ipa] to [pa] with attributes [a], and
+    the one [unmapRange] makes. *)
+Definition map_u (s2 : Isolation.stage2) (ipa pa : Z) (a : Isolation.Attr) : Isolation.s2update :=
+  Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) a false.
+Definition unmap_u (s2 : Isolation.stage2) : Isolation.s2update :=
+  Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true.
+
+(** [mapRange] of [n] pages at a page-aligned [ipa] to a page-aligned
+    [pa], inside one root entry of a stage-2 whose root is [t]
+    ([update_root_entry_pw]): afterwards the walk from the root of an
+    address [y] of the entry's span maps [y] to [y + pa - ipa] with the
+    permission bits of [a] inside the range, and as before outside. *)
+Theorem mapRange_pw : forall e tr s s2 ipa pa n a,
+  good s e s2 -> pool_inv e -> 0 <= Isolation.stage2_root s2 -> Isolation.stage2_root s2 + 1 < len (tables e) ->
+  free_bit (Isolation.Engine_pool e) (Isolation.stage2_root s2 + ((ipa / 2 ^ 30) mod 1024) / 512) = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa -> 0 < n -> ipa + n * 4096 <= l1_base ipa + 2 ^ 30 -> ipa + n * 4096 <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> pa mod 4096 = 0 ->
+  let t := Isolation.stage2_root s2 in
+  let d := ent (tables e) t ((ipa / 2 ^ 30) mod 1024) in
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e) /\
+     l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
+     (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
+        child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
+     blocks_ok e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+  need_root_at (tables e) (pool_base e) t ipa (ipa + n * 4096) (map_u s2 ipa pa a) <= count_free (Isolation.Engine_pool e) ->
+  pa_below (map_u s2 ipa pa a) ipa (ipa + n * 4096) ->
+  exists st tr', Isolation.Engine_mapRange root s ipa pa n a e tr = Ok tt st tr' /\
+    forall y, l1_base ipa <= y < l1_base ipa + 2 ^ 30 ->
+      view (pw (tables st) (pool_base st) y 3 t 1) =
+        if (ipa <=? y) && (y <? ipa + n * 4096) then u_map (map_u s2 ipa pa a) y
+        else view (pw (tables e) (pool_base e) y 3 t 1).
+Proof.
+  intros e tr s s2 ipa pa n a Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia Hpa t d Htab Hblk Hneed Hpb.
+  assert (Hd : Isolation.s2update_delta (map_u s2 ipa pa a) mod 4096 = 0).
+  { cbn [map_u Isolation.s2update_delta]. change 4096 with (2 ^ 12). apply wrapu_align; [lia|].
+    change (2 ^ 12) with 4096. rewrite Zminus_mod, Hpa, Hia. reflexivity. }
+  destruct (update_root_entry_pw 63 e tr t ipa (ipa + n * 4096) (map_u s2 ipa pa a) ltac:(lia) Hpi Ht Htl Hxu Hal Hbelow
+    ltac:(lia) Hend H40 Hia ltac:(rewrite Z.add_mod, Hia, Z.mod_mul by lia; reflexivity) Hd Htab Hblk Hneed Hpb)
+    as (st & tr' & Hup & Hw).
+  exists st, tr'. split; [|exact Hw].
+  unfold Isolation.Engine_mapRange, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+  change (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) a false) with (map_u s2 ipa pa a).
+  fold t. unfold bind at 1. rewrite Hup. reflexivity.
+Qed.
+
+(** [unmapRange] of [n] pages at a page-aligned [ipa] inside one root
+    entry of a stage-2 whose root is [t]: afterwards the walk from the
+    root of an address of the entry's span maps nothing inside the range
+    and is as before outside. *)
+Theorem unmapRange_pw : forall e tr s s2 ipa n,
+  good s e s2 -> pool_inv e -> 0 <= Isolation.stage2_root s2 -> Isolation.stage2_root s2 + 1 < len (tables e) ->
+  free_bit (Isolation.Engine_pool e) (Isolation.stage2_root s2 + ((ipa / 2 ^ 30) mod 1024) / 512) = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa -> 0 < n -> ipa + n * 4096 <= l1_base ipa + 2 ^ 30 -> ipa + n * 4096 <= 2 ^ 40 ->
+  ipa mod 4096 = 0 ->
+  let t := Isolation.stage2_root s2 in
+  let d := ent (tables e) t ((ipa / 2 ^ 30) mod 1024) in
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e) /\
+     l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
+     (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
+        child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
+     blocks_ok e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+  need_root_at (tables e) (pool_base e) t ipa (ipa + n * 4096) (unmap_u s2) <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\
+    forall y, l1_base ipa <= y < l1_base ipa + 2 ^ 30 ->
+      view (pw (tables st) (pool_base st) y 3 t 1) =
+        if (ipa <=? y) && (y <? ipa + n * 4096) then None
+        else view (pw (tables e) (pool_base e) y 3 t 1).
+Proof.
+  intros e tr s s2 ipa n Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia t d Htab Hblk Hneed.
+  destruct (update_root_entry_pw 63 e tr t ipa (ipa + n * 4096) (unmap_u s2) ltac:(lia) Hpi Ht Htl Hxu Hal Hbelow
+    ltac:(lia) Hend H40 Hia ltac:(rewrite Z.add_mod, Hia, Z.mod_mul by lia; reflexivity) eq_refl Htab Hblk Hneed
+    ltac:(intros Hun; discriminate Hun))
+    as (st & tr' & Hup & Hw).
+  exists st, tr'. split.
+  - unfold Isolation.Engine_unmapRange, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+    unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+    rewrite shl12, wrapu_small by lia.
+    change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+    change (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true) with (unmap_u s2).
+    fold t. unfold bind at 1. rewrite Hup. reflexivity.
+  - intros y Hy. rewrite (Hw y Hy). reflexivity.
+Qed.

@@ -267,6 +267,8 @@ CodeWalkUpdate.clearEntry_table_root_ent
 CodeWalkUpdate.replaceLeaf_table_root_ent
 CodeWalkUpdate.update_root_entry_walk
 CodeWalkUpdate.update_root_entry_pw
+CodeWalkUpdate.mapRange_pw
+CodeWalkUpdate.unmapRange_pw
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
