@@ -269,6 +269,8 @@ CodeWalkUpdate.update_root_entry_walk
 CodeWalkUpdate.update_root_entry_pw
 CodeWalkUpdate.mapRange_pw
 CodeWalkUpdate.unmapRange_pw
+CodeWalkUpdate.walk_view
+CodeWalkUpdate.mapRange_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
