@@ -1705,3 +1705,42 @@ Proof.
   rewrite (walk_view st s2 k Hok' Ht Htree' Hlim), (walk_view e s2 k (proj1 Hpi) Ht Htree Hlim).
   apply Hw. exact Hk.
 Qed.
+
+(** [unmapRange_pw] on the abstraction's walk: for an IPA page [k] of the
+    root entry's span, where the stage-2 is a tree of tables before and
+    after, [walk] after [unmapRange] maps nothing inside the range and is
+    as before outside. *)
+Theorem unmapRange_walk : forall e tr s s2 ipa n,
+  good s e s2 -> pool_inv e -> 0 <= Isolation.stage2_root s2 -> Isolation.stage2_root s2 + 1 < len (tables e) ->
+  free_bit (Isolation.Engine_pool e) (Isolation.stage2_root s2 + ((ipa / 2 ^ 30) mod 1024) / 512) = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa -> 0 < n -> ipa + n * 4096 <= l1_base ipa + 2 ^ 30 -> ipa + n * 4096 <= 2 ^ 40 ->
+  ipa mod 4096 = 0 ->
+  let t := Isolation.stage2_root s2 in
+  let d := ent (tables e) t ((ipa / 2 ^ 30) mod 1024) in
+  (Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask /\ child (pool_base e) d < len (tables e) /\
+     l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
+     (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
+        child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
+     blocks_ok e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+  need_root_at (tables e) (pool_base e) t ipa (ipa + n * 4096) (unmap_u s2) <= count_free (Isolation.Engine_pool e) ->
+  tree_ok (tables e) (pool_base e) 2 t 1024 ->
+  exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\
+    (tables_ok st -> tree_ok (tables st) (pool_base st) 2 t 1024 ->
+     forall k, l1_base ipa <= Z.of_nat k * 4096 < l1_base ipa + 2 ^ 30 ->
+       CodeAbs.walk st s2 k = if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+                              then None else CodeAbs.walk e s2 k).
+Proof.
+  intros e tr s s2 ipa n Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia t d Htab Hblk Hneed Htree.
+  destruct (unmapRange_pw e tr s s2 ipa n Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia Htab Hblk Hneed)
+    as (st & tr' & Hm & Hw).
+  exists st, tr'. split; [exact Hm|]. intros Hok' Htree' k Hk.
+  assert (Hlim : Z.of_nat k * 4096 < Isolation.ipaLimit).
+  { pose proof (l1_base_bound ipa Hipa) as Hb. unfold l1_base in *.
+    assert (ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 <= 2 ^ 40).
+    { pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
+    change Isolation.ipaLimit with (2 ^ 40). lia. }
+  rewrite (walk_view st s2 k Hok' Ht Htree' Hlim), (walk_view e s2 k (proj1 Hpi) Ht Htree Hlim).
+  apply Hw. exact Hk.
+Qed.

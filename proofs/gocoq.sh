@@ -271,6 +271,7 @@ CodeWalkUpdate.mapRange_pw
 CodeWalkUpdate.unmapRange_pw
 CodeWalkUpdate.walk_view
 CodeWalkUpdate.mapRange_walk
+CodeWalkUpdate.unmapRange_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
