@@ -2,35 +2,57 @@
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/stage2.go and isolation/desc.go, that carry on from
-    CodeUpdate.v and CodeUpdateL2.v (what [update] writes) and
-    CodeVMCreateRefine.v ([pw], the walk of a tree of tables, which is
-    [translate], [translate_pw]). They compare walks by what the
+    CodeUpdate.v, CodeUpdateL2.v and CodeUpdateRoot.v (what [update]
+    writes) and CodeVMCreateRefine.v ([pw], the walk of a tree of tables,
+    which is [translate], [translate_pw]). Walks are compared by what the
     abstraction reads of them ([view]; [walk], CodeAbs): whether the walk
-    maps, the PA and the permissions, not the level of the leaf.
+    maps, the PA and the permissions, not the level of the leaf. The
+    update [u] maps an address [x] as [u_map] says: nowhere for an unmap,
+    else to [x] plus its offset with the permission bits of its
+    attributes.
     Proved here:
-    - a leaf: the leaf [replaceLeaf] writes ([new_ent], CodeUpdate) at
-      level 2 or 3 for a map walks, at every address of its span, to
-      that address plus the update's offset, with the update's
-      permissions ([u_map]), when the leaf's output address is aligned to
-      its size and below 2^48; for an unmap it maps nothing
+    - leaves: the leaf [replaceLeaf] writes ([new_ent], CodeUpdate) at
+      any level walks, at every address of its span, as [u_map] says, when
+      a map's output address is aligned to the span and below 2^48
       ([new_ent_view]);
-    - a split: each of the 512 page leaves [splitBlock] makes of a level-2
-      block walks, at every address of its page, as the block did, when
-      the block's output address is 2 MiB aligned ([split_leaf_view]);
-    - level 3: after [update] of [ipa, end') in a level-3 table (what
-      [update_last_ok] gives, [last_done]), the walk from the table of an
-      address of its 2 MiB span is the update's mapping inside
-      [ipa, end') and as before outside ([last_done_walk],
-      [update_last_walk]);
-    - level 2: each iteration of [update]'s loop at level 2 ([l2_step],
-      CodeUpdateL2) changes the walk from the level-2 table only inside
-      its entry's part of the range, where it is the update's mapping
-      ([l2_step_walk]); so after [update] of [ipa, end') in a level-2
-      table with [l2_inv], the walk from it of an address of its 1 GiB
-      span is the update's mapping inside [ipa, end') and as before
-      outside ([update_l2_walk]). The blocks of the table must be 2 MiB
-      aligned ([blocks_ok]) and the update's output addresses below 2^48
-      ([pa_below]).
+    - split blocks: each of the 512 leaves [splitBlock] makes of a block
+      walks, at every address of its span, as the block did, when the
+      block's output address is aligned to the block's span: page leaves
+      of a level-2 block ([split_leaf_view]), level-2 leaves of a root
+      block ([split_leaf1_view]);
+    - level 3: after [update] of [ipa, end') in a level-3 table
+      ([update_last_ok], [last_done]), the walk from the table of an
+      address of its 2 MiB span is [u_map] inside [ipa, end') and as
+      before outside ([last_done_walk], [update_last_walk]);
+    - level 2: one iteration of [update]'s loop ([l2_step], CodeUpdateL2)
+      makes the walk of its entry's part of the range [u_map] and leaves
+      the rest of the entry's span as it was ([l2_step_walk]), and the
+      other entries' walks too ([walk2_frame]); so after [update] of
+      [ipa, end') in a level-2 table with [l2_inv] the walk from it of an
+      address of its 1 GiB span is [u_map] inside [ipa, end') and as
+      before outside ([update_l2_walk]). The table's blocks must be
+      aligned to 2 MiB ([blocks_ok]) and the update's output addresses
+      below 2^48 ([pa_below]);
+    - the root (level 1), one entry: the walk from the root reads the
+      root entry and what it names ([view_pw1], [root_view]); descend
+      into an entry holding a level-2 table ([descend_table_root_walk]),
+      into an invalid entry for a map ([descend_new_root_walk]) and into a
+      block aligned to 1 GiB ([descend_split_root_walk]), and replaceLeaf
+      of a whole entry ([clearEntry_table_root_ent],
+      [replaceLeaf_table_root_ent] say what they leave in the entry) make
+      the walk of the entry's span [u_map] inside the range and leave it
+      as it was outside; so does [update] at the root of a range inside
+      one root entry ([update_root_entry_walk], and on [pw] from the root
+      [update_root_entry_pw]), and so [mapRange] and [unmapRange] of such
+      a range ([mapRange_pw], [unmapRange_pw]). The level-2 table the
+      entry holds must not name the root's table, which is in use.
+    - the abstraction's walk of a stage-2 on a tree of tables is [view] of
+      [pw] ([walk_view]); so, where the stage-2 is a tree of tables after
+      the call, [walk] after [mapRange] or [unmapRange] of a range inside
+      one root entry is the range's mapping inside it and as before
+      outside, in that entry's span ([mapRange_walk], [unmapRange_walk]).
+      That the stage-2 stays a tree of tables, and what happens in the
+      other root entries, is not proved here.
 
     The depth fuel of every inner call of [update] stays a variable, as in
     CodeUpdate.v. *)
