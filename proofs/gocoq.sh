@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeMemNoFailure.v proofs/CodeOwns.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeMemNoFailure.v proofs/CodeOwns.v proofs/CodeWalkUpdate.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -283,6 +283,27 @@ CodeMemNoFailure.MemShare_no_failure
 CodeMemNoFailure.root_inv_frame
 CodeMemNoFailure.need_root_kept
 CodeMemNoFailure.MemDonate_no_failure
+CodeWalkUpdate.new_ent_view
+CodeWalkUpdate.split_leaf_view
+CodeWalkUpdate.last_done_walk
+CodeWalkUpdate.update_last_walk
+CodeWalkUpdate.l2_step_walk
+CodeWalkUpdate.walk2_frame
+CodeWalkUpdate.update_l2_walk
+CodeWalkUpdate.view_pw1
+CodeWalkUpdate.descend_table_root_walk
+CodeWalkUpdate.descend_new_root_walk
+CodeWalkUpdate.split_leaf1_view
+CodeWalkUpdate.descend_split_root_walk
+CodeWalkUpdate.clearEntry_table_root_ent
+CodeWalkUpdate.replaceLeaf_table_root_ent
+CodeWalkUpdate.update_root_entry_walk
+CodeWalkUpdate.update_root_entry_pw
+CodeWalkUpdate.mapRange_pw
+CodeWalkUpdate.unmapRange_pw
+CodeWalkUpdate.walk_view
+CodeWalkUpdate.mapRange_walk
+CodeWalkUpdate.unmapRange_walk
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
