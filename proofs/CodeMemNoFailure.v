@@ -51,13 +51,17 @@ Theorem MemShare_no_failure : forall e tr id pa ipa n perms,
   mem_ok e -> pool_placed e -> vms_root_inv e ->
   0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   exists st e' tr', Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' /\
-    (st = Abi.Success -> exists m, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
-       root_inv e' (Isolation.stage2_root (Isolation.vm_s2 m))).
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists m q ps, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+       Isolation.vm_live m = true /\ e' = Isolation.set_Engine_pool q (Isolation.set_Engine_pages ps e) /\
+       root_inv e' (Isolation.stage2_root (Isolation.vm_s2 m)) /\
+       pool_base e' = pool_base e /\ len (tables e') = len (tables e) /\
+       tree_frame e e' (Isolation.stage2_root (Isolation.vm_s2 m))).
 Proof.
   intros e tr id pa ipa n perms Hm (Hal & Hbelow) Hroots Hid Hpa Hipa Hn.
   destruct (MemShare_reaches_mapRange e tr id pa ipa n perms Hm Hid Hpa Hipa Hn)
     as [(st & Hcall & Hst)|(m & ps & N & Hpass & Hnth & Hprot & HN & Hle & Hps & Hcall)].
-  { exists st, e, tr. split; [exact Hcall|]. intros E. contradiction. }
+  { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|]. intros E. contradiction. }
   destruct Hpass as (_ & Hid1 & (m' & Hnth' & Hlive) & Hn1 & Hpal & Hial & _ & _ & H40).
   rewrite Hnth in Hnth'. injection Hnth' as <-.
   pose proof (Hroots _ m Hnth Hlive) as Hr.
@@ -72,10 +76,12 @@ Proof.
     exact (mapNeed_spec e1 tr _ _ ipa pa n Hok Ht0 (l1_inv_tree e _ Hl) Hg1 ltac:(lia) ltac:(lia) H40). }
   destruct (mapRange_no_failure e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
     (Isolation.mk_Attr (wrapu 8 perms) false) N Hg1 Hr1 Hal Hbelow ltac:(lia) ltac:(lia) H40 Hial
-    (delta_page pa ipa Hpal Hial) HN1 ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & _).
-  exists Abi.Success, st, tr'. split.
+    (delta_page pa ipa Hpal Hial) HN1 ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & HB & HL & _ & Htf).
+  destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
+  exists Abi.Success, st, tr'. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
   - rewrite Hcall. fold e1. unfold bind. rewrite Hmr. reflexivity.
-  - intros _. exists m. split; [exact Hnth|exact Hr'].
+  - intros _. exists m, q, ps. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Eq|].
+    split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|exact Htf].
 Qed.
 
 (** ** Another stage-2's tables *)

@@ -25,7 +25,13 @@
       a sound pool placed as [tablePool.init] checks, the host and every
       live VM owning their tables, as VM_CREATE keeps, with disjoint
       lists of tables ([MemShare_no_failure_owned],
-      [MemDonate_no_failure_owned]). *)
+      [MemDonate_no_failure_owned]);
+    - conversely [root_inv] gives [owns_tables] ([root_inv_owns]), and a
+      tree after an update that keeps [tree_frame] holds only tables it
+      held or that were free ([tree_grows]); so every outcome of
+      MEM_SHARE keeps [s2_owned]: the VM's stage-2 gains only free
+      tables, and every other stage-2, apart from it, is kept
+      ([MemShare_keeps_owned]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -307,4 +313,148 @@ Proof.
       * intros i i' y Hi Hi' Hii Hy Hy'. exact (Hdis i i' y Hi Hi' Hii (below_sub e r i y Hy) (below_sub e r i' y Hy')).
   - intros x Hx. unfold s2_tables in Hx. destruct Hx as [<-|[<-|Hx]]; [exact Hu0|exact Hu1|].
     destruct (Hin x Hx) as (i & Hi & Hs). exact (proj2 (proj2 (sub_used e r i x Hl Hi Hs))).
+Qed.
+
+(** ** MEM_SHARE keeps the stage-2s owned *)
+
+Lemma in_tree_iff : forall e r y, In y (s2_tables e r) <-> in_tree e r y.
+Proof.
+  intros e r y. split; [|apply in_tree_s2_tables].
+  unfold s2_tables. intros [<-|[<-|Hy]]; [left; reflexivity|right; left; reflexivity|].
+  rewrite reach_below in Hy. apply in_from in Hy as (i & Hi & Hyi); [|lia].
+  right. right. exists i. split; [exact Hi|exact (below_sub e r i y Hyi)].
+Qed.
+
+Lemma in_tree_kept : forall e e' r y, tree_kept e e' r -> pool_base e' = pool_base e ->
+  in_tree e' r y <-> in_tree e r y.
+Proof.
+  intros e e' r y Hk HB. unfold in_tree.
+  split; intros [E|[E|(i & Hi & Hs)]]; try (left; exact E); try (right; left; exact E);
+    right; right; exists i; (split; [exact Hi|]); [apply (proj1 (sub_kept e e' r i y Hi Hk HB))|apply (proj2 (sub_kept e e' r i y Hi Hk HB))];
+    exact Hs.
+Qed.
+
+Lemma sub_dec : forall e t i y, sub e t i y \/ ~ sub e t i y.
+Proof.
+  intros e t i y. destruct (subx_dec e (t + i / 512) (i mod 512) y) as [H|H];
+    [left; apply sub_subx; exact H|right; intros Hs; apply H; apply sub_subx; exact Hs].
+Qed.
+
+Lemma in_tree_dec : forall e t y, in_tree e t y \/ ~ in_tree e t y.
+Proof.
+  intros e t y.
+  destruct (Z.eq_dec y t) as [E|H0]; [left; left; exact E|].
+  destruct (Z.eq_dec y (t + 1)) as [E|H1]; [left; right; left; exact E|].
+  destruct (find_entry (fun i => sub e t i y) (fun i => sub_dec e t i y) 1024%nat) as [(i & Hi & Hs)|Hnone].
+  - left. right. right. exists i. split; [lia|exact Hs].
+  - right. intros [E|[E|(i & Hi & Hs)]]; [contradiction|contradiction|]. exact (Hnone i ltac:(lia) Hs).
+Qed.
+
+(** A table of the tree after an update that keeps [tree_frame] was in
+    the tree before, or free. *)
+Lemma tree_grows : forall e st t y, tree_frame e st t -> 0 <= y -> in_tree st t y ->
+  in_tree e t y \/ free_bit (Isolation.Engine_pool e) y = true.
+Proof.
+  intros e st t y Hf Hy Hin. destruct (free_bit (Isolation.Engine_pool e) y) eqn:Hu; [right; reflexivity|left].
+  destruct (in_tree_dec e t y) as [H|H]; [exact H|exfalso].
+  destruct (Hf y Hy Hu H) as (_ & _ & Hn). exact (Hn Hin).
+Qed.
+
+Lemma in_tree_nonneg : forall e r y, root_inv e r -> in_tree e r y -> 0 <= y.
+Proof.
+  intros e r y Hr Hy. pose proof (root_inv_l1 e r Hr) as Hl. pose proof Hl as (_ & Hr0 & _).
+  destruct Hy as [->|[->|(i & Hi & Hs)]]; [lia|lia|]. exact (proj1 (sub_used e r i y Hl Hi Hs)).
+Qed.
+
+(** Two lists of tables stay disjoint when the second keeps its tables,
+    all in use before, and the first gains only tables that were free. *)
+Lemma disjoint_after : forall (A B A0 B0 : list Z) (used : Z -> Prop), disjoint A B ->
+  (forall y, In y A0 -> In y A \/ ~ used y) -> (forall y, In y B0 -> In y B) -> (forall y, In y B -> used y) ->
+  disjoint A0 B0.
+Proof.
+  intros A B A0 B0 used Hd HA HB Hu y Hy Hy'. destruct (HA y Hy) as [Hy1|Hn].
+  - exact (Hd y Hy1 (HB y Hy')).
+  - exact (Hn (Hu y (HB y Hy'))).
+Qed.
+
+Theorem MemShare_keeps_owned : forall e tr id pa ipa n perms st e' tr',
+  mem_ok e -> s2_owned e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' -> s2_owned e'.
+Proof.
+  intros e tr id pa ipa n perms st e' tr' Hm Ho Hid Hpa Hipa Hn H.
+  pose proof Ho as (Hp & Hpl & Hhost & Hvms & Hdis).
+  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
+  destruct (Hsucc Es) as (m & q & ps & Hnth & Hlive & Ee & Hr' & HB & HL & Htf).
+  set (r := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
+  set (k := Z.to_nat (id - 1)) in *.
+  assert (Evms : Isolation.Engine_vms e0 = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
+  assert (Ehost : Isolation.Engine_host e0 = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
+  assert (Hp0 : pool_inv e0) by exact (proj1 (root_inv_l1 e0 r Hr')).
+  set (h := Isolation.stage2_root (Isolation.Engine_host e)).
+  assert (Hk_lt : (k < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  assert (Hvk : vm_at e k = m) by (unfold vm_at; apply nth_error_nth; exact Hnth).
+  (* what a tree apart from [r]'s keeps *)
+  assert (Hkeep : forall r', owns_tables e r' -> disjoint (s2_tables e r') (s2_tables e r) ->
+    root_inv e0 r' /\ forall y, In y (s2_tables e0 r') <-> In y (s2_tables e r')).
+  { intros r' Ho' Hd'. pose proof (owns_root_inv e r' Hp Ho') as Hr0.
+    assert (Hk : tree_kept e e0 r').
+    { apply (tree_kept_of_frame e e0 r r' Htf Hr0). intros y Hy Hy'.
+      exact (Hd' y (proj2 (in_tree_iff e r' y) Hy) (proj2 (in_tree_iff e r y) Hy')). }
+    split; [exact (root_inv_frame e e0 r' Hr0 Hp0 HB HL Hk)|].
+    intros y. rewrite !in_tree_iff. exact (in_tree_kept e e0 r' y Hk HB). }
+  (* the tables [r]'s tree gains were free *)
+  assert (Hgrow : forall y, In y (s2_tables e0 r) -> In y (s2_tables e r) \/ ~ (free_bit (Isolation.Engine_pool e) y = false)).
+  { intros y Hy. apply in_tree_iff in Hy. destruct (tree_grows e e0 r y Htf (in_tree_nonneg e0 r y Hr' Hy) Hy) as [Ht|Hf].
+    - left. apply in_tree_iff. exact Ht.
+    - right. rewrite Hf. discriminate. }
+  assert (Hvm_own : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
+    owns_tables e (root_at e i)).
+  { intros i Hi Hl. apply Hvms; [|exact Hl]. unfold vm_at. apply nth_In. exact Hi. }
+  (* each live VM's list after, from the one before *)
+  assert (Hvm_after : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
+    (i = k /\ root_at e i = r) \/
+    (i <> k /\ root_inv e0 (root_at e i) /\ forall y, In y (s2_tables e0 (root_at e i)) <-> In y (s2_tables e (root_at e i)))).
+  { intros i Hi Hl. destruct (Nat.eq_dec i k) as [->|Hik]; [left; unfold root_at; rewrite Hvk; split; reflexivity|right].
+    split; [exact Hik|]. apply Hkeep; [exact (Hvm_own i Hi Hl)|].
+    pose proof (proj2 Hdis i k Hi Hk_lt Hik Hl ltac:(rewrite Hvk; exact Hlive)) as Hd.
+    unfold root_at at 2 in Hd. rewrite Hvk in Hd. exact Hd. }
+  destruct (Hkeep h Hhost ltac:(pose proof (proj1 Hdis k Hk_lt ltac:(rewrite Hvk; exact Hlive)) as Hd;
+    unfold root_at in Hd; rewrite Hvk in Hd; exact Hd)) as (Hh0 & Hhl).
+  assert (Hused : forall r', owns_tables e r' -> forall y, In y (s2_tables e r') -> free_bit (Isolation.Engine_pool e) y = false)
+    by (intros r' (_ & _ & Hu) y Hy; exact (Hu y Hy)).
+  split; [exact Hp0|]. split; [unfold pool_placed in *; rewrite HB, HL; exact Hpl|].
+  split; [rewrite Ehost; exact (root_inv_owns e0 h Hh0)|]. split.
+  - intros mv Hin Hl. rewrite Evms in Hin. apply In_nth_error in Hin as (i & Hi).
+    assert (Hi_lt : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+    assert (Hvi : vm_at e i = mv) by (unfold vm_at; apply nth_error_nth; exact Hi).
+    destruct (Hvm_after i Hi_lt ltac:(rewrite Hvi; exact Hl)) as [(_ & Er)|(_ & Hri & _)];
+      unfold root_at in *; rewrite Hvi in *; [rewrite Er; exact (root_inv_owns e0 r Hr')|exact (root_inv_owns e0 _ Hri)].
+  - assert (Evm : forall i, vm_at e0 i = vm_at e i) by (intros i; unfold vm_at; rewrite Evms; reflexivity).
+    assert (Ert : forall i, root_at e0 i = root_at e i) by (intros i; unfold root_at; rewrite Evm; reflexivity).
+    unfold tables_disjoint. rewrite Ehost, Evms. fold h. split.
+    + intros i Hi Hl. rewrite Evm in Hl. rewrite Ert. destruct (Hvm_after i Hi Hl) as [(-> & Er)|(_ & _ & Hil)].
+      * rewrite Er. apply disjoint_sym.
+        apply (disjoint_after (s2_tables e r) (s2_tables e h) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false));
+          [|exact Hgrow|intros y Hy; apply Hhl; exact Hy|exact (Hused h Hhost)].
+        apply disjoint_sym. pose proof (proj1 Hdis k Hk_lt ltac:(rewrite Hvk; exact Hlive)) as Hd.
+        unfold root_at in Hd. rewrite Hvk in Hd. exact Hd.
+      * intros y Hy Hy'. apply Hhl in Hy. apply Hil in Hy'. exact (proj1 Hdis i Hi Hl y Hy Hy').
+    + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
+      destruct (Hvm_after i Hi Hli) as [(-> & Er)|(Hik & _ & Hil)];
+        destruct (Hvm_after j Hj Hlj) as [(-> & Er')|(Hjk & _ & Hjl)]; [contradiction| | |].
+      * rewrite Er.
+        apply (disjoint_after (s2_tables e r) (s2_tables e (root_at e j)) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false));
+          [|exact Hgrow|intros y Hy; apply Hjl; exact Hy|exact (Hused _ (Hvm_own j Hj Hlj))].
+        pose proof (proj2 Hdis k j Hk_lt Hj Hij ltac:(rewrite Hvk; exact Hlive) Hlj) as Hd.
+        unfold root_at at 1 in Hd. rewrite Hvk in Hd. exact Hd.
+      * rewrite Er'. apply disjoint_sym.
+        apply (disjoint_after (s2_tables e r) (s2_tables e (root_at e i)) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false));
+          [|exact Hgrow|intros y Hy; apply Hil; exact Hy|exact (Hused _ (Hvm_own i Hi Hli))].
+        pose proof (proj2 Hdis k i Hk_lt Hi (not_eq_sym Hij) ltac:(rewrite Hvk; exact Hlive) Hli) as Hd.
+        unfold root_at at 1 in Hd. rewrite Hvk in Hd. exact Hd.
+      * intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
 Qed.

@@ -260,6 +260,9 @@ CodeOwns.owns_root_inv
 CodeOwns.disjoint_host_apart
 CodeOwns.MemShare_no_failure_owned
 CodeOwns.MemDonate_no_failure_owned
+CodeOwns.root_inv_owns
+CodeOwns.tree_grows
+CodeOwns.MemShare_keeps_owned
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
