@@ -181,13 +181,24 @@ Theorem MemDonate_no_failure : forall e tr id pa ipa n perms,
   Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
     Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
   0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr'.
+  exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists m q2 ps q4, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+       Isolation.vm_live m = true /\
+       e' = Isolation.set_Engine_pool q4 (Isolation.set_Engine_pages ps (Isolation.set_Engine_pool q2 e)) /\
+       root_inv (Isolation.set_Engine_pool q2 e) (Isolation.stage2_root (Isolation.Engine_host e)) /\
+       tree_frame e (Isolation.set_Engine_pool q2 e) (Isolation.stage2_root (Isolation.Engine_host e)) /\
+       pool_base (Isolation.set_Engine_pool q2 e) = pool_base e /\ len (tables (Isolation.set_Engine_pool q2 e)) = len (tables e) /\
+       root_inv e' (Isolation.stage2_root (Isolation.vm_s2 m)) /\
+       tree_frame (Isolation.set_Engine_pool q2 e) e' (Isolation.stage2_root (Isolation.vm_s2 m)) /\
+       pool_base e' = pool_base e /\ len (tables e') = len (tables e)).
 Proof.
   intros e tr id pa ipa n perms Hm (Hal & Hbelow) Hroots Hhr Hapart Hram Hid Hpa Hipa Hn.
   pose proof Hm as (Hl & _ & _ & _ & Ht & _).
   pose proof (root_inv_l1 e _ Hhr) as Hhl. pose proof Hhl as ((Hok & _ & _ & Hcok & _) & Hh0 & _).
   destruct (MemDonate_reaches_unmap e tr id pa ipa n perms Hm (or_intror (l1_inv_tree e _ Hhl)) Hram Hid Hpa Hipa Hn)
-    as [(st & Hcall & _)|(Nh & Nv & Hpass & HNh & HNv & Hle & Hcall)]; [exists st, e, tr; exact Hcall|].
+    as [(st & Hcall & Hne)|(Nh & Nv & Hpass & HNh & HNv & Hle & Hcall)].
+  { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|intros E; contradiction]. }
   destruct Hpass as (_ & Hid1 & (m & Hnth & Hlive) & Hn1 & Hpal & Hial & Hplo & Hphi & H40).
   pose proof (Hroots _ m Hnth Hlive) as Hr. pose proof (root_inv_l1 e _ Hr) as Hvl.
   pose proof Hvl as (_ & Hv0 & _).
@@ -236,8 +247,16 @@ Proof.
   destruct (mapRange_no_failure e3 (mkEvent "CleanToPoC" [pa; n] :: tr2) (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
     (Isolation.mk_Attr (wrapu 8 perms) false) Nv Hg3 Hr2 ltac:(change (pool_base e3) with (pool_base e2); rewrite HB2; exact Hal)
     ltac:(change (pool_base e3 + 4096 * len (tables e3)) with (pool_base e2 + 4096 * len (tables e2)); rewrite HB2, HL2; exact Hbelow) ltac:(lia) ltac:(lia) H40 Hial (delta_page pa ipa Hpal Hial) HN3
-    ltac:(change (count_free (Isolation.Engine_pool e3)) with (count_free (Isolation.Engine_pool e2)); lia)) as (e4 & tr4 & Hmr & _).
-  exists Abi.Success, e4, tr4. rewrite Hcall. unfold bind at 1. rewrite Hun. cbv beta iota.
+    ltac:(change (count_free (Isolation.Engine_pool e3)) with (count_free (Isolation.Engine_pool e2)); lia))
+    as (e4 & tr4 & Hmr & Hr4 & HB4 & HL4 & _ & Htf4).
+  destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q4 & Eq4).
+  exists Abi.Success, e4, tr4. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
+  2:{ intros _. exists m, q, ps, q4. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Eq4|].
+      split; [exact Hhr2|]. split; [exact Htf2|]. split; [exact HB2|]. split; [exact HL2|].
+      split; [exact Hr4|]. split; [exact Htf4|].
+      split; [change (pool_base e3) with (pool_base e2) in HB4; congruence|].
+      change (len (tables e3)) with (len (tables e2)) in HL4; congruence. }
+  rewrite Hcall. unfold bind at 1. rewrite Hun. cbv beta iota.
   unfold donate_commit. unfold bind at 1. rewrite deref_root. cbv beta iota.
   unfold bind at 1. unfold call_iface, is_set. destruct (Isolation.Engine_plat e2) eqn:Hp; [|contradiction].
   cbv beta iota. unfold emit. cbv beta iota.

@@ -28,10 +28,13 @@
       [MemDonate_no_failure_owned]);
     - conversely [root_inv] gives [owns_tables] ([root_inv_owns]), and a
       tree after an update that keeps [tree_frame] holds only tables it
-      held or that were free ([tree_grows]); so every outcome of
-      MEM_SHARE keeps [s2_owned]: the VM's stage-2 gains only free
-      tables, and every other stage-2, apart from it, is kept
-      ([MemShare_keeps_owned]). *)
+      held or that were free ([tree_grows], [tree_list_grows]), and a
+      tree apart from the one updated keeps [root_inv] and its list
+      ([tree_apart_kept]); so every outcome of MEM_SHARE and of MEM_DONATE
+      keeps [s2_owned]: the stage-2s they update gain only free tables
+      (MEM_DONATE's VM possibly one the host's unmap freed), and every
+      other stage-2, apart from them, is kept ([MemShare_keeps_owned],
+      [MemDonate_keeps_owned]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -227,8 +230,8 @@ Corollary MemDonate_no_failure_owned : forall e tr id pa ipa n perms,
   exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr'.
 Proof.
   intros e tr id pa ipa n perms Hm Ho Hram Hid Hpa Hipa Hn. pose proof Ho as (Hp & Hpl & Hh & _ & Hd).
-  exact (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
-    (disjoint_host_apart e Hd) Hram Hid Hpa Hipa Hn).
+  destruct (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
+    (disjoint_host_apart e Hd) Hram Hid Hpa Hipa Hn) as (st & e' & tr' & H & _). exists st, e', tr'. exact H.
 Qed.
 
 (** ** From [root_inv] back to [owns_tables] *)
@@ -377,6 +380,34 @@ Proof.
   - exact (Hn (Hu y (HB y Hy'))).
 Qed.
 
+(** Across an update of the tree of [t] that keeps [tree_frame], a tree
+    whose list of tables is disjoint from [t]'s keeps [root_inv] and its
+    list. *)
+Lemma tree_apart_kept : forall a b t r', tree_frame a b t -> root_inv a r' ->
+  disjoint (s2_tables a r') (s2_tables a t) -> pool_inv b -> pool_base b = pool_base a -> len (tables b) = len (tables a) ->
+  root_inv b r' /\ forall y, In y (s2_tables b r') <-> In y (s2_tables a r').
+Proof.
+  intros a b t r' Htf Hr0 Hd' Hp HB HL.
+  assert (Hk : tree_kept a b r').
+  { apply (tree_kept_of_frame a b t r' Htf Hr0). intros y Hy Hy'.
+    exact (Hd' y (proj2 (in_tree_iff a r' y) Hy) (proj2 (in_tree_iff a t y) Hy')). }
+  split; [exact (root_inv_frame a b r' Hr0 Hp HB HL Hk)|].
+  intros y. rewrite !in_tree_iff. exact (in_tree_kept a b r' y Hk HB).
+Qed.
+
+(** The tables the updated tree holds after were in it before, or free. *)
+Lemma tree_list_grows : forall a b t, tree_frame a b t -> root_inv b t ->
+  forall y, In y (s2_tables b t) -> In y (s2_tables a t) \/ ~ (free_bit (Isolation.Engine_pool a) y = false).
+Proof.
+  intros a b t Htf Hr y Hy. apply in_tree_iff in Hy.
+  destruct (tree_grows a b t y Htf (in_tree_nonneg b t y Hr Hy) Hy) as [Ht|Hf].
+  - left. apply in_tree_iff. exact Ht.
+  - right. rewrite Hf. discriminate.
+Qed.
+
+Lemma owns_used : forall e r y, owns_tables e r -> In y (s2_tables e r) -> free_bit (Isolation.Engine_pool e) y = false.
+Proof. intros e r y (_ & _ & Hu) Hy. exact (Hu y Hy). Qed.
+
 Theorem MemShare_keeps_owned : forall e tr id pa ipa n perms st e' tr',
   mem_ok e -> s2_owned e ->
   0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
@@ -399,18 +430,10 @@ Proof.
   assert (Hvk : vm_at e k = m) by (unfold vm_at; apply nth_error_nth; exact Hnth).
   (* what a tree apart from [r]'s keeps *)
   assert (Hkeep : forall r', owns_tables e r' -> disjoint (s2_tables e r') (s2_tables e r) ->
-    root_inv e0 r' /\ forall y, In y (s2_tables e0 r') <-> In y (s2_tables e r')).
-  { intros r' Ho' Hd'. pose proof (owns_root_inv e r' Hp Ho') as Hr0.
-    assert (Hk : tree_kept e e0 r').
-    { apply (tree_kept_of_frame e e0 r r' Htf Hr0). intros y Hy Hy'.
-      exact (Hd' y (proj2 (in_tree_iff e r' y) Hy) (proj2 (in_tree_iff e r y) Hy')). }
-    split; [exact (root_inv_frame e e0 r' Hr0 Hp0 HB HL Hk)|].
-    intros y. rewrite !in_tree_iff. exact (in_tree_kept e e0 r' y Hk HB). }
+    root_inv e0 r' /\ forall y, In y (s2_tables e0 r') <-> In y (s2_tables e r'))
+    by (intros r' Ho' Hd'; exact (tree_apart_kept e e0 r r' Htf (owns_root_inv e r' Hp Ho') Hd' Hp0 HB HL)).
   (* the tables [r]'s tree gains were free *)
-  assert (Hgrow : forall y, In y (s2_tables e0 r) -> In y (s2_tables e r) \/ ~ (free_bit (Isolation.Engine_pool e) y = false)).
-  { intros y Hy. apply in_tree_iff in Hy. destruct (tree_grows e e0 r y Htf (in_tree_nonneg e0 r y Hr' Hy) Hy) as [Ht|Hf].
-    - left. apply in_tree_iff. exact Ht.
-    - right. rewrite Hf. discriminate. }
+  pose proof (tree_list_grows e e0 r Htf Hr') as Hgrow.
   assert (Hvm_own : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
     owns_tables e (root_at e i)).
   { intros i Hi Hl. apply Hvms; [|exact Hl]. unfold vm_at. apply nth_In. exact Hi. }
@@ -425,7 +448,7 @@ Proof.
   destruct (Hkeep h Hhost ltac:(pose proof (proj1 Hdis k Hk_lt ltac:(rewrite Hvk; exact Hlive)) as Hd;
     unfold root_at in Hd; rewrite Hvk in Hd; exact Hd)) as (Hh0 & Hhl).
   assert (Hused : forall r', owns_tables e r' -> forall y, In y (s2_tables e r') -> free_bit (Isolation.Engine_pool e) y = false)
-    by (intros r' (_ & _ & Hu) y Hy; exact (Hu y Hy)).
+    by (intros r' Ho' y Hy; exact (owns_used e r' y Ho' Hy)).
   split; [exact Hp0|]. split; [unfold pool_placed in *; rewrite HB, HL; exact Hpl|].
   split; [rewrite Ehost; exact (root_inv_owns e0 h Hh0)|]. split.
   - intros mv Hin Hl. rewrite Evms in Hin. apply In_nth_error in Hin as (i & Hi).
@@ -457,4 +480,103 @@ Proof.
         pose proof (proj2 Hdis k i Hk_lt Hi (not_eq_sym Hij) ltac:(rewrite Hvk; exact Hlive) Hli) as Hd.
         unfold root_at at 1 in Hd. rewrite Hvk in Hd. exact Hd.
       * intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
+Qed.
+
+(** ** MEM_DONATE keeps the stage-2s owned *)
+
+Theorem MemDonate_keeps_owned : forall e tr id pa ipa n perms st e' tr',
+  mem_ok e -> s2_owned e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' -> s2_owned e'.
+Proof.
+  intros e tr id pa ipa n perms st e' tr' Hm Ho Hram Hid Hpa Hipa Hn H.
+  pose proof Ho as (Hp & Hpl & Hhost & Hvms & Hdis).
+  destruct (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hhost)
+    (disjoint_host_apart e Hdis) Hram Hid Hpa Hipa Hn) as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
+  destruct (Hsucc Es) as (m & q2 & ps & q4 & Hnth & Hlive & Ee & Hh2 & Htf2 & HB2 & HL2 & Hr' & Htf4 & HB & HL).
+  set (e2 := Isolation.set_Engine_pool q2 e) in *.
+  set (r := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
+  set (h := Isolation.stage2_root (Isolation.Engine_host e)) in *.
+  set (k := Z.to_nat (id - 1)) in *.
+  assert (Evms : Isolation.Engine_vms e0 = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
+  assert (Ehost : Isolation.Engine_host e0 = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
+  assert (Hp0 : pool_inv e0) by exact (proj1 (root_inv_l1 e0 r Hr')).
+  assert (Hp2 : pool_inv e2) by exact (proj1 (root_inv_l1 e2 h Hh2)).
+  assert (HB02 : pool_base e0 = pool_base e2) by congruence.
+  assert (HL02 : len (tables e0) = len (tables e2)) by congruence.
+  assert (Hk_lt : (k < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  assert (Hvk : vm_at e k = m) by (unfold vm_at; apply nth_error_nth; exact Hnth).
+  assert (Hvm_own : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
+    owns_tables e (root_at e i)).
+  { intros i Hi Hl. apply Hvms; [|exact Hl]. unfold vm_at. apply nth_In. exact Hi. }
+  assert (Hdhr : disjoint (s2_tables e h) (s2_tables e r)).
+  { pose proof (proj1 Hdis k Hk_lt ltac:(rewrite Hvk; exact Hlive)) as Hd. unfold root_at in Hd. rewrite Hvk in Hd. exact Hd. }
+  (* the VM's tree across the host's unmap *)
+  destruct (tree_apart_kept e e2 h r Htf2 (owns_root_inv e r Hp (Hvms m ltac:(eapply nth_error_In; exact Hnth) Hlive))
+    (disjoint_sym _ _ Hdhr) Hp2 HB2 HL2) as (Hr2 & Hrl2).
+  (* the host's tree after its unmap: old or free tables, none of the VM's *)
+  assert (Hh2grow := tree_list_grows e e2 h Htf2 Hh2).
+  assert (Hd2hr : disjoint (s2_tables e2 h) (s2_tables e2 r)).
+  { apply (disjoint_after (s2_tables e h) (s2_tables e r) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false) Hdhr Hh2grow);
+      [intros y Hy; apply Hrl2; exact Hy|intros y Hy; exact (owns_used e r y (Hvms m ltac:(eapply nth_error_In; exact Hnth) Hlive) Hy)]. }
+  (* the host's tree across the VM's map *)
+  destruct (tree_apart_kept e2 e0 r h Htf4 Hh2 (disjoint_sym _ _ (disjoint_sym _ _ Hd2hr)) Hp0 HB02 HL02) as (Hh0 & Hhl0).
+  assert (Hr0grow := tree_list_grows e2 e0 r Htf4 Hr').
+  (* every other live VM's tree across both *)
+  assert (Hoth : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true -> i <> k ->
+    root_inv e0 (root_at e i) /\ (forall y, In y (s2_tables e0 (root_at e i)) <-> In y (s2_tables e (root_at e i))) /\
+    (forall y, In y (s2_tables e (root_at e i)) -> free_bit (Isolation.Engine_pool e2) y = false)).
+  { intros i Hi Hl Hik. pose proof (Hvm_own i Hi Hl) as Hoi.
+    pose proof (proj2 Hdis i k Hi Hk_lt Hik Hl ltac:(rewrite Hvk; exact Hlive)) as Hdir.
+    unfold root_at at 2 in Hdir. rewrite Hvk in Hdir.
+    pose proof (proj1 Hdis i Hi Hl) as Hdhi.
+    destruct (tree_apart_kept e e2 h (root_at e i) Htf2 (owns_root_inv e _ Hp Hoi) (disjoint_sym _ _ Hdhi) Hp2 HB2 HL2)
+      as (Hri2 & Hil2).
+    assert (Hd2 : disjoint (s2_tables e2 (root_at e i)) (s2_tables e2 r)).
+    { intros y Hy Hy'. apply Hil2 in Hy. apply Hrl2 in Hy'. exact (Hdir y Hy Hy'). }
+    destruct (tree_apart_kept e2 e0 r (root_at e i) Htf4 Hri2 Hd2 Hp0 HB02 HL02) as (Hri0 & Hil0).
+    split; [exact Hri0|]. split; [intros y; rewrite Hil0; apply Hil2|].
+    intros y Hy. apply (owns_used e2 _ y (root_inv_owns e2 _ Hri2)). apply Hil2. exact Hy. }
+  (* the VM's tree after both, against another live VM's *)
+  assert (Hrk : forall j, (j < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e j) = true -> j <> k ->
+    disjoint (s2_tables e0 r) (s2_tables e0 (root_at e j))).
+  { intros j Hj Hlj Hjk. destruct (Hoth j Hj Hlj Hjk) as (_ & Hjl & Hju).
+    pose proof (proj2 Hdis k j Hk_lt Hj (not_eq_sym Hjk) ltac:(rewrite Hvk; exact Hlive) Hlj) as Hd.
+    unfold root_at at 1 in Hd. rewrite Hvk in Hd.
+    apply (disjoint_after (s2_tables e r) (s2_tables e (root_at e j)) _ _ (fun y => free_bit (Isolation.Engine_pool e2) y = false) Hd);
+      [|intros y Hy; apply Hjl; exact Hy|exact Hju].
+    intros y Hy. destruct (Hr0grow y Hy) as [Hy2|Hf]; [left; apply Hrl2; exact Hy2|right; exact Hf]. }
+  split; [exact Hp0|]. split; [unfold pool_placed in *; rewrite HB, HL; exact Hpl|].
+  split; [rewrite Ehost; exact (root_inv_owns e0 h Hh0)|]. split.
+  - intros mv Hin Hl. rewrite Evms in Hin. apply In_nth_error in Hin as (i & Hi).
+    assert (Hi_lt : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+    assert (Hvi : vm_at e i = mv) by (unfold vm_at; apply nth_error_nth; exact Hi).
+    destruct (Nat.eq_dec i k) as [->|Hik].
+    + rewrite Hvk in Hvi. subst mv. exact (root_inv_owns e0 r Hr').
+    + destruct (Hoth i Hi_lt ltac:(rewrite Hvi; exact Hl) Hik) as (Hri & _). unfold root_at in Hri. rewrite Hvi in Hri.
+      exact (root_inv_owns e0 _ Hri).
+  - assert (Evm : forall i, vm_at e0 i = vm_at e i) by (intros i; unfold vm_at; rewrite Evms; reflexivity).
+    assert (Ert : forall i, root_at e0 i = root_at e i) by (intros i; unfold root_at; rewrite Evm; reflexivity).
+    assert (Hh0e : forall y, In y (s2_tables e0 h) -> In y (s2_tables e h) \/ ~ (free_bit (Isolation.Engine_pool e) y = false))
+      by (intros y Hy; apply Hh2grow; apply Hhl0; exact Hy).
+    assert (Erk : root_at e k = r) by (unfold root_at; rewrite Hvk; reflexivity).
+    unfold tables_disjoint. rewrite Ehost, Evms. fold h. split.
+    + intros i Hi Hl. rewrite Evm in Hl. rewrite Ert. destruct (Nat.eq_dec i k) as [->|Hik].
+      * rewrite Erk. apply disjoint_sym.
+        apply (disjoint_after (s2_tables e2 r) (s2_tables e2 h) _ _ (fun y => free_bit (Isolation.Engine_pool e2) y = false)
+          (disjoint_sym _ _ Hd2hr) Hr0grow);
+          [intros y Hy; apply Hhl0; exact Hy|intros y Hy; exact (owns_used e2 h y (root_inv_owns e2 h Hh2) Hy)].
+      * destruct (Hoth i Hi Hl Hik) as (_ & Hil & _).
+        apply (disjoint_after (s2_tables e h) (s2_tables e (root_at e i)) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false)
+          (proj1 Hdis i Hi Hl) Hh0e); [intros y Hy; apply Hil; exact Hy|intros y Hy; exact (owns_used e _ y (Hvm_own i Hi Hl) Hy)].
+    + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
+      destruct (Nat.eq_dec i k) as [->|Hik]; destruct (Nat.eq_dec j k) as [->|Hjk]; [contradiction| | |].
+      * rewrite Erk. exact (Hrk j Hj Hlj Hjk).
+      * rewrite Erk. apply disjoint_sym. exact (Hrk i Hi Hli Hik).
+      * destruct (Hoth i Hi Hli Hik) as (_ & Hil & _). destruct (Hoth j Hj Hlj Hjk) as (_ & Hjl & _).
+        intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
 Qed.

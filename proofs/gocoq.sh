@@ -262,7 +262,9 @@ CodeOwns.MemShare_no_failure_owned
 CodeOwns.MemDonate_no_failure_owned
 CodeOwns.root_inv_owns
 CodeOwns.tree_grows
+CodeOwns.tree_apart_kept
 CodeOwns.MemShare_keeps_owned
+CodeOwns.MemDonate_keeps_owned
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
