@@ -23,11 +23,18 @@
       live VM's tree shares a table with the host's ([host_apart]) and RAM
       lies in the IPA space: the host's unmap keeps the VM's stage-2 and
       its reservation, and the ledger commit changes no table
-      ([MemDonate_no_failure]). *)
+      ([MemDonate_no_failure]);
+    - MEM_RECLAIM, taken apart forward ([MemReclaim_reaches_mapRange]:
+      an error changes nothing; otherwise the range is in RAM, every page
+      owned by nobody, the reservation at most the free tables, and the
+      rest is the host stage-2's [mapRange] after the zeroing, the clean
+      and the ledger commit), never reaches a failure outcome from
+      [mem_ok], the pool placed, the host stage-2 with [root_inv] and RAM
+      in the IPA space ([MemReclaim_no_failure]). *)
 From Coq Require Import ZArith Lia List Bool String Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeLedger CodeStage2 CodePool CodeTransfer CodeTrace CodeMemShare CodeUpdate
+From Bulkhead.Proofs Require Import CodePlace CodeLoop CodeVCPU CodeVMCreate CodeLedger CodeStage2 CodePool CodeTransfer CodeTrace CodeMemShare CodeUpdate
   CodeUpdateL2 CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeDonate CodeLedgerRefine CodeAbsLedger.
 Import ListNotations.
 Open Scope Z_scope.
@@ -263,4 +270,123 @@ Proof.
   rewrite (CodeShadow.bind_ok _ _ _ _ _ _ _ Hso). cbv beta iota. fold e3.
   unfold bind at 1. rewrite pfield_s2_place. cbv beta iota.
   unfold bind at 1. rewrite Hmr. reflexivity.
+Qed.
+
+(** ** MEM_RECLAIM *)
+
+(** From [mem_ok], the host stage-2 a tree of tables and RAM inside the
+    IPA space, for any 64-bit arguments, MEM_RECLAIM either answers an
+    error other than SUCCESS with memory and trace as they were, or the
+    range lies in RAM, every page of it owned by nobody passed the scan,
+    the reservation [mapNeed] for the host is at most the free tables, and
+    what is left of the call, after the zeroing, the clean and the ledger
+    commit, is the host stage-2's [mapRange]. *)
+Theorem MemReclaim_reaches_mapRange : forall e tr pa n,
+  mem_ok e -> s2_ok e (Isolation.Engine_host e) -> Isolation.Engine_plat e <> None ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  (exists st, Isolation.Engine_MemReclaim root pa n e tr = Ok st e tr /\ st <> Abi.Success) \/
+  (exists N ps, 1 <= n /\ pa mod 4096 = 0 /\ pa + n * 4096 <= 2 ^ 40 /\
+     Isolation.Engine_mapNeed root host_place pa pa n e tr = Ok N e tr /\
+     N <= Isolation.tablePool_nfree (Isolation.Engine_pool e) /\
+     Isolation.Engine_MemReclaim root pa n e tr =
+       (let! _ := Isolation.Engine_mapRange root host_place pa pa n Isolation.hostRAM in ret Abi.Success)
+         (Isolation.set_Engine_pages ps e) (mkEvent "CleanToPoC" [pa; n] :: mkEvent "ZeroPages" [pa; n] :: tr)).
+Proof.
+  intros e tr pa n Hm Hhost Hpl Hram Hpa Hn.
+  pose proof Hm as (Hl & Hbase & Hsize & Hvl & Ht & Hs2).
+  pose proof Hl as Hl'. unfold ledger_ok in Hl'. cbv zeta in Hl'. destruct Hl' as (Hb0 & Hs0 & Hbs & Hal & Hlen).
+  set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+  set (size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+  destruct (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn
+    ltac:(fold base; lia) ltac:(fold size; lia)) as (b & Hb & Hbs').
+  unfold Isolation.Engine_MemReclaim. cbv [bind]. rewrite deref_root. cbv beta iota. rewrite Hb.
+  destruct b; cbn [negb].
+  2:{ left. exists Abi.InvalidParameters. split; [reflexivity|discriminate]. }
+  destruct (proj1 Hbs' eq_refl) as (Hn0 & Hpal & Hpw & Hplo & Hphi). fold base size in Hplo, Hphi.
+  set (k0 := (pa - base) / 4096).
+  assert (Hidx : forall i, 0 <= i < n -> 0 <= k0 + i < len (Isolation.Engine_pages e)).
+  { intros i Hi. unfold k0. pose proof (Z.mul_div_le (pa - base) 4096 ltac:(lia)).
+    split; [apply Z.add_nonneg_nonneg; [apply Z.div_pos|]; lia|]. nia. }
+  match goal with |- context [loop ?f ?c ?b ?p ?l0 e tr] =>
+  destruct (loop_spec f c b p
+    (fun i st tr' => st = e /\ tr' = tr /\ 0 <= i <= n)
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with Jump x => x <> Abi.Success | Fall _ => True end)
+    (fun i => Z.to_nat (n - i))) with (l := l0) (s := e) (tr := tr) as (j & s' & tr' & Hl1 & Hq1) end.
+  - intros i st tr' (-> & -> & Hi). eexists. split; [reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros _. split; [reflexivity|]. split; [reflexivity|exact I].
+  - intros i st tr' (-> & -> & Hi) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    cbv [bind]. rewrite deref_root. cbv beta iota.
+    rewrite (pfn_ok e tr pa Hl ltac:(fold base; lia)). fold base k0. cbv beta iota.
+    rewrite wrapu_small by (pose proof (Hidx i ltac:(lia)); unfold len in *; lia).
+    destruct (nth_error (Isolation.Engine_pages e) (Z.to_nat (k0 + i))) as [pg|] eqn:Hpg.
+    2:{ apply nth_error_None in Hpg. pose proof (Hidx i ltac:(lia)). unfold len in *. lia. }
+    rewrite (idx_nth (Isolation.Engine_pages e) (k0 + i) pg e tr ltac:(pose proof (Hidx i ltac:(lia)); lia) Hpg). cbv beta iota.
+    destruct (Isolation.page_owner pg =? Abi.OwnerNone); cbv beta iota.
+    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      rewrite wrapu_small by lia. split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
+    + destruct (Isolation.page_owner pg =? Abi.OwnerVM); eexists _, _, _; (split; [reflexivity|]); cbn;
+        repeat split; discriminate.
+  - repeat split; lia.
+  - rewrite Z.sub_0_r. rewrite max_fuel_nat || (rewrite fuel_nat by lia); lia.
+  - rewrite Hl1. destruct Hq1 as (-> & -> & Hj). destruct j as [i|x]; cbv beta iota.
+    2:{ left. exists x. split; [reflexivity|exact Hj]. }
+    assert (H40 : pa + n * 4096 <= 2 ^ 40) by lia.
+    destruct (mapNeed_ok e tr host_place (Isolation.Engine_host e) pa pa n Ht Hhost (host_place_good e)
+      ltac:(lia) ltac:(lia) H40) as (N & HN).
+    rewrite pfield_host. cbv beta iota. rewrite HN. cbv beta iota. rewrite deref_root. cbv beta iota.
+    destruct (Z.gtb_spec N (Isolation.tablePool_nfree (Isolation.Engine_pool e))) as [Hgt|Hle]; cbv beta iota.
+    { left. exists Abi.NoMemory. split; [reflexivity|discriminate]. }
+    right.
+    assert (Hk : (pa - base) / 4096 + n <= len (Isolation.Engine_pages e)).
+    { assert (Hm0 : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpal, Hal; reflexivity).
+      pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
+    destruct (setOwner_pages e (mkEvent "CleanToPoC" (@cons Isolation.PA pa [n]) :: mkEvent "ZeroPages" (@cons Isolation.PA pa [n]) :: tr) pa n
+      Abi.OwnerHost Isolation.HostVMID ltac:(fold base; lia) ltac:(lia) ltac:(lia) Hk ltac:(unfold len in *; lia)) as (ps & Hso & _).
+    exists N, ps. split; [lia|]. split; [exact Hpal|]. split; [exact H40|]. split; [first [exact HN|reflexivity]|]. split; [lia|].
+    cbn [negb]. rewrite !deref_root. cbv beta iota.
+    destruct (Isolation.Engine_plat e) eqn:Hp; [|contradiction].
+    cbv [call_iface is_set emit ret]. cbv beta iota. rewrite !deref_root. cbv beta iota.
+    rewrite Hp. cbv [call_iface is_set emit]. cbv beta iota.
+    rewrite Hso. cbv beta iota. rewrite pfield_host. cbv beta iota. reflexivity.
+Qed.
+
+(** MEM_RECLAIM never reaches a failure outcome, for any 64-bit
+    arguments, from [mem_ok] with the pool placed, the host stage-2 with
+    [root_inv] and RAM inside the IPA space; on SUCCESS only the ledger and
+    the pool changed, the host stage-2 keeps [root_inv] and its update
+    keeps [tree_frame]. *)
+Theorem MemReclaim_no_failure : forall e tr pa n,
+  mem_ok e -> pool_placed e -> root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists q ps, e' = Isolation.set_Engine_pool q (Isolation.set_Engine_pages ps e) /\
+       root_inv e' (Isolation.stage2_root (Isolation.Engine_host e)) /\
+       pool_base e' = pool_base e /\ len (tables e') = len (tables e) /\
+       tree_frame e e' (Isolation.stage2_root (Isolation.Engine_host e))).
+Proof.
+  intros e tr pa n Hm (Hal & Hbelow) Hhr Hram Hpa Hn.
+  pose proof (root_inv_l1 e _ Hhr) as Hhl. pose proof Hhl as ((Hok & _ & _ & Hcok & Hpl) & Hh0 & _).
+  destruct (MemReclaim_reaches_mapRange e tr pa n Hm (or_intror (l1_inv_tree e _ Hhl)) Hpl Hram Hpa Hn)
+    as [(st & Hcall & Hne)|(N & ps & Hn1 & Hpal & H40 & HN & Hle & Hcall)].
+  { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|intros E; contradiction]. }
+  set (e1 := Isolation.set_Engine_pages ps e) in *.
+  set (tr1 := mkEvent "CleanToPoC" [pa; n] :: mkEvent "ZeroPages" [pa; n] :: tr) in *.
+  assert (HN1 : Isolation.Engine_mapNeed root host_place pa pa n e1 tr1 = Ok N e1 tr1).
+  { rewrite (mapNeed_spec e tr host_place _ pa pa n Hok Hh0 (l1_inv_tree e _ Hhl) (host_place_good e)
+      ltac:(lia) ltac:(lia) H40) in HN.
+    injection HN as <-.
+    exact (mapNeed_spec e1 tr1 host_place _ pa pa n Hok Hh0 (l1_inv_tree e _ Hhl) (host_place_good e1) ltac:(lia) ltac:(lia) H40). }
+  destruct (mapRange_no_failure e1 tr1 host_place (Isolation.Engine_host e) pa pa n Isolation.hostRAM N
+    (host_place_good e1) Hhr Hal Hbelow ltac:(lia) ltac:(lia) H40 Hpal (delta_page pa pa Hpal Hpal) HN1
+    ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & HB & HL & _ & Htf).
+  destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
+  exists Abi.Success, st, tr'. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
+  - rewrite Hcall. fold e1 tr1. unfold bind. rewrite Hmr. reflexivity.
+  - intros _. exists q, ps. split; [exact Eq|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|exact Htf].
 Qed.

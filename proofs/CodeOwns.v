@@ -34,7 +34,9 @@
       keeps [s2_owned]: the stage-2s they update gain only free tables
       (MEM_DONATE's VM possibly one the host's unmap freed), and every
       other stage-2, apart from them, is kept ([MemShare_keeps_owned],
-      [MemDonate_keeps_owned]). *)
+      [MemDonate_keeps_owned]); so do MEM_RECLAIM's, which never fails
+      from the same invariant ([MemReclaim_no_failure_owned],
+      [MemReclaim_keeps_owned]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -579,4 +581,67 @@ Proof.
       * rewrite Erk. apply disjoint_sym. exact (Hrk i Hi Hli Hik).
       * destruct (Hoth i Hi Hli Hik) as (_ & Hil & _). destruct (Hoth j Hj Hlj Hjk) as (_ & Hjl & _).
         intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
+Qed.
+
+(** ** MEM_RECLAIM *)
+
+(** MEM_RECLAIM never fails from [mem_ok] and [s2_owned], with RAM in the
+    IPA space. *)
+Corollary MemReclaim_no_failure_owned : forall e tr pa n,
+  mem_ok e -> s2_owned e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr'.
+Proof.
+  intros e tr pa n Hm Ho Hram Hpa Hn. pose proof Ho as (Hp & Hpl & Hh & _).
+  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn) as (st & e' & tr' & H & _).
+  exists st, e', tr'. exact H.
+Qed.
+
+(** Every outcome of MEM_RECLAIM keeps [s2_owned]: the host's tree gains
+    only tables that were free, and every live VM's, apart from it, is
+    kept. *)
+Theorem MemReclaim_keeps_owned : forall e tr pa n st e' tr',
+  mem_ok e -> s2_owned e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' -> s2_owned e'.
+Proof.
+  intros e tr pa n st e' tr' Hm Ho Hram Hpa Hn H.
+  pose proof Ho as (Hp & Hpl & Hhost & Hvms & Hdis).
+  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hhost) Hram Hpa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
+  destruct (Hsucc Es) as (q & ps & Ee & Hh0 & HB & HL & Htf).
+  set (h := Isolation.stage2_root (Isolation.Engine_host e)) in *.
+  assert (Evms : Isolation.Engine_vms e0 = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
+  assert (Ehost : Isolation.Engine_host e0 = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
+  assert (Hp0 : pool_inv e0) by exact (proj1 (root_inv_l1 e0 h Hh0)).
+  assert (Hvm_own : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
+    owns_tables e (root_at e i)).
+  { intros i Hi Hl. apply Hvms; [|exact Hl]. unfold vm_at. apply nth_In. exact Hi. }
+  assert (Hkept : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
+    root_inv e0 (root_at e i) /\ forall y, In y (s2_tables e0 (root_at e i)) <-> In y (s2_tables e (root_at e i))).
+  { intros i Hi Hl. exact (tree_apart_kept e e0 h (root_at e i) Htf (owns_root_inv e _ Hp (Hvm_own i Hi Hl))
+      (disjoint_sym _ _ (proj1 Hdis i Hi Hl)) Hp0 HB HL). }
+  split; [exact Hp0|]. split; [unfold pool_placed in *; rewrite HB, HL; exact Hpl|].
+  split; [rewrite Ehost; exact (root_inv_owns e0 h Hh0)|]. split.
+  - intros mv Hin Hl. rewrite Evms in Hin. apply In_nth_error in Hin as (i & Hi).
+    assert (Hi_lt : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+    assert (Hvi : vm_at e i = mv) by (unfold vm_at; apply nth_error_nth; exact Hi).
+    destruct (Hkept i Hi_lt ltac:(rewrite Hvi; exact Hl)) as (Hri & _). unfold root_at in Hri. rewrite Hvi in Hri.
+    exact (root_inv_owns e0 _ Hri).
+  - assert (Evm : forall i, vm_at e0 i = vm_at e i) by (intros i; unfold vm_at; rewrite Evms; reflexivity).
+    assert (Ert : forall i, root_at e0 i = root_at e i) by (intros i; unfold root_at; rewrite Evm; reflexivity).
+    unfold tables_disjoint. rewrite Ehost, Evms. fold h. split.
+    + intros i Hi Hl. rewrite Evm in Hl. rewrite Ert. destruct (Hkept i Hi Hl) as (_ & Hil).
+      apply (disjoint_after (s2_tables e h) (s2_tables e (root_at e i)) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false)
+        (proj1 Hdis i Hi Hl) (tree_list_grows e e0 h Htf Hh0));
+        [intros y Hy; apply Hil; exact Hy|intros y Hy; exact (owns_used e _ y (Hvm_own i Hi Hl) Hy)].
+    + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
+      destruct (Hkept i Hi Hli) as (_ & Hil). destruct (Hkept j Hj Hlj) as (_ & Hjl).
+      intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
 Qed.

@@ -265,6 +265,8 @@ CodeOwns.tree_grows
 CodeOwns.tree_apart_kept
 CodeOwns.MemShare_keeps_owned
 CodeOwns.MemDonate_keeps_owned
+CodeOwns.MemReclaim_no_failure_owned
+CodeOwns.MemReclaim_keeps_owned
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
@@ -288,6 +290,8 @@ CodeMemNoFailure.MemShare_no_failure
 CodeMemNoFailure.root_inv_frame
 CodeMemNoFailure.need_root_kept
 CodeMemNoFailure.MemDonate_no_failure
+CodeMemNoFailure.MemReclaim_reaches_mapRange
+CodeMemNoFailure.MemReclaim_no_failure
 CodeWalkUpdate.new_ent_view
 CodeWalkUpdate.split_leaf_view
 CodeWalkUpdate.last_done_walk
