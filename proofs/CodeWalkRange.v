@@ -374,3 +374,99 @@ Proof.
     split; [exact Hr'|]. split; [exact HB|]. split; [exact Hl|]. split; [|split; [exact Htf|exact Hw]].
     rewrite Z.sub_diag in Hc. cbn in Hc. fold NT. lia.
 Qed.
+
+(** ** mapRange and unmapRange over several root entries *)
+
+Lemma walk_lim : forall k, Z.of_nat k * 4096 < 2 ^ 40 -> Z.of_nat k * 4096 < Isolation.ipaLimit.
+Proof. intros k H. change Isolation.ipaLimit with (2 ^ 40). exact H. Qed.
+
+(** mapRange of [n] pages at a page-aligned [ipa] to a page-aligned [pa],
+    on a stage-2 whose root has [root_inv] and [root_blocks_ok], with at
+    least the tables its reservation [mapNeed] counts free and output
+    addresses below 2^48: it never fails, keeps [root_inv]
+    ([mapRange_no_failure]), and afterwards [walk] (CodeAbs) of every IPA
+    page below 2^40 maps the page to its offset from [pa] with the
+    permission bits of [a] inside the range, and is as before outside. *)
+Theorem mapRange_walk_range : forall e tr s s2 ipa pa n a k,
+  good s e s2 -> root_inv e (Isolation.stage2_root s2) -> root_blocks_ok e (Isolation.stage2_root s2) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 -> pa mod 4096 = 0 ->
+  Isolation.Engine_mapNeed root s ipa pa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
+  pa_below (map_u s2 ipa pa a) ipa (ipa + n * 4096) ->
+  exists st tr', Isolation.Engine_mapRange root s ipa pa n a e tr = Ok tt st tr' /\
+    root_inv st (Isolation.stage2_root s2) /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - k <= count_free (Isolation.Engine_pool st) /\
+    tree_frame e st (Isolation.stage2_root s2) /\
+    forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
+      CodeAbs.walk st s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + n * 4096)
+                              then u_map (map_u s2 ipa pa a) (Z.of_nat k' * 4096) else CodeAbs.walk e s2 k'.
+Proof.
+  intros e tr s s2 ipa pa n a k Hg Hr Hrb Hal Hbelow Hipa Hn H40 Hia Hpa Hk Hle Hpb.
+  pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
+  assert (Hd : Isolation.s2update_delta (map_u s2 ipa pa a) mod 4096 = 0).
+  { cbn [map_u Isolation.s2update_delta]. change 4096 with (2 ^ 12). apply wrapu_align; [lia|].
+    change (2 ^ 12) with 4096. rewrite Zminus_mod, Hpa, Hia. reflexivity. }
+  rewrite (mapNeed_spec e tr s s2 ipa pa n Hok Ht (l1_inv_tree e _ Hl) Hg Hipa Hn H40) in Hk.
+  injection Hk as <-.
+  unfold Isolation.Engine_mapRange, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+  change (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) a false) with (map_u s2 ipa pa a).
+  destruct (update_root_walk 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096) (map_u s2 ipa pa a)
+    ltac:(lia) Hr Hrb Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) Hd
+    ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; erewrite need_root_u; [exact Hle|reflexivity|reflexivity])
+    Hpb)
+    as (st & tr' & Hup & Hr' & HB & HL & Hc & Htf & Hw).
+  replace (ipa + n * 4096 - ipa) with (n * 4096) in Hc by ring.
+  rewrite (need_root_u _ _ _ _ _ _ _ (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) Isolation.zero_Attr false))
+    in Hc by reflexivity.
+  step_by Hup. exists st, tr'. split; [reflexivity|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
+  split; [exact Hc|]. split; [exact Htf|].
+  intros k' Hk'. pose proof (root_inv_l1 st _ Hr') as Hl'. pose proof Hl' as ((Hok' & _) & _).
+  rewrite (walk_view st s2 k' Hok' Ht (l1_inv_tree st _ Hl') (walk_lim k' Hk')),
+    (walk_view e s2 k' Hok Ht (l1_inv_tree e _ Hl) (walk_lim k' Hk')).
+  apply Hw. lia.
+Qed.
+
+(** unmapRange of [n] pages at a page-aligned [ipa] on a stage-2 whose
+    root has [root_inv] and [root_blocks_ok], with at least the tables
+    its reservation [unmapNeed] counts free: it never fails, keeps
+    [root_inv] ([unmapRange_no_failure]), and afterwards [walk] of every
+    IPA page below 2^40 maps nothing inside the range and is as before
+    outside. *)
+Theorem unmapRange_walk_range : forall e tr s s2 ipa n k,
+  good s e s2 -> root_inv e (Isolation.stage2_root s2) -> root_blocks_ok e (Isolation.stage2_root s2) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 ->
+  Isolation.Engine_unmapNeed root s ipa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\
+    root_inv st (Isolation.stage2_root s2) /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
+    count_free (Isolation.Engine_pool e) - k <= count_free (Isolation.Engine_pool st) /\
+    tree_frame e st (Isolation.stage2_root s2) /\
+    forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
+      CodeAbs.walk st s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + n * 4096)
+                              then None else CodeAbs.walk e s2 k'.
+Proof.
+  intros e tr s s2 ipa n k Hg Hr Hrb Hal Hbelow Hipa Hn H40 Hia Hk Hle.
+  pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
+  rewrite (unmapNeed_spec e tr s s2 ipa n Hok Ht (l1_inv_tree e _ Hl) Hg Hipa Hn H40) in Hk.
+  injection Hk as <-.
+  unfold Isolation.Engine_unmapRange, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
+  unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
+  rewrite shl12, wrapu_small by lia.
+  change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
+  change (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true) with (unmap_u s2).
+  destruct (update_root_walk 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096) (unmap_u s2)
+    ltac:(lia) Hr Hrb Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) eq_refl
+    ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; exact Hle)
+    ltac:(intros Hun; discriminate Hun))
+    as (st & tr' & Hup & Hr' & HB & HL & Hc & Htf & Hw).
+  replace (ipa + n * 4096 - ipa) with (n * 4096) in Hc by ring.
+  step_by Hup. exists st, tr'. split; [reflexivity|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
+  split; [exact Hc|]. split; [exact Htf|].
+  intros k' Hk'. pose proof (root_inv_l1 st _ Hr') as Hl'. pose proof Hl' as ((Hok' & _) & _).
+  rewrite (walk_view st s2 k' Hok' Ht (l1_inv_tree st _ Hl') (walk_lim k' Hk')),
+    (walk_view e s2 k' Hok Ht (l1_inv_tree e _ Hl) (walk_lim k' Hk')).
+  rewrite Hw by lia. destruct (_ && _); reflexivity.
+Qed.
