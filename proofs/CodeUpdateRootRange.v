@@ -970,7 +970,8 @@ Theorem update_root_step : forall f e tr t ipa end' u,
     (forall i', 0 <= i' < 1024 -> i' <> (ipa / 2 ^ 30) mod 1024 -> ent (tables st) t i' = ent (tables e) t i') /\
     count_free (Isolation.Engine_pool e) - need_root_at (tables e) (pool_base e) t ipa end' u
       <= count_free (Isolation.Engine_pool st) /\
-    subs_kept e st t ((ipa / 2 ^ 30) mod 1024) /\ tree_frame e st t.
+    subs_kept e st t ((ipa / 2 ^ 30) mod 1024) /\ tree_frame e st t /\
+    exists M, step_post e st (t + ((ipa / 2 ^ 30) mod 1024) / 512) (((ipa / 2 ^ 30) mod 1024) mod 512) M.
 Proof.
   intros f e tr t ipa end' u Hf Hr Hal Hbelow Hrange H40 Hia Hea Hd Hneed.
   pose proof Hr as (Hl & Hne & _).
@@ -1004,10 +1005,11 @@ Proof.
     root_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i') /\
     count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st) /\ subs_kept e st t i /\
-    tree_frame e st t).
+    tree_frame e st t /\ exists M, step_post e st x j M).
   { intros st M Hpost HM. destruct (root_inv_of_post e st t i M Hr Hi Hpost) as (Hr' & Hoth & Hsk).
     pose proof Hpost as (_ & HB & HL & Hc & _). split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
-    split; [exact Hoth|]. split; [lia|]. split; [exact Hsk|]. exact (step_tree_frame e st t i M Ht Hi Hpost Hoth Hsk). }
+    split; [exact Hoth|]. split; [lia|]. split; [exact Hsk|].
+    split; [exact (step_tree_frame e st t i M Ht Hi Hpost Hoth Hsk)|exists M; exact Hpost]. }
   unfold l1_step.
   destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
   change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
@@ -1049,7 +1051,7 @@ Proof.
       root_inv st' t /\ pool_base st' = pool_base e /\ len (tables st') = len (tables e) /\
       (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st') t i' = ent (tables e) t i') /\
       count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st') /\ subs_kept e st' t i /\
-      tree_frame e st' t).
+      tree_frame e st' t /\ exists M, step_post e st' x j M).
     { intros st tr1 M H Hpost HM.
       assert (H' : (let! t'7 := Isolation.Engine_descend f root p 1 base ipa stop u in ret tt) e tr = Ok tt st tr1)
         by (step_by H; reflexivity).
@@ -1153,7 +1155,7 @@ Proof.
       ltac:(lia)) as Hnb.
     pose proof (need_root_at_bound (tables e) (pool_base e) t cur end' u ltac:(lia)) as Hab.
     destruct (update_root_step f st tr1 t cur end' u Hf Hr1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
-      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2 & Htf2).
+      ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2 & Htf2 & _).
     exists (l1_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
     split; [exact Hr2|]. split; [lia|]. split; [apply l1_stop_page; exact Hea|].
     split; [congruence|]. split; [congruence|]. split; [|split].

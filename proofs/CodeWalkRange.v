@@ -7,7 +7,7 @@
     at the root, [l1_step], and the loop, [update_root_loop]).
     Proved here:
     - one iteration at root entry [i] leaves [step_post] of that entry
-      ([l1_step_post]), so the level-3 tables of the other root entries
+      ([update_root_step]), so the level-3 tables of the other root entries
       keep their entries ([subs3_kept], [subs3_of_post]); the walk from
       the root of an address of another root entry reads only that entry,
       the level-2 table it holds and the level-3 tables that table holds,
@@ -42,118 +42,6 @@ Import ListNotations.
 Open Scope Z_scope.
 
 (** ** One iteration at the root *)
-
-(** One iteration of [update]'s loop at the root [t], at root entry
-    [i = (ipa / 2^30) mod 1024], from [root_inv] with the [need_root_at]
-    free tables [need] counts for the entry, leaves [step_post] of the
-    entry (the proof of [update_root_step], CodeUpdateRootRange, up to
-    its [step_post]). *)
-Theorem l1_step_post : forall f e tr t ipa end' u,
-  (8 <= f)%nat -> root_inv e t ->
-  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
-  0 <= ipa < end' -> end' <= 2 ^ 40 ->
-  ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
-  need_root_at (tables e) (pool_base e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
-  exists st tr', l1_step f t end' u ipa e tr = Ok (Continue (l1_stop ipa end')) st tr' /\
-    exists M, step_post e st (t + ((ipa / 2 ^ 30) mod 1024) / 512) (((ipa / 2 ^ 30) mod 1024) mod 512) M.
-Proof.
-  intros f e tr t ipa end' u Hf Hr Hal Hbelow Hrange H40 Hia Hea Hd Hneed.
-  pose proof Hr as (Hl & Hne & _).
-  pose proof Hl as (Hpi & Ht & Htl & _ & _ & Hents & _).
-  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
-  fold (whole (tables e)) in Hwh.
-  pose proof (l1_base_bound ipa ltac:(lia)) as Hb.
-  pose proof (need_root_at_bound (tables e) (pool_base e) t ipa end' u ltac:(lia)) as HNb.
-  set (N := need_root_at (tables e) (pool_base e) t ipa end' u) in *.
-  set (base := l1_base ipa) in *. set (stop := l1_stop ipa end') in *.
-  assert (Hba : base mod 2 ^ 30 = 0) by (unfold base, l1_base; apply Z.mod_mul; lia).
-  assert (Hb40 : base + 2 ^ 30 <= 2 ^ 40).
-  { unfold base, l1_base in *. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
-  assert (Hst : ipa < stop <= base + 2 ^ 30 /\ stop <= end') by (unfold stop, l1_stop; fold base; lia).
-  assert (Hsa : stop mod 4096 = 0).
-  { unfold stop, l1_stop. fold base. destruct (Z.min_spec end' (base + 2 ^ 30)) as [[_ ->]|[_ ->]]; [exact Hea|].
-    unfold base, l1_base. replace (ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30) with ((ipa / 2 ^ 30 + 1) * 2 ^ 18 * 4096) by ring.
-    apply Z.mod_mul. lia. }
-  set (i := (ipa / 2 ^ 30) mod 1024) in *.
-  assert (Hi : 0 <= i < 1024) by (apply Z.mod_pos_bound; lia).
-  assert (Hq : 0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
-  set (x := t + i / 512) in *. set (j := i mod 512) in *.
-  assert (Hj : 0 <= j < 512) by (apply Z.mod_pos_bound; lia).
-  set (dd := ent (tables e) t i) in *.
-  assert (Edd : dd = tent (tables e) x j) by reflexivity.
-  assert (Hxu : free_bit (Isolation.Engine_pool e) x = false) by (apply (l1_inv_slot_used e t i Hl Hi)).
-  assert (Hxs : ~ subx e x j x).
-  { intros Hs. destruct (Hne i x Hi Hs). unfold x in *. assert (i / 512 = 0 \/ i / 512 = 1) by lia. lia. }
-  (* what the post of the entry gives *)
-  assert (Hfin : forall st M, step_post e st x j M -> M <= N -> exists M', step_post e st x j M')
-    by (intros st M Hpost _; exists M; exact Hpost).
-  unfold l1_step.
-  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
-  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
-  step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 30 * 2 ^ 30) with (l1_base ipa). fold base.
-  step_by Hsz. rewrite (wrapu_small (base + 2 ^ 30)) by lia.
-  change (Z.min end' (base + 2 ^ 30)) with (l1_stop ipa end'). fold stop.
-  step_by (entryIndex_val e tr ipa 1 ltac:(lia) ltac:(lia)).
-  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
-  destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
-  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
-  step_by (Hp e tr Hv).
-  step_by (wholeLeaf_val1 e tr base ipa stop u).
-  destruct (whole_l1 base ipa stop u) eqn:Hwl.
-  - (* a whole entry: replaceLeaf *)
-    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (Hents i Hi E3) as (Hle & Hlt & Hinv & _).
-      destruct (replaceLeaf_table_post f e tr x j p base u ltac:(lia) Hj L Hpi ltac:(lia) Hxu E3 Hle Hlt Hinv Hxs Hal Hbelow
-        ltac:(lia) Hba Hb40) as (st & tr1 & Hrl & Hpost).
-      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
-        by (step_by Hrl; reflexivity).
-      step_by H. eexists _, _. split; [reflexivity|]. apply (Hfin st 0 Hpost). lia.
-    + destruct (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
-      destruct f as [|[|f']]; [lia|lia|].
-      pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 1 base u L Hv Hpl L1 L2 L3
-        ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
-      assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 1 base u in ret tt) e tr = Ok tt
-        ((fun v s => set_tables s (put_ent (tables s) x j v)) (new_ent u 1 base ((fun s => tent (tables s) x j) e)) e)
-        (if valid_d ((fun s => tent (tables s) x j) e) then inval (Isolation.s2update_vmid u) base :: tr else tr))
-        by (step_by Hrl; reflexivity).
-      step_by H. eexists _, _. split; [reflexivity|]. cbv beta.
-      apply (Hfin _ 0); [|lia].
-      apply step_post_put; [|lia|exact Hj|apply new_ent1_not_table; exact E3].
-      apply step_post_refl; [exact Hpi|]. intros E. exfalso. exact (E3 E).
-  - (* part of an entry: descend *)
-    assert (Hdesc : forall st tr1 M, Isolation.Engine_descend f root p 1 base ipa stop u e tr = Ok tt st tr1 ->
-      step_post e st x j M -> M <= N ->
-      exists st' tr', (let! _ := (let! t'7 := Isolation.Engine_descend f root p 1 base ipa stop u in ret tt) in
-        let ipa := stop in ret (Continue (X:=Empty_set) ipa)) e tr = Ok (Continue stop) st' tr' /\
-      exists M', step_post e st' x j M').
-    { intros st tr1 M H Hpost HM.
-      assert (H' : (let! t'7 := Isolation.Engine_descend f root p 1 base ipa stop u in ret tt) e tr = Ok tt st tr1)
-        by (step_by H; reflexivity).
-      step_by H'. eexists _, _. split; [reflexivity|]. exact (Hfin st M Hpost HM). }
-    destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (Hents i Hi E3) as (Hle & Hlt & Hinv & _).
-      assert (EN : N = need_l2 (Z.to_nat (stop - ipa)) (tables e) (child (pool_base e) dd) ipa stop u)
-        by (unfold N, need_root_at, below1; fold base stop i; fold dd; rewrite Hwl, (proj2 (Z.eqb_eq _ _) E3); reflexivity).
-      destruct (descend_table_post f e tr x j p base ipa stop u ltac:(lia) Hj L Hpi ltac:(lia) Hxu E3 Hle Hlt Hinv Hxs Hal Hbelow
-        ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd ltac:(rewrite <- Edd, <- EN; exact Hneed)) as (st & tr1 & Hde & Hpost).
-      exact (Hdesc st tr1 _ Hde Hpost ltac:(rewrite EN; apply Z.le_refl)).
-    + destruct (valid_d dd) eqn:Hval.
-      * assert (EN : N = 1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u)
-          by (unfold N, need_root_at, below1; fold base stop i; fold dd; rewrite Hwl, (proj2 (Z.eqb_neq _ _) E3), Hval; reflexivity).
-        destruct (descend_split_post f e tr x j p base ipa stop u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
-          ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd ltac:(rewrite <- EN; exact Hneed)) as (st & tr1 & Hde & Hpost).
-        exact (Hdesc st tr1 _ Hde Hpost ltac:(rewrite EN; lia)).
-      * destruct (Isolation.s2update_unmap u) eqn:Hun.
-        -- destruct f as [|f']; [lia|].
-           refine (Hdesc e tr 0 (descend_invalid_unmap f' e tr p _ _ _ 1 base ipa stop u L Hv Hval Hun) _ ltac:(lia)).
-           apply step_post_refl; [exact Hpi|]. intros E. exfalso. exact (E3 E).
-        -- assert (EN : N = 1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u)
-             by (unfold N, need_root_at, below1; fold base stop i; fold dd; rewrite Hwl, (proj2 (Z.eqb_neq _ _) E3), Hval, Hun; reflexivity).
-           destruct (descend_new_post f e tr x j p base ipa stop u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
-             ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd ltac:(rewrite <- EN; exact Hneed)) as (st & tr1 & Hde & Hpost).
-           exact (Hdesc st tr1 _ Hde Hpost ltac:(rewrite EN; lia)).
-Qed.
-
 
 (** The level-3 tables that the level-2 tables of the root entries other
     than [i] hold keep their entries. *)
@@ -306,10 +194,7 @@ Proof.
     assert (Hna0 : need_root_at (tables st) (pool_base st) t cur end' u <= count_free (Isolation.Engine_pool st))
       by (rewrite Ena; lia).
     destruct (update_root_step f st tr1 t cur end' u Hf Hr1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
-      ltac:(lia) H40 Hca Hea Hd Hna0) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2 & Htf2).
-    destruct (l1_step_post f st tr1 t cur end' u Hf Hr1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
-      ltac:(lia) H40 Hca Hea Hd Hna0) as (st'' & tr'' & Hs' & M & Hpost).
-    rewrite Hs in Hs'. apply ok_state in Hs'. subst st''.
+      ltac:(lia) H40 Hca Hea Hd Hna0) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2 & Htf2 & M & Hpost).
     pose proof (subs3_of_post st st' t ((cur / 2 ^ 30) mod 1024) M Hr1 Hi Hpost) as Hs3.
     pose proof (update_one_step f t cur end' u st tr1 st' tr' ltac:(lia) H40 Hs) as Hone.
     assert (Hss : l1_stop cur (l1_stop cur end') = l1_stop cur end') by (unfold l1_stop; lia).

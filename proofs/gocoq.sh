@@ -313,7 +313,6 @@ CodeWalkUpdate.unmapRange_pw
 CodeWalkUpdate.walk_view
 CodeWalkUpdate.mapRange_walk
 CodeWalkUpdate.unmapRange_walk
-CodeWalkRange.l1_step_post
 CodeWalkRange.subs3_of_post
 CodeWalkRange.walk_other
 CodeWalkRange.update_one_step
