@@ -60,6 +60,7 @@ Theorem MemShare_no_failure : forall e tr id pa ipa n perms,
   exists st e' tr', Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' /\
     (st <> Abi.Success -> e' = e) /\
     (st = Abi.Success -> exists m q ps, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+       len ps = len (Isolation.Engine_pages e) /\
        Isolation.vm_live m = true /\ e' = Isolation.set_Engine_pool q (Isolation.set_Engine_pages ps e) /\
        root_inv e' (Isolation.stage2_root (Isolation.vm_s2 m)) /\
        pool_base e' = pool_base e /\ len (tables e') = len (tables e) /\
@@ -87,7 +88,7 @@ Proof.
   destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
   exists Abi.Success, st, tr'. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
   - rewrite Hcall. fold e1. unfold bind. rewrite Hmr. reflexivity.
-  - intros _. exists m, q, ps. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Eq|].
+  - intros _. exists m, q, ps. split; [exact Hnth|]. split; [exact Hps|]. split; [exact Hlive|]. split; [exact Eq|].
     split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|exact Htf].
 Qed.
 
@@ -191,6 +192,7 @@ Theorem MemDonate_no_failure : forall e tr id pa ipa n perms,
   exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' /\
     (st <> Abi.Success -> e' = e) /\
     (st = Abi.Success -> exists m q2 ps q4, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+       len ps = len (Isolation.Engine_pages e) /\
        Isolation.vm_live m = true /\
        e' = Isolation.set_Engine_pool q4 (Isolation.set_Engine_pages ps (Isolation.set_Engine_pool q2 e)) /\
        root_inv (Isolation.set_Engine_pool q2 e) (Isolation.stage2_root (Isolation.Engine_host e)) /\
@@ -243,7 +245,7 @@ Proof.
     pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
   set (e2 := Isolation.set_Engine_pool q e) in *.
   destruct (setOwner_pages e2 (mkEvent "CleanToPoC" [pa; n] :: tr2) pa n Abi.OwnerVM (wrapu 16 id)
-    ltac:(unfold e2; cbn; fold base; lia) ltac:(lia) Hn1 Hk0 ltac:(unfold e2, len in *; cbn; lia)) as (ps & Hso & _).
+    ltac:(unfold e2; cbn; fold base; lia) ltac:(lia) Hn1 Hk0 ltac:(unfold e2, len in *; cbn; lia)) as (ps & Hso & Hps & _).
   set (e3 := Isolation.set_Engine_pages ps e2) in *.
   assert (Hg3 : good (s2_place (id - 1)) e3 (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
   assert (HN3 : Isolation.Engine_mapNeed root (s2_place (id - 1)) ipa pa n e3 (mkEvent "CleanToPoC" [pa; n] :: tr2) =
@@ -258,7 +260,7 @@ Proof.
     as (e4 & tr4 & Hmr & Hr4 & HB4 & HL4 & _ & Htf4).
   destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q4 & Eq4).
   exists Abi.Success, e4, tr4. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
-  2:{ intros _. exists m, q, ps, q4. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Eq4|].
+  2:{ intros _. exists m, q, ps, q4. split; [exact Hnth|]. split; [exact Hps|]. split; [exact Hlive|]. split; [exact Eq4|].
       split; [exact Hhr2|]. split; [exact Htf2|]. split; [exact HB2|]. split; [exact HL2|].
       split; [exact Hr4|]. split; [exact Htf4|].
       split; [change (pool_base e3) with (pool_base e2) in HB4; congruence|].
@@ -287,7 +289,7 @@ Theorem MemReclaim_reaches_mapRange : forall e tr pa n,
     Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
   0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   (exists st, Isolation.Engine_MemReclaim root pa n e tr = Ok st e tr /\ st <> Abi.Success) \/
-  (exists N ps, 1 <= n /\ pa mod 4096 = 0 /\ pa + n * 4096 <= 2 ^ 40 /\
+  (exists N ps, 1 <= n /\ pa mod 4096 = 0 /\ pa + n * 4096 <= 2 ^ 40 /\ len ps = len (Isolation.Engine_pages e) /\
      Isolation.Engine_mapNeed root host_place pa pa n e tr = Ok N e tr /\
      N <= Isolation.tablePool_nfree (Isolation.Engine_pool e) /\
      Isolation.Engine_MemReclaim root pa n e tr =
@@ -344,8 +346,8 @@ Proof.
     { assert (Hm0 : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpal, Hal; reflexivity).
       pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
     destruct (setOwner_pages e (mkEvent "CleanToPoC" (@cons Isolation.PA pa [n]) :: mkEvent "ZeroPages" (@cons Isolation.PA pa [n]) :: tr) pa n
-      Abi.OwnerHost Isolation.HostVMID ltac:(fold base; lia) ltac:(lia) ltac:(lia) Hk ltac:(unfold len in *; lia)) as (ps & Hso & _).
-    exists N, ps. split; [lia|]. split; [exact Hpal|]. split; [exact H40|]. split; [first [exact HN|reflexivity]|]. split; [lia|].
+      Abi.OwnerHost Isolation.HostVMID ltac:(fold base; lia) ltac:(lia) ltac:(lia) Hk ltac:(unfold len in *; lia)) as (ps & Hso & Hps & _).
+    exists N, ps. split; [lia|]. split; [exact Hpal|]. split; [exact H40|]. split; [exact Hps|]. split; [first [exact HN|reflexivity]|]. split; [lia|].
     cbn [negb]. rewrite !deref_root. cbv beta iota.
     destruct (Isolation.Engine_plat e) eqn:Hp; [|contradiction].
     cbv [call_iface is_set emit ret]. cbv beta iota. rewrite !deref_root. cbv beta iota.
@@ -365,7 +367,8 @@ Theorem MemReclaim_no_failure : forall e tr pa n,
   0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   exists st e' tr', Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' /\
     (st <> Abi.Success -> e' = e) /\
-    (st = Abi.Success -> exists q ps, e' = Isolation.set_Engine_pool q (Isolation.set_Engine_pages ps e) /\
+    (st = Abi.Success -> exists q ps, len ps = len (Isolation.Engine_pages e) /\
+       e' = Isolation.set_Engine_pool q (Isolation.set_Engine_pages ps e) /\
        root_inv e' (Isolation.stage2_root (Isolation.Engine_host e)) /\
        pool_base e' = pool_base e /\ len (tables e') = len (tables e) /\
        tree_frame e e' (Isolation.stage2_root (Isolation.Engine_host e))).
@@ -373,7 +376,7 @@ Proof.
   intros e tr pa n Hm (Hal & Hbelow) Hhr Hram Hpa Hn.
   pose proof (root_inv_l1 e _ Hhr) as Hhl. pose proof Hhl as ((Hok & _ & _ & Hcok & Hpl) & Hh0 & _).
   destruct (MemReclaim_reaches_mapRange e tr pa n Hm (or_intror (l1_inv_tree e _ Hhl)) Hpl Hram Hpa Hn)
-    as [(st & Hcall & Hne)|(N & ps & Hn1 & Hpal & H40 & HN & Hle & Hcall)].
+    as [(st & Hcall & Hne)|(N & ps & Hn1 & Hpal & H40 & Hps & HN & Hle & Hcall)].
   { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|intros E; contradiction]. }
   set (e1 := Isolation.set_Engine_pages ps e) in *.
   set (tr1 := mkEvent "CleanToPoC" [pa; n] :: mkEvent "ZeroPages" [pa; n] :: tr) in *.
@@ -388,5 +391,5 @@ Proof.
   destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
   exists Abi.Success, st, tr'. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
   - rewrite Hcall. fold e1 tr1. unfold bind. rewrite Hmr. reflexivity.
-  - intros _. exists q, ps. split; [exact Eq|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|exact Htf].
+  - intros _. exists q, ps. split; [exact Hps|]. split; [exact Eq|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|exact Htf].
 Qed.

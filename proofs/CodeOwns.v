@@ -36,12 +36,16 @@
       other stage-2, apart from them, is kept ([MemShare_keeps_owned],
       [MemDonate_keeps_owned]); so do MEM_RECLAIM's, which never fails
       from the same invariant ([MemReclaim_no_failure_owned],
-      [MemReclaim_keeps_owned]). *)
+      [MemReclaim_keeps_owned]);
+    - with [mem_ok] and [dead_no_root] (a slot not live has no stage-2
+      root), the invariant [mem_inv] the three calls need is kept by
+      every outcome of each ([mem_inv_after], [MemShare_keeps_mem_inv],
+      [MemDonate_keeps_mem_inv], [MemReclaim_keeps_mem_inv]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeStage2 CodePool CodeFree CodeVMCreateRefine CodeUpdate CodeUpdateL2
-  CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeVMCreateInv CodeTransfer CodeMemNoFailure.
+  CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeVMCreateInv CodeLedger CodeTransfer CodeMemNoFailure.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -421,7 +425,7 @@ Proof.
     as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (m & q & ps & Hnth & Hlive & Ee & Hr' & HB & HL & Htf).
+  destruct (Hsucc Es) as (m & q & ps & Hnth & Hps & Hlive & Ee & Hr' & HB & HL & Htf).
   set (r := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
   set (k := Z.to_nat (id - 1)) in *.
   assert (Evms : Isolation.Engine_vms e0 = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
@@ -499,7 +503,7 @@ Proof.
     (disjoint_host_apart e Hdis) Hram Hid Hpa Hipa Hn) as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (m & q2 & ps & q4 & Hnth & Hlive & Ee & Hh2 & Htf2 & HB2 & HL2 & Hr' & Htf4 & HB & HL).
+  destruct (Hsucc Es) as (m & q2 & ps & q4 & Hnth & Hps & Hlive & Ee & Hh2 & Htf2 & HB2 & HL2 & Hr' & Htf4 & HB & HL).
   set (e2 := Isolation.set_Engine_pool q2 e) in *.
   set (r := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
   set (h := Isolation.stage2_root (Isolation.Engine_host e)) in *.
@@ -615,7 +619,7 @@ Proof.
     as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (q & ps & Ee & Hh0 & HB & HL & Htf).
+  destruct (Hsucc Es) as (q & ps & Hps & Ee & Hh0 & HB & HL & Htf).
   set (h := Isolation.stage2_root (Isolation.Engine_host e)) in *.
   assert (Evms : Isolation.Engine_vms e0 = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
   assert (Ehost : Isolation.Engine_host e0 = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
@@ -644,4 +648,84 @@ Proof.
     + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
       destruct (Hkept i Hi Hli) as (_ & Hil). destruct (Hkept j Hj Hlj) as (_ & Hjl).
       intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
+Qed.
+
+(** ** The engine's invariant for the memory calls *)
+
+(** A VM slot that is not live has no stage-2 root (VM_DESTROY sets it
+    to -1, VM_CREATE sets one only in the slot it makes live). *)
+Definition dead_no_root (e : Isolation.Engine) : Prop :=
+  forall m, In m (Isolation.Engine_vms e) -> Isolation.vm_live m = false -> Isolation.stage2_root (Isolation.vm_s2 m) < 0.
+
+(** What MEM_SHARE, MEM_DONATE and MEM_RECLAIM need and keep: [mem_ok],
+    [s2_owned] and [dead_no_root]. *)
+Definition mem_inv (e : Isolation.Engine) : Prop := mem_ok e /\ s2_owned e /\ dead_no_root e.
+
+(** [mem_ok] and [dead_no_root] read the configuration, the VM slots, the
+    ledger's length and the stage-2s: an engine with the same
+    configuration, slots and ledger length whose stage-2s are owned keeps
+    them. *)
+Lemma mem_inv_after : forall e e', mem_ok e -> dead_no_root e -> s2_owned e' ->
+  Isolation.Engine_cfg e' = Isolation.Engine_cfg e -> Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+  len (Isolation.Engine_pages e') = len (Isolation.Engine_pages e) -> mem_inv e'.
+Proof.
+  intros e e' (Hl & Hb & Hs & Hvl & _ & _) Hdead Ho Ec Ev Ep.
+  pose proof Ho as ((Hok & _) & _ & _ & Hvms & _).
+  split; [|split; [exact Ho|intros m Hin Hlive; rewrite Ev in Hin; exact (Hdead m Hin Hlive)]].
+  unfold mem_ok. split; [unfold ledger_ok in *; rewrite Ec, Ep; exact Hl|].
+  rewrite Ec, Ev. split; [exact Hb|]. split; [exact Hs|]. split; [exact Hvl|]. split; [exact Hok|].
+  apply Forall_forall. intros m Hin. destruct (Isolation.vm_live m) eqn:Hlive.
+  - right. rewrite <- Ev in Hin. exact (proj1 (Hvms m Hin Hlive)).
+  - left. exact (Hdead m Hin Hlive).
+Qed.
+
+Theorem MemShare_keeps_mem_inv : forall e tr id pa ipa n perms st e' tr',
+  mem_inv e -> 0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' -> mem_inv e'.
+Proof.
+  intros e tr id pa ipa n perms st e' tr' (Hm & Ho & Hd) Hid Hpa Hipa Hn H.
+  pose proof (MemShare_keeps_owned e tr id pa ipa n perms st e' tr' Hm Ho Hid Hpa Hipa Hn H) as Ho'.
+  pose proof Ho as (_ & Hpl & _).
+  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; [exact Hm|split; assumption]].
+  destruct (Hsucc Es) as (m & q & ps & _ & Hps & _ & Ee & _).
+  apply (mem_inv_after e e0 Hm Hd Ho'); rewrite Ee; [reflexivity|reflexivity|exact Hps].
+Qed.
+
+Theorem MemDonate_keeps_mem_inv : forall e tr id pa ipa n perms st e' tr',
+  mem_inv e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' -> mem_inv e'.
+Proof.
+  intros e tr id pa ipa n perms st e' tr' (Hm & Ho & Hd) Hram Hid Hpa Hipa Hn H.
+  pose proof (MemDonate_keeps_owned e tr id pa ipa n perms st e' tr' Hm Ho Hram Hid Hpa Hipa Hn H) as Ho'.
+  pose proof Ho as (Hp & Hpl & Hh & _ & Hdis).
+  destruct (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
+    (disjoint_host_apart e Hdis) Hram Hid Hpa Hipa Hn) as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; [exact Hm|split; assumption]].
+  destruct (Hsucc Es) as (m & q2 & ps & q4 & _ & Hps & _ & Ee & _).
+  apply (mem_inv_after e e0 Hm Hd Ho'); rewrite Ee; [reflexivity|reflexivity|exact Hps].
+Qed.
+
+Theorem MemReclaim_keeps_mem_inv : forall e tr pa n st e' tr',
+  mem_inv e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' -> mem_inv e'.
+Proof.
+  intros e tr pa n st e' tr' (Hm & Ho & Hd) Hram Hpa Hn H.
+  pose proof (MemReclaim_keeps_owned e tr pa n st e' tr' Hm Ho Hram Hpa Hn H) as Ho'.
+  pose proof Ho as (Hp & Hpl & Hh & _).
+  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; [exact Hm|split; assumption]].
+  destruct (Hsucc Es) as (q & ps & Hps & Ee & _).
+  apply (mem_inv_after e e0 Hm Hd Ho'); rewrite Ee; [reflexivity|reflexivity|exact Hps].
 Qed.

@@ -267,6 +267,10 @@ CodeOwns.MemShare_keeps_owned
 CodeOwns.MemDonate_keeps_owned
 CodeOwns.MemReclaim_no_failure_owned
 CodeOwns.MemReclaim_keeps_owned
+CodeOwns.mem_inv_after
+CodeOwns.MemShare_keeps_mem_inv
+CodeOwns.MemDonate_keeps_mem_inv
+CodeOwns.MemReclaim_keeps_mem_inv
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
