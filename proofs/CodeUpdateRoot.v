@@ -34,7 +34,10 @@
       [need_l2_clear]) ([clearEntry_table_root], [replaceLeaf_table_root]),
       [descend] into such an entry ([descend_table_root]), into an invalid
       entry for a map ([descend_new_root]; the new table has [l2_inv],
-      [l2_inv_new]) and into a block ([descend_split_root]);
+      [l2_inv_new]) and into a block ([descend_split_root]; its opening,
+      up to the update of the table the block is split into, is
+      [descend_split_open], which CodeUpdateRootRange and CodeWalkUpdate
+      use too);
     - so [update] at the root of a page-aligned range inside one 1 GiB
       root entry never fails whatever the entry holds, given the pool
       sound ([pool_inv]) and [need_root_at] free tables, the count [need]
@@ -887,32 +890,49 @@ Proof.
   step_by Hup. step. eexists _, _. reflexivity.
 Qed.
 
+(** What [descend] at the root does after it has hooked the level-2 table
+    [c]: update [c] with fuel [f] and, for an unmap that leaves it empty,
+    unhook and release it. *)
+Definition descend_tail (f : nat) (p : ptr Isolation.Engine Z) (c base ipa stop : Z) (u : Isolation.s2update) :
+    M Isolation.Engine unit :=
+  let! _ := Isolation.Engine_update f root c 2 ipa stop u in
+  let! t'24 := (if Isolation.s2update_unmap u
+                then (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23)
+                else ret false) in
+  if t'24 then
+    let! _ := Isolation.Engine_dropTable root p c base (Isolation.s2update_vmid u) in
+    ret tt
+  else ret tt.
+
 (** descend into a root block entry (valid, no table descriptor; entry
-    [j] of the root's table [x], in use) never fails, given at least one
-    table for the level-2 table the block is split into and what [need]
-    counts for it (a valid leaf in every entry) free: it takes a table,
-    splits the block into it ([splitBlock_ok]), breaks the entry, hooks the
-    table, updates it ([update_l2_no_failure]) and, for an unmap that
-    leaves it empty, releases it. *)
-Theorem descend_split_root : forall fuel e tr x j p base ipa stop u,
-  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+    [j] of the root's table [x], in use), up to the update of the table it
+    makes: it takes a free table [c] ([mustAlloc]), splits the block into
+    it ([splitBlock_ok]: [Ts]), writes the entry invalid, records
+    InvalidateIPA, hooks [c] with a table descriptor, and goes on with
+    [descend_tail] from there. *)
+Lemma descend_split_open : forall f e tr x j p base ipa stop u,
+  pool_inv e -> 0 <= j < 512 ->
   lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
   0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
   valid_d (tent (tables e) x j) = true -> Z.land (tent (tables e) x j) 3 <> 3 ->
-  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
-  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
-  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
-  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u <= count_free (Isolation.Engine_pool e) ->
-  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr'.
+  some_free (Isolation.Engine_pool e) -> pool_base e mod 4096 = 0 -> 0 <= base -> base + 2 ^ 30 < 2 ^ 64 ->
+  exists c q Ts,
+    0 <= c < len (tables e) /\ x <> c /\ free_bit (Isolation.Engine_pool e) c = true /\
+    taken (Isolation.Engine_pool e) q c /\ bits_ok q /\
+    len Ts = len (tables e) /\ whole Ts /\
+    (forall y j', 0 <= y -> 0 <= j' < 512 -> tent Ts y j' =
+       if y =? c then split_leaf (tent (tables e) x j) 2 j' else tent (tables (Isolation.set_Engine_pool q e)) y j') /\
+    Isolation.Engine_descend (S f) root p 1 base ipa stop u e tr =
+      descend_tail f p c base ipa stop u
+        (set_tables (Isolation.set_Engine_pool q e) (put_ent Ts x j (tdesc (pool_base e) c)))
+        (inval (Isolation.s2update_vmid u) base :: tr).
 Proof.
-  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hval Hnt Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  intros f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 H64.
   pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
   fold (whole (tables e)) in Hwh.
-  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
-  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
   set (dd := tent (tables e) x j) in *.
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  cbn [Isolation.Engine_descend].
   step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
   replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
@@ -949,6 +969,40 @@ Proof.
   step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
   unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
   unfold ret. cbv beta iota.
+  exists c, q, Ts. split; [lia|]. split; [exact Hxc|]. split; [exact Hcf|]. split; [exact Htk|]. split; [exact Hqb|].
+  split; [lia|]. split; [exact HTsw|]. split; [exact HTsp|]. reflexivity.
+Qed.
+
+(** descend into a root block entry (valid, no table descriptor; entry
+    [j] of the root's table [x], in use) never fails, given at least one
+    table for the level-2 table the block is split into and what [need]
+    counts for it (a valid leaf in every entry) free: it takes a table,
+    splits the block into it ([splitBlock_ok]), breaks the entry, hooks the
+    table, updates it ([update_l2_no_failure]) and, for an unmap that
+    leaves it empty, releases it. *)
+Theorem descend_split_root : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  valid_d (tent (tables e) x j) = true -> Z.land (tent (tables e) x j) 3 <> 3 ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr'.
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hval Hnt Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+  set (dd := tent (tables e) x j) in *.
+  destruct fuel as [|f]; [lia|].
+  destruct (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
+    as (c & q & Ts & Hc & Hxc & Hcf & Htk & Hqb & HTsl & HTsw & HTsp & Hopen).
+  rewrite Hopen. unfold descend_tail.
+  set (e1 := Isolation.set_Engine_pool q e) in *.
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   assert (HTc : forall j', 0 <= j' < 512 -> tent Ts c j' = split_leaf dd 2 j') by (intros j' Hj'; rewrite HTsp by lia; rewrite Z.eqb_refl; reflexivity).
   destruct (l2_inv_new e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
     ltac:(intros j' _; apply leaf2_not_table)) as (Hinv3 & Hc3 & HB3).

@@ -1163,45 +1163,13 @@ Proof.
   fold (whole (tables e)) in Hwh.
   pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u).
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
-  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
   set (dd := tent (tables e) x j) in *.
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
-  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
-  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
-    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
-  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
-  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
-  step_by Hma.
-  assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
-  set (e1 := Isolation.set_Engine_pool q e).
+  destruct fuel as [|f]; [lia|].
+  destruct (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
+    as (c & q & Ts & Hc & Hxc & Hcf & Htk & Hqb & HTsl & HTsw & HTsp & Hopen).
+  rewrite Hopen. unfold descend_tail.
+  set (e1 := Isolation.set_Engine_pool q e) in *.
   destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
-  unfold ntables in Hc. fold (tables e) in Hc.
-  assert (Hw1 : whole (tables e1)).
-  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
-  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
-  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
-  destruct (splitBlock_ok e1 tr c dd 2 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
-  step_by Hsp.
-  set (e2 := set_tables e1 Ts).
-  assert (Hv2 : slot_valid x e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
-  step_by (store_lens _ _ _ _ e2 0 tr L Hv2).
-  unfold e2. rewrite set_tables_twice, tables_set_tables.
-  set (e4 := set_tables e1 (put_ent Ts x j 0)).
-  step_by (deref_root e4 tr). unfold e4 at 1. rewrite plat_set_tables. unfold e1. rewrite plat_set_pool.
-  destruct (Isolation.Engine_plat e) as [o|] eqn:Epl; [|contradiction]. unfold call_iface. cbn [is_set]. step.
-  step_by (pfield_pool_root e4 (inval (Isolation.s2update_vmid u) base :: tr)). fold pool_place.
-  assert (Hd4 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e4)) = pool_base e).
-  { unfold e4. rewrite <- HB1. fold e1. rewrite <- (base_set_tables e1 (put_ent Ts x j 0)). reflexivity. }
-  assert (Hpa : Isolation.tablePool_pa pool_place c e4 (inval (Isolation.s2update_vmid u) base :: tr) =
-    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e4 (inval (Isolation.s2update_vmid u) base :: tr)).
-  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e4 (inval (Isolation.s2update_vmid u) base :: tr) pool_place_lens I).
-    rewrite Hd4. reflexivity. }
-  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
-  assert (Hv4 : slot_valid x e4).
-  { unfold e4. split; rewrite tables_set_tables; [rewrite len_put_ent; lia|apply whole_put_ent; [exact HTsw|lia]]. }
-  step_by (store_lens _ _ _ _ e4 (tdesc (pool_base e) c) (inval (Isolation.s2update_vmid u) base :: tr) L Hv4).
-  unfold e4. rewrite set_tables_twice, tables_set_tables, put_ent_twice.
-  unfold ret. cbv beta iota.
   assert (HTc : forall j', 0 <= j' < 512 -> tent Ts c j' = split_leaf dd 2 j') by (intros j' Hj'; rewrite HTsp by lia; rewrite Z.eqb_refl; reflexivity).
   destruct (l2_inv_new e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
     ltac:(intros j' _; apply leaf2_not_table)) as (Hinv3 & Hc3 & HB3).

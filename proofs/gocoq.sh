@@ -243,6 +243,7 @@ CodeUpdateRoot.clearEntry_table_root
 CodeUpdateRoot.replaceLeaf_table_root
 CodeUpdateRoot.l2_inv_new
 CodeUpdateRoot.descend_new_root
+CodeUpdateRoot.descend_split_open
 CodeUpdateRoot.descend_split_root
 CodeUpdateRoot.update_root_entry_no_failure
 CodeUpdateRoot.update_l2_count
