@@ -36,8 +36,9 @@
       entry for a map ([descend_new_root]; the new table has [l2_inv],
       [l2_inv_new]) and into a block ([descend_split_root]; its opening,
       up to the update of the table the block is split into, is
-      [descend_split_open], which CodeUpdateRootRange and CodeWalkUpdate
-      use too);
+      [descend_split_open], and that into an invalid entry is
+      [descend_new_open]; CodeUpdateRootRange and CodeWalkUpdate use
+      them too);
     - so [update] at the root of a page-aligned range inside one 1 GiB
       root entry never fails whatever the entry holds, given the pool
       sound ([pool_inv]) and [need_root_at] free tables, the count [need]
@@ -826,28 +827,43 @@ Proof.
     + intros a b Ha Hb _ H3. rewrite Hent in H3 by exact Ha. exfalso. exact (Hv a Ha H3).
 Qed.
 
+(** What [descend] at the root does after it has hooked the level-2 table
+    [c]: update [c] with fuel [f] and, for an unmap that leaves it empty,
+    unhook and release it. *)
+Definition descend_tail (f : nat) (p : ptr Isolation.Engine Z) (c base ipa stop : Z) (u : Isolation.s2update) :
+    M Isolation.Engine unit :=
+  let! _ := Isolation.Engine_update f root c 2 ipa stop u in
+  let! t'24 := (if Isolation.s2update_unmap u
+                then (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23)
+                else ret false) in
+  if t'24 then
+    let! _ := Isolation.Engine_dropTable root p c base (Isolation.s2update_vmid u) in
+    ret tt
+  else ret tt.
+
 (** descend into an invalid root entry (entry [j] of the root's table
-    [x], in use) for a map never fails, given at least one table for the
-    new level-2 table and what [need] counts for it (a zeroed table) free:
-    it takes a table, hooks it and updates it ([update_l2_no_failure]). *)
-Theorem descend_new_root : forall fuel e tr x j p base ipa stop u,
-  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+    [x], in use) for a map, up to the update of the table it makes: it
+    takes a free table [c] ([mustAlloc], zeroed), hooks it with a table
+    descriptor, and goes on with [descend_tail] from there. *)
+Lemma descend_new_open : forall f e tr x j p base ipa stop u,
+  pool_inv e -> 0 <= j < 512 ->
   lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
   0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
   valid_d (tent (tables e) x j) = false -> Isolation.s2update_unmap u = false ->
-  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
-  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
-  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
-  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u <= count_free (Isolation.Engine_pool e) ->
-  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr'.
+  some_free (Isolation.Engine_pool e) ->
+  exists c q,
+    0 <= c < len (tables e) /\ x <> c /\ free_bit (Isolation.Engine_pool e) c = true /\
+    taken (Isolation.Engine_pool e) q c /\ bits_ok q /\
+    Isolation.Engine_descend (S f) root p 1 base ipa stop u e tr =
+      descend_tail f p c base ipa stop u
+        (set_tables (Isolation.set_Engine_pool q e)
+          (put_ent (tables (Isolation.set_Engine_pool q e)) x j (tdesc (pool_base e) c))) tr.
 Proof.
-  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hinv Hun Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  intros f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome.
   pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
   fold (whole (tables e)) in Hwh.
-  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
-  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
+  cbn [Isolation.Engine_descend].
   step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
   replace ((1 <? Isolation.lastLevel) && (Z.land (tent (tables e) x j) 3 =? 3)) with false
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
@@ -873,6 +889,39 @@ Proof.
   step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
   unfold ret. cbv beta iota.
   replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  exists c, q. split; [lia|]. split; [exact Hxc|]. split; [exact Hcf|]. split; [exact Htk|]. split; [exact Hqb|].
+  unfold descend_tail. rewrite Hun. reflexivity.
+Qed.
+
+(** descend into an invalid root entry (entry [j] of the root's table
+    [x], in use) for a map never fails, given at least one table for the
+    new level-2 table and what [need] counts for it (a zeroed table) free:
+    it takes a table, hooks it and updates it ([update_l2_no_failure]). *)
+Theorem descend_new_root : forall fuel e tr x j p base ipa stop u,
+  (7 <= fuel)%nat -> pool_inv e -> 0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> free_bit (Isolation.Engine_pool e) x = false ->
+  valid_d (tent (tables e) x j) = false -> Isolation.s2update_unmap u = false ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
+  ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
+  1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u <= count_free (Isolation.Engine_pool e) ->
+  exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr'.
+Proof.
+  intros fuel e tr x j p base ipa stop u Hf Hpi Hj L Hx Hxu Hinv Hun Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
+  pose proof Hpi as (Hok & Hpok & Hbits & Hcok & Hpl). pose proof Hok as (Hwh & Hsmall & Hbase).
+  fold (whole (tables e)) in Hwh.
+  pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
+  assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
+  destruct fuel as [|f]; [lia|].
+  destruct (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
+    as (c & q & Hc & Hxc & Hcf & Htk & Hqb & Hopen).
+  rewrite Hopen. unfold descend_tail. rewrite Hun.
+  set (e1 := Isolation.set_Engine_pool q e) in *.
+  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  assert (Hw1 : whole (tables e1)).
+  { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
+  assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
   destruct (l2_inv_new e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
     ltac:(intros j' Hj'; unfold e1; rewrite HT1; apply tent_zeroed; lia) ltac:(intros; discriminate))
     as (Hinv2 & Hc2 & HB2).
@@ -889,20 +938,6 @@ Proof.
     as (st1 & tr1 & Hup & _).
   step_by Hup. step. eexists _, _. reflexivity.
 Qed.
-
-(** What [descend] at the root does after it has hooked the level-2 table
-    [c]: update [c] with fuel [f] and, for an unmap that leaves it empty,
-    unhook and release it. *)
-Definition descend_tail (f : nat) (p : ptr Isolation.Engine Z) (c base ipa stop : Z) (u : Isolation.s2update) :
-    M Isolation.Engine unit :=
-  let! _ := Isolation.Engine_update f root c 2 ipa stop u in
-  let! t'24 := (if Isolation.s2update_unmap u
-                then (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23)
-                else ret false) in
-  if t'24 then
-    let! _ := Isolation.Engine_dropTable root p c base (Isolation.s2update_vmid u) in
-    ret tt
-  else ret tt.
 
 (** descend into a root block entry (valid, no table descriptor; entry
     [j] of the root's table [x], in use), up to the update of the table it

@@ -498,33 +498,15 @@ Proof.
   fold (whole (tables e)) in Hwh.
   pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
-  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_descend].
-  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
-  replace ((1 <? Isolation.lastLevel) && (Z.land (tent (tables e) x j) 3 =? 3)) with false
-    by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
-  unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) x j)). rewrite Hinv. cbn [negb].
-  rewrite Hun.
-  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
-  step_by Hma.
-  assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
-  set (e1 := Isolation.set_Engine_pool q e).
+  destruct fuel as [|f]; [lia|].
+  destruct (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
+    as (c & q & Hc & Hxc & Hcf & Htk & Hqb & Hopen).
+  rewrite Hopen. unfold descend_tail. rewrite Hun.
+  set (e1 := Isolation.set_Engine_pool q e) in *.
   destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
-  unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
-  step_by (pfield_pool_root e1 tr). fold pool_place.
-  assert (Hd1 : Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool e1)) = pool_base e)
-    by (rewrite <- HB1; reflexivity).
-  assert (Hpa : Isolation.tablePool_pa pool_place c e1 tr =
-    Ok (wrapu 64 (pool_base e + shl 64 false (wrapu 64 c) Isolation.PageShift)) e1 tr).
-  { unfold Isolation.tablePool_pa. step_by (deref_lens _ _ _ _ e1 tr pool_place_lens I). rewrite Hd1. reflexivity. }
-  step_by Hpa. unfold Isolation.tableDesc. step. fold (tdesc (pool_base e) c).
-  assert (Hv1 : slot_valid x e1) by (split; [lia|exact Hw1]).
-  step_by (store_lens _ _ _ _ e1 (tdesc (pool_base e) c) tr L Hv1).
-  unfold ret. cbv beta iota.
-  replace (wraps 64 (1 + 1)) with 2 by reflexivity.
   pose proof (hook_post e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
     ltac:(intros j' Hj'; unfold e1; rewrite HT1; apply tent_zeroed; lia) ltac:(intros; discriminate)
     ltac:(intros y j' Hy Hyc Hj'; unfold e1; rewrite HT1; apply tent_replace_other; lia) Hal Hbelow) as Hhook.

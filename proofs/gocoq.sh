@@ -242,6 +242,7 @@ CodeUpdateRoot.need_l2_clear
 CodeUpdateRoot.clearEntry_table_root
 CodeUpdateRoot.replaceLeaf_table_root
 CodeUpdateRoot.l2_inv_new
+CodeUpdateRoot.descend_new_open
 CodeUpdateRoot.descend_new_root
 CodeUpdateRoot.descend_split_open
 CodeUpdateRoot.descend_split_root
