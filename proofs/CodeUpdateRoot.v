@@ -690,10 +690,37 @@ Proof.
   rewrite IH by (auto; try lia; rewrite Z.add_mod, Hc by lia; reflexivity). reflexivity.
 Qed.
 
+(** clearEntry of a root entry holding a table descriptor, up to what it
+    does with the level-2 table [c] the descriptor names: the update
+    unmapping the entry's whole 1 GiB span from [c], then [dropTable]. *)
+Lemma clearEntry_table_open : forall f e tr x j p base vmid,
+  0 <= j < 512 ->
+  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
+  0 <= x < len (tables e) -> tables_ok e ->
+  Z.land (tent (tables e) x j) 3 = 3 -> pool_base e <= Z.land (tent (tables e) x j) Isolation.descOAMask ->
+  child (pool_base e) (tent (tables e) x j) < len (tables e) -> 0 <= base -> base + 2 ^ 30 <= 2 ^ 40 ->
+  Isolation.Engine_clearEntry (S f) root p 1 base vmid e tr =
+    (let! _ := Isolation.Engine_update f root (child (pool_base e) (tent (tables e) x j)) 2 base (base + 2 ^ 30)
+                 (clear_u vmid)
+     in let! _ := Isolation.Engine_dropTable root p (child (pool_base e) (tent (tables e) x j)) base vmid in ret tt) e tr.
+Proof.
+  intros f e tr x j p base vmid Hj L Hx Hok H3 Hle Hlt Hb0 H40.
+  pose proof Hok as (Hwh & _). fold (whole (tables e)) in Hwh.
+  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
+  cbn [Isolation.Engine_clearEntry].
+  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isTable. step.
+  replace ((1 <? Isolation.lastLevel) && (Z.land (tent (tables e) x j) 3 =? 3)) with true by (rewrite H3; reflexivity).
+  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
+  step_by (index_ok e tr _ Hok Hle Hlt).
+  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). replace (wraps 64 (1 + 1)) with 2 by reflexivity.
+  rewrite wrapu_small by lia. reflexivity.
+Qed.
+
 (** clearEntry of a root entry holding a table descriptor of a level-2
     table [c] with [l2_inv] never fails: it unmaps the whole 1 GiB span
     of [c] ([update_l2_no_failure], which takes no table for it), writes
-    the entry invalid, records InvalidateIPA and releases [c]. *)
+    the entry invalid (0), records InvalidateIPA and releases [c]. *)
 Theorem clearEntry_table_root : forall fuel e tr x j p base vmid,
   (7 <= fuel)%nat -> 0 <= j < 512 ->
   lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
@@ -703,22 +730,15 @@ Theorem clearEntry_table_root : forall fuel e tr x j p base vmid,
   l2_inv e (child (pool_base e) d) ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
-  exists st tr', Isolation.Engine_clearEntry fuel root p 1 base vmid e tr = Ok tt st tr' /\ slot_valid x st.
+  exists st tr', Isolation.Engine_clearEntry fuel root p 1 base vmid e tr = Ok tt st tr' /\ slot_valid x st /\
+    tent (tables st) x j = 0.
 Proof.
   intros fuel e tr x j p base vmid Hf Hj L Hx dd H3 Hle Hlt Hinv Hal Hbelow Hb0 Hba H40.
   pose proof Hinv as (Hok & Hpok & _ & _ & Hpl & _). pose proof Hok as (Hwh & Hsmall & Hbase).
   fold (whole (tables e)) in Hwh.
   set (c := child (pool_base e) dd) in *.
-  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
-  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
-  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
-  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
-  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
-  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
-  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). replace (wraps 64 (1 + 1)) with 2 by reflexivity.
-  rewrite wrapu_small by lia.
-  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
+  destruct fuel as [|f]; [lia|].
+  rewrite (clearEntry_table_open f e tr x j p base vmid Hj L Hx Hok H3 Hle Hlt Hb0 ltac:(lia)). fold dd c.
   destruct f as [|f]; [lia|].
   assert (H21 : base mod 2 ^ 21 = 0).
   { pose proof (Z.div_mod base (2 ^ 30) ltac:(lia)) as E. rewrite Hba, Z.add_0_r in E.
@@ -738,13 +758,14 @@ Proof.
   destruct (dropTable_ok p x j st1 tr1 c base vmid L Hv1 Hpl1 Hpok1 Hc1 Hcu1) as (q & Hdrop & HP & _).
   step_by Hdrop. eexists _, _. split; [reflexivity|].
   unfold slot_valid, tables. rewrite get_set_pool, HP. fold (tables (set_tables st1 (put_ent (tables st1) x j 0))).
-  rewrite tables_set_tables. split; [rewrite len_put_ent; lia|apply whole_put_ent; [exact Hwh1|lia]].
+  rewrite tables_set_tables. split; [split; [rewrite len_put_ent; lia|apply whole_put_ent; [exact Hwh1|lia]]|].
+  rewrite tent_put_ent by (try exact Hwh1; lia). rewrite !Z.eqb_refl. reflexivity.
 Qed.
 
 (** replaceLeaf of a root entry holding a table descriptor of a level-2
     table with [l2_inv] never fails: it clears the entry as
     [clearEntry_table_root] says, then, for a map, writes the 1 GiB block
-    leaf of the update. *)
+    leaf of the update; the entry is then that leaf, or 0 for an unmap. *)
 Theorem replaceLeaf_table_root : forall fuel e tr x j p base u,
   (8 <= fuel)%nat -> 0 <= j < 512 ->
   lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
@@ -754,7 +775,9 @@ Theorem replaceLeaf_table_root : forall fuel e tr x j p base u,
   l2_inv e (child (pool_base e) d) ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
-  exists st tr', Isolation.Engine_replaceLeaf fuel root p 1 base u e tr = Ok tt st tr'.
+  exists st tr', Isolation.Engine_replaceLeaf fuel root p 1 base u e tr = Ok tt st tr' /\
+    tent (tables st) x j = if Isolation.s2update_unmap u then 0
+      else leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u).
 Proof.
   intros fuel e tr x j p base u Hf Hj L Hx dd H3 Hle Hlt Hinv Hal Hbelow Hb0 Hba H40.
   pose proof Hinv as (Hok & _). pose proof Hok as (Hwh & _). fold (whole (tables e)) in Hwh.
@@ -763,15 +786,16 @@ Proof.
   step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold dd.
   fold (valid_d dd). rewrite (table_valid dd H3).
   destruct (clearEntry_table_root f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hx H3 Hle Hlt Hinv
-    Hal Hbelow Hb0 Hba H40) as (st1 & tr1 & Hce & Hv1).
+    Hal Hbelow Hb0 Hba H40) as (st1 & tr1 & Hce & Hv1 & He1).
   assert (Hc' : (let! _ := Isolation.Engine_clearEntry f root p 1 base (Isolation.s2update_vmid u) in ret tt) e tr = Ok tt st1 tr1)
     by (step_by Hce; reflexivity).
   step_by Hc'.
   destruct (Isolation.s2update_unmap u); cbn [negb].
-  - eexists _, _. reflexivity.
+  - eexists _, _. split; [reflexivity|exact He1].
   - step_by (leafDesc_ok st1 tr1 (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)).
     step_by (store_lens _ _ _ _ st1 (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)) tr1 L Hv1).
-    eexists _, _. reflexivity.
+    eexists _, _. split; [reflexivity|]. destruct Hv1 as [Hl1 Hw1]. rewrite tables_set_tables.
+    rewrite tent_put_ent by (try exact Hw1; lia). rewrite !Z.eqb_refl. reflexivity.
 Qed.
 
 (** The pool and its bitmap are sound: the part of [l2_inv] (CodeUpdateL2)
@@ -1135,7 +1159,7 @@ Proof.
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
       * destruct (Htab E3) as (Hle & Hlt & Hinv).
         destruct (replaceLeaf_table_root f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
-          ltac:(lia) Hba Hb40) as (st & tr1 & Hrl).
+          ltac:(lia) Hba Hb40) as (st & tr1 & Hrl & _).
         assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
           by (step_by Hrl; reflexivity).
         step_by H. apply Hcont.

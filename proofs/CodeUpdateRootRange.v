@@ -670,16 +670,8 @@ Proof.
   fold (whole (tables e)) in Hwh.
   set (dd := tent (tables e) x j) in *.
   set (c := child (pool_base e) dd) in *.
-  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
-  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
-  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
-  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
-  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
-  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
-  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). replace (wraps 64 (1 + 1)) with 2 by reflexivity.
-  rewrite wrapu_small by lia.
-  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
+  destruct fuel as [|f]; [lia|].
+  rewrite (clearEntry_table_open f e tr x j p base vmid Hj L Hx Hok H3 Hle Hlt Hb0 ltac:(lia)). fold dd c.
   destruct f as [|f]; [lia|].
   assert (H21 : base mod 2 ^ 21 = 0).
   { pose proof (Z.div_mod base (2 ^ 30) ltac:(lia)) as E. rewrite Hba, Z.add_0_r in E.

@@ -38,8 +38,8 @@
       into an entry holding a level-2 table ([descend_table_root_walk]),
       into an invalid entry for a map ([descend_new_root_walk]) and into a
       block aligned to 1 GiB ([descend_split_root_walk]), and replaceLeaf
-      of a whole entry ([clearEntry_table_root_ent],
-      [replaceLeaf_table_root_ent] say what they leave in the entry) make
+      of a whole entry ([clearEntry_table_root],
+      [replaceLeaf_table_root] say what they leave in the entry) make
       the walk of the entry's span [u_map] inside the range and leave it
       as it was outside; so does [update] at the root of a range inside
       one root entry ([update_root_entry_walk], and on [pw] from the root
@@ -1225,95 +1225,6 @@ Proof.
 Qed.
 
 
-(** ** A whole root entry *)
-
-(** [clearEntry_table_root] and [replaceLeaf_table_root] (CodeUpdateRoot)
-    with the entry they leave: invalid (0), then for a map the 1 GiB block
-    leaf of the update. *)
-Theorem clearEntry_table_root_ent : forall fuel e tr x j p base vmid,
-  (7 <= fuel)%nat -> 0 <= j < 512 ->
-  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
-  0 <= x < len (tables e) ->
-  let d := tent (tables e) x j in
-  Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask -> child (pool_base e) d < len (tables e) ->
-  l2_inv e (child (pool_base e) d) ->
-  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
-  0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
-  exists st tr', Isolation.Engine_clearEntry fuel root p 1 base vmid e tr = Ok tt st tr' /\ slot_valid x st /\
-    tent (tables st) x j = 0.
-Proof.
-  intros fuel e tr x j p base vmid Hf Hj L Hx dd H3 Hle Hlt Hinv Hal Hbelow Hb0 Hba H40.
-  pose proof Hinv as (Hok & Hpok & _ & _ & Hpl & _). pose proof Hok as (Hwh & Hsmall & Hbase).
-  fold (whole (tables e)) in Hwh.
-  set (c := child (pool_base e) dd) in *.
-  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_clearEntry].
-  step_by (deref_lens _ _ _ _ e tr L Hv). fold dd. unfold Isolation.isTable. step.
-  replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
-  step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
-  step_by (index_ok e tr dd Hok Hle Hlt). fold c.
-  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
-  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). replace (wraps 64 (1 + 1)) with 2 by reflexivity.
-  rewrite wrapu_small by lia.
-  change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
-  destruct f as [|f]; [lia|].
-  assert (H21 : base mod 2 ^ 21 = 0).
-  { pose proof (Z.div_mod base (2 ^ 30) ltac:(lia)) as E. rewrite Hba, Z.add_0_r in E.
-    apply Z.mod_divide; [lia|]. exists (512 * (base / 2 ^ 30)). lia. }
-  pose proof (align_page base H21) as Hba'.
-  assert (H21' : (base + 2 ^ 30) mod 2 ^ 21 = 0).
-  { rewrite Z.add_mod, H21 by lia. reflexivity. }
-  destruct (update_l2_no_failure f e tr c base (base + 2 ^ 30) (clear_u vmid) ltac:(lia) Hinv Hal Hbelow ltac:(lia)
-    ltac:(rewrite (l1_base_of base base Hba ltac:(lia)); lia) H40 Hba'
-    ltac:(rewrite Z.add_mod, Hba' by lia; reflexivity) eq_refl
-    ltac:(rewrite need_l2_clear by (first [reflexivity|lia|exact H21|exact H21']); pose proof (count_bound (Isolation.Engine_pool e)); lia))
-    as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1).
-  step_by Hup.
-  pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
-  pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
-  assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
-  destruct (dropTable_ok p x j st1 tr1 c base vmid L Hv1 Hpl1 Hpok1 Hc1 Hcu1) as (q & Hdrop & HP & _).
-  step_by Hdrop. eexists _, _. split; [reflexivity|].
-  unfold slot_valid, tables. rewrite get_set_pool, HP. fold (tables (set_tables st1 (put_ent (tables st1) x j 0))).
-  rewrite tables_set_tables. split; [split; [rewrite len_put_ent; lia|apply whole_put_ent; [exact Hwh1|lia]]|].
-  rewrite tent_put_ent by (try exact Hwh1; lia). rewrite !Z.eqb_refl. reflexivity.
-Qed.
-
-(** replaceLeaf of a root entry holding a table descriptor of a level-2
-    table with [l2_inv] never fails: it clears the entry as
-    [clearEntry_table_root] says, then, for a map, writes the 1 GiB block
-    leaf of the update. *)
-Theorem replaceLeaf_table_root_ent : forall fuel e tr x j p base u,
-  (8 <= fuel)%nat -> 0 <= j < 512 ->
-  lens p (slot_valid x) (fun s => tent (tables s) x j) (fun v s => set_tables s (put_ent (tables s) x j v)) ->
-  0 <= x < len (tables e) ->
-  let d := tent (tables e) x j in
-  Z.land d 3 = 3 -> pool_base e <= Z.land d Isolation.descOAMask -> child (pool_base e) d < len (tables e) ->
-  l2_inv e (child (pool_base e) d) ->
-  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
-  0 <= base -> base mod 2 ^ 30 = 0 -> base + 2 ^ 30 <= 2 ^ 40 ->
-  exists st tr', Isolation.Engine_replaceLeaf fuel root p 1 base u e tr = Ok tt st tr' /\
-    tent (tables st) x j = if Isolation.s2update_unmap u then 0
-      else leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u).
-Proof.
-  intros fuel e tr x j p base u Hf Hj L Hx dd H3 Hle Hlt Hinv Hal Hbelow Hb0 Hba H40.
-  pose proof Hinv as (Hok & _). pose proof Hok as (Hwh & _). fold (whole (tables e)) in Hwh.
-  assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
-  destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_replaceLeaf].
-  step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold dd.
-  fold (valid_d dd). rewrite (table_valid dd H3).
-  destruct (clearEntry_table_root_ent f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hx H3 Hle Hlt Hinv
-    Hal Hbelow Hb0 Hba H40) as (st1 & tr1 & Hce & Hv1 & He1).
-  assert (Hc' : (let! _ := Isolation.Engine_clearEntry f root p 1 base (Isolation.s2update_vmid u) in ret tt) e tr = Ok tt st1 tr1)
-    by (step_by Hce; reflexivity).
-  step_by Hc'.
-  destruct (Isolation.s2update_unmap u); cbn [negb].
-  - eexists _, _. split; [reflexivity|exact He1].
-  - step_by (leafDesc_ok st1 tr1 (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)).
-    step_by (store_lens _ _ _ _ st1 (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)) tr1 L Hv1).
-    eexists _, _. split; [reflexivity|]. destruct Hv1 as [Hl1 Hw1]. rewrite tables_set_tables.
-    rewrite tent_put_ent by (try exact Hw1; lia). rewrite !Z.eqb_refl. reflexivity.
-Qed.
 
 
 (** ** One root entry *)
@@ -1440,7 +1351,7 @@ Proof.
             change (span 1) with (2 ^ 30); exact (Hwa Hun)|]. apply (Hpa Hun). lia. }
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
       * destruct (Htab E3) as (Hle & Hlt & Hinv & _).
-        destruct (replaceLeaf_table_root_ent f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
+        destruct (replaceLeaf_table_root f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
           ltac:(lia) Hba Hb40) as (st & tr1 & Hrl & Hent).
         assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
           by (step_by Hrl; reflexivity).

@@ -239,6 +239,7 @@ CodeUpdateRoot.need_l2_split
 CodeUpdateRoot.need_l2_new
 CodeUpdateRoot.descend_table_root
 CodeUpdateRoot.need_l2_clear
+CodeUpdateRoot.clearEntry_table_open
 CodeUpdateRoot.clearEntry_table_root
 CodeUpdateRoot.replaceLeaf_table_root
 CodeUpdateRoot.l2_inv_new
@@ -310,8 +311,6 @@ CodeWalkUpdate.descend_table_root_walk
 CodeWalkUpdate.descend_new_root_walk
 CodeWalkUpdate.split_leaf1_view
 CodeWalkUpdate.descend_split_root_walk
-CodeWalkUpdate.clearEntry_table_root_ent
-CodeWalkUpdate.replaceLeaf_table_root_ent
 CodeWalkUpdate.update_root_entry_walk
 CodeWalkUpdate.update_root_entry_pw
 CodeWalkUpdate.mapRange_pw
