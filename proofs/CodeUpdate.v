@@ -1431,3 +1431,126 @@ Proof.
   - rewrite max_fuel_nat. unfold max_fuel. lia.
   - step_by Hl. destruct r as [cur|[]]. eexists _, _. reflexivity.
 Qed.
+
+(** ** Words of the bitmap *)
+
+(** A number whose bits from 64 up are clear is a 64-bit word. *)
+Lemma word_of_bits : forall x, (forall k, 64 <= k -> Z.testbit x k = false) -> 0 <= x < 2 ^ 64.
+Proof.
+  intros x H. assert (E : x = x mod 2 ^ 64).
+  { apply Z.bits_inj'. intros n Hn. destruct (Z.ltb_spec n 64).
+    - rewrite Z.mod_pow2_bits_low by lia. reflexivity.
+    - rewrite Z.mod_pow2_bits_high by lia. apply H. lia. }
+  rewrite E. apply Z.mod_pos_bound. lia.
+Qed.
+
+Lemma word_high : forall w k, 0 <= w < 2 ^ 64 -> 64 <= k -> Z.testbit w k = false.
+Proof.
+  intros w k Hw Hk. rewrite <- (Z.mod_small w (2 ^ 64)) by lia. apply Z.mod_pow2_bits_high. lia.
+Qed.
+
+Lemma word_lor : forall w r, 0 <= w < 2 ^ 64 -> 0 <= r < 64 -> 0 <= Z.lor w (2 ^ r) < 2 ^ 64.
+Proof.
+  intros w r Hw Hr. apply word_of_bits. intros k Hk. rewrite testbit_lor_pow2 by lia.
+  rewrite word_high by lia. apply Z.eqb_neq. lia.
+Qed.
+
+Lemma word_andnot : forall w r, 0 <= w < 2 ^ 64 -> 0 <= r < 64 -> 0 <= andnot w (2 ^ r) < 2 ^ 64.
+Proof.
+  intros w r Hw Hr. apply word_of_bits. intros k Hk. rewrite testbit_andnot_pow2 by lia.
+  rewrite word_high by lia. reflexivity.
+Qed.
+
+Lemma Forall_nth_Z : forall (P : Z -> Prop) xs n, Forall P xs -> P 0 -> P (nth n xs 0).
+Proof.
+  intros P xs n H H0. destruct (Nat.lt_ge_cases n (List.length xs)).
+  - rewrite Forall_forall in H. apply H. apply nth_In. exact H1.
+  - rewrite nth_overflow by exact H1. exact H0.
+Qed.
+
+(** One word of the bitmap written with one bit changed, and that bit
+    naming a table of the pool: the bitmap stays [bits_ok]. *)
+Lemma bits_ok_word : forall p q i w', bits_ok p -> 0 <= i < ntables p -> ntables q = ntables p ->
+  Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64)) w' (Isolation.tablePool_free p) ->
+  0 <= w' < 2 ^ 64 ->
+  (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) ->
+  bits_ok q.
+Proof.
+  intros p q i w' (Hw & Hs & Hin) Hi En Hq Hw' Hag. unfold bits_ok. rewrite Hq, len_replace.
+  split; [apply Forall_replace; assumption|]. split; [exact Hs|].
+  intros j Hj Hb. rewrite En. destruct (Z.eq_dec j i) as [->|Hne]; [lia|].
+  apply Hin; [exact Hj|]. rewrite <- (Hag j Hj Hne). exact Hb.
+Qed.
+
+(** ** take, with the word it writes *)
+
+(** take of table [i] writes into word [i / 64] of the bitmap that word
+    with bit [i mod 64] cleared. *)
+Lemma take_word : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) ->
+  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
+      (andnot (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free (Isolation.Engine_pool s)) 0) (2 ^ (i mod 64)))
+      (Isolation.tablePool_free (Isolation.Engine_pool s)).
+Proof.
+  intros pp s i tr Hpp Hok Hi. pose proof (word_in _ i Hok Hi) as Hk.
+  destruct s as [cfg plat [[T base] free nfree allocs] pages host vms marks].
+  unfold pool_ok, ntables in *. cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.Pool_Tables Isolation.tablePool_free] in *.
+  destruct Hok as [Hf Hsmall].
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
+  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
+  destruct (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
+  destruct (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
+  destruct (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
+  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
+  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
+  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
+  unfold Isolation.tablePool_take.
+  step_by (mods64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i).
+  rewrite Z.rem_mod_nonneg by lia. step_by (shcount_ok (S:=Isolation.Engine) (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr (i mod 64) ltac:(lia)).
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta.
+  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
+  cbn [Isolation.Engine_pool Isolation.tablePool_free].
+  step_by (idx_nth free (i / 64) w (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr ltac:(apply Z.div_pos; lia) Hw).
+  unfold bind at 1; rewrite Hqf; cbv beta iota zeta.
+  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
+  unfold bind at 1; rewrite Hqfi by (cbn; lia); cbv beta iota zeta.
+  unfold bind at 1; rewrite (store_lens _ _ _ _ _ (andnot w (shl 64 false 1 (i mod 64))) tr Lfi) by (cbn; lia); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqn; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr Ln I); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqa; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr La I); cbv beta iota zeta. cbn.
+  unfold bind at 1; rewrite HqP; cbv beta iota zeta. unfold bind at 1; rewrite HqT; cbv beta iota zeta. unfold bind at 1; rewrite HqTi by (cbn; lia); cbv beta iota zeta.
+  unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr LTi) by (cbn; lia); cbv beta iota zeta. cbn.
+  eexists. split; [reflexivity|]. cbn.
+  rewrite shl_bit by lia. rewrite (nth_error_nth _ _ 0 Hw). reflexivity.
+Qed.
+
+(** What [take] of table [i] makes of the pool [p], with the word it
+    writes into the bitmap. *)
+Definition taken_w (p q : Isolation.tablePool) (i : Z) : Prop :=
+  taken p q i /\
+  Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
+    (andnot (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free p) 0) (2 ^ (i mod 64)))
+    (Isolation.tablePool_free p).
+
+Lemma take_spec_w : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) ->
+  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    taken_w (Isolation.Engine_pool s) q i.
+Proof.
+  intros pp s i tr Hpp Hok Hi.
+  destruct (take_word pp s i tr Hpp Hok Hi) as (q & Ht & Hw).
+  destruct (take_spec pp s i tr Hpp Hok Hi) as (q' & Ht' & Htk).
+  rewrite Ht in Ht'. injection Ht' as Ht'. subst q'.
+  exists q. split; [exact Ht|]. split; [exact Htk|exact Hw].
+Qed.
+
+(** A table [take] takes keeps the bitmap [bits_ok]. *)
+Lemma taken_bits : forall p q i, bits_ok p -> 0 <= i < ntables p -> taken_w p q i -> bits_ok q.
+Proof.
+  intros p q i Hbits Hi (([Esh _] & _ & _ & Hag & _) & Hw).
+  apply (bits_ok_word _ _ i _ Hbits Hi Esh Hw); [|exact Hag].
+  apply word_andnot; [|apply Z.mod_pos_bound; lia].
+  apply Forall_nth_Z; [apply Hbits|lia].
+Qed.

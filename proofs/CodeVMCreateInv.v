@@ -49,7 +49,7 @@ Theorem VMCreate_cases : forall e tr n flags r e' tr', create_ok e -> 0 <= n < 2
   (exists slot id, first_free e slot /\
      e' = at_slot e (Z.to_nat slot)
             (Isolation.set_vm_s2 (Isolation.mk_stage2 (-1) id) (nth (Z.to_nat slot) (Isolation.Engine_vms e) Isolation.zero_vm))) \/
-  (exists slot rt q X, first_free e slot /\ root_taken (Isolation.Engine_pool e) q rt /\
+  (exists slot rt q X, first_free e slot /\ root_taken_ok (Isolation.Engine_pool e) q rt /\
      Isolation.vm_live X = true /\ Isolation.stage2_root (Isolation.vm_s2 X) = rt /\
      e' = at_slot (Isolation.set_Engine_pool q e) (Z.to_nat slot) X).
 Proof.
@@ -208,7 +208,7 @@ Theorem VMCreate_tables_ok : forall e tr n flags r e' tr', create_ok e -> tables
 Proof.
   intros e tr n flags r e' tr' Hc Hok Hn Hrun.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & Hrt & _ & _ & ->)]].
+    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & [Hrt _] & _ & _ & ->)]].
   - exact Hok.
   - rewrite tables_ok_at_slot. exact Hok.
   - exact (tables_ok_taken e q rt Hok Hrt _ _).
@@ -232,7 +232,7 @@ Theorem VMCreate_owns : forall e tr n flags r e' tr', create_ok e -> 0 <= n < 2 
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hhost Hvms Hrun.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & Hrt & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
   - split; [exact Hhost|exact Hvms].
   - split; [rewrite owns_at_slot, host_at_slot; exact Hhost|].
     intros mv Hin Hl. rewrite owns_at_slot. rewrite vms_at in Hin.
@@ -288,7 +288,7 @@ Proof.
   assert (Hown : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
     owns_tables e (root_at e i)) by (intros i Hi Hl; apply Hvms; [apply nth_In; exact Hi|exact Hl]).
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & Hrt & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
   - split; [exact Dh|exact Dv].
   - pose proof (first_free_dead e slot Hff) as Hdead.
     assert (Hsl : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (destruct Hff as [Hs _]; unfold len in Hs; lia).
@@ -350,7 +350,7 @@ Theorem VMCreate_free_slots_clear : forall e tr n flags r e' tr', create_ok e ->
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hfree Hrun. unfold free_slots_clear in *.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & Hrt & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
   - exact Hfree.
   - rewrite vms_at. apply Forall_replace; [exact Hfree|]. cbn.
     destruct (Nat.lt_ge_cases (Z.to_nat slot) (length (Isolation.Engine_vms e))) as [Hsl|Hsl].
@@ -371,7 +371,7 @@ Theorem VMCreate_vms_sane : forall c e tr n flags r e' tr', create_ok e -> 0 <= 
 Proof.
   intros c e tr n flags r e' tr' Hc Hn Hok Hvms Hsane Hrun. unfold vms_sane in *.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & Hrt & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
   - exact Hsane.
   - rewrite vms_at. apply Forall_replace.
     + rewrite Forall_forall in *. intros mv Hin Hl. apply s2_sane_ext with e; [|exact (Hsane mv Hin Hl)].

@@ -3,10 +3,11 @@
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/vm.go (VMCreate), isolation/stage2.go (newStage2, translate)
     and isolation/pool.go (allocRoot, take).
-    - What the pool becomes ([take_spec], [allocRoot_spec]): take zeroes
-      its table and clears its free bit, and nothing else of the tables or
-      the bitmap; allocRoot either finds no pair and changes nothing, or
-      takes a pair [r], [r + 1] that was free and zeroes both.
+    - What the pool becomes ([allocRoot_spec], from CodeUpdate's
+      [take_spec_w]: take zeroes its table and clears its free bit, and
+      nothing else of the tables or the bitmap): allocRoot either finds no
+      pair and changes nothing, or takes a pair [r], [r + 1] that was free
+      and zeroes both, keeping the bitmap and the count sound.
     - What VM_CREATE returns ([VMCreate_spec]): an error leaves the engine
       as it was, except that when the pool has no free root the chosen
       free slot keeps the root -1 and the vmid newStage2 wrote; a success
@@ -34,6 +35,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeVCPU CodeVMCreate CodeShadow
   CodeStage2 CodePool CodeFree CodeAbsLedger CodeAbs CodeMemCall Lemmas CodeAbi.
+From Bulkhead.Proofs Require CodeUpdate.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -60,63 +62,6 @@ Definition taken (p q : Isolation.tablePool) (i : Z) : Prop :=
     replace_nth (Z.to_nat i) (repeat 0 512) (Isolation.Pool_Tables (Isolation.tablePool_Pool p)) /\
   free_bit q i = false /\ (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j).
 
-Lemma take_spec : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
-  0 <= i < len (Isolation.Pool_Tables (Isolation.tablePool_Pool (Isolation.Engine_pool s))) ->
-  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
-    taken (Isolation.Engine_pool s) q i.
-Proof.
-  intros pp s i tr Hpp Hok Hi.
-  destruct s as [cfg plat [[T base] free nfree allocs] pages host vms marks].
-  unfold pool_ok in Hok. cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.Pool_Tables Isolation.tablePool_free] in Hok, Hi.
-  destruct Hok as [Hf Hsmall].
-  assert (Hk : 0 <= i / 64 < len free) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
-  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
-  destruct (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
-  destruct (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
-  unfold Isolation.tablePool_take.
-  unfold bind at 1. rewrite mods64. cbv beta iota.
-  unfold bind at 1. rewrite shcount_ok by (apply Z.rem_nonneg; lia). cbv beta iota.
-  unfold bind at 1. rewrite (deref_lens _ _ _ _ _ tr Hpp I). cbv beta iota.
-  unfold bind at 1. rewrite divs64, quot64 by lia. cbv beta iota.
-  cbn [Isolation.Engine_pool Isolation.tablePool_free].
-  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
-  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
-  unfold bind at 1. rewrite (idx_nth free (i / 64) w _ tr ltac:(lia) Hw). cbv beta iota.
-  unfold bind at 1. rewrite Hqf. cbv beta iota.
-  unfold bind at 1. rewrite divs64, quot64 by lia. cbv beta iota.
-  unfold bind at 1. rewrite Hqfi by (cbn; lia). cbv beta iota.
-  unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr Lfi) by (cbn; lia). cbv beta iota. cbn.
-  unfold bind at 1. rewrite (deref_lens _ _ _ _ _ tr Hpp I). cbv beta iota.
-  unfold bind at 1. rewrite Hqn. cbv beta iota.
-  unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr Ln I). cbv beta iota. cbn.
-  unfold bind at 1. rewrite (deref_lens _ _ _ _ _ tr Hpp I). cbv beta iota.
-  unfold bind at 1. rewrite Hqa. cbv beta iota.
-  unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr La I). cbv beta iota. cbn.
-  unfold bind at 1. rewrite HqP. cbv beta iota.
-  unfold bind at 1. rewrite HqT. cbv beta iota.
-  unfold bind at 1. rewrite HqTi by (cbn; lia). cbv beta iota.
-  unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr LTi) by (cbn; lia). cbv beta iota. cbn.
-  unfold ret. eexists. split; [reflexivity|].
-  assert (Hm : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
-  rewrite Z.rem_mod_nonneg by lia. rewrite shl_bit by lia.
-  split; [split; cbn; apply len_replace|]. cbn. split; [reflexivity|]. split; [reflexivity|].
-  unfold free_bit. cbv [Isolation.set_tablePool_Pool Isolation.set_tablePool_allocs Isolation.set_tablePool_nfree
-    Isolation.set_tablePool_free Isolation.tablePool_free Isolation.tablePool_Pool Isolation.tablePool_nfree
-    Isolation.tablePool_allocs]. split.
-  - rewrite nth_replace_nth_same by (apply nth_error_Some; congruence).
-    rewrite testbit_andnot_pow2 by lia. rewrite Z.eqb_refl. apply andb_false_r.
-  - intros j Hj Hne. destruct (Nat.eq_dec (Z.to_nat (j / 64)) (Z.to_nat (i / 64))) as [E|E].
-    + rewrite E, nth_replace_nth_same by (apply nth_error_Some; congruence).
-      rewrite (nth_error_nth _ _ _ Hw). rewrite testbit_andnot_pow2 by (try apply Z.mod_pos_bound; lia).
-      pose proof (same_word i j ltac:(lia) Hj Hne E) as Hd.
-      replace (i mod 64 =? j mod 64) with false by (symmetry; apply Z.eqb_neq; lia). apply andb_true_r.
-    + rewrite nth_replace_nth_other' by congruence. reflexivity.
-Qed.
-
 (** The pool after allocRoot took the pair [r], [r + 1]: both were free,
     both are zeroed and taken, every other table and bit is as it was. *)
 Definition root_taken (p q : Isolation.tablePool) (r : Z) : Prop :=
@@ -140,10 +85,21 @@ Proof.
   intros j Hj H1 H2. rewrite (O2 j Hj H2), (O1 j Hj H1). reflexivity.
 Qed.
 
+(** [root_taken], and allocRoot keeps the pool's bitmap and count sound
+    ([bits_ok], CodeUpdate.count_ok). *)
+Definition root_taken_ok (p q : Isolation.tablePool) (r : Z) : Prop :=
+  root_taken p q r /\ (pool_ok p -> bits_ok p -> CodeUpdate.count_ok p -> bits_ok q /\ CodeUpdate.count_ok q).
+
+Lemma taken_refine : forall p q i, CodeUpdate.taken p q i -> taken p q i.
+Proof.
+  intros p q i (S & _ & F & O & B & T). split; [exact S|]. split; [exact B|]. split; [exact T|].
+  split; [exact F|exact O].
+Qed.
+
 Lemma allocRoot_spec : forall pp s tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
   Isolation.tablePool_allocRoot pp s tr = Ok (-1) s tr \/
   exists r q, Isolation.tablePool_allocRoot pp s tr = Ok r (Isolation.set_Engine_pool q s) tr /\
-    root_taken (Isolation.Engine_pool s) q r.
+    root_taken_ok (Isolation.Engine_pool s) q r.
 Proof.
   intros pp s tr Hpp Hok. pose proof Hok as [Hf Hsmall].
   set (n := len (Isolation.Pool_Tables (Isolation.tablePool_Pool (Isolation.Engine_pool s)))) in *.
@@ -154,7 +110,7 @@ Proof.
     (fun i st tr' => st = s /\ tr' = tr /\ 0 <= i <= n)
     (fun j st tr' => tr' = tr /\ match j with
        | Fall _ => st = s
-       | Jump x => exists q, st = Isolation.set_Engine_pool q s /\ root_taken (Isolation.Engine_pool s) q x end)
+       | Jump x => exists q, st = Isolation.set_Engine_pool q s /\ root_taken_ok (Isolation.Engine_pool s) q x end)
     (fun i => Z.to_nat (n - i))) with (l := 0) (s := s) (tr := tr) as (j & s' & tr' & Hl & Hq) end.
   - intros i st tr' (-> & -> & Hi). exists (wraps 64 (i + 1) <? n).
     unfold bind. rewrite (deref_lens _ _ _ _ _ tr Hpp I). cbv beta iota. split; [reflexivity|].
@@ -174,15 +130,30 @@ Proof.
       destruct (free_bit (Isolation.Engine_pool s) i) eqn:E1.
       * unfold bind at 1 2. rewrite wraps_small by lia. rewrite Hb2. cbv beta iota. unfold ret at 1. cbv beta iota.
         destruct (free_bit (Isolation.Engine_pool s) (i + 1)) eqn:E2.
-        -- destruct (take_spec pp s i tr Hpp Hok ltac:(fold n; lia)) as (q1 & Ht1 & Hs1).
-           pose proof (same_shape_ok _ _ Hok (proj1 Hs1)) as Hok1.
-           destruct (take_spec pp (Isolation.set_Engine_pool q1 s) (i + 1) tr Hpp ltac:(rewrite get_set_pool; exact Hok1)
-                       ltac:(rewrite get_set_pool; destruct Hs1 as [[E _] _]; rewrite E; fold n; lia)) as (q2 & Ht2 & Hs2).
+        -- destruct (CodeUpdate.take_spec_w pp s i tr Hpp Hok ltac:(unfold ntables; fold n; lia)) as (q1 & Ht1 & Hs1).
+           pose proof (same_shape_ok _ _ Hok (proj1 (proj1 Hs1))) as Hok1.
+           assert (Hn1 : ntables q1 = ntables (Isolation.Engine_pool s))
+             by (destruct Hs1 as (([E _] & _) & _); exact E).
+           destruct (CodeUpdate.take_spec_w pp (Isolation.set_Engine_pool q1 s) (i + 1) tr Hpp ltac:(rewrite get_set_pool; exact Hok1)
+                       ltac:(rewrite get_set_pool, Hn1; unfold ntables; fold n; lia)) as (q2 & Ht2 & Hs2).
            rewrite get_set_pool, set_pool_twice in *.
            unfold bind at 1. rewrite Ht1. cbv beta iota.
            unfold bind at 1. rewrite Ht2. cbv beta iota. unfold ret.
            eexists _, _, _. split; [reflexivity|]. split; [reflexivity|].
-           exists q2. split; [reflexivity|]. apply taken_twice with q1; try assumption; unfold ntables; fold n; lia.
+           exists q2. split; [reflexivity|]. split.
+           ++ apply taken_twice with q1; try assumption; try (unfold ntables; fold n; lia).
+              ** exact (taken_refine _ _ _ (proj1 Hs1)).
+              ** exact (taken_refine _ _ _ (proj1 Hs2)).
+           ++ intros _ Hbits Hcount.
+              assert (Hi1 : 0 <= i < ntables (Isolation.Engine_pool s)) by (unfold ntables; fold n; lia).
+              assert (Hb21 : free_bit q1 (i + 1) = true)
+                by (destruct Hs1 as ((_ & _ & _ & O & _) & _); rewrite O by lia; exact E2).
+              pose proof (CodeUpdate.taken_bits _ _ i Hbits Hi1 Hs1) as Hbits1.
+              pose proof (CodeUpdate.take_count _ _ i Hok Hcount Hi1 E1 (proj1 Hs1)) as [Hcount1 _].
+              split.
+              ** exact (CodeUpdate.taken_bits _ _ (i + 1) Hbits1 ltac:(rewrite Hn1; unfold ntables; fold n; lia) Hs2).
+              ** exact (proj1 (CodeUpdate.take_count _ _ (i + 1) Hok1 Hcount1 ltac:(rewrite Hn1; unfold ntables; fold n; lia)
+                   Hb21 (proj1 Hs2))).
         -- unfold ret. eexists _, _, _. split; [reflexivity|]. exists (i + 1).
            rewrite wraps_small by lia. split; [reflexivity|]. split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
       * unfold bind at 1. unfold ret at 1. cbv beta iota. unfold ret.
@@ -229,7 +200,7 @@ Lemma newStage2_spec : forall i qs id s tr,
     Ok false (at_slot s (Z.to_nat i) (Isolation.set_vm_s2 (Isolation.mk_stage2 (-1) id) m)) tr \/
   exists r q, Isolation.Engine_newStage2 root qs id s tr =
     Ok true (at_slot (Isolation.set_Engine_pool q s) (Z.to_nat i) (Isolation.set_vm_s2 (Isolation.mk_stage2 r id) m)) tr /\
-    root_taken (Isolation.Engine_pool s) q r.
+    root_taken_ok (Isolation.Engine_pool s) q r.
 Proof.
   intros i qs id s tr Ls Hc Hv m.
   assert (Hi : (Z.to_nat i < length (Isolation.Engine_vms s))%nat) by (destruct Hv as [_ Hv]; unfold len in Hv; lia).
@@ -273,7 +244,7 @@ Proof.
       by (rewrite vms_set_pool; exact Hi).
     rewrite vms_at_slot by exact Hi'. rewrite at_slot_twice.
     rewrite vms_at_slot by exact Hi'.
-    destruct Hsh as (Hr & _). cbn [Isolation.set_vm_s2 Isolation.vm_s2 Isolation.set_stage2_root Isolation.stage2_root].
+    destruct Hsh as ((Hr & _) & _). cbn [Isolation.set_vm_s2 Isolation.vm_s2 Isolation.set_stage2_root Isolation.stage2_root].
     replace (r >=? 0) with true by (symmetry; apply Z.geb_le; lia). unfold ret, X1. reflexivity.
 Qed.
 
@@ -371,7 +342,7 @@ Theorem VMCreate_spec : forall e tr n flags,
      let m := nth (Z.to_nat slot) (Isolation.Engine_vms e) Isolation.zero_vm in
      let id := wrapu 16 (wraps 64 (slot + 1)) in
      ((r = (0, Abi.NoMemory) /\ e' = at_slot e (Z.to_nat slot) (Isolation.set_vm_s2 (Isolation.mk_stage2 (-1) id) m)) \/
-      exists rt q vcs, r = (id, Abi.Success) /\ root_taken (Isolation.Engine_pool e) q rt /\
+      exists rt q vcs, r = (id, Abi.Success) /\ root_taken_ok (Isolation.Engine_pool e) q rt /\
         e' = at_slot (Isolation.set_Engine_pool q e) (Z.to_nat slot) (new_vm n flags id rt vcs) /\
         fresh_vcpus id (Isolation.vm_vcpus m) vcs))).
 Proof.
@@ -411,7 +382,7 @@ Proof.
   rewrite Hn2. cbn [negb].
   set (E := Isolation.set_Engine_pool q e) in *.
   assert (HsE : (Z.to_nat slot < length (Isolation.Engine_vms E))%nat) by (unfold E; rewrite vms_set_pool; exact Hsl).
-  pose proof Hrt as (_ & _ & _ & _ & Hshape & _).
+  pose proof Hrt as ((_ & _ & _ & _ & Hshape & _) & _).
   pose proof (create_ok_set_pool e q Hc Hshape) as HcE. fold E in HcE.
   set (X1 := Isolation.set_vm_s2 (Isolation.mk_stage2 rt id) m).
   set (s1_ := at_slot E (Z.to_nat slot) X1).
@@ -1017,7 +988,7 @@ Proof.
       Isolation.vm_live (nth (v - 1) (Isolation.Engine_vms e) Isolation.zero_vm) = true ->
       owns_tables e (Isolation.stage2_root (Isolation.vm_s2 (nth (v - 1) (Isolation.Engine_vms e) Isolation.zero_vm)))).
     { intros v Hv Hl. apply Hlive; [apply nth_In; lia|exact Hl]. }
-    destruct Hsub as [(E & ->)|(rt & q & vcs & E & Hrt & -> & Hfr)]; injection E as -> ->.
+    destruct Hsub as [(E & ->)|(rt & q & vcs & E & [Hrt _] & -> & Hfr)]; injection E as -> ->.
     + right. split; [reflexivity|]. split; [reflexivity|]. split; [eexists; reflexivity|].
       split; [intros p; apply abs_pages_at_slot|]. split.
       * intros p. cbn [ms_hs2 abs_ms]. unfold abs_hs2. rewrite host_at_slot, walk_slot by assumption. reflexivity.

@@ -170,7 +170,7 @@ CodeUpdate.descend_new_last
 CodeUpdate.descend_split_last
 CodeUpdate.replaceLeaf_table_last
 CodeUpdate.update_l2_entry_no_failure
-CodeVMCreateRefine.take_spec
+CodeVMCreateRefine.taken_refine
 CodeVMCreateRefine.allocRoot_spec
 CodeVMCreateRefine.newStage2_spec
 CodeVMCreateRefine.slot_search_spec
@@ -199,7 +199,7 @@ CodeUpdateFrame.descend_table_frame
 CodeUpdateFrame.replaceLeaf_table_frame
 CodeUpdateFrame.descend_split_frame
 CodeUpdateL2.release_bits
-CodeUpdateL2.take_spec_w
+CodeUpdate.take_spec_w
 CodeUpdateL2.mustAlloc_word
 CodeUpdateL2.mustAlloc_bits
 CodeUpdateL2.update_l2_loop
@@ -274,8 +274,6 @@ CodeOwns.mem_inv_after
 CodeOwns.MemShare_keeps_mem_inv
 CodeOwns.MemDonate_keeps_mem_inv
 CodeOwns.MemReclaim_keeps_mem_inv
-CodeMemInvCreate.allocRoot_spec_ok
-CodeMemInvCreate.VMCreate_spec_ok
 CodeMemInvCreate.VMCreate_pool_inv
 CodeMemInvCreate.VMCreate_dead_no_root
 CodeMemInvCreate.VMCreate_s2_owned
