@@ -155,8 +155,8 @@ Proof. intros lvl. unfold nentries. destruct (lvl =? 1); lia. Qed.
 
 (** What [freeTables depth] at the level of [k] more levels of tables
     does: on a tree whose tables below [t] are distinct and in use, it
-    returns, frees exactly those tables, and keeps the tables' contents and
-    the pool's shape. *)
+    returns, frees exactly those tables, and keeps the tables' contents,
+    the pool's shape and a counted pool ([pool_counted], CodePool). *)
 Definition frees (k depth : nat) : Prop := forall s tr t,
   tables_ok s -> pool_ok (Isolation.Engine_pool s) ->
   tree_ok (tables s) (pool_base s) k t (nentries (3 - Z.of_nat k)) ->
@@ -168,7 +168,8 @@ Definition frees (k depth : nat) : Prop := forall s tr t,
     same_shape (Isolation.Engine_pool s) q /\
     (forall x, In x (reach (tables s) (pool_base s) k t (nentries (3 - Z.of_nat k))) -> free_bit q x = true) /\
     (forall x, 0 <= x -> ~ In x (reach (tables s) (pool_base s) k t (nentries (3 - Z.of_nat k))) ->
-       free_bit q x = free_bit (Isolation.Engine_pool s) x).
+       free_bit q x = free_bit (Isolation.Engine_pool s) x) /\
+    (pool_counted (Isolation.Engine_pool s) -> pool_counted q).
 
 Lemma freeTables_step : forall k depth', (k <= 2)%nat -> (forall k', k = S k' -> frees k' depth') -> frees k (S depth').
 Proof.
@@ -188,21 +189,23 @@ Proof.
        same_shape (Isolation.Engine_pool s) q /\
        (forall x, In x (from f i nent) -> free_bit q x = false) /\
        (forall x, In x (from f 0 i) -> free_bit q x = true) /\
-       (forall x, 0 <= x -> ~ In x (from f 0 i) -> free_bit q x = free_bit (Isolation.Engine_pool s) x))
+       (forall x, 0 <= x -> ~ In x (from f 0 i) -> free_bit q x = free_bit (Isolation.Engine_pool s) x) /\
+       (pool_counted (Isolation.Engine_pool s) -> pool_counted q))
     (fun j st tr' => tr' = tr /\ exists q, st = Isolation.set_Engine_pool q s /\
        Isolation.tablePool_Pool q = Isolation.tablePool_Pool (Isolation.Engine_pool s) /\
        same_shape (Isolation.Engine_pool s) q /\
        (forall x, In x (from f 0 nent) -> free_bit q x = true) /\
-       (forall x, 0 <= x -> ~ In x (from f 0 nent) -> free_bit q x = free_bit (Isolation.Engine_pool s) x))
+       (forall x, 0 <= x -> ~ In x (from f 0 nent) -> free_bit q x = free_bit (Isolation.Engine_pool s) x) /\
+       (pool_counted (Isolation.Engine_pool s) -> pool_counted q))
     (fun i => Z.to_nat (nent - i))) with (l := 0) (s := s) (tr := tr) as (j & s' & tr' & Hj & -> & Hq) end.
   - (* the condition *)
-    intros i st tr' (-> & Hi & q & -> & HP & Hsh & Hrest & Hdone & Hother).
+    intros i st tr' (-> & Hi & q & -> & HP & Hsh & Hrest & Hdone & Hother & Hcnt).
     exists (i <? nent). split; [step_by (entries_ok (Isolation.set_Engine_pool q s) tr lvl); reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
     + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. exists q.
-      replace i with nent in * by lia. split; [reflexivity|]. split; [exact HP|]. split; [exact Hsh|]. split; [exact Hdone|exact Hother].
+      replace i with nent in * by lia. split; [reflexivity|]. split; [exact HP|]. split; [exact Hsh|]. split; [exact Hdone|]. split; [exact Hother|exact Hcnt].
   - (* one entry *)
-    intros i st tr' (-> & Hi & q & -> & HP & Hsh & Hrest & Hdone & Hother) Hc.
+    intros i st tr' (-> & Hi & q & -> & HP & Hsh & Hrest & Hdone & Hother & Hcnt) Hc.
     revert Hc. step_by (entries_ok (Isolation.set_Engine_pool q s) tr lvl). intros Hc.
     injection Hc as Hc. apply Z.ltb_lt in Hc.
     set (st := Isolation.set_Engine_pool q s).
@@ -219,20 +222,20 @@ Proof.
     { rewrite (from_split f i nent) by lia. rewrite (from_step f i nent) by lia. reflexivity. }
     rewrite Hsplit in Hnd, Hnn. destruct (nodup3 _ _ _ Hnd) as (Dab & Dac & Dbc & NDb).
     (* An entry that is not a table: nothing to free. *)
-    Local Ltac skip_entry q HP Hsh Hrest Hdone Hother Hf :=
+    Local Ltac skip_entry q HP Hsh Hrest Hdone Hother Hcnt Hf :=
       eexists _, _, _; split; [reflexivity|]; eexists; split; [reflexivity|];
       rewrite wraps_small by lia; split; [|apply Z2Nat.inj_lt; lia];
       split; [reflexivity|]; split; [lia|]; exists q; split; [reflexivity|]; split; [exact HP|];
       split; [exact Hsh|]; rewrite from_snoc, Hf, app_nil_r by lia; rewrite Hf in Hrest;
-      split; [exact Hrest|]; split; [exact Hdone|exact Hother].
+      split; [exact Hrest|]; split; [exact Hdone|]; split; [exact Hother|exact Hcnt].
     destruct k as [|k'].
     { cbn [Z.of_nat] in lvl. replace (lvl <? Isolation.lastLevel) with false by reflexivity. cbn [andb].
-      assert (Hf : f i = []) by reflexivity. skip_entry q HP Hsh Hrest Hdone Hother Hf. }
+      assert (Hf : f i = []) by reflexivity. skip_entry q HP Hsh Hrest Hdone Hother Hcnt Hf. }
     assert (Hlvl : lvl <? Isolation.lastLevel = true) by (unfold lvl, Isolation.lastLevel; apply Z.ltb_lt; lia).
     rewrite Hlvl. cbn [andb].
     destruct (Z.eqb_spec (Z.land (ent T t i) 3) 3) as [E3|E3].
     2:{ assert (Hf : f i = []) by (unfold f, below; destruct (Z.eqb_spec (Z.land (ent T t i) 3) 3); [contradiction|reflexivity]).
-        skip_entry q HP Hsh Hrest Hdone Hother Hf. }
+        skip_entry q HP Hsh Hrest Hdone Hother Hcnt Hf. }
     set (d := ent T t i) in *. set (c := child base d) in *.
     destruct Htree as (_ & _ & Hch). destruct (Hch i ltac:(lia) E3) as (Hle & Hclt & Hct). fold d in Hle, Hclt, Hct. fold c in Hclt, Hct.
     set (R := reach T base k' c 512) in *.
@@ -250,7 +253,7 @@ Proof.
       ltac:(rewrite HT, Hb, Hk'; exact (NoDup_app_l _ _ NDb))
       ltac:(rewrite HT, Hb, Hk'; intros x Hx; unfold st; rewrite get_set_pool; apply Hrest;
             apply in_or_app; left; apply in_or_app; left; exact Hx))
-      as (q1 & Hq1 & HP1 & Hsh1 & Hin1 & Hout1).
+      as (q1 & Hq1 & HP1 & Hsh1 & Hin1 & Hout1 & Hcnt1).
     rewrite HT, Hb, Hk' in Hin1, Hout1. fold R in Hin1, Hout1. unfold st in *. rewrite get_set_pool in *.
     rewrite set_pool_twice in Hq1.
     step_by Hq1. step_by (pfield_pool_root (Isolation.set_Engine_pool q1 s) tr). fold pool_place.
@@ -263,9 +266,12 @@ Proof.
     assert (Hcn : 0 <= c < ntables q1).
     { unfold ntables. rewrite HP1, HP. split; [exact Hc0|]. unfold tables in Hclt. unfold st in Hclt. cbn in Hclt.
       exact Hclt. }
-    destruct (release_ok pool_place (Isolation.set_Engine_pool q1 s) c tr pool_place_lens
+    pose proof (release_exact pool_place (Isolation.set_Engine_pool q1 s) c tr pool_place_lens
       ltac:(rewrite get_set_pool; exact Hok1) ltac:(rewrite get_set_pool; exact Hcn) ltac:(rewrite get_set_pool; exact Hcfree))
-      as (q2 & Hrel & Hsh2 & HP2 & _ & Hc2 & Hout2).
+      as Hrel.
+    destruct (release_pool_spec q1 c Hok1 Hcn) as (Hsh2 & HP2 & _ & Hc2 & Hout2).
+    pose proof (fun H => release_pool_counted q1 c Hok1 (Hcnt1 (Hcnt H)) Hcn Hcfree) as Hcnt2.
+    set (q2 := release_pool q1 c) in *.
     rewrite get_set_pool, set_pool_twice in *.
     step_by Hrel.
     eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
@@ -275,7 +281,7 @@ Proof.
     rewrite from_snoc, Hfi by lia.
     assert (HcB : In c (R ++ [c])) by (apply in_or_app; right; left; reflexivity).
     assert (HRB : forall x, In x R -> In x (R ++ [c])) by (intros x H; apply in_or_app; left; exact H).
-    split; [|split].
+    split; [|split; [|split; [|exact Hcnt2]]].
     + intros x Hx.
       assert (Hxc : x <> c) by (intros ->; exact (Dbc c HcB Hx)).
       assert (HxR : ~ In x R) by (intros H; exact (Dbc x (HRB x H) Hx)).
@@ -298,10 +304,10 @@ Proof.
   - split; [reflexivity|]. split; [lia|]. exists (Isolation.Engine_pool s).
     rewrite set_pool_same. split; [reflexivity|]. split; [reflexivity|]. split; [split; reflexivity|].
     rewrite (from_end f 0 0) by lia. split; [exact Hfree|].
-    split; [intros x []|]. intros; reflexivity.
+    split; [intros x []|]. split; [intros; reflexivity|exact (fun H => H)].
   - rewrite max_fuel_nat. unfold max_fuel. lia.
-  - step_by Hj. destruct j as [i|[]]. destruct Hq as (q & -> & HP & Hsh & Hin & Hout).
-    exists q. split; [reflexivity|]. split; [exact HP|]. split; [exact Hsh|]. split; assumption.
+  - step_by Hj. destruct j as [i|[]]. destruct Hq as (q & -> & HP & Hsh & Hin & Hout & Hc).
+    exists q. split; [reflexivity|]. split; [exact HP|]. split; [exact Hsh|]. split; [exact Hin|]. split; assumption.
 Qed.
 
 (** freeTables never fails on a tree whose tables below its root are
@@ -332,7 +338,9 @@ Definition owns_tables (e : Isolation.Engine) (r : Z) : Prop :=
     not disturb, as a VM slot's) that is absent or owns its tables, it
     returns; an absent one is left as it was, and one with a root has
     every table of it freed, nothing else of the pool changed, its root
-    set to -1, and the platform's InvalidateVMID recorded. *)
+    set to -1, the platform's InvalidateVMID recorded, and a counted
+    pool ([pool_counted]: a sound bitmap and [nfree] its count of free
+    tables) left counted. *)
 Theorem freeStage2_no_failure : forall e tr s valid get set,
   lens s valid get set -> valid e ->
   (forall q st, valid st -> valid (Isolation.set_Engine_pool q st)) ->
@@ -348,7 +356,8 @@ Theorem freeStage2_no_failure : forall e tr s valid get set,
        same_shape (Isolation.Engine_pool e) q /\
        (forall x, In x (s2_tables e (Isolation.stage2_root (get e))) -> free_bit q x = true) /\
        (forall x, 0 <= x -> ~ In x (s2_tables e (Isolation.stage2_root (get e))) ->
-          free_bit q x = free_bit (Isolation.Engine_pool e) x)).
+          free_bit q x = free_bit (Isolation.Engine_pool e) x) /\
+       (pool_counted (Isolation.Engine_pool e) -> pool_counted q)).
 Proof.
   intros e tr s valid get set Hs Hv Hvp Hgp Ht Hp Hplat Hown.
   set (r := Isolation.stage2_root (get e)) in *.
@@ -367,7 +376,7 @@ Proof.
   destruct (tree_ok_range _ _ _ _ _ Htree) as (_ & Hrl). change ((1024 - 1) / 512) with 1 in Hrl.
   replace Isolation.S2StartLevel with (3 - Z.of_nat 2) by reflexivity.
   destruct (freeTables_ok 2 rec_fuel ltac:(unfold rec_fuel; lia) ltac:(lia) e tr1 r Ht Hp Htree Hnd2
-    ltac:(intros x Hx; apply Hfree; right; right; exact Hx)) as (q1 & Hq1 & HP1 & Hsh1 & Hin1 & Hout1).
+    ltac:(intros x Hx; apply Hfree; right; right; exact Hx)) as (q1 & Hq1 & HP1 & Hsh1 & Hin1 & Hout1 & Hcnt1).
   step_by Hq1.
   set (e1 := Isolation.set_Engine_pool q1 e).
   assert (Hv1 : valid e1) by (apply Hvp; exact Hv).
@@ -376,11 +385,14 @@ Proof.
   step_by (deref_lens _ _ _ _ e1 tr1 Hs Hv1). rewrite Hg1. fold r.
   assert (Hok1 : pool_ok q1) by (eapply same_shape_ok; eassumption).
   assert (Hn1 : ntables q1 = len (tables e)) by (unfold ntables, tables; rewrite HP1; reflexivity).
-  destruct (release_ok pool_place e1 r tr1 pool_place_lens ltac:(unfold e1; rewrite get_set_pool; exact Hok1)
-    ltac:(unfold e1; rewrite get_set_pool, Hn1; lia)
-    ltac:(unfold e1; rewrite get_set_pool, (Hout1 r ltac:(lia) Hr0'); apply Hfree; left; reflexivity))
-    as (q2 & Hrel2 & Hsh2 & HP2 & Hnf2 & Hb2 & Hout2).
-  unfold e1 in Hrel2, Hsh2, HP2, Hnf2, Hb2, Hout2. rewrite get_set_pool, set_pool_twice in *.
+  assert (Hb1 : free_bit q1 r = false) by (rewrite (Hout1 r ltac:(lia) Hr0'); apply Hfree; left; reflexivity).
+  assert (Hrn1 : 0 <= r < ntables q1) by (rewrite Hn1; lia).
+  pose proof (release_exact pool_place e1 r tr1 pool_place_lens ltac:(unfold e1; rewrite get_set_pool; exact Hok1)
+    ltac:(unfold e1; rewrite get_set_pool; exact Hrn1) ltac:(unfold e1; rewrite get_set_pool; exact Hb1)) as Hrel2.
+  destruct (release_pool_spec q1 r Hok1 Hrn1) as (Hsh2 & HP2 & _ & Hb2 & Hout2).
+  pose proof (fun H => release_pool_counted q1 r Hok1 (Hcnt1 H) Hrn1 Hb1) as Hcnt2.
+  set (q2 := release_pool q1 r) in *.
+  unfold e1 in Hrel2. rewrite get_set_pool, set_pool_twice in *.
   step_by Hrel2.
   set (e2 := Isolation.set_Engine_pool q2 e).
   assert (Hv2 : valid e2) by (apply Hvp; exact Hv).
@@ -390,12 +402,15 @@ Proof.
   rewrite wraps_small by (unfold tables_ok in Ht; lia).
   assert (Hr1' : ~ In (r + 1) (reach (tables e) (pool_base e) 2 r 1024)) by exact Hr1.
   assert (Hok2 : pool_ok q2) by (eapply same_shape_ok; eassumption).
-  destruct (release_ok pool_place e2 (r + 1) tr1 pool_place_lens ltac:(unfold e2; rewrite get_set_pool; exact Hok2)
-    ltac:(unfold e2; rewrite get_set_pool; unfold ntables, tables in *; rewrite HP2, HP1; lia)
-    ltac:(unfold e2; rewrite get_set_pool, (Hout2 (r + 1) ltac:(lia) ltac:(lia)), (Hout1 (r + 1) ltac:(lia) Hr1');
-          apply Hfree; right; left; reflexivity))
-    as (q3 & Hrel3 & Hsh3 & HP3 & Hnf3 & Hb3 & Hout3).
-  unfold e2 in Hrel3, Hsh3, HP3, Hnf3, Hb3, Hout3. rewrite get_set_pool, set_pool_twice in *.
+  assert (Hrn2 : 0 <= r + 1 < ntables q2) by (unfold ntables, tables in *; rewrite HP2, HP1; lia).
+  assert (Hb2' : free_bit q2 (r + 1) = false)
+    by (rewrite (Hout2 (r + 1) ltac:(lia) ltac:(lia)), (Hout1 (r + 1) ltac:(lia) Hr1'); apply Hfree; right; left; reflexivity).
+  pose proof (release_exact pool_place e2 (r + 1) tr1 pool_place_lens ltac:(unfold e2; rewrite get_set_pool; exact Hok2)
+    ltac:(unfold e2; rewrite get_set_pool; exact Hrn2) ltac:(unfold e2; rewrite get_set_pool; exact Hb2')) as Hrel3.
+  destruct (release_pool_spec q2 (r + 1) Hok2 Hrn2) as (Hsh3 & HP3 & _ & Hb3 & Hout3).
+  pose proof (fun H => release_pool_counted q2 (r + 1) Hok2 (Hcnt2 H) Hrn2 Hb2') as Hcnt3.
+  set (q3 := release_pool q2 (r + 1)) in *.
+  unfold e2 in Hrel3. rewrite get_set_pool, set_pool_twice in *.
   step_by Hrel3.
   set (e3 := Isolation.set_Engine_pool q3 e).
   assert (Hv3 : valid e3) by (apply Hvp; exact Hv).
@@ -405,7 +420,7 @@ Proof.
   eexists _, _. split; [reflexivity|]. split; [intros; lia|]. intros _. exists q3.
   rewrite Hg3. split; [reflexivity|]. split; [reflexivity|]. split; [congruence|].
   split; [eapply same_shape_trans; [eapply same_shape_trans; eassumption|exact Hsh3]|].
-  unfold s2_tables. fold r. split.
+  unfold s2_tables. fold r. split; [|split; [|exact Hcnt3]].
   - intros x [<-|[<-|Hx]].
     + rewrite (Hout3 r ltac:(lia) ltac:(lia)). exact Hb2.
     + exact Hb3.

@@ -22,12 +22,12 @@
       block mapped ([splitBlock_ok]); [dropTable] of a table in use never
       fails: it writes the slot invalid, records InvalidateIPA and releases
       the table ([dropTable_ok]);
-    - the pool's [nfree] counts the free tables ([count_ok], a count of
-      the bitmap's bits over the pool's tables): [release] of a table in
-      use and [take] of a free one keep it so, adding and removing one
-      ([release_count], [take_count]); a positive count means some table
-      is free ([count_some_free]), and then [mustAlloc] takes one, zeroed,
-      with only its bit cleared ([mustAlloc_spec]);
+    - the pool's [nfree] counts the free tables ([count_ok], CodePool, a
+      count of the bitmap's bits over the pool's tables): [take] of a free
+      table keeps it so, removing one ([take_count], as CodePool's
+      [release_count] adds one); a positive count means some table is
+      free (CodePool's [count_some_free]), and then [mustAlloc] takes one,
+      zeroed, with only its bit cleared ([mustAlloc_spec]);
     - at the last level (3), [update] of a page-aligned range inside the
       2 MiB span of a table of the pool, for an update whose output offset
       is page aligned, never fails, takes no table, changes only the
@@ -658,77 +658,6 @@ Proof.
     intros x j Hx Hj. rewrite HTp by assumption. bcases; try lia; reflexivity.
 Qed.
 
-(** ** The count of free tables *)
-
-(** The free tables of the pool, counted from its bitmap. *)
-Definition count_free (p : Isolation.tablePool) : Z :=
-  Z.of_nat (List.length (filter (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p))))).
-
-(** [nfree] counts the free tables. *)
-Definition count_ok (p : Isolation.tablePool) : Prop := Isolation.tablePool_nfree p = count_free p.
-
-Lemma testbit_andnot_pow2 : forall w r k, 0 <= r -> 0 <= k ->
-  Z.testbit (andnot w (2 ^ r)) k = Z.testbit w k && negb (r =? k).
-Proof. intros w r k Hr Hk. unfold andnot. rewrite Z.land_spec, Z.lnot_spec, Z.pow2_bits_eqb by lia. reflexivity. Qed.
-
-(** take of a table of the pool never fails: it clears the table's bit
-    and no other, counts one free table less, and zeroes the table. *)
-Lemma take_spec : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
-  0 <= i < ntables (Isolation.Engine_pool s) ->
-  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
-    same_shape (Isolation.Engine_pool s) q /\
-    Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree (Isolation.Engine_pool s) - 1) /\
-    free_bit q i = false /\
-    (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit (Isolation.Engine_pool s) j) /\
-    Isolation.Pool_Base (Isolation.tablePool_Pool q) = Isolation.Pool_Base (Isolation.tablePool_Pool (Isolation.Engine_pool s)) /\
-    Isolation.Pool_Tables (Isolation.tablePool_Pool q) =
-      replace_nth (Z.to_nat i) (repeat 0 512) (Isolation.Pool_Tables (Isolation.tablePool_Pool (Isolation.Engine_pool s))).
-Proof.
-  intros pp s i tr Hpp Hok Hi. pose proof (word_in _ i Hok Hi) as Hk.
-  destruct s as [cfg plat [[T base] free nfree allocs] pages host vms marks].
-  unfold pool_ok, ntables in *. cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.Pool_Tables Isolation.tablePool_free] in *.
-  destruct Hok as [Hf Hsmall].
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
-  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
-  destruct (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
-  destruct (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
-  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
-  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
-  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
-  unfold Isolation.tablePool_take.
-  step_by (mods64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i).
-  rewrite Z.rem_mod_nonneg by lia. step_by (shcount_ok (S:=Isolation.Engine) (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr (i mod 64) ltac:(lia)).
-  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta.
-  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
-  cbn [Isolation.Engine_pool Isolation.tablePool_free].
-  step_by (idx_nth free (i / 64) w (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr ltac:(apply Z.div_pos; lia) Hw).
-  unfold bind at 1; rewrite Hqf; cbv beta iota zeta.
-  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
-  unfold bind at 1; rewrite Hqfi by (cbn; lia); cbv beta iota zeta.
-  unfold bind at 1; rewrite (store_lens _ _ _ _ _ (andnot w (shl 64 false 1 (i mod 64))) tr Lfi) by (cbn; lia); cbv beta iota zeta. cbn.
-  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqn; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr Ln I); cbv beta iota zeta. cbn.
-  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqa; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr La I); cbv beta iota zeta. cbn.
-  unfold bind at 1; rewrite HqP; cbv beta iota zeta. unfold bind at 1; rewrite HqT; cbv beta iota zeta. unfold bind at 1; rewrite HqTi by (cbn; lia); cbv beta iota zeta.
-  unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr LTi) by (cbn; lia); cbv beta iota zeta. cbn.
-  eexists. split; [reflexivity|]. cbn.
-  split; [split; cbn; apply len_replace|]. split; [reflexivity|].
-  rewrite shl_bit by lia.
-  unfold free_bit; cbn. split; [|split; [|split; reflexivity]].
-  - rewrite nth_replace by (unfold len in Hk; lia). rewrite testbit_andnot_pow2 by lia.
-    rewrite Z.eqb_refl. apply andb_false_r.
-  - intros j Hj Hne.
-    destruct (Nat.eq_dec (Z.to_nat (j / 64)) (Z.to_nat (i / 64))) as [E|E].
-    + rewrite E, nth_replace by (unfold len in Hk; lia). rewrite <- E.
-      rewrite testbit_andnot_pow2 by (try apply Z.mod_pos_bound; lia).
-      rewrite <- (nth_error_nth _ _ 0 Hw) in *. rewrite E.
-      pose proof (same_word i j ltac:(lia) Hj Hne E) as Hm.
-      replace (i mod 64 =? j mod 64) with false by (symmetry; apply Z.eqb_neq; lia). apply andb_true_r.
-    + rewrite nth_replace_other by (intros H; apply E; symmetry; exact H). reflexivity.
-Qed.
-
 (** What [take] of table [i] makes of the pool [p]. *)
 Definition taken (p q : Isolation.tablePool) (i : Z) : Prop :=
   same_shape p q /\
@@ -737,6 +666,39 @@ Definition taken (p q : Isolation.tablePool) (i : Z) : Prop :=
   (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) /\
   Isolation.Pool_Base (Isolation.tablePool_Pool q) = Isolation.Pool_Base (Isolation.tablePool_Pool p) /\
   Isolation.Pool_Tables (Isolation.tablePool_Pool q) = replace_nth (Z.to_nat i) (repeat 0 512) (Isolation.Pool_Tables (Isolation.tablePool_Pool p)).
+
+(** [take_pool] clears the table's bit and no other, counts one free
+    table less, and zeroes the table. *)
+Lemma take_pool_taken : forall p i, pool_ok p -> 0 <= i < ntables p -> taken p (take_pool p i) i.
+Proof.
+  intros p i Hok Hi. pose proof (word_in _ i Hok Hi) as Hk.
+  destruct p as [[T base] free nfree allocs].
+  unfold ntables in Hi. cbn in Hk, Hi.
+  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
+  unfold taken, take_pool. cbn.
+  split; [split; cbn; apply len_replace|]. split; [reflexivity|].
+  unfold free_bit; cbn. split; [|split; [|split; reflexivity]].
+  - rewrite nth_replace by (unfold len in Hk; lia). rewrite testbit_andnot_pow2 by lia.
+    rewrite Z.eqb_refl. apply andb_false_r.
+  - intros j Hj Hne.
+    destruct (Nat.eq_dec (Z.to_nat (j / 64)) (Z.to_nat (i / 64))) as [E|E].
+    + rewrite E, nth_replace by (unfold len in Hk; lia).
+      rewrite testbit_andnot_pow2 by (try apply Z.mod_pos_bound; lia).
+      pose proof (same_word i j ltac:(lia) Hj Hne E) as Hm.
+      replace (i mod 64 =? j mod 64) with false by (symmetry; apply Z.eqb_neq; lia). apply andb_true_r.
+    + rewrite nth_replace_other by (intros H; apply E; symmetry; exact H). reflexivity.
+Qed.
+
+(** take of a table of the pool never fails, and the pool it leaves is
+    [taken]. *)
+Lemma take_spec : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < ntables (Isolation.Engine_pool s) ->
+  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    taken (Isolation.Engine_pool s) q i.
+Proof.
+  intros pp s i tr Hpp Hok Hi. rewrite (take_exact pp s i tr Hpp Hok Hi).
+  eexists. split; [reflexivity|]. apply take_pool_taken; assumption.
+Qed.
 
 (** alloc, as [alloc_ok] (CodePool), with what it does to the pool: the
     table it takes is [taken]. *)
@@ -814,55 +776,6 @@ Proof.
     eexists _, _. split; [reflexivity|]. split; [exact Hi|]. split; [exact Hb|exact Hsh].
 Qed.
 
-(** Flipping one bit changes the count by one. *)
-Lemma filter_flip : forall (f g : nat -> bool) n l, NoDup l -> In n l -> (forall m, In m l -> m <> n -> g m = f m) ->
-  Z.of_nat (List.length (filter g l)) = Z.of_nat (List.length (filter f l)) + (Z.b2z (g n) - Z.b2z (f n)).
-Proof.
-  intros f g n l Hnd Hin Hag. induction l as [|a l IH]; [destruct Hin|].
-  inversion Hnd as [|? ? Ha Hnd']; subst. cbn [filter].
-  destruct (Nat.eq_dec a n) as [->|Hne].
-  - rewrite (filter_ext_in g f l) by (intros m Hm; apply Hag; [right; exact Hm|intros ->; contradiction]).
-    destruct (g n), (f n); cbn [List.length Z.b2z]; lia.
-  - destruct Hin as [->|Hin]; [contradiction|].
-    rewrite (Hag a ltac:(left; reflexivity) Hne).
-    specialize (IH Hnd' Hin ltac:(intros m Hm; apply Hag; right; exact Hm)).
-    destruct (f a); cbn [List.length]; lia.
-Qed.
-
-Lemma count_flip : forall p q i, ntables q = ntables p -> 0 <= i < ntables p ->
-  (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) ->
-  count_free q = count_free p + (Z.b2z (free_bit q i) - Z.b2z (free_bit p i)).
-Proof.
-  intros p q i En Hi Hag. unfold count_free. rewrite En.
-  pose proof (filter_flip (fun n => free_bit p (Z.of_nat n)) (fun n => free_bit q (Z.of_nat n)) (Z.to_nat i)
-    (seq 0 (Z.to_nat (ntables p))) (seq_NoDup _ _) ltac:(apply in_seq; lia)
-    ltac:(intros m Hm Hne; apply in_seq in Hm; apply Hag; lia)) as H.
-  cbv beta in H. rewrite Z2Nat.id in H by lia. exact H.
-Qed.
-
-Lemma filter_len : forall {A} (f : A -> bool) l, (List.length (filter f l) <= List.length l)%nat.
-Proof. intros A f l. induction l as [|a l IH]; cbn; [lia|]. destruct (f a); cbn; lia. Qed.
-
-Lemma count_bound : forall p, 0 <= count_free p <= ntables p.
-Proof.
-  intros p. unfold count_free. split; [lia|].
-  pose proof (filter_len (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p)))) as H.
-  rewrite seq_length in H. unfold ntables, len in *. lia.
-Qed.
-
-(** release of a table in use keeps [nfree] the count of free tables. *)
-Theorem release_count : forall p q i, pool_ok p -> count_ok p -> 0 <= i < ntables p -> free_bit p i = false ->
-  same_shape p q -> Isolation.tablePool_nfree q = wraps 64 (Isolation.tablePool_nfree p + 1) ->
-  free_bit q i = true -> (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) ->
-  count_ok q /\ count_free q = count_free p + 1.
-Proof.
-  intros p q i [_ Hsmall] Hc Hi Hb [Esh _] Hn Hbq Hag.
-  assert (E : count_free q = count_free p + 1).
-  { rewrite (count_flip p q i) by (unfold ntables; auto). rewrite Hb, Hbq. reflexivity. }
-  split; [|exact E]. unfold count_ok in *. rewrite Hn, Hc, E.
-  pose proof (count_bound p). apply wraps_small. unfold ntables in *. lia.
-Qed.
-
 (** take of a free table keeps [nfree] the count of free tables. *)
 Theorem take_count : forall p q i, pool_ok p -> count_ok p -> 0 <= i < ntables p -> free_bit p i = true ->
   taken p q i -> count_ok q /\ count_free q = count_free p - 1.
@@ -872,18 +785,6 @@ Proof.
   { rewrite (count_flip p q i) by (unfold ntables; auto). rewrite Hb, Hbq. reflexivity. }
   split; [|exact E]. unfold count_ok in *. rewrite Hn, Hc, E.
   pose proof (count_bound p). apply wraps_small. unfold ntables in *. lia.
-Qed.
-
-(** A pool whose count of free tables is positive has a free table, so
-    [mustAlloc] takes one ([mustAlloc_spec]). *)
-Theorem count_some_free : forall p, pool_ok p -> 0 < count_free p -> some_free p.
-Proof.
-  intros p [Hf _] Hpos. unfold count_free in Hpos.
-  destruct (filter (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p)))) as [|n l] eqn:E; [cbn in Hpos; lia|].
-  assert (Hn : In n (filter (fun n => free_bit p (Z.of_nat n)) (seq 0 (Z.to_nat (ntables p))))) by (rewrite E; left; reflexivity).
-  apply filter_In in Hn as [Hs Hb]. apply in_seq in Hs.
-  exists (Z.of_nat n / 64). split; [split; [apply Z.div_pos; lia|apply Z.div_lt_upper_bound; unfold ntables in Hs; lia]|].
-  intros H0. unfold free_bit in Hb. rewrite H0, Z.bits_0 in Hb. discriminate.
 Qed.
 
 (** ** One entry of a level-2 table *)
@@ -1432,99 +1333,7 @@ Proof.
   - step_by Hl. destruct r as [cur|[]]. eexists _, _. reflexivity.
 Qed.
 
-(** ** Words of the bitmap *)
-
-(** A number whose bits from 64 up are clear is a 64-bit word. *)
-Lemma word_of_bits : forall x, (forall k, 64 <= k -> Z.testbit x k = false) -> 0 <= x < 2 ^ 64.
-Proof.
-  intros x H. assert (E : x = x mod 2 ^ 64).
-  { apply Z.bits_inj'. intros n Hn. destruct (Z.ltb_spec n 64).
-    - rewrite Z.mod_pow2_bits_low by lia. reflexivity.
-    - rewrite Z.mod_pow2_bits_high by lia. apply H. lia. }
-  rewrite E. apply Z.mod_pos_bound. lia.
-Qed.
-
-Lemma word_high : forall w k, 0 <= w < 2 ^ 64 -> 64 <= k -> Z.testbit w k = false.
-Proof.
-  intros w k Hw Hk. rewrite <- (Z.mod_small w (2 ^ 64)) by lia. apply Z.mod_pow2_bits_high. lia.
-Qed.
-
-Lemma word_lor : forall w r, 0 <= w < 2 ^ 64 -> 0 <= r < 64 -> 0 <= Z.lor w (2 ^ r) < 2 ^ 64.
-Proof.
-  intros w r Hw Hr. apply word_of_bits. intros k Hk. rewrite testbit_lor_pow2 by lia.
-  rewrite word_high by lia. apply Z.eqb_neq. lia.
-Qed.
-
-Lemma word_andnot : forall w r, 0 <= w < 2 ^ 64 -> 0 <= r < 64 -> 0 <= andnot w (2 ^ r) < 2 ^ 64.
-Proof.
-  intros w r Hw Hr. apply word_of_bits. intros k Hk. rewrite testbit_andnot_pow2 by lia.
-  rewrite word_high by lia. reflexivity.
-Qed.
-
-Lemma Forall_nth_Z : forall (P : Z -> Prop) xs n, Forall P xs -> P 0 -> P (nth n xs 0).
-Proof.
-  intros P xs n H H0. destruct (Nat.lt_ge_cases n (List.length xs)).
-  - rewrite Forall_forall in H. apply H. apply nth_In. exact H1.
-  - rewrite nth_overflow by exact H1. exact H0.
-Qed.
-
-(** One word of the bitmap written with one bit changed, and that bit
-    naming a table of the pool: the bitmap stays [bits_ok]. *)
-Lemma bits_ok_word : forall p q i w', bits_ok p -> 0 <= i < ntables p -> ntables q = ntables p ->
-  Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64)) w' (Isolation.tablePool_free p) ->
-  0 <= w' < 2 ^ 64 ->
-  (forall j, 0 <= j -> j <> i -> free_bit q j = free_bit p j) ->
-  bits_ok q.
-Proof.
-  intros p q i w' (Hw & Hs & Hin) Hi En Hq Hw' Hag. unfold bits_ok. rewrite Hq, len_replace.
-  split; [apply Forall_replace; assumption|]. split; [exact Hs|].
-  intros j Hj Hb. rewrite En. destruct (Z.eq_dec j i) as [->|Hne]; [lia|].
-  apply Hin; [exact Hj|]. rewrite <- (Hag j Hj Hne). exact Hb.
-Qed.
-
 (** ** take, with the word it writes *)
-
-(** take of table [i] writes into word [i / 64] of the bitmap that word
-    with bit [i mod 64] cleared. *)
-Lemma take_word : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
-  0 <= i < ntables (Isolation.Engine_pool s) ->
-  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
-    Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
-      (andnot (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free (Isolation.Engine_pool s)) 0) (2 ^ (i mod 64)))
-      (Isolation.tablePool_free (Isolation.Engine_pool s)).
-Proof.
-  intros pp s i tr Hpp Hok Hi. pose proof (word_in _ i Hok Hi) as Hk.
-  destruct s as [cfg plat [[T base] free nfree allocs] pages host vms marks].
-  unfold pool_ok, ntables in *. cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.Pool_Tables Isolation.tablePool_free] in *.
-  destruct Hok as [Hf Hsmall].
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
-  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
-  destruct (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
-  destruct (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
-  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
-  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
-  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
-  unfold Isolation.tablePool_take.
-  step_by (mods64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i).
-  rewrite Z.rem_mod_nonneg by lia. step_by (shcount_ok (S:=Isolation.Engine) (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr (i mod 64) ltac:(lia)).
-  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta.
-  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
-  cbn [Isolation.Engine_pool Isolation.tablePool_free].
-  step_by (idx_nth free (i / 64) w (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr ltac:(apply Z.div_pos; lia) Hw).
-  unfold bind at 1; rewrite Hqf; cbv beta iota zeta.
-  step_by (divs64 (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr i). rewrite quot64 by lia.
-  unfold bind at 1; rewrite Hqfi by (cbn; lia); cbv beta iota zeta.
-  unfold bind at 1; rewrite (store_lens _ _ _ _ _ (andnot w (shl 64 false 1 (i mod 64))) tr Lfi) by (cbn; lia); cbv beta iota zeta. cbn.
-  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqn; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr Ln I); cbv beta iota zeta. cbn.
-  unfold bind at 1; rewrite (deref_lens _ _ _ _ _ tr Hpp I); cbv beta iota zeta. unfold bind at 1; rewrite Hqa; cbv beta iota zeta. unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr La I); cbv beta iota zeta. cbn.
-  unfold bind at 1; rewrite HqP; cbv beta iota zeta. unfold bind at 1; rewrite HqT; cbv beta iota zeta. unfold bind at 1; rewrite HqTi by (cbn; lia); cbv beta iota zeta.
-  unfold bind at 1; rewrite (store_lens _ _ _ _ _ _ tr LTi) by (cbn; lia); cbv beta iota zeta. cbn.
-  eexists. split; [reflexivity|]. cbn.
-  rewrite shl_bit by lia. rewrite (nth_error_nth _ _ 0 Hw). reflexivity.
-Qed.
 
 (** What [take] of table [i] makes of the pool [p], with the word it
     writes into the bitmap. *)
@@ -1539,11 +1348,8 @@ Lemma take_spec_w : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_
   exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
     taken_w (Isolation.Engine_pool s) q i.
 Proof.
-  intros pp s i tr Hpp Hok Hi.
-  destruct (take_word pp s i tr Hpp Hok Hi) as (q & Ht & Hw).
-  destruct (take_spec pp s i tr Hpp Hok Hi) as (q' & Ht' & Htk).
-  rewrite Ht in Ht'. injection Ht' as Ht'. subst q'.
-  exists q. split; [exact Ht|]. split; [exact Htk|exact Hw].
+  intros pp s i tr Hpp Hok Hi. rewrite (take_exact pp s i tr Hpp Hok Hi).
+  eexists. split; [reflexivity|]. split; [apply take_pool_taken; assumption|reflexivity].
 Qed.
 
 (** A table [take] takes keeps the bitmap [bits_ok]. *)

@@ -10,7 +10,8 @@
     Proved here:
     - [release] of a table in use writes into the table's word that word
       with the table's bit set, and keeps [bits_ok] ([release_bits]);
-      [take] writes that word with the bit cleared ([take_word]), and
+      [take] writes that word with the bit cleared ([take_spec_w], from
+      CodeVMCreate's [take_exact]), and
       [mustAlloc] keeps [bits_ok] ([mustAlloc_word], [mustAlloc_bits]);
     - so do [dropTable], [clearEntry], [replaceLeaf] and [descend] at
       level 2 ([dropTable_bits], [clearEntry_table_bits],
@@ -62,50 +63,6 @@ Open Scope Z_scope.
 
 (** ** release *)
 
-Lemma pool_of_set : forall q1 q2 (s : Isolation.Engine), Isolation.set_Engine_pool q1 s = Isolation.set_Engine_pool q2 s -> q1 = q2.
-Proof. intros q1 q2 s H. apply (f_equal Isolation.Engine_pool) in H. rewrite !get_set_pool in H. exact H. Qed.
-
-(** release of a table [i] in use writes into word [i / 64] of the bitmap
-    that word with bit [i mod 64] set. *)
-Lemma release_word : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
-  0 <= i < ntables (Isolation.Engine_pool s) -> free_bit (Isolation.Engine_pool s) i = false ->
-  exists q, Isolation.tablePool_release pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
-    Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
-      (Z.lor (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free (Isolation.Engine_pool s)) 0) (2 ^ (i mod 64)))
-      (Isolation.tablePool_free (Isolation.Engine_pool s)).
-Proof.
-  intros pp s i tr Hpp Hok Hi Hb. pose proof Hok as [_ Hsmall]. unfold ntables in Hi.
-  pose proof (word_in _ i Hok Hi) as Hk.
-  unfold Isolation.tablePool_release.
-  step_by (isFree_spec pp s i tr Hpp Hok Hi). rewrite Hb.
-  destruct s as [cfg plat [P free nfree allocs] pages host vms marks].
-  cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.tablePool_free Isolation.tablePool_nfree] in *.
-  set (s := Isolation.mk_Engine cfg plat (Isolation.mk_tablePool P free nfree allocs) pages host vms marks).
-  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
-  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
-  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
-  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
-  step_by (mods64 s tr i). rewrite Z.rem_mod_nonneg by lia.
-  step_by (shcount_ok s tr (i mod 64) ltac:(lia)).
-  step_by (deref_lens _ _ _ _ s tr Hpp I).
-  step_by (divs64 s tr i). rewrite quot64 by lia.
-  step_by (idx_nth _ (i / 64) w s tr ltac:(apply Z.div_pos; lia) Hw).
-  step_by (Hqf s tr).
-  step_by (divs64 s tr i). rewrite quot64 by lia.
-  step_by (Hqfi s tr I ltac:(cbn; lia)).
-  step_by (store_lens _ _ _ _ s (Z.lor w (shl 64 false 1 (i mod 64))) tr Lfi ltac:(cbn; lia)).
-  cbn.
-  set (free' := replace_nth (Z.to_nat (i / 64)) (Z.lor w (shl 64 false 1 (i mod 64))) free).
-  set (s1 := Isolation.mk_Engine cfg plat (Isolation.mk_tablePool P free' nfree allocs) pages host vms marks).
-  step_by (deref_lens _ _ _ _ s1 tr Hpp I).
-  step_by (Hqn s1 tr).
-  step_by (store_lens _ _ _ _ s1 (wraps 64 (nfree + 1)) tr Ln I). cbn.
-  eexists. split; [reflexivity|]. cbn. unfold free'. rewrite shl_bit by lia.
-  rewrite (nth_error_nth _ _ 0 Hw). reflexivity.
-Qed.
-
 (** release of a table in use keeps the bitmap [bits_ok]. *)
 Theorem release_bits : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
   bits_ok (Isolation.Engine_pool s) ->
@@ -116,14 +73,8 @@ Theorem release_bits : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engi
       (Isolation.tablePool_free (Isolation.Engine_pool s)) /\
     bits_ok q.
 Proof.
-  intros pp s i tr Hpp Hok Hbits Hi Hb.
-  destruct (release_word pp s i tr Hpp Hok Hi Hb) as (q & Hr & Hw).
-  destruct (release_ok pp s i tr Hpp Hok Hi Hb) as (q' & Hr' & [Esh _] & _ & _ & _ & Hag).
-  rewrite Hr in Hr'. injection Hr' as Hr'. subst q'.
-  exists q. split; [exact Hr|]. split; [exact Hw|].
-  apply (bits_ok_word _ _ i _ Hbits Hi Esh Hw); [|exact Hag].
-  apply word_lor; [|apply Z.mod_pos_bound; lia].
-  apply Forall_nth_Z; [apply Hbits|lia].
+  intros pp s i tr Hpp Hok Hbits Hi Hb. rewrite (release_exact pp s i tr Hpp Hok Hi Hb).
+  eexists. split; [reflexivity|]. split; [reflexivity|]. exact (release_pool_bits _ i Hok Hbits Hi).
 Qed.
 
 (** ** take, alloc and mustAlloc *)

@@ -63,16 +63,37 @@ Definition pool_lens (pp : ptr Isolation.Engine Isolation.tablePool) : Prop :=
 Lemma len_replace : forall {A} n (a : A) xs, len (replace_nth n a xs) = len xs.
 Proof. intros. unfold len. rewrite replace_nth_length. reflexivity. Qed.
 
-Lemma take_ok : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+Lemma shl_bit : forall r, 0 <= r < 64 -> shl 64 false 1 r = 2 ^ r.
+Proof.
+  intros r Hr. unfold shl. destruct (Z.leb_spec 64 r); [lia|]. unfold wrapu.
+  rewrite Z.shiftl_1_l. apply Z.mod_small. split; [lia|]. apply Z.pow_lt_mono_r; lia.
+Qed.
+
+(** The pool [take] of table [i] leaves (isolation/pool.go): bit
+    [i mod 64] of word [i / 64] cleared, one free table less, one
+    allocation more, and table [i] zeroed. *)
+Definition take_pool (p : Isolation.tablePool) (i : Z) : Isolation.tablePool :=
+  let P := Isolation.tablePool_Pool p in
+  let free := Isolation.tablePool_free p in
+  Isolation.mk_tablePool
+    (Isolation.mk_Pool (replace_nth (Z.to_nat i) (repeat 0 512) (Isolation.Pool_Tables P)) (Isolation.Pool_Base P))
+    (replace_nth (Z.to_nat (i / 64)) (andnot (nth (Z.to_nat (i / 64)) free 0) (2 ^ (i mod 64))) free)
+    (wraps 64 (Isolation.tablePool_nfree p - 1))
+    (wrapu 64 (Isolation.tablePool_allocs p + 1)).
+
+(** take of a table of the pool never fails and leaves [take_pool]. *)
+Lemma take_exact : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
   0 <= i < len (Isolation.Pool_Tables (Isolation.tablePool_Pool (Isolation.Engine_pool s))) ->
-  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
-    same_shape (Isolation.Engine_pool s) q.
+  Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool (take_pool (Isolation.Engine_pool s) i) s) tr.
 Proof.
   intros pp s i tr Hpp Hok Hi.
   destruct s as [cfg plat [[T base] free nfree allocs] pages host vms marks].
   unfold pool_ok in Hok. cbn [Isolation.Engine_pool Isolation.tablePool_Pool Isolation.Pool_Tables Isolation.tablePool_free] in Hok, Hi.
   destruct Hok as [Hf Hsmall].
   assert (Hk : 0 <= i / 64 < len free) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+  assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
+  destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
+  2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
   destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
   destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
   destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
@@ -86,8 +107,7 @@ Proof.
   unfold bind at 1. rewrite (deref_lens _ _ _ _ _ tr Hpp I). cbv beta iota.
   unfold bind at 1. rewrite divs64, quot64 by lia. cbv beta iota.
   cbn [Isolation.Engine_pool Isolation.tablePool_free].
-  destruct (idx_in_range free (i / 64) (Isolation.mk_Engine cfg plat (Isolation.mk_tablePool (Isolation.mk_Pool T base) free nfree allocs) pages host vms marks) tr Hk) as (w & Hw).
-  unfold bind at 1. rewrite Hw. cbv beta iota.
+  unfold bind at 1. rewrite (idx_nth free (i / 64) w _ tr ltac:(lia) Hw). cbv beta iota.
   unfold bind at 1. rewrite Hqf. cbv beta iota.
   unfold bind at 1. rewrite divs64, quot64 by lia. cbv beta iota.
   unfold bind at 1. rewrite Hqfi by (cbn; lia). cbv beta iota.
@@ -102,8 +122,16 @@ Proof.
   unfold bind at 1. rewrite HqT. cbv beta iota.
   unfold bind at 1. rewrite HqTi by (cbn; lia). cbv beta iota.
   unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr LTi) by (cbn; lia). cbv beta iota. cbn.
-  unfold ret. eexists. split; [reflexivity|].
-  split; cbn; apply len_replace.
+  unfold ret, take_pool. cbn. rewrite Z.rem_mod_nonneg, shl_bit, (nth_error_nth _ _ 0 Hw) by lia. reflexivity.
+Qed.
+
+Lemma take_ok : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+  0 <= i < len (Isolation.Pool_Tables (Isolation.tablePool_Pool (Isolation.Engine_pool s))) ->
+  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
+    same_shape (Isolation.Engine_pool s) q.
+Proof.
+  intros pp s i tr Hpp Hok Hi. rewrite (take_exact pp s i tr Hpp Hok Hi).
+  eexists. split; [reflexivity|]. split; cbn; apply len_replace.
 Qed.
 
 Lemma isFree_ok : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->

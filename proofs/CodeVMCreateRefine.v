@@ -86,9 +86,9 @@ Proof.
 Qed.
 
 (** [root_taken], and allocRoot keeps the pool's bitmap and count sound
-    ([bits_ok], CodeUpdate.count_ok). *)
+    ([bits_ok], [count_ok]). *)
 Definition root_taken_ok (p q : Isolation.tablePool) (r : Z) : Prop :=
-  root_taken p q r /\ (pool_ok p -> bits_ok p -> CodeUpdate.count_ok p -> bits_ok q /\ CodeUpdate.count_ok q).
+  root_taken p q r /\ (pool_ok p -> bits_ok p -> count_ok p -> bits_ok q /\ count_ok q).
 
 Lemma taken_refine : forall p q i, CodeUpdate.taken p q i -> taken p q i.
 Proof.

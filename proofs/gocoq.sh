@@ -161,9 +161,9 @@ CodeUpdate.tableEmpty_ok
 CodeUpdate.dropTable_ok
 CodeUpdate.splitBlock_ok
 CodeUpdate.mustAlloc_spec
-CodeUpdate.release_count
+CodePool.release_count
 CodeUpdate.take_count
-CodeUpdate.count_some_free
+CodePool.count_some_free
 CodeUpdate.clearEntry_table_last
 CodeUpdate.descend_table_last
 CodeUpdate.descend_new_last
