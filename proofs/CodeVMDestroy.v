@@ -7,8 +7,11 @@
     CodeRelease), frees its stage-2 ([freeStage2], CodeFree), clears the
     slot's fields and zeroes its vCPUs. Every step but the host-unmap
     branch of [releasePages] is proved; so VM_DESTROY never fails for a
-    VM that shares no page with the host, and it keeps [mem_ok] and
-    [shadow_inv] (the slot's stage-2 is gone, its vCPUs zeroed). *)
+    VM that shares no page with the host: it leaves the engine as it was
+    or the slot [destroyed] (no stage-2, not live, every free bit outside
+    the VM's tables kept and a counted pool left counted;
+    [VMDestroy_unshared_cases]), and it keeps [mem_ok] and [shadow_inv]
+    (the slot's stage-2 is gone, its vCPUs zeroed). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -56,7 +59,16 @@ Qed.
     Along VM_DESTROY of the VM [m] in slot [i], the memory keeps the
     engine's configuration, as many ledger entries, the pool's tables and
     shape, the other slots, and slot [i]'s shadow state; slot [i] stays
-    [vm_ok] and its stage-2 is [m]'s or absent. *)
+    [vm_ok] and its stage-2 is [m]'s or absent; and [destroy_pool] holds. *)
+
+(** The host's stage-2 record and the platform are kept, so is every free
+    bit outside [m]'s stage-2's tables, and a counted pool stays counted. *)
+Definition destroy_pool (e : Isolation.Engine) (m : Isolation.vm) (s : Isolation.Engine) : Prop :=
+  Isolation.Engine_host s = Isolation.Engine_host e /\ Isolation.Engine_plat s = Isolation.Engine_plat e /\
+  (forall x, 0 <= x -> ~ In x (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) ->
+     free_bit (Isolation.Engine_pool s) x = free_bit (Isolation.Engine_pool e) x) /\
+  (pool_counted (Isolation.Engine_pool e) -> pool_counted (Isolation.Engine_pool s)).
+
 Definition destroy_inv (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : Isolation.Engine) : Prop :=
   Isolation.Engine_cfg s = Isolation.Engine_cfg e /\ len (Isolation.Engine_pages s) = len (Isolation.Engine_pages e) /\
   tables s = tables e /\ pool_base s = pool_base e /\ pool_ok (Isolation.Engine_pool s) /\
@@ -65,32 +77,40 @@ Definition destroy_inv (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : 
   Isolation.vm_shadow (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = Isolation.vm_shadow m /\
   (Isolation.stage2_root (Isolation.vm_s2 (nth i (Isolation.Engine_vms s) Isolation.zero_vm)) < 0 \/
    Isolation.vm_s2 (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = Isolation.vm_s2 m) /\
-  vm_ok (nth i (Isolation.Engine_vms s) Isolation.zero_vm).
+  vm_ok (nth i (Isolation.Engine_vms s) Isolation.zero_vm) /\ destroy_pool e m s.
 
 Lemma destroy_inv_slot : forall e i m s x, destroy_inv e i m s -> (i < length (Isolation.Engine_vms s))%nat ->
   vm_ok x -> Isolation.vm_shadow x = Isolation.vm_shadow m ->
   (Isolation.stage2_root (Isolation.vm_s2 x) < 0 \/ Isolation.vm_s2 x = Isolation.vm_s2 m) ->
   destroy_inv e i m (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s).
 Proof.
-  intros e i m s x (A & B & C & D & E & F & G & H & I' & J) Hi Hx Hsh Hs2.
+  intros e i m s x (A & B & C & D & E & F & G & H & I' & J & K) Hi Hx Hsh Hs2.
   unfold destroy_inv, tables, pool_base in *.
   cbn [Isolation.set_Engine_vms Isolation.Engine_cfg Isolation.Engine_pages Isolation.Engine_pool Isolation.Engine_vms].
   rewrite replace_nth_length, nth_replace by exact Hi.
   split; [exact A|]. split; [exact B|]. split; [exact C|]. split; [exact D|]. split; [exact E|].
-  split; [exact F|]. split; [|split; [exact Hsh|split; [exact Hs2|exact Hx]]].
+  split; [exact F|]. split; [|split; [exact Hsh|split; [exact Hs2|split; [exact Hx|exact K]]]].
   intros j Hj. rewrite nth_replace_other by (intros E'; apply Hj; symmetry; exact E'). apply G. exact Hj.
 Qed.
 
 Lemma destroy_inv_pool : forall e i m s q, destroy_inv e i m s ->
   Isolation.tablePool_Pool q = Isolation.tablePool_Pool (Isolation.Engine_pool s) ->
-  same_shape (Isolation.Engine_pool s) q -> destroy_inv e i m (Isolation.set_Engine_pool q s).
+  same_shape (Isolation.Engine_pool s) q ->
+  (forall x, 0 <= x -> ~ In x (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) ->
+     free_bit q x = free_bit (Isolation.Engine_pool s) x) ->
+  (pool_counted (Isolation.Engine_pool s) -> pool_counted q) ->
+  destroy_inv e i m (Isolation.set_Engine_pool q s).
 Proof.
-  intros e i m s q (A & B & C & D & E & F & G & H & I' & J) HP Hsh.
-  unfold destroy_inv, tables, pool_base in *.
-  cbn [Isolation.set_Engine_pool Isolation.Engine_cfg Isolation.Engine_pages Isolation.Engine_pool Isolation.Engine_vms].
+  intros e i m s q (A & B & C & D & E & F & G & H & I' & J & Hh & Hp & Hb & Hc) HP Hsh Hout Hcq.
+  unfold destroy_inv, destroy_pool, tables, pool_base in *.
+  cbn [Isolation.set_Engine_pool Isolation.Engine_cfg Isolation.Engine_pages Isolation.Engine_pool Isolation.Engine_vms
+       Isolation.Engine_host Isolation.Engine_plat].
   rewrite HP.
   split; [exact A|]. split; [exact B|]. split; [exact C|]. split; [exact D|].
-  split; [eapply same_shape_ok; eassumption|]. auto.
+  split; [eapply same_shape_ok; eassumption|]. do 5 (split; [assumption|]).
+  split; [exact Hh|]. split; [exact Hp|].
+  split; [intros x Hx0 Hx; rewrite (Hout x Hx0 Hx); exact (Hb x Hx0 Hx)|].
+  intros H0. exact (Hcq (Hc H0)).
 Qed.
 
 Lemma destroy_inv_end : forall e i m s, mem_ok e -> shadow_inv e ->
@@ -98,7 +118,7 @@ Lemma destroy_inv_end : forall e i m s, mem_ok e -> shadow_inv e ->
   Isolation.stage2_root (Isolation.vm_s2 (nth i (Isolation.Engine_vms s) Isolation.zero_vm)) < 0 ->
   mem_ok s /\ shadow_inv s.
 Proof.
-  intros e i m s (Hl & Hb & Hsz & Hlv & Ht & Hs2) ((Hlv' & Hvm) & Hsh) Hn (A & B & C & D & E & F & G & H & I' & J) Hr.
+  intros e i m s (Hl & Hb & Hsz & Hlv & Ht & Hs2) ((Hlv' & Hvm) & Hsh) Hn (A & B & C & D & E & F & G & H & I' & J & _) Hr.
   assert (Hslot : forall (P : Isolation.vm -> Prop), Forall P (Isolation.Engine_vms e) ->
             P (nth i (Isolation.Engine_vms s) Isolation.zero_vm) -> Forall P (Isolation.Engine_vms s)).
   { intros P Hall Hi. rewrite Forall_forall in *. intros x Hx. apply In_nth with (d := Isolation.zero_vm) in Hx as (j & Hj & <-).
@@ -123,15 +143,16 @@ Lemma destroy_inv_refl : forall e i m, nth_error (Isolation.Engine_vms e) i = So
   pool_ok (Isolation.Engine_pool e) -> destroy_inv e i m e.
 Proof.
   intros e i m Hn Hm Hp. unfold destroy_inv.
-  rewrite (nth_error_nth _ _ Isolation.zero_vm Hn). split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [exact Hp|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [right; reflexivity|exact Hm].
+  rewrite (nth_error_nth _ _ Isolation.zero_vm Hn). split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [exact Hp|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [right; reflexivity|]. split; [exact Hm|].
+  split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. exact (fun H => H).
 Qed.
 
 Lemma destroy_inv_pages : forall e i m s ps, destroy_inv e i m s -> length ps = length (Isolation.Engine_pages s) ->
   destroy_inv e i m (Isolation.set_Engine_pages ps s).
 Proof.
-  intros e i m s ps (A & B & C & D & E & F & G & H & I' & J) Hl. unfold destroy_inv, tables, pool_base in *.
+  intros e i m s ps (A & B & C & D & E & F & G & H & I' & J & K) Hl. unfold destroy_inv, tables, pool_base in *.
   cbn [Isolation.set_Engine_pages Isolation.Engine_cfg Isolation.Engine_pages Isolation.Engine_pool Isolation.Engine_vms].
-  split; [exact A|]. split; [unfold len in *; rewrite Hl; exact B|]. split; [exact C|]. split; [exact D|]. split; [exact E|]. split; [exact F|]. split; [exact G|]. split; [exact H|]. split; [exact I'|exact J].
+  split; [exact A|]. split; [unfold len in *; rewrite Hl; exact B|]. split; [exact C|]. split; [exact D|]. split; [exact E|]. split; [exact F|]. split; [exact G|]. split; [exact H|]. split; [exact I'|]. split; [exact J|exact K].
 Qed.
 
 Lemma destroy_inv_ok : forall e i m s, destroy_inv e i m s -> vm_ok (nth i (Isolation.Engine_vms s) Isolation.zero_vm).
@@ -159,25 +180,33 @@ Proof. intros [] H. exact H. Qed.
 Lemma vm_ok_nvcpu0 : forall y, vm_ok y -> vm_ok (Isolation.set_vm_nvcpu 0 y).
 Proof. intros [] (A & B & C). unfold vm_ok in *; cbn in *. unfold len in *. repeat split; try lia; exact C. Qed.
 
+(** What VM_DESTROY leaves of slot [i], which held the VM [m]:
+    [destroy_inv], no stage-2 and not live. *)
+Definition destroyed (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : Isolation.Engine) : Prop :=
+  destroy_inv e i m s /\ gone i s /\ Isolation.vm_live (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = false.
+
 (** VM_DESTROY never fails on an engine meeting [mem_ok] and
     [shadow_inv], with its platform and a pool in shape, for any 64-bit
     vmid, provided a live VM at that vmid owns its stage-2's tables
-    (distinct and in use) and shares no page with the host; and the
-    engine it leaves meets [mem_ok] and [shadow_inv] again. *)
-Theorem VMDestroy_unshared_inv : forall e tr id,
+    (distinct and in use) and shares no page with the host. It leaves the
+    engine as it was (no live VM at the vmid, or a vCPU running), or
+    [destroyed] the live VM at the vmid. *)
+Theorem VMDestroy_unshared_cases : forall e tr id,
   mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
   len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
   (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
      (Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) /\
      (forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p)) ->
-  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_ok e' /\ shadow_inv e'.
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
+    (e' = e \/ exists i m, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
+       i = Z.to_nat (id - 1) /\ destroyed e i m e').
 Proof.
   intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hvm.
   pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
   assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
   destruct (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
     unfold Isolation.Engine_VMDestroy; step_by Hv.
-  { eexists _, _, _. split; [reflexivity|]. split; assumption. }
+  { eexists _, _, _. split; [reflexivity|]. left; reflexivity. }
   rewrite (is_nil_lens _ _ _ _ Lv). cbv beta iota.
   set (i := Z.to_nat (id - 1)) in *.
   set (m := nth i (Isolation.Engine_vms e) Isolation.zero_vm) in *.
@@ -214,7 +243,7 @@ Proof.
       split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
   - repeat split; lia.
   - destruct (Z.eq_dec (Isolation.vm_nvcpu m) 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by lia. lia.
-  - step_by Hj. destruct j as [k|x]; [|eexists _, _, _; split; [reflexivity|]; split; assumption].
+  - step_by Hj. destruct j as [k|x]; [|eexists _, _, _; split; [reflexivity|]; left; reflexivity].
     pose proof (destroy_inv_refl e i m Hn Hm Hpool) as D0.
     (* The ledger pass. *)
     assert (Hw16 : wrapu 16 id = id) by (unfold wrapu; apply Z.mod_small; lia).
@@ -234,12 +263,12 @@ Proof.
     assert (Hv2 : vm_valid id e2 /\ destroy_inv e i m e2 /\ gone i e2).
     { destruct (Z.ltb_spec (Isolation.stage2_root (Isolation.vm_s2 m)) 0) as [Hr0|Hr0].
       - destruct (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. exact Hr0.
-      - destruct (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
-        pose proof (destroy_inv_pool e i m e1 q D1 HPq Hshq) as D1'.
+      - destruct (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _ & Hout & Hcq). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
+        pose proof (destroy_inv_pool e i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
         assert (Hi1 : (i < length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat) by (unfold len in Hr; cbn; lia).
         cbv beta. split.
         + apply destroy_inv_slot; [exact D1'|exact Hi1| | |].
-          * apply vm_ok_s2. exact (proj2 (proj2 (proj2 (proj2 (proj2 (proj2 (proj2 (proj2 (proj2 D1'))))))))).
+          * apply vm_ok_s2. exact (destroy_inv_ok _ _ _ _ D1').
           * reflexivity.
           * left. cbn. lia.
         + unfold gone. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi1. cbn. lia. }
@@ -266,10 +295,23 @@ Proof.
           by (unfold gone in *; cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact Hi'; exact G);
         clear Hi' end.
     assert (Hie : (i < length (Isolation.Engine_vms e))%nat) by (unfold i; unfold len in Hr; lia).
+    (* ... and the slot, once not live, stays so. *)
+    Local Ltac keep_dead K Hv K' :=
+      match type of Hv with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?i ?x (Isolation.Engine_vms ?s)) ?s) =>
+        assert (K' : Isolation.vm_live (nth i (Isolation.Engine_vms
+                       (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s)) Isolation.zero_vm) = false)
+          by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms];
+              rewrite nth_replace by (destruct Hv as [_ Hv']; cbn [Isolation.set_Engine_vms Isolation.Engine_vms] in Hv';
+                                      rewrite len_replace in Hv'; unfold len in Hv'; lia);
+              exact K) end.
     store_field Hq1 L1 Hv2 false tr2 Hv3. keep e m Hie D2 G2 Hv3 D3 G3 vm_ok_live.
-    store_field Hq2 L2 Hv3 false tr2 Hv4. keep e m Hie D3 G3 Hv4 D4 G4 vm_ok_hasRun.
-    store_field Hq3 L3 Hv4 0 tr2 Hv5. keep e m Hie D4 G4 Hv5 D5 G5 vm_ok_nvcpu0.
-    store_field Hq4 L4 Hv5 false tr2 Hv6. keep e m Hie D5 G5 Hv6 D6 G6 vm_ok_protected.
+    assert (K3 : Isolation.vm_live (nth i (Isolation.Engine_vms
+                   (Isolation.set_Engine_vms (replace_nth i (Isolation.set_vm_live false (nth i (Isolation.Engine_vms e2) Isolation.zero_vm))
+                     (Isolation.Engine_vms e2)) e2)) Isolation.zero_vm) = false)
+      by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact (slot_lt _ _ _ _ D2 Hie); reflexivity).
+    store_field Hq2 L2 Hv3 false tr2 Hv4. keep e m Hie D3 G3 Hv4 D4 G4 vm_ok_hasRun. keep_dead K3 Hv4 K4.
+    store_field Hq3 L3 Hv4 0 tr2 Hv5. keep e m Hie D4 G4 Hv5 D5 G5 vm_ok_nvcpu0. keep_dead K4 Hv5 K5.
+    store_field Hq4 L4 Hv5 false tr2 Hv6. keep e m Hie D5 G5 Hv6 D6 G6 vm_ok_protected. keep_dead K5 Hv6 K6.
     match type of Hv6 with vm_valid id ?s6 => set (e6 := s6) in * end.
     step_by (deref_lens _ _ _ _ e6 tr2 Lv Hv6). cbv beta.
     (* The vCPUs, zeroed one by one. *)
@@ -280,13 +322,13 @@ Proof.
     destruct (loop_spec nc c b po
       (fun z st tr' => tr' = tr2 /\ vm_valid id st /\ 0 <= z <= nc /\
          len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)) = nc /\
-         destroy_inv e i m st /\ gone i st)
-      (fun _ st tr' => tr' = tr2 /\ destroy_inv e i m st /\ gone i st)
-      (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & D7 & G7) end.
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs). exists (z <? nc). split; [reflexivity|]. split.
+         destroy_inv e i m st /\ gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false)
+      (fun _ st tr' => tr' = tr2 /\ destroyed e i m st)
+      (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & X7) end.
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks). exists (z <? nc). split; [reflexivity|]. split.
       * intros H. apply Z.ltb_lt in H. lia.
-      * intros _. split; [reflexivity|]. split; assumption.
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+      * intros _. split; [reflexivity|]. split; [exact Ds|]. split; assumption.
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
       destruct (pindex_lens qc _ _ _ z Isolation.zero_vcpu Lc) as (qk & Hqk & Lk).
       step_by (Hqc st tr2). step_by (Hqk st tr2 Hvs ltac:(cbv beta; lia)).
       erewrite bind_ok by (apply (store_lens _ _ _ _ st _ tr2 Lk); cbv beta; split; [exact Hvs|lia]).
@@ -303,14 +345,34 @@ Proof.
             by (symmetry; apply Hgc; exact Hvs) end.
         rewrite len_replace. exact Hlc.
       * assert (Hi' : (i < length (Isolation.Engine_vms st))%nat) by (destruct Hvs as [_ Hvs]; unfold len in Hvs; lia).
-        split.
+        split; [|split].
         -- apply destroy_inv_slot; [exact Ds|exact Hi'| |exact (destroy_inv_shadow _ _ _ _ Ds)|exact (destroy_inv_s2 _ _ _ _ Ds)].
            apply vm_ok_put_vcpu; [exact (destroy_inv_ok _ _ _ _ Ds)|reflexivity].
         -- unfold gone in *. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Gs.
-    + split; [reflexivity|]. split; [exact Hv6|]. split; [unfold nc, len; lia|]. split; [reflexivity|]. split; assumption.
+        -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ks.
+    + split; [reflexivity|]. split; [exact Hv6|]. split; [unfold nc, len; lia|]. split; [reflexivity|]. split; [exact D6|].
+      split; [exact G6|exact K6].
     + destruct (Z.eq_dec nc 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by (unfold nc, len in *; lia). lia.
     + step_by Hjz. destruct jz as [z|[]]. eexists _, _, _. split; [reflexivity|].
-      exact (destroy_inv_end e i m s7 Hmem Hsh Hn D7 G7).
+      right. exists i, m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|exact X7].
+Qed.
+
+(** VM_DESTROY, under the same conditions, leaves an engine meeting
+    [mem_ok] and [shadow_inv] again. *)
+Theorem VMDestroy_unshared_inv : forall e tr id,
+  mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
+  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+     (Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) /\
+     (forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p)) ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_ok e' /\ shadow_inv e'.
+Proof.
+  intros e tr id Hmem Hsh H3 H4 H5 H6 H7.
+  destruct (VMDestroy_unshared_cases e tr id Hmem Hsh H3 H4 H5 H6 H7)
+    as (st & e' & tr' & Hrun & [E|(i & m & Hn & _ & _ & D & G & _)]);
+    exists st, e', tr'; (split; [exact Hrun|]).
+  - subst e'. split; assumption.
+  - exact (destroy_inv_end e i m e' Hmem Hsh Hn D G).
 Qed.
 
 (** The same, without the invariants: Engine.VMDestroy has no failure
