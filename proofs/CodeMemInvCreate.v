@@ -42,7 +42,7 @@ Lemma VMCreate_frame : forall e tr n flags r e' tr', create_ok e -> 0 <= n < 2 ^
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hrun.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & _ & _ & ->)]].
+    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & _ & _ & _ & ->)]].
   - auto.
   - rewrite len_vms_at_slot. destruct e; auto.
   - rewrite len_vms_at_slot, vms_set_pool. destruct e; auto.
@@ -58,7 +58,7 @@ Proof.
   intros e tr n flags r e' tr' Hc Hn Hp Hpl Hrun.
   pose proof (VMCreate_frame e tr n flags r e' tr' Hc Hn Hrun) as (_ & _ & _ & Eplat).
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & (Hrt & Hbc) & _ & _ & ->)]].
+    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & (Hrt & Hbc) & _ & _ & _ & ->)]].
   - split; assumption.
   - apply (pool_inv_eq e); [destruct e; reflexivity|exact Eplat|exact Hp|exact Hpl].
   - pose proof Hp as (Hok & Hpo & Hbits & Hcount & Hplat).
@@ -80,7 +80,7 @@ Theorem VMCreate_dead_no_root : forall e tr n flags r e' tr', create_ok e -> 0 <
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hd Hrun.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & HX & _ & ->)]].
+    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & HX & _ & _ & ->)]].
   - exact Hd.
   - intros m Hin Hl. rewrite vms_at in Hin. apply In_replace in Hin as [->|Hin].
     + cbn. lia.

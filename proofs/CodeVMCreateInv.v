@@ -6,8 +6,8 @@
     - What VM_CREATE leaves ([VMCreate_cases]): the engine as it was; or,
       when the pool has no free root, the lowest free slot with only its
       stage-2 record changed; or a live VM in that slot whose stage-2 root
-      is a pair of tables allocRoot took, and the pool changed as
-      allocRoot changes it.
+      is a pair of tables allocRoot took and whose shadow state is zero,
+      and the pool changed as allocRoot changes it.
     - The pool stays made of whole tables ([VMCreate_tables_ok]).
     - The host's stage-2 and every live VM's stage-2 still own their
       tables ([VMCreate_owns]): the tables allocRoot takes were free, so
@@ -51,6 +51,7 @@ Theorem VMCreate_cases : forall e tr n flags r e' tr', create_ok e -> 0 <= n < 2
             (Isolation.set_vm_s2 (Isolation.mk_stage2 (-1) id) (nth (Z.to_nat slot) (Isolation.Engine_vms e) Isolation.zero_vm))) \/
   (exists slot rt q X, first_free e slot /\ root_taken_ok (Isolation.Engine_pool e) q rt /\
      Isolation.vm_live X = true /\ Isolation.stage2_root (Isolation.vm_s2 X) = rt /\
+     Isolation.vm_shadow X = Isolation.zero_shadowState /\
      e' = at_slot (Isolation.set_Engine_pool q e) (Z.to_nat slot) X).
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hrun.
@@ -60,7 +61,7 @@ Proof.
   cbv zeta in Hsub. destruct Hsub as [(_ & ->)|(rt & q & vcs & _ & Hrt & -> & _)].
   - right. left. eexists _, _. split; [exact Hff|reflexivity].
   - right. right. exists slot, rt, q, (new_vm n flags (wrapu 16 (wraps 64 (slot + 1))) rt vcs).
-    split; [exact Hff|]. split; [exact Hrt|]. split; [reflexivity|]. split; reflexivity.
+    split; [exact Hff|]. split; [exact Hrt|]. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity.
 Qed.
 
 (** ** Lists, slots and frames *)
@@ -208,7 +209,7 @@ Theorem VMCreate_tables_ok : forall e tr n flags r e' tr', create_ok e -> tables
 Proof.
   intros e tr n flags r e' tr' Hc Hok Hn Hrun.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & [Hrt _] & _ & _ & ->)]].
+    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & [Hrt _] & _ & _ & _ & ->)]].
   - exact Hok.
   - rewrite tables_ok_at_slot. exact Hok.
   - exact (tables_ok_taken e q rt Hok Hrt _ _).
@@ -232,7 +233,7 @@ Theorem VMCreate_owns : forall e tr n flags r e' tr', create_ok e -> 0 <= n < 2 
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hhost Hvms Hrun.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - split; [exact Hhost|exact Hvms].
   - split; [rewrite owns_at_slot, host_at_slot; exact Hhost|].
     intros mv Hin Hl. rewrite owns_at_slot. rewrite vms_at in Hin.
@@ -288,7 +289,7 @@ Proof.
   assert (Hown : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
     owns_tables e (root_at e i)) by (intros i Hi Hl; apply Hvms; [apply nth_In; exact Hi|exact Hl]).
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - split; [exact Dh|exact Dv].
   - pose proof (first_free_dead e slot Hff) as Hdead.
     assert (Hsl : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (destruct Hff as [Hs _]; unfold len in Hs; lia).
@@ -350,7 +351,7 @@ Theorem VMCreate_free_slots_clear : forall e tr n flags r e' tr', create_ok e ->
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hfree Hrun. unfold free_slots_clear in *.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - exact Hfree.
   - rewrite vms_at. apply Forall_replace; [exact Hfree|]. cbn.
     destruct (Nat.lt_ge_cases (Z.to_nat slot) (length (Isolation.Engine_vms e))) as [Hsl|Hsl].
@@ -371,7 +372,7 @@ Theorem VMCreate_vms_sane : forall c e tr n flags r e' tr', create_ok e -> 0 <= 
 Proof.
   intros c e tr n flags r e' tr' Hc Hn Hok Hvms Hsane Hrun. unfold vms_sane in *.
   destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & ->)]].
+    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - exact Hsane.
   - rewrite vms_at. apply Forall_replace.
     + rewrite Forall_forall in *. intros mv Hin Hl. apply s2_sane_ext with e; [|exact (Hsane mv Hin Hl)].
@@ -403,7 +404,7 @@ Proof.
   assert (H : Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
               length (Isolation.Engine_vms e') = length (Isolation.Engine_vms e)).
   { destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-      as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & _ & _ & ->)]].
+      as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & _ & _ & _ & ->)]].
     - split; reflexivity.
     - rewrite len_vms_at_slot. split; [destruct e; reflexivity|reflexivity].
     - rewrite len_vms_at_slot, vms_set_pool. split; [destruct e; reflexivity|reflexivity]. }

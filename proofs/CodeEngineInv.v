@@ -1,0 +1,249 @@
+(** * One invariant that every call proved so far keeps: [engine_inv]
+
+    [engine_inv] is [mem_inv] (CodeOwns: [mem_ok], the stage-2s owning
+    their tables in a sound and counted pool, a slot not live having no
+    root) and [shadow_inv] (CodeShadow: [vcpus_ok] and every VM's shadow
+    state well formed). Proved here:
+    - a call that writes only a VM's shadow state or one of its vCPUs
+      keeps each slot's stage-2 and liveness, so it keeps [mem_inv]
+      ([mem_inv_put_vm], [mem_inv_shadow_store], [mem_inv_vcpu_store]);
+    - MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO shadow
+      path of VCPU_RUN never fail from [engine_inv] and keep it
+      ([*_engine_inv]);
+    - MEM_SHARE, MEM_DONATE and MEM_RECLAIM never fail from it (MEM_DONATE
+      and MEM_RECLAIM with RAM inside the IPA space, as [Config.validate]
+      checks), leave the VM slots as they were and keep it;
+    - VM_DESTROY of a VM sharing no page with the host keeps it
+      ([VMDestroy_engine_inv], from CodeMemInvDestroy).
+    - VM_CREATE, from [create_inv] (CodeVMCreateInv) and [engine_inv],
+      keeps both: the slot it fills gets a zero shadow state
+      ([VMCreate_engine_inv]).
+    GUEST_MEMSTATE changes nothing (CodeEngineOk). *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVCPUInit CodeVMCreate
+  CodeShadow CodeStage2 CodePool CodeFree CodeRelease CodeVMDestroy CodeTransfer CodeEngineOk CodeUpdate
+  CodeUpdateRoot CodeMemNoFailure CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeMemInvCreate CodeMemInvDestroy.
+Import ListNotations.
+Open Scope Z_scope.
+
+Definition engine_inv (e : Isolation.Engine) : Prop := mem_inv e /\ shadow_inv e.
+
+(** ** Calls that write one VM slot's shadow state or vCPUs *)
+
+(** Slot [j] of [put_vm e i m'], with [m'] as live as [m] and on the same
+    stage-2, is as live and has the same root as slot [j] of [e]. *)
+Lemma put_vm_slots : forall e i m m' j, nth_error (Isolation.Engine_vms e) i = Some m ->
+  Isolation.vm_s2 m' = Isolation.vm_s2 m -> Isolation.vm_live m' = Isolation.vm_live m ->
+  Isolation.vm_live (vm_at (put_vm e i m') j) = Isolation.vm_live (vm_at e j) /\
+  root_at (put_vm e i m') j = root_at e j.
+Proof.
+  intros e i m m' j Hn Hs2 Hl. unfold root_at, vm_at, put_vm. cbn [Isolation.set_Engine_vms Isolation.Engine_vms].
+  destruct (Nat.eq_dec j i) as [->|Hne].
+  - rewrite nth_replace by (apply nth_error_Some; congruence). rewrite (nth_error_nth _ _ Isolation.zero_vm Hn).
+    rewrite Hs2, Hl. split; reflexivity.
+  - rewrite nth_replace_other by (intros E; apply Hne; symmetry; exact E). split; reflexivity.
+Qed.
+
+(** Replacing VM slot [i] by one as live and on the same stage-2 keeps
+    [mem_inv]: the pool, the host and every slot's tables are as they
+    were. *)
+Lemma mem_inv_put_vm : forall e i m m', mem_inv e -> nth_error (Isolation.Engine_vms e) i = Some m ->
+  Isolation.vm_s2 m' = Isolation.vm_s2 m -> Isolation.vm_live m' = Isolation.vm_live m -> mem_inv (put_vm e i m').
+Proof.
+  intros e i m m' (Hm & (Hp & Hpl & Hh & Hown & Hdis) & Hd) Hn Hs2 Hl.
+  set (e' := put_vm e i m').
+  assert (Hlen : length (Isolation.Engine_vms e') = length (Isolation.Engine_vms e))
+    by (unfold e', put_vm; cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; apply replace_nth_length).
+  pose proof (fun j => put_vm_slots e i m m' j Hn Hs2 Hl) as Hag. fold e' in Hag.
+  (* A slot of [e'] is slot [j] of [e'], with [e]'s liveness and root. *)
+  assert (Hat : forall mv, In mv (Isolation.Engine_vms e') -> exists j, (j < length (Isolation.Engine_vms e))%nat /\
+            Isolation.vm_live mv = Isolation.vm_live (vm_at e j) /\
+            Isolation.stage2_root (Isolation.vm_s2 mv) = root_at e j).
+  { intros mv Hin. apply In_nth with (d := Isolation.zero_vm) in Hin as (j & Hj & <-).
+    exists j. rewrite <- Hlen. split; [exact Hj|]. exact (Hag j). }
+  assert (Hin : forall j, (j < length (Isolation.Engine_vms e))%nat -> In (vm_at e j) (Isolation.Engine_vms e))
+    by (intros j Hj; unfold vm_at; apply nth_In; exact Hj).
+  split; [exact (mem_ok_put_vm e i m m' Hm Hn Hs2)|]. split; [split; [exact Hp|split; [exact Hpl|split; [exact Hh|split]]]|].
+  - intros mv Hmv Hlv. destruct (Hat mv Hmv) as (j & Hj & El & Er). rewrite Er.
+    rewrite El in Hlv. exact (Hown _ (Hin j Hj) Hlv).
+  - unfold tables_disjoint. rewrite Hlen. split.
+    + intros j Hj Hlv. rewrite (proj2 (Hag j)). rewrite (proj1 (Hag j)) in Hlv. exact (proj1 Hdis j Hj Hlv).
+    + intros j k Hj Hk Hjk Hlj Hlk. rewrite (proj2 (Hag j)), (proj2 (Hag k)).
+      rewrite (proj1 (Hag j)) in Hlj. rewrite (proj1 (Hag k)) in Hlk. exact (proj2 Hdis j k Hj Hk Hjk Hlj Hlk).
+  - intros mv Hmv Hlv. destruct (Hat mv Hmv) as (j & Hj & El & Er). rewrite Er.
+    rewrite El in Hlv. exact (Hd _ (Hin j Hj) Hlv).
+Qed.
+
+Lemma mem_inv_shadow_store : forall e e', mem_inv e -> shadow_store e e' -> mem_inv e'.
+Proof.
+  intros e e' H [-> | (i & m & sh & Hn & ->)]; [exact H|].
+  unfold put_shadow. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
+Qed.
+
+Lemma mem_inv_vcpu_store : forall e e', mem_inv e -> vcpu_store e e' -> mem_inv e'.
+Proof.
+  intros e e' H [-> | (i & m & j & c & Hn & ->)]; [exact H|].
+  unfold put_vcpu. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
+Qed.
+
+(** MMIO_SHADOW keeps [engine_inv] (Engine.MMIOShadow). *)
+Theorem MMIOShadow_engine_inv : forall e tr id ipa mode value, engine_inv e -> 0 <= id < 2 ^ 64 ->
+  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\ engine_inv e'.
+Proof.
+  intros e tr id ipa mode value [Hm Hs] Hid.
+  destruct (MMIOShadow_no_failure e tr id ipa mode value Hs Hid) as (st & e' & H & Hs' & Hst).
+  exists st, e'. split; [exact H|]. split; [exact (mem_inv_shadow_store e e' Hm Hst)|exact Hs'].
+Qed.
+
+(** MMIO_LOG_READ keeps [engine_inv] (Engine.MMIOLogRead). *)
+Theorem MMIOLogRead_engine_inv : forall e tr id, engine_inv e -> 0 <= id < 2 ^ 64 ->
+  exists r e', Isolation.Engine_MMIOLogRead root id e tr = Ok r e' tr /\ engine_inv e'.
+Proof.
+  intros e tr id [Hm Hs] Hid.
+  destruct (MMIOLogRead_no_failure e tr id Hs Hid) as (n & packed & st & e' & H & _ & _ & Hs' & Hst).
+  exists (n, packed, st), e'. split; [exact H|]. split; [exact (mem_inv_shadow_store e e' Hm Hst)|exact Hs'].
+Qed.
+
+(** VCPU_INIT keeps [engine_inv] (Engine.VCPUInit). *)
+Theorem VCPUInit_engine_inv : forall e tr id v entry arg, engine_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ engine_inv e'.
+Proof.
+  intros e tr id v entry arg [Hm Hs] Hid Hv.
+  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hs) Hid Hv) as (st & e' & H & Hv' & Hst).
+  exists st, e'. split; [exact H|].
+  split; [exact (mem_inv_vcpu_store e e' Hm Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
+Qed.
+
+(** VCPU_IRQ keeps [engine_inv] (Engine.VCPUIRQ). *)
+Theorem VCPUIRQ_engine_inv : forall e tr id v intid level, engine_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ engine_inv e'.
+Proof.
+  intros e tr id v intid level [Hm Hs] Hid Hv Hi.
+  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hs) Hid Hv Hi) as (st & e' & H & Hv' & Hst).
+  exists st, e'. split; [exact H|].
+  split; [exact (mem_inv_vcpu_store e e' Hm Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
+Qed.
+
+(** The MMIO shadow path of VCPU_RUN keeps [engine_inv] (Engine.shadowMMIO). *)
+Theorem shadowMMIO_engine_inv : forall e tr i m j c pm vc ex read isRead,
+  engine_inv e -> nth_error (Isolation.Engine_vms e) i = Some m ->
+  nth_error (Isolation.vm_vcpus m) j = Some c ->
+  tracks pm e m (put_vm e i) -> tracks vc e c (put_vcpu e i m j) ->
+  len (Isolation.Context_X (Isolation.vcpu_ctx c)) = 31 -> 0 <= Isolation.MMIORead_Reg read <= 31 -> len ex = 7 ->
+  exists b e', Isolation.Engine_shadowMMIO root pm vc ex read isRead e tr = Ok b e' tr /\ engine_inv e'.
+Proof.
+  intros e tr i m j c pm vc ex read isRead [Hm Hs] Hn Hc Hpm Hvc HX Hreg Hex.
+  destruct (shadowMMIO_no_failure e tr i m j c pm vc ex read isRead Hs Hn Hc Hpm Hvc HX Hreg Hex)
+    as (b & e' & H & Hs' & [Hst | Hst]); exists b, e'; (split; [exact H|]).
+  - split; [exact (mem_inv_shadow_store e e' Hm Hst)|exact Hs'].
+  - split; [exact (mem_inv_vcpu_store e e' Hm Hst)|exact Hs'].
+Qed.
+
+(** ** The memory calls *)
+
+(** [shadow_inv] reads only the VM slots. *)
+Lemma shadow_inv_same_vms : forall e e', Isolation.Engine_vms e' = Isolation.Engine_vms e -> shadow_inv e -> shadow_inv e'.
+Proof. intros e e' Ev H. unfold shadow_inv, vcpus_ok in *. rewrite Ev. exact H. Qed.
+
+(** MEM_SHARE never fails from [engine_inv] and keeps it. *)
+Theorem MemShare_engine_inv : forall e tr id pa ipa n perms, engine_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' /\ engine_inv e'.
+Proof.
+  intros e tr id pa ipa n perms [Hi Hs] Hid Hpa Hipa Hn. pose proof Hi as (Hm & Ho & _). pose proof Ho as (_ & Hpl & _).
+  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+    as (st & e' & tr' & H & Herr & Hsucc).
+  exists st, e', tr'. split; [exact H|].
+  split; [exact (MemShare_keeps_mem_inv e tr id pa ipa n perms st e' tr' Hi Hid Hpa Hipa Hn H)|].
+  apply (shadow_inv_same_vms e); [|exact Hs].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); reflexivity].
+  destruct (Hsucc Es) as (m & q & ps & _ & _ & _ & -> & _). reflexivity.
+Qed.
+
+(** MEM_DONATE never fails from [engine_inv], with RAM inside the IPA
+    space, and keeps it. *)
+Theorem MemDonate_engine_inv : forall e tr id pa ipa n perms, engine_inv e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' /\ engine_inv e'.
+Proof.
+  intros e tr id pa ipa n perms [Hi Hs] Hram Hid Hpa Hipa Hn.
+  pose proof Hi as (Hm & Ho & _). pose proof Ho as (Hp & Hpl & Hh & _ & Hdis).
+  destruct (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
+    (disjoint_host_apart e Hdis) Hram Hid Hpa Hipa Hn) as (st & e' & tr' & H & Herr & Hsucc).
+  exists st, e', tr'. split; [exact H|].
+  split; [exact (MemDonate_keeps_mem_inv e tr id pa ipa n perms st e' tr' Hi Hram Hid Hpa Hipa Hn H)|].
+  apply (shadow_inv_same_vms e); [|exact Hs].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); reflexivity].
+  destruct (Hsucc Es) as (m & q2 & ps & q4 & _ & _ & _ & -> & _). reflexivity.
+Qed.
+
+(** MEM_RECLAIM never fails from [engine_inv], with RAM inside the IPA
+    space, and keeps it. *)
+Theorem MemReclaim_engine_inv : forall e tr pa n, engine_inv e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' /\ engine_inv e'.
+Proof.
+  intros e tr pa n [Hi Hs] Hram Hpa Hn. pose proof Hi as (Hm & Ho & _). pose proof Ho as (Hp & Hpl & Hh & _).
+  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn)
+    as (st & e' & tr' & H & Herr & Hsucc).
+  exists st, e', tr'. split; [exact H|].
+  split; [exact (MemReclaim_keeps_mem_inv e tr pa n st e' tr' Hi Hram Hpa Hn H)|].
+  apply (shadow_inv_same_vms e); [|exact Hs].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); reflexivity].
+  destruct (Hsucc Es) as (q & ps & _ & -> & _). reflexivity.
+Qed.
+
+(** ** VM_DESTROY *)
+
+(** VM_DESTROY of a VM sharing no page with the host never fails from
+    [engine_inv] and keeps it. *)
+Theorem VMDestroy_engine_inv : forall e tr id,
+  engine_inv e -> len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
+  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+     forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p) ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ engine_inv e'.
+Proof.
+  intros e tr id [Hi Hs] Hv Hid Hun.
+  destruct (VMDestroy_keeps_mem_inv e tr id Hi Hs Hv Hid Hun) as (st & e' & tr' & H & Hi' & Hs').
+  exists st, e', tr'. split; [exact H|]. split; assumption.
+Qed.
+
+(** ** VM_CREATE *)
+
+Lemma zero_shadow_ok : shadow_ok Isolation.zero_shadowState.
+Proof. unfold shadow_ok. cbn. lia. Qed.
+
+(** Every slot's shadow state, and the empty slot's beyond the list, is
+    well formed. *)
+Lemma shadow_ok_nth : forall vms j, Forall (fun m => shadow_ok (Isolation.vm_shadow m)) vms ->
+  shadow_ok (Isolation.vm_shadow (nth j vms Isolation.zero_vm)).
+Proof.
+  intros vms j H. destruct (Nat.lt_ge_cases j (length vms)) as [Hj|Hj].
+  - rewrite Forall_forall in H. apply H. apply nth_In. exact Hj.
+  - rewrite nth_overflow by exact Hj. exact zero_shadow_ok.
+Qed.
+
+(** VM_CREATE, from [create_inv] and [engine_inv], answers and keeps
+    both: [VMCreate_keeps_both] gives [create_inv] (so [vcpus_ok]) and
+    [mem_inv]; the slot it changes keeps its shadow state (NO_MEMORY) or
+    gets a zero one (SUCCESS). *)
+Theorem VMCreate_engine_inv : forall c e tr n flags, create_inv c e -> engine_inv e -> 0 <= n < 2 ^ 64 ->
+  exists r e', Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr /\ create_inv c e' /\ engine_inv e'.
+Proof.
+  intros c e tr n flags Hci [Hi [_ Hsh]] Hn.
+  destruct (VMCreate_keeps_both c e tr n flags Hci Hi Hn) as (r & e' & Hrun & Hci' & Hi').
+  exists r, e'. split; [exact Hrun|]. split; [exact Hci'|]. split; [exact Hi'|].
+  split; [exact (proj1 (proj1 Hci'))|].
+  destruct (VMCreate_cases e tr n flags r e' tr (proj1 Hci) Hn Hrun)
+    as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & _ & _ & HXs & ->)]].
+  - exact Hsh.
+  - rewrite vms_at. apply Forall_replace; [exact Hsh|]. exact (shadow_ok_nth _ (Z.to_nat slot) Hsh).
+  - rewrite vms_at, vms_set_pool. apply Forall_replace; [exact Hsh|]. rewrite HXs. exact zero_shadow_ok.
+Qed.
