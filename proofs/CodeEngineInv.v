@@ -6,10 +6,10 @@
     state well formed). Proved here:
     - a call that writes only a VM's shadow state or one of its vCPUs
       keeps each slot's stage-2 and liveness, so it keeps [mem_inv]
-      ([mem_inv_put_vm], [mem_inv_shadow_store], [mem_inv_vcpu_store]);
-    - MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO shadow
-      path of VCPU_RUN never fail from [engine_inv] and keep it
-      ([*_engine_inv]);
+      ([mem_inv_put_vm], [mem_inv_stable]);
+    - so MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
+      shadow path of VCPU_RUN never fail from [engine_inv] and keep it
+      (CodeEngineOk's [*_keeps] with [mem_inv_stable]);
     - MEM_SHARE, MEM_DONATE and MEM_RECLAIM never fail from it (MEM_DONATE
       and MEM_RECLAIM with RAM inside the IPA space, as [Config.validate]
       checks), leave the VM slots as they were and keep it;
@@ -76,70 +76,26 @@ Proof.
     rewrite El in Hlv. exact (Hd _ (Hin j Hj) Hlv).
 Qed.
 
-Lemma mem_inv_shadow_store : forall e e', mem_inv e -> shadow_store e e' -> mem_inv e'.
+Lemma mem_inv_stable : store_stable mem_inv.
 Proof.
-  intros e e' H [-> | (i & m & sh & Hn & ->)]; [exact H|].
-  unfold put_shadow. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
+  split.
+  - intros e e' H [-> | (i & m & sh & Hn & ->)]; [exact H|].
+    unfold put_shadow. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
+  - intros e e' H [-> | (i & m & j & c & Hn & ->)]; [exact H|].
+    unfold put_vcpu. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
 Qed.
 
-Lemma mem_inv_vcpu_store : forall e e', mem_inv e -> vcpu_store e e' -> mem_inv e'.
-Proof.
-  intros e e' H [-> | (i & m & j & c & Hn & ->)]; [exact H|].
-  unfold put_vcpu. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
-Qed.
-
-(** MMIO_SHADOW keeps [engine_inv] (Engine.MMIOShadow). *)
-Theorem MMIOShadow_engine_inv : forall e tr id ipa mode value, engine_inv e -> 0 <= id < 2 ^ 64 ->
-  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\ engine_inv e'.
-Proof.
-  intros e tr id ipa mode value [Hm Hs] Hid.
-  destruct (MMIOShadow_no_failure e tr id ipa mode value Hs Hid) as (st & e' & H & Hs' & Hst).
-  exists st, e'. split; [exact H|]. split; [exact (mem_inv_shadow_store e e' Hm Hst)|exact Hs'].
-Qed.
-
-(** MMIO_LOG_READ keeps [engine_inv] (Engine.MMIOLogRead). *)
-Theorem MMIOLogRead_engine_inv : forall e tr id, engine_inv e -> 0 <= id < 2 ^ 64 ->
-  exists r e', Isolation.Engine_MMIOLogRead root id e tr = Ok r e' tr /\ engine_inv e'.
-Proof.
-  intros e tr id [Hm Hs] Hid.
-  destruct (MMIOLogRead_no_failure e tr id Hs Hid) as (n & packed & st & e' & H & _ & _ & Hs' & Hst).
-  exists (n, packed, st), e'. split; [exact H|]. split; [exact (mem_inv_shadow_store e e' Hm Hst)|exact Hs'].
-Qed.
-
-(** VCPU_INIT keeps [engine_inv] (Engine.VCPUInit). *)
-Theorem VCPUInit_engine_inv : forall e tr id v entry arg, engine_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+(** So MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
+    shadow path of VCPU_RUN keep [engine_inv]: CodeEngineOk's
+    [MMIOShadow_keeps], [MMIOLogRead_keeps], [VCPUInit_keeps],
+    [VCPUIRQ_keeps] and [shadowMMIO_keeps] with [mem_inv_stable]. As one
+    instance: *)
+Corollary VCPUInit_engine_inv : forall e tr id v entry arg, engine_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
   exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ engine_inv e'.
 Proof.
   intros e tr id v entry arg [Hm Hs] Hid Hv.
-  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hs) Hid Hv) as (st & e' & H & Hv' & Hst).
-  exists st, e'. split; [exact H|].
-  split; [exact (mem_inv_vcpu_store e e' Hm Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
-Qed.
-
-(** VCPU_IRQ keeps [engine_inv] (Engine.VCPUIRQ). *)
-Theorem VCPUIRQ_engine_inv : forall e tr id v intid level, engine_inv e ->
-  0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ engine_inv e'.
-Proof.
-  intros e tr id v intid level [Hm Hs] Hid Hv Hi.
-  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hs) Hid Hv Hi) as (st & e' & H & Hv' & Hst).
-  exists st, e'. split; [exact H|].
-  split; [exact (mem_inv_vcpu_store e e' Hm Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
-Qed.
-
-(** The MMIO shadow path of VCPU_RUN keeps [engine_inv] (Engine.shadowMMIO). *)
-Theorem shadowMMIO_engine_inv : forall e tr i m j c pm vc ex read isRead,
-  engine_inv e -> nth_error (Isolation.Engine_vms e) i = Some m ->
-  nth_error (Isolation.vm_vcpus m) j = Some c ->
-  tracks pm e m (put_vm e i) -> tracks vc e c (put_vcpu e i m j) ->
-  len (Isolation.Context_X (Isolation.vcpu_ctx c)) = 31 -> 0 <= Isolation.MMIORead_Reg read <= 31 -> len ex = 7 ->
-  exists b e', Isolation.Engine_shadowMMIO root pm vc ex read isRead e tr = Ok b e' tr /\ engine_inv e'.
-Proof.
-  intros e tr i m j c pm vc ex read isRead [Hm Hs] Hn Hc Hpm Hvc HX Hreg Hex.
-  destruct (shadowMMIO_no_failure e tr i m j c pm vc ex read isRead Hs Hn Hc Hpm Hvc HX Hreg Hex)
-    as (b & e' & H & Hs' & [Hst | Hst]); exists b, e'; (split; [exact H|]).
-  - split; [exact (mem_inv_shadow_store e e' Hm Hst)|exact Hs'].
-  - split; [exact (mem_inv_vcpu_store e e' Hm Hst)|exact Hs'].
+  destruct (VCPUInit_keeps mem_inv e tr id v entry arg mem_inv_stable Hm Hs Hid Hv) as (st & e' & H & HP).
+  exists st, e'. split; [exact H|exact HP].
 Qed.
 
 (** ** The memory calls *)
@@ -206,8 +162,7 @@ Qed.
     [engine_inv] and keeps it. *)
 Theorem VMDestroy_engine_inv : forall e tr id,
   engine_inv e -> len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
-  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-     forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p) ->
+  unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ engine_inv e'.
 Proof.
   intros e tr id [Hi Hs] Hv Hid Hun.

@@ -5,11 +5,13 @@
     pool) and [shadow_inv] (CodeShadow: [vcpus_ok] and every VM's shadow
     state well formed). A call that writes only a VM's shadow state or
     one of its vCPUs leaves the ledger, the pool and every stage-2 as they
-    were, so it keeps [mem_ok]; with the theorems of CodeShadow, CodeVCPU,
-    CodeVCPUInit, CodeMemState and CodeVMDestroy, MMIO_SHADOW,
-    MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ, GUEST_MEMSTATE, the MMIO shadow path
-    of VCPU_RUN and VM_DESTROY (of a VM that owns its tables and shares
-    nothing with the host) keep [engine_ok]. *)
+    were, so it keeps [mem_ok] and any other [store_stable] invariant;
+    with the theorems of CodeShadow, CodeVCPU, CodeVCPUInit, CodeMemState
+    and CodeVMDestroy, MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and
+    the MMIO shadow path of VCPU_RUN keep [shadow_inv] and such an
+    invariant ([*_keeps]), so [engine_ok]; so do GUEST_MEMSTATE and
+    VM_DESTROY (of a VM that owns its tables and shares nothing with the
+    host). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -42,58 +44,69 @@ Proof.
   unfold put_vcpu. apply (mem_ok_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity].
 Qed.
 
-(** MMIO_SHADOW keeps [engine_ok] (Engine.MMIOShadow). *)
-Theorem MMIOShadow_engine_ok : forall e tr id ipa mode value, engine_ok e -> 0 <= id < 2 ^ 64 ->
-  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\ engine_ok e'.
+(** An invariant of the ledger, the pool and the stage-2s that writing one
+    VM slot's shadow state or one of its vCPUs keeps, as [mem_ok] is
+    ([mem_ok_stable]) and CodeEngineInv's [mem_inv] is. *)
+Definition store_stable (P : Isolation.Engine -> Prop) : Prop :=
+  (forall e e', P e -> shadow_store e e' -> P e') /\ (forall e e', P e -> vcpu_store e e' -> P e').
+
+Lemma mem_ok_stable : store_stable mem_ok.
+Proof. split; [exact mem_ok_shadow_store|exact mem_ok_vcpu_store]. Qed.
+
+(** MMIO_SHADOW keeps [shadow_inv] and any [store_stable] invariant, so
+    [engine_ok] (Engine.MMIOShadow). *)
+Theorem MMIOShadow_keeps : forall P e tr id ipa mode value, store_stable P -> P e -> shadow_inv e -> 0 <= id < 2 ^ 64 ->
+  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\ P e' /\ shadow_inv e'.
 Proof.
-  intros e tr id ipa mode value [Hm Hs] Hid.
+  intros P e tr id ipa mode value [HPs _] HP Hs Hid.
   destruct (MMIOShadow_no_failure e tr id ipa mode value Hs Hid) as (st & e' & H & Hs' & Hst).
-  exists st, e'. split; [exact H|]. split; [exact (mem_ok_shadow_store e e' Hm Hst)|exact Hs'].
+  exists st, e'. split; [exact H|]. split; [exact (HPs e e' HP Hst)|exact Hs'].
 Qed.
 
-(** MMIO_LOG_READ keeps [engine_ok] (Engine.MMIOLogRead). *)
-Theorem MMIOLogRead_engine_ok : forall e tr id, engine_ok e -> 0 <= id < 2 ^ 64 ->
-  exists r e', Isolation.Engine_MMIOLogRead root id e tr = Ok r e' tr /\ engine_ok e'.
+(** MMIO_LOG_READ keeps them (Engine.MMIOLogRead). *)
+Theorem MMIOLogRead_keeps : forall P e tr id, store_stable P -> P e -> shadow_inv e -> 0 <= id < 2 ^ 64 ->
+  exists r e', Isolation.Engine_MMIOLogRead root id e tr = Ok r e' tr /\ P e' /\ shadow_inv e'.
 Proof.
-  intros e tr id [Hm Hs] Hid.
+  intros P e tr id [HPs _] HP Hs Hid.
   destruct (MMIOLogRead_no_failure e tr id Hs Hid) as (n & packed & st & e' & H & _ & _ & Hs' & Hst).
-  exists (n, packed, st), e'. split; [exact H|]. split; [exact (mem_ok_shadow_store e e' Hm Hst)|exact Hs'].
+  exists (n, packed, st), e'. split; [exact H|]. split; [exact (HPs e e' HP Hst)|exact Hs'].
 Qed.
 
-(** VCPU_INIT keeps [engine_ok] (Engine.VCPUInit). *)
-Theorem VCPUInit_engine_ok : forall e tr id v entry arg, engine_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ engine_ok e'.
+(** VCPU_INIT keeps them (Engine.VCPUInit). *)
+Theorem VCPUInit_keeps : forall P e tr id v entry arg, store_stable P -> P e -> shadow_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ P e' /\ shadow_inv e'.
 Proof.
-  intros e tr id v entry arg [Hm Hs] Hid Hv.
+  intros P e tr id v entry arg [_ HPv] HP Hs Hid Hv.
   destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hs) Hid Hv) as (st & e' & H & Hv' & Hst).
   exists st, e'. split; [exact H|].
-  split; [exact (mem_ok_vcpu_store e e' Hm Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
+  split; [exact (HPv e e' HP Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
 Qed.
 
-(** VCPU_IRQ keeps [engine_ok] (Engine.VCPUIRQ). *)
-Theorem VCPUIRQ_engine_ok : forall e tr id v intid level, engine_ok e ->
+(** VCPU_IRQ keeps them (Engine.VCPUIRQ). *)
+Theorem VCPUIRQ_keeps : forall P e tr id v intid level, store_stable P -> P e -> shadow_inv e ->
   0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ engine_ok e'.
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ P e' /\ shadow_inv e'.
 Proof.
-  intros e tr id v intid level [Hm Hs] Hid Hv Hi.
+  intros P e tr id v intid level [_ HPv] HP Hs Hid Hv Hi.
   destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hs) Hid Hv Hi) as (st & e' & H & Hv' & Hst).
   exists st, e'. split; [exact H|].
-  split; [exact (mem_ok_vcpu_store e e' Hm Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
+  split; [exact (HPv e e' HP Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
 Qed.
 
-(** The MMIO shadow path of VCPU_RUN keeps [engine_ok] (Engine.shadowMMIO). *)
-Theorem shadowMMIO_engine_ok : forall e tr i m j c pm vc ex read isRead,
-  engine_ok e -> nth_error (Isolation.Engine_vms e) i = Some m ->
+(** The MMIO shadow path of VCPU_RUN keeps them (Engine.shadowMMIO). *)
+Theorem shadowMMIO_keeps : forall P e tr i m j c pm vc ex read isRead,
+  store_stable P -> P e -> shadow_inv e -> nth_error (Isolation.Engine_vms e) i = Some m ->
   nth_error (Isolation.vm_vcpus m) j = Some c ->
   tracks pm e m (put_vm e i) -> tracks vc e c (put_vcpu e i m j) ->
   len (Isolation.Context_X (Isolation.vcpu_ctx c)) = 31 -> 0 <= Isolation.MMIORead_Reg read <= 31 -> len ex = 7 ->
-  exists b e', Isolation.Engine_shadowMMIO root pm vc ex read isRead e tr = Ok b e' tr /\ engine_ok e'.
+  exists b e', Isolation.Engine_shadowMMIO root pm vc ex read isRead e tr = Ok b e' tr /\ P e' /\ shadow_inv e'.
 Proof.
-  intros e tr i m j c pm vc ex read isRead [Hm Hs] Hn Hc Hpm Hvc HX Hreg Hex.
+  intros P e tr i m j c pm vc ex read isRead [HPs HPv] HP Hs Hn Hc Hpm Hvc HX Hreg Hex.
   destruct (shadowMMIO_no_failure e tr i m j c pm vc ex read isRead Hs Hn Hc Hpm Hvc HX Hreg Hex)
-    as (b & e' & H & Hs' & [Hst | Hst]).
-  - exists b, e'. split; [exact H|]. split; [exact (mem_ok_shadow_store e e' Hm Hst)|exact Hs'].
-  - exists b, e'. split; [exact H|]. split; [exact (mem_ok_vcpu_store e e' Hm Hst)|exact Hs'].
+    as (b & e' & H & Hs' & [Hst | Hst]); exists b, e'; (split; [exact H|]).
+  - split; [exact (HPs e e' HP Hst)|exact Hs'].
+  - split; [exact (HPv e e' HP Hst)|exact Hs'].
 Qed.
 
 (** GUEST_MEMSTATE keeps [engine_ok]: it changes nothing
@@ -112,12 +125,10 @@ Qed.
 Theorem VMDestroy_engine_ok : forall e tr id,
   engine_ok e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
   len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
-  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-     (Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) /\
-     (forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p)) ->
+  owned_at e id -> unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ engine_ok e'.
 Proof.
-  intros e tr id [Hm Hs] Hp Hpl Hv Hid H.
-  destruct (VMDestroy_unshared_inv e tr id Hm Hs Hp Hpl Hv Hid H) as (st & e' & tr' & Hd & Hm' & Hs').
+  intros e tr id [Hm Hs] Hp Hpl Hv Hid Ho Hu.
+  destruct (VMDestroy_unshared_inv e tr id Hm Hs Hp Hpl Hv Hid Ho Hu) as (st & e' & tr' & Hd & Hm' & Hs').
   exists st, e', tr'. split; [exact Hd|]. split; assumption.
 Qed.

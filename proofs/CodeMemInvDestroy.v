@@ -142,14 +142,13 @@ Qed.
     bits). *)
 Theorem VMDestroy_keeps_mem_inv : forall e tr id,
   mem_inv e -> shadow_inv e -> len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
-  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-     forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p) ->
+  unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_inv e' /\ shadow_inv e'.
 Proof.
   intros e tr id Hinv Hsh Hvms Hid Hun.
   pose proof Hinv as (Hm & (Hp & _ & _ & Hown & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
   destruct (VMDestroy_unshared_cases e tr id Hm Hsh Hpok Hplat Hvms Hid
-    (fun m H1 Hn Hl => conj (or_intror (Hown m (nth_error_In _ _ Hn) Hl)) (Hun m H1 Hn Hl)))
+    (fun m _ Hn Hl => or_intror (Hown m (nth_error_In _ _ Hn) Hl)) Hun)
     as (st & e' & tr' & Hrun & [E|(i & m & Hn & Hlive & _ & X)]);
     exists st, e', tr'; (split; [exact Hrun|]).
   - subst e'. split; assumption.

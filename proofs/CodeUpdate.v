@@ -689,15 +689,32 @@ Proof.
     + rewrite nth_replace_other by (intros H; apply E; symmetry; exact H). reflexivity.
 Qed.
 
+(** What [take] of table [i] makes of the pool [p], with the word it
+    writes into the bitmap. *)
+Definition taken_w (p q : Isolation.tablePool) (i : Z) : Prop :=
+  taken p q i /\
+  Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
+    (andnot (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free p) 0) (2 ^ (i mod 64)))
+    (Isolation.tablePool_free p).
+
 (** take of a table of the pool never fails, and the pool it leaves is
-    [taken]. *)
-Lemma take_spec : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
+    [taken_w]. *)
+Lemma take_spec_w : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
   0 <= i < ntables (Isolation.Engine_pool s) ->
   exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
-    taken (Isolation.Engine_pool s) q i.
+    taken_w (Isolation.Engine_pool s) q i.
 Proof.
   intros pp s i tr Hpp Hok Hi. rewrite (take_exact pp s i tr Hpp Hok Hi).
-  eexists. split; [reflexivity|]. apply take_pool_taken; assumption.
+  eexists. split; [reflexivity|]. split; [apply take_pool_taken; assumption|reflexivity].
+Qed.
+
+(** A table [take] takes keeps the bitmap [bits_ok]. *)
+Lemma taken_bits : forall p q i, bits_ok p -> 0 <= i < ntables p -> taken_w p q i -> bits_ok q.
+Proof.
+  intros p q i Hbits Hi (([Esh _] & _ & _ & Hag & _) & Hw).
+  apply (bits_ok_word _ _ i _ Hbits Hi Esh Hw); [|exact Hag].
+  apply word_andnot; [|apply Z.mod_pos_bound; lia].
+  apply Forall_nth_Z; [apply Hbits|lia].
 Qed.
 
 (** alloc, as [alloc_ok] (CodePool), with what it does to the pool: the
@@ -748,7 +765,7 @@ Proof.
       assert (Hbit : free_bit (Isolation.Engine_pool s) (w * 64 + Z.log2 x) = true).
       { unfold free_bit. rewrite Hdiv, Hmod. fold free. rewrite (nth_error_nth _ _ 0 Hx). apply Z.bit_log2. lia. }
       assert (Hlt : w * 64 + Z.log2 x < ntables (Isolation.Engine_pool s)) by (apply Hin; [lia|exact Hbit]).
-      destruct (take_spec pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk).
+      destruct (take_spec_w pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk & _).
       step_by Ht. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|].
       split; [lia|]. split; [exact Hbit|]. exists q. split; [reflexivity|exact Htk].
   - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros w' Hw'. lia.
@@ -1333,30 +1350,3 @@ Proof.
   - step_by Hl. destruct r as [cur|[]]. eexists _, _. reflexivity.
 Qed.
 
-(** ** take, with the word it writes *)
-
-(** What [take] of table [i] makes of the pool [p], with the word it
-    writes into the bitmap. *)
-Definition taken_w (p q : Isolation.tablePool) (i : Z) : Prop :=
-  taken p q i /\
-  Isolation.tablePool_free q = replace_nth (Z.to_nat (i / 64))
-    (andnot (nth (Z.to_nat (i / 64)) (Isolation.tablePool_free p) 0) (2 ^ (i mod 64)))
-    (Isolation.tablePool_free p).
-
-Lemma take_spec_w : forall pp s i tr, pool_lens pp -> pool_ok (Isolation.Engine_pool s) ->
-  0 <= i < ntables (Isolation.Engine_pool s) ->
-  exists q, Isolation.tablePool_take pp i s tr = Ok tt (Isolation.set_Engine_pool q s) tr /\
-    taken_w (Isolation.Engine_pool s) q i.
-Proof.
-  intros pp s i tr Hpp Hok Hi. rewrite (take_exact pp s i tr Hpp Hok Hi).
-  eexists. split; [reflexivity|]. split; [apply take_pool_taken; assumption|reflexivity].
-Qed.
-
-(** A table [take] takes keeps the bitmap [bits_ok]. *)
-Lemma taken_bits : forall p q i, bits_ok p -> 0 <= i < ntables p -> taken_w p q i -> bits_ok q.
-Proof.
-  intros p q i Hbits Hi (([Esh _] & _ & _ & Hag & _) & Hw).
-  apply (bits_ok_word _ _ i _ Hbits Hi Esh Hw); [|exact Hag].
-  apply word_andnot; [|apply Z.mod_pos_bound; lia].
-  apply Forall_nth_Z; [apply Hbits|lia].
-Qed.

@@ -180,6 +180,16 @@ Proof. intros [] H. exact H. Qed.
 Lemma vm_ok_nvcpu0 : forall y, vm_ok y -> vm_ok (Isolation.set_vm_nvcpu 0 y).
 Proof. intros [] (A & B & C). unfold vm_ok in *; cbn in *. unfold len in *. repeat split; try lia; exact C. Qed.
 
+(** The live VM at vmid [id], if any, has no stage-2 or owns its tables. *)
+Definition owned_at (e : Isolation.Engine) (id : Z) : Prop :=
+  forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+    Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e (Isolation.stage2_root (Isolation.vm_s2 m)).
+
+(** The live VM at vmid [id], if any, shares no page with the host. *)
+Definition unshared_at (e : Isolation.Engine) (id : Z) : Prop :=
+  forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+    forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p.
+
 (** What VM_DESTROY leaves of slot [i], which held the VM [m]:
     [destroy_inv], no stage-2 and not live. *)
 Definition destroyed (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : Isolation.Engine) : Prop :=
@@ -194,14 +204,12 @@ Definition destroyed (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : Is
 Theorem VMDestroy_unshared_cases : forall e tr id,
   mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
   len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
-  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-     (Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) /\
-     (forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p)) ->
+  owned_at e id -> unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
     (e' = e \/ exists i m, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
        i = Z.to_nat (id - 1) /\ destroyed e i m e').
 Proof.
-  intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hvm.
+  intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hunsh_at.
   pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
   assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
   destruct (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
@@ -214,7 +222,7 @@ Proof.
   assert (Hm : vm_ok m).
   { destruct Hsh as [[_ Hall] _]. rewrite Forall_forall in Hall. apply Hall. eapply nth_error_In. exact Hn. }
   pose proof Hm as (Hn0 & Hnl & _).
-  destruct (Hvm m ltac:(lia) Hn Hlive) as (Hown & Hunsh).
+  pose proof (Hown_at m ltac:(lia) Hn Hlive) as Hown. pose proof (Hunsh_at m ltac:(lia) Hn Hlive) as Hunsh.
   assert (Hv0 : vm_valid id e) by (split; [exact I|lia]).
   step_by (deref_lens _ _ _ _ e tr Lv Hv0). step_by (deref_lens _ _ _ _ e tr Lv Hv0). fold m.
   assert (Hsub : subslice (Isolation.vm_vcpus m) 0 (Isolation.vm_nvcpu m) e tr =
@@ -362,13 +370,11 @@ Qed.
 Theorem VMDestroy_unshared_inv : forall e tr id,
   mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
   len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
-  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-     (Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) /\
-     (forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p)) ->
+  owned_at e id -> unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_ok e' /\ shadow_inv e'.
 Proof.
-  intros e tr id Hmem Hsh H3 H4 H5 H6 H7.
-  destruct (VMDestroy_unshared_cases e tr id Hmem Hsh H3 H4 H5 H6 H7)
+  intros e tr id Hmem Hsh H3 H4 H5 H6 H7 H8.
+  destruct (VMDestroy_unshared_cases e tr id Hmem Hsh H3 H4 H5 H6 H7 H8)
     as (st & e' & tr' & Hrun & [E|(i & m & Hn & _ & _ & D & G & _)]);
     exists st, e', tr'; (split; [exact Hrun|]).
   - subst e'. split; assumption.
@@ -380,12 +386,10 @@ Qed.
 Theorem VMDestroy_unshared_no_failure : forall e tr id,
   mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
   len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
-  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-     (Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e (Isolation.stage2_root (Isolation.vm_s2 m))) /\
-     (forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p)) ->
+  owned_at e id -> unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr'.
 Proof.
-  intros e tr id H1 H2 H3 H4 H5 H6 H7.
-  destruct (VMDestroy_unshared_inv e tr id H1 H2 H3 H4 H5 H6 H7) as (st & e' & tr' & H & _).
+  intros e tr id H1 H2 H3 H4 H5 H6 H7 H8.
+  destruct (VMDestroy_unshared_inv e tr id H1 H2 H3 H4 H5 H6 H7 H8) as (st & e' & tr' & H & _).
   exists st, e', tr'. exact H.
 Qed.
