@@ -17,14 +17,24 @@
       ([VMDestroy_engine_inv], from CodeMemInvDestroy).
     - VM_CREATE, from [create_inv] (CodeVMCreateInv) and [engine_inv],
       keeps both: the slot it fills gets a zero shadow state
-      ([VMCreate_engine_inv]).
-    GUEST_MEMSTATE changes nothing (CodeEngineOk). *)
+      ([VMCreate_engine_inv]);
+    - the calls that write one slot's shadow state or a vCPU keep
+      [create_inv] as well: they keep the walks of the live VMs
+      ([create_rest_put_vm], [create_rest_stable], [VCPUInit_create_inv]).
+    GUEST_MEMSTATE changes nothing (CodeEngineOk). So any sequence of
+    VM_CREATE, MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ, the MMIO
+    shadow path of VCPU_RUN and GUEST_MEMSTATE from an engine meeting
+    [create_inv] and [engine_inv] never fails and keeps both. MEM_SHARE,
+    MEM_DONATE, MEM_RECLAIM and VM_DESTROY keep [engine_inv]; that they
+    keep [create_inv] (its [vms_sane]: each live VM's walk maps into RAM,
+    one IPA page to a PA page) is not proved yet. *)
 From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVCPUInit CodeVMCreate
   CodeShadow CodeStage2 CodePool CodeFree CodeRelease CodeVMDestroy CodeTransfer CodeEngineOk CodeUpdate
-  CodeUpdateRoot CodeMemNoFailure CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeMemInvCreate CodeMemInvDestroy.
+  CodeUpdateRoot CodeMemNoFailure CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeMemInvCreate CodeMemInvDestroy.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -201,4 +211,89 @@ Proof.
   - exact Hsh.
   - rewrite vms_at. apply Forall_replace; [exact Hsh|]. exact (shadow_ok_nth _ (Z.to_nat slot) Hsh).
   - rewrite vms_at, vms_set_pool. apply Forall_replace; [exact Hsh|]. rewrite HXs. exact zero_shadow_ok.
+Qed.
+
+(** ** [create_inv] *)
+
+(** [create_inv] (CodeVMCreateInv) but its [vcpus_ok], which [shadow_inv]
+    holds: what a write of one slot's shadow state or one of its vCPUs
+    keeps of it, whatever it writes. *)
+Definition create_rest (c : config) (e : Isolation.Engine) : Prop :=
+  pool_ok (Isolation.Engine_pool e) /\
+  0 <= Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) < 2 ^ 63 /\
+  Forall (fun m => Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) <= len (Isolation.vm_vcpus m))
+    (Isolation.Engine_vms e) /\
+  tables_ok e /\ cfg_abs c e /\ owns_tables e (Isolation.stage2_root (Isolation.Engine_host e)) /\ vms_own e /\
+  free_slots_clear e /\ vms_sane c e.
+
+Lemma create_inv_rest : forall c e, vcpus_ok e -> create_rest c e -> create_inv c e.
+Proof.
+  intros c e Hv (Hp & Hmax & Hlen & Ht & Hc & Hh & Hown & Hfree & Hsane).
+  split; [split; [exact Hv|split; [exact Hp|split; assumption]]|]. repeat (split; [assumption|]). exact Hsane.
+Qed.
+
+Lemma rest_of_create_inv : forall c e, create_inv c e -> create_rest c e.
+Proof.
+  intros c e ((_ & Hp & Hmax & Hlen) & Ht & Hc & Hh & Hown & Hfree & Hsane).
+  split; [exact Hp|]. split; [exact Hmax|]. split; [exact Hlen|]. repeat (split; [assumption|]). exact Hsane.
+Qed.
+
+(** Replacing VM slot [i] by one as live, as protected, on the same
+    stage-2 and with as many vCPUs keeps [create_rest]: the walks of the
+    live VMs are as they were. *)
+Lemma create_rest_put_vm : forall c e i m m', create_rest c e -> nth_error (Isolation.Engine_vms e) i = Some m ->
+  Isolation.vm_s2 m' = Isolation.vm_s2 m -> Isolation.vm_live m' = Isolation.vm_live m ->
+  Isolation.vm_protected m' = Isolation.vm_protected m ->
+  len (Isolation.vm_vcpus m') = len (Isolation.vm_vcpus m) -> create_rest c (put_vm e i m').
+Proof.
+  intros c e i m m' (Hp & Hmax & Hlen & Ht & (Hcr & Hn & Hipa) & Hh & Hown & Hfree & Hsane) Hi Hs2 Hl Hpr Hvl.
+  pose proof (nth_error_In _ _ Hi) as Hin.
+  (* Every live VM's walk, and the new slot's, is [e]'s. *)
+  assert (Hw : forall mv, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
+            forall k, walk (put_vm e i m') (Isolation.vm_s2 mv) k = walk e (Isolation.vm_s2 mv) k)
+    by (intros mv Hmv Hlv k; apply walk_slot; [exact Ht|exact (Hown mv Hmv Hlv)]).
+  unfold create_rest, put_vm. fold (at_slot e i m'). rewrite owns_at_slot, vms_at.
+  split; [exact Hp|]. split; [exact Hmax|].
+  split; [apply Forall_replace; [exact Hlen|]; rewrite Hvl; rewrite Forall_forall in Hlen; exact (Hlen m Hin)|].
+  split; [exact Ht|].
+  split; [split; [exact Hcr|split; [rewrite vms_at, len_replace; exact Hn|exact Hipa]]|].
+  split; [exact Hh|]. split.
+  - intros mv Hmv Hlv. rewrite vms_at in Hmv. rewrite owns_at_slot.
+    apply In_replace in Hmv as [->|Hmv]; [rewrite Hs2; rewrite Hl in Hlv|]; apply Hown; assumption.
+  - split.
+    + unfold free_slots_clear in *. apply Forall_replace; [exact Hfree|]. rewrite Hl, Hpr.
+      rewrite Forall_forall in Hfree. exact (Hfree m Hin).
+    + unfold vms_sane in *. rewrite Forall_forall in Hsane.
+      apply Forall_replace; [rewrite Forall_forall|].
+      * intros mv Hmv Hlv. apply s2_sane_ext with e; [exact (Hw mv Hmv Hlv)|exact (Hsane mv Hmv Hlv)].
+      * intros Hlv. rewrite Hl in Hlv. rewrite Hs2.
+        apply s2_sane_ext with e; [exact (Hw m Hin Hlv)|exact (Hsane m Hin Hlv)].
+Qed.
+
+Lemma create_rest_stable : forall c, store_stable (fun e => mem_inv e /\ create_rest c e).
+Proof.
+  intros c. split.
+  - intros e e' [Hm Hr] Hst. split; [exact (proj1 mem_inv_stable e e' Hm Hst)|].
+    destruct Hst as [-> | (i & m & sh & Hn & ->)]; [exact Hr|].
+    unfold put_shadow. apply (create_rest_put_vm c e i m); [exact Hr|exact Hn|destruct m; reflexivity..].
+  - intros e e' [Hm Hr] Hst. split; [exact (proj2 mem_inv_stable e e' Hm Hst)|].
+    destruct Hst as [-> | (i & m & j & x & Hn & ->)]; [exact Hr|].
+    unfold put_vcpu. apply (create_rest_put_vm c e i m); [exact Hr|exact Hn|destruct m; reflexivity..|].
+    destruct m; cbn. apply len_replace.
+Qed.
+
+(** So MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
+    shadow path of VCPU_RUN keep [create_inv] with [engine_inv] (the
+    [*_keeps] of CodeEngineOk with [create_rest_stable], and
+    [create_inv_rest]), and VM_CREATE keeps both ([VMCreate_engine_inv]):
+    any sequence of these calls from an engine meeting both never fails
+    and keeps both. As one instance: *)
+Corollary VCPUInit_create_inv : forall c e tr id v entry arg, create_inv c e -> engine_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ create_inv c e' /\ engine_inv e'.
+Proof.
+  intros c e tr id v entry arg Hc [Hm Hs] Hid Hv.
+  destruct (VCPUInit_keeps (fun e => mem_inv e /\ create_rest c e) e tr id v entry arg (create_rest_stable c)
+    (conj Hm (rest_of_create_inv c e Hc)) Hs Hid Hv) as (st & e' & H & [Hm' Hr'] & Hs').
+  exists st, e'. split; [exact H|]. split; [exact (create_inv_rest c e' (proj1 Hs') Hr')|split; assumption].
 Qed.

@@ -296,6 +296,11 @@ CodeEngineInv.MemReclaim_engine_inv
 CodeEngineInv.VMDestroy_engine_inv
 CodeEngineInv.shadow_ok_nth
 CodeEngineInv.VMCreate_engine_inv
+CodeEngineInv.create_inv_rest
+CodeEngineInv.rest_of_create_inv
+CodeEngineInv.create_rest_put_vm
+CodeEngineInv.create_rest_stable
+CodeEngineInv.VCPUInit_create_inv
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
