@@ -21,20 +21,25 @@
     - the calls that write one slot's shadow state or a vCPU keep
       [create_inv] as well: they keep the walks of the live VMs
       ([create_rest_put_vm], [create_rest_stable], [VCPUInit_create_inv]).
+    - so does VM_DESTROY of a VM sharing no page with the host: the slot
+      it frees is left not live, not protected and with as many vCPUs,
+      and the pool's tables, so the other live VMs' walks, are unchanged
+      ([destroyed_create_rest], [VMDestroy_create_inv]).
     GUEST_MEMSTATE changes nothing (CodeEngineOk). So any sequence of
-    VM_CREATE, MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ, the MMIO
-    shadow path of VCPU_RUN and GUEST_MEMSTATE from an engine meeting
-    [create_inv] and [engine_inv] never fails and keeps both. MEM_SHARE,
-    MEM_DONATE, MEM_RECLAIM and VM_DESTROY keep [engine_inv]; that they
-    keep [create_inv] (its [vms_sane]: each live VM's walk maps into RAM,
-    one IPA page to a PA page) is not proved yet. *)
+    VM_CREATE, VM_DESTROY (of VMs sharing no page with the host),
+    MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ, the MMIO shadow path
+    of VCPU_RUN and GUEST_MEMSTATE from an engine meeting [create_inv] and
+    [engine_inv] never fails and keeps both. MEM_SHARE, MEM_DONATE and
+    MEM_RECLAIM keep [engine_inv]; that they keep [create_inv] (its
+    [vms_sane]: each live VM's walk maps into RAM, one IPA page to one PA
+    page) is not proved yet. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVCPUInit CodeVMCreate
   CodeShadow CodeStage2 CodePool CodeFree CodeRelease CodeVMDestroy CodeTransfer CodeEngineOk CodeUpdate
-  CodeUpdateRoot CodeMemNoFailure CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeMemInvCreate CodeMemInvDestroy.
+  CodeUpdateRoot CodeMemNoFailure CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeMemInvCreate CodeMemInvDestroy.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -296,4 +301,47 @@ Proof.
   destruct (VCPUInit_keeps (fun e => mem_inv e /\ create_rest c e) e tr id v entry arg (create_rest_stable c)
     (conj Hm (rest_of_create_inv c e Hc)) Hs Hid Hv) as (st & e' & H & [Hm' Hr'] & Hs').
   exists st, e'. split; [exact H|]. split; [exact (create_inv_rest c e' (proj1 Hs') Hr')|split; assumption].
+Qed.
+
+(** VM_DESTROY keeps [create_rest]: the slot it frees is left not live,
+    not protected and with as many vCPUs; the other slots and the pool's
+    tables are as they were, so every live VM's walk is. *)
+Lemma destroyed_create_rest : forall c e e' i m, destroy_ctx e e' i m -> create_rest c e -> create_rest c e'.
+Proof.
+  intros c e e' i m C (Hp & Hmax & Hlen & Ht & Hc & Hh & Hown & Hfree & Hsane).
+  pose proof C as (_ & Hni & _ & D & _ & K & P).
+  pose proof D as (Ec & _ & Et & Eb & Epok & Elen & Eoth & _ & Evl & _).
+  pose proof (destroyed_owned e e' i m C) as (_ & _ & Hh' & Hown' & _).
+  assert (Htok : tables_ok e') by (unfold tables_ok in *; rewrite Et, Eb; exact Ht).
+  (* A slot of [e'] is slot [i], or [e]'s. *)
+  assert (Hslot : forall (Q : Isolation.vm -> Prop), Forall Q (Isolation.Engine_vms e) ->
+            Q (nth i (Isolation.Engine_vms e') Isolation.zero_vm) -> Forall Q (Isolation.Engine_vms e')).
+  { intros Q Hall Hi. rewrite Forall_forall in *. intros x Hx. apply In_nth with (d := Isolation.zero_vm) in Hx as (j & Hj & <-).
+    destruct (Nat.eq_dec j i) as [->|Hne]; [exact Hi|]. rewrite (Eoth j Hne). apply Hall. apply nth_In. lia. }
+  unfold create_rest, cfg_abs, cfg_rel in *. rewrite Ec.
+  split; [exact Epok|]. split; [exact Hmax|].
+  split; [apply Hslot; [exact Hlen|]; rewrite Evl; rewrite Forall_forall in Hlen; exact (Hlen m (nth_error_In _ _ Hni))|].
+  split; [exact Htok|]. split; [unfold len in *; rewrite Elen; exact Hc|].
+  split; [exact Hh'|]. split; [exact Hown'|]. split.
+  - unfold free_slots_clear in *. apply Hslot; [exact Hfree|]. intros _. exact P.
+  - unfold vms_sane in *. apply Hslot.
+    + rewrite Forall_forall in *. intros mv Hmv Hlv. apply s2_sane_ext with e; [|exact (Hsane mv Hmv Hlv)].
+      intros k. symmetry. apply walk_frame; [exact Ht|exact Htok|exact Eb|rewrite Et; reflexivity| |].
+      * right. exact (proj1 (Hown mv Hmv Hlv)).
+      * rewrite Et. intros x _. reflexivity.
+    + intros Hl. rewrite K in Hl. discriminate Hl.
+Qed.
+
+(** VM_DESTROY of a VM sharing no page with the host, from [create_inv]
+    and [engine_inv], never fails and keeps both. *)
+Theorem VMDestroy_create_inv : forall c e tr id, create_inv c e -> engine_inv e ->
+  len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 -> unshared_at e id ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ create_inv c e' /\ engine_inv e'.
+Proof.
+  intros c e tr id Hc [Hi Hs] Hv Hid Hun.
+  destruct (VMDestroy_keeps_mem_inv e tr id Hi Hs Hv Hid Hun) as (st & e' & tr' & Hrun & Hi' & Hs').
+  exists st, e', tr'. split; [exact Hrun|]. split; [|split; assumption].
+  destruct (VMDestroy_mem_cases e tr id Hi Hs Hv Hid Hun) as (st0 & e0 & tr0 & Hrun0 & [E|(i & m & C)]);
+    rewrite Hrun in Hrun0; injection Hrun0 as _ E0 _; subst e0; [rewrite E; exact Hc|].
+  exact (create_inv_rest c e' (proj1 Hs') (destroyed_create_rest c e e' i m C (rest_of_create_inv c e Hc))).
 Qed.

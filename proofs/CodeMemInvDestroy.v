@@ -63,7 +63,7 @@ Lemma live_other : forall e e' i m, destroy_ctx e e' i m ->
   forall j, Isolation.vm_live (vm_at e' j) = true -> j <> i /\ Isolation.vm_live (vm_at e j) = true.
 Proof.
   intros e e' i m C j Hl. destruct (Nat.eq_dec j i) as [->|Hne].
-  - destruct C as (_ & _ & _ & _ & _ & K). unfold vm_at in Hl. rewrite K in Hl. discriminate Hl.
+  - destruct C as (_ & _ & _ & _ & _ & K & _). unfold vm_at in Hl. rewrite K in Hl. discriminate Hl.
   - split; [exact Hne|]. rewrite <- (other_slot e e' i m C j Hne). exact Hl.
 Qed.
 
@@ -136,25 +136,37 @@ Proof.
 Qed.
 
 (** VM_DESTROY, from [mem_inv] and [shadow_inv], for any 64-bit vmid whose
-    live VM (if any) shares no page with the host, never fails and keeps
-    both. The slot count is below 2^16, as VMDestroy_unshared_cases
-    assumes ([Config.validate] allows at most 255 slots: VMIDs are 8
-    bits). *)
-Theorem VMDestroy_keeps_mem_inv : forall e tr id,
+    live VM (if any) shares no page with the host, never fails: it leaves
+    the engine as it was or a [destroy_ctx]. The slot count is below
+    2^16, as VMDestroy_unshared_cases assumes ([Config.validate] allows at
+    most 255 slots: VMIDs are 8 bits). *)
+Theorem VMDestroy_mem_cases : forall e tr id,
   mem_inv e -> shadow_inv e -> len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
   unshared_at e id ->
-  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_inv e' /\ shadow_inv e'.
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
+    (e' = e \/ exists i m, destroy_ctx e e' i m).
 Proof.
   intros e tr id Hinv Hsh Hvms Hid Hun.
   pose proof Hinv as (Hm & (Hp & _ & _ & Hown & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
   destruct (VMDestroy_unshared_cases e tr id Hm Hsh Hpok Hplat Hvms Hid
     (fun m _ Hn Hl => or_intror (Hown m (nth_error_In _ _ Hn) Hl)) Hun)
     as (st & e' & tr' & Hrun & [E|(i & m & Hn & Hlive & _ & X)]);
-    exists st, e', tr'; (split; [exact Hrun|]).
-  - subst e'. split; assumption.
-  - pose proof X as (D & G & _).
-    destruct (destroy_inv_end e i m e' Hm Hsh Hn D G) as [Hm' Hsh'].
-    split; [|exact Hsh']. split; [exact Hm'|]. split.
-    + exact (destroyed_owned e e' i m (conj Hinv (conj Hn (conj Hlive X)))).
-    + exact (destroyed_dead_no_root e e' i m (conj Hinv (conj Hn (conj Hlive X)))).
+    exists st, e', tr'; (split; [exact Hrun|]); [left; exact E|].
+  right. exists i, m. split; [exact Hinv|]. split; [exact Hn|]. split; [exact Hlive|exact X].
+Qed.
+
+(** ... and keeps both. *)
+Theorem VMDestroy_keeps_mem_inv : forall e tr id,
+  mem_inv e -> shadow_inv e -> len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
+  unshared_at e id ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_inv e' /\ shadow_inv e'.
+Proof.
+  intros e tr id Hinv Hsh Hvms Hid Hun.
+  destruct (VMDestroy_mem_cases e tr id Hinv Hsh Hvms Hid Hun) as (st & e' & tr' & Hrun & [E|(i & m & C)]);
+    exists st, e', tr'; (split; [exact Hrun|]); [subst e'; split; assumption|].
+  pose proof C as (Hinv' & Hn & _ & D & G & _). pose proof Hinv as (Hm & _).
+  destruct (destroy_inv_end e i m e' Hm Hsh Hn D G) as [Hm' Hsh'].
+  split; [|exact Hsh']. split; [exact Hm'|]. split.
+  - exact (destroyed_owned e e' i m C).
+  - exact (destroyed_dead_no_root e e' i m C).
 Qed.

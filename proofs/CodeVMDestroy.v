@@ -75,21 +75,22 @@ Definition destroy_inv (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : 
   length (Isolation.Engine_vms s) = length (Isolation.Engine_vms e) /\
   (forall j, j <> i -> nth j (Isolation.Engine_vms s) Isolation.zero_vm = nth j (Isolation.Engine_vms e) Isolation.zero_vm) /\
   Isolation.vm_shadow (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = Isolation.vm_shadow m /\
+  len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms s) Isolation.zero_vm)) = len (Isolation.vm_vcpus m) /\
   (Isolation.stage2_root (Isolation.vm_s2 (nth i (Isolation.Engine_vms s) Isolation.zero_vm)) < 0 \/
    Isolation.vm_s2 (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = Isolation.vm_s2 m) /\
   vm_ok (nth i (Isolation.Engine_vms s) Isolation.zero_vm) /\ destroy_pool e m s.
 
 Lemma destroy_inv_slot : forall e i m s x, destroy_inv e i m s -> (i < length (Isolation.Engine_vms s))%nat ->
-  vm_ok x -> Isolation.vm_shadow x = Isolation.vm_shadow m ->
+  vm_ok x -> Isolation.vm_shadow x = Isolation.vm_shadow m -> len (Isolation.vm_vcpus x) = len (Isolation.vm_vcpus m) ->
   (Isolation.stage2_root (Isolation.vm_s2 x) < 0 \/ Isolation.vm_s2 x = Isolation.vm_s2 m) ->
   destroy_inv e i m (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s).
 Proof.
-  intros e i m s x (A & B & C & D & E & F & G & H & I' & J & K) Hi Hx Hsh Hs2.
+  intros e i m s x (A & B & C & D & E & F & G & H & L & I' & J & K) Hi Hx Hsh Hlen Hs2.
   unfold destroy_inv, tables, pool_base in *.
   cbn [Isolation.set_Engine_vms Isolation.Engine_cfg Isolation.Engine_pages Isolation.Engine_pool Isolation.Engine_vms].
   rewrite replace_nth_length, nth_replace by exact Hi.
   split; [exact A|]. split; [exact B|]. split; [exact C|]. split; [exact D|]. split; [exact E|].
-  split; [exact F|]. split; [|split; [exact Hsh|split; [exact Hs2|split; [exact Hx|exact K]]]].
+  split; [exact F|]. split; [|split; [exact Hsh|split; [exact Hlen|split; [exact Hs2|split; [exact Hx|exact K]]]]].
   intros j Hj. rewrite nth_replace_other by (intros E'; apply Hj; symmetry; exact E'). apply G. exact Hj.
 Qed.
 
@@ -101,13 +102,13 @@ Lemma destroy_inv_pool : forall e i m s q, destroy_inv e i m s ->
   (pool_counted (Isolation.Engine_pool s) -> pool_counted q) ->
   destroy_inv e i m (Isolation.set_Engine_pool q s).
 Proof.
-  intros e i m s q (A & B & C & D & E & F & G & H & I' & J & Hh & Hp & Hb & Hc) HP Hsh Hout Hcq.
+  intros e i m s q (A & B & C & D & E & F & G & H & L & I' & J & Hh & Hp & Hb & Hc) HP Hsh Hout Hcq.
   unfold destroy_inv, destroy_pool, tables, pool_base in *.
   cbn [Isolation.set_Engine_pool Isolation.Engine_cfg Isolation.Engine_pages Isolation.Engine_pool Isolation.Engine_vms
        Isolation.Engine_host Isolation.Engine_plat].
   rewrite HP.
   split; [exact A|]. split; [exact B|]. split; [exact C|]. split; [exact D|].
-  split; [eapply same_shape_ok; eassumption|]. do 5 (split; [assumption|]).
+  split; [eapply same_shape_ok; eassumption|]. do 6 (split; [assumption|]).
   split; [exact Hh|]. split; [exact Hp|].
   split; [intros x Hx0 Hx; rewrite (Hout x Hx0 Hx); exact (Hb x Hx0 Hx)|].
   intros H0. exact (Hcq (Hc H0)).
@@ -118,7 +119,7 @@ Lemma destroy_inv_end : forall e i m s, mem_ok e -> shadow_inv e ->
   Isolation.stage2_root (Isolation.vm_s2 (nth i (Isolation.Engine_vms s) Isolation.zero_vm)) < 0 ->
   mem_ok s /\ shadow_inv s.
 Proof.
-  intros e i m s (Hl & Hb & Hsz & Hlv & Ht & Hs2) ((Hlv' & Hvm) & Hsh) Hn (A & B & C & D & E & F & G & H & I' & J & _) Hr.
+  intros e i m s (Hl & Hb & Hsz & Hlv & Ht & Hs2) ((Hlv' & Hvm) & Hsh) Hn (A & B & C & D & E & F & G & H & L & I' & J & _) Hr.
   assert (Hslot : forall (P : Isolation.vm -> Prop), Forall P (Isolation.Engine_vms e) ->
             P (nth i (Isolation.Engine_vms s) Isolation.zero_vm) -> Forall P (Isolation.Engine_vms s)).
   { intros P Hall Hi. rewrite Forall_forall in *. intros x Hx. apply In_nth with (d := Isolation.zero_vm) in Hx as (j & Hj & <-).
@@ -143,22 +144,25 @@ Lemma destroy_inv_refl : forall e i m, nth_error (Isolation.Engine_vms e) i = So
   pool_ok (Isolation.Engine_pool e) -> destroy_inv e i m e.
 Proof.
   intros e i m Hn Hm Hp. unfold destroy_inv.
-  rewrite (nth_error_nth _ _ Isolation.zero_vm Hn). split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [exact Hp|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [right; reflexivity|]. split; [exact Hm|].
+  rewrite (nth_error_nth _ _ Isolation.zero_vm Hn). split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [exact Hp|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [right; reflexivity|]. split; [exact Hm|].
   split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. exact (fun H => H).
 Qed.
 
 Lemma destroy_inv_pages : forall e i m s ps, destroy_inv e i m s -> length ps = length (Isolation.Engine_pages s) ->
   destroy_inv e i m (Isolation.set_Engine_pages ps s).
 Proof.
-  intros e i m s ps (A & B & C & D & E & F & G & H & I' & J & K) Hl. unfold destroy_inv, tables, pool_base in *.
+  intros e i m s ps (A & B & C & D & E & F & G & H & L & I' & J & K) Hl. unfold destroy_inv, tables, pool_base in *.
   cbn [Isolation.set_Engine_pages Isolation.Engine_cfg Isolation.Engine_pages Isolation.Engine_pool Isolation.Engine_vms].
-  split; [exact A|]. split; [unfold len in *; rewrite Hl; exact B|]. split; [exact C|]. split; [exact D|]. split; [exact E|]. split; [exact F|]. split; [exact G|]. split; [exact H|]. split; [exact I'|]. split; [exact J|exact K].
+  split; [exact A|]. split; [unfold len in *; rewrite Hl; exact B|]. split; [exact C|]. split; [exact D|]. split; [exact E|]. split; [exact F|]. split; [exact G|]. split; [exact H|]. split; [exact L|]. split; [exact I'|]. split; [exact J|exact K].
 Qed.
 
 Lemma destroy_inv_ok : forall e i m s, destroy_inv e i m s -> vm_ok (nth i (Isolation.Engine_vms s) Isolation.zero_vm).
 Proof. intros e i m s D. apply D. Qed.
 Lemma destroy_inv_shadow : forall e i m s, destroy_inv e i m s ->
   Isolation.vm_shadow (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = Isolation.vm_shadow m.
+Proof. intros e i m s D. apply D. Qed.
+Lemma destroy_inv_len : forall e i m s, destroy_inv e i m s ->
+  len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms s) Isolation.zero_vm)) = len (Isolation.vm_vcpus m).
 Proof. intros e i m s D. apply D. Qed.
 Lemma destroy_inv_s2 : forall e i m s, destroy_inv e i m s ->
   Isolation.stage2_root (Isolation.vm_s2 (nth i (Isolation.Engine_vms s) Isolation.zero_vm)) < 0 \/
@@ -191,9 +195,10 @@ Definition unshared_at (e : Isolation.Engine) (id : Z) : Prop :=
     forall p, In p (Isolation.Engine_pages e) -> ~ shared_to_host id p.
 
 (** What VM_DESTROY leaves of slot [i], which held the VM [m]:
-    [destroy_inv], no stage-2 and not live. *)
+    [destroy_inv], no stage-2, not live and not protected. *)
 Definition destroyed (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : Isolation.Engine) : Prop :=
-  destroy_inv e i m s /\ gone i s /\ Isolation.vm_live (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = false.
+  destroy_inv e i m s /\ gone i s /\ Isolation.vm_live (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = false /\
+  Isolation.vm_protected (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = false.
 
 (** VM_DESTROY never fails on an engine meeting [mem_ok] and
     [shadow_inv], with its platform and a pool in shape, for any 64-bit
@@ -275,8 +280,9 @@ Proof.
         pose proof (destroy_inv_pool e i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
         assert (Hi1 : (i < length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat) by (unfold len in Hr; cbn; lia).
         cbv beta. split.
-        + apply destroy_inv_slot; [exact D1'|exact Hi1| | |].
+        + apply destroy_inv_slot; [exact D1'|exact Hi1| | | |].
           * apply vm_ok_s2. exact (destroy_inv_ok _ _ _ _ D1').
+          * reflexivity.
           * reflexivity.
           * left. cbn. lia.
         + unfold gone. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi1. cbn. lia. }
@@ -298,7 +304,8 @@ Proof.
           by exact (slot_lt _ _ _ _ D Hie);
         assert (D' : destroy_inv e i m (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
           by (apply destroy_inv_slot; [exact D|exact Hi'|apply Hok; exact (destroy_inv_ok _ _ _ _ D)|
-                                       exact (destroy_inv_shadow _ _ _ _ D)|exact (destroy_inv_s2 _ _ _ _ D)]);
+                                       exact (destroy_inv_shadow _ _ _ _ D)|exact (destroy_inv_len _ _ _ _ D)|
+                                       exact (destroy_inv_s2 _ _ _ _ D)]);
         assert (G' : gone i (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
           by (unfold gone in *; cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact Hi'; exact G);
         clear Hi' end.
@@ -320,6 +327,11 @@ Proof.
     store_field Hq2 L2 Hv3 false tr2 Hv4. keep e m Hie D3 G3 Hv4 D4 G4 vm_ok_hasRun. keep_dead K3 Hv4 K4.
     store_field Hq3 L3 Hv4 0 tr2 Hv5. keep e m Hie D4 G4 Hv5 D5 G5 vm_ok_nvcpu0. keep_dead K4 Hv5 K5.
     store_field Hq4 L4 Hv5 false tr2 Hv6. keep e m Hie D5 G5 Hv6 D6 G6 vm_ok_protected. keep_dead K5 Hv6 K6.
+    match type of Hv6 with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?j ?x (Isolation.Engine_vms ?s)) ?s) =>
+      assert (P6 : Isolation.vm_protected (nth j (Isolation.Engine_vms
+                     (Isolation.set_Engine_vms (replace_nth j x (Isolation.Engine_vms s)) s)) Isolation.zero_vm) = false)
+        by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact (slot_lt _ _ _ _ D5 Hie);
+            reflexivity) end.
     match type of Hv6 with vm_valid id ?s6 => set (e6 := s6) in * end.
     step_by (deref_lens _ _ _ _ e6 tr2 Lv Hv6). cbv beta.
     (* The vCPUs, zeroed one by one. *)
@@ -330,13 +342,14 @@ Proof.
     destruct (loop_spec nc c b po
       (fun z st tr' => tr' = tr2 /\ vm_valid id st /\ 0 <= z <= nc /\
          len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)) = nc /\
-         destroy_inv e i m st /\ gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false)
+         destroy_inv e i m st /\ gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
+         Isolation.vm_protected (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false)
       (fun _ st tr' => tr' = tr2 /\ destroyed e i m st)
       (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & X7) end.
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks). exists (z <? nc). split; [reflexivity|]. split.
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps). exists (z <? nc). split; [reflexivity|]. split.
       * intros H. apply Z.ltb_lt in H. lia.
-      * intros _. split; [reflexivity|]. split; [exact Ds|]. split; assumption.
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+      * intros _. split; [reflexivity|]. split; [exact Ds|]. split; [exact Gs|]. split; assumption.
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
       destruct (pindex_lens qc _ _ _ z Isolation.zero_vcpu Lc) as (qk & Hqk & Lk).
       step_by (Hqc st tr2). step_by (Hqk st tr2 Hvs ltac:(cbv beta; lia)).
       erewrite bind_ok by (apply (store_lens _ _ _ _ st _ tr2 Lk); cbv beta; split; [exact Hvs|lia]).
@@ -353,13 +366,15 @@ Proof.
             by (symmetry; apply Hgc; exact Hvs) end.
         rewrite len_replace. exact Hlc.
       * assert (Hi' : (i < length (Isolation.Engine_vms st))%nat) by (destruct Hvs as [_ Hvs]; unfold len in Hvs; lia).
-        split; [|split].
-        -- apply destroy_inv_slot; [exact Ds|exact Hi'| |exact (destroy_inv_shadow _ _ _ _ Ds)|exact (destroy_inv_s2 _ _ _ _ Ds)].
-           apply vm_ok_put_vcpu; [exact (destroy_inv_ok _ _ _ _ Ds)|reflexivity].
+        split; [|split; [|split]].
+        -- apply destroy_inv_slot; [exact Ds|exact Hi'| |exact (destroy_inv_shadow _ _ _ _ Ds)| |exact (destroy_inv_s2 _ _ _ _ Ds)].
+           ++ apply vm_ok_put_vcpu; [exact (destroy_inv_ok _ _ _ _ Ds)|reflexivity].
+           ++ cbn [Isolation.vm_vcpus Isolation.set_vm_vcpus]. rewrite len_replace. exact (destroy_inv_len _ _ _ _ Ds).
         -- unfold gone in *. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Gs.
         -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ks.
+        -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ps.
     + split; [reflexivity|]. split; [exact Hv6|]. split; [unfold nc, len; lia|]. split; [reflexivity|]. split; [exact D6|].
-      split; [exact G6|exact K6].
+      split; [exact G6|]. split; [exact K6|exact P6].
     + destruct (Z.eq_dec nc 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by (unfold nc, len in *; lia). lia.
     + step_by Hjz. destruct jz as [z|[]]. eexists _, _, _. split; [reflexivity|].
       right. exists i, m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|exact X7].

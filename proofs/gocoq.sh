@@ -284,6 +284,7 @@ CodeMemInvCreate.VMCreate_keeps_mem_inv
 CodeMemInvCreate.VMCreate_keeps_both
 CodeMemInvDestroy.destroyed_owned
 CodeMemInvDestroy.destroyed_dead_no_root
+CodeMemInvDestroy.VMDestroy_mem_cases
 CodeMemInvDestroy.VMDestroy_keeps_mem_inv
 CodeEngineInv.put_vm_slots
 CodeEngineInv.mem_inv_put_vm
@@ -301,6 +302,8 @@ CodeEngineInv.rest_of_create_inv
 CodeEngineInv.create_rest_put_vm
 CodeEngineInv.create_rest_stable
 CodeEngineInv.VCPUInit_create_inv
+CodeEngineInv.destroyed_create_rest
+CodeEngineInv.VMDestroy_create_inv
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
