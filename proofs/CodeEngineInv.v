@@ -24,22 +24,28 @@
     - so does VM_DESTROY of a VM sharing no page with the host: the slot
       it frees is left not live, not protected and with as many vCPUs,
       and the pool's tables, so the other live VMs' walks, are unchanged
-      ([destroyed_create_rest], [VMDestroy_create_inv]).
-    GUEST_MEMSTATE changes nothing (CodeEngineOk). So any sequence of
-    VM_CREATE, VM_DESTROY (of VMs sharing no page with the host),
-    MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ, the MMIO shadow path
-    of VCPU_RUN and GUEST_MEMSTATE from an engine meeting [create_inv] and
-    [engine_inv] never fails and keeps both. MEM_SHARE, MEM_DONATE and
-    MEM_RECLAIM keep [engine_inv]; that they keep [create_inv] (its
-    [vms_sane]: each live VM's walk maps into RAM, one IPA page to one PA
-    page) is not proved yet. *)
+      ([destroyed_create_rest], [VMDestroy_create_inv]);
+    - and so does MEM_RECLAIM: it updates only the host's stage-2, which
+      keeps every table in use outside the host's tree, so every live
+      VM's tables and walk ([agree_kept], [MemReclaim_create_inv]).
+    GUEST_MEMSTATE and MEM_INFO change nothing (CodeMemState's
+    [GuestMemState_no_failure], CodeLedger's [MemInfo_no_failure]). So
+    any sequence of VM_CREATE, VM_DESTROY (of VMs sharing no page with the
+    host), MEM_RECLAIM, MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ,
+    the MMIO shadow path of VCPU_RUN, GUEST_MEMSTATE and MEM_INFO from an
+    engine meeting
+    [create_inv] and [engine_inv] (and RAM inside the IPA space) never
+    fails and keeps both. MEM_SHARE and MEM_DONATE keep [engine_inv];
+    that they keep [create_inv] (its [vms_sane]: each live VM's walk maps
+    into RAM, one IPA page to one PA page) is not proved yet. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVCPUInit CodeVMCreate
   CodeShadow CodeStage2 CodePool CodeFree CodeRelease CodeVMDestroy CodeTransfer CodeEngineOk CodeUpdate
-  CodeUpdateRoot CodeMemNoFailure CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeMemInvCreate CodeMemInvDestroy.
+  CodeUpdateRoot CodeMemNoFailure CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeMemInvCreate CodeMemInvDestroy
+  CodeUpdateRootRange.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -344,4 +350,64 @@ Proof.
   destruct (VMDestroy_mem_cases e tr id Hi Hs Hv Hid Hun) as (st0 & e0 & tr0 & Hrun0 & [E|(i & m & C)]);
     rewrite Hrun in Hrun0; injection Hrun0 as _ E0 _; subst e0; [rewrite E; exact Hc|].
   exact (create_inv_rest c e' (proj1 Hs') (destroyed_create_rest c e e' i m C (rest_of_create_inv c e Hc))).
+Qed.
+
+(** ** MEM_RECLAIM *)
+
+(** A tree that an update kept ([tree_kept]) has, in a pool of whole
+    tables as long, the same tables. *)
+Lemma agree_kept : forall e e' r, tables_ok e -> tables_ok e' -> len (tables e') = len (tables e) -> tree_kept e e' r ->
+  agree (tables e) (tables e') (s2_tables e r).
+Proof.
+  intros e e' r (Hw & _) (Hw' & _) Hl Hk y Hy.
+  destruct (Hk y (proj1 (in_tree_iff e r y) Hy)) as [_ Ht].
+  unfold len in Hl. apply Nat2Z.inj in Hl.
+  destruct (Nat.lt_ge_cases (Z.to_nat y) (length (tables e))) as [Hlt|Hge].
+  - rewrite Forall_forall in Hw, Hw'.
+    assert (L1 : len (nth (Z.to_nat y) (tables e) Isolation.zero_Table) = 512) by (apply Hw; apply nth_In; exact Hlt).
+    assert (L2 : len (nth (Z.to_nat y) (tables e') Isolation.zero_Table) = 512) by (apply Hw'; apply nth_In; lia).
+    unfold len in L1, L2.
+    apply (nth_ext _ _ 0 0); [lia|]. intros n Hn. specialize (Ht (Z.of_nat n) ltac:(lia)). unfold tent in Ht.
+    rewrite Nat2Z.id in Ht. symmetry. exact Ht.
+  - rewrite !nth_overflow by lia. reflexivity.
+Qed.
+
+(** MEM_RECLAIM, from [create_inv] and [engine_inv], with RAM inside the
+    IPA space, never fails and keeps both: it changes only the ledger, the
+    pool and the host's stage-2, whose update keeps every table in use
+    outside the host's tree, so every live VM's tables and walk. *)
+Theorem MemReclaim_create_inv : forall c e tr pa n, create_inv c e -> engine_inv e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' /\ create_inv c e' /\ engine_inv e'.
+Proof.
+  intros c e tr pa n Hc Hei Hram Hpa Hn.
+  destruct (MemReclaim_engine_inv e tr pa n Hei Hram Hpa Hn) as (st & e' & tr' & Hrun & Hei').
+  exists st, e', tr'. split; [exact Hrun|]. split; [|exact Hei'].
+  destruct Hei as [Hi _]. destruct Hei' as [Hi' Hs'].
+  apply (create_inv_rest c e' (proj1 Hs')).
+  pose proof Hi as (Hm & (Hp & Hpl & Hh & Hown & Hdis) & _).
+  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite Hrun in H0. injection H0 as E1 E2 E3. subst st0 e0 tr0.
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact (rest_of_create_inv c e Hc)].
+  destruct (Hsucc Es) as (q & ps & _ & Ee & _ & HB & HL & Htf).
+  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & Ht & Hcfg & _ & _ & Hfree & Hsane).
+  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
+  assert (Ev : Isolation.Engine_vms e' = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
+  assert (Ecfg : Isolation.Engine_cfg e' = Isolation.Engine_cfg e) by (rewrite Ee; reflexivity).
+  unfold create_rest, cfg_abs, cfg_rel, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
+  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|]. split; [exact Hcfg|].
+  split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
+  rewrite Forall_forall in *. intros mv Hmv Hlv.
+  apply s2_sane_ext with e; [|exact (Hsane mv Hmv Hlv)]. intros k. symmetry.
+  pose proof (Hown mv Hmv Hlv) as Hov.
+  apply In_nth with (d := Isolation.zero_vm) in Hmv as (j & Hj & Ej).
+  assert (Hd : disjoint (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e))) (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))))
+    by (pose proof (proj1 Hdis j Hj ltac:(unfold vm_at; rewrite Ej; exact Hlv)) as H; unfold root_at, vm_at in H; rewrite Ej in H; exact H).
+  apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
+  apply agree_kept; [exact Ht|exact Ht'|exact HL|].
+  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
+  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
 Qed.

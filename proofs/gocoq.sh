@@ -304,6 +304,8 @@ CodeEngineInv.create_rest_stable
 CodeEngineInv.VCPUInit_create_inv
 CodeEngineInv.destroyed_create_rest
 CodeEngineInv.VMDestroy_create_inv
+CodeEngineInv.agree_kept
+CodeEngineInv.MemReclaim_create_inv
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
