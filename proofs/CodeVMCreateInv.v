@@ -367,6 +367,17 @@ Proof.
   - intros k1 k2 pa1 pa2 w1 w2 Hk1 Hk2 Hw1 Hw2. rewrite H in Hw1, Hw2. exact (H2 k1 k2 pa1 pa2 w1 w2 Hk1 Hk2 Hw1 Hw2).
 Qed.
 
+(** The VM that VM_CREATE puts in a slot, whose root is the pair
+    allocRoot took and zeroed, maps nothing. *)
+Lemma new_vm_walk : forall e q rt i X, tables_ok e -> root_taken (Isolation.Engine_pool e) q rt ->
+  Isolation.stage2_root (Isolation.vm_s2 X) = rt ->
+  forall k, walk (at_slot (Isolation.set_Engine_pool q e) i X) (Isolation.vm_s2 X) k = None.
+Proof.
+  intros e q rt i X Hok Hrt HXr k. destruct (new_root_zero e q rt i X Hrt) as (Hr0 & Hrl & Z0 & Z1).
+  destruct (Isolation.vm_s2 X) as [r0 id] eqn:Es. cbn in HXr. subst r0.
+  apply walk_zero_root; [exact (tables_ok_taken e q rt Hok Hrt _ _)|exact Hr0|exact Hrl|exact Z0|exact Z1].
+Qed.
+
 Theorem VMCreate_vms_sane : forall c e tr n flags r e' tr', create_ok e -> 0 <= n < 2 ^ 64 ->
   tables_ok e -> vms_own e -> vms_sane c e -> Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr' -> vms_sane c e'.
 Proof.
@@ -381,10 +392,7 @@ Proof.
   - rewrite vms_at, vms_set_pool. apply Forall_replace.
     + rewrite Forall_forall in *. intros mv Hin Hl. apply s2_sane_ext with e; [|exact (Hsane mv Hin Hl)].
       intros k. apply walk_after with (rt := rt); [exact Hok|exact Hrt|exact (Hvms mv Hin Hl)].
-    + intros _. destruct (new_root_zero e q rt (Z.to_nat slot) X Hrt) as (Hr0 & Hrl & Z0 & Z1).
-      assert (Hw : forall k, walk (at_slot (Isolation.set_Engine_pool q e) (Z.to_nat slot) X) (Isolation.vm_s2 X) k = None).
-      { intros k. destruct (Isolation.vm_s2 X) as [r0 id] eqn:Es. cbn in HXr. subst r0.
-        apply walk_zero_root; [exact (tables_ok_taken e q rt Hok Hrt _ _)|exact Hr0|exact Hrl|exact Z0|exact Z1]. }
+    + intros _. pose proof (new_vm_walk e q rt (Z.to_nat slot) X Hok Hrt HXr) as Hw.
       split.
       * intros k pa w _ Hk. rewrite Hw in Hk. discriminate Hk.
       * intros k1 k2 pa1 pa2 w1 w2 _ _ Hk. rewrite Hw in Hk. discriminate Hk.
