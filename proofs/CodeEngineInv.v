@@ -347,7 +347,7 @@ Proof.
   intros c e tr id Hc [Hi Hs] Hv Hid Hun.
   destruct (VMDestroy_keeps_mem_inv e tr id Hi Hs Hv Hid Hun) as (st & e' & tr' & Hrun & Hi' & Hs').
   exists st, e', tr'. split; [exact Hrun|]. split; [|split; assumption].
-  destruct (VMDestroy_mem_cases e tr id Hi Hs Hv Hid Hun) as (st0 & e0 & tr0 & Hrun0 & [E|(i & m & C)]);
+  destruct (VMDestroy_mem_cases e tr id Hi Hs Hv Hid Hun) as (st0 & e0 & tr0 & Hrun0 & [E|(i & m & C & _)]);
     rewrite Hrun in Hrun0; injection Hrun0 as _ E0 _; subst e0; [rewrite E; exact Hc|].
   exact (create_inv_rest c e' (proj1 Hs') (destroyed_create_rest c e e' i m C (rest_of_create_inv c e Hc))).
 Qed.
@@ -372,10 +372,44 @@ Proof.
   - rewrite !nth_overflow by lia. reflexivity.
 Qed.
 
+(** MEM_RECLAIM, from [mem_inv] with RAM inside the IPA space, leaves the
+    VM slots, a pool of whole tables and every live VM's walk as they
+    were: it changes only the ledger, the pool and the host's stage-2,
+    whose update keeps every table in use outside the host's tree. *)
+Lemma MemReclaim_walks : forall e tr pa n st e' tr', mem_inv e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' ->
+  (st <> Abi.Success -> e' = e) /\
+  Isolation.Engine_vms e' = Isolation.Engine_vms e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+  forall mv k, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
+    walk e' (Isolation.vm_s2 mv) k = walk e (Isolation.vm_s2 mv) k.
+Proof.
+  intros e tr pa n st e' tr' Hi Hram Hpa Hn Hrun.
+  pose proof (MemReclaim_keeps_mem_inv e tr pa n st e' tr' Hi Hram Hpa Hn Hrun) as (_ & ((Ht' & _) & _) & _).
+  pose proof Hi as (Hm & (Hp & Hpl & Hh & Hown & Hdis) & _). pose proof Hp as (Ht & _).
+  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite Hrun in H0. injection H0 as E1 E2 E3. subst st0 e0 tr0.
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne];
+    [|split; [intros _; exact (Herr Ne)|]; rewrite (Herr Ne); split; [reflexivity|split; [reflexivity|auto]]].
+  destruct (Hsucc Es) as (q & ps & _ & Ee & _ & HB & HL & Htf).
+  split; [intros Ne; contradiction|]. split; [rewrite Ee; reflexivity|]. split; [rewrite Ee; reflexivity|].
+  intros mv k Hmv Hlv. symmetry.
+  pose proof (Hown mv Hmv Hlv) as Hov.
+  apply In_nth with (d := Isolation.zero_vm) in Hmv as (j & Hj & Ej).
+  assert (Hd : disjoint (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e))) (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))))
+    by (pose proof (proj1 Hdis j Hj ltac:(unfold vm_at; rewrite Ej; exact Hlv)) as H; unfold root_at, vm_at in H; rewrite Ej in H; exact H).
+  apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
+  apply agree_kept; [exact Ht|exact Ht'|exact HL|].
+  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
+  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
+Qed.
+
 (** MEM_RECLAIM, from [create_inv] and [engine_inv], with RAM inside the
-    IPA space, never fails and keeps both: it changes only the ledger, the
-    pool and the host's stage-2, whose update keeps every table in use
-    outside the host's tree, so every live VM's tables and walk. *)
+    IPA space, never fails and keeps both: the slots and the live VMs'
+    walks are as they were ([MemReclaim_walks]). *)
 Theorem MemReclaim_create_inv : forall c e tr pa n, create_inv c e -> engine_inv e ->
   Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
     Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
@@ -387,27 +421,12 @@ Proof.
   exists st, e', tr'. split; [exact Hrun|]. split; [|exact Hei'].
   destruct Hei as [Hi _]. destruct Hei' as [Hi' Hs'].
   apply (create_inv_rest c e' (proj1 Hs')).
-  pose proof Hi as (Hm & (Hp & Hpl & Hh & Hown & Hdis) & _).
-  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn)
-    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
-  rewrite Hrun in H0. injection H0 as E1 E2 E3. subst st0 e0 tr0.
-  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact (rest_of_create_inv c e Hc)].
-  destruct (Hsucc Es) as (q & ps & _ & Ee & _ & HB & HL & Htf).
-  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & Ht & Hcfg & _ & _ & Hfree & Hsane).
+  destruct (MemReclaim_walks e tr pa n st e' tr' Hi Hram Hpa Hn Hrun) as (_ & Ev & Ecfg & Hw).
+  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
   pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
-  assert (Ev : Isolation.Engine_vms e' = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
-  assert (Ecfg : Isolation.Engine_cfg e' = Isolation.Engine_cfg e) by (rewrite Ee; reflexivity).
   unfold create_rest, cfg_abs, cfg_rel, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
   split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|]. split; [exact Hcfg|].
   split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
   rewrite Forall_forall in *. intros mv Hmv Hlv.
-  apply s2_sane_ext with e; [|exact (Hsane mv Hmv Hlv)]. intros k. symmetry.
-  pose proof (Hown mv Hmv Hlv) as Hov.
-  apply In_nth with (d := Isolation.zero_vm) in Hmv as (j & Hj & Ej).
-  assert (Hd : disjoint (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e))) (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))))
-    by (pose proof (proj1 Hdis j Hj ltac:(unfold vm_at; rewrite Ej; exact Hlv)) as H; unfold root_at, vm_at in H; rewrite Ej in H; exact H).
-  apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
-  apply agree_kept; [exact Ht|exact Ht'|exact HL|].
-  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
-  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
+  apply s2_sane_ext with e; [exact (fun k => Hw mv k Hmv Hlv)|exact (Hsane mv Hmv Hlv)].
 Qed.

@@ -144,15 +144,17 @@ Theorem VMDestroy_mem_cases : forall e tr id,
   mem_inv e -> shadow_inv e -> len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
   unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
-    (e' = e \/ exists i m, destroy_ctx e e' i m).
+    (e' = e \/ exists i m, destroy_ctx e e' i m /\ i = Z.to_nat (id - 1) /\
+       Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e)).
 Proof.
   intros e tr id Hinv Hsh Hvms Hid Hun.
   pose proof Hinv as (Hm & (Hp & _ & _ & Hown & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
   destruct (VMDestroy_unshared_cases e tr id Hm Hsh Hpok Hplat Hvms Hid
     (fun m _ Hn Hl => or_intror (Hown m (nth_error_In _ _ Hn) Hl)) Hun)
-    as (st & e' & tr' & Hrun & [E|(i & m & Hn & Hlive & _ & X)]);
+    as (st & e' & tr' & Hrun & [E|(i & m & Hn & Hlive & Hi & X & Hpg)]);
     exists st, e', tr'; (split; [exact Hrun|]); [left; exact E|].
-  right. exists i, m. split; [exact Hinv|]. split; [exact Hn|]. split; [exact Hlive|exact X].
+  right. exists i, m. split; [|split; [exact Hi|exact Hpg]].
+  split; [exact Hinv|]. split; [exact Hn|]. split; [exact Hlive|exact X].
 Qed.
 
 (** ... and keeps both. *)
@@ -162,7 +164,7 @@ Theorem VMDestroy_keeps_mem_inv : forall e tr id,
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_inv e' /\ shadow_inv e'.
 Proof.
   intros e tr id Hinv Hsh Hvms Hid Hun.
-  destruct (VMDestroy_mem_cases e tr id Hinv Hsh Hvms Hid Hun) as (st & e' & tr' & Hrun & [E|(i & m & C)]);
+  destruct (VMDestroy_mem_cases e tr id Hinv Hsh Hvms Hid Hun) as (st & e' & tr' & Hrun & [E|(i & m & C & _)]);
     exists st, e', tr'; (split; [exact Hrun|]); [subst e'; split; assumption|].
   pose proof C as (Hinv' & Hn & _ & D & G & _). pose proof Hinv as (Hm & _).
   destruct (destroy_inv_end e i m e' Hm Hsh Hn D G) as [Hm' Hsh'].

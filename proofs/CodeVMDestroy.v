@@ -8,8 +8,9 @@
     slot's fields and zeroes its vCPUs. Every step but the host-unmap
     branch of [releasePages] is proved; so VM_DESTROY never fails for a
     VM that shares no page with the host: it leaves the engine as it was
-    or the slot [destroyed] (no stage-2, not live, every free bit outside
-    the VM's tables kept and a counted pool left counted;
+    or the slot [destroyed] (no stage-2, not live, not protected, as many
+    vCPUs, every free bit outside the VM's tables kept and a counted pool
+    left counted) and the ledger released page by page ([release_page];
     [VMDestroy_unshared_cases]), and it keeps [mem_ok] and [shadow_inv]
     (the slot's stage-2 is gone, its vCPUs zeroed). *)
 From Coq Require Import ZArith Lia List Bool.
@@ -212,7 +213,8 @@ Theorem VMDestroy_unshared_cases : forall e tr id,
   owned_at e id -> unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
     (e' = e \/ exists i m, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
-       i = Z.to_nat (id - 1) /\ destroyed e i m e').
+       i = Z.to_nat (id - 1) /\ destroyed e i m e' /\
+       Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e)).
 Proof.
   intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hunsh_at.
   pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
@@ -273,20 +275,20 @@ Proof.
     destruct (freeStage2_no_failure e1 tr qs _ _ _ Ls Hv1 ltac:(intros q st H; exact H) ltac:(intros; reflexivity)
       Ht Hpool Hplat Hown) as (e2 & tr2 & Hfs & Hneg & Hpos).
     step_by Hfs.
-    assert (Hv2 : vm_valid id e2 /\ destroy_inv e i m e2 /\ gone i e2).
+    assert (Hv2 : vm_valid id e2 /\ destroy_inv e i m e2 /\ gone i e2 /\ Isolation.Engine_pages e2 = Isolation.Engine_pages e1).
     { destruct (Z.ltb_spec (Isolation.stage2_root (Isolation.vm_s2 m)) 0) as [Hr0|Hr0].
-      - destruct (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. exact Hr0.
+      - destruct (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. split; [exact Hr0|reflexivity].
       - destruct (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _ & Hout & Hcq). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
         pose proof (destroy_inv_pool e i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
         assert (Hi1 : (i < length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat) by (unfold len in Hr; cbn; lia).
-        cbv beta. split.
+        cbv beta. split; [|split; [|reflexivity]].
         + apply destroy_inv_slot; [exact D1'|exact Hi1| | | |].
           * apply vm_ok_s2. exact (destroy_inv_ok _ _ _ _ D1').
           * reflexivity.
           * reflexivity.
           * left. cbn. lia.
         + unfold gone. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi1. cbn. lia. }
-    destruct Hv2 as (Hv2 & D2 & G2).
+    destruct Hv2 as (Hv2 & D2 & G2 & E2).
     (* The slot's fields. *)
     destruct (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q1 & Hq1 & L1).
     destruct (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q2 & Hq2 & L2).
@@ -343,13 +345,14 @@ Proof.
       (fun z st tr' => tr' = tr2 /\ vm_valid id st /\ 0 <= z <= nc /\
          len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)) = nc /\
          destroy_inv e i m st /\ gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
-         Isolation.vm_protected (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false)
-      (fun _ st tr' => tr' = tr2 /\ destroyed e i m st)
-      (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & X7) end.
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps). exists (z <? nc). split; [reflexivity|]. split.
+         Isolation.vm_protected (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
+         Isolation.Engine_pages st = Isolation.Engine_pages e1)
+      (fun _ st tr' => tr' = tr2 /\ destroyed e i m st /\ Isolation.Engine_pages st = Isolation.Engine_pages e1)
+      (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & X7 & E7) end.
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es). exists (z <? nc). split; [reflexivity|]. split.
       * intros H. apply Z.ltb_lt in H. lia.
-      * intros _. split; [reflexivity|]. split; [exact Ds|]. split; [exact Gs|]. split; assumption.
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+      * intros _. split; [reflexivity|]. split; [split; [exact Ds|]; split; [exact Gs|]; split; assumption|exact Es].
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
       destruct (pindex_lens qc _ _ _ z Isolation.zero_vcpu Lc) as (qk & Hqk & Lk).
       step_by (Hqc st tr2). step_by (Hqk st tr2 Hvs ltac:(cbv beta; lia)).
       erewrite bind_ok by (apply (store_lens _ _ _ _ st _ tr2 Lk); cbv beta; split; [exact Hvs|lia]).
@@ -366,18 +369,19 @@ Proof.
             by (symmetry; apply Hgc; exact Hvs) end.
         rewrite len_replace. exact Hlc.
       * assert (Hi' : (i < length (Isolation.Engine_vms st))%nat) by (destruct Hvs as [_ Hvs]; unfold len in Hvs; lia).
-        split; [|split; [|split]].
+        split; [|split; [|split; [|split]]].
         -- apply destroy_inv_slot; [exact Ds|exact Hi'| |exact (destroy_inv_shadow _ _ _ _ Ds)| |exact (destroy_inv_s2 _ _ _ _ Ds)].
            ++ apply vm_ok_put_vcpu; [exact (destroy_inv_ok _ _ _ _ Ds)|reflexivity].
            ++ cbn [Isolation.vm_vcpus Isolation.set_vm_vcpus]. rewrite len_replace. exact (destroy_inv_len _ _ _ _ Ds).
         -- unfold gone in *. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Gs.
         -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ks.
         -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ps.
+        -- exact Es.
     + split; [reflexivity|]. split; [exact Hv6|]. split; [unfold nc, len; lia|]. split; [reflexivity|]. split; [exact D6|].
-      split; [exact G6|]. split; [exact K6|exact P6].
+      split; [exact G6|]. split; [exact K6|]. split; [exact P6|exact E2].
     + destruct (Z.eq_dec nc 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by (unfold nc, len in *; lia). lia.
     + step_by Hjz. destruct jz as [z|[]]. eexists _, _, _. split; [reflexivity|].
-      right. exists i, m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|exact X7].
+      right. exists i, m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|]. split; [exact X7|exact E7].
 Qed.
 
 (** VM_DESTROY, under the same conditions, leaves an engine meeting
@@ -390,7 +394,7 @@ Theorem VMDestroy_unshared_inv : forall e tr id,
 Proof.
   intros e tr id Hmem Hsh H3 H4 H5 H6 H7 H8.
   destruct (VMDestroy_unshared_cases e tr id Hmem Hsh H3 H4 H5 H6 H7 H8)
-    as (st & e' & tr' & Hrun & [E|(i & m & Hn & _ & _ & D & G & _)]);
+    as (st & e' & tr' & Hrun & [E|(i & m & Hn & _ & _ & (D & G & _) & _)]);
     exists st, e', tr'; (split; [exact Hrun|]).
   - subst e'. split; assumption.
   - exact (destroy_inv_end e i m e' Hmem Hsh Hn D G).

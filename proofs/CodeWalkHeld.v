@@ -11,9 +11,16 @@
       state or a vCPU keep it with [create_rest] ([held_rest_stable],
       [VCPUInit_walk_held]);
     - VM_CREATE keeps it: the slot it fills maps nothing and the other
-      walks are unchanged ([VMCreate_walk_held]).
-    VM_DESTROY, MEM_RECLAIM, MEM_SHARE and MEM_DONATE are not yet shown to
-    keep it. *)
+      walks are unchanged ([VMCreate_walk_held]);
+    - VM_DESTROY of a VM sharing no page with the host keeps it: the
+      other walks are unchanged, and the ledger entries it releases
+      ([release_page]) are held by no other VM ([release_held],
+      [VMDestroy_walk_held]);
+    - MEM_RECLAIM keeps it: the live VMs' walks are unchanged, and the
+      pages it gives the host were nobody's ([MemReclaim_walk_held]; it
+      takes [owners_ok], every ledger owner one of the four kinds, which
+      no invariant carries yet).
+    MEM_SHARE and MEM_DONATE are not yet shown to keep it. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -21,7 +28,8 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVCPUInit CodeVMCreate
   CodeShadow CodeStage2 CodePool CodeFree CodeTransfer CodeEngineOk CodeAbsLedger CodeAbs CodeVMCreateRefine
-  CodeVMCreateInv CodeOwns CodeMemInvCreate CodeEngineInv.
+  CodeVMCreateInv CodeOwns CodeMemInvCreate CodeEngineInv CodeRelease CodeVMDestroy CodeMemInvDestroy CodeMemCall
+  CodeLedgerRefine Lemmas.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -102,4 +110,97 @@ Proof.
     destruct (Nat.eqb_spec j (Z.to_nat slot)) as [->|Hne].
     + injection Hj as <-. rewrite (new_vm_walk e q rt _ X Hok Hrt HXr k) in Hw. discriminate Hw.
     + rewrite (walk_after e q rt _ X _ k Hok Hrt (Hvms v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
+Qed.
+
+(** ** VM_DESTROY *)
+
+(** [release_page] of VM [id] leaves a page that another VM holds as it
+    was. *)
+Lemma release_held : forall id j pg, Z.to_nat id <> S j -> holds_for (S j) (abs_page pg) = true ->
+  release_page id pg = pg.
+Proof.
+  intros id j pg Hne H. unfold holds_for, abs_page, abs_owner, abs_share in H. cbn [pg_owner pg_share] in H.
+  unfold release_page.
+  destruct (Z.eqb_spec (Isolation.page_owner pg) Abi.OwnerEngine) as [_|_]; [discriminate H|].
+  destruct (Z.eqb_spec (Isolation.page_owner pg) Abi.OwnerHost) as [Eh|_];
+    [|destruct (Z.eqb_spec (Isolation.page_owner pg) Abi.OwnerVM) as [_|_]; [|discriminate H]].
+  - destruct (Isolation.page_shared pg); [|discriminate H]. apply Nat.eqb_eq in H.
+    rewrite Eh. cbn [Abi.OwnerHost Abi.OwnerVM Z.eqb andb Pos.eqb].
+    destruct (Z.eqb_spec (Isolation.page_borrower pg) id) as [<-|_]; [contradiction|reflexivity].
+  - apply Nat.eqb_eq in H. cbn [andb].
+    destruct (Z.eqb_spec (Isolation.page_vm pg) id) as [<-|_]; [contradiction|reflexivity].
+Qed.
+
+Lemma nth_map_release : forall id n l,
+  nth n (map (release_page id) l) Isolation.zero_page = release_page id (nth n l Isolation.zero_page).
+Proof. intros id n l. change Isolation.zero_page with (release_page id Isolation.zero_page) at 1. apply map_nth. Qed.
+
+(** VM_DESTROY of a VM sharing no page with the host, from [create_inv],
+    [engine_inv] and [walk_held], keeps [walk_held]: the slot it frees is
+    not live, the other walks are unchanged (the pool's tables are), and
+    the ledger entries it releases are the VM's own or lent to it, which
+    no other VM holds. *)
+Theorem VMDestroy_walk_held : forall c e tr id, create_inv c e -> engine_inv e -> walk_held c e ->
+  len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 -> unshared_at e id ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ walk_held c e'.
+Proof.
+  intros c e tr id Hc [Hi Hs] H Hv Hid Hun.
+  destruct (VMDestroy_mem_cases e tr id Hi Hs Hv Hid Hun) as (st & e' & tr' & Hrun & [E|(i & m & C & Ei & Hpg)]);
+    exists st, e', tr'; (split; [exact Hrun|]); [subst e'; exact H|].
+  pose proof C as (_ & _ & _ & (D & _ & K & _)).
+  pose proof D as (_ & _ & Et & Eb & _ & Elen & Eoth & _).
+  pose proof Hc as (_ & Hok & _ & _ & Hvms & _).
+  assert (Htok : tables_ok e') by (unfold tables_ok in *; rewrite Et, Eb; exact Hok).
+  intros j v k pa w Hj Hlv Hk Hw.
+  assert (Hjl : (j < length (Isolation.Engine_vms e'))%nat) by (apply nth_error_Some; congruence).
+  apply nth_error_nth with (d := Isolation.zero_vm) in Hj.
+  destruct (Nat.eq_dec j i) as [->|Hne]; [rewrite Hj in K; rewrite K in Hlv; discriminate Hlv|].
+  assert (Hj0 : nth_error (Isolation.Engine_vms e) j = Some v)
+    by (rewrite <- Hj, (Eoth j Hne); apply nth_error_nth'; rewrite <- Elen; exact Hjl).
+  pose proof (Hvms v (nth_error_In _ _ Hj0) Hlv) as Hov.
+  rewrite <- (walk_frame e e' _ k Hok Htok Eb ltac:(rewrite Et; reflexivity) (or_intror (proj1 Hov))
+    ltac:(rewrite Et; intros x _; reflexivity)) in Hw.
+  pose proof (H j v k pa w Hj0 Hlv Hk Hw) as Hh.
+  unfold abs_pages in *. destruct (in_ram c (pfnZ pa)); [|exact Hh].
+  rewrite Hpg, nth_map_release. rewrite (release_held id j); [exact Hh| |exact Hh].
+  intros Hs'. apply Hne. subst i. lia.
+Qed.
+
+(** ** MEM_RECLAIM *)
+
+(** MEM_RECLAIM, from [engine_inv] and [walk_held], with RAM inside the
+    IPA space, the model configured as the engine ([cfg_abs]) and every
+    ledger owner one of the four kinds ([owners_ok]), keeps [walk_held]:
+    the live VMs' walks are unchanged ([MemReclaim_walks]), and the pages
+    it gives the host were nobody's, which no VM holds. *)
+Theorem MemReclaim_walk_held : forall c e tr pa n st e' tr', cfg_abs c e -> owners_ok e -> engine_inv e ->
+  walk_held c e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' -> walk_held c e'.
+Proof.
+  intros c e tr pa n st e' tr' (Hcfg & _) Hown [Hi _] H Hram Hpa Hn Hrun.
+  destruct (MemReclaim_walks e tr pa n st e' tr' Hi Hram Hpa Hn Hrun) as (Herr & Ev & _ & Hw).
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
+  pose proof Hi as ((Hl & _) & _).
+  set (s := mkState (mkMState (abs_pages c e) (fun _ => false) (fun _ => vm_free)) (fun _ => O) (fun _ _ _ => O)).
+  destruct (MemReclaim_ledger_refine c e s tr pa n e' tr' (conj Hl Hram) Hown Hcfg eq_refl Hpa Hn Hrun)
+    as (s' & Hs' & Hpg & _).
+  (* The pages MEM_RECLAIM gives the host were nobody's; the others are unchanged. *)
+  assert (Hkept : forall j p, holds_for (S j) (abs_pages c e p) = true -> abs_pages c e' p = abs_pages c e p).
+  { intros j p Hp. rewrite <- Hpg. unfold mem_reclaim in Hs'.
+    destruct (negb (pa_ok c (Z.to_nat pa) (Z.to_nat n))); [injection Hs' as _ E; discriminate E|].
+    destruct (first_range _ _ _) as [x|] eqn:Hf.
+    { destruct (first_range_some _ _ _ _ _ Hf) as (p0 & _ & Hx). apply (f_equal snd) in Hs'. cbn in Hs'.
+      unfold err, ok0 in Hs'. injection Hs' as ->.
+      unfold reclaim_check in Hx. destruct (owner_of _ p0); discriminate Hx. }
+    injection Hs' as <-. cbn [st_meta ms_pages].
+    destruct (in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)) eqn:Hr; [|reflexivity].
+    unfold in_range in Hr. apply andb_true_iff in Hr as [Hr1 Hr2]. apply Nat.leb_le in Hr1. apply Nat.ltb_lt in Hr2.
+    pose proof (first_range_none _ _ _ _ Hf p ltac:(lia)) as Hc. unfold reclaim_check, owner_of in Hc. cbn in Hc.
+    unfold holds_for in Hp. destruct (abs_pages c e p) as [[] sh]; cbn in Hc, Hp; discriminate. }
+  intros j v k pa' w Hj Hlv Hk Hwk. rewrite Ev in Hj.
+  rewrite (Hw v k (nth_error_In _ _ Hj) Hlv) in Hwk.
+  pose proof (H j v k pa' w Hj Hlv Hk Hwk) as Hh. rewrite (Hkept j _ Hh). exact Hh.
 Qed.

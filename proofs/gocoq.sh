@@ -305,6 +305,7 @@ CodeEngineInv.VCPUInit_create_inv
 CodeEngineInv.destroyed_create_rest
 CodeEngineInv.VMDestroy_create_inv
 CodeEngineInv.agree_kept
+CodeEngineInv.MemReclaim_walks
 CodeEngineInv.MemReclaim_create_inv
 CodeVMCreateInv.new_vm_walk
 CodeWalkHeld.nth_error_replace
@@ -313,6 +314,10 @@ CodeWalkHeld.held_rest_put_vm
 CodeWalkHeld.held_rest_stable
 CodeWalkHeld.VCPUInit_walk_held
 CodeWalkHeld.VMCreate_walk_held
+CodeWalkHeld.release_held
+CodeWalkHeld.nth_map_release
+CodeWalkHeld.VMDestroy_walk_held
+CodeWalkHeld.MemReclaim_walk_held
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
