@@ -6,38 +6,39 @@
     state well formed). Proved here:
     - a call that writes only a VM's shadow state or one of its vCPUs
       keeps each slot's stage-2 and liveness, so it keeps [mem_inv]
-      ([mem_inv_put_vm], [mem_inv_stable]);
-    - so MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
-      shadow path of VCPU_RUN never fail from [engine_inv] and keep it
-      (CodeEngineOk's [*_keeps] with [mem_inv_stable]);
+      ([mem_inv_put_vm], [mem_inv_stable]); so MMIO_SHADOW, MMIO_LOG_READ,
+      VCPU_INIT, VCPU_IRQ and the MMIO shadow path of VCPU_RUN never fail
+      from [engine_inv] and keep it (CodeEngineOk's [*_keeps]);
     - MEM_SHARE, MEM_DONATE and MEM_RECLAIM never fail from it (MEM_DONATE
       and MEM_RECLAIM with RAM inside the IPA space, as [Config.validate]
       checks), leave the VM slots as they were and keep it;
     - VM_DESTROY of a VM sharing no page with the host keeps it
-      ([VMDestroy_engine_inv], from CodeMemInvDestroy).
+      ([VMDestroy_engine_inv], from CodeMemInvDestroy);
     - VM_CREATE, from [create_inv] (CodeVMCreateInv) and [engine_inv],
       keeps both: the slot it fills gets a zero shadow state
-      ([VMCreate_engine_inv]);
-    - the calls that write one slot's shadow state or a vCPU keep
-      [create_inv] as well: they keep the walks of the live VMs
-      ([create_rest_put_vm], [create_rest_stable], [VCPUInit_create_inv]).
-    - so does VM_DESTROY of a VM sharing no page with the host: the slot
-      it frees is left not live, not protected and with as many vCPUs,
-      and the pool's tables, so the other live VMs' walks, are unchanged
+      ([VMCreate_engine_inv]).
+    [create_inv] is kept as well:
+    - by the calls that write one slot's shadow state or a vCPU, which
+      keep the walks of the live VMs ([create_rest_put_vm],
+      [create_rest_stable], [VCPUInit_create_inv]);
+    - by VM_DESTROY of a VM sharing no page with the host: the slot it
+      frees is left not live, not protected and with as many vCPUs, and
+      the pool's tables, so the other live VMs' walks, are unchanged
       ([destroyed_create_rest], [VMDestroy_create_inv]);
-    - and so does MEM_RECLAIM: it updates only the host's stage-2, which
-      keeps every table in use outside the host's tree, so every live
-      VM's tables and walk ([agree_kept], [MemReclaim_create_inv]).
+    - by MEM_RECLAIM, which updates only the host's stage-2 and keeps
+      every table in use outside the host's tree, so every live VM's
+      tables and walk ([agree_kept], [MemReclaim_walks],
+      [MemReclaim_create_inv]).
     GUEST_MEMSTATE and MEM_INFO change nothing (CodeMemState's
     [GuestMemState_no_failure], CodeLedger's [MemInfo_no_failure]). So
     any sequence of VM_CREATE, VM_DESTROY (of VMs sharing no page with the
     host), MEM_RECLAIM, MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ,
     the MMIO shadow path of VCPU_RUN, GUEST_MEMSTATE and MEM_INFO from an
-    engine meeting
-    [create_inv] and [engine_inv] (and RAM inside the IPA space) never
-    fails and keeps both. MEM_SHARE and MEM_DONATE keep [engine_inv];
-    that they keep [create_inv] (its [vms_sane]: each live VM's walk maps
-    into RAM, one IPA page to one PA page) is not proved yet. *)
+    engine meeting [create_inv] and [engine_inv] (with RAM inside the IPA
+    space) never fails and keeps both. MEM_SHARE and MEM_DONATE keep
+    [engine_inv]; that they keep [create_inv] (its [vms_sane]: each live
+    VM's walk maps into RAM, one IPA page to one PA page) is not proved
+    yet. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
