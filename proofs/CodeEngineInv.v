@@ -20,7 +20,7 @@
     [create_inv] is kept as well:
     - by the calls that write one slot's shadow state or a vCPU, which
       keep the walks of the live VMs ([create_rest_put_vm],
-      [create_rest_stable], [VCPUInit_create_inv]);
+      [create_rest_stable], and CodeWalkHeld's [VCPUInit_walk_held]);
     - by VM_DESTROY of a VM sharing no page with the host: the slot it
       frees is left not live, not protected and with as many vCPUs, and
       the pool's tables, so the other live VMs' walks, are unchanged
@@ -99,26 +99,7 @@ Proof.
 Qed.
 
 Lemma mem_inv_stable : store_stable mem_inv.
-Proof.
-  split.
-  - intros e e' H [-> | (i & m & sh & Hn & ->)]; [exact H|].
-    unfold put_shadow. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
-  - intros e e' H [-> | (i & m & j & c & Hn & ->)]; [exact H|].
-    unfold put_vcpu. apply (mem_inv_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity|destruct m; reflexivity].
-Qed.
-
-(** So MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
-    shadow path of VCPU_RUN keep [engine_inv]: CodeEngineOk's
-    [MMIOShadow_keeps], [MMIOLogRead_keeps], [VCPUInit_keeps],
-    [VCPUIRQ_keeps] and [shadowMMIO_keeps] with [mem_inv_stable]. As one
-    instance: *)
-Corollary VCPUInit_engine_inv : forall e tr id v entry arg, engine_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ engine_inv e'.
-Proof.
-  intros e tr id v entry arg [Hm Hs] Hid Hv.
-  destruct (VCPUInit_keeps mem_inv e tr id v entry arg mem_inv_stable Hm Hs Hid Hv) as (st & e' & H & HP).
-  exists st, e'. split; [exact H|exact HP].
-Qed.
+Proof. apply put_vm_stable. intros e i m m' H Hn (Hs2 & Hl & _). exact (mem_inv_put_vm e i m m' H Hn Hs2 Hl). Qed.
 
 (** ** The memory calls *)
 
@@ -282,32 +263,10 @@ Proof.
         apply s2_sane_ext with e; [exact (Hw m Hin Hlv)|exact (Hsane m Hin Hlv)].
 Qed.
 
-Lemma create_rest_stable : forall c, store_stable (fun e => mem_inv e /\ create_rest c e).
+Lemma create_rest_stable : forall c, store_stable (create_rest c).
 Proof.
-  intros c. split.
-  - intros e e' [Hm Hr] Hst. split; [exact (proj1 mem_inv_stable e e' Hm Hst)|].
-    destruct Hst as [-> | (i & m & sh & Hn & ->)]; [exact Hr|].
-    unfold put_shadow. apply (create_rest_put_vm c e i m); [exact Hr|exact Hn|destruct m; reflexivity..].
-  - intros e e' [Hm Hr] Hst. split; [exact (proj2 mem_inv_stable e e' Hm Hst)|].
-    destruct Hst as [-> | (i & m & j & x & Hn & ->)]; [exact Hr|].
-    unfold put_vcpu. apply (create_rest_put_vm c e i m); [exact Hr|exact Hn|destruct m; reflexivity..|].
-    destruct m; cbn. apply len_replace.
-Qed.
-
-(** So MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
-    shadow path of VCPU_RUN keep [create_inv] with [engine_inv] (the
-    [*_keeps] of CodeEngineOk with [create_rest_stable], and
-    [create_inv_rest]), and VM_CREATE keeps both ([VMCreate_engine_inv]):
-    any sequence of these calls from an engine meeting both never fails
-    and keeps both. As one instance: *)
-Corollary VCPUInit_create_inv : forall c e tr id v entry arg, create_inv c e -> engine_inv e ->
-  0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ create_inv c e' /\ engine_inv e'.
-Proof.
-  intros c e tr id v entry arg Hc [Hm Hs] Hid Hv.
-  destruct (VCPUInit_keeps (fun e => mem_inv e /\ create_rest c e) e tr id v entry arg (create_rest_stable c)
-    (conj Hm (rest_of_create_inv c e Hc)) Hs Hid Hv) as (st & e' & H & [Hm' Hr'] & Hs').
-  exists st, e'. split; [exact H|]. split; [exact (create_inv_rest c e' (proj1 Hs') Hr')|split; assumption].
+  intros c. apply put_vm_stable. intros e i m m' H Hn (Hs2 & Hl & Hp & Hv).
+  exact (create_rest_put_vm c e i m m' H Hn Hs2 Hl Hp Hv).
 Qed.
 
 (** VM_DESTROY keeps [create_rest]: the slot it frees is left not live,

@@ -32,26 +32,39 @@ Proof.
   apply Forall_replace; [exact F|]. rewrite Hs2. rewrite Forall_forall in F. exact (F m (nth_error_In _ _ Hn)).
 Qed.
 
-Lemma mem_ok_shadow_store : forall e e', mem_ok e -> shadow_store e e' -> mem_ok e'.
-Proof.
-  intros e e' H [-> | (i & m & sh & Hn & ->)]; [exact H|].
-  unfold put_shadow. apply (mem_ok_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity].
-Qed.
-
-Lemma mem_ok_vcpu_store : forall e e', mem_ok e -> vcpu_store e e' -> mem_ok e'.
-Proof.
-  intros e e' H [-> | (i & m & j & c & Hn & ->)]; [exact H|].
-  unfold put_vcpu. apply (mem_ok_put_vm e i m); [exact H|exact Hn|destruct m; reflexivity].
-Qed.
-
 (** An invariant of the ledger, the pool and the stage-2s that writing one
     VM slot's shadow state or one of its vCPUs keeps, as [mem_ok] is
     ([mem_ok_stable]) and CodeEngineInv's [mem_inv] is. *)
 Definition store_stable (P : Isolation.Engine -> Prop) : Prop :=
   (forall e e', P e -> shadow_store e e' -> P e') /\ (forall e e', P e -> vcpu_store e e' -> P e').
 
+(** Writing a slot's shadow state or one of its vCPUs replaces the slot
+    by one on the same stage-2, as live, as protected and with as many
+    vCPUs; an invariant every such replacement keeps is [store_stable]. *)
+Definition slot_same (m m' : Isolation.vm) : Prop :=
+  Isolation.vm_s2 m' = Isolation.vm_s2 m /\ Isolation.vm_live m' = Isolation.vm_live m /\
+  Isolation.vm_protected m' = Isolation.vm_protected m /\ len (Isolation.vm_vcpus m') = len (Isolation.vm_vcpus m).
+
+Lemma put_vm_stable : forall P : Isolation.Engine -> Prop,
+  (forall e i m m', P e -> nth_error (Isolation.Engine_vms e) i = Some m -> slot_same m m' -> P (put_vm e i m')) ->
+  store_stable P.
+Proof.
+  intros P H. split.
+  - intros e e' HP [-> | (i & m & sh & Hn & ->)]; [exact HP|].
+    unfold put_shadow. apply (H e i m); [exact HP|exact Hn|destruct m; repeat split].
+  - intros e e' HP [-> | (i & m & j & c & Hn & ->)]; [exact HP|].
+    unfold put_vcpu. apply (H e i m); [exact HP|exact Hn|]. destruct m. repeat split. apply len_replace.
+Qed.
+
+Lemma store_stable_and : forall P Q, store_stable P -> store_stable Q -> store_stable (fun e => P e /\ Q e).
+Proof.
+  intros P Q [P1 P2] [Q1 Q2]. split.
+  - intros e e' [HP HQ] H. split; [exact (P1 e e' HP H)|exact (Q1 e e' HQ H)].
+  - intros e e' [HP HQ] H. split; [exact (P2 e e' HP H)|exact (Q2 e e' HQ H)].
+Qed.
+
 Lemma mem_ok_stable : store_stable mem_ok.
-Proof. split; [exact mem_ok_shadow_store|exact mem_ok_vcpu_store]. Qed.
+Proof. apply put_vm_stable. intros e i m m' H Hn (Hs2 & _). exact (mem_ok_put_vm e i m m' H Hn Hs2). Qed.
 
 (** MMIO_SHADOW keeps [shadow_inv] and any [store_stable] invariant, so
     [engine_ok] (Engine.MMIOShadow). *)

@@ -23,18 +23,6 @@ From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLe
 Import ListNotations.
 Open Scope Z_scope.
 
-(** A stage-2 that owns its tables owns the same tables in an engine with
-    the same pool tables and base whose free bits agree on those tables. *)
-Lemma owns_same_tables : forall e e' r, tables e' = tables e -> pool_base e' = pool_base e -> owns_tables e r ->
-  (forall x, In x (s2_tables e r) -> free_bit (Isolation.Engine_pool e') x = free_bit (Isolation.Engine_pool e) x) ->
-  owns_tables e' r.
-Proof.
-  intros e e' r Et Eb (Ht & Hnd & Hf) Hb.
-  assert (Es : s2_tables e' r = s2_tables e r) by (unfold s2_tables; rewrite Et, Eb; reflexivity).
-  split; [rewrite Et, Eb; exact Ht|]. rewrite Es. split; [exact Hnd|].
-  intros x Hx. rewrite (Hb x Hx). exact (Hf x Hx).
-Qed.
-
 (** What VM_DESTROY of the live VM [m] in slot [i] of [e], from
     [mem_inv], left: [e'] with the slot [destroyed]. *)
 Definition destroy_ctx (e e' : Isolation.Engine) (i : nat) (m : Isolation.vm) : Prop :=
@@ -73,8 +61,8 @@ Lemma owns_apart : forall e e' i m, destroy_ctx e e' i m -> forall r, owns_table
 Proof.
   intros e e' i m C r Ho Hd. pose proof C as (_ & _ & _ & (_ & _ & Et & Eb & _) & _).
   destruct (pool_kept e e' i m C) as (_ & _ & Hb & _).
-  apply (owns_same_tables e e' r Et Eb Ho).
-  intros x Hx. exact (Hb x (s2_tables_nonneg e r x Ho Hx) (Hd x Hx)).
+  refine (proj2 (owns_frame e e' r Eb _ Ho _ _)); [rewrite Et; reflexivity|rewrite Et; intros x _; reflexivity|].
+  intros x Hx. rewrite (Hb x (s2_tables_nonneg e r x Ho Hx) (Hd x Hx)). exact (owns_used e r x Ho Hx).
 Qed.
 
 (** The host and every other live VM own tables apart from [m]'s. *)

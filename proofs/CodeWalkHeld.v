@@ -38,10 +38,6 @@ Definition walk_held (c : config) (e : Isolation.Engine) : Prop :=
     (k < ipa_pages c)%nat -> walk e (Isolation.vm_s2 v) k = Some (pa, w) ->
     holds_for (S i) (abs_pages c e (pfnZ pa)) = true.
 
-Lemma nth_error_replace : forall {A} i j (x : A) xs, (i < length xs)%nat ->
-  nth_error (replace_nth i x xs) j = if Nat.eqb j i then Some x else nth_error xs j.
-Proof. induction i; intros j x [|y ys] H; cbn in *; try lia; destruct j; cbn; auto. apply IHi. lia. Qed.
-
 (** Replacing VM slot [i] by one on the same stage-2 and as live keeps
     [walk_held]: the ledger and every live VM's walk are as they were. *)
 Lemma walk_held_put_vm : forall c e i m m', walk_held c e -> tables_ok e -> vms_own e ->
@@ -50,45 +46,37 @@ Lemma walk_held_put_vm : forall c e i m m', walk_held c e -> tables_ok e -> vms_
 Proof.
   intros c e i m m' H Ht Hown Hn Hs2 Hl j v k pa w Hj Hlv Hk Hw.
   assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
-  change (put_vm e i m') with (at_slot e i m') in *. rewrite vms_at, nth_error_replace in Hj by exact Hi.
-  destruct (Nat.eqb_spec j i) as [->|Hne].
-  - injection Hj as <-. rewrite Hs2 in Hw. rewrite Hl in Hlv.
+  change (put_vm e i m') with (at_slot e i m') in *. rewrite vms_at in Hj.
+  destruct (Nat.eq_dec j i) as [->|Hne].
+  - rewrite nth_replace_nth in Hj by exact Hi. injection Hj as <-. rewrite Hs2 in Hw. rewrite Hl in Hlv.
     rewrite (walk_slot e i m' _ k Ht (Hown m (nth_error_In _ _ Hn) Hlv)) in Hw. exact (H i m k pa w Hn Hlv Hk Hw).
-  - rewrite (walk_slot e i m' _ k Ht (Hown v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
-Qed.
-
-Lemma held_rest_put_vm : forall c e i m m', walk_held c e /\ create_rest c e ->
-  nth_error (Isolation.Engine_vms e) i = Some m ->
-  Isolation.vm_s2 m' = Isolation.vm_s2 m -> Isolation.vm_live m' = Isolation.vm_live m ->
-  Isolation.vm_protected m' = Isolation.vm_protected m ->
-  len (Isolation.vm_vcpus m') = len (Isolation.vm_vcpus m) -> walk_held c (put_vm e i m') /\ create_rest c (put_vm e i m').
-Proof.
-  intros c e i m m' [Hw Hr] Hn Hs2 Hl Hp Hv. pose proof Hr as (_ & _ & _ & Ht & _ & _ & Hown & _).
-  split; [exact (walk_held_put_vm c e i m m' Hw Ht Hown Hn Hs2 Hl)|exact (create_rest_put_vm c e i m m' Hr Hn Hs2 Hl Hp Hv)].
+  - rewrite nth_replace_nth_other in Hj by (intros E; apply Hne; symmetry; exact E).
+    rewrite (walk_slot e i m' _ k Ht (Hown v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
 Qed.
 
 Lemma held_rest_stable : forall c, store_stable (fun e => walk_held c e /\ create_rest c e).
 Proof.
-  intros c. split.
-  - intros e e' H [-> | (i & m & sh & Hn & ->)]; [exact H|].
-    unfold put_shadow. apply (held_rest_put_vm c e i m); [exact H|exact Hn|destruct m; reflexivity..].
-  - intros e e' H [-> | (i & m & j & x & Hn & ->)]; [exact H|].
-    unfold put_vcpu. apply (held_rest_put_vm c e i m); [exact H|exact Hn|destruct m; reflexivity..|].
-    destruct m; cbn. apply len_replace.
+  intros c. apply put_vm_stable. intros e i m m' [Hw Hr] Hn (Hs2 & Hl & Hp & Hv).
+  pose proof Hr as (_ & _ & _ & Ht & _ & _ & Hown & _).
+  split; [exact (walk_held_put_vm c e i m m' Hw Ht Hown Hn Hs2 Hl)|exact (create_rest_put_vm c e i m m' Hr Hn Hs2 Hl Hp Hv)].
 Qed.
 
 (** So MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
-    shadow path of VCPU_RUN keep [walk_held] with [create_inv] (the
-    [*_keeps] of CodeEngineOk with [held_rest_stable]). As one
+    shadow path of VCPU_RUN keep [walk_held], [create_inv] and
+    [engine_inv] together: the [*_keeps] of CodeEngineOk with
+    [held_rest_stable] and [mem_inv_stable] ([store_stable_and]). As one
     instance: *)
-Corollary VCPUInit_walk_held : forall c e tr id v entry arg, walk_held c e -> create_inv c e -> shadow_inv e ->
+Corollary VCPUInit_walk_held : forall c e tr id v entry arg, walk_held c e -> create_inv c e -> engine_inv e ->
   0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ walk_held c e' /\ create_inv c e'.
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\
+    walk_held c e' /\ create_inv c e' /\ engine_inv e'.
 Proof.
-  intros c e tr id v entry arg Hw Hc Hs Hid Hv.
-  destruct (VCPUInit_keeps (fun e => walk_held c e /\ create_rest c e) e tr id v entry arg (held_rest_stable c)
-    (conj Hw (rest_of_create_inv c e Hc)) Hs Hid Hv) as (st & e' & H & [Hw' Hr'] & Hs').
-  exists st, e'. split; [exact H|]. split; [exact Hw'|exact (create_inv_rest c e' (proj1 Hs') Hr')].
+  intros c e tr id v entry arg Hw Hc [Hm Hs] Hid Hv.
+  destruct (VCPUInit_keeps (fun e => (walk_held c e /\ create_rest c e) /\ mem_inv e) e tr id v entry arg
+    (store_stable_and _ _ (held_rest_stable c) mem_inv_stable) (conj (conj Hw (rest_of_create_inv c e Hc)) Hm) Hs Hid Hv)
+    as (st & e' & H & ((Hw' & Hr') & Hm') & Hs').
+  exists st, e'. split; [exact H|]. split; [exact Hw'|].
+  split; [exact (create_inv_rest c e' (proj1 Hs') Hr')|split; assumption].
 Qed.
 
 (** Every outcome of VM_CREATE keeps [walk_held]: the ledger is
@@ -102,14 +90,14 @@ Proof.
     as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]]; [exact H| |];
     intros j v k pa w Hj Hlv Hk Hw;
     assert (Hs : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (destruct Hff as [Hr _]; unfold len in Hr; lia).
-  - rewrite vms_at, nth_error_replace in Hj by exact Hs.
-    destruct (Nat.eqb_spec j (Z.to_nat slot)) as [->|Hne].
-    + injection Hj as <-. cbn in Hlv. rewrite (first_free_dead e slot Hff) in Hlv. discriminate Hlv.
-    + rewrite (walk_slot e _ _ _ k Hok (Hvms v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
-  - rewrite vms_at, vms_set_pool, nth_error_replace in Hj by exact Hs.
-    destruct (Nat.eqb_spec j (Z.to_nat slot)) as [->|Hne].
-    + injection Hj as <-. rewrite (new_vm_walk e q rt _ X Hok Hrt HXr k) in Hw. discriminate Hw.
-    + rewrite (walk_after e q rt _ X _ k Hok Hrt (Hvms v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
+  - rewrite vms_at in Hj. destruct (Nat.eq_dec j (Z.to_nat slot)) as [->|Hne].
+    + rewrite nth_replace_nth in Hj by exact Hs. injection Hj as <-. cbn in Hlv. rewrite (first_free_dead e slot Hff) in Hlv. discriminate Hlv.
+    + rewrite nth_replace_nth_other in Hj by (intros E; apply Hne; symmetry; exact E).
+      rewrite (walk_slot e _ _ _ k Hok (Hvms v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
+  - rewrite vms_at, vms_set_pool in Hj. destruct (Nat.eq_dec j (Z.to_nat slot)) as [->|Hne].
+    + rewrite nth_replace_nth in Hj by exact Hs. injection Hj as <-. rewrite (new_vm_walk e q rt _ X Hok Hrt HXr k) in Hw. discriminate Hw.
+    + rewrite nth_replace_nth_other in Hj by (intros E; apply Hne; symmetry; exact E).
+      rewrite (walk_after e q rt _ X _ k Hok Hrt (Hvms v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
 Qed.
 
 (** ** VM_DESTROY *)

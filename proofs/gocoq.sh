@@ -115,6 +115,8 @@ CodeVMDestroy.liveVM_lens
 CodeVMDestroy.VMDestroy_unshared_cases
 CodeVMDestroy.VMDestroy_unshared_no_failure
 CodeVMDestroy.VMDestroy_unshared_inv
+CodeEngineOk.put_vm_stable
+CodeEngineOk.store_stable_and
 CodeEngineOk.mem_ok_stable
 CodeEngineOk.MMIOShadow_keeps
 CodeEngineOk.MMIOLogRead_keeps
@@ -289,7 +291,6 @@ CodeMemInvDestroy.VMDestroy_keeps_mem_inv
 CodeEngineInv.put_vm_slots
 CodeEngineInv.mem_inv_put_vm
 CodeEngineInv.mem_inv_stable
-CodeEngineInv.VCPUInit_engine_inv
 CodeEngineInv.shadow_inv_same_vms
 CodeEngineInv.MemShare_engine_inv
 CodeEngineInv.MemDonate_engine_inv
@@ -301,16 +302,13 @@ CodeEngineInv.create_inv_rest
 CodeEngineInv.rest_of_create_inv
 CodeEngineInv.create_rest_put_vm
 CodeEngineInv.create_rest_stable
-CodeEngineInv.VCPUInit_create_inv
 CodeEngineInv.destroyed_create_rest
 CodeEngineInv.VMDestroy_create_inv
 CodeEngineInv.agree_kept
 CodeEngineInv.MemReclaim_walks
 CodeEngineInv.MemReclaim_create_inv
 CodeVMCreateInv.new_vm_walk
-CodeWalkHeld.nth_error_replace
 CodeWalkHeld.walk_held_put_vm
-CodeWalkHeld.held_rest_put_vm
 CodeWalkHeld.held_rest_stable
 CodeWalkHeld.VCPUInit_walk_held
 CodeWalkHeld.VMCreate_walk_held
