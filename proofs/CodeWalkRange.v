@@ -15,21 +15,25 @@
     - one iteration is [update] of its entry's part of the range
       ([l1_step_end], [update_one_step]), so its walk is that of
       [update_root_entry_pw] (CodeWalkUpdate);
-    - [root_blocks_ok]: the blocks of the root are aligned to 1 GiB and
-      those of the level-2 tables it holds to 2 MiB;
-    - from [root_inv] and [root_blocks_ok], with the [need_root] free
+    - [root_blocks_below]: the blocks of the root and of the level-2
+      tables it holds end below 2^48 (output address plus span), which
+      follows from [walk_below], a property of the walk alone: every page
+      the walk maps lies below 2^48 ([below_root_blocks]: the walk reads
+      each block's last page);
+    - from [root_inv] and [root_blocks_below], with the [need_root] free
       tables [need] counts, [update] at the root of a page-aligned range
       [ipa, end') below 2^40, whatever root entries it spans, makes the
       walk from the root of every address below 2^40 the update's mapping
       inside [ipa, end') and leaves it as it was outside
       ([update_root_walk]); it keeps [root_inv] ([update_root_no_failure]);
     - so [walk] (CodeAbs) after [mapRange] and [unmapRange] of any
-      page-aligned range below 2^40, from [root_inv] and [root_blocks_ok]
+      page-aligned range below 2^40, from [root_inv] and [walk_below]
       with the tables their reservations count free, is the range's
       mapping inside it and as before outside, at every IPA page below
       2^40 ([mapRange_walk_range], [unmapRange_walk_range]); the stage-2
-      stays a tree of tables since [root_inv] is kept.
-    That [root_blocks_ok] is kept by the update is not proved here. *)
+      stays a tree of tables since [root_inv] is kept, and [walk_below]
+      is kept when the map's output addresses lie below 2^48
+      ([walk_below_after]). *)
 From Coq Require Import ZArith Lia List Bool String Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -131,23 +135,23 @@ Qed.
 
 (** ** Over several root entries *)
 
-(** The blocks of root [t] are aligned to 1 GiB, and those of the level-2
-    tables its entries hold to 2 MiB ([blocks_ok], CodeWalkUpdate). *)
-Definition root_blocks_ok (e : Isolation.Engine) (t : Z) : Prop :=
+(** The blocks of root [t], and those of the level-2 tables its entries
+    hold ([blocks_below], CodeWalkUpdate), end below 2^48. *)
+Definition root_blocks_below (e : Isolation.Engine) (t : Z) : Prop :=
   forall i, 0 <= i < 1024 ->
     (valid_d (ent (tables e) t i) = true -> Z.land (ent (tables e) t i) 3 <> 3 ->
-       Z.land (ent (tables e) t i) Isolation.descOAMask mod 2 ^ 30 = 0) /\
-    (Z.land (ent (tables e) t i) 3 = 3 -> blocks_ok e (child (pool_base e) (ent (tables e) t i))).
+       Z.land (ent (tables e) t i) Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48) /\
+    (Z.land (ent (tables e) t i) 3 = 3 -> blocks_below e (child (pool_base e) (ent (tables e) t i))).
 
 (** update at the root [t] of a stage-2 with [root_inv] and
-    [root_blocks_ok] over a page-aligned range [ipa, end') below 2^40,
+    [root_blocks_below] over a page-aligned range [ipa, end') below 2^40,
     whatever root entries it spans, given the [need_root] free tables
     [need] counts and output addresses below 2^48: it never fails, keeps
     what [update_root_no_failure] says, and the walk from the root of
     every address below 2^40 is afterwards the update's mapping inside
     [ipa, end') and as it was outside. *)
 Theorem update_root_walk : forall f e tr t ipa end' u,
-  (8 <= f)%nat -> root_inv e t -> root_blocks_ok e t ->
+  (8 <= f)%nat -> root_inv e t -> root_blocks_below e t ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= ipa <= end' -> end' <= 2 ^ 40 ->
   ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
@@ -210,7 +214,7 @@ Proof.
          Z.land (tent (tables st) (child (pool_base st) (ent (tables st) t ((cur / 2 ^ 30) mod 1024))) j') 3 = 3 ->
          child (pool_base st) (tent (tables st) (child (pool_base st) (ent (tables st) t ((cur / 2 ^ 30) mod 1024))) j')
            <> t + ((cur / 2 ^ 30) mod 1024) / 512) /\
-      blocks_ok st (child (pool_base st) (ent (tables st) t ((cur / 2 ^ 30) mod 1024)))).
+      blocks_below st (child (pool_base st) (ent (tables st) t ((cur / 2 ^ 30) mod 1024)))).
     { intros H3. destruct (Hents1 _ Hi H3) as (Hle & Hlt & Hinv & Hct & Hct1).
       assert (Hq : 0 <= ((cur / 2 ^ 30) mod 1024) / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
       split; [exact Hle|]. split; [exact Hlt|]. split; [exact Hinv|]. split; [lia|]. split.
@@ -219,7 +223,7 @@ Proof.
         rewrite Ei, HB1, Hek. intros j Hj. rewrite (Hck H3e j Hj). exact (proj2 (Hrb _ Hk0) H3e j Hj). }
     assert (Hblk : valid_d (ent (tables st) t ((cur / 2 ^ 30) mod 1024)) = true ->
       Z.land (ent (tables st) t ((cur / 2 ^ 30) mod 1024)) 3 <> 3 ->
-      Z.land (ent (tables st) t ((cur / 2 ^ 30) mod 1024)) Isolation.descOAMask mod 2 ^ 30 = 0).
+      Z.land (ent (tables st) t ((cur / 2 ^ 30) mod 1024)) Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48).
     { rewrite Ei, Hek. apply (proj1 (Hrb _ Hk0)). }
     assert (Hneq : need_root_at (tables st) (pool_base st) t cur (l1_stop cur end') u =
       need_root_at (tables st) (pool_base st) t cur end' u) by (unfold need_root_at; rewrite Hss; reflexivity).
@@ -265,15 +269,117 @@ Qed.
 Lemma walk_lim : forall k, Z.of_nat k * 4096 < 2 ^ 40 -> Z.of_nat k * 4096 < Isolation.ipaLimit.
 Proof. intros k H. change Isolation.ipaLimit with (2 ^ 40). exact H. Qed.
 
+(** ** Output addresses below 2^48, from the walk alone *)
+
+(** Every page the walk of [s2] maps, at an IPA page below 2^40, lies
+    below 2^48. Unlike [root_blocks_below] it speaks of the walk only, so
+    every map whose output addresses lie below 2^48 keeps it. *)
+Definition walk_below (e : Isolation.Engine) (s2 : Isolation.stage2) : Prop :=
+  forall k p w, Z.of_nat k * 4096 < 2 ^ 40 -> CodeAbs.walk e s2 k = Some (p, w) -> p < 2 ^ 48.
+
+(** A valid leaf at level [lvl] whose last page, in the span at [b], the
+    walk reads below 2^48 ends below 2^48. *)
+Lemma leaf_last : forall d lvl b, 1 <= lvl <= 3 -> 0 <= b -> b mod span lvl = 0 -> valid_d d = true ->
+  (forall p w, leaf_view d lvl (b + span lvl - 4096) = Some (p, w) -> p < 2 ^ 48) ->
+  Z.land d Isolation.descOAMask + span lvl <= 2 ^ 48.
+Proof.
+  intros d lvl b Hl Hb0 Hb Hv H.
+  assert (Hs : 4096 <= span lvl <= 2 ^ 30).
+  { unfold span. split; [change 4096 with (2 ^ 12); apply Z.pow_le_mono_r|apply Z.pow_le_mono_r]; lia. }
+  destruct (oa_range d) as [Hoa Hoa4].
+  assert (Em : (b + span lvl - 4096) mod span lvl = span lvl - 4096).
+  { rewrite (Z.div_mod b (span lvl)) by lia. rewrite Hb, Z.add_0_r.
+    replace (span lvl * (b / span lvl) + span lvl - 4096) with ((span lvl - 4096) + (b / span lvl) * span lvl) by ring.
+    rewrite Z.mod_add, Z.mod_small by lia. reflexivity. }
+  unfold leaf_view in H. rewrite Hv, leaf_mask, Em, wrapu_small in H by lia.
+  specialize (H _ _ eq_refl).
+  pose proof (Z.div_mod (Z.land d Isolation.descOAMask) 4096 ltac:(lia)) as E. rewrite Hoa4, Z.add_0_r in E.
+  assert (Hs4 : span lvl mod 4096 = 0) by (apply (span_page (span lvl) lvl Hl); apply Z_mod_same_full).
+  pose proof (Z.div_mod (span lvl) 4096 ltac:(lia)) as E'. rewrite Hs4, Z.add_0_r in E'. lia.
+Qed.
+
+(** What the walk from the root of a stage-2 with [walk_below] reads at
+    a page below 2^40 lies below 2^48. *)
+Lemma below_view : forall e s2 y p w, l1_inv e (Isolation.stage2_root s2) -> walk_below e s2 ->
+  0 <= y < 2 ^ 40 -> y mod 4096 = 0 ->
+  root_view (tables e) (pool_base e) (ent (tables e) (Isolation.stage2_root s2) ((y / 2 ^ 30) mod 1024)) y = Some (p, w) ->
+  p < 2 ^ 48.
+Proof.
+  intros e s2 y p w Hl Hb Hy Hya Hv. pose proof Hl as ((Hok & _) & Ht & _).
+  assert (Ey : Z.of_nat (Z.to_nat (y / 4096)) * 4096 = y).
+  { rewrite Z2Nat.id by (apply Z.div_pos; lia). pose proof (Z.div_mod y 4096 ltac:(lia)). lia. }
+  apply (Hb (Z.to_nat (y / 4096)) p w); [lia|].
+  rewrite (walk_view e s2 _ Hok Ht (l1_inv_tree e _ Hl) (walk_lim (Z.to_nat (y / 4096)) ltac:(lia))), Ey, view_pw1, eidx_val by lia.
+  change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. exact Hv.
+Qed.
+
+(** The root entry of an address of the 1 GiB span of entry [i]. *)
+Lemma root_index : forall i y, 0 <= i < 1024 -> i * 2 ^ 30 <= y < i * 2 ^ 30 + 2 ^ 30 -> (y / 2 ^ 30) mod 1024 = i.
+Proof.
+  intros i y Hi Hy. replace (y / 2 ^ 30) with i by (apply Z.div_unique_pos with (y - i * 2 ^ 30); lia).
+  apply Z.mod_small. exact Hi.
+Qed.
+
+(** A stage-2 whose walk maps below 2^48 has blocks that end below
+    2^48: the walk reads each block's last page. *)
+Theorem below_root_blocks : forall e s2, l1_inv e (Isolation.stage2_root s2) -> walk_below e s2 ->
+  root_blocks_below e (Isolation.stage2_root s2).
+Proof.
+  intros e s2 Hl Hb i Hi. set (t := Isolation.stage2_root s2) in *. split.
+  - intros Hv H3. change (2 ^ 30) with (span 1).
+    apply (leaf_last _ 1 (i * 2 ^ 30) ltac:(lia) ltac:(lia) ltac:(change (span 1) with (2 ^ 30); apply Z.mod_mul; lia) Hv).
+    intros p w E. change (span 1) with (2 ^ 30) in E.
+    apply (below_view e s2 (i * 2 ^ 30 + 2 ^ 30 - 4096) p w Hl Hb ltac:(lia)
+      ltac:(change (2 ^ 30) with (262144 * 4096); rewrite <- Z.add_sub_assoc, Z.mul_assoc, Z.add_comm, Z.mod_add by lia;
+            reflexivity)).
+    rewrite (root_index i) by lia. fold t. unfold root_view. rewrite Hv.
+    replace (Z.land (ent (tables e) t i) 3 =? 3) with false by (symmetry; apply Z.eqb_neq; exact H3). exact E.
+  - intros H3 j Hj Hv H3'. set (c := child (pool_base e) (ent (tables e) t i)) in *.
+    set (b := i * 2 ^ 30 + j * 2 ^ 21).
+    change (2 ^ 21) with (span 2).
+    apply (leaf_last _ 2 b ltac:(lia) ltac:(unfold b; lia)
+      ltac:(change (span 2) with (2 ^ 21); unfold b; change (2 ^ 30) with (512 * 2 ^ 21);
+            rewrite Z.mul_assoc, <- Z.mul_add_distr_r; apply Z.mod_mul; lia) Hv).
+    intros p w E. change (span 2) with (2 ^ 21) in E.
+    assert (Ej : ((b + 2 ^ 21 - 4096) / 2 ^ 21) mod 512 = j).
+    { unfold b. replace ((i * 2 ^ 30 + j * 2 ^ 21 + 2 ^ 21 - 4096) / 2 ^ 21) with (i * 512 + j)
+        by (apply Z.div_unique_pos with (2 ^ 21 - 4096); lia).
+      rewrite Z.add_comm, Z.mod_add, Z.mod_small by lia. reflexivity. }
+    apply (below_view e s2 (b + 2 ^ 21 - 4096) p w Hl Hb ltac:(unfold b; lia)
+      ltac:(unfold b; change (2 ^ 30) with (262144 * 4096); change (2 ^ 21) with (512 * 4096);
+            replace (i * (262144 * 4096) + j * (512 * 4096) + 512 * 4096 - 4096) with ((i * 262144 + j * 512 + 511) * 4096) by ring;
+            apply Z.mod_mul; lia)).
+    rewrite (root_index i) by (unfold b; lia). fold t. unfold root_view. rewrite table_valid, H3 by exact H3. cbn [Z.eqb Pos.eqb].
+    fold c. rewrite walk2_entry by (unfold b; lia). cbv zeta. rewrite Ej, Hv.
+    replace (Z.land (tent (tables e) c j) 3 =? 3) with false by (symmetry; apply Z.eqb_neq; exact H3'). exact E.
+Qed.
+
+(** After an update whose walk is its mapping inside a range and as
+    before outside, a walk below 2^48 stays so when the mapping's output
+    addresses lie below 2^48. *)
+Lemma walk_below_after : forall e st s2 s2' u ipa end', walk_below e s2 -> pa_below u ipa end' ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 -> CodeAbs.walk st s2' k =
+     if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? end') then u_map u (Z.of_nat k * 4096)
+     else CodeAbs.walk e s2 k) ->
+  walk_below st s2'.
+Proof.
+  intros e st s2 s2' u ipa end' Hb Hpb Hw k p w Hk E. rewrite (Hw k Hk) in E.
+  destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) end'); cbn [andb] in E;
+    try exact (Hb k p w Hk E).
+  unfold u_map in E. destruct (Isolation.s2update_unmap u) eqn:Hun; [discriminate E|].
+  injection E as <- _. apply (Hpb Hun). lia.
+Qed.
+
 (** mapRange of [n] pages at a page-aligned [ipa] to a page-aligned [pa],
-    on a stage-2 whose root has [root_inv] and [root_blocks_ok], with at
-    least the tables its reservation [mapNeed] counts free and output
-    addresses below 2^48: it never fails, keeps [root_inv]
-    ([mapRange_no_failure]), and afterwards [walk] (CodeAbs) of every IPA
+    on a stage-2 whose root has [root_inv] and whose walk maps below 2^48
+    ([walk_below]), with at least the tables its reservation [mapNeed]
+    counts free and output addresses below 2^48: it never fails, keeps
+    [root_inv] ([mapRange_no_failure]) and [walk_below], and afterwards
+    [walk] (CodeAbs) of every IPA
     page below 2^40 maps the page to its offset from [pa] with the
     permission bits of [a] inside the range, and is as before outside. *)
 Theorem mapRange_walk_range : forall e tr s s2 ipa pa n a k,
-  good s e s2 -> root_inv e (Isolation.stage2_root s2) -> root_blocks_ok e (Isolation.stage2_root s2) ->
+  good s e s2 -> root_inv e (Isolation.stage2_root s2) -> walk_below e s2 ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 -> pa mod 4096 = 0 ->
   Isolation.Engine_mapNeed root s ipa pa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
@@ -281,13 +387,14 @@ Theorem mapRange_walk_range : forall e tr s s2 ipa pa n a k,
   exists st tr', Isolation.Engine_mapRange root s ipa pa n a e tr = Ok tt st tr' /\
     root_inv st (Isolation.stage2_root s2) /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     count_free (Isolation.Engine_pool e) - k <= count_free (Isolation.Engine_pool st) /\
-    tree_frame e st (Isolation.stage2_root s2) /\
+    tree_frame e st (Isolation.stage2_root s2) /\ walk_below st s2 /\
     forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
       CodeAbs.walk st s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + n * 4096)
                               then u_map (map_u s2 ipa pa a) (Z.of_nat k' * 4096) else CodeAbs.walk e s2 k'.
 Proof.
-  intros e tr s s2 ipa pa n a k Hg Hr Hrb Hal Hbelow Hipa Hn H40 Hia Hpa Hk Hle Hpb.
+  intros e tr s s2 ipa pa n a k Hg Hr Hwb Hal Hbelow Hipa Hn H40 Hia Hpa Hk Hle Hpb.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
+  pose proof (below_root_blocks e s2 Hl Hwb) as Hrb.
   assert (Hd : Isolation.s2update_delta (map_u s2 ipa pa a) mod 4096 = 0).
   { cbn [map_u Isolation.s2update_delta]. change 4096 with (2 ^ 12). apply wrapu_align; [lia|].
     change (2 ^ 12) with 4096. rewrite Zminus_mod, Hpa, Hia. reflexivity. }
@@ -308,33 +415,38 @@ Proof.
     in Hc by reflexivity.
   step_by Hup. exists st, tr'. split; [reflexivity|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
   split; [exact Hc|]. split; [exact Htf|].
-  intros k' Hk'. pose proof (root_inv_l1 st _ Hr') as Hl'. pose proof Hl' as ((Hok' & _) & _).
-  rewrite (walk_view st s2 k' Hok' Ht (l1_inv_tree st _ Hl') (walk_lim k' Hk')),
-    (walk_view e s2 k' Hok Ht (l1_inv_tree e _ Hl) (walk_lim k' Hk')).
-  apply Hw. lia.
+  assert (Hwk : forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
+    CodeAbs.walk st s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + n * 4096)
+                            then u_map (map_u s2 ipa pa a) (Z.of_nat k' * 4096) else CodeAbs.walk e s2 k').
+  { intros k' Hk'. pose proof (root_inv_l1 st _ Hr') as Hl'. pose proof Hl' as ((Hok' & _) & _).
+    rewrite (walk_view st s2 k' Hok' Ht (l1_inv_tree st _ Hl') (walk_lim k' Hk')),
+      (walk_view e s2 k' Hok Ht (l1_inv_tree e _ Hl) (walk_lim k' Hk')).
+    apply Hw. lia. }
+  split; [exact (walk_below_after e st s2 s2 _ _ _ Hwb Hpb Hwk)|exact Hwk].
 Qed.
 
 (** unmapRange of [n] pages at a page-aligned [ipa] on a stage-2 whose
-    root has [root_inv] and [root_blocks_ok], with at least the tables
-    its reservation [unmapNeed] counts free: it never fails, keeps
-    [root_inv] ([unmapRange_no_failure]), and afterwards [walk] of every
-    IPA page below 2^40 maps nothing inside the range and is as before
-    outside. *)
+    root has [root_inv] and [walk_below], with at least the tables its
+    reservation [unmapNeed] counts free: it never fails, keeps [root_inv]
+    ([unmapRange_no_failure]) and [walk_below], and afterwards [walk] of
+    every IPA page below 2^40 maps nothing inside the range and is as
+    before outside. *)
 Theorem unmapRange_walk_range : forall e tr s s2 ipa n k,
-  good s e s2 -> root_inv e (Isolation.stage2_root s2) -> root_blocks_ok e (Isolation.stage2_root s2) ->
+  good s e s2 -> root_inv e (Isolation.stage2_root s2) -> walk_below e s2 ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ipa mod 4096 = 0 ->
   Isolation.Engine_unmapNeed root s ipa n e tr = Ok k e tr -> k <= count_free (Isolation.Engine_pool e) ->
   exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\
     root_inv st (Isolation.stage2_root s2) /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     count_free (Isolation.Engine_pool e) - k <= count_free (Isolation.Engine_pool st) /\
-    tree_frame e st (Isolation.stage2_root s2) /\
+    tree_frame e st (Isolation.stage2_root s2) /\ walk_below st s2 /\
     forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
       CodeAbs.walk st s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + n * 4096)
                               then None else CodeAbs.walk e s2 k'.
 Proof.
-  intros e tr s s2 ipa n k Hg Hr Hrb Hal Hbelow Hipa Hn H40 Hia Hk Hle.
+  intros e tr s s2 ipa n k Hg Hr Hwb Hal Hbelow Hipa Hn H40 Hia Hk Hle.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
+  pose proof (below_root_blocks e s2 Hl Hwb) as Hrb.
   rewrite (unmapNeed_spec e tr s s2 ipa n Hok Ht (l1_inv_tree e _ Hl) Hg Hipa Hn H40) in Hk.
   injection Hk as <-.
   unfold Isolation.Engine_unmapRange, bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota zeta.
@@ -350,8 +462,14 @@ Proof.
   replace (ipa + n * 4096 - ipa) with (n * 4096) in Hc by ring.
   step_by Hup. exists st, tr'. split; [reflexivity|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
   split; [exact Hc|]. split; [exact Htf|].
-  intros k' Hk'. pose proof (root_inv_l1 st _ Hr') as Hl'. pose proof Hl' as ((Hok' & _) & _).
-  rewrite (walk_view st s2 k' Hok' Ht (l1_inv_tree st _ Hl') (walk_lim k' Hk')),
-    (walk_view e s2 k' Hok Ht (l1_inv_tree e _ Hl) (walk_lim k' Hk')).
-  rewrite Hw by lia. destruct (_ && _); reflexivity.
+  assert (Hwk : forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
+    CodeAbs.walk st s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + n * 4096)
+                            then u_map (unmap_u s2) (Z.of_nat k' * 4096) else CodeAbs.walk e s2 k').
+  { intros k' Hk'. pose proof (root_inv_l1 st _ Hr') as Hl'. pose proof Hl' as ((Hok' & _) & _).
+    rewrite (walk_view st s2 k' Hok' Ht (l1_inv_tree st _ Hl') (walk_lim k' Hk')),
+      (walk_view e s2 k' Hok Ht (l1_inv_tree e _ Hl) (walk_lim k' Hk')).
+    apply Hw. lia. }
+  split; [exact (walk_below_after e st s2 s2 _ _ _ Hwb (fun H : Isolation.s2update_unmap (unmap_u s2) = false =>
+    ltac:(discriminate H)) Hwk)|].
+  intros k' Hk'. rewrite (Hwk k' Hk'). destruct (_ && _); reflexivity.
 Qed.

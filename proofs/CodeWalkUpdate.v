@@ -17,9 +17,10 @@
       ([new_ent_view]);
     - split blocks: each of the 512 leaves [splitBlock] makes of a block
       walks, at every address of its span, as the block did, when the
-      block's output address is aligned to the block's span: page leaves
-      of a level-2 block ([split_leaf_view]), level-2 leaves of a root
-      block ([split_leaf1_view]);
+      block ends below 2^48 (its output address plus its span): page
+      leaves of a level-2 block ([split_leaf_view]), level-2 leaves of a
+      root block ([split_leaf1_view]), which end below 2^48 too
+      ([split_leaf1_below]);
     - level 3: after [update] of [ipa, end') in a level-3 table
       ([update_last_ok], [last_done]), the walk from the table of an
       address of its 2 MiB span is [u_map] inside [ipa, end') and as
@@ -30,14 +31,14 @@
       other entries' walks too ([walk2_frame]); so after [update] of
       [ipa, end') in a level-2 table with [l2_inv] the walk from it of an
       address of its 1 GiB span is [u_map] inside [ipa, end') and as
-      before outside ([update_l2_walk]). The table's blocks must be
-      aligned to 2 MiB ([blocks_ok]) and the update's output addresses
+      before outside ([update_l2_walk]). The table's blocks must end
+      below 2^48 ([blocks_below]) and the update's output addresses lie
       below 2^48 ([pa_below]);
     - the root (level 1), one entry: the walk from the root reads the
       root entry and what it names ([view_pw1], [root_view]); descend
       into an entry holding a level-2 table ([descend_table_root_walk]),
       into an invalid entry for a map ([descend_new_root_walk]) and into a
-      block aligned to 1 GiB ([descend_split_root_walk]), and replaceLeaf
+      block that ends below 2^48 ([descend_split_root_walk]), and replaceLeaf
       of a whole entry ([clearEntry_table_root],
       [replaceLeaf_table_root] say what they leave in the entry) make
       the walk of the entry's span [u_map] inside the range and leave it
@@ -243,24 +244,32 @@ Proof.
   destruct E as [-> | [-> | ->]]; [rewrite lsize1|rewrite lsize2|rewrite lsize3]; rewrite Z.land_ones by lia; reflexivity.
 Qed.
 
-(** A leaf for [pa] (aligned to its level's span, below 2^48) walks, at an
-    address [x] of the span at [b], to [pa] plus the offset of [x]. *)
-Lemma leaf_val_view : forall pa lvl a b x, 1 <= lvl <= 3 -> 0 <= pa < 2 ^ 48 -> pa mod span lvl = 0 ->
+(** An address aligned to a level's span is page aligned. *)
+Lemma span_page : forall pa lvl, 1 <= lvl <= 3 -> pa mod span lvl = 0 -> pa mod 4096 = 0.
+Proof.
+  intros pa lvl Hl Hpa.
+  assert (Hs : span lvl = 2 ^ 12 * 2 ^ (9 * (3 - lvl))) by (unfold span; rewrite <- Z.pow_add_r by lia; reflexivity).
+  assert (Hs1 : 0 < 2 ^ (9 * (3 - lvl))) by (apply Z.pow_pos_nonneg; lia).
+  rewrite (Z.div_mod pa (span lvl)) by lia. rewrite Hpa, Z.add_0_r, Hs.
+  replace (2 ^ 12 * 2 ^ (9 * (3 - lvl)) * (pa / (2 ^ 12 * 2 ^ (9 * (3 - lvl)))))
+    with ((2 ^ (9 * (3 - lvl)) * (pa / (2 ^ 12 * 2 ^ (9 * (3 - lvl))))) * 4096) by (change (2 ^ 12) with 4096; ring).
+  apply Z.mod_mul. lia.
+Qed.
+
+(** A leaf for a page-aligned [pa] below 2^48 walks, at an address [x]
+    of the span at [b], to [pa] plus the offset of [x]. *)
+Lemma leaf_val_view : forall pa lvl a b x, 1 <= lvl <= 3 -> 0 <= pa < 2 ^ 48 -> pa mod 4096 = 0 ->
   b mod span lvl = 0 -> b <= x < b + span lvl ->
   leaf_view (leaf_val pa lvl a) lvl x = Some (wrapu 64 (pa + (x - b)), Z.land (Isolation.Attr_Perms a) 7).
 Proof.
   intros pa lvl a b x Hl Hp Hpa Hb Hx. unfold leaf_view. rewrite leaf_valid, leaf_oa, leaf_perms, leaf_mask by exact Hl.
   assert (Hs : span lvl = 2 ^ 12 * 2 ^ (9 * (3 - lvl))) by (unfold span; rewrite <- Z.pow_add_r by lia; reflexivity).
   assert (Hs1 : 0 < 2 ^ (9 * (3 - lvl))) by (apply Z.pow_pos_nonneg; lia).
-  rewrite oa_exact; [|exact Hp|].
-  - replace (x mod span lvl) with (x - b); [reflexivity|].
-    rewrite (Z.div_mod b (span lvl)) in Hx |- * by lia. rewrite Hb, Z.add_0_r in *.
-    replace x with ((x - span lvl * (b / span lvl)) + (b / span lvl) * span lvl) at 2 by ring.
-    rewrite Z.mod_add by lia. rewrite Z.mod_small by lia. ring.
-  - rewrite (Z.div_mod pa (span lvl)) by lia. rewrite Hpa, Z.add_0_r, Hs.
-    replace (2 ^ 12 * 2 ^ (9 * (3 - lvl)) * (pa / (2 ^ 12 * 2 ^ (9 * (3 - lvl)))))
-      with ((2 ^ (9 * (3 - lvl)) * (pa / (2 ^ 12 * 2 ^ (9 * (3 - lvl))))) * 4096) by (change (2 ^ 12) with 4096; ring).
-    apply Z.mod_mul. lia.
+  rewrite oa_exact by assumption.
+  replace (x mod span lvl) with (x - b); [reflexivity|].
+  rewrite (Z.div_mod b (span lvl)) in Hx |- * by lia. rewrite Hb, Z.add_0_r in *.
+  replace x with ((x - span lvl * (b / span lvl)) + (b / span lvl) * span lvl) at 2 by ring.
+  rewrite Z.mod_add by lia. rewrite Z.mod_small by lia. ring.
 Qed.
 
 (** The leaf [replaceLeaf] writes at level 2 or 3 for the entry at [b]
@@ -278,7 +287,8 @@ Proof.
   - unfold leaf_view. destruct (valid_d old) eqn:Hv; [reflexivity|]. rewrite Hv. reflexivity.
   - destruct (Hmap eq_refl) as [Ha Hlt].
     assert (H0 : 0 <= wrapu 64 (b + Isolation.s2update_delta u)) by (unfold wrapu; apply Z.mod_pos_bound; lia).
-    rewrite (leaf_val_view (wrapu 64 (b + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u) b x Hl ltac:(lia) Ha Hb Hx). rewrite wrapu_add_mod.
+    rewrite (leaf_val_view (wrapu 64 (b + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u) b x Hl ltac:(lia)
+      (span_page _ lvl Hl Ha) Hb Hx). rewrite wrapu_add_mod.
     replace (b + Isolation.s2update_delta u + (x - b)) with (x + Isolation.s2update_delta u) by ring. reflexivity.
 Qed.
 
@@ -316,10 +326,10 @@ Proof.
   repeat match goal with |- context [if ?c then _ else _] => destruct c end; reflexivity.
 Qed.
 
-(** The page leaf [j] that [splitBlock] makes of a level-2 block [d] whose
-    output address is 2 MiB aligned walks, at an address [x] of its page
-    (the 2 MiB span at [B]), as the block does. *)
-Theorem split_leaf_view : forall d B x, valid_d d = true -> Z.land d Isolation.descOAMask mod 2 ^ 21 = 0 ->
+(** The page leaf [j] that [splitBlock] makes of a level-2 block [d]
+    that ends below 2^48 walks, at an address [x] of its page (the 2 MiB
+    span at [B]), as the block does. *)
+Theorem split_leaf_view : forall d B x, valid_d d = true -> Z.land d Isolation.descOAMask + 2 ^ 21 <= 2 ^ 48 ->
   B mod 2 ^ 21 = 0 -> 0 <= B <= x -> x < B + 2 ^ 21 ->
   leaf_view (split_leaf d 3 ((x / 4096) mod 512)) 3 x = leaf_view d 2 x.
 Proof.
@@ -329,14 +339,11 @@ Proof.
   assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
   destruct (oa_range d) as [Hoa Hoa4].
   set (oa := Z.land d Isolation.descOAMask) in *.
-  assert (Hoa2 : oa + 2 ^ 21 <= 2 ^ 48).
-  { pose proof (Z.div_mod oa (2 ^ 21) ltac:(lia)) as E. rewrite Hal, Z.add_0_r in E.
-    assert (oa / 2 ^ 21 < 2 ^ 27) by (apply Z.div_lt_upper_bound; lia). lia. }
   unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 3))) with 4096.
   rewrite (wrapu_small (j * 4096)) by lia. rewrite (wrapu_small (oa + j * 4096)) by lia.
   assert (HBa : B mod 4096 = 0) by (apply align_page; exact HB).
   rewrite (leaf_val_view (oa + j * 4096) 3 (attr_val d) (B + 4096 * j) x); [|lia|lia|..].
-  2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. rewrite Z.add_mod, Hoa4, Z.mod_mul by lia. reflexivity. }
+  2:{ rewrite Z.add_mod, Hoa4, Z.mod_mul by lia. reflexivity. }
   2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. rewrite Z.add_mod, HBa, (Z.mul_comm 4096 j), Z.mod_mul by lia.
       reflexivity. }
   2:{ unfold span. change (2 ^ (12 + 9 * (3 - 3))) with 4096. lia. }
@@ -558,16 +565,17 @@ Proof.
   intros T c j Hc Hj. unfold tent. rewrite nth_replace by (unfold len in Hc; lia). apply nth_repeat.
 Qed.
 
-(** The block at an entry of [t] has an output address aligned to its
-    2 MiB span, as [leafDesc] asks. *)
-Definition block_ok (d : Z) : Prop :=
-  valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 21 = 0.
+(** The block at an entry of a level-2 table ends below 2^48: its
+    output address plus its 2 MiB span, so the 512 pages it is split
+    into have output addresses [leafDesc] keeps whole. *)
+Definition block_below (d : Z) : Prop :=
+  valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask + 2 ^ 21 <= 2 ^ 48.
 
 (** One iteration of [update]'s loop at level 2, as [l2_step_inv]
     (CodeUpdateL2) says, with the walk: the walk from [t] of an address
     [x] of the entry's 2 MiB span becomes the update's mapping inside
     [ipa, l2_stop ipa end') and stays as it was outside, when the entry
-    holds no block or a block aligned to its span, and the update's
+    holds no block or a block that ends below 2^48, and the update's
     output addresses lie below 2^48. *)
 Theorem l2_step_walk : forall f e tr t ipa end' u,
   (5 <= f)%nat -> l2_inv e t ->
@@ -575,7 +583,7 @@ Theorem l2_step_walk : forall f e tr t ipa end' u,
   0 <= ipa < end' -> end' <= 2 ^ 40 -> ipa mod 4096 = 0 -> end' mod 4096 = 0 ->
   Isolation.s2update_delta u mod 4096 = 0 ->
   need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
-  block_ok (tent (tables e) t ((ipa / 2 ^ 21) mod 512)) -> pa_below u ipa end' ->
+  block_below (tent (tables e) t ((ipa / 2 ^ 21) mod 512)) -> pa_below u ipa end' ->
   exists st tr', l2_step f t end' u ipa e tr = Ok (Continue (l2_stop ipa end')) st tr' /\
     l2_inv st t /\ count_free (Isolation.Engine_pool e) - need_at (tables e) t ipa end' u <= count_free (Isolation.Engine_pool st) /\
     pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
@@ -781,15 +789,14 @@ Proof.
   rewrite !Z.mod_add, !Z.mod_small by lia. lia.
 Qed.
 
-(** The blocks of a level-2 table have output addresses aligned to
-    their span. *)
-Definition blocks_ok (e : Isolation.Engine) (t : Z) : Prop :=
-  forall j, 0 <= j < 512 -> block_ok (tent (tables e) t j).
+(** The blocks of a level-2 table end below 2^48. *)
+Definition blocks_below (e : Isolation.Engine) (t : Z) : Prop :=
+  forall j, 0 <= j < 512 -> block_below (tent (tables e) t j).
 
 (** update at level 2 of a page-aligned range [ipa, end') inside the
     1 GiB span of a level-2 table [t], from a state with [l2_inv] and at
     least [need_l2] free tables ([update_l2_keeps], CodeUpdateL2), whose
-    blocks are aligned ([blocks_ok]) and whose output addresses lie below
+    blocks end below 2^48 ([blocks_below]) and whose output addresses lie below
     2^48: the walk from [t] of an address of its span is afterwards the
     update's mapping inside [ipa, end') and as it was outside. *)
 Theorem update_l2_walk : forall f e tr t ipa end' u,
@@ -798,7 +805,7 @@ Theorem update_l2_walk : forall f e tr t ipa end' u,
   0 <= ipa <= end' -> end' <= ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 -> end' <= 2 ^ 40 ->
   ipa mod 4096 = 0 -> end' mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
   need_l2 (Z.to_nat (end' - ipa)) (tables e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
-  blocks_ok e t -> pa_below u ipa end' ->
+  blocks_below e t -> pa_below u ipa end' ->
   exists st tr', Isolation.Engine_update (S f) root t 2 ipa end' u e tr = Ok tt st tr' /\
     l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
     forall x, ipa / 2 ^ 30 * 2 ^ 30 <= x < ipa / 2 ^ 30 * 2 ^ 30 + 2 ^ 30 ->
@@ -837,7 +844,7 @@ Proof.
     pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
     pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) t (l2_stop cur end') end' u).
     pose proof (need_l2_nonneg (Z.to_nat (end' - cur)) (tables e) t cur end' u).
-    assert (Hblk1 : block_ok (tent (tables st) t ((cur / 2 ^ 21) mod 512))).
+    assert (Hblk1 : block_below (tent (tables st) t ((cur / 2 ^ 21) mod 512))).
     { rewrite Hent1 by lia. apply Hblk. exact Hjr. }
     destruct (l2_step_walk f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
       ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia) Hblk1 (pa_below_sub' u ipa cur end' ltac:(lia) Hpa))
@@ -885,7 +892,7 @@ Qed.
 
 (** descend into a root entry (entry [j] of the root's table [x]) that
     holds a table descriptor of a level-2 table [c] with [l2_inv] and
-    aligned blocks ([descend_table_root], CodeUpdateRoot), where [x] is a
+    blocks below 2^48 ([descend_table_root], CodeUpdateRoot), where [x] is a
     table in use that is neither [c] nor named by an entry of [c]: the
     walk from the root of an address of the entry's 1 GiB span becomes
     the update's mapping inside [ipa, stop) and stays as it was outside,
@@ -900,7 +907,7 @@ Theorem descend_table_root_walk : forall fuel e tr x j p base ipa stop u,
   x <> child (pool_base e) d -> free_bit (Isolation.Engine_pool e) x = false ->
   (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
      child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> x) ->
-  blocks_ok e (child (pool_base e) d) -> pa_below u ipa stop ->
+  blocks_below e (child (pool_base e) d) -> pa_below u ipa stop ->
   pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
   0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
   ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
@@ -1069,9 +1076,9 @@ Proof.
 Qed.
 
 (** The level-2 leaf [j] that [splitBlock] makes of a root block [d]
-    whose output address is 1 GiB aligned walks, at an address [x] of its
-    2 MiB span (the 1 GiB span at [B]), as the block does. *)
-Theorem split_leaf1_view : forall d B x, valid_d d = true -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0 ->
+    that ends below 2^48 walks, at an address [x] of its 2 MiB span (the
+    1 GiB span at [B]), as the block does. *)
+Theorem split_leaf1_view : forall d B x, valid_d d = true -> Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48 ->
   B mod 2 ^ 30 = 0 -> 0 <= B <= x -> x < B + 2 ^ 30 ->
   leaf_view (split_leaf d 2 ((x / 2 ^ 21) mod 512)) 2 x = leaf_view d 1 x.
 Proof.
@@ -1079,17 +1086,13 @@ Proof.
   destruct (entry_of B x HB Hb Hx) as (Ex2 & Hpg).
   set (j := (x / 2 ^ 21) mod 512) in *.
   assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
-  destruct (oa_range d) as [Hoa _].
+  destruct (oa_range d) as [Hoa Hoa4].
   set (oa := Z.land d Isolation.descOAMask) in *.
-  assert (Hoa21 : oa mod 2 ^ 21 = 0) by (apply align21; exact Hal).
-  assert (Hoa2 : oa + 2 ^ 30 <= 2 ^ 48).
-  { pose proof (Z.div_mod oa (2 ^ 30) ltac:(lia)) as E. rewrite Hal, Z.add_0_r in E.
-    assert (oa / 2 ^ 30 < 2 ^ 18) by (apply Z.div_lt_upper_bound; lia). lia. }
   unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21).
   rewrite (wrapu_small (j * 2 ^ 21)) by lia. rewrite (wrapu_small (oa + j * 2 ^ 21)) by lia.
   assert (HBa : B mod 2 ^ 21 = 0) by (apply align21; exact HB).
   rewrite (leaf_val_view (oa + j * 2 ^ 21) 2 (attr_val d) (B + 2 ^ 21 * j) x); [|lia|lia|..].
-  2:{ change (span 2) with (2 ^ 21). rewrite Z.add_mod, Hoa21, Z.mod_mul by lia. reflexivity. }
+  2:{ change (2 ^ 21) with (512 * 4096). rewrite Z.add_mod, Hoa4, Z.mul_assoc, Z.mod_mul by lia. reflexivity. }
   2:{ change (span 2) with (2 ^ 21). rewrite Z.add_mod, HBa, (Z.mul_comm (2 ^ 21) j), Z.mod_mul by lia.
       reflexivity. }
   2:{ change (span 2) with (2 ^ 21). lia. }
@@ -1103,23 +1106,21 @@ Proof.
   reflexivity.
 Qed.
 
-(** The level-2 leaves of a split root block aligned to 1 GiB are aligned
-    to 2 MiB. *)
-Lemma split_leaf1_ok : forall d j, Z.land d Isolation.descOAMask mod 2 ^ 30 = 0 -> 0 <= j < 512 ->
-  block_ok (split_leaf d 2 j).
+(** The level-2 leaves of a split root block that ends below 2^48 end
+    below 2^48. *)
+Lemma split_leaf1_below : forall d j, Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48 -> 0 <= j < 512 ->
+  block_below (split_leaf d 2 j).
 Proof.
-  intros d j Hal Hj _ _. destruct (oa_range d) as [Hoa _].
+  intros d j Hal Hj _ _. destruct (oa_range d) as [Hoa Hoa4].
   set (oa := Z.land d Isolation.descOAMask) in *.
-  assert (Hoa2 : oa + 2 ^ 30 <= 2 ^ 48).
-  { pose proof (Z.div_mod oa (2 ^ 30) ltac:(lia)) as E. rewrite Hal, Z.add_0_r in E.
-    assert (oa / 2 ^ 30 < 2 ^ 18) by (apply Z.div_lt_upper_bound; lia). lia. }
   unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21).
   rewrite (wrapu_small (j * 2 ^ 21)) by lia. rewrite (wrapu_small (oa + j * 2 ^ 21)) by lia.
-  assert (H21 : (oa + j * 2 ^ 21) mod 2 ^ 21 = 0) by (rewrite Z.add_mod, (align21 oa Hal), Z.mod_mul by lia; reflexivity).
-  rewrite leaf_oa, oa_exact by (first [lia|apply align_page; exact H21]). exact H21.
+  assert (H4 : (oa + j * 2 ^ 21) mod 4096 = 0).
+  { change (2 ^ 21) with (512 * 4096). rewrite Z.add_mod, Hoa4, Z.mul_assoc, Z.mod_mul by lia. reflexivity. }
+  rewrite leaf_oa, oa_exact by (first [lia|exact H4]). lia.
 Qed.
 
-(** descend into a root block entry aligned to 1 GiB ([descend_split_root],
+(** descend into a root block entry that ends below 2^48 ([descend_split_root],
     CodeUpdateRoot): the walk from the root of an address of the entry's
     1 GiB span becomes the update's mapping inside [ipa, stop) and stays
     the block's outside, whether the table the block is split into stays
@@ -1133,7 +1134,7 @@ Theorem descend_split_root_walk : forall fuel e tr x j p base ipa stop u,
   0 <= base -> base mod 2 ^ 30 = 0 -> base <= ipa < stop -> stop <= base + 2 ^ 30 -> stop <= 2 ^ 40 ->
   ipa mod 4096 = 0 -> stop mod 4096 = 0 -> Isolation.s2update_delta u mod 4096 = 0 ->
   1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u <= count_free (Isolation.Engine_pool e) ->
-  Z.land (tent (tables e) x j) Isolation.descOAMask mod 2 ^ 30 = 0 -> pa_below u ipa stop ->
+  Z.land (tent (tables e) x j) Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48 -> pa_below u ipa stop ->
   exists st tr', Isolation.Engine_descend fuel root p 1 base ipa stop u e tr = Ok tt st tr' /\
     pool_base st = pool_base e /\
     forall y, base <= y < base + 2 ^ 30 ->
@@ -1170,7 +1171,7 @@ Proof.
   destruct (update_l2_walk f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
     ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow) ltac:(lia)
     ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn3, Hc3; lia)
-    ltac:(intros j' Hj'; rewrite HTc3 by exact Hj'; apply split_leaf1_ok; [exact Hbal|exact Hj']) Hpb)
+    ltac:(intros j' Hj'; rewrite HTc3 by exact Hj'; apply split_leaf1_below; [exact Hbal|exact Hj']) Hpb)
     as (st1 & tr1 & Hup & Hinv1 & HBs & Hls & Hw).
   destruct (update_l2_keeps f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
     ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow) ltac:(lia)
@@ -1267,8 +1268,8 @@ Qed.
 (** update at the root (level 1) of a page-aligned range [ipa, end')
     inside one 1 GiB root entry ([update_root_entry_no_failure],
     CodeUpdateRoot), where the entry holds a level-2 table with [l2_inv]
-    and aligned blocks that does not name the root's table, a block
-    aligned to 1 GiB, or nothing: the walk from the root of an address of
+    and blocks below 2^48 that does not name the root's table, a block
+    that ends below 2^48, or nothing: the walk from the root of an address of
     the entry's span is afterwards the update's mapping inside
     [ipa, end') and as it was outside. *)
 Theorem update_root_entry_walk : forall f e tr t ipa end' u,
@@ -1282,8 +1283,8 @@ Theorem update_root_entry_walk : forall f e tr t ipa end' u,
      l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
      (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
         child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
-     blocks_ok e (child (pool_base e) d)) ->
-  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+     blocks_below e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48) ->
   need_root_at (tables e) (pool_base e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
   pa_below u ipa end' ->
   exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr' /\
@@ -1422,8 +1423,8 @@ Theorem update_root_entry_pw : forall f e tr t ipa end' u,
      l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
      (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
         child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
-     blocks_ok e (child (pool_base e) d)) ->
-  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+     blocks_below e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48) ->
   need_root_at (tables e) (pool_base e) t ipa end' u <= count_free (Isolation.Engine_pool e) ->
   pa_below u ipa end' ->
   exists st tr', Isolation.Engine_update (S f) root t 1 ipa end' u e tr = Ok tt st tr' /\
@@ -1470,8 +1471,8 @@ Theorem mapRange_pw : forall e tr s s2 ipa pa n a,
      l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
      (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
         child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
-     blocks_ok e (child (pool_base e) d)) ->
-  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+     blocks_below e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48) ->
   need_root_at (tables e) (pool_base e) t ipa (ipa + n * 4096) (map_u s2 ipa pa a) <= count_free (Isolation.Engine_pool e) ->
   pa_below (map_u s2 ipa pa a) ipa (ipa + n * 4096) ->
   exists st tr', Isolation.Engine_mapRange root s ipa pa n a e tr = Ok tt st tr' /\
@@ -1512,8 +1513,8 @@ Theorem unmapRange_pw : forall e tr s s2 ipa n,
      l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
      (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
         child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
-     blocks_ok e (child (pool_base e) d)) ->
-  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+     blocks_below e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48) ->
   need_root_at (tables e) (pool_base e) t ipa (ipa + n * 4096) (unmap_u s2) <= count_free (Isolation.Engine_pool e) ->
   exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\
     forall y, l1_base ipa <= y < l1_base ipa + 2 ^ 30 ->
@@ -1565,8 +1566,8 @@ Theorem mapRange_walk : forall e tr s s2 ipa pa n a,
      l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
      (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
         child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
-     blocks_ok e (child (pool_base e) d)) ->
-  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+     blocks_below e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48) ->
   need_root_at (tables e) (pool_base e) t ipa (ipa + n * 4096) (map_u s2 ipa pa a) <= count_free (Isolation.Engine_pool e) ->
   pa_below (map_u s2 ipa pa a) ipa (ipa + n * 4096) ->
   tree_ok (tables e) (pool_base e) 2 t 1024 ->
@@ -1605,8 +1606,8 @@ Theorem unmapRange_walk : forall e tr s s2 ipa n,
      l2_inv e (child (pool_base e) d) /\ t + ((ipa / 2 ^ 30) mod 1024) / 512 <> child (pool_base e) d /\
      (forall j', 0 <= j' < 512 -> Z.land (tent (tables e) (child (pool_base e) d) j') 3 = 3 ->
         child (pool_base e) (tent (tables e) (child (pool_base e) d) j') <> t + ((ipa / 2 ^ 30) mod 1024) / 512) /\
-     blocks_ok e (child (pool_base e) d)) ->
-  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask mod 2 ^ 30 = 0) ->
+     blocks_below e (child (pool_base e) d)) ->
+  (valid_d d = true -> Z.land d 3 <> 3 -> Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48) ->
   need_root_at (tables e) (pool_base e) t ipa (ipa + n * 4096) (unmap_u s2) <= count_free (Isolation.Engine_pool e) ->
   tree_ok (tables e) (pool_base e) 2 t 1024 ->
   exists st tr', Isolation.Engine_unmapRange root s ipa n e tr = Ok tt st tr' /\

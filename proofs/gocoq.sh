@@ -352,6 +352,7 @@ CodeWalkUpdate.view_pw1
 CodeWalkUpdate.descend_table_root_walk
 CodeWalkUpdate.descend_new_root_walk
 CodeWalkUpdate.split_leaf1_view
+CodeWalkUpdate.split_leaf1_below
 CodeWalkUpdate.descend_split_root_walk
 CodeWalkUpdate.update_root_entry_walk
 CodeWalkUpdate.update_root_entry_pw
@@ -364,6 +365,8 @@ CodeWalkRange.subs3_of_post
 CodeWalkRange.walk_other
 CodeWalkRange.update_one_step
 CodeWalkRange.update_root_walk
+CodeWalkRange.below_root_blocks
+CodeWalkRange.walk_below_after
 CodeWalkRange.mapRange_walk_range
 CodeWalkRange.unmapRange_walk_range
 CodeModelThms.Inv_ms_eq
