@@ -54,6 +54,24 @@ Definition vms_root_inv (e : Isolation.Engine) : Prop :=
 Definition pool_placed (e : Isolation.Engine) : Prop :=
   pool_base e mod 4096 = 0 /\ pool_base e + 4096 * len (tables e) <= 2 ^ 48.
 
+(** A VM's reservation reads only the tables, so a ledger commit before
+    the map leaves it as it was. *)
+Lemma vm_mapNeed_pages : forall e tr id m ipa pa n N ps, tables_ok e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m ->
+  root_inv e (Isolation.stage2_root (Isolation.vm_s2 m)) -> 0 <= ipa -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 ->
+  Isolation.Engine_mapNeed root (s2_place (id - 1)) ipa pa n e tr = Ok N e tr ->
+  Isolation.Engine_mapNeed root (s2_place (id - 1)) ipa pa n (Isolation.set_Engine_pages ps e) tr =
+    Ok N (Isolation.set_Engine_pages ps e) tr.
+Proof.
+  intros e tr id m ipa pa n N ps Hok Hid Hnth Hr Hipa Hn H40 HN.
+  pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as (_ & Ht0 & _).
+  rewrite (mapNeed_spec e tr _ _ ipa pa n Hok Ht0 (l1_inv_tree e _ Hl) (s2_place_good e (id - 1) m ltac:(lia) Hnth)
+    Hipa Hn H40) in HN.
+  injection HN as <-.
+  exact (mapNeed_spec (Isolation.set_Engine_pages ps e) tr _ _ ipa pa n Hok Ht0 (l1_inv_tree e _ Hl)
+    (vm_place_pages e ps (id - 1) m ltac:(lia) Hnth) Hipa Hn H40).
+Qed.
+
 Theorem MemShare_no_failure : forall e tr id pa ipa n perms,
   mem_ok e -> pool_placed e -> vms_root_inv e ->
   0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
@@ -77,11 +95,7 @@ Proof.
   assert (Hr1 : root_inv e1 (Isolation.stage2_root (Isolation.vm_s2 m))) by exact Hr.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _ & _ & Hcok & _) & Ht0 & _).
   assert (Hg1 : good (s2_place (id - 1)) e1 (Isolation.vm_s2 m)) by (apply vm_place_pages; [lia|exact Hnth]).
-  assert (HN1 : Isolation.Engine_mapNeed root (s2_place (id - 1)) ipa pa n e1 tr = Ok N e1 tr).
-  { rewrite (mapNeed_spec e tr _ _ ipa pa n Hok Ht0 (l1_inv_tree e _ Hl) (s2_place_good e (id - 1) m ltac:(lia) Hnth)
-      ltac:(lia) ltac:(lia) H40) in HN.
-    injection HN as <-.
-    exact (mapNeed_spec e1 tr _ _ ipa pa n Hok Ht0 (l1_inv_tree e _ Hl) Hg1 ltac:(lia) ltac:(lia) H40). }
+  pose proof (vm_mapNeed_pages e tr id m ipa pa n N ps Hok ltac:(lia) Hnth Hr ltac:(lia) ltac:(lia) H40 HN) as HN1.
   destruct (mapRange_no_failure e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
     (Isolation.mk_Attr (wrapu 8 perms) false) N Hg1 Hr1 Hal Hbelow ltac:(lia) ltac:(lia) H40 Hial
     (delta_page pa ipa Hpal Hial) HN1 ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & HB & HL & _ & Htf).
@@ -200,7 +214,18 @@ Theorem MemDonate_no_failure : forall e tr id pa ipa n perms,
        pool_base (Isolation.set_Engine_pool q2 e) = pool_base e /\ len (tables (Isolation.set_Engine_pool q2 e)) = len (tables e) /\
        root_inv e' (Isolation.stage2_root (Isolation.vm_s2 m)) /\
        tree_frame (Isolation.set_Engine_pool q2 e) e' (Isolation.stage2_root (Isolation.vm_s2 m)) /\
-       pool_base e' = pool_base e /\ len (tables e') = len (tables e)).
+       pool_base e' = pool_base e /\ len (tables e') = len (tables e) /\
+       exists Nh Nv tr2 tr3,
+         Isolation.Engine_unmapNeed root host_place pa n e tr = Ok Nh e tr /\
+         Isolation.Engine_unmapRange root host_place pa n e tr = Ok tt (Isolation.set_Engine_pool q2 e) tr2 /\
+         root_inv (Isolation.set_Engine_pool q2 e) (Isolation.stage2_root (Isolation.vm_s2 m)) /\
+         Isolation.Engine_mapNeed root (s2_place (id - 1)) ipa pa n
+           (Isolation.set_Engine_pages ps (Isolation.set_Engine_pool q2 e)) tr3 =
+           Ok Nv (Isolation.set_Engine_pages ps (Isolation.set_Engine_pool q2 e)) tr3 /\
+         Isolation.Engine_mapRange root (s2_place (id - 1)) ipa pa n (Isolation.mk_Attr (wrapu 8 perms) false)
+           (Isolation.set_Engine_pages ps (Isolation.set_Engine_pool q2 e)) tr3 = Ok tt e' tr' /\
+         0 <= Nv /\ Nh + Nv <= count_free (Isolation.Engine_pool e) /\
+         count_free (Isolation.Engine_pool e) - Nh <= count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q2 e))).
 Proof.
   intros e tr id pa ipa n perms Hm (Hal & Hbelow) Hroots Hhr Hapart Hram Hid Hpa Hipa Hn.
   pose proof Hm as (Hl & _ & _ & _ & Ht & _).
@@ -264,7 +289,10 @@ Proof.
       split; [exact Hhr2|]. split; [exact Htf2|]. split; [exact HB2|]. split; [exact HL2|].
       split; [exact Hr4|]. split; [exact Htf4|].
       split; [change (pool_base e3) with (pool_base e2) in HB4; congruence|].
-      change (len (tables e3)) with (len (tables e2)) in HL4; congruence. }
+      split; [change (len (tables e3)) with (len (tables e2)) in HL4; congruence|].
+      exists Nh, Nv, tr2, (mkEvent "CleanToPoC" [pa; n] :: tr2).
+      split; [exact HNh|]. split; [exact Hun|]. split; [exact Hr2|]. split; [exact HN3|]. split; [exact Hmr|].
+      split; [lia|]. split; [rewrite <- Hcok; exact Hle|exact Hc2]. }
   rewrite Hcall. unfold bind at 1. rewrite Hun. cbv beta iota.
   unfold donate_commit. unfold bind at 1. rewrite deref_root. cbv beta iota.
   unfold bind at 1. unfold call_iface, is_set. destruct (Isolation.Engine_plat e2) eqn:Hp; [|contradiction].
@@ -355,6 +383,21 @@ Proof.
     rewrite Hso. cbv beta iota. rewrite pfield_host. cbv beta iota. reflexivity.
 Qed.
 
+(** The host's reservation reads only the tables, so a ledger commit
+    before the map leaves it as it was. *)
+Lemma host_mapNeed_pages : forall e tr pa n N ps tr1, tables_ok e ->
+  root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) -> 0 <= pa -> 0 <= n -> pa + n * 4096 <= 2 ^ 40 ->
+  Isolation.Engine_mapNeed root host_place pa pa n e tr = Ok N e tr ->
+  Isolation.Engine_mapNeed root host_place pa pa n (Isolation.set_Engine_pages ps e) tr1 =
+    Ok N (Isolation.set_Engine_pages ps e) tr1.
+Proof.
+  intros e tr pa n N ps tr1 Hok Hhr Hpa Hn H40 HN. pose proof (root_inv_l1 e _ Hhr) as Hhl. pose proof Hhl as (_ & Hh0 & _).
+  rewrite (mapNeed_spec e tr host_place _ pa pa n Hok Hh0 (l1_inv_tree e _ Hhl) (host_place_good e) Hpa Hn H40) in HN.
+  injection HN as <-.
+  exact (mapNeed_spec (Isolation.set_Engine_pages ps e) tr1 host_place _ pa pa n Hok Hh0 (l1_inv_tree e _ Hhl)
+    (host_place_good _) Hpa Hn H40).
+Qed.
+
 (** MEM_RECLAIM never reaches a failure outcome, for any 64-bit
     arguments, from [mem_ok] with the pool placed, the host stage-2 with
     [root_inv] and RAM inside the IPA space; on SUCCESS only the ledger and
@@ -380,11 +423,7 @@ Proof.
   { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|intros E; contradiction]. }
   set (e1 := Isolation.set_Engine_pages ps e) in *.
   set (tr1 := mkEvent "CleanToPoC" [pa; n] :: mkEvent "ZeroPages" [pa; n] :: tr) in *.
-  assert (HN1 : Isolation.Engine_mapNeed root host_place pa pa n e1 tr1 = Ok N e1 tr1).
-  { rewrite (mapNeed_spec e tr host_place _ pa pa n Hok Hh0 (l1_inv_tree e _ Hhl) (host_place_good e)
-      ltac:(lia) ltac:(lia) H40) in HN.
-    injection HN as <-.
-    exact (mapNeed_spec e1 tr1 host_place _ pa pa n Hok Hh0 (l1_inv_tree e _ Hhl) (host_place_good e1) ltac:(lia) ltac:(lia) H40). }
+  pose proof (host_mapNeed_pages e tr pa n N ps tr1 Hok Hhr ltac:(lia) ltac:(lia) H40 HN) as HN1.
   destruct (mapRange_no_failure e1 tr1 host_place (Isolation.Engine_host e) pa pa n Isolation.hostRAM N
     (host_place_good e1) Hhr Hal Hbelow ltac:(lia) ltac:(lia) H40 Hpal (delta_page pa pa Hpal Hpal) HN1
     ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & HB & HL & _ & Htf).

@@ -503,7 +503,7 @@ Proof.
     (disjoint_host_apart e Hdis) Hram Hid Hpa Hipa Hn) as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (m & q2 & ps & q4 & Hnth & Hps & Hlive & Ee & Hh2 & Htf2 & HB2 & HL2 & Hr' & Htf4 & HB & HL).
+  destruct (Hsucc Es) as (m & q2 & ps & q4 & Hnth & Hps & Hlive & Ee & Hh2 & Htf2 & HB2 & HL2 & Hr' & Htf4 & HB & HL & _).
   set (e2 := Isolation.set_Engine_pool q2 e) in *.
   set (r := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
   set (h := Isolation.stage2_root (Isolation.Engine_host e)) in *.

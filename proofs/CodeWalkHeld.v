@@ -11,11 +11,12 @@
       state or a vCPU keep it with [create_rest] ([held_rest_stable],
       [VCPUInit_walk_held]);
     - VM_CREATE keeps it: the slot it fills maps nothing and the other
-      walks are unchanged ([VMCreate_walk_held]);
+      walks are unchanged ([VMCreate_walk_cases], CodeWalkCalls;
+      [VMCreate_walk_held]);
     - VM_DESTROY of a VM sharing no page with the host keeps it: the
-      other walks are unchanged, and the ledger entries it releases
-      ([release_page]) are held by no other VM ([release_held],
-      [VMDestroy_walk_held]);
+      other walks are unchanged ([VMDestroy_walk_cases], CodeWalkCalls),
+      and the ledger entries it releases ([release_page]) are held by no
+      other VM ([release_held], [VMDestroy_walk_held]);
     - MEM_RECLAIM keeps it: the live VMs' walks are unchanged, and the
       pages it gives the host were nobody's ([MemReclaim_walk_held]; it
       takes [owners_ok], every ledger owner one of the four kinds, which
@@ -29,7 +30,7 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVCPUInit CodeVMCreate
   CodeShadow CodeStage2 CodePool CodeFree CodeTransfer CodeEngineOk CodeAbsLedger CodeAbs CodeVMCreateRefine
   CodeVMCreateInv CodeOwns CodeMemInvCreate CodeEngineInv CodeRelease CodeVMDestroy CodeMemInvDestroy CodeMemCall
-  CodeLedgerRefine Lemmas.
+  CodeLedgerRefine Lemmas CodeWalkCalls.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -81,23 +82,16 @@ Qed.
 
 (** Every outcome of VM_CREATE keeps [walk_held]: the ledger is
     unchanged, the slot it fills is not live (NO_MEMORY) or maps nothing
-    (SUCCESS), and the other walks are as they were. *)
+    (SUCCESS), and the other walks are as they were
+    ([VMCreate_walk_cases], CodeWalkCalls). *)
 Theorem VMCreate_walk_held : forall c e tr n flags r e' tr', create_inv c e -> walk_held c e -> 0 <= n < 2 ^ 64 ->
   Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr' -> walk_held c e'.
 Proof.
-  intros c e tr n flags r e' tr' (Hc & Hok & _ & _ & Hvms & _) H Hn Hrun.
-  destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
-    as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]]; [exact H| |];
-    intros j v k pa w Hj Hlv Hk Hw;
-    assert (Hs : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (destruct Hff as [Hr _]; unfold len in Hr; lia).
-  - rewrite vms_at in Hj. destruct (Nat.eq_dec j (Z.to_nat slot)) as [->|Hne].
-    + rewrite nth_replace_nth in Hj by exact Hs. injection Hj as <-. cbn in Hlv. rewrite (first_free_dead e slot Hff) in Hlv. discriminate Hlv.
-    + rewrite nth_replace_nth_other in Hj by (intros E; apply Hne; symmetry; exact E).
-      rewrite (walk_slot e _ _ _ k Hok (Hvms v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
-  - rewrite vms_at, vms_set_pool in Hj. destruct (Nat.eq_dec j (Z.to_nat slot)) as [->|Hne].
-    + rewrite nth_replace_nth in Hj by exact Hs. injection Hj as <-. rewrite (new_vm_walk e q rt _ X Hok Hrt HXr k) in Hw. discriminate Hw.
-    + rewrite nth_replace_nth_other in Hj by (intros E; apply Hne; symmetry; exact E).
-      rewrite (walk_after e q rt _ X _ k Hok Hrt (Hvms v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
+  intros c e tr n flags r e' tr' (Hc & Hok & _ & Hh & Hvms & _) H Hn Hrun.
+  destruct (VMCreate_walk_cases e tr n flags r e' tr' Hc Hok Hh Hvms Hn Hrun) as (Ep & _ & _ & Hwv).
+  intros j v k pa w Hj Hlv Hk Hw. unfold abs_pages. rewrite Ep. fold (abs_pages c e (pfnZ pa)).
+  destruct (Hwv j v Hj Hlv) as [Hn0|(Hj0 & Hw0)]; [rewrite Hn0 in Hw; discriminate Hw|].
+  rewrite Hw0 in Hw. exact (H j v k pa w Hj0 Hlv Hk Hw).
 Qed.
 
 (** ** VM_DESTROY *)
@@ -133,22 +127,13 @@ Theorem VMDestroy_walk_held : forall c e tr id, create_inv c e -> engine_inv e -
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ walk_held c e'.
 Proof.
   intros c e tr id Hc [Hi Hs] H Hv Hid Hun.
-  destruct (VMDestroy_mem_cases e tr id Hi Hs Hv Hid Hun) as (st & e' & tr' & Hrun & [E|(i & m & C & Ei & Hpg)]);
+  destruct (VMDestroy_walk_cases e tr id Hi Hs Hv Hid Hun)
+    as (st & e' & tr' & Hrun & [E|(i & m & _ & Ei & Hpg & _ & Hl & Hw)]);
     exists st, e', tr'; (split; [exact Hrun|]); [subst e'; exact H|].
-  pose proof C as (_ & _ & _ & (D & _ & K & _)).
-  pose proof D as (_ & _ & Et & Eb & _ & Elen & Eoth & _).
-  pose proof Hc as (_ & Hok & _ & _ & Hvms & _).
-  assert (Htok : tables_ok e') by (unfold tables_ok in *; rewrite Et, Eb; exact Hok).
-  intros j v k pa w Hj Hlv Hk Hw.
-  assert (Hjl : (j < length (Isolation.Engine_vms e'))%nat) by (apply nth_error_Some; congruence).
-  apply nth_error_nth with (d := Isolation.zero_vm) in Hj.
-  destruct (Nat.eq_dec j i) as [->|Hne]; [rewrite Hj in K; rewrite K in Hlv; discriminate Hlv|].
-  assert (Hj0 : nth_error (Isolation.Engine_vms e) j = Some v)
-    by (rewrite <- Hj, (Eoth j Hne); apply nth_error_nth'; rewrite <- Elen; exact Hjl).
-  pose proof (Hvms v (nth_error_In _ _ Hj0) Hlv) as Hov.
-  rewrite <- (walk_frame e e' _ k Hok Htok Eb ltac:(rewrite Et; reflexivity) (or_intror (proj1 Hov))
-    ltac:(rewrite Et; intros x _; reflexivity)) in Hw.
-  pose proof (H j v k pa w Hj0 Hlv Hk Hw) as Hh.
+  pose proof Hc as (_ & _ & _ & _ & Hvms & _).
+  intros j v k pa w Hj Hlv Hk Hwk. destruct (Hl j v Hj Hlv) as (Hj0 & Hne).
+  rewrite (Hw _ k (Hvms v (nth_error_In _ _ Hj0) Hlv)) in Hwk.
+  pose proof (H j v k pa w Hj0 Hlv Hk Hwk) as Hh.
   unfold abs_pages in *. destruct (in_ram c (pfnZ pa)); [|exact Hh].
   rewrite Hpg, nth_map_release. rewrite (release_held id j); [exact Hh| |exact Hh].
   intros Hs'. apply Hne. subst i. lia.
