@@ -373,16 +373,24 @@ Lemma bind_ok : forall {S A B} (m : M S A) (f : A -> M S B) s t a s1 t1 b s2 t2,
   m s t = Ok a s1 t1 -> f a s1 t1 = Ok b s2 t2 -> bind m f s t = Ok b s2 t2.
 Proof. intros S A B m f s t a s1 t1 b s2 t2 Hm Hf. unfold bind. rewrite Hm. exact Hf. Qed.
 
-Lemma lend_checks_host : forall c m id pa ipa n perms,
+(** The pages a lend passes its checks on are the host's and unshared. *)
+Lemma lend_checks_unshared : forall c m id pa ipa n perms,
   lend_checks c m id pa ipa n perms = None ->
-  forall p, in_range p (pfn c pa) n = true -> pg_owner (ms_pages m p) = OHost.
+  forall p, in_range p (pfn c pa) n = true -> is_host_unshared (ms_pages m p) = true.
 Proof.
   intros c m id pa ipa n perms H p Hp. unfold lend_checks in H.
   destruct (vmid_ok c m id); [|discriminate H]. destruct (pa_ok c pa n); [|discriminate H].
   destruct (ipa_ok c ipa n); [|discriminate H]. destruct (perms_ok perms); [|discriminate H].
   cbn [negb] in H. destruct (all_range (pfn c pa) n (fun p => is_host_unshared (ms_pages m p))) eqn:E; [|discriminate H].
   rewrite all_range_iff in E. unfold in_range in Hp. apply andb_true_iff in Hp as [H1 H2].
-  apply Nat.leb_le in H1. apply Nat.ltb_lt in H2. specialize (E p ltac:(lia)).
+  apply Nat.leb_le in H1. apply Nat.ltb_lt in H2. exact (E p ltac:(lia)).
+Qed.
+
+Lemma lend_checks_host : forall c m id pa ipa n perms,
+  lend_checks c m id pa ipa n perms = None ->
+  forall p, in_range p (pfn c pa) n = true -> pg_owner (ms_pages m p) = OHost.
+Proof.
+  intros c m id pa ipa n perms H p Hp. pose proof (lend_checks_unshared c m id pa ipa n perms H p Hp) as E.
   unfold is_host_unshared in E. destruct (pg_owner (ms_pages m p)); try discriminate E. reflexivity.
 Qed.
 

@@ -350,6 +350,16 @@ Proof.
   repeat match goal with |- context [if ?b then _ else _] => destruct b end; discriminate.
 Qed.
 
+(** No VM holds a page a lend passed its checks on: it is the host's and
+    unshared. *)
+Lemma lend_checks_unheld : forall c m v pa ipa n perms, lend_checks c m v pa ipa n perms = None ->
+  forall p w, in_range p (pfn c pa) n = true -> holds_for w (ms_pages m p) = false.
+Proof.
+  intros c m v pa ipa n perms H p w Hp. pose proof (lend_checks_unshared c m v pa ipa n perms H p Hp) as E.
+  unfold is_host_unshared in E. unfold holds_for.
+  destruct (pg_owner (ms_pages m p)), (pg_share (ms_pages m p)); try discriminate E; reflexivity.
+Qed.
+
 (** A MEM_DONATE answering SUCCESS: every page of the range is the VM's,
     unshared, every other page as before; each page's owner moves along
     the model's flow; and the page fields of [Inv] hold after it when
@@ -364,13 +374,14 @@ Theorem MemDonate_success_pages : forall c e tr id pa ipa n perms e' tr',
      else ms_pages (abs_ms c e) p) /\
   (forall p, Scrub.owner_flow (AHost (HMemDonate (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
      (pg_owner (ms_pages (abs_ms c e) p)) (pg_owner (ms_pages (abs_ms c e') p))) /\
-  (Inv c (abs_ms c e) -> pages_inv c (abs_ms c e')).
+  (Inv c (abs_ms c e) -> pages_inv c (abs_ms c e')) /\
+  (forall p w, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true -> holds_for w (ms_pages (abs_ms c e) p) = false).
 Proof.
   intros c e tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun.
   destruct (MemDonate_ledger_abs c e (fun _ => 0%nat) (fun _ _ _ => 0%nat) tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun)
     as (s' & Hstep & Hp).
   set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) in *.
-  split; [|split].
+  split; [|split; [|split]].
   - intros p. rewrite <- Hp. unfold mem_donate in Hstep; cbv zeta in Hstep.
     destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L.
     + injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
@@ -382,6 +393,10 @@ Proof.
     replace s' with (fst (mem_donate c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
       by (rewrite Hstep; reflexivity).
     apply Invariants.mem_donate_inv. exact I.
+  - intros p w Hp'. unfold mem_donate in Hstep; cbv zeta in Hstep.
+    destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L.
+    + injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
+    + exact (lend_checks_unheld _ _ _ _ _ _ _ L p w Hp').
 Qed.
 
 (** A MEM_SHARE answering SUCCESS: every page of the range stays the
@@ -396,13 +411,14 @@ Theorem MemShare_success_pages : forall c e tr id pa ipa n perms e' tr',
      else ms_pages (abs_ms c e) p) /\
   (forall p, Scrub.owner_flow (AHost (HMemShare (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
      (pg_owner (ms_pages (abs_ms c e) p)) (pg_owner (ms_pages (abs_ms c e') p))) /\
-  (Inv c (abs_ms c e) -> pages_inv c (abs_ms c e')).
+  (Inv c (abs_ms c e) -> pages_inv c (abs_ms c e')) /\
+  (forall p w, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true -> holds_for w (ms_pages (abs_ms c e) p) = false).
 Proof.
   intros c e tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun.
   destruct (MemShare_ledger_abs c e (fun _ => 0%nat) (fun _ _ _ => 0%nat) tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun)
     as (s' & Hstep & Hp).
   set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) in *.
-  split; [|split].
+  split; [|split; [|split]].
   - intros p. rewrite <- Hp. unfold mem_share in Hstep; cbv zeta in Hstep.
     destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L.
     + injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
@@ -415,6 +431,10 @@ Proof.
     replace s' with (fst (mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
       by (rewrite Hstep; reflexivity).
     apply Invariants.mem_share_inv. exact I.
+  - intros p w Hp'. unfold mem_share in Hstep; cbv zeta in Hstep.
+    destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L.
+    + injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
+    + exact (lend_checks_unheld _ _ _ _ _ _ _ L p w Hp').
 Qed.
 
 Lemma reclaim_check_not_success : forall m p, reclaim_check m p <> Some SUCCESS.

@@ -20,8 +20,15 @@
     - MEM_RECLAIM keeps it: the live VMs' walks are unchanged, and the
       pages it gives the host were nobody's ([MemReclaim_walk_held]; it
       takes [owners_ok], every ledger owner one of the four kinds, which
-      no invariant carries yet).
-    MEM_SHARE and MEM_DONATE are not yet shown to keep it. *)
+      no invariant carries yet);
+    - MEM_SHARE and MEM_DONATE keep it, from [walk_inv]: the VM's walk
+      maps its IPA range onto the PA range ([MemShare_walks],
+      [MemDonate_walks], CodeWalkCalls), whose pages the ledger commit
+      gives the VM or lends it, and which no VM held before (the host's
+      and unshared, as the call's checks ask:
+      CodeModelThms.[lend_checks_unheld]); every other page and walk is
+      as it was ([walk_held_lend], [MemShare_walk_held],
+      [MemDonate_walk_held]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -30,7 +37,8 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeLens CodeLoop CodeLedger CodeVCPU CodeVCPUInit CodeVMCreate
   CodeShadow CodeStage2 CodePool CodeFree CodeTransfer CodeEngineOk CodeAbsLedger CodeAbs CodeVMCreateRefine
   CodeVMCreateInv CodeOwns CodeMemInvCreate CodeEngineInv CodeRelease CodeVMDestroy CodeMemInvDestroy CodeMemCall
-  CodeLedgerRefine Lemmas CodeWalkCalls.
+  CodeLedgerRefine Lemmas CodeMemShare CodeDonate CodeUpdateRange CodeUpdateRootRange CodeWalkRange CodeWalkCalls
+  CodeModelThms.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -176,4 +184,114 @@ Proof.
   intros j v k pa' w Hj Hlv Hk Hwk. rewrite Ev in Hj.
   rewrite (Hw v k (nth_error_In _ _ Hj) Hlv) in Hwk.
   pose proof (H j v k pa' w Hj Hlv Hk Hwk) as Hh. rewrite (Hkept j _ Hh). exact Hh.
+Qed.
+
+(** ** MEM_SHARE and MEM_DONATE *)
+
+(** The IPA page [y] of a range mapped at [ipa] to [pa] maps into the
+    PFN range the call's ledger commit covers. *)
+Lemma offset_in_range : forall c pa ipa n y, granule c = 4096%nat -> 0 <= pa -> 0 <= ipa ->
+  pa mod 4096 = 0 -> ipa mod 4096 = 0 -> y mod 4096 = 0 -> ipa <= y < ipa + n * 4096 ->
+  in_range (pfnZ (pa + (y - ipa))) (pfn c (Z.to_nat pa)) (Z.to_nat n) = true.
+Proof.
+  intros c pa ipa n y G Hpa Hipa Hpm Him Hym Hy. unfold in_range, pfnZ, pfn. rewrite G.
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Ep. rewrite Hpm, Z.add_0_r in Ep.
+  assert (Ed : (y - ipa) mod 4096 = 0) by (rewrite Zminus_mod, Hym, Him; reflexivity).
+  pose proof (Z.div_mod (y - ipa) 4096 ltac:(lia)) as Ey. rewrite Ed, Z.add_0_r in Ey.
+  assert (E1 : (pa + (y - ipa)) / 4096 = pa / 4096 + (y - ipa) / 4096).
+  { replace (pa + (y - ipa)) with ((pa / 4096 + (y - ipa) / 4096) * 4096) by lia. apply Z.div_mul. lia. }
+  assert (E2 : (Z.to_nat pa / 4096)%nat = Z.to_nat (pa / 4096)) by (rewrite Z2Nat.inj_div by lia; reflexivity).
+  rewrite E1, E2.
+  assert (Hp0 : 0 <= pa / 4096) by (apply Z.div_pos; lia).
+  assert (Hd : 0 <= (y - ipa) / 4096 < n) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
+  apply andb_true_iff. split; [apply Nat.leb_le|apply Nat.ltb_lt]; lia.
+Qed.
+
+(** A call that commits the PFN range of [pa] to VM [id] (each page
+    becomes [given], which [id] holds; every other page as before), when
+    no VM held a page of the range, and that maps the IPA range at [ipa]
+    onto it in the VM's walk, every other page and every other live VM's
+    walk as before, keeps [walk_held]. *)
+Lemma walk_held_lend : forall c e e' id pa ipa n m w0 given, walk_held c e -> cfg_abs c e ->
+  1 <= id -> 0 <= pa -> 0 <= ipa -> pa mod 4096 = 0 -> ipa mod 4096 = 0 ->
+  holds_for (Z.to_nat id) given = true ->
+  (forall p, abs_pages c e' p = if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) then given else abs_pages c e p) ->
+  (forall p w, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true -> holds_for w (abs_pages c e p) = false) ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+     walk e' (Isolation.vm_s2 m) k =
+       if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+       then Some (pa + (Z.of_nat k * 4096 - ipa), w0) else walk e (Isolation.vm_s2 m) k) ->
+  (forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+     forall k, walk e' (Isolation.vm_s2 m') k = walk e (Isolation.vm_s2 m') k) ->
+  walk_held c e'.
+Proof.
+  intros c e e' id pa ipa n m w0 given H Hcfg Hid Hpa Hipa Hpm Him Hg Hpg Hnone Hnth Ev Hwm Hother.
+  pose proof Hcfg as ((G & _) & _ & Hipl).
+  assert (Hkeep : forall j v k pa' w, nth_error (Isolation.Engine_vms e) j = Some v -> Isolation.vm_live v = true ->
+    (k < ipa_pages c)%nat -> walk e (Isolation.vm_s2 v) k = Some (pa', w) ->
+    holds_for (S j) (abs_pages c e' (pfnZ pa')) = true).
+  { intros j v k pa' w Hj Hlv Hk Hw. pose proof (H j v k pa' w Hj Hlv Hk Hw) as Hh. rewrite Hpg.
+    destruct (in_range _ _ _) eqn:R; [rewrite (Hnone _ _ R) in Hh; discriminate Hh|exact Hh]. }
+  intros j v k pa' w Hj Hlv Hk Hw. rewrite Ev in Hj.
+  assert (Hk40 : Z.of_nat k * 4096 < 2 ^ 40) by (change Isolation.ipaLimit with (2 ^ 40) in Hipl; lia).
+  destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [->|Hjne].
+  - rewrite Hnth in Hj. injection Hj as <-. rewrite (Hwm k Hk40) in Hw.
+    destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb] in Hw;
+      try exact (Hkeep _ _ k pa' w Hnth Hlv Hk Hw).
+    injection Hw as <- _.
+    rewrite Hpg, (offset_in_range c pa ipa n (Z.of_nat k * 4096) G Hpa Hipa Hpm Him ltac:(apply Z.mod_mul; lia) ltac:(lia)).
+    replace (S (Z.to_nat (id - 1))) with (Z.to_nat id) by lia. exact Hg.
+  - rewrite (Hother j v Hjne Hj Hlv k) in Hw. exact (Hkeep j v k pa' w Hj Hlv Hk Hw).
+Qed.
+
+(** MEM_SHARE, from [create_inv], [walk_inv] and [walk_held], with RAM
+    inside the IPA space and at most 255 VM slots, keeps [walk_held]: the
+    pages it maps in the VM's walk are the host's lent to the VM after
+    it, and the pages it lends were held by no VM before. *)
+Theorem MemShare_walk_held : forall c e tr id pa ipa n perms st e' tr', create_inv c e -> walk_inv e -> reclaim_ok e ->
+  len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  walk_held c e -> Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' -> walk_held c e'.
+Proof.
+  intros c e tr id pa ipa n perms st e' tr' Hc [[Hi Hs] Hwb] Hrok Hvms Hid Hpa Hipa Hn Hperms H Hrun.
+  destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
+  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & Hwm & _ & Hother).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
+  destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hnone).
+  destruct (MemShare_reaches_mapRange e tr id pa ipa n perms (proj1 Hi) Hid Hpa Hipa Hn)
+    as [(st0 & Hc0 & Hne)|(m' & ps & N & Hpass & _)].
+  { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
+  destruct Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
+  exact (walk_held_lend c e e' id pa ipa n m _ (mkPage OHost (SharedWith (Z.to_nat id))) H Hcfg Hid1
+    ltac:(lia) ltac:(lia) Hpal Hial ltac:(unfold holds_for; cbn [pg_owner pg_share]; apply Nat.eqb_refl)
+    Hpg Hnone Hnth Ev Hwm Hother).
+Qed.
+
+(** MEM_DONATE, under the same hypotheses, keeps [walk_held]: the pages
+    it maps in the VM's walk are the VM's after it, and the pages it
+    gives were held by no VM before. *)
+Theorem MemDonate_walk_held : forall c e tr id pa ipa n perms st e' tr', create_inv c e -> walk_inv e -> reclaim_ok e ->
+  len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  walk_held c e -> Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' -> walk_held c e'.
+Proof.
+  intros c e tr id pa ipa n perms st e' tr' Hc [[Hi Hs] Hwb] Hrok Hvms Hid Hpa Hipa Hn Hperms H Hrun.
+  destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
+  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & Hwm & Hother).
+  pose proof Hc as (_ & _ & Hcfg & Hh & _ & Hfree & Hsane).
+  destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hnone).
+  pose proof Hi as (_ & (Hp & _) & _).
+  destruct (MemDonate_reaches_unmap e tr id pa ipa n perms (proj1 Hi)
+    (or_intror (l1_inv_tree e _ (root_inv_l1 e _ (owns_root_inv e _ Hp Hh)))) (proj2 Hrok) Hid Hpa Hipa Hn)
+    as [(st0 & Hc0 & Hne)|(Nh & Nv & Hpass & _)].
+  { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
+  destruct Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
+  exact (walk_held_lend c e e' id pa ipa n m _ (mkPage (OVM (Z.to_nat id)) NotShared) H Hcfg Hid1
+    ltac:(lia) ltac:(lia) Hpal Hial ltac:(unfold holds_for; cbn [pg_owner pg_share]; apply Nat.eqb_refl)
+    Hpg Hnone Hnth Ev Hwm Hother).
 Qed.

@@ -316,6 +316,9 @@ CodeWalkHeld.release_held
 CodeWalkHeld.nth_map_release
 CodeWalkHeld.VMDestroy_walk_held
 CodeWalkHeld.MemReclaim_walk_held
+CodeWalkHeld.walk_held_lend
+CodeWalkHeld.MemShare_walk_held
+CodeWalkHeld.MemDonate_walk_held
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
