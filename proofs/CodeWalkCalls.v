@@ -185,7 +185,8 @@ Theorem MemShare_walks : forall e tr id pa ipa n perms st e' tr', mem_inv e -> w
   (st <> Abi.Success -> e' = e) /\
   (st = Abi.Success -> exists m, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
      Isolation.vm_live m = true /\ Isolation.Engine_vms e' = Isolation.Engine_vms e /\
-     Isolation.Engine_host e' = Isolation.Engine_host e /\ walk_below e' (Isolation.vm_s2 m) /\
+     Isolation.Engine_host e' = Isolation.Engine_host e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+     walk_below e' (Isolation.vm_s2 m) /\
      (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
         CodeAbs.walk e' (Isolation.vm_s2 m) k =
           if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
@@ -229,7 +230,7 @@ Proof.
   { apply disjoint_sym. pose proof (proj1 Hdis _ Hi1 Hlv1) as H. unfold root_at in H. rewrite Ei1 in H. exact H. }
   split; [intros Ne; exfalso; exact (Ne eq_refl)|]. intros _.
   exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [rewrite Eq; reflexivity|].
-  split; [rewrite Eq; reflexivity|]. split; [exact Hwb'|]. split; [|split].
+  split; [rewrite Eq; reflexivity|]. split; [rewrite Eq; reflexivity|]. split; [exact Hwb'|]. split; [|split].
   - intros k Hk. rewrite (Hwk k Hk).
     destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb];
       try exact (walk_same_pool e e1 _ k Hok Hs2 eq_refl).
@@ -276,7 +277,7 @@ Proof.
   intros e tr id pa ipa n perms st e' tr' Hi Hwb Hram Hid Hpa Hipa Hn Hrun.
   destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb Hram Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hwb].
-  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & Hwm & _ & Hhost & Hother).
+  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & _ & Hwm & _ & Hhost & Hother).
   apply (walks_below_one e e' (Z.to_nat (id - 1)) m Hwb Ev Eh); [|exact Hnth|exact Hwm|exact Hother].
   intros k p w Hk E. rewrite Hhost in E. exact (proj1 Hwb k p w Hk E).
 Qed.
@@ -316,7 +317,7 @@ Theorem MemDonate_walks : forall e tr id pa ipa n perms st e' tr', mem_inv e -> 
   (st <> Abi.Success -> e' = e) /\
   (st = Abi.Success -> exists m, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
      Isolation.vm_live m = true /\ Isolation.Engine_vms e' = Isolation.Engine_vms e /\
-     Isolation.Engine_host e' = Isolation.Engine_host e /\
+     Isolation.Engine_host e' = Isolation.Engine_host e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
      walk_below e' (Isolation.Engine_host e) /\ walk_below e' (Isolation.vm_s2 m) /\
      (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
         CodeAbs.walk e' (Isolation.Engine_host e) k =
@@ -389,6 +390,7 @@ Proof.
       ltac:(rewrite HL, <- HL2; reflexivity) Htf4 (root_inv_owns e2 h Hh2) (disjoint_sym _ _ Hd2hr) k).
     exact (walk_same_pool e2 e3 _ k Hok2 (or_intror (l1_inv_tree e2 _ (root_inv_l1 e2 h Hh2))) eq_refl). }
   exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [rewrite Ee; reflexivity|]. split; [rewrite Ee; reflexivity|].
+  split; [rewrite Ee; reflexivity|].
   split; [intros k p w Hk E; rewrite Hwh0 in E; exact (Hwbh2 k p w Hk E)|]. split; [exact Hwbv|]. split; [|split].
   - intros k Hk. rewrite Hwh0, (Hwkh2 k Hk). destruct (_ && _); reflexivity.
   - intros k Hk. rewrite (Hwkv k Hk).
@@ -424,7 +426,7 @@ Proof.
   intros e tr id pa ipa n perms st e' tr' Hi Hwb Hram Hid Hpa Hipa Hn Hrun.
   destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb Hram Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hwb].
-  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & Hwh & Hwm & _ & _ & Hother).
+  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & _ & Hwh & Hwm & _ & _ & Hother).
   exact (walks_below_one e e' _ m Hwb Ev Eh Hwh Hnth Hwm Hother).
 Qed.
 

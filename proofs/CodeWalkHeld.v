@@ -28,7 +28,13 @@
       and unshared, as the call's checks ask:
       CodeModelThms.[lend_checks_unheld]); every other page and walk is
       as it was ([walk_held_lend], [MemShare_walk_held],
-      [MemDonate_walk_held]). *)
+      [MemDonate_walk_held]);
+    - with it, the two keep [create_inv]'s [vms_sane]: the VM's walk
+      stays in RAM and maps no two IPA pages onto one page, as the pages
+      it gains were mapped by no VM before ([s2_sane_lend],
+      [create_inv_lend]); so each never fails from [create_inv],
+      [walk_inv] and [walk_held] together and keeps all three
+      ([MemShare_keeps_all], [MemDonate_keeps_all]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -188,6 +194,18 @@ Qed.
 
 (** ** MEM_SHARE and MEM_DONATE *)
 
+(** The PFN the IPA page [y] of a range mapped at [ipa] onto [pa] maps
+    to, all three page aligned: [pa]'s plus [y]'s offset in pages. *)
+Lemma offset_pfn : forall pa ipa y, 0 <= pa -> pa mod 4096 = 0 -> ipa mod 4096 = 0 -> y mod 4096 = 0 -> ipa <= y ->
+  (pa + (y - ipa)) / 4096 = pa / 4096 + (y - ipa) / 4096.
+Proof.
+  intros pa ipa y Hpa Hpm Him Hym Hy.
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Ep. rewrite Hpm, Z.add_0_r in Ep.
+  assert (Ed : (y - ipa) mod 4096 = 0) by (rewrite Zminus_mod, Hym, Him; reflexivity).
+  pose proof (Z.div_mod (y - ipa) 4096 ltac:(lia)) as Ey. rewrite Ed, Z.add_0_r in Ey.
+  replace (pa + (y - ipa)) with ((pa / 4096 + (y - ipa) / 4096) * 4096) by lia. apply Z.div_mul. lia.
+Qed.
+
 (** The IPA page [y] of a range mapped at [ipa] to [pa] maps into the
     PFN range the call's ledger commit covers. *)
 Lemma offset_in_range : forall c pa ipa n y, granule c = 4096%nat -> 0 <= pa -> 0 <= ipa ->
@@ -195,16 +213,37 @@ Lemma offset_in_range : forall c pa ipa n y, granule c = 4096%nat -> 0 <= pa -> 
   in_range (pfnZ (pa + (y - ipa))) (pfn c (Z.to_nat pa)) (Z.to_nat n) = true.
 Proof.
   intros c pa ipa n y G Hpa Hipa Hpm Him Hym Hy. unfold in_range, pfnZ, pfn. rewrite G.
-  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Ep. rewrite Hpm, Z.add_0_r in Ep.
-  assert (Ed : (y - ipa) mod 4096 = 0) by (rewrite Zminus_mod, Hym, Him; reflexivity).
-  pose proof (Z.div_mod (y - ipa) 4096 ltac:(lia)) as Ey. rewrite Ed, Z.add_0_r in Ey.
-  assert (E1 : (pa + (y - ipa)) / 4096 = pa / 4096 + (y - ipa) / 4096).
-  { replace (pa + (y - ipa)) with ((pa / 4096 + (y - ipa) / 4096) * 4096) by lia. apply Z.div_mul. lia. }
   assert (E2 : (Z.to_nat pa / 4096)%nat = Z.to_nat (pa / 4096)) by (rewrite Z2Nat.inj_div by lia; reflexivity).
-  rewrite E1, E2.
+  rewrite (offset_pfn pa ipa y Hpa Hpm Him Hym ltac:(lia)), E2.
   assert (Hp0 : 0 <= pa / 4096) by (apply Z.div_pos; lia).
   assert (Hd : 0 <= (y - ipa) / 4096 < n) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
   apply andb_true_iff. split; [apply Nat.leb_le|apply Nat.ltb_lt]; lia.
+Qed.
+
+(** A MEM_SHARE or MEM_DONATE answering SUCCESS passed its checks. *)
+Lemma MemShare_passed : forall e tr id pa ipa n perms e' tr', mem_ok e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  transfer_passed e id pa ipa n (vm_place (id - 1)).
+Proof.
+  intros e tr id pa ipa n perms e' tr' Hm Hid Hpa Hipa Hn Hrun.
+  destruct (MemShare_reaches_mapRange e tr id pa ipa n perms Hm Hid Hpa Hipa Hn)
+    as [(st0 & Hc0 & Hne)|(m' & ps & N & Hpass & _)]; [|exact Hpass].
+  rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction.
+Qed.
+
+Lemma MemDonate_passed : forall e tr id pa ipa n perms e' tr', mem_inv e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  transfer_passed e id pa ipa n (vm_place (id - 1)).
+Proof.
+  intros e tr id pa ipa n perms e' tr' Hi Hram Hid Hpa Hipa Hn Hrun. pose proof Hi as (Hm & (Hp & _ & Hh & _) & _).
+  destruct (MemDonate_reaches_unmap e tr id pa ipa n perms Hm
+    (or_intror (l1_inv_tree e _ (root_inv_l1 e _ (owns_root_inv e _ Hp Hh)))) Hram Hid Hpa Hipa Hn)
+    as [(st0 & Hc0 & Hne)|(Nh & Nv & Hpass & _)]; [|exact Hpass].
+  rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction.
 Qed.
 
 (** A call that commits the PFN range of [pa] to VM [id] (each page
@@ -257,14 +296,12 @@ Proof.
   intros c e tr id pa ipa n perms st e' tr' Hc [[Hi Hs] Hwb] Hrok Hvms Hid Hpa Hipa Hn Hperms H Hrun.
   destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
-  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & Hwm & _ & Hother).
+  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & Hwm & _ & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hnone).
-  destruct (MemShare_reaches_mapRange e tr id pa ipa n perms (proj1 Hi) Hid Hpa Hipa Hn)
-    as [(st0 & Hc0 & Hne)|(m' & ps & N & Hpass & _)].
-  { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
-  destruct Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
+  destruct (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun)
+    as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (walk_held_lend c e e' id pa ipa n m _ (mkPage OHost (SharedWith (Z.to_nat id))) H Hcfg Hid1
     ltac:(lia) ltac:(lia) Hpal Hial ltac:(unfold holds_for; cbn [pg_owner pg_share]; apply Nat.eqb_refl)
     Hpg Hnone Hnth Ev Hwm Hother).
@@ -281,17 +318,172 @@ Proof.
   intros c e tr id pa ipa n perms st e' tr' Hc [[Hi Hs] Hwb] Hrok Hvms Hid Hpa Hipa Hn Hperms H Hrun.
   destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
-  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & Hwm & Hother).
-  pose proof Hc as (_ & _ & Hcfg & Hh & _ & Hfree & Hsane).
+  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & _ & Hwm & Hother).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hnone).
-  pose proof Hi as (_ & (Hp & _) & _).
-  destruct (MemDonate_reaches_unmap e tr id pa ipa n perms (proj1 Hi)
-    (or_intror (l1_inv_tree e _ (root_inv_l1 e _ (owns_root_inv e _ Hp Hh)))) (proj2 Hrok) Hid Hpa Hipa Hn)
-    as [(st0 & Hc0 & Hne)|(Nh & Nv & Hpass & _)].
-  { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
-  destruct Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
+  destruct (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+    as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (walk_held_lend c e e' id pa ipa n m _ (mkPage (OVM (Z.to_nat id)) NotShared) H Hcfg Hid1
     ltac:(lia) ltac:(lia) Hpal Hial ltac:(unfold holds_for; cbn [pg_owner pg_share]; apply Nat.eqb_refl)
     Hpg Hnone Hnth Ev Hwm Hother).
+Qed.
+
+(** ** [create_inv] after MEM_SHARE and MEM_DONATE *)
+
+(** Two IPA pages of a range mapped onto page-aligned [pa] that map to
+    the same PFN are the same page. *)
+Lemma offset_pfn_inj : forall pa ipa y1 y2, 0 <= pa -> pa mod 4096 = 0 -> ipa mod 4096 = 0 ->
+  y1 mod 4096 = 0 -> y2 mod 4096 = 0 -> ipa <= y1 -> ipa <= y2 ->
+  pfnZ (pa + (y1 - ipa)) = pfnZ (pa + (y2 - ipa)) -> y1 = y2.
+Proof.
+  intros pa ipa y1 y2 Hpa Hpm Him H1 H2 Hl1 Hl2 E. unfold pfnZ in E.
+  rewrite (offset_pfn pa ipa y1), (offset_pfn pa ipa y2) in E by assumption.
+  apply Z2Nat.inj in E; [|apply Z.add_nonneg_nonneg; apply Z.div_pos; lia..].
+  assert (D1 : (y1 - ipa) mod 4096 = 0) by (rewrite Zminus_mod, H1, Him; reflexivity).
+  assert (D2 : (y2 - ipa) mod 4096 = 0) by (rewrite Zminus_mod, H2, Him; reflexivity).
+  pose proof (Z.div_mod (y1 - ipa) 4096 ltac:(lia)). pose proof (Z.div_mod (y2 - ipa) 4096 ltac:(lia)). lia.
+Qed.
+
+(** The pages of a range [pa_ok] accepts are in RAM. *)
+Lemma range_in_ram : forall c pa n, pa_ok c pa n = true -> forall p, in_range p (pfn c pa) n = true -> in_ram c p = true.
+Proof.
+  intros c pa n H p Hp. unfold pa_ok in H. unfold pfn in Hp. unfold in_ram, in_range in *.
+  apply andb_true_iff in H as [H H4]. apply andb_true_iff in H as [_ H3]. apply Nat.leb_le in H3. apply Nat.leb_le in H4.
+  apply andb_true_iff in Hp as [H1 H2]. apply Nat.leb_le in H1. apply Nat.ltb_lt in H2.
+  apply andb_true_iff. split; [apply Nat.leb_le|apply Nat.ltb_lt]; lia.
+Qed.
+
+(** A stage-2 whose walk after a call maps the IPA range at [ipa] onto
+    the pages [pa_ok] accepts at [pa], none of which it mapped before,
+    and every other page as before, stays sane: in RAM, and no two IPA
+    pages on one page. *)
+Lemma s2_sane_lend : forall c e e' s2 pa ipa n w0, cfg_abs c e -> s2_sane c e s2 ->
+  0 <= pa -> 0 <= ipa -> pa mod 4096 = 0 -> ipa mod 4096 = 0 -> pa_ok c (Z.to_nat pa) (Z.to_nat n) = true ->
+  (forall k pa' w, (k < ipa_pages c)%nat -> walk e s2 k = Some (pa', w) ->
+     in_range (pfnZ pa') (pfn c (Z.to_nat pa)) (Z.to_nat n) = false) ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+     walk e' s2 k = if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+                    then Some (pa + (Z.of_nat k * 4096 - ipa), w0) else walk e s2 k) ->
+  s2_sane c e' s2.
+Proof.
+  intros c e e' s2 pa ipa n w0 Hcfg (Hram & Hinj) Hpa Hipa Hpm Him Hok Hout Hw.
+  pose proof Hcfg as ((G & _) & _ & Hipl). change Isolation.ipaLimit with (2 ^ 40) in Hipl.
+  assert (Hin : forall k, ipa <= Z.of_nat k * 4096 < ipa + n * 4096 ->
+    in_range (pfnZ (pa + (Z.of_nat k * 4096 - ipa))) (pfn c (Z.to_nat pa)) (Z.to_nat n) = true).
+  { intros k Hk. apply offset_in_range; [exact G|lia|lia|exact Hpm|exact Him|apply Z.mod_mul; lia|exact Hk]. }
+  assert (Hcase : forall k pa' w, (k < ipa_pages c)%nat -> walk e' s2 k = Some (pa', w) ->
+    (ipa <= Z.of_nat k * 4096 < ipa + n * 4096 /\ pa' = pa + (Z.of_nat k * 4096 - ipa)) \/ walk e s2 k = Some (pa', w)).
+  { intros k pa' w Hk E. rewrite (Hw k ltac:(lia)) in E.
+    destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb] in E;
+      try (right; exact E).
+    injection E as <- _. left. split; [lia|reflexivity]. }
+  split.
+  - intros k pa' w Hk E. destruct (Hcase k pa' w Hk E) as [(Hr & ->)|E0]; [|exact (Hram k pa' w Hk E0)].
+    exact (range_in_ram c _ _ Hok _ (Hin k Hr)).
+  - intros k1 k2 pa1 pa2 w1 w2 Hk1 Hk2 E1 E2 Ep.
+    destruct (Hcase k1 pa1 w1 Hk1 E1) as [(Hr1 & ->)|E1'], (Hcase k2 pa2 w2 Hk2 E2) as [(Hr2 & ->)|E2'].
+    + apply Nat2Z.inj. apply (offset_pfn_inj pa ipa (Z.of_nat k1 * 4096) (Z.of_nat k2 * 4096) Hpa Hpm Him
+        ltac:(apply Z.mod_mul; lia) ltac:(apply Z.mod_mul; lia) ltac:(lia) ltac:(lia)) in Ep. lia.
+    + pose proof (Hin k1 Hr1) as R. rewrite Ep, (Hout k2 pa2 w2 Hk2 E2') in R. discriminate R.
+    + pose proof (Hin k2 Hr2) as R. rewrite <- Ep, (Hout k1 pa1 w1 Hk1 E1') in R. discriminate R.
+    + exact (Hinj k1 k2 pa1 pa2 w1 w2 Hk1 Hk2 E1' E2' Ep).
+Qed.
+
+(** A call that keeps [engine_inv], the slots and the configuration,
+    and that maps the IPA range at [ipa] of VM [id] onto the pages
+    [pa_ok] accepts at [pa], which no VM held, every other page and every
+    other live VM's walk as before, keeps [create_inv] from [create_inv]
+    and [walk_held]. *)
+Lemma create_inv_lend : forall c e e' id pa ipa n m w0, create_inv c e -> walk_held c e -> engine_inv e' ->
+  Isolation.Engine_vms e' = Isolation.Engine_vms e -> Isolation.Engine_cfg e' = Isolation.Engine_cfg e ->
+  1 <= id -> 0 <= pa -> 0 <= ipa -> pa mod 4096 = 0 -> ipa mod 4096 = 0 -> pa_ok c (Z.to_nat pa) (Z.to_nat n) = true ->
+  (forall p w, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true -> holds_for w (abs_pages c e p) = false) ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+     walk e' (Isolation.vm_s2 m) k =
+       if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+       then Some (pa + (Z.of_nat k * 4096 - ipa), w0) else walk e (Isolation.vm_s2 m) k) ->
+  (forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+     forall k, walk e' (Isolation.vm_s2 m') k = walk e (Isolation.vm_s2 m') k) ->
+  create_inv c e'.
+Proof.
+  intros c e e' id pa ipa n m w0 Hc H [Hi' Hs'] Ev Ecfg Hid Hpa Hipa Hpm Him Hok Hnone Hnth Hlive Hwm Hother.
+  apply (create_inv_rest c e' (proj1 Hs')).
+  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
+  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
+  assert (Hcfg' : cfg_abs c e') by (unfold cfg_abs, cfg_rel in *; rewrite Ev, Ecfg; exact Hcfg).
+  unfold create_rest, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
+  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|].
+  split; [exact Hcfg'|]. split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
+  rewrite Forall_forall in *. intros mv Hmv Hlv. apply In_nth_error in Hmv as (j & Hj).
+  destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [->|Hjne].
+  - rewrite Hnth in Hj. injection Hj as <-.
+    apply (s2_sane_lend c e e' _ pa ipa n w0 Hcfg (Hsane m (nth_error_In _ _ Hnth) Hlive) Hpa Hipa Hpm Him Hok);
+      [|exact Hwm].
+    intros k pa' w Hk Hw. destruct (in_range _ _ _) eqn:R; [|reflexivity].
+    pose proof (H _ m k pa' w Hnth Hlive Hk Hw) as Hh. rewrite (Hnone _ _ R) in Hh. discriminate Hh.
+  - exact (s2_sane_ext c e e' _ (Hother j mv Hjne Hj Hlv) (Hsane mv (nth_error_In _ _ Hj) Hlv)).
+Qed.
+
+(** The pages a transfer that passed its checks covers are the ones
+    [pa_ok] accepts. *)
+Lemma passed_pa_ok : forall c e id pa ipa n v, cfg_abs c e -> reclaim_ok e -> 0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  transfer_passed e id pa ipa n v -> pa_ok c (Z.to_nat pa) (Z.to_nat n) = true.
+Proof.
+  intros c e id pa ipa n v Hcfg (Hl & Hram) Hpa Hn (_ & _ & _ & Hn1 & Hpal & _ & Hplo & Hphi & _).
+  apply (pa_ok_iff c e pa n (proj1 Hcfg) Hl ltac:(lia) Hpa Hn). repeat split; try exact Hpal; lia.
+Qed.
+
+(** MEM_SHARE never fails from [create_inv], [walk_inv] and [walk_held],
+    with RAM inside the IPA space and at most 255 VM slots, and keeps the
+    three. *)
+Theorem MemShare_keeps_all : forall c e tr id pa ipa n perms, create_inv c e -> walk_inv e -> walk_held c e ->
+  reclaim_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' /\
+    create_inv c e' /\ walk_inv e' /\ walk_held c e'.
+Proof.
+  intros c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms.
+  destruct (MemShare_walk_inv e tr id pa ipa n perms Hwi (proj2 Hrok) Hid Hpa Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
+  exists st, e', tr'. split; [exact Hrun|].
+  split; [|split; [exact Hwi'|exact (MemShare_walk_held c e tr id pa ipa n perms st e' tr' Hc Hwi Hrok Hvms
+    Hid Hpa Hipa Hn Hperms H Hrun)]].
+  destruct Hwi as [[Hi Hs] Hwb].
+  destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hc].
+  destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & Hwm & _ & Hother).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
+  destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hnone).
+  pose proof (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun) as Hpass.
+  pose proof Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
+  exact (create_inv_lend c e e' id pa ipa n m _ Hc H (proj1 Hwi') Ev Ecfg Hid1 ltac:(lia) ltac:(lia) Hpal Hial
+    (passed_pa_ok c e id pa ipa n _ Hcfg Hrok Hpa Hn Hpass) Hnone Hnth Hlive Hwm Hother).
+Qed.
+
+(** MEM_DONATE never fails under the same hypotheses and keeps the
+    three. *)
+Theorem MemDonate_keeps_all : forall c e tr id pa ipa n perms, create_inv c e -> walk_inv e -> walk_held c e ->
+  reclaim_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' /\
+    create_inv c e' /\ walk_inv e' /\ walk_held c e'.
+Proof.
+  intros c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms.
+  destruct (MemDonate_walk_inv e tr id pa ipa n perms Hwi (proj2 Hrok) Hid Hpa Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
+  exists st, e', tr'. split; [exact Hrun|].
+  split; [|split; [exact Hwi'|exact (MemDonate_walk_held c e tr id pa ipa n perms st e' tr' Hc Hwi Hrok Hvms
+    Hid Hpa Hipa Hn Hperms H Hrun)]].
+  destruct Hwi as [[Hi Hs] Hwb].
+  destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hc].
+  destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & Hother).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
+  destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hnone).
+  pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as Hpass.
+  pose proof Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
+  exact (create_inv_lend c e e' id pa ipa n m _ Hc H (proj1 Hwi') Ev Ecfg Hid1 ltac:(lia) ltac:(lia) Hpal Hial
+    (passed_pa_ok c e id pa ipa n _ Hcfg Hrok Hpa Hn Hpass) Hnone Hnth Hlive Hwm Hother).
 Qed.

@@ -319,6 +319,10 @@ CodeWalkHeld.MemReclaim_walk_held
 CodeWalkHeld.walk_held_lend
 CodeWalkHeld.MemShare_walk_held
 CodeWalkHeld.MemDonate_walk_held
+CodeWalkHeld.s2_sane_lend
+CodeWalkHeld.create_inv_lend
+CodeWalkHeld.MemShare_keeps_all
+CodeWalkHeld.MemDonate_keeps_all
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
