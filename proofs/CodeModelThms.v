@@ -362,8 +362,8 @@ Qed.
 
 (** A MEM_DONATE answering SUCCESS: every page of the range is the VM's,
     unshared, every other page as before; each page's owner moves along
-    the model's flow; and the page fields of [Inv] hold after it when
-    [Inv] held before. *)
+    the model's flow; the page fields of [Inv] hold after it when [Inv]
+    held before; and the model's checks of the call passed. *)
 Theorem MemDonate_success_pages : forall c e tr id pa ipa n perms e' tr',
   mem_ok e -> reclaim_ok e -> cfg_abs c e -> free_slots_clear e -> vms_sane c e ->
   len (Isolation.Engine_vms e) <= 255 ->
@@ -375,7 +375,7 @@ Theorem MemDonate_success_pages : forall c e tr id pa ipa n perms e' tr',
   (forall p, Scrub.owner_flow (AHost (HMemDonate (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
      (pg_owner (ms_pages (abs_ms c e) p)) (pg_owner (ms_pages (abs_ms c e') p))) /\
   (Inv c (abs_ms c e) -> pages_inv c (abs_ms c e')) /\
-  (forall p w, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true -> holds_for w (ms_pages (abs_ms c e) p) = false).
+  lend_checks c (abs_ms c e) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms) = None.
 Proof.
   intros c e tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun.
   destruct (MemDonate_ledger_abs c e (fun _ => 0%nat) (fun _ _ _ => 0%nat) tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun)
@@ -393,14 +393,14 @@ Proof.
     replace s' with (fst (mem_donate c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
       by (rewrite Hstep; reflexivity).
     apply Invariants.mem_donate_inv. exact I.
-  - intros p w Hp'. unfold mem_donate in Hstep; cbv zeta in Hstep.
-    destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L.
-    + injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
-    + exact (lend_checks_unheld _ _ _ _ _ _ _ L p w Hp').
+  - unfold mem_donate in Hstep; cbv zeta in Hstep.
+    destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L; [|exact L].
+    injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
 Qed.
 
 (** A MEM_SHARE answering SUCCESS: every page of the range stays the
-    host's and is shared with the VM, every other page as before. *)
+    host's and is shared with the VM, every other page as before, and
+    the model's checks of the call passed. *)
 Theorem MemShare_success_pages : forall c e tr id pa ipa n perms e' tr',
   mem_ok e -> reclaim_ok e -> cfg_abs c e -> free_slots_clear e -> vms_sane c e ->
   len (Isolation.Engine_vms e) <= 255 ->
@@ -412,7 +412,7 @@ Theorem MemShare_success_pages : forall c e tr id pa ipa n perms e' tr',
   (forall p, Scrub.owner_flow (AHost (HMemShare (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
      (pg_owner (ms_pages (abs_ms c e) p)) (pg_owner (ms_pages (abs_ms c e') p))) /\
   (Inv c (abs_ms c e) -> pages_inv c (abs_ms c e')) /\
-  (forall p w, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true -> holds_for w (ms_pages (abs_ms c e) p) = false).
+  lend_checks c (abs_ms c e) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms) = None.
 Proof.
   intros c e tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun.
   destruct (MemShare_ledger_abs c e (fun _ => 0%nat) (fun _ _ _ => 0%nat) tr id pa ipa n perms e' tr' Hm Hr Hc Hf Hs Hvms Hid Hpa Hipa Hn Hperms Hrun)
@@ -431,10 +431,9 @@ Proof.
     replace s' with (fst (mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
       by (rewrite Hstep; reflexivity).
     apply Invariants.mem_share_inv. exact I.
-  - intros p w Hp'. unfold mem_share in Hstep; cbv zeta in Hstep.
-    destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L.
-    + injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
-    + exact (lend_checks_unheld _ _ _ _ _ _ _ L p w Hp').
+  - unfold mem_share in Hstep; cbv zeta in Hstep.
+    destruct (lend_checks c (st_meta s) _ _ _ _ _) as [x|] eqn:L; [|exact L].
+    injection Hstep as <- E. subst x. exfalso. exact (lend_checks_not_success _ _ _ _ _ _ _ L).
 Qed.
 
 Lemma reclaim_check_not_success : forall m p, reclaim_check m p <> Some SUCCESS.

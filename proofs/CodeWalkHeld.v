@@ -299,7 +299,8 @@ Proof.
   destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & Hwm & _ & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
-    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hnone).
+    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
+  pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
   destruct (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun)
     as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (walk_held_lend c e e' id pa ipa n m _ (mkPage OHost (SharedWith (Z.to_nat id))) H Hcfg Hid1
@@ -321,7 +322,8 @@ Proof.
   destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & _ & Hwm & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
-    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hnone).
+    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
+  pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
   destruct (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (walk_held_lend c e e' id pa ipa n m _ (mkPage (OVM (Z.to_nat id)) NotShared) H Hcfg Hid1
@@ -455,7 +457,8 @@ Proof.
   destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & Hwm & _ & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
-    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hnone).
+    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hlc).
+  pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
   pose proof (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun) as Hpass.
   pose proof Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (create_inv_lend c e e' id pa ipa n m _ Hc H (proj1 Hwi') Ev Ecfg Hid1 ltac:(lia) ltac:(lia) Hpal Hial
@@ -481,7 +484,8 @@ Proof.
   destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
-    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hnone).
+    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hlc).
+  pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
   pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as Hpass.
   pose proof Hpass as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (create_inv_lend c e e' id pa ipa n m _ Hc H (proj1 Hwi') Ev Ecfg Hid1 ltac:(lia) ltac:(lia) Hpal Hial
