@@ -1,4 +1,4 @@
-(** * The model's stage-2 of a VM after MEM_SHARE
+(** * The model's stage-2s after MEM_SHARE and MEM_DONATE
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/mem.go, that carry on from CodeWalkCalls.v (the walks after
@@ -13,19 +13,31 @@
       free ([ipa_range_free]) is unmapped in its walk ([free_walk_none]);
     - the permissions the model accepts are the bits a leaf keeps
       ([perms_bits]);
-    - so MEM_SHARE answering SUCCESS, from [create_inv], [walk_inv] and
-      [walk_held] with RAM inside the IPA space and at most 255 VM slots,
-      leaves the model's stage-2 of the VM exactly [Spec.map_range] of the
-      one before, over the call's PFN and IPA ranges with its permissions
-      ([MemShare_vm_s2]): the stage-2 half of MEM_SHARE's refinement for
-      the VM it maps into. *)
+    - a call that maps an IPA range the model left free onto a PFN
+      range, every other IPA page as before, on a stage-2 sane before and
+      after, leaves the model's stage-2 [Spec.map_range] of the one
+      before ([vm_s2_lend]);
+    - so MEM_SHARE and MEM_DONATE answering SUCCESS, from [create_inv],
+      [walk_inv] and [walk_held] with RAM inside the IPA space and at
+      most 255 VM slots, leave the model's stage-2 of the VM exactly
+      [Spec.map_range] of the one before, over the call's PFN and IPA
+      ranges with its permissions ([MemShare_vm_s2], [MemDonate_vm_s2]):
+      the stage-2 half of their refinement for the VM they map into;
+    - the model's host stage-2 reads the host's walk at each RAM page's
+      own address, so a host walk changed only on an IPA range changes it
+      only on that PFN range ([hs2_range]); after MEM_DONATE it loses the
+      range, as [Spec.mem_donate] sets it; after MEM_SHARE it is as it
+      was; and after either every other live VM's model's stage-2 is as
+      it was ([abs_s2_same], [MemDonate_others_s2],
+      [MemShare_others_s2]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeStage2 CodeTransfer CodeAbsLedger CodeMemCall CodeAbs
-  CodeTransferRefine CodeVMCreateRefine CodeVMCreateInv CodeEngineInv CodeLedgerRefine Lemmas CodeWalkCalls CodeModelThms
+  CodeTransferRefine CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeEngineInv CodeLedgerRefine Lemmas CodeWalkCalls
+  CodeModelThms
   CodeWalkHeld.
 Import ListNotations.
 Open Scope Z_scope.
@@ -62,6 +74,94 @@ Proof.
   reflexivity.
 Qed.
 
+(** What the model's checks of a lend that passed say of the VM's
+    stage-2 and of the permissions. *)
+Lemma lend_checks_vm : forall c e id pa ipa n perms m, lend_checks c (abs_ms c e) (Z.to_nat id) pa ipa n perms = None ->
+  1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  perms_ok perms = true /\ ipa_range_free c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c ipa) n = true.
+Proof.
+  intros c e id pa ipa n perms m H Hid Hnth Hlive.
+  assert (Hs2of : s2_of (abs_ms c e) (Z.to_nat id) = abs_s2 c e (Isolation.vm_s2 m)).
+  { replace (Z.to_nat id) with (S (Z.to_nat (id - 1))) by lia. unfold s2_of.
+    rewrite (abs_slot c e _ m Hnth). unfold abs_vm. rewrite Hlive. reflexivity. }
+  unfold lend_checks in H. rewrite Hs2of in H.
+  destruct (vmid_ok c _ _), (pa_ok c _ _), (ipa_ok c _ _), (perms_ok perms); try discriminate H.
+  destruct (all_range _ _ _); [|discriminate H].
+  destruct (ipa_range_free c _ _ _); [|discriminate H]. split; reflexivity.
+Qed.
+
+(** A call that maps the IPA range at [ipa] of a stage-2 onto the pages
+    at [pa] with permission bits [w0], every other IPA page as before,
+    where the model's stage-2 before left that IPA range free, and that
+    leaves the stage-2 sane before and after: the model's stage-2 after
+    it is [Spec.map_range] of the one before. *)
+Lemma vm_s2_lend : forall c e e' s2 pa ipa n w0 pm, cfg_abs c e -> s2_sane c e s2 -> s2_sane c e' s2 ->
+  0 <= pa -> 0 <= ipa -> 0 <= n -> pa mod 4096 = 0 -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 ->
+  ipa_range_free c (abs_s2 c e s2) (pfn c (Z.to_nat ipa)) (Z.to_nat n) = true -> Z.to_nat w0 = pm ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+     walk e' s2 k = if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+                    then Some (pa + (Z.of_nat k * 4096 - ipa), w0) else walk e s2 k) ->
+  forall p, abs_s2 c e' s2 p = map_range (abs_s2 c e s2) (pfn c (Z.to_nat pa)) (pfn c (Z.to_nat ipa)) (Z.to_nat n) pm p.
+Proof.
+  intros c e e' s2 pa ipa n w0 pm Hcfg Hs Hs' Hpa Hipa Hn Hpal Hial H40 Hfr Hw0 Hwm.
+  pose proof Hcfg as ((G & _) & _ & Hipl). change Isolation.ipaLimit with (2 ^ 40) in Hipl.
+  assert (Ep0 : pfn c (Z.to_nat pa) = Z.to_nat (pa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
+  assert (Ei0 : pfn c (Z.to_nat ipa) = Z.to_nat (ipa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Dp. rewrite Hpal, Z.add_0_r in Dp.
+  pose proof (Z.div_mod ipa 4096 ltac:(lia)) as Di. rewrite Hial, Z.add_0_r in Di.
+  intros p. unfold map_range. destruct (in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)) eqn:R.
+  - (* a page of the range: the IPA page the call maps it at *)
+    apply in_range_spec in R. rewrite Ep0 in R.
+    set (k := (Z.to_nat (ipa / 4096) + (p - Z.to_nat (pa / 4096)))%nat).
+    assert (Hky : ipa <= Z.of_nat k * 4096 < ipa + n * 4096) by (unfold k; lia).
+    assert (Hpfn : pfnZ (pa + (Z.of_nat k * 4096 - ipa)) = p).
+    { unfold pfnZ. rewrite (offset_pfn pa ipa (Z.of_nat k * 4096)) by (try apply Z.mod_mul; lia).
+      replace ((Z.of_nat k * 4096 - ipa) / 4096) with (Z.of_nat k - ipa / 4096) by (apply Z.div_unique_exact; lia).
+      unfold k. lia. }
+    rewrite Ei0, Ep0. fold k. rewrite <- Hpfn at 1.
+    rewrite (abs_s2_hit c e' _ k _ _ Hs' ltac:(lia) ltac:(rewrite (Hwm k ltac:(lia));
+      rewrite (proj2 (Z.leb_le _ _) (proj1 Hky)), (proj2 (Z.ltb_lt _ _) (proj2 Hky)); reflexivity)).
+    rewrite Hw0. reflexivity.
+  - (* another page: the walk reaches it from the same IPA pages as before *)
+    unfold abs_s2. apply first_range_ext_in. intros k Hk. unfold abs_s2_at.
+    rewrite (Hwm k ltac:(lia)).
+    destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb];
+      try reflexivity.
+    rewrite (free_walk_none c e _ (pfn c (Z.to_nat ipa)) (Z.to_nat n) k Hs Hfr ltac:(lia) ltac:(rewrite Ei0; lia)).
+    destruct (Nat.eqb_spec (pfnZ (pa + (Z.of_nat k * 4096 - ipa))) p) as [Ep|_]; [|reflexivity].
+    rewrite <- Ep, (offset_in_range c pa ipa n (Z.of_nat k * 4096) G Hpa Hipa Hpal Hial ltac:(apply Z.mod_mul; lia) ltac:(lia))
+      in R.
+    discriminate R.
+Qed.
+
+(** A lend the model's checks passed and the code's checks passed, that
+    keeps [create_inv] and the slots, and whose walk of the VM maps its
+    IPA range onto the PFN range with the permission bits asked, every
+    other IPA page as before: the model's stage-2 of the VM after it is
+    [Spec.map_range] of the one before. *)
+Lemma vm_s2_call : forall c e e' id pa ipa n perms m, create_inv c e -> create_inv c e' ->
+  Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  lend_checks c (abs_ms c e) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms) = None ->
+  transfer_passed e id pa ipa n (vm_place (id - 1)) -> 0 <= pa -> 0 <= ipa -> 0 <= perms < 2 ^ 64 ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+     walk e' (Isolation.vm_s2 m) k =
+       if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+       then Some (pa + (Z.of_nat k * 4096 - ipa), Z.land (wrapu 8 perms) 7) else walk e (Isolation.vm_s2 m) k) ->
+  forall p, abs_s2 c e' (Isolation.vm_s2 m) p =
+    map_range (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat pa)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+      (Z.to_nat perms) p.
+Proof.
+  intros c e e' id pa ipa n perms m Hc Hc' Ev Hnth Hlive Hlc Hpass Hpa Hipa Hperms Hwm.
+  pose proof Hpass as (_ & Hid1 & _ & Hn1 & Hpal & Hial & _ & _ & H40).
+  destruct (lend_checks_vm c e id _ _ _ _ m Hlc Hid1 Hnth Hlive) as (Hpo & Hfr).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hc' as (_ & _ & _ & _ & _ & _ & Hsane').
+  unfold vms_sane in Hsane, Hsane'. rewrite Forall_forall in Hsane, Hsane'.
+  exact (vm_s2_lend c e e' _ pa ipa n _ _ Hcfg (Hsane m (nth_error_In _ _ Hnth) Hlive)
+    (Hsane' m ltac:(rewrite Ev; exact (nth_error_In _ _ Hnth)) Hlive) Hpa Hipa ltac:(lia) Hpal Hial H40
+    Hfr (perms_bits perms Hperms Hpo) Hwm).
+Qed.
+
 (** MEM_SHARE answering SUCCESS, from [create_inv], [walk_inv] and
     [walk_held] with RAM inside the IPA space and at most 255 VM slots:
     the model's stage-2 of the VM afterwards is the one before with the
@@ -77,61 +177,124 @@ Theorem MemShare_vm_s2 : forall c e tr id pa ipa n perms e' tr' m, create_inv c 
       (Z.to_nat perms) p.
 Proof.
   intros c e tr id pa ipa n perms e' tr' m Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hm.
-  pose proof Hwi as [[Hi Hs] Hwb].
+  pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   destruct (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
   destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _ & _ & _ & Hwm & _ & _).
   rewrite Hnth in Hm. injection Hm as <-.
-  pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  pose proof Hcfg as ((G & _) & _ & Hipl). change Isolation.ipaLimit with (2 ^ 40) in Hipl.
-  destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
-    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hlc).
-  pose proof (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun)
-    as (_ & Hid1 & _ & Hn1 & Hpal & Hial & _ & _ & H40).
-  (* the model's checks: the permissions, and the IPA range free in the VM's stage-2 *)
-  assert (Hs2of : s2_of (abs_ms c e) (Z.to_nat id) = abs_s2 c e (Isolation.vm_s2 m0)).
-  { replace (Z.to_nat id) with (S (Z.to_nat (id - 1))) by lia. unfold s2_of.
-    rewrite (abs_slot c e _ m0 Hnth). unfold abs_vm. rewrite Hlive. reflexivity. }
-  unfold lend_checks in Hlc. rewrite Hs2of in Hlc.
-  destruct (vmid_ok c _ _), (pa_ok c _ _), (ipa_ok c _ _), (perms_ok (Z.to_nat perms)) eqn:Hpo; try discriminate Hlc.
-  destruct (all_range _ _ _); [|discriminate Hlc].
-  destruct (ipa_range_free c _ _ _) eqn:Hfr; [|discriminate Hlc].
-  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane.
-  pose proof (Hsane m0 (nth_error_In _ _ Hnth) Hlive) as Hsm.
-  (* the VM's stage-2 stays sane *)
   destruct (MemShare_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
     as (st2 & e2 & tr2 & Hrun2 & Hc' & _ & _).
   rewrite Hrun in Hrun2. injection Hrun2 as _ <- _.
-  pose proof Hc' as (_ & _ & _ & _ & _ & _ & Hsane'). unfold vms_sane in Hsane'. rewrite Forall_forall in Hsane'.
-  pose proof (Hsane' m0 ltac:(rewrite Ev; exact (nth_error_In _ _ Hnth)) Hlive) as Hsm'.
-  (* PFNs and IPA pages as integers *)
+  exact (vm_s2_call c e e' id pa ipa n perms m0 Hc Hc' Ev Hnth Hlive
+    (proj2 (proj2 (proj2 (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+      Hid Hpa Hipa Hn Hperms Hrun))))
+    (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun) ltac:(lia) ltac:(lia) Hperms Hwm).
+Qed.
+
+(** MEM_DONATE answering SUCCESS, under the same hypotheses: the model's
+    stage-2 of the VM afterwards is [Spec.map_range] of the one before,
+    as [Spec.mem_donate] sets it. *)
+Theorem MemDonate_vm_s2 : forall c e tr id pa ipa n perms e' tr' m, create_inv c e -> walk_inv e -> walk_held c e ->
+  reclaim_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m ->
+  forall p, abs_s2 c e' (Isolation.vm_s2 m) p =
+    map_range (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat pa)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+      (Z.to_nat perms) p.
+Proof.
+  intros c e tr id pa ipa n perms e' tr' m Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hm.
+  pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
+  destruct (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+    as [_ Hsucc].
+  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _ & _ & _ & _ & _ & Hwm & _).
+  rewrite Hnth in Hm. injection Hm as <-.
+  destruct (MemDonate_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
+    as (st2 & e2 & tr2 & Hrun2 & Hc' & _ & _).
+  rewrite Hrun in Hrun2. injection Hrun2 as _ <- _.
+  exact (vm_s2_call c e e' id pa ipa n perms m0 Hc Hc' Ev Hnth Hlive
+    (proj2 (proj2 (proj2 (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+      Hid Hpa Hipa Hn Hperms Hrun))))
+    (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun) ltac:(lia) ltac:(lia) Hperms Hwm).
+Qed.
+
+(** ** The host's stage-2 and the other VMs' *)
+
+(** A stage-2 whose walk is as it was has the same model's stage-2. *)
+Lemma abs_s2_same : forall c e e' s2, (forall k, walk e' s2 k = walk e s2 k) -> forall p, abs_s2 c e' s2 p = abs_s2 c e s2 p.
+Proof.
+  intros c e e' s2 Hw p. unfold abs_s2. apply first_range_ext_in. intros k _. unfold abs_s2_at. rewrite Hw. reflexivity.
+Qed.
+
+(** The model's host stage-2 reads the host's walk at RAM pages, each at
+    its own address: when the host's walk changes only inside the IPA
+    range at [pa], to [inside], the model's host stage-2 changes only on
+    the PFN range of [pa]. *)
+Lemma hs2_range : forall c e e' pa n inside, cfg_abs c e -> reclaim_ok e -> 0 <= pa -> 0 <= n -> pa mod 4096 = 0 ->
+  Isolation.Engine_host e' = Isolation.Engine_host e ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+     walk e' (Isolation.Engine_host e) k =
+       if (pa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? pa + n * 4096) then inside k
+       else walk e (Isolation.Engine_host e) k) ->
+  forall p, abs_hs2 c e' p =
+    if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)
+    then in_ram c p && match inside p with Some (x, _) => Nat.eqb (pfnZ x) p | None => false end
+    else abs_hs2 c e p.
+Proof.
+  intros c e e' pa n inside Hcfg (_ & Hram) Hpa Hn Hpal Eh Hw p.
+  pose proof Hcfg as ((G & Hb & Hsz) & _).
   assert (Ep0 : pfn c (Z.to_nat pa) = Z.to_nat (pa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
-  assert (Ei0 : pfn c (Z.to_nat ipa) = Z.to_nat (ipa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
   pose proof (Z.div_mod pa 4096 ltac:(lia)) as Dp. rewrite Hpal, Z.add_0_r in Dp.
-  pose proof (Z.div_mod ipa 4096 ltac:(lia)) as Di. rewrite Hial, Z.add_0_r in Di.
-  assert (Hin : forall k, ipa <= Z.of_nat k * 4096 < ipa + n * 4096 ->
-    in_range (pfnZ (pa + (Z.of_nat k * 4096 - ipa))) (pfn c (Z.to_nat pa)) (Z.to_nat n) = true).
-  { intros k Hk. apply offset_in_range; [exact G|lia|lia|exact Hpal|exact Hial|apply Z.mod_mul; lia|exact Hk]. }
-  intros p. unfold map_range. destruct (in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)) eqn:R.
-  - (* a page of the range: the IPA page the call maps it at *)
-    apply in_range_spec in R. rewrite Ep0 in R.
-    set (k := (Z.to_nat (ipa / 4096) + (p - Z.to_nat (pa / 4096)))%nat).
-    assert (Hky : ipa <= Z.of_nat k * 4096 < ipa + n * 4096) by (unfold k; lia).
-    assert (Hpfn : pfnZ (pa + (Z.of_nat k * 4096 - ipa)) = p).
-    { unfold pfnZ. rewrite (offset_pfn pa ipa (Z.of_nat k * 4096)) by (try apply Z.mod_mul; lia).
-      replace ((Z.of_nat k * 4096 - ipa) / 4096) with (Z.of_nat k - ipa / 4096)
-        by (apply Z.div_unique_exact; lia).
-      unfold k. lia. }
-    rewrite Ei0, Ep0. fold k. rewrite <- Hpfn at 1.
-    rewrite (abs_s2_hit c e' _ k _ _ Hsm' ltac:(lia) ltac:(rewrite (Hwm k ltac:(lia));
-      rewrite (proj2 (Z.leb_le _ _) (proj1 Hky)), (proj2 (Z.ltb_lt _ _) (proj2 Hky)); reflexivity)).
-    cbn -[Z.to_nat]. rewrite (perms_bits perms Hperms Hpo). reflexivity.
-  - (* another page: the walk reaches it from the same IPA pages as before *)
-    unfold abs_s2. apply first_range_ext_in. intros k Hk. unfold abs_s2_at.
-    rewrite (Hwm k ltac:(lia)).
-    destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb];
-      try reflexivity.
-    rewrite (free_walk_none c e _ (pfn c (Z.to_nat ipa)) (Z.to_nat n) k Hsm Hfr ltac:(lia) ltac:(rewrite Ei0; lia)).
-    destruct (Nat.eqb_spec (pfnZ (pa + (Z.of_nat k * 4096 - ipa))) p) as [Ep|_]; [|reflexivity].
-    rewrite <- Ep, Hin in R by lia. discriminate R.
+  unfold abs_hs2. rewrite Eh. destruct (in_ram c p) eqn:Hr; cbn [andb]; [|destruct (in_range _ _ _); reflexivity].
+  pose proof Hr as Hr'. unfold in_ram, in_range in Hr'. apply andb_true_iff in Hr' as [H1 H2].
+  apply Nat.leb_le in H1. apply Nat.ltb_lt in H2.
+  rewrite (Hw p ltac:(lia)), Ep0.
+  replace ((pa <=? Z.of_nat p * 4096) && (Z.of_nat p * 4096 <? pa + n * 4096))
+    with (in_range p (Z.to_nat (pa / 4096)) (Z.to_nat n)).
+  2:{ unfold in_range. destruct (Nat.leb_spec (Z.to_nat (pa / 4096)) p), (Nat.ltb_spec p (Z.to_nat (pa / 4096) + Z.to_nat n)),
+        (Z.leb_spec pa (Z.of_nat p * 4096)), (Z.ltb_spec (Z.of_nat p * 4096) (pa + n * 4096)); cbn [andb]; try reflexivity; lia. }
+  destruct (in_range _ _ _); reflexivity.
+Qed.
+
+(** MEM_DONATE answering SUCCESS, from [mem_inv] and [walks_below] with
+    the model configured as the engine: the model's host stage-2 loses
+    the PFN range, as [Spec.mem_donate] sets it, and every other live
+    VM's model's stage-2 is as it was. *)
+Theorem MemDonate_others_s2 : forall c e tr id pa ipa n perms e' tr', mem_inv e -> walks_below e -> cfg_abs c e ->
+  reclaim_ok e -> 0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  (forall p, abs_hs2 c e' p = if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) then false else abs_hs2 c e p) /\
+  forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+    forall p, abs_s2 c e' (Isolation.vm_s2 m') p = abs_s2 c e (Isolation.vm_s2 m') p.
+Proof.
+  intros c e tr id pa ipa n perms e' tr' Hi Hwb Hcfg Hrok Hid Hpa Hipa Hn Hrun.
+  destruct (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+    as [_ Hsucc].
+  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hwh & _ & Hother).
+  pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+    as (_ & _ & _ & _ & Hpal & _).
+  split.
+  - intros p. rewrite (hs2_range c e e' pa n (fun _ => None) Hcfg Hrok ltac:(lia) ltac:(lia) Hpal Eh Hwh p).
+    rewrite andb_false_r. reflexivity.
+  - intros j m' Hj Hnth' Hl'. apply abs_s2_same. exact (Hother j m' Hj Hnth' Hl').
+Qed.
+
+(** MEM_SHARE answering SUCCESS, from [mem_inv] and [walks_below] with
+    RAM inside the IPA space: the model's host stage-2 and every other
+    live VM's model's stage-2 are as they were, as [Spec.mem_share]
+    leaves them. *)
+Theorem MemShare_others_s2 : forall c e tr id pa ipa n perms e' tr', mem_inv e -> walks_below e ->
+  reclaim_ok e -> 0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  (forall p, abs_hs2 c e' p = abs_hs2 c e p) /\
+  forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+    forall p, abs_s2 c e' (Isolation.vm_s2 m') p = abs_s2 c e (Isolation.vm_s2 m') p.
+Proof.
+  intros c e tr id pa ipa n perms e' tr' Hi Hwb Hrok Hid Hpa Hipa Hn Hrun.
+  destruct (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+    as [_ Hsucc].
+  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hhost & Hother).
+  split.
+  - intros p. unfold abs_hs2. rewrite Eh, Hhost. reflexivity.
+  - intros j m' Hj Hnth' Hl'. apply abs_s2_same. exact (Hother j m' Hj Hnth' Hl').
 Qed.

@@ -325,7 +325,15 @@ CodeWalkHeld.MemShare_keeps_all
 CodeWalkHeld.MemDonate_keeps_all
 CodeS2Refine.free_walk_none
 CodeS2Refine.perms_bits
+CodeS2Refine.lend_checks_vm
+CodeS2Refine.vm_s2_lend
+CodeS2Refine.vm_s2_call
 CodeS2Refine.MemShare_vm_s2
+CodeS2Refine.MemDonate_vm_s2
+CodeS2Refine.abs_s2_same
+CodeS2Refine.hs2_range
+CodeS2Refine.MemDonate_others_s2
+CodeS2Refine.MemShare_others_s2
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
