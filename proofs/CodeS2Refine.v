@@ -1,4 +1,4 @@
-(** * The model's stage-2s after MEM_SHARE and MEM_DONATE
+(** * The model's stage-2s after MEM_SHARE and MEM_DONATE; MEM_SHARE refined whole
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/mem.go, that carry on from CodeWalkCalls.v (the walks after
@@ -29,7 +29,14 @@
       range, as [Spec.mem_donate] sets it; after MEM_SHARE it is as it
       was; and after either every other live VM's model's stage-2 is as
       it was ([abs_s2_same], [MemDonate_others_s2],
-      [MemShare_others_s2]). *)
+      [MemShare_others_s2]);
+    - so MEM_SHARE answering SUCCESS refines the model's step whole: the
+      step from the abstraction before succeeds and leaves the
+      abstraction after, ledger, host stage-2 and every VM slot, field by
+      field and point by point ([MemShare_refines], [ms_eq]); and the
+      model's invariant [Inv] holds after it when it held before
+      ([MemShare_keeps_Inv]): [Invariants.mem_share_inv] as a theorem
+      about [Engine.MemShare]. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -37,7 +44,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeStage2 CodeTransfer CodeAbsLedger CodeMemCall CodeAbs
   CodeTransferRefine CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeEngineInv CodeLedgerRefine Lemmas CodeWalkCalls
-  CodeModelThms
+  CodeModelThms CodeMemShare
   CodeWalkHeld.
 Import ListNotations.
 Open Scope Z_scope.
@@ -297,4 +304,93 @@ Proof.
   split.
   - intros p. unfold abs_hs2. rewrite Eh, Hhost. reflexivity.
   - intros j m' Hj Hnth' Hl'. apply abs_s2_same. exact (Hother j m' Hj Hnth' Hl').
+Qed.
+
+(** ** MEM_SHARE against the model *)
+
+(** Two VMs whose fields are equal, their stage-2s point by point. *)
+Lemma vm_eq_fields : forall a b, vm_live a = vm_live b -> vm_vcpus a = vm_vcpus b -> vm_hasrun a = vm_hasrun b ->
+  vm_protected a = vm_protected b -> (forall j, vm_vcpu a j = vm_vcpu b j) -> (forall p, vm_s2 a p = vm_s2 b p) ->
+  vm_marks a = vm_marks b -> vm_log a = vm_log b -> vm_eq a b.
+Proof.
+  intros a b A B C D E F G K. unfold vm_eq, vcpu_eq. repeat (split; [assumption|]).
+  split; [intros j; rewrite E; split; [reflexivity|split; [reflexivity|intros; reflexivity]]|].
+  split; [exact F|]. split; assumption.
+Qed.
+
+(** MEM_SHARE answering SUCCESS, from [create_inv], [walk_inv] and
+    [walk_held] with RAM inside the IPA space and at most 255 VM slots:
+    the model's step from the abstraction before succeeds, and its
+    metadata after it is the abstraction after the call, field by field
+    and point by point ([ms_eq]): the ledger, the host's stage-2 and
+    every VM slot, the one the call maps into included. *)
+Theorem MemShare_refines : forall c e tr id pa ipa n perms e' tr' mem regs,
+  create_inv c e -> walk_inv e -> walk_held c e -> reclaim_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  exists s', mem_share c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n)
+               (Z.to_nat perms) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e').
+Proof.
+  intros c e tr id pa ipa n perms e' tr' mem regs Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun.
+  pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
+  destruct (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+    as [_ Hsucc].
+  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _).
+  destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
+  destruct (MemShare_others_s2 c e tr id pa ipa n perms e' tr' Hi Hwb Hrok Hid Hpa Hipa Hn Hrun) as (Hhs2 & Hoth).
+  pose proof (MemShare_vm_s2 c e tr id pa ipa n perms e' tr' m0 Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hnth)
+    as Hs2.
+  destruct (MemShare_reaches_mapRange e tr id pa ipa n perms (proj1 Hi) Hid Hpa Hipa Hn)
+    as [(st0 & Hc0 & Hne)|(m' & ps & N & (_ & Hid1 & _) & Hnth' & Hprot & _)].
+  { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
+  rewrite Hnth in Hnth'. injection Hnth' as <-.
+  assert (Hslot : forall x, ms_vms (abs_ms c x) (Z.to_nat id) =
+    if (1 <=? Z.to_nat id)%nat && (Z.to_nat id <=? length (Isolation.Engine_vms x))%nat
+    then abs_vm c x (nth (Z.to_nat id - 1) (Isolation.Engine_vms x) Isolation.zero_vm) else vm_free)
+    by reflexivity.
+  assert (Hi0 : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  assert (Hm0 : nth (Z.to_nat id - 1) (Isolation.Engine_vms e) Isolation.zero_vm = m0)
+    by (replace (Z.to_nat id - 1)%nat with (Z.to_nat (id - 1)) by lia; apply nth_error_nth; exact Hnth).
+  assert (Hin : ((1 <=? Z.to_nat id)%nat && (Z.to_nat id <=? length (Isolation.Engine_vms e))%nat) = true)
+    by (apply andb_true_iff; split; [apply Nat.leb_le|apply Nat.leb_le]; lia).
+  unfold mem_share, abs_state. cbn [st_meta]. rewrite Hlc. unfold s2_of.
+  rewrite Hslot, Hin, Hm0. unfold abs_vm at 1. rewrite Hlive. cbn [vm_protected]. rewrite Hprot.
+  eexists. split; [reflexivity|]. split; [|split].
+  - intros p. cbn [ms_pages]. rewrite Hpg. reflexivity.
+  - intros p. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. symmetry. apply Hhs2.
+  - intros v. cbn [st_meta ms_vms]. unfold State.upd. destruct (Nat.eqb_spec v (Z.to_nat id)) as [->|Hv].
+    + unfold set_s2. rewrite (Hslot e), Hin, Hm0, (Hslot e'), Ev, Hin, Hm0.
+      unfold abs_vm. rewrite Hlive.
+      apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
+      intros p. symmetry. apply Hs2.
+    + unfold abs_ms. cbn [ms_vms]. rewrite Ev.
+      destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hr; [|apply vm_eq_refl].
+      apply andb_true_iff in Hr as [Hr1 Hr2]. apply Nat.leb_le in Hr1. apply Nat.leb_le in Hr2.
+      destruct (nth_error (Isolation.Engine_vms e) (v - 1)) as [x|] eqn:Hx;
+        [|apply nth_error_None in Hx; lia].
+      rewrite (nth_error_nth _ _ Isolation.zero_vm Hx). unfold abs_vm. destruct (Isolation.vm_live x) eqn:Hl;
+        [|apply vm_eq_refl].
+      apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
+      intros p. symmetry. apply (Hoth (v - 1)%nat x ltac:(lia) Hx Hl p).
+Qed.
+
+(** So the model's invariant [Inv] holds of the abstraction after a
+    MEM_SHARE answering SUCCESS whenever it held before: the model's
+    step keeps it ([Invariants.mem_share_inv]) and it respects
+    [ms_eq] ([Inv_ms_eq], CodeModelThms). *)
+Corollary MemShare_keeps_Inv : forall c e tr id pa ipa n perms e' tr',
+  create_inv c e -> walk_inv e -> walk_held c e -> reclaim_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof.
+  intros c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun I.
+  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
+  destruct (MemShare_refines c e tr id pa ipa n perms e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hc Hwi H Hrok Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (s' & Hstep & Heq).
+  apply (Inv_ms_eq c _ _ Heq).
+  replace s' with (fst (mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
+    by (unfold s; rewrite Hstep; reflexivity).
+  apply Invariants.mem_share_inv. exact I.
 Qed.

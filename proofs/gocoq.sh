@@ -334,6 +334,9 @@ CodeS2Refine.abs_s2_same
 CodeS2Refine.hs2_range
 CodeS2Refine.MemDonate_others_s2
 CodeS2Refine.MemShare_others_s2
+CodeS2Refine.vm_eq_fields
+CodeS2Refine.MemShare_refines
+CodeS2Refine.MemShare_keeps_Inv
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
