@@ -30,8 +30,8 @@
       which are outside the abstraction.
     - MEM_DONATE, MEM_SHARE and MEM_RECLAIM answering SUCCESS
       ([MemDonate_success_pages], [MemShare_success_pages],
-      [MemReclaim_success_pages]): the refinement covers the ledger only,
-      so what carries over is about pages: each page of the abstraction
+      [MemReclaim_success_pages]): the ledger's refinement, so what
+      carries over here is about pages: each page of the abstraction
       after the call is the model's (the range given to the VM, shared
       with it, or back to the host; every other page as before), a page's
       owner moves only along the model's flow ([Scrub.inv4_conservation]),
@@ -39,9 +39,10 @@
       engine owns its region, no page outside RAM is owned, shares go
       the right way) hold after the call when [Inv] held before.
 
-    Not carried over: [Inv]'s stage-2 fields after MEM_DONATE, MEM_SHARE
-    and MEM_RECLAIM (their refinement says nothing of the stage-2s yet),
-    and the error those calls answer after their checks pass (NO_MEMORY
+    The stage-2s after MEM_SHARE and MEM_DONATE, and with them the
+    whole of [Inv], are carried over in CodeS2Refine.
+    Not carried over: [Inv]'s stage-2 fields after MEM_RECLAIM, and the
+    error those calls answer after their checks pass (NO_MEMORY
     from the table pool), which the model does not have; noninterference,
     which compares two runs and needs every call refined whole; and
     everything about memory contents and registers (scrubbing, integrity

@@ -1,4 +1,4 @@
-(** * The model's stage-2s after MEM_SHARE and MEM_DONATE; MEM_SHARE refined whole
+(** * MEM_SHARE and MEM_DONATE refined whole: the model's stage-2s after them
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/mem.go, that carry on from CodeWalkCalls.v (the walks after
@@ -30,13 +30,15 @@
       was; and after either every other live VM's model's stage-2 is as
       it was ([abs_s2_same], [MemDonate_others_s2],
       [MemShare_others_s2]);
-    - so MEM_SHARE answering SUCCESS refines the model's step whole: the
-      step from the abstraction before succeeds and leaves the
-      abstraction after, ledger, host stage-2 and every VM slot, field by
-      field and point by point ([MemShare_refines], [ms_eq]); and the
-      model's invariant [Inv] holds after it when it held before
-      ([MemShare_keeps_Inv]): [Invariants.mem_share_inv] as a theorem
-      about [Engine.MemShare]. *)
+    - so MEM_SHARE and MEM_DONATE answering SUCCESS refine the model's
+      step whole: the step from the abstraction before succeeds and
+      leaves the abstraction after, ledger, host stage-2 and every VM
+      slot, field by field and point by point ([vms_lend_eq],
+      [MemShare_refines], [MemDonate_refines], [ms_eq]); and the model's
+      invariant [Inv] holds after each when it held before
+      ([MemShare_keeps_Inv], [MemDonate_keeps_Inv]):
+      [Invariants.mem_share_inv] and [Invariants.mem_donate_inv] as
+      theorems about [Engine.MemShare] and [Engine.MemDonate]. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -81,6 +83,15 @@ Proof.
   reflexivity.
 Qed.
 
+(** The model's VM [id] is the abstraction of slot [id - 1]. *)
+Lemma slot_vm : forall c e id m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m ->
+  ms_vms (abs_ms c e) (Z.to_nat id) = abs_vm c e m.
+Proof. intros c e id m Hid Hnth. replace (Z.to_nat id) with (S (Z.to_nat (id - 1))) by lia. exact (abs_slot c e _ m Hnth). Qed.
+
+Lemma s2_of_slot : forall c e id m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m ->
+  Isolation.vm_live m = true -> s2_of (abs_ms c e) (Z.to_nat id) = abs_s2 c e (Isolation.vm_s2 m).
+Proof. intros c e id m Hid Hnth Hlive. unfold s2_of. rewrite (slot_vm c e id m Hid Hnth). unfold abs_vm. rewrite Hlive. reflexivity. Qed.
+
 (** What the model's checks of a lend that passed say of the VM's
     stage-2 and of the permissions. *)
 Lemma lend_checks_vm : forall c e id pa ipa n perms m, lend_checks c (abs_ms c e) (Z.to_nat id) pa ipa n perms = None ->
@@ -88,10 +99,7 @@ Lemma lend_checks_vm : forall c e id pa ipa n perms m, lend_checks c (abs_ms c e
   perms_ok perms = true /\ ipa_range_free c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c ipa) n = true.
 Proof.
   intros c e id pa ipa n perms m H Hid Hnth Hlive.
-  assert (Hs2of : s2_of (abs_ms c e) (Z.to_nat id) = abs_s2 c e (Isolation.vm_s2 m)).
-  { replace (Z.to_nat id) with (S (Z.to_nat (id - 1))) by lia. unfold s2_of.
-    rewrite (abs_slot c e _ m Hnth). unfold abs_vm. rewrite Hlive. reflexivity. }
-  unfold lend_checks in H. rewrite Hs2of in H.
+  unfold lend_checks in H. rewrite (s2_of_slot c e id m Hid Hnth Hlive) in H.
   destruct (vmid_ok c _ _), (pa_ok c _ _), (ipa_ok c _ _), (perms_ok perms); try discriminate H.
   destruct (all_range _ _ _); [|discriminate H].
   destruct (ipa_range_free c _ _ _); [|discriminate H]. split; reflexivity.
@@ -318,6 +326,34 @@ Proof.
   split; [exact F|]. split; assumption.
 Qed.
 
+(** The model's VM table after a lend, its slot's stage-2 replaced by
+    [s2'], is the abstraction's after a call that left the slots as they
+    were, the VM's stage-2 [s2'] and every other live VM's as it was. *)
+Lemma vms_lend_eq : forall c e e' id m0 s2', 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m0 -> Isolation.vm_live m0 = true ->
+  Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+  (forall p, abs_s2 c e' (Isolation.vm_s2 m0) p = s2' p) ->
+  (forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+     forall p, abs_s2 c e' (Isolation.vm_s2 m') p = abs_s2 c e (Isolation.vm_s2 m') p) ->
+  forall v, vm_eq (State.upd (ms_vms (abs_ms c e)) (Z.to_nat id) (set_s2 (abs_ms c e) (Z.to_nat id) s2') v)
+                  (ms_vms (abs_ms c e') v).
+Proof.
+  intros c e e' id m0 s2' Hid1 Hnth Hlive Ev Hs2 Hoth v.
+  unfold State.upd. destruct (Nat.eqb_spec v (Z.to_nat id)) as [->|Hv].
+  - unfold set_s2. rewrite (slot_vm c e id m0 Hid1 Hnth), (slot_vm c e' id m0 Hid1 ltac:(rewrite Ev; exact Hnth)).
+    unfold abs_vm. rewrite Hlive.
+    apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
+    intros p. symmetry. apply Hs2.
+  - unfold abs_ms. cbn [ms_vms]. rewrite Ev.
+    destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hr; [|apply vm_eq_refl].
+    apply andb_true_iff in Hr as [Hr1 Hr2]. apply Nat.leb_le in Hr1. apply Nat.leb_le in Hr2.
+    destruct (nth_error (Isolation.Engine_vms e) (v - 1)) as [x|] eqn:Hx; [|apply nth_error_None in Hx; lia].
+    rewrite (nth_error_nth _ _ Isolation.zero_vm Hx). unfold abs_vm. destruct (Isolation.vm_live x) eqn:Hl;
+      [|apply vm_eq_refl].
+    apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
+    intros p. symmetry. apply (Hoth (v - 1)%nat x ltac:(lia) Hx Hl p).
+Qed.
+
 (** MEM_SHARE answering SUCCESS, from [create_inv], [walk_inv] and
     [walk_held] with RAM inside the IPA space and at most 255 VM slots:
     the model's step from the abstraction before succeeds, and its
@@ -345,34 +381,13 @@ Proof.
     as [(st0 & Hc0 & Hne)|(m' & ps & N & (_ & Hid1 & _) & Hnth' & Hprot & _)].
   { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
   rewrite Hnth in Hnth'. injection Hnth' as <-.
-  assert (Hslot : forall x, ms_vms (abs_ms c x) (Z.to_nat id) =
-    if (1 <=? Z.to_nat id)%nat && (Z.to_nat id <=? length (Isolation.Engine_vms x))%nat
-    then abs_vm c x (nth (Z.to_nat id - 1) (Isolation.Engine_vms x) Isolation.zero_vm) else vm_free)
-    by reflexivity.
-  assert (Hi0 : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
-  assert (Hm0 : nth (Z.to_nat id - 1) (Isolation.Engine_vms e) Isolation.zero_vm = m0)
-    by (replace (Z.to_nat id - 1)%nat with (Z.to_nat (id - 1)) by lia; apply nth_error_nth; exact Hnth).
-  assert (Hin : ((1 <=? Z.to_nat id)%nat && (Z.to_nat id <=? length (Isolation.Engine_vms e))%nat) = true)
-    by (apply andb_true_iff; split; [apply Nat.leb_le|apply Nat.leb_le]; lia).
-  unfold mem_share, abs_state. cbn [st_meta]. rewrite Hlc. unfold s2_of.
-  rewrite Hslot, Hin, Hm0. unfold abs_vm at 1. rewrite Hlive. cbn [vm_protected]. rewrite Hprot.
+  unfold mem_share, abs_state. cbn [st_meta]. rewrite Hlc.
+  rewrite (slot_vm c e id m0 Hid1 Hnth). unfold abs_vm at 1. rewrite Hlive. cbn [vm_protected]. rewrite Hprot.
   eexists. split; [reflexivity|]. split; [|split].
   - intros p. cbn [ms_pages]. rewrite Hpg. reflexivity.
   - intros p. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. symmetry. apply Hhs2.
-  - intros v. cbn [st_meta ms_vms]. unfold State.upd. destruct (Nat.eqb_spec v (Z.to_nat id)) as [->|Hv].
-    + unfold set_s2. rewrite (Hslot e), Hin, Hm0, (Hslot e'), Ev, Hin, Hm0.
-      unfold abs_vm. rewrite Hlive.
-      apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
-      intros p. symmetry. apply Hs2.
-    + unfold abs_ms. cbn [ms_vms]. rewrite Ev.
-      destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hr; [|apply vm_eq_refl].
-      apply andb_true_iff in Hr as [Hr1 Hr2]. apply Nat.leb_le in Hr1. apply Nat.leb_le in Hr2.
-      destruct (nth_error (Isolation.Engine_vms e) (v - 1)) as [x|] eqn:Hx;
-        [|apply nth_error_None in Hx; lia].
-      rewrite (nth_error_nth _ _ Isolation.zero_vm Hx). unfold abs_vm. destruct (Isolation.vm_live x) eqn:Hl;
-        [|apply vm_eq_refl].
-      apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
-      intros p. symmetry. apply (Hoth (v - 1)%nat x ltac:(lia) Hx Hl p).
+  - intros v. cbn [st_meta ms_vms]. rewrite (s2_of_slot c e id m0 Hid1 Hnth Hlive).
+    exact (vms_lend_eq c e e' id m0 _ Hid1 Hnth Hlive Ev Hs2 Hoth v).
 Qed.
 
 (** So the model's invariant [Inv] holds of the abstraction after a
@@ -393,4 +408,54 @@ Proof.
   replace s' with (fst (mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
     by (unfold s; rewrite Hstep; reflexivity).
   apply Invariants.mem_share_inv. exact I.
+Qed.
+
+(** ** MEM_DONATE against the model *)
+
+(** MEM_DONATE answering SUCCESS, under the same hypotheses, refines the
+    model's step whole: the ledger gives the pages to the VM, the host's
+    stage-2 loses them, the VM's maps them, every other slot as it was. *)
+Theorem MemDonate_refines : forall c e tr id pa ipa n perms e' tr' mem regs,
+  create_inv c e -> walk_inv e -> walk_held c e -> reclaim_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  exists s', mem_donate c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n)
+               (Z.to_nat perms) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e').
+Proof.
+  intros c e tr id pa ipa n perms e' tr' mem regs Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun.
+  pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
+  destruct (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+    as [_ Hsucc].
+  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _).
+  destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
+  destruct (MemDonate_others_s2 c e tr id pa ipa n perms e' tr' Hi Hwb Hcfg Hrok Hid Hpa Hipa Hn Hrun) as (Hhs2 & Hoth).
+  pose proof (MemDonate_vm_s2 c e tr id pa ipa n perms e' tr' m0 Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hnth)
+    as Hs2.
+  pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as (_ & Hid1 & _).
+  unfold mem_donate, abs_state. cbn [st_meta]. rewrite Hlc.
+  eexists. split; [reflexivity|]. split; [|split].
+  - intros p. cbn [ms_pages]. rewrite Hpg. reflexivity.
+  - intros p. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. rewrite Hhs2. reflexivity.
+  - intros v. cbn [st_meta ms_vms]. rewrite (s2_of_slot c e id m0 Hid1 Hnth Hlive).
+    exact (vms_lend_eq c e e' id m0 _ Hid1 Hnth Hlive Ev Hs2 Hoth v).
+Qed.
+
+(** So [Inv] holds after a MEM_DONATE answering SUCCESS whenever it held
+    before ([Invariants.mem_donate_inv] as a theorem about
+    [Engine.MemDonate]). *)
+Corollary MemDonate_keeps_Inv : forall c e tr id pa ipa n perms e' tr',
+  create_inv c e -> walk_inv e -> walk_held c e -> reclaim_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof.
+  intros c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun I.
+  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
+  destruct (MemDonate_refines c e tr id pa ipa n perms e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hc Hwi H Hrok Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (s' & Hstep & Heq).
+  apply (Inv_ms_eq c _ _ Heq).
+  replace s' with (fst (mem_donate c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
+    by (unfold s; rewrite Hstep; reflexivity).
+  apply Invariants.mem_donate_inv. exact I.
 Qed.

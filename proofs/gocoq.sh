@@ -337,6 +337,11 @@ CodeS2Refine.MemShare_others_s2
 CodeS2Refine.vm_eq_fields
 CodeS2Refine.MemShare_refines
 CodeS2Refine.MemShare_keeps_Inv
+CodeS2Refine.slot_vm
+CodeS2Refine.s2_of_slot
+CodeS2Refine.vms_lend_eq
+CodeS2Refine.MemDonate_refines
+CodeS2Refine.MemDonate_keeps_Inv
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
