@@ -198,6 +198,20 @@ Proof.
   rewrite Z.shiftr_div_pow2 by lia. reflexivity.
 Qed.
 
+(** A ledger of the same length whose entries each have an owner kind
+    from 0 to 3 or the old entry's owner keeps [owners_ok]. *)
+Lemma owners_ok_nth : forall e ps, len ps = len (Isolation.Engine_pages e) -> owners_ok e ->
+  (forall j, 0 <= Isolation.page_owner (nth j ps Isolation.zero_page) <= 3 \/
+     Isolation.page_owner (nth j ps Isolation.zero_page) =
+       Isolation.page_owner (nth j (Isolation.Engine_pages e) Isolation.zero_page)) ->
+  owners_ok (Isolation.set_Engine_pages ps e).
+Proof.
+  intros e ps Hlen Hown H. unfold owners_ok in *. rewrite Forall_forall in *.
+  assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity). rewrite E.
+  intros pg Hin. apply In_nth with (d := Isolation.zero_page) in Hin as (j & Hj & <-).
+  destruct (H j) as [Ho|Ho]; [exact Ho|]. rewrite Ho. apply Hown. apply nth_In. unfold len in Hlen. lia.
+Qed.
+
 (** [setOwner] over [n] ledger entries from the one of [pa] has no failure
     outcome, records no platform call, changes only the ledger, and leaves
     exactly those entries [page{owner, vm}]. *)
@@ -288,7 +302,7 @@ Theorem setOwner_abs : forall c e tr pa n o v,
   ledger_ok e -> cfg_rel c e -> 0 <= pa < 2 ^ 64 -> pa mod 4096 = 0 -> 1 <= n ->
   base <= pa -> pa + n * 4096 <= base + size ->
   exists e', Isolation.Engine_setOwner root pa n o v e tr = Ok tt e' tr /\
-    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+    ledger_ok e' /\ (0 <= o <= 3 -> owners_ok e -> owners_ok e') /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
     forall p, abs_pages c e' p =
       if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)
       then abs_page (Isolation.mk_page o (wrapu 8 v) false 0) else abs_pages c e p.
@@ -310,6 +324,9 @@ Proof.
   { unfold ledger_ok. rewrite cfg_set_pages. fold base size.
     assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
     rewrite E. repeat split; lia. }
+  split.
+  { intros Ho Hown. apply (owners_ok_nth _ ps Hps Hown). intros j. rewrite Hnth.
+    destruct (_ && _)%nat; [left; exact Ho|right; reflexivity]. }
   split; [apply cfg_set_pages|].
   assert (Hp0 : Z.of_nat (pfn c (Z.to_nat pa)) = pa / 4096).
   { unfold pfn. rewrite Hg, Nat2Z.inj_div, Z2Nat.id by lia. reflexivity. }
@@ -434,7 +451,7 @@ Theorem setShared_abs : forall c e tr pa n sh bw,
   ledger_ok e -> cfg_rel c e -> 0 <= pa < 2 ^ 64 -> pa mod 4096 = 0 -> 1 <= n ->
   base <= pa -> pa + n * 4096 <= base + size ->
   exists e', Isolation.Engine_setShared root pa n sh bw e tr = Ok tt e' tr /\
-    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+    ledger_ok e' /\ (owners_ok e -> owners_ok e') /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
     forall p, abs_pages c e' p =
       if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)
       then mkPage (pg_owner (abs_pages c e p)) (if sh then SharedWith (Z.to_nat (wrapu 8 bw)) else NotShared)
@@ -457,6 +474,9 @@ Proof.
   { unfold ledger_ok. rewrite cfg_set_pages. fold base size.
     assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
     rewrite E. repeat split; lia. }
+  split.
+  { intros Hown. apply (owners_ok_nth _ ps Hps Hown). intros j. rewrite Hnth.
+    destruct (_ && _)%nat; right; [|reflexivity]. unfold with_share. destruct (nth j _ _); reflexivity. }
   split; [apply cfg_set_pages|].
   assert (Hp0 : Z.of_nat (pfn c (Z.to_nat pa)) = pa / 4096).
   { unfold pfn. rewrite Hg, Nat2Z.inj_div, Z2Nat.id by lia. reflexivity. }

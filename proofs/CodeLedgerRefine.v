@@ -341,6 +341,9 @@ Proof. intros c [] q p. reflexivity. Qed.
 Lemma cfg_pool : forall e q, Isolation.Engine_cfg (Isolation.set_Engine_pool q e) = Isolation.Engine_cfg e.
 Proof. intros [] q. reflexivity. Qed.
 
+Lemma owners_ok_pool : forall e q, owners_ok (Isolation.set_Engine_pool q e) = owners_ok e.
+Proof. intros e q. destruct e. reflexivity. Qed.
+
 Lemma ledger_ok_pool : forall e q, ledger_ok e -> ledger_ok (Isolation.set_Engine_pool q e).
 Proof. intros [] q H. exact H. Qed.
 
@@ -412,7 +415,7 @@ Theorem MemDonate_ledger_refine : forall c e s tr id pa ipa n perms e' tr',
   Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
   exists s', mem_donate c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms) = (s', ok0) /\
     (forall p, ms_pages (st_meta s') p = abs_pages c e' p) /\
-    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e.
+    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ (owners_ok e -> owners_ok e').
 Proof.
   intros c e s tr id pa ipa n perms e' tr' Hm Hrok Hcfg Habs Hvr Hsr Hvms Hid Hpa Hipa Hn Hperms H.
   destruct (MemDonate_checks_refine c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms)
@@ -446,7 +449,7 @@ Proof.
   (* The ledger's commit. *)
   destruct (setOwner_abs c (Isolation.set_Engine_pool q1 e) x17 pa n Abi.OwnerVM (wrapu 16 id)
     (ledger_ok_pool e q1 Hl) (cfg_rel_pool c e q1 Hcfg) Hpa Hal ltac:(lia)
-    ltac:(rewrite cfg_pool; exact Hlo) ltac:(rewrite cfg_pool; exact Hhi)) as (e2 & Hso & Hl2 & Hc2 & Ha2).
+    ltac:(rewrite cfg_pool; exact Hlo) ltac:(rewrite cfg_pool; exact Hhi)) as (e2 & Hso & Hl2 & Ho2 & Hc2 & Ha2).
   rewrite Hso in Hm3. injection Hm3 as _ <- <-.
   apply (frame_eq _ _ _ _ _ _ _ (frame_pfield eq _ _ _)) in Hm4. subst x22.
   apply (frame_pool any) in Hm5 as [q2 ->]; [|apply frame_mapRange].
@@ -457,7 +460,8 @@ Proof.
     replace (wrapu 16 id) with id by (unfold wrapu; rewrite Z.mod_small; lia).
     rewrite abs_page_vm by lia. reflexivity.
   - apply ledger_ok_pool. exact Hl2.
-  - rewrite cfg_pool, Hc2, cfg_pool. reflexivity.
+  - split; [rewrite cfg_pool, Hc2, cfg_pool; reflexivity|].
+    intros Ho. rewrite owners_ok_pool. apply Ho2; [unfold Abi.OwnerVM; lia|]. rewrite owners_ok_pool. exact Ho.
 Qed.
 
 (** ** MEM_SHARE *)
@@ -473,7 +477,7 @@ Theorem MemShare_ledger_refine : forall c e s tr id pa ipa n perms e' tr',
   Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
   exists s', mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms) = (s', ok0) /\
     (forall p, ms_pages (st_meta s') p = abs_pages c e' p) /\
-    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e.
+    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ (owners_ok e -> owners_ok e').
 Proof.
   intros c e s tr id pa ipa n perms e' tr' Hm Hrok Hcfg Habs Hvr Hsr Hvms Hid Hpa Hipa Hn Hperms H.
   destruct (MemShare_checks_refine c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms)
@@ -507,7 +511,7 @@ Proof.
   { destruct Hvr as (Hmax & _). unfold vmid_ok in Hvid.
     apply andb_true_iff in Hvid as [Hvid _]. apply andb_true_iff in Hvid as [H0 H1].
     apply negb_true_iff, Nat.eqb_neq in H0. apply Nat.leb_le in H1. lia. }
-  destruct (setShared_abs c e x7 pa n true id Hl Hcfg Hpa Hal ltac:(lia) Hlo Hhi) as (e2 & Hso & Hl2 & Hc2 & Ha2).
+  destruct (setShared_abs c e x7 pa n true id Hl Hcfg Hpa Hal ltac:(lia) Hlo Hhi) as (e2 & Hso & Hl2 & Ho2 & Hc2 & Ha2).
   rewrite Hso in Hss. injection Hss as <- <-.
   unbind H.
   apply (frame_eq _ _ _ _ _ _ _ (frame_pfield eq _ _ _)) in Hm0. subst.
@@ -519,7 +523,8 @@ Proof.
     rewrite <- Habs, (lend_checks_host _ _ _ _ _ _ _ Hlc p Hr).
     replace (wrapu 8 id) with id by (unfold wrapu; rewrite Z.mod_small; lia). reflexivity.
   - apply ledger_ok_pool. exact Hl2.
-  - rewrite cfg_pool, Hc2. reflexivity.
+  - split; [rewrite cfg_pool, Hc2; reflexivity|].
+    intros Ho. rewrite owners_ok_pool. exact (Ho2 Ho).
 Qed.
 
 (** ** MEM_RECLAIM *)
@@ -533,7 +538,7 @@ Theorem MemReclaim_ledger_refine : forall c e s tr pa n e' tr',
   Isolation.Engine_MemReclaim root pa n e tr = Ok Abi.Success e' tr' ->
   exists s', mem_reclaim c s (Z.to_nat pa) (Z.to_nat n) = (s', ok0) /\
     (forall p, ms_pages (st_meta s') p = abs_pages c e' p) /\
-    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e.
+    ledger_ok e' /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e'.
 Proof.
   intros c e s tr pa n e' tr' Hok Hown Hcfg Habs Hpa Hn H.
   destruct (MemReclaim_checks_refine c e s tr pa n Hok Hown Hcfg Habs Hpa Hn)
@@ -566,7 +571,7 @@ Proof.
     unbind Hz; apply ret_inv in Hz as (_ & <- & <-) end.
   settle.
   destruct (setOwner_abs c e x12 pa n Abi.OwnerHost Isolation.HostVMID Hl Hcfg Hpa Hal ltac:(lia) Hlo Hhi)
-    as (e2 & Hso & Hl2 & Hc2 & Ha2).
+    as (e2 & Hso & Hl2 & Ho2 & Hc2 & Ha2).
   rewrite Hso in Hm3. injection Hm3 as <- <- <-.
   apply (frame_pool any) in Hm5 as [q2 ->]; [|apply frame_mapRange].
   apply ret_inv in H as (_ & <- & _).
@@ -574,5 +579,6 @@ Proof.
   - intros p. rewrite abs_pages_pool, Ha2, <- Habs.
     destruct (in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n)); reflexivity.
   - apply ledger_ok_pool. exact Hl2.
-  - rewrite cfg_pool, Hc2. reflexivity.
+  - split; [rewrite cfg_pool, Hc2; reflexivity|].
+    rewrite owners_ok_pool. apply Ho2; [unfold Abi.OwnerHost; lia|exact Hown].
 Qed.

@@ -47,7 +47,7 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeStage2 CodeTransfer CodeAbsLedger CodeMemCall CodeAbs
   CodeTransferRefine CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeEngineInv CodeLedgerRefine Lemmas CodeWalkCalls
   CodeModelThms CodeMemShare
-  CodeWalkHeld.
+  CodeWalkHeld CodeWalkRange.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -326,6 +326,23 @@ Proof.
   split; [exact F|]. split; assumption.
 Qed.
 
+(** Model slot [v] is the abstraction's after a call that left the slots
+    as they were and, if [v] names a slot, its VM's stage-2 when live. *)
+Lemma abs_slot_same : forall c e e' v, Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+  ((1 <= v)%nat -> forall m, nth_error (Isolation.Engine_vms e) (v - 1) = Some m -> Isolation.vm_live m = true ->
+     forall p, abs_s2 c e' (Isolation.vm_s2 m) p = abs_s2 c e (Isolation.vm_s2 m) p) ->
+  vm_eq (ms_vms (abs_ms c e) v) (ms_vms (abs_ms c e') v).
+Proof.
+  intros c e e' v Ev Hs2. unfold abs_ms. cbn [ms_vms]. rewrite Ev.
+  destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hr; [|apply vm_eq_refl].
+  apply andb_true_iff in Hr as [Hr1 Hr2]. apply Nat.leb_le in Hr1. apply Nat.leb_le in Hr2.
+  destruct (nth_error (Isolation.Engine_vms e) (v - 1)) as [x|] eqn:Hx; [|apply nth_error_None in Hx; lia].
+  rewrite (nth_error_nth _ _ Isolation.zero_vm Hx). unfold abs_vm. destruct (Isolation.vm_live x) eqn:Hl;
+    [|apply vm_eq_refl].
+  apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
+  intros p. symmetry. exact (Hs2 Hr1 x eq_refl Hl p).
+Qed.
+
 (** The model's VM table after a lend, its slot's stage-2 replaced by
     [s2'], is the abstraction's after a call that left the slots as they
     were, the VM's stage-2 [s2'] and every other live VM's as it was. *)
@@ -344,14 +361,7 @@ Proof.
     unfold abs_vm. rewrite Hlive.
     apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
     intros p. symmetry. apply Hs2.
-  - unfold abs_ms. cbn [ms_vms]. rewrite Ev.
-    destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hr; [|apply vm_eq_refl].
-    apply andb_true_iff in Hr as [Hr1 Hr2]. apply Nat.leb_le in Hr1. apply Nat.leb_le in Hr2.
-    destruct (nth_error (Isolation.Engine_vms e) (v - 1)) as [x|] eqn:Hx; [|apply nth_error_None in Hx; lia].
-    rewrite (nth_error_nth _ _ Isolation.zero_vm Hx). unfold abs_vm. destruct (Isolation.vm_live x) eqn:Hl;
-      [|apply vm_eq_refl].
-    apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
-    intros p. symmetry. apply (Hoth (v - 1)%nat x ltac:(lia) Hx Hl p).
+  - apply (abs_slot_same c e e' v Ev). intros Hv1 x Hx Hl p. apply (Hoth (v - 1)%nat x ltac:(lia) Hx Hl p).
 Qed.
 
 (** MEM_SHARE answering SUCCESS, from [create_inv], [walk_inv] and
@@ -458,4 +468,65 @@ Proof.
   replace s' with (fst (mem_donate c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
     by (unfold s; rewrite Hstep; reflexivity).
   apply Invariants.mem_donate_inv. exact I.
+Qed.
+
+(** ** MEM_RECLAIM against the model *)
+
+(** MEM_RECLAIM answering SUCCESS, from [mem_inv] with the host's walk
+    below 2^48, the model configured as the engine and every ledger owner
+    one of the four kinds, refines the model's step whole: the ledger
+    gives the pages to the host, the model's host stage-2 maps each page
+    of the range (the host's walk maps it to itself, [MemReclaim_host_walk],
+    and it is in RAM, [range_in_ram]), and every VM slot is as it was
+    ([MemReclaim_walks]). *)
+Theorem MemReclaim_refines : forall c e tr pa n e' tr' mem regs,
+  mem_inv e -> walk_below e (Isolation.Engine_host e) -> cfg_abs c e -> reclaim_ok e -> owners_ok e ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok Abi.Success e' tr' ->
+  exists s', mem_reclaim c (abs_state c e mem regs) (Z.to_nat pa) (Z.to_nat n) = (s', ok0) /\
+    ms_eq (st_meta s') (abs_ms c e').
+Proof.
+  intros c e tr pa n e' tr' mem regs Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun.
+  destruct (MemReclaim_ledger_refine c e (abs_state c e mem regs) tr pa n e' tr' Hrok Ho (proj1 Hcfg) eq_refl
+    Hpa Hn Hrun) as (s' & Hstep & Hp & _).
+  destruct (MemReclaim_host_walk e tr pa n Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hpa Hn Hrun) as (_ & Eh & _ & Hw).
+  destruct (MemReclaim_walks e tr pa n Abi.Success e' tr' Hi (proj2 Hrok) Hpa Hn Hrun) as (_ & Ev & _ & Hvw).
+  exists s'. split; [exact Hstep|].
+  unfold mem_reclaim in Hstep; cbv zeta in Hstep.
+  destruct (pa_ok c (Z.to_nat pa) (Z.to_nat n)) eqn:Hok; cbn [negb] in Hstep; [|unfold err, ok0 in Hstep; congruence].
+  destruct (first_range _ _ _) as [x|] eqn:F.
+  { injection Hstep as <- E. subst x. exfalso.
+    apply first_range_some in F as (q & _ & Fq). exact (reclaim_check_not_success _ _ Fq). }
+  injection Hstep as <-.
+  assert (Hpal : pa mod 4096 = 0)
+    by exact (proj1 (proj2 (proj1 (pa_ok_iff c e pa n (proj1 Hcfg) (proj1 Hrok) ltac:(pose proof (proj2 Hrok); lia)
+      Hpa Hn) Hok))).
+  split; [|split].
+  - intros p. apply Hp.
+  - intros p. cbn [st_meta ms_hs2]. unfold abs_ms. cbn [ms_hs2].
+    rewrite (hs2_range c e e' pa n (fun k => Some (Z.of_nat k * 4096, Z.land (Isolation.Attr_Perms Isolation.hostRAM) 7))
+      Hcfg Hrok ltac:(lia) ltac:(lia) Hpal Eh ltac:(intros k Hk; rewrite (Hw k Hk), Z.eqb_refl; reflexivity) p).
+    destruct (in_range p _ _) eqn:Hr; [|reflexivity].
+    rewrite (range_in_ram c _ _ Hok p Hr). unfold pfnZ. rewrite Z_div_mult by lia. rewrite Nat2Z.id, Nat.eqb_refl.
+    reflexivity.
+  - intros v. cbn [st_meta ms_vms]. apply (abs_slot_same c e e' v Ev).
+    intros _ m Hm Hl p. apply abs_s2_same. intros k. apply (Hvw m k (nth_error_In _ _ Hm) Hl).
+Qed.
+
+(** So [Inv] holds after a MEM_RECLAIM answering SUCCESS whenever it held
+    before ([Invariants.mem_reclaim_inv] as a theorem about
+    [Engine.MemReclaim]). *)
+Corollary MemReclaim_keeps_Inv : forall c e tr pa n e' tr',
+  mem_inv e -> walk_below e (Isolation.Engine_host e) -> cfg_abs c e -> reclaim_ok e -> owners_ok e ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok Abi.Success e' tr' ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof.
+  intros c e tr pa n e' tr' Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun I.
+  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
+  destruct (MemReclaim_refines c e tr pa n e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun)
+    as (s' & Hstep & Heq).
+  apply (Inv_ms_eq c _ _ Heq).
+  replace s' with (fst (mem_reclaim c s (Z.to_nat pa) (Z.to_nat n))) by (unfold s; rewrite Hstep; reflexivity).
+  apply Invariants.mem_reclaim_inv. exact I.
 Qed.

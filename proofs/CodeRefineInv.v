@@ -1,0 +1,326 @@
+(** * The refinement invariant: the memory calls keep it and refine the model
+
+    Lemmas about proofs/code/Isolation.v, the translation of
+    isolation/mem.go, that gather the results of CodeWalkCalls.v,
+    CodeWalkHeld.v and CodeS2Refine.v into one invariant of the engine,
+    [refine_inv]: [create_inv] (the tables and slots are sane and the
+    model is configured as the engine), [walk_inv] ([engine_inv] and every
+    walk below 2^48), [walk_held] (each live VM's walk maps pages the
+    ledger gives it or lends it), the ledger's shape with RAM inside the
+    IPA space ([reclaim_ok]), every ledger owner one of the four kinds
+    ([owners_ok]), and at most 255 VM slots.
+    Proved here:
+    - the ledger's commit writes owners of the four kinds, so MEM_SHARE,
+      MEM_DONATE and MEM_RECLAIM keep [owners_ok] whatever they answer
+      and keep the configuration ([MemShare_ledger_after],
+      [MemDonate_ledger_after], [MemReclaim_ledger_after]);
+    - from [refine_inv], each of MEM_SHARE, MEM_DONATE and MEM_RECLAIM,
+      for any arguments below 2^64, never fails, keeps [refine_inv],
+      changes nothing when it answers anything but SUCCESS, and on SUCCESS
+      refines the model's step whole: the step from the abstraction
+      before succeeds and leaves the abstraction after ([ms_eq]); and the
+      model's invariant [Inv] holds of the abstraction after whenever it
+      held before ([MemShare_refine_inv], [MemDonate_refine_inv],
+      [MemReclaim_refine_inv]). So a sequence of these calls from an
+      engine satisfying [refine_inv] and [Inv] is, call by call, a
+      sequence of the model's steps. *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Proofs Require Import Invariants.
+From Bulkhead.Proofs Require Protected.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv
+  CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi.
+Import ListNotations.
+Open Scope Z_scope.
+
+Definition refine_inv (c : config) (e : Isolation.Engine) : Prop :=
+  create_inv c e /\ walk_inv e /\ walk_held c e /\ reclaim_ok e /\ owners_ok e /\
+  len (Isolation.Engine_vms e) <= 255 /\
+  Z.of_nat (max_vcpus c) = Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e).
+
+(** The last four parts read only the ledger, the configuration and the
+    number of slots, which [create_inv] ties to the model's: an engine
+    after a call that keeps the configuration, the first three parts and
+    [owners_ok] keeps [refine_inv]. *)
+Lemma refine_inv_step : forall c e e', refine_inv c e -> Isolation.Engine_cfg e' = Isolation.Engine_cfg e ->
+  create_inv c e' -> walk_inv e' -> walk_held c e' -> owners_ok e' -> refine_inv c e'.
+Proof.
+  intros c e e' (Hc & _ & _ & (_ & Hram) & _ & Hlen & HM) Ecfg Hc' Hwi' Hh' Ho'.
+  pose proof Hc as (_ & _ & (_ & Hmax & _) & _).
+  pose proof Hc' as (_ & _ & (_ & Hmax' & _) & _).
+  pose proof Hwi' as [[[[Hl' _] _] _] _].
+  split; [exact Hc'|]. split; [exact Hwi'|]. split; [exact Hh'|].
+  split; [split; [exact Hl'|rewrite Ecfg; exact Hram]|]. split; [exact Ho'|].
+  split; [lia|]. rewrite Ecfg. exact HM.
+Qed.
+
+(** What a call answering [st] leaves, gathered: [refine_inv] after, the
+    engine unchanged on an error, and on SUCCESS the refinement [P] and
+    [Inv] carried over. *)
+Lemma refine_inv_outcome : forall c e e' st (P : Prop), refine_inv c e ->
+  Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e' ->
+  create_inv c e' -> walk_inv e' -> walk_held c e' ->
+  (st <> Abi.Success -> e' = e) -> (st = Abi.Success -> P) ->
+  (st = Abi.Success -> Inv c (abs_ms c e) -> Inv c (abs_ms c e')) ->
+  refine_inv c e' /\ (st <> Abi.Success -> e' = e) /\ (st = Abi.Success -> P) /\
+  (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+Proof.
+  intros c e e' st P R [Ecfg Ho'] Hc' Hwi' Hh' Herr HP HI.
+  split; [exact (refine_inv_step c e e' R Ecfg Hc' Hwi' Hh' Ho')|]. split; [exact Herr|]. split; [exact HP|].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [exact (HI Es)|]. rewrite (Herr Ne). exact (fun I => I).
+Qed.
+
+(** ** The ledger and the configuration after the memory calls *)
+
+Theorem MemShare_ledger_after : forall c e tr id pa ipa n perms st e' tr', refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' ->
+  Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e'.
+Proof.
+  intros c e tr id pa ipa n perms st e' tr' (Hc & Hwi & _ & Hrok & Ho & Hvms & _) Hid Hpa Hipa Hn Hperms Hrun.
+  pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
+  destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr _].
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); split; [reflexivity|exact Ho]].
+  destruct (MemShare_ledger_refine c e (abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) tr id pa ipa n perms e' tr'
+    (proj1 Hi) Hrok (proj1 Hcfg) eq_refl (vms_rel_abs c e Hcfg Hf) (s2_rel_abs c e Hcfg Hs) Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & _ & Ecfg & Ho').
+  exact (conj Ecfg (Ho' Ho)).
+Qed.
+
+Theorem MemDonate_ledger_after : forall c e tr id pa ipa n perms st e' tr', refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' ->
+  Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e'.
+Proof.
+  intros c e tr id pa ipa n perms st e' tr' (Hc & Hwi & _ & Hrok & Ho & Hvms & _) Hid Hpa Hipa Hn Hperms Hrun.
+  pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
+  destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr _].
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); split; [reflexivity|exact Ho]].
+  destruct (MemDonate_ledger_refine c e (abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) tr id pa ipa n perms e' tr'
+    (proj1 Hi) Hrok (proj1 Hcfg) eq_refl (vms_rel_abs c e Hcfg Hf) (s2_rel_abs c e Hcfg Hs) Hvms
+    Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & _ & Ecfg & Ho').
+  exact (conj Ecfg (Ho' Ho)).
+Qed.
+
+Theorem MemReclaim_ledger_after : forall c e tr pa n st e' tr', refine_inv c e ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' ->
+  Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e'.
+Proof.
+  intros c e tr pa n st e' tr' (Hc & Hwi & _ & Hrok & Ho & _ & _) Hpa Hn Hrun.
+  pose proof Hwi as [[Hi _] _]. pose proof Hc as (_ & _ & Hcfg & _).
+  destruct (MemReclaim_walks e tr pa n st e' tr' Hi (proj2 Hrok) Hpa Hn Hrun) as (Herr & _).
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); split; [reflexivity|exact Ho]].
+  destruct (MemReclaim_ledger_refine c e (abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) tr pa n e' tr'
+    Hrok Ho (proj1 Hcfg) eq_refl Hpa Hn Hrun) as (_ & _ & _ & _ & Ecfg & Ho').
+  exact (conj Ecfg Ho').
+Qed.
+
+(** ** The memory calls from [refine_inv] *)
+
+(** MEM_SHARE from [refine_inv], for any arguments below 2^64: it never
+    fails, keeps [refine_inv], changes nothing unless it answers SUCCESS,
+    on SUCCESS refines [Spec.mem_share] whole, and keeps [Inv]. *)
+Theorem MemShare_refine_inv : forall c e tr id pa ipa n perms mem regs, refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' /\ refine_inv c e' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists s', mem_share c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa)
+       (Z.to_nat n) (Z.to_nat perms) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) /\
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+Proof.
+  intros c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms.
+  pose proof R as (Hc & Hwi & H & Hrok & _ & Hvms & _).
+  destruct (MemShare_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
+    as (st & e' & tr' & Hrun & Hc' & Hwi' & H').
+  pose proof Hwi as [[Hi _] Hwb].
+  exists st, e', tr'. split; [exact Hrun|].
+  apply (refine_inv_outcome c e e' st _ R
+    (MemShare_ledger_after c e tr id pa ipa n perms st e' tr' R Hid Hpa Hipa Hn Hperms Hrun) Hc' Hwi' H'
+    (proj1 (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun))).
+  - intros ->. exact (MemShare_refines c e tr id pa ipa n perms e' tr' mem regs Hc Hwi H Hrok Hvms
+      Hid Hpa Hipa Hn Hperms Hrun).
+  - intros ->. exact (MemShare_keeps_Inv c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun).
+Qed.
+
+(** MEM_DONATE likewise, refining [Spec.mem_donate]. *)
+Theorem MemDonate_refine_inv : forall c e tr id pa ipa n perms mem regs, refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> 0 <= perms < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' /\ refine_inv c e' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists s', mem_donate c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa)
+       (Z.to_nat n) (Z.to_nat perms) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) /\
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+Proof.
+  intros c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms.
+  pose proof R as (Hc & Hwi & H & Hrok & _ & Hvms & _).
+  destruct (MemDonate_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
+    as (st & e' & tr' & Hrun & Hc' & Hwi' & H').
+  pose proof Hwi as [[Hi _] Hwb].
+  exists st, e', tr'. split; [exact Hrun|].
+  apply (refine_inv_outcome c e e' st _ R
+    (MemDonate_ledger_after c e tr id pa ipa n perms st e' tr' R Hid Hpa Hipa Hn Hperms Hrun) Hc' Hwi' H'
+    (proj1 (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun))).
+  - intros ->. exact (MemDonate_refines c e tr id pa ipa n perms e' tr' mem regs Hc Hwi H Hrok Hvms
+      Hid Hpa Hipa Hn Hperms Hrun).
+  - intros ->. exact (MemDonate_keeps_Inv c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun).
+Qed.
+
+(** MEM_RECLAIM likewise, refining [Spec.mem_reclaim]. *)
+Theorem MemReclaim_refine_inv : forall c e tr pa n mem regs, refine_inv c e ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' /\ refine_inv c e' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists s', mem_reclaim c (abs_state c e mem regs) (Z.to_nat pa) (Z.to_nat n) = (s', ok0) /\
+       ms_eq (st_meta s') (abs_ms c e')) /\
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+Proof.
+  intros c e tr pa n mem regs R Hpa Hn.
+  pose proof R as (Hc & Hwi & H & Hrok & Ho & _ & _).
+  pose proof Hwi as [Hei Hwb]. pose proof Hei as [Hi _]. pose proof Hc as (_ & _ & Hcfg & _).
+  destruct (MemReclaim_create_inv c e tr pa n Hc Hei (proj2 Hrok) Hpa Hn) as (st & e' & tr' & Hrun & Hc' & Hei').
+  exists st, e', tr'. split; [exact Hrun|].
+  apply (refine_inv_outcome c e e' st _ R (MemReclaim_ledger_after c e tr pa n st e' tr' R Hpa Hn Hrun) Hc'
+    (conj Hei' (MemReclaim_walks_below e tr pa n st e' tr' Hi Hwb (proj2 Hrok) Hpa Hn Hrun))
+    (MemReclaim_walk_held c e tr pa n st e' tr' Hcfg Ho Hei H (proj2 Hrok) Hpa Hn Hrun)
+    (proj1 (MemReclaim_walks e tr pa n st e' tr' Hi (proj2 Hrok) Hpa Hn Hrun))).
+  - intros ->. exact (MemReclaim_refines c e tr pa n e' tr' mem regs Hi (proj1 Hwb) Hcfg Hrok Ho Hpa Hn Hrun).
+  - intros ->. exact (MemReclaim_keeps_Inv c e tr pa n e' tr' Hi (proj1 Hwb) Hcfg Hrok Ho Hpa Hn Hrun).
+Qed.
+
+(** ** VM_CREATE from [refine_inv] *)
+
+(** VM_CREATE from [refine_inv], for any count below 2^64 and any flags:
+    it never fails, keeps [refine_inv] (it writes one slot and the pool,
+    never the ledger or the configuration), keeps [Inv], and either
+    answers as the model does with the abstraction after it the model's
+    metadata after the step, or answers NO_MEMORY (no free stage-2 root,
+    which the model does not have) leaving the abstraction as it was
+    ([VMCreate_refines]). *)
+Theorem VMCreate_refine_inv : forall c e tr mem regs n flags, refine_inv c e -> Z.of_nat n < 2 ^ 64 ->
+  exists id st e', Isolation.Engine_VMCreate root (Z.of_nat n) (Z.of_nat flags) e tr = Ok (id, st) e' tr /\
+    refine_inv c e' /\
+    (let r := vm_create c (abs_state c e mem regs) n flags in
+     (exists sst vs, snd r = ORet sst vs /\ go_status sst = st /\
+        (sst = SUCCESS -> vs = [Z.to_nat id]) /\ (sst <> SUCCESS -> id = 0) /\ ms_eq (st_meta (fst r)) (abs_ms c e'))
+     \/
+     (st = Abi.NoMemory /\ id = 0 /\ (exists vs, snd r = ORet SUCCESS vs) /\ ms_eq (abs_ms c e') (abs_ms c e))) /\
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+Proof.
+  intros c e tr mem regs n flags R Hn.
+  pose proof R as (Hc & Hwi & H & _ & Ho & Hvms & HM).
+  pose proof Hc as (Hco & Hok & Hcfg & Hhost & Hown & _).
+  destruct (VMCreate_refines c e tr mem regs n flags Hco Hok Hcfg HM ltac:(lia) Hhost Hown Hn)
+    as (id & st & e' & Hrun & Href).
+  destruct (VMCreate_walk_inv c e tr (Z.of_nat n) (Z.of_nat flags) Hc Hwi ltac:(lia)) as (r & e2 & Hrun2 & Hc' & Hwi').
+  rewrite Hrun in Hrun2. injection Hrun2 as <- <-.
+  destruct (VMCreate_walk_cases e tr (Z.of_nat n) (Z.of_nat flags) (id, st) e' tr Hco Hok Hhost Hown ltac:(lia) Hrun)
+    as (Ep & _).
+  destruct (VMCreate_shape c e tr (Z.of_nat n) (Z.of_nat flags) (id, st) e' tr Hco ltac:(lia) Hrun) as (Ecfg & _).
+  exists id, st, e'. split; [exact Hrun|].
+  split; [apply (refine_inv_step c e e' R Ecfg Hc' Hwi'
+    (VMCreate_walk_held c e tr (Z.of_nat n) (Z.of_nat flags) (id, st) e' tr Hc H ltac:(lia) Hrun));
+    unfold owners_ok; rewrite Ep; exact Ho|].
+  split; [exact Href|].
+  exact (VMCreate_Inv c e tr n flags (id, st) e' tr Hco Hok Hcfg HM ltac:(lia) Hhost Hown Hn Hrun).
+Qed.
+
+(** ** Any sequence of these calls *)
+
+(** The calls this file covers, with their arguments as the hypervisor's
+    registers give them. *)
+Inductive mcall : Type :=
+| CVMCreate (n flags : nat)
+| CMemShare (id pa ipa n perms : Z)
+| CMemDonate (id pa ipa n perms : Z)
+| CMemReclaim (pa n : Z)
+| CMemInfo (pa : Z).
+
+Definition u64 (x : Z) : Prop := 0 <= x < 2 ^ 64.
+
+(** Every argument fits its 64-bit register. *)
+Definition mcall_ok (x : mcall) : Prop :=
+  match x with
+  | CVMCreate n _ => Z.of_nat n < 2 ^ 64
+  | CMemShare id pa ipa n perms | CMemDonate id pa ipa n perms => u64 id /\ u64 pa /\ u64 ipa /\ u64 n /\ u64 perms
+  | CMemReclaim pa n => u64 pa /\ u64 n
+  | CMemInfo pa => u64 pa
+  end.
+
+Definition after {A} (o : outcome Isolation.Engine A) : option (Isolation.Engine * list event) :=
+  match o with Ok _ e' tr' => Some (e', tr') | Fail _ => None end.
+
+Definition run_mcall (x : mcall) (e : Isolation.Engine) (tr : list event) : option (Isolation.Engine * list event) :=
+  match x with
+  | CVMCreate n f => after (Isolation.Engine_VMCreate root (Z.of_nat n) (Z.of_nat f) e tr)
+  | CMemShare id pa ipa n perms => after (Isolation.Engine_MemShare root id pa ipa n perms e tr)
+  | CMemDonate id pa ipa n perms => after (Isolation.Engine_MemDonate root id pa ipa n perms e tr)
+  | CMemReclaim pa n => after (Isolation.Engine_MemReclaim root pa n e tr)
+  | CMemInfo pa => after (Isolation.Engine_MemInfo root pa e tr)
+  end.
+
+(** The calls one after the other, each from the engine and trace the one
+    before returned; [None] if one fails. *)
+Fixpoint run_mcalls (xs : list mcall) (e : Isolation.Engine) (tr : list event) : option Isolation.Engine :=
+  match xs with
+  | [] => Some e
+  | x :: rest => match run_mcall x e tr with Some (e', tr') => run_mcalls rest e' tr' | None => None end
+  end.
+
+(** One call of the list from [refine_inv] never fails, keeps
+    [refine_inv] and keeps [Inv]. MEM_INFO returns the engine it was
+    given ([MemInfo_keeps_Inv]). *)
+Theorem mcall_refine_inv : forall c x e tr, refine_inv c e -> mcall_ok x ->
+  exists e' tr', run_mcall x e tr = Some (e', tr') /\ refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+Proof.
+  intros c x e tr R Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
+  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|pa n|pa]; cbn [mcall_ok] in Hx; unfold u64 in Hx; cbn [run_mcall].
+  - destruct (VMCreate_refine_inv c e tr mem regs n f R Hx) as (id & st & e' & Hrun & R' & _ & I).
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; assumption.
+  - destruct Hx as (Hid & Hpa & Hipa & Hn & Hperms).
+    destruct (MemShare_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms)
+      as (st & e' & tr' & Hrun & R' & _ & _ & I).
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; assumption.
+  - destruct Hx as (Hid & Hpa & Hipa & Hn & Hperms).
+    destruct (MemDonate_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms)
+      as (st & e' & tr' & Hrun & R' & _ & _ & I).
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; assumption.
+  - destruct Hx as (Hpa & Hn).
+    destruct (MemReclaim_refine_inv c e tr pa n mem regs R Hpa Hn) as (st & e' & tr' & Hrun & R' & _ & _ & I).
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; assumption.
+  - pose proof R as (Hc & _ & _ & (Hl & _) & Ho & _). pose proof Hc as (_ & _ & Hcfg & _).
+    destruct (MemInfo_refines c e (abs_state c e mem regs) tr pa Hl Ho (proj1 Hcfg) eq_refl Hx)
+      as (info & st & out & Hrun & _).
+    exists e, tr. rewrite Hrun. split; [reflexivity|]. split; [exact R|exact (fun I => I)].
+Qed.
+
+(** Any sequence of these calls with 64-bit arguments, from an engine
+    satisfying [refine_inv] whose abstraction satisfies [Inv], runs to its
+    end, and the engine it leaves satisfies both: [Inv] is an invariant
+    of the Go engine's VM_CREATE, MEM_SHARE, MEM_DONATE, MEM_RECLAIM and
+    MEM_INFO. *)
+Theorem mcalls_Inv : forall c xs e tr, refine_inv c e -> Forall mcall_ok xs -> Inv c (abs_ms c e) ->
+  exists e', run_mcalls xs e tr = Some e' /\ refine_inv c e' /\ Inv c (abs_ms c e').
+Proof.
+  intros c xs. induction xs as [|x rest IH]; intros e tr R Hok I.
+  - exists e. split; [reflexivity|]. split; assumption.
+  - inversion Hok as [|? ? Hx Hrest]; subst.
+    destruct (mcall_refine_inv c x e tr R Hx) as (e0 & tr0 & Hrun0 & R0 & I0).
+    destruct (IH e0 tr0 R0 Hrest (I0 I)) as (e' & Hrun & R' & I').
+    exists e'. split; [cbn [run_mcalls]; rewrite Hrun0; exact Hrun|]. split; assumption.
+Qed.
+
+(** So [Protected.protected_owner] holds of every engine such a sequence
+    reaches: a protected VM's stage-2, as the abstraction reads it from
+    the VM's walk, maps only pages the ledger gives that VM. *)
+Corollary mcalls_protected_owns : forall c xs e tr, refine_inv c e -> Forall mcall_ok xs -> Inv c (abs_ms c e) ->
+  exists e', run_mcalls xs e tr = Some e' /\
+    forall v p x, vm_protected (ms_vms (abs_ms c e') v) = true -> vm_s2 (ms_vms (abs_ms c e') v) p = Some x ->
+      pg_owner (ms_pages (abs_ms c e') p) = OVM v.
+Proof.
+  intros c xs e tr R Hok I.
+  destruct (mcalls_Inv c xs e tr R Hok I) as (e' & Hrun & _ & I').
+  exists e'. split; [exact Hrun|]. intros v p x. apply (Protected.protected_owner c). exact I'.
+Qed.
