@@ -44,9 +44,13 @@ Definition abs_pages (c : config) (e : Isolation.Engine) (p : nat) : page :=
   if in_ram c p then abs_page (nth (p - ram_base c) (Isolation.Engine_pages e) Isolation.zero_page)
   else mkPage ONone NotShared.
 
-(** Every ledger entry's owner is one of the four kinds. *)
-Definition owners_ok (e : Isolation.Engine) : Prop :=
-  Forall (fun pg => 0 <= Isolation.page_owner pg <= 3) (Isolation.Engine_pages e).
+(** A ledger entry's owner is one of the four kinds, and its VM and
+    borrower fields (8-bit in the Go) are not negative. *)
+Definition entry_ok (pg : Isolation.page) : Prop :=
+  0 <= Isolation.page_owner pg <= 3 /\ 0 <= Isolation.page_vm pg /\ 0 <= Isolation.page_borrower pg.
+
+(** Every ledger entry is [entry_ok]. *)
+Definition owners_ok (e : Isolation.Engine) : Prop := Forall entry_ok (Isolation.Engine_pages e).
 
 (** ** MEM_INFO *)
 
@@ -155,7 +159,8 @@ Proof.
     - apply Nat2Z.inj_le. rewrite Nat2Z.inj_div, Z2Nat.id by lia. apply Z.div_le_lower_bound; lia. }
   rewrite Hix. fold pg.
   assert (Hpg : 0 <= Isolation.page_owner pg <= 3).
-  { unfold owners_ok in Hown. rewrite Forall_forall in Hown. apply Hown. unfold pg. apply nth_In.
+  { enough (H : entry_ok pg) by exact (proj1 H).
+    unfold owners_ok in Hown. rewrite Forall_forall in Hown. apply Hown. unfold pg. apply nth_In.
     pose proof (Z.div_mod pa 4096 ltac:(lia)). pose proof (Z.mod_pos_bound pa 4096 ltac:(lia)).
     pose proof (Z.div_mod base 4096 ltac:(lia)). unfold len in Hlen. lia. }
   unfold bind, ret. cbv beta iota delta [negb]. rewrite Hp. rewrite !Hd.
@@ -198,19 +203,20 @@ Proof.
   rewrite Z.shiftr_div_pow2 by lia. reflexivity.
 Qed.
 
-(** A ledger of the same length whose entries each have an owner kind
-    from 0 to 3 or the old entry's owner keeps [owners_ok]. *)
+(** A ledger of the same length whose entries are each [entry_ok] when
+    the old entry is keeps [owners_ok]. *)
 Lemma owners_ok_nth : forall e ps, len ps = len (Isolation.Engine_pages e) -> owners_ok e ->
-  (forall j, 0 <= Isolation.page_owner (nth j ps Isolation.zero_page) <= 3 \/
-     Isolation.page_owner (nth j ps Isolation.zero_page) =
-       Isolation.page_owner (nth j (Isolation.Engine_pages e) Isolation.zero_page)) ->
+  (forall j, entry_ok (nth j (Isolation.Engine_pages e) Isolation.zero_page) -> entry_ok (nth j ps Isolation.zero_page)) ->
   owners_ok (Isolation.set_Engine_pages ps e).
 Proof.
   intros e ps Hlen Hown H. unfold owners_ok in *. rewrite Forall_forall in *.
   assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity). rewrite E.
   intros pg Hin. apply In_nth with (d := Isolation.zero_page) in Hin as (j & Hj & <-).
-  destruct (H j) as [Ho|Ho]; [exact Ho|]. rewrite Ho. apply Hown. apply nth_In. unfold len in Hlen. lia.
+  apply H. apply Hown. apply nth_In. unfold len in Hlen. lia.
 Qed.
+
+Lemma wrapu_nonneg : forall n z, 0 <= n -> 0 <= wrapu n z.
+Proof. intros n z Hn. unfold wrapu. apply Z.mod_pos_bound. apply Z.pow_pos_nonneg; lia. Qed.
 
 (** [setOwner] over [n] ledger entries from the one of [pa] has no failure
     outcome, records no platform call, changes only the ledger, and leaves
@@ -325,8 +331,8 @@ Proof.
     assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
     rewrite E. repeat split; lia. }
   split.
-  { intros Ho Hown. apply (owners_ok_nth _ ps Hps Hown). intros j. rewrite Hnth.
-    destruct (_ && _)%nat; [left; exact Ho|right; reflexivity]. }
+  { intros Ho Hown. apply (owners_ok_nth _ ps Hps Hown). intros j Hj. rewrite Hnth.
+    destruct (_ && _)%nat; [|exact Hj]. split; [exact Ho|]. split; [apply wrapu_nonneg; lia|cbn; lia]. }
   split; [apply cfg_set_pages|].
   assert (Hp0 : Z.of_nat (pfn c (Z.to_nat pa)) = pa / 4096).
   { unfold pfn. rewrite Hg, Nat2Z.inj_div, Z2Nat.id by lia. reflexivity. }
@@ -475,8 +481,9 @@ Proof.
     assert (E : Isolation.Engine_pages (Isolation.set_Engine_pages ps e) = ps) by (destruct e; reflexivity).
     rewrite E. repeat split; lia. }
   split.
-  { intros Hown. apply (owners_ok_nth _ ps Hps Hown). intros j. rewrite Hnth.
-    destruct (_ && _)%nat; right; [|reflexivity]. unfold with_share. destruct (nth j _ _); reflexivity. }
+  { intros Hown. apply (owners_ok_nth _ ps Hps Hown). intros j Hj. rewrite Hnth.
+    destruct (_ && _)%nat; [|exact Hj]. unfold with_share. destruct (nth j _ _) as [o0 v0 sh0 b0]. unfold entry_ok in *.
+    cbn in *. split; [lia|]. split; [lia|apply wrapu_nonneg; lia]. }
   split; [apply cfg_set_pages|].
   assert (Hp0 : Z.of_nat (pfn c (Z.to_nat pa)) = pa / 4096).
   { unfold pfn. rewrite Hg, Nat2Z.inj_div, Z2Nat.id by lia. reflexivity. }

@@ -126,7 +126,9 @@ Proof.
   { unfold in_ram, in_range. apply andb_true_iff. rewrite Nat.leb_le, Nat.ltb_lt. lia. }
   assert (Hix : (pfn c (Z.to_nat pa) + Z.to_nat i - ram_base c)%nat = Z.to_nat ((pa - base) / 4096 + i)) by lia.
   assert (Ho : 0 <= o <= 3).
-  { unfold owners_ok in Hown. rewrite Forall_forall in Hown. apply Hown. apply nth_In.
+  { enough (H : entry_ok (nth (Z.to_nat ((pa - base) / 4096 + i)) (Isolation.Engine_pages e) Isolation.zero_page))
+      by exact (proj1 H).
+    unfold owners_ok in Hown. rewrite Forall_forall in Hown. apply Hown. apply nth_In.
     unfold len in Hlen. lia. }
   unfold reclaim_check, owner_of. rewrite Habs. unfold abs_pages. rewrite Hin, Hix.
   unfold abs_page, abs_owner. cbn [pg_owner]. fold base. fold o.

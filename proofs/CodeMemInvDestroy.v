@@ -139,7 +139,7 @@ Proof.
   pose proof Hinv as (Hm & (Hp & _ & _ & Hown & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
   destruct (VMDestroy_unshared_cases e tr id Hm Hsh Hpok Hplat Hvms Hid
     (fun m _ Hn Hl => or_intror (Hown m (nth_error_In _ _ Hn) Hl)) Hun)
-    as (st & e' & tr' & Hrun & [E|(i & m & Hn & Hlive & Hi & X & Hpg)]);
+    as (st & e' & tr' & Hrun & [[E _]|(i & m & Hn & Hlive & Hi & X & Hpg & _)]);
     exists st, e', tr'; (split; [exact Hrun|]); [left; exact E|].
   right. exists i, m. split; [|split; [exact Hi|exact Hpg]].
   split; [exact Hinv|]. split; [exact Hn|]. split; [exact Hlive|exact X].

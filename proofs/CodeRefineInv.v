@@ -1,19 +1,22 @@
-(** * The refinement invariant: the memory calls keep it and refine the model
+(** * The refinement invariant: the memory calls, VM_CREATE and VM_DESTROY
+      keep it and refine the model
 
     Lemmas about proofs/code/Isolation.v, the translation of
-    isolation/mem.go, that gather the results of CodeWalkCalls.v,
-    CodeWalkHeld.v and CodeS2Refine.v into one invariant of the engine,
-    [refine_inv]: [create_inv] (the tables and slots are sane and the
-    model is configured as the engine), [walk_inv] ([engine_inv] and every
-    walk below 2^48), [walk_held] (each live VM's walk maps pages the
-    ledger gives it or lends it), the ledger's shape with RAM inside the
-    IPA space ([reclaim_ok]), every ledger owner one of the four kinds
-    ([owners_ok]), and at most 255 VM slots.
+    isolation/mem.go and isolation/vm.go, that gather the results of
+    CodeWalkCalls.v, CodeWalkHeld.v, CodeS2Refine.v and
+    CodeDestroyRefine.v into one invariant of the engine, [refine_inv]:
+    [create_inv] (the tables and slots are sane and the model is
+    configured as the engine), [walk_inv] ([engine_inv] and every walk
+    below 2^48), [walk_held] (each live VM's walk maps pages the ledger
+    gives it or lends it), the ledger's shape with RAM inside the IPA
+    space ([reclaim_ok]), every ledger entry [entry_ok] ([owners_ok]), at
+    most 255 VM slots, and the model's vCPU limit.
     Proved here:
-    - the ledger's commit writes owners of the four kinds, so MEM_SHARE,
-      MEM_DONATE and MEM_RECLAIM keep [owners_ok] whatever they answer
+    - the ledger's commit writes entries of the four owner kinds, so
+      MEM_SHARE, MEM_DONATE, MEM_RECLAIM and VM_DESTROY keep [owners_ok],
       and keep the configuration ([MemShare_ledger_after],
-      [MemDonate_ledger_after], [MemReclaim_ledger_after]);
+      [MemDonate_ledger_after], [MemReclaim_ledger_after],
+      [VMDestroy_ledger_after]);
     - from [refine_inv], each of MEM_SHARE, MEM_DONATE and MEM_RECLAIM,
       for any arguments below 2^64, never fails, keeps [refine_inv],
       changes nothing when it answers anything but SUCCESS, and on SUCCESS
@@ -21,9 +24,20 @@
       before succeeds and leaves the abstraction after ([ms_eq]); and the
       model's invariant [Inv] holds of the abstraction after whenever it
       held before ([MemShare_refine_inv], [MemDonate_refine_inv],
-      [MemReclaim_refine_inv]). So a sequence of these calls from an
-      engine satisfying [refine_inv] and [Inv] is, call by call, a
-      sequence of the model's steps. *)
+      [MemReclaim_refine_inv]); VM_CREATE likewise, where it either
+      answers as the model does or answers NO_MEMORY for want of a
+      stage-2 root, changing nothing the model sees
+      ([VMCreate_refine_inv]); and VM_DESTROY of a VM that shares no page
+      with the host likewise, from [Inv] ([VMDestroy_refine_inv]);
+    - no VM shares a page with the host ([guest_unshared]) after any of
+      these calls when none did before, which gives VM_DESTROY's
+      condition for every vmid ([unshared_of_guest]);
+    - so any sequence of VM_CREATE, VM_DESTROY, MEM_SHARE, MEM_DONATE,
+      MEM_RECLAIM and MEM_INFO calls with 64-bit arguments, from an
+      engine satisfying [refine_inv] and [guest_unshared] whose
+      abstraction satisfies [Inv], runs to its end keeping all three
+      ([mcalls_Inv]), and every protected VM's stage-2 maps only pages
+      the VM owns after it ([mcalls_protected_owns]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -31,7 +45,8 @@ From Bulkhead.Proofs Require Protected.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv
-  CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi.
+  CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi
+  CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -227,7 +242,114 @@ Proof.
   exact (VMCreate_Inv c e tr n flags (id, st) e' tr Hco Hok Hcfg HM ltac:(lia) Hhost Hown Hn Hrun).
 Qed.
 
+(** ** VM_DESTROY from [refine_inv] *)
+
+(** [releasePages] leaves [entry_ok] entries. *)
+Lemma release_entry_ok : forall id pg, entry_ok pg -> entry_ok (release_page id pg).
+Proof.
+  intros id [o v sh b] H. unfold release_page, entry_ok, Abi.OwnerNone in *. cbn in *.
+  destruct (_ && _); [cbn; lia|]. destruct (_ && _); cbn; lia.
+Qed.
+
+(** VM_DESTROY of a VM sharing no page with the host keeps the
+    configuration and [owners_ok], and changes nothing unless it answers
+    SUCCESS. *)
+Theorem VMDestroy_ledger_after : forall c e tr id st e' tr', refine_inv c e -> 0 <= id < 2 ^ 64 -> unshared_at e id ->
+  Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' ->
+  (Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e') /\ (st <> Abi.Success -> e' = e).
+Proof.
+  intros c e tr id st e' tr' (Hc & Hwi & _ & _ & Ho & Hvms & _) Hid Hun Hrun.
+  pose proof Hwi as [[Hi Hs] _].
+  pose proof Hi as (Hm & (Hp & _ & _ & Hown2 & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
+  destruct (VMDestroy_unshared_cases e tr id Hm Hs Hpok Hplat ltac:(lia) Hid
+    (fun m _ Hn Hl => or_intror (Hown2 m (nth_error_In _ _ Hn) Hl)) Hun)
+    as (st0 & e0 & tr0 & Hrun0 & [[E Ne]|(i & m & _ & _ & _ & ((Ecfg & _) & _) & Hpg & Es & _)]);
+    rewrite Hrun in Hrun0; injection Hrun0 as E1 E2 _; subst st0 e0.
+  - subst e'. split; [split; [reflexivity|exact Ho]|intros _; reflexivity].
+  - split; [|intros Ne; contradiction]. split; [exact Ecfg|].
+    unfold owners_ok in *. rewrite Hpg. apply Forall_map. rewrite Forall_forall in *.
+    intros x Hx. apply release_entry_ok. exact (Ho x Hx).
+Qed.
+
+(** VM_DESTROY from [refine_inv] and [Inv], for a vmid below 2^64 whose
+    VM, if live, shares no page with the host: it never fails, keeps
+    [refine_inv] and [Inv], changes nothing unless it answers SUCCESS,
+    and on SUCCESS refines [Spec.vm_destroy] whole
+    ([VMDestroy_refines]). *)
+Theorem VMDestroy_refine_inv : forall c e tr id mem regs, refine_inv c e -> 0 <= id < 2 ^ 64 -> unshared_at e id ->
+  Inv c (abs_ms c e) ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ refine_inv c e' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists s', vm_destroy c (abs_state c e mem regs) (Z.to_nat id) = (s', ok0) /\
+       ms_eq (st_meta s') (abs_ms c e')) /\
+    Inv c (abs_ms c e').
+Proof.
+  intros c e tr id mem regs R Hid Hun I.
+  pose proof R as (Hc & Hwi & H & _ & Ho & Hvms & _). pose proof Hwi as [Hei _].
+  destruct (VMDestroy_walk_inv e tr id Hwi ltac:(lia) Hid Hun) as (st & e' & tr' & Hrun & Hwi').
+  destruct (VMDestroy_create_inv c e tr id Hc Hei ltac:(lia) Hid Hun) as (st1 & e1 & tr1 & Hrun1 & Hc' & _).
+  rewrite Hrun in Hrun1. injection Hrun1 as <- <- <-.
+  destruct (VMDestroy_walk_held c e tr id Hc Hei H ltac:(lia) Hid Hun) as (st2 & e2 & tr2 & Hrun2 & H').
+  rewrite Hrun in Hrun2. injection Hrun2 as <- <- <-.
+  destruct (VMDestroy_ledger_after c e tr id st e' tr' R Hid Hun Hrun) as [Hl Herr].
+  exists st, e', tr'. split; [exact Hrun|].
+  assert (Href : st = Abi.Success -> exists s', vm_destroy c (abs_state c e mem regs) (Z.to_nat id) = (s', ok0) /\
+       ms_eq (st_meta s') (abs_ms c e')).
+  { intros ->. exact (VMDestroy_refines c e tr id e' tr' mem regs Hc Hei Ho ltac:(lia) Hid Hun I Hrun). }
+  destruct (refine_inv_outcome c e e' st _ R Hl Hc' Hwi' H' Herr Href) as (R' & Herr' & Href' & HI).
+  - intros Es I0. destruct (Href Es) as (s' & Hstep & Heq). apply (Inv_ms_eq c _ _ Heq).
+    set (s0 := abs_state c e mem regs) in Hstep.
+    replace s' with (fst (vm_destroy c s0 (Z.to_nat id))) by (rewrite Hstep; reflexivity).
+    apply Invariants.vm_destroy_inv. exact I0.
+  - split; [exact R'|]. split; [exact Herr'|]. split; [exact Href'|exact (HI I)].
+Qed.
+
+(** ** No VM shares a page with the host *)
+
+(** No page is a VM's shared with the host, as the model sees the
+    ledger. Only GUEST_SHARE makes such pages, and it is not among the
+    calls below; with it, VM_DESTROY's refinement holds for every
+    vmid. *)
+Definition guest_unshared (c : config) (e : Isolation.Engine) : Prop :=
+  forall p w, ms_pages (abs_ms c e) p <> mkPage (OVM w) (SharedWith host_id).
+
+Lemma unshared_of_guest : forall c e, cfg_rel c e -> ledger_ok e -> owners_ok e -> guest_unshared c e ->
+  forall id, unshared_at e id.
+Proof.
+  intros c e (Hg & Hrb & Hrs) Hl Hown G id m _ _ _ pg Hin (Ho & Hv & Hsh & Hb).
+  pose proof Hl as (_ & _ & _ & _ & Hlen).
+  apply In_nth with (d := Isolation.zero_page) in Hin as (j & Hj & Ej).
+  apply (G (ram_base c + j)%nat (Z.to_nat id)). unfold abs_ms. cbn [ms_pages]. unfold abs_pages.
+  assert (Hr : in_ram c (ram_base c + j) = true).
+  { unfold in_ram, in_range. apply andb_true_iff. split; [apply Nat.leb_le; lia|apply Nat.ltb_lt].
+    unfold len in Hlen. lia. }
+  rewrite Hr. replace (ram_base c + j - ram_base c)%nat with j by lia. rewrite Ej.
+  unfold abs_page, abs_owner, abs_share. rewrite Ho, Hv, Hsh, Hb. reflexivity.
+Qed.
+
+(** A call that leaves each page as it was or makes it one of the
+    model's pages no VM shares with the host keeps [guest_unshared]. *)
+Lemma guest_unshared_pages : forall c e e' (x : page), guest_unshared c e ->
+  (forall w, x <> mkPage (OVM w) (SharedWith host_id)) ->
+  (forall p, ms_pages (abs_ms c e') p = x \/ ms_pages (abs_ms c e') p = ms_pages (abs_ms c e) p) ->
+  guest_unshared c e'.
+Proof. intros c e e' x G Hx H p w. destruct (H p) as [->| ->]; [apply Hx|apply G]. Qed.
+
+Lemma guest_unshared_range : forall c e e' (x : page) (r : nat -> bool), guest_unshared c e ->
+  (forall p, ms_pages (abs_ms c e') p = if r p then x else ms_pages (abs_ms c e) p) ->
+  (forall w, x <> mkPage (OVM w) (SharedWith host_id)) ->
+  guest_unshared c e'.
+Proof.
+  intros c e e' x r G H Hx. apply (guest_unshared_pages c e e' x G Hx). intros p. rewrite H. destruct (r p); auto.
+Qed.
+
+(** What a sequence of the calls below keeps: [refine_inv],
+    [guest_unshared], and the model's invariant of the abstraction. *)
+Definition seq_inv (c : config) (e : Isolation.Engine) : Prop :=
+  refine_inv c e /\ guest_unshared c e /\ Inv c (abs_ms c e).
+
 (** ** Any sequence of these calls *)
+
 
 (** The calls this file covers, with their arguments as the hypervisor's
     registers give them. *)
@@ -236,7 +358,8 @@ Inductive mcall : Type :=
 | CMemShare (id pa ipa n perms : Z)
 | CMemDonate (id pa ipa n perms : Z)
 | CMemReclaim (pa n : Z)
-| CMemInfo (pa : Z).
+| CMemInfo (pa : Z)
+| CVMDestroy (id : Z).
 
 Definition u64 (x : Z) : Prop := 0 <= x < 2 ^ 64.
 
@@ -246,7 +369,7 @@ Definition mcall_ok (x : mcall) : Prop :=
   | CVMCreate n _ => Z.of_nat n < 2 ^ 64
   | CMemShare id pa ipa n perms | CMemDonate id pa ipa n perms => u64 id /\ u64 pa /\ u64 ipa /\ u64 n /\ u64 perms
   | CMemReclaim pa n => u64 pa /\ u64 n
-  | CMemInfo pa => u64 pa
+  | CMemInfo pa | CVMDestroy pa => u64 pa
   end.
 
 Definition after {A} (o : outcome Isolation.Engine A) : option (Isolation.Engine * list event) :=
@@ -259,6 +382,7 @@ Definition run_mcall (x : mcall) (e : Isolation.Engine) (tr : list event) : opti
   | CMemDonate id pa ipa n perms => after (Isolation.Engine_MemDonate root id pa ipa n perms e tr)
   | CMemReclaim pa n => after (Isolation.Engine_MemReclaim root pa n e tr)
   | CMemInfo pa => after (Isolation.Engine_MemInfo root pa e tr)
+  | CVMDestroy id => after (Isolation.Engine_VMDestroy root id e tr)
   end.
 
 (** The calls one after the other, each from the engine and trace the one
@@ -269,58 +393,95 @@ Fixpoint run_mcalls (xs : list mcall) (e : Isolation.Engine) (tr : list event) :
   | x :: rest => match run_mcall x e tr with Some (e', tr') => run_mcalls rest e' tr' | None => None end
   end.
 
-(** One call of the list from [refine_inv] never fails, keeps
-    [refine_inv] and keeps [Inv]. MEM_INFO returns the engine it was
-    given ([MemInfo_keeps_Inv]). *)
-Theorem mcall_refine_inv : forall c x e tr, refine_inv c e -> mcall_ok x ->
-  exists e' tr', run_mcall x e tr = Some (e', tr') /\ refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+(** One call of the list from [seq_inv] never fails and keeps it.
+    MEM_INFO returns the engine it was given ([MemInfo_refines]); the
+    other calls are the theorems above, with [guest_unshared] giving
+    VM_DESTROY's condition ([unshared_of_guest]) and kept because no call
+    here makes a VM's page shared with the host. *)
+Theorem mcall_seq_inv : forall c x e tr, seq_inv c e -> mcall_ok x ->
+  exists e' tr', run_mcall x e tr = Some (e', tr') /\ seq_inv c e'.
 Proof.
-  intros c x e tr R Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
-  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|pa n|pa]; cbn [mcall_ok] in Hx; unfold u64 in Hx; cbn [run_mcall].
-  - destruct (VMCreate_refine_inv c e tr mem regs n f R Hx) as (id & st & e' & Hrun & R' & _ & I).
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; assumption.
+  intros c x e tr (R & G & I) Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
+  pose proof R as (Hc & Hwi & _ & Hrok & Ho & Hvms & _). pose proof Hwi as [[Hi _] _].
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
+  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|pa n|pa|id]; cbn [mcall_ok] in Hx; unfold u64 in Hx;
+    cbn [run_mcall].
+  - destruct (VMCreate_refine_inv c e tr mem regs n f R Hx) as (id & st & e' & Hrun & R' & _ & HI).
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    pose proof Hc as (Hco & Hok & _ & Hh & Hvo & _).
+    destruct (VMCreate_walk_cases e tr (Z.of_nat n) (Z.of_nat f) (id, st) e' tr Hco Hok Hh Hvo ltac:(lia) Hrun)
+      as (Ep & _).
+    intros p w. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Ep. apply G.
   - destruct Hx as (Hid & Hpa & Hipa & Hn & Hperms).
     destruct (MemShare_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms)
-      as (st & e' & tr' & Hrun & R' & _ & _ & I).
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; assumption.
+      as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
+    apply (guest_unshared_range c e e' _ _ G
+      (proj1 (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hf Hs Hvms
+         Hid Hpa Hipa Hn Hperms Hrun))).
+    intros w E; discriminate E.
   - destruct Hx as (Hid & Hpa & Hipa & Hn & Hperms).
     destruct (MemDonate_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms)
-      as (st & e' & tr' & Hrun & R' & _ & _ & I).
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; assumption.
+      as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
+    apply (guest_unshared_range c e e' _ _ G
+      (proj1 (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hf Hs Hvms
+         Hid Hpa Hipa Hn Hperms Hrun))).
+    intros w E; discriminate E.
   - destruct Hx as (Hpa & Hn).
-    destruct (MemReclaim_refine_inv c e tr pa n mem regs R Hpa Hn) as (st & e' & tr' & Hrun & R' & _ & _ & I).
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; assumption.
-  - pose proof R as (Hc & _ & _ & (Hl & _) & Ho & _). pose proof Hc as (_ & _ & Hcfg & _).
-    destruct (MemInfo_refines c e (abs_state c e mem regs) tr pa Hl Ho (proj1 Hcfg) eq_refl Hx)
+    destruct (MemReclaim_refine_inv c e tr pa n mem regs R Hpa Hn) as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
+    apply (guest_unshared_range c e e' _ _ G
+      (proj1 (MemReclaim_success_pages c e tr pa n e' tr' Hrok Ho (proj1 Hcfg) Hpa Hn Hrun))).
+    intros w E; discriminate E.
+  - destruct (MemInfo_refines c e (abs_state c e mem regs) tr pa (proj1 Hrok) Ho (proj1 Hcfg) eq_refl Hx)
       as (info & st & out & Hrun & _).
-    exists e, tr. rewrite Hrun. split; [reflexivity|]. split; [exact R|exact (fun I => I)].
+    exists e, tr. rewrite Hrun. split; [reflexivity|]. split; [exact R|split; [exact G|exact I]].
+  - pose proof (unshared_of_guest c e (proj1 Hcfg) (proj1 Hrok) Ho G id) as Hun.
+    destruct (VMDestroy_refine_inv c e tr id mem regs R Hx Hun I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact I']].
+    pose proof Hi as (Hm & (Hp & Hpok' & _ & Hown2 & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
+    destruct (VMDestroy_unshared_cases e tr id Hm (proj2 (proj1 Hwi)) Hpok Hplat ltac:(lia) Hx
+      (fun m _ Hn Hl => or_intror (Hown2 m (nth_error_In _ _ Hn) Hl)) Hun)
+      as (st0 & e0 & tr0 & Hrun0 & [[E _]|(i & m & _ & _ & _ & _ & Hpg & _ & _ & Hid1)]);
+      rewrite Hrun in Hrun0; injection Hrun0 as _ E2 _; subst e0; [subst e'; exact G|].
+    intros p w. unfold abs_ms at 1. cbn [ms_pages]. rewrite (destroy_pages_abs c e e' id Hid1 Hpg p).
+    specialize (G p). unfold abs_ms in G. cbn [ms_pages] in G. revert G.
+    unfold destroy_page. destruct (abs_pages c e p) as [[| | |v0] sh]; cbn [pg_owner pg_share];
+      try (intros G E; exact (G w E)).
+    + destruct sh as [|b]; [intros G E; exact (G w E)|].
+      destruct (Nat.eqb b (Z.to_nat id)); [intros _ E; discriminate E|intros G E; exact (G w E)].
+    + destruct (Nat.eqb v0 (Z.to_nat id)); [intros _ E; discriminate E|intros G E; exact (G w E)].
 Qed.
 
 (** Any sequence of these calls with 64-bit arguments, from an engine
-    satisfying [refine_inv] whose abstraction satisfies [Inv], runs to its
-    end, and the engine it leaves satisfies both: [Inv] is an invariant
-    of the Go engine's VM_CREATE, MEM_SHARE, MEM_DONATE, MEM_RECLAIM and
-    MEM_INFO. *)
-Theorem mcalls_Inv : forall c xs e tr, refine_inv c e -> Forall mcall_ok xs -> Inv c (abs_ms c e) ->
-  exists e', run_mcalls xs e tr = Some e' /\ refine_inv c e' /\ Inv c (abs_ms c e').
+    satisfying [refine_inv] and [guest_unshared] whose abstraction
+    satisfies [Inv], runs to its end, and the engine it leaves satisfies
+    all three: [Inv] is an invariant of the Go engine's VM_CREATE,
+    VM_DESTROY, MEM_SHARE, MEM_DONATE, MEM_RECLAIM and MEM_INFO. *)
+Theorem mcalls_Inv : forall c xs e tr, seq_inv c e -> Forall mcall_ok xs ->
+  exists e', run_mcalls xs e tr = Some e' /\ seq_inv c e'.
 Proof.
-  intros c xs. induction xs as [|x rest IH]; intros e tr R Hok I.
-  - exists e. split; [reflexivity|]. split; assumption.
+  intros c xs. induction xs as [|x rest IH]; intros e tr S Hok.
+  - exists e. split; [reflexivity|exact S].
   - inversion Hok as [|? ? Hx Hrest]; subst.
-    destruct (mcall_refine_inv c x e tr R Hx) as (e0 & tr0 & Hrun0 & R0 & I0).
-    destruct (IH e0 tr0 R0 Hrest (I0 I)) as (e' & Hrun & R' & I').
-    exists e'. split; [cbn [run_mcalls]; rewrite Hrun0; exact Hrun|]. split; assumption.
+    destruct (mcall_seq_inv c x e tr S Hx) as (e0 & tr0 & Hrun0 & S0).
+    destruct (IH e0 tr0 S0 Hrest) as (e' & Hrun & S').
+    exists e'. split; [cbn [run_mcalls]; rewrite Hrun0; exact Hrun|exact S'].
 Qed.
 
 (** So [Protected.protected_owner] holds of every engine such a sequence
     reaches: a protected VM's stage-2, as the abstraction reads it from
     the VM's walk, maps only pages the ledger gives that VM. *)
-Corollary mcalls_protected_owns : forall c xs e tr, refine_inv c e -> Forall mcall_ok xs -> Inv c (abs_ms c e) ->
+Corollary mcalls_protected_owns : forall c xs e tr, seq_inv c e -> Forall mcall_ok xs ->
   exists e', run_mcalls xs e tr = Some e' /\
     forall v p x, vm_protected (ms_vms (abs_ms c e') v) = true -> vm_s2 (ms_vms (abs_ms c e') v) p = Some x ->
       pg_owner (ms_pages (abs_ms c e') p) = OVM v.
 Proof.
-  intros c xs e tr R Hok I.
-  destruct (mcalls_Inv c xs e tr R Hok I) as (e' & Hrun & _ & I').
+  intros c xs e tr S Hok.
+  destruct (mcalls_Inv c xs e tr S Hok) as (e' & Hrun & (_ & _ & I')).
   exists e'. split; [exact Hrun|]. intros v p x. apply (Protected.protected_owner c). exact I'.
 Qed.

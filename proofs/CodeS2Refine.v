@@ -326,22 +326,32 @@ Proof.
   split; [exact F|]. split; assumption.
 Qed.
 
-(** Model slot [v] is the abstraction's after a call that left the slots
-    as they were and, if [v] names a slot, its VM's stage-2 when live. *)
-Lemma abs_slot_same : forall c e e' v, Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+(** Model slot [v] is the abstraction's after a call that left as many
+    slots and, if [v] names a slot, left it as it was and its VM's
+    stage-2 when live. *)
+Lemma abs_slot_same_at : forall c e e' v, length (Isolation.Engine_vms e') = length (Isolation.Engine_vms e) ->
+  ((1 <= v)%nat -> nth (v - 1) (Isolation.Engine_vms e') Isolation.zero_vm = nth (v - 1) (Isolation.Engine_vms e) Isolation.zero_vm) ->
   ((1 <= v)%nat -> forall m, nth_error (Isolation.Engine_vms e) (v - 1) = Some m -> Isolation.vm_live m = true ->
      forall p, abs_s2 c e' (Isolation.vm_s2 m) p = abs_s2 c e (Isolation.vm_s2 m) p) ->
   vm_eq (ms_vms (abs_ms c e) v) (ms_vms (abs_ms c e') v).
 Proof.
-  intros c e e' v Ev Hs2. unfold abs_ms. cbn [ms_vms]. rewrite Ev.
+  intros c e e' v Hlen Hslot Hs2. unfold abs_ms. cbn [ms_vms]. rewrite Hlen.
   destruct ((1 <=? v)%nat && (v <=? length (Isolation.Engine_vms e))%nat) eqn:Hr; [|apply vm_eq_refl].
   apply andb_true_iff in Hr as [Hr1 Hr2]. apply Nat.leb_le in Hr1. apply Nat.leb_le in Hr2.
+  rewrite (Hslot Hr1).
   destruct (nth_error (Isolation.Engine_vms e) (v - 1)) as [x|] eqn:Hx; [|apply nth_error_None in Hx; lia].
   rewrite (nth_error_nth _ _ Isolation.zero_vm Hx). unfold abs_vm. destruct (Isolation.vm_live x) eqn:Hl;
     [|apply vm_eq_refl].
   apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log]; try reflexivity.
   intros p. symmetry. exact (Hs2 Hr1 x eq_refl Hl p).
 Qed.
+
+(** The same after a call that left the slots as they were. *)
+Lemma abs_slot_same : forall c e e' v, Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+  ((1 <= v)%nat -> forall m, nth_error (Isolation.Engine_vms e) (v - 1) = Some m -> Isolation.vm_live m = true ->
+     forall p, abs_s2 c e' (Isolation.vm_s2 m) p = abs_s2 c e (Isolation.vm_s2 m) p) ->
+  vm_eq (ms_vms (abs_ms c e) v) (ms_vms (abs_ms c e') v).
+Proof. intros c e e' v Ev. apply abs_slot_same_at; [rewrite Ev; reflexivity|intros _; rewrite Ev; reflexivity]. Qed.
 
 (** The model's VM table after a lend, its slot's stage-2 replaced by
     [s2'], is the abstraction's after a call that left the slots as they

@@ -201,27 +201,35 @@ Definition destroyed (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (s : Is
   destroy_inv e i m s /\ gone i s /\ Isolation.vm_live (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = false /\
   Isolation.vm_protected (nth i (Isolation.Engine_vms s) Isolation.zero_vm) = false.
 
+(** No vCPU of the VM is running: the check VM_DESTROY passes. *)
+Definition idle (m : Isolation.vm) : Prop :=
+  forall j, 0 <= j < Isolation.vm_nvcpu m ->
+    Isolation.vcpu_state (nth (Z.to_nat j) (Isolation.vm_vcpus m) Isolation.zero_vcpu) <> Isolation.VCPURunning.
+
 (** VM_DESTROY never fails on an engine meeting [mem_ok] and
     [shadow_inv], with its platform and a pool in shape, for any 64-bit
     vmid, provided a live VM at that vmid owns its stage-2's tables
     (distinct and in use) and shares no page with the host. It leaves the
-    engine as it was (no live VM at the vmid, or a vCPU running), or
-    [destroyed] the live VM at the vmid. *)
+    engine as it was with an error (no live VM at the vmid, or a vCPU
+    running), or answers SUCCESS having [destroyed] the live, [idle] VM
+    at the vmid. *)
 Theorem VMDestroy_unshared_cases : forall e tr id,
   mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
   len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
   owned_at e id -> unshared_at e id ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
-    (e' = e \/ exists i m, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
+    ((e' = e /\ st <> Abi.Success) \/
+     exists i m, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
        i = Z.to_nat (id - 1) /\ destroyed e i m e' /\
-       Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e)).
+       Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e) /\
+       st = Abi.Success /\ idle m /\ 1 <= id).
 Proof.
   intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hunsh_at.
   pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
   assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
   destruct (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
     unfold Isolation.Engine_VMDestroy; step_by Hv.
-  { eexists _, _, _. split; [reflexivity|]. left; reflexivity. }
+  { eexists _, _, _. split; [reflexivity|]. left. split; [reflexivity|intros E; cbv in E; discriminate E]. }
   rewrite (is_nil_lens _ _ _ _ Lv). cbv beta iota.
   set (i := Z.to_nat (id - 1)) in *.
   set (m := nth i (Isolation.Engine_vms e) Isolation.zero_vm) in *.
@@ -243,22 +251,31 @@ Proof.
   (* No vCPU running: the busy scan reads and changes nothing. *)
   match goal with |- context [loop (Isolation.vm_nvcpu m) ?c ?b ?po 0] =>
   destruct (loop_spec (Isolation.vm_nvcpu m) c b po
-    (fun k st tr' => st = e /\ tr' = tr /\ 0 <= k <= Isolation.vm_nvcpu m)
-    (fun _ st tr' => st = e /\ tr' = tr)
-    (fun k => Z.to_nat (Isolation.vm_nvcpu m - k))) with (l := 0) (s := e) (tr := tr) as (j & s' & tr' & Hj & -> & ->) end.
-  - intros k st tr' (-> & -> & Hk). exists (k <? Isolation.vm_nvcpu m). split; [reflexivity|]. split.
+    (fun k st tr' => st = e /\ tr' = tr /\ 0 <= k <= Isolation.vm_nvcpu m /\
+       forall x, 0 <= x < k -> Isolation.vcpu_state (nth (Z.to_nat x) (Isolation.vm_vcpus m) Isolation.zero_vcpu) <>
+                                Isolation.VCPURunning)
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with Fall _ => idle m | Jump x => x = Abi.Busy end)
+    (fun k => Z.to_nat (Isolation.vm_nvcpu m - k))) with (l := 0) (s := e) (tr := tr)
+    as (j & s' & tr' & Hj & -> & -> & Hjq) end.
+  - intros k st tr' (-> & -> & Hk & Hscan). exists (k <? Isolation.vm_nvcpu m). split; [reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
-    + intros _. split; reflexivity.
-  - intros k st tr' (-> & -> & Hk) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    destruct (idx_in_range (Isolation.vm_vcpus m) k e tr ltac:(lia)) as (c & Hc').
+    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. split; [reflexivity|]. intros x Hx. apply Hscan. lia.
+  - intros k st tr' (-> & -> & Hk & Hscan) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    destruct (nth_error (Isolation.vm_vcpus m) (Z.to_nat k)) as [c|] eqn:Hnc;
+      [|apply nth_error_None in Hnc; unfold len in *; lia].
+    pose proof (idx_nth (Isolation.vm_vcpus m) k c e tr ltac:(lia) Hnc) as Hc'.
     step_by (deref_lens _ _ _ _ e tr Lv Hv0). fold m. step_by Hc'.
-    destruct (_ =? _).
-    + eexists _, _, _. split; [reflexivity|]. split; reflexivity.
+    destruct (_ =? _) eqn:Hrunning.
+    + eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity.
     + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
-      split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
-  - repeat split; lia.
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|].
+      intros x Hx. destruct (Z.eq_dec x k) as [->|Ne]; [|apply Hscan; lia].
+      rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hnc). apply Z.eqb_neq. exact Hrunning.
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros x Hx. lia.
   - destruct (Z.eq_dec (Isolation.vm_nvcpu m) 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by lia. lia.
-  - step_by Hj. destruct j as [k|x]; [|eexists _, _, _; split; [reflexivity|]; left; reflexivity].
+  - step_by Hj. destruct j as [k|x];
+      [|subst x; eexists _, _, _; split; [reflexivity|]; left; split; [reflexivity|intros E; cbv in E; discriminate E]].
     pose proof (destroy_inv_refl e i m Hn Hm Hpool) as D0.
     (* The ledger pass. *)
     assert (Hw16 : wrapu 16 id = id) by (unfold wrapu; apply Z.mod_small; lia).
@@ -381,7 +398,8 @@ Proof.
       split; [exact G6|]. split; [exact K6|]. split; [exact P6|exact E2].
     + destruct (Z.eq_dec nc 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by (unfold nc, len in *; lia). lia.
     + step_by Hjz. destruct jz as [z|[]]. eexists _, _, _. split; [reflexivity|].
-      right. exists i, m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|]. split; [exact X7|exact E7].
+      right. exists i, m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|]. split; [exact X7|].
+      split; [exact E7|]. split; [reflexivity|]. split; [exact Hjq|unfold len in Hr; lia].
 Qed.
 
 (** VM_DESTROY, under the same conditions, leaves an engine meeting
@@ -394,7 +412,7 @@ Theorem VMDestroy_unshared_inv : forall e tr id,
 Proof.
   intros e tr id Hmem Hsh H3 H4 H5 H6 H7 H8.
   destruct (VMDestroy_unshared_cases e tr id Hmem Hsh H3 H4 H5 H6 H7 H8)
-    as (st & e' & tr' & Hrun & [E|(i & m & Hn & _ & _ & (D & G & _) & _)]);
+    as (st & e' & tr' & Hrun & [[E _]|(i & m & Hn & _ & _ & (D & G & _) & _)]);
     exists st, e', tr'; (split; [exact Hrun|]).
   - subst e'. split; assumption.
   - exact (destroy_inv_end e i m e' Hmem Hsh Hn D G).
