@@ -91,7 +91,7 @@ Theorem VCPUInit_keeps : forall P e tr id v entry arg, store_stable P -> P e -> 
   exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ P e' /\ shadow_inv e'.
 Proof.
   intros P e tr id v entry arg [_ HPv] HP Hs Hid Hv.
-  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hs) Hid Hv) as (st & e' & H & Hv' & Hst).
+  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hs) Hid Hv) as (st & e' & H & Hv' & Hst & _).
   exists st, e'. split; [exact H|].
   split; [exact (HPv e e' HP Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
 Qed.

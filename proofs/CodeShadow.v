@@ -190,7 +190,7 @@ Proof.
   intros e tr id ipa mode value Hinv Hid.
   assert (Hnone : forall st, exists st' e', (ret st : M Isolation.Engine Abi.Status) e tr = Ok st' e' tr /\
     shadow_inv e' /\ shadow_store e e') by (intros st; eexists _, _; split; [reflexivity|]; split; [exact Hinv|left; reflexivity]).
-  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [-> | (m & Hr & Hn & Hm & Ht)]);
+  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> _] | (m & Hr & Hn & Hm & Ht & _)]);
     unfold Isolation.Engine_MMIOShadow; step_by Hp.
   - step. step. apply Hnone.
   - pose proof (shadow_of e _ m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _).
@@ -259,7 +259,7 @@ Theorem MMIOLogRead_no_failure : forall e tr id,
     0 <= n <= Abi.ShadowLogBatch /\ len packed = 6 /\ shadow_inv e' /\ shadow_store e e'.
 Proof.
   intros e tr id Hinv Hid.
-  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [-> | (m & Hr & Hn & Hm & Ht)]);
+  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> _] | (m & Hr & Hn & Hm & Ht & _)]);
     unfold Isolation.Engine_MMIOLogRead; cbv zeta; step_by Hp.
   - eexists _, _, _, _. split; [reflexivity|]. split; [unfold Abi.ShadowLogBatch; lia|]. split; [reflexivity|].
     split; [exact Hinv|left; reflexivity].
@@ -494,7 +494,7 @@ Theorem VCPUInit_shadow_inv : forall e tr id v entry arg,
   exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ shadow_inv e'.
 Proof.
   intros e tr id v entry arg Hinv Hid Hv.
-  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hinv) Hid Hv) as (st & e' & H & Hv' & Hs).
+  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hinv) Hid Hv) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. exact (shadow_inv_vcpu_store e e' Hinv Hv' Hs).
 Qed.
 

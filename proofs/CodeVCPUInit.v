@@ -11,20 +11,26 @@ Open Scope Z_scope.
 Definition put_vm (e : Isolation.Engine) (i : nat) (m : Isolation.vm) : Isolation.Engine :=
   Isolation.set_Engine_vms (replace_nth i m (Isolation.Engine_vms e)) e.
 
+(** No live VM has vmid [id]. *)
+Definition no_live (e : Isolation.Engine) (id : Z) : Prop :=
+  ~ exists m, 1 <= id <= len (Isolation.Engine_vms e) /\
+      nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\ Isolation.vm_live m = true.
+
 Lemma liveVM_tracks : forall e tr id, vcpus_ok e -> 0 <= id < 2 ^ 64 ->
   exists p, Isolation.Engine_liveVM root id e tr = Ok p e tr /\
-  (p = Nil \/ exists m, 1 <= id <= len (Isolation.Engine_vms e) /\
+  ((p = Nil /\ no_live e id) \/ exists m, 1 <= id <= len (Isolation.Engine_vms e) /\
      nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\ vm_ok m /\
-     tracks p e m (put_vm e (Z.to_nat (id - 1)))).
+     tracks p e m (put_vm e (Z.to_nat (id - 1))) /\ Isolation.vm_live m = true).
 Proof.
   intros e tr id [Hlen Hall] Hid.
   unfold Isolation.Engine_liveVM, bind, ret, wrapu. cbn [deref root].
   assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
   destruct (Z.eqb_spec id 0) as [H0|H0]; cbv beta iota.
-  { eexists; split; [reflexivity|left; reflexivity]. }
+  { eexists; split; [reflexivity|left; split; [reflexivity|intros (m & Hr & _); lia]]. }
   rewrite (Z.mod_small (len (Isolation.Engine_vms e))) by lia.
   destruct (id >? len (Isolation.Engine_vms e)) eqn:Hg; cbv beta iota.
-  { eexists; split; [reflexivity|left; reflexivity]. }
+  { eexists; split; [reflexivity|left; split; [reflexivity|intros (m & Hr & _)]].
+    rewrite Z.gtb_ltb, Z.ltb_lt in Hg. lia. }
   rewrite Z.gtb_ltb, Z.ltb_ge in Hg.
   rewrite !(Z.mod_small (id - 1)) by lia.
   destruct (pfield_tracks root Isolation.Engine_vms Isolation.set_Engine_vms e e (fun b => b) tr
@@ -32,38 +38,48 @@ Proof.
   assert (Hr : 0 <= id - 1 < len (Isolation.Engine_vms e)) by lia.
   destruct (pindex_tracks q0 e (Isolation.Engine_vms e) _ (id - 1) tr Hg0 Hr) as (q & m & Hq & Hn & Hgq).
   rewrite (idx_nth (Isolation.Engine_vms e) (id - 1) m e tr ltac:(lia) Hn). cbv beta iota.
-  destruct (Isolation.vm_live m); cbv beta iota delta [negb].
-  2:{ eexists; split; [reflexivity | left; reflexivity]. }
+  destruct (Isolation.vm_live m) eqn:Hlv; cbv beta iota delta [negb].
+  2:{ eexists; split; [reflexivity | left; split; [reflexivity|]].
+      intros (m' & _ & Hn' & Hl'). rewrite Hn in Hn'. injection Hn' as <-. congruence. }
   rewrite Hq0. cbv beta iota. rewrite Hq.
   eexists; split; [reflexivity|]. right. exists m. split; [lia|]. split; [exact Hn|]. split.
   - rewrite Forall_forall in Hall. apply Hall. eapply nth_error_In. exact Hn.
-  - exact Hgq.
+  - split; [exact Hgq|exact Hlv].
 Qed.
 
 (** The memory after a store into vCPU [j] of the VM [m] in slot [i]. *)
 Definition put_vcpu (e : Isolation.Engine) (i : nat) (m : Isolation.vm) (j : nat) (c : Isolation.vcpu) :=
   put_vm e i (Isolation.set_vm_vcpus (replace_nth j c (Isolation.vm_vcpus m)) m).
 
+(** VM [id] has no live VM with a vCPU [v]. *)
+Definition no_vcpu (e : Isolation.Engine) (id v : Z) : Prop :=
+  ~ exists m, 1 <= id <= len (Isolation.Engine_vms e) /\
+      nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\ Isolation.vm_live m = true /\
+      0 <= v < Isolation.vm_nvcpu m.
+
 Lemma vcpuOf_tracks : forall e tr id v, vcpus_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
   exists pm vc, Isolation.Engine_vcpuOf root id v e tr = Ok (pm, vc) e tr /\
-  (vc = Nil \/ exists m c, 1 <= id <= len (Isolation.Engine_vms e) /\
+  ((vc = Nil /\ no_vcpu e id v) \/ exists m c, 1 <= id <= len (Isolation.Engine_vms e) /\
      nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\ vm_ok m /\
      0 <= v < Isolation.vm_nvcpu m /\ nth_error (Isolation.vm_vcpus m) (Z.to_nat v) = Some c /\
      deref pm e tr = Ok m e tr /\
-     tracks vc e c (put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v))).
+     tracks vc e c (put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v)) /\ Isolation.vm_live m = true).
 Proof.
   intros e tr id v Hok Hid Hv.
-  destruct (liveVM_tracks e tr id Hok Hid) as (p & Hp & [-> | (m & Hr & Hn & Hm & Htm)]);
+  destruct (liveVM_tracks e tr id Hok Hid) as (p & Hp & [[-> Hno] | (m & Hr & Hn & Hm & Htm & Hlv)]);
     unfold Isolation.Engine_vcpuOf, bind at 1; rewrite Hp; cbv beta iota.
   - unfold bind, ret. cbn [is_nil]. cbv beta iota.
-    eexists _, _. split; [reflexivity | left; reflexivity].
+    eexists _, _. split; [reflexivity | left; split; [reflexivity|]].
+    intros (m & A & B & C & _). apply Hno. exists m. auto.
   - assert (Hnil : is_nil p = false) by (destruct Htm as (ld & st & -> & _); reflexivity).
     unfold bind, ret. rewrite Hnil. cbv beta iota.
     rewrite (deref_tracks _ _ _ _ _ Htm). cbv beta iota.
     pose proof Hm as (Hn0 & Hnl & Hall).
     unfold wrapu. rewrite (Z.mod_small (Isolation.vm_nvcpu m)) by lia.
     destruct (v >=? Isolation.vm_nvcpu m) eqn:Hge; cbv beta iota.
-    { eexists _, _; split; [reflexivity | left; reflexivity]. }
+    { eexists _, _; split; [reflexivity | left; split; [reflexivity|]].
+      intros (m' & _ & Hn' & _ & Hv'). rewrite Hn in Hn'. injection Hn' as <-.
+      rewrite Z.geb_leb, Z.leb_le in Hge. lia. }
     rewrite Z.geb_leb, Z.leb_gt in Hge.
     destruct (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus e m _ tr Htm ltac:(field_laws))
       as (q0 & Hq0 & Hg0).
@@ -137,25 +153,54 @@ Proof.
   rewrite Hq2. cbv beta iota. rewrite (store_tracks _ _ _ _ _ _ Ht2). reflexivity.
 Qed.
 
+(** The vCPU VCPU_INIT leaves: On, its context reset, no reply owed. *)
+Definition init_vcpu (c : Isolation.vcpu) (id v entry arg : Z) : Isolation.vcpu :=
+  Isolation.set_vcpu_pend Isolation.pendNone (Isolation.set_vcpu_state Isolation.VCPUOn
+    (Isolation.set_vcpu_ctx (reset_ctx (Isolation.vcpu_ctx c) (wrapu 16 id) (wrapu 16 v) entry arg) c)).
+
+(** Which outcome VCPU_INIT gives, and why: INVALID_PARAMETERS (no live
+    VM with that vCPU, or an entry not 4-byte aligned) or DENIED (the VM
+    has run), the engine unchanged; or SUCCESS with the vCPU replaced by
+    [init_vcpu] of it. *)
+Definition init_outcome (e e' : Isolation.Engine) (st id v entry arg : Z) : Prop :=
+  (e' = e /\
+   ((st = Abi.InvalidParameters /\ (no_vcpu e id v \/ Z.land entry 3 <> 0)) \/
+    (st = Abi.Denied /\ exists m, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+       Isolation.vm_live m = true /\ 1 <= id /\ 0 <= v < Isolation.vm_nvcpu m /\ Z.land entry 3 = 0 /\
+       Isolation.vm_hasRun m = true))) \/
+  (st = Abi.Success /\ exists m c, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+     Isolation.vm_live m = true /\ 1 <= id /\ 0 <= v < Isolation.vm_nvcpu m /\ Z.land entry 3 = 0 /\
+     Isolation.vm_hasRun m = false /\ nth_error (Isolation.vm_vcpus m) (Z.to_nat v) = Some c /\
+     e' = put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v) (init_vcpu c id v entry arg)).
+
 (** VCPU_INIT has no failure outcome and keeps [vcpus_ok]: from any engine
     whose VM slots keep their vCPU counts within their vCPUs and whose
     vCPUs have their 16 words of interrupt lines, for any 64-bit vmid and
     vCPU index and any entry and argument, it returns a status, records no
-    platform call, and leaves an engine with the same property. *)
+    platform call, and leaves an engine with the same property; the
+    outcome is [init_outcome]. *)
 Theorem VCPUInit_no_failure : forall e tr id v entry arg,
   vcpus_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ vcpus_ok e' /\ vcpu_store e e'.
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ vcpus_ok e' /\ vcpu_store e e' /\
+    init_outcome e e' st id v entry arg.
 Proof.
   intros e tr id v entry arg Hok Hid Hv.
   destruct (vcpuOf_tracks e tr id v Hok Hid Hv)
-    as (pm & vc & Hvc & [-> | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht)]);
+    as (pm & vc & Hvc & [[-> Hno] | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht & Hlv)]);
     unfold Isolation.Engine_VCPUInit, bind at 1; rewrite Hvc; cbv beta iota.
-  - cbn [is_nil orb]. unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity].
+  - cbn [is_nil orb]. unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|].
+    split; [left; reflexivity|]. left. split; [reflexivity|]. left. split; [reflexivity|left; exact Hno].
   - assert (Hnil : is_nil vc = false) by (destruct Ht as (ld & st & -> & _); reflexivity).
     rewrite Hnil. cbn [orb].
-    destruct (negb (Z.land entry 3 =? 0)); [unfold ret; eexists _, _; split; [reflexivity|]; split; [exact Hok|left; reflexivity]|].
+    destruct (negb (Z.land entry 3 =? 0)) eqn:He.
+    { unfold ret; eexists _, _; split; [reflexivity|]; split; [exact Hok|]. split; [left; reflexivity|].
+      left. split; [reflexivity|]. left. split; [reflexivity|right].
+      apply negb_true_iff, Z.eqb_neq in He. exact He. }
+    apply negb_false_iff, Z.eqb_eq in He.
     unfold bind at 1. rewrite Hpm. cbv beta iota.
-    destruct (Isolation.vm_hasRun m); [unfold ret; eexists _, _; split; [reflexivity|]; split; [exact Hok|left; reflexivity]|].
+    destruct (Isolation.vm_hasRun m) eqn:Hhr.
+    { unfold ret; eexists _, _; split; [reflexivity|]; split; [exact Hok|]. split; [left; reflexivity|].
+      left. split; [reflexivity|]. right. split; [reflexivity|]. exists m. repeat split; assumption || lia. }
     set (put := put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v)) in *.
     destruct (pfield_tracks vc Isolation.vcpu_ctx Isolation.set_vcpu_ctx e c put tr Ht ltac:(field_laws))
       as (q & Hq & Htq).
@@ -173,11 +218,12 @@ Proof.
       as (qp & Hqp & Htp).
     unfold bind at 1. rewrite Hqp. cbv beta iota.
     unfold bind at 1. rewrite (store_tracks _ _ _ _ _ _ Htp). cbv beta iota.
-    unfold ret. eexists _, _. split; [reflexivity|]. split.
+    unfold ret. eexists _, _. split; [reflexivity|]. split; [|split].
     + unfold put, put_vcpu. apply vcpus_ok_put_vm; [exact Hok|]. apply vm_ok_put_vcpu; [exact Hm|].
       destruct Hm as (_ & _ & Hall). rewrite Forall_forall in Hall.
       exact (Hall c (nth_error_In _ _ Hc)).
     + right. do 4 eexists. split; [exact Hn|reflexivity].
+    + right. split; [reflexivity|]. exists m, c. repeat (split; [assumption || lia|]). reflexivity.
 Qed.
 
 (** Setting a line of a tracked vCPU in place: what each branch of
@@ -219,7 +265,7 @@ Theorem VCPUIRQ_inv : forall e tr id v intid level,
 Proof.
   intros e tr id v intid level Hok Hid Hv Hi.
   destruct (vcpuOf_tracks e tr id v Hok Hid Hv)
-    as (pm & vc & Hvc & [-> | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht)]);
+    as (pm & vc & Hvc & [[-> _] | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht & _)]);
     unfold Isolation.Engine_VCPUIRQ, bind at 1; rewrite Hvc; cbv beta iota.
   - cbn [is_nil orb]. unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity].
   - assert (Hnil : is_nil vc = false) by (destruct Ht as (ld & st & -> & _); reflexivity).

@@ -565,7 +565,7 @@ Theorem VCPUInit_create_ok : forall e tr id v entry arg,
   exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ create_ok e'.
 Proof.
   intros e tr id v entry arg Hc Hid Hv.
-  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hc) Hid Hv) as (st & e' & H & Hv' & Hs).
+  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hc) Hid Hv) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. eapply create_ok_vcpu_store; eassumption.
 Qed.
 

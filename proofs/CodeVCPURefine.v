@@ -1,0 +1,167 @@
+(** * VCPU_INIT refined whole
+
+    Lemmas about proofs/code/Isolation.v, the translation of
+    isolation/vm.go, that carry on from CodeVCPUInit.v (the outcomes of
+    VCPU_INIT, [init_outcome]) and CodeS2Refine.v (the model's VM slots).
+    Proved here:
+    - the model's vCPU check passes exactly for a live VM at the vmid with
+      that many vCPUs ([vcpu_ok_abs]), and its alignment check is the
+      code's ([entry_aligned]);
+    - the abstraction of the vCPU VCPU_INIT leaves is Ready at the entry
+      with the argument in x0, owes no reply and keeps its interrupt lines
+      ([init_vcpu_abs]);
+    - writing one vCPU changes no page, not the host stage-2 and no walk
+      ([put_vcpu_pages], [put_vcpu_walk]);
+    - so VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and
+      argument, answers the model's status, and the abstraction of the
+      engine it leaves is the model's metadata after the step, field by
+      field and point by point ([VCPUInit_refines]). *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodeVCPU CodeVCPUInit CodeVMCreate CodeAbsLedger CodeAbs CodeVMCreateRefine
+  CodeVMCreateInv CodeS2Refine CodeAbi CodeFree CodeStage2 CodeTrack.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** The model's check that vCPU [v] of VM [id] exists, on the
+    abstraction, holds exactly when a live VM sits at the vmid with more
+    than [v] vCPUs. *)
+Lemma vcpu_ok_abs : forall c e id v, cfg_abs c e -> 0 <= id -> 0 <= v ->
+  vcpu_ok c (abs_ms c e) (Z.to_nat id) (Z.to_nat v) = true <->
+  exists m, 1 <= id <= len (Isolation.Engine_vms e) /\
+    nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\ Isolation.vm_live m = true /\
+    0 <= v < Isolation.vm_nvcpu m.
+Proof.
+  intros c e id v (_ & Hmax & _) Hid Hv. unfold vcpu_ok, vmid_ok. unfold len in *. split.
+  - intros H. apply andb_true_iff in H as [H Hc]. apply andb_true_iff in H as [H Hl].
+    apply andb_true_iff in H as [H0 Hm]. apply negb_true_iff, Nat.eqb_neq in H0. apply Nat.leb_le in Hm.
+    assert (Hs : Z.to_nat id = S (Z.to_nat (id - 1))) by lia.
+    destruct (nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1))) as [m|] eqn:Hn;
+      [|apply nth_error_None in Hn; lia].
+    rewrite Hs, (abs_slot c e _ m Hn) in Hl, Hc. unfold abs_vm in Hl, Hc.
+    destruct (Isolation.vm_live m) eqn:Hlv; [|discriminate Hl]. cbn [vm_vcpus] in Hc. apply Nat.ltb_lt in Hc.
+    exists m. split; [lia|]. split; [reflexivity|]. split; [exact Hlv|lia].
+  - intros (m & Hr & Hn & Hlv & Hvm).
+    assert (Hs : Z.to_nat id = S (Z.to_nat (id - 1))) by lia.
+    rewrite Hs, (abs_slot c e _ m Hn). unfold abs_vm. rewrite Hlv. cbn [vm_live vm_vcpus].
+    rewrite <- Hs. apply andb_true_iff. split; [apply andb_true_iff; split; [apply andb_true_iff; split|]|].
+    + apply negb_true_iff, Nat.eqb_neq. lia.
+    + apply Nat.leb_le. lia.
+    + reflexivity.
+    + apply Nat.ltb_lt. lia.
+Qed.
+
+Lemma vcpu_ok_slot : forall c e id v m, cfg_abs c e -> 1 <= id -> 0 <= v < Isolation.vm_nvcpu m ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  vcpu_ok c (abs_ms c e) (Z.to_nat id) (Z.to_nat v) = true.
+Proof.
+  intros c e id v m Hcfg Hid1 Hvm Hn Hlv. apply (vcpu_ok_abs c e id v Hcfg ltac:(lia) ltac:(lia)).
+  exists m. split; [|split; [exact Hn|split; [exact Hlv|exact Hvm]]].
+  pose proof (nth_error_Some (Isolation.Engine_vms e) (Z.to_nat (id - 1))) as Hs. rewrite Hn in Hs.
+  assert (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat by (apply Hs; discriminate).
+  unfold len. lia.
+Qed.
+
+(** The code's alignment check of the entry is the model's. *)
+Lemma entry_aligned : forall entry, 0 <= entry ->
+  (Z.to_nat entry mod 4 =? 0)%nat = (Z.land entry 3 =? 0).
+Proof.
+  intros entry H. change 3 with (Z.ones 2). rewrite Z.land_ones by lia. change (2 ^ 2) with 4.
+  rewrite <- (Z2Nat.id (entry mod 4)) by (apply Z.mod_pos_bound; lia).
+  rewrite Z2Nat.inj_mod by lia. change (Z.to_nat 4) with 4%nat.
+  destruct (Nat.eqb_spec (Z.to_nat entry mod 4) 0) as [E|E]; [rewrite E; reflexivity|].
+  symmetry. apply Z.eqb_neq. lia.
+Qed.
+
+(** The abstraction of the vCPU VCPU_INIT leaves. *)
+Lemma init_vcpu_abs : forall c0 id v entry arg,
+  abs_vcpu (init_vcpu c0 id v entry arg) = mkVCPU (VReady (Z.to_nat entry) (Z.to_nat arg)) PNone (abs_irq c0).
+Proof. intros c0 id v entry arg. destruct c0. reflexivity. Qed.
+
+Lemma put_vcpu_pages : forall e i m j c0,
+  Isolation.Engine_pages (put_vcpu e i m j c0) = Isolation.Engine_pages e /\
+  Isolation.Engine_host (put_vcpu e i m j c0) = Isolation.Engine_host e /\
+  Isolation.Engine_cfg (put_vcpu e i m j c0) = Isolation.Engine_cfg e.
+Proof. intros e i m j c0. destruct e. repeat split. Qed.
+
+(** A stage-2 that owns its tables walks the same after a vCPU store. *)
+Lemma put_vcpu_walk : forall e i m j c0 s2 k, tables_ok e -> owns_tables e (Isolation.stage2_root s2) ->
+  walk (put_vcpu e i m j c0) s2 k = walk e s2 k.
+Proof. intros e i m j c0 s2 k Hok Hown. exact (walk_slot e i _ s2 k Hok Hown). Qed.
+
+(** VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and
+    argument: it answers the status the model's step answers, and the
+    model's metadata after the step is the abstraction of the engine it
+    leaves: on an error both leave everything as it was; on SUCCESS the
+    vCPU is Ready at the entry with the argument in x0, owes no reply and
+    keeps its interrupt lines, every other vCPU, slot, page and mapping
+    as it was. *)
+Theorem VCPUInit_refines : forall c e tr id v entry arg mem regs,
+  create_inv c e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= entry < 2 ^ 64 -> 0 <= arg < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\
+    let r := vcpu_init c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat v) (Z.to_nat entry) (Z.to_nat arg) in
+    exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e').
+Proof.
+  intros c e tr id v entry arg mem regs Hc Hid Hv He Ha.
+  pose proof Hc as ((Hvok & _) & Hok & Hcfg & Hhost & Hvms & _).
+  destruct (VCPUInit_no_failure e tr id v entry arg Hvok Hid Hv) as (st & e' & Hrun & _ & _ & Hout).
+  exists st, e'. split; [exact Hrun|]. cbv zeta. unfold vcpu_init. cbv zeta.
+  rewrite (entry_aligned entry ltac:(lia)).
+  destruct Hout as [(-> & [(-> & [Hno|Hal])|(-> & m & Hn & Hlv & Hid1 & Hvm & Hal & Hhr)])|
+                    (-> & m & c0 & Hn & Hlv & Hid1 & Hvm & Hal & Hhr & Hc0 & ->)].
+  - assert (Hf : vcpu_ok c (abs_ms c e) (Z.to_nat id) (Z.to_nat v) = false).
+    { destruct (vcpu_ok _ _ _ _) eqn:Hk; [|reflexivity]. exfalso. apply Hno.
+      exact (proj1 (vcpu_ok_abs c e id v Hcfg ltac:(lia) ltac:(lia)) Hk). }
+    cbn [st_meta abs_state]. rewrite Hf. cbn. eexists. split; [reflexivity|]. split; [reflexivity|apply ms_eq_refl].
+  - cbn [st_meta abs_state]. apply Z.eqb_neq in Hal. rewrite Hal.
+    destruct (vcpu_ok _ _ _ _); cbn; eexists; (split; [reflexivity|]); (split; [reflexivity|apply ms_eq_refl]).
+  - cbn [st_meta abs_state]. rewrite (vcpu_ok_slot c e id v m Hcfg Hid1 Hvm Hn Hlv), Hal. cbn [negb Z.eqb].
+    rewrite (slot_vm c e id m Hid1 Hn).
+    replace (vm_hasrun (abs_vm c e m)) with true by (unfold abs_vm; rewrite Hlv; cbn; symmetry; exact Hhr).
+    cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|apply ms_eq_refl].
+  - cbn [st_meta abs_state]. rewrite (vcpu_ok_slot c e id v m Hcfg Hid1 Hvm Hn Hlv), Hal. cbn [negb Z.eqb].
+    rewrite (slot_vm c e id m Hid1 Hn).
+    replace (vm_hasrun (abs_vm c e m)) with false by (unfold abs_vm; rewrite Hlv; cbn; symmetry; exact Hhr).
+    cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|].
+    set (i := Z.to_nat (id - 1)) in *. set (c1 := init_vcpu c0 id v entry arg).
+    set (m1 := Isolation.set_vm_vcpus (replace_nth (Z.to_nat v) c1 (Isolation.vm_vcpus m)) m).
+    pose proof (put_vcpu_pages e i m (Z.to_nat v) c1) as (Ep & Eh & _).
+    pose proof (nth_error_Some (Isolation.Engine_vms e) i) as Hs. rewrite Hn in Hs.
+    assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply Hs; discriminate).
+    assert (Hn' : nth_error (Isolation.Engine_vms (put_vcpu e i m (Z.to_nat v) c1)) i = Some m1)
+      by (destruct e; exact (nth_replace_nth i m1 _ Hi)).
+    assert (Hw : forall s2 k, owns_tables e (Isolation.stage2_root s2) ->
+                 walk (put_vcpu e i m (Z.to_nat v) c1) s2 k = walk e s2 k)
+      by (intros s2 k Ho; exact (put_vcpu_walk e i m (Z.to_nat v) c1 s2 k Hok Ho)).
+    assert (Hvl : (Z.to_nat v < length (Isolation.vm_vcpus m))%nat).
+    { pose proof (nth_error_Some (Isolation.vm_vcpus m) (Z.to_nat v)) as Hs'. rewrite Hc0 in Hs'.
+      apply Hs'. discriminate. }
+    split; [|split].
+    + intros p. unfold set_vcpu, set_vm. cbn [ms_pages]. unfold abs_ms. cbn [ms_pages]. unfold abs_pages.
+      rewrite Ep. reflexivity.
+    + intros p. unfold set_vcpu, set_vm. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. unfold abs_hs2.
+      rewrite Eh, (Hw _ p Hhost). reflexivity.
+    + intros w. unfold set_vcpu, set_vm. cbn [ms_vms]. unfold State.upd.
+      destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv].
+      * unfold vcpu_of. rewrite (slot_vm c e id m Hid1 Hn), (slot_vm c _ id m1 Hid1 Hn'). unfold abs_vm, m1. rewrite Hlv.
+        cbn [m1 Isolation.vm_live Isolation.set_vm_vcpus]. destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
+        cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
+             Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
+        subst l0. apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log];
+          try reflexivity.
+        -- intros j. destruct (Nat.eqb_spec j (Z.to_nat v)) as [->|Hj].
+           ++ replace (Z.to_nat v <? Z.to_nat nv0)%nat with true by (symmetry; apply Nat.ltb_lt; lia).
+              rewrite nth_replace_nth_same by exact Hvl. unfold c1. rewrite init_vcpu_abs.
+              cbn [vc_irq abs_vcpu].
+              rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hc0). reflexivity.
+           ++ rewrite nth_replace_nth_other' by (intros E; apply Hj; symmetry; exact E). reflexivity.
+        -- intros p. symmetry. apply abs_s2_same. intros k. apply Hw.
+           exact (Hvms _ (nth_error_In _ _ Hn) eq_refl).
+      * apply (abs_slot_same_at c e _ w).
+        -- destruct e; exact (replace_nth_length _ _ _).
+        -- intros Hw1. destruct e. cbn. apply nth_replace_nth_other'. lia.
+        -- intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k. apply Hw.
+           exact (Hvms m0 (nth_error_In _ _ Hm0) Hl0).
+Qed.
