@@ -102,7 +102,7 @@ Theorem VCPUIRQ_keeps : forall P e tr id v intid level, store_stable P -> P e ->
   exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ P e' /\ shadow_inv e'.
 Proof.
   intros P e tr id v intid level [_ HPv] HP Hs Hid Hv Hi.
-  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hs) Hid Hv Hi) as (st & e' & H & Hv' & Hst).
+  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hs) Hid Hv Hi) as (st & e' & H & Hv' & Hst & _).
   exists st, e'. split; [exact H|].
   split; [exact (HPv e e' HP Hst)|exact (shadow_inv_vcpu_store e e' Hs Hv' Hst)].
 Qed.

@@ -1,5 +1,5 @@
-(** * The refinement invariant: the memory calls, VM_CREATE, VM_DESTROY and
-      VCPU_INIT keep it and refine the model
+(** * The refinement invariant: the memory calls, VM_CREATE, VM_DESTROY,
+      VCPU_INIT and VCPU_IRQ keep it and refine the model
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/mem.go and isolation/vm.go, that gather the results of
@@ -29,13 +29,13 @@
       stage-2 root, changing nothing the model sees
       ([VMCreate_refine_inv]); and VM_DESTROY of a VM that shares no page
       with the host likewise, from [Inv] ([VMDestroy_refine_inv]); and
-      VCPU_INIT, which answers the model's status in every outcome
-      ([VCPUInit_refine_inv]);
+      VCPU_INIT and VCPU_IRQ, which answer the model's status in every
+      outcome ([VCPUInit_refine_inv], [VCPUIRQ_refine_inv]);
     - no VM shares a page with the host ([guest_unshared]) after any of
       these calls when none did before, which gives VM_DESTROY's
       condition for every vmid ([unshared_of_guest]);
-    - so any sequence of VM_CREATE, VM_DESTROY, VCPU_INIT, MEM_SHARE,
-      MEM_DONATE, MEM_RECLAIM and MEM_INFO calls with 64-bit arguments, from an
+    - so any sequence of VM_CREATE, VM_DESTROY, VCPU_INIT, VCPU_IRQ,
+      MEM_SHARE, MEM_DONATE, MEM_RECLAIM and MEM_INFO calls with 64-bit arguments, from an
       engine satisfying [refine_inv] and [guest_unshared] whose
       abstraction satisfies [Inv], runs to its end keeping all three
       ([mcalls_Inv]), and every protected VM's stage-2 maps only pages
@@ -48,7 +48,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv
   CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi
-  CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger CodeVCPU CodeVCPUInit CodeEngineOk CodeVCPURefine.
+  CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger CodeVCPU CodeVCPUInit CodeEngineOk CodeVCPURefine CodeShadow.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -306,7 +306,32 @@ Proof.
   - split; [exact R'|]. split; [exact Herr'|]. split; [exact Href'|exact (HI I)].
 Qed.
 
-(** ** VCPU_INIT from [refine_inv] *)
+(** ** VCPU_INIT and VCPU_IRQ from [refine_inv] *)
+
+(** A call that writes at most one vCPU and keeps the invariants of the
+    calls that write one slot keeps [refine_inv] and every page. *)
+Lemma vcpu_store_refine_inv : forall c e e', refine_inv c e -> vcpu_store e e' ->
+  (walk_held c e' /\ create_rest c e') /\ (walks_below e' /\ mem_inv e') -> shadow_inv e' ->
+  refine_inv c e' /\ Isolation.Engine_pages e' = Isolation.Engine_pages e.
+Proof.
+  intros c e e' R Hst ((Hh' & Hr') & (Hwb' & Hm')) Hs'. pose proof R as (_ & _ & _ & _ & Ho & _).
+  assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
+  { destruct Hst as [->|(i & m & j & c0 & _ & ->)]; [split; reflexivity|].
+    pose proof (put_vcpu_pages e i m j c0) as (A & _ & B). split; assumption. }
+  split; [|exact (proj1 Ep)].
+  apply (refine_inv_step c e e' R (proj2 Ep) (create_inv_rest c e' (proj1 Hs') Hr') (conj (conj Hm' Hs') Hwb') Hh').
+  unfold owners_ok. rewrite (proj1 Ep). exact Ho.
+Qed.
+
+(** What the calls that write one slot keep, from [refine_inv]. *)
+Lemma slot_keeps_of : forall c e, refine_inv c e ->
+  (fun e => (walk_held c e /\ create_rest c e) /\ (walks_below e /\ mem_inv e)) e /\ shadow_inv e /\
+  store_stable (fun e => (walk_held c e /\ create_rest c e) /\ (walks_below e /\ mem_inv e)).
+Proof.
+  intros c e (Hc & Hwi & H & _). pose proof Hwi as [[Hm Hs] Hwb].
+  split; [exact (conj (conj H (rest_of_create_inv c e Hc)) (conj Hwb Hm))|]. split; [exact Hs|].
+  exact (store_stable_and _ _ (held_rest_stable c) walks_below_stable).
+Qed.
 
 (** VCPU_INIT from [refine_inv] and [Inv], for any 64-bit vmid, vCPU,
     entry and argument: it never fails, keeps [refine_inv] and [Inv]
@@ -322,24 +347,38 @@ Theorem VCPUInit_refine_inv : forall c e tr id v entry arg mem regs, refine_inv 
     Inv c (abs_ms c e').
 Proof.
   intros c e tr id v entry arg mem regs R Hid Hv He Ha I.
-  pose proof R as (Hc & Hwi & H & _ & Ho & _). pose proof Hwi as [[Hm Hs] Hwb].
-  destruct (VCPUInit_keeps (fun e => (walk_held c e /\ create_rest c e) /\ (walks_below e /\ mem_inv e))
-    e tr id v entry arg (store_stable_and _ _ (held_rest_stable c) walks_below_stable)
-    (conj (conj H (rest_of_create_inv c e Hc)) (conj Hwb Hm)) Hs Hid Hv)
-    as (st & e' & Hrun & ((Hh' & Hr') & (Hwb' & Hm')) & Hs').
+  destruct (slot_keeps_of c e R) as (HP & Hs & Hstab).
+  destruct (VCPUInit_keeps _ e tr id v entry arg Hstab HP Hs Hid Hv) as (st & e' & Hrun & HP' & Hs').
   destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hs) Hid Hv) as (st0 & e0 & Hrun0 & _ & Hst & _).
   rewrite Hrun in Hrun0. injection Hrun0 as <- <-.
-  assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
-  { destruct Hst as [->|(i & m & j & c0 & _ & ->)]; [split; reflexivity|].
-    pose proof (put_vcpu_pages e i m j c0) as (A & _ & B). split; assumption. }
-  destruct (VCPUInit_refines c e tr id v entry arg mem regs Hc Hid Hv He Ha) as (st1 & e1 & Hrun1 & Href).
+  destruct (VCPUInit_refines c e tr id v entry arg mem regs (proj1 R) Hid Hv He Ha) as (st1 & e1 & Hrun1 & Href).
   rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
-  exists st, e'. split; [exact Hrun|].
-  split; [apply (refine_inv_step c e e' R (proj2 Ep) (create_inv_rest c e' (proj1 Hs') Hr') (conj (conj Hm' Hs') Hwb') Hh');
-    unfold owners_ok; rewrite (proj1 Ep); exact Ho|].
-  split; [exact (proj1 Ep)|]. split; [exact Href|].
+  destruct (vcpu_store_refine_inv c e e' R Hst HP' Hs') as [R' Ep].
+  exists st, e'. split; [exact Hrun|]. split; [exact R'|]. split; [exact Ep|]. split; [exact Href|].
   cbv zeta in Href. destruct Href as (sst & _ & _ & Heq). apply (Inv_ms_eq c _ _ Heq).
   apply Invariants.vcpu_init_inv. exact I.
+Qed.
+
+(** VCPU_IRQ likewise ([VCPUIRQ_refines]). *)
+Theorem VCPUIRQ_refine_inv : forall c e tr id v intid level mem regs, refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 -> 0 <= level < 2 ^ 64 -> Inv c (abs_ms c e) ->
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ refine_inv c e' /\
+    Isolation.Engine_pages e' = Isolation.Engine_pages e /\
+    (let r := vcpu_irq c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat v) (Z.to_nat intid) (Z.to_nat level) in
+     exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e')) /\
+    Inv c (abs_ms c e').
+Proof.
+  intros c e tr id v intid level mem regs R Hid Hv Hi Hl I.
+  destruct (slot_keeps_of c e R) as (HP & Hs & Hstab).
+  destruct (VCPUIRQ_keeps _ e tr id v intid level Hstab HP Hs Hid Hv Hi) as (st & e' & Hrun & HP' & Hs').
+  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hs) Hid Hv Hi) as (st0 & e0 & Hrun0 & _ & Hst & _).
+  rewrite Hrun in Hrun0. injection Hrun0 as <- <-.
+  destruct (VCPUIRQ_refines c e tr id v intid level mem regs (proj1 R) Hid Hv Hi Hl) as (st1 & e1 & Hrun1 & Href).
+  rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
+  destruct (vcpu_store_refine_inv c e e' R Hst HP' Hs') as [R' Ep].
+  exists st, e'. split; [exact Hrun|]. split; [exact R'|]. split; [exact Ep|]. split; [exact Href|].
+  cbv zeta in Href. destruct Href as (sst & _ & _ & Heq). apply (Inv_ms_eq c _ _ Heq).
+  apply Invariants.vcpu_irq_inv. exact I.
 Qed.
 
 (** ** No VM shares a page with the host *)
@@ -398,7 +437,8 @@ Inductive mcall : Type :=
 | CMemReclaim (pa n : Z)
 | CMemInfo (pa : Z)
 | CVMDestroy (id : Z)
-| CVCPUInit (id v entry arg : Z).
+| CVCPUInit (id v entry arg : Z)
+| CVCPUIRQ (id v intid level : Z).
 
 Definition u64 (x : Z) : Prop := 0 <= x < 2 ^ 64.
 
@@ -409,7 +449,7 @@ Definition mcall_ok (x : mcall) : Prop :=
   | CMemShare id pa ipa n perms | CMemDonate id pa ipa n perms => u64 id /\ u64 pa /\ u64 ipa /\ u64 n /\ u64 perms
   | CMemReclaim pa n => u64 pa /\ u64 n
   | CMemInfo pa | CVMDestroy pa => u64 pa
-  | CVCPUInit id v entry arg => u64 id /\ u64 v /\ u64 entry /\ u64 arg
+  | CVCPUInit id v a b | CVCPUIRQ id v a b => u64 id /\ u64 v /\ u64 a /\ u64 b
   end.
 
 Definition after {A} (o : outcome Isolation.Engine A) : option (Isolation.Engine * list event) :=
@@ -424,6 +464,7 @@ Definition run_mcall (x : mcall) (e : Isolation.Engine) (tr : list event) : opti
   | CMemInfo pa => after (Isolation.Engine_MemInfo root pa e tr)
   | CVMDestroy id => after (Isolation.Engine_VMDestroy root id e tr)
   | CVCPUInit id v entry arg => after (Isolation.Engine_VCPUInit root id v entry arg e tr)
+  | CVCPUIRQ id v intid level => after (Isolation.Engine_VCPUIRQ root id v intid level e tr)
   end.
 
 (** The calls one after the other, each from the engine and trace the one
@@ -445,7 +486,8 @@ Proof.
   intros c x e tr (R & G & I) Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
   pose proof R as (Hc & Hwi & _ & Hrok & Ho & Hvms & _). pose proof Hwi as [[Hi _] _].
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
-  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|pa n|pa|id|id v entry arg]; cbn [mcall_ok] in Hx;
+  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|pa n|pa|id|id v entry arg|id v intid level];
+    cbn [mcall_ok] in Hx;
     unfold u64 in Hx;
     cbn [run_mcall].
   - destruct (VMCreate_refine_inv c e tr mem regs n f R Hx) as (id & st & e' & Hrun & R' & _ & HI).
@@ -501,14 +543,18 @@ Proof.
     destruct (VCPUInit_refine_inv c e tr id v entry arg mem regs R Hid Hv He Ha I) as (st & e' & Hrun & R' & Ep & _ & I').
     exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact I']].
     intros p w. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Ep. apply G.
+  - destruct Hx as (Hid & Hv & Hli & Hl).
+    destruct (VCPUIRQ_refine_inv c e tr id v intid level mem regs R Hid Hv Hli Hl I) as (st & e' & Hrun & R' & Ep & _ & I').
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact I']].
+    intros p w. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Ep. apply G.
 Qed.
 
 (** Any sequence of these calls with 64-bit arguments, from an engine
     satisfying [refine_inv] and [guest_unshared] whose abstraction
     satisfies [Inv], runs to its end, and the engine it leaves satisfies
     all three: [Inv] is an invariant of the Go engine's VM_CREATE,
-    VM_DESTROY, VCPU_INIT, MEM_SHARE, MEM_DONATE, MEM_RECLAIM and
-    MEM_INFO. *)
+    VM_DESTROY, VCPU_INIT, VCPU_IRQ, MEM_SHARE, MEM_DONATE, MEM_RECLAIM
+    and MEM_INFO. *)
 Theorem mcalls_Inv : forall c xs e tr, seq_inv c e -> Forall mcall_ok xs ->
   exists e', run_mcalls xs e tr = Some e' /\ seq_inv c e'.
 Proof.

@@ -505,6 +505,6 @@ Theorem VCPUIRQ_shadow_inv : forall e tr id v intid level,
   exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ shadow_inv e'.
 Proof.
   intros e tr id v intid level Hinv Hid Hv Hi.
-  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hinv) Hid Hv Hi) as (st & e' & H & Hv' & Hs).
+  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hinv) Hid Hv Hi) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. exact (shadow_inv_vcpu_store e e' Hinv Hv' Hs).
 Qed.

@@ -226,11 +226,17 @@ Proof.
     + right. split; [reflexivity|]. exists m, c. repeat (split; [assumption || lia|]). reflexivity.
 Qed.
 
+(** The vCPU [c] with the word of line [intid] replaced by [f] of it. *)
+Definition set_line (c : Isolation.vcpu) (intid : Z) (f : Z -> Z) : Isolation.vcpu :=
+  let ctx := Isolation.vcpu_ctx c in
+  let ws := Isolation.Context_IRQ ctx in
+  let k := Z.to_nat (intid / 64) in
+  Isolation.set_vcpu_ctx (Isolation.set_Context_IRQ (replace_nth k (f (nth k ws 0)) ws) ctx) c.
+
 (** Setting a line of a tracked vCPU in place: what each branch of
-    VCPU_IRQ does; the vCPU keeps its 16 words of lines. *)
+    VCPU_IRQ does ([set_line]); the vCPU keeps its 16 words of lines. *)
 Lemma set_line_tracks : forall e tr vc c put intid f,
   tracks vc e c put -> len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16 -> 0 <= intid < 1020 ->
-  exists c',
   ((let! t'5 := deref vc in
    let! t'6 := divu intid 64 in
    let! t'7 := idx (Isolation.Context_IRQ (Isolation.vcpu_ctx t'5)) t'6 in
@@ -239,56 +245,98 @@ Lemma set_line_tracks : forall e tr vc c put intid f,
    let! t'10 := divu intid 64 in
    let! t'11 := pindex t'9 t'10 in
    let! t'12 := store t'11 (f t'7) in
-   ret tt) : M Isolation.Engine unit) e tr = Ok tt (put c') tr /\
-  len (Isolation.Context_IRQ (Isolation.vcpu_ctx c')) = 16.
+   ret tt) : M Isolation.Engine unit) e tr = Ok tt (put (set_line c intid f)) tr /\
+  len (Isolation.Context_IRQ (Isolation.vcpu_ctx (set_line c intid f))) = 16.
 Proof.
   intros e tr vc c put intid f Ht Hl Hi.
   assert (Hw : 0 <= intid / 64 < 16) by (split; [apply Z.div_pos | apply Z.div_lt_upper_bound]; lia).
-  destruct (idx_in_range (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) (intid / 64) e tr ltac:(lia)) as (w & Hw').
+  destruct (nth_error (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) (Z.to_nat (intid / 64))) as [w|] eqn:Hnw;
+    [|apply nth_error_None in Hnw; unfold len in Hl; lia].
+  pose proof (idx_nth _ (intid / 64) w e tr ltac:(lia) Hnw) as Hw'.
   destruct (pfield_tracks vc Isolation.vcpu_ctx Isolation.set_vcpu_ctx e c put tr Ht ltac:(field_laws))
     as (q1 & Hq1 & Ht1).
   destruct (pfield_tracks q1 Isolation.Context_IRQ Isolation.set_Context_IRQ e _ _ tr Ht1 ltac:(field_laws))
     as (q2 & Hq2 & Ht2).
   destruct (pindex_tracks q2 e _ _ (intid / 64) tr Ht2 ltac:(lia)) as (q3 & w' & Hq3 & _ & Ht3).
-  eexists. split.
+  split.
   - unfold bind, ret.
     rewrite (deref_tracks _ _ _ _ _ Ht). rewrite divu64. rewrite Hw'. rewrite Hq1. rewrite Hq2.
-    rewrite divu64. rewrite Hq3. rewrite (store_tracks _ _ _ _ _ _ Ht3). reflexivity.
-  - cbn. unfold len in *. rewrite replace_nth_length. exact Hl.
+    rewrite divu64. rewrite Hq3. rewrite (store_tracks _ _ _ _ _ _ Ht3).
+    unfold set_line. cbv zeta. rewrite (nth_error_nth _ _ 0 Hnw). reflexivity.
+  - unfold set_line. cbn. unfold len in *. rewrite replace_nth_length. exact Hl.
+Qed.
+
+(** The vCPU VCPU_IRQ leaves: the line raised, lowered (not an SGI), or
+    as it was (an SGI lowered: the latch stays). *)
+Definition line_vcpu (c : Isolation.vcpu) (intid level : Z) : Isolation.vcpu :=
+  if level =? 1 then set_line c intid (fun w => Z.lor w (shl 64 false 1 (intid mod 64)))
+  else if intid >=? Isolation.sgiLines then set_line c intid (fun w => andnot w (shl 64 false 1 (intid mod 64)))
+  else c.
+
+(** Which outcome VCPU_IRQ gives, and why: INVALID_PARAMETERS (no live VM
+    with that vCPU, a line past the last, or a level other than 0 or 1),
+    the engine unchanged; or SUCCESS with the vCPU replaced by
+    [line_vcpu] of it. *)
+Definition irq_outcome (e e' : Isolation.Engine) (st id v intid level : Z) : Prop :=
+  (e' = e /\ st = Abi.InvalidParameters /\ (no_vcpu e id v \/ 1020 <= intid \/ 1 < level)) \/
+  (st = Abi.Success /\ exists m c, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+     Isolation.vm_live m = true /\ 1 <= id /\ 0 <= v < Isolation.vm_nvcpu m /\
+     nth_error (Isolation.vm_vcpus m) (Z.to_nat v) = Some c /\ intid < 1020 /\ level <= 1 /\
+     len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16 /\
+     e' = put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v) (line_vcpu c intid level)).
+
+(** Storing a vCPU as it was changes nothing. *)
+Lemma put_vcpu_same : forall e i m j c, nth_error (Isolation.Engine_vms e) i = Some m ->
+  nth_error (Isolation.vm_vcpus m) j = Some c -> put_vcpu e i m j c = e.
+Proof.
+  intros e i m j c Hm Hc. unfold put_vcpu, put_vm. rewrite (replace_nth_same j c _ Hc).
+  replace (Isolation.set_vm_vcpus (Isolation.vm_vcpus m) m) with m by (destruct m; reflexivity).
+  rewrite (replace_nth_same i m _ Hm). destruct e. reflexivity.
 Qed.
 
 (** VCPU_IRQ keeps [vcpus_ok] (and has no failure outcome,
-    [CodeVCPU.VCPUIRQ_no_failure]). *)
+    [CodeVCPU.VCPUIRQ_no_failure]); the outcome is [irq_outcome]. *)
 Theorem VCPUIRQ_inv : forall e tr id v intid level,
   vcpus_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 ->
-  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ vcpus_ok e' /\ vcpu_store e e'.
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ vcpus_ok e' /\ vcpu_store e e' /\
+    irq_outcome e e' st id v intid level.
 Proof.
   intros e tr id v intid level Hok Hid Hv Hi.
   destruct (vcpuOf_tracks e tr id v Hok Hid Hv)
-    as (pm & vc & Hvc & [[-> _] | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht & _)]);
+    as (pm & vc & Hvc & [[-> Hno] | (m & c & Hr & Hn & Hm & Hv' & Hc & Hpm & Ht & Hlv)]);
     unfold Isolation.Engine_VCPUIRQ, bind at 1; rewrite Hvc; cbv beta iota.
-  - cbn [is_nil orb]. unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity].
+  - cbn [is_nil orb]. unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|].
+    split; [left; reflexivity|]. left. split; [reflexivity|split; [reflexivity|left; exact Hno]].
   - assert (Hnil : is_nil vc = false) by (destruct Ht as (ld & st & -> & _); reflexivity).
     rewrite Hnil. cbn [orb].
     unfold Isolation.IRQLines.
     destruct (intid >=? 1020) eqn:Hc1; cbn [orb].
-    { unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity]. }
-    destruct (level >? 1); cbn [orb].
-    { unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity]. }
+    { unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|]. split; [left; reflexivity|].
+      left. split; [reflexivity|split; [reflexivity|right; left]]. rewrite Z.geb_le in Hc1. lia. }
+    destruct (level >? 1) eqn:Hl1; cbn [orb].
+    { unfold ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|]. split; [left; reflexivity|].
+      left. split; [reflexivity|split; [reflexivity|right; right]]. rewrite Z.gtb_lt in Hl1. exact Hl1. }
+    rewrite Z.gtb_ltb, Z.ltb_ge in Hl1.
     rewrite Z.geb_leb, Z.leb_gt in Hc1.
     assert (Hirq : len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16).
     { destruct Hm as (_ & _ & Hall). rewrite Forall_forall in Hall. exact (Hall c (nth_error_In _ _ Hc)). }
     assert (Hfin : forall c', len (Isolation.Context_IRQ (Isolation.vcpu_ctx c')) = 16 ->
               vcpus_ok (put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v) c')).
     { intros c' Hc'. apply vcpus_ok_put_vm; [exact Hok|]. apply vm_ok_put_vcpu; [exact Hm|exact Hc']. }
+    assert (Hout : irq_outcome e (put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat v) (line_vcpu c intid level))
+                     Abi.Success id v intid level)
+      by (right; split; [reflexivity|]; exists m, c; repeat (split; [assumption || lia|]); reflexivity).
     unfold bind at 1. rewrite modu64. cbv beta iota.
-    destruct (level =? 1).
+    destruct (level =? 1) eqn:El.
     + destruct (set_line_tracks e tr vc c _ intid (fun w => Z.lor w (shl 64 false 1 (intid mod 64))) Ht Hirq ltac:(lia))
-        as (c' & He & Hc'). unfold bind at 1. rewrite He. unfold ret. eexists _, _. split; [reflexivity|].
-      split; [exact (Hfin c' Hc')|right; do 4 eexists; split; [exact Hn|reflexivity]].
-    + destruct (intid >=? Isolation.sgiLines).
+        as (He & Hc'). unfold bind at 1. rewrite He. unfold ret. eexists _, _. split; [reflexivity|].
+      split; [exact (Hfin _ Hc')|]. split; [right; do 4 eexists; split; [exact Hn|reflexivity]|].
+      unfold line_vcpu in Hout. rewrite El in Hout. exact Hout.
+    + destruct (intid >=? Isolation.sgiLines) eqn:Es.
       * destruct (set_line_tracks e tr vc c _ intid (fun w => andnot w (shl 64 false 1 (intid mod 64))) Ht Hirq ltac:(lia))
-          as (c' & He & Hc'). unfold bind at 1. rewrite He. unfold ret. eexists _, _. split; [reflexivity|].
-      split; [exact (Hfin c' Hc')|right; do 4 eexists; split; [exact Hn|reflexivity]].
-      * unfold bind, ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|left; reflexivity].
+          as (He & Hc'). unfold bind at 1. rewrite He. unfold ret. eexists _, _. split; [reflexivity|].
+        split; [exact (Hfin _ Hc')|]. split; [right; do 4 eexists; split; [exact Hn|reflexivity]|].
+        unfold line_vcpu in Hout. rewrite El, Es in Hout. exact Hout.
+      * unfold bind, ret. eexists _, _. split; [reflexivity|]. split; [exact Hok|]. split; [left; reflexivity|].
+        unfold line_vcpu in Hout. rewrite El, Es, (put_vcpu_same e _ m _ c Hn Hc) in Hout. exact Hout.
 Qed.

@@ -1,4 +1,4 @@
-(** * VCPU_INIT refined whole
+(** * VCPU_INIT and VCPU_IRQ refined whole
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/vm.go, that carry on from CodeVCPUInit.v (the outcomes of
@@ -15,7 +15,11 @@
     - so VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and
       argument, answers the model's status, and the abstraction of the
       engine it leaves is the model's metadata after the step, field by
-      field and point by point ([VCPUInit_refines]). *)
+      field and point by point ([VCPUInit_refines]);
+    - a line word with one bit set or cleared reads, line by line, as the
+      model's levels with that line updated ([line_after],
+      [line_vcpu_abs]), so VCPU_IRQ is refined likewise
+      ([VCPUIRQ_refines]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
@@ -91,6 +95,69 @@ Lemma put_vcpu_walk : forall e i m j c0 s2 k, tables_ok e -> owns_tables e (Isol
   walk (put_vcpu e i m j c0) s2 k = walk e s2 k.
 Proof. intros e i m j c0 s2 k Hok Hown. exact (walk_slot e i _ s2 k Hok Hown). Qed.
 
+(** The model's vCPU [v] of VM [id] is the abstraction of the engine's. *)
+Lemma vcpu_of_abs : forall c e id v m c0, 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= v < Isolation.vm_nvcpu m -> nth_error (Isolation.vm_vcpus m) (Z.to_nat v) = Some c0 ->
+  vcpu_of (abs_ms c e) (Z.to_nat id) (Z.to_nat v) = abs_vcpu c0.
+Proof.
+  intros c e id v m c0 Hid1 Hn Hlv Hvm Hc0. unfold vcpu_of. rewrite (slot_vm c e id m Hid1 Hn).
+  unfold abs_vm. rewrite Hlv. cbn [vm_vcpu].
+  replace (Z.to_nat v <? Z.to_nat (Isolation.vm_nvcpu m))%nat with true by (symmetry; apply Nat.ltb_lt; lia).
+  rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hc0). reflexivity.
+Qed.
+
+(** Storing vCPU [j] of the live VM [id] as [c1] leaves the abstraction
+    the model's metadata with that vCPU set to [x], when [x] is the
+    abstraction of [c1]: no page, no walk and no other vCPU or slot
+    changes. *)
+Lemma put_vcpu_ms_eq : forall c e id j m c1 x, create_inv c e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= j < Isolation.vm_nvcpu m -> (Z.to_nat j < length (Isolation.vm_vcpus m))%nat ->
+  vcpu_eq x (abs_vcpu c1) ->
+  ms_eq (set_vcpu (abs_ms c e) (Z.to_nat id) (Z.to_nat j) x)
+        (abs_ms c (put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat j) c1)).
+Proof.
+  intros c e id j m c1 x Hc Hid1 Hn Hlv Hj Hjl Hx.
+  pose proof Hc as (_ & Hok & _ & Hhost & Hvms & _).
+  set (i := Z.to_nat (id - 1)) in *.
+  set (m1 := Isolation.set_vm_vcpus (replace_nth (Z.to_nat j) c1 (Isolation.vm_vcpus m)) m).
+  pose proof (put_vcpu_pages e i m (Z.to_nat j) c1) as (Ep & Eh & _).
+  pose proof (nth_error_Some (Isolation.Engine_vms e) i) as Hs. rewrite Hn in Hs.
+  assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply Hs; discriminate).
+  assert (Hn' : nth_error (Isolation.Engine_vms (put_vcpu e i m (Z.to_nat j) c1)) i = Some m1)
+    by (destruct e; exact (nth_replace_nth i m1 _ Hi)).
+  assert (Hw : forall s2 k, owns_tables e (Isolation.stage2_root s2) ->
+               walk (put_vcpu e i m (Z.to_nat j) c1) s2 k = walk e s2 k)
+    by (intros s2 k Ho; exact (put_vcpu_walk e i m (Z.to_nat j) c1 s2 k Hok Ho)).
+  split; [|split].
+  - intros p. unfold set_vcpu, set_vm. cbn [ms_pages]. unfold abs_ms. cbn [ms_pages]. unfold abs_pages.
+    rewrite Ep. reflexivity.
+  - intros p. unfold set_vcpu, set_vm. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. unfold abs_hs2.
+    rewrite Eh, (Hw _ p Hhost). reflexivity.
+  - intros w. unfold set_vcpu, set_vm. cbn [ms_vms]. unfold State.upd.
+    destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv].
+    + rewrite (slot_vm c e id m Hid1 Hn), (slot_vm c _ id m1 Hid1 Hn'). unfold abs_vm, m1. rewrite Hlv.
+      destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
+      cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
+           Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
+      subst l0. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
+      split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+      split; [|split; [|split; reflexivity]].
+      * intros k. destruct (Nat.eqb_spec k (Z.to_nat j)) as [->|Hk].
+        -- replace (Z.to_nat j <? Z.to_nat nv0)%nat with true by (symmetry; apply Nat.ltb_lt; lia).
+           rewrite nth_replace_nth_same by exact Hjl. exact Hx.
+        -- rewrite nth_replace_nth_other' by (intros E; apply Hk; symmetry; exact E).
+           split; [reflexivity|split; [reflexivity|intros; reflexivity]].
+      * intros p. symmetry. apply abs_s2_same. intros k. apply Hw.
+        exact (Hvms _ (nth_error_In _ _ Hn) eq_refl).
+    + apply (abs_slot_same_at c e _ w).
+      * destruct e; exact (replace_nth_length _ _ _).
+      * intros Hw1. destruct e. cbn. apply nth_replace_nth_other'. lia.
+      * intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k. apply Hw.
+        exact (Hvms m0 (nth_error_In _ _ Hm0) Hl0).
+Qed.
+
 (** VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and
     argument: it answers the status the model's step answers, and the
     model's metadata after the step is the abstraction of the engine it
@@ -125,43 +192,125 @@ Proof.
     rewrite (slot_vm c e id m Hid1 Hn).
     replace (vm_hasrun (abs_vm c e m)) with false by (unfold abs_vm; rewrite Hlv; cbn; symmetry; exact Hhr).
     cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|].
-    set (i := Z.to_nat (id - 1)) in *. set (c1 := init_vcpu c0 id v entry arg).
-    set (m1 := Isolation.set_vm_vcpus (replace_nth (Z.to_nat v) c1 (Isolation.vm_vcpus m)) m).
-    pose proof (put_vcpu_pages e i m (Z.to_nat v) c1) as (Ep & Eh & _).
-    pose proof (nth_error_Some (Isolation.Engine_vms e) i) as Hs. rewrite Hn in Hs.
-    assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply Hs; discriminate).
-    assert (Hn' : nth_error (Isolation.Engine_vms (put_vcpu e i m (Z.to_nat v) c1)) i = Some m1)
-      by (destruct e; exact (nth_replace_nth i m1 _ Hi)).
-    assert (Hw : forall s2 k, owns_tables e (Isolation.stage2_root s2) ->
-                 walk (put_vcpu e i m (Z.to_nat v) c1) s2 k = walk e s2 k)
-      by (intros s2 k Ho; exact (put_vcpu_walk e i m (Z.to_nat v) c1 s2 k Hok Ho)).
     assert (Hvl : (Z.to_nat v < length (Isolation.vm_vcpus m))%nat).
     { pose proof (nth_error_Some (Isolation.vm_vcpus m) (Z.to_nat v)) as Hs'. rewrite Hc0 in Hs'.
       apply Hs'. discriminate. }
-    split; [|split].
-    + intros p. unfold set_vcpu, set_vm. cbn [ms_pages]. unfold abs_ms. cbn [ms_pages]. unfold abs_pages.
-      rewrite Ep. reflexivity.
-    + intros p. unfold set_vcpu, set_vm. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. unfold abs_hs2.
-      rewrite Eh, (Hw _ p Hhost). reflexivity.
-    + intros w. unfold set_vcpu, set_vm. cbn [ms_vms]. unfold State.upd.
-      destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv].
-      * unfold vcpu_of. rewrite (slot_vm c e id m Hid1 Hn), (slot_vm c _ id m1 Hid1 Hn'). unfold abs_vm, m1. rewrite Hlv.
-        cbn [m1 Isolation.vm_live Isolation.set_vm_vcpus]. destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
-        cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
-             Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
-        subst l0. apply vm_eq_fields; cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log];
-          try reflexivity.
-        -- intros j. destruct (Nat.eqb_spec j (Z.to_nat v)) as [->|Hj].
-           ++ replace (Z.to_nat v <? Z.to_nat nv0)%nat with true by (symmetry; apply Nat.ltb_lt; lia).
-              rewrite nth_replace_nth_same by exact Hvl. unfold c1. rewrite init_vcpu_abs.
-              cbn [vc_irq abs_vcpu].
-              rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hc0). reflexivity.
-           ++ rewrite nth_replace_nth_other' by (intros E; apply Hj; symmetry; exact E). reflexivity.
-        -- intros p. symmetry. apply abs_s2_same. intros k. apply Hw.
-           exact (Hvms _ (nth_error_In _ _ Hn) eq_refl).
-      * apply (abs_slot_same_at c e _ w).
-        -- destruct e; exact (replace_nth_length _ _ _).
-        -- intros Hw1. destruct e. cbn. apply nth_replace_nth_other'. lia.
-        -- intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k. apply Hw.
-           exact (Hvms m0 (nth_error_In _ _ Hm0) Hl0).
+    apply (put_vcpu_ms_eq c e id v m _ _ Hc Hid1 Hn Hlv Hvm Hvl).
+    rewrite init_vcpu_abs, (vcpu_of_abs c e id v m c0 Hid1 Hn Hlv Hvm Hc0).
+    split; [reflexivity|split; [reflexivity|intros; reflexivity]].
+Qed.
+
+(** ** VCPU_IRQ *)
+
+Lemma shl_bit : forall k, 0 <= k < 64 -> shl 64 false 1 k = 2 ^ k.
+Proof.
+  intros k Hk. unfold shl, wrapu. destruct (Z.leb_spec 64 k); [lia|]. rewrite Z.shiftl_1_l.
+  apply Z.mod_small. split; [apply Z.pow_nonneg; lia|apply Z.pow_lt_mono_r; lia].
+Qed.
+
+Lemma testbit_set : forall w k j, 0 <= k -> 0 <= j ->
+  Z.testbit (Z.lor w (2 ^ k)) j = if j =? k then true else Z.testbit w j.
+Proof.
+  intros w k j Hk Hj. rewrite Z.lor_spec, Z.pow2_bits_eqb by lia.
+  destruct (Z.eqb_spec j k) as [->|Ne]; [rewrite Z.eqb_refl, orb_true_r; reflexivity|].
+  rewrite (proj2 (Z.eqb_neq k j)) by lia. apply orb_false_r.
+Qed.
+
+Lemma testbit_clear : forall w k j, 0 <= k -> 0 <= j ->
+  Z.testbit (andnot w (2 ^ k)) j = if j =? k then false else Z.testbit w j.
+Proof.
+  intros w k j Hk Hj. unfold andnot. rewrite Z.land_spec, Z.lnot_spec, Z.pow2_bits_eqb by lia.
+  destruct (Z.eqb_spec j k) as [->|Ne]; [rewrite Z.eqb_refl, andb_false_r; reflexivity|].
+  rewrite (proj2 (Z.eqb_neq k j)) by lia. apply andb_true_r.
+Qed.
+
+(** Interrupt line [i] read from the words [ws] after the word of line
+    [intid] is replaced by [w'], which has bit [intid mod 64] set to [b]
+    and every other bit of the old word. *)
+Lemma line_after : forall (ws : list Z) intid w' b, 0 <= intid -> (Z.to_nat (intid / 64) < length ws)%nat ->
+  (forall j, 0 <= j -> Z.testbit w' j =
+     if j =? intid mod 64 then b else Z.testbit (nth (Z.to_nat (intid / 64)) ws 0) j) ->
+  forall i, Z.testbit (nth (i / 64) (replace_nth (Z.to_nat (intid / 64)) w' ws) 0) (Z.of_nat (i mod 64)) =
+    if Nat.eqb i (Z.to_nat intid) then b else Z.testbit (nth (i / 64) ws 0) (Z.of_nat (i mod 64)).
+Proof.
+  intros ws intid w' b Hi Hl Hg i.
+  pose proof (Nat.div_mod i 64 ltac:(lia)). pose proof (Nat.mod_upper_bound i 64 ltac:(lia)).
+  pose proof (Z.div_mod intid 64 ltac:(lia)). pose proof (Z.mod_pos_bound intid 64 ltac:(lia)).
+  assert (0 <= intid / 64) by (apply Z.div_pos; lia).
+  destruct (Nat.eq_dec (i / 64) (Z.to_nat (intid / 64))) as [E|N].
+  - rewrite E, nth_replace_nth_same by exact Hl. rewrite Hg by lia.
+    destruct (Nat.eqb_spec i (Z.to_nat intid)) as [Ei|Ni];
+      destruct (Z.eqb_spec (Z.of_nat (i mod 64)) (intid mod 64)) as [Em|Nm]; try reflexivity; exfalso; lia.
+  - rewrite nth_replace_nth_other' by (intros E; apply N; symmetry; exact E).
+    destruct (Nat.eqb_spec i (Z.to_nat intid)) as [Ei|Ni]; [exfalso; apply N; rewrite Ei|reflexivity].
+    rewrite Z2Nat.inj_div by lia. reflexivity.
+Qed.
+
+(** The abstraction of the vCPU VCPU_IRQ leaves: as it was, but for line
+    [intid], which is the level asked, or for a lowered SGI its latch. *)
+Lemma line_vcpu_abs : forall c0 intid level, 0 <= intid < 1020 -> 0 <= level <= 1 ->
+  len (Isolation.Context_IRQ (Isolation.vcpu_ctx c0)) = 16 ->
+  vcpu_eq (mkVCPU (abs_vstate c0) (abs_pend c0)
+             (State.upd (abs_irq c0) (Z.to_nat intid)
+                ((Z.to_nat level =? 1)%nat || ((Z.to_nat intid <? 16)%nat && abs_irq c0 (Z.to_nat intid)))))
+    (abs_vcpu (line_vcpu c0 intid level)).
+Proof.
+  intros c0 intid level Hi Hl Hlen.
+  assert (Hk : (Z.to_nat (intid / 64) < length (Isolation.Context_IRQ (Isolation.vcpu_ctx c0)))%nat).
+  { unfold len in Hlen. assert (intid / 64 < 16) by (apply Z.div_lt_upper_bound; lia). lia. }
+  pose proof (Z.mod_pos_bound intid 64 ltac:(lia)) as Hm.
+  unfold line_vcpu, Isolation.sgiLines, vcpu_eq. cbn [vc_state vc_pend vc_irq abs_vcpu].
+  destruct (Z.eqb_spec level 1) as [->|Nl].
+  - split; [reflexivity|]. split; [reflexivity|]. intros i. unfold State.upd, abs_irq, set_line. cbv zeta.
+    cbn [Isolation.vcpu_ctx Isolation.set_vcpu_ctx Isolation.Context_IRQ Isolation.set_Context_IRQ].
+    rewrite (line_after _ intid _ true ltac:(lia) Hk); [destruct (_ =? _)%nat; reflexivity|].
+    intros j Hj. rewrite shl_bit by lia. apply testbit_set; lia.
+  - replace (Z.to_nat level =? 1)%nat with false by (symmetry; apply Nat.eqb_neq; lia). cbn [orb].
+    destruct (Z.geb_spec intid 16) as [Hge|Hlt].
+    + replace (Z.to_nat intid <? 16)%nat with false by (symmetry; apply Nat.ltb_ge; lia). cbn [andb].
+      split; [reflexivity|]. split; [reflexivity|]. intros i. unfold State.upd, abs_irq, set_line. cbv zeta.
+    cbn [Isolation.vcpu_ctx Isolation.set_vcpu_ctx Isolation.Context_IRQ Isolation.set_Context_IRQ].
+      rewrite (line_after _ intid _ false ltac:(lia) Hk); [destruct (_ =? _)%nat; reflexivity|].
+      intros j Hj. rewrite shl_bit by lia. apply testbit_clear; lia.
+    + replace (Z.to_nat intid <? 16)%nat with true by (symmetry; apply Nat.ltb_lt; lia). cbn [andb].
+      split; [reflexivity|]. split; [reflexivity|]. intros i. unfold State.upd.
+      destruct (Nat.eqb_spec i (Z.to_nat intid)) as [->|]; reflexivity.
+Qed.
+
+(** VCPU_IRQ, from [create_inv], for any 64-bit vmid, vCPU, line and
+    level: it answers the status the model's step answers, and the
+    model's metadata after the step is the abstraction of the engine it
+    leaves: on an error both leave everything as it was; on SUCCESS the
+    line has the level asked (a lowered SGI keeps its latch), every other
+    line, vCPU, slot, page and mapping as it was. *)
+Theorem VCPUIRQ_refines : forall c e tr id v intid level mem regs,
+  create_inv c e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> 0 <= intid < 2 ^ 64 -> 0 <= level < 2 ^ 64 ->
+  exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\
+    let r := vcpu_irq c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat v) (Z.to_nat intid) (Z.to_nat level) in
+    exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e').
+Proof.
+  intros c e tr id v intid level mem regs Hc Hid Hv Hi Hl.
+  pose proof Hc as ((Hvok & _) & _ & Hcfg & _).
+  destruct (VCPUIRQ_inv e tr id v intid level Hvok Hid Hv Hi) as (st & e' & Hrun & _ & _ & Hout).
+  exists st, e'. split; [exact Hrun|]. cbv zeta. unfold vcpu_irq. cbv zeta. cbn [st_meta abs_state].
+  destruct Hout as [(-> & -> & Hwhy)|(-> & m & c0 & Hn & Hlv & Hid1 & Hvm & Hc0 & Hi1 & Hl1 & Hirq & ->)].
+  - destruct (vcpu_ok c (abs_ms c e) (Z.to_nat id) (Z.to_nat v)) eqn:Hk; cbn [negb].
+    + destruct Hwhy as [Hno|[Hbig|Hlvl]].
+      * exfalso. apply Hno. exact (proj1 (vcpu_ok_abs c e id v Hcfg ltac:(lia) ltac:(lia)) Hk).
+      * replace (max_intid <=? Z.to_nat intid)%nat with true by (symmetry; apply Nat.leb_le; unfold max_intid; lia).
+        cbn. eexists. split; [reflexivity|]. split; [reflexivity|apply ms_eq_refl].
+      * destruct (max_intid <=? Z.to_nat intid)%nat;
+          [|replace (1 <? Z.to_nat level)%nat with true by (symmetry; apply Nat.ltb_lt; lia)];
+          cbn; eexists; (split; [reflexivity|]); (split; [reflexivity|apply ms_eq_refl]).
+    + cbn. eexists. split; [reflexivity|]. split; [reflexivity|apply ms_eq_refl].
+  - rewrite (vcpu_ok_slot c e id v m Hcfg Hid1 Hvm Hn Hlv). cbn [negb].
+    replace (max_intid <=? Z.to_nat intid)%nat with false by (symmetry; apply Nat.leb_gt; unfold max_intid; lia).
+    replace (1 <? Z.to_nat level)%nat with false by (symmetry; apply Nat.ltb_ge; lia).
+    cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|].
+    assert (Hvl : (Z.to_nat v < length (Isolation.vm_vcpus m))%nat).
+    { pose proof (nth_error_Some (Isolation.vm_vcpus m) (Z.to_nat v)) as Hs'. rewrite Hc0 in Hs'.
+      apply Hs'. discriminate. }
+    apply (put_vcpu_ms_eq c e id v m _ _ Hc Hid1 Hn Hlv Hvm Hvl).
+    rewrite (vcpu_of_abs c e id v m c0 Hid1 Hn Hlv Hvm Hc0).
+    exact (line_vcpu_abs c0 intid level ltac:(lia) ltac:(lia) Hirq).
 Qed.

@@ -575,6 +575,6 @@ Theorem VCPUIRQ_create_ok : forall e tr id v intid level,
   exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ create_ok e'.
 Proof.
   intros e tr id v intid level Hc Hid Hv Hi.
-  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hc) Hid Hv Hi) as (st & e' & H & Hv' & Hs).
+  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hc) Hid Hv Hi) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. eapply create_ok_vcpu_store; eassumption.
 Qed.
