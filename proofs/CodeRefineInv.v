@@ -254,21 +254,22 @@ Proof.
 Qed.
 
 (** VM_DESTROY of a VM sharing no page with the host keeps the
-    configuration and [owners_ok], and changes nothing unless it answers
-    SUCCESS. *)
+    configuration and [owners_ok], changes nothing unless it answers
+    SUCCESS, and changes the ledger only as [releasePages] does. *)
 Theorem VMDestroy_ledger_after : forall c e tr id st e' tr', refine_inv c e -> 0 <= id < 2 ^ 64 -> unshared_at e id ->
   Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' ->
-  (Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e') /\ (st <> Abi.Success -> e' = e).
+  (Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e') /\ (st <> Abi.Success -> e' = e) /\
+  (e' = e \/ 1 <= id /\ Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e)).
 Proof.
   intros c e tr id st e' tr' (Hc & Hwi & _ & _ & Ho & Hvms & _) Hid Hun Hrun.
   pose proof Hwi as [[Hi Hs] _].
   pose proof Hi as (Hm & (Hp & _ & _ & Hown2 & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
   destruct (VMDestroy_unshared_cases e tr id Hm Hs Hpok Hplat ltac:(lia) Hid
     (fun m _ Hn Hl => or_intror (Hown2 m (nth_error_In _ _ Hn) Hl)) Hun)
-    as (st0 & e0 & tr0 & Hrun0 & [[E Ne]|(i & m & _ & _ & _ & ((Ecfg & _) & _) & Hpg & Es & _)]);
+    as (st0 & e0 & tr0 & Hrun0 & [[E Ne]|(i & m & _ & _ & _ & ((Ecfg & _) & _) & Hpg & Es & _ & Hid1)]);
     rewrite Hrun in Hrun0; injection Hrun0 as E1 E2 _; subst st0 e0.
-  - subst e'. split; [split; [reflexivity|exact Ho]|intros _; reflexivity].
-  - split; [|intros Ne; contradiction]. split; [exact Ecfg|].
+  - subst e'. split; [split; [reflexivity|exact Ho]|split; [intros _; reflexivity|left; reflexivity]].
+  - split; [|split; [intros Ne; contradiction|right; split; assumption]]. split; [exact Ecfg|].
     unfold owners_ok in *. rewrite Hpg. apply Forall_map. rewrite Forall_forall in *.
     intros x Hx. apply release_entry_ok. exact (Ho x Hx).
 Qed.
@@ -293,7 +294,7 @@ Proof.
   rewrite Hrun in Hrun1. injection Hrun1 as <- <- <-.
   destruct (VMDestroy_walk_held c e tr id Hc Hei H ltac:(lia) Hid Hun) as (st2 & e2 & tr2 & Hrun2 & H').
   rewrite Hrun in Hrun2. injection Hrun2 as <- <- <-.
-  destruct (VMDestroy_ledger_after c e tr id st e' tr' R Hid Hun Hrun) as [Hl Herr].
+  destruct (VMDestroy_ledger_after c e tr id st e' tr' R Hid Hun Hrun) as (Hl & Herr & _).
   exists st, e', tr'. split; [exact Hrun|].
   assert (Href : st = Abi.Success -> exists s', vm_destroy c (abs_state c e mem regs) (Z.to_nat id) = (s', ok0) /\
        ms_eq (st_meta s') (abs_ms c e')).
@@ -420,6 +421,27 @@ Proof.
   intros c e e' x r G H Hx. apply (guest_unshared_pages c e e' x G Hx). intros p. rewrite H. destruct (r p); auto.
 Qed.
 
+(** A call that leaves the ledger as it was keeps [guest_unshared]. *)
+Lemma guest_unshared_same : forall c e e', Isolation.Engine_pages e' = Isolation.Engine_pages e ->
+  guest_unshared c e -> guest_unshared c e'.
+Proof. intros c e e' Ep G p w. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Ep. apply G. Qed.
+
+(** So does VM_DESTROY: [destroy_page] makes no page shared with the
+    host that was not. *)
+Lemma VMDestroy_guest_unshared : forall c e e' id, guest_unshared c e ->
+  (e' = e \/ 1 <= id /\ Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e)) ->
+  guest_unshared c e'.
+Proof.
+  intros c e e' id G [->|(Hid1 & Hpg)]; [exact G|].
+  intros p w. unfold abs_ms at 1. cbn [ms_pages]. rewrite (destroy_pages_abs c e e' id Hid1 Hpg p).
+  specialize (G p). unfold abs_ms in G. cbn [ms_pages] in G. revert G.
+  unfold destroy_page. destruct (abs_pages c e p) as [[| | |v0] sh]; cbn [pg_owner pg_share];
+    try (intros G E; exact (G w E)).
+  - destruct sh as [|b]; [intros G E; exact (G w E)|].
+    destruct (Nat.eqb b (Z.to_nat id)); [intros _ E; discriminate E|intros G E; exact (G w E)].
+  - destruct (Nat.eqb v0 (Z.to_nat id)); [intros _ E; discriminate E|intros G E; exact (G w E)].
+Qed.
+
 (** What a sequence of the calls below keeps: [refine_inv],
     [guest_unshared], and the model's invariant of the abstraction. *)
 Definition seq_inv (c : config) (e : Isolation.Engine) : Prop :=
@@ -495,7 +517,7 @@ Proof.
     pose proof Hc as (Hco & Hok & _ & Hh & Hvo & _).
     destruct (VMCreate_walk_cases e tr (Z.of_nat n) (Z.of_nat f) (id, st) e' tr Hco Hok Hh Hvo ltac:(lia) Hrun)
       as (Ep & _).
-    intros p w. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Ep. apply G.
+    exact (guest_unshared_same c e e' Ep G).
   - destruct Hx as (Hid & Hpa & Hipa & Hn & Hperms).
     destruct (MemShare_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms)
       as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
@@ -527,26 +549,14 @@ Proof.
   - pose proof (unshared_of_guest c e (proj1 Hcfg) (proj1 Hrok) Ho G id) as Hun.
     destruct (VMDestroy_refine_inv c e tr id mem regs R Hx Hun I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
     exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact I']].
-    pose proof Hi as (Hm & (Hp & Hpok' & _ & Hown2 & _) & _). pose proof Hp as (_ & Hpok & _ & _ & Hplat).
-    destruct (VMDestroy_unshared_cases e tr id Hm (proj2 (proj1 Hwi)) Hpok Hplat ltac:(lia) Hx
-      (fun m _ Hn Hl => or_intror (Hown2 m (nth_error_In _ _ Hn) Hl)) Hun)
-      as (st0 & e0 & tr0 & Hrun0 & [[E _]|(i & m & _ & _ & _ & _ & Hpg & _ & _ & Hid1)]);
-      rewrite Hrun in Hrun0; injection Hrun0 as _ E2 _; subst e0; [subst e'; exact G|].
-    intros p w. unfold abs_ms at 1. cbn [ms_pages]. rewrite (destroy_pages_abs c e e' id Hid1 Hpg p).
-    specialize (G p). unfold abs_ms in G. cbn [ms_pages] in G. revert G.
-    unfold destroy_page. destruct (abs_pages c e p) as [[| | |v0] sh]; cbn [pg_owner pg_share];
-      try (intros G E; exact (G w E)).
-    + destruct sh as [|b]; [intros G E; exact (G w E)|].
-      destruct (Nat.eqb b (Z.to_nat id)); [intros _ E; discriminate E|intros G E; exact (G w E)].
-    + destruct (Nat.eqb v0 (Z.to_nat id)); [intros _ E; discriminate E|intros G E; exact (G w E)].
+    destruct (VMDestroy_ledger_after c e tr id st e' tr' R Hx Hun Hrun) as (_ & _ & Hpg).
+    exact (VMDestroy_guest_unshared c e e' id G Hpg).
   - destruct Hx as (Hid & Hv & He & Ha).
     destruct (VCPUInit_refine_inv c e tr id v entry arg mem regs R Hid Hv He Ha I) as (st & e' & Hrun & R' & Ep & _ & I').
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact I']].
-    intros p w. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Ep. apply G.
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
   - destruct Hx as (Hid & Hv & Hli & Hl).
     destruct (VCPUIRQ_refine_inv c e tr id v intid level mem regs R Hid Hv Hli Hl I) as (st & e' & Hrun & R' & Ep & _ & I').
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact I']].
-    intros p w. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Ep. apply G.
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
 Qed.
 
 (** Any sequence of these calls with 64-bit arguments, from an engine

@@ -370,6 +370,8 @@ CodeRefineInv.VMDestroy_refine_inv
 CodeRefineInv.unshared_of_guest
 CodeRefineInv.guest_unshared_pages
 CodeRefineInv.guest_unshared_range
+CodeRefineInv.guest_unshared_same
+CodeRefineInv.VMDestroy_guest_unshared
 CodeRefineInv.mcall_seq_inv
 CodeRefineInv.VCPUInit_refine_inv
 CodeVCPURefine.vcpu_ok_abs
