@@ -95,6 +95,25 @@ Proof.
   - rewrite <- Hp. apply (inv_protected _ _ I). rewrite Hr. assumption.
 Qed.
 
+(** A Go call whose abstraction after is, by [ms_eq], the metadata the
+    model's step leaves from the abstraction before keeps [Inv] when the
+    step does. *)
+Lemma step_keeps_Inv : forall c e e' mem regs (step : state -> state * output),
+  (forall s, Inv c (st_meta s) -> Inv c (st_meta (fst (step s)))) ->
+  ms_eq (st_meta (fst (step (abs_state c e mem regs)))) (abs_ms c e') ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof. intros c e e' mem regs step Hstep Heq I. apply (Inv_ms_eq c _ _ Heq). apply Hstep. exact I. Qed.
+
+(** The same for a step that answers SUCCESS. *)
+Lemma step_ok_keeps_Inv : forall c e e' mem regs (step : state -> state * output),
+  (forall s, Inv c (st_meta s) -> Inv c (st_meta (fst (step s)))) ->
+  (exists s', step (abs_state c e mem regs) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof.
+  intros c e e' mem regs step Hstep (s' & Hs & Heq). apply (step_keeps_Inv c e e' mem regs step Hstep).
+  rewrite Hs. exact Heq.
+Qed.
+
 (** The fields of [Inv] about pages alone. *)
 Definition pages_inv (c : config) (m : mstate) : Prop :=
   (forall p, is_engine (ms_pages m p) = in_ram c p && in_engine c p) /\

@@ -300,10 +300,8 @@ Proof.
        ms_eq (st_meta s') (abs_ms c e')).
   { intros ->. exact (VMDestroy_refines c e tr id e' tr' mem regs Hc Hei Ho ltac:(lia) Hid Hun I Hrun). }
   destruct (refine_inv_outcome c e e' st _ R Hl Hc' Hwi' H' Herr Href) as (R' & Herr' & Href' & HI).
-  - intros Es I0. destruct (Href Es) as (s' & Hstep & Heq). apply (Inv_ms_eq c _ _ Heq).
-    set (s0 := abs_state c e mem regs) in Hstep.
-    replace s' with (fst (vm_destroy c s0 (Z.to_nat id))) by (rewrite Hstep; reflexivity).
-    apply Invariants.vm_destroy_inv. exact I0.
+  - intros Es. apply (step_ok_keeps_Inv c e e' mem regs (fun s => vm_destroy c s (Z.to_nat id)));
+      [intros s; apply Invariants.vm_destroy_inv|exact (Href Es)].
   - split; [exact R'|]. split; [exact Herr'|]. split; [exact Href'|exact (HI I)].
 Qed.
 
@@ -356,8 +354,9 @@ Proof.
   rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
   destruct (vcpu_store_refine_inv c e e' R Hst HP' Hs') as [R' Ep].
   exists st, e'. split; [exact Hrun|]. split; [exact R'|]. split; [exact Ep|]. split; [exact Href|].
-  cbv zeta in Href. destruct Href as (sst & _ & _ & Heq). apply (Inv_ms_eq c _ _ Heq).
-  apply Invariants.vcpu_init_inv. exact I.
+  cbv zeta in Href. destruct Href as (sst & _ & _ & Heq).
+  apply (step_keeps_Inv c e e' mem regs (fun s => vcpu_init c s (Z.to_nat id) (Z.to_nat v) (Z.to_nat entry) (Z.to_nat arg)));
+    [intros s; apply Invariants.vcpu_init_inv|exact Heq|exact I].
 Qed.
 
 (** VCPU_IRQ likewise ([VCPUIRQ_refines]). *)
@@ -378,8 +377,10 @@ Proof.
   rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
   destruct (vcpu_store_refine_inv c e e' R Hst HP' Hs') as [R' Ep].
   exists st, e'. split; [exact Hrun|]. split; [exact R'|]. split; [exact Ep|]. split; [exact Href|].
-  cbv zeta in Href. destruct Href as (sst & _ & _ & Heq). apply (Inv_ms_eq c _ _ Heq).
-  apply Invariants.vcpu_irq_inv. exact I.
+  cbv zeta in Href. destruct Href as (sst & _ & _ & Heq).
+  apply (step_keeps_Inv c e e' mem regs
+    (fun s => vcpu_irq c s (Z.to_nat id) (Z.to_nat v) (Z.to_nat intid) (Z.to_nat level)));
+    [intros s; apply Invariants.vcpu_irq_inv|exact Heq|exact I].
 Qed.
 
 (** ** No VM shares a page with the host *)

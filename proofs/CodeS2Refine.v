@@ -420,14 +420,11 @@ Corollary MemShare_keeps_Inv : forall c e tr id pa ipa n perms e' tr',
   Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
   Inv c (abs_ms c e) -> Inv c (abs_ms c e').
 Proof.
-  intros c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun I.
-  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
-  destruct (MemShare_refines c e tr id pa ipa n perms e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hc Hwi H Hrok Hvms
-    Hid Hpa Hipa Hn Hperms Hrun) as (s' & Hstep & Heq).
-  apply (Inv_ms_eq c _ _ Heq).
-  replace s' with (fst (mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
-    by (unfold s; rewrite Hstep; reflexivity).
-  apply Invariants.mem_share_inv. exact I.
+  intros c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun.
+  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
+    (fun s => mem_share c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)));
+    [intros s; apply Invariants.mem_share_inv|].
+  exact (MemShare_refines c e tr id pa ipa n perms e' tr' _ _ Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun).
 Qed.
 
 (** ** MEM_DONATE against the model *)
@@ -470,14 +467,11 @@ Corollary MemDonate_keeps_Inv : forall c e tr id pa ipa n perms e' tr',
   Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok Abi.Success e' tr' ->
   Inv c (abs_ms c e) -> Inv c (abs_ms c e').
 Proof.
-  intros c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun I.
-  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
-  destruct (MemDonate_refines c e tr id pa ipa n perms e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hc Hwi H Hrok Hvms
-    Hid Hpa Hipa Hn Hperms Hrun) as (s' & Hstep & Heq).
-  apply (Inv_ms_eq c _ _ Heq).
-  replace s' with (fst (mem_donate c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)))
-    by (unfold s; rewrite Hstep; reflexivity).
-  apply Invariants.mem_donate_inv. exact I.
+  intros c e tr id pa ipa n perms e' tr' Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun.
+  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
+    (fun s => mem_donate c s (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)));
+    [intros s; apply Invariants.mem_donate_inv|].
+  exact (MemDonate_refines c e tr id pa ipa n perms e' tr' _ _ Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun).
 Qed.
 
 (** ** MEM_RECLAIM against the model *)
@@ -532,11 +526,8 @@ Corollary MemReclaim_keeps_Inv : forall c e tr pa n e' tr',
   Isolation.Engine_MemReclaim root pa n e tr = Ok Abi.Success e' tr' ->
   Inv c (abs_ms c e) -> Inv c (abs_ms c e').
 Proof.
-  intros c e tr pa n e' tr' Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun I.
-  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
-  destruct (MemReclaim_refines c e tr pa n e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun)
-    as (s' & Hstep & Heq).
-  apply (Inv_ms_eq c _ _ Heq).
-  replace s' with (fst (mem_reclaim c s (Z.to_nat pa) (Z.to_nat n))) by (unfold s; rewrite Hstep; reflexivity).
-  apply Invariants.mem_reclaim_inv. exact I.
+  intros c e tr pa n e' tr' Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun.
+  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
+    (fun s => mem_reclaim c s (Z.to_nat pa) (Z.to_nat n))); [intros s; apply Invariants.mem_reclaim_inv|].
+  exact (MemReclaim_refines c e tr pa n e' tr' _ _ Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun).
 Qed.

@@ -343,6 +343,8 @@ CodeS2Refine.vms_lend_eq
 CodeS2Refine.MemDonate_refines
 CodeS2Refine.MemDonate_keeps_Inv
 CodeS2Refine.abs_slot_same_at
+CodeModelThms.step_keeps_Inv
+CodeModelThms.step_ok_keeps_Inv
 CodeS2Refine.abs_slot_same
 CodeAbsLedger.wrapu_nonneg
 CodeDestroyRefine.to_nat_neq
