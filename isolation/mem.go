@@ -141,6 +141,12 @@ func (e *Engine) checkMapped(s *stage2, ipa IPA, n uint64, owner VMID, shared bo
 // MemUnshare is MEM_UNSHARE: the host revokes a MEM_SHARE of the n pages VM
 // id maps at ipa.
 //
+// The ledger is committed first, page by page through the VM's stage-2
+// (the only record of which page each IPA maps), then the whole range is
+// unmapped in one update: exactly the update unmapNeed reserved tables
+// for. The pages are the host's throughout, so the moment the VM loses
+// them may follow the ledger's change.
+//
 // Postconditions on success: the pages are gone from the VM's stage-2 and
 // no longer shared.
 func (e *Engine) MemUnshare(id uint64, ipa IPA, n uint64) abi.Status {
@@ -154,12 +160,11 @@ func (e *Engine) MemUnshare(id uint64, ipa IPA, n uint64) abi.Status {
 	if e.unmapNeed(&v.s2, ipa, n) > e.pool.nfree {
 		return abi.NoMemory
 	}
-	for k := uint64(0); k < n; {
-		rIPA, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
-		e.unmapRange(&v.s2, rIPA, cnt)
-		e.setOwner(pa, cnt, abi.OwnerHost, HostVMID)
-		k += cnt
+	for i := uint64(0); i < n; i++ {
+		pa := e.mustTranslate(&v.s2, ipa+IPA(i<<PageShift))
+		e.setOwner(pa, 1, abi.OwnerHost, HostVMID)
 	}
+	e.unmapRange(&v.s2, ipa, n)
 	return abi.Success
 }
 

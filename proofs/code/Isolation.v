@@ -1391,32 +1391,6 @@ Definition Engine_mustTranslate {S : Type} (e : (ptr S Engine)) (s : (ptr S stag
   else
   ret (Mapping_PA m).
 
-(** Go: isolation/mem.go:101:1 nextRun *)
-Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (k : Z) : M S (IPA * PA * Z) :=
-  let first := wrapu 64 (ipa + (shl 64 false k PageShift)) in
-  let! t'1 := Engine_mustTranslate e s first in
-  let pa := t'1 in
-  let cnt := 1 in
-  let! t'5 := loop (X:=Empty_set) max_fuel
-  (fun cnt => ret ((wrapu 64 (k + cnt)) <? n))
-  (fun cnt =>
-  let! t'2 := Engine_translate e s (wrapu 64 (first + (shl 64 false cnt PageShift))) in
-  let '(t'3, t'4) := t'2 in
-  let m := t'3 in
-  let ok := t'4 in
-  if (negb ok) || (negb ((Mapping_PA m) =? (wrapu 64 (pa + (shl 64 false cnt PageShift))))) then
-  ret (Break cnt)
-  else
-  let cnt := wrapu 64 (cnt + 1) in
-  ret (Continue cnt))
-  (fun cnt => ret cnt)
-  cnt in
-  match t'5 with
-  | Fall cnt =>
-  ret (first, pa, cnt)
-  | Jump x'j => match x'j with end
-  end.
-
 (** Go: isolation/mem.go:127:1 checkMapped *)
 Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (owner : VMID) (shared : bool) (borrower : VMID) : M S Abi.Status :=
   let i := 0 in
@@ -1449,7 +1423,7 @@ Definition Engine_checkMapped {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/mem.go:146:1 MemUnshare *)
+(** Go: isolation/mem.go:152:1 MemUnshare *)
 Definition Engine_MemUnshare {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : IPA) (n : Z) : M S Abi.Status :=
   let! t'1 := Engine_liveVM e id in
   let v := t'1 in
@@ -1469,32 +1443,29 @@ Definition Engine_MemUnshare {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : IPA
   if t'7 >? (tablePool_nfree (Engine_pool t'8)) then
   ret Abi.NoMemory
   else
-  let k := 0 in
-  let! t'17 := loop (X:=Empty_set) max_fuel
-  (fun k => ret (k <? n))
-  (fun k =>
+  let i := 0 in
+  let! t'12 := loop (X:=Empty_set) (n - i)
+  (fun i => ret (i <? n))
+  (fun i =>
   let! t'9 := pfield v vm_s2 set_vm_s2 in
-  let! t'10 := Engine_nextRun e t'9 ipa n k in
-  let '(t'11, t'12, t'13) := t'10 in
-  let rIPA := t'11 in
-  let pa := t'12 in
-  let cnt := t'13 in
-  let! t'14 := pfield v vm_s2 set_vm_s2 in
-  let! t'15 := Engine_unmapRange e t'14 rIPA cnt in
-  let! t'16 := Engine_setOwner e pa cnt Abi.OwnerHost HostVMID in
-  let k := wrapu 64 (k + cnt) in
-  ret (Continue k))
-  (fun k => ret k)
-  k in
-  match t'17 with
-  | Fall k =>
+  let! t'10 := Engine_mustTranslate e t'9 (wrapu 64 (ipa + (shl 64 false i PageShift))) in
+  let pa := t'10 in
+  let! t'11 := Engine_setOwner e pa 1 Abi.OwnerHost HostVMID in
+  ret (Continue i))
+  (fun i => let i := wrapu 64 (i + 1) in
+  ret i)
+  i in
+  match t'12 with
+  | Fall i =>
+  let! t'13 := pfield v vm_s2 set_vm_s2 in
+  let! t'14 := Engine_unmapRange e t'13 ipa n in
   ret Abi.Success
   | Jump x'j => match x'j with end
   end.
 
 Definition hostRAM : Attr := mk_Attr PermRWX false.
 
-(** Go: isolation/mem.go:174:1 MemReclaim *)
+(** Go: isolation/mem.go:179:1 MemReclaim *)
 Definition Engine_MemReclaim {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) : M S Abi.Status :=
   let! t'1 := deref e in
   let! t'2 := pageRange pa n (Config_RAM (Engine_cfg t'1)) in
@@ -1557,7 +1528,7 @@ Definition set_PageInfo_Shared (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo 
 Definition set_PageInfo_Borrower (x : Z) (r : PageInfo) : PageInfo := mk_PageInfo (PageInfo_Owner r) (PageInfo_VM r) (PageInfo_Shared r) x.
 Definition zero_PageInfo : PageInfo := mk_PageInfo 0 0 0 0.
 
-(** Go: isolation/mem.go:211:1 MemInfo *)
+(** Go: isolation/mem.go:216:1 MemInfo *)
 Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageInfo * Abi.Status) :=
   let! t'1 := Engine_ramPage e pa in
   if negb t'1 then
@@ -2630,9 +2601,35 @@ Definition EngineOwnsID {S : Type} (id : Z) : M S bool :=
   else
   ret false.
 
+(** Go: isolation/mem.go:101:1 nextRun *)
+Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) (k : Z) : M S (IPA * PA * Z) :=
+  let first := wrapu 64 (ipa + (shl 64 false k PageShift)) in
+  let! t'1 := Engine_mustTranslate e s first in
+  let pa := t'1 in
+  let cnt := 1 in
+  let! t'5 := loop (X:=Empty_set) max_fuel
+  (fun cnt => ret ((wrapu 64 (k + cnt)) <? n))
+  (fun cnt =>
+  let! t'2 := Engine_translate e s (wrapu 64 (first + (shl 64 false cnt PageShift))) in
+  let '(t'3, t'4) := t'2 in
+  let m := t'3 in
+  let ok := t'4 in
+  if (negb ok) || (negb ((Mapping_PA m) =? (wrapu 64 (pa + (shl 64 false cnt PageShift))))) then
+  ret (Break cnt)
+  else
+  let cnt := wrapu 64 (cnt + 1) in
+  ret (Continue cnt))
+  (fun cnt => ret cnt)
+  cnt in
+  match t'5 with
+  | Fall cnt =>
+  ret (first, pa, cnt)
+  | Jump x'j => match x'j with end
+  end.
+
 Definition hostShared : Attr := mk_Attr PermRW false.
 
-(** Go: isolation/mem.go:263:1 setShared *)
+(** Go: isolation/mem.go:268:1 setShared *)
 Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
   let i := 0 in
   let! t'10 := loop (X:=Empty_set) (n - i)
@@ -2658,7 +2655,7 @@ Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (s
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:236:1 GuestShare *)
+(** Go: isolation/mem.go:241:1 GuestShare *)
 Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
   let! t'1 := pfield e Engine_vms set_Engine_vms in
   let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
@@ -2721,7 +2718,7 @@ Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : 
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:275:1 GuestUnshare *)
+(** Go: isolation/mem.go:280:1 GuestUnshare *)
 Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
   let! t'1 := pfield e Engine_vms set_Engine_vms in
   let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
@@ -2784,7 +2781,7 @@ Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa 
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:306:1 GuestRelinquish *)
+(** Go: isolation/mem.go:311:1 GuestRelinquish *)
 Definition Engine_GuestRelinquish {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
   let! t'1 := pfield e Engine_vms set_Engine_vms in
   let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
