@@ -3,10 +3,13 @@
     Lemmas about proofs/code/Isolation.v, the translation of isolation/mem.go.
     MEM_UNSHARE, GUEST_SHARE, GUEST_UNSHARE and GUEST_RELINQUISH first check
     each page of their IPA range with [checkMapped] (walk the VM's stage-2,
-    read the ledger entry of the page found), then walk the range run by
-    run with [nextRun], whose [mustTranslate] panics on a page that is not
-    mapped. Both never fail on an engine meeting [mem_ok] (CodeTransfer),
-    and [nextRun] never fails on a range [checkMapped] accepted. *)
+    read the ledger entry of the page found), then walk the range again:
+    MEM_UNSHARE page by page, the guest calls run by run with [nextRun];
+    both through [mustTranslate], which panics on a page that is not
+    mapped. [checkMapped] never fails on an engine meeting [mem_ok]
+    (CodeTransfer), and when it passes each page is mapped to a page of
+    RAM ([mapped_at]); [nextRun] never fails on such a range (MEM_UNSHARE's
+    walk: CodeUnshare). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -16,9 +19,11 @@ Import ListNotations.
 Open Scope Z_scope.
 
 (** The page [i] pages into the range at [ipa] is mapped in the stage-2 at
-    [s]: the walk [checkMapped] and [nextRun] make finds a leaf. *)
+    [s] to a page of RAM: the walk [checkMapped], [nextRun] and MEM_UNSHARE
+    make finds a leaf, and [checkMapped] found its output in RAM. *)
 Definition mapped_at (e : Isolation.Engine) tr (s : ptr Isolation.Engine Isolation.stage2) ipa i : Prop :=
-  exists m, Isolation.Engine_translate root s (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) e tr = Ok (m, true) e tr.
+  exists m, Isolation.Engine_translate root s (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) e tr = Ok (m, true) e tr /\
+    ram_base e <= Isolation.Mapping_PA m /\ 1 <= ram_size e /\ wrapu 64 (Isolation.Mapping_PA m - ram_base e) <= ram_size e - 1.
 
 Lemma page_ownedBy_ok : forall e tr p pg vm', good p e pg ->
   exists b, Isolation.page_ownedBy (S := Isolation.Engine) p vm' e tr = Ok b e tr.
@@ -79,7 +84,7 @@ Proof.
       rewrite wrapu_small by lia; split; [|apply Z2Nat.inj_lt; lia];
       split; [reflexivity|]; split; [reflexivity|]; split; [lia|];
       let i' := fresh "i'" in let Hi' := fresh "Hi'" in
-      intros i' Hi'; destruct (Z.eq_dec i' i) as [->|?]; [exists m; exact Htr|apply Hm; lia].
+      intros i' Hi'; destruct (Z.eq_dec i' i) as [->|?]; [exists m; repeat split; assumption|apply Hm; lia].
     destruct shared.
     * erewrite bind_ok by (erewrite bind_ok by apply Hd; reflexivity). cbv beta iota zeta.
       destruct (negb _); [denied|next i m Htr Hm].
@@ -102,7 +107,7 @@ Theorem nextRun_no_failure : forall e tr s s2 ipa n k,
 Proof.
   intros e tr s s2 ipa n k Ht Hs2 Hg Hk Hn Hmapped.
   unfold Isolation.Engine_nextRun. cbv zeta.
-  destruct (Hmapped k Hk) as (m & Hm).
+  destruct (Hmapped k Hk) as (m & Hm & _).
   unfold Isolation.Engine_mustTranslate. erewrite bind_ok by (step_by Hm; reflexivity). cbv beta iota zeta.
   match goal with |- context [loop max_fuel ?c ?b ?po 1] =>
   destruct (loop_spec max_fuel c b po
