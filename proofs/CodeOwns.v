@@ -414,22 +414,20 @@ Qed.
 Lemma owns_used : forall e r y, owns_tables e r -> In y (s2_tables e r) -> free_bit (Isolation.Engine_pool e) y = false.
 Proof. intros e r y (_ & _ & Hu) Hy. exact (Hu y Hy). Qed.
 
-Theorem MemShare_keeps_owned : forall e tr id pa ipa n perms st e' tr',
-  mem_ok e -> s2_owned e ->
-  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' -> s2_owned e'.
+(** An update of the tree of one live VM's stage-2 that keeps its
+    [root_inv] and [tree_frame], and leaves the slots, the host's record
+    and the pool's base and size as they were, keeps [s2_owned]: the
+    other trees keep their tables, and the tables the updated tree gains
+    were free. *)
+Lemma one_tree_keeps_owned : forall e e0 k m, s2_owned e ->
+  nth_error (Isolation.Engine_vms e) k = Some m -> Isolation.vm_live m = true ->
+  Isolation.Engine_vms e0 = Isolation.Engine_vms e -> Isolation.Engine_host e0 = Isolation.Engine_host e ->
+  root_inv e0 (Isolation.stage2_root (Isolation.vm_s2 m)) -> pool_base e0 = pool_base e ->
+  len (tables e0) = len (tables e) -> tree_frame e e0 (Isolation.stage2_root (Isolation.vm_s2 m)) -> s2_owned e0.
 Proof.
-  intros e tr id pa ipa n perms st e' tr' Hm Ho Hid Hpa Hipa Hn H.
+  intros e e0 k m Ho Hnth Hlive Evms Ehost Hr' HB HL Htf.
   pose proof Ho as (Hp & Hpl & Hhost & Hvms & Hdis).
-  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
-    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
-  rewrite H0 in H. injection H as <- <- <-.
-  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (m & q & ps & Hnth & Hps & Hlive & Ee & Hr' & HB & HL & Htf).
   set (r := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
-  set (k := Z.to_nat (id - 1)) in *.
-  assert (Evms : Isolation.Engine_vms e0 = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
-  assert (Ehost : Isolation.Engine_host e0 = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
   assert (Hp0 : pool_inv e0) by exact (proj1 (root_inv_l1 e0 r Hr')).
   set (h := Isolation.stage2_root (Isolation.Engine_host e)).
   assert (Hk_lt : (k < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
@@ -486,6 +484,21 @@ Proof.
         pose proof (proj2 Hdis k i Hk_lt Hi (not_eq_sym Hij) ltac:(rewrite Hvk; exact Hlive) Hli) as Hd.
         unfold root_at at 1 in Hd. rewrite Hvk in Hd. exact Hd.
       * intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
+Qed.
+
+Theorem MemShare_keeps_owned : forall e tr id pa ipa n perms st e' tr',
+  mem_ok e -> s2_owned e ->
+  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' -> s2_owned e'.
+Proof.
+  intros e tr id pa ipa n perms st e' tr' Hm Ho Hid Hpa Hipa Hn H.
+  pose proof Ho as (_ & Hpl & _).
+  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
+  destruct (Hsucc Es) as (m & q & ps & Hnth & Hps & Hlive & Ee & Hr' & HB & HL & Htf).
+  apply (one_tree_keeps_owned e e0 _ m Ho Hnth Hlive); [rewrite Ee; reflexivity|rewrite Ee; reflexivity|assumption..].
 Qed.
 
 (** ** MEM_DONATE keeps the stage-2s owned *)

@@ -1,0 +1,220 @@
+(** * MEM_UNSHARE keeps the engine's invariants
+
+    Theorems about proofs/code/Isolation.v, the translation of
+    isolation/mem.go, from CodeUnshare.v (MEM_UNSHARE taken apart and
+    never failing) and the stage-2 update's effect on the walk
+    (CodeWalkRange.unmapRange_walk_range). MEM_UNSHARE changes one live
+    VM's tree of tables, the pool and the ledger; the slots, the host's
+    stage-2 record and the configuration stay as they were.
+    Proved here:
+    - an update of one live VM's tree that keeps [root_inv] and
+      [tree_frame] keeps [s2_owned] (CodeOwns.one_tree_keeps_owned), so
+      every outcome of MEM_UNSHARE keeps [s2_owned], [mem_inv] and
+      [engine_inv] ([MemUnshare_keeps_owned], [MemUnshare_keeps_mem_inv],
+      [MemUnshare_engine_inv]);
+    - after SUCCESS the VM's walk maps no IPA page of the range and every
+      other page as before, stays below 2^48, and the host's walk and
+      every other live VM's are as they were; the ledger is
+      [unshare_ledger] of the range ([MemUnshare_walks]); so MEM_UNSHARE
+      keeps [walks_below] and [walk_inv] ([MemUnshare_walks_below],
+      [MemUnshare_walk_inv]);
+    - a walk that only loses pages stays sane ([s2_sane_shrink]), so
+      MEM_UNSHARE keeps [create_inv] ([MemUnshare_create_inv]). *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeVCPU CodeVMCreate CodeStage2 CodePool CodeFree CodeTransfer
+  CodeShadow CodeMemShare CodeUpdate CodeUpdateRange CodeUpdateRoot CodeUpdateRootRange CodeMemNoFailure CodeUnshare
+  CodeAbs CodeVMCreateInv CodeOwns CodeEngineInv CodeWalkRange CodeWalkCalls CodeWalkHeld CodeMemCall CodeLedgerRefine CodeAbsLedger.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** The tables *)
+
+Theorem MemUnshare_keeps_owned : forall e tr id ipa n st e' tr', mem_ok e -> s2_owned e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' -> s2_owned e'.
+Proof.
+  intros e tr id ipa n st e' tr' Hm Ho Hid Hipa Hn H.
+  pose proof Ho as (_ & Hpl & _).
+  destruct (MemUnshare_no_failure e tr id ipa n Hm Hpl (s2_owned_roots e Ho) Hid Hipa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (proj1 (Herr Ne)); exact Ho].
+  destruct (Hsucc Es) as (m & q & ps & Hnth & Hlive & _ & _ & Ee & Hr' & HB & HL & Htf).
+  apply (one_tree_keeps_owned e e0 _ m Ho Hnth Hlive); [rewrite Ee; reflexivity|rewrite Ee; reflexivity|assumption..].
+Qed.
+
+Theorem MemUnshare_keeps_mem_inv : forall e tr id ipa n st e' tr', mem_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' -> mem_inv e'.
+Proof.
+  intros e tr id ipa n st e' tr' (Hm & Ho & Hd) Hid Hipa Hn H.
+  pose proof (MemUnshare_keeps_owned e tr id ipa n st e' tr' Hm Ho Hid Hipa Hn H) as Ho'.
+  pose proof Ho as (_ & Hpl & _).
+  destruct (MemUnshare_no_failure e tr id ipa n Hm Hpl (s2_owned_roots e Ho) Hid Hipa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (proj1 (Herr Ne)); split; [exact Hm|split; assumption]].
+  destruct (Hsucc Es) as (m & q & ps & _ & _ & Hps & _ & Ee & _).
+  apply (mem_inv_after e e0 Hm Hd Ho'); rewrite Ee; [reflexivity|reflexivity|exact Hps].
+Qed.
+
+(** MEM_UNSHARE never fails from [engine_inv] and keeps it. *)
+Theorem MemUnshare_engine_inv : forall e tr id ipa n, engine_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' /\ engine_inv e'.
+Proof.
+  intros e tr id ipa n [Hi Hs] Hid Hipa Hn. pose proof Hi as (Hm & Ho & _). pose proof Ho as (_ & Hpl & _).
+  destruct (MemUnshare_no_failure e tr id ipa n Hm Hpl (s2_owned_roots e Ho) Hid Hipa Hn)
+    as (st & e' & tr' & H & Herr & Hsucc).
+  exists st, e', tr'. split; [exact H|].
+  split; [exact (MemUnshare_keeps_mem_inv e tr id ipa n st e' tr' Hi Hid Hipa Hn H)|].
+  apply (shadow_inv_same_vms e); [|exact Hs].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (proj1 (Herr Ne)); reflexivity].
+  destruct (Hsucc Es) as (m & q & ps & _ & _ & _ & _ & -> & _). reflexivity.
+Qed.
+
+(** ** The walks *)
+
+(** MEM_UNSHARE, from [mem_inv] and [walks_below]: an answer other than
+    SUCCESS changes nothing; after SUCCESS the slots, the host's stage-2
+    record and the configuration are as they were, the ledger is
+    [unshare_ledger] of the range, the VM's walk maps no IPA page of the
+    range, every other IPA page below 2^40 as before, and stays below
+    2^48, and the host's walk and every other live VM's are as they
+    were. *)
+Theorem MemUnshare_walks : forall e tr id ipa n st e' tr', mem_inv e -> walks_below e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' ->
+  (st <> Abi.Success -> e' = e) /\
+  (st = Abi.Success -> exists m, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+     Isolation.vm_live m = true /\ Isolation.Engine_vms e' = Isolation.Engine_vms e /\
+     Isolation.Engine_host e' = Isolation.Engine_host e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
+     len (Isolation.Engine_pages e') = len (Isolation.Engine_pages e) /\
+     (forall j, nth j (Isolation.Engine_pages e') Isolation.zero_page =
+        unshare_ledger e (Isolation.vm_s2 m) ipa (Z.to_nat n) j) /\
+     walk_below e' (Isolation.vm_s2 m) /\
+     (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+        CodeAbs.walk e' (Isolation.vm_s2 m) k =
+          if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+          then None else CodeAbs.walk e (Isolation.vm_s2 m) k) /\
+     (forall k, CodeAbs.walk e' (Isolation.Engine_host e) k = CodeAbs.walk e (Isolation.Engine_host e) k) /\
+     forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' ->
+       Isolation.vm_live m' = true ->
+       forall k, CodeAbs.walk e' (Isolation.vm_s2 m') k = CodeAbs.walk e (Isolation.vm_s2 m') k).
+Proof.
+  intros e tr id ipa n st e' tr' Hi (Hhb & Hvb) Hid Hipa Hn Hrun.
+  pose proof Hi as (Hm & (Hp & (Hal & Hbelow) & Hh & Hown & Hdis) & _).
+  pose proof Hp as (Hok & _ & _ & Hcok & _).
+  destruct (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
+    as [(st0 & Hcall & Hst)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & _ & HN & Hle & Hps & Hled & Hcall)].
+  { rewrite Hcall in Hrun. injection Hrun as <- <- <-. split; [intros _; reflexivity|]. intros E; contradiction. }
+  pose proof (Hown m (nth_error_In _ _ Hnth) Hlive) as Hov.
+  pose proof (owns_root_inv e _ Hp Hov) as Hr.
+  set (e1 := Isolation.set_Engine_pages ps e).
+  pose proof (root_inv_l1 e _ Hr) as Hl.
+  assert (Hg1 : good (s2_place (id - 1)) e1 (Isolation.vm_s2 m)) by (apply vm_place_pages; [lia|exact Hnth]).
+  pose proof (vm_unmapNeed_pages e tr id m ipa n N ps Hok Hid1 Hnth Hr ltac:(lia) ltac:(lia) H40 HN) as HN1.
+  assert (Hs2 : s2_ok e (Isolation.vm_s2 m)) by (right; exact (l1_inv_tree e _ Hl)).
+  destruct (unmapRange_walk_range e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n N Hg1 Hr
+    (walk_below_same_pool e e1 _ Hok Hs2 eq_refl (Hvb _ m Hnth Hlive)) Hal Hbelow ltac:(lia) ltac:(lia) H40 Hial HN1
+    ltac:(change (Isolation.Engine_pool e1) with (Isolation.Engine_pool e); unfold count_ok in Hcok; lia))
+    as (st1 & tr1 & Hur & Hr' & HB & HL & _ & Htf & Hwb' & Hwk).
+  assert (Hr2 : Isolation.Engine_MemUnshare root id ipa n e tr = Ok Abi.Success st1 tr1)
+    by (rewrite Hcall; fold e1; unfold bind; rewrite Hur; reflexivity).
+  rewrite Hrun in Hr2. injection Hr2 as -> -> ->.
+  destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q & Eq).
+  pose proof (root_inv_l1 st1 _ Hr') as ((Ht1 & _) & _).
+  destruct (slot_at e _ m Hnth) as (Hi1 & Ei1).
+  assert (Hlv1 : Isolation.vm_live (vm_at e (Z.to_nat (id - 1))) = true) by (rewrite Ei1; exact Hlive).
+  assert (Hdh : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
+                         (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e)))).
+  { apply disjoint_sym. pose proof (proj1 Hdis _ Hi1 Hlv1) as H. unfold root_at in H. rewrite Ei1 in H. exact H. }
+  split; [intros Ne; exfalso; exact (Ne eq_refl)|]. intros _.
+  exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [rewrite Eq; reflexivity|].
+  split; [rewrite Eq; reflexivity|]. split; [rewrite Eq; reflexivity|].
+  split; [rewrite Eq; exact Hps|]. split; [rewrite Eq; exact Hled|]. split; [exact Hwb'|]. split; [|split].
+  - intros k Hk. rewrite (Hwk k Hk). destruct (_ && _); [reflexivity|].
+    exact (walk_same_pool e e1 _ k Hok Hs2 eq_refl).
+  - intros k. rewrite (walk_apart e1 st1 _ (Isolation.Engine_host e) Hp Ht1 HB HL Htf Hh Hdh k).
+    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hh)) eq_refl).
+  - intros j m2 Hj Hnth2 Hlive2 k.
+    destruct (slot_at e j m2 Hnth2) as (Hj1 & Ej1).
+    pose proof (Hown m2 (nth_error_In _ _ Hnth2) Hlive2) as Hov2.
+    assert (Hd2 : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
+                           (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m2)))).
+    { pose proof (proj2 Hdis _ j Hi1 Hj1 ltac:(intros E; apply Hj; symmetry; exact E) Hlv1
+        ltac:(rewrite Ej1; exact Hlive2)) as H.
+      unfold root_at in H. rewrite Ei1, Ej1 in H. exact H. }
+    rewrite (walk_apart e1 st1 _ (Isolation.vm_s2 m2) Hp Ht1 HB HL Htf Hov2 Hd2 k).
+    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hov2)) eq_refl).
+Qed.
+
+(** MEM_UNSHARE keeps [walks_below]. *)
+Corollary MemUnshare_walks_below : forall e tr id ipa n st e' tr', mem_inv e -> walks_below e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' -> walks_below e'.
+Proof.
+  intros e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun.
+  destruct (MemUnshare_walks e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hwb].
+  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & _ & _ & _ & Hwm & _ & Hhost & Hother).
+  apply (walks_below_one e e' (Z.to_nat (id - 1)) m Hwb Ev Eh); [|exact Hnth|exact Hwm|exact Hother].
+  intros k p w Hk E. rewrite Hhost in E. exact (proj1 Hwb k p w Hk E).
+Qed.
+
+(** MEM_UNSHARE never fails from [walk_inv] and keeps it. *)
+Theorem MemUnshare_walk_inv : forall e tr id ipa n, walk_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' /\ walk_inv e'.
+Proof.
+  intros e tr id ipa n [Hei Hwb] Hid Hipa Hn.
+  destruct (MemUnshare_engine_inv e tr id ipa n Hei Hid Hipa Hn) as (st & e' & tr' & Hrun & Hei').
+  exists st, e', tr'. split; [exact Hrun|]. split; [exact Hei'|].
+  exact (MemUnshare_walks_below e tr id ipa n st e' tr' (proj1 Hei) Hwb Hid Hipa Hn Hrun).
+Qed.
+
+(** ** The slots stay sane *)
+
+(** A walk that maps nothing it did not map before stays sane: in RAM,
+    and no two IPA pages on one page. *)
+Lemma s2_sane_shrink : forall c e e' s2,
+  (forall k pa w, (k < ipa_pages c)%nat -> walk e' s2 k = Some (pa, w) -> walk e s2 k = Some (pa, w)) ->
+  s2_sane c e s2 -> s2_sane c e' s2.
+Proof.
+  intros c e e' s2 Hsub (Hram & Hinj). split.
+  - intros k pa w Hk E. exact (Hram k pa w Hk (Hsub k pa w Hk E)).
+  - intros k1 k2 pa1 pa2 w1 w2 Hk1 Hk2 E1 E2. exact (Hinj k1 k2 pa1 pa2 w1 w2 Hk1 Hk2 (Hsub _ _ _ Hk1 E1) (Hsub _ _ _ Hk2 E2)).
+Qed.
+
+(** MEM_UNSHARE keeps [create_inv]: the slots, the configuration and
+    every other live VM's walk are as they were, the tables keep
+    [engine_inv], and the VM's walk only loses pages. *)
+Theorem MemUnshare_create_inv : forall c e tr id ipa n st e' tr', create_inv c e -> walk_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' -> create_inv c e'.
+Proof.
+  intros c e tr id ipa n st e' tr' Hc [Hei Hwb] Hid Hipa Hn Hrun.
+  destruct (MemUnshare_engine_inv e tr id ipa n Hei Hid Hipa Hn) as (st0 & e0 & tr0 & Hrun0 & Hei').
+  rewrite Hrun in Hrun0. injection Hrun0 as <- <- <-.
+  destruct (MemUnshare_walks e tr id ipa n st e' tr' (proj1 Hei) Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hc].
+  destruct (Hsucc Es) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & _ & Hother).
+  destruct Hei' as [Hi' Hs'].
+  apply (create_inv_rest c e' (proj1 Hs')).
+  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
+  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
+  pose proof Hcfg as (_ & _ & Hipl). change Isolation.ipaLimit with (2 ^ 40) in Hipl.
+  assert (Hcfg' : cfg_abs c e') by (unfold cfg_abs, cfg_rel in *; rewrite Ev, Ecfg; exact Hcfg).
+  unfold create_rest, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
+  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|].
+  split; [exact Hcfg'|]. split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
+  rewrite Forall_forall in *. intros mv Hmv Hlv. apply In_nth_error in Hmv as (j & Hj).
+  destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [->|Hjne].
+  - rewrite Hnth in Hj. injection Hj as <-.
+    apply (s2_sane_shrink c e e' _); [|exact (Hsane m (nth_error_In _ _ Hnth) Hlive)].
+    intros k pa w Hk E. rewrite (Hwm k ltac:(lia)) in E. destruct (_ && _); [discriminate E|exact E].
+  - exact (s2_sane_ext c e e' _ (Hother j mv Hjne Hj Hlv) (Hsane mv (nth_error_In _ _ Hj) Hlv)).
+Qed.
