@@ -296,3 +296,22 @@ Proof.
   - intros _. exists m, q, ps. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Hps|]. split; [exact Hled|].
     split; [exact Eq|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|exact Htf].
 Qed.
+
+(** A page [checkMapped] found mapped is one the abstraction's walk maps,
+    at its IPA page, to a page of RAM. *)
+Lemma mapped_walk : forall e tr id m ipa n i, tables_ok e -> 0 <= ram_base e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> s2_ok e (Isolation.vm_s2 m) ->
+  ipa mod 4096 = 0 -> 0 <= ipa -> ipa + n * 4096 <= 2 ^ 40 -> 0 <= i < n ->
+  mapped_at e tr (s2_place (id - 1)) ipa i ->
+  exists pa w, CodeAbs.walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + Z.to_nat i) = Some (pa, w) /\
+    ram_base e <= pa < ram_base e + ram_size e.
+Proof.
+  intros e tr id m ipa n i Hok Hb0 Hid Hnth Hs2 Hial Hipa H40 Hi (mp & Htr & Hr1 & Hr2 & Hr3).
+  assert (Hg : good (s2_place (id - 1)) e (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
+  pose proof Htr as Htr0. rewrite (CodeAbs.translate_ro _ e tr _ _ Hg) in Htr0.
+  pose proof (translate_pa e tr _ _ mp Hok Hs2 (proj1 (wrapu_range _)) Htr0) as Hpa.
+  rewrite (page_ipa ipa i Hial Hipa ltac:(lia) ltac:(lia)) in Htr.
+  exists (Isolation.Mapping_PA mp), (Isolation.Attr_Perms (Isolation.Mapping_Attr mp)).
+  split; [rewrite (CodeAbs.walk_translate _ e tr _ _ _ Hg Htr); reflexivity|].
+  rewrite wrapu_small in Hr3 by lia. lia.
+Qed.

@@ -19,14 +19,22 @@
       keeps [walks_below] and [walk_inv] ([MemUnshare_walks_below],
       [MemUnshare_walk_inv]);
     - a walk that only loses pages stays sane ([s2_sane_shrink]), so
-      MEM_UNSHARE keeps [create_inv] ([MemUnshare_create_inv]). *)
+      MEM_UNSHARE keeps [create_inv] ([MemUnshare_create_inv]);
+    - after the ledger commit, the model's page metadata gives the host,
+      unshared, each page of RAM the walk of the range reaches, and
+      leaves every other page ([unshare_abs_pages]);
+    - a page is held by one VM at most ([holds_for_unique]), so MEM_UNSHARE
+      keeps [walk_held]: the VM keeps only pages its walk of the range
+      does not reach, and no other VM held those ([MemUnshare_walk_held]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Proofs Require Import Invariants.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeVCPU CodeVMCreate CodeStage2 CodePool CodeFree CodeTransfer
   CodeShadow CodeMemShare CodeUpdate CodeUpdateRange CodeUpdateRoot CodeUpdateRootRange CodeMemNoFailure CodeUnshare
-  CodeAbs CodeVMCreateInv CodeOwns CodeEngineInv CodeWalkRange CodeWalkCalls CodeWalkHeld CodeMemCall CodeLedgerRefine CodeAbsLedger.
+  CodeAbs CodeVMCreateInv CodeOwns CodeEngineInv CodeWalkRange CodeWalkCalls CodeWalkHeld CodeMemCall CodeLedgerRefine CodeAbsLedger CodeMapped.
+From Bulkhead.Proofs Require CodeMemState.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -90,7 +98,11 @@ Theorem MemUnshare_walks : forall e tr id ipa n st e' tr', mem_inv e -> walks_be
   Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' ->
   (st <> Abi.Success -> e' = e) /\
   (st = Abi.Success -> exists m, nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
-     Isolation.vm_live m = true /\ Isolation.Engine_vms e' = Isolation.Engine_vms e /\
+     Isolation.vm_live m = true /\ 1 <= id /\ 1 <= n /\ ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\
+     (forall i, (i < Z.to_nat n)%nat -> exists pa w,
+        CodeAbs.walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) = Some (pa, w) /\
+        CodeMemState.ram_base e <= pa < CodeMemState.ram_base e + CodeMemState.ram_size e) /\
+     Isolation.Engine_vms e' = Isolation.Engine_vms e /\
      Isolation.Engine_host e' = Isolation.Engine_host e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
      len (Isolation.Engine_pages e') = len (Isolation.Engine_pages e) /\
      (forall j, nth j (Isolation.Engine_pages e') Isolation.zero_page =
@@ -109,7 +121,7 @@ Proof.
   pose proof Hi as (Hm & (Hp & (Hal & Hbelow) & Hh & Hown & Hdis) & _).
   pose proof Hp as (Hok & _ & _ & Hcok & _).
   destruct (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
-    as [(st0 & Hcall & Hst)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & _ & HN & Hle & Hps & Hled & Hcall)].
+    as [(st0 & Hcall & Hst)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & Hmapped & HN & Hle & Hps & Hled & Hcall)].
   { rewrite Hcall in Hrun. injection Hrun as <- <- <-. split; [intros _; reflexivity|]. intros E; contradiction. }
   pose proof (Hown m (nth_error_In _ _ Hnth) Hlive) as Hov.
   pose proof (owns_root_inv e _ Hp Hov) as Hr.
@@ -133,7 +145,14 @@ Proof.
                          (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e)))).
   { apply disjoint_sym. pose proof (proj1 Hdis _ Hi1 Hlv1) as H. unfold root_at in H. rewrite Ei1 in H. exact H. }
   split; [intros Ne; exfalso; exact (Ne eq_refl)|]. intros _.
-  exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [rewrite Eq; reflexivity|].
+  exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Hid1|]. split; [exact Hn1|].
+  split; [exact Hial|]. split; [exact H40|].
+  split.
+  { intros i Hil. pose proof (proj1 Hm) as Hlg. destruct Hlg as (Hb0 & _).
+    replace i with (Z.to_nat (Z.of_nat i)) by lia.
+    apply (mapped_walk e tr id m ipa n (Z.of_nat i) Hok Hb0 Hid1 Hnth Hs2 Hial ltac:(lia) H40 ltac:(lia)).
+    apply Hmapped. lia. }
+  split; [rewrite Eq; reflexivity|].
   split; [rewrite Eq; reflexivity|]. split; [rewrite Eq; reflexivity|].
   split; [rewrite Eq; exact Hps|]. split; [rewrite Eq; exact Hled|]. split; [exact Hwb'|]. split; [|split].
   - intros k Hk. rewrite (Hwk k Hk). destruct (_ && _); [reflexivity|].
@@ -160,7 +179,7 @@ Proof.
   intros e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun.
   destruct (MemUnshare_walks e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hwb].
-  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & _ & _ & _ & Hwm & _ & Hhost & Hother).
+  destruct (Hsucc Es) as (m & Hnth & _ & _ & _ & _ & _ & _ & Ev & Eh & _ & _ & _ & Hwm & _ & Hhost & Hother).
   apply (walks_below_one e e' (Z.to_nat (id - 1)) m Hwb Ev Eh); [|exact Hnth|exact Hwm|exact Hother].
   intros k p w Hk E. rewrite Hhost in E. exact (proj1 Hwb k p w Hk E).
 Qed.
@@ -201,7 +220,7 @@ Proof.
   rewrite Hrun in Hrun0. injection Hrun0 as <- <- <-.
   destruct (MemUnshare_walks e tr id ipa n st e' tr' (proj1 Hei) Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hc].
-  destruct (Hsucc Es) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & _ & Hother).
+  destruct (Hsucc Es) as (m & Hnth & Hlive & _ & _ & _ & _ & _ & Ev & _ & Ecfg & _ & _ & _ & Hwm & _ & Hother).
   destruct Hei' as [Hi' Hs'].
   apply (create_inv_rest c e' (proj1 Hs')).
   pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
@@ -217,4 +236,113 @@ Proof.
     apply (s2_sane_shrink c e e' _); [|exact (Hsane m (nth_error_In _ _ Hnth) Hlive)].
     intros k pa w Hk E. rewrite (Hwm k ltac:(lia)) in E. destruct (_ && _); [discriminate E|exact E].
   - exact (s2_sane_ext c e e' _ (Hother j mv Hjne Hj Hlv) (Hsane mv (nth_error_In _ _ Hj) Hlv)).
+Qed.
+
+(** ** The ledger as the model sees it *)
+
+(** Page frame [p] is one the walk of [s2] reaches from an IPA page of
+    the [n] pages at [ipa]. *)
+Definition unshared_page (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (n p : nat) : bool :=
+  existsb (fun i => Nat.eqb (pfnZ (walk_pa e s2 (Z.to_nat (ipa / 4096) + i))) p) (seq 0 n).
+
+Lemma existsb_pointwise : forall {A} (f g : A -> bool) l, (forall x, In x l -> f x = g x) -> existsb f l = existsb g l.
+Proof.
+  intros A f g l H. induction l as [|x l IH]; [reflexivity|]. cbn [existsb].
+  rewrite (H x (or_introl eq_refl)), IH by (intros y Hy; exact (H y (or_intror Hy))). reflexivity.
+Qed.
+
+(** The ledger index of a RAM address is its page frame less RAM's
+    first. *)
+Lemma index_pfn : forall c e pa p, cfg_rel c e ->
+  CodeMemState.ram_base e <= pa < CodeMemState.ram_base e + CodeMemState.ram_size e -> in_ram c p = true ->
+  Nat.eqb (Z.to_nat ((pa - CodeMemState.ram_base e) / 4096)) (p - State.ram_base c) = Nat.eqb (pfnZ pa) p.
+Proof.
+  intros c e pa p (_ & Hb & Hs) Hpa Hp. unfold CodeMemState.ram_base, CodeMemState.ram_size in *.
+  rewrite <- Hb, <- Hs in Hpa. unfold in_ram, in_range in Hp. apply andb_true_iff in Hp as [H1 H2].
+  apply Nat.leb_le in H1. apply Nat.ltb_lt in H2. unfold pfnZ. rewrite <- Hb.
+  replace (pa - Z.of_nat (State.ram_base c) * 4096) with (pa + (- Z.of_nat (State.ram_base c)) * 4096) by ring.
+  rewrite Z.div_add by lia.
+  assert (Hq : Z.of_nat (State.ram_base c) <= pa / 4096) by (apply Z.div_le_lower_bound; lia).
+  destruct (Nat.eqb_spec (Z.to_nat (pa / 4096 + - Z.of_nat (State.ram_base c))) (p - State.ram_base c)) as [E|E];
+    destruct (Nat.eqb_spec (Z.to_nat (pa / 4096)) p) as [E'|E']; try reflexivity; exfalso; lia.
+Qed.
+
+(** After MEM_UNSHARE's ledger commit, each page of RAM the walk of the
+    range reaches is the host's and not shared, and every other page as
+    it was. *)
+Lemma unshare_abs_pages : forall c e e' s2 ipa n, cfg_rel c e ->
+  (forall i, (i < n)%nat -> CodeMemState.ram_base e <= walk_pa e s2 (Z.to_nat (ipa / 4096) + i) <
+                           CodeMemState.ram_base e + CodeMemState.ram_size e) ->
+  (forall j, nth j (Isolation.Engine_pages e') Isolation.zero_page = unshare_ledger e s2 ipa n j) ->
+  forall p, abs_pages c e' p =
+    if in_ram c p && unshared_page e s2 ipa n p then mkPage OHost NotShared else abs_pages c e p.
+Proof.
+  intros c e e' s2 ipa n Hcfg Hram Hled p. unfold abs_pages. destruct (in_ram c p) eqn:R; cbn [andb]; [|reflexivity].
+  rewrite Hled. unfold unshare_ledger, unshared_page.
+  rewrite (existsb_pointwise _ (fun i => Nat.eqb (pfnZ (walk_pa e s2 (Z.to_nat (ipa / 4096) + i))) p)).
+  - destruct (existsb _ _); reflexivity.
+  - intros i Hi. apply in_seq in Hi. exact (index_pfn c e _ p Hcfg (Hram i ltac:(lia)) R).
+Qed.
+
+(** ** The pages the VMs hold *)
+
+(** A page is held by one VM at most. *)
+Lemma holds_for_unique : forall v v' pg, holds_for v pg = true -> holds_for v' pg = true -> v = v'.
+Proof.
+  intros v v' pg. unfold holds_for.
+  destruct (pg_owner pg), (pg_share pg); intros H1 H2; try discriminate; apply Nat.eqb_eq in H1, H2; congruence.
+Qed.
+
+(** MEM_UNSHARE keeps [walk_held]: the VM keeps only pages outside the
+    range, which the walk of the range does not reach (its walk maps no
+    two IPA pages on one page), and a page the walk of the range reaches
+    is held by this VM, so by no other. *)
+Theorem MemUnshare_walk_held : forall c e tr id ipa n st e' tr', create_inv c e -> walk_inv e -> walk_held c e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' -> walk_held c e'.
+Proof.
+  intros c e tr id ipa n st e' tr' Hc [[Hi Hs] Hwb] H Hid Hipa Hn Hrun.
+  destruct (MemUnshare_walks e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact H].
+  destruct (Hsucc Es) as (m & Hnth & Hlive & Hid1 & Hn1 & Hial & H40 & Hmp & Ev & _ & _ & _ & Hled & _ & Hwm & _ & Hother).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as (Hrel & _ & Hipl).
+  change Isolation.ipaLimit with (2 ^ 40) in Hipl.
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as (_ & Hinj).
+  set (s2 := Isolation.vm_s2 m) in *. set (k0 := Z.to_nat (ipa / 4096)) in *.
+  assert (Hk0 : Z.of_nat k0 * 4096 = ipa) by (unfold k0; pose proof (Z.div_mod ipa 4096 ltac:(lia)); rewrite Z2Nat.id by
+    (apply Z.div_pos; lia); lia).
+  assert (Hwp : forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e s2 (k0 + i) = Some (pa, w) /\ walk_pa e s2 (k0 + i) = pa /\
+    CodeMemState.ram_base e <= pa < CodeMemState.ram_base e + CodeMemState.ram_size e).
+  { intros i Hi'. destruct (Hmp i Hi') as (pa & w & Hw & Hr). exists pa, w. unfold walk_pa. rewrite Hw. auto. }
+  assert (Hpg := unshare_abs_pages c e e' s2 ipa (Z.to_nat n) Hrel
+    ltac:(intros i Hi'; destruct (Hwp i Hi') as (pa & w & _ & E & Hr); change (Z.to_nat (ipa / 4096)) with k0;
+          rewrite E; exact Hr) Hled).
+  (* a page the walk of the range reaches: VM [id] maps it inside the range *)
+  assert (Hhit : forall p, unshared_page e s2 ipa (Z.to_nat n) p = true -> exists i pa w, (i < Z.to_nat n)%nat /\
+    walk e s2 (k0 + i) = Some (pa, w) /\ pfnZ pa = p).
+  { intros p U. unfold unshared_page in U. apply existsb_exists in U as (i & Hi' & E). apply in_seq in Hi'.
+    apply Nat.eqb_eq in E. destruct (Hwp i ltac:(lia)) as (pa & w & Hw & Ep & _). exists i, pa, w.
+    split; [lia|]. split; [exact Hw|]. rewrite <- Ep. exact E. }
+  assert (Hkin : forall i, (i < Z.to_nat n)%nat -> (k0 + i < ipa_pages c)%nat) by (intros i Hi'; lia).
+  intros j v k pa w Hj Hlv Hk Hw. rewrite Ev in Hj.
+  assert (Hk40 : Z.of_nat k * 4096 < 2 ^ 40) by lia.
+  (* the walk before, at the same IPA page *)
+  assert (Hw0 : walk e (Isolation.vm_s2 v) k = Some (pa, w) /\
+    (j = Z.to_nat (id - 1) -> v = m /\ ~ (ipa <= Z.of_nat k * 4096 < ipa + n * 4096))).
+  { destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [->|Hjne].
+    - rewrite Hnth in Hj. injection Hj as <-. fold s2 in Hw |- *. rewrite (Hwm k Hk40) in Hw.
+      destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb] in Hw;
+        try discriminate Hw; (split; [exact Hw|intros _; split; [reflexivity|lia]]).
+    - rewrite (Hother j v Hjne Hj Hlv k) in Hw. split; [exact Hw|intros E; contradiction]. }
+  destruct Hw0 as (Hw0 & Hsame).
+  rewrite Hpg. destruct (in_ram c (pfnZ pa) && unshared_page e s2 ipa (Z.to_nat n) (pfnZ pa)) eqn:U.
+  2:{ exact (H j v k pa w Hj Hlv Hk Hw0). }
+  exfalso. apply andb_true_iff in U as [_ U]. destruct (Hhit _ U) as (i & pai & wi & Hi' & Hwi & Ep).
+  destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [Ej|Hjne].
+  - destruct (Hsame Ej) as (-> & Hout). fold s2 in Hw0.
+    assert (k = (k0 + i)%nat) by exact (Hinj k (k0 + i)%nat pa pai w wi Hk (Hkin i Hi') Hw0 Hwi (eq_sym Ep)).
+    subst k. apply Hout. lia.
+  - pose proof (H j v k pa w Hj Hlv Hk Hw0) as Hv.
+    pose proof (H _ m (k0 + i)%nat pai wi Hnth Hlive (Hkin i Hi') Hwi) as Hm'. rewrite Ep in Hm'.
+    pose proof (holds_for_unique _ _ _ Hv Hm'). lia.
 Qed.

@@ -332,6 +332,10 @@ CodeUnshareInv.MemUnshare_walks_below
 CodeUnshareInv.MemUnshare_walk_inv
 CodeUnshareInv.s2_sane_shrink
 CodeUnshareInv.MemUnshare_create_inv
+CodeUnshareInv.index_pfn
+CodeUnshareInv.unshare_abs_pages
+CodeUnshareInv.holds_for_unique
+CodeUnshareInv.MemUnshare_walk_held
 CodeS2Refine.free_walk_none
 CodeS2Refine.perms_bits
 CodeS2Refine.lend_checks_vm
@@ -434,6 +438,7 @@ CodeMemNoFailure.MemReclaim_no_failure
 CodeUnshare.translate_pages
 CodeUnshare.MemUnshare_reaches_unmap
 CodeUnshare.MemUnshare_no_failure
+CodeUnshare.mapped_walk
 CodeWalkUpdate.new_ent_view
 CodeWalkUpdate.split_leaf_view
 CodeWalkUpdate.last_done_walk
