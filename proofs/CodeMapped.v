@@ -25,31 +25,56 @@ Definition mapped_at (e : Isolation.Engine) tr (s : ptr Isolation.Engine Isolati
   exists m, Isolation.Engine_translate root s (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) e tr = Ok (m, true) e tr /\
     ram_base e <= Isolation.Mapping_PA m /\ 1 <= ram_size e /\ wrapu 64 (Isolation.Mapping_PA m - ram_base e) <= ram_size e - 1.
 
+(** The ledger entry [pg] passes [checkMapped]'s test of its owner,
+    sharing and borrower. *)
+Definition entry_passes (pg : Isolation.page) (owner : Z) (shared : bool) (borrower : Z) : Prop :=
+  (if owner =? Isolation.HostVMID then Isolation.page_owner pg = Abi.OwnerHost
+   else Isolation.page_owner pg = Abi.OwnerVM /\ Isolation.page_vm pg = owner) /\
+  Isolation.page_shared pg = shared /\ (shared = true -> Isolation.page_borrower pg = borrower).
+
+(** What [checkMapped] found of page [i] of the range: mapped to a page of
+    RAM whose ledger entry passes its test. *)
+Definition checked_at (e : Isolation.Engine) tr (s : ptr Isolation.Engine Isolation.stage2) ipa i owner shared borrower
+  : Prop :=
+  exists m pg, Isolation.Engine_translate root s (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) e tr = Ok (m, true) e tr /\
+    ram_base e <= Isolation.Mapping_PA m /\ 1 <= ram_size e /\ wrapu 64 (Isolation.Mapping_PA m - ram_base e) <= ram_size e - 1 /\
+    nth_error (Isolation.Engine_pages e) (Z.to_nat (wrapu 64 (Isolation.Mapping_PA m - ram_base e) / 4096)) = Some pg /\
+    entry_passes pg owner shared borrower.
+
+Lemma checked_mapped : forall e tr s ipa i owner shared borrower,
+  checked_at e tr s ipa i owner shared borrower -> mapped_at e tr s ipa i.
+Proof. intros e tr s ipa i owner shared borrower (m & pg & H & H1 & H2 & H3 & _). exists m. auto. Qed.
+
 Lemma page_ownedBy_ok : forall e tr p pg vm', good p e pg ->
-  exists b, Isolation.page_ownedBy (S := Isolation.Engine) p vm' e tr = Ok b e tr.
+  exists b, Isolation.page_ownedBy (S := Isolation.Engine) p vm' e tr = Ok b e tr /\
+    (b = true -> if vm' =? Isolation.HostVMID then Isolation.page_owner pg = Abi.OwnerHost
+                 else Isolation.page_owner pg = Abi.OwnerVM /\ Isolation.page_vm pg = vm').
 Proof.
   intros e tr p pg vm' Hg. unfold Isolation.page_ownedBy.
-  destruct (vm' =? Isolation.HostVMID); unfold bind, ret; rewrite (deref_good _ _ _ tr Hg);
-    [|destruct (Isolation.page_owner pg =? Abi.OwnerVM); [rewrite (deref_good _ _ _ tr Hg)|]];
-    eexists; reflexivity.
+  destruct (vm' =? Isolation.HostVMID); unfold bind, ret; rewrite (deref_good _ _ _ tr Hg).
+  - eexists. split; [reflexivity|]. apply Z.eqb_eq.
+  - destruct (Isolation.page_owner pg =? Abi.OwnerVM) eqn:E; [rewrite (deref_good _ _ _ tr Hg)|].
+    + eexists. split; [reflexivity|]. intros H. apply Z.eqb_eq in E, H. auto.
+    + eexists. split; [reflexivity|]. discriminate.
 Qed.
 
 (** checkMapped never fails: on an engine meeting [mem_ok], for a stage-2
     that is [s2_ok] and any 64-bit IPA and count, it returns a status and
     changes nothing, and when it returns SUCCESS every page of the range is
-    mapped. *)
+    mapped to a page of RAM whose ledger entry passes the test. *)
 Theorem checkMapped_no_failure : forall e tr s s2 ipa n owner shared borrower,
   mem_ok e -> s2_ok e s2 -> good s e s2 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   exists st, Isolation.Engine_checkMapped root s ipa n owner shared borrower e tr = Ok st e tr /\
-    (st = Abi.Success -> forall i, 0 <= i < n -> mapped_at e tr s ipa i).
+    (st = Abi.Success -> forall i, 0 <= i < n -> checked_at e tr s ipa i owner shared borrower).
 Proof.
   intros e tr s s2 ipa n owner shared borrower (Hl & _ & _ & _ & Ht & _) Hs2 Hg Hipa Hn.
   unfold Isolation.Engine_checkMapped. cbv zeta. rewrite Z.sub_0_r.
   match goal with |- context [loop n ?c ?b ?po 0] =>
   destruct (loop_spec n c b po
-    (fun i st tr' => st = e /\ tr' = tr /\ 0 <= i <= n /\ forall i', 0 <= i' < i -> mapped_at e tr s ipa i')
+    (fun i st tr' => st = e /\ tr' = tr /\ 0 <= i <= n /\
+       forall i', 0 <= i' < i -> checked_at e tr s ipa i' owner shared borrower)
     (fun j st tr' => st = e /\ tr' = tr /\ match j with
-       | Fall _ => forall i', 0 <= i' < n -> mapped_at e tr s ipa i'
+       | Fall _ => forall i', 0 <= i' < n -> checked_at e tr s ipa i' owner shared borrower
        | Jump x => x = Abi.Denied end)
     (fun i => Z.to_nat (n - i))) with (l := 0) (s := e) (tr := tr) as (j & s' & tr' & Hj & -> & -> & Hq) end.
   - intros i st tr' (-> & -> & Hi & Hm). exists (i <? n). split; [reflexivity|]. split.
@@ -69,26 +94,37 @@ Proof.
     destruct b; cbn [negb].
     2:{ denied. }
     destruct (Hin eq_refl) as (H1 & H2 & H3).
-    destruct (pageAt_in e tr _ Hl H1 H2 H3) as (p & pg & Hp & Hgp).
+    destruct (pageAt_in e tr _ Hl H1 H2 H3) as (p & pg & Hp & Hgp & Hpg).
     step_by Hp.
     (* The ledger entry's owner, sharing and borrower. *)
-    destruct (page_ownedBy_ok e tr p pg owner Hgp) as (b1 & Hb1). step_by Hb1.
+    destruct (page_ownedBy_ok e tr p pg owner Hgp) as (b1 & Hb1 & Hown). step_by Hb1.
     assert (Hd : forall A (f : Isolation.page -> A), (let! x := deref p in ret (f x)) e tr = Ok (f pg) e tr)
       by (intros; step_by (deref_good _ _ _ tr Hgp); reflexivity).
-    destruct (negb b1); [step; step; denied|].
+    destruct b1; cbn [negb]; [|step; step; denied].
     erewrite bind_ok by apply Hd. cbv beta iota zeta.
-    destruct (negb (Bool.eqb (Isolation.page_shared pg) shared)); [step; denied|].
-    (* The page passes: the loop goes on, with one more page known mapped. *)
-    Local Ltac next i m Htr Hm :=
+    destruct (negb (Bool.eqb (Isolation.page_shared pg) shared)) eqn:Esh; [step; denied|].
+    assert (Hsh : Isolation.page_shared pg = shared)
+      by (apply negb_false_iff, Bool.eqb_prop in Esh; exact Esh).
+    (* The page passes: the loop goes on, with one more page known checked. *)
+    Local Ltac next i m pg Htr H1 H2 H3 Hpg Hpass Hm :=
       eexists _, _, _; split; [reflexivity|]; eexists; split; [reflexivity|];
       rewrite wrapu_small by lia; split; [|apply Z2Nat.inj_lt; lia];
       split; [reflexivity|]; split; [reflexivity|]; split; [lia|];
       let i' := fresh "i'" in let Hi' := fresh "Hi'" in
-      intros i' Hi'; destruct (Z.eq_dec i' i) as [->|?]; [exists m; repeat split; assumption|apply Hm; lia].
+      intros i' Hi'; destruct (Z.eq_dec i' i) as [->|?];
+        [exists m, pg; split; [exact Htr|split; [exact H1|split; [exact H2|split; [exact H3|split; [exact Hpg|exact Hpass]]]]]
+        |apply Hm; lia].
     destruct shared.
     * erewrite bind_ok by (erewrite bind_ok by apply Hd; reflexivity). cbv beta iota zeta.
-      destruct (negb _); [denied|next i m Htr Hm].
-    * step. next i m Htr Hm.
+      destruct (negb (Isolation.page_borrower pg =? borrower)) eqn:Ebo; [denied|].
+      assert (Hpass : entry_passes pg owner true borrower).
+      { split; [exact (Hown eq_refl)|]. split; [exact Hsh|]. intros _.
+        apply negb_false_iff, Z.eqb_eq in Ebo. exact Ebo. }
+      next i m pg Htr H1 H2 H3 Hpg Hpass Hm.
+    * step.
+      assert (Hpass : entry_passes pg owner false borrower)
+        by (split; [exact (Hown eq_refl)|]; split; [exact Hsh|]; discriminate).
+      next i m pg Htr H1 H2 H3 Hpg Hpass Hm.
   - repeat split; lia.
   - destruct (Z.eq_dec n 0) as [->|Hn0]; [cbn; lia|]. rewrite fuel_nat by lia. lia.
   - step_by Hj. destruct j as [i|x].

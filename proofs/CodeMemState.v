@@ -37,15 +37,16 @@ Qed.
     entry. *)
 Lemma pageAt_in : forall e tr pa, ledger_ok e ->
   ram_base e <= pa -> 1 <= ram_size e -> wrapu 64 (pa - ram_base e) <= ram_size e - 1 ->
-  exists q pg, Isolation.Engine_pageAt root pa e tr = Ok q e tr /\ good q e pg.
+  exists q pg, Isolation.Engine_pageAt root pa e tr = Ok q e tr /\ good q e pg /\
+    nth_error (Isolation.Engine_pages e) (Z.to_nat (wrapu 64 (pa - ram_base e) / 4096)) = Some pg.
 Proof.
   intros e tr pa Hl Hb1 Hs1 Hin. pose proof Hl as (Hb & Hs & Hbs & Hal & Hlen). fold (ram_base e) (ram_size e) in *.
   pose proof (Z.mod_pos_bound (pa - ram_base e) (2 ^ 64) ltac:(lia)) as Hw. fold (wrapu 64 (pa - ram_base e)) in Hw.
   assert (Hk : 0 <= wrapu 64 (pa - ram_base e) / 4096 < len (Isolation.Engine_pages e)).
   { split; [apply Z.div_pos; lia|]. apply Z.div_lt_upper_bound; lia. }
   destruct (pfield_good root Isolation.Engine_pages Isolation.set_Engine_pages e e tr (good_root e)) as (q0 & Hq0 & Hg0).
-  destruct (pindex_good q0 e _ _ tr Hg0 Hk) as (q & pg & Hq & _ & Hg).
-  exists q, pg. split; [|exact Hg].
+  destruct (pindex_good q0 e _ _ tr Hg0 Hk) as (q & pg & Hq & Hn & Hg).
+  exists q, pg. split; [|split; [exact Hg|exact Hn]].
   unfold Isolation.Engine_pageAt. step_by Hq0.
   unfold Isolation.Engine_pfn. step.
   unfold Isolation.PageShift. rewrite shr_small by lia. rewrite Z.shiftr_div_pow2 by lia.
@@ -66,7 +67,7 @@ Proof.
   destruct (ramPage_any e tr (Isolation.Mapping_PA m) Hl) as (b & Hb & Hin).
   step_by Hb. destruct b; cbn [negb]; [|eexists; reflexivity].
   destruct (Hin eq_refl) as (H1 & H2 & H3).
-  destruct (pageAt_in e tr _ Hl H1 H2 H3) as (q & pg & Hq & Hg').
+  destruct (pageAt_in e tr _ Hl H1 H2 H3) as (q & pg & Hq & Hg' & _).
   step_by Hq. step_by (deref_good _ _ _ tr Hg').
   destruct (negb _); [eexists; reflexivity|].
   step_by (deref_good _ _ _ tr Hg').

@@ -142,7 +142,7 @@ Theorem MemUnshare_reaches_unmap : forall e tr id ipa n,
   (exists st, Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e tr /\ st <> Abi.Success) \/
   (exists m N ps, 1 <= id /\ nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
      Isolation.vm_live m = true /\ 1 <= n /\ ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\
-     (forall i, 0 <= i < n -> mapped_at e tr (s2_place (id - 1)) ipa i) /\
+     (forall i, 0 <= i < n -> checked_at e tr (s2_place (id - 1)) ipa i Isolation.HostVMID true (wrapu 16 id)) /\
      Isolation.Engine_unmapNeed root (s2_place (id - 1)) ipa n e tr = Ok N e tr /\
      N <= Isolation.tablePool_nfree (Isolation.Engine_pool e) /\
      len ps = len (Isolation.Engine_pages e) /\
@@ -198,7 +198,7 @@ Proof.
       replace n with i by lia. exact Hled.
   - intros i st tr' (-> & Hi & ps & -> & Hps & Hled) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
     step_by (pfield_s2_place (id - 1) (Isolation.set_Engine_pages ps e) tr).
-    destruct (Hmapped i ltac:(lia)) as (mp & Htr & Hr1 & Hr2 & Hr3).
+    destruct (checked_mapped _ _ _ _ _ _ _ _ (Hmapped i ltac:(lia))) as (mp & Htr & Hr1 & Hr2 & Hr3).
     pose proof (translate_place_pages e ps tr (id - 1) m _ _ Ht ltac:(lia) Hnth Hms2 (proj1 (wrapu_range _)) Htr) as Htr1.
     erewrite CodeShadow.bind_ok by (unfold Isolation.Engine_mustTranslate; step_by Htr1; reflexivity).
     cbv beta iota zeta.

@@ -151,7 +151,7 @@ Proof.
   { intros i Hil. pose proof (proj1 Hm) as Hlg. destruct Hlg as (Hb0 & _).
     replace i with (Z.to_nat (Z.of_nat i)) by lia.
     apply (mapped_walk e tr id m ipa n (Z.of_nat i) Hok Hb0 Hid1 Hnth Hs2 Hial ltac:(lia) H40 ltac:(lia)).
-    apply Hmapped. lia. }
+    exact (checked_mapped _ _ _ _ _ _ _ _ (Hmapped (Z.of_nat i) ltac:(lia))). }
   split; [rewrite Eq; reflexivity|].
   split; [rewrite Eq; reflexivity|]. split; [rewrite Eq; reflexivity|].
   split; [rewrite Eq; exact Hps|]. split; [rewrite Eq; exact Hled|]. split; [exact Hwb'|]. split; [|split].

@@ -100,6 +100,7 @@ CodeShadow.VCPUIRQ_shadow_inv
 CodeMemState.memStateAt_ok
 CodeMemState.GuestMemState_no_failure
 CodeMemState.memStateAt_shared
+CodeMapped.checked_mapped
 CodeMapped.checkMapped_no_failure
 CodeMapped.nextRun_no_failure
 CodePool.isFree_spec
