@@ -284,6 +284,17 @@ Proof.
   - intros i Hi. apply in_seq in Hi. exact (index_pfn c e _ p Hcfg (Hram i ltac:(lia)) R).
 Qed.
 
+(** A page the walk of the range reaches, when the walk maps each IPA
+    page of the range, is reached from one of them. *)
+Lemma unshared_hit : forall e s2 ipa n p, unshared_page e s2 ipa n p = true ->
+  (forall i, (i < n)%nat -> exists pa w, walk e s2 (Z.to_nat (ipa / 4096) + i) = Some (pa, w)) ->
+  exists i pa w, (i < n)%nat /\ walk e s2 (Z.to_nat (ipa / 4096) + i) = Some (pa, w) /\ pfnZ pa = p.
+Proof.
+  intros e s2 ipa n p U Hmp. unfold unshared_page in U. apply existsb_exists in U as (i & Hi & E). apply in_seq in Hi.
+  apply Nat.eqb_eq in E. destruct (Hmp i ltac:(lia)) as (pa & w & Hw). exists i, pa, w.
+  split; [lia|]. split; [exact Hw|]. unfold walk_pa in E. rewrite Hw in E. exact E.
+Qed.
+
 (** ** The pages the VMs hold *)
 
 (** A page is held by one VM at most. *)
@@ -320,9 +331,8 @@ Proof.
   (* a page the walk of the range reaches: VM [id] maps it inside the range *)
   assert (Hhit : forall p, unshared_page e s2 ipa (Z.to_nat n) p = true -> exists i pa w, (i < Z.to_nat n)%nat /\
     walk e s2 (k0 + i) = Some (pa, w) /\ pfnZ pa = p).
-  { intros p U. unfold unshared_page in U. apply existsb_exists in U as (i & Hi' & E). apply in_seq in Hi'.
-    apply Nat.eqb_eq in E. destruct (Hwp i ltac:(lia)) as (pa & w & Hw & Ep & _). exists i, pa, w.
-    split; [lia|]. split; [exact Hw|]. rewrite <- Ep. exact E. }
+  { intros p U. apply (unshared_hit e s2 ipa _ p U). intros i Hi'. destruct (Hwp i Hi') as (pa & w & Hw & _).
+    exists pa, w. exact Hw. }
   assert (Hkin : forall i, (i < Z.to_nat n)%nat -> (k0 + i < ipa_pages c)%nat) by (intros i Hi'; lia).
   intros j v k pa w Hj Hlv Hk Hw. rewrite Ev in Hj.
   assert (Hk40 : Z.of_nat k * 4096 < 2 ^ 40) by lia.
