@@ -13,18 +13,19 @@
     most 255 VM slots, and the model's vCPU limit.
     Proved here:
     - the ledger's commit writes entries of the four owner kinds, so
-      MEM_SHARE, MEM_DONATE, MEM_RECLAIM and VM_DESTROY keep [owners_ok],
-      and keep the configuration ([MemShare_ledger_after],
-      [MemDonate_ledger_after], [MemReclaim_ledger_after],
-      [VMDestroy_ledger_after]);
-    - from [refine_inv], each of MEM_SHARE, MEM_DONATE and MEM_RECLAIM,
-      for any arguments below 2^64, never fails, keeps [refine_inv],
+      MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM and VM_DESTROY keep
+      [owners_ok], and keep the configuration ([MemShare_ledger_after],
+      [MemDonate_ledger_after], [MemUnshare_ledger_after],
+      [MemReclaim_ledger_after], [VMDestroy_ledger_after]);
+    - from [refine_inv], each of MEM_SHARE, MEM_DONATE, MEM_UNSHARE and
+      MEM_RECLAIM, for any arguments below 2^64, never fails, keeps
+      [refine_inv],
       changes nothing when it answers anything but SUCCESS, and on SUCCESS
       refines the model's step whole: the step from the abstraction
       before succeeds and leaves the abstraction after ([ms_eq]); and the
       model's invariant [Inv] holds of the abstraction after whenever it
       held before ([MemShare_refine_inv], [MemDonate_refine_inv],
-      [MemReclaim_refine_inv]); VM_CREATE likewise, where it either
+      [MemUnshare_refine_inv], [MemReclaim_refine_inv]); VM_CREATE likewise, where it either
       answers as the model does or answers NO_MEMORY for want of a
       stage-2 root, changing nothing the model sees
       ([VMCreate_refine_inv]); and VM_DESTROY of a VM that shares no page
@@ -35,9 +36,10 @@
       these calls when none did before, which gives VM_DESTROY's
       condition for every vmid ([unshared_of_guest]);
     - so any sequence of VM_CREATE, VM_DESTROY, VCPU_INIT, VCPU_IRQ,
-      MEM_SHARE, MEM_DONATE, MEM_RECLAIM and MEM_INFO calls with 64-bit arguments, from an
-      engine satisfying [refine_inv] and [guest_unshared] whose
-      abstraction satisfies [Inv], runs to its end keeping all three
+      MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM and MEM_INFO calls
+      with 64-bit arguments, from an engine satisfying [refine_inv] and
+      [guest_unshared] whose abstraction satisfies [Inv], runs to its end
+      keeping all three
       ([mcalls_Inv]), and every protected VM's stage-2 maps only pages
       the VM owns after it ([mcalls_protected_owns]). *)
 From Coq Require Import ZArith Lia List Bool.
@@ -48,7 +50,8 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv
   CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi
-  CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger CodeVCPU CodeVCPUInit CodeEngineOk CodeVCPURefine CodeShadow.
+  CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger CodeVCPU CodeVCPUInit CodeEngineOk CodeVCPURefine CodeShadow
+  CodeUnshare CodeUnshareInv CodeUnshareRefine.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -135,6 +138,32 @@ Proof.
   exact (conj Ecfg Ho').
 Qed.
 
+(** MEM_UNSHARE keeps the configuration and [owners_ok], and the model's
+    ledger after it gives some pages to the host, unshared, and leaves
+    every other as it was. *)
+Theorem MemUnshare_ledger_after : forall c e tr id ipa n st e' tr', refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' ->
+  Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\ owners_ok e' /\
+  exists r : nat -> bool, forall p,
+    ms_pages (abs_ms c e') p = if r p then mkPage OHost NotShared else ms_pages (abs_ms c e) p.
+Proof.
+  intros c e tr id ipa n st e' tr' (Hc & Hwi & _ & _ & Ho & _ & _) Hid Hipa Hn Hrun.
+  pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _).
+  destruct (MemUnshare_walks e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
+  destruct (Z.eq_dec st Abi.Success) as [Es|Ne].
+  2:{ rewrite (Herr Ne). split; [reflexivity|]. split; [exact Ho|]. exists (fun _ => false). reflexivity. }
+  destruct (Hsucc Es) as (m & _ & _ & _ & _ & _ & _ & Hmp & _ & _ & Ecfg & Hps & Hled & _).
+  split; [exact Ecfg|]. split.
+  - unfold owners_ok in *. rewrite Forall_forall in *. intros pg Hin.
+    apply In_nth with (d := Isolation.zero_page) in Hin as (j & Hj & <-). rewrite Hled. unfold unshare_ledger.
+    destruct (existsb _ _); [unfold entry_ok, Abi.OwnerHost, Isolation.HostVMID; cbn; lia|].
+    apply Ho. apply nth_In. unfold len in Hps. lia.
+  - exists (fun p => in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p). intros p.
+    cbn [abs_ms ms_pages]. apply (unshare_abs_pages c e e' _ ipa (Z.to_nat n) (proj1 Hcfg)); [|exact Hled].
+    intros i Hi'. destruct (Hmp i Hi') as (pa & w & Hw & Hr). unfold walk_pa. rewrite Hw. exact Hr.
+Qed.
+
 (** ** The memory calls from [refine_inv] *)
 
 (** MEM_SHARE from [refine_inv], for any arguments below 2^64: it never
@@ -205,6 +234,28 @@ Proof.
     (proj1 (MemReclaim_walks e tr pa n st e' tr' Hi (proj2 Hrok) Hpa Hn Hrun))).
   - intros ->. exact (MemReclaim_refines c e tr pa n e' tr' mem regs Hi (proj1 Hwb) Hcfg Hrok Ho Hpa Hn Hrun).
   - intros ->. exact (MemReclaim_keeps_Inv c e tr pa n e' tr' Hi (proj1 Hwb) Hcfg Hrok Ho Hpa Hn Hrun).
+Qed.
+
+(** MEM_UNSHARE likewise, refining [Spec.mem_unshare]. *)
+Theorem MemUnshare_refine_inv : forall c e tr id ipa n mem regs, refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' /\ refine_inv c e' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists s', mem_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
+       (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) /\
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+Proof.
+  intros c e tr id ipa n mem regs R Hid Hipa Hn.
+  pose proof R as (Hc & Hwi & H & _ & _ & Hvms & _). pose proof Hwi as [[Hi _] Hwb].
+  destruct (MemUnshare_walk_inv e tr id ipa n Hwi Hid Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
+  exists st, e', tr'. split; [exact Hrun|].
+  destruct (MemUnshare_ledger_after c e tr id ipa n st e' tr' R Hid Hipa Hn Hrun) as (Ecfg & Ho' & _).
+  apply (refine_inv_outcome c e e' st _ R (conj Ecfg Ho')
+    (MemUnshare_create_inv c e tr id ipa n st e' tr' Hc Hwi Hid Hipa Hn Hrun) Hwi'
+    (MemUnshare_walk_held c e tr id ipa n st e' tr' Hc Hwi H Hid Hipa Hn Hrun)
+    (proj1 (MemUnshare_walks e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun))).
+  - intros ->. exact (MemUnshare_refines c e tr id ipa n e' tr' mem regs Hc Hwi Hvms Hid Hipa Hn Hrun).
+  - intros ->. exact (MemUnshare_keeps_Inv c e tr id ipa n e' tr' Hc Hwi Hvms Hid Hipa Hn Hrun).
 Qed.
 
 (** ** VM_CREATE from [refine_inv] *)
@@ -457,6 +508,7 @@ Inductive mcall : Type :=
 | CVMCreate (n flags : nat)
 | CMemShare (id pa ipa n perms : Z)
 | CMemDonate (id pa ipa n perms : Z)
+| CMemUnshare (id ipa n : Z)
 | CMemReclaim (pa n : Z)
 | CMemInfo (pa : Z)
 | CVMDestroy (id : Z)
@@ -470,6 +522,7 @@ Definition mcall_ok (x : mcall) : Prop :=
   match x with
   | CVMCreate n _ => Z.of_nat n < 2 ^ 64
   | CMemShare id pa ipa n perms | CMemDonate id pa ipa n perms => u64 id /\ u64 pa /\ u64 ipa /\ u64 n /\ u64 perms
+  | CMemUnshare id ipa n => u64 id /\ u64 ipa /\ u64 n
   | CMemReclaim pa n => u64 pa /\ u64 n
   | CMemInfo pa | CVMDestroy pa => u64 pa
   | CVCPUInit id v a b | CVCPUIRQ id v a b => u64 id /\ u64 v /\ u64 a /\ u64 b
@@ -483,6 +536,7 @@ Definition run_mcall (x : mcall) (e : Isolation.Engine) (tr : list event) : opti
   | CVMCreate n f => after (Isolation.Engine_VMCreate root (Z.of_nat n) (Z.of_nat f) e tr)
   | CMemShare id pa ipa n perms => after (Isolation.Engine_MemShare root id pa ipa n perms e tr)
   | CMemDonate id pa ipa n perms => after (Isolation.Engine_MemDonate root id pa ipa n perms e tr)
+  | CMemUnshare id ipa n => after (Isolation.Engine_MemUnshare root id ipa n e tr)
   | CMemReclaim pa n => after (Isolation.Engine_MemReclaim root pa n e tr)
   | CMemInfo pa => after (Isolation.Engine_MemInfo root pa e tr)
   | CVMDestroy id => after (Isolation.Engine_VMDestroy root id e tr)
@@ -509,7 +563,7 @@ Proof.
   intros c x e tr (R & G & I) Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
   pose proof R as (Hc & Hwi & _ & Hrok & Ho & Hvms & _). pose proof Hwi as [[Hi _] _].
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
-  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|pa n|pa|id|id v entry arg|id v intid level];
+  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level];
     cbn [mcall_ok] in Hx;
     unfold u64 in Hx;
     cbn [run_mcall].
@@ -537,6 +591,11 @@ Proof.
       (proj1 (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hf Hs Hvms
          Hid Hpa Hipa Hn Hperms Hrun))).
     intros w E; discriminate E.
+  - destruct Hx as (Hid & Hipa & Hn).
+    destruct (MemUnshare_refine_inv c e tr id ipa n mem regs R Hid Hipa Hn) as (st & e' & tr' & Hrun & R' & _ & _ & HI).
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    destruct (MemUnshare_ledger_after c e tr id ipa n st e' tr' R Hid Hipa Hn Hrun) as (_ & _ & r & Hpg).
+    apply (guest_unshared_range c e e' _ r G Hpg). intros w E; discriminate E.
   - destruct Hx as (Hpa & Hn).
     destruct (MemReclaim_refine_inv c e tr pa n mem regs R Hpa Hn) as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
     exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
@@ -564,8 +623,8 @@ Qed.
     satisfying [refine_inv] and [guest_unshared] whose abstraction
     satisfies [Inv], runs to its end, and the engine it leaves satisfies
     all three: [Inv] is an invariant of the Go engine's VM_CREATE,
-    VM_DESTROY, VCPU_INIT, VCPU_IRQ, MEM_SHARE, MEM_DONATE, MEM_RECLAIM
-    and MEM_INFO. *)
+    VM_DESTROY, VCPU_INIT, VCPU_IRQ, MEM_SHARE, MEM_DONATE, MEM_UNSHARE,
+    MEM_RECLAIM and MEM_INFO. *)
 Theorem mcalls_Inv : forall c xs e tr, seq_inv c e -> Forall mcall_ok xs ->
   exists e', run_mcalls xs e tr = Some e' /\ seq_inv c e'.
 Proof.

@@ -383,9 +383,11 @@ CodeRefineInv.refine_inv_outcome
 CodeRefineInv.MemShare_ledger_after
 CodeRefineInv.MemDonate_ledger_after
 CodeRefineInv.MemReclaim_ledger_after
+CodeRefineInv.MemUnshare_ledger_after
 CodeRefineInv.MemShare_refine_inv
 CodeRefineInv.MemDonate_refine_inv
 CodeRefineInv.MemReclaim_refine_inv
+CodeRefineInv.MemUnshare_refine_inv
 CodeRefineInv.VMCreate_refine_inv
 CodeRefineInv.release_entry_ok
 CodeRefineInv.VMDestroy_ledger_after
