@@ -47,25 +47,28 @@ Proof. intros e tr s ipa i owner shared borrower (m & pg & H & H1 & H2 & H3 & _)
 
 Lemma page_ownedBy_ok : forall e tr p pg vm', good p e pg ->
   exists b, Isolation.page_ownedBy (S := Isolation.Engine) p vm' e tr = Ok b e tr /\
-    (b = true -> if vm' =? Isolation.HostVMID then Isolation.page_owner pg = Abi.OwnerHost
-                 else Isolation.page_owner pg = Abi.OwnerVM /\ Isolation.page_vm pg = vm').
+    (b = true <-> if vm' =? Isolation.HostVMID then Isolation.page_owner pg = Abi.OwnerHost
+                  else Isolation.page_owner pg = Abi.OwnerVM /\ Isolation.page_vm pg = vm').
 Proof.
   intros e tr p pg vm' Hg. unfold Isolation.page_ownedBy.
   destruct (vm' =? Isolation.HostVMID); unfold bind, ret; rewrite (deref_good _ _ _ tr Hg).
   - eexists. split; [reflexivity|]. apply Z.eqb_eq.
   - destruct (Isolation.page_owner pg =? Abi.OwnerVM) eqn:E; [rewrite (deref_good _ _ _ tr Hg)|].
-    + eexists. split; [reflexivity|]. intros H. apply Z.eqb_eq in E, H. auto.
-    + eexists. split; [reflexivity|]. discriminate.
+    + eexists. split; [reflexivity|]. apply Z.eqb_eq in E. rewrite Z.eqb_eq. tauto.
+    + eexists. split; [reflexivity|]. apply Z.eqb_neq in E. split; [discriminate|intros (H & _); contradiction].
 Qed.
 
 (** checkMapped never fails: on an engine meeting [mem_ok], for a stage-2
     that is [s2_ok] and any 64-bit IPA and count, it returns a status and
-    changes nothing, and when it returns SUCCESS every page of the range is
-    mapped to a page of RAM whose ledger entry passes the test. *)
+    changes nothing; when it returns SUCCESS every page of the range is
+    mapped to a page of RAM whose ledger entry passes the test, and
+    otherwise it returns DENIED and some page of the range is not. *)
 Theorem checkMapped_no_failure : forall e tr s s2 ipa n owner shared borrower,
   mem_ok e -> s2_ok e s2 -> good s e s2 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   exists st, Isolation.Engine_checkMapped root s ipa n owner shared borrower e tr = Ok st e tr /\
-    (st = Abi.Success -> forall i, 0 <= i < n -> checked_at e tr s ipa i owner shared borrower).
+    (st = Abi.Success -> forall i, 0 <= i < n -> checked_at e tr s ipa i owner shared borrower) /\
+    (st <> Abi.Success -> st = Abi.Denied /\
+       exists i, 0 <= i < n /\ ~ checked_at e tr s ipa i owner shared borrower).
 Proof.
   intros e tr s s2 ipa n owner shared borrower (Hl & _ & _ & _ & Ht & _) Hs2 Hg Hipa Hn.
   unfold Isolation.Engine_checkMapped. cbv zeta. rewrite Z.sub_0_r.
@@ -75,7 +78,7 @@ Proof.
        forall i', 0 <= i' < i -> checked_at e tr s ipa i' owner shared borrower)
     (fun j st tr' => st = e /\ tr' = tr /\ match j with
        | Fall _ => forall i', 0 <= i' < n -> checked_at e tr s ipa i' owner shared borrower
-       | Jump x => x = Abi.Denied end)
+       | Jump x => x = Abi.Denied /\ exists i', 0 <= i' < n /\ ~ checked_at e tr s ipa i' owner shared borrower end)
     (fun i => Z.to_nat (n - i))) with (l := 0) (s := e) (tr := tr) as (j & s' & tr' & Hj & -> & -> & Hq) end.
   - intros i st tr' (-> & -> & Hi & Hm). exists (i <? n). split; [reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
@@ -85,24 +88,45 @@ Proof.
     destruct (translate_ok e tr s s2 _ Ht Hs2 Hg (wrapu_range (ipa + shl 64 false i Isolation.PageShift)))
       as ([m ok] & Htr).
     step_by Htr.
-    (* A page that fails its check: the loop leaves with DENIED. *)
-    Local Ltac denied := eexists _, _, _; split; [reflexivity|]; repeat split.
+    (* A page that fails its check: the loop leaves with DENIED, and the
+       page is not one [checked_at] describes. *)
+    Local Ltac denied i H :=
+      eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; split; [reflexivity|];
+      split; [reflexivity|]; exists i; split; [lia|exact H].
+    assert (Hsame : forall m', Isolation.Engine_translate root s (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) e tr =
+      Ok (m', true) e tr -> m' = m /\ ok = true) by (intros m' H; rewrite Htr in H; injection H as -> ->; auto).
     destruct ok; cbn [negb].
-    2:{ step. denied. }
+    2:{ step. assert (Hn' : ~ checked_at e tr s ipa i owner shared borrower)
+          by (intros (m' & pg' & H & _); destruct (Hsame m' H) as [_ E]; discriminate E).
+        denied i Hn'. }
     destruct (ramPage_any e tr (Isolation.Mapping_PA m) Hl) as (b & Hb & Hin).
     erewrite bind_ok by (step_by Hb; reflexivity). cbv beta iota zeta.
     destruct b; cbn [negb].
-    2:{ denied. }
+    2:{ assert (Hn' : ~ checked_at e tr s ipa i owner shared borrower).
+        { intros (m' & pg' & H & H1 & _ & H3 & _). destruct (Hsame m' H) as [-> _].
+          rewrite (ramPage_spec e tr _ Hl) in Hb. injection Hb as Hb. unfold in_ram in Hb.
+          rewrite (proj2 (Z.leb_le _ _) H1), (proj2 (Z.ltb_lt _ _) ltac:(lia)) in Hb. discriminate Hb. }
+        denied i Hn'. }
     destruct (Hin eq_refl) as (H1 & H2 & H3).
     destruct (pageAt_in e tr _ Hl H1 H2 H3) as (p & pg & Hp & Hgp & Hpg).
     step_by Hp.
+    (* A page [checked_at] describes has this ledger entry. *)
+    assert (Hent : checked_at e tr s ipa i owner shared borrower -> entry_passes pg owner shared borrower).
+    { intros (m' & pg' & H & _ & _ & _ & Hpg' & Hpass). destruct (Hsame m' H) as [-> _].
+      rewrite Hpg in Hpg'. injection Hpg' as <-. exact Hpass. }
     (* The ledger entry's owner, sharing and borrower. *)
     destruct (page_ownedBy_ok e tr p pg owner Hgp) as (b1 & Hb1 & Hown). step_by Hb1.
     assert (Hd : forall A (f : Isolation.page -> A), (let! x := deref p in ret (f x)) e tr = Ok (f pg) e tr)
       by (intros; step_by (deref_good _ _ _ tr Hgp); reflexivity).
-    destruct b1; cbn [negb]; [|step; step; denied].
+    destruct b1; cbn [negb].
+    2:{ step. step. assert (Hn' : ~ checked_at e tr s ipa i owner shared borrower)
+          by (intros C; pose proof (proj2 Hown (proj1 (Hent C))) as E; discriminate E).
+        denied i Hn'. }
     erewrite bind_ok by apply Hd. cbv beta iota zeta.
-    destruct (negb (Bool.eqb (Isolation.page_shared pg) shared)) eqn:Esh; [step; denied|].
+    destruct (negb (Bool.eqb (Isolation.page_shared pg) shared)) eqn:Esh.
+    { step. assert (Hn' : ~ checked_at e tr s ipa i owner shared borrower).
+      { intros C. destruct (Hent C) as (_ & E & _). rewrite E, Bool.eqb_reflx in Esh. discriminate Esh. }
+      denied i Hn'. }
     assert (Hsh : Isolation.page_shared pg = shared)
       by (apply negb_false_iff, Bool.eqb_prop in Esh; exact Esh).
     (* The page passes: the loop goes on, with one more page known checked. *)
@@ -116,20 +140,23 @@ Proof.
         |apply Hm; lia].
     destruct shared.
     * erewrite bind_ok by (erewrite bind_ok by apply Hd; reflexivity). cbv beta iota zeta.
-      destruct (negb (Isolation.page_borrower pg =? borrower)) eqn:Ebo; [denied|].
+      destruct (negb (Isolation.page_borrower pg =? borrower)) eqn:Ebo.
+      { assert (Hn' : ~ checked_at e tr s ipa i owner true borrower).
+        { intros C. destruct (Hent C) as (_ & _ & E). rewrite (E eq_refl), Z.eqb_refl in Ebo. discriminate Ebo. }
+        denied i Hn'. }
       assert (Hpass : entry_passes pg owner true borrower).
-      { split; [exact (Hown eq_refl)|]. split; [exact Hsh|]. intros _.
+      { split; [exact (proj1 Hown eq_refl)|]. split; [exact Hsh|]. intros _.
         apply negb_false_iff, Z.eqb_eq in Ebo. exact Ebo. }
       next i m pg Htr H1 H2 H3 Hpg Hpass Hm.
     * step.
       assert (Hpass : entry_passes pg owner false borrower)
-        by (split; [exact (Hown eq_refl)|]; split; [exact Hsh|]; discriminate).
+        by (split; [exact (proj1 Hown eq_refl)|]; split; [exact Hsh|]; discriminate).
       next i m pg Htr H1 H2 H3 Hpg Hpass Hm.
   - repeat split; lia.
   - destruct (Z.eq_dec n 0) as [->|Hn0]; [cbn; lia|]. rewrite fuel_nat by lia. lia.
   - step_by Hj. destruct j as [i|x].
-    + eexists. split; [reflexivity|]. intros _. exact Hq.
-    + subst x. eexists. split; [reflexivity|]. discriminate.
+    + eexists. split; [reflexivity|]. split; [intros _; exact Hq|intros E; contradiction].
+    + destruct Hq as (-> & Hfail). eexists. split; [reflexivity|]. split; [discriminate|intros _; auto].
 Qed.
 
 (** nextRun never fails on a range whose pages are all mapped: from [k]

@@ -137,9 +137,22 @@ Qed.
 
 (** ** MEM_UNSHARE taken apart *)
 
+(** Why MEM_UNSHARE refused, in the order it checks: no live VM or a
+    range outside the IPA space (INVALID_PARAMETERS), a page of the range
+    [checkMapped] does not pass (DENIED), or too few free tables
+    (NO_MEMORY). *)
+Definition unshare_refused (e : Isolation.Engine) tr (id ipa n st : Z) : Prop :=
+  (st = Abi.InvalidParameters /\ (Isolation.Engine_liveVM root id e tr = Ok Nil e tr \/
+     ~ (1 <= n /\ ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40))) \/
+  (st = Abi.Denied /\ exists m i, 1 <= id /\ nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+     Isolation.vm_live m = true /\ 1 <= n /\ ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\ 0 <= i < n /\
+     ~ checked_at e tr (s2_place (id - 1)) ipa i Isolation.HostVMID true (wrapu 16 id)) \/
+  st = Abi.NoMemory.
+
 Theorem MemUnshare_reaches_unmap : forall e tr id ipa n,
   mem_ok e -> 0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  (exists st, Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e tr /\ st <> Abi.Success) \/
+  (exists st, Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e tr /\ st <> Abi.Success /\
+     unshare_refused e tr id ipa n st) \/
   (exists m N ps, 1 <= id /\ nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
      Isolation.vm_live m = true /\ 1 <= n /\ ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\
      (forall i, 0 <= i < n -> checked_at e tr (s2_place (id - 1)) ipa i Isolation.HostVMID true (wrapu 16 id)) /\
@@ -156,13 +169,16 @@ Proof.
   destruct (liveVM_place e tr id Hvl Hid) as (p & Hp & Hcase).
   unfold Isolation.Engine_MemUnshare. unfold bind at 1. rewrite Hp. cbv beta iota zeta.
   destruct Hcase as [->|(-> & Hid1 & m & Hnth & Hlive)].
-  { left. exists Abi.InvalidParameters. split; [reflexivity|discriminate]. }
+  { left. exists Abi.InvalidParameters. split; [reflexivity|]. split; [discriminate|]. left. split; [reflexivity|].
+    left. exact Hp. }
   destruct (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
     ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia) ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia))
     as (b & Hb & Hbs).
   cbn [is_nil vm_place]. erewrite CodeShadow.bind_ok by (step_by Hb; reflexivity). cbv beta iota.
   destruct b; cbn [negb].
-  2:{ left. exists Abi.InvalidParameters. split; [reflexivity|discriminate]. }
+  2:{ left. exists Abi.InvalidParameters. split; [reflexivity|]. split; [discriminate|]. left. split; [reflexivity|].
+      right. intros (Hn1 & Hal & H40). assert (E : false = true); [|discriminate E]. apply Hbs.
+      unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn. lia. }
   destruct (proj1 Hbs eq_refl) as (Hn0 & Hial & Hw & Hlo & Hhi). cbn [Isolation.ipaSpace Isolation.Range_Base
     Isolation.Range_Size] in Hlo, Hhi. unfold Isolation.ipaLimit in Hhi.
   assert (Hin : In m (Isolation.Engine_vms e)) by (eapply nth_error_In; exact Hnth).
@@ -170,17 +186,19 @@ Proof.
   assert (Hg : good (s2_place (id - 1)) e (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
   unfold bind at 1. rewrite pfield_s2_place. cbv beta iota.
   destruct (checkMapped_no_failure e tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n Isolation.HostVMID true
-    (wrapu 16 id) Hm Hms2 Hg Hipa Hn) as (st & Hcm & Hmapped).
+    (wrapu 16 id) Hm Hms2 Hg Hipa Hn) as (st & Hcm & Hmapped & Hfail).
   unfold bind at 1. rewrite Hcm. cbv beta iota.
   destruct (Z.eqb_spec st Abi.Success) as [->|Hst]; cbn [negb].
-  2:{ left. exists st. split; [reflexivity|exact Hst]. }
+  2:{ left. exists st. split; [reflexivity|]. split; [exact Hst|]. right. left.
+      destruct (Hfail Hst) as (-> & i & Hi & Hnot). split; [reflexivity|]. exists m, i.
+      repeat split; try assumption; lia. }
   specialize (Hmapped eq_refl).
   unfold bind at 1. rewrite pfield_s2_place. cbv beta iota.
   destruct (unmapNeed_ok e tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n Ht Hms2 Hg ltac:(lia) ltac:(lia)
     ltac:(lia)) as (N & HN).
   unfold bind at 1. rewrite HN. cbv beta iota. unfold bind at 1. rewrite deref_root. cbv beta iota.
   destruct (Z.gtb_spec N (Isolation.tablePool_nfree (Isolation.Engine_pool e))) as [Hgt|Hle]; cbv beta iota.
-  { left. exists Abi.NoMemory. split; [reflexivity|discriminate]. }
+  { left. exists Abi.NoMemory. split; [reflexivity|]. split; [discriminate|]. right. right. reflexivity. }
   assert (Heta : Isolation.set_Engine_pages (Isolation.Engine_pages e) e = e) by (destruct e; reflexivity).
   pose proof Hl as (Hb0 & Hs0 & Hbs0 & Hbal & Hlen). fold (ram_base e) (ram_size e) in Hb0, Hs0, Hbs0, Hbal, Hlen.
   match goal with |- context [loop ?f ?c ?b ?po 0] =>
@@ -280,7 +298,7 @@ Theorem MemUnshare_no_failure : forall e tr id ipa n,
 Proof.
   intros e tr id ipa n Hm (Hal & Hbelow) Hroots Hid Hipa Hn.
   destruct (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
-    as [(st & Hcall & Hst)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & _ & HN & Hle & Hps & Hled & Hcall)].
+    as [(st & Hcall & Hst & _)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & _ & HN & Hle & Hps & Hled & Hcall)].
   { exists st, e, tr. split; [exact Hcall|]. split; [auto|]. intros E. contradiction. }
   pose proof (Hroots _ m Hnth Hlive) as Hr.
   set (e1 := Isolation.set_Engine_pages ps e).

@@ -121,7 +121,7 @@ Proof.
   pose proof Hi as (Hm & (Hp & (Hal & Hbelow) & Hh & Hown & Hdis) & _).
   pose proof Hp as (Hok & _ & _ & Hcok & _).
   destruct (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
-    as [(st0 & Hcall & Hst)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & Hmapped & HN & Hle & Hps & Hled & Hcall)].
+    as [(st0 & Hcall & Hst & _)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & Hmapped & HN & Hle & Hps & Hled & Hcall)].
   { rewrite Hcall in Hrun. injection Hrun as <- <- <-. split; [intros _; reflexivity|]. intros E; contradiction. }
   pose proof (Hown m (nth_error_In _ _ Hnth) Hlive) as Hov.
   pose proof (owns_root_inv e _ Hp Hov) as Hr.

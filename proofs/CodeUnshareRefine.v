@@ -16,13 +16,17 @@
       is live, the range is in the IPA space, each IPA page of it is
       mapped, and each page it maps is the host's shared with the VM
       ([MemUnshare_checks_pass]);
-    - so MEM_UNSHARE answering SUCCESS, from [create_inv], [walk_inv] and
-      [walk_held] with at most 255 VM slots, refines the model's step
-      whole: the step from the abstraction before succeeds and leaves the
-      abstraction after, ledger, host stage-2 and every VM slot
+    - so MEM_UNSHARE answering SUCCESS, from [create_inv] and [walk_inv]
+      with at most 255 VM slots, refines the model's step whole: the step
+      from the abstraction before succeeds and leaves the abstraction
+      after, ledger, host stage-2 and every VM slot
       ([MemUnshare_refines]); and [Inv] holds after it whenever it held
       before ([MemUnshare_keeps_Inv]: [Invariants.mem_unshare_inv] as a
-      theorem about [Engine.MemUnshare]). *)
+      theorem about [Engine.MemUnshare]);
+    - a page of the range [checkMapped] does not pass fails the model's
+      range check too ([unshare_range_refused]), so every error of
+      MEM_UNSHARE changes nothing and is the model's status, or NO_MEMORY
+      ([MemUnshare_errors_refine]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -30,7 +34,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeStage2 CodeTransfer CodeAbsLedger CodeMemCall CodeAbs
   CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeEngineInv Lemmas CodeWalkCalls CodeModelThms CodeMemShare
-  CodeWalkHeld CodeS2Refine CodeMapped CodeUnshare CodeUnshareInv.
+  CodeWalkHeld CodeS2Refine CodeMapped CodeUnshare CodeUnshareInv CodeTransferRefine CodeAbi.
 From Bulkhead.Proofs Require CodeMemState.
 Import ListNotations.
 Open Scope Z_scope.
@@ -121,6 +125,23 @@ Qed.
 
 (** ** The model's checks *)
 
+(** A live slot and a page-aligned range inside the IPA space pass the
+    model's first two checks of MEM_UNSHARE. *)
+Lemma unshare_vm_ipa_ok : forall c e id ipa n m, cfg_abs c e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  1 <= n -> 0 <= ipa -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 ->
+  vmid_ok c (abs_ms c e) (Z.to_nat id) = true /\ ipa_ok c (Z.to_nat ipa) (Z.to_nat n) = true.
+Proof.
+  intros c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 Hipa Hial H40.
+  pose proof Hcfg as ((G & _) & Hmax & Hipl).
+  assert (Hlt : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  split.
+  - unfold vmid_ok. rewrite (slot_vm c e id m Hid1 Hnth). unfold abs_vm. rewrite Hlive. cbn [vm_live].
+    rewrite andb_true_r. apply andb_true_iff. split; [apply negb_true_iff, Nat.eqb_neq; lia|apply Nat.leb_le].
+    unfold len in Hmax. lia.
+  - apply (ipa_ok_iff c ipa n G Hipl ltac:(lia) ltac:(lia)). unfold Isolation.ipaLimit. repeat split; lia.
+Qed.
+
 (** The model's checks of MEM_UNSHARE pass when the code's did: the VM is
     live, the range lies page aligned in the IPA space, the model's
     stage-2 maps each IPA page of it (the walk does, [abs_s2_hit]), and
@@ -164,17 +185,9 @@ Proof.
     split; [lia|]. split; [exact Hpg|exact Hpass]. }
   assert (Hmp : forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) = Some (pa, w))
     by (intros i Hi; destruct (Hwalk i Hi) as (mp & _ & Hw & _); eauto).
-  split; [|split].
-  - (* the VM *)
-    unfold vmid_ok. rewrite (slot_vm c e id m Hid1 Hnth). unfold abs_vm. rewrite Hlive. cbn [vm_live].
-    rewrite andb_true_r. apply andb_true_iff. split; [apply negb_true_iff, Nat.eqb_neq; lia|apply Nat.leb_le].
-    unfold len in Hmax. lia.
-  - (* the IPA range *)
-    unfold ipa_ok. rewrite G. apply andb_true_iff. split; [apply andb_true_iff; split|].
-    + apply negb_true_iff, Nat.eqb_neq. lia.
-    + apply Nat.eqb_eq. change 4096%nat with (Z.to_nat 4096). rewrite <- Z2Nat.inj_mod by lia. rewrite Hial. reflexivity.
-    + apply Nat.leb_le. change 4096%nat with (Z.to_nat 4096). rewrite <- Z2Nat.inj_div by lia. lia.
-  - unfold ipa_range_ok. apply andb_true_iff. split.
+  destruct (unshare_vm_ipa_ok c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 Hipa Hial H40) as (Hv & Hk).
+  split; [exact Hv|]. split; [exact Hk|].
+  unfold ipa_range_ok. apply andb_true_iff. split.
     + (* each IPA page of the range is mapped *)
       apply all_range_spec. intros i Hi. rewrite Ei0 in Hi.
       destruct (Hwalk (i - Z.to_nat (ipa / 4096))%nat ltac:(lia)) as (mp & pg & Hw & Hr & _).
@@ -222,7 +235,7 @@ Proof.
   destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Hid1 & Hn1 & Hial & H40 & Hmp & Ev & Eh & _ & _ & Hled & _ & Hwm &
     Hhost & Hother).
   destruct (MemUnshare_reaches_unmap e tr id ipa n (proj1 Hi) Hid Hipa Hn)
-    as [(st0 & Hc0 & Hne)|(m' & N & ps & _ & Hnth' & _ & _ & _ & _ & Hchk & _)].
+    as [(st0 & Hc0 & Hne & _)|(m' & N & ps & _ & Hnth' & _ & _ & _ & _ & Hchk & _)].
   { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
   rewrite Hnth in Hnth'. injection Hnth' as <-.
   destruct (MemUnshare_checks_pass c e tr id ipa n m Hc Hvms Hid1 Hnth Hlive Hn1 ltac:(lia) Hial H40 Hchk)
@@ -259,4 +272,133 @@ Proof.
   apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
     (fun s => mem_unshare c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n))); [intros s; apply Invariants.mem_unshare_inv|].
   exact (MemUnshare_refines c e tr id ipa n e' tr' _ _ Hc Hwi Hvms Hid Hipa Hn Hrun).
+Qed.
+
+(** ** MEM_UNSHARE's errors against the model's *)
+
+(** When some page of the range is not one [checkMapped] passes, the
+    model's range check fails too: either the model's stage-2 maps no
+    PFN at that IPA page (the walk maps none), or the PFN it maps there is
+    in RAM and mapped inside the range, and its ledger entry is not the
+    host's shared with the VM. *)
+Lemma unshare_range_refused : forall c e tr id ipa n m i, create_inv c e -> mem_ok e -> owners_ok e ->
+  len (Isolation.Engine_vms e) <= 255 -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 -> 0 <= i < n ->
+  ~ checked_at e tr (s2_place (id - 1)) ipa i Isolation.HostVMID true (wrapu 16 id) ->
+  ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+    (fun p => is_host_shared_with (Z.to_nat id) (ms_pages (abs_ms c e) p)) = false.
+Proof.
+  intros c e tr id ipa n m i Hc Hm Ho Hvms Hid1 Hnth Hlive Hipa Hial H40 Hi Hnot.
+  pose proof Hc as (_ & Ht & Hcfg & _ & Hown & _ & Hsane). pose proof Hcfg as ((G & Hb & Hsz) & _ & Hipl).
+  change Isolation.ipaLimit with (2 ^ 40) in Hipl.
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
+  pose proof Hs as (Hram & _).
+  assert (Hs2m : s2_ok e (Isolation.vm_s2 m)) by (right; exact (proj1 (Hown m (nth_error_In _ _ Hnth) Hlive))).
+  assert (Hg : good (s2_place (id - 1)) e (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
+  assert (Ei0 : pfn c (Z.to_nat ipa) = Z.to_nat (ipa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
+  pose proof (Z.div_mod ipa 4096 ltac:(lia)) as Di. rewrite Hial, Z.add_0_r in Di.
+  assert (0 <= ipa / 4096) by (apply Z.div_pos; lia).
+  set (k := (Z.to_nat (ipa / 4096) + Z.to_nat i)%nat).
+  assert (Hk : (k < ipa_pages c)%nat) by (unfold k; lia).
+  destruct (ipa_range_ok _ _ _ _ _) eqn:Hok; [exfalso|reflexivity].
+  unfold ipa_range_ok in Hok. apply andb_true_iff in Hok as [Hmap Hshare].
+  (* the model's stage-2 maps a PFN at IPA page [k], so the walk maps [k] *)
+  pose proof (proj1 (all_range_spec _ _ _) Hmap k ltac:(rewrite Ei0; unfold k; lia)) as Hlk. cbv beta in Hlk.
+  destruct (s2_lookup c (abs_s2 c e (Isolation.vm_s2 m)) k) as [p|] eqn:L; [|discriminate Hlk].
+  unfold s2_lookup in L. apply first_range_some in L as (p' & Hp' & Hf).
+  destruct (abs_s2 c e (Isolation.vm_s2 m) p') as [[j x]|] eqn:Hj; [|discriminate Hf].
+  destruct (Nat.eqb_spec j k) as [->|]; [|discriminate Hf]. injection Hf as ->.
+  destruct (abs_s2_some c e _ p k x Hj) as (_ & pa & w & Hw & Ep).
+  (* the code's walk there finds the same page *)
+  destruct (translate_ok e tr _ _ (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) Ht Hs2m Hg (wrapu_range _))
+    as ([mp ok] & Htr).
+  assert (Hkz : wrapu 64 (ipa + shl 64 false i Isolation.PageShift) = Z.of_nat k * 4096)
+    by (unfold k; rewrite (page_ipa ipa i Hial Hipa ltac:(lia) ltac:(lia)); reflexivity).
+  rewrite Hkz in Htr. pose proof (walk_translate _ e tr _ _ _ Hg Htr) as Hwt. rewrite Hw in Hwt. cbn [snd fst] in Hwt.
+  destruct ok; cbn in Hwt; [|discriminate Hwt]. injection Hwt as Epa _. rewrite <- Hkz in Htr.
+  (* the page is in RAM, and its ledger entry *)
+  pose proof (Hram k pa w Hk Hw) as Hin. rewrite Ep in Hin.
+  pose proof Hin as Hin'. apply in_range_spec in Hin'. unfold pfnZ in Ep.
+  pose proof (translate_pa e tr _ _ mp Ht Hs2m (proj1 (wrapu_range _))
+    ltac:(rewrite <- (translate_ro _ e tr _ _ Hg); exact Htr)) as Hpa.
+  assert (Hpr : CodeMemState.ram_base e <= pa < CodeMemState.ram_base e + CodeMemState.ram_size e).
+  { unfold CodeMemState.ram_base, CodeMemState.ram_size. rewrite <- Hb, <- Hsz. rewrite <- Ep in Hin'.
+    assert (pa / 4096 = Z.of_nat (Z.to_nat (pa / 4096))) by (rewrite Z2Nat.id; [reflexivity|apply Z.div_pos; lia]).
+    pose proof (Z.div_mod pa 4096 ltac:(lia)). pose proof (Z.mod_pos_bound pa 4096 ltac:(lia)). lia. }
+  assert (Hidx : (p - State.ram_base c)%nat = Z.to_nat ((pa - CodeMemState.ram_base e) / 4096)).
+  { pose proof (index_pfn c e pa p (proj1 Hcfg) Hpr Hin) as X. unfold pfnZ in X. rewrite Ep, Nat.eqb_refl in X.
+    apply Nat.eqb_eq in X. lia. }
+  pose proof Hm as (Hl & _). pose proof Hl as (Hb0 & _ & _ & _ & Hlen). fold (CodeMemState.ram_size e) in Hlen.
+  fold (CodeMemState.ram_base e) in Hb0.
+  destruct (nth_error (Isolation.Engine_pages e) (Z.to_nat ((pa - CodeMemState.ram_base e) / 4096))) as [pg|] eqn:Hpg.
+  2:{ apply nth_error_None in Hpg. unfold len in Hlen.
+      assert ((pa - CodeMemState.ram_base e) / 4096 < Z.of_nat (length (Isolation.Engine_pages e)))
+        by (apply Z.div_lt_upper_bound; lia).
+      lia. }
+  (* the model's check of that page: the host's, shared with the VM *)
+  pose proof (proj1 (all_range_spec _ _ _) Hshare p Hin') as Hsh. cbv beta in Hsh.
+  unfold mapped_in in Hsh. rewrite Hin, Hj in Hsh.
+  rewrite (ipa_in_range c ipa n k G Hipa Hial ltac:(lia)) in Hsh.
+  replace ((ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)) with true in Hsh
+    by (symmetry; apply andb_true_iff; split; [apply Z.leb_le|apply Z.ltb_lt]; unfold k; lia).
+  cbn [andb negb orb] in Hsh. cbn [ms_pages abs_ms] in Hsh. unfold abs_pages in Hsh. rewrite Hin, Hidx in Hsh.
+  rewrite (nth_error_nth _ _ _ Hpg) in Hsh.
+  assert (Hok_pg : entry_ok pg) by (unfold owners_ok in Ho; rewrite Forall_forall in Ho; exact (Ho pg (nth_error_In _ _ Hpg))).
+  unfold is_host_shared_with, abs_page, abs_owner, abs_share in Hsh. cbn [pg_owner pg_share] in Hsh.
+  destruct (Isolation.page_owner pg =? Abi.OwnerEngine); [discriminate Hsh|].
+  destruct (Isolation.page_owner pg =? Abi.OwnerHost) eqn:Eo; [|destruct (_ =? Abi.OwnerVM); discriminate Hsh].
+  destruct (Isolation.page_shared pg) eqn:Es; [|discriminate Hsh]. apply Nat.eqb_eq in Hsh.
+  (* so checkMapped passes that page *)
+  apply Hnot. exists mp, pg. subst pa. split; [exact Htr|].
+  unfold len in Hvms.
+  assert (Hlt : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  rewrite wrapu_small by lia. split; [lia|]. split; [lia|]. split; [lia|]. split; [exact Hpg|].
+  split; [cbn; apply Z.eqb_eq; exact Eo|]. split; [exact Es|]. intros _.
+  destruct Hok_pg as (_ & _ & Hbo). rewrite CodeMemState.wrapu_small_16 by lia. lia.
+Qed.
+
+(** MEM_UNSHARE's errors are the model's. For any 64-bit arguments, from
+    [create_inv], [walk_inv] and [owners_ok] with at most 255 VM slots,
+    an answer other than SUCCESS leaves the engine and the trace as they
+    were, and it is NO_MEMORY (too few free tables for the unmap: a step
+    with no effect) or the status [Spec.mem_unshare] answers from the
+    abstraction, which leaves its state as it was: INVALID_PARAMETERS for
+    no live VM or a range outside the IPA space, DENIED for a page of the
+    range the VM does not map as the host's page shared with it. *)
+Theorem MemUnshare_errors_refine : forall c e tr id ipa n st e' tr' mem regs,
+  create_inv c e -> walk_inv e -> owners_ok e -> len (Isolation.Engine_vms e) <= 255 ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' -> st <> Abi.Success ->
+  e' = e /\ tr' = tr /\
+  (st = Abi.NoMemory \/ exists sst, mem_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
+     (abs_state c e mem regs, err sst) /\ go_status sst = st).
+Proof.
+  intros c e tr id ipa n st e' tr' mem regs Hc Hwi Ho Hvms Hid Hipa Hn Hrun Hne.
+  pose proof Hwi as [[Hi _] _]. pose proof Hi as (Hm & _). pose proof Hm as (_ & _ & _ & Hvl & _).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & _). pose proof Hcfg as ((G & _) & _ & Hipl).
+  destruct (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
+    as [(st0 & Hcall & _ & Hwhy)|(m & N & ps & _ & _ & _ & _ & _ & _ & _ & _ & _ & _ & _ & Hcall)].
+  2:{ exfalso. rewrite Hcall in Hrun. unfold bind in Hrun.
+      destruct (Isolation.Engine_unmapRange _ _ _ _ _ _) as [[] s1 t1|]; [|discriminate Hrun].
+      injection Hrun as <- _ _. exact (Hne eq_refl). }
+  rewrite Hcall in Hrun. injection Hrun as <- <- <-. split; [reflexivity|]. split; [reflexivity|].
+  unfold mem_unshare, abs_state. cbv zeta. cbn [st_meta].
+  destruct Hwhy as [(-> & Hwhy)|[(-> & m & i & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & Hi' & Hnot)| ->]];
+    [right|right|left; reflexivity].
+  - (* no live VM, or a range outside the IPA space *)
+    exists INVALID_PARAMETERS. split; [|reflexivity].
+    destruct (vmid_ok c (abs_ms c e) (Z.to_nat id)) eqn:Hv; cbn [negb]; [|reflexivity].
+    destruct Hwhy as [Hnil|Hrange].
+    + destruct (liveVM_at c e (abs_ms c e) tr id (vms_rel_abs c e Hcfg Hfree) Hvl Hid) as (p & Hp & Hcase).
+      rewrite Hnil in Hp. injection Hp as <-.
+      destruct Hcase as [(_ & Hv')|(mv & (ld & st' & E & _) & _)]; [congruence|discriminate E].
+    + destruct (ipa_ok c (Z.to_nat ipa) (Z.to_nat n)) eqn:Hk; cbn [negb]; [|reflexivity].
+      exfalso. apply Hrange. apply (ipa_ok_iff c ipa n G Hipl Hipa Hn) in Hk. unfold Isolation.ipaLimit in Hk. lia.
+  - (* a page of the range that does not pass *)
+    exists DENIED. split; [|reflexivity].
+    destruct (unshare_vm_ipa_ok c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 ltac:(lia) Hial H40) as (Hv & Hk).
+    rewrite Hv, Hk. cbn [negb]. rewrite (s2_of_slot c e id m Hid1 Hnth Hlive).
+    rewrite (unshare_range_refused c e tr id ipa n m i Hc Hm Ho Hvms Hid1 Hnth Hlive ltac:(lia) Hial H40 Hi' Hnot).
+    reflexivity.
 Qed.

@@ -373,9 +373,12 @@ CodeS2Refine.MemReclaim_keeps_Inv
 CodeUnshareRefine.ipa_in_range
 CodeUnshareRefine.vm_s2_unmap
 CodeUnshareRefine.mapped_in_unshared
+CodeUnshareRefine.unshare_vm_ipa_ok
 CodeUnshareRefine.MemUnshare_checks_pass
 CodeUnshareRefine.MemUnshare_refines
 CodeUnshareRefine.MemUnshare_keeps_Inv
+CodeUnshareRefine.unshare_range_refused
+CodeUnshareRefine.MemUnshare_errors_refine
 CodeAbsLedger.owners_ok_nth
 CodeLedgerRefine.owners_ok_pool
 CodeRefineInv.refine_inv_step
