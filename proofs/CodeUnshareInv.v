@@ -139,11 +139,7 @@ Proof.
   rewrite Hrun in Hr2. injection Hr2 as -> -> ->.
   destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q & Eq).
   pose proof (root_inv_l1 st1 _ Hr') as ((Ht1 & _) & _).
-  destruct (slot_at e _ m Hnth) as (Hi1 & Ei1).
-  assert (Hlv1 : Isolation.vm_live (vm_at e (Z.to_nat (id - 1))) = true) by (rewrite Ei1; exact Hlive).
-  assert (Hdh : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
-                         (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e)))).
-  { apply disjoint_sym. pose proof (proj1 Hdis _ Hi1 Hlv1) as H. unfold root_at in H. rewrite Ei1 in H. exact H. }
+  destruct (one_vm_walks_apart e ps st1 _ m (proj1 (proj2 Hi)) Hnth Hlive Ht1 HB HL Htf) as (Hhost & Hother).
   split; [intros Ne; exfalso; exact (Ne eq_refl)|]. intros _.
   exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Hid1|]. split; [exact Hn1|].
   split; [exact Hial|]. split; [exact H40|].
@@ -157,18 +153,8 @@ Proof.
   split; [rewrite Eq; exact Hps|]. split; [rewrite Eq; exact Hled|]. split; [exact Hwb'|]. split; [|split].
   - intros k Hk. rewrite (Hwk k Hk). destruct (_ && _); [reflexivity|].
     exact (walk_same_pool e e1 _ k Hok Hs2 eq_refl).
-  - intros k. rewrite (walk_apart e1 st1 _ (Isolation.Engine_host e) Hp Ht1 HB HL Htf Hh Hdh k).
-    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hh)) eq_refl).
-  - intros j m2 Hj Hnth2 Hlive2 k.
-    destruct (slot_at e j m2 Hnth2) as (Hj1 & Ej1).
-    pose proof (Hown m2 (nth_error_In _ _ Hnth2) Hlive2) as Hov2.
-    assert (Hd2 : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
-                           (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m2)))).
-    { pose proof (proj2 Hdis _ j Hi1 Hj1 ltac:(intros E; apply Hj; symmetry; exact E) Hlv1
-        ltac:(rewrite Ej1; exact Hlive2)) as H.
-      unfold root_at in H. rewrite Ei1, Ej1 in H. exact H. }
-    rewrite (walk_apart e1 st1 _ (Isolation.vm_s2 m2) Hp Ht1 HB HL Htf Hov2 Hd2 k).
-    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hov2)) eq_refl).
+  - exact Hhost.
+  - exact Hother.
 Qed.
 
 (** MEM_UNSHARE keeps [walks_below]. *)
@@ -221,21 +207,11 @@ Proof.
   destruct (MemUnshare_walks e tr id ipa n st e' tr' (proj1 Hei) Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hc].
   destruct (Hsucc Es) as (m & Hnth & Hlive & _ & _ & _ & _ & _ & Ev & _ & Ecfg & _ & _ & _ & Hwm & _ & Hother).
-  destruct Hei' as [Hi' Hs'].
-  apply (create_inv_rest c e' (proj1 Hs')).
-  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
-  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). unfold vms_sane in Hsane. rewrite Forall_forall in Hsane.
   pose proof Hcfg as (_ & _ & Hipl). change Isolation.ipaLimit with (2 ^ 40) in Hipl.
-  assert (Hcfg' : cfg_abs c e') by (unfold cfg_abs, cfg_rel in *; rewrite Ev, Ecfg; exact Hcfg).
-  unfold create_rest, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
-  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|].
-  split; [exact Hcfg'|]. split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
-  rewrite Forall_forall in *. intros mv Hmv Hlv. apply In_nth_error in Hmv as (j & Hj).
-  destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [->|Hjne].
-  - rewrite Hnth in Hj. injection Hj as <-.
-    apply (s2_sane_shrink c e e' _); [|exact (Hsane m (nth_error_In _ _ Hnth) Hlive)].
-    intros k pa w Hk E. rewrite (Hwm k ltac:(lia)) in E. destruct (_ && _); [discriminate E|exact E].
-  - exact (s2_sane_ext c e e' _ (Hother j mv Hjne Hj Hlv) (Hsane mv (nth_error_In _ _ Hj) Hlv)).
+  apply (create_inv_one_vm c e e' _ m Hc Hei' Ev Ecfg Hnth); [|exact Hother].
+  apply (s2_sane_shrink c e e' _); [|exact (Hsane m (nth_error_In _ _ Hnth) Hlive)].
+  intros k pa w Hk E. rewrite (Hwm k ltac:(lia)) in E. destruct (_ && _); [discriminate E|exact E].
 Qed.
 
 (** ** The ledger as the model sees it *)

@@ -170,6 +170,41 @@ Proof.
   intros e j m H. split; [apply nth_error_Some; congruence|unfold vm_at; apply nth_error_nth; exact H].
 Qed.
 
+(** An update of the tree of one live VM's stage-2 alone, after a ledger
+    commit ([tree_frame] from [set_Engine_pages ps e]), leaves the host's
+    walk and every other live VM's as they were: their trees share no
+    table with it ([s2_owned]). *)
+Lemma one_vm_walks_apart : forall e ps e' i m, s2_owned e ->
+  nth_error (Isolation.Engine_vms e) i = Some m -> Isolation.vm_live m = true ->
+  tables_ok e' -> pool_base e' = pool_base e -> len (tables e') = len (tables e) ->
+  tree_frame (Isolation.set_Engine_pages ps e) e' (Isolation.stage2_root (Isolation.vm_s2 m)) ->
+  (forall k, CodeAbs.walk e' (Isolation.Engine_host e) k = CodeAbs.walk e (Isolation.Engine_host e) k) /\
+  (forall j m', j <> i -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+     forall k, CodeAbs.walk e' (Isolation.vm_s2 m') k = CodeAbs.walk e (Isolation.vm_s2 m') k).
+Proof.
+  intros e ps e' i m (Hp & _ & Hh & Hown & Hdis) Hnth Hlive Ht1 HB HL Htf.
+  pose proof Hp as (Hok & _).
+  set (e1 := Isolation.set_Engine_pages ps e) in *.
+  destruct (slot_at e _ m Hnth) as (Hi1 & Ei1).
+  assert (Hlv1 : Isolation.vm_live (vm_at e i) = true) by (rewrite Ei1; exact Hlive).
+  assert (Hdh : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
+                         (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e)))).
+  { apply disjoint_sym. pose proof (proj1 Hdis _ Hi1 Hlv1) as H. unfold root_at in H. rewrite Ei1 in H. exact H. }
+  split.
+  - intros k. rewrite (walk_apart e1 e' _ (Isolation.Engine_host e) Hp Ht1 HB HL Htf Hh Hdh k).
+    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hh)) eq_refl).
+  - intros j m2 Hj Hnth2 Hlive2 k.
+    destruct (slot_at e j m2 Hnth2) as (Hj1 & Ej1).
+    pose proof (Hown m2 (nth_error_In _ _ Hnth2) Hlive2) as Hov2.
+    assert (Hd2 : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
+                           (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m2)))).
+    { pose proof (proj2 Hdis _ j Hi1 Hj1 ltac:(intros E; apply Hj; symmetry; exact E) Hlv1
+        ltac:(rewrite Ej1; exact Hlive2)) as H.
+      unfold root_at in H. rewrite Ei1, Ej1 in H. exact H. }
+    rewrite (walk_apart e1 e' _ (Isolation.vm_s2 m2) Hp Ht1 HB HL Htf Hov2 Hd2 k).
+    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hov2)) eq_refl).
+Qed.
+
 (** MEM_SHARE, from [mem_inv] and [walks_below] with RAM inside the IPA
     space: an answer other than SUCCESS changes nothing; after SUCCESS
     the slots and the host's stage-2 record are as they were, the VM's
@@ -223,11 +258,7 @@ Proof.
   rewrite Hrun in Hr2. injection Hr2 as -> -> ->.
   destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
   pose proof (root_inv_l1 st1 _ Hr') as ((Ht1 & _) & _).
-  destruct (slot_at e _ m Hnth) as (Hi1 & Ei1).
-  assert (Hlv1 : Isolation.vm_live (vm_at e (Z.to_nat (id - 1))) = true) by (rewrite Ei1; exact Hlive).
-  assert (Hdh : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
-                         (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e)))).
-  { apply disjoint_sym. pose proof (proj1 Hdis _ Hi1 Hlv1) as H. unfold root_at in H. rewrite Ei1 in H. exact H. }
+  destruct (one_vm_walks_apart e ps st1 _ m (proj1 (proj2 Hi)) Hnth Hlive Ht1 HB HL Htf) as (Hhost & Hother).
   split; [intros Ne; exfalso; exact (Ne eq_refl)|]. intros _.
   exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [rewrite Eq; reflexivity|].
   split; [rewrite Eq; reflexivity|]. split; [rewrite Eq; reflexivity|]. split; [exact Hwb'|]. split; [|split].
@@ -235,18 +266,8 @@ Proof.
     destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb];
       try exact (walk_same_pool e e1 _ k Hok Hs2 eq_refl).
     rewrite u_map_offset by lia. reflexivity.
-  - intros k. rewrite (walk_apart e1 st1 _ (Isolation.Engine_host e) Hp Ht1 HB HL Htf Hh Hdh k).
-    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hh)) eq_refl).
-  - intros j m2 Hj Hnth2 Hlive2 k.
-    destruct (slot_at e j m2 Hnth2) as (Hj1 & Ej1).
-    pose proof (Hown m2 (nth_error_In _ _ Hnth2) Hlive2) as Hov2.
-    assert (Hd2 : disjoint (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m)))
-                           (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 m2)))).
-    { pose proof (proj2 Hdis _ j Hi1 Hj1 ltac:(intros E; apply Hj; symmetry; exact E) Hlv1
-        ltac:(rewrite Ej1; exact Hlive2)) as H.
-      unfold root_at in H. rewrite Ei1, Ej1 in H. exact H. }
-    rewrite (walk_apart e1 st1 _ (Isolation.vm_s2 m2) Hp Ht1 HB HL Htf Hov2 Hd2 k).
-    exact (walk_same_pool e e1 _ k Hok (or_intror (proj1 Hov2)) eq_refl).
+  - exact Hhost.
+  - exact Hother.
 Qed.
 
 (** A call that leaves the slots and the host's stage-2 record as they

@@ -393,6 +393,30 @@ Proof.
 Qed.
 
 (** A call that keeps [engine_inv], the slots and the configuration,
+    leaves one live VM's stage-2 sane and every other live VM's walk as it
+    was keeps [create_inv]. *)
+Lemma create_inv_one_vm : forall c e e' i m, create_inv c e -> engine_inv e' ->
+  Isolation.Engine_vms e' = Isolation.Engine_vms e -> Isolation.Engine_cfg e' = Isolation.Engine_cfg e ->
+  nth_error (Isolation.Engine_vms e) i = Some m -> s2_sane c e' (Isolation.vm_s2 m) ->
+  (forall j m', j <> i -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+     forall k, walk e' (Isolation.vm_s2 m') k = walk e (Isolation.vm_s2 m') k) ->
+  create_inv c e'.
+Proof.
+  intros c e e' i m Hc [Hi' Hs'] Ev Ecfg Hnth Hsm Hother.
+  apply (create_inv_rest c e' (proj1 Hs')).
+  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
+  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
+  assert (Hcfg' : cfg_abs c e') by (unfold cfg_abs, cfg_rel in *; rewrite Ev, Ecfg; exact Hcfg).
+  unfold create_rest, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
+  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|].
+  split; [exact Hcfg'|]. split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
+  rewrite Forall_forall in *. intros mv Hmv Hlv. apply In_nth_error in Hmv as (j & Hj).
+  destruct (Nat.eq_dec j i) as [->|Hjne].
+  - rewrite Hnth in Hj. injection Hj as <-. exact Hsm.
+  - exact (s2_sane_ext c e e' _ (Hother j mv Hjne Hj Hlv) (Hsane mv (nth_error_In _ _ Hj) Hlv)).
+Qed.
+
+(** A call that keeps [engine_inv], the slots and the configuration,
     and that maps the IPA range at [ipa] of VM [id] onto the pages
     [pa_ok] accepts at [pa], which no VM held, every other page and every
     other live VM's walk as before, keeps [create_inv] from [create_inv]
@@ -410,22 +434,13 @@ Lemma create_inv_lend : forall c e e' id pa ipa n m w0, create_inv c e -> walk_h
      forall k, walk e' (Isolation.vm_s2 m') k = walk e (Isolation.vm_s2 m') k) ->
   create_inv c e'.
 Proof.
-  intros c e e' id pa ipa n m w0 Hc H [Hi' Hs'] Ev Ecfg Hid Hpa Hipa Hpm Him Hok Hnone Hnth Hlive Hwm Hother.
-  apply (create_inv_rest c e' (proj1 Hs')).
-  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
-  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
-  assert (Hcfg' : cfg_abs c e') by (unfold cfg_abs, cfg_rel in *; rewrite Ev, Ecfg; exact Hcfg).
-  unfold create_rest, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
-  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|].
-  split; [exact Hcfg'|]. split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
-  rewrite Forall_forall in *. intros mv Hmv Hlv. apply In_nth_error in Hmv as (j & Hj).
-  destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [->|Hjne].
-  - rewrite Hnth in Hj. injection Hj as <-.
-    apply (s2_sane_lend c e e' _ pa ipa n w0 Hcfg (Hsane m (nth_error_In _ _ Hnth) Hlive) Hpa Hipa Hpm Him Hok);
-      [|exact Hwm].
-    intros k pa' w Hk Hw. destruct (in_range _ _ _) eqn:R; [|reflexivity].
-    pose proof (H _ m k pa' w Hnth Hlive Hk Hw) as Hh. rewrite (Hnone _ _ R) in Hh. discriminate Hh.
-  - exact (s2_sane_ext c e e' _ (Hother j mv Hjne Hj Hlv) (Hsane mv (nth_error_In _ _ Hj) Hlv)).
+  intros c e e' id pa ipa n m w0 Hc H Hei' Ev Ecfg Hid Hpa Hipa Hpm Him Hok Hnone Hnth Hlive Hwm Hother.
+  apply (create_inv_one_vm c e e' _ m Hc Hei' Ev Ecfg Hnth); [|exact Hother].
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). unfold vms_sane in Hsane. rewrite Forall_forall in Hsane.
+  apply (s2_sane_lend c e e' _ pa ipa n w0 Hcfg (Hsane m (nth_error_In _ _ Hnth) Hlive) Hpa Hipa Hpm Him Hok);
+    [|exact Hwm].
+  intros k pa' w Hk Hw. destruct (in_range _ _ _) eqn:R; [|reflexivity].
+  pose proof (H _ m k pa' w Hnth Hlive Hk Hw) as Hh. rewrite (Hnone _ _ R) in Hh. discriminate Hh.
 Qed.
 
 (** The pages a transfer that passed its checks covers are the ones

@@ -322,6 +322,7 @@ CodeWalkHeld.walk_held_lend
 CodeWalkHeld.MemShare_walk_held
 CodeWalkHeld.MemDonate_walk_held
 CodeWalkHeld.s2_sane_lend
+CodeWalkHeld.create_inv_one_vm
 CodeWalkHeld.create_inv_lend
 CodeWalkHeld.MemShare_keeps_all
 CodeWalkHeld.MemDonate_keeps_all
@@ -483,6 +484,7 @@ CodeWalkRange.unmapRange_walk_range
 CodeWalkCalls.walk_same_pool
 CodeWalkCalls.MemReclaim_host_walk
 CodeWalkCalls.walk_apart
+CodeWalkCalls.one_vm_walks_apart
 CodeWalkCalls.MemShare_walks
 CodeWalkCalls.MemShare_walks_below
 CodeWalkCalls.MemReclaim_walks_below
