@@ -236,20 +236,33 @@ Proof.
   - intros ->. exact (MemReclaim_keeps_Inv c e tr pa n e' tr' Hi (proj1 Hwb) Hcfg Hrok Ho Hpa Hn Hrun).
 Qed.
 
-(** MEM_UNSHARE likewise, refining [Spec.mem_unshare]. *)
+(** MEM_UNSHARE likewise, refining [Spec.mem_unshare], its errors
+    included: each is the model's status, or NO_MEMORY. *)
 Theorem MemUnshare_refine_inv : forall c e tr id ipa n mem regs, refine_inv c e ->
   0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   exists st e' tr', Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' /\ refine_inv c e' /\
     (st <> Abi.Success -> e' = e) /\
     (st = Abi.Success -> exists s', mem_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
        (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) /\
-    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\
+    (st <> Abi.Success -> st = Abi.NoMemory \/ exists sst,
+       mem_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
+         (abs_state c e mem regs, err sst) /\ go_status sst = st).
 Proof.
   intros c e tr id ipa n mem regs R Hid Hipa Hn.
-  pose proof R as (Hc & Hwi & H & _ & _ & Hvms & _). pose proof Hwi as [[Hi _] Hwb].
+  pose proof R as (Hc & Hwi & H & _ & Ho & Hvms & _). pose proof Hwi as [[Hi _] Hwb].
   destruct (MemUnshare_walk_inv e tr id ipa n Hwi Hid Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
   exists st, e', tr'. split; [exact Hrun|].
   destruct (MemUnshare_ledger_after c e tr id ipa n st e' tr' R Hid Hipa Hn Hrun) as (Ecfg & Ho' & _).
+  assert (Herr : st <> Abi.Success -> st = Abi.NoMemory \/ exists sst,
+       mem_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
+         (abs_state c e mem regs, err sst) /\ go_status sst = st)
+    by (intros Ne; exact (proj2 (proj2 (MemUnshare_errors_refine c e tr id ipa n st e' tr' mem regs Hc Hwi Ho Hvms
+          Hid Hipa Hn Hrun Ne)))).
+  cut (refine_inv c e' /\ (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> exists s', mem_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
+       (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) /\
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e'))); [intros (R' & E & S & I); auto|].
   apply (refine_inv_outcome c e e' st _ R (conj Ecfg Ho')
     (MemUnshare_create_inv c e tr id ipa n st e' tr' Hc Hwi Hid Hipa Hn Hrun) Hwi'
     (MemUnshare_walk_held c e tr id ipa n st e' tr' Hc Hwi H Hid Hipa Hn Hrun)
@@ -592,7 +605,7 @@ Proof.
          Hid Hpa Hipa Hn Hperms Hrun))).
     intros w E; discriminate E.
   - destruct Hx as (Hid & Hipa & Hn).
-    destruct (MemUnshare_refine_inv c e tr id ipa n mem regs R Hid Hipa Hn) as (st & e' & tr' & Hrun & R' & _ & _ & HI).
+    destruct (MemUnshare_refine_inv c e tr id ipa n mem regs R Hid Hipa Hn) as (st & e' & tr' & Hrun & R' & _ & _ & HI & _).
     exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
     destruct (MemUnshare_ledger_after c e tr id ipa n st e' tr' R Hid Hipa Hn Hrun) as (_ & _ & r & Hpg).
     apply (guest_unshared_range c e e' _ r G Hpg). intros w E; discriminate E.
