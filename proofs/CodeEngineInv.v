@@ -176,7 +176,12 @@ Qed.
 (** ** VM_CREATE *)
 
 Lemma zero_shadow_ok : shadow_ok Isolation.zero_shadowState.
-Proof. unfold shadow_ok. cbn. lia. Qed.
+Proof.
+  unfold shadow_ok. cbn [Isolation.zero_shadowState Isolation.shadowState_regs Isolation.shadowState_log
+    Isolation.shadowState_head Isolation.shadowState_count].
+  unfold len. rewrite !repeat_length. repeat split; try lia.
+  apply Forall_forall. intros x Hx. apply repeat_spec in Hx. lia.
+Qed.
 
 (** Every slot's shadow state, and the empty slot's beyond the list, is
     well formed. *)

@@ -16,10 +16,14 @@ Open Scope Z_scope.
 (** ** The invariant *)
 
 (** A VM's shadow state has its four registers and its 256 bytes of log,
-    with the ring's head inside the log and at most 256 bytes in it. *)
+    with the ring's head inside the log and at most 256 bytes in it; every
+    entry of the log is a byte (the Go log is a [byte] array, which the
+    translation reads as integers), as MMIO_LOG_READ's packing of bytes
+    into words needs. *)
 Definition shadow_ok (sh : Isolation.shadowState) : Prop :=
   len (Isolation.shadowState_regs sh) = 4 /\ len (Isolation.shadowState_log sh) = 256 /\
-  0 <= Isolation.shadowState_head sh < 256 /\ 0 <= Isolation.shadowState_count sh <= 256.
+  0 <= Isolation.shadowState_head sh < 256 /\ 0 <= Isolation.shadowState_count sh <= 256 /\
+  Forall (fun b => 0 <= b < 256) (Isolation.shadowState_log sh).
 
 (** [vcpus_ok] (CodeVCPU), and every VM slot's shadow state [shadow_ok]. *)
 Definition shadow_inv (e : Isolation.Engine) : Prop :=
@@ -175,7 +179,7 @@ Qed.
 
 Lemma shadow_ok_set_regs : forall sh k r, shadow_ok sh ->
   shadow_ok (Isolation.set_shadowState_regs (replace_nth k r (Isolation.shadowState_regs sh)) sh).
-Proof. intros [] k r (A & B & C & D). unfold shadow_ok; cbn in *. rewrite len_replace. auto. Qed.
+Proof. intros [] k r (A & B & C & D & F). unfold shadow_ok; cbn in *. rewrite len_replace. auto. Qed.
 
 (** MMIO_SHADOW has no failure outcome and keeps [shadow_inv]: from any
     engine whose VM slots are [vcpus_ok] and have well-formed shadow
@@ -243,9 +247,9 @@ Lemma shadow_ok_take : forall sh, shadow_ok sh -> 0 < Isolation.shadowState_coun
   shadow_ok (Isolation.set_shadowState_count (wraps 64 (Isolation.shadowState_count sh - 1))
     (Isolation.set_shadowState_head (Z.rem (wraps 64 (Isolation.shadowState_head sh + 1)) 256) sh)).
 Proof.
-  intros [regs log head count] (A & B & C & D) Hc. cbn in *. unfold shadow_ok; cbn.
+  intros [regs log head count] (A & B & C & D & F) Hc. cbn in *. unfold shadow_ok; cbn.
   rewrite !wraps_small by lia. rewrite Z.rem_mod_nonneg by lia.
-  pose proof (Z.mod_pos_bound (head + 1) 256 ltac:(lia)). lia.
+  pose proof (Z.mod_pos_bound (head + 1) 256 ltac:(lia)). repeat split; try lia. exact F.
 Qed.
 
 (** MMIO_LOG_READ has no failure outcome and keeps [shadow_inv]: from any
@@ -326,23 +330,23 @@ Qed.
 (** ** The shadow path of VCPU_RUN *)
 
 (** The ring after byte [b] is added at its tail. *)
-Lemma shadow_ok_append : forall sh b, shadow_ok sh -> Isolation.shadowState_count sh < 256 ->
+Lemma shadow_ok_append : forall sh b, shadow_ok sh -> Isolation.shadowState_count sh < 256 -> 0 <= b < 256 ->
   let sh1 := Isolation.set_shadowState_log (replace_nth (Z.to_nat (Z.rem (wraps 64
                (Isolation.shadowState_head sh + Isolation.shadowState_count sh)) 256)) b
                (Isolation.shadowState_log sh)) sh in
   shadow_ok (Isolation.set_shadowState_count (wraps 64 (Isolation.shadowState_count sh1 + 1)) sh1).
 Proof.
-  intros [regs log head count] b (A & B & C & D) Hc. cbn in *. unfold shadow_ok; cbn.
-  rewrite len_replace. rewrite wraps_small by lia. lia.
+  intros [regs log head count] b (A & B & C & D & F) Hc Hb. cbn in *. unfold shadow_ok; cbn.
+  rewrite len_replace. rewrite wraps_small by lia. repeat split; try lia. apply Forall_replace; assumption.
 Qed.
 
 (** append never fails on a well-formed ring, and leaves one. *)
 Lemma append_tracks : forall (e : Isolation.Engine) tr s sh put b,
-  tracks s e sh put -> shadow_ok sh ->
+  tracks s e sh put -> shadow_ok sh -> 0 <= b < 256 ->
   exists ok sh', Isolation.shadowState_append s b e tr = Ok ok (put sh') tr /\ shadow_ok sh'
     \/ Isolation.shadowState_append s b e tr = Ok ok e tr.
 Proof.
-  intros e tr s sh put b Ht Hok. pose proof Hok as (Hr & Hl & Hh & Hc).
+  intros e tr s sh put b Ht Hok Hb. pose proof Hok as (Hr & Hl & Hh & Hc & _).
   unfold Isolation.shadowState_append. step_by (deref_tracks _ _ _ _ tr Ht).
   destruct (Z.eqb_spec (Isolation.shadowState_count sh) 256) as [E|E].
   { exists false, sh. right. reflexivity. }
@@ -362,7 +366,7 @@ Proof.
     as (qc & Hqc & Htc).
   step_by Hqc. step_by (store_tracks _ _ _ _ (wraps 64 (Isolation.shadowState_count sh1 + 1)) tr Htc).
   eexists _, _. left. split; [reflexivity|].
-  pose proof (shadow_ok_append sh b Hok ltac:(lia)) as H. cbv zeta in H.
+  pose proof (shadow_ok_append sh b Hok ltac:(lia) Hb) as H. cbv zeta in H.
   rewrite (wraps_small (Isolation.shadowState_head sh + Isolation.shadowState_count sh)) in H by lia. exact H.
 Qed.
 
@@ -466,7 +470,8 @@ Proof.
       * destruct (pfield_tracks pm Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Hpm ltac:(field_laws))
           as (qs & Hqs & Hts).
         step_by Hqs. step_by Hbyte.
-        destruct (append_tracks e tr qs _ _ (wrapu 8 byte) Hts Hsh) as (ok & sh' & [[Ha Hok'] | Ha]).
+        destruct (append_tracks e tr qs _ _ (wrapu 8 byte) Hts Hsh
+          ltac:(unfold wrapu; apply Z.mod_pos_bound; lia)) as (ok & sh' & [[Ha Hok'] | Ha]).
         -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
            ++ apply shadow_inv_put with (i := i); [exact Hinv|exact Hn|exact Hok'].
            ++ left. right. do 3 eexists. split; [exact Hn|reflexivity].
