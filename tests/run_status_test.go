@@ -49,8 +49,14 @@ func bulkheadCommand(t *testing.T) string {
 // built and returns its output and exit status.
 func runBulkhead(t *testing.T, args ...string) (string, int) {
 	t.Helper()
+	return runBulkheadWithin(t, bootTimeout, args...)
+}
+
+// runBulkheadWithin is runBulkhead bounded by limit.
+func runBulkheadWithin(t *testing.T, limit time.Duration, args ...string) (string, int) {
+	t.Helper()
 	full := append([]string{"run", "-engine", image(t, qemu.Engine), "-hypervisor", image(t, qemu.Hypervisor)}, args...)
-	return runBounded(t, exec.Command(bulkheadCommand(t), full...), bootTimeout)
+	return runBounded(t, exec.Command(bulkheadCommand(t), full...), limit)
 }
 
 // runBounded runs cmd in its own process group, killed if it outlives
@@ -85,7 +91,7 @@ func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (string, int) 
 // linuxRun is `bulkhead run` of Debian's kernel with the given command line.
 func linuxRun(t *testing.T, cmdline string, extra ...string) (string, int) {
 	kernel, initrd := linuxImages(t)
-	return runBulkhead(t, append([]string{"-kernel", kernel, "-initrd", initrd, "-append", cmdline}, extra...)...)
+	return runBulkheadWithin(t, linuxBootTimeout, append([]string{"-kernel", kernel, "-initrd", initrd, "-append", cmdline}, extra...)...)
 }
 
 func TestRunStatusCleanLinuxIsZero(t *testing.T) {

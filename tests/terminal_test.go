@@ -154,7 +154,7 @@ func shellRun(t *testing.T) (*ptySession, string) {
 		}
 	})
 	at := s.waitFor(t, 0, "console attached", 10*time.Second)
-	at = s.waitFor(t, at, "# ", bootTimeout)
+	at = s.waitFor(t, at, "# ", linuxBootTimeout)
 	return s, dir
 }
 
