@@ -71,6 +71,12 @@ Proof. induction n; intros a [|x xs] H; cbn in *; try lia; auto. apply IHn. lia.
 Lemma nth_replace_nth_other : forall {A} n m (a : A) xs, n <> m -> nth_error (replace_nth n a xs) m = nth_error xs m.
 Proof. induction n; intros m a [|x xs] H; destruct m; cbn; auto; try lia. Qed.
 
+Lemma nth_replace_nth_other' : forall {A} n m (a d : A) xs, n <> m -> nth m (replace_nth n a xs) d = nth m xs d.
+Proof. induction n; intros m a d [|x xs] H; destruct m; cbn; auto; try lia. Qed.
+
+Lemma nth_replace_nth_same : forall {A} n (a d : A) xs, (n < length xs)%nat -> nth n (replace_nth n a xs) d = a.
+Proof. induction n; intros a d [|x xs] H; cbn in *; try lia; auto. apply IHn. lia. Qed.
+
 Lemma replace_nth_twice : forall {A} n (a b : A) xs, replace_nth n b (replace_nth n a xs) = replace_nth n b xs.
 Proof. induction n; intros a b [|x xs]; cbn; auto. f_equal. apply IHn. Qed.
 

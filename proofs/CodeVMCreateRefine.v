@@ -47,12 +47,6 @@ Proof.
   intros w r k Hr Hk. unfold andnot. rewrite Z.land_spec, Z.lnot_spec, Z.pow2_bits_eqb by lia. reflexivity.
 Qed.
 
-Lemma nth_replace_nth_other' : forall {A} n m (a d : A) xs, n <> m -> nth m (replace_nth n a xs) d = nth m xs d.
-Proof. induction n; intros m a d [|x xs] H; destruct m; cbn; auto; try lia. Qed.
-
-Lemma nth_replace_nth_same : forall {A} n (a d : A) xs, (n < length xs)%nat -> nth n (replace_nth n a xs) d = a.
-Proof. induction n; intros a d [|x xs] H; cbn in *; try lia; auto. apply IHn. lia. Qed.
-
 (** The pool after taking table [i]: the table zeroed, its bit cleared,
     every other table and bit as they were. *)
 Definition taken (p q : Isolation.tablePool) (i : Z) : Prop :=
