@@ -180,14 +180,19 @@ cat > "$ROOT/run.sh" <<'RUN'
 s=$1 want=$2
 d=$ROOT/$s
 cd "$d"
-# deps FILE: the proof files FILE requires, transitively, then FILE.
+# deps FILE: the proof files FILE requires, transitively, then FILE, each
+# once (visited names the files already listed, so that a file many others
+# require is read once, not once per path to it).
+visited=" "
 deps() {
+	case "$visited" in *" $1 "*) return ;; esac
+	visited="$visited$1 "
 	for r in $(perl -0 -ne 'while (/From Bulkhead\.Proofs Require(?: Import)?\s+([^.]*)\./g) { print "$1\n" }' "proofs/$1.v"); do
 		deps "$r"
 	done
 	echo "$1"
 }
-first=$(deps "${want%%.*}" | awk '!seen[$0]++')
+first=$(deps "${want%%.*}")
 for f in GoCoq Abi Isolation; do
 	[ -e "proofs/code/$f.vo" ] && continue
 	if ! $COQC "proofs/code/$f.v" > log 2>&1; then
