@@ -1,6 +1,9 @@
 package isolation
 
-import "bulkhead/isolation/abi"
+import (
+	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
+)
 
 // MMIO shadow registers (abi.MMIOShadow): the engine completes a guest's
 // access to a marked register of an emulated device itself, from a value
@@ -69,7 +72,11 @@ func (e *Engine) MMIOLogRead(id uint64) (n uint64, packed [6]uint64, st abi.Stat
 	}
 	s := &m.shadow
 	for n = 0; n < abi.ShadowLogBatch && s.count > 0; n++ {
-		packed[n/8] |= uint64(s.log[s.head]) << (8 * (n % 8))
+		shift := 8 * (n % 8)
+		if plant.LogReadOldestHighest {
+			shift = 56 - shift
+		}
+		packed[n/8] |= uint64(s.log[s.head]) << shift
 		s.head = (s.head + 1) % len(s.log)
 		s.count--
 	}

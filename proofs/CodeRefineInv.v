@@ -1,10 +1,11 @@
 (** * The refinement invariant: the memory calls, VM_CREATE, VM_DESTROY,
-      VCPU_INIT and VCPU_IRQ keep it and refine the model
+      VCPU_INIT, VCPU_IRQ and MMIO_LOG_READ keep it and refine the model
 
     Lemmas about proofs/code/Isolation.v, the translation of
-    isolation/mem.go and isolation/vm.go, that gather the results of
-    CodeWalkCalls.v, CodeWalkHeld.v, CodeS2Refine.v, CodeDestroyRefine.v
-    and CodeVCPURefine.v into one invariant of the engine, [refine_inv]:
+    isolation/mem.go, isolation/vm.go and isolation/shadow.go, that
+    gather the results of CodeWalkCalls.v, CodeWalkHeld.v, CodeS2Refine.v,
+    CodeDestroyRefine.v, CodeVCPURefine.v and CodeLogRefine.v into one
+    invariant of the engine, [refine_inv]:
     [create_inv] (the tables and slots are sane and the model is
     configured as the engine), [walk_inv] ([engine_inv] and every walk
     below 2^48), [walk_held] (each live VM's walk maps pages the ledger
@@ -31,12 +32,15 @@
       ([VMCreate_refine_inv]); and VM_DESTROY of a VM that shares no page
       with the host likewise, from [Inv] ([VMDestroy_refine_inv]); and
       VCPU_INIT and VCPU_IRQ, which answer the model's status in every
-      outcome ([VCPUInit_refine_inv], [VCPUIRQ_refine_inv]);
+      outcome ([VCPUInit_refine_inv], [VCPUIRQ_refine_inv]), and
+      MMIO_LOG_READ, which answers the model's status and results in
+      every outcome ([MMIOLogRead_refine_inv]);
     - no VM shares a page with the host ([guest_unshared]) after any of
       these calls when none did before, which gives VM_DESTROY's
       condition for every vmid ([unshared_of_guest]);
     - so any sequence of VM_CREATE, VM_DESTROY, VCPU_INIT, VCPU_IRQ,
-      MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM and MEM_INFO calls
+      MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM, MEM_INFO and
+      MMIO_LOG_READ calls
       with 64-bit arguments, from an engine satisfying [refine_inv] and
       [guest_unshared] whose abstraction satisfies [Inv], runs to its end
       keeping all three
@@ -51,7 +55,7 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv
   CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi
   CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger CodeVCPU CodeVCPUInit CodeEngineOk CodeVCPURefine CodeShadow
-  CodeUnshare CodeUnshareInv CodeUnshareRefine.
+  CodeUnshare CodeUnshareInv CodeUnshareRefine CodeLogRefine.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -371,19 +375,29 @@ Qed.
 
 (** ** VCPU_INIT and VCPU_IRQ from [refine_inv] *)
 
+(** A call that writes at most one slot's vCPUs or shadow state, keeping
+    the ledger, the configuration and the invariants of the calls that
+    write one slot, keeps [refine_inv]. *)
+Lemma slot_store_refine_inv : forall c e e', refine_inv c e ->
+  Isolation.Engine_pages e' = Isolation.Engine_pages e -> Isolation.Engine_cfg e' = Isolation.Engine_cfg e ->
+  (walk_held c e' /\ create_rest c e') /\ (walks_below e' /\ mem_inv e') -> shadow_inv e' -> refine_inv c e'.
+Proof.
+  intros c e e' R Ep Ec ((Hh' & Hr') & (Hwb' & Hm')) Hs'. pose proof R as (_ & _ & _ & _ & Ho & _).
+  apply (refine_inv_step c e e' R Ec (create_inv_rest c e' (proj1 Hs') Hr') (conj (conj Hm' Hs') Hwb') Hh').
+  unfold owners_ok. rewrite Ep. exact Ho.
+Qed.
+
 (** A call that writes at most one vCPU and keeps the invariants of the
     calls that write one slot keeps [refine_inv] and every page. *)
 Lemma vcpu_store_refine_inv : forall c e e', refine_inv c e -> vcpu_store e e' ->
   (walk_held c e' /\ create_rest c e') /\ (walks_below e' /\ mem_inv e') -> shadow_inv e' ->
   refine_inv c e' /\ Isolation.Engine_pages e' = Isolation.Engine_pages e.
 Proof.
-  intros c e e' R Hst ((Hh' & Hr') & (Hwb' & Hm')) Hs'. pose proof R as (_ & _ & _ & _ & Ho & _).
+  intros c e e' R Hst HP' Hs'.
   assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
   { destruct Hst as [->|(i & m & j & c0 & _ & ->)]; [split; reflexivity|].
     pose proof (put_vcpu_pages e i m j c0) as (A & _ & B). split; assumption. }
-  split; [|exact (proj1 Ep)].
-  apply (refine_inv_step c e e' R (proj2 Ep) (create_inv_rest c e' (proj1 Hs') Hr') (conj (conj Hm' Hs') Hwb') Hh').
-  unfold owners_ok. rewrite (proj1 Ep). exact Ho.
+  split; [exact (slot_store_refine_inv c e e' R (proj1 Ep) (proj2 Ep) HP' Hs')|exact (proj1 Ep)].
 Qed.
 
 (** What the calls that write one slot keep, from [refine_inv]. *)
@@ -445,6 +459,40 @@ Proof.
   apply (step_keeps_Inv c e e' mem regs
     (fun s => vcpu_irq c s (Z.to_nat id) (Z.to_nat v) (Z.to_nat intid) (Z.to_nat level)));
     [intros s; apply Invariants.vcpu_irq_inv|exact Heq|exact I].
+Qed.
+
+(** ** MMIO_LOG_READ from [refine_inv] *)
+
+(** MMIO_LOG_READ from [refine_inv] and [Inv], for any 64-bit vmid: it
+    never fails, keeps [refine_inv] and [Inv] (writing one slot's shadow
+    state changes no page, no walk and no configuration), and answers
+    as the model's step does, results included, with the abstraction
+    after it the model's metadata after the step ([MMIOLogRead_refines]). *)
+Theorem MMIOLogRead_refine_inv : forall c e tr id mem regs, refine_inv c e -> 0 <= id < 2 ^ 64 ->
+  Inv c (abs_ms c e) ->
+  exists n packed st e', Isolation.Engine_MMIOLogRead root id e tr = Ok (n, packed, st) e' tr /\ refine_inv c e' /\
+    Isolation.Engine_pages e' = Isolation.Engine_pages e /\
+    (let r := mmio_log_read c (abs_state c e mem regs) (Z.to_nat id) in
+     exists sst vals, snd r = ORet sst vals /\ go_status sst = st /\
+       (st = Abi.Success -> vals = Z.to_nat n :: map Z.to_nat packed) /\ ms_eq (st_meta (fst r)) (abs_ms c e')) /\
+    Inv c (abs_ms c e').
+Proof.
+  intros c e tr id mem regs R Hid I.
+  destruct (slot_keeps_of c e R) as (HP & Hs & Hstab).
+  destruct (MMIOLogRead_keeps _ e tr id Hstab HP Hs Hid) as (r & e' & Hrun & HP' & Hs').
+  destruct (MMIOLogRead_no_failure e tr id Hs Hid) as (n0 & p0 & st0 & e0 & Hrun0 & _ & _ & _ & Hst).
+  rewrite Hrun in Hrun0. injection Hrun0 as -> <-.
+  destruct (MMIOLogRead_refines c e tr id mem regs (proj1 R) Hs Hid) as (n & packed & st & e1 & Hrun1 & Href).
+  rewrite Hrun in Hrun1. injection Hrun1 as <- <- <- <-.
+  assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
+  { destruct Hst as [->|(i & m & sh & _ & ->)]; [split; reflexivity|].
+    pose proof (put_shadow_pages e i m sh) as (A & _ & B). split; assumption. }
+  exists n0, p0, st0, e'. split; [exact Hrun|].
+  split; [exact (slot_store_refine_inv c e e' R (proj1 Ep) (proj2 Ep) HP' Hs')|].
+  split; [exact (proj1 Ep)|]. split; [exact Href|].
+  cbv zeta in Href. destruct Href as (sst & vals & _ & _ & _ & Heq).
+  apply (step_keeps_Inv c e e' mem regs (fun s => mmio_log_read c s (Z.to_nat id)));
+    [intros s Is; exact (Invariants.step_inv c s (AHost (HMMIOLogRead (Z.to_nat id))) Is)|exact Heq|exact I].
 Qed.
 
 (** ** No VM shares a page with the host *)
@@ -526,7 +574,8 @@ Inductive mcall : Type :=
 | CMemInfo (pa : Z)
 | CVMDestroy (id : Z)
 | CVCPUInit (id v entry arg : Z)
-| CVCPUIRQ (id v intid level : Z).
+| CVCPUIRQ (id v intid level : Z)
+| CMMIOLogRead (id : Z).
 
 Definition u64 (x : Z) : Prop := 0 <= x < 2 ^ 64.
 
@@ -537,7 +586,7 @@ Definition mcall_ok (x : mcall) : Prop :=
   | CMemShare id pa ipa n perms | CMemDonate id pa ipa n perms => u64 id /\ u64 pa /\ u64 ipa /\ u64 n /\ u64 perms
   | CMemUnshare id ipa n => u64 id /\ u64 ipa /\ u64 n
   | CMemReclaim pa n => u64 pa /\ u64 n
-  | CMemInfo pa | CVMDestroy pa => u64 pa
+  | CMemInfo pa | CVMDestroy pa | CMMIOLogRead pa => u64 pa
   | CVCPUInit id v a b | CVCPUIRQ id v a b => u64 id /\ u64 v /\ u64 a /\ u64 b
   end.
 
@@ -555,6 +604,7 @@ Definition run_mcall (x : mcall) (e : Isolation.Engine) (tr : list event) : opti
   | CVMDestroy id => after (Isolation.Engine_VMDestroy root id e tr)
   | CVCPUInit id v entry arg => after (Isolation.Engine_VCPUInit root id v entry arg e tr)
   | CVCPUIRQ id v intid level => after (Isolation.Engine_VCPUIRQ root id v intid level e tr)
+  | CMMIOLogRead id => after (Isolation.Engine_MMIOLogRead root id e tr)
   end.
 
 (** The calls one after the other, each from the engine and trace the one
@@ -576,7 +626,7 @@ Proof.
   intros c x e tr (R & G & I) Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
   pose proof R as (Hc & Hwi & _ & Hrok & Ho & Hvms & _). pose proof Hwi as [[Hi _] _].
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
-  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level];
+  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level|id];
     cbn [mcall_ok] in Hx;
     unfold u64 in Hx;
     cbn [run_mcall].
@@ -630,6 +680,8 @@ Proof.
   - destruct Hx as (Hid & Hv & Hli & Hl).
     destruct (VCPUIRQ_refine_inv c e tr id v intid level mem regs R Hid Hv Hli Hl I) as (st & e' & Hrun & R' & Ep & _ & I').
     exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
+  - destruct (MMIOLogRead_refine_inv c e tr id mem regs R Hx I) as (n & packed & st & e' & Hrun & R' & Ep & _ & I').
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
 Qed.
 
 (** Any sequence of these calls with 64-bit arguments, from an engine
@@ -637,7 +689,7 @@ Qed.
     satisfies [Inv], runs to its end, and the engine it leaves satisfies
     all three: [Inv] is an invariant of the Go engine's VM_CREATE,
     VM_DESTROY, VCPU_INIT, VCPU_IRQ, MEM_SHARE, MEM_DONATE, MEM_UNSHARE,
-    MEM_RECLAIM and MEM_INFO. *)
+    MEM_RECLAIM, MEM_INFO and MMIO_LOG_READ. *)
 Theorem mcalls_Inv : forall c xs e tr, seq_inv c e -> Forall mcall_ok xs ->
   exists e', run_mcalls xs e tr = Some e' /\ seq_inv c e'.
 Proof.

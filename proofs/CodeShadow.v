@@ -297,8 +297,8 @@ Proof.
       pose proof Hok as (_ & Hlog & Hhead & _).
       destruct (idx_in_range (Isolation.shadowState_log sh) (Isolation.shadowState_head sh) (put sh) tr ltac:(lia)) as (b & Hb).
       destruct (idx_in_range packed (n / 8) (put sh) tr ltac:(pose proof (div8_lt6 n); lia)) as (w & Hw).
-      step_by (deref_tracks _ _ _ _ tr Hts). step_by (deref_tracks _ _ _ _ tr Hts). step_by Hb.
-      step. step. step_by Hw. step.
+      step. step. step_by (deref_tracks _ _ _ _ tr Hts). step_by (deref_tracks _ _ _ _ tr Hts). step_by Hb.
+      step. step_by Hw. step.
       step_by (upd_ok (put sh) tr packed (n / 8) (Z.lor w (shl 64 false b (wrapu 64 (8 * (n mod 8)))))
                  ltac:(pose proof (div8_lt6 n); lia)).
       step_by (deref_tracks _ _ _ _ tr Hts). step.

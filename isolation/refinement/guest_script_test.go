@@ -14,6 +14,13 @@ import (
 // interrupts, MMIO shadow registers and their log.
 func TestScriptedGuest(t *testing.T) {
 	o := newOracle(t)
+	if d := divergence(t, o, scriptedGuestTrace()); d != "" {
+		t.Fatalf("diverges at %s", d)
+	}
+}
+
+// scriptedGuestTrace is TestScriptedGuest's trace.
+func scriptedGuestTrace() []string {
 	rw := uint64(abi.PermR | abi.PermW)
 	tr := []string{
 		host(abi.VMCreate, 2),
@@ -64,7 +71,5 @@ func TestScriptedGuest(t *testing.T) {
 	}
 	tr = append(tr, host(abi.MMIOLogRead, 2), host(abi.MMIOShadow, 2, 0x100008, abi.ShadowOff, 0),
 		runOp(2, 0, 0, "mmio 0x100008 1 0 9"), host(abi.MMIOLogRead, 2), host(abi.MMIOLogRead, 3))
-	if d := divergence(t, o, tr); d != "" {
-		t.Fatalf("diverges at %s", d)
-	}
+	return tr
 }

@@ -218,10 +218,15 @@ func TestExhaustiveReduced(t *testing.T) {
 }
 
 // TestPlantedBugsReduced: the reduced exhaustive test finds each bug the
-// core can plant that a trace of its alphabet can show.
+// core can plant that a trace of its alphabet can show (every one whose
+// notReduced is empty).
 func TestPlantedBugsReduced(t *testing.T) {
 	o := newOracle(t)
 	for _, b := range plantedBugs() {
+		if b.notReduced != "" {
+			t.Logf("%s is outside the alphabet: %s (TestPlantedBugsDiverge and TestPlantedBugsStateAware catch it)", b.name, b.notReduced)
+			continue
+		}
 		t.Run(b.name, func(t *testing.T) {
 			*b.sw = true
 			defer func() { *b.sw = false }()

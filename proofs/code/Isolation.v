@@ -1610,7 +1610,7 @@ Definition hostPSCI {S : Type} (id : Z) (x : (list Z)) : M S ((list Z) * Effect)
 
 Definition shadowAccessMax : Z := 4.
 
-(** Go: isolation/shadow.go:117:1 inRanges *)
+(** Go: isolation/shadow.go:124:1 inRanges *)
 Definition inRanges {S : Type} (addr : Z) (rs : (list Range)) : M S bool :=
   let t'2 := len rs in
   let t'1 := 0 in
@@ -1632,7 +1632,7 @@ Definition inRanges {S : Type} (addr : Z) (rs : (list Range)) : M S bool :=
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/shadow.go:35:1 MMIOShadow *)
+(** Go: isolation/shadow.go:38:1 MMIOShadow *)
 Definition Engine_MMIOShadow {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : Z) (mode : Z) (value : Z) : M S Abi.Status :=
   let! t'1 := Engine_liveVM e id in
   let m := t'1 in
@@ -1690,7 +1690,7 @@ Definition Engine_MMIOShadow {S : Type} (e : (ptr S Engine)) (id : Z) (ipa : Z) 
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/shadow.go:65:1 MMIOLogRead *)
+(** Go: isolation/shadow.go:68:1 MMIOLogRead *)
 Definition Engine_MMIOLogRead {S : Type} (e : (ptr S Engine)) (id : Z) : M S (Z * (list Z) * Abi.Status) :=
   let n := 0 in
   let packed := (repeat 0 6) in
@@ -1706,14 +1706,20 @@ Definition Engine_MMIOLogRead {S : Type} (e : (ptr S Engine)) (id : Z) : M S (Z 
   let! t'20 := loop (X:=Empty_set) max_fuel
   (fun '(n, packed) => (let! t'4 := (if (n <? Abi.ShadowLogBatch) then (let! t'3 := deref s in ret ((shadowState_count t'3) >? 0)) else ret false) in ret t'4))
   (fun '(n, packed) =>
-  let! t'5 := deref s in
+  let! t'5 := modu n 8 in
+  let shift := wrapu 64 (8 * t'5) in
+  let! shift := (if false then
+  let shift := wrapu 64 (56 - shift) in
+  ret shift
+  else
+  ret shift) in
   let! t'6 := deref s in
-  let! t'7 := idx (shadowState_log t'5) (shadowState_head t'6) in
-  let! t'8 := modu n 8 in
+  let! t'7 := deref s in
+  let! t'8 := idx (shadowState_log t'6) (shadowState_head t'7) in
   let! t'9 := divu n 8 in
   let! t'10 := idx packed t'9 in
   let! t'11 := divu n 8 in
-  let! t'12 := upd packed t'11 (Z.lor t'10 (shl 64 false t'7 (wrapu 64 (8 * t'8)))) in
+  let! t'12 := upd packed t'11 (Z.lor t'10 (shl 64 false t'8 shift)) in
   let packed := t'12 in
   let! t'13 := deref s in
   let! t'14 := mods (wraps 64 ((shadowState_head t'13) + 1)) 256 in
@@ -2497,7 +2503,7 @@ Definition stoppedExit {S : Type} (vc : (ptr S vcpu)) : M S (list Z) :=
   let! t'1 := deref vc in
   ret ([7; Context_VCPU (vcpu_ctx t'1); 0] ++ repeat 0 4).
 
-(** Go: isolation/shadow.go:107:1 append *)
+(** Go: isolation/shadow.go:114:1 append *)
 Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S bool :=
   let! t'1 := deref s in
   if (shadowState_count t'1) =? 256 then
@@ -2514,7 +2520,7 @@ Definition shadowState_append {S : Type} (s : (ptr S shadowState)) (b : Z) : M S
   let! t'10 := store t'9 (wraps 64 ((shadowState_count t'8) + 1)) in
   ret true.
 
-(** Go: isolation/shadow.go:82:1 shadowMMIO *)
+(** Go: isolation/shadow.go:89:1 shadowMMIO *)
 Definition Engine_shadowMMIO {S : Type} (e : (ptr S Engine)) (m : (ptr S vm)) (vc : (ptr S vcpu)) (ex : (list Z)) (read : MMIORead) (isRead : bool) : M S bool :=
   let! t'1 := idx ex 1 in
   let t'2 := t'1 in

@@ -42,6 +42,9 @@ var (
 	// running the vCPU owns. Set by the bulkhead_plant_serial_irq build
 	// tag.
 	SerialIRQIntoGuest = serialIRQBuild
+	// LogReadOldestHighest makes MMIO_LOG_READ pack each word's bytes
+	// oldest highest instead of oldest lowest.
+	LogReadOldestHighest bool
 	// SerialDestroyInGuest makes Serial let VM_DESTROY through while a
 	// vCPU of the VM that a SYSTEM_OFF stopped is still in the guest.
 	SerialDestroyInGuest bool
