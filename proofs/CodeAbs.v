@@ -195,15 +195,8 @@ Definition abs_irq (vc : Isolation.vcpu) (i : nat) : bool :=
 
 Definition abs_vcpu (vc : Isolation.vcpu) : vcpu := mkVCPU (abs_vstate vc) (abs_pend vc) (abs_irq vc).
 
-(** The MMIO shadow marks that are not off, by IPA (the model's order of
-    marks is not observable: at most one covers an access), and the log,
-    oldest byte first. *)
-Fixpoint insert_mark (k : mark) (ms : list mark) : list mark :=
-  match ms with
-  | [] => [k]
-  | x :: r => if (mk_ipa k <=? mk_ipa x)%nat then k :: ms else x :: insert_mark k r
-  end.
-
+(** The MMIO shadow marks that are not off, in IPA order as the model
+    keeps them ([Spec.insert_mark]), and the log, oldest byte first. *)
 Definition abs_marks (sh : Isolation.shadowState) : list mark :=
   fold_right insert_mark []
     (map (fun r => mkMark (Z.to_nat (Isolation.shadowReg_ipa r)) (Z.to_nat (Isolation.shadowReg_mode r))

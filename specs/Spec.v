@@ -669,6 +669,15 @@ Definition mode_log := 2.
 Definition in_windows (ipa : nat) : bool :=
   existsb (fun w => in_range ipa (fst w) (snd w)) (mmio_windows cfg).
 
+(** A mark put in its place among marks kept in IPA order: the marks of
+    a VM are a set (at most one at an IPA, and one access meets at most
+    one), kept in one order so that equal sets are equal lists. *)
+Fixpoint insert_mark (k : mark) (ms : list mark) : list mark :=
+  match ms with
+  | [] => [k]
+  | x :: r => if mk_ipa k <=? mk_ipa x then k :: ms else x :: insert_mark k r
+  end.
+
 (** The marks after MMIO_SHADOW(ipa, mode, value): a mark at ipa is
     replaced, or removed by mode 0 (off); a new one takes a free slot;
     [None] when every slot is taken (NO_MEMORY). *)
@@ -676,10 +685,10 @@ Definition shadow_marks (ms : list mark) (ipa mode value : nat) : option (list m
   let others := filter (fun k => negb (mk_ipa k =? ipa)) ms in
   let mk := mkMark ipa mode value in
   if existsb (fun k => mk_ipa k =? ipa) ms then
-    Some (if mode =? 0 then others else mk :: others)
+    Some (if mode =? 0 then others else insert_mark mk others)
   else if mode =? 0 then Some ms
   else if shadow_slots <=? length ms then None
-  else Some (mk :: ms).
+  else Some (insert_mark mk ms).
 
 Definition set_shadow (m : mstate) (v : nat) (ms : list mark) (log : list nat) : mstate :=
   let w := ms_vms m v in
