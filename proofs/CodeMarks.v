@@ -2,7 +2,9 @@
 
     Lemmas about the model's marks ([Spec.insert_mark], [Spec.shadow_marks])
     and their abstraction from the engine's registers ([CodeAbs.abs_marks]),
-    toward the refinement of MMIO_SHADOW.
+    and about proofs/code/Isolation.v, the translation of
+    isolation/shadow.go, for the refinement of MMIO_SHADOW
+    (CodeShadowRefine.v).
     Proved here:
     - two lists of marks each strictly increasing by IPA that hold the
       same marks are equal ([ssorted_ext]): the order in which a VM's
@@ -17,13 +19,21 @@
     - the model's marks after MMIO_SHADOW, from marks strictly increasing
       by IPA, are strictly increasing too and hold what the call says:
       the marks at other IPAs, and the new mark unless it is off
-      ([shadow_marks_sorted], [shadow_marks_in]). *)
+      ([shadow_marks_sorted], [shadow_marks_in]);
+    - MMIO_SHADOW's search of the registers finds the register on at the
+      IPA, or the first one off ([slot_scan_spec]), and its outcomes
+      follow: INVALID_PARAMETERS, the register on at the IPA set, SUCCESS
+      or NO_MEMORY changing nothing, or the first register off set
+      ([MMIOShadow_result]);
+    - setting the register the search found to the mark asked for keeps
+      the marked IPAs distinct, and leaves the marks at other IPAs and
+      the new one unless it is off ([marks_after_set]). *)
 From Coq Require Import ZArith Lia List Bool Sorting.Sorted.
 Open Scope Z_scope.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodeAbs CodeLoop CodeVCPU CodeShadow.
+From Bulkhead.Proofs Require Import CodeAbs CodeLoop CodeVCPU CodeVCPUInit CodeTrack CodeShadow.
 Import ListNotations.
 
 (** Strictly increasing by IPA. *)
@@ -254,4 +264,204 @@ Proof.
   - exists slot, free. split; [exact Hj|]. split; [lia|]. split; [lia|].
     destruct Hfd as (F1 & F2 & F3 & F4). replace (Z.to_nat 4) with (length regs) in F2, F4 by lia.
     split; [intros H; exact (proj2 (F1 H))|]. split; [exact F2|]. split; [intros H; exact (proj2 (F3 H))|exact F4].
+Qed.
+
+(** ** MMIO_SHADOW's outcomes *)
+
+(** The shadow state after register [k] is set to the mark MMIO_SHADOW
+    asks for. *)
+Definition set_mark (sh : Isolation.shadowState) (k ipa mode value : Z) : Isolation.shadowState :=
+  Isolation.set_shadowState_regs (replace_nth (Z.to_nat k) (Isolation.mk_shadowReg ipa mode value)
+    (Isolation.shadowState_regs sh)) sh.
+
+(** MMIO_SHADOW, from [shadow_inv], for any 64-bit vmid, when the window
+    check of [ipa] answers [w]: without a live VM at the vmid, or with an
+    unaligned IPA, an IPA outside the windows or an unknown mode, it
+    answers INVALID_PARAMETERS and changes nothing; otherwise, with
+    [slot] and [free] what the search of the VM's registers found, it
+    sets the register on at the IPA, or else answers SUCCESS changing
+    nothing for mode off, or else NO_MEMORY changing nothing with every
+    register on, or else sets the first register that is off. *)
+Theorem MMIOShadow_result : forall e tr id ipa mode value w, shadow_inv e -> 0 <= id < 2 ^ 64 ->
+  (forall (s : Isolation.Engine) tr', Isolation.inRanges ipa (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e)) s tr' = Ok w s tr') ->
+  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\
+  ((st = Abi.InvalidParameters /\ e' = e /\
+     (no_live e id \/ ipa mod Isolation.shadowAccessMax <> 0 \/ w = false \/ mode > Abi.ShadowLog)) \/
+   exists m slot free, 1 <= id <= len (Isolation.Engine_vms e) /\
+     nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\ Isolation.vm_live m = true /\
+     ipa mod Isolation.shadowAccessMax = 0 /\ w = true /\ mode <= Abi.ShadowLog /\
+     -1 <= slot < 4 /\ -1 <= free < 4 /\
+     scan_found (Isolation.shadowState_regs (Isolation.vm_shadow m)) ipa slot free /\
+     let put k := put_shadow e (Z.to_nat (id - 1)) m (set_mark (Isolation.vm_shadow m) k ipa mode value) in
+     ((0 <= slot /\ st = Abi.Success /\ e' = put slot) \/
+      (slot < 0 /\ mode = Abi.ShadowOff /\ st = Abi.Success /\ e' = e) \/
+      (slot < 0 /\ mode <> Abi.ShadowOff /\ free < 0 /\ st = Abi.NoMemory /\ e' = e) \/
+      (slot < 0 /\ mode <> Abi.ShadowOff /\ 0 <= free /\ st = Abi.Success /\ e' = put free))).
+Proof.
+  intros e tr id ipa mode value w Hinv Hid Hwin.
+  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> Hno] | (m & Hr & Hn & Hm & Ht & Hlv)]);
+    unfold Isolation.Engine_MMIOShadow; step_by Hp.
+  - step. step. eexists _, _. split; [reflexivity|]. left. split; [reflexivity|]. split; [reflexivity|]. left; exact Hno.
+  - pose proof (shadow_of e _ m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _).
+    rewrite (is_nil_tracks _ _ _ _ Ht). cbv beta iota.
+    step. destruct (Z.eqb_spec (ipa mod Isolation.shadowAccessMax) 0) as [Ha|Ha]; cbn [negb].
+    2: { step. eexists _, _. split; [reflexivity|]. left. split; [reflexivity|]. split; [reflexivity|].
+         right; left; exact Ha. }
+    erewrite bind_ok; [|step; step_by (Hwin e tr); reflexivity]. cbv beta iota zeta.
+    destruct w; cbn [negb orb].
+    2: { eexists _, _. split; [reflexivity|]. left. split; [reflexivity|]. split; [reflexivity|].
+         right; right; left; reflexivity. }
+    destruct (Z.gtb_spec mode Abi.ShadowLog) as [Hmd|Hmd].
+    { eexists _, _. split; [reflexivity|]. left. split; [reflexivity|]. split; [reflexivity|].
+      right; right; right; lia. }
+    step_by (deref_tracks _ _ _ _ tr Ht).
+    destruct (slot_scan_spec e tr _ ipa Hregs) as (slot & free & Hscan & Hs & Hf & Hfd).
+    step_by Hscan.
+    assert (Hput : forall k, 0 <= k < 4 ->
+      (let! t'15 := pfield p Isolation.vm_shadow Isolation.set_vm_shadow in
+       let! t'16 := pfield t'15 Isolation.shadowState_regs Isolation.set_shadowState_regs in
+       let! t'17 := pindex t'16 k in
+       let! t'18 := store t'17 (Isolation.mk_shadowReg ipa mode value) in
+       ret Abi.Success) e tr =
+      Ok Abi.Success (put_shadow e (Z.to_nat (id - 1)) m (set_mark (Isolation.vm_shadow m) k ipa mode value)) tr)
+      by (intros k Hk; exact (set_reg_tracks e tr p m _ k _ Ht Hregs Hk)).
+    destruct (Z.geb_spec slot 0) as [Hs0|Hs0].
+    { step. rewrite (Hput slot ltac:(lia)). eexists _, _. split; [reflexivity|]. right. exists m, slot, free.
+      split; [exact Hr|]. split; [exact Hn|]. split; [exact Hlv|]. split; [exact Ha|]. split; [reflexivity|].
+      split; [lia|]. split; [lia|]. split; [lia|]. split; [exact Hfd|]. cbv zeta.
+      left. split; [lia|]. split; reflexivity. }
+    destruct (Z.eqb_spec mode Abi.ShadowOff) as [Hoff|Hoff].
+    { step. eexists _, _. split; [reflexivity|]. right. exists m, slot, free.
+      split; [exact Hr|]. split; [exact Hn|]. split; [exact Hlv|]. split; [exact Ha|]. split; [reflexivity|].
+      split; [lia|]. split; [lia|]. split; [lia|]. split; [exact Hfd|]. cbv zeta.
+      right; left. split; [lia|]. split; [exact Hoff|]. split; reflexivity. }
+    destruct (Z.ltb_spec free 0) as [Hf0|Hf0].
+    { step. eexists _, _. split; [reflexivity|]. right. exists m, slot, free.
+      split; [exact Hr|]. split; [exact Hn|]. split; [exact Hlv|]. split; [exact Ha|]. split; [reflexivity|].
+      split; [lia|]. split; [lia|]. split; [lia|]. split; [exact Hfd|]. cbv zeta.
+      right; right; left. split; [lia|]. split; [exact Hoff|]. split; [exact Hf0|]. split; reflexivity. }
+    step. rewrite (Hput free ltac:(lia)). eexists _, _. split; [reflexivity|]. right. exists m, slot, free.
+    split; [exact Hr|]. split; [exact Hn|]. split; [exact Hlv|]. split; [exact Ha|]. split; [reflexivity|].
+    split; [lia|]. split; [lia|]. split; [lia|]. split; [exact Hfd|]. cbv zeta.
+    right; right; right. split; [lia|]. split; [exact Hoff|]. split; [exact Hf0|]. split; reflexivity.
+Qed.
+
+(** ** The marks after a register is set *)
+
+(** Distinct images of the elements a filter keeps, said of positions. *)
+Lemma nodup_filter_pos : forall {A B} (f : A -> B) p (l : list A) d,
+  NoDup (map f (filter p l)) <->
+  forall j k, (j < length l)%nat -> (k < length l)%nat -> j <> k ->
+    p (nth j l d) = true -> p (nth k l d) = true -> f (nth j l d) <> f (nth k l d).
+Proof.
+  intros A B f p l d. induction l as [|a r IH]; cbn [filter length].
+  - split; [intros _ j k Hj; lia|intros _; constructor].
+  - split.
+    + intros Hd j k Hj Hk Hjk Pj Pk.
+      assert (Hr : NoDup (map f (filter p r))) by (destruct (p a); [cbn in Hd; apply NoDup_cons_iff in Hd; exact (proj2 Hd)|exact Hd]).
+      destruct j as [|j], k as [|k]; cbn [nth] in Pj, Pk |- *; [lia| | |].
+      * rewrite Pj in Hd. cbn in Hd. apply NoDup_cons_iff in Hd as [Hn _]. intros E. apply Hn. rewrite E.
+        apply in_map, filter_In. split; [apply nth_In; lia|exact Pk].
+      * rewrite Pk in Hd. cbn in Hd. apply NoDup_cons_iff in Hd as [Hn _]. intros E. apply Hn. rewrite <- E.
+        apply in_map, filter_In. split; [apply nth_In; lia|exact Pj].
+      * apply (proj1 IH Hr j k); [lia|lia|lia|exact Pj|exact Pk].
+    + intros H. assert (Hr : NoDup (map f (filter p r))).
+      { apply IH. intros j k Hj Hk Hjk Pj Pk. exact (H (S j) (S k) ltac:(lia) ltac:(lia) ltac:(lia) Pj Pk). }
+      destruct (p a) eqn:Pa; [|exact Hr]. cbn [map]. constructor; [|exact Hr].
+      intros Hin. apply in_map_iff in Hin as (y & Ey & Hy). apply filter_In in Hy as [Hy Py].
+      destruct (In_nth r y d Hy) as (k & Hk & Ek). subst y.
+      exact (H 0%nat (S k) ltac:(lia) ltac:(lia) ltac:(lia) Pa Py (eq_sym Ey)).
+Qed.
+
+(** The registers are well formed for the marks: the marked IPAs of the
+    registers that are on are distinct, and every IPA is not negative
+    (the Go field is unsigned). *)
+Definition regs_ok (sh : Isolation.shadowState) : Prop :=
+  marks_ok sh /\ Forall (fun r => 0 <= Isolation.shadowReg_ipa r) (Isolation.shadowState_regs sh).
+
+Lemma in_active : forall regs r, In r (active regs) <->
+  exists j, (j < length regs)%nat /\ nth j regs Isolation.zero_shadowReg = r /\ is_on r = true.
+Proof.
+  intros regs r. unfold active. rewrite filter_In. split.
+  - intros [Hr On]. destruct (In_nth regs r Isolation.zero_shadowReg Hr) as (j & Hj & E). exists j. auto.
+  - intros (j & Hj & <- & On). split; [apply nth_In; exact Hj|exact On].
+Qed.
+
+Lemma nth_set_mark : forall sh k ipa mode value j, (Z.to_nat k < length (Isolation.shadowState_regs sh))%nat ->
+  nth j (Isolation.shadowState_regs (set_mark sh k ipa mode value)) Isolation.zero_shadowReg =
+  if (j =? Z.to_nat k)%nat then Isolation.mk_shadowReg ipa mode value
+  else nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg.
+Proof.
+  intros [regs log head count] k ipa mode value j Hk. unfold set_mark. cbn.
+  destruct (Nat.eqb_spec j (Z.to_nat k)) as [->|Hj].
+  - apply nth_replace_nth_same. exact Hk.
+  - apply nth_replace_nth_other'. lia.
+Qed.
+
+(** Setting register [k] to the mark asked for, where [k] is the register
+    on at the IPA or, none being, one that is off: the registers stay
+    well formed, and their marks are those at other IPAs, and the new one
+    unless it is off. *)
+Lemma marks_after_set : forall sh k ipa mode value,
+  len (Isolation.shadowState_regs sh) = 4 -> regs_ok sh -> 0 <= ipa -> 0 <= mode -> 0 <= k < 4 ->
+  (let r := nth (Z.to_nat k) (Isolation.shadowState_regs sh) Isolation.zero_shadowReg in
+   (is_on r = true /\ Isolation.shadowReg_ipa r = ipa) \/
+   (is_on r = false /\ forall j, (j < length (Isolation.shadowState_regs sh))%nat ->
+      ~ (is_on (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = true /\
+         Isolation.shadowReg_ipa (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = ipa))) ->
+  regs_ok (set_mark sh k ipa mode value) /\
+  forall x, In x (abs_marks (set_mark sh k ipa mode value)) <->
+    (In x (abs_marks sh) /\ mk_ipa x <> Z.to_nat ipa) \/
+    (Z.to_nat mode <> 0%nat /\ x = mkMark (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)).
+Proof.
+  intros sh k ipa mode value Hl [Hm Hnn] Hipa Hmode Hk Hcase. cbv zeta in Hcase.
+  set (regs := Isolation.shadowState_regs sh) in *. unfold len in Hl.
+  set (sh' := set_mark sh k ipa mode value).
+  assert (Hl' : length (Isolation.shadowState_regs sh') = length regs)
+    by (unfold sh', set_mark; destruct sh; cbn; apply replace_nth_length).
+  assert (Hn' : forall j, nth j (Isolation.shadowState_regs sh') Isolation.zero_shadowReg =
+    if (j =? Z.to_nat k)%nat then Isolation.mk_shadowReg ipa mode value else nth j regs Isolation.zero_shadowReg)
+    by (intros j; apply nth_set_mark; fold regs; lia).
+  rewrite Forall_forall in Hnn.
+  assert (Hnj : forall j, (j < length regs)%nat -> 0 <= Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg))
+    by (intros j Hj; apply Hnn, nth_In; exact Hj).
+  pose proof (proj1 (nodup_filter_pos (fun r => mk_ipa (reg_mark r)) _ regs Isolation.zero_shadowReg) Hm) as Hpos.
+  (* a register on at another position marks another IPA *)
+  assert (Hother : forall j, (j < length regs)%nat -> j <> Z.to_nat k ->
+    is_on (nth j regs Isolation.zero_shadowReg) = true ->
+    Z.to_nat (Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg)) <> Z.to_nat ipa).
+  { intros j Hj Hjk On E. pose proof (Hnj j Hj).
+    destruct Hcase as [(Onk & Ek)|(_ & None)].
+    - apply (Hpos j (Z.to_nat k) Hj ltac:(lia) Hjk On Onk). unfold reg_mark. cbn [mk_ipa]. rewrite Ek. exact E.
+    - apply (None j Hj). split; [exact On|lia]. }
+  assert (Hok' : regs_ok sh').
+  { split.
+    + apply (nodup_filter_pos _ _ _ Isolation.zero_shadowReg). rewrite Hl'.
+      intros j j' Hj Hj' Hjj Pj Pj'. rewrite !Hn' in *. unfold reg_mark. cbn [mk_ipa].
+      destruct (Nat.eqb_spec j (Z.to_nat k)) as [->|Nj], (Nat.eqb_spec j' (Z.to_nat k)) as [->|Nj']; [lia| | |].
+      * cbn [Isolation.shadowReg_ipa]. intros E. exact (Hother j' Hj' Nj' Pj' (eq_sym E)).
+      * cbn [Isolation.shadowReg_ipa]. exact (Hother j Hj Nj Pj).
+      * exact (Hpos j j' Hj Hj' Hjj Pj Pj').
+    + apply Forall_forall. intros r Hr. destruct (In_nth _ r Isolation.zero_shadowReg Hr) as (j & Hj & <-).
+      rewrite Hn'. rewrite Hl' in Hj. destruct (j =? Z.to_nat k)%nat; [exact Hipa|exact (Hnj j Hj)]. }
+  split; [exact Hok'|]. intros x. rewrite (abs_marks_in sh' (proj1 Hok') x), (abs_marks_in sh Hm x).
+  assert (Hnew : is_on (Isolation.mk_shadowReg ipa mode value) = true <-> Z.to_nat mode <> 0%nat).
+  { unfold is_on. cbn [Isolation.shadowReg_mode]. unfold Abi.ShadowOff.
+    destruct (Z.eqb_spec mode 0); cbn [negb]; split; intros; try discriminate; try reflexivity; lia. }
+  split.
+  - intros (r & Hr & ->). apply in_active in Hr as (j & Hj & Er & On). rewrite Hl' in Hj. rewrite Hn' in Er.
+    destruct (Nat.eqb_spec j (Z.to_nat k)) as [Ej|Nj].
+    + subst r. right. split; [exact (proj1 Hnew On)|reflexivity].
+    + left. split; [exists r; split; [apply in_active; exists j; auto|reflexivity]|].
+      subst r. unfold reg_mark. cbn [mk_ipa]. exact (Hother j Hj Nj On).
+  - intros [((r & Hr & ->) & Hne)|(Hmd & ->)].
+    + apply in_active in Hr as (j & Hj & Er & On). exists r. split; [|reflexivity].
+      apply in_active. exists j. split; [rewrite Hl'; exact Hj|]. split; [|exact On].
+      rewrite Hn'. destruct (Nat.eqb_spec j (Z.to_nat k)) as [Ej|Nj]; [|exact Er].
+      exfalso. subst j. destruct Hcase as [(_ & Ek)|(Offk & _)].
+      * apply Hne. unfold reg_mark. cbn [mk_ipa]. f_equal. rewrite <- Er. exact Ek.
+      * assert (is_on r = false) by (rewrite <- Er; exact Offk). congruence.
+    + exists (Isolation.mk_shadowReg ipa mode value). split; [|reflexivity].
+      apply in_active. exists (Z.to_nat k). split; [rewrite Hl'; lia|]. split; [rewrite Hn', Nat.eqb_refl; reflexivity|].
+      exact (proj2 Hnew Hmd).
 Qed.

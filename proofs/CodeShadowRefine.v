@@ -1,0 +1,184 @@
+(** * MMIO_SHADOW refined whole
+
+    Theorems about proofs/code/Isolation.v, the translation of
+    isolation/shadow.go, that carry on from CodeMarks.v (the marks as a
+    set kept in IPA order, and MMIO_SHADOW's outcomes) and CodeLogRefine.v
+    (the model's VM slots after a store of one VM's shadow state).
+    Proved here:
+    - the model's marks hold as many marks as the engine has registers on
+      ([abs_marks_length]), and one mark at an IPA exactly when a
+      register on marks it ([abs_marks_at]);
+    - so MMIO_SHADOW, from [create_inv], [shadow_inv] and every VM's
+      registers [regs_ok], for 64-bit arguments, when the model's window
+      check agrees with the engine's, answers the model's status, and the
+      abstraction of the engine it leaves is the model's metadata after
+      the step ([MMIOShadow_refines]). *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodeTrack CodeVCPUInit CodeShadow CodeAbs CodeVMCreateRefine CodeS2Refine
+  CodeVMCreateInv CodeAbi CodeMarks CodeLogRefine.
+Import ListNotations.
+Open Scope Z_scope.
+
+Lemma insert_mark_length : forall k ms, length (insert_mark k ms) = S (length ms).
+Proof.
+  intros k ms. induction ms as [|y r IH]; cbn [insert_mark]; [reflexivity|].
+  destruct (mk_ipa k <=? mk_ipa y)%nat; cbn [length]; [reflexivity|]. rewrite IH. reflexivity.
+Qed.
+
+Lemma abs_marks_length : forall sh, length (abs_marks sh) = length (active (Isolation.shadowState_regs sh)).
+Proof.
+  intros sh. rewrite abs_marks_fold. induction (active (Isolation.shadowState_regs sh)) as [|r l IH];
+    cbn [map fold_right length]; [reflexivity|]. rewrite insert_mark_length, IH. reflexivity.
+Qed.
+
+(** Every register on: the filter keeps them all. *)
+Lemma active_all : forall regs, (forall j, (j < length regs)%nat -> is_on (nth j regs Isolation.zero_shadowReg) = true) ->
+  length (active regs) = length regs.
+Proof.
+  intros regs H. unfold active. induction regs as [|r l IH]; [reflexivity|].
+  cbn [filter]. pose proof (H 0%nat ltac:(cbn; lia)) as H0. cbn [nth] in H0. unfold is_on in H0. rewrite H0.
+  cbn [length]. rewrite IH; [reflexivity|]. intros j Hj. exact (H (S j) ltac:(cbn; lia)).
+Qed.
+
+Lemma filter_le : forall {A} (f : A -> bool) l, (length (filter f l) <= length l)%nat.
+Proof. intros A f l. induction l as [|x l IH]; cbn [filter length]; [lia|]. destruct (f x); cbn [length]; lia. Qed.
+
+(** A register off: the filter drops it. *)
+Lemma active_drops : forall regs j, (j < length regs)%nat -> is_on (nth j regs Isolation.zero_shadowReg) = false ->
+  (length (active regs) < length regs)%nat.
+Proof.
+  intros regs. unfold active. induction regs as [|r l IH]; intros j Hj Hoff; [cbn in Hj; lia|].
+  pose proof (filter_le (fun r => negb (Isolation.shadowReg_mode r =? Abi.ShadowOff)) l) as Hle.
+  cbn [filter length]. destruct j as [|j].
+  - cbn [nth] in Hoff. unfold is_on in Hoff. rewrite Hoff. lia.
+  - cbn [nth length] in Hoff, Hj. specialize (IH j ltac:(lia) Hoff).
+    destruct (negb _); cbn [length]; lia.
+Qed.
+
+(** The model has a mark at IPA [ipa] exactly when a register on marks
+    it, for well-formed registers and an IPA not negative. *)
+Lemma abs_marks_at : forall sh ipa, regs_ok sh -> 0 <= ipa ->
+  existsb (fun k => (mk_ipa k =? Z.to_nat ipa)%nat) (abs_marks sh) = true <->
+  exists j, (j < length (Isolation.shadowState_regs sh))%nat /\
+    is_on (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = true /\
+    Isolation.shadowReg_ipa (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = ipa.
+Proof.
+  intros sh ipa [Hm Hnn] Hipa. rewrite existsb_exists. rewrite Forall_forall in Hnn. split.
+  - intros (x & Hx & E). apply Nat.eqb_eq in E. apply (abs_marks_in sh Hm) in Hx as (r & Hr & ->).
+    apply in_active in Hr as (j & Hj & Er & On). exists j. split; [exact Hj|]. rewrite Er. split; [exact On|].
+    unfold reg_mark in E. cbn [mk_ipa] in E. pose proof (Hnn r (proj1 (proj1 (filter_In _ _ _) (proj2 (in_active _ _)
+      (ex_intro _ j (conj Hj (conj Er On))))))). lia.
+  - intros (j & Hj & On & E). exists (reg_mark (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg)).
+    split; [apply (abs_marks_in sh Hm); eexists; split; [apply in_active; exists j; auto|reflexivity]|].
+    unfold reg_mark. cbn [mk_ipa]. rewrite E. apply Nat.eqb_refl.
+Qed.
+
+(** Every VM slot's registers are well formed for the marks. *)
+Definition marks_inv (e : Isolation.Engine) : Prop :=
+  Forall (fun m => regs_ok (Isolation.vm_shadow m)) (Isolation.Engine_vms e).
+
+(** MMIO_SHADOW, from [create_inv], [shadow_inv] and [marks_inv], for
+    64-bit arguments, when the model's window check of [ipa] agrees with
+    the engine's: it answers the model's status, and the model's metadata
+    after the step is the abstraction of the engine it leaves: on an
+    error both leave everything as it was; on SUCCESS the VM's marks are
+    the model's after the call, its log and everything else as they
+    were. *)
+Theorem MMIOShadow_refines : forall c e tr id ipa mode value w mem regs,
+  create_inv c e -> shadow_inv e -> marks_inv e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= mode < 2 ^ 64 -> 0 <= value < 2 ^ 64 ->
+  (forall (s : Isolation.Engine) tr', Isolation.inRanges ipa (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e)) s tr' = Ok w s tr') ->
+  in_windows c (Z.to_nat ipa) = w ->
+  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\
+    let r := mmio_shadow c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value) in
+    exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e').
+Proof.
+  intros c e tr id ipa mode value w mem regs Hc Hinv Hmi Hid Hipa Hmode Hval Hwin Hw.
+  pose proof Hc as (_ & _ & Hcfg & _).
+  destruct (MMIOShadow_result e tr id ipa mode value w Hinv Hid Hwin) as (st & e' & Hrun & Hout).
+  exists st, e'. split; [exact Hrun|]. cbv zeta. unfold mmio_shadow. cbn [st_meta abs_state].
+  assert (Ealign : (Z.to_nat ipa mod shadow_access_max =? 0)%nat = (ipa mod Isolation.shadowAccessMax =? 0)).
+  { unfold shadow_access_max, Isolation.shadowAccessMax.
+    replace (Z.to_nat ipa mod 4)%nat with (Z.to_nat (ipa mod 4)) by (rewrite Z2Nat.inj_mod by lia; reflexivity).
+    pose proof (Z.mod_pos_bound ipa 4 ltac:(lia)).
+    destruct (Z.eqb_spec (ipa mod 4) 0) as [E|E]; [rewrite E; reflexivity|]. apply Nat.eqb_neq. lia. }
+  assert (Emode : (2 <? Z.to_nat mode)%nat = (mode >? Abi.ShadowLog)).
+  { unfold Abi.ShadowLog. rewrite Z.gtb_ltb. destruct (Z.ltb_spec 2 mode); [apply Nat.ltb_lt|apply Nat.ltb_ge]; lia. }
+  rewrite Ealign, Emode, Hw.
+  destruct Hout as [(-> & -> & Hwhy)|(m & slot & free & Hr & Hn & Hlv & Ha & -> & Hmd & Hs & Hf & Hfd & Hcases)].
+  - assert (Hbad : negb (vmid_ok c (abs_ms c e) (Z.to_nat id)) || negb (ipa mod Isolation.shadowAccessMax =? 0) ||
+                   negb w || (mode >? Abi.ShadowLog) = true).
+    { destruct Hwhy as [Hno|[Hal|[Hw0|Hm2]]].
+      - assert (Hf : vmid_ok c (abs_ms c e) (Z.to_nat id) = false).
+        { destruct (vmid_ok _ _ _) eqn:Hk; [|reflexivity]. exfalso. apply Hno.
+          exact (proj1 (vmid_ok_abs c e id Hcfg ltac:(lia)) Hk). }
+        rewrite Hf. reflexivity.
+      - apply Z.eqb_neq in Hal. rewrite Hal. destruct (vmid_ok _ _ _); reflexivity.
+      - rewrite Hw0. destruct (vmid_ok _ _ _), (_ =? 0); reflexivity.
+      - rewrite (proj2 (Z.gtb_lt mode Abi.ShadowLog) ltac:(lia)). apply orb_true_r. }
+    rewrite Hbad. cbn. eexists. split; [reflexivity|]. split; [reflexivity|apply ms_eq_refl].
+  - rewrite (proj2 (vmid_ok_abs c e id Hcfg ltac:(lia)) (ex_intro _ m (conj Hr (conj Hn Hlv)))).
+    apply Z.eqb_eq in Ha. rewrite Ha. replace (mode >? Abi.ShadowLog) with false by (symmetry; rewrite Z.gtb_ltb; apply Z.ltb_ge; lia).
+    cbn [negb orb]. rewrite (slot_vm c e id m ltac:(lia) Hn). unfold abs_vm. rewrite Hlv. cbn [vm_marks vm_log].
+    set (sh := Isolation.vm_shadow m) in *.
+    assert (Hok : regs_ok sh) by (unfold marks_inv in Hmi; rewrite Forall_forall in Hmi; exact (Hmi m (nth_error_In _ _ Hn))).
+    pose proof (shadow_of e _ m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _). fold sh in Hsh, Hregs.
+    assert (Hl4 : length (Isolation.shadowState_regs sh) = 4%nat) by (unfold len in Hregs; lia).
+    destruct Hfd as (F1 & F2 & F3 & F4).
+    assert (Hlog : forall k, abs_log (set_mark sh k ipa mode value) = abs_log sh) by (intros k; destruct sh; reflexivity).
+    (* a register set as asked: the model's marks after the call are the
+       abstraction's, as sets and so as lists *)
+    assert (Hset : forall k, 0 <= k < 4 ->
+      (let r := nth (Z.to_nat k) (Isolation.shadowState_regs sh) Isolation.zero_shadowReg in
+       (is_on r = true /\ Isolation.shadowReg_ipa r = ipa) \/
+       (is_on r = false /\ forall j, (j < length (Isolation.shadowState_regs sh))%nat ->
+          ~ (is_on (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = true /\
+             Isolation.shadowReg_ipa (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = ipa))) ->
+      forall ms', shadow_marks (abs_marks sh) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value) = Some ms' ->
+      (existsb (fun k => (mk_ipa k =? Z.to_nat ipa)%nat) (abs_marks sh) = true \/ Z.to_nat mode <> 0%nat) ->
+      ms_eq (set_shadow (abs_ms c e) (Z.to_nat id) ms' (abs_log sh))
+            (abs_ms c (put_shadow e (Z.to_nat (id - 1)) m (set_mark sh k ipa mode value)))).
+    { intros k Hk Hwhich ms' Hsm Hany.
+      destruct (marks_after_set sh k ipa mode value Hregs Hok ltac:(lia) ltac:(lia) Hk Hwhich) as (Hok' & Hin').
+      assert (Ems : ms' = abs_marks (set_mark sh k ipa mode value)).
+      { apply ssorted_ext.
+        - exact (shadow_marks_sorted _ _ _ _ _ (abs_marks_sorted sh (proj1 Hok)) Hsm).
+        - exact (abs_marks_sorted _ (proj1 Hok')).
+        - intros x. rewrite Hin'.
+          destruct (shadow_marks_in _ _ _ _ _ Hsm) as [(Hx & Hm0 & _)|(_ & Hin)]; [|exact (Hin x)].
+          exfalso. destruct Hany as [Hany|Hany]; [congruence|exact (Hany Hm0)]. }
+      rewrite Ems, <- (Hlog k). exact (put_shadow_ms_eq c e id m _ Hc ltac:(lia) Hn Hlv). }
+    cbv zeta in Hcases.
+    assert (Hnone : slot < 0 -> existsb (fun k => (mk_ipa k =? Z.to_nat ipa)%nat) (abs_marks sh) = false).
+    { intros H0. destruct (existsb _ _) eqn:E; [|reflexivity]. exfalso.
+      apply (abs_marks_at sh ipa Hok ltac:(lia)) in E as (j & Hj & On & Ej). exact (F2 H0 j Hj (conj On Ej)). }
+    assert (Hmnat : mode <> Abi.ShadowOff -> Z.to_nat mode <> 0%nat) by (unfold Abi.ShadowOff; lia).
+    destruct Hcases as [(H0 & -> & ->)|[(H0 & Hm0 & -> & ->)|[(H0 & Hm0 & Hf0 & -> & ->)|(H0 & Hm0 & Hf0 & -> & ->)]]].
+    + assert (Hex : existsb (fun k => (mk_ipa k =? Z.to_nat ipa)%nat) (abs_marks sh) = true).
+      { apply (abs_marks_at sh ipa Hok ltac:(lia)). exists (Z.to_nat slot). split; [lia|]. exact (F1 H0). }
+      destruct (shadow_marks (abs_marks sh) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)) as [ms'|] eqn:Hsm.
+      * cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|].
+        apply (Hset slot ltac:(lia)); [left; exact (F1 H0)|first [exact Hsm|reflexivity]|left; exact Hex].
+      * exfalso. unfold shadow_marks in Hsm. rewrite Hex in Hsm. destruct (_ =? 0)%nat; discriminate.
+    + replace (shadow_marks (abs_marks sh) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)) with (Some (abs_marks sh))
+        by (unfold shadow_marks; rewrite (Hnone H0), Hm0; reflexivity).
+      cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|].
+      pose proof (put_shadow_ms_eq c e id m sh Hc ltac:(lia) Hn Hlv) as Heq.
+      unfold sh in Heq. rewrite (put_shadow_same e _ m Hn) in Heq. exact Heq.
+    + assert (Hlen : length (abs_marks sh) = 4%nat) by (rewrite abs_marks_length, active_all; [exact Hl4|exact (F4 Hf0)]).
+      replace (shadow_marks (abs_marks sh) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)) with (@None (list mark))
+        by (unfold shadow_marks; rewrite (Hnone H0), Hlen; destruct (Nat.eqb_spec (Z.to_nat mode) 0) as [E|_];
+            [exfalso; exact (Hmnat Hm0 E)|reflexivity]).
+      cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|apply ms_eq_refl].
+    + assert (Hlen : (length (abs_marks sh) < 4)%nat).
+      { rewrite abs_marks_length, <- Hl4. apply (active_drops _ (Z.to_nat free)); [lia|exact (F3 Hf0)]. }
+      destruct (shadow_marks (abs_marks sh) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)) as [ms'|] eqn:Hsm.
+      * cbn [fst snd st_meta]. eexists. split; [reflexivity|]. split; [reflexivity|].
+        apply (Hset free ltac:(lia)); [right; split; [exact (F3 Hf0)|exact (F2 H0)]|first [exact Hsm|reflexivity]|right; exact (Hmnat Hm0)].
+      * exfalso. unfold shadow_marks in Hsm. rewrite (Hnone H0) in Hsm.
+        destruct (Nat.eqb_spec (Z.to_nat mode) 0) as [E|_]; [exact (Hmnat Hm0 E)|].
+        unfold shadow_slots in Hsm. destruct (Nat.leb_spec 4 (length (abs_marks sh))); [lia|discriminate].
+Qed.
