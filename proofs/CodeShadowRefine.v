@@ -12,13 +12,20 @@
       registers [regs_ok], for 64-bit arguments, when the model's window
       check agrees with the engine's, answers the model's status, and the
       abstraction of the engine it leaves is the model's metadata after
-      the step ([MMIOShadow_refines]). *)
+      the step ([MMIOShadow_refines]);
+    - Engine.inRanges, on 64-bit ranges and address, answers whether a
+      range holds the address ([inRanges_holds]), so with the model's
+      windows the engine's guest MMIO ranges ([windows_rel]) the window
+      checks agree ([windows_agree]) and MMIO_SHADOW is refined with no
+      assumption on them ([MMIOShadow_refines_windows]), and keeps the
+      model's invariant [Inv] ([MMIOShadow_keeps_Inv]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeTrack CodeVCPUInit CodeShadow CodeAbs CodeVMCreateRefine CodeS2Refine
-  CodeVMCreateInv CodeAbi CodeMarks CodeLogRefine.
+  CodeVMCreateInv CodeAbi CodeMarks CodeLogRefine CodeVMCreate CodeVCPU CodeLoop CodeModelThms.
+From Bulkhead.Proofs Require Invariants.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -181,4 +188,139 @@ Proof.
       * exfalso. unfold shadow_marks in Hsm. rewrite (Hnone H0) in Hsm.
         destruct (Nat.eqb_spec (Z.to_nat mode) 0) as [E|_]; [exact (Hmnat Hm0 E)|].
         unfold shadow_slots in Hsm. destruct (Nat.leb_spec 4 (length (abs_marks sh))); [lia|discriminate].
+Qed.
+
+(** ** The window check *)
+
+(** A range holds an address, as the model's [in_range] reads it. *)
+Definition holds (r : Isolation.Range) (a : Z) : bool :=
+  (Isolation.Range_Base r <=? a) && (a <? Isolation.Range_Base r + Isolation.Range_Size r).
+
+Definition range_u64 (r : Isolation.Range) : Prop :=
+  0 <= Isolation.Range_Base r < 2 ^ 64 /\ 0 <= Isolation.Range_Size r < 2 ^ 64.
+
+Lemma Range_Contains_one : forall {S} (s : S) tr r a, range_u64 r -> 0 <= a < 2 ^ 64 ->
+  Isolation.Range_Contains r a 1 s tr = Ok (holds r a) s tr.
+Proof.
+  intros S s tr r a (Hb & Hs) Ha. unfold Isolation.Range_Contains, holds.
+  destruct (Z.ltb_spec a (Isolation.Range_Base r)) as [Hlt|Hge]; cbn [orb].
+  - replace (Isolation.Range_Base r <=? a) with false by (symmetry; apply Z.leb_gt; lia). reflexivity.
+  - replace (Isolation.Range_Base r <=? a) with true by (symmetry; apply Z.leb_le; lia). cbn [andb].
+    destruct (Z.gtb_spec 1 (Isolation.Range_Size r)) as [H0|H1].
+    + replace (a <? _) with false by (symmetry; apply Z.ltb_ge; lia). reflexivity.
+    + rewrite !wrapu_small by lia.
+      replace (a - Isolation.Range_Base r <=? Isolation.Range_Size r - 1)
+        with (a <? Isolation.Range_Base r + Isolation.Range_Size r); [reflexivity|].
+      destruct (Z.leb_spec (a - Isolation.Range_Base r) (Isolation.Range_Size r - 1)),
+        (Z.ltb_spec a (Isolation.Range_Base r + Isolation.Range_Size r)); first [reflexivity|lia].
+Qed.
+
+(** inRanges, on ranges and an address of 64 bits, answers whether one
+    of the ranges holds the address. *)
+Lemma inRanges_holds : forall {S} (s : S) tr a rs, Forall range_u64 rs -> 0 <= a < 2 ^ 64 ->
+  Isolation.inRanges a rs s tr = Ok (existsb (fun r => holds r a) rs) s tr.
+Proof.
+  intros S s tr a rs Hrs Ha. rewrite Forall_forall in Hrs. unfold Isolation.inRanges. cbv zeta.
+  assert (Hl : 0 <= len rs) by (unfold len; lia).
+  set (none := fun i : Z => forall j, (j < Z.to_nat i)%nat -> holds (nth j rs Isolation.zero_Range) a = false).
+  match goal with |- context [loop ?f ?c ?b ?p 0] =>
+  destruct (loop_spec f c b p
+    (fun i st tr' => st = s /\ tr' = tr /\ 0 <= i <= len rs /\ none i)
+    (fun j st tr' => st = s /\ tr' = tr /\
+       match j with Fall i => i = len rs /\ none i | Jump x => x = true /\ existsb (fun r => holds r a) rs = true end)
+    (fun i => Z.to_nat (len rs - i))) with (l := 0) (s := s) (tr := tr) as (j & s' & tr' & Hj & -> & -> & Hjr) end.
+  - intros i st tr' (-> & -> & Hi & Hn). exists (i <? len rs). split; [reflexivity|]. split.
+    + intros Hc. apply Z.ltb_lt in Hc. lia.
+    + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [reflexivity|]. split; [lia|exact Hn].
+  - intros i st tr' (-> & -> & Hi & Hn) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    assert (Hin : In (nth (Z.to_nat i) rs Isolation.zero_Range) rs) by (apply nth_In; unfold len in Hc; lia).
+    assert (Hr : idx rs i s tr = Ok (nth (Z.to_nat i) rs Isolation.zero_Range) s tr)
+      by (apply idx_nth; [lia|apply nth_error_nth'; unfold len in Hc; lia]).
+    unfold bind. rewrite Hr, (Range_Contains_one s tr _ a (Hrs _ Hin) Ha).
+    destruct (holds (nth (Z.to_nat i) rs Isolation.zero_Range) a) eqn:Hh; unfold ret.
+    + eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+      apply existsb_exists. exists (nth (Z.to_nat i) rs Isolation.zero_Range). split; [exact Hin|exact Hh].
+    + eexists _, _, _. split; [reflexivity|]. exists (i + 1). split; [reflexivity|].
+      split; [split; [reflexivity|]; split; [reflexivity|]; split; [lia|]|apply Z2Nat.inj_lt; lia].
+      intros j Hj. destruct (Nat.eq_dec j (Z.to_nat i)) as [->|Nj]; [exact Hh|apply Hn; lia].
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros j Hj. cbn in Hj. lia.
+  - destruct (Z.eq_dec (len rs) 0) as [E|E].
+    + rewrite E. cbn. lia.
+    + rewrite fuel_nat by lia. lia.
+  - unfold bind at 1. rewrite Hj. destruct j as [i|x]; unfold ret.
+    + destruct Hjr as [-> Hn]. f_equal. symmetry. apply not_true_iff_false. intros Hx.
+      apply existsb_exists in Hx as (r & Hr & Hh). destruct (In_nth rs r Isolation.zero_Range Hr) as (k & Hk & <-).
+      rewrite (Hn k ltac:(unfold len; lia)) in Hh. discriminate.
+    + destruct Hjr as [-> ->]. reflexivity.
+Qed.
+
+(** The model's windows are the engine's guest MMIO ranges, each of 64
+    bits. *)
+Definition windows_rel (c : config) (e : Isolation.Engine) : Prop :=
+  mmio_windows c = map (fun r => (Z.to_nat (Isolation.Range_Base r), Z.to_nat (Isolation.Range_Size r)))
+                       (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e)) /\
+  Forall range_u64 (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e)).
+
+Lemma existsb_map' : forall {A B} (f : B -> bool) (g : A -> B) l, existsb f (map g l) = existsb (fun x => f (g x)) l.
+Proof. intros A B f g l. induction l as [|x l IH]; cbn; [reflexivity|]. rewrite IH. reflexivity. Qed.
+
+Lemma holds_in_range : forall r a, range_u64 r -> 0 <= a ->
+  holds r a = in_range (Z.to_nat a) (Z.to_nat (Isolation.Range_Base r)) (Z.to_nat (Isolation.Range_Size r)).
+Proof.
+  intros r a (Hb & Hs) Ha. unfold holds, in_range.
+  replace (Z.to_nat (Isolation.Range_Base r) <=? Z.to_nat a)%nat with (Isolation.Range_Base r <=? a)
+    by (destruct (Z.leb_spec (Isolation.Range_Base r) a), (Nat.leb_spec (Z.to_nat (Isolation.Range_Base r)) (Z.to_nat a));
+        first [reflexivity|lia]).
+  replace (Z.to_nat a <? Z.to_nat (Isolation.Range_Base r) + Z.to_nat (Isolation.Range_Size r))%nat
+    with (a <? Isolation.Range_Base r + Isolation.Range_Size r)
+    by (destruct (Z.ltb_spec a (Isolation.Range_Base r + Isolation.Range_Size r)),
+          (Nat.ltb_spec (Z.to_nat a) (Z.to_nat (Isolation.Range_Base r) + Z.to_nat (Isolation.Range_Size r)));
+        first [reflexivity|lia]).
+  reflexivity.
+Qed.
+
+(** With them, the engine's window check is the model's. *)
+Lemma windows_agree : forall c e a, windows_rel c e -> 0 <= a < 2 ^ 64 ->
+  forall (s : Isolation.Engine) tr,
+  Isolation.inRanges a (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e)) s tr = Ok (in_windows c (Z.to_nat a)) s tr.
+Proof.
+  intros c e a [Hw Hu] Ha s tr. rewrite (inRanges_holds s tr a _ Hu Ha). f_equal.
+  unfold in_windows. rewrite Hw, existsb_map'. revert Hu.
+  generalize (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e)) as l. intros l Hu.
+  induction Hu as [|r l Hr Hl IH]; [reflexivity|]. cbn [existsb fst snd]. rewrite IH, (holds_in_range r a Hr ltac:(lia)).
+  reflexivity.
+Qed.
+
+(** So, with the model's windows the engine's, MMIO_SHADOW is refined
+    with no assumption on its window check. *)
+Corollary MMIOShadow_refines_windows : forall c e tr id ipa mode value mem regs,
+  create_inv c e -> shadow_inv e -> marks_inv e -> windows_rel c e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= mode < 2 ^ 64 -> 0 <= value < 2 ^ 64 ->
+  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\
+    let r := mmio_shadow c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value) in
+    exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e').
+Proof.
+  intros c e tr id ipa mode value mem regs Hc Hinv Hmi Hw Hid Hipa Hmode Hval.
+  exact (MMIOShadow_refines c e tr id ipa mode value _ mem regs Hc Hinv Hmi Hid Hipa Hmode Hval
+           (windows_agree c e ipa Hw Hipa) eq_refl).
+Qed.
+
+(** And [Inv] holds of the abstraction after MMIO_SHADOW whenever it held
+    before: [Invariants.step_inv] for the model's step, carried over by
+    [MMIOShadow_refines_windows]. *)
+Corollary MMIOShadow_keeps_Inv : forall c e tr id ipa mode value st e',
+  create_inv c e -> shadow_inv e -> marks_inv e -> windows_rel c e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= mode < 2 ^ 64 -> 0 <= value < 2 ^ 64 ->
+  Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr ->
+  Invariants.Inv c (abs_ms c e) -> Invariants.Inv c (abs_ms c e').
+Proof.
+  intros c e tr id ipa mode value st e' Hc Hinv Hmi Hw Hid Hipa Hmode Hval Hrun I.
+  set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
+  destruct (MMIOShadow_refines_windows c e tr id ipa mode value mem regs Hc Hinv Hmi Hw Hid Hipa Hmode Hval)
+    as (st1 & e1 & Hrun1 & Href).
+  rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
+  cbv zeta in Href. destruct Href as (sst & _ & _ & Heq).
+  apply (step_keeps_Inv c e e' mem regs (fun s => mmio_shadow c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)));
+    [intros s Is; exact (Invariants.step_inv c s (AHost (HMMIOShadow (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value))) Is)
+    |exact Heq|exact I].
 Qed.

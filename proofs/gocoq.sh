@@ -473,6 +473,13 @@ CodeShadowRefine.filter_le
 CodeShadowRefine.active_drops
 CodeShadowRefine.abs_marks_at
 CodeShadowRefine.MMIOShadow_refines
+CodeShadowRefine.Range_Contains_one
+CodeShadowRefine.inRanges_holds
+CodeShadowRefine.existsb_map'
+CodeShadowRefine.holds_in_range
+CodeShadowRefine.windows_agree
+CodeShadowRefine.MMIOShadow_refines_windows
+CodeShadowRefine.MMIOShadow_keeps_Inv
 CodeRefineInv.mcalls_Inv
 CodeRefineInv.mcalls_protected_owns
 CodeMemShare.MemShare_reaches_mapRange
