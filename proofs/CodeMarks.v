@@ -20,9 +20,9 @@
       by IPA, are strictly increasing too and hold what the call says:
       the marks at other IPAs, and the new mark unless it is off
       ([shadow_marks_sorted], [shadow_marks_in]);
-    - MMIO_SHADOW's search of the registers finds the register on at the
-      IPA, or the first one off ([slot_scan_spec]), and its outcomes
-      follow: INVALID_PARAMETERS, the register on at the IPA set, SUCCESS
+    - with what MMIO_SHADOW's search of the registers finds, the
+      register on at the IPA or the first one off
+      ([CodeShadow.slot_scan_spec]), its outcomes follow: INVALID_PARAMETERS, the register on at the IPA set, SUCCESS
       or NO_MEMORY changing nothing, or the first register off set
       ([MMIOShadow_result]);
     - setting the register the search found to the mark asked for keeps
@@ -169,101 +169,6 @@ Proof.
       intros E. assert (existsb (fun k => (mk_ipa k =? ipa)%nat) ms = true)
         by (apply existsb_exists; exists x; split; [exact H|apply Nat.eqb_eq; exact E]). congruence.
     + intros [[H _]|[_ ->]]; [right; exact H|left; reflexivity].
-Qed.
-
-(** ** MMIO_SHADOW's search of the registers *)
-
-Definition is_on (r : Isolation.shadowReg) : bool := negb (Isolation.shadowReg_mode r =? Abi.ShadowOff)%Z.
-
-(** What the search of MMIO_SHADOW finds: [slot], a register that is not
-    off and marks [ipa], or -1 when none does; [free], the first register
-    that is off, or -1 when none is. *)
-Definition scan_found (regs : list Isolation.shadowReg) (ipa slot free : Z) : Prop :=
-  (0 <= slot -> is_on (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = true /\
-                Isolation.shadowReg_ipa (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = ipa) /\
-  (slot < 0 -> forall j, (j < length regs)%nat ->
-     ~ (is_on (nth j regs Isolation.zero_shadowReg) = true /\ Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg) = ipa)) /\
-  (0 <= free -> is_on (nth (Z.to_nat free) regs Isolation.zero_shadowReg) = false) /\
-  (free < 0 -> forall j, (j < length regs)%nat -> is_on (nth j regs Isolation.zero_shadowReg) = true).
-
-Lemma slot_scan_spec : forall (e : Isolation.Engine) tr (regs : list Isolation.shadowReg) ipa,
-  len regs = 4 ->
-  exists slot free, (loop (X:=Empty_set) 4
-    (fun '(t'9, slot, free) => ret (t'9 <? 4))
-    (fun '(t'9, slot, free) =>
-       let i := t'9 in
-       let! t'12 := idx regs t'9 in
-       let r := t'12 in
-       if negb (Isolation.shadowReg_mode r =? Abi.ShadowOff) && (Isolation.shadowReg_ipa r =? ipa) then
-       let slot := i in ret (Continue (t'9, slot, free))
-       else if (Isolation.shadowReg_mode r =? Abi.ShadowOff) && (free <? 0) then
-       let free := i in ret (Continue (t'9, slot, free))
-       else ret (Continue (t'9, slot, free)))
-    (fun '(t'9, slot, free) => let t'9 := t'9 + 1 in ret (t'9, slot, free))
-    (0, -1, -1)) e tr = Ok (Fall (4, slot, free)) e tr /\
-    -1 <= slot < 4 /\ -1 <= free < 4 /\ scan_found regs ipa slot free.
-Proof.
-  intros e tr regs ipa Hregs. unfold len in Hregs.
-  set (found := fun (i slot free : Z) =>
-    (0 <= slot -> slot < i /\ is_on (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = true /\
-                  Isolation.shadowReg_ipa (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = ipa) /\
-    (slot < 0 -> forall j, (j < Z.to_nat i)%nat ->
-       ~ (is_on (nth j regs Isolation.zero_shadowReg) = true /\ Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg) = ipa)) /\
-    (0 <= free -> free < i /\ is_on (nth (Z.to_nat free) regs Isolation.zero_shadowReg) = false) /\
-    (free < 0 -> forall j, (j < Z.to_nat i)%nat -> is_on (nth j regs Isolation.zero_shadowReg) = true)).
-  match goal with |- context [loop 4 ?c ?b ?p _] =>
-  destruct (loop_spec 4 c b p
-    (fun '(i, slot, free) st tr' => st = e /\ tr' = tr /\ 0 <= i <= 4 /\ -1 <= slot < 4 /\ -1 <= free < 4 /\
-       found i slot free)
-    (fun j st tr' => st = e /\ tr' = tr /\ exists slot free, j = Fall (4, slot, free) /\
-       -1 <= slot < 4 /\ -1 <= free < 4 /\ found 4 slot free)
-    (fun '(i, _, _) => Z.to_nat (4 - i))) with (l := (0, -1, -1)) (s := e) (tr := tr)
-    as (j & s' & tr' & Hj & -> & -> & slot & free & -> & Hs & Hf & Hfd) end.
-  - intros [[i slot] free] st tr' (-> & -> & Hi & Hs & Hf & Hfd). exists (i <? 4). split; [reflexivity|]. split.
-    + intros Hc. apply Z.ltb_lt in Hc. lia.
-    + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [reflexivity|].
-      exists slot, free. replace i with 4 in Hfd by lia. split; [f_equal; f_equal; f_equal; lia|]. split; [lia|]. split; [lia|exact Hfd].
-  - intros [[i slot] free] st tr' (-> & -> & Hi & Hs & Hf & (F1 & F2 & F3 & F4)) Hc. injection Hc as Hc.
-    apply Z.ltb_lt in Hc.
-    assert (Hr : idx regs i e tr = Ok (nth (Z.to_nat i) regs Isolation.zero_shadowReg) e tr)
-      by (apply idx_nth; [lia|apply nth_error_nth'; lia]).
-    unfold bind. rewrite Hr. cbv beta iota zeta.
-    set (r := nth (Z.to_nat i) regs Isolation.zero_shadowReg).
-    assert (Hsucc : forall j, (j < Z.to_nat (i + 1))%nat -> (j < Z.to_nat i)%nat \/ j = Z.to_nat i) by lia.
-    destruct (negb (Isolation.shadowReg_mode r =? Abi.ShadowOff) && (Isolation.shadowReg_ipa r =? ipa)) eqn:Hm.
-    { apply andb_true_iff in Hm as [Hon Hip]. apply Z.eqb_eq in Hip. unfold ret.
-      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
-      split; [|apply Z2Nat.inj_lt; lia].
-      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
-      split; [intros _; split; [lia|]; split; assumption|]. split; [intros; lia|].
-      split; [intros H; destruct (F3 H); split; [lia|assumption]|].
-      intros H j Hj. destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|]. exact Hon. }
-    assert (Hnot : ~ (is_on r = true /\ Isolation.shadowReg_ipa r = ipa)).
-    { intros [A B]. unfold is_on in A. rewrite A, B, Z.eqb_refl in Hm. discriminate. }
-    destruct ((Isolation.shadowReg_mode r =? Abi.ShadowOff) && (free <? 0)) eqn:Hm2.
-    { apply andb_true_iff in Hm2 as [Hoff Hfr]. apply Z.ltb_lt in Hfr. unfold ret.
-      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
-      split; [|apply Z2Nat.inj_lt; lia].
-      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
-      split; [intros H; destruct (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
-      split; [intros H j Hj; destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
-      split; [intros _; split; [lia|]; unfold is_on; fold r; rewrite Hoff; reflexivity|].
-      intros H. lia. }
-    unfold ret. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
-    split; [|apply Z2Nat.inj_lt; lia].
-    split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
-    split; [intros H; destruct (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
-    split; [intros H j Hj; destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
-    split; [intros H; destruct (F3 H); split; [lia|assumption]|].
-    intros H j Hj. destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|].
-    unfold is_on. fold r. destruct (Isolation.shadowReg_mode r =? Abi.ShadowOff) eqn:Hoff; [|reflexivity].
-    cbn [andb] in Hm2. apply Z.ltb_ge in Hm2. lia.
-  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
-    split; [intros; lia|]. split; [intros _ j Hj; cbn in Hj; lia|]. split; [intros; lia|]. intros _ j Hj. cbn in Hj. lia.
-  - cbn. lia.
-  - exists slot, free. split; [exact Hj|]. split; [lia|]. split; [lia|].
-    destruct Hfd as (F1 & F2 & F3 & F4). replace (Z.to_nat 4) with (length regs) in F2, F4 by lia.
-    split; [intros H; exact (proj2 (F1 H))|]. split; [exact F2|]. split; [intros H; exact (proj2 (F3 H))|exact F4].
 Qed.
 
 (** ** MMIO_SHADOW's outcomes *)

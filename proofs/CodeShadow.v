@@ -115,9 +115,20 @@ Qed.
 
 (** ** MMIO_SHADOW *)
 
-(** The search for the register's slot and a free slot: both end as -1 or
-    a slot index. *)
-Lemma slot_scan_ok : forall (e : Isolation.Engine) tr (regs : list Isolation.shadowReg) ipa,
+Definition is_on (r : Isolation.shadowReg) : bool := negb (Isolation.shadowReg_mode r =? Abi.ShadowOff)%Z.
+
+(** What the search of MMIO_SHADOW finds: [slot], a register that is not
+    off and marks [ipa], or -1 when none does; [free], the first register
+    that is off, or -1 when none is. *)
+Definition scan_found (regs : list Isolation.shadowReg) (ipa slot free : Z) : Prop :=
+  (0 <= slot -> is_on (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = true /\
+                Isolation.shadowReg_ipa (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = ipa) /\
+  (slot < 0 -> forall j, (j < length regs)%nat ->
+     ~ (is_on (nth j regs Isolation.zero_shadowReg) = true /\ Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg) = ipa)) /\
+  (0 <= free -> is_on (nth (Z.to_nat free) regs Isolation.zero_shadowReg) = false) /\
+  (free < 0 -> forall j, (j < length regs)%nat -> is_on (nth j regs Isolation.zero_shadowReg) = true).
+
+Lemma slot_scan_spec : forall (e : Isolation.Engine) tr (regs : list Isolation.shadowReg) ipa,
   len regs = 4 ->
   exists slot free, (loop (X:=Empty_set) 4
     (fun '(t'9, slot, free) => ret (t'9 <? 4))
@@ -132,29 +143,69 @@ Lemma slot_scan_ok : forall (e : Isolation.Engine) tr (regs : list Isolation.sha
        else ret (Continue (t'9, slot, free)))
     (fun '(t'9, slot, free) => let t'9 := t'9 + 1 in ret (t'9, slot, free))
     (0, -1, -1)) e tr = Ok (Fall (4, slot, free)) e tr /\
-    -1 <= slot < 4 /\ -1 <= free < 4.
+    -1 <= slot < 4 /\ -1 <= free < 4 /\ scan_found regs ipa slot free.
 Proof.
-  intros e tr regs ipa Hregs.
+  intros e tr regs ipa Hregs. unfold len in Hregs.
+  set (found := fun (i slot free : Z) =>
+    (0 <= slot -> slot < i /\ is_on (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = true /\
+                  Isolation.shadowReg_ipa (nth (Z.to_nat slot) regs Isolation.zero_shadowReg) = ipa) /\
+    (slot < 0 -> forall j, (j < Z.to_nat i)%nat ->
+       ~ (is_on (nth j regs Isolation.zero_shadowReg) = true /\ Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg) = ipa)) /\
+    (0 <= free -> free < i /\ is_on (nth (Z.to_nat free) regs Isolation.zero_shadowReg) = false) /\
+    (free < 0 -> forall j, (j < Z.to_nat i)%nat -> is_on (nth j regs Isolation.zero_shadowReg) = true)).
   match goal with |- context [loop 4 ?c ?b ?p _] =>
   destruct (loop_spec 4 c b p
-    (fun '(i, slot, free) st tr' => st = e /\ tr' = tr /\ 0 <= i <= 4 /\ -1 <= slot < 4 /\ -1 <= free < 4)
+    (fun '(i, slot, free) st tr' => st = e /\ tr' = tr /\ 0 <= i <= 4 /\ -1 <= slot < 4 /\ -1 <= free < 4 /\
+       found i slot free)
     (fun j st tr' => st = e /\ tr' = tr /\ exists slot free, j = Fall (4, slot, free) /\
-       -1 <= slot < 4 /\ -1 <= free < 4)
+       -1 <= slot < 4 /\ -1 <= free < 4 /\ found 4 slot free)
     (fun '(i, _, _) => Z.to_nat (4 - i))) with (l := (0, -1, -1)) (s := e) (tr := tr)
-    as (j & s' & tr' & Hj & -> & -> & slot & free & -> & Hs & Hf) end.
-  - intros [[i slot] free] st tr' (-> & -> & Hi & Hs & Hf). exists (i <? 4). split; [reflexivity|]. split.
+    as (j & s' & tr' & Hj & -> & -> & slot & free & -> & Hs & Hf & Hfd) end.
+  - intros [[i slot] free] st tr' (-> & -> & Hi & Hs & Hf & Hfd). exists (i <? 4). split; [reflexivity|]. split.
     + intros Hc. apply Z.ltb_lt in Hc. lia.
     + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [reflexivity|].
-      exists slot, free. split; [f_equal; f_equal; f_equal; lia|]. lia.
-  - intros [[i slot] free] st tr' (-> & -> & Hi & Hs & Hf) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    destruct (idx_in_range regs i e tr ltac:(lia)) as (r & Hr).
+      exists slot, free. replace i with 4 in Hfd by lia. split; [f_equal; f_equal; f_equal; lia|]. split; [lia|]. split; [lia|exact Hfd].
+  - intros [[i slot] free] st tr' (-> & -> & Hi & Hs & Hf & (F1 & F2 & F3 & F4)) Hc. injection Hc as Hc.
+    apply Z.ltb_lt in Hc.
+    assert (Hr : idx regs i e tr = Ok (nth (Z.to_nat i) regs Isolation.zero_shadowReg) e tr)
+      by (apply idx_nth; [lia|apply nth_error_nth'; lia]).
     unfold bind. rewrite Hr. cbv beta iota zeta.
-    destruct (_ && _); [|destruct (_ && _)]; unfold ret;
-      (eexists _, _, _; split; [reflexivity|]; eexists; split; [reflexivity|];
-       split; [repeat split; lia|]; apply Z2Nat.inj_lt; lia).
-  - repeat split; lia.
+    set (r := nth (Z.to_nat i) regs Isolation.zero_shadowReg).
+    assert (Hsucc : forall j, (j < Z.to_nat (i + 1))%nat -> (j < Z.to_nat i)%nat \/ j = Z.to_nat i) by lia.
+    destruct (negb (Isolation.shadowReg_mode r =? Abi.ShadowOff) && (Isolation.shadowReg_ipa r =? ipa)) eqn:Hm.
+    { apply andb_true_iff in Hm as [Hon Hip]. apply Z.eqb_eq in Hip. unfold ret.
+      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
+      split; [intros _; split; [lia|]; split; assumption|]. split; [intros; lia|].
+      split; [intros H; destruct (F3 H); split; [lia|assumption]|].
+      intros H j Hj. destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|]. exact Hon. }
+    assert (Hnot : ~ (is_on r = true /\ Isolation.shadowReg_ipa r = ipa)).
+    { intros [A B]. unfold is_on in A. rewrite A, B, Z.eqb_refl in Hm. discriminate. }
+    destruct ((Isolation.shadowReg_mode r =? Abi.ShadowOff) && (free <? 0)) eqn:Hm2.
+    { apply andb_true_iff in Hm2 as [Hoff Hfr]. apply Z.ltb_lt in Hfr. unfold ret.
+      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
+      split; [intros H; destruct (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
+      split; [intros H j Hj; destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
+      split; [intros _; split; [lia|]; unfold is_on; fold r; rewrite Hoff; reflexivity|].
+      intros H. lia. }
+    unfold ret. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+    split; [|apply Z2Nat.inj_lt; lia].
+    split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
+    split; [intros H; destruct (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
+    split; [intros H j Hj; destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
+    split; [intros H; destruct (F3 H); split; [lia|assumption]|].
+    intros H j Hj. destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|].
+    unfold is_on. fold r. destruct (Isolation.shadowReg_mode r =? Abi.ShadowOff) eqn:Hoff; [|reflexivity].
+    cbn [andb] in Hm2. apply Z.ltb_ge in Hm2. lia.
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
+    split; [intros; lia|]. split; [intros _ j Hj; cbn in Hj; lia|]. split; [intros; lia|]. intros _ j Hj. cbn in Hj. lia.
   - cbn. lia.
-  - exists slot, free. split; [exact Hj|]. lia.
+  - exists slot, free. split; [exact Hj|]. split; [lia|]. split; [lia|].
+    destruct Hfd as (F1 & F2 & F3 & F4). replace (Z.to_nat 4) with (length regs) in F2, F4 by lia.
+    split; [intros H; exact (proj2 (F1 H))|]. split; [exact F2|]. split; [intros H; exact (proj2 (F3 H))|exact F4].
 Qed.
 
 (** Writing slot [k] of the tracked shadow state of a VM. *)
@@ -206,7 +257,7 @@ Proof.
     destruct (negb b || (mode >? Abi.ShadowLog)).
     { apply Hnone. }
     step_by (deref_tracks _ _ _ _ tr Ht).
-    destruct (slot_scan_ok e tr _ ipa Hregs) as (slot & free & Hscan & Hs & Hf).
+    destruct (slot_scan_spec e tr _ ipa Hregs) as (slot & free & Hscan & Hs & Hf & _).
     step_by Hscan.
     assert (Hfin : forall k, 0 <= k < 4 -> exists st e',
       (let! t'15 := pfield p Isolation.vm_shadow Isolation.set_vm_shadow in

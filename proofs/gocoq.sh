@@ -91,6 +91,7 @@ CodeTransferRefine.checkTransfer_refine
 CodeTransferRefine.MemDonate_checks_refine
 CodeTransferRefine.MemShare_checks_refine
 CodeShadow.inRanges_ok
+CodeShadow.slot_scan_spec
 CodeShadow.MMIOShadow_no_failure
 CodeShadow.MMIOLogRead_no_failure
 CodeShadow.append_tracks
@@ -460,7 +461,6 @@ CodeMarks.abs_marks_in
 CodeMarks.filter_sorted
 CodeMarks.shadow_marks_sorted
 CodeMarks.shadow_marks_in
-CodeMarks.slot_scan_spec
 CodeMarks.MMIOShadow_result
 CodeMarks.nodup_filter_pos
 CodeMarks.in_active
