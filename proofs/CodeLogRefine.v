@@ -17,7 +17,7 @@ From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeLogRead
-  CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeS2Refine CodeAbi CodeFree CodeStage2.
+  CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeS2Refine CodeAbi CodeFree CodeStage2 CodeVCPURefine.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -68,39 +68,18 @@ Lemma put_shadow_ms_eq : forall c e id m sh, create_inv c e -> 1 <= id ->
         (abs_ms c (put_shadow e (Z.to_nat (id - 1)) m sh)).
 Proof.
   intros c e id m sh Hc Hid1 Hn Hlv.
-  pose proof Hc as (_ & Hok & _ & Hhost & Hvms & _).
-  set (i := Z.to_nat (id - 1)) in *.
   set (m1 := Isolation.set_vm_shadow sh m).
-  pose proof (put_shadow_pages e i m sh) as (Ep & Eh & _).
-  pose proof (nth_error_Some (Isolation.Engine_vms e) i) as Hs. rewrite Hn in Hs.
-  assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply Hs; discriminate).
-  assert (Hn' : nth_error (Isolation.Engine_vms (put_shadow e i m sh)) i = Some m1)
-    by (destruct e; exact (nth_replace_nth i m1 _ Hi)).
-  assert (Hw : forall s2 k, owns_tables e (Isolation.stage2_root s2) ->
-               walk (put_shadow e i m sh) s2 k = walk e s2 k)
-    by (intros s2 k Ho; exact (walk_slot e i _ s2 k Hok Ho)).
-  split; [|split].
-  - intros p. unfold set_shadow, set_vm. cbn [ms_pages]. unfold abs_ms. cbn [ms_pages]. unfold abs_pages.
-    rewrite Ep. reflexivity.
-  - intros p. unfold set_shadow, set_vm. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. unfold abs_hs2.
-    rewrite Eh, (Hw _ p Hhost). reflexivity.
-  - intros w. unfold set_shadow, set_vm. cbn [ms_vms]. unfold State.upd.
-    destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv].
-    + rewrite (slot_vm c e id m Hid1 Hn), (slot_vm c _ id m1 Hid1 Hn'). unfold abs_vm, m1. rewrite Hlv.
-      destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
-      cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
-           Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_shadow] in *.
-      subst l0. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
-      split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
-      split; [intros j; split; [reflexivity|split; [reflexivity|intros; reflexivity]]|].
-      split; [|split; reflexivity].
-      intros p. symmetry. apply abs_s2_same. intros k. apply Hw.
-      exact (Hvms _ (nth_error_In _ _ Hn) eq_refl).
-    + apply (abs_slot_same_at c e _ w).
-      * destruct e; exact (replace_nth_length _ _ _).
-      * intros Hw1. destruct e. cbn. apply nth_replace_nth_other'. lia.
-      * intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k. apply Hw.
-        exact (Hvms m0 (nth_error_In _ _ Hm0) Hl0).
+  destruct (put_vm_slot c e id m m1 Hc Hid1 Hn Hlv ltac:(destruct m; reflexivity)) as (Hslot & Hs2).
+  apply (put_vm_ms_eq c e id m m1 _ Hc Hid1 Hn). rewrite Hslot.
+  rewrite (slot_vm c e id m Hid1 Hn). unfold abs_vm at 1. rewrite Hlv.
+  revert Hs2. unfold abs_vm, m1. rewrite Hlv.
+  destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
+  cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
+       Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_shadow] in *.
+  subst l0. intros Hs2. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
+  split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+  split; [intros j; split; [reflexivity|split; [reflexivity|intros; reflexivity]]|].
+  split; [|split; reflexivity]. intros p. symmetry. exact (Hs2 p).
 Qed.
 
 (** MMIO_LOG_READ, from [create_inv] and [shadow_inv], for any 64-bit

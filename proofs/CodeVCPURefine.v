@@ -11,7 +11,9 @@
       with the argument in x0, owes no reply and keeps its interrupt lines
       ([init_vcpu_abs]);
     - writing one vCPU changes no page, not the host stage-2 and no walk
-      ([put_vcpu_pages], [put_vcpu_walk]);
+      ([put_vcpu_pages]); replacing one VM slot by one on the same
+      stage-2 changes no page, no walk and no other slot
+      ([put_vm_ms_eq], [put_vm_slot]);
     - so VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and
       argument, answers the model's status, and the abstraction of the
       engine it leaves is the model's metadata after the step, field by
@@ -90,11 +92,6 @@ Lemma put_vcpu_pages : forall e i m j c0,
   Isolation.Engine_cfg (put_vcpu e i m j c0) = Isolation.Engine_cfg e.
 Proof. intros e i m j c0. destruct e. repeat split. Qed.
 
-(** A stage-2 that owns its tables walks the same after a vCPU store. *)
-Lemma put_vcpu_walk : forall e i m j c0 s2 k, tables_ok e -> owns_tables e (Isolation.stage2_root s2) ->
-  walk (put_vcpu e i m j c0) s2 k = walk e s2 k.
-Proof. intros e i m j c0 s2 k Hok Hown. exact (walk_slot e i _ s2 k Hok Hown). Qed.
-
 (** The model's vCPU [v] of VM [id] is the abstraction of the engine's. *)
 Lemma vcpu_of_abs : forall c e id v m c0, 1 <= id ->
   nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
@@ -105,6 +102,57 @@ Proof.
   unfold abs_vm. rewrite Hlv. cbn [vm_vcpu].
   replace (Z.to_nat v <? Z.to_nat (Isolation.vm_nvcpu m))%nat with true by (symmetry; apply Nat.ltb_lt; lia).
   rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hc0). reflexivity.
+Qed.
+
+(** Replacing the VM slot of vmid [id] by [m1] leaves the abstraction the
+    model's metadata with that slot set to [x], when [x] reads as the
+    abstraction's slot after: no page, no host walk and no other slot
+    changes. *)
+Lemma put_vm_ms_eq : forall c e id m m1 x, create_inv c e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m ->
+  vm_eq x (ms_vms (abs_ms c (put_vm e (Z.to_nat (id - 1)) m1)) (Z.to_nat id)) ->
+  ms_eq (set_vm (abs_ms c e) (Z.to_nat id) x) (abs_ms c (put_vm e (Z.to_nat (id - 1)) m1)).
+Proof.
+  intros c e id m m1 x Hc Hid1 Hn Hx.
+  pose proof Hc as (_ & Hok & _ & Hhost & Hvms & _).
+  set (i := Z.to_nat (id - 1)) in *.
+  assert (Hi : (i < length (Isolation.Engine_vms e))%nat)
+    by (pose proof (nth_error_Some (Isolation.Engine_vms e) i) as Hs; rewrite Hn in Hs; apply Hs; discriminate).
+  assert (Hw : forall s2 k, owns_tables e (Isolation.stage2_root s2) -> walk (put_vm e i m1) s2 k = walk e s2 k)
+    by (intros s2 k Ho; exact (walk_slot e i _ s2 k Hok Ho)).
+  split; [|split].
+  - intros p. unfold set_vm. cbn [ms_pages]. unfold abs_ms. cbn [ms_pages]. unfold abs_pages.
+    destruct e; reflexivity.
+  - intros p. unfold set_vm. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. unfold abs_hs2.
+    replace (Isolation.Engine_host (put_vm e i m1)) with (Isolation.Engine_host e) by (destruct e; reflexivity).
+    rewrite (Hw _ p Hhost). destruct e; reflexivity.
+  - intros w. unfold set_vm. cbn [ms_vms]. unfold State.upd.
+    destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv]; [exact Hx|].
+    apply (abs_slot_same_at c e _ w).
+    + destruct e; exact (replace_nth_length _ _ _).
+    + intros Hw1. destruct e. cbn. apply nth_replace_nth_other'. lia.
+    + intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k. apply Hw.
+      exact (Hvms m0 (nth_error_In _ _ Hm0) Hl0).
+Qed.
+
+(** The slot of vmid [id] after it is replaced by [m1] on the same
+    stage-2 as the live [m] it held: [m1]'s abstraction, its stage-2 read
+    in the engine before. *)
+Lemma put_vm_slot : forall c e id m m1, create_inv c e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  Isolation.vm_s2 m1 = Isolation.vm_s2 m ->
+  ms_vms (abs_ms c (put_vm e (Z.to_nat (id - 1)) m1)) (Z.to_nat id) =
+  abs_vm c (put_vm e (Z.to_nat (id - 1)) m1) m1 /\
+  forall p, abs_s2 c (put_vm e (Z.to_nat (id - 1)) m1) (Isolation.vm_s2 m1) p = abs_s2 c e (Isolation.vm_s2 m) p.
+Proof.
+  intros c e id m m1 Hc Hid1 Hn Hlv Hs2.
+  pose proof Hc as (_ & Hok & _ & _ & Hvms & _).
+  assert (Hi : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat)
+    by (pose proof (nth_error_Some (Isolation.Engine_vms e) (Z.to_nat (id - 1))) as Hs; rewrite Hn in Hs; apply Hs; discriminate).
+  split.
+  - apply (slot_vm c _ id m1 Hid1). destruct e; exact (nth_replace_nth _ m1 _ Hi).
+  - intros p. rewrite Hs2. apply abs_s2_same. intros k. apply (walk_slot e _ _ _ k Hok).
+    exact (Hvms _ (nth_error_In _ _ Hn) Hlv).
 Qed.
 
 (** Storing vCPU [j] of the live VM [id] as [c1] leaves the abstraction
@@ -119,43 +167,23 @@ Lemma put_vcpu_ms_eq : forall c e id j m c1 x, create_inv c e -> 1 <= id ->
         (abs_ms c (put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat j) c1)).
 Proof.
   intros c e id j m c1 x Hc Hid1 Hn Hlv Hj Hjl Hx.
-  pose proof Hc as (_ & Hok & _ & Hhost & Hvms & _).
-  set (i := Z.to_nat (id - 1)) in *.
   set (m1 := Isolation.set_vm_vcpus (replace_nth (Z.to_nat j) c1 (Isolation.vm_vcpus m)) m).
-  pose proof (put_vcpu_pages e i m (Z.to_nat j) c1) as (Ep & Eh & _).
-  pose proof (nth_error_Some (Isolation.Engine_vms e) i) as Hs. rewrite Hn in Hs.
-  assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply Hs; discriminate).
-  assert (Hn' : nth_error (Isolation.Engine_vms (put_vcpu e i m (Z.to_nat j) c1)) i = Some m1)
-    by (destruct e; exact (nth_replace_nth i m1 _ Hi)).
-  assert (Hw : forall s2 k, owns_tables e (Isolation.stage2_root s2) ->
-               walk (put_vcpu e i m (Z.to_nat j) c1) s2 k = walk e s2 k)
-    by (intros s2 k Ho; exact (put_vcpu_walk e i m (Z.to_nat j) c1 s2 k Hok Ho)).
-  split; [|split].
-  - intros p. unfold set_vcpu, set_vm. cbn [ms_pages]. unfold abs_ms. cbn [ms_pages]. unfold abs_pages.
-    rewrite Ep. reflexivity.
-  - intros p. unfold set_vcpu, set_vm. cbn [ms_hs2]. unfold abs_ms. cbn [ms_hs2]. unfold abs_hs2.
-    rewrite Eh, (Hw _ p Hhost). reflexivity.
-  - intros w. unfold set_vcpu, set_vm. cbn [ms_vms]. unfold State.upd.
-    destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv].
-    + rewrite (slot_vm c e id m Hid1 Hn), (slot_vm c _ id m1 Hid1 Hn'). unfold abs_vm, m1. rewrite Hlv.
-      destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
-      cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
-           Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
-      subst l0. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
-      split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
-      split; [|split; [|split; reflexivity]].
-      * intros k. destruct (Nat.eqb_spec k (Z.to_nat j)) as [->|Hk].
-        -- replace (Z.to_nat j <? Z.to_nat nv0)%nat with true by (symmetry; apply Nat.ltb_lt; lia).
-           rewrite nth_replace_nth_same by exact Hjl. exact Hx.
-        -- rewrite nth_replace_nth_other' by (intros E; apply Hk; symmetry; exact E).
-           split; [reflexivity|split; [reflexivity|intros; reflexivity]].
-      * intros p. symmetry. apply abs_s2_same. intros k. apply Hw.
-        exact (Hvms _ (nth_error_In _ _ Hn) eq_refl).
-    + apply (abs_slot_same_at c e _ w).
-      * destruct e; exact (replace_nth_length _ _ _).
-      * intros Hw1. destruct e. cbn. apply nth_replace_nth_other'. lia.
-      * intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k. apply Hw.
-        exact (Hvms m0 (nth_error_In _ _ Hm0) Hl0).
+  destruct (put_vm_slot c e id m m1 Hc Hid1 Hn Hlv ltac:(destruct m; reflexivity)) as (Hslot & Hs2).
+  apply (put_vm_ms_eq c e id m m1 _ Hc Hid1 Hn). rewrite Hslot.
+  rewrite (slot_vm c e id m Hid1 Hn). unfold abs_vm at 1. rewrite Hlv.
+  revert Hs2. unfold abs_vm, m1. rewrite Hlv.
+  destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
+  cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
+       Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
+  subst l0. intros Hs2. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
+  split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+  split; [|split; [|split; reflexivity]].
+  - intros k. unfold State.upd. destruct (Nat.eqb_spec k (Z.to_nat j)) as [->|Hk].
+    + replace (Z.to_nat j <? Z.to_nat nv0)%nat with true by (symmetry; apply Nat.ltb_lt; lia).
+      rewrite nth_replace_nth_same by exact Hjl. exact Hx.
+    + rewrite nth_replace_nth_other' by (intros E; apply Hk; symmetry; exact E).
+      split; [reflexivity|split; [reflexivity|intros; reflexivity]].
+  - intros p. symmetry. exact (Hs2 p).
 Qed.
 
 (** VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and

@@ -409,7 +409,8 @@ CodeVCPURefine.vcpu_ok_slot
 CodeVCPURefine.entry_aligned
 CodeVCPURefine.init_vcpu_abs
 CodeVCPURefine.put_vcpu_pages
-CodeVCPURefine.put_vcpu_walk
+CodeVCPURefine.put_vm_ms_eq
+CodeVCPURefine.put_vm_slot
 CodeVCPURefine.VCPUInit_refines
 CodeVCPURefine.vcpu_of_abs
 CodeVCPURefine.put_vcpu_ms_eq
