@@ -180,7 +180,9 @@ Proof.
   unfold shadow_ok. cbn [Isolation.zero_shadowState Isolation.shadowState_regs Isolation.shadowState_log
     Isolation.shadowState_head Isolation.shadowState_count].
   unfold len. rewrite !repeat_length. repeat split; try lia.
-  apply Forall_forall. intros x Hx. apply repeat_spec in Hx. lia.
+  - apply Forall_forall. intros x Hx. apply repeat_spec in Hx. lia.
+  - cbn. constructor.
+  - apply Forall_forall. intros x Hx. apply repeat_spec in Hx. subst x. cbn. lia.
 Qed.
 
 (** Every slot's shadow state, and the empty slot's beyond the list, is

@@ -69,10 +69,10 @@ Proof. apply put_vm_stable. intros e i m m' H Hn (Hs2 & _). exact (mem_ok_put_vm
 (** MMIO_SHADOW keeps [shadow_inv] and any [store_stable] invariant, so
     [engine_ok] (Engine.MMIOShadow). *)
 Theorem MMIOShadow_keeps : forall P e tr id ipa mode value, store_stable P -> P e -> shadow_inv e -> 0 <= id < 2 ^ 64 ->
-  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\ P e' /\ shadow_inv e'.
+  0 <= ipa -> exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\ P e' /\ shadow_inv e'.
 Proof.
-  intros P e tr id ipa mode value [HPs _] HP Hs Hid.
-  destruct (MMIOShadow_no_failure e tr id ipa mode value Hs Hid) as (st & e' & H & Hs' & Hst).
+  intros P e tr id ipa mode value [HPs _] HP Hs Hid Hipa.
+  destruct (MMIOShadow_no_failure e tr id ipa mode value Hs Hid Hipa) as (st & e' & H & Hs' & Hst).
   exists st, e'. split; [exact H|]. split; [exact (HPs e e' HP Hst)|exact Hs'].
 Qed.
 

@@ -167,7 +167,7 @@ Proof. intros sh. unfold abs_log. rewrite map_length, seq_length. reflexivity. Q
 (** Every entry of the model's log is a byte. *)
 Lemma abs_log_bytes : forall sh, shadow_ok sh -> Forall (fun b => b < 256)%nat (abs_log sh).
 Proof.
-  intros sh (_ & Hl & _ & _ & F). unfold abs_log. apply Forall_forall. intros x Hx.
+  intros sh (_ & Hl & _ & _ & F & _). unfold abs_log. apply Forall_forall. intros x Hx.
   apply in_map_iff in Hx as (i & <- & _). rewrite Forall_forall in F.
   match goal with |- (Z.to_nat (nth ?j _ _) < _)%nat => set (k := j) end.
   destruct (Nat.lt_ge_cases k (length (Isolation.shadowState_log sh))) as [Hk|Hk].
@@ -183,7 +183,7 @@ Lemma abs_log_take : forall sh, shadow_ok sh -> 0 < Isolation.shadowState_count 
     tl (abs_log sh) /\
   nth (Z.to_nat (Isolation.shadowState_head sh)) (Isolation.shadowState_log sh) 0 = Z.of_nat (hd 0%nat (abs_log sh)).
 Proof.
-  intros [regs log head count] Hok Hc. pose proof Hok as (_ & Hl & Hh & Hcn & F). cbn in *.
+  intros [regs log head count] Hok Hc. pose proof Hok as (_ & Hl & Hh & Hcn & F & _). cbn in *.
   unfold abs_log. cbn. rewrite !wraps_small by lia. rewrite Z.rem_mod_nonneg by lia. rewrite Hl.
   replace (Z.to_nat count) with (S (Z.to_nat (count - 1))) by lia. cbn [seq map tl hd].
   split.

@@ -25,9 +25,11 @@
       ([CodeShadow.slot_scan_spec]), its outcomes follow: INVALID_PARAMETERS, the register on at the IPA set, SUCCESS
       or NO_MEMORY changing nothing, or the first register off set
       ([MMIOShadow_result]);
-    - setting the register the search found to the mark asked for keeps
-      the marked IPAs distinct, and leaves the marks at other IPAs and
-      the new one unless it is off ([marks_after_set]). *)
+    - registers whose marked IPAs are distinct and not negative
+      ([CodeShadow.regs_ok]) give distinct marks ([marks_of_regs]);
+    - setting the register the search found to the mark asked for
+      leaves the marks at other IPAs and the new one unless it is off
+      ([marks_after_set]). *)
 From Coq Require Import ZArith Lia List Bool Sorting.Sorted.
 Open Scope Z_scope.
 From Bulkhead.Spec Require Import State Spec.
@@ -99,9 +101,6 @@ Definition reg_mark (r : Isolation.shadowReg) : mark :=
   mkMark (Z.to_nat (Isolation.shadowReg_ipa r)) (Z.to_nat (Isolation.shadowReg_mode r))
     (Z.to_nat (Isolation.shadowReg_value r)).
 
-Definition active (regs : list Isolation.shadowReg) : list Isolation.shadowReg :=
-  filter (fun r => negb (Isolation.shadowReg_mode r =? Abi.ShadowOff)%Z) regs.
-
 (** No two registers that are not off mark the same IPA. *)
 Definition marks_ok (sh : Isolation.shadowState) : Prop :=
   NoDup (map (fun r => mk_ipa (reg_mark r)) (active (Isolation.shadowState_regs sh))).
@@ -172,12 +171,6 @@ Proof.
 Qed.
 
 (** ** MMIO_SHADOW's outcomes *)
-
-(** The shadow state after register [k] is set to the mark MMIO_SHADOW
-    asks for. *)
-Definition set_mark (sh : Isolation.shadowState) (k ipa mode value : Z) : Isolation.shadowState :=
-  Isolation.set_shadowState_regs (replace_nth (Z.to_nat k) (Isolation.mk_shadowReg ipa mode value)
-    (Isolation.shadowState_regs sh)) sh.
 
 (** MMIO_SHADOW, from [shadow_inv], for any 64-bit vmid, when the window
     check of [ipa] answers [w]: without a live VM at the vmid, or with an
@@ -253,36 +246,20 @@ Qed.
 
 (** ** The marks after a register is set *)
 
-(** Distinct images of the elements a filter keeps, said of positions. *)
-Lemma nodup_filter_pos : forall {A B} (f : A -> B) p (l : list A) d,
-  NoDup (map f (filter p l)) <->
-  forall j k, (j < length l)%nat -> (k < length l)%nat -> j <> k ->
-    p (nth j l d) = true -> p (nth k l d) = true -> f (nth j l d) <> f (nth k l d).
+(** Distinct IPAs, none negative, are distinct as the model's naturals. *)
+Lemma marks_of_regs : forall sh, regs_ok (Isolation.shadowState_regs sh) -> marks_ok sh.
 Proof.
-  intros A B f p l d. induction l as [|a r IH]; cbn [filter length].
-  - split; [intros _ j k Hj; lia|intros _; constructor].
-  - split.
-    + intros Hd j k Hj Hk Hjk Pj Pk.
-      assert (Hr : NoDup (map f (filter p r))) by (destruct (p a); [cbn in Hd; apply NoDup_cons_iff in Hd; exact (proj2 Hd)|exact Hd]).
-      destruct j as [|j], k as [|k]; cbn [nth] in Pj, Pk |- *; [lia| | |].
-      * rewrite Pj in Hd. cbn in Hd. apply NoDup_cons_iff in Hd as [Hn _]. intros E. apply Hn. rewrite E.
-        apply in_map, filter_In. split; [apply nth_In; lia|exact Pk].
-      * rewrite Pk in Hd. cbn in Hd. apply NoDup_cons_iff in Hd as [Hn _]. intros E. apply Hn. rewrite <- E.
-        apply in_map, filter_In. split; [apply nth_In; lia|exact Pj].
-      * apply (proj1 IH Hr j k); [lia|lia|lia|exact Pj|exact Pk].
-    + intros H. assert (Hr : NoDup (map f (filter p r))).
-      { apply IH. intros j k Hj Hk Hjk Pj Pk. exact (H (S j) (S k) ltac:(lia) ltac:(lia) ltac:(lia) Pj Pk). }
-      destruct (p a) eqn:Pa; [|exact Hr]. cbn [map]. constructor; [|exact Hr].
-      intros Hin. apply in_map_iff in Hin as (y & Ey & Hy). apply filter_In in Hy as [Hy Py].
-      destruct (In_nth r y d Hy) as (k & Hk & Ek). subst y.
-      exact (H 0%nat (S k) ltac:(lia) ltac:(lia) ltac:(lia) Pa Py (eq_sym Ey)).
+  intros sh [Hd Hnn]. unfold marks_ok.
+  assert (Ha : Forall (fun r => 0 <= Isolation.shadowReg_ipa r) (active (Isolation.shadowState_regs sh))).
+  { rewrite Forall_forall in *. intros r Hr. apply Hnn. unfold active in Hr. apply filter_In in Hr. exact (proj1 Hr). }
+  revert Hd Ha. generalize (active (Isolation.shadowState_regs sh)) as l.
+  induction l as [|r l IH]; intros Hd Ha; [constructor|].
+  cbn [map] in *. apply NoDup_cons_iff in Hd as [Hn Hd]. inversion Ha as [|? ? Hr Ha']; subst.
+  constructor; [|exact (IH Hd Ha')].
+  intros Hin. apply in_map_iff in Hin as (y & Ey & Hy). apply Hn. unfold reg_mark in Ey. cbn [mk_ipa] in Ey.
+  rewrite Forall_forall in Ha'. pose proof (Ha' y Hy).
+  replace (Isolation.shadowReg_ipa r) with (Isolation.shadowReg_ipa y) by lia. apply in_map. exact Hy.
 Qed.
-
-(** The registers are well formed for the marks: the marked IPAs of the
-    registers that are on are distinct, and every IPA is not negative
-    (the Go field is unsigned). *)
-Definition regs_ok (sh : Isolation.shadowState) : Prop :=
-  marks_ok sh /\ Forall (fun r => 0 <= Isolation.shadowReg_ipa r) (Isolation.shadowState_regs sh).
 
 Lemma in_active : forall regs r, In r (active regs) <->
   exists j, (j < length regs)%nat /\ nth j regs Isolation.zero_shadowReg = r /\ is_on r = true.
@@ -292,36 +269,20 @@ Proof.
   - intros (j & Hj & <- & On). split; [apply nth_In; exact Hj|exact On].
 Qed.
 
-Lemma nth_set_mark : forall sh k ipa mode value j, (Z.to_nat k < length (Isolation.shadowState_regs sh))%nat ->
-  nth j (Isolation.shadowState_regs (set_mark sh k ipa mode value)) Isolation.zero_shadowReg =
-  if (j =? Z.to_nat k)%nat then Isolation.mk_shadowReg ipa mode value
-  else nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg.
-Proof.
-  intros [regs log head count] k ipa mode value j Hk. unfold set_mark. cbn.
-  destruct (Nat.eqb_spec j (Z.to_nat k)) as [->|Hj].
-  - apply nth_replace_nth_same. exact Hk.
-  - apply nth_replace_nth_other'. lia.
-Qed.
-
-(** Setting register [k] to the mark asked for, where [k] is the register
-    on at the IPA or, none being, one that is off: the registers stay
-    well formed, and their marks are those at other IPAs, and the new one
-    unless it is off. *)
+(** Setting a settable register [k] to the mark asked for: the marks are
+    those at other IPAs, and the new one unless it is off. *)
 Lemma marks_after_set : forall sh k ipa mode value,
-  len (Isolation.shadowState_regs sh) = 4 -> regs_ok sh -> 0 <= ipa -> 0 <= mode -> 0 <= k < 4 ->
-  (let r := nth (Z.to_nat k) (Isolation.shadowState_regs sh) Isolation.zero_shadowReg in
-   (is_on r = true /\ Isolation.shadowReg_ipa r = ipa) \/
-   (is_on r = false /\ forall j, (j < length (Isolation.shadowState_regs sh))%nat ->
-      ~ (is_on (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = true /\
-         Isolation.shadowReg_ipa (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = ipa))) ->
-  regs_ok (set_mark sh k ipa mode value) /\
+  len (Isolation.shadowState_regs sh) = 4 -> regs_ok (Isolation.shadowState_regs sh) -> 0 <= ipa -> 0 <= mode ->
+  0 <= k < 4 -> settable (Isolation.shadowState_regs sh) k ipa ->
   forall x, In x (abs_marks (set_mark sh k ipa mode value)) <->
     (In x (abs_marks sh) /\ mk_ipa x <> Z.to_nat ipa) \/
     (Z.to_nat mode <> 0%nat /\ x = mkMark (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)).
 Proof.
-  intros sh k ipa mode value Hl [Hm Hnn] Hipa Hmode Hk Hcase. cbv zeta in Hcase.
+  intros sh k ipa mode value Hl Hr Hipa Hmode Hk Hcase.
+  pose proof (regs_ok_set sh k ipa mode value Hr Hipa ltac:(unfold len in Hl; lia) Hcase) as Hr'.
+  pose proof (marks_of_regs sh Hr) as Hm. destruct Hr as [_ Hnn]. unfold settable in Hcase. cbv zeta in Hcase.
   set (regs := Isolation.shadowState_regs sh) in *. unfold len in Hl.
-  set (sh' := set_mark sh k ipa mode value).
+  set (sh' := set_mark sh k ipa mode value) in *.
   assert (Hl' : length (Isolation.shadowState_regs sh') = length regs)
     by (unfold sh', set_mark; destruct sh; cbn; apply replace_nth_length).
   assert (Hn' : forall j, nth j (Isolation.shadowState_regs sh') Isolation.zero_shadowReg =
@@ -339,17 +300,7 @@ Proof.
     destruct Hcase as [(Onk & Ek)|(_ & None)].
     - apply (Hpos j (Z.to_nat k) Hj ltac:(lia) Hjk On Onk). unfold reg_mark. cbn [mk_ipa]. rewrite Ek. exact E.
     - apply (None j Hj). split; [exact On|lia]. }
-  assert (Hok' : regs_ok sh').
-  { split.
-    + apply (nodup_filter_pos _ _ _ Isolation.zero_shadowReg). rewrite Hl'.
-      intros j j' Hj Hj' Hjj Pj Pj'. rewrite !Hn' in *. unfold reg_mark. cbn [mk_ipa].
-      destruct (Nat.eqb_spec j (Z.to_nat k)) as [->|Nj], (Nat.eqb_spec j' (Z.to_nat k)) as [->|Nj']; [lia| | |].
-      * cbn [Isolation.shadowReg_ipa]. intros E. exact (Hother j' Hj' Nj' Pj' (eq_sym E)).
-      * cbn [Isolation.shadowReg_ipa]. exact (Hother j Hj Nj Pj).
-      * exact (Hpos j j' Hj Hj' Hjj Pj Pj').
-    + apply Forall_forall. intros r Hr. destruct (In_nth _ r Isolation.zero_shadowReg Hr) as (j & Hj & <-).
-      rewrite Hn'. rewrite Hl' in Hj. destruct (j =? Z.to_nat k)%nat; [exact Hipa|exact (Hnj j Hj)]. }
-  split; [exact Hok'|]. intros x. rewrite (abs_marks_in sh' (proj1 Hok') x), (abs_marks_in sh Hm x).
+  intros x. rewrite (abs_marks_in sh' (marks_of_regs sh' Hr') x), (abs_marks_in sh Hm x).
   assert (Hnew : is_on (Isolation.mk_shadowReg ipa mode value) = true <-> Z.to_nat mode <> 0%nat).
   { unfold is_on. cbn [Isolation.shadowReg_mode]. unfold Abi.ShadowOff.
     destruct (Z.eqb_spec mode 0); cbn [negb]; split; intros; try discriminate; try reflexivity; lia. }

@@ -1,17 +1,20 @@
 (** * The refinement invariant: the memory calls, VM_CREATE, VM_DESTROY,
-      VCPU_INIT, VCPU_IRQ and MMIO_LOG_READ keep it and refine the model
+      VCPU_INIT, VCPU_IRQ, MMIO_LOG_READ and MMIO_SHADOW keep it and
+      refine the model
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/mem.go, isolation/vm.go and isolation/shadow.go, that
     gather the results of CodeWalkCalls.v, CodeWalkHeld.v, CodeS2Refine.v,
-    CodeDestroyRefine.v, CodeVCPURefine.v and CodeLogRefine.v into one
+    CodeDestroyRefine.v, CodeVCPURefine.v, CodeLogRefine.v and
+    CodeShadowRefine.v into one
     invariant of the engine, [refine_inv]:
     [create_inv] (the tables and slots are sane and the model is
     configured as the engine), [walk_inv] ([engine_inv] and every walk
     below 2^48), [walk_held] (each live VM's walk maps pages the ledger
     gives it or lends it), the ledger's shape with RAM inside the IPA
     space ([reclaim_ok]), every ledger entry [entry_ok] ([owners_ok]), at
-    most 255 VM slots, and the model's vCPU limit.
+    most 255 VM slots, the model's vCPU limit, and the model's MMIO
+    windows the engine's ([windows_rel]).
     Proved here:
     - the ledger's commit writes entries of the four owner kinds, so
       MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM and VM_DESTROY keep
@@ -34,13 +37,15 @@
       VCPU_INIT and VCPU_IRQ, which answer the model's status in every
       outcome ([VCPUInit_refine_inv], [VCPUIRQ_refine_inv]), and
       MMIO_LOG_READ, which answers the model's status and results in
-      every outcome ([MMIOLogRead_refine_inv]);
+      every outcome ([MMIOLogRead_refine_inv]), and MMIO_SHADOW, which
+      answers the model's status in every outcome
+      ([MMIOShadow_refine_inv]);
     - no VM shares a page with the host ([guest_unshared]) after any of
       these calls when none did before, which gives VM_DESTROY's
       condition for every vmid ([unshared_of_guest]);
     - so any sequence of VM_CREATE, VM_DESTROY, VCPU_INIT, VCPU_IRQ,
-      MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM, MEM_INFO and
-      MMIO_LOG_READ calls
+      MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM, MEM_INFO,
+      MMIO_LOG_READ and MMIO_SHADOW calls
       with 64-bit arguments, from an engine satisfying [refine_inv] and
       [guest_unshared] whose abstraction satisfies [Inv], runs to its end
       keeping all three
@@ -55,29 +60,29 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv
   CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi
   CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger CodeVCPU CodeVCPUInit CodeEngineOk CodeVCPURefine CodeShadow
-  CodeUnshare CodeUnshareInv CodeUnshareRefine CodeLogRefine.
+  CodeUnshare CodeUnshareInv CodeUnshareRefine CodeLogRefine CodeShadowRefine.
 Import ListNotations.
 Open Scope Z_scope.
 
 Definition refine_inv (c : config) (e : Isolation.Engine) : Prop :=
   create_inv c e /\ walk_inv e /\ walk_held c e /\ reclaim_ok e /\ owners_ok e /\
   len (Isolation.Engine_vms e) <= 255 /\
-  Z.of_nat (max_vcpus c) = Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e).
+  Z.of_nat (max_vcpus c) = Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) /\ windows_rel c e.
 
-(** The last four parts read only the ledger, the configuration and the
+(** The last five parts read only the ledger, the configuration and the
     number of slots, which [create_inv] ties to the model's: an engine
     after a call that keeps the configuration, the first three parts and
     [owners_ok] keeps [refine_inv]. *)
 Lemma refine_inv_step : forall c e e', refine_inv c e -> Isolation.Engine_cfg e' = Isolation.Engine_cfg e ->
   create_inv c e' -> walk_inv e' -> walk_held c e' -> owners_ok e' -> refine_inv c e'.
 Proof.
-  intros c e e' (Hc & _ & _ & (_ & Hram) & _ & Hlen & HM) Ecfg Hc' Hwi' Hh' Ho'.
+  intros c e e' (Hc & _ & _ & (_ & Hram) & _ & Hlen & HM & Hw) Ecfg Hc' Hwi' Hh' Ho'.
   pose proof Hc as (_ & _ & (_ & Hmax & _) & _).
   pose proof Hc' as (_ & _ & (_ & Hmax' & _) & _).
   pose proof Hwi' as [[[[Hl' _] _] _] _].
   split; [exact Hc'|]. split; [exact Hwi'|]. split; [exact Hh'|].
   split; [split; [exact Hl'|rewrite Ecfg; exact Hram]|]. split; [exact Ho'|].
-  split; [lia|]. rewrite Ecfg. exact HM.
+  split; [lia|]. unfold windows_rel in *. rewrite Ecfg. exact (conj HM Hw).
 Qed.
 
 (** What a call answering [st] leaves, gathered: [refine_inv] after, the
@@ -295,7 +300,7 @@ Theorem VMCreate_refine_inv : forall c e tr mem regs n flags, refine_inv c e -> 
     (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
 Proof.
   intros c e tr mem regs n flags R Hn.
-  pose proof R as (Hc & Hwi & H & _ & Ho & Hvms & HM).
+  pose proof R as (Hc & Hwi & H & _ & Ho & Hvms & HM & _).
   pose proof Hc as (Hco & Hok & Hcfg & Hhost & Hown & _).
   destruct (VMCreate_refines c e tr mem regs n flags Hco Hok Hcfg HM ltac:(lia) Hhost Hown Hn)
     as (id & st & e' & Hrun & Href).
@@ -495,6 +500,39 @@ Proof.
     [intros s Is; exact (Invariants.step_inv c s (AHost (HMMIOLogRead (Z.to_nat id))) Is)|exact Heq|exact I].
 Qed.
 
+(** ** MMIO_SHADOW from [refine_inv] *)
+
+(** MMIO_SHADOW from [refine_inv] and [Inv], for 64-bit arguments: it
+    never fails, keeps [refine_inv] and [Inv] (writing one slot's shadow
+    registers changes no page, no walk and no configuration), and
+    answers the model's status, with the abstraction after it the
+    model's metadata after the step ([MMIOShadow_refines_windows]). *)
+Theorem MMIOShadow_refine_inv : forall c e tr id ipa mode value mem regs, refine_inv c e ->
+  0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= mode < 2 ^ 64 -> 0 <= value < 2 ^ 64 -> Inv c (abs_ms c e) ->
+  exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\ refine_inv c e' /\
+    Isolation.Engine_pages e' = Isolation.Engine_pages e /\
+    (let r := mmio_shadow c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value) in
+     exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e')) /\
+    Inv c (abs_ms c e').
+Proof.
+  intros c e tr id ipa mode value mem regs R Hid Hipa Hmode Hval I.
+  pose proof R as (Hc & _ & _ & _ & _ & _ & _ & Hw).
+  destruct (slot_keeps_of c e R) as (HP & Hs & Hstab).
+  destruct (MMIOShadow_keeps _ e tr id ipa mode value Hstab HP Hs Hid ltac:(lia)) as (st & e' & Hrun & HP' & Hs').
+  destruct (MMIOShadow_no_failure e tr id ipa mode value Hs Hid ltac:(lia)) as (st0 & e0 & Hrun0 & _ & Hst).
+  rewrite Hrun in Hrun0. injection Hrun0 as <- <-.
+  destruct (MMIOShadow_refines_windows c e tr id ipa mode value mem regs Hc Hs Hw Hid Hipa Hmode Hval)
+    as (st1 & e1 & Hrun1 & Href).
+  rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
+  assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
+  { destruct Hst as [->|(i & m & sh & _ & ->)]; [split; reflexivity|].
+    pose proof (put_shadow_pages e i m sh) as (A & _ & B). split; assumption. }
+  exists st, e'. split; [exact Hrun|].
+  split; [exact (slot_store_refine_inv c e e' R (proj1 Ep) (proj2 Ep) HP' Hs')|].
+  split; [exact (proj1 Ep)|]. split; [exact Href|].
+  exact (MMIOShadow_keeps_Inv c e tr id ipa mode value st e' Hc Hs Hw Hid Hipa Hmode Hval Hrun I).
+Qed.
+
 (** ** No VM shares a page with the host *)
 
 (** No page is a VM's shared with the host, as the model sees the
@@ -575,7 +613,8 @@ Inductive mcall : Type :=
 | CVMDestroy (id : Z)
 | CVCPUInit (id v entry arg : Z)
 | CVCPUIRQ (id v intid level : Z)
-| CMMIOLogRead (id : Z).
+| CMMIOLogRead (id : Z)
+| CMMIOShadow (id ipa mode value : Z).
 
 Definition u64 (x : Z) : Prop := 0 <= x < 2 ^ 64.
 
@@ -587,7 +626,7 @@ Definition mcall_ok (x : mcall) : Prop :=
   | CMemUnshare id ipa n => u64 id /\ u64 ipa /\ u64 n
   | CMemReclaim pa n => u64 pa /\ u64 n
   | CMemInfo pa | CVMDestroy pa | CMMIOLogRead pa => u64 pa
-  | CVCPUInit id v a b | CVCPUIRQ id v a b => u64 id /\ u64 v /\ u64 a /\ u64 b
+  | CVCPUInit id v a b | CVCPUIRQ id v a b | CMMIOShadow id v a b => u64 id /\ u64 v /\ u64 a /\ u64 b
   end.
 
 Definition after {A} (o : outcome Isolation.Engine A) : option (Isolation.Engine * list event) :=
@@ -605,6 +644,7 @@ Definition run_mcall (x : mcall) (e : Isolation.Engine) (tr : list event) : opti
   | CVCPUInit id v entry arg => after (Isolation.Engine_VCPUInit root id v entry arg e tr)
   | CVCPUIRQ id v intid level => after (Isolation.Engine_VCPUIRQ root id v intid level e tr)
   | CMMIOLogRead id => after (Isolation.Engine_MMIOLogRead root id e tr)
+  | CMMIOShadow id ipa mode value => after (Isolation.Engine_MMIOShadow root id ipa mode value e tr)
   end.
 
 (** The calls one after the other, each from the engine and trace the one
@@ -626,7 +666,8 @@ Proof.
   intros c x e tr (R & G & I) Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
   pose proof R as (Hc & Hwi & _ & Hrok & Ho & Hvms & _). pose proof Hwi as [[Hi _] _].
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
-  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level|id];
+  destruct x as [n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level|id
+                 |id ipa mode value];
     cbn [mcall_ok] in Hx;
     unfold u64 in Hx;
     cbn [run_mcall].
@@ -682,6 +723,10 @@ Proof.
     exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
   - destruct (MMIOLogRead_refine_inv c e tr id mem regs R Hx I) as (n & packed & st & e' & Hrun & R' & Ep & _ & I').
     exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
+  - destruct Hx as (Hid & Hipa & Hmode & Hval).
+    destruct (MMIOShadow_refine_inv c e tr id ipa mode value mem regs R Hid Hipa Hmode Hval I)
+      as (st & e' & Hrun & R' & Ep & _ & I').
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
 Qed.
 
 (** Any sequence of these calls with 64-bit arguments, from an engine
@@ -689,7 +734,7 @@ Qed.
     satisfies [Inv], runs to its end, and the engine it leaves satisfies
     all three: [Inv] is an invariant of the Go engine's VM_CREATE,
     VM_DESTROY, VCPU_INIT, VCPU_IRQ, MEM_SHARE, MEM_DONATE, MEM_UNSHARE,
-    MEM_RECLAIM, MEM_INFO and MMIO_LOG_READ. *)
+    MEM_RECLAIM, MEM_INFO, MMIO_LOG_READ and MMIO_SHADOW. *)
 Theorem mcalls_Inv : forall c xs e tr, seq_inv c e -> Forall mcall_ok xs ->
   exists e', run_mcalls xs e tr = Some e' /\ seq_inv c e'.
 Proof.

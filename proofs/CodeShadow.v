@@ -3,7 +3,10 @@
 
     Lemmas about proofs/code/Isolation.v, the translation of
     isolation/shadow.go. Both calls touch one VM's [shadowState] only: its
-    four marked registers and its 256-byte ring log. The same holds of the
+    four marked registers and its 256-byte ring log; the registers that
+    are on mark distinct IPAs ([regs_ok]), which MMIO_SHADOW keeps as it
+    sets the register on at the IPA or else one that is off
+    ([regs_ok_set]). The same holds of the
     shadow path of VCPU_RUN ([shadowMMIO], which completes a guest's MMIO
     access from a mark), and VCPU_INIT and VCPU_IRQ keep [shadow_inv]. *)
 From Coq Require Import ZArith Lia List Bool.
@@ -15,15 +18,28 @@ Open Scope Z_scope.
 
 (** ** The invariant *)
 
-(** A VM's shadow state has its four registers and its 256 bytes of log,
-    with the ring's head inside the log and at most 256 bytes in it; every
-    entry of the log is a byte (the Go log is a [byte] array, which the
-    translation reads as integers), as MMIO_LOG_READ's packing of bytes
-    into words needs. *)
+(** A register is on when its mode is not off. *)
+Definition is_on (r : Isolation.shadowReg) : bool := negb (Isolation.shadowReg_mode r =? Abi.ShadowOff)%Z.
+
+(** The registers that are on. *)
+Definition active (regs : list Isolation.shadowReg) : list Isolation.shadowReg :=
+  filter (fun r => negb (Isolation.shadowReg_mode r =? Abi.ShadowOff)%Z) regs.
+
+(** The registers that are on mark distinct IPAs, and no IPA is negative
+    (the Go field is unsigned): one guest access meets at most one mark,
+    as the model's marks, a set by IPA, say. *)
+Definition regs_ok (regs : list Isolation.shadowReg) : Prop :=
+  NoDup (map Isolation.shadowReg_ipa (active regs)) /\ Forall (fun r => 0 <= Isolation.shadowReg_ipa r) regs.
+
+(** A VM's shadow state has its four registers, well formed, and its 256
+    bytes of log, with the ring's head inside the log and at most 256
+    bytes in it; every entry of the log is a byte (the Go log is a [byte]
+    array, which the translation reads as integers), as MMIO_LOG_READ's
+    packing of bytes into words needs. *)
 Definition shadow_ok (sh : Isolation.shadowState) : Prop :=
   len (Isolation.shadowState_regs sh) = 4 /\ len (Isolation.shadowState_log sh) = 256 /\
   0 <= Isolation.shadowState_head sh < 256 /\ 0 <= Isolation.shadowState_count sh <= 256 /\
-  Forall (fun b => 0 <= b < 256) (Isolation.shadowState_log sh).
+  Forall (fun b => 0 <= b < 256) (Isolation.shadowState_log sh) /\ regs_ok (Isolation.shadowState_regs sh).
 
 (** [vcpus_ok] (CodeVCPU), and every VM slot's shadow state [shadow_ok]. *)
 Definition shadow_inv (e : Isolation.Engine) : Prop :=
@@ -114,8 +130,6 @@ Proof.
 Qed.
 
 (** ** MMIO_SHADOW *)
-
-Definition is_on (r : Isolation.shadowReg) : bool := negb (Isolation.shadowReg_mode r =? Abi.ShadowOff)%Z.
 
 (** What the search of MMIO_SHADOW finds: [slot], a register that is not
     off and marks [ipa], or -1 when none does; [free], the first register
@@ -228,21 +242,95 @@ Proof.
   unfold bind. rewrite Hq1, Hq2, Hq3. rewrite (store_tracks _ _ _ _ _ _ Ht3). reflexivity.
 Qed.
 
-Lemma shadow_ok_set_regs : forall sh k r, shadow_ok sh ->
-  shadow_ok (Isolation.set_shadowState_regs (replace_nth k r (Isolation.shadowState_regs sh)) sh).
-Proof. intros [] k r (A & B & C & D & F). unfold shadow_ok; cbn in *. rewrite len_replace. auto. Qed.
+(** Register [k] set to the mark [ipa], [mode], [value]. *)
+Definition set_mark (sh : Isolation.shadowState) (k ipa mode value : Z) : Isolation.shadowState :=
+  Isolation.set_shadowState_regs (replace_nth (Z.to_nat k) (Isolation.mk_shadowReg ipa mode value)
+    (Isolation.shadowState_regs sh)) sh.
+
+Lemma nth_set_mark : forall sh k ipa mode value j, (Z.to_nat k < length (Isolation.shadowState_regs sh))%nat ->
+  nth j (Isolation.shadowState_regs (set_mark sh k ipa mode value)) Isolation.zero_shadowReg =
+  if (j =? Z.to_nat k)%nat then Isolation.mk_shadowReg ipa mode value
+  else nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg.
+Proof.
+  intros [regs log head count] k ipa mode value j Hk. unfold set_mark. cbn.
+  destruct (Nat.eqb_spec j (Z.to_nat k)) as [->|Hj].
+  - apply nth_replace_nth_same. exact Hk.
+  - apply nth_replace_nth_other'. lia.
+Qed.
+
+(** Register [k] is the one MMIO_SHADOW may set for a mark at [ipa]: the
+    register on at the IPA or, none being, one that is off. *)
+Definition settable (regs : list Isolation.shadowReg) (k ipa : Z) : Prop :=
+  let r := nth (Z.to_nat k) regs Isolation.zero_shadowReg in
+  (is_on r = true /\ Isolation.shadowReg_ipa r = ipa) \/
+  (is_on r = false /\ forall j, (j < length regs)%nat ->
+     ~ (is_on (nth j regs Isolation.zero_shadowReg) = true /\
+        Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg) = ipa)).
+
+(** What the search finds is settable: the register on at the IPA, or
+    else the first one off. *)
+Lemma settable_found : forall regs ipa slot free, scan_found regs ipa slot free ->
+  (0 <= slot -> settable regs slot ipa) /\ (slot < 0 -> 0 <= free -> settable regs free ipa).
+Proof.
+  intros regs ipa slot free (F1 & F2 & F3 & _). split.
+  - intros H. left. exact (F1 H).
+  - intros H0 Hf. right. split; [exact (F3 Hf)|exact (F2 H0)].
+Qed.
+
+(** Setting a settable register to a mark at an IPA not negative keeps
+    the registers well formed. *)
+Lemma regs_ok_set : forall sh k ipa mode value, regs_ok (Isolation.shadowState_regs sh) -> 0 <= ipa ->
+  (Z.to_nat k < length (Isolation.shadowState_regs sh))%nat -> settable (Isolation.shadowState_regs sh) k ipa ->
+  regs_ok (Isolation.shadowState_regs (set_mark sh k ipa mode value)).
+Proof.
+  intros sh k ipa mode value [Hd Hnn] Hipa Hk Hcase. unfold settable in Hcase. cbv zeta in Hcase.
+  set (regs := Isolation.shadowState_regs sh) in *.
+  assert (Hl' : length (Isolation.shadowState_regs (set_mark sh k ipa mode value)) = length regs)
+    by (unfold set_mark; destruct sh; cbn; apply replace_nth_length).
+  assert (Hn' : forall j, nth j (Isolation.shadowState_regs (set_mark sh k ipa mode value)) Isolation.zero_shadowReg =
+    if (j =? Z.to_nat k)%nat then Isolation.mk_shadowReg ipa mode value else nth j regs Isolation.zero_shadowReg)
+    by (intros j; apply nth_set_mark; exact Hk).
+  pose proof (proj1 (nodup_filter_pos Isolation.shadowReg_ipa _ regs Isolation.zero_shadowReg) Hd) as Hpos.
+  (* a register on at another position marks another IPA *)
+  assert (Hother : forall j, (j < length regs)%nat -> j <> Z.to_nat k ->
+    is_on (nth j regs Isolation.zero_shadowReg) = true -> Isolation.shadowReg_ipa (nth j regs Isolation.zero_shadowReg) <> ipa).
+  { intros j Hj Hjk On E. destruct Hcase as [(Onk & Ek)|(_ & None)].
+    - apply (Hpos j (Z.to_nat k) Hj Hk Hjk On Onk). rewrite Ek. exact E.
+    - exact (None j Hj (conj On E)). }
+  rewrite Forall_forall in Hnn. split.
+  - apply (nodup_filter_pos _ _ _ Isolation.zero_shadowReg). rewrite Hl'.
+    intros j j' Hj Hj' Hjj Pj Pj'. rewrite !Hn' in *.
+    destruct (Nat.eqb_spec j (Z.to_nat k)) as [->|Nj], (Nat.eqb_spec j' (Z.to_nat k)) as [->|Nj']; [lia| | |].
+    + cbn [Isolation.shadowReg_ipa]. intros E. exact (Hother j' Hj' Nj' Pj' (eq_sym E)).
+    + cbn [Isolation.shadowReg_ipa]. exact (Hother j Hj Nj Pj).
+    + exact (Hpos j j' Hj Hj' Hjj Pj Pj').
+  - apply Forall_forall. intros r Hr. destruct (In_nth _ r Isolation.zero_shadowReg Hr) as (j & Hj & <-).
+    rewrite Hn'. rewrite Hl' in Hj. destruct (j =? Z.to_nat k)%nat; [exact Hipa|apply Hnn, nth_In; exact Hj].
+Qed.
+
+Lemma shadow_ok_set_mark : forall sh k ipa mode value, shadow_ok sh -> 0 <= ipa -> 0 <= k < 4 ->
+  settable (Isolation.shadowState_regs sh) k ipa -> shadow_ok (set_mark sh k ipa mode value).
+Proof.
+  intros sh k ipa mode value Hok Hipa Hk Hs.
+  assert (Hr : regs_ok (Isolation.shadowState_regs (set_mark sh k ipa mode value))).
+  { apply regs_ok_set; [exact (proj2 (proj2 (proj2 (proj2 (proj2 Hok)))))|exact Hipa| |exact Hs].
+    destruct Hok as (Hl & _). unfold len in Hl. lia. }
+  destruct Hok as (A & B & C & D & F & _). destruct sh as [regs log head count].
+  split; [unfold set_mark; cbn; rewrite len_replace; exact A|]. exact (conj B (conj C (conj D (conj F Hr)))).
+Qed.
 
 (** MMIO_SHADOW has no failure outcome and keeps [shadow_inv]: from any
     engine whose VM slots are [vcpus_ok] and have well-formed shadow
-    state, for any 64-bit vmid and any ipa, mode and value, Engine.MMIOShadow
-    returns a status, records no platform call, and at most replaces the
-    shadow registers of one VM slot. *)
+    state, for any 64-bit vmid, any IPA not negative and any mode and
+    value, Engine.MMIOShadow returns a status, records no platform call,
+    and at most replaces the shadow registers of one VM slot, keeping
+    them well formed. *)
 Theorem MMIOShadow_no_failure : forall e tr id ipa mode value,
-  shadow_inv e -> 0 <= id < 2 ^ 64 ->
+  shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= ipa ->
   exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\
     shadow_inv e' /\ shadow_store e e'.
 Proof.
-  intros e tr id ipa mode value Hinv Hid.
+  intros e tr id ipa mode value Hinv Hid Hipa.
   assert (Hnone : forall st, exists st' e', (ret st : M Isolation.Engine Abi.Status) e tr = Ok st' e' tr /\
     shadow_inv e' /\ shadow_store e e') by (intros st; eexists _, _; split; [reflexivity|]; split; [exact Hinv|left; reflexivity]).
   destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> _] | (m & Hr & Hn & Hm & Ht & _)]);
@@ -257,26 +345,28 @@ Proof.
     destruct (negb b || (mode >? Abi.ShadowLog)).
     { apply Hnone. }
     step_by (deref_tracks _ _ _ _ tr Ht).
-    destruct (slot_scan_spec e tr _ ipa Hregs) as (slot & free & Hscan & Hs & Hf & _).
+    destruct (slot_scan_spec e tr _ ipa Hregs) as (slot & free & Hscan & Hs & Hf & Hfd).
+    destruct (settable_found _ _ _ _ Hfd) as [Hset1 Hset2].
     step_by Hscan.
-    assert (Hfin : forall k, 0 <= k < 4 -> exists st e',
+    assert (Hfin : forall k, 0 <= k < 4 -> settable (Isolation.shadowState_regs (Isolation.vm_shadow m)) k ipa ->
+      exists st e',
       (let! t'15 := pfield p Isolation.vm_shadow Isolation.set_vm_shadow in
        let! t'16 := pfield t'15 Isolation.shadowState_regs Isolation.set_shadowState_regs in
        let! t'17 := pindex t'16 k in
        let! t'18 := store t'17 (Isolation.mk_shadowReg ipa mode value) in
        ret Abi.Success) e tr = Ok st e' tr /\ shadow_inv e' /\ shadow_store e e').
-    { intros k Hk. rewrite (set_reg_tracks e tr p m _ k _ Ht Hregs Hk). eexists _, _. split; [reflexivity|].
+    { intros k Hk Hset. rewrite (set_reg_tracks e tr p m _ k _ Ht Hregs Hk). eexists _, _. split; [reflexivity|].
       split.
       - apply shadow_inv_put with (i := Z.to_nat (id - 1)); [exact Hinv|exact Hn|].
-        apply shadow_ok_set_regs. exact Hsh.
+        exact (shadow_ok_set_mark _ k ipa mode value Hsh Hipa Hk Hset).
       - right. do 3 eexists. split; [exact Hn|reflexivity]. }
     destruct (Z.geb_spec slot 0) as [Hs0|Hs0].
-    { step. apply Hfin. lia. }
+    { step. apply Hfin; [lia|exact (Hset1 ltac:(lia))]. }
     destruct (mode =? Abi.ShadowOff).
     { step. apply Hnone. }
     destruct (Z.ltb_spec free 0) as [Hf0|Hf0].
     { step. apply Hnone. }
-    step. apply Hfin. lia.
+    step. apply Hfin; [lia|exact (Hset2 ltac:(lia) ltac:(lia))].
 Qed.
 
 (** ** MMIO_LOG_READ *)
@@ -298,9 +388,9 @@ Lemma shadow_ok_take : forall sh, shadow_ok sh -> 0 < Isolation.shadowState_coun
   shadow_ok (Isolation.set_shadowState_count (wraps 64 (Isolation.shadowState_count sh - 1))
     (Isolation.set_shadowState_head (Z.rem (wraps 64 (Isolation.shadowState_head sh + 1)) 256) sh)).
 Proof.
-  intros [regs log head count] (A & B & C & D & F) Hc. cbn in *. unfold shadow_ok; cbn.
+  intros [regs log head count] (A & B & C & D & F & G) Hc. cbn in *. unfold shadow_ok; cbn.
   rewrite !wraps_small by lia. rewrite Z.rem_mod_nonneg by lia.
-  pose proof (Z.mod_pos_bound (head + 1) 256 ltac:(lia)). repeat split; try lia. exact F.
+  pose proof (Z.mod_pos_bound (head + 1) 256 ltac:(lia)). repeat split; try lia; first [exact F|apply G].
 Qed.
 
 (** MMIO_LOG_READ has no failure outcome and keeps [shadow_inv]: from any
@@ -387,8 +477,8 @@ Lemma shadow_ok_append : forall sh b, shadow_ok sh -> Isolation.shadowState_coun
                (Isolation.shadowState_log sh)) sh in
   shadow_ok (Isolation.set_shadowState_count (wraps 64 (Isolation.shadowState_count sh1 + 1)) sh1).
 Proof.
-  intros [regs log head count] b (A & B & C & D & F) Hc Hb. cbn in *. unfold shadow_ok; cbn.
-  rewrite len_replace. rewrite wraps_small by lia. repeat split; try lia. apply Forall_replace; assumption.
+  intros [regs log head count] b (A & B & C & D & F & G) Hc Hb. cbn in *. unfold shadow_ok; cbn.
+  rewrite len_replace. rewrite wraps_small by lia. repeat split; try lia; first [apply Forall_replace; assumption|apply G].
 Qed.
 
 (** append never fails on a well-formed ring, and leaves one. *)

@@ -8,8 +8,8 @@
     - the model's marks hold as many marks as the engine has registers on
       ([abs_marks_length]), and one mark at an IPA exactly when a
       register on marks it ([abs_marks_at]);
-    - so MMIO_SHADOW, from [create_inv], [shadow_inv] and every VM's
-      registers [regs_ok], for 64-bit arguments, when the model's window
+    - so MMIO_SHADOW, from [create_inv] and [shadow_inv] (every VM's
+      registers [regs_ok]), for 64-bit arguments, when the model's window
       check agrees with the engine's, answers the model's status, and the
       abstraction of the engine it leaves is the model's metadata after
       the step ([MMIOShadow_refines]);
@@ -67,13 +67,13 @@ Qed.
 
 (** The model has a mark at IPA [ipa] exactly when a register on marks
     it, for well-formed registers and an IPA not negative. *)
-Lemma abs_marks_at : forall sh ipa, regs_ok sh -> 0 <= ipa ->
+Lemma abs_marks_at : forall sh ipa, regs_ok (Isolation.shadowState_regs sh) -> 0 <= ipa ->
   existsb (fun k => (mk_ipa k =? Z.to_nat ipa)%nat) (abs_marks sh) = true <->
   exists j, (j < length (Isolation.shadowState_regs sh))%nat /\
     is_on (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = true /\
     Isolation.shadowReg_ipa (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = ipa.
 Proof.
-  intros sh ipa [Hm Hnn] Hipa. rewrite existsb_exists. rewrite Forall_forall in Hnn. split.
+  intros sh ipa Hr Hipa. pose proof (marks_of_regs sh Hr) as Hm. destruct Hr as [_ Hnn]. rewrite existsb_exists. rewrite Forall_forall in Hnn. split.
   - intros (x & Hx & E). apply Nat.eqb_eq in E. apply (abs_marks_in sh Hm) in Hx as (r & Hr & ->).
     apply in_active in Hr as (j & Hj & Er & On). exists j. split; [exact Hj|]. rewrite Er. split; [exact On|].
     unfold reg_mark in E. cbn [mk_ipa] in E. pose proof (Hnn r (proj1 (proj1 (filter_In _ _ _) (proj2 (in_active _ _)
@@ -83,11 +83,7 @@ Proof.
     unfold reg_mark. cbn [mk_ipa]. rewrite E. apply Nat.eqb_refl.
 Qed.
 
-(** Every VM slot's registers are well formed for the marks. *)
-Definition marks_inv (e : Isolation.Engine) : Prop :=
-  Forall (fun m => regs_ok (Isolation.vm_shadow m)) (Isolation.Engine_vms e).
-
-(** MMIO_SHADOW, from [create_inv], [shadow_inv] and [marks_inv], for
+(** MMIO_SHADOW, from [create_inv] and [shadow_inv], for
     64-bit arguments, when the model's window check of [ipa] agrees with
     the engine's: it answers the model's status, and the model's metadata
     after the step is the abstraction of the engine it leaves: on an
@@ -95,7 +91,7 @@ Definition marks_inv (e : Isolation.Engine) : Prop :=
     the model's after the call, its log and everything else as they
     were. *)
 Theorem MMIOShadow_refines : forall c e tr id ipa mode value w mem regs,
-  create_inv c e -> shadow_inv e -> marks_inv e ->
+  create_inv c e -> shadow_inv e ->
   0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= mode < 2 ^ 64 -> 0 <= value < 2 ^ 64 ->
   (forall (s : Isolation.Engine) tr', Isolation.inRanges ipa (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e)) s tr' = Ok w s tr') ->
   in_windows c (Z.to_nat ipa) = w ->
@@ -103,7 +99,7 @@ Theorem MMIOShadow_refines : forall c e tr id ipa mode value w mem regs,
     let r := mmio_shadow c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value) in
     exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e').
 Proof.
-  intros c e tr id ipa mode value w mem regs Hc Hinv Hmi Hid Hipa Hmode Hval Hwin Hw.
+  intros c e tr id ipa mode value w mem regs Hc Hinv Hid Hipa Hmode Hval Hwin Hw.
   pose proof Hc as (_ & _ & Hcfg & _).
   destruct (MMIOShadow_result e tr id ipa mode value w Hinv Hid Hwin) as (st & e' & Hrun & Hout).
   exists st, e'. split; [exact Hrun|]. cbv zeta. unfold mmio_shadow. cbn [st_meta abs_state].
@@ -131,29 +127,24 @@ Proof.
     apply Z.eqb_eq in Ha. rewrite Ha. replace (mode >? Abi.ShadowLog) with false by (symmetry; rewrite Z.gtb_ltb; apply Z.ltb_ge; lia).
     cbn [negb orb]. rewrite (slot_vm c e id m ltac:(lia) Hn). unfold abs_vm. rewrite Hlv. cbn [vm_marks vm_log].
     set (sh := Isolation.vm_shadow m) in *.
-    assert (Hok : regs_ok sh) by (unfold marks_inv in Hmi; rewrite Forall_forall in Hmi; exact (Hmi m (nth_error_In _ _ Hn))).
-    pose proof (shadow_of e _ m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _). fold sh in Hsh, Hregs.
+    pose proof (shadow_of e _ m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _ & _ & _ & _ & Hok). fold sh in Hsh, Hregs, Hok.
     assert (Hl4 : length (Isolation.shadowState_regs sh) = 4%nat) by (unfold len in Hregs; lia).
     destruct Hfd as (F1 & F2 & F3 & F4).
     assert (Hlog : forall k, abs_log (set_mark sh k ipa mode value) = abs_log sh) by (intros k; destruct sh; reflexivity).
     (* a register set as asked: the model's marks after the call are the
        abstraction's, as sets and so as lists *)
-    assert (Hset : forall k, 0 <= k < 4 ->
-      (let r := nth (Z.to_nat k) (Isolation.shadowState_regs sh) Isolation.zero_shadowReg in
-       (is_on r = true /\ Isolation.shadowReg_ipa r = ipa) \/
-       (is_on r = false /\ forall j, (j < length (Isolation.shadowState_regs sh))%nat ->
-          ~ (is_on (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = true /\
-             Isolation.shadowReg_ipa (nth j (Isolation.shadowState_regs sh) Isolation.zero_shadowReg) = ipa))) ->
+    assert (Hset : forall k, 0 <= k < 4 -> settable (Isolation.shadowState_regs sh) k ipa ->
       forall ms', shadow_marks (abs_marks sh) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value) = Some ms' ->
       (existsb (fun k => (mk_ipa k =? Z.to_nat ipa)%nat) (abs_marks sh) = true \/ Z.to_nat mode <> 0%nat) ->
       ms_eq (set_shadow (abs_ms c e) (Z.to_nat id) ms' (abs_log sh))
             (abs_ms c (put_shadow e (Z.to_nat (id - 1)) m (set_mark sh k ipa mode value)))).
     { intros k Hk Hwhich ms' Hsm Hany.
-      destruct (marks_after_set sh k ipa mode value Hregs Hok ltac:(lia) ltac:(lia) Hk Hwhich) as (Hok' & Hin').
+      pose proof (marks_after_set sh k ipa mode value Hregs Hok ltac:(lia) ltac:(lia) Hk Hwhich) as Hin'.
+      pose proof (marks_of_regs _ (regs_ok_set sh k ipa mode value Hok ltac:(lia) ltac:(lia) Hwhich)) as Hok'.
       assert (Ems : ms' = abs_marks (set_mark sh k ipa mode value)).
       { apply ssorted_ext.
-        - exact (shadow_marks_sorted _ _ _ _ _ (abs_marks_sorted sh (proj1 Hok)) Hsm).
-        - exact (abs_marks_sorted _ (proj1 Hok')).
+        - exact (shadow_marks_sorted _ _ _ _ _ (abs_marks_sorted sh (marks_of_regs sh Hok)) Hsm).
+        - exact (abs_marks_sorted _ Hok').
         - intros x. rewrite Hin'.
           destruct (shadow_marks_in _ _ _ _ _ Hsm) as [(Hx & Hm0 & _)|(_ & Hin)]; [|exact (Hin x)].
           exfalso. destruct Hany as [Hany|Hany]; [congruence|exact (Hany Hm0)]. }
@@ -294,14 +285,14 @@ Qed.
 (** So, with the model's windows the engine's, MMIO_SHADOW is refined
     with no assumption on its window check. *)
 Corollary MMIOShadow_refines_windows : forall c e tr id ipa mode value mem regs,
-  create_inv c e -> shadow_inv e -> marks_inv e -> windows_rel c e ->
+  create_inv c e -> shadow_inv e -> windows_rel c e ->
   0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= mode < 2 ^ 64 -> 0 <= value < 2 ^ 64 ->
   exists st e', Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr /\
     let r := mmio_shadow c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value) in
     exists sst, snd r = ORet sst [] /\ go_status sst = st /\ ms_eq (st_meta (fst r)) (abs_ms c e').
 Proof.
-  intros c e tr id ipa mode value mem regs Hc Hinv Hmi Hw Hid Hipa Hmode Hval.
-  exact (MMIOShadow_refines c e tr id ipa mode value _ mem regs Hc Hinv Hmi Hid Hipa Hmode Hval
+  intros c e tr id ipa mode value mem regs Hc Hinv Hw Hid Hipa Hmode Hval.
+  exact (MMIOShadow_refines c e tr id ipa mode value _ mem regs Hc Hinv Hid Hipa Hmode Hval
            (windows_agree c e ipa Hw Hipa) eq_refl).
 Qed.
 
@@ -309,14 +300,14 @@ Qed.
     before: [Invariants.step_inv] for the model's step, carried over by
     [MMIOShadow_refines_windows]. *)
 Corollary MMIOShadow_keeps_Inv : forall c e tr id ipa mode value st e',
-  create_inv c e -> shadow_inv e -> marks_inv e -> windows_rel c e ->
+  create_inv c e -> shadow_inv e -> windows_rel c e ->
   0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= mode < 2 ^ 64 -> 0 <= value < 2 ^ 64 ->
   Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr ->
   Invariants.Inv c (abs_ms c e) -> Invariants.Inv c (abs_ms c e').
 Proof.
-  intros c e tr id ipa mode value st e' Hc Hinv Hmi Hw Hid Hipa Hmode Hval Hrun I.
+  intros c e tr id ipa mode value st e' Hc Hinv Hw Hid Hipa Hmode Hval Hrun I.
   set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
-  destruct (MMIOShadow_refines_windows c e tr id ipa mode value mem regs Hc Hinv Hmi Hw Hid Hipa Hmode Hval)
+  destruct (MMIOShadow_refines_windows c e tr id ipa mode value mem regs Hc Hinv Hw Hid Hipa Hmode Hval)
     as (st1 & e1 & Hrun1 & Href).
   rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
   cbv zeta in Href. destruct Href as (sst & _ & _ & Heq).

@@ -106,3 +106,28 @@ Proof.
     { intros b. rewrite Hp. apply nth_replace_nth. unfold len in Hi. lia. }
     intros b c. rewrite Hp, Hlen, Hpp, replace_nth_twice. reflexivity.
 Qed.
+
+(** Distinct images of the elements a filter keeps, said of positions. *)
+Lemma nodup_filter_pos : forall {A B} (f : A -> B) p (l : list A) d,
+  NoDup (map f (filter p l)) <->
+  forall j k, (j < length l)%nat -> (k < length l)%nat -> j <> k ->
+    p (nth j l d) = true -> p (nth k l d) = true -> f (nth j l d) <> f (nth k l d).
+Proof.
+  intros A B f p l d. induction l as [|a r IH]; cbn [filter length].
+  - split; [intros _ j k Hj; lia|intros _; constructor].
+  - split.
+    + intros Hd j k Hj Hk Hjk Pj Pk.
+      assert (Hr : NoDup (map f (filter p r))) by (destruct (p a); [cbn in Hd; apply NoDup_cons_iff in Hd; exact (proj2 Hd)|exact Hd]).
+      destruct j as [|j], k as [|k]; cbn [nth] in Pj, Pk |- *; [lia| | |].
+      * rewrite Pj in Hd. cbn in Hd. apply NoDup_cons_iff in Hd as [Hn _]. intros E. apply Hn. rewrite E.
+        apply in_map, filter_In. split; [apply nth_In; lia|exact Pk].
+      * rewrite Pk in Hd. cbn in Hd. apply NoDup_cons_iff in Hd as [Hn _]. intros E. apply Hn. rewrite <- E.
+        apply in_map, filter_In. split; [apply nth_In; lia|exact Pj].
+      * apply (proj1 IH Hr j k); [lia|lia|lia|exact Pj|exact Pk].
+    + intros H. assert (Hr : NoDup (map f (filter p r))).
+      { apply IH. intros j k Hj Hk Hjk Pj Pk. exact (H (S j) (S k) ltac:(lia) ltac:(lia) ltac:(lia) Pj Pk). }
+      destruct (p a) eqn:Pa; [|exact Hr]. cbn [map]. constructor; [|exact Hr].
+      intros Hin. apply in_map_iff in Hin as (y & Ey & Hy). apply filter_In in Hy as [Hy Py].
+      destruct (In_nth r y d Hy) as (k & Hk & Ek). subst y.
+      exact (H 0%nat (S k) ltac:(lia) ltac:(lia) ltac:(lia) Pa Py (eq_sym Ey)).
+Qed.

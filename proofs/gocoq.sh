@@ -463,9 +463,13 @@ CodeMarks.filter_sorted
 CodeMarks.shadow_marks_sorted
 CodeMarks.shadow_marks_in
 CodeMarks.MMIOShadow_result
-CodeMarks.nodup_filter_pos
+CodeTrack.nodup_filter_pos
 CodeMarks.in_active
-CodeMarks.nth_set_mark
+CodeShadow.nth_set_mark
+CodeShadow.settable_found
+CodeShadow.regs_ok_set
+CodeShadow.shadow_ok_set_mark
+CodeMarks.marks_of_regs
 CodeMarks.marks_after_set
 CodeShadowRefine.insert_mark_length
 CodeShadowRefine.abs_marks_length
@@ -481,6 +485,7 @@ CodeShadowRefine.holds_in_range
 CodeShadowRefine.windows_agree
 CodeShadowRefine.MMIOShadow_refines_windows
 CodeShadowRefine.MMIOShadow_keeps_Inv
+CodeRefineInv.MMIOShadow_refine_inv
 CodeRefineInv.mcalls_Inv
 CodeRefineInv.mcalls_protected_owns
 CodeMemShare.MemShare_reaches_mapRange
