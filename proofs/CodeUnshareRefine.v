@@ -24,7 +24,8 @@
       before ([MemUnshare_keeps_Inv]: [Invariants.mem_unshare_inv] as a
       theorem about [Engine.MemUnshare]);
     - a page of the range [checkMapped] does not pass fails the model's
-      range check too ([unshare_range_refused]), so every error of
+      range check too ([range_refused], for any model predicate that
+      holds only of entries it passes; [unshare_range_refused]), so every error of
       MEM_UNSHARE changes nothing and is the model's status, or NO_MEMORY
       ([MemUnshare_errors_refine]). *)
 From Coq Require Import ZArith Lia List Bool.
@@ -277,25 +278,26 @@ Qed.
 (** ** MEM_UNSHARE's errors against the model's *)
 
 (** When some page of the range is not one [checkMapped] passes, the
-    model's range check fails too: either the model's stage-2 maps no
-    PFN at that IPA page (the walk maps none), or the PFN it maps there is
-    in RAM and mapped inside the range, and its ledger entry is not the
-    host's shared with the VM. *)
-Lemma unshare_range_refused : forall c e tr id ipa n m i, create_inv c e -> mem_ok e -> owners_ok e ->
-  len (Isolation.Engine_vms e) <= 255 -> 1 <= id ->
-  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+    model's range check fails too, for a model predicate [P] on pages
+    that holds only of the abstraction of ledger entries that pass:
+    either the model's stage-2 maps no PFN at that IPA page (the walk
+    maps none), or the PFN it maps there is in RAM and mapped inside the
+    range, and [P] does not hold of its page. *)
+Lemma range_refused : forall c e tr s m ipa n i owner shared borrower (P : page -> bool),
+  create_inv c e -> mem_ok e -> owners_ok e ->
+  In m (Isolation.Engine_vms e) -> Isolation.vm_live m = true -> good s e (Isolation.vm_s2 m) ->
   0 <= ipa -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 -> 0 <= i < n ->
-  ~ checked_at e tr (s2_place (id - 1)) ipa i Isolation.HostVMID true (wrapu 16 id) ->
+  (forall pg, entry_ok pg -> P (abs_page pg) = true -> entry_passes pg owner shared borrower) ->
+  ~ checked_at e tr s ipa i owner shared borrower ->
   ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
-    (fun p => is_host_shared_with (Z.to_nat id) (ms_pages (abs_ms c e) p)) = false.
+    (fun p => P (ms_pages (abs_ms c e) p)) = false.
 Proof.
-  intros c e tr id ipa n m i Hc Hm Ho Hvms Hid1 Hnth Hlive Hipa Hial H40 Hi Hnot.
+  intros c e tr s m ipa n i owner shared borrower P Hc Hm Ho Hinm Hlive Hg Hipa Hial H40 Hi Hpass Hnot.
   pose proof Hc as (_ & Ht & Hcfg & _ & Hown & _ & Hsane). pose proof Hcfg as ((G & Hb & Hsz) & _ & Hipl).
   change Isolation.ipaLimit with (2 ^ 40) in Hipl.
-  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m Hinm Hlive) as Hs.
   pose proof Hs as (Hram & _).
-  assert (Hs2m : s2_ok e (Isolation.vm_s2 m)) by (right; exact (proj1 (Hown m (nth_error_In _ _ Hnth) Hlive))).
-  assert (Hg : good (s2_place (id - 1)) e (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
+  assert (Hs2m : s2_ok e (Isolation.vm_s2 m)) by (right; exact (proj1 (Hown m Hinm Hlive))).
   assert (Ei0 : pfn c (Z.to_nat ipa) = Z.to_nat (ipa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
   pose proof (Z.div_mod ipa 4096 ltac:(lia)) as Di. rewrite Hial, Z.add_0_r in Di.
   assert (0 <= ipa / 4096) by (apply Z.div_pos; lia).
@@ -336,7 +338,7 @@ Proof.
       assert ((pa - CodeMemState.ram_base e) / 4096 < Z.of_nat (length (Isolation.Engine_pages e)))
         by (apply Z.div_lt_upper_bound; lia).
       lia. }
-  (* the model's check of that page: the host's, shared with the VM *)
+  (* the model's check of that page: [P], so checkMapped passes it *)
   pose proof (proj1 (all_range_spec _ _ _) Hshare p Hin') as Hsh. cbv beta in Hsh.
   unfold mapped_in in Hsh. rewrite Hin, Hj in Hsh.
   rewrite (ipa_in_range c ipa n k G Hipa Hial ltac:(lia)) in Hsh.
@@ -345,15 +347,31 @@ Proof.
   cbn [andb negb orb] in Hsh. cbn [ms_pages abs_ms] in Hsh. unfold abs_pages in Hsh. rewrite Hin, Hidx in Hsh.
   rewrite (nth_error_nth _ _ _ Hpg) in Hsh.
   assert (Hok_pg : entry_ok pg) by (unfold owners_ok in Ho; rewrite Forall_forall in Ho; exact (Ho pg (nth_error_In _ _ Hpg))).
+  apply Hnot. exists mp, pg. subst pa. split; [exact Htr|].
+  rewrite wrapu_small by lia. split; [lia|]. split; [lia|]. split; [lia|]. split; [exact Hpg|].
+  exact (Hpass pg Hok_pg Hsh).
+Qed.
+
+(** MEM_UNSHARE's instance: the host's page shared with the VM. *)
+Lemma unshare_range_refused : forall c e tr id ipa n m i, create_inv c e -> mem_ok e -> owners_ok e ->
+  len (Isolation.Engine_vms e) <= 255 -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 -> 0 <= i < n ->
+  ~ checked_at e tr (s2_place (id - 1)) ipa i Isolation.HostVMID true (wrapu 16 id) ->
+  ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+    (fun p => is_host_shared_with (Z.to_nat id) (ms_pages (abs_ms c e) p)) = false.
+Proof.
+  intros c e tr id ipa n m i Hc Hm Ho Hvms Hid1 Hnth Hlive Hipa Hial H40 Hi Hnot.
+  apply (range_refused c e tr (s2_place (id - 1)) m ipa n i Isolation.HostVMID true (wrapu 16 id)
+    (is_host_shared_with (Z.to_nat id)) Hc Hm Ho (nth_error_In _ _ Hnth) Hlive
+    ltac:(apply s2_place_good; [lia|exact Hnth]) Hipa Hial H40 Hi); [|exact Hnot].
+  intros pg Hok_pg Hsh.
   unfold is_host_shared_with, abs_page, abs_owner, abs_share in Hsh. cbn [pg_owner pg_share] in Hsh.
   destruct (Isolation.page_owner pg =? Abi.OwnerEngine); [discriminate Hsh|].
   destruct (Isolation.page_owner pg =? Abi.OwnerHost) eqn:Eo; [|destruct (_ =? Abi.OwnerVM); discriminate Hsh].
   destruct (Isolation.page_shared pg) eqn:Es; [|discriminate Hsh]. apply Nat.eqb_eq in Hsh.
-  (* so checkMapped passes that page *)
-  apply Hnot. exists mp, pg. subst pa. split; [exact Htr|].
   unfold len in Hvms.
   assert (Hlt : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
-  rewrite wrapu_small by lia. split; [lia|]. split; [lia|]. split; [lia|]. split; [exact Hpg|].
   split; [cbn; apply Z.eqb_eq; exact Eo|]. split; [exact Es|]. intros _.
   destruct Hok_pg as (_ & _ & Hbo). rewrite CodeMemState.wrapu_small_16 by lia. lia.
 Qed.

@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -379,6 +379,7 @@ CodeUnshareRefine.unshare_vm_ipa_ok
 CodeUnshareRefine.MemUnshare_checks_pass
 CodeUnshareRefine.MemUnshare_refines
 CodeUnshareRefine.MemUnshare_keeps_Inv
+CodeUnshareRefine.range_refused
 CodeUnshareRefine.unshare_range_refused
 CodeUnshareRefine.MemUnshare_errors_refine
 CodeAbsLedger.owners_ok_nth
@@ -486,6 +487,16 @@ CodeShadowRefine.windows_agree
 CodeShadowRefine.MMIOShadow_refines_windows
 CodeShadowRefine.MMIOShadow_keeps_Inv
 CodeRefineInv.MMIOShadow_refine_inv
+CodeGuestErrors.bind_inv
+CodeGuestErrors.frame_translate
+CodeGuestErrors.frame_nextRun
+CodeGuestErrors.guest_range_refused
+CodeGuestErrors.guest_range_passes
+CodeGuestErrors.vm_unshared_passes
+CodeGuestErrors.vm_shared_host_passes
+CodeGuestErrors.GuestShare_errors_refine
+CodeGuestErrors.GuestUnshare_errors_refine
+CodeGuestErrors.GuestRelinquish_errors_refine
 CodeRefineInv.mcalls_Inv
 CodeRefineInv.mcalls_protected_owns
 CodeMemShare.MemShare_reaches_mapRange
