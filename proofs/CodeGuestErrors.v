@@ -181,40 +181,41 @@ Ltac guest_errors code model P passes shared borrower :=
   [intros Hrun; injection Hrun as <- <- _; split; [reflexivity|left; reflexivity]|];
   let L2 := fresh "L" in let s2 := fresh "s" in let t2 := fresh "t" in let k' := fresh "k" in intros Hrun; bind_in Hrun L2 [k'|[]] s2 t2; injection Hrun as <- _ _; contradiction (Hne eq_refl).
 
-(** GUEST_SHARE from a live VM [id], for a 64-bit IPA and count, from
-    [create_inv], [mem_ok] and [owners_ok]: an answer other than
-    SUCCESS leaves the engine as it was, and is NO_MEMORY or the model's
-    status from the abstraction, which leaves its state as it was. *)
-Theorem GuestShare_errors_refine : forall c e tr id ipa n m st e' tr' mem regs,
+(** What is proved of a guest memory call [call] against the model's
+    step [step]: from a live VM [id], for a 64-bit IPA and count, from
+    [create_inv], [mem_ok] and [owners_ok], an answer other than SUCCESS
+    leaves the engine as it was, and is NO_MEMORY or the model's status
+    from the abstraction, which leaves its state as it was. *)
+Definition errors_refine (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status)
+    (step : config -> state -> nat -> nat -> nat -> state * output) : Prop :=
+  forall c e tr id ipa n m st e' tr' mem regs,
   create_inv c e -> mem_ok e -> owners_ok e ->
   1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
   0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestShare root id ipa n e tr = Ok st e' tr' -> st <> Abi.Success ->
+  call id ipa n e tr = Ok st e' tr' -> st <> Abi.Success ->
   e' = e /\
-  (st = Abi.NoMemory \/ exists sst, guest_share c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
+  (st = Abi.NoMemory \/ exists sst, step c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
      (abs_state c e mem regs, err sst) /\ go_status sst = st).
-Proof. guest_errors @Isolation.Engine_GuestShare guest_share is_vm_unshared vm_unshared_passes false 0. Qed.
 
-(** GUEST_UNSHARE likewise, DENIED for a page the VM does not map as its
-    own shared with the host. *)
-Theorem GuestUnshare_errors_refine : forall c e tr id ipa n m st e' tr' mem regs,
-  create_inv c e -> mem_ok e -> owners_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestUnshare root id ipa n e tr = Ok st e' tr' -> st <> Abi.Success ->
-  e' = e /\
-  (st = Abi.NoMemory \/ exists sst, guest_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
-     (abs_state c e mem regs, err sst) /\ go_status sst = st).
-Proof. guest_errors @Isolation.Engine_GuestUnshare guest_unshare is_vm_shared_host vm_shared_host_passes true Isolation.HostVMID. Qed.
+(** GUEST_SHARE: DENIED for a page the VM does not map as its own, not
+    shared. *)
+Theorem GuestShare_errors_refine : errors_refine (Isolation.Engine_GuestShare root) guest_share.
+Proof.
+  unfold errors_refine. guest_errors @Isolation.Engine_GuestShare guest_share is_vm_unshared vm_unshared_passes false 0.
+Qed.
 
-(** GUEST_RELINQUISH likewise, DENIED for a page the VM does not map as
-    its own, not shared. *)
-Theorem GuestRelinquish_errors_refine : forall c e tr id ipa n m st e' tr' mem regs,
-  create_inv c e -> mem_ok e -> owners_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' -> st <> Abi.Success ->
-  e' = e /\
-  (st = Abi.NoMemory \/ exists sst, guest_relinquish c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
-     (abs_state c e mem regs, err sst) /\ go_status sst = st).
-Proof. guest_errors @Isolation.Engine_GuestRelinquish guest_relinquish is_vm_unshared vm_unshared_passes false 0. Qed.
+(** GUEST_UNSHARE: DENIED for a page the VM does not map as its own
+    shared with the host. *)
+Theorem GuestUnshare_errors_refine : errors_refine (Isolation.Engine_GuestUnshare root) guest_unshare.
+Proof.
+  unfold errors_refine.
+  guest_errors @Isolation.Engine_GuestUnshare guest_unshare is_vm_shared_host vm_shared_host_passes true Isolation.HostVMID.
+Qed.
+
+(** GUEST_RELINQUISH: DENIED for a page the VM does not map as its own,
+    not shared. *)
+Theorem GuestRelinquish_errors_refine : errors_refine (Isolation.Engine_GuestRelinquish root) guest_relinquish.
+Proof.
+  unfold errors_refine.
+  guest_errors @Isolation.Engine_GuestRelinquish guest_relinquish is_vm_unshared vm_unshared_passes false 0.
+Qed.

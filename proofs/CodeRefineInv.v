@@ -405,6 +405,18 @@ Proof.
   split; [exact (slot_store_refine_inv c e e' R (proj1 Ep) (proj2 Ep) HP' Hs')|exact (proj1 Ep)].
 Qed.
 
+(** Likewise a call that writes at most one slot's shadow state. *)
+Lemma shadow_store_refine_inv : forall c e e', refine_inv c e -> shadow_store e e' ->
+  (walk_held c e' /\ create_rest c e') /\ (walks_below e' /\ mem_inv e') -> shadow_inv e' ->
+  refine_inv c e' /\ Isolation.Engine_pages e' = Isolation.Engine_pages e.
+Proof.
+  intros c e e' R Hst HP' Hs'.
+  assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
+  { destruct Hst as [->|(i & m & sh & _ & ->)]; [split; reflexivity|].
+    pose proof (put_shadow_pages e i m sh) as (A & _ & B). split; assumption. }
+  split; [exact (slot_store_refine_inv c e e' R (proj1 Ep) (proj2 Ep) HP' Hs')|exact (proj1 Ep)].
+Qed.
+
 (** What the calls that write one slot keep, from [refine_inv]. *)
 Lemma slot_keeps_of : forall c e, refine_inv c e ->
   (fun e => (walk_held c e /\ create_rest c e) /\ (walks_below e /\ mem_inv e)) e /\ shadow_inv e /\
@@ -489,12 +501,9 @@ Proof.
   rewrite Hrun in Hrun0. injection Hrun0 as -> <-.
   destruct (MMIOLogRead_refines c e tr id mem regs (proj1 R) Hs Hid) as (n & packed & st & e1 & Hrun1 & Href).
   rewrite Hrun in Hrun1. injection Hrun1 as <- <- <- <-.
-  assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
-  { destruct Hst as [->|(i & m & sh & _ & ->)]; [split; reflexivity|].
-    pose proof (put_shadow_pages e i m sh) as (A & _ & B). split; assumption. }
+  destruct (shadow_store_refine_inv c e e' R Hst HP' Hs') as [R' Ep].
   exists n0, p0, st0, e'. split; [exact Hrun|].
-  split; [exact (slot_store_refine_inv c e e' R (proj1 Ep) (proj2 Ep) HP' Hs')|].
-  split; [exact (proj1 Ep)|]. split; [exact Href|].
+  split; [exact R'|]. split; [exact Ep|]. split; [exact Href|].
   cbv zeta in Href. destruct Href as (sst & vals & _ & _ & _ & Heq).
   apply (step_keeps_Inv c e e' mem regs (fun s => mmio_log_read c s (Z.to_nat id)));
     [intros s Is; exact (Invariants.step_inv c s (AHost (HMMIOLogRead (Z.to_nat id))) Is)|exact Heq|exact I].
@@ -524,12 +533,9 @@ Proof.
   destruct (MMIOShadow_refines_windows c e tr id ipa mode value mem regs Hc Hs Hw Hid Hipa Hmode Hval)
     as (st1 & e1 & Hrun1 & Href).
   rewrite Hrun in Hrun1. injection Hrun1 as <- <-.
-  assert (Ep : Isolation.Engine_pages e' = Isolation.Engine_pages e /\ Isolation.Engine_cfg e' = Isolation.Engine_cfg e).
-  { destruct Hst as [->|(i & m & sh & _ & ->)]; [split; reflexivity|].
-    pose proof (put_shadow_pages e i m sh) as (A & _ & B). split; assumption. }
+  destruct (shadow_store_refine_inv c e e' R Hst HP' Hs') as [R' Ep].
   exists st, e'. split; [exact Hrun|].
-  split; [exact (slot_store_refine_inv c e e' R (proj1 Ep) (proj2 Ep) HP' Hs')|].
-  split; [exact (proj1 Ep)|]. split; [exact Href|].
+  split; [exact R'|]. split; [exact Ep|]. split; [exact Href|].
   exact (MMIOShadow_keeps_Inv c e tr id ipa mode value st e' Hc Hs Hw Hid Hipa Hmode Hval Hrun I).
 Qed.
 

@@ -422,6 +422,7 @@ CodeVCPURefine.line_after
 CodeVCPURefine.line_vcpu_abs
 CodeVCPURefine.VCPUIRQ_refines
 CodeRefineInv.vcpu_store_refine_inv
+CodeRefineInv.shadow_store_refine_inv
 CodeRefineInv.slot_keeps_of
 CodeRefineInv.VCPUIRQ_refine_inv
 CodeVCPUInit.put_vcpu_same
