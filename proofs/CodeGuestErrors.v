@@ -49,9 +49,6 @@ Tactic Notation "bind_in" hyp(H) ident(L) simple_intropattern(pat) ident(s1) ide
   destruct a as pat; cbv beta iota zeta in H
   end.
 
-Lemma frame_translate : forall S (e : ptr S Isolation.Engine) s ipa, frame eq any (Isolation.Engine_translate e s ipa).
-Proof. intros. unfold Isolation.Engine_translate. framed. Qed.
-
 Lemma frame_nextRun : forall S (e : ptr S Isolation.Engine) s ipa n k, frame eq any (Isolation.Engine_nextRun e s ipa n k).
 Proof. intros. unfold Isolation.Engine_nextRun. framed. Qed.
 #[export] Hint Resolve frame_nextRun : frame.

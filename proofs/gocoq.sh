@@ -489,7 +489,6 @@ CodeShadowRefine.MMIOShadow_refines_windows
 CodeShadowRefine.MMIOShadow_keeps_Inv
 CodeRefineInv.MMIOShadow_refine_inv
 CodeGuestErrors.bind_inv
-CodeGuestErrors.frame_translate
 CodeGuestErrors.frame_nextRun
 CodeGuestErrors.guest_range_refused
 CodeGuestErrors.guest_range_passes
