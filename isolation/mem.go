@@ -234,7 +234,8 @@ var hostShared = Attr{Perms: PermRW}
 
 // GuestShare is GUEST_SHARE from VM id: it lets the host read and write the
 // n pages it maps at ipa, which it must own and not share. Like every guest
-// memory call it covers at most abi.GuestMaxPages pages (budget.go).
+// memory call it covers at most abi.GuestMaxPages pages (budget.go), and
+// reserves the most tables the update of each run of it can take (runNeed).
 //
 // Postconditions on success: the pages are shared with the host and mapped
 // in the host stage-2 at their PA.
@@ -249,7 +250,7 @@ func (e *Engine) GuestShare(id VMID, ipa IPA, n uint64) abi.Status {
 	need := 0
 	for k := uint64(0); k < n; {
 		_, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
-		need += e.mapNeed(&e.host, IPA(pa), pa, cnt)
+		need += runNeed(IPA(pa), cnt)
 		k += cnt
 	}
 	if need > e.pool.nfree {
@@ -288,7 +289,7 @@ func (e *Engine) GuestUnshare(id VMID, ipa IPA, n uint64) abi.Status {
 	need := 0
 	for k := uint64(0); k < n; {
 		_, pa, cnt := e.nextRun(&v.s2, ipa, n, k)
-		need += e.unmapNeed(&e.host, IPA(pa), cnt)
+		need += runNeed(IPA(pa), cnt)
 		k += cnt
 	}
 	if need > e.pool.nfree {
@@ -319,7 +320,7 @@ func (e *Engine) GuestRelinquish(id VMID, ipa IPA, n uint64) abi.Status {
 	need := 0
 	for k := uint64(0); k < n; {
 		rIPA, _, cnt := e.nextRun(&v.s2, ipa, n, k)
-		need += e.unmapNeed(&v.s2, rIPA, cnt)
+		need += runNeed(rIPA, cnt)
 		k += cnt
 	}
 	if need > e.pool.nfree {

@@ -287,3 +287,37 @@ func TestGuestCallsNeedTablesToo(t *testing.T) {
 	require.Equal(t, abi.Success, r.guestSt(vm, abi.GuestUnshare, 0x2000, 1))
 	require.Equal(t, abi.Success, r.guestSt(vm, abi.GuestRelinquish, 0x3000-page, 1))
 }
+
+// TestGuestCallsReserveTheMostEachRunTakes checks the reservation of
+// GUEST_SHARE and GUEST_RELINQUISH: a table for each level-1 and each
+// level-2 entry each run touches, whatever the tables hold. The VM maps
+// pages 6 and 9 at consecutive IPAs: two runs of one page, each inside one
+// entry of each level, so 4 tables, though the host's and the VM's tables
+// already cover both pages.
+func TestGuestCallsReserveTheMostEachRunTakes(t *testing.T) {
+	const reserved = 2 * (1 + 1)
+	setup := func(free int) *rig {
+		r := newRig(t)
+		vm := r.vm(1)
+		r.donate(vm, 6, 0x6000, 1)
+		r.donate(vm, 9, 0x7000, 1)
+		used := isolation.SmallPoolTables - r.e.FreeTables()
+		r = newRigPool(t, used+free)
+		require.Equal(t, vm, r.vm(1))
+		r.donate(vm, 6, 0x6000, 1)
+		r.donate(vm, 9, 0x7000, 1)
+		require.Equal(t, free, r.e.FreeTables())
+		return r
+	}
+	for _, call := range []uint32{abi.GuestShare, abi.GuestRelinquish} {
+		r := setup(reserved - 1)
+		before := r.e.Snapshot()
+		r.a.Reset()
+		assert.Equal(t, abi.NoMemory, r.guestSt(1, call, 0x6000, 2), "%#x", call)
+		assert.Equal(t, before, r.e.Snapshot(), "%#x leaves no trace", call)
+		assert.Empty(t, r.a.Invals)
+		assert.Empty(t, r.a.Cleaned)
+		r = setup(reserved)
+		assert.Equal(t, abi.Success, r.guestSt(1, call, 0x6000, 2), "%#x", call)
+	}
+}

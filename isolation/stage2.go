@@ -203,6 +203,24 @@ func (e *Engine) unmapNeed(s *stage2, ipa IPA, n uint64) int {
 	return e.need(s.root, 0, S2StartLevel, uint64(ipa), uint64(ipa)+n<<PageShift, &u)
 }
 
+// runNeed returns the most tables an update of the n pages at ipa of any
+// stage-2 can take, whatever its tables hold: one for each level-1 and each
+// level-2 entry the range touches, the entries an update may fill or split
+// (Arm ARM D8.2). A guest call updates its runs one after another and
+// reserves runNeed for each, which bounds each run's update after the
+// updates of the runs before it; mapNeed and unmapNeed read the tables as
+// they are before any of them.
+func runNeed(ipa IPA, n uint64) int {
+	first, last := uint64(ipa), uint64(ipa)+n<<PageShift-1
+	return touched(first, last, 1) + touched(first, last, 2)
+}
+
+// touched returns how many entries of level lvl the bytes first to last
+// (inclusive, last >= first) span.
+func touched(first, last uint64, lvl int) int {
+	return int(last>>levelShift(lvl)-first>>levelShift(lvl)) + 1
+}
+
 // mapRange maps n pages at ipa to pa in s with attributes a, using the
 // largest blocks the alignment of ipa and pa allows.
 // Preconditions: the range lies in the IPA space; mapNeed tables are free.

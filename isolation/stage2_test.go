@@ -129,6 +129,25 @@ func TestMapOverLivePageBreaksFirst(t *testing.T) {
 	assert.Equal(t, PA(0x4000_2000), m.PA)
 }
 
+// TestRunNeedCountsTouchedEntries checks runNeed against the entries of
+// levels 1 (1 GiB) and 2 (2 MiB) a range touches, counted page by page.
+func TestRunNeedCountsTouchedEntries(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 200; i++ {
+		n := uint64(1 + r.IntN(1200))
+		ipa := IPA(r.Uint64N(1<<28-n) << PageShift)
+		if r.IntN(4) == 0 {
+			ipa = IPA((r.Uint64N(1<<10)+1)<<30 - r.Uint64N(3)<<PageShift) // ends near a 1 GiB boundary
+		}
+		l1, l2 := map[uint64]bool{}, map[uint64]bool{}
+		for k := uint64(0); k < n; k++ {
+			a := uint64(ipa) + k<<PageShift
+			l1[a>>30], l2[a>>21] = true, true
+		}
+		assert.Equal(t, len(l1)+len(l2), runNeed(ipa, n), "ipa %#x, %d pages", ipa, n)
+	}
+}
+
 func TestUnmapOfNothingIsNoop(t *testing.T) {
 	e, s, l := emptyEngine(t, 64)
 	assert.Zero(t, e.unmapNeed(s, 0x5000, 10))
@@ -149,7 +168,7 @@ func TestFreeStage2ReturnsEveryTable(t *testing.T) {
 
 // TestNeedBoundsAllocationsRandomly runs random maps and unmaps over a
 // stage-2 and checks that every operation takes no more tables than
-// reserved, that maps into empty space take exactly the reservation, and
+// reserved (mapNeed or unmapNeed before it, and runNeed), that maps into empty space take exactly the reservation, and
 // that the walker agrees with a page-by-page model.
 func TestNeedBoundsAllocationsRandomly(t *testing.T) {
 	e, s, _ := emptyEngine(t, 4096)
@@ -172,6 +191,7 @@ func TestNeedBoundsAllocationsRandomly(t *testing.T) {
 			need := e.mapNeed(s, ipa, pa, n)
 			e.mapRange(s, ipa, pa, n, Attr{Perms: PermRW})
 			require.LessOrEqual(t, e.pool.allocs-allocs, uint64(need))
+			require.LessOrEqual(t, e.pool.allocs-allocs, uint64(runNeed(ipa, n)))
 			for k := uint64(0); k < n; k++ {
 				model[ipaPage+k] = pa + PA(k<<PageShift)
 			}
@@ -179,6 +199,7 @@ func TestNeedBoundsAllocationsRandomly(t *testing.T) {
 			need := e.unmapNeed(s, ipa, n)
 			e.unmapRange(s, ipa, n)
 			require.LessOrEqual(t, e.pool.allocs-allocs, uint64(need))
+			require.LessOrEqual(t, e.pool.allocs-allocs, uint64(runNeed(ipa, n)))
 			for k := uint64(0); k < n; k++ {
 				delete(model, ipaPage+k)
 			}

@@ -806,7 +806,7 @@ Definition entryIndex {S : Type} (ipa : Z) (lvl : Z) : M S Z :=
   let! t'2 := entries lvl in
   ret (Z.land (wraps 64 (shr ipa t'1)) (wraps 64 (t'2 - 1))).
 
-(** Go: isolation/stage2.go:223:1 translate *)
+(** Go: isolation/stage2.go:241:1 translate *)
 Definition Engine_translate {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) : M S (Mapping * bool) :=
   let! t'1 := deref s in
   if ((stage2_root t'1) <? 0) || (ipa >=? ipaLimit) then
@@ -1289,7 +1289,7 @@ Engine_descend {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (slot : (ptr S 
   end
   end.
 
-(** Go: isolation/stage2.go:209:1 mapRange *)
+(** Go: isolation/stage2.go:227:1 mapRange *)
 Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S unit :=
   let! t'1 := deref s in
   let u := mk_s2update (stage2_vmid t'1) (wrapu 64 (pa - ipa)) a false in
@@ -1297,7 +1297,7 @@ Definition Engine_mapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) 
   let! t'3 := Engine_update rec_fuel e (stage2_root t'2) S2StartLevel ipa (wrapu 64 (ipa + (shl 64 false n PageShift))) u in
   ret tt.
 
-(** Go: isolation/stage2.go:217:1 unmapRange *)
+(** Go: isolation/stage2.go:235:1 unmapRange *)
 Definition Engine_unmapRange {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (ipa : IPA) (n : Z) : M S unit :=
   let! t'1 := deref s in
   let u := mk_s2update (stage2_vmid t'1) 0 zero_Attr true in
@@ -1763,7 +1763,7 @@ Definition tablePool_allocRoot {S : Type} (p : (ptr S tablePool)) : M S Z :=
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/stage2.go:244:1 newStage2 *)
+(** Go: isolation/stage2.go:262:1 newStage2 *)
 Definition Engine_newStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (vmid : VMID) : M S bool :=
   let! t'1 := pfield s stage2_vmid set_stage2_vmid in
   let! t'2 := store t'1 vmid in
@@ -1860,7 +1860,7 @@ Definition Engine_VMCreate {S : Type} (e : (ptr S Engine)) (n : Z) (flags : Z) :
 
 Definition VCPURunning : VCPUState := 2.
 
-Fixpoint (* Go: isolation/stage2.go:265:1 freeTables *)
+Fixpoint (* Go: isolation/stage2.go:283:1 freeTables *)
 Engine_freeTables {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl : Z) {struct depth'rec} : M S unit :=
   match depth'rec with
   | O => fail OutOfFuel
@@ -1894,7 +1894,7 @@ Engine_freeTables {S : Type} (depth'rec : nat) (e : (ptr S Engine)) (t : Z) (lvl
   end
   end.
 
-(** Go: isolation/stage2.go:253:1 freeStage2 *)
+(** Go: isolation/stage2.go:271:1 freeStage2 *)
 Definition Engine_freeStage2 {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : M S unit :=
   let! t'1 := deref s in
   if (stage2_root t'1) <? 0 then
@@ -2635,7 +2635,7 @@ Definition Engine_nextRun {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) (
 
 Definition hostShared : Attr := mk_Attr PermRW false.
 
-(** Go: isolation/mem.go:268:1 setShared *)
+(** Go: isolation/mem.go:269:1 setShared *)
 Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (shared : bool) (borrower : VMID) : M S unit :=
   let i := 0 in
   let! t'10 := loop (X:=Empty_set) (n - i)
@@ -2661,7 +2661,23 @@ Definition Engine_setShared {S : Type} (e : (ptr S Engine)) (pa : PA) (n : Z) (s
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:241:1 GuestShare *)
+(** Go: isolation/stage2.go:220:1 touched *)
+Definition touched {S : Type} (first : Z) (last : Z) (lvl : Z) : M S Z :=
+  let! t'1 := levelShift lvl in
+  let! t'2 := levelShift lvl in
+  ret (wraps 64 ((wraps 64 (wrapu 64 ((shr last t'1) - (shr first t'2)))) + 1)).
+
+(** Go: isolation/stage2.go:213:1 runNeed *)
+Definition runNeed {S : Type} (ipa : IPA) (n : Z) : M S Z :=
+  let t'1 := ipa in
+  let t'2 := wrapu 64 ((wrapu 64 (ipa + (shl 64 false n PageShift))) - 1) in
+  let first := t'1 in
+  let last := t'2 in
+  let! t'3 := touched first last 1 in
+  let! t'4 := touched first last 2 in
+  ret (wraps 64 (t'3 + t'4)).
+
+(** Go: isolation/mem.go:242:1 GuestShare *)
 Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
   let! t'1 := pfield e Engine_vms set_Engine_vms in
   let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
@@ -2679,7 +2695,7 @@ Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : 
   else
   let need := 0 in
   let k := 0 in
-  let! t'15 := loop (X:=Empty_set) max_fuel
+  let! t'14 := loop (X:=Empty_set) max_fuel
   (fun '(need, k) => ret (k <? n))
   (fun '(need, k) =>
   let! t'8 := pfield v vm_s2 set_vm_s2 in
@@ -2687,36 +2703,35 @@ Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : 
   let '(t'10, t'11, t'12) := t'9 in
   let pa := t'11 in
   let cnt := t'12 in
-  let! t'13 := pfield e Engine_host set_Engine_host in
-  let! t'14 := Engine_mapNeed e t'13 pa pa cnt in
-  let need := wraps 64 (need + t'14) in
+  let! t'13 := runNeed pa cnt in
+  let need := wraps 64 (need + t'13) in
   let k := wrapu 64 (k + cnt) in
   ret (Continue (need, k)))
   (fun '(need, k) => ret (need, k))
   (need, k) in
-  match t'15 with
+  match t'14 with
   | Fall (need, k) =>
-  let! t'16 := deref e in
-  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  let! t'15 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'15)) then
   ret Abi.NoMemory
   else
   let k' := 0 in
-  let! t'25 := loop (X:=Empty_set) max_fuel
+  let! t'24 := loop (X:=Empty_set) max_fuel
   (fun k' => ret (k' <? n))
   (fun k' =>
-  let! t'17 := pfield v vm_s2 set_vm_s2 in
-  let! t'18 := Engine_nextRun e t'17 ipa n k' in
-  let '(t'19, t'20, t'21) := t'18 in
-  let pa' := t'20 in
-  let cnt' := t'21 in
-  let! t'22 := Engine_setShared e pa' cnt' true HostVMID in
-  let! t'23 := pfield e Engine_host set_Engine_host in
-  let! t'24 := Engine_mapRange e t'23 pa' pa' cnt' hostShared in
+  let! t'16 := pfield v vm_s2 set_vm_s2 in
+  let! t'17 := Engine_nextRun e t'16 ipa n k' in
+  let '(t'18, t'19, t'20) := t'17 in
+  let pa' := t'19 in
+  let cnt' := t'20 in
+  let! t'21 := Engine_setShared e pa' cnt' true HostVMID in
+  let! t'22 := pfield e Engine_host set_Engine_host in
+  let! t'23 := Engine_mapRange e t'22 pa' pa' cnt' hostShared in
   let k' := wrapu 64 (k' + cnt') in
   ret (Continue k'))
   (fun k' => ret k')
   k' in
-  match t'25 with
+  match t'24 with
   | Fall k' =>
   ret Abi.Success
   | Jump x'j => match x'j with end
@@ -2724,7 +2739,7 @@ Definition Engine_GuestShare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : 
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:280:1 GuestUnshare *)
+(** Go: isolation/mem.go:281:1 GuestUnshare *)
 Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
   let! t'1 := pfield e Engine_vms set_Engine_vms in
   let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
@@ -2742,7 +2757,7 @@ Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa 
   else
   let need := 0 in
   let k := 0 in
-  let! t'15 := loop (X:=Empty_set) max_fuel
+  let! t'14 := loop (X:=Empty_set) max_fuel
   (fun '(need, k) => ret (k <? n))
   (fun '(need, k) =>
   let! t'8 := pfield v vm_s2 set_vm_s2 in
@@ -2750,36 +2765,35 @@ Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa 
   let '(t'10, t'11, t'12) := t'9 in
   let pa := t'11 in
   let cnt := t'12 in
-  let! t'13 := pfield e Engine_host set_Engine_host in
-  let! t'14 := Engine_unmapNeed e t'13 pa cnt in
-  let need := wraps 64 (need + t'14) in
+  let! t'13 := runNeed pa cnt in
+  let need := wraps 64 (need + t'13) in
   let k := wrapu 64 (k + cnt) in
   ret (Continue (need, k)))
   (fun '(need, k) => ret (need, k))
   (need, k) in
-  match t'15 with
+  match t'14 with
   | Fall (need, k) =>
-  let! t'16 := deref e in
-  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  let! t'15 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'15)) then
   ret Abi.NoMemory
   else
   let k' := 0 in
-  let! t'25 := loop (X:=Empty_set) max_fuel
+  let! t'24 := loop (X:=Empty_set) max_fuel
   (fun k' => ret (k' <? n))
   (fun k' =>
-  let! t'17 := pfield v vm_s2 set_vm_s2 in
-  let! t'18 := Engine_nextRun e t'17 ipa n k' in
-  let '(t'19, t'20, t'21) := t'18 in
-  let pa' := t'20 in
-  let cnt' := t'21 in
-  let! t'22 := pfield e Engine_host set_Engine_host in
-  let! t'23 := Engine_unmapRange e t'22 pa' cnt' in
-  let! t'24 := Engine_setShared e pa' cnt' false HostVMID in
+  let! t'16 := pfield v vm_s2 set_vm_s2 in
+  let! t'17 := Engine_nextRun e t'16 ipa n k' in
+  let '(t'18, t'19, t'20) := t'17 in
+  let pa' := t'19 in
+  let cnt' := t'20 in
+  let! t'21 := pfield e Engine_host set_Engine_host in
+  let! t'22 := Engine_unmapRange e t'21 pa' cnt' in
+  let! t'23 := Engine_setShared e pa' cnt' false HostVMID in
   let k' := wrapu 64 (k' + cnt') in
   ret (Continue k'))
   (fun k' => ret k')
   k' in
-  match t'25 with
+  match t'24 with
   | Fall k' =>
   ret Abi.Success
   | Jump x'j => match x'j with end
@@ -2787,7 +2801,7 @@ Definition Engine_GuestUnshare {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa 
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/mem.go:311:1 GuestRelinquish *)
+(** Go: isolation/mem.go:312:1 GuestRelinquish *)
 Definition Engine_GuestRelinquish {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa : IPA) (n : Z) : M S Abi.Status :=
   let! t'1 := pfield e Engine_vms set_Engine_vms in
   let! t'2 := pindex t'1 (wrapu 16 (id - 1)) in
@@ -2805,7 +2819,7 @@ Definition Engine_GuestRelinquish {S : Type} (e : (ptr S Engine)) (id : VMID) (i
   else
   let need := 0 in
   let k := 0 in
-  let! t'15 := loop (X:=Empty_set) max_fuel
+  let! t'14 := loop (X:=Empty_set) max_fuel
   (fun '(need, k) => ret (k <? n))
   (fun '(need, k) =>
   let! t'8 := pfield v vm_s2 set_vm_s2 in
@@ -2813,41 +2827,40 @@ Definition Engine_GuestRelinquish {S : Type} (e : (ptr S Engine)) (id : VMID) (i
   let '(t'10, t'11, t'12) := t'9 in
   let rIPA := t'10 in
   let cnt := t'12 in
-  let! t'13 := pfield v vm_s2 set_vm_s2 in
-  let! t'14 := Engine_unmapNeed e t'13 rIPA cnt in
-  let need := wraps 64 (need + t'14) in
+  let! t'13 := runNeed rIPA cnt in
+  let need := wraps 64 (need + t'13) in
   let k := wrapu 64 (k + cnt) in
   ret (Continue (need, k)))
   (fun '(need, k) => ret (need, k))
   (need, k) in
-  match t'15 with
+  match t'14 with
   | Fall (need, k) =>
-  let! t'16 := deref e in
-  if need >? (tablePool_nfree (Engine_pool t'16)) then
+  let! t'15 := deref e in
+  if need >? (tablePool_nfree (Engine_pool t'15)) then
   ret Abi.NoMemory
   else
   let k' := 0 in
-  let! t'29 := loop (X:=Empty_set) max_fuel
+  let! t'28 := loop (X:=Empty_set) max_fuel
   (fun k' => ret (k' <? n))
   (fun k' =>
-  let! t'17 := pfield v vm_s2 set_vm_s2 in
-  let! t'18 := Engine_nextRun e t'17 ipa n k' in
-  let '(t'19, t'20, t'21) := t'18 in
-  let rIPA' := t'19 in
-  let pa := t'20 in
-  let cnt' := t'21 in
-  let! t'22 := pfield v vm_s2 set_vm_s2 in
-  let! t'23 := Engine_unmapRange e t'22 rIPA' cnt' in
-  let! t'24 := deref e in
-  let! t'25 := call_iface (Engine_plat t'24) "ZeroPages" [pa; cnt'] in
-  let! t'26 := deref e in
-  let! t'27 := call_iface (Engine_plat t'26) "CleanToPoC" [pa; cnt'] in
-  let! t'28 := Engine_setOwner e pa cnt' Abi.OwnerNone HostVMID in
+  let! t'16 := pfield v vm_s2 set_vm_s2 in
+  let! t'17 := Engine_nextRun e t'16 ipa n k' in
+  let '(t'18, t'19, t'20) := t'17 in
+  let rIPA' := t'18 in
+  let pa := t'19 in
+  let cnt' := t'20 in
+  let! t'21 := pfield v vm_s2 set_vm_s2 in
+  let! t'22 := Engine_unmapRange e t'21 rIPA' cnt' in
+  let! t'23 := deref e in
+  let! t'24 := call_iface (Engine_plat t'23) "ZeroPages" [pa; cnt'] in
+  let! t'25 := deref e in
+  let! t'26 := call_iface (Engine_plat t'25) "CleanToPoC" [pa; cnt'] in
+  let! t'27 := Engine_setOwner e pa cnt' Abi.OwnerNone HostVMID in
   let k' := wrapu 64 (k' + cnt') in
   ret (Continue k'))
   (fun k' => ret k')
   k' in
-  match t'29 with
+  match t'28 with
   | Fall k' =>
   ret Abi.Success
   | Jump x'j => match x'j with end
@@ -3898,7 +3911,7 @@ Definition set_leafIter_lvl (x : Z) (r : leafIter) : leafIter := mk_leafIter (le
 Definition set_leafIter_tables (x : Z) (r : leafIter) : leafIter := mk_leafIter (leafIter_tbl r) (leafIter_idx r) (leafIter_ipa r) (leafIter_lvl r) x.
 Definition zero_leafIter : leafIter := mk_leafIter (repeat 0 4) (repeat 0 4) (repeat 0 4) 0 0.
 
-(** Go: isolation/stage2.go:287:1 leaves *)
+(** Go: isolation/stage2.go:305:1 leaves *)
 Definition Engine_leaves {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : M S leafIter :=
   let it := zero_leafIter in
   let! t'1 := deref s in
@@ -3912,7 +3925,7 @@ Definition Engine_leaves {S : Type} (e : (ptr S Engine)) (s : (ptr S stage2)) : 
   ret it) in
   ret it.
 
-(** Go: isolation/stage2.go:321:1 skipInvalid *)
+(** Go: isolation/stage2.go:339:1 skipInvalid *)
 Definition Engine_skipInvalid {S : Type} (e : (ptr S Engine)) (t : Z) (i : Z) (n : Z) : M S Z :=
   let! t'13 := loop max_fuel
   (fun i => ret (i <? n))
@@ -3954,7 +3967,7 @@ Definition Engine_skipInvalid {S : Type} (e : (ptr S Engine)) (t : Z) (i : Z) (n
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/stage2.go:297:1 next *)
+(** Go: isolation/stage2.go:315:1 next *)
 Definition Engine_next {S : Type} (e : (ptr S Engine)) (it : (ptr S leafIter)) : M S (Z * Z * Z * bool) :=
   let ipa := 0 in
   let d := 0 in
