@@ -11,7 +11,10 @@
       at most that ([need_l2g_touched], [need_root_touched]), so the
       reservations [mapNeed] and [unmapNeed] of a run, whatever the
       stage-2 holds, are at most its [runNeed] ([mapNeed_le_run],
-      [unmapNeed_le_run]). *)
+      [unmapNeed_le_run]);
+    - [runNeed] of a run of [cnt] pages is between 2 and [8192 * cnt]
+      ([run_need_bound]), so the sum over the runs of a range never
+      wraps. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -157,4 +160,22 @@ Proof.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _) & Ht & _).
   rewrite (unmapNeed_spec e tr s s2 a n Hok Ht (l1_inv_tree e _ Hl) Hg Ha ltac:(lia) H40) in Hk.
   injection Hk as <-. unfold run_need. apply need_root_touched. lia.
+Qed.
+
+(** A run of [cnt] pages touches at most [4096 * cnt] entries of a level:
+    the count of a run never wraps a sum of a few of them. *)
+Lemma touched_le : forall sh a cnt, 0 <= sh -> 1 <= cnt -> 1 <= touched sh a (a + cnt * 4096 - 1) <= cnt * 4096.
+Proof.
+  intros sh a cnt Hs Hc. assert (0 < 2 ^ sh) by (apply Z.pow_pos_nonneg; lia).
+  split; [apply touched_pos; lia|]. unfold touched.
+  set (d := cnt * 4096 - 1). set (b := 2 ^ sh) in *.
+  assert (Hd : d <= d * b) by (unfold d; nia).
+  pose proof (Z.div_le_mono (a + d) (a + d * b) b ltac:(lia) ltac:(lia)) as Hdiv.
+  rewrite Z.div_add in Hdiv by lia. replace (a + cnt * 4096 - 1) with (a + d) by (unfold d; ring). lia.
+Qed.
+
+Lemma run_need_bound : forall a cnt, 1 <= cnt -> 2 <= run_need a cnt <= 8192 * cnt.
+Proof.
+  intros a cnt Hc. unfold run_need.
+  pose proof (touched_le 30 a cnt ltac:(lia) Hc). pose proof (touched_le 21 a cnt ltac:(lia) Hc). lia.
 Qed.

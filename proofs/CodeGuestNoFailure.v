@@ -1,0 +1,524 @@
+(** * GUEST_SHARE, GUEST_UNSHARE and GUEST_RELINQUISH never fail
+
+    Theorems about proofs/code/Isolation.v, the translation of
+    isolation/mem.go. Each of the three guest memory calls checks its
+    range and each page of it ([guest_checks]), sums [runNeed] over the
+    runs of the range ([reserve], CodeRuns.runs_loop), answers NO_MEMORY
+    when the pool has fewer free tables, and then walks the runs again,
+    updating one stage-2 and the ledger for each. Proved here:
+    - the second loop of GUEST_SHARE and GUEST_UNSHARE, which update the
+      host stage-2, never fails when each run's update takes at most its
+      [runNeed] ([host_runs_loop]): the VM's stage-2 shares no table with
+      the host's, so it walks the runs the reservation counted, and what
+      is left of the reservation stays at most the free tables;
+    - so GUEST_SHARE ([GuestShare_no_failure]) and GUEST_UNSHARE
+      ([GuestUnshare_no_failure]) never reach a failure outcome from a
+      live VM, for a 64-bit IPA and count, from [mem_ok], the pool placed
+      ([pool_placed]), the stage-2 of the host and of every live VM with
+      [root_inv], no live VM's tree sharing a table with the host's
+      ([host_apart]) and RAM below 2^40: an error changes nothing, and
+      SUCCESS changes only the ledger and the pool, the host stage-2
+      keeping [root_inv] and every table outside its tree kept
+      ([host_step]);
+    - GUEST_RELINQUISH unmaps each run from the VM's own stage-2, which
+      leaves the walk of the pages after the run as it was
+      (CodeWalkRange.unmapRange_walk_range), so it walks the runs the
+      reservation counted too: it never reaches a failure outcome, from
+      the same invariants with the VM's walk below 2^48 in place of the
+      host's, and SUCCESS changes only the ledger, the pool and the
+      platform's trace (the zeroing and the clean of each run), the VM's
+      stage-2 keeping [root_inv] and its walk below 2^48 ([vm_step],
+      [GuestRelinquish_no_failure]). *)
+From Coq Require Import ZArith Lia List Bool String.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeStage2 CodeTransfer
+  CodeShadow CodeMemState CodeMapped CodeAbs CodeVMCreateRefine CodePool CodeMemShare CodeDonate CodeLedgerRefine
+  CodeAbsLedger CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeMemNoFailure CodeEngineInv CodeWalkRange CodeWalkCalls
+  CodeRunNeed CodeRuns CodeGuestErrors.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** The place of VM slot [i] the guest calls take, in any state whose
+    slot [i] holds a VM. *)
+Lemma slot_place : forall i, 0 <= i -> exists q0 q,
+  (forall s t, pfield root Isolation.Engine_vms Isolation.set_Engine_vms s t = Ok q0 s t) /\
+  forall s t m, nth_error (Isolation.Engine_vms s) (Z.to_nat i) = Some m -> pindex q0 i s t = Ok q s t /\ good q s m.
+Proof.
+  intros i Hi. eexists; eexists. split; [intros; reflexivity|]. intros s t m Hn.
+  assert (Hl : i < len (Isolation.Engine_vms s))
+    by (assert (H : nth_error (Isolation.Engine_vms s) (Z.to_nat i) <> None) by congruence; apply nth_error_Some in H; unfold len; lia).
+  unfold pindex, bind, deref. cbn [option_map].
+  replace ((i <? 0) || (len (Isolation.Engine_vms s) <=? i)) with false
+    by (symmetry; apply orb_false_iff; split; [apply Z.ltb_ge|apply Z.leb_gt]; lia).
+  split; [reflexivity|].
+  do 2 eexists. split; [reflexivity|]. split; [exact Hn|].
+  intros b. replace (len (Isolation.Engine_vms s) <=? i) with false by (symmetry; apply Z.leb_gt; lia). eexists. reflexivity.
+Qed.
+
+(** [pfield] reads nothing of the state. *)
+Lemma pfield_any : forall {S A B} (p : ptr S A) (get : A -> B) set s t q s' t', pfield p get set s t = Ok q s t ->
+  pfield p get set s' t' = Ok q s' t'.
+Proof. intros S A B p get set s t q s' t' H. destruct p as [|ld st]; [discriminate H|]. cbn in *. injection H as <-. reflexivity. Qed.
+
+Lemma runs_nonneg : forall e s2 ipa n f k N, (forall k pa cnt, run_at e s2 ipa n k pa cnt -> 0 <= f (ipa + k * 4096) pa cnt) ->
+  runs e s2 ipa n f k N -> 0 <= N.
+Proof. intros e s2 ipa n f k N Hf H. induction H as [k Hk|k pa cnt N Hk Hr Hrs IH]; [lia|]. pose proof (Hf k pa cnt Hr). lia. Qed.
+
+Lemma runs_at : forall e s2 ipa n f k N, runs e s2 ipa n f k N -> k < n ->
+  exists pa cnt N1, run_at e s2 ipa n k pa cnt /\ runs e s2 ipa n f (k + cnt) N1 /\ N = f (ipa + k * 4096) pa cnt + N1.
+Proof. intros e s2 ipa n f k N H Hk. destruct H as [k Hk'|k pa cnt N1 _ Hr Hrs]; [lia|]. exists pa, cnt, N1. auto. Qed.
+
+Lemma set_pool_pages_same : forall e, Isolation.set_Engine_pool (Isolation.Engine_pool e) (Isolation.set_Engine_pages (Isolation.Engine_pages e) e) = e.
+Proof. intros []. reflexivity. Qed.
+
+Lemma set_pages_pool : forall a q e, Isolation.set_Engine_pages a (Isolation.set_Engine_pool q e) =
+  Isolation.set_Engine_pool q (Isolation.set_Engine_pages a e).
+Proof. intros a q [] . reflexivity. Qed.
+
+(** The walk of a stage-2 whose tree is kept, in a state with the same
+    pool base and size, is as it was. *)
+Lemma walk_kept : forall e S s2 k, tables_ok e -> tables_ok S -> pool_base S = pool_base e -> len (tables S) = len (tables e) ->
+  root_inv e (Isolation.stage2_root s2) -> tree_kept e S (Isolation.stage2_root s2) -> walk S s2 k = walk e s2 k.
+Proof.
+  intros e S s2 k Hok HokS HB HL Hr Hk. symmetry.
+  apply walk_frame; [exact Hok|exact HokS|exact HB|exact HL| |].
+  - right. exact (l1_inv_tree e _ (root_inv_l1 e _ Hr)).
+  - apply agree_kept; assumption.
+Qed.
+
+Lemma wpa_kept : forall e S s2 x, (forall k, walk S s2 k = walk e s2 k) -> wpa S s2 x = wpa e s2 x.
+Proof. intros e S s2 x H. unfold wpa. rewrite H. reflexivity. Qed.
+
+(** GUEST_SHARE and GUEST_UNSHARE count of a run the tables of its update
+    of the host stage-2, at its PA. *)
+Definition host_need (first pa cnt : Z) : Z := run_need pa cnt.
+
+(** An engine [S] the loop of a host update reaches from [e]: the ledger
+    and the pool changed, the host stage-2 still with [root_inv], the
+    pool at the same place, every table outside the host's tree kept. *)
+Definition host_step (e S : Isolation.Engine) : Prop :=
+  (exists qq ps, S = Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e) /\
+     len ps = len (Isolation.Engine_pages e)) /\
+  root_inv S (Isolation.stage2_root (Isolation.Engine_host e)) /\ pool_base S = pool_base e /\
+  len (tables S) = len (tables e) /\ tree_frame e S (Isolation.stage2_root (Isolation.Engine_host e)).
+
+Lemma host_step_refl : forall e, root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) -> host_step e e.
+Proof.
+  intros e Hr. split; [exists (Isolation.Engine_pool e), (Isolation.Engine_pages e); split; [symmetry; apply set_pool_pages_same|reflexivity]|].
+  split; [exact Hr|]. split; [reflexivity|]. split; [reflexivity|apply tree_frame_refl].
+Qed.
+
+(** The second loop of GUEST_SHARE and GUEST_UNSHARE: it walks the runs
+    of the VM's range again, and updates the host stage-2 and the ledger
+    for each. From the reservation ([runs] of [host_need] from page 0 at
+    most the free tables), when the body, from a state the loop reaches
+    with [nextRun] there returning the run of the reservation and at
+    least that run's [host_need] free, updates without failure taking at
+    most that, the loop never fails. The VM's stage-2 shares no table
+    with the host's, so its walk, and its runs, stay as they were. *)
+Theorem host_runs_loop : forall (body : Z -> M Isolation.Engine (step Z Empty_set)) e tr m s ipa n N,
+  ledger_ok e -> tables_ok e -> pool_placed e -> root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) ->
+  root_inv e (Isolation.stage2_root (Isolation.vm_s2 m)) ->
+  (forall y, in_tree e (Isolation.stage2_root (Isolation.vm_s2 m)) y -> ~ in_tree e (Isolation.stage2_root (Isolation.Engine_host e)) y) ->
+  (forall S, Isolation.Engine_vms S = Isolation.Engine_vms e -> good s S (Isolation.vm_s2 m)) ->
+  0 <= ipa -> ipa mod 4096 = 0 -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ram_base e + ram_size e <= 2 ^ 40 ->
+  in_ram_range e (Isolation.vm_s2 m) ipa n ->
+  runs e (Isolation.vm_s2 m) ipa n host_need 0 N -> N <= count_free (Isolation.Engine_pool e) ->
+  (forall k S t pa cnt, host_step e S -> 0 <= k -> run_at e (Isolation.vm_s2 m) ipa n k pa cnt ->
+     pa mod 4096 = 0 -> ram_base e <= pa -> pa + cnt * 4096 <= ram_base e + ram_size e ->
+     run_need pa cnt <= count_free (Isolation.Engine_pool S) ->
+     Isolation.Engine_nextRun root s ipa n k S t = Ok (ipa + k * 4096, pa, cnt) S t ->
+     exists S' t', body k S t = Ok (Continue (wrapu 64 (k + cnt))) S' t' /\ host_step e S' /\
+       tree_frame S S' (Isolation.stage2_root (Isolation.Engine_host e)) /\
+       count_free (Isolation.Engine_pool S) - run_need pa cnt <= count_free (Isolation.Engine_pool S')) ->
+  exists k' S t, loop max_fuel (fun k => ret (k <? n)) body (fun k => ret k) 0 e tr = Ok (Fall k') S t /\ host_step e S.
+Proof.
+  intros body e tr m s ipa n N Hl Ht Hpl Hhost Hvr Happ Hgood Hipa Hial Hn H40 Hram Hin Hruns HN Hbody.
+  pose proof (root_inv_l1 e _ Hvr) as Hvl.
+  assert (Hms2 : s2_ok e (Isolation.vm_s2 m)) by (right; exact (l1_inv_tree e _ Hvl)).
+  set (hr := Isolation.stage2_root (Isolation.Engine_host e)) in *.
+  set (vr := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
+  destruct (loop_spec max_fuel (fun k => ret (k <? n)) body (fun k => ret k)
+    (fun k S t => host_step e S /\ 0 <= k <= n /\
+       exists N', runs e (Isolation.vm_s2 m) ipa n host_need k N' /\ N' <= count_free (Isolation.Engine_pool S))
+    (fun j S t => match j with Fall _ => host_step e S | Jump _ => False end)
+    (fun k => Z.to_nat (n - k))) with (l := 0) (s := e) (tr := tr) as (j & S & t & Hj & Hq2).
+  - intros k S t (Hst & Hk & _). exists (k <? n). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros _. exact Hst.
+  - intros k S t (Hst & Hk & N' & HrunsN & HNle) Hcnd.
+    injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
+    pose proof Hst as ((qq & ps & ES & Hps) & HrS & HB & HL & Htf).
+    pose proof (root_inv_l1 S _ HrS) as HlS. pose proof HlS as (HpS & _). pose proof HpS as (HokS & _).
+    assert (Hkept : tree_kept e S vr) by (apply (tree_kept_of_frame e S hr vr Htf Hvr); exact Happ).
+    assert (HvrS : root_inv S vr) by exact (root_inv_frame e S vr Hvr HpS HB HL Hkept).
+    assert (Hs2S : s2_ok S (Isolation.vm_s2 m)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HvrS))).
+    assert (Hwalk : forall k0, walk S (Isolation.vm_s2 m) k0 = walk e (Isolation.vm_s2 m) k0)
+      by (intros k0; exact (walk_kept e S _ k0 Ht HokS HB HL Hvr Hkept)).
+    assert (HgsS : good s S (Isolation.vm_s2 m)) by (apply Hgood; rewrite ES; reflexivity).
+    destruct (Hin k ltac:(lia)) as (x & Hx & _).
+    destruct (nextRun_run S t s _ ipa n k HokS Hs2S HgsS ltac:(lia) ltac:(lia) Hial ltac:(lia)
+      ltac:(rewrite (wpa_kept e S _ _ Hwalk), Hx; discriminate)) as (pa & cnt & Hnr & HrunS).
+    (* The run there is the one the reservation counted. *)
+    destruct (runs_at e _ ipa n host_need k N' HrunsN Hcnd) as (pa0 & cnt0 & N1 & Hrun0 & Hruns1 & EN').
+    destruct (run_at_det e S _ _ ipa n k pa0 cnt0 pa cnt (fun i _ => wpa_kept e S _ _ Hwalk) Hrun0 HrunS) as [-> ->].
+    unfold host_need in EN'.
+    pose proof Hrun0 as (Hc & Hkc & _).
+    pose proof (runs_nonneg e _ ipa n host_need _ N1
+      ltac:(intros k0 pa1 cnt1 (Hc1 & _); unfold host_need; pose proof (run_need_bound pa1 cnt1 Hc1); lia) Hruns1).
+    destruct (run_in_ram e _ ipa n k pa0 cnt0 Hl Ht Hms2 Hipa Hial H40 ltac:(lia) Hram Hin Hrun0) as (Hpa0 & Hlo & Hhi).
+    destruct (Hbody k S t pa0 cnt0 Hst ltac:(lia) Hrun0 Hpa0 Hlo Hhi ltac:(lia) Hnr)
+      as (S2 & t2 & Hb & Hst2 & Htf2 & Hcf2).
+    eexists _, S2, t2. split; [exact Hb|].
+    eexists. split; [reflexivity|]. rewrite wrapu_small by lia.
+    split; [|apply Z2Nat.inj_lt; lia].
+    split; [exact Hst2|]. split; [lia|]. exists N1. split; [exact Hruns1|lia].
+  - split; [exact (host_step_refl e Hhost)|]. split; [lia|]. exists N. split; [exact Hruns|exact HN].
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - destruct j as [k'|[]]. exists k', S, t. split; [exact Hj|exact Hq2].
+Qed.
+
+(** The checks of a guest memory call, taken apart: the slot's place,
+    the range check (an error answers and changes nothing), [checkMapped]
+    (likewise), after which the range is mapped to RAM ([Hin]) and each
+    run of it lies in RAM ([Hrr]). *)
+Ltac guest_checks code shared borrower e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn :=
+  pose proof Hm as (Hl & _ & _ & _ & Ht & Hall);
+  assert (Hms2 : s2_ok e (Isolation.vm_s2 m)) by (rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth)));
+  pose proof (Hroots _ m Hnth Hlive) as Hvr;
+  destruct (slot_place (id - 1) ltac:(lia)) as (q0 & q & Hq0 & Hq);
+  destruct (Hq e tr m Hnth) as [Hqe Hgq];
+  destruct (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 e m tr Hgq) as (s & Hs & Hgs);
+  assert (Hgood : forall S, Isolation.Engine_vms S = Isolation.Engine_vms e -> good s S (Isolation.vm_s2 m));
+  [intros S HS; destruct (Hq S tr m ltac:(rewrite HS; exact Hnth)) as [_ HgqS];
+   destruct (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 S m tr HgqS) as (s' & Hs' & HgsS);
+   rewrite (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S tr Hs) in Hs'; injection Hs' as <-; exact HgsS|];
+  unfold code; rewrite (wrapu_small_16 (id - 1)) by lia;
+  CodeShadow.step_by (Hq0 e tr); CodeShadow.step_by Hqe;
+  destruct (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
+    ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia) ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia))
+    as (b & Hb & Hbs);
+  CodeShadow.step_by Hb; unfold Isolation.guestPagesOK;
+  destruct b; cbn [negb];
+  [|ret_g; eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; discriminate E];
+  ret_g; ret_g;
+  destruct (Z.leb_spec n Abi.GuestMaxPages) as [Hg|Hg]; cbn [orb negb];
+  [|eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; discriminate E];
+  pose proof (proj1 Hbs eq_refl) as Hr; cbn [Isolation.ipaSpace Isolation.Range_Base Isolation.Range_Size] in Hr;
+  destruct Hr as (Hn0 & Hial & _ & _ & H40); unfold Isolation.ipaLimit in H40;
+  CodeShadow.step_by Hs;
+  destruct (checkMapped_no_failure e tr s (Isolation.vm_s2 m) ipa n id shared borrower Hm Hms2 Hgs Hipa Hn)
+    as (st0 & Hcm & Hpass & Hfail);
+  CodeShadow.step_by Hcm;
+  destruct (st0 =? Abi.Success) eqn:E0; cbn [negb];
+  [|apply Z.eqb_neq in E0; eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; contradiction];
+  apply Z.eqb_eq in E0; specialize (Hpass E0);
+  assert (Hin : in_ram_range e (Isolation.vm_s2 m) ipa n);
+  [apply (mapped_in_ram e tr s _ ipa n Hgs ltac:(lia) Hial ltac:(lia));
+   let i := fresh "i" in let Hi := fresh "Hi" in let mi := fresh "mi" in let pg := fresh "pg" in
+   intros i Hi; destruct (Hpass i Hi) as (mi & pg & ? & ? & ? & ? & _); exists mi; repeat split; assumption|];
+  assert (Hrr : forall k pa cnt, 0 <= k -> run_at e (Isolation.vm_s2 m) ipa n k pa cnt ->
+            pa mod 4096 = 0 /\ ram_base e <= pa /\ pa + cnt * 4096 <= ram_base e + ram_size e);
+  [let k := fresh "k" in let pa := fresh "pa" in let cnt := fresh "cnt" in let Hk := fresh "Hk" in let Hrun := fresh "Hrun" in
+   intros k pa cnt Hk Hrun; exact (run_in_ram e _ ipa n k pa cnt Hl Ht Hms2 ltac:(lia) Hial ltac:(lia) Hk Hram Hin Hrun)|];
+  pose proof Hl as (Hb0 & _);
+  cbv zeta.
+
+(** The reservation loop of a guest call and the pool check: the loop
+    sums what [f] counts of the runs ([Hruns]), [runNeed] of the run
+    from the address [g] picks of its first IPA and PA; NO_MEMORY changes
+    nothing. *)
+Ltac reserve f g e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram Hl1 :=
+  match goal with |- context [loop max_fuel ?c ?b ?p (0, 0)] =>
+    destruct (runs_loop c b p e tr (Isolation.vm_s2 m) ipa n f ltac:(lia)
+      ltac:(intros; reflexivity) ltac:(intros; reflexivity)) as (N & k' & Hloop & Hruns);
+  [let k := fresh "k" in let pa := fresh "pa" in let cnt := fresh "cnt" in let Hc := fresh "Hc" in
+   intros k pa cnt (Hc & _); unfold f; pose proof (run_need_bound (g (ipa + k * 4096) pa) cnt Hc); cbv beta in *; lia
+  |let need := fresh "need" in let k := fresh "k" in let Hk := fresh "Hk" in let x := fresh "x" in let Hx := fresh "Hx" in
+   let pa := fresh "pa" in let cnt := fresh "cnt" in let Hnr := fresh "Hnr" in let Hrun := fresh "Hrun" in
+   let Hlo := fresh "Hlo" in let Hhi := fresh "Hhi" in let Hc := fresh "Hc" in
+   intros need k Hk; cbv beta iota;
+   destruct (Hin k Hk) as (x & Hx & _);
+   destruct (nextRun_run e tr s _ ipa n k Ht Hms2 Hgs Hk ltac:(lia) Hial ltac:(lia) ltac:(rewrite Hx; discriminate))
+     as (pa & cnt & Hnr & Hrun);
+   exists pa, cnt; split; [exact Hrun|];
+   CodeShadow.step_by Hs; CodeShadow.step_by Hnr;
+   destruct (Hrr k pa cnt ltac:(lia) Hrun) as (_ & Hlo & Hhi); pose proof Hrun as (Hc & _);
+   unfold ram_base, ram_size in Hlo, Hhi, Hram;
+   let a := eval cbv beta in (g (ipa + k * 4096) pa) in
+   CodeShadow.step_by (runNeed_spec e tr a cnt ltac:(lia) Hc ltac:(lia)); reflexivity
+  |];
+  CodeShadow.step_by Hloop;
+  CodeShadow.step_by (deref_root e tr);
+  let Hcok := fresh "Hcok" in
+  pose proof Hl1 as ((_ & _ & _ & Hcok & _) & _); unfold count_ok in Hcok;
+  destruct (N >? Isolation.tablePool_nfree (Isolation.Engine_pool e)) eqn:EN;
+  [eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; discriminate E|];
+  rewrite Z.gtb_ltb, Z.ltb_ge, Hcok in EN end.
+
+(** What is proved of GUEST_SHARE and GUEST_UNSHARE: from a live VM, for
+    a 64-bit IPA and count, from [mem_ok], the pool placed, the stage-2
+    of every live VM and the host's with [root_inv], no live VM's tree
+    sharing a table with the host's, and RAM below 2^40, the call never
+    fails; an answer other than SUCCESS changes nothing, SUCCESS changes
+    the ledger and the pool only, as a [host_step]. *)
+Definition host_call_ok (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status) : Prop :=
+  forall e tr id ipa n m,
+  mem_ok e -> pool_placed e -> vms_root_inv e -> root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) ->
+  host_apart e -> ram_base e + ram_size e <= 2 ^ 40 ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', call id ipa n e tr = Ok st e' tr' /\
+    (st <> Abi.Success -> e' = e) /\ (st = Abi.Success -> host_step e e').
+
+(** The end of a host update: the loop's last state answers SUCCESS. *)
+Ltac host_loop_end :=
+  match goal with Hj : loop _ _ _ _ 0 _ _ = Ok _ _ _ |- _ =>
+    CodeShadow.step_by Hj; eexists _, _, _; split; [reflexivity|]; split; [intros E; contradiction E; reflexivity|];
+    intros _; assumption end.
+
+Theorem GuestShare_no_failure : host_call_ok (Isolation.Engine_GuestShare root).
+Proof.
+  unfold host_call_ok. intros e tr id ipa n m Hm Hpl Hroots Hhost Happ Hram Hid Hnth Hlive Hipa Hn.
+  guest_checks @Isolation.Engine_GuestShare false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
+  reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
+  match goal with |- context [loop max_fuel _ ?b _ 0] =>
+    destruct (host_runs_loop b e tr m s ipa n N Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
+      as (kf & Sf & tf & Hj & Hstf) end.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+    set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
+    pose proof Hrun as (Hc & _).
+    pose proof HrS as (((HokS & _) & _) & _).
+    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
+    unfold ram_base, ram_size in Hlo, Hhi, Hram.
+    (* The ledger commit. *)
+    assert (Hk0 : (pa - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg S))) / 4096 + cnt <=
+                  len (Isolation.Engine_pages S)).
+    { cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
+      rewrite Hps. set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+      assert (Hd : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpa, Hbal; reflexivity).
+      pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
+    destruct (setShared_pages S t pa cnt true Isolation.HostVMID ltac:(cbn; lia) ltac:(lia) Hc Hk0
+      ltac:(cbn [S Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages]; rewrite Hps; unfold len in *; lia))
+      as (ps1 & Hss & Hps1 & _).
+    set (S1 := Isolation.set_Engine_pages ps1 S) in *.
+    (* The map into the host stage-2. *)
+    assert (HrS1 : root_inv S1 (Isolation.stage2_root (Isolation.Engine_host e))) by exact HrS.
+    assert (Hg1 : good host_place S1 (Isolation.Engine_host e)) by exact (host_place_good S1).
+    destruct (mapNeed_ok S1 t host_place (Isolation.Engine_host e) pa pa cnt HokS
+      ltac:(right; exact (l1_inv_tree S1 _ (root_inv_l1 S1 _ HrS1))) Hg1 ltac:(lia) ltac:(lia) ltac:(lia)) as (K & HK).
+    pose proof (mapNeed_le_run S1 t host_place _ pa pa cnt K Hg1 HrS1 ltac:(lia) Hc ltac:(lia) HK) as HKle.
+    destruct (mapRange_no_failure S1 t host_place (Isolation.Engine_host e) pa pa cnt Isolation.hostShared K Hg1 HrS1
+      ltac:(change (pool_base S1) with (pool_base S); rewrite HB; exact Hpal)
+      ltac:(change (pool_base S1) with (pool_base S); change (tables S1) with (tables S); rewrite HB, HL; exact Hpbelow)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hpa ltac:(rewrite Z.sub_diag; reflexivity) HK
+      ltac:(change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)); lia))
+      as (S2 & t2 & Hmr & HrS2 & HB2 & HL2 & Hcf2 & Htf2).
+    destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q2 & E2).
+    exists S2, t2. split.
+    { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
+      CodeShadow.step_by Hnr. CodeShadow.step_by Hss.
+      CodeShadow.step_by (pfield_host S1 t). CodeShadow.step_by Hmr. reflexivity. }
+    split; [split|].
+    { exists q2, ps1. split.
+      - rewrite E2. unfold S1, S. rewrite set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
+      - rewrite Hps1. cbn. exact Hps. }
+    + split; [exact HrS2|]. split; [rewrite HB2; exact HB|]. split; [rewrite HL2; exact HL|].
+      exact (tree_frame_trans e S1 S2 _ Htf Htf2).
+    + split; [exact Htf2|].
+      change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)) in Hcf2. lia.
+  - host_loop_end.
+Qed.
+
+Theorem GuestUnshare_no_failure : host_call_ok (Isolation.Engine_GuestUnshare root).
+Proof.
+  unfold host_call_ok. intros e tr id ipa n m Hm Hpl Hroots Hhost Happ Hram Hid Hnth Hlive Hipa Hn.
+  guest_checks @Isolation.Engine_GuestUnshare true Isolation.HostVMID e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
+  reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
+  match goal with |- context [loop max_fuel _ ?b _ 0] =>
+    destruct (host_runs_loop b e tr m s ipa n N Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia)
+      Hram Hin Hruns EN) as (kf & Sf & tf & Hj & Hstf) end.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+    set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
+    pose proof Hrun as (Hc & _).
+    pose proof HrS as (((HokS & _) & _) & _).
+    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
+    unfold ram_base, ram_size in Hlo, Hhi, Hram.
+    (* The unmap from the host stage-2. *)
+    assert (Hgh : good host_place S (Isolation.Engine_host e)) by exact (host_place_good S).
+    destruct (unmapNeed_ok S t host_place (Isolation.Engine_host e) pa cnt HokS
+      ltac:(right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))) Hgh ltac:(lia) ltac:(lia) ltac:(lia)) as (K & HK).
+    pose proof (unmapNeed_le_run S t host_place _ pa cnt K Hgh HrS ltac:(lia) Hc ltac:(lia) HK) as HKle.
+    destruct (unmapRange_no_failure S t host_place (Isolation.Engine_host e) pa cnt K Hgh HrS
+      ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hpa HK ltac:(lia))
+      as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1).
+    destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & E1).
+    (* The ledger commit. *)
+    assert (Hk0 : (pa - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg S1))) / 4096 + cnt <=
+                  len (Isolation.Engine_pages S1)).
+    { rewrite E1. cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
+      rewrite Hps. set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+      assert (Hd : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpa, Hbal; reflexivity).
+      pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
+    destruct (setShared_pages S1 t1 pa cnt false Isolation.HostVMID ltac:(rewrite E1; cbn; lia) ltac:(lia) Hc Hk0
+      ltac:(rewrite E1; cbn [S Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages]; rewrite Hps; unfold len in *; lia))
+      as (ps1 & Hss & Hps1 & _).
+    exists (Isolation.set_Engine_pages ps1 S1), t1. split.
+    { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
+      CodeShadow.step_by Hnr. CodeShadow.step_by (pfield_host S t). CodeShadow.step_by Hur. CodeShadow.step_by Hss.
+      reflexivity. }
+    rewrite E1 in *. split; [split|].
+    { exists q1, ps1. split.
+      - unfold S. rewrite set_pages_pool, set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
+      - rewrite Hps1. cbn. exact Hps. }
+    + split; [exact HrS1|]. split; [exact (eq_trans HB1 HB)|]. split; [exact (eq_trans HL1 HL)|].
+      exact (tree_frame_trans e S _ _ Htf Htf1).
+    + split; [exact Htf1|].
+      change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
+        (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
+  - host_loop_end.
+Qed.
+
+(** ** GUEST_RELINQUISH *)
+
+(** GUEST_RELINQUISH counts of a run the tables of its unmap from the
+    VM's own stage-2, at its IPA. *)
+Definition relinq_need (first pa cnt : Z) : Z := run_need first cnt.
+
+(** An engine [S] the loop of GUEST_RELINQUISH reaches from [e]: the
+    ledger and the pool changed, the VM's stage-2 still with [root_inv]
+    and mapping below 2^48, every table outside its tree kept. *)
+Definition vm_step (e : Isolation.Engine) (s2 : Isolation.stage2) (S : Isolation.Engine) : Prop :=
+  (exists qq ps, S = Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e) /\
+     len ps = len (Isolation.Engine_pages e)) /\
+  root_inv S (Isolation.stage2_root s2) /\ pool_base S = pool_base e /\
+  len (tables S) = len (tables e) /\ tree_frame e S (Isolation.stage2_root s2) /\ walk_below S s2.
+
+(** After the unmap of [c] pages at [a], the walk at a page past them is
+    as it was. *)
+Lemma wpa_past : forall st S s2 a c x,
+  (forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
+     walk st s2 k' = if (a <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? a + c * 4096) then None else walk S s2 k') ->
+  0 <= x < 2 ^ 40 -> x mod 4096 = 0 -> a + c * 4096 <= x -> wpa st s2 x = wpa S s2 x.
+Proof.
+  intros st S s2 a c x H Hx Hal Hpast. unfold wpa.
+  assert (Ex : Z.of_nat (Z.to_nat (x / 4096)) * 4096 = x)
+    by (rewrite Z2Nat.id by (apply Z.div_pos; lia); pose proof (Z.div_mod x 4096 ltac:(lia)); lia).
+  rewrite H by lia. rewrite Ex. replace (x <? a + c * 4096) with false by (symmetry; apply Z.ltb_ge; lia).
+  rewrite andb_false_r. reflexivity.
+Qed.
+
+(** The platform calls of GUEST_RELINQUISH: zero the run, then clean it,
+    two events of the trace. *)
+Lemma zero_clean : forall (E : Isolation.Engine) t pa cnt A (k : M Isolation.Engine A), Isolation.Engine_plat E <> None ->
+  (let! t1 := deref root in let! _ := call_iface (Isolation.Engine_plat t1) "ZeroPages" [pa; cnt] in
+   let! t2 := deref root in let! _ := call_iface (Isolation.Engine_plat t2) "CleanToPoC" [pa; cnt] in k) E t =
+  k E (mkEvent "CleanToPoC" [pa; cnt] :: mkEvent "ZeroPages" [pa; cnt] :: t).
+Proof.
+  intros E t pa cnt A k Hp. cbv [bind deref root call_iface is_set emit].
+  destruct (Isolation.Engine_plat E) eqn:Ep; [|contradiction]. cbv beta iota. rewrite Ep. reflexivity.
+Qed.
+
+Lemma wpa_same_pool : forall e e' s2 x, tables_ok e -> s2_ok e s2 ->
+  Isolation.Engine_pool e' = Isolation.Engine_pool e -> wpa e' s2 x = wpa e s2 x.
+Proof. intros e e' s2 x Hok Hs2 Ep. unfold wpa. rewrite (walk_same_pool e e' s2 _ Hok Hs2 Ep). reflexivity. Qed.
+
+Theorem GuestRelinquish_no_failure : forall e tr id ipa n m,
+  mem_ok e -> pool_placed e -> vms_root_inv e -> walk_below e (Isolation.vm_s2 m) -> ram_base e + ram_size e <= 2 ^ 40 ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' /\
+    (st <> Abi.Success -> e' = e) /\ (st = Abi.Success -> vm_step e (Isolation.vm_s2 m) e').
+Proof.
+  intros e tr id ipa n m Hm Hpl Hroots Hwb Hram Hid Hnth Hlive Hipa Hn.
+  guest_checks @Isolation.Engine_GuestRelinquish false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
+  reserve relinq_need (fun (first pa : Z) => first) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hvr).
+  pose proof Hpl as (Hpal & Hpbelow). pose proof Hl as (_ & _ & _ & Hbal & Hlen).
+  pose proof (root_inv_l1 e _ Hvr) as ((_ & _ & _ & _ & Hplat) & _).
+  set (vr := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
+  match goal with |- context [loop max_fuel ?c ?b ?po 0] =>
+  destruct (loop_spec max_fuel c b po
+    (fun k S t => vm_step e (Isolation.vm_s2 m) S /\ 0 <= k <= n /\
+       (forall i, k <= i < n -> wpa S (Isolation.vm_s2 m) (ipa + i * 4096) = wpa e (Isolation.vm_s2 m) (ipa + i * 4096)) /\
+       exists N', runs e (Isolation.vm_s2 m) ipa n relinq_need k N' /\ N' <= count_free (Isolation.Engine_pool S))
+    (fun j S t => match j with Fall _ => vm_step e (Isolation.vm_s2 m) S | Jump _ => False end)
+    (fun k => Z.to_nat (n - k))) with (l := 0) (s := e) (tr := tr) as (j & S & t & Hj & Hq2) end.
+  - intros k S t (Hst & Hk & _). exists (k <? n). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros _. exact Hst.
+  - intros k S t (((qq & ps & -> & Hps) & HrS & HB & HL & Htf & HwbS) & Hk & Hwpa & N' & HrunsN & HNle) Hcnd.
+    injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
+    set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
+    pose proof HrS as (((HokS & _) & _) & _).
+    assert (Hs2S : s2_ok S (Isolation.vm_s2 m)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
+    assert (HgsS : good s S (Isolation.vm_s2 m)) by (apply Hgood; reflexivity).
+    destruct (Hin k ltac:(lia)) as (x & Hx & _).
+    destruct (nextRun_run S t s _ ipa n k HokS Hs2S HgsS ltac:(lia) ltac:(lia) Hial ltac:(lia)
+      ltac:(rewrite (Hwpa k ltac:(lia)), Hx; discriminate)) as (pa & cnt & Hnr & HrunS).
+    (* The run there is the one the reservation counted. *)
+    destruct (runs_at e _ ipa n relinq_need k N' HrunsN Hcnd) as (pa0 & cnt0 & N1 & Hrun0 & Hruns1 & EN').
+    destruct (run_at_det e S _ _ ipa n k pa0 cnt0 pa cnt Hwpa Hrun0 HrunS) as [-> ->].
+    unfold relinq_need in EN'.
+    pose proof Hrun0 as (Hc & Hkc & _).
+    pose proof (runs_nonneg e _ ipa n relinq_need _ N1
+      ltac:(intros k0 pa1 cnt1 (Hc1 & _); unfold relinq_need; pose proof (run_need_bound (ipa + k0 * 4096) cnt1 Hc1); lia) Hruns1).
+    destruct (run_in_ram e _ ipa n k pa0 cnt0 Hl Ht Hms2 ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hrun0) as (Hpa0 & Hlo & Hhi).
+    unfold ram_base, ram_size in Hlo, Hhi, Hram.
+    assert (Hfal : (ipa + k * 4096) mod 4096 = 0) by (rewrite Z.add_mod, Hial, Z.mod_mul by lia; reflexivity).
+    (* The unmap from the VM's stage-2. *)
+    destruct (unmapNeed_ok S t s (Isolation.vm_s2 m) (ipa + k * 4096) cnt0 HokS Hs2S HgsS ltac:(lia) ltac:(lia) ltac:(lia))
+      as (K & HK).
+    pose proof (unmapNeed_le_run S t s _ (ipa + k * 4096) cnt0 K HgsS HrS ltac:(lia) Hc ltac:(lia) HK) as HKle.
+    destruct (unmapRange_walk_range S t s (Isolation.vm_s2 m) (ipa + k * 4096) cnt0 K HgsS HrS HwbS
+      ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hfal HK ltac:(lia))
+      as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1 & Hwb1 & Hw1).
+    destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & ->).
+    (* The ledger commit. *)
+    set (t2 := mkEvent "CleanToPoC" [pa0; cnt0] :: mkEvent "ZeroPages" [pa0; cnt0] :: t1).
+    assert (Hk0 : (pa0 - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg (Isolation.set_Engine_pool q1 S)))) / 4096
+                  + cnt0 <= len (Isolation.Engine_pages (Isolation.set_Engine_pool q1 S))).
+    { cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
+      rewrite Hps. set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+      assert (Hd : (pa0 - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpa0, Hbal; reflexivity).
+      pose proof (Z.div_mod (pa0 - base) 4096 ltac:(lia)). lia. }
+    destruct (setOwner_pages (Isolation.set_Engine_pool q1 S) t2 pa0 cnt0 Abi.OwnerNone Isolation.HostVMID
+      ltac:(cbn; lia) ltac:(lia) Hc Hk0
+      ltac:(cbn [S Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages]; rewrite Hps; unfold len in *; lia))
+      as (ps1 & Hso & Hps1 & _).
+    eexists _, (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)), t2. split.
+    { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
+      CodeShadow.step_by Hnr. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
+      CodeShadow.step_by Hur. rewrite zero_clean by exact Hplat. CodeShadow.step_by Hso. reflexivity. }
+    eexists. split; [reflexivity|]. rewrite wrapu_small by lia.
+    split; [|apply Z2Nat.inj_lt; lia].
+    assert (Hpool : Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)) =
+                    Isolation.Engine_pool (Isolation.set_Engine_pool q1 S)) by reflexivity.
+    pose proof HrS1 as (((HokS1 & _) & _) & _).
+    assert (Hs2S1 : s2_ok (Isolation.set_Engine_pool q1 S) (Isolation.vm_s2 m))
+      by (right; exact (l1_inv_tree _ _ (root_inv_l1 _ _ HrS1))).
+    split; [split|split].
+    + exists q1, ps1. split.
+      * unfold S. rewrite set_pages_pool, set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
+      * rewrite Hps1. cbn. exact Hps.
+    + split; [exact HrS1|]. split; [exact (eq_trans HB1 HB)|]. split; [exact (eq_trans HL1 HL)|].
+      split; [exact (tree_frame_trans e S _ _ Htf Htf1)|].
+      exact (walk_below_same_pool _ _ _ HokS1 Hs2S1 Hpool Hwb1).
+    + lia.
+    + split.
+      * intros i Hi. rewrite (wpa_same_pool _ _ _ _ HokS1 Hs2S1 Hpool).
+        rewrite (wpa_past _ S _ (ipa + k * 4096) cnt0 _ Hw1)
+          by (try lia; rewrite Z.add_mod, Hial, Z.mod_mul by lia; reflexivity).
+        apply Hwpa. lia.
+      * exists N1. split; [exact Hruns1|].
+        change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
+          (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
+  - split; [|split; [lia|split; [intros; reflexivity|exists N; split; [exact Hruns|exact EN]]]].
+    split; [exists (Isolation.Engine_pool e), (Isolation.Engine_pages e); split; [symmetry; apply set_pool_pages_same|reflexivity]|].
+    split; [exact Hvr|]. split; [reflexivity|]. split; [reflexivity|]. split; [apply tree_frame_refl|exact Hwb].
+  - rewrite max_fuel_nat. unfold max_fuel. lia.
+  - CodeShadow.step_by Hj. destruct j as [k''|[]].
+    eexists _, S, t. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|]. intros _. exact Hq2.
+Qed.
