@@ -109,6 +109,22 @@ Proof.
   split; [exact Hr|]. split; [reflexivity|]. split; [reflexivity|apply tree_frame_refl].
 Qed.
 
+(** A run of [cnt] pages at [pa] inside RAM fits the ledger of a state
+    with [e]'s configuration and as many entries: what [setShared] and
+    [setOwner] need of it. *)
+Lemma run_fits : forall e X pa cnt, ledger_ok e -> Isolation.Engine_cfg X = Isolation.Engine_cfg e ->
+  len (Isolation.Engine_pages X) = len (Isolation.Engine_pages e) ->
+  pa mod 4096 = 0 -> ram_base e <= pa -> pa + cnt * 4096 <= ram_base e + ram_size e -> 1 <= cnt ->
+  0 <= Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg X)) <= pa /\ pa < 2 ^ 64 /\
+  (pa - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg X))) / 4096 + cnt <= len (Isolation.Engine_pages X) /\
+  len (Isolation.Engine_pages X) < 2 ^ 64.
+Proof.
+  intros e X pa cnt Hl Ec Hlen Hpa Hlo Hhi Hc. rewrite Ec, Hlen. pose proof Hl as (Hb0 & Hs0 & Hbs & Hbal & Hl4).
+  unfold ram_base, ram_size in *. set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
+  assert (Hd : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpa, Hbal; reflexivity).
+  pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). unfold len in *. lia.
+Qed.
+
 (** The second loop of GUEST_SHARE and GUEST_UNSHARE: it walks the runs
     of the VM's range again, and updates the host stage-2 and the ledger
     for each. From the reservation ([runs] of [host_need] from page 0 at
@@ -116,38 +132,42 @@ Qed.
     with [nextRun] there returning the run of the reservation and at
     least that run's [host_need] free, updates without failure taking at
     most that, the loop never fails. The VM's stage-2 shares no table
-    with the host's, so its walk, and its runs, stay as they were. *)
-Theorem host_runs_loop : forall (body : Z -> M Isolation.Engine (step Z Empty_set)) e tr m s ipa n N,
+    with the host's, so its walk, and its runs, stay as they were. What
+    the body keeps from page [k] to the page after the run ([I]) holds
+    at the end of the range. *)
+Theorem host_runs_loop : forall (body : Z -> M Isolation.Engine (step Z Empty_set)) e tr m s ipa n N
+    (I : Z -> Isolation.Engine -> Prop),
   ledger_ok e -> tables_ok e -> pool_placed e -> root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) ->
   root_inv e (Isolation.stage2_root (Isolation.vm_s2 m)) ->
   (forall y, in_tree e (Isolation.stage2_root (Isolation.vm_s2 m)) y -> ~ in_tree e (Isolation.stage2_root (Isolation.Engine_host e)) y) ->
   (forall S, Isolation.Engine_vms S = Isolation.Engine_vms e -> good s S (Isolation.vm_s2 m)) ->
   0 <= ipa -> ipa mod 4096 = 0 -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 -> ram_base e + ram_size e <= 2 ^ 40 ->
   in_ram_range e (Isolation.vm_s2 m) ipa n ->
-  runs e (Isolation.vm_s2 m) ipa n host_need 0 N -> N <= count_free (Isolation.Engine_pool e) ->
-  (forall k S t pa cnt, host_step e S -> 0 <= k -> run_at e (Isolation.vm_s2 m) ipa n k pa cnt ->
+  runs e (Isolation.vm_s2 m) ipa n host_need 0 N -> N <= count_free (Isolation.Engine_pool e) -> I 0 e ->
+  (forall k S t pa cnt, host_step e S -> I k S -> 0 <= k -> run_at e (Isolation.vm_s2 m) ipa n k pa cnt ->
      pa mod 4096 = 0 -> ram_base e <= pa -> pa + cnt * 4096 <= ram_base e + ram_size e ->
      run_need pa cnt <= count_free (Isolation.Engine_pool S) ->
      Isolation.Engine_nextRun root s ipa n k S t = Ok (ipa + k * 4096, pa, cnt) S t ->
      exists S' t', body k S t = Ok (Continue (wrapu 64 (k + cnt))) S' t' /\ host_step e S' /\
        tree_frame S S' (Isolation.stage2_root (Isolation.Engine_host e)) /\
-       count_free (Isolation.Engine_pool S) - run_need pa cnt <= count_free (Isolation.Engine_pool S')) ->
-  exists k' S t, loop max_fuel (fun k => ret (k <? n)) body (fun k => ret k) 0 e tr = Ok (Fall k') S t /\ host_step e S.
+       count_free (Isolation.Engine_pool S) - run_need pa cnt <= count_free (Isolation.Engine_pool S') /\ I (k + cnt) S') ->
+  exists k' S t, loop max_fuel (fun k => ret (k <? n)) body (fun k => ret k) 0 e tr = Ok (Fall k') S t /\
+    host_step e S /\ I n S.
 Proof.
-  intros body e tr m s ipa n N Hl Ht Hpl Hhost Hvr Happ Hgood Hipa Hial Hn H40 Hram Hin Hruns HN Hbody.
+  intros body e tr m s ipa n N I Hl Ht Hpl Hhost Hvr Happ Hgood Hipa Hial Hn H40 Hram Hin Hruns HN HI0 Hbody.
   pose proof (root_inv_l1 e _ Hvr) as Hvl.
   assert (Hms2 : s2_ok e (Isolation.vm_s2 m)) by (right; exact (l1_inv_tree e _ Hvl)).
   set (hr := Isolation.stage2_root (Isolation.Engine_host e)) in *.
   set (vr := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
   destruct (loop_spec max_fuel (fun k => ret (k <? n)) body (fun k => ret k)
-    (fun k S t => host_step e S /\ 0 <= k <= n /\
+    (fun k S t => host_step e S /\ I k S /\ 0 <= k <= n /\
        exists N', runs e (Isolation.vm_s2 m) ipa n host_need k N' /\ N' <= count_free (Isolation.Engine_pool S))
-    (fun j S t => match j with Fall _ => host_step e S | Jump _ => False end)
+    (fun j S t => match j with Fall _ => host_step e S /\ I n S | Jump _ => False end)
     (fun k => Z.to_nat (n - k))) with (l := 0) (s := e) (tr := tr) as (j & S & t & Hj & Hq2).
-  - intros k S t (Hst & Hk & _). exists (k <? n). split; [reflexivity|]. split.
+  - intros k S t (Hst & HI & Hk & _). exists (k <? n). split; [reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
-    + intros _. exact Hst.
-  - intros k S t (Hst & Hk & N' & HrunsN & HNle) Hcnd.
+    + intros H. apply Z.ltb_ge in H. split; [exact Hst|]. replace n with k by lia. exact HI.
+  - intros k S t (Hst & HI & Hk & N' & HrunsN & HNle) Hcnd.
     injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
     pose proof Hst as ((qq & ps & ES & Hps) & HrS & HB & HL & Htf).
     pose proof (root_inv_l1 S _ HrS) as HlS. pose proof HlS as (HpS & _). pose proof HpS as (HokS & _).
@@ -168,15 +188,15 @@ Proof.
     pose proof (runs_nonneg e _ ipa n host_need _ N1
       ltac:(intros k0 pa1 cnt1 (Hc1 & _); unfold host_need; pose proof (run_need_bound pa1 cnt1 Hc1); lia) Hruns1).
     destruct (run_in_ram e _ ipa n k pa0 cnt0 Hl Ht Hms2 Hipa Hial H40 ltac:(lia) Hram Hin Hrun0) as (Hpa0 & Hlo & Hhi).
-    destruct (Hbody k S t pa0 cnt0 Hst ltac:(lia) Hrun0 Hpa0 Hlo Hhi ltac:(lia) Hnr)
-      as (S2 & t2 & Hb & Hst2 & Htf2 & Hcf2).
+    destruct (Hbody k S t pa0 cnt0 Hst HI ltac:(lia) Hrun0 Hpa0 Hlo Hhi ltac:(lia) Hnr)
+      as (S2 & t2 & Hb & Hst2 & Htf2 & Hcf2 & HI2).
     eexists _, S2, t2. split; [exact Hb|].
     eexists. split; [reflexivity|]. rewrite wrapu_small by lia.
     split; [|apply Z2Nat.inj_lt; lia].
-    split; [exact Hst2|]. split; [lia|]. exists N1. split; [exact Hruns1|lia].
-  - split; [exact (host_step_refl e Hhost)|]. split; [lia|]. exists N. split; [exact Hruns|exact HN].
+    split; [exact Hst2|]. split; [exact HI2|]. split; [lia|]. exists N1. split; [exact Hruns1|lia].
+  - split; [exact (host_step_refl e Hhost)|]. split; [exact HI0|]. split; [lia|]. exists N. split; [exact Hruns|exact HN].
   - rewrite max_fuel_nat. unfold max_fuel. lia.
-  - destruct j as [k'|[]]. exists k', S, t. split; [exact Hj|exact Hq2].
+  - destruct j as [k'|[]]. destruct Hq2 as [Hst HI]. exists k', S, t. split; [exact Hj|split; assumption].
 Qed.
 
 (** The checks of a guest memory call, taken apart: the slot's place,
@@ -284,24 +304,17 @@ Proof.
   guest_checks @Isolation.Engine_GuestShare false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
   reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
   match goal with |- context [loop max_fuel _ ?b _ 0] =>
-    destruct (host_runs_loop b e tr m s ipa n N Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
-      as (kf & Sf & tf & Hj & Hstf) end.
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+    destruct (host_runs_loop b e tr m s ipa n N (fun _ _ => True) Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia)
+      Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN I) as (kf & Sf & tf & Hj & Hstf & _) end.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) _ Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc & _).
     pose proof HrS as (((HokS & _) & _) & _).
     pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
     unfold ram_base, ram_size in Hlo, Hhi, Hram.
     (* The ledger commit. *)
-    assert (Hk0 : (pa - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg S))) / 4096 + cnt <=
-                  len (Isolation.Engine_pages S)).
-    { cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
-      rewrite Hps. set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
-      assert (Hd : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpa, Hbal; reflexivity).
-      pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
-    destruct (setShared_pages S t pa cnt true Isolation.HostVMID ltac:(cbn; lia) ltac:(lia) Hc Hk0
-      ltac:(cbn [S Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages]; rewrite Hps; unfold len in *; lia))
-      as (ps1 & Hss & Hps1 & _).
+    destruct (run_fits e S pa cnt Hl eq_refl Hps Hpa Hlo Hhi Hc) as (F1 & F2 & F3 & F4).
+    destruct (setShared_pages S t pa cnt true Isolation.HostVMID F1 F2 Hc F3 F4) as (ps1 & Hss & Hps1 & _).
     set (S1 := Isolation.set_Engine_pages ps1 S) in *.
     (* The map into the host stage-2. *)
     assert (HrS1 : root_inv S1 (Isolation.stage2_root (Isolation.Engine_host e))) by exact HrS.
@@ -326,7 +339,7 @@ Proof.
       - rewrite Hps1. cbn. exact Hps. }
     + split; [exact HrS2|]. split; [rewrite HB2; exact HB|]. split; [rewrite HL2; exact HL|].
       exact (tree_frame_trans e S1 S2 _ Htf Htf2).
-    + split; [exact Htf2|].
+    + split; [exact Htf2|]. split; [|exact I].
       change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)) in Hcf2. lia.
   - host_loop_end.
 Qed.
@@ -337,9 +350,9 @@ Proof.
   guest_checks @Isolation.Engine_GuestUnshare true Isolation.HostVMID e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
   reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
   match goal with |- context [loop max_fuel _ ?b _ 0] =>
-    destruct (host_runs_loop b e tr m s ipa n N Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia)
-      Hram Hin Hruns EN) as (kf & Sf & tf & Hj & Hstf) end.
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+    destruct (host_runs_loop b e tr m s ipa n N (fun _ _ => True) Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia)
+      Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN I) as (kf & Sf & tf & Hj & Hstf & _) end.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) _ Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc & _).
     pose proof HrS as (((HokS & _) & _) & _).
@@ -356,15 +369,9 @@ Proof.
       as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1).
     destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & E1).
     (* The ledger commit. *)
-    assert (Hk0 : (pa - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg S1))) / 4096 + cnt <=
-                  len (Isolation.Engine_pages S1)).
-    { rewrite E1. cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
-      rewrite Hps. set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
-      assert (Hd : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpa, Hbal; reflexivity).
-      pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
-    destruct (setShared_pages S1 t1 pa cnt false Isolation.HostVMID ltac:(rewrite E1; cbn; lia) ltac:(lia) Hc Hk0
-      ltac:(rewrite E1; cbn [S Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages]; rewrite Hps; unfold len in *; lia))
-      as (ps1 & Hss & Hps1 & _).
+    destruct (run_fits e S1 pa cnt Hl ltac:(rewrite E1; reflexivity) ltac:(rewrite E1; exact Hps) Hpa Hlo Hhi Hc)
+      as (F1 & F2 & F3 & F4).
+    destruct (setShared_pages S1 t1 pa cnt false Isolation.HostVMID F1 F2 Hc F3 F4) as (ps1 & Hss & Hps1 & _).
     exists (Isolation.set_Engine_pages ps1 S1), t1. split.
     { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
       CodeShadow.step_by Hnr. CodeShadow.step_by (pfield_host S t). CodeShadow.step_by Hur. CodeShadow.step_by Hss.
@@ -375,7 +382,7 @@ Proof.
       - rewrite Hps1. cbn. exact Hps. }
     + split; [exact HrS1|]. split; [exact (eq_trans HB1 HB)|]. split; [exact (eq_trans HL1 HL)|].
       exact (tree_frame_trans e S _ _ Htf Htf1).
-    + split; [exact Htf1|].
+    + split; [exact Htf1|]. split; [|exact I].
       change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
         (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
   - host_loop_end.
@@ -478,15 +485,8 @@ Proof.
     destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & ->).
     (* The ledger commit. *)
     set (t2 := mkEvent "CleanToPoC" [pa0; cnt0] :: mkEvent "ZeroPages" [pa0; cnt0] :: t1).
-    assert (Hk0 : (pa0 - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg (Isolation.set_Engine_pool q1 S)))) / 4096
-                  + cnt0 <= len (Isolation.Engine_pages (Isolation.set_Engine_pool q1 S))).
-    { cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
-      rewrite Hps. set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
-      assert (Hd : (pa0 - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpa0, Hbal; reflexivity).
-      pose proof (Z.div_mod (pa0 - base) 4096 ltac:(lia)). lia. }
-    destruct (setOwner_pages (Isolation.set_Engine_pool q1 S) t2 pa0 cnt0 Abi.OwnerNone Isolation.HostVMID
-      ltac:(cbn; lia) ltac:(lia) Hc Hk0
-      ltac:(cbn [S Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages]; rewrite Hps; unfold len in *; lia))
+    destruct (run_fits e (Isolation.set_Engine_pool q1 S) pa0 cnt0 Hl eq_refl Hps Hpa0 Hlo Hhi Hc) as (F1 & F2 & F3 & F4).
+    destruct (setOwner_pages (Isolation.set_Engine_pool q1 S) t2 pa0 cnt0 Abi.OwnerNone Isolation.HostVMID F1 F2 Hc F3 F4)
       as (ps1 & Hso & Hps1 & _).
     eexists _, (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)), t2. split.
     { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).

@@ -12,8 +12,11 @@
       the one before ([vm_s2_unmap]);
     - a PFN the model's stage-2 maps inside the range is one the walk of
       the range reaches, and conversely ([mapped_in_unshared]);
-    - the model's checks of MEM_UNSHARE pass when the code's did: the VM
-      is live, the range is in the IPA space, each IPA page of it is
+    - when [checkMapped] passed every page of a range, the model's range
+      check passes too, for any model predicate that holds of the
+      entries it passes ([range_passes]);
+    - so the model's checks of MEM_UNSHARE pass when the code's did: the
+      VM is live, the range is in the IPA space, each IPA page of it is
       mapped, and each page it maps is the host's shared with the VM
       ([MemUnshare_checks_pass]);
     - so MEM_UNSHARE answering SUCCESS, from [create_inv] and [walk_inv]
@@ -143,6 +146,71 @@ Proof.
   - apply (ipa_ok_iff c ipa n G Hipl ltac:(lia) ltac:(lia)). unfold Isolation.ipaLimit. repeat split; lia.
 Qed.
 
+(** ** The model's range check passes when [checkMapped] did *)
+
+(** When [checkMapped] passed every page of the range, the model's range
+    check passes too, for a model predicate [P] on pages that holds of
+    the abstraction of every ledger entry that passes: the model's
+    stage-2 maps each IPA page of the range, and each PFN it maps there
+    is one the walk of the range reaches, whose entry passed. *)
+Lemma range_passes : forall c e tr s m ipa n owner shared borrower (P : page -> bool),
+  create_inv c e -> In m (Isolation.Engine_vms e) -> Isolation.vm_live m = true -> good s e (Isolation.vm_s2 m) ->
+  0 <= ipa -> ipa mod 4096 = 0 -> 0 <= n -> ipa + n * 4096 <= 2 ^ 40 ->
+  (forall pg, entry_passes pg owner shared borrower -> P (abs_page pg) = true) ->
+  (forall i, 0 <= i < n -> checked_at e tr s ipa i owner shared borrower) ->
+  ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+    (fun p => P (ms_pages (abs_ms c e) p)) = true.
+Proof.
+  intros c e tr s m ipa n owner shared borrower P Hc Hinm Hlive Hg Hipa Hial Hn H40 Hpass Hchk.
+  pose proof Hc as (_ & Ht & Hcfg & _ & Hown & _ & Hsane). pose proof Hcfg as ((G & Hb & Hsz) & _ & Hipl).
+  change Isolation.ipaLimit with (2 ^ 40) in Hipl.
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m Hinm Hlive) as Hs.
+  pose proof Hs as (Hram & _).
+  pose proof (Z.div_mod ipa 4096 ltac:(lia)) as Di. rewrite Hial, Z.add_0_r in Di.
+  assert (0 <= ipa / 4096) by (apply Z.div_pos; lia).
+  assert (Hs2m : s2_ok e (Isolation.vm_s2 m)) by (right; exact (proj1 (Hown m Hinm Hlive))).
+  assert (Ei0 : pfn c (Z.to_nat ipa) = Z.to_nat (ipa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
+  assert (Hbase0 : 0 <= CodeMemState.ram_base e) by (unfold CodeMemState.ram_base; lia).
+  (* the walk of each IPA page of the range, from what checkMapped found *)
+  assert (Hwalk : forall i, (i < Z.to_nat n)%nat -> exists mp pg,
+    walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) =
+      Some (Isolation.Mapping_PA mp, Isolation.Attr_Perms (Isolation.Mapping_Attr mp)) /\
+    CodeMemState.ram_base e <= Isolation.Mapping_PA mp < CodeMemState.ram_base e + CodeMemState.ram_size e /\
+    nth_error (Isolation.Engine_pages e) (Z.to_nat ((Isolation.Mapping_PA mp - CodeMemState.ram_base e) / 4096)) = Some pg /\
+    entry_passes pg owner shared borrower).
+  { intros i Hi. destruct (Hchk (Z.of_nat i) ltac:(lia)) as (mp & pg & Htr & H1 & H2 & H3 & Hpg & Hp).
+    pose proof Htr as Htr0. rewrite (translate_ro _ e tr _ _ Hg) in Htr0.
+    pose proof (translate_pa e tr _ _ mp Ht Hs2m (proj1 (wrapu_range _)) Htr0) as Hpa.
+    rewrite (page_ipa ipa (Z.of_nat i) Hial Hipa ltac:(lia) ltac:(lia)), Nat2Z.id in Htr.
+    rewrite wrapu_small in H3, Hpg by lia.
+    exists mp, pg. split; [rewrite (walk_translate _ e tr _ _ _ Hg Htr); reflexivity|].
+    split; [lia|]. split; [exact Hpg|exact Hp]. }
+  assert (Hmp : forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) = Some (pa, w))
+    by (intros i Hi; destruct (Hwalk i Hi) as (mp & _ & Hw & _); eauto).
+  unfold ipa_range_ok. apply andb_true_iff. split.
+  - (* each IPA page of the range is mapped *)
+    apply all_range_spec. intros i Hi. rewrite Ei0 in Hi.
+    destruct (Hwalk (i - Z.to_nat (ipa / 4096))%nat ltac:(lia)) as (mp & pg & Hw & Hr & _).
+    replace (Z.to_nat (ipa / 4096) + (i - Z.to_nat (ipa / 4096)))%nat with i in Hw by lia.
+    pose proof (abs_s2_hit c e _ i _ _ Hs ltac:(lia) Hw) as Hh.
+    unfold s2_lookup. destruct (first_range _ _ _) eqn:F; [reflexivity|exfalso].
+    pose proof (Hram i _ _ ltac:(lia) Hw) as Hr'. apply in_range_spec in Hr'.
+    pose proof (first_range_none _ _ _ _ F _ Hr') as Hn'. cbv beta in Hn'. rewrite Hh, Nat.eqb_refl in Hn'. discriminate Hn'.
+  - (* each PFN mapped there passes *)
+    apply all_range_spec. intros p Hp.
+    destruct (mapped_in c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n) p) eqn:M; [|reflexivity].
+    cbn [negb orb].
+    rewrite (mapped_in_unshared c e _ ipa n Hcfg Hs Hipa ltac:(lia) Hial H40 Hmp) in M.
+    apply andb_true_iff in M as [R U].
+    destruct (unshared_hit e _ ipa _ p U Hmp) as (i & pa & w & Hi & Hw & Ep).
+    destruct (Hwalk i Hi) as (mp & pg & Hw' & Hr & Hpg & Hp'). rewrite Hw in Hw'. injection Hw' as Epa _. subst pa.
+    cbn [ms_pages abs_ms]. unfold abs_pages. rewrite R.
+    assert (Ej : (p - State.ram_base c)%nat = Z.to_nat ((Isolation.Mapping_PA mp - CodeMemState.ram_base e) / 4096)).
+    { pose proof (index_pfn c e (Isolation.Mapping_PA mp) p (proj1 Hcfg) Hr R) as X. rewrite Ep, Nat.eqb_refl in X.
+      apply Nat.eqb_eq in X. lia. }
+    rewrite Ej, (nth_error_nth _ _ _ Hpg). apply Hpass. exact Hp'.
+Qed.
+
 (** The model's checks of MEM_UNSHARE pass when the code's did: the VM is
     live, the range lies page aligned in the IPA space, the model's
     stage-2 maps each IPA page of it (the walk does, [abs_s2_hit]), and
@@ -157,63 +225,17 @@ Lemma MemUnshare_checks_pass : forall c e tr id ipa n m, create_inv c e -> len (
     (fun p => is_host_shared_with (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true.
 Proof.
   intros c e tr id ipa n m Hc Hvms Hid1 Hnth Hlive Hn1 Hipa Hial H40 Hchk.
-  pose proof Hc as (Hcok & Ht & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as ((G & Hb & Hsz) & Hmax & Hipl).
-  change Isolation.ipaLimit with (2 ^ 40) in Hipl.
-  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
-  pose proof Hs as (Hram & _).
-  pose proof (fun k => ipa_in_range c ipa n k G Hipa Hial ltac:(lia)) as Hin.
-  pose proof (Z.div_mod ipa 4096 ltac:(lia)) as Di. rewrite Hial, Z.add_0_r in Di.
-  assert (0 <= ipa / 4096) by (apply Z.div_pos; lia).
+  pose proof Hc as (_ & _ & Hcfg & _).
   assert (Hlt : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
-  assert (Hs2m : s2_ok e (Isolation.vm_s2 m)).
-  { pose proof Hc as (_ & _ & _ & _ & Hown & _). right. exact (proj1 (Hown m (nth_error_In _ _ Hnth) Hlive)). }
-  assert (Hbase0 : 0 <= CodeMemState.ram_base e) by (unfold CodeMemState.ram_base; lia).
-  assert (Ei0 : pfn c (Z.to_nat ipa) = Z.to_nat (ipa / 4096)) by (unfold pfn; rewrite G, Z2Nat.inj_div by lia; reflexivity).
-  (* the walk of each IPA page of the range, from what checkMapped found *)
-  assert (Hwalk : forall i, (i < Z.to_nat n)%nat -> exists mp pg,
-    walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) =
-      Some (Isolation.Mapping_PA mp, Isolation.Attr_Perms (Isolation.Mapping_Attr mp)) /\
-    CodeMemState.ram_base e <= Isolation.Mapping_PA mp < CodeMemState.ram_base e + CodeMemState.ram_size e /\
-    nth_error (Isolation.Engine_pages e) (Z.to_nat ((Isolation.Mapping_PA mp - CodeMemState.ram_base e) / 4096)) = Some pg /\
-    entry_passes pg Isolation.HostVMID true (wrapu 16 id)).
-  { intros i Hi. destruct (Hchk (Z.of_nat i) ltac:(lia)) as (mp & pg & Htr & H1 & H2 & H3 & Hpg & Hpass).
-    assert (Hg : good (s2_place (id - 1)) e (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
-    pose proof Htr as Htr0. rewrite (translate_ro _ e tr _ _ Hg) in Htr0.
-    pose proof (translate_pa e tr _ _ mp Ht Hs2m (proj1 (wrapu_range _)) Htr0) as Hpa.
-    rewrite (page_ipa ipa (Z.of_nat i) Hial Hipa ltac:(lia) ltac:(lia)), Nat2Z.id in Htr.
-    rewrite wrapu_small in H3, Hpg by lia.
-    exists mp, pg. split; [rewrite (walk_translate _ e tr _ _ _ Hg Htr); reflexivity|].
-    split; [lia|]. split; [exact Hpg|exact Hpass]. }
-  assert (Hmp : forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) = Some (pa, w))
-    by (intros i Hi; destruct (Hwalk i Hi) as (mp & _ & Hw & _); eauto).
   destruct (unshare_vm_ipa_ok c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 Hipa Hial H40) as (Hv & Hk).
   split; [exact Hv|]. split; [exact Hk|].
-  unfold ipa_range_ok. apply andb_true_iff. split.
-    + (* each IPA page of the range is mapped *)
-      apply all_range_spec. intros i Hi. rewrite Ei0 in Hi.
-      destruct (Hwalk (i - Z.to_nat (ipa / 4096))%nat ltac:(lia)) as (mp & pg & Hw & Hr & _).
-      replace (Z.to_nat (ipa / 4096) + (i - Z.to_nat (ipa / 4096)))%nat with i in Hw by lia.
-      pose proof (abs_s2_hit c e _ i _ _ Hs ltac:(lia) Hw) as Hh.
-      unfold s2_lookup. destruct (first_range _ _ _) eqn:F; [reflexivity|exfalso].
-      pose proof (Hram i _ _ ltac:(lia) Hw) as Hr'. apply in_range_spec in Hr'.
-      pose proof (first_range_none _ _ _ _ F _ Hr') as Hn. cbv beta in Hn. rewrite Hh, Nat.eqb_refl in Hn. discriminate Hn.
-    + (* each PFN mapped there is the host's shared with the VM *)
-      apply all_range_spec. intros p Hp.
-      destruct (mapped_in c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n) p) eqn:M; [|reflexivity].
-      cbn [negb orb].
-      rewrite (mapped_in_unshared c e _ ipa n Hcfg Hs Hipa ltac:(lia) Hial H40 Hmp) in M.
-      apply andb_true_iff in M as [R U].
-      destruct (unshared_hit e _ ipa _ p U Hmp) as (i & pa & w & Hi & Hw & Ep).
-      destruct (Hwalk i Hi) as (mp & pg & Hw' & Hr & Hpg & Hpass). rewrite Hw in Hw'. injection Hw' as Epa _. subst pa.
-      cbn [ms_pages abs_ms]. unfold abs_pages. rewrite R.
-      assert (Ej : (p - State.ram_base c)%nat = Z.to_nat ((Isolation.Mapping_PA mp - CodeMemState.ram_base e) / 4096)).
-      { pose proof (index_pfn c e (Isolation.Mapping_PA mp) p (proj1 Hcfg) Hr R) as X. rewrite Ep, Nat.eqb_refl in X.
-        apply Nat.eqb_eq in X. lia. }
-      rewrite Ej, (nth_error_nth _ _ _ Hpg).
-      destruct Hpass as (Ho & Hsh & Hbo). cbn in Ho.
-      unfold abs_page, abs_owner, abs_share, is_host_shared_with. rewrite Ho, Hsh, (Hbo eq_refl). cbn [pg_owner pg_share].
-      change (Abi.OwnerHost =? Abi.OwnerEngine) with false. change (Abi.OwnerHost =? Abi.OwnerHost) with true.
-      cbv iota. unfold len in Hvms. rewrite CodeMemState.wrapu_small_16 by lia. apply Nat.eqb_refl.
+  apply (range_passes c e tr (s2_place (id - 1)) m ipa n Isolation.HostVMID true (wrapu 16 id)
+    (is_host_shared_with (Z.to_nat id)) Hc (nth_error_In _ _ Hnth) Hlive
+    ltac:(apply s2_place_good; [lia|exact Hnth]) Hipa Hial ltac:(lia) H40); [|exact Hchk].
+  intros pg (Ho & Hsh & Hbo). cbn in Ho.
+  unfold abs_page, abs_owner, abs_share, is_host_shared_with. rewrite Ho, Hsh, (Hbo eq_refl). cbn [pg_owner pg_share].
+  change (Abi.OwnerHost =? Abi.OwnerEngine) with false. change (Abi.OwnerHost =? Abi.OwnerHost) with true.
+  cbv iota. unfold len in Hvms. rewrite CodeMemState.wrapu_small_16 by lia. apply Nat.eqb_refl.
 Qed.
 
 (** ** MEM_UNSHARE against the model *)

@@ -1,0 +1,554 @@
+(** * GUEST_SHARE and GUEST_UNSHARE refined whole
+
+    Theorems about proofs/code/Isolation.v, the translation of
+    isolation/mem.go, that carry on from CodeGuestNoFailure.v (the calls
+    taken apart, run by run) and CodeUnshareRefine.v (the model's checks
+    and stage-2s against the walks). Proved here:
+    - the RAM pages the first [k + cnt] pages of a range reach are those
+      the first [k] reach and the PFN range of the run of [cnt] from page
+      [k] ([unshared_page_run]);
+    - GUEST_SHARE and GUEST_UNSHARE from a live VM, from [create_inv],
+      [walk_inv] and RAM below 2^40, never fail; an error changes
+      nothing; SUCCESS passes the model's checks (the model's range check
+      holds of each page [checkMapped] passed: [range_passes],
+      [passes_vm_unshared], [passes_vm_shared_host]) and, run by run,
+      gives each RAM page the range reaches the new share state in the
+      ledger and maps it in the host's stage-2 or unmaps it
+      ([GuestShare_effect], [GuestUnshare_effect]: [share_done],
+      [unshare_done] from page 0 to the end of the range);
+    - a [host_step] leaves every live VM's walk as it was
+      ([host_step_walks]), so those effects are the model's
+      ([host_guest_abs]): GUEST_SHARE and GUEST_UNSHARE answering SUCCESS
+      refine [Spec.guest_share] and [Spec.guest_unshare] whole
+      ([GuestShare_refines], [GuestUnshare_refines]), and [Inv] holds
+      after them whenever it held before ([GuestShare_keeps_Inv],
+      [GuestUnshare_keeps_Inv]: [Invariants.guest_share_inv] and
+      [guest_unshare_inv] as theorems about the Go calls). *)
+From Coq Require Import ZArith Lia List Bool String.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Proofs Require Import Invariants.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodePlace CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeStage2 CodeTransfer
+  CodeAbsLedger CodeMemCall CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeEngineInv Lemmas CodeWalkCalls
+  CodeModelThms CodeMemShare CodeWalkHeld CodeS2Refine CodeMapped CodeUnshare CodeUnshareInv CodeTransferRefine CodeAbi
+  CodeUnshareRefine CodeGuestErrors CodeDonate CodePool CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange
+  CodeMemNoFailure CodeWalkUpdate CodeWalkRange CodeRunNeed CodeRuns CodeGuestNoFailure CodeLedgerRefine CodeFree.
+From Bulkhead.Proofs Require CodeMemState.
+Import ListNotations.
+Open Scope Z_scope.
+
+
+(** ** The pages the runs reach *)
+
+Lemma existsb_seq_eq : forall c a b p (f : nat -> nat), (forall i, (a <= i < a + c)%nat -> f i = (b + (i - a))%nat) ->
+  existsb (fun i => Nat.eqb (f i) p) (seq a c) = in_range p b c.
+Proof.
+  induction c as [|c IH]; intros a b p f Hf; cbn [seq existsb].
+  - unfold in_range. destruct (Nat.leb_spec b p), (Nat.ltb_spec p (b + 0)); cbn [andb]; reflexivity || lia.
+  - rewrite (Hf a ltac:(lia)), Nat.sub_diag, Nat.add_0_r.
+    rewrite (IH (S a) (S b) p f ltac:(intros i Hi; rewrite (Hf i ltac:(lia)); lia)).
+    unfold in_range. destruct (Nat.eqb_spec b p) as [->|Hne]; cbn [orb].
+    + rewrite Nat.leb_refl. symmetry. apply Nat.ltb_lt. lia.
+    + destruct (Nat.leb_spec (S b) p), (Nat.ltb_spec p (S b + c)), (Nat.leb_spec b p), (Nat.ltb_spec p (b + S c));
+        cbn [andb]; reflexivity || lia.
+Qed.
+
+(** What [wpa] reads at page [i] of a page-aligned range is [walk_pa] of
+    that IPA page. *)
+Lemma wpa_walk_pa : forall e s2 ipa i x, 0 <= ipa -> ipa mod 4096 = 0 -> 0 <= i ->
+  wpa e s2 (ipa + i * 4096) = Some x -> walk_pa e s2 (Z.to_nat (ipa / 4096) + Z.to_nat i) = x.
+Proof.
+  intros e s2 ipa i x Hipa Hal Hi H. unfold wpa in H. unfold walk_pa.
+  replace (Z.to_nat ((ipa + i * 4096) / 4096)) with (Z.to_nat (ipa / 4096) + Z.to_nat i)%nat in H.
+  - destruct (walk e s2 _) as [[pa w]|]; [injection H as <-; reflexivity|discriminate H].
+  - rewrite Z.div_add by lia. rewrite Z2Nat.inj_add by (try apply Z.div_pos; lia). reflexivity.
+Qed.
+
+(** The pages the first [k + cnt] pages of the range reach: those the
+    first [k] reach and the run of [cnt] from page [k]. *)
+Lemma unshared_page_run : forall e s2 ipa n k pa cnt p, 0 <= ipa -> ipa mod 4096 = 0 -> 0 <= k ->
+  0 <= pa -> pa + cnt * 4096 < 2 ^ 64 -> run_at e s2 ipa n k pa cnt ->
+  unshared_page e s2 ipa (Z.to_nat (k + cnt)) p = unshared_page e s2 ipa (Z.to_nat k) p || in_range p (pfnZ pa) (Z.to_nat cnt).
+Proof.
+  intros e s2 ipa n k pa cnt p Hipa Hal Hk Hpa H64 (Hc & _ & H0 & Hj & _).
+  unfold unshared_page. rewrite Z2Nat.inj_add, seq_app, existsb_app by lia. f_equal. cbn [Nat.add].
+  apply existsb_seq_eq. intros i Hi.
+  assert (Hw : wpa e s2 (ipa + Z.of_nat i * 4096) = Some (pa + (Z.of_nat i - k) * 4096)).
+  { destruct (Z.eq_dec (Z.of_nat i) k) as [E|Ne].
+    - rewrite E, Z.sub_diag, Z.add_0_r. exact H0.
+    - replace (Z.of_nat i) with (k + (Z.of_nat i - k)) by ring. rewrite (Hj (Z.of_nat i - k) ltac:(lia)).
+      rewrite wrapu_small by lia. f_equal. ring. }
+  pose proof (wpa_walk_pa e s2 ipa (Z.of_nat i) _ Hipa Hal ltac:(lia) Hw) as E. rewrite Nat2Z.id in E. rewrite E.
+  unfold pfnZ. rewrite Z.div_add by lia. rewrite Z2Nat.inj_add by (try apply Z.div_pos; lia). lia.
+Qed.
+
+(** ** GUEST_SHARE's effect on the abstraction *)
+
+(** A ledger entry that passes [checkMapped]'s test of GUEST_SHARE and
+    GUEST_RELINQUISH is the VM's own unshared page in the model, and one
+    that passes GUEST_UNSHARE's the VM's shared with the host. *)
+Lemma passes_vm_unshared : forall id pg, 1 <= id -> entry_passes pg id false 0 ->
+  is_vm_unshared (Z.to_nat id) (abs_page pg) = true.
+Proof.
+  intros id pg Hid H. unfold entry_passes in H.
+  replace (id =? Isolation.HostVMID) with false in H by (symmetry; apply Z.eqb_neq; unfold Isolation.HostVMID; lia).
+  destruct H as ((Ho & Hv) & Hsh & _).
+  unfold is_vm_unshared, abs_page, abs_owner, abs_share. rewrite Ho, Hv, Hsh. cbn [pg_owner pg_share].
+  change (Abi.OwnerVM =? Abi.OwnerEngine) with false. change (Abi.OwnerVM =? Abi.OwnerHost) with false.
+  change (Abi.OwnerVM =? Abi.OwnerVM) with true. cbv iota. apply Nat.eqb_refl.
+Qed.
+
+Lemma passes_vm_shared_host : forall id pg, 1 <= id -> entry_passes pg id true Isolation.HostVMID ->
+  is_vm_shared_host (Z.to_nat id) (abs_page pg) = true.
+Proof.
+  intros id pg Hid H. unfold entry_passes in H.
+  replace (id =? Isolation.HostVMID) with false in H by (symmetry; apply Z.eqb_neq; unfold Isolation.HostVMID; lia).
+  destruct H as ((Ho & Hv) & Hsh & Hb).
+  unfold is_vm_shared_host, abs_page, abs_owner, abs_share. rewrite Ho, Hv, Hsh, (Hb eq_refl). cbn [pg_owner pg_share].
+  change (Abi.OwnerVM =? Abi.OwnerEngine) with false. change (Abi.OwnerVM =? Abi.OwnerHost) with false.
+  change (Abi.OwnerVM =? Abi.OwnerVM) with true. cbv iota. rewrite Nat.eqb_refl. reflexivity.
+Qed.
+
+(** What the runs of GUEST_SHARE have done from page 0 to page [k]: the
+    host's walk still below 2^48, and each RAM page the first [k] pages of
+    the range reach shared with the host in the ledger and mapped in the
+    host's stage-2, every other page as it was. *)
+Definition share_done (c : config) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (k : Z) (S : Isolation.Engine) : Prop :=
+  walk_below S (Isolation.Engine_host e) /\
+  (forall p, abs_pages c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p
+                               then mkPage (pg_owner (abs_pages c e p)) (SharedWith host_id) else abs_pages c e p) /\
+  (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then true else abs_hs2 c e p).
+
+Lemma in_range_ram : forall c e pa cnt p, cfg_rel c e -> 0 <= pa -> 1 <= cnt -> CodeMemState.ram_base e <= pa ->
+  pa + cnt * 4096 <= CodeMemState.ram_base e + CodeMemState.ram_size e ->
+  in_range p (pfnZ pa) (Z.to_nat cnt) = true -> in_ram c p = true.
+Proof.
+  intros c e pa cnt p (G & Hb & Hs) Hpa Hc Hlo Hhi H. unfold CodeMemState.ram_base, CodeMemState.ram_size in *.
+  apply in_range_spec in H. unfold pfnZ in H. unfold in_ram. apply in_range_spec.
+  assert (pa / 4096 + cnt <= Z.of_nat (State.ram_base c) + Z.of_nat (ram_pages c))
+    by (apply Z.le_add_le_sub_r; apply Z.div_le_upper_bound; lia).
+  assert (Z.of_nat (State.ram_base c) <= pa / 4096) by (apply Z.div_le_lower_bound; lia).
+  lia.
+Qed.
+
+Lemma pfn_pfnZ : forall c pa, granule c = 4096%nat -> 0 <= pa -> pfn c (Z.to_nat pa) = pfnZ pa.
+Proof. intros c pa G Hpa. unfold pfn, pfnZ. rewrite G, Z2Nat.inj_div by lia. reflexivity. Qed.
+
+Lemma abs_hs2_pages : forall c S ps, tables_ok S -> s2_ok S (Isolation.Engine_host S) ->
+  forall p, abs_hs2 c (Isolation.set_Engine_pages ps S) p = abs_hs2 c S p.
+Proof.
+  intros c S ps Hok Hs2 p. unfold abs_hs2. cbn [Isolation.Engine_host Isolation.set_Engine_pages].
+  rewrite (walk_same_pool S (Isolation.set_Engine_pages ps S) _ p Hok Hs2 eq_refl). reflexivity.
+Qed.
+
+(** GUEST_SHARE from a live VM, from [create_inv], [walk_inv] and RAM
+    below 2^40, never fails; an error changes nothing; SUCCESS passes
+    the model's checks, and changes only the ledger and the pool, as a
+    [host_step], the RAM pages the range maps shared with the host in
+    the ledger and mapped in the host's stage-2. *)
+Theorem GuestShare_effect : forall c e tr id ipa n m,
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_GuestShare root id ipa n e tr = Ok st e' tr' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success ->
+       guest_range_ok c (Z.to_nat ipa) (Z.to_nat n) = true /\
+       ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+         (fun p => is_vm_unshared (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true /\
+       ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\ in_ram_range e (Isolation.vm_s2 m) ipa n /\
+       host_step e e' /\ share_done c e (Isolation.vm_s2 m) ipa n e').
+Proof.
+  intros c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
+  pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)). pose proof Hmi as (Hm & Hown & _).
+  pose proof Hown as (Hp & Hpl & Hh & Hvo & Hdis).
+  assert (Hroots : vms_root_inv e) by exact (s2_owned_roots e Hown).
+  assert (Hhost : root_inv e (Isolation.stage2_root (Isolation.Engine_host e))) by exact (owns_root_inv e _ Hp Hh).
+  assert (Happ : host_apart e) by exact (disjoint_host_apart e Hdis).
+  assert (Hram : CodeMemState.ram_base e + CodeMemState.ram_size e <= 2 ^ 40) by exact (proj2 Hrok).
+  pose proof Hc as (_ & _ & Hcfg & _). pose proof Hcfg as ((G & _) & _ & Hipl).
+  guest_checks @Isolation.Engine_GuestShare false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
+  reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
+  match goal with |- context [loop max_fuel _ ?b _ 0] =>
+    destruct (host_runs_loop b e tr m s ipa n N (share_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
+      (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
+      as (kf & Sf & tf & Hj & Hstf & Hdone) end.
+  - split; [exact Hhb|]. split; intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+    set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
+    pose proof Hrun as (Hc1 & _).
+    pose proof HrS as (((HokS & _) & _) & _).
+    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
+    unfold CodeMemState.ram_base, CodeMemState.ram_size in Hlo, Hhi, Hram.
+    assert (HlS : ledger_ok S).
+    { pose proof Hl as HlS. unfold ledger_ok in HlS |- *.
+      cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
+      rewrite Hps. exact HlS. }
+    (* The ledger commit. *)
+    destruct (run_fits e S pa cnt Hl eq_refl Hps Hpa Hlo Hhi Hc1) as (F1 & F2 & F3 & F4).
+    destruct (setShared_pages S t pa cnt true Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
+    destruct (setShared_abs c S t pa cnt true Isolation.HostVMID HlS (proj1 Hcfg) ltac:(lia) Hpa Hc1 ltac:(cbn; lia)
+      ltac:(cbn; lia)) as (e1 & Hss' & _ & _ & _ & Habs1).
+    rewrite Hss in Hss'. injection Hss' as <-.
+    set (S1 := Isolation.set_Engine_pages ps1 S) in *.
+    assert (HlS1 : ledger_ok S1).
+    { pose proof HlS as X. unfold ledger_ok in X |- *.
+      cbn [S1 Isolation.Engine_cfg Isolation.set_Engine_pages Isolation.Engine_pages]. rewrite Hps1. exact X. }
+    (* The map into the host stage-2. *)
+    assert (HrS1 : root_inv S1 (Isolation.stage2_root (Isolation.Engine_host e))) by exact HrS.
+    assert (Hs2h : s2_ok S (Isolation.Engine_host e)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
+    assert (Hg1 : good host_place S1 (Isolation.Engine_host e)) by exact (host_place_good S1).
+    destruct (mapNeed_ok S1 t host_place (Isolation.Engine_host e) pa pa cnt HokS Hs2h Hg1 ltac:(lia) ltac:(lia) ltac:(lia))
+      as (K & HK).
+    pose proof (mapNeed_le_run S1 t host_place _ pa pa cnt K Hg1 HrS1 ltac:(lia) Hc1 ltac:(lia) HK) as HKle.
+    destruct (mapRange_walk_range S1 t host_place (Isolation.Engine_host e) pa pa cnt Isolation.hostShared K Hg1 HrS1
+      (walk_below_same_pool S S1 _ HokS Hs2h eq_refl HwbS)
+      ltac:(change (pool_base S1) with (pool_base S); rewrite HB; exact Hpal)
+      ltac:(change (pool_base S1) with (pool_base S); change (tables S1) with (tables S); rewrite HB, HL; exact Hpbelow)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hpa Hpa HK
+      ltac:(change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)); lia)
+      (map_below _ pa pa cnt _ ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)))
+      as (S2 & t2 & Hmr & HrS2 & HB2 & HL2 & Hcf2 & Htf2 & Hwb2 & Hw2).
+    destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q2 & E2).
+    exists S2, t2. split.
+    { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
+      CodeShadow.step_by Hnr. CodeShadow.step_by Hss.
+      CodeShadow.step_by (pfield_host S1 t). CodeShadow.step_by Hmr. reflexivity. }
+    split; [split|].
+    { exists q2, ps1. split.
+      - rewrite E2. unfold S1, S. rewrite set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
+      - rewrite Hps1. cbn. exact Hps. }
+    { split; [exact HrS2|]. split; [rewrite HB2; exact HB|]. split; [rewrite HL2; exact HL|].
+      exact (tree_frame_trans e S1 S2 _ Htf Htf2). }
+    split; [exact Htf2|]. split.
+    { change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)) in Hcf2. lia. }
+    (* What the run did to the abstraction. *)
+    assert (Hpfn : pfn c (Z.to_nat pa) = pfnZ pa) by (apply pfn_pfnZ; [exact G|lia]).
+    assert (Hrun_ram : forall p, in_range p (pfnZ pa) (Z.to_nat cnt) = true -> in_ram c p = true)
+      by (intros p; apply (in_range_ram c e pa cnt p (proj1 Hcfg) ltac:(lia) Hc1); unfold CodeMemState.ram_base, CodeMemState.ram_size; lia).
+    pose proof (unshared_page_run e (Isolation.vm_s2 m) ipa n k pa cnt) as Hstep.
+    split; [|split].
+    + exact Hwb2.
+    + intros p. rewrite E2. change (abs_pages c (Isolation.set_Engine_pool q2 S1) p) with (abs_pages c S1 p).
+      rewrite Habs1, Hpfn, (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun), HpgS.
+      destruct (in_range p (pfnZ pa) (Z.to_nat cnt)) eqn:R.
+      * rewrite (Hrun_ram p R), orb_true_r. cbn [andb].
+        destruct (unshared_page _ _ _ _ p); reflexivity.
+      * rewrite orb_false_r. reflexivity.
+    + intros p.
+      rewrite (hs2_range c S1 S2 pa cnt (fun k0 => u_map (map_u (Isolation.Engine_host e) pa pa Isolation.hostShared) (Z.of_nat k0 * 4096))
+        Hcfg ltac:(split; [exact HlS1|exact Hram]) ltac:(lia) ltac:(lia) Hpa ltac:(rewrite E2; reflexivity) Hw2 p).
+      rewrite Hpfn, (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun).
+      destruct (in_range p (pfnZ pa) (Z.to_nat cnt)) eqn:R.
+      * rewrite (Hrun_ram p R), orb_true_r. cbn [andb].
+        apply in_range_spec in R. unfold pfnZ in R.
+        rewrite u_map_offset by (pose proof (Z.div_mod pa 4096 ltac:(lia)); lia).
+        replace (pa + (Z.of_nat p * 4096 - pa)) with (Z.of_nat p * 4096) by ring.
+        unfold pfnZ. rewrite Z_div_mult by lia. rewrite Nat2Z.id, Nat.eqb_refl. reflexivity.
+      * rewrite orb_false_r. unfold S1. rewrite (abs_hs2_pages c S ps1 HokS Hs2h p). apply Hhs2S.
+  - CodeShadow.step_by Hj. eexists _, Sf, tf. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|].
+    intros _. split; [exact (guest_range_passes c ipa n G Hipl Hipa Hn (proj1 Hbs eq_refl) Hg)|].
+    split.
+    { apply (range_passes c e tr s m ipa n id false 0 (is_vm_unshared (Z.to_nat id)) Hc (nth_error_In _ _ Hnth) Hlive Hgs
+        ltac:(lia) Hial ltac:(lia) ltac:(lia)); [|exact Hpass].
+      intros pg Hp'. apply passes_vm_unshared; [lia|exact Hp']. }
+    split; [exact Hial|]. split; [lia|]. split; [exact Hin|]. split; [exact Hstf|exact Hdone].
+Qed.
+
+(** ** GUEST_SHARE against the model *)
+
+(** A [host_step] from an engine with [mem_inv] leaves every live VM's
+    walk as it was: the VMs' trees share no table with the host's. *)
+Lemma host_step_walks : forall e e', mem_inv e -> host_step e e' ->
+  forall mv k, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
+    walk e' (Isolation.vm_s2 mv) k = walk e (Isolation.vm_s2 mv) k.
+Proof.
+  intros e e' Hi (_ & Hr' & HB & HL & Htf) mv k Hmv Hlv.
+  pose proof Hi as (_ & (Hp & _ & _ & Hown & Hdis) & _). pose proof Hp as (Ht & _).
+  pose proof (root_inv_l1 e' _ Hr') as ((Ht' & _) & _).
+  symmetry. pose proof (Hown mv Hmv Hlv) as Hov.
+  apply In_nth with (d := Isolation.zero_vm) in Hmv as (j & Hj & Ej).
+  assert (Hd : disjoint (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e))) (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))))
+    by (pose proof (proj1 Hdis j Hj ltac:(unfold vm_at; rewrite Ej; exact Hlv)) as H; unfold root_at, vm_at in H; rewrite Ej in H; exact H).
+  apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
+  apply agree_kept; [exact Ht|exact Ht'|exact HL|].
+  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
+  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
+Qed.
+
+(** A range mapped to RAM has each IPA page of it mapped. *)
+Lemma in_ram_range_walk : forall e s2 ipa n, 0 <= ipa -> ipa mod 4096 = 0 -> in_ram_range e s2 ipa n ->
+  forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e s2 (Z.to_nat (ipa / 4096) + i) = Some (pa, w).
+Proof.
+  intros e s2 ipa n Hipa Hal Hin i Hi. destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & _).
+  unfold wpa in Hx. rewrite Z.div_add, Z2Nat.inj_add, Nat2Z.id in Hx by (try apply Z.div_pos; lia).
+  destruct (walk e s2 _) as [[pa w]|] eqn:Hw; [|discriminate Hx]. eauto.
+Qed.
+
+Lemma vm_unshared_owner : forall v pg, is_vm_unshared v pg = true -> pg_owner pg = OVM v.
+Proof.
+  intros v [o sh] H. unfold is_vm_unshared in H. cbn [pg_owner pg_share] in *.
+  destruct o; try discriminate H. destruct sh; try discriminate H. apply Nat.eqb_eq in H. subst. reflexivity.
+Qed.
+
+Lemma vm_shared_host_owner : forall v pg, is_vm_shared_host v pg = true -> pg_owner pg = OVM v.
+Proof.
+  intros v [o sh] H. unfold is_vm_shared_host in H. cbn [pg_owner pg_share] in *.
+  destruct o; try discriminate H. destruct sh; try discriminate H. apply andb_true_iff in H as [H _].
+  apply Nat.eqb_eq in H. subst. reflexivity.
+Qed.
+
+(** The model's check of a range passed: each PFN mapped inside it holds. *)
+Lemma range_ok_mapped : forall c s2 i0 n (ok : nat -> bool) p, ipa_range_ok c s2 i0 n ok = true ->
+  mapped_in c s2 i0 n p = true -> ok p = true.
+Proof.
+  intros c s2 i0 n ok p H M. unfold ipa_range_ok in H. apply andb_true_iff in H as [_ H].
+  pose proof M as M'. unfold mapped_in in M'. apply andb_true_iff in M' as [R _]. unfold in_ram in R.
+  apply in_range_spec in R. rewrite all_range_spec in H. specialize (H p R). rewrite M in H. exact H.
+Qed.
+
+(** The model's state after GUEST_SHARE or GUEST_UNSHARE: the pages
+    the range maps of VM [v] owned by it with share state [sh] and, in the
+    host's stage-2, [hs]. *)
+Definition host_guest_ms (c : config) (m : mstate) (s2 : nat -> option (nat * nat)) (v i0 n : nat) (sh : share) (hs : bool)
+  : mstate :=
+  mkMState (fun p => if mapped_in c s2 i0 n p then mkPage (OVM v) sh else ms_pages m p)
+           (fun p => if mapped_in c s2 i0 n p then hs else ms_hs2 m p)
+           (ms_vms m).
+
+(** A call that passed the model's range check for a predicate [P] that
+    holds only of VM [v]'s pages and made a [host_step] giving each RAM
+    page the range reaches the share state [sh] in the ledger and [hs]
+    in the host's stage-2 leaves the abstraction [host_guest_ms]. *)
+Lemma host_guest_abs : forall c e e' id ipa n m (P : nat -> page -> bool) sh hs,
+  (forall v pg, P v pg = true -> pg_owner pg = OVM v) ->
+  create_inv c e -> mem_inv e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa -> 0 <= n -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 -> in_ram_range e (Isolation.vm_s2 m) ipa n ->
+  ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+    (fun p => P (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true ->
+  host_step e e' ->
+  (forall p, abs_pages c e' p = if in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p
+                                then mkPage (pg_owner (abs_pages c e p)) sh else abs_pages c e p) ->
+  (forall p, abs_hs2 c e' p = if in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p
+                              then hs else abs_hs2 c e p) ->
+  ms_eq (host_guest_ms c (abs_ms c e) (abs_s2 c e (Isolation.vm_s2 m)) (Z.to_nat id) (pfn c (Z.to_nat ipa)) (Z.to_nat n) sh hs)
+    (abs_ms c e').
+Proof.
+  intros c e e' id ipa n m P sh hs HP Hc Hmi Hid Hnth Hlive Hipa Hn Hial H40 Hin Hir Hst Hpg Hhs.
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane).
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
+  pose proof (in_ram_range_walk e _ ipa n Hipa Hial Hin) as Hmp.
+  pose proof (mapped_in_unshared c e _ ipa n Hcfg Hs Hipa Hn Hial H40 Hmp) as Hmi'.
+  unfold host_guest_ms. split; [|split].
+  - intros p. cbn [ms_pages abs_ms]. rewrite Hpg, <- Hmi'.
+    destruct (mapped_in _ _ _ _ p) eqn:M; [|reflexivity].
+    pose proof (HP _ _ (range_ok_mapped c _ _ _ _ p Hir M)) as Ho. cbn [ms_pages abs_ms] in Ho.
+    rewrite Ho. reflexivity.
+  - intros p. cbn [ms_hs2 abs_ms]. rewrite Hhs, <- Hmi'. reflexivity.
+  - intros v. cbn [ms_vms]. apply (abs_slot_same c e e' v).
+    + destruct Hst as ((qq & ps & -> & _) & _). reflexivity.
+    + intros _ m' Hm' Hl' p. apply abs_s2_same. intros k.
+      exact (host_step_walks e e' Hmi Hst m' k (nth_error_In _ _ Hm') Hl').
+Qed.
+
+(** GUEST_SHARE answering SUCCESS, from [create_inv], [walk_inv] and RAM
+    below 2^40, refines the model's step whole: the step from the
+    abstraction before succeeds and leaves the abstraction after: each
+    page the range maps the VM's shared with the host, mapped in the
+    host's stage-2, every VM slot as it was. *)
+Theorem GuestShare_refines : forall c e tr id ipa n m e' tr' mem regs,
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestShare root id ipa n e tr = Ok Abi.Success e' tr' ->
+  exists s', guest_share c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) = (s', ok0) /\
+    ms_eq (st_meta s') (abs_ms c e').
+Proof.
+  intros c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  destruct (GuestShare_effect c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
+  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
+  destruct (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs).
+  unfold guest_share, abs_state. cbv zeta. cbn [st_meta].
+  rewrite Hgr. cbn [negb]. rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive), Hir. cbn [negb].
+  eexists. split; [reflexivity|].
+  exact (host_guest_abs c e e' id ipa n m is_vm_unshared _ true vm_unshared_owner Hc (proj1 (proj1 Hwi)) ltac:(lia)
+    Hnth Hlive ltac:(lia) ltac:(lia) Hial H40 Hin Hir Hst Hpg Hhs).
+Qed.
+
+(** So [Inv] holds after a GUEST_SHARE answering SUCCESS whenever it held
+    before ([Invariants.guest_share_inv] as a theorem about
+    [Engine.GuestShare]). *)
+Corollary GuestShare_keeps_Inv : forall c e tr id ipa n m e' tr',
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestShare root id ipa n e tr = Ok Abi.Success e' tr' ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof.
+  intros c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
+    (fun s => guest_share c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n))); [intros s; apply Invariants.guest_share_inv|].
+  exact (GuestShare_refines c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
+Qed.
+
+(** ** GUEST_UNSHARE *)
+
+(** What the runs of GUEST_UNSHARE have done from page 0 to page [k]:
+    the host's walk still below 2^48, and each RAM page the first [k]
+    pages of the range reach unshared in the ledger and gone from the
+    host's stage-2, every other page as it was. *)
+Definition unshare_done (c : config) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (k : Z) (S : Isolation.Engine) : Prop :=
+  walk_below S (Isolation.Engine_host e) /\
+  (forall p, abs_pages c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p
+                               then mkPage (pg_owner (abs_pages c e p)) NotShared else abs_pages c e p) /\
+  (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then false else abs_hs2 c e p).
+
+(** GUEST_UNSHARE from a live VM, from [create_inv], [walk_inv] and RAM
+    below 2^40, never fails; an error changes nothing; SUCCESS passes
+    the model's checks, and changes only the ledger and the pool, as a
+    [host_step], the RAM pages the range maps unshared in the ledger and
+    gone from the host's stage-2. *)
+Theorem GuestUnshare_effect : forall c e tr id ipa n m,
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  exists st e' tr', Isolation.Engine_GuestUnshare root id ipa n e tr = Ok st e' tr' /\
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success ->
+       guest_range_ok c (Z.to_nat ipa) (Z.to_nat n) = true /\
+       ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+         (fun p => is_vm_shared_host (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true /\
+       ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\ in_ram_range e (Isolation.vm_s2 m) ipa n /\
+       host_step e e' /\ unshare_done c e (Isolation.vm_s2 m) ipa n e').
+Proof.
+  intros c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
+  pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)). pose proof Hmi as (Hm & Hown & _).
+  pose proof Hown as (Hp & Hpl & Hh & Hvo & Hdis).
+  assert (Hroots : vms_root_inv e) by exact (s2_owned_roots e Hown).
+  assert (Hhost : root_inv e (Isolation.stage2_root (Isolation.Engine_host e))) by exact (owns_root_inv e _ Hp Hh).
+  assert (Happ : host_apart e) by exact (disjoint_host_apart e Hdis).
+  assert (Hram : CodeMemState.ram_base e + CodeMemState.ram_size e <= 2 ^ 40) by exact (proj2 Hrok).
+  pose proof Hc as (_ & _ & Hcfg & _). pose proof Hcfg as ((G & _) & _ & Hipl).
+  guest_checks @Isolation.Engine_GuestUnshare true Isolation.HostVMID e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
+  reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
+  match goal with |- context [loop max_fuel _ ?b _ 0] =>
+    destruct (host_runs_loop b e tr m s ipa n N (unshare_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
+      (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
+      as (kf & Sf & tf & Hj & Hstf & Hdone) end.
+  - split; [exact Hhb|]. split; intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+    set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
+    pose proof Hrun as (Hc1 & _).
+    pose proof HrS as (((HokS & _) & _) & _).
+    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
+    unfold CodeMemState.ram_base, CodeMemState.ram_size in Hlo, Hhi, Hram.
+    assert (HlS : ledger_ok S).
+    { pose proof Hl as HlS. unfold ledger_ok in HlS |- *.
+      cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
+      rewrite Hps. exact HlS. }
+    (* The unmap from the host stage-2. *)
+    assert (Hs2h : s2_ok S (Isolation.Engine_host e)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
+    assert (Hgh : good host_place S (Isolation.Engine_host e)) by exact (host_place_good S).
+    destruct (unmapNeed_ok S t host_place (Isolation.Engine_host e) pa cnt HokS Hs2h Hgh ltac:(lia) ltac:(lia) ltac:(lia))
+      as (K & HK).
+    pose proof (unmapNeed_le_run S t host_place _ pa cnt K Hgh HrS ltac:(lia) Hc1 ltac:(lia) HK) as HKle.
+    destruct (unmapRange_walk_range S t host_place (Isolation.Engine_host e) pa cnt K Hgh HrS HwbS
+      ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hpa HK ltac:(lia))
+      as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1 & Hwb1 & Hw1).
+    destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & E1).
+    assert (HlS1 : ledger_ok S1) by (rewrite E1; exact HlS).
+    (* The ledger commit. *)
+    destruct (run_fits e S1 pa cnt Hl ltac:(rewrite E1; reflexivity) ltac:(rewrite E1; exact Hps) Hpa Hlo Hhi Hc1)
+      as (F1 & F2 & F3 & F4).
+    destruct (setShared_pages S1 t1 pa cnt false Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
+    destruct (setShared_abs c S1 t1 pa cnt false Isolation.HostVMID HlS1 ltac:(rewrite E1; exact (proj1 Hcfg)) ltac:(lia) Hpa Hc1
+      ltac:(rewrite E1; cbn; lia) ltac:(rewrite E1; cbn; lia)) as (e2 & Hss' & _ & _ & _ & Habs2).
+    rewrite Hss in Hss'. injection Hss' as <-.
+    exists (Isolation.set_Engine_pages ps1 S1), t1. split.
+    { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
+      CodeShadow.step_by Hnr. CodeShadow.step_by (pfield_host S t). CodeShadow.step_by Hur. CodeShadow.step_by Hss.
+      reflexivity. }
+    assert (Hpfn : pfn c (Z.to_nat pa) = pfnZ pa) by (apply pfn_pfnZ; [exact G|lia]).
+    assert (Hrun_ram : forall p, in_range p (pfnZ pa) (Z.to_nat cnt) = true -> in_ram c p = true)
+      by (intros p; apply (in_range_ram c e pa cnt p (proj1 Hcfg) ltac:(lia) Hc1); unfold CodeMemState.ram_base, CodeMemState.ram_size; lia).
+    pose proof (unshared_page_run e (Isolation.vm_s2 m) ipa n k pa cnt) as Hstep.
+    pose proof HrS1 as (((HokS1 & _) & _) & _).
+    assert (Hs2h1 : s2_ok S1 (Isolation.Engine_host e)) by (right; exact (l1_inv_tree S1 _ (root_inv_l1 S1 _ HrS1))).
+    (* The abstraction of S1, after the unmap: the ledger as in S, the host's stage-2 without the run. *)
+    assert (Hpg1 : forall p, abs_pages c S1 p = abs_pages c S p) by (intros p; rewrite E1; reflexivity).
+    assert (Hhs1 : forall p, abs_hs2 c S1 p = if in_range p (pfn c (Z.to_nat pa)) (Z.to_nat cnt) then false else abs_hs2 c S p).
+    { intros p. rewrite (hs2_range c S S1 pa cnt (fun _ => None) ltac:(exact Hcfg) ltac:(split; [exact HlS|exact Hram])
+        ltac:(lia) ltac:(lia) Hpa ltac:(rewrite E1; reflexivity) Hw1 p).
+      rewrite andb_false_r. reflexivity. }
+    rewrite E1 in *. split; [split|].
+    { exists q1, ps1. split.
+      - unfold S. rewrite set_pages_pool, set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
+      - rewrite Hps1. cbn. exact Hps. }
+    { split; [exact HrS1|]. split; [exact (eq_trans HB1 HB)|]. split; [exact (eq_trans HL1 HL)|].
+      exact (tree_frame_trans e S _ _ Htf Htf1). }
+    split; [exact Htf1|]. split.
+    { change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
+        (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia. }
+    split; [|split].
+    + exact (walk_below_same_pool (Isolation.set_Engine_pool q1 S) (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)) _
+        HokS1 Hs2h1 eq_refl Hwb1).
+    + intros p. rewrite Habs2, Hpg1, Hpfn, (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun), HpgS.
+      destruct (in_range p (pfnZ pa) (Z.to_nat cnt)) eqn:R.
+      * rewrite (Hrun_ram p R), orb_true_r. cbn [andb].
+        destruct (unshared_page _ _ _ _ p); reflexivity.
+      * rewrite orb_false_r. reflexivity.
+    + intros p. rewrite (abs_hs2_pages c _ ps1 HokS1 Hs2h1 p), Hhs1, Hpfn,
+        (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun).
+      destruct (in_range p (pfnZ pa) (Z.to_nat cnt)) eqn:R.
+      * rewrite (Hrun_ram p R), orb_true_r. reflexivity.
+      * rewrite orb_false_r. apply Hhs2S.
+  - CodeShadow.step_by Hj. eexists _, Sf, tf. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|].
+    intros _. split; [exact (guest_range_passes c ipa n G Hipl Hipa Hn (proj1 Hbs eq_refl) Hg)|].
+    split.
+    { apply (range_passes c e tr s m ipa n id true Isolation.HostVMID (is_vm_shared_host (Z.to_nat id)) Hc
+        (nth_error_In _ _ Hnth) Hlive Hgs ltac:(lia) Hial ltac:(lia) ltac:(lia)); [|exact Hpass].
+      intros pg Hp'. apply passes_vm_shared_host; [lia|exact Hp']. }
+    split; [exact Hial|]. split; [lia|]. split; [exact Hin|]. split; [exact Hstf|exact Hdone].
+Qed.
+
+(** GUEST_UNSHARE answering SUCCESS, from [create_inv], [walk_inv] and
+    RAM below 2^40, refines the model's step whole: each page the range
+    maps the VM's, not shared, gone from the host's stage-2, every VM
+    slot as it was. *)
+Theorem GuestUnshare_refines : forall c e tr id ipa n m e' tr' mem regs,
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestUnshare root id ipa n e tr = Ok Abi.Success e' tr' ->
+  exists s', guest_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) = (s', ok0) /\
+    ms_eq (st_meta s') (abs_ms c e').
+Proof.
+  intros c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  destruct (GuestUnshare_effect c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
+  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
+  destruct (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs).
+  unfold guest_unshare, abs_state. cbv zeta. cbn [st_meta].
+  rewrite Hgr. cbn [negb]. rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive), Hir. cbn [negb].
+  eexists. split; [reflexivity|].
+  exact (host_guest_abs c e e' id ipa n m is_vm_shared_host _ false vm_shared_host_owner Hc (proj1 (proj1 Hwi)) ltac:(lia)
+    Hnth Hlive ltac:(lia) ltac:(lia) Hial H40 Hin Hir Hst Hpg Hhs).
+Qed.
+
+(** So [Inv] holds after a GUEST_UNSHARE answering SUCCESS whenever it
+    held before ([Invariants.guest_unshare_inv] as a theorem about
+    [Engine.GuestUnshare]). *)
+Corollary GuestUnshare_keeps_Inv : forall c e tr id ipa n m e' tr',
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestUnshare root id ipa n e tr = Ok Abi.Success e' tr' ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof.
+  intros c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
+    (fun s => guest_unshare c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n))); [intros s; apply Invariants.guest_unshare_inv|].
+  exact (GuestUnshare_refines c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
+Qed.
