@@ -28,7 +28,9 @@
       host's, and SUCCESS changes only the ledger, the pool and the
       platform's trace (the zeroing and the clean of each run), the VM's
       stage-2 keeping [root_inv] and its walk below 2^48 ([vm_step],
-      [GuestRelinquish_no_failure]). *)
+      [GuestRelinquish_no_failure]); the range is gone from the VM's
+      walk and each ledger entry it reached owned by nobody
+      ([relinq_done], CodeRuns.run_ledger_step). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -432,12 +434,29 @@ Lemma wpa_same_pool : forall e e' s2 x, tables_ok e -> s2_ok e s2 ->
   Isolation.Engine_pool e' = Isolation.Engine_pool e -> wpa e' s2 x = wpa e s2 x.
 Proof. intros e e' s2 x Hok Hs2 Ep. unfold wpa. rewrite (walk_same_pool e e' s2 _ Hok Hs2 Ep). reflexivity. Qed.
 
+(** The entry GUEST_RELINQUISH leaves for each page it gives up: owned
+    by nobody, not shared. *)
+Definition gone_page : Isolation.page := Isolation.mk_page Abi.OwnerNone (wrapu 8 Isolation.HostVMID) false 0.
+
+(** What the runs of GUEST_RELINQUISH have done from page 0 to page [k]:
+    those pages are gone from the VM's walk, every other IPA page below
+    2^40 as it was, and each ledger entry their walk reached is
+    [gone_page], every other as it was. *)
+Definition relinq_done (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa k : Z) (S : Isolation.Engine) : Prop :=
+  (forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
+     walk S s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + k * 4096) then None else walk e s2 k') /\
+  (forall j, nth j (Isolation.Engine_pages S) Isolation.zero_page = run_ledger gone_page e s2 ipa (Z.to_nat k) j).
+
 Theorem GuestRelinquish_no_failure : forall e tr id ipa n m,
   mem_ok e -> pool_placed e -> vms_root_inv e -> walk_below e (Isolation.vm_s2 m) -> ram_base e + ram_size e <= 2 ^ 40 ->
   1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
   0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   exists st e' tr', Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' /\
-    (st <> Abi.Success -> e' = e) /\ (st = Abi.Success -> vm_step e (Isolation.vm_s2 m) e').
+    (st <> Abi.Success -> e' = e) /\
+    (st = Abi.Success -> vm_step e (Isolation.vm_s2 m) e' /\ relinq_done e (Isolation.vm_s2 m) ipa n e' /\
+       (n <> 0 /\ ipa mod 4096 = 0 /\ ipa + n * 4096 < 2 ^ 64 /\ 0 <= ipa /\ ipa + n * 4096 <= 0 + Isolation.ipaLimit) /\
+       n <= Abi.GuestMaxPages /\ in_ram_range e (Isolation.vm_s2 m) ipa n /\
+       exists s, good s e (Isolation.vm_s2 m) /\ forall i, 0 <= i < n -> checked_at e tr s ipa i id false 0).
 Proof.
   intros e tr id ipa n m Hm Hpl Hroots Hwb Hram Hid Hnth Hlive Hipa Hn.
   guest_checks @Isolation.Engine_GuestRelinquish false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
@@ -447,17 +466,19 @@ Proof.
   set (vr := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
   match goal with |- context [loop max_fuel ?c ?b ?po 0] =>
   destruct (loop_spec max_fuel c b po
-    (fun k S t => vm_step e (Isolation.vm_s2 m) S /\ 0 <= k <= n /\
-       (forall i, k <= i < n -> wpa S (Isolation.vm_s2 m) (ipa + i * 4096) = wpa e (Isolation.vm_s2 m) (ipa + i * 4096)) /\
+    (fun k S t => vm_step e (Isolation.vm_s2 m) S /\ 0 <= k <= n /\ relinq_done e (Isolation.vm_s2 m) ipa k S /\
        exists N', runs e (Isolation.vm_s2 m) ipa n relinq_need k N' /\ N' <= count_free (Isolation.Engine_pool S))
-    (fun j S t => match j with Fall _ => vm_step e (Isolation.vm_s2 m) S | Jump _ => False end)
+    (fun j S t => match j with Fall _ => vm_step e (Isolation.vm_s2 m) S /\ relinq_done e (Isolation.vm_s2 m) ipa n S
+                  | Jump _ => False end)
     (fun k => Z.to_nat (n - k))) with (l := 0) (s := e) (tr := tr) as (j & S & t & Hj & Hq2) end.
-  - intros k S t (Hst & Hk & _). exists (k <? n). split; [reflexivity|]. split.
+  - intros k S t (Hst & Hk & Hdone & _). exists (k <? n). split; [reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
-    + intros _. exact Hst.
-  - intros k S t (((qq & ps & -> & Hps) & HrS & HB & HL & Htf & HwbS) & Hk & Hwpa & N' & HrunsN & HNle) Hcnd.
+    + intros H. apply Z.ltb_ge in H. split; [exact Hst|]. replace n with k by lia. exact Hdone.
+  - intros k S t (((qq & ps & -> & Hps) & HrS & HB & HL & Htf & HwbS) & Hk & (HwS & HlgS) & N' & HrunsN & HNle) Hcnd.
     injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
+    assert (Hwpa : forall i, k <= i < n -> wpa S (Isolation.vm_s2 m) (ipa + i * 4096) = wpa e (Isolation.vm_s2 m) (ipa + i * 4096))
+      by (intros i Hi; apply (wpa_past S e _ ipa k _ HwS); [lia|rewrite Z.add_mod, Hial, Z.mod_mul by lia; reflexivity|lia]).
     pose proof HrS as (((HokS & _) & _) & _).
     assert (Hs2S : s2_ok S (Isolation.vm_s2 m)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
     assert (HgsS : good s S (Isolation.vm_s2 m)) by (apply Hgood; reflexivity).
@@ -487,7 +508,7 @@ Proof.
     set (t2 := mkEvent "CleanToPoC" [pa0; cnt0] :: mkEvent "ZeroPages" [pa0; cnt0] :: t1).
     destruct (run_fits e (Isolation.set_Engine_pool q1 S) pa0 cnt0 Hl eq_refl Hps Hpa0 Hlo Hhi Hc) as (F1 & F2 & F3 & F4).
     destruct (setOwner_pages (Isolation.set_Engine_pool q1 S) t2 pa0 cnt0 Abi.OwnerNone Isolation.HostVMID F1 F2 Hc F3 F4)
-      as (ps1 & Hso & Hps1 & _).
+      as (ps1 & Hso & Hps1 & Hnth1).
     eexists _, (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)), t2. split.
     { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
       CodeShadow.step_by Hnr. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
@@ -499,26 +520,34 @@ Proof.
     pose proof HrS1 as (((HokS1 & _) & _) & _).
     assert (Hs2S1 : s2_ok (Isolation.set_Engine_pool q1 S) (Isolation.vm_s2 m))
       by (right; exact (l1_inv_tree _ _ (root_inv_l1 _ _ HrS1))).
-    split; [split|split].
+    split; [split|split; [lia|split; [split|]]].
     + exists q1, ps1. split.
       * unfold S. rewrite set_pages_pool, set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
       * rewrite Hps1. cbn. exact Hps.
     + split; [exact HrS1|]. split; [exact (eq_trans HB1 HB)|]. split; [exact (eq_trans HL1 HL)|].
       split; [exact (tree_frame_trans e S _ _ Htf Htf1)|].
       exact (walk_below_same_pool _ _ _ HokS1 Hs2S1 Hpool Hwb1).
-    + lia.
-    + split.
-      * intros i Hi. rewrite (wpa_same_pool _ _ _ _ HokS1 Hs2S1 Hpool).
-        rewrite (wpa_past _ S _ (ipa + k * 4096) cnt0 _ Hw1)
-          by (try lia; rewrite Z.add_mod, Hial, Z.mod_mul by lia; reflexivity).
-        apply Hwpa. lia.
-      * exists N1. split; [exact Hruns1|].
-        change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
-          (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
-  - split; [|split; [lia|split; [intros; reflexivity|exists N; split; [exact Hruns|exact EN]]]].
-    split; [exists (Isolation.Engine_pool e), (Isolation.Engine_pages e); split; [symmetry; apply set_pool_pages_same|reflexivity]|].
-    split; [exact Hvr|]. split; [reflexivity|]. split; [reflexivity|]. split; [apply tree_frame_refl|exact Hwb].
+    + intros kk Hkk. rewrite (walk_same_pool _ _ _ _ HokS1 Hs2S1 Hpool), (Hw1 kk Hkk), (HwS kk Hkk).
+      destruct (Z.leb_spec (ipa + k * 4096) (Z.of_nat kk * 4096)), (Z.ltb_spec (Z.of_nat kk * 4096) (ipa + k * 4096 + cnt0 * 4096)),
+        (Z.leb_spec ipa (Z.of_nat kk * 4096)), (Z.ltb_spec (Z.of_nat kk * 4096) (ipa + k * 4096)),
+        (Z.ltb_spec (Z.of_nat kk * 4096) (ipa + (k + cnt0) * 4096)); cbn [andb]; reflexivity || lia.
+    + intros j. cbn [Isolation.set_Engine_pages Isolation.Engine_pages]. rewrite Hnth1.
+      cbn [S Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages Isolation.Engine_cfg] in *.
+      rewrite (run_ledger_step gone_page e _ ipa n k pa0 cnt0 j ltac:(lia) Hial ltac:(lia) ltac:(lia)
+        ltac:(unfold ram_base; lia) ltac:(lia) Hrun0).
+      unfold ram_base. rewrite <- HlgS. reflexivity.
+    + exists N1. split; [exact Hruns1|].
+      change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
+        (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
+  - split; [|split; [lia|split; [split|exists N; split; [exact Hruns|exact EN]]]].
+    + split; [exists (Isolation.Engine_pool e), (Isolation.Engine_pages e); split; [symmetry; apply set_pool_pages_same|reflexivity]|].
+      split; [exact Hvr|]. split; [reflexivity|]. split; [reflexivity|]. split; [apply tree_frame_refl|exact Hwb].
+    + intros kk _. replace (ipa + 0 * 4096) with ipa by ring.
+      destruct (Z.leb_spec ipa (Z.of_nat kk * 4096)), (Z.ltb_spec (Z.of_nat kk * 4096) ipa); cbn [andb]; reflexivity || lia.
+    + intros j. reflexivity.
   - rewrite max_fuel_nat. unfold max_fuel. lia.
-  - CodeShadow.step_by Hj. destruct j as [k''|[]].
-    eexists _, S, t. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|]. intros _. exact Hq2.
+  - CodeShadow.step_by Hj. destruct j as [k''|[]]. destruct Hq2 as [Hst Hdone].
+    eexists _, S, t. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|]. intros _.
+    split; [exact Hst|]. split; [exact Hdone|]. split; [exact (proj1 Hbs eq_refl)|]. split; [exact Hg|].
+    split; [exact Hin|]. exists s. split; [exact Hgs|exact Hpass].
 Qed.

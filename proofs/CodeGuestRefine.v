@@ -1,4 +1,4 @@
-(** * GUEST_SHARE and GUEST_UNSHARE refined whole
+(** * GUEST_SHARE, GUEST_UNSHARE and GUEST_RELINQUISH refined whole
 
     Theorems about proofs/code/Isolation.v, the translation of
     isolation/mem.go, that carry on from CodeGuestNoFailure.v (the calls
@@ -23,7 +23,14 @@
       ([GuestShare_refines], [GuestUnshare_refines]), and [Inv] holds
       after them whenever it held before ([GuestShare_keeps_Inv],
       [GuestUnshare_keeps_Inv]: [Invariants.guest_share_inv] and
-      [guest_unshare_inv] as theorems about the Go calls). *)
+      [guest_unshare_inv] as theorems about the Go calls);
+    - GUEST_RELINQUISH answering SUCCESS (CodeGuestNoFailure: each RAM
+      page the range reaches owned by nobody in the ledger, the range
+      gone from the VM's walk, [relinq_done]; every table outside the
+      VM's tree kept, so the host's and the other VMs' walks stay)
+      refines [Spec.guest_relinquish] whole ([run_abs_pages],
+      [GuestRelinquish_refines]) and keeps [Inv]
+      ([GuestRelinquish_keeps_Inv]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -40,19 +47,6 @@ Open Scope Z_scope.
 
 
 (** ** The pages the runs reach *)
-
-Lemma existsb_seq_eq : forall c a b p (f : nat -> nat), (forall i, (a <= i < a + c)%nat -> f i = (b + (i - a))%nat) ->
-  existsb (fun i => Nat.eqb (f i) p) (seq a c) = in_range p b c.
-Proof.
-  induction c as [|c IH]; intros a b p f Hf; cbn [seq existsb].
-  - unfold in_range. destruct (Nat.leb_spec b p), (Nat.ltb_spec p (b + 0)); cbn [andb]; reflexivity || lia.
-  - rewrite (Hf a ltac:(lia)), Nat.sub_diag, Nat.add_0_r.
-    rewrite (IH (S a) (S b) p f ltac:(intros i Hi; rewrite (Hf i ltac:(lia)); lia)).
-    unfold in_range. destruct (Nat.eqb_spec b p) as [->|Hne]; cbn [orb].
-    + rewrite Nat.leb_refl. symmetry. apply Nat.ltb_lt. lia.
-    + destruct (Nat.leb_spec (S b) p), (Nat.ltb_spec p (S b + c)), (Nat.leb_spec b p), (Nat.ltb_spec p (b + S c));
-        cbn [andb]; reflexivity || lia.
-Qed.
 
 (** What [wpa] reads at page [i] of a page-aligned range is [walk_pa] of
     that IPA page. *)
@@ -551,4 +545,92 @@ Proof.
   apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
     (fun s => guest_unshare c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n))); [intros s; apply Invariants.guest_unshare_inv|].
   exact (GuestUnshare_refines c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
+Qed.
+
+(** ** GUEST_RELINQUISH *)
+
+(** The ledger after entries set to [pg0] run by run, in the model: each
+    RAM page the range reaches [abs_page pg0], every other as it was. *)
+Lemma run_abs_pages : forall c e e' s2 ipa n pg0, cfg_rel c e ->
+  (forall i, (i < n)%nat -> CodeMemState.ram_base e <= walk_pa e s2 (Z.to_nat (ipa / 4096) + i) <
+                           CodeMemState.ram_base e + CodeMemState.ram_size e) ->
+  (forall j, nth j (Isolation.Engine_pages e') Isolation.zero_page = run_ledger pg0 e s2 ipa n j) ->
+  forall p, abs_pages c e' p = if in_ram c p && unshared_page e s2 ipa n p then abs_page pg0 else abs_pages c e p.
+Proof.
+  intros c e e' s2 ipa n pg0 Hcfg Hram Hled p. unfold abs_pages. destruct (in_ram c p) eqn:R; cbn [andb]; [|reflexivity].
+  rewrite Hled. unfold run_ledger, unshared_page.
+  rewrite (existsb_pointwise _ (fun i => Nat.eqb (pfnZ (walk_pa e s2 (Z.to_nat (ipa / 4096) + i))) p)).
+  - destruct (existsb _ _); reflexivity.
+  - intros i Hi. apply in_seq in Hi. exact (index_pfn c e _ p Hcfg (Hram i ltac:(lia)) R).
+Qed.
+
+(** GUEST_RELINQUISH answering SUCCESS, from [create_inv], [walk_inv] and
+    RAM below 2^40, refines the model's step whole: each page the range
+    maps owned by nobody, the VM's stage-2 without the range, the host's
+    stage-2 and every other VM slot as they were. *)
+Theorem GuestRelinquish_refines : forall c e tr id ipa n m e' tr' mem regs,
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok Abi.Success e' tr' ->
+  exists s', guest_relinquish c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) = (s', ok0) /\
+    ms_eq (st_meta s') (abs_ms c e').
+Proof.
+  intros c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)). pose proof Hmi as (Hm & Hown & _).
+  pose proof Hown as (Hp & Hpl & _ & _ & _).
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as ((G & _) & _ & Hipl).
+  destruct (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Hown) (Hvb _ m Hnth Hlive) (proj2 Hrok)
+    Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
+  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
+  destruct (Hsucc eq_refl) as (Hst & (Hw & Hlg) & Hbs & Hg & Hin & s & Hgs & Hpass).
+  pose proof Hbs as (_ & Hial & _ & _ & H40). unfold Isolation.ipaLimit in H40.
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
+  pose proof (in_ram_range_walk e _ ipa n ltac:(lia) Hial Hin) as Hmp.
+  pose proof (mapped_in_unshared c e _ ipa n Hcfg Hs ltac:(lia) ltac:(lia) Hial ltac:(lia) Hmp) as Hmi'.
+  pose proof Hst as ((qq & ps & Ee & _) & _ & HB & HL & Htf & _).
+  pose proof Hst as (_ & Hr' & _). pose proof (root_inv_l1 e' _ Hr') as ((Ht' & _) & _).
+  destruct (one_vm_walks_apart e (Isolation.Engine_pages e) e' _ m Hown Hnth Hlive Ht' HB HL Htf) as (Hhw & Hother).
+  unfold guest_relinquish, abs_state. cbv zeta. cbn [st_meta].
+  rewrite (guest_range_passes c ipa n G Hipl Hipa Hn Hbs Hg). cbn [negb].
+  rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive).
+  rewrite (range_passes c e tr s m ipa n id false 0 (is_vm_unshared (Z.to_nat id)) Hc (nth_error_In _ _ Hnth) Hlive Hgs
+    ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(intros pg Hp'; apply passes_vm_unshared; [lia|exact Hp']) Hpass).
+  cbn [negb]. eexists. split; [reflexivity|]. split; [|split].
+  - intros p. cbn [st_meta ms_pages abs_ms].
+    assert (Hram : forall i, (i < Z.to_nat n)%nat -> CodeMemState.ram_base e <= walk_pa e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) <
+                     CodeMemState.ram_base e + CodeMemState.ram_size e).
+    { intros i Hi. destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & Hlo & Hhi).
+      rewrite <- (Nat2Z.id i). rewrite (wpa_walk_pa e _ ipa (Z.of_nat i) x ltac:(lia) Hial ltac:(lia) Hx).
+      assert (Hx64 : 0 <= x < 2 ^ 64).
+      { unfold wpa in Hx. destruct (walk e _ _) as [[x' w]|] eqn:Ew; [|discriminate Hx]. injection Hx as <-.
+        pose proof Hm as (_ & _ & _ & _ & Hte & Hall).
+        rewrite Forall_forall in Hall. exact (proj2 (walk_aligned e _ _ _ w Hte (Hall m (nth_error_In _ _ Hnth)) Ew)). }
+      pose proof Hrok as ((Hb0 & Hs0 & Hbs0 & _) & _). unfold CodeMemState.ram_base, CodeMemState.ram_size in *.
+      rewrite wrapu_small in Hhi by lia. lia. }
+    rewrite (run_abs_pages c e e' _ ipa (Z.to_nat n) gone_page (proj1 Hcfg) Hram Hlg p), <- Hmi'.
+    destruct (mapped_in _ _ _ _ p); reflexivity.
+  - intros p. cbn [st_meta ms_hs2 abs_ms]. unfold abs_hs2. rewrite Ee. cbn [Isolation.Engine_host Isolation.set_Engine_pool Isolation.set_Engine_pages].
+    rewrite <- Ee, Hhw. reflexivity.
+  - intros v. cbn [st_meta ms_vms].
+    apply (vms_lend_eq c e e' id m _ ltac:(lia) Hnth Hlive ltac:(rewrite Ee; reflexivity)).
+    + intros p. exact (vm_s2_unmap c e e' _ ipa n Hcfg Hs ltac:(lia) ltac:(lia) Hial Hw p).
+    + intros j m2 Hj Hnth2 Hl2 p. apply abs_s2_same. exact (Hother j m2 Hj Hnth2 Hl2).
+Qed.
+
+(** So [Inv] holds after a GUEST_RELINQUISH answering SUCCESS whenever it
+    held before ([Invariants.guest_relinquish_inv] as a theorem about
+    [Engine.GuestRelinquish]). *)
+Corollary GuestRelinquish_keeps_Inv : forall c e tr id ipa n m e' tr',
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok Abi.Success e' tr' ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+Proof.
+  intros c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
+    (fun s => guest_relinquish c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n)));
+    [intros s; apply Invariants.guest_relinquish_inv|].
+  exact (GuestRelinquish_refines c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
 Qed.

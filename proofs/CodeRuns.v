@@ -19,12 +19,17 @@
       and lies in RAM ([run_in_ram]);
     - the runs of a range, one after another, with what a call counts of
       each ([runs]): the loop that sums them never fails and computes
-      that sum ([runs_loop]). *)
+      that sum ([runs_loop]);
+    - the ledger after entries set run by run ([run_ledger]): setting
+      the run of [cnt] pages from page [k] extends the ledger of the
+      first [k] pages to the first [k + cnt] ([run_ledger_step]). *)
 From Coq Require Import ZArith Lia List Bool Znumtheory.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodePlace CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeStage2 CodeTransfer
   CodeShadow CodeMemState CodeMapped CodeAbs CodeVMCreateRefine.
+From Bulkhead.Proofs Require CodeUnshare.
+From Bulkhead.Spec Require State.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -272,4 +277,54 @@ Proof.
     by (rewrite <- Hlen, Z.add_mod, Hbal, Z.mod_mul by lia; reflexivity).
   pose proof (aligned_next (pa + (cnt - 1) * 4096) _
     ltac:(rewrite Z.add_mod, Hpal, Z.mod_mul by lia; reflexivity) Hend ltac:(lia)). lia.
+Qed.
+
+(** ** The ledger after a commit run by run *)
+
+Lemma existsb_seq_eq : forall c a b p (f : nat -> nat), (forall i, (a <= i < a + c)%nat -> f i = (b + (i - a))%nat) ->
+  existsb (fun i => Nat.eqb (f i) p) (seq a c) = State.in_range p b c.
+Proof.
+  induction c as [|c IH]; intros a b p f Hf; cbn [seq existsb].
+  - unfold State.in_range. destruct (Nat.leb_spec b p), (Nat.ltb_spec p (b + 0)); cbn [andb]; reflexivity || lia.
+  - rewrite (Hf a ltac:(lia)), Nat.sub_diag, Nat.add_0_r.
+    rewrite (IH (S a) (S b) p f ltac:(intros i Hi; rewrite (Hf i ltac:(lia)); lia)).
+    unfold State.in_range. destruct (Nat.eqb_spec b p) as [->|Hne]; cbn [orb].
+    + rewrite Nat.leb_refl. symmetry. apply Nat.ltb_lt. lia.
+    + destruct (Nat.leb_spec (S b) p), (Nat.ltb_spec p (S b + c)), (Nat.leb_spec b p), (Nat.ltb_spec p (b + S c));
+        cbn [andb]; reflexivity || lia.
+Qed.
+
+(** Entry [j] of the ledger after the first [i] pages of the range at
+    [ipa] have had their entries set to [pg0]: [pg0] if the walk of one of
+    them reaches it, as in [e] otherwise. *)
+Definition run_ledger (pg0 : Isolation.page) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (i j : nat) :
+  Isolation.page :=
+  if existsb (fun i' => Nat.eqb (Z.to_nat ((CodeUnshare.walk_pa e s2 (Z.to_nat (ipa / 4096) + i') - ram_base e) / 4096)) j)
+       (seq 0 i)
+  then pg0 else nth j (Isolation.Engine_pages e) Isolation.zero_page.
+
+(** Setting the entries of the run of [cnt] pages from page [k] extends
+    the ledger of the first [k] pages to the first [k + cnt]. *)
+Lemma run_ledger_step : forall pg0 e s2 ipa n k pa cnt j, 0 <= ipa -> ipa mod 4096 = 0 -> 0 <= k ->
+  0 <= pa -> ram_base e <= pa -> pa + cnt * 4096 < 2 ^ 64 -> run_at e s2 ipa n k pa cnt ->
+  run_ledger pg0 e s2 ipa (Z.to_nat (k + cnt)) j =
+    if (Z.to_nat ((pa - ram_base e) / 4096) <=? j)%nat && (j <? Z.to_nat ((pa - ram_base e) / 4096) + Z.to_nat cnt)%nat
+    then pg0 else run_ledger pg0 e s2 ipa (Z.to_nat k) j.
+Proof.
+  intros pg0 e s2 ipa n k pa cnt j Hipa Hal Hk Hpa Hlo H64 (Hc & _ & H0 & Hj & _).
+  unfold run_ledger. rewrite Z2Nat.inj_add, seq_app, existsb_app by lia. cbn [Nat.add].
+  rewrite (existsb_seq_eq (Z.to_nat cnt) (Z.to_nat k) (Z.to_nat ((pa - ram_base e) / 4096))).
+  - change (State.in_range j (Z.to_nat ((pa - ram_base e) / 4096)) (Z.to_nat cnt)) with
+      ((Z.to_nat ((pa - ram_base e) / 4096) <=? j)%nat && (j <? Z.to_nat ((pa - ram_base e) / 4096) + Z.to_nat cnt)%nat).
+    destruct (existsb _ _), (_ && _)%nat; reflexivity.
+  - intros i Hi.
+    assert (Hw : wpa e s2 (ipa + Z.of_nat i * 4096) = Some (pa + (Z.of_nat i - k) * 4096)).
+    { destruct (Z.eq_dec (Z.of_nat i) k) as [E|Ne].
+      - rewrite E, Z.sub_diag, Z.add_0_r. exact H0.
+      - replace (Z.of_nat i) with (k + (Z.of_nat i - k)) by ring. rewrite (Hj (Z.of_nat i - k) ltac:(lia)).
+        rewrite wrapu_small by lia. f_equal. ring. }
+    unfold wpa in Hw. rewrite Z.div_add, Z2Nat.inj_add, Nat2Z.id in Hw by (try apply Z.div_pos; lia).
+    unfold CodeUnshare.walk_pa. destruct (walk e s2 _) as [[x w]|]; [|discriminate Hw]. injection Hw as ->.
+    replace (pa + (Z.of_nat i - k) * 4096 - ram_base e) with ((pa - ram_base e) + (Z.of_nat i - k) * 4096) by ring.
+    rewrite Z.div_add, Z2Nat.inj_add by (try apply Z.div_pos; lia). lia.
 Qed.

@@ -520,6 +520,10 @@ CodeGuestRefine.GuestShare_refines
 CodeGuestRefine.GuestUnshare_refines
 CodeGuestRefine.GuestShare_keeps_Inv
 CodeGuestRefine.GuestUnshare_keeps_Inv
+CodeRuns.run_ledger_step
+CodeGuestRefine.run_abs_pages
+CodeGuestRefine.GuestRelinquish_refines
+CodeGuestRefine.GuestRelinquish_keeps_Inv
 CodeRefineInv.mcalls_Inv
 CodeRefineInv.mcalls_protected_owns
 CodeMemShare.MemShare_reaches_mapRange
