@@ -27,8 +27,8 @@
       ([destroyed_create_rest], [VMDestroy_create_inv]);
     - by MEM_RECLAIM, which updates only the host's stage-2 and keeps
       every table in use outside the host's tree, so every live VM's
-      tables and walk ([agree_kept], [MemReclaim_walks],
-      [MemReclaim_create_inv]).
+      tables and walk ([agree_kept], [host_frame_walks],
+      [MemReclaim_walks], [MemReclaim_create_inv]).
     GUEST_MEMSTATE and MEM_INFO change nothing (CodeMemState's
     [GuestMemState_no_failure], CodeLedger's [MemInfo_no_failure]). So
     any sequence of VM_CREATE, VM_DESTROY (of VMs sharing no page with the
@@ -339,6 +339,27 @@ Proof.
   - rewrite !nth_overflow by lia. reflexivity.
 Qed.
 
+(** An update of the host stage-2 from an engine with [mem_inv] that
+    keeps the pool's place and size and every table outside the host's
+    tree leaves every live VM's walk as it was: the VMs' trees share no
+    table with the host's. *)
+Lemma host_frame_walks : forall e e', mem_inv e -> tables_ok e' -> pool_base e' = pool_base e ->
+  len (tables e') = len (tables e) -> tree_frame e e' (Isolation.stage2_root (Isolation.Engine_host e)) ->
+  forall mv k, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
+    walk e' (Isolation.vm_s2 mv) k = walk e (Isolation.vm_s2 mv) k.
+Proof.
+  intros e e' Hi Ht' HB HL Htf mv k Hmv Hlv.
+  pose proof Hi as (_ & (Hp & _ & _ & Hown & Hdis) & _). pose proof Hp as (Ht & _).
+  symmetry. pose proof (Hown mv Hmv Hlv) as Hov.
+  apply In_nth with (d := Isolation.zero_vm) in Hmv as (j & Hj & Ej).
+  assert (Hd : disjoint (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e))) (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))))
+    by (pose proof (proj1 Hdis j Hj ltac:(unfold vm_at; rewrite Ej; exact Hlv)) as H; unfold root_at, vm_at in H; rewrite Ej in H; exact H).
+  apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
+  apply agree_kept; [exact Ht|exact Ht'|exact HL|].
+  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
+  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
+Qed.
+
 (** MEM_RECLAIM, from [mem_inv] with RAM inside the IPA space, leaves the
     VM slots, a pool of whole tables and every live VM's walk as they
     were: it changes only the ledger, the pool and the host's stage-2,
@@ -363,15 +384,7 @@ Proof.
     [|split; [intros _; exact (Herr Ne)|]; rewrite (Herr Ne); split; [reflexivity|split; [reflexivity|auto]]].
   destruct (Hsucc Es) as (q & ps & _ & Ee & _ & HB & HL & Htf).
   split; [intros Ne; contradiction|]. split; [rewrite Ee; reflexivity|]. split; [rewrite Ee; reflexivity|].
-  intros mv k Hmv Hlv. symmetry.
-  pose proof (Hown mv Hmv Hlv) as Hov.
-  apply In_nth with (d := Isolation.zero_vm) in Hmv as (j & Hj & Ej).
-  assert (Hd : disjoint (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e))) (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))))
-    by (pose proof (proj1 Hdis j Hj ltac:(unfold vm_at; rewrite Ej; exact Hlv)) as H; unfold root_at, vm_at in H; rewrite Ej in H; exact H).
-  apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
-  apply agree_kept; [exact Ht|exact Ht'|exact HL|].
-  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
-  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
+  exact (host_frame_walks e e' Hi Ht' HB HL Htf).
 Qed.
 
 (** MEM_RECLAIM, from [create_inv] and [engine_inv], with RAM inside the

@@ -10,22 +10,18 @@
       host stage-2, never fails when each run's update takes at most its
       [runNeed] ([host_runs_loop]): the VM's stage-2 shares no table with
       the host's, so it walks the runs the reservation counted, and what
-      is left of the reservation stays at most the free tables;
-    - so GUEST_SHARE ([GuestShare_no_failure]) and GUEST_UNSHARE
-      ([GuestUnshare_no_failure]) never reach a failure outcome from a
-      live VM, for a 64-bit IPA and count, from [mem_ok], the pool placed
-      ([pool_placed]), the stage-2 of the host and of every live VM with
-      [root_inv], no live VM's tree sharing a table with the host's
-      ([host_apart]) and RAM below 2^40: an error changes nothing, and
-      SUCCESS changes only the ledger and the pool, the host stage-2
-      keeping [root_inv] and every table outside its tree kept
-      ([host_step]);
+      is left of the reservation stays at most the free tables; the
+      state it reaches changes only the ledger and the pool, the host
+      stage-2 keeping [root_inv] and every table outside its tree kept
+      ([host_step]); CodeGuestRefine takes the two calls apart with it;
     - GUEST_RELINQUISH unmaps each run from the VM's own stage-2, which
       leaves the walk of the pages after the run as it was
       (CodeWalkRange.unmapRange_walk_range), so it walks the runs the
-      reservation counted too: it never reaches a failure outcome, from
-      the same invariants with the VM's walk below 2^48 in place of the
-      host's, and SUCCESS changes only the ledger, the pool and the
+      reservation counted too: it never reaches a failure outcome from a
+      live VM, for a 64-bit IPA and count, from [mem_ok], the pool placed
+      ([pool_placed]), the stage-2 of every live VM with [root_inv], the
+      VM's walk below 2^48 and RAM below 2^40; an error changes nothing,
+      and SUCCESS changes only the ledger, the pool and the
       platform's trace (the zeroing and the clean of each run), the VM's
       stage-2 keeping [root_inv] and its walk below 2^48 ([vm_step],
       [GuestRelinquish_no_failure]); the range is gone from the VM's
@@ -278,117 +274,6 @@ Ltac reserve f g e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram Hl1 :=
   destruct (N >? Isolation.tablePool_nfree (Isolation.Engine_pool e)) eqn:EN;
   [eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; discriminate E|];
   rewrite Z.gtb_ltb, Z.ltb_ge, Hcok in EN end.
-
-(** What is proved of GUEST_SHARE and GUEST_UNSHARE: from a live VM, for
-    a 64-bit IPA and count, from [mem_ok], the pool placed, the stage-2
-    of every live VM and the host's with [root_inv], no live VM's tree
-    sharing a table with the host's, and RAM below 2^40, the call never
-    fails; an answer other than SUCCESS changes nothing, SUCCESS changes
-    the ledger and the pool only, as a [host_step]. *)
-Definition host_call_ok (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status) : Prop :=
-  forall e tr id ipa n m,
-  mem_ok e -> pool_placed e -> vms_root_inv e -> root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) ->
-  host_apart e -> ram_base e + ram_size e <= 2 ^ 40 ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  exists st e' tr', call id ipa n e tr = Ok st e' tr' /\
-    (st <> Abi.Success -> e' = e) /\ (st = Abi.Success -> host_step e e').
-
-(** The end of a host update: the loop's last state answers SUCCESS. *)
-Ltac host_loop_end :=
-  match goal with Hj : loop _ _ _ _ 0 _ _ = Ok _ _ _ |- _ =>
-    CodeShadow.step_by Hj; eexists _, _, _; split; [reflexivity|]; split; [intros E; contradiction E; reflexivity|];
-    intros _; assumption end.
-
-Theorem GuestShare_no_failure : host_call_ok (Isolation.Engine_GuestShare root).
-Proof.
-  unfold host_call_ok. intros e tr id ipa n m Hm Hpl Hroots Hhost Happ Hram Hid Hnth Hlive Hipa Hn.
-  guest_checks @Isolation.Engine_GuestShare false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
-  reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
-  match goal with |- context [loop max_fuel _ ?b _ 0] =>
-    destruct (host_runs_loop b e tr m s ipa n N (fun _ _ => True) Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia)
-      Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN I) as (kf & Sf & tf & Hj & Hstf & _) end.
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) _ Hk Hrun Hpa Hlo Hhi Hle Hnr.
-    set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
-    pose proof Hrun as (Hc & _).
-    pose proof HrS as (((HokS & _) & _) & _).
-    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
-    unfold ram_base, ram_size in Hlo, Hhi, Hram.
-    (* The ledger commit. *)
-    destruct (run_fits e S pa cnt Hl eq_refl Hps Hpa Hlo Hhi Hc) as (F1 & F2 & F3 & F4).
-    destruct (setShared_pages S t pa cnt true Isolation.HostVMID F1 F2 Hc F3 F4) as (ps1 & Hss & Hps1 & _).
-    set (S1 := Isolation.set_Engine_pages ps1 S) in *.
-    (* The map into the host stage-2. *)
-    assert (HrS1 : root_inv S1 (Isolation.stage2_root (Isolation.Engine_host e))) by exact HrS.
-    assert (Hg1 : good host_place S1 (Isolation.Engine_host e)) by exact (host_place_good S1).
-    destruct (mapNeed_ok S1 t host_place (Isolation.Engine_host e) pa pa cnt HokS
-      ltac:(right; exact (l1_inv_tree S1 _ (root_inv_l1 S1 _ HrS1))) Hg1 ltac:(lia) ltac:(lia) ltac:(lia)) as (K & HK).
-    pose proof (mapNeed_le_run S1 t host_place _ pa pa cnt K Hg1 HrS1 ltac:(lia) Hc ltac:(lia) HK) as HKle.
-    destruct (mapRange_no_failure S1 t host_place (Isolation.Engine_host e) pa pa cnt Isolation.hostShared K Hg1 HrS1
-      ltac:(change (pool_base S1) with (pool_base S); rewrite HB; exact Hpal)
-      ltac:(change (pool_base S1) with (pool_base S); change (tables S1) with (tables S); rewrite HB, HL; exact Hpbelow)
-      ltac:(lia) ltac:(lia) ltac:(lia) Hpa ltac:(rewrite Z.sub_diag; reflexivity) HK
-      ltac:(change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)); lia))
-      as (S2 & t2 & Hmr & HrS2 & HB2 & HL2 & Hcf2 & Htf2).
-    destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q2 & E2).
-    exists S2, t2. split.
-    { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
-      CodeShadow.step_by Hnr. CodeShadow.step_by Hss.
-      CodeShadow.step_by (pfield_host S1 t). CodeShadow.step_by Hmr. reflexivity. }
-    split; [split|].
-    { exists q2, ps1. split.
-      - rewrite E2. unfold S1, S. rewrite set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
-      - rewrite Hps1. cbn. exact Hps. }
-    + split; [exact HrS2|]. split; [rewrite HB2; exact HB|]. split; [rewrite HL2; exact HL|].
-      exact (tree_frame_trans e S1 S2 _ Htf Htf2).
-    + split; [exact Htf2|]. split; [|exact I].
-      change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)) in Hcf2. lia.
-  - host_loop_end.
-Qed.
-
-Theorem GuestUnshare_no_failure : host_call_ok (Isolation.Engine_GuestUnshare root).
-Proof.
-  unfold host_call_ok. intros e tr id ipa n m Hm Hpl Hroots Hhost Happ Hram Hid Hnth Hlive Hipa Hn.
-  guest_checks @Isolation.Engine_GuestUnshare true Isolation.HostVMID e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
-  reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
-  match goal with |- context [loop max_fuel _ ?b _ 0] =>
-    destruct (host_runs_loop b e tr m s ipa n N (fun _ _ => True) Hl Ht Hpl Hhost Hvr (Happ _ m Hnth Hlive) Hgood ltac:(lia)
-      Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN I) as (kf & Sf & tf & Hj & Hstf & _) end.
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) _ Hk Hrun Hpa Hlo Hhi Hle Hnr.
-    set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
-    pose proof Hrun as (Hc & _).
-    pose proof HrS as (((HokS & _) & _) & _).
-    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
-    unfold ram_base, ram_size in Hlo, Hhi, Hram.
-    (* The unmap from the host stage-2. *)
-    assert (Hgh : good host_place S (Isolation.Engine_host e)) by exact (host_place_good S).
-    destruct (unmapNeed_ok S t host_place (Isolation.Engine_host e) pa cnt HokS
-      ltac:(right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))) Hgh ltac:(lia) ltac:(lia) ltac:(lia)) as (K & HK).
-    pose proof (unmapNeed_le_run S t host_place _ pa cnt K Hgh HrS ltac:(lia) Hc ltac:(lia) HK) as HKle.
-    destruct (unmapRange_no_failure S t host_place (Isolation.Engine_host e) pa cnt K Hgh HrS
-      ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
-      ltac:(lia) ltac:(lia) ltac:(lia) Hpa HK ltac:(lia))
-      as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1).
-    destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & E1).
-    (* The ledger commit. *)
-    destruct (run_fits e S1 pa cnt Hl ltac:(rewrite E1; reflexivity) ltac:(rewrite E1; exact Hps) Hpa Hlo Hhi Hc)
-      as (F1 & F2 & F3 & F4).
-    destruct (setShared_pages S1 t1 pa cnt false Isolation.HostVMID F1 F2 Hc F3 F4) as (ps1 & Hss & Hps1 & _).
-    exists (Isolation.set_Engine_pages ps1 S1), t1. split.
-    { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
-      CodeShadow.step_by Hnr. CodeShadow.step_by (pfield_host S t). CodeShadow.step_by Hur. CodeShadow.step_by Hss.
-      reflexivity. }
-    rewrite E1 in *. split; [split|].
-    { exists q1, ps1. split.
-      - unfold S. rewrite set_pages_pool, set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
-      - rewrite Hps1. cbn. exact Hps. }
-    + split; [exact HrS1|]. split; [exact (eq_trans HB1 HB)|]. split; [exact (eq_trans HL1 HL)|].
-      exact (tree_frame_trans e S _ _ Htf Htf1).
-    + split; [exact Htf1|]. split; [|exact I].
-      change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
-        (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
-  - host_loop_end.
-Qed.
 
 (** ** GUEST_RELINQUISH *)
 

@@ -11,11 +11,13 @@
       [walk_inv] and RAM below 2^40, never fail; an error changes
       nothing; SUCCESS passes the model's checks (the model's range check
       holds of each page [checkMapped] passed: [range_passes],
-      [passes_vm_unshared], [passes_vm_shared_host]) and, run by run,
-      gives each RAM page the range reaches the new share state in the
-      ledger and maps it in the host's stage-2 or unmaps it
-      ([GuestShare_effect], [GuestUnshare_effect]: [share_done],
-      [unshare_done] from page 0 to the end of the range);
+      [passes_vm_unshared], [passes_vm_shared_host]) and, run by run
+      (CodeGuestNoFailure.host_runs_loop), gives each RAM page the range
+      reaches the new share state in the ledger and maps it in the host's
+      stage-2 or unmaps it ([host_effect]; [GuestShare_effect],
+      [GuestUnshare_effect]: [share_done], [unshare_done] from page 0 to
+      the end of the range; [GuestShare_no_failure],
+      [GuestUnshare_no_failure]);
     - a [host_step] leaves every live VM's walk as it was
       ([host_step_walks]), so those effects are the model's
       ([host_guest_abs]): GUEST_SHARE and GUEST_UNSHARE answering SUCCESS
@@ -104,15 +106,20 @@ Proof.
   change (Abi.OwnerVM =? Abi.OwnerVM) with true. cbv iota. rewrite Nat.eqb_refl. reflexivity.
 Qed.
 
-(** What the runs of GUEST_SHARE have done from page 0 to page [k]: the
-    host's walk still below 2^48, and each RAM page the first [k] pages of
-    the range reach shared with the host in the ledger and mapped in the
-    host's stage-2, every other page as it was. *)
-Definition share_done (c : config) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (k : Z) (S : Isolation.Engine) : Prop :=
+(** What the runs of GUEST_SHARE or GUEST_UNSHARE have done from page 0
+    to page [k]: the host's walk still below 2^48, and each RAM page the
+    first [k] pages of the range reach given the share state [sh] in the
+    ledger and, in the host's stage-2, mapped ([hs] true) or not, every
+    other page as it was. *)
+Definition host_done (sh : share) (hs : bool) (c : config) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (k : Z)
+    (S : Isolation.Engine) : Prop :=
   walk_below S (Isolation.Engine_host e) /\
   (forall p, abs_pages c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p
-                               then mkPage (pg_owner (abs_pages c e p)) (SharedWith host_id) else abs_pages c e p) /\
-  (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then true else abs_hs2 c e p).
+                               then mkPage (pg_owner (abs_pages c e p)) sh else abs_pages c e p) /\
+  (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then hs else abs_hs2 c e p).
+
+Definition share_done := host_done (SharedWith host_id) true.
+Definition unshare_done := host_done NotShared false.
 
 Lemma in_range_ram : forall c e pa cnt p, cfg_rel c e -> 0 <= pa -> 1 <= cnt -> CodeMemState.ram_base e <= pa ->
   pa + cnt * 4096 <= CodeMemState.ram_base e + CodeMemState.ram_size e ->
@@ -136,32 +143,44 @@ Proof.
   rewrite (walk_same_pool S (Isolation.set_Engine_pages ps S) _ p Hok Hs2 eq_refl). reflexivity.
 Qed.
 
-(** GUEST_SHARE from a live VM, from [create_inv], [walk_inv] and RAM
-    below 2^40, never fails; an error changes nothing; SUCCESS passes
-    the model's checks, and changes only the ledger and the pool, as a
-    [host_step], the RAM pages the range maps shared with the host in
-    the ledger and mapped in the host's stage-2. *)
-Theorem GuestShare_effect : forall c e tr id ipa n m,
+(** What is proved of GUEST_SHARE and GUEST_UNSHARE taken apart: from a
+    live VM, for a 64-bit IPA and count, from [create_inv], [walk_inv]
+    and RAM below 2^40, the call never fails; an error changes nothing;
+    SUCCESS passes the model's checks (its range check for [P]) and
+    changes only the ledger and the pool, as a [host_step], which has
+    done to the abstraction what [done] says of the whole range. *)
+Definition host_effect (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status) (P : nat -> page -> bool)
+    (done : config -> Isolation.Engine -> Isolation.stage2 -> Z -> Z -> Isolation.Engine -> Prop) : Prop :=
+  forall c e tr id ipa n m,
   create_inv c e -> walk_inv e -> reclaim_ok e ->
   1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
   0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  exists st e' tr', Isolation.Engine_GuestShare root id ipa n e tr = Ok st e' tr' /\
+  exists st e' tr', call id ipa n e tr = Ok st e' tr' /\
     (st <> Abi.Success -> e' = e) /\
     (st = Abi.Success ->
        guest_range_ok c (Z.to_nat ipa) (Z.to_nat n) = true /\
        ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
-         (fun p => is_vm_unshared (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true /\
+         (fun p => P (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true /\
        ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\ in_ram_range e (Isolation.vm_s2 m) ipa n /\
-       host_step e e' /\ share_done c e (Isolation.vm_s2 m) ipa n e').
+       host_step e e' /\ done c e (Isolation.vm_s2 m) ipa n e').
+
+(** The invariants [host_effect] assumes, taken apart into what the
+    calls' proofs use. *)
+Ltac walk_inv_facts e Hc Hwi Hrok :=
+  let Hmi := fresh "Hmi" in let Hown := fresh "Hown" in let Hp := fresh "Hp" in let Hh := fresh "Hh" in
+  let Hdis := fresh "Hdis" in
+  pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)); pose proof Hmi as (Hm & Hown & _);
+  pose proof Hown as (Hp & Hpl & Hh & _ & Hdis);
+  assert (Hroots : vms_root_inv e) by exact (s2_owned_roots e Hown);
+  assert (Hhost : root_inv e (Isolation.stage2_root (Isolation.Engine_host e))) by exact (owns_root_inv e _ Hp Hh);
+  assert (Happ : host_apart e) by exact (disjoint_host_apart e Hdis);
+  assert (Hram : CodeMemState.ram_base e + CodeMemState.ram_size e <= 2 ^ 40) by exact (proj2 Hrok);
+  pose proof Hc as (_ & _ & Hcfg & _); pose proof Hcfg as ((G & _) & _ & Hipl).
+
+Theorem GuestShare_effect : host_effect (Isolation.Engine_GuestShare root) is_vm_unshared share_done.
 Proof.
-  intros c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
-  pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)). pose proof Hmi as (Hm & Hown & _).
-  pose proof Hown as (Hp & Hpl & Hh & Hvo & Hdis).
-  assert (Hroots : vms_root_inv e) by exact (s2_owned_roots e Hown).
-  assert (Hhost : root_inv e (Isolation.stage2_root (Isolation.Engine_host e))) by exact (owns_root_inv e _ Hp Hh).
-  assert (Happ : host_apart e) by exact (disjoint_host_apart e Hdis).
-  assert (Hram : CodeMemState.ram_base e + CodeMemState.ram_size e <= 2 ^ 40) by exact (proj2 Hrok).
-  pose proof Hc as (_ & _ & Hcfg & _). pose proof Hcfg as ((G & _) & _ & Hipl).
+  unfold host_effect. intros c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
+  walk_inv_facts e Hc Hwi Hrok.
   guest_checks @Isolation.Engine_GuestShare false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
   reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
   match goal with |- context [loop max_fuel _ ?b _ 0] =>
@@ -250,181 +269,14 @@ Proof.
     split; [exact Hial|]. split; [lia|]. split; [exact Hin|]. split; [exact Hstf|exact Hdone].
 Qed.
 
-(** ** GUEST_SHARE against the model *)
-
-(** A [host_step] from an engine with [mem_inv] leaves every live VM's
-    walk as it was: the VMs' trees share no table with the host's. *)
-Lemma host_step_walks : forall e e', mem_inv e -> host_step e e' ->
-  forall mv k, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
-    walk e' (Isolation.vm_s2 mv) k = walk e (Isolation.vm_s2 mv) k.
-Proof.
-  intros e e' Hi (_ & Hr' & HB & HL & Htf) mv k Hmv Hlv.
-  pose proof Hi as (_ & (Hp & _ & _ & Hown & Hdis) & _). pose proof Hp as (Ht & _).
-  pose proof (root_inv_l1 e' _ Hr') as ((Ht' & _) & _).
-  symmetry. pose proof (Hown mv Hmv Hlv) as Hov.
-  apply In_nth with (d := Isolation.zero_vm) in Hmv as (j & Hj & Ej).
-  assert (Hd : disjoint (s2_tables e (Isolation.stage2_root (Isolation.Engine_host e))) (s2_tables e (Isolation.stage2_root (Isolation.vm_s2 mv))))
-    by (pose proof (proj1 Hdis j Hj ltac:(unfold vm_at; rewrite Ej; exact Hlv)) as H; unfold root_at, vm_at in H; rewrite Ej in H; exact H).
-  apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
-  apply agree_kept; [exact Ht|exact Ht'|exact HL|].
-  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
-  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
-Qed.
-
-(** A range mapped to RAM has each IPA page of it mapped. *)
-Lemma in_ram_range_walk : forall e s2 ipa n, 0 <= ipa -> ipa mod 4096 = 0 -> in_ram_range e s2 ipa n ->
-  forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e s2 (Z.to_nat (ipa / 4096) + i) = Some (pa, w).
-Proof.
-  intros e s2 ipa n Hipa Hal Hin i Hi. destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & _).
-  unfold wpa in Hx. rewrite Z.div_add, Z2Nat.inj_add, Nat2Z.id in Hx by (try apply Z.div_pos; lia).
-  destruct (walk e s2 _) as [[pa w]|] eqn:Hw; [|discriminate Hx]. eauto.
-Qed.
-
-Lemma vm_unshared_owner : forall v pg, is_vm_unshared v pg = true -> pg_owner pg = OVM v.
-Proof.
-  intros v [o sh] H. unfold is_vm_unshared in H. cbn [pg_owner pg_share] in *.
-  destruct o; try discriminate H. destruct sh; try discriminate H. apply Nat.eqb_eq in H. subst. reflexivity.
-Qed.
-
-Lemma vm_shared_host_owner : forall v pg, is_vm_shared_host v pg = true -> pg_owner pg = OVM v.
-Proof.
-  intros v [o sh] H. unfold is_vm_shared_host in H. cbn [pg_owner pg_share] in *.
-  destruct o; try discriminate H. destruct sh; try discriminate H. apply andb_true_iff in H as [H _].
-  apply Nat.eqb_eq in H. subst. reflexivity.
-Qed.
-
-(** The model's check of a range passed: each PFN mapped inside it holds. *)
-Lemma range_ok_mapped : forall c s2 i0 n (ok : nat -> bool) p, ipa_range_ok c s2 i0 n ok = true ->
-  mapped_in c s2 i0 n p = true -> ok p = true.
-Proof.
-  intros c s2 i0 n ok p H M. unfold ipa_range_ok in H. apply andb_true_iff in H as [_ H].
-  pose proof M as M'. unfold mapped_in in M'. apply andb_true_iff in M' as [R _]. unfold in_ram in R.
-  apply in_range_spec in R. rewrite all_range_spec in H. specialize (H p R). rewrite M in H. exact H.
-Qed.
-
-(** The model's state after GUEST_SHARE or GUEST_UNSHARE: the pages
-    the range maps of VM [v] owned by it with share state [sh] and, in the
-    host's stage-2, [hs]. *)
-Definition host_guest_ms (c : config) (m : mstate) (s2 : nat -> option (nat * nat)) (v i0 n : nat) (sh : share) (hs : bool)
-  : mstate :=
-  mkMState (fun p => if mapped_in c s2 i0 n p then mkPage (OVM v) sh else ms_pages m p)
-           (fun p => if mapped_in c s2 i0 n p then hs else ms_hs2 m p)
-           (ms_vms m).
-
-(** A call that passed the model's range check for a predicate [P] that
-    holds only of VM [v]'s pages and made a [host_step] giving each RAM
-    page the range reaches the share state [sh] in the ledger and [hs]
-    in the host's stage-2 leaves the abstraction [host_guest_ms]. *)
-Lemma host_guest_abs : forall c e e' id ipa n m (P : nat -> page -> bool) sh hs,
-  (forall v pg, P v pg = true -> pg_owner pg = OVM v) ->
-  create_inv c e -> mem_inv e -> 1 <= id ->
-  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa -> 0 <= n -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 -> in_ram_range e (Isolation.vm_s2 m) ipa n ->
-  ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
-    (fun p => P (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true ->
-  host_step e e' ->
-  (forall p, abs_pages c e' p = if in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p
-                                then mkPage (pg_owner (abs_pages c e p)) sh else abs_pages c e p) ->
-  (forall p, abs_hs2 c e' p = if in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p
-                              then hs else abs_hs2 c e p) ->
-  ms_eq (host_guest_ms c (abs_ms c e) (abs_s2 c e (Isolation.vm_s2 m)) (Z.to_nat id) (pfn c (Z.to_nat ipa)) (Z.to_nat n) sh hs)
-    (abs_ms c e').
-Proof.
-  intros c e e' id ipa n m P sh hs HP Hc Hmi Hid Hnth Hlive Hipa Hn Hial H40 Hin Hir Hst Hpg Hhs.
-  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane).
-  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
-  pose proof (in_ram_range_walk e _ ipa n Hipa Hial Hin) as Hmp.
-  pose proof (mapped_in_unshared c e _ ipa n Hcfg Hs Hipa Hn Hial H40 Hmp) as Hmi'.
-  unfold host_guest_ms. split; [|split].
-  - intros p. cbn [ms_pages abs_ms]. rewrite Hpg, <- Hmi'.
-    destruct (mapped_in _ _ _ _ p) eqn:M; [|reflexivity].
-    pose proof (HP _ _ (range_ok_mapped c _ _ _ _ p Hir M)) as Ho. cbn [ms_pages abs_ms] in Ho.
-    rewrite Ho. reflexivity.
-  - intros p. cbn [ms_hs2 abs_ms]. rewrite Hhs, <- Hmi'. reflexivity.
-  - intros v. cbn [ms_vms]. apply (abs_slot_same c e e' v).
-    + destruct Hst as ((qq & ps & -> & _) & _). reflexivity.
-    + intros _ m' Hm' Hl' p. apply abs_s2_same. intros k.
-      exact (host_step_walks e e' Hmi Hst m' k (nth_error_In _ _ Hm') Hl').
-Qed.
-
-(** GUEST_SHARE answering SUCCESS, from [create_inv], [walk_inv] and RAM
-    below 2^40, refines the model's step whole: the step from the
-    abstraction before succeeds and leaves the abstraction after: each
-    page the range maps the VM's shared with the host, mapped in the
-    host's stage-2, every VM slot as it was. *)
-Theorem GuestShare_refines : forall c e tr id ipa n m e' tr' mem regs,
-  create_inv c e -> walk_inv e -> reclaim_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestShare root id ipa n e tr = Ok Abi.Success e' tr' ->
-  exists s', guest_share c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) = (s', ok0) /\
-    ms_eq (st_meta s') (abs_ms c e').
-Proof.
-  intros c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
-  destruct (GuestShare_effect c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
-  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
-  destruct (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs).
-  unfold guest_share, abs_state. cbv zeta. cbn [st_meta].
-  rewrite Hgr. cbn [negb]. rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive), Hir. cbn [negb].
-  eexists. split; [reflexivity|].
-  exact (host_guest_abs c e e' id ipa n m is_vm_unshared _ true vm_unshared_owner Hc (proj1 (proj1 Hwi)) ltac:(lia)
-    Hnth Hlive ltac:(lia) ltac:(lia) Hial H40 Hin Hir Hst Hpg Hhs).
-Qed.
-
-(** So [Inv] holds after a GUEST_SHARE answering SUCCESS whenever it held
-    before ([Invariants.guest_share_inv] as a theorem about
-    [Engine.GuestShare]). *)
-Corollary GuestShare_keeps_Inv : forall c e tr id ipa n m e' tr',
-  create_inv c e -> walk_inv e -> reclaim_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestShare root id ipa n e tr = Ok Abi.Success e' tr' ->
-  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
-Proof.
-  intros c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
-  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
-    (fun s => guest_share c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n))); [intros s; apply Invariants.guest_share_inv|].
-  exact (GuestShare_refines c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
-Qed.
-
 (** ** GUEST_UNSHARE *)
 
-(** What the runs of GUEST_UNSHARE have done from page 0 to page [k]:
-    the host's walk still below 2^48, and each RAM page the first [k]
-    pages of the range reach unshared in the ledger and gone from the
-    host's stage-2, every other page as it was. *)
-Definition unshare_done (c : config) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (k : Z) (S : Isolation.Engine) : Prop :=
-  walk_below S (Isolation.Engine_host e) /\
-  (forall p, abs_pages c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p
-                               then mkPage (pg_owner (abs_pages c e p)) NotShared else abs_pages c e p) /\
-  (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then false else abs_hs2 c e p).
-
-(** GUEST_UNSHARE from a live VM, from [create_inv], [walk_inv] and RAM
-    below 2^40, never fails; an error changes nothing; SUCCESS passes
-    the model's checks, and changes only the ledger and the pool, as a
-    [host_step], the RAM pages the range maps unshared in the ledger and
-    gone from the host's stage-2. *)
-Theorem GuestUnshare_effect : forall c e tr id ipa n m,
-  create_inv c e -> walk_inv e -> reclaim_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  exists st e' tr', Isolation.Engine_GuestUnshare root id ipa n e tr = Ok st e' tr' /\
-    (st <> Abi.Success -> e' = e) /\
-    (st = Abi.Success ->
-       guest_range_ok c (Z.to_nat ipa) (Z.to_nat n) = true /\
-       ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
-         (fun p => is_vm_shared_host (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true /\
-       ipa mod 4096 = 0 /\ ipa + n * 4096 <= 2 ^ 40 /\ in_ram_range e (Isolation.vm_s2 m) ipa n /\
-       host_step e e' /\ unshare_done c e (Isolation.vm_s2 m) ipa n e').
+(** GUEST_UNSHARE: each RAM page the range maps unshared in the ledger
+    and gone from the host's stage-2. *)
+Theorem GuestUnshare_effect : host_effect (Isolation.Engine_GuestUnshare root) is_vm_shared_host unshare_done.
 Proof.
-  intros c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
-  pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)). pose proof Hmi as (Hm & Hown & _).
-  pose proof Hown as (Hp & Hpl & Hh & Hvo & Hdis).
-  assert (Hroots : vms_root_inv e) by exact (s2_owned_roots e Hown).
-  assert (Hhost : root_inv e (Isolation.stage2_root (Isolation.Engine_host e))) by exact (owns_root_inv e _ Hp Hh).
-  assert (Happ : host_apart e) by exact (disjoint_host_apart e Hdis).
-  assert (Hram : CodeMemState.ram_base e + CodeMemState.ram_size e <= 2 ^ 40) by exact (proj2 Hrok).
-  pose proof Hc as (_ & _ & Hcfg & _). pose proof Hcfg as ((G & _) & _ & Hipl).
+  unfold host_effect. intros c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
+  walk_inv_facts e Hc Hwi Hrok.
   guest_checks @Isolation.Engine_GuestUnshare true Isolation.HostVMID e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
   reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
   match goal with |- context [loop max_fuel _ ?b _ 0] =>
@@ -508,44 +360,194 @@ Proof.
     split; [exact Hial|]. split; [lia|]. split; [exact Hin|]. split; [exact Hstf|exact Hdone].
 Qed.
 
-(** GUEST_UNSHARE answering SUCCESS, from [create_inv], [walk_inv] and
-    RAM below 2^40, refines the model's step whole: each page the range
-    maps the VM's, not shared, gone from the host's stage-2, every VM
-    slot as it was. *)
-Theorem GuestUnshare_refines : forall c e tr id ipa n m e' tr' mem regs,
+(** So GUEST_SHARE and GUEST_UNSHARE never reach a failure outcome, and
+    an error changes nothing. *)
+Definition guest_no_failure (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status) : Prop :=
+  forall c e tr id ipa n m,
   create_inv c e -> walk_inv e -> reclaim_ok e ->
   1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
   0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestUnshare root id ipa n e tr = Ok Abi.Success e' tr' ->
-  exists s', guest_unshare c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) = (s', ok0) /\
-    ms_eq (st_meta s') (abs_ms c e').
+  exists st e' tr', call id ipa n e tr = Ok st e' tr' /\ (st <> Abi.Success -> e' = e).
+
+Lemma effect_no_failure : forall call P done, host_effect call P done -> guest_no_failure call.
 Proof.
-  intros c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
-  destruct (GuestUnshare_effect c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
+  intros call P done H c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
+  destruct (H c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e' & tr' & Hcall & Herr & _).
+  exists st, e', tr'. split; [exact Hcall|exact Herr].
+Qed.
+
+Theorem GuestShare_no_failure : guest_no_failure (Isolation.Engine_GuestShare root).
+Proof. exact (effect_no_failure _ _ _ GuestShare_effect). Qed.
+
+Theorem GuestUnshare_no_failure : guest_no_failure (Isolation.Engine_GuestUnshare root).
+Proof. exact (effect_no_failure _ _ _ GuestUnshare_effect). Qed.
+
+(** ** GUEST_SHARE and GUEST_UNSHARE against the model *)
+
+(** A [host_step] from an engine with [mem_inv] leaves every live VM's
+    walk as it was: the VMs' trees share no table with the host's. *)
+Lemma host_step_walks : forall e e', mem_inv e -> host_step e e' ->
+  forall mv k, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
+    walk e' (Isolation.vm_s2 mv) k = walk e (Isolation.vm_s2 mv) k.
+Proof.
+  intros e e' Hi (_ & Hr' & HB & HL & Htf).
+  exact (host_frame_walks e e' Hi (proj1 (proj1 (root_inv_l1 e' _ Hr'))) HB HL Htf).
+Qed.
+
+(** A range mapped to RAM has each IPA page of it mapped. *)
+Lemma in_ram_range_walk : forall e s2 ipa n, 0 <= ipa -> ipa mod 4096 = 0 -> in_ram_range e s2 ipa n ->
+  forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e s2 (Z.to_nat (ipa / 4096) + i) = Some (pa, w).
+Proof.
+  intros e s2 ipa n Hipa Hal Hin i Hi. destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & _).
+  unfold wpa in Hx. rewrite Z.div_add, Z2Nat.inj_add, Nat2Z.id in Hx by (try apply Z.div_pos; lia).
+  destruct (walk e s2 _) as [[pa w]|] eqn:Hw; [|discriminate Hx]. eauto.
+Qed.
+
+Lemma vm_unshared_owner : forall v pg, is_vm_unshared v pg = true -> pg_owner pg = OVM v.
+Proof.
+  intros v [o sh] H. unfold is_vm_unshared in H. cbn [pg_owner pg_share] in *.
+  destruct o; try discriminate H. destruct sh; try discriminate H. apply Nat.eqb_eq in H. subst. reflexivity.
+Qed.
+
+Lemma vm_shared_host_owner : forall v pg, is_vm_shared_host v pg = true -> pg_owner pg = OVM v.
+Proof.
+  intros v [o sh] H. unfold is_vm_shared_host in H. cbn [pg_owner pg_share] in *.
+  destruct o; try discriminate H. destruct sh; try discriminate H. apply andb_true_iff in H as [H _].
+  apply Nat.eqb_eq in H. subst. reflexivity.
+Qed.
+
+(** The model's check of a range passed: each PFN mapped inside it holds. *)
+Lemma range_ok_mapped : forall c s2 i0 n (ok : nat -> bool) p, ipa_range_ok c s2 i0 n ok = true ->
+  mapped_in c s2 i0 n p = true -> ok p = true.
+Proof.
+  intros c s2 i0 n ok p H M. unfold ipa_range_ok in H. apply andb_true_iff in H as [_ H].
+  pose proof M as M'. unfold mapped_in in M'. apply andb_true_iff in M' as [R _]. unfold in_ram in R.
+  apply in_range_spec in R. rewrite all_range_spec in H. specialize (H p R). rewrite M in H. exact H.
+Qed.
+
+(** The model's state after GUEST_SHARE or GUEST_UNSHARE: the pages
+    the range maps of VM [v] owned by it with share state [sh] and, in the
+    host's stage-2, [hs]. *)
+Definition host_guest_ms (c : config) (m : mstate) (s2 : nat -> option (nat * nat)) (v i0 n : nat) (sh : share) (hs : bool)
+  : mstate :=
+  mkMState (fun p => if mapped_in c s2 i0 n p then mkPage (OVM v) sh else ms_pages m p)
+           (fun p => if mapped_in c s2 i0 n p then hs else ms_hs2 m p)
+           (ms_vms m).
+
+(** A call that passed the model's range check for a predicate [P] that
+    holds only of VM [v]'s pages and made a [host_step] giving each RAM
+    page the range reaches the share state [sh] in the ledger and [hs]
+    in the host's stage-2 leaves the abstraction [host_guest_ms]. *)
+Lemma host_guest_abs : forall c e e' id ipa n m (P : nat -> page -> bool) sh hs,
+  (forall v pg, P v pg = true -> pg_owner pg = OVM v) ->
+  create_inv c e -> mem_inv e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa -> 0 <= n -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 -> in_ram_range e (Isolation.vm_s2 m) ipa n ->
+  ipa_range_ok c (abs_s2 c e (Isolation.vm_s2 m)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)
+    (fun p => P (Z.to_nat id) (ms_pages (abs_ms c e) p)) = true ->
+  host_step e e' ->
+  (forall p, abs_pages c e' p = if in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p
+                                then mkPage (pg_owner (abs_pages c e p)) sh else abs_pages c e p) ->
+  (forall p, abs_hs2 c e' p = if in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p
+                              then hs else abs_hs2 c e p) ->
+  ms_eq (host_guest_ms c (abs_ms c e) (abs_s2 c e (Isolation.vm_s2 m)) (Z.to_nat id) (pfn c (Z.to_nat ipa)) (Z.to_nat n) sh hs)
+    (abs_ms c e').
+Proof.
+  intros c e e' id ipa n m P sh hs HP Hc Hmi Hid Hnth Hlive Hipa Hn Hial H40 Hin Hir Hst Hpg Hhs.
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane).
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
+  pose proof (in_ram_range_walk e _ ipa n Hipa Hial Hin) as Hmp.
+  pose proof (mapped_in_unshared c e _ ipa n Hcfg Hs Hipa Hn Hial H40 Hmp) as Hmi'.
+  unfold host_guest_ms. split; [|split].
+  - intros p. cbn [ms_pages abs_ms]. rewrite Hpg, <- Hmi'.
+    destruct (mapped_in _ _ _ _ p) eqn:M; [|reflexivity].
+    pose proof (HP _ _ (range_ok_mapped c _ _ _ _ p Hir M)) as Ho. cbn [ms_pages abs_ms] in Ho.
+    rewrite Ho. reflexivity.
+  - intros p. cbn [ms_hs2 abs_ms]. rewrite Hhs, <- Hmi'. reflexivity.
+  - intros v. cbn [ms_vms]. apply (abs_slot_same c e e' v).
+    + destruct Hst as ((qq & ps & -> & _) & _). reflexivity.
+    + intros _ m' Hm' Hl' p. apply abs_s2_same. intros k.
+      exact (host_step_walks e e' Hmi Hst m' k (nth_error_In _ _ Hm') Hl').
+Qed.
+
+(** What is proved of a guest memory call [call] against the model's
+    step [step]: from a live VM, for a 64-bit IPA and count, from
+    [create_inv], [walk_inv] and RAM below 2^40, an answer of SUCCESS is
+    the model's step from the abstraction before, which succeeds and
+    leaves the abstraction after. *)
+Definition guest_refines (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status)
+    (step : config -> state -> nat -> nat -> nat -> state * output) : Prop :=
+  forall c e tr id ipa n m e' tr' mem regs,
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  call id ipa n e tr = Ok Abi.Success e' tr' ->
+  exists s', step c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) = (s', ok0) /\
+    ms_eq (st_meta s') (abs_ms c e').
+
+(** And so [Inv] holds after SUCCESS whenever it held before. *)
+Definition guest_keeps_Inv (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status) : Prop :=
+  forall c e tr id ipa n m e' tr',
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  call id ipa n e tr = Ok Abi.Success e' tr' ->
+  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
+
+Lemma refines_keeps_Inv : forall call step,
+  (forall c s v ipa n, Inv c (st_meta s) -> Inv c (st_meta (fst (step c s v ipa n)))) ->
+  guest_refines call step -> guest_keeps_Inv call.
+Proof.
+  intros call step Hinv Hr c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
+    (fun s => step c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n))); [intros s; apply Hinv|].
+  exact (Hr c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
+Qed.
+
+(** The model's GUEST_SHARE and GUEST_UNSHARE: the range checks, then
+    [host_guest_ms]. *)
+Definition host_guest_step (c : config) (s : state) (v ipa n : nat) (P : nat -> page -> bool) (sh : share) (hs : bool)
+  : state * output :=
+  let m := st_meta s in
+  if negb (guest_range_ok c ipa n) then (s, err INVALID_PARAMETERS) else
+  if negb (ipa_range_ok c (s2_of m v) (pfn c ipa) n (fun p => P v (ms_pages m p))) then (s, err DENIED) else
+  (mkState (host_guest_ms c m (s2_of m v) v (pfn c ipa) n sh hs) (st_mem s) (st_regs s), ok0).
+
+(** A call taken apart as [host_effect] with [host_done] refines the
+    model's step of that shape. *)
+Lemma host_refines : forall call P sh hs (step : config -> state -> nat -> nat -> nat -> state * output),
+  (forall v pg, P v pg = true -> pg_owner pg = OVM v) ->
+  (forall c s v ipa n, step c s v ipa n = host_guest_step c s v ipa n P sh hs) ->
+  host_effect call P (host_done sh hs) -> guest_refines call step.
+Proof.
+  intros call P sh hs step HP Hstep Heff c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  destruct (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
   destruct (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs).
-  unfold guest_unshare, abs_state. cbv zeta. cbn [st_meta].
+  rewrite Hstep. unfold host_guest_step, abs_state. cbv zeta. cbn [st_meta].
   rewrite Hgr. cbn [negb]. rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive), Hir. cbn [negb].
   eexists. split; [reflexivity|].
-  exact (host_guest_abs c e e' id ipa n m is_vm_shared_host _ false vm_shared_host_owner Hc (proj1 (proj1 Hwi)) ltac:(lia)
+  exact (host_guest_abs c e e' id ipa n m P sh hs HP Hc (proj1 (proj1 Hwi)) ltac:(lia)
     Hnth Hlive ltac:(lia) ltac:(lia) Hial H40 Hin Hir Hst Hpg Hhs).
 Qed.
 
-(** So [Inv] holds after a GUEST_UNSHARE answering SUCCESS whenever it
-    held before ([Invariants.guest_unshare_inv] as a theorem about
-    [Engine.GuestUnshare]). *)
-Corollary GuestUnshare_keeps_Inv : forall c e tr id ipa n m e' tr',
-  create_inv c e -> walk_inv e -> reclaim_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestUnshare root id ipa n e tr = Ok Abi.Success e' tr' ->
-  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
-Proof.
-  intros c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
-  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
-    (fun s => guest_unshare c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n))); [intros s; apply Invariants.guest_unshare_inv|].
-  exact (GuestUnshare_refines c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
-Qed.
+(** GUEST_SHARE answering SUCCESS refines the model's step whole: each
+    page the range maps the VM's shared with the host, mapped in the
+    host's stage-2, every VM slot as it was; and keeps [Inv]
+    ([Invariants.guest_share_inv] as a theorem about [Engine.GuestShare]). *)
+Theorem GuestShare_refines : guest_refines (Isolation.Engine_GuestShare root) guest_share.
+Proof. exact (host_refines _ _ _ _ guest_share vm_unshared_owner (fun _ _ _ _ _ => eq_refl) GuestShare_effect). Qed.
+
+Corollary GuestShare_keeps_Inv : guest_keeps_Inv (Isolation.Engine_GuestShare root).
+Proof. exact (refines_keeps_Inv _ _ Invariants.guest_share_inv GuestShare_refines). Qed.
+
+(** GUEST_UNSHARE likewise: each page the range maps the VM's, not
+    shared, gone from the host's stage-2. *)
+Theorem GuestUnshare_refines : guest_refines (Isolation.Engine_GuestUnshare root) guest_unshare.
+Proof. exact (host_refines _ _ _ _ guest_unshare vm_shared_host_owner (fun _ _ _ _ _ => eq_refl) GuestUnshare_effect). Qed.
+
+Corollary GuestUnshare_keeps_Inv : guest_keeps_Inv (Isolation.Engine_GuestUnshare root).
+Proof. exact (refines_keeps_Inv _ _ Invariants.guest_unshare_inv GuestUnshare_refines). Qed.
 
 (** ** GUEST_RELINQUISH *)
 
@@ -568,15 +570,9 @@ Qed.
     RAM below 2^40, refines the model's step whole: each page the range
     maps owned by nobody, the VM's stage-2 without the range, the host's
     stage-2 and every other VM slot as they were. *)
-Theorem GuestRelinquish_refines : forall c e tr id ipa n m e' tr' mem regs,
-  create_inv c e -> walk_inv e -> reclaim_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok Abi.Success e' tr' ->
-  exists s', guest_relinquish c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) = (s', ok0) /\
-    ms_eq (st_meta s') (abs_ms c e').
+Theorem GuestRelinquish_refines : guest_refines (Isolation.Engine_GuestRelinquish root) guest_relinquish.
 Proof.
-  intros c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  unfold guest_refines. intros c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
   pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)). pose proof Hmi as (Hm & Hown & _).
   pose proof Hown as (Hp & Hpl & _ & _ & _).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as ((G & _) & _ & Hipl).
@@ -621,16 +617,5 @@ Qed.
 (** So [Inv] holds after a GUEST_RELINQUISH answering SUCCESS whenever it
     held before ([Invariants.guest_relinquish_inv] as a theorem about
     [Engine.GuestRelinquish]). *)
-Corollary GuestRelinquish_keeps_Inv : forall c e tr id ipa n m e' tr',
-  create_inv c e -> walk_inv e -> reclaim_ok e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok Abi.Success e' tr' ->
-  Inv c (abs_ms c e) -> Inv c (abs_ms c e').
-Proof.
-  intros c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
-  apply (step_ok_keeps_Inv c e e' (fun _ => 0%nat) (fun _ _ _ => 0%nat)
-    (fun s => guest_relinquish c s (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n)));
-    [intros s; apply Invariants.guest_relinquish_inv|].
-  exact (GuestRelinquish_refines c e tr id ipa n m e' tr' _ _ Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun).
-Qed.
+Corollary GuestRelinquish_keeps_Inv : guest_keeps_Inv (Isolation.Engine_GuestRelinquish root).
+Proof. exact (refines_keeps_Inv _ _ Invariants.guest_relinquish_inv GuestRelinquish_refines). Qed.

@@ -291,6 +291,7 @@ CodeMemInvDestroy.destroyed_owned
 CodeMemInvDestroy.destroyed_dead_no_root
 CodeMemInvDestroy.VMDestroy_mem_cases
 CodeMemInvDestroy.VMDestroy_keeps_mem_inv
+CodeEngineInv.host_frame_walks
 CodeEngineInv.put_vm_slots
 CodeEngineInv.mem_inv_put_vm
 CodeEngineInv.mem_inv_stable
@@ -504,8 +505,6 @@ CodeRuns.run_at_det
 CodeRuns.run_in_ram
 CodeRuns.runs_loop
 CodeGuestNoFailure.host_runs_loop
-CodeGuestNoFailure.GuestShare_no_failure
-CodeGuestNoFailure.GuestUnshare_no_failure
 CodeGuestNoFailure.GuestRelinquish_no_failure
 CodeGuestNoFailure.run_fits
 CodeUnshareRefine.range_passes
@@ -514,8 +513,13 @@ CodeGuestRefine.passes_vm_unshared
 CodeGuestRefine.passes_vm_shared_host
 CodeGuestRefine.GuestShare_effect
 CodeGuestRefine.GuestUnshare_effect
+CodeGuestRefine.effect_no_failure
+CodeGuestRefine.GuestShare_no_failure
+CodeGuestRefine.GuestUnshare_no_failure
 CodeGuestRefine.host_step_walks
 CodeGuestRefine.host_guest_abs
+CodeGuestRefine.refines_keeps_Inv
+CodeGuestRefine.host_refines
 CodeGuestRefine.GuestShare_refines
 CodeGuestRefine.GuestUnshare_refines
 CodeGuestRefine.GuestShare_keeps_Inv
