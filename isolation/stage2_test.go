@@ -137,7 +137,7 @@ func TestRunNeedCountsTouchedEntries(t *testing.T) {
 		n := uint64(1 + r.IntN(1200))
 		ipa := IPA(r.Uint64N(1<<28-n) << PageShift)
 		if r.IntN(4) == 0 {
-			ipa = IPA((r.Uint64N(1<<10)+1)<<30 - r.Uint64N(3)<<PageShift) // ends near a 1 GiB boundary
+			ipa = IPA((r.Uint64N(1<<10)+1)<<30 - r.Uint64N(3)<<PageShift) // starts just below a 1 GiB boundary
 		}
 		l1, l2 := map[uint64]bool{}, map[uint64]bool{}
 		for k := uint64(0); k < n; k++ {
@@ -168,8 +168,9 @@ func TestFreeStage2ReturnsEveryTable(t *testing.T) {
 
 // TestNeedBoundsAllocationsRandomly runs random maps and unmaps over a
 // stage-2 and checks that every operation takes no more tables than
-// reserved (mapNeed or unmapNeed before it, and runNeed), that maps into empty space take exactly the reservation, and
-// that the walker agrees with a page-by-page model.
+// reserved (mapNeed or unmapNeed before it, and runNeed), that maps into
+// empty space take exactly the reservation, and that the walker agrees
+// with a page-by-page model.
 func TestNeedBoundsAllocationsRandomly(t *testing.T) {
 	e, s, _ := emptyEngine(t, 4096)
 	r := rand.New(rand.NewPCG(1, 2))
