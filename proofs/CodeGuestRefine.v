@@ -25,7 +25,10 @@
       ([GuestShare_refines], [GuestUnshare_refines]), and [Inv] holds
       after them whenever it held before ([GuestShare_keeps_Inv],
       [GuestUnshare_keeps_Inv]: [Invariants.guest_share_inv] and
-      [guest_unshare_inv] as theorems about the Go calls);
+      [guest_unshare_inv] as theorems about the Go calls); every outcome
+      of either keeps [walk_inv] ([host_step_keeps_mem_inv],
+      [host_step_keeps_walk_inv], [GuestShare_keeps_walk_inv],
+      [GuestUnshare_keeps_walk_inv]);
     - GUEST_RELINQUISH answering SUCCESS (CodeGuestNoFailure: each RAM
       page the range reaches owned by nobody in the ledger, the range
       gone from the VM's walk, [relinq_done]; every table outside the
@@ -548,6 +551,59 @@ Proof. exact (host_refines _ _ _ _ guest_unshare vm_shared_host_owner (fun _ _ _
 
 Corollary GuestUnshare_keeps_Inv : guest_keeps_Inv (Isolation.Engine_GuestUnshare root).
 Proof. exact (refines_keeps_Inv _ _ Invariants.guest_unshare_inv GuestUnshare_refines). Qed.
+
+(** ** GUEST_SHARE and GUEST_UNSHARE keep [walk_inv] *)
+
+(** A [host_step] keeps [mem_inv]: the live VMs' trees are kept and the
+    host's grows only by tables no VM holds (CodeOwns). *)
+Lemma host_step_keeps_mem_inv : forall e e', mem_inv e -> host_step e e' -> mem_inv e'.
+Proof.
+  intros e e' (Hm & Ho & Hd) ((q & ps & Ee & Hps) & Hr & HB & HL & Htf).
+  apply (mem_inv_after e e' Hm Hd); [exact (host_update_keeps_owned e e' q ps Ho Ee Hr HB HL Htf)|rewrite Ee..];
+    [reflexivity|reflexivity|exact Hps].
+Qed.
+
+(** A [host_step] whose host walk stays below 2^48 keeps [walk_inv]: the
+    VM slots and so the shadow state are as they were, and so is every
+    live VM's walk. *)
+Lemma host_step_keeps_walk_inv : forall e e', walk_inv e -> host_step e e' ->
+  walk_below e' (Isolation.Engine_host e) -> walk_inv e'.
+Proof.
+  intros e e' ((Hmi & Hsh) & (_ & Hvb)) Hst Hwb.
+  pose proof Hst as ((q & ps & Ee & _) & _).
+  split; [split|split].
+  - exact (host_step_keeps_mem_inv e e' Hmi Hst).
+  - rewrite Ee. exact Hsh.
+  - rewrite Ee in Hwb |- *. exact Hwb.
+  - intros i m' Hnth Hl k p w Hk Hw. rewrite Ee in Hnth. cbn in Hnth.
+    rewrite (host_step_walks e e' Hmi Hst m' k (nth_error_In _ _ Hnth) Hl) in Hw.
+    exact (Hvb i m' Hnth Hl k p w Hk Hw).
+Qed.
+
+(** Every outcome of a call taken apart as [host_effect] with [host_done]
+    keeps [walk_inv]. *)
+Definition guest_keeps_walk_inv (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status) : Prop :=
+  forall c e tr id ipa n m st e' tr',
+  create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  call id ipa n e tr = Ok st e' tr' -> walk_inv e'.
+
+Lemma effect_keeps_walk_inv : forall call P sh hs, host_effect call P (host_done sh hs) -> guest_keeps_walk_inv call.
+Proof.
+  intros call P sh hs Heff c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  destruct (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
+  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hwi].
+  destruct (Hsucc eq_refl) as (_ & _ & _ & _ & _ & Hst & Hwb & _).
+  exact (host_step_keeps_walk_inv e e' Hwi Hst Hwb).
+Qed.
+
+Theorem GuestShare_keeps_walk_inv : guest_keeps_walk_inv (Isolation.Engine_GuestShare root).
+Proof. exact (effect_keeps_walk_inv _ _ _ _ GuestShare_effect). Qed.
+
+Theorem GuestUnshare_keeps_walk_inv : guest_keeps_walk_inv (Isolation.Engine_GuestUnshare root).
+Proof. exact (effect_keeps_walk_inv _ _ _ _ GuestUnshare_effect). Qed.
 
 (** ** GUEST_RELINQUISH *)
 

@@ -34,9 +34,11 @@
       keeps [s2_owned]: the stage-2s they update gain only free tables
       (MEM_DONATE's VM possibly one the host's unmap freed), and every
       other stage-2, apart from them, is kept ([MemShare_keeps_owned],
-      [MemDonate_keeps_owned]); so do MEM_RECLAIM's, which never fails
-      from the same invariant ([MemReclaim_no_failure_owned],
-      [MemReclaim_keeps_owned]);
+      [MemDonate_keeps_owned]); so does any update of the host's stage-2
+      that changes only the ledger and the pool and keeps the tables
+      outside the host's tree ([host_update_keeps_owned]), MEM_RECLAIM's
+      among them, which never fails from the same invariant
+      ([MemReclaim_no_failure_owned], [MemReclaim_keeps_owned]);
     - with [mem_ok] and [dead_no_root] (a slot not live has no stage-2
       root), the invariant [mem_inv] the three calls need is kept by
       every outcome of each ([mem_inv_after], [MemShare_keeps_mem_inv],
@@ -616,23 +618,19 @@ Proof.
   exists st, e', tr'. exact H.
 Qed.
 
-(** Every outcome of MEM_RECLAIM keeps [s2_owned]: the host's tree gains
-    only tables that were free, and every live VM's, apart from it, is
-    kept. *)
-Theorem MemReclaim_keeps_owned : forall e tr pa n st e' tr',
-  mem_ok e -> s2_owned e ->
-  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
-    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
-  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' -> s2_owned e'.
+(** An update of the host stage-2 that changes only the ledger and the
+    pool, keeps the pool's place and size, leaves the host's stage-2 with
+    [root_inv] and keeps every table outside the host's tree, keeps
+    [s2_owned]: each live VM's tree is kept, and the host's grows only by
+    tables no VM's tree holds. *)
+Lemma host_update_keeps_owned : forall e e0 q ps, s2_owned e ->
+  e0 = Isolation.set_Engine_pool q (Isolation.set_Engine_pages ps e) ->
+  root_inv e0 (Isolation.stage2_root (Isolation.Engine_host e)) -> pool_base e0 = pool_base e ->
+  len (tables e0) = len (tables e) -> tree_frame e e0 (Isolation.stage2_root (Isolation.Engine_host e)) ->
+  s2_owned e0.
 Proof.
-  intros e tr pa n st e' tr' Hm Ho Hram Hpa Hn H.
+  intros e e0 q ps Ho Ee Hh0 HB HL Htf.
   pose proof Ho as (Hp & Hpl & Hhost & Hvms & Hdis).
-  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hhost) Hram Hpa Hn)
-    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
-  rewrite H0 in H. injection H as <- <- <-.
-  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (q & ps & Hps & Ee & Hh0 & HB & HL & Htf).
   set (h := Isolation.stage2_root (Isolation.Engine_host e)) in *.
   assert (Evms : Isolation.Engine_vms e0 = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
   assert (Ehost : Isolation.Engine_host e0 = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
@@ -661,6 +659,26 @@ Proof.
     + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
       destruct (Hkept i Hi Hli) as (_ & Hil). destruct (Hkept j Hj Hlj) as (_ & Hjl).
       intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
+Qed.
+
+(** Every outcome of MEM_RECLAIM keeps [s2_owned]: the host's tree gains
+    only tables that were free, and every live VM's, apart from it, is
+    kept. *)
+Theorem MemReclaim_keeps_owned : forall e tr pa n st e' tr',
+  mem_ok e -> s2_owned e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= pa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' -> s2_owned e'.
+Proof.
+  intros e tr pa n st e' tr' Hm Ho Hram Hpa Hn H.
+  pose proof Ho as (Hp & Hpl & Hhost & _).
+  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hhost) Hram Hpa Hn)
+    as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in H. injection H as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
+  destruct (Hsucc Es) as (q & ps & _ & Ee & Hh0 & HB & HL & Htf).
+  exact (host_update_keeps_owned e e0 q ps Ho Ee Hh0 HB HL Htf).
 Qed.
 
 (** ** The engine's invariant for the memory calls *)

@@ -263,6 +263,7 @@ CodeUpdateRange.need_root_l1
 CodeUpdateRange.update_root_entry_l1
 CodeUpdateRange.need_root_one
 CodeUpdateRange.update_root_one_no_failure
+CodeOwns.host_update_keeps_owned
 CodeOwns.owns_l2_inv
 CodeOwns.owns_l1_inv
 CodeOwns.owns_root_inv
@@ -524,6 +525,11 @@ CodeGuestRefine.GuestShare_refines
 CodeGuestRefine.GuestUnshare_refines
 CodeGuestRefine.GuestShare_keeps_Inv
 CodeGuestRefine.GuestUnshare_keeps_Inv
+CodeGuestRefine.host_step_keeps_mem_inv
+CodeGuestRefine.host_step_keeps_walk_inv
+CodeGuestRefine.effect_keeps_walk_inv
+CodeGuestRefine.GuestShare_keeps_walk_inv
+CodeGuestRefine.GuestUnshare_keeps_walk_inv
 CodeRuns.run_ledger_step
 CodeGuestRefine.run_abs_pages
 CodeGuestRefine.GuestRelinquish_refines
