@@ -35,7 +35,9 @@
       VM's tree kept, so the host's and the other VMs' walks stay)
       refines [Spec.guest_relinquish] whole ([run_abs_pages],
       [GuestRelinquish_refines]) and keeps [Inv]
-      ([GuestRelinquish_keeps_Inv]). *)
+      ([GuestRelinquish_keeps_Inv]); every outcome of it keeps
+      [walk_inv] ([vm_step_keeps_walk_inv],
+      [GuestRelinquish_keeps_walk_inv]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -675,3 +677,40 @@ Qed.
     [Engine.GuestRelinquish]). *)
 Corollary GuestRelinquish_keeps_Inv : guest_keeps_Inv (Isolation.Engine_GuestRelinquish root).
 Proof. exact (refines_keeps_Inv _ _ Invariants.guest_relinquish_inv GuestRelinquish_refines). Qed.
+
+(** An update of VM slot [i]'s stage-2 alone that leaves its walk below
+    2^48 ([vm_step]) keeps [walk_inv]: the VM's tree stays its own
+    (CodeOwns.one_tree_keeps_owned), and the host's and the other VMs'
+    walks are as they were. *)
+Lemma vm_step_keeps_walk_inv : forall e e' i m, walk_inv e ->
+  nth_error (Isolation.Engine_vms e) i = Some m -> Isolation.vm_live m = true ->
+  vm_step e (Isolation.vm_s2 m) e' -> walk_inv e'.
+Proof.
+  intros e e' i m (((Hm & Ho & Hd) & Hsh) & (Hhb & Hvb)) Hnth Hlive ((q & ps & Ee & Hps) & Hr' & HB & HL & Htf & Hwb').
+  pose proof (root_inv_l1 e' _ Hr') as ((Ht' & _) & _).
+  assert (Ev : Isolation.Engine_vms e' = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
+  assert (Eh : Isolation.Engine_host e' = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
+  destruct (one_vm_walks_apart e (Isolation.Engine_pages e) e' i m Ho Hnth Hlive Ht' HB HL Htf) as (Hhw & Hother).
+  split; [split|split].
+  - apply (mem_inv_after e e' Hm Hd); [exact (one_tree_keeps_owned e e' i m Ho Hnth Hlive Ev Eh Hr' HB HL Htf)|rewrite Ee..];
+      [reflexivity|reflexivity|exact Hps].
+  - rewrite Ee. exact Hsh.
+  - rewrite Eh. intros k p w Hk Hw. rewrite Hhw in Hw. exact (Hhb k p w Hk Hw).
+  - intros j m' Hnth' Hl' k p w Hk Hw. rewrite Ev in Hnth'.
+    destruct (Nat.eq_dec j i) as [->|Hj].
+    + rewrite Hnth in Hnth'. injection Hnth' as <-. exact (Hwb' k p w Hk Hw).
+    + rewrite (Hother j m' Hj Hnth' Hl' k) in Hw. exact (Hvb j m' Hnth' Hl' k p w Hk Hw).
+Qed.
+
+(** So every outcome of GUEST_RELINQUISH keeps [walk_inv]. *)
+Theorem GuestRelinquish_keeps_walk_inv : guest_keeps_walk_inv (Isolation.Engine_GuestRelinquish root).
+Proof.
+  intros c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
+  pose proof Hwi as (((Hm & Ho & _) & _) & (_ & Hvb)). pose proof Ho as (_ & Hpl & _).
+  destruct (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Ho) (Hvb _ m Hnth Hlive) (proj2 Hrok)
+    Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
+  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hwi].
+  destruct (Hsucc eq_refl) as (Hst & _).
+  exact (vm_step_keeps_walk_inv e e' _ m Hwi Hnth Hlive Hst).
+Qed.

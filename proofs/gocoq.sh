@@ -534,6 +534,8 @@ CodeRuns.run_ledger_step
 CodeGuestRefine.run_abs_pages
 CodeGuestRefine.GuestRelinquish_refines
 CodeGuestRefine.GuestRelinquish_keeps_Inv
+CodeGuestRefine.vm_step_keeps_walk_inv
+CodeGuestRefine.GuestRelinquish_keeps_walk_inv
 CodeRefineInv.mcalls_Inv
 CodeRefineInv.mcalls_protected_owns
 CodeMemShare.MemShare_reaches_mapRange
