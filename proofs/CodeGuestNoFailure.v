@@ -346,7 +346,7 @@ Proof.
   intros e tr id ipa n m Hm Hpl Hroots Hwb Hram Hid Hnth Hlive Hipa Hn.
   guest_checks @Isolation.Engine_GuestRelinquish false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
   reserve relinq_need (fun (first pa : Z) => first) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hvr).
-  pose proof Hpl as (Hpal & Hpbelow). pose proof Hl as (_ & _ & _ & Hbal & Hlen).
+  pose proof Hpl as (Hpal & Hpbelow).
   pose proof (root_inv_l1 e _ Hvr) as ((_ & _ & _ & _ & Hplat) & _).
   set (vr := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
   match goal with |- context [loop max_fuel ?c ?b ?po 0] =>

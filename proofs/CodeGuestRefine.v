@@ -148,6 +148,21 @@ Proof.
   rewrite (walk_same_pool S (Isolation.set_Engine_pages ps S) _ p Hok Hs2 eq_refl). reflexivity.
 Qed.
 
+(** Before the first run, nothing is done. *)
+Lemma host_done_start : forall sh hs c e s2 ipa, walk_below e (Isolation.Engine_host e) -> host_done sh hs c e s2 ipa 0 e.
+Proof.
+  intros sh hs c e s2 ipa Hwb. split; [exact Hwb|]. split; intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
+Qed.
+
+(** A state the loop reaches keeps [ledger_ok]: the same configuration
+    and as many ledger entries. *)
+Lemma step_ledger_ok : forall e qq ps, ledger_ok e -> len ps = len (Isolation.Engine_pages e) ->
+  ledger_ok (Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)).
+Proof.
+  intros e qq ps Hl Hps. unfold ledger_ok in *.
+  cbn [Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages]. rewrite Hps. exact Hl.
+Qed.
+
 (** What is proved of GUEST_SHARE and GUEST_UNSHARE taken apart: from a
     live VM, for a 64-bit IPA and count, from [create_inv], [walk_inv]
     and RAM below 2^40, the call never fails; an error changes nothing;
@@ -192,17 +207,13 @@ Proof.
     destruct (host_runs_loop b e tr m s ipa n N (share_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
-  - split; [exact Hhb|]. split; intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
+  - exact (host_done_start _ _ c e _ ipa Hhb).
   - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S) Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc1 & _).
     pose proof HrS as (((HokS & _) & _) & _).
-    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
+    pose proof Hpl as (Hpal & Hpbelow). pose proof (step_ledger_ok e qq ps Hl Hps) as HlS.
     unfold CodeMemState.ram_base, CodeMemState.ram_size in Hlo, Hhi, Hram.
-    assert (HlS : ledger_ok S).
-    { pose proof Hl as HlS. unfold ledger_ok in HlS |- *.
-      cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
-      rewrite Hps. exact HlS. }
     (* The ledger commit. *)
     destruct (run_fits e S pa cnt Hl eq_refl Hps Hpa Hlo Hhi Hc1) as (F1 & F2 & F3 & F4).
     destruct (setShared_pages S t pa cnt true Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
@@ -288,17 +299,13 @@ Proof.
     destruct (host_runs_loop b e tr m s ipa n N (unshare_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
-  - split; [exact Hhb|]. split; intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
+  - exact (host_done_start _ _ c e _ ipa Hhb).
   - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S) Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc1 & _).
     pose proof HrS as (((HokS & _) & _) & _).
-    pose proof Hl as (_ & _ & _ & Hbal & Hlen). pose proof Hpl as (Hpal & Hpbelow).
+    pose proof Hpl as (Hpal & Hpbelow). pose proof (step_ledger_ok e qq ps Hl Hps) as HlS.
     unfold CodeMemState.ram_base, CodeMemState.ram_size in Hlo, Hhi, Hram.
-    assert (HlS : ledger_ok S).
-    { pose proof Hl as HlS. unfold ledger_ok in HlS |- *.
-      cbn [S Isolation.Engine_cfg Isolation.set_Engine_pool Isolation.set_Engine_pages Isolation.Engine_pages].
-      rewrite Hps. exact HlS. }
     (* The unmap from the host stage-2. *)
     assert (Hs2h : s2_ok S (Isolation.Engine_host e)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
     assert (Hgh : good host_place S (Isolation.Engine_host e)) by exact (host_place_good S).

@@ -512,6 +512,8 @@ CodeUnshareRefine.range_passes
 CodeGuestRefine.unshared_page_run
 CodeGuestRefine.passes_vm_unshared
 CodeGuestRefine.passes_vm_shared_host
+CodeGuestRefine.host_done_start
+CodeGuestRefine.step_ledger_ok
 CodeGuestRefine.GuestShare_effect
 CodeGuestRefine.GuestUnshare_effect
 CodeGuestRefine.effect_no_failure
