@@ -387,6 +387,25 @@ Proof.
   exact (host_frame_walks e e' Hi Ht' HB HL Htf).
 Qed.
 
+(** A call that keeps [engine_inv], the slots, the configuration and
+    every live VM's walk keeps [create_inv]. *)
+Lemma create_inv_same_walks : forall c e e', create_inv c e -> engine_inv e' ->
+  Isolation.Engine_vms e' = Isolation.Engine_vms e -> Isolation.Engine_cfg e' = Isolation.Engine_cfg e ->
+  (forall mv k, In mv (Isolation.Engine_vms e) -> Isolation.vm_live mv = true ->
+     walk e' (Isolation.vm_s2 mv) k = walk e (Isolation.vm_s2 mv) k) ->
+  create_inv c e'.
+Proof.
+  intros c e e' Hc [Hi' Hs'] Ev Ecfg Hw.
+  apply (create_inv_rest c e' (proj1 Hs')).
+  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
+  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
+  unfold create_rest, cfg_abs, cfg_rel, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
+  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|]. split; [exact Hcfg|].
+  split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
+  rewrite Forall_forall in *. intros mv Hmv Hlv.
+  apply s2_sane_ext with e; [exact (fun k => Hw mv k Hmv Hlv)|exact (Hsane mv Hmv Hlv)].
+Qed.
+
 (** MEM_RECLAIM, from [create_inv] and [engine_inv], with RAM inside the
     IPA space, never fails and keeps both: the slots and the live VMs'
     walks are as they were ([MemReclaim_walks]). *)
@@ -399,14 +418,6 @@ Proof.
   intros c e tr pa n Hc Hei Hram Hpa Hn.
   destruct (MemReclaim_engine_inv e tr pa n Hei Hram Hpa Hn) as (st & e' & tr' & Hrun & Hei').
   exists st, e', tr'. split; [exact Hrun|]. split; [|exact Hei'].
-  destruct Hei as [Hi _]. destruct Hei' as [Hi' Hs'].
-  apply (create_inv_rest c e' (proj1 Hs')).
-  destruct (MemReclaim_walks e tr pa n st e' tr' Hi Hram Hpa Hn Hrun) as (_ & Ev & Ecfg & Hw).
-  pose proof (rest_of_create_inv c e Hc) as (_ & Hmax & Hlen & _ & Hcfg & _ & _ & Hfree & Hsane).
-  pose proof Hi' as (_ & ((Ht' & Hpk' & _) & _ & Hh' & Hown' & _) & _).
-  unfold create_rest, cfg_abs, cfg_rel, free_slots_clear, vms_sane in *. rewrite Ev, Ecfg.
-  split; [exact Hpk'|]. split; [exact Hmax|]. split; [exact Hlen|]. split; [exact Ht'|]. split; [exact Hcfg|].
-  split; [exact Hh'|]. split; [exact Hown'|]. split; [exact Hfree|].
-  rewrite Forall_forall in *. intros mv Hmv Hlv.
-  apply s2_sane_ext with e; [exact (fun k => Hw mv k Hmv Hlv)|exact (Hsane mv Hmv Hlv)].
+  destruct (MemReclaim_walks e tr pa n st e' tr' (proj1 Hei) Hram Hpa Hn Hrun) as (_ & Ev & Ecfg & Hw).
+  exact (create_inv_same_walks c e e' Hc Hei' Ev Ecfg Hw).
 Qed.

@@ -121,7 +121,8 @@ Definition host_done (sh : share) (hs : bool) (c : config) (e : Isolation.Engine
   walk_below S (Isolation.Engine_host e) /\
   (forall p, abs_pages c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p
                                then mkPage (pg_owner (abs_pages c e p)) sh else abs_pages c e p) /\
-  (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then hs else abs_hs2 c e p).
+  (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then hs else abs_hs2 c e p) /\
+  (owners_ok e -> owners_ok S).
 
 Definition share_done := host_done (SharedWith host_id) true.
 Definition unshare_done := host_done NotShared false.
@@ -151,7 +152,8 @@ Qed.
 (** Before the first run, nothing is done. *)
 Lemma host_done_start : forall sh hs c e s2 ipa, walk_below e (Isolation.Engine_host e) -> host_done sh hs c e s2 ipa 0 e.
 Proof.
-  intros sh hs c e s2 ipa Hwb. split; [exact Hwb|]. split; intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
+  intros sh hs c e s2 ipa Hwb. split; [exact Hwb|]. split; [|split; [|exact (fun H => H)]];
+    intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
 Qed.
 
 (** A state the loop reaches keeps [ledger_ok]: the same configuration
@@ -208,7 +210,7 @@ Proof.
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
   - exact (host_done_start _ _ c e _ ipa Hhb).
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S & HoS) Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc1 & _).
     pose proof HrS as (((HokS & _) & _) & _).
@@ -218,7 +220,7 @@ Proof.
     destruct (run_fits e S pa cnt Hl eq_refl Hps Hpa Hlo Hhi Hc1) as (F1 & F2 & F3 & F4).
     destruct (setShared_pages S t pa cnt true Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
     destruct (setShared_abs c S t pa cnt true Isolation.HostVMID HlS (proj1 Hcfg) ltac:(lia) Hpa Hc1 ltac:(cbn; lia)
-      ltac:(cbn; lia)) as (e1 & Hss' & _ & _ & _ & Habs1).
+      ltac:(cbn; lia)) as (e1 & Hss' & _ & Ho1 & _ & Habs1).
     rewrite Hss in Hss'. injection Hss' as <-.
     set (S1 := Isolation.set_Engine_pages ps1 S) in *.
     assert (HlS1 : ledger_ok S1).
@@ -257,7 +259,7 @@ Proof.
     assert (Hrun_ram : forall p, in_range p (pfnZ pa) (Z.to_nat cnt) = true -> in_ram c p = true)
       by (intros p; apply (in_range_ram c e pa cnt p (proj1 Hcfg) ltac:(lia) Hc1); unfold CodeMemState.ram_base, CodeMemState.ram_size; lia).
     pose proof (unshared_page_run e (Isolation.vm_s2 m) ipa n k pa cnt) as Hstep.
-    split; [|split].
+    split; [|split; [|split]].
     + exact Hwb2.
     + intros p. rewrite E2. change (abs_pages c (Isolation.set_Engine_pool q2 S1) p) with (abs_pages c S1 p).
       rewrite Habs1, Hpfn, (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun), HpgS.
@@ -276,6 +278,7 @@ Proof.
         replace (pa + (Z.of_nat p * 4096 - pa)) with (Z.of_nat p * 4096) by ring.
         unfold pfnZ. rewrite Z_div_mult by lia. rewrite Nat2Z.id, Nat.eqb_refl. reflexivity.
       * rewrite orb_false_r. unfold S1. rewrite (abs_hs2_pages c S ps1 HokS Hs2h p). apply Hhs2S.
+    + intros Ho0. rewrite E2. exact (Ho1 (HoS Ho0)).
   - CodeShadow.step_by Hj. eexists _, Sf, tf. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|].
     intros _. split; [exact (guest_range_passes c ipa n G Hipl Hipa Hn (proj1 Hbs eq_refl) Hg)|].
     split.
@@ -300,7 +303,7 @@ Proof.
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
   - exact (host_done_start _ _ c e _ ipa Hhb).
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S & HoS) Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc1 & _).
     pose proof HrS as (((HokS & _) & _) & _).
@@ -323,7 +326,7 @@ Proof.
       as (F1 & F2 & F3 & F4).
     destruct (setShared_pages S1 t1 pa cnt false Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
     destruct (setShared_abs c S1 t1 pa cnt false Isolation.HostVMID HlS1 ltac:(rewrite E1; exact (proj1 Hcfg)) ltac:(lia) Hpa Hc1
-      ltac:(rewrite E1; cbn; lia) ltac:(rewrite E1; cbn; lia)) as (e2 & Hss' & _ & _ & _ & Habs2).
+      ltac:(rewrite E1; cbn; lia) ltac:(rewrite E1; cbn; lia)) as (e2 & Hss' & _ & Ho2 & _ & Habs2).
     rewrite Hss in Hss'. injection Hss' as <-.
     exists (Isolation.set_Engine_pages ps1 S1), t1. split.
     { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
@@ -350,7 +353,7 @@ Proof.
     split; [exact Htf1|]. split.
     { change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
         (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia. }
-    split; [|split].
+    split; [|split; [|split]].
     + exact (walk_below_same_pool (Isolation.set_Engine_pool q1 S) (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)) _
         HokS1 Hs2h1 eq_refl Hwb1).
     + intros p. rewrite Habs2, Hpg1, Hpfn, (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun), HpgS.
@@ -363,6 +366,7 @@ Proof.
       destruct (in_range p (pfnZ pa) (Z.to_nat cnt)) eqn:R.
       * rewrite (Hrun_ram p R), orb_true_r. reflexivity.
       * rewrite orb_false_r. apply Hhs2S.
+    + intros Ho0. exact (Ho2 (HoS Ho0)).
   - CodeShadow.step_by Hj. eexists _, Sf, tf. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|].
     intros _. split; [exact (guest_range_passes c ipa n G Hipl Hipa Hn (proj1 Hbs eq_refl) Hg)|].
     split.
@@ -413,6 +417,33 @@ Proof.
   intros e s2 ipa n Hipa Hal Hin i Hi. destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & _).
   unfold wpa in Hx. rewrite Z.div_add, Z2Nat.inj_add, Nat2Z.id in Hx by (try apply Z.div_pos; lia).
   destruct (walk e s2 _) as [[pa w]|] eqn:Hw; [|discriminate Hx]. eauto.
+Qed.
+
+(** ... and, on an engine with its tables and ledger in shape, to a page
+    of RAM. *)
+Lemma in_ram_range_pages : forall e s2 ipa n, tables_ok e -> s2_ok e s2 -> ledger_ok e ->
+  0 <= ipa -> ipa mod 4096 = 0 -> in_ram_range e s2 ipa n ->
+  forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e s2 (Z.to_nat (ipa / 4096) + i) = Some (pa, w) /\
+    CodeMemState.ram_base e <= pa < CodeMemState.ram_base e + CodeMemState.ram_size e.
+Proof.
+  intros e s2 ipa n Hok Hs2 (Hb & Hs & Hbs & _) Hipa Hal Hin i Hi.
+  destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & Hlo & Hhi).
+  pose proof (wpa_walk_pa e s2 ipa (Z.of_nat i) x Hipa Hal ltac:(lia) Hx) as Hwp. rewrite Nat2Z.id in Hwp.
+  destruct (in_ram_range_walk e s2 ipa n Hipa Hal Hin i Hi) as (pa & w & Hw).
+  unfold walk_pa in Hwp. rewrite Hw in Hwp. subst x. exists pa, w. split; [exact Hw|].
+  pose proof (proj2 (walk_aligned e s2 _ pa w Hok Hs2 Hw)) as Hpa.
+  unfold CodeMemState.ram_base, CodeMemState.ram_size in *. rewrite wrapu_small in Hhi by lia. lia.
+Qed.
+
+(** So [walk_pa] reads a page of RAM at each page of the range. *)
+Lemma in_ram_range_walk_pa : forall e s2 ipa n, tables_ok e -> s2_ok e s2 -> ledger_ok e ->
+  0 <= ipa -> ipa mod 4096 = 0 -> in_ram_range e s2 ipa n ->
+  forall i, (i < Z.to_nat n)%nat -> CodeMemState.ram_base e <= walk_pa e s2 (Z.to_nat (ipa / 4096) + i) <
+    CodeMemState.ram_base e + CodeMemState.ram_size e.
+Proof.
+  intros e s2 ipa n Hok Hs2 Hl Hipa Hal Hin i Hi.
+  destruct (in_ram_range_pages e s2 ipa n Hok Hs2 Hl Hipa Hal Hin i Hi) as (pa & w & Hw & Hr).
+  unfold walk_pa. rewrite Hw. exact Hr.
 Qed.
 
 Lemma vm_unshared_owner : forall v pg, is_vm_unshared v pg = true -> pg_owner pg = OVM v.
@@ -535,7 +566,7 @@ Proof.
   intros call P sh hs step HP Hstep Heff c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
   destruct (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
-  destruct (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs).
+  destruct (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs & _).
   rewrite Hstep. unfold host_guest_step, abs_state. cbv zeta. cbn [st_meta].
   rewrite Hgr. cbn [negb]. rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive), Hir. cbn [negb].
   eexists. split; [reflexivity|].
@@ -659,16 +690,8 @@ Proof.
     ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(intros pg Hp'; apply passes_vm_unshared; [lia|exact Hp']) Hpass).
   cbn [negb]. eexists. split; [reflexivity|]. split; [|split].
   - intros p. cbn [st_meta ms_pages abs_ms].
-    assert (Hram : forall i, (i < Z.to_nat n)%nat -> CodeMemState.ram_base e <= walk_pa e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) <
-                     CodeMemState.ram_base e + CodeMemState.ram_size e).
-    { intros i Hi. destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & Hlo & Hhi).
-      rewrite <- (Nat2Z.id i). rewrite (wpa_walk_pa e _ ipa (Z.of_nat i) x ltac:(lia) Hial ltac:(lia) Hx).
-      assert (Hx64 : 0 <= x < 2 ^ 64).
-      { unfold wpa in Hx. destruct (walk e _ _) as [[x' w]|] eqn:Ew; [|discriminate Hx]. injection Hx as <-.
-        pose proof Hm as (_ & _ & _ & _ & Hte & Hall).
-        rewrite Forall_forall in Hall. exact (proj2 (walk_aligned e _ _ _ w Hte (Hall m (nth_error_In _ _ Hnth)) Ew)). }
-      pose proof Hrok as ((Hb0 & Hs0 & Hbs0 & _) & _). unfold CodeMemState.ram_base, CodeMemState.ram_size in *.
-      rewrite wrapu_small in Hhi by lia. lia. }
+    pose proof Hm as (_ & _ & _ & _ & Hte & Hall). rewrite Forall_forall in Hall.
+    pose proof (in_ram_range_walk_pa e _ ipa n Hte (Hall m (nth_error_In _ _ Hnth)) (proj1 Hrok) ltac:(lia) Hial Hin) as Hram.
     rewrite (run_abs_pages c e e' _ ipa (Z.to_nat n) gone_page (proj1 Hcfg) Hram Hlg p), <- Hmi'.
     destruct (mapped_in _ _ _ _ p); reflexivity.
   - intros p. cbn [st_meta ms_hs2 abs_ms]. unfold abs_hs2. rewrite Ee. cbn [Isolation.Engine_host Isolation.set_Engine_pool Isolation.set_Engine_pages].

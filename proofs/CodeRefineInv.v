@@ -661,15 +661,21 @@ Fixpoint run_mcalls (xs : list mcall) (e : Isolation.Engine) (tr : list event) :
   | x :: rest => match run_mcall x e tr with Some (e', tr') => run_mcalls rest e' tr' | None => None end
   end.
 
-(** One call of the list from [seq_inv] never fails and keeps it.
-    MEM_INFO returns the engine it was given ([MemInfo_refines]); the
-    other calls are the theorems above, with [guest_unshared] giving
-    VM_DESTROY's condition ([unshared_of_guest]) and kept because no call
+(** What a call needs of the engine besides 64-bit arguments: VM_DESTROY,
+    that the VM shares no page with the host; the others nothing. *)
+Definition mcall_pre (x : mcall) (e : Isolation.Engine) : Prop :=
+  match x with CVMDestroy id => unshared_at e id | _ => True end.
+
+(** One call of the list from [refine_inv] and [Inv], with 64-bit
+    arguments and [mcall_pre], never fails and keeps both, and keeps
+    [guest_unshared]. MEM_INFO returns the engine it was given
+    ([MemInfo_refines]); the other calls are the theorems above; no call
     here makes a VM's page shared with the host. *)
-Theorem mcall_seq_inv : forall c x e tr, seq_inv c e -> mcall_ok x ->
-  exists e' tr', run_mcall x e tr = Some (e', tr') /\ seq_inv c e'.
+Theorem mcall_keeps : forall c x e tr, refine_inv c e -> Inv c (abs_ms c e) -> mcall_ok x -> mcall_pre x e ->
+  exists e' tr', run_mcall x e tr = Some (e', tr') /\ refine_inv c e' /\ Inv c (abs_ms c e') /\
+    (guest_unshared c e -> guest_unshared c e').
 Proof.
-  intros c x e tr (R & G & I) Hx. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
+  intros c x e tr R I Hx Hpre. set (mem := fun _ : nat => 0%nat). set (regs := fun _ _ _ : nat => 0%nat).
   pose proof R as (Hc & Hwi & _ & Hrok & Ho & Hvms & _). pose proof Hwi as [[Hi _] _].
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hf & Hs).
   destruct x as [n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level|id
@@ -678,7 +684,7 @@ Proof.
     unfold u64 in Hx;
     cbn [run_mcall].
   - destruct (VMCreate_refine_inv c e tr mem regs n f R Hx) as (id & st & e' & Hrun & R' & _ & HI).
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (HI I)|intros G]].
     pose proof Hc as (Hco & Hok & _ & Hh & Hvo & _).
     destruct (VMCreate_walk_cases e tr (Z.of_nat n) (Z.of_nat f) (id, st) e' tr Hco Hok Hh Hvo ltac:(lia) Hrun)
       as (Ep & _).
@@ -686,7 +692,7 @@ Proof.
   - destruct Hx as (Hid & Hpa & Hipa & Hn & Hperms).
     destruct (MemShare_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms)
       as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (HI I)|intros G]].
     destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
     apply (guest_unshared_range c e e' _ _ G
       (proj1 (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hf Hs Hvms
@@ -695,7 +701,7 @@ Proof.
   - destruct Hx as (Hid & Hpa & Hipa & Hn & Hperms).
     destruct (MemDonate_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hperms)
       as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (HI I)|intros G]].
     destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
     apply (guest_unshared_range c e e' _ _ G
       (proj1 (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hf Hs Hvms
@@ -703,36 +709,49 @@ Proof.
     intros w E; discriminate E.
   - destruct Hx as (Hid & Hipa & Hn).
     destruct (MemUnshare_refine_inv c e tr id ipa n mem regs R Hid Hipa Hn) as (st & e' & tr' & Hrun & R' & _ & _ & HI & _).
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (HI I)|intros G]].
     destruct (MemUnshare_ledger_after c e tr id ipa n st e' tr' R Hid Hipa Hn Hrun) as (_ & _ & r & Hpg).
     apply (guest_unshared_range c e e' _ r G Hpg). intros w E; discriminate E.
   - destruct Hx as (Hpa & Hn).
     destruct (MemReclaim_refine_inv c e tr pa n mem regs R Hpa Hn) as (st & e' & tr' & Hrun & R' & Herr & _ & HI).
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact (HI I)]].
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (HI I)|intros G]].
     destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
     apply (guest_unshared_range c e e' _ _ G
       (proj1 (MemReclaim_success_pages c e tr pa n e' tr' Hrok Ho (proj1 Hcfg) Hpa Hn Hrun))).
     intros w E; discriminate E.
   - destruct (MemInfo_refines c e (abs_state c e mem regs) tr pa (proj1 Hrok) Ho (proj1 Hcfg) eq_refl Hx)
       as (info & st & out & Hrun & _).
-    exists e, tr. rewrite Hrun. split; [reflexivity|]. split; [exact R|split; [exact G|exact I]].
-  - pose proof (unshared_of_guest c e (proj1 Hcfg) (proj1 Hrok) Ho G id) as Hun.
+    exists e, tr. rewrite Hrun. split; [reflexivity|]. split; [exact R|split; [exact I|exact (fun G => G)]].
+  - cbn [mcall_pre] in Hpre. rename Hpre into Hun.
     destruct (VMDestroy_refine_inv c e tr id mem regs R Hx Hun I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
-    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [|exact I']].
+    exists e', tr'. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact I'|intros G]].
     destruct (VMDestroy_ledger_after c e tr id st e' tr' R Hx Hun Hrun) as (_ & _ & Hpg).
     exact (VMDestroy_guest_unshared c e e' id G Hpg).
   - destruct Hx as (Hid & Hv & He & Ha).
     destruct (VCPUInit_refine_inv c e tr id v entry arg mem regs R Hid Hv He Ha I) as (st & e' & Hrun & R' & Ep & _ & I').
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact I'|intros G; exact (guest_unshared_same c e e' Ep G)]].
   - destruct Hx as (Hid & Hv & Hli & Hl).
     destruct (VCPUIRQ_refine_inv c e tr id v intid level mem regs R Hid Hv Hli Hl I) as (st & e' & Hrun & R' & Ep & _ & I').
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact I'|intros G; exact (guest_unshared_same c e e' Ep G)]].
   - destruct (MMIOLogRead_refine_inv c e tr id mem regs R Hx I) as (n & packed & st & e' & Hrun & R' & Ep & _ & I').
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact I'|intros G; exact (guest_unshared_same c e e' Ep G)]].
   - destruct Hx as (Hid & Hipa & Hmode & Hval).
     destruct (MMIOShadow_refine_inv c e tr id ipa mode value mem regs R Hid Hipa Hmode Hval I)
       as (st & e' & Hrun & R' & Ep & _ & I').
-    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact (guest_unshared_same c e e' Ep G)|exact I']].
+    exists e', tr. rewrite Hrun. split; [reflexivity|]. split; [exact R'|split; [exact I'|intros G; exact (guest_unshared_same c e e' Ep G)]].
+Qed.
+
+(** So one call from [seq_inv] never fails and keeps it: [guest_unshared]
+    gives VM_DESTROY's condition ([unshared_of_guest]). *)
+Theorem mcall_seq_inv : forall c x e tr, seq_inv c e -> mcall_ok x ->
+  exists e' tr', run_mcall x e tr = Some (e', tr') /\ seq_inv c e'.
+Proof.
+  intros c x e tr (R & G & I) Hx.
+  assert (Hpre : mcall_pre x e).
+  { pose proof R as (Hc & _ & _ & Hrok & Ho & _). pose proof Hc as (_ & _ & Hcfg & _).
+    destruct x as [| | | | | |id| | | |]; cbn [mcall_pre]; try exact Logic.I. exact (unshared_of_guest c e (proj1 Hcfg) (proj1 Hrok) Ho G id). }
+  destruct (mcall_keeps c x e tr R I Hx Hpre) as (e' & tr' & Hrun & R' & I' & G').
+  exists e', tr'. split; [exact Hrun|]. exact (conj R' (conj (G' G) I')).
 Qed.
 
 (** Any sequence of these calls with 64-bit arguments, from an engine

@@ -280,10 +280,60 @@ Proof.
   destruct (pg_owner pg), (pg_share pg); intros H1 H2; try discriminate; apply Nat.eqb_eq in H1, H2; congruence.
 Qed.
 
-(** MEM_UNSHARE keeps [walk_held]: the VM keeps only pages outside the
-    range, which the walk of the range does not reach (its walk maps no
-    two IPA pages on one page), and a page the walk of the range reaches
-    is held by this VM, so by no other. *)
+(** A call that takes the [n] pages at [ipa] out of the walk of live VM
+    slot [i], each of them mapped before, keeps every other live VM's
+    walk and the slots, and gives each RAM page the walk of that range
+    reached one entry [x], every other page its old one, keeps
+    [walk_held]: the VM keeps only pages outside the range, which the
+    walk of the range does not reach (its walk maps no two IPA pages on
+    one page), and a page the walk of the range reaches is held by this
+    VM, so by no other. *)
+Lemma walk_held_unmap : forall c e e' i m ipa n x, create_inv c e -> walk_held c e ->
+  Isolation.Engine_vms e' = Isolation.Engine_vms e ->
+  nth_error (Isolation.Engine_vms e) i = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa -> ipa mod 4096 = 0 -> ipa + n * 4096 <= 2 ^ 40 ->
+  (forall i', (i' < Z.to_nat n)%nat -> exists pa w, walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i') = Some (pa, w)) ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+     walk e' (Isolation.vm_s2 m) k = if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
+                                     then None else walk e (Isolation.vm_s2 m) k) ->
+  (forall j m', j <> i -> nth_error (Isolation.Engine_vms e) j = Some m' -> Isolation.vm_live m' = true ->
+     forall k, walk e' (Isolation.vm_s2 m') k = walk e (Isolation.vm_s2 m') k) ->
+  (forall p, abs_pages c e' p =
+     if in_ram c p && unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p then x else abs_pages c e p) ->
+  walk_held c e'.
+Proof.
+  intros c e e' i m ipa n x Hc H Ev Hnth Hlive Hipa Hial H40 Hmp Hwm Hother Hpg.
+  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as (_ & _ & Hipl).
+  change Isolation.ipaLimit with (2 ^ 40) in Hipl.
+  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as (_ & Hinj).
+  set (s2 := Isolation.vm_s2 m) in *. set (k0 := Z.to_nat (ipa / 4096)) in *.
+  assert (Hk0 : Z.of_nat k0 * 4096 = ipa) by (unfold k0; pose proof (Z.div_mod ipa 4096 ltac:(lia)); rewrite Z2Nat.id by
+    (apply Z.div_pos; lia); lia).
+  assert (Hkin : forall i', (i' < Z.to_nat n)%nat -> (k0 + i' < ipa_pages c)%nat) by (intros i' Hi'; lia).
+  intros j v k pa w Hj Hlv Hk Hw. rewrite Ev in Hj.
+  assert (Hk40 : Z.of_nat k * 4096 < 2 ^ 40) by lia.
+  (* the walk before, at the same IPA page *)
+  assert (Hw0 : walk e (Isolation.vm_s2 v) k = Some (pa, w) /\
+    (j = i -> v = m /\ ~ (ipa <= Z.of_nat k * 4096 < ipa + n * 4096))).
+  { destruct (Nat.eq_dec j i) as [->|Hjne].
+    - rewrite Hnth in Hj. injection Hj as <-. fold s2 in Hw |- *. rewrite (Hwm k Hk40) in Hw.
+      destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb] in Hw;
+        try discriminate Hw; (split; [exact Hw|intros _; split; [reflexivity|lia]]).
+    - rewrite (Hother j v Hjne Hj Hlv k) in Hw. split; [exact Hw|intros E; contradiction]. }
+  destruct Hw0 as (Hw0 & Hsame).
+  rewrite Hpg. destruct (in_ram c (pfnZ pa) && unshared_page e s2 ipa (Z.to_nat n) (pfnZ pa)) eqn:U.
+  2:{ exact (H j v k pa w Hj Hlv Hk Hw0). }
+  exfalso. apply andb_true_iff in U as [_ U]. destruct (unshared_hit e s2 ipa _ _ U Hmp) as (i' & pai & wi & Hi' & Hwi & Ep).
+  destruct (Nat.eq_dec j i) as [Ej|Hjne].
+  - destruct (Hsame Ej) as (-> & Hout). fold s2 in Hw0.
+    assert (k = (k0 + i')%nat) by exact (Hinj k (k0 + i')%nat pa pai w wi Hk (Hkin i' Hi') Hw0 Hwi (eq_sym Ep)).
+    subst k. apply Hout. lia.
+  - pose proof (H j v k pa w Hj Hlv Hk Hw0) as Hv.
+    pose proof (H _ m (k0 + i')%nat pai wi Hnth Hlive (Hkin i' Hi') Hwi) as Hm'. rewrite Ep in Hm'.
+    pose proof (holds_for_unique _ _ _ Hv Hm'). lia.
+Qed.
+
+(** So MEM_UNSHARE keeps [walk_held]. *)
 Theorem MemUnshare_walk_held : forall c e tr id ipa n st e' tr', create_inv c e -> walk_inv e -> walk_held c e ->
   0 <= id < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
   Isolation.Engine_MemUnshare root id ipa n e tr = Ok st e' tr' -> walk_held c e'.
@@ -292,43 +342,11 @@ Proof.
   destruct (MemUnshare_walks e tr id ipa n st e' tr' Hi Hwb Hid Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact H].
   destruct (Hsucc Es) as (m & Hnth & Hlive & Hid1 & Hn1 & Hial & H40 & Hmp & Ev & _ & _ & _ & Hled & _ & Hwm & _ & Hother).
-  pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as (Hrel & _ & Hipl).
-  change Isolation.ipaLimit with (2 ^ 40) in Hipl.
-  unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as (_ & Hinj).
-  set (s2 := Isolation.vm_s2 m) in *. set (k0 := Z.to_nat (ipa / 4096)) in *.
-  assert (Hk0 : Z.of_nat k0 * 4096 = ipa) by (unfold k0; pose proof (Z.div_mod ipa 4096 ltac:(lia)); rewrite Z2Nat.id by
-    (apply Z.div_pos; lia); lia).
-  assert (Hwp : forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e s2 (k0 + i) = Some (pa, w) /\ walk_pa e s2 (k0 + i) = pa /\
-    CodeMemState.ram_base e <= pa < CodeMemState.ram_base e + CodeMemState.ram_size e).
-  { intros i Hi'. destruct (Hmp i Hi') as (pa & w & Hw & Hr). exists pa, w. unfold walk_pa. rewrite Hw. auto. }
-  assert (Hpg := unshare_abs_pages c e e' s2 ipa (Z.to_nat n) Hrel
-    ltac:(intros i Hi'; destruct (Hwp i Hi') as (pa & w & _ & E & Hr); change (Z.to_nat (ipa / 4096)) with k0;
-          rewrite E; exact Hr) Hled).
-  (* a page the walk of the range reaches: VM [id] maps it inside the range *)
-  assert (Hhit : forall p, unshared_page e s2 ipa (Z.to_nat n) p = true -> exists i pa w, (i < Z.to_nat n)%nat /\
-    walk e s2 (k0 + i) = Some (pa, w) /\ pfnZ pa = p).
-  { intros p U. apply (unshared_hit e s2 ipa _ p U). intros i Hi'. destruct (Hwp i Hi') as (pa & w & Hw & _).
-    exists pa, w. exact Hw. }
-  assert (Hkin : forall i, (i < Z.to_nat n)%nat -> (k0 + i < ipa_pages c)%nat) by (intros i Hi'; lia).
-  intros j v k pa w Hj Hlv Hk Hw. rewrite Ev in Hj.
-  assert (Hk40 : Z.of_nat k * 4096 < 2 ^ 40) by lia.
-  (* the walk before, at the same IPA page *)
-  assert (Hw0 : walk e (Isolation.vm_s2 v) k = Some (pa, w) /\
-    (j = Z.to_nat (id - 1) -> v = m /\ ~ (ipa <= Z.of_nat k * 4096 < ipa + n * 4096))).
-  { destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [->|Hjne].
-    - rewrite Hnth in Hj. injection Hj as <-. fold s2 in Hw |- *. rewrite (Hwm k Hk40) in Hw.
-      destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb] in Hw;
-        try discriminate Hw; (split; [exact Hw|intros _; split; [reflexivity|lia]]).
-    - rewrite (Hother j v Hjne Hj Hlv k) in Hw. split; [exact Hw|intros E; contradiction]. }
-  destruct Hw0 as (Hw0 & Hsame).
-  rewrite Hpg. destruct (in_ram c (pfnZ pa) && unshared_page e s2 ipa (Z.to_nat n) (pfnZ pa)) eqn:U.
-  2:{ exact (H j v k pa w Hj Hlv Hk Hw0). }
-  exfalso. apply andb_true_iff in U as [_ U]. destruct (Hhit _ U) as (i & pai & wi & Hi' & Hwi & Ep).
-  destruct (Nat.eq_dec j (Z.to_nat (id - 1))) as [Ej|Hjne].
-  - destruct (Hsame Ej) as (-> & Hout). fold s2 in Hw0.
-    assert (k = (k0 + i)%nat) by exact (Hinj k (k0 + i)%nat pa pai w wi Hk (Hkin i Hi') Hw0 Hwi (eq_sym Ep)).
-    subst k. apply Hout. lia.
-  - pose proof (H j v k pa w Hj Hlv Hk Hw0) as Hv.
-    pose proof (H _ m (k0 + i)%nat pai wi Hnth Hlive (Hkin i Hi') Hwi) as Hm'. rewrite Ep in Hm'.
-    pose proof (holds_for_unique _ _ _ Hv Hm'). lia.
+  pose proof Hc as (_ & _ & Hcfg & _). pose proof Hcfg as (Hrel & _).
+  assert (Hwp : forall i, (i < Z.to_nat n)%nat -> exists pa w,
+    walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) = Some (pa, w)).
+  { intros i Hi'. destruct (Hmp i Hi') as (pa & w & Hw & _). exists pa, w. exact Hw. }
+  apply (walk_held_unmap c e e' _ m ipa n (mkPage OHost NotShared) Hc H Ev Hnth Hlive ltac:(lia) Hial ltac:(lia) Hwp Hwm Hother).
+  apply (unshare_abs_pages c e e' _ ipa (Z.to_nat n) Hrel); [|exact Hled].
+  intros i Hi'. destruct (Hmp i Hi') as (pa & w & Hw & Hr). unfold walk_pa. rewrite Hw. exact Hr.
 Qed.

@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -311,6 +311,7 @@ CodeEngineInv.destroyed_create_rest
 CodeEngineInv.VMDestroy_create_inv
 CodeEngineInv.agree_kept
 CodeEngineInv.MemReclaim_walks
+CodeEngineInv.create_inv_same_walks
 CodeEngineInv.MemReclaim_create_inv
 CodeVMCreateInv.new_vm_walk
 CodeWalkHeld.walk_held_put_vm
@@ -341,6 +342,7 @@ CodeUnshareInv.index_pfn
 CodeUnshareInv.unshare_abs_pages
 CodeUnshareInv.unshared_hit
 CodeUnshareInv.holds_for_unique
+CodeUnshareInv.walk_held_unmap
 CodeUnshareInv.MemUnshare_walk_held
 CodeS2Refine.free_walk_none
 CodeS2Refine.perms_bits
@@ -405,6 +407,7 @@ CodeRefineInv.guest_unshared_pages
 CodeRefineInv.guest_unshared_range
 CodeRefineInv.guest_unshared_same
 CodeRefineInv.VMDestroy_guest_unshared
+CodeRefineInv.mcall_keeps
 CodeRefineInv.mcall_seq_inv
 CodeRefineInv.VCPUInit_refine_inv
 CodeVCPURefine.vcpu_ok_abs
@@ -540,6 +543,23 @@ CodeGuestRefine.vm_step_keeps_walk_inv
 CodeGuestRefine.GuestRelinquish_keeps_walk_inv
 CodeRefineInv.mcalls_Inv
 CodeRefineInv.mcalls_protected_owns
+CodeGuestRefine.in_ram_range_pages
+CodeGuestRefine.in_ram_range_walk_pa
+CodeGuestInv.refine_inv_success
+CodeGuestInv.host_step_create_inv
+CodeGuestInv.walk_held_same_holds
+CodeGuestInv.host_guest_holds
+CodeGuestInv.effect_refine_inv
+CodeGuestInv.GuestShare_refine_inv
+CodeGuestInv.GuestUnshare_refine_inv
+CodeGuestInv.gone_page_ok
+CodeGuestInv.GuestRelinquish_refine_inv
+CodeGuestInv.guest_unshared_step
+CodeGuestInv.GuestUnshare_guest_unshared
+CodeGuestInv.GuestRelinquish_guest_unshared
+CodeGuestInv.gcall_keeps
+CodeGuestInv.reaches_Inv
+CodeGuestInv.reaches_protected_owns
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
