@@ -77,19 +77,30 @@ func New(cfg Config, p Platform, pool Pool) (*Engine, error) {
 	}
 	e.pages = make([]page, cfg.RAM.Size>>PageShift)
 	e.marks = make([]uint8, len(e.pages))
-	e.setOwner(PA(cfg.RAM.Base), uint64(len(e.pages)), abi.OwnerHost, HostVMID)
-	for _, r := range cfg.Engine {
-		e.setOwner(PA(r.Base), r.Size>>PageShift, abi.OwnerEngine, HostVMID)
-	}
-	if err := e.buildHost(); err != nil {
-		return nil, err
-	}
 	e.vms = make([]vm, cfg.MaxVMs)
 	for i := range e.vms {
-		e.vms[i].s2.root = -1
 		e.vms[i].vcpus = make([]vcpu, cfg.MaxVCPUs)
 	}
+	if !e.boot() {
+		return nil, fmt.Errorf("%w: too small for the host stage-2", errPool)
+	}
 	return e, nil
+}
+
+// boot fills in what New allocated, zeroed: the ledger, the VM slots and
+// the host stage-2. It reports false when the pool is too small for the
+// host stage-2. It is apart from New so that the proofs about the code
+// cover it (New's allocations and errors are outside the translated
+// subset).
+func (e *Engine) boot() bool {
+	e.setOwner(PA(e.cfg.RAM.Base), uint64(len(e.pages)), abi.OwnerHost, HostVMID)
+	for _, r := range e.cfg.Engine {
+		e.setOwner(PA(r.Base), r.Size>>PageShift, abi.OwnerEngine, HostVMID)
+	}
+	for i := range e.vms {
+		e.vms[i].s2.root = -1
+	}
+	return e.buildHost()
 }
 
 // hostRAM is how the host maps RAM it owns.
@@ -98,10 +109,11 @@ var hostRAM = Attr{Perms: PermRWX}
 // hostDevice is how the host maps its MMIO.
 var hostDevice = Attr{Perms: PermRW, Device: true}
 
-// buildHost creates the host stage-2 at boot.
-func (e *Engine) buildHost() error {
+// buildHost creates the host stage-2, reporting false when the pool runs
+// out of tables for it.
+func (e *Engine) buildHost() bool {
 	if !e.newStage2(&e.host, HostVMID) {
-		return fmt.Errorf("%w: no room for the host stage-2 root", errPool)
+		return false
 	}
 	n := uint64(len(e.pages))
 	for i := uint64(0); i < n; {
@@ -111,28 +123,29 @@ func (e *Engine) buildHost() error {
 		}
 		if j > i {
 			pa := PA(e.cfg.RAM.Base + i<<PageShift)
-			if err := e.bootMap(IPA(pa), pa, j-i, hostRAM); err != nil {
-				return err
+			if !e.bootMap(IPA(pa), pa, j-i, hostRAM) {
+				return false
 			}
 		}
 		i = j + 1
 	}
 	for _, r := range e.cfg.HostMMIO {
-		if err := e.bootMap(IPA(r.Base), PA(r.Base), r.Size>>PageShift, hostDevice); err != nil {
-			return err
+		if !e.bootMap(IPA(r.Base), PA(r.Base), r.Size>>PageShift, hostDevice) {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // bootMap maps a range into the host stage-2 at boot, when running out of
-// tables is a configuration error rather than a status.
-func (e *Engine) bootMap(ipa IPA, pa PA, n uint64, a Attr) error {
+// tables is a configuration error rather than a status: it reports false
+// then, having changed nothing.
+func (e *Engine) bootMap(ipa IPA, pa PA, n uint64, a Attr) bool {
 	if e.mapNeed(&e.host, ipa, pa, n) > e.pool.nfree {
-		return fmt.Errorf("%w: too small for the host stage-2", errPool)
+		return false
 	}
 	e.mapRange(&e.host, ipa, pa, n, a)
-	return nil
+	return true
 }
 
 // RootPA returns the physical address of the host stage-2's concatenated

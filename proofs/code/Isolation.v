@@ -3600,20 +3600,145 @@ Definition Engine_Dispatch {S : Type} (e : (ptr S Engine)) (c : Caller) (x : (li
 
 Definition hostDevice : Attr := mk_Attr PermRW true.
 
-(** Go: isolation/engine.go:140:1 RootPA *)
+(** Go: isolation/engine.go:143:1 bootMap *)
+Definition Engine_bootMap {S : Type} (e : (ptr S Engine)) (ipa : IPA) (pa : PA) (n : Z) (a : Attr) : M S bool :=
+  let! t'1 := pfield e Engine_host set_Engine_host in
+  let! t'2 := Engine_mapNeed e t'1 ipa pa n in
+  let! t'3 := deref e in
+  if t'2 >? (tablePool_nfree (Engine_pool t'3)) then
+  ret false
+  else
+  let! t'4 := pfield e Engine_host set_Engine_host in
+  let! t'5 := Engine_mapRange e t'4 ipa pa n a in
+  ret true.
+
+(** Go: isolation/engine.go:114:1 buildHost *)
+Definition Engine_buildHost {S : Type} (e : (ptr S Engine)) : M S bool :=
+  let! t'1 := pfield e Engine_host set_Engine_host in
+  let! t'2 := Engine_newStage2 e t'1 HostVMID in
+  if negb t'2 then
+  ret false
+  else
+  let! t'3 := deref e in
+  let n := wrapu 64 (len (Engine_pages t'3)) in
+  let i := 0 in
+  let! t'11 := loop max_fuel
+  (fun i => ret (i <? n))
+  (fun i =>
+  let j := i in
+  let! t'7 := loop (X:=Empty_set) max_fuel
+  (fun j => (let! t'6 := (if (j <? n) then (let! t'4 := deref e in let! t'5 := idx (Engine_pages t'4) j in ret ((page_owner t'5) =? Abi.OwnerHost)) else ret false) in ret t'6))
+  (fun j =>
+  let j := wrapu 64 (j + 1) in
+  ret (Continue j))
+  (fun j => ret j)
+  j in
+  match t'7 with
+  | Fall j =>
+  let! t'10 := (if j >? i then
+  let! t'8 := deref e in
+  let pa := wrapu 64 ((Range_Base (Config_RAM (Engine_cfg t'8))) + (shl 64 false i PageShift)) in
+  let! t'9 := Engine_bootMap e pa pa (wrapu 64 (j - i)) hostRAM in
+  if negb t'9 then
+  ret (Jump (Leave false))
+  else
+  ret (Fall tt)
+  else
+  ret (Fall tt)) in
+  match t'10 with
+  | Fall _ =>
+  let i := wrapu 64 (j + 1) in
+  ret (Continue i)
+  | Jump x'j => ret x'j
+  end
+  | Jump x'j => match x'j with end
+  end)
+  (fun i => ret i)
+  i in
+  match t'11 with
+  | Fall i =>
+  let! t'14 := deref e in
+  let t'13 := len (Config_HostMMIO (Engine_cfg t'14)) in
+  let t'12 := 0 in
+  let! t'18 := loop t'13
+  (fun t'12 => ret (t'12 <? t'13))
+  (fun t'12 =>
+  let! t'15 := deref e in
+  let! t'16 := idx (Config_HostMMIO (Engine_cfg t'15)) t'12 in
+  let r := t'16 in
+  let! t'17 := Engine_bootMap e (Range_Base r) (Range_Base r) (shr (Range_Size r) PageShift) hostDevice in
+  if negb t'17 then
+  ret (Leave false)
+  else
+  ret (Continue t'12))
+  (fun t'12 => let t'12 := t'12 + 1 in ret t'12)
+  t'12 in
+  match t'18 with
+  | Fall t'12 =>
+  ret true
+  | Jump x'j => ret x'j
+  end
+  | Jump x'j => ret x'j
+  end.
+
+(** Go: isolation/engine.go:95:1 boot *)
+Definition Engine_boot {S : Type} (e : (ptr S Engine)) : M S bool :=
+  let! t'1 := deref e in
+  let! t'2 := deref e in
+  let! t'3 := Engine_setOwner e (Range_Base (Config_RAM (Engine_cfg t'1))) (wrapu 64 (len (Engine_pages t'2))) Abi.OwnerHost HostVMID in
+  let! t'6 := deref e in
+  let t'5 := len (Config_Engine (Engine_cfg t'6)) in
+  let t'4 := 0 in
+  let! t'10 := loop (X:=Empty_set) t'5
+  (fun t'4 => ret (t'4 <? t'5))
+  (fun t'4 =>
+  let! t'7 := deref e in
+  let! t'8 := idx (Config_Engine (Engine_cfg t'7)) t'4 in
+  let r := t'8 in
+  let! t'9 := Engine_setOwner e (Range_Base r) (shr (Range_Size r) PageShift) Abi.OwnerEngine HostVMID in
+  ret (Continue t'4))
+  (fun t'4 => let t'4 := t'4 + 1 in ret t'4)
+  t'4 in
+  match t'10 with
+  | Fall t'4 =>
+  let! t'13 := deref e in
+  let t'12 := len (Engine_vms t'13) in
+  let t'11 := 0 in
+  let! t'19 := loop (X:=Empty_set) t'12
+  (fun t'11 => ret (t'11 <? t'12))
+  (fun t'11 =>
+  let i := t'11 in
+  let! t'14 := pfield e Engine_vms set_Engine_vms in
+  let! t'15 := pindex t'14 i in
+  let! t'16 := pfield t'15 vm_s2 set_vm_s2 in
+  let! t'17 := pfield t'16 stage2_root set_stage2_root in
+  let! t'18 := store t'17 (-1) in
+  ret (Continue t'11))
+  (fun t'11 => let t'11 := t'11 + 1 in ret t'11)
+  t'11 in
+  match t'19 with
+  | Fall t'11 =>
+  let! t'20 := Engine_buildHost e in
+  ret t'20
+  | Jump x'j => match x'j with end
+  end
+  | Jump x'j => match x'j with end
+  end.
+
+(** Go: isolation/engine.go:153:1 RootPA *)
 Definition Engine_RootPA {S : Type} (e : (ptr S Engine)) : M S PA :=
   let! t'1 := pfield e Engine_pool set_Engine_pool in
   let! t'2 := deref e in
   let! t'3 := tablePool_pa t'1 (stage2_root (Engine_host t'2)) in
   ret t'3.
 
-(** Go: isolation/engine.go:144:1 HostVTTBR *)
+(** Go: isolation/engine.go:157:1 HostVTTBR *)
 Definition Engine_HostVTTBR {S : Type} (e : (ptr S Engine)) : M S Z :=
   let! t'1 := Engine_RootPA e in
   let! t'2 := VTTBR t'1 HostVMID in
   ret t'2.
 
-(** Go: isolation/engine.go:151:1 VTTBROf *)
+(** Go: isolation/engine.go:164:1 VTTBROf *)
 Definition Engine_VTTBROf {S : Type} (e : (ptr S Engine)) (id : VMID) : M S (Z * bool) :=
   let! t'1 := pfield e Engine_host set_Engine_host in
   let s := t'1 in
@@ -3644,7 +3769,7 @@ Definition Engine_VTTBROf {S : Type} (e : (ptr S Engine)) (id : VMID) : M S (Z *
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/engine.go:176:1 stage2Of *)
+(** Go: isolation/engine.go:189:1 stage2Of *)
 Definition Engine_stage2Of {S : Type} (e : (ptr S Engine)) (id : VMID) : M S (ptr S stage2) :=
   if id =? HostVMID then
   let! t'1 := pfield e Engine_host set_Engine_host in
@@ -3660,7 +3785,7 @@ Definition Engine_stage2Of {S : Type} (e : (ptr S Engine)) (id : VMID) : M S (pt
   let! t'8 := pfield t'7 vm_s2 set_vm_s2 in
   ret t'8.
 
-(** Go: isolation/engine.go:167:1 Translate *)
+(** Go: isolation/engine.go:180:1 Translate *)
 Definition Engine_Translate {S : Type} (e : (ptr S Engine)) (vm' : VMID) (ipa : IPA) : M S (Mapping * bool) :=
   let! t'1 := Engine_stage2Of e vm' in
   let s := t'1 in
@@ -3670,12 +3795,12 @@ Definition Engine_Translate {S : Type} (e : (ptr S Engine)) (vm' : VMID) (ipa : 
   let! t'2 := Engine_translate e s ipa in
   ret t'2.
 
-(** Go: isolation/engine.go:187:1 FreeTables *)
+(** Go: isolation/engine.go:200:1 FreeTables *)
 Definition Engine_FreeTables {S : Type} (e : (ptr S Engine)) : M S Z :=
   let! t'1 := deref e in
   ret (tablePool_nfree (Engine_pool t'1)).
 
-(** Go: isolation/engine.go:191:1 Config *)
+(** Go: isolation/engine.go:204:1 Config *)
 Definition Engine_Config {S : Type} (e : (ptr S Engine)) : M S Config :=
   let! t'1 := deref e in
   ret (Engine_cfg t'1).
