@@ -205,21 +205,11 @@ func faultIPA(t Trap) uint64 {
 	return (t.HPFAR&hpfarFIPAMask)<<(PageShift-hpfarFIPAShift) | t.FAR&pageMask
 }
 
-// inWindows reports whether ipa lies in one of the windows.
-func inWindows(ipa uint64, w []Range) bool {
-	for _, r := range w {
-		if r.Contains(ipa, 1) {
-			return true
-		}
-	}
-	return false
-}
-
 // dataAbort filters a Data Abort from the guest.
 func dataAbort(t Trap, x *[31]uint64, guestMMIO []Range) Decision {
 	esr := t.ESR
 	ipa := faultIPA(t)
-	mmio := esr&fscTypeMask == fscTranslation && esr&issS1PTW == 0 && inWindows(ipa, guestMMIO)
+	mmio := esr&fscTypeMask == fscTranslation && esr&issS1PTW == 0 && inRanges(ipa, guestMMIO)
 	switch {
 	case mmio && esr&issCM != 0:
 		return Decision{Disp: DispResume, PCAdvance: insnBytes}

@@ -116,7 +116,7 @@ func (e *Engine) checkHost() (int, error) {
 // with a, and returns how many of them are MMIO.
 func (e *Engine) checkHostLeaf(pa uint64, a Attr, n uint64) (uint64, error) {
 	if !e.cfg.RAM.Contains(pa, 1) {
-		if !inWindows(pa, e.cfg.HostMMIO) || !inWindows(pa+(n-1)<<PageShift, e.cfg.HostMMIO) || a != hostDevice {
+		if !inRanges(pa, e.cfg.HostMMIO) || !inRanges(pa+(n-1)<<PageShift, e.cfg.HostMMIO) || a != hostDevice {
 			return 0, fmt.Errorf("ghost: host maps %#x (%d pages, %+v) outside RAM and host MMIO", pa, n, a)
 		}
 		return n, nil

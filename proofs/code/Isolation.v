@@ -2150,7 +2150,7 @@ Definition pendCall : pendingReply := 2.
 
 Definition xzr : Z := 31.
 
-(** Go: isolation/exit.go:255:1 sizeMask *)
+(** Go: isolation/exit.go:245:1 sizeMask *)
 Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   if log2 >=? 3 then
   ret 18446744073709551615
@@ -2158,7 +2158,7 @@ Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   let! t'1 := shcount (shl 64 true 8 log2) in
   ret (wrapu 64 ((shl 64 false 1 t'1) - 1)).
 
-(** Go: isolation/exit.go:275:1 value *)
+(** Go: isolation/exit.go:265:1 value *)
 Definition MMIORead_value {S : Type} (r : MMIORead) (reply : Z) : M S Z :=
   let! t'1 := sizeMask (MMIORead_Log2Size r) in
   let v := Z.land reply t'1 in
@@ -2298,28 +2298,6 @@ Definition hpfarFIPAMask : Z := 17592186044400.
 Definition faultIPA {S : Type} (t : Trap) : M S Z :=
   ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
 
-(** Go: isolation/exit.go:209:1 inWindows *)
-Definition inWindows {S : Type} (ipa : Z) (w : (list Range)) : M S bool :=
-  let t'2 := len w in
-  let t'1 := 0 in
-  let! t'5 := loop t'2
-  (fun t'1 => ret (t'1 <? t'2))
-  (fun t'1 =>
-  let! t'3 := idx w t'1 in
-  let r := t'3 in
-  let! t'4 := Range_Contains r ipa 1 in
-  if t'4 then
-  ret (Leave true)
-  else
-  ret (Continue t'1))
-  (fun t'1 => let t'1 := t'1 + 1 in ret t'1)
-  t'1 in
-  match t'5 with
-  | Fall t'1 =>
-  ret false
-  | Jump x'j => ret x'j
-  end.
-
 Definition issSASShift : Z := 22.
 
 Definition issSASMask : Z := 3.
@@ -2334,7 +2312,7 @@ Definition issSF : Z := 32768.
 
 Definition issWnR : Z := 64.
 
-(** Go: isolation/exit.go:237:1 mmioDecision *)
+(** Go: isolation/exit.go:227:1 mmioDecision *)
 Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
   let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
   let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
@@ -2362,12 +2340,12 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
 
 Definition InjectDataAbort : Injection := 1.
 
-(** Go: isolation/exit.go:219:1 dataAbort *)
+(** Go: isolation/exit.go:209:1 dataAbort *)
 Definition dataAbort {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
   let esr := Trap_ESR t in
   let! t'1 := faultIPA t in
   let ipa := t'1 in
-  let! t'3 := (if (((Z.land esr fscTypeMask) =? fscTranslation) && ((Z.land esr issS1PTW) =? 0)) then (let! t'2 := inWindows ipa guestMMIO in ret t'2) else ret false) in
+  let! t'3 := (if (((Z.land esr fscTypeMask) =? fscTranslation) && ((Z.land esr issS1PTW) =? 0)) then (let! t'2 := inRanges ipa guestMMIO in ret t'2) else ret false) in
   let mmio := t'3 in
   if mmio && (negb ((Z.land esr issCM) =? 0)) then
   ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0)
@@ -3147,7 +3125,7 @@ Definition Engine_guestCallRegs {S : Type} (e : (ptr S Engine)) (c : Caller) (x0
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/exit.go:291:1 CallExit *)
+(** Go: isolation/exit.go:281:1 CallExit *)
 Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'1 := deref x in
   let! t'2 := idx t'1 0 in
