@@ -266,10 +266,6 @@ Proof.
   - lia.
 Qed.
 
-Lemma bind_assoc : forall {S A B C} (m : M S A) (f : A -> M S B) (g : B -> M S C) s t,
-  bind (bind m f) g s t = bind m (fun a => bind (f a) g) s t.
-Proof. intros S A B C m f g s t. unfold bind. destruct (m s t); reflexivity. Qed.
-
 Lemma ram_map_end : forall E i k, len (Isolation.Engine_pages E) <= i ->
   ram_map E i k = ram_map E (len (Isolation.Engine_pages E)) k.
 Proof. intros E i k H. unfold ram_map. rewrite Z.min_r, Z.min_id by lia. reflexivity. Qed.

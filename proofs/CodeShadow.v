@@ -88,6 +88,10 @@ Proof. intros S A B m f s tr a s' tr' H. unfold bind. rewrite H. reflexivity. Qe
 
 (** One step of a proof over the translated code: the computation that
     comes first returns by [H], or by computation alone. *)
+Lemma bind_assoc : forall {S A B C} (m : M S A) (f : A -> M S B) (g : B -> M S C) s t,
+  bind (bind m f) g s t = bind m (fun a => bind (f a) g) s t.
+Proof. intros S A B C m f g s t. unfold bind. destruct (m s t); reflexivity. Qed.
+
 Ltac step_by H := erewrite bind_ok by (exact H); cbv beta iota zeta.
 Ltac step := erewrite bind_ok by reflexivity; cbv beta iota zeta.
 

@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -90,6 +90,7 @@ CodeTransferRefine.liveVM_at
 CodeTransferRefine.checkTransfer_refine
 CodeTransferRefine.MemDonate_checks_refine
 CodeTransferRefine.MemShare_checks_refine
+CodeShadow.bind_assoc
 CodeShadow.inRanges_ok
 CodeShadow.slot_scan_spec
 CodeShadow.MMIOShadow_no_failure
@@ -578,7 +579,6 @@ CodeBootHost.bootMap_spec
 CodeBootHost.new_host_owned
 CodeBootHost.u_map_self
 CodeBootHost.ram_map_step
-CodeBootHost.bind_assoc
 CodeBootHost.ram_map_end
 CodeBootHost.buildHost_spec
 CodeBootRefine.boot_vm_facts
@@ -587,6 +587,17 @@ CodeBootRefine.map_repeat'
 CodeBootRefine.boot_refines
 CodeBootRefine.boot_mcalls
 CodeBootRefine.boot_reaches
+CodeExitFilter.sizeMask_spec
+CodeExitFilter.wrapu8_small
+CodeExitFilter.field5
+CodeExitFilter.field2
+CodeExitFilter.mmioDecision_exit
+CodeExitFilter.callDecision_ok
+CodeExitFilter.stage2Fault_ok
+CodeExitFilter.dataAbort_ok
+CodeExitFilter.sysRegAccess_ok
+CodeExitFilter.FilterTrap_no_failure
+CodeExitFilter.mmioDecision_model
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
