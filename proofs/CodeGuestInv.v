@@ -18,9 +18,10 @@
       walk only loses pages (CodeUnshareInv.s2_sane_shrink), the pages it
       gives up are held by no VM after (CodeUnshareInv.walk_held_unmap),
       and the ledger entries it writes are [entry_ok];
-    - GUEST_UNSHARE and GUEST_RELINQUISH make no page a VM's shared with
-      the host, so they keep [guest_unshared]
-      ([GuestUnshare_guest_unshared], [GuestRelinquish_guest_unshared]). *)
+    - so any interleaving of these calls with the hypervisor calls of
+      CodeRefineInv.v, each made when its condition holds, keeps
+      [refine_inv] and [Inv], and no call of it fails ([gcall_keeps],
+      [reaches_Inv], [reaches_protected_owns]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -198,60 +199,6 @@ Proof.
     exact (run_abs_pages c e e' _ ipa (Z.to_nat n) gone_page (proj1 Hcfg) Hram Hlg). }
   split; [exact (GuestRelinquish_refines c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hcall)|].
   exact (GuestRelinquish_keeps_Inv c e tr id ipa n m e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hcall).
-Qed.
-
-(** ** No VM's page shared with the host *)
-
-(** A call whose model step leaves each page the range maps [x], which
-    no VM shares with the host, and every other page as it was, keeps
-    [guest_unshared]. *)
-Lemma guest_unshared_step : forall c e e' s' (x : page) (r : nat -> bool), guest_unshared c e ->
-  (forall w, x <> mkPage (OVM w) (SharedWith host_id)) ->
-  (forall p, ms_pages (st_meta s') p = if r p then x else ms_pages (abs_ms c e) p) ->
-  ms_eq (st_meta s') (abs_ms c e') -> guest_unshared c e'.
-Proof.
-  intros c e e' s' x r G Hx Hs (Hpg & _). apply (guest_unshared_range c e e' x r G); [|exact Hx].
-  intros p. rewrite <- Hpg. apply Hs.
-Qed.
-
-(** GUEST_UNSHARE keeps [guest_unshared]: the pages it changes become
-    the VM's, not shared. *)
-Theorem GuestUnshare_guest_unshared : forall c e tr id ipa n m st e' tr', refine_inv c e -> guest_unshared c e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestUnshare root id ipa n e tr = Ok st e' tr' -> guest_unshared c e'.
-Proof.
-  intros c e tr id ipa n m st e' tr' R G Hid Hnth Hlive Hipa Hn Hrun.
-  destruct (GuestUnshare_refine_inv c e tr id ipa n m (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hid Hnth Hlive Hipa Hn)
-    as (st1 & e1 & tr1 & Hcall & _ & Herr & Hsucc & _).
-  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
-  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
-  destruct (Hsucc eq_refl) as (s' & Hs & Heq).
-  unfold guest_unshare in Hs. cbv zeta in Hs.
-  destruct (negb (guest_range_ok _ _ _)); [injection Hs as _ E; discriminate E|].
-  destruct (negb (ipa_range_ok _ _ _ _ _)); [injection Hs as _ E; discriminate E|].
-  injection Hs as <-. refine (guest_unshared_step c e e' _ (mkPage (OVM (Z.to_nat id)) NotShared)
-    (mapped_in c (s2_of (abs_ms c e) (Z.to_nat id)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)) G _ _ Heq); [intros w E; discriminate E|intros p; reflexivity].
-Qed.
-
-(** GUEST_RELINQUISH keeps [guest_unshared]: the pages it changes become
-    nobody's. *)
-Theorem GuestRelinquish_guest_unshared : forall c e tr id ipa n m st e' tr', refine_inv c e -> guest_unshared c e ->
-  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
-  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' -> guest_unshared c e'.
-Proof.
-  intros c e tr id ipa n m st e' tr' R G Hid Hnth Hlive Hipa Hn Hrun.
-  destruct (GuestRelinquish_refine_inv c e tr id ipa n m (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hid Hnth Hlive Hipa Hn)
-    as (st1 & e1 & tr1 & Hcall & _ & Herr & Hsucc & _).
-  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
-  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact G].
-  destruct (Hsucc eq_refl) as (s' & Hs & Heq).
-  unfold guest_relinquish in Hs. cbv zeta in Hs.
-  destruct (negb (guest_range_ok _ _ _)); [injection Hs as _ E; discriminate E|].
-  destruct (negb (ipa_range_ok _ _ _ _ _)); [injection Hs as _ E; discriminate E|].
-  injection Hs as <-. refine (guest_unshared_step c e e' _ (mkPage ONone NotShared)
-    (mapped_in c (s2_of (abs_ms c e) (Z.to_nat id)) (pfn c (Z.to_nat ipa)) (Z.to_nat n)) G _ _ Heq); [intros w E; discriminate E|intros p; reflexivity].
 Qed.
 
 (** ** Any sequence of hypervisor and guest calls *)

@@ -115,7 +115,8 @@ Qed.
     to page [k]: the host's walk still below 2^48, and each RAM page the
     first [k] pages of the range reach given the share state [sh] in the
     ledger and, in the host's stage-2, mapped ([hs] true) or not, every
-    other page as it was. *)
+    other page as it was; and every ledger entry [entry_ok] if every one
+    was. *)
 Definition host_done (sh : share) (hs : bool) (c : config) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (k : Z)
     (S : Isolation.Engine) : Prop :=
   walk_below S (Isolation.Engine_host e) /\

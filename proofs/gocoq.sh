@@ -555,9 +555,6 @@ CodeGuestInv.GuestShare_refine_inv
 CodeGuestInv.GuestUnshare_refine_inv
 CodeGuestInv.gone_page_ok
 CodeGuestInv.GuestRelinquish_refine_inv
-CodeGuestInv.guest_unshared_step
-CodeGuestInv.GuestUnshare_guest_unshared
-CodeGuestInv.GuestRelinquish_guest_unshared
 CodeGuestInv.gcall_keeps
 CodeGuestInv.reaches_Inv
 CodeGuestInv.reaches_protected_owns
