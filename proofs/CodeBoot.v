@@ -19,7 +19,8 @@ From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import Lemmas CodeLens CodeTrack CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeAbsLedger CodeShadow.
+From Bulkhead.Proofs Require Import Lemmas CodeLens CodeTrack CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeAbsLedger CodeShadow
+  CodeLogRead.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -42,13 +43,6 @@ Definition in_ranges (c : config) (rs : list Isolation.Range) (p : nat) : bool :
 Lemma in_ranges_app : forall c rs r p, in_ranges c (rs ++ [r]) p =
   in_ranges c rs p || in_range p (pfn c (Z.to_nat (Isolation.Range_Base r))) (Z.to_nat (Isolation.Range_Size r / 4096)).
 Proof. intros c rs r p. unfold in_ranges. rewrite existsb_app. cbn [existsb]. rewrite orb_false_r. reflexivity. Qed.
-
-Lemma firstn_snoc : forall {A} (xs : list A) k x, nth_error xs k = Some x -> firstn (S k) xs = firstn k xs ++ [x].
-Proof.
-  intros A xs. induction xs as [|a xs IH]; intros [|k] x H; cbn in *; try discriminate.
-  - injection H as ->. reflexivity.
-  - rewrite (IH k x H). reflexivity.
-Qed.
 
 Lemma shr_page : forall x, 0 <= x -> shr x Isolation.PageShift = x / 4096.
 Proof. intros x Hx. unfold Isolation.PageShift. rewrite shr_small, Z.shiftr_div_pow2 by lia. reflexivity. Qed.
@@ -125,7 +119,8 @@ Proof.
     { exists ps1. split; [unfold S; destruct e; reflexivity|]. rewrite Hps1. exact Hps. }
     split; [intros Ho0; exact (Ho1 ltac:(unfold Abi.OwnerEngine; lia) (HoS Ho0))|].
     intros p. rewrite Hab1, Hab. replace (Z.to_nat (k + 1)) with (Datatypes.S (Z.to_nat k)) by lia.
-    rewrite (firstn_snoc rs (Z.to_nat k) r Hr), in_ranges_app.
+    rewrite (firstn_snoc (Z.to_nat k) rs r ltac:(apply nth_error_Some; congruence)), (nth_error_nth _ _ r Hr),
+      in_ranges_app.
     destruct (in_range p _ _); rewrite ?orb_true_r, ?orb_false_r; reflexivity.
   - split; [reflexivity|]. split; [lia|]. split; [exists (Isolation.Engine_pages e); split; [destruct e; reflexivity|reflexivity]|].
     split; [exact (fun H => H)|]. intros p. cbn [firstn in_ranges existsb]. reflexivity.

@@ -406,7 +406,7 @@ Proof.
            split; [lia|]. split; [exists q3; rewrite ES', set_pool_twice; reflexivity|]. split; [exact HoS'|].
            split; [exact HwbS'|]. intros k Hk. rewrite (HwS' k Hk), HwS2 by exact Hk.
            replace (Z.to_nat (i2 + 1)) with (Datatypes.S (Z.to_nat i2)) by lia.
-           rewrite (firstn_snoc rs (Z.to_nat i2) rg Hrg). unfold in_mmio. rewrite existsb_app. cbn [existsb].
+           rewrite (CodeLogRead.firstn_snoc (Z.to_nat i2) rs rg ltac:(apply nth_error_Some; congruence)), (nth_error_nth _ _ rg Hrg). unfold in_mmio. rewrite existsb_app. cbn [existsb].
            rewrite orb_false_r. fold (in_mmio (firstn (Z.to_nat i2) rs) k).
            replace (Isolation.Range_Base rg + Isolation.Range_Size rg / 4096 * 4096) with
              (Isolation.Range_Base rg + Isolation.Range_Size rg) by lia.

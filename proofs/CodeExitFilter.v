@@ -35,16 +35,11 @@ Lemma wrapu8_small : forall z, 0 <= z < 256 -> wrapu 8 z = z.
 Proof. intros z Hz. unfold wrapu. apply Z.mod_small. lia. Qed.
 
 
-Lemma field5 : forall esr k, 0 <= esr -> 0 <= k < 64 -> 0 <= Z.land (shr esr k) 31 <= 31.
+(** A field of [w] bits of a 64-bit syndrome, from bit [k]. *)
+Lemma esr_field : forall esr k w, 0 <= esr -> 0 <= k < 64 -> 0 <= w -> 0 <= Z.land (shr esr k) (Z.ones w) < 2 ^ w.
 Proof.
-  intros esr k He Hk. unfold shr. replace (64 <=? k) with false by (symmetry; apply Z.leb_gt; lia).
-  change 31 with (Z.ones 5). pose proof (land_ones_bound (Z.shiftr esr k) 5 ltac:(lia)). cbn in *. lia.
-Qed.
-
-Lemma field2 : forall esr k, 0 <= esr -> 0 <= k < 64 -> 0 <= Z.land (shr esr k) 3 <= 3.
-Proof.
-  intros esr k He Hk. unfold shr. replace (64 <=? k) with false by (symmetry; apply Z.leb_gt; lia).
-  change 3 with (Z.ones 2). pose proof (land_ones_bound (Z.shiftr esr k) 2 ltac:(lia)). cbn in *. lia.
+  intros esr k w He Hk Hw. unfold shr. replace (64 <=? k) with false by (symmetry; apply Z.leb_gt; lia).
+  exact (land_ones_bound (Z.shiftr esr k) w Hw).
 Qed.
 
 (** [mmioDecision] never fails, and its exit record is the IPA, the
@@ -61,8 +56,8 @@ Theorem mmioDecision_exit : forall s tr esr ipa, valid s -> len (get s) = 31 -> 
        0; 0; 0].
 Proof.
   intros s tr esr ipa Hv Hl He sas reg write.
-  assert (Hsas : 0 <= sas <= 3) by (unfold sas, Isolation.issSASMask, Isolation.issSASShift; apply field2; lia).
-  assert (Hreg : 0 <= reg <= 31) by (unfold reg, Isolation.issSRTMask, Isolation.issSRTShift; apply field5; lia).
+  assert (Hsas : 0 <= sas <= 3) by (unfold sas, Isolation.issSASMask, Isolation.issSASShift; pose proof (esr_field esr 22 2 He ltac:(lia) ltac:(lia)); cbn in *; lia).
+  assert (Hreg : 0 <= reg <= 31) by (unfold reg, Isolation.issSRTMask, Isolation.issSRTShift; pose proof (esr_field esr 16 5 He ltac:(lia) ltac:(lia)); cbn in *; lia).
   unfold Isolation.mmioDecision. cbv zeta.
   fold sas reg write. rewrite (wrapu8_small sas) by lia. rewrite (wrapu8_small reg) by lia.
   assert (Hacc : forall (s0 : S) t0, Abi.MMIOAccess write sas s0 t0 =
@@ -121,7 +116,8 @@ Lemma sysRegAccess_ok : forall s tr esr, valid s -> len (get s) = 31 -> 0 <= esr
 Proof.
   intros s tr esr Hv Hl He. unfold Isolation.sysRegAccess. cbv zeta.
   assert (Hrt : 0 <= Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask <= 31)
-    by (unfold Isolation.sysRegIssRtMask, Isolation.sysRegIssRtShift; apply field5; lia).
+    by (unfold Isolation.sysRegIssRtMask, Isolation.sysRegIssRtShift; pose proof (esr_field esr 5 5 He ltac:(lia) ltac:(lia));
+        cbn in *; lia).
   set (rt := Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask) in *. clearbody rt.
   destruct (_ =? Isolation.sgi1rWrite).
   - destruct (negb (rt =? Isolation.xzr)) eqn:Er.
@@ -191,8 +187,8 @@ Corollary mmioDecision_model : forall s tr esr ipa, valid s -> len (get s) = 31 
        Z.of_nat (if write then mmio_write_value regs (Z.to_nat sas) (Z.to_nat reg) else 0); 0; 0; 0].
 Proof.
   intros s tr esr ipa Hv Hl He Hpos sas reg write regs.
-  assert (Hsas : 0 <= sas <= 3) by (unfold sas, Isolation.issSASMask, Isolation.issSASShift; apply field2; lia).
-  assert (Hreg : 0 <= reg <= 31) by (unfold reg, Isolation.issSRTMask, Isolation.issSRTShift; apply field5; lia).
+  assert (Hsas : 0 <= sas <= 3) by (unfold sas, Isolation.issSASMask, Isolation.issSASShift; pose proof (esr_field esr 22 2 He ltac:(lia) ltac:(lia)); cbn in *; lia).
+  assert (Hreg : 0 <= reg <= 31) by (unfold reg, Isolation.issSRTMask, Isolation.issSRTShift; pose proof (esr_field esr 16 5 He ltac:(lia) ltac:(lia)); cbn in *; lia).
   destruct (mmioDecision_exit s tr esr ipa Hv Hl He) as (d & Hd & Hex). fold sas reg write in Hex.
   exists d. split; [exact Hd|]. rewrite Hex. clearbody sas reg write.
   assert (Hm : (Z.to_nat sas mod 4 = Z.to_nat sas)%nat) by (apply Nat.mod_small; lia).

@@ -559,7 +559,6 @@ CodeGuestInv.gcall_keeps
 CodeGuestInv.reaches_Inv
 CodeGuestInv.reaches_protected_owns
 CodeBoot.in_ranges_app
-CodeBoot.firstn_snoc
 CodeBoot.shr_page
 CodeBoot.engine_ranges_loop
 CodeBoot.replace_prefix
@@ -586,8 +585,7 @@ CodeBootRefine.boot_mcalls
 CodeBootRefine.boot_reaches
 CodeExitFilter.sizeMask_spec
 CodeExitFilter.wrapu8_small
-CodeExitFilter.field5
-CodeExitFilter.field2
+CodeExitFilter.esr_field
 CodeExitFilter.mmioDecision_exit
 CodeExitFilter.callDecision_ok
 CodeExitFilter.stage2Fault_ok
