@@ -4,7 +4,8 @@
     isolation/dispatch.go ([guestCallRegs], which performs a guest's call
     from its registers, for a trapped HVC or SMC as for [Dispatch]).
     Proved here:
-    - [callerVM] of a vCPU of a live VM finds that VM ([callerVM_live]);
+    - [callerVM] of a vCPU of a live VM finds that VM ([callerVM_tracks],
+      [callerVM_live]);
     - a GUEST_SHARE, GUEST_UNSHARE or GUEST_RELINQUISH from such a vCPU,
       for any IPA and count below 2^64, from [refine_inv], never fails,
       answers the call's status in x0 with x1..x3 as they were and no
@@ -16,7 +17,7 @@ From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVMCreate CodeShadow CodeAbsLedger CodeAbs
+From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbsLedger CodeAbs
   CodeVMCreateRefine CodeRefineInv CodeGuestInv CodeMemState.
 Import ListNotations.
 Open Scope Z_scope.
@@ -28,25 +29,35 @@ Definition live_caller (e : Isolation.Engine) (cl : Isolation.Caller) (m : Isola
   nth_error (Isolation.Engine_vms e) (Z.to_nat (Isolation.Caller_VM cl - 1)) = Some m /\
   Isolation.vm_live m = true /\ 0 <= Isolation.Caller_VCPU cl < Isolation.vm_nvcpu m.
 
-Lemma callerVM_live : forall e tr cl m, live_caller e cl m ->
-  exists p, Isolation.Engine_callerVM root cl e tr = Ok p e tr /\ is_nil p = false.
+(** [callerVM] of a vCPU of a live VM finds that VM: a place that
+    tracks its slot. *)
+Lemma callerVM_tracks : forall e tr cl m, live_caller e cl m ->
+  exists p, Isolation.Engine_callerVM root cl e tr = Ok p e tr /\
+    tracks p e m (put_vm e (Z.to_nat (Isolation.Caller_VM cl - 1))).
 Proof.
   intros e tr cl m (Hid & Hnth & Hlive & Hvc).
   assert (Hlt : (Z.to_nat (Isolation.Caller_VM cl - 1) < length (Isolation.Engine_vms e))%nat)
     by (apply nth_error_Some; congruence).
-  destruct (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
-    as (q1 & Hq1 & L1).
-  destruct (pindex_lens q1 _ _ _ (Isolation.Caller_VM cl - 1) Isolation.zero_vm L1) as (q2 & Hq2 & L2).
-  assert (Hv : True /\ 0 <= Isolation.Caller_VM cl - 1 < len (Isolation.Engine_vms e)) by (split; [exact Logic.I|unfold len; lia]).
+  destruct (pfield_tracks root Isolation.Engine_vms Isolation.set_Engine_vms e e (fun b => b) tr
+              (tracks_root e) ltac:(field_laws)) as (q0 & Hq0 & Hg0).
+  assert (Hr : 0 <= Isolation.Caller_VM cl - 1 < len (Isolation.Engine_vms e)) by (unfold len; lia).
+  destruct (pindex_tracks q0 e _ _ (Isolation.Caller_VM cl - 1) tr Hg0 Hr) as (q & m' & Hq & Hn & Hgq).
+  rewrite Hnth in Hn. injection Hn as <-.
   unfold Isolation.Engine_callerVM. CodeShadow.step_by (deref_root e tr).
   replace (Isolation.Caller_VM cl >? len (Isolation.Engine_vms e)) with false
-    by (symmetry; rewrite Z.gtb_ltb; apply Z.ltb_ge; unfold len; lia).
-  CodeShadow.step_by (Hq1 e tr). rewrite wrapu_small_16 by lia. CodeShadow.step_by (Hq2 e tr Logic.I (proj2 Hv)).
-  CodeShadow.step_by (deref_lens _ _ _ _ e tr L2 Hv). cbv beta.
-  rewrite (nth_error_nth _ _ Isolation.zero_vm Hnth), Hlive. cbn [negb].
-  rewrite bind_assoc. CodeShadow.step_by (deref_lens _ _ _ _ e tr L2 Hv). cbv beta. rewrite (nth_error_nth _ _ Isolation.zero_vm Hnth).
+    by (symmetry; rewrite Z.gtb_ltb; apply Z.ltb_ge; lia).
+  CodeShadow.step_by Hq0. rewrite wrapu_small_16 by lia. CodeShadow.step_by Hq.
+  CodeShadow.step_by (deref_tracks _ _ _ _ tr Hgq). rewrite Hlive. cbn [negb].
+  rewrite bind_assoc. CodeShadow.step_by (deref_tracks _ _ _ _ tr Hgq).
   replace (Isolation.Caller_VCPU cl >=? Isolation.vm_nvcpu m) with false by (symmetry; rewrite Z.geb_leb; apply Z.leb_gt; lia).
-  CodeShadow.step. exists q2. split; [reflexivity|exact (is_nil_lens _ _ _ _ L2)].
+  CodeShadow.step. exists q. split; [reflexivity|exact Hgq].
+Qed.
+
+Lemma callerVM_live : forall e tr cl m, live_caller e cl m ->
+  exists p, Isolation.Engine_callerVM root cl e tr = Ok p e tr /\ is_nil p = false.
+Proof.
+  intros e tr cl m Hc. destruct (callerVM_tracks e tr cl m Hc) as (p & Hp & (ld & st & -> & _)).
+  exists (Place ld st). split; [exact Hp|reflexivity].
 Qed.
 
 (** The guest memory calls' function ids, as [guestCallRegs] reads them
