@@ -8,13 +8,13 @@
       ([guestCallRegs_is_psci]);
     - SYSTEM_OFF and SYSTEM_RESET turn the VM's vCPUs Off one by one
       ([system_off_run]);
-    - so a guest PSCI call from such a vCPU, one that is not marked
-      running (VCPU_RUN marks it On again before it handles the trap), of
-      a VM with at most 256 vCPUs, from [refine_inv], never fails, keeps
+    - so a guest PSCI call from such a vCPU, one marked On (as VCPU_RUN
+      marks it before it handles the trap), of a VM with at most 256
+      vCPUs, from [refine_inv], never fails, keeps the caller's context,
       [refine_inv] and [Inv], answers in x0 the model's PSCI result and
       reports the model's exit, and the abstraction after it is the
       model's metadata after the model's call ([guestCallRegs_psci]). *)
-From Coq Require Import ZArith Lia List Bool Relations.
+From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
 From Bulkhead.Code Require Import GoCoq.
@@ -447,25 +447,50 @@ Qed.
 
 (** ** The guest's PSCI calls refined *)
 
+(** The context of the caller's vCPU. *)
+Definition caller_ctx (e : Isolation.Engine) (cl : Isolation.Caller) : Isolation.Context :=
+  Isolation.vcpu_ctx (nth (Z.to_nat (Isolation.Caller_VCPU cl))
+    (Isolation.vm_vcpus (nth (Z.to_nat (Isolation.Caller_VM cl - 1)) (Isolation.Engine_vms e) Isolation.zero_vm))
+    Isolation.zero_vcpu).
+
+(** A store into vCPU [t] of slot [i] leaves the context of vCPU [j] of
+    that slot as it was, if [t] is another vCPU or the store keeps it. *)
+Lemma ctx_put_vcpu : forall e i m t y j, nth_error (Isolation.Engine_vms e) i = Some m ->
+  (t <> j \/ Isolation.vcpu_ctx y = Isolation.vcpu_ctx (nth t (Isolation.vm_vcpus m) Isolation.zero_vcpu)) ->
+  Isolation.vcpu_ctx (nth j (Isolation.vm_vcpus (nth i (Isolation.Engine_vms (put_vcpu e i m t y)) Isolation.zero_vm))
+    Isolation.zero_vcpu) =
+  Isolation.vcpu_ctx (nth j (Isolation.vm_vcpus (nth i (Isolation.Engine_vms e) Isolation.zero_vm)) Isolation.zero_vcpu).
+Proof.
+  intros e i m t y j Hn H. assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  unfold put_vcpu, put_vm. destruct e. cbn in *.
+  rewrite nth_replace_nth_same by exact Hi. rewrite (nth_error_nth _ _ Isolation.zero_vm Hn).
+  destruct m. cbn. destruct (Nat.eq_dec t j) as [<-|Ne].
+  - destruct H as [H|H]; [contradiction|].
+    destruct (Nat.lt_ge_cases t (length vm_vcpus)) as [Lt|Ge].
+    + rewrite nth_replace_nth_same by exact Lt. exact H.
+    + rewrite !nth_overflow; [reflexivity|lia|rewrite replace_nth_length; lia].
+  - rewrite nth_replace_nth_other' by exact Ne. reflexivity.
+Qed.
+
 (** [guestPSCI] on the slot of the caller's VM answers [r] and reports
     [eff], leaving [e'] after stores into vCPUs; the model's call [g]
     from the caller answers the PSCI result whose code is [r] and the
     exit [eff] reports, and leaves the abstraction of [e']. *)
 Definition psci_ok (c : config) (e : Isolation.Engine) tr cl p id x1 x2 x3 mem regs (g : gcall) : Prop :=
   exists r eff e' s' ret ex, Isolation.Engine_guestPSCI root cl p id x1 x2 x3 e tr = Ok (r, eff) e' tr /\
-    vcpu_chain e e' /\
+    vcpu_chain e e' /\ caller_ctx e' cl = caller_ctx e cl /\
     guest_call c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl)) g =
       (s', OPSCI ret ex) /\
     ms_eq (st_meta s') (abs_ms c e') /\ r = psci_code ret /\ eff = exit_effect ex.
 
 (** What every case starts from: the caller is a vCPU of the live VM
-    [m], tracked by [p], which has at most 256 vCPUs, and it is not
-    marked running. *)
+    [m], tracked by [p], which has at most 256 vCPUs, and it is marked
+    On. *)
 Definition psci_pre (c : config) (e : Isolation.Engine) cl p m : Prop :=
   create_inv c e /\ live_caller e cl m /\ vm_ok m /\ Isolation.vm_nvcpu m <= 256 /\
   tracks p e m (put_vm e (Z.to_nat (Isolation.Caller_VM cl - 1))) /\
-  Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU cl)) (Isolation.vm_vcpus m) Isolation.zero_vcpu) <>
-    Isolation.VCPURunning.
+  Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU cl)) (Isolation.vm_vcpus m) Isolation.zero_vcpu) =
+    Isolation.VCPUOn.
 
 Lemma guest_call_psci : forall c e cl m mem regs g, create_inv c e -> live_caller e cl m ->
   guest_call c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl)) g =
@@ -495,7 +520,7 @@ Proof.
   intros c e tr cl p m id x1 x2 x3 mem regs (Hc & Hcl & _) E1.
   unfold psci_ok. rewrite (guest_call_psci c e cl m mem regs _ Hc Hcl). cbv beta iota.
   unfold Isolation.Engine_guestPSCI. cbv zeta. rewrite E1.
-  eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|].
+  eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
   split; [apply ms_eq_refl|]. split; reflexivity.
 Qed.
 
@@ -507,7 +532,7 @@ Proof.
   unfold psci_ok. rewrite (guest_call_psci c e cl m mem regs _ Hc Hcl). cbv beta iota.
   unfold Isolation.Engine_guestPSCI, Isolation.guestPSCIImplemented. cbv zeta. rewrite E1, E2.
   rewrite <- implemented_ids. destruct (existsb _ _);
-    (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|];
+    (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|]; split; [reflexivity|];
      split; [apply ms_eq_refl|]; split; reflexivity).
 Qed.
 
@@ -544,13 +569,13 @@ Proof.
   rewrite Hvs.
   destruct Hout as [(L & -> & -> & ->) | (x & L & Hx & [(On & -> & -> & ->) | (Off & -> & -> & ->)])].
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with true by (symmetry; apply Nat.leb_le; lia).
-    eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|].
+    eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
     split; [apply ms_eq_refl|]. split; reflexivity.
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
     rewrite (vcpu_of_abs c e (Isolation.Caller_VM cl) mp m x ltac:(lia) Hnth Hlv ltac:(lia) Hx).
     destruct (abs_not_off x On) as (st & -> & Hst).
     destruct st; [contradiction| | |];
-      (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|];
+      (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|]; split; [reflexivity|];
        split; [apply ms_eq_refl|]; split; reflexivity).
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
     rewrite (vcpu_of_abs c e (Isolation.Caller_VM cl) mp m x ltac:(lia) Hnth Hlv ltac:(lia) Hx), (abs_off x Off).
@@ -561,11 +586,14 @@ Proof.
       destruct (nth_error (Isolation.vm_vcpus m) j) as [xj|] eqn:Hxj;
         [|apply nth_error_None in Hxj; destruct Hm as (_ & Hnl & _); unfold len in Hnl; lia].
       unfold v, j in *. rewrite (vcpu_of_abs c e (Isolation.Caller_VM cl) (Isolation.Caller_VCPU cl) m xj ltac:(lia) Hnth Hlv Hj Hxj). apply abs_not_running.
-      rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hxj) in Hidle. exact Hidle. }
+      rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hxj) in Hidle. rewrite Hidle. cbv. discriminate. }
     rewrite Hl.
     assert (Hxl : (Z.to_nat mp < length (Isolation.vm_vcpus m))%nat) by (apply nth_error_Some; congruence).
     eexists _, _, _, _, _, _. split; [reflexivity|]. split.
     { apply chain_one; [exact Hvok|exact Hnth|]. exact (vcpu_irq_len m _ x Hm Hx). }
+    split.
+    { unfold caller_ctx. apply (ctx_put_vcpu e _ m _ _ _ Hnth). left. intros E.
+      rewrite <- E, (nth_error_nth _ _ Isolation.zero_vcpu Hx), Off in Hidle. discriminate Hidle. }
     split; [reflexivity|]. split.
     { cbn [st_meta]. apply (put_vcpu_ms_eq c e (Isolation.Caller_VM cl) mp m _ y Hc ltac:(lia) Hnth Hlv ltac:(lia) Hxl).
       unfold y. rewrite init_vcpu_abs. split; [reflexivity|split; [reflexivity|intros; reflexivity]]. }
@@ -587,6 +615,9 @@ Proof.
     by (apply nth_error_Some; congruence).
   eexists _, _, _, _, _, _. split; [reflexivity|]. split.
   { apply chain_one; [exact Hvok|exact Hnth|]. exact (vcpu_irq_len m _ x Hm Hx). }
+  split.
+  { unfold caller_ctx. apply (ctx_put_vcpu e _ m _ _ _ Hnth). right.
+    rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hx). destruct x; reflexivity. }
   split; [reflexivity|]. split.
   { cbn [st_meta]. unfold stop_vcpu.
     apply (put_vcpu_ms_eq c e (Isolation.Caller_VM cl) _ m _ _ Hc ltac:(lia) Hnth Hlv Hj Hxl).
@@ -616,12 +647,12 @@ Proof.
   rewrite Hvs.
   destruct (Z.eqb_spec lvl 0) as [L0|L0]; cbn [andb].
   2:{ replace (negb (Z.to_nat lvl =? 0)%nat) with true by (symmetry; apply negb_true_iff, Nat.eqb_neq; lia).
-      eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|].
+      eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
       split; [apply ms_eq_refl|]. split; reflexivity. }
   rewrite L0. cbn [Z.to_nat Nat.eqb negb].
   destruct (Z.ltb_spec mp (Isolation.vm_nvcpu m)) as [L|L].
   2:{ replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with true by (symmetry; apply Nat.leb_le; lia).
-      eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|].
+      eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
       split; [apply ms_eq_refl|]. split; reflexivity. }
   replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
   destruct (nth_error (Isolation.vm_vcpus m) (Z.to_nat mp)) as [x|] eqn:Hx;
@@ -630,11 +661,11 @@ Proof.
   rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hx).
   destruct (Z.eqb_spec (Isolation.vcpu_state x) Isolation.VCPUOff) as [Off|On].
   - rewrite (abs_off x Off).
-    eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|].
+    eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
     split; [apply ms_eq_refl|]. split; reflexivity.
   - destruct (abs_not_off x On) as (st & -> & Hst).
     destruct st; [contradiction| | |];
-      (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|];
+      (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|]; split; [reflexivity|];
        split; [apply ms_eq_refl|]; split; reflexivity).
 Qed.
 
@@ -653,8 +684,15 @@ Proof.
     (Isolation.set_vm_vcpus (offs (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) m)))
     by (apply chain_offs; [exact Hvok|exact Hnth|unfold len in Hnl; lia]).
   pose proof (system_ms_eq c e (Isolation.Caller_VM cl) m Hc ltac:(lia) Hnth Hlv Hm) as Heq.
+  assert (Hctx : caller_ctx (put_vm e (Z.to_nat (Isolation.Caller_VM cl - 1))
+    (Isolation.set_vm_vcpus (offs (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) m)) cl = caller_ctx e cl).
+  { unfold caller_ctx. rewrite (nth_error_nth _ _ Isolation.zero_vm (vms_put_vm e (Z.to_nat (Isolation.Caller_VM cl - 1)) _ ltac:(apply nth_error_Some; congruence))).
+    rewrite (nth_error_nth _ _ Isolation.zero_vm Hnth).
+    replace (Isolation.vm_vcpus (Isolation.set_vm_vcpus _ m)) with (offs (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m))
+      by (destruct m; reflexivity).
+    rewrite offs_nth_lt by (unfold len in Hnl; lia). destruct (nth _ _ _); reflexivity. }
   destruct Hid' as [->| ->]; cbv beta iota; cbn [Z.eqb Pos.eqb];
-    (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [exact Hch|]; split; [reflexivity|];
+    (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [exact Hch|]; split; [exact Hctx|]; split; [reflexivity|];
      split; [exact Heq|]; split; reflexivity).
 Qed.
 
@@ -669,21 +707,21 @@ Proof.
 Qed.
 
 (** So a guest's PSCI call through the dispatcher, from a vCPU of a live
-    VM with at most 256 vCPUs (Config.validate's MaxVCPUsLimit), one not
-    marked running (VCPU_RUN marks the vCPU On before it handles its
-    trap), from [refine_inv], for arguments below 2^64: it never fails,
-    keeps x1..x3, keeps [refine_inv] and [Inv], answers in x0 the code of
+    VM with at most 256 vCPUs (Config.validate's MaxVCPUsLimit), one
+    marked On (as VCPU_RUN marks the vCPU before it handles its trap),
+    from [refine_inv], for arguments below 2^64: it never fails, keeps
+    x1..x3, the caller's context, [refine_inv] and [Inv], answers in x0 the code of
     the model's PSCI result and reports the model's exit, and the model's
     metadata after the model's call is the abstraction of the engine after
     it. *)
 Theorem guestCallRegs_psci : forall c e tr cl m x0 x1 x2 x3 mem regs, refine_inv c e -> live_caller e cl m ->
-  Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU cl)) (Isolation.vm_vcpus m) Isolation.zero_vcpu) <>
-    Isolation.VCPURunning ->
+  Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU cl)) (Isolation.vm_vcpus m) Isolation.zero_vcpu) =
+    Isolation.VCPUOn ->
   Isolation.vm_nvcpu m <= 256 -> In (wrapu 32 x0) guest_psci_ids ->
   0 <= x1 < 2 ^ 64 -> 0 <= x2 < 2 ^ 64 ->
   exists r eff e' s' ret ex,
     Isolation.Engine_guestCallRegs root cl x0 x1 x2 x3 e tr = Ok (r, x1, x2, x3, eff) e' tr /\
-    refine_inv c e' /\
+    refine_inv c e' /\ caller_ctx e' cl = caller_ctx e cl /\
     guest_call c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl))
       (psci_gcall (wrapu 32 x0) x1 x2 x3) = (s', OPSCI ret ex) /\
     ms_eq (st_meta s') (abs_ms c e') /\ r = psci_code ret /\ eff = exit_effect ex /\
@@ -706,9 +744,9 @@ Proof.
       [exact (psci_affinity_ok c e tr cl p m id x1 x2 x3 mem regs Hpre E1 E2 E3 E4 E5 Hx1 Hx2)|].
     exact (psci_system_ok c e tr cl p m id x1 x2 x3 mem regs Hpre E1 E2 E3 E4 E5
       (psci_system_ids id Hf E1 E2 E3 E4 E5)). }
-  destruct Hok as (r & eff & e' & s' & ret' & ex & Hrun & Hch & Hg & Heq & Hr & Heff).
+  destruct Hok as (r & eff & e' & s' & ret' & ex & Hrun & Hch & Hctx & Hg & Heq & Hr & Heff).
   exists r, eff, e', s', ret', ex. split; [CodeShadow.step_by Hrun; reflexivity|].
-  split; [exact (chain_refine_inv c e e' R Hch)|]. split; [exact Hg|]. split; [exact Heq|].
+  split; [exact (chain_refine_inv c e e' R Hch)|]. split; [exact Hctx|]. split; [exact Hg|]. split; [exact Heq|].
   split; [exact Hr|]. split; [exact Heff|].
   intros I. apply (Inv_ms_eq c _ _ Heq).
   pose proof (Invariants.step_inv c (abs_state c e mem regs)
