@@ -351,23 +351,13 @@ Lemma system_ms_eq : forall c e id m, create_inv c e -> 1 <= id ->
     (abs_ms c (put_vm e (Z.to_nat (id - 1))
       (Isolation.set_vm_vcpus (offs (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) m))).
 Proof.
-  intros c e id m Hc Hid1 Hn Hlv (Hn0 & Hnl & _).
-  set (m1 := Isolation.set_vm_vcpus (offs (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) m).
-  destruct (put_vm_slot c e id m m1 Hc Hid1 Hn Hlv ltac:(destruct m; reflexivity)) as (Hslot & Hs2).
-  apply (put_vm_ms_eq c e id m m1 _ Hc Hid1 Hn). rewrite Hslot.
-  rewrite (slot_vm c e id m Hid1 Hn). unfold abs_vm at 1. rewrite Hlv.
-  revert Hs2. unfold abs_vm, m1. rewrite Hlv.
-  destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
-  cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
-       Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
-  subst l0. intros Hs2. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
-  split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
-  split; [|split; [|split; reflexivity]].
-  - intros k. destruct (Nat.ltb_spec k (Z.to_nat nv0)) as [Hk|Hk].
-    + rewrite offs_nth_lt by (unfold len in Hnl; lia). rewrite off_vcpu_abs.
-      split; [reflexivity|split; [reflexivity|intros; reflexivity]].
-    + split; [reflexivity|split; [reflexivity|intros; reflexivity]].
-  - intros p. symmetry. exact (Hs2 p).
+  intros c e id m Hc Hid1 Hn Hlv (Hn0 & Hnl & _). unfold all_off.
+  apply (put_vcpus_ms_eq c e id m _ _ Hc Hid1 Hn Hlv).
+  intros k. rewrite (slot_vm c e id m Hid1 Hn). unfold abs_vm. rewrite Hlv. cbn [vm_vcpu].
+  destruct (Nat.ltb_spec k (Z.to_nat (Isolation.vm_nvcpu m))) as [Hk|Hk].
+  - rewrite offs_nth_lt by (unfold len in Hnl; lia). rewrite off_vcpu_abs.
+    split; [reflexivity|split; [reflexivity|intros; reflexivity]].
+  - split; [reflexivity|split; [reflexivity|intros; reflexivity]].
 Qed.
 
 Lemma vcpu_of_set : forall m v t y k, vcpu_of (set_vcpu m v t y) v k = if Nat.eqb k t then y else vcpu_of m v k.

@@ -13,7 +13,8 @@
     - writing one vCPU changes no page, not the host stage-2 and no walk
       ([put_vcpu_pages]); replacing one VM slot by one on the same
       stage-2 changes no page, no walk and no other slot
-      ([put_vm_ms_eq], [put_vm_slot]);
+      ([put_vm_ms_eq], [put_vm_slot]), nor does replacing its vCPUs
+      ([put_vcpus_ms_eq], [put_vcpu_ms_eq]);
     - so VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and
       argument, answers the model's status, and the abstraction of the
       engine it leaves is the model's metadata after the step, field by
@@ -155,6 +156,34 @@ Proof.
     exact (Hvms _ (nth_error_In _ _ Hn) Hlv).
 Qed.
 
+(** Replacing the vCPUs of the live VM [id] by [l] leaves the abstraction
+    the model's metadata with that slot's vCPUs read as [f], when [f]
+    reads as the abstraction of [l] below the VM's vCPU count and as Off
+    above it: no page, no walk and no other slot changes. *)
+Lemma put_vcpus_ms_eq : forall c e id m l f, create_inv c e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  (forall k, vcpu_eq (f k) (if (k <? Z.to_nat (Isolation.vm_nvcpu m))%nat
+                            then abs_vcpu (nth k l Isolation.zero_vcpu) else vcpu_off)) ->
+  let w := ms_vms (abs_ms c e) (Z.to_nat id) in
+  ms_eq (set_vm (abs_ms c e) (Z.to_nat id)
+          (mkVM (vm_live w) (vm_vcpus w) (vm_hasrun w) (vm_protected w) f (vm_s2 w) (vm_marks w) (vm_log w)))
+        (abs_ms c (put_vm e (Z.to_nat (id - 1)) (Isolation.set_vm_vcpus l m))).
+Proof.
+  intros c e id m l f Hc Hid1 Hn Hlv Hf w.
+  destruct (put_vm_slot c e id m (Isolation.set_vm_vcpus l m) Hc Hid1 Hn Hlv ltac:(destruct m; reflexivity))
+    as (Hslot & Hs2).
+  apply (put_vm_ms_eq c e id m _ _ Hc Hid1 Hn). rewrite Hslot.
+  unfold w. rewrite (slot_vm c e id m Hid1 Hn). unfold abs_vm at 1. rewrite Hlv.
+  revert Hs2 Hf. unfold abs_vm. rewrite Hlv.
+  destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
+  cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
+       Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
+  subst l0. intros Hs2 Hf. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
+  split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+  split; [exact Hf|]. split; [|split; reflexivity].
+  intros p. symmetry. exact (Hs2 p).
+Qed.
+
 (** Storing vCPU [j] of the live VM [id] as [c1] leaves the abstraction
     the model's metadata with that vCPU set to [x], when [x] is the
     abstraction of [c1]: no page, no walk and no other vCPU or slot
@@ -166,24 +195,14 @@ Lemma put_vcpu_ms_eq : forall c e id j m c1 x, create_inv c e -> 1 <= id ->
   ms_eq (set_vcpu (abs_ms c e) (Z.to_nat id) (Z.to_nat j) x)
         (abs_ms c (put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat j) c1)).
 Proof.
-  intros c e id j m c1 x Hc Hid1 Hn Hlv Hj Hjl Hx.
-  set (m1 := Isolation.set_vm_vcpus (replace_nth (Z.to_nat j) c1 (Isolation.vm_vcpus m)) m).
-  destruct (put_vm_slot c e id m m1 Hc Hid1 Hn Hlv ltac:(destruct m; reflexivity)) as (Hslot & Hs2).
-  apply (put_vm_ms_eq c e id m m1 _ Hc Hid1 Hn). rewrite Hslot.
-  rewrite (slot_vm c e id m Hid1 Hn). unfold abs_vm at 1. rewrite Hlv.
-  revert Hs2. unfold abs_vm, m1. rewrite Hlv.
-  destruct m as [l0 hr0 nv0 s20 vcs0 sh0 pr0].
-  cbn [Isolation.vm_live Isolation.vm_nvcpu Isolation.vm_vcpus Isolation.vm_hasRun Isolation.vm_s2
-       Isolation.vm_shadow Isolation.vm_protected Isolation.set_vm_vcpus] in *.
-  subst l0. intros Hs2. unfold vm_eq. cbn [vm_live vm_vcpus vm_hasrun vm_protected vm_vcpu vm_s2 vm_marks vm_log].
-  split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
-  split; [|split; [|split; reflexivity]].
-  - intros k. unfold State.upd. destruct (Nat.eqb_spec k (Z.to_nat j)) as [->|Hk].
-    + replace (Z.to_nat j <? Z.to_nat nv0)%nat with true by (symmetry; apply Nat.ltb_lt; lia).
-      rewrite nth_replace_nth_same by exact Hjl. exact Hx.
-    + rewrite nth_replace_nth_other' by (intros E; apply Hk; symmetry; exact E).
-      split; [reflexivity|split; [reflexivity|intros; reflexivity]].
-  - intros p. symmetry. exact (Hs2 p).
+  intros c e id j m c1 x Hc Hid1 Hn Hlv Hj Hjl Hx. unfold set_vcpu, put_vcpu.
+  apply (put_vcpus_ms_eq c e id m _ _ Hc Hid1 Hn Hlv).
+  intros k. rewrite (slot_vm c e id m Hid1 Hn). unfold abs_vm. rewrite Hlv. cbn [vm_vcpu]. unfold State.upd.
+  destruct (Nat.eqb_spec k (Z.to_nat j)) as [->|Hk].
+  - replace (Z.to_nat j <? Z.to_nat (Isolation.vm_nvcpu m))%nat with true by (symmetry; apply Nat.ltb_lt; lia).
+    rewrite nth_replace_nth_same by exact Hjl. exact Hx.
+  - rewrite nth_replace_nth_other' by (intros E; apply Hk; symmetry; exact E).
+    split; [reflexivity|split; [reflexivity|intros; reflexivity]].
 Qed.
 
 (** VCPU_INIT, from [create_inv], for any 64-bit vmid, vCPU, entry and

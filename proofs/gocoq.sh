@@ -420,6 +420,7 @@ CodeVCPURefine.put_vm_ms_eq
 CodeVCPURefine.put_vm_slot
 CodeVCPURefine.VCPUInit_refines
 CodeVCPURefine.vcpu_of_abs
+CodeVCPURefine.put_vcpus_ms_eq
 CodeVCPURefine.put_vcpu_ms_eq
 CodeVCPURefine.shl_bit
 CodeVCPURefine.testbit_set
