@@ -3,9 +3,11 @@
     Theorems about proofs/code/Isolation.v, the translation of
     isolation/exit.go ([FilterTrap] and what it calls), for a trap and a
     vCPU's 31 general registers reached through any place. Proved here:
-    - [FilterTrap] never fails, leaves the trace as it was, and changes
-      the registers only by zeroing the destination register of a system
-      register read it emulates ([FilterTrap_no_failure]);
+    - [FilterTrap] never fails, leaves the trace as it was, changes the
+      registers only by zeroing the destination register of a system
+      register read it emulates, and decides with an exit record of seven
+      words and, for an MMIO read, a register of the file or XZR
+      ([FilterTrap_no_failure], [decision_ok]);
     - the record of an MMIO exit it builds for an emulatable access is the
       model's [Spec.exit_of] of that access: the IPA, the access word
       ([Spec.mmio_access]) and, for a write, the source register masked to
@@ -18,6 +20,13 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeShadow CodeLedger CodeStage2 CodeVMCreate.
 Import ListNotations.
 Open Scope Z_scope.
+
+(** What [apply] reads of a decision: an exit record of seven words and,
+    for an MMIO read, a register of the file or XZR (31). *)
+Definition decision_ok (d : Isolation.Decision) : Prop :=
+  len (Isolation.Decision_Exit d) = 7 /\ 0 <= Isolation.MMIORead_Reg (Isolation.Decision_Read d) <= 31.
+
+Ltac decision_ok := split; [reflexivity|cbn; lia].
 
 Section Filter.
 Context {S : Type} (x : ptr S (list Z)) (valid : S -> Prop) (get : S -> list Z) (set : list Z -> S -> S).
@@ -53,7 +62,8 @@ Theorem mmioDecision_exit : forall s tr esr ipa, valid s -> len (get s) = 31 -> 
     Isolation.Decision_Exit d =
       [Abi.ExitMMIO; ipa; Z.lor (Z.shiftl sas 1) (if write then 1 else 0);
        if write && negb (reg =? 31) then Z.land (nth (Z.to_nat reg) (get s) 0) (Z.ones (8 * 2 ^ sas)) else 0;
-       0; 0; 0].
+       0; 0; 0] /\
+    0 <= Isolation.MMIORead_Reg (Isolation.Decision_Read d) <= 31.
 Proof.
   intros s tr esr ipa Hv Hl He sas reg write.
   assert (Hsas : 0 <= sas <= 3) by (unfold sas, Isolation.issSASMask, Isolation.issSASShift; pose proof (esr_field esr 22 2 He ltac:(lia) ltac:(lia)); cbn in *; lia).
@@ -74,11 +84,11 @@ Proof.
       ltac:(apply nth_error_nth'; unfold len in Hl; lia)).
     rewrite bind_assoc. CodeShadow.step_by (sizeMask_spec s tr sas Hsas). CodeShadow.step.
     CodeShadow.step_by (Hacc s tr). unfold Isolation.exitDecision. CodeShadow.step.
-    rewrite Ewr. cbn [negb]. eexists. split; [reflexivity|]. cbn.
+    rewrite Ewr. cbn [negb]. eexists. split; [reflexivity|]. split; [|cbn; lia]. cbn.
     replace (reg =? 31) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity.
   - CodeShadow.step. CodeShadow.step_by (Hacc s tr). unfold Isolation.exitDecision. CodeShadow.step.
     assert (Ew' : write && negb (reg =? 31) = false) by exact Ew. rewrite Ew'.
-    destruct write; cbn [negb]; eexists; (split; [reflexivity|reflexivity]).
+    destruct write; cbn [negb]; eexists; (split; [reflexivity|split; [reflexivity|cbn; lia]]).
 Qed.
 
 (** What [FilterTrap] may do to the registers: nothing, or zero one of
@@ -86,33 +96,36 @@ Qed.
 Definition regs_step (s s' : S) : Prop :=
   s' = s \/ exists rt, 0 <= rt < 31 /\ s' = set (replace_nth (Z.to_nat rt) 0 (get s)) s.
 
-Lemma callDecision_ok : forall (s : S) tr esr ec, exists d, Isolation.callDecision esr ec s tr = Ok d s tr.
+Lemma callDecision_ok : forall (s : S) tr esr ec,
+  exists d, Isolation.callDecision esr ec s tr = Ok d s tr /\ decision_ok d.
 Proof.
   intros s tr esr ec. unfold Isolation.callDecision. cbv zeta.
-  destruct (negb _), (ec =? _); eexists; reflexivity.
+  destruct (negb _), (ec =? _); eexists; (split; [reflexivity|decision_ok]).
 Qed.
 
 Lemma stage2Fault_ok : forall (s : S) tr esr, exists b, Isolation.stage2Fault esr s tr = Ok b s tr.
 Proof. intros s tr esr. unfold Isolation.stage2Fault. cbv zeta. destruct (_ || _); eexists; reflexivity. Qed.
 
 Lemma dataAbort_ok : forall s tr t gm, valid s -> len (get s) = 31 -> 0 <= Isolation.Trap_ESR t ->
-  exists d, Isolation.dataAbort t x gm s tr = Ok d s tr.
+  exists d, Isolation.dataAbort t x gm s tr = Ok d s tr /\ decision_ok d.
 Proof.
   intros s tr t gm Hv Hl He. unfold Isolation.dataAbort, Isolation.faultIPA. cbv zeta. CodeShadow.step.
   set (ipa := Z.lor _ _).
   destruct (inRanges_ok s tr ipa gm) as (b & Hb).
   destruct (_ && _).
-  - rewrite bind_assoc. CodeShadow.step_by Hb. CodeShadow.step. destruct (mmioDecision_exit s tr (Isolation.Trap_ESR t) ipa Hv Hl He) as (d & Hd & _).
-    destruct (b && _); [eexists; reflexivity|]. destruct (b && _); [eexists; reflexivity|].
-    destruct b; [CodeShadow.step_by Hd; eexists; reflexivity|].
+  - rewrite bind_assoc. CodeShadow.step_by Hb. CodeShadow.step.
+    destruct (mmioDecision_exit s tr (Isolation.Trap_ESR t) ipa Hv Hl He) as (d & Hd & HE & HR).
+    destruct (b && _); [eexists; split; [reflexivity|decision_ok]|].
+    destruct (b && _); [eexists; split; [reflexivity|decision_ok]|].
+    destruct b; [CodeShadow.step_by Hd; eexists; split; [reflexivity|split; [rewrite HE; reflexivity|exact HR]]|].
     destruct (stage2Fault_ok s tr (Isolation.Trap_ESR t)) as (f & Hf). CodeShadow.step_by Hf.
-    destruct f; eexists; reflexivity.
+    destruct f; eexists; (split; [reflexivity|decision_ok]).
   - CodeShadow.step. cbn [andb]. destruct (stage2Fault_ok s tr (Isolation.Trap_ESR t)) as (f & Hf).
-    CodeShadow.step_by Hf. destruct f; eexists; reflexivity.
+    CodeShadow.step_by Hf. destruct f; eexists; (split; [reflexivity|decision_ok]).
 Qed.
 
 Lemma sysRegAccess_ok : forall s tr esr, valid s -> len (get s) = 31 -> 0 <= esr ->
-  exists d s', Isolation.sysRegAccess esr x s tr = Ok d s' tr /\ regs_step s s'.
+  exists d s', Isolation.sysRegAccess esr x s tr = Ok d s' tr /\ regs_step s s' /\ decision_ok d.
 Proof.
   intros s tr esr Hv Hl He. unfold Isolation.sysRegAccess. cbv zeta.
   assert (Hrt : 0 <= Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask <= 31)
@@ -126,9 +139,9 @@ Proof.
       rewrite bind_assoc. CodeShadow.step_by (idx_nth (get s) rt (nth (Z.to_nat rt) (get s) 0) s tr ltac:(lia)
         ltac:(apply nth_error_nth'; unfold len in Hl; lia)).
       CodeShadow.step. unfold Isolation.exitDecision. CodeShadow.step.
-      eexists _, s. split; [reflexivity|left; reflexivity].
+      eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]].
     + CodeShadow.step. unfold Isolation.exitDecision. CodeShadow.step.
-      eexists _, s. split; [reflexivity|left; reflexivity].
+      eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]].
   - destruct (negb (_ =? 0)).
     + destruct (negb (rt =? Isolation.xzr)) eqn:Er.
       * apply negb_true_iff, Z.eqb_neq in Er. unfold Isolation.xzr in Er.
@@ -136,39 +149,41 @@ Proof.
         rewrite bind_assoc. CodeShadow.step_by (Hq s tr Hv ltac:(lia)).
         assert (Hq' : valid s /\ 0 <= rt < len (get s)) by (split; [exact Hv|lia]).
         rewrite bind_assoc. CodeShadow.step_by (store_lens _ _ _ _ s 0 tr Lq Hq').
-        CodeShadow.step. eexists _, _. split; [reflexivity|]. right. exists rt. split; [lia|reflexivity].
-      * CodeShadow.step. eexists _, s. split; [reflexivity|left; reflexivity].
-    + CodeShadow.step. eexists _, s. split; [reflexivity|left; reflexivity].
+        CodeShadow.step. eexists _, _. split; [reflexivity|]. split; [|decision_ok]. right. exists rt. split; [lia|reflexivity].
+      * CodeShadow.step. eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]].
+    + CodeShadow.step. eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]].
 Qed.
 
 (** [FilterTrap] never fails, for any trap whose syndrome is a 64-bit
-    value, and changes the registers at most by zeroing one. *)
+    value, changes the registers at most by zeroing one, and its decision
+    has an exit record of seven words and names a register for an MMIO
+    read. *)
 Theorem FilterTrap_no_failure : forall s tr t gm, valid s -> len (get s) = 31 -> 0 <= Isolation.Trap_ESR t ->
-  exists d s', Isolation.FilterTrap t x gm s tr = Ok d s' tr /\ regs_step s s'.
+  exists d s', Isolation.FilterTrap t x gm s tr = Ok d s' tr /\ regs_step s s' /\ decision_ok d.
 Proof.
   intros s tr t gm Hv Hl He. unfold Isolation.FilterTrap. cbv zeta.
-  destruct (_ || _); [unfold Isolation.exitDecision; CodeShadow.step; eexists _, s; split; [reflexivity|left; reflexivity]|].
+  destruct (_ || _); [unfold Isolation.exitDecision; CodeShadow.step; eexists _, s; split; [reflexivity|split; [left; reflexivity|decision_ok]]|].
   destruct (_ =? Isolation.TrapSError);
-    [unfold Isolation.exitDecision; CodeShadow.step; eexists _, s; split; [reflexivity|left; reflexivity]|].
+    [unfold Isolation.exitDecision; CodeShadow.step; eexists _, s; split; [reflexivity|split; [left; reflexivity|decision_ok]]|].
   destruct (_ =? Isolation.ecWFx);
-    [unfold Isolation.exitDecision; CodeShadow.step; eexists _, s; split; [reflexivity|left; reflexivity]|].
+    [unfold Isolation.exitDecision; CodeShadow.step; eexists _, s; split; [reflexivity|split; [left; reflexivity|decision_ok]]|].
   destruct (_ || _).
   { destruct (callDecision_ok s tr (Isolation.Trap_ESR t) (Z.land (shr (Isolation.Trap_ESR t) Isolation.esrECShift)
-      Isolation.esrECMask)) as (d & Hd). CodeShadow.step_by Hd. eexists _, s. split; [reflexivity|left; reflexivity]. }
+      Isolation.esrECMask)) as (d & Hd & Hok). CodeShadow.step_by Hd. eexists _, s. split; [reflexivity|split; [left; reflexivity|exact Hok]]. }
   destruct (_ =? Isolation.ecDABTLow).
-  { destruct (dataAbort_ok s tr t gm Hv Hl He) as (d & Hd). CodeShadow.step_by Hd.
-    eexists _, s. split; [reflexivity|left; reflexivity]. }
+  { destruct (dataAbort_ok s tr t gm Hv Hl He) as (d & Hd & Hok). CodeShadow.step_by Hd.
+    eexists _, s. split; [reflexivity|split; [left; reflexivity|exact Hok]]. }
   destruct (_ =? Isolation.ecIABTLow).
   { rewrite bind_assoc. destruct (stage2Fault_ok s tr (Isolation.Trap_ESR t)) as (f & Hf). CodeShadow.step_by Hf.
     destruct f.
-    - unfold Isolation.injectDecision. CodeShadow.step. eexists _, s. split; [reflexivity|left; reflexivity].
-    - CodeShadow.step. unfold Isolation.exitDecision. CodeShadow.step. eexists _, s. split; [reflexivity|left; reflexivity]. }
+    - unfold Isolation.injectDecision. CodeShadow.step. eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]].
+    - CodeShadow.step. unfold Isolation.exitDecision. CodeShadow.step. eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]]. }
   destruct (_ =? Isolation.ecSysReg).
-  { rewrite bind_assoc. destruct (sysRegAccess_ok s tr (Isolation.Trap_ESR t) Hv Hl He) as (d & s' & Hd & Hs').
-    CodeShadow.step_by Hd. CodeShadow.step. eexists _, s'. split; [reflexivity|exact Hs']. }
+  { rewrite bind_assoc. destruct (sysRegAccess_ok s tr (Isolation.Trap_ESR t) Hv Hl He) as (d & s' & Hd & Hs' & Hok).
+    CodeShadow.step_by Hd. CodeShadow.step. eexists _, s'. split; [reflexivity|split; [exact Hs'|exact Hok]]. }
   destruct (_ || _).
-  - CodeShadow.step. eexists _, s. split; [reflexivity|left; reflexivity].
-  - CodeShadow.step. unfold Isolation.exitDecision. CodeShadow.step. eexists _, s. split; [reflexivity|left; reflexivity].
+  - CodeShadow.step. eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]].
+  - CodeShadow.step. unfold Isolation.exitDecision. CodeShadow.step. eexists _, s. split; [reflexivity|split; [left; reflexivity|decision_ok]].
 Qed.
 
 (** So an MMIO exit tells the host what the model's [exit_of] of the
@@ -189,7 +204,7 @@ Proof.
   intros s tr esr ipa Hv Hl He Hpos sas reg write regs.
   assert (Hsas : 0 <= sas <= 3) by (unfold sas, Isolation.issSASMask, Isolation.issSASShift; pose proof (esr_field esr 22 2 He ltac:(lia) ltac:(lia)); cbn in *; lia).
   assert (Hreg : 0 <= reg <= 31) by (unfold reg, Isolation.issSRTMask, Isolation.issSRTShift; pose proof (esr_field esr 16 5 He ltac:(lia) ltac:(lia)); cbn in *; lia).
-  destruct (mmioDecision_exit s tr esr ipa Hv Hl He) as (d & Hd & Hex). fold sas reg write in Hex.
+  destruct (mmioDecision_exit s tr esr ipa Hv Hl He) as (d & Hd & Hex & _). fold sas reg write in Hex.
   exists d. split; [exact Hd|]. rewrite Hex. clearbody sas reg write.
   assert (Hm : (Z.to_nat sas mod 4 = Z.to_nat sas)%nat) by (apply Nat.mod_small; lia).
   assert (Ea : Z.lor (Z.shiftl sas 1) (if write then 1 else 0) = Z.of_nat (mmio_access write (Z.to_nat sas))).
