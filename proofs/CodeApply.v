@@ -17,8 +17,7 @@
       and exits to the host (after the MMIO shadow path, which may
       complete the access itself), performs the call
       ([guestTrapCall_keeps]), answers NOT_SUPPORTED in x0 or reflects an
-      abort; it returns an exit record of seven words and keeps
-      [refine_inv] and [Inv] ([apply_keeps]). *)
+      abort, and meets [run_post] ([apply_keeps]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -145,30 +144,10 @@ Qed.
 
 (** ** apply *)
 
-(** What [apply] leaves: [refine_inv], [Inv] if it held, an exit record of
-    seven words, and the caller a vCPU of a live VM with as many vCPUs. *)
-Definition apply_post (c : config) (e e' : Isolation.Engine) (ex : list Z) (id j : Z) (m : Isolation.vm) : Prop :=
-  refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\
-  exists m', live_caller e' (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m.
-
-(** A store into the caller's vCPU that keeps its interrupt lines, after
-    which [apply] returns. *)
-Lemma vc_store_post : forall c e0 e id j m m0 y ex,
-  refine_inv c e -> live_caller e (Isolation.mk_Caller id j) m -> Isolation.vm_nvcpu m = Isolation.vm_nvcpu m0 ->
-  (Inv c (abs_ms c e0) -> Inv c (abs_ms c e)) -> len ex = 7 ->
-  Isolation.Context_IRQ (Isolation.vcpu_ctx y) = Isolation.Context_IRQ (Isolation.vcpu_ctx (vc_get id j e)) ->
-  apply_post c e0 (vc_set id j y e) ex id j m0.
-Proof.
-  intros c e0 e id j m m0 y ex R Hcl Hnv HI Hex Hirq.
-  destruct (vc_store_keeps c e id j m y R Hcl Hirq) as (R' & HI' & m' & Hcl' & Hnv').
-  split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hex|].
-  exists m'. split; [exact Hcl'|congruence].
-Qed.
-
 (** [apply], for a decision [FilterTrap] can make, of a vCPU marked On
     whose context names it and holds 31 registers of 64 bits, of a live
     VM of at most 256 vCPUs, through the places [liveVM] and [vcpuOf]
-    give, from [refine_inv]: it never fails and meets [apply_post]. *)
+    give, from [refine_inv]: it never fails and meets [run_post]. *)
 Theorem apply_keeps : forall c e tr pm vc id j m d, refine_inv c e -> vcpu_lens vc id j ->
   lens pm (vm_valid id) (fun s => nth (Z.to_nat (id - 1)) (Isolation.Engine_vms s) Isolation.zero_vm)
     (fun b s => Isolation.set_Engine_vms (replace_nth (Z.to_nat (id - 1)) b (Isolation.Engine_vms s)) s) ->
@@ -179,7 +158,7 @@ Theorem apply_keeps : forall c e tr pm vc id j m d, refine_inv c e -> vcpu_lens 
   len (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j e))) = 31 ->
   Forall (fun r => 0 <= r < 2 ^ 64) (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j e))) ->
   decision_ok d ->
-  exists ex b e' tr', Isolation.Engine_apply root pm vc d e tr = Ok (ex, b) e' tr' /\ apply_post c e e' ex id j m.
+  exists ex b e' tr', Isolation.Engine_apply root pm vc d e tr = Ok (ex, b) e' tr' /\ run_post c e e' ex id j m.
 Proof.
   intros c e tr pm vc id j m d R L Lp Hcl Hn Hon Hvm Hvc HX HXr (Hex & Hreg).
   pose proof Hcl as (Hid & Hnth & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
@@ -199,15 +178,21 @@ Proof.
   cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in Hnth1, Hj1.
   assert (Hm1 : vm_ok m1)
     by (destruct Hvok1 as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m1 (nth_error_In _ _ Hnth1))).
+  assert (Hp1 : Isolation.Engine_plat e1 = Isolation.Engine_plat e) by apply vc_set_plat.
+  assert (Hvm1 : Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e1)) = id) by (rewrite Hget1; exact Hvm).
+  assert (Hvc1 : Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e1)) = j) by (rewrite Hget1; exact Hvc).
   destruct (Isolation.Decision_Disp d =? Isolation.DispExit).
   - destruct (idx_in_range (Isolation.Decision_Exit d) 0 e1 tr ltac:(lia)) as (a0 & Ha0). CodeShadow.step_by Ha0.
     (* The MMIO shadow path, then the vCPU owes the host's reply. *)
     assert (Hmid : exists b e2, (if a0 =? 1 then bind (Isolation.Engine_shadowMMIO root pm vc (Isolation.Decision_Exit d)
         (Isolation.Decision_Read d) (Isolation.Decision_ReadPending d)) (fun t => ret t) else ret false) e1 tr = Ok b e2 tr /\
       refine_inv c e2 /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e2)) /\ vc_valid id j e2 /\
-      exists m2, live_caller e2 (Isolation.mk_Caller id j) m2 /\ Isolation.vm_nvcpu m2 = Isolation.vm_nvcpu m).
+      (exists m2, live_caller e2 (Isolation.mk_Caller id j) m2 /\ Isolation.vm_nvcpu m2 = Isolation.vm_nvcpu m) /\
+      Isolation.Engine_plat e2 = Isolation.Engine_plat e /\
+      Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e2)) = id /\
+      Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e2)) = j).
     { destruct (a0 =? 1); [|exists false, e1; split; [reflexivity|]; split; [exact R1|]; split; [exact HI1|];
-        split; [exact Hv1|exists m1; split; [exact Hcl1|exact Hnv1]]].
+        split; [exact Hv1|]; split; [exists m1; split; [exact Hcl1|exact Hnv1]|]; split; [exact Hp1|split; assumption]].
       assert (Hjl : (Z.to_nat j < length (Isolation.vm_vcpus m1))%nat)
         by (destruct Hm1 as (_ & Hnl & _); unfold len in Hnl; lia).
       assert (Hx1 : nth_error (Isolation.vm_vcpus m1) (Z.to_nat j) = Some x1).
@@ -223,15 +208,17 @@ Proof.
         intros b b'. rewrite <- !Hput. exact (vc_set_twice id j b b' e1 Hv1). }
       destruct (shadowMMIO_no_failure e1 tr _ m1 _ x1 pm vc (Isolation.Decision_Exit d) (Isolation.Decision_Read d)
         (Isolation.Decision_ReadPending d) (proj2 (proj1 (proj1 (proj2 R1)))) Hnth1 Hx1 Hpm Hvt
-        ltac:(exact HX) Hreg Hex) as (b & e2 & Hsh & Hs2 & Hst).
+        ltac:(exact HX) Hreg Hex) as (b & e2 & Hsh & Hs2 & Hst & (_ & Hk2 & Hk3 & _ & Hk5)).
       exists b, e2. split; [CodeShadow.step_by Hsh; reflexivity|].
       split; [exact (store_refine_inv c e1 e2 R1 Hst Hs2)|].
       split; [intros I; exact (store_Inv c e1 e2 Hc1 Hst (HI1 I))|]. split; [exact (store_valid e1 e2 id j Hv1 Hst)|].
-      destruct (store_live e1 e2 _ m1 Hcl1 Hst) as (m2 & Hcl2 & Hnv2). exists m2. split; [exact Hcl2|congruence]. }
-    destruct Hmid as (b & e2 & Hb & R2 & HI2 & Hv2 & m2 & Hcl2 & Hnv2).
+      destruct (store_live e1 e2 _ m1 Hcl1 Hst) as (m2 & Hcl2 & Hnv2).
+      split; [exists m2; split; [exact Hcl2|congruence]|]. split; [congruence|].
+      split; [exact (eq_trans Hk2 Hvm1)|exact (eq_trans Hk3 Hvc1)]. }
+    destruct Hmid as (b & e2 & Hb & R2 & HI2 & Hv2 & (m2 & Hcl2 & Hnv2) & Hp2 & Hvm2 & Hvc2).
     CodeShadow.step_by Hb. destruct b.
     { eexists _, _, _, _. split; [reflexivity|]. split; [exact R2|]. split; [exact HI2|].
-      split; [reflexivity|]. exists m2. split; [exact Hcl2|exact Hnv2]. }
+      split; [reflexivity|]. split; [exists m2; split; [exact Hcl2|exact Hnv2]|]. split; [exact Hp2|]. split; assumption. }
     destruct (Isolation.Decision_ReadPending d).
     + destruct (pfield_lens vc _ _ _ Isolation.vcpu_pend Isolation.set_vcpu_pend L ltac:(field_laws)) as (qp & Hqp & Lqp).
       destruct (pfield_lens vc _ _ _ Isolation.vcpu_read Isolation.set_vcpu_read L ltac:(field_laws)) as (qr & Hqr & Lqr).
@@ -244,26 +231,28 @@ Proof.
       repeat CodeShadow.step.
       rewrite (vc_get_set id j y e2 Hv2), (vc_set_twice id j y _ e2 Hv2).
       eexists _, _, _, _. split; [reflexivity|].
-      apply (vc_store_post c e e2 id j m2 m); [exact R2|exact Hcl2|exact Hnv2|exact HI2|exact Hex|reflexivity].
+      apply (vc_store_post c e e2 id j m2 m);
+        [exact R2|exact Hcl2|exact Hnv2|exact HI2|exact Hex|exact Hp2|reflexivity|exact Hvm2|exact Hvc2].
     + CodeShadow.step. eexists _, _, _, _. split; [reflexivity|]. split; [exact R2|]. split; [exact HI2|].
-      split; [exact Hex|]. exists m2. split; [exact Hcl2|exact Hnv2].
+      split; [exact Hex|]. split; [exists m2; split; [exact Hcl2|exact Hnv2]|]. split; [exact Hp2|]. split; assumption.
   - assert (Hon1 : Isolation.vcpu_state (vc_get id j e1) = Isolation.VCPUOn) by (rewrite Hget1; exact Hon).
     destruct (Isolation.Decision_Disp d =? Isolation.DispCall).
     + destruct (guestTrapCall_keeps c e1 tr vc id j m1 R1 L Hcl1 ltac:(lia) Hon1 ltac:(rewrite Hget1; exact Hvm)
         ltac:(rewrite Hget1; exact Hvc) ltac:(rewrite Hget1; exact HX) ltac:(rewrite Hget1; exact HXr))
-        as (ex & b & e' & tr' & Hrun & R' & HI' & Hex' & m' & Hcl' & Hnv' & _).
+        as (ex & b & e' & tr' & Hrun & R' & HI' & Hex' & (m' & Hcl' & Hnv') & Hp' & Hids').
       CodeShadow.step_by Hrun. eexists _, _, _, _. split; [reflexivity|].
       split; [exact R'|]. split; [intros I; exact (HI' (HI1 I))|]. split; [exact Hex'|].
-      exists m'. split; [exact Hcl'|congruence].
-    + assert (Hpost1 : apply_post c e e1 (repeat 0 7) id j m).
-      { split; [exact R1|]. split; [exact HI1|]. split; [reflexivity|]. exists m1. split; [exact Hcl1|exact Hnv1]. }
+      split; [exists m'; split; [exact Hcl'|congruence]|]. split; [congruence|exact Hids'].
+    + assert (Hpost1 : run_post c e e1 (repeat 0 7) id j m).
+      { split; [exact R1|]. split; [exact HI1|]. split; [reflexivity|].
+        split; [exists m1; split; [exact Hcl1|exact Hnv1]|]. split; [exact Hp1|split; assumption]. }
       destruct (Isolation.Decision_Disp d =? Isolation.DispCallNotSupported);
         [|destruct (Isolation.Decision_Disp d =? Isolation.DispInjectAbort)].
       * rewrite bind_assoc. CodeShadow.step. unfold bind at 1.
         rewrite (store_reg vc id j 0 _ e1 tr _ L Hv1 ltac:(rewrite Hget1; change (0 <= 0 < len (Isolation.Context_X (Isolation.vcpu_ctx x))); lia)). cbn [ret].
         eexists _, _, _, _. split; [reflexivity|].
-        apply (vc_store_post c e e1 id j m1 m); [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|].
-        unfold set_x. destruct (vc_get id j e1) as [? ? ? []]. reflexivity.
+        apply (vc_store_post c e e1 id j m1 m);
+          [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|exact Hp1|reflexivity|exact Hvm1|exact Hvc1].
       * unfold bind at 1.
         rewrite (store_ctx_field vc id j Isolation.Context_Inject Isolation.set_Context_Inject _ e1 tr _
           ltac:(field_laws) L Hv1).
@@ -274,7 +263,7 @@ Proof.
           ltac:(field_laws) L Hv2). cbn [ret].
         rewrite (vc_get_set id j y e1 Hv1), (vc_set_twice id j y _ e1 Hv1).
         eexists _, _, _, _. split; [reflexivity|].
-        apply (vc_store_post c e e1 id j m1 m); [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|].
-        unfold y. destruct (vc_get id j e1) as [? ? ? []]. reflexivity.
+        apply (vc_store_post c e e1 id j m1 m);
+          [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|exact Hp1|reflexivity|exact Hvm1|exact Hvc1].
       * CodeShadow.step. eexists _, _, _, _. split; [reflexivity|exact Hpost1].
 Qed.

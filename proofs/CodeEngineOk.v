@@ -117,7 +117,7 @@ Theorem shadowMMIO_keeps : forall P e tr i m j c pm vc ex read isRead,
 Proof.
   intros P e tr i m j c pm vc ex read isRead [HPs HPv] HP Hs Hn Hc Hpm Hvc HX Hreg Hex.
   destruct (shadowMMIO_no_failure e tr i m j c pm vc ex read isRead Hs Hn Hc Hpm Hvc HX Hreg Hex)
-    as (b & e' & H & Hs' & [Hst | Hst]); exists b, e'; (split; [exact H|]).
+    as (b & e' & H & Hs' & [Hst | Hst] & _); exists b, e'; (split; [exact H|]).
   - split; [exact (HPs e e' HP Hst)|exact Hs'].
   - split; [exact (HPv e e' HP Hst)|exact Hs'].
 Qed.

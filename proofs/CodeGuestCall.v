@@ -214,14 +214,14 @@ Qed.
     vCPU of a live VM of at most 256 vCPUs that is marked On (as VCPU_RUN
     marks it before it handles its trap), from [refine_inv], for
     arguments below 2^64: it never fails, keeps [refine_inv], the
-    caller's context and [Inv], and leaves the caller a vCPU of a live VM
+    caller's context, the platform and [Inv], and leaves the caller a vCPU of a live VM
     with as many vCPUs. *)
 Theorem guestCallRegs_keeps : forall c e tr cl m x0 x1 x2 x3, refine_inv c e -> live_caller e cl m ->
   Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU cl)) (Isolation.vm_vcpus m) Isolation.zero_vcpu) =
     Isolation.VCPUOn ->
   Isolation.vm_nvcpu m <= 256 -> 0 <= x1 < 2 ^ 64 -> 0 <= x2 < 2 ^ 64 ->
   exists r e' tr', Isolation.Engine_guestCallRegs root cl x0 x1 x2 x3 e tr = Ok r e' tr' /\ refine_inv c e' /\
-    caller_ctx e' cl = caller_ctx e cl /\
+    caller_ctx e' cl = caller_ctx e cl /\ Isolation.Engine_plat e' = Isolation.Engine_plat e /\
     (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\
     exists m', live_caller e' cl m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m.
 Proof.
@@ -235,8 +235,9 @@ Proof.
         intros s v ipa n; apply (guest_mem_slots c s v ipa n). }
     destruct Hf as (call & step & Hf & Hsl).
     destruct (guestCallRegs_mem c e tr cl m x0 x1 x2 x3 call step mem regs R Hcl Hf Hx1 Hx2)
-      as (st & e' & tr' & Hrun & Ev & R' & Herr & Hsucc & HI).
+      as (st & e' & tr' & Hrun & (Ev & Ep) & R' & Herr & Hsucc & HI).
     eexists _, e', tr'. split; [exact Hrun|]. split; [exact R'|]. split; [unfold caller_ctx; rewrite Ev; reflexivity|].
+    split; [exact Ep|].
     split; [exact HI|].
     destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exists m; split; [exact Hcl|reflexivity]].
     destruct (Hsucc Es) as (s' & Hs & Heq).
@@ -245,13 +246,13 @@ Proof.
     rewrite Hs in A. exact (ms_eq_alike _ _ _ A Heq). }
   destruct (in_dec Z.eq_dec (wrapu 32 x0) guest_psci_ids) as [Hp|Hp].
   { destruct (guestCallRegs_psci c e tr cl m x0 x1 x2 x3 mem regs R Hcl Hidle Hn Hp Hx1 Hx2)
-      as (r & eff & e' & s' & ret' & ex & Hrun & R' & Hctx & Hg & Heq & _ & _ & HI).
-    eexists _, e', tr. split; [exact Hrun|]. split; [exact R'|]. split; [exact Hctx|]. split; [exact HI|].
+      as (r & eff & e' & s' & ret' & ex & Hrun & R' & Hctx & Ep & Hg & Heq & _ & _ & HI).
+    eexists _, e', tr. split; [exact Hrun|]. split; [exact R'|]. split; [exact Hctx|]. split; [exact Ep|]. split; [exact HI|].
     apply (live_caller_alike c e e' cl m Hc (proj1 R') Hcl).
     pose proof (guest_call_slots c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl))
       (Z.to_nat (Isolation.Caller_VCPU cl)) (psci_gcall (wrapu 32 x0) x1 x2 x3)) as A.
     rewrite Hg in A. exact (ms_eq_alike _ _ _ A Heq). }
   destruct (guestCallRegs_other e tr cl m x0 x1 x2 x3 Hmok Hcl Hm Hp Hx1 Hx2) as (r & Hrun).
-  exists r, e, tr. split; [exact Hrun|]. split; [exact R|]. split; [reflexivity|]. split; [exact (fun I => I)|].
+  exists r, e, tr. split; [exact Hrun|]. split; [exact R|]. split; [reflexivity|]. split; [reflexivity|]. split; [exact (fun I => I)|].
   exists m. split; [exact Hcl|reflexivity].
 Qed.

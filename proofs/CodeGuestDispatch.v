@@ -93,7 +93,8 @@ Theorem guestCallRegs_mem : forall c e tr cl m x0 x1 x2 x3 call step mem regs, r
   mem_fid (wrapu 32 x0) call step -> 0 <= x1 < 2 ^ 64 -> 0 <= x2 < 2 ^ 64 ->
   exists st e' tr', Isolation.Engine_guestCallRegs root cl x0 x1 x2 x3 e tr =
       Ok (wrapu 64 st, x1, x2, x3, Isolation.mk_Effect Isolation.zero_EffectKind 0 false false) e' tr' /\
-    Isolation.Engine_vms e' = Isolation.Engine_vms e /\ refine_inv c e' /\ (st <> Abi.Success -> e' = e) /\
+    (Isolation.Engine_vms e' = Isolation.Engine_vms e /\ Isolation.Engine_plat e' = Isolation.Engine_plat e) /\
+    refine_inv c e' /\ (st <> Abi.Success -> e' = e) /\
     (st = Abi.Success -> exists s', step c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat x1)
        (Z.to_nat x2) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) /\
     (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).

@@ -36,14 +36,15 @@ Open Scope Z_scope.
 
 (** What a guest call [call], against the model's step [step], does from
     [refine_inv]: from a live VM, for an IPA and a count below 2^64, it
-    never fails, keeps the VM slots and [refine_inv], changes nothing unless it answers
+    never fails, keeps the VM slots, the platform and [refine_inv], changes nothing unless it answers
     SUCCESS, on SUCCESS refines [step] whole, and keeps [Inv]. *)
 Definition guest_refine_inv (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status)
     (step : config -> state -> nat -> nat -> nat -> state * output) : Prop :=
   forall c e tr id ipa n m mem regs, refine_inv c e ->
   1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
   0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  exists st e' tr', call id ipa n e tr = Ok st e' tr' /\ Isolation.Engine_vms e' = Isolation.Engine_vms e /\
+  exists st e' tr', call id ipa n e tr = Ok st e' tr' /\
+    (Isolation.Engine_vms e' = Isolation.Engine_vms e /\ Isolation.Engine_plat e' = Isolation.Engine_plat e) /\
     refine_inv c e' /\
     (st <> Abi.Success -> e' = e) /\
     (st = Abi.Success -> exists s', step c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n) =
@@ -125,8 +126,8 @@ Proof.
   destruct (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e' & tr' & Hcall & Herr & Hsucc).
   exists st, e', tr'. split; [exact Hcall|].
   split.
-  { destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); reflexivity].
-    subst st. destruct (Hsucc eq_refl) as (_ & _ & _ & _ & _ & ((q & ps & Ee & _) & _) & _). rewrite Ee. reflexivity. }
+  { destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; reflexivity].
+    subst st. destruct (Hsucc eq_refl) as (_ & _ & _ & _ & _ & ((q & ps & Ee & _) & _) & _). rewrite Ee. split; reflexivity. }
   apply (refine_inv_success c e e' st _ R Herr). intros Es. subst st.
   destruct (Hsucc eq_refl) as (_ & Hir & Hial & H40 & Hin & Hst & Hwb & Hpg & Hhs & Hown).
   pose proof Hst as ((q & ps & Ee & _) & _).
@@ -177,8 +178,8 @@ Proof.
     Hid Hnth Hlive Hipa Hn) as (st & e' & tr' & Hcall & Herr & Hsucc).
   exists st, e', tr'. split; [exact Hcall|].
   split.
-  { destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); reflexivity].
-    subst st. destruct (Hsucc eq_refl) as (((qq & ps & Ee & _) & _) & _). rewrite Ee. reflexivity. }
+  { destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; reflexivity].
+    subst st. destruct (Hsucc eq_refl) as (((qq & ps & Ee & _) & _) & _). rewrite Ee. split; reflexivity. }
   apply (refine_inv_success c e e' st _ R Herr). intros Es. subst st.
   destruct (Hsucc eq_refl) as (Hst & (Hw & Hlg) & Hbs & _ & Hin & _).
   pose proof Hbs as (_ & Hial & _ & _ & H40). unfold Isolation.ipaLimit in H40.

@@ -287,6 +287,12 @@ Proof.
   exact (proj1 (vcpu_store_refine_inv c e2 e3 IH Hst (Hstab e2 e3 HP Hst) (shadow_inv_vcpu_store e2 e3 Hs Hok Hst))).
 Qed.
 
+Lemma chain_plat : forall e e', vcpu_chain e e' -> Isolation.Engine_plat e' = Isolation.Engine_plat e.
+Proof.
+  intros e e' C. induction C as [|e1 e2 e3 C IH [->|(i & m & j & x & _ & ->)] _]; [reflexivity|exact IH|].
+  rewrite <- IH. destruct e2. reflexivity.
+Qed.
+
 Lemma chain_one : forall e i m j x, vcpus_ok e -> nth_error (Isolation.Engine_vms e) i = Some m ->
   len (Isolation.Context_IRQ (Isolation.vcpu_ctx x)) = 16 -> vcpu_chain e (put_vcpu e i m j x).
 Proof.
@@ -711,7 +717,7 @@ Theorem guestCallRegs_psci : forall c e tr cl m x0 x1 x2 x3 mem regs, refine_inv
   0 <= x1 < 2 ^ 64 -> 0 <= x2 < 2 ^ 64 ->
   exists r eff e' s' ret ex,
     Isolation.Engine_guestCallRegs root cl x0 x1 x2 x3 e tr = Ok (r, x1, x2, x3, eff) e' tr /\
-    refine_inv c e' /\ caller_ctx e' cl = caller_ctx e cl /\
+    refine_inv c e' /\ caller_ctx e' cl = caller_ctx e cl /\ Isolation.Engine_plat e' = Isolation.Engine_plat e /\
     guest_call c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl))
       (psci_gcall (wrapu 32 x0) x1 x2 x3) = (s', OPSCI ret ex) /\
     ms_eq (st_meta s') (abs_ms c e') /\ r = psci_code ret /\ eff = exit_effect ex /\
@@ -736,7 +742,7 @@ Proof.
       (psci_system_ids id Hf E1 E2 E3 E4 E5)). }
   destruct Hok as (r & eff & e' & s' & ret' & ex & Hrun & Hch & Hctx & Hg & Heq & Hr & Heff).
   exists r, eff, e', s', ret', ex. split; [CodeShadow.step_by Hrun; reflexivity|].
-  split; [exact (chain_refine_inv c e e' R Hch)|]. split; [exact Hctx|]. split; [exact Hg|]. split; [exact Heq|].
+  split; [exact (chain_refine_inv c e e' R Hch)|]. split; [exact Hctx|]. split; [exact (chain_plat e e' Hch)|]. split; [exact Hg|]. split; [exact Heq|].
   split; [exact Hr|]. split; [exact Heff|].
   intros I. apply (Inv_ms_eq c _ _ Heq).
   pose proof (Invariants.step_inv c (abs_state c e mem regs)

@@ -8,7 +8,8 @@
     sets the register on at the IPA or else one that is off
     ([regs_ok_set]). The same holds of the
     shadow path of VCPU_RUN ([shadowMMIO], which completes a guest's MMIO
-    access from a mark), and VCPU_INIT and VCPU_IRQ keep [shadow_inv]. *)
+    access from a mark, keeping the vCPU's state, identity and register
+    count, [vcpu_kept]), and VCPU_INIT and VCPU_IRQ keep [shadow_inv]. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -552,23 +553,67 @@ Proof.
     rewrite Forall_forall in Hall. destruct m; exact (Hall _ (nth_error_In _ _ Hn)).
 Qed.
 
+(** After [e'], vCPU [j] of slot [i] has the state, the identity and as
+    many registers as in [e], and the platform is as it was. *)
+Definition vcpu_kept (e e' : Isolation.Engine) (i j : nat) : Prop :=
+  let c := nth j (Isolation.vm_vcpus (nth i (Isolation.Engine_vms e) Isolation.zero_vm)) Isolation.zero_vcpu in
+  let c' := nth j (Isolation.vm_vcpus (nth i (Isolation.Engine_vms e') Isolation.zero_vm)) Isolation.zero_vcpu in
+  Isolation.vcpu_state c' = Isolation.vcpu_state c /\
+  Isolation.Context_VMID (Isolation.vcpu_ctx c') = Isolation.Context_VMID (Isolation.vcpu_ctx c) /\
+  Isolation.Context_VCPU (Isolation.vcpu_ctx c') = Isolation.Context_VCPU (Isolation.vcpu_ctx c) /\
+  len (Isolation.Context_X (Isolation.vcpu_ctx c')) = len (Isolation.Context_X (Isolation.vcpu_ctx c)) /\
+  Isolation.Engine_plat e' = Isolation.Engine_plat e.
+
+Lemma vcpu_kept_refl : forall e i j, vcpu_kept e e i j.
+Proof. intros. repeat split. Qed.
+
+(** A store of a vCPU of slot [i] that keeps what [vcpu_kept] reads. *)
+Lemma vcpu_kept_put : forall e i m j c c', nth_error (Isolation.Engine_vms e) i = Some m ->
+  nth_error (Isolation.vm_vcpus m) j = Some c ->
+  Isolation.vcpu_state c' = Isolation.vcpu_state c ->
+  Isolation.Context_VMID (Isolation.vcpu_ctx c') = Isolation.Context_VMID (Isolation.vcpu_ctx c) ->
+  Isolation.Context_VCPU (Isolation.vcpu_ctx c') = Isolation.Context_VCPU (Isolation.vcpu_ctx c) ->
+  len (Isolation.Context_X (Isolation.vcpu_ctx c')) = len (Isolation.Context_X (Isolation.vcpu_ctx c)) ->
+  forall j', vcpu_kept e (put_vcpu e i m j c') i j'.
+Proof.
+  intros e i m j c c' Hn Hc E1 E2 E3 E4 j'.
+  assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  assert (Hj : (j < length (Isolation.vm_vcpus m))%nat) by (apply nth_error_Some; congruence).
+  unfold vcpu_kept, put_vcpu, put_vm. destruct e. cbn in *.
+  rewrite nth_replace_nth_same by exact Hi. rewrite (nth_error_nth _ _ Isolation.zero_vm Hn).
+  destruct m. cbn in *. destruct (Nat.eq_dec j j') as [<-|Ne].
+  - rewrite nth_replace_nth_same by exact Hj. rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hc).
+    repeat split; assumption.
+  - rewrite nth_replace_nth_other' by exact Ne. repeat split.
+Qed.
+
+Lemma vcpu_kept_shadow : forall e i m sh j, nth_error (Isolation.Engine_vms e) i = Some m ->
+  vcpu_kept e (put_shadow e i m sh) i j.
+Proof.
+  intros e i m sh j Hn. assert (Hi : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  unfold vcpu_kept, put_shadow, put_vm. destruct e. cbn in *.
+  rewrite nth_replace_nth_same by exact Hi. rewrite (nth_error_nth _ _ Isolation.zero_vm Hn).
+  destruct m. repeat split.
+Qed.
+
 (** The MMIO shadow path of VCPU_RUN never fails and keeps [shadow_inv]:
     for an MMIO exit of vCPU [vc] of the VM slot [pm] (both places the
     caller found, as [vcpuOf] finds them), with an exit record of seven
     words and a read's target register a general register or xzr,
     Engine.shadowMMIO returns, and changes at most the target register of
     that vCPU (a read completed from a mark) or that VM's shadow state (a
-    byte logged). *)
+    byte logged): the vCPU keeps its state, identity and registers' count. *)
 Theorem shadowMMIO_no_failure : forall e tr i m j c pm vc ex read isRead,
   shadow_inv e -> nth_error (Isolation.Engine_vms e) i = Some m ->
   nth_error (Isolation.vm_vcpus m) j = Some c ->
   tracks pm e m (put_vm e i) -> tracks vc e c (put_vcpu e i m j) ->
   len (Isolation.Context_X (Isolation.vcpu_ctx c)) = 31 -> 0 <= Isolation.MMIORead_Reg read <= 31 -> len ex = 7 ->
   exists b e', Isolation.Engine_shadowMMIO root pm vc ex read isRead e tr = Ok b e' tr /\
-    shadow_inv e' /\ (shadow_store e e' \/ vcpu_store e e').
+    shadow_inv e' /\ (shadow_store e e' \/ vcpu_store e e') /\ vcpu_kept e e' i j.
 Proof.
   intros e tr i m j c pm vc ex read isRead Hinv Hn Hc Hpm Hvc HX Hreg Hex.
-  assert (Hsame : shadow_inv e /\ (shadow_store e e \/ vcpu_store e e)) by (split; [exact Hinv|left; left; reflexivity]).
+  assert (Hsame : shadow_inv e /\ (shadow_store e e \/ vcpu_store e e) /\ vcpu_kept e e i j)
+    by (split; [exact Hinv|split; [left; left; reflexivity|apply vcpu_kept_refl]]).
   pose proof (shadow_of e i m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _).
   assert (Hirq : len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16).
   { destruct Hinv as [[_ Hvm] _]. rewrite Forall_forall in Hvm.
@@ -584,7 +629,7 @@ Proof.
   match goal with |- context [loop 4 ?cnd ?b ?po 0] =>
   destruct (loop_spec 4 cnd b po
     (fun k st tr' => st = e /\ tr' = tr /\ 0 <= k <= 4)
-    (fun _ st tr' => tr' = tr /\ shadow_inv st /\ (shadow_store e st \/ vcpu_store e st))
+    (fun _ st tr' => tr' = tr /\ shadow_inv st /\ (shadow_store e st \/ vcpu_store e st) /\ vcpu_kept e st i j)
     (fun k => Z.to_nat (4 - k))) with (l := 0) (s := e) (tr := tr) as (jr & s' & tr' & Hj & -> & Hq) end.
   - intros k st tr' (-> & -> & Hk). exists (k <? 4). split; [reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
@@ -610,7 +655,9 @@ Proof.
         cbv beta iota zeta.
         eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
         -- apply shadow_inv_put_vcpu; [exact Hinv|exact Hn|]. exact Hirq.
-        -- right. right. do 4 eexists. split; [exact Hn|reflexivity].
+        -- split; [right; right; do 4 eexists; split; [exact Hn|reflexivity]|].
+           apply (vcpu_kept_put e i m j c _ Hn Hc); [reflexivity|reflexivity|reflexivity|].
+           unfold len. cbn. rewrite replace_nth_length. reflexivity.
     + destruct (_ && _ && _).
       * destruct (pfield_tracks pm Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Hpm ltac:(field_laws))
           as (qs & Hqs & Hts).
@@ -619,7 +666,7 @@ Proof.
           ltac:(unfold wrapu; apply Z.mod_pos_bound; lia)) as (ok & sh' & [[Ha Hok'] | Ha]).
         -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
            ++ apply shadow_inv_put with (i := i); [exact Hinv|exact Hn|exact Hok'].
-           ++ left. right. do 3 eexists. split; [exact Hn|reflexivity].
+           ++ split; [left; right; do 3 eexists; split; [exact Hn|reflexivity]|exact (vcpu_kept_shadow e i m _ j Hn)].
         -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
       * eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
   - repeat split; lia.

@@ -10,9 +10,10 @@
       live VM of at most 256 vCPUs, whose context names that vCPU and
       holds 31 registers of 64 bits, from [refine_inv], never fails: it
       writes the call's x0..x3 back, marks a call forwarded to the host
-      pending, returns an exit record of seven words, keeps [refine_inv]
-      and [Inv], and leaves the caller a vCPU of a live VM with as many
-      vCPUs and 31 registers ([guestTrapCall_keeps]). *)
+      pending, returns an exit record of seven words, keeps [refine_inv],
+      [Inv] and the platform, and leaves the caller a vCPU of a live VM
+      with as many vCPUs whose context names it ([guestTrapCall_keeps],
+      [run_post]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -173,14 +174,45 @@ Proof.
     destruct m; cbn in *. split; [exact Hlv|lia].
 Qed.
 
+Lemma vc_set_plat : forall id j y s, Isolation.Engine_plat (vc_set id j y s) = Isolation.Engine_plat s.
+Proof. intros id j y []. reflexivity. Qed.
+
+(** What a step of a run leaves: [refine_inv], [Inv] if it held, an exit
+    record of seven words, the caller a vCPU of a live VM with as many
+    vCPUs whose context still names it, and the platform as it was. *)
+Definition run_post (c : config) (e e' : Isolation.Engine) (ex : list Z) (id j : Z) (m : Isolation.vm) : Prop :=
+  refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\
+  (exists m', live_caller e' (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m) /\
+  Isolation.Engine_plat e' = Isolation.Engine_plat e /\
+  Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e')) = id /\
+  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e')) = j.
+
+(** A last store into the caller's vCPU that keeps its interrupt lines
+    and identity. *)
+Lemma vc_store_post : forall c e0 e id j m m0 y ex,
+  refine_inv c e -> live_caller e (Isolation.mk_Caller id j) m -> Isolation.vm_nvcpu m = Isolation.vm_nvcpu m0 ->
+  (Inv c (abs_ms c e0) -> Inv c (abs_ms c e)) -> len ex = 7 -> Isolation.Engine_plat e = Isolation.Engine_plat e0 ->
+  Isolation.Context_IRQ (Isolation.vcpu_ctx y) = Isolation.Context_IRQ (Isolation.vcpu_ctx (vc_get id j e)) ->
+  Isolation.Context_VMID (Isolation.vcpu_ctx y) = id -> Isolation.Context_VCPU (Isolation.vcpu_ctx y) = j ->
+  run_post c e0 (vc_set id j y e) ex id j m0.
+Proof.
+  intros c e0 e id j m m0 y ex R Hcl Hnv HI Hex Hp Hirq Hvm Hvc.
+  destruct (vc_store_keeps c e id j m y R Hcl Hirq) as (R' & HI' & m' & Hcl' & Hnv').
+  pose proof Hcl as (Hid & Hnth & _ & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
+  pose proof R as (((Hvok & _) & _) & _).
+  assert (Hm : vm_ok m) by (destruct Hvok as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth))).
+  destruct (vc_valid_of e id j m ltac:(lia) Hnth Hm Hj) as (Hv & _).
+  split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hex|].
+  split; [exists m'; split; [exact Hcl'|congruence]|]. split; [rewrite vc_set_plat; exact Hp|].
+  rewrite (vc_get_set id j y e Hv). split; assumption.
+Qed.
+
 (** ** The trapped call *)
 
 (** A trapped call of vCPU [j] of VM [id], marked On (as VCPU_RUN marks
     it), whose context names it and holds 31 registers of 64 bits, of a
-    live VM of at most 256 vCPUs, from [refine_inv]: it never fails,
-    returns an exit record of seven words, keeps [refine_inv] and [Inv],
-    and leaves the caller a vCPU of a live VM with as many vCPUs and 31
-    registers. *)
+    live VM of at most 256 vCPUs, from [refine_inv]: it never fails and
+    meets [run_post]. *)
 Theorem guestTrapCall_keeps : forall c e tr vc id j m, refine_inv c e -> vcpu_lens vc id j ->
   live_caller e (Isolation.mk_Caller id j) m -> Isolation.vm_nvcpu m <= 256 ->
   Isolation.vcpu_state (vc_get id j e) = Isolation.VCPUOn ->
@@ -188,10 +220,7 @@ Theorem guestTrapCall_keeps : forall c e tr vc id j m, refine_inv c e -> vcpu_le
   Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e)) = j ->
   len (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j e))) = 31 ->
   Forall (fun r => 0 <= r < 2 ^ 64) (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j e))) ->
-  exists ex b e' tr', Isolation.Engine_guestTrapCall root vc e tr = Ok (ex, b) e' tr' /\
-    refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\
-    exists m', live_caller e' (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m /\
-      len (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j e'))) = 31.
+  exists ex b e' tr', Isolation.Engine_guestTrapCall root vc e tr = Ok (ex, b) e' tr' /\ run_post c e e' ex id j m.
 Proof.
   intros c e tr vc id j m R L Hcl Hn Hon Hvm Hvc HX HXr.
   pose proof Hcl as (Hid & Hnth & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
@@ -212,7 +241,7 @@ Proof.
   assert (Hon' : Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU (Isolation.mk_Caller id j)))
     (Isolation.vm_vcpus m) Isolation.zero_vcpu) = Isolation.VCPUOn) by (cbn; rewrite <- Hget; exact Hon).
   destruct (guestCallRegs_keeps c e tr (Isolation.mk_Caller id j) m a0 a1 a2 a3 R Hcl Hon' Hn B1 B2)
-    as (r & e1 & tr1 & Hrun & R1 & Hctx & HI & m1 & Hcl1 & Hnv).
+    as (r & e1 & tr1 & Hrun & R1 & Hctx & Ep1 & HI & m1 & Hcl1 & Hnv).
   CodeShadow.step_by Hrun. destruct r as [[[[r0 r1] r2] r3] eff]. cbv beta iota.
   pose proof R1 as (Hc1 & _). pose proof Hc1 as ((Hvok1 & _) & _). pose proof Hcl1 as (_ & Hnth1 & Hlv1 & Hj1).
   cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
@@ -239,6 +268,8 @@ Proof.
     by (unfold y3, y2, y1, y0, set_x; destruct (vc_get id j e1) as [? ? ? []]; reflexivity).
   assert (HX3 : len (Isolation.Context_X (Isolation.vcpu_ctx y3)) = 31)
     by (unfold y3, y2, y1, y0; rewrite !len_set_x, Hctx'; exact HX).
+  assert (Hids3 : Isolation.Context_VMID (Isolation.vcpu_ctx y3) = id /\ Isolation.Context_VCPU (Isolation.vcpu_ctx y3) = j)
+    by (unfold y3, y2, y1, y0, set_x; cbn; rewrite Hctx'; split; assumption).
   pose proof (vc_valid_set id j y3 e1 Hv1) as Hv5.
   destruct (Isolation.Effect_Kind eff =? Isolation.EffectForward).
   - rewrite (store_pend vc id j Isolation.pendCall _ tr1 _ L Hv5). rewrite vc_get_set, vc_set_twice by exact Hv1.
@@ -249,17 +280,12 @@ Proof.
     CodeShadow.step_by (Hq1 (vc_set id j y4 e1) tr1). CodeShadow.step_by (Hq2 (vc_set id j y4 e1) tr1).
     destruct (CallExit_ok q2 _ _ _ (vc_set id j y4 e1) tr1 L2 Hv6 ltac:(cbv beta; rewrite vc_get_set by exact Hv1; exact HX3)) as (ex & Hex & Lex).
     CodeShadow.step_by Hex.
-    destruct (vc_store_keeps c e1 id j m1 y4 R1 Hcl1 Hirq3) as (R2 & HI2 & m2 & Hcl2 & Hnv2).
-    eexists _, _, _, _. split; [reflexivity|]. split; [exact R2|]. split; [intros I; exact (HI2 (HI I))|].
-    split; [exact Lex|]. exists m2. split; [exact Hcl2|]. split; [lia|]. rewrite vc_get_set by exact Hv1. exact HX3.
-  - destruct (vc_store_keeps c e1 id j m1 y3 R1 Hcl1 Hirq3) as (R2 & HI2 & m2 & Hcl2 & Hnv2).
-    assert (Hrest : forall (ex : list Z) (b : bool), len ex = 7 -> exists ex' b' e' tr', @ret Isolation.Engine _ (ex, b) (vc_set id j y3 e1) tr1 = Ok (ex', b') e' tr' /\
-      refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex' = 7 /\
-      exists m', live_caller e' (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m /\
-        len (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j e'))) = 31).
-    { intros ex b Lex. eexists _, _, _, _. split; [reflexivity|]. split; [exact R2|].
-      split; [intros I; exact (HI2 (HI I))|]. split; [exact Lex|]. exists m2. split; [exact Hcl2|]. split; [lia|].
-      rewrite vc_get_set by exact Hv1. exact HX3. }
+    eexists _, _, _, _. split; [reflexivity|].
+    exact (vc_store_post c e e1 id j m1 m y4 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3)).
+  - assert (Hrest : forall (ex : list Z) (b : bool), len ex = 7 -> exists ex' b' e' tr',
+      @ret Isolation.Engine _ (ex, b) (vc_set id j y3 e1) tr1 = Ok (ex', b') e' tr' /\ run_post c e e' ex' id j m).
+    { intros ex b Lex. eexists _, _, _, _. split; [reflexivity|].
+      exact (vc_store_post c e e1 id j m1 m y3 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3)). }
     destruct (Isolation.Effect_Kind eff =? Isolation.EffectVCPUState);
       [|destruct (Isolation.Effect_Kind eff =? Isolation.EffectShutdown)];
       [destruct (Isolation.Effect_On eff)|destruct (Isolation.Effect_Reset eff)|]; cbv beta iota;

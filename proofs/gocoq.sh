@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -96,6 +96,8 @@ CodeShadow.slot_scan_spec
 CodeShadow.MMIOShadow_no_failure
 CodeShadow.MMIOLogRead_no_failure
 CodeShadow.append_tracks
+CodeShadow.vcpu_kept_put
+CodeShadow.vcpu_kept_shadow
 CodeShadow.shadowMMIO_no_failure
 CodeShadow.VCPUInit_shadow_inv
 CodeShadow.VCPUIRQ_shadow_inv
@@ -605,6 +607,7 @@ CodeGuestPSCI.cpuOn_run
 CodeGuestPSCI.cpuOff_run
 CodeGuestPSCI.affinityInfo_run
 CodeGuestPSCI.chain_refine_inv
+CodeGuestPSCI.chain_plat
 CodeGuestPSCI.chain_offs
 CodeGuestPSCI.system_ms_eq
 CodeGuestPSCI.psci_version_ok
@@ -637,8 +640,19 @@ CodeApply.store_valid
 CodeApply.lens_tracks
 CodeApply.store_vc_field
 CodeApply.store_ctx_field
-CodeApply.vc_store_post
+CodeTrapCall.vc_set_plat
+CodeTrapCall.vc_store_post
 CodeApply.apply_keeps
+CodeRun.world_ok_inhabited
+CodeRun.post_inv
+CodeRun.vc_store_inv
+CodeRun.run_post_m
+CodeRun.run_inv_valid
+CodeRun.callWork_ok
+CodeRun.guestWork_ok
+CodeRun.iter_end
+CodeRun.run_iter_keeps
+CodeRun.run_keeps
 CodeMemShare.MemShare_reaches_mapRange
 CodeUpdateRootRange.sub_used
 CodeUpdateRootRange.l2_inv_transfer
