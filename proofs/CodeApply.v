@@ -11,13 +11,13 @@
       ([store_live]) and the vCPU's place valid ([store_valid]);
     - a place built from the root reads and writes like the memory it
       was followed in ([lens_tracks]);
-    - so [apply], for a decision [FilterTrap] can make ([decision_ok]), of a vCPU marked On whose context
-      names it and holds 31 registers of 64 bits, of a live VM of at most
-      256 vCPUs, from [refine_inv], never fails: it advances the PC,
-      and exits to the host (after the MMIO shadow path, which may
-      complete the access itself), performs the call
-      ([guestTrapCall_keeps]), answers NOT_SUPPORTED in x0 or reflects an
-      abort, and meets [run_post] ([apply_keeps]). *)
+    - so [apply], for a decision [FilterTrap] can make ([decision_ok]),
+      of a vCPU marked On whose context names it and holds 31 registers
+      of 64 bits, of a live VM of at most 256 vCPUs, from [refine_inv],
+      never fails: it advances the PC and exits to the host (after the
+      MMIO shadow path, which may complete the access itself), performs
+      the call ([guestTrapCall_keeps]), answers NOT_SUPPORTED in x0 or
+      reflects an abort, and meets [run_post] ([apply_keeps]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.

@@ -758,32 +758,44 @@ fi
 sh proofs/coqmake.sh $(for f in $CODE_PROOFS; do echo "${f%.v}.vo"; done)
 rm -rf build/code-assumptions
 mkdir -p build/code-assumptions
-# Print Assumptions of every theorem: the list in two halves, each file
-# checked by its own coqc at the same time, so both cores share the work.
-assumptions_half() {
-	i=0
-	{
-		for t in $CODE_THEOREMS; do echo "From Bulkhead.Proofs Require ${t%%.*}."; done | sort -u
-		for t in $CODE_THEOREMS; do
-			if [ $((i % 2)) -eq "$1" ]; then echo "Redirect \"build/code-assumptions/$t\" Print Assumptions $t."; fi
-			i=$((i + 1))
-		done
-	} > "build/CodeAssumptions$1.v"
+# The libraries the theorems live in.
+requires() {
+	for t in $CODE_THEOREMS; do echo "From Bulkhead.Proofs Require ${t%%.*}."; done | sort -u
 }
-assumptions_half 0
-assumptions_half 1
-$COQC build/CodeAssumptions0.v 2> build/coqc0.err & half0=$!
-$COQC build/CodeAssumptions1.v 2> build/coqc1.err & half1=$!
-status0=0; wait $half0 || status0=$?
-status1=0; wait $half1 || status1=$?
-for k in 0 1; do
-	grep -v -e 'remapped to' -e 'previously bound' -e 'overriding-logical-loadpath' -e '^Bulkhead' "build/coqc$k.err" >&2 || true
-done
-if [ "$status0" -ne 0 ] || [ "$status1" -ne 0 ]; then echo "gocoq: Print Assumptions failed" >&2; exit 1; fi
-for t in $CODE_THEOREMS; do
-	if ! grep -q 'Closed under the global context' "build/code-assumptions/$t.out"; then
-		echo "gocoq: $t depends on:"; cat "build/code-assumptions/$t.out"; exit 1
-	fi
-	echo "assumptions $t: closed under the global context"
-done
+# Print Assumptions of all the theorems at once: one term pairs them all,
+# as a balanced tree of pairs so that its type stays small, and Coq walks
+# what they depend on in one pass. Closed means that each of them is; if
+# it is not, each theorem's own assumptions are printed to name those that
+# depend on something.
+{
+	requires
+	echo $CODE_THEOREMS | tr ' ' '\n' | awk '
+		function tree(lo, hi,   mid) {
+			if (lo == hi) return "@" name[lo]
+			mid = int((lo + hi) / 2)
+			return "(" tree(lo, mid) ", " tree(mid + 1, hi) ")"
+		}
+		NF { name[++n] = $1 }
+		END { print "Definition all_code_theorems := " tree(1, n) "." }'
+	echo 'Redirect "build/code-assumptions/all" Print Assumptions all_code_theorems.'
+} > build/CodeAssumptions.v
+if ! $COQC build/CodeAssumptions.v 2> build/coqc.err; then
+	grep -v -e 'remapped to' -e 'previously bound' -e 'overriding-logical-loadpath' -e '^Bulkhead' build/coqc.err >&2 || true
+	echo "gocoq: Print Assumptions failed" >&2
+	exit 1
+fi
+if ! grep -q 'Closed under the global context' build/code-assumptions/all.out; then
+	{
+		requires
+		for t in $CODE_THEOREMS; do echo "Redirect \"build/code-assumptions/$t\" Print Assumptions $t."; done
+	} > build/CodeAssumptionsEach.v
+	$COQC build/CodeAssumptionsEach.v 2> build/coqc.err || true
+	for t in $CODE_THEOREMS; do
+		if ! grep -q 'Closed under the global context' "build/code-assumptions/$t.out" 2> /dev/null; then
+			echo "gocoq: $t depends on:"; cat "build/code-assumptions/$t.out" 2> /dev/null || true
+		fi
+	done
+	exit 1
+fi
+for t in $CODE_THEOREMS; do echo "assumptions $t: closed under the global context"; done
 echo "gocoq: ok: $(echo $CODE_THEOREMS | wc -w) theorems about the translated code, each closed, in $(($(date +%s) - start)) s"
