@@ -163,7 +163,7 @@ Proof.
   intros c e tr pm vc id j m d R L Lp Hcl Hn Hon Hvm Hvc HX HXr (Hex & Hreg).
   pose proof Hcl as (Hid & Hnth & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (Hc & _). pose proof Hc as ((Hvok & _) & _).
-  assert (Hm : vm_ok m) by (destruct Hvok as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth))).
+  pose proof (vm_ok_at _ _ m Hvok Hnth) as Hm.
   destruct (vc_valid_of e id j m ltac:(lia) Hnth Hm Hj) as (Hv & _).
   unfold Isolation.Engine_apply. cbv zeta.
   CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hv).
@@ -176,8 +176,7 @@ Proof.
   pose proof (vc_valid_set id j x1 e Hv) as Hv1. pose proof (vc_get_set id j x1 e Hv) as Hget1. fold e1 in Hv1, Hget1.
   pose proof R1 as (Hc1 & _). pose proof Hc1 as ((Hvok1 & _) & _). pose proof Hcl1 as (_ & Hnth1 & Hlv1 & Hj1).
   cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in Hnth1, Hj1.
-  assert (Hm1 : vm_ok m1)
-    by (destruct Hvok1 as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m1 (nth_error_In _ _ Hnth1))).
+  pose proof (vm_ok_at _ _ m1 Hvok1 Hnth1) as Hm1.
   assert (Hp1 : Isolation.Engine_plat e1 = Isolation.Engine_plat e) by apply vc_set_plat.
   assert (Hvm1 : Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e1)) = id) by (rewrite Hget1; exact Hvm).
   assert (Hvc1 : Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e1)) = j) by (rewrite Hget1; exact Hvc).

@@ -106,8 +106,8 @@ Proof.
   rewrite (slot_vm c e (Isolation.Caller_VM cl) m ltac:(lia) Hn), (slot_vm c e' (Isolation.Caller_VM cl) m' ltac:(lia) Hn') in A. unfold abs_vm in A.
   rewrite Hlv in A. destruct (Isolation.vm_live m') eqn:Hl'; cbn [vm_live vm_free] in A; [|destruct A as [A _]; discriminate].
   destruct A as [_ A]. cbn [vm_vcpus] in A.
-  assert (Hm : vm_ok m) by (destruct Hv as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hn))).
-  assert (Hm' : vm_ok m') by (destruct Hv' as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m' (nth_error_In _ _ Hn'))).
+  pose proof (vm_ok_at _ _ m Hv Hn) as Hm.
+  pose proof (vm_ok_at _ _ m' Hv' Hn') as Hm'.
   destruct Hm as (Hm & _), Hm' as (Hm' & _).
   assert (Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m) by lia.
   exists m'. split; [|assumption]. split; [lia|]. split; [exact Hn'|]. split; [exact Hl'|lia].

@@ -293,13 +293,17 @@ Proof.
   rewrite <- IH. destruct e2. reflexivity.
 Qed.
 
+(** The VM in a slot has its vCPUs, as [vcpus_ok] says of every slot. *)
+Lemma vm_ok_at : forall e i m, vcpus_ok e -> nth_error (Isolation.Engine_vms e) i = Some m -> vm_ok m.
+Proof. intros e i m [_ Hall] Hn. rewrite Forall_forall in Hall. exact (Hall m (nth_error_In _ _ Hn)). Qed.
+
 Lemma chain_one : forall e i m j x, vcpus_ok e -> nth_error (Isolation.Engine_vms e) i = Some m ->
   len (Isolation.Context_IRQ (Isolation.vcpu_ctx x)) = 16 -> vcpu_chain e (put_vcpu e i m j x).
 Proof.
   intros e i m j x Hok Hn Hx. apply (chain_step e e); [constructor| |].
   - right. exists i, m, j, x. split; [exact Hn|reflexivity].
   - unfold put_vcpu. apply vcpus_ok_put_vm; [exact Hok|]. apply vm_ok_put_vcpu; [|exact Hx].
-    destruct Hok as [_ Hall]. rewrite Forall_forall in Hall. exact (Hall m (nth_error_In _ _ Hn)).
+    exact (vm_ok_at e i m Hok Hn).
 Qed.
 
 Lemma vcpu_irq_len : forall m j x, vm_ok m -> nth_error (Isolation.vm_vcpus m) j = Some x ->
@@ -328,7 +332,7 @@ Proof.
     set (s := put_vm e i mk) in *.
     assert (Hns : nth_error (Isolation.Engine_vms s) i = Some mk) by exact (vms_put_vm e i mk Hi).
     pose proof (chain_vcpus_ok e s Hok IH) as Hoks.
-    assert (Hmk : vm_ok mk) by (destruct Hoks as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall mk (nth_error_In _ _ Hns))).
+    pose proof (vm_ok_at _ _ mk Hoks Hns) as Hmk.
     assert (Hxk : nth_error (Isolation.vm_vcpus mk) k = Some x) by (unfold mk; destruct m; cbn in *; rewrite offs_at; exact Hx).
     assert (E : put_vcpu s i mk k (off_vcpu x) =
                 put_vm e i (Isolation.set_vm_vcpus (offs (Datatypes.S k) (Isolation.vm_vcpus m)) m)).
@@ -510,14 +514,19 @@ Proof.
   destruct g; cbv beta iota; try reflexivity; unfold guest_call; cbn [st_meta abs_state]; rewrite Hok; reflexivity.
 Qed.
 
+(** A case that changes nothing: the engine and the model's state stay,
+    and the answers agree by computation. *)
+Local Ltac psci_same :=
+  eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|];
+  split; [reflexivity|]; split; [apply ms_eq_refl|]; split; reflexivity.
+
 Lemma psci_version_ok : forall c e tr cl p m id x1 x2 x3 mem regs, psci_pre c e cl p m ->
   (id =? Abi.PSCIVersion) = true -> psci_ok c e tr cl p id x1 x2 x3 mem regs GPSCIVersion.
 Proof.
   intros c e tr cl p m id x1 x2 x3 mem regs (Hc & Hcl & _) E1.
   unfold psci_ok. rewrite (guest_call_psci c e cl m mem regs _ Hc Hcl). cbv beta iota.
   unfold Isolation.Engine_guestPSCI. cbv zeta. rewrite E1.
-  eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
-  split; [apply ms_eq_refl|]. split; reflexivity.
+  psci_same.
 Qed.
 
 Lemma psci_features_ok : forall c e tr cl p m id x1 x2 x3 mem regs, psci_pre c e cl p m ->
@@ -528,8 +537,7 @@ Proof.
   unfold psci_ok. rewrite (guest_call_psci c e cl m mem regs _ Hc Hcl). cbv beta iota.
   unfold Isolation.Engine_guestPSCI, Isolation.guestPSCIImplemented. cbv zeta. rewrite E1, E2.
   rewrite <- implemented_ids. destruct (existsb _ _);
-    (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|]; split; [reflexivity|];
-     split; [apply ms_eq_refl|]; split; reflexivity).
+    psci_same.
 Qed.
 
 (** The abstraction of a vCPU that is not Off is not the model's Off. *)
@@ -565,14 +573,12 @@ Proof.
   rewrite Hvs.
   destruct Hout as [(L & -> & -> & ->) | (x & L & Hx & [(On & -> & -> & ->) | (Off & -> & -> & ->)])].
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with true by (symmetry; apply Nat.leb_le; lia).
-    eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
-    split; [apply ms_eq_refl|]. split; reflexivity.
+    psci_same.
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
     rewrite (vcpu_of_abs c e (Isolation.Caller_VM cl) mp m x ltac:(lia) Hnth Hlv ltac:(lia) Hx).
     destruct (abs_not_off x On) as (st & -> & Hst).
     destruct st; [contradiction| | |];
-      (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|]; split; [reflexivity|];
-       split; [apply ms_eq_refl|]; split; reflexivity).
+      psci_same.
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
     rewrite (vcpu_of_abs c e (Isolation.Caller_VM cl) mp m x ltac:(lia) Hnth Hlv ltac:(lia) Hx), (abs_off x Off).
     set (y := mkVCPU (VReady (Z.to_nat en) (Z.to_nat ar)) PNone (vc_irq (abs_vcpu x))).
@@ -643,13 +649,11 @@ Proof.
   rewrite Hvs.
   destruct (Z.eqb_spec lvl 0) as [L0|L0]; cbn [andb].
   2:{ replace (negb (Z.to_nat lvl =? 0)%nat) with true by (symmetry; apply negb_true_iff, Nat.eqb_neq; lia).
-      eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
-      split; [apply ms_eq_refl|]. split; reflexivity. }
+      psci_same. }
   rewrite L0. cbn [Z.to_nat Nat.eqb negb].
   destruct (Z.ltb_spec mp (Isolation.vm_nvcpu m)) as [L|L].
   2:{ replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with true by (symmetry; apply Nat.leb_le; lia).
-      eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
-      split; [apply ms_eq_refl|]. split; reflexivity. }
+      psci_same. }
   replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
   destruct (nth_error (Isolation.vm_vcpus m) (Z.to_nat mp)) as [x|] eqn:Hx;
     [|apply nth_error_None in Hx; unfold len in Hnl; lia].
@@ -657,12 +661,10 @@ Proof.
   rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hx).
   destruct (Z.eqb_spec (Isolation.vcpu_state x) Isolation.VCPUOff) as [Off|On].
   - rewrite (abs_off x Off).
-    eexists _, _, _, _, _, _. split; [reflexivity|]. split; [constructor|]. split; [reflexivity|]. split; [reflexivity|].
-    split; [apply ms_eq_refl|]. split; reflexivity.
+    psci_same.
   - destruct (abs_not_off x On) as (st & -> & Hst).
     destruct st; [contradiction| | |];
-      (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|]; split; [reflexivity|];
-       split; [apply ms_eq_refl|]; split; reflexivity).
+      psci_same.
 Qed.
 
 Lemma psci_system_ok : forall c e tr cl p m id x1 x2 x3 mem regs, psci_pre c e cl p m ->
@@ -726,7 +728,7 @@ Proof.
   intros c e tr cl m x0 x1 x2 x3 mem regs R Hcl Hidle Hn Hf Hx1 Hx2.
   destruct (guestCallRegs_is_psci e tr cl m x0 x1 x2 x3 Hcl Hf) as (p & Ht & ->).
   pose proof R as (Hc & _). pose proof Hc as ((Hvok & _) & _). pose proof Hcl as (_ & Hnth & _).
-  assert (Hm : vm_ok m) by (destruct Hvok as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth))).
+  pose proof (vm_ok_at _ _ m Hvok Hnth) as Hm.
   assert (Hpre : psci_pre c e cl p m) by exact (conj Hc (conj Hcl (conj Hm (conj Hn (conj Ht Hidle))))).
   set (id := wrapu 32 x0) in *.
   assert (Hok : psci_ok c e tr cl p id x1 x2 x3 mem regs (psci_gcall id x1 x2 x3)).

@@ -27,7 +27,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeRefineInv CodeVMDestroy CodeGuestDispatch CodeLoop CodeBudget CodeTrapCall CodeExitFilter CodeApply
-  CodeRunWith CodeRunStop.
+  CodeRunWith CodeRunStop CodeGuestPSCI.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -99,7 +99,7 @@ Lemma run_inv_valid : forall c e0 s id j m, run_inv c e0 s id j m -> vc_valid id
 Proof.
   intros c e0 s id j m (R & _ & (m' & (Hid & Hnth & _ & Hj) & _) & _). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (((Hvok & _) & _) & _).
-  assert (Hm : vm_ok m') by (destruct Hvok as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m' (nth_error_In _ _ Hnth))).
+  pose proof (vm_ok_at _ _ m' Hvok Hnth) as Hm.
   exact (proj1 (vc_valid_of s id j m' ltac:(lia) Hnth Hm Hj)).
 Qed.
 

@@ -156,7 +156,7 @@ Proof.
   intros c e id j m y R Hcl Hirq.
   pose proof Hcl as (Hid & Hnth & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (Hc & _). pose proof Hc as ((Hvok & _) & _).
-  assert (Hm : vm_ok m) by (destruct Hvok as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth))).
+  pose proof (vm_ok_at _ _ m Hvok Hnth) as Hm.
   destruct (vc_valid_of e id j m ltac:(lia) Hnth Hm Hj) as (Hv & Hget).
   pose proof Hm as (_ & Hnl & Hirqs).
   assert (Hjl : (Z.to_nat j < length (Isolation.vm_vcpus m))%nat) by (unfold len in Hnl; lia).
@@ -200,7 +200,7 @@ Proof.
   destruct (vc_store_keeps c e id j m y R Hcl Hirq) as (R' & HI' & m' & Hcl' & Hnv').
   pose proof Hcl as (Hid & Hnth & _ & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (((Hvok & _) & _) & _).
-  assert (Hm : vm_ok m) by (destruct Hvok as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth))).
+  pose proof (vm_ok_at _ _ m Hvok Hnth) as Hm.
   destruct (vc_valid_of e id j m ltac:(lia) Hnth Hm Hj) as (Hv & _).
   split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hex|].
   split; [exists m'; split; [exact Hcl'|congruence]|]. split; [rewrite vc_set_plat; exact Hp|].
@@ -225,7 +225,7 @@ Proof.
   intros c e tr vc id j m R L Hcl Hn Hon Hvm Hvc HX HXr.
   pose proof Hcl as (Hid & Hnth & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (Hc & _). pose proof Hc as ((Hvok & _) & _).
-  assert (Hm : vm_ok m) by (destruct Hvok as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth))).
+  pose proof (vm_ok_at _ _ m Hvok Hnth) as Hm.
   destruct (vc_valid_of e id j m ltac:(lia) Hnth Hm Hj) as (Hv & Hget).
   unfold Isolation.Engine_guestTrapCall. cbv zeta.
   CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hv). CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hv).
@@ -245,8 +245,7 @@ Proof.
   CodeShadow.step_by Hrun. destruct r as [[[[r0 r1] r2] r3] eff]. cbv beta iota.
   pose proof R1 as (Hc1 & _). pose proof Hc1 as ((Hvok1 & _) & _). pose proof Hcl1 as (_ & Hnth1 & Hlv1 & Hj1).
   cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
-  assert (Hm1 : vm_ok m1)
-    by (destruct Hvok1 as [_ Hall]; rewrite Forall_forall in Hall; exact (Hall m1 (nth_error_In _ _ Hnth1))).
+  pose proof (vm_ok_at _ _ m1 Hvok1 Hnth1) as Hm1.
   destruct (vc_valid_of e1 id j m1 ltac:(lia) Hnth1 Hm1 Hj1) as (Hv1 & _).
   assert (Hctx' : Isolation.vcpu_ctx (vc_get id j e1) = Isolation.vcpu_ctx (vc_get id j e)) by exact Hctx.
   (* x0..x3 written back, one register at a time *)

@@ -608,6 +608,7 @@ CodeGuestPSCI.cpuOff_run
 CodeGuestPSCI.affinityInfo_run
 CodeGuestPSCI.chain_refine_inv
 CodeGuestPSCI.chain_plat
+CodeGuestPSCI.vm_ok_at
 CodeGuestPSCI.chain_offs
 CodeGuestPSCI.system_ms_eq
 CodeGuestPSCI.psci_version_ok
