@@ -45,9 +45,12 @@ Definition slot_same (m m' : Isolation.vm) : Prop :=
   Isolation.vm_s2 m' = Isolation.vm_s2 m /\ Isolation.vm_live m' = Isolation.vm_live m /\
   Isolation.vm_protected m' = Isolation.vm_protected m /\ len (Isolation.vm_vcpus m') = len (Isolation.vm_vcpus m).
 
-Lemma put_vm_stable : forall P : Isolation.Engine -> Prop,
-  (forall e i m m', P e -> nth_error (Isolation.Engine_vms e) i = Some m -> slot_same m m' -> P (put_vm e i m')) ->
-  store_stable P.
+(** An invariant every replacement of a slot by one [slot_same] keeps:
+    such a store, or the mark VCPU_RUN sets on a VM that has run. *)
+Definition slot_stable (P : Isolation.Engine -> Prop) : Prop :=
+  forall e i m m', P e -> nth_error (Isolation.Engine_vms e) i = Some m -> slot_same m m' -> P (put_vm e i m').
+
+Lemma put_vm_stable : forall P : Isolation.Engine -> Prop, slot_stable P -> store_stable P.
 Proof.
   intros P H. split.
   - intros e e' HP [-> | (i & m & sh & Hn & ->)]; [exact HP|].

@@ -565,12 +565,13 @@ Qed.
 
 (** ** One invariant: [engine_inv] and [walks_below] *)
 
-(** Writing one slot's shadow state or vCPU keeps [walks_below] (with
-    [mem_inv]): the host's walk and every live slot's stage-2 are as they
-    were. *)
-Lemma walks_below_stable : store_stable (fun e => walks_below e /\ mem_inv e).
+(** Replacing a slot by one on the same stage-2 and as live (writing its
+    shadow state, a vCPU or its mark of having run) keeps [walks_below]
+    (with [mem_inv]): the host's walk and every live slot's stage-2 are
+    as they were. *)
+Lemma walks_below_slot : slot_stable (fun e => walks_below e /\ mem_inv e).
 Proof.
-  apply put_vm_stable. intros e i m m' [(Hhb & Hvb) Hi] Hn (Hs2 & Hl & _).
+  intros e i m m' [(Hhb & Hvb) Hi] Hn (Hs2 & Hl & _).
   split; [|exact (mem_inv_put_vm e i m m' Hi Hn Hs2 Hl)].
   pose proof Hi as (_ & (Hp & _ & Hh & Hvms & _) & _). pose proof Hp as (Hok & _).
   assert (Hil : (i < List.length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
@@ -583,6 +584,9 @@ Proof.
     + rewrite nth_replace_nth_other in Hj by (intros E'; apply Hne; symmetry; exact E').
       rewrite (walk_slot e i m' _ k Hok (Hvms v (nth_error_In _ _ Hj) Hlv)) in E. exact (Hvb j v Hj Hlv k p w Hk E).
 Qed.
+
+Lemma walks_below_stable : store_stable (fun e => walks_below e /\ mem_inv e).
+Proof. exact (put_vm_stable _ walks_below_slot). Qed.
 
 (** [engine_inv] with every stage-2's walk below 2^48: what the walk
     theorems of the memory calls need, and what they keep. *)

@@ -8,7 +8,8 @@
     live VM's walk mapped them. Proved here:
     - replacing a slot by one on the same stage-2 and as live keeps it
       ([walk_held_put_vm]), so the calls that write one slot's shadow
-      state or a vCPU keep it with [create_rest] ([held_rest_stable],
+      state or a vCPU keep it with [create_rest] ([held_rest_slot],
+      [held_rest_stable],
       [VCPUInit_walk_held]);
     - VM_CREATE keeps it: the slot it fills maps nothing and the other
       walks are unchanged ([VMCreate_walk_cases], CodeWalkCalls;
@@ -69,12 +70,15 @@ Proof.
     rewrite (walk_slot e i m' _ k Ht (Hown v (nth_error_In _ _ Hj) Hlv)) in Hw. exact (H j v k pa w Hj Hlv Hk Hw).
 Qed.
 
-Lemma held_rest_stable : forall c, store_stable (fun e => walk_held c e /\ create_rest c e).
+Lemma held_rest_slot : forall c, slot_stable (fun e => walk_held c e /\ create_rest c e).
 Proof.
-  intros c. apply put_vm_stable. intros e i m m' [Hw Hr] Hn (Hs2 & Hl & Hp & Hv).
+  intros c e i m m' [Hw Hr] Hn (Hs2 & Hl & Hp & Hv).
   pose proof Hr as (_ & _ & _ & Ht & _ & _ & Hown & _).
   split; [exact (walk_held_put_vm c e i m m' Hw Ht Hown Hn Hs2 Hl)|exact (create_rest_put_vm c e i m m' Hr Hn Hs2 Hl Hp Hv)].
 Qed.
+
+Lemma held_rest_stable : forall c, store_stable (fun e => walk_held c e /\ create_rest c e).
+Proof. intros c. exact (put_vm_stable _ (held_rest_slot c)). Qed.
 
 (** So MMIO_SHADOW, MMIO_LOG_READ, VCPU_INIT, VCPU_IRQ and the MMIO
     shadow path of VCPU_RUN keep [walk_held], [create_inv] and
