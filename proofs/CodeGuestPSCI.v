@@ -21,7 +21,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeVMCreateRefine CodeVCPURefine CodeEngineOk CodeRefineInv CodeModelThms CodeGuestDispatch CodeLoop CodeStage2 CodeMemState
-  CodeVMCreateInv CodeS2Refine.
+  CodeVMCreateInv CodeS2Refine CodeReady.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -478,7 +478,7 @@ Qed.
     exit [eff] reports, and leaves the abstraction of [e']. *)
 Definition psci_ok (c : config) (e : Isolation.Engine) tr cl p id x1 x2 x3 mem regs (g : gcall) : Prop :=
   exists r eff e' s' ret ex, Isolation.Engine_guestPSCI root cl p id x1 x2 x3 e tr = Ok (r, eff) e' tr /\
-    vcpu_chain e e' /\ caller_ctx e' cl = caller_ctx e cl /\
+    vcpu_chain e e' /\ (runs_ok e -> runs_ok e') /\ caller_ctx e' cl = caller_ctx e cl /\
     guest_call c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl)) g =
       (s', OPSCI ret ex) /\
     ms_eq (st_meta s') (abs_ms c e') /\ r = psci_code ret /\ eff = exit_effect ex.
@@ -517,8 +517,8 @@ Qed.
 (** A case that changes nothing: the engine and the model's state stay,
     and the answers agree by computation. *)
 Local Ltac psci_same :=
-  eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [reflexivity|];
-  split; [reflexivity|]; split; [apply ms_eq_refl|]; split; reflexivity.
+  eexists _, _, _, _, _, _; split; [reflexivity|]; split; [constructor|]; split; [exact (fun H => H)|];
+  split; [reflexivity|]; split; [reflexivity|]; split; [apply ms_eq_refl|]; split; reflexivity.
 
 Lemma psci_version_ok : forall c e tr cl p m id x1 x2 x3 mem regs, psci_pre c e cl p m ->
   (id =? Abi.PSCIVersion) = true -> psci_ok c e tr cl p id x1 x2 x3 mem regs GPSCIVersion.
@@ -594,6 +594,10 @@ Proof.
     eexists _, _, _, _, _, _. split; [reflexivity|]. split.
     { apply chain_one; [exact Hvok|exact Hnth|]. exact (vcpu_irq_len m _ x Hm Hx). }
     split.
+    { intros Hr. apply (runs_ok_put_vcpu e _ m _ _ Hr Hnth Hxl). intros _ Hlt _.
+      unfold init_vcpu, reset_ctx. cbn. rewrite wrapu_small_16 by lia. rewrite wrapu_small_16 by lia.
+      unfold vcpu_ready. cbn. split; [lia|]. split; [lia|]. split; [reflexivity|]. intros E. discriminate E. }
+    split.
     { unfold caller_ctx. apply (ctx_put_vcpu e _ m _ _ _ Hnth). left. intros E.
       rewrite <- E, (nth_error_nth _ _ Isolation.zero_vcpu Hx), Off in Hidle. discriminate Hidle. }
     split; [reflexivity|]. split.
@@ -617,6 +621,10 @@ Proof.
     by (apply nth_error_Some; congruence).
   eexists _, _, _, _, _, _. split; [reflexivity|]. split.
   { apply chain_one; [exact Hvok|exact Hnth|]. exact (vcpu_irq_len m _ x Hm Hx). }
+  split.
+  { intros Hr. apply (runs_ok_put_vcpu e _ m _ _ Hr Hnth Hxl). intros _ _ Hx0.
+    rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hx) in Hx0. destruct x as [? ? ? []].
+    destruct Hx0 as (A & B & C & _). split; [exact A|]. split; [exact B|]. split; [exact C|]. intros E. discriminate E. }
   split.
   { unfold caller_ctx. apply (ctx_put_vcpu e _ m _ _ _ Hnth). right.
     rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hx). destruct x; reflexivity. }
@@ -667,6 +675,17 @@ Proof.
       psci_same.
 Qed.
 
+(** SYSTEM_OFF's vCPUs, Off, keep their contexts. *)
+Lemma system_runs_ok : forall e i m, nth_error (Isolation.Engine_vms e) i = Some m -> vm_ok m ->
+  runs_ok e -> runs_ok (put_vm e i (Isolation.set_vm_vcpus (offs (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) m)).
+Proof.
+  intros e i m Hn (_ & Hnl & _) Hr. apply (runs_ok_put_vm e i m _ Hr Hn); [destruct m; reflexivity|destruct m; reflexivity|].
+  intros _ j Hj (A & B & C & _). replace (Isolation.vm_vcpus (Isolation.set_vm_vcpus _ m))
+    with (offs (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) by (destruct m; reflexivity).
+  rewrite offs_nth_lt by (unfold len in Hnl; lia). destruct (nth _ _ _) as [? ? ? []].
+  split; [exact A|]. split; [exact B|]. split; [exact C|]. intros E. discriminate E.
+Qed.
+
 Lemma psci_system_ok : forall c e tr cl p m id x1 x2 x3 mem regs, psci_pre c e cl p m ->
   (id =? Abi.PSCIVersion) = false -> (id =? Abi.PSCIFeatures) = false ->
   ((id =? Abi.PSCICPUOn32) || (id =? Abi.PSCICPUOn64)) = false -> (id =? Abi.PSCICPUOff) = false ->
@@ -690,7 +709,8 @@ Proof.
       by (destruct m; reflexivity).
     rewrite offs_nth_lt by (unfold len in Hnl; lia). destruct (nth _ _ _); reflexivity. }
   destruct Hid' as [->| ->]; cbv beta iota; cbn [Z.eqb Pos.eqb];
-    (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [exact Hch|]; split; [exact Hctx|]; split; [reflexivity|];
+    (eexists _, _, _, _, _, _; split; [reflexivity|]; split; [exact Hch|]; split; [exact (system_runs_ok e _ m Hnth Hm)|];
+     split; [exact Hctx|]; split; [reflexivity|];
      split; [exact Heq|]; split; reflexivity).
 Qed.
 
@@ -723,7 +743,7 @@ Theorem guestCallRegs_psci : forall c e tr cl m x0 x1 x2 x3 mem regs, refine_inv
     guest_call c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl))
       (psci_gcall (wrapu 32 x0) x1 x2 x3) = (s', OPSCI ret ex) /\
     ms_eq (st_meta s') (abs_ms c e') /\ r = psci_code ret /\ eff = exit_effect ex /\
-    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ (runs_ok e -> runs_ok e').
 Proof.
   intros c e tr cl m x0 x1 x2 x3 mem regs R Hcl Hidle Hn Hf Hx1 Hx2.
   destruct (guestCallRegs_is_psci e tr cl m x0 x1 x2 x3 Hcl Hf) as (p & Ht & ->).
@@ -742,10 +762,10 @@ Proof.
       [exact (psci_affinity_ok c e tr cl p m id x1 x2 x3 mem regs Hpre E1 E2 E3 E4 E5 Hx1 Hx2)|].
     exact (psci_system_ok c e tr cl p m id x1 x2 x3 mem regs Hpre E1 E2 E3 E4 E5
       (psci_system_ids id Hf E1 E2 E3 E4 E5)). }
-  destruct Hok as (r & eff & e' & s' & ret' & ex & Hrun & Hch & Hctx & Hg & Heq & Hr & Heff).
+  destruct Hok as (r & eff & e' & s' & ret' & ex & Hrun & Hch & Hro & Hctx & Hg & Heq & Hr & Heff).
   exists r, eff, e', s', ret', ex. split; [CodeShadow.step_by Hrun; reflexivity|].
   split; [exact (chain_refine_inv c e e' R Hch)|]. split; [exact Hctx|]. split; [exact (chain_plat e e' Hch)|]. split; [exact Hg|]. split; [exact Heq|].
-  split; [exact Hr|]. split; [exact Heff|].
+  split; [exact Hr|]. split; [exact Heff|]. split; [|exact Hro].
   intros I. apply (Inv_ms_eq c _ _ Heq).
   pose proof (Invariants.step_inv c (abs_state c e mem regs)
     (AGuest (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl)) (psci_gcall id x1 x2 x3)) I) as Hs.

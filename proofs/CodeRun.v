@@ -27,7 +27,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeRefineInv CodeVMDestroy CodeGuestDispatch CodeLoop CodeBudget CodeTrapCall CodeExitFilter CodeApply
-  CodeRunWith CodeRunStop CodeGuestPSCI.
+  CodeRunWith CodeRunStop CodeGuestPSCI CodeReady.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -64,25 +64,26 @@ Definition run_inv (c : config) (e0 s : Isolation.Engine) (id j : Z) (m : Isolat
   (exists m', live_caller s (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m) /\
   Isolation.Engine_plat s = Isolation.Engine_plat e0 /\
   Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j s)) = id /\
-  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j s)) = j.
+  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j s)) = j /\ (runs_ok e0 -> runs_ok s).
 
 (** A step from an engine that meets [run_inv] that [run_post] describes
     leaves one that meets it. *)
 Lemma post_inv : forall c e0 s s' ex id j m, run_inv c e0 s id j m -> run_post c s s' ex id j m ->
   run_inv c e0 s' id j m.
 Proof.
-  intros c e0 s s' ex id j m (_ & HI & _ & Hp & _) (R' & HI' & _ & Hl' & Hp' & Hids').
-  split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hl'|]. split; [congruence|exact Hids'].
+  intros c e0 s s' ex id j m (_ & HI & _ & Hp & _ & _ & Hro) (R' & HI' & _ & Hl' & Hp' & Hvm' & Hvc' & Hro').
+  split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hl'|]. split; [congruence|].
+  split; [exact Hvm'|]. split; [exact Hvc'|]. intros H. exact (Hro' (Hro H)).
 Qed.
 
 Lemma vc_store_inv : forall c e0 s id j m y, run_inv c e0 s id j m ->
   Isolation.Context_IRQ (Isolation.vcpu_ctx y) = Isolation.Context_IRQ (Isolation.vcpu_ctx (vc_get id j s)) ->
   Isolation.Context_VMID (Isolation.vcpu_ctx y) = id -> Isolation.Context_VCPU (Isolation.vcpu_ctx y) = j ->
-  run_inv c e0 (vc_set id j y s) id j m.
+  vcpu_step (vc_get id j s) y -> run_inv c e0 (vc_set id j y s) id j m.
 Proof.
-  intros c e0 s id j m y Hinv Hirq Hvm Hvc. pose proof Hinv as (R & HI & (m' & Hcl & Hnv) & Hp & _).
+  intros c e0 s id j m y Hinv Hirq Hvm Hvc Hst. pose proof Hinv as (R & HI & (m' & Hcl & Hnv) & Hp & _).
   apply (post_inv c e0 s _ (repeat 0 7) id j m Hinv).
-  exact (vc_store_post c s s id j m' m y (repeat 0 7) R Hcl Hnv (fun I => I) eq_refl eq_refl Hirq Hvm Hvc).
+  exact (vc_store_post c s s id j m' m y (repeat 0 7) R Hcl Hnv (fun I => I) eq_refl eq_refl Hirq Hvm Hvc (fun H => H) Hst).
 Qed.
 
 Lemma run_post_m : forall c e e' ex id j m m', run_post c e e' ex id j m' ->
@@ -170,8 +171,8 @@ Proof.
   rewrite (store_vc_field vc id j Isolation.vcpu_state Isolation.set_vcpu_state Isolation.VCPURunning s tr _
     ltac:(field_laws) L Hv).
   set (y1 := Isolation.set_vcpu_state Isolation.VCPURunning (vc_get id j s)).
-  pose proof (vc_store_inv c e0 s id j m y1 Hinv eq_refl (proj1 (proj2 (proj2 (proj2 (proj2 Hinv)))))
-    (proj2 (proj2 (proj2 (proj2 (proj2 Hinv)))))) as Hinv1.
+  pose proof Hinv as (_ & _ & _ & _ & Hvm0 & Hvc0 & _).
+  pose proof (vc_store_inv c e0 s id j m y1 Hinv eq_refl Hvm0 Hvc0 (step_state _ _)) as Hinv1.
   set (s1 := vc_set id j y1 s) in *. pose proof (run_inv_valid c e0 s1 id j m Hinv1) as Hv1.
   (* EnterGuest, through the platform *)
   CodeShadow.step_by (deref_root s1 tr).
@@ -185,8 +186,9 @@ Proof.
   cbn [fst snd] in Hesr, Hgvm, Hgvc, Hgirq, HgX, HgXr.
   CodeShadow.step_by (store_lens _ _ _ _ s1 ctx' tr L1 Hv1).
   set (y2 := Isolation.set_vcpu_ctx ctx' (vc_get id j s1)).
-  pose proof Hinv1 as (_ & _ & _ & _ & Hvm1 & Hvc1).
-  pose proof (vc_store_inv c e0 s1 id j m y2 Hinv1 Hgirq (eq_trans Hgvm Hvm1) (eq_trans Hgvc Hvc1)) as Hinv2.
+  pose proof Hinv1 as (_ & _ & _ & _ & Hvm1 & Hvc1 & _).
+  pose proof (vc_store_inv c e0 s1 id j m y2 Hinv1 Hgirq (eq_trans Hgvm Hvm1) (eq_trans Hgvc Hvc1)
+    (step_ctx _ _ (fun _ => HgX))) as Hinv2.
   set (s2 := vc_set id j y2 s1) in *. pose proof (run_inv_valid c e0 s2 id j m Hinv2) as Hv2.
   CodeShadow.step. set (tr1 := mkEvent "EnterGuest"%string [vttbr] :: tr).
   (* The stop test reads the state just stored. *)
@@ -198,14 +200,14 @@ Proof.
   rewrite (store_vc_field vc id j Isolation.vcpu_state Isolation.set_vcpu_state Isolation.VCPUOn s2 tr1 _
     ltac:(field_laws) L Hv2).
   set (y3 := Isolation.set_vcpu_state Isolation.VCPUOn (vc_get id j s2)).
-  pose proof Hinv2 as (_ & _ & _ & _ & Hvm2 & Hvc2).
-  pose proof (vc_store_inv c e0 s2 id j m y3 Hinv2 eq_refl Hvm2 Hvc2) as Hinv3.
+  pose proof Hinv2 as (_ & _ & _ & _ & Hvm2 & Hvc2 & _).
+  pose proof (vc_store_inv c e0 s2 id j m y3 Hinv2 eq_refl Hvm2 Hvc2 (step_state _ _)) as Hinv3.
   set (s3 := vc_set id j y3 s2) in *. pose proof (run_inv_valid c e0 s3 id j m Hinv3) as Hv3.
   assert (Hget3 : vc_get id j s3 = y3) by exact (vc_get_set id j y3 s2 Hv2).
   assert (Hctx3 : Isolation.vcpu_ctx y3 = ctx').
   { unfold y3. cbn. unfold s2. rewrite (vc_get_set id j y2 s1 Hv1). reflexivity. }
   destruct (pfield_lens q1 _ _ _ Isolation.Context_X Isolation.set_Context_X L1 ltac:(field_laws)) as (q2 & Hq2 & L2).
-  pose proof Hinv3 as (R3 & HI3 & (m3 & Hcl3 & Hnv3) & Hp3 & Hvm3 & Hvc3).
+  pose proof Hinv3 as (R3 & HI3 & (m3 & Hcl3 & Hnv3) & Hp3 & Hvm3 & Hvc3 & _).
   unfold Isolation.hvcCall. CodeShadow.step.
   destruct (_ && _ && _).
   - (* an SMCCC call by HVC #0 *)
@@ -232,14 +234,15 @@ Proof.
       - cbv beta. set (y4 := Isolation.set_vcpu_ctx (Isolation.set_Context_X
           (replace_nth (Z.to_nat rt) 0 (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j s3))))
           (Isolation.vcpu_ctx (vc_get id j s3))) (vc_get id j s3)).
-        split; [exact (vc_store_inv c e0 s3 id j m y4 Hinv3 eq_refl Hvm3 Hvc3)|].
+        split; [apply (vc_store_inv c e0 s3 id j m y4 Hinv3 eq_refl Hvm3 Hvc3); unfold y4; apply step_ctx;
+          intros H; cbn; unfold len in *; rewrite replace_nth_length; exact H|].
         rewrite (vc_get_set id j y4 s3 Hv3). unfold y4. cbn [Isolation.vcpu_ctx Isolation.set_vcpu_ctx Isolation.vcpu_state
           Isolation.Context_X Isolation.set_Context_X].
         rewrite Hget3. split; [reflexivity|]. rewrite Hctx3. split.
         + unfold len in *. rewrite replace_nth_length. exact HgX.
         + apply Forall_replace; [exact HgXr|lia]. }
     destruct H4 as (Hinv4 & Hon4 & HX4 & HXr4). pose proof (run_inv_valid c e0 s4 id j m Hinv4) as Hv4.
-    pose proof Hinv4 as (R4 & _ & (m4 & Hcl4 & Hnv4) & _ & Hvm4 & Hvc4).
+    pose proof Hinv4 as (R4 & _ & (m4 & Hcl4 & Hnv4) & _ & Hvm4 & Hvc4 & _).
     sstep (Hq1 s4 tr1). sstep (Hq2 s4 tr1).
     destruct (guestWork_ok q2 _ _ _ d s4 tr1 L2 Hv4 HX4) as (w & Hw'). sstep Hw'.
     destruct (apply_keeps c s4 tr1 pm vc id j m4 d R4 L Lp Hcl4 ltac:(lia) Hon4 Hvm4 Hvc4 HX4 HXr4 Hdok)
@@ -263,12 +266,12 @@ Theorem run_keeps : forall c e tr pm vc id j m p, refine_inv c e -> vcpu_lens vc
   Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e)) = id ->
   Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e)) = j ->
   exists ex e' tr', Isolation.Engine_run root pm vc e tr = Ok ex e' tr' /\ refine_inv c e' /\
-    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7.
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\ (runs_ok e -> runs_ok e').
 Proof.
   intros c e tr pm vc id j m p R L Lp Hcl Hn Hplat Hw Hvm Hvc.
   assert (Hinv : run_inv c e e id j m).
   { split; [exact R|]. split; [exact (fun I => I)|]. split; [exists m; split; [exact Hcl|reflexivity]|].
-    split; [reflexivity|split; assumption]. }
+    split; [reflexivity|]. split; [assumption|]. split; [assumption|exact (fun H => H)]. }
   pose proof (run_inv_valid c e e id j m Hinv) as Hv.
   rewrite Engine_run_is_with_false. unfold Engine_run_with.
   destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
@@ -301,7 +304,7 @@ Proof.
     + split; [exact Hs'|exact Hr'].
   - split; [cbn; lia|exact Hinv].
   - cbn. lia.
-  - CodeShadow.step_by Hj. pose proof Hinv' as (R' & HI' & _).
+  - CodeShadow.step_by Hj. pose proof Hinv' as (R' & HI' & _ & _ & _ & _ & Hro').
     destruct jn as [[b i]|ex]; eexists _, _, _; (split; [reflexivity|]); (split; [exact R'|]); (split; [exact HI'|]);
-      [reflexivity|exact Hjn].
+      (split; [|exact Hro']); [reflexivity|exact Hjn].
 Qed.

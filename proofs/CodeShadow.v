@@ -13,7 +13,7 @@
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeVCPU CodeVCPUInit CodeLoop CodeVMCreate.
+From Bulkhead.Proofs Require Import CodePlace CodeTrack CodeVCPU CodeVCPUInit CodeLoop CodeVMCreate CodeReady.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -609,11 +609,11 @@ Theorem shadowMMIO_no_failure : forall e tr i m j c pm vc ex read isRead,
   tracks pm e m (put_vm e i) -> tracks vc e c (put_vcpu e i m j) ->
   len (Isolation.Context_X (Isolation.vcpu_ctx c)) = 31 -> 0 <= Isolation.MMIORead_Reg read <= 31 -> len ex = 7 ->
   exists b e', Isolation.Engine_shadowMMIO root pm vc ex read isRead e tr = Ok b e' tr /\
-    shadow_inv e' /\ (shadow_store e e' \/ vcpu_store e e') /\ vcpu_kept e e' i j.
+    shadow_inv e' /\ (shadow_store e e' \/ vcpu_store e e') /\ vcpu_kept e e' i j /\ (runs_ok e -> runs_ok e').
 Proof.
   intros e tr i m j c pm vc ex read isRead Hinv Hn Hc Hpm Hvc HX Hreg Hex.
-  assert (Hsame : shadow_inv e /\ (shadow_store e e \/ vcpu_store e e) /\ vcpu_kept e e i j)
-    by (split; [exact Hinv|split; [left; left; reflexivity|apply vcpu_kept_refl]]).
+  assert (Hsame : shadow_inv e /\ (shadow_store e e \/ vcpu_store e e) /\ vcpu_kept e e i j /\ (runs_ok e -> runs_ok e))
+    by (split; [exact Hinv|split; [left; left; reflexivity|split; [apply vcpu_kept_refl|exact (fun H => H)]]]).
   pose proof (shadow_of e i m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _).
   assert (Hirq : len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16).
   { destruct Hinv as [[_ Hvm] _]. rewrite Forall_forall in Hvm.
@@ -629,7 +629,8 @@ Proof.
   match goal with |- context [loop 4 ?cnd ?b ?po 0] =>
   destruct (loop_spec 4 cnd b po
     (fun k st tr' => st = e /\ tr' = tr /\ 0 <= k <= 4)
-    (fun _ st tr' => tr' = tr /\ shadow_inv st /\ (shadow_store e st \/ vcpu_store e st) /\ vcpu_kept e st i j)
+    (fun _ st tr' => tr' = tr /\ shadow_inv st /\ (shadow_store e st \/ vcpu_store e st) /\ vcpu_kept e st i j /\
+       (runs_ok e -> runs_ok st))
     (fun k => Z.to_nat (4 - k))) with (l := 0) (s := e) (tr := tr) as (jr & s' & tr' & Hj & -> & Hq) end.
   - intros k st tr' (-> & -> & Hk). exists (k <? 4). split; [reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
@@ -656,8 +657,11 @@ Proof.
         eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
         -- apply shadow_inv_put_vcpu; [exact Hinv|exact Hn|]. exact Hirq.
         -- split; [right; right; do 4 eexists; split; [exact Hn|reflexivity]|].
-           apply (vcpu_kept_put e i m j c _ Hn Hc); [reflexivity|reflexivity|reflexivity|].
-           unfold len. cbn. rewrite replace_nth_length. reflexivity.
+           split; [apply (vcpu_kept_put e i m j c _ Hn Hc); [reflexivity|reflexivity|reflexivity|];
+             unfold len; cbn; rewrite replace_nth_length; reflexivity|].
+           intros Hro. apply (runs_ok_put_vcpu e i m j _ Hro Hn ltac:(apply nth_error_Some; congruence)).
+           intros _ _ Hj. rewrite (nth_error_nth _ _ _ Hc) in Hj. apply (ready_kept _ _ c _ Hj); [|reflexivity|reflexivity].
+           apply step_ctx. unfold len. cbn. rewrite replace_nth_length. exact (fun H => H).
     + destruct (_ && _ && _).
       * destruct (pfield_tracks pm Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Hpm ltac:(field_laws))
           as (qs & Hqs & Hts).
@@ -666,7 +670,10 @@ Proof.
           ltac:(unfold wrapu; apply Z.mod_pos_bound; lia)) as (ok & sh' & [[Ha Hok'] | Ha]).
         -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
            ++ apply shadow_inv_put with (i := i); [exact Hinv|exact Hn|exact Hok'].
-           ++ split; [left; right; do 3 eexists; split; [exact Hn|reflexivity]|exact (vcpu_kept_shadow e i m _ j Hn)].
+           ++ split; [left; right; do 3 eexists; split; [exact Hn|reflexivity]|].
+              split; [exact (vcpu_kept_shadow e i m _ j Hn)|].
+              intros Hro. apply (runs_ok_put_vm e i m _ Hro Hn); [destruct m; reflexivity|destruct m; reflexivity|].
+              intros _ k0 _ Hk0. destruct m; exact Hk0.
         -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
       * eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
   - repeat split; lia.

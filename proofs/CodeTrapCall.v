@@ -12,8 +12,8 @@
       writes the call's x0..x3 back, marks a call forwarded to the host
       pending, returns an exit record of seven words, keeps [refine_inv],
       [Inv] and the platform, and leaves the caller a vCPU of a live VM
-      with as many vCPUs whose context names it ([guestTrapCall_keeps],
-      [run_post]). *)
+      with as many vCPUs whose context names it, and every vCPU ready
+      to run if each was ([guestTrapCall_keeps], [run_post]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -21,7 +21,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeVMCreateRefine CodeVMCreateInv CodeVCPURefine CodeRefineInv CodeModelThms CodeVMDestroy
-  CodeGuestDispatch CodeGuestPSCI CodeGuestCall.
+  CodeGuestDispatch CodeGuestPSCI CodeGuestCall CodeReady.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -174,6 +174,25 @@ Proof.
     destruct m; cbn in *. split; [exact Hlv|lia].
 Qed.
 
+Lemma step_set_x : forall k v y, vcpu_step y (set_x k v y).
+Proof. intros k v y. split; [rewrite len_set_x; exact (fun H => H)|intros E; right; split; [exact E|reflexivity]]. Qed.
+
+(** Writing the caller's vCPU with a step of it that keeps its names
+    keeps every vCPU ready to run ([runs_ok]). *)
+Lemma vc_set_runs_ok : forall e id j m y, runs_ok e -> live_caller e (Isolation.mk_Caller id j) m -> vm_ok m ->
+  vcpu_step (vc_get id j e) y ->
+  Isolation.Context_VMID (Isolation.vcpu_ctx y) = id -> Isolation.Context_VCPU (Isolation.vcpu_ctx y) = j ->
+  runs_ok (vc_set id j y e).
+Proof.
+  intros e id j m y Hr (Hid & Hnth & _ & Hj) (_ & Hnl & _) Hs Hvm Hvc. cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
+  assert (E : vc_set id j y e = put_vcpu e (Z.to_nat (id - 1)) m (Z.to_nat j) y)
+    by (unfold vc_set; rewrite (nth_error_nth _ _ Isolation.zero_vm Hnth); reflexivity).
+  rewrite E. apply (runs_ok_put_vcpu e _ m (Z.to_nat j) y Hr Hnth ltac:(unfold len in Hnl; lia)). intros _ _ Hold.
+  replace (Z.of_nat (Z.to_nat (id - 1)) + 1) with id in * by lia. replace (Z.of_nat (Z.to_nat j)) with j in * by lia.
+  apply (ready_step id j _ y Hold); [|exact Hvm|exact Hvc].
+  unfold vc_get in Hs. rewrite (nth_error_nth _ _ Isolation.zero_vm Hnth) in Hs. exact Hs.
+Qed.
+
 Lemma vc_set_plat : forall id j y s, Isolation.Engine_plat (vc_set id j y s) = Isolation.Engine_plat s.
 Proof. intros id j y []. reflexivity. Qed.
 
@@ -185,7 +204,7 @@ Definition run_post (c : config) (e e' : Isolation.Engine) (ex : list Z) (id j :
   (exists m', live_caller e' (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m) /\
   Isolation.Engine_plat e' = Isolation.Engine_plat e /\
   Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e')) = id /\
-  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e')) = j.
+  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e')) = j /\ (runs_ok e -> runs_ok e').
 
 (** A last store into the caller's vCPU that keeps its interrupt lines
     and identity. *)
@@ -194,9 +213,10 @@ Lemma vc_store_post : forall c e0 e id j m m0 y ex,
   (Inv c (abs_ms c e0) -> Inv c (abs_ms c e)) -> len ex = 7 -> Isolation.Engine_plat e = Isolation.Engine_plat e0 ->
   Isolation.Context_IRQ (Isolation.vcpu_ctx y) = Isolation.Context_IRQ (Isolation.vcpu_ctx (vc_get id j e)) ->
   Isolation.Context_VMID (Isolation.vcpu_ctx y) = id -> Isolation.Context_VCPU (Isolation.vcpu_ctx y) = j ->
+  (runs_ok e0 -> runs_ok e) -> vcpu_step (vc_get id j e) y ->
   run_post c e0 (vc_set id j y e) ex id j m0.
 Proof.
-  intros c e0 e id j m m0 y ex R Hcl Hnv HI Hex Hp Hirq Hvm Hvc.
+  intros c e0 e id j m m0 y ex R Hcl Hnv HI Hex Hp Hirq Hvm Hvc Hro Hst.
   destruct (vc_store_keeps c e id j m y R Hcl Hirq) as (R' & HI' & m' & Hcl' & Hnv').
   pose proof Hcl as (Hid & Hnth & _ & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (((Hvok & _) & _) & _).
@@ -204,7 +224,8 @@ Proof.
   destruct (vc_valid_of e id j m ltac:(lia) Hnth Hm Hj) as (Hv & _).
   split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hex|].
   split; [exists m'; split; [exact Hcl'|congruence]|]. split; [rewrite vc_set_plat; exact Hp|].
-  rewrite (vc_get_set id j y e Hv). split; assumption.
+  rewrite (vc_get_set id j y e Hv). split; [assumption|]. split; [assumption|].
+  intros H0. exact (vc_set_runs_ok e id j m y (Hro H0) Hcl Hm Hst Hvm Hvc).
 Qed.
 
 (** ** The trapped call *)
@@ -241,7 +262,7 @@ Proof.
   assert (Hon' : Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU (Isolation.mk_Caller id j)))
     (Isolation.vm_vcpus m) Isolation.zero_vcpu) = Isolation.VCPUOn) by (cbn; rewrite <- Hget; exact Hon).
   destruct (guestCallRegs_keeps c e tr (Isolation.mk_Caller id j) m a0 a1 a2 a3 R Hcl Hon' Hn B1 B2)
-    as (r & e1 & tr1 & Hrun & R1 & Hctx & Ep1 & HI & m1 & Hcl1 & Hnv).
+    as (r & e1 & tr1 & Hrun & R1 & Hctx & Ep1 & HI & Hro & m1 & Hcl1 & Hnv).
   CodeShadow.step_by Hrun. destruct r as [[[[r0 r1] r2] r3] eff]. cbv beta iota.
   pose proof R1 as (Hc1 & _). pose proof Hc1 as ((Hvok1 & _) & _). pose proof Hcl1 as (_ & Hnth1 & Hlv1 & Hj1).
   cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
@@ -270,6 +291,8 @@ Proof.
   assert (Hids3 : Isolation.Context_VMID (Isolation.vcpu_ctx y3) = id /\ Isolation.Context_VCPU (Isolation.vcpu_ctx y3) = j)
     by (unfold y3, y2, y1, y0, set_x; cbn; rewrite Hctx'; split; assumption).
   pose proof (vc_valid_set id j y3 e1 Hv1) as Hv5.
+  assert (Hst3 : vcpu_step (vc_get id j e1) y3)
+    by (unfold y3, y2, y1, y0; repeat (eapply vcpu_step_trans; [|apply step_set_x]); apply vcpu_step_refl).
   destruct (Isolation.Effect_Kind eff =? Isolation.EffectForward).
   - rewrite (store_pend vc id j Isolation.pendCall _ tr1 _ L Hv5). rewrite vc_get_set, vc_set_twice by exact Hv1.
     set (y4 := Isolation.set_vcpu_pend Isolation.pendCall y3).
@@ -280,11 +303,12 @@ Proof.
     destruct (CallExit_ok q2 _ _ _ (vc_set id j y4 e1) tr1 L2 Hv6 ltac:(cbv beta; rewrite vc_get_set by exact Hv1; exact HX3)) as (ex & Hex & Lex).
     CodeShadow.step_by Hex.
     eexists _, _, _, _. split; [reflexivity|].
-    exact (vc_store_post c e e1 id j m1 m y4 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3)).
+    exact (vc_store_post c e e1 id j m1 m y4 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3) Hro
+      (vcpu_step_trans _ _ _ Hst3 (step_pend y3 Isolation.pendCall ltac:(unfold Isolation.pendCall, Isolation.pendMMIORead; discriminate)))).
   - assert (Hrest : forall (ex : list Z) (b : bool), len ex = 7 -> exists ex' b' e' tr',
       @ret Isolation.Engine _ (ex, b) (vc_set id j y3 e1) tr1 = Ok (ex', b') e' tr' /\ run_post c e e' ex' id j m).
     { intros ex b Lex. eexists _, _, _, _. split; [reflexivity|].
-      exact (vc_store_post c e e1 id j m1 m y3 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3)). }
+      exact (vc_store_post c e e1 id j m1 m y3 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3) Hro Hst3). }
     destruct (Isolation.Effect_Kind eff =? Isolation.EffectVCPUState);
       [|destruct (Isolation.Effect_Kind eff =? Isolation.EffectShutdown)];
       [destruct (Isolation.Effect_On eff)|destruct (Isolation.Effect_Reset eff)|]; cbv beta iota;

@@ -6,11 +6,10 @@
     the host's reply to what the last exit left pending ([complete]),
     marks the VM as having run and runs the vCPU ([run], CodeRun).
     Proved here:
-    - what VCPU_RUN needs of a vCPU beyond [refine_inv], [vcpu_ready]:
-      it names itself in its context, holds 31 registers, and a pending
-      MMIO read writes x0..x30 or none; [runs_ok] says so of
-      every vCPU in use of every live VM, each VM with at most 256 vCPUs
-      (Config's MaxVCPUsLimit);
+    - what VCPU_RUN needs of a vCPU beyond [refine_inv] is
+      CodeReady's [runs_ok]: every vCPU in use of every live VM names
+      itself in its context, holds 31 registers, and has a pending MMIO
+      read, if any, of x0..x30 or none, each VM with at most 256 vCPUs;
     - [complete] of such a vCPU never fails and keeps its interrupt
       lines, identity and state ([complete_keeps]);
     - the mark of having run replaces the VM's slot by one on the same
@@ -19,8 +18,8 @@
     - so VCPU_RUN, for any 64-bit vmid and vCPU, from [refine_inv] and
       [runs_ok], on a platform whose world switch meets [world_ok],
       never fails: it answers an error leaving the engine as it was, or
-      SUCCESS with an exit record of seven words, and keeps [refine_inv]
-      and [Inv] ([VCPURun_keeps]). *)
+      SUCCESS with an exit record of seven words, and keeps [refine_inv],
+      [Inv] and [runs_ok] ([VCPURun_keeps]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -28,30 +27,9 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeRefineInv CodeVMDestroy CodeGuestDispatch CodeEngineOk CodeWalkCalls CodeWalkHeld CodeVMCreateInv
-  CodeTrapCall CodeApply CodeRun CodeGuestPSCI.
+  CodeTrapCall CodeApply CodeRun CodeGuestPSCI CodeReady.
 Import ListNotations.
 Open Scope Z_scope.
-
-(** ** What VCPU_RUN needs of a vCPU *)
-
-(** vCPU [j] of VM [id] names itself in its context and holds 31
-    registers (VM_CREATE names every vCPU, VCPU_INIT and PSCI CPU_ON
-    reset a context with the same names), and a pending MMIO read writes
-    a register x0..x30 or none (31, XZR): the exit filter marks only
-    such reads pending ([decision_ok]). *)
-Definition vcpu_ready (id j : Z) (y : Isolation.vcpu) : Prop :=
-  Isolation.Context_VMID (Isolation.vcpu_ctx y) = id /\ Isolation.Context_VCPU (Isolation.vcpu_ctx y) = j /\
-  len (Isolation.Context_X (Isolation.vcpu_ctx y)) = 31 /\
-  (Isolation.vcpu_pend y = Isolation.pendMMIORead ->
-   0 <= Isolation.MMIORead_Reg (Isolation.vcpu_read y) <= Isolation.xzr).
-
-(** Every live VM has at most 256 vCPUs (Config's MaxVCPUsLimit) and
-    every vCPU it uses is [vcpu_ready]. *)
-Definition runs_ok (e : Isolation.Engine) : Prop :=
-  forall i m, nth_error (Isolation.Engine_vms e) i = Some m -> Isolation.vm_live m = true ->
-    Isolation.vm_nvcpu m <= 256 /\
-    forall j, 0 <= j < Isolation.vm_nvcpu m ->
-      vcpu_ready (Z.of_nat i + 1) j (nth (Z.to_nat j) (Isolation.vm_vcpus m) Isolation.zero_vcpu).
 
 (** ** complete *)
 
@@ -64,15 +42,16 @@ Proof.
 Qed.
 
 (** [y'] is [y] with its registers and pending mark changed at most: the
-    same interrupt lines, identity and state. *)
+    same interrupt lines, identity, state and number of registers. *)
 Definition vcpu_alike (y' y : Isolation.vcpu) : Prop :=
   Isolation.Context_IRQ (Isolation.vcpu_ctx y') = Isolation.Context_IRQ (Isolation.vcpu_ctx y) /\
   Isolation.Context_VMID (Isolation.vcpu_ctx y') = Isolation.Context_VMID (Isolation.vcpu_ctx y) /\
   Isolation.Context_VCPU (Isolation.vcpu_ctx y') = Isolation.Context_VCPU (Isolation.vcpu_ctx y) /\
-  Isolation.vcpu_state y' = Isolation.vcpu_state y.
+  Isolation.vcpu_state y' = Isolation.vcpu_state y /\
+  len (Isolation.Context_X (Isolation.vcpu_ctx y')) = len (Isolation.Context_X (Isolation.vcpu_ctx y)).
 
 Lemma set_x_alike : forall k v y, vcpu_alike (set_x k v y) y.
-Proof. intros k v [? ? ? []]. repeat split. Qed.
+Proof. intros k v y. repeat split; [destruct y as [? ? ? []]; reflexivity..|apply len_set_x]. Qed.
 
 (** The write [complete] makes before it clears the pending mark: the
     read's register, the call's x0, or none. *)
@@ -132,7 +111,8 @@ Lemma complete_keeps : forall vc id j reply s tr, vcpu_lens vc id j -> vc_valid 
   len (Isolation.Context_X (Isolation.vcpu_ctx (vc_get id j s))) = 31 ->
   (Isolation.vcpu_pend (vc_get id j s) = Isolation.pendMMIORead ->
    0 <= Isolation.MMIORead_Reg (Isolation.vcpu_read (vc_get id j s)) <= Isolation.xzr) ->
-  exists y, Isolation.vcpu_complete vc reply s tr = Ok tt (vc_set id j y s) tr /\ vcpu_alike y (vc_get id j s).
+  exists y, Isolation.vcpu_complete vc reply s tr = Ok tt (vc_set id j y s) tr /\ vcpu_alike y (vc_get id j s) /\
+    vcpu_step (vc_get id j s) y.
 Proof.
   intros vc id j reply s tr L Hv Hx Hr. unfold Isolation.vcpu_complete.
   CodeShadow.step_by (deref_lens _ _ _ _ s tr L Hv).
@@ -141,7 +121,8 @@ Proof.
   rewrite (store_pend vc id j Isolation.pendNone (vc_set id j y s) tr (fun _ => ret tt) L Hv').
   rewrite (vc_get_set id j y s Hv), (vc_set_twice id j y _ s Hv).
   exists (Isolation.set_vcpu_pend Isolation.pendNone y). split; [reflexivity|].
-  destruct Ha as (A & B & C & D). destruct y. exact (conj A (conj B (conj C D))).
+  destruct Ha as (A & B & C & D & E). destruct y. split; [exact (conj A (conj B (conj C (conj D E))))|].
+  split; [cbn in *; rewrite E; exact (fun H => H)|intros F; discriminate F].
 Qed.
 
 (** ** The mark of having run *)
@@ -158,7 +139,8 @@ Definition mark_run (id : Z) (s : Isolation.Engine) : Isolation.Engine :=
 Lemma mark_run_keeps : forall c e id j m, refine_inv c e -> live_caller e (Isolation.mk_Caller id j) m ->
   refine_inv c (mark_run id e) /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c (mark_run id e))) /\
   live_caller (mark_run id e) (Isolation.mk_Caller id j) (Isolation.set_vm_hasRun true m) /\
-  vc_get id j (mark_run id e) = vc_get id j e /\ Isolation.Engine_plat (mark_run id e) = Isolation.Engine_plat e.
+  vc_get id j (mark_run id e) = vc_get id j e /\ Isolation.Engine_plat (mark_run id e) = Isolation.Engine_plat e /\
+  (runs_ok e -> runs_ok (mark_run id e)).
 Proof.
   intros c e id j m R Hcl. pose proof Hcl as (Hid & Hn & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (Hc & _). pose proof Hc as ((Hvok & _) & _).
@@ -175,8 +157,10 @@ Proof.
       unfold put_vm. destruct e. cbn in *. apply Forall_replace; [exact Hsh|].
       unfold m'. destruct m. exact (shadow_of _ _ _ (conj Hvs Hsh) Hn).
   - split; [|split; [unfold vc_get, put_vm; destruct e; cbn in *; rewrite nth_replace_nth_same by exact Hi;
-      rewrite (nth_error_nth _ _ Isolation.zero_vm Hn); unfold m'; destruct m; reflexivity|destruct e; reflexivity]].
+      rewrite (nth_error_nth _ _ Isolation.zero_vm Hn); unfold m'; destruct m; reflexivity|]].
     split; [exact Hid|]. split; [exact (vms_put_vm e _ m' Hi)|]. unfold m'; destruct m; cbn in *. split; assumption.
+    split; [destruct e; reflexivity|]. intros Hr. apply (runs_ok_put_vm e _ m m' Hr Hn); [reflexivity|reflexivity|].
+    intros _ k _ Hk. exact Hk.
 Qed.
 
 (** ** VCPU_RUN *)
@@ -214,36 +198,37 @@ Qed.
     [runs_ok], on a platform whose world switch meets [world_ok]: it
     never fails; an error (no such vCPU, one running, one Off) leaves the
     engine as it was; SUCCESS returns an exit record of seven words; and
-    [refine_inv] and [Inv] are kept. *)
+    [refine_inv], [Inv] and [runs_ok] are kept. *)
 Theorem VCPURun_keeps : forall c e tr id v reply p, refine_inv c e -> runs_ok e ->
   0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> Isolation.Engine_plat e = Some p -> world_ok p ->
   exists st ex e' tr', Isolation.Engine_VCPURun root id v reply e tr = Ok (st, ex) e' tr' /\
     refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\
-    (st <> Abi.Success -> e' = e).
+    (st <> Abi.Success -> e' = e) /\ runs_ok e'.
 Proof.
   intros c e tr id v reply p R Hro Hid Hv Hplat Hw.
   pose proof R as (Hc & _ & _ & _ & _ & H255 & _). pose proof Hc as ((Hvok & _) & _).
   unfold Isolation.Engine_VCPURun.
   destruct (vcpuOf_lens e tr id v Hvok H255 Hid Hv) as (pm & vc & Hof & [-> | (m & Hcl & L & Lp)]); CodeShadow.step_by Hof.
   { cbn [is_nil]. eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|intros _; reflexivity]. }
+    split; [reflexivity|split; [intros _; reflexivity|exact Hro]]. }
   rewrite (is_nil_lens _ _ _ _ L).
   pose proof Hcl as (Hid1 & Hn & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   destruct (vc_valid_of e id v m ltac:(lia) Hn (vm_ok_at e _ m Hvok Hn) Hj) as (Hvv & Hget).
   CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hvv).
   destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPURunning) as [_|Hnr].
   { eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|intros _; reflexivity]. }
+    split; [reflexivity|split; [intros _; reflexivity|exact Hro]]. }
   CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hvv).
   destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPUOff) as [_|Hnoff].
   { eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|intros _; reflexivity]. }
+    split; [reflexivity|split; [intros _; reflexivity|exact Hro]]. }
   destruct (Hro _ m Hn Hlv) as (H256 & Hready).
   replace (Z.of_nat (Z.to_nat (id - 1)) + 1) with id in Hready by lia.
   specialize (Hready v Hj). rewrite <- Hget in Hready. destruct Hready as (Hvm & Hvc & Hx & Hr).
-  destruct (complete_keeps vc id v reply e tr L Hvv Hx Hr) as (y & Hcomp & (Hirq & Hvm' & Hvc' & _)).
+  destruct (complete_keeps vc id v reply e tr L Hvv Hx Hr) as (y & Hcomp & (Hirq & Hvm' & Hvc' & _) & Hst).
   CodeShadow.step_by Hcomp.
   destruct (vc_store_keeps c e id v m y R Hcl Hirq) as (R1 & HI1 & m1 & Hcl1 & Hnv1).
+  pose proof (vc_set_runs_ok e id v m y Hro Hcl (vm_ok_at e _ m Hvok Hn) Hst (eq_trans Hvm' Hvm) (eq_trans Hvc' Hvc)) as Hro1.
   set (e1 := vc_set id v y e) in *.
   assert (Hv1 : vm_valid id e1).
   { destruct Hcl1 as (_ & Hn1 & _). cbn [Isolation.Caller_VM] in Hn1. split; [exact Logic.I|].
@@ -252,14 +237,14 @@ Proof.
   destruct (pfield_lens pm _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lp ltac:(field_laws)) as (q & Hq & Lq).
   CodeShadow.step_by (Hq e1 tr). CodeShadow.step_by (store_lens _ _ _ _ e1 true tr Lq Hv1).
   change (Isolation.set_Engine_vms _ e1) with (mark_run id e1).
-  destruct (mark_run_keeps c e1 id v m1 R1 Hcl1) as (R2 & HI2 & Hcl2 & Hget2 & Hplat2).
+  destruct (mark_run_keeps c e1 id v m1 R1 Hcl1) as (R2 & HI2 & Hcl2 & Hget2 & Hplat2 & Hro2).
   assert (Hids : Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id v (mark_run id e1))) = id /\
     Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id v (mark_run id e1))) = v).
   { rewrite Hget2. unfold e1. rewrite (vc_get_set id v y e Hvv). split; congruence. }
   destruct (run_keeps c (mark_run id e1) tr pm vc id v (Isolation.set_vm_hasRun true m1) p R2 L Lp Hcl2
     ltac:(destruct m1; cbn in *; lia) ltac:(rewrite Hplat2; unfold e1; rewrite vc_set_plat; exact Hplat) Hw
-    (proj1 Hids) (proj2 Hids)) as (ex & e' & tr' & Hrun & R' & HI' & Hex).
+    (proj1 Hids) (proj2 Hids)) as (ex & e' & tr' & Hrun & R' & HI' & Hex & Hro').
   CodeShadow.step_by Hrun.
   eexists _, _, _, _. split; [reflexivity|]. split; [exact R'|]. split; [intros I; exact (HI' (HI2 (HI1 I)))|].
-  split; [exact Hex|]. intros N. exfalso. exact (N eq_refl).
+  split; [exact Hex|]. split; [intros N; exfalso; exact (N eq_refl)|]. exact (Hro' (Hro2 Hro1)).
 Qed.

@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeReady.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeWalkCalls.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -57,6 +57,16 @@ CodeTrack.pfield_tracks
 CodeTrack.pindex_tracks
 CodeVCPUInit.VCPUInit_no_failure
 CodeVCPUInit.VCPUIRQ_inv
+CodeReady.vcpu_step_refl
+CodeReady.vcpu_step_trans
+CodeReady.step_ctx
+CodeReady.step_state
+CodeReady.step_pend
+CodeReady.ready_step
+CodeReady.runs_ok_vms
+CodeReady.runs_ok_put_vm
+CodeReady.runs_ok_put_vcpu
+CodeReady.ready_kept
 CodeLoop.loop_spec
 CodeLens.pindex_lens
 CodeVMCreate.allocRoot_ok
@@ -611,6 +621,7 @@ CodeGuestPSCI.chain_refine_inv
 CodeGuestPSCI.chain_plat
 CodeGuestPSCI.vm_ok_at
 CodeGuestPSCI.chain_offs
+CodeGuestPSCI.system_runs_ok
 CodeGuestPSCI.system_ms_eq
 CodeGuestPSCI.psci_version_ok
 CodeGuestPSCI.psci_features_ok
@@ -642,6 +653,8 @@ CodeApply.store_valid
 CodeApply.lens_tracks
 CodeApply.store_vc_field
 CodeApply.store_ctx_field
+CodeTrapCall.step_set_x
+CodeTrapCall.vc_set_runs_ok
 CodeTrapCall.vc_set_plat
 CodeTrapCall.vc_store_post
 CodeApply.apply_keeps
