@@ -1,6 +1,9 @@
 package isolation
 
-import "bulkhead/isolation/abi"
+import (
+	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
+)
 
 // hostPSCI answers the PSCI calls the host may make: VERSION, FEATURES,
 // SYSTEM_OFF and SYSTEM_RESET. The last two are reported as an Effect for the
@@ -112,7 +115,11 @@ func (e *Engine) cpuOn(c Caller, v *vm, mpidr, entry, arg uint64) (uint64, Effec
 		return psciReg(abi.PSCIAlreadyOn), Effect{}
 	}
 	vc := &v.vcpus[t]
-	vc.ctx.reset(c.VM, uint16(t), entry, arg)
+	name := uint16(t)
+	if plant.CPUOnNamesCaller {
+		name = c.VCPU
+	}
+	vc.ctx.reset(c.VM, name, entry, arg)
 	vc.state, vc.pend = VCPUOn, pendNone
 	return psciReg(abi.PSCISuccess), Effect{Kind: EffectVCPUState, VCPU: uint16(t), On: true}
 }

@@ -1,6 +1,7 @@
 package isolation_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -8,6 +9,7 @@ import (
 
 	"bulkhead/isolation"
 	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
 )
 
 func psciCode(x uint64) int64 { return int64(x) }
@@ -111,4 +113,47 @@ func TestGuestSystemOffAndReset(t *testing.T) {
 		assert.Equal(t, []isolation.VCPUState{isolation.VCPUOff, isolation.VCPUOff}, s.VMs[vm-1].VCPU)
 		assert.True(t, s.VMs[vm-1].Live, "the VM stays until the host destroys it")
 	}
+}
+
+// cpuOnTargetActsAsItself starts vCPU 1 by a CPU_ON of vCPU 0 and runs it
+// until its own CPU_OFF, and returns what went wrong: the target's context
+// must name the VM and the target, and its CPU_OFF must turn the target
+// Off, not the caller. The engine takes the caller of a trapped call from
+// the vCPU's context, so a wrong name there makes one vCPU act as another.
+func cpuOnTargetActsAsItself(t *testing.T) []string {
+	r := newRig(t)
+	var errs []string
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	vm := isolation.VMID(r.host(abi.VMCreate, 2)[1])
+	check(r.hostSt(abi.VCPUInit, uint64(vm), 0, 0x4000_0000, 0) == abi.Success, "VCPU_INIT of vCPU 0")
+	r.script(hvcStep(uint64(abi.PSCICPUOn64), 1, 0x4020_0000, 7))
+	_, ex := r.run(vm, 0, 0)
+	check(ex == [8]uint64{0, uint64(abi.ExitVCPUState), 1, 1}, "CPU_ON: exit %v, want vCPU 1 on", ex)
+	r.script(hvcStep(uint64(abi.PSCICPUOff)))
+	_, ex = r.run(vm, 1, 0)
+	check(r.a.LastCtx.VMID == vm && r.a.LastCtx.VCPU == 1,
+		"the target entered the guest named VM %d vCPU %d, want VM %d vCPU 1", r.a.LastCtx.VMID, r.a.LastCtx.VCPU, vm)
+	check(ex == [8]uint64{0, uint64(abi.ExitVCPUState), 1, 0}, "CPU_OFF: exit %v, want vCPU 1 off", ex)
+	out, _ := r.guest(vm, 0, abi.PSCIAffinityInfo64, 0, 0)
+	check(psciCode(out[0]) == int64(abi.AffinityOn), "AFFINITY_INFO(0) = %d, want the caller on", psciCode(out[0]))
+	check(r.hostSt(abi.VCPURun, uint64(vm), 1, 0) == abi.Denied, "VCPU_RUN of the target after its CPU_OFF is not DENIED")
+	return errs
+}
+
+func TestGuestCPUOnTargetActsAsItself(t *testing.T) {
+	require.Empty(t, cpuOnTargetActsAsItself(t))
+}
+
+// TestGuestCPUOnCatchesPlantedBug shows that the scenario fails when
+// CPU_ON names the caller in the target's context.
+func TestGuestCPUOnCatchesPlantedBug(t *testing.T) {
+	plant.CPUOnNamesCaller = true
+	defer func() { plant.CPUOnNamesCaller = false }()
+	errs := cpuOnTargetActsAsItself(t)
+	require.NotEmpty(t, errs)
+	t.Log(errs)
 }

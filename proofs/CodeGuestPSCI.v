@@ -253,7 +253,7 @@ Proof.
   destruct (pindex_tracks q _ _ _ mp tr Htq ltac:(unfold len in *; lia)) as (q1 & x' & Hq1 & Hx' & Ht1).
   rewrite Hx in Hx'. injection Hx' as <-.
   destruct (pfield_tracks q1 Isolation.vcpu_ctx Isolation.set_vcpu_ctx _ _ _ tr Ht1 ltac:(field_laws)) as (q2 & Hq2 & Ht2).
-  CodeShadow.step_by Hq. CodeShadow.step_by Hq1. CodeShadow.step_by Hq2. CodeShadow.step_by (reset_tracks _ _ _ _ (Isolation.Caller_VM cl) (wrapu 16 mp) entry arg tr Ht2).
+  CodeShadow.step_by Hq. CodeShadow.step_by Hq1. CodeShadow.step. CodeShadow.step_by Hq2. CodeShadow.step_by (reset_tracks _ _ _ _ (Isolation.Caller_VM cl) (wrapu 16 mp) entry arg tr Ht2).
   set (x1 := Isolation.set_vcpu_ctx (reset_ctx (Isolation.vcpu_ctx x) (Isolation.Caller_VM cl) (wrapu 16 mp) entry arg) x).
   pose proof (tracks_put q1 e x _ x1 Ht1) as Ht3.
   destruct (pfield_tracks q1 Isolation.vcpu_state Isolation.set_vcpu_state _ _ _ tr Ht3 ltac:(field_laws)) as (q4 & Hq4 & Ht4).

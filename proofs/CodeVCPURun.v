@@ -19,7 +19,10 @@
       [runs_ok], on a platform whose world switch meets [world_ok],
       never fails: it answers an error leaving the engine as it was, or
       SUCCESS with an exit record of seven words, and keeps [refine_inv],
-      [Inv] and [runs_ok] ([VCPURun_keeps]). *)
+      [Inv] and [runs_ok] ([VCPURun_keeps]);
+    - the status it answers is the model's [vcpu_run]'s, and on an error
+      the model leaves its state as the engine does
+      ([VCPURun_answer_refines]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -27,7 +30,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeRefineInv CodeVMDestroy CodeGuestDispatch CodeEngineOk CodeWalkCalls CodeWalkHeld CodeVMCreateInv
-  CodeTrapCall CodeApply CodeRun CodeGuestPSCI CodeReady.
+  CodeTrapCall CodeApply CodeRun CodeGuestPSCI CodeReady CodeAbi CodeVCPURefine CodeVMCreateRefine.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -194,6 +197,27 @@ Proof.
   split; [cbn; lia|]. split; [exact Hn|]. split; [exact Hlive|cbn; lia].
 Qed.
 
+(** [vcpuOf] gives no vCPU only where no live VM has that vCPU. *)
+Lemma vcpuOf_nil : forall e tr id v pm e' tr', vcpus_ok e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  Isolation.Engine_vcpuOf root id v e tr = Ok (pm, Nil) e' tr' -> no_vcpu e id v.
+Proof.
+  intros e tr id v pm e' tr' Hok Hid Hv H.
+  destruct (vcpuOf_tracks e tr id v Hok Hid Hv) as (pm' & vc' & H' & [[_ Hno]|(m & c & _ & _ & _ & _ & _ & _ & Ht & _)]);
+    [exact Hno|].
+  rewrite H' in H. injection H as _ E _ _. subst vc'. destruct Ht as (ld & st & E & _). discriminate E.
+Qed.
+
+(** The status VCPU_RUN answers: INVALID_PARAMETERS where no live VM has
+    the vCPU, else BUSY for a vCPU running, DENIED for one Off, SUCCESS
+    otherwise. *)
+Definition run_answer (e : Isolation.Engine) (id v st : Z) : Prop :=
+  (no_vcpu e id v /\ st = Abi.InvalidParameters) \/
+  exists m, 1 <= id /\ nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m /\
+    Isolation.vm_live m = true /\ 0 <= v < Isolation.vm_nvcpu m /\
+    st = (let x := nth (Z.to_nat v) (Isolation.vm_vcpus m) Isolation.zero_vcpu in
+          if Isolation.vcpu_state x =? Isolation.VCPURunning then Abi.Busy
+          else if Isolation.vcpu_state x =? Isolation.VCPUOff then Abi.Denied else Abi.Success).
+
 (** VCPU_RUN for any 64-bit vmid and vCPU, from [refine_inv] and
     [runs_ok], on a platform whose world switch meets [world_ok]: it
     never fails; an error (no such vCPU, one running, one Off) leaves the
@@ -203,25 +227,33 @@ Theorem VCPURun_keeps : forall c e tr id v reply p, refine_inv c e -> runs_ok e 
   0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> Isolation.Engine_plat e = Some p -> world_ok p ->
   exists st ex e' tr', Isolation.Engine_VCPURun root id v reply e tr = Ok (st, ex) e' tr' /\
     refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\
-    (st <> Abi.Success -> e' = e) /\ runs_ok e'.
+    (st <> Abi.Success -> e' = e) /\ runs_ok e' /\ run_answer e id v st.
 Proof.
   intros c e tr id v reply p R Hro Hid Hv Hplat Hw.
   pose proof R as (Hc & _ & _ & _ & _ & H255 & _). pose proof Hc as ((Hvok & _) & _).
   unfold Isolation.Engine_VCPURun.
   destruct (vcpuOf_lens e tr id v Hvok H255 Hid Hv) as (pm & vc & Hof & [-> | (m & Hcl & L & Lp)]); CodeShadow.step_by Hof.
   { cbn [is_nil]. eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|split; [intros _; reflexivity|exact Hro]]. }
+    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|]]].
+    left. split; [exact (vcpuOf_nil e tr id v pm e tr Hvok Hid Hv Hof)|reflexivity]. }
   rewrite (is_nil_lens _ _ _ _ L).
   pose proof Hcl as (Hid1 & Hn & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   destruct (vc_valid_of e id v m ltac:(lia) Hn (vm_ok_at e _ m Hvok Hn) Hj) as (Hvv & Hget).
   CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hvv).
-  destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPURunning) as [_|Hnr].
+  assert (Hans : forall st, st = (if Isolation.vcpu_state (vc_get id v e) =? Isolation.VCPURunning then Abi.Busy
+      else if Isolation.vcpu_state (vc_get id v e) =? Isolation.VCPUOff then Abi.Denied else Abi.Success) ->
+    run_answer e id v st).
+  { intros st Est. right. exists m. split; [lia|]. split; [exact Hn|]. split; [exact Hlv|]. split; [lia|].
+    rewrite <- Hget. exact Est. }
+  destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPURunning) as [Hr0|Hnr].
   { eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|split; [intros _; reflexivity|exact Hro]]. }
+    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|]]].
+    apply Hans. try rewrite Hr0; reflexivity. }
   CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hvv).
-  destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPUOff) as [_|Hnoff].
+  destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPUOff) as [Ho0|Hnoff].
   { eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|split; [intros _; reflexivity|exact Hro]]. }
+    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|]]].
+    apply Hans. try rewrite Ho0; reflexivity. }
   destruct (Hro _ m Hn Hlv) as (H256 & Hready).
   replace (Z.of_nat (Z.to_nat (id - 1)) + 1) with id in Hready by lia.
   specialize (Hready v Hj). rewrite <- Hget in Hready. destruct Hready as (Hvm & Hvc & Hx & Hr).
@@ -246,5 +278,40 @@ Proof.
     (proj1 Hids) (proj2 Hids)) as (ex & e' & tr' & Hrun & R' & HI' & Hex & Hro').
   CodeShadow.step_by Hrun.
   eexists _, _, _, _. split; [reflexivity|]. split; [exact R'|]. split; [intros I; exact (HI' (HI2 (HI1 I)))|].
-  split; [exact Hex|]. split; [intros N; exfalso; exact (N eq_refl)|]. exact (Hro' (Hro2 Hro1)).
+  split; [exact Hex|]. split; [intros N; exfalso; exact (N eq_refl)|]. split; [exact (Hro' (Hro2 Hro1))|].
+  apply Hans. apply Z.eqb_neq in Hnr, Hnoff. try rewrite Hnr; try rewrite Hnoff; reflexivity.
+Qed.
+
+(** ** The answer, against the model *)
+
+(** VCPU_RUN answers the status of the model's [vcpu_run] on the
+    abstraction ([run_answer], from [VCPURun_keeps]); on an error the
+    model's state stays as it was, as the engine does. On SUCCESS the
+    model's step only enters the guest; the run that follows, up to the
+    exit the engine returns, is the model's guest steps, which this does
+    not relate. *)
+Theorem VCPURun_answer_refines : forall c e id v st reply mem regs, create_inv c e -> run_answer e id v st ->
+  0 <= id -> 0 <= v ->
+  let r := vcpu_run c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat v) reply in
+  exists sst, snd r = ORet sst [] /\ go_status sst = st /\ (st <> Abi.Success -> fst r = abs_state c e mem regs).
+Proof.
+  intros c e id v st reply mem regs Hc Hans Hid Hv. pose proof Hc as ((Hvok & _) & _ & Hcfg & _).
+  cbv zeta. unfold vcpu_run. cbv zeta. cbn [st_meta abs_state].
+  destruct Hans as [(Hno & ->)|(m & Hid1 & Hn & Hlv & Hvm & ->)].
+  - assert (Hf : vcpu_ok c (abs_ms c e) (Z.to_nat id) (Z.to_nat v) = false).
+    { destruct (vcpu_ok _ _ _ _) eqn:Hk; [|reflexivity]. exfalso. apply Hno.
+      destruct (proj1 (vcpu_ok_abs c e id v Hcfg Hid Hv) Hk) as (m & A & B & C & D). exists m. auto. }
+    rewrite Hf. cbn. eexists. split; [reflexivity|]. split; reflexivity.
+  - rewrite (vcpu_ok_slot c e id v m Hcfg Hid1 Hvm Hn Hlv). cbn [negb].
+    pose proof (vm_ok_at e _ m Hvok Hn) as (_ & Hnl & _).
+    destruct (nth_error (Isolation.vm_vcpus m) (Z.to_nat v)) as [x|] eqn:Hx;
+      [|apply nth_error_None in Hx; unfold len in Hnl; lia].
+    rewrite (vcpu_of_abs c e id v m x Hid1 Hn Hlv Hvm Hx), (nth_error_nth _ _ Isolation.zero_vcpu Hx).
+    unfold abs_vcpu, abs_vstate. cbn [vc_state].
+    destruct (Z.eqb_spec (Isolation.vcpu_state x) Isolation.VCPURunning) as [E|E].
+    + rewrite E. cbn. eexists. split; [reflexivity|]. split; reflexivity.
+    + destruct (Z.eqb_spec (Isolation.vcpu_state x) Isolation.VCPUOff) as [E'|E'].
+      * cbn. eexists. split; [reflexivity|]. split; reflexivity.
+      * destruct (Isolation.Context_Fresh _); cbn; eexists; (split; [reflexivity|]);
+          (split; [reflexivity|intros N; exfalso; exact (N eq_refl)]).
 Qed.

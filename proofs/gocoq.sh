@@ -674,7 +674,9 @@ CodeVCPURun.complete_write
 CodeVCPURun.complete_keeps
 CodeVCPURun.mark_run_keeps
 CodeVCPURun.vcpuOf_lens
+CodeVCPURun.vcpuOf_nil
 CodeVCPURun.VCPURun_keeps
+CodeVCPURun.VCPURun_answer_refines
 CodeReadyCalls.runs_ok_slots
 CodeReadyCalls.runs_ok_put_new
 CodeReadyCalls.runs_ok_shadow_store

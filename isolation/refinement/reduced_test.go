@@ -71,9 +71,11 @@ func perVM(vm uint64) []string {
 		runOp(vm, 0, 0, call(abi.GuestUnshare, 0, 1)...),
 		runOp(vm, 0, 0, call(abi.GuestMemState, 0, 3)...),
 		runOp(vm, 0, 0, call(abi.GuestRelinquish, 0, 1)...),
-		// vCPU 1 started by vCPU 0, then run.
+		// vCPU 1 started by vCPU 0, then run: it waits, or turns itself
+		// Off (a call the engine takes as the context's vCPU's).
 		runOp(vm, 0, 0, call(abi.PSCICPUOn64, 1, 0x4000_2000, 0x21)...),
 		runOp(vm, 1, 0, "wfi"),
+		runOp(vm, 1, 0, call(abi.PSCICPUOff)...),
 		// Memory through the stage-2, and an exit that shows a register.
 		runOp(vm, 0, 0, "load 0x1000 4", "store 0 4", "mmio 0x100008 1 3 3"),
 		runOp(vm, 0, 0, call(abi.PSCISystemOff)...),

@@ -729,6 +729,7 @@ func plantedBugs() []plantedBug {
 		{"ReclaimLiveVMIsDenied", &plant.ReclaimLiveVMIsDenied, ""},
 		{"ShareIntoProtectedVM", &plant.ShareIntoProtectedVM, ""},
 		{"MemStateIgnoresShare", &plant.MemStateIgnoresShare, ""},
+		{"CPUOnNamesCaller", &plant.CPUOnNamesCaller, ""},
 		{"LogReadOldestHighest", &plant.LogReadOldestHighest,
 			"the alphabet marks no register, so no log holds a byte"},
 	}

@@ -1557,7 +1557,7 @@ Definition Engine_MemInfo {S : Type} (e : (ptr S Engine)) (pa : PA) : M S (PageI
   ret info) in
   ret (info, Abi.Success).
 
-(** Go: isolation/psci.go:28:1 hostPSCIImplemented *)
+(** Go: isolation/psci.go:31:1 hostPSCIImplemented *)
 Definition hostPSCIImplemented {S : Type} (fid : Z) : M S bool :=
   let t'1 := fid in
   if (((t'1 =? Abi.PSCIVersion) || (t'1 =? Abi.PSCIFeatures)) || (t'1 =? Abi.PSCISystemOff)) || (t'1 =? Abi.PSCISystemReset) then
@@ -1565,11 +1565,11 @@ Definition hostPSCIImplemented {S : Type} (fid : Z) : M S bool :=
   else
   ret false.
 
-(** Go: isolation/psci.go:134:1 psciReg *)
+(** Go: isolation/psci.go:141:1 psciReg *)
 Definition psciReg {S : Type} (code : Z) : M S Z :=
   ret (wrapu 64 code).
 
-(** Go: isolation/psci.go:47:1 psciFeature *)
+(** Go: isolation/psci.go:50:1 psciFeature *)
 Definition psciFeature {S : Type} (ok : bool) : M S Z :=
   if ok then
   let! t'1 := psciReg Abi.PSCISuccess in
@@ -1578,7 +1578,7 @@ Definition psciFeature {S : Type} (ok : bool) : M S Z :=
   let! t'2 := psciReg Abi.PSCINotSupported in
   ret t'2.
 
-(** Go: isolation/psci.go:8:1 hostPSCI *)
+(** Go: isolation/psci.go:11:1 hostPSCI *)
 Definition hostPSCI {S : Type} (id : Z) (x : (list Z)) : M S ((list Z) * Effect) :=
   let r := x in
   let! t'1 := psciReg Abi.PSCISuccess in
@@ -2901,7 +2901,7 @@ Definition Engine_GuestMemState {S : Type} (e : (ptr S Engine)) (id : VMID) (ipa
   | Jump x'j => match x'j with end
   end.
 
-(** Go: isolation/psci.go:37:1 guestPSCIImplemented *)
+(** Go: isolation/psci.go:40:1 guestPSCIImplemented *)
 Definition guestPSCIImplemented {S : Type} (fid : Z) : M S bool :=
   let t'1 := fid in
   if ((((((((t'1 =? Abi.PSCIVersion) || (t'1 =? Abi.PSCIFeatures)) || (t'1 =? Abi.PSCICPUOn32)) || (t'1 =? Abi.PSCICPUOn64)) || (t'1 =? Abi.PSCICPUOff)) || (t'1 =? Abi.PSCIAffinityInfo32)) || (t'1 =? Abi.PSCIAffinityInfo64)) || (t'1 =? Abi.PSCISystemOff)) || (t'1 =? Abi.PSCISystemReset) then
@@ -2909,7 +2909,7 @@ Definition guestPSCIImplemented {S : Type} (fid : Z) : M S bool :=
   else
   ret false.
 
-(** Go: isolation/psci.go:56:1 psci32 *)
+(** Go: isolation/psci.go:59:1 psci32 *)
 Definition psci32 {S : Type} (id : Z) (a : Z) : M S Z :=
   let! t'1 := Abi.Is64 id in
   if t'1 then
@@ -2919,7 +2919,7 @@ Definition psci32 {S : Type} (id : Z) (a : Z) : M S Z :=
 
 Definition mpidrAff0 : Z := 255.
 
-(** Go: isolation/psci.go:71:1 psciTarget *)
+(** Go: isolation/psci.go:74:1 psciTarget *)
 Definition psciTarget {S : Type} (v : (ptr S vm)) (mpidr : Z) : M S (Z * bool) :=
   let! t'2 := (if (negb ((andnot mpidr mpidrAff0) =? 0)) then ret true else (let! t'1 := deref v in ret ((wraps 64 mpidr) >=? (vm_nvcpu t'1)))) in
   if t'2 then
@@ -2927,7 +2927,7 @@ Definition psciTarget {S : Type} (v : (ptr S vm)) (mpidr : Z) : M S (Z * bool) :
   else
   ret (wraps 64 mpidr, true).
 
-(** Go: isolation/psci.go:106:1 cpuOn *)
+(** Go: isolation/psci.go:109:1 cpuOn *)
 Definition Engine_cpuOn {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S vm)) (mpidr : Z) (entry : Z) (arg : Z) : M S (Z * Effect) :=
   let! t'1 := psciTarget v mpidr in
   let '(t'2, t'3) := t'1 in
@@ -2946,8 +2946,14 @@ Definition Engine_cpuOn {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S
   let! t'8 := pfield v vm_vcpus set_vm_vcpus in
   let! t'9 := pindex t'8 t in
   let vc := t'9 in
+  let name := wrapu 16 t in
+  let! name := (if false then
+  let name := Caller_VCPU c in
+  ret name
+  else
+  ret name) in
   let! t'10 := pfield vc vcpu_ctx set_vcpu_ctx in
-  let! t'11 := Context_reset t'10 (Caller_VM c) (wrapu 16 t) entry arg in
+  let! t'11 := Context_reset t'10 (Caller_VM c) name entry arg in
   let t'12 := VCPUOn in
   let t'13 := pendNone in
   let! t'14 := pfield vc vcpu_state set_vcpu_state in
@@ -2957,7 +2963,7 @@ Definition Engine_cpuOn {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S
   let! t'18 := psciReg Abi.PSCISuccess in
   ret (t'18, mk_Effect EffectVCPUState (wrapu 16 t) true false).
 
-(** Go: isolation/psci.go:122:1 affinityInfo *)
+(** Go: isolation/psci.go:129:1 affinityInfo *)
 Definition affinityInfo {S : Type} (v : (ptr S vm)) (mpidr : Z) (level : Z) : M S Z :=
   let! t'1 := psciTarget v mpidr in
   let '(t'2, t'3) := t'1 in
@@ -2974,7 +2980,7 @@ Definition affinityInfo {S : Type} (v : (ptr S vm)) (mpidr : Z) (level : Z) : M 
   else
   ret Abi.AffinityOn.
 
-(** Go: isolation/psci.go:82:1 guestPSCI *)
+(** Go: isolation/psci.go:85:1 guestPSCI *)
 Definition Engine_guestPSCI {S : Type} (e : (ptr S Engine)) (c : Caller) (v : (ptr S vm)) (id : Z) (x1 : Z) (x2 : Z) (x3 : Z) : M S (Z * Effect) :=
   let t'1 := id in
   if t'1 =? Abi.PSCIVersion then

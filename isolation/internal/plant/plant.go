@@ -48,4 +48,8 @@ var (
 	// SerialDestroyInGuest makes Serial let VM_DESTROY through while a
 	// vCPU of the VM that a SYSTEM_OFF stopped is still in the guest.
 	SerialDestroyInGuest bool
+	// CPUOnNamesCaller makes PSCI CPU_ON start its target with the
+	// caller's vCPU number in the target's context, so that the target's
+	// own calls act as the caller's.
+	CPUOnNamesCaller bool
 )
