@@ -16,8 +16,8 @@
     - MMIO_SHADOW and MMIO_LOG_READ write a slot's shadow state only
       ([MMIOShadow_runs_ok], [MMIOLogRead_runs_ok]);
     - MEM_SHARE, MEM_DONATE, MEM_RECLAIM and MEM_UNSHARE leave the slots
-      as they were ([MemShare_runs_ok], [MemDonate_runs_ok],
-      [MemReclaim_runs_ok], [MemUnshare_runs_ok]).
+      as they were ([MemShare_MemDonate_runs_ok], [MemReclaim_runs_ok],
+      [MemUnshare_runs_ok]).
     The other calls (the queries, MEM_INFO, FILE_INFO, FILE_READ) leave
     the engine as it was ([CodeAbsLedger.MemInfo_refines],
     [CodeFiles.FileInfo_refines], [CodeFiles.FileRead_refines]). *)
@@ -124,26 +124,24 @@ Qed.
 
 (** ** The memory calls *)
 
-Theorem MemShare_runs_ok : forall c e tr id pa ipa n perms st e' tr', refine_inv c e -> runs_ok e ->
-  0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' -> runs_ok e'.
-Proof.
-  intros c e tr id pa ipa n perms st e' tr' R H Hid Hpa Hipa Hn Hrun.
-  pose proof R as (_ & [[Hi _] Hwb] & _ & Hrok & _).
-  destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
-  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact H].
-  destruct (Hsucc Es) as (m & _ & _ & Ev & _). exact (runs_ok_vms e e' Ev H).
-Qed.
+(** A call of the host that keeps every vCPU ready from [e], whatever
+    its outcome. *)
+Definition keeps_ready {A} (call : M Isolation.Engine A) (e : Isolation.Engine) : Prop :=
+  forall tr r e' tr', call e tr = Ok r e' tr' -> runs_ok e'.
 
-Theorem MemDonate_runs_ok : forall c e tr id pa ipa n perms st e' tr', refine_inv c e -> runs_ok e ->
+(** MEM_SHARE and MEM_DONATE: an error changes nothing, SUCCESS keeps the
+    slots ([CodeWalkCalls.MemShare_walks], [MemDonate_walks]). *)
+Theorem MemShare_MemDonate_runs_ok : forall c e id pa ipa n perms, refine_inv c e -> runs_ok e ->
   0 <= id < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' -> runs_ok e'.
+  keeps_ready (Isolation.Engine_MemShare root id pa ipa n perms) e /\
+  keeps_ready (Isolation.Engine_MemDonate root id pa ipa n perms) e.
 Proof.
-  intros c e tr id pa ipa n perms st e' tr' R H Hid Hpa Hipa Hn Hrun.
-  pose proof R as (_ & [[Hi _] Hwb] & _ & Hrok & _).
-  destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
-  destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact H].
-  destruct (Hsucc Es) as (m & _ & _ & Ev & _). exact (runs_ok_vms e e' Ev H).
+  intros c e id pa ipa n perms R H Hid Hpa Hipa Hn. pose proof R as (_ & [[Hi _] Hwb] & _ & Hrok & _).
+  split; intros tr st e' tr' Hrun;
+    [destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc]
+    |destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc]];
+    (destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact H]);
+    destruct (Hsucc Es) as (m & _ & _ & Ev & _); exact (runs_ok_vms e e' Ev H).
 Qed.
 
 Theorem MemReclaim_runs_ok : forall c e tr pa n st e' tr', refine_inv c e -> runs_ok e ->

@@ -685,8 +685,7 @@ CodeReadyCalls.VCPUInit_runs_ok
 CodeReadyCalls.VCPUIRQ_runs_ok
 CodeReadyCalls.MMIOShadow_runs_ok
 CodeReadyCalls.MMIOLogRead_runs_ok
-CodeReadyCalls.MemShare_runs_ok
-CodeReadyCalls.MemDonate_runs_ok
+CodeReadyCalls.MemShare_MemDonate_runs_ok
 CodeReadyCalls.MemReclaim_runs_ok
 CodeReadyCalls.MemUnshare_runs_ok
 CodeReadyCalls.at_slot_put
