@@ -1,0 +1,258 @@
+(** * The host's calls through the dispatcher
+
+    Theorems about proofs/code/Isolation.v, the translation of
+    isolation/dispatch.go ([hostCall], what [Dispatch] runs for the
+    host): it decodes the function id from the low 32 bits of x0, passes
+    x1..x5 to the call it names, writes the call's results and status
+    back into the eight registers, and answers NOT_SUPPORTED for an id
+    it does not know. Proved here:
+    - [engine_good]: [refine_inv], the model's [Inv] on the abstraction
+      and CodeReady's [runs_ok], what the calls below keep;
+    - every host call through the dispatcher, for any eight registers of
+      64 bits, from an engine that is [engine_good] (with its boot files
+      as the configuration's, on a platform whose world switch meets
+      [world_ok], at most 256 vCPUs per VM), never fails, answers eight
+      registers and leaves an engine that is [engine_good]
+      ([hostCall_keeps]); VM_DESTROY of a VM that shares pages with the
+      host is excepted, as in CodeMemInvDestroy. The per-call theorems it
+      gathers are CodeRefineInv's [*_refine_inv], CodeVCPURun's
+      [VCPURun_keeps], CodeReadyCalls' [*_runs_ok], and the queries'
+      ([CodeGuestCall.query_ok]), MEM_INFO's, FILE_INFO's and
+      FILE_READ's, which change nothing. *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Proofs Require Import Invariants.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodeTrack CodeVCPU CodeShadow CodeAbs CodeLedger CodeAbsLedger CodeMemCall CodeFiles
+  CodeVMCreateInv CodeRefineInv CodeVMDestroy CodeGuestCall CodeRun CodeVCPURun CodeReady CodeReadyCalls.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** An engine every call below keeps so. *)
+Definition engine_good (c : config) (e : Isolation.Engine) : Prop :=
+  refine_inv c e /\ Inv c (abs_ms c e) /\ runs_ok e.
+
+(** ** The registers *)
+
+Lemma copy_into_len : forall {A} (xs src : list A) lo hi, 0 <= lo <= hi -> hi <= len xs ->
+  len (copy_into xs lo hi src) = len xs.
+Proof.
+  intros A xs src lo hi Hl Hh. unfold copy_into, len in *.
+  rewrite !app_length, !firstn_length, skipn_length. lia.
+Qed.
+
+Lemma subslice_ok : forall {S A} (s : S) tr (xs : list A) lo hi, 0 <= lo <= hi -> hi <= len xs ->
+  exists ys, subslice xs lo hi s tr = Ok ys s tr.
+Proof.
+  intros S A s tr xs lo hi Hl Hh. unfold subslice.
+  destruct (Z.ltb_spec lo 0); [lia|]. destruct (Z.ltb_spec hi lo); [lia|]. destruct (Z.ltb_spec (len xs) hi); [lia|].
+  eexists. reflexivity.
+Qed.
+
+(** [copy(r[lo:], src)] of eight registers, as the dispatcher writes a
+    result of several words. *)
+Lemma copy8 : forall {S B} (P : B -> S -> Prop) (s : S) tr (r src : list Z) lo (K : list Z -> M S B),
+  len r = 8 -> 0 <= lo <= 8 ->
+  (forall r', len r' = 8 -> exists out s' tr', K r' s tr = Ok out s' tr' /\ P out s') ->
+  exists out s' tr', bind (subslice r lo (len r)) (fun _ =>
+    bind (subslice src 0 (len src)) (fun t => K (copy_into r lo (len r) t))) s tr = Ok out s' tr' /\ P out s'.
+Proof.
+  intros S B P s tr r src lo K Hr Hlo HK.
+  destruct (subslice_ok s tr r lo (len r) ltac:(lia) ltac:(lia)) as (y1 & H1). CodeShadow.step_by H1.
+  assert (Hl0 : 0 <= len src) by (unfold len; lia).
+  destruct (subslice_ok s tr src 0 (len src) ltac:(lia) ltac:(lia)) as (y2 & H2). CodeShadow.step_by H2.
+  apply HK. rewrite copy_into_len by lia. exact Hr.
+Qed.
+
+(** [finish] puts the status in x0, over the caller's registers on an
+    error. *)
+Lemma finish_ok : forall {S} (s : S) tr x r st, len x = 8 -> len r = 8 ->
+  exists out, Isolation.finish x r st s tr = Ok out s tr /\ len out = 8.
+Proof.
+  intros S s tr x r st Hx Hr. unfold Isolation.finish.
+  destruct (negb (st =? Abi.Success)); CodeShadow.step; unfold Abi.Status_Reg; CodeShadow.step;
+    [destruct (upd8 s tr x 0 (wrapu 64 st) Hx ltac:(lia)) as [U L]|destruct (upd8 s tr r 0 (wrapu 64 st) Hr ltac:(lia)) as [U L]];
+    CodeShadow.step_by U; eexists; (split; [reflexivity|exact L]).
+Qed.
+
+(** ** hostCall *)
+
+Definition regs_ok (c : config) (e' : Isolation.Engine) {E} (j : join (list Z * Abi.Status) (list Z * E)) : Prop :=
+  engine_good c e' /\ match j with Fall (r, _) => len r = 8 | Jump (r, _) => len r = 8 end.
+
+Local Ltac sstep H := rewrite ?bind_assoc; CodeShadow.step_by H.
+
+(** The host's PSCI calls (VERSION, FEATURES, SYSTEM_OFF, SYSTEM_RESET)
+    read the engine and change nothing. *)
+Lemma hostPSCI_ok : forall {S} (s : S) tr id x, len x = 8 ->
+  exists r eff, Isolation.hostPSCI id x s tr = Ok (r, eff) s tr /\ len r = 8.
+Proof.
+  intros S s tr id x Hx. unfold Isolation.hostPSCI, Isolation.psciReg. CodeShadow.step.
+  destruct (upd8 s tr x 0 (wrapu 64 Abi.PSCISuccess) Hx ltac:(lia)) as [U0 L0]. sstep U0.
+  destruct (id =? Abi.PSCIVersion).
+  - destruct (upd8 s tr _ 0 Abi.PSCIVersion11 L0 ltac:(lia)) as [U L]. sstep U. CodeShadow.step.
+    eexists _, _. split; [reflexivity|exact L].
+  - destruct (id =? Abi.PSCIFeatures).
+    + destruct (idx_in_range x 1 s tr ltac:(lia)) as (a & Ha). sstep Ha.
+      unfold Isolation.hostPSCIImplemented, Isolation.psciFeature, Isolation.psciReg. rewrite ?bind_assoc.
+      repeat (rewrite ?bind_assoc; first [CodeShadow.step | match goal with |- context [if ?b then _ else _] => destruct b end]);
+        match goal with |- context [upd ?l 0 ?v] => destruct (upd8 s tr l 0 v L0 ltac:(lia)) as [U L] end;
+        sstep U; CodeShadow.step; eexists _, _; split; (reflexivity || exact L).
+    + destruct (id =? Abi.PSCISystemOff); CodeShadow.step; eexists _, _; split; (reflexivity || exact L0).
+Qed.
+
+
+(** Every host call through the dispatcher, for any eight registers of
+    64 bits, from an engine that is [engine_good], whose boot files are
+    the configuration's ([files_rel], [files_ok]), on a platform whose
+    world switch meets [world_ok], for a configuration of at most 256
+    vCPUs per VM: it never fails, answers eight registers, and leaves an
+    engine that is [engine_good]. VM_DESTROY is for a VM that shares no
+    page with the host ([unshared_at]). *)
+Theorem hostCall_keeps : forall c e tr p x0 x1 x2 x3 x4 x5 x6 x7,
+  engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
+  Isolation.Engine_plat e = Some p -> world_ok p -> files_rel c e -> files_ok e ->
+  Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
+  (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1) ->
+  exists out e' tr', Isolation.Engine_hostCall root [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\
+    engine_good c e' /\ len (fst out) = 8.
+Proof.
+  intros c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hfr Hfo Hx Hun.
+  pose proof G as (R & I & H).
+  repeat match goal with Hf : Forall _ (_ :: _) |- _ => apply Forall_cons_iff in Hf; destruct Hf as [? Hf] end.
+  set (mm := fun _ : nat => 0%nat). set (rr := fun _ _ _ : nat => 0%nat).
+  set (x := [x0; x1; x2; x3; x4; x5; x6; x7]).
+  assert (Lx : len x = 8) by reflexivity.
+  unfold Isolation.Engine_hostCall. CodeShadow.step. set (id := wrapu 32 x0) in *.
+  destruct ((id =? Abi.Version) || (id =? Abi.CallUID) || (id =? Abi.Revision)).
+  { destruct (query_ok e tr id x Lx) as (r & Hq & Lr). sstep Hq.
+    eexists _, _, _. split; [reflexivity|]. split; [exact G|exact Lr]. }
+  match goal with |- exists out e' tr', bind ?A ?K e tr = _ /\ _ =>
+    assert (Hin : exists j e' tr', A e tr = Ok j e' tr' /\ regs_ok c e' j) end.
+  2:{ destruct Hin as (j & e' & tr' & Hj & G' & Hl). CodeShadow.step_by Hj.
+      destruct j as [[r st]|[r eff]].
+      - destruct (finish_ok e' tr' x r st Lx Hl) as (out & Hf & Lo). sstep Hf.
+        eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact Lo].
+      - eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact Hl]. }
+  (* The result with the engine as it was, for the calls that change nothing. *)
+  assert (Same : forall r st, len r = 8 -> regs_ok c e (@Fall _ (list Z * Isolation.Effect) (r, st)))
+    by (intros r st L; split; [exact G|exact L]).
+  destruct (id =? Abi.VMCreate).
+  { CodeShadow.step. CodeShadow.step.
+    destruct (VMCreate_refine_inv c e tr mm rr (Z.to_nat x1) (Z.to_nat x2) R ltac:(lia))
+      as (vid & st & e' & Hrun & R' & _ & HI').
+    rewrite !Z2Nat.id in Hrun by lia. sstep Hrun.
+    destruct (upd8 e' tr x 1 vid Lx ltac:(lia)) as [U L]. sstep U.
+    eexists _, _, _. split; [reflexivity|]. split; [|exact L].
+    split; [exact R'|]. split; [exact (HI' I)|exact (VMCreate_runs_ok c e tr x1 x2 _ e' tr R H Hmax ltac:(lia) Hrun)]. }
+  destruct (Z.eqb_spec id Abi.VMDestroy) as [Ed|_].
+  { CodeShadow.step.
+    destruct (VMDestroy_refine_inv c e tr x1 mm rr R ltac:(lia) (Hun Ed) I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact I'|exact (VMDestroy_runs_ok c e tr x1 st e' tr' R H ltac:(lia) (Hun Ed) Hrun)]. }
+  destruct (id =? Abi.VCPUInit).
+  { do 4 CodeShadow.step.
+    destruct (VCPUInit_refine_inv c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
+      as (st & e' & Hrun & R' & _ & _ & I').
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact I'|exact (VCPUInit_runs_ok c e tr x1 x2 x3 x4 st e' tr R H ltac:(lia) ltac:(lia) Hrun)]. }
+  destruct (id =? Abi.VCPURun).
+  { do 3 CodeShadow.step.
+    destruct (VCPURun_keeps c e tr x1 x2 x3 p R H ltac:(lia) ltac:(lia) Hplat Hw)
+      as (st & ex & e' & tr' & Hrun & R' & HI' & _ & _ & H' & _).
+    sstep Hrun.
+    apply (copy8 (fun j s => regs_ok c s j) e' tr' x ex 1 (fun r' => ret (Fall (r', st))) Lx ltac:(lia)).
+    intros r' L. eexists _, _, _. split; [reflexivity|]. split; [|exact L].
+    split; [exact R'|]. split; [exact (HI' I)|exact H']. }
+  destruct (id =? Abi.VCPUIRQ).
+  { do 4 CodeShadow.step.
+    destruct (VCPUIRQ_refine_inv c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
+      as (st & e' & Hrun & R' & _ & _ & I').
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact I'|exact (VCPUIRQ_runs_ok c e tr x1 x2 x3 x4 st e' tr R H ltac:(lia) ltac:(lia) ltac:(lia) Hrun)]. }
+  destruct (id =? Abi.MMIOShadow).
+  { do 4 CodeShadow.step.
+    destruct (MMIOShadow_refine_inv c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
+      as (st & e' & Hrun & R' & _ & _ & I').
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact I'|exact (MMIOShadow_runs_ok c e tr x1 x2 x3 x4 st e' tr R H ltac:(lia) ltac:(lia) Hrun)]. }
+  destruct (id =? Abi.MMIOLogRead).
+  { CodeShadow.step.
+    destruct (MMIOLogRead_refine_inv c e tr x1 mm rr R ltac:(lia) I) as (n & packed & st & e' & Hrun & R' & _ & _ & I').
+    sstep Hrun. destruct (upd8 e' tr x 1 n Lx ltac:(lia)) as [U L]. sstep U.
+    apply (copy8 (fun j s => regs_ok c s j) e' tr _ packed 2 (fun r' => ret (Fall (r', st))) L ltac:(lia)).
+    intros r' L'. eexists _, _, _. split; [reflexivity|]. split; [|exact L'].
+    split; [exact R'|]. split; [exact I'|exact (MMIOLogRead_runs_ok c e tr x1 _ e' tr R H ltac:(lia) Hrun)]. }
+  destruct (id =? Abi.MemDonate).
+  { do 5 CodeShadow.step.
+    destruct (MemDonate_refine_inv c e tr x1 x2 x3 x4 x5 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia))
+      as (st & e' & tr' & Hrun & R' & _ & _ & HI').
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact (HI' I)|].
+    exact (proj2 (MemShare_MemDonate_runs_ok c e x1 x2 x3 x4 x5 R H ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)) tr st e' tr' Hrun). }
+  destruct (id =? Abi.MemShare).
+  { do 5 CodeShadow.step.
+    destruct (MemShare_refine_inv c e tr x1 x2 x3 x4 x5 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia))
+      as (st & e' & tr' & Hrun & R' & _ & _ & HI').
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact (HI' I)|].
+    exact (proj1 (MemShare_MemDonate_runs_ok c e x1 x2 x3 x4 x5 R H ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)) tr st e' tr' Hrun). }
+  destruct (id =? Abi.MemUnshare).
+  { do 3 CodeShadow.step.
+    destruct (MemUnshare_refine_inv c e tr x1 x2 x3 mm rr R ltac:(lia) ltac:(lia) ltac:(lia))
+      as (st & e' & tr' & Hrun & R' & _ & _ & HI' & _).
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact (HI' I)|exact (MemUnshare_runs_ok c e tr x1 x2 x3 st e' tr' R H ltac:(lia) ltac:(lia) ltac:(lia) Hrun)]. }
+  destruct (id =? Abi.MemReclaim).
+  { do 2 CodeShadow.step.
+    destruct (MemReclaim_refine_inv c e tr x1 x2 mm rr R ltac:(lia) ltac:(lia)) as (st & e' & tr' & Hrun & R' & _ & _ & HI').
+    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
+    split; [exact R'|]. split; [exact (HI' I)|exact (MemReclaim_runs_ok c e tr x1 x2 st e' tr' R H ltac:(lia) ltac:(lia) Hrun)]. }
+  pose proof R as (Hc & _ & _ & Hrok & Hown & _). pose proof Hrok as (Hled & _). pose proof Hc as (_ & _ & (Hcfg & _) & _).
+  destruct (id =? Abi.MemInfo).
+  { CodeShadow.step.
+    destruct (MemInfo_refines c e (abs_state c e mm rr) tr x1 Hled Hown Hcfg eq_refl ltac:(lia)) as (info & st & _ & Hrun & _).
+    sstep Hrun.
+    destruct (upd8 e tr x 1 (Isolation.PageInfo_Owner info) Lx ltac:(lia)) as [U1 L1]. sstep U1.
+    destruct (upd8 e tr _ 2 (Isolation.PageInfo_VM info) L1 ltac:(lia)) as [U2 L2]. sstep U2.
+    destruct (upd8 e tr _ 3 (Isolation.PageInfo_Shared info) L2 ltac:(lia)) as [U3 L3]. sstep U3.
+    destruct (upd8 e tr _ 4 (Isolation.PageInfo_Borrower info) L3 ltac:(lia)) as [U4 L4]. sstep U4.
+    eexists _, _, _. split; [reflexivity|exact (Same _ _ L4)]. }
+  destruct (id =? Abi.FileInfo).
+  { CodeShadow.step.
+    destruct (FileInfo_refines c e (abs_state c e mm rr) tr x1 Hfr (proj1 Hfo) ltac:(lia)) as (b & st & _ & Hrun & _).
+    sstep Hrun. destruct (upd8 e tr x 1 (Isolation.BootFile_Size b) Lx ltac:(lia)) as [U L]. sstep U.
+    apply (copy8 (fun j s => regs_ok c s j) e tr _ (Isolation.BootFile_Name b) 2 (fun r' => ret (Fall (r', st))) L
+      ltac:(lia)).
+    intros r' L'. eexists _, _, _. split; [reflexivity|exact (Same _ _ L')]. }
+  destruct (id =? Abi.FileRead).
+  { do 3 CodeShadow.step.
+    assert (Hfile : exists n st tr', Isolation.Engine_FileRead root x1 x2 x3 e tr = Ok (n, st) e tr').
+    { destruct (FileRead_refines c e (abs_state c e mm rr) tr x1 x2 x3 Hrok
+        ltac:(congruence) Hcfg Hfr Hfo eq_refl ltac:(lia) ltac:(lia) ltac:(lia)) as [(sst & _ & Hrun & _)|
+        (f & b & s' & _ & _ & _ & _ & _ & _ & [(_ & _ & Hrun & _)|(_ & o & _ & Hrun)])];
+        [| |revert Hrun; destruct (Isolation.Platform_CopyFile _ _ _ _); intros Hrun]; eexists _, _, _; exact Hrun. }
+    destruct Hfile as (n & st & tr' & Hrun). sstep Hrun.
+    destruct (upd8 e tr' x 1 n Lx ltac:(lia)) as [U L]. sstep U.
+    eexists _, _, _. split; [reflexivity|exact (Same _ _ L)]. }
+  destruct ((id =? Abi.PSCIVersion) || (id =? Abi.PSCIFeatures) || (id =? Abi.PSCISystemOff) || (id =? Abi.PSCISystemReset)).
+  { destruct (hostPSCI_ok e tr id x Lx) as (r & eff & Hp & Lr). sstep Hp.
+    eexists _, _, _. split; [reflexivity|]. split; [exact G|exact Lr]. }
+  eexists _, _, _. split; [reflexivity|exact (Same _ _ Lx)].
+Qed.
+
+(** The same through [Dispatch], the engine's one entry for the host. *)
+Corollary Dispatch_host_keeps : forall c e tr p v x0 x1 x2 x3 x4 x5 x6 x7,
+  engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
+  Isolation.Engine_plat e = Some p -> world_ok p -> files_rel c e -> files_ok e ->
+  Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
+  (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1) ->
+  exists out e' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v)
+    [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\ engine_good c e' /\ len (fst out) = 8.
+Proof.
+  intros c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hfr Hfo Hx Hun.
+  destruct (hostCall_keeps c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hfr Hfo Hx Hun) as (out & e' & tr' & Hrun & G' & L).
+  unfold Isolation.Engine_Dispatch. cbn [Isolation.Caller_VM]. rewrite Z.eqb_refl. CodeShadow.step_by Hrun.
+  eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact L].
+Qed.
