@@ -172,8 +172,8 @@ mutant guest-share-host-maps-rwx isolation/mem.go \
 	'e.mapRange(&e.host, IPA(pa), pa, cnt, hostShared)' \
 	'e.mapRange(&e.host, IPA(pa), pa, cnt, hostRAM)'
 mutant cpu-on-entry-is-context isolation/psci.go \
-	'vc.ctx.reset(c.VM, uint16(t), entry, arg)' \
-	'vc.ctx.reset(c.VM, uint16(t), arg&^3, arg)'
+	'vc.ctx.reset(c.VM, name, entry, arg)' \
+	'vc.ctx.reset(c.VM, name, arg&^3, arg)'
 mutant mmio-read-to-x30-dropped isolation/vm.go \
 	'if vc.read.Reg != xzr {' \
 	'if vc.read.Reg < 30 {'
