@@ -83,6 +83,12 @@ Definition regs_ok (c : config) (e' : Isolation.Engine) {E} (j : join (list Z * 
 
 Local Ltac sstep H := rewrite ?bind_assoc; CodeShadow.step_by H.
 
+(** A call's registers and status after it kept [refine_inv], [Inv] and
+    [runs_ok]. *)
+Lemma good_fall : forall c e e' r st, refine_inv c e' -> (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) ->
+  Inv c (abs_ms c e) -> runs_ok e' -> len r = 8 -> regs_ok c e' (@Fall _ (list Z * Isolation.Effect) (r, st)).
+Proof. intros c e e' r st R HI I H L. split; [|exact L]. exact (conj R (conj (HI I) H)). Qed.
+
 (** The host's PSCI calls (VERSION, FEATURES, SYSTEM_OFF, SYSTEM_RESET)
     read the engine and change nothing. *)
 Lemma hostPSCI_ok : forall {S} (s : S) tr id x, len x = 8 ->
@@ -102,6 +108,27 @@ Proof.
     + destruct (id =? Abi.PSCISystemOff); CodeShadow.step; eexists _, _; split; (reflexivity || exact L0).
 Qed.
 
+
+(** MEM_DONATE and MEM_SHARE through the dispatcher: five arguments, the
+    call's theorem ([thm]) and its half ([pick]) of
+    [MemShare_MemDonate_runs_ok]. *)
+Ltac lend_case thm pick c e tr x1 x2 x3 x4 x5 mm rr R H I Lx :=
+  do 5 CodeShadow.step;
+  destruct (thm c e tr x1 x2 x3 x4 x5 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia))
+    as (st & e' & tr' & Hrun & R' & _ & _ & HI');
+  sstep Hrun; eexists _, _, _; split; [reflexivity|];
+  exact (good_fall c e e' _ st R' HI' I
+    (pick _ _ (MemShare_MemDonate_runs_ok c e x1 x2 x3 x4 x5 R H ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)) tr st e' tr' Hrun)
+    Lx).
+
+(** VCPU_INIT, VCPU_IRQ and MMIO_SHADOW through the dispatcher: four
+    arguments, the call's theorem ([thm]) and its [*_runs_ok] ([runs]). *)
+Ltac slot_case thm runs c e tr x1 x2 x3 x4 mm rr R I Lx :=
+  do 4 CodeShadow.step;
+  destruct (thm c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
+    as (st & e' & Hrun & R' & _ & _ & I');
+  sstep Hrun; eexists _, _, _; split; [reflexivity|];
+  exact (good_fall c e e' _ st R' (fun _ => I') I (runs st e' Hrun) Lx).
 
 (** Every host call through the dispatcher, for any eight registers of
     64 bits, from an engine that is [engine_good], whose boot files are
@@ -144,71 +171,50 @@ Proof.
       as (vid & st & e' & Hrun & R' & _ & HI').
     rewrite !Z2Nat.id in Hrun by lia. sstep Hrun.
     destruct (upd8 e' tr x 1 vid Lx ltac:(lia)) as [U L]. sstep U.
-    eexists _, _, _. split; [reflexivity|]. split; [|exact L].
-    split; [exact R'|]. split; [exact (HI' I)|exact (VMCreate_runs_ok c e tr x1 x2 _ e' tr R H Hmax ltac:(lia) Hrun)]. }
+    eexists _, _, _. split; [reflexivity|].
+    exact (good_fall c e e' _ st R' HI' I (VMCreate_runs_ok c e tr x1 x2 _ e' tr R H Hmax ltac:(lia) Hrun) L). }
   destruct (Z.eqb_spec id Abi.VMDestroy) as [Ed|_].
   { CodeShadow.step.
     destruct (VMDestroy_refine_inv c e tr x1 mm rr R ltac:(lia) (Hun Ed) I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact I'|exact (VMDestroy_runs_ok c e tr x1 st e' tr' R H ltac:(lia) (Hun Ed) Hrun)]. }
+    sstep Hrun. eexists _, _, _. split; [reflexivity|].
+    exact (good_fall c e e' _ st R' (fun _ => I') I (VMDestroy_runs_ok c e tr x1 st e' tr' R H ltac:(lia) (Hun Ed) Hrun) Lx). }
   destruct (id =? Abi.VCPUInit).
-  { do 4 CodeShadow.step.
-    destruct (VCPUInit_refine_inv c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
-      as (st & e' & Hrun & R' & _ & _ & I').
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact I'|exact (VCPUInit_runs_ok c e tr x1 x2 x3 x4 st e' tr R H ltac:(lia) ltac:(lia) Hrun)]. }
+  { slot_case VCPUInit_refine_inv (fun st e' Hrun => VCPUInit_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
+      ltac:(lia) ltac:(lia) Hrun) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.VCPURun).
   { do 3 CodeShadow.step.
     destruct (VCPURun_keeps c e tr x1 x2 x3 p R H ltac:(lia) ltac:(lia) Hplat Hw)
       as (st & ex & e' & tr' & Hrun & R' & HI' & _ & _ & H' & _).
     sstep Hrun.
     apply (copy8 (fun j s => regs_ok c s j) e' tr' x ex 1 (fun r' => ret (Fall (r', st))) Lx ltac:(lia)).
-    intros r' L. eexists _, _, _. split; [reflexivity|]. split; [|exact L].
-    split; [exact R'|]. split; [exact (HI' I)|exact H']. }
+    intros r' L. eexists _, _, _. split; [reflexivity|]. exact (good_fall c e e' r' st R' HI' I H' L). }
   destruct (id =? Abi.VCPUIRQ).
-  { do 4 CodeShadow.step.
-    destruct (VCPUIRQ_refine_inv c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
-      as (st & e' & Hrun & R' & _ & _ & I').
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact I'|exact (VCPUIRQ_runs_ok c e tr x1 x2 x3 x4 st e' tr R H ltac:(lia) ltac:(lia) ltac:(lia) Hrun)]. }
+  { slot_case VCPUIRQ_refine_inv (fun st e' Hrun => VCPUIRQ_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
+      ltac:(lia) ltac:(lia) ltac:(lia) Hrun) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.MMIOShadow).
-  { do 4 CodeShadow.step.
-    destruct (MMIOShadow_refine_inv c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
-      as (st & e' & Hrun & R' & _ & _ & I').
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact I'|exact (MMIOShadow_runs_ok c e tr x1 x2 x3 x4 st e' tr R H ltac:(lia) ltac:(lia) Hrun)]. }
+  { slot_case MMIOShadow_refine_inv (fun st e' Hrun => MMIOShadow_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
+      ltac:(lia) ltac:(lia) Hrun) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.MMIOLogRead).
   { CodeShadow.step.
     destruct (MMIOLogRead_refine_inv c e tr x1 mm rr R ltac:(lia) I) as (n & packed & st & e' & Hrun & R' & _ & _ & I').
     sstep Hrun. destruct (upd8 e' tr x 1 n Lx ltac:(lia)) as [U L]. sstep U.
     apply (copy8 (fun j s => regs_ok c s j) e' tr _ packed 2 (fun r' => ret (Fall (r', st))) L ltac:(lia)).
-    intros r' L'. eexists _, _, _. split; [reflexivity|]. split; [|exact L'].
-    split; [exact R'|]. split; [exact I'|exact (MMIOLogRead_runs_ok c e tr x1 _ e' tr R H ltac:(lia) Hrun)]. }
-  destruct (id =? Abi.MemDonate).
-  { do 5 CodeShadow.step.
-    destruct (MemDonate_refine_inv c e tr x1 x2 x3 x4 x5 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia))
-      as (st & e' & tr' & Hrun & R' & _ & _ & HI').
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact (HI' I)|].
-    exact (proj2 (MemShare_MemDonate_runs_ok c e x1 x2 x3 x4 x5 R H ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)) tr st e' tr' Hrun). }
-  destruct (id =? Abi.MemShare).
-  { do 5 CodeShadow.step.
-    destruct (MemShare_refine_inv c e tr x1 x2 x3 x4 x5 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia))
-      as (st & e' & tr' & Hrun & R' & _ & _ & HI').
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact (HI' I)|].
-    exact (proj1 (MemShare_MemDonate_runs_ok c e x1 x2 x3 x4 x5 R H ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)) tr st e' tr' Hrun). }
+    intros r' L'. eexists _, _, _. split; [reflexivity|].
+    exact (good_fall c e e' r' st R' (fun _ => I') I (MMIOLogRead_runs_ok c e tr x1 _ e' tr R H ltac:(lia) Hrun) L'). }
+  destruct (id =? Abi.MemDonate); [|destruct (id =? Abi.MemShare)];
+    [lend_case MemDonate_refine_inv proj2 c e tr x1 x2 x3 x4 x5 mm rr R H I Lx
+    |lend_case MemShare_refine_inv proj1 c e tr x1 x2 x3 x4 x5 mm rr R H I Lx|].
   destruct (id =? Abi.MemUnshare).
   { do 3 CodeShadow.step.
     destruct (MemUnshare_refine_inv c e tr x1 x2 x3 mm rr R ltac:(lia) ltac:(lia) ltac:(lia))
       as (st & e' & tr' & Hrun & R' & _ & _ & HI' & _).
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact (HI' I)|exact (MemUnshare_runs_ok c e tr x1 x2 x3 st e' tr' R H ltac:(lia) ltac:(lia) ltac:(lia) Hrun)]. }
+    sstep Hrun. eexists _, _, _. split; [reflexivity|].
+    exact (good_fall c e e' _ st R' HI' I (MemUnshare_runs_ok c e tr x1 x2 x3 st e' tr' R H ltac:(lia) ltac:(lia) ltac:(lia) Hrun) Lx). }
   destruct (id =? Abi.MemReclaim).
   { do 2 CodeShadow.step.
     destruct (MemReclaim_refine_inv c e tr x1 x2 mm rr R ltac:(lia) ltac:(lia)) as (st & e' & tr' & Hrun & R' & _ & _ & HI').
-    sstep Hrun. eexists _, _, _. split; [reflexivity|]. split; [|exact Lx].
-    split; [exact R'|]. split; [exact (HI' I)|exact (MemReclaim_runs_ok c e tr x1 x2 st e' tr' R H ltac:(lia) ltac:(lia) Hrun)]. }
+    sstep Hrun. eexists _, _, _. split; [reflexivity|].
+    exact (good_fall c e e' _ st R' HI' I (MemReclaim_runs_ok c e tr x1 x2 st e' tr' R H ltac:(lia) ltac:(lia) Hrun) Lx). }
   pose proof R as (Hc & _ & _ & Hrok & Hown & _). pose proof Hrok as (Hled & _). pose proof Hc as (_ & _ & (Hcfg & _) & _).
   destruct (id =? Abi.MemInfo).
   { CodeShadow.step.

@@ -698,6 +698,7 @@ CodeHostCall.subslice_ok
 CodeHostCall.copy8
 CodeHostCall.finish_ok
 CodeHostCall.hostPSCI_ok
+CodeHostCall.good_fall
 CodeHostCall.hostCall_keeps
 CodeHostCall.Dispatch_host_keeps
 CodeMemShare.MemShare_reaches_mapRange
