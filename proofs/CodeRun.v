@@ -156,6 +156,25 @@ Qed.
 
 (** ** One entry *)
 
+(** The run marks its vCPU, [vc.state = st]: a store that keeps
+    [run_inv]. *)
+Lemma store_state_inv : forall c e0 s id j m st, run_inv c e0 s id j m ->
+  run_inv c e0 (vc_set id j (Isolation.set_vcpu_state st (vc_get id j s)) s) id j m.
+Proof.
+  intros c e0 s id j m st Hinv. pose proof Hinv as (_ & _ & _ & _ & Hvm & Hvc & _).
+  exact (vc_store_inv c e0 s id j m (Isolation.set_vcpu_state st (vc_get id j s)) Hinv eq_refl Hvm Hvc (step_state _ _)).
+Qed.
+
+Lemma store_state : forall {A} c e0 s tr id j m vc st (K : unit -> M Isolation.Engine A), vcpu_lens vc id j ->
+  run_inv c e0 s id j m ->
+  bind (pfield vc Isolation.vcpu_state Isolation.set_vcpu_state) (fun a => bind (store a st) K) s tr =
+  K tt (vc_set id j (Isolation.set_vcpu_state st (vc_get id j s)) s) tr.
+Proof.
+  intros A c e0 s tr id j m vc st K L Hinv.
+  exact (store_vc_field vc id j Isolation.vcpu_state Isolation.set_vcpu_state st s tr K ltac:(field_laws) L
+    (run_inv_valid c e0 s id j m Hinv)).
+Qed.
+
 Local Ltac sstep H := rewrite ?bind_assoc; CodeShadow.step_by H.
 
 Lemma run_iter_keeps : forall c e0 s tr pm vc id j m p vttbr budget i, vcpu_lens vc id j ->
@@ -168,11 +187,9 @@ Proof.
   pose proof (run_inv_valid c e0 s id j m Hinv) as Hv.
   unfold run_iter.
   (* vc.state = VCPURunning *)
-  rewrite (store_vc_field vc id j Isolation.vcpu_state Isolation.set_vcpu_state Isolation.VCPURunning s tr _
-    ltac:(field_laws) L Hv).
-  set (y1 := Isolation.set_vcpu_state Isolation.VCPURunning (vc_get id j s)).
-  pose proof Hinv as (_ & _ & _ & _ & Hvm0 & Hvc0 & _).
-  pose proof (vc_store_inv c e0 s id j m y1 Hinv eq_refl Hvm0 Hvc0 (step_state _ _)) as Hinv1.
+  rewrite (store_state c e0 s tr id j m vc Isolation.VCPURunning _ L Hinv).
+  pose proof (store_state_inv c e0 s id j m Isolation.VCPURunning Hinv) as Hinv1.
+  set (y1 := Isolation.set_vcpu_state Isolation.VCPURunning (vc_get id j s)) in *.
   set (s1 := vc_set id j y1 s) in *. pose proof (run_inv_valid c e0 s1 id j m Hinv1) as Hv1.
   (* EnterGuest, through the platform *)
   CodeShadow.step_by (deref_root s1 tr).
@@ -197,11 +214,9 @@ Proof.
     by (unfold s2; rewrite (vc_get_set id j y2 s1 Hv1); unfold y2, s1; rewrite (vc_get_set id j y1 s Hv); reflexivity).
   cbv beta iota.
   (* vc.state = VCPUOn *)
-  rewrite (store_vc_field vc id j Isolation.vcpu_state Isolation.set_vcpu_state Isolation.VCPUOn s2 tr1 _
-    ltac:(field_laws) L Hv2).
-  set (y3 := Isolation.set_vcpu_state Isolation.VCPUOn (vc_get id j s2)).
-  pose proof Hinv2 as (_ & _ & _ & _ & Hvm2 & Hvc2 & _).
-  pose proof (vc_store_inv c e0 s2 id j m y3 Hinv2 eq_refl Hvm2 Hvc2 (step_state _ _)) as Hinv3.
+  rewrite (store_state c e0 s2 tr1 id j m vc Isolation.VCPUOn _ L Hinv2).
+  pose proof (store_state_inv c e0 s2 id j m Isolation.VCPUOn Hinv2) as Hinv3.
+  set (y3 := Isolation.set_vcpu_state Isolation.VCPUOn (vc_get id j s2)) in *.
   set (s3 := vc_set id j y3 s2) in *. pose proof (run_inv_valid c e0 s3 id j m Hinv3) as Hv3.
   assert (Hget3 : vc_get id j s3 = y3) by exact (vc_get_set id j y3 s2 Hv2).
   assert (Hctx3 : Isolation.vcpu_ctx y3 = ctx').

@@ -666,6 +666,8 @@ CodeRun.run_inv_valid
 CodeRun.callWork_ok
 CodeRun.guestWork_ok
 CodeRun.iter_end
+CodeRun.store_state_inv
+CodeRun.store_state
 CodeRun.run_iter_keeps
 CodeRun.run_keeps
 CodeVCPURun.vc_set_get
