@@ -22,7 +22,7 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import Lemmas CodeLedger CodeVCPU CodeVMCreate CodeAbsLedger CodeShadow CodeStage2 CodeAbs
   CodeTransfer CodeFree CodeUpdateRoot CodeOwns CodeMemNoFailure CodeWalkRange CodeWalkCalls CodeEngineInv CodeMemCall
   CodeVMCreateRefine CodeVMCreateInv CodeWalkHeld CodeShadowRefine CodeModelThms CodeRefineInv CodeGuestInv
-  CodeBoot CodeBootHost.
+  CodeBoot CodeBootHost CodeFiles.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -44,7 +44,7 @@ Definition allocated (e : Isolation.Engine) : Prop :=
 (** What [Config.validate] guarantees of the configuration: the limits,
     RAM whole pages inside the IPA space, the engine ranges whole pages of
     RAM, the host MMIO ranges whole pages inside the IPA space and apart
-    from RAM. *)
+    from RAM, the boot files at most [MaxFileSize] bytes each. *)
 Definition validated (e : Isolation.Engine) : Prop :=
   let cfg := Isolation.Engine_cfg e in
   let ram := Isolation.Config_RAM cfg in
@@ -55,14 +55,15 @@ Definition validated (e : Isolation.Engine) : Prop :=
   Forall (range_in_ram e) (Isolation.Config_Engine cfg) /\
   Forall (fun r => mmio_ok r /\ (Isolation.Range_Base r + Isolation.Range_Size r <= Isolation.Range_Base ram \/
                                  Isolation.Range_Base ram + Isolation.Range_Size ram <= Isolation.Range_Base r))
-    (Isolation.Config_HostMMIO cfg).
+    (Isolation.Config_HostMMIO cfg) /\
+  files_ok e.
 
 (** The model configured for the engine: its RAM, slots and IPA space
-    ([cfg_abs]), its engine region the engine ranges, its vCPU limit and
-    its MMIO windows the engine's. *)
+    ([cfg_abs]), its engine region the engine ranges, its vCPU limit,
+    its MMIO windows and its boot files the engine's. *)
 Definition model_of (c : config) (e : Isolation.Engine) : Prop :=
   cfg_abs c e /\ engine_rel c e /\ Z.of_nat (max_vcpus c) = Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) /\
-  windows_rel c e.
+  windows_rel c e /\ files_rel c e.
 
 (** ** The slots [boot] leaves *)
 
@@ -117,8 +118,8 @@ Theorem boot_refines : forall c e tr, allocated e -> validated e -> pool_inv e -
   exists b e' tr', Isolation.Engine_boot root e tr = Ok b e' tr' /\
     (b = true -> refine_inv c e' /\ ms_eq (abs_ms c e') (init_meta c) /\ Inv c (abs_ms c e') /\ guest_unshared c e').
 Proof.
-  intros c e tr (Hlen & Hzero & Hvms) Hv Hp Hpl (Hcfg & Hen & HMc & Hw).
-  unfold validated in Hv. cbv zeta in Hv. destruct Hv as (HM & HMv & Hb0 & Hal & Hsal & Hs1 & H40 & Hrs & Hmmio).
+  intros c e tr (Hlen & Hzero & Hvms) Hv Hp Hpl (Hcfg & Hen & HMc & Hw & Hfr).
+  unfold validated in Hv. cbv zeta in Hv. destruct Hv as (HM & HMv & Hb0 & Hal & Hsal & Hs1 & H40 & Hrs & Hmmio & Hfo).
   pose proof Hcfg as (Hrel & HMV & Hipl). pose proof Hrel as (G & Hrb & Hrs0).
   assert (Hl : ledger_ok e) by (unfold ledger_ok; repeat split; lia).
   assert (Hown : owners_ok e).
@@ -210,7 +211,8 @@ Proof.
       split; [intros i m k pa w Hm Hlv; rewrite (Hin m (nth_error_In _ _ Hm)), Hbl in Hlv; discriminate Hlv|].
       split; [split; [exact Hl'|]; rewrite Ecfg; lia|].
       split; [unfold owners_ok in *; rewrite Epg; exact Ho1|].
-      split; [lia|]. split; [rewrite Ecfg; exact HMc|]. unfold windows_rel in *. rewrite Ecfg. exact Hw. }
+      split; [lia|]. split; [rewrite Ecfg; exact HMc|].
+      unfold windows_rel, files_rel, files_ok in *. rewrite Ecfg. exact (conj Hw (conj Hfr Hfo)). }
   split; [exact R|]. split; [exact Habs|].
   split; [exact (Inv_ms_eq c _ _ (ms_eq_sym _ _ Habs) (Invariants.inv_init c))|].
   intros p w E. destruct Habs as (Hpg & _). rewrite Hpg in E. cbn [init_meta ms_pages] in E. injection E as _ E.

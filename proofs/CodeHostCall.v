@@ -9,23 +9,30 @@
     - [engine_good]: [refine_inv], the model's [Inv] on the abstraction
       and CodeReady's [runs_ok], what the calls below keep;
     - every host call through the dispatcher, for any eight registers of
-      64 bits, from an engine that is [engine_good] (with its boot files
-      as the configuration's, on a platform whose world switch meets
-      [world_ok], at most 256 vCPUs per VM), never fails, answers eight
-      registers and leaves an engine that is [engine_good]
-      ([hostCall_keeps]); VM_DESTROY of a VM that shares pages with the
-      host is excepted, as in CodeMemInvDestroy. The per-call theorems it
-      gathers are CodeRefineInv's [*_refine_inv], CodeVCPURun's
-      [VCPURun_keeps], CodeReadyCalls' [*_runs_ok], and the queries'
+      64 bits, from an engine that is [engine_good] (on a platform whose
+      world switch meets [world_ok], at most 256 vCPUs per VM), never
+      fails, answers eight registers and leaves an engine that is
+      [engine_good] ([hostCall_keeps], [Dispatch_host_keeps]); VM_DESTROY
+      of a VM that shares pages with the host is excepted, as in
+      CodeMemInvDestroy. The per-call theorems it gathers are
+      CodeRefineInv's [*_refine_inv], CodeVCPURun's [VCPURun_keeps],
+      CodeReadyCalls' [*_runs_ok], and the queries'
       ([CodeGuestCall.query_ok]), MEM_INFO's, FILE_INFO's and
-      FILE_READ's, which change nothing. *)
+      FILE_READ's, which change nothing;
+    - since no call changes the platform (CodeStatic), every engine the
+      host reaches by such calls one after another is [engine_good] and
+      no such call from it fails ([host_reaches_keeps]); and from the
+      engine [boot] leaves, on a platform meeting [world_ok], so is every
+      engine the host reaches and so does every call from it
+      ([boot_host_reaches]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeTrack CodeVCPU CodeShadow CodeAbs CodeLedger CodeAbsLedger CodeMemCall CodeFiles
-  CodeVMCreateInv CodeRefineInv CodeVMDestroy CodeGuestCall CodeRun CodeVCPURun CodeReady CodeReadyCalls.
+  CodeVMCreateInv CodeRefineInv CodeVMDestroy CodeGuestCall CodeRun CodeVCPURun CodeReady CodeReadyCalls
+  CodeUpdateRoot CodeMemNoFailure CodeBoot CodeBootRefine CodeStatic.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -131,22 +138,22 @@ Ltac slot_case thm runs c e tr x1 x2 x3 x4 mm rr R I Lx :=
   exact (good_fall c e e' _ st R' (fun _ => I') I (runs st e' Hrun) Lx).
 
 (** Every host call through the dispatcher, for any eight registers of
-    64 bits, from an engine that is [engine_good], whose boot files are
-    the configuration's ([files_rel], [files_ok]), on a platform whose
-    world switch meets [world_ok], for a configuration of at most 256
+    64 bits, from an engine that is [engine_good] (its boot files are the
+    configuration's, [refine_inv]), on a platform whose world switch
+    meets [world_ok], for a configuration of at most 256
     vCPUs per VM: it never fails, answers eight registers, and leaves an
     engine that is [engine_good]. VM_DESTROY is for a VM that shares no
     page with the host ([unshared_at]). *)
 Theorem hostCall_keeps : forall c e tr p x0 x1 x2 x3 x4 x5 x6 x7,
   engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
-  Isolation.Engine_plat e = Some p -> world_ok p -> files_rel c e -> files_ok e ->
+  Isolation.Engine_plat e = Some p -> world_ok p ->
   Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
   (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1) ->
   exists out e' tr', Isolation.Engine_hostCall root [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\
     engine_good c e' /\ len (fst out) = 8.
 Proof.
-  intros c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hfr Hfo Hx Hun.
-  pose proof G as (R & I & H).
+  intros c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun.
+  pose proof G as (R & I & H). pose proof R as (_ & _ & _ & _ & _ & _ & _ & _ & Hfr & Hfo).
   repeat match goal with Hf : Forall _ (_ :: _) |- _ => apply Forall_cons_iff in Hf; destruct Hf as [? Hf] end.
   set (mm := fun _ : nat => 0%nat). set (rr := fun _ _ _ : nat => 0%nat).
   set (x := [x0; x1; x2; x3; x4; x5; x6; x7]).
@@ -251,14 +258,85 @@ Qed.
 (** The same through [Dispatch], the engine's one entry for the host. *)
 Corollary Dispatch_host_keeps : forall c e tr p v x0 x1 x2 x3 x4 x5 x6 x7,
   engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
-  Isolation.Engine_plat e = Some p -> world_ok p -> files_rel c e -> files_ok e ->
+  Isolation.Engine_plat e = Some p -> world_ok p ->
   Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
   (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1) ->
   exists out e' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v)
     [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\ engine_good c e' /\ len (fst out) = 8.
 Proof.
-  intros c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hfr Hfo Hx Hun.
-  destruct (hostCall_keeps c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hfr Hfo Hx Hun) as (out & e' & tr' & Hrun & G' & L).
+  intros c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun.
+  destruct (hostCall_keeps c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun) as (out & e' & tr' & Hrun & G' & L).
   unfold Isolation.Engine_Dispatch. cbn [Isolation.Caller_VM]. rewrite Z.eqb_refl. CodeShadow.step_by Hrun.
   eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact L].
+Qed.
+
+(** ** The host's calls one after another *)
+
+(** The host calls [x] from [e] the theorems above cover: eight registers
+    of 64 bits, and VM_DESTROY only of a VM that shares no page with the
+    host. *)
+Definition host_ok (e : Isolation.Engine) (x : list Z) : Prop :=
+  exists x0 x1 x2 x3 x4 x5 x6 x7, x = [x0; x1; x2; x3; x4; x5; x6; x7] /\
+    Forall (fun r => 0 <= r < 2 ^ 64) x /\ (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1).
+
+(** The engines the host reaches from [e] by such calls through
+    [Dispatch], whatever each answered. *)
+Inductive host_reaches : Isolation.Engine -> Isolation.Engine -> Prop :=
+| host_here : forall e, host_reaches e e
+| host_then : forall e v x tr out e1 tr1 e',
+    host_ok e x -> Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e tr = Ok out e1 tr1 ->
+    host_reaches e1 e' -> host_reaches e e'.
+
+(** One call of [host_ok] from an [engine_good] engine never fails,
+    leaves an [engine_good] engine and keeps the platform. *)
+Lemma host_call_keeps : forall c e tr p v x, engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
+  Isolation.Engine_plat e = Some p -> world_ok p -> host_ok e x ->
+  exists out e' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e tr = Ok out e' tr' /\
+    engine_good c e' /\ Isolation.Engine_plat e' = Some p /\ len (fst out) = 8.
+Proof.
+  intros c e tr p v x G Hmax Hplat Hw (x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7 & -> & Hx & Hun).
+  destruct (Dispatch_host_keeps c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun)
+    as (out & e' & tr' & Hrun & G' & L).
+  exists out, e', tr'. split; [exact Hrun|]. split; [exact G'|]. split; [|exact L].
+  rewrite (proj2 (Dispatch_keeps_static _ _ e tr out e' tr' Hrun)). exact Hplat.
+Qed.
+
+(** Every engine the host reaches from an [engine_good] one, on a
+    platform meeting [world_ok], is [engine_good] on the same platform,
+    and no call of [host_ok] from it fails. *)
+Theorem host_reaches_keeps : forall c e e' p, engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
+  Isolation.Engine_plat e = Some p -> world_ok p -> host_reaches e e' ->
+  engine_good c e' /\ Isolation.Engine_plat e' = Some p /\
+  forall v x tr, host_ok e' x ->
+    exists out e'' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e' tr =
+      Ok out e'' tr' /\ len (fst out) = 8.
+Proof.
+  intros c e e' p G Hmax Hplat Hw H. induction H as [e|e v x tr out e1 tr1 e' Hok Hrun _ IH].
+  - split; [exact G|]. split; [exact Hplat|]. intros v x tr Hok.
+    destruct (host_call_keeps c e tr p v x G Hmax Hplat Hw Hok) as (out & e' & tr' & Hrun & _ & _ & L). eauto.
+  - destruct (host_call_keeps c e tr p v x G Hmax Hplat Hw Hok) as (out' & e1' & tr1' & Hrun' & G1 & Hp1 & _).
+    rewrite Hrun in Hrun'. injection Hrun' as <- <- <-. exact (IH G1 Hp1).
+Qed.
+
+(** From the engine [New] hands [boot] (CodeBootRefine), on a platform
+    meeting [world_ok]: [boot] never fails, and when it answers true,
+    every engine the host reaches from the one it leaves is
+    [engine_good] and no call of [host_ok] from it fails. *)
+Theorem boot_host_reaches : forall c e tr p, allocated e -> validated e -> pool_inv e -> pool_placed e -> model_of c e ->
+  Isolation.Engine_plat e = Some p -> world_ok p ->
+  exists b e0 tr0, Isolation.Engine_boot root e tr = Ok b e0 tr0 /\
+    (b = true -> forall e', host_reaches e0 e' -> engine_good c e' /\
+      forall v x tr', host_ok e' x ->
+        exists out e'' tr'', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e' tr' =
+          Ok out e'' tr'' /\ len (fst out) = 8).
+Proof.
+  intros c e tr p Ha Hv Hp Hpl Hm Hplat Hw.
+  destruct (boot_refines c e tr Ha Hv Hp Hpl Hm) as (b & e0 & tr0 & Hboot & Hb).
+  destruct (boot_runs_ok c e tr Ha Hv Hp Hpl Hm) as (b' & e0' & tr0' & Hboot' & Hb').
+  rewrite Hboot in Hboot'. injection Hboot' as <- <- <-.
+  exists b, e0, tr0. split; [exact Hboot|]. intros Eb e' Hr.
+  destruct (Hb Eb) as (R & _ & I & _). destruct (Hb' Eb) as (_ & H & Hmax).
+  assert (Hp0 : Isolation.Engine_plat e0 = Some p) by (rewrite (proj2 (boot_static e tr b e0 tr0 Hboot)); exact Hplat).
+  destruct (host_reaches_keeps c e0 e' p (conj R (conj I H)) Hmax Hp0 Hw Hr) as (G' & _ & Hcall).
+  split; [exact G'|exact Hcall].
 Qed.

@@ -79,6 +79,9 @@ Definition ptr_in {S A} (R : S -> S -> Prop) (p : ptr S A) : Prop :=
 
 Definition any {A} (_ : A) : Prop := True.
 
+(** A pair of places every store through which keeps [R] ([vcpuOf]). *)
+Definition pair_in {S A B} (R : S -> S -> Prop) (p : ptr S A * ptr S B) : Prop := ptr_in R (fst p) /\ ptr_in R (snd p).
+
 Section Rules.
 Context {S : Type} (R : S -> S -> Prop) {HR : PreOrder R}.
 
@@ -189,14 +192,17 @@ Create HintDb frame.
 #[export] Hint Extern 1 (PreOrder _) => typeclasses eauto : frame.
 
 (** [framed] proves [frame R P m] by taking [m] apart construct by
-    construct, as [CodeTrace.grow] does: a bound pointer is kept with the
-    fact that stores through it keep [R] when the [frame] hint database
-    proves it, a returned value must satisfy [P] by a hypothesis. *)
+    construct, as [CodeTrace.grow] does: a bound pointer (or pair holding
+    pointers) is kept with the fact that stores through it keep [R] when
+    the [frame] hint database proves it, a returned value must satisfy [P]
+    by a hypothesis. *)
 Ltac framed := repeat (cbv beta zeta; match goal with
   | |- frame ?R _ (bind ?m _) =>
       first [ apply (frame_bind R (ptr_in R)); [solve [eauto with frame] | intros ? ?]
+            | apply (frame_bind R (pair_in R)); [solve [eauto with frame] | intros [? ?] [? ?]; cbv beta iota]
             | apply (frame_bind R any); [| intros ? _] ]
-  | |- frame ?R _ (ret _) => apply (frame_ret R); cbv beta; first [exact I | assumption]
+  | |- frame ?R _ (ret _) => apply (frame_ret R); cbv beta;
+      first [exact I | assumption | split; cbn [fst snd]; first [exact I | assumption]]
   | |- frame ?R _ (fail _) => apply (frame_fail R)
   | |- frame ?R _ (emit _ _) => apply (frame_emit R)
   | |- frame ?R _ trace_now => apply (frame_trace_now R)

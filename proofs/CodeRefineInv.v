@@ -14,7 +14,8 @@
     gives it or lends it), the ledger's shape with RAM inside the IPA
     space ([reclaim_ok]), every ledger entry [entry_ok] ([owners_ok]), at
     most 255 VM slots, the model's vCPU limit, and the model's MMIO
-    windows the engine's ([windows_rel]).
+    windows the engine's ([windows_rel]) and the boot files its
+    configuration's ([files_rel], [files_ok]).
     Proved here:
     - the ledger's commit writes entries of the four owner kinds, so
       MEM_SHARE, MEM_DONATE, MEM_UNSHARE, MEM_RECLAIM and VM_DESTROY keep
@@ -60,14 +61,15 @@ From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateRefine CodeVMCreateInv
   CodeOwns CodeEngineInv CodeLedgerRefine CodeMemCall CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeAbi
   CodeVMDestroy CodeRelease CodeDestroyRefine CodeLedger CodeVCPU CodeVCPUInit CodeEngineOk CodeVCPURefine CodeShadow
-  CodeUnshare CodeUnshareInv CodeUnshareRefine CodeLogRefine CodeShadowRefine.
+  CodeUnshare CodeUnshareInv CodeUnshareRefine CodeLogRefine CodeShadowRefine CodeFiles.
 Import ListNotations.
 Open Scope Z_scope.
 
 Definition refine_inv (c : config) (e : Isolation.Engine) : Prop :=
   create_inv c e /\ walk_inv e /\ walk_held c e /\ reclaim_ok e /\ owners_ok e /\
   len (Isolation.Engine_vms e) <= 255 /\
-  Z.of_nat (max_vcpus c) = Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) /\ windows_rel c e.
+  Z.of_nat (max_vcpus c) = Isolation.Config_MaxVCPUs (Isolation.Engine_cfg e) /\ windows_rel c e /\
+  files_rel c e /\ files_ok e.
 
 (** The last five parts read only the ledger, the configuration and the
     number of slots, which [create_inv] ties to the model's: an engine
@@ -76,13 +78,13 @@ Definition refine_inv (c : config) (e : Isolation.Engine) : Prop :=
 Lemma refine_inv_step : forall c e e', refine_inv c e -> Isolation.Engine_cfg e' = Isolation.Engine_cfg e ->
   create_inv c e' -> walk_inv e' -> walk_held c e' -> owners_ok e' -> refine_inv c e'.
 Proof.
-  intros c e e' (Hc & _ & _ & (_ & Hram) & _ & Hlen & HM & Hw) Ecfg Hc' Hwi' Hh' Ho'.
+  intros c e e' (Hc & _ & _ & (_ & Hram) & _ & Hlen & HM & Hw & Hfr & Hfo) Ecfg Hc' Hwi' Hh' Ho'.
   pose proof Hc as (_ & _ & (_ & Hmax & _) & _).
   pose proof Hc' as (_ & _ & (_ & Hmax' & _) & _).
   pose proof Hwi' as [[[[Hl' _] _] _] _].
   split; [exact Hc'|]. split; [exact Hwi'|]. split; [exact Hh'|].
   split; [split; [exact Hl'|rewrite Ecfg; exact Hram]|]. split; [exact Ho'|].
-  split; [lia|]. unfold windows_rel in *. rewrite Ecfg. exact (conj HM Hw).
+  split; [lia|]. unfold windows_rel, files_rel, files_ok in *. rewrite Ecfg. exact (conj HM (conj Hw (conj Hfr Hfo))).
 Qed.
 
 (** What a call answering [st] leaves, gathered: [refine_inv] after, the
@@ -525,7 +527,7 @@ Theorem MMIOShadow_refine_inv : forall c e tr id ipa mode value mem regs, refine
     Inv c (abs_ms c e').
 Proof.
   intros c e tr id ipa mode value mem regs R Hid Hipa Hmode Hval I.
-  pose proof R as (Hc & _ & _ & _ & _ & _ & _ & Hw).
+  pose proof R as (Hc & _ & _ & _ & _ & _ & _ & Hw & _).
   destruct (slot_keeps_of c e R) as (HP & Hs & Hstab).
   destruct (MMIOShadow_keeps _ e tr id ipa mode value Hstab HP Hs Hid ltac:(lia)) as (st & e' & Hrun & HP' & Hs').
   destruct (MMIOShadow_no_failure e tr id ipa mode value Hs Hid ltac:(lia)) as (st0 & e0 & Hrun0 & _ & Hst).
