@@ -197,10 +197,15 @@ Create HintDb frame.
     the [frame] hint database proves it, a returned value must satisfy [P]
     by a hypothesis. *)
 Ltac framed := repeat (cbv beta zeta; match goal with
-  | |- frame ?R _ (bind ?m _) =>
-      first [ apply (frame_bind R (ptr_in R)); [solve [eauto with frame] | intros ? ?]
-            | apply (frame_bind R (pair_in R)); [solve [eauto with frame] | intros [? ?] [? ?]; cbv beta iota]
-            | apply (frame_bind R any); [| intros ? _] ]
+  | |- frame ?R _ (@bind _ ?A _ ?m _) =>
+      lazymatch A with
+      | ptr _ _ => first [ apply (frame_bind R (ptr_in R)); [solve [eauto with frame] | intros ? ?]
+                         | apply (frame_bind R any); [| intros ? _] ]
+      | (ptr _ _ * ptr _ _)%type =>
+          first [ apply (frame_bind R (pair_in R)); [solve [eauto with frame] | intros [? ?] [? ?]; cbv beta iota]
+                | apply (frame_bind R any); [| intros ? _] ]
+      | _ => apply (frame_bind R any); [| intros ? _]
+      end
   | |- frame ?R _ (ret _) => apply (frame_ret R); cbv beta;
       first [exact I | assumption | split; cbn [fst snd]; first [exact I | assumption]]
   | |- frame ?R _ (fail _) => apply (frame_fail R)

@@ -103,6 +103,27 @@ Lemma pageAt_static : forall pa, frame static_rel (ptr_in static_rel) (@Isolatio
 Proof. intros pa. unfold Isolation.Engine_pageAt. framed. Qed.
 #[export] Hint Resolve callerVM_static pageAt_static : frame.
 
+(** ** The parts several calls share *)
+
+Lemma setOwner_static : forall pa n o v, frame static_rel any (@Isolation.Engine_setOwner Isolation.Engine root pa n o v).
+Proof. intros. unfold Isolation.Engine_setOwner. framed. Qed.
+Lemma setShared_static : forall pa n b v, frame static_rel any (@Isolation.Engine_setShared Isolation.Engine root pa n b v).
+Proof. intros. unfold Isolation.Engine_setShared. framed. Qed.
+Lemma checkMapped_static : forall s ipa n o b v,
+  frame static_rel any (@Isolation.Engine_checkMapped Isolation.Engine root s ipa n o b v).
+Proof. intros. unfold Isolation.Engine_checkMapped. framed. Qed.
+Lemma nextRun_static : forall s ipa n k, frame static_rel any (@Isolation.Engine_nextRun Isolation.Engine root s ipa n k).
+Proof. intros. unfold Isolation.Engine_nextRun. framed. Qed.
+#[export] Hint Resolve setOwner_static setShared_static checkMapped_static nextRun_static : frame.
+
+Lemma shadowMMIO_static : forall m vc ex r b, ptr_in static_rel m -> ptr_in static_rel vc ->
+  frame static_rel any (@Isolation.Engine_shadowMMIO Isolation.Engine root m vc ex r b).
+Proof. intros. unfold Isolation.Engine_shadowMMIO. framed. Qed.
+Lemma guestPSCI_static : forall c v id x1 x2 x3, ptr_in static_rel v ->
+  frame static_rel any (@Isolation.Engine_guestPSCI Isolation.Engine root c v id x1 x2 x3).
+Proof. intros. unfold Isolation.Engine_guestPSCI. framed. Qed.
+#[export] Hint Resolve shadowMMIO_static guestPSCI_static : frame.
+
 (** ** Every call *)
 
 Lemma guestCallRegs_static : forall c x0 x1 x2 x3,
