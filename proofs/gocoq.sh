@@ -721,6 +721,12 @@ CodeStatic.liveVM_static
 CodeStatic.vcpuOf_static
 CodeStatic.callerVM_static
 CodeStatic.pageAt_static
+CodeStatic.setOwner_static
+CodeStatic.setShared_static
+CodeStatic.checkMapped_static
+CodeStatic.nextRun_static
+CodeStatic.shadowMMIO_static
+CodeStatic.guestPSCI_static
 CodeStatic.guestCallRegs_static
 CodeStatic.run_static
 CodeStatic.hostCall_static
