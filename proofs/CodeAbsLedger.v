@@ -146,7 +146,7 @@ Proof.
       rewrite Hr. unfold ret. do 3 eexists. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity. }
   assert (Hr : in_ram c (pfn c (Z.to_nat pa)) = true) by (apply Hram; lia).
   rewrite Hr. rewrite Habs. unfold abs_pages. rewrite Hr.
-  destruct (pageAt_nth e tr pa Hinv Hpa ltac:(fold base size; lia)) as (p & Hp & Hd). fold base in Hd.
+  pose proof (pageAt_nth e tr pa Hinv Hpa ltac:(fold base size; lia)) as (p & Hp & Hd). fold base in Hd.
   set (pg := nth _ (Isolation.Engine_pages e) Isolation.zero_page) in Hd.
   (* The model's index of the page is the ledger's. *)
   destruct Hcfg as (Hg & Hrb & Hrs). fold base in Hrb.
@@ -247,7 +247,7 @@ Proof.
   assert (Hk0 : 0 <= k0) by (apply Z.div_pos; lia).
   assert (Hlen : 0 <= len pages) by (unfold len; lia).
   set (newpg := Isolation.mk_page o (wrapu 8 v) false 0).
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pages Isolation.set_Engine_pages lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pages Isolation.set_Engine_pages lens_root ltac:(field_laws))
     as (q0 & Hq0 & L0).
   unfold Isolation.Engine_setOwner. cbv zeta.
   match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
@@ -265,7 +265,7 @@ Proof.
       exists ps. split; [reflexivity|]. split; [exact Hps|]. intros j. rewrite Hnth.
       replace i with n by lia. reflexivity.
   - intros i st tr' (-> & Hi & ps & -> & Hps & Hnth) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    destruct (pindex_lens q0 _ _ _ (k0 + i) Isolation.zero_page L0) as (q & Hq & Lq).
+    pose proof (pindex_lens q0 _ _ _ (k0 + i) Isolation.zero_page L0) as (q & Hq & Lq).
     assert (Hv : True /\ 0 <= k0 + i < len (Isolation.Engine_pages (Isolation.set_Engine_pages ps e)))
       by (split; [exact I|]; destruct e; cbn in *; lia).
     unfold bind at 1. rewrite Hq0. cbv beta iota.
@@ -323,7 +323,7 @@ Proof.
     rewrite Z.div_add by lia. lia. }
   pose proof (Z.div_mod pa 4096 ltac:(lia)) as Hdm. rewrite Hal in Hdm.
   assert (Hkn : k0 + n <= len (Isolation.Engine_pages e)) by lia.
-  destruct (setOwner_pages e tr pa n o v ltac:(fold base; lia) ltac:(lia) Hn ltac:(fold base k0; exact Hkn) ltac:(lia))
+  pose proof (setOwner_pages e tr pa n o v ltac:(fold base; lia) ltac:(lia) Hn ltac:(fold base k0; exact Hkn) ltac:(lia))
     as (ps & Hso & Hps & Hnth). fold base k0 in Hnth.
   exists (Isolation.set_Engine_pages ps e). split; [exact Hso|].
   split.
@@ -380,7 +380,7 @@ Proof.
   intros e tr pa n sh bw base k0 pages Hb Hpa Hn Hk Hl64.
   assert (Hk0 : 0 <= k0) by (apply Z.div_pos; lia).
   assert (Hlen : 0 <= len pages) by (unfold len; lia).
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pages Isolation.set_Engine_pages lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pages Isolation.set_Engine_pages lens_root ltac:(field_laws))
     as (q0 & Hq0 & L0).
   unfold Isolation.Engine_setShared. cbv zeta.
   match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
@@ -401,9 +401,9 @@ Proof.
       replace i with n by lia. reflexivity.
   - intros i st tr' (-> & Hi & ps & -> & Hps & Hnth) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
     set (k := Z.to_nat (k0 + i)).
-    destruct (pindex_lens q0 _ _ _ (k0 + i) Isolation.zero_page L0) as (q & Hq & Lq).
-    destruct (pfield_lens q _ _ _ Isolation.page_shared Isolation.set_page_shared Lq ltac:(field_laws)) as (qs & Hqs & Ls).
-    destruct (pfield_lens q _ _ _ Isolation.page_borrower Isolation.set_page_borrower Lq ltac:(field_laws)) as (qb & Hqb & Lb).
+    pose proof (pindex_lens q0 _ _ _ (k0 + i) Isolation.zero_page L0) as (q & Hq & Lq).
+    pose proof (pfield_lens q _ _ _ Isolation.page_shared Isolation.set_page_shared Lq ltac:(field_laws)) as (qs & Hqs & Ls).
+    pose proof (pfield_lens q _ _ _ Isolation.page_borrower Isolation.set_page_borrower Lq ltac:(field_laws)) as (qb & Hqb & Lb).
     assert (Hv : True /\ 0 <= k0 + i < len (Isolation.Engine_pages (Isolation.set_Engine_pages ps e)))
       by (split; [exact I|]; destruct e; cbn in *; lia).
     unfold bind at 1. rewrite Hq0. cbv beta iota.
@@ -473,7 +473,7 @@ Proof.
     rewrite Z.div_add by lia. lia. }
   pose proof (Z.div_mod pa 4096 ltac:(lia)) as Hdm. rewrite Hal in Hdm.
   assert (Hkn : k0 + n <= len (Isolation.Engine_pages e)) by lia.
-  destruct (setShared_pages e tr pa n sh bw ltac:(fold base; lia) ltac:(lia) Hn ltac:(fold base k0; exact Hkn) ltac:(lia))
+  pose proof (setShared_pages e tr pa n sh bw ltac:(fold base; lia) ltac:(lia) Hn ltac:(fold base k0; exact Hkn) ltac:(lia))
     as (ps & Hso & Hps & Hnth). fold base k0 in Hnth.
   exists (Isolation.set_Engine_pages ps e). split; [exact Hso|].
   split.

@@ -95,11 +95,11 @@ Proof.
     { unfold ledger_ok in *. rewrite ES. unfold S. cbn [Isolation.Engine_pages Isolation.set_Engine_pages]. rewrite Hps.
       exact Hl. }
     pose proof Hl as (Hb0 & Hs0 & Hbs0 & _).
-    destruct (setOwner_abs c S tr (Isolation.Range_Base r) (Isolation.Range_Size r / 4096) Abi.OwnerEngine Isolation.HostVMID HlS
+    pose proof (setOwner_abs c S tr (Isolation.Range_Base r) (Isolation.Range_Size r / 4096) Abi.OwnerEngine Isolation.HostVMID HlS
       ltac:(unfold cfg_rel in *; rewrite ES; exact Hcfg) ltac:(lia) Hb ltac:(apply Z.div_le_lower_bound; lia)
       ltac:(rewrite ES; lia) ltac:(rewrite ES; pose proof (Z.div_mod (Isolation.Range_Size r) 4096 ltac:(lia)); lia))
       as (S1 & Hso & HlS1 & Ho1 & _ & Hab1).
-    destruct (setOwner_pages S tr (Isolation.Range_Base r) (Isolation.Range_Size r / 4096) Abi.OwnerEngine Isolation.HostVMID)
+    pose proof (setOwner_pages S tr (Isolation.Range_Base r) (Isolation.Range_Size r / 4096) Abi.OwnerEngine Isolation.HostVMID)
       as (ps1 & Hso1 & Hps1 & _).
     { rewrite ES. lia. }
     { lia. }
@@ -161,7 +161,7 @@ Lemma vms_roots_loop : forall e tr,
 Proof.
   intros e tr vs.
   assert (Hn : 0 <= len vs) by (unfold len; lia).
-  destruct (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
     as (q1 & Hq1 & L1).
   set (at_k := fun k => Isolation.set_Engine_vms (map no_root (firstn (Z.to_nat k) vs) ++ skipn (Z.to_nat k) vs) e).
   match goal with |- context [loop _ ?cnd ?b ?po] =>
@@ -179,9 +179,9 @@ Proof.
     set (l := map no_root (firstn (Z.to_nat k) vs) ++ skipn (Z.to_nat k) vs) in *.
     assert (Hl : length l = length vs).
     { unfold l. rewrite app_length, map_length, firstn_length, skipn_length. unfold len in Hk. lia. }
-    destruct (pindex_lens q1 _ _ _ k Isolation.zero_vm L1) as (q2 & Hq2 & L2).
-    destruct (pfield_lens q2 _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 L2 ltac:(field_laws)) as (q3 & Hq3 & L3).
-    destruct (pfield_lens q3 _ _ _ Isolation.stage2_root Isolation.set_stage2_root L3 ltac:(field_laws)) as (q4 & Hq4 & L4).
+    pose proof (pindex_lens q1 _ _ _ k Isolation.zero_vm L1) as (q2 & Hq2 & L2).
+    pose proof (pfield_lens q2 _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 L2 ltac:(field_laws)) as (q3 & Hq3 & L3).
+    pose proof (pfield_lens q3 _ _ _ Isolation.stage2_root Isolation.set_stage2_root L3 ltac:(field_laws)) as (q4 & Hq4 & L4).
     assert (Hv : True /\ 0 <= k < len (Isolation.Engine_vms (at_k k))).
     { split; [exact Logic.I|]. unfold at_k. cbn [Isolation.Engine_vms Isolation.set_Engine_vms]. fold l.
       unfold len in *. lia. }
@@ -207,7 +207,7 @@ Lemma in_ranges_ram : forall c e p, cfg_rel c e ->
   in_ranges c (Isolation.Config_Engine (Isolation.Engine_cfg e)) p = true -> in_ram c p = true.
 Proof.
   intros c e p (G & Hrb & Hrs) Hall H. unfold in_ranges in H. apply existsb_exists in H as (r & Hin & Hr).
-  rewrite Forall_forall in Hall. destruct (Hall r Hin) as (Hb & Hs & Hs1 & Hlo & Hhi).
+  rewrite Forall_forall in Hall. pose proof (Hall r Hin) as (Hb & Hs & Hs1 & Hlo & Hhi).
   apply in_range_spec in Hr. unfold in_ram. apply in_range_spec. unfold pfn in Hr. rewrite G in Hr.
   rewrite <- Hrb, <- Hrs in *.
   pose proof (Z.div_mod (Isolation.Range_Base r) 4096 ltac:(lia)) as D1.
@@ -239,18 +239,18 @@ Proof.
   set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   set (n := len (Isolation.Engine_pages e)) in *.
   (* The RAM pass. *)
-  destruct (setOwner_abs c e tr base n Abi.OwnerHost Isolation.HostVMID Hl Hcfg ltac:(lia) Hal0 Hn1 ltac:(lia) ltac:(lia))
+  pose proof (setOwner_abs c e tr base n Abi.OwnerHost Isolation.HostVMID Hl Hcfg ltac:(lia) Hal0 Hn1 ltac:(lia) ltac:(lia))
     as (e0 & Hso & Hl0 & Ho0 & Ecfg0 & Hab0).
-  destruct (setOwner_pages e tr base n Abi.OwnerHost Isolation.HostVMID ltac:(lia) ltac:(lia) Hn1
+  pose proof (setOwner_pages e tr base n Abi.OwnerHost Isolation.HostVMID ltac:(lia) ltac:(lia) Hn1
     ltac:(fold base n; rewrite Z.sub_diag, Z.div_0_l by lia; lia) Hn64) as (ps0 & Hso0 & Hps0 & _).
   rewrite Hso in Hso0. injection Hso0 as ->.
   set (e0 := Isolation.set_Engine_pages ps0 e) in *.
   (* The engine ranges. *)
   assert (Hrs' : Forall (range_in_ram e0) (Isolation.Config_Engine (Isolation.Engine_cfg e0))) by (rewrite Ecfg0; exact Hrs).
-  destruct (engine_ranges_loop c e0 tr ltac:(unfold cfg_rel in *; rewrite Ecfg0; exact Hcfg) Hl0 Hrs')
+  pose proof (engine_ranges_loop c e0 tr ltac:(unfold cfg_rel in *; rewrite Ecfg0; exact Hcfg) Hl0 Hrs')
     as (e2 & k & Hloop & (ps2 & E2 & Hps2) & Ho2 & Hab2).
   (* The slots. *)
-  destruct (vms_roots_loop e2 tr) as (k2 & Hloop2).
+  pose proof (vms_roots_loop e2 tr) as (k2 & Hloop2).
   exists (Isolation.set_Engine_vms (map no_root (Isolation.Engine_vms e2)) e2).
   split.
   - unfold Isolation.Engine_boot. CodeShadow.step_by (deref_root e tr). CodeShadow.step_by (deref_root e tr).

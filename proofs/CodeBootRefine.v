@@ -124,7 +124,7 @@ Proof.
   assert (Hl : ledger_ok e) by (unfold ledger_ok; repeat split; lia).
   assert (Hown : owners_ok e).
   { unfold owners_ok. rewrite Forall_forall in *. intros pg Hin. rewrite (Hzero pg Hin). unfold entry_ok. cbn. lia. }
-  destruct (boot_prefix c e tr Hrel Hl ltac:(lia) ltac:(lia) Hrs Hen Hown) as (e1 & Hboot & Ho1 & (ps & E1 & Hps) & Hab1).
+  pose proof (boot_prefix c e tr Hrel Hl ltac:(lia) ltac:(lia) Hrs Hen Hown) as (e1 & Hboot & Ho1 & (ps & E1 & Hps) & Hab1).
   assert (Ecfg1 : Isolation.Engine_cfg e1 = Isolation.Engine_cfg e) by (rewrite E1; destruct e; reflexivity).
   assert (Epool1 : Isolation.Engine_pool e1 = Isolation.Engine_pool e) by (rewrite E1; destruct e; reflexivity).
   assert (Eplat1 : Isolation.Engine_plat e1 = Isolation.Engine_plat e) by (rewrite E1; destruct e; reflexivity).
@@ -139,10 +139,10 @@ Proof.
     by (intros m Hm; rewrite Evms1 in Hm; apply repeat_spec in Hm; subst m; exact Hbl).
   assert (Hmmio1 : Forall mmio_ok (Isolation.Config_HostMMIO (Isolation.Engine_cfg e1)))
     by (rewrite Ecfg1; exact (Forall_impl _ (fun r H => proj1 H) Hmmio)).
-  destruct (buildHost_spec e1 tr Hp1 Hpl1 Hl1 ltac:(unfold CodeMemState.ram_base, CodeMemState.ram_size; rewrite Ecfg1; lia)
+  pose proof (buildHost_spec e1 tr Hp1 Hpl1 Hl1 ltac:(unfold CodeMemState.ram_base, CodeMemState.ram_size; rewrite Ecfg1; lia)
     Hdead1 Hmmio1) as (b & e' & tr' & Hbh & Hspec).
   exists b, e', tr'. split; [rewrite Hboot; exact Hbh|].
-  intros ->. destruct (Hspec eq_refl) as ((q & r & E') & Ho' & Hwb' & Hw').
+  intros ->. pose proof (Hspec eq_refl) as ((q & r & E') & Ho' & Hwb' & Hw').
   set (M := Z.to_nat (Isolation.Config_MaxVMs (Isolation.Engine_cfg e))) in *.
   assert (Ecfg : Isolation.Engine_cfg e' = Isolation.Engine_cfg e) by (rewrite E', <- Ecfg1; destruct e1; reflexivity).
   assert (Evms : Isolation.Engine_vms e' = repeat (boot_vm e) M) by (rewrite E', <- Evms1; destruct e1; reflexivity).
@@ -179,7 +179,7 @@ Proof.
       2:{ symmetry. apply Bool.not_true_iff_false. intros Hc. unfold in_mmio in Hc.
           apply existsb_exists in Hc as (rg & Hrg & Hc). rewrite Ecfg1 in Hrg.
           rewrite Forall_forall in Hmmio. apply andb_true_iff in Hc as [C1 C2]. apply Z.leb_le in C1. apply Z.ltb_lt in C2.
-          destruct (Hmmio rg Hrg) as (_ & [Hlo|Hhi]); lia. }
+          pose proof (Hmmio rg Hrg) as (_ & [Hlo|Hhi]); lia. }
       unfold ram_map, CodeMemState.ram_base. rewrite Ecfg1, Z.min_id.
       assert (Hx : Z.of_nat p - Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) / 4096 =
                    Z.of_nat (p - ram_base c)).
@@ -194,7 +194,7 @@ Proof.
       unfold pfnZ. rewrite Z_div_mult by lia. rewrite Nat2Z.id, Nat.eqb_refl. reflexivity.
     - intros v. cbn [abs_ms ms_vms init_meta]. destruct (_ && _); [|apply vm_eq_refl].
       assert (Hl0 : Isolation.vm_live (nth (v - 1) (Isolation.Engine_vms e') Isolation.zero_vm) = false).
-      { destruct (nth_in_or_default (v - 1) (Isolation.Engine_vms e') Isolation.zero_vm) as [H|H].
+      { pose proof (nth_in_or_default (v - 1) (Isolation.Engine_vms e') Isolation.zero_vm) as [H|H].
         - rewrite (Hin _ H). exact Hbl.
         - rewrite H. reflexivity. }
       unfold abs_vm. rewrite Hl0. apply vm_eq_refl. }
@@ -229,8 +229,8 @@ Corollary boot_mcalls : forall c e tr xs, allocated e -> validated e -> pool_inv
     (b = true -> exists e'', run_mcalls xs e' tr' = Some e'' /\ seq_inv c e'').
 Proof.
   intros c e tr xs Ha Hv Hp Hpl Hm Hxs.
-  destruct (boot_refines c e tr Ha Hv Hp Hpl Hm) as (b & e' & tr' & Hboot & H).
-  exists b, e', tr'. split; [exact Hboot|]. intros Eb. destruct (H Eb) as (R & _ & I & G).
+  pose proof (boot_refines c e tr Ha Hv Hp Hpl Hm) as (b & e' & tr' & Hboot & H).
+  exists b, e', tr'. split; [exact Hboot|]. intros Eb. pose proof (H Eb) as (R & _ & I & G).
   exact (mcalls_Inv c xs e' tr' (conj R (conj G I)) Hxs).
 Qed.
 
@@ -245,7 +245,7 @@ Corollary boot_reaches : forall c e tr, allocated e -> validated e -> pool_inv e
        forall x tr'', gcall_ok x -> gcall_pre x e'' -> exists e3 tr3, run_gcall x e'' tr'' = Some (e3, tr3)).
 Proof.
   intros c e tr Ha Hv Hp Hpl Hm.
-  destruct (boot_refines c e tr Ha Hv Hp Hpl Hm) as (b & e' & tr' & Hboot & H).
-  exists b, e', tr'. split; [exact Hboot|]. intros Eb e'' Hr. destruct (H Eb) as (R & _ & I & _).
+  pose proof (boot_refines c e tr Ha Hv Hp Hpl Hm) as (b & e' & tr' & Hboot & H).
+  exists b, e', tr'. split; [exact Hboot|]. intros Eb e'' Hr. pose proof (H Eb) as (R & _ & I & _).
   exact (reaches_Inv c e' e'' R I Hr).
 Qed.

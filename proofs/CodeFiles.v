@@ -112,7 +112,7 @@ Proof.
   intros c e s tr index Hrel Hlen Hi.
   unfold Isolation.Engine_FileInfo, file_info, bind at 1. rewrite deref_root. cbv beta iota.
   rewrite wrapu_small by (unfold len in *; lia).
-  destruct (file_at c e index Hrel ltac:(lia)) as [(Hge & Hn) | (f & b & Hlt & Hf & Hb & Hs & Hnm)].
+  pose proof (file_at c e index Hrel ltac:(lia)) as [(Hge & Hn) | (f & b & Hlt & Hf & Hb & Hs & Hnm)].
   - rewrite Hn. destruct (Z.geb_spec index (len (Isolation.Config_Files (Isolation.Engine_cfg e)))); [|lia].
     unfold ret. do 3 eexists. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity.
   - rewrite Hf. destruct (Z.geb_spec index (len (Isolation.Config_Files (Isolation.Engine_cfg e)))); [lia|].
@@ -288,7 +288,7 @@ Proof.
     { unfold in_ramZ in Hr. fold base size in Hr. apply andb_true_iff in Hr. rewrite Z.leb_le, Z.ltb_lt in Hr. exact Hr. }
     assert (Hpal : andnot (pa + i * 4096) 4095 = pa + i * 4096).
     { rewrite andnot_4095 by lia. rewrite Z.add_mod, Hal, Z.mod_mul by lia. change ((0 + 0) mod 4096) with 0. lia. }
-    destruct (pageAt_nth e tr (pa + i * 4096) Hl ltac:(lia) ltac:(fold base size; lia)) as (pp & Hpp & Hd).
+    pose proof (pageAt_nth e tr (pa + i * 4096) Hl ltac:(lia) ltac:(fold base size; lia)) as (pp & Hpp & Hd).
     rewrite Hpal in Hpp.
     unfold bind at 1. rewrite Hpp. cbv beta iota.
     unfold bind at 1. rewrite Hd. cbv beta iota.
@@ -368,7 +368,7 @@ Proof.
   intros c e s tr index pa pages Hok Hplat Hcfg Hrel (Hflen & Hfsz) Habs Hi Hpa Hpg.
   pose proof Hok as (Hl & Hend).
   pose proof Hcfg as (Hg & Hrb & Hrs).
-  destruct (file_at c e index Hrel ltac:(lia)) as [(Hge & Hn) | (f & b & Hlt & Hf & Hb & Hs & Hnm)].
+  pose proof (file_at c e index Hrel ltac:(lia)) as [(Hge & Hn) | (f & b & Hlt & Hf & Hb & Hs & Hnm)].
   { left. exists INVALID_PARAMETERS. split; [discriminate|]. split.
     - unfold Isolation.Engine_FileRead, bind at 1. rewrite deref_root. cbv beta iota.
       rewrite wrapu_small by (unfold len in *; lia).
@@ -444,7 +444,7 @@ Proof.
       destruct (Nat.leb_spec (pfn c (Z.to_nat pa)) p); destruct (Nat.ltb_spec p (pfn c (Z.to_nat pa) + 0));
         cbn [andb]; try reflexivity; lia. }
   (* The scan. *)
-  destruct (FileRead_scan e tr pa need Hok Hpa Hal ltac:(lia)) as (j & Hj & Hq).
+  pose proof (FileRead_scan e tr pa need Hok Hpa Hal ltac:(lia)) as (j & Hj & Hq).
   assert (Hchk : forall i, 0 <= i ->
     file_check c (st_meta s) (pfn c (Z.to_nat pa) + Z.to_nat i) = checkZ e (pa + i * 4096)).
   { intros i Hi0. rewrite pfn_add by lia. apply file_check_abs; auto; lia. }

@@ -74,7 +74,7 @@ Proof.
   induction k as [|k IH]; intros T base t n x Ht Hx; [destruct Hx|].
   cbn [reach] in Hx. apply in_from in Hx as (j & Hj & Hx); [|lia].
   destruct (Z.eqb_spec (Z.land (ent T t j) 3) 3) as [E|E]; [|destruct Hx].
-  destruct Ht as (_ & _ & Hch). destruct (Hch j ltac:(lia) E) as (Hle & _ & Hct).
+  destruct Ht as (_ & _ & Hch). pose proof (Hch j ltac:(lia) E) as (Hle & _ & Hct).
   apply in_app_or in Hx as [Hx|[<-|[]]].
   - exact (IH _ _ _ _ _ Hct Hx).
   - unfold child. apply Z.div_pos; lia.
@@ -178,7 +178,7 @@ Proof.
   set (lvl := 3 - Z.of_nat k) in *. set (nent := nentries lvl) in *.
   rewrite reach_below in *. set (f := below T base k t) in *.
   pose proof (nentries_range lvl) as Hnr. fold nent in Hnr.
-  destruct (tree_ok_range _ _ _ _ _ Htree) as (Ht0 & Htl).
+  pose proof (tree_ok_range _ _ _ _ _ Htree) as (Ht0 & Htl).
   assert (Hnn : forall x, In x (from f 0 nent) -> 0 <= x).
   { intros x Hx. apply (reach_nonneg _ _ _ _ _ _ Htree). rewrite reach_below. exact Hx. }
   cbn [Isolation.Engine_freeTables]. cbv zeta.
@@ -212,7 +212,7 @@ Proof.
     assert (Htst : tables_ok st) by (apply tables_ok_set_pool; assumption).
     assert (HT : tables st = T) by (apply tables_set_pool; exact HP).
     assert (Hb : pool_base st = base) by (apply base_set_pool; exact HP).
-    destruct (slot_ok st tr t i Htst Ht0 ltac:(lia)
+    pose proof (slot_ok st tr t i Htst Ht0 ltac:(lia)
       ltac:(rewrite HT; apply Z.le_lt_trans with (t + (nent - 1) / 512); [apply Z.add_le_mono_l, Z.div_le_mono; lia|exact Htl]))
       as (p & Hslot & Hgp).
     rewrite HT in Hgp.
@@ -220,7 +220,7 @@ Proof.
     rewrite (from_step f i nent) in Hrest by lia.
     assert (Hsplit : from f 0 nent = from f 0 i ++ f i ++ from f (i + 1) nent).
     { rewrite (from_split f i nent) by lia. rewrite (from_step f i nent) by lia. reflexivity. }
-    rewrite Hsplit in Hnd, Hnn. destruct (nodup3 _ _ _ Hnd) as (Dab & Dac & Dbc & NDb).
+    rewrite Hsplit in Hnd, Hnn. pose proof (nodup3 _ _ _ Hnd) as (Dab & Dac & Dbc & NDb).
     (* An entry that is not a table: nothing to free. *)
     Local Ltac skip_entry q HP Hsh Hrest Hdone Hother Hcnt Hf :=
       eexists _, _, _; split; [reflexivity|]; eexists; split; [reflexivity|];
@@ -237,7 +237,7 @@ Proof.
     2:{ assert (Hf : f i = []) by (unfold f, below; destruct (Z.eqb_spec (Z.land (ent T t i) 3) 3); [contradiction|reflexivity]).
         skip_entry q HP Hsh Hrest Hdone Hother Hcnt Hf. }
     set (d := ent T t i) in *. set (c := child base d) in *.
-    destruct Htree as (_ & _ & Hch). destruct (Hch i ltac:(lia) E3) as (Hle & Hclt & Hct). fold d in Hle, Hclt, Hct. fold c in Hclt, Hct.
+    destruct Htree as (_ & _ & Hch). pose proof (Hch i ltac:(lia) E3) as (Hle & Hclt & Hct). fold d in Hle, Hclt, Hct. fold c in Hclt, Hct.
     set (R := reach T base k' c 512) in *.
     assert (Hfi : f i = R ++ [c]) by (unfold f, below; fold d; rewrite (proj2 (Z.eqb_eq _ _) E3); reflexivity).
     rewrite Hfi in Hrest, Dab, Dbc, NDb, Hnn.
@@ -248,7 +248,7 @@ Proof.
     fold c.
     replace (wraps 64 (lvl + 1)) with (3 - Z.of_nat k') by (unfold lvl; rewrite wraps_small by lia; lia).
     assert (Hk' : nentries (3 - Z.of_nat k') = 512) by (apply nentries_low; lia).
-    destruct (Hrec k' eq_refl st tr c Htst ltac:(unfold st; rewrite get_set_pool; eapply same_shape_ok; eassumption)
+    pose proof (Hrec k' eq_refl st tr c Htst ltac:(unfold st; rewrite get_set_pool; eapply same_shape_ok; eassumption)
       ltac:(rewrite HT, Hb, Hk'; exact Hct)
       ltac:(rewrite HT, Hb, Hk'; exact (NoDup_app_l _ _ NDb))
       ltac:(rewrite HT, Hb, Hk'; intros x Hx; unfold st; rewrite get_set_pool; apply Hrest;
@@ -269,7 +269,7 @@ Proof.
     pose proof (release_exact pool_place (Isolation.set_Engine_pool q1 s) c tr pool_place_lens
       ltac:(rewrite get_set_pool; exact Hok1) ltac:(rewrite get_set_pool; exact Hcn) ltac:(rewrite get_set_pool; exact Hcfree))
       as Hrel.
-    destruct (release_pool_spec q1 c Hok1 Hcn) as (Hsh2 & HP2 & _ & Hc2 & Hout2).
+    pose proof (release_pool_spec q1 c Hok1 Hcn) as (Hsh2 & HP2 & _ & Hc2 & Hout2).
     pose proof (fun H => release_pool_counted q1 c Hok1 (Hcnt1 (Hcnt H)) Hcn Hcfree) as Hcnt2.
     set (q2 := release_pool q1 c) in *.
     rewrite get_set_pool, set_pool_twice in *.
@@ -373,9 +373,9 @@ Proof.
   unfold s2_tables in Hnd, Hfree. fold r in Hnd, Hfree.
   inversion Hnd as [|? ? Hr0 Hnd1]; subst. inversion Hnd1 as [|? ? Hr1 Hnd2]; subst.
   assert (Hr0' : ~ In r (reach (tables e) (pool_base e) 2 r 1024)) by (intros H; apply Hr0; right; exact H).
-  destruct (tree_ok_range _ _ _ _ _ Htree) as (_ & Hrl). change ((1024 - 1) / 512) with 1 in Hrl.
+  pose proof (tree_ok_range _ _ _ _ _ Htree) as (_ & Hrl). change ((1024 - 1) / 512) with 1 in Hrl.
   replace Isolation.S2StartLevel with (3 - Z.of_nat 2) by reflexivity.
-  destruct (freeTables_ok 2 rec_fuel ltac:(unfold rec_fuel; lia) ltac:(lia) e tr1 r Ht Hp Htree Hnd2
+  pose proof (freeTables_ok 2 rec_fuel ltac:(unfold rec_fuel; lia) ltac:(lia) e tr1 r Ht Hp Htree Hnd2
     ltac:(intros x Hx; apply Hfree; right; right; exact Hx)) as (q1 & Hq1 & HP1 & Hsh1 & Hin1 & Hout1 & Hcnt1).
   step_by Hq1.
   set (e1 := Isolation.set_Engine_pool q1 e).
@@ -389,7 +389,7 @@ Proof.
   assert (Hrn1 : 0 <= r < ntables q1) by (rewrite Hn1; lia).
   pose proof (release_exact pool_place e1 r tr1 pool_place_lens ltac:(unfold e1; rewrite get_set_pool; exact Hok1)
     ltac:(unfold e1; rewrite get_set_pool; exact Hrn1) ltac:(unfold e1; rewrite get_set_pool; exact Hb1)) as Hrel2.
-  destruct (release_pool_spec q1 r Hok1 Hrn1) as (Hsh2 & HP2 & _ & Hb2 & Hout2).
+  pose proof (release_pool_spec q1 r Hok1 Hrn1) as (Hsh2 & HP2 & _ & Hb2 & Hout2).
   pose proof (fun H => release_pool_counted q1 r Hok1 (Hcnt1 H) Hrn1 Hb1) as Hcnt2.
   set (q2 := release_pool q1 r) in *.
   unfold e1 in Hrel2. rewrite get_set_pool, set_pool_twice in *.
@@ -407,7 +407,7 @@ Proof.
     by (rewrite (Hout2 (r + 1) ltac:(lia) ltac:(lia)), (Hout1 (r + 1) ltac:(lia) Hr1'); apply Hfree; right; left; reflexivity).
   pose proof (release_exact pool_place e2 (r + 1) tr1 pool_place_lens ltac:(unfold e2; rewrite get_set_pool; exact Hok2)
     ltac:(unfold e2; rewrite get_set_pool; exact Hrn2) ltac:(unfold e2; rewrite get_set_pool; exact Hb2')) as Hrel3.
-  destruct (release_pool_spec q2 (r + 1) Hok2 Hrn2) as (Hsh3 & HP3 & _ & Hb3 & Hout3).
+  pose proof (release_pool_spec q2 (r + 1) Hok2 Hrn2) as (Hsh3 & HP3 & _ & Hb3 & Hout3).
   pose proof (fun H => release_pool_counted q2 (r + 1) Hok2 (Hcnt2 H) Hrn2 Hb2') as Hcnt3.
   set (q3 := release_pool q2 (r + 1)) in *.
   unfold e2 in Hrel3. rewrite get_set_pool, set_pool_twice in *.
@@ -415,7 +415,7 @@ Proof.
   set (e3 := Isolation.set_Engine_pool q3 e).
   assert (Hv3 : valid e3) by (apply Hvp; exact Hv).
   assert (Hg3 : get e3 = get e) by apply Hgp.
-  destruct (pfield_lens s _ _ _ Isolation.stage2_root Isolation.set_stage2_root Hs ltac:(field_laws)) as (qr & Hqr & Lr).
+  pose proof (pfield_lens s _ _ _ Isolation.stage2_root Isolation.set_stage2_root Hs ltac:(field_laws)) as (qr & Hqr & Lr).
   step_by (Hqr e3 tr1). step_by (store_lens _ _ _ _ e3 (-1) tr1 Lr Hv3).
   eexists _, _. split; [reflexivity|]. split; [intros; lia|]. intros _. exists q3.
   rewrite Hg3. split; [reflexivity|]. split; [reflexivity|]. split; [congruence|].

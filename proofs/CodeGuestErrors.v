@@ -45,7 +45,7 @@ Qed.
     returned [pat] in [L], with memory [s1] and trace [t1]. *)
 Tactic Notation "bind_in" hyp(H) ident(L) simple_intropattern(pat) ident(s1) ident(t1) := match type of H with bind ?x ?f ?s ?t = _ =>
   let a := fresh "a" in let H' := fresh "H" in
-  destruct (bind_inv x f s t _ _ _ H) as (a & s1 & t1 & L & H'); clear H; rename H' into H;
+  pose proof (bind_inv x f s t _ _ _ H) as (a & s1 & t1 & L & H'); clear H; rename H' into H;
   destruct a as pat; cbv beta iota zeta in H
   end.
 
@@ -130,13 +130,13 @@ Ltac guest_errors code model P passes shared borrower :=
   pose proof Hc as (_ & _ & Hcfg & _); pose proof Hcfg as ((G & _) & _ & Hipl);
   assert (Hms2 : s2_ok e (Isolation.vm_s2 m)) by (rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth)));
   assert (Hlt : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence);
-  destruct (pfield_good root Isolation.Engine_vms Isolation.set_Engine_vms e e tr (good_root e)) as (q0 & Hq0 & Hg0);
-  destruct (pindex_good q0 e _ (id - 1) tr Hg0 ltac:(unfold len; lia)) as (q & m' & Hq & Hnth' & Hgm);
+  pose proof (pfield_good root Isolation.Engine_vms Isolation.set_Engine_vms e e tr (good_root e)) as (q0 & Hq0 & Hg0);
+  pose proof (pindex_good q0 e _ (id - 1) tr Hg0 ltac:(unfold len; lia)) as (q & m' & Hq & Hnth' & Hgm);
   rewrite Hnth in Hnth'; injection Hnth' as <-;
-  destruct (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 e m tr Hgm) as (s & Hs & Hgs);
+  pose proof (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 e m tr Hgm) as (s & Hs & Hgs);
   revert Hrun; unfold code; rewrite (wrapu_small_16 (id - 1)) by lia;
   CodeShadow.step_by Hq0; CodeShadow.step_by Hq;
-  destruct (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
+  pose proof (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
     ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia) ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia))
     as (b & Hb & Hbs);
   CodeShadow.step_by Hb; unfold Isolation.guestPagesOK;
@@ -153,7 +153,7 @@ Ltac guest_errors code model P passes shared borrower :=
     split; reflexivity];
   pose proof (proj1 Hbs eq_refl) as Hr; cbn [Isolation.ipaSpace Isolation.Range_Base Isolation.Range_Size] in Hr;
   CodeShadow.step_by Hs;
-  destruct (checkMapped_no_failure e tr s (Isolation.vm_s2 m) ipa n id shared borrower Hm Hms2 Hgs Hipa Hn)
+  pose proof (checkMapped_no_failure e tr s (Isolation.vm_s2 m) ipa n id shared borrower Hm Hms2 Hgs Hipa Hn)
     as (st0 & Hcm & Hpass & Hfail);
   CodeShadow.step_by Hcm;
   let E0 := fresh "E0" in
@@ -162,7 +162,7 @@ Ltac guest_errors code model P passes shared borrower :=
     unfold abs_state, model; cbv zeta; cbn [st_meta];
     rewrite (guest_range_passes c ipa n G Hipl Hipa Hn Hr Hg); cbn [negb];
     let i := fresh "i" in
-    destruct (Hfail Hst) as (-> & i & Hi & Hnot); split; [|reflexivity];
+    pose proof (Hfail Hst) as (-> & i & Hi & Hnot); split; [|reflexivity];
     rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive);
     destruct Hr as (Hn0 & Hial & _ & _ & H40); unfold Isolation.ipaLimit in H40;
     rewrite (range_refused c e tr s m ipa n i id shared borrower (P (Z.to_nat id)) Hc Hm Ho

@@ -175,18 +175,18 @@ Proof.
     assert (Hwalk : forall k0, walk S (Isolation.vm_s2 m) k0 = walk e (Isolation.vm_s2 m) k0)
       by (intros k0; exact (walk_kept e S _ k0 Ht HokS HB HL Hvr Hkept)).
     assert (HgsS : good s S (Isolation.vm_s2 m)) by (apply Hgood; rewrite ES; reflexivity).
-    destruct (Hin k ltac:(lia)) as (x & Hx & _).
-    destruct (nextRun_run S t s _ ipa n k HokS Hs2S HgsS ltac:(lia) ltac:(lia) Hial ltac:(lia)
+    pose proof (Hin k ltac:(lia)) as (x & Hx & _).
+    pose proof (nextRun_run S t s _ ipa n k HokS Hs2S HgsS ltac:(lia) ltac:(lia) Hial ltac:(lia)
       ltac:(rewrite (wpa_kept e S _ _ Hwalk), Hx; discriminate)) as (pa & cnt & Hnr & HrunS).
     (* The run there is the one the reservation counted. *)
-    destruct (runs_at e _ ipa n host_need k N' HrunsN Hcnd) as (pa0 & cnt0 & N1 & Hrun0 & Hruns1 & EN').
-    destruct (run_at_det e S _ _ ipa n k pa0 cnt0 pa cnt (fun i _ => wpa_kept e S _ _ Hwalk) Hrun0 HrunS) as [-> ->].
+    pose proof (runs_at e _ ipa n host_need k N' HrunsN Hcnd) as (pa0 & cnt0 & N1 & Hrun0 & Hruns1 & EN').
+    pose proof (run_at_det e S _ _ ipa n k pa0 cnt0 pa cnt (fun i _ => wpa_kept e S _ _ Hwalk) Hrun0 HrunS) as [-> ->].
     unfold host_need in EN'.
     pose proof Hrun0 as (Hc & Hkc & _).
     pose proof (runs_nonneg e _ ipa n host_need _ N1
       ltac:(intros k0 pa1 cnt1 (Hc1 & _); unfold host_need; pose proof (run_need_bound pa1 cnt1 Hc1); lia) Hruns1).
-    destruct (run_in_ram e _ ipa n k pa0 cnt0 Hl Ht Hms2 Hipa Hial H40 ltac:(lia) Hram Hin Hrun0) as (Hpa0 & Hlo & Hhi).
-    destruct (Hbody k S t pa0 cnt0 Hst HI ltac:(lia) Hrun0 Hpa0 Hlo Hhi ltac:(lia) Hnr)
+    pose proof (run_in_ram e _ ipa n k pa0 cnt0 Hl Ht Hms2 Hipa Hial H40 ltac:(lia) Hram Hin Hrun0) as (Hpa0 & Hlo & Hhi).
+    pose proof (Hbody k S t pa0 cnt0 Hst HI ltac:(lia) Hrun0 Hpa0 Hlo Hhi ltac:(lia) Hnr)
       as (S2 & t2 & Hb & Hst2 & Htf2 & Hcf2 & HI2).
     eexists _, S2, t2. split; [exact Hb|].
     eexists. split; [reflexivity|]. rewrite wrapu_small by lia.
@@ -205,16 +205,16 @@ Ltac guest_checks code shared borrower e tr id ipa n m Hm Hroots Hram Hid Hnth H
   pose proof Hm as (Hl & _ & _ & _ & Ht & Hall);
   assert (Hms2 : s2_ok e (Isolation.vm_s2 m)) by (rewrite Forall_forall in Hall; exact (Hall m (nth_error_In _ _ Hnth)));
   pose proof (Hroots _ m Hnth Hlive) as Hvr;
-  destruct (slot_place (id - 1) ltac:(lia)) as (q0 & q & Hq0 & Hq);
-  destruct (Hq e tr m Hnth) as [Hqe Hgq];
-  destruct (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 e m tr Hgq) as (s & Hs & Hgs);
+  pose proof (slot_place (id - 1) ltac:(lia)) as (q0 & q & Hq0 & Hq);
+  pose proof (Hq e tr m Hnth) as [Hqe Hgq];
+  pose proof (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 e m tr Hgq) as (s & Hs & Hgs);
   assert (Hgood : forall S, Isolation.Engine_vms S = Isolation.Engine_vms e -> good s S (Isolation.vm_s2 m));
-  [intros S HS; destruct (Hq S tr m ltac:(rewrite HS; exact Hnth)) as [_ HgqS];
-   destruct (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 S m tr HgqS) as (s' & Hs' & HgsS);
+  [intros S HS; pose proof (Hq S tr m ltac:(rewrite HS; exact Hnth)) as [_ HgqS];
+   pose proof (pfield_good q Isolation.vm_s2 Isolation.set_vm_s2 S m tr HgqS) as (s' & Hs' & HgsS);
    rewrite (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S tr Hs) in Hs'; injection Hs' as <-; exact HgsS|];
   unfold code; rewrite (wrapu_small_16 (id - 1)) by lia;
   CodeShadow.step_by (Hq0 e tr); CodeShadow.step_by Hqe;
-  destruct (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
+  pose proof (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
     ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia) ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia))
     as (b & Hb & Hbs);
   CodeShadow.step_by Hb; unfold Isolation.guestPagesOK;
@@ -226,7 +226,7 @@ Ltac guest_checks code shared borrower e tr id ipa n m Hm Hroots Hram Hid Hnth H
   pose proof (proj1 Hbs eq_refl) as Hr; cbn [Isolation.ipaSpace Isolation.Range_Base Isolation.Range_Size] in Hr;
   destruct Hr as (Hn0 & Hial & _ & _ & H40); unfold Isolation.ipaLimit in H40;
   CodeShadow.step_by Hs;
-  destruct (checkMapped_no_failure e tr s (Isolation.vm_s2 m) ipa n id shared borrower Hm Hms2 Hgs Hipa Hn)
+  pose proof (checkMapped_no_failure e tr s (Isolation.vm_s2 m) ipa n id shared borrower Hm Hms2 Hgs Hipa Hn)
     as (st0 & Hcm & Hpass & Hfail);
   CodeShadow.step_by Hcm;
   destruct (st0 =? Abi.Success) eqn:E0; cbn [negb];
@@ -235,7 +235,7 @@ Ltac guest_checks code shared borrower e tr id ipa n m Hm Hroots Hram Hid Hnth H
   assert (Hin : in_ram_range e (Isolation.vm_s2 m) ipa n);
   [apply (mapped_in_ram e tr s _ ipa n Hgs ltac:(lia) Hial ltac:(lia));
    let i := fresh "i" in let Hi := fresh "Hi" in let mi := fresh "mi" in let pg := fresh "pg" in
-   intros i Hi; destruct (Hpass i Hi) as (mi & pg & ? & ? & ? & ? & _); exists mi; repeat split; assumption|];
+   intros i Hi; pose proof (Hpass i Hi) as (mi & pg & ? & ? & ? & ? & _); exists mi; repeat split; assumption|];
   assert (Hrr : forall k pa cnt, 0 <= k -> run_at e (Isolation.vm_s2 m) ipa n k pa cnt ->
             pa mod 4096 = 0 /\ ram_base e <= pa /\ pa + cnt * 4096 <= ram_base e + ram_size e);
   [let k := fresh "k" in let pa := fresh "pa" in let cnt := fresh "cnt" in let Hk := fresh "Hk" in let Hrun := fresh "Hrun" in
@@ -249,7 +249,7 @@ Ltac guest_checks code shared borrower e tr id ipa n m Hm Hroots Hram Hid Hnth H
     nothing. *)
 Ltac reserve f g e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram Hl1 :=
   match goal with |- context [loop max_fuel ?c ?b ?p (0, 0)] =>
-    destruct (runs_loop c b p e tr (Isolation.vm_s2 m) ipa n f ltac:(lia)
+    pose proof (runs_loop c b p e tr (Isolation.vm_s2 m) ipa n f ltac:(lia)
       ltac:(intros; reflexivity) ltac:(intros; reflexivity)) as (N & k' & Hloop & Hruns);
   [let k := fresh "k" in let pa := fresh "pa" in let cnt := fresh "cnt" in let Hc := fresh "Hc" in
    intros k pa cnt (Hc & _); unfold f; pose proof (run_need_bound (g (ipa + k * 4096) pa) cnt Hc); cbv beta in *; lia
@@ -257,12 +257,12 @@ Ltac reserve f g e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram Hl1 :=
    let pa := fresh "pa" in let cnt := fresh "cnt" in let Hnr := fresh "Hnr" in let Hrun := fresh "Hrun" in
    let Hlo := fresh "Hlo" in let Hhi := fresh "Hhi" in let Hc := fresh "Hc" in
    intros need k Hk; cbv beta iota;
-   destruct (Hin k Hk) as (x & Hx & _);
-   destruct (nextRun_run e tr s _ ipa n k Ht Hms2 Hgs Hk ltac:(lia) Hial ltac:(lia) ltac:(rewrite Hx; discriminate))
+   pose proof (Hin k Hk) as (x & Hx & _);
+   pose proof (nextRun_run e tr s _ ipa n k Ht Hms2 Hgs Hk ltac:(lia) Hial ltac:(lia) ltac:(rewrite Hx; discriminate))
      as (pa & cnt & Hnr & Hrun);
    exists pa, cnt; split; [exact Hrun|];
    CodeShadow.step_by Hs; CodeShadow.step_by Hnr;
-   destruct (Hrr k pa cnt ltac:(lia) Hrun) as (_ & Hlo & Hhi); pose proof Hrun as (Hc & _);
+   pose proof (Hrr k pa cnt ltac:(lia) Hrun) as (_ & Hlo & Hhi); pose proof Hrun as (Hc & _);
    unfold ram_base, ram_size in Hlo, Hhi, Hram;
    let a := eval cbv beta in (g (ipa + k * 4096) pa) in
    CodeShadow.step_by (runNeed_spec e tr a cnt ltac:(lia) Hc ltac:(lia)); reflexivity
@@ -367,32 +367,32 @@ Proof.
     pose proof HrS as (((HokS & _) & _) & _).
     assert (Hs2S : s2_ok S (Isolation.vm_s2 m)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
     assert (HgsS : good s S (Isolation.vm_s2 m)) by (apply Hgood; reflexivity).
-    destruct (Hin k ltac:(lia)) as (x & Hx & _).
-    destruct (nextRun_run S t s _ ipa n k HokS Hs2S HgsS ltac:(lia) ltac:(lia) Hial ltac:(lia)
+    pose proof (Hin k ltac:(lia)) as (x & Hx & _).
+    pose proof (nextRun_run S t s _ ipa n k HokS Hs2S HgsS ltac:(lia) ltac:(lia) Hial ltac:(lia)
       ltac:(rewrite (Hwpa k ltac:(lia)), Hx; discriminate)) as (pa & cnt & Hnr & HrunS).
     (* The run there is the one the reservation counted. *)
-    destruct (runs_at e _ ipa n relinq_need k N' HrunsN Hcnd) as (pa0 & cnt0 & N1 & Hrun0 & Hruns1 & EN').
-    destruct (run_at_det e S _ _ ipa n k pa0 cnt0 pa cnt Hwpa Hrun0 HrunS) as [-> ->].
+    pose proof (runs_at e _ ipa n relinq_need k N' HrunsN Hcnd) as (pa0 & cnt0 & N1 & Hrun0 & Hruns1 & EN').
+    pose proof (run_at_det e S _ _ ipa n k pa0 cnt0 pa cnt Hwpa Hrun0 HrunS) as [-> ->].
     unfold relinq_need in EN'.
     pose proof Hrun0 as (Hc & Hkc & _).
     pose proof (runs_nonneg e _ ipa n relinq_need _ N1
       ltac:(intros k0 pa1 cnt1 (Hc1 & _); unfold relinq_need; pose proof (run_need_bound (ipa + k0 * 4096) cnt1 Hc1); lia) Hruns1).
-    destruct (run_in_ram e _ ipa n k pa0 cnt0 Hl Ht Hms2 ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hrun0) as (Hpa0 & Hlo & Hhi).
+    pose proof (run_in_ram e _ ipa n k pa0 cnt0 Hl Ht Hms2 ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hrun0) as (Hpa0 & Hlo & Hhi).
     unfold ram_base, ram_size in Hlo, Hhi, Hram.
     assert (Hfal : (ipa + k * 4096) mod 4096 = 0) by (rewrite Z.add_mod, Hial, Z.mod_mul by lia; reflexivity).
     (* The unmap from the VM's stage-2. *)
-    destruct (unmapNeed_ok S t s (Isolation.vm_s2 m) (ipa + k * 4096) cnt0 HokS Hs2S HgsS ltac:(lia) ltac:(lia) ltac:(lia))
+    pose proof (unmapNeed_ok S t s (Isolation.vm_s2 m) (ipa + k * 4096) cnt0 HokS Hs2S HgsS ltac:(lia) ltac:(lia) ltac:(lia))
       as (K & HK).
     pose proof (unmapNeed_le_run S t s _ (ipa + k * 4096) cnt0 K HgsS HrS ltac:(lia) Hc ltac:(lia) HK) as HKle.
-    destruct (unmapRange_walk_range S t s (Isolation.vm_s2 m) (ipa + k * 4096) cnt0 K HgsS HrS HwbS
+    pose proof (unmapRange_walk_range S t s (Isolation.vm_s2 m) (ipa + k * 4096) cnt0 K HgsS HrS HwbS
       ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
       ltac:(lia) ltac:(lia) ltac:(lia) Hfal HK ltac:(lia))
       as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1 & Hwb1 & Hw1).
-    destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & ->).
+    pose proof (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & ->).
     (* The ledger commit. *)
     set (t2 := mkEvent "CleanToPoC" [pa0; cnt0] :: mkEvent "ZeroPages" [pa0; cnt0] :: t1).
-    destruct (run_fits e (Isolation.set_Engine_pool q1 S) pa0 cnt0 Hl eq_refl Hps Hpa0 Hlo Hhi Hc) as (F1 & F2 & F3 & F4).
-    destruct (setOwner_pages (Isolation.set_Engine_pool q1 S) t2 pa0 cnt0 Abi.OwnerNone Isolation.HostVMID F1 F2 Hc F3 F4)
+    pose proof (run_fits e (Isolation.set_Engine_pool q1 S) pa0 cnt0 Hl eq_refl Hps Hpa0 Hlo Hhi Hc) as (F1 & F2 & F3 & F4).
+    pose proof (setOwner_pages (Isolation.set_Engine_pool q1 S) t2 pa0 cnt0 Abi.OwnerNone Isolation.HostVMID F1 F2 Hc F3 F4)
       as (ps1 & Hso & Hps1 & Hnth1).
     eexists _, (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)), t2. split.
     { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).

@@ -86,7 +86,7 @@ Lemma guestCallRegs_is_psci : forall e tr cl m x0 x1 x2 x3, live_caller e cl m -
       (fun r => ret (fst r, x1, x2, x3, snd r)) e tr.
 Proof.
   intros e tr cl m x0 x1 x2 x3 Hc Hf.
-  destruct (callerVM_tracks e tr cl m Hc) as (p & Hp & Ht). exists p. split; [exact Ht|].
+  pose proof (callerVM_tracks e tr cl m Hc) as (p & Hp & Ht). exists p. split; [exact Ht|].
   unfold Isolation.Engine_guestCallRegs. CodeShadow.step_by Hp.
   replace (is_nil p) with false by (destruct Ht as (ld & st & -> & _); reflexivity).
   rewrite (psci_ids_or _ Hf).
@@ -163,25 +163,25 @@ Proof.
     destruct (nth_error l (Z.to_nat k)) as [x|] eqn:Hx; [|apply nth_error_None in Hx; lia].
     set (mk := Isolation.set_vm_vcpus (offs (Z.to_nat k) l) m).
     pose proof (tracks_put p e m (put_vm e i) mk Ht) as Htk.
-    destruct (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Htk ltac:(field_laws))
+    pose proof (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Htk ltac:(field_laws))
       as (q & Hq & Htq).
     assert (Hkl : 0 <= k < len (Isolation.vm_vcpus mk))
       by (unfold mk, len; destruct m; cbn; rewrite offs_length; unfold len, l in *; cbn in *; lia).
-    destruct (pindex_tracks q _ _ _ k tr Htq Hkl) as (q1 & x1' & Hq1 & Hx1 & Ht1).
+    pose proof (pindex_tracks q _ _ _ k tr Htq Hkl) as (q1 & x1' & Hq1 & Hx1 & Ht1).
     assert (Hvv : forall b y, Isolation.vm_vcpus (Isolation.set_vm_vcpus b y) = b) by (intros b y; destruct y; reflexivity).
     unfold mk in Hx1. rewrite Hvv, offs_at, Hx in Hx1. injection Hx1 as <-.
-    destruct (pfield_tracks q1 Isolation.vcpu_state Isolation.set_vcpu_state _ _ _ tr Ht1 ltac:(field_laws))
+    pose proof (pfield_tracks q1 Isolation.vcpu_state Isolation.set_vcpu_state _ _ _ tr Ht1 ltac:(field_laws))
       as (q2 & Hq2 & Ht2).
     set (mk1 := Isolation.set_vm_vcpus (replace_nth (Z.to_nat k) (Isolation.set_vcpu_state Isolation.VCPUOff x)
       (Isolation.vm_vcpus mk)) mk).
     pose proof (tracks_put p e m (put_vm e i) mk1 Ht) as Htk1.
-    destruct (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Htk1 ltac:(field_laws))
+    pose proof (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Htk1 ltac:(field_laws))
       as (q3 & Hq3 & Htq3).
     assert (Hkl1 : 0 <= k < len (Isolation.vm_vcpus mk1))
       by (unfold mk1, len; rewrite Hvv, replace_nth_length; exact Hkl).
-    destruct (pindex_tracks q3 _ _ _ k tr Htq3 Hkl1) as (q4 & y2 & Hq4 & Hx2 & Ht4).
+    pose proof (pindex_tracks q3 _ _ _ k tr Htq3 Hkl1) as (q4 & y2 & Hq4 & Hx2 & Ht4).
     unfold mk1 in Hx2. rewrite Hvv, nth_replace_nth in Hx2 by (unfold len in Hkl; lia). injection Hx2 as <-.
-    destruct (pfield_tracks q4 Isolation.vcpu_pend Isolation.set_vcpu_pend _ _ _ tr Ht4 ltac:(field_laws))
+    pose proof (pfield_tracks q4 Isolation.vcpu_pend Isolation.set_vcpu_pend _ _ _ tr Ht4 ltac:(field_laws))
       as (q5 & Hq5 & Ht5).
     eexists _, _, _. split.
     { CodeShadow.step_by Hq. CodeShadow.step_by Hq1. CodeShadow.step_by Hq2.
@@ -249,18 +249,18 @@ Proof.
   destruct (Z.eqb_spec (Isolation.vcpu_state x) Isolation.VCPUOff) as [Off|On]; cbn [negb].
   2:{ eexists _, _, _. split; [reflexivity|]. right. exists x. split; [exact L|]. split; [first [exact Hx|reflexivity]|].
       left. split; [exact On|]. split; [reflexivity|]. split; reflexivity. }
-  destruct (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Ht ltac:(field_laws)) as (q & Hq & Htq).
-  destruct (pindex_tracks q _ _ _ mp tr Htq ltac:(unfold len in *; lia)) as (q1 & x' & Hq1 & Hx' & Ht1).
+  pose proof (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Ht ltac:(field_laws)) as (q & Hq & Htq).
+  pose proof (pindex_tracks q _ _ _ mp tr Htq ltac:(unfold len in *; lia)) as (q1 & x' & Hq1 & Hx' & Ht1).
   rewrite Hx in Hx'. injection Hx' as <-.
-  destruct (pfield_tracks q1 Isolation.vcpu_ctx Isolation.set_vcpu_ctx _ _ _ tr Ht1 ltac:(field_laws)) as (q2 & Hq2 & Ht2).
+  pose proof (pfield_tracks q1 Isolation.vcpu_ctx Isolation.set_vcpu_ctx _ _ _ tr Ht1 ltac:(field_laws)) as (q2 & Hq2 & Ht2).
   CodeShadow.step_by Hq. CodeShadow.step_by Hq1. CodeShadow.step. CodeShadow.step_by Hq2. CodeShadow.step_by (reset_tracks _ _ _ _ (Isolation.Caller_VM cl) (wrapu 16 mp) entry arg tr Ht2).
   set (x1 := Isolation.set_vcpu_ctx (reset_ctx (Isolation.vcpu_ctx x) (Isolation.Caller_VM cl) (wrapu 16 mp) entry arg) x).
   pose proof (tracks_put q1 e x _ x1 Ht1) as Ht3.
-  destruct (pfield_tracks q1 Isolation.vcpu_state Isolation.set_vcpu_state _ _ _ tr Ht3 ltac:(field_laws)) as (q4 & Hq4 & Ht4).
+  pose proof (pfield_tracks q1 Isolation.vcpu_state Isolation.set_vcpu_state _ _ _ tr Ht3 ltac:(field_laws)) as (q4 & Hq4 & Ht4).
   CodeShadow.step_by Hq4. CodeShadow.step_by (store_tracks _ _ _ _ Isolation.VCPUOn tr Ht4).
   set (x2 := Isolation.set_vcpu_state Isolation.VCPUOn x1).
   pose proof (tracks_put q1 e x _ x2 Ht1) as Ht5.
-  destruct (pfield_tracks q1 Isolation.vcpu_pend Isolation.set_vcpu_pend _ _ _ tr Ht5 ltac:(field_laws)) as (q6 & Hq6 & Ht6).
+  pose proof (pfield_tracks q1 Isolation.vcpu_pend Isolation.set_vcpu_pend _ _ _ tr Ht5 ltac:(field_laws)) as (q6 & Hq6 & Ht6).
   CodeShadow.step_by Hq6. CodeShadow.step_by (store_tracks _ _ _ _ Isolation.pendNone tr Ht6).
   eexists _, _, _. split; [reflexivity|]. right. exists x. split; [exact L|]. split; [first [exact Hx|reflexivity]|]. right.
   split; [exact Off|]. split; [reflexivity|]. split.
@@ -283,7 +283,7 @@ Proof. intros e e' H C. induction C; [exact H|assumption]. Qed.
 Lemma chain_refine_inv : forall c e e', refine_inv c e -> vcpu_chain e e' -> refine_inv c e'.
 Proof.
   intros c e e' R C. induction C as [e|e1 e2 e3 C IH Hst Hok]; [exact R|].
-  specialize (IH R). destruct (slot_keeps_of c e2 IH) as (HP & Hs & [_ Hstab]).
+  specialize (IH R). pose proof (slot_keeps_of c e2 IH) as (HP & Hs & [_ Hstab]).
   exact (proj1 (vcpu_store_refine_inv c e2 e3 IH Hst (Hstab e2 e3 HP Hst) (shadow_inv_vcpu_store e2 e3 Hs Hok Hst))).
 Qed.
 
@@ -414,14 +414,14 @@ Lemma cpuOff_run : forall e tr cl p m i id x1 x2 x3, tracks p e m (put_vm e i) -
 Proof.
   intros e tr cl p m i id x1 x2 x3 Ht Hj E1 E2 E3 E4.
   unfold Isolation.Engine_guestPSCI. cbv zeta. rewrite E1, E2, E3, E4.
-  destruct (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Ht ltac:(field_laws)) as (q & Hq & Htq).
-  destruct (pindex_tracks q _ _ _ _ tr Htq Hj) as (q1 & x & Hq1 & Hx & Ht1).
-  destruct (pfield_tracks q1 Isolation.vcpu_state Isolation.set_vcpu_state _ _ _ tr Ht1 ltac:(field_laws)) as (q2 & Hq2 & Ht2).
+  pose proof (pfield_tracks p Isolation.vm_vcpus Isolation.set_vm_vcpus _ _ _ tr Ht ltac:(field_laws)) as (q & Hq & Htq).
+  pose proof (pindex_tracks q _ _ _ _ tr Htq Hj) as (q1 & x & Hq1 & Hx & Ht1).
+  pose proof (pfield_tracks q1 Isolation.vcpu_state Isolation.set_vcpu_state _ _ _ tr Ht1 ltac:(field_laws)) as (q2 & Hq2 & Ht2).
   exists x. split; [exact Hx|].
   CodeShadow.step_by Hq. CodeShadow.step_by Hq1. CodeShadow.step_by Hq2.
   CodeShadow.step_by (store_tracks _ _ _ _ Isolation.VCPUOff tr Ht2).
   pose proof (tracks_put q1 e x _ (Isolation.set_vcpu_state Isolation.VCPUOff x) Ht1) as Ht3.
-  destruct (pfield_tracks q1 Isolation.vcpu_pend Isolation.set_vcpu_pend _ _ _ tr Ht3 ltac:(field_laws)) as (q4 & Hq4 & Ht4).
+  pose proof (pfield_tracks q1 Isolation.vcpu_pend Isolation.set_vcpu_pend _ _ _ tr Ht3 ltac:(field_laws)) as (q4 & Hq4 & Ht4).
   CodeShadow.step_by Hq4. CodeShadow.step_by (store_tracks _ _ _ _ Isolation.pendNone tr Ht4). reflexivity.
 Qed.
 
@@ -566,7 +566,7 @@ Proof.
   CodeShadow.step_by (psci32_arg e tr id x3).
   pose proof (psci_arg_range id x1 Hx1) as Hmp.
   set (mp := psci_arg id x1) in *. set (en := psci_arg id x2). set (ar := psci_arg id x3).
-  destruct (cpuOn_run e tr cl p m _ mp en ar Ht Hm ltac:(lia) Hmp Hn) as (r & eff & e' & Hrun & Hout).
+  pose proof (cpuOn_run e tr cl p m _ mp en ar Ht Hm ltac:(lia) Hmp Hn) as (r & eff & e' & Hrun & Hout).
   CodeShadow.step_by Hrun. unfold psci_cpu_on. cbv zeta. cbn [st_meta abs_state].
   assert (Hvs : vm_vcpus (ms_vms (abs_ms c e) (Z.to_nat (Isolation.Caller_VM cl))) = Z.to_nat (Isolation.vm_nvcpu m))
     by (rewrite (slot_vm c e (Isolation.Caller_VM cl) m ltac:(lia) Hnth); unfold abs_vm; rewrite Hlv; reflexivity).
@@ -576,7 +576,7 @@ Proof.
     psci_same.
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
     rewrite (vcpu_of_abs c e (Isolation.Caller_VM cl) mp m x ltac:(lia) Hnth Hlv ltac:(lia) Hx).
-    destruct (abs_not_off x On) as (st & -> & Hst).
+    pose proof (abs_not_off x On) as (st & -> & Hst).
     destruct st; [contradiction| | |];
       psci_same.
   - replace (Z.to_nat (Isolation.vm_nvcpu m) <=? Z.to_nat mp)%nat with false by (symmetry; apply Nat.leb_gt; lia).
@@ -615,7 +615,7 @@ Proof.
   pose proof Hcl as (Hid & Hnth & Hlv & Hj). pose proof Hc as ((Hvok & _) & _).
   pose proof Hm as (_ & Hnl & _).
   unfold psci_ok. rewrite (guest_call_psci c e cl m mem regs _ Hc Hcl). cbv beta iota.
-  destruct (cpuOff_run e tr cl p m _ id x1 x2 x3 Ht ltac:(lia) E1 E2 E3 E4) as (x & Hx & Hrun).
+  pose proof (cpuOff_run e tr cl p m _ id x1 x2 x3 Ht ltac:(lia) E1 E2 E3 E4) as (x & Hx & Hrun).
   rewrite Hrun. cbn [st_meta abs_state].
   assert (Hxl : (Z.to_nat (Isolation.Caller_VCPU cl) < length (Isolation.vm_vcpus m))%nat)
     by (apply nth_error_Some; congruence).
@@ -670,7 +670,7 @@ Proof.
   destruct (Z.eqb_spec (Isolation.vcpu_state x) Isolation.VCPUOff) as [Off|On].
   - rewrite (abs_off x Off).
     psci_same.
-  - destruct (abs_not_off x On) as (st & -> & Hst).
+  - pose proof (abs_not_off x On) as (st & -> & Hst).
     destruct st; [contradiction| | |];
       psci_same.
 Qed.
@@ -746,7 +746,7 @@ Theorem guestCallRegs_psci : forall c e tr cl m x0 x1 x2 x3 mem regs, refine_inv
     (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ (runs_ok e -> runs_ok e').
 Proof.
   intros c e tr cl m x0 x1 x2 x3 mem regs R Hcl Hidle Hn Hf Hx1 Hx2.
-  destruct (guestCallRegs_is_psci e tr cl m x0 x1 x2 x3 Hcl Hf) as (p & Ht & ->).
+  pose proof (guestCallRegs_is_psci e tr cl m x0 x1 x2 x3 Hcl Hf) as (p & Ht & ->).
   pose proof R as (Hc & _). pose proof Hc as ((Hvok & _) & _). pose proof Hcl as (_ & Hnth & _).
   pose proof (vm_ok_at _ _ m Hvok Hnth) as Hm.
   assert (Hpre : psci_pre c e cl p m) by exact (conj Hc (conj Hcl (conj Hm (conj Hn (conj Ht Hidle))))).

@@ -207,7 +207,7 @@ Proof.
   guest_checks @Isolation.Engine_GuestShare false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
   reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
   match goal with |- context [loop max_fuel _ ?b _ 0] =>
-    destruct (host_runs_loop b e tr m s ipa n N (share_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
+    pose proof (host_runs_loop b e tr m s ipa n N (share_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
   - exact (host_done_start _ _ c e _ ipa Hhb).
@@ -218,9 +218,9 @@ Proof.
     pose proof Hpl as (Hpal & Hpbelow). pose proof (step_ledger_ok e qq ps Hl Hps) as HlS.
     unfold CodeMemState.ram_base, CodeMemState.ram_size in Hlo, Hhi, Hram.
     (* The ledger commit. *)
-    destruct (run_fits e S pa cnt Hl eq_refl Hps Hpa Hlo Hhi Hc1) as (F1 & F2 & F3 & F4).
-    destruct (setShared_pages S t pa cnt true Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
-    destruct (setShared_abs c S t pa cnt true Isolation.HostVMID HlS (proj1 Hcfg) ltac:(lia) Hpa Hc1 ltac:(cbn; lia)
+    pose proof (run_fits e S pa cnt Hl eq_refl Hps Hpa Hlo Hhi Hc1) as (F1 & F2 & F3 & F4).
+    pose proof (setShared_pages S t pa cnt true Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
+    pose proof (setShared_abs c S t pa cnt true Isolation.HostVMID HlS (proj1 Hcfg) ltac:(lia) Hpa Hc1 ltac:(cbn; lia)
       ltac:(cbn; lia)) as (e1 & Hss' & _ & Ho1 & _ & Habs1).
     rewrite Hss in Hss'. injection Hss' as <-.
     set (S1 := Isolation.set_Engine_pages ps1 S) in *.
@@ -231,10 +231,10 @@ Proof.
     assert (HrS1 : root_inv S1 (Isolation.stage2_root (Isolation.Engine_host e))) by exact HrS.
     assert (Hs2h : s2_ok S (Isolation.Engine_host e)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
     assert (Hg1 : good host_place S1 (Isolation.Engine_host e)) by exact (host_place_good S1).
-    destruct (mapNeed_ok S1 t host_place (Isolation.Engine_host e) pa pa cnt HokS Hs2h Hg1 ltac:(lia) ltac:(lia) ltac:(lia))
+    pose proof (mapNeed_ok S1 t host_place (Isolation.Engine_host e) pa pa cnt HokS Hs2h Hg1 ltac:(lia) ltac:(lia) ltac:(lia))
       as (K & HK).
     pose proof (mapNeed_le_run S1 t host_place _ pa pa cnt K Hg1 HrS1 ltac:(lia) Hc1 ltac:(lia) HK) as HKle.
-    destruct (mapRange_walk_range S1 t host_place (Isolation.Engine_host e) pa pa cnt Isolation.hostShared K Hg1 HrS1
+    pose proof (mapRange_walk_range S1 t host_place (Isolation.Engine_host e) pa pa cnt Isolation.hostShared K Hg1 HrS1
       (walk_below_same_pool S S1 _ HokS Hs2h eq_refl HwbS)
       ltac:(change (pool_base S1) with (pool_base S); rewrite HB; exact Hpal)
       ltac:(change (pool_base S1) with (pool_base S); change (tables S1) with (tables S); rewrite HB, HL; exact Hpbelow)
@@ -242,7 +242,7 @@ Proof.
       ltac:(change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)); lia)
       (map_below _ pa pa cnt _ ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)))
       as (S2 & t2 & Hmr & HrS2 & HB2 & HL2 & Hcf2 & Htf2 & Hwb2 & Hw2).
-    destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q2 & E2).
+    pose proof (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q2 & E2).
     exists S2, t2. split.
     { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
       CodeShadow.step_by Hnr. CodeShadow.step_by Hss.
@@ -300,7 +300,7 @@ Proof.
   guest_checks @Isolation.Engine_GuestUnshare true Isolation.HostVMID e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
   reserve host_need (fun (first pa : Z) => pa) e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram (root_inv_l1 e _ Hhost).
   match goal with |- context [loop max_fuel _ ?b _ 0] =>
-    destruct (host_runs_loop b e tr m s ipa n N (unshare_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
+    pose proof (host_runs_loop b e tr m s ipa n N (unshare_done c e (Isolation.vm_s2 m) ipa) Hl Ht Hpl Hhost Hvr
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
   - exact (host_done_start _ _ c e _ ipa Hhb).
@@ -313,20 +313,20 @@ Proof.
     (* The unmap from the host stage-2. *)
     assert (Hs2h : s2_ok S (Isolation.Engine_host e)) by (right; exact (l1_inv_tree S _ (root_inv_l1 S _ HrS))).
     assert (Hgh : good host_place S (Isolation.Engine_host e)) by exact (host_place_good S).
-    destruct (unmapNeed_ok S t host_place (Isolation.Engine_host e) pa cnt HokS Hs2h Hgh ltac:(lia) ltac:(lia) ltac:(lia))
+    pose proof (unmapNeed_ok S t host_place (Isolation.Engine_host e) pa cnt HokS Hs2h Hgh ltac:(lia) ltac:(lia) ltac:(lia))
       as (K & HK).
     pose proof (unmapNeed_le_run S t host_place _ pa cnt K Hgh HrS ltac:(lia) Hc1 ltac:(lia) HK) as HKle.
-    destruct (unmapRange_walk_range S t host_place (Isolation.Engine_host e) pa cnt K Hgh HrS HwbS
+    pose proof (unmapRange_walk_range S t host_place (Isolation.Engine_host e) pa cnt K Hgh HrS HwbS
       ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
       ltac:(lia) ltac:(lia) ltac:(lia) Hpa HK ltac:(lia))
       as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1 & Hwb1 & Hw1).
-    destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & E1).
+    pose proof (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & E1).
     assert (HlS1 : ledger_ok S1) by (rewrite E1; exact HlS).
     (* The ledger commit. *)
-    destruct (run_fits e S1 pa cnt Hl ltac:(rewrite E1; reflexivity) ltac:(rewrite E1; exact Hps) Hpa Hlo Hhi Hc1)
+    pose proof (run_fits e S1 pa cnt Hl ltac:(rewrite E1; reflexivity) ltac:(rewrite E1; exact Hps) Hpa Hlo Hhi Hc1)
       as (F1 & F2 & F3 & F4).
-    destruct (setShared_pages S1 t1 pa cnt false Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
-    destruct (setShared_abs c S1 t1 pa cnt false Isolation.HostVMID HlS1 ltac:(rewrite E1; exact (proj1 Hcfg)) ltac:(lia) Hpa Hc1
+    pose proof (setShared_pages S1 t1 pa cnt false Isolation.HostVMID F1 F2 Hc1 F3 F4) as (ps1 & Hss & Hps1 & _).
+    pose proof (setShared_abs c S1 t1 pa cnt false Isolation.HostVMID HlS1 ltac:(rewrite E1; exact (proj1 Hcfg)) ltac:(lia) Hpa Hc1
       ltac:(rewrite E1; cbn; lia) ltac:(rewrite E1; cbn; lia)) as (e2 & Hss' & _ & Ho2 & _ & Habs2).
     rewrite Hss in Hss'. injection Hss' as <-.
     exists (Isolation.set_Engine_pages ps1 S1), t1. split.
@@ -389,7 +389,7 @@ Definition guest_no_failure (call : Z -> Z -> Z -> M Isolation.Engine Abi.Status
 Lemma effect_no_failure : forall call P done, host_effect call P done -> guest_no_failure call.
 Proof.
   intros call P done H c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn.
-  destruct (H c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e' & tr' & Hcall & Herr & _).
+  pose proof (H c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e' & tr' & Hcall & Herr & _).
   exists st, e', tr'. split; [exact Hcall|exact Herr].
 Qed.
 
@@ -415,7 +415,7 @@ Qed.
 Lemma in_ram_range_walk : forall e s2 ipa n, 0 <= ipa -> ipa mod 4096 = 0 -> in_ram_range e s2 ipa n ->
   forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e s2 (Z.to_nat (ipa / 4096) + i) = Some (pa, w).
 Proof.
-  intros e s2 ipa n Hipa Hal Hin i Hi. destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & _).
+  intros e s2 ipa n Hipa Hal Hin i Hi. pose proof (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & _).
   unfold wpa in Hx. rewrite Z.div_add, Z2Nat.inj_add, Nat2Z.id in Hx by (try apply Z.div_pos; lia).
   destruct (walk e s2 _) as [[pa w]|] eqn:Hw; [|discriminate Hx]. eauto.
 Qed.
@@ -428,9 +428,9 @@ Lemma in_ram_range_pages : forall e s2 ipa n, tables_ok e -> s2_ok e s2 -> ledge
     CodeMemState.ram_base e <= pa < CodeMemState.ram_base e + CodeMemState.ram_size e.
 Proof.
   intros e s2 ipa n Hok Hs2 (Hb & Hs & Hbs & _) Hipa Hal Hin i Hi.
-  destruct (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & Hlo & Hhi).
+  pose proof (Hin (Z.of_nat i) ltac:(lia)) as (x & Hx & Hlo & Hhi).
   pose proof (wpa_walk_pa e s2 ipa (Z.of_nat i) x Hipa Hal ltac:(lia) Hx) as Hwp. rewrite Nat2Z.id in Hwp.
-  destruct (in_ram_range_walk e s2 ipa n Hipa Hal Hin i Hi) as (pa & w & Hw).
+  pose proof (in_ram_range_walk e s2 ipa n Hipa Hal Hin i Hi) as (pa & w & Hw).
   unfold walk_pa in Hwp. rewrite Hw in Hwp. subst x. exists pa, w. split; [exact Hw|].
   pose proof (proj2 (walk_aligned e s2 _ pa w Hok Hs2 Hw)) as Hpa.
   unfold CodeMemState.ram_base, CodeMemState.ram_size in *. rewrite wrapu_small in Hhi by lia. lia.
@@ -443,7 +443,7 @@ Lemma in_ram_range_walk_pa : forall e s2 ipa n, tables_ok e -> s2_ok e s2 -> led
     CodeMemState.ram_base e + CodeMemState.ram_size e.
 Proof.
   intros e s2 ipa n Hok Hs2 Hl Hipa Hal Hin i Hi.
-  destruct (in_ram_range_pages e s2 ipa n Hok Hs2 Hl Hipa Hal Hin i Hi) as (pa & w & Hw & Hr).
+  pose proof (in_ram_range_pages e s2 ipa n Hok Hs2 Hl Hipa Hal Hin i Hi) as (pa & w & Hw & Hr).
   unfold walk_pa. rewrite Hw. exact Hr.
 Qed.
 
@@ -565,9 +565,9 @@ Lemma host_refines : forall call P sh hs (step : config -> state -> nat -> nat -
   host_effect call P (host_done sh hs) -> guest_refines call step.
 Proof.
   intros call P sh hs step HP Hstep Heff c e tr id ipa n m e' tr' mem regs Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
-  destruct (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
+  pose proof (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
-  destruct (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs & _).
+  pose proof (Hsucc eq_refl) as (Hgr & Hir & Hial & H40 & Hin & Hst & _ & Hpg & Hhs & _).
   rewrite Hstep. unfold host_guest_step, abs_state. cbv zeta. cbn [st_meta].
   rewrite Hgr. cbn [negb]. rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive), Hir. cbn [negb].
   eexists. split; [reflexivity|].
@@ -633,10 +633,10 @@ Definition guest_keeps_walk_inv (call : Z -> Z -> Z -> M Isolation.Engine Abi.St
 Lemma effect_keeps_walk_inv : forall call P sh hs, host_effect call P (host_done sh hs) -> guest_keeps_walk_inv call.
 Proof.
   intros call P sh hs Heff c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
-  destruct (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
+  pose proof (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hwi].
-  destruct (Hsucc eq_refl) as (_ & _ & _ & _ & _ & Hst & Hwb & _).
+  pose proof (Hsucc eq_refl) as (_ & _ & _ & _ & _ & Hst & Hwb & _).
   exact (host_step_keeps_walk_inv e e' Hwi Hst Hwb).
 Qed.
 
@@ -673,17 +673,17 @@ Proof.
   pose proof Hwi as ((Hmi & _) & (Hhb & Hvb)). pose proof Hmi as (Hm & Hown & _).
   pose proof Hown as (Hp & Hpl & _ & _ & _).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as ((G & _) & _ & Hipl).
-  destruct (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Hown) (Hvb _ m Hnth Hlive) (proj2 Hrok)
+  pose proof (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Hown) (Hvb _ m Hnth Hlive) (proj2 Hrok)
     Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
-  destruct (Hsucc eq_refl) as (Hst & (Hw & Hlg) & Hbs & Hg & Hin & s & Hgs & Hpass).
+  pose proof (Hsucc eq_refl) as (Hst & (Hw & Hlg) & Hbs & Hg & Hin & s & Hgs & Hpass).
   pose proof Hbs as (_ & Hial & _ & _ & H40). unfold Isolation.ipaLimit in H40.
   unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
   pose proof (in_ram_range_walk e _ ipa n ltac:(lia) Hial Hin) as Hmp.
   pose proof (mapped_in_unshared c e _ ipa n Hcfg Hs ltac:(lia) ltac:(lia) Hial ltac:(lia) Hmp) as Hmi'.
   pose proof Hst as ((qq & ps & Ee & _) & _ & HB & HL & Htf & _).
   pose proof Hst as (_ & Hr' & _). pose proof (root_inv_l1 e' _ Hr') as ((Ht' & _) & _).
-  destruct (one_vm_walks_apart e (Isolation.Engine_pages e) e' _ m Hown Hnth Hlive Ht' HB HL Htf) as (Hhw & Hother).
+  pose proof (one_vm_walks_apart e (Isolation.Engine_pages e) e' _ m Hown Hnth Hlive Ht' HB HL Htf) as (Hhw & Hother).
   unfold guest_relinquish, abs_state. cbv zeta. cbn [st_meta].
   rewrite (guest_range_passes c ipa n G Hipl Hipa Hn Hbs Hg). cbn [negb].
   rewrite (s2_of_slot c e id m ltac:(lia) Hnth Hlive).
@@ -721,7 +721,7 @@ Proof.
   pose proof (root_inv_l1 e' _ Hr') as ((Ht' & _) & _).
   assert (Ev : Isolation.Engine_vms e' = Isolation.Engine_vms e) by (rewrite Ee; reflexivity).
   assert (Eh : Isolation.Engine_host e' = Isolation.Engine_host e) by (rewrite Ee; reflexivity).
-  destruct (one_vm_walks_apart e (Isolation.Engine_pages e) e' i m Ho Hnth Hlive Ht' HB HL Htf) as (Hhw & Hother).
+  pose proof (one_vm_walks_apart e (Isolation.Engine_pages e) e' i m Ho Hnth Hlive Ht' HB HL Htf) as (Hhw & Hother).
   split; [split|split].
   - apply (mem_inv_after e e' Hm Hd); [exact (one_tree_keeps_owned e e' i m Ho Hnth Hlive Ev Eh Hr' HB HL Htf)|rewrite Ee..];
       [reflexivity|reflexivity|exact Hps].
@@ -738,10 +738,10 @@ Theorem GuestRelinquish_keeps_walk_inv : guest_keeps_walk_inv (Isolation.Engine_
 Proof.
   intros c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
   pose proof Hwi as (((Hm & Ho & _) & _) & (_ & Hvb)). pose proof Ho as (_ & Hpl & _).
-  destruct (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Ho) (Hvb _ m Hnth Hlive) (proj2 Hrok)
+  pose proof (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Ho) (Hvb _ m Hnth Hlive) (proj2 Hrok)
     Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hwi].
-  destruct (Hsucc eq_refl) as (Hst & _).
+  pose proof (Hsucc eq_refl) as (Hst & _).
   exact (vm_step_keeps_walk_inv e e' _ m Hwi Hnth Hlive Hst).
 Qed.

@@ -261,7 +261,7 @@ Theorem MMIOLogRead_result : forall e tr id, shadow_inv e -> 0 <= id < 2 ^ 64 ->
      Z.to_nat n :: map Z.to_nat packed = log_batch (abs_log (Isolation.vm_shadow m))).
 Proof.
   intros e tr id Hinv Hid.
-  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> Hno] | (m & Hr & Hn & Hm & Ht & Hlv)]);
+  pose proof (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> Hno] | (m & Hr & Hn & Hm & Ht & Hlv)]);
     unfold Isolation.Engine_MMIOLogRead; cbv zeta; step_by Hp.
   - eexists _, _, _, _. split; [reflexivity|]. left. split; [exact Hno|split; reflexivity].
   - pose proof (shadow_of e _ m Hinv Hn) as Hsh.
@@ -271,7 +271,7 @@ Proof.
     set (sh0 := Isolation.vm_shadow m) in *.
     set (L := abs_log sh0).
     pose proof (abs_log_bytes sh0 Hsh) as HL. fold L in HL.
-    destruct (pfield_tracks p Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Ht ltac:(field_laws))
+    pose proof (pfield_tracks p Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Ht ltac:(field_laws))
       as (q & Hq & Htq).
     step_by Hq. fold (put_shadow e i m) in Htq. fold put in Htq.
     match goal with |- context [loop max_fuel ?c ?b ?po _] =>
@@ -307,7 +307,7 @@ Proof.
       pose proof Hok as (_ & Hlogl & Hhead & _).
       assert (HnL' : (Z.to_nat n < length L)%nat).
       { pose proof (abs_log_length sh) as Hal. rewrite Hlog, skipn_length in Hal. lia. }
-      destruct (abs_log_take sh Hok Hc) as [Htake Hbyte].
+      pose proof (abs_log_take sh Hok Hc) as [Htake Hbyte].
       rewrite Hlog, <- nth_skipn_hd in Hbyte.
       assert (Hb : idx (Isolation.shadowState_log sh) (Isolation.shadowState_head sh) (put sh) tr =
                    Ok (Z.of_nat (nth (Z.to_nat n) L 0%nat)) (put sh) tr).
@@ -324,13 +324,13 @@ Proof.
                         (shl 64 false (Z.of_nat (nth (Z.to_nat n) L 0%nat)) (wrapu 64 (8 * (n mod 8)))))
                  ltac:(pose proof (div8_lt6 n); lia)).
       step_by (deref_tracks _ _ _ _ tr Hts). step.
-      destruct (pfield_tracks q Isolation.shadowState_head Isolation.set_shadowState_head _ _ _ tr Hts ltac:(field_laws))
+      pose proof (pfield_tracks q Isolation.shadowState_head Isolation.set_shadowState_head _ _ _ tr Hts ltac:(field_laws))
         as (qh & Hqh & Hth).
       step_by Hqh. step_by (store_tracks _ _ _ _ (Z.rem (wraps 64 (Isolation.shadowState_head sh + 1)) 256) tr Hth).
       set (sh1 := Isolation.set_shadowState_head (Z.rem (wraps 64 (Isolation.shadowState_head sh + 1)) 256) sh).
       pose proof (tracks_put q _ _ put sh1 Hts) as Hts1.
       step_by (deref_tracks _ _ _ _ tr Hts1).
-      destruct (pfield_tracks q Isolation.shadowState_count Isolation.set_shadowState_count _ _ _ tr Hts1 ltac:(field_laws))
+      pose proof (pfield_tracks q Isolation.shadowState_count Isolation.set_shadowState_count _ _ _ tr Hts1 ltac:(field_laws))
         as (qc & Hqc & Htc).
       step_by Hqc. step_by (store_tracks _ _ _ _ (wraps 64 (Isolation.shadowState_count sh1 - 1)) tr Htc).
       set (sh2 := Isolation.set_shadowState_count (wraps 64 (Isolation.shadowState_count sh1 - 1)) sh1).
@@ -349,7 +349,7 @@ Proof.
     + rewrite max_fuel_nat. unfold max_fuel. lia.
     + step_by Hj. destruct j as [[n' packed']|[]].
       destruct Hnp as (Hn' & HnL & Hend & Hpk & sh & -> & Hok & Hregs & Hlog).
-      destruct (batch_of L (Z.to_nat n') HnL ltac:(lia) ltac:(destruct Hend; lia)) as (Ef & Es & El).
+      pose proof (batch_of L (Z.to_nat n') HnL ltac:(lia) ltac:(destruct Hend; lia)) as (Ef & Es & El).
       eexists _, _, _, _. split; [reflexivity|]. right. exists m, sh.
       split; [exact Hr|]. split; [exact Hn|]. split; [exact Hlv|]. split; [reflexivity|]. split; [reflexivity|].
       split; [exact Hok|]. split; [exact Hregs|]. split; [rewrite Hlog; exact Es|].

@@ -168,7 +168,7 @@ Proof.
   set (size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   remember (Isolation.Engine_MemReclaim root pa n e tr) as R eqn:HR.
   unfold Isolation.Engine_MemReclaim, bind at 1 in HR. rewrite deref_root in HR. cbv beta iota in HR.
-  destruct (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn
+  pose proof (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn
     ltac:(fold base; lia) ltac:(fold size; lia)) as (b & Hb & Hbs').
   unfold bind at 1 in HR. rewrite Hb in HR. cbv beta iota in HR.
   pose proof (pa_ok_iff c e pa n Hcfg Hl ltac:(lia) Hpa Hn) as Hpaok. fold base size in Hpaok.
@@ -178,7 +178,7 @@ Proof.
       split; [|split; [reflexivity|discriminate]].
       replace (pa_ok c (Z.to_nat pa) (Z.to_nat n)) with false; [reflexivity|].
       symmetry. apply not_true_is_false. intros H. apply Hpaok in H. apply Hbs' in H. discriminate. }
-  destruct (proj1 Hbs' eq_refl) as (Hn0 & Hpal & Hpw & Hplo & Hphi). fold base size in Hplo, Hphi.
+  pose proof (proj1 Hbs' eq_refl) as (Hn0 & Hpal & Hpw & Hplo & Hphi). fold base size in Hplo, Hphi.
   replace (pa_ok c (Z.to_nat pa) (Z.to_nat n)) with true by (symmetry; apply Hpaok; auto).
   cbn [negb]. cbv zeta. cbv zeta in HR.
   set (k0 := (pa - base) / 4096).

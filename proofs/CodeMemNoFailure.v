@@ -85,7 +85,7 @@ Theorem MemShare_no_failure : forall e tr id pa ipa n perms,
        tree_frame e e' (Isolation.stage2_root (Isolation.vm_s2 m))).
 Proof.
   intros e tr id pa ipa n perms Hm (Hal & Hbelow) Hroots Hid Hpa Hipa Hn.
-  destruct (MemShare_reaches_mapRange e tr id pa ipa n perms Hm Hid Hpa Hipa Hn)
+  pose proof (MemShare_reaches_mapRange e tr id pa ipa n perms Hm Hid Hpa Hipa Hn)
     as [(st & Hcall & Hst)|(m & ps & N & Hpass & Hnth & Hprot & HN & Hle & Hps & Hcall)].
   { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|]. intros E. contradiction. }
   destruct Hpass as (_ & Hid1 & (m' & Hnth' & Hlive) & Hn1 & Hpal & Hial & _ & _ & H40).
@@ -96,10 +96,10 @@ Proof.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _ & _ & Hcok & _) & Ht0 & _).
   assert (Hg1 : good (s2_place (id - 1)) e1 (Isolation.vm_s2 m)) by (apply vm_place_pages; [lia|exact Hnth]).
   pose proof (vm_mapNeed_pages e tr id m ipa pa n N ps Hok ltac:(lia) Hnth Hr ltac:(lia) ltac:(lia) H40 HN) as HN1.
-  destruct (mapRange_no_failure e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
+  pose proof (mapRange_no_failure e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
     (Isolation.mk_Attr (wrapu 8 perms) false) N Hg1 Hr1 Hal Hbelow ltac:(lia) ltac:(lia) H40 Hial
     (delta_page pa ipa Hpal Hial) HN1 ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & HB & HL & _ & Htf).
-  destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
+  pose proof (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
   exists Abi.Success, st, tr'. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
   - rewrite Hcall. fold e1. unfold bind. rewrite Hmr. reflexivity.
   - intros _. exists m, q, ps. split; [exact Hnth|]. split; [exact Hps|]. split; [exact Hlive|]. split; [exact Eq|].
@@ -120,7 +120,7 @@ Proof.
   assert (Hq : i / 512 = 0 \/ i / 512 = 1).
   { assert (0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia). lia. }
   assert (Hin : in_tree e r (r + i / 512)) by (destruct Hq as [-> | ->]; [left; ring|right; left; reflexivity]).
-  destruct (Hk _ Hin) as (_ & He). exact (He (i mod 512) (Z.mod_pos_bound i 512 ltac:(lia))).
+  pose proof (Hk _ Hin) as (_ & He). exact (He (i mod 512) (Z.mod_pos_bound i 512 ltac:(lia))).
 Qed.
 
 Lemma sub_kept : forall e e' r i y, 0 <= i < 1024 -> tree_kept e e' r -> pool_base e' = pool_base e ->
@@ -131,7 +131,7 @@ Proof.
     (destruct Hy as [Ey|(j & Hj & H3j & Ey)]; [left; exact Ey|right; exists j; split; [exact Hj|]]);
     assert (Hc : in_tree e r (child (pool_base e) (ent (tables e) r i)))
       by (right; right; exists i; split; [exact Hi|apply sub_top; exact H3]);
-    destruct (Hk _ Hc) as (_ & He); [rewrite He in H3j, Ey by exact Hj|rewrite He by exact Hj]; split; assumption.
+    pose proof (Hk _ Hc) as (_ & He); [rewrite He in H3j, Ey by exact Hj|rewrite He by exact Hj]; split; assumption.
 Qed.
 
 (** [root_inv] reads only the pool's soundness and the tables of the
@@ -146,11 +146,11 @@ Proof.
   - unfold l1_inv. split; [exact Hp'|]. split; [exact Hr0|]. split; [lia|].
     split; [apply (Hk r); left; reflexivity|]. split; [apply (Hk (r + 1)); right; left; reflexivity|]. split.
     + intros i Hi H3. rewrite (ent_kept e e' r i Hi Hk) in H3 |- *. rewrite HB, HL.
-      destruct (Hents i Hi H3) as (Hle & Hlt & Hinv & Hc0 & Hc1).
+      pose proof (Hents i Hi H3) as (Hle & Hlt & Hinv & Hc0 & Hc1).
       split; [exact Hle|]. split; [exact Hlt|]. split; [|split; assumption].
       assert (Hc : in_tree e r (child (pool_base e) (ent (tables e) r i)))
         by (right; right; exists i; split; [exact Hi|apply sub_top; exact H3]).
-      destruct (Hk _ Hc) as (Hcu & He).
+      pose proof (Hk _ Hc) as (Hcu & He).
       apply (l2_inv_transfer e e' _ Hinv Hp' HB HL Hcu He).
       intros j Hj Hj3. apply (Hk _ (or_intror (or_intror (ex_intro _ i (conj Hi (conj H3 (or_intror
         (ex_intro _ j (conj Hj (conj Hj3 eq_refl)))))))))).
@@ -185,8 +185,8 @@ Proof.
   assert (Hu : 0 <= y /\ free_bit (Isolation.Engine_pool e) y = false).
   { pose proof (root_inv_l1 e r Hr) as Hl. pose proof Hl as (_ & Hr0 & _ & Hu0 & Hu1 & _).
     destruct Hy as [->|[->|(i & Hi & Hs)]]; [split; [lia|exact Hu0]|split; [lia|exact Hu1]|].
-    destruct (sub_used e r i y Hl Hi Hs) as (H0 & _ & Hu). split; assumption. }
-  destruct (Hf y (proj1 Hu) (proj2 Hu) (Hap y Hy)) as (Hu' & He & _). split; assumption.
+    pose proof (sub_used e r i y Hl Hi Hs) as (H0 & _ & Hu). split; assumption. }
+  pose proof (Hf y (proj1 Hu) (proj2 Hu) (Hap y Hy)) as (Hu' & He & _). split; assumption.
 Qed.
 
 (** ** MEM_DONATE *)
@@ -230,7 +230,7 @@ Proof.
   intros e tr id pa ipa n perms Hm (Hal & Hbelow) Hroots Hhr Hapart Hram Hid Hpa Hipa Hn.
   pose proof Hm as (Hl & _ & _ & _ & Ht & _).
   pose proof (root_inv_l1 e _ Hhr) as Hhl. pose proof Hhl as ((Hok & _ & _ & Hcok & _) & Hh0 & _).
-  destruct (MemDonate_reaches_unmap e tr id pa ipa n perms Hm (or_intror (l1_inv_tree e _ Hhl)) Hram Hid Hpa Hipa Hn)
+  pose proof (MemDonate_reaches_unmap e tr id pa ipa n perms Hm (or_intror (l1_inv_tree e _ Hhl)) Hram Hid Hpa Hipa Hn)
     as [(st & Hcall & Hne)|(Nh & Nv & Hpass & HNh & HNv & Hle & Hcall)].
   { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|intros E; contradiction]. }
   destruct Hpass as (_ & Hid1 & (m & Hnth & Hlive) & Hn1 & Hpal & Hial & Hplo & Hphi & H40).
@@ -255,9 +255,9 @@ Proof.
     ipa (ipa + n * 4096) uv ltac:(lia)) as HbNv.
   rewrite wraps_small in Hle by lia. unfold count_ok in Hcok.
   (* the host's unmap *)
-  destruct (unmapRange_no_failure e tr host_place (Isolation.Engine_host e) pa n Nh (host_place_good e) Hhr Hal Hbelow
+  pose proof (unmapRange_no_failure e tr host_place (Isolation.Engine_host e) pa n Nh (host_place_good e) Hhr Hal Hbelow
     ltac:(lia) ltac:(lia) ltac:(lia) Hpal HNh ltac:(lia)) as (e2 & tr2 & Hun & Hhr2 & HB2 & HL2 & Hc2 & Htf2).
-  destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hun) as (q & Eq).
+  pose proof (unmapRange_pool _ _ _ _ _ _ _ _ Hun) as (q & Eq).
   pose proof (root_inv_l1 e2 _ Hhr2) as ((Hok2 & Hpok2 & Hbits2 & Hcok2 & Hpl2) & _).
   assert (Hk : tree_kept e e2 (Isolation.stage2_root (Isolation.vm_s2 m)))
     by (apply (tree_kept_of_frame e e2 _ _ Htf2 Hr); exact (Hapart _ m Hnth Hlive)).
@@ -269,7 +269,7 @@ Proof.
   { assert (Hm0 : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpal, Hbal; reflexivity).
     pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
   set (e2 := Isolation.set_Engine_pool q e) in *.
-  destruct (setOwner_pages e2 (mkEvent "CleanToPoC" [pa; n] :: tr2) pa n Abi.OwnerVM (wrapu 16 id)
+  pose proof (setOwner_pages e2 (mkEvent "CleanToPoC" [pa; n] :: tr2) pa n Abi.OwnerVM (wrapu 16 id)
     ltac:(unfold e2; cbn; fold base; lia) ltac:(lia) Hn1 Hk0 ltac:(unfold e2, len in *; cbn; lia)) as (ps & Hso & Hps & _).
   set (e3 := Isolation.set_Engine_pages ps e2) in *.
   assert (Hg3 : good (s2_place (id - 1)) e3 (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
@@ -278,12 +278,12 @@ Proof.
   { pose proof (root_inv_l1 e2 _ Hr2) as Hvl2.
     rewrite (mapNeed_spec e3 _ (s2_place (id - 1)) _ ipa pa n Hok2 Hv0 (l1_inv_tree e2 _ Hvl2) Hg3 ltac:(lia) ltac:(lia) H40).
     rewrite ENv. f_equal. exact (need_root_kept _ e e2 _ ipa (ipa + n * 4096) uv Hk HB2 ltac:(lia)). }
-  destruct (mapRange_no_failure e3 (mkEvent "CleanToPoC" [pa; n] :: tr2) (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
+  pose proof (mapRange_no_failure e3 (mkEvent "CleanToPoC" [pa; n] :: tr2) (s2_place (id - 1)) (Isolation.vm_s2 m) ipa pa n
     (Isolation.mk_Attr (wrapu 8 perms) false) Nv Hg3 Hr2 ltac:(change (pool_base e3) with (pool_base e2); rewrite HB2; exact Hal)
     ltac:(change (pool_base e3 + 4096 * len (tables e3)) with (pool_base e2 + 4096 * len (tables e2)); rewrite HB2, HL2; exact Hbelow) ltac:(lia) ltac:(lia) H40 Hial (delta_page pa ipa Hpal Hial) HN3
     ltac:(change (count_free (Isolation.Engine_pool e3)) with (count_free (Isolation.Engine_pool e2)); lia))
     as (e4 & tr4 & Hmr & Hr4 & HB4 & HL4 & _ & Htf4).
-  destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q4 & Eq4).
+  pose proof (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q4 & Eq4).
   exists Abi.Success, e4, tr4. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
   2:{ intros _. exists m, q, ps, q4. split; [exact Hnth|]. split; [exact Hps|]. split; [exact Hlive|]. split; [exact Eq4|].
       split; [exact Hhr2|]. split; [exact Htf2|]. split; [exact HB2|]. split; [exact HL2|].
@@ -329,12 +329,12 @@ Proof.
   pose proof Hl as Hl'. unfold ledger_ok in Hl'. cbv zeta in Hl'. destruct Hl' as (Hb0 & Hs0 & Hbs & Hal & Hlen).
   set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   set (size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
-  destruct (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn
+  pose proof (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn
     ltac:(fold base; lia) ltac:(fold size; lia)) as (b & Hb & Hbs').
   unfold Isolation.Engine_MemReclaim. cbv [bind]. rewrite deref_root. cbv beta iota. rewrite Hb.
   destruct b; cbn [negb].
   2:{ left. exists Abi.InvalidParameters. split; [reflexivity|discriminate]. }
-  destruct (proj1 Hbs' eq_refl) as (Hn0 & Hpal & Hpw & Hplo & Hphi). fold base size in Hplo, Hphi.
+  pose proof (proj1 Hbs' eq_refl) as (Hn0 & Hpal & Hpw & Hplo & Hphi). fold base size in Hplo, Hphi.
   set (k0 := (pa - base) / 4096).
   assert (Hidx : forall i, 0 <= i < n -> 0 <= k0 + i < len (Isolation.Engine_pages e)).
   { intros i Hi. unfold k0. pose proof (Z.mul_div_le (pa - base) 4096 ltac:(lia)).
@@ -364,7 +364,7 @@ Proof.
   - rewrite Hl1. destruct Hq1 as (-> & -> & Hj). destruct j as [i|x]; cbv beta iota.
     2:{ left. exists x. split; [reflexivity|exact Hj]. }
     assert (H40 : pa + n * 4096 <= 2 ^ 40) by lia.
-    destruct (mapNeed_ok e tr host_place (Isolation.Engine_host e) pa pa n Ht Hhost (host_place_good e)
+    pose proof (mapNeed_ok e tr host_place (Isolation.Engine_host e) pa pa n Ht Hhost (host_place_good e)
       ltac:(lia) ltac:(lia) H40) as (N & HN).
     rewrite pfield_host. cbv beta iota. rewrite HN. cbv beta iota. rewrite deref_root. cbv beta iota.
     destruct (Z.gtb_spec N (Isolation.tablePool_nfree (Isolation.Engine_pool e))) as [Hgt|Hle]; cbv beta iota.
@@ -373,7 +373,7 @@ Proof.
     assert (Hk : (pa - base) / 4096 + n <= len (Isolation.Engine_pages e)).
     { assert (Hm0 : (pa - base) mod 4096 = 0) by (rewrite Zminus_mod, Hpal, Hal; reflexivity).
       pose proof (Z.div_mod (pa - base) 4096 ltac:(lia)). lia. }
-    destruct (setOwner_pages e (mkEvent "CleanToPoC" (@cons Isolation.PA pa [n]) :: mkEvent "ZeroPages" (@cons Isolation.PA pa [n]) :: tr) pa n
+    pose proof (setOwner_pages e (mkEvent "CleanToPoC" (@cons Isolation.PA pa [n]) :: mkEvent "ZeroPages" (@cons Isolation.PA pa [n]) :: tr) pa n
       Abi.OwnerHost Isolation.HostVMID ltac:(fold base; lia) ltac:(lia) ltac:(lia) Hk ltac:(unfold len in *; lia)) as (ps & Hso & Hps & _).
     exists N, ps. split; [lia|]. split; [exact Hpal|]. split; [exact H40|]. split; [exact Hps|]. split; [first [exact HN|reflexivity]|]. split; [lia|].
     cbn [negb]. rewrite !deref_root. cbv beta iota.
@@ -418,16 +418,16 @@ Theorem MemReclaim_no_failure : forall e tr pa n,
 Proof.
   intros e tr pa n Hm (Hal & Hbelow) Hhr Hram Hpa Hn.
   pose proof (root_inv_l1 e _ Hhr) as Hhl. pose proof Hhl as ((Hok & _ & _ & Hcok & Hpl) & Hh0 & _).
-  destruct (MemReclaim_reaches_mapRange e tr pa n Hm (or_intror (l1_inv_tree e _ Hhl)) Hpl Hram Hpa Hn)
+  pose proof (MemReclaim_reaches_mapRange e tr pa n Hm (or_intror (l1_inv_tree e _ Hhl)) Hpl Hram Hpa Hn)
     as [(st & Hcall & Hne)|(N & ps & Hn1 & Hpal & H40 & Hps & HN & Hle & Hcall)].
   { exists st, e, tr. split; [exact Hcall|]. split; [reflexivity|intros E; contradiction]. }
   set (e1 := Isolation.set_Engine_pages ps e) in *.
   set (tr1 := mkEvent "CleanToPoC" [pa; n] :: mkEvent "ZeroPages" [pa; n] :: tr) in *.
   pose proof (host_mapNeed_pages e tr pa n N ps tr1 Hok Hhr ltac:(lia) ltac:(lia) H40 HN) as HN1.
-  destruct (mapRange_no_failure e1 tr1 host_place (Isolation.Engine_host e) pa pa n Isolation.hostRAM N
+  pose proof (mapRange_no_failure e1 tr1 host_place (Isolation.Engine_host e) pa pa n Isolation.hostRAM N
     (host_place_good e1) Hhr Hal Hbelow ltac:(lia) ltac:(lia) H40 Hpal (delta_page pa pa Hpal Hpal) HN1
     ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hmr & Hr' & HB & HL & _ & Htf).
-  destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
+  pose proof (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
   exists Abi.Success, st, tr'. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
   - rewrite Hcall. fold e1 tr1. unfold bind. rewrite Hmr. reflexivity.
   - intros _. exists q, ps. split; [exact Hps|]. split; [exact Eq|]. split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|exact Htf].

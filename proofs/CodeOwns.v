@@ -104,7 +104,7 @@ Lemma owns_l2_inv : forall e r i, pool_inv e -> owns_tables e r -> 0 <= i < 1024
 Proof.
   intros e r i Hp (Htree & Hnd & Hused) Hi H3.
   pose proof Hp as (Hok & Hpok & Hbits & Hcok & Hpl).
-  pose proof Htree as (_ & _ & Hch). destruct (Hch i Hi H3) as (Hle & Hlt & Hsub).
+  pose proof Htree as (_ & _ & Hch). pose proof (Hch i Hi H3) as (Hle & Hlt & Hsub).
   set (c := child (pool_base e) (ent (tables e) r i)) in *.
   set (K := reach (tables e) (pool_base e) 1 c 512).
   unfold s2_tables in Hnd, Hused. apply NoDup_cons_iff in Hnd as [_ Hnd]. apply NoDup_cons_iff in Hnd as [_ Hnd].
@@ -122,7 +122,7 @@ Proof.
   split; [exact Hpl|]. split; [split; [apply child_nonneg; exact Hle|exact Hlt]|].
   split; [apply Hin; apply in_or_app; right; left; reflexivity|]. split.
   - intros j Hj Hj3. rewrite <- ent_tent in Hj3 by exact Hj. unfold l2_table_entry. rewrite <- !ent_tent by exact Hj.
-    destruct (Hch2 j Hj Hj3) as (Hle' & Hlt' & _).
+    pose proof (Hch2 j Hj Hj3) as (Hle' & Hlt' & _).
     split; [exact Hj3|]. split; [exact Hle'|]. split; [exact Hlt'|]. split.
     + intros E. apply (NoDup_app_disj _ _ c Hndi); [rewrite <- E at 1; exact (HinK j Hj Hj3)|left; reflexivity].
     + apply Hin. apply in_or_app. left. exact (HinK j Hj Hj3).
@@ -147,7 +147,7 @@ Proof.
   { intros i Hi H3. rewrite below_root_table by exact H3. apply in_or_app. right. left. reflexivity. }
   unfold l1_inv. split; [exact Hp|]. split; [exact Hr0|]. split; [lia|].
   split; [apply Hused; left; reflexivity|]. split; [apply Hused; right; left; reflexivity|]. split.
-  - intros i Hi H3. destruct (Hch i Hi H3) as (Hle & Hlt & _).
+  - intros i Hi H3. pose proof (Hch i Hi H3) as (Hle & Hlt & _).
     split; [exact Hle|]. split; [exact Hlt|]. split; [exact (owns_l2_inv e r i Hp Hown Hi H3)|].
     pose proof (from_in _ i 1024 _ Hi (Hc i Hi H3)) as Hin.
     split; intros E; rewrite E in Hin; [apply Hr; right|apply Hr1]; exact Hin.
@@ -224,7 +224,7 @@ Corollary MemShare_no_failure_owned : forall e tr id pa ipa n perms,
   exists st e' tr', Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr'.
 Proof.
   intros e tr id pa ipa n perms Hm Ho Hid Hpa Hipa Hn. pose proof Ho as (_ & Hpl & _).
-  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+  pose proof (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
     as (st & e' & tr' & H & _). exists st, e', tr'. exact H.
 Qed.
 
@@ -238,7 +238,7 @@ Corollary MemDonate_no_failure_owned : forall e tr id pa ipa n perms,
   exists st e' tr', Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr'.
 Proof.
   intros e tr id pa ipa n perms Hm Ho Hram Hid Hpa Hipa Hn. pose proof Ho as (Hp & Hpl & Hh & _ & Hd).
-  destruct (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
+  pose proof (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
     (disjoint_host_apart e Hd) Hram Hid Hpa Hipa Hn) as (st & e' & tr' & H & _). exists st, e', tr'. exact H.
 Qed.
 
@@ -301,12 +301,12 @@ Proof.
     exists i. split; [exact Hi|exact (below_sub e r i y Hyi)]. }
   split; [exact (l1_inv_tree e r Hl)|split].
   - unfold s2_tables. constructor; [|constructor].
-    + intros [E|Hy]; [lia|]. destruct (Hin r Hy) as (i & Hi & Hs). exact (proj1 (Hne i r Hi Hs) eq_refl).
-    + intros Hy. destruct (Hin (r + 1) Hy) as (i & Hi & Hs). exact (proj2 (Hne i (r + 1) Hi Hs) eq_refl).
+    + intros [E|Hy]; [lia|]. pose proof (Hin r Hy) as (i & Hi & Hs). exact (proj1 (Hne i r Hi Hs) eq_refl).
+    + intros Hy. pose proof (Hin (r + 1) Hy) as (i & Hi & Hs). exact (proj2 (Hne i (r + 1) Hi Hs) eq_refl).
     + rewrite reach_below. apply nodup_from; [lia| |].
       * intros i Hi. unfold below.
         destruct (Z.eqb_spec (Z.land (ent (tables e) r i) 3) 3) as [H3|_]; [|constructor].
-        destruct (Hents i Hi H3) as (_ & _ & Hinv & _). set (c := child (pool_base e) (ent (tables e) r i)) in *.
+        pose proof (Hents i Hi H3) as (_ & _ & Hinv & _). set (c := child (pool_base e) (ent (tables e) r i)) in *.
         pose proof Hinv as (_ & _ & _ & _ & _ & _ & _ & Hcents & Hcdis).
         apply NoDup_app_disjoint; [| constructor; [intros []|constructor] |].
         -- rewrite reach_below. apply nodup_from; [lia| |].
@@ -320,10 +320,10 @@ Proof.
         -- intros x Hx [E|[]]. subst x. rewrite reach_below in Hx. apply in_from in Hx as (j & Hj & Hxj); [|lia].
            unfold below in Hxj. destruct (Z.eqb_spec (Z.land (ent (tables e) c j) 3) 3) as [Hj3|]; [|destruct Hxj].
            destruct Hxj as [E|[]]. rewrite (ent_tent _ _ j Hj) in Hj3, E.
-           destruct (Hcents j Hj Hj3) as (_ & _ & _ & Hne2 & _). exact (Hne2 E).
+           pose proof (Hcents j Hj Hj3) as (_ & _ & _ & Hne2 & _). exact (Hne2 E).
       * intros i i' y Hi Hi' Hii Hy Hy'. exact (Hdis i i' y Hi Hi' Hii (below_sub e r i y Hy) (below_sub e r i' y Hy')).
   - intros x Hx. unfold s2_tables in Hx. destruct Hx as [<-|[<-|Hx]]; [exact Hu0|exact Hu1|].
-    destruct (Hin x Hx) as (i & Hi & Hs). exact (proj2 (proj2 (sub_used e r i x Hl Hi Hs))).
+    pose proof (Hin x Hx) as (i & Hi & Hs). exact (proj2 (proj2 (sub_used e r i x Hl Hi Hs))).
 Qed.
 
 (** ** MEM_SHARE keeps the stage-2s owned *)
@@ -356,7 +356,7 @@ Proof.
   intros e t y.
   destruct (Z.eq_dec y t) as [E|H0]; [left; left; exact E|].
   destruct (Z.eq_dec y (t + 1)) as [E|H1]; [left; right; left; exact E|].
-  destruct (find_entry (fun i => sub e t i y) (fun i => sub_dec e t i y) 1024%nat) as [(i & Hi & Hs)|Hnone].
+  pose proof (find_entry (fun i => sub e t i y) (fun i => sub_dec e t i y) 1024%nat) as [(i & Hi & Hs)|Hnone].
   - left. right. right. exists i. split; [lia|exact Hs].
   - right. intros [E|[E|(i & Hi & Hs)]]; [contradiction|contradiction|]. exact (Hnone i ltac:(lia) Hs).
 Qed.
@@ -368,7 +368,7 @@ Lemma tree_grows : forall e st t y, tree_frame e st t -> 0 <= y -> in_tree st t 
 Proof.
   intros e st t y Hf Hy Hin. destruct (free_bit (Isolation.Engine_pool e) y) eqn:Hu; [right; reflexivity|left].
   destruct (in_tree_dec e t y) as [H|H]; [exact H|exfalso].
-  destruct (Hf y Hy Hu H) as (_ & _ & Hn). exact (Hn Hin).
+  pose proof (Hf y Hy Hu H) as (_ & _ & Hn). exact (Hn Hin).
 Qed.
 
 Lemma in_tree_nonneg : forall e r y, root_inv e r -> in_tree e r y -> 0 <= y.
@@ -383,7 +383,7 @@ Lemma disjoint_after : forall (A B A0 B0 : list Z) (used : Z -> Prop), disjoint 
   (forall y, In y A0 -> In y A \/ ~ used y) -> (forall y, In y B0 -> In y B) -> (forall y, In y B -> used y) ->
   disjoint A0 B0.
 Proof.
-  intros A B A0 B0 used Hd HA HB Hu y Hy Hy'. destruct (HA y Hy) as [Hy1|Hn].
+  intros A B A0 B0 used Hd HA HB Hu y Hy Hy'. pose proof (HA y Hy) as [Hy1|Hn].
   - exact (Hd y Hy1 (HB y Hy')).
   - exact (Hn (Hu y (HB y Hy'))).
 Qed.
@@ -408,7 +408,7 @@ Lemma tree_list_grows : forall a b t, tree_frame a b t -> root_inv b t ->
   forall y, In y (s2_tables b t) -> In y (s2_tables a t) \/ ~ (free_bit (Isolation.Engine_pool a) y = false).
 Proof.
   intros a b t Htf Hr y Hy. apply in_tree_iff in Hy.
-  destruct (tree_grows a b t y Htf (in_tree_nonneg b t y Hr Hy) Hy) as [Ht|Hf].
+  pose proof (tree_grows a b t y Htf (in_tree_nonneg b t y Hr Hy) Hy) as [Ht|Hf].
   - left. apply in_tree_iff. exact Ht.
   - right. rewrite Hf. discriminate.
 Qed.
@@ -451,7 +451,7 @@ Proof.
     split; [exact Hik|]. apply Hkeep; [exact (Hvm_own i Hi Hl)|].
     pose proof (proj2 Hdis i k Hi Hk_lt Hik Hl ltac:(rewrite Hvk; exact Hlive)) as Hd.
     unfold root_at at 2 in Hd. rewrite Hvk in Hd. exact Hd. }
-  destruct (Hkeep h Hhost ltac:(pose proof (proj1 Hdis k Hk_lt ltac:(rewrite Hvk; exact Hlive)) as Hd;
+  pose proof (Hkeep h Hhost ltac:(pose proof (proj1 Hdis k Hk_lt ltac:(rewrite Hvk; exact Hlive)) as Hd;
     unfold root_at in Hd; rewrite Hvk in Hd; exact Hd)) as (Hh0 & Hhl).
   assert (Hused : forall r', owns_tables e r' -> forall y, In y (s2_tables e r') -> free_bit (Isolation.Engine_pool e) y = false)
     by (intros r' Ho' y Hy; exact (owns_used e r' y Ho' Hy)).
@@ -460,12 +460,12 @@ Proof.
   - intros mv Hin Hl. rewrite Evms in Hin. apply In_nth_error in Hin as (i & Hi).
     assert (Hi_lt : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
     assert (Hvi : vm_at e i = mv) by (unfold vm_at; apply nth_error_nth; exact Hi).
-    destruct (Hvm_after i Hi_lt ltac:(rewrite Hvi; exact Hl)) as [(_ & Er)|(_ & Hri & _)];
+    pose proof (Hvm_after i Hi_lt ltac:(rewrite Hvi; exact Hl)) as [(_ & Er)|(_ & Hri & _)];
       unfold root_at in *; rewrite Hvi in *; [rewrite Er; exact (root_inv_owns e0 r Hr')|exact (root_inv_owns e0 _ Hri)].
   - assert (Evm : forall i, vm_at e0 i = vm_at e i) by (intros i; unfold vm_at; rewrite Evms; reflexivity).
     assert (Ert : forall i, root_at e0 i = root_at e i) by (intros i; unfold root_at; rewrite Evm; reflexivity).
     unfold tables_disjoint. rewrite Ehost, Evms. fold h. split.
-    + intros i Hi Hl. rewrite Evm in Hl. rewrite Ert. destruct (Hvm_after i Hi Hl) as [(-> & Er)|(_ & _ & Hil)].
+    + intros i Hi Hl. rewrite Evm in Hl. rewrite Ert. pose proof (Hvm_after i Hi Hl) as [(-> & Er)|(_ & _ & Hil)].
       * rewrite Er. apply disjoint_sym.
         apply (disjoint_after (s2_tables e r) (s2_tables e h) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false));
           [|exact Hgrow|intros y Hy; apply Hhl; exact Hy|exact (Hused h Hhost)].
@@ -473,8 +473,8 @@ Proof.
         unfold root_at in Hd. rewrite Hvk in Hd. exact Hd.
       * intros y Hy Hy'. apply Hhl in Hy. apply Hil in Hy'. exact (proj1 Hdis i Hi Hl y Hy Hy').
     + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
-      destruct (Hvm_after i Hi Hli) as [(-> & Er)|(Hik & _ & Hil)];
-        destruct (Hvm_after j Hj Hlj) as [(-> & Er')|(Hjk & _ & Hjl)]; [contradiction| | |].
+      pose proof (Hvm_after i Hi Hli) as [(-> & Er)|(Hik & _ & Hil)];
+        pose proof (Hvm_after j Hj Hlj) as [(-> & Er')|(Hjk & _ & Hjl)]; [contradiction| | |].
       * rewrite Er.
         apply (disjoint_after (s2_tables e r) (s2_tables e (root_at e j)) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false));
           [|exact Hgrow|intros y Hy; apply Hjl; exact Hy|exact (Hused _ (Hvm_own j Hj Hlj))].
@@ -495,11 +495,11 @@ Theorem MemShare_keeps_owned : forall e tr id pa ipa n perms st e' tr',
 Proof.
   intros e tr id pa ipa n perms st e' tr' Hm Ho Hid Hpa Hipa Hn H.
   pose proof Ho as (_ & Hpl & _).
-  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+  pose proof (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
     as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (m & q & ps & Hnth & Hps & Hlive & Ee & Hr' & HB & HL & Htf).
+  pose proof (Hsucc Es) as (m & q & ps & Hnth & Hps & Hlive & Ee & Hr' & HB & HL & Htf).
   apply (one_tree_keeps_owned e e0 _ m Ho Hnth Hlive); [rewrite Ee; reflexivity|rewrite Ee; reflexivity|assumption..].
 Qed.
 
@@ -514,11 +514,11 @@ Theorem MemDonate_keeps_owned : forall e tr id pa ipa n perms st e' tr',
 Proof.
   intros e tr id pa ipa n perms st e' tr' Hm Ho Hram Hid Hpa Hipa Hn H.
   pose proof Ho as (Hp & Hpl & Hhost & Hvms & Hdis).
-  destruct (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hhost)
+  pose proof (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hhost)
     (disjoint_host_apart e Hdis) Hram Hid Hpa Hipa Hn) as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (m & q2 & ps & q4 & Hnth & Hps & Hlive & Ee & Hh2 & Htf2 & HB2 & HL2 & Hr' & Htf4 & HB & HL & _).
+  pose proof (Hsucc Es) as (m & q2 & ps & q4 & Hnth & Hps & Hlive & Ee & Hh2 & Htf2 & HB2 & HL2 & Hr' & Htf4 & HB & HL & _).
   set (e2 := Isolation.set_Engine_pool q2 e) in *.
   set (r := Isolation.stage2_root (Isolation.vm_s2 m)) in *.
   set (h := Isolation.stage2_root (Isolation.Engine_host e)) in *.
@@ -537,7 +537,7 @@ Proof.
   assert (Hdhr : disjoint (s2_tables e h) (s2_tables e r)).
   { pose proof (proj1 Hdis k Hk_lt ltac:(rewrite Hvk; exact Hlive)) as Hd. unfold root_at in Hd. rewrite Hvk in Hd. exact Hd. }
   (* the VM's tree across the host's unmap *)
-  destruct (tree_apart_kept e e2 h r Htf2 (owns_root_inv e r Hp (Hvms m ltac:(eapply nth_error_In; exact Hnth) Hlive))
+  pose proof (tree_apart_kept e e2 h r Htf2 (owns_root_inv e r Hp (Hvms m ltac:(eapply nth_error_In; exact Hnth) Hlive))
     (disjoint_sym _ _ Hdhr) Hp2 HB2 HL2) as (Hr2 & Hrl2).
   (* the host's tree after its unmap: old or free tables, none of the VM's *)
   assert (Hh2grow := tree_list_grows e e2 h Htf2 Hh2).
@@ -545,7 +545,7 @@ Proof.
   { apply (disjoint_after (s2_tables e h) (s2_tables e r) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false) Hdhr Hh2grow);
       [intros y Hy; apply Hrl2; exact Hy|intros y Hy; exact (owns_used e r y (Hvms m ltac:(eapply nth_error_In; exact Hnth) Hlive) Hy)]. }
   (* the host's tree across the VM's map *)
-  destruct (tree_apart_kept e2 e0 r h Htf4 Hh2 (disjoint_sym _ _ (disjoint_sym _ _ Hd2hr)) Hp0 HB02 HL02) as (Hh0 & Hhl0).
+  pose proof (tree_apart_kept e2 e0 r h Htf4 Hh2 (disjoint_sym _ _ (disjoint_sym _ _ Hd2hr)) Hp0 HB02 HL02) as (Hh0 & Hhl0).
   assert (Hr0grow := tree_list_grows e2 e0 r Htf4 Hr').
   (* every other live VM's tree across both *)
   assert (Hoth : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true -> i <> k ->
@@ -555,22 +555,22 @@ Proof.
     pose proof (proj2 Hdis i k Hi Hk_lt Hik Hl ltac:(rewrite Hvk; exact Hlive)) as Hdir.
     unfold root_at at 2 in Hdir. rewrite Hvk in Hdir.
     pose proof (proj1 Hdis i Hi Hl) as Hdhi.
-    destruct (tree_apart_kept e e2 h (root_at e i) Htf2 (owns_root_inv e _ Hp Hoi) (disjoint_sym _ _ Hdhi) Hp2 HB2 HL2)
+    pose proof (tree_apart_kept e e2 h (root_at e i) Htf2 (owns_root_inv e _ Hp Hoi) (disjoint_sym _ _ Hdhi) Hp2 HB2 HL2)
       as (Hri2 & Hil2).
     assert (Hd2 : disjoint (s2_tables e2 (root_at e i)) (s2_tables e2 r)).
     { intros y Hy Hy'. apply Hil2 in Hy. apply Hrl2 in Hy'. exact (Hdir y Hy Hy'). }
-    destruct (tree_apart_kept e2 e0 r (root_at e i) Htf4 Hri2 Hd2 Hp0 HB02 HL02) as (Hri0 & Hil0).
+    pose proof (tree_apart_kept e2 e0 r (root_at e i) Htf4 Hri2 Hd2 Hp0 HB02 HL02) as (Hri0 & Hil0).
     split; [exact Hri0|]. split; [intros y; rewrite Hil0; apply Hil2|].
     intros y Hy. apply (owns_used e2 _ y (root_inv_owns e2 _ Hri2)). apply Hil2. exact Hy. }
   (* the VM's tree after both, against another live VM's *)
   assert (Hrk : forall j, (j < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e j) = true -> j <> k ->
     disjoint (s2_tables e0 r) (s2_tables e0 (root_at e j))).
-  { intros j Hj Hlj Hjk. destruct (Hoth j Hj Hlj Hjk) as (_ & Hjl & Hju).
+  { intros j Hj Hlj Hjk. pose proof (Hoth j Hj Hlj Hjk) as (_ & Hjl & Hju).
     pose proof (proj2 Hdis k j Hk_lt Hj (not_eq_sym Hjk) ltac:(rewrite Hvk; exact Hlive) Hlj) as Hd.
     unfold root_at at 1 in Hd. rewrite Hvk in Hd.
     apply (disjoint_after (s2_tables e r) (s2_tables e (root_at e j)) _ _ (fun y => free_bit (Isolation.Engine_pool e2) y = false) Hd);
       [|intros y Hy; apply Hjl; exact Hy|exact Hju].
-    intros y Hy. destruct (Hr0grow y Hy) as [Hy2|Hf]; [left; apply Hrl2; exact Hy2|right; exact Hf]. }
+    intros y Hy. pose proof (Hr0grow y Hy) as [Hy2|Hf]; [left; apply Hrl2; exact Hy2|right; exact Hf]. }
   split; [exact Hp0|]. split; [unfold pool_placed in *; rewrite HB, HL; exact Hpl|].
   split; [rewrite Ehost; exact (root_inv_owns e0 h Hh0)|]. split.
   - intros mv Hin Hl. rewrite Evms in Hin. apply In_nth_error in Hin as (i & Hi).
@@ -578,7 +578,7 @@ Proof.
     assert (Hvi : vm_at e i = mv) by (unfold vm_at; apply nth_error_nth; exact Hi).
     destruct (Nat.eq_dec i k) as [->|Hik].
     + rewrite Hvk in Hvi. subst mv. exact (root_inv_owns e0 r Hr').
-    + destruct (Hoth i Hi_lt ltac:(rewrite Hvi; exact Hl) Hik) as (Hri & _). unfold root_at in Hri. rewrite Hvi in Hri.
+    + pose proof (Hoth i Hi_lt ltac:(rewrite Hvi; exact Hl) Hik) as (Hri & _). unfold root_at in Hri. rewrite Hvi in Hri.
       exact (root_inv_owns e0 _ Hri).
   - assert (Evm : forall i, vm_at e0 i = vm_at e i) by (intros i; unfold vm_at; rewrite Evms; reflexivity).
     assert (Ert : forall i, root_at e0 i = root_at e i) by (intros i; unfold root_at; rewrite Evm; reflexivity).
@@ -591,14 +591,14 @@ Proof.
         apply (disjoint_after (s2_tables e2 r) (s2_tables e2 h) _ _ (fun y => free_bit (Isolation.Engine_pool e2) y = false)
           (disjoint_sym _ _ Hd2hr) Hr0grow);
           [intros y Hy; apply Hhl0; exact Hy|intros y Hy; exact (owns_used e2 h y (root_inv_owns e2 h Hh2) Hy)].
-      * destruct (Hoth i Hi Hl Hik) as (_ & Hil & _).
+      * pose proof (Hoth i Hi Hl Hik) as (_ & Hil & _).
         apply (disjoint_after (s2_tables e h) (s2_tables e (root_at e i)) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false)
           (proj1 Hdis i Hi Hl) Hh0e); [intros y Hy; apply Hil; exact Hy|intros y Hy; exact (owns_used e _ y (Hvm_own i Hi Hl) Hy)].
     + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
       destruct (Nat.eq_dec i k) as [->|Hik]; destruct (Nat.eq_dec j k) as [->|Hjk]; [contradiction| | |].
       * rewrite Erk. exact (Hrk j Hj Hlj Hjk).
       * rewrite Erk. apply disjoint_sym. exact (Hrk i Hi Hli Hik).
-      * destruct (Hoth i Hi Hli Hik) as (_ & Hil & _). destruct (Hoth j Hj Hlj Hjk) as (_ & Hjl & _).
+      * pose proof (Hoth i Hi Hli Hik) as (_ & Hil & _). pose proof (Hoth j Hj Hlj Hjk) as (_ & Hjl & _).
         intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
 Qed.
 
@@ -614,7 +614,7 @@ Corollary MemReclaim_no_failure_owned : forall e tr pa n,
   exists st e' tr', Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr'.
 Proof.
   intros e tr pa n Hm Ho Hram Hpa Hn. pose proof Ho as (Hp & Hpl & Hh & _).
-  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn) as (st & e' & tr' & H & _).
+  pose proof (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn) as (st & e' & tr' & H & _).
   exists st, e', tr'. exact H.
 Qed.
 
@@ -647,17 +647,17 @@ Proof.
   - intros mv Hin Hl. rewrite Evms in Hin. apply In_nth_error in Hin as (i & Hi).
     assert (Hi_lt : (i < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
     assert (Hvi : vm_at e i = mv) by (unfold vm_at; apply nth_error_nth; exact Hi).
-    destruct (Hkept i Hi_lt ltac:(rewrite Hvi; exact Hl)) as (Hri & _). unfold root_at in Hri. rewrite Hvi in Hri.
+    pose proof (Hkept i Hi_lt ltac:(rewrite Hvi; exact Hl)) as (Hri & _). unfold root_at in Hri. rewrite Hvi in Hri.
     exact (root_inv_owns e0 _ Hri).
   - assert (Evm : forall i, vm_at e0 i = vm_at e i) by (intros i; unfold vm_at; rewrite Evms; reflexivity).
     assert (Ert : forall i, root_at e0 i = root_at e i) by (intros i; unfold root_at; rewrite Evm; reflexivity).
     unfold tables_disjoint. rewrite Ehost, Evms. fold h. split.
-    + intros i Hi Hl. rewrite Evm in Hl. rewrite Ert. destruct (Hkept i Hi Hl) as (_ & Hil).
+    + intros i Hi Hl. rewrite Evm in Hl. rewrite Ert. pose proof (Hkept i Hi Hl) as (_ & Hil).
       apply (disjoint_after (s2_tables e h) (s2_tables e (root_at e i)) _ _ (fun y => free_bit (Isolation.Engine_pool e) y = false)
         (proj1 Hdis i Hi Hl) (tree_list_grows e e0 h Htf Hh0));
         [intros y Hy; apply Hil; exact Hy|intros y Hy; exact (owns_used e _ y (Hvm_own i Hi Hl) Hy)].
     + intros i j Hi Hj Hij Hli Hlj. rewrite Evm in Hli, Hlj. rewrite !Ert.
-      destruct (Hkept i Hi Hli) as (_ & Hil). destruct (Hkept j Hj Hlj) as (_ & Hjl).
+      pose proof (Hkept i Hi Hli) as (_ & Hil). pose proof (Hkept j Hj Hlj) as (_ & Hjl).
       intros y Hy Hy'. apply Hil in Hy. apply Hjl in Hy'. exact (proj2 Hdis i j Hi Hj Hij Hli Hlj y Hy Hy').
 Qed.
 
@@ -673,11 +673,11 @@ Theorem MemReclaim_keeps_owned : forall e tr pa n st e' tr',
 Proof.
   intros e tr pa n st e' tr' Hm Ho Hram Hpa Hn H.
   pose proof Ho as (Hp & Hpl & Hhost & _).
-  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hhost) Hram Hpa Hn)
+  pose proof (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hhost) Hram Hpa Hn)
     as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Ho].
-  destruct (Hsucc Es) as (q & ps & _ & Ee & Hh0 & HB & HL & Htf).
+  pose proof (Hsucc Es) as (q & ps & _ & Ee & Hh0 & HB & HL & Htf).
   exact (host_update_keeps_owned e e0 q ps Ho Ee Hh0 HB HL Htf).
 Qed.
 
@@ -717,11 +717,11 @@ Proof.
   intros e tr id pa ipa n perms st e' tr' (Hm & Ho & Hd) Hid Hpa Hipa Hn H.
   pose proof (MemShare_keeps_owned e tr id pa ipa n perms st e' tr' Hm Ho Hid Hpa Hipa Hn H) as Ho'.
   pose proof Ho as (_ & Hpl & _).
-  destruct (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
+  pose proof (MemShare_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) Hid Hpa Hipa Hn)
     as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; [exact Hm|split; assumption]].
-  destruct (Hsucc Es) as (m & q & ps & _ & Hps & _ & Ee & _).
+  pose proof (Hsucc Es) as (m & q & ps & _ & Hps & _ & Ee & _).
   apply (mem_inv_after e e0 Hm Hd Ho'); rewrite Ee; [reflexivity|reflexivity|exact Hps].
 Qed.
 
@@ -735,11 +735,11 @@ Proof.
   intros e tr id pa ipa n perms st e' tr' (Hm & Ho & Hd) Hram Hid Hpa Hipa Hn H.
   pose proof (MemDonate_keeps_owned e tr id pa ipa n perms st e' tr' Hm Ho Hram Hid Hpa Hipa Hn H) as Ho'.
   pose proof Ho as (Hp & Hpl & Hh & _ & Hdis).
-  destruct (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
+  pose proof (MemDonate_no_failure e tr id pa ipa n perms Hm Hpl (s2_owned_roots e Ho) (owns_root_inv e _ Hp Hh)
     (disjoint_host_apart e Hdis) Hram Hid Hpa Hipa Hn) as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; [exact Hm|split; assumption]].
-  destruct (Hsucc Es) as (m & q2 & ps & q4 & _ & Hps & _ & Ee & _).
+  pose proof (Hsucc Es) as (m & q2 & ps & q4 & _ & Hps & _ & Ee & _).
   apply (mem_inv_after e e0 Hm Hd Ho'); rewrite Ee; [reflexivity|reflexivity|exact Hps].
 Qed.
 
@@ -753,10 +753,10 @@ Proof.
   intros e tr pa n st e' tr' (Hm & Ho & Hd) Hram Hpa Hn H.
   pose proof (MemReclaim_keeps_owned e tr pa n st e' tr' Hm Ho Hram Hpa Hn H) as Ho'.
   pose proof Ho as (Hp & Hpl & Hh & _).
-  destruct (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn)
+  pose proof (MemReclaim_no_failure e tr pa n Hm Hpl (owns_root_inv e _ Hp Hh) Hram Hpa Hn)
     as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
   rewrite H0 in H. injection H as <- <- <-.
   destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; [exact Hm|split; assumption]].
-  destruct (Hsucc Es) as (q & ps & Hps & Ee & _).
+  pose proof (Hsucc Es) as (q & ps & Hps & Ee & _).
   apply (mem_inv_after e e0 Hm Hd Ho'); rewrite Ee; [reflexivity|reflexivity|exact Hps].
 Qed.

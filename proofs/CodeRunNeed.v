@@ -92,7 +92,7 @@ Proof.
   { pose proof (touched_pos 21 cur (end' - 1)). lia. }
   destruct (Z.ltb_spec cur end') as [_|]; [|lia].
   pose proof (need_atg_bound get cur end' u).
-  destruct (stop_cases 21 cur end' ltac:(lia) Hc) as [E|(Hlt & Ed & E)];
+  pose proof (stop_cases 21 cur end' ltac:(lia) Hc) as [E|(Hlt & Ed & E)];
     unfold l2_stop, l2_base; rewrite E.
   - rewrite need_l2g_done by lia. pose proof (touched_pos 21 cur (end' - 1)). lia.
   - specialize (IH get (cur / 2 ^ 21 * 2 ^ 21 + 2 ^ 21) end' u ltac:(pose proof (Z.div_mod cur (2 ^ 21) ltac:(lia)); pose proof (Z.mod_pos_bound cur (2 ^ 21) ltac:(lia)); lia)).
@@ -125,7 +125,7 @@ Proof.
     pose proof (touched_pos 21 cur (l1_stop cur end' - 1)).
     destruct (whole_l1 _ _ _ _); [lia|]. apply below1_touched. lia. }
   pose proof (touched_pos 30 cur (end' - 1)).
-  destruct (stop_cases 30 cur end' ltac:(lia) Hc) as [E|(Hlt & Ed & E)];
+  pose proof (stop_cases 30 cur end' ltac:(lia) Hc) as [E|(Hlt & Ed & E)];
     unfold l1_stop, l1_base in *; rewrite E in *.
   - rewrite need_root_done by lia. lia.
   - set (s := cur / 2 ^ 30 * 2 ^ 30 + 2 ^ 30) in *.

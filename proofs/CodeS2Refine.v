@@ -169,7 +169,7 @@ Lemma vm_s2_call : forall c e e' id pa ipa n perms m, create_inv c e -> create_i
 Proof.
   intros c e e' id pa ipa n perms m Hc Hc' Ev Hnth Hlive Hlc Hpass Hpa Hipa Hperms Hwm.
   pose proof Hpass as (_ & Hid1 & _ & Hn1 & Hpal & Hial & _ & _ & H40).
-  destruct (lend_checks_vm c e id _ _ _ _ m Hlc Hid1 Hnth Hlive) as (Hpo & Hfr).
+  pose proof (lend_checks_vm c e id _ _ _ _ m Hlc Hid1 Hnth Hlive) as (Hpo & Hfr).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hc' as (_ & _ & _ & _ & _ & _ & Hsane').
   unfold vms_sane in Hsane, Hsane'. rewrite Forall_forall in Hsane, Hsane'.
   exact (vm_s2_lend c e e' _ pa ipa n _ _ Hcfg (Hsane m (nth_error_In _ _ Hnth) Hlive)
@@ -193,11 +193,11 @@ Theorem MemShare_vm_s2 : forall c e tr id pa ipa n perms e' tr' m, create_inv c 
 Proof.
   intros c e tr id pa ipa n perms e' tr' m Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hm.
   pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
-  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _ & _ & _ & Hwm & _ & _).
+  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _ & _ & _ & Hwm & _ & _).
   rewrite Hnth in Hm. injection Hm as <-.
-  destruct (MemShare_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
+  pose proof (MemShare_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
     as (st2 & e2 & tr2 & Hrun2 & Hc' & _ & _).
   rewrite Hrun in Hrun2. injection Hrun2 as _ <- _.
   exact (vm_s2_call c e e' id pa ipa n perms m0 Hc Hc' Ev Hnth Hlive
@@ -220,11 +220,11 @@ Theorem MemDonate_vm_s2 : forall c e tr id pa ipa n perms e' tr' m, create_inv c
 Proof.
   intros c e tr id pa ipa n perms e' tr' m Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hm.
   pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
-  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _ & _ & _ & _ & _ & Hwm & _).
+  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _ & _ & _ & _ & _ & Hwm & _).
   rewrite Hnth in Hm. injection Hm as <-.
-  destruct (MemDonate_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
+  pose proof (MemDonate_keeps_all c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms)
     as (st2 & e2 & tr2 & Hrun2 & Hc' & _ & _).
   rewrite Hrun in Hrun2. injection Hrun2 as _ <- _.
   exact (vm_s2_call c e e' id pa ipa n perms m0 Hc Hc' Ev Hnth Hlive
@@ -283,9 +283,9 @@ Theorem MemDonate_others_s2 : forall c e tr id pa ipa n perms e' tr', mem_inv e 
     forall p, abs_s2 c e' (Isolation.vm_s2 m') p = abs_s2 c e (Isolation.vm_s2 m') p.
 Proof.
   intros c e tr id pa ipa n perms e' tr' Hi Hwb Hcfg Hrok Hid Hpa Hipa Hn Hrun.
-  destruct (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
-  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hwh & _ & Hother).
+  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hwh & _ & Hother).
   pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as (_ & _ & _ & _ & Hpal & _).
   split.
@@ -306,9 +306,9 @@ Theorem MemShare_others_s2 : forall c e tr id pa ipa n perms e' tr', mem_inv e -
     forall p, abs_s2 c e' (Isolation.vm_s2 m') p = abs_s2 c e (Isolation.vm_s2 m') p.
 Proof.
   intros c e tr id pa ipa n perms e' tr' Hi Hwb Hrok Hid Hpa Hipa Hn Hrun.
-  destruct (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
-  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hhost & Hother).
+  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hhost & Hother).
   split.
   - intros p. unfold abs_hs2. rewrite Eh, Hhost. reflexivity.
   - intros j m' Hj Hnth' Hl'. apply abs_s2_same. exact (Hother j m' Hj Hnth' Hl').
@@ -389,15 +389,15 @@ Theorem MemShare_refines : forall c e tr id pa ipa n perms e' tr' mem regs,
 Proof.
   intros c e tr id pa ipa n perms e' tr' mem regs Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun.
   pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemShare_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
-  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _).
-  destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _).
+  pose proof (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
-  destruct (MemShare_others_s2 c e tr id pa ipa n perms e' tr' Hi Hwb Hrok Hid Hpa Hipa Hn Hrun) as (Hhs2 & Hoth).
+  pose proof (MemShare_others_s2 c e tr id pa ipa n perms e' tr' Hi Hwb Hrok Hid Hpa Hipa Hn Hrun) as (Hhs2 & Hoth).
   pose proof (MemShare_vm_s2 c e tr id pa ipa n perms e' tr' m0 Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hnth)
     as Hs2.
-  destruct (MemShare_reaches_mapRange e tr id pa ipa n perms (proj1 Hi) Hid Hpa Hipa Hn)
+  pose proof (MemShare_reaches_mapRange e tr id pa ipa n perms (proj1 Hi) Hid Hpa Hipa Hn)
     as [(st0 & Hc0 & Hne)|(m' & ps & N & (_ & Hid1 & _) & Hnth' & Hprot & _)].
   { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
   rewrite Hnth in Hnth'. injection Hnth' as <-.
@@ -441,12 +441,12 @@ Theorem MemDonate_refines : forall c e tr id pa ipa n perms e' tr' mem regs,
 Proof.
   intros c e tr id pa ipa n perms e' tr' mem regs Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun.
   pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
-  destruct (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _).
-  destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & _).
+  pose proof (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
-  destruct (MemDonate_others_s2 c e tr id pa ipa n perms e' tr' Hi Hwb Hcfg Hrok Hid Hpa Hipa Hn Hrun) as (Hhs2 & Hoth).
+  pose proof (MemDonate_others_s2 c e tr id pa ipa n perms e' tr' Hi Hwb Hcfg Hrok Hid Hpa Hipa Hn Hrun) as (Hhs2 & Hoth).
   pose proof (MemDonate_vm_s2 c e tr id pa ipa n perms e' tr' m0 Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms Hrun Hnth)
     as Hs2.
   pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as (_ & Hid1 & _).
@@ -491,10 +491,10 @@ Theorem MemReclaim_refines : forall c e tr pa n e' tr' mem regs,
     ms_eq (st_meta s') (abs_ms c e').
 Proof.
   intros c e tr pa n e' tr' mem regs Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun.
-  destruct (MemReclaim_ledger_refine c e (abs_state c e mem regs) tr pa n e' tr' Hrok Ho (proj1 Hcfg) eq_refl
+  pose proof (MemReclaim_ledger_refine c e (abs_state c e mem regs) tr pa n e' tr' Hrok Ho (proj1 Hcfg) eq_refl
     Hpa Hn Hrun) as (s' & Hstep & Hp & _).
-  destruct (MemReclaim_host_walk e tr pa n Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hpa Hn Hrun) as (_ & Eh & _ & Hw).
-  destruct (MemReclaim_walks e tr pa n Abi.Success e' tr' Hi (proj2 Hrok) Hpa Hn Hrun) as (_ & Ev & _ & Hvw).
+  pose proof (MemReclaim_host_walk e tr pa n Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hpa Hn Hrun) as (_ & Eh & _ & Hw).
+  pose proof (MemReclaim_walks e tr pa n Abi.Success e' tr' Hi (proj2 Hrok) Hpa Hn Hrun) as (_ & Ev & _ & Hvw).
   exists s'. split; [exact Hstep|].
   unfold mem_reclaim in Hstep; cbv zeta in Hstep.
   destruct (pa_ok c (Z.to_nat pa) (Z.to_nat n)) eqn:Hok; cbn [negb] in Hstep; [|unfold err, ok0 in Hstep; congruence].

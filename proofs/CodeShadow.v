@@ -121,8 +121,8 @@ Proof.
     + intros Hc. apply Z.ltb_lt in Hc. lia.
     + intros _. split; reflexivity.
   - intros i st tr' (-> & -> & Hi) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    destruct (idx_in_range rs i s tr ltac:(lia)) as (r & Hr).
-    destruct (Range_Contains_ok s tr r addr 1) as (b & Hb).
+    pose proof (idx_in_range rs i s tr ltac:(lia)) as (r & Hr).
+    pose proof (Range_Contains_ok s tr r addr 1) as (b & Hb).
     unfold bind. rewrite Hr, Hb. destruct b; unfold ret.
     + eexists _, _, _. split; [reflexivity|]. split; reflexivity.
     + eexists _, _, _. split; [reflexivity|]. exists (i + 1). split; [reflexivity|].
@@ -198,7 +198,7 @@ Proof.
       split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
       split; [intros _; split; [lia|]; split; assumption|]. split; [intros; lia|].
       split; [intros H; destruct (F3 H); split; [lia|assumption]|].
-      intros H j Hj. destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|]. exact Hon. }
+      intros H j Hj. pose proof (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|]. exact Hon. }
     assert (Hnot : ~ (is_on r = true /\ Isolation.shadowReg_ipa r = ipa)).
     { intros [A B]. unfold is_on in A. rewrite A, B, Z.eqb_refl in Hm. discriminate. }
     destruct ((Isolation.shadowReg_mode r =? Abi.ShadowOff) && (free <? 0)) eqn:Hm2.
@@ -206,17 +206,17 @@ Proof.
       eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
       split; [|apply Z2Nat.inj_lt; lia].
       split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
-      split; [intros H; destruct (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
-      split; [intros H j Hj; destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
+      split; [intros H; pose proof (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
+      split; [intros H j Hj; pose proof (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
       split; [intros _; split; [lia|]; unfold is_on; fold r; rewrite Hoff; reflexivity|].
       intros H. lia. }
     unfold ret. eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
     split; [|apply Z2Nat.inj_lt; lia].
     split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
-    split; [intros H; destruct (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
-    split; [intros H j Hj; destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
+    split; [intros H; pose proof (F1 H) as (? & ? & ?); split; [lia|]; split; assumption|].
+    split; [intros H j Hj; pose proof (Hsucc j Hj) as [Hjl| ->]; [exact (F2 H j Hjl)|exact Hnot]|].
     split; [intros H; destruct (F3 H); split; [lia|assumption]|].
-    intros H j Hj. destruct (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|].
+    intros H j Hj. pose proof (Hsucc j Hj) as [Hjl| ->]; [exact (F4 H j Hjl)|].
     unfold is_on. fold r. destruct (Isolation.shadowReg_mode r =? Abi.ShadowOff) eqn:Hoff; [|reflexivity].
     cbn [andb] in Hm2. apply Z.ltb_ge in Hm2. lia.
   - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. split; [lia|]. split; [lia|].
@@ -239,11 +239,11 @@ Lemma set_reg_tracks : forall (e : Isolation.Engine) tr p m put k r,
        (replace_nth (Z.to_nat k) r (Isolation.shadowState_regs (Isolation.vm_shadow m))) (Isolation.vm_shadow m)) m)) tr.
 Proof.
   intros e tr p m put k r Ht Hl Hk.
-  destruct (pfield_tracks p Isolation.vm_shadow Isolation.set_vm_shadow e m put tr Ht ltac:(field_laws))
+  pose proof (pfield_tracks p Isolation.vm_shadow Isolation.set_vm_shadow e m put tr Ht ltac:(field_laws))
     as (q1 & Hq1 & Ht1).
-  destruct (pfield_tracks q1 Isolation.shadowState_regs Isolation.set_shadowState_regs e _ _ tr Ht1 ltac:(field_laws))
+  pose proof (pfield_tracks q1 Isolation.shadowState_regs Isolation.set_shadowState_regs e _ _ tr Ht1 ltac:(field_laws))
     as (q2 & Hq2 & Ht2).
-  destruct (pindex_tracks q2 e _ _ k tr Ht2 ltac:(lia)) as (q3 & x & Hq3 & _ & Ht3).
+  pose proof (pindex_tracks q2 e _ _ k tr Ht2 ltac:(lia)) as (q3 & x & Hq3 & _ & Ht3).
   unfold bind. rewrite Hq1, Hq2, Hq3. rewrite (store_tracks _ _ _ _ _ _ Ht3). reflexivity.
 Qed.
 
@@ -309,7 +309,7 @@ Proof.
     + cbn [Isolation.shadowReg_ipa]. intros E. exact (Hother j' Hj' Nj' Pj' (eq_sym E)).
     + cbn [Isolation.shadowReg_ipa]. exact (Hother j Hj Nj Pj).
     + exact (Hpos j j' Hj Hj' Hjj Pj Pj').
-  - apply Forall_forall. intros r Hr. destruct (In_nth _ r Isolation.zero_shadowReg Hr) as (j & Hj & <-).
+  - apply Forall_forall. intros r Hr. pose proof (In_nth _ r Isolation.zero_shadowReg Hr) as (j & Hj & <-).
     rewrite Hn'. rewrite Hl' in Hj. destruct (j =? Z.to_nat k)%nat; [exact Hipa|apply Hnn, nth_In; exact Hj].
 Qed.
 
@@ -338,20 +338,20 @@ Proof.
   intros e tr id ipa mode value Hinv Hid Hipa.
   assert (Hnone : forall st, exists st' e', (ret st : M Isolation.Engine Abi.Status) e tr = Ok st' e' tr /\
     shadow_inv e' /\ shadow_store e e') by (intros st; eexists _, _; split; [reflexivity|]; split; [exact Hinv|left; reflexivity]).
-  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> _] | (m & Hr & Hn & Hm & Ht & _)]);
+  pose proof (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> _] | (m & Hr & Hn & Hm & Ht & _)]);
     unfold Isolation.Engine_MMIOShadow; step_by Hp.
   - step. step. apply Hnone.
   - pose proof (shadow_of e _ m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _).
     rewrite (is_nil_tracks _ _ _ _ Ht). cbv beta iota.
     step. destruct (negb (ipa mod Isolation.shadowAccessMax =? 0)).
     { step. apply Hnone. }
-    destruct (inRanges_ok e tr ipa (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e))) as (b & Hb).
+    pose proof (inRanges_ok e tr ipa (Isolation.Config_GuestMMIO (Isolation.Engine_cfg e))) as (b & Hb).
     erewrite bind_ok; [|step; step_by Hb; reflexivity]. cbv beta iota zeta.
     destruct (negb b || (mode >? Abi.ShadowLog)).
     { apply Hnone. }
     step_by (deref_tracks _ _ _ _ tr Ht).
-    destruct (slot_scan_spec e tr _ ipa Hregs) as (slot & free & Hscan & Hs & Hf & Hfd).
-    destruct (settable_found _ _ _ _ Hfd) as [Hset1 Hset2].
+    pose proof (slot_scan_spec e tr _ ipa Hregs) as (slot & free & Hscan & Hs & Hf & Hfd).
+    pose proof (settable_found _ _ _ _ Hfd) as [Hset1 Hset2].
     step_by Hscan.
     assert (Hfin : forall k, 0 <= k < 4 -> settable (Isolation.shadowState_regs (Isolation.vm_shadow m)) k ipa ->
       exists st e',
@@ -409,7 +409,7 @@ Theorem MMIOLogRead_no_failure : forall e tr id,
     0 <= n <= Abi.ShadowLogBatch /\ len packed = 6 /\ shadow_inv e' /\ shadow_store e e'.
 Proof.
   intros e tr id Hinv Hid.
-  destruct (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> _] | (m & Hr & Hn & Hm & Ht & _)]);
+  pose proof (liveVM_tracks e tr id (proj1 Hinv) Hid) as (p & Hp & [[-> _] | (m & Hr & Hn & Hm & Ht & _)]);
     unfold Isolation.Engine_MMIOLogRead; cbv zeta; step_by Hp.
   - eexists _, _, _, _. split; [reflexivity|]. split; [unfold Abi.ShadowLogBatch; lia|]. split; [reflexivity|].
     split; [exact Hinv|left; reflexivity].
@@ -417,7 +417,7 @@ Proof.
     rewrite (is_nil_tracks _ _ _ _ Ht). cbv beta iota.
     set (i := Z.to_nat (id - 1)) in *.
     set (put := fun b => put_shadow e i m b).
-    destruct (pfield_tracks p Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Ht ltac:(field_laws))
+    pose proof (pfield_tracks p Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Ht ltac:(field_laws))
       as (q & Hq & Htq).
     step_by Hq. fold (put_shadow e i m) in Htq. fold put in Htq.
     match goal with |- context [loop max_fuel ?c ?b ?po _] =>
@@ -441,20 +441,20 @@ Proof.
       unfold bind, ret in Hc. rewrite (deref_tracks _ _ _ _ tr Hts) in Hc.
       injection Hc as Hc. apply Z.gtb_lt in Hc.
       pose proof Hok as (_ & Hlog & Hhead & _).
-      destruct (idx_in_range (Isolation.shadowState_log sh) (Isolation.shadowState_head sh) (put sh) tr ltac:(lia)) as (b & Hb).
-      destruct (idx_in_range packed (n / 8) (put sh) tr ltac:(pose proof (div8_lt6 n); lia)) as (w & Hw).
+      pose proof (idx_in_range (Isolation.shadowState_log sh) (Isolation.shadowState_head sh) (put sh) tr ltac:(lia)) as (b & Hb).
+      pose proof (idx_in_range packed (n / 8) (put sh) tr ltac:(pose proof (div8_lt6 n); lia)) as (w & Hw).
       step. step. step_by (deref_tracks _ _ _ _ tr Hts). step_by (deref_tracks _ _ _ _ tr Hts). step_by Hb.
       step. step_by Hw. step.
       step_by (upd_ok (put sh) tr packed (n / 8) (Z.lor w (shl 64 false b (wrapu 64 (8 * (n mod 8)))))
                  ltac:(pose proof (div8_lt6 n); lia)).
       step_by (deref_tracks _ _ _ _ tr Hts). step.
-      destruct (pfield_tracks q Isolation.shadowState_head Isolation.set_shadowState_head _ _ _ tr Hts ltac:(field_laws))
+      pose proof (pfield_tracks q Isolation.shadowState_head Isolation.set_shadowState_head _ _ _ tr Hts ltac:(field_laws))
         as (qh & Hqh & Hth).
       step_by Hqh. step_by (store_tracks _ _ _ _ (Z.rem (wraps 64 (Isolation.shadowState_head sh + 1)) 256) tr Hth).
       set (sh1 := Isolation.set_shadowState_head (Z.rem (wraps 64 (Isolation.shadowState_head sh + 1)) 256) sh).
       pose proof (tracks_put q _ _ put sh1 Hts) as Hts1.
       step_by (deref_tracks _ _ _ _ tr Hts1).
-      destruct (pfield_tracks q Isolation.shadowState_count Isolation.set_shadowState_count _ _ _ tr Hts1 ltac:(field_laws))
+      pose proof (pfield_tracks q Isolation.shadowState_count Isolation.set_shadowState_count _ _ _ tr Hts1 ltac:(field_laws))
         as (qc & Hqc & Htc).
       step_by Hqc. step_by (store_tracks _ _ _ _ (wraps 64 (Isolation.shadowState_count sh1 - 1)) tr Htc).
       set (sh2 := Isolation.set_shadowState_count (wraps 64 (Isolation.shadowState_count sh1 - 1)) sh1).
@@ -496,19 +496,19 @@ Proof.
   unfold Isolation.shadowState_append. step_by (deref_tracks _ _ _ _ tr Ht).
   destruct (Z.eqb_spec (Isolation.shadowState_count sh) 256) as [E|E].
   { exists false, sh. right. reflexivity. }
-  destruct (pfield_tracks s Isolation.shadowState_log Isolation.set_shadowState_log _ _ _ tr Ht ltac:(field_laws))
+  pose proof (pfield_tracks s Isolation.shadowState_log Isolation.set_shadowState_log _ _ _ tr Ht ltac:(field_laws))
     as (ql & Hql & Htl).
   step_by Hql. step_by (deref_tracks _ _ _ _ tr Ht). step_by (deref_tracks _ _ _ _ tr Ht). step.
   rewrite wraps_small by lia.
   pose proof (Z.rem_bound_pos_pos (Isolation.shadowState_head sh + Isolation.shadowState_count sh) 256
                 ltac:(lia) ltac:(lia)) as Hrem.
-  destruct (pindex_tracks ql e _ _ (Z.rem (Isolation.shadowState_head sh + Isolation.shadowState_count sh) 256) tr Htl
+  pose proof (pindex_tracks ql e _ _ (Z.rem (Isolation.shadowState_head sh + Isolation.shadowState_count sh) 256) tr Htl
               ltac:(lia)) as (qi & x & Hqi & _ & Hti).
   step_by Hqi. step_by (store_tracks _ _ _ _ b tr Hti).
   set (sh1 := Isolation.set_shadowState_log _ sh).
   pose proof (tracks_put s _ _ put sh1 Ht) as Ht1.
   step_by (deref_tracks _ _ _ _ tr Ht1).
-  destruct (pfield_tracks s Isolation.shadowState_count Isolation.set_shadowState_count _ _ _ tr Ht1 ltac:(field_laws))
+  pose proof (pfield_tracks s Isolation.shadowState_count Isolation.set_shadowState_count _ _ _ tr Ht1 ltac:(field_laws))
     as (qc & Hqc & Htc).
   step_by Hqc. step_by (store_tracks _ _ _ _ (wraps 64 (Isolation.shadowState_count sh1 + 1)) tr Htc).
   eexists _, _. left. split; [reflexivity|].
@@ -537,7 +537,7 @@ Qed.
 Lemma MMIORead_value_ok : forall {S} (s : S) tr r v, exists w, Isolation.MMIORead_value r v s tr = Ok w s tr.
 Proof.
   intros S s tr r v. unfold Isolation.MMIORead_value.
-  destruct (sizeMask_ok s tr (Isolation.MMIORead_Log2Size r)) as (w & Hw).
+  pose proof (sizeMask_ok s tr (Isolation.MMIORead_Log2Size r)) as (w & Hw).
   step_by Hw. split_ifs; eexists; reflexivity.
 Qed.
 
@@ -617,11 +617,11 @@ Proof.
   pose proof (shadow_of e i m Hinv Hn) as Hsh. pose proof Hsh as (Hregs & _).
   assert (Hirq : len (Isolation.Context_IRQ (Isolation.vcpu_ctx c)) = 16).
   { destruct Hinv as [[_ Hvm] _]. rewrite Forall_forall in Hvm.
-    destruct (Hvm m (nth_error_In _ _ Hn)) as (_ & _ & Hall). rewrite Forall_forall in Hall.
+    pose proof (Hvm m (nth_error_In _ _ Hn)) as (_ & _ & Hall). rewrite Forall_forall in Hall.
     exact (Hall c (nth_error_In _ _ Hc)). }
-  destruct (idx_in_range ex 1 e tr ltac:(lia)) as (ipa & Hipa).
-  destruct (idx_in_range ex 2 e tr ltac:(lia)) as (access & Hacc).
-  destruct (idx_in_range ex 3 e tr ltac:(lia)) as (byte & Hbyte).
+  pose proof (idx_in_range ex 1 e tr ltac:(lia)) as (ipa & Hipa).
+  pose proof (idx_in_range ex 2 e tr ltac:(lia)) as (access & Hacc).
+  pose proof (idx_in_range ex 3 e tr ltac:(lia)) as (byte & Hbyte).
   unfold Isolation.Engine_shadowMMIO. step_by Hipa. step_by Hacc.
   destruct (_ >? Isolation.shadowAccessMax).
   { eexists _, _. split; [reflexivity|exact Hsame]. }
@@ -636,7 +636,7 @@ Proof.
     + intros H. apply Z.ltb_lt in H. lia.
     + intros _. split; [reflexivity|exact Hsame].
   - intros k st tr' (-> & -> & Hk) Hcnd. injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
-    destruct (idx_in_range (Isolation.shadowState_regs (Isolation.vm_shadow m)) k e tr ltac:(lia)) as (r & Hr).
+    pose proof (idx_in_range (Isolation.shadowState_regs (Isolation.vm_shadow m)) k e tr ltac:(lia)) as (r & Hr).
     step_by Hr.
     destruct (_ || _ || _).
     { eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
@@ -645,13 +645,13 @@ Proof.
     + destruct (Z.eqb_spec (Isolation.MMIORead_Reg read) Isolation.xzr) as [Ex|Ex]; cbn [negb].
       * step. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|exact Hsame].
       * unfold Isolation.xzr in Ex.
-        destruct (MMIORead_value_ok e tr read (shr (Isolation.shadowReg_value r)
+        pose proof (MMIORead_value_ok e tr read (shr (Isolation.shadowReg_value r)
                     (wrapu 64 (8 * wrapu 64 (ipa - Isolation.shadowReg_ipa r))))) as (w & Hw).
-        destruct (pfield_tracks vc Isolation.vcpu_ctx Isolation.set_vcpu_ctx e c _ tr Hvc ltac:(field_laws))
+        pose proof (pfield_tracks vc Isolation.vcpu_ctx Isolation.set_vcpu_ctx e c _ tr Hvc ltac:(field_laws))
           as (q1 & Hq1 & Ht1).
-        destruct (pfield_tracks q1 Isolation.Context_X Isolation.set_Context_X e _ _ tr Ht1 ltac:(field_laws))
+        pose proof (pfield_tracks q1 Isolation.Context_X Isolation.set_Context_X e _ _ tr Ht1 ltac:(field_laws))
           as (q2 & Hq2 & Ht2).
-        destruct (pindex_tracks q2 e _ _ (Isolation.MMIORead_Reg read) tr Ht2 ltac:(lia)) as (q3 & x & Hq3 & _ & Ht3).
+        pose proof (pindex_tracks q2 e _ _ (Isolation.MMIORead_Reg read) tr Ht2 ltac:(lia)) as (q3 & x & Hq3 & _ & Ht3).
         erewrite bind_ok; [|step_by Hw; step_by Hq1; step_by Hq2; step_by Hq3; step_by (store_tracks _ _ _ _ w tr Ht3); reflexivity].
         cbv beta iota zeta.
         eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
@@ -663,10 +663,10 @@ Proof.
            intros _ _ Hj. rewrite (nth_error_nth _ _ _ Hc) in Hj. apply (ready_kept _ _ c _ Hj); [|reflexivity|reflexivity].
            apply step_ctx. unfold len. cbn. rewrite replace_nth_length. exact (fun H => H).
     + destruct (_ && _ && _).
-      * destruct (pfield_tracks pm Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Hpm ltac:(field_laws))
+      * pose proof (pfield_tracks pm Isolation.vm_shadow Isolation.set_vm_shadow e m _ tr Hpm ltac:(field_laws))
           as (qs & Hqs & Hts).
         step_by Hqs. step_by Hbyte.
-        destruct (append_tracks e tr qs _ _ (wrapu 8 byte) Hts Hsh
+        pose proof (append_tracks e tr qs _ _ (wrapu 8 byte) Hts Hsh
           ltac:(unfold wrapu; apply Z.mod_pos_bound; lia)) as (ok & sh' & [[Ha Hok'] | Ha]).
         -- step_by Ha. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split.
            ++ apply shadow_inv_put with (i := i); [exact Hinv|exact Hn|exact Hok'].
@@ -698,7 +698,7 @@ Theorem VCPUInit_shadow_inv : forall e tr id v entry arg,
   exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ shadow_inv e'.
 Proof.
   intros e tr id v entry arg Hinv Hid Hv.
-  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hinv) Hid Hv) as (st & e' & H & Hv' & Hs & _).
+  pose proof (VCPUInit_no_failure e tr id v entry arg (proj1 Hinv) Hid Hv) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. exact (shadow_inv_vcpu_store e e' Hinv Hv' Hs).
 Qed.
 
@@ -709,6 +709,6 @@ Theorem VCPUIRQ_shadow_inv : forall e tr id v intid level,
   exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ shadow_inv e'.
 Proof.
   intros e tr id v intid level Hinv Hid Hv Hi.
-  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hinv) Hid Hv Hi) as (st & e' & H & Hv' & Hs & _).
+  pose proof (VCPUIRQ_inv e tr id v intid level (proj1 Hinv) Hid Hv Hi) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. exact (shadow_inv_vcpu_store e e' Hinv Hv' Hs).
 Qed.

@@ -63,14 +63,14 @@ Lemma slot_ok : forall e tr t i, tables_ok e -> 0 <= t -> 0 <= i < 1024 -> t + i
 Proof.
   intros e tr t i (Hall & Hsmall & Hb) Ht Hi Hti. unfold tables in *.
   assert (Hq : 0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
-  destruct (pfield_good root Isolation.Engine_pool Isolation.set_Engine_pool e e tr (good_root e)) as (q1 & Hq1 & G1).
-  destruct (pfield_good q1 Isolation.tablePool_Pool Isolation.set_tablePool_Pool e _ tr G1) as (q2 & Hq2 & G2).
-  destruct (pfield_good q2 Isolation.Pool_Tables Isolation.set_Pool_Tables e _ tr G2) as (q3 & Hq3 & G3).
-  destruct (pindex_good q3 e _ (t + i / 512) tr G3 ltac:(lia)) as (q4 & tb & Hq4 & Hn4 & G4).
+  pose proof (pfield_good root Isolation.Engine_pool Isolation.set_Engine_pool e e tr (good_root e)) as (q1 & Hq1 & G1).
+  pose proof (pfield_good q1 Isolation.tablePool_Pool Isolation.set_tablePool_Pool e _ tr G1) as (q2 & Hq2 & G2).
+  pose proof (pfield_good q2 Isolation.Pool_Tables Isolation.set_Pool_Tables e _ tr G2) as (q3 & Hq3 & G3).
+  pose proof (pindex_good q3 e _ (t + i / 512) tr G3 ltac:(lia)) as (q4 & tb & Hq4 & Hn4 & G4).
   assert (Htb : len tb = 512).
   { rewrite Forall_forall in Hall. apply Hall. eapply nth_error_In. exact Hn4. }
   pose proof (Z.mod_pos_bound i 512 ltac:(lia)) as Hm.
-  destruct (pindex_good q4 e tb (i mod 512) tr G4 ltac:(lia)) as (q5 & d & Hq5 & Hn5 & G5).
+  pose proof (pindex_good q4 e tb (i mod 512) tr G4 ltac:(lia)) as (q5 & d & Hq5 & Hn5 & G5).
   exists q5. split.
   - unfold Isolation.Engine_slot, bind. rewrite Hq1, Hq2, Hq3, divs512.
     rewrite Z.quot_div_nonneg by lia. rewrite (wraps_small (i / 512)), (wraps_small (t + i / 512)) by lia. rewrite Hq4, mods512.
@@ -169,12 +169,12 @@ Proof.
     + intros _. lia.
     + intros Hf. unfold Isolation.lastLevel in Hf. apply Z.leb_gt in Hf. lia.
   - intros [t lvl] st tr' (-> & -> & Hlvl & Ht) _. cbn [fst snd] in *.
-    destruct (entryIndex_ok e tr ipa lvl Hlvl) as (k & Hk & Hkb).
-    destruct (tree_ok_range _ _ _ _ _ Ht) as (Ht0 & Htl).
+    pose proof (entryIndex_ok e tr ipa lvl Hlvl) as (k & Hk & Hkb).
+    pose proof (tree_ok_range _ _ _ _ _ Ht) as (Ht0 & Htl).
     assert (Hkl : t + k / 512 < len T) by
       (apply Z.le_lt_trans with (t + ((if lvl =? 1 then 1024 else 512) - 1) / 512); [|exact Htl];
        apply Z.add_le_mono_l, Z.div_le_mono; lia).
-    destruct (slot_ok e tr t k Hok Ht0 ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp). fold T in Gp.
+    pose proof (slot_ok e tr t k Hok Ht0 ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp). fold T in Gp.
     unfold bind at 1; rewrite Hk; cbv beta iota; unfold bind at 1; rewrite Hp; cbv beta iota;
       unfold bind at 1; rewrite (deref_good _ _ _ _ Gp); cbv beta iota.
     all: unfold Isolation.isValid, Isolation.isTable, bind at 1, ret at 1; cbv beta iota.
@@ -182,12 +182,12 @@ Proof.
       [|unfold ret; eexists _, _, _; split; [reflexivity|]; split; [reflexivity|split; [reflexivity|eauto]]].
     all: unfold bind at 1, ret at 1; cbv beta iota.
     all: destruct ((lvl <? Isolation.lastLevel) && (Z.land (ent T t k) 3 =? 3)) eqn:Htab; cbn [negb].
-    2: (destruct (leafAttr_ok e tr (ent T t k)) as (a & Ha);
+    2: (pose proof (leafAttr_ok e tr (ent T t k)) as (a & Ha);
       unfold Isolation.levelSize, Isolation.levelShift, Isolation.descOA, bind, ret; cbv beta iota; rewrite Ha;
       eexists _, _, _; split; [reflexivity|]; split; [reflexivity|split; [reflexivity|eauto]]).
     all: apply andb_true_iff in Htab as [Hlt H3]; unfold Isolation.lastLevel in Hlt; apply Z.ltb_lt in Hlt; apply Z.eqb_eq in H3.
     all: replace (Z.to_nat (3 - lvl)) with (S (Z.to_nat (3 - (lvl + 1)))) in Ht by lia.
-    all: destruct Ht as (_ & _ & Hch). destruct (Hch k ltac:(destruct (lvl =? 1); lia) H3) as (Hle & Hclt & Hct).
+    all: destruct Ht as (_ & _ & Hch). pose proof (Hch k ltac:(destruct (lvl =? 1); lia) H3) as (Hle & Hclt & Hct).
     all: unfold bind at 1; rewrite pfield_pool_root; cbv beta iota.
     all: unfold Isolation.descOA, bind at 1, ret at 1; cbv beta iota.
     all: unfold bind at 1; rewrite (index_ok e tr (ent T t k) Hok Hle Hclt); cbv beta iota.
@@ -256,7 +256,7 @@ Proof.
   - set (lvl := 3 - Z.of_nat (S k)) in *.
     assert (Hlvl : 1 <= lvl <= 2) by (unfold lvl; lia).
     set (sh := 12 + 9 * (3 - lvl)).
-    destruct (levelSize_ok e tr lvl ltac:(lia)) as [Hsz Hmask]. fold sh in Hsz, Hmask.
+    pose proof (levelSize_ok e tr lvl ltac:(lia)) as [Hsz Hmask]. fold sh in Hsz, Hmask.
     assert (Hsh : 21 <= sh <= 30) by (unfold sh; lia).
     assert (Hpow : 2 ^ 21 <= 2 ^ sh <= 2 ^ 30) by (split; apply Z.pow_le_mono_r; lia).
     match goal with |- context [loop ?f ?c ?b ?p ?l0] =>
@@ -283,16 +283,16 @@ Proof.
            let! t'5 := deref t'4 in ret t'5) else ret virt) e tr = Ok d e tr /\
           ((t < 0 /\ d = virt) \/ (0 <= t /\ exists idx, 0 <= idx < (if lvl =? 1 then 1024 else 512) /\ d = ent (tables e) t idx))).
       { destruct (Z.geb_spec t 0) as [Ht0|Ht0].
-        - specialize (Ht ltac:(lia)). destruct (tree_ok_range _ _ _ _ _ Ht) as (_ & Htl).
-          destruct (entryIndex_ok e tr i lvl ltac:(lia)) as (idx & Hidx & Hib).
+        - specialize (Ht ltac:(lia)). pose proof (tree_ok_range _ _ _ _ _ Ht) as (_ & Htl).
+          pose proof (entryIndex_ok e tr i lvl ltac:(lia)) as (idx & Hidx & Hib).
           assert (Hkl : t + idx / 512 < len (tables e)).
           { eapply Z.le_lt_trans; [|exact Htl]. apply Z.add_le_mono_l, Z.div_le_mono; unfold lvl in *; lia. }
-          destruct (slot_ok e tr t idx Hok ltac:(lia) ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp).
+          pose proof (slot_ok e tr t idx Hok ltac:(lia) ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp).
           eexists. unfold bind. rewrite Hidx, Hp, (deref_good _ _ _ _ Gp). split; [reflexivity|].
           right. split; [lia|]. eauto.
         - eexists. split; [reflexivity|]. left. split; [lia|reflexivity]. }
       destruct Hd as (d & Hd & Hdk).
-      destruct (wholeLeaf_ok e tr base i stop lvl u) as (wl & Hwl).
+      pose proof (wholeLeaf_ok e tr base i stop lvl u) as (wl & Hwl).
       (* the count below the entry *)
       assert (Hnb : exists nb, Isolation.Engine_needBelow fuel root d lvl i stop u e tr = Ok nb e tr).
       { destruct fuel as [|fuel]; [lia|]. cbn [Isolation.Engine_needBelow].
@@ -301,26 +301,26 @@ Proof.
         destruct ((lvl <? Isolation.lastLevel) && (Z.land d 3 =? 3)) eqn:Htab.
         - apply andb_true_iff in Htab as [_ H3]. apply Z.eqb_eq in H3.
           destruct Hdk as [(Htn & ->) | (Ht0 & idx & Hib & ->)].
-          { destruct (Hv Htn) as [-> | ->]; discriminate. }
+          { pose proof (Hv Htn) as [-> | ->]; discriminate. }
           specialize (Ht Ht0). cbn [tree_ok] in Ht. destruct Ht as (_ & _ & Hch).
-          destruct (Hch idx Hib H3) as (Hle & Hclt & Hct).
+          pose proof (Hch idx Hib H3) as (Hle & Hclt & Hct).
           unfold bind at 1. rewrite pfield_pool_root. cbv beta iota.
           unfold Isolation.descOA, bind at 1, ret at 1. cbv beta iota.
           unfold bind at 1. rewrite (index_ok e tr _ Hok Hle Hclt). cbv beta iota.
           rewrite Hl1.
-          destruct (IH fuel e tr (child (pool_base e) (ent (tables e) t idx)) 0 i stop u ltac:(lia) ltac:(lia) Hok
+          pose proof (IH fuel e tr (child (pool_base e) (ent (tables e) t idx)) 0 i stop u ltac:(lia) ltac:(lia) Hok
             ltac:(intros; lia) ltac:(intros _; replace (3 - Z.of_nat k =? 1) with false by (symmetry; apply Z.eqb_neq; lia); exact Hct)
             ltac:(lia) ltac:(lia)) as (n1 & Hn1).
           unfold bind. rewrite Hn1. unfold ret. eauto.
         - unfold bind at 1. cbv beta iota delta [ret].
           destruct (negb (Z.land d Isolation.descValid =? 0)); cbv beta iota delta [negb].
           + rewrite Hl1.
-            destruct (IH fuel e tr (-1) Isolation.descValid i stop u ltac:(lia) ltac:(lia) Hok
+            pose proof (IH fuel e tr (-1) Isolation.descValid i stop u ltac:(lia) ltac:(lia) Hok
               ltac:(intros; right; reflexivity) ltac:(intros; lia) ltac:(lia) ltac:(lia)) as (n1 & Hn1).
             unfold bind. rewrite Hn1. eauto.
           + destruct (Isolation.s2update_unmap u); cbv beta iota; [eauto|].
             rewrite Hl1.
-            destruct (IH fuel e tr (-1) 0 i stop u ltac:(lia) ltac:(lia) Hok
+            pose proof (IH fuel e tr (-1) 0 i stop u ltac:(lia) ltac:(lia) Hok
               ltac:(intros; left; reflexivity) ltac:(intros; lia) ltac:(lia) ltac:(lia)) as (n1 & Hn1).
             unfold bind. rewrite Hn1. eauto. }
       destruct Hnb as (nb & Hnb).
@@ -358,7 +358,7 @@ Proof.
   unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
   rewrite shl12, wrapu_small by lia.
   replace Isolation.S2StartLevel with (3 - Z.of_nat 2) by reflexivity.
-  destruct (need_ok 2 rec_fuel e tr (Isolation.stage2_root s2) 0 ipa (ipa + n * 4096)
+  pose proof (need_ok 2 rec_fuel e tr (Isolation.stage2_root s2) 0 ipa (ipa + n * 4096)
     (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) Isolation.zero_Attr false)
     ltac:(lia) ltac:(cbv; lia) Hok ltac:(intros; left; reflexivity)
     ltac:(intros H0; destruct Hs2 as [Hneg|Htree]; [lia|exact Htree]) Hipa ltac:(lia)) as (k & Hk).
@@ -374,7 +374,7 @@ Proof.
   unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
   rewrite shl12, wrapu_small by lia.
   replace Isolation.S2StartLevel with (3 - Z.of_nat 2) by reflexivity.
-  destruct (need_ok 2 rec_fuel e tr (Isolation.stage2_root s2) 0 ipa (ipa + n * 4096)
+  pose proof (need_ok 2 rec_fuel e tr (Isolation.stage2_root s2) 0 ipa (ipa + n * 4096)
     (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true)
     ltac:(lia) ltac:(cbv; lia) Hok ltac:(intros; left; reflexivity)
     ltac:(intros H0; destruct Hs2 as [Hneg|Htree]; [lia|exact Htree]) Hipa ltac:(lia)) as (k & Hk).

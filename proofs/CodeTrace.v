@@ -44,7 +44,7 @@ Lemma grows_bind : forall {S A B} (m : M S A) (f : A -> M S B),
 Proof.
   intros S A B m f Hm Hf s t b s' t' H. unfold bind in H.
   destruct (m s t) as [a s1 t1|] eqn:E; [|discriminate H].
-  destruct (Hm _ _ _ _ _ E) as (l1 & ->). destruct (Hf a _ _ _ _ _ H) as (l2 & ->).
+  pose proof (Hm _ _ _ _ _ E) as (l1 & ->). pose proof (Hf a _ _ _ _ _ H) as (l2 & ->).
   exists (l2 ++ l1). rewrite app_assoc. reflexivity.
 Qed.
 
@@ -192,7 +192,7 @@ Ltac split_match H := match type of H with
     is the one it was given with events in front. *)
 Ltac grown Hm := match type of Hm with
   | ?m ?s ?t = Ok _ _ _ => let G := fresh in assert (G : grows m) by grow;
-      let l := fresh "l" in destruct (G _ _ _ _ _ Hm) as (l & ?); clear G
+      let l := fresh "l" in pose proof (G _ _ _ _ _ Hm) as (l & ?); clear G
   end.
 
 (** A loop ends with [Jump x] only when its body left with [x]. *)

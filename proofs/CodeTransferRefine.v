@@ -201,10 +201,10 @@ Proof.
   rewrite Z.gtb_ltb, Z.ltb_ge in Hg.
   replace (Z.to_nat id <=? max_vms c)%nat with true by (symmetry; apply Nat.leb_le; lia). cbn [andb].
   rewrite !(Z.mod_small (id - 1)) by lia.
-  destruct (pfield_good root Isolation.Engine_vms Isolation.set_Engine_vms e e tr (good_root e)) as (q0 & Hq0 & Hg0).
-  destruct (pindex_good q0 e (Isolation.Engine_vms e) (id - 1) tr Hg0 ltac:(lia)) as (q & mv & Hq & Hn & Hgq).
+  pose proof (pfield_good root Isolation.Engine_vms Isolation.set_Engine_vms e e tr (good_root e)) as (q0 & Hq0 & Hg0).
+  pose proof (pindex_good q0 e (Isolation.Engine_vms e) (id - 1) tr Hg0 ltac:(lia)) as (q & mv & Hq & Hn & Hgq).
   rewrite (idx_nth (Isolation.Engine_vms e) (id - 1) mv e tr ltac:(lia) Hn). cbv beta iota.
-  destruct (Hrel _ _ Hn) as [Hlive _].
+  pose proof (Hrel _ _ Hn) as [Hlive _].
   replace (Z.to_nat id) with (S (Z.to_nat (id - 1))) by lia. rewrite Hlive.
   destruct (Isolation.vm_live mv) eqn:Hl; cbv beta iota delta [negb].
   2:{ eexists; split; [reflexivity | left; split; reflexivity]. }
@@ -241,7 +241,7 @@ Proof.
   set (base := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   set (size := Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e))) in *.
   unfold lend_checks.
-  destruct (liveVM_at c e (st_meta s) tr id Hvr Hvl Hid) as (v & Hv & [(-> & Hvid) | (mv & Gm & Hnth & Hlive & Hvid)]);
+  pose proof (liveVM_at c e (st_meta s) tr id Hvr Hvl Hid) as (v & Hv & [(-> & Hvid) | (mv & Gm & Hnth & Hlive & Hvid)]);
     unfold Isolation.Engine_checkTransfer.
   { cbv beta iota zeta delta [bind ret]. rewrite Hv. cbv beta iota. rewrite Hvid. cbn [negb]. cbn [is_nil]. eexists _, _. split; [reflexivity|]. split; [reflexivity|discriminate]. }
   cbv beta iota zeta delta [bind ret]. rewrite Hv. cbv beta iota. rewrite Hvid. cbn [negb].
@@ -249,7 +249,7 @@ Proof.
   { destruct (Z.eqb_spec id 0) as [->|]; [|lia]. unfold vmid_ok in Hvid. cbn in Hvid. discriminate. }
   assert (Hnil : is_nil v = false) by (destruct Gm as (ld & st & -> & _); reflexivity).
   rewrite Hnil. rewrite deref_root. cbv beta iota.
-  destruct (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn
+  pose proof (pageRange_spec e tr pa n (Isolation.Config_RAM (Isolation.Engine_cfg e)) Hpa Hn
     (conj Hb0 Hbase) (conj Hs0 Hsize)) as (b1 & Hb1 & Hb1s).
   rewrite Hb1. cbv beta iota.
   pose proof (pa_ok_iff c e pa n Hcfg Hl ltac:(fold base size; lia) Hpa Hn) as Hpaok. fold base size in Hpaok.
@@ -257,9 +257,9 @@ Proof.
   2:{ replace (pa_ok c (Z.to_nat pa) (Z.to_nat n)) with false.
       - eexists _, _. split; [reflexivity|]. split; [reflexivity|discriminate].
       - symmetry. apply not_true_is_false. intros H. apply Hpaok in H. apply Hb1s in H. discriminate. }
-  destruct (proj1 Hb1s eq_refl) as (Hn0 & Hpal & Hpw & Hplo & Hphi). fold base size in Hplo, Hphi.
+  pose proof (proj1 Hb1s eq_refl) as (Hn0 & Hpal & Hpw & Hplo & Hphi). fold base size in Hplo, Hphi.
   replace (pa_ok c (Z.to_nat pa) (Z.to_nat n)) with true by (symmetry; apply Hpaok; auto). cbn [negb].
-  destruct (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn ltac:(cbn; lia) ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia)) as (b2 & Hb2 & Hb2s).
+  pose proof (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn ltac:(cbn; lia) ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia)) as (b2 & Hb2 & Hb2s).
   rewrite Hb2. cbv beta iota.
   pose proof (ipa_ok_iff c ipa n (proj1 Hcfg) Hipap Hipa Hn) as Hipaok.
   cbn [Isolation.ipaSpace Isolation.Range_Base Isolation.Range_Size] in Hb2s.
@@ -267,7 +267,7 @@ Proof.
   2:{ replace (ipa_ok c (Z.to_nat ipa) (Z.to_nat n)) with false.
       - eexists _, _. split; [reflexivity|]. split; [reflexivity|discriminate].
       - symmetry. apply not_true_is_false. intros H. apply Hipaok in H. apply Hb2s in H. discriminate. }
-  destruct (proj1 Hb2s eq_refl) as (_ & Hial & Hiw & _ & Hihi).
+  pose proof (proj1 Hb2s eq_refl) as (_ & Hial & Hiw & _ & Hihi).
   replace (ipa_ok c (Z.to_nat ipa) (Z.to_nat n)) with true by (symmetry; apply Hipaok; repeat split; lia). cbn [negb].
   unfold Isolation.validPerms, ret. cbv beta iota.
   rewrite (perms_ok_iff perms ltac:(lia)).
@@ -297,8 +297,8 @@ Proof.
     + intros Hc. cbn [andb] in Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [reflexivity|].
       intros i' Hi'. apply Hall. lia.
   - intros i st tr' (-> & -> & Hi & Hall) Hc. injection Hc as Hc. cbn [andb] in Hc. apply Z.ltb_lt in Hc.
-    destruct (pfield_good root Isolation.Engine_pages Isolation.set_Engine_pages e e tr (good_root e)) as (q0 & Hq0 & G0).
-    destruct (pindex_good q0 e _ ((pa - base) / 4096 + i) tr G0 (Hidx i ltac:(lia))) as (q & pg & Hq & Hpg & Gq).
+    pose proof (pfield_good root Isolation.Engine_pages Isolation.set_Engine_pages e e tr (good_root e)) as (q0 & Hq0 & G0).
+    pose proof (pindex_good q0 e _ ((pa - base) / 4096 + i) tr G0 (Hidx i ltac:(lia))) as (q & pg & Hq & Hpg & Gq).
     cbv beta iota. rewrite Hq0. cbv beta iota.
     rewrite (pfn_ok e tr pa Hl ltac:(fold base; lia)). fold base. cbv beta iota.
     rewrite wrapu_small by (pose proof (Hidx i ltac:(lia)); unfold len in *; lia).
@@ -334,7 +334,7 @@ Proof.
     set (fr := fun k => ipa_range_free c (s2_of (st_meta s) (Z.to_nat id)) (pfn c (Z.to_nat ipa) + Z.to_nat k)%nat 1).
     assert (Hms2 : s2_ok e (Isolation.vm_s2 mv)).
     { rewrite Forall_forall in Hs2. apply Hs2. eapply nth_error_In. exact Hnth. }
-    destruct (pfield_good v Isolation.vm_s2 Isolation.set_vm_s2 e mv tr Gm) as (qs & Hqs & Gs).
+    pose proof (pfield_good v Isolation.vm_s2 Isolation.set_vm_s2 e mv tr Gm) as (qs & Hqs & Gs).
     pose proof (Z.div_mod ipa 4096 ltac:(lia)) as Hidm. rewrite Hial in Hidm.
     assert (Hpfn : forall k, 0 <= k -> Z.to_nat (ipa / 4096 + k) = (pfn c (Z.to_nat ipa) + Z.to_nat k)%nat).
     { intros k Hk. unfold pfn. rewrite (proj1 Hcfg). rewrite Z2Nat.inj_add by (try apply Z.div_pos; lia).
@@ -356,7 +356,7 @@ Proof.
       cbv beta iota. rewrite Hqs. cbv beta iota.
       rewrite shl12 by lia. rewrite wrapu_small by lia.
       replace (ipa + k * 4096) with ((ipa / 4096 + k) * 4096) by lia.
-      destruct (translate_ok e tr qs (Isolation.vm_s2 mv) ((ipa / 4096 + k) * 4096) Ht Hms2 Gs ltac:(lia))
+      pose proof (translate_ok e tr qs (Isolation.vm_s2 mv) ((ipa / 4096 + k) * 4096) Ht Hms2 Gs ltac:(lia))
         as ([mp mapped] & Htr).
       pose proof (Hsr _ _ Hnth Hlive qs tr (ipa / 4096 + k) _ Gs ltac:(apply Z.add_nonneg_nonneg; [apply Z.div_pos|]; lia)
         ltac:(unfold Isolation.ipaLimit in *; lia) Htr) as Hfr.
@@ -413,7 +413,7 @@ Theorem MemDonate_checks_refine : forall c e s tr id pa ipa n perms,
      lend_checks c (st_meta s) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms) = None).
 Proof.
   intros c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms.
-  destruct (checkTransfer_refine c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms)
+  pose proof (checkTransfer_refine c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms)
     as (v & st & Hct & Hmodel).
   destruct (lend_checks c (st_meta s) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)) as [sst|] eqn:Hlc.
   - destruct Hmodel as (<- & Hns). left. exists (go_status sst), sst.
@@ -449,7 +449,7 @@ Theorem MemShare_checks_refine : forall c e s tr id pa ipa n perms,
      vm_protected (ms_vms (st_meta s) (Z.to_nat id)) = false).
 Proof.
   intros c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms.
-  destruct (checkTransfer_refine c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms)
+  pose proof (checkTransfer_refine c e s tr id pa ipa n perms Hm Hrok Hcfg Habs Hvr Hsr Hid Hpa Hipa Hn Hperms)
     as (v & st & Hct & Hmodel).
   destruct (lend_checks c (st_meta s) (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)) as [sst|] eqn:Hlc.
   - destruct Hmodel as (<- & Hns). left. exists (go_status sst), sst.
@@ -459,7 +459,7 @@ Proof.
   - destruct Hmodel as (-> & mv & Gm & Hnth & Hlive).
     assert (Hid1 : 1 <= id).
     { destruct (Z.eqb_spec id 0) as [->|]; [|lia]. unfold lend_checks, vmid_ok in Hlc. cbn in Hlc. discriminate. }
-    destruct Hvr as (_ & _ & Hrel). destruct (Hrel _ _ Hnth) as (_ & Hprot).
+    destruct Hvr as (_ & _ & Hrel). pose proof (Hrel _ _ Hnth) as (_ & Hprot).
     replace (S (Z.to_nat (id - 1))) with (Z.to_nat id) in Hprot by lia.
     destruct (Isolation.vm_protected mv) eqn:Hp.
     + left. exists Abi.Denied, DENIED.

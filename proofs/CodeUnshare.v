@@ -166,12 +166,12 @@ Theorem MemUnshare_reaches_unmap : forall e tr id ipa n,
 Proof.
   intros e tr id ipa n Hm Hid Hipa Hn.
   pose proof Hm as (Hl & Hbase & Hsize & Hvl & Ht & Hs2).
-  destruct (liveVM_place e tr id Hvl Hid) as (p & Hp & Hcase).
+  pose proof (liveVM_place e tr id Hvl Hid) as (p & Hp & Hcase).
   unfold Isolation.Engine_MemUnshare. unfold bind at 1. rewrite Hp. cbv beta iota zeta.
   destruct Hcase as [->|(-> & Hid1 & m & Hnth & Hlive)].
   { left. exists Abi.InvalidParameters. split; [reflexivity|]. split; [discriminate|]. left. split; [reflexivity|].
     left. exact Hp. }
-  destruct (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
+  pose proof (pageRange_spec e tr ipa n Isolation.ipaSpace Hipa Hn
     ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia) ltac:(unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn; lia))
     as (b & Hb & Hbs).
   cbn [is_nil vm_place]. erewrite CodeShadow.bind_ok by (step_by Hb; reflexivity). cbv beta iota.
@@ -179,22 +179,22 @@ Proof.
   2:{ left. exists Abi.InvalidParameters. split; [reflexivity|]. split; [discriminate|]. left. split; [reflexivity|].
       right. intros (Hn1 & Hal & H40). assert (E : false = true); [|discriminate E]. apply Hbs.
       unfold Isolation.ipaSpace, Isolation.ipaLimit; cbn. lia. }
-  destruct (proj1 Hbs eq_refl) as (Hn0 & Hial & Hw & Hlo & Hhi). cbn [Isolation.ipaSpace Isolation.Range_Base
+  pose proof (proj1 Hbs eq_refl) as (Hn0 & Hial & Hw & Hlo & Hhi). cbn [Isolation.ipaSpace Isolation.Range_Base
     Isolation.Range_Size] in Hlo, Hhi. unfold Isolation.ipaLimit in Hhi.
   assert (Hin : In m (Isolation.Engine_vms e)) by (eapply nth_error_In; exact Hnth).
   assert (Hms2 : s2_ok e (Isolation.vm_s2 m)) by (rewrite Forall_forall in Hs2; apply Hs2; exact Hin).
   assert (Hg : good (s2_place (id - 1)) e (Isolation.vm_s2 m)) by (apply s2_place_good; [lia|exact Hnth]).
   unfold bind at 1. rewrite pfield_s2_place. cbv beta iota.
-  destruct (checkMapped_no_failure e tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n Isolation.HostVMID true
+  pose proof (checkMapped_no_failure e tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n Isolation.HostVMID true
     (wrapu 16 id) Hm Hms2 Hg Hipa Hn) as (st & Hcm & Hmapped & Hfail).
   unfold bind at 1. rewrite Hcm. cbv beta iota.
   destruct (Z.eqb_spec st Abi.Success) as [->|Hst]; cbn [negb].
   2:{ left. exists st. split; [reflexivity|]. split; [exact Hst|]. right. left.
-      destruct (Hfail Hst) as (-> & i & Hi & Hnot). split; [reflexivity|]. exists m, i.
+      pose proof (Hfail Hst) as (-> & i & Hi & Hnot). split; [reflexivity|]. exists m, i.
       repeat split; try assumption; lia. }
   specialize (Hmapped eq_refl).
   unfold bind at 1. rewrite pfield_s2_place. cbv beta iota.
-  destruct (unmapNeed_ok e tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n Ht Hms2 Hg ltac:(lia) ltac:(lia)
+  pose proof (unmapNeed_ok e tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n Ht Hms2 Hg ltac:(lia) ltac:(lia)
     ltac:(lia)) as (N & HN).
   unfold bind at 1. rewrite HN. cbv beta iota. unfold bind at 1. rewrite deref_root. cbv beta iota.
   destruct (Z.gtb_spec N (Isolation.tablePool_nfree (Isolation.Engine_pool e))) as [Hgt|Hle]; cbv beta iota.
@@ -216,7 +216,7 @@ Proof.
       replace n with i by lia. exact Hled.
   - intros i st tr' (-> & Hi & ps & -> & Hps & Hled) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
     step_by (pfield_s2_place (id - 1) (Isolation.set_Engine_pages ps e) tr).
-    destruct (checked_mapped _ _ _ _ _ _ _ _ (Hmapped i ltac:(lia))) as (mp & Htr & Hr1 & Hr2 & Hr3).
+    pose proof (checked_mapped _ _ _ _ _ _ _ _ (Hmapped i ltac:(lia))) as (mp & Htr & Hr1 & Hr2 & Hr3).
     pose proof (translate_place_pages e ps tr (id - 1) m _ _ Ht ltac:(lia) Hnth Hms2 (proj1 (wrapu_range _)) Htr) as Htr1.
     erewrite CodeShadow.bind_ok by (unfold Isolation.Engine_mustTranslate; step_by Htr1; reflexivity).
     cbv beta iota zeta.
@@ -224,7 +224,7 @@ Proof.
     pose proof (translate_pa e tr _ _ mp Ht Hms2 (proj1 (wrapu_range _)) Htr0) as Hpa.
     assert (Hwp : wrapu 64 (Isolation.Mapping_PA mp - ram_base e) = Isolation.Mapping_PA mp - ram_base e)
       by (apply wrapu_small; lia).
-    destruct (setOwner_pages (Isolation.set_Engine_pages ps e) tr (Isolation.Mapping_PA mp) 1 Abi.OwnerHost Isolation.HostVMID
+    pose proof (setOwner_pages (Isolation.set_Engine_pages ps e) tr (Isolation.Mapping_PA mp) 1 Abi.OwnerHost Isolation.HostVMID
       ltac:(cbn; fold (ram_base e); lia) ltac:(lia) ltac:(lia)
       ltac:(cbn; fold (ram_base e); rewrite Hps;
         pose proof (Z.div_lt_upper_bound (Isolation.Mapping_PA mp - ram_base e) 4096 (len (Isolation.Engine_pages e))
@@ -297,7 +297,7 @@ Theorem MemUnshare_no_failure : forall e tr id ipa n,
        tree_frame e e' (Isolation.stage2_root (Isolation.vm_s2 m))).
 Proof.
   intros e tr id ipa n Hm (Hal & Hbelow) Hroots Hid Hipa Hn.
-  destruct (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
+  pose proof (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
     as [(st & Hcall & Hst & _)|(m & N & ps & Hid1 & Hnth & Hlive & Hn1 & Hial & H40 & _ & HN & Hle & Hps & Hled & Hcall)].
   { exists st, e, tr. split; [exact Hcall|]. split; [auto|]. intros E. contradiction. }
   pose proof (Hroots _ m Hnth Hlive) as Hr.
@@ -306,9 +306,9 @@ Proof.
   pose proof (root_inv_l1 e _ Hr) as Hl. pose proof Hl as ((Hok & _ & _ & Hcok & _) & Ht0 & _).
   assert (Hg1 : good (s2_place (id - 1)) e1 (Isolation.vm_s2 m)) by (apply vm_place_pages; [lia|exact Hnth]).
   pose proof (vm_unmapNeed_pages e tr id m ipa n N ps Hok Hid1 Hnth Hr ltac:(lia) ltac:(lia) H40 HN) as HN1.
-  destruct (unmapRange_no_failure e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n N Hg1 Hr1 Hal Hbelow
+  pose proof (unmapRange_no_failure e1 tr (s2_place (id - 1)) (Isolation.vm_s2 m) ipa n N Hg1 Hr1 Hal Hbelow
     ltac:(lia) ltac:(lia) H40 Hial HN1 ltac:(unfold count_ok in Hcok; cbn; lia)) as (st & tr' & Hur & Hr' & HB & HL & _ & Htf).
-  destruct (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q & Eq).
+  pose proof (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q & Eq).
   exists Abi.Success, st, tr'. split; [|split; [intros E; exfalso; exact (E eq_refl)|]].
   - rewrite Hcall. fold e1. unfold bind. rewrite Hur. reflexivity.
   - intros _. exists m, q, ps. split; [exact Hnth|]. split; [exact Hlive|]. split; [exact Hps|]. split; [exact Hled|].

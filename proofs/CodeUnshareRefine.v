@@ -78,7 +78,7 @@ Proof.
   - (* a PFN the range maps: no IPA page reaches it any more *)
     unfold mapped_in in M. apply andb_true_iff in M as [_ M].
     destruct (abs_s2 c e s2 p) as [[j x]|] eqn:Hj; [|discriminate M].
-    destruct (abs_s2_some c e s2 p j x Hj) as (Hjl & paj & wj & Hwj & Epj).
+    pose proof (abs_s2_some c e s2 p j x Hj) as (Hjl & paj & wj & Hwj & Epj).
     unfold abs_s2. rewrite <- (Nat.add_0_l (ipa_pages c)). apply first_range_all_none. intros k Hk.
     cbn [Nat.add]. unfold abs_s2_at. rewrite (Hwm k ltac:(lia)).
     destruct ((ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)) eqn:T; [reflexivity|].
@@ -113,11 +113,11 @@ Proof.
   unfold mapped_in. destruct (in_ram c p) eqn:R; cbn [andb]; [|reflexivity].
   destruct (unshared_page e s2 ipa (Z.to_nat n) p) eqn:U.
   - unfold unshared_page in U. apply existsb_exists in U as (i & Hi & E). apply in_seq in Hi. apply Nat.eqb_eq in E.
-    destruct (Hmp i ltac:(lia)) as (pa & w & Hw). unfold walk_pa in E. rewrite Hw in E. subst p.
+    pose proof (Hmp i ltac:(lia)) as (pa & w & Hw). unfold walk_pa in E. rewrite Hw in E. subst p.
     rewrite (abs_s2_hit c e s2 (Z.to_nat (ipa / 4096) + i)%nat pa w Hs ltac:(lia) Hw), Hin.
     apply andb_true_iff. split; [apply Z.leb_le|apply Z.ltb_lt]; lia.
   - destruct (abs_s2 c e s2 p) as [[j x]|] eqn:Hj; [|reflexivity].
-    destruct (abs_s2_some c e s2 p j x Hj) as (Hjl & paj & wj & Hwj & Epj).
+    pose proof (abs_s2_some c e s2 p j x Hj) as (Hjl & paj & wj & Hwj & Epj).
     destruct (in_range j _ _) eqn:Rj; [|reflexivity]. exfalso.
     rewrite Hin in Rj. apply andb_true_iff in Rj as [R1 R2]. apply Z.leb_le in R1. apply Z.ltb_lt in R2.
     assert (Hi : (j - Z.to_nat (ipa / 4096) < Z.to_nat n)%nat) by lia.
@@ -178,7 +178,7 @@ Proof.
     CodeMemState.ram_base e <= Isolation.Mapping_PA mp < CodeMemState.ram_base e + CodeMemState.ram_size e /\
     nth_error (Isolation.Engine_pages e) (Z.to_nat ((Isolation.Mapping_PA mp - CodeMemState.ram_base e) / 4096)) = Some pg /\
     entry_passes pg owner shared borrower).
-  { intros i Hi. destruct (Hchk (Z.of_nat i) ltac:(lia)) as (mp & pg & Htr & H1 & H2 & H3 & Hpg & Hp).
+  { intros i Hi. pose proof (Hchk (Z.of_nat i) ltac:(lia)) as (mp & pg & Htr & H1 & H2 & H3 & Hpg & Hp).
     pose proof Htr as Htr0. rewrite (translate_ro _ e tr _ _ Hg) in Htr0.
     pose proof (translate_pa e tr _ _ mp Ht Hs2m (proj1 (wrapu_range _)) Htr0) as Hpa.
     rewrite (page_ipa ipa (Z.of_nat i) Hial Hipa ltac:(lia) ltac:(lia)), Nat2Z.id in Htr.
@@ -186,11 +186,11 @@ Proof.
     exists mp, pg. split; [rewrite (walk_translate _ e tr _ _ _ Hg Htr); reflexivity|].
     split; [lia|]. split; [exact Hpg|exact Hp]. }
   assert (Hmp : forall i, (i < Z.to_nat n)%nat -> exists pa w, walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) = Some (pa, w))
-    by (intros i Hi; destruct (Hwalk i Hi) as (mp & _ & Hw & _); eauto).
+    by (intros i Hi; pose proof (Hwalk i Hi) as (mp & _ & Hw & _); eauto).
   unfold ipa_range_ok. apply andb_true_iff. split.
   - (* each IPA page of the range is mapped *)
     apply all_range_spec. intros i Hi. rewrite Ei0 in Hi.
-    destruct (Hwalk (i - Z.to_nat (ipa / 4096))%nat ltac:(lia)) as (mp & pg & Hw & Hr & _).
+    pose proof (Hwalk (i - Z.to_nat (ipa / 4096))%nat ltac:(lia)) as (mp & pg & Hw & Hr & _).
     replace (Z.to_nat (ipa / 4096) + (i - Z.to_nat (ipa / 4096)))%nat with i in Hw by lia.
     pose proof (abs_s2_hit c e _ i _ _ Hs ltac:(lia) Hw) as Hh.
     unfold s2_lookup. destruct (first_range _ _ _) eqn:F; [reflexivity|exfalso].
@@ -202,8 +202,8 @@ Proof.
     cbn [negb orb].
     rewrite (mapped_in_unshared c e _ ipa n Hcfg Hs Hipa ltac:(lia) Hial H40 Hmp) in M.
     apply andb_true_iff in M as [R U].
-    destruct (unshared_hit e _ ipa _ p U Hmp) as (i & pa & w & Hi & Hw & Ep).
-    destruct (Hwalk i Hi) as (mp & pg & Hw' & Hr & Hpg & Hp'). rewrite Hw in Hw'. injection Hw' as Epa _. subst pa.
+    pose proof (unshared_hit e _ ipa _ p U Hmp) as (i & pa & w & Hi & Hw & Ep).
+    pose proof (Hwalk i Hi) as (mp & pg & Hw' & Hr & Hpg & Hp'). rewrite Hw in Hw'. injection Hw' as Epa _. subst pa.
     cbn [ms_pages abs_ms]. unfold abs_pages. rewrite R.
     assert (Ej : (p - State.ram_base c)%nat = Z.to_nat ((Isolation.Mapping_PA mp - CodeMemState.ram_base e) / 4096)).
     { pose proof (index_pfn c e (Isolation.Mapping_PA mp) p (proj1 Hcfg) Hr R) as X. rewrite Ep, Nat.eqb_refl in X.
@@ -227,7 +227,7 @@ Proof.
   intros c e tr id ipa n m Hc Hvms Hid1 Hnth Hlive Hn1 Hipa Hial H40 Hchk.
   pose proof Hc as (_ & _ & Hcfg & _).
   assert (Hlt : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
-  destruct (unshare_vm_ipa_ok c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 Hipa Hial H40) as (Hv & Hk).
+  pose proof (unshare_vm_ipa_ok c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 Hipa Hial H40) as (Hv & Hk).
   split; [exact Hv|]. split; [exact Hk|].
   apply (range_passes c e tr (s2_place (id - 1)) m ipa n Isolation.HostVMID true (wrapu 16 id)
     (is_host_shared_with (Z.to_nat id)) Hc (nth_error_In _ _ Hnth) Hlive
@@ -254,22 +254,22 @@ Theorem MemUnshare_refines : forall c e tr id ipa n e' tr' mem regs,
 Proof.
   intros c e tr id ipa n e' tr' mem regs Hc Hwi Hvms Hid Hipa Hn Hrun.
   pose proof Hwi as [[Hi _] Hwb]. pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane).
-  destruct (MemUnshare_walks e tr id ipa n Abi.Success e' tr' Hi Hwb Hid Hipa Hn Hrun) as [_ Hsucc].
-  destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Hid1 & Hn1 & Hial & H40 & Hmp & Ev & Eh & _ & _ & Hled & _ & Hwm &
+  pose proof (MemUnshare_walks e tr id ipa n Abi.Success e' tr' Hi Hwb Hid Hipa Hn Hrun) as [_ Hsucc].
+  pose proof (Hsucc eq_refl) as (m & Hnth & Hlive & Hid1 & Hn1 & Hial & H40 & Hmp & Ev & Eh & _ & _ & Hled & _ & Hwm &
     Hhost & Hother).
-  destruct (MemUnshare_reaches_unmap e tr id ipa n (proj1 Hi) Hid Hipa Hn)
+  pose proof (MemUnshare_reaches_unmap e tr id ipa n (proj1 Hi) Hid Hipa Hn)
     as [(st0 & Hc0 & Hne & _)|(m' & N & ps & _ & Hnth' & _ & _ & _ & _ & Hchk & _)].
   { rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction. }
   rewrite Hnth in Hnth'. injection Hnth' as <-.
-  destruct (MemUnshare_checks_pass c e tr id ipa n m Hc Hvms Hid1 Hnth Hlive Hn1 ltac:(lia) Hial H40 Hchk)
+  pose proof (MemUnshare_checks_pass c e tr id ipa n m Hc Hvms Hid1 Hnth Hlive Hn1 ltac:(lia) Hial H40 Hchk)
     as (Hv & Hok & Hrange).
   unfold vms_sane in Hsane. rewrite Forall_forall in Hsane. pose proof (Hsane m (nth_error_In _ _ Hnth) Hlive) as Hs.
   assert (Hmp' : forall i, (i < Z.to_nat n)%nat -> exists pa w,
     walk e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) = Some (pa, w))
-    by (intros i Hi'; destruct (Hmp i Hi') as (pa & w & Hw & _); eauto).
+    by (intros i Hi'; pose proof (Hmp i Hi') as (pa & w & Hw & _); eauto).
   assert (Hram : forall i, (i < Z.to_nat n)%nat -> CodeMemState.ram_base e <=
     walk_pa e (Isolation.vm_s2 m) (Z.to_nat (ipa / 4096) + i) < CodeMemState.ram_base e + CodeMemState.ram_size e)
-    by (intros i Hi'; destruct (Hmp i Hi') as (pa & w & Hw & Hr); unfold walk_pa; rewrite Hw; exact Hr).
+    by (intros i Hi'; pose proof (Hmp i Hi') as (pa & w & Hw & Hr); unfold walk_pa; rewrite Hw; exact Hr).
   unfold mem_unshare, abs_state. cbv zeta. cbn [st_meta].
   rewrite Hv, Hok. cbn [negb]. rewrite (s2_of_slot c e id m Hid1 Hnth Hlive), Hrange. cbn [negb].
   eexists. split; [reflexivity|]. split; [|split].
@@ -333,9 +333,9 @@ Proof.
   unfold s2_lookup in L. apply first_range_some in L as (p' & Hp' & Hf).
   destruct (abs_s2 c e (Isolation.vm_s2 m) p') as [[j x]|] eqn:Hj; [|discriminate Hf].
   destruct (Nat.eqb_spec j k) as [->|]; [|discriminate Hf]. injection Hf as ->.
-  destruct (abs_s2_some c e _ p k x Hj) as (_ & pa & w & Hw & Ep).
+  pose proof (abs_s2_some c e _ p k x Hj) as (_ & pa & w & Hw & Ep).
   (* the code's walk there finds the same page *)
-  destruct (translate_ok e tr _ _ (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) Ht Hs2m Hg (wrapu_range _))
+  pose proof (translate_ok e tr _ _ (wrapu 64 (ipa + shl 64 false i Isolation.PageShift)) Ht Hs2m Hg (wrapu_range _))
     as ([mp ok] & Htr).
   assert (Hkz : wrapu 64 (ipa + shl 64 false i Isolation.PageShift) = Z.of_nat k * 4096)
     by (unfold k; rewrite (page_ipa ipa i Hial Hipa ltac:(lia) ltac:(lia)); reflexivity).
@@ -417,7 +417,7 @@ Proof.
   intros c e tr id ipa n st e' tr' mem regs Hc Hwi Ho Hvms Hid Hipa Hn Hrun Hne.
   pose proof Hwi as [[Hi _] _]. pose proof Hi as (Hm & _). pose proof Hm as (_ & _ & _ & Hvl & _).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & _). pose proof Hcfg as ((G & _) & _ & Hipl).
-  destruct (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
+  pose proof (MemUnshare_reaches_unmap e tr id ipa n Hm Hid Hipa Hn)
     as [(st0 & Hcall & _ & Hwhy)|(m & N & ps & _ & _ & _ & _ & _ & _ & _ & _ & _ & _ & _ & Hcall)].
   2:{ exfalso. rewrite Hcall in Hrun. unfold bind in Hrun.
       destruct (Isolation.Engine_unmapRange _ _ _ _ _ _) as [[] s1 t1|]; [|discriminate Hrun].
@@ -430,14 +430,14 @@ Proof.
     exists INVALID_PARAMETERS. split; [|reflexivity].
     destruct (vmid_ok c (abs_ms c e) (Z.to_nat id)) eqn:Hv; cbn [negb]; [|reflexivity].
     destruct Hwhy as [Hnil|Hrange].
-    + destruct (liveVM_at c e (abs_ms c e) tr id (vms_rel_abs c e Hcfg Hfree) Hvl Hid) as (p & Hp & Hcase).
+    + pose proof (liveVM_at c e (abs_ms c e) tr id (vms_rel_abs c e Hcfg Hfree) Hvl Hid) as (p & Hp & Hcase).
       rewrite Hnil in Hp. injection Hp as <-.
       destruct Hcase as [(_ & Hv')|(mv & (ld & st' & E & _) & _)]; [congruence|discriminate E].
     + destruct (ipa_ok c (Z.to_nat ipa) (Z.to_nat n)) eqn:Hk; cbn [negb]; [|reflexivity].
       exfalso. apply Hrange. apply (ipa_ok_iff c ipa n G Hipl Hipa Hn) in Hk. unfold Isolation.ipaLimit in Hk. lia.
   - (* a page of the range that does not pass *)
     exists DENIED. split; [|reflexivity].
-    destruct (unshare_vm_ipa_ok c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 ltac:(lia) Hial H40) as (Hv & Hk).
+    pose proof (unshare_vm_ipa_ok c e id ipa n m Hcfg Hid1 Hnth Hlive Hn1 ltac:(lia) Hial H40) as (Hv & Hk).
     rewrite Hv, Hk. cbn [negb]. rewrite (s2_of_slot c e id m Hid1 Hnth Hlive).
     rewrite (unshare_range_refused c e tr id ipa n m i Hc Hm Ho Hvms Hid1 Hnth Hlive ltac:(lia) Hial H40 Hi' Hnot).
     reflexivity.

@@ -172,11 +172,11 @@ Proof.
   intros t i Ht Hi Hs.
   assert (Hq : 0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
   pose proof (Z.mod_pos_bound i 512 ltac:(lia)) as Hm.
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws)) as (q1 & H1 & L1).
-  destruct (pfield_lens q1 _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool L1 ltac:(field_laws)) as (q2 & H2 & L2).
-  destruct (pfield_lens q2 _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables L2 ltac:(field_laws)) as (q3 & H3 & L3).
-  destruct (pindex_lens q3 _ _ _ (t + i / 512) Isolation.zero_Table L3) as (q4 & H4 & L4).
-  destruct (pindex_lens q4 _ _ _ (i mod 512) 0 L4) as (q5 & H5 & L5).
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws)) as (q1 & H1 & L1).
+  pose proof (pfield_lens q1 _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool L1 ltac:(field_laws)) as (q2 & H2 & L2).
+  pose proof (pfield_lens q2 _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables L2 ltac:(field_laws)) as (q3 & H3 & L3).
+  pose proof (pindex_lens q3 _ _ _ (t + i / 512) Isolation.zero_Table L3) as (q4 & H4 & L4).
+  pose proof (pindex_lens q4 _ _ _ (i mod 512) 0 L4) as (q5 & H5 & L5).
   cbv beta in L5.
   exists q5. split.
   - intros s tr [Hx Hw]. unfold Isolation.Engine_slot.
@@ -317,7 +317,7 @@ Lemma slot_lens_table : forall t j, 0 <= t < 2 ^ 62 -> 0 <= j < 512 ->
   exists p, (forall s tr, slot_valid t s -> Isolation.Engine_slot root t j s tr = Ok p s tr) /\
     lens p (slot_valid t) (fun s => tent (tables s) t j) (fun v s => set_tables s (put_ent (tables s) t j v)).
 Proof.
-  intros t j Ht Hj. destruct (slot_lens t j ltac:(lia) ltac:(lia) ltac:(rewrite Z.div_small by lia; lia)) as (p & Hp & Lp).
+  intros t j Ht Hj. pose proof (slot_lens t j ltac:(lia) ltac:(lia) ltac:(rewrite Z.div_small by lia; lia)) as (p & Hp & Lp).
   rewrite Z.div_small, Z.add_0_r in Hp by lia. rewrite Z.div_small, Z.add_0_r, Z.mod_small in Lp by lia.
   exists p. split; assumption.
 Qed.
@@ -422,21 +422,21 @@ Proof.
     set (trc := invs (tables e) t (Isolation.s2update_vmid u) S0 ipa (Z.to_nat ((cur - ipa) / 4096)) ++ tr).
     assert (Hcur4 : cur + 4096 <= end').
     { pose proof (div4096 cur Hca). pose proof (div4096 end' Hea). lia. }
-    destruct (page_index S0 cur HS Hca ltac:(lia)) as (Ecur & Hj & Eidx).
+    pose proof (page_index S0 cur HS Hca ltac:(lia)) as (Ecur & Hj & Eidx).
     set (jj := (cur - S0) / 4096) in *.
     set (st := set_tables e T').
-    destruct (levelSize_ok st (trc) 3 ltac:(lia)) as [Hsz Hmask].
+    pose proof (levelSize_ok st (trc) 3 ltac:(lia)) as [Hsz Hmask].
     change (2 ^ (12 + 9 * (3 - 3))) with 4096 in Hsz, Hmask. change (12 + 9 * (3 - 3)) with 12 in Hmask.
     step_by Hsz. rewrite Hmask, andnot_ones by lia.
     replace (cur / 2 ^ 12 * 2 ^ 12) with cur by (pose proof (div4096 cur Hca); change (2 ^ 12) with 4096; lia).
     step_by Hsz. rewrite (wrapu_small (cur + 4096)) by lia. replace (Z.min end' (cur + 4096)) with (cur + 4096) by lia.
     step_by (entryIndex_val st (trc) cur 3 ltac:(lia) ltac:(lia)).
     change (2 ^ (12 + 9 * (3 - 3))) with (2 ^ 12). change (nentries 3) with 512. rewrite Eidx.
-    destruct (slot_lens_table t jj ltac:(lia) Hj) as (p & Hp & Lp).
+    pose proof (slot_lens_table t jj ltac:(lia) Hj) as (p & Hp & Lp).
     assert (Hsv : slot_valid t st) by (unfold slot_valid, st; rewrite tables_set_tables; split; [lia|exact HTw]).
     step_by (Hp st trc Hsv).
     step_by (wholeLeaf_last st (trc) cur u ltac:(lia) Hca ltac:(lia) Hd).
-    destruct (slot_laws t jj ltac:(lia) Hj) as (L1 & L2 & L3).
+    pose proof (slot_laws t jj ltac:(lia) Hj) as (L1 & L2 & L3).
     pose proof (replaceLeaf_leaf_ok d p _ _ _ st (trc) 3 cur u
       Lp Hsv ltac:(unfold st; rewrite plat_set_tables; exact Hpl) L1 L2 L3 eq_refl) as Hrl.
     cbv beta in Hrl. unfold st in Hrl. rewrite set_tables_twice, tables_set_tables in Hrl.
@@ -494,7 +494,7 @@ Theorem tableEmpty_ok : forall s tr t, 0 <= t < len (tables s) -> whole (tables 
   exists b, Isolation.Engine_tableEmpty root t s tr = Ok b s tr /\
     (b = true <-> forall j, 0 <= j < 512 -> valid_d (tent (tables s) t j) = false).
 Proof.
-  intros s tr t Ht Hw. destruct (nth_error_table _ _ Hw Ht) as (Hn & Hl).
+  intros s tr t Ht Hw. pose proof (nth_error_table _ _ Hw Ht) as (Hn & Hl).
   set (tb := nth (Z.to_nat t) (tables s) Isolation.zero_Table) in *.
   unfold Isolation.Engine_tableEmpty. step_by (deref_root s tr).
   step_by (idx_nth (tables s) t tb s tr ltac:(lia) Hn).
@@ -556,7 +556,7 @@ Proof.
   destruct (Isolation.Engine_plat s) as [o|]; [|contradiction]. unfold call_iface. cbn [is_set]. step.
   step_by (pfield_pool_root s0 (inval vmid base :: tr)). fold pool_place.
   assert (Hl0 : len (put_ent (tables s) x j 0) = len (tables s)) by apply len_put_ent.
-  destruct (release_ok pool_place s0 child (inval vmid base :: tr) pool_place_lens
+  pose proof (release_ok pool_place s0 child (inval vmid base :: tr) pool_place_lens
     ltac:(unfold s0; apply pool_ok_set_tables; assumption)
     ltac:(unfold s0; rewrite ntables_set_tables; lia)
     ltac:(unfold s0; rewrite free_bit_set_tables; exact Hfree))
@@ -578,13 +578,13 @@ Lemma tab_places : exists q1 q2 q3,
     (forall s tr, slot_valid t s -> pindex q4 j s tr = Ok q5 s tr) /\
     lens q5 (slot_valid t) (fun s => tent (tables s) t j) (fun v s => set_tables s (put_ent (tables s) t j v)).
 Proof.
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws)) as (q1 & H1 & L1).
-  destruct (pfield_lens q1 _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool L1 ltac:(field_laws)) as (q2 & H2 & L2).
-  destruct (pfield_lens q2 _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables L2 ltac:(field_laws)) as (q3 & H3 & L3).
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws)) as (q1 & H1 & L1).
+  pose proof (pfield_lens q1 _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool L1 ltac:(field_laws)) as (q2 & H2 & L2).
+  pose proof (pfield_lens q2 _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables L2 ltac:(field_laws)) as (q3 & H3 & L3).
   exists q1, q2, q3. split; [exact H1|]. split; [exact H2|]. split; [exact H3|].
   intros t j Ht Hj.
-  destruct (pindex_lens q3 _ _ _ t Isolation.zero_Table L3) as (q4 & H4 & L4).
-  destruct (pindex_lens q4 _ _ _ j 0 L4) as (q5 & H5 & L5).
+  pose proof (pindex_lens q3 _ _ _ t Isolation.zero_Table L3) as (q4 & H4 & L4).
+  pose proof (pindex_lens q4 _ _ _ j 0 L4) as (q5 & H5 & L5).
   cbv beta in L5. exists q4, q5. split; [|split].
   - intros s tr [Hx Hw]. apply H4; [exact I|unfold tables in Hx; lia].
   - intros s tr [Hx Hw]. apply H5; [split; [exact I|unfold tables in Hx; lia]|].
@@ -621,8 +621,8 @@ Theorem splitBlock_ok : forall s tr t b lvl base, 1 <= lvl <= 3 -> 0 <= t < len 
 Proof.
   intros s tr t b lvl base Hl Ht Hw.
   destruct tab_places as (q1 & q2 & q3 & H1 & H2 & H3 & Hq).
-  destruct (nth_error_table _ _ Hw Ht) as (Hn & Hlt).
-  destruct (levelSize_ok s tr lvl Hl) as [Hsz _].
+  pose proof (nth_error_table _ _ Hw Ht) as (Hn & Hlt).
+  pose proof (levelSize_ok s tr lvl Hl) as [Hsz _].
   unfold Isolation.Engine_splitBlock. step_by (leafAttr_val s tr b). unfold Isolation.descOA. step.
   step_by Hsz. step_by (deref_root s tr). step_by (idx_nth (tables s) t _ s tr ltac:(lia) Hn).
   match goal with |- context [loop ?f ?c ?bd ?p ?l0] =>
@@ -638,7 +638,7 @@ Proof.
     + intros H. apply Z.ltb_lt in H. lia.
     + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. replace i with 512 in Hrest by lia. exact Hrest.
   - intros i st tr' (-> & Hi & T' & -> & HTl & HTw & HTp) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    destruct (Hq t i ltac:(lia) ltac:(lia)) as (q4 & q5 & H4 & H5 & L5).
+    pose proof (Hq t i ltac:(lia) ltac:(lia)) as (q4 & q5 & H4 & H5 & L5).
     assert (Hv : slot_valid t (set_tables s T')) by (unfold slot_valid; rewrite tables_set_tables; split; [lia|exact HTw]).
     step_by (leafDesc_ok (set_tables s T') tr (wrapu 64 (Z.land b Isolation.descOAMask + wrapu 64 (wrapu 64 i * 2 ^ (12 + 9 * (3 - lvl))))) lvl (attr_val b)).
     step_by (H1 (set_tables s T') tr). step_by (H2 (set_tables s T') tr). step_by (H3 (set_tables s T') tr).
@@ -760,12 +760,12 @@ Proof.
       * apply Habove. lia.
     + step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
       step_by (idx_nth free w x s tr Hc Hx). step.
-      destruct (alloc_index w x Hc ltac:(unfold len in *; lia) ltac:(lia)) as (Hi & Hdiv & Hmod & Hlog).
+      pose proof (alloc_index w x Hc ltac:(unfold len in *; lia) ltac:(lia)) as (Hi & Hdiv & Hmod & Hlog).
       rewrite Hi.
       assert (Hbit : free_bit (Isolation.Engine_pool s) (w * 64 + Z.log2 x) = true).
       { unfold free_bit. rewrite Hdiv, Hmod. fold free. rewrite (nth_error_nth _ _ 0 Hx). apply Z.bit_log2. lia. }
       assert (Hlt : w * 64 + Z.log2 x < ntables (Isolation.Engine_pool s)) by (apply Hin; [lia|exact Hbit]).
-      destruct (take_spec_w pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk & _).
+      pose proof (take_spec_w pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk & _).
       step_by Ht. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|].
       split; [lia|]. split; [exact Hbit|]. exists q. split; [reflexivity|exact Htk].
   - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros w' Hw'. lia.
@@ -784,9 +784,9 @@ Theorem mustAlloc_spec : forall s tr, pool_ok (Isolation.Engine_pool s) -> bits_
     taken (Isolation.Engine_pool s) q i.
 Proof.
   intros s tr Hok Hbits Hsome.
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
     as (qp & Hqp & Lp).
-  destruct (alloc_spec qp s tr Lp Hok Hbits) as (i & s' & Ha & [(-> & -> & Hn) | (Hi & Hb & q & -> & Hsh)]).
+  pose proof (alloc_spec qp s tr Lp Hok Hbits) as (i & s' & Ha & [(-> & -> & Hn) | (Hi & Hb & q & -> & Hsh)]).
   - contradiction.
   - unfold Isolation.Engine_mustAlloc. step_by (Hqp s tr). step_by Ha.
     destruct (Z.ltb_spec i 0); [lia|].
@@ -866,10 +866,10 @@ Proof.
   replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
   step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
   step_by (index_ok e tr dd Hok Hle Hlt). fold c.
-  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  pose proof (levelSize_ok e tr 2 ltac:(lia)) as [Hsz _]. step_by Hsz.
   change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). replace (wraps 64 (2 + 1)) with 3 by reflexivity.
   rewrite wrapu_small by lia.
-  destruct (update_last_ok f e tr c base base (base + 2 ^ 21) (clear_u vmid) ltac:(lia) Hok
+  pose proof (update_last_ok f e tr c base base (base + 2 ^ 21) (clear_u vmid) ltac:(lia) Hok
     ltac:(lia) Hpl Hb0 Hba ltac:(lia) ltac:(lia) Hbe
     ltac:(apply align_page; exact Hba) ltac:(apply align_page; rewrite <- Z.add_mod_idemp_l, Hba by lia; reflexivity)
     eq_refl) as (st & tr1 & Hup & T1 & -> & -> & HTl & HTw & HTp).
@@ -878,7 +878,7 @@ Proof.
   assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
   assert (Hti : tent T1 t i = dd).
   { rewrite HTp by lia. replace (t =? c) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity. }
-  destruct (dropTable_ok p t i (set_tables e T1) (invs (tables e) c (Isolation.s2update_vmid (clear_u vmid)) base base (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) ++ tr) c base vmid L Hv1
+  pose proof (dropTable_ok p t i (set_tables e T1) (invs (tables e) c (Isolation.s2update_vmid (clear_u vmid)) base base (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) ++ tr) c base vmid L Hv1
     ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
     ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
     as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
@@ -935,18 +935,18 @@ Proof.
   unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
   step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
   replace (wraps 64 (2 + 1)) with 3 by reflexivity.
-  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+  pose proof (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st1 & tr1 & Hup & Hdone).
   step_by Hup.
   pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+  - pose proof (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
       as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
-      destruct (dropTable_ok p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+      pose proof (dropTable_ok p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
         ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
         ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
         as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
@@ -1014,11 +1014,11 @@ Proof.
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
   unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) t i)). rewrite Hinv. cbn [negb].
   rewrite Hun.
-  destruct (mustAlloc_spec e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk).
+  pose proof (mustAlloc_spec e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk).
   step_by Hma.
   assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
   set (e1 := Isolation.set_Engine_pool q e).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
@@ -1040,7 +1040,7 @@ Proof.
     - rewrite tables_set_tables. apply whole_put_ent; [exact Hw1|lia].
     - rewrite tables_set_tables, len_put_ent. lia.
     - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
-  destruct (update_last_ok f e2 tr c base ipa stop u ltac:(lia) Hok2
+  pose proof (update_last_ok f e2 tr c base ipa stop u ltac:(lia) Hok2
     ltac:(unfold e2; rewrite tables_set_tables, len_put_ent; lia)
     ltac:(unfold e2, e1; rewrite plat_set_tables; exact Hpl) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st & tr' & Hup & Hdone).
@@ -1093,17 +1093,17 @@ Proof.
   replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
   unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
-  destruct (mustAlloc_spec e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk).
+  pose proof (mustAlloc_spec e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk).
   step_by Hma.
   assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
   set (e1 := Isolation.set_Engine_pool q e).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
   replace (wraps 64 (2 + 1)) with 3 by reflexivity.
-  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  pose proof (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
   step_by Hsp.
   set (e2 := set_tables e1 Ts).
   assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
@@ -1132,7 +1132,7 @@ Proof.
     - rewrite tables_set_tables, len_put_ent. lia.
     - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
   assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
-  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+  pose proof (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
     ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st1 & tr1 & Hup & Hdone).
   step_by Hup.
@@ -1172,13 +1172,13 @@ Proof.
     - intros x j Hx Hj. rewrite HTsp by assumption. reflexivity.
     - cbv zeta. fold e1. fold e3. exists (set_tables e3 T1), tr1. split; [exact Hdone|exact H]. }
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok (set_tables e3 T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+  - pose proof (tableEmpty_ok (set_tables e3 T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
       as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e3 T1) tr1 = Ok b (set_tables e3 T1) tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv5 : slot_valid t (set_tables e3 T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
-      destruct (dropTable_ok p t i (set_tables e3 T1) tr1 c base (Isolation.s2update_vmid u) L Hv5
+      pose proof (dropTable_ok p t i (set_tables e3 T1) tr1 c base (Isolation.s2update_vmid u) L Hv5
         ltac:(unfold e3, e1; rewrite !plat_set_tables, plat_set_pool, Epl; discriminate)
         ltac:(apply pool_ok_set_tables; [lia|exact Hpok3])
         ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hcf3))
@@ -1222,7 +1222,7 @@ Proof.
   destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_replaceLeaf pred].
   step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold (valid_d (tent (tables e) t i)).
   rewrite Hval.
-  destruct (clearEntry_table_last f e tr t i p base (Isolation.s2update_vmid u) ltac:(lia) Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+  pose proof (clearEntry_table_last f e tr t i p base (Isolation.s2update_vmid u) ltac:(lia) Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
     as (T1 & q & Hce & HTl & HTw & _ & HP & _).
   set (st1 := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))) in *.
   set (tr1 := inval (Isolation.s2update_vmid u) base :: invs (tables e) (child (pool_base e) (tent (tables e) t i))
@@ -1289,16 +1289,16 @@ Proof.
     + intros Hc. apply Z.ltb_lt in Hc. lia.
     + intros _. exact I.
   - intros cur st tr' [(-> & -> & ->)| ->] Hc; [|injection Hc as Hc; rewrite Z.ltb_irrefl in Hc; discriminate].
-    destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+    pose proof (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
     change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
     step_by Hsz. rewrite Hmask, andnot_ones by lia. fold base.
     step_by Hsz. rewrite (wrapu_small (base + 2 ^ 21)) by lia. replace (Z.min end' (base + 2 ^ 21)) with end' by lia.
     step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia)).
     change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
-    destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+    pose proof (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
     assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
     step_by (Hp e tr Hv).
-    destruct (wholeLeaf_ok e tr base ipa end' 2 u) as (wl & Hwl). step_by Hwl.
+    pose proof (wholeLeaf_ok e tr base ipa end' 2 u) as (wl & Hwl). step_by Hwl.
     assert (Hcont : forall st tr1, exists r s' tr', (let ipa := end' in ret (S:=Isolation.Engine) (Continue (X:=Empty_set) ipa)) st tr1 = Ok r s' tr' /\
       match r with Continue l' => exists l'', ret l' s' tr' = Ok l'' s' tr' /\
         ((l'' = ipa /\ s' = e /\ tr' = tr) \/ l'' = end') /\ (Z.to_nat (end' - l'') < Z.to_nat (end' - ipa))%nat
@@ -1307,12 +1307,12 @@ Proof.
     destruct wl.
     + (* a whole entry: replaceLeaf *)
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-      * destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Htab E3)
+      * pose proof (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Htab E3)
           ltac:(lia) Hba ltac:(lia)) as (st & tr1 & Hrl & _).
         assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 2 base u in ret tt) e tr = Ok tt st tr1)
           by (step_by Hrl; reflexivity).
         step_by H. apply Hcont.
-      * destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      * pose proof (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
         destruct f as [|[|f']]; [lia|lia|].
         pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
           ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
@@ -1330,18 +1330,18 @@ Proof.
       { intros st tr1 H. assert (H' : (let! t'7 := Isolation.Engine_descend f root p 2 base ipa end' u in ret tt) e tr = Ok tt st tr1)
           by (step_by H; reflexivity). step_by H'. apply Hcont. }
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-      * destruct (descend_table_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hpl Ht Hj L (Htab E3)
+      * pose proof (descend_table_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hpl Ht Hj L (Htab E3)
           ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hea Hd) as (st & tr1 & Hde & _).
         exact (Hal st tr1 Hde).
       * destruct (valid_d dd) eqn:Hval.
-        -- destruct (descend_split_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hbits
+        -- pose proof (descend_split_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hbits
              (Hfree E3 (or_introl eq_refl)) Hpl Ht Hj L Htu Hval E3 ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia)
              Hia Hea Hd) as (c & q & Ts & st & tr1 & Hde & _).
            exact (Hal st tr1 Hde).
         -- destruct (Isolation.s2update_unmap u) eqn:Hun.
            ++ destruct f as [|f']; [lia|].
               exact (Hal e tr (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa end' u L Hv Hval Hun)).
-           ++ destruct (descend_new_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hbits
+           ++ pose proof (descend_new_last f e tr t j p base ipa end' u ltac:(lia) Hok Hpok Hbits
                 (Hfree E3 (or_intror eq_refl)) Hpl Ht Hj L Htu Hval Hun ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia)
                 Hia Hea Hd) as (c & q & st & tr1 & Hde & _).
               exact (Hal st tr1 Hde).

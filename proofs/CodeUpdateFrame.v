@@ -59,7 +59,7 @@ Theorem update_last_frame : forall fuel e tr t S0 ipa end' u,
     (forall x j, 0 <= x -> x <> t -> 0 <= j < 512 -> tent (tables st) x j = tent (tables e) x j).
 Proof.
   intros fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HSa Hr Hend H64 Hia Hea Hd.
-  destruct (update_last_ok fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HSa Hr Hend H64 Hia Hea Hd)
+  pose proof (update_last_ok fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HSa Hr Hend H64 Hia Hea Hd)
     as (st & tr' & Hup & Hdone).
   exists st, tr'. split; [exact Hup|]. exact (last_done_frame e t S0 ipa u tr end' st tr' Hdone).
 Qed.
@@ -95,10 +95,10 @@ Theorem descend_new_frame : forall fuel e tr t i p base ipa stop u,
     (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
 Proof.
   intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun Hb Hba Hr Hs Hs64 Hia Hsa Hd.
-  destruct (descend_new_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+  pose proof (descend_new_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
     Hb Hba Hr Hs Hs64 Hia Hsa Hd) as (c & q & st & tr' & Hde & Hc & Hct & Hfree & Htk & Hdone).
-  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
-  destruct (tables_set_pool_taken e q c Htk) as [HTq HBq].
+  pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
+  pose proof (tables_set_pool_taken e q c Htk) as [HTq HBq].
   pose proof Htk as (_ & _ & Hqc & Hqo & _ & _).
   rewrite base_set_tables, HBq in HB. rewrite tables_set_tables, len_put_ent, HTq, len_replace in HL.
   exists c, st, tr'. split; [exact Hde|]. split; [exact Hc|]. split; [exact Hct|]. split; [exact Hfree|].
@@ -128,12 +128,12 @@ Theorem descend_table_frame : forall fuel e tr t i p base ipa stop u,
     (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
 Proof.
   intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hr Hs Hs64 Hia Hsa Hd.
-  destruct (descend_table_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hr Hs Hs64 Hia Hsa Hd)
+  pose proof (descend_table_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st & tr' & Hde & Hrest).
   exists st, tr'. split; [exact Hde|]. cbv zeta in Hrest |- *.
   set (c := child (pool_base e) (tent (tables e) t i)) in *.
   destruct Hrest as (st1 & tr1 & Hdone & Hcase).
-  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
+  pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
   destruct Hcase as [[-> _]|(_ & _ & q & -> & _ & HP & _ & _ & _ & Hout)].
   - split; [exact HB|]. split; [exact HL|]. split.
     + intros y _ _. apply Hfb.
@@ -164,9 +164,9 @@ Theorem replaceLeaf_table_frame : forall fuel e tr t i p base u,
     (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
 Proof.
   intros fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64.
-  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64)
+  pose proof (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64)
     as (st & tr' & Hrl & st1 & Hce & Hst).
-  destruct (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+  pose proof (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
     Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64) as (T1 & q & Hce' & HL1 & _ & HT1 & HP & _ & _ & _ & Hout).
   cbv zeta in Hce', HT1, Hout. set (c := child (pool_base e) (tent (tables e) t i)) in *.
   rewrite Hce in Hce'. injection Hce' as E1 _. subst st1.
@@ -208,13 +208,13 @@ Theorem descend_split_frame : forall fuel e tr t i p base ipa stop u,
     (forall x j, 0 <= x -> x <> c -> 0 <= j < 512 -> (x <> t \/ j <> i) -> tent (tables st) x j = tent (tables e) x j).
 Proof.
   intros fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt Hb Hba Hr Hs Hs64 Hia Hsa Hd.
-  destruct (descend_split_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt
+  pose proof (descend_split_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hnt
     Hb Hba Hr Hs Hs64 Hia Hsa Hd) as (c & q & Ts & st & tr' & Hde & Hc & Hct & Hfree & Htk & HTsl & _ & HTs & Hrest).
   cbv zeta in Hrest.
   set (e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t i (tdesc (pool_base e) c))) in *.
   destruct Hrest as (st1 & tr1 & Hdone & Hcase).
-  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
-  destruct (tables_set_pool_taken e q c Htk) as [HTq HBq].
+  pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & HL & _ & Hfb & Hte).
+  pose proof (tables_set_pool_taken e q c Htk) as [HTq HBq].
   pose proof Htk as (_ & _ & _ & Hqo & _ & _).
   assert (HB3 : pool_base e3 = pool_base e) by (unfold e3; rewrite base_set_tables; exact HBq).
   assert (HL3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; exact HTsl).

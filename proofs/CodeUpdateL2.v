@@ -122,12 +122,12 @@ Proof.
       * apply Habove. lia.
     + step_by (deref_lens _ _ _ _ s tr Hpp I). fold free.
       step_by (idx_nth free w x s tr Hc Hx). step.
-      destruct (alloc_index w x Hc ltac:(unfold len in *; lia) ltac:(lia)) as (Hi & Hdiv & Hmod & Hlog).
+      pose proof (alloc_index w x Hc ltac:(unfold len in *; lia) ltac:(lia)) as (Hi & Hdiv & Hmod & Hlog).
       rewrite Hi.
       assert (Hbit : free_bit (Isolation.Engine_pool s) (w * 64 + Z.log2 x) = true).
       { unfold free_bit. rewrite Hdiv, Hmod. fold free. rewrite (nth_error_nth _ _ 0 Hx). apply Z.bit_log2. lia. }
       assert (Hlt : w * 64 + Z.log2 x < ntables (Isolation.Engine_pool s)) by (apply Hin; [lia|exact Hbit]).
-      destruct (take_spec_w pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk).
+      pose proof (take_spec_w pp s (w * 64 + Z.log2 x) tr Hpp Hok ltac:(lia)) as (q & Ht & Htk).
       step_by Ht. eexists _, _, _. split; [reflexivity|]. split; [reflexivity|].
       split; [lia|]. split; [exact Hbit|]. exists q. split; [reflexivity|exact Htk].
   - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros w' Hw'. lia.
@@ -146,9 +146,9 @@ Theorem mustAlloc_word : forall s tr, pool_ok (Isolation.Engine_pool s) -> bits_
     taken_w (Isolation.Engine_pool s) q i.
 Proof.
   intros s tr Hok Hbits Hsome.
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
     as (qp & Hqp & Lp).
-  destruct (alloc_spec_w qp s tr Lp Hok Hbits) as (i & s' & Ha & [(-> & -> & Hn) | (Hi & Hb & q & -> & Hsh)]).
+  pose proof (alloc_spec_w qp s tr Lp Hok Hbits) as (i & s' & Ha & [(-> & -> & Hn) | (Hi & Hb & q & -> & Hsh)]).
   - contradiction.
   - unfold Isolation.Engine_mustAlloc. step_by (Hqp s tr). step_by Ha.
     destruct (Z.ltb_spec i 0); [lia|].
@@ -164,7 +164,7 @@ Theorem mustAlloc_bits : forall s tr, pool_ok (Isolation.Engine_pool s) -> bits_
     taken (Isolation.Engine_pool s) q i /\ bits_ok q.
 Proof.
   intros s tr Hok Hbits Hsome.
-  destruct (mustAlloc_word s tr Hok Hbits Hsome) as (i & q & Hm & Hi & Hb & Htk).
+  pose proof (mustAlloc_word s tr Hok Hbits Hsome) as (i & q & Hm & Hi & Hb & Htk).
   exists i, q. split; [exact Hm|]. split; [exact Hi|]. split; [exact Hb|]. split; [apply Htk|].
   exact (taken_bits _ _ i Hbits Hi Htk).
 Qed.
@@ -211,7 +211,7 @@ Proof.
     + intros H. apply Z.ltb_lt in H. lia.
     + intros H. apply Z.ltb_ge in H. replace end' with cur by lia. exact HIc.
   - intros cur st tr1 [Hc HIc] Hlt. injection Hlt as Hlt. apply Z.ltb_lt in Hlt.
-    destruct (Hstep cur st tr1 ltac:(lia) HIc) as (nxt & st' & tr' & Hs & Hn & HIn).
+    pose proof (Hstep cur st tr1 ltac:(lia) HIc) as (nxt & st' & tr' & Hs & Hn & HIn).
     exists (Continue nxt), st', tr'. split; [exact Hs|].
     exists nxt. split; [reflexivity|]. split; [split; [lia|exact HIn]|]. lia.
   - split; [lia|exact HI].
@@ -250,7 +250,7 @@ Proof.
   step_by (pfield_pool_root s0 (inval vmid base :: tr)). fold pool_place.
   assert (Hl0 : len (put_ent (tables s) x j 0) = len (tables s)) by apply len_put_ent.
   assert (Hb0 : bits_ok (Isolation.Engine_pool s0)) by (unfold s0; apply bits_ok_set_tables; assumption).
-  destruct (release_bits pool_place s0 child (inval vmid base :: tr) pool_place_lens
+  pose proof (release_bits pool_place s0 child (inval vmid base :: tr) pool_place_lens
     ltac:(unfold s0; apply pool_ok_set_tables; assumption) Hb0
     ltac:(unfold s0; rewrite ntables_set_tables; lia)
     ltac:(unfold s0; rewrite free_bit_set_tables; exact Hfree))
@@ -281,17 +281,17 @@ Proof.
   replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with true by (rewrite H3; reflexivity).
   step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
   step_by (index_ok e tr dd Hok Hle Hlt). fold c.
-  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  pose proof (levelSize_ok e tr 2 ltac:(lia)) as [Hsz _]. step_by Hsz.
   change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). replace (wraps 64 (2 + 1)) with 3 by reflexivity.
   rewrite wrapu_small by lia.
-  destruct (update_last_ok f e tr c base base (base + 2 ^ 21) (clear_u vmid) ltac:(lia) Hok
+  pose proof (update_last_ok f e tr c base base (base + 2 ^ 21) (clear_u vmid) ltac:(lia) Hok
     ltac:(lia) Hpl Hb0 Hba ltac:(lia) ltac:(lia) Hbe
     ltac:(apply align_page; exact Hba) ltac:(apply align_page; rewrite <- Z.add_mod_idemp_l, Hba by lia; reflexivity)
     eq_refl) as (st & tr1 & Hup & T1 & -> & -> & HTl & HTw & HTp).
   change (Isolation.mk_s2update vmid 0 Isolation.zero_Attr true) with (clear_u vmid).
   step_by Hup.
   assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
-  destruct (dropTable_bits p t i (set_tables e T1) (invs (tables e) c (Isolation.s2update_vmid (clear_u vmid)) base base (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) ++ tr) c base vmid L Hv1
+  pose proof (dropTable_bits p t i (set_tables e T1) (invs (tables e) c (Isolation.s2update_vmid (clear_u vmid)) base base (Z.to_nat ((base + 2 ^ 21 - base) / 4096)) ++ tr) c base vmid L Hv1
     ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
     ltac:(apply bits_ok_set_tables; assumption)
     ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
@@ -324,11 +324,11 @@ Proof.
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
   unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) t i)). rewrite Hinv. cbn [negb].
   rewrite Hun.
-  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  pose proof (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
   step_by Hma.
   assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
   set (e1 := Isolation.set_Engine_pool q e).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
@@ -350,7 +350,7 @@ Proof.
     - rewrite tables_set_tables. apply whole_put_ent; [exact Hw1|lia].
     - rewrite tables_set_tables, len_put_ent. lia.
     - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
-  destruct (update_last_ok f e2 tr c base ipa stop u ltac:(lia) Hok2
+  pose proof (update_last_ok f e2 tr c base ipa stop u ltac:(lia) Hok2
     ltac:(unfold e2; rewrite tables_set_tables, len_put_ent; lia)
     ltac:(unfold e2, e1; rewrite plat_set_tables; exact Hpl) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st & tr' & Hup & Hdone).
@@ -388,18 +388,18 @@ Proof.
   unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
   step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
   replace (wraps 64 (2 + 1)) with 3 by reflexivity.
-  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+  pose proof (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st1 & tr1 & Hup & Hdone).
   step_by Hup.
   pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+  - pose proof (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
       as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
-      destruct (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+      pose proof (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
         ltac:(rewrite plat_set_tables; exact Hpl) ltac:(apply pool_ok_set_tables; assumption)
         ltac:(apply bits_ok_set_tables; assumption)
         ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hfree))
@@ -432,17 +432,17 @@ Proof.
   replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
   unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
-  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  pose proof (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
   step_by Hma.
   assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
   set (e1 := Isolation.set_Engine_pool q e).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
   replace (wraps 64 (2 + 1)) with 3 by reflexivity.
-  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  pose proof (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
   step_by Hsp.
   set (e2 := set_tables e1 Ts).
   assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
@@ -471,7 +471,7 @@ Proof.
     - rewrite tables_set_tables, len_put_ent. lia.
     - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
   assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
-  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+  pose proof (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
     ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st1 & tr1 & Hup & Hdone).
   step_by Hup.
@@ -485,13 +485,13 @@ Proof.
   { unfold e3. apply bits_ok_set_tables; [rewrite len_put_ent; exact HTsl|]. unfold e1. rewrite get_set_pool. exact Hqb. }
   assert (Hb4 : bits_ok (Isolation.Engine_pool (set_tables e3 T1))) by (apply bits_ok_set_tables; assumption).
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok (set_tables e3 T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+  - pose proof (tableEmpty_ok (set_tables e3 T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
       as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e3 T1) tr1 = Ok b (set_tables e3 T1) tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv5 : slot_valid t (set_tables e3 T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
-      destruct (dropTable_bits p t i (set_tables e3 T1) tr1 c base (Isolation.s2update_vmid u) L Hv5
+      pose proof (dropTable_bits p t i (set_tables e3 T1) tr1 c base (Isolation.s2update_vmid u) L Hv5
         ltac:(unfold e3, e1; rewrite !plat_set_tables, plat_set_pool, Epl; discriminate)
         ltac:(apply pool_ok_set_tables; [lia|exact Hpok3]) Hb4
         ltac:(rewrite tables_set_tables; lia) ltac:(rewrite free_bit_set_tables; exact Hcf3))
@@ -514,9 +514,9 @@ Theorem replaceLeaf_table_bits : forall fuel e tr t i p base u,
     bits_ok (Isolation.Engine_pool st).
 Proof.
   intros fuel e tr t i p base u Hf Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe.
-  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+  pose proof (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
     as (st & tr' & Hrl & st1 & Hce & Est).
-  destruct (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+  pose proof (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
     Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe) as (st2 & tr2 & Hce2 & Hb2).
   rewrite Hce in Hce2. injection Hce2 as <- <-.
   exists st, tr'. split; [exact Hrl|]. rewrite Est. destruct (Isolation.s2update_unmap u); [exact Hb2|].
@@ -565,16 +565,16 @@ Proof.
   split; [rewrite Hbits by lia; exact Htu|]. split.
   - intros j' Hj' H3. destruct (Z.eq_dec j' j) as [->|Hne]; [apply Hjent; exact H3|].
     rewrite Hother in H3 by assumption.
-    destruct (Hent j' Hj' H3) as (_ & Hle & Hlt & Hnt & Hfr).
+    pose proof (Hent j' Hj' H3) as (_ & Hle & Hlt & Hnt & Hfr).
     assert (Hcc : child (pool_base e) (tent (tables e) t j') <> c) by (apply Hcnot; assumption).
     unfold l2_table_entry. rewrite Hother by assumption. rewrite Hbase, Hlen.
     split; [exact H3|]. split; [exact Hle|]. split; [exact Hlt|]. split; [exact Hnt|].
     rewrite Hbits; [exact Hfr|unfold child; apply Z.div_pos; lia|exact Hcc].
   - intros a b Ha Hb2 Hab Ha3 Hb3. rewrite Hbase.
     destruct (Z.eq_dec a j) as [->|Hna]; destruct (Z.eq_dec b j) as [->|Hnb]; try contradiction.
-    + destruct (Hjent Ha3) as [_ E]. rewrite Hbase in E. rewrite E.
+    + pose proof (Hjent Ha3) as [_ E]. rewrite Hbase in E. rewrite E.
       rewrite Hother in Hb3 |- * by assumption. intros H. apply (Hcnot b Hb2 Hnb Hb3). symmetry. exact H.
-    + destruct (Hjent Hb3) as [_ E]. rewrite Hbase in E. rewrite E.
+    + pose proof (Hjent Hb3) as [_ E]. rewrite Hbase in E. rewrite E.
       rewrite Hother in Ha3 |- * by assumption. apply (Hcnot a Ha Hna Ha3).
     + rewrite !Hother in * by assumption. apply Hdis; assumption.
 Qed.
@@ -626,7 +626,7 @@ Proof.
     change Isolation.descValid with 1. change Isolation.descTable with 2.
     destruct (Z.ltb_spec n 12).
     - rewrite page_low_bits by (auto; lia). destruct (Z.leb_spec 12 n); [lia|]. cbn [andb]. apply andb_false_r.
-    - destruct (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & _). rewrite E1, E2, !orb_false_r.
+    - pose proof (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & _). rewrite E1, E2, !orb_false_r.
       destruct (Z.ltb_spec n 48).
       + destruct (Z.leb_spec 12 n); [|lia]. cbn [andb]. rewrite !andb_true_r. reflexivity.
       + rewrite small_high_bits by lia. rewrite !andb_false_r. reflexivity. }
@@ -635,7 +635,7 @@ Proof.
     change Isolation.descValid with 1. change Isolation.descTable with 2.
     destruct (Z.ltb_spec n 2).
     + assert (n = 0 \/ n = 1) as [->| ->] by lia; cbn; rewrite ?orb_true_r; reflexivity.
-    + destruct (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & E3). rewrite E3. apply andb_false_r.
+    + pose proof (low_bits_1_2_3 n ltac:(lia)) as (E1 & E2 & E3). rewrite E3. apply andb_false_r.
   - unfold child. rewrite Eoa. unfold x. replace (base + 4096 * c - base) with (c * 4096) by ring.
     apply Z.div_mul. lia.
 Qed.
@@ -677,15 +677,15 @@ Proof.
   pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hent & Hdis).
   pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; assumption).
-  destruct (descend_new_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+  pose proof (descend_new_last fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
     Hb0 Hba Hr Hs Hs64 Hia Hsa Hd) as (c & q & st & tr' & Hde & Hc & Hct & Hcf & Htk & Hdone).
-  destruct (descend_new_bits fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
+  pose proof (descend_new_bits fuel e tr t i p base ipa stop u Hf Hok Hpok Hbits Hsome Hpl Ht Hi L Htu Hval Hun
     Hb0 Hba Hr Hs Hs64 Hia Hsa Hd) as (st2 & tr2 & Hde2 & Hb2).
   rewrite Hde in Hde2. injection Hde2 as <- <-.
   exists st, tr'. split; [exact Hde|].
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   pose proof Htk as ([Esh1 Esh2] & Hnf & Hqc & Hqo & _ & _).
-  destruct (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
+  pose proof (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
   set (e1 := Isolation.set_Engine_pool q e) in *.
   set (e2 := set_tables e1 (put_ent (tables e1) t i (tdesc (pool_base e) c))) in *.
   destruct Hdone as (T' & -> & _ & HT'l & HT'w & HT'p).
@@ -706,7 +706,7 @@ Proof.
     rewrite HT1. apply tent_replace_other; lia. }
   assert (Hc0 : 0 <= c) by lia.
   unfold ntables in Hc. fold (tables e) in Hc.
-  destruct (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
+  pose proof (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
   assert (Hcount : count_free (Isolation.Engine_pool (set_tables e2 T')) = count_free (Isolation.Engine_pool e) - 1).
   { rewrite count_set_tables by lia. unfold e2. rewrite count_set_tables by (rewrite len_put_ent; reflexivity).
     unfold e1. rewrite get_set_pool. exact Ecq. }
@@ -724,7 +724,7 @@ Proof.
   - exact Hbase'.
   - intros j' Hj' Hne. rewrite Ht2 by lia. rewrite He2 by lia. replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
   - exact Hct.
-  - intros j' Hj' Hne H3 E. destruct (Hent j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E, Hcf in Hfr. discriminate.
+  - intros j' Hj' Hne H3 E. pose proof (Hent j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E, Hcf in Hfr. discriminate.
   - intros y Hy Hne. rewrite Hfb. apply Hqo; assumption.
   - intros _. rewrite Ht2 by lia. rewrite He2 by lia. rewrite Z.eqb_refl. rewrite Hbase'.
     unfold l2_table_entry. rewrite Hlen, Hbase'. rewrite Ht2 by lia. rewrite He2 by lia. rewrite Z.eqb_refl.
@@ -791,7 +791,7 @@ Proof.
   unfold bind at 1. step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
   step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
   replace (wraps 64 (2 + 1)) with 3 by reflexivity.
-  destruct (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
+  pose proof (update_last_ok f e tr c base ipa stop u ltac:(lia) Hok ltac:(lia) Hpl Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st1 & tr1 & Hup & Hdone).
   step_by Hup.
   pose proof Hdone as (T1 & -> & Etr & HTl & HTw & HTp).
@@ -804,7 +804,7 @@ Proof.
   { split; [exact Hinv1|]. rewrite count_set_tables by exact HTl. split; [lia|].
     split; [apply base_set_tables|]. rewrite tables_set_tables. split; [exact HTl|]. intros j Hj _. apply HTt. exact Hj. }
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
+  - pose proof (tableEmpty_ok (set_tables e T1) tr1 c ltac:(rewrite tables_set_tables; lia) ltac:(rewrite tables_set_tables; exact HTw))
       as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) (set_tables e T1) tr1 = Ok b (set_tables e T1) tr1)
       by (step_by Hb; reflexivity).
@@ -812,11 +812,11 @@ Proof.
     + assert (Hv1 : slot_valid t (set_tables e T1)) by (split; rewrite tables_set_tables; [lia|exact HTw]).
       assert (Hpok1 : pool_ok (Isolation.Engine_pool (set_tables e T1))) by (apply pool_ok_set_tables; assumption).
       assert (Hfree1 : free_bit (Isolation.Engine_pool (set_tables e T1)) c = false) by (rewrite free_bit_set_tables; exact Hfree).
-      destruct (dropTable_ok p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+      pose proof (dropTable_ok p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
         ltac:(rewrite plat_set_tables; exact Hpl) Hpok1
         ltac:(rewrite tables_set_tables; lia) Hfree1)
         as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
-      destruct (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
+      pose proof (dropTable_bits p t i (set_tables e T1) tr1 c base (Isolation.s2update_vmid u) L Hv1
         ltac:(rewrite plat_set_tables; exact Hpl) Hpok1 ltac:(apply bits_ok_set_tables; assumption)
         ltac:(rewrite tables_set_tables; lia) Hfree1)
         as (q2 & Hdrop2 & Hq2).
@@ -828,7 +828,7 @@ Proof.
       assert (HBf : pool_base ef = pool_base e).
       { unfold ef, pool_base. rewrite get_set_pool. rewrite HP. exact (base_set_tables e (put_ent T1 t i 0)). }
       assert (Hcnt1 := Hinv1). destruct Hcnt1 as (_ & _ & _ & Hcok1 & _).
-      destruct (release_count _ q c Hpok1 Hcok1 ltac:(rewrite ntables_set_tables; lia) Hfree1 Hsh Hnf Hbc Hout)
+      pose proof (release_count _ q c Hpok1 Hcok1 ltac:(rewrite ntables_set_tables; lia) Hfree1 Hsh Hnf Hbc Hout)
         as (Hcq & Ecq).
       assert (HTl' : len (put_ent T1 t i 0) = len (tables e)) by (rewrite len_put_ent; exact HTl).
       eexists _, _. split; [reflexivity|]. fold ef.
@@ -903,7 +903,7 @@ Proof.
   - intros j' Hj' Hne. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
     replace (j' =? j) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
   - lia.
-  - intros j' Hj' _ H3. destruct (Hents j' Hj' H3) as (_ & Hle & _). pose proof (child_nonneg e _ Hle). lia.
+  - intros j' Hj' _ H3. pose proof (Hents j' Hj' H3) as (_ & Hle & _). pose proof (child_nonneg e _ Hle). lia.
   - intros y _ _. apply free_bit_set_tables.
   - intros H3. exfalso. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia). rewrite !Z.eqb_refl in H3.
     exact (Hv H3).
@@ -925,11 +925,11 @@ Proof.
   pose proof Hinv as (Hok & Hpok & Hbits & Hcok & Hpl & Ht & Htu & Hents & Hdis).
   pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
   assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
-  destruct (slot_laws t i ltac:(lia) Hi) as (L1 & L2 & L3).
+  pose proof (slot_laws t i ltac:(lia) Hi) as (L1 & L2 & L3).
   pose proof (replaceLeaf_leaf_ok f p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
     ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact H3)) as Hrl.
   eexists _, _. split; [exact Hrl|]. cbv beta.
-  destruct (l2_inv_put_leaf e t i _ Hinv Hi H3 (new_ent2_not_table u base _ H3)) as [Hi2 Hc2].
+  pose proof (l2_inv_put_leaf e t i _ Hinv Hi H3 (new_ent2_not_table u base _ H3)) as [Hi2 Hc2].
   split; [exact Hi2|]. split; [exact Hc2|]. split; [apply base_set_tables|].
   rewrite tables_set_tables. split; [apply len_put_ent|].
   intros j Hj Hne. rewrite tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
@@ -955,11 +955,11 @@ Proof.
   pose proof (Hents i Hi H3i) as Hent.
   pose proof Hent as (H3 & Hle & Hlt & Hne & Hfree).
   pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
-  destruct (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
+  pose proof (replaceLeaf_table_last fuel e tr t i p base u Hf Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe)
     as (st & tr' & Hrl & st1 & Hce & Est).
-  destruct (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+  pose proof (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
     Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe) as (T1 & q & Hce1 & HTl & HTw & HTp & HP & Hsh & Hnf & Hbc & Hout).
-  destruct (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
+  pose proof (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
     Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe) as (st2 & tr2 & Hce2 & Hb2).
   rewrite Hce in Hce1. injection Hce1 as Est1 _. subst st1.
   rewrite Hce in Hce2. injection Hce2 as Est2 _. subst st2.
@@ -974,7 +974,7 @@ Proof.
   { unfold ef, pool_base. rewrite get_set_pool. rewrite HP. exact (base_set_tables e (put_ent T1 t i 0)). }
   assert (HTl' : len (put_ent T1 t i 0) = len (tables e)) by (rewrite len_put_ent; exact HTl).
   unfold ef in Hb2. rewrite get_set_pool in Hb2.
-  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables e); lia) Hfree Hsh Hnf Hbc Hout)
+  pose proof (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables e); lia) Hfree Hsh Hnf Hbc Hout)
     as (Hcq & Ecq).
   assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables e) t j).
   { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
@@ -999,7 +999,7 @@ Proof.
     by (unfold ef; rewrite get_set_pool; exact Ecq).
   exists st, tr'. split; [exact Hrl|]. rewrite Est. destruct (Isolation.s2update_unmap u).
   - split; [exact Hinvf|]. split; [exact Hcf|]. split; [exact HBf|]. split; [rewrite HTf; exact HTl'|exact Hoth].
-  - destruct (l2_inv_put_leaf ef t i (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u))
+  - pose proof (l2_inv_put_leaf ef t i (leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u))
       Hinvf Hi ltac:(rewrite Hi0; cbn; discriminate) (leaf2_not_table _ _)) as [Hi2 Hc2].
     split; [exact Hi2|]. split; [rewrite Hc2; exact Hcf|]. split; [rewrite base_set_tables; exact HBf|].
     rewrite tables_set_tables. split; [rewrite len_put_ent, HTf; exact HTl'|].
@@ -1026,9 +1026,9 @@ Proof.
   pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables E)) in Hwh.
   assert (Hv : slot_valid t E) by (split; [lia|exact Hwh]).
   assert (Hc0 : 0 <= c) by (rewrite Ec; apply child_nonneg; exact Hle).
-  destruct (dropTable_ok p t i E tr c base vmid L Hv Hpl Hpok ltac:(lia) Hfree)
+  pose proof (dropTable_ok p t i E tr c base vmid L Hv Hpl Hpok ltac:(lia) Hfree)
     as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
-  destruct (dropTable_bits p t i E tr c base vmid L Hv Hpl Hpok Hbits ltac:(lia) Hfree) as (q2 & Hdrop2 & Hq2).
+  pose proof (dropTable_bits p t i E tr c base vmid L Hv Hpl Hpok Hbits ltac:(lia) Hfree) as (q2 & Hdrop2 & Hq2).
   rewrite Hdrop in Hdrop2. injection Hdrop2 as Eq. subst q2.
   set (ef := Isolation.set_Engine_pool q (set_tables E (put_ent (tables E) t i 0))) in *.
   assert (HTf : tables ef = put_ent (tables E) t i 0).
@@ -1036,7 +1036,7 @@ Proof.
   assert (HBf : pool_base ef = pool_base E).
   { unfold ef, pool_base at 1. rewrite get_set_pool. rewrite HP. exact (base_set_tables E (put_ent (tables E) t i 0)). }
   assert (HTl' : len (put_ent (tables E) t i 0) = len (tables E)) by apply len_put_ent.
-  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables E); lia) Hfree Hsh Hnf Hbc Hout)
+  pose proof (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables E); lia) Hfree Hsh Hnf Hbc Hout)
     as (Hcq & Ecq).
   assert (Hoth : forall j, 0 <= j < 512 -> j <> i -> tent (tables ef) t j = tent (tables E) t j).
   { intros j Hj Hji. rewrite HTf, tent_put_ent by (auto; lia). rewrite Z.eqb_refl. cbn [andb].
@@ -1087,19 +1087,19 @@ Proof.
   replace ((2 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
   unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
-  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  pose proof (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
   step_by Hma.
   assert (Hct : c <> t) by (intros ->; rewrite Hcf in Htu; discriminate).
-  destruct (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
+  pose proof (take_count _ _ c Hpok Hcok Hc Hcf Htk) as (Hcq & Ecq).
   pose proof Htk as (Hsh1 & _ & Hqc & Hqo & _ & _).
   set (e1 := Isolation.set_Engine_pool q e).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
   replace (wraps 64 (2 + 1)) with 3 by reflexivity.
-  destruct (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  pose proof (splitBlock_ok e1 tr c dd 3 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
   step_by Hsp.
   set (e2 := set_tables e1 Ts).
   assert (Hv2 : slot_valid t e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
@@ -1129,7 +1129,7 @@ Proof.
     - rewrite base_set_tables. unfold e1. rewrite HB1. exact Hbase. }
   assert (Hl3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; lia).
   assert (HB3 : pool_base e3 = pool_base e) by (unfold e3; rewrite base_set_tables; unfold e1; exact HB1).
-  destruct (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
+  pose proof (update_last_ok f e3 (inval (Isolation.s2update_vmid u) base :: tr) c base ipa stop u ltac:(lia) Hok3
     ltac:(lia) ltac:(unfold e3, e1; rewrite plat_set_tables, plat_set_pool, Epl; discriminate) Hb0 Hba Hr Hs Hs64 Hia Hsa Hd)
     as (st1 & tr1 & Hup & Hdone).
   step_by Hup.
@@ -1149,7 +1149,7 @@ Proof.
   assert (HfE : forall y, free_bit (Isolation.Engine_pool E) y = free_bit q y).
   { intros y. unfold E. rewrite free_bit_set_tables. unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool. reflexivity. }
   assert (Hc0 : 0 <= c) by lia.
-  destruct (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
+  pose proof (tdesc_spec (pool_base e) c Hbase Hal Hc0 ltac:(lia)) as (Td3 & Tdoa & Tdc).
   assert (HcE : count_free (Isolation.Engine_pool E) = count_free (Isolation.Engine_pool e) - 1).
   { unfold E. rewrite count_set_tables by lia. unfold e3. rewrite count_set_tables by (rewrite len_put_ent; lia).
     unfold e1. rewrite get_set_pool. exact Ecq. }
@@ -1167,7 +1167,7 @@ Proof.
     - exact HBE.
     - intros j' Hj' Hne. rewrite HTE by lia. replace (j' =? i) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity.
     - exact Hct.
-    - intros j' Hj' Hne H3 E'. destruct (Hents j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E', Hcf in Hfr. discriminate.
+    - intros j' Hj' Hne H3 E'. pose proof (Hents j' Hj' H3) as (_ & _ & _ & _ & Hfr). rewrite E', Hcf in Hfr. discriminate.
     - intros y Hy Hne. rewrite HfE. apply Hqo; assumption.
     - intros _. unfold l2_table_entry. rewrite HTE by lia. rewrite Z.eqb_refl, HBE, HlE, Tdc, Tdoa, HfE.
       split; [|reflexivity]. split; [exact Td3|]. split; [lia|]. split; [lia|]. split; [exact Hct|exact Hqc]. }
@@ -1178,14 +1178,14 @@ Proof.
     (forall j, 0 <= j < 512 -> j <> i -> tent (tables E) t j = tent (tables e) t j)).
   { split; [exact HinvE|]. split; [lia|]. split; [exact HBE|]. split; [exact HlE|exact Hoth]. }
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok E tr1 c ltac:(lia) ltac:(unfold E; rewrite tables_set_tables; exact HTw))
+  - pose proof (tableEmpty_ok E tr1 c ltac:(lia) ltac:(unfold E; rewrite tables_set_tables; exact HTw))
       as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) E tr1 = Ok b E tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (H3E : Z.land (tent (tables E) t i) 3 = 3) by (rewrite HTE by lia; rewrite Z.eqb_refl; exact Td3).
       assert (EcE : c = child (pool_base E) (tent (tables E) t i)) by (rewrite HTE by lia; rewrite Z.eqb_refl, HBE, Tdc; reflexivity).
-      destruct (l2_inv_drop E t i p tr1 c base (Isolation.s2update_vmid u) HinvE Hi L H3E EcE)
+      pose proof (l2_inv_drop E t i p tr1 c base (Isolation.s2update_vmid u) HinvE Hi L H3E EcE)
         as (ef & Hdrop & Hinvf & Hcf' & HBf & Hlf & Hothf).
       step_by Hdrop. eexists _, _. split; [reflexivity|].
       split; [exact Hinvf|]. split; [lia|]. split; [congruence|]. split; [congruence|].
@@ -1254,14 +1254,14 @@ Ltac l2_step_open e tr t ipa end' u Hinv Hea :=
   set (j := (ipa / 2 ^ 21) mod 512) in *;
   assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia);
   unfold l2_step;
-  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask];
+  pose proof (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask];
   change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask; change (12 + 9 * (3 - 2)) with 21 in Hmask;
   step_by Hsz; rewrite Hmask, andnot_ones by lia; change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa); fold base;
   step_by Hsz; rewrite (wrapu_small (base + 2 ^ 21)) by lia;
   change (Z.min end' (base + 2 ^ 21)) with (l2_stop ipa end'); fold stop;
   step_by (entryIndex_val e tr ipa 2 ltac:(lia) ltac:(lia));
   change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21); change (nentries 2) with 512; fold j;
-  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L);
+  pose proof (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L);
   assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]);
   step_by (Hp e tr Hv);
   step_by (wholeLeaf_val e tr base ipa stop u);
@@ -1299,17 +1299,17 @@ Proof.
   destruct (whole_l2 base ipa stop u) eqn:Hwl.
   - (* a whole entry: replaceLeaf *)
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (replaceLeaf_table_inv f e tr t j p base u Hf Hinv Hj L E3 ltac:(lia) Hba ltac:(lia))
+    + pose proof (replaceLeaf_table_inv f e tr t j p base u Hf Hinv Hj L E3 ltac:(lia) Hba ltac:(lia))
         as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-      destruct (replaceLeaf_table_frame f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+      pose proof (replaceLeaf_table_frame f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
         as (st' & tr1' & Hrl' & _ & _ & HF2 & HE2).
       rewrite Hrl in Hrl'. injection Hrl' as <- <-.
       assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
       step_by H. l2_step_done Hi2 HB2 Hl2 Ho2.
       intros y Hy0 Hyt Hyu Hyc. specialize (Hyc E3). split; [rewrite HF2 by auto; exact Hyu|intros j' Hj'; apply HE2; auto].
     + destruct f as [|[|f']]; [lia|lia|].
-      destruct (replaceLeaf_leaf_inv f' e tr t j p base u Hinv Hj L E3) as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-      destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      pose proof (replaceLeaf_leaf_inv f' e tr t j p base u Hinv Hj L E3) as (st & tr1 & Hrl & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
+      pose proof (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
       pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
         ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl'.
       rewrite Hrl in Hrl'. injection Hrl' as -> _.
@@ -1321,9 +1321,9 @@ Proof.
   - (* part of an entry: descend *)
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
     + rewrite (proj2 (Z.eqb_eq _ _) E3).
-      destruct (descend_table_inv f e tr t j p base ipa stop u ltac:(lia) Hinv Hj L E3 ltac:(lia) Hba ltac:(lia)
+      pose proof (descend_table_inv f e tr t j p base ipa stop u ltac:(lia) Hinv Hj L E3 ltac:(lia) Hba ltac:(lia)
         ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-      destruct (descend_table_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
+      pose proof (descend_table_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
         ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st' & tr1' & Hde' & _ & _ & HF2 & HE2).
       rewrite Hde in Hde'. injection Hde' as <- <-.
       assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
@@ -1331,9 +1331,9 @@ Proof.
       intros y Hy0 Hyt Hyu Hyc. specialize (Hyc E3). split; [rewrite HF2 by auto; exact Hyu|intros j' Hj'; apply HE2; auto].
     + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
       destruct (valid_d dd) eqn:Hval.
-      * destruct (descend_split_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval E3
+      * pose proof (descend_split_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval E3
           ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-        destruct (descend_split_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+        pose proof (descend_split_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
           ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval E3
           ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & st' & tr1' & Hde' & _ & _ & Hcf & _ & _ & HF2 & HE2).
         rewrite Hde in Hde'. injection Hde' as <- <-.
@@ -1348,9 +1348,9 @@ Proof.
            step_by H.
            eexists _, _. split; [reflexivity|]. split; [exact Hinv|]. split; [lia|]. split; [reflexivity|].
            split; [reflexivity|]. split; [intros; reflexivity|]. intros y _ _ Hyu _. split; [exact Hyu|reflexivity].
-        -- destruct (descend_new_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval Hun
+        -- pose proof (descend_new_inv f e tr t j p base ipa stop u ltac:(lia) Hinv ltac:(lia) Hal Hbelow Hj L Hval Hun
              ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hi2 & Hc2 & HB2 & Hl2 & Ho2).
-           destruct (descend_new_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+           pose proof (descend_new_frame f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
              ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval Hun
              ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & st' & tr1' & Hde' & _ & _ & Hcf & _ & _ & _ & HF2 & HE2).
            rewrite Hde in Hde'. injection Hde' as <- <-.
@@ -1381,9 +1381,9 @@ Proof.
   l2_step_open e tr t ipa end' u Hinv Hea.
   destruct (whole_l2 base ipa stop u) eqn:Hwl.
   - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+    + pose proof (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
         as (st & tr1 & Hrl & st1 & Hce & Hst').
-      destruct (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia)
+      pose proof (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia)
         Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia)) as (T1 & q & Hce' & HL1 & HW1 & _ & HP & _).
       cbv zeta in Hce'. rewrite Hce in Hce'. injection Hce' as E1 _. subst st1.
       assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
@@ -1397,7 +1397,7 @@ Proof.
       * rewrite tables_set_tables, ET, put_ent_twice, tent_put_ent in H3 by (auto; lia).
         rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (leaf2_not_table _ _ H3).
     + destruct f as [|[|f']]; [lia|lia|].
-      destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+      pose proof (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
       pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
         ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
       assert (H : (let! t'6 := Isolation.Engine_replaceLeaf (S (S f')) root p 2 base u in ret tt) e tr = Ok tt
@@ -1408,14 +1408,14 @@ Proof.
       intros H3. exfalso. cbv beta in H3. rewrite tables_set_tables, tent_put_ent in H3 by (auto; lia).
       rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (new_ent2_not_table u base dd E3 H3).
   - destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (descend_table_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
+    + pose proof (descend_table_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba
         ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st & tr1 & Hde & Hrest).
       assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
       step_by H. eexists _, _. split; [reflexivity|].
       cbv zeta in Hrest. destruct Hrest as (st1 & tr2 & Hdone & Hcase).
       pose proof (Hents j Hj E3) as (_ & _ & _ & Hct & _).
       pose proof Hdone as (T' & Est1 & _ & HLT & HWT & _).
-      destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+      pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
       intros H3. destruct Hcase as [[-> _]|(_ & _ & q & -> & _ & HP & _)].
       * left. apply Hte; [lia| |exact Hj]. intros E. apply Hct. exact (eq_sym E).
       * exfalso.
@@ -1425,7 +1425,7 @@ Proof.
         rewrite !Z.eqb_refl in H3. cbn [andb] in H3. exact (land0_not_table H3).
     + replace (Z.land dd 3 =? 3) with false in * by (symmetry; apply Z.eqb_neq; exact E3).
       destruct (valid_d dd) eqn:Hval.
-      * destruct (descend_split_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+      * pose proof (descend_split_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
           ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval E3
           ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd)
           as (c & q & Ts & st & tr1 & Hde & Hc & Hct & Hcf & Htk & HTsl & HTsw & HTs & Hrest).
@@ -1435,9 +1435,9 @@ Proof.
         set (e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t j (tdesc (pool_base e) c))) in *.
         assert (HL3 : len (tables e3) = len (tables e)) by (unfold e3; rewrite tables_set_tables, len_put_ent; exact HTsl).
         pose proof Hdone as (T' & Est1 & _ & HLT & HWT & _).
-        destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+        pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
         assert (Hlt48 : pool_base e + 4096 * c < 2 ^ 48) by lia.
-        destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
+        pose proof (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
         intros H3. destruct Hcase as [[-> _]|(_ & _ & q' & -> & _ & HP & _)].
         -- right. rewrite Hte by lia. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
            rewrite !Z.eqb_refl. cbn [andb]. rewrite Hch. exact Hcf.
@@ -1452,15 +1452,15 @@ Proof.
              by (step_by (descend_invalid_unmap f' e tr p _ _ _ 2 base ipa stop u L Hv Hval Hun); reflexivity).
            step_by H. eexists _, _. split; [reflexivity|].
            intros _. left. reflexivity.
-        -- destruct (descend_new_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
+        -- pose proof (descend_new_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits
              ltac:(apply count_some_free; [exact Hpok|lia]) Hpl Ht Hj L Htu Hval Hun
              ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & q & st & tr1 & Hde & Hc & Hct & Hcf & Htk & Hdone).
            assert (H : (let! t'7 := Isolation.Engine_descend _ root p 2 base ipa stop u in ret tt) e tr = Ok tt st tr1) by (step_by Hde; reflexivity).
            step_by H. eexists _, _. split; [reflexivity|].
-           destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
-           destruct (tables_set_pool_taken e q c Htk) as [HTq HBq].
+           pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (_ & _ & _ & _ & Hte).
+           pose proof (tables_set_pool_taken e q c Htk) as [HTq HBq].
            assert (Hlt48 : pool_base e + 4096 * c < 2 ^ 48) by lia.
-           destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
+           pose proof (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) Hlt48) as (_ & _ & Hch).
            assert (HWq : whole (tables (Isolation.set_Engine_pool q e))).
            { rewrite HTq. apply Forall_replace; [exact Hwh|reflexivity]. }
            assert (HLq : len (tables (Isolation.set_Engine_pool q e)) = len (tables e)) by (rewrite HTq; apply len_replace).
@@ -1551,7 +1551,7 @@ Proof.
   intros P HP. induction n as [|n [(j & Hj & Pj)|IH]].
   - right. intros j Hj. lia.
   - left. exists j. split; [lia|exact Pj].
-  - destruct (HP (Z.of_nat n)) as [Pn|Pn].
+  - pose proof (HP (Z.of_nat n)) as [Pn|Pn].
     + left. exists (Z.of_nat n). split; [lia|exact Pn].
     + right. intros j Hj. destruct (Z.eq_dec j (Z.of_nat n)) as [->|Hne]; [exact Pn|]. apply IH. lia.
 Qed.
@@ -1594,7 +1594,7 @@ Proof.
   assert (HK : K * 2 ^ 30 <= ipa).
   { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
   fold K in Hspan.
-  destruct (update_l2_loop f c ipa end' u
+  pose proof (update_l2_loop f c ipa end' u
     (fun cur st _ => l2_inv st c /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
        pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
        (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) c j = tent (tables e) c j) /\
@@ -1620,9 +1620,9 @@ Proof.
     { apply need_at_ent. apply Hent1; lia. }
     pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
     pose proof (need_l2_nonneg (Z.to_nat (end' - l2_stop cur end')) (tables e) c (l2_stop cur end') end' u).
-    destruct (l2_step_inv f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+    pose proof (l2_step_inv f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
       ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2 & Hfr).
-    destruct (l2_step_own f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+    pose proof (l2_step_own f st tr1 c cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
       ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st'' & tr'' & Hs' & How).
     rewrite Hs in Hs'. injection Hs' as <- <-.
     exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
@@ -1633,27 +1633,27 @@ Proof.
     + intros Hlt j Hj. rewrite idx_next with (K := K) in Hj by lia.
       pose proof (Z.mod_pos_bound (cur / 2 ^ 21) 512 ltac:(lia)). rewrite Ho2 by lia. apply Hent1; lia.
     + rewrite Ena in Hc2. lia.
-    + intros y Hy0 Hyt Hyu Hyc. destruct (Hfr1 y Hy0 Hyt Hyu Hyc) as (Hyu1 & Hye1).
-      destruct (Hfr y Hy0 Hyt Hyu1) as (Hyu2 & Hye2).
+    + intros y Hy0 Hyt Hyu Hyc. pose proof (Hfr1 y Hy0 Hyt Hyu Hyc) as (Hyu1 & Hye1).
+      pose proof (Hfr y Hy0 Hyt Hyu1) as (Hyu2 & Hye2).
       { rewrite HB1, (Hent1 ltac:(lia) ((cur / 2 ^ 21) mod 512) ltac:(lia)). apply Hyc; exact Hjr. }
       split; [exact Hyu2|]. intros j Hj. rewrite Hye2 by exact Hj. apply Hye1; exact Hj.
     + intros j Hj H3. destruct (Z.eq_dec j ((cur / 2 ^ 21) mod 512)) as [->|Hne].
-      * destruct (How H3) as [E|Hfree].
+      * pose proof (How H3) as [E|Hfree].
         -- rewrite E. apply How1; [exact Hjr|]. rewrite <- E. exact H3.
         -- rewrite HB1 in Hfree.
            set (y := child (pool_base e) (tent (tables st') c ((cur / 2 ^ 21) mod 512))) in *.
            pose proof Hi2 as (_ & _ & _ & _ & _ & _ & _ & Hents2 & _).
-           destruct (Hents2 _ Hjr H3) as (_ & Hle2 & _ & _ & _).
+           pose proof (Hents2 _ Hjr H3) as (_ & Hle2 & _ & _ & _).
            assert (Hy0 : 0 <= y) by (unfold y; apply (child_nonneg e); rewrite <- HB1, <- HB2; exact Hle2).
            pose proof Hi1 as (_ & _ & _ & _ & _ & _ & Hcu1 & _).
            assert (Hyc : y <> c) by (intros E; rewrite E in Hfree; congruence).
-           destruct (find_entry (fun j' => Z.land (tent (tables e) c j') 3 = 3 /\ child (pool_base e) (tent (tables e) c j') = y)
+           pose proof (find_entry (fun j' => Z.land (tent (tables e) c j') 3 = 3 /\ child (pool_base e) (tent (tables e) c j') = y)
              ltac:(intros j'; destruct (Z.eq_dec (Z.land (tent (tables e) c j') 3) 3);
                    [destruct (Z.eq_dec (child (pool_base e) (tent (tables e) c j')) y); [left; split; assumption|]|];
                    right; intros (? & ?); contradiction) 512%nat) as [(j' & Hj' & H3' & Ey)|Hnone].
            ++ left. exists j'. split; [lia|]. split; [exact H3'|]. symmetry. exact Ey.
            ++ destruct (free_bit (Isolation.Engine_pool e) y) eqn:Hfy; [right; reflexivity|].
-              exfalso. destruct (Hfr1 y Hy0 Hyc Hfy) as (Hu1 & _); [|congruence].
+              exfalso. pose proof (Hfr1 y Hy0 Hyc Hfy) as (Hu1 & _); [|congruence].
               intros j'' Hj'' H3'' E. exact (Hnone j'' ltac:(lia) (conj H3'' E)).
       * rewrite Ho2 in H3 |- * by (try exact Hj; exact Hne). apply How1; assumption.
   - destruct Hfin as (Hi & _ & _ & HB & Hl & _ & Hc & Hfr & How). exists st, tr'. split; [exact Hup|].
@@ -1672,7 +1672,7 @@ Theorem update_l2_no_failure : forall f e tr t ipa end' u,
     l2_inv st t /\ pool_base st = pool_base e /\ len (tables st) = len (tables e).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
-  destruct (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
+  pose proof (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
     as (st & tr' & Hup & Hi & HB & Hl & _). exists st, tr'. auto.
 Qed.
 
@@ -1691,6 +1691,6 @@ Theorem update_l2_frame : forall f e tr t ipa end' u,
        free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
-  destruct (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
+  pose proof (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
     as (st & tr' & Hup & Hi & HB & Hl & _ & Hfr & _). exists st, tr'. auto.
 Qed.

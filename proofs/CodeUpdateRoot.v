@@ -107,7 +107,7 @@ Proof.
   unfold Isolation.isTable, Isolation.isValid, bind at 1, ret at 1. cbv beta iota.
   change (2 <? Isolation.lastLevel) with true. cbn [andb]. unfold below2.
   destruct (Z.eqb_spec (Z.land d 3) 3) as [H3|H3].
-  - destruct (Hd H3) as [Hle Hlt].
+  - pose proof (Hd H3) as [Hle Hlt].
     step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
     step_by (index_ok e tr d Hok Hle Hlt). replace (wraps 64 (2 + 1)) with 3 by reflexivity.
     step_by (need_l3 f e tr (child (pool_base e) d) 0 ipa stop u). reflexivity.
@@ -220,7 +220,7 @@ Proof.
     pose proof (l2_base_bound cur ltac:(lia)) as Hb.
     pose proof (l2_stop_gt cur end' ltac:(lia)) as Hsg.
     cbv beta iota.
-    destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+    pose proof (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
     change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
     step_by Hsz. rewrite Hmask, andnot_ones by lia. change (cur / 2 ^ 21 * 2 ^ 21) with (l2_base cur).
     step_by Hsz. rewrite (wrapu_small (l2_base cur + 2 ^ 21)) by lia.
@@ -230,10 +230,10 @@ Proof.
     match goal with |- context [bind (if t >=? 0 then ?a else ?b) _ e tr] =>
       assert (Hd : (if t >=? 0 then a else b) e tr = Ok (get j) e tr) end.
     { destruct (Z.geb_spec t 0) as [Ht0|Ht0].
-      - destruct (Ht ltac:(lia)) as [Htl Hgt].
+      - pose proof (Ht ltac:(lia)) as [Htl Hgt].
         step_by (entryIndex_val e tr cur 2 ltac:(lia) ltac:(lia)).
         change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21). change (nentries 2) with 512. fold j.
-        destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+        pose proof (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
         assert (Hsv : slot_valid t e) by (split; [lia|exact Hwh]).
         step_by (Hp e tr Hsv). step_by (deref_lens _ _ _ _ e tr L Hsv).
         rewrite (Hgt j Hj). reflexivity.
@@ -274,7 +274,7 @@ Proof.
   rewrite need_l2_g. apply need_l2_get; [exact Hf|exact Hok|exact Hr|exact H40| | |].
   - intros _. split; [lia|]. intros; reflexivity.
   - intros H. lia.
-  - intros j Hj H3. destruct (Hents j Hj H3) as (_ & Hle & Hlt & _). split; assumption.
+  - intros j Hj H3. pose proof (Hents j Hj H3) as (_ & Hle & Hlt & _). split; assumption.
 Qed.
 
 (** Over a table not made yet, [need] at level 2 reads [virt] in every
@@ -304,7 +304,7 @@ Proof.
   - intros _. split; [lia|]. intros; reflexivity.
   - intros H. lia.
   - intros j Hj H3. rewrite <- ent_tent in H3 |- * by exact Hj.
-    destruct (Hch j Hj H3) as (Hle & Hlt & _). split; assumption.
+    pose proof (Hch j Hj H3) as (Hle & Hlt & _). split; assumption.
 Qed.
 
 (** ** The root *)
@@ -368,7 +368,7 @@ Proof.
   change (1 <? Isolation.lastLevel) with true. cbn [andb]. unfold below1.
   replace (wraps 64 (1 + 1)) with 2 by reflexivity.
   destruct (Z.eqb_spec (Z.land d 3) 3) as [H3|H3].
-  - destruct (Hd H3) as (Hle & Hlt & Htree).
+  - pose proof (Hd H3) as (Hle & Hlt & Htree).
     step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
     step_by (index_ok e tr d Hok Hle Hlt).
     step_by (need_l2_tree f e tr (child (pool_base e) d) ipa stop u ltac:(lia) Hok Htree Hr H40). reflexivity.
@@ -475,7 +475,7 @@ Proof.
     pose proof (l1_base_bound cur ltac:(lia)) as Hb.
     pose proof (l1_stop_gt cur end' ltac:(lia)) as Hsg.
     cbv beta iota.
-    destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
+    pose proof (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
     change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
     step_by Hsz. rewrite Hmask, andnot_ones by lia. change (cur / 2 ^ 30 * 2 ^ 30) with (l1_base cur).
     step_by Hsz. rewrite (wrapu_small (l1_base cur + 2 ^ 30)) by lia.
@@ -488,7 +488,7 @@ Proof.
     { destruct (Z.geb_spec t 0) as [_|Ht']; [|lia].
       step_by (entryIndex_val e tr cur 1 ltac:(lia) ltac:(lia)).
       change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
-      destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L).
+      pose proof (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L).
       assert (Hsv : slot_valid (t + i / 512) e) by (split; [lia|exact Hwh]).
       step_by (Hp e tr Hsv). step_by (deref_lens _ _ _ _ e tr L Hsv). reflexivity. }
     step_by Hd.
@@ -648,19 +648,19 @@ Proof.
   step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
   replace (wraps 64 (1 + 1)) with 2 by reflexivity.
   destruct f as [|f]; [lia|].
-  destruct (update_l2_no_failure f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia)
+  pose proof (update_l2_no_failure f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia)
     ltac:(rewrite (l1_base_of base ipa Hba ltac:(lia)); lia) H40 Hia Hsa Hd Hneed)
     as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1).
   step_by Hup.
   pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
   pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
   destruct (Isolation.s2update_unmap u).
-  - destruct (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & _).
+  - pose proof (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & _).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
-      destruct (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
+      pose proof (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
         as (q & Hdrop & _).
       step_by Hdrop. eexists _, _. reflexivity.
     + eexists _, _. reflexivity.
@@ -712,7 +712,7 @@ Proof.
   replace ((1 <? Isolation.lastLevel) && (Z.land (tent (tables e) x j) 3 =? 3)) with true by (rewrite H3; reflexivity).
   step_by (pfield_pool_root e tr). unfold Isolation.descOA. step.
   step_by (index_ok e tr _ Hok Hle Hlt).
-  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
+  pose proof (levelSize_ok e tr 1 ltac:(lia)) as [Hsz _]. step_by Hsz.
   change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). replace (wraps 64 (1 + 1)) with 2 by reflexivity.
   rewrite wrapu_small by lia. reflexivity.
 Qed.
@@ -746,7 +746,7 @@ Proof.
   pose proof (align_page base H21) as Hba'.
   assert (H21' : (base + 2 ^ 30) mod 2 ^ 21 = 0).
   { rewrite Z.add_mod, H21 by lia. reflexivity. }
-  destruct (update_l2_no_failure f e tr c base (base + 2 ^ 30) (clear_u vmid) ltac:(lia) Hinv Hal Hbelow ltac:(lia)
+  pose proof (update_l2_no_failure f e tr c base (base + 2 ^ 30) (clear_u vmid) ltac:(lia) Hinv Hal Hbelow ltac:(lia)
     ltac:(rewrite (l1_base_of base base Hba ltac:(lia)); lia) H40 Hba'
     ltac:(rewrite Z.add_mod, Hba' by lia; reflexivity) eq_refl
     ltac:(rewrite need_l2_clear by (first [reflexivity|lia|exact H21|exact H21']); pose proof (count_bound (Isolation.Engine_pool e)); lia))
@@ -755,7 +755,7 @@ Proof.
   pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
   pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
   assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
-  destruct (dropTable_ok p x j st1 tr1 c base vmid L Hv1 Hpl1 Hpok1 Hc1 Hcu1) as (q & Hdrop & HP & _).
+  pose proof (dropTable_ok p x j st1 tr1 c base vmid L Hv1 Hpl1 Hpok1 Hc1 Hcu1) as (q & Hdrop & HP & _).
   step_by Hdrop. eexists _, _. split; [reflexivity|].
   unfold slot_valid, tables. rewrite get_set_pool, HP. fold (tables (set_tables st1 (put_ent (tables st1) x j 0))).
   rewrite tables_set_tables. split; [split; [rewrite len_put_ent; lia|apply whole_put_ent; [exact Hwh1|lia]]|].
@@ -785,7 +785,7 @@ Proof.
   destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_replaceLeaf].
   step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold dd.
   fold (valid_d dd). rewrite (table_valid dd H3).
-  destruct (clearEntry_table_root f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hx H3 Hle Hlt Hinv
+  pose proof (clearEntry_table_root f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hx H3 Hle Hlt Hinv
     Hal Hbelow Hb0 Hba H40) as (st1 & tr1 & Hce & Hv1 & He1).
   assert (Hc' : (let! _ := Isolation.Engine_clearEntry f root p 1 base (Isolation.s2update_vmid u) in ret tt) e tr = Ok tt st1 tr1)
     by (step_by Hce; reflexivity).
@@ -823,8 +823,8 @@ Lemma l2_inv_new : forall e q c x j v T, pool_inv e -> 0 <= c < len (tables e) -
 Proof.
   intros e q c x j v T (Hok & Hpok & Hbits & Hcok & Hpl) Hc Hcf Htk Hqb Hx Hxc Hj HTl HTw HTc Hv.
   pose proof Hok as (Hwh & Hsmall & Hbase).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
-  destruct (take_count _ _ c Hpok Hcok ltac:(unfold ntables; fold (tables e); lia) Hcf Htk) as (Hcq & Ecq).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (take_count _ _ c Hpok Hcok ltac:(unfold ntables; fold (tables e); lia) Hcf Htk) as (Hcq & Ecq).
   pose proof Htk as (Hsh & _ & Hqc & _ & _ & _).
   set (e1 := Isolation.set_Engine_pool q e) in *.
   set (e2 := set_tables e1 (put_ent T x j (tdesc (pool_base e) c))).
@@ -893,11 +893,11 @@ Proof.
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; apply invalid_not_table; exact Hinv).
   unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d (tent (tables e) x j)). rewrite Hinv. cbn [negb].
   rewrite Hun.
-  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  pose proof (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
   step_by Hma.
   assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
   set (e1 := Isolation.set_Engine_pool q e).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
@@ -938,15 +938,15 @@ Proof.
   pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   destruct fuel as [|f]; [lia|].
-  destruct (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
+  pose proof (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
     as (c & q & Hc & Hxc & Hcf & Htk & Hqb & Hopen).
   rewrite Hopen. unfold descend_tail. rewrite Hun.
   set (e1 := Isolation.set_Engine_pool q e) in *.
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
-  destruct (l2_inv_new e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
+  pose proof (l2_inv_new e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
     ltac:(intros j' Hj'; unfold e1; rewrite HT1; apply tent_zeroed; lia) ltac:(intros; discriminate))
     as (Hinv2 & Hc2 & HB2).
   fold e1 in Hinv2, Hc2, HB2.
@@ -956,7 +956,7 @@ Proof.
   { apply need_l2_new. intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
     replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). unfold e1. rewrite HT1. apply tent_zeroed; lia. }
   destruct f as [|f]; [lia|].
-  destruct (update_l2_no_failure f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
+  pose proof (update_l2_no_failure f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
     ltac:(rewrite HB2, Hl2; exact Hbelow) ltac:(lia)
     ltac:(rewrite (l1_base_of base ipa Hba ltac:(lia)); lia) H40 Hia Hsa Hd ltac:(rewrite Hn2, Hc2; lia))
     as (st1 & tr1 & Hup & _).
@@ -996,17 +996,17 @@ Proof.
   replace ((1 <? Isolation.lastLevel) && (Z.land dd 3 =? 3)) with false
     by (symmetry; apply andb_false_iff; right; apply Z.eqb_neq; exact Hnt).
   unfold bind at 1. unfold Isolation.isValid. step. fold (valid_d dd). rewrite Hval. cbn [negb].
-  destruct (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
+  pose proof (mustAlloc_bits e tr Hpok Hbits Hsome) as (c & q & Hma & Hc & Hcf & Htk & Hqb).
   step_by Hma.
   assert (Hxc : x <> c) by (intros ->; rewrite Hcf in Hxu; discriminate).
   set (e1 := Isolation.set_Engine_pool q e).
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   unfold ntables in Hc. fold (tables e) in Hc.
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
   replace (wraps 64 (1 + 1)) with 2 by reflexivity.
-  destruct (splitBlock_ok e1 tr c dd 2 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
+  pose proof (splitBlock_ok e1 tr c dd 2 base ltac:(lia) ltac:(lia) Hw1) as (Ts & Hsp & HTsl & HTsw & HTsp).
   step_by Hsp.
   set (e2 := set_tables e1 Ts).
   assert (Hv2 : slot_valid x e2) by (unfold e2; split; rewrite tables_set_tables; [lia|exact HTsw]).
@@ -1057,13 +1057,13 @@ Proof.
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   set (dd := tent (tables e) x j) in *.
   destruct fuel as [|f]; [lia|].
-  destruct (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
+  pose proof (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
     as (c & q & Ts & Hc & Hxc & Hcf & Htk & Hqb & HTsl & HTsw & HTsp & Hopen).
   rewrite Hopen. unfold descend_tail.
   set (e1 := Isolation.set_Engine_pool q e) in *.
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   assert (HTc : forall j', 0 <= j' < 512 -> tent Ts c j' = split_leaf dd 2 j') by (intros j' Hj'; rewrite HTsp by lia; rewrite Z.eqb_refl; reflexivity).
-  destruct (l2_inv_new e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
+  pose proof (l2_inv_new e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
     ltac:(intros j' _; apply leaf2_not_table)) as (Hinv3 & Hc3 & HB3).
   fold e1 in Hinv3, Hc3, HB3.
   set (e3 := set_tables e1 (put_ent Ts x j (tdesc (pool_base e) c))) in *.
@@ -1073,7 +1073,7 @@ Proof.
   { apply (need_l2_split _ _ _ dd). intros j' Hj'. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
     replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
   destruct f as [|f]; [lia|].
-  destruct (update_l2_no_failure f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
+  pose proof (update_l2_no_failure f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
     ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow) ltac:(lia)
     ltac:(rewrite (l1_base_of base ipa Hba ltac:(lia)); lia) H40 Hia Hsa Hd ltac:(rewrite Hn3, Hc3; lia))
     as (st1 & tr1 & Hup & Hinv1 & HB1' & Hl1').
@@ -1081,12 +1081,12 @@ Proof.
   pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
   pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
   destruct (Isolation.s2update_unmap u).
-  - destruct (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & _).
+  - pose proof (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & _).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
-      destruct (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
+      pose proof (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
         as (q' & Hdrop & _).
       step_by Hdrop. eexists _, _. reflexivity.
     + eexists _, _. reflexivity.
@@ -1139,13 +1139,13 @@ Proof.
     + intros Hc. apply Z.ltb_lt in Hc. lia.
     + intros _. exact I.
   - intros cur st tr' [(-> & -> & ->)| ->] Hc; [|injection Hc as Hc; rewrite Z.ltb_irrefl in Hc; discriminate].
-    destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
+    pose proof (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
     change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
     step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 30 * 2 ^ 30) with (l1_base ipa). fold base.
     step_by Hsz. rewrite (wrapu_small (base + 2 ^ 30)) by lia. replace (Z.min end' (base + 2 ^ 30)) with end' by lia.
     step_by (entryIndex_val e tr ipa 1 ltac:(lia) ltac:(lia)).
     change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
-    destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
+    pose proof (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
     assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
     step_by (Hp e tr Hv).
     step_by (wholeLeaf_val1 e tr base ipa end' u).
@@ -1157,13 +1157,13 @@ Proof.
     destruct (whole_l1 base ipa end' u).
     + (* a whole entry: replaceLeaf *)
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-      * destruct (Htab E3) as (Hle & Hlt & Hinv).
-        destruct (replaceLeaf_table_root f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
+      * pose proof (Htab E3) as (Hle & Hlt & Hinv).
+        pose proof (replaceLeaf_table_root f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
           ltac:(lia) Hba Hb40) as (st & tr1 & Hrl & _).
         assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
           by (step_by Hrl; reflexivity).
         step_by H. apply Hcont.
-      * destruct (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
+      * pose proof (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
         destruct f as [|[|f']]; [lia|lia|].
         pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 1 base u L Hv Hpl L1 L2 L3
           ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
@@ -1183,19 +1183,19 @@ Proof.
       unfold below1 in Hneed.
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
       * rewrite (proj2 (Z.eqb_eq _ _) E3) in Hneed.
-        destruct (Htab E3) as (Hle & Hlt & Hinv).
-        destruct (descend_table_root f e tr x j p base ipa end' u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
+        pose proof (Htab E3) as (Hle & Hlt & Hinv).
+        pose proof (descend_table_root f e tr x j p base ipa end' u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
           ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde).
         exact (Hal' st tr1 Hde).
       * replace (Z.land dd 3 =? 3) with false in Hneed by (symmetry; apply Z.eqb_neq; exact E3).
         destruct (valid_d dd) eqn:Hval.
-        -- destruct (descend_split_root f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
+        -- pose proof (descend_split_root f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
              ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde).
            exact (Hal' st tr1 Hde).
         -- destruct (Isolation.s2update_unmap u) eqn:Hun.
            ++ destruct f as [|f']; [lia|].
               exact (Hal' e tr (descend_invalid_unmap f' e tr p _ _ _ 1 base ipa end' u L Hv Hval Hun)).
-           ++ destruct (descend_new_root f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
+           ++ pose proof (descend_new_root f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
                 ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde).
               exact (Hal' st tr1 Hde).
   - left. split; [reflexivity|]. split; reflexivity.
@@ -1221,7 +1221,7 @@ Theorem update_l2_count : forall f e tr t ipa end' u,
       <= count_free (Isolation.Engine_pool st).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed.
-  destruct (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
+  pose proof (update_l2_keeps f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hneed)
     as (st & tr' & Hup & Hi & HB & Hl & Hc & _). exists st, tr'. auto.
 Qed.
 
@@ -1239,7 +1239,7 @@ Theorem update_l2_reserved : forall f e tr t ipa end' u n,
 Proof.
   intros f e tr t ipa end' u n Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hn Hle.
   rewrite (need_l2_spec f e tr t ipa end' u ltac:(lia) Hinv Hr H40) in Hn. injection Hn as <-.
-  destruct (update_l2_count f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hle)
+  pose proof (update_l2_count f e tr t ipa end' u Hf Hinv Hal Hbelow Hr Hspan H40 Hia Hea Hd Hle)
     as (st & tr' & Hup & Hi & _ & _ & Hc).
   exists st, tr'. split; [exact Hup|]. split; [exact Hi|exact Hc].
 Qed.

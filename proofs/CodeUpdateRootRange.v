@@ -83,11 +83,11 @@ Lemma sub_used : forall e t i y, l1_inv e t -> 0 <= i < 1024 -> sub e t i y ->
 Proof.
   intros e t i y Hl Hi (H3 & Hy).
   pose proof Hl as (_ & _ & _ & _ & _ & Hents & _).
-  destruct (Hents i Hi H3) as (Hle & Hlt & Hinv & _ & _).
+  pose proof (Hents i Hi H3) as (Hle & Hlt & Hinv & _ & _).
   pose proof Hinv as (_ & _ & _ & _ & _ & Hc & Hcu & Hc3 & _).
   destruct Hy as [-> | (j & Hj & Hj3 & ->)].
   - split; [apply child_nonneg; exact Hle|]. split; [exact Hlt|exact Hcu].
-  - destruct (Hc3 j Hj Hj3) as (_ & Hle' & Hlt' & _ & Hu).
+  - pose proof (Hc3 j Hj Hj3) as (_ & Hle' & Hlt' & _ & Hu).
     split; [apply child_nonneg; exact Hle'|]. split; [exact Hlt'|exact Hu].
 Qed.
 
@@ -118,7 +118,7 @@ Proof.
   intros e st c (_ & _ & _ & _ & _ & Hc & _ & Hents & Hdis) (Hok & Hpok & Hbits & Hcok & Hpl) HB HL Hcu HE Hch.
   unfold l2_inv. split; [exact Hok|]. split; [exact Hpok|]. split; [exact Hbits|]. split; [exact Hcok|].
   split; [exact Hpl|]. split; [rewrite HL; exact Hc|]. split; [exact Hcu|]. split.
-  - intros j Hj H3. rewrite HE in H3 by exact Hj. destruct (Hents j Hj H3) as (_ & Hle & Hlt & Hne & _).
+  - intros j Hj H3. rewrite HE in H3 by exact Hj. pose proof (Hents j Hj H3) as (_ & Hle & Hlt & Hne & _).
     unfold l2_table_entry. rewrite HE, HB, HL by exact Hj.
     split; [exact H3|]. split; [exact Hle|]. split; [exact Hlt|]. split; [exact Hne|]. apply Hch; assumption.
   - intros j j' Hj Hj' Hne. rewrite HB, !HE by assumption. apply Hdis; assumption.
@@ -150,26 +150,26 @@ Proof.
   (* the tables of the subtree of another entry stay in use with their entries *)
   assert (Hkeep : forall i' y, 0 <= i' < 1024 -> i' <> i -> sub e t i' y ->
     free_bit (Isolation.Engine_pool st) y = false /\ (forall j, 0 <= j < 512 -> tent (tables st) y j = tent (tables e) y j)).
-  { intros i' y Hi' Hii Hs. destruct (sub_used e t i' y Hl Hi' Hs) as (Hy0 & _ & Hyu).
-    destruct (Hne i' y Hi' Hs) as (Hyt & Hyt1).
+  { intros i' y Hi' Hii Hs. pose proof (sub_used e t i' y Hl Hi' Hs) as (Hy0 & _ & Hyu).
+    pose proof (Hne i' y Hi' Hs) as (Hyt & Hyt1).
     apply (Hfr y Hy0 Hyt Hyt1 Hyu). intros Hs'. exact (Hdis i' i y Hi' Hi Hii Hs Hs'). }
   (* so the subtree of another entry is the same *)
   assert (Hsame : forall i' y, 0 <= i' < 1024 -> i' <> i -> sub st t i' y -> sub e t i' y).
   { intros i' y Hi' Hii (H3 & Hy). rewrite (Hroot i' Hi' Hii) in H3. rewrite HB, (Hroot i' Hi' Hii) in Hy.
-    destruct (Hkeep i' _ Hi' Hii (sub_top e t i' H3)) as (_ & Hc).
+    pose proof (Hkeep i' _ Hi' Hii (sub_top e t i' H3)) as (_ & Hc).
     split; [exact H3|]. destruct Hy as [Hy | (j & Hj & Hj3 & Hy)]; [left; exact Hy|right].
     exists j. rewrite Hc in Hj3, Hy by exact Hj. split; [exact Hj|]. split; assumption. }
   assert (Hne' : forall i' y, 0 <= i' < 1024 -> sub st t i' y -> y <> t /\ y <> t + 1).
   { intros i' y Hi' Hs. destruct (Z.eq_dec i' i) as [->|Hii].
-    - destruct (Hown y Hs) as [Hs'|Hf]; [exact (Hne i y Hi Hs')|].
+    - pose proof (Hown y Hs) as [Hs'|Hf]; [exact (Hne i y Hi Hs')|].
       split; intros ->; congruence.
     - exact (Hne i' y Hi' (Hsame i' y Hi' Hii Hs)). }
   assert (Hdis' : forall i1 i2 y, 0 <= i1 < 1024 -> 0 <= i2 < 1024 -> i1 <> i2 -> sub st t i1 y -> sub st t i2 y -> False).
   { assert (K : forall i2 y, 0 <= i2 < 1024 -> i <> i2 -> sub st t i y -> sub st t i2 y -> False).
     { intros i2 y Hi2 Hii Hs1 Hs2. pose proof (Hsame i2 y Hi2 (not_eq_sym Hii) Hs2) as Hs2'.
-      destruct (Hown y Hs1) as [Hs1'|Hf].
+      pose proof (Hown y Hs1) as [Hs1'|Hf].
       - exact (Hdis i i2 y Hi Hi2 Hii Hs1' Hs2').
-      - destruct (sub_used e t i2 y Hl Hi2 Hs2') as (_ & _ & Hu). congruence. }
+      - pose proof (sub_used e t i2 y Hl Hi2 Hs2') as (_ & _ & Hu). congruence. }
     intros i1 i2 y Hi1 Hi2 H12 Hs1 Hs2.
     destruct (Z.eq_dec i1 i) as [->|H1]; [exact (K i2 y Hi2 H12 Hs1 Hs2)|].
     destruct (Z.eq_dec i2 i) as [->|H2]; [exact (K i1 y Hi1 (not_eq_sym H12) Hs2 Hs1)|].
@@ -178,13 +178,13 @@ Proof.
   unfold l1_inv. split; [exact Hpi'|]. split; [exact Ht|]. split; [rewrite HL; exact Htl|].
   split; [exact Htu'|]. split; [exact Ht1u'|]. split.
   - intros i' Hi' H3. destruct (Z.eq_dec i' i) as [->|Hii].
-    + destruct (Hnew H3) as (Hle & Hlt & Hinv). split; [exact Hle|]. split; [exact Hlt|]. split; [exact Hinv|].
+    + pose proof (Hnew H3) as (Hle & Hlt & Hinv). split; [exact Hle|]. split; [exact Hlt|]. split; [exact Hinv|].
       exact (Hne' i _ Hi (sub_top st t i H3)).
     + pose proof H3 as H3e. rewrite (Hroot i' Hi' Hii) in H3e.
       rewrite HB, HL, (Hroot i' Hi' Hii).
-      destruct (Hents i' Hi' H3e) as (Hle & Hlt & Hinv & Hct & Hct1).
+      pose proof (Hents i' Hi' H3e) as (Hle & Hlt & Hinv & Hct & Hct1).
       split; [exact Hle|]. split; [exact Hlt|]. split; [|split; assumption].
-      destruct (Hkeep i' _ Hi' Hii (sub_top e t i' H3e)) as (Hcu & Hce).
+      pose proof (Hkeep i' _ Hi' Hii (sub_top e t i' H3e)) as (Hcu & Hce).
       apply (l2_inv_transfer e st _ Hinv Hpi' HB HL Hcu Hce).
       intros j Hj Hj3. exact (proj1 (Hkeep i' _ Hi' Hii (sub_low e t i' j H3e Hj Hj3))).
   - intros i1 i2 Hi1 Hi2 H12 H31 H32 E. apply (Hdis' i1 i2 _ Hi1 Hi2 H12 (sub_top st t i1 H31)).
@@ -224,8 +224,8 @@ Proof.
   intros p x j s tr c base vmid L (Hok & Hpok & Hbits & Hcok & Hpl) Hx Hc Hfree.
   pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables s)) in Hwh.
   assert (Hv : slot_valid x s) by (split; [lia|exact Hwh]).
-  destruct (dropTable_ok p x j s tr c base vmid L Hv Hpl Hpok Hc Hfree) as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
-  destruct (dropTable_bits p x j s tr c base vmid L Hv Hpl Hpok Hbits Hc Hfree) as (q2 & Hdrop2 & Hq2).
+  pose proof (dropTable_ok p x j s tr c base vmid L Hv Hpl Hpok Hc Hfree) as (q & Hdrop & HP & Hsh & Hnf & Hbc & Hout).
+  pose proof (dropTable_bits p x j s tr c base vmid L Hv Hpl Hpok Hbits Hc Hfree) as (q2 & Hdrop2 & Hq2).
   rewrite Hdrop in Hdrop2. injection Hdrop2 as Eq. subst q2.
   set (ef := Isolation.set_Engine_pool q (set_tables s (put_ent (tables s) x j 0))) in *.
   assert (HTf : tables ef = put_ent (tables s) x j 0).
@@ -233,7 +233,7 @@ Proof.
   assert (HBf : pool_base ef = pool_base s).
   { unfold ef, pool_base at 1. rewrite get_set_pool. rewrite HP. exact (base_set_tables s (put_ent (tables s) x j 0)). }
   assert (HTl' : len (put_ent (tables s) x j 0) = len (tables s)) by apply len_put_ent.
-  destruct (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables s); lia) Hfree Hsh Hnf Hbc Hout)
+  pose proof (release_count _ q c Hpok Hcok ltac:(unfold ntables; fold (tables s); lia) Hfree Hsh Hnf Hbc Hout)
     as (Hcq & Ecq).
   exists ef. split; [exact Hdrop|]. split; [|split; [exact HBf|split; [exact HTf|]]].
   - split; [|split; [|split; [|split]]].
@@ -282,7 +282,7 @@ Proof.
     [|right; intros (H & _); contradiction].
   set (c := child (pool_base e) (tent (tables e) x j)).
   destruct (Z.eq_dec y c) as [E|Hne]; [left; split; [exact H3|left; exact E]|].
-  destruct (find_entry (fun j' => Z.land (tent (tables e) c j') 3 = 3 /\ y = child (pool_base e) (tent (tables e) c j'))
+  pose proof (find_entry (fun j' => Z.land (tent (tables e) c j') 3 = 3 /\ y = child (pool_base e) (tent (tables e) c j'))
     ltac:(intros j'; destruct (Z.eq_dec (Z.land (tent (tables e) c j') 3) 3);
           [destruct (Z.eq_dec y (child (pool_base e) (tent (tables e) c j'))); [left; split; assumption|]|];
           right; intros (? & ?); contradiction) 512%nat) as [(j' & Hj' & H3' & E)|Hnone].
@@ -299,10 +299,10 @@ Lemma subx_nonneg : forall st x j y,
      l2_inv st (child (pool_base st) (tent (tables st) x j))) ->
   subx st x j y -> 0 <= y.
 Proof.
-  intros st x j y Hent (H3 & Hy). destruct (Hent H3) as (Hle & _ & Hinv).
+  intros st x j y Hent (H3 & Hy). pose proof (Hent H3) as (Hle & _ & Hinv).
   destruct Hy as [->|(j' & Hj' & H3' & ->)]; [apply (child_nonneg st); exact Hle|].
   pose proof Hinv as (_ & _ & _ & _ & _ & _ & _ & Hc3 & _).
-  destruct (Hc3 j' Hj' H3') as (_ & Hle' & _). apply (child_nonneg st). exact Hle'.
+  pose proof (Hc3 j' Hj' H3') as (_ & Hle' & _). apply (child_nonneg st). exact Hle'.
 Qed.
 
 (** Two changes of the same entry make one. *)
@@ -315,16 +315,16 @@ Proof.
     free_bit (Isolation.Engine_pool e) y = true \/ subx e x j y).
   { intros y Hy Hf. destruct (free_bit (Isolation.Engine_pool e) y) eqn:Hfe; [left; reflexivity|].
     right. destruct (subx_dec e x j y) as [H|H]; [exact H|].
-    destruct (Hfr1 y Hy Hfe H) as (Hu & _). congruence. }
+    pose proof (Hfr1 y Hy Hfe H) as (Hu & _). congruence. }
   split; [exact Hpi2|]. split; [congruence|]. split; [congruence|]. split; [lia|]. split; [|split; [exact Hent2|]].
-  - intros y Hy Hyu Hns. destruct (Hfr1 y Hy Hyu Hns) as (Hu3 & He3).
+  - intros y Hy Hyu Hns. pose proof (Hfr1 y Hy Hyu Hns) as (Hu3 & He3).
     assert (Hns3 : ~ subx e3 x j y).
-    { intros Hs. destruct (How1 y Hs) as [Hs'|Hf]; [exact (Hns Hs')|congruence]. }
-    destruct (Hfr2 y Hy Hu3 Hns3) as (Hu & He). split; [exact Hu|].
+    { intros Hs. pose proof (How1 y Hs) as [Hs'|Hf]; [exact (Hns Hs')|congruence]. }
+    pose proof (Hfr2 y Hy Hu3 Hns3) as (Hu & He). split; [exact Hu|].
     intros j' Hj' Hne. rewrite He by assumption. apply He3; assumption.
-  - intros y Hs. destruct (How2 y Hs) as [Hs3|Hf3].
+  - intros y Hs. pose proof (How2 y Hs) as [Hs3|Hf3].
     + exact (How1 y Hs3).
-    + destruct (Hback y (subx_nonneg st x j y Hent2 Hs) Hf3) as [Hf|Hs']; [right; exact Hf|left; exact Hs'].
+    + pose proof (Hback y (subx_nonneg st x j y Hent2 Hs) Hf3) as [Hf|Hs']; [right; exact Hf|left; exact Hs'].
 Qed.
 
 (** ** The end of descend at the root *)
@@ -360,7 +360,7 @@ Proof.
   intros f e3 tr x j p base ipa stop u Hf L Hpi Hx Hj Hxu H3 Hle Hlt Hinv Hxs Hal Hbelow Hb0 Hba Hr Hs H40 Hia Hsa Hd Hneed.
   set (c := child (pool_base e3) (tent (tables e3) x j)) in *.
   set (N := need_l2 (Z.to_nat (stop - ipa)) (tables e3) c ipa stop u) in *.
-  destruct (update_l2_keeps f e3 tr c ipa stop u Hf Hinv Hal Hbelow ltac:(lia)
+  pose proof (update_l2_keeps f e3 tr c ipa stop u Hf Hinv Hal Hbelow ltac:(lia)
     ltac:(rewrite (l1_base_of base ipa Hba ltac:(lia)); lia) H40 Hia Hsa Hd Hneed)
     as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1 & Hc1 & Hfr & Hown).
   fold N in Hc1. step_by Hup.
@@ -374,28 +374,28 @@ Proof.
     - intros E. apply Hns. split; [exact H3|left; exact E].
     - exact Hyu.
     - intros j' Hj' H3' E. apply Hns. split; [exact H3|right]. exists j'. split; [exact Hj'|]. split; [exact H3'|]. symmetry. exact E. }
-  destruct (Hfr' x ltac:(lia) Hxu Hxs) as (Hxu1 & Hxe1).
+  pose proof (Hfr' x ltac:(lia) Hxu Hxs) as (Hxu1 & Hxe1).
   (* the state without the drop *)
   assert (Hkeep : step_post e3 st1 x j N).
   { split; [exact Hpi1|]. split; [exact HB1|]. split; [exact Hl1|]. split; [exact Hc1|]. split; [|split].
-    - intros y Hy Hyu Hns. destruct (Hfr' y Hy Hyu Hns) as (Hu & He). split; [exact Hu|]. intros j' Hj' _. apply He. exact Hj'.
+    - intros y Hy Hyu Hns. pose proof (Hfr' y Hy Hyu Hns) as (Hu & He). split; [exact Hu|]. intros j' Hj' _. apply He. exact Hj'.
     - intros _. rewrite Hxe1, HB1, Hl1 by exact Hj. fold c. split; [exact Hle|]. split; [exact Hlt|exact Hinv1].
     - intros y (H3' & Hy). rewrite Hxe1, HB1 in Hy by exact Hj. fold c in Hy.
       destruct Hy as [E|(j' & Hj' & Hj3 & E)]; [left; split; [exact H3|left; exact E]|].
-      destruct (Hown j' Hj' Hj3) as [(j'' & Hj'' & H3'' & Ec)|Hff].
+      pose proof (Hown j' Hj' Hj3) as [(j'' & Hj'' & H3'' & Ec)|Hff].
       + left. split; [exact H3|right]. exists j''. split; [exact Hj''|]. split; [exact H3''|]. rewrite E. exact Ec.
       + right. rewrite E. exact Hff. }
   destruct (Isolation.s2update_unmap u).
-  - destruct (tableEmpty_ok st1 tr1 c Hcr1 Hwh1) as (b & Hb & _).
+  - pose proof (tableEmpty_ok st1 tr1 c Hcr1 Hwh1) as (b & Hb & _).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
-    + destruct (drop_pool p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hpi1 ltac:(lia) Hcr1 Hcu1)
+    + pose proof (drop_pool p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hpi1 ltac:(lia) Hcr1 Hcu1)
         as (st & Hdrop & Hpi2 & HB2 & HT2 & Hc2 & Hcf2 & Hout2).
       step_by Hdrop. eexists _, _. split; [reflexivity|].
       split; [exact Hpi2|]. split; [congruence|]. split; [rewrite HT2, len_put_ent; exact Hl1|].
       split; [lia|]. split; [|split].
-      * intros y Hy Hyu Hns. destruct (Hfr' y Hy Hyu Hns) as (Hu & He).
+      * intros y Hy Hyu Hns. pose proof (Hfr' y Hy Hyu Hns) as (Hu & He).
         assert (Hyc : y <> c) by (intros E; apply Hns; split; [exact H3|left; exact E]).
         split; [rewrite Hout2 by assumption; exact Hu|].
         intros j' Hj' Hne. rewrite HT2, tent_put_ent_frame by lia. apply He. exact Hj'.
@@ -455,14 +455,14 @@ Lemma hook_post : forall e q c x j v T, pool_inv e -> 0 <= c < len (tables e) ->
   step_post e (set_tables (Isolation.set_Engine_pool q e) (put_ent T x j (tdesc (pool_base e) c))) x j 1.
 Proof.
   intros e q c x j v T Hpi Hc Hcf Htk Hqb Hx Hxc Hj HTl HTw HTc Hv HTo Hal Hbelow.
-  destruct (l2_inv_new e q c x j v T Hpi Hc Hcf Htk Hqb Hx Hxc Hj HTl HTw HTc Hv) as (Hinv2 & Hc2 & HB2).
+  pose proof (l2_inv_new e q c x j v T Hpi Hc Hcf Htk Hqb Hx Hxc Hj HTl HTw HTc Hv) as (Hinv2 & Hc2 & HB2).
   pose proof Hpi as (Hok & _). pose proof Hok as (_ & _ & Hbase).
   pose proof Htk as (_ & _ & _ & Hqo & _ & _).
   set (e2 := set_tables (Isolation.set_Engine_pool q e) (put_ent T x j (tdesc (pool_base e) c))) in *.
   assert (Hl2 : len (tables e2) = len (tables e)) by (unfold e2; rewrite tables_set_tables, len_put_ent; exact HTl).
   assert (Hxj : tent (tables e2) x j = tdesc (pool_base e) c).
   { unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
-  destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
+  pose proof (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
   assert (Hc2' : forall j', 0 <= j' < 512 -> tent (tables e2) c j' = v j').
   { intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
     replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
@@ -499,11 +499,11 @@ Proof.
   pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   destruct fuel as [|f]; [lia|].
-  destruct (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
+  pose proof (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
     as (c & q & Hc & Hxc & Hcf & Htk & Hqb & Hopen).
   rewrite Hopen. unfold descend_tail. rewrite Hun.
   set (e1 := Isolation.set_Engine_pool q e) in *.
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
@@ -514,12 +514,12 @@ Proof.
   set (e2 := set_tables e1 (put_ent (tables e1) x j (tdesc (pool_base e) c))) in *.
   pose proof Hhook as (Hpi2 & HB2 & Hl2 & Hc2 & _ & Hent2 & _).
   pose proof Hbase as Hbase'.
-  destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
+  pose proof (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
   assert (Hxj : tent (tables e2) x j = tdesc (pool_base e) c).
   { unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
   assert (Ec : child (pool_base e2) (tent (tables e2) x j) = c) by (rewrite Hxj, HB2; exact Hch).
   assert (H3 : Z.land (tent (tables e2) x j) 3 = 3) by (rewrite Hxj; exact Ht3).
-  destruct (Hent2 H3) as (Hle2 & Hlt2 & Hinv2).
+  pose proof (Hent2 H3) as (Hle2 & Hlt2 & Hinv2).
   assert (Hcz : forall j', 0 <= j' < 512 -> tent (tables e2) c j' = 0).
   { intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
     replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). unfold e1. rewrite HT1. apply tent_zeroed; lia. }
@@ -529,7 +529,7 @@ Proof.
   assert (Hn2 : need_l2 (Z.to_nat (stop - ipa)) (tables e2) (child (pool_base e2) (tent (tables e2) x j)) ipa stop u =
     need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u) by (rewrite Ec; apply need_l2_new; exact Hcz).
   destruct f as [|f]; [lia|].
-  destruct (root_tail f e2 tr x j p base ipa stop u ltac:(lia) L Hpi2 ltac:(lia) Hj
+  pose proof (root_tail f e2 tr x j p base ipa stop u ltac:(lia) L Hpi2 ltac:(lia) Hj
     ltac:(unfold e2; rewrite free_bit_set_tables; unfold e1; rewrite get_set_pool; pose proof Htk as (_ & _ & _ & Hqo & _);
           rewrite Hqo by lia; exact Hxu)
     H3 Hle2 Hlt2 Hinv2 Hxs ltac:(rewrite HB2; exact Hal) ltac:(rewrite HB2, Hl2; exact Hbelow)
@@ -560,11 +560,11 @@ Proof.
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   set (dd := tent (tables e) x j) in *.
   destruct fuel as [|f]; [lia|].
-  destruct (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
+  pose proof (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
     as (c & q & Ts & Hc & Hxc & Hcf & Htk & Hqb & HTsl & HTsw & HTsp & Hopen).
   rewrite Hopen. unfold descend_tail.
   set (e1 := Isolation.set_Engine_pool q e) in *.
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   assert (HTc : forall j', 0 <= j' < 512 -> tent Ts c j' = split_leaf dd 2 j') by (intros j' Hj'; rewrite HTsp by lia; rewrite Z.eqb_refl; reflexivity).
   pose proof (hook_post e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
     ltac:(intros j' _; apply leaf2_not_table)
@@ -573,12 +573,12 @@ Proof.
   fold e1 in Hhook.
   set (e3 := set_tables e1 (put_ent Ts x j (tdesc (pool_base e) c))) in *.
   pose proof Hhook as (Hpi3 & HB3 & Hl3 & Hc3 & _ & Hent3 & _).
-  destruct (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
+  pose proof (tdesc_spec (pool_base e) c Hbase Hal ltac:(lia) ltac:(lia)) as (Ht3 & Hoa & Hch).
   assert (Hxj : tent (tables e3) x j = tdesc (pool_base e) c).
   { unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
   assert (Ec : child (pool_base e3) (tent (tables e3) x j) = c) by (rewrite Hxj, HB3; exact Hch).
   assert (H3 : Z.land (tent (tables e3) x j) 3 = 3) by (rewrite Hxj; exact Ht3).
-  destruct (Hent3 H3) as (Hle3 & Hlt3 & Hinv3).
+  pose proof (Hent3 H3) as (Hle3 & Hlt3 & Hinv3).
   assert (Hcs : forall j', 0 <= j' < 512 -> tent (tables e3) c j' = split_leaf dd 2 j').
   { intros j' Hj'. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
     replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
@@ -589,7 +589,7 @@ Proof.
     need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u)
     by (rewrite Ec; apply (need_l2_split _ _ _ dd); exact Hcs).
   destruct f as [|f]; [lia|].
-  destruct (root_tail f e3 (inval (Isolation.s2update_vmid u) base :: tr) x j p base ipa stop u ltac:(lia) L Hpi3 ltac:(lia) Hj
+  pose proof (root_tail f e3 (inval (Isolation.s2update_vmid u) base :: tr) x j p base ipa stop u ltac:(lia) L Hpi3 ltac:(lia) Hj
     ltac:(unfold e3; rewrite free_bit_set_tables; unfold e1; rewrite get_set_pool; pose proof Htk as (_ & _ & _ & Hqo & _);
           rewrite Hqo by lia; exact Hxu)
     H3 Hle3 Hlt3 Hinv3 Hxs ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow)
@@ -644,7 +644,7 @@ Proof.
   split; [apply pool_inv_put; assumption|]. split; [rewrite base_set_tables; exact HB|].
   split; [rewrite tables_set_tables, len_put_ent; exact HL|].
   split; [rewrite count_set_tables by (rewrite len_put_ent; reflexivity); exact Hc|]. split; [|split].
-  - intros y Hy Hyu Hns. destruct (Hfr y Hy Hyu Hns) as (Hu & He). split; [rewrite free_bit_set_tables; exact Hu|].
+  - intros y Hy Hyu Hns. pose proof (Hfr y Hy Hyu Hns) as (Hu & He). split; [rewrite free_bit_set_tables; exact Hu|].
     intros j' Hj' Hne. rewrite tables_set_tables, tent_put_ent_frame by lia. apply He; assumption.
   - intros H3. exfalso. rewrite Hxj in H3. exact (Hv H3).
   - intros y (H3 & _). exfalso. rewrite Hxj in H3. exact (Hv H3).
@@ -681,7 +681,7 @@ Proof.
   { rewrite Z.add_mod, H21 by lia. reflexivity. }
   assert (Hn0 : need_l2 (Z.to_nat (base + 2 ^ 30 - base)) (tables e) c base (base + 2 ^ 30) (clear_u vmid) = 0)
     by (apply need_l2_clear; first [reflexivity|lia|exact H21|exact H21']).
-  destruct (update_l2_keeps f e tr c base (base + 2 ^ 30) (clear_u vmid) ltac:(lia) Hinv Hal Hbelow ltac:(lia)
+  pose proof (update_l2_keeps f e tr c base (base + 2 ^ 30) (clear_u vmid) ltac:(lia) Hinv Hal Hbelow ltac:(lia)
     ltac:(rewrite (l1_base_of base base Hba ltac:(lia)); lia) H40 Hba'
     ltac:(rewrite Z.add_mod, Hba' by lia; reflexivity) eq_refl
     ltac:(rewrite Hn0; pose proof (count_bound (Isolation.Engine_pool e)); lia))
@@ -697,14 +697,14 @@ Proof.
     - intros E. apply Hns. split; [exact H3|left; exact E].
     - exact Hyu.
     - intros j' Hj' H3' E. apply Hns. split; [exact H3|right]. exists j'. split; [exact Hj'|]. split; [exact H3'|]. symmetry. exact E. }
-  destruct (drop_pool p x j st1 tr1 c base vmid L Hpi1 ltac:(lia) Hcr1 Hcu1)
+  pose proof (drop_pool p x j st1 tr1 c base vmid L Hpi1 ltac:(lia) Hcr1 Hcu1)
     as (st & Hdrop & Hpi2 & HB2 & HT2 & Hc2 & Hcf2 & Hout2).
   step_by Hdrop. eexists _, _. split; [reflexivity|].
   pose proof Hpi2 as (Hok2 & _). pose proof Hok2 as (Hwh2 & _). fold (whole (tables st)) in Hwh2.
   split; [|split; [rewrite HT2, len_put_ent; lia|exact Hwh2]].
   split; [exact Hpi2|]. split; [congruence|]. split; [rewrite HT2, len_put_ent; exact Hl1|].
   split; [lia|]. split; [|split].
-  - intros y Hy Hyu Hns. destruct (Hfr' y Hy Hyu Hns) as (Hu & He).
+  - intros y Hy Hyu Hns. pose proof (Hfr' y Hy Hyu Hns) as (Hu & He).
     assert (Hyc : y <> c) by (intros E; apply Hns; split; [exact H3|left; exact E]).
     split; [rewrite Hout2 by assumption; exact Hu|].
     intros j' Hj' Hne. rewrite HT2, tent_put_ent_frame by lia. apply He. exact Hj'.
@@ -736,7 +736,7 @@ Proof.
   destruct fuel as [|f]; [lia|]. cbn [Isolation.Engine_replaceLeaf].
   step_by (deref_lens _ _ _ _ e tr L Hv). unfold Isolation.isValid. step. fold dd.
   fold (valid_d dd). rewrite (table_valid dd H3).
-  destruct (clearEntry_table_post f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hpi Hx Hxu H3 Hle Hlt Hinv Hxs
+  pose proof (clearEntry_table_post f e tr x j p base (Isolation.s2update_vmid u) ltac:(lia) Hj L Hpi Hx Hxu H3 Hle Hlt Hinv Hxs
     Hal Hbelow Hb0 Hba H40) as (st1 & tr1 & Hce & Hpost & Hv1).
   assert (Hc' : (let! _ := Isolation.Engine_clearEntry f root p 1 base (Isolation.s2update_vmid u) in ret tt) e tr = Ok tt st1 tr1)
     by (step_by Hce; reflexivity).
@@ -773,7 +773,7 @@ Proof.
   assert (Hroot : forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i').
   { intros i' Hi' Hii. change (tent (tables st) (t + i' / 512) (i' mod 512) = tent (tables e) (t + i' / 512) (i' mod 512)).
     assert (Hu : free_bit (Isolation.Engine_pool e) (t + i' / 512) = false) by (apply (l1_inv_slot_used e t i' Hl Hi')).
-    destruct (Hfr (t + i' / 512) ltac:(pose proof (Hq i' Hi'); lia) Hu ltac:(apply Hns; pose proof (Hq i' Hi'); lia))
+    pose proof (Hfr (t + i' / 512) ltac:(pose proof (Hq i' Hi'); lia) Hu ltac:(apply Hns; pose proof (Hq i' Hi'); lia))
       as (_ & He).
     apply He; [apply Z.mod_pos_bound; lia|].
     destruct (Z.eq_dec (t + i' / 512) (t + i / 512)) as [E|E]; [right|left; exact E].
@@ -781,15 +781,15 @@ Proof.
   split; [|split; [exact Hroot|]].
   2:{ intros i' Hi' Hii H3 j' Hj'. set (y := child (pool_base e) (ent (tables e) t i')).
       pose proof (sub_top e t i' H3) as Hs. fold y in Hs.
-      destruct (sub_used e t i' y Hl Hi' Hs) as (Hy0 & _ & Hyu).
-      destruct (Hne i' y Hi' Hs) as (Hyt & Hyt1).
-      destruct (Hfr y Hy0 Hyu ltac:(intros Hs'; exact (Hdis i' i y Hi' Hi Hii Hs Hs'))) as (_ & He).
+      pose proof (sub_used e t i' y Hl Hi' Hs) as (Hy0 & _ & Hyu).
+      pose proof (Hne i' y Hi' Hs) as (Hyt & Hyt1).
+      pose proof (Hfr y Hy0 Hyu ltac:(intros Hs'; exact (Hdis i' i y Hi' Hi Hii Hs Hs'))) as (_ & He).
       apply He; [exact Hj'|]. left. pose proof (Hq i Hi). lia. }
   apply (root_inv_keep e st t i Hr Hi Hpi HB HL).
-  - destruct (Hfr t ltac:(lia) Htu ltac:(apply Hns; left; reflexivity)) as (Hu & _). exact Hu.
-  - destruct (Hfr (t + 1) ltac:(lia) Ht1u ltac:(apply Hns; right; reflexivity)) as (Hu & _). exact Hu.
+  - pose proof (Hfr t ltac:(lia) Htu ltac:(apply Hns; left; reflexivity)) as (Hu & _). exact Hu.
+  - pose proof (Hfr (t + 1) ltac:(lia) Ht1u ltac:(apply Hns; right; reflexivity)) as (Hu & _). exact Hu.
   - exact Hroot.
-  - intros y Hy Hyt Hyt1 Hyu Hys. destruct (Hfr y Hy Hyu Hys) as (Hu & He). split; [exact Hu|].
+  - intros y Hy Hyt Hyt1 Hyu Hys. pose proof (Hfr y Hy Hyu Hys) as (Hu & He). split; [exact Hu|].
     intros j' Hj'. apply He; [exact Hj'|]. left. pose proof (Hq i Hi). lia.
   - exact Hent.
   - exact How.
@@ -834,7 +834,7 @@ Proof.
     + intros H. apply Z.ltb_lt in H. lia.
     + intros H. apply Z.ltb_ge in H. replace end' with cur by lia. exact HIc.
   - intros cur st tr1 [Hc HIc] Hlt. injection Hlt as Hlt. apply Z.ltb_lt in Hlt.
-    destruct (Hstep cur st tr1 ltac:(lia) HIc) as (nxt & st' & tr' & Hs & Hn & HIn).
+    pose proof (Hstep cur st tr1 ltac:(lia) HIc) as (nxt & st' & tr' & Hs & Hn & HIn).
     exists (Continue nxt), st', tr'. split; [exact Hs|].
     exists nxt. split; [reflexivity|]. split; [split; [lia|exact HIn]|]. lia.
   - split; [lia|exact HI].
@@ -861,8 +861,8 @@ Proof. intros e t y _ Hu Hn. split; [exact Hu|]. split; [reflexivity|exact Hn]. 
 
 Lemma tree_frame_trans : forall e s st t, tree_frame e s t -> tree_frame s st t -> tree_frame e st t.
 Proof.
-  intros e s st t H1 H2 y Hy Hu Hn. destruct (H1 y Hy Hu Hn) as (Hu1 & He1 & Hn1).
-  destruct (H2 y Hy Hu1 Hn1) as (Hu2 & He2 & Hn2). split; [exact Hu2|]. split; [|exact Hn2].
+  intros e s st t H1 H2 y Hy Hu Hn. pose proof (H1 y Hy Hu Hn) as (Hu1 & He1 & Hn1).
+  pose proof (H2 y Hy Hu1 Hn1) as (Hu2 & He2 & Hn2). split; [exact Hu2|]. split; [|exact Hn2].
   intros j Hj. rewrite He2 by exact Hj. apply He1. exact Hj.
 Qed.
 
@@ -881,13 +881,13 @@ Proof.
   { assert (0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia). lia. }
   assert (Hns : ~ subx e (t + i / 512) (i mod 512) y).
   { intros Hs. apply Hn. right. right. exists i. split; [exact Hi|]. apply sub_subx. exact Hs. }
-  destruct (Hkeep y Hy Hu Hns) as (Hu' & He').
+  pose proof (Hkeep y Hy Hu Hns) as (Hu' & He').
   assert (Hyx : y <> t + i / 512).
   { intros E. apply Hn. destruct Hq as [Q|Q]; rewrite Q in E; [left|right; left]; lia. }
   split; [exact Hu'|]. split; [intros j Hj; apply He'; [exact Hj|left; exact Hyx]|].
   intros [E|[E|(i' & Hi' & Hs)]]; [apply Hn; left; exact E|apply Hn; right; left; exact E|].
   destruct (Z.eq_dec i' i) as [->|Hne].
-  - apply sub_subx in Hs. destruct (Hown y Hs) as [Hs0|Hf]; [exact (Hns Hs0)|congruence].
+  - apply sub_subx in Hs. pose proof (Hown y Hs) as [Hs0|Hf]; [exact (Hns Hs0)|congruence].
   - apply Hn. right. right. exists i'. split; [exact Hi'|].
     unfold sub in Hs |- *. rewrite (Hoth i' Hi' Hne), HB in Hs.
     destruct Hs as (H3 & [Ey|(j' & Hj' & H3' & Ey)]); (split; [exact H3|]); [left; exact Ey|].
@@ -948,32 +948,32 @@ Proof.
     (forall i', 0 <= i' < 1024 -> i' <> i -> ent (tables st) t i' = ent (tables e) t i') /\
     count_free (Isolation.Engine_pool e) - N <= count_free (Isolation.Engine_pool st) /\ subs_kept e st t i /\
     tree_frame e st t /\ exists M, step_post e st x j M).
-  { intros st M Hpost HM. destruct (root_inv_of_post e st t i M Hr Hi Hpost) as (Hr' & Hoth & Hsk).
+  { intros st M Hpost HM. pose proof (root_inv_of_post e st t i M Hr Hi Hpost) as (Hr' & Hoth & Hsk).
     pose proof Hpost as (_ & HB & HL & Hc & _). split; [exact Hr'|]. split; [exact HB|]. split; [exact HL|].
     split; [exact Hoth|]. split; [lia|]. split; [exact Hsk|].
     split; [exact (step_tree_frame e st t i M Ht Hi Hpost Hoth Hsk)|exists M; exact Hpost]. }
   unfold l1_step.
-  destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
+  pose proof (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
   change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
   step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 30 * 2 ^ 30) with (l1_base ipa). fold base.
   step_by Hsz. rewrite (wrapu_small (base + 2 ^ 30)) by lia.
   change (Z.min end' (base + 2 ^ 30)) with (l1_stop ipa end'). fold stop.
   step_by (entryIndex_val e tr ipa 1 ltac:(lia) ltac:(lia)).
   change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
-  destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
+  pose proof (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
   assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
   step_by (Hp e tr Hv).
   step_by (wholeLeaf_val1 e tr base ipa stop u).
   destruct (whole_l1 base ipa stop u) eqn:Hwl.
   - (* a whole entry: replaceLeaf *)
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (Hents i Hi E3) as (Hle & Hlt & Hinv & _).
-      destruct (replaceLeaf_table_post f e tr x j p base u ltac:(lia) Hj L Hpi ltac:(lia) Hxu E3 Hle Hlt Hinv Hxs Hal Hbelow
+    + pose proof (Hents i Hi E3) as (Hle & Hlt & Hinv & _).
+      pose proof (replaceLeaf_table_post f e tr x j p base u ltac:(lia) Hj L Hpi ltac:(lia) Hxu E3 Hle Hlt Hinv Hxs Hal Hbelow
         ltac:(lia) Hba Hb40) as (st & tr1 & Hrl & Hpost).
       assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
         by (step_by Hrl; reflexivity).
       step_by H. eexists _, _. split; [reflexivity|]. apply (Hfin st 0 Hpost). lia.
-    + destruct (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
+    + pose proof (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
       destruct f as [|[|f']]; [lia|lia|].
       pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 1 base u L Hv Hpl L1 L2 L3
         ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
@@ -999,16 +999,16 @@ Proof.
         by (step_by H; reflexivity).
       step_by H'. eexists _, _. split; [reflexivity|]. exact (Hfin st M Hpost HM). }
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (Hents i Hi E3) as (Hle & Hlt & Hinv & _).
+    + pose proof (Hents i Hi E3) as (Hle & Hlt & Hinv & _).
       assert (EN : N = need_l2 (Z.to_nat (stop - ipa)) (tables e) (child (pool_base e) dd) ipa stop u)
         by (unfold N, need_root_at, below1; fold base stop i; fold dd; rewrite Hwl, (proj2 (Z.eqb_eq _ _) E3); reflexivity).
-      destruct (descend_table_post f e tr x j p base ipa stop u ltac:(lia) Hj L Hpi ltac:(lia) Hxu E3 Hle Hlt Hinv Hxs Hal Hbelow
+      pose proof (descend_table_post f e tr x j p base ipa stop u ltac:(lia) Hj L Hpi ltac:(lia) Hxu E3 Hle Hlt Hinv Hxs Hal Hbelow
         ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd ltac:(rewrite <- Edd, <- EN; exact Hneed)) as (st & tr1 & Hde & Hpost).
       exact (Hdesc st tr1 _ Hde Hpost ltac:(rewrite EN; apply Z.le_refl)).
     + destruct (valid_d dd) eqn:Hval.
       * assert (EN : N = 1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => Isolation.descValid) ipa stop u)
           by (unfold N, need_root_at, below1; fold base stop i; fold dd; rewrite Hwl, (proj2 (Z.eqb_neq _ _) E3), Hval; reflexivity).
-        destruct (descend_split_post f e tr x j p base ipa stop u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
+        pose proof (descend_split_post f e tr x j p base ipa stop u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
           ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd ltac:(rewrite <- EN; exact Hneed)) as (st & tr1 & Hde & Hpost).
         exact (Hdesc st tr1 _ Hde Hpost ltac:(rewrite EN; lia)).
       * destruct (Isolation.s2update_unmap u) eqn:Hun.
@@ -1017,7 +1017,7 @@ Proof.
            apply step_post_refl; [exact Hpi|]. intros E. exfalso. exact (E3 E).
         -- assert (EN : N = 1 + need_l2g (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u)
              by (unfold N, need_root_at, below1; fold base stop i; fold dd; rewrite Hwl, (proj2 (Z.eqb_neq _ _) E3), Hval, Hun; reflexivity).
-           destruct (descend_new_post f e tr x j p base ipa stop u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
+           pose proof (descend_new_post f e tr x j p base ipa stop u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
              ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd ltac:(rewrite <- EN; exact Hneed)) as (st & tr1 & Hde & Hpost).
            exact (Hdesc st tr1 _ Hde Hpost ltac:(rewrite EN; lia)).
 Qed.
@@ -1074,7 +1074,7 @@ Theorem update_root_no_failure : forall f e tr t ipa end' u,
 Proof.
   intros f e tr t ipa end' u Hf Hr Hal Hbelow Hrange H40 Hia Hea Hd Hneed.
   set (NT := need_root (Z.to_nat (end' - ipa)) (tables e) (pool_base e) t ipa end' u) in *.
-  destruct (update_root_loop f t ipa end' u
+  pose proof (update_root_loop f t ipa end' u
     (fun cur st _ => root_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
        pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
        (cur < end' -> forall k, cur / 2 ^ 30 <= k < 1024 -> ent (tables st) t k = ent (tables e) t k /\
@@ -1088,7 +1088,7 @@ Proof.
   - intros cur st tr1 Hc (Hr1 & Hc1 & Hca & HB1 & Hl1 & Hent1 & Hn1 & Htf1).
     assert (Hk0 : 0 <= cur / 2 ^ 30 < 1024) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia).
     assert (Ei : (cur / 2 ^ 30) mod 1024 = cur / 2 ^ 30) by (apply Z.mod_small; lia).
-    destruct (Hent1 ltac:(lia) (cur / 2 ^ 30) ltac:(lia)) as (Hek & Hck).
+    pose proof (Hent1 ltac:(lia) (cur / 2 ^ 30) ltac:(lia)) as (Hek & Hck).
     assert (Ena : need_root_at (tables st) (pool_base st) t cur end' u = need_root_at (tables e) (pool_base e) t cur end' u).
     { rewrite HB1. apply need_root_at_same; rewrite Ei; [exact Hek|exact Hck]. }
     pose proof (need_root_step (tables e) (pool_base e) t cur end' u ltac:(lia)) as Hn.
@@ -1096,14 +1096,14 @@ Proof.
     pose proof (need_root_bound (Z.to_nat (end' - l1_stop cur end')) (tables e) (pool_base e) t (l1_stop cur end') end' u
       ltac:(lia)) as Hnb.
     pose proof (need_root_at_bound (tables e) (pool_base e) t cur end' u ltac:(lia)) as Hab.
-    destruct (update_root_step f st tr1 t cur end' u Hf Hr1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+    pose proof (update_root_step f st tr1 t cur end' u Hf Hr1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
       ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia)) as (st' & tr' & Hs & Hr2 & HB2 & Hl2 & Ho2 & Hc2 & Hsk2 & Htf2 & _).
     exists (l1_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
     split; [exact Hr2|]. split; [lia|]. split; [apply l1_stop_page; exact Hea|].
     split; [congruence|]. split; [congruence|]. split; [|split].
-    + intros Hlt k Hk. destruct (l1_stop_next cur end' ltac:(lia) Hlt) as (_ & Ediv).
+    + intros Hlt k Hk. pose proof (l1_stop_next cur end' ltac:(lia) Hlt) as (_ & Ediv).
       rewrite Ediv in Hk. rewrite Ei in Ho2, Hsk2.
-      destruct (Hent1 ltac:(lia) k ltac:(lia)) as (Hek' & Hck').
+      pose proof (Hent1 ltac:(lia) k ltac:(lia)) as (Hek' & Hck').
       split; [rewrite Ho2 by lia; exact Hek'|].
       intros H3 j Hj. rewrite <- Hck' by assumption.
       pose proof (Hsk2 k ltac:(lia) ltac:(lia) ltac:(rewrite Hek'; exact H3) j Hj) as E.
@@ -1167,7 +1167,7 @@ Proof.
   unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
   rewrite shl12, wrapu_small by lia.
   change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
-  destruct (update_root_no_failure 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+  pose proof (update_root_no_failure 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
     (Isolation.mk_s2update (Isolation.stage2_vmid s2) (wrapu 64 (pa - ipa)) a false)
     ltac:(lia) Hr Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) Hd
     ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; erewrite need_root_u; [exact Hle|reflexivity|reflexivity]))
@@ -1200,7 +1200,7 @@ Proof.
   unfold bind at 1. rewrite (deref_good _ _ _ _ Hg). cbv beta iota.
   rewrite shl12, wrapu_small by lia.
   change Isolation.S2StartLevel with 1. change rec_fuel with (S 63).
-  destruct (update_root_no_failure 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
+  pose proof (update_root_no_failure 63 e tr (Isolation.stage2_root s2) ipa (ipa + n * 4096)
     (Isolation.mk_s2update (Isolation.stage2_vmid s2) 0 Isolation.zero_Attr true)
     ltac:(lia) Hr Hal Hbelow ltac:(lia) H40 Hia ltac:(rewrite Z.add_mod, Z.mod_mul, Hia by lia; reflexivity) eq_refl
     ltac:(replace (ipa + n * 4096 - ipa) with (n * 4096) by ring; exact Hle))

@@ -94,13 +94,13 @@ Proof.
   assert (Hr : 0 <= i mod 64 < 64) by (apply Z.mod_pos_bound; lia).
   destruct (nth_error free (Z.to_nat (i / 64))) as [w|] eqn:Hw.
   2:{ apply nth_error_None in Hw. unfold len in Hk. lia. }
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
-  destruct (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
-  destruct (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
-  destruct (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
-  destruct (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
+  pose proof (pfield_lens pp _ _ _ Isolation.tablePool_free Isolation.set_tablePool_free Hpp ltac:(field_laws)) as (qf & Hqf & Lf).
+  pose proof (pindex_lens qf _ _ _ (i / 64) 0 Lf) as (qfi & Hqfi & Lfi).
+  pose proof (pfield_lens pp _ _ _ Isolation.tablePool_nfree Isolation.set_tablePool_nfree Hpp ltac:(field_laws)) as (qn & Hqn & Ln).
+  pose proof (pfield_lens pp _ _ _ Isolation.tablePool_allocs Isolation.set_tablePool_allocs Hpp ltac:(field_laws)) as (qa & Hqa & La).
+  pose proof (pfield_lens pp _ _ _ Isolation.tablePool_Pool Isolation.set_tablePool_Pool Hpp ltac:(field_laws)) as (qP & HqP & LP).
+  pose proof (pfield_lens qP _ _ _ Isolation.Pool_Tables Isolation.set_Pool_Tables LP ltac:(field_laws)) as (qT & HqT & LT).
+  pose proof (pindex_lens qT _ _ _ i (repeat 0 512) LT) as (qTi & HqTi & LTi).
   unfold Isolation.tablePool_take.
   unfold bind at 1. rewrite mods64. cbv beta iota.
   unfold bind at 1. rewrite shcount_ok by (apply Z.rem_nonneg; lia). cbv beta iota.
@@ -144,7 +144,7 @@ Proof.
   unfold Isolation.tablePool_isFree.
   unfold bind at 1. rewrite (deref_lens _ _ _ _ _ tr Hpp I). cbv beta iota.
   unfold bind at 1. rewrite divs64, quot64 by lia. cbv beta iota.
-  destruct (idx_in_range _ (i / 64) s tr Hk) as (w & Hw).
+  pose proof (idx_in_range _ (i / 64) s tr Hk) as (w & Hw).
   unfold bind at 1. rewrite Hw. cbv beta iota.
   unfold bind at 1. rewrite mods64. cbv beta iota.
   unfold bind at 1. rewrite shcount_ok by (apply Z.rem_nonneg; lia). cbv beta iota.
@@ -189,16 +189,16 @@ Proof.
     unfold bind at 1, Isolation.tablePool_pa. unfold bind at 1.
     rewrite (deref_lens _ _ _ _ _ tr Hpp I). cbv beta iota. unfold ret at 1. cbv beta iota.
     unfold bind at 1. unfold Isolation.S2RootAlign. unfold modu at 1. cbn [Z.eqb]. unfold ret at 1. cbv beta iota.
-    destruct (isFree_ok pp s i tr Hpp Hok ltac:(fold n; lia)) as (b1 & Hb1).
-    destruct (isFree_ok pp s (i + 1) tr Hpp Hok ltac:(fold n; lia)) as (b2 & Hb2).
+    pose proof (isFree_ok pp s i tr Hpp Hok ltac:(fold n; lia)) as (b1 & Hb1).
+    pose proof (isFree_ok pp s (i + 1) tr Hpp Hok ltac:(fold n; lia)) as (b2 & Hb2).
     destruct (_ mod 8192 =? 0); cbv beta iota.
     + unfold bind at 1 2. rewrite Hb1. cbv beta iota. unfold ret at 1. cbv beta iota.
       destruct b1.
       * unfold bind at 1 2. rewrite wraps_small by lia. rewrite Hb2. cbv beta iota. unfold ret at 1. cbv beta iota.
         destruct b2.
-        -- destruct (take_ok pp s i tr Hpp Hok ltac:(fold n; lia)) as (q1 & Ht1 & Hs1).
+        -- pose proof (take_ok pp s i tr Hpp Hok ltac:(fold n; lia)) as (q1 & Ht1 & Hs1).
            pose proof (same_shape_ok _ _ Hok Hs1) as Hok1.
-           destruct (take_ok pp (Isolation.set_Engine_pool q1 s) (i + 1) tr Hpp ltac:(rewrite get_set_pool; exact Hok1)
+           pose proof (take_ok pp (Isolation.set_Engine_pool q1 s) (i + 1) tr Hpp ltac:(rewrite get_set_pool; exact Hok1)
                        ltac:(rewrite get_set_pool; destruct Hs1 as [E1 _]; rewrite E1; fold n; lia)) as (q2 & Ht2 & Hs2).
            rewrite get_set_pool, set_pool_twice in *.
            unfold bind at 1. rewrite Ht1. cbv beta iota.
@@ -275,7 +275,7 @@ Proof.
   rewrite Forall_forall in Hall, Hall2.
   pose proof (nth_vm_in e i Hi) as Hin.
   apply create_ok_put_vm; [exact Hc| |rewrite Hvc; apply Hall2; exact Hin].
-  destruct (Hall _ Hin) as (A & B & C). unfold vm_ok. rewrite Hn, Hvc. auto.
+  pose proof (Hall _ Hin) as (A & B & C). unfold vm_ok. rewrite Hn, Hvc. auto.
 Qed.
 
 (** A store into vCPU [k] of VM slot [i] that keeps its 16 words of lines. *)
@@ -292,7 +292,7 @@ Proof.
   intros e i k f Hc Hi Hk Hf m. pose proof Hc as ((_ & Hall) & _ & _ & Hall2).
   rewrite Forall_forall in Hall, Hall2.
   pose proof (nth_vm_in e i Hi) as Hin. fold m in Hin, Hk.
-  destruct (Hall _ Hin) as (A & B & C).
+  pose proof (Hall _ Hin) as (A & B & C).
   apply create_ok_put_vm; [exact Hc| |].
   - apply vm_ok_put_vcpu; [split; auto|]. apply Hf.
     rewrite Forall_forall in C. apply C. apply nth_In. unfold len in Hk. lia.
@@ -338,7 +338,7 @@ Proof.
     + intros _. auto.
   - intros [k sl] st tr' (-> & -> & Hk & Hsl) Hc. cbn [fst snd] in *.
     unfold ret in Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    destruct (idx_in_range (Isolation.Engine_vms e) k e tr ltac:(fold n; lia)) as (m & Hm).
+    pose proof (idx_in_range (Isolation.Engine_vms e) k e tr ltac:(fold n; lia)) as (m & Hm).
     unfold bind. cbn [deref root]. rewrite Hm. cbv beta iota.
     destruct (negb (Isolation.vm_live m)); unfold ret.
     + eexists _, _, _. split; [reflexivity|]. cbn. auto with zarith.
@@ -372,9 +372,9 @@ Lemma newStage2_ok : forall i qs id s tr,
     Isolation.Engine_cfg s' = Isolation.Engine_cfg s.
 Proof.
   intros i qs id s tr Ls Hc Hv.
-  destruct (pfield_lens qs _ _ _ Isolation.stage2_vmid Isolation.set_stage2_vmid Ls ltac:(field_laws)) as (qsv & Hqsv & Lsv).
-  destruct (pfield_lens qs _ _ _ Isolation.stage2_root Isolation.set_stage2_root Ls ltac:(field_laws)) as (qsr & Hqsr & Lsr).
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
+  pose proof (pfield_lens qs _ _ _ Isolation.stage2_vmid Isolation.set_stage2_vmid Ls ltac:(field_laws)) as (qsv & Hqsv & Lsv).
+  pose proof (pfield_lens qs _ _ _ Isolation.stage2_root Isolation.set_stage2_root Ls ltac:(field_laws)) as (qsr & Hqsr & Lsr).
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
     as (qp & Hqp & Lp).
   unfold Isolation.Engine_newStage2.
   unfold bind at 1. rewrite Hqsv. cbv beta iota.
@@ -384,7 +384,7 @@ Proof.
                 Hc (proj2 Hv) (fun m => eq_refl) (fun m => eq_refl)) as Hc1. cbv beta in Hc1.
   match type of Hc1 with create_ok ?x => set (s1 := x) in * end.
   unfold bind at 1. rewrite Hqp. cbv beta iota.
-  destruct (allocRoot_ok qp s1 tr Lp (proj1 (proj2 Hc1))) as (r & q & Ha & Hsh).
+  pose proof (allocRoot_ok qp s1 tr Lp (proj1 (proj2 Hc1))) as (r & q & Ha & Hsh).
   unfold bind at 1. rewrite Ha. cbv beta iota.
   pose proof (create_ok_set_pool s1 q Hc1 Hsh) as Hc2.
   pose proof (slot_valid_pool i q s1 Hv1) as Hv2.
@@ -407,7 +407,7 @@ Lemma create_ok_nvcpu : forall e i x, create_ok e -> 0 <= i < len (Isolation.Eng
     (Isolation.set_vm_nvcpu x (nth (Z.to_nat i) (Isolation.Engine_vms e) Isolation.zero_vm)) (Isolation.Engine_vms e)) e).
 Proof.
   intros e i x Hc Hi Hx. pose proof Hc as ((_ & Hall) & _ & Hmax & Hall2). rewrite Forall_forall in Hall, Hall2.
-  pose proof (nth_vm_in e i Hi) as Hin. destruct (Hall _ Hin) as (A & B & C). specialize (Hall2 _ Hin).
+  pose proof (nth_vm_in e i Hi) as Hin. pose proof (Hall _ Hin) as (A & B & C). specialize (Hall2 _ Hin).
   apply create_ok_put_vm; [exact Hc| |exact Hall2].
   unfold vm_ok. cbn. split; [lia|]. split; [lia|exact C].
 Qed.
@@ -448,50 +448,50 @@ Proof.
   rewrite Hs.
   destruct (Z.ltb_spec slot 0) as [Hneg|Hpos]; [eauto|].
   destruct Hslot as [Hslot|Hslot]; [lia|].
-  destruct (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
     as (qv0 & Hqv0 & Lv0).
-  destruct (pindex_lens qv0 _ _ _ slot Isolation.zero_vm Lv0) as (v & Hv & Lv).
+  pose proof (pindex_lens qv0 _ _ _ slot Isolation.zero_vm Lv0) as (v & Hv & Lv).
   change (lens v (slot_valid slot) (fun s => nth (Z.to_nat slot) (Isolation.Engine_vms s) Isolation.zero_vm)
     (fun b s => Isolation.set_Engine_vms (replace_nth (Z.to_nat slot) b (Isolation.Engine_vms s)) s)) in Lv.
-  destruct (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
   assert (Hv0 : slot_valid slot e) by (split; [exact I|exact Hslot]).
   rewrite Hqv0. rewrite Hv by (exact I || exact Hslot). rewrite Hqs.
-  destruct (newStage2_ok slot qs (wrapu 16 (wraps 64 (slot + 1))) e tr Ls Hc Hv0) as (b & s1 & Hn2 & Hc1 & Hv1 & Hcfg1).
+  pose proof (newStage2_ok slot qs (wrapu 16 (wraps 64 (slot + 1))) e tr Ls Hc Hv0) as (b & s1 & Hn2 & Hc1 & Hv1 & Hcfg1).
   rewrite Hn2.
   destruct b; cbn [negb]; [|eauto].
   rename s1 into s1_, Hc1 into Hc_s1_, Hv1 into Hv_s1_, Hcfg1 into Hcfg_s1_.
-  destruct (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q_s2_ & Hq_s2_ & L_s2_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q_s2_ & Hq_s2_ & L_s2_).
   rewrite Hq_s2_. rewrite (store_lens _ _ _ _ _ _ tr L_s2_ Hv_s1_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (true) L_s2_ Hv_s1_) as Hv_s2_. cbv beta in Hv_s2_.
   pose proof (create_ok_vm_field s1_ slot (fun m => Isolation.set_vm_live (true) m) Hc_s1_ (proj2 Hv_s1_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s2_. cbv beta in Hc_s2_.
   match type of Hc_s2_ with create_ok ?x => set (s2_ := x) in * end.
   assert (Hcfg_s2_ : Isolation.Engine_cfg s2_ = Isolation.Engine_cfg e) by (unfold s2_; rewrite cfg_vm_put; exact Hcfg_s1_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q_s3_ & Hq_s3_ & L_s3_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q_s3_ & Hq_s3_ & L_s3_).
   rewrite Hq_s3_. rewrite (store_lens _ _ _ _ _ _ tr L_s3_ Hv_s2_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (false) L_s3_ Hv_s2_) as Hv_s3_. cbv beta in Hv_s3_.
   pose proof (create_ok_vm_field s2_ slot (fun m => Isolation.set_vm_hasRun (false) m) Hc_s2_ (proj2 Hv_s2_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s3_. cbv beta in Hc_s3_.
   match type of Hc_s3_ with create_ok ?x => set (s3_ := x) in * end.
   assert (Hcfg_s3_ : Isolation.Engine_cfg s3_ = Isolation.Engine_cfg e) by (unfold s3_; rewrite cfg_vm_put; exact Hcfg_s2_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q_s4_ & Hq_s4_ & L_s4_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q_s4_ & Hq_s4_ & L_s4_).
   rewrite Hq_s4_. rewrite (store_lens _ _ _ _ _ _ tr L_s4_ Hv_s3_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (wraps 64 n) L_s4_ Hv_s3_) as Hv_s4_. cbv beta in Hv_s4_.
   pose proof (create_ok_nvcpu s3_ slot (wraps 64 n) Hc_s3_ (proj2 Hv_s3_) ltac:(rewrite Hcfg_s3_, wraps_small by lia; lia)) as Hc_s4_. cbv beta in Hc_s4_.
   match type of Hc_s4_ with create_ok ?x => set (s4_ := x) in * end.
   assert (Hcfg_s4_ : Isolation.Engine_cfg s4_ = Isolation.Engine_cfg e) by (unfold s4_; rewrite cfg_vm_put; exact Hcfg_s3_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_shadow Isolation.set_vm_shadow Lv ltac:(field_laws)) as (q_s5_ & Hq_s5_ & L_s5_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_shadow Isolation.set_vm_shadow Lv ltac:(field_laws)) as (q_s5_ & Hq_s5_ & L_s5_).
   rewrite Hq_s5_. rewrite (store_lens _ _ _ _ _ _ tr L_s5_ Hv_s4_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (Isolation.mk_shadowState (repeat Isolation.zero_shadowReg 4) (repeat 0 256) 0 0) L_s5_ Hv_s4_) as Hv_s5_. cbv beta in Hv_s5_.
   pose proof (create_ok_vm_field s4_ slot (fun m => Isolation.set_vm_shadow (Isolation.mk_shadowState (repeat Isolation.zero_shadowReg 4) (repeat 0 256) 0 0) m) Hc_s4_ (proj2 Hv_s4_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s5_. cbv beta in Hc_s5_.
   match type of Hc_s5_ with create_ok ?x => set (s5_ := x) in * end.
   assert (Hcfg_s5_ : Isolation.Engine_cfg s5_ = Isolation.Engine_cfg e) by (unfold s5_; rewrite cfg_vm_put; exact Hcfg_s4_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q_s6_ & Hq_s6_ & L_s6_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q_s6_ & Hq_s6_ & L_s6_).
   rewrite Hq_s6_. rewrite (store_lens _ _ _ _ _ _ tr L_s6_ Hv_s5_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (negb (Z.land flags Abi.VMProtected =? 0)) L_s6_ Hv_s5_) as Hv_s6_. cbv beta in Hv_s6_.
   pose proof (create_ok_vm_field s5_ slot (fun m => Isolation.set_vm_protected (negb (Z.land flags Abi.VMProtected =? 0)) m) Hc_s5_ (proj2 Hv_s5_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s6_. cbv beta in Hc_s6_.
   match type of Hc_s6_ with create_ok ?x => set (s6_ := x) in * end.
   assert (Hcfg_s6_ : Isolation.Engine_cfg s6_ = Isolation.Engine_cfg e) by (unfold s6_; rewrite cfg_vm_put; exact Hcfg_s5_).
   rewrite (deref_lens _ _ _ _ _ tr Lv Hv_s6_). cbv beta iota.
-  destruct (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qvc & Hqvc & Lvc).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qvc & Hqvc & Lvc).
   set (L := len (Isolation.vm_vcpus (nth (Z.to_nat slot) (Isolation.Engine_vms s6_) Isolation.zero_vm))) in *.
   assert (HL : 0 <= L) by (unfold L, len; lia).
   set (id := wrapu 16 (wraps 64 (slot + 1))) in *.
@@ -506,10 +506,10 @@ Proof.
     + intros Hc'. apply Z.ltb_lt in Hc'. lia.
     + intros _. auto.
   - intros k st tr' (Hck & Hvk & HLk & Hk & ->) Hc'. injection Hc' as Hc'. apply Z.ltb_lt in Hc'.
-    destruct (pindex_lens qvc _ _ _ k Isolation.zero_vcpu Lvc) as (qi & Hqi & Li).
-    destruct (pfield_lens qi _ _ _ Isolation.vcpu_ctx Isolation.set_vcpu_ctx Li ltac:(field_laws)) as (qc & Hqc & Lc).
-    destruct (pfield_lens qc _ _ _ Isolation.Context_VMID Isolation.set_Context_VMID Lc ltac:(field_laws)) as (qid & Hqid & Lid).
-    destruct (pfield_lens qc _ _ _ Isolation.Context_VCPU Isolation.set_Context_VCPU Lc ltac:(field_laws)) as (qvp & Hqvp & Lvp).
+    pose proof (pindex_lens qvc _ _ _ k Isolation.zero_vcpu Lvc) as (qi & Hqi & Li).
+    pose proof (pfield_lens qi _ _ _ Isolation.vcpu_ctx Isolation.set_vcpu_ctx Li ltac:(field_laws)) as (qc & Hqc & Lc).
+    pose proof (pfield_lens qc _ _ _ Isolation.Context_VMID Isolation.set_Context_VMID Lc ltac:(field_laws)) as (qid & Hqid & Lid).
+    pose proof (pfield_lens qc _ _ _ Isolation.Context_VCPU Isolation.set_Context_VCPU Lc ltac:(field_laws)) as (qvp & Hqvp & Lvp).
     assert (Hvi : slot_valid slot st /\ 0 <= k < len (Isolation.vm_vcpus (nth (Z.to_nat slot) (Isolation.Engine_vms st) Isolation.zero_vm)))
       by (split; [exact Hvk|lia]).
     rewrite Hqvc. rewrite Hqi by (exact Hvk || lia). cbv beta iota.
@@ -565,7 +565,7 @@ Theorem VCPUInit_create_ok : forall e tr id v entry arg,
   exists st e', Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr /\ create_ok e'.
 Proof.
   intros e tr id v entry arg Hc Hid Hv.
-  destruct (VCPUInit_no_failure e tr id v entry arg (proj1 Hc) Hid Hv) as (st & e' & H & Hv' & Hs & _).
+  pose proof (VCPUInit_no_failure e tr id v entry arg (proj1 Hc) Hid Hv) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. eapply create_ok_vcpu_store; eassumption.
 Qed.
 
@@ -575,6 +575,6 @@ Theorem VCPUIRQ_create_ok : forall e tr id v intid level,
   exists st e', Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr /\ create_ok e'.
 Proof.
   intros e tr id v intid level Hc Hid Hv Hi.
-  destruct (VCPUIRQ_inv e tr id v intid level (proj1 Hc) Hid Hv Hi) as (st & e' & H & Hv' & Hs & _).
+  pose proof (VCPUIRQ_inv e tr id v intid level (proj1 Hc) Hid Hv Hi) as (st & e' & H & Hv' & Hs & _).
   exists st, e'. split; [exact H|]. eapply create_ok_vcpu_store; eassumption.
 Qed.

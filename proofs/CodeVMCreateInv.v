@@ -55,7 +55,7 @@ Theorem VMCreate_cases : forall e tr n flags r e' tr', create_ok e -> 0 <= n < 2
      e' = at_slot (Isolation.set_Engine_pool q e) (Z.to_nat slot) X).
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hrun.
-  destruct (VMCreate_spec e tr n flags Hc Hn) as (r0 & e0 & Hrun0 & _ & Hcase).
+  pose proof (VMCreate_spec e tr n flags Hc Hn) as (r0 & e0 & Hrun0 & _ & Hcase).
   rewrite Hrun0 in Hrun. injection Hrun as E1 E2 E3. subst e0.
   destruct Hcase as [(_ & _ & ->)|[(_ & _ & _ & ->)|(slot & _ & Hff & Hsub)]]; [left; reflexivity|left; reflexivity|].
   cbv zeta in Hsub. destruct Hsub as [(_ & ->)|(rt & q & vcs & _ & Hrt & -> & _)].
@@ -105,8 +105,8 @@ Proof.
   induction k as [|k IH]; intros T1 T2 base t nent Ht He Ha; [reflexivity|].
   cbn [reach]. apply from_ext; [lia|]. intros i Hi. rewrite <- (He i Hi).
   destruct (Z.eqb_spec (Z.land (ent T1 t i) 3) 3) as [E|E]; [|reflexivity].
-  destruct Ht as (_ & _ & Hch). destruct (Hch i Hi E) as (_ & _ & Hct).
-  destruct (agree_child T1 T2 base k t nent i Hi E Ha) as (Ha' & He').
+  destruct Ht as (_ & _ & Hch). pose proof (Hch i Hi E) as (_ & _ & Hct).
+  pose proof (agree_child T1 T2 base k t nent i Hi E Ha) as (Ha' & He').
   rewrite (IH T1 T2 base _ 512 Hct He' Ha'). reflexivity.
 Qed.
 
@@ -185,7 +185,7 @@ Theorem new_owns : forall e q rt i X, root_taken (Isolation.Engine_pool e) q rt 
   owns_tables (at_slot (Isolation.set_Engine_pool q e) i X) rt.
 Proof.
   intros e q rt i X Hrt.
-  destruct (new_root_zero e q rt i X Hrt) as (Hr0 & Hrl & Z0 & Z1).
+  pose proof (new_root_zero e q rt i X Hrt) as (Hr0 & Hrl & Z0 & Z1).
   set (E2 := at_slot (Isolation.set_Engine_pool q e) i X) in *.
   assert (He : forall j, 0 <= j < 1024 -> ent (tables E2) rt j = 0).
   { intros j Hj. unfold ent.
@@ -208,7 +208,7 @@ Theorem VMCreate_tables_ok : forall e tr n flags r e' tr', create_ok e -> tables
   Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr' -> tables_ok e'.
 Proof.
   intros e tr n flags r e' tr' Hc Hok Hn Hrun.
-  destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
+  pose proof (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
     as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & [Hrt _] & _ & _ & _ & ->)]].
   - exact Hok.
   - rewrite tables_ok_at_slot. exact Hok.
@@ -232,7 +232,7 @@ Theorem VMCreate_owns : forall e tr n flags r e' tr', create_ok e -> 0 <= n < 2 
   owns_tables e' (Isolation.stage2_root (Isolation.Engine_host e')) /\ vms_own e'.
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hhost Hvms Hrun.
-  destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
+  pose proof (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
     as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - split; [exact Hhost|exact Hvms].
   - split; [rewrite owns_at_slot, host_at_slot; exact Hhost|].
@@ -288,7 +288,7 @@ Proof.
   intros e tr n flags r e' tr' Hc Hn Hhost Hvms (Dh & Dv) Hrun.
   assert (Hown : forall i, (i < length (Isolation.Engine_vms e))%nat -> Isolation.vm_live (vm_at e i) = true ->
     owns_tables e (root_at e i)) by (intros i Hi Hl; apply Hvms; [apply nth_In; exact Hi|exact Hl]).
-  destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
+  pose proof (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
     as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - split; [exact Dh|exact Dv].
   - pose proof (first_free_dead e slot Hff) as Hdead.
@@ -302,10 +302,10 @@ Proof.
       - rewrite vms_at_slot in Hl by exact Hsl. cbn in Hl. rewrite Hdead in Hl. discriminate Hl.
       - split; [exact Hne|]. apply nth_vms_at_slot_other. intros H; apply Hne; symmetry; exact H. }
     split.
-    + intros i Hi Hl. rewrite len_vms_at_slot in Hi. destruct (Hvm i Hi Hl) as [_ E]. rewrite E in Hl.
+    + intros i Hi Hl. rewrite len_vms_at_slot in Hi. pose proof (Hvm i Hi Hl) as [_ E]. rewrite E in Hl.
       unfold root_at. rewrite E. rewrite !s2_tables_at_slot, host_at_slot. exact (Dh i Hi Hl).
     + intros i j Hi Hj Hij Hli Hlj. rewrite len_vms_at_slot in Hi, Hj.
-      destruct (Hvm i Hi Hli) as [_ Ei]. destruct (Hvm j Hj Hlj) as [_ Ej]. rewrite Ei in Hli. rewrite Ej in Hlj.
+      pose proof (Hvm i Hi Hli) as [_ Ei]. pose proof (Hvm j Hj Hlj) as [_ Ej]. rewrite Ei in Hli. rewrite Ej in Hlj.
       unfold root_at. rewrite Ei, Ej. rewrite !s2_tables_at_slot. exact (Dv i j Hi Hj Hij Hli Hlj).
   - set (E2 := at_slot (Isolation.set_Engine_pool q e) (Z.to_nat slot) X).
     assert (Hsl : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (destruct Hff as [Hs _]; unfold len in Hs; lia).
@@ -334,13 +334,13 @@ Proof.
     + intros i Hi Hl. rewrite HlenE in Hi. rewrite Hhs. destruct (Nat.eq_dec i (Z.to_nat slot)) as [->|Hne].
       * rewrite HrE. apply disjoint_sym. rewrite <- Hhs. unfold E2 at 1 3. rewrite host_at_slot, host_set_pool.
         exact (new_disjoint e q rt _ X _ Hrt Hhost).
-      * destruct (Hs2old i Hi Hne Hl) as [Hl' ->]. exact (Dh i Hi Hl').
+      * pose proof (Hs2old i Hi Hne Hl) as [Hl' ->]. exact (Dh i Hi Hl').
     + intros i j Hi Hj Hij Hli Hlj. rewrite HlenE in Hi, Hj.
       destruct (Nat.eq_dec i (Z.to_nat slot)) as [->|Hne].
       * exact (Hnd j Hj (fun H => Hij (eq_sym H)) Hlj).
       * destruct (Nat.eq_dec j (Z.to_nat slot)) as [->|Hne'].
         -- apply disjoint_sym. exact (Hnd i Hi Hne Hli).
-        -- destruct (Hs2old i Hi Hne Hli) as [Hli' ->]. destruct (Hs2old j Hj Hne' Hlj) as [Hlj' ->].
+        -- pose proof (Hs2old i Hi Hne Hli) as [Hli' ->]. pose proof (Hs2old j Hj Hne' Hlj) as [Hlj' ->].
            exact (Dv i j Hi Hj Hij Hli' Hlj').
 Qed.
 
@@ -350,7 +350,7 @@ Theorem VMCreate_free_slots_clear : forall e tr n flags r e' tr', create_ok e ->
   free_slots_clear e -> Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr' -> free_slots_clear e'.
 Proof.
   intros e tr n flags r e' tr' Hc Hn Hfree Hrun. unfold free_slots_clear in *.
-  destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
+  pose proof (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
     as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - exact Hfree.
   - rewrite vms_at. apply Forall_replace; [exact Hfree|]. cbn.
@@ -373,7 +373,7 @@ Lemma new_vm_walk : forall e q rt i X, tables_ok e -> root_taken (Isolation.Engi
   Isolation.stage2_root (Isolation.vm_s2 X) = rt ->
   forall k, walk (at_slot (Isolation.set_Engine_pool q e) i X) (Isolation.vm_s2 X) k = None.
 Proof.
-  intros e q rt i X Hok Hrt HXr k. destruct (new_root_zero e q rt i X Hrt) as (Hr0 & Hrl & Z0 & Z1).
+  intros e q rt i X Hok Hrt HXr k. pose proof (new_root_zero e q rt i X Hrt) as (Hr0 & Hrl & Z0 & Z1).
   destruct (Isolation.vm_s2 X) as [r0 id] eqn:Es. cbn in HXr. subst r0.
   apply walk_zero_root; [exact (tables_ok_taken e q rt Hok Hrt _ _)|exact Hr0|exact Hrl|exact Z0|exact Z1].
 Qed.
@@ -382,7 +382,7 @@ Theorem VMCreate_vms_sane : forall c e tr n flags r e' tr', create_ok e -> 0 <= 
   tables_ok e -> vms_own e -> vms_sane c e -> Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr' -> vms_sane c e'.
 Proof.
   intros c e tr n flags r e' tr' Hc Hn Hok Hvms Hsane Hrun. unfold vms_sane in *.
-  destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
+  pose proof (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
     as [->|[(slot & id & Hff & ->)|(slot & rt & q & X & Hff & [Hrt _] & HX & HXr & _ & ->)]].
   - exact Hsane.
   - rewrite vms_at. apply Forall_replace.
@@ -411,7 +411,7 @@ Proof.
   intros c e tr n flags r e' tr' Hc Hn Hrun.
   assert (H : Isolation.Engine_cfg e' = Isolation.Engine_cfg e /\
               length (Isolation.Engine_vms e') = length (Isolation.Engine_vms e)).
-  { destruct (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
+  { pose proof (VMCreate_cases e tr n flags r e' tr' Hc Hn Hrun)
       as [->|[(slot & id & _ & ->)|(slot & rt & q & X & _ & _ & _ & _ & _ & ->)]].
     - split; reflexivity.
     - rewrite len_vms_at_slot. split; [destruct e; reflexivity|reflexivity].
@@ -435,9 +435,9 @@ Theorem VMCreate_keeps : forall c e tr n flags, create_inv c e -> 0 <= n < 2 ^ 6
     (tables_disjoint e -> tables_disjoint e').
 Proof.
   intros c e tr n flags (Hc & Hok & Hcfg & Hhost & Hvms & Hfree & Hsane) Hn.
-  destruct (VMCreate_spec e tr n flags Hc Hn) as (r & e' & Hrun & Hc' & _).
+  pose proof (VMCreate_spec e tr n flags Hc Hn) as (r & e' & Hrun & Hc' & _).
   exists r, e'. split; [exact Hrun|]. split.
-  - destruct (VMCreate_owns e tr n flags r e' tr Hc Hn Hhost Hvms Hrun) as [Hh' Hv'].
+  - pose proof (VMCreate_owns e tr n flags r e' tr Hc Hn Hhost Hvms Hrun) as [Hh' Hv'].
     split; [exact Hc'|]. split; [exact (VMCreate_tables_ok e tr n flags r e' tr Hc Hok Hn Hrun)|].
     split; [exact (proj2 (proj2 (VMCreate_shape c e tr n flags r e' tr Hc Hn Hrun)) Hcfg)|].
     split; [exact Hh'|]. split; [exact Hv'|].

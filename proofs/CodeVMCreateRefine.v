@@ -124,11 +124,11 @@ Proof.
       destruct (free_bit (Isolation.Engine_pool s) i) eqn:E1.
       * unfold bind at 1 2. rewrite wraps_small by lia. rewrite Hb2. cbv beta iota. unfold ret at 1. cbv beta iota.
         destruct (free_bit (Isolation.Engine_pool s) (i + 1)) eqn:E2.
-        -- destruct (CodeUpdate.take_spec_w pp s i tr Hpp Hok ltac:(unfold ntables; fold n; lia)) as (q1 & Ht1 & Hs1).
+        -- pose proof (CodeUpdate.take_spec_w pp s i tr Hpp Hok ltac:(unfold ntables; fold n; lia)) as (q1 & Ht1 & Hs1).
            pose proof (same_shape_ok _ _ Hok (proj1 (proj1 Hs1))) as Hok1.
            assert (Hn1 : ntables q1 = ntables (Isolation.Engine_pool s))
              by (destruct Hs1 as (([E _] & _) & _); exact E).
-           destruct (CodeUpdate.take_spec_w pp (Isolation.set_Engine_pool q1 s) (i + 1) tr Hpp ltac:(rewrite get_set_pool; exact Hok1)
+           pose proof (CodeUpdate.take_spec_w pp (Isolation.set_Engine_pool q1 s) (i + 1) tr Hpp ltac:(rewrite get_set_pool; exact Hok1)
                        ltac:(rewrite get_set_pool, Hn1; unfold ntables; fold n; lia)) as (q2 & Ht2 & Hs2).
            rewrite get_set_pool, set_pool_twice in *.
            unfold bind at 1. rewrite Ht1. cbv beta iota.
@@ -198,9 +198,9 @@ Lemma newStage2_spec : forall i qs id s tr,
 Proof.
   intros i qs id s tr Ls Hc Hv m.
   assert (Hi : (Z.to_nat i < length (Isolation.Engine_vms s))%nat) by (destruct Hv as [_ Hv]; unfold len in Hv; lia).
-  destruct (pfield_lens qs _ _ _ Isolation.stage2_vmid Isolation.set_stage2_vmid Ls ltac:(field_laws)) as (qsv & Hqsv & Lsv).
-  destruct (pfield_lens qs _ _ _ Isolation.stage2_root Isolation.set_stage2_root Ls ltac:(field_laws)) as (qsr & Hqsr & Lsr).
-  destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
+  pose proof (pfield_lens qs _ _ _ Isolation.stage2_vmid Isolation.set_stage2_vmid Ls ltac:(field_laws)) as (qsv & Hqsv & Lsv).
+  pose proof (pfield_lens qs _ _ _ Isolation.stage2_root Isolation.set_stage2_root Ls ltac:(field_laws)) as (qsr & Hqsr & Lsr).
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
     as (qp & Hqp & Lp).
   pose proof (lens_valid _ _ _ _ _ id Lsv Hv) as Hv1. cbv beta in Hv1.
   pose proof (create_ok_vm_field s i (fun m => Isolation.set_vm_s2 (Isolation.set_stage2_vmid id (Isolation.vm_s2 m)) m)
@@ -217,7 +217,7 @@ Proof.
     unfold bind at 1. rewrite Hqp. cbv beta iota. reflexivity. }
   rewrite Hpre2. clear Hpre2.
   assert (Hp1 : Isolation.Engine_pool s1 = Isolation.Engine_pool s) by (unfold s1; destruct s; reflexivity).
-  destruct (allocRoot_spec qp s1 tr Lp (proj1 (proj2 Hc1))) as [Ha|(r & q & Ha & Hsh)].
+  pose proof (allocRoot_spec qp s1 tr Lp (proj1 (proj2 Hc1))) as [Ha|(r & q & Ha & Hsh)].
   - left. unfold bind at 1. rewrite Ha. cbv beta iota.
     unfold bind at 1. rewrite Hqsr. cbv beta iota.
     unfold bind at 1. rewrite (store_lens _ _ _ _ _ _ tr Lsr Hv1). cbv beta iota.
@@ -357,12 +357,12 @@ Proof.
   destruct Hslot as [[Hm1 _]|Hff]; [lia|].
   pose proof Hff as (Hslot & _ & _).
   assert (Hsl : (Z.to_nat slot < length (Isolation.Engine_vms e))%nat) by (unfold len in Hslot; lia).
-  destruct (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
     as (qv0 & Hqv0 & Lv0).
-  destruct (pindex_lens qv0 _ _ _ slot Isolation.zero_vm Lv0) as (v & Hv & Lv).
+  pose proof (pindex_lens qv0 _ _ _ slot Isolation.zero_vm Lv0) as (v & Hv & Lv).
   change (lens v (slot_valid slot) (fun s => nth (Z.to_nat slot) (Isolation.Engine_vms s) Isolation.zero_vm)
     (fun b s => Isolation.set_Engine_vms (replace_nth (Z.to_nat slot) b (Isolation.Engine_vms s)) s)) in Lv.
-  destruct (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
   assert (Hv0 : slot_valid slot e) by (split; [exact I|exact Hslot]).
   rewrite Hqv0. rewrite Hv by (exact I || exact Hslot). rewrite Hqs.
   set (id := wrapu 16 (wraps 64 (slot + 1))) in *.
@@ -386,31 +386,31 @@ Proof.
   assert (Hv_s1_ : slot_valid slot s1_)
     by (split; [exact I|]; unfold s1_, len; rewrite len_vms_at_slot; unfold E; rewrite vms_set_pool; exact Hslot).
   assert (Hcfg_s1_ : Isolation.Engine_cfg s1_ = Isolation.Engine_cfg e) by (unfold s1_, E; destruct e; reflexivity).
-  destruct (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q_s2_ & Hq_s2_ & L_s2_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q_s2_ & Hq_s2_ & L_s2_).
   rewrite Hq_s2_. rewrite (store_lens _ _ _ _ _ _ tr L_s2_ Hv_s1_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (true) L_s2_ Hv_s1_) as Hv_s2_. cbv beta in Hv_s2_.
   pose proof (create_ok_vm_field s1_ slot (fun m => Isolation.set_vm_live (true) m) Hc_s1_ (proj2 Hv_s1_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s2_. cbv beta in Hc_s2_.
   match type of Hc_s2_ with create_ok ?x => set (s2_ := x) in * end.
   assert (Hcfg_s2_ : Isolation.Engine_cfg s2_ = Isolation.Engine_cfg e) by (unfold s2_; rewrite cfg_vm_put; exact Hcfg_s1_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q_s3_ & Hq_s3_ & L_s3_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q_s3_ & Hq_s3_ & L_s3_).
   rewrite Hq_s3_. rewrite (store_lens _ _ _ _ _ _ tr L_s3_ Hv_s2_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (false) L_s3_ Hv_s2_) as Hv_s3_. cbv beta in Hv_s3_.
   pose proof (create_ok_vm_field s2_ slot (fun m => Isolation.set_vm_hasRun (false) m) Hc_s2_ (proj2 Hv_s2_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s3_. cbv beta in Hc_s3_.
   match type of Hc_s3_ with create_ok ?x => set (s3_ := x) in * end.
   assert (Hcfg_s3_ : Isolation.Engine_cfg s3_ = Isolation.Engine_cfg e) by (unfold s3_; rewrite cfg_vm_put; exact Hcfg_s2_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q_s4_ & Hq_s4_ & L_s4_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q_s4_ & Hq_s4_ & L_s4_).
   rewrite Hq_s4_. rewrite (store_lens _ _ _ _ _ _ tr L_s4_ Hv_s3_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (wraps 64 n) L_s4_ Hv_s3_) as Hv_s4_. cbv beta in Hv_s4_.
   pose proof (create_ok_nvcpu s3_ slot (wraps 64 n) Hc_s3_ (proj2 Hv_s3_) ltac:(rewrite Hcfg_s3_, wraps_small by lia; lia)) as Hc_s4_. cbv beta in Hc_s4_.
   match type of Hc_s4_ with create_ok ?x => set (s4_ := x) in * end.
   assert (Hcfg_s4_ : Isolation.Engine_cfg s4_ = Isolation.Engine_cfg e) by (unfold s4_; rewrite cfg_vm_put; exact Hcfg_s3_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_shadow Isolation.set_vm_shadow Lv ltac:(field_laws)) as (q_s5_ & Hq_s5_ & L_s5_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_shadow Isolation.set_vm_shadow Lv ltac:(field_laws)) as (q_s5_ & Hq_s5_ & L_s5_).
   rewrite Hq_s5_. rewrite (store_lens _ _ _ _ _ _ tr L_s5_ Hv_s4_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (Isolation.mk_shadowState (repeat Isolation.zero_shadowReg 4) (repeat 0 256) 0 0) L_s5_ Hv_s4_) as Hv_s5_. cbv beta in Hv_s5_.
   pose proof (create_ok_vm_field s4_ slot (fun m => Isolation.set_vm_shadow (Isolation.mk_shadowState (repeat Isolation.zero_shadowReg 4) (repeat 0 256) 0 0) m) Hc_s4_ (proj2 Hv_s4_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s5_. cbv beta in Hc_s5_.
   match type of Hc_s5_ with create_ok ?x => set (s5_ := x) in * end.
   assert (Hcfg_s5_ : Isolation.Engine_cfg s5_ = Isolation.Engine_cfg e) by (unfold s5_; rewrite cfg_vm_put; exact Hcfg_s4_).
-  destruct (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q_s6_ & Hq_s6_ & L_s6_).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q_s6_ & Hq_s6_ & L_s6_).
   rewrite Hq_s6_. rewrite (store_lens _ _ _ _ _ _ tr L_s6_ Hv_s5_). cbv beta iota.
   pose proof (lens_valid _ _ _ _ _ (negb (Z.land flags Abi.VMProtected =? 0)) L_s6_ Hv_s5_) as Hv_s6_. cbv beta in Hv_s6_.
   pose proof (create_ok_vm_field s5_ slot (fun m => Isolation.set_vm_protected (negb (Z.land flags Abi.VMProtected =? 0)) m) Hc_s5_ (proj2 Hv_s5_) (fun _ => eq_refl) (fun _ => eq_refl)) as Hc_s6_. cbv beta in Hc_s6_.
@@ -419,7 +419,7 @@ Proof.
   assert (E6 : s6_ = at_slot E (Z.to_nat slot) X6).
   { unfold s6_, s5_, s4_, s3_, s2_, s1_. slot_rw ltac:(rewrite ?len_vms_at_slot; exact HsE). reflexivity. }
   rewrite (deref_lens _ _ _ _ _ tr Lv Hv_s6_). cbv beta iota.
-  destruct (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qvc & Hqvc & Lvc).
+  pose proof (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qvc & Hqvc & Lvc).
   set (L := len (Isolation.vm_vcpus (nth (Z.to_nat slot) (Isolation.Engine_vms s6_) Isolation.zero_vm))) in *.
   assert (HL : 0 <= L) by (unfold L, len; lia).
   assert (HLm : L = len (Isolation.vm_vcpus m)) by (unfold L; rewrite E6, vms_at_slot by exact HsE; reflexivity).
@@ -440,10 +440,10 @@ Proof.
       exists vcs. split; [exact Est|]. split; [exact Hlen|].
       intros j Hj. apply Hpre. unfold len in HLm. lia.
   - intros k st tr' (Hck & Hvk & HLk & Hk & -> & vcs & Est & Hlen & Hpre) Hc'. injection Hc' as Hc'. apply Z.ltb_lt in Hc'.
-    destruct (pindex_lens qvc _ _ _ k Isolation.zero_vcpu Lvc) as (qi & Hqi & Li).
-    destruct (pfield_lens qi _ _ _ Isolation.vcpu_ctx Isolation.set_vcpu_ctx Li ltac:(field_laws)) as (qc & Hqc & Lc).
-    destruct (pfield_lens qc _ _ _ Isolation.Context_VMID Isolation.set_Context_VMID Lc ltac:(field_laws)) as (qid & Hqid & Lid).
-    destruct (pfield_lens qc _ _ _ Isolation.Context_VCPU Isolation.set_Context_VCPU Lc ltac:(field_laws)) as (qvp & Hqvp & Lvp).
+    pose proof (pindex_lens qvc _ _ _ k Isolation.zero_vcpu Lvc) as (qi & Hqi & Li).
+    pose proof (pfield_lens qi _ _ _ Isolation.vcpu_ctx Isolation.set_vcpu_ctx Li ltac:(field_laws)) as (qc & Hqc & Lc).
+    pose proof (pfield_lens qc _ _ _ Isolation.Context_VMID Isolation.set_Context_VMID Lc ltac:(field_laws)) as (qid & Hqid & Lid).
+    pose proof (pfield_lens qc _ _ _ Isolation.Context_VCPU Isolation.set_Context_VCPU Lc ltac:(field_laws)) as (qvp & Hqvp & Lvp).
     assert (Hvi : slot_valid slot st /\ 0 <= k < len (Isolation.vm_vcpus (nth (Z.to_nat slot) (Isolation.Engine_vms st) Isolation.zero_vm)))
       by (split; [exact Hvk|lia]).
     rewrite Hqvc. rewrite Hqi by (exact Hvk || lia). cbv beta iota.
@@ -523,7 +523,7 @@ Proof. intros. reflexivity. Qed.
 
 Lemma eidx_bound : forall ipa lvl, 1 <= lvl <= 3 -> 0 <= eidx ipa lvl < (if lvl =? 1 then 1024 else 512).
 Proof.
-  intros ipa lvl Hl. destruct (entryIndex_ok tt [] ipa lvl Hl) as (k & Hk & Hb).
+  intros ipa lvl Hl. pose proof (entryIndex_ok tt [] ipa lvl Hl) as (k & Hk & Hb).
   rewrite eidx_ok in Hk. injection Hk as ->. exact Hb.
 Qed.
 
@@ -568,11 +568,11 @@ Proof.
   - intros [t lvl] st tr' (-> & -> & Hlvl & Ht & Hw) _. cbn [fst snd] in *.
     pose proof (eidx_bound ipa lvl Hlvl) as Hkb. set (k := eidx ipa lvl) in *.
     replace (Z.to_nat (4 - lvl)) with (S (Z.to_nat (3 - lvl))) in Hw by lia. cbn [pw] in Hw. fold k in Hw.
-    destruct (tree_ok_range _ _ _ _ _ Ht) as (Ht0 & Htl).
+    pose proof (tree_ok_range _ _ _ _ _ Ht) as (Ht0 & Htl).
     assert (Hkl : t + k / 512 < len T) by
       (apply Z.le_lt_trans with (t + ((if lvl =? 1 then 1024 else 512) - 1) / 512); [|exact Htl];
        apply Z.add_le_mono_l, Z.div_le_mono; lia).
-    destruct (slot_ok e tr t k Hok Ht0 ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp). fold T in Gp.
+    pose proof (slot_ok e tr t k Hok Ht0 ltac:(destruct (lvl =? 1); lia) Hkl) as (p & Hp & Gp). fold T in Gp.
     unfold bind at 1. rewrite eidx_ok. cbv beta iota. fold k.
     unfold bind at 1. rewrite Hp. cbv beta iota.
     unfold bind at 1. rewrite (deref_good _ _ _ _ Gp). cbv beta iota.
@@ -590,7 +590,7 @@ Proof.
         rewrite <- Hw. reflexivity. }
     apply andb_true_iff in Htab as [Hlt H3]. unfold Isolation.lastLevel in Hlt. apply Z.ltb_lt in Hlt. apply Z.eqb_eq in H3.
     replace (Z.to_nat (3 - lvl)) with (S (Z.to_nat (3 - (lvl + 1)))) in Ht by lia.
-    destruct Ht as (_ & _ & Hch). destruct (Hch k ltac:(destruct (lvl =? 1); lia) H3) as (Hle & Hclt & Hct).
+    destruct Ht as (_ & _ & Hch). pose proof (Hch k ltac:(destruct (lvl =? 1); lia) H3) as (Hle & Hclt & Hct).
     unfold bind at 1; rewrite pfield_pool_root; cbv beta iota.
     unfold Isolation.descOA, bind at 1, ret at 1; cbv beta iota.
     unfold bind at 1; rewrite (index_ok e tr (ent T t k) Hok Hle Hclt); cbv beta iota.
@@ -648,8 +648,8 @@ Proof.
     destruct (Z.land (ent T1 t i) Isolation.descValid =? 0); [reflexivity|].
     destruct ((lvl <? Isolation.lastLevel) && (Z.land (ent T1 t i) 3 =? 3)) eqn:Htab; [|reflexivity].
     apply andb_true_iff in Htab as [Hlt H3]. unfold Isolation.lastLevel in Hlt. apply Z.ltb_lt in Hlt. apply Z.eqb_eq in H3.
-    destruct Ht as (_ & _ & Hch). destruct (Hch i Hi H3) as (_ & _ & Hct).
-    destruct (agree_child T1 T2 base k t nent i Hi H3 Ha) as (Ha' & He').
+    destruct Ht as (_ & _ & Hch). pose proof (Hch i Hi H3) as (_ & _ & Hct).
+    pose proof (agree_child T1 T2 base k t nent i Hi H3 Ha) as (Ha' & He').
     apply (IH T1 T2 base ipa _ (lvl + 1) 512); try assumption; [lia|].
     replace (lvl + 1 =? 1) with false by (symmetry; apply Z.eqb_neq; lia). lia.
 Qed.
@@ -663,9 +663,9 @@ Proof.
   induction k as [|k IH]; intros T1 T2 base t nent Hlen Ht He Ha.
   - cbn [tree_ok] in *. rewrite Hlen. exact Ht.
   - cbn [tree_ok] in Ht |- *. destruct Ht as (H0 & H1 & Hch). rewrite Hlen. split; [exact H0|]. split; [exact H1|].
-    intros i Hi H3. rewrite <- (He i Hi) in H3 |- *. destruct (Hch i Hi H3) as (A & B & C).
+    intros i Hi H3. rewrite <- (He i Hi) in H3 |- *. pose proof (Hch i Hi H3) as (A & B & C).
     split; [exact A|]. split; [exact B|].
-    destruct (agree_child T1 T2 base k t nent i Hi H3 Ha) as (Ha' & He').
+    pose proof (agree_child T1 T2 base k t nent i Hi H3 Ha) as (Ha' & He').
     exact (IH T1 T2 base _ 512 Hlen C He' Ha').
 Qed.
 
@@ -934,7 +934,7 @@ Proof.
   intros c e tr mem regs n flags Hc Hok Hcfg HM Hlen Hhost Hlive Hn.
   pose proof Hc as (_ & _ & Hmax & Hroom).
   pose proof Hcfg as (_ & Hmv & _).
-  destruct (VMCreate_spec e tr (Z.of_nat n) (Z.of_nat flags) Hc ltac:(lia)) as ([id st] & e' & Hrun & _ & Hcase).
+  pose proof (VMCreate_spec e tr (Z.of_nat n) (Z.of_nat flags) Hc ltac:(lia)) as ([id st] & e' & Hrun & _ & Hcase).
   exists id, st, e'. split; [exact Hrun|]. cbv zeta.
   unfold vm_create, abs_state. cbn [st_meta st_mem st_regs].
   rewrite <- HM in Hcase.

@@ -48,9 +48,9 @@ Proof.
   rewrite (nth_error_nth _ _ Isolation.zero_vm Hn).
   destruct (Isolation.vm_live m) eqn:Hlive; cbn [negb].
   2:{ eexists. split; [reflexivity|left; reflexivity]. }
-  destruct (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
+  pose proof (pfield_lens root _ _ _ Isolation.Engine_vms Isolation.set_Engine_vms lens_root ltac:(field_laws))
     as (q0 & Hq0 & L0).
-  destruct (pindex_lens q0 _ _ _ (id - 1) Isolation.zero_vm L0) as (q & Hq & L).
+  pose proof (pindex_lens q0 _ _ _ (id - 1) Isolation.zero_vm L0) as (q & Hq & L).
   step_by (Hq0 e tr). step_by (Hq e tr I ltac:(lia)).
   eexists. split; [reflexivity|]. right. split; [lia|]. split; [reflexivity|]. exact L.
 Qed.
@@ -227,7 +227,7 @@ Proof.
   intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hunsh_at.
   pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
   assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
-  destruct (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
+  pose proof (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
     unfold Isolation.Engine_VMDestroy; step_by Hv.
   { eexists _, _, _. split; [reflexivity|]. left. split; [reflexivity|intros E; cbv in E; discriminate E]. }
   rewrite (is_nil_lens _ _ _ _ Lv). cbv beta iota.
@@ -287,15 +287,15 @@ Proof.
     assert (D1 : destroy_inv e i m e1) by (apply destroy_inv_pages; [exact D0|apply map_length]).
     assert (Hv1 : vm_valid id e1) by exact Hv0.
     (* The stage-2. *)
-    destruct (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
     step_by (Hqs e1 tr).
-    destruct (freeStage2_no_failure e1 tr qs _ _ _ Ls Hv1 ltac:(intros q st H; exact H) ltac:(intros; reflexivity)
+    pose proof (freeStage2_no_failure e1 tr qs _ _ _ Ls Hv1 ltac:(intros q st H; exact H) ltac:(intros; reflexivity)
       Ht Hpool Hplat Hown) as (e2 & tr2 & Hfs & Hneg & Hpos).
     step_by Hfs.
     assert (Hv2 : vm_valid id e2 /\ destroy_inv e i m e2 /\ gone i e2 /\ Isolation.Engine_pages e2 = Isolation.Engine_pages e1).
     { destruct (Z.ltb_spec (Isolation.stage2_root (Isolation.vm_s2 m)) 0) as [Hr0|Hr0].
-      - destruct (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. split; [exact Hr0|reflexivity].
-      - destruct (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _ & Hout & Hcq). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
+      - pose proof (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. split; [exact Hr0|reflexivity].
+      - pose proof (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _ & Hout & Hcq). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
         pose proof (destroy_inv_pool e i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
         assert (Hi1 : (i < length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat) by (unfold len in Hr; cbn; lia).
         cbv beta. split; [|split; [|reflexivity]].
@@ -307,10 +307,10 @@ Proof.
         + unfold gone. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi1. cbn. lia. }
     destruct Hv2 as (Hv2 & D2 & G2 & E2).
     (* The slot's fields. *)
-    destruct (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q1 & Hq1 & L1).
-    destruct (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q2 & Hq2 & L2).
-    destruct (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q3 & Hq3 & L3).
-    destruct (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q4 & Hq4 & L4).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q1 & Hq1 & L1).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q2 & Hq2 & L2).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q3 & Hq3 & L3).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q4 & Hq4 & L4).
     (* A store into a field of the slot, from a memory where the slot is valid. *)
     Local Ltac store_field Hq L Hv b tr2 Hv' :=
       match type of Hv with vm_valid _ ?s =>
@@ -355,7 +355,7 @@ Proof.
     step_by (deref_lens _ _ _ _ e6 tr2 Lv Hv6). cbv beta.
     (* The vCPUs, zeroed one by one. *)
     set (nc := len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms e6) Isolation.zero_vm))).
-    destruct (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qc & Hqc & Lc).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qc & Hqc & Lc).
     pose proof Lc as (ldc & stc & _ & _ & _ & Hvc & Hgc). cbv beta in Hvc, Hgc.
     match goal with |- context [loop nc ?c ?b ?po 0] =>
     destruct (loop_spec nc c b po
@@ -370,7 +370,7 @@ Proof.
       * intros H. apply Z.ltb_lt in H. lia.
       * intros _. split; [reflexivity|]. split; [split; [exact Ds|]; split; [exact Gs|]; split; assumption|exact Es].
     + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-      destruct (pindex_lens qc _ _ _ z Isolation.zero_vcpu Lc) as (qk & Hqk & Lk).
+      pose proof (pindex_lens qc _ _ _ z Isolation.zero_vcpu Lc) as (qk & Hqk & Lk).
       step_by (Hqc st tr2). step_by (Hqk st tr2 Hvs ltac:(cbv beta; lia)).
       erewrite bind_ok by (apply (store_lens _ _ _ _ st _ tr2 Lk); cbv beta; split; [exact Hvs|lia]).
       cbv beta iota zeta.
@@ -411,7 +411,7 @@ Theorem VMDestroy_unshared_inv : forall e tr id,
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ mem_ok e' /\ shadow_inv e'.
 Proof.
   intros e tr id Hmem Hsh H3 H4 H5 H6 H7 H8.
-  destruct (VMDestroy_unshared_cases e tr id Hmem Hsh H3 H4 H5 H6 H7 H8)
+  pose proof (VMDestroy_unshared_cases e tr id Hmem Hsh H3 H4 H5 H6 H7 H8)
     as (st & e' & tr' & Hrun & [[E _]|(i & m & Hn & _ & _ & (D & G & _) & _)]);
     exists st, e', tr'; (split; [exact Hrun|]).
   - subst e'. split; assumption.
@@ -427,6 +427,6 @@ Theorem VMDestroy_unshared_no_failure : forall e tr id,
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr'.
 Proof.
   intros e tr id H1 H2 H3 H4 H5 H6 H7 H8.
-  destruct (VMDestroy_unshared_inv e tr id H1 H2 H3 H4 H5 H6 H7 H8) as (st & e' & tr' & H & _).
+  pose proof (VMDestroy_unshared_inv e tr id H1 H2 H3 H4 H5 H6 H7 H8) as (st & e' & tr' & H & _).
   exists st, e', tr'. exact H.
 Qed.

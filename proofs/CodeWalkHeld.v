@@ -91,7 +91,7 @@ Corollary VCPUInit_walk_held : forall c e tr id v entry arg, walk_held c e -> cr
     walk_held c e' /\ create_inv c e' /\ engine_inv e'.
 Proof.
   intros c e tr id v entry arg Hw Hc [Hm Hs] Hid Hv.
-  destruct (VCPUInit_keeps (fun e => (walk_held c e /\ create_rest c e) /\ mem_inv e) e tr id v entry arg
+  pose proof (VCPUInit_keeps (fun e => (walk_held c e /\ create_rest c e) /\ mem_inv e) e tr id v entry arg
     (store_stable_and _ _ (held_rest_stable c) mem_inv_stable) (conj (conj Hw (rest_of_create_inv c e Hc)) Hm) Hs Hid Hv)
     as (st & e' & H & ((Hw' & Hr') & Hm') & Hs').
   exists st, e'. split; [exact H|]. split; [exact Hw'|].
@@ -106,9 +106,9 @@ Theorem VMCreate_walk_held : forall c e tr n flags r e' tr', create_inv c e -> w
   Isolation.Engine_VMCreate root n flags e tr = Ok r e' tr' -> walk_held c e'.
 Proof.
   intros c e tr n flags r e' tr' (Hc & Hok & _ & Hh & Hvms & _) H Hn Hrun.
-  destruct (VMCreate_walk_cases e tr n flags r e' tr' Hc Hok Hh Hvms Hn Hrun) as (Ep & _ & _ & Hwv).
+  pose proof (VMCreate_walk_cases e tr n flags r e' tr' Hc Hok Hh Hvms Hn Hrun) as (Ep & _ & _ & Hwv).
   intros j v k pa w Hj Hlv Hk Hw. unfold abs_pages. rewrite Ep. fold (abs_pages c e (pfnZ pa)).
-  destruct (Hwv j v Hj Hlv) as [Hn0|(Hj0 & Hw0)]; [rewrite Hn0 in Hw; discriminate Hw|].
+  pose proof (Hwv j v Hj Hlv) as [Hn0|(Hj0 & Hw0)]; [rewrite Hn0 in Hw; discriminate Hw|].
   rewrite Hw0 in Hw. exact (H j v k pa w Hj0 Hlv Hk Hw).
 Qed.
 
@@ -145,11 +145,11 @@ Theorem VMDestroy_walk_held : forall c e tr id, create_inv c e -> engine_inv e -
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\ walk_held c e'.
 Proof.
   intros c e tr id Hc [Hi Hs] H Hv Hid Hun.
-  destruct (VMDestroy_walk_cases e tr id Hi Hs Hv Hid Hun)
+  pose proof (VMDestroy_walk_cases e tr id Hi Hs Hv Hid Hun)
     as (st & e' & tr' & Hrun & [E|(i & m & _ & Ei & Hpg & _ & Hl & Hw)]);
     exists st, e', tr'; (split; [exact Hrun|]); [subst e'; exact H|].
   pose proof Hc as (_ & _ & _ & _ & Hvms & _).
-  intros j v k pa w Hj Hlv Hk Hwk. destruct (Hl j v Hj Hlv) as (Hj0 & Hne).
+  intros j v k pa w Hj Hlv Hk Hwk. pose proof (Hl j v Hj Hlv) as (Hj0 & Hne).
   rewrite (Hw _ k (Hvms v (nth_error_In _ _ Hj0) Hlv)) in Hwk.
   pose proof (H j v k pa w Hj0 Hlv Hk Hwk) as Hh.
   unfold abs_pages in *. destruct (in_ram c (pfnZ pa)); [|exact Hh].
@@ -172,18 +172,18 @@ Theorem MemReclaim_walk_held : forall c e tr pa n st e' tr', cfg_abs c e -> owne
   Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' -> walk_held c e'.
 Proof.
   intros c e tr pa n st e' tr' (Hcfg & _) Hown [Hi _] H Hram Hpa Hn Hrun.
-  destruct (MemReclaim_walks e tr pa n st e' tr' Hi Hram Hpa Hn Hrun) as (Herr & Ev & _ & Hw).
+  pose proof (MemReclaim_walks e tr pa n st e' tr' Hi Hram Hpa Hn Hrun) as (Herr & Ev & _ & Hw).
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
   pose proof Hi as ((Hl & _) & _).
   set (s := mkState (mkMState (abs_pages c e) (fun _ => false) (fun _ => vm_free)) (fun _ => O) (fun _ _ _ => O)).
-  destruct (MemReclaim_ledger_refine c e s tr pa n e' tr' (conj Hl Hram) Hown Hcfg eq_refl Hpa Hn Hrun)
+  pose proof (MemReclaim_ledger_refine c e s tr pa n e' tr' (conj Hl Hram) Hown Hcfg eq_refl Hpa Hn Hrun)
     as (s' & Hs' & Hpg & _).
   (* The pages MEM_RECLAIM gives the host were nobody's; the others are unchanged. *)
   assert (Hkept : forall j p, holds_for (S j) (abs_pages c e p) = true -> abs_pages c e' p = abs_pages c e p).
   { intros j p Hp. rewrite <- Hpg. unfold mem_reclaim in Hs'.
     destruct (negb (pa_ok c (Z.to_nat pa) (Z.to_nat n))); [injection Hs' as _ E; discriminate E|].
     destruct (first_range _ _ _) as [x|] eqn:Hf.
-    { destruct (first_range_some _ _ _ _ _ Hf) as (p0 & _ & Hx). apply (f_equal snd) in Hs'. cbn in Hs'.
+    { pose proof (first_range_some _ _ _ _ _ Hf) as (p0 & _ & Hx). apply (f_equal snd) in Hs'. cbn in Hs'.
       unfold err, ok0 in Hs'. injection Hs' as ->.
       unfold reclaim_check in Hx. destruct (owner_of _ p0); discriminate Hx. }
     injection Hs' as <-. cbn [st_meta ms_pages].
@@ -231,7 +231,7 @@ Lemma MemShare_passed : forall e tr id pa ipa n perms e' tr', mem_ok e ->
   transfer_passed e id pa ipa n (vm_place (id - 1)).
 Proof.
   intros e tr id pa ipa n perms e' tr' Hm Hid Hpa Hipa Hn Hrun.
-  destruct (MemShare_reaches_mapRange e tr id pa ipa n perms Hm Hid Hpa Hipa Hn)
+  pose proof (MemShare_reaches_mapRange e tr id pa ipa n perms Hm Hid Hpa Hipa Hn)
     as [(st0 & Hc0 & Hne)|(m' & ps & N & Hpass & _)]; [|exact Hpass].
   rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction.
 Qed.
@@ -244,7 +244,7 @@ Lemma MemDonate_passed : forall e tr id pa ipa n perms e' tr', mem_inv e ->
   transfer_passed e id pa ipa n (vm_place (id - 1)).
 Proof.
   intros e tr id pa ipa n perms e' tr' Hi Hram Hid Hpa Hipa Hn Hrun. pose proof Hi as (Hm & (Hp & _ & Hh & _) & _).
-  destruct (MemDonate_reaches_unmap e tr id pa ipa n perms Hm
+  pose proof (MemDonate_reaches_unmap e tr id pa ipa n perms Hm
     (or_intror (l1_inv_tree e _ (root_inv_l1 e _ (owns_root_inv e _ Hp Hh)))) Hram Hid Hpa Hipa Hn)
     as [(st0 & Hc0 & Hne)|(Nh & Nv & Hpass & _)]; [|exact Hpass].
   rewrite Hc0 in Hrun. injection Hrun as E _ _. subst st0. contradiction.
@@ -298,14 +298,14 @@ Theorem MemShare_walk_held : forall c e tr id pa ipa n perms st e' tr', create_i
   walk_held c e -> Isolation.Engine_MemShare root id pa ipa n perms e tr = Ok st e' tr' -> walk_held c e'.
 Proof.
   intros c e tr id pa ipa n perms st e' tr' Hc [[Hi Hs] Hwb] Hrok Hvms Hid Hpa Hipa Hn Hperms H Hrun.
-  destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  pose proof (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
-  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & Hwm & _ & Hother).
+  pose proof (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & Hwm & _ & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+  pose proof (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
   pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
-  destruct (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun)
     as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (walk_held_lend c e e' id pa ipa n m _ (mkPage OHost (SharedWith (Z.to_nat id))) H Hcfg Hid1
     ltac:(lia) ltac:(lia) Hpal Hial ltac:(unfold holds_for; cbn [pg_owner pg_share]; apply Nat.eqb_refl)
@@ -321,14 +321,14 @@ Theorem MemDonate_walk_held : forall c e tr id pa ipa n perms st e' tr', create_
   walk_held c e -> Isolation.Engine_MemDonate root id pa ipa n perms e tr = Ok st e' tr' -> walk_held c e'.
 Proof.
   intros c e tr id pa ipa n perms st e' tr' Hc [[Hi Hs] Hwb] Hrok Hvms Hid Hpa Hipa Hn Hperms H Hrun.
-  destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  pose proof (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
-  destruct (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & _ & Hwm & Hother).
+  pose proof (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & _ & Hwm & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+  pose proof (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
   pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
-  destruct (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
+  pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as (_ & Hid1 & _ & _ & Hpal & Hial & _).
   exact (walk_held_lend c e e' id pa ipa n m _ (mkPage (OVM (Z.to_nat id)) NotShared) H Hcfg Hid1
     ltac:(lia) ltac:(lia) Hpal Hial ltac:(unfold holds_for; cbn [pg_owner pg_share]; apply Nat.eqb_refl)
@@ -385,7 +385,7 @@ Proof.
       try (right; exact E).
     injection E as <- _. left. split; [lia|reflexivity]. }
   split.
-  - intros k pa' w Hk E. destruct (Hcase k pa' w Hk E) as [(Hr & ->)|E0]; [|exact (Hram k pa' w Hk E0)].
+  - intros k pa' w Hk E. pose proof (Hcase k pa' w Hk E) as [(Hr & ->)|E0]; [|exact (Hram k pa' w Hk E0)].
     exact (range_in_ram c _ _ Hok _ (Hin k Hr)).
   - intros k1 k2 pa1 pa2 w1 w2 Hk1 Hk2 E1 E2 Ep.
     destruct (Hcase k1 pa1 w1 Hk1 E1) as [(Hr1 & ->)|E1'], (Hcase k2 pa2 w2 Hk2 E2) as [(Hr2 & ->)|E2'].
@@ -466,16 +466,16 @@ Theorem MemShare_keeps_all : forall c e tr id pa ipa n perms, create_inv c e -> 
     create_inv c e' /\ walk_inv e' /\ walk_held c e'.
 Proof.
   intros c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms.
-  destruct (MemShare_walk_inv e tr id pa ipa n perms Hwi (proj2 Hrok) Hid Hpa Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
+  pose proof (MemShare_walk_inv e tr id pa ipa n perms Hwi (proj2 Hrok) Hid Hpa Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
   exists st, e', tr'. split; [exact Hrun|].
   split; [|split; [exact Hwi'|exact (MemShare_walk_held c e tr id pa ipa n perms st e' tr' Hc Hwi Hrok Hvms
     Hid Hpa Hipa Hn Hperms H Hrun)]].
   destruct Hwi as [[Hi Hs] Hwb].
-  destruct (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  pose proof (MemShare_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hc].
-  destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & Hwm & _ & Hother).
+  pose proof (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & Hwm & _ & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+  pose proof (MemShare_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hlc).
   pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
   pose proof (MemShare_passed e tr id pa ipa n perms e' tr' (proj1 Hi) Hid Hpa Hipa Hn Hrun) as Hpass.
@@ -493,16 +493,16 @@ Theorem MemDonate_keeps_all : forall c e tr id pa ipa n perms, create_inv c e ->
     create_inv c e' /\ walk_inv e' /\ walk_held c e'.
 Proof.
   intros c e tr id pa ipa n perms Hc Hwi H Hrok Hvms Hid Hpa Hipa Hn Hperms.
-  destruct (MemDonate_walk_inv e tr id pa ipa n perms Hwi (proj2 Hrok) Hid Hpa Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
+  pose proof (MemDonate_walk_inv e tr id pa ipa n perms Hwi (proj2 Hrok) Hid Hpa Hipa Hn) as (st & e' & tr' & Hrun & Hwi').
   exists st, e', tr'. split; [exact Hrun|].
   split; [|split; [exact Hwi'|exact (MemDonate_walk_held c e tr id pa ipa n perms st e' tr' Hc Hwi Hrok Hvms
     Hid Hpa Hipa Hn Hperms H Hrun)]].
   destruct Hwi as [[Hi Hs] Hwb].
-  destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
+  pose proof (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hc].
-  destruct (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & Hother).
+  pose proof (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & Hother).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
-  destruct (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
+  pose proof (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hlc).
   pose proof (lend_checks_unheld _ _ _ _ _ _ _ Hlc) as Hnone.
   pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as Hpass.

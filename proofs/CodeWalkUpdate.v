@@ -285,7 +285,7 @@ Proof.
   intros u lvl b old x Hl Hb0 Hb Hx Hmap. unfold new_ent, u_map.
   destruct (Isolation.s2update_unmap u) eqn:Hun.
   - unfold leaf_view. destruct (valid_d old) eqn:Hv; [reflexivity|]. rewrite Hv. reflexivity.
-  - destruct (Hmap eq_refl) as [Ha Hlt].
+  - pose proof (Hmap eq_refl) as [Ha Hlt].
     assert (H0 : 0 <= wrapu 64 (b + Isolation.s2update_delta u)) by (unfold wrapu; apply Z.mod_pos_bound; lia).
     rewrite (leaf_val_view (wrapu 64 (b + Isolation.s2update_delta u)) lvl (Isolation.s2update_attr u) b x Hl ltac:(lia)
       (span_page _ lvl Hl Ha) Hb Hx). rewrite wrapu_add_mod.
@@ -334,10 +334,10 @@ Theorem split_leaf_view : forall d B x, valid_d d = true -> Z.land d Isolation.d
   leaf_view (split_leaf d 3 ((x / 4096) mod 512)) 3 x = leaf_view d 2 x.
 Proof.
   intros d B x Hv Hal HB Hb Hx.
-  destruct (page_of B x HB Hb Hx) as (_ & Ex2 & Hpg).
+  pose proof (page_of B x HB Hb Hx) as (_ & Ex2 & Hpg).
   set (j := (x / 4096) mod 512) in *.
   assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
-  destruct (oa_range d) as [Hoa Hoa4].
+  pose proof (oa_range d) as [Hoa Hoa4].
   set (oa := Z.land d Isolation.descOAMask) in *.
   unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 3))) with 4096.
   rewrite (wrapu_small (j * 4096)) by lia. rewrite (wrapu_small (oa + j * 4096)) by lia.
@@ -390,7 +390,7 @@ Proof.
   intros e t S0 ipa u tr cur st tr' base (T' & -> & _ & _ & _ & HT) Ht HS0 HS HS64 Hr Hc Hia Hca Hd Hpa x Hx.
   rewrite !view_pw3, tables_set_tables. rewrite eidx_val by lia. change (nentries 3) with 512.
   change (2 ^ (12 + 9 * (3 - 3))) with 4096.
-  destruct (page_of S0 x HS ltac:(lia) ltac:(lia)) as (_ & _ & Hpg).
+  pose proof (page_of S0 x HS ltac:(lia) ltac:(lia)) as (_ & _ & Hpg).
   set (j := (x / 4096) mod 512) in *.
   assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
   rewrite !ent_tent by exact Hj. rewrite HT by lia. rewrite Z.eqb_refl. cbn [andb].
@@ -423,10 +423,10 @@ Theorem update_last_walk : forall fuel e tr t S0 ipa end' u,
         if (ipa <=? x) && (x <? end') then u_map u x else view (pw (tables e) (pool_base e) x 1 t 3).
 Proof.
   intros fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HS Hr He He64 Hia Hea Hd Hpa.
-  destruct (update_last_ok fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HS Hr He ltac:(lia) Hia Hea Hd)
+  pose proof (update_last_ok fuel e tr t S0 ipa end' u Hf Hok Ht Hpl HS0 HS Hr He ltac:(lia) Hia Hea Hd)
     as (st & tr' & Hup & Hdone).
   exists st, tr'. split; [exact Hup|].
-  destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & _). split; [exact HB|].
+  pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB & _). split; [exact HB|].
   intros x Hx. rewrite HB. exact (last_done_walk e t S0 ipa u tr end' st tr' (pool_base e) Hdone ltac:(lia) HS0 HS
     ltac:(lia) Hr He Hia Hea Hd Hpa x Hx).
 Qed.
@@ -498,7 +498,7 @@ Lemma whole_l2_spec : forall base ipa stop u, 0 <= base <= ipa -> ipa <= stop <=
   (Isolation.s2update_unmap u = false -> wrapu 64 (base + Isolation.s2update_delta u) mod 2 ^ 21 = 0).
 Proof.
   intros base ipa stop u Hb Hs H. unfold whole_l2, Isolation.wholeLeaf in H.
-  destruct (levelSize_ok (S:=unit) tt [] 2 ltac:(lia)) as [Hsz Hm].
+  pose proof (levelSize_ok (S:=unit) tt [] 2 ltac:(lia)) as [Hsz Hm].
   change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hm. change (12 + 9 * (3 - 2)) with 21 in Hm.
   unfold bind at 1 in H. rewrite Hsz in H. cbv beta iota in H.
   destruct (Z.eqb_spec ipa base) as [->|]; [|discriminate H].
@@ -532,7 +532,7 @@ Proof.
   pose proof Hok as (Hwh & Hsmall & Hbase). fold (whole (tables e)) in Hwh.
   pose proof (l2_base_bound' ipa ltac:(lia)) as Hb.
   unfold l2_step.
-  destruct (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
+  pose proof (levelSize_ok e tr 2 ltac:(lia)) as [Hsz Hmask].
   change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21) in Hsz, Hmask. change (12 + 9 * (3 - 2)) with 21 in Hmask.
   step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 21 * 2 ^ 21) with (l2_base ipa).
   step_by Hsz. rewrite (wrapu_small (l2_base ipa + 2 ^ 21)) by lia.
@@ -594,7 +594,7 @@ Theorem l2_step_walk : forall f e tr t ipa end' u,
         if (ipa <=? x) && (x <? l2_stop ipa end') then u_map u x else view (pw (tables e) (pool_base e) x 2 t 2).
 Proof.
   intros f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed Hblk Hpa.
-  destruct (l2_step_inv f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed)
+  pose proof (l2_step_inv f e tr t ipa end' u Hf Hinv Hal Hbelow Hr H40 Hia Hea Hd Hneed)
     as (st & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2 & Hfr).
   exists st, tr'. split; [exact Hs|]. split; [exact Hi2|]. split; [exact Hc2|]. split; [exact HB2|].
   split; [exact Hl2|]. split; [exact Ho2|]. split; [exact Hfr|].
@@ -617,13 +617,13 @@ Proof.
   set (pg := (x / 4096) mod 512).
   assert (Hpg : 0 <= pg < 512) by (unfold pg; apply Z.mod_pos_bound; lia).
   rewrite !walk2_entry by exact Hx64. cbv zeta. rewrite Exj. fold pg.
-  destruct (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
+  pose proof (slot_lens_table t j ltac:(lia) Hj) as (p & Hp & L).
   assert (Hv : slot_valid t e) by (split; [lia|exact Hwh]).
   pose proof (l2_step_eq f e tr t ipa end' u p Hok Ht Hr H40 Hp) as Heq. fold base stop in Heq. rewrite Hs in Heq.
   set (dd := tent (tables e) t j) in *.
   destruct (whole_l2 base ipa stop u) eqn:Hwl.
   - (* a whole entry: replaceLeaf *)
-    destruct (whole_l2_spec base ipa stop u ltac:(lia) ltac:(lia) Hwl) as (Eib & Es & Hwa).
+    pose proof (whole_l2_spec base ipa stop u ltac:(lia) ltac:(lia) Hwl) as (Eib & Es & Hwa).
     replace ((ipa <=? x) && (x <? stop)) with true by (symmetry; apply andb_true_iff; split; [apply Z.leb_le|apply Z.ltb_lt]; lia).
     assert (Hmapv : forall v, (Isolation.s2update_unmap u = true /\ v = 0) \/
         (Isolation.s2update_unmap u = false /\ v = leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 2 (Isolation.s2update_attr u)) ->
@@ -635,19 +635,19 @@ Proof.
         apply map_leaf_view; [exact Hun|lia|lia|exact Hba|change (span 2) with (2 ^ 21); lia|exact (Hwa Hun)|].
         apply (Hpa Hun). lia. }
     destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-    + destruct (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
+    + pose proof (replaceLeaf_table_last f e tr t j p base u ltac:(lia) Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia))
         as (st1 & tr1 & Hrl & st0 & Hce & Est1).
       rewrite Hrl in Heq. apply ok_state in Heq. subst st1.
-      destruct (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia) Hok Hpok Hpl Ht Hj L
+      pose proof (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia) Hok Hpok Hpl Ht Hj L
         (Hents j Hj E3) ltac:(lia) Hba ltac:(lia)) as (T1 & q & Hce' & HT1l & HT1w & _ & HP & _).
       rewrite Hce in Hce'. apply ok_state in Hce'. subst st0.
-      destruct (tables_pool_same _ _ HP) as [ET _]. rewrite tables_set_tables in ET.
+      pose proof (tables_pool_same _ _ HP) as [ET _]. rewrite tables_set_tables in ET.
       apply Hmapv. destruct (Isolation.s2update_unmap u) eqn:Hun; rewrite Est1.
       * left. split; [reflexivity|]. rewrite ET. rewrite tent_put_ent by (try exact HT1w; lia). rewrite !Z.eqb_refl. reflexivity.
       * right. split; [reflexivity|]. rewrite tables_set_tables, ET.
         rewrite tent_put_ent by (try (apply whole_put_ent; [exact HT1w|lia]); try rewrite len_put_ent; lia).
         rewrite !Z.eqb_refl. reflexivity.
-    + destruct (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
+    + pose proof (slot_laws t j ltac:(lia) Hj) as (L1 & L2 & L3).
       destruct f as [|[|f']]; [lia|lia|].
       pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 2 base u L Hv Hpl L1 L2 L3
         ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl. cbv beta in Hrl. fold dd in Hrl.
@@ -669,18 +669,18 @@ Proof.
       set (c := child (pool_base e) dd) in *.
       assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
       rewrite (entry_table dd) by exact E3.
-      destruct (descend_table_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L Hent
+      pose proof (descend_table_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hpl Ht Hj L Hent
         ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (st1' & tr1' & Hde & st1 & tr1 & Hdone & Hcase).
       fold dd c in Hdone, Hcase.
       rewrite Hde in Heq. apply ok_state in Heq.
       pose proof (last_done_walk e c base ipa u tr stop st1 tr1 (pool_base e) Hdone Hc0 ltac:(lia) Hba ltac:(lia)
         ltac:(lia) ltac:(lia) Hia Hsa Hd Hpa' x Hx) as Hw3.
       rewrite !walk3_entry in Hw3 by exact Hx64. fold pg in Hw3.
-      destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
+      pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
       destruct Hcase as [[Est _]|(Hun & Hall & q & Est & _ & HP & _)].
       * rewrite Heq, Est. rewrite (HF1 t j) by lia. fold dd. rewrite (entry_table dd) by exact E3. exact Hw3.
-      * rewrite Heq, Est. destruct (tables_pool_same _ _ HP) as [ET _]. rewrite ET, tables_set_tables.
-        destruct (Hw1 st1 ltac:(destruct Hdone as (T' & E' & _ & Hl' & Hw' & _); exists T'; auto)) as [HW1 HL1].
+      * rewrite Heq, Est. pose proof (tables_pool_same _ _ HP) as [ET _]. rewrite ET, tables_set_tables.
+        pose proof (Hw1 st1 ltac:(destruct Hdone as (T' & E' & _ & Hl' & Hw' & _); exists T'; auto)) as [HW1 HL1].
         rewrite tent_put_ent by (try exact HW1; lia). rewrite !Z.eqb_refl. cbn [andb]. rewrite zero_invalid.
         destruct ((ipa <=? x) && (x <? stop)) eqn:Hin.
         -- unfold u_map. rewrite Hun. reflexivity.
@@ -689,11 +689,11 @@ Proof.
       rewrite (proj2 (Z.eqb_neq _ _) E3) in Hneed1.
       destruct (valid_d dd) eqn:Hval.
       * assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
-        destruct (descend_split_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits Hsome Hpl Ht Hj L Htu Hval E3
+        pose proof (descend_split_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits Hsome Hpl Ht Hj L Htu Hval E3
           ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd)
           as (c & q & Ts & st1' & tr1' & Hde & Hc & Hct & Hcf & Htk & HTsl & HTsw & HTsp & st1 & tr1 & Hdone & Hcase).
         rewrite Hde in Heq. apply ok_state in Heq.
-        destruct (tables_set_pool_taken e q c Htk) as (HTq & HBq).
+        pose proof (tables_set_pool_taken e q c Htk) as (HTq & HBq).
         set (e3 := set_tables (Isolation.set_Engine_pool q e) (put_ent Ts t j (tdesc (pool_base e) c))) in *.
         assert (HB3 : pool_base e3 = pool_base e) by (unfold e3; rewrite base_set_tables; exact HBq).
         assert (HT3 : tables e3 = put_ent Ts t j (tdesc (pool_base e) c)) by (unfold e3; apply tables_set_tables).
@@ -706,12 +706,12 @@ Proof.
           ltac:(lia) ltac:(lia) Hia Hsa Hd Hpa' x Hx) as Hw3.
         rewrite !walk3_entry in Hw3 by exact Hx64. fold pg in Hw3. rewrite Hc3 in Hw3.
         pose proof (split_leaf_view dd base x Hval (Hblk Hval E3) Hba ltac:(lia) ltac:(lia)) as Hsv. fold pg in Hsv. rewrite Hsv in Hw3.
-        destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
+        pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
         destruct Hcase as [[Est _]|(Hun & Hall & q' & Est & _ & HP & _)].
         -- rewrite Heq, Est. rewrite (HF1 t j) by lia. rewrite Ht3.
-           destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+           pose proof (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
            rewrite (entry_table _) by exact Td3. rewrite Tdc. exact Hw3.
-        -- rewrite Heq, Est. destruct (tables_pool_same _ _ HP) as [ET _]. rewrite ET, tables_set_tables.
+        -- rewrite Heq, Est. pose proof (tables_pool_same _ _ HP) as [ET _]. rewrite ET, tables_set_tables.
            assert (HW1 : whole (tables st1) /\ len (tables st1) = len (tables e)) by
              (destruct Hdone as (T' & E' & _ & Hl' & Hw' & _); rewrite E', tables_set_tables; split; [exact Hw'|];
               rewrite Hl'; unfold e3; rewrite tables_set_tables, len_put_ent; exact HTsl).
@@ -727,10 +727,10 @@ Proof.
            rewrite Hde in Heq. apply ok_state in Heq. rewrite Heq. fold dd. rewrite (entry_leaf dd) by exact E3.
            rewrite leaf_view_invalid by exact Hval. destruct (_ && _); [unfold u_map; rewrite Hun|]; reflexivity.
         -- assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
-           destruct (descend_new_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits Hsome Hpl Ht Hj L Htu Hval Hun
+           pose proof (descend_new_last f e tr t j p base ipa stop u ltac:(lia) Hok Hpok Hbits Hsome Hpl Ht Hj L Htu Hval Hun
              ltac:(lia) Hba ltac:(lia) ltac:(lia) ltac:(lia) Hia Hsa Hd) as (c & q & st1 & tr1 & Hde & Hc & Hct & Hcf & Htk & Hdone).
            rewrite Hde in Heq. apply ok_state in Heq. rewrite Heq.
-           destruct (tables_set_pool_taken e q c Htk) as (HTq & HBq).
+           pose proof (tables_set_pool_taken e q c Htk) as (HTq & HBq).
            set (e2 := set_tables (Isolation.set_Engine_pool q e) (put_ent (tables (Isolation.set_Engine_pool q e)) t j
              (tdesc (pool_base e) c))) in *.
            assert (Hw2 : whole (tables (Isolation.set_Engine_pool q e))) by (rewrite HTq; apply Forall_replace; [exact Hwh|reflexivity]).
@@ -745,9 +745,9 @@ Proof.
            pose proof (last_done_walk e2 c base ipa u tr stop st1 tr1 (pool_base e) Hdone ltac:(lia) ltac:(lia) Hba ltac:(lia)
              ltac:(lia) ltac:(lia) Hia Hsa Hd Hpa' x Hx) as Hw3.
            rewrite !walk3_entry in Hw3 by exact Hx64. fold pg in Hw3. rewrite Hc2', (leaf_view_invalid 0 3 x zero_invalid) in Hw3.
-           destruct (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
+           pose proof (last_done_frame _ _ _ _ _ _ _ _ _ Hdone) as (HB1 & _ & _ & _ & HF1).
            rewrite (HF1 t j) by lia. rewrite Ht2'.
-           destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+           pose proof (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
            rewrite (entry_table _) by exact Td3. rewrite Tdc, Hw3.
            rewrite leaf_view_invalid by exact Hval. reflexivity.
 Qed.
@@ -768,8 +768,8 @@ Proof.
   rewrite (Ho j' Hj' Hne).
   destruct (valid_d (tent (tables e) t j')); [|reflexivity].
   destruct (Z.land (tent (tables e) t j') 3 =? 3) eqn:E3; [|reflexivity].
-  apply Z.eqb_eq in E3. destruct (Hents j' Hj' E3) as (_ & Hle & Hlt & Hnt & Hfree).
-  destruct (Hfr (child (pool_base e) (tent (tables e) t j')) (child_nonneg e _ Hle) Hnt Hfree) as [_ Hsame].
+  apply Z.eqb_eq in E3. pose proof (Hents j' Hj' E3) as (_ & Hle & Hlt & Hnt & Hfree).
+  pose proof (Hfr (child (pool_base e) (tent (tables e) t j')) (child_nonneg e _ Hle) Hnt Hfree) as [_ Hsame].
   - intros H3. apply Hdis; auto.
   - rewrite Hsame by (apply Z.mod_pos_bound; lia). reflexivity.
 Qed.
@@ -818,7 +818,7 @@ Proof.
   assert (HK : K * 2 ^ 30 <= ipa).
   { unfold K. pose proof (Z.div_mod ipa (2 ^ 30) ltac:(lia)). pose proof (Z.mod_pos_bound ipa (2 ^ 30) ltac:(lia)). lia. }
   fold K in Hspan |- *.
-  destruct (update_l2_loop f t ipa end' u
+  pose proof (update_l2_loop f t ipa end' u
     (fun cur st _ => l2_inv st t /\ ipa <= cur <= end' /\ cur mod 4096 = 0 /\
        pool_base st = pool_base e /\ len (tables st) = len (tables e) /\
        (cur < end' -> forall j, (cur / 2 ^ 21) mod 512 <= j < 512 -> tent (tables st) t j = tent (tables e) t j) /\
@@ -846,7 +846,7 @@ Proof.
     pose proof (need_l2_nonneg (Z.to_nat (end' - cur)) (tables e) t cur end' u).
     assert (Hblk1 : block_below (tent (tables st) t ((cur / 2 ^ 21) mod 512))).
     { rewrite Hent1 by lia. apply Hblk. exact Hjr. }
-    destruct (l2_step_walk f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
+    pose proof (l2_step_walk f st tr1 t cur end' u Hf Hi1 ltac:(rewrite HB1; exact Hal) ltac:(rewrite HB1, Hl1; exact Hbelow)
       ltac:(lia) H40 Hca Hea Hd ltac:(rewrite Ena; lia) Hblk1 (pa_below_sub' u ipa cur end' ltac:(lia) Hpa))
       as (st' & tr' & Hs & Hi2 & Hc2 & HB2 & Hl2 & Ho2 & Hfr & Hw2).
     exists (l2_stop cur end'), st', tr'. split; [exact Hs|]. split; [lia|].
@@ -932,14 +932,14 @@ Proof.
   step_by (index_ok e tr dd Hok Hle Hlt). fold c. unfold ret. cbv beta iota.
   replace (wraps 64 (1 + 1)) with 2 by reflexivity.
   destruct f as [|f]; [lia|].
-  destruct (update_l2_walk f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia) ltac:(rewrite EK; lia) H40 Hia Hsa Hd
+  pose proof (update_l2_walk f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia) ltac:(rewrite EK; lia) H40 Hia Hsa Hd
     Hneed Hblk Hpa) as (st1 & tr1 & Hup & Hinv1 & HB1 & Hl1 & Hw).
-  destruct (update_l2_keeps f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia) ltac:(rewrite EK; lia) H40 Hia Hsa Hd
+  pose proof (update_l2_keeps f e tr c ipa stop u ltac:(lia) Hinv Hal Hbelow ltac:(lia) ltac:(rewrite EK; lia) H40 Hia Hsa Hd
     Hneed) as (st1' & tr1' & Hup' & _ & _ & _ & _ & Hfr & _).
   rewrite Hup in Hup'. apply ok_state in Hup'. subst st1'.
   rewrite EK in Hw.
   step_by Hup.
-  destruct (Hfr x ltac:(lia) Hxc Hxu Hxch) as [Hxu1 Hxe1].
+  pose proof (Hfr x ltac:(lia) Hxc Hxu Hxch) as [Hxu1 Hxe1].
   assert (Hroot : tent (tables st1) x j = dd) by (apply Hxe1; exact Hj).
   assert (Hsame : forall y, base <= y < base + 2 ^ 30 ->
     root_view (tables st1) (pool_base st1) (tent (tables st1) x j) y =
@@ -950,15 +950,15 @@ Proof.
   pose proof Hinv1 as (Hok1 & Hpok1 & _ & _ & Hpl1 & Hc1 & Hcu1 & _).
   pose proof Hok1 as (Hwh1 & _ & _). fold (whole (tables st1)) in Hwh1.
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & Hbiff).
+  - pose proof (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
-      destruct (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
+      pose proof (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
         as (q & Hdrop & HP & _).
       step_by Hdrop. eexists _, _. split; [reflexivity|].
-      destruct (tables_pool_same _ _ HP) as [ET EB]. rewrite ET, EB, base_set_tables, tables_set_tables.
+      pose proof (tables_pool_same _ _ HP) as [ET EB]. rewrite ET, EB, base_set_tables, tables_set_tables.
       split; [exact HB1|].
       intros y Hy. rewrite tent_put_ent by (try exact Hwh1; lia). rewrite !Z.eqb_refl. cbn [andb].
       unfold root_view at 1. rewrite zero_invalid.
@@ -998,15 +998,15 @@ Proof.
   pose proof (need_l2g_bound (Z.to_nat (stop - ipa)) (fun _ => 0) ipa stop u).
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   destruct fuel as [|f]; [lia|].
-  destruct (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
+  pose proof (descend_new_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hinv Hun Hsome)
     as (c & q & Hc & Hxc & Hcf & Htk & Hqb & Hopen).
   rewrite Hopen. unfold descend_tail. rewrite Hun.
   set (e1 := Isolation.set_Engine_pool q e) in *.
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   assert (Hw1 : whole (tables e1)).
   { unfold e1. rewrite HT1. apply Forall_replace; [exact Hwh|reflexivity]. }
   assert (Hl1 : len (tables e1) = len (tables e)) by (unfold e1; rewrite HT1; apply len_replace).
-  destruct (l2_inv_new e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
+  pose proof (l2_inv_new e q c x j (fun _ => 0) (tables e1) Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj Hl1 Hw1
     ltac:(intros j' Hj'; unfold e1; rewrite HT1; apply tent_zeroed; lia) ltac:(intros; discriminate))
     as (Hinv2 & Hc2 & HB2).
   fold e1 in Hinv2, Hc2, HB2.
@@ -1020,12 +1020,12 @@ Proof.
   { intros j' Hj'. unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia).
     replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). unfold e1. rewrite HT1. apply tent_zeroed; lia. }
   assert (EK : ipa / 2 ^ 30 * 2 ^ 30 = base) by (apply l1_base_of; [exact Hba|lia]).
-  destruct (update_l2_walk f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
+  pose proof (update_l2_walk f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
     ltac:(rewrite HB2, Hl2; exact Hbelow) ltac:(lia)
     ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn2, Hc2; lia)
     ltac:(intros j' Hj' Hvj; rewrite Hz2 in Hvj by exact Hj'; discriminate Hvj) Hpb)
     as (st1 & tr1 & Hup & Hinvs & HBs & Hls & Hw).
-  destruct (update_l2_keeps f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
+  pose proof (update_l2_keeps f e2 tr c ipa stop u ltac:(lia) Hinv2 ltac:(rewrite HB2; exact Hal)
     ltac:(rewrite HB2, Hl2; exact Hbelow) ltac:(lia)
     ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn2, Hc2; lia))
     as (st1' & tr1' & Hup' & _ & _ & _ & _ & Hfr & _).
@@ -1035,10 +1035,10 @@ Proof.
   assert (Hxu2 : free_bit (Isolation.Engine_pool e2) x = false).
   { unfold e2. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool.
     destruct Htk as (_ & _ & _ & Hout & _). rewrite Hout by lia. exact Hxu. }
-  destruct (Hfr x ltac:(lia) Hxc Hxu2 ltac:(intros j' Hj' H3; rewrite Hz2 in H3 by exact Hj'; discriminate H3)) as [_ Hxe].
+  pose proof (Hfr x ltac:(lia) Hxc Hxu2 ltac:(intros j' Hj' H3; rewrite Hz2 in H3 by exact Hj'; discriminate H3)) as [_ Hxe].
   assert (Hx2 : tent (tables e2) x j = tdesc (pool_base e) c).
   { unfold e2. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
-  destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+  pose proof (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
   intros y Hy. rewrite (Hxe j Hj), Hx2. unfold root_view at 1. rewrite table_valid, Td3 by exact Td3.
   cbn [Z.eqb Pos.eqb]. rewrite Tdc. rewrite <- HB2, <- HBs. rewrite (Hw y Hy).
   unfold root_view. rewrite Hinv. rewrite HB2. rewrite walk2_entry by lia. cbv zeta.
@@ -1083,10 +1083,10 @@ Theorem split_leaf1_view : forall d B x, valid_d d = true -> Z.land d Isolation.
   leaf_view (split_leaf d 2 ((x / 2 ^ 21) mod 512)) 2 x = leaf_view d 1 x.
 Proof.
   intros d B x Hv Hal HB Hb Hx.
-  destruct (entry_of B x HB Hb Hx) as (Ex2 & Hpg).
+  pose proof (entry_of B x HB Hb Hx) as (Ex2 & Hpg).
   set (j := (x / 2 ^ 21) mod 512) in *.
   assert (Hj : 0 <= j < 512) by (unfold j; apply Z.mod_pos_bound; lia).
-  destruct (oa_range d) as [Hoa Hoa4].
+  pose proof (oa_range d) as [Hoa Hoa4].
   set (oa := Z.land d Isolation.descOAMask) in *.
   unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21).
   rewrite (wrapu_small (j * 2 ^ 21)) by lia. rewrite (wrapu_small (oa + j * 2 ^ 21)) by lia.
@@ -1111,7 +1111,7 @@ Qed.
 Lemma split_leaf1_below : forall d j, Z.land d Isolation.descOAMask + 2 ^ 30 <= 2 ^ 48 -> 0 <= j < 512 ->
   block_below (split_leaf d 2 j).
 Proof.
-  intros d j Hal Hj _ _. destruct (oa_range d) as [Hoa Hoa4].
+  intros d j Hal Hj _ _. pose proof (oa_range d) as [Hoa Hoa4].
   set (oa := Z.land d Isolation.descOAMask) in *.
   unfold split_leaf. fold oa. change (2 ^ (12 + 9 * (3 - 2))) with (2 ^ 21).
   rewrite (wrapu_small (j * 2 ^ 21)) by lia. rewrite (wrapu_small (oa + j * 2 ^ 21)) by lia.
@@ -1148,13 +1148,13 @@ Proof.
   assert (Hsome : some_free (Isolation.Engine_pool e)) by (apply count_some_free; [exact Hpok|lia]).
   set (dd := tent (tables e) x j) in *.
   destruct fuel as [|f]; [lia|].
-  destruct (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
+  pose proof (descend_split_open f e tr x j p base ipa stop u Hpi Hj L Hx Hxu Hval Hnt Hsome Hal Hb0 ltac:(lia))
     as (c & q & Ts & Hc & Hxc & Hcf & Htk & Hqb & HTsl & HTsw & HTsp & Hopen).
   rewrite Hopen. unfold descend_tail.
   set (e1 := Isolation.set_Engine_pool q e) in *.
-  destruct (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
+  pose proof (tables_set_pool_taken e q c Htk) as (HT1 & HB1).
   assert (HTc : forall j', 0 <= j' < 512 -> tent Ts c j' = split_leaf dd 2 j') by (intros j' Hj'; rewrite HTsp by lia; rewrite Z.eqb_refl; reflexivity).
-  destruct (l2_inv_new e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
+  pose proof (l2_inv_new e q c x j (split_leaf dd 2) Ts Hpi ltac:(lia) Hcf Htk Hqb Hx Hxc Hj ltac:(lia) HTsw HTc
     ltac:(intros j' _; apply leaf2_not_table)) as (Hinv3 & Hc3 & HB3).
   fold e1 in Hinv3, Hc3, HB3.
   set (e3 := set_tables e1 (put_ent Ts x j (tdesc (pool_base e) c))) in *.
@@ -1168,12 +1168,12 @@ Proof.
   { intros j' Hj'. unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia).
     replace (c =? x) with false by (symmetry; apply Z.eqb_neq; lia). apply HTc. exact Hj'. }
   assert (EK : ipa / 2 ^ 30 * 2 ^ 30 = base) by (apply l1_base_of; [exact Hba|lia]).
-  destruct (update_l2_walk f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
+  pose proof (update_l2_walk f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
     ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow) ltac:(lia)
     ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn3, Hc3; lia)
     ltac:(intros j' Hj'; rewrite HTc3 by exact Hj'; apply split_leaf1_below; [exact Hbal|exact Hj']) Hpb)
     as (st1 & tr1 & Hup & Hinv1 & HBs & Hls & Hw).
-  destruct (update_l2_keeps f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
+  pose proof (update_l2_keeps f e3 (inval (Isolation.s2update_vmid u) base :: tr) c ipa stop u ltac:(lia) Hinv3
     ltac:(rewrite HB3; exact Hal) ltac:(rewrite HB3, Hl3; exact Hbelow) ltac:(lia)
     ltac:(rewrite EK; lia) H40 Hia Hsa Hd ltac:(rewrite Hn3, Hc3; lia))
     as (st1' & tr1' & Hup' & _ & _ & _ & _ & Hfr & _).
@@ -1185,11 +1185,11 @@ Proof.
   assert (Hxu3 : free_bit (Isolation.Engine_pool e3) x = false).
   { unfold e3. rewrite free_bit_set_tables. unfold e1. rewrite get_set_pool.
     destruct Htk as (_ & _ & _ & Hout & _). rewrite Hout by lia. exact Hxu. }
-  destruct (Hfr x ltac:(lia) Hxc Hxu3 ltac:(intros j' Hj' H3; rewrite HTc3 in H3 by exact Hj'; exfalso; exact (leaf2_not_table _ _ H3)))
+  pose proof (Hfr x ltac:(lia) Hxc Hxu3 ltac:(intros j' Hj' H3; rewrite HTc3 in H3 by exact Hj'; exfalso; exact (leaf2_not_table _ _ H3)))
     as [_ Hxe].
   assert (Hx3 : tent (tables e3) x j = tdesc (pool_base e) c).
   { unfold e3. rewrite tables_set_tables, tent_put_ent by (auto; lia). rewrite !Z.eqb_refl. reflexivity. }
-  destruct (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
+  pose proof (tdesc_spec (pool_base e) c ltac:(lia) Hal ltac:(lia) ltac:(lia)) as (Td3 & _ & Tdc).
   (* the walk of the level-2 table as it was: the block's *)
   assert (Hold : forall y, base <= y < base + 2 ^ 30 -> view (pw (tables e3) (pool_base e3) y 2 c 2) = leaf_view dd 1 y).
   { intros y Hy. rewrite walk2_entry by lia. cbv zeta. rewrite HTc3 by (apply Z.mod_pos_bound; lia).
@@ -1204,15 +1204,15 @@ Proof.
     rewrite (Hxe j Hj), Hx3. unfold root_view at 1. rewrite table_valid, Td3 by exact Td3.
     cbn [Z.eqb Pos.eqb]. rewrite HBs, HB3, Tdc. rewrite Hwy, Hre. reflexivity. }
   destruct (Isolation.s2update_unmap u) eqn:Hun.
-  - destruct (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & Hbiff).
+  - pose proof (tableEmpty_ok st1 tr1 c Hc1 Hwh1) as (b & Hb & Hbiff).
     assert (Hte : (let! t'23 := Isolation.Engine_tableEmpty root c in ret t'23) st1 tr1 = Ok b st1 tr1)
       by (step_by Hb; reflexivity).
     step_by Hte. destruct b.
     + assert (Hv1 : slot_valid x st1) by (split; [lia|exact Hwh1]).
-      destruct (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
+      pose proof (dropTable_ok p x j st1 tr1 c base (Isolation.s2update_vmid u) L Hv1 Hpl1 Hpok1 Hc1 Hcu1)
         as (q' & Hdrop & HP & _).
       step_by Hdrop. eexists _, _. split; [reflexivity|].
-      destruct (tables_pool_same _ _ HP) as [ET EB]. rewrite ET, EB, base_set_tables, tables_set_tables.
+      pose proof (tables_pool_same _ _ HP) as [ET EB]. rewrite ET, EB, base_set_tables, tables_set_tables.
       split; [rewrite HBs, HB3; reflexivity|].
       intros y Hy. rewrite tent_put_ent by (try exact Hwh1; lia). rewrite !Z.eqb_refl. cbn [andb].
       unfold root_view at 1. rewrite zero_invalid.
@@ -1253,7 +1253,7 @@ Lemma whole_l1_spec : forall base ipa stop u, 0 <= base <= ipa -> ipa <= stop <=
   (Isolation.s2update_unmap u = false -> wrapu 64 (base + Isolation.s2update_delta u) mod 2 ^ 30 = 0).
 Proof.
   intros base ipa stop u Hb Hs H. unfold whole_l1, Isolation.wholeLeaf in H.
-  destruct (levelSize_ok (S:=unit) tt [] 1 ltac:(lia)) as [Hsz Hm].
+  pose proof (levelSize_ok (S:=unit) tt [] 1 ltac:(lia)) as [Hsz Hm].
   change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hm. change (12 + 9 * (3 - 1)) with 30 in Hm.
   unfold bind at 1 in H. rewrite Hsz in H. cbv beta iota in H.
   destruct (Z.eqb_spec ipa base) as [->|]; [|discriminate H].
@@ -1321,13 +1321,13 @@ Proof.
     + intros Hc. apply Z.ltb_lt in Hc. lia.
     + intros Hc. apply Z.ltb_ge in Hc. destruct H as [(-> & _ & _)|(_ & HP)]; [lia|exact HP].
   - intros cur st tr' [(-> & -> & ->)|(-> & _)] Hc; [|injection Hc as Hc; rewrite Z.ltb_irrefl in Hc; discriminate].
-    destruct (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
+    pose proof (levelSize_ok e tr 1 ltac:(lia)) as [Hsz Hmask].
     change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30) in Hsz, Hmask. change (12 + 9 * (3 - 1)) with 30 in Hmask.
     step_by Hsz. rewrite Hmask, andnot_ones by lia. change (ipa / 2 ^ 30 * 2 ^ 30) with (l1_base ipa). fold base.
     step_by Hsz. rewrite (wrapu_small (base + 2 ^ 30)) by lia. replace (Z.min end' (base + 2 ^ 30)) with end' by lia.
     step_by (entryIndex_val e tr ipa 1 ltac:(lia) ltac:(lia)).
     change (2 ^ (12 + 9 * (3 - 1))) with (2 ^ 30). change (nentries 1) with 1024. fold i.
-    destruct (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
+    pose proof (slot_lens t i ltac:(lia) Hi ltac:(lia)) as (p & Hp & L). fold x j in Hp, L.
     assert (Hv : slot_valid x e) by (split; [lia|exact Hwh]).
     step_by (Hp e tr Hv).
     step_by (wholeLeaf_val1 e tr base ipa end' u).
@@ -1340,7 +1340,7 @@ Proof.
     { intros y Hy E1 E2. apply andb_true_iff. split; [apply Z.leb_le|apply Z.ltb_lt]; lia. }
     destruct (whole_l1 base ipa end' u) eqn:Hwl.
     + (* a whole entry: replaceLeaf *)
-      destruct (whole_l1_spec base ipa end' u ltac:(lia) ltac:(lia) Hwl) as (Eib & Eend & Hwa).
+      pose proof (whole_l1_spec base ipa end' u ltac:(lia) ltac:(lia) Hwl) as (Eib & Eend & Hwa).
       assert (Hwhole : forall (st0 : Isolation.Engine) y v, base <= y < base + 2 ^ 30 ->
         (Isolation.s2update_unmap u = true /\ v = 0) \/
         (Isolation.s2update_unmap u = false /\ v = leaf_val (wrapu 64 (base + Isolation.s2update_delta u)) 1 (Isolation.s2update_attr u)) ->
@@ -1351,14 +1351,14 @@ Proof.
           apply map_leaf_view; [exact Hun|lia|lia|change (span 1) with (2 ^ 30); exact Hba|change (span 1) with (2 ^ 30); lia|
             change (span 1) with (2 ^ 30); exact (Hwa Hun)|]. apply (Hpa Hun). lia. }
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
-      * destruct (Htab E3) as (Hle & Hlt & Hinv & _).
-        destruct (replaceLeaf_table_root f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
+      * pose proof (Htab E3) as (Hle & Hlt & Hinv & _).
+        pose proof (replaceLeaf_table_root f e tr x j p base u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv Hal Hbelow
           ltac:(lia) Hba Hb40) as (st & tr1 & Hrl & Hent).
         assert (H : (let! t'6 := Isolation.Engine_replaceLeaf f root p 1 base u in ret tt) e tr = Ok tt st tr1)
           by (step_by Hrl; reflexivity).
         step_by H. apply Hcont. intros y Hy. rewrite (Hin1 y Hy Eib Eend). rewrite Hent.
         apply Hwhole; [exact Hy|]. destruct (Isolation.s2update_unmap u) eqn:Hun; [left|right]; auto.
-      * destruct (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
+      * pose proof (slot_laws x j ltac:(lia) Hj) as (L1 & L2 & L3).
         destruct f as [|[|f']]; [lia|lia|].
         pose proof (replaceLeaf_leaf_ok f' p _ _ _ e tr 1 base u L Hv Hpl L1 L2 L3
           ltac:(apply andb_false_iff; right; apply Z.eqb_neq; exact E3)) as Hrl.
@@ -1385,14 +1385,14 @@ Proof.
       unfold below1 in Hneed.
       destruct (Z.eq_dec (Z.land dd 3) 3) as [E3|E3].
       * rewrite (proj2 (Z.eqb_eq _ _) E3) in Hneed.
-        destruct (Htab E3) as (Hle & Hlt & Hinv & Hxc & Hxch & Hbl).
-        destruct (descend_table_root_walk f e tr x j p base ipa end' u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv
+        pose proof (Htab E3) as (Hle & Hlt & Hinv & Hxc & Hxch & Hbl).
+        pose proof (descend_table_root_walk f e tr x j p base ipa end' u ltac:(lia) Hj L ltac:(lia) E3 Hle Hlt Hinv
           Hxc Hxu Hxch Hbl Hpa Hal Hbelow
           ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed) as (st & tr1 & Hde & HBs & Hw).
         apply (Hal' st tr1 Hde). exact Hw.
       * replace (Z.land dd 3 =? 3) with false in Hneed by (symmetry; apply Z.eqb_neq; exact E3).
         destruct (valid_d dd) eqn:Hval.
-        -- destruct (descend_split_root_walk f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
+        -- pose proof (descend_split_root_walk f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval E3 Hal Hbelow
              ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed (Hblk eq_refl E3) Hpa) as (st & tr1 & Hde & HBs & Hw).
            apply (Hal' st tr1 Hde). exact Hw.
         -- destruct (Isolation.s2update_unmap u) eqn:Hun.
@@ -1400,7 +1400,7 @@ Proof.
               apply (Hal' e tr (descend_invalid_unmap f' e tr p _ _ _ 1 base ipa end' u L Hv Hval Hun)).
               intros y Hy. rewrite <- Edd. unfold root_view. rewrite Hval.
               destruct (_ && _); [unfold u_map; rewrite Hun|]; reflexivity.
-           ++ destruct (descend_new_root_walk f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
+           ++ pose proof (descend_new_root_walk f e tr x j p base ipa end' u ltac:(lia) Hpi Hj L ltac:(lia) Hxu Hval Hun Hal Hbelow
                 ltac:(lia) Hba ltac:(lia) ltac:(lia) H40 Hia Hea Hd Hneed Hpa) as (st & tr1 & Hde & HBs & Hw).
               apply (Hal' st tr1 Hde). exact Hw.
   - left. split; [reflexivity|]. split; reflexivity.
@@ -1433,7 +1433,7 @@ Theorem update_root_entry_pw : forall f e tr t ipa end' u,
         if (ipa <=? y) && (y <? end') then u_map u y else view (pw (tables e) (pool_base e) y 3 t 1).
 Proof.
   intros f e tr t ipa end' u Hf Hpi Ht Htl Hxu Hal Hbelow Hr Hend H40 Hia Hea Hd dd Htab Hblk Hneed Hpa.
-  destruct (update_root_entry_walk f e tr t ipa end' u Hf Hpi Ht Htl Hxu Hal Hbelow Hr Hend H40 Hia Hea Hd Htab Hblk Hneed Hpa)
+  pose proof (update_root_entry_walk f e tr t ipa end' u Hf Hpi Ht Htl Hxu Hal Hbelow Hr Hend H40 Hia Hea Hd Htab Hblk Hneed Hpa)
     as (st & tr' & Hup & Hw).
   exists st, tr'. split; [exact Hup|]. intros y Hy.
   pose proof (l1_base_bound ipa ltac:(lia)) as Hb.
@@ -1485,7 +1485,7 @@ Proof.
   assert (Hd : Isolation.s2update_delta (map_u s2 ipa pa a) mod 4096 = 0).
   { cbn [map_u Isolation.s2update_delta]. change 4096 with (2 ^ 12). apply wrapu_align; [lia|].
     change (2 ^ 12) with 4096. rewrite Zminus_mod, Hpa, Hia. reflexivity. }
-  destruct (update_root_entry_pw 63 e tr t ipa (ipa + n * 4096) (map_u s2 ipa pa a) ltac:(lia) Hpi Ht Htl Hxu Hal Hbelow
+  pose proof (update_root_entry_pw 63 e tr t ipa (ipa + n * 4096) (map_u s2 ipa pa a) ltac:(lia) Hpi Ht Htl Hxu Hal Hbelow
     ltac:(lia) Hend H40 Hia ltac:(rewrite Z.add_mod, Hia, Z.mod_mul by lia; reflexivity) Hd Htab Hblk Hneed Hpb)
     as (st & tr' & Hup & Hw).
   exists st, tr'. split; [|exact Hw].
@@ -1523,7 +1523,7 @@ Theorem unmapRange_pw : forall e tr s s2 ipa n,
         else view (pw (tables e) (pool_base e) y 3 t 1).
 Proof.
   intros e tr s s2 ipa n Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia t d Htab Hblk Hneed.
-  destruct (update_root_entry_pw 63 e tr t ipa (ipa + n * 4096) (unmap_u s2) ltac:(lia) Hpi Ht Htl Hxu Hal Hbelow
+  pose proof (update_root_entry_pw 63 e tr t ipa (ipa + n * 4096) (unmap_u s2) ltac:(lia) Hpi Ht Htl Hxu Hal Hbelow
     ltac:(lia) Hend H40 Hia ltac:(rewrite Z.add_mod, Hia, Z.mod_mul by lia; reflexivity) eq_refl Htab Hblk Hneed
     ltac:(intros Hun; discriminate Hun))
     as (st & tr' & Hup & Hw).
@@ -1578,7 +1578,7 @@ Theorem mapRange_walk : forall e tr s s2 ipa pa n a,
                       then u_map (map_u s2 ipa pa a) (Z.of_nat k * 4096) else CodeAbs.walk e s2 k).
 Proof.
   intros e tr s s2 ipa pa n a Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia Hpa t d Htab Hblk Hneed Hpb Htree.
-  destruct (mapRange_pw e tr s s2 ipa pa n a Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia Hpa Htab Hblk Hneed Hpb)
+  pose proof (mapRange_pw e tr s s2 ipa pa n a Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia Hpa Htab Hblk Hneed Hpb)
     as (st & tr' & Hm & Hw).
   exists st, tr'. split; [exact Hm|]. intros Hok' Htree' k Hk.
   assert (Hlim : Z.of_nat k * 4096 < Isolation.ipaLimit).
@@ -1617,7 +1617,7 @@ Theorem unmapRange_walk : forall e tr s s2 ipa n,
                               then None else CodeAbs.walk e s2 k).
 Proof.
   intros e tr s s2 ipa n Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia t d Htab Hblk Hneed Htree.
-  destruct (unmapRange_pw e tr s s2 ipa n Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia Htab Hblk Hneed)
+  pose proof (unmapRange_pw e tr s s2 ipa n Hg Hpi Ht Htl Hxu Hal Hbelow Hipa Hn Hend H40 Hia Htab Hblk Hneed)
     as (st & tr' & Hm & Hw).
   exists st, tr'. split; [exact Hm|]. intros Hok' Htree' k Hk.
   assert (Hlim : Z.of_nat k * 4096 < Isolation.ipaLimit).
