@@ -14,7 +14,10 @@
       the release of a stage-2's tables keep it ([update_static],
       [need_static], [freeTables_static]);
     - the places a call finds keep it: a VM slot ([liveVM],
-      [callerVM]), a vCPU ([vcpuOf]), a ledger entry ([pageAt]);
+      [callerVM]), a vCPU ([vcpuOf]), a ledger entry ([pageAt]); so do
+      the parts several calls share ([setOwner_static],
+      [checkMapped_static], [shadowMMIO_static], [guestPSCI_static],
+      [run_static], ...);
     - so does every call through the engine's one entry, from the host
       or from a guest, whatever it answers ([Dispatch_static],
       [Dispatch_keeps_static]), and so does [boot] ([boot_static]). *)
