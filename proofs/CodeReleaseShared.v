@@ -12,10 +12,18 @@
     Proved here:
     - [releasePages] never fails then; it leaves every ledger entry as
       [release_page] makes it, changes nothing else but the table pool,
-      keeps the host's [root_inv] and [walk_below] and the tables outside
-      the host's tree, and afterwards the host's walk maps none of the
-      VM's pages shared with the host and every other page as before
-      ([releasePages_shared]). *)
+      keeps the host's [root_inv] and [walk_below], the tables outside
+      the host's tree and the level of the host's walk of every other
+      page, and afterwards the host's walk maps none of the VM's pages
+      shared with the host and every other page as before
+      ([releasePages_shared], [host_after]);
+    - so VM_DESTROY never fails for a live VM whose stage-2 lies apart
+      from the host's ([apart_at]) and whose pages shared with the host
+      the host walks at level 3 ([lv3_shared_at]): it answers SUCCESS
+      having released the ledger, unmapped those pages from the host and
+      [destroyed] the slot as [VMDestroy_unshared_cases] does, or leaves
+      the engine as it was with an error ([VMDestroy_shared_cases]).
+ *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -23,7 +31,8 @@ From Bulkhead.Proofs Require Import CodeVMCreateRefine.
 From Bulkhead.Proofs Require CodeAbs.
 From Bulkhead.Proofs Require Import CodePlace CodeLens CodeLoop CodeVMCreate CodeStage2 CodePool CodeFree CodeUpdate
   CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeTransfer CodeMemNoFailure CodeDonate CodeLedgerRefine
-  CodeTrack CodeShadow CodeLedger CodeRelease CodeWalkUpdate CodeWalkRange CodeLevel CodeWalkCalls.
+  CodeTrack CodeShadow CodeLedger CodeRelease CodeWalkUpdate CodeWalkRange CodeLevel CodeWalkCalls
+  CodeLoop CodeVCPU CodeVCPUInit CodeVMDestroy CodeOwns.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -99,17 +108,18 @@ Qed.
 
 (** What [releasePages] keeps of the host once the pool is [X]'s: the
     host's stage-2 a tree with [root_inv] and [walk_below], the tables
-    outside it as in [e], the walk of each page the VM shares with the
-    host from entry [i] on at level 3 or nowhere, and the host's walk
-    without the VM's pages shared with it below entry [i]. *)
+    outside it as in [e], the host's walk of each page that ended at
+    level 3 or nowhere still so unless it is one of the VM's pages shared
+    with the host below entry [i], and the host's walk without those
+    pages. *)
 Definition host_after (e X : Isolation.Engine) (id : Z) (i : nat) : Prop :=
   let P := Isolation.Engine_pages e in
   let b := Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) / 4096 in
   let h := Isolation.Engine_host e in
   root_inv X (Isolation.stage2_root h) /\ pool_base X = pool_base e /\ len (tables X) = len (tables e) /\
   tree_frame e X (Isolation.stage2_root h) /\ walk_below X h /\
-  (forall j, (i <= j < List.length P)%nat -> sharedb id (nth j P Isolation.zero_page) = true ->
-     lv3_at X h (Z.to_nat b + j)) /\
+  (forall j, (j < List.length P)%nat -> (i <= j)%nat \/ sharedb id (nth j P Isolation.zero_page) = false ->
+     lv3_at e h (Z.to_nat b + j) -> lv3_at X h (Z.to_nat b + j)) /\
   (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
      CodeAbs.walk X h k = if gone id P b i k then None else CodeAbs.walk e h k).
 
@@ -183,7 +193,7 @@ Proof.
       replace (Z.to_nat (i + 1)) with (S (Z.to_nat i)) by lia. split; [exact A|]. split; [exact B|]. split; [exact C|].
       destruct Hh as (Hr1 & HB1 & HL1 & Htf1 & Hwb1 & Hl31 & Hw1).
       split; [exact Hr1|]. split; [exact HB1|]. split; [exact HL1|]. split; [exact Htf1|]. split; [exact Hwb1|]. split.
-      - intros j Hj Hs. apply Hl31; [lia|exact Hs].
+      - intros j Hj Hor Hl. apply Hl31; [exact Hj| |exact Hl]. destruct Hor as [Hor|Hor]; [left; lia|right; exact Hor].
       - intros k Hk. rewrite gone_next by (try exact Hsh; apply Z.div_pos; lia). exact (Hw1 k Hk). }
     destruct ((Isolation.page_owner pg =? Abi.OwnerVM) && (Isolation.page_vm pg =? id)) eqn:Ho; cbn [negb].
     + erewrite bind_ok by (step_by (sharedWith_spec st tr1 qp pg Isolation.HostVMID Hg); reflexivity). cbv beta.
@@ -270,7 +280,8 @@ Proof.
             intros k Hk.
             assert (Ek : k = (Z.to_nat b + Z.to_nat (Z.of_nat k - b))%nat) by lia.
             destruct (Hmid1 (Z.to_nat (Z.of_nat k - b)) ltac:(lia)) as [_ Hsx].
-            rewrite Ek. exact (Hl31 (Z.to_nat (Z.of_nat k - b)) ltac:(unfold len in *; lia) Hsx). }
+            rewrite Ek. apply (Hl31 (Z.to_nat (Z.of_nat k - b)) ltac:(unfold len in *; lia) ltac:(left; lia)).
+            exact (Hl3 (Z.to_nat (Z.of_nat k - b)) ltac:(unfold len in *; lia) Hsx). }
           step_by HN. step_by (deref_root s1 tr1).
           assert (Hcf0 : 0 <= count_free (Isolation.Engine_pool s1)) by (unfold count_free; lia).
           replace (0 >? Isolation.tablePool_nfree (Isolation.Engine_pool s1)) with false
@@ -305,10 +316,14 @@ Proof.
           + split; [exact Hr2|]. split; [exact (eq_trans HB2 HB1)|]. split; [exact (eq_trans HL2 HL1)|].
             split; [exact (tree_frame_trans e X _ _ Htf1 Htf2)|].
             split; [exact (walk_below_same_pool _ (Isolation.set_Engine_pool q2 e) _ Hok2 Hs2 eq_refl Hwb2)|]. split.
-            * intros x Hx Hsx. change (Isolation.Engine_pages e) with P in Hx, Hsx.
+            * intros x Hx Hor Hle. change (Isolation.Engine_pages e) with P in Hx, Hor.
               assert (Hk40 : Z.of_nat (Z.to_nat b + x) * 4096 < 2 ^ 40) by (unfold len in *; lia).
-              apply (Hl32 _ Hk40); [left; exact (Hl31 x ltac:(lia) Hsx)|].
-              apply out_no_cover; lia.
+              assert (Hout : (x < Z.to_nat i \/ Z.to_nat j <= x)%nat).
+              { destruct (Nat.lt_ge_cases x (Z.to_nat i)) as [H|H]; [left; exact H|right].
+                destruct (Nat.lt_ge_cases x (Z.to_nat j)) as [H'|H']; [|exact H'].
+                destruct Hor as [Hor|Hor]; [lia|]. rewrite (proj2 (Hmid1 x ltac:(lia))) in Hor. discriminate Hor. }
+              apply (Hl32 _ Hk40); [left; apply (Hl31 x Hx); [|exact Hle]|apply out_no_cover; lia].
+              destruct Hout as [Ho'|Ho']; [|left; lia]. destruct Hor as [Hor|Hor]; [lia|right; exact Hor].
             * intros k Hk.
               rewrite (walk_same_pool _ (Isolation.set_Engine_pool q2 e) _ k Hok2 Hs2 eq_refl), (Hwk2 k Hk).
               rewrite (walk_same_pool X s1 _ k HokX HsX eq_refl), (Hw1 k Hk).
@@ -361,7 +376,7 @@ Proof.
     split; [reflexivity|]. split; [intros j Hj; lia|]. split; [intros j Hj; reflexivity|].
     split; [exact Hhr|]. split; [reflexivity|]. split; [reflexivity|]. split; [apply tree_frame_refl|].
     split; [exact Hwb|]. split.
-    + intros j' Hj' Hs. exact (Hl3 j' ltac:(destruct Hj'; assumption) Hs).
+    + intros j' _ _ Hl. exact Hl.
     + intros k _. change (Z.to_nat 0) with 0%nat. rewrite gone_zero. reflexivity.
   - rewrite max_fuel_nat. unfold max_fuel. unfold len in *. lia.
   - step_by Hj. destruct j as [i|[]]. unfold ret. exists q, tr'. split; [|exact Hh]. f_equal. f_equal.
@@ -370,4 +385,242 @@ Proof.
     + intros k Hk. rewrite Hps by lia.
       rewrite nth_indep with (l := map (release_page id) P) (d' := release_page id Isolation.zero_page) by (rewrite map_length; lia).
       rewrite map_nth. reflexivity.
+Qed.
+
+(** ** VM_DESTROY *)
+
+(** The live VM at vmid [id], if any, has a stage-2 tree apart from the
+    host's. *)
+Definition apart_at (e : Isolation.Engine) (id : Z) : Prop :=
+  forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+    forall y, in_tree e (Isolation.stage2_root (Isolation.vm_s2 m)) y ->
+      ~ in_tree e (Isolation.stage2_root (Isolation.Engine_host e)) y.
+
+(** The host's walk of every page the live VM at vmid [id], if any,
+    shares with it ends at level 3 or nowhere. *)
+Definition lv3_shared_at (e : Isolation.Engine) (id : Z) : Prop :=
+  forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+    forall j, (j < List.length (Isolation.Engine_pages e))%nat ->
+      sharedb id (nth j (Isolation.Engine_pages e) Isolation.zero_page) = true ->
+      lv3_at e (Isolation.Engine_host e)
+        (Z.to_nat (Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) / 4096) + j).
+
+(** VM_DESTROY never fails on an engine meeting [mem_ok] and
+    [shadow_inv], with its platform and a pool in shape, the host's
+    stage-2 a tree with [root_inv] that maps only below 2^48 and RAM
+    inside the IPA space, for any 64-bit vmid, provided a live VM at that
+    vmid owns its stage-2's tables, apart from the host's, and the host's
+    walk of every page it shares with the host ends at level 3 or
+    nowhere ([VMDestroy_unshared_cases] without its condition that the
+    VM shares no page with the host). It leaves the engine as it was with
+    an error, or answers SUCCESS having released the ledger, unmapped the
+    VM's pages shared with the host ([host_after]) and then [destroyed]
+    the slot of the live, [idle] VM at the vmid. *)
+Theorem VMDestroy_shared_cases : forall e tr id,
+  mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
+  owned_at e id ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  root_inv e (Isolation.stage2_root (Isolation.Engine_host e)) -> walk_below e (Isolation.Engine_host e) ->
+  pool_base e mod 4096 = 0 -> pool_base e + 4096 * len (tables e) <= 2 ^ 48 ->
+  apart_at e id -> lv3_shared_at e id ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
+    ((e' = e /\ st <> Abi.Success) \/
+     exists i m q, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
+       i = Z.to_nat (id - 1) /\
+       destroyed (Isolation.set_Engine_pages (map (release_page id) (Isolation.Engine_pages e)) (Isolation.set_Engine_pool q e))
+         i m e' /\
+       Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e) /\
+       host_after e (Isolation.set_Engine_pool q e) id (List.length (Isolation.Engine_pages e)) /\
+       st = Abi.Success /\ idle m /\ 1 <= id).
+Proof.
+  intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hram Hhr Hwb Hal Hbelow Hap_at Hl3_at.
+  pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
+  assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
+  pose proof (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
+    unfold Isolation.Engine_VMDestroy; step_by Hv.
+  { eexists _, _, _. split; [reflexivity|]. left. split; [reflexivity|intros E; cbv in E; discriminate E]. }
+  rewrite (is_nil_lens _ _ _ _ Lv). cbv beta iota.
+  set (i := Z.to_nat (id - 1)) in *.
+  set (m := nth i (Isolation.Engine_vms e) Isolation.zero_vm) in *.
+  assert (Hn : nth_error (Isolation.Engine_vms e) i = Some m) by (apply nth_error_nth'; unfold len in Hr; lia).
+  assert (Hm : vm_ok m).
+  { destruct Hsh as [[_ Hall] _]. rewrite Forall_forall in Hall. apply Hall. eapply nth_error_In. exact Hn. }
+  pose proof Hm as (Hn0 & Hnl & _).
+  pose proof (Hown_at m ltac:(lia) Hn Hlive) as Hown.
+  assert (Hv0 : vm_valid id e) by (split; [exact I|lia]).
+  step_by (deref_lens _ _ _ _ e tr Lv Hv0). step_by (deref_lens _ _ _ _ e tr Lv Hv0). fold m.
+  assert (Hsub : subslice (Isolation.vm_vcpus m) 0 (Isolation.vm_nvcpu m) e tr =
+                 Ok (firstn (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) e tr).
+  { unfold subslice. destruct (Z.ltb_spec (Isolation.vm_nvcpu m) 0); [lia|].
+    destruct (Z.ltb_spec (len (Isolation.vm_vcpus m)) (Isolation.vm_nvcpu m)); [lia|]. rewrite Z.sub_0_r. reflexivity. }
+  step_by Hsub.
+  assert (Hsl : len (firstn (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) = Isolation.vm_nvcpu m).
+  { unfold len in *. rewrite firstn_length. lia. }
+  rewrite Hsl.
+  (* No vCPU running: the busy scan reads and changes nothing. *)
+  match goal with |- context [loop (Isolation.vm_nvcpu m) ?c ?b ?po 0] =>
+  destruct (loop_spec (Isolation.vm_nvcpu m) c b po
+    (fun k st tr' => st = e /\ tr' = tr /\ 0 <= k <= Isolation.vm_nvcpu m /\
+       forall x, 0 <= x < k -> Isolation.vcpu_state (nth (Z.to_nat x) (Isolation.vm_vcpus m) Isolation.zero_vcpu) <>
+                                Isolation.VCPURunning)
+    (fun j st tr' => st = e /\ tr' = tr /\ match j with Fall _ => idle m | Jump x => x = Abi.Busy end)
+    (fun k => Z.to_nat (Isolation.vm_nvcpu m - k))) with (l := 0) (s := e) (tr := tr)
+    as (j & s' & tr' & Hj & -> & -> & Hjq) end.
+  - intros k st tr' (-> & -> & Hk & Hscan). exists (k <? Isolation.vm_nvcpu m). split; [reflexivity|]. split.
+    + intros H. apply Z.ltb_lt in H. lia.
+    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. split; [reflexivity|]. intros x Hx. apply Hscan. lia.
+  - intros k st tr' (-> & -> & Hk & Hscan) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    destruct (nth_error (Isolation.vm_vcpus m) (Z.to_nat k)) as [c|] eqn:Hnc;
+      [|apply nth_error_None in Hnc; unfold len in *; lia].
+    pose proof (idx_nth (Isolation.vm_vcpus m) k c e tr ltac:(lia) Hnc) as Hc'.
+    step_by (deref_lens _ _ _ _ e tr Lv Hv0). fold m. step_by Hc'.
+    destruct (_ =? _) eqn:Hrunning.
+    + eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity.
+    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [reflexivity|]. split; [lia|].
+      intros x Hx. destruct (Z.eq_dec x k) as [->|Ne]; [|apply Hscan; lia].
+      rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hnc). apply Z.eqb_neq. exact Hrunning.
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros x Hx. lia.
+  - destruct (Z.eq_dec (Isolation.vm_nvcpu m) 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by lia. lia.
+  - step_by Hj. destruct j as [k|x];
+      [|subst x; eexists _, _, _; split; [reflexivity|]; left; split; [reflexivity|intros E; cbv in E; discriminate E]].
+    (* The ledger pass. *)
+    assert (Hw16 : wrapu 16 id = id) by (unfold wrapu; apply Z.mod_small; lia).
+    rewrite Hw16.
+    assert (Hpl : len (Isolation.Engine_pages e) < 2 ^ 64).
+    { destruct Hl as (Hb & Hs & Hbs & _ & Hlen). unfold len in *. lia. }
+    destruct (releasePages_shared e tr id ltac:(lia) Hl Hpl Hram Hhr Hwb Hal Hbelow (Hl3_at m ltac:(lia) Hn Hlive))
+      as (qR & trR & Hrel & Hafter).
+    step_by Hrel.
+    set (X := Isolation.set_Engine_pool qR e) in *.
+    set (e1 := Isolation.set_Engine_pages _ X).
+    pose proof Hafter as (HrX & HBX & HLX & HtfX & _).
+    pose proof (root_inv_l1 X _ HrX) as (HpiX & _). pose proof HpiX as (HokX & HpokX & _ & _ & HplX).
+    assert (Hn1 : nth_error (Isolation.Engine_vms e1) i = Some m) by exact Hn.
+    pose proof (destroy_inv_refl e1 i m Hn1 Hm HpokX) as D1.
+    assert (Hv1 : vm_valid id e1) by exact Hv0.
+    assert (Hown1 : Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e1 (Isolation.stage2_root (Isolation.vm_s2 m))).
+    { destruct Hown as [Hneg|Hown]; [left; exact Hneg|right].
+      pose proof (root_inv_l1 e _ Hhr) as (Hpie & _).
+      pose proof (owns_root_inv e _ Hpie Hown) as Hrv.
+      assert (Hk : tree_kept e X (Isolation.stage2_root (Isolation.vm_s2 m)))
+        by exact (tree_kept_of_frame e X _ _ HtfX Hrv (Hap_at m ltac:(lia) Hn Hlive)).
+      exact (root_inv_owns X _ (root_inv_frame e X _ Hrv HpiX HBX HLX Hk)). }
+    (* The stage-2. *)
+    pose proof (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
+    step_by (Hqs e1 trR).
+    pose proof (freeStage2_no_failure e1 trR qs _ _ _ Ls Hv1 ltac:(intros q' st H; exact H) ltac:(intros; reflexivity)
+      HokX HpokX Hplat Hown1) as (e2 & tr2 & Hfs & Hneg & Hpos).
+    step_by Hfs.
+    assert (Hv2 : vm_valid id e2 /\ destroy_inv e1 i m e2 /\ CodeVMDestroy.gone i e2 /\ Isolation.Engine_pages e2 = Isolation.Engine_pages e1).
+    { destruct (Z.ltb_spec (Isolation.stage2_root (Isolation.vm_s2 m)) 0) as [Hr0|Hr0].
+      - pose proof (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. split; [exact Hr0|reflexivity].
+      - pose proof (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _ & Hout & Hcq). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
+        pose proof (destroy_inv_pool e1 i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
+        assert (Hi1 : (i < List.length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat) by (unfold len in Hr; cbn; lia).
+        cbv beta. split; [|split; [|reflexivity]].
+        + apply destroy_inv_slot; [exact D1'|exact Hi1| | | |].
+          * apply vm_ok_s2. exact (destroy_inv_ok _ _ _ _ D1').
+          * reflexivity.
+          * reflexivity.
+          * left. cbn. lia.
+        + unfold CodeVMDestroy.gone. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi1. cbn. lia. }
+    destruct Hv2 as (Hv2 & D2 & G2 & E2).
+    (* The slot's fields. *)
+    pose proof (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q1 & Hq1 & L1).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q2 & Hq2 & L2).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q3 & Hq3 & L3).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q4 & Hq4 & L4).
+    (* A store into a field of the slot, from a memory where the slot is valid. *)
+    Local Ltac store_field Hq L Hv b tr2 Hv' :=
+      match type of Hv with vm_valid _ ?s =>
+        step_by (Hq s tr2); step_by (store_lens _ _ _ _ s b tr2 L Hv);
+        pose proof (lens_valid _ _ _ _ s b L Hv) as Hv'; cbv beta in Hv' end.
+    (* ... and keeps [destroy_inv] and the absent stage-2. *)
+    Local Ltac keep e1 m Hie D G Hv D' G' Hok :=
+      match type of Hv with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?i ?x (Isolation.Engine_vms ?s)) ?s) =>
+        assert (Hi' : (i < List.length (Isolation.Engine_vms s))%nat)
+          by exact (slot_lt _ _ _ _ D Hie);
+        assert (D' : destroy_inv e1 i m (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
+          by (apply destroy_inv_slot; [exact D|exact Hi'|apply Hok; exact (destroy_inv_ok _ _ _ _ D)|
+                                       exact (destroy_inv_shadow _ _ _ _ D)|exact (destroy_inv_len _ _ _ _ D)|
+                                       exact (destroy_inv_s2 _ _ _ _ D)]);
+        assert (G' : CodeVMDestroy.gone i (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
+          by (unfold CodeVMDestroy.gone in *; cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact Hi'; exact G);
+        clear Hi' end.
+    assert (Hie : (i < List.length (Isolation.Engine_vms e))%nat) by (unfold i; unfold len in Hr; lia).
+    (* ... and the slot, once not live, stays so. *)
+    Local Ltac keep_dead K Hv K' :=
+      match type of Hv with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?i ?x (Isolation.Engine_vms ?s)) ?s) =>
+        assert (K' : Isolation.vm_live (nth i (Isolation.Engine_vms
+                       (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s)) Isolation.zero_vm) = false)
+          by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms];
+              rewrite nth_replace by (destruct Hv as [_ Hv']; cbn [Isolation.set_Engine_vms Isolation.Engine_vms] in Hv';
+                                      rewrite len_replace in Hv'; unfold len in Hv'; lia);
+              exact K) end.
+    store_field Hq1 L1 Hv2 false tr2 Hv3. keep e1 m Hie D2 G2 Hv3 D3 G3 vm_ok_live.
+    assert (K3 : Isolation.vm_live (nth i (Isolation.Engine_vms
+                   (Isolation.set_Engine_vms (replace_nth i (Isolation.set_vm_live false (nth i (Isolation.Engine_vms e2) Isolation.zero_vm))
+                     (Isolation.Engine_vms e2)) e2)) Isolation.zero_vm) = false)
+      by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact (slot_lt _ _ _ _ D2 Hie); reflexivity).
+    store_field Hq2 L2 Hv3 false tr2 Hv4. keep e1 m Hie D3 G3 Hv4 D4 G4 vm_ok_hasRun. keep_dead K3 Hv4 K4.
+    store_field Hq3 L3 Hv4 0 tr2 Hv5. keep e1 m Hie D4 G4 Hv5 D5 G5 vm_ok_nvcpu0. keep_dead K4 Hv5 K5.
+    store_field Hq4 L4 Hv5 false tr2 Hv6. keep e1 m Hie D5 G5 Hv6 D6 G6 vm_ok_protected. keep_dead K5 Hv6 K6.
+    match type of Hv6 with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?j ?x (Isolation.Engine_vms ?s)) ?s) =>
+      assert (P6 : Isolation.vm_protected (nth j (Isolation.Engine_vms
+                     (Isolation.set_Engine_vms (replace_nth j x (Isolation.Engine_vms s)) s)) Isolation.zero_vm) = false)
+        by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact (slot_lt _ _ _ _ D5 Hie);
+            reflexivity) end.
+    match type of Hv6 with vm_valid id ?s6 => set (e6 := s6) in * end.
+    step_by (deref_lens _ _ _ _ e6 tr2 Lv Hv6). cbv beta.
+    (* The vCPUs, zeroed one by one. *)
+    set (nc := len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms e6) Isolation.zero_vm))).
+    pose proof (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qc & Hqc & Lc).
+    pose proof Lc as (ldc & stc & _ & _ & _ & Hvc & Hgc). cbv beta in Hvc, Hgc.
+    match goal with |- context [loop nc ?c ?b ?po 0] =>
+    destruct (loop_spec nc c b po
+      (fun z st tr' => tr' = tr2 /\ vm_valid id st /\ 0 <= z <= nc /\
+         len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)) = nc /\
+         destroy_inv e1 i m st /\ CodeVMDestroy.gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
+         Isolation.vm_protected (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
+         Isolation.Engine_pages st = Isolation.Engine_pages e1)
+      (fun _ st tr' => tr' = tr2 /\ destroyed e1 i m st /\ Isolation.Engine_pages st = Isolation.Engine_pages e1)
+      (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & X7 & E7) end.
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es). exists (z <? nc). split; [reflexivity|]. split.
+      * intros H. apply Z.ltb_lt in H. lia.
+      * intros _. split; [reflexivity|]. split; [split; [exact Ds|]; split; [exact Gs|]; split; assumption|exact Es].
+    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+      pose proof (pindex_lens qc _ _ _ z Isolation.zero_vcpu Lc) as (qk & Hqk & Lk).
+      step_by (Hqc st tr2). step_by (Hqk st tr2 Hvs ltac:(cbv beta; lia)).
+      erewrite bind_ok by (apply (store_lens _ _ _ _ st _ tr2 Lk); cbv beta; split; [exact Hvs|lia]).
+      cbv beta iota zeta.
+      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
+      split; [|apply Z2Nat.inj_lt; lia].
+      split; [reflexivity|]. split; [|split; [lia|split]].
+      * apply Hvc. exact Hvs.
+      * (* the slot keeps as many vCPUs *)
+        match goal with |- len ?x = nc =>
+          replace x with (replace_nth (Z.to_nat z) (Isolation.mk_vcpu Isolation.zero_VCPUState
+            Isolation.zero_pendingReply Isolation.zero_MMIORead Isolation.zero_Context)
+            (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)))
+            by (symmetry; apply Hgc; exact Hvs) end.
+        rewrite len_replace. exact Hlc.
+      * assert (Hi' : (i < List.length (Isolation.Engine_vms st))%nat) by (destruct Hvs as [_ Hvs]; unfold len in Hvs; lia).
+        split; [|split; [|split; [|split]]].
+        -- apply destroy_inv_slot; [exact Ds|exact Hi'| |exact (destroy_inv_shadow _ _ _ _ Ds)| |exact (destroy_inv_s2 _ _ _ _ Ds)].
+           ++ apply vm_ok_put_vcpu; [exact (destroy_inv_ok _ _ _ _ Ds)|reflexivity].
+           ++ cbn [Isolation.vm_vcpus Isolation.set_vm_vcpus]. rewrite len_replace. exact (destroy_inv_len _ _ _ _ Ds).
+        -- unfold CodeVMDestroy.gone in *. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Gs.
+        -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ks.
+        -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ps.
+        -- exact Es.
+    + split; [reflexivity|]. split; [exact Hv6|]. split; [unfold nc, len; lia|]. split; [reflexivity|]. split; [exact D6|].
+      split; [exact G6|]. split; [exact K6|]. split; [exact P6|exact E2].
+    + destruct (Z.eq_dec nc 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by (unfold nc, len in *; lia). lia.
+    + step_by Hjz. destruct jz as [z|[]]. eexists _, _, _. split; [reflexivity|].
+      right. exists i, m, qR. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|]. split; [exact X7|].
+      split; [exact E7|]. split; [exact Hafter|]. split; [reflexivity|]. split; [exact Hjq|unfold len in Hr; lia].
 Qed.

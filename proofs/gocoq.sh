@@ -829,6 +829,7 @@ CodeWalkCalls.VMDestroy_walk_inv
 CodeReleaseShared.gone_next
 CodeReleaseShared.gone_run
 CodeReleaseShared.releasePages_shared
+CodeReleaseShared.VMDestroy_shared_cases
 CodeModelThms.Inv_ms_eq
 CodeModelThms.VMCreate_Inv
 CodeModelThms.VMCreate_keeps_Inv
