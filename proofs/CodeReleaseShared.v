@@ -32,7 +32,7 @@ From Bulkhead.Proofs Require CodeAbs.
 From Bulkhead.Proofs Require Import CodePlace CodeLens CodeLoop CodeVMCreate CodeStage2 CodePool CodeFree CodeUpdate
   CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeTransfer CodeMemNoFailure CodeDonate CodeLedgerRefine
   CodeTrack CodeShadow CodeLedger CodeRelease CodeWalkUpdate CodeWalkRange CodeLevel CodeWalkCalls
-  CodeLoop CodeVCPU CodeVCPUInit CodeVMDestroy CodeOwns.
+  CodeVMDestroy CodeOwns.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -436,191 +436,36 @@ Theorem VMDestroy_shared_cases : forall e tr id,
        st = Abi.Success /\ idle m /\ 1 <= id).
 Proof.
   intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hram Hhr Hwb Hal Hbelow Hap_at Hl3_at.
-  pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
-  assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
-  pose proof (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
-    unfold Isolation.Engine_VMDestroy; step_by Hv.
-  { eexists _, _, _. split; [reflexivity|]. left. split; [reflexivity|intros E; cbv in E; discriminate E]. }
-  rewrite (is_nil_lens _ _ _ _ Lv). cbv beta iota.
-  set (i := Z.to_nat (id - 1)) in *.
-  set (m := nth i (Isolation.Engine_vms e) Isolation.zero_vm) in *.
-  assert (Hn : nth_error (Isolation.Engine_vms e) i = Some m) by (apply nth_error_nth'; unfold len in Hr; lia).
-  assert (Hm : vm_ok m).
-  { destruct Hsh as [[_ Hall] _]. rewrite Forall_forall in Hall. apply Hall. eapply nth_error_In. exact Hn. }
-  pose proof Hm as (Hn0 & Hnl & _).
-  pose proof (Hown_at m ltac:(lia) Hn Hlive) as Hown.
-  assert (Hv0 : vm_valid id e) by (split; [exact I|lia]).
-  step_by (deref_lens _ _ _ _ e tr Lv Hv0). step_by (deref_lens _ _ _ _ e tr Lv Hv0). fold m.
-  assert (Hsub : subslice (Isolation.vm_vcpus m) 0 (Isolation.vm_nvcpu m) e tr =
-                 Ok (firstn (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) e tr).
-  { unfold subslice. destruct (Z.ltb_spec (Isolation.vm_nvcpu m) 0); [lia|].
-    destruct (Z.ltb_spec (len (Isolation.vm_vcpus m)) (Isolation.vm_nvcpu m)); [lia|]. rewrite Z.sub_0_r. reflexivity. }
-  step_by Hsub.
-  assert (Hsl : len (firstn (Z.to_nat (Isolation.vm_nvcpu m)) (Isolation.vm_vcpus m)) = Isolation.vm_nvcpu m).
-  { unfold len in *. rewrite firstn_length. lia. }
-  rewrite Hsl.
-  (* No vCPU running: the busy scan reads and changes nothing. *)
-  match goal with |- context [loop (Isolation.vm_nvcpu m) ?c ?b ?po 0] =>
-  destruct (loop_spec (Isolation.vm_nvcpu m) c b po
-    (fun k st tr' => st = e /\ tr' = tr /\ 0 <= k <= Isolation.vm_nvcpu m /\
-       forall x, 0 <= x < k -> Isolation.vcpu_state (nth (Z.to_nat x) (Isolation.vm_vcpus m) Isolation.zero_vcpu) <>
-                                Isolation.VCPURunning)
-    (fun j st tr' => st = e /\ tr' = tr /\ match j with Fall _ => idle m | Jump x => x = Abi.Busy end)
-    (fun k => Z.to_nat (Isolation.vm_nvcpu m - k))) with (l := 0) (s := e) (tr := tr)
-    as (j & s' & tr' & Hj & -> & -> & Hjq) end.
-  - intros k st tr' (-> & -> & Hk & Hscan). exists (k <? Isolation.vm_nvcpu m). split; [reflexivity|]. split.
-    + intros H. apply Z.ltb_lt in H. lia.
-    + intros H. apply Z.ltb_ge in H. split; [reflexivity|]. split; [reflexivity|]. intros x Hx. apply Hscan. lia.
-  - intros k st tr' (-> & -> & Hk & Hscan) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    destruct (nth_error (Isolation.vm_vcpus m) (Z.to_nat k)) as [c|] eqn:Hnc;
-      [|apply nth_error_None in Hnc; unfold len in *; lia].
-    pose proof (idx_nth (Isolation.vm_vcpus m) k c e tr ltac:(lia) Hnc) as Hc'.
-    step_by (deref_lens _ _ _ _ e tr Lv Hv0). fold m. step_by Hc'.
-    destruct (_ =? _) eqn:Hrunning.
-    + eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; reflexivity.
-    + eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
-      split; [|apply Z2Nat.inj_lt; lia].
-      split; [reflexivity|]. split; [reflexivity|]. split; [lia|].
-      intros x Hx. destruct (Z.eq_dec x k) as [->|Ne]; [|apply Hscan; lia].
-      rewrite (nth_error_nth _ _ Isolation.zero_vcpu Hnc). apply Z.eqb_neq. exact Hrunning.
-  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros x Hx. lia.
-  - destruct (Z.eq_dec (Isolation.vm_nvcpu m) 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by lia. lia.
-  - step_by Hj. destruct j as [k|x];
-      [|subst x; eexists _, _, _; split; [reflexivity|]; left; split; [reflexivity|intros E; cbv in E; discriminate E]].
-    (* The ledger pass. *)
-    assert (Hw16 : wrapu 16 id = id) by (unfold wrapu; apply Z.mod_small; lia).
-    rewrite Hw16.
-    assert (Hpl : len (Isolation.Engine_pages e) < 2 ^ 64).
-    { destruct Hl as (Hb & Hs & Hbs & _ & Hlen). unfold len in *. lia. }
-    destruct (releasePages_shared e tr id ltac:(lia) Hl Hpl Hram Hhr Hwb Hal Hbelow (Hl3_at m ltac:(lia) Hn Hlive))
+  pose proof Hmem as (Hl & _).
+  assert (Hpl : len (Isolation.Engine_pages e) < 2 ^ 64)
+    by (destruct Hl as (Hb & Hs & Hbs & _ & Hlen); unfold len in *; lia).
+  destruct (VMDestroy_cases_with e tr id Hsh Hvms Hid) as (st & e' & tr' & Hrun & Hcase).
+  { intros m H1 Hn Hlive.
+    assert (Hlt : (Z.to_nat (id - 1) < List.length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+    assert (Hid16 : 1 <= id < 2 ^ 16) by (unfold len in Hvms; lia).
+   
+    destruct (releasePages_shared e tr id Hid16 Hl Hpl Hram Hhr Hwb Hal Hbelow (Hl3_at m H1 Hn Hlive))
       as (qR & trR & Hrel & Hafter).
-    step_by Hrel.
     set (X := Isolation.set_Engine_pool qR e) in *.
-    set (e1 := Isolation.set_Engine_pages _ X).
+    exists (Isolation.set_Engine_pages (map (release_page id) (Isolation.Engine_pages e)) X), trR.
+    split; [exact Hrel|]. split; [reflexivity|]. split; [exact Hplat|].
     pose proof Hafter as (HrX & HBX & HLX & HtfX & _).
-    pose proof (root_inv_l1 X _ HrX) as (HpiX & _). pose proof HpiX as (HokX & HpokX & _ & _ & HplX).
-    assert (Hn1 : nth_error (Isolation.Engine_vms e1) i = Some m) by exact Hn.
-    pose proof (destroy_inv_refl e1 i m Hn1 Hm HpokX) as D1.
-    assert (Hv1 : vm_valid id e1) by exact Hv0.
-    assert (Hown1 : Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e1 (Isolation.stage2_root (Isolation.vm_s2 m))).
-    { destruct Hown as [Hneg|Hown]; [left; exact Hneg|right].
-      pose proof (root_inv_l1 e _ Hhr) as (Hpie & _).
-      pose proof (owns_root_inv e _ Hpie Hown) as Hrv.
-      assert (Hk : tree_kept e X (Isolation.stage2_root (Isolation.vm_s2 m)))
-        by exact (tree_kept_of_frame e X _ _ HtfX Hrv (Hap_at m ltac:(lia) Hn Hlive)).
-      exact (root_inv_owns X _ (root_inv_frame e X _ Hrv HpiX HBX HLX Hk)). }
-    (* The stage-2. *)
-    pose proof (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
-    step_by (Hqs e1 trR).
-    pose proof (freeStage2_no_failure e1 trR qs _ _ _ Ls Hv1 ltac:(intros q' st H; exact H) ltac:(intros; reflexivity)
-      HokX HpokX Hplat Hown1) as (e2 & tr2 & Hfs & Hneg & Hpos).
-    step_by Hfs.
-    assert (Hv2 : vm_valid id e2 /\ destroy_inv e1 i m e2 /\ CodeVMDestroy.gone i e2 /\ Isolation.Engine_pages e2 = Isolation.Engine_pages e1).
-    { destruct (Z.ltb_spec (Isolation.stage2_root (Isolation.vm_s2 m)) 0) as [Hr0|Hr0].
-      - pose proof (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. split; [exact Hr0|reflexivity].
-      - pose proof (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _ & Hout & Hcq). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
-        pose proof (destroy_inv_pool e1 i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
-        assert (Hi1 : (i < List.length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat) by (unfold len in Hr; cbn; lia).
-        cbv beta. split; [|split; [|reflexivity]].
-        + apply destroy_inv_slot; [exact D1'|exact Hi1| | | |].
-          * apply vm_ok_s2. exact (destroy_inv_ok _ _ _ _ D1').
-          * reflexivity.
-          * reflexivity.
-          * left. cbn. lia.
-        + unfold CodeVMDestroy.gone. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi1. cbn. lia. }
-    destruct Hv2 as (Hv2 & D2 & G2 & E2).
-    (* The slot's fields. *)
-    pose proof (pfield_lens v _ _ _ Isolation.vm_live Isolation.set_vm_live Lv ltac:(field_laws)) as (q1 & Hq1 & L1).
-    pose proof (pfield_lens v _ _ _ Isolation.vm_hasRun Isolation.set_vm_hasRun Lv ltac:(field_laws)) as (q2 & Hq2 & L2).
-    pose proof (pfield_lens v _ _ _ Isolation.vm_nvcpu Isolation.set_vm_nvcpu Lv ltac:(field_laws)) as (q3 & Hq3 & L3).
-    pose proof (pfield_lens v _ _ _ Isolation.vm_protected Isolation.set_vm_protected Lv ltac:(field_laws)) as (q4 & Hq4 & L4).
-    (* A store into a field of the slot, from a memory where the slot is valid. *)
-    Local Ltac store_field Hq L Hv b tr2 Hv' :=
-      match type of Hv with vm_valid _ ?s =>
-        step_by (Hq s tr2); step_by (store_lens _ _ _ _ s b tr2 L Hv);
-        pose proof (lens_valid _ _ _ _ s b L Hv) as Hv'; cbv beta in Hv' end.
-    (* ... and keeps [destroy_inv] and the absent stage-2. *)
-    Local Ltac keep e1 m Hie D G Hv D' G' Hok :=
-      match type of Hv with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?i ?x (Isolation.Engine_vms ?s)) ?s) =>
-        assert (Hi' : (i < List.length (Isolation.Engine_vms s))%nat)
-          by exact (slot_lt _ _ _ _ D Hie);
-        assert (D' : destroy_inv e1 i m (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
-          by (apply destroy_inv_slot; [exact D|exact Hi'|apply Hok; exact (destroy_inv_ok _ _ _ _ D)|
-                                       exact (destroy_inv_shadow _ _ _ _ D)|exact (destroy_inv_len _ _ _ _ D)|
-                                       exact (destroy_inv_s2 _ _ _ _ D)]);
-        assert (G' : CodeVMDestroy.gone i (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
-          by (unfold CodeVMDestroy.gone in *; cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact Hi'; exact G);
-        clear Hi' end.
-    assert (Hie : (i < List.length (Isolation.Engine_vms e))%nat) by (unfold i; unfold len in Hr; lia).
-    (* ... and the slot, once not live, stays so. *)
-    Local Ltac keep_dead K Hv K' :=
-      match type of Hv with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?i ?x (Isolation.Engine_vms ?s)) ?s) =>
-        assert (K' : Isolation.vm_live (nth i (Isolation.Engine_vms
-                       (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s)) Isolation.zero_vm) = false)
-          by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms];
-              rewrite nth_replace by (destruct Hv as [_ Hv']; cbn [Isolation.set_Engine_vms Isolation.Engine_vms] in Hv';
-                                      rewrite len_replace in Hv'; unfold len in Hv'; lia);
-              exact K) end.
-    store_field Hq1 L1 Hv2 false tr2 Hv3. keep e1 m Hie D2 G2 Hv3 D3 G3 vm_ok_live.
-    assert (K3 : Isolation.vm_live (nth i (Isolation.Engine_vms
-                   (Isolation.set_Engine_vms (replace_nth i (Isolation.set_vm_live false (nth i (Isolation.Engine_vms e2) Isolation.zero_vm))
-                     (Isolation.Engine_vms e2)) e2)) Isolation.zero_vm) = false)
-      by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact (slot_lt _ _ _ _ D2 Hie); reflexivity).
-    store_field Hq2 L2 Hv3 false tr2 Hv4. keep e1 m Hie D3 G3 Hv4 D4 G4 vm_ok_hasRun. keep_dead K3 Hv4 K4.
-    store_field Hq3 L3 Hv4 0 tr2 Hv5. keep e1 m Hie D4 G4 Hv5 D5 G5 vm_ok_nvcpu0. keep_dead K4 Hv5 K5.
-    store_field Hq4 L4 Hv5 false tr2 Hv6. keep e1 m Hie D5 G5 Hv6 D6 G6 vm_ok_protected. keep_dead K5 Hv6 K6.
-    match type of Hv6 with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?j ?x (Isolation.Engine_vms ?s)) ?s) =>
-      assert (P6 : Isolation.vm_protected (nth j (Isolation.Engine_vms
-                     (Isolation.set_Engine_vms (replace_nth j x (Isolation.Engine_vms s)) s)) Isolation.zero_vm) = false)
-        by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact (slot_lt _ _ _ _ D5 Hie);
-            reflexivity) end.
-    match type of Hv6 with vm_valid id ?s6 => set (e6 := s6) in * end.
-    step_by (deref_lens _ _ _ _ e6 tr2 Lv Hv6). cbv beta.
-    (* The vCPUs, zeroed one by one. *)
-    set (nc := len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms e6) Isolation.zero_vm))).
-    pose proof (pfield_lens v _ _ _ Isolation.vm_vcpus Isolation.set_vm_vcpus Lv ltac:(field_laws)) as (qc & Hqc & Lc).
-    pose proof Lc as (ldc & stc & _ & _ & _ & Hvc & Hgc). cbv beta in Hvc, Hgc.
-    match goal with |- context [loop nc ?c ?b ?po 0] =>
-    destruct (loop_spec nc c b po
-      (fun z st tr' => tr' = tr2 /\ vm_valid id st /\ 0 <= z <= nc /\
-         len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)) = nc /\
-         destroy_inv e1 i m st /\ CodeVMDestroy.gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
-         Isolation.vm_protected (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
-         Isolation.Engine_pages st = Isolation.Engine_pages e1)
-      (fun _ st tr' => tr' = tr2 /\ destroyed e1 i m st /\ Isolation.Engine_pages st = Isolation.Engine_pages e1)
-      (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & X7 & E7) end.
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es). exists (z <? nc). split; [reflexivity|]. split.
-      * intros H. apply Z.ltb_lt in H. lia.
-      * intros _. split; [reflexivity|]. split; [split; [exact Ds|]; split; [exact Gs|]; split; assumption|exact Es].
-    + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-      pose proof (pindex_lens qc _ _ _ z Isolation.zero_vcpu Lc) as (qk & Hqk & Lk).
-      step_by (Hqc st tr2). step_by (Hqk st tr2 Hvs ltac:(cbv beta; lia)).
-      erewrite bind_ok by (apply (store_lens _ _ _ _ st _ tr2 Lk); cbv beta; split; [exact Hvs|lia]).
-      cbv beta iota zeta.
-      eexists _, _, _. split; [reflexivity|]. eexists. split; [reflexivity|].
-      split; [|apply Z2Nat.inj_lt; lia].
-      split; [reflexivity|]. split; [|split; [lia|split]].
-      * apply Hvc. exact Hvs.
-      * (* the slot keeps as many vCPUs *)
-        match goal with |- len ?x = nc =>
-          replace x with (replace_nth (Z.to_nat z) (Isolation.mk_vcpu Isolation.zero_VCPUState
-            Isolation.zero_pendingReply Isolation.zero_MMIORead Isolation.zero_Context)
-            (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)))
-            by (symmetry; apply Hgc; exact Hvs) end.
-        rewrite len_replace. exact Hlc.
-      * assert (Hi' : (i < List.length (Isolation.Engine_vms st))%nat) by (destruct Hvs as [_ Hvs]; unfold len in Hvs; lia).
-        split; [|split; [|split; [|split]]].
-        -- apply destroy_inv_slot; [exact Ds|exact Hi'| |exact (destroy_inv_shadow _ _ _ _ Ds)| |exact (destroy_inv_s2 _ _ _ _ Ds)].
-           ++ apply vm_ok_put_vcpu; [exact (destroy_inv_ok _ _ _ _ Ds)|reflexivity].
-           ++ cbn [Isolation.vm_vcpus Isolation.set_vm_vcpus]. rewrite len_replace. exact (destroy_inv_len _ _ _ _ Ds).
-        -- unfold CodeVMDestroy.gone in *. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Gs.
-        -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ks.
-        -- cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi'. exact Ps.
-        -- exact Es.
-    + split; [reflexivity|]. split; [exact Hv6|]. split; [unfold nc, len; lia|]. split; [reflexivity|]. split; [exact D6|].
-      split; [exact G6|]. split; [exact K6|]. split; [exact P6|exact E2].
-    + destruct (Z.eq_dec nc 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by (unfold nc, len in *; lia). lia.
-    + step_by Hjz. destruct jz as [z|[]]. eexists _, _, _. split; [reflexivity|].
-      right. exists i, m, qR. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|]. split; [exact X7|].
-      split; [exact E7|]. split; [exact Hafter|]. split; [reflexivity|]. split; [exact Hjq|unfold len in Hr; lia].
+    pose proof (root_inv_l1 X _ HrX) as (HpiX & _). pose proof HpiX as (HokX & HpokX & _).
+    split; [exact HokX|]. split; [exact HpokX|].
+    destruct (Hown_at m H1 Hn Hlive) as [Hneg|Hown]; [left; exact Hneg|right].
+    pose proof (root_inv_l1 e _ Hhr) as (Hpie & _).
+    pose proof (owns_root_inv e _ Hpie Hown) as Hrv.
+    assert (Hk : tree_kept e X (Isolation.stage2_root (Isolation.vm_s2 m)))
+      by exact (tree_kept_of_frame e X _ _ HtfX Hrv (Hap_at m H1 Hn Hlive)).
+    exact (root_inv_owns X _ (root_inv_frame e X _ Hrv HpiX HBX HLX Hk)). }
+  exists st, e', tr'. split; [exact Hrun|].
+  destruct Hcase as [H|(i & m & e1 & tr1 & Hn & Hlive & -> & Hrel & Hd & Ep & Est & Hidle & H1)]; [left; exact H|right].
+  assert (Hlt : (Z.to_nat (id - 1) < List.length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  assert (Hid16 : 1 <= id < 2 ^ 16) by (unfold len in Hvms; lia).
+  destruct (releasePages_shared e tr id Hid16 Hl Hpl Hram Hhr Hwb Hal Hbelow (Hl3_at m H1 Hn Hlive))
+    as (qR & trR & Hrel' & Hafter).
+  rewrite Hrel' in Hrel. injection Hrel as <- <-.
+  exists (Z.to_nat (id - 1)), m, qR. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|].
+  split; [exact Hd|]. split; [exact Ep|]. split; [exact Hafter|]. split; [exact Est|]. split; [exact Hidle|exact H1].
 Qed.
+

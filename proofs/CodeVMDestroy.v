@@ -5,14 +5,19 @@
     isolation/vm.go. [Engine.VMDestroy] checks the vmid and that no vCPU
     is running, releases the VM's pages in the ledger ([releasePages],
     CodeRelease), frees its stage-2 ([freeStage2], CodeFree), clears the
-    slot's fields and zeroes its vCPUs. Every step but the host-unmap
-    branch of [releasePages] is proved; so VM_DESTROY never fails for a
-    VM that shares no page with the host: it leaves the engine as it was
-    or the slot [destroyed] (no stage-2, not live, not protected, as many
-    vCPUs, every free bit outside the VM's tables kept and a counted pool
-    left counted) and the ledger released page by page ([release_page];
-    [VMDestroy_unshared_cases]), and it keeps [mem_ok] and [shadow_inv]
-    (the slot's stage-2 is gone, its vCPUs zeroed). *)
+    slot's fields and zeroes its vCPUs. Every step but [releasePages] is
+    proved for whatever engine that ledger pass leaves, given its slots,
+    platform, tables and pool in shape and the VM's stage-2 owning its
+    tables there ([VMDestroy_cases_with]): VM_DESTROY then never fails,
+    and leaves the engine as it was or the slot [destroyed] (no stage-2,
+    not live, not protected, as many vCPUs, every free bit outside the
+    VM's tables kept and a counted pool left counted). With
+    [releasePages] for a VM that shares no page with the host
+    (CodeRelease), VM_DESTROY of such a VM never fails, releases the
+    ledger page by page ([release_page]; [VMDestroy_unshared_cases]) and
+    keeps [mem_ok] and [shadow_inv] (the slot's stage-2 is gone, its
+    vCPUs zeroed); CodeReleaseShared.v does the same for a VM sharing
+    pages with the host. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -206,26 +211,40 @@ Definition idle (m : Isolation.vm) : Prop :=
   forall j, 0 <= j < Isolation.vm_nvcpu m ->
     Isolation.vcpu_state (nth (Z.to_nat j) (Isolation.vm_vcpus m) Isolation.zero_vcpu) <> Isolation.VCPURunning.
 
-(** VM_DESTROY never fails on an engine meeting [mem_ok] and
-    [shadow_inv], with its platform and a pool in shape, for any 64-bit
-    vmid, provided a live VM at that vmid owns its stage-2's tables
-    (distinct and in use) and shares no page with the host. It leaves the
-    engine as it was with an error (no live VM at the vmid, or a vCPU
-    running), or answers SUCCESS having [destroyed] the live, [idle] VM
-    at the vmid. *)
-Theorem VMDestroy_unshared_cases : forall e tr id,
-  mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
-  len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
-  owned_at e id -> unshared_at e id ->
+(** The slot destroyed from an engine whose ledger alone differs, with as
+    many entries, is destroyed from this one: [destroy_inv] reads of the
+    ledger only its length. *)
+Lemma destroyed_pages : forall e ps i m s, List.length ps = List.length (Isolation.Engine_pages e) ->
+  destroyed (Isolation.set_Engine_pages ps e) i m s -> destroyed e i m s.
+Proof.
+  intros e ps i m s Hl ((A & B & Rest) & G). split; [|exact G]. split; [exact A|]. split; [|exact Rest].
+  rewrite B. cbn [Isolation.Engine_pages Isolation.set_Engine_pages]. unfold len. rewrite Hl. reflexivity.
+Qed.
+
+(** VM_DESTROY, with what its ledger pass does given as a hypothesis:
+    when [releasePages] of the live VM [m] at the vmid (if any) ends in
+    an engine with the same VM slots, a platform, whole tables, a pool in
+    shape and [m]'s stage-2 absent or owning its tables, VM_DESTROY never
+    fails on an engine meeting [shadow_inv] with fewer than 2^16 slots,
+    for any 64-bit vmid: it leaves the engine as it was with an error (no
+    live VM at the vmid, or a vCPU running), or answers SUCCESS having
+    run that ledger pass and then [destroyed] the slot of the live,
+    [idle] VM at the vmid. *)
+Theorem VMDestroy_cases_with : forall e tr id,
+  shadow_inv e -> len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
+  (forall m, 1 <= id -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+     exists e1 tr1, Isolation.Engine_releasePages root id e tr = Ok tt e1 tr1 /\
+       Isolation.Engine_vms e1 = Isolation.Engine_vms e /\ Isolation.Engine_plat e1 <> None /\
+       tables_ok e1 /\ pool_ok (Isolation.Engine_pool e1) /\
+       (Isolation.stage2_root (Isolation.vm_s2 m) < 0 \/ owns_tables e1 (Isolation.stage2_root (Isolation.vm_s2 m)))) ->
   exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
     ((e' = e /\ st <> Abi.Success) \/
-     exists i m, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
-       i = Z.to_nat (id - 1) /\ destroyed e i m e' /\
-       Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e) /\
+     exists i m e1 tr1, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
+       i = Z.to_nat (id - 1) /\ Isolation.Engine_releasePages root id e tr = Ok tt e1 tr1 /\
+       destroyed e1 i m e' /\ Isolation.Engine_pages e' = Isolation.Engine_pages e1 /\
        st = Abi.Success /\ idle m /\ 1 <= id).
 Proof.
-  intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hunsh_at.
-  pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
+  intros e tr id Hsh Hvms Hid Hrel_at.
   assert (Hl0 : 0 <= len (Isolation.Engine_vms e)) by (unfold len; lia).
   pose proof (liveVM_lens e tr id ltac:(lia) Hid) as (v & Hv & [-> | (Hr & Hlive & Lv)]);
     unfold Isolation.Engine_VMDestroy; step_by Hv.
@@ -237,7 +256,6 @@ Proof.
   assert (Hm : vm_ok m).
   { destruct Hsh as [[_ Hall] _]. rewrite Forall_forall in Hall. apply Hall. eapply nth_error_In. exact Hn. }
   pose proof Hm as (Hn0 & Hnl & _).
-  pose proof (Hown_at m ltac:(lia) Hn Hlive) as Hown. pose proof (Hunsh_at m ltac:(lia) Hn Hlive) as Hunsh.
   assert (Hv0 : vm_valid id e) by (split; [exact I|lia]).
   step_by (deref_lens _ _ _ _ e tr Lv Hv0). step_by (deref_lens _ _ _ _ e tr Lv Hv0). fold m.
   assert (Hsub : subslice (Isolation.vm_vcpus m) 0 (Isolation.vm_nvcpu m) e tr =
@@ -276,33 +294,36 @@ Proof.
   - destruct (Z.eq_dec (Isolation.vm_nvcpu m) 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by lia. lia.
   - step_by Hj. destruct j as [k|x];
       [|subst x; eexists _, _, _; split; [reflexivity|]; left; split; [reflexivity|intros E; cbv in E; discriminate E]].
-    pose proof (destroy_inv_refl e i m Hn Hm Hpool) as D0.
     (* The ledger pass. *)
     assert (Hw16 : wrapu 16 id = id) by (unfold wrapu; apply Z.mod_small; lia).
     rewrite Hw16.
-    assert (Hpl : len (Isolation.Engine_pages e) < 2 ^ 64).
-    { destruct Hl as (Hb & Hs & Hbs & _ & Hlen). unfold len in *. lia. }
-    step_by (releasePages_unshared e tr id ltac:(lia) Hpl Hunsh).
-    set (e1 := Isolation.set_Engine_pages _ e).
-    assert (D1 : destroy_inv e i m e1) by (apply destroy_inv_pages; [exact D0|apply map_length]).
-    assert (Hv1 : vm_valid id e1) by exact Hv0.
+    destruct (Hrel_at m ltac:(lia) Hn Hlive) as (e1 & trR & Hrel & Hvms1 & Hplat1 & Ht1 & Hpool1 & Hown1).
+    step_by Hrel.
+    assert (Hn1 : nth_error (Isolation.Engine_vms e1) i = Some m) by (rewrite Hvms1; exact Hn).
+    pose proof (destroy_inv_refl e1 i m Hn1 Hm Hpool1) as D1.
+    assert (Hv1 : vm_valid id e1) by (split; [exact I|]; rewrite Hvms1; exact (proj2 Hv0)).
     (* The stage-2. *)
     pose proof (pfield_lens v _ _ _ Isolation.vm_s2 Isolation.set_vm_s2 Lv ltac:(field_laws)) as (qs & Hqs & Ls).
-    step_by (Hqs e1 tr).
-    pose proof (freeStage2_no_failure e1 tr qs _ _ _ Ls Hv1 ltac:(intros q st H; exact H) ltac:(intros; reflexivity)
-      Ht Hpool Hplat Hown) as (e2 & tr2 & Hfs & Hneg & Hpos).
+    step_by (Hqs e1 trR).
+    assert (Em1 : nth i (Isolation.Engine_vms e1) Isolation.zero_vm = m) by (apply nth_error_nth; exact Hn1).
+    pose proof Hown1 as Hown1'. rewrite <- Em1 in Hown1'.
+    pose proof (freeStage2_no_failure e1 trR qs _ _ _ Ls Hv1 ltac:(intros q' st H; exact H) ltac:(intros; reflexivity)
+      Ht1 Hpool1 Hplat1 Hown1') as (e2 & tr2 & Hfs & Hneg & Hpos).
+    rewrite Em1 in Hneg, Hpos.
     step_by Hfs.
-    assert (Hv2 : vm_valid id e2 /\ destroy_inv e i m e2 /\ gone i e2 /\ Isolation.Engine_pages e2 = Isolation.Engine_pages e1).
+    assert (Hv2 : vm_valid id e2 /\ destroy_inv e1 i m e2 /\ gone i e2 /\ Isolation.Engine_pages e2 = Isolation.Engine_pages e1).
     { destruct (Z.ltb_spec (Isolation.stage2_root (Isolation.vm_s2 m)) 0) as [Hr0|Hr0].
-      - pose proof (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|]. split; [exact Hr0|reflexivity].
+      - pose proof (Hneg Hr0) as [-> _]. split; [exact Hv1|]. split; [exact D1|].
+        split; [unfold gone; rewrite Em1; exact Hr0|reflexivity].
       - pose proof (Hpos Hr0) as (q & -> & _ & HPq & Hshq & _ & Hout & Hcq). split; [apply (lens_valid _ _ _ _ _ _ Ls); exact Hv1|].
-        pose proof (destroy_inv_pool e i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
-        assert (Hi1 : (i < length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat) by (unfold len in Hr; cbn; lia).
+        pose proof (destroy_inv_pool e1 i m e1 q D1 HPq Hshq Hout Hcq) as D1'.
+        assert (Hi1 : (i < List.length (Isolation.Engine_vms (Isolation.set_Engine_pool q e1)))%nat)
+          by (cbn; rewrite Hvms1; unfold len in Hr; lia).
         cbv beta. split; [|split; [|reflexivity]].
         + apply destroy_inv_slot; [exact D1'|exact Hi1| | | |].
           * apply vm_ok_s2. exact (destroy_inv_ok _ _ _ _ D1').
-          * reflexivity.
-          * reflexivity.
+          * cbn. rewrite Em1. reflexivity.
+          * cbn. rewrite Em1. reflexivity.
           * left. cbn. lia.
         + unfold gone. cbn [Isolation.set_Engine_vms Isolation.Engine_vms]. rewrite nth_replace by exact Hi1. cbn. lia. }
     destruct Hv2 as (Hv2 & D2 & G2 & E2).
@@ -317,18 +338,18 @@ Proof.
         step_by (Hq s tr2); step_by (store_lens _ _ _ _ s b tr2 L Hv);
         pose proof (lens_valid _ _ _ _ s b L Hv) as Hv'; cbv beta in Hv' end.
     (* ... and keeps [destroy_inv] and the absent stage-2. *)
-    Local Ltac keep e m Hie D G Hv D' G' Hok :=
+    Local Ltac keep e1 m Hie D G Hv D' G' Hok :=
       match type of Hv with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?i ?x (Isolation.Engine_vms ?s)) ?s) =>
-        assert (Hi' : (i < length (Isolation.Engine_vms s))%nat)
+        assert (Hi' : (i < List.length (Isolation.Engine_vms s))%nat)
           by exact (slot_lt _ _ _ _ D Hie);
-        assert (D' : destroy_inv e i m (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
+        assert (D' : destroy_inv e1 i m (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
           by (apply destroy_inv_slot; [exact D|exact Hi'|apply Hok; exact (destroy_inv_ok _ _ _ _ D)|
                                        exact (destroy_inv_shadow _ _ _ _ D)|exact (destroy_inv_len _ _ _ _ D)|
                                        exact (destroy_inv_s2 _ _ _ _ D)]);
         assert (G' : gone i (Isolation.set_Engine_vms (replace_nth i x (Isolation.Engine_vms s)) s))
           by (unfold gone in *; cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact Hi'; exact G);
         clear Hi' end.
-    assert (Hie : (i < length (Isolation.Engine_vms e))%nat) by (unfold i; unfold len in Hr; lia).
+    assert (Hie : (i < List.length (Isolation.Engine_vms e1))%nat) by (rewrite Hvms1; unfold i; unfold len in Hr; lia).
     (* ... and the slot, once not live, stays so. *)
     Local Ltac keep_dead K Hv K' :=
       match type of Hv with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?i ?x (Isolation.Engine_vms ?s)) ?s) =>
@@ -338,14 +359,14 @@ Proof.
               rewrite nth_replace by (destruct Hv as [_ Hv']; cbn [Isolation.set_Engine_vms Isolation.Engine_vms] in Hv';
                                       rewrite len_replace in Hv'; unfold len in Hv'; lia);
               exact K) end.
-    store_field Hq1 L1 Hv2 false tr2 Hv3. keep e m Hie D2 G2 Hv3 D3 G3 vm_ok_live.
+    store_field Hq1 L1 Hv2 false tr2 Hv3. keep e1 m Hie D2 G2 Hv3 D3 G3 vm_ok_live.
     assert (K3 : Isolation.vm_live (nth i (Isolation.Engine_vms
                    (Isolation.set_Engine_vms (replace_nth i (Isolation.set_vm_live false (nth i (Isolation.Engine_vms e2) Isolation.zero_vm))
                      (Isolation.Engine_vms e2)) e2)) Isolation.zero_vm) = false)
       by (cbn [Isolation.set_Engine_vms Isolation.Engine_vms]; rewrite nth_replace by exact (slot_lt _ _ _ _ D2 Hie); reflexivity).
-    store_field Hq2 L2 Hv3 false tr2 Hv4. keep e m Hie D3 G3 Hv4 D4 G4 vm_ok_hasRun. keep_dead K3 Hv4 K4.
-    store_field Hq3 L3 Hv4 0 tr2 Hv5. keep e m Hie D4 G4 Hv5 D5 G5 vm_ok_nvcpu0. keep_dead K4 Hv5 K5.
-    store_field Hq4 L4 Hv5 false tr2 Hv6. keep e m Hie D5 G5 Hv6 D6 G6 vm_ok_protected. keep_dead K5 Hv6 K6.
+    store_field Hq2 L2 Hv3 false tr2 Hv4. keep e1 m Hie D3 G3 Hv4 D4 G4 vm_ok_hasRun. keep_dead K3 Hv4 K4.
+    store_field Hq3 L3 Hv4 0 tr2 Hv5. keep e1 m Hie D4 G4 Hv5 D5 G5 vm_ok_nvcpu0. keep_dead K4 Hv5 K5.
+    store_field Hq4 L4 Hv5 false tr2 Hv6. keep e1 m Hie D5 G5 Hv6 D6 G6 vm_ok_protected. keep_dead K5 Hv6 K6.
     match type of Hv6 with vm_valid _ (Isolation.set_Engine_vms (replace_nth ?j ?x (Isolation.Engine_vms ?s)) ?s) =>
       assert (P6 : Isolation.vm_protected (nth j (Isolation.Engine_vms
                      (Isolation.set_Engine_vms (replace_nth j x (Isolation.Engine_vms s)) s)) Isolation.zero_vm) = false)
@@ -361,10 +382,10 @@ Proof.
     destruct (loop_spec nc c b po
       (fun z st tr' => tr' = tr2 /\ vm_valid id st /\ 0 <= z <= nc /\
          len (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)) = nc /\
-         destroy_inv e i m st /\ gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
+         destroy_inv e1 i m st /\ gone i st /\ Isolation.vm_live (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
          Isolation.vm_protected (nth i (Isolation.Engine_vms st) Isolation.zero_vm) = false /\
          Isolation.Engine_pages st = Isolation.Engine_pages e1)
-      (fun _ st tr' => tr' = tr2 /\ destroyed e i m st /\ Isolation.Engine_pages st = Isolation.Engine_pages e1)
+      (fun _ st tr' => tr' = tr2 /\ destroyed e1 i m st /\ Isolation.Engine_pages st = Isolation.Engine_pages e1)
       (fun z => Z.to_nat (nc - z))) with (l := 0) (s := e6) (tr := tr2) as (jz & s7 & tr7 & Hjz & -> & X7 & E7) end.
     + intros z st tr' (-> & Hvs & Hz & Hlc & Ds & Gs & Ks & Ps & Es). exists (z <? nc). split; [reflexivity|]. split.
       * intros H. apply Z.ltb_lt in H. lia.
@@ -385,7 +406,7 @@ Proof.
             (Isolation.vm_vcpus (nth i (Isolation.Engine_vms st) Isolation.zero_vm)))
             by (symmetry; apply Hgc; exact Hvs) end.
         rewrite len_replace. exact Hlc.
-      * assert (Hi' : (i < length (Isolation.Engine_vms st))%nat) by (destruct Hvs as [_ Hvs]; unfold len in Hvs; lia).
+      * assert (Hi' : (i < List.length (Isolation.Engine_vms st))%nat) by (destruct Hvs as [_ Hvs]; unfold len in Hvs; lia).
         split; [|split; [|split; [|split]]].
         -- apply destroy_inv_slot; [exact Ds|exact Hi'| |exact (destroy_inv_shadow _ _ _ _ Ds)| |exact (destroy_inv_s2 _ _ _ _ Ds)].
            ++ apply vm_ok_put_vcpu; [exact (destroy_inv_ok _ _ _ _ Ds)|reflexivity].
@@ -398,9 +419,51 @@ Proof.
       split; [exact G6|]. split; [exact K6|]. split; [exact P6|exact E2].
     + destruct (Z.eq_dec nc 0) as [E|E]; [rewrite E; cbn; lia|]. rewrite fuel_nat by (unfold nc, len in *; lia). lia.
     + step_by Hjz. destruct jz as [z|[]]. eexists _, _, _. split; [reflexivity|].
-      right. exists i, m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|]. split; [exact X7|].
-      split; [exact E7|]. split; [reflexivity|]. split; [exact Hjq|unfold len in Hr; lia].
+      right. exists i, m, e1, trR. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|]. split; [exact Hrel|].
+      split; [exact X7|]. split; [exact E7|]. split; [reflexivity|]. split; [exact Hjq|unfold len in Hr; lia].
 Qed.
+
+(** VM_DESTROY never fails on an engine meeting [mem_ok] and
+    [shadow_inv], with its platform and a pool in shape, for any 64-bit
+    vmid, provided a live VM at that vmid owns its stage-2's tables
+    (distinct and in use) and shares no page with the host. It leaves the
+    engine as it was with an error (no live VM at the vmid, or a vCPU
+    running), or answers SUCCESS having [destroyed] the live, [idle] VM
+    at the vmid. *)
+Theorem VMDestroy_unshared_cases : forall e tr id,
+  mem_ok e -> shadow_inv e -> pool_ok (Isolation.Engine_pool e) -> Isolation.Engine_plat e <> None ->
+  len (Isolation.Engine_vms e) < 2 ^ 16 -> 0 <= id < 2 ^ 64 ->
+  owned_at e id -> unshared_at e id ->
+  exists st e' tr', Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' /\
+    ((e' = e /\ st <> Abi.Success) \/
+     exists i m, nth_error (Isolation.Engine_vms e) i = Some m /\ Isolation.vm_live m = true /\
+       i = Z.to_nat (id - 1) /\ destroyed e i m e' /\
+       Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e) /\
+       st = Abi.Success /\ idle m /\ 1 <= id).
+Proof.
+  intros e tr id Hmem Hsh Hpool Hplat Hvms Hid Hown_at Hunsh_at.
+  pose proof Hmem as (Hl & _ & _ & _ & Ht & _).
+  assert (Hpl : len (Isolation.Engine_pages e) < 2 ^ 64)
+    by (destruct Hl as (Hb & Hs & Hbs & _ & Hlen); unfold len in *; lia).
+  destruct (VMDestroy_cases_with e tr id Hsh Hvms Hid) as (st & e' & tr' & Hrun & Hcase).
+  { intros m H1 Hn Hlive.
+    assert (Hlt : (Z.to_nat (id - 1) < List.length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+    assert (Hid16 : 1 <= id < 2 ^ 16) by (unfold len in Hvms; lia).
+    exists (Isolation.set_Engine_pages (map (release_page id) (Isolation.Engine_pages e)) e), tr.
+    split; [exact (releasePages_unshared e tr id Hid16 Hpl (Hunsh_at m H1 Hn Hlive))|].
+    split; [reflexivity|]. split; [exact Hplat|]. split; [exact Ht|]. split; [exact Hpool|].
+    exact (Hown_at m H1 Hn Hlive). }
+  exists st, e', tr'. split; [exact Hrun|].
+  destruct Hcase as [H|(i & m & e1 & tr1 & Hn & Hlive & -> & Hrel & Hd & Ep & Est & Hidle & H1)]; [left; exact H|right].
+  assert (Hlt : (Z.to_nat (id - 1) < List.length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+  assert (Hid16 : 1 <= id < 2 ^ 16) by (unfold len in Hvms; lia).
+  rewrite (releasePages_unshared e tr id Hid16 Hpl (Hunsh_at m H1 Hn Hlive)) in Hrel.
+  injection Hrel as <- <-.
+  exists (Z.to_nat (id - 1)), m. split; [exact Hn|]. split; [exact Hlive|]. split; [reflexivity|].
+  split; [exact (destroyed_pages e _ _ m e' (map_length _ _) Hd)|].
+  split; [exact Ep|]. split; [exact Est|]. split; [exact Hidle|exact H1].
+Qed.
+
 
 (** VM_DESTROY, under the same conditions, leaves an engine meeting
     [mem_ok] and [shadow_inv] again. *)

@@ -127,6 +127,8 @@ CodeFree.freeTables_ok
 CodeFree.freeStage2_no_failure
 CodeRelease.releasePages_unshared
 CodeVMDestroy.liveVM_lens
+CodeVMDestroy.destroyed_pages
+CodeVMDestroy.VMDestroy_cases_with
 CodeVMDestroy.VMDestroy_unshared_cases
 CodeVMDestroy.VMDestroy_unshared_no_failure
 CodeVMDestroy.VMDestroy_unshared_inv
