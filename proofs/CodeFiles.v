@@ -167,7 +167,7 @@ Proof.
   unfold bind, ret.
   destruct (Z.ltb_spec p base); cbn [orb].
   { destruct (Z.leb_spec base p); [lia|reflexivity]. }
-  destruct (Z.leb_spec base p); [|lia]. cbn [andb].
+  rewrite (proj2 (Z.leb_le base p) ltac:(lia)). cbn [andb].
   destruct (Z.gtb_spec 1 size).
   { destruct (Z.ltb_spec p (base + size)); [lia|reflexivity]. }
   rewrite !wrapu_small by lia.
@@ -199,7 +199,7 @@ Proof.
   unfold file_check, checkZ, in_ramZ. fold base size.
   destruct (in_ram c (pfn c (Z.to_nat q))) eqn:Hr.
   - assert (Hin : base <= q < base + size) by (apply Hram; reflexivity).
-    destruct (Z.leb_spec base q); [|lia]. destruct (Z.ltb_spec q (base + size)); [|lia]. cbn [andb negb].
+    rewrite (proj2 (Z.leb_le base q) ltac:(lia)). rewrite (proj2 (Z.ltb_lt q (base + size)) ltac:(lia)). cbn [andb negb].
     rewrite Habs. unfold abs_pages. rewrite Hr.
     assert (Hix : (pfn c (Z.to_nat q) - ram_base c)%nat = Z.to_nat (q / 4096 - base / 4096)).
     { unfold pfn. rewrite Hg. rewrite <- Hrb, Z.div_mul by lia.
@@ -390,9 +390,9 @@ Proof.
         rewrite wrapu_small by (unfold len in *; lia).
         destruct (Z.geb_spec index (len (Isolation.Config_Files (Isolation.Engine_cfg e)))); [lia|].
         unfold Isolation.pageMask. rewrite land_4095 by lia.
-        destruct (Z.eqb_spec (pa mod 4096) 0); [lia|]. reflexivity.
+        rewrite (proj2 (Z.eqb_neq (pa mod 4096) 0) ltac:(lia)). reflexivity.
       - unfold file_read. rewrite Hf. cbv zeta. rewrite Hg, mod_nat by lia.
-        destruct (Z.eqb_spec (pa mod 4096) 0); [lia|]. reflexivity. }
+        rewrite (proj2 (Z.eqb_neq (pa mod 4096) 0) ltac:(lia)). reflexivity. }
   assert (Hcode : forall k, Isolation.Engine_FileRead root index pa pages e tr = k <->
     (if pages <? need then ret (0, Abi.InvalidParameters) else
      if need =? 0 then ret (0, Abi.Success) else

@@ -266,7 +266,8 @@ Proof.
   rewrite (Hw p ltac:(lia)), Ep0.
   replace ((pa <=? Z.of_nat p * 4096) && (Z.of_nat p * 4096 <? pa + n * 4096))
     with (in_range p (Z.to_nat (pa / 4096)) (Z.to_nat n)).
-  2:{ unfold in_range. destruct (Nat.leb_spec (Z.to_nat (pa / 4096)) p), (Nat.ltb_spec p (Z.to_nat (pa / 4096) + Z.to_nat n)),
+  2:{ unfold in_range. clear - Dp Hpa Hn.
+      destruct (Nat.leb_spec (Z.to_nat (pa / 4096)) p), (Nat.ltb_spec p (Z.to_nat (pa / 4096) + Z.to_nat n)),
         (Z.leb_spec pa (Z.of_nat p * 4096)), (Z.ltb_spec (Z.of_nat p * 4096) (pa + n * 4096)); cbn [andb]; try reflexivity; lia. }
   destruct (in_range _ _ _); reflexivity.
 Qed.

@@ -82,6 +82,12 @@ Definition set_tables (e : Isolation.Engine) (T : list Isolation.Table) : Isolat
 (** The tables are whole: 512 entries each. *)
 Definition whole (T : list Isolation.Table) : Prop := Forall (fun tb => len tb = 512) T.
 
+(** The state of an outcome [Ok], from an equation between two: a lemma,
+    as [injection] of the equation itself takes seconds when the states
+    are large terms. *)
+Lemma ok_state : forall {S A} (a a' : A) (s s' : S) t t', Ok a s t = Ok a' s' t' -> s = s'.
+Proof. intros S A a a' s s' t t' H. injection H as _ E _. exact E. Qed.
+
 Lemma tables_set_tables : forall e T, tables (set_tables e T) = T.
 Proof. intros [? ? [[] ? ? ?] ? ? ? ?] T. reflexivity. Qed.
 

@@ -169,7 +169,7 @@ Proof.
   pose proof (clearEntry_table_last (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
     Hok Hpok Hpl Ht Hi L Hent Hb Hba Hb64) as (T1 & q & Hce' & HL1 & _ & HT1 & HP & _ & _ & _ & Hout).
   cbv zeta in Hce', HT1, Hout. set (c := child (pool_base e) (tent (tables e) t i)) in *.
-  rewrite Hce in Hce'. injection Hce' as E1 _. subst st1.
+  rewrite Hce in Hce'. apply ok_state in Hce'. subst st1.
   exists st, tr'. split; [exact Hrl|]. cbv zeta. fold c.
   set (st1 := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))) in *.
   assert (ET : tables st1 = put_ent T1 t i 0).

@@ -961,8 +961,8 @@ Proof.
     Hok Hpok Hpl Ht Hi L Hent Hb0 Hba Hbe) as (T1 & q & Hce1 & HTl & HTw & HTp & HP & Hsh & Hnf & Hbc & Hout).
   pose proof (clearEntry_table_bits (pred fuel) e tr t i p base (Isolation.s2update_vmid u) ltac:(lia)
     Hok Hpok Hbits Hpl Ht Hi L Hent Hb0 Hba Hbe) as (st2 & tr2 & Hce2 & Hb2).
-  rewrite Hce in Hce1. injection Hce1 as Est1 _. subst st1.
-  rewrite Hce in Hce2. injection Hce2 as Est2 _. subst st2.
+  rewrite Hce in Hce1. apply ok_state in Hce1. subst st1.
+  rewrite Hce in Hce2. apply ok_state in Hce2. subst st2.
   set (c := child (pool_base e) (tent (tables e) t i)) in *.
   set (ef := Isolation.set_Engine_pool q (set_tables e (put_ent T1 t i 0))) in *.
   assert (Hc0 : 0 <= c) by (apply child_nonneg; exact Hle).
@@ -1385,7 +1385,7 @@ Proof.
         as (st & tr1 & Hrl & st1 & Hce & Hst').
       pose proof (clearEntry_table_last (pred f) e tr t j p base (Isolation.s2update_vmid u) ltac:(lia)
         Hok Hpok Hpl Ht Hj L (Hents j Hj E3) ltac:(lia) Hba ltac:(lia)) as (T1 & q & Hce' & HL1 & HW1 & _ & HP & _).
-      cbv zeta in Hce'. rewrite Hce in Hce'. injection Hce' as E1 _. subst st1.
+      cbv zeta in Hce'. rewrite Hce in Hce'. apply ok_state in Hce'. subst st1.
       assert (H : (let! t'6 := Isolation.Engine_replaceLeaf _ root p 2 base u in ret tt) e tr = Ok tt st tr1) by (step_by Hrl; reflexivity).
       step_by H. eexists _, _. split; [reflexivity|].
       intros H3. exfalso.

@@ -737,7 +737,7 @@ Proof.
     apply orb_true_r. }
   rewrite (translate_pw e [] (ro (Isolation.mk_stage2 r id)) (Isolation.mk_stage2 r id) (Z.of_nat k * 4096) Hok (deref_ro _ e) Hr Ht ltac:(lia)).
   cbn [pw Isolation.stage2_root]. pose proof (eidx_bound (Z.of_nat k * 4096) 1 ltac:(lia)) as Hb.
-  cbn in Hb. rewrite (He (eidx (Z.of_nat k * 4096) 1) Hb). reflexivity.
+  rewrite (He (eidx (Z.of_nat k * 4096) 1) Hb). reflexivity.
 Qed.
 
 (** ** VM_CREATE against the model *)

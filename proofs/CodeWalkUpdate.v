@@ -549,8 +549,6 @@ Qed.
 Lemma pa_below_sub' : forall u ipa cur end', ipa <= cur -> pa_below u ipa end' -> pa_below u cur end'.
 Proof. intros u ipa cur end' H P Hun x Hx. apply (P Hun). lia. Qed.
 
-Lemma ok_state : forall {S A} (a a' : A) (s s' : S) t t', Ok a s t = Ok a' s' t' -> s = s'.
-Proof. intros S A a a' s s' t t' H. injection H as _ E _. exact E. Qed.
 
 Lemma pa_below_sub : forall u ipa end' stop, stop <= end' -> pa_below u ipa end' -> pa_below u ipa stop.
 Proof. intros u ipa end' stop H P Hun x Hx. apply (P Hun). lia. Qed.
