@@ -8,11 +8,15 @@
     - the abstraction of the ledger entry [releasePages] leaves is the
       model's [destroy_page] of the abstraction of the entry before
       ([release_abs], [destroy_pages_abs]);
-    - a page the VM owns is not in the model's host stage-2 when [Inv]
-      holds of the abstraction and the VM shares no page with the host
-      ([owned_not_host]);
+    - a page the VM owns and does not share with the host is not in the
+      model's host stage-2 when [Inv] holds of the abstraction
+      ([owned_not_host_at]), so none it owns is when it shares none with
+      the host ([owned_not_host]);
     - the model's checks pass for a live VM none of whose vCPUs runs
-      ([destroy_checks]);
+      ([destroy_checks]), and the model's step leaves the abstraction of
+      an engine where the VM is gone as VM_DESTROY leaves it: ledger
+      released, host stage-2 without the VM's pages, the slot free and
+      the others as they were ([destroy_refines_with]);
     - so VM_DESTROY answering SUCCESS, from [create_inv] and [engine_inv]
       with every ledger entry [entry_ok], for a VM that shares no page
       with the host, refines the model's step whole when [Inv] holds of
@@ -64,21 +68,21 @@ Proof.
   change Isolation.zero_page with (release_page id Isolation.zero_page) at 1. apply map_nth.
 Qed.
 
-(** A page VM [id] owns is not in the model's host stage-2 when [Inv]
-    holds and the live VM at [id] shares no page with the host: the host
-    sees a VM's page only if the VM shared it with the host. *)
-Lemma owned_not_host : forall c e id m p, Inv c (abs_ms c e) -> owners_ok e -> unshared_at e id -> 1 <= id ->
-  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+(** A page of RAM VM [id] owns is not in the model's host stage-2 when
+    [Inv] holds and the VM does not share it with the host: the host sees
+    a VM's page only if the VM shared it with the host. *)
+Lemma owned_not_host_at : forall c e id p, Inv c (abs_ms c e) -> owners_ok e -> 1 <= id ->
+  ~ shared_to_host id (nth (p - ram_base c) (Isolation.Engine_pages e) Isolation.zero_page) ->
   owned_by (Z.to_nat id) (abs_pages c e p) = true -> abs_hs2 c e p = false.
 Proof.
-  intros c e id m p I Hown Hun Hid Hnth Hlive Ho.
+  intros c e id p I Hown Hid Hns Ho.
   change (abs_hs2 c e p) with (ms_hs2 (abs_ms c e) p). rewrite (inv_hs2 c _ I p). unfold abs_ms. cbn [ms_pages].
-  revert Ho. unfold abs_pages. destruct (in_ram c p) eqn:Hr; [|intros E; discriminate E].
+  revert Ho Hns. unfold abs_pages. destruct (in_ram c p) eqn:Hr; [|intros E; discriminate E].
   set (k := (p - ram_base c)%nat). destruct (Nat.ltb_spec k (length (Isolation.Engine_pages e))) as [Hk|Hk].
   2:{ rewrite nth_overflow by lia. intros E; discriminate E. }
   pose proof (nth_In _ Isolation.zero_page Hk) as Hin.
   unfold owners_ok in Hown. rewrite Forall_forall in Hown. pose proof (Hown _ Hin) as (_ & Hv & Hb).
-  pose proof (Hun m Hid Hnth Hlive _ Hin) as Hns. unfold shared_to_host in Hns.
+  unfold shared_to_host.
   destruct (nth k (Isolation.Engine_pages e) Isolation.zero_page) as [o v sh b].
   cbn [Isolation.page_owner Isolation.page_vm Isolation.page_shared Isolation.page_borrower] in *.
   unfold abs_page, abs_owner, abs_share, owned_by, host_sees. cbn [pg_owner pg_share Isolation.page_owner
@@ -86,9 +90,22 @@ Proof.
   unfold Abi.OwnerVM, Abi.OwnerHost, Abi.OwnerEngine, Abi.OwnerNone in *.
   destruct (Z.eqb_spec o 1); [intros E; discriminate E|]. destruct (Z.eqb_spec o 2); [intros E; discriminate E|].
   destruct (Z.eqb_spec o 3) as [->|]; [|intros E; discriminate E].
-  intros Ev. apply Nat.eqb_eq in Ev. destruct sh; [|reflexivity].
+  intros Ev Hns. apply Nat.eqb_eq in Ev. destruct sh; [|reflexivity].
   unfold host_id. destruct (Nat.eqb_spec (Z.to_nat b) 0) as [Eb|]; [|reflexivity].
   exfalso. apply Hns. unfold Isolation.HostVMID. repeat split; lia.
+Qed.
+
+(** So no page VM [id] owns is when the live VM at [id] shares none with
+    the host. *)
+Lemma owned_not_host : forall c e id m p, Inv c (abs_ms c e) -> owners_ok e -> unshared_at e id -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  owned_by (Z.to_nat id) (abs_pages c e p) = true -> abs_hs2 c e p = false.
+Proof.
+  intros c e id m p I Hown Hun Hid Hnth Hlive Ho. apply (owned_not_host_at c e id p I Hown Hid); [|exact Ho].
+  revert Ho. unfold abs_pages. destruct (in_ram c p); [|intros E; discriminate E].
+  destruct (Nat.ltb_spec (p - ram_base c) (length (Isolation.Engine_pages e))) as [Hk|Hk].
+  - intros _. exact (Hun m Hid Hnth Hlive _ (nth_In _ Isolation.zero_page Hk)).
+  - rewrite nth_overflow by lia. intros E; discriminate E.
 Qed.
 
 (** The model's checks pass for the abstraction of a live VM none of
@@ -113,6 +130,41 @@ Proof.
     pose proof (Hidle (Z.of_nat j) ltac:(lia)) as Hn. rewrite Nat2Z.id in Hn.
     destruct (_ =? Isolation.VCPUOff); [reflexivity|]. rewrite (proj2 (Z.eqb_neq _ _) Hn).
     destruct (Isolation.Context_Fresh _); reflexivity.
+Qed.
+
+(** The model's step from the abstraction of [e] succeeds and leaves
+    the abstraction of [e'] when [e'] is what VM_DESTROY of the live VM
+    [m] at vmid [id], none of whose vCPUs runs, leaves: the ledger
+    released, the host stage-2 without the pages the VM owned and
+    otherwise as it was, the VM's slot not live and every other slot as
+    it was, with its walk. *)
+Lemma destroy_refines_with : forall c e e' id m mem regs, cfg_abs c e -> 1 <= id ->
+  nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true -> idle m ->
+  Isolation.Engine_pages e' = map (release_page id) (Isolation.Engine_pages e) ->
+  (forall p, abs_hs2 c e' p = if owned_by (Z.to_nat id) (abs_pages c e p) then false else abs_hs2 c e p) ->
+  length (Isolation.Engine_vms e') = length (Isolation.Engine_vms e) ->
+  Isolation.vm_live (nth (Z.to_nat (id - 1)) (Isolation.Engine_vms e') Isolation.zero_vm) = false ->
+  (forall j, j <> Z.to_nat (id - 1) -> vm_at e' j = vm_at e j) ->
+  (forall j v k, nth_error (Isolation.Engine_vms e) j = Some v -> Isolation.vm_live v = true ->
+     CodeAbs.walk e' (Isolation.vm_s2 v) k = CodeAbs.walk e (Isolation.vm_s2 v) k) ->
+  exists s', vm_destroy c (abs_state c e mem regs) (Z.to_nat id) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e').
+Proof.
+  intros c e e' id m mem regs Hcfg Hid1 Hn Hlive Hidle Hpg Hhs2 Hlen Kdead Hoth Hw.
+  unfold vm_destroy, abs_state. cbn [st_meta].
+  destruct (destroy_checks c e id m Hcfg Hid1 Hn Hlive Hidle) as [Hok Hnr]. rewrite Hok, Hnr. cbn [negb].
+  eexists. split; [reflexivity|]. split; [|split].
+  - intros p. cbn [st_meta ms_pages]. symmetry. apply (destroy_pages_abs c e e' id Hid1 Hpg).
+  - intros p. cbn [st_meta ms_hs2]. change (ms_hs2 (abs_ms c e') p) with (abs_hs2 c e' p).
+    change (ms_hs2 (abs_ms c e) p) with (abs_hs2 c e p). change (ms_pages (abs_ms c e) p) with (abs_pages c e p).
+    symmetry. exact (Hhs2 p).
+  - intros w. cbn [st_meta ms_vms]. unfold State.upd. destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv].
+    + assert (Hn' : nth_error (Isolation.Engine_vms e') (Z.to_nat (id - 1)) =
+                    Some (nth (Z.to_nat (id - 1)) (Isolation.Engine_vms e') Isolation.zero_vm))
+        by (apply nth_error_nth'; rewrite Hlen; apply nth_error_Some; congruence).
+      rewrite (slot_vm c e' id _ Hid1 Hn'). unfold abs_vm. rewrite Kdead. apply vm_eq_refl.
+    + apply (abs_slot_same_at c e e' w Hlen).
+      * intros Hw1. exact (Hoth (w - 1)%nat ltac:(lia)).
+      * intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k. exact (Hw _ m0 k Hm0 Hl0).
 Qed.
 
 (** VM_DESTROY answering SUCCESS for a VM that shares no page with the
@@ -142,26 +194,13 @@ Proof.
   { exfalso. subst e'. destruct X as (_ & _ & K & _). rewrite (nth_error_nth _ _ Isolation.zero_vm Hn) in K.
     rewrite Hlive in K. discriminate K. }
   subst i i'. pose proof X as (_ & _ & Kdead & _).
-  pose proof (same_len _ _ _ _ C) as Hlen.
-  pose proof (nth_error_Some (Isolation.Engine_vms e) (Z.to_nat (id - 1))) as Hs'. rewrite Hn in Hs'.
-  assert (Hlt : (Z.to_nat (id - 1) < length (Isolation.Engine_vms e))%nat) by (apply Hs'; discriminate).
-  unfold vm_destroy, abs_state. cbn [st_meta].
-  destruct (destroy_checks c e id m Hcfg Hid1 Hn Hlive Hidle) as [Hok Hnr]. rewrite Hok, Hnr. cbn [negb].
-  eexists. split; [reflexivity|]. split; [|split].
-  - intros p. cbn [st_meta ms_pages]. symmetry. apply (destroy_pages_abs c e e' id Hid1 Hpg).
-  - intros p. cbn [st_meta ms_hs2]. change (ms_hs2 (abs_ms c e') p) with (abs_hs2 c e' p).
-    change (ms_hs2 (abs_ms c e) p) with (abs_hs2 c e p). change (ms_pages (abs_ms c e) p) with (abs_pages c e p).
-    assert (Hh : abs_hs2 c e' p = abs_hs2 c e p)
+  apply (destroy_refines_with c e e' id m mem regs Hcfg Hid1 Hn Hlive Hidle Hpg).
+  - intros p. replace (abs_hs2 c e' p) with (abs_hs2 c e p)
       by (unfold abs_hs2; rewrite Eh, (Hw (Isolation.Engine_host e) p (proj1 (proj2 (proj2 (proj2 Hc))))); reflexivity).
-    rewrite Hh. destruct (owned_by (Z.to_nat id) (abs_pages c e p)) eqn:Ho; [|reflexivity].
-    symmetry. exact (owned_not_host c e id m p I Hown Hun Hid1 Hn Hlive Ho).
-  - intros w. cbn [st_meta ms_vms]. unfold State.upd. destruct (Nat.eqb_spec w (Z.to_nat id)) as [->|Hwv].
-    + assert (Hn' : nth_error (Isolation.Engine_vms e') (Z.to_nat (id - 1)) =
-                    Some (nth (Z.to_nat (id - 1)) (Isolation.Engine_vms e') Isolation.zero_vm))
-        by (apply nth_error_nth'; lia).
-      rewrite (slot_vm c e' id _ Hid1 Hn'). unfold abs_vm. rewrite Kdead. apply vm_eq_refl.
-    + apply (abs_slot_same_at c e e' w Hlen).
-      * intros Hw1. exact (other_slot _ _ _ _ C (w - 1) ltac:(lia)).
-      * intros _ m0 Hm0 Hl0 p. apply abs_s2_same. intros k.
-        exact (Hw _ k (Hvms m0 (nth_error_In _ _ Hm0) Hl0)).
+    destruct (owned_by (Z.to_nat id) (abs_pages c e p)) eqn:Ho; [|reflexivity].
+    exact (owned_not_host c e id m p I Hown Hun Hid1 Hn Hlive Ho).
+  - exact (same_len _ _ _ _ C).
+  - exact Kdead.
+  - exact (other_slot _ _ _ _ C).
+  - intros j v k Hj Hl. exact (Hw _ k (Hvms v (nth_error_In _ _ Hj) Hl)).
 Qed.

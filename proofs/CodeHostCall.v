@@ -13,9 +13,11 @@
       world switch meets [world_ok], at most 256 vCPUs per VM), never
       fails, answers eight registers and leaves an engine that is
       [engine_good] ([hostCall_keeps], [Dispatch_host_keeps]); VM_DESTROY
-      of a VM that shares pages with the host is excepted, as in
-      CodeMemInvDestroy. The per-call theorems it gathers are
-      CodeRefineInv's [*_refine_inv], CodeVCPURun's [VCPURun_keeps],
+      of a VM that shares pages with the host is for one whose pages
+      shared with the host the host walks at level 3 or nowhere
+      ([lv3_shared_at], as in CodeDestroyShared). The per-call theorems
+      it gathers are CodeRefineInv's [*_refine_inv] (CodeDestroyShared's
+      for VM_DESTROY), CodeVCPURun's [VCPURun_keeps],
       CodeReadyCalls' [*_runs_ok], and the queries'
       ([CodeGuestCall.query_ok]), MEM_INFO's, FILE_INFO's and
       FILE_READ's, which change nothing;
@@ -32,7 +34,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeTrack CodeVCPU CodeShadow CodeAbs CodeLedger CodeAbsLedger CodeMemCall CodeFiles
   CodeVMCreateInv CodeRefineInv CodeVMDestroy CodeGuestCall CodeRun CodeVCPURun CodeReady CodeReadyCalls
-  CodeUpdateRoot CodeMemNoFailure CodeBoot CodeBootRefine CodeStatic.
+  CodeUpdateRoot CodeMemNoFailure CodeBoot CodeBootRefine CodeStatic CodeReleaseShared CodeDestroyShared.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -142,13 +144,15 @@ Ltac slot_case thm runs c e tr x1 x2 x3 x4 mm rr R I Lx :=
     configuration's, [refine_inv]), on a platform whose world switch
     meets [world_ok], for a configuration of at most 256
     vCPUs per VM: it never fails, answers eight registers, and leaves an
-    engine that is [engine_good]. VM_DESTROY is for a VM that shares no
-    page with the host ([unshared_at]). *)
+    engine that is [engine_good]. VM_DESTROY is for a VM whose pages
+    shared with the host, if any, the host walks at level 3 or nowhere
+    ([lv3_shared_at]; so for every VM that shares none,
+    [CodeDestroyShared.unshared_lv3]). *)
 Theorem hostCall_keeps : forall c e tr p x0 x1 x2 x3 x4 x5 x6 x7,
   engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
   Isolation.Engine_plat e = Some p -> world_ok p ->
   Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
-  (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1) ->
+  (wrapu 32 x0 = Abi.VMDestroy -> lv3_shared_at e x1) ->
   exists out e' tr', Isolation.Engine_hostCall root [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\
     engine_good c e' /\ len (fst out) = 8.
 Proof.
@@ -182,9 +186,10 @@ Proof.
     exact (good_fall c e e' _ st R' HI' I (VMCreate_runs_ok c e tr x1 x2 _ e' tr R H Hmax ltac:(lia) Hrun) L). }
   destruct (Z.eqb_spec id Abi.VMDestroy) as [Ed|_].
   { CodeShadow.step.
-    destruct (VMDestroy_refine_inv c e tr x1 mm rr R ltac:(lia) (Hun Ed) I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
+    destruct (VMDestroy_shared_refine_inv c e tr x1 mm rr R ltac:(lia) (Hun Ed) I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
     sstep Hrun. eexists _, _, _. split; [reflexivity|].
-    exact (good_fall c e e' _ st R' (fun _ => I') I (VMDestroy_runs_ok c e tr x1 st e' tr' R H ltac:(lia) (Hun Ed) Hrun) Lx). }
+    exact (good_fall c e e' _ st R' (fun _ => I') I
+      (VMDestroy_shared_runs_ok c e tr x1 st e' tr' R H ltac:(lia) (Hun Ed) Hrun) Lx). }
   destruct (id =? Abi.VCPUInit).
   { slot_case VCPUInit_refine_inv (fun st e' Hrun => VCPUInit_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
       ltac:(lia) ltac:(lia) Hrun) c e tr x1 x2 x3 x4 mm rr R I Lx. }
@@ -260,7 +265,7 @@ Corollary Dispatch_host_keeps : forall c e tr p v x0 x1 x2 x3 x4 x5 x6 x7,
   engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
   Isolation.Engine_plat e = Some p -> world_ok p ->
   Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
-  (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1) ->
+  (wrapu 32 x0 = Abi.VMDestroy -> lv3_shared_at e x1) ->
   exists out e' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v)
     [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\ engine_good c e' /\ len (fst out) = 8.
 Proof.
@@ -273,11 +278,11 @@ Qed.
 (** ** The host's calls one after another *)
 
 (** The host calls [x] from [e] the theorems above cover: eight registers
-    of 64 bits, and VM_DESTROY only of a VM that shares no page with the
-    host. *)
+    of 64 bits, and VM_DESTROY only of a VM whose pages shared with the
+    host the host walks at level 3 or nowhere. *)
 Definition host_ok (e : Isolation.Engine) (x : list Z) : Prop :=
   exists x0 x1 x2 x3 x4 x5 x6 x7, x = [x0; x1; x2; x3; x4; x5; x6; x7] /\
-    Forall (fun r => 0 <= r < 2 ^ 64) x /\ (wrapu 32 x0 = Abi.VMDestroy -> unshared_at e x1).
+    Forall (fun r => 0 <= r < 2 ^ 64) x /\ (wrapu 32 x0 = Abi.VMDestroy -> lv3_shared_at e x1).
 
 (** The engines the host reaches from [e] by such calls through
     [Dispatch], whatever each answered. *)

@@ -9,7 +9,8 @@
     - VM_CREATE fills a free slot with vCPUs VM_CREATE names, as many as
       the configuration allows, at most 256 ([VMCreate_runs_ok]);
     - VM_DESTROY of a VM that shares no page with the host leaves its
-      slot free and the others as they were ([VMDestroy_runs_ok]);
+      slot free and the others as they were ([destroyed_runs_ok],
+      [VMDestroy_runs_ok]);
     - VCPU_INIT resets a context with the vCPU's names and 31 registers,
       nothing pending ([VCPUInit_runs_ok]); VCPU_IRQ changes interrupt
       lines only ([VCPUIRQ_runs_ok]);
@@ -196,6 +197,20 @@ Qed.
 
 (** VM_DESTROY of a VM that shares no page with the host, the case whose
     outcomes are proved ([CodeMemInvDestroy.VMDestroy_mem_cases]). *)
+(** A slot VM_DESTROY left [destroyed] keeps [runs_ok]: it is not live,
+    and every other slot is as it was. *)
+Lemma destroyed_runs_ok : forall e e' i m, destroy_ctx e e' i m -> runs_ok e -> runs_ok e'.
+Proof.
+  intros e e' i m Hd H.
+  pose proof Hd as (_ & _ & _ & (_ & _ & Hdead & _)). pose proof (same_len e e' i m Hd) as Hlen.
+  apply (runs_ok_slots e e' H). intros i' m' Hn' Hl'.
+  assert (Hi' : (i' < List.length (Isolation.Engine_vms e'))%nat) by (apply nth_error_Some; congruence).
+  destruct (Nat.eq_dec i' i) as [->|Ne].
+  - rewrite (nth_error_nth _ _ Isolation.zero_vm Hn') in Hdead. congruence.
+  - pose proof (other_slot e e' i m Hd i' Ne) as E. unfold vm_at in E.
+    rewrite (nth_error_nth _ _ Isolation.zero_vm Hn') in E. rewrite E. apply nth_error_nth'. lia.
+Qed.
+
 Theorem VMDestroy_runs_ok : forall c e tr id st e' tr', refine_inv c e -> runs_ok e -> 0 <= id < 2 ^ 64 ->
   unshared_at e id -> Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' -> runs_ok e'.
 Proof.
@@ -203,14 +218,7 @@ Proof.
   pose proof R as (_ & [[Hi Hs] _] & _ & _ & _ & H255 & _).
   destruct (VMDestroy_mem_cases e tr id Hi Hs ltac:(lia) Hid Hun) as (st0 & e0 & tr0 & Hrun0 & Hcases).
   rewrite Hrun0 in Hrun. injection Hrun as _ <- _.
-  destruct Hcases as [->|(i & m & Hd & _ & _)]; [exact H|].
-  pose proof Hd as (_ & _ & _ & (_ & _ & Hdead & _)). pose proof (same_len e e0 i m Hd) as Hlen.
-  apply (runs_ok_slots e e0 H). intros i' m' Hn' Hl'.
-  assert (Hi' : (i' < List.length (Isolation.Engine_vms e0))%nat) by (apply nth_error_Some; congruence).
-  destruct (Nat.eq_dec i' i) as [->|Ne].
-  - rewrite (nth_error_nth _ _ Isolation.zero_vm Hn') in Hdead. congruence.
-  - pose proof (other_slot e e0 i m Hd i' Ne) as E. unfold vm_at in E.
-    rewrite (nth_error_nth _ _ Isolation.zero_vm Hn') in E. rewrite E. apply nth_error_nth'. lia.
+  destruct Hcases as [->|(i & m & Hd & _ & _)]; [exact H|exact (destroyed_runs_ok e e0 i m Hd H)].
 Qed.
 
 (** ** boot *)
