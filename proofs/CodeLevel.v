@@ -752,6 +752,13 @@ Definition lv3_at (e : Isolation.Engine) (s2 : Isolation.stage2) (k : nat) : Pro
   lv3 (tables e) (pool_base e) (ent (tables e) (Isolation.stage2_root s2) ((Z.of_nat k * 4096 / 2 ^ 30) mod 1024))
     (Z.of_nat k * 4096).
 
+(** A page outside a range is not under a 2 MiB span the range covers. *)
+Lemma out_no_cover : forall ipa end' y, ~ (ipa <= y < end') -> 0 <= y -> ~ l2_cover ipa end' y.
+Proof.
+  intros ipa end' y Hout Hy (H1 & H2). apply Hout.
+  pose proof (Z.div_mod y (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound y (2 ^ 21) ltac:(lia)). lia.
+Qed.
+
 (** A range of fewer than 512 pages covers no 2 MiB span whole. *)
 Lemma small_no_cover : forall ipa n y, 0 <= n -> n < 512 -> ~ l2_cover ipa (ipa + n * 4096) y.
 Proof. intros ipa n y Hn Hs (H1 & H2). lia. Qed.

@@ -99,13 +99,6 @@ Proof. intros q q' []. reflexivity. Qed.
 Lemma set_pool_same : forall (e : Isolation.Engine), Isolation.set_Engine_pool (Isolation.Engine_pool e) e = e.
 Proof. intros []. reflexivity. Qed.
 
-(** A page outside a range is not under a 2 MiB span the range covers. *)
-Lemma out_no_cover : forall ipa end' y, ~ (ipa <= y < end') -> 0 <= y -> ~ l2_cover ipa end' y.
-Proof.
-  intros ipa end' y Hout Hy (H1 & H2). apply Hout.
-  pose proof (Z.div_mod y (2 ^ 21) ltac:(lia)). pose proof (Z.mod_pos_bound y (2 ^ 21) ltac:(lia)). lia.
-Qed.
-
 (** What [releasePages] keeps of the host once the pool is [X]'s: the
     host's stage-2 a tree with [root_inv] and [walk_below], the tables
     outside it as in [e], the host's walk of each page that ended at

@@ -286,7 +286,7 @@ Proof.
   intros c e tr id pa ipa n perms e' tr' Hi Hwb Hcfg Hrok Hid Hpa Hipa Hn Hrun.
   pose proof (MemDonate_walks e tr id pa ipa n perms Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as [_ Hsucc].
-  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hwh & _ & Hother).
+  pose proof (Hsucc eq_refl) as (m0 & Hnth & Hlive & Ev & Eh & _ & _ & _ & Hwh & _ & Hother & _).
   pose proof (MemDonate_passed e tr id pa ipa n perms e' tr' Hi (proj2 Hrok) Hid Hpa Hipa Hn Hrun)
     as (_ & _ & _ & _ & Hpal & _).
   split.
@@ -494,7 +494,7 @@ Proof.
   intros c e tr pa n e' tr' mem regs Hi Hwb Hcfg Hrok Ho Hpa Hn Hrun.
   pose proof (MemReclaim_ledger_refine c e (abs_state c e mem regs) tr pa n e' tr' Hrok Ho (proj1 Hcfg) eq_refl
     Hpa Hn Hrun) as (s' & Hstep & Hp & _).
-  pose proof (MemReclaim_host_walk e tr pa n Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hpa Hn Hrun) as (_ & Eh & _ & Hw).
+  pose proof (MemReclaim_host_walk e tr pa n Abi.Success e' tr' Hi Hwb (proj2 Hrok) Hpa Hn Hrun) as (_ & Eh & _ & Hw & _).
   pose proof (MemReclaim_walks e tr pa n Abi.Success e' tr' Hi (proj2 Hrok) Hpa Hn Hrun) as (_ & Ev & _ & Hvw).
   exists s'. split; [exact Hstep|].
   unfold mem_reclaim in Hstep; cbv zeta in Hstep.

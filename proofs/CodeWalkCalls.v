@@ -50,7 +50,8 @@ From Bulkhead.Proofs Require Import CodeVMCreateRefine.
 From Bulkhead.Proofs Require CodeAbs.
 From Bulkhead.Proofs Require Import CodePlace CodeVMCreate CodeStage2 CodePool CodeFree CodeUpdate CodeUpdateRoot CodeUpdateRange
   CodeUpdateRootRange CodeTransfer CodeMemShare CodeMemNoFailure CodeVMCreateInv CodeOwns CodeDonate CodeLedgerRefine
-  CodeTrack CodeVCPUInit CodeShadow CodeEngineOk CodeRelease CodeVMDestroy CodeMemInvDestroy CodeEngineInv CodeWalkUpdate CodeWalkRange.
+  CodeTrack CodeVCPUInit CodeShadow CodeEngineOk CodeRelease CodeVMDestroy CodeMemInvDestroy CodeEngineInv CodeWalkUpdate CodeWalkRange
+  CodeLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -82,6 +83,36 @@ Proof.
   intros e e' t s2 Hp Ht' HB HL Htf Hov Hd k. pose proof Hp as (Ht & _). symmetry.
   apply walk_frame; [exact Ht|exact Ht'|exact HB|exact HL|right; exact (proj1 Hov)|].
   apply agree_kept; [exact Ht|exact Ht'|exact HL|].
+  apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
+  intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
+Qed.
+
+(** The level at which the walk of stage-2 [s2] at IPA page [k] ends
+    ([CodeLevel.lv3_at]) reads only the tables of [s2]'s tree. *)
+Lemma lv3_at_agree : forall e e' s2 k, pool_base e' = pool_base e ->
+  agree (tables e) (tables e') (s2_tables e (Isolation.stage2_root s2)) -> lv3_at e s2 k -> lv3_at e' s2 k.
+Proof.
+  intros e e' s2 k HB Hag [Hnb Hl]. unfold lv3_at, lv3 in *.
+  set (r := Isolation.stage2_root s2) in *. set (i := (Z.of_nat k * 4096 / 2 ^ 30) mod 1024) in *.
+  assert (Hi : 0 <= i < 1024) by (apply Z.mod_pos_bound; lia).
+  assert (Ei : ent (tables e') r i = ent (tables e) r i).
+  { unfold ent. rewrite (Hag (r + i / 512)); [reflexivity|].
+    assert (Hq : i / 512 = 0 \/ i / 512 = 1).
+    { assert (0 <= i / 512 < 2) by (split; [apply Z.div_pos|apply Z.div_lt_upper_bound]; lia). lia. }
+    apply in_tree_s2_tables. destruct Hq as [-> | ->]; [left; ring|right; left; reflexivity]. }
+  rewrite Ei, HB. split; [exact Hnb|]. intros H3.
+  unfold tent. rewrite <- (Hag (child (pool_base e) (ent (tables e) r i))); [exact (Hl H3)|].
+  apply in_tree_s2_tables. right. right. exists i. split; [exact Hi|]. split; [exact H3|left; reflexivity].
+Qed.
+
+(** ... so an update of the tree at [t] that keeps [tree_frame] keeps
+    it for a stage-2 that owns its tables, apart from that tree. *)
+Lemma lv3_apart : forall e e' t s2 k, pool_inv e -> tables_ok e' -> pool_base e' = pool_base e ->
+  len (tables e') = len (tables e) -> tree_frame e e' t -> owns_tables e (Isolation.stage2_root s2) ->
+  disjoint (s2_tables e t) (s2_tables e (Isolation.stage2_root s2)) -> lv3_at e s2 k -> lv3_at e' s2 k.
+Proof.
+  intros e e' t s2 k Hp Ht' HB HL Htf Hov Hd. pose proof Hp as (Ht & _).
+  apply (lv3_at_agree e e' s2 k HB). apply (agree_kept e e' _ Ht Ht' HL).
   apply (tree_kept_of_frame e e' _ _ Htf (owns_root_inv e _ Hp Hov)).
   intros y Hy Hy'. exact (Hd y (proj2 (in_tree_iff e _ y) Hy') (proj2 (in_tree_iff e _ y) Hy)).
 Qed.
@@ -126,11 +157,13 @@ Theorem MemReclaim_host_walk : forall e tr pa n st e' tr', mem_inv e ->
   Isolation.Engine_MemReclaim root pa n e tr = Ok st e' tr' ->
   (st <> Abi.Success -> e' = e) /\ Isolation.Engine_host e' = Isolation.Engine_host e /\
   walk_below e' (Isolation.Engine_host e) /\
-  forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
+  (forall k, Z.of_nat k * 4096 < 2 ^ 40 ->
     CodeAbs.walk e' (Isolation.Engine_host e) k =
       if (st =? Abi.Success) && (pa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? pa + n * 4096)
       then Some (Z.of_nat k * 4096, Z.land (Isolation.Attr_Perms Isolation.hostRAM) 7)
-      else CodeAbs.walk e (Isolation.Engine_host e) k.
+      else CodeAbs.walk e (Isolation.Engine_host e) k) /\
+  forall k, Z.of_nat k * 4096 < 2 ^ 40 -> ~ (pa <= Z.of_nat k * 4096 < pa + n * 4096) ->
+    lv3_at e (Isolation.Engine_host e) k -> lv3_at e' (Isolation.Engine_host e) k.
 Proof.
   intros e tr pa n st e' tr' Hi Hwb Hram Hpa Hn Hrun.
   pose proof Hi as (Hm & (Hp & (Hal & Hbelow) & Hh & _) & _).
@@ -140,6 +173,7 @@ Proof.
     as [(st0 & Hcall & Hne)|(N & ps & Hn1 & Hpal & H40 & Hps & HN & Hle & Hcall)].
   { rewrite Hcall in Hrun. injection Hrun as <- <- <-.
     split; [intros _; reflexivity|]. split; [reflexivity|]. split; [exact Hwb|].
+    split; [|intros k _ _ Hl; exact Hl].
     intros k _. replace (st0 =? Abi.Success) with false by (symmetry; apply Z.eqb_neq; exact Hne). reflexivity. }
   set (e1 := Isolation.set_Engine_pages ps e) in *.
   set (tr1 := mkEvent "CleanToPoC" [pa; n] :: mkEvent "ZeroPages" [pa; n] :: tr) in *.
@@ -150,12 +184,18 @@ Proof.
     Hpal Hpal HN1 ltac:(change (Isolation.Engine_pool e1) with (Isolation.Engine_pool e); unfold count_ok in Hcok; lia)
     (map_below _ pa pa n _ ltac:(lia) ltac:(lia) ltac:(lia) H40 ltac:(lia)))
     as (st1 & tr1' & Hmr & _ & _ & _ & _ & _ & Hwb' & Hwk).
+  destruct (mapRange_nb e1 tr1 host_place (Isolation.Engine_host e) pa pa n Isolation.hostRAM N
+    (host_place_good e1) Hhr Hal Hbelow ltac:(lia) ltac:(lia) H40 Hpal Hpal HN1
+    ltac:(change (Isolation.Engine_pool e1) with (Isolation.Engine_pool e); unfold count_ok in Hcok; lia))
+    as (st2 & tr2 & Hmr2 & Hnb).
+  rewrite Hmr in Hmr2. injection Hmr2 as <- <-.
   assert (Hr2 : Isolation.Engine_MemReclaim root pa n e tr = Ok Abi.Success st1 tr1')
     by (rewrite Hcall; fold e1 tr1; unfold bind; rewrite Hmr; reflexivity).
   rewrite Hrun in Hr2. injection Hr2 as -> -> ->.
   destruct (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q & Eq).
   split; [intros Ne; exfalso; exact (Ne eq_refl)|].
   split; [rewrite Eq; reflexivity|]. split; [exact Hwb'|].
+  split; [|intros k Hk Hout Hl; exact (Hnb k Hk (or_introl Hl) (out_no_cover _ _ _ Hout ltac:(lia)))].
   intros k Hk. rewrite (Hwk k Hk), Z.eqb_refl. cbn [andb].
   destruct (Z.leb_spec pa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (pa + n * 4096)); cbn [andb];
     try exact (walk_same_pool e e1 _ k Hok Hs2 eq_refl).
@@ -349,9 +389,11 @@ Theorem MemDonate_walks : forall e tr id pa ipa n perms st e' tr', mem_inv e -> 
           if (ipa <=? Z.of_nat k * 4096) && (Z.of_nat k * 4096 <? ipa + n * 4096)
           then Some (pa + (Z.of_nat k * 4096 - ipa), Z.land (wrapu 8 perms) 7)
           else CodeAbs.walk e (Isolation.vm_s2 m) k) /\
-     forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' ->
+     (forall j m', j <> Z.to_nat (id - 1) -> nth_error (Isolation.Engine_vms e) j = Some m' ->
        Isolation.vm_live m' = true ->
-       forall k, CodeAbs.walk e' (Isolation.vm_s2 m') k = CodeAbs.walk e (Isolation.vm_s2 m') k).
+       forall k, CodeAbs.walk e' (Isolation.vm_s2 m') k = CodeAbs.walk e (Isolation.vm_s2 m') k) /\
+     forall k, Z.of_nat k * 4096 < 2 ^ 40 -> ~ (pa <= Z.of_nat k * 4096 < pa + n * 4096) ->
+       lv3_at e (Isolation.Engine_host e) k -> lv3_at e' (Isolation.Engine_host e) k).
 Proof.
   intros e tr id pa ipa n perms st e' tr' Hi (Hhb & Hvb) Hram Hid Hpa Hipa Hn Hrun.
   pose proof Hi as (Hm & Ho & _). pose proof Ho as (Hp & (Hal & Hbelow) & Hh & Hown & Hdis).
@@ -383,6 +425,9 @@ Proof.
   destruct (unmapRange_walk_range e tr host_place (Isolation.Engine_host e) pa n Nh (host_place_good e) Hhr Hhb Hal Hbelow
     ltac:(lia) ltac:(lia) ltac:(lia) Hpal HNh ltac:(lia)) as (e2' & tr2' & Hun' & _ & _ & _ & _ & _ & Hwbh2 & Hwkh2).
   rewrite Hun in Hun'. injection Hun' as <- <-.
+  destruct (unmapRange_nb e tr host_place (Isolation.Engine_host e) pa n Nh (host_place_good e) Hhr Hal Hbelow
+    ltac:(lia) ltac:(lia) ltac:(lia) Hpal HNh ltac:(lia)) as (e2' & tr2' & Hun' & Hnb2).
+  rewrite Hun in Hun'. injection Hun' as <- <-.
   (* the VM's tree and walk across it *)
   destruct (tree_apart_kept e e2 h r Htf2 (owns_root_inv e r Hp Hov) (disjoint_sym _ _ Hdhr) Hp2 HB2 HL2) as (_ & Hrl2).
   assert (Hwv2 : forall k, CodeAbs.walk e2 (Isolation.vm_s2 m) k = CodeAbs.walk e (Isolation.vm_s2 m) k)
@@ -412,7 +457,7 @@ Proof.
     exact (walk_same_pool e2 e3 _ k Hok2 (or_intror (l1_inv_tree e2 _ (root_inv_l1 e2 h Hh2))) eq_refl). }
   exists m. split; [exact Hnth|]. split; [exact Hlive|]. split; [rewrite Ee; reflexivity|]. split; [rewrite Ee; reflexivity|].
   split; [rewrite Ee; reflexivity|].
-  split; [intros k p w Hk E; rewrite Hwh0 in E; exact (Hwbh2 k p w Hk E)|]. split; [exact Hwbv|]. split; [|split].
+  split; [intros k p w Hk E; rewrite Hwh0 in E; exact (Hwbh2 k p w Hk E)|]. split; [exact Hwbv|]. split; [|split; [|split]].
   - intros k Hk. rewrite Hwh0, (Hwkh2 k Hk). destruct (_ && _); reflexivity.
   - intros k Hk. rewrite (Hwkv k Hk).
     destruct (Z.leb_spec ipa (Z.of_nat k * 4096)), (Z.ltb_spec (Z.of_nat k * 4096) (ipa + n * 4096)); cbn [andb];
@@ -435,6 +480,10 @@ Proof.
       ltac:(rewrite HL, <- HL2; reflexivity) Htf4 (root_inv_owns e2 _ Hri2) Hd2 k).
     rewrite (walk_same_pool e2 e3 _ k Hok2 (or_intror (l1_inv_tree e2 _ (root_inv_l1 e2 _ Hri2))) eq_refl).
     exact (walk_apart e e2 h (Isolation.vm_s2 m2) Hp Hok2 HB2 HL2 Htf2 Hov2 Hdh2 k).
+  - intros k Hk Hout Hl.
+    apply (lv3_apart e3 e0 r (Isolation.Engine_host e) k Hp2 Hok0 ltac:(rewrite HB, <- HB2; reflexivity)
+      ltac:(rewrite HL, <- HL2; reflexivity) Htf4 (root_inv_owns e2 h Hh2) (disjoint_sym _ _ Hd2hr)).
+    exact (Hnb2 k Hk (or_introl Hl) (out_no_cover _ _ _ Hout ltac:(lia))).
 Qed.
 
 (** MEM_DONATE keeps [walks_below]. *)
@@ -447,7 +496,7 @@ Proof.
   intros e tr id pa ipa n perms st e' tr' Hi Hwb Hram Hid Hpa Hipa Hn Hrun.
   destruct (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb Hram Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact Hwb].
-  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & _ & Hwh & Hwm & _ & _ & Hother).
+  destruct (Hsucc Es) as (m & Hnth & _ & Ev & Eh & _ & Hwh & Hwm & _ & _ & Hother & _).
   exact (walks_below_one e e' _ m Hwb Ev Eh Hwh Hnth Hwm Hother).
 Qed.
 

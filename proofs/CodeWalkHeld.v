@@ -323,7 +323,7 @@ Proof.
   intros c e tr id pa ipa n perms st e' tr' Hc [[Hi Hs] Hwb] Hrok Hvms Hid Hpa Hipa Hn Hperms H Hrun.
   pose proof (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
-  pose proof (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & _ & Hwm & Hother).
+  pose proof (Hsucc eq_refl) as (m & Hnth & _ & Ev & _ & _ & _ & _ & _ & Hwm & Hother & _).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   pose proof (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (Hpg & _ & _ & Hlc).
@@ -500,7 +500,7 @@ Proof.
   destruct Hwi as [[Hi Hs] Hwb].
   pose proof (MemDonate_walks e tr id pa ipa n perms st e' tr' Hi Hwb (proj2 Hrok) Hid Hpa Hipa Hn Hrun) as [Herr Hsucc].
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hc].
-  pose proof (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & Hother).
+  pose proof (Hsucc eq_refl) as (m & Hnth & Hlive & Ev & _ & Ecfg & _ & _ & _ & Hwm & Hother & _).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & Hfree & Hsane).
   pose proof (MemDonate_success_pages c e tr id pa ipa n perms e' tr' (proj1 Hi) Hrok Hcfg Hfree Hsane Hvms
     Hid Hpa Hipa Hn Hperms Hrun) as (_ & _ & _ & Hlc).
