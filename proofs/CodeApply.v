@@ -26,7 +26,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeVMCreateRefine CodeVMCreateInv CodeS2Refine CodeVCPURefine CodeEngineOk CodeRefineInv CodeModelThms
-  CodeVMDestroy CodeGuestDispatch CodeGuestPSCI CodeTrapCall CodeExitFilter CodeReady.
+  CodeVMDestroy CodeGuestDispatch CodeGuestPSCI CodeTrapCall CodeExitFilter CodeReady CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -175,6 +175,7 @@ Proof.
   destruct (vc_store_keeps c e id j m x1 R Hcl eq_refl) as (R1 & HI1 & m1 & Hcl1 & Hnv1).
   assert (Hro1 : runs_ok e -> runs_ok (vc_set id j x1 e))
     by (intros H; exact (vc_set_runs_ok e id j m x1 H Hcl Hm (step_ctx x _ (fun H => H)) Hvm Hvc)).
+  assert (Hl1 : host_lv3 c e -> host_lv3 c (vc_set id j x1 e)) by (intros H; exact H).
   set (e1 := vc_set id j x1 e) in *.
   pose proof (vc_valid_set id j x1 e Hv) as Hv1. pose proof (vc_get_set id j x1 e Hv) as Hget1. fold e1 in Hv1, Hget1.
   pose proof R1 as (Hc1 & _). pose proof Hc1 as ((Hvok1 & _) & _). pose proof Hcl1 as (_ & Hnth1 & Hlv1 & Hj1).
@@ -192,9 +193,10 @@ Proof.
       (exists m2, live_caller e2 (Isolation.mk_Caller id j) m2 /\ Isolation.vm_nvcpu m2 = Isolation.vm_nvcpu m) /\
       Isolation.Engine_plat e2 = Isolation.Engine_plat e /\
       Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e2)) = id /\
-      Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e2)) = j /\ (runs_ok e -> runs_ok e2)).
+      Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e2)) = j /\ (runs_ok e -> runs_ok e2) /\
+      (host_lv3 c e -> host_lv3 c e2)).
     { destruct (a0 =? 1); [|exists false, e1; split; [reflexivity|]; split; [exact R1|]; split; [exact HI1|];
-        split; [exact Hv1|]; split; [exists m1; split; [exact Hcl1|exact Hnv1]|]; split; [exact Hp1|]; split; [assumption|]; split; [assumption|exact Hro1]].
+        split; [exact Hv1|]; split; [exists m1; split; [exact Hcl1|exact Hnv1]|]; split; [exact Hp1|]; split; [assumption|]; split; [assumption|]; split; [exact Hro1|exact Hl1]].
       assert (Hjl : (Z.to_nat j < length (Isolation.vm_vcpus m1))%nat)
         by (destruct Hm1 as (_ & Hnl & _); unfold len in Hnl; lia).
       assert (Hx1 : nth_error (Isolation.vm_vcpus m1) (Z.to_nat j) = Some x1).
@@ -216,11 +218,12 @@ Proof.
       split; [intros I; exact (store_Inv c e1 e2 Hc1 Hst (HI1 I))|]. split; [exact (store_valid e1 e2 id j Hv1 Hst)|].
       destruct (store_live e1 e2 _ m1 Hcl1 Hst) as (m2 & Hcl2 & Hnv2).
       split; [exists m2; split; [exact Hcl2|congruence]|]. split; [congruence|].
-      split; [exact (eq_trans Hk2 Hvm1)|]. split; [exact (eq_trans Hk3 Hvc1)|]. intros H; exact (Hro12 (Hro1 H)). }
-    destruct Hmid as (b & e2 & Hb & R2 & HI2 & Hv2 & (m2 & Hcl2 & Hnv2) & Hp2 & Hvm2 & Hvc2 & Hro2).
+      split; [exact (eq_trans Hk2 Hvm1)|]. split; [exact (eq_trans Hk3 Hvc1)|].
+      split; [intros H; exact (Hro12 (Hro1 H))|intros H; exact (host_lv3_store c e1 e2 Hst (Hl1 H))]. }
+    destruct Hmid as (b & e2 & Hb & R2 & HI2 & Hv2 & (m2 & Hcl2 & Hnv2) & Hp2 & Hvm2 & Hvc2 & Hro2 & Hl2).
     CodeShadow.step_by Hb. destruct b.
     { eexists _, _, _, _. split; [reflexivity|]. split; [exact R2|]. split; [exact HI2|].
-      split; [reflexivity|]. split; [exists m2; split; [exact Hcl2|exact Hnv2]|]. split; [exact Hp2|]. split; [assumption|]. split; [assumption|exact Hro2]. }
+      split; [reflexivity|]. split; [exists m2; split; [exact Hcl2|exact Hnv2]|]. split; [exact Hp2|]. split; [assumption|]. split; [assumption|]. split; [exact Hro2|exact Hl2]. }
     destruct (Isolation.Decision_ReadPending d).
     + destruct (pfield_lens vc _ _ _ Isolation.vcpu_pend Isolation.set_vcpu_pend L ltac:(field_laws)) as (qp & Hqp & Lqp).
       destruct (pfield_lens vc _ _ _ Isolation.vcpu_read Isolation.set_vcpu_read L ltac:(field_laws)) as (qr & Hqr & Lqr).
@@ -234,29 +237,29 @@ Proof.
       rewrite (vc_get_set id j y e2 Hv2), (vc_set_twice id j y _ e2 Hv2).
       eexists _, _, _, _. split; [reflexivity|].
       apply (vc_store_post c e e2 id j m2 m);
-        [exact R2|exact Hcl2|exact Hnv2|exact HI2|exact Hex|exact Hp2|reflexivity|exact Hvm2|exact Hvc2|exact Hro2|].
+        [exact R2|exact Hcl2|exact Hnv2|exact HI2|exact Hex|exact Hp2|reflexivity|exact Hvm2|exact Hvc2|exact Hro2|exact Hl2|].
       split; [exact (fun H => H)|intros _; left; exact Hreg].
     + CodeShadow.step. eexists _, _, _, _. split; [reflexivity|]. split; [exact R2|]. split; [exact HI2|].
-      split; [exact Hex|]. split; [exists m2; split; [exact Hcl2|exact Hnv2]|]. split; [exact Hp2|]. split; [assumption|]. split; [assumption|exact Hro2].
+      split; [exact Hex|]. split; [exists m2; split; [exact Hcl2|exact Hnv2]|]. split; [exact Hp2|]. split; [assumption|]. split; [assumption|]. split; [exact Hro2|exact Hl2].
   - assert (Hon1 : Isolation.vcpu_state (vc_get id j e1) = Isolation.VCPUOn) by (rewrite Hget1; exact Hon).
     destruct (Isolation.Decision_Disp d =? Isolation.DispCall).
     + destruct (guestTrapCall_keeps c e1 tr vc id j m1 R1 L Hcl1 ltac:(lia) Hon1 ltac:(rewrite Hget1; exact Hvm)
         ltac:(rewrite Hget1; exact Hvc) ltac:(rewrite Hget1; exact HX) ltac:(rewrite Hget1; exact HXr))
-        as (ex & b & e' & tr' & Hrun & R' & HI' & Hex' & (m' & Hcl' & Hnv') & Hp' & Hvm' & Hvc' & Hro').
+        as (ex & b & e' & tr' & Hrun & R' & HI' & Hex' & (m' & Hcl' & Hnv') & Hp' & Hvm' & Hvc' & Hro' & Hl').
       CodeShadow.step_by Hrun. eexists _, _, _, _. split; [reflexivity|].
       split; [exact R'|]. split; [intros I; exact (HI' (HI1 I))|]. split; [exact Hex'|].
       split; [exists m'; split; [exact Hcl'|congruence]|]. split; [congruence|]. split; [exact Hvm'|].
-      split; [exact Hvc'|]. intros H. exact (Hro' (Hro1 H)).
+      split; [exact Hvc'|]. split; [intros H; exact (Hro' (Hro1 H))|intros H; exact (Hl' (Hl1 H))].
     + assert (Hpost1 : run_post c e e1 (repeat 0 7) id j m).
       { split; [exact R1|]. split; [exact HI1|]. split; [reflexivity|].
-        split; [exists m1; split; [exact Hcl1|exact Hnv1]|]. split; [exact Hp1|]; split; [assumption|]; split; [assumption|exact Hro1]. }
+        split; [exists m1; split; [exact Hcl1|exact Hnv1]|]. split; [exact Hp1|]; split; [assumption|]; split; [assumption|]; split; [exact Hro1|exact Hl1]. }
       destruct (Isolation.Decision_Disp d =? Isolation.DispCallNotSupported);
         [|destruct (Isolation.Decision_Disp d =? Isolation.DispInjectAbort)].
       * rewrite bind_assoc. CodeShadow.step. unfold bind at 1.
         rewrite (store_reg vc id j 0 _ e1 tr _ L Hv1 ltac:(rewrite Hget1; change (0 <= 0 < len (Isolation.Context_X (Isolation.vcpu_ctx x))); lia)). cbn [ret].
         eexists _, _, _, _. split; [reflexivity|].
         apply (vc_store_post c e e1 id j m1 m);
-          [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|exact Hp1|reflexivity|exact Hvm1|exact Hvc1|exact Hro1|].
+          [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|exact Hp1|reflexivity|exact Hvm1|exact Hvc1|exact Hro1|exact Hl1|].
         apply step_set_x.
       * unfold bind at 1.
         rewrite (store_ctx_field vc id j Isolation.Context_Inject Isolation.set_Context_Inject _ e1 tr _
@@ -269,7 +272,7 @@ Proof.
         rewrite (vc_get_set id j y e1 Hv1), (vc_set_twice id j y _ e1 Hv1).
         eexists _, _, _, _. split; [reflexivity|].
         apply (vc_store_post c e e1 id j m1 m);
-          [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|exact Hp1|reflexivity|exact Hvm1|exact Hvc1|exact Hro1|].
+          [exact R1|exact Hcl1|exact Hnv1|exact HI1|reflexivity|exact Hp1|reflexivity|exact Hvm1|exact Hvc1|exact Hro1|exact Hl1|].
         split; [exact (fun H => H)|intros H; right; split; [exact H|reflexivity]].
       * CodeShadow.step. eexists _, _, _, _. split; [reflexivity|exact Hpost1].
 Qed.

@@ -24,7 +24,11 @@
       the pages the VM owned ([VMDestroy_shared_refines]); and from
       [refine_inv] and [Inv] it keeps both ([VMDestroy_shared_refine_inv],
       CodeRefineInv's [VMDestroy_refine_inv] without its condition that
-      the VM shares no page with the host). *)
+      the VM shares no page with the host);
+    - it keeps CodeHostLevel's [host_lv3], which gives its condition for
+      every vmid: it unmaps from the host only the pages the VM shared
+      with it, which become nobody's, and keeps the level of the host's
+      walk of the others ([VMDestroy_host_lv3]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -34,7 +38,7 @@ From Bulkhead.Proofs Require CodeAbs.
 From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger CodeAbs CodeVMCreateInv CodeOwns
   CodeVMCreateRefine CodeUpdateRange CodeEngineInv CodeWalkCalls CodeModelThms CodeWalkHeld CodeS2Refine CodeVMDestroy CodeRelease CodeDestroyRefine
   CodeLedger CodeVCPU CodeShadow CodeStage2 CodeMemNoFailure CodeUpdateRoot CodeUpdateRootRange CodeMemInvDestroy
-  CodeFree CodeWalkRange CodeLevel CodeReleaseShared CodeRefineInv CodeMemCall CodeReady CodeReadyCalls.
+  CodeFree CodeWalkRange CodeLevel CodeReleaseShared CodeRefineInv CodeMemCall CodeReady CodeReadyCalls CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -325,6 +329,54 @@ Proof.
     as (st0 & e0 & tr0 & Hrun0 & [[E _]|(i & m & q & _ & C & _)]);
     rewrite Hrun0 in Hrun; injection Hrun as _ <- _; [rewrite E; exact H|].
   exact (destroyed_runs_ok _ e0 i m C H).
+Qed.
+
+(** ** The host's walk of the pages VMs share with it *)
+
+(** A page VM_DESTROY of VM [v] leaves a VM's shared with the host was
+    so before, of another VM. *)
+Lemma destroy_page_shared : forall v pg w, destroy_page v pg = mkPage (OVM w) (SharedWith host_id) ->
+  pg = mkPage (OVM w) (SharedWith host_id) /\ w <> v.
+Proof.
+  intros v [o s] w. unfold destroy_page. cbn [pg_owner pg_share].
+  destruct o as [| | |w'].
+  1-2: intros E; discriminate E.
+  - destruct s as [|b]; [intros E; discriminate E|]. destruct (Nat.eqb b v); intros E; discriminate E.
+  - destruct (Nat.eqb_spec w' v) as [_|Ne]; [intros E; discriminate E|].
+    intros E. split; [exact E|]. injection E as <- _. exact Ne.
+Qed.
+
+(** VM_DESTROY unmaps from the host only the pages the VM shared with
+    it, which become nobody's; the host's walk of every other page keeps
+    its level ([host_after]), and destroying the slot keeps the tables. *)
+Theorem VMDestroy_host_lv3 : forall c e tr id st e' tr', refine_inv c e -> 0 <= id < 2 ^ 64 ->
+  Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
+Proof.
+  intros c e tr id st e' tr' R Hid Hrun H.
+  pose proof R as (Hc & [[Hi Hs] Hwb] & _ & (Hled & Hram) & _ & Hvms & _).
+  pose proof Hc as (_ & _ & (Hcfg & _) & _). pose proof Hcfg as (_ & Hb & Hsz).
+  destruct (VMDestroy_shared_walk_cases e tr id Hi Hs Hwb ltac:(lia) Hid Hram (host_lv3_shared c e Hcfg Hled H id))
+    as (st0 & e0 & tr0 & Hrun0 & [[E _]|(i & m & q & Hctx & C & _ & Hpg & Eh & _ & _ & _ & _ & _ & _ & Hid1)]);
+    rewrite Hrun0 in Hrun; injection Hrun as _ <- _; [rewrite E; exact H|].
+  apply (host_lv3_step c e e0 H Eh). intros p w Hr Hp.
+  change (ms_pages (abs_ms c e0) p) with (abs_pages c e0 p) in Hp.
+  rewrite (destroy_pages_abs c e e0 id Hid1 Hpg p) in Hp.
+  apply destroy_page_shared in Hp as (Hp & Hw). split; [exact Hp|]. intros Hl.
+  (* the host's walk of the [released] engine, then the slot destroyed on the same tables *)
+  pose proof C as (_ & _ & _ & (D & _)). pose proof D as (_ & _ & Et & Eb & _).
+  apply (lv3_at_agree (released e id q) e0 _ p Eb ltac:(rewrite Et; intros x _; reflexivity)).
+  pose proof Hctx as (_ & _ & _ & _ & _ & _ & Hlv & _).
+  unfold in_ram, in_range in Hr. apply andb_true_iff in Hr as [Hr1 Hr2].
+  apply Nat.leb_le in Hr1. apply Nat.ltb_lt in Hr2. pose proof Hled as (_ & _ & _ & _ & Hlen).
+  assert (Ep : (Z.to_nat (Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) / 4096) +
+               (p - ram_base c) = p)%nat) by (rewrite <- Hb, Z.div_mul, Nat2Z.id by lia; lia).
+  rewrite <- Ep. rewrite <- Ep in Hl. apply (Hlv (p - ram_base c)%nat); [unfold len in Hlen; lia| |exact Hl].
+  right. destruct (sharedb id _) eqn:Hsb; [exfalso|reflexivity].
+  apply Hw. revert Hp. unfold abs_ms, abs_pages. cbn [ms_pages].
+  replace (in_ram c p) with true
+    by (symmetry; unfold in_ram, in_range; apply andb_true_iff; split; [apply Nat.leb_le|apply Nat.ltb_lt]; lia).
+  intros Hp. pose proof (sharedb_owned id _ Hid1 Hsb) as Ho. rewrite Hp in Ho. unfold owned_by in Ho. cbn in Ho.
+  apply Nat.eqb_eq in Ho. exact Ho.
 Qed.
 
 (** The condition of the theorems above holds of a VM that shares no

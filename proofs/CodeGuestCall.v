@@ -19,7 +19,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeVMCreateRefine CodeVMCreateInv CodeS2Refine CodeRefineInv CodeModelThms CodeMemState CodeTransfer
-  CodeWalkCalls CodeEngineInv CodeGuestDispatch CodeGuestPSCI CodeDispatch CodeReady.
+  CodeWalkCalls CodeEngineInv CodeGuestDispatch CodeGuestPSCI CodeDispatch CodeReady CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -222,7 +222,7 @@ Theorem guestCallRegs_keeps : forall c e tr cl m x0 x1 x2 x3, refine_inv c e -> 
   Isolation.vm_nvcpu m <= 256 -> 0 <= x1 < 2 ^ 64 -> 0 <= x2 < 2 ^ 64 ->
   exists r e' tr', Isolation.Engine_guestCallRegs root cl x0 x1 x2 x3 e tr = Ok r e' tr' /\ refine_inv c e' /\
     caller_ctx e' cl = caller_ctx e cl /\ Isolation.Engine_plat e' = Isolation.Engine_plat e /\
-    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ (runs_ok e -> runs_ok e') /\
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ (runs_ok e -> runs_ok e') /\ (host_lv3 c e -> host_lv3 c e') /\
     exists m', live_caller e' cl m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m.
 Proof.
   intros c e tr cl m x0 x1 x2 x3 R Hcl Hidle Hn Hx1 Hx2.
@@ -235,10 +235,10 @@ Proof.
         intros s v ipa n; apply (guest_mem_slots c s v ipa n). }
     destruct Hf as (call & step & Hf & Hsl).
     destruct (guestCallRegs_mem c e tr cl m x0 x1 x2 x3 call step mem regs R Hcl Hf Hx1 Hx2)
-      as (st & e' & tr' & Hrun & (Ev & Ep) & R' & Herr & Hsucc & HI).
+      as (st & e' & tr' & Hrun & (Ev & Ep) & R' & Herr & Hsucc & HI & Hlv).
     eexists _, e', tr'. split; [exact Hrun|]. split; [exact R'|]. split; [unfold caller_ctx; rewrite Ev; reflexivity|].
     split; [exact Ep|].
-    split; [exact HI|]. split; [exact (runs_ok_vms e e' Ev)|].
+    split; [exact HI|]. split; [exact (runs_ok_vms e e' Ev)|]. split; [exact Hlv|].
     destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exists m; split; [exact Hcl|reflexivity]].
     destruct (Hsucc Es) as (s' & Hs & Heq).
     apply (live_caller_alike c e e' cl m Hc (proj1 R') Hcl).
@@ -246,15 +246,15 @@ Proof.
     rewrite Hs in A. exact (ms_eq_alike _ _ _ A Heq). }
   destruct (in_dec Z.eq_dec (wrapu 32 x0) guest_psci_ids) as [Hp|Hp].
   { destruct (guestCallRegs_psci c e tr cl m x0 x1 x2 x3 mem regs R Hcl Hidle Hn Hp Hx1 Hx2)
-      as (r & eff & e' & s' & ret' & ex & Hrun & R' & Hctx & Ep & Hg & Heq & _ & _ & HI & Hro).
+      as (r & eff & e' & s' & ret' & ex & Hrun & R' & Hctx & Ep & Hg & Heq & _ & _ & HI & Hro & Hlv).
     eexists _, e', tr. split; [exact Hrun|]. split; [exact R'|]. split; [exact Hctx|]. split; [exact Ep|]. split; [exact HI|].
-    split; [exact Hro|].
+    split; [exact Hro|]. split; [exact Hlv|].
     apply (live_caller_alike c e e' cl m Hc (proj1 R') Hcl).
     pose proof (guest_call_slots c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl))
       (Z.to_nat (Isolation.Caller_VCPU cl)) (psci_gcall (wrapu 32 x0) x1 x2 x3)) as A.
     rewrite Hg in A. exact (ms_eq_alike _ _ _ A Heq). }
   destruct (guestCallRegs_other e tr cl m x0 x1 x2 x3 Hmok Hcl Hm Hp Hx1 Hx2) as (r & Hrun).
   exists r, e, tr. split; [exact Hrun|]. split; [exact R|]. split; [reflexivity|]. split; [reflexivity|]. split; [exact (fun I => I)|].
-  split; [exact (fun H => H)|].
+  split; [exact (fun H => H)|]. split; [exact (fun H => H)|].
   exists m. split; [exact Hcl|reflexivity].
 Qed.

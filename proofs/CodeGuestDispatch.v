@@ -18,7 +18,7 @@ From Bulkhead.Proofs Require Import Invariants.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbsLedger CodeAbs
-  CodeVMCreateRefine CodeRefineInv CodeGuestInv CodeMemState.
+  CodeVMCreateRefine CodeRefineInv CodeGuestInv CodeMemState CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -97,7 +97,7 @@ Theorem guestCallRegs_mem : forall c e tr cl m x0 x1 x2 x3 call step mem regs, r
     refine_inv c e' /\ (st <> Abi.Success -> e' = e) /\
     (st = Abi.Success -> exists s', step c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat x1)
        (Z.to_nat x2) = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) /\
-    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')).
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ (host_lv3 c e -> host_lv3 c e').
 Proof.
   intros c e tr cl m x0 x1 x2 x3 call step mem regs R Hc Hf Hx1 Hx2.
   rewrite (guestCallRegs_is_call e tr cl m x0 x1 x2 x3 call step Hc Hf).
@@ -107,6 +107,10 @@ Proof.
       [exact GuestShare_refine_inv|exact GuestUnshare_refine_inv|exact GuestRelinquish_refine_inv]. }
   destruct (Hg c e tr (Isolation.Caller_VM cl) x1 x2 m mem regs R Hid Hnth Hlive Hx1 Hx2)
     as (st & e' & tr' & Hcall & Ev & R' & Herr & Hsucc & HI).
-  exists st, e', tr'. split; [|auto].
-  CodeShadow.step_by Hcall. reflexivity.
+  exists st, e', tr'. split; [CodeShadow.step_by Hcall; reflexivity|]. do 4 (split; [assumption|]). split; [exact HI|].
+  pose proof R as (Hci & Hwi & _ & Hrok & _).
+  destruct Hf as [(_ & -> & _)|[(_ & -> & _)|(_ & -> & _)]];
+    [exact (GuestShare_host_lv3 c e tr _ x1 x2 m st e' tr' Hci Hwi Hrok Hid Hnth Hlive Hx1 Hx2 Hcall)
+    |exact (GuestUnshare_host_lv3 c e tr _ x1 x2 m st e' tr' Hci Hwi Hrok Hid Hnth Hlive Hx1 Hx2 Hcall)
+    |exact (GuestRelinquish_host_lv3 c e tr _ x1 x2 m st e' tr' Hci Hwi Hrok Hid Hnth Hlive Hx1 Hx2 Hcall)].
 Qed.

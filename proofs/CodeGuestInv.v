@@ -129,7 +129,7 @@ Proof.
   { destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; reflexivity].
     subst st. destruct (Hsucc eq_refl) as (_ & _ & _ & _ & _ & ((q & ps & Ee & _) & _) & _). rewrite Ee. split; reflexivity. }
   apply (refine_inv_success c e e' st _ R Herr). intros Es. subst st.
-  destruct (Hsucc eq_refl) as (_ & Hir & Hial & H40 & Hin & Hst & Hwb & Hpg & Hhs & Hown).
+  destruct (Hsucc eq_refl) as (_ & Hir & Hial & H40 & Hin & Hst & Hwb & Hpg & Hhs & Hown & _).
   pose proof Hst as ((q & ps & Ee & _) & _).
   pose proof (host_step_keeps_walk_inv e e' Hwi Hst Hwb) as Hwi'.
   pose proof (host_guest_abs c e e' id ipa n m P sh hs HP Hc (proj1 (proj1 Hwi)) ltac:(lia) Hnth Hlive ltac:(lia)

@@ -21,7 +21,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeVMCreateRefine CodeVCPURefine CodeEngineOk CodeRefineInv CodeModelThms CodeGuestDispatch CodeLoop CodeStage2 CodeMemState
-  CodeVMCreateInv CodeS2Refine CodeReady.
+  CodeVMCreateInv CodeS2Refine CodeReady CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -285,6 +285,12 @@ Proof.
   intros c e e' R C. induction C as [e|e1 e2 e3 C IH Hst Hok]; [exact R|].
   specialize (IH R). pose proof (slot_keeps_of c e2 IH) as (HP & Hs & [_ Hstab]).
   exact (proj1 (vcpu_store_refine_inv c e2 e3 IH Hst (Hstab e2 e3 HP Hst) (shadow_inv_vcpu_store e2 e3 Hs Hok Hst))).
+Qed.
+
+(** An invariant every vCPU store keeps is kept along a chain of them. *)
+Lemma chain_stable : forall (P : Isolation.Engine -> Prop) e e', store_stable P -> P e -> vcpu_chain e e' -> P e'.
+Proof.
+  intros P e e' [_ HPv] H C. induction C as [e|e1 e2 e3 C IH Hst _]; [exact H|exact (HPv e2 e3 (IH H) Hst)].
 Qed.
 
 Lemma chain_plat : forall e e', vcpu_chain e e' -> Isolation.Engine_plat e' = Isolation.Engine_plat e.
@@ -743,7 +749,7 @@ Theorem guestCallRegs_psci : forall c e tr cl m x0 x1 x2 x3 mem regs, refine_inv
     guest_call c (abs_state c e mem regs) (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl))
       (psci_gcall (wrapu 32 x0) x1 x2 x3) = (s', OPSCI ret ex) /\
     ms_eq (st_meta s') (abs_ms c e') /\ r = psci_code ret /\ eff = exit_effect ex /\
-    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ (runs_ok e -> runs_ok e').
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ (runs_ok e -> runs_ok e') /\ (host_lv3 c e -> host_lv3 c e').
 Proof.
   intros c e tr cl m x0 x1 x2 x3 mem regs R Hcl Hidle Hn Hf Hx1 Hx2.
   pose proof (guestCallRegs_is_psci e tr cl m x0 x1 x2 x3 Hcl Hf) as (p & Ht & ->).
@@ -765,7 +771,8 @@ Proof.
   destruct Hok as (r & eff & e' & s' & ret' & ex & Hrun & Hch & Hro & Hctx & Hg & Heq & Hr & Heff).
   exists r, eff, e', s', ret', ex. split; [CodeShadow.step_by Hrun; reflexivity|].
   split; [exact (chain_refine_inv c e e' R Hch)|]. split; [exact Hctx|]. split; [exact (chain_plat e e' Hch)|]. split; [exact Hg|]. split; [exact Heq|].
-  split; [exact Hr|]. split; [exact Heff|]. split; [|exact Hro].
+  split; [exact Hr|]. split; [exact Heff|].
+  split; [|split; [exact Hro|intros H; exact (chain_stable _ e e' (host_lv3_stable c) H Hch)]].
   intros I. apply (Inv_ms_eq c _ _ Heq).
   pose proof (Invariants.step_inv c (abs_state c e mem regs)
     (AGuest (Z.to_nat (Isolation.Caller_VM cl)) (Z.to_nat (Isolation.Caller_VCPU cl)) (psci_gcall id x1 x2 x3)) I) as Hs.

@@ -47,7 +47,8 @@ From Bulkhead.Proofs Require Import CodePlace CodeLoop CodeLedger CodeVCPU CodeV
   CodeAbsLedger CodeMemCall CodeAbs CodeVMCreateRefine CodeVMCreateInv CodeOwns CodeEngineInv Lemmas CodeWalkCalls
   CodeModelThms CodeMemShare CodeWalkHeld CodeS2Refine CodeMapped CodeUnshare CodeUnshareInv CodeTransferRefine CodeAbi
   CodeUnshareRefine CodeGuestErrors CodeDonate CodePool CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange
-  CodeMemNoFailure CodeWalkUpdate CodeWalkRange CodeRunNeed CodeRuns CodeGuestNoFailure CodeLedgerRefine CodeFree.
+  CodeMemNoFailure CodeWalkUpdate CodeWalkRange CodeRunNeed CodeRuns CodeGuestNoFailure CodeLedgerRefine CodeFree
+  CodeLevel.
 From Bulkhead.Proofs Require CodeMemState.
 Import ListNotations.
 Open Scope Z_scope.
@@ -115,15 +116,18 @@ Qed.
     to page [k]: the host's walk still below 2^48, and each RAM page the
     first [k] pages of the range reach given the share state [sh] in the
     ledger and, in the host's stage-2, mapped ([hs] true) or not, every
-    other page as it was; and every ledger entry [entry_ok] if every one
-    was. *)
+    other page as it was; every ledger entry [entry_ok] if every one
+    was; and the host's walk of each such page, and of every RAM page
+    whose walk ended at level 3 or nowhere, ending so ([CodeLevel.lv3_at]). *)
 Definition host_done (sh : share) (hs : bool) (c : config) (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa : Z) (k : Z)
     (S : Isolation.Engine) : Prop :=
   walk_below S (Isolation.Engine_host e) /\
   (forall p, abs_pages c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p
                                then mkPage (pg_owner (abs_pages c e p)) sh else abs_pages c e p) /\
   (forall p, abs_hs2 c S p = if in_ram c p && unshared_page e s2 ipa (Z.to_nat k) p then hs else abs_hs2 c e p) /\
-  (owners_ok e -> owners_ok S).
+  (owners_ok e -> owners_ok S) /\
+  (forall p, in_ram c p = true -> lv3_at e (Isolation.Engine_host e) p \/ unshared_page e s2 ipa (Z.to_nat k) p = true ->
+     lv3_at S (Isolation.Engine_host e) p).
 
 Definition share_done := host_done (SharedWith host_id) true.
 Definition unshare_done := host_done NotShared false.
@@ -153,9 +157,52 @@ Qed.
 (** Before the first run, nothing is done. *)
 Lemma host_done_start : forall sh hs c e s2 ipa, walk_below e (Isolation.Engine_host e) -> host_done sh hs c e s2 ipa 0 e.
 Proof.
-  intros sh hs c e s2 ipa Hwb. split; [exact Hwb|]. split; [|split; [|exact (fun H => H)]];
+  intros sh hs c e s2 ipa Hwb. split; [exact Hwb|].
+  split; [|split; [|split; [exact (fun H => H)|intros p _ [Hl|Hu]; [exact Hl|discriminate Hu]]]];
     intros p; cbn [unshared_page]; rewrite andb_false_r; reflexivity.
 Qed.
+
+(** A page of RAM is below 2^40 when RAM is. *)
+Lemma ram_below : forall c e p, cfg_rel c e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  in_ram c p = true -> Z.of_nat p * 4096 < 2 ^ 40.
+Proof.
+  intros c e p (_ & Hb & Hs) Hram Hr. unfold in_ram, in_range in Hr.
+  apply andb_true_iff in Hr as [_ Hr]. apply Nat.ltb_lt in Hr. lia.
+Qed.
+
+(** The update of the host's tree for a run of [cnt] pages at [pa],
+    fewer than 512, which keeps at level 3 or nowhere the walk of every
+    page that lies in the run or was so, unless its 2 MiB span lies in
+    the run whole ([CodeLevel.mapRange_nb], [unmapRange_nb]), carries the
+    level part of [host_done] from page [k] to the page after the run. *)
+Lemma run_level : forall c e s2 ipa n k pa cnt S S', cfg_rel c e ->
+  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
+    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
+  0 <= ipa -> ipa mod 4096 = 0 -> 0 <= k -> 0 <= pa -> pa mod 4096 = 0 -> pa + cnt * 4096 < 2 ^ 64 -> cnt < 512 ->
+  run_at e s2 ipa n k pa cnt ->
+  (forall p, in_ram c p = true -> lv3_at e (Isolation.Engine_host e) p \/ unshared_page e s2 ipa (Z.to_nat k) p = true ->
+     lv3_at S (Isolation.Engine_host e) p) ->
+  (forall k', Z.of_nat k' * 4096 < 2 ^ 40 ->
+     (lv3_at S (Isolation.Engine_host e) k' \/ pa <= Z.of_nat k' * 4096 < pa + cnt * 4096) ->
+     ~ l2_cover pa (pa + cnt * 4096) (Z.of_nat k' * 4096) -> lv3_at S' (Isolation.Engine_host e) k') ->
+  forall p, in_ram c p = true ->
+    lv3_at e (Isolation.Engine_host e) p \/ unshared_page e s2 ipa (Z.to_nat (k + cnt)) p = true ->
+    lv3_at S' (Isolation.Engine_host e) p.
+Proof.
+  intros c e s2 ipa n k pa cnt S S' Hcfg Hram Hipa Hial Hk Hpa Hpal H64 Hcnt Hrun Hlv Hnb p Hr Hp.
+  pose proof (ram_below c e p Hcfg Hram Hr) as Hp40. pose proof Hrun as (Hc1 & _).
+  rewrite (unshared_page_run e s2 ipa n k pa cnt p Hipa Hial Hk Hpa H64 Hrun) in Hp.
+  pose proof (Z.div_mod pa 4096 ltac:(lia)) as Hdm. rewrite Hpal, Z.add_0_r in Hdm.
+  assert (0 <= pa / 4096) by (apply Z.div_pos; lia).
+  destruct (in_range p (pfnZ pa) (Z.to_nat cnt)) eqn:R.
+  - apply in_range_spec in R. unfold pfnZ in R.
+    apply Hnb; [exact Hp40|right; lia|apply small_no_cover; lia].
+  - rewrite orb_false_r in Hp. apply Hnb; [exact Hp40|left; exact (Hlv p Hr Hp)|].
+    apply out_no_cover; [|lia]. intros Hin. apply in_range_false in R. apply R. unfold pfnZ. lia.
+Qed.
+
 
 (** A state the loop reaches keeps [ledger_ok]: the same configuration
     and as many ledger entries. *)
@@ -211,7 +258,7 @@ Proof.
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
   - exact (host_done_start _ _ c e _ ipa Hhb).
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S & HoS) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S & HoS & HlvS) Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc1 & _).
     pose proof HrS as (((HokS & _) & _) & _).
@@ -242,6 +289,13 @@ Proof.
       ltac:(change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)); lia)
       (map_below _ pa pa cnt _ ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)))
       as (S2 & t2 & Hmr & HrS2 & HB2 & HL2 & Hcf2 & Htf2 & Hwb2 & Hw2).
+    destruct (mapRange_nb S1 t host_place (Isolation.Engine_host e) pa pa cnt Isolation.hostShared K Hg1 HrS1
+      ltac:(change (pool_base S1) with (pool_base S); rewrite HB; exact Hpal)
+      ltac:(change (pool_base S1) with (pool_base S); change (tables S1) with (tables S); rewrite HB, HL; exact Hpbelow)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hpa Hpa HK
+      ltac:(change (count_free (Isolation.Engine_pool S1)) with (count_free (Isolation.Engine_pool S)); lia))
+      as (S2' & t2' & Hmr' & Hnb).
+    rewrite Hmr in Hmr'. injection Hmr' as <- <-.
     pose proof (mapRange_pool _ _ _ _ _ _ _ _ _ _ Hmr) as (q2 & E2).
     exists S2, t2. split.
     { cbv beta. CodeShadow.step_by (pfield_any q Isolation.vm_s2 Isolation.set_vm_s2 e tr s S t Hs).
@@ -260,7 +314,7 @@ Proof.
     assert (Hrun_ram : forall p, in_range p (pfnZ pa) (Z.to_nat cnt) = true -> in_ram c p = true)
       by (intros p; apply (in_range_ram c e pa cnt p (proj1 Hcfg) ltac:(lia) Hc1); unfold CodeMemState.ram_base, CodeMemState.ram_size; lia).
     pose proof (unshared_page_run e (Isolation.vm_s2 m) ipa n k pa cnt) as Hstep.
-    split; [|split; [|split]].
+    split; [|split; [|split; [|split]]].
     + exact Hwb2.
     + intros p. rewrite E2. change (abs_pages c (Isolation.set_Engine_pool q2 S1) p) with (abs_pages c S1 p).
       rewrite Habs1, Hpfn, (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun), HpgS.
@@ -280,6 +334,8 @@ Proof.
         unfold pfnZ. rewrite Z_div_mult by lia. rewrite Nat2Z.id, Nat.eqb_refl. reflexivity.
       * rewrite orb_false_r. unfold S1. rewrite (abs_hs2_pages c S ps1 HokS Hs2h p). apply Hhs2S.
     + intros Ho0. rewrite E2. exact (Ho1 (HoS Ho0)).
+    + exact (run_level c e _ ipa n k pa cnt S1 S2 (proj1 Hcfg) Hram ltac:(lia) Hial ltac:(lia) ltac:(lia) Hpa ltac:(lia)
+        ltac:(unfold Abi.GuestMaxPages in Hg; pose proof Hrun as (_ & ? & _); lia) Hrun HlvS Hnb).
   - CodeShadow.step_by Hj. eexists _, Sf, tf. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|].
     intros _. split; [exact (guest_range_passes c ipa n G Hipl Hipa Hn (proj1 Hbs eq_refl) Hg)|].
     split.
@@ -304,7 +360,7 @@ Proof.
       (Happ _ m Hnth Hlive) Hgood ltac:(lia) Hial ltac:(lia) ltac:(lia) Hram Hin Hruns EN)
       as (kf & Sf & tf & Hj & Hstf & Hdone) end.
   - exact (host_done_start _ _ c e _ ipa Hhb).
-  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S & HoS) Hk Hrun Hpa Hlo Hhi Hle Hnr.
+  - intros k S t pa cnt ((qq & ps & -> & Hps) & HrS & HB & HL & Htf) (HwbS & HpgS & Hhs2S & HoS & HlvS) Hk Hrun Hpa Hlo Hhi Hle Hnr.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     pose proof Hrun as (Hc1 & _).
     pose proof HrS as (((HokS & _) & _) & _).
@@ -320,6 +376,10 @@ Proof.
       ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
       ltac:(lia) ltac:(lia) ltac:(lia) Hpa HK ltac:(lia))
       as (S1 & t1 & Hur & HrS1 & HB1 & HL1 & Hcf1 & Htf1 & Hwb1 & Hw1).
+    destruct (unmapRange_nb S t host_place (Isolation.Engine_host e) pa cnt K Hgh HrS
+      ltac:(rewrite HB; exact Hpal) ltac:(rewrite HB, HL; exact Hpbelow)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hpa HK ltac:(lia)) as (S1' & t1' & Hur' & Hnb).
+    rewrite Hur in Hur'. injection Hur' as <- <-.
     pose proof (unmapRange_pool _ _ _ _ _ _ _ _ Hur) as (q1 & E1).
     assert (HlS1 : ledger_ok S1) by (rewrite E1; exact HlS).
     (* The ledger commit. *)
@@ -354,7 +414,7 @@ Proof.
     split; [exact Htf1|]. split.
     { change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
         (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia. }
-    split; [|split; [|split]].
+    split; [|split; [|split; [|split]]].
     + exact (walk_below_same_pool (Isolation.set_Engine_pool q1 S) (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)) _
         HokS1 Hs2h1 eq_refl Hwb1).
     + intros p. rewrite Habs2, Hpg1, Hpfn, (Hstep p ltac:(lia) Hial ltac:(lia) ltac:(lia) ltac:(lia) Hrun), HpgS.
@@ -368,6 +428,8 @@ Proof.
       * rewrite (Hrun_ram p R), orb_true_r. reflexivity.
       * rewrite orb_false_r. apply Hhs2S.
     + intros Ho0. exact (Ho2 (HoS Ho0)).
+    + exact (run_level c e _ ipa n k pa cnt S _ (proj1 Hcfg) Hram ltac:(lia) Hial ltac:(lia) ltac:(lia) Hpa ltac:(lia)
+        ltac:(unfold Abi.GuestMaxPages in Hg; pose proof Hrun as (_ & ? & _); lia) Hrun HlvS Hnb).
   - CodeShadow.step_by Hj. eexists _, Sf, tf. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|].
     intros _. split; [exact (guest_range_passes c ipa n G Hipl Hipa Hn (proj1 Hbs eq_refl) Hg)|].
     split.

@@ -6,18 +6,18 @@
     x1..x5 to the call it names, writes the call's results and status
     back into the eight registers, and answers NOT_SUPPORTED for an id
     it does not know. Proved here:
-    - [engine_good]: [refine_inv], the model's [Inv] on the abstraction
-      and CodeReady's [runs_ok], what the calls below keep;
+    - [engine_good]: [refine_inv], the model's [Inv] on the abstraction,
+      CodeReady's [runs_ok] and CodeHostLevel's [host_lv3] (the host's
+      walk of every page a VM shares with it ends at level 3 or nowhere,
+      which VM_DESTROY needs), what the calls below keep;
     - every host call through the dispatcher, for any eight registers of
       64 bits, from an engine that is [engine_good] (on a platform whose
       world switch meets [world_ok], at most 256 vCPUs per VM), never
       fails, answers eight registers and leaves an engine that is
-      [engine_good] ([hostCall_keeps], [Dispatch_host_keeps]); VM_DESTROY
-      of a VM that shares pages with the host is for one whose pages
-      shared with the host the host walks at level 3 or nowhere
-      ([lv3_shared_at], as in CodeDestroyShared). The per-call theorems
-      it gathers are CodeRefineInv's [*_refine_inv] (CodeDestroyShared's
-      for VM_DESTROY), CodeVCPURun's [VCPURun_keeps],
+      [engine_good] ([hostCall_keeps], [Dispatch_host_keeps]). The
+      per-call theorems it gathers are CodeRefineInv's [*_refine_inv]
+      (CodeDestroyShared's for VM_DESTROY), CodeHostLevel's
+      [*_host_lv3], CodeVCPURun's [VCPURun_keeps],
       CodeReadyCalls' [*_runs_ok], and the queries'
       ([CodeGuestCall.query_ok]), MEM_INFO's, FILE_INFO's and
       FILE_READ's, which change nothing;
@@ -34,13 +34,13 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeTrack CodeVCPU CodeShadow CodeAbs CodeLedger CodeAbsLedger CodeMemCall CodeFiles
   CodeVMCreateInv CodeRefineInv CodeVMDestroy CodeGuestCall CodeRun CodeVCPURun CodeReady CodeReadyCalls
-  CodeUpdateRoot CodeMemNoFailure CodeBoot CodeBootRefine CodeStatic CodeReleaseShared CodeDestroyShared.
+  CodeUpdateRoot CodeMemNoFailure CodeBoot CodeBootRefine CodeStatic CodeReleaseShared CodeDestroyShared CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
 (** An engine every call below keeps so. *)
 Definition engine_good (c : config) (e : Isolation.Engine) : Prop :=
-  refine_inv c e /\ Inv c (abs_ms c e) /\ runs_ok e.
+  refine_inv c e /\ Inv c (abs_ms c e) /\ runs_ok e /\ host_lv3 c e.
 
 (** ** The registers *)
 
@@ -92,11 +92,12 @@ Definition regs_ok (c : config) (e' : Isolation.Engine) {E} (j : join (list Z * 
 
 Local Ltac sstep H := rewrite ?bind_assoc; CodeShadow.step_by H.
 
-(** A call's registers and status after it kept [refine_inv], [Inv] and
-    [runs_ok]. *)
+(** A call's registers and status after it kept [refine_inv], [Inv],
+    [runs_ok] and [host_lv3]. *)
 Lemma good_fall : forall c e e' r st, refine_inv c e' -> (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) ->
-  Inv c (abs_ms c e) -> runs_ok e' -> len r = 8 -> regs_ok c e' (@Fall _ (list Z * Isolation.Effect) (r, st)).
-Proof. intros c e e' r st R HI I H L. split; [|exact L]. exact (conj R (conj (HI I) H)). Qed.
+  Inv c (abs_ms c e) -> runs_ok e' -> host_lv3 c e' -> len r = 8 ->
+  regs_ok c e' (@Fall _ (list Z * Isolation.Effect) (r, st)).
+Proof. intros c e e' r st R HI I H Hl L. split; [|exact L]. exact (conj R (conj (HI I) (conj H Hl))). Qed.
 
 (** The host's PSCI calls (VERSION, FEATURES, SYSTEM_OFF, SYSTEM_RESET)
     read the engine and change nothing. *)
@@ -119,45 +120,43 @@ Qed.
 
 
 (** MEM_DONATE and MEM_SHARE through the dispatcher: five arguments, the
-    call's theorem ([thm]) and its half ([pick]) of
-    [MemShare_MemDonate_runs_ok]. *)
-Ltac lend_case thm pick c e tr x1 x2 x3 x4 x5 mm rr R H I Lx :=
+    call's theorem ([thm]), its half ([pick]) of
+    [MemShare_MemDonate_runs_ok] and its [*_host_lv3] ([lv3]). *)
+Ltac lend_case thm pick lv3 c e tr x1 x2 x3 x4 x5 mm rr R H Hl I Lx :=
   do 5 CodeShadow.step;
   destruct (thm c e tr x1 x2 x3 x4 x5 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia))
     as (st & e' & tr' & Hrun & R' & _ & _ & HI');
   sstep Hrun; eexists _, _, _; split; [reflexivity|];
   exact (good_fall c e e' _ st R' HI' I
     (pick _ _ (MemShare_MemDonate_runs_ok c e x1 x2 x3 x4 x5 R H ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia)) tr st e' tr' Hrun)
-    Lx).
+    (lv3 c e tr x1 x2 x3 x4 x5 st e' tr' R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) Hrun Hl) Lx).
 
 (** VCPU_INIT, VCPU_IRQ and MMIO_SHADOW through the dispatcher: four
-    arguments, the call's theorem ([thm]) and its [*_runs_ok] ([runs]). *)
-Ltac slot_case thm runs c e tr x1 x2 x3 x4 mm rr R I Lx :=
+    arguments, the call's theorem ([thm]), its [*_runs_ok] ([runs]) and
+    its [*_host_lv3] ([lv3]). *)
+Ltac slot_case thm runs lv3 c e tr x1 x2 x3 x4 mm rr R I Lx :=
   do 4 CodeShadow.step;
   destruct (thm c e tr x1 x2 x3 x4 mm rr R ltac:(lia) ltac:(lia) ltac:(lia) ltac:(lia) I)
     as (st & e' & Hrun & R' & _ & _ & I');
   sstep Hrun; eexists _, _, _; split; [reflexivity|];
-  exact (good_fall c e e' _ st R' (fun _ => I') I (runs st e' Hrun) Lx).
+  exact (good_fall c e e' _ st R' (fun _ => I') I (runs st e' Hrun) (lv3 st e' Hrun) Lx).
 
 (** Every host call through the dispatcher, for any eight registers of
     64 bits, from an engine that is [engine_good] (its boot files are the
     configuration's, [refine_inv]), on a platform whose world switch
     meets [world_ok], for a configuration of at most 256
     vCPUs per VM: it never fails, answers eight registers, and leaves an
-    engine that is [engine_good]. VM_DESTROY is for a VM whose pages
-    shared with the host, if any, the host walks at level 3 or nowhere
-    ([lv3_shared_at]; so for every VM that shares none,
-    [CodeDestroyShared.unshared_lv3]). *)
+    engine that is [engine_good]. *)
 Theorem hostCall_keeps : forall c e tr p x0 x1 x2 x3 x4 x5 x6 x7,
   engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
   Isolation.Engine_plat e = Some p -> world_ok p ->
   Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
-  (wrapu 32 x0 = Abi.VMDestroy -> lv3_shared_at e x1) ->
   exists out e' tr', Isolation.Engine_hostCall root [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\
     engine_good c e' /\ len (fst out) = 8.
 Proof.
-  intros c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun.
-  pose proof G as (R & I & H). pose proof R as (_ & _ & _ & _ & _ & _ & _ & _ & Hfr & Hfo).
+  intros c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx.
+  pose proof G as (R & I & H & Hl). pose proof R as (Hci & ((_ & Hsh) & _) & _ & (Hled & _) & _ & _ & _ & _ & Hfr & Hfo).
+  pose proof Hci as (Hcok & Htok & (Hcfg & _) & Hhown & Hvown & _).
   repeat match goal with Hf : Forall _ (_ :: _) |- _ => apply Forall_cons_iff in Hf; destruct Hf as [? Hf] end.
   set (mm := fun _ : nat => 0%nat). set (rr := fun _ _ _ : nat => 0%nat).
   set (x := [x0; x1; x2; x3; x4; x5; x6; x7]).
@@ -168,11 +167,11 @@ Proof.
     eexists _, _, _. split; [reflexivity|]. split; [exact G|exact Lr]. }
   match goal with |- exists out e' tr', bind ?A ?K e tr = _ /\ _ =>
     assert (Hin : exists j e' tr', A e tr = Ok j e' tr' /\ regs_ok c e' j) end.
-  2:{ destruct Hin as (j & e' & tr' & Hj & G' & Hl). CodeShadow.step_by Hj.
+  2:{ destruct Hin as (j & e' & tr' & Hj & G' & Lj). CodeShadow.step_by Hj.
       destruct j as [[r st]|[r eff]].
-      - destruct (finish_ok e' tr' x r st Lx Hl) as (out & Hf & Lo). sstep Hf.
+      - destruct (finish_ok e' tr' x r st Lx Lj) as (out & Hf & Lo). sstep Hf.
         eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact Lo].
-      - eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact Hl]. }
+      - eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact Lj]. }
   (* The result with the engine as it was, for the calls that change nothing. *)
   assert (Same : forall r st, len r = 8 -> regs_ok c e (@Fall _ (list Z * Isolation.Effect) (r, st)))
     by (intros r st L; split; [exact G|exact L]).
@@ -183,51 +182,58 @@ Proof.
     rewrite !Z2Nat.id in Hrun by lia. sstep Hrun.
     destruct (upd8 e' tr x 1 vid Lx ltac:(lia)) as [U L]. sstep U.
     eexists _, _, _. split; [reflexivity|].
-    exact (good_fall c e e' _ st R' HI' I (VMCreate_runs_ok c e tr x1 x2 _ e' tr R H Hmax ltac:(lia) Hrun) L). }
-  destruct (Z.eqb_spec id Abi.VMDestroy) as [Ed|_].
-  { CodeShadow.step.
-    destruct (VMDestroy_shared_refine_inv c e tr x1 mm rr R ltac:(lia) (Hun Ed) I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
+    exact (good_fall c e e' _ st R' HI' I (VMCreate_runs_ok c e tr x1 x2 _ e' tr R H Hmax ltac:(lia) Hrun)
+      (VMCreate_host_lv3 c e tr x1 x2 _ e' tr Hcok Htok Hhown Hvown ltac:(lia) Hrun Hl) L). }
+  destruct (id =? Abi.VMDestroy).
+  { CodeShadow.step. pose proof (host_lv3_shared c e Hcfg Hled Hl x1) as Hl3.
+    destruct (VMDestroy_shared_refine_inv c e tr x1 mm rr R ltac:(lia) Hl3 I) as (st & e' & tr' & Hrun & R' & _ & _ & I').
     sstep Hrun. eexists _, _, _. split; [reflexivity|].
-    exact (good_fall c e e' _ st R' (fun _ => I') I
-      (VMDestroy_shared_runs_ok c e tr x1 st e' tr' R H ltac:(lia) (Hun Ed) Hrun) Lx). }
+    exact (good_fall c e e' _ st R' (fun _ => I') I (VMDestroy_shared_runs_ok c e tr x1 st e' tr' R H ltac:(lia) Hl3 Hrun)
+      (VMDestroy_host_lv3 c e tr x1 st e' tr' R ltac:(lia) Hrun Hl) Lx). }
   destruct (id =? Abi.VCPUInit).
   { slot_case VCPUInit_refine_inv (fun st e' Hrun => VCPUInit_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
-      ltac:(lia) ltac:(lia) Hrun) c e tr x1 x2 x3 x4 mm rr R I Lx. }
+      ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => VCPUInit_host_lv3 c e tr x1 x2 x3 x4 st e' Hsh ltac:(lia) ltac:(lia)
+      Hrun Hl) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.VCPURun).
   { do 3 CodeShadow.step.
     destruct (VCPURun_keeps c e tr x1 x2 x3 p R H ltac:(lia) ltac:(lia) Hplat Hw)
-      as (st & ex & e' & tr' & Hrun & R' & HI' & _ & _ & H' & _).
+      as (st & ex & e' & tr' & Hrun & R' & HI' & _ & _ & H' & Hl' & _).
     sstep Hrun.
     apply (copy8 (fun j s => regs_ok c s j) e' tr' x ex 1 (fun r' => ret (Fall (r', st))) Lx ltac:(lia)).
-    intros r' L. eexists _, _, _. split; [reflexivity|]. exact (good_fall c e e' r' st R' HI' I H' L). }
+    intros r' L. eexists _, _, _. split; [reflexivity|]. exact (good_fall c e e' r' st R' HI' I H' (Hl' Hl) L). }
   destruct (id =? Abi.VCPUIRQ).
   { slot_case VCPUIRQ_refine_inv (fun st e' Hrun => VCPUIRQ_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
-      ltac:(lia) ltac:(lia) ltac:(lia) Hrun) c e tr x1 x2 x3 x4 mm rr R I Lx. }
+      ltac:(lia) ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => VCPUIRQ_host_lv3 c e tr x1 x2 x3 x4 st e' Hsh ltac:(lia)
+      ltac:(lia) ltac:(lia) Hrun Hl) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.MMIOShadow).
   { slot_case MMIOShadow_refine_inv (fun st e' Hrun => MMIOShadow_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
-      ltac:(lia) ltac:(lia) Hrun) c e tr x1 x2 x3 x4 mm rr R I Lx. }
+      ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => MMIOShadow_host_lv3 c e tr x1 x2 x3 x4 st e' Hsh ltac:(lia) ltac:(lia)
+      Hrun Hl) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.MMIOLogRead).
   { CodeShadow.step.
     destruct (MMIOLogRead_refine_inv c e tr x1 mm rr R ltac:(lia) I) as (n & packed & st & e' & Hrun & R' & _ & _ & I').
     sstep Hrun. destruct (upd8 e' tr x 1 n Lx ltac:(lia)) as [U L]. sstep U.
     apply (copy8 (fun j s => regs_ok c s j) e' tr _ packed 2 (fun r' => ret (Fall (r', st))) L ltac:(lia)).
     intros r' L'. eexists _, _, _. split; [reflexivity|].
-    exact (good_fall c e e' r' st R' (fun _ => I') I (MMIOLogRead_runs_ok c e tr x1 _ e' tr R H ltac:(lia) Hrun) L'). }
+    exact (good_fall c e e' r' st R' (fun _ => I') I (MMIOLogRead_runs_ok c e tr x1 _ e' tr R H ltac:(lia) Hrun)
+      (MMIOLogRead_host_lv3 c e tr x1 _ e' Hsh ltac:(lia) Hrun Hl) L'). }
   destruct (id =? Abi.MemDonate); [|destruct (id =? Abi.MemShare)];
-    [lend_case MemDonate_refine_inv proj2 c e tr x1 x2 x3 x4 x5 mm rr R H I Lx
-    |lend_case MemShare_refine_inv proj1 c e tr x1 x2 x3 x4 x5 mm rr R H I Lx|].
+    [lend_case MemDonate_refine_inv proj2 MemDonate_host_lv3 c e tr x1 x2 x3 x4 x5 mm rr R H Hl I Lx
+    |lend_case MemShare_refine_inv proj1 MemShare_host_lv3 c e tr x1 x2 x3 x4 x5 mm rr R H Hl I Lx|].
   destruct (id =? Abi.MemUnshare).
   { do 3 CodeShadow.step.
     destruct (MemUnshare_refine_inv c e tr x1 x2 x3 mm rr R ltac:(lia) ltac:(lia) ltac:(lia))
       as (st & e' & tr' & Hrun & R' & _ & _ & HI' & _).
     sstep Hrun. eexists _, _, _. split; [reflexivity|].
-    exact (good_fall c e e' _ st R' HI' I (MemUnshare_runs_ok c e tr x1 x2 x3 st e' tr' R H ltac:(lia) ltac:(lia) ltac:(lia) Hrun) Lx). }
+    exact (good_fall c e e' _ st R' HI' I (MemUnshare_runs_ok c e tr x1 x2 x3 st e' tr' R H ltac:(lia) ltac:(lia) ltac:(lia) Hrun)
+      (MemUnshare_host_lv3 c e tr x1 x2 x3 st e' tr' R ltac:(lia) ltac:(lia) ltac:(lia) Hrun Hl) Lx). }
   destruct (id =? Abi.MemReclaim).
   { do 2 CodeShadow.step.
     destruct (MemReclaim_refine_inv c e tr x1 x2 mm rr R ltac:(lia) ltac:(lia)) as (st & e' & tr' & Hrun & R' & _ & _ & HI').
     sstep Hrun. eexists _, _, _. split; [reflexivity|].
-    exact (good_fall c e e' _ st R' HI' I (MemReclaim_runs_ok c e tr x1 x2 st e' tr' R H ltac:(lia) ltac:(lia) Hrun) Lx). }
-  pose proof R as (Hc & _ & _ & Hrok & Hown & _). pose proof Hrok as (Hled & _). pose proof Hc as (_ & _ & (Hcfg & _) & _).
+    exact (good_fall c e e' _ st R' HI' I (MemReclaim_runs_ok c e tr x1 x2 st e' tr' R H ltac:(lia) ltac:(lia) Hrun)
+      (MemReclaim_host_lv3 c e tr x1 x2 st e' tr' R ltac:(lia) ltac:(lia) Hrun Hl) Lx). }
+  pose proof R as (_ & _ & _ & Hrok & Hown & _).
   destruct (id =? Abi.MemInfo).
   { CodeShadow.step.
     destruct (MemInfo_refines c e (abs_state c e mm rr) tr x1 Hled Hown Hcfg eq_refl ltac:(lia)) as (info & st & _ & Hrun & _).
@@ -265,42 +271,39 @@ Corollary Dispatch_host_keeps : forall c e tr p v x0 x1 x2 x3 x4 x5 x6 x7,
   engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
   Isolation.Engine_plat e = Some p -> world_ok p ->
   Forall (fun r => 0 <= r < 2 ^ 64) [x0; x1; x2; x3; x4; x5; x6; x7] ->
-  (wrapu 32 x0 = Abi.VMDestroy -> lv3_shared_at e x1) ->
   exists out e' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v)
     [x0; x1; x2; x3; x4; x5; x6; x7] e tr = Ok out e' tr' /\ engine_good c e' /\ len (fst out) = 8.
 Proof.
-  intros c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun.
-  destruct (hostCall_keeps c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun) as (out & e' & tr' & Hrun & G' & L).
+  intros c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx.
+  destruct (hostCall_keeps c e tr p x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx) as (out & e' & tr' & Hrun & G' & L).
   unfold Isolation.Engine_Dispatch. cbn [Isolation.Caller_VM]. rewrite Z.eqb_refl. CodeShadow.step_by Hrun.
   eexists _, _, _. split; [reflexivity|]. split; [exact G'|exact L].
 Qed.
 
 (** ** The host's calls one after another *)
 
-(** The host calls [x] from [e] the theorems above cover: eight registers
-    of 64 bits, and VM_DESTROY only of a VM whose pages shared with the
-    host the host walks at level 3 or nowhere. *)
-Definition host_ok (e : Isolation.Engine) (x : list Z) : Prop :=
-  exists x0 x1 x2 x3 x4 x5 x6 x7, x = [x0; x1; x2; x3; x4; x5; x6; x7] /\
-    Forall (fun r => 0 <= r < 2 ^ 64) x /\ (wrapu 32 x0 = Abi.VMDestroy -> lv3_shared_at e x1).
+(** The host calls [x] the theorems above cover: eight registers of 64
+    bits. *)
+Definition host_ok (x : list Z) : Prop :=
+  exists x0 x1 x2 x3 x4 x5 x6 x7, x = [x0; x1; x2; x3; x4; x5; x6; x7] /\ Forall (fun r => 0 <= r < 2 ^ 64) x.
 
 (** The engines the host reaches from [e] by such calls through
     [Dispatch], whatever each answered. *)
 Inductive host_reaches : Isolation.Engine -> Isolation.Engine -> Prop :=
 | host_here : forall e, host_reaches e e
 | host_then : forall e v x tr out e1 tr1 e',
-    host_ok e x -> Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e tr = Ok out e1 tr1 ->
+    host_ok x -> Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e tr = Ok out e1 tr1 ->
     host_reaches e1 e' -> host_reaches e e'.
 
 (** One call of [host_ok] from an [engine_good] engine never fails,
     leaves an [engine_good] engine and keeps the platform. *)
 Lemma host_call_keeps : forall c e tr p v x, engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
-  Isolation.Engine_plat e = Some p -> world_ok p -> host_ok e x ->
+  Isolation.Engine_plat e = Some p -> world_ok p -> host_ok x ->
   exists out e' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e tr = Ok out e' tr' /\
     engine_good c e' /\ Isolation.Engine_plat e' = Some p /\ len (fst out) = 8.
 Proof.
-  intros c e tr p v x G Hmax Hplat Hw (x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7 & -> & Hx & Hun).
-  destruct (Dispatch_host_keeps c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx Hun)
+  intros c e tr p v x G Hmax Hplat Hw (x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7 & -> & Hx).
+  destruct (Dispatch_host_keeps c e tr p v x0 x1 x2 x3 x4 x5 x6 x7 G Hmax Hplat Hw Hx)
     as (out & e' & tr' & Hrun & G' & L).
   exists out, e', tr'. split; [exact Hrun|]. split; [exact G'|]. split; [|exact L].
   rewrite (proj2 (Dispatch_keeps_static _ _ e tr out e' tr' Hrun)). exact Hplat.
@@ -312,7 +315,7 @@ Qed.
 Theorem host_reaches_keeps : forall c e e' p, engine_good c e -> Z.of_nat (max_vcpus c) <= 256 ->
   Isolation.Engine_plat e = Some p -> world_ok p -> host_reaches e e' ->
   engine_good c e' /\ Isolation.Engine_plat e' = Some p /\
-  forall v x tr, host_ok e' x ->
+  forall v x tr, host_ok x ->
     exists out e'' tr', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e' tr =
       Ok out e'' tr' /\ len (fst out) = 8.
 Proof.
@@ -326,12 +329,14 @@ Qed.
 (** From the engine [New] hands [boot] (CodeBootRefine), on a platform
     meeting [world_ok]: [boot] never fails, and when it answers true,
     every engine the host reaches from the one it leaves is
-    [engine_good] and no call of [host_ok] from it fails. *)
+    [engine_good] and no call of [host_ok] from it fails. No VM shares a
+    page with the host after [boot], so the host's walk of such pages is
+    vacuously at level 3 ([host_lv3_unshared]). *)
 Theorem boot_host_reaches : forall c e tr p, allocated e -> validated e -> pool_inv e -> pool_placed e -> model_of c e ->
   Isolation.Engine_plat e = Some p -> world_ok p ->
   exists b e0 tr0, Isolation.Engine_boot root e tr = Ok b e0 tr0 /\
     (b = true -> forall e', host_reaches e0 e' -> engine_good c e' /\
-      forall v x tr', host_ok e' x ->
+      forall v x tr', host_ok x ->
         exists out e'' tr'', Isolation.Engine_Dispatch root (Isolation.mk_Caller Isolation.HostVMID v) x e' tr' =
           Ok out e'' tr'' /\ len (fst out) = 8).
 Proof.
@@ -340,8 +345,9 @@ Proof.
   destruct (boot_runs_ok c e tr Ha Hv Hp Hpl Hm) as (b' & e0' & tr0' & Hboot' & Hb').
   rewrite Hboot in Hboot'. injection Hboot' as <- <- <-.
   exists b, e0, tr0. split; [exact Hboot|]. intros Eb e' Hr.
-  destruct (Hb Eb) as (R & _ & I & _). destruct (Hb' Eb) as (_ & H & Hmax).
+  destruct (Hb Eb) as (R & _ & I & Gu). destruct (Hb' Eb) as (_ & H & Hmax).
   assert (Hp0 : Isolation.Engine_plat e0 = Some p) by (rewrite (proj2 (boot_static e tr b e0 tr0 Hboot)); exact Hplat).
-  destruct (host_reaches_keeps c e0 e' p (conj R (conj I H)) Hmax Hp0 Hw Hr) as (G' & _ & Hcall).
+  destruct (host_reaches_keeps c e0 e' p (conj R (conj I (conj H (host_lv3_unshared c e0 Gu)))) Hmax Hp0 Hw Hr)
+    as (G' & _ & Hcall).
   split; [exact G'|exact Hcall].
 Qed.

@@ -21,10 +21,13 @@
       MEM_DONATE and MEM_RECLAIM (they update the host's tree over a
       range whose pages become a VM's unshared or the host's, and keep
       the level of every page outside it, CodeLevel's [unmapRange_nb]
-      and [mapRange_nb]: [MemDonate_host_lv3], [MemReclaim_host_lv3]),
-      and VM_DESTROY (it unmaps from the host only the pages the VM
-      shared with it, which become nobody's, and keeps the level of the
-      others: [VMDestroy_host_lv3]). *)
+      and [mapRange_nb]: [MemDonate_host_lv3], [MemReclaim_host_lv3]);
+    - so do the guests' memory calls: GUEST_SHARE maps into the host at
+      most 16 pages at a time, whose walk [mapRange_nb] leaves at level
+      3, and GUEST_UNSHARE unmaps so ([CodeGuestRefine.run_level],
+      [GuestShare_host_lv3], [GuestUnshare_host_lv3]); GUEST_RELINQUISH
+      updates the VM's tree alone ([GuestRelinquish_host_lv3]).
+    CodeDestroyShared proves it of VM_DESTROY ([VMDestroy_host_lv3]). *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -35,7 +38,8 @@ From Bulkhead.Proofs Require Import CodeVMCreate CodeTransfer CodeAbsLedger Code
   CodeVMCreateRefine CodeUpdateRange CodeEngineInv CodeWalkCalls CodeModelThms CodeS2Refine CodeVMDestroy
   CodeRelease CodeLedger CodeVCPU CodeShadow CodeStage2 CodeMemNoFailure CodeUpdateRoot CodeUpdateRootRange
   CodeMemInvDestroy CodeFree CodeWalkRange CodeLevel CodeReleaseShared CodeRefineInv CodeMemCall CodeEngineOk
-  CodeVCPUInit CodeDonate CodeUnshare CodeUpdate CodeUnshareRefine CodeWalkHeld CodeDestroyRefine CodeDestroyShared.
+  CodeVCPUInit CodeDonate CodeUnshare CodeUpdate CodeUnshareRefine CodeWalkHeld CodeDestroyRefine CodeGuestRefine CodeGuestNoFailure CodeRuns
+  CodeUnshareInv.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -97,16 +101,6 @@ Qed.
 
 Lemma host_lv3_stable : forall c, store_stable (host_lv3 c).
 Proof. intros c. apply put_vm_stable. intros e i m m' H _ _. exact H. Qed.
-
-(** A page of RAM is below 2^40 when RAM is. *)
-Lemma ram_below : forall c e p, cfg_rel c e ->
-  Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) +
-    Isolation.Range_Size (Isolation.Config_RAM (Isolation.Engine_cfg e)) <= 2 ^ 40 ->
-  in_ram c p = true -> Z.of_nat p * 4096 < 2 ^ 40.
-Proof.
-  intros c e p (_ & Hb & Hs) Hram Hr. unfold in_ram, in_range in Hr.
-  apply andb_true_iff in Hr as [_ Hr]. apply Nat.ltb_lt in Hr. lia.
-Qed.
 
 (** A page outside the PFN range of [n] pages at an aligned [pa] is
     outside its addresses. *)
@@ -242,50 +236,99 @@ Proof.
     exact (out_of_range c pa n p (proj1 (proj1 Hcfg)) ltac:(lia) Hpal ltac:(lia) Hout).
 Qed.
 
-(** ** VM_DESTROY *)
+(** ** The guests' memory calls *)
 
-(** A page VM_DESTROY of VM [v] leaves a VM's shared with the host was
-    so before, of another VM. *)
-Lemma destroy_page_shared : forall v pg w, destroy_page v pg = mkPage (OVM w) (SharedWith host_id) ->
-  pg = mkPage (OVM w) (SharedWith host_id) /\ w <> v.
+(** GUEST_SHARE and GUEST_UNSHARE, taken apart as [host_effect] with
+    [host_done]: a page a VM shares with the host afterwards is one of
+    the range, whose host walk the runs of at most 16 pages leave at
+    level 3 ([CodeGuestRefine.run_level]), or was so before. *)
+Lemma effect_host_lv3 : forall call P sh hs, host_effect call P (host_done sh hs) ->
+  forall c e tr id ipa n m st e' tr', create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 -> call id ipa n e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
 Proof.
-  intros v [o s] w. unfold destroy_page. cbn [pg_owner pg_share].
-  destruct o as [| | |w'].
-  1-2: intros E; discriminate E.
-  - destruct s as [|b]; [intros E; discriminate E|]. destruct (Nat.eqb b v); intros E; discriminate E.
-  - destruct (Nat.eqb_spec w' v) as [_|Ne]; [intros E; discriminate E|].
-    intros E. split; [exact E|]. injection E as <- _. exact Ne.
+  intros call P sh hs Heff c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun H.
+  destruct (Heff c e tr id ipa n m Hc Hwi Hrok Hid Hnth Hlive Hipa Hn) as (st0 & e0 & tr0 & H0 & Herr & Hsucc).
+  rewrite H0 in Hrun. injection Hrun as <- <- <-.
+  destruct (Z.eq_dec st0 Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); exact H].
+  destruct (Hsucc Es) as (_ & _ & _ & _ & _ & ((q & ps & Ee & _) & _) & _ & Hpg & _ & _ & Hlv).
+  intros p w Hr Hp. change (ms_pages (abs_ms c e0) p) with (abs_pages c e0 p) in Hp.
+  rewrite Hpg, Hr in Hp. cbn [andb] in Hp.
+  replace (Isolation.Engine_host e0) with (Isolation.Engine_host e) by (rewrite Ee; reflexivity).
+  apply (Hlv p Hr). destruct (unshared_page e (Isolation.vm_s2 m) ipa (Z.to_nat n) p); [right; reflexivity|left].
+  exact (H p w Hr Hp).
 Qed.
 
-(** VM_DESTROY unmaps from the host only the pages the VM shared with
-    it, which become nobody's; the host's walk of every other page keeps
-    its level ([host_after]), and destroying the slot keeps the tables. *)
-Theorem VMDestroy_host_lv3 : forall c e tr id st e' tr', refine_inv c e -> 0 <= id < 2 ^ 64 ->
-  Isolation.Engine_VMDestroy root id e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
+Theorem GuestShare_host_lv3 : forall c e tr id ipa n m st e' tr', create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestShare root id ipa n e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
+Proof. exact (effect_host_lv3 _ _ _ _ GuestShare_effect). Qed.
+
+Theorem GuestUnshare_host_lv3 : forall c e tr id ipa n m st e' tr', create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestUnshare root id ipa n e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
+Proof. exact (effect_host_lv3 _ _ _ _ GuestUnshare_effect). Qed.
+
+(** GUEST_RELINQUISH updates the VM's tree alone and makes pages
+    nobody's. *)
+Theorem GuestRelinquish_host_lv3 : forall c e tr id ipa n m st e' tr', create_inv c e -> walk_inv e -> reclaim_ok e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
 Proof.
-  intros c e tr id st e' tr' R Hid Hrun H.
-  pose proof R as (Hc & [[Hi Hs] Hwb] & _ & (Hled & Hram) & _ & Hvms & _).
-  pose proof Hc as (_ & _ & (Hcfg & _) & _). pose proof Hcfg as (_ & Hb & Hsz).
-  destruct (VMDestroy_shared_walk_cases e tr id Hi Hs Hwb ltac:(lia) Hid Hram (host_lv3_shared c e Hcfg Hled H id))
-    as (st0 & e0 & tr0 & Hrun0 & [[E _]|(i & m & q & Hctx & C & _ & Hpg & Eh & _ & _ & _ & _ & _ & _ & Hid1)]);
-    rewrite Hrun0 in Hrun; injection Hrun as _ <- _; [rewrite E; exact H|].
-  apply (host_lv3_step c e e0 H Eh). intros p w Hr Hp.
-  change (ms_pages (abs_ms c e0) p) with (abs_pages c e0 p) in Hp.
-  rewrite (destroy_pages_abs c e e0 id Hid1 Hpg p) in Hp.
-  apply destroy_page_shared in Hp as (Hp & Hw). split; [exact Hp|]. intros Hl.
-  (* the host's walk of the [released] engine, then the slot destroyed on the same tables *)
-  pose proof C as (_ & _ & _ & (D & _)). pose proof D as (_ & _ & Et & Eb & _).
-  apply (lv3_at_agree (released e id q) e0 _ p Eb ltac:(rewrite Et; intros x _; reflexivity)).
-  pose proof Hctx as (_ & _ & _ & _ & _ & _ & Hlv & _).
-  unfold in_ram, in_range in Hr. apply andb_true_iff in Hr as [Hr1 Hr2].
-  apply Nat.leb_le in Hr1. apply Nat.ltb_lt in Hr2. pose proof Hled as (_ & _ & _ & _ & Hlen).
-  assert (Ep : (Z.to_nat (Isolation.Range_Base (Isolation.Config_RAM (Isolation.Engine_cfg e)) / 4096) +
-               (p - ram_base c) = p)%nat) by (rewrite <- Hb, Z.div_mul, Nat2Z.id by lia; lia).
-  rewrite <- Ep. rewrite <- Ep in Hl. apply (Hlv (p - ram_base c)%nat); [unfold len in Hlen; lia| |exact Hl].
-  right. destruct (sharedb id _) eqn:Hsb; [exfalso|reflexivity].
-  apply Hw. revert Hp. unfold abs_ms, abs_pages. cbn [ms_pages].
-  replace (in_ram c p) with true
-    by (symmetry; unfold in_ram, in_range; apply andb_true_iff; split; [apply Nat.leb_le|apply Nat.ltb_lt]; lia).
-  intros Hp. pose proof (sharedb_owned id _ Hid1 Hsb) as Ho. rewrite Hp in Ho. unfold owned_by in Ho. cbn in Ho.
-  apply Nat.eqb_eq in Ho. exact Ho.
+  intros c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun H.
+  pose proof Hwi as (((Hm & Ho & _) & _) & (_ & Hvb)). pose proof Ho as (_ & Hpl & _).
+  pose proof (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Ho) (Hvb _ m Hnth Hlive) (proj2 Hrok)
+    Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
+  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
+  pose proof (Hsucc eq_refl) as (((q & ps & Ee & _) & Hr' & HB & HL & Htf & _) & (_ & Hled) & _).
+  apply (host_lv3_step c e e' H ltac:(rewrite Ee; reflexivity)). intros p w Hr Hp. split.
+  - revert Hp. unfold abs_ms, abs_pages. cbn [ms_pages]. rewrite Hr, Hled. unfold run_ledger.
+    destruct (existsb _ _); [|intros E; exact E]. intros E. discriminate E.
+  - exact (vm_update_lv3 e e' _ m p Ho Hnth Hlive (proj1 (proj1 (root_inv_l1 _ _ Hr'))) HB HL Htf).
+Qed.
+
+(** A store into one slot's shadow state or one vCPU keeps [host_lv3]. *)
+Lemma host_lv3_store : forall c e e', shadow_store e e' \/ vcpu_store e e' -> host_lv3 c e -> host_lv3 c e'.
+Proof.
+  intros c e e' [Hs|Hv] H; [exact (proj1 (host_lv3_stable c) e e' H Hs)|exact (proj2 (host_lv3_stable c) e e' H Hv)].
+Qed.
+
+(** So do the four calls that write one VM slot, through
+    CodeEngineOk's theorems for any [store_stable] invariant. *)
+Lemma VCPUInit_host_lv3 : forall c e tr id v entry arg st e', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr -> host_lv3 c e -> host_lv3 c e'.
+Proof.
+  intros c e tr id v entry arg st e' Hs Hid Hv Hrun H.
+  destruct (VCPUInit_keeps (host_lv3 c) e tr id v entry arg (host_lv3_stable c) H Hs Hid Hv) as (st1 & e1 & H1 & H' & _).
+  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
+Qed.
+
+Lemma VCPUIRQ_host_lv3 : forall c e tr id v intid level st e', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  0 <= intid < 2 ^ 64 -> Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr -> host_lv3 c e -> host_lv3 c e'.
+Proof.
+  intros c e tr id v intid level st e' Hs Hid Hv Hi Hrun H.
+  destruct (VCPUIRQ_keeps (host_lv3 c) e tr id v intid level (host_lv3_stable c) H Hs Hid Hv Hi)
+    as (st1 & e1 & H1 & H' & _).
+  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
+Qed.
+
+Lemma MMIOShadow_host_lv3 : forall c e tr id ipa mode value st e', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= ipa ->
+  Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr -> host_lv3 c e -> host_lv3 c e'.
+Proof.
+  intros c e tr id ipa mode value st e' Hs Hid Hipa Hrun H.
+  destruct (MMIOShadow_keeps (host_lv3 c) e tr id ipa mode value (host_lv3_stable c) H Hs Hid Hipa)
+    as (st1 & e1 & H1 & H' & _).
+  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
+Qed.
+
+Lemma MMIOLogRead_host_lv3 : forall c e tr id r e', shadow_inv e -> 0 <= id < 2 ^ 64 ->
+  Isolation.Engine_MMIOLogRead root id e tr = Ok r e' tr -> host_lv3 c e -> host_lv3 c e'.
+Proof.
+  intros c e tr id r e' Hs Hid Hrun H.
+  destruct (MMIOLogRead_keeps (host_lv3 c) e tr id (host_lv3_stable c) H Hs Hid) as (r1 & e1 & H1 & H' & _).
+  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
 Qed.

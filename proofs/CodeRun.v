@@ -9,7 +9,8 @@
     of 64 bits. Proved here:
     - what a run keeps between two entries, [run_inv]: [refine_inv],
       [Inv] if it held, the caller a vCPU of a live VM with as many
-      vCPUs whose context names it, and the platform; a store into the
+      vCPUs whose context names it, the platform, and CodeReady's
+      [runs_ok] and CodeHostLevel's [host_lv3] if they held; a store into the
       vCPU that keeps its lines and identity keeps it ([vc_store_inv]),
       and so does each step [run_post] describes ([post_inv]);
     - so the run of vCPU [j] of VM [id], of a live VM of at most 256
@@ -18,8 +19,8 @@
       marks the vCPU running, enters the guest, marks it On and handles
       the trap (the call, [guestTrapCall_keeps], or the exit filter's
       decision, [FilterTrap_no_failure] and [apply_keeps]); it returns
-      an exit record of seven words and keeps [refine_inv] and [Inv]
-      ([run_keeps]). *)
+      an exit record of seven words and keeps [refine_inv] and [Inv],
+      and [runs_ok] and [host_lv3] if they held ([run_keeps]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Proofs Require Import Invariants.
@@ -27,7 +28,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeRefineInv CodeVMDestroy CodeGuestDispatch CodeLoop CodeBudget CodeTrapCall CodeExitFilter CodeApply
-  CodeRunWith CodeRunStop CodeGuestPSCI CodeReady.
+  CodeRunWith CodeRunStop CodeGuestPSCI CodeReady CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -64,16 +65,17 @@ Definition run_inv (c : config) (e0 s : Isolation.Engine) (id j : Z) (m : Isolat
   (exists m', live_caller s (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m) /\
   Isolation.Engine_plat s = Isolation.Engine_plat e0 /\
   Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j s)) = id /\
-  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j s)) = j /\ (runs_ok e0 -> runs_ok s).
+  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j s)) = j /\ (runs_ok e0 -> runs_ok s) /\
+  (host_lv3 c e0 -> host_lv3 c s).
 
 (** A step from an engine that meets [run_inv] that [run_post] describes
     leaves one that meets it. *)
 Lemma post_inv : forall c e0 s s' ex id j m, run_inv c e0 s id j m -> run_post c s s' ex id j m ->
   run_inv c e0 s' id j m.
 Proof.
-  intros c e0 s s' ex id j m (_ & HI & _ & Hp & _ & _ & Hro) (R' & HI' & _ & Hl' & Hp' & Hvm' & Hvc' & Hro').
+  intros c e0 s s' ex id j m (_ & HI & _ & Hp & _ & _ & Hro & Hlv) (R' & HI' & _ & Hl' & Hp' & Hvm' & Hvc' & Hro' & Hlv').
   split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hl'|]. split; [congruence|].
-  split; [exact Hvm'|]. split; [exact Hvc'|]. intros H. exact (Hro' (Hro H)).
+  split; [exact Hvm'|]. split; [exact Hvc'|]. split; [intros H; exact (Hro' (Hro H))|intros H; exact (Hlv' (Hlv H))].
 Qed.
 
 Lemma vc_store_inv : forall c e0 s id j m y, run_inv c e0 s id j m ->
@@ -83,7 +85,8 @@ Lemma vc_store_inv : forall c e0 s id j m y, run_inv c e0 s id j m ->
 Proof.
   intros c e0 s id j m y Hinv Hirq Hvm Hvc Hst. pose proof Hinv as (R & HI & (m' & Hcl & Hnv) & Hp & _).
   apply (post_inv c e0 s _ (repeat 0 7) id j m Hinv).
-  exact (vc_store_post c s s id j m' m y (repeat 0 7) R Hcl Hnv (fun I => I) eq_refl eq_refl Hirq Hvm Hvc (fun H => H) Hst).
+  exact (vc_store_post c s s id j m' m y (repeat 0 7) R Hcl Hnv (fun I => I) eq_refl eq_refl Hirq Hvm Hvc (fun H => H)
+    (fun H => H) Hst).
 Qed.
 
 Lemma run_post_m : forall c e e' ex id j m m', run_post c e e' ex id j m' ->
@@ -281,12 +284,13 @@ Theorem run_keeps : forall c e tr pm vc id j m p, refine_inv c e -> vcpu_lens vc
   Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e)) = id ->
   Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e)) = j ->
   exists ex e' tr', Isolation.Engine_run root pm vc e tr = Ok ex e' tr' /\ refine_inv c e' /\
-    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\ (runs_ok e -> runs_ok e').
+    (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\ (runs_ok e -> runs_ok e') /\
+    (host_lv3 c e -> host_lv3 c e').
 Proof.
   intros c e tr pm vc id j m p R L Lp Hcl Hn Hplat Hw Hvm Hvc.
   assert (Hinv : run_inv c e e id j m).
   { split; [exact R|]. split; [exact (fun I => I)|]. split; [exists m; split; [exact Hcl|reflexivity]|].
-    split; [reflexivity|]. split; [assumption|]. split; [assumption|exact (fun H => H)]. }
+    split; [reflexivity|]. split; [assumption|]. split; [assumption|]. split; exact (fun H => H). }
   pose proof (run_inv_valid c e e id j m Hinv) as Hv.
   rewrite Engine_run_is_with_false. unfold Engine_run_with.
   destruct (pfield_lens root _ _ _ Isolation.Engine_pool Isolation.set_Engine_pool lens_root ltac:(field_laws))
@@ -319,7 +323,7 @@ Proof.
     + split; [exact Hs'|exact Hr'].
   - split; [cbn; lia|exact Hinv].
   - cbn. lia.
-  - CodeShadow.step_by Hj. pose proof Hinv' as (R' & HI' & _ & _ & _ & _ & Hro').
+  - CodeShadow.step_by Hj. pose proof Hinv' as (R' & HI' & _ & _ & _ & _ & Hro' & Hlv').
     destruct jn as [[b i]|ex]; eexists _, _, _; (split; [reflexivity|]); (split; [exact R'|]); (split; [exact HI'|]);
-      (split; [|exact Hro']); [reflexivity|exact Hjn].
+      (split; [|exact (conj Hro' Hlv')]); [reflexivity|exact Hjn].
 Qed.

@@ -21,7 +21,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeVMCreateRefine CodeVMCreateInv CodeVCPURefine CodeRefineInv CodeModelThms CodeVMDestroy
-  CodeGuestDispatch CodeGuestPSCI CodeGuestCall CodeReady.
+  CodeGuestDispatch CodeGuestPSCI CodeGuestCall CodeReady CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -198,13 +198,15 @@ Proof. intros id j y []. reflexivity. Qed.
 
 (** What a step of a run leaves: [refine_inv], [Inv] if it held, an exit
     record of seven words, the caller a vCPU of a live VM with as many
-    vCPUs whose context still names it, and the platform as it was. *)
+    vCPUs whose context still names it, the platform as it was, and
+    CodeReady's [runs_ok] and CodeHostLevel's [host_lv3] if they held. *)
 Definition run_post (c : config) (e e' : Isolation.Engine) (ex : list Z) (id j : Z) (m : Isolation.vm) : Prop :=
   refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\
   (exists m', live_caller e' (Isolation.mk_Caller id j) m' /\ Isolation.vm_nvcpu m' = Isolation.vm_nvcpu m) /\
   Isolation.Engine_plat e' = Isolation.Engine_plat e /\
   Isolation.Context_VMID (Isolation.vcpu_ctx (vc_get id j e')) = id /\
-  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e')) = j /\ (runs_ok e -> runs_ok e').
+  Isolation.Context_VCPU (Isolation.vcpu_ctx (vc_get id j e')) = j /\ (runs_ok e -> runs_ok e') /\
+  (host_lv3 c e -> host_lv3 c e').
 
 (** A last store into the caller's vCPU that keeps its interrupt lines
     and identity. *)
@@ -213,10 +215,10 @@ Lemma vc_store_post : forall c e0 e id j m m0 y ex,
   (Inv c (abs_ms c e0) -> Inv c (abs_ms c e)) -> len ex = 7 -> Isolation.Engine_plat e = Isolation.Engine_plat e0 ->
   Isolation.Context_IRQ (Isolation.vcpu_ctx y) = Isolation.Context_IRQ (Isolation.vcpu_ctx (vc_get id j e)) ->
   Isolation.Context_VMID (Isolation.vcpu_ctx y) = id -> Isolation.Context_VCPU (Isolation.vcpu_ctx y) = j ->
-  (runs_ok e0 -> runs_ok e) -> vcpu_step (vc_get id j e) y ->
+  (runs_ok e0 -> runs_ok e) -> (host_lv3 c e0 -> host_lv3 c e) -> vcpu_step (vc_get id j e) y ->
   run_post c e0 (vc_set id j y e) ex id j m0.
 Proof.
-  intros c e0 e id j m m0 y ex R Hcl Hnv HI Hex Hp Hirq Hvm Hvc Hro Hst.
+  intros c e0 e id j m m0 y ex R Hcl Hnv HI Hex Hp Hirq Hvm Hvc Hro Hlv Hst.
   destruct (vc_store_keeps c e id j m y R Hcl Hirq) as (R' & HI' & m' & Hcl' & Hnv').
   pose proof Hcl as (Hid & Hnth & _ & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
   pose proof R as (((Hvok & _) & _) & _).
@@ -225,7 +227,8 @@ Proof.
   split; [exact R'|]. split; [intros I; exact (HI' (HI I))|]. split; [exact Hex|].
   split; [exists m'; split; [exact Hcl'|congruence]|]. split; [rewrite vc_set_plat; exact Hp|].
   rewrite (vc_get_set id j y e Hv). split; [assumption|]. split; [assumption|].
-  intros H0. exact (vc_set_runs_ok e id j m y (Hro H0) Hcl Hm Hst Hvm Hvc).
+  split; [intros H0; exact (vc_set_runs_ok e id j m y (Hro H0) Hcl Hm Hst Hvm Hvc)|].
+  intros H0. exact (Hlv H0).
 Qed.
 
 (** ** The trapped call *)
@@ -262,7 +265,7 @@ Proof.
   assert (Hon' : Isolation.vcpu_state (nth (Z.to_nat (Isolation.Caller_VCPU (Isolation.mk_Caller id j)))
     (Isolation.vm_vcpus m) Isolation.zero_vcpu) = Isolation.VCPUOn) by (cbn; rewrite <- Hget; exact Hon).
   destruct (guestCallRegs_keeps c e tr (Isolation.mk_Caller id j) m a0 a1 a2 a3 R Hcl Hon' Hn B1 B2)
-    as (r & e1 & tr1 & Hrun & R1 & Hctx & Ep1 & HI & Hro & m1 & Hcl1 & Hnv).
+    as (r & e1 & tr1 & Hrun & R1 & Hctx & Ep1 & HI & Hro & Hl3 & m1 & Hcl1 & Hnv).
   CodeShadow.step_by Hrun. destruct r as [[[[r0 r1] r2] r3] eff]. cbv beta iota.
   pose proof R1 as (Hc1 & _). pose proof Hc1 as ((Hvok1 & _) & _). pose proof Hcl1 as (_ & Hnth1 & Hlv1 & Hj1).
   cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
@@ -303,12 +306,12 @@ Proof.
     destruct (CallExit_ok q2 _ _ _ (vc_set id j y4 e1) tr1 L2 Hv6 ltac:(cbv beta; rewrite vc_get_set by exact Hv1; exact HX3)) as (ex & Hex & Lex).
     CodeShadow.step_by Hex.
     eexists _, _, _, _. split; [reflexivity|].
-    exact (vc_store_post c e e1 id j m1 m y4 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3) Hro
+    exact (vc_store_post c e e1 id j m1 m y4 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3) Hro Hl3
       (vcpu_step_trans _ _ _ Hst3 (step_pend y3 Isolation.pendCall ltac:(unfold Isolation.pendCall, Isolation.pendMMIORead; discriminate)))).
   - assert (Hrest : forall (ex : list Z) (b : bool), len ex = 7 -> exists ex' b' e' tr',
       @ret Isolation.Engine _ (ex, b) (vc_set id j y3 e1) tr1 = Ok (ex', b') e' tr' /\ run_post c e e' ex' id j m).
     { intros ex b Lex. eexists _, _, _, _. split; [reflexivity|].
-      exact (vc_store_post c e e1 id j m1 m y3 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3) Hro Hst3). }
+      exact (vc_store_post c e e1 id j m1 m y3 ex R1 Hcl1 Hnv HI Lex Ep1 Hirq3 (proj1 Hids3) (proj2 Hids3) Hro Hl3 Hst3). }
     destruct (Isolation.Effect_Kind eff =? Isolation.EffectVCPUState);
       [|destruct (Isolation.Effect_Kind eff =? Isolation.EffectShutdown)];
       [destruct (Isolation.Effect_On eff)|destruct (Isolation.Effect_Reset eff)|]; cbv beta iota;

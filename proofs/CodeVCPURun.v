@@ -19,7 +19,8 @@
       [runs_ok], on a platform whose world switch meets [world_ok],
       never fails: it answers an error leaving the engine as it was, or
       SUCCESS with an exit record of seven words, and keeps [refine_inv],
-      [Inv] and [runs_ok] ([VCPURun_keeps]);
+      [Inv] and [runs_ok], and CodeHostLevel's [host_lv3] if it held
+      ([VCPURun_keeps]);
     - the status it answers is the model's [vcpu_run]'s, and on an error
       the model leaves its state as the engine does
       ([VCPURun_answer_refines]). *)
@@ -30,7 +31,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeRefineInv CodeVMDestroy CodeGuestDispatch CodeEngineOk CodeWalkCalls CodeWalkHeld CodeVMCreateInv
-  CodeTrapCall CodeApply CodeRun CodeGuestPSCI CodeReady CodeAbi CodeVCPURefine CodeVMCreateRefine.
+  CodeTrapCall CodeApply CodeRun CodeGuestPSCI CodeReady CodeAbi CodeVCPURefine CodeVMCreateRefine CodeHostLevel.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -227,14 +228,14 @@ Theorem VCPURun_keeps : forall c e tr id v reply p, refine_inv c e -> runs_ok e 
   0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 -> Isolation.Engine_plat e = Some p -> world_ok p ->
   exists st ex e' tr', Isolation.Engine_VCPURun root id v reply e tr = Ok (st, ex) e' tr' /\
     refine_inv c e' /\ (Inv c (abs_ms c e) -> Inv c (abs_ms c e')) /\ len ex = 7 /\
-    (st <> Abi.Success -> e' = e) /\ runs_ok e' /\ run_answer e id v st.
+    (st <> Abi.Success -> e' = e) /\ runs_ok e' /\ (host_lv3 c e -> host_lv3 c e') /\ run_answer e id v st.
 Proof.
   intros c e tr id v reply p R Hro Hid Hv Hplat Hw.
   pose proof R as (Hc & _ & _ & _ & _ & H255 & _). pose proof Hc as ((Hvok & _) & _).
   unfold Isolation.Engine_VCPURun.
   destruct (vcpuOf_lens e tr id v Hvok H255 Hid Hv) as (pm & vc & Hof & [-> | (m & Hcl & L & Lp)]); CodeShadow.step_by Hof.
   { cbn [is_nil]. eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|]]].
+    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|split; [exact (fun H => H)|]]]].
     left. split; [exact (vcpuOf_nil e tr id v pm e tr Hvok Hid Hv Hof)|reflexivity]. }
   rewrite (is_nil_lens _ _ _ _ L).
   pose proof Hcl as (Hid1 & Hn & Hlv & Hj). cbn [Isolation.Caller_VM Isolation.Caller_VCPU] in *.
@@ -247,12 +248,12 @@ Proof.
     rewrite <- Hget. exact Est. }
   destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPURunning) as [Hr0|Hnr].
   { eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|]]].
+    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|split; [exact (fun H => H)|]]]].
     apply Hans. try rewrite Hr0; reflexivity. }
   CodeShadow.step_by (deref_lens _ _ _ _ e tr L Hvv).
   destruct (Z.eqb_spec (Isolation.vcpu_state (vc_get id v e)) Isolation.VCPUOff) as [Ho0|Hnoff].
   { eexists _, _, _, _. split; [reflexivity|]. split; [exact R|]. split; [exact (fun I => I)|].
-    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|]]].
+    split; [reflexivity|split; [intros _; reflexivity|split; [exact Hro|split; [exact (fun H => H)|]]]].
     apply Hans. try rewrite Ho0; reflexivity. }
   destruct (Hro _ m Hn Hlv) as (H256 & Hready).
   replace (Z.of_nat (Z.to_nat (id - 1)) + 1) with id in Hready by lia.
@@ -275,10 +276,11 @@ Proof.
   { rewrite Hget2. unfold e1. rewrite (vc_get_set id v y e Hvv). split; congruence. }
   destruct (run_keeps c (mark_run id e1) tr pm vc id v (Isolation.set_vm_hasRun true m1) p R2 L Lp Hcl2
     ltac:(destruct m1; cbn in *; lia) ltac:(rewrite Hplat2; unfold e1; rewrite vc_set_plat; exact Hplat) Hw
-    (proj1 Hids) (proj2 Hids)) as (ex & e' & tr' & Hrun & R' & HI' & Hex & Hro').
+    (proj1 Hids) (proj2 Hids)) as (ex & e' & tr' & Hrun & R' & HI' & Hex & Hro' & Hlv').
   CodeShadow.step_by Hrun.
   eexists _, _, _, _. split; [reflexivity|]. split; [exact R'|]. split; [intros I; exact (HI' (HI2 (HI1 I)))|].
   split; [exact Hex|]. split; [intros N; exfalso; exact (N eq_refl)|]. split; [exact (Hro' (Hro2 Hro1))|].
+  split; [intros H; exact (Hlv' H)|].
   apply Hans. apply Z.eqb_neq in Hnr, Hnoff. try rewrite Hnr; try rewrite Hnoff; reflexivity.
 Qed.
 

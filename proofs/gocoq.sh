@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # so the model's proofs it uses (Invariants, Scrub, Protected) are
 # compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeReady.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/CodeStatic.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeLevel.v proofs/CodeWalkCalls.v proofs/CodeReleaseShared.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v proofs/CodeReadyCalls.v proofs/CodeDestroyShared.v proofs/CodeHostLevel.v proofs/CodeHostCall.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeReady.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/CodeStatic.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeLevel.v proofs/CodeWalkCalls.v proofs/CodeReleaseShared.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeHostLevel.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v proofs/CodeReadyCalls.v proofs/CodeDestroyShared.v proofs/CodeHostCall.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -535,6 +535,8 @@ CodeGuestRefine.unshared_page_run
 CodeGuestRefine.passes_vm_unshared
 CodeGuestRefine.passes_vm_shared_host
 CodeGuestRefine.host_done_start
+CodeGuestRefine.ram_below
+CodeGuestRefine.run_level
 CodeGuestRefine.step_ledger_ok
 CodeGuestRefine.GuestShare_effect
 CodeGuestRefine.GuestUnshare_effect
@@ -622,6 +624,7 @@ CodeGuestPSCI.cpuOn_run
 CodeGuestPSCI.cpuOff_run
 CodeGuestPSCI.affinityInfo_run
 CodeGuestPSCI.chain_refine_inv
+CodeGuestPSCI.chain_stable
 CodeGuestPSCI.chain_plat
 CodeGuestPSCI.vm_ok_at
 CodeGuestPSCI.chain_offs
@@ -712,13 +715,19 @@ CodeDestroyShared.shared_hs2
 CodeDestroyShared.VMDestroy_shared_keeps
 CodeDestroyShared.VMDestroy_shared_refine_inv
 CodeDestroyShared.VMDestroy_shared_runs_ok
+CodeDestroyShared.destroy_page_shared
+CodeDestroyShared.VMDestroy_host_lv3
 CodeDestroyShared.unshared_lv3
 CodeHostLevel.host_lv3_shared
 CodeHostLevel.host_lv3_unshared
 CodeHostLevel.host_lv3_step
 CodeHostLevel.host_lv3_range
 CodeHostLevel.host_lv3_stable
-CodeHostLevel.ram_below
+CodeHostLevel.host_lv3_store
+CodeHostLevel.VCPUInit_host_lv3
+CodeHostLevel.VCPUIRQ_host_lv3
+CodeHostLevel.MMIOShadow_host_lv3
+CodeHostLevel.MMIOLogRead_host_lv3
 CodeHostLevel.out_of_range
 CodeHostLevel.VMCreate_host_lv3
 CodeHostLevel.vm_update_lv3
@@ -726,8 +735,10 @@ CodeHostLevel.MemShare_host_lv3
 CodeHostLevel.MemUnshare_host_lv3
 CodeHostLevel.MemDonate_host_lv3
 CodeHostLevel.MemReclaim_host_lv3
-CodeHostLevel.destroy_page_shared
-CodeHostLevel.VMDestroy_host_lv3
+CodeHostLevel.effect_host_lv3
+CodeHostLevel.GuestShare_host_lv3
+CodeHostLevel.GuestUnshare_host_lv3
+CodeHostLevel.GuestRelinquish_host_lv3
 CodeHostCall.copy_into_len
 CodeHostCall.subslice_ok
 CodeHostCall.copy8
