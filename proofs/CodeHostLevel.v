@@ -1,8 +1,8 @@
 (** * The host walks the pages VMs share with it at level 3
 
     Lemmas about proofs/code/Isolation.v, the translation of
-    isolation/ (the memory calls, VM_CREATE, VM_DESTROY and the calls
-    that write one VM slot). VM_DESTROY of a VM that shares pages with
+    isolation/ (the memory calls of the host and of the guests,
+    VM_CREATE and the calls that write one VM slot). VM_DESTROY of a VM that shares pages with
     the host unmaps them from the host stage-2 and panics if that needs a
     table (CodeReleaseShared); it does not when the host's walk of each
     such page ends at level 3 or nowhere ([lv3_shared_at]). This file
@@ -13,8 +13,8 @@
       ([host_lv3_shared]) and holds where no VM shares a page with the
       host ([host_lv3_unshared]), as after [boot];
     - the calls that write one VM slot keep [host_lv3]
-      ([host_lv3_stable]: VCPU_INIT, VCPU_IRQ, MMIO_SHADOW,
-      MMIO_LOG_READ); so do VM_CREATE ([VMCreate_host_lv3]: the pages and
+      ([host_lv3_stable], [host_lv3_store]: VCPU_INIT, VCPU_IRQ,
+      MMIO_SHADOW, MMIO_LOG_READ, [*_host_lv3]); so do VM_CREATE ([VMCreate_host_lv3]: the pages and
       the host's tables are kept), MEM_SHARE and MEM_UNSHARE (they update
       a VM's tree, apart from the host's, and make no page a VM's shared
       with the host: [MemShare_host_lv3], [MemUnshare_host_lv3]),
