@@ -21,10 +21,12 @@
     - so it keeps [walk_inv], [create_inv], [walk_held], the
       configuration and [owners_ok]; its SUCCESS refines the model's
       [vm_destroy] whole, the host stage-2 included, which loses exactly
-      the pages the VM owned ([VMDestroy_shared_refines]); and from
-      [refine_inv] and [Inv] it keeps both ([VMDestroy_shared_refine_inv],
-      CodeRefineInv's [VMDestroy_refine_inv] without its condition that
-      the VM shares no page with the host);
+      the pages the VM owned ([shared_hs2], [VMDestroy_shared_keeps]);
+      from [refine_inv] and [Inv] it keeps both
+      ([VMDestroy_shared_refine_inv], CodeRefineInv's
+      [VMDestroy_refine_inv] without its condition that the VM shares no
+      page with the host, which meets this one: [unshared_lv3]), and it
+      keeps CodeReady's [runs_ok] ([VMDestroy_shared_runs_ok]);
     - it keeps CodeHostLevel's [host_lv3], which gives its condition for
       every vmid: it unmaps from the host only the pages the VM shared
       with it, which become nobody's, and keeps the level of the host's

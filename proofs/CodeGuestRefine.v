@@ -17,7 +17,11 @@
       stage-2 or unmaps it ([host_effect]; [GuestShare_effect],
       [GuestUnshare_effect]: [share_done], [unshare_done] from page 0 to
       the end of the range; [GuestShare_no_failure],
-      [GuestUnshare_no_failure]);
+      [GuestUnshare_no_failure]), and leaves the host's walk of each page
+      the range reaches, and of every RAM page whose walk ended at level
+      3 or nowhere, ending so: each run is of at most 16 pages, which
+      [mapRange] and [unmapRange] leave at level 3, keeping every other
+      page ([run_level], CodeLevel);
     - a [host_step] leaves every live VM's walk as it was
       ([host_step_walks]), so those effects are the model's
       ([host_guest_abs]): GUEST_SHARE and GUEST_UNSHARE answering SUCCESS
@@ -202,7 +206,6 @@ Proof.
   - rewrite orb_false_r in Hp. apply Hnb; [exact Hp40|left; exact (Hlv p Hr Hp)|].
     apply out_no_cover; [|lia]. intros Hin. apply in_range_false in R. apply R. unfold pfnZ. lia.
 Qed.
-
 
 (** A state the loop reaches keeps [ledger_ok]: the same configuration
     and as many ledger entries. *)

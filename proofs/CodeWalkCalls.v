@@ -10,13 +10,16 @@
       same walks ([walk_same_pool]) and keeps [walk_below]
       ([walk_below_same_pool]); an update whose tree shares no table
       with a stage-2 that owns its tables leaves that stage-2's walk as
-      it was ([walk_apart]);
+      it was ([walk_apart]), and so the level at which it ends
+      ([CodeLevel.lv3_at], which reads only the tree's tables:
+      [lv3_at_agree], [lv3_apart]);
     - MEM_RECLAIM, from [mem_inv] with the host's walk below 2^48 and RAM
       inside the IPA space: an answer other than SUCCESS leaves the engine
       as it was; SUCCESS leaves the host's walk mapping every IPA page of
       the range to itself with the host's RAM permissions and every other
-      page as before, and below 2^48 ([MemReclaim_host_walk]): the
-      stage-2 half of its refinement;
+      page as before, and below 2^48, the walk of every page outside the
+      range ending at level 3 or nowhere if it did
+      ([MemReclaim_host_walk]): the stage-2 half of its refinement;
     - MEM_SHARE, from [mem_inv] and [walks_below] (the host's walk and
       every live VM's below 2^48) with RAM inside the IPA space: SUCCESS
       leaves the VM's walk mapping each IPA page of the range to its
@@ -24,7 +27,8 @@
       page as before, and every other stage-2's walk as it was
       ([MemShare_walks]);
     - MEM_DONATE, from the same: SUCCESS leaves the host's walk mapping
-      no IPA page of the PA range and every other page as before, the
+      no IPA page of the PA range and every other page as before (at
+      level 3 or nowhere if it was), the
       VM's walk mapping its IPA range as MEM_SHARE does, and every other
       live VM's walk as it was ([MemDonate_walks]; the host's unmap frees
       tables only, so its tree after it is still apart from the VM's);
