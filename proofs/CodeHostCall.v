@@ -192,7 +192,7 @@ Proof.
       (VMDestroy_host_lv3 c e tr x1 st e' tr' R ltac:(lia) Hrun Hl) Lx). }
   destruct (id =? Abi.VCPUInit).
   { slot_case VCPUInit_refine_inv (fun st e' Hrun => VCPUInit_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
-      ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => VCPUInit_host_lv3 c e tr x1 x2 x3 x4 st e' Hsh ltac:(lia) ltac:(lia)
+      ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => VCPUInit_host_lv3 c e tr x1 x2 x3 x4 st e' tr Hsh ltac:(lia) ltac:(lia)
       Hrun Hl) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.VCPURun).
   { do 3 CodeShadow.step.
@@ -203,11 +203,11 @@ Proof.
     intros r' L. eexists _, _, _. split; [reflexivity|]. exact (good_fall c e e' r' st R' HI' I H' (Hl' Hl) L). }
   destruct (id =? Abi.VCPUIRQ).
   { slot_case VCPUIRQ_refine_inv (fun st e' Hrun => VCPUIRQ_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
-      ltac:(lia) ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => VCPUIRQ_host_lv3 c e tr x1 x2 x3 x4 st e' Hsh ltac:(lia)
+      ltac:(lia) ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => VCPUIRQ_host_lv3 c e tr x1 x2 x3 x4 st e' tr Hsh ltac:(lia)
       ltac:(lia) ltac:(lia) Hrun Hl) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.MMIOShadow).
   { slot_case MMIOShadow_refine_inv (fun st e' Hrun => MMIOShadow_runs_ok c e tr x1 x2 x3 x4 st e' tr R H
-      ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => MMIOShadow_host_lv3 c e tr x1 x2 x3 x4 st e' Hsh ltac:(lia) ltac:(lia)
+      ltac:(lia) ltac:(lia) Hrun) (fun st e' Hrun => MMIOShadow_host_lv3 c e tr x1 x2 x3 x4 st e' tr Hsh ltac:(lia) ltac:(lia)
       Hrun Hl) c e tr x1 x2 x3 x4 mm rr R I Lx. }
   destruct (id =? Abi.MMIOLogRead).
   { CodeShadow.step.
@@ -216,7 +216,7 @@ Proof.
     apply (copy8 (fun j s => regs_ok c s j) e' tr _ packed 2 (fun r' => ret (Fall (r', st))) L ltac:(lia)).
     intros r' L'. eexists _, _, _. split; [reflexivity|].
     exact (good_fall c e e' r' st R' (fun _ => I') I (MMIOLogRead_runs_ok c e tr x1 _ e' tr R H ltac:(lia) Hrun)
-      (MMIOLogRead_host_lv3 c e tr x1 _ e' Hsh ltac:(lia) Hrun Hl) L'). }
+      (MMIOLogRead_host_lv3 c e tr x1 _ e' tr Hsh ltac:(lia) Hrun Hl) L'). }
   destruct (id =? Abi.MemDonate); [|destruct (id =? Abi.MemShare)];
     [lend_case MemDonate_refine_inv proj2 MemDonate_host_lv3 c e tr x1 x2 x3 x4 x5 mm rr R H Hl I Lx
     |lend_case MemShare_refine_inv proj1 MemShare_host_lv3 c e tr x1 x2 x3 x4 x5 mm rr R H Hl I Lx|].

@@ -299,36 +299,36 @@ Qed.
 
 (** So do the four calls that write one VM slot, through
     CodeEngineOk's theorems for any [store_stable] invariant. *)
-Lemma VCPUInit_host_lv3 : forall c e tr id v entry arg st e', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr -> host_lv3 c e -> host_lv3 c e'.
+Lemma VCPUInit_host_lv3 : forall c e tr id v entry arg st e' tr', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  Isolation.Engine_VCPUInit root id v entry arg e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
 Proof.
-  intros c e tr id v entry arg st e' Hs Hid Hv Hrun H.
+  intros c e tr id v entry arg st e' tr' Hs Hid Hv Hrun H.
   destruct (VCPUInit_keeps (host_lv3 c) e tr id v entry arg (host_lv3_stable c) H Hs Hid Hv) as (st1 & e1 & H1 & H' & _).
-  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
+  rewrite Hrun in H1. injection H1 as _ E _. subst e1. exact H'.
 Qed.
 
-Lemma VCPUIRQ_host_lv3 : forall c e tr id v intid level st e', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
-  0 <= intid < 2 ^ 64 -> Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr -> host_lv3 c e -> host_lv3 c e'.
+Lemma VCPUIRQ_host_lv3 : forall c e tr id v intid level st e' tr', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= v < 2 ^ 64 ->
+  0 <= intid < 2 ^ 64 -> Isolation.Engine_VCPUIRQ root id v intid level e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
 Proof.
-  intros c e tr id v intid level st e' Hs Hid Hv Hi Hrun H.
+  intros c e tr id v intid level st e' tr' Hs Hid Hv Hi Hrun H.
   destruct (VCPUIRQ_keeps (host_lv3 c) e tr id v intid level (host_lv3_stable c) H Hs Hid Hv Hi)
     as (st1 & e1 & H1 & H' & _).
-  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
+  rewrite Hrun in H1. injection H1 as _ E _. subst e1. exact H'.
 Qed.
 
-Lemma MMIOShadow_host_lv3 : forall c e tr id ipa mode value st e', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= ipa ->
-  Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr -> host_lv3 c e -> host_lv3 c e'.
+Lemma MMIOShadow_host_lv3 : forall c e tr id ipa mode value st e' tr', shadow_inv e -> 0 <= id < 2 ^ 64 -> 0 <= ipa ->
+  Isolation.Engine_MMIOShadow root id ipa mode value e tr = Ok st e' tr' -> host_lv3 c e -> host_lv3 c e'.
 Proof.
-  intros c e tr id ipa mode value st e' Hs Hid Hipa Hrun H.
+  intros c e tr id ipa mode value st e' tr' Hs Hid Hipa Hrun H.
   destruct (MMIOShadow_keeps (host_lv3 c) e tr id ipa mode value (host_lv3_stable c) H Hs Hid Hipa)
     as (st1 & e1 & H1 & H' & _).
-  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
+  rewrite Hrun in H1. injection H1 as _ E _. subst e1. exact H'.
 Qed.
 
-Lemma MMIOLogRead_host_lv3 : forall c e tr id r e', shadow_inv e -> 0 <= id < 2 ^ 64 ->
-  Isolation.Engine_MMIOLogRead root id e tr = Ok r e' tr -> host_lv3 c e -> host_lv3 c e'.
+Lemma MMIOLogRead_host_lv3 : forall c e tr id r e' tr', shadow_inv e -> 0 <= id < 2 ^ 64 ->
+  Isolation.Engine_MMIOLogRead root id e tr = Ok r e' tr' -> host_lv3 c e -> host_lv3 c e'.
 Proof.
-  intros c e tr id r e' Hs Hid Hrun H.
+  intros c e tr id r e' tr' Hs Hid Hrun H.
   destruct (MMIOLogRead_keeps (host_lv3 c) e tr id (host_lv3_stable c) H Hs Hid) as (r1 & e1 & H1 & H' & _).
-  rewrite Hrun in H1. injection H1 as _ E. subst e1. exact H'.
+  rewrite Hrun in H1. injection H1 as _ E _. subst e1. exact H'.
 Qed.
