@@ -175,7 +175,7 @@ Proof.
   pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as (_ & _ & Hipl).
   change Isolation.ipaLimit with (2 ^ 40) in Hipl.
   destruct (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Hown) (Hvb _ m Hnth Hlive) (proj2 Hrok)
-    Hid Hnth Hlive Hipa Hn) as (st & e' & tr' & Hcall & Herr & Hsucc).
+    Hid Hnth Hlive Hipa Hn) as (st & e' & tr' & Hcall & Herr & Hsucc & _).
   exists st, e', tr'. split; [exact Hcall|].
   split.
   { destruct (Z.eq_dec st Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); split; reflexivity].

@@ -26,11 +26,13 @@
       stage-2 keeping [root_inv] and its walk below 2^48 ([vm_step],
       [GuestRelinquish_no_failure]); the range is gone from the VM's
       walk and each ledger entry it reached owned by nobody
-      ([relinq_done], CodeRuns.run_ledger_step). *)
+      ([relinq_done], CodeRuns.run_ledger_step), and each zeroing it asks
+      the platform for is of pages whose ledger entries it leaves owned
+      by nobody ([zeroed_gone]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodePlace CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeStage2 CodeTransfer
+From Bulkhead.Proofs Require Import CodeTrace CodePlace CodeLoop CodeLedger CodeVCPU CodeVMCreate CodeStage2 CodeTransfer
   CodeShadow CodeMemState CodeMapped CodeAbs CodeVMCreateRefine CodePool CodeMemShare CodeDonate CodeLedgerRefine
   CodeAbsLedger CodeUpdateRoot CodeUpdateRange CodeUpdateRootRange CodeMemNoFailure CodeEngineInv CodeWalkRange CodeWalkCalls
   CodeRunNeed CodeRuns CodeGuestErrors.
@@ -197,6 +199,13 @@ Proof.
   - destruct j as [k'|[]]. destruct Hq2 as [Hst HI]. exists k', S, t. split; [exact Hj|split; assumption].
 Qed.
 
+(** An answer that refuses the call and returns the engine and trace it
+    was given: its outcome, and any statement about the events it added
+    (none). *)
+Ltac refused := eexists _, _, _; split; [reflexivity|]; split; [reflexivity|];
+  first [intros E; first [discriminate E | contradiction]
+        | split; [intros E; first [discriminate E | contradiction]|exists []; split; [reflexivity|intros ? []]]].
+
 (** The checks of a guest memory call, taken apart: the slot's place,
     the range check (an error answers and changes nothing), [checkMapped]
     (likewise), after which the range is mapped to RAM ([Hin]) and each
@@ -219,10 +228,10 @@ Ltac guest_checks code shared borrower e tr id ipa n m Hm Hroots Hram Hid Hnth H
     as (b & Hb & Hbs);
   CodeShadow.step_by Hb; unfold Isolation.guestPagesOK;
   destruct b; cbn [negb];
-  [|ret_g; eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; discriminate E];
+  [|ret_g; refused];
   ret_g; ret_g;
   destruct (Z.leb_spec n Abi.GuestMaxPages) as [Hg|Hg]; cbn [orb negb];
-  [|eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; discriminate E];
+  [|refused];
   pose proof (proj1 Hbs eq_refl) as Hr; cbn [Isolation.ipaSpace Isolation.Range_Base Isolation.Range_Size] in Hr;
   destruct Hr as (Hn0 & Hial & _ & _ & H40); unfold Isolation.ipaLimit in H40;
   CodeShadow.step_by Hs;
@@ -230,7 +239,7 @@ Ltac guest_checks code shared borrower e tr id ipa n m Hm Hroots Hram Hid Hnth H
     as (st0 & Hcm & Hpass & Hfail);
   CodeShadow.step_by Hcm;
   destruct (st0 =? Abi.Success) eqn:E0; cbn [negb];
-  [|apply Z.eqb_neq in E0; eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; contradiction];
+  [|apply Z.eqb_neq in E0; refused];
   apply Z.eqb_eq in E0; specialize (Hpass E0);
   assert (Hin : in_ram_range e (Isolation.vm_s2 m) ipa n);
   [apply (mapped_in_ram e tr s _ ipa n Hgs ltac:(lia) Hial ltac:(lia));
@@ -272,7 +281,7 @@ Ltac reserve f g e tr m ipa n s Hs Hin Ht Hms2 Hgs Hial Hrr Hram Hl1 :=
   let Hcok := fresh "Hcok" in
   pose proof Hl1 as ((_ & _ & _ & Hcok & _) & _); unfold count_ok in Hcok;
   destruct (N >? Isolation.tablePool_nfree (Isolation.Engine_pool e)) eqn:EN;
-  [eexists _, _, _; split; [reflexivity|]; split; [reflexivity|]; intros E; discriminate E|];
+  [refused|];
   rewrite Z.gtb_ltb, Z.ltb_ge, Hcok in EN end.
 
 (** ** GUEST_RELINQUISH *)
@@ -332,6 +341,47 @@ Definition relinq_done (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa k : Z
      walk S s2 k' = if (ipa <=? Z.of_nat k' * 4096) && (Z.of_nat k' * 4096 <? ipa + k * 4096) then None else walk e s2 k') /\
   (forall j, nth j (Isolation.Engine_pages S) Isolation.zero_page = run_ledger gone_page e s2 ipa (Z.to_nat k) j).
 
+(** Every call writing memory ([CodeTrace.writes_memory]) among the
+    events in front of [tr] in [tr'] zeroes pages from RAM whose ledger
+    entries in [e'] are [gone_page]. *)
+Definition zeroed_gone (e' : Isolation.Engine) (tr tr' : list event) : Prop :=
+  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
+    exists pa cnt, ev = mkEvent "ZeroPages" [pa; cnt] /\ ram_base e' <= pa /\ 
+      forall i, 0 <= i < cnt -> nth (Z.to_nat ((pa - ram_base e') / 4096 + i)) (Isolation.Engine_pages e') Isolation.zero_page
+        = gone_page.
+
+Lemma zeroed_gone_pool : forall S q tr t, zeroed_gone S tr t -> zeroed_gone (Isolation.set_Engine_pool q S) tr t.
+Proof. intros [] q tr t H. exact H. Qed.
+
+(** A run of GUEST_RELINQUISH: calls that write nothing ([l1], the
+    unmap), then the zeroing and cleaning of [cnt] pages at [pa], whose
+    entries the ledger commit makes [gone_page], every other entry kept. *)
+Lemma zeroed_gone_step : forall X ps1 tr t l1 pa cnt,
+  zeroed_gone X tr t -> Forall quiet_event l1 -> ram_base X <= pa ->
+  (forall j, nth j ps1 Isolation.zero_page =
+     if (Z.to_nat ((pa - ram_base X) / 4096) <=? j)%nat && (j <? Z.to_nat ((pa - ram_base X) / 4096) + Z.to_nat cnt)%nat
+     then gone_page else nth j (Isolation.Engine_pages X) Isolation.zero_page) ->
+  zeroed_gone (Isolation.set_Engine_pages ps1 X) tr (mkEvent "CleanToPoC" [pa; cnt] :: mkEvent "ZeroPages" [pa; cnt] :: l1 ++ t).
+Proof.
+  intros X ps1 tr t l1 pa cnt (l & -> & Hl) Hq Hpa Hnth.
+  assert (Eb : ram_base (Isolation.set_Engine_pages ps1 X) = ram_base X) by (destruct X; reflexivity).
+  assert (Ep : Isolation.Engine_pages (Isolation.set_Engine_pages ps1 X) = ps1) by (destruct X; reflexivity).
+  exists (mkEvent "CleanToPoC" [pa; cnt] :: mkEvent "ZeroPages" [pa; cnt] :: l1 ++ l).
+  split; [cbn [app]; rewrite <- app_assoc; reflexivity|]. rewrite Eb, Ep.
+  intros ev Hin Hw. destruct Hin as [<-|[<-|Hin]]; [discriminate Hw| |].
+  - exists pa, cnt. split; [reflexivity|]. split; [exact Hpa|]. intros i Hi. rewrite Hnth.
+    assert (Hk : 0 <= (pa - ram_base X) / 4096) by (apply Z.div_pos; lia).
+    replace ((Z.to_nat ((pa - ram_base X) / 4096) <=? Z.to_nat ((pa - ram_base X) / 4096 + i))%nat &&
+             (Z.to_nat ((pa - ram_base X) / 4096 + i) <? Z.to_nat ((pa - ram_base X) / 4096) + Z.to_nat cnt)%nat)
+      with true; [reflexivity|].
+    symmetry. apply andb_true_iff. rewrite Nat.leb_le, Nat.ltb_lt. lia.
+  - apply in_app_or in Hin as [Hin|Hin].
+    + rewrite Forall_forall in Hq. unfold quiet_event in Hq. rewrite (Hq ev Hin) in Hw. discriminate Hw.
+    + destruct (Hl ev Hin Hw) as (pa' & cnt' & -> & Hpa' & Hgone). exists pa', cnt'.
+      split; [reflexivity|]. split; [exact Hpa'|]. intros i Hi. rewrite Hnth, (Hgone i Hi).
+      destruct (_ && _)%nat; reflexivity.
+Qed.
+
 Theorem GuestRelinquish_no_failure : forall e tr id ipa n m,
   mem_ok e -> pool_placed e -> vms_root_inv e -> walk_below e (Isolation.vm_s2 m) -> ram_base e + ram_size e <= 2 ^ 40 ->
   1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
@@ -341,7 +391,8 @@ Theorem GuestRelinquish_no_failure : forall e tr id ipa n m,
     (st = Abi.Success -> vm_step e (Isolation.vm_s2 m) e' /\ relinq_done e (Isolation.vm_s2 m) ipa n e' /\
        (n <> 0 /\ ipa mod 4096 = 0 /\ ipa + n * 4096 < 2 ^ 64 /\ 0 <= ipa /\ ipa + n * 4096 <= 0 + Isolation.ipaLimit) /\
        n <= Abi.GuestMaxPages /\ in_ram_range e (Isolation.vm_s2 m) ipa n /\
-       exists s, good s e (Isolation.vm_s2 m) /\ forall i, 0 <= i < n -> checked_at e tr s ipa i id false 0).
+       exists s, good s e (Isolation.vm_s2 m) /\ forall i, 0 <= i < n -> checked_at e tr s ipa i id false 0) /\
+    zeroed_gone e' tr tr'.
 Proof.
   intros e tr id ipa n m Hm Hpl Hroots Hwb Hram Hid Hnth Hlive Hipa Hn.
   guest_checks @Isolation.Engine_GuestRelinquish false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
@@ -352,14 +403,16 @@ Proof.
   match goal with |- context [loop max_fuel ?c ?b ?po 0] =>
   destruct (loop_spec max_fuel c b po
     (fun k S t => vm_step e (Isolation.vm_s2 m) S /\ 0 <= k <= n /\ relinq_done e (Isolation.vm_s2 m) ipa k S /\
+       zeroed_gone S tr t /\
        exists N', runs e (Isolation.vm_s2 m) ipa n relinq_need k N' /\ N' <= count_free (Isolation.Engine_pool S))
-    (fun j S t => match j with Fall _ => vm_step e (Isolation.vm_s2 m) S /\ relinq_done e (Isolation.vm_s2 m) ipa n S
+    (fun j S t => match j with Fall _ => vm_step e (Isolation.vm_s2 m) S /\ relinq_done e (Isolation.vm_s2 m) ipa n S /\
+                    zeroed_gone S tr t
                   | Jump _ => False end)
     (fun k => Z.to_nat (n - k))) with (l := 0) (s := e) (tr := tr) as (j & S & t & Hj & Hq2) end.
-  - intros k S t (Hst & Hk & Hdone & _). exists (k <? n). split; [reflexivity|]. split.
+  - intros k S t (Hst & Hk & Hdone & Hz & _). exists (k <? n). split; [reflexivity|]. split.
     + intros H. apply Z.ltb_lt in H. lia.
-    + intros H. apply Z.ltb_ge in H. split; [exact Hst|]. replace n with k by lia. exact Hdone.
-  - intros k S t (((qq & ps & -> & Hps) & HrS & HB & HL & Htf & HwbS) & Hk & (HwS & HlgS) & N' & HrunsN & HNle) Hcnd.
+    + intros H. apply Z.ltb_ge in H. split; [exact Hst|]. replace n with k by lia. exact (conj Hdone Hz).
+  - intros k S t (((qq & ps & -> & Hps) & HrS & HB & HL & Htf & HwbS) & Hk & (HwS & HlgS) & Hz & N' & HrunsN & HNle) Hcnd.
     injection Hcnd as Hcnd. apply Z.ltb_lt in Hcnd.
     set (S := Isolation.set_Engine_pool qq (Isolation.set_Engine_pages ps e)) in *.
     assert (Hwpa : forall i, k <= i < n -> wpa S (Isolation.vm_s2 m) (ipa + i * 4096) = wpa e (Isolation.vm_s2 m) (ipa + i * 4096))
@@ -405,7 +458,7 @@ Proof.
     pose proof HrS1 as (((HokS1 & _) & _) & _).
     assert (Hs2S1 : s2_ok (Isolation.set_Engine_pool q1 S) (Isolation.vm_s2 m))
       by (right; exact (l1_inv_tree _ _ (root_inv_l1 _ _ HrS1))).
-    split; [split|split; [lia|split; [split|]]].
+    split; [split|split; [lia|split; [split|split]]].
     + exists q1, ps1. split.
       * unfold S. rewrite set_pages_pool, set_pages_pool, CodeAbsLedger.set_pages_twice, set_pool_twice. reflexivity.
       * rewrite Hps1. cbn. exact Hps.
@@ -421,10 +474,12 @@ Proof.
       rewrite (run_ledger_step gone_page e _ ipa n k pa0 cnt0 j ltac:(lia) Hial ltac:(lia) ltac:(lia)
         ltac:(unfold ram_base; lia) ltac:(lia) Hrun0).
       unfold ram_base. rewrite <- HlgS. reflexivity.
+    + destruct (grows_unmapRange _ _ _ _ _ _ _ _ _ Hur) as (l1 & -> & Hq1).
+      apply zeroed_gone_step; [exact (zeroed_gone_pool _ _ _ _ Hz)|exact Hq1|unfold ram_base; lia|exact Hnth1].
     + exists N1. split; [exact Hruns1|].
       change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
         (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
-  - split; [|split; [lia|split; [split|exists N; split; [exact Hruns|exact EN]]]].
+  - split; [|split; [lia|split; [split|split; [exists []; split; [reflexivity|intros ? []]|]; exists N; split; [exact Hruns|exact EN]]]].
     + split; [exists (Isolation.Engine_pool e), (Isolation.Engine_pages e); split; [symmetry; apply set_pool_pages_same|reflexivity]|].
       split; [exact Hvr|]. split; [reflexivity|]. split; [reflexivity|]. split; [apply tree_frame_refl|exact Hwb].
     + intros kk _. replace (ipa + 0 * 4096) with ipa by ring.
@@ -432,7 +487,8 @@ Proof.
     + intros j. reflexivity.
   - rewrite max_fuel_nat. unfold max_fuel. lia.
   - CodeShadow.step_by Hj. destruct j as [k''|[]]. destruct Hq2 as [Hst Hdone].
-    eexists _, S, t. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|]. intros _.
-    split; [exact Hst|]. split; [exact Hdone|]. split; [exact (proj1 Hbs eq_refl)|]. split; [exact Hg|].
+    eexists _, S, t. split; [reflexivity|]. split; [intros E; contradiction E; reflexivity|].
+    split; [intros _|exact (proj2 Hdone)].
+    split; [exact Hst|]. split; [exact (proj1 Hdone)|]. split; [exact (proj1 Hbs eq_refl)|]. split; [exact Hg|].
     split; [exact Hin|]. exists s. split; [exact Hgs|exact Hpass].
 Qed.

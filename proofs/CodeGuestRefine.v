@@ -739,7 +739,7 @@ Proof.
   pose proof Hown as (Hp & Hpl & _ & _ & _).
   pose proof Hc as (_ & _ & Hcfg & _ & _ & _ & Hsane). pose proof Hcfg as ((G & _) & _ & Hipl).
   pose proof (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Hown) (Hvb _ m Hnth Hlive) (proj2 Hrok)
-    Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc).
+    Hid Hnth Hlive Hipa Hn) as (st & e1 & tr1 & Hcall & _ & Hsucc & _).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
   pose proof (Hsucc eq_refl) as (Hst & (Hw & Hlg) & Hbs & Hg & Hin & s & Hgs & Hpass).
   pose proof Hbs as (_ & Hial & _ & _ & H40). unfold Isolation.ipaLimit in H40.
@@ -804,7 +804,7 @@ Proof.
   intros c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun.
   pose proof Hwi as (((Hm & Ho & _) & _) & (_ & Hvb)). pose proof Ho as (_ & Hpl & _).
   pose proof (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Ho) (Hvb _ m Hnth Hlive) (proj2 Hrok)
-    Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
+    Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc & _).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hwi].
   pose proof (Hsucc eq_refl) as (Hst & _).

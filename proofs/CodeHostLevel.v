@@ -281,7 +281,7 @@ Proof.
   intros c e tr id ipa n m st e' tr' Hc Hwi Hrok Hid Hnth Hlive Hipa Hn Hrun H.
   pose proof Hwi as (((Hm & Ho & _) & _) & (_ & Hvb)). pose proof Ho as (_ & Hpl & _).
   pose proof (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Ho) (Hvb _ m Hnth Hlive) (proj2 Hrok)
-    Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc).
+    Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc & _).
   rewrite Hrun in Hcall. injection Hcall as <- <- <-.
   destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact H].
   pose proof (Hsucc eq_refl) as (((q & ps & Ee & _) & Hr' & HB & HL & Htf & _) & (_ & Hled) & _).
