@@ -1,0 +1,420 @@
+(** * The model's page and vCPU theorems about each Go call
+
+    Theorems about proofs/code/Isolation.v. CodeReachesAll's [gcall] holds
+    the ten calls of the functional-correctness list (VM_CREATE,
+    VM_DESTROY, VCPU_INIT, MEM_DONATE, MEM_SHARE, MEM_UNSHARE,
+    MEM_RECLAIM, GUEST_SHARE, GUEST_UNSHARE, GUEST_RELINQUISH) and
+    VCPU_IRQ, MEM_INFO, MMIO_LOG_READ and MMIO_SHADOW. Each is the model's
+    action [gcall_action], a guest call made from a vCPU of its VM
+    ([gcall_from]).
+    - [gcall_refines]: from an engine meeting what [reaches_all_Inv]
+      keeps, the abstraction after any such call is the abstraction
+      before (the call refused, or NO_MEMORY) or the model's step from
+      it, field by field ([ms_eq]).
+    - So the model's theorems about one step are theorems about the Go
+      call: a page's owner moves only along the model's flow
+      ([gcall_owner_flow], from [Scrub.inv4_conservation]); a page
+      becomes the host's only by MEM_RECLAIM answering SUCCESS with the
+      page in its range, after that call asked the platform to zero the
+      range and then to clean it ([gcall_scrub_owner], from
+      [Scrub.scrub_owner]'s reason and CodeReclaim's
+      [MemReclaim_zeroes]); the host's stage-2 gains a page of a
+      protected VM only by that VM's GUEST_SHARE
+      ([gcall_protected_host_gain], from
+      [Protected.protected_host_gain]); and once a VM has run, a call of
+      the host or of another VM leaves its vCPUs' states and the replies
+      they are owed as they were ([gcall_integrity_vcpu_ctl], from
+      [Integrity.integrity_vcpu_ctl]).
+    - The memory the calls write, which the abstraction leaves out: the
+      platform calls that write it are events of the trace (CodeTrace's
+      [writes_memory]). A call writes memory only by zeroing, and only
+      pages that no VM but the one making the call holds privately
+      before it ([gcall_integrity_mem], [Integrity.integrity_mem]'s
+      statement of the Go calls): MEM_RECLAIM zeroes pages nobody owned
+      (its checks, [MemReclaim_writes]), GUEST_RELINQUISH pages nobody
+      owns after it ([GuestRelinquish_zeroes], from CodeGuestNoFailure's
+      [zeroed_gone]), which were its own VM's or nobody's before
+      ([gcall_owner_flow]); every other call writes nothing
+      (CodeWrites). FILE_READ, a call of the host outside [gcall],
+      changes no engine state and copies the file only onto pages the
+      host owns, after the model's checks passed
+      ([FileRead_integrity_mem]). *)
+From Coq Require Import ZArith Lia List Bool Arith String.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import Invariants CodeTrace CodeAbs CodeAbsLedger CodeVMCreateRefine CodeVMCreateInv
+  CodeMemCall CodeOwns CodeGuestNoFailure CodeRefineInv CodeGuestInv CodeHostLevel CodeDestroyShared CodeReachesAll CodeModelThms
+  CodeReclaim CodeWrites CodeFiles.
+From Bulkhead.Proofs Require Scrub Protected Integrity Noninterference.
+Import ListNotations.
+Open Scope Z_scope.
+
+(** ** Each call as the model's action *)
+
+Definition mcall_action (x : mcall) : hcall :=
+  match x with
+  | CVMCreate n f => HVMCreate n f
+  | CMemShare id pa ipa n perms =>
+      HMemShare (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)
+  | CMemDonate id pa ipa n perms =>
+      HMemDonate (Z.to_nat id) (Z.to_nat pa) (Z.to_nat ipa) (Z.to_nat n) (Z.to_nat perms)
+  | CMemUnshare id ipa n => HMemUnshare (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n)
+  | CMemReclaim pa n => HMemReclaim (Z.to_nat pa) (Z.to_nat n)
+  | CMemInfo pa => HMemInfo (Z.to_nat pa)
+  | CVMDestroy id => HVMDestroy (Z.to_nat id)
+  | CVCPUInit id v entry arg => HVCPUInit (Z.to_nat id) (Z.to_nat v) (Z.to_nat entry) (Z.to_nat arg)
+  | CVCPUIRQ id v intid level => HVCPUIRQ (Z.to_nat id) (Z.to_nat v) (Z.to_nat intid) (Z.to_nat level)
+  | CMMIOLogRead id => HMMIOLogRead (Z.to_nat id)
+  | CMMIOShadow id ipa mode value => HMMIOShadow (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat mode) (Z.to_nat value)
+  end.
+
+(** A guest call is made by vCPU [cpu] of its VM. *)
+Definition gcall_action (x : gcall) (cpu : nat) : action :=
+  match x with
+  | GHost h => AHost (mcall_action h)
+  | GShare id ipa n => AGuest (Z.to_nat id) cpu (GGuestShare (Z.to_nat ipa) (Z.to_nat n))
+  | GUnshare id ipa n => AGuest (Z.to_nat id) cpu (GGuestUnshare (Z.to_nat ipa) (Z.to_nat n))
+  | GRelinquish id ipa n => AGuest (Z.to_nat id) cpu (GGuestRelinquish (Z.to_nat ipa) (Z.to_nat n))
+  end.
+
+(** [cpu] is a vCPU of the VM making a guest call, in the abstraction. *)
+Definition gcall_from (c : config) (e : Isolation.Engine) (x : gcall) (cpu : nat) : Prop :=
+  match x with
+  | GHost _ => True
+  | GShare id _ _ | GUnshare id _ _ | GRelinquish id _ _ => vcpu_ok c (abs_ms c e) (Z.to_nat id) cpu = true
+  end.
+
+(** What [reaches_all_Inv] keeps, and the call's own conditions. *)
+Definition call_pre (c : config) (x : gcall) (cpu : nat) (e : Isolation.Engine) : Prop :=
+  refine_inv c e /\ Inv c (abs_ms c e) /\ host_lv3 c e /\ gcall_ok x /\ gcall_pre_all x e /\ gcall_from c e x cpu.
+
+(** A call that changed nothing unless it answered SUCCESS, and then as
+    the model's step answering SUCCESS: the abstraction after it is the
+    one before, or the model's step from it. *)
+Lemma success_or_same : forall c e e' st (model : state * output),
+  (st <> Abi.Success -> e' = e) ->
+  (st = Abi.Success -> exists s', model = (s', ok0) /\ ms_eq (st_meta s') (abs_ms c e')) ->
+  ms_eq (abs_ms c e') (abs_ms c e) \/ ms_eq (st_meta (fst model)) (abs_ms c e').
+Proof.
+  intros c e e' st model Herr Hsucc. destruct (Z.eq_dec st Abi.Success) as [E|Ne].
+  - right. destruct (Hsucc E) as (s' & -> & Heq). exact Heq.
+  - left. rewrite (Herr Ne). apply ms_eq_refl.
+Qed.
+
+(** The engine a call answered with. *)
+Local Ltac ran Hrun E :=
+  match type of Hrun with
+  | after ?o = Some _ => destruct o as [? ? ?|?] eqn:E; [cbn [after] in Hrun; injection Hrun as <- <-|discriminate Hrun]
+  end.
+
+(** ** Every call refines the model's step *)
+
+Theorem gcall_refines : forall c x cpu e tr e' tr' mem regs, call_pre c x cpu e ->
+  run_gcall x e tr = Some (e', tr') ->
+  ms_eq (abs_ms c e') (abs_ms c e) \/
+  ms_eq (st_meta (fst (Spec.step c (abs_state c e mem regs) (gcall_action x cpu)))) (abs_ms c e').
+Proof.
+  intros c x cpu e tr e' tr' mem regs (R & I & H & Hx & Hpre & Hfrom) Hrun.
+  pose proof R as (Hc & _ & _ & (Hled & _) & Ho & _). pose proof Hc as (_ & _ & (Hcfg & _) & _).
+  destruct x as [[n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level|id
+                  |id ipa mode value]|id ipa n|id ipa n|id ipa n];
+    cbn [gcall_ok mcall_ok gcall_pre_all gcall_from run_gcall run_mcall gcall_action mcall_action Spec.step host_call]
+      in *; unfold u64 in *.
+  - destruct (VMCreate_refine_inv c e tr mem regs n f R Hx) as (id & st & e0 & Hrun0 & _ & Hcase & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-. cbv zeta in Hcase.
+    destruct Hcase as [(_ & _ & _ & _ & _ & _ & Heq)|(_ & _ & _ & Heq)]; [right|left]; exact Heq.
+  - destruct Hx as (Hid & Hpa & Hipa & Hn & Hp).
+    destruct (MemShare_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hp)
+      as (st & e0 & tr0 & Hrun0 & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+  - destruct Hx as (Hid & Hpa & Hipa & Hn & Hp).
+    destruct (MemDonate_refine_inv c e tr id pa ipa n perms mem regs R Hid Hpa Hipa Hn Hp)
+      as (st & e0 & tr0 & Hrun0 & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+  - destruct Hx as (Hid & Hipa & Hn).
+    destruct (MemUnshare_refine_inv c e tr id ipa n mem regs R Hid Hipa Hn)
+      as (st & e0 & tr0 & Hrun0 & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+  - destruct Hx as (Hpa & Hn).
+    destruct (MemReclaim_refine_inv c e tr pa n mem regs R Hpa Hn) as (st & e0 & tr0 & Hrun0 & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+  - destruct (MemInfo_refines c e (abs_state c e mem regs) tr pa Hled Ho Hcfg eq_refl Hx) as (info & st & out & E & _).
+    rewrite E in Hrun. cbn [after] in Hrun. injection Hrun as <- <-. left. apply ms_eq_refl.
+  - destruct (VMDestroy_shared_refine_inv c e tr id mem regs R Hx (host_lv3_shared c e Hcfg Hled H id) I)
+      as (st & e0 & tr0 & Hrun0 & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+  - destruct Hx as (Hid & Hv & Hen & Har).
+    destruct (VCPUInit_refine_inv c e tr id v entry arg mem regs R Hid Hv Hen Har I)
+      as (st & e0 & Hrun0 & _ & _ & (sst & _ & _ & Heq) & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-. right. exact Heq.
+  - destruct Hx as (Hid & Hv & Hin & Hl).
+    destruct (VCPUIRQ_refine_inv c e tr id v intid level mem regs R Hid Hv Hin Hl I)
+      as (st & e0 & Hrun0 & _ & _ & (sst & _ & _ & Heq) & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-. right. exact Heq.
+  - destruct (MMIOLogRead_refine_inv c e tr id mem regs R Hx I)
+      as (k & packed & st & e0 & Hrun0 & _ & _ & (sst & vals & _ & _ & _ & Heq) & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-. right. exact Heq.
+  - destruct Hx as (Hid & Hipa & Hm & Hval).
+    destruct (MMIOShadow_refine_inv c e tr id ipa mode value mem regs R Hid Hipa Hm Hval I)
+      as (st & e0 & Hrun0 & _ & _ & (sst & _ & _ & Heq) & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-. right. exact Heq.
+  - destruct Hx as (Hipa & Hn). destruct Hpre as (Hid & m & Hnth & Hlive).
+    destruct (GuestShare_refine_inv c e tr id ipa n m mem regs R Hid Hnth Hlive Hipa Hn)
+      as (st & e0 & tr0 & Hrun0 & _ & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom. cbn [negb].
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+  - destruct Hx as (Hipa & Hn). destruct Hpre as (Hid & m & Hnth & Hlive).
+    destruct (GuestUnshare_refine_inv c e tr id ipa n m mem regs R Hid Hnth Hlive Hipa Hn)
+      as (st & e0 & tr0 & Hrun0 & _ & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom. cbn [negb].
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+  - destruct Hx as (Hipa & Hn). destruct Hpre as (Hid & m & Hnth & Hlive).
+    destruct (GuestRelinquish_refine_inv c e tr id ipa n m mem regs R Hid Hnth Hlive Hipa Hn)
+      as (st & e0 & tr0 & Hrun0 & _ & _ & Herr & Hsucc & _).
+    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom. cbn [negb].
+    exact (success_or_same c e e0 st _ Herr Hsucc).
+Qed.
+
+(** ** The model's theorems about one step, of the Go calls *)
+
+(** [Scrub.inv4_conservation]: a page's owner moves only along the
+    model's flow for the call's action. *)
+Theorem gcall_owner_flow : forall c x cpu e tr e' tr', call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  forall p, Scrub.owner_flow (gcall_action x cpu) (pg_owner (ms_pages (abs_ms c e) p))
+    (pg_owner (ms_pages (abs_ms c e') p)).
+Proof.
+  intros c x cpu e tr e' tr' Hpre Hrun p.
+  destruct (gcall_refines c x cpu e tr e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hpre Hrun) as [(Hp & _)|(Hp & _)].
+  - rewrite Hp. left. reflexivity.
+  - rewrite <- Hp. apply (Scrub.inv4_conservation c (abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat))).
+Qed.
+
+(** [Scrub.scrub_owner]: a page the host did not own is the host's after
+    a call only if the call was MEM_RECLAIM of a range holding the page,
+    answering SUCCESS; and that call asked the platform to zero the range
+    and, after that, to clean it, before it returned (CodeReclaim's
+    [MemReclaim_zeroes]). *)
+Theorem gcall_scrub_owner : forall c x cpu e tr e' tr', call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  forall p, pg_owner (ms_pages (abs_ms c e) p) <> OHost -> pg_owner (ms_pages (abs_ms c e') p) = OHost ->
+  exists pa n, x = GHost (CMemReclaim pa n) /\ in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true /\
+    exists l1 l2 l3, tr' = l1 ++ mkEvent "CleanToPoC" [pa; n] :: l2 ++ mkEvent "ZeroPages" [pa; n] :: l3 ++ tr.
+Proof.
+  intros c x cpu e tr e' tr' Hpre Hrun p H0 H1.
+  pose proof (gcall_owner_flow c x cpu e tr e' tr' Hpre Hrun p) as F.
+  destruct F as [F|[(F & _)|[(_ & F)|(_ & _ & pa' & n' & Ha)]]]; try congruence.
+  destruct x as [[| | | |pa n| | | | | |]| | |]; cbn [gcall_action mcall_action] in Ha; try discriminate Ha.
+  exists pa, n. split; [reflexivity|].
+  pose proof Hpre as (R & _ & _ & Hx & _). pose proof R as (Hc & _ & _ & Hrok & Ho & _).
+  pose proof Hc as (_ & _ & (Hcfg & _) & _). cbn [gcall_ok mcall_ok] in Hx. unfold u64 in Hx. destruct Hx as (Hpa & Hn).
+  destruct (MemReclaim_refine_inv c e tr pa n (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hpa Hn)
+    as (st & e0 & tr0 & Hrun0 & _ & Herr & _).
+  cbn [run_gcall run_mcall] in Hrun. rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+  destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne) in H1; congruence].
+  destruct (MemReclaim_success_pages c e tr pa n e0 tr0 Hrok Ho Hcfg Hpa Hn Hrun0) as (Hp & _).
+  rewrite Hp in H1. destruct (in_range p _ _); [|congruence].
+  split; [reflexivity|]. exact (MemReclaim_zeroes e tr pa n e0 tr0 Hrun0).
+Qed.
+
+(** [Protected.protected_host_gain]: the host's stage-2 gains a page a
+    protected VM maps only by that VM's own GUEST_SHARE. *)
+Theorem gcall_protected_host_gain : forall c x cpu e tr e' tr', call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  forall v p y, vm_protected (ms_vms (abs_ms c e) v) = true -> vm_s2 (ms_vms (abs_ms c e) v) p = Some y ->
+  ms_hs2 (abs_ms c e) p = false -> ms_hs2 (abs_ms c e') p = true ->
+  exists id ipa n, x = GShare id ipa n /\ Z.to_nat id = v.
+Proof.
+  intros c x cpu e tr e' tr' Hpre Hrun v p y Hp Hs H0 H1. pose proof Hpre as (_ & I & _).
+  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
+  destruct (gcall_refines c x cpu e tr e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hpre Hrun) as [(_ & Hh & _)|(_ & Hh & _)].
+  - rewrite Hh in H1. congruence.
+  - rewrite <- Hh in H1.
+    destruct (Protected.protected_host_gain c s (gcall_action x cpu) v p y I Hp Hs H0 H1) as (cpu' & ipa & n & Ha).
+    destruct x as [[]|id ipa' n'| |]; cbn [gcall_action mcall_action] in Ha; try discriminate Ha.
+    injection Ha as Hv _ _. exists id, ipa', n'. split; [reflexivity|exact Hv].
+Qed.
+
+(** [Integrity.integrity_vcpu_ctl]: once a VM has run, a call of the host
+    or of another VM that leaves it live leaves each of its vCPUs' state
+    (on or off, where it starts) and the reply it is owed as they were. *)
+Theorem gcall_integrity_vcpu_ctl : forall c x cpu e tr e' tr', call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  forall v j, Noninterference.actor (gcall_action x cpu) <> Some v ->
+  vm_live (ms_vms (abs_ms c e) v) = true -> vm_hasrun (ms_vms (abs_ms c e) v) = true ->
+  vm_live (ms_vms (abs_ms c e') v) = true ->
+  Integrity.vcpu_ctl (vcpu_of (abs_ms c e') v j) = Integrity.vcpu_ctl (vcpu_of (abs_ms c e) v j).
+Proof.
+  intros c x cpu e tr e' tr' Hpre Hrun v j Ha Hl Hh Hl'. unfold Integrity.vcpu_ctl, vcpu_of.
+  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
+  destruct (gcall_refines c x cpu e tr e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hpre Hrun) as [(_ & _ & Hv)|(_ & _ & Hv)];
+    destruct (Hv v) as (Hlv & _ & _ & _ & Hc & _); destruct (Hc j) as (Hst & Hpd & _).
+  - rewrite Hst, Hpd. reflexivity.
+  - rewrite <- Hst, <- Hpd.
+    assert (Hrun' : forall c' reply, gcall_action x cpu <> AHost (HVCPURun v c' reply))
+      by (intros c' reply; destruct x as [[]| | |]; discriminate).
+    rewrite <- Hlv in Hl'.
+    exact (Integrity.integrity_vcpu_ctl c s (gcall_action x cpu) v j Ha Hl Hh Hrun' Hl').
+Qed.
+
+(** ** The memory the calls write *)
+
+(** The events a quiet computation adds write no memory. *)
+Lemma quiet_no_writes : forall {A} (m : M Isolation.Engine A) e tr a e' tr', quiet m -> m e tr = Ok a e' tr' ->
+  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true -> False.
+Proof.
+  intros A m e tr a e' tr' Hq Hm. destruct (Hq _ _ _ _ _ Hm) as (l & -> & Hl). exists l. split; [reflexivity|].
+  intros ev Hin Hw. rewrite Forall_forall in Hl. unfold quiet_event in Hl. rewrite (Hl ev Hin) in Hw. discriminate Hw.
+Qed.
+
+(** The pages of a [zeroed_gone] zeroing are nobody's in the abstraction. *)
+Lemma zeroed_gone_abs : forall c e' tr tr', cfg_rel c e' -> zeroed_gone e' tr tr' ->
+  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
+    exists pa k, ev = mkEvent "ZeroPages" [pa; k] /\
+      forall p, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat k) = true -> pg_owner (ms_pages (abs_ms c e') p) = ONone.
+Proof.
+  intros c e' tr tr' (Hg & Hb & _) (l & -> & Hl). exists l. split; [reflexivity|].
+  intros ev Hin Hw. destruct (Hl ev Hin Hw) as (pa & k & -> & Hpa & Hgone). exists pa, k. split; [reflexivity|].
+  intros p Hp. apply Lemmas.in_range_spec in Hp. unfold pfn in Hp. rewrite Hg in Hp.
+  change (ms_pages (abs_ms c e') p) with (abs_pages c e' p). unfold abs_pages.
+  destruct (in_ram c p) eqn:R; [|reflexivity]. unfold in_ram in R. apply Lemmas.in_range_spec in R.
+  unfold CodeMemState.ram_base in *. rewrite <- Hb in Hpa, Hgone.
+  assert (Hd : Z.of_nat (Z.to_nat pa / 4096) = pa / 4096)
+    by (rewrite Nat2Z.inj_div, Z2Nat.id by lia; reflexivity).
+  assert (Hsub : (pa - Z.of_nat (ram_base c) * 4096) / 4096 = pa / 4096 - Z.of_nat (ram_base c)).
+  { replace (pa - Z.of_nat (ram_base c) * 4096) with (pa + (- Z.of_nat (ram_base c)) * 4096) by lia.
+    rewrite Z.div_add by lia. lia. }
+  replace (p - ram_base c)%nat
+    with (Z.to_nat ((pa - Z.of_nat (ram_base c) * 4096) / 4096 + (Z.of_nat p - pa / 4096))) by lia.
+  rewrite Hgone by lia. reflexivity.
+Qed.
+
+(** GUEST_RELINQUISH zeroes only pages nobody owns after it. *)
+Lemma GuestRelinquish_zeroes : forall c e tr id ipa n m st e' tr', refine_inv c e ->
+  1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
+  0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
+  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' ->
+  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
+    exists pa k, ev = mkEvent "ZeroPages" [pa; k] /\
+      forall p, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat k) = true -> pg_owner (ms_pages (abs_ms c e') p) = ONone.
+Proof.
+  intros c e tr id ipa n m st e' tr' R Hid Hnth Hlive Hipa Hn Hrun.
+  pose proof R as (Hc & Hwi & _ & Hrok & _).
+  pose proof Hwi as (((Hm & Hown & _) & _) & (_ & Hvb)). pose proof Hown as (_ & Hpl & _).
+  pose proof Hc as (_ & _ & (Hcfg & _) & _).
+  destruct (GuestRelinquish_no_failure e tr id ipa n m Hm Hpl (s2_owned_roots e Hown) (Hvb _ m Hnth Hlive) (proj2 Hrok)
+    Hid Hnth Hlive Hipa Hn) as (st1 & e1 & tr1 & Hcall & Herr & Hsucc & Hz).
+  rewrite Hrun in Hcall. injection Hcall as <- <- <-.
+  assert (Hc' : cfg_rel c e').
+  { destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hcfg].
+    destruct (Hsucc eq_refl) as (((qq & ps & -> & _) & _) & _). destruct e; exact Hcfg. }
+  exact (zeroed_gone_abs c e' tr tr' Hc' Hz).
+Qed.
+
+(** The calls of CodeWrites that write nothing. *)
+Local Ltac no_writes E :=
+  match type of E with ?m ?e ?tr = Ok _ _ _ =>
+    let Hq := fresh "Hq" in
+    assert (Hq : quiet m) by
+      (lazymatch m with
+       | Isolation.Engine_VMCreate _ _ _ => apply VMCreate_quiet
+       | Isolation.Engine_VMDestroy _ _ => apply VMDestroy_quiet
+       | Isolation.Engine_VCPUInit _ _ _ _ _ => apply VCPUInit_quiet
+       | Isolation.Engine_VCPUIRQ _ _ _ _ _ => apply VCPUIRQ_quiet
+       | Isolation.Engine_MMIOShadow _ _ _ _ _ => apply MMIOShadow_quiet
+       | Isolation.Engine_MMIOLogRead _ _ => apply MMIOLogRead_quiet
+       | Isolation.Engine_MemInfo _ _ => apply MemInfo_quiet
+       | Isolation.Engine_MemDonate _ _ _ _ _ _ => apply MemDonate_quiet
+       | Isolation.Engine_MemShare _ _ _ _ _ _ => apply MemShare_quiet
+       | Isolation.Engine_MemUnshare _ _ _ _ => apply MemUnshare_quiet
+       | Isolation.Engine_GuestShare _ _ _ _ => apply GuestShare_quiet
+       | Isolation.Engine_GuestUnshare _ _ _ _ => apply GuestUnshare_quiet
+       end);
+    destruct (quiet_no_writes _ _ _ _ _ _ Hq E) as (l & -> & Hl)
+  end.
+
+(** [Integrity.integrity_mem]: a call writes memory only by zeroing, and
+    only pages no VM but the one making the call holds privately before
+    it: MEM_RECLAIM zeroes pages nobody owned, GUEST_RELINQUISH pages of
+    its own VM (nobody's after it), every other call writes nothing
+    (CodeWrites). *)
+Theorem gcall_integrity_mem : forall c x cpu e tr e' tr', call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
+    exists pa n, ev = mkEvent "ZeroPages" [pa; n] /\
+      forall p v, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true ->
+        Noninterference.actor (gcall_action x cpu) <> Some v -> Integrity.private_to v (abs_ms c e) p = false.
+Proof.
+  intros c x cpu e tr e' tr' Hpre Hrun. pose proof Hpre as (R & I & H & Hx & Hp & Hfrom).
+  pose proof R as (Hc & _ & _ & Hrok & Ho & _). pose proof Hc as (_ & _ & (Hcfg & _) & _).
+  assert (Nw : forall l, (forall ev, In ev l -> writes_memory ev = true -> False) ->
+    forall ev, In ev l -> writes_memory ev = true ->
+      exists pa n, ev = mkEvent "ZeroPages" [pa; n] /\
+        forall p v, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true ->
+          Noninterference.actor (gcall_action x cpu) <> Some v -> Integrity.private_to v (abs_ms c e) p = false)
+    by (intros l Hl ev Hin Hw; destruct (Hl ev Hin Hw)).
+  destruct x as [[n f|id pa ipa n perms|id pa ipa n perms|id ipa n|pa n|pa|id|id v entry arg|id v intid level|id
+                  |id ipa mode value]|id ipa n|id ipa n|id ipa n];
+    cbn [run_gcall run_mcall] in Hrun;
+    try solve [ran Hrun E; no_writes E; exists l; split; [reflexivity|exact (Nw l Hl)]].
+  - (* MEM_RECLAIM *)
+    cbn [gcall_ok mcall_ok] in Hx. unfold u64 in Hx. destruct Hx as (Hpa & Hn).
+    ran Hrun E.
+    destruct (MemReclaim_checks_refine c e (abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) tr pa n Hrok Ho Hcfg
+      eq_refl Hpa Hn) as [(st & sst & E0 & _)|(_ & _ & _ & Hfr)].
+    { rewrite E0 in E. injection E as _ <- <-. exists []. split; [reflexivity|intros ? []]. }
+    destruct (MemReclaim_writes root pa n e tr _ _ _ E) as (l & -> & Hl). exists l. split; [reflexivity|].
+    intros ev Hin Hw. rewrite Forall_forall in Hl. destruct (Hl ev Hin) as [Hq| ->].
+    { unfold quiet_event in Hq. rewrite Hq in Hw. discriminate Hw. }
+    exists pa, n. split; [reflexivity|]. intros p v Hin' _.
+    apply Lemmas.in_range_spec in Hin'.
+    pose proof (Lemmas.first_range_none _ _ _ _ Hfr p Hin') as Hnone.
+    unfold reclaim_check, owner_of in Hnone. cbn [st_meta abs_state] in Hnone. unfold Integrity.private_to.
+    destruct (pg_owner (ms_pages (abs_ms c e) p)); [reflexivity|discriminate Hnone|discriminate Hnone|discriminate Hnone].
+  - (* GUEST_RELINQUISH *)
+    cbn [gcall_ok gcall_pre_all] in Hx, Hp. destruct Hx as (Hipa & Hn). destruct Hp as (Hid & m & Hnth & Hlive).
+    assert (Hrun' : run_gcall (GRelinquish id ipa n) e tr = Some (e', tr')) by exact Hrun. ran Hrun E.
+    destruct (GuestRelinquish_zeroes c e tr id ipa n m _ _ _ R Hid Hnth Hlive Hipa Hn E) as (l & -> & Hl).
+    exists l. split; [reflexivity|]. intros ev Hin Hw. destruct (Hl ev Hin Hw) as (pa & k & -> & Hgone).
+    exists pa, k. split; [reflexivity|]. intros p v Hin' Ha.
+    pose proof (gcall_owner_flow c (GRelinquish id ipa n) cpu e tr _ _ Hpre Hrun' p) as F.
+    rewrite (Hgone p Hin') in F. cbn [gcall_action Noninterference.actor] in F, Ha.
+    unfold Integrity.private_to.
+    destruct F as [F|[(_ & v' & pa' & ipa' & n' & perms & F & _)|[((w & F & [Fa|(c' & ipa' & n' & Fa)]) & _)|(_ & F & _)]]];
+      try discriminate F; try discriminate Fa; [rewrite <- F; reflexivity|].
+    injection Fa as Ew _ _. rewrite F. destruct (pg_share _); [|reflexivity].
+    apply Nat.eqb_neq. intros ->. apply Ha. rewrite Ew. reflexivity.
+Qed.
+
+(** [Integrity.integrity_mem] of FILE_READ, a call of the host: it
+    changes no engine state, and its one platform call that writes memory,
+    the copy of the file, comes only after the model's checks passed: it
+    lands on pages the host owns, no VM's private page. *)
+Theorem FileRead_integrity_mem : forall c e tr index pa pages r e' tr',
+  reclaim_ok e -> Isolation.Engine_plat e <> None -> cfg_rel c e -> files_rel c e -> files_ok e ->
+  0 <= index < 2 ^ 64 -> 0 <= pa < 2 ^ 64 -> 0 <= pages < 2 ^ 64 ->
+  Isolation.Engine_FileRead root index pa pages e tr = Ok r e' tr' ->
+  e' = e /\ exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
+    ev = mkEvent "CopyFile" [index; pa] /\ exists f, nth_error (files c) (Z.to_nat index) = Some f /\
+      forall p v, in_range p (pfn c (Z.to_nat pa)) (file_pages c f) = true -> Integrity.private_to v (abs_ms c e) p = false.
+Proof.
+  intros c e tr index pa pages r e' tr' Hok Hplat Hcfg Hrel Hfok Hi Hpa Hpg Hrun.
+  destruct (FileRead_refines c e (abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) tr index pa pages Hok Hplat Hcfg
+    Hrel Hfok eq_refl Hi Hpa Hpg)
+    as [(sst & _ & E & _)|(f & b & s' & Hf & _ & _ & Hm & _ & _ & [(_ & _ & E & _)|(_ & o & _ & E)])];
+    rewrite E in Hrun; injection Hrun as _ <- <-; (split; [reflexivity|]).
+  1,2: exists []; split; [reflexivity|intros ? []].
+  exists [mkEvent "CopyFile" [index; pa]]. split; [reflexivity|]. intros ev [<-|[]] _. split; [reflexivity|].
+  exists f. split; [exact Hf|]. intros p v Hp.
+  unfold file_read in Hm. rewrite Hf in Hm. cbv zeta in Hm.
+  destruct (negb _ || _); [discriminate Hm|].
+  destruct (first_range _ _ _) eqn:F; [discriminate Hm|].
+  apply Lemmas.in_range_spec in Hp. pose proof (Lemmas.first_range_none _ _ _ _ F p Hp) as Hc.
+  unfold file_check, host_owned in Hc. cbn [st_meta abs_state] in Hc. unfold Integrity.private_to.
+  destruct (in_ram c p); [|discriminate Hc].
+  destruct (pg_owner (ms_pages (abs_ms c e) p)); cbn [negb] in Hc; discriminate Hc || reflexivity.
+Qed.
