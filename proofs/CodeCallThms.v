@@ -102,11 +102,18 @@ Proof.
   - left. rewrite (Herr Ne). apply ms_eq_refl.
 Qed.
 
-(** The engine a call answered with. *)
-Local Ltac ran Hrun E :=
-  match type of Hrun with
-  | after ?o = Some _ => destruct o as [? ? ?|?] eqn:E; [cbn [after] in Hrun; injection Hrun as <- <-|discriminate Hrun]
-  end.
+(** A guest call from a live VM, with 64-bit arguments, leaves the
+    abstraction as it was or as the model's step from it. *)
+Lemma guest_refines : forall call step c e tr id ipa n e' tr' mem regs, guest_refine_inv call step -> refine_inv c e ->
+  live_slot e id -> u64 ipa /\ u64 n -> after (call id ipa n e tr) = Some (e', tr') ->
+  ms_eq (abs_ms c e') (abs_ms c e) \/
+  ms_eq (st_meta (fst (step c (abs_state c e mem regs) (Z.to_nat id) (Z.to_nat ipa) (Z.to_nat n)))) (abs_ms c e').
+Proof.
+  intros call step c e tr id ipa n e' tr' mem regs G R (Hid & m & Hnth & Hlive) (Hipa & Hn) Hrun.
+  destruct (G c e tr id ipa n m mem regs R Hid Hnth Hlive Hipa Hn) as (st & e0 & tr0 & Hrun0 & _ & _ & Herr & Hsucc & _).
+  rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+  exact (success_or_same c e e0 st _ Herr Hsucc).
+Qed.
 
 (** ** Every call refines the model's step *)
 
@@ -164,24 +171,13 @@ Proof.
     destruct (MMIOShadow_refine_inv c e tr id ipa mode value mem regs R Hid Hipa Hm Hval I)
       as (st & e0 & Hrun0 & _ & _ & (sst & _ & _ & Heq) & _).
     rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-. right. exact Heq.
-  - destruct Hx as (Hipa & Hn). destruct Hpre as (Hid & m & Hnth & Hlive).
-    destruct (GuestShare_refine_inv c e tr id ipa n m mem regs R Hid Hnth Hlive Hipa Hn)
-      as (st & e0 & tr0 & Hrun0 & _ & _ & Herr & Hsucc & _).
-    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
-    unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom. cbn [negb].
-    exact (success_or_same c e e0 st _ Herr Hsucc).
-  - destruct Hx as (Hipa & Hn). destruct Hpre as (Hid & m & Hnth & Hlive).
-    destruct (GuestUnshare_refine_inv c e tr id ipa n m mem regs R Hid Hnth Hlive Hipa Hn)
-      as (st & e0 & tr0 & Hrun0 & _ & _ & Herr & Hsucc & _).
-    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
-    unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom. cbn [negb].
-    exact (success_or_same c e e0 st _ Herr Hsucc).
-  - destruct Hx as (Hipa & Hn). destruct Hpre as (Hid & m & Hnth & Hlive).
-    destruct (GuestRelinquish_refine_inv c e tr id ipa n m mem regs R Hid Hnth Hlive Hipa Hn)
-      as (st & e0 & tr0 & Hrun0 & _ & _ & Herr & Hsucc & _).
-    rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
-    unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom. cbn [negb].
-    exact (success_or_same c e e0 st _ Herr Hsucc).
+  (* The guest calls: from a vCPU of their VM, the model's guest call is the step. *)
+  - unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom.
+    exact (guest_refines _ _ c e tr id ipa n e' tr' mem regs GuestShare_refine_inv R Hpre Hx Hrun).
+  - unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom.
+    exact (guest_refines _ _ c e tr id ipa n e' tr' mem regs GuestUnshare_refine_inv R Hpre Hx Hrun).
+  - unfold guest_call. cbn [st_meta abs_state]. rewrite Hfrom.
+    exact (guest_refines _ _ c e tr id ipa n e' tr' mem regs GuestRelinquish_refine_inv R Hpre Hx Hrun).
 Qed.
 
 (** ** The model's theorems about one step, of the Go calls *)

@@ -37,8 +37,8 @@ Proof.
   right. eexists. reflexivity.
 Qed.
 
-(** The engine a call answered with. *)
-Local Ltac ran Hrun E :=
+(** The engine a call answered with (CodeCallThms uses it too). *)
+Ltac ran Hrun E :=
   match type of Hrun with
   | after ?o = Some _ => destruct o as [? ? ?|?] eqn:E; [cbn [after] in Hrun; injection Hrun as <- <-|discriminate Hrun]
   end.
