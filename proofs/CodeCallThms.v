@@ -1,6 +1,6 @@
 (** * The model's page and vCPU theorems about each Go call
 
-    Theorems about proofs/code/Isolation.v. CodeReachesAll's [gcall] holds
+    Theorems about proofs/code/Isolation.v. CodeGuestInv's [gcall] holds
     the ten calls of the functional-correctness list (VM_CREATE,
     VM_DESTROY, VCPU_INIT, MEM_DONATE, MEM_SHARE, MEM_UNSHARE,
     MEM_RECLAIM, GUEST_SHARE, GUEST_UNSHARE, GUEST_RELINQUISH) and
@@ -18,9 +18,11 @@
       page in its range, after that call asked the platform to zero the
       range and then to clean it ([gcall_scrub_owner], from
       [Scrub.scrub_owner]'s reason and CodeReclaim's
-      [MemReclaim_zeroes]); the host's stage-2 gains a page of a
-      protected VM only by that VM's GUEST_SHARE
-      ([gcall_protected_host_gain], from
+      [MemReclaim_zeroes]), and over a run of such calls the call that
+      made a page the host's was such a MEM_RECLAIM
+      ([gcalls_scrub_owner], from [Scrub.scrub_run]'s reason); the
+      host's stage-2 gains a page of a protected VM only by that VM's
+      GUEST_SHARE ([gcall_protected_host_gain], from
       [Protected.protected_host_gain]); and once a VM has run, a call of
       the host or of another VM leaves its vCPUs' states and the replies
       they are owed as they were ([gcall_integrity_vcpu_ctl], from
@@ -413,4 +415,48 @@ Proof.
   unfold file_check, host_owned in Hc. cbn [st_meta abs_state] in Hc. unfold Integrity.private_to.
   destruct (in_ram c p); [|discriminate Hc].
   destruct (pg_owner (ms_pages (abs_ms c e) p)); cbn [negb] in Hc; discriminate Hc || reflexivity.
+Qed.
+
+(** ** Over a run of calls *)
+
+(** Calls of [gcall] one after the other, each with the vCPU a guest call
+    comes from, each from the engine and trace the one before returned. *)
+Inductive gcalls (c : config) : list (gcall * nat) -> Isolation.Engine -> list event ->
+    Isolation.Engine -> list event -> Prop :=
+| gcalls_nil : forall e tr, gcalls c [] e tr e tr
+| gcalls_cons : forall x cpu xs e tr e1 tr1 e' tr',
+    gcall_ok x -> gcall_pre_all x e -> gcall_from c e x cpu -> run_gcall x e tr = Some (e1, tr1) ->
+    gcalls c xs e1 tr1 e' tr' -> gcalls c ((x, cpu) :: xs) e tr e' tr'.
+
+(** [Scrub.scrub_run] of the Go calls, for the ledger: if a page is not
+    the host's before a run and is after it, some call of the run made it
+    the host's, and that call was a MEM_RECLAIM of a range holding the
+    page, answering SUCCESS, which asked the platform to zero the range
+    and then to clean it. *)
+Theorem gcalls_scrub_owner : forall c xs e tr e' tr', refine_inv c e -> Inv c (abs_ms c e) -> host_lv3 c e ->
+  gcalls c xs e tr e' tr' ->
+  forall p, pg_owner (ms_pages (abs_ms c e) p) <> OHost -> pg_owner (ms_pages (abs_ms c e') p) = OHost ->
+  exists xs1 cpu xs2 e1 tr1 e2 tr2 pa n, xs = xs1 ++ (GHost (CMemReclaim pa n), cpu) :: xs2 /\
+    gcalls c xs1 e tr e1 tr1 /\ run_gcall (GHost (CMemReclaim pa n)) e1 tr1 = Some (e2, tr2) /\
+    gcalls c xs2 e2 tr2 e' tr' /\
+    pg_owner (ms_pages (abs_ms c e1) p) <> OHost /\ pg_owner (ms_pages (abs_ms c e2) p) = OHost /\
+    in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true /\
+    exists l1 l2 l3, tr2 = l1 ++ mkEvent "CleanToPoC" [pa; n] :: l2 ++ mkEvent "ZeroPages" [pa; n] :: l3 ++ tr1.
+Proof.
+  intros c xs e tr e' tr' R I H Hr. induction Hr as [e tr|x cpu xs e tr e1 tr1 e' tr' Hx Hpre Hfrom Hrun Hrest IH];
+    intros p H0 H1; [congruence|].
+  destruct (gcall_keeps_lv3 c x e tr R I H Hx Hpre) as (e1' & tr1' & Hrun' & R1 & I1 & H1').
+  rewrite Hrun in Hrun'. injection Hrun' as <- <-.
+  assert (Hd : {pg_owner (ms_pages (abs_ms c e1) p) = OHost} + {pg_owner (ms_pages (abs_ms c e1) p) <> OHost})
+    by (destruct (pg_owner (ms_pages (abs_ms c e1) p)); [right; discriminate|right; discriminate|left; reflexivity
+        |right; discriminate]).
+  destruct Hd as [O1|O1].
+  2:{ destruct (IH R1 I1 H1' p O1 H1) as (xs1 & cpu' & xs2 & e2 & tr2 & e3 & tr3 & pa & n & -> & Hr1 & Hp).
+      exists ((x, cpu) :: xs1), cpu', xs2, e2, tr2, e3, tr3, pa, n. split; [reflexivity|].
+      exact (conj (gcalls_cons c x cpu xs1 e tr e1 tr1 e2 tr2 Hx Hpre Hfrom Hrun Hr1) Hp). }
+  (* This call made it the host's. *)
+  destruct (gcall_scrub_owner c x cpu e tr e1 tr1 (conj R (conj I (conj H (conj Hx (conj Hpre Hfrom))))) Hrun p H0 O1)
+    as (pa & n & -> & Hin & Htr).
+  exists [], cpu, xs, e, tr, e1, tr1, pa, n. split; [reflexivity|]. split; [apply gcalls_nil|].
+  split; [exact Hrun|]. split; [exact Hrest|]. split; [exact H0|]. split; [exact O1|]. exact (conj Hin Htr).
 Qed.

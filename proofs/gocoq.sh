@@ -919,6 +919,7 @@ CodeCallThms.gcall_integrity_vcpu_ctl
 CodeCallThms.GuestRelinquish_zeroes
 CodeCallThms.gcall_integrity_mem
 CodeCallThms.FileRead_integrity_mem
+CodeCallThms.gcalls_scrub_owner
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS \
 	| grep -vE 'Variable cfg : config\.'; then
