@@ -20,7 +20,10 @@
       [Scrub.scrub_owner]'s reason and CodeReclaim's
       [MemReclaim_zeroes]), and over a run of such calls the call that
       made a page the host's was such a MEM_RECLAIM
-      ([gcalls_scrub_owner], from [Scrub.scrub_run]'s reason); the
+      ([gcalls_scrub_owner], from [Scrub.scrub_run]'s reason); a page
+      becomes nobody's only by VM_DESTROY or by a GUEST_RELINQUISH that
+      asked the platform to zero it ([gcall_scrub_none],
+      [Scrub.scrub_relinquish]); the
       host's stage-2 gains a page of a protected VM only by that VM's
       GUEST_SHARE ([gcall_protected_host_gain], from
       [Protected.protected_host_gain]); and once a VM has run, a call of
@@ -34,7 +37,8 @@
       before it ([gcall_integrity_mem], [Integrity.integrity_mem]'s
       statement of the Go calls): MEM_RECLAIM zeroes pages nobody owned
       (its checks, [MemReclaim_writes]), GUEST_RELINQUISH pages nobody
-      owns after it ([GuestRelinquish_zeroes], from CodeGuestNoFailure's
+      owns after it, every page it changes among them
+      ([GuestRelinquish_zeroes], from CodeGuestNoFailure's
       [zeroed_gone]), which were its own VM's or nobody's before
       ([gcall_owner_flow]); every other call writes nothing
       (CodeWrites). FILE_READ, a call of the host outside [gcall],
@@ -270,36 +274,61 @@ Proof.
   intros ev Hin Hw. rewrite Forall_forall in Hl. unfold quiet_event in Hl. rewrite (Hl ev Hin) in Hw. discriminate Hw.
 Qed.
 
-(** The pages of a [zeroed_gone] zeroing are nobody's in the abstraction. *)
-Lemma zeroed_gone_abs : forall c e' tr tr', cfg_rel c e' -> zeroed_gone e' tr tr' ->
-  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
-    exists pa k, ev = mkEvent "ZeroPages" [pa; k] /\
-      forall p, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat k) = true -> pg_owner (ms_pages (abs_ms c e') p) = ONone.
+(** Ledger index and page frame: with RAM at [ram_base c] (in pages), the
+    entry [(pa - base) / 4096 + i] is of page [pa / 4096 + i]. *)
+Lemma index_frame : forall c pa i, 0 <= Z.of_nat (ram_base c) * 4096 <= pa -> 0 <= i ->
+  Z.to_nat ((pa - Z.of_nat (ram_base c) * 4096) / 4096 + i) = (Z.to_nat pa / 4096 + Z.to_nat i - ram_base c)%nat /\
+  (ram_base c <= Z.to_nat pa / 4096)%nat.
 Proof.
-  intros c e' tr tr' (Hg & Hb & _) (l & -> & Hl). exists l. split; [reflexivity|].
-  intros ev Hin Hw. destruct (Hl ev Hin Hw) as (pa & k & -> & Hpa & Hgone). exists pa, k. split; [reflexivity|].
-  intros p Hp. apply Lemmas.in_range_spec in Hp. unfold pfn in Hp. rewrite Hg in Hp.
-  change (ms_pages (abs_ms c e') p) with (abs_pages c e' p). unfold abs_pages.
-  destruct (in_ram c p) eqn:R; [|reflexivity]. unfold in_ram in R. apply Lemmas.in_range_spec in R.
-  unfold CodeMemState.ram_base in *. rewrite <- Hb in Hpa, Hgone.
-  assert (Hd : Z.of_nat (Z.to_nat pa / 4096) = pa / 4096)
-    by (rewrite Nat2Z.inj_div, Z2Nat.id by lia; reflexivity).
+  intros c pa i Hpa Hi.
+  assert (Hd : Z.of_nat (Z.to_nat pa / 4096) = pa / 4096) by (rewrite Nat2Z.inj_div, Z2Nat.id by lia; reflexivity).
   assert (Hsub : (pa - Z.of_nat (ram_base c) * 4096) / 4096 = pa / 4096 - Z.of_nat (ram_base c)).
   { replace (pa - Z.of_nat (ram_base c) * 4096) with (pa + (- Z.of_nat (ram_base c)) * 4096) by lia.
     rewrite Z.div_add by lia. lia. }
-  replace (p - ram_base c)%nat
-    with (Z.to_nat ((pa - Z.of_nat (ram_base c) * 4096) / 4096 + (Z.of_nat p - pa / 4096))) by lia.
-  rewrite Hgone by lia. reflexivity.
+  assert (Hle : Z.of_nat (ram_base c) <= pa / 4096) by (apply Z.div_le_lower_bound; lia).
+  rewrite Hsub. lia.
 Qed.
 
-(** GUEST_RELINQUISH zeroes only pages nobody owns after it. *)
+(** [zeroed_gone] in the abstraction: the calls that write memory among
+    the events in front of [tr] in [tr'] are zeroings of pages nobody
+    owns in [e'], and each page whose abstraction [e'] changed from [e]'s
+    is one of them. *)
+Definition zeroes_gone (c : config) (e e' : Isolation.Engine) (tr tr' : list event) : Prop :=
+  exists l, tr' = l ++ tr /\
+    (forall ev, In ev l -> writes_memory ev = true ->
+      exists pa k, ev = mkEvent "ZeroPages" [pa; k] /\
+        forall p, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat k) = true -> pg_owner (ms_pages (abs_ms c e') p) = ONone) /\
+    (forall p, ms_pages (abs_ms c e') p <> ms_pages (abs_ms c e) p ->
+      exists pa k, In (mkEvent "ZeroPages" [pa; k]) l /\ in_range p (pfn c (Z.to_nat pa)) (Z.to_nat k) = true).
+
+Lemma zeroed_gone_abs : forall c e e' tr tr', cfg_rel c e' -> zeroed_gone e e' tr tr' -> zeroes_gone c e e' tr tr'.
+Proof.
+  intros c e e' tr tr' (Hg & Hb & _) (l & -> & Hl & Hc). exists l. split; [reflexivity|].
+  unfold CodeMemState.ram_base in *. rewrite <- Hb in Hl, Hc. split.
+  - intros ev Hin Hw. destruct (Hl ev Hin Hw) as (pa & k & -> & Hpa & Hgone). exists pa, k. split; [reflexivity|].
+    intros p Hp. apply Lemmas.in_range_spec in Hp. unfold pfn in Hp. rewrite Hg in Hp.
+    change (ms_pages (abs_ms c e') p) with (abs_pages c e' p). unfold abs_pages.
+    destruct (in_ram c p) eqn:R; [|reflexivity]. unfold in_ram in R. apply Lemmas.in_range_spec in R.
+    assert (Hd : Z.of_nat (Z.to_nat pa / 4096) = pa / 4096) by (rewrite Nat2Z.inj_div, Z2Nat.id by lia; reflexivity).
+    destruct (index_frame c pa (Z.of_nat p - pa / 4096) ltac:(lia) ltac:(lia)) as (Hj & _).
+    replace (p - ram_base c)%nat
+      with (Z.to_nat ((pa - Z.of_nat (ram_base c) * 4096) / 4096 + (Z.of_nat p - pa / 4096))) by lia.
+    rewrite Hgone by lia. reflexivity.
+  - intros p Hne. change (abs_pages c e' p <> abs_pages c e p) in Hne. unfold abs_pages in Hne.
+    destruct (in_ram c p) eqn:R; [|congruence].
+    destruct (Hc (p - ram_base c)%nat ltac:(intros E; apply Hne; rewrite E; reflexivity))
+      as (pa & k & i & Hin & Hpa & Hi & Hj).
+    exists pa, k. split; [exact Hin|]. apply Lemmas.in_range_spec. unfold pfn. rewrite Hg.
+    destruct (index_frame c pa i ltac:(lia) ltac:(lia)) as (Hj' & Hle). rewrite Hj' in Hj.
+    unfold in_ram in R. apply Lemmas.in_range_spec in R. lia.
+Qed.
+
+(** GUEST_RELINQUISH zeroes only pages nobody owns after it, and every
+    page it changes it zeroed. *)
 Lemma GuestRelinquish_zeroes : forall c e tr id ipa n m st e' tr', refine_inv c e ->
   1 <= id < 2 ^ 16 -> nth_error (Isolation.Engine_vms e) (Z.to_nat (id - 1)) = Some m -> Isolation.vm_live m = true ->
   0 <= ipa < 2 ^ 64 -> 0 <= n < 2 ^ 64 ->
-  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' ->
-  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
-    exists pa k, ev = mkEvent "ZeroPages" [pa; k] /\
-      forall p, in_range p (pfn c (Z.to_nat pa)) (Z.to_nat k) = true -> pg_owner (ms_pages (abs_ms c e') p) = ONone.
+  Isolation.Engine_GuestRelinquish root id ipa n e tr = Ok st e' tr' -> zeroes_gone c e e' tr tr'.
 Proof.
   intros c e tr id ipa n m st e' tr' R Hid Hnth Hlive Hipa Hn Hrun.
   pose proof R as (Hc & Hwi & _ & Hrok & _).
@@ -311,7 +340,7 @@ Proof.
   assert (Hc' : cfg_rel c e').
   { destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne); exact Hcfg].
     destruct (Hsucc eq_refl) as (((qq & ps & -> & _) & _) & _). destruct e; exact Hcfg. }
-  exact (zeroed_gone_abs c e' tr tr' Hc' Hz).
+  exact (zeroed_gone_abs c e e' tr tr' Hc' Hz).
 Qed.
 
 (** The calls of CodeWrites that write nothing. *)
@@ -376,7 +405,7 @@ Proof.
   - (* GUEST_RELINQUISH *)
     cbn [gcall_ok gcall_pre_all] in Hx, Hp. destruct Hx as (Hipa & Hn). destruct Hp as (Hid & m & Hnth & Hlive).
     assert (Hrun' : run_gcall (GRelinquish id ipa n) e tr = Some (e', tr')) by exact Hrun. ran Hrun E.
-    destruct (GuestRelinquish_zeroes c e tr id ipa n m _ _ _ R Hid Hnth Hlive Hipa Hn E) as (l & -> & Hl).
+    destruct (GuestRelinquish_zeroes c e tr id ipa n m _ _ _ R Hid Hnth Hlive Hipa Hn E) as (l & -> & Hl & _).
     exists l. split; [reflexivity|]. intros ev Hin Hw. destruct (Hl ev Hin Hw) as (pa & k & -> & Hgone).
     exists pa, k. split; [reflexivity|]. intros p v Hin' Ha.
     pose proof (gcall_owner_flow c (GRelinquish id ipa n) cpu e tr _ _ Hpre Hrun' p) as F.
@@ -459,4 +488,29 @@ Proof.
     as (pa & n & -> & Hin & Htr).
   exists [], cpu, xs, e, tr, e1, tr1, pa, n. split; [reflexivity|]. split; [apply gcalls_nil|].
   split; [exact Hrun|]. split; [exact Hrest|]. split; [exact H0|]. split; [exact O1|]. exact (conj Hin Htr).
+Qed.
+
+(** [Scrub.scrub_relinquish]: a page becomes nobody's only by VM_DESTROY
+    (MEM_RECLAIM zeroes it before the host has it again) or by a
+    GUEST_RELINQUISH that asked the platform to zero it. *)
+Theorem gcall_scrub_none : forall c x cpu e tr e' tr', call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  forall p, pg_owner (ms_pages (abs_ms c e) p) <> ONone -> pg_owner (ms_pages (abs_ms c e') p) = ONone ->
+  (exists id, x = GHost (CVMDestroy id)) \/
+  (exists id ipa n pa k l1 l2, x = GRelinquish id ipa n /\ tr' = l1 ++ mkEvent "ZeroPages" [pa; k] :: l2 ++ tr /\
+     in_range p (pfn c (Z.to_nat pa)) (Z.to_nat k) = true).
+Proof.
+  intros c x cpu e tr e' tr' Hpre Hrun p H0 H1.
+  pose proof (gcall_owner_flow c x cpu e tr e' tr' Hpre Hrun p) as F. rewrite H1 in F.
+  destruct F as [F|[(_ & v' & pa' & ipa' & n' & perms & F & _)|[((w & F & [Fa|(c' & ipa' & n' & Fa)]) & _)|(_ & F & _)]]];
+    try congruence.
+  - left. destruct x as [[| | | | | |id| | | |]| | |]; cbn [gcall_action mcall_action] in Fa; try discriminate Fa.
+    exists id. reflexivity.
+  - right. destruct x as [|id ipa n|id ipa n|id ipa n]; cbn [gcall_action mcall_action] in Fa;
+      try (destruct m; discriminate Fa); try discriminate Fa.
+    pose proof Hpre as (R & _ & _ & (Hipa & Hn) & (Hid & m & Hnth & Hlive) & _).
+    cbn [run_gcall] in Hrun. ran Hrun E.
+    destruct (GuestRelinquish_zeroes c e tr id ipa n m _ _ _ R Hid Hnth Hlive Hipa Hn E) as (l & -> & _ & Hcov).
+    destruct (Hcov p ltac:(intros Ep; apply H0; rewrite <- Ep; exact H1)) as (pa & k & Hin & Hr).
+    apply in_split in Hin as (l1 & l2 & ->).
+    exists id, ipa, n, pa, k, l1, l2. split; [reflexivity|]. split; [rewrite <- app_assoc; reflexivity|exact Hr].
 Qed.

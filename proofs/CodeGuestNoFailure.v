@@ -26,9 +26,10 @@
       stage-2 keeping [root_inv] and its walk below 2^48 ([vm_step],
       [GuestRelinquish_no_failure]); the range is gone from the VM's
       walk and each ledger entry it reached owned by nobody
-      ([relinq_done], CodeRuns.run_ledger_step), and each zeroing it asks
+      ([relinq_done], CodeRuns.run_ledger_step); each zeroing it asks
       the platform for is of pages whose ledger entries it leaves owned
-      by nobody ([zeroed_gone]). *)
+      by nobody, and each entry it changes is of a page it zeroed
+      ([zeroed_gone]). *)
 From Coq Require Import ZArith Lia List Bool String.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
@@ -204,7 +205,8 @@ Qed.
     (none). *)
 Ltac refused := eexists _, _, _; split; [reflexivity|]; split; [reflexivity|];
   first [intros E; first [discriminate E | contradiction]
-        | split; [intros E; first [discriminate E | contradiction]|exists []; split; [reflexivity|intros ? []]]].
+        | split; [intros E; first [discriminate E | contradiction]
+                 |exists []; split; [reflexivity|split; [intros ? []|intros ? Hne; contradiction (Hne eq_refl)]]]].
 
 (** The checks of a guest memory call, taken apart: the slot's place,
     the range check (an error answers and changes nothing), [checkMapped]
@@ -343,43 +345,57 @@ Definition relinq_done (e : Isolation.Engine) (s2 : Isolation.stage2) (ipa k : Z
 
 (** Every call writing memory ([CodeTrace.writes_memory]) among the
     events in front of [tr] in [tr'] zeroes pages from RAM whose ledger
-    entries in [e'] are [gone_page]. *)
-Definition zeroed_gone (e' : Isolation.Engine) (tr tr' : list event) : Prop :=
-  exists l, tr' = l ++ tr /\ forall ev, In ev l -> writes_memory ev = true ->
-    exists pa cnt, ev = mkEvent "ZeroPages" [pa; cnt] /\ ram_base e' <= pa /\ 
-      forall i, 0 <= i < cnt -> nth (Z.to_nat ((pa - ram_base e') / 4096 + i)) (Isolation.Engine_pages e') Isolation.zero_page
-        = gone_page.
+    entries in [e'] are [gone_page]; and every ledger entry that differs
+    from [e]'s is of a page one of those zeroings covered. *)
+Definition zeroed_gone (e e' : Isolation.Engine) (tr tr' : list event) : Prop :=
+  exists l, tr' = l ++ tr /\
+    (forall ev, In ev l -> writes_memory ev = true ->
+       exists pa cnt, ev = mkEvent "ZeroPages" [pa; cnt] /\ ram_base e' <= pa /\
+         forall i, 0 <= i < cnt -> nth (Z.to_nat ((pa - ram_base e') / 4096 + i)) (Isolation.Engine_pages e')
+           Isolation.zero_page = gone_page) /\
+    (forall j, nth j (Isolation.Engine_pages e') Isolation.zero_page <> nth j (Isolation.Engine_pages e) Isolation.zero_page ->
+       exists pa cnt i, In (mkEvent "ZeroPages" [pa; cnt]) l /\ ram_base e' <= pa /\ 0 <= i < cnt /\
+         j = Z.to_nat ((pa - ram_base e') / 4096 + i)).
 
-Lemma zeroed_gone_pool : forall S q tr t, zeroed_gone S tr t -> zeroed_gone (Isolation.set_Engine_pool q S) tr t.
-Proof. intros [] q tr t H. exact H. Qed.
+Lemma zeroed_gone_pool : forall e S q tr t, zeroed_gone e S tr t -> zeroed_gone e (Isolation.set_Engine_pool q S) tr t.
+Proof. intros e [] q tr t H. exact H. Qed.
 
 (** A run of GUEST_RELINQUISH: calls that write nothing ([l1], the
     unmap), then the zeroing and cleaning of [cnt] pages at [pa], whose
     entries the ledger commit makes [gone_page], every other entry kept. *)
-Lemma zeroed_gone_step : forall X ps1 tr t l1 pa cnt,
-  zeroed_gone X tr t -> Forall quiet_event l1 -> ram_base X <= pa ->
+Lemma zeroed_gone_step : forall e X ps1 tr t l1 pa cnt,
+  zeroed_gone e X tr t -> Forall quiet_event l1 -> ram_base X <= pa ->
   (forall j, nth j ps1 Isolation.zero_page =
      if (Z.to_nat ((pa - ram_base X) / 4096) <=? j)%nat && (j <? Z.to_nat ((pa - ram_base X) / 4096) + Z.to_nat cnt)%nat
      then gone_page else nth j (Isolation.Engine_pages X) Isolation.zero_page) ->
-  zeroed_gone (Isolation.set_Engine_pages ps1 X) tr (mkEvent "CleanToPoC" [pa; cnt] :: mkEvent "ZeroPages" [pa; cnt] :: l1 ++ t).
+  zeroed_gone e (Isolation.set_Engine_pages ps1 X) tr
+    (mkEvent "CleanToPoC" [pa; cnt] :: mkEvent "ZeroPages" [pa; cnt] :: l1 ++ t).
 Proof.
-  intros X ps1 tr t l1 pa cnt (l & -> & Hl) Hq Hpa Hnth.
+  intros e X ps1 tr t l1 pa cnt (l & -> & Hl & Hc) Hq Hpa Hnth.
   assert (Eb : ram_base (Isolation.set_Engine_pages ps1 X) = ram_base X) by (destruct X; reflexivity).
   assert (Ep : Isolation.Engine_pages (Isolation.set_Engine_pages ps1 X) = ps1) by (destruct X; reflexivity).
+  assert (Hk : 0 <= (pa - ram_base X) / 4096) by (apply Z.div_pos; lia).
   exists (mkEvent "CleanToPoC" [pa; cnt] :: mkEvent "ZeroPages" [pa; cnt] :: l1 ++ l).
-  split; [cbn [app]; rewrite <- app_assoc; reflexivity|]. rewrite Eb, Ep.
-  intros ev Hin Hw. destruct Hin as [<-|[<-|Hin]]; [discriminate Hw| |].
-  - exists pa, cnt. split; [reflexivity|]. split; [exact Hpa|]. intros i Hi. rewrite Hnth.
-    assert (Hk : 0 <= (pa - ram_base X) / 4096) by (apply Z.div_pos; lia).
-    replace ((Z.to_nat ((pa - ram_base X) / 4096) <=? Z.to_nat ((pa - ram_base X) / 4096 + i))%nat &&
-             (Z.to_nat ((pa - ram_base X) / 4096 + i) <? Z.to_nat ((pa - ram_base X) / 4096) + Z.to_nat cnt)%nat)
-      with true; [reflexivity|].
-    symmetry. apply andb_true_iff. rewrite Nat.leb_le, Nat.ltb_lt. lia.
-  - apply in_app_or in Hin as [Hin|Hin].
-    + rewrite Forall_forall in Hq. unfold quiet_event in Hq. rewrite (Hq ev Hin) in Hw. discriminate Hw.
-    + destruct (Hl ev Hin Hw) as (pa' & cnt' & -> & Hpa' & Hgone). exists pa', cnt'.
-      split; [reflexivity|]. split; [exact Hpa'|]. intros i Hi. rewrite Hnth, (Hgone i Hi).
-      destruct (_ && _)%nat; reflexivity.
+  split; [cbn [app]; rewrite <- app_assoc; reflexivity|]. rewrite Eb, Ep. split.
+  - intros ev Hin Hw. destruct Hin as [<-|[<-|Hin]]; [discriminate Hw| |].
+    + exists pa, cnt. split; [reflexivity|]. split; [exact Hpa|]. intros i Hi. rewrite Hnth.
+      replace ((Z.to_nat ((pa - ram_base X) / 4096) <=? Z.to_nat ((pa - ram_base X) / 4096 + i))%nat &&
+               (Z.to_nat ((pa - ram_base X) / 4096 + i) <? Z.to_nat ((pa - ram_base X) / 4096) + Z.to_nat cnt)%nat)
+        with true; [reflexivity|].
+      symmetry. apply andb_true_iff. rewrite Nat.leb_le, Nat.ltb_lt. lia.
+    + apply in_app_or in Hin as [Hin|Hin].
+      * rewrite Forall_forall in Hq. unfold quiet_event in Hq. rewrite (Hq ev Hin) in Hw. discriminate Hw.
+      * destruct (Hl ev Hin Hw) as (pa' & cnt' & -> & Hpa' & Hgone). exists pa', cnt'.
+        split; [reflexivity|]. split; [exact Hpa'|]. intros i Hi. rewrite Hnth, (Hgone i Hi).
+        destruct (_ && _)%nat; reflexivity.
+  - intros j Hne. rewrite Hnth in Hne.
+    destruct ((Z.to_nat ((pa - ram_base X) / 4096) <=? j)%nat &&
+              (j <? Z.to_nat ((pa - ram_base X) / 4096) + Z.to_nat cnt)%nat) eqn:R.
+    + apply andb_true_iff in R as (R1 & R2). apply Nat.leb_le in R1. apply Nat.ltb_lt in R2.
+      exists pa, cnt, (Z.of_nat j - (pa - ram_base X) / 4096). split; [right; left; reflexivity|].
+      split; [exact Hpa|]. split; lia.
+    + destruct (Hc j Hne) as (pa' & cnt' & i & Hin & Hpa' & Hi & Hj). exists pa', cnt', i.
+      split; [right; right; apply in_or_app; right; exact Hin|]. exact (conj Hpa' (conj Hi Hj)).
 Qed.
 
 Theorem GuestRelinquish_no_failure : forall e tr id ipa n m,
@@ -392,7 +408,7 @@ Theorem GuestRelinquish_no_failure : forall e tr id ipa n m,
        (n <> 0 /\ ipa mod 4096 = 0 /\ ipa + n * 4096 < 2 ^ 64 /\ 0 <= ipa /\ ipa + n * 4096 <= 0 + Isolation.ipaLimit) /\
        n <= Abi.GuestMaxPages /\ in_ram_range e (Isolation.vm_s2 m) ipa n /\
        exists s, good s e (Isolation.vm_s2 m) /\ forall i, 0 <= i < n -> checked_at e tr s ipa i id false 0) /\
-    zeroed_gone e' tr tr'.
+    zeroed_gone e e' tr tr'.
 Proof.
   intros e tr id ipa n m Hm Hpl Hroots Hwb Hram Hid Hnth Hlive Hipa Hn.
   guest_checks @Isolation.Engine_GuestRelinquish false 0 e tr id ipa n m Hm Hroots Hram Hid Hnth Hlive Hipa Hn.
@@ -403,10 +419,10 @@ Proof.
   match goal with |- context [loop max_fuel ?c ?b ?po 0] =>
   destruct (loop_spec max_fuel c b po
     (fun k S t => vm_step e (Isolation.vm_s2 m) S /\ 0 <= k <= n /\ relinq_done e (Isolation.vm_s2 m) ipa k S /\
-       zeroed_gone S tr t /\
+       zeroed_gone e S tr t /\
        exists N', runs e (Isolation.vm_s2 m) ipa n relinq_need k N' /\ N' <= count_free (Isolation.Engine_pool S))
     (fun j S t => match j with Fall _ => vm_step e (Isolation.vm_s2 m) S /\ relinq_done e (Isolation.vm_s2 m) ipa n S /\
-                    zeroed_gone S tr t
+                    zeroed_gone e S tr t
                   | Jump _ => False end)
     (fun k => Z.to_nat (n - k))) with (l := 0) (s := e) (tr := tr) as (j & S & t & Hj & Hq2) end.
   - intros k S t (Hst & Hk & Hdone & Hz & _). exists (k <? n). split; [reflexivity|]. split.
@@ -475,11 +491,11 @@ Proof.
         ltac:(unfold ram_base; lia) ltac:(lia) Hrun0).
       unfold ram_base. rewrite <- HlgS. reflexivity.
     + destruct (grows_unmapRange _ _ _ _ _ _ _ _ _ Hur) as (l1 & -> & Hq1).
-      apply zeroed_gone_step; [exact (zeroed_gone_pool _ _ _ _ Hz)|exact Hq1|unfold ram_base; lia|exact Hnth1].
+      apply zeroed_gone_step; [exact (zeroed_gone_pool _ _ _ _ _ Hz)|exact Hq1|unfold ram_base; lia|exact Hnth1].
     + exists N1. split; [exact Hruns1|].
       change (count_free (Isolation.Engine_pool (Isolation.set_Engine_pages ps1 (Isolation.set_Engine_pool q1 S)))) with
         (count_free (Isolation.Engine_pool (Isolation.set_Engine_pool q1 S))). lia.
-  - split; [|split; [lia|split; [split|split; [exists []; split; [reflexivity|intros ? []]|]; exists N; split; [exact Hruns|exact EN]]]].
+  - split; [|split; [lia|split; [split|split; [exists []; split; [reflexivity|split; [intros ? []|intros ? Hne; contradiction (Hne eq_refl)]]|]; exists N; split; [exact Hruns|exact EN]]]].
     + split; [exists (Isolation.Engine_pool e), (Isolation.Engine_pages e); split; [symmetry; apply set_pool_pages_same|reflexivity]|].
       split; [exact Hvr|]. split; [reflexivity|]. split; [reflexivity|]. split; [apply tree_frame_refl|exact Hwb].
     + intros kk _. replace (ipa + 0 * 4096) with ipa by ring.

@@ -920,6 +920,7 @@ CodeCallThms.GuestRelinquish_zeroes
 CodeCallThms.gcall_integrity_mem
 CodeCallThms.FileRead_integrity_mem
 CodeCallThms.gcalls_scrub_owner
+CodeCallThms.gcall_scrub_none
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS \
 	| grep -vE 'Variable cfg : config\.'; then
