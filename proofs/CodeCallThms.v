@@ -23,7 +23,10 @@
       ([gcalls_scrub_owner], from [Scrub.scrub_run]'s reason); a page
       becomes nobody's only by VM_DESTROY or by a GUEST_RELINQUISH that
       asked the platform to zero it ([gcall_scrub_none],
-      [Scrub.scrub_relinquish]); the
+      [Scrub.scrub_relinquish]); the host's stage-2 gains a page only
+      by such a MEM_RECLAIM or by a GUEST_SHARE of the VM owning the page
+      ([gcall_scrub_host_view], [Scrub.scrub_host_view], through the
+      model's [host_view_gain]); the
       host's stage-2 gains a page of a protected VM only by that VM's
       GUEST_SHARE ([gcall_protected_host_gain], from
       [Protected.protected_host_gain]); and once a VM has run, a call of
@@ -49,7 +52,7 @@ From Coq Require Import ZArith Lia List Bool Arith String.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import Invariants CodeTrace CodeAbs CodeAbsLedger CodeVMCreateRefine CodeVMCreateInv
+From Bulkhead.Proofs Require Import Lemmas Invariants CodeTrace CodeAbs CodeAbsLedger CodeVMCreateRefine CodeVMCreateInv
   CodeMemCall CodeOwns CodeGuestNoFailure CodeRefineInv CodeGuestInv CodeHostLevel CodeDestroyShared CodeReachesAll CodeModelThms
   CodeReclaim CodeWrites CodeFiles.
 From Bulkhead.Proofs Require Scrub Protected Integrity Noninterference.
@@ -513,4 +516,47 @@ Proof.
     destruct (Hcov p ltac:(intros Ep; apply H0; rewrite <- Ep; exact H1)) as (pa & k & Hin & Hr).
     apply in_split in Hin as (l1 & l2 & ->).
     exists id, ipa, n, pa, k, l1, l2. split; [reflexivity|]. split; [rewrite <- app_assoc; reflexivity|exact Hr].
+Qed.
+
+(** The model's host stage-2 gains a page only by a MEM_RECLAIM of a range
+    holding it or by a GUEST_SHARE of the VM that owns the page after. *)
+Lemma host_view_gain : forall c s a p,
+  ms_hs2 (st_meta s) p = false -> ms_hs2 (st_meta (fst (Spec.step c s a))) p = true ->
+  (exists pa n, a = AHost (HMemReclaim pa n) /\ in_range p (pfn c pa) n = true) \/
+  (exists v cpu ipa n, a = AGuest v cpu (GGuestShare ipa n) /\
+     pg_owner (ms_pages (st_meta (fst (Spec.step c s a))) p) = OVM v).
+Proof.
+  intros c s a p H0 H1.
+  destruct a as [h|v cpu g|v cpu g|v cpu t|q y]; cbn [Spec.step] in *; [destruct h| |destruct g| |];
+    unfold_calls; split_step; simpl in *; try congruence.
+  all: match goal with H : context [if ?b then _ else _] |- _ => destruct b eqn:Eb; simpl in * end;
+    try congruence; solve [left; eauto | right; eauto 6].
+Qed.
+
+(** [Scrub.scrub_host_view]: the host's stage-2 gains a page only by a
+    MEM_RECLAIM answering SUCCESS whose range holds the page, which asked
+    the platform to zero the range and then to clean it, or by a
+    GUEST_SHARE of the VM that owns the page. *)
+Theorem gcall_scrub_host_view : forall c x cpu e tr e' tr', call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  forall p, ms_hs2 (abs_ms c e) p = false -> ms_hs2 (abs_ms c e') p = true ->
+  (exists pa n, x = GHost (CMemReclaim pa n) /\ in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true /\
+     exists l1 l2 l3, tr' = l1 ++ mkEvent "CleanToPoC" [pa; n] :: l2 ++ mkEvent "ZeroPages" [pa; n] :: l3 ++ tr) \/
+  (exists id ipa n, x = GShare id ipa n /\ pg_owner (ms_pages (abs_ms c e') p) = OVM (Z.to_nat id)).
+Proof.
+  intros c x cpu e tr e' tr' Hpre Hrun p H0 H1.
+  set (s := abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)).
+  destruct (gcall_refines c x cpu e tr e' tr' (fun _ => 0%nat) (fun _ _ _ => 0%nat) Hpre Hrun) as [(_ & Hh & _)|(Hp & Hh & _)];
+    [rewrite Hh in H1; congruence|].
+  pose proof H1 as H1'. rewrite <- Hh in H1.
+  destruct (host_view_gain c s (gcall_action x cpu) p H0 H1) as [(pa' & n' & Ha & Hin)|(v & cpu' & ipa' & n' & Ha & Ho)].
+  - left. destruct x as [[| | | |pa n| | | | | |]| | |]; cbn [gcall_action mcall_action] in Ha; try discriminate Ha.
+    injection Ha as <- <-. exists pa, n. split; [reflexivity|]. split; [exact Hin|].
+    pose proof Hpre as (R & _ & _ & Hx & _). cbn [gcall_ok mcall_ok] in Hx. unfold u64 in Hx. destruct Hx as (Hpa & Hn).
+    destruct (MemReclaim_refine_inv c e tr pa n (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hpa Hn)
+      as (st & e0 & tr0 & Hrun0 & _ & Herr & _).
+    cbn [run_gcall run_mcall] in Hrun. rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as <- <-.
+    destruct (Z.eq_dec st Abi.Success) as [->|Ne]; [|rewrite (Herr Ne) in H1'; congruence].
+    exact (MemReclaim_zeroes e tr pa n e0 tr0 Hrun0).
+  - right. destruct x as [h|id ipa n|id ipa n|id ipa n]; cbn [gcall_action] in Ha; try discriminate Ha.
+    injection Ha as Ev _ _ _. exists id, ipa, n. split; [reflexivity|]. rewrite <- Hp, Ev. exact Ho.
 Qed.
