@@ -29,7 +29,10 @@
       model's [host_view_gain]); the
       host's stage-2 gains a page of a protected VM only by that VM's
       GUEST_SHARE ([gcall_protected_host_gain], from
-      [Protected.protected_host_gain]); and once a VM has run, a call of
+      [Protected.protected_host_gain]), and in every engine such calls
+      reach a protected VM maps only its own pages, a page of it mapped
+      by the host being one it shared with the host
+      ([reaches_all_protected]); and once a VM has run, a call of
       the host or of another VM leaves its vCPUs' states and the replies
       they are owed as they were ([gcall_integrity_vcpu_ctl], from
       [Integrity.integrity_vcpu_ctl]).
@@ -559,4 +562,22 @@ Proof.
     exact (MemReclaim_zeroes e tr pa n e0 tr0 Hrun0).
   - right. destruct x as [h|id ipa n|id ipa n|id ipa n]; cbn [gcall_action] in Ha; try discriminate Ha.
     injection Ha as Ev _ _ _. exists id, ipa, n. split; [reflexivity|]. rewrite <- Hp, Ev. exact Ho.
+Qed.
+
+(** ** Protected VMs in every engine the calls reach *)
+
+(** [Protected.protected_owns] and [Protected.protected_host_view] of
+    every engine calls of [gcall] in any order reach, every VM_DESTROY
+    included: a protected VM maps only pages it owns, and a page of it the
+    host's stage-2 maps is one the VM shared with the host. *)
+Corollary reaches_all_protected : forall c e e', refine_inv c e -> Inv c (abs_ms c e) -> host_lv3 c e ->
+  reaches_all e e' ->
+  forall v p y, vm_protected (ms_vms (abs_ms c e') v) = true -> vm_s2 (ms_vms (abs_ms c e') v) p = Some y ->
+    pg_owner (ms_pages (abs_ms c e') p) = OVM v /\
+    (ms_hs2 (abs_ms c e') p = true -> pg_share (ms_pages (abs_ms c e') p) = SharedWith host_id).
+Proof.
+  intros c e e' R I H Hr v p y Hp Hs. destruct (reaches_all_Inv c e e' R I H Hr) as (_ & I' & _).
+  pose proof (Protected.protected_owner c _ v p y I' Hp Hs) as O. split; [exact O|]. intros Hh.
+  pose proof (inv_hs2 _ _ I' p) as S. rewrite Hh in S. unfold host_sees in S. rewrite O in S.
+  destruct (pg_share _) as [|b]; [discriminate S|]. symmetry in S. apply Nat.eqb_eq in S. rewrite S. reflexivity.
 Qed.

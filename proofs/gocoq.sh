@@ -922,6 +922,7 @@ CodeCallThms.FileRead_integrity_mem
 CodeCallThms.gcalls_scrub_owner
 CodeCallThms.gcall_scrub_none
 CodeCallThms.gcall_scrub_host_view
+CodeCallThms.reaches_all_protected
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS \
 	| grep -vE 'Variable cfg : config\.'; then
