@@ -50,7 +50,15 @@
       (CodeWrites). FILE_READ, a call of the host outside [gcall],
       changes no engine state and copies the file only onto pages the
       host owns, after the model's checks passed
-      ([FileRead_integrity_mem]). *)
+      ([FileRead_integrity_mem]).
+    - Noninterference, for the memory a VM keeps private: a call reads
+      no memory, so from one engine the two runs [Noninterference.rel]
+      compares are one run; memories that agree on every page not hidden
+      for [v] agree on every such page after it, each as the call's
+      zeroings leave it ([after_zeroing]), given what [v] releases
+      ([gcall_noninterference], through [Noninterference.unhide]; over a
+      run of calls, [gcalls_noninterference]). The registers' half is not
+      here: the engine's vCPU contexts are outside the abstraction. *)
 From Coq Require Import ZArith Lia List Bool Arith String.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
@@ -423,6 +431,71 @@ Proof.
     apply Nat.eqb_neq. intros ->. apply Ha. rewrite Ew. reflexivity.
 Qed.
 
+(** ** Noninterference: the memory a VM keeps private *)
+
+(** [p] is in the range of a ZeroPages event. *)
+Definition zeroes_page (c : config) (p : nat) (ev : event) : bool :=
+  String.eqb (ev_method ev) "ZeroPages" &&
+  match ev_args ev with [pa; n] => in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) | _ => false end.
+
+(** Memory after the events [l] of a call, whose only writes are
+    zeroings ([gcall_integrity_mem]): a page some ZeroPages of [l] covers
+    reads zero, every other page as before. *)
+Definition after_zeroing (c : config) (l : list event) (mem : nat -> nat) : nat -> nat :=
+  fun p => if existsb (zeroes_page c p) l then 0%nat else mem p.
+
+Lemma zeroes_page_in : forall c p l pa n, In (mkEvent "ZeroPages" [pa; n]) l ->
+  in_range p (pfn c (Z.to_nat pa)) (Z.to_nat n) = true -> existsb (zeroes_page c p) l = true.
+Proof. intros c p l pa n Hin Hr. apply existsb_exists. exists (mkEvent "ZeroPages" [pa; n]). auto. Qed.
+
+(** [Noninterference.ni_step] of the Go calls, for the memory that holds
+    a VM's secrets: two machines with the same engine whose memories
+    agree on every page not hidden for [v] (its pages it has not shared,
+    and pages nobody owns), along which [v] releases what [declass]
+    allows, are still related after the call, with each memory as the
+    call's zeroings leave it. The call itself reads no memory (its
+    platform calls are events, and it makes none that answers), so the two
+    runs are one run: same engine, same trace, same answer. The pages
+    that become visible are those MEM_RECLAIM zeroes and those [v] itself
+    shares ([Noninterference.unhide]). *)
+Theorem gcall_noninterference : forall c v x cpu e tr e' tr' mem1 mem2 regs1 regs2,
+  call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  let s := abs_state c e mem1 regs1 in let t := abs_state c e mem2 regs2 in
+  Noninterference.rel v s t -> Noninterference.declass c v s t (gcall_action x cpu) ->
+  exists l, tr' = l ++ tr /\
+    Noninterference.rel v (abs_state c e' (after_zeroing c l mem1) regs1) (abs_state c e' (after_zeroing c l mem2) regs2).
+Proof.
+  intros c v x cpu e tr e' tr' mem1 mem2 regs1 regs2 Hpre Hrun s t [_ Rmem Rregs] D.
+  destruct (gcall_integrity_mem c x cpu e tr e' tr' Hpre Hrun) as (l & -> & _).
+  exists l. split; [reflexivity|]. constructor; [reflexivity| |exact Rregs].
+  cbn [st_meta st_mem abs_state]. intros p Hp. unfold after_zeroing.
+  destruct (existsb (zeroes_page c p) l) eqn:Z; [reflexivity|].
+  destruct (Noninterference.hidden v (abs_ms c e) p) eqn:H0; [|exact (Rmem p H0)].
+  (* Hidden before, visible after: the model's step made it visible. *)
+  destruct (gcall_refines c x cpu e tr e' (l ++ tr) mem1 regs1 Hpre Hrun) as [(Hpg & _)|(Hpg & _)];
+    unfold Noninterference.hidden in Hp, H0.
+  { rewrite Hpg in Hp. congruence. }
+  pose proof Hp as Hp'. rewrite <- Hpg in Hp.
+  destruct (Noninterference.unhide c v s (gcall_action x cpu) p H0 Hp)
+    as [(pa' & n' & Ha & Hin)|(cpu' & ipa' & n' & Ha & Hok & Hin)].
+  - (* MEM_RECLAIM: it answered SUCCESS, having zeroed its range *)
+    destruct x as [[| | | |pa n| | | | | |]| | |]; cbn [gcall_action mcall_action] in Ha; try discriminate Ha.
+    injection Ha as <- <-.
+    pose proof Hpre as (R & _ & _ & Hx & _). cbn [gcall_ok mcall_ok] in Hx. unfold u64 in Hx. destruct Hx as (Hpa & Hn).
+    destruct (MemReclaim_refine_inv c e tr pa n mem1 regs1 R Hpa Hn) as (st & e0 & tr0 & Hrun0 & _ & Herr & _).
+    cbn [run_gcall run_mcall] in Hrun. rewrite Hrun0 in Hrun. cbn [after] in Hrun. injection Hrun as E0 E. subst e'.
+    destruct (Z.eq_dec st Abi.Success) as [->|Ne].
+    + destruct (MemReclaim_zeroes e tr pa n e0 tr0 Hrun0) as (l1 & l2 & l3 & Etr).
+      rewrite E in Etr. rewrite !app_comm_cons, !app_assoc in Etr. apply app_inv_tail in Etr.
+      rewrite (zeroes_page_in c p l pa n ltac:(rewrite Etr; apply in_or_app; right; left; reflexivity) Hin) in Z.
+      discriminate Z.
+    + rewrite (Herr Ne) in Hp'. congruence.
+  - (* [v]'s GUEST_SHARE: the pages it shares are what it releases *)
+    destruct x as [h|id ipa n|id ipa n|id ipa n]; cbn [gcall_action] in Ha, D;
+      [destruct h; discriminate Ha| |discriminate Ha|discriminate Ha].
+    injection Ha as Ev _ Ei En. subst v ipa' n'. exact (D eq_refl Hok p Hin).
+Qed.
+
 (** [Integrity.integrity_mem] of FILE_READ, a call of the host: it
     changes no engine state, and its one platform call that writes memory,
     the copy of the file, comes only after the model's checks passed: it
@@ -494,6 +567,54 @@ Proof.
     as (pa & n & -> & Hin & Htr).
   exists [], cpu, xs, e, tr, e1, tr1, pa, n. split; [reflexivity|]. split; [apply gcalls_nil|].
   split; [exact Hrun|]. split; [exact Hrest|]. split; [exact H0|]. split; [exact O1|]. exact (conj Hin Htr).
+Qed.
+
+(** What [v] releases along a run of calls ([Noninterference.declass_run]
+    of the Go calls): [declass] at each call, from the memories as the
+    zeroings of the calls before left them. *)
+Fixpoint declass_calls (c : config) (v : nat) (xs : list (gcall * nat)) (e : Isolation.Engine) (tr : list event)
+    (mem1 mem2 : nat -> nat) (regs1 regs2 : nat -> nat -> nat -> nat) : Prop :=
+  match xs with
+  | [] => True
+  | (x, cpu) :: xs' =>
+      Noninterference.declass c v (abs_state c e mem1 regs1) (abs_state c e mem2 regs2) (gcall_action x cpu) /\
+      forall e1 l, run_gcall x e tr = Some (e1, l ++ tr) ->
+        declass_calls c v xs' e1 (l ++ tr) (after_zeroing c l mem1) (after_zeroing c l mem2) regs1 regs2
+  end.
+
+Lemma after_zeroing_app : forall c l2 l1 mem p,
+  after_zeroing c (l2 ++ l1) mem p = after_zeroing c l2 (after_zeroing c l1 mem) p.
+Proof.
+  intros c l2 l1 mem p. unfold after_zeroing. rewrite existsb_app.
+  destruct (existsb (zeroes_page c p) l2); reflexivity.
+Qed.
+
+(** [Noninterference.noninterference] of the Go calls, for memory: along
+    any run of calls from an engine meeting what [reaches_all_Inv] keeps,
+    two memories that agree on every page not hidden for [v], along which
+    [v] releases what [declass] allows, agree on every such page of the
+    last engine, each as the run's zeroings leave it. *)
+Theorem gcalls_noninterference : forall c v xs e tr e' tr', refine_inv c e -> Inv c (abs_ms c e) -> host_lv3 c e ->
+  gcalls c xs e tr e' tr' ->
+  forall mem1 mem2 regs1 regs2,
+  Noninterference.rel v (abs_state c e mem1 regs1) (abs_state c e mem2 regs2) ->
+  declass_calls c v xs e tr mem1 mem2 regs1 regs2 ->
+  exists l, tr' = l ++ tr /\
+    Noninterference.rel v (abs_state c e' (after_zeroing c l mem1) regs1) (abs_state c e' (after_zeroing c l mem2) regs2).
+Proof.
+  intros c v xs e tr e' tr' R I H Hr. induction Hr as [e tr|x cpu xs e tr e1 tr1 e' tr' Hx Hpre Hfrom Hrun Hrest IH];
+    intros mem1 mem2 regs1 regs2 Rel D.
+  - exists []. split; [reflexivity|]. destruct Rel as [Rm Rmem Rregs]. constructor; [exact Rm| |exact Rregs].
+    exact Rmem.
+  - destruct D as (Da & Dr).
+    destruct (gcall_keeps_lv3 c x e tr R I H Hx Hpre) as (e1' & tr1' & Hrun' & R1 & I1 & H1').
+    rewrite Hrun in Hrun'. injection Hrun' as <- <-.
+    destruct (gcall_noninterference c v x cpu e tr e1 tr1 mem1 mem2 regs1 regs2
+      (conj R (conj I (conj H (conj Hx (conj Hpre Hfrom))))) Hrun Rel Da) as (l1 & -> & Rel1).
+    destruct (IH R1 I1 H1' _ _ _ _ Rel1 (Dr e1 l1 Hrun)) as (l2 & -> & [Rm Rmem Rregs]).
+    exists (l2 ++ l1). split; [rewrite app_assoc; reflexivity|].
+    constructor; [exact Rm| |exact Rregs]. cbn [st_meta st_mem abs_state] in *. intros p Hp.
+    rewrite !after_zeroing_app. exact (Rmem p Hp).
 Qed.
 
 (** [Scrub.scrub_relinquish]: a page becomes nobody's only by VM_DESTROY

@@ -22,6 +22,8 @@
       related states, any action (under [declass] if it is [v]'s) gives
       related states and the same output;
     - [ni_other]: for an action of any other principal, with no condition;
+    - [unhide]: a page hidden for [v] becomes visible only by a
+      MEM_RECLAIM of it or by [v]'s own GUEST_SHARE;
     - [rel_obs_host], [rel_obs_vm]: related states look the same to the
       host and to every other VM;
     - [noninterference]: the trace-level theorem, by induction. *)
@@ -76,6 +78,24 @@ Definition actor (a : action) : option nat :=
   | AHost _ | AHostWrite _ _ => None
   | AGuest w _ _ | AStep w _ _ | AExit w _ _ => Some w
   end.
+
+(** The checks of a call, as facts about each page. *)
+Ltac check_facts :=
+  repeat match goal with
+  | H : lend_checks _ _ _ _ _ _ _ = None |- _ =>
+      apply lend_checks_ok in H as [? [? [? ?]]]
+  | H : negb (ipa_range_ok _ _ _ _ _) = false |- _ =>
+      apply negb_false_iff in H; pose proof (fun p => ipa_range_ok_pages _ _ _ _ _ p H)
+  end.
+
+Ltac use_check :=
+  repeat match goal with
+  | F : forall q, in_range q ?a ?b = true -> _, R : in_range ?p ?a ?b = true |- _ =>
+      specialize (F p R)
+  | F : forall q, mapped_in ?c ?s ?i ?n q = true -> _, R : mapped_in ?c ?s ?i ?n ?p = true |- _ =>
+      specialize (F p R)
+  end;
+  unfold is_host_unshared, is_host_shared_with, is_vm_unshared, is_vm_shared_host in *.
 
 Section NI.
 Variable cfg : config.
@@ -162,24 +182,6 @@ Proof.
   intros. apply s2_access_some in H1 as [x H1]. eapply s2_not_hidden; eauto.
 Qed.
 
-(** The checks of a call, as facts about each page. *)
-Ltac check_facts :=
-  repeat match goal with
-  | H : lend_checks _ _ _ _ _ _ _ = None |- _ =>
-      apply lend_checks_ok in H as [? [? [? ?]]]
-  | H : negb (ipa_range_ok _ _ _ _ _) = false |- _ =>
-      apply negb_false_iff in H; pose proof (fun p => ipa_range_ok_pages _ _ _ _ _ p H)
-  end.
-
-Ltac use_check :=
-  repeat match goal with
-  | F : forall q, in_range q ?a ?b = true -> _, R : in_range ?p ?a ?b = true |- _ =>
-      specialize (F p R)
-  | F : forall q, mapped_in ?c ?s ?i ?n q = true -> _, R : mapped_in ?c ?s ?i ?n ?p = true |- _ =>
-      specialize (F p R)
-  end;
-  unfold is_host_unshared, is_host_shared_with, is_vm_unshared, is_vm_shared_host in *.
-
 Ltac leaf Rmem Rregs :=
   unfold upd, deliver, boot_regs, destroy_page, owned_by in *; simpl in *;
   repeat match goal with |- context [match ?c with _ => _ end] => let E := fresh "E" in destruct c eqn:E end;
@@ -232,6 +234,27 @@ Proof.
   - (* a trap *)
     f_equal. apply exit_of_released.
     destruct (Nat.eq_dec w v); [subst; apply D; auto|apply trap_agree_all; intros; apply Rregs; auto].
+Qed.
+
+(** A page hidden for [v] becomes visible to the others only by a
+    MEM_RECLAIM whose range holds it (which zeroes it) or by [v]'s own
+    GUEST_SHARE answering SUCCESS of a range [v] maps it in: what
+    [declass] releases. *)
+Lemma unhide : forall v s a p,
+  hidden v (st_meta s) p = true -> hidden v (st_meta (fst (step cfg s a))) p = false ->
+  (exists pa n, a = AHost (HMemReclaim pa n) /\ in_range p (pfn cfg pa) n = true) \/
+  (exists c ipa n, a = AGuest v c (GGuestShare ipa n) /\ snd (guest_share cfg s v ipa n) = ok0 /\
+     mapped_in cfg (vm_s2 (ms_vms (st_meta s) v)) (pfn cfg ipa) n p = true).
+Proof.
+  intros v s a p H0 H1. unfold hidden in *.
+  destruct a as [h|w c g|w c g|w c t|q y]; cbn [step] in *; [destruct h| |destruct g| |];
+    unfold_calls; unfold destroy_page, owned_by in *; split_step; simpl in *; try congruence.
+  all: repeat match goal with H : context [if ?b then _ else _] |- _ => destruct b eqn:?; simpl in * end;
+    try congruence; try solve [left; eauto].
+  all: check_facts; use_check; crush.
+  (* [v]'s own GUEST_SHARE *)
+  subst. right. exists c, ipa, pages. split; [reflexivity|]. unfold s2_of in *. cbn [negb].
+  repeat match goal with H : ?b = true |- context [?b] => rewrite H end. split; reflexivity.
 Qed.
 
 (** The two unwinding conditions, separately. *)

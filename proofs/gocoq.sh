@@ -918,8 +918,10 @@ CodeCallThms.gcall_protected_host_gain
 CodeCallThms.gcall_integrity_vcpu_ctl
 CodeCallThms.GuestRelinquish_zeroes
 CodeCallThms.gcall_integrity_mem
+CodeCallThms.gcall_noninterference
 CodeCallThms.FileRead_integrity_mem
 CodeCallThms.gcalls_scrub_owner
+CodeCallThms.gcalls_noninterference
 CodeCallThms.gcall_scrub_none
 CodeCallThms.gcall_scrub_host_view
 CodeCallThms.reaches_all_protected
