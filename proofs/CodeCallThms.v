@@ -35,7 +35,9 @@
       ([reaches_all_protected]); and once a VM has run, a call of
       the host or of another VM leaves its vCPUs' states and the replies
       they are owed as they were ([gcall_integrity_vcpu_ctl], from
-      [Integrity.integrity_vcpu_ctl]).
+      [Integrity.integrity_vcpu_ctl]); no call but VM_DESTROY of a VM
+      that has run changes the registers its vCPUs' contexts hold
+      ([gcall_integrity_regs], [Integrity.integrity_regs]).
     - The memory the calls write, which the abstraction leaves out: the
       platform calls that write it are events of the trace (CodeTrace's
       [writes_memory]). A call writes memory only by zeroing, and only
@@ -65,7 +67,8 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import Lemmas Invariants CodeTrace CodeAbs CodeAbsLedger CodeVMCreateRefine CodeVMCreateInv
   CodeMemCall CodeOwns CodeGuestNoFailure CodeRefineInv CodeGuestInv CodeHostLevel CodeDestroyShared CodeReachesAll CodeModelThms
-  CodeReclaim CodeWrites CodeFiles.
+  CodeReclaim CodeWrites CodeFiles CodeTrack CodeVCPUInit CodeShadow CodeMemInvDestroy CodeWalkCalls CodeEngineInv
+  CodeUnshareInv CodeLogRead.
 From Bulkhead.Proofs Require Scrub Protected Integrity Noninterference.
 Import ListNotations.
 Open Scope Z_scope.
@@ -378,6 +381,149 @@ Local Ltac no_writes E :=
        end);
     destruct (quiet_no_writes _ _ _ _ _ _ Hq E) as (l & -> & Hl)
   end.
+
+(** ** Integrity of a VM's registers *)
+
+(** The registers a vCPU's context holds for its guest: x0..x30, the PC,
+    PSTATE and the EL1 system registers. The rest of the context is the
+    engine's (VMID, vCPU index, Fresh, a pending injection) or the host's
+    (the interrupt lines VCPU_IRQ drives). *)
+Definition ctx_regs (x : Isolation.Context) : list Z * Z * Z * list Z :=
+  (Isolation.Context_X x, Isolation.Context_PC x, Isolation.Context_PState x, Isolation.Context_EL1 x).
+
+Definition vm_regs (m : Isolation.vm) : list (list Z * Z * Z * list Z) :=
+  map (fun x => ctx_regs (Isolation.vcpu_ctx x)) (Isolation.vm_vcpus m).
+
+(** Slot [i], if it holds a live VM that has run, holds after a VM with
+    the same registers. *)
+Definition regs_kept (i : nat) (e e' : Isolation.Engine) : Prop :=
+  forall m, nth_error (Isolation.Engine_vms e) i = Some m -> Isolation.vm_live m = true -> Isolation.vm_hasRun m = true ->
+  exists m', nth_error (Isolation.Engine_vms e') i = Some m' /\ vm_regs m' = vm_regs m.
+
+Lemma regs_kept_vms : forall i e e', Isolation.Engine_vms e' = Isolation.Engine_vms e -> regs_kept i e e'.
+Proof. intros i e e' E m Hm _ _. exists m. rewrite E. auto. Qed.
+
+Lemma regs_kept_put_vm : forall i e j X,
+  (forall m, nth_error (Isolation.Engine_vms e) j = Some m -> j = i -> Isolation.vm_live m = true ->
+     Isolation.vm_hasRun m = true -> vm_regs X = vm_regs m) ->
+  regs_kept i e (put_vm e j X).
+Proof.
+  intros i e j X H m Hm Hl Hr. unfold put_vm. cbn [Isolation.Engine_vms Isolation.set_Engine_vms].
+  destruct (Nat.eq_dec j i) as [<-|Ne].
+  - exists X. split; [apply nth_replace_nth; apply nth_error_Some; congruence|exact (H m Hm eq_refl Hl Hr)].
+  - exists m. rewrite nth_replace_nth_other by exact Ne. auto.
+Qed.
+
+(** A vCPU store that leaves the context's registers. *)
+Lemma regs_put_vcpu : forall m j c c', nth_error (Isolation.vm_vcpus m) j = Some c ->
+  ctx_regs (Isolation.vcpu_ctx c') = ctx_regs (Isolation.vcpu_ctx c) ->
+  vm_regs (Isolation.set_vm_vcpus (replace_nth j c' (Isolation.vm_vcpus m)) m) = vm_regs m.
+Proof.
+  intros m j c c' Hc E. unfold vm_regs. destruct m as [l hr nv s2 vcpus sh pr]. cbn in *.
+  rewrite map_replace_nth, E. apply replace_nth_same. rewrite nth_error_map, Hc. reflexivity.
+Qed.
+
+Lemma line_vcpu_regs : forall c intid level,
+  ctx_regs (Isolation.vcpu_ctx (line_vcpu c intid level)) = ctx_regs (Isolation.vcpu_ctx c).
+Proof.
+  intros c intid level. unfold line_vcpu, set_line.
+  destruct (level =? 1); [reflexivity|]. destruct (intid >=? Isolation.sgiLines); reflexivity.
+Qed.
+
+(** [Integrity.integrity_regs] of the Go calls: no call of [gcall] but
+    VM_DESTROY of the VM itself changes the registers a live VM that has
+    run keeps in its vCPUs' contexts, whoever makes it: the host's calls
+    and the guest calls leave every vCPU context's registers as they
+    were (VCPU_INIT resets a context only before its VM has run, VCPU_IRQ
+    changes only the interrupt lines). *)
+Theorem gcall_integrity_regs : forall c x cpu e tr e' tr' id, call_pre c x cpu e -> run_gcall x e tr = Some (e', tr') ->
+  1 <= id -> x <> GHost (CVMDestroy id) -> regs_kept (Z.to_nat (id - 1)) e e'.
+Proof.
+  intros c x cpu e tr e' tr' id Hpre Hrun Hid Hx0. pose proof Hpre as (R & I & H & Hx & Hp & _).
+  pose proof R as (Hc & ((Hi & Hs) & Hwb) & _ & (_ & Hram) & Ho & Hvms & _).
+  pose proof Hc as (Hcok & _ & Hcfg & _).
+  destruct x as [[n f|id' pa ipa n perms|id' pa ipa n perms|id' ipa n|pa n|pa|id'|id' v entry arg|id' v intid level|id'
+                  |id' ipa mode value]|id' ipa n|id' ipa n|id' ipa n];
+    cbn [gcall_ok mcall_ok gcall_pre_all run_gcall run_mcall] in *; unfold u64 in *; ran Hrun E;
+    match type of E with _ = Ok ?st _ _ => rename st into r end.
+  - (* VM_CREATE fills a free slot *)
+    destruct (VMCreate_cases e tr (Z.of_nat n) (Z.of_nat f) _ _ _ Hcok ltac:(lia) E)
+      as [->|[(slot & id0 & _ & ->)|(slot & rt & q & X & (_ & Hfree & _) & _ & _ & _ & _ & ->)]].
+    + apply regs_kept_vms. reflexivity.
+    + apply regs_kept_put_vm. intros m Hm _ _ _. rewrite (nth_error_nth _ _ _ Hm). destruct m. reflexivity.
+    + intros m Hm Hl Hr. unfold at_slot. cbn [Isolation.Engine_vms Isolation.set_Engine_vms Isolation.set_Engine_pool].
+      destruct (Nat.eq_dec (Z.to_nat slot) (Z.to_nat (id - 1))) as [Es|Ne].
+      * exfalso. unfold live_at in Hfree. rewrite Es, (nth_error_nth _ _ _ Hm) in Hfree. congruence.
+      * exists m. rewrite nth_replace_nth_other by exact Ne. destruct e. auto.
+  - destruct Hx as (? & ? & ? & ? & ?).
+    destruct (MemShare_walks e tr id' pa ipa n perms _ _ _ Hi Hwb Hram ltac:(assumption) ltac:(assumption)
+      ltac:(assumption) ltac:(assumption) E) as (Herr & Hsucc).
+    destruct (Z.eq_dec r Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); apply regs_kept_vms; reflexivity].
+    destruct (Hsucc Es) as (m & _ & _ & Ev & _). apply regs_kept_vms. exact Ev.
+  - destruct Hx as (? & ? & ? & ? & ?).
+    destruct (MemDonate_walks e tr id' pa ipa n perms _ _ _ Hi Hwb Hram ltac:(assumption) ltac:(assumption)
+      ltac:(assumption) ltac:(assumption) E) as (Herr & Hsucc).
+    destruct (Z.eq_dec r Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); apply regs_kept_vms; reflexivity].
+    destruct (Hsucc Es) as (m & _ & _ & Ev & _). apply regs_kept_vms. exact Ev.
+  - destruct Hx as (? & ? & ?).
+    destruct (MemUnshare_walks e tr id' ipa n _ _ _ Hi Hwb ltac:(assumption) ltac:(assumption) ltac:(assumption) E)
+      as (Herr & Hsucc).
+    destruct (Z.eq_dec r Abi.Success) as [Es|Ne]; [|rewrite (Herr Ne); apply regs_kept_vms; reflexivity].
+    destruct (Hsucc Es) as (m & _ & _ & _ & _ & _ & _ & _ & Ev & _). apply regs_kept_vms. exact Ev.
+  - destruct Hx as (? & ?).
+    destruct (MemReclaim_walks e tr pa n _ _ _ Hi Hram ltac:(assumption) ltac:(assumption) E) as (_ & Ev & _).
+    apply regs_kept_vms. exact Ev.
+  - pose proof Hi as ((Hled & _) & _).
+    destruct (MemInfo_refines c e (abs_state c e (fun _ => 0%nat) (fun _ _ _ => 0%nat)) tr pa Hled Ho (proj1 Hcfg)
+      eq_refl Hx) as (info & st & out & E' & _).
+    rewrite E' in E. injection E as _ <- _. apply regs_kept_vms. reflexivity.
+  - (* VM_DESTROY of another VM: every other slot as it was *)
+    assert (Hne : id' <> id) by (intros ->; exact (Hx0 eq_refl)).
+    destruct (VMDestroy_shared_walk_cases e tr id' Hi Hs Hwb ltac:(lia) Hx Hram
+      (host_lv3_shared c e (proj1 Hcfg) (proj1 (proj1 Hi)) H id'))
+      as (st & e1 & tr1 & E1 & [(-> & _)|(i & m & q & _ & C & -> & _ & _ & _ & _ & _ & _ & _ & _ & Hid1)]);
+      rewrite E1 in E; injection E as _ <- _; [apply regs_kept_vms; reflexivity|].
+    intros m0 Hm0 _ _. exists m0. split; [|reflexivity].
+    assert (Hj : Z.to_nat (id - 1) <> Z.to_nat (id' - 1)) by lia.
+    pose proof (other_slot _ _ _ _ C _ Hj) as Ev. pose proof (same_len _ _ _ _ C) as Hlen.
+    unfold vm_at, released in *. cbn [Isolation.Engine_vms Isolation.set_Engine_pages Isolation.set_Engine_pool] in *.
+    assert (Hlt : (Z.to_nat (id - 1) < List.length (Isolation.Engine_vms e))%nat) by (apply nth_error_Some; congruence).
+    rewrite (nth_error_nth' _ Isolation.zero_vm) by (destruct e; cbn in *; lia).
+    rewrite Ev. destruct e. cbn in *. rewrite (nth_error_nth _ _ _ Hm0). reflexivity.
+  - (* VCPU_INIT: only a VM that has not run *)
+    destruct Hx as (? & ? & ? & ?).
+    destruct (VCPUInit_no_failure e tr id' v entry arg (proj1 Hs) ltac:(assumption) ltac:(assumption))
+      as (st & e1 & E1 & _ & _ & Hout). rewrite E1 in E. injection E as <- <-.
+    destruct Hout as [(-> & _)|(_ & m & c0 & Hm & _ & _ & _ & _ & Hr & _ & ->)]; [apply regs_kept_vms; reflexivity|].
+    apply regs_kept_put_vm. intros m0 Hm0 _ _ Hr0. rewrite Hm in Hm0. injection Hm0 as <-. congruence.
+  - (* VCPU_IRQ: only the interrupt lines *)
+    destruct Hx as (? & ? & ? & ?).
+    destruct (VCPUIRQ_inv e tr id' v intid level (proj1 Hs) ltac:(assumption) ltac:(assumption) ltac:(assumption))
+      as (st & e1 & E1 & _ & _ & Hout). rewrite E1 in E. injection E as <- <-.
+    destruct Hout as [(-> & _)|(_ & m & c0 & Hm & _ & _ & _ & Hc0 & _ & _ & _ & ->)]; [apply regs_kept_vms; reflexivity|].
+    apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-.
+    exact (regs_put_vcpu m _ c0 _ Hc0 (line_vcpu_regs c0 intid level)).
+  - (* MMIO_LOG_READ: only the shadow state *)
+    destruct (MMIOLogRead_no_failure e tr id' Hs Hx) as (k & packed & st & e1 & E1 & _ & _ & _ & Hst).
+    rewrite E1 in E. injection E as _ <-.
+    destruct Hst as [->|(i & m & sh & Hm & ->)]; [apply regs_kept_vms; reflexivity|].
+    apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-. destruct m. reflexivity.
+  - destruct Hx as (? & ? & ? & ?).
+    destruct (MMIOShadow_no_failure e tr id' ipa mode value Hs ltac:(assumption) ltac:(lia)) as (st & e1 & E1 & _ & Hst).
+    rewrite E1 in E. injection E as _ <-.
+    destruct Hst as [->|(i & m & sh & Hm & ->)]; [apply regs_kept_vms; reflexivity|].
+    apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-. destruct m. reflexivity.
+  (* The guest calls change no VM slot. *)
+  - destruct Hx as (Hipa & Hn). destruct Hp as (Hid' & m & Hnth & Hlive).
+    destruct (GuestShare_refine_inv c e tr id' ipa n m (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hid' Hnth Hlive Hipa Hn)
+      as (st & e1 & tr1 & E1 & (Ev & _) & _). rewrite E1 in E. injection E as _ <- _. apply regs_kept_vms. exact Ev.
+  - destruct Hx as (Hipa & Hn). destruct Hp as (Hid' & m & Hnth & Hlive).
+    destruct (GuestUnshare_refine_inv c e tr id' ipa n m (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hid' Hnth Hlive Hipa Hn)
+      as (st & e1 & tr1 & E1 & (Ev & _) & _). rewrite E1 in E. injection E as _ <- _. apply regs_kept_vms. exact Ev.
+  - destruct Hx as (Hipa & Hn). destruct Hp as (Hid' & m & Hnth & Hlive).
+    destruct (GuestRelinquish_refine_inv c e tr id' ipa n m (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hid' Hnth Hlive Hipa Hn)
+      as (st & e1 & tr1 & E1 & (Ev & _) & _). rewrite E1 in E. injection E as _ <- _. apply regs_kept_vms. exact Ev.
+Qed.
 
 (** [Integrity.integrity_mem]: a call writes memory only by zeroing, and
     only pages no VM but the one making the call holds privately before
