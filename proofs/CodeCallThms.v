@@ -37,7 +37,8 @@
       they are owed as they were ([gcall_integrity_vcpu_ctl], from
       [Integrity.integrity_vcpu_ctl]); no call but VM_DESTROY of a VM
       that has run changes the registers its vCPUs' contexts hold
-      ([gcall_integrity_regs], [Integrity.integrity_regs]).
+      ([gcall_integrity_regs], [Integrity.integrity_regs]; over a run of
+      calls without that VM_DESTROY, [gcalls_integrity_regs]).
     - The memory the calls write, which the abstraction leaves out: the
       platform calls that write it are events of the trace (CodeTrace's
       [writes_memory]). A call writes memory only by zeroing, and only
@@ -394,24 +395,40 @@ Definition ctx_regs (x : Isolation.Context) : list Z * Z * Z * list Z :=
 Definition vm_regs (m : Isolation.vm) : list (list Z * Z * Z * list Z) :=
   map (fun x => ctx_regs (Isolation.vcpu_ctx x)) (Isolation.vm_vcpus m).
 
-(** Slot [i], if it holds a live VM that has run, holds after a VM with
-    the same registers. *)
+(** [m'] is [m] as far as its registers go: as live, as run, with the
+    same registers. *)
+Definition kept_run (m m' : Isolation.vm) : Prop :=
+  Isolation.vm_live m' = Isolation.vm_live m /\ Isolation.vm_hasRun m' = Isolation.vm_hasRun m /\
+  vm_regs m' = vm_regs m.
+
+Lemma kept_run_refl : forall m, kept_run m m.
+Proof. intros m. split; [reflexivity|split; reflexivity]. Qed.
+
+(** Slot [i], if it holds a live VM that has run, holds after the same VM
+    as far as its registers go. *)
 Definition regs_kept (i : nat) (e e' : Isolation.Engine) : Prop :=
   forall m, nth_error (Isolation.Engine_vms e) i = Some m -> Isolation.vm_live m = true -> Isolation.vm_hasRun m = true ->
-  exists m', nth_error (Isolation.Engine_vms e') i = Some m' /\ vm_regs m' = vm_regs m.
+  exists m', nth_error (Isolation.Engine_vms e') i = Some m' /\ kept_run m m'.
 
 Lemma regs_kept_vms : forall i e e', Isolation.Engine_vms e' = Isolation.Engine_vms e -> regs_kept i e e'.
-Proof. intros i e e' E m Hm _ _. exists m. rewrite E. auto. Qed.
+Proof. intros i e e' E m Hm _ _. exists m. rewrite E. split; [exact Hm|apply kept_run_refl]. Qed.
+
+Lemma regs_kept_trans : forall i e1 e2 e3, regs_kept i e1 e2 -> regs_kept i e2 e3 -> regs_kept i e1 e3.
+Proof.
+  intros i e1 e2 e3 H12 H23 m Hm Hl Hr. destruct (H12 m Hm Hl Hr) as (m2 & Hm2 & (El2 & Er2 & Eg2)).
+  destruct (H23 m2 Hm2 ltac:(congruence) ltac:(congruence)) as (m3 & Hm3 & (El3 & Er3 & Eg3)).
+  exists m3. split; [exact Hm3|]. split; [congruence|split; congruence].
+Qed.
 
 Lemma regs_kept_put_vm : forall i e j X,
   (forall m, nth_error (Isolation.Engine_vms e) j = Some m -> j = i -> Isolation.vm_live m = true ->
-     Isolation.vm_hasRun m = true -> vm_regs X = vm_regs m) ->
+     Isolation.vm_hasRun m = true -> kept_run m X) ->
   regs_kept i e (put_vm e j X).
 Proof.
   intros i e j X H m Hm Hl Hr. unfold put_vm. cbn [Isolation.Engine_vms Isolation.set_Engine_vms].
   destruct (Nat.eq_dec j i) as [<-|Ne].
   - exists X. split; [apply nth_replace_nth; apply nth_error_Some; congruence|exact (H m Hm eq_refl Hl Hr)].
-  - exists m. rewrite nth_replace_nth_other by exact Ne. auto.
+  - exists m. rewrite nth_replace_nth_other by exact Ne. split; [exact Hm|apply kept_run_refl].
 Qed.
 
 (** A vCPU store that leaves the context's registers. *)
@@ -450,11 +467,12 @@ Proof.
     destruct (VMCreate_cases e tr (Z.of_nat n) (Z.of_nat f) _ _ _ Hcok ltac:(lia) E)
       as [->|[(slot & id0 & _ & ->)|(slot & rt & q & X & (_ & Hfree & _) & _ & _ & _ & _ & ->)]].
     + apply regs_kept_vms. reflexivity.
-    + apply regs_kept_put_vm. intros m Hm _ _ _. rewrite (nth_error_nth _ _ _ Hm). destruct m. reflexivity.
+    + apply regs_kept_put_vm. intros m Hm _ _ _. rewrite (nth_error_nth _ _ _ Hm). destruct m.
+      split; [reflexivity|split; reflexivity].
     + intros m Hm Hl Hr. unfold at_slot. cbn [Isolation.Engine_vms Isolation.set_Engine_vms Isolation.set_Engine_pool].
       destruct (Nat.eq_dec (Z.to_nat slot) (Z.to_nat (id - 1))) as [Es|Ne].
       * exfalso. unfold live_at in Hfree. rewrite Es, (nth_error_nth _ _ _ Hm) in Hfree. congruence.
-      * exists m. rewrite nth_replace_nth_other by exact Ne. destruct e. auto.
+      * exists m. rewrite nth_replace_nth_other by exact Ne. destruct e. split; [exact Hm|apply kept_run_refl].
   - destruct Hx as (? & ? & ? & ? & ?).
     destruct (MemShare_walks e tr id' pa ipa n perms _ _ _ Hi Hwb Hram ltac:(assumption) ltac:(assumption)
       ltac:(assumption) ltac:(assumption) E) as (Herr & Hsucc).
@@ -483,7 +501,7 @@ Proof.
       (host_lv3_shared c e (proj1 Hcfg) (proj1 (proj1 Hi)) H id'))
       as (st & e1 & tr1 & E1 & [(-> & _)|(i & m & q & _ & C & -> & _ & _ & _ & _ & _ & _ & _ & _ & Hid1)]);
       rewrite E1 in E; injection E as _ <- _; [apply regs_kept_vms; reflexivity|].
-    intros m0 Hm0 _ _. exists m0. split; [|reflexivity].
+    intros m0 Hm0 _ _. exists m0. split; [|apply kept_run_refl].
     assert (Hj : Z.to_nat (id - 1) <> Z.to_nat (id' - 1)) by lia.
     pose proof (other_slot _ _ _ _ C _ Hj) as Ev. pose proof (same_len _ _ _ _ C) as Hlen.
     unfold vm_at, released in *. cbn [Isolation.Engine_vms Isolation.set_Engine_pages Isolation.set_Engine_pool] in *.
@@ -502,17 +520,20 @@ Proof.
       as (st & e1 & E1 & _ & _ & Hout). rewrite E1 in E. injection E as <- <-.
     destruct Hout as [(-> & _)|(_ & m & c0 & Hm & _ & _ & _ & Hc0 & _ & _ & _ & ->)]; [apply regs_kept_vms; reflexivity|].
     apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-.
+    split; [destruct m; reflexivity|split; [destruct m; reflexivity|]].
     exact (regs_put_vcpu m _ c0 _ Hc0 (line_vcpu_regs c0 intid level)).
   - (* MMIO_LOG_READ: only the shadow state *)
     destruct (MMIOLogRead_no_failure e tr id' Hs Hx) as (k & packed & st & e1 & E1 & _ & _ & _ & Hst).
     rewrite E1 in E. injection E as _ <-.
     destruct Hst as [->|(i & m & sh & Hm & ->)]; [apply regs_kept_vms; reflexivity|].
-    apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-. destruct m. reflexivity.
+    apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-. destruct m.
+    split; [reflexivity|split; reflexivity].
   - destruct Hx as (? & ? & ? & ?).
     destruct (MMIOShadow_no_failure e tr id' ipa mode value Hs ltac:(assumption) ltac:(lia)) as (st & e1 & E1 & _ & Hst).
     rewrite E1 in E. injection E as _ <-.
     destruct Hst as [->|(i & m & sh & Hm & ->)]; [apply regs_kept_vms; reflexivity|].
-    apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-. destruct m. reflexivity.
+    apply regs_kept_put_vm. intros m0 Hm0 _ _ _. rewrite Hm in Hm0. injection Hm0 as <-. destruct m.
+    split; [reflexivity|split; reflexivity].
   (* The guest calls change no VM slot. *)
   - destruct Hx as (Hipa & Hn). destruct Hp as (Hid' & m & Hnth & Hlive).
     destruct (GuestShare_refine_inv c e tr id' ipa n m (fun _ => 0%nat) (fun _ _ _ => 0%nat) R Hid' Hnth Hlive Hipa Hn)
@@ -761,6 +782,25 @@ Proof.
     exists (l2 ++ l1). split; [rewrite app_assoc; reflexivity|].
     constructor; [exact Rm| |exact Rregs]. cbn [st_meta st_mem abs_state] in *. intros p Hp.
     rewrite !after_zeroing_app. exact (Rmem p Hp).
+Qed.
+
+(** Over any run of such calls with no VM_DESTROY of the VM: a live VM
+    that has run is still live, has run, and holds the registers it held
+    ([gcall_integrity_regs] call after call). Between two VCPU_RUNs of a
+    vCPU, nothing the host or another VM asks changes them. *)
+Theorem gcalls_integrity_regs : forall c xs e tr e' tr' id, refine_inv c e -> Inv c (abs_ms c e) -> host_lv3 c e ->
+  gcalls c xs e tr e' tr' -> 1 <= id -> (forall x cpu, In (x, cpu) xs -> x <> GHost (CVMDestroy id)) ->
+  regs_kept (Z.to_nat (id - 1)) e e'.
+Proof.
+  intros c xs e tr e' tr' id R I H Hr Hid. induction Hr as [e tr|x cpu xs e tr e1 tr1 e' tr' Hx Hpre Hfrom Hrun Hrest IH];
+    intros Hno.
+  - intros m Hm _ _. exists m. split; [exact Hm|apply kept_run_refl].
+  - destruct (gcall_keeps_lv3 c x e tr R I H Hx Hpre) as (e1' & tr1' & Hrun' & R1 & I1 & H1').
+    rewrite Hrun in Hrun'. injection Hrun' as <- <-.
+    apply (regs_kept_trans _ e e1 e').
+    + exact (gcall_integrity_regs c x cpu e tr e1 tr1 id (conj R (conj I (conj H (conj Hx (conj Hpre Hfrom))))) Hrun Hid
+        (Hno x cpu (or_introl eq_refl))).
+    + exact (IH R1 I1 H1' (fun x' cpu' Hin => Hno x' cpu' (or_intror Hin))).
 Qed.
 
 (** [Scrub.scrub_relinquish]: a page becomes nobody's only by VM_DESTROY

@@ -917,6 +917,7 @@ CodeCallThms.gcall_scrub_owner
 CodeCallThms.gcall_protected_host_gain
 CodeCallThms.gcall_integrity_vcpu_ctl
 CodeCallThms.gcall_integrity_regs
+CodeCallThms.gcalls_integrity_regs
 CodeCallThms.GuestRelinquish_zeroes
 CodeCallThms.gcall_integrity_mem
 CodeCallThms.gcall_noninterference
