@@ -17,7 +17,7 @@ From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
-From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeShadow CodeLedger CodeStage2 CodeVMCreate.
+From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeShadow CodeLedger CodeStage2 CodeVMCreate CodeExitRegs.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -31,25 +31,6 @@ Ltac decision_ok := split; [reflexivity|cbn; lia].
 Section Filter.
 Context {S : Type} (x : ptr S (list Z)) (valid : S -> Prop) (get : S -> list Z) (set : list Z -> S -> S).
 Context (Lx : lens x valid get set).
-
-(** The access size field of an ESR is 0 to 3, and [sizeMask] of it the
-    mask of that many bytes' bits. *)
-Lemma sizeMask_spec : forall (s : S) tr l, 0 <= l <= 3 ->
-  Isolation.sizeMask l s tr = Ok (Z.ones (8 * 2 ^ l)) s tr.
-Proof.
-  intros s tr l Hl. assert (l = 0 \/ l = 1 \/ l = 2 \/ l = 3) as [-> | [-> | [-> | ->]]] by lia; reflexivity.
-Qed.
-
-Lemma wrapu8_small : forall z, 0 <= z < 256 -> wrapu 8 z = z.
-Proof. intros z Hz. unfold wrapu. apply Z.mod_small. lia. Qed.
-
-
-(** A field of [w] bits of a 64-bit syndrome, from bit [k]. *)
-Lemma esr_field : forall esr k w, 0 <= esr -> 0 <= k < 64 -> 0 <= w -> 0 <= Z.land (shr esr k) (Z.ones w) < 2 ^ w.
-Proof.
-  intros esr k w He Hk Hw. unfold shr. replace (64 <=? k) with false by (symmetry; apply Z.leb_gt; lia).
-  exact (land_ones_bound (Z.shiftr esr k) w Hw).
-Qed.
 
 (** [mmioDecision] never fails, and its exit record is the IPA, the
     access word and, for a write from a register other than XZR, that

@@ -98,41 +98,56 @@ Ltac step := erewrite bind_ok by reflexivity; cbv beta iota zeta.
 
 (** ** inRanges *)
 
-Lemma Range_Contains_ok : forall {S} (s : S) tr r addr size,
-  exists b, Isolation.Range_Contains r addr size s tr = Ok b s tr.
-Proof.
-  intros S s tr r addr size. unfold Isolation.Range_Contains.
-  destruct (_ || _); eexists; reflexivity.
-Qed.
+(** [Range_Contains] and [inRanges] read nothing but their arguments: their
+    answer is a function of them, whatever the memory. *)
+Definition range_has (addr : Z) (r : Isolation.Range) : bool :=
+  if (addr <? Isolation.Range_Base r) || (1 >? Isolation.Range_Size r) then false
+  else wrapu 64 (addr - Isolation.Range_Base r) <=? wrapu 64 (Isolation.Range_Size r - 1).
 
-(** inRanges, the check of an address against a list of windows, never
-    fails and leaves memory and trace as they were. *)
-Lemma inRanges_ok : forall {S} (s : S) tr addr rs,
-  exists b, Isolation.inRanges addr rs s tr = Ok b s tr.
+Lemma Range_Contains_val : forall {S} (s : S) tr r addr,
+  Isolation.Range_Contains r addr 1 s tr = Ok (range_has addr r) s tr.
+Proof. intros S s tr r addr. unfold Isolation.Range_Contains, range_has. destruct (_ || _); reflexivity. Qed.
+
+Lemma inRanges_val : forall {S} (s : S) tr addr rs,
+  Isolation.inRanges addr rs s tr = Ok (existsb (range_has addr) rs) s tr.
 Proof.
   intros S s tr addr rs. unfold Isolation.inRanges. cbv zeta.
   assert (Hl : 0 <= len rs) by (unfold len; lia).
+  set (none := fun i : Z => forall j, (j < Z.to_nat i)%nat -> range_has addr (nth j rs Isolation.zero_Range) = false).
   match goal with |- context [loop ?f ?c ?b ?p 0] =>
   destruct (loop_spec f c b p
-    (fun i st tr' => st = s /\ tr' = tr /\ 0 <= i <= len rs)
-    (fun _ st tr' => st = s /\ tr' = tr)
-    (fun i => Z.to_nat (len rs - i))) with (l := 0) (s := s) (tr := tr) as (j & s' & tr' & Hj & -> & ->) end.
-  - intros i st tr' (-> & -> & Hi). exists (i <? len rs). split; [reflexivity|]. split.
+    (fun i st tr' => st = s /\ tr' = tr /\ 0 <= i <= len rs /\ none i)
+    (fun j st tr' => st = s /\ tr' = tr /\
+       match j with Fall i => i = len rs /\ none i | Jump y => y = true /\ existsb (range_has addr) rs = true end)
+    (fun i => Z.to_nat (len rs - i))) with (l := 0) (s := s) (tr := tr) as (j & s' & tr' & Hj & -> & -> & Hjr) end.
+  - intros i st tr' (-> & -> & Hi & Hn). exists (i <? len rs). split; [reflexivity|]. split.
     + intros Hc. apply Z.ltb_lt in Hc. lia.
-    + intros _. split; reflexivity.
-  - intros i st tr' (-> & -> & Hi) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    pose proof (idx_in_range rs i s tr ltac:(lia)) as (r & Hr).
-    pose proof (Range_Contains_ok s tr r addr 1) as (b & Hb).
-    unfold bind. rewrite Hr, Hb. destruct b; unfold ret.
-    + eexists _, _, _. split; [reflexivity|]. split; reflexivity.
+    + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [reflexivity|]. split; [lia|exact Hn].
+  - intros i st tr' (-> & -> & Hi & Hn) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
+    assert (Hin : In (nth (Z.to_nat i) rs Isolation.zero_Range) rs) by (apply nth_In; unfold len in Hc; lia).
+    assert (Hr : idx rs i s tr = Ok (nth (Z.to_nat i) rs Isolation.zero_Range) s tr)
+      by (apply idx_nth; [lia|apply nth_error_nth'; unfold len in Hc; lia]).
+    unfold bind. rewrite Hr, Range_Contains_val.
+    destruct (range_has addr (nth (Z.to_nat i) rs Isolation.zero_Range)) eqn:Hh; unfold ret.
+    + eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
+      apply existsb_exists. exists (nth (Z.to_nat i) rs Isolation.zero_Range). split; [exact Hin|exact Hh].
     + eexists _, _, _. split; [reflexivity|]. exists (i + 1). split; [reflexivity|].
-      split; [repeat split; lia|]. apply Z2Nat.inj_lt; lia.
-  - repeat split; lia.
+      split; [split; [reflexivity|]; split; [reflexivity|]; split; [lia|]|apply Z2Nat.inj_lt; lia].
+      intros j Hj. destruct (Nat.eq_dec j (Z.to_nat i)) as [->|Nj]; [exact Hh|apply Hn; lia].
+  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros j Hj. cbn in Hj. lia.
   - destruct (Z.eq_dec (len rs) 0) as [E|E].
     + rewrite E. cbn. lia.
     + rewrite fuel_nat by lia. lia.
-  - unfold bind at 1. rewrite Hj. destruct j; unfold ret; eexists; reflexivity.
+  - unfold bind at 1. rewrite Hj. destruct j as [i|y]; unfold ret.
+    + destruct Hjr as [-> Hn]. f_equal. symmetry. apply not_true_iff_false. intros Hx.
+      apply existsb_exists in Hx as (r & Hr & Hh). destruct (In_nth rs r Isolation.zero_Range Hr) as (k & Hk & <-).
+      rewrite (Hn k ltac:(unfold len; lia)) in Hh. discriminate.
+    + destruct Hjr as [-> ->]. reflexivity.
 Qed.
+
+Lemma inRanges_ok : forall {S} (s : S) tr addr rs,
+  exists b, Isolation.inRanges addr rs s tr = Ok b s tr.
+Proof. intros S s tr addr rs. eexists. apply inRanges_val. Qed.
 
 (** ** MMIO_SHADOW *)
 

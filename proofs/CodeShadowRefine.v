@@ -211,38 +211,10 @@ Qed.
 Lemma inRanges_holds : forall {S} (s : S) tr a rs, Forall range_u64 rs -> 0 <= a < 2 ^ 64 ->
   Isolation.inRanges a rs s tr = Ok (existsb (fun r => holds r a) rs) s tr.
 Proof.
-  intros S s tr a rs Hrs Ha. rewrite Forall_forall in Hrs. unfold Isolation.inRanges. cbv zeta.
-  assert (Hl : 0 <= len rs) by (unfold len; lia).
-  set (none := fun i : Z => forall j, (j < Z.to_nat i)%nat -> holds (nth j rs Isolation.zero_Range) a = false).
-  match goal with |- context [loop ?f ?c ?b ?p 0] =>
-  destruct (loop_spec f c b p
-    (fun i st tr' => st = s /\ tr' = tr /\ 0 <= i <= len rs /\ none i)
-    (fun j st tr' => st = s /\ tr' = tr /\
-       match j with Fall i => i = len rs /\ none i | Jump x => x = true /\ existsb (fun r => holds r a) rs = true end)
-    (fun i => Z.to_nat (len rs - i))) with (l := 0) (s := s) (tr := tr) as (j & s' & tr' & Hj & -> & -> & Hjr) end.
-  - intros i st tr' (-> & -> & Hi & Hn). exists (i <? len rs). split; [reflexivity|]. split.
-    + intros Hc. apply Z.ltb_lt in Hc. lia.
-    + intros Hc. apply Z.ltb_ge in Hc. split; [reflexivity|]. split; [reflexivity|]. split; [lia|exact Hn].
-  - intros i st tr' (-> & -> & Hi & Hn) Hc. injection Hc as Hc. apply Z.ltb_lt in Hc.
-    assert (Hin : In (nth (Z.to_nat i) rs Isolation.zero_Range) rs) by (apply nth_In; unfold len in Hc; lia).
-    assert (Hr : idx rs i s tr = Ok (nth (Z.to_nat i) rs Isolation.zero_Range) s tr)
-      by (apply idx_nth; [lia|apply nth_error_nth'; unfold len in Hc; lia]).
-    unfold bind. rewrite Hr, (Range_Contains_one s tr _ a (Hrs _ Hin) Ha).
-    destruct (holds (nth (Z.to_nat i) rs Isolation.zero_Range) a) eqn:Hh; unfold ret.
-    + eexists _, _, _. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|]. split; [reflexivity|].
-      apply existsb_exists. exists (nth (Z.to_nat i) rs Isolation.zero_Range). split; [exact Hin|exact Hh].
-    + eexists _, _, _. split; [reflexivity|]. exists (i + 1). split; [reflexivity|].
-      split; [split; [reflexivity|]; split; [reflexivity|]; split; [lia|]|apply Z2Nat.inj_lt; lia].
-      intros j Hj. destruct (Nat.eq_dec j (Z.to_nat i)) as [->|Nj]; [exact Hh|apply Hn; lia].
-  - split; [reflexivity|]. split; [reflexivity|]. split; [lia|]. intros j Hj. cbn in Hj. lia.
-  - destruct (Z.eq_dec (len rs) 0) as [E|E].
-    + rewrite E. cbn. lia.
-    + rewrite fuel_nat by lia. lia.
-  - unfold bind at 1. rewrite Hj. destruct j as [i|x]; unfold ret.
-    + destruct Hjr as [-> Hn]. f_equal. symmetry. apply not_true_iff_false. intros Hx.
-      apply existsb_exists in Hx as (r & Hr & Hh). destruct (In_nth rs r Isolation.zero_Range Hr) as (k & Hk & <-).
-      rewrite (Hn k ltac:(unfold len; lia)) in Hh. discriminate.
-    + destruct Hjr as [-> ->]. reflexivity.
+  intros S s tr a rs Hrs Ha. rewrite inRanges_val. f_equal.
+  induction Hrs as [|r rs Hr _ IH]; [reflexivity|]. cbn. rewrite IH. f_equal.
+  pose proof (Range_Contains_val s tr r a) as E. rewrite (Range_Contains_one s tr r a Hr Ha) in E.
+  injection E as E. symmetry. exact E.
 Qed.
 
 (** The model's windows are the engine's guest MMIO ranges, each of 64

@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # calls, so the model's proofs they use (Invariants, Scrub, Protected,
 # Noninterference, Integrity) are compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeReady.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeWrites.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/CodeStatic.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeLevel.v proofs/CodeWalkCalls.v proofs/CodeReleaseShared.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/Noninterference.v proofs/Integrity.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeHostLevel.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v proofs/CodeReadyCalls.v proofs/CodeDestroyShared.v proofs/CodeReachesAll.v proofs/CodeCallThms.v proofs/CodeHostCall.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeReady.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeWrites.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/CodeStatic.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeLevel.v proofs/CodeWalkCalls.v proofs/CodeReleaseShared.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/Noninterference.v proofs/Integrity.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeHostLevel.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitRegs.v proofs/CodeExitFilter.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v proofs/CodeReadyCalls.v proofs/CodeDestroyShared.v proofs/CodeReachesAll.v proofs/CodeCallThms.v proofs/CodeHostCall.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -101,6 +101,8 @@ CodeTransferRefine.checkTransfer_refine
 CodeTransferRefine.MemDonate_checks_refine
 CodeTransferRefine.MemShare_checks_refine
 CodeShadow.bind_assoc
+CodeShadow.Range_Contains_val
+CodeShadow.inRanges_val
 CodeShadow.inRanges_ok
 CodeShadow.slot_scan_spec
 CodeShadow.MMIOShadow_no_failure
@@ -603,9 +605,9 @@ CodeBootRefine.map_repeat'
 CodeBootRefine.boot_refines
 CodeBootRefine.boot_mcalls
 CodeBootRefine.boot_reaches
-CodeExitFilter.sizeMask_spec
-CodeExitFilter.wrapu8_small
-CodeExitFilter.esr_field
+CodeExitRegs.sizeMask_spec
+CodeExitRegs.wrapu8_small
+CodeExitRegs.esr_field
 CodeExitFilter.mmioDecision_exit
 CodeExitFilter.callDecision_ok
 CodeExitFilter.stage2Fault_ok
@@ -613,6 +615,12 @@ CodeExitFilter.dataAbort_ok
 CodeExitFilter.sysRegAccess_ok
 CodeExitFilter.FilterTrap_no_failure
 CodeExitFilter.mmioDecision_model
+CodeExitRegs.mmioDecision_agree
+CodeExitRegs.sysRegAccess_agree
+CodeExitRegs.dataAbort_agree
+CodeExitRegs.FilterTrap_released
+CodeExitRegs.filter_agree_src
+CodeExitRegs.FilterTrap_src
 CodeGuestDispatch.callerVM_tracks
 CodeGuestDispatch.callerVM_live
 CodeGuestDispatch.guestCallRegs_is_call

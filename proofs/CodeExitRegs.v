@@ -1,0 +1,242 @@
+(** * The exit filter tells the host only what the trap releases
+
+    Theorems about proofs/code/Isolation.v, the translation of
+    isolation/exit.go and isolation/sysreg.go ([FilterTrap] and what it
+    calls), for a trap and a vCPU's 31 general registers reached through
+    any place. The decision is what VCPU_RUN hands the host of a trap the
+    engine does not handle itself, so it is where a guest's registers
+    could reach the hypervisor. Proved here, the registers' half of
+    noninterference for the exit filter ([Noninterference.declass] of an
+    exit, [trap_agree], read on the Go code):
+    - two register files that agree on what the trap releases
+      ([filter_agree]) — for a data abort that writes, the source register
+      masked to the access size (Arm ARM D17.2.40, ISS of a data abort:
+      WnR, SRT, SAS); for a write of ICC_SGI1R_EL1, the fields of the
+      source register an SGI exit carries (GIC IHI 0069, 12.11.27) — and
+      may differ everywhere else, get the same decision from
+      [FilterTrap], the same trace, and the same change to their
+      registers: none, or the zeroing of the same one
+      ([FilterTrap_released]);
+    - so an MMIO read, a trapped call, WFI/WFE, an instruction abort, an
+      interrupt or an SError tell the host nothing of any register.
+    [Range_Contains] and [inRanges] answer from their arguments alone
+    (CodeShadow.inRanges_val), which is what lets both runs take the same
+    path. *)
+From Coq Require Import ZArith Lia List Bool.
+From Bulkhead.Spec Require Import State Spec.
+From Bulkhead.Code Require Import GoCoq.
+From Bulkhead.Code Require Abi Isolation.
+From Bulkhead.Proofs Require Import CodeLens CodeVCPU CodeShadow CodeStage2.
+Import ListNotations.
+Open Scope Z_scope.
+
+Section Released.
+Context {S : Type} (x : ptr S (list Z)) (valid : S -> Prop) (get : S -> list Z) (set : list Z -> S -> S).
+Context (Lx : lens x valid get set).
+
+(** The access size field of an ESR is 0 to 3, and [sizeMask] of it the
+    mask of that many bytes' bits. *)
+Lemma sizeMask_spec : forall (s : S) tr l, 0 <= l <= 3 ->
+  Isolation.sizeMask l s tr = Ok (Z.ones (8 * 2 ^ l)) s tr.
+Proof.
+  intros s tr l Hl. assert (l = 0 \/ l = 1 \/ l = 2 \/ l = 3) as [-> | [-> | [-> | ->]]] by lia; reflexivity.
+Qed.
+
+Lemma wrapu8_small : forall z, 0 <= z < 256 -> wrapu 8 z = z.
+Proof. intros z Hz. unfold wrapu. apply Z.mod_small. lia. Qed.
+
+(** A field of [w] bits of a 64-bit syndrome, from bit [k]. *)
+Lemma esr_field : forall esr k w, 0 <= esr -> 0 <= k < 64 -> 0 <= w -> 0 <= Z.land (shr esr k) (Z.ones w) < 2 ^ w.
+Proof.
+  intros esr k w He Hk Hw. unfold shr. replace (64 <=? k) with false by (symmetry; apply Z.leb_gt; lia).
+  exact (land_ones_bound (Z.shiftr esr k) w Hw).
+Qed.
+
+(** Two runs side by side: take the step of the run from state [s] by
+    [H], or by computing it. *)
+Ltac step_at s H := erewrite (bind_ok _ _ s) by (exact H); cbv beta iota zeta.
+Ltac pure_at s := erewrite (bind_ok _ _ s) by reflexivity; cbv beta iota zeta.
+
+(** The exception class of a syndrome (Arm ARM D17.2.40, ESR_EL2.EC). *)
+Definition esr_ec (esr : Z) : Z := Z.land (shr esr Isolation.esrECShift) Isolation.esrECMask.
+
+(** What an MMIO write releases: its source register (ISS.SRT) masked to
+    the access size (ISS.SAS); a read releases nothing. *)
+Definition mmio_agree (esr : Z) (f g : list Z) : Prop :=
+  Z.land esr Isolation.issWnR <> 0 ->
+  let reg := Z.to_nat (Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask) in
+  let mask := Z.ones (8 * 2 ^ Z.land (shr esr Isolation.issSASShift) Isolation.issSASMask) in
+  Z.land (nth reg f 0) mask = Z.land (nth reg g 0) mask.
+
+(** What a write of ICC_SGI1R_EL1 releases: the fields of its source
+    register (Rt) that name the SGI and its targets. *)
+Definition sgi_fields_agree (esr : Z) (f g : list Z) : Prop :=
+  Z.land esr Isolation.sysRegIssRegMask = Isolation.sgi1rWrite ->
+  let rt := Z.to_nat (Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask) in
+  Z.land (nth rt f 0) Isolation.sgi1rFields = Z.land (nth rt g 0) Isolation.sgi1rFields.
+
+(** Two register files agree on what a trap with syndrome [esr] releases:
+    a data abort's MMIO write, or an SGI write; any other trap releases
+    nothing. *)
+Definition filter_agree (esr : Z) (f g : list Z) : Prop :=
+  (esr_ec esr = Isolation.ecDABTLow -> mmio_agree esr f g) /\
+  (esr_ec esr = Isolation.ecSysReg -> sgi_fields_agree esr f g).
+
+(** [mmioDecision] reads only what an MMIO write releases. *)
+Lemma mmioDecision_agree : forall s1 s2 tr esr ipa, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
+  0 <= esr -> mmio_agree esr (get s1) (get s2) ->
+  exists d, Isolation.mmioDecision esr ipa x s1 tr = Ok d s1 tr /\ Isolation.mmioDecision esr ipa x s2 tr = Ok d s2 tr.
+Proof.
+  intros s1 s2 tr esr ipa Hv1 Hv2 Hl1 Hl2 He Ha. unfold mmio_agree in Ha.
+  assert (Hsas : 0 <= Z.land (shr esr Isolation.issSASShift) Isolation.issSASMask <= 3)
+    by (unfold Isolation.issSASMask, Isolation.issSASShift; pose proof (esr_field esr 22 2 He ltac:(lia) ltac:(lia)); cbn in *; lia).
+  assert (Hreg : 0 <= Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask <= 31)
+    by (unfold Isolation.issSRTMask, Isolation.issSRTShift; pose proof (esr_field esr 16 5 He ltac:(lia) ltac:(lia)); cbn in *; lia).
+  unfold Isolation.mmioDecision. cbv zeta. rewrite !wrapu8_small by lia.
+  set (sas := Z.land (shr esr Isolation.issSASShift) Isolation.issSASMask) in *.
+  set (reg := Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask) in *.
+  destruct (negb (Z.land esr Isolation.issWnR =? 0) && negb (reg =? Isolation.xzr)) eqn:Ew.
+  - apply andb_true_iff in Ew as [Ewr Er]. apply negb_true_iff, Z.eqb_neq in Er. unfold Isolation.xzr in Er.
+    rewrite !bind_assoc. step_at s1 (deref_lens _ _ _ _ s1 tr Lx Hv1). step_at s2 (deref_lens _ _ _ _ s2 tr Lx Hv2).
+    rewrite !bind_assoc.
+    step_at s1 (idx_nth (get s1) reg (nth (Z.to_nat reg) (get s1) 0) s1 tr ltac:(lia)
+      ltac:(apply nth_error_nth'; unfold len in Hl1; lia)).
+    step_at s2 (idx_nth (get s2) reg (nth (Z.to_nat reg) (get s2) 0) s2 tr ltac:(lia)
+      ltac:(apply nth_error_nth'; unfold len in Hl2; lia)).
+    rewrite !bind_assoc. step_at s1 (sizeMask_spec s1 tr sas Hsas). step_at s2 (sizeMask_spec s2 tr sas Hsas).
+    rewrite Ewr. apply negb_true_iff, Z.eqb_neq in Ewr. rewrite (Ha Ewr).
+    unfold Abi.MMIOAccess, Isolation.exitDecision. cbn. eexists. split; reflexivity.
+  - unfold Abi.MMIOAccess, Isolation.exitDecision. destruct (negb _); cbn; eexists; split; reflexivity.
+Qed.
+
+(** What the filter may do to the registers of either run: the same thing,
+    nothing or zeroing the same register. *)
+Definition zero_reg (rt : Z) (s : S) : S := set (replace_nth (Z.to_nat rt) 0 (get s)) s.
+
+Definition same_change (s1 s2 s1' s2' : S) : Prop :=
+  (s1' = s1 /\ s2' = s2) \/ exists rt, 0 <= rt < 31 /\ s1' = zero_reg rt s1 /\ s2' = zero_reg rt s2.
+
+(** [sysRegAccess] reads only what an SGI write releases, and zeroes the
+    destination of an emulated read in both runs alike. *)
+Lemma sysRegAccess_agree : forall s1 s2 tr esr, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
+  0 <= esr -> sgi_fields_agree esr (get s1) (get s2) ->
+  exists d s1' s2', Isolation.sysRegAccess esr x s1 tr = Ok d s1' tr /\ Isolation.sysRegAccess esr x s2 tr = Ok d s2' tr /\
+    same_change s1 s2 s1' s2'.
+Proof.
+  intros s1 s2 tr esr Hv1 Hv2 Hl1 Hl2 He Ha. unfold sgi_fields_agree in Ha. unfold Isolation.sysRegAccess. cbv zeta.
+  assert (Hrt : 0 <= Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask <= 31)
+    by (unfold Isolation.sysRegIssRtMask, Isolation.sysRegIssRtShift; pose proof (esr_field esr 5 5 He ltac:(lia) ltac:(lia));
+        cbn in *; lia).
+  set (rt := Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask) in *. clearbody rt.
+  destruct (_ =? Isolation.sgi1rWrite) eqn:Es.
+  - apply Z.eqb_eq in Es. specialize (Ha Es).
+    destruct (negb (rt =? Isolation.xzr)) eqn:Er.
+    + apply negb_true_iff, Z.eqb_neq in Er. unfold Isolation.xzr in Er.
+      rewrite !bind_assoc. step_at s1 (deref_lens _ _ _ _ s1 tr Lx Hv1). step_at s2 (deref_lens _ _ _ _ s2 tr Lx Hv2).
+      rewrite !bind_assoc.
+      step_at s1 (idx_nth (get s1) rt (nth (Z.to_nat rt) (get s1) 0) s1 tr ltac:(lia)
+        ltac:(apply nth_error_nth'; unfold len in Hl1; lia)).
+      step_at s2 (idx_nth (get s2) rt (nth (Z.to_nat rt) (get s2) 0) s2 tr ltac:(lia)
+        ltac:(apply nth_error_nth'; unfold len in Hl2; lia)).
+      rewrite Ha. unfold Isolation.exitDecision. cbn. eexists _, s1, s2. split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
+    + unfold Isolation.exitDecision. cbn. eexists _, s1, s2. split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
+  - destruct (negb (_ =? 0)).
+    + destruct (negb (rt =? Isolation.xzr)) eqn:Er.
+      * apply negb_true_iff, Z.eqb_neq in Er. unfold Isolation.xzr in Er.
+        destruct (pindex_lens x valid get set rt 0 Lx) as (q & Hq & Lq).
+        rewrite !bind_assoc. step_at s1 (Hq s1 tr Hv1 ltac:(lia)). step_at s2 (Hq s2 tr Hv2 ltac:(lia)).
+        rewrite !bind_assoc.
+        assert (Hq1 : valid s1 /\ 0 <= rt < len (get s1)) by (split; [exact Hv1|lia]).
+        assert (Hq2 : valid s2 /\ 0 <= rt < len (get s2)) by (split; [exact Hv2|lia]).
+        step_at s1 (store_lens _ _ _ _ s1 0 tr Lq Hq1). step_at s2 (store_lens _ _ _ _ s2 0 tr Lq Hq2).
+        cbn. eexists _, _, _. split; [reflexivity|split; [reflexivity|right]]. exists rt. split; [lia|split; reflexivity].
+      * cbn. eexists _, s1, s2. split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
+    + cbn. eexists _, s1, s2. split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
+Qed.
+
+(** [dataAbort] decides the same for both: whether the IPA is a guest MMIO
+    window comes from the trap alone ([inRanges_val]). *)
+Lemma dataAbort_agree : forall s1 s2 tr t gm, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
+  0 <= Isolation.Trap_ESR t -> mmio_agree (Isolation.Trap_ESR t) (get s1) (get s2) ->
+  exists d, Isolation.dataAbort t x gm s1 tr = Ok d s1 tr /\ Isolation.dataAbort t x gm s2 tr = Ok d s2 tr.
+Proof.
+  intros s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He Ha. unfold Isolation.dataAbort, Isolation.faultIPA. cbv zeta.
+  set (ipa := Z.lor _ _).
+  destruct (mmioDecision_agree s1 s2 tr _ ipa Hv1 Hv2 Hl1 Hl2 He Ha) as (d & H1 & H2).
+  unfold Isolation.stage2Fault, Isolation.injectDecision, Isolation.exitDecision.
+  destruct (_ && _).
+  - pure_at s1. pure_at s2. rewrite !bind_assoc.
+    step_at s1 (inRanges_val s1 tr ipa gm). step_at s2 (inRanges_val s2 tr ipa gm).
+    destruct (existsb _ _); pure_at s1; pure_at s2; cbn [andb];
+      repeat match goal with |- context [if ?c then _ else _] => destruct c end;
+      try (step_at s1 H1; step_at s2 H2); cbn; eexists; split; reflexivity.
+  - cbn [andb]. repeat match goal with |- context [if ?c then _ else _] => destruct c end; cbn; eexists; split; reflexivity.
+Qed.
+
+(** Both runs leave their registers as they were. *)
+Ltac unchanged s1 s2 := cbn; eexists _, s1, s2; split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
+(** Split on every test left in the goal: tests of the trap alone. *)
+Ltac branches := repeat match goal with |- context [if ?c then _ else _] => destruct c end.
+
+(** The registers' half of noninterference for the exit filter: two
+    register files that agree on what the trap releases get the same
+    decision, the same trace and the same change. *)
+Theorem FilterTrap_released : forall s1 s2 tr t gm, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
+  0 <= Isolation.Trap_ESR t -> filter_agree (Isolation.Trap_ESR t) (get s1) (get s2) ->
+  exists d s1' s2', Isolation.FilterTrap t x gm s1 tr = Ok d s1' tr /\ Isolation.FilterTrap t x gm s2 tr = Ok d s2' tr /\
+    same_change s1 s2 s1' s2'.
+Proof.
+  intros s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He [Hd Hs]. unfold Isolation.FilterTrap. cbv zeta.
+  destruct (_ || _); [unchanged s1 s2|].
+  destruct (_ =? Isolation.TrapSError); [unchanged s1 s2|].
+  destruct (_ =? Isolation.ecWFx); [unchanged s1 s2|].
+  destruct (_ || _); [unfold Isolation.callDecision; branches; unchanged s1 s2|].
+  destruct (_ =? Isolation.ecDABTLow) eqn:Eda.
+  { apply Z.eqb_eq in Eda. destruct (dataAbort_agree s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He (Hd Eda)) as (d & H1 & H2).
+    step_at s1 H1. step_at s2 H2. unchanged s1 s2. }
+  destruct (_ =? Isolation.ecIABTLow).
+  { unfold Isolation.stage2Fault, Isolation.injectDecision, Isolation.exitDecision. branches; unchanged s1 s2. }
+  destruct (_ =? Isolation.ecSysReg) eqn:Esy.
+  { apply Z.eqb_eq in Esy.
+    destruct (sysRegAccess_agree s1 s2 tr (Isolation.Trap_ESR t) Hv1 Hv2 Hl1 Hl2 He (Hs Esy)) as (d & s1' & s2' & H1 & H2 & Hc).
+    rewrite !bind_assoc. step_at s1 H1. step_at s2 H2. cbn. eexists _, s1', s2'. split; [reflexivity|split; [reflexivity|exact Hc]]. }
+  branches; unchanged s1 s2.
+Qed.
+
+(** The registers a trap may release: the source of a data abort that
+    writes, or of a write of ICC_SGI1R_EL1; none for any other trap. So
+    two register files equal on these registers, whatever the others
+    hold, get the same decision ([FilterTrap_released]). This is the
+    model's [Noninterference.released] of the trap: [[r]] for an MMIO
+    write from [r], the fields of [r] for an SGI, nothing otherwise. *)
+Definition filter_src (esr : Z) : list nat :=
+  if (esr_ec esr =? Isolation.ecDABTLow) && negb (Z.land esr Isolation.issWnR =? 0) then
+    [Z.to_nat (Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask)]
+  else if (esr_ec esr =? Isolation.ecSysReg) && (Z.land esr Isolation.sysRegIssRegMask =? Isolation.sgi1rWrite) then
+    [Z.to_nat (Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask)]
+  else [].
+
+Lemma filter_agree_src : forall esr f g, (forall r, In r (filter_src esr) -> nth r f 0 = nth r g 0) ->
+  filter_agree esr f g.
+Proof.
+  intros esr f g H. unfold filter_src in H. split.
+  - intros Ec Ew. cbv zeta. rewrite H; [reflexivity|].
+    rewrite Ec, Z.eqb_refl. replace (Z.land esr Isolation.issWnR =? 0) with false by (symmetry; apply Z.eqb_neq; exact Ew).
+    left. reflexivity.
+  - intros Ec Es. cbv zeta. rewrite H; [reflexivity|].
+    rewrite Ec, Es, Z.eqb_refl, Z.eqb_refl. cbn [andb]. left. reflexivity.
+Qed.
+
+(** So the host's view of a trap is the same for any two vCPUs whose
+    registers agree on the trap's source register, if it has one. *)
+Corollary FilterTrap_src : forall s1 s2 tr t gm, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
+  0 <= Isolation.Trap_ESR t ->
+  (forall r, In r (filter_src (Isolation.Trap_ESR t)) -> nth r (get s1) 0 = nth r (get s2) 0) ->
+  exists d s1' s2', Isolation.FilterTrap t x gm s1 tr = Ok d s1' tr /\ Isolation.FilterTrap t x gm s2 tr = Ok d s2' tr /\
+    same_change s1 s2 s1' s2'.
+Proof.
+  intros s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He H.
+  exact (FilterTrap_released s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He (filter_agree_src _ _ _ H)).
+Qed.
+
+End Released.
