@@ -1,6 +1,9 @@
 package isolation
 
-import "bulkhead/isolation/abi"
+import (
+	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
+)
 
 // Trapped system register accesses (Arm ARM D17.2.37, EC 0x18: MSR, MRS or
 // SYS from AArch64). A guest traps to EL2 only on the registers the engine
@@ -50,6 +53,9 @@ func sysRegAccess(esr uint64, x *[31]uint64) Decision {
 		var value uint64
 		if rt != xzr {
 			value = x[rt] & sgi1rFields
+			if plant.SGIExitWholeRegister {
+				value = x[rt]
+			}
 		}
 		d := exitDecision(abi.ExitSGI, value, 0, 0)
 		d.PCAdvance = insnBytes

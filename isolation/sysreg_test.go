@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
 )
 
 // sysRegTrap builds an EC 0x18 syndrome for MDSCR_EL1 (op0 2, op1 0, CRn 0,
@@ -57,4 +58,15 @@ func TestSGIRequestBecomesAnExit(t *testing.T) {
 	assert.Equal(t, [7]uint64{uint64(abi.ExitSGI), 0}, d.Exit, "XZR writes zero")
 	d = FilterTrap(Trap{ESR: esr | 1}, &x, nil)
 	assert.Equal(t, DispResume, d.Disp, "reading ICC_SGI1R_EL1 is not a request")
+}
+
+// TestSGIRequestCatchesPlantedBug shows that the check of the fields fails
+// when the exit carries the whole register.
+func TestSGIRequestCatchesPlantedBug(t *testing.T) {
+	plant.SGIExitWholeRegister = true
+	defer func() { plant.SGIExitWholeRegister = false }()
+	x := [31]uint64{4: ^uint64(0)}
+	esr := uint64(ecSysReg)<<esrECShift | 1<<25 | sgi1rWrite | 4<<sysRegIssRtShift
+	d := FilterTrap(Trap{ESR: esr}, &x, nil)
+	assert.NotEqual(t, uint64(0x00ff_f1ff_0fff_ffff), d.Exit[1], "the planted bug lets the RES0 bits out")
 }

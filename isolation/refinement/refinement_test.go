@@ -732,6 +732,8 @@ func plantedBugs() []plantedBug {
 		{"CPUOnNamesCaller", &plant.CPUOnNamesCaller, ""},
 		{"LogReadOldestHighest", &plant.LogReadOldestHighest,
 			"the alphabet marks no register, so no log holds a byte"},
+		{"SGIExitWholeRegister", &plant.SGIExitWholeRegister,
+			"the alphabet has no SGI request"},
 	}
 }
 

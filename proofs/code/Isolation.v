@@ -2390,7 +2390,7 @@ Definition sgi1rWrite : Z := 3813398.
 
 Definition sgi1rFields : Z := 72042196848607231.
 
-(** Go: isolation/sysreg.go:47:1 sysRegAccess *)
+(** Go: isolation/sysreg.go:50:1 sysRegAccess *)
 Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decision :=
   let rt := Z.land (shr esr sysRegIssRtShift) sysRegIssRtMask in
   if (Z.land esr sysRegIssRegMask) =? sgi1rWrite then
@@ -2399,18 +2399,24 @@ Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decisi
   let! t'1 := deref x in
   let! t'2 := idx t'1 rt in
   let value := Z.land t'2 sgi1rFields in
+  if false then
+  let! t'3 := deref x in
+  let! t'4 := idx t'3 rt in
+  let value := t'4 in
+  ret value
+  else
   ret value
   else
   ret value) in
-  let! t'3 := exitDecision Abi.ExitSGI value 0 0 in
-  let d := t'3 in
+  let! t'5 := exitDecision Abi.ExitSGI value 0 0 in
+  let d := t'5 in
   let d := set_Decision_PCAdvance insnBytes d in
   ret d
   else
   let! _ := (if negb ((Z.land esr sysRegIssRead) =? 0) then
   if negb (rt =? xzr) then
-  let! t'4 := pindex x rt in
-  let! t'5 := store t'4 0 in
+  let! t'6 := pindex x rt in
+  let! t'7 := store t'6 0 in
   ret tt
   else
   ret tt

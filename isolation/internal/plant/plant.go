@@ -52,4 +52,8 @@ var (
 	// caller's vCPU number in the target's context, so that the target's
 	// own calls act as the caller's.
 	CPUOnNamesCaller bool
+	// SGIExitWholeRegister makes the SGI exit of a write of ICC_SGI1R_EL1
+	// carry the whole source register, its RES0 bits included, instead of
+	// the request's fields: bits the host must not see leave the guest.
+	SGIExitWholeRegister bool
 )
