@@ -10,7 +10,7 @@
     exit, [trap_agree], read on the Go code):
     - two register files that agree on what the trap releases
       ([filter_agree]) — for a data abort that writes, the source register
-      masked to the access size (Arm ARM D17.2.40, ISS of a data abort:
+      masked to the access size (Arm ARM D23.2, ESR_EL2, ISS of a Data Abort:
       WnR, SRT, SAS); for a write of ICC_SGI1R_EL1, the fields of the
       source register an SGI exit carries (GIC IHI 0069, 12.11.27) — and
       may differ everywhere else, get the same decision from
@@ -18,7 +18,11 @@
       registers: none, or the zeroing of the same one
       ([FilterTrap_released]);
     - so an MMIO read, a trapped call, WFI/WFE, an instruction abort, an
-      interrupt or an SError tell the host nothing of any register.
+      interrupt or an SError tell the host nothing of any register;
+    - a call the engine forwards to the host leaves in a CALL exit whose
+      record is the function ID (the low 32 bits of x0) and x1..x5, as
+      the model releases of a call, nothing of x6..x30
+      ([CallExit_val]).
     [Range_Contains] and [inRanges] answer from their arguments alone
     (CodeShadow.inRanges_val), which is what lets both runs take the same
     path. *)
@@ -57,7 +61,7 @@ Qed.
 Ltac step_at s H := erewrite (bind_ok _ _ s) by (exact H); cbv beta iota zeta.
 Ltac pure_at s := erewrite (bind_ok _ _ s) by reflexivity; cbv beta iota zeta.
 
-(** The exception class of a syndrome (Arm ARM D17.2.40, ESR_EL2.EC). *)
+(** The exception class of a syndrome (Arm ARM D23.2, ESR_EL2.EC). *)
 Definition esr_ec (esr : Z) : Z := Z.land (shr esr Isolation.esrECShift) Isolation.esrECMask.
 
 (** What an MMIO write releases: its source register (ISS.SRT) masked to
@@ -201,6 +205,26 @@ Proof.
     destruct (sysRegAccess_agree s1 s2 tr (Isolation.Trap_ESR t) Hv1 Hv2 Hl1 Hl2 He (Hs Esy)) as (d & s1' & s2' & H1 & H2 & Hc).
     rewrite !bind_assoc. step_at s1 H1. step_at s2 H2. cbn. eexists _, s1', s2'. split; [reflexivity|split; [reflexivity|exact Hc]]. }
   branches; unchanged s1 s2.
+Qed.
+
+(** A call the engine forwards leaves as a CALL exit whose record is the
+    function ID (the low 32 bits of x0, SMCCC 1.4, 2.5) and x1..x5, the
+    model's [released] of a call: nothing of x6..x30. *)
+Lemma CallExit_val : forall s tr, valid s -> len (get s) = 31 ->
+  Isolation.CallExit x s tr =
+    Ok [2; Z.land (nth 0 (get s) 0) 4294967295; nth 1 (get s) 0; nth 2 (get s) 0; nth 3 (get s) 0;
+        nth 4 (get s) 0; nth 5 (get s) 0] s tr.
+Proof.
+  intros s tr Hv Hl. unfold Isolation.CallExit.
+  assert (Hx : forall k, 0 <= k < 6 -> idx (get s) k s tr = Ok (nth (Z.to_nat k) (get s) 0) s tr)
+    by (intros k Hk; apply idx_nth; [lia|apply nth_error_nth'; unfold len in Hl; lia]).
+  step_by (deref_lens _ _ _ _ s tr Lx Hv). step_by (Hx 0 ltac:(lia)).
+  step_by (deref_lens _ _ _ _ s tr Lx Hv). step_by (Hx 1 ltac:(lia)).
+  step_by (deref_lens _ _ _ _ s tr Lx Hv). step_by (Hx 2 ltac:(lia)).
+  step_by (deref_lens _ _ _ _ s tr Lx Hv). step_by (Hx 3 ltac:(lia)).
+  step_by (deref_lens _ _ _ _ s tr Lx Hv). step_by (Hx 4 ltac:(lia)).
+  step_by (deref_lens _ _ _ _ s tr Lx Hv). step_by (Hx 5 ltac:(lia)).
+  reflexivity.
 Qed.
 
 (** The registers a trap may release: the source of a data abort that

@@ -21,7 +21,7 @@ From Bulkhead.Code Require Import GoCoq.
 From Bulkhead.Code Require Abi Isolation.
 From Bulkhead.Proofs Require Import CodeLens CodeTrack CodeVCPU CodeVCPUInit CodeVMCreate CodeShadow CodeAbs
   CodeVMCreateRefine CodeVMCreateInv CodeVCPURefine CodeRefineInv CodeModelThms CodeVMDestroy
-  CodeGuestDispatch CodeGuestPSCI CodeGuestCall CodeReady CodeHostLevel.
+  CodeGuestDispatch CodeGuestPSCI CodeGuestCall CodeReady CodeHostLevel CodeExitRegs.
 Import ListNotations.
 Open Scope Z_scope.
 
@@ -133,17 +133,7 @@ Qed.
 Lemma CallExit_ok : forall (q : ptr Isolation.Engine (list Z)) valid get set s tr, lens q valid get set -> valid s ->
   len (get s) = 31 -> exists ex, Isolation.CallExit q s tr = Ok ex s tr /\ len ex = 7.
 Proof.
-  intros q valid get set s tr L Hv Hl. unfold Isolation.CallExit.
-  assert (Hx : forall k, 0 <= k < 6 -> exists x, idx (get s) k s tr = Ok x s tr) by (intros; apply idx_in_range; lia).
-  destruct (Hx 0 ltac:(lia)) as (a0 & H0), (Hx 1 ltac:(lia)) as (a1 & H1), (Hx 2 ltac:(lia)) as (a2 & H2),
-    (Hx 3 ltac:(lia)) as (a3 & H3), (Hx 4 ltac:(lia)) as (a4 & H4), (Hx 5 ltac:(lia)) as (a5 & H5).
-  CodeShadow.step_by (deref_lens _ _ _ _ s tr L Hv). CodeShadow.step_by H0.
-  CodeShadow.step_by (deref_lens _ _ _ _ s tr L Hv). CodeShadow.step_by H1.
-  CodeShadow.step_by (deref_lens _ _ _ _ s tr L Hv). CodeShadow.step_by H2.
-  CodeShadow.step_by (deref_lens _ _ _ _ s tr L Hv). CodeShadow.step_by H3.
-  CodeShadow.step_by (deref_lens _ _ _ _ s tr L Hv). CodeShadow.step_by H4.
-  CodeShadow.step_by (deref_lens _ _ _ _ s tr L Hv). CodeShadow.step_by H5.
-  eexists. split; reflexivity.
+  intros q valid get set s tr L Hv Hl. eexists. split; [exact (CallExit_val q valid get set L s tr Hv Hl)|reflexivity].
 Qed.
 
 (** Writing the caller's vCPU with one that keeps its interrupt lines

@@ -621,6 +621,7 @@ CodeExitRegs.dataAbort_agree
 CodeExitRegs.FilterTrap_released
 CodeExitRegs.filter_agree_src
 CodeExitRegs.FilterTrap_src
+CodeExitRegs.CallExit_val
 CodeGuestDispatch.callerVM_tracks
 CodeGuestDispatch.callerVM_live
 CodeGuestDispatch.guestCallRegs_is_call
