@@ -9,23 +9,25 @@
     noninterference for the exit filter ([Noninterference.declass] of an
     exit, [trap_agree], read on the Go code):
     - two register files that agree on what the trap releases
-      ([filter_agree]) — for a data abort that writes, the source register
-      masked to the access size (Arm ARM D23.2, ESR_EL2, ISS of a Data Abort:
-      WnR, SRT, SAS); for a write of ICC_SGI1R_EL1, the fields of the
-      source register an SGI exit carries (GIC IHI 0069, 12.11.27) — and
-      may differ everywhere else, get the same decision from
-      [FilterTrap], the same trace, and the same change to their
-      registers: none, or the zeroing of the same one
-      ([FilterTrap_released]);
-    - so an MMIO read, a trapped call, WFI/WFE, an instruction abort, an
-      interrupt or an SError tell the host nothing of any register;
+      ([filter_agree]) — for an MMIO write the filter emulates
+      ([mmio_emulated]), the source register masked to the access size
+      (Arm ARM D23.2, ESR_EL2, ISS of a Data Abort: WnR, SRT, SAS); for a
+      write of ICC_SGI1R_EL1, the fields of the source register an SGI
+      exit carries (GIC IHI 0069, 12.11.27) — and may differ everywhere
+      else, get the same decision from [FilterTrap], the same trace, and
+      the same change to their registers: none, or the zeroing of the
+      same one ([FilterTrap_released]; [FilterTrap_src] for registers
+      equal at [filter_src]);
+    - so an MMIO read, any other data abort, a trapped call, WFI/WFE, an
+      instruction abort, an interrupt or an SError tell the host nothing
+      of any register;
     - a call the engine forwards to the host leaves in a CALL exit whose
       record is the function ID (the low 32 bits of x0) and x1..x5, as
       the model releases of a call, nothing of x6..x30
       ([CallExit_val]).
     [Range_Contains] and [inRanges] answer from their arguments alone
     (CodeShadow.inRanges_val), which is what lets both runs take the same
-    path. *)
+    path. CodeExitModel reads [filter_agree] off the model's [trap_agree]. *)
 From Coq Require Import ZArith Lia List Bool.
 From Bulkhead.Spec Require Import State Spec.
 From Bulkhead.Code Require Import GoCoq.
@@ -56,6 +58,9 @@ Proof.
   exact (land_ones_bound (Z.shiftr esr k) w Hw).
 Qed.
 
+(** Split on every test left in the goal: tests of the trap alone. *)
+Ltac branches := repeat match goal with |- context [if ?c then _ else _] => destruct c end.
+
 (** Two runs side by side: take the step of the run from state [s] by
     [H], or by computing it. *)
 Ltac step_at s H := erewrite (bind_ok _ _ s) by (exact H); cbv beta iota zeta.
@@ -79,12 +84,27 @@ Definition sgi_fields_agree (esr : Z) (f g : list Z) : Prop :=
   let rt := Z.to_nat (Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask) in
   Z.land (nth rt f 0) Isolation.sgi1rFields = Z.land (nth rt g 0) Isolation.sgi1rFields.
 
-(** Two register files agree on what a trap with syndrome [esr] releases:
-    a data abort's MMIO write, or an SGI write; any other trap releases
-    nothing. *)
-Definition filter_agree (esr : Z) (f g : list Z) : Prop :=
-  (esr_ec esr = Isolation.ecDABTLow -> mmio_agree esr f g) /\
-  (esr_ec esr = Isolation.ecSysReg -> sgi_fields_agree esr f g).
+(** The IPA of a stage-2 fault (HPFAR_EL2.FIPA and the page offset from
+    FAR_EL2), as [faultIPA] computes it. *)
+Definition fault_ipa (t : Isolation.Trap) : Z :=
+  Z.lor (shl 64 false (Z.land (Isolation.Trap_HPFAR t) Isolation.hpfarFIPAMask) 8)
+    (Z.land (Isolation.Trap_FAR t) Isolation.pageMask).
+
+(** A data abort the filter emulates as an MMIO access: a stage-2
+    translation fault, not on a stage-1 walk, inside a guest MMIO window,
+    not a cache maintenance, with a valid syndrome (ISV). *)
+Definition mmio_emulated (t : Isolation.Trap) (gm : list Isolation.Range) : bool :=
+  let esr := Isolation.Trap_ESR t in
+  ((Z.land esr Isolation.fscTypeMask =? Isolation.fscTranslation) && (Z.land esr Isolation.issS1PTW =? 0)) &&
+  existsb (range_has (fault_ipa t)) gm && (Z.land esr Isolation.issCM =? 0) && negb (Z.land esr Isolation.issISV =? 0).
+
+(** Two register files agree on what trap [t] releases, with guest MMIO
+    windows [gm]: an emulated MMIO write, or an SGI write; any other trap
+    releases nothing. *)
+Definition filter_agree (t : Isolation.Trap) (gm : list Isolation.Range) (f g : list Z) : Prop :=
+  (esr_ec (Isolation.Trap_ESR t) = Isolation.ecDABTLow -> mmio_emulated t gm = true ->
+     mmio_agree (Isolation.Trap_ESR t) f g) /\
+  (esr_ec (Isolation.Trap_ESR t) = Isolation.ecSysReg -> sgi_fields_agree (Isolation.Trap_ESR t) f g).
 
 (** [mmioDecision] reads only what an MMIO write releases. *)
 Lemma mmioDecision_agree : forall s1 s2 tr esr ipa, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
@@ -159,34 +179,37 @@ Proof.
 Qed.
 
 (** [dataAbort] decides the same for both: whether the IPA is a guest MMIO
-    window comes from the trap alone ([inRanges_val]). *)
+    window comes from the trap alone ([inRanges_val]), and it reads a
+    register only for an MMIO access it emulates. *)
 Lemma dataAbort_agree : forall s1 s2 tr t gm, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
-  0 <= Isolation.Trap_ESR t -> mmio_agree (Isolation.Trap_ESR t) (get s1) (get s2) ->
+  0 <= Isolation.Trap_ESR t -> (mmio_emulated t gm = true -> mmio_agree (Isolation.Trap_ESR t) (get s1) (get s2)) ->
   exists d, Isolation.dataAbort t x gm s1 tr = Ok d s1 tr /\ Isolation.dataAbort t x gm s2 tr = Ok d s2 tr.
 Proof.
   intros s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He Ha. unfold Isolation.dataAbort, Isolation.faultIPA. cbv zeta.
-  set (ipa := Z.lor _ _).
-  destruct (mmioDecision_agree s1 s2 tr _ ipa Hv1 Hv2 Hl1 Hl2 He Ha) as (d & H1 & H2).
+  change (Z.lor _ _) with (fault_ipa t).
   unfold Isolation.stage2Fault, Isolation.injectDecision, Isolation.exitDecision.
-  destruct (_ && _).
+  destruct (_ && _) eqn:Et.
   - pure_at s1. pure_at s2. rewrite !bind_assoc.
-    step_at s1 (inRanges_val s1 tr ipa gm). step_at s2 (inRanges_val s2 tr ipa gm).
-    destruct (existsb _ _); pure_at s1; pure_at s2; cbn [andb];
-      repeat match goal with |- context [if ?c then _ else _] => destruct c end;
-      try (step_at s1 H1; step_at s2 H2); cbn; eexists; split; reflexivity.
-  - cbn [andb]. repeat match goal with |- context [if ?c then _ else _] => destruct c end; cbn; eexists; split; reflexivity.
+    step_at s1 (inRanges_val s1 tr (fault_ipa t) gm). step_at s2 (inRanges_val s2 tr (fault_ipa t) gm).
+    destruct (existsb _ _) eqn:Ein; pure_at s1; pure_at s2; cbn [andb].
+    + destruct (negb (Z.land (Isolation.Trap_ESR t) Isolation.issCM =? 0)) eqn:Ecm; [cbn; eexists; split; reflexivity|].
+      destruct (Z.land (Isolation.Trap_ESR t) Isolation.issISV =? 0) eqn:Eisv; [cbn; eexists; split; reflexivity|].
+      assert (Hem : mmio_emulated t gm = true).
+      { unfold mmio_emulated. rewrite Et, Ein. apply negb_false_iff in Ecm. rewrite Ecm, Eisv. reflexivity. }
+      destruct (mmioDecision_agree s1 s2 tr _ (fault_ipa t) Hv1 Hv2 Hl1 Hl2 He (Ha Hem)) as (d & H1 & H2).
+      step_at s1 H1. step_at s2 H2. cbn. eexists; split; reflexivity.
+    + branches; cbn; eexists; split; reflexivity.
+  - cbn [andb]. branches; cbn; eexists; split; reflexivity.
 Qed.
 
 (** Both runs leave their registers as they were. *)
 Ltac unchanged s1 s2 := cbn; eexists _, s1, s2; split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
-(** Split on every test left in the goal: tests of the trap alone. *)
-Ltac branches := repeat match goal with |- context [if ?c then _ else _] => destruct c end.
 
 (** The registers' half of noninterference for the exit filter: two
     register files that agree on what the trap releases get the same
     decision, the same trace and the same change. *)
 Theorem FilterTrap_released : forall s1 s2 tr t gm, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
-  0 <= Isolation.Trap_ESR t -> filter_agree (Isolation.Trap_ESR t) (get s1) (get s2) ->
+  0 <= Isolation.Trap_ESR t -> filter_agree t gm (get s1) (get s2) ->
   exists d s1' s2', Isolation.FilterTrap t x gm s1 tr = Ok d s1' tr /\ Isolation.FilterTrap t x gm s2 tr = Ok d s2' tr /\
     same_change s1 s2 s1' s2'.
 Proof.
@@ -227,25 +250,26 @@ Proof.
   reflexivity.
 Qed.
 
-(** The registers a trap may release: the source of a data abort that
-    writes, or of a write of ICC_SGI1R_EL1; none for any other trap. So
-    two register files equal on these registers, whatever the others
-    hold, get the same decision ([FilterTrap_released]). This is the
-    model's [Noninterference.released] of the trap: [[r]] for an MMIO
+(** The registers a trap may release: the source of an MMIO write the
+    filter emulates, or of a write of ICC_SGI1R_EL1; none for any other
+    trap. So two register files equal on these registers, whatever the
+    others hold, get the same decision ([FilterTrap_released]). This is
+    the model's [Noninterference.released] of the trap: [[r]] for an MMIO
     write from [r], the fields of [r] for an SGI, nothing otherwise. *)
-Definition filter_src (esr : Z) : list nat :=
-  if (esr_ec esr =? Isolation.ecDABTLow) && negb (Z.land esr Isolation.issWnR =? 0) then
+Definition filter_src (t : Isolation.Trap) (gm : list Isolation.Range) : list nat :=
+  let esr := Isolation.Trap_ESR t in
+  if (esr_ec esr =? Isolation.ecDABTLow) && mmio_emulated t gm && negb (Z.land esr Isolation.issWnR =? 0) then
     [Z.to_nat (Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask)]
   else if (esr_ec esr =? Isolation.ecSysReg) && (Z.land esr Isolation.sysRegIssRegMask =? Isolation.sgi1rWrite) then
     [Z.to_nat (Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask)]
   else [].
 
-Lemma filter_agree_src : forall esr f g, (forall r, In r (filter_src esr) -> nth r f 0 = nth r g 0) ->
-  filter_agree esr f g.
+Lemma filter_agree_src : forall t gm f g, (forall r, In r (filter_src t gm) -> nth r f 0 = nth r g 0) ->
+  filter_agree t gm f g.
 Proof.
-  intros esr f g H. unfold filter_src in H. split.
-  - intros Ec Ew. cbv zeta. rewrite H; [reflexivity|].
-    rewrite Ec, Z.eqb_refl. replace (Z.land esr Isolation.issWnR =? 0) with false by (symmetry; apply Z.eqb_neq; exact Ew).
+  intros t gm f g H. unfold filter_src in H. split.
+  - intros Ec Em Ew. cbv zeta. rewrite H; [reflexivity|].
+    rewrite Ec, Em, Z.eqb_refl. replace (Z.land _ Isolation.issWnR =? 0) with false by (symmetry; apply Z.eqb_neq; exact Ew).
     left. reflexivity.
   - intros Ec Es. cbv zeta. rewrite H; [reflexivity|].
     rewrite Ec, Es, Z.eqb_refl, Z.eqb_refl. cbn [andb]. left. reflexivity.
@@ -255,12 +279,12 @@ Qed.
     registers agree on the trap's source register, if it has one. *)
 Corollary FilterTrap_src : forall s1 s2 tr t gm, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
   0 <= Isolation.Trap_ESR t ->
-  (forall r, In r (filter_src (Isolation.Trap_ESR t)) -> nth r (get s1) 0 = nth r (get s2) 0) ->
+  (forall r, In r (filter_src t gm) -> nth r (get s1) 0 = nth r (get s2) 0) ->
   exists d s1' s2', Isolation.FilterTrap t x gm s1 tr = Ok d s1' tr /\ Isolation.FilterTrap t x gm s2 tr = Ok d s2' tr /\
     same_change s1 s2 s1' s2'.
 Proof.
   intros s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He H.
-  exact (FilterTrap_released s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He (filter_agree_src _ _ _ H)).
+  exact (FilterTrap_released s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He (filter_agree_src _ _ _ _ H)).
 Qed.
 
 End Released.
