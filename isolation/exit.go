@@ -1,6 +1,9 @@
 package isolation
 
-import "bulkhead/isolation/abi"
+import (
+	"bulkhead/isolation/abi"
+	"bulkhead/isolation/internal/plant"
+)
 
 // ESR_EL2 layout (Arm ARM D23.2, ESR_EL2; the ISS encodings are in the
 // subsections "ISS encoding for an exception from a Data Abort", "... from an
@@ -230,6 +233,9 @@ func mmioDecision(esr, ipa uint64, x *[31]uint64) Decision {
 	write := esr&issWnR != 0
 	var value uint64
 	if write && reg != xzr {
+		value = x[reg] & sizeMask(sas)
+	}
+	if plant.MMIOReadCarriesRegister && !write && reg != xzr {
 		value = x[reg] & sizeMask(sas)
 	}
 	d := exitDecision(abi.ExitMMIO, ipa, abi.MMIOAccess(write, uint(sas)), value)

@@ -131,13 +131,21 @@ func TestFilterTrapReleasesOnlyTheSource(t *testing.T) {
 	assert.Greater(t, seen.zeroed, releaseTraps/100, "registers zeroed by an emulated read")
 }
 
-// TestFilterTrapReleaseCatchesPlantedBug shows that the property fails when
-// the SGI exit carries the whole register.
-func TestFilterTrapReleaseCatchesPlantedBug(t *testing.T) {
-	plant.SGIExitWholeRegister = true
-	defer func() { plant.SGIExitWholeRegister = false }()
-	bad, _ := releaseCounterexamples(rand.New(rand.NewPCG(20261205, 1)), releaseTraps)
-	if assert.NotEmpty(t, bad) {
-		t.Log(bad[0])
+// TestFilterTrapReleaseCatchesPlantedBugs shows that the property fails
+// when the SGI exit carries the whole register, or an MMIO read's exit its
+// destination register.
+func TestFilterTrapReleaseCatchesPlantedBugs(t *testing.T) {
+	for name, sw := range map[string]*bool{
+		"SGIExitWholeRegister":    &plant.SGIExitWholeRegister,
+		"MMIOReadCarriesRegister": &plant.MMIOReadCarriesRegister,
+	} {
+		t.Run(name, func(t *testing.T) {
+			*sw = true
+			defer func() { *sw = false }()
+			bad, _ := releaseCounterexamples(rand.New(rand.NewPCG(20261205, 1)), releaseTraps)
+			if assert.NotEmpty(t, bad) {
+				t.Log(bad[0])
+			}
+		})
 	}
 }

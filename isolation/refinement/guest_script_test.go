@@ -29,7 +29,7 @@ func scriptedGuestTrace() []string {
 		host(abi.MemShare, 1, pa(3), 0x2000, 1, abi.PermR),
 		write(3, 77),
 		runOp(1, 0, 0, "set 3 0xdeadbeefcafe", "store 0x0 3", "load 0x2000 4", "mmio 0x100000 1 3 4"),
-		runOp(1, 0, 0, "mmio 0x100008 0 3 5"),
+		runOp(1, 0, 0, "set 5 0x5a5a5a5a5a5a5a5a", "mmio 0x100008 0 3 5"),
 		runOp(1, 0, 0x1122334455667788, "mmio 0x100010 1 3 5"),
 		runOp(1, 0, 0, "mmio 0x100010 1 3 0"),
 		runOp(1, 0, 0, "store 0x2000 3", "load 0x1000 6", "mmio 0x100010 1 3 6"),

@@ -734,6 +734,7 @@ func plantedBugs() []plantedBug {
 			"the alphabet marks no register, so no log holds a byte"},
 		{"SGIExitWholeRegister", &plant.SGIExitWholeRegister,
 			"the alphabet has no SGI request"},
+		{"MMIOReadCarriesRegister", &plant.MMIOReadCarriesRegister, ""},
 	}
 }
 

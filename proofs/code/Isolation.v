@@ -2150,7 +2150,7 @@ Definition pendCall : pendingReply := 2.
 
 Definition xzr : Z := 31.
 
-(** Go: isolation/exit.go:245:1 sizeMask *)
+(** Go: isolation/exit.go:251:1 sizeMask *)
 Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   if log2 >=? 3 then
   ret 18446744073709551615
@@ -2158,7 +2158,7 @@ Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   let! t'1 := shcount (shl 64 true 8 log2) in
   ret (wrapu 64 ((shl 64 false 1 t'1) - 1)).
 
-(** Go: isolation/exit.go:265:1 value *)
+(** Go: isolation/exit.go:271:1 value *)
 Definition MMIORead_value {S : Type} (r : MMIORead) (reply : Z) : M S Z :=
   let! t'1 := sizeMask (MMIORead_Log2Size r) in
   let v := Z.land reply t'1 in
@@ -2241,11 +2241,11 @@ Definition DispInjectAbort : Disposition := 4.
 
 Definition DispExit : Disposition := 0.
 
-(** Go: isolation/exit.go:164:1 exitDecision *)
+(** Go: isolation/exit.go:167:1 exitDecision *)
 Definition exitDecision {S : Type} (reason : Abi.Exit) (x2 : Z) (x3 : Z) (x4 : Z) : M S Decision :=
   ret (mk_Decision DispExit ([reason; x2; x3; x4] ++ repeat 0 3) 0 zero_MMIORead false zero_Injection 0).
 
-(** Go: isolation/exit.go:169:1 injectDecision *)
+(** Go: isolation/exit.go:172:1 injectDecision *)
 Definition injectDecision {S : Type} (kind : Injection) (far : Z) : M S Decision :=
   ret (mk_Decision DispInjectAbort (repeat 0 7) 0 zero_MMIORead false kind far).
 
@@ -2253,7 +2253,7 @@ Definition issImm16Mask : Z := 65535.
 
 Definition DispCallNotSupported : Disposition := 3.
 
-(** Go: isolation/exit.go:180:1 callDecision *)
+(** Go: isolation/exit.go:183:1 callDecision *)
 Definition callDecision {S : Type} (esr : Z) (ec : Z) : M S Decision :=
   let d := mk_Decision DispCall (repeat 0 7) 0 zero_MMIORead false zero_Injection 0 in
   let! d := (if negb ((Z.land esr issImm16Mask) =? 0) then
@@ -2276,7 +2276,7 @@ Definition fscAccessFlag : Z := 8.
 
 Definition fscPermission : Z := 12.
 
-(** Go: isolation/exit.go:194:1 stage2Fault *)
+(** Go: isolation/exit.go:197:1 stage2Fault *)
 Definition stage2Fault {S : Type} (esr : Z) : M S bool :=
   let t'1 := Z.land esr fscTypeMask in
   if ((t'1 =? fscTranslation) || (t'1 =? fscAccessFlag)) || (t'1 =? fscPermission) then
@@ -2294,7 +2294,7 @@ Definition DispResume : Disposition := 2.
 
 Definition hpfarFIPAMask : Z := 17592186044400.
 
-(** Go: isolation/exit.go:204:1 faultIPA *)
+(** Go: isolation/exit.go:207:1 faultIPA *)
 Definition faultIPA {S : Type} (t : Trap) : M S Z :=
   ret (Z.lor (shl 64 false (Z.land (Trap_HPFAR t) hpfarFIPAMask) 8) (Z.land (Trap_FAR t) pageMask)).
 
@@ -2312,7 +2312,7 @@ Definition issSF : Z := 32768.
 
 Definition issWnR : Z := 64.
 
-(** Go: isolation/exit.go:227:1 mmioDecision *)
+(** Go: isolation/exit.go:230:1 mmioDecision *)
 Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : M S Decision :=
   let sas := wrapu 8 (Z.land (shr esr issSASShift) issSASMask) in
   let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
@@ -2326,9 +2326,17 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
   ret value
   else
   ret value) in
-  let! t'4 := Abi.MMIOAccess write sas in
-  let! t'5 := exitDecision Abi.ExitMMIO ipa t'4 value in
-  let d := t'5 in
+  let! value := (if (false && (negb write)) && (negb (reg =? xzr)) then
+  let! t'4 := deref x in
+  let! t'5 := idx t'4 reg in
+  let! t'6 := sizeMask sas in
+  let value := Z.land t'5 t'6 in
+  ret value
+  else
+  ret value) in
+  let! t'7 := Abi.MMIOAccess write sas in
+  let! t'8 := exitDecision Abi.ExitMMIO ipa t'7 value in
+  let d := t'8 in
   let d := set_Decision_PCAdvance insnBytes d in
   let! d := (if negb write then
   let d := set_Decision_Read (mk_MMIORead reg sas (negb ((Z.land esr issSSE) =? 0)) (negb ((Z.land esr issSF) =? 0))) d in
@@ -2340,7 +2348,7 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
 
 Definition InjectDataAbort : Injection := 1.
 
-(** Go: isolation/exit.go:209:1 dataAbort *)
+(** Go: isolation/exit.go:212:1 dataAbort *)
 Definition dataAbort {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
   let esr := Trap_ESR t in
   let! t'1 := faultIPA t in
@@ -2424,7 +2432,7 @@ Definition sysRegAccess {S : Type} (esr : Z) (x : (ptr S (list Z))) : M S Decisi
   ret tt) in
   ret (mk_Decision DispResume (repeat 0 7) insnBytes zero_MMIORead false zero_Injection 0).
 
-(** Go: isolation/exit.go:133:1 FilterTrap *)
+(** Go: isolation/exit.go:136:1 FilterTrap *)
 Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : (list Range)) : M S Decision :=
   let t'1 := Trap_Kind t in
   if (t'1 =? TrapIRQ) || (t'1 =? TrapFIQ) then
@@ -2476,7 +2484,7 @@ Definition FilterTrap {S : Type} (t : Trap) (x : (ptr S (list Z))) (guestMMIO : 
 
 Definition TrapSync : TrapKind := 0.
 
-(** Go: isolation/exit.go:175:1 hvcCall *)
+(** Go: isolation/exit.go:178:1 hvcCall *)
 Definition hvcCall {S : Type} (t : Trap) : M S bool :=
   ret ((((Trap_Kind t) =? TrapSync) && ((Z.land (shr (Trap_ESR t) esrECShift) esrECMask) =? ecHVC64)) && ((Z.land (Trap_ESR t) issImm16Mask) =? 0)).
 
@@ -3137,7 +3145,7 @@ Definition Engine_guestCallRegs {S : Type} (e : (ptr S Engine)) (c : Caller) (x0
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/exit.go:281:1 CallExit *)
+(** Go: isolation/exit.go:287:1 CallExit *)
 Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'1 := deref x in
   let! t'2 := idx t'1 0 in

@@ -56,4 +56,8 @@ var (
 	// carry the whole source register, its RES0 bits included, instead of
 	// the request's fields: bits the host must not see leave the guest.
 	SGIExitWholeRegister bool
+	// MMIOReadCarriesRegister makes the exit of an MMIO read carry the
+	// current value of its destination register, as a write's carries its
+	// source: a register the host must not see leaves the guest.
+	MMIOReadCarriesRegister bool
 )
