@@ -232,10 +232,7 @@ func mmioDecision(esr, ipa uint64, x *[31]uint64) Decision {
 	reg := uint8(esr >> issSRTShift & issSRTMask)
 	write := esr&issWnR != 0
 	var value uint64
-	if write && reg != xzr {
-		value = x[reg] & sizeMask(sas)
-	}
-	if plant.MMIOReadCarriesRegister && !write && reg != xzr {
+	if (write || plant.MMIOReadCarriesRegister) && reg != xzr {
 		value = x[reg] & sizeMask(sas)
 	}
 	d := exitDecision(abi.ExitMMIO, ipa, abi.MMIOAccess(write, uint(sas)), value)

@@ -49,7 +49,7 @@ Proof.
   intros s tr esr ipa Hv Hl He sas reg write.
   assert (Hsas : 0 <= sas <= 3) by (unfold sas, Isolation.issSASMask, Isolation.issSASShift; pose proof (esr_field esr 22 2 He ltac:(lia) ltac:(lia)); cbn in *; lia).
   assert (Hreg : 0 <= reg <= 31) by (unfold reg, Isolation.issSRTMask, Isolation.issSRTShift; pose proof (esr_field esr 16 5 He ltac:(lia) ltac:(lia)); cbn in *; lia).
-  unfold Isolation.mmioDecision. cbv zeta. cbn [andb].
+  unfold Isolation.mmioDecision. cbv zeta. rewrite orb_false_r.
   fold sas reg write. rewrite (wrapu8_small sas) by lia. rewrite (wrapu8_small reg) by lia.
   assert (Hacc : forall (s0 : S) t0, Abi.MMIOAccess write sas s0 t0 =
                    Ok (Z.lor (Z.shiftl sas 1) (if write then 1 else 0)) s0 t0).
@@ -64,10 +64,10 @@ Proof.
     rewrite bind_assoc. CodeShadow.step_by (idx_nth (get s) reg (nth (Z.to_nat reg) (get s) 0) s tr ltac:(lia)
       ltac:(apply nth_error_nth'; unfold len in Hl; lia)).
     rewrite bind_assoc. CodeShadow.step_by (sizeMask_spec s tr sas Hsas). CodeShadow.step.
-    CodeShadow.step. CodeShadow.step_by (Hacc s tr). unfold Isolation.exitDecision. CodeShadow.step.
+    CodeShadow.step_by (Hacc s tr). unfold Isolation.exitDecision. CodeShadow.step.
     rewrite Ewr. cbn [negb]. eexists. split; [reflexivity|]. split; [|cbn; lia]. cbn.
     replace (reg =? 31) with false by (symmetry; apply Z.eqb_neq; lia). reflexivity.
-  - CodeShadow.step. CodeShadow.step. CodeShadow.step_by (Hacc s tr). unfold Isolation.exitDecision. CodeShadow.step.
+  - CodeShadow.step. CodeShadow.step_by (Hacc s tr). unfold Isolation.exitDecision. CodeShadow.step.
     assert (Ew' : write && negb (reg =? 31) = false) by exact Ew. rewrite Ew'.
     destruct write; cbn [negb]; eexists; (split; [reflexivity|split; [reflexivity|cbn; lia]]).
 Qed.

@@ -71,21 +71,26 @@ Qed.
 Definition srt_of (esr : Z) : nat := Z.to_nat (Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask).
 Definition rt_of (esr : Z) : nat := Z.to_nat (Z.land (shr esr Isolation.sysRegIssRtShift) Isolation.sysRegIssRtMask).
 
-(** The model's trap [mt] of a Go trap [t]: an MMIO write from the source
-    register for an MMIO write the filter emulates, an SGI from the
-    source register for an SGI write. Two register files that agree on
-    what [mt] releases agree on what [t] releases. *)
-Theorem filter_agree_model : forall t gm f g (mt : trap),
-  len f = 31 -> len g = 31 -> Forall (fun v => 0 <= v) f -> Forall (fun v => 0 <= v) g ->
+(** [mt] is the model's trap of a Go trap [t] with guest MMIO windows
+    [gm], for the traps whose exits carry a register: an MMIO write from
+    the source register for an MMIO write the filter emulates, an SGI
+    from the source register for an SGI write. *)
+Definition model_reading (t : Isolation.Trap) (gm : list Isolation.Range) (mt : trap) : Prop :=
   (esr_ec (Isolation.Trap_ESR t) = Isolation.ecDABTLow -> mmio_emulated t gm = true ->
      Z.land (Isolation.Trap_ESR t) Isolation.issWnR <> 0 ->
-     exists ipa sz, mt = TMMIO ipa true sz (srt_of (Isolation.Trap_ESR t))) ->
+     exists ipa sz, mt = TMMIO ipa true sz (srt_of (Isolation.Trap_ESR t))) /\
   (esr_ec (Isolation.Trap_ESR t) = Isolation.ecSysReg ->
      Z.land (Isolation.Trap_ESR t) Isolation.sysRegIssRegMask = Isolation.sgi1rWrite ->
-     mt = TSGI (rt_of (Isolation.Trap_ESR t))) ->
+     mt = TSGI (rt_of (Isolation.Trap_ESR t))).
+
+(** Two register files that agree on what the model's trap releases
+    agree on what the Go trap releases. *)
+Theorem filter_agree_model : forall t gm f g (mt : trap),
+  len f = 31 -> len g = 31 -> Forall (fun v => 0 <= v) f -> Forall (fun v => 0 <= v) g ->
+  model_reading t gm mt ->
   Noninterference.trap_agree mt (regs_of f) (regs_of g) -> filter_agree t gm f g.
 Proof.
-  intros t gm f g mt Hlf Hlg Hf Hg Hm Hs [Hr Hsgi]. split.
+  intros t gm f g mt Hlf Hlg Hf Hg [Hm Hs] [Hr Hsgi]. split.
   - intros Ec Em Ew. destruct (Hm Ec Em Ew) as (ipa & sz & ->). cbv zeta.
     specialize (Hr _ (or_introl eq_refl)). unfold regs_of, srt_of in Hr.
     apply Z2Nat.inj in Hr; [|apply nth_nonneg; exact Hf|apply nth_nonneg; exact Hg]. rewrite Hr. reflexivity.
@@ -103,17 +108,12 @@ Qed.
 Corollary FilterTrap_trap_agree : forall {S} (x : ptr S (list Z)) valid get set, lens x valid get set ->
   forall s1 s2 tr t gm (mt : trap), valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
   Forall (fun v => 0 <= v) (get s1) -> Forall (fun v => 0 <= v) (get s2) -> 0 <= Isolation.Trap_ESR t ->
-  (esr_ec (Isolation.Trap_ESR t) = Isolation.ecDABTLow -> mmio_emulated t gm = true ->
-     Z.land (Isolation.Trap_ESR t) Isolation.issWnR <> 0 ->
-     exists ipa sz, mt = TMMIO ipa true sz (srt_of (Isolation.Trap_ESR t))) ->
-  (esr_ec (Isolation.Trap_ESR t) = Isolation.ecSysReg ->
-     Z.land (Isolation.Trap_ESR t) Isolation.sysRegIssRegMask = Isolation.sgi1rWrite ->
-     mt = TSGI (rt_of (Isolation.Trap_ESR t))) ->
+  model_reading t gm mt ->
   Noninterference.trap_agree mt (regs_of (get s1)) (regs_of (get s2)) ->
   exists d s1' s2', Isolation.FilterTrap t x gm s1 tr = Ok d s1' tr /\ Isolation.FilterTrap t x gm s2 tr = Ok d s2' tr /\
     same_change get set s1 s2 s1' s2'.
 Proof.
-  intros S x valid get set Lx s1 s2 tr t gm mt Hv1 Hv2 Hl1 Hl2 Hf1 Hf2 He Hm Hs Ha.
+  intros S x valid get set Lx s1 s2 tr t gm mt Hv1 Hv2 Hl1 Hl2 Hf1 Hf2 He Hm Ha.
   exact (FilterTrap_released x valid get set Lx s1 s2 tr t gm Hv1 Hv2 Hl1 Hl2 He
-    (filter_agree_model t gm _ _ mt Hl1 Hl2 Hf1 Hf2 Hm Hs Ha)).
+    (filter_agree_model t gm _ _ mt Hl1 Hl2 Hf1 Hf2 Hm Ha)).
 Qed.

@@ -106,6 +106,17 @@ Definition filter_agree (t : Isolation.Trap) (gm : list Isolation.Range) (f g : 
      mmio_agree (Isolation.Trap_ESR t) f g) /\
   (esr_ec (Isolation.Trap_ESR t) = Isolation.ecSysReg -> sgi_fields_agree (Isolation.Trap_ESR t) f g).
 
+(** Reading register [r] of the file, as the translation does it: the
+    file, then its element, then what the read value is for. *)
+Lemma read_reg : forall {A B} s tr r (k : Z -> M S A) (k' : A -> M S B), valid s -> len (get s) = 31 -> 0 <= r < 31 ->
+  bind (deref x) (fun f => bind (bind (idx f r) k) k') s tr = bind (k (nth (Z.to_nat r) (get s) 0)) k' s tr.
+Proof.
+  intros A B s tr r k k' Hv Hl Hr. step_by (deref_lens _ _ _ _ s tr Lx Hv). rewrite bind_assoc.
+  step_by (idx_nth (get s) r (nth (Z.to_nat r) (get s) 0) s tr ltac:(lia)
+    ltac:(apply nth_error_nth'; unfold len in Hl; lia)).
+  reflexivity.
+Qed.
+
 (** [mmioDecision] reads only what an MMIO write releases. *)
 Lemma mmioDecision_agree : forall s1 s2 tr esr ipa, valid s1 -> valid s2 -> len (get s1) = 31 -> len (get s2) = 31 ->
   0 <= esr -> mmio_agree esr (get s1) (get s2) ->
@@ -116,17 +127,12 @@ Proof.
     by (unfold Isolation.issSASMask, Isolation.issSASShift; pose proof (esr_field esr 22 2 He ltac:(lia) ltac:(lia)); cbn in *; lia).
   assert (Hreg : 0 <= Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask <= 31)
     by (unfold Isolation.issSRTMask, Isolation.issSRTShift; pose proof (esr_field esr 16 5 He ltac:(lia) ltac:(lia)); cbn in *; lia).
-  unfold Isolation.mmioDecision. cbv zeta. rewrite !wrapu8_small by lia.
+  unfold Isolation.mmioDecision. cbv zeta. rewrite orb_false_r, !wrapu8_small by lia.
   set (sas := Z.land (shr esr Isolation.issSASShift) Isolation.issSASMask) in *.
   set (reg := Z.land (shr esr Isolation.issSRTShift) Isolation.issSRTMask) in *.
   destruct (negb (Z.land esr Isolation.issWnR =? 0) && negb (reg =? Isolation.xzr)) eqn:Ew.
   - apply andb_true_iff in Ew as [Ewr Er]. apply negb_true_iff, Z.eqb_neq in Er. unfold Isolation.xzr in Er.
-    rewrite !bind_assoc. step_at s1 (deref_lens _ _ _ _ s1 tr Lx Hv1). step_at s2 (deref_lens _ _ _ _ s2 tr Lx Hv2).
-    rewrite !bind_assoc.
-    step_at s1 (idx_nth (get s1) reg (nth (Z.to_nat reg) (get s1) 0) s1 tr ltac:(lia)
-      ltac:(apply nth_error_nth'; unfold len in Hl1; lia)).
-    step_at s2 (idx_nth (get s2) reg (nth (Z.to_nat reg) (get s2) 0) s2 tr ltac:(lia)
-      ltac:(apply nth_error_nth'; unfold len in Hl2; lia)).
+    rewrite !bind_assoc, (read_reg s1 tr reg _ _ Hv1 Hl1 ltac:(lia)), (read_reg s2 tr reg _ _ Hv2 Hl2 ltac:(lia)).
     rewrite !bind_assoc. step_at s1 (sizeMask_spec s1 tr sas Hsas). step_at s2 (sizeMask_spec s2 tr sas Hsas).
     rewrite Ewr. apply negb_true_iff, Z.eqb_neq in Ewr. rewrite (Ha Ewr).
     unfold Abi.MMIOAccess, Isolation.exitDecision. cbn. eexists. split; reflexivity.
@@ -156,13 +162,8 @@ Proof.
   - apply Z.eqb_eq in Es. specialize (Ha Es).
     destruct (negb (rt =? Isolation.xzr)) eqn:Er.
     + apply negb_true_iff, Z.eqb_neq in Er. unfold Isolation.xzr in Er.
-      rewrite !bind_assoc. step_at s1 (deref_lens _ _ _ _ s1 tr Lx Hv1). step_at s2 (deref_lens _ _ _ _ s2 tr Lx Hv2).
-      rewrite !bind_assoc.
-      step_at s1 (idx_nth (get s1) rt (nth (Z.to_nat rt) (get s1) 0) s1 tr ltac:(lia)
-        ltac:(apply nth_error_nth'; unfold len in Hl1; lia)).
-      step_at s2 (idx_nth (get s2) rt (nth (Z.to_nat rt) (get s2) 0) s2 tr ltac:(lia)
-        ltac:(apply nth_error_nth'; unfold len in Hl2; lia)).
-      rewrite Ha. unfold Isolation.exitDecision. cbn. eexists _, s1, s2. split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
+      rewrite !bind_assoc, (read_reg s1 tr rt _ _ Hv1 Hl1 ltac:(lia)), (read_reg s2 tr rt _ _ Hv2 Hl2 ltac:(lia)).
+      cbv beta. rewrite Ha. unfold Isolation.exitDecision. cbn. eexists _, s1, s2. split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
     + unfold Isolation.exitDecision. cbn. eexists _, s1, s2. split; [reflexivity|split; [reflexivity|left; split; reflexivity]].
   - destruct (negb (_ =? 0)).
     + destruct (negb (rt =? Isolation.xzr)) eqn:Er.

@@ -621,6 +621,7 @@ CodeExitModel.sgi_fields_land
 CodeExitModel.nth_nonneg
 CodeExitModel.filter_agree_model
 CodeExitModel.FilterTrap_trap_agree
+CodeExitRegs.read_reg
 CodeExitRegs.mmioDecision_agree
 CodeExitRegs.sysRegAccess_agree
 CodeExitRegs.dataAbort_agree

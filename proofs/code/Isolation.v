@@ -2150,7 +2150,7 @@ Definition pendCall : pendingReply := 2.
 
 Definition xzr : Z := 31.
 
-(** Go: isolation/exit.go:251:1 sizeMask *)
+(** Go: isolation/exit.go:248:1 sizeMask *)
 Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   if log2 >=? 3 then
   ret 18446744073709551615
@@ -2158,7 +2158,7 @@ Definition sizeMask {S : Type} (log2 : Z) : M S Z :=
   let! t'1 := shcount (shl 64 true 8 log2) in
   ret (wrapu 64 ((shl 64 false 1 t'1) - 1)).
 
-(** Go: isolation/exit.go:271:1 value *)
+(** Go: isolation/exit.go:268:1 value *)
 Definition MMIORead_value {S : Type} (r : MMIORead) (reply : Z) : M S Z :=
   let! t'1 := sizeMask (MMIORead_Log2Size r) in
   let v := Z.land reply t'1 in
@@ -2318,7 +2318,7 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
   let reg := wrapu 8 (Z.land (shr esr issSRTShift) issSRTMask) in
   let write := negb ((Z.land esr issWnR) =? 0) in
   let value := 0 in
-  let! value := (if write && (negb (reg =? xzr)) then
+  let! value := (if (write || false) && (negb (reg =? xzr)) then
   let! t'1 := deref x in
   let! t'2 := idx t'1 reg in
   let! t'3 := sizeMask sas in
@@ -2326,17 +2326,9 @@ Definition mmioDecision {S : Type} (esr : Z) (ipa : Z) (x : (ptr S (list Z))) : 
   ret value
   else
   ret value) in
-  let! value := (if (false && (negb write)) && (negb (reg =? xzr)) then
-  let! t'4 := deref x in
-  let! t'5 := idx t'4 reg in
-  let! t'6 := sizeMask sas in
-  let value := Z.land t'5 t'6 in
-  ret value
-  else
-  ret value) in
-  let! t'7 := Abi.MMIOAccess write sas in
-  let! t'8 := exitDecision Abi.ExitMMIO ipa t'7 value in
-  let d := t'8 in
+  let! t'4 := Abi.MMIOAccess write sas in
+  let! t'5 := exitDecision Abi.ExitMMIO ipa t'4 value in
+  let d := t'5 in
   let d := set_Decision_PCAdvance insnBytes d in
   let! d := (if negb write then
   let d := set_Decision_Read (mk_MMIORead reg sas (negb ((Z.land esr issSSE) =? 0)) (negb ((Z.land esr issSF) =? 0))) d in
@@ -3145,7 +3137,7 @@ Definition Engine_guestCallRegs {S : Type} (e : (ptr S Engine)) (c : Caller) (x0
   | Jump x'j => ret x'j
   end.
 
-(** Go: isolation/exit.go:287:1 CallExit *)
+(** Go: isolation/exit.go:284:1 CallExit *)
 Definition CallExit {S : Type} (x : (ptr S (list Z))) : M S (list Z) :=
   let! t'1 := deref x in
   let! t'2 := idx t'1 0 in
