@@ -37,15 +37,21 @@ const forwardedCall = 0xC600_0100
 // section 3).
 var callArgs = [5]uint32{7, 8, 9, 10, 11}
 
+// readSecret is what the exercise guest's MMIO read's destination register
+// holds before the read: every byte set, so that any of it in the read's
+// exit shows.
+const readSecret = 0x5ec2_e75e_c2e7_5ec2
+
 // exerciseGuest is a VM's whole program. It asks the engine for
 // GUEST_MEMINFO and writes the granule to the UART (an MMIO write exit),
-// reads the UART (an MMIO read exit, completed by the host's reply) and
-// writes back what it read, makes a forwarded call with callArg and writes
+// reads the UART into a register holding readSecret (an MMIO read exit,
+// completed by the host's reply) and writes back what it read, makes a forwarded call with callArg and writes
 // back its result, and powers its VM off with PSCI SYSTEM_OFF.
 func exerciseGuest() []uint32 {
 	var c []uint32
 	c = append(c, mov32(x0, abi.GuestMemInfo)...)
 	c = append(c, hvc0, movz(x9, virt.UARTBase>>16, 1), str(x1, x9))
+	c = append(c, a64.MOV64(x2, readSecret)...)
 	c = append(c, ldr(x2, x9), str(x2, x9))
 	c = append(c, mov32(x0, forwardedCall)...)
 	for i, a := range callArgs {
