@@ -75,6 +75,19 @@ func memStateGuest(ipa uint64, pages uint32) []uint32 {
 	return append(c, hvc0, branchSelf)
 }
 
+// iccSGI1R is ICC_SGI1R_EL1 (GIC IHI 0069, 12.11.27), which a guest writes
+// to request an SGI.
+var iccSGI1R = a64.SysReg{Op0: 3, Op1: 0, CRn: 12, CRm: 11, Op2: 5}
+
+// sgiGuest writes ICC_SGI1R_EL1 from a register with every bit set, the
+// RES0 bits among them (an SGI exit), and powers its VM off.
+func sgiGuest() []uint32 {
+	c := a64.MOV64(x9, ^uint64(0))
+	c = append(c, a64.MSR(iccSGI1R, x9))
+	c = append(c, mov32(x0, abi.PSCISystemOff)...)
+	return append(c, hvc0, branchSelf)
+}
+
 // offGuest only powers its VM off.
 func offGuest() []uint32 {
 	return append(mov32(x0, abi.PSCISystemOff), hvc0, branchSelf)

@@ -16,7 +16,7 @@ func TestForwardedCallIsNotTheEngines(t *testing.T) {
 }
 
 func TestGuestsEndInAnInfiniteLoop(t *testing.T) {
-	for _, g := range [][]uint32{exerciseGuest(), offGuest(), memStateGuest(0x4000_1000, 2), hammerCode()} {
+	for _, g := range [][]uint32{exerciseGuest(), offGuest(), sgiGuest(), memStateGuest(0x4000_1000, 2), hammerCode()} {
 		assert.Equal(t, uint32(branchSelf), g[len(g)-1])
 		assert.Equal(t, uint32(hvc0), g[len(g)-2])
 	}

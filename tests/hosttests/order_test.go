@@ -47,6 +47,7 @@ func TestVCPUInit(t *testing.T) {
 func TestVCPURun(t *testing.T) {
 	t.Run("Checks", testVCPURunChecks)
 	t.Run("Exits", testVCPURunExits)
+	t.Run("SGIFieldsOnly", testVCPURunSGIFieldsOnly)
 	t.Run("Destroyed", testVCPURunDestroyed)
 	t.Run("HostKeepsItsMPIDR", testHostKeepsItsMPIDR)
 }

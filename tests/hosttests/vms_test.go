@@ -128,6 +128,17 @@ func testVCPURunExits(t *testing.T) {
 	check.Status(t, abi.Denied, st, "VCPU_RUN after SYSTEM_OFF")
 }
 
+// testVCPURunSGIFieldsOnly: a guest's write of ICC_SGI1R_EL1 from a
+// register with every bit set exits with the request's fields and none of
+// the register's RES0 bits (specs/ABI.md, the SGI exit; CodeExitRegs).
+func testVCPURunSGIFieldsOnly(t *testing.T) {
+	v := newVM(t, 1)
+	v.load(t, sgiGuest())
+	const sgiFields = 0x00ff_f1ff_0fff_ffff
+	check.Equal(t, guest.Exit{Reason: abi.ExitSGI, Detail: [6]uint64{sgiFields}}, v.run(t, 0), "the SGI request's fields alone")
+	check.Equal(t, guest.Exit{Reason: abi.ExitShutdown}, v.run(t, 0), "SYSTEM_OFF")
+}
+
 func testVCPURunDestroyed(t *testing.T) {
 	v := newVM(t, 1)
 	v.load(t, exerciseGuest())
