@@ -15,10 +15,13 @@
 # error. For a mutant, the expected theorem's file is checked whole on the
 # statements of the proof files it needs: those are compiled with coqc
 # -vos, which checks every statement and definition but skips the proofs
-# closed by Qed (a file whose statement the mutant breaks is reported),
-# the file itself with -vok, which checks every proof in it. If its proofs
-# all hold, every proof file is then compiled whole, in CODE_PROOFS order,
-# to report the first that fails. ALL=1 does only the latter.
+# closed by Qed (a file whose statement the mutant breaks is reported;
+# -vos still checks the proofs inside a Section, whose variables it must
+# know, so a section lemma a mutant breaks in a file the expected one
+# needs is reported instead), the file itself with -vok, which checks
+# every proof in it. If its proofs all hold, every proof file is then
+# compiled whole, in CODE_PROOFS order, to report the first that fails.
+# ALL=1 does only the latter.
 #
 # Prints one line per switch: "caught by File.theorem", "NOT caught",
 # "outside the translated code: reason" or "not observable in the
