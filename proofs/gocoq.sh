@@ -40,7 +40,7 @@ echo "gocoq: proofs/code matches the Go sources ($(wc -l < build/gocoq-refused.t
 # calls, so the model's proofs they use (Invariants, Scrub, Protected,
 # Noninterference, Integrity) are compiled here too; their one section variable, the configuration, is
 # allowed as in proofs/check.sh.
-CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeReady.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeWrites.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/CodeStatic.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeLevel.v proofs/CodeWalkCalls.v proofs/CodeReleaseShared.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/Noninterference.v proofs/Integrity.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeHostLevel.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitRegs.v proofs/CodeExitFilter.v proofs/CodeExitModel.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v proofs/CodeReadyCalls.v proofs/CodeDestroyShared.v proofs/CodeReachesAll.v proofs/CodeCallThms.v proofs/CodeHostCall.v"
+CODE_PROOFS="proofs/CodeAbi.v proofs/CodeLedger.v proofs/CodePlace.v proofs/CodeVCPU.v proofs/CodeTrack.v proofs/CodeVCPUInit.v proofs/CodeReady.v proofs/CodeLoop.v proofs/CodeLens.v proofs/CodeVMCreate.v proofs/CodeDispatch.v proofs/CodeStage2.v proofs/CodeTransfer.v proofs/CodeAbsLedger.v proofs/CodeMemCall.v proofs/CodeFiles.v proofs/CodeTransferRefine.v proofs/CodeShadow.v proofs/CodeMemState.v proofs/CodeMapped.v proofs/CodePool.v proofs/CodeFree.v proofs/CodeRelease.v proofs/CodeVMDestroy.v proofs/CodeEngineOk.v proofs/CodeTrace.v proofs/CodeReclaim.v proofs/CodeMemShare.v proofs/CodeDonate.v proofs/CodeWrites.v proofs/CodeBudget.v proofs/CodeRunWith.v proofs/CodeRunStop.v proofs/CodeLedgerRefine.v proofs/CodeStatic.v proofs/Lemmas.v proofs/CodeAbs.v proofs/CodeUpdate.v proofs/CodeVMCreateRefine.v proofs/CodeVMCreateInv.v proofs/CodeUpdateFrame.v proofs/CodeUpdateL2.v proofs/CodeUpdateRoot.v proofs/CodeUpdateRange.v proofs/CodeUpdateRootRange.v proofs/CodeRunNeed.v proofs/CodeMemNoFailure.v proofs/CodeUnshare.v proofs/CodeOwns.v proofs/CodeMemInvCreate.v proofs/CodeMemInvDestroy.v proofs/CodeEngineInv.v proofs/CodeWalkUpdate.v proofs/CodeWalkRange.v proofs/CodeLevel.v proofs/CodeWalkCalls.v proofs/CodeReleaseShared.v proofs/Invariants.v proofs/Scrub.v proofs/Protected.v proofs/Noninterference.v proofs/Integrity.v proofs/CodeModelThms.v proofs/CodeWalkHeld.v proofs/CodeUnshareInv.v proofs/CodeS2Refine.v proofs/CodeUnshareRefine.v proofs/CodeGuestErrors.v proofs/CodeRuns.v proofs/CodeGuestNoFailure.v proofs/CodeGuestRefine.v proofs/CodeDestroyRefine.v proofs/CodeVCPURefine.v proofs/CodeLogRead.v proofs/CodeLogRefine.v proofs/CodeMarks.v proofs/CodeShadowRefine.v proofs/CodeRefineInv.v proofs/CodeHostLevel.v proofs/CodeGuestInv.v proofs/CodeBoot.v proofs/CodeBootHost.v proofs/CodeBootRefine.v proofs/CodeExitRegs.v proofs/CodeExitFilter.v proofs/CodeExitModel.v proofs/CodeGuestDispatch.v proofs/CodeGuestPSCI.v proofs/CodeGuestCall.v proofs/CodeTrapCall.v proofs/CodeApply.v proofs/CodeRun.v proofs/CodeVCPURun.v proofs/CodeReadyCalls.v proofs/CodeDestroyShared.v proofs/CodeReachesAll.v proofs/CodeCallThms.v proofs/CodeHostCall.v proofs/CodeErase.v proofs/CodeHideRegs.v proofs/CodeHideCalls.v"
 CODE_THEOREMS="
 CodeAbi.abi_status_codes
 CodeAbi.abi_status_injective
@@ -943,6 +943,26 @@ CodeCallThms.gcalls_noninterference
 CodeCallThms.gcall_scrub_none
 CodeCallThms.gcall_scrub_host_view
 CodeCallThms.reaches_all_protected
+CodeErase.hides_regs_runs
+CodeHideRegs.VMCreate_hides_regs
+CodeHideRegs.VMDestroy_hides_regs
+CodeHideRegs.VCPUInit_hides_regs
+CodeHideRegs.VCPUIRQ_hides_regs
+CodeHideRegs.MemShare_hides_regs
+CodeHideRegs.MemDonate_hides_regs
+CodeHideRegs.MemUnshare_hides_regs
+CodeHideRegs.MemReclaim_hides_regs
+CodeHideRegs.MemInfo_hides_regs
+CodeHideRegs.MMIOShadow_hides_regs
+CodeHideRegs.MMIOLogRead_hides_regs
+CodeHideRegs.FileInfo_hides_regs
+CodeHideRegs.FileRead_hides_regs
+CodeHideRegs.GuestShare_hides_regs
+CodeHideRegs.GuestUnshare_hides_regs
+CodeHideRegs.GuestRelinquish_hides_regs
+CodeHideRegs.VCPURun_hides_regs
+CodeHideCalls.gcall_hides_regs
+CodeHideCalls.gcalls_hides_regs
 "
 if grep -nE '\b(Admitted|admit|Axiom|Parameter|Conjecture|Hypothesis|Variable)\b' $CODE_PROOFS \
 	| grep -vE 'Variable cfg : config\.'; then
