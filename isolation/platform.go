@@ -1,5 +1,7 @@
 package isolation
 
+import "bulkhead/isolation/internal/plant"
+
 // Platform is everything the core needs from the machine. The arch code
 // implements it once per image; isolation/internal/fakearch implements it
 // for tests. It is the only interface in the transition code.
@@ -139,7 +141,8 @@ const PStateEL1h = 0x3c5
 // The interrupt lines keep their levels: they are wires the host drives,
 // not state of the CPU.
 func (c *Context) reset(vmid VMID, vcpu uint16, entry, arg uint64) {
-	irq := c.IRQ
-	*c = Context{VMID: vmid, VCPU: vcpu, PC: entry, PState: PStateEL1h, Fresh: true, IRQ: irq}
+	old := *c
+	fresh := !plant.ResetSkipsWarmEL1 || old.PC != entry
+	*c = Context{VMID: vmid, VCPU: vcpu, PC: entry, PState: PStateEL1h, Fresh: fresh, IRQ: old.IRQ}
 	c.X[0] = arg
 }

@@ -140,7 +140,8 @@ Lemma reset_tracks : forall {S} (q : ptr S Isolation.Context) s ctx put vmid vcp
   Isolation.Context_reset q vmid vcpu entry arg s tr = Ok tt (put (reset_ctx ctx vmid vcpu entry arg)) tr.
 Proof.
   intros S q s ctx put vmid vcpu entry arg tr Ht.
-  unfold Isolation.Context_reset, bind. rewrite (deref_tracks _ _ _ _ _ Ht). cbv beta iota.
+  unfold Isolation.Context_reset, bind. rewrite (deref_tracks _ _ _ _ _ Ht). cbv beta iota zeta.
+  change (negb false || negb (Isolation.Context_PC ctx =? entry))%bool with true.
   rewrite (store_tracks _ _ _ _ _ _ Ht). cbv beta iota.
   set (c0 := Isolation.mk_Context (repeat 0 31) entry Isolation.PStateEL1h vmid vcpu true (Isolation.Context_IRQ ctx)
        Isolation.zero_Injection 0 (repeat 0 32)).

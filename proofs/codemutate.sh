@@ -45,6 +45,7 @@
 #   CPUOnNamesCaller         CodeGuestPSCI.cpuOn_run
 #   SGIExitWholeRegister     CodeExitRegs.sysRegAccess_agree
 #   MMIOReadCarriesRegister  CodeExitRegs.mmioDecision_agree
+#   ResetSkipsWarmEL1        CodeHideRegs.sim_VCPUInit
 #   RunIgnoresStop           not observable sequentially: the mutant's run
 #                            is Engine_run_with true (checked here), which
 #                            is proved to behave as the code's
@@ -88,6 +89,7 @@ LogReadOldestHighest caught CodeLogRead.MMIOLogRead_result
 CPUOnNamesCaller caught CodeGuestPSCI.cpuOn_run
 SGIExitWholeRegister caught CodeExitRegs.sysRegAccess_agree
 MMIOReadCarriesRegister caught CodeExitRegs.mmioDecision_agree
+ResetSkipsWarmEL1 caught CodeHideRegs.sim_VCPUInit
 RunIgnoresStop equivalent Isolation.Engine_run=CodeRunWith.Engine_run_with its test reads the state of the vCPU the run itself set to Running just before EnterGuest; CodeRunStop.Engine_run_stop_dead proves that the run with the switch on (Engine_run_with true, the mutant's translation) gives the same outcome as the code's (the same exit, memory and trace, or the same failure) from every memory and trace, so only another CPU's SYSTEM_OFF (under Serial, left out) can tell them apart. Checked by TestSerialSystemOffCatchesPlantedBugs (isolation/serial_test.go)
 SerialNoLock outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by make race's planted build (bulkhead_plant_serial_nolock)
 SerialIRQIntoGuest outside Serial is left out of the translation (its sync.Mutex is outside the subset); checked by TestSerialIRQCatchesPlantedBug and make race's planted build

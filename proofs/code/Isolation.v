@@ -2058,11 +2058,12 @@ Definition pendNone : pendingReply := 0.
 
 Definition PStateEL1h : Z := 965.
 
-(** Go: isolation/platform.go:141:1 reset *)
+(** Go: isolation/platform.go:143:1 reset *)
 Definition Context_reset {S : Type} (c : (ptr S Context)) (vmid : VMID) (vcpu' : Z) (entry : Z) (arg : Z) : M S unit :=
   let! t'1 := deref c in
-  let irq := Context_IRQ t'1 in
-  let! t'2 := store c (mk_Context (repeat 0 31) entry PStateEL1h vmid vcpu' true irq zero_Injection 0 (repeat 0 32)) in
+  let old := t'1 in
+  let fresh := (negb false) || (negb ((Context_PC old) =? entry)) in
+  let! t'2 := store c (mk_Context (repeat 0 31) entry PStateEL1h vmid vcpu' fresh (Context_IRQ old) zero_Injection 0 (repeat 0 32)) in
   let! t'3 := pfield c Context_X set_Context_X in
   let! t'4 := pindex t'3 0 in
   let! t'5 := store t'4 arg in

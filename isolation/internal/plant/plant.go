@@ -60,4 +60,10 @@ var (
 	// current value of its destination register, as a write's carries its
 	// source: a register the host must not see leaves the guest.
 	MMIOReadCarriesRegister bool
+	// ResetSkipsWarmEL1 makes a reset of a vCPU whose saved PC is already
+	// its new entry point leave Fresh clear, so that its EL1 system
+	// registers are not reloaded: whether a register held that value
+	// reaches state outside the registers, which VCPU_INIT (a call of the
+	// host) and CPU_ON change.
+	ResetSkipsWarmEL1 bool
 )
