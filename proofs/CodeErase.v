@@ -120,6 +120,12 @@ Proof. intros A R a b H s t tr a' s' tr' E Hr. injection Hr as <- <- <-. exists 
 Lemma sim_fail : forall {A} (R : A -> A -> Prop) f m, sim R (fail f) m.
 Proof. intros A R f m s t tr a s' tr' E H. discriminate H. Qed.
 
+Lemma sim_bind_fail : forall {A B} (R : B -> B -> Prop) f (k : A -> M Engine B) m, sim R (bind (fail f) k) m.
+Proof. intros A B R f k m s t tr a s' tr' E H. discriminate H. Qed.
+
+Lemma bind_ret_l : forall {S A B} (a : A) (k : A -> M S B), bind (ret a) k = k a.
+Proof. reflexivity. Qed.
+
 Lemma sim_bind : forall {A B} (R : A -> A -> Prop) (R' : B -> B -> Prop) m1 m2 k1 k2,
   sim R m1 m2 -> (forall a b, R a b -> sim R' (k1 a) (k2 b)) -> sim R' (bind m1 k1) (bind m2 k2).
 Proof.
@@ -495,6 +501,8 @@ Ltac sim_go :=
   match goal with
   | E1 : ?x = true, E2 : ?x = false |- _ => exfalso; congruence
   | E : true = false |- _ => discriminate E
+  | |- sim _ (bind (fail _) _) _ => apply sim_bind_fail
+  | |- sim _ (bind (ret ?a) ?k1) (bind (ret ?b) ?k2) => rewrite (bind_ret_l a k1); try rewrite (bind_ret_l b k2)
   | |- sim ?R (bind (loop _ _ _ _ _) _) (bind (loop _ _ _ _ _) _) =>
       (* a loop that leaves with what the code returns: the places in it *)
       eapply sim_bind; [apply (sim_loop_P (fun x => R x x)); intros; solve [sim_go]|];

@@ -313,3 +313,45 @@ Proof. intros. apply sim_GuestRelinquish, compat_root. Qed.
 Theorem VCPURun_hides_regs : forall h id v reply, h (wrapu 64 (id - 1)) = false ->
   hides_regs h (Engine_VCPURun root id v reply).
 Proof. intros. apply sim_VCPURun; [apply compat_root|assumption]. Qed.
+
+(** ** The calls through the dispatcher *)
+
+Global Hint Resolve sim_VCPURun : simcall.
+
+Lemma idx_nil : forall {S A} i, @idx S A [] i = fail IndexOutOfRange.
+Proof. intros S A i. unfold idx. destruct (i <? 0); [reflexivity|]. destruct (Z.to_nat i); reflexivity. Qed.
+
+Lemma idx_one : forall {S A} (a : A), @idx S A [a] 1 = fail IndexOutOfRange.
+Proof. reflexivity. Qed.
+
+Lemma idx_first : forall {S A} (a : A) l, @idx S A (a :: l) 0 = ret a.
+Proof. reflexivity. Qed.
+
+Lemma idx_second : forall {S A} (a b : A) l, @idx S A (a :: b :: l) 1 = ret b.
+Proof. reflexivity. Qed.
+
+(** A call of the host through the ABI, x0..x7 in and out: every call but
+    VCPU_RUN of a vCPU of a slot [h] picks. *)
+Theorem hostCall_hides_regs : forall h x,
+  wrapu 32 (nth 0 x 0) <> Abi.VCPURun \/ h (wrapu 64 (nth 1 x 0 - 1)) = false ->
+  hides_regs h (Engine_hostCall root x).
+Proof.
+  intros h x Hx. pose proof (@compat_root h). unfold hides_regs, Engine_hostCall.
+  destruct x as [|x0 [|x1 rest]]; cbn [nth] in Hx.
+  - rewrite idx_nil. apply sim_fail.
+  - rewrite idx_first, bind_ret_l. cbv zeta. rewrite !idx_one. sim_go.
+  - rewrite idx_first, bind_ret_l. cbv zeta. rewrite !idx_second.
+    destruct Hx as [Hx|Hx]; [rewrite (proj2 (Z.eqb_neq _ _) Hx)|]; sim_go.
+Qed.
+
+(** A call through the dispatcher: a guest's, whatever its VM, or the
+    host's as [hostCall_hides_regs] says. *)
+Theorem Dispatch_hides_regs : forall h c x,
+  (Caller_VM c = HostVMID -> wrapu 32 (nth 0 x 0) <> Abi.VCPURun \/ h (wrapu 64 (nth 1 x 0 - 1)) = false) ->
+  hides_regs h (Engine_Dispatch root c x).
+Proof.
+  intros h c x Hx. unfold hides_regs, Engine_Dispatch.
+  destruct (Caller_VM c =? HostVMID) eqn:Hc.
+  - apply Z.eqb_eq in Hc. eapply sim_bind_eq; [apply hostCall_hides_regs; auto|]. intros a. apply sim_ret. reflexivity.
+  - pose proof (@compat_root h). sim_go.
+Qed.

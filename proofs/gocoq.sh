@@ -961,6 +961,8 @@ CodeHideRegs.GuestShare_hides_regs
 CodeHideRegs.GuestUnshare_hides_regs
 CodeHideRegs.GuestRelinquish_hides_regs
 CodeHideRegs.VCPURun_hides_regs
+CodeHideRegs.hostCall_hides_regs
+CodeHideRegs.Dispatch_hides_regs
 CodeHideCalls.gcall_hides_regs
 CodeHideCalls.gcalls_hides_regs
 "
