@@ -86,6 +86,7 @@ type hiddenRig struct {
 func newHiddenRig(t *testing.T, seed uint64) *hiddenRig {
 	t.Helper()
 	cfg := virtConfig()
+	cfg.RAM.Size = 256 << 20 // the engines are compared whole after every call
 	cfg.GuestMMIO = []Range{{0x0a00_0000, 0x1000}}
 	build := func() *Engine {
 		e, err := New(cfg, &guestPlat{r: rand.New(rand.NewPCG(seed, 7))}, NewPool(96, virtPoolBase))
