@@ -57,7 +57,11 @@ Proof.
 Qed.
 Global Hint Resolve sim_checkTransfer : simcall.
 
-(** ** The stage-2 walks *)
+(** ** The stage-2 walks
+
+    The recursive walks, by induction on the translation's depth bound:
+    a recursive call is the induction hypothesis, which [sim_go] finds
+    among the hypotheses. *)
 
 Lemma sim_need : forall h d e, compat h e (erase h) ->
   (forall t virt lvl ipa end' u, sim h eq (Engine_need d e t virt lvl ipa end' u) (Engine_need d e t virt lvl ipa end' u)) /\
@@ -86,6 +90,7 @@ Lemma sim_freeTables : forall h d e t lvl, compat h e (erase h) ->
 Proof. induction d as [|d IH]; intros; cbn [Engine_freeTables]; try apply sim_fail; sim_go. Qed.
 
 Global Hint Resolve sim_freeTables : simcall.
+
 Lemma sim_need1 : forall h d e t virt lvl ipa end' u, compat h e (erase h) ->
   sim h eq (Engine_need d e t virt lvl ipa end' u) (Engine_need d e t virt lvl ipa end' u).
 Proof. intros. apply sim_need. assumption. Qed.
