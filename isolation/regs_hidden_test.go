@@ -34,7 +34,7 @@ const hiddenEntry = 0x1000
 // them with the same contexts in the same order.
 type guestPlat struct {
 	r       *rand.Rand
-	entered int
+	entered int // entries so far, which comparing the engines compares too
 }
 
 func (g *guestPlat) InvalidateIPA(VMID, IPA)  {}
@@ -298,7 +298,8 @@ func TestCallsHideRegisters(t *testing.T) {
 	t.Logf("successful calls: %v", total)
 }
 
-// A planted bug that lets a register reach a host call's answer is found.
+// A planted bug that lets a register reach state outside the registers
+// (the context's Fresh bit, by VCPU_INIT) is found.
 func TestCallsHideRegistersCatchesPlantedBug(t *testing.T) {
 	plant.ResetSkipsWarmEL1 = true
 	defer func() { plant.ResetSkipsWarmEL1 = false }()
