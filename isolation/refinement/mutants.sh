@@ -165,9 +165,8 @@ mutant sgi-lower-withdraws-latch isolation/vm.go \
 	'	default:
 		vc.ctx.IRQ[intid/64] &^= bit'
 mutant vcpu-reset-clears-irq-lines isolation/platform.go \
-	'Fresh: true, IRQ: irq}' \
-	'Fresh: true}
-	_ = irq'
+	'Fresh: fresh, IRQ: old.IRQ}' \
+	'Fresh: fresh}'
 mutant guest-share-host-maps-rwx isolation/mem.go \
 	'e.mapRange(&e.host, IPA(pa), pa, cnt, hostShared)' \
 	'e.mapRange(&e.host, IPA(pa), pa, cnt, hostRAM)'
